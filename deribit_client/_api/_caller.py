@@ -1,0 +1,24 @@
+"""The one thing typed namespaces need from the client: a way to make a call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["Caller"]
+
+T = TypeVar("T")
+
+
+class Caller(Protocol):
+    """Sends ``method`` with ``params`` and decodes the result into ``result_type``."""
+
+    async def invoke(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        result_type: type[T],
+        timeout: float | None,
+    ) -> T:
+        """Make the call; raise the typed error on failure."""
+        ...

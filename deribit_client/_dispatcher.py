@@ -1,0 +1,261 @@
+"""Drives the sans-I/O core over a transport: read loop, futures by id, timeouts, writes.
+
+Two drivers share one contract (``call`` returns the matched :class:`Reply` or raises the
+typed error): :class:`StreamDispatcher` for WebSocket-like streams and
+:class:`RequestDispatcher` for HTTP. Neither re-sends anything: orders are not idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from ._errors import ConnectionLost, DeribitError, ProtocolError, TransportError
+from ._rpc.protocol import Heartbeat, NotificationParams, Reply, RpcProtocol, Violation
+from .transports.base import RequestTransport, StreamTransport
+
+__all__ = ["DEFAULT_TIMEOUT", "RequestDispatcher", "StreamDispatcher"]
+
+log = logging.getLogger("deribit_client")
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a call waits for its reply unless the caller says otherwise."""
+
+Future = asyncio.Future[Reply[Any]]
+
+
+class StreamDispatcher:
+    """Correlates requests and replies on one stream connection.
+
+    Args:
+        transport: a connected stream.
+        on_notification: called synchronously from the read loop for every ``subscription``
+            message; it must not block (hand the payload to a queue).
+        on_closed: called once when the read loop ends, with the reason.
+        default_timeout: seconds a call waits when it does not pass ``timeout``.
+        ids: request id source (tests inject one for deterministic frames).
+    """
+
+    def __init__(
+        self,
+        transport: StreamTransport,
+        *,
+        on_notification: Callable[[NotificationParams], None] | None = None,
+        on_closed: Callable[[str], None] | None = None,
+        default_timeout: float = DEFAULT_TIMEOUT,
+        ids: Iterator[int] | None = None,
+    ) -> None:
+        self._transport = transport
+        self._protocol: RpcProtocol[Future] = RpcProtocol(ids=ids)
+        self._on_notification = on_notification
+        self._on_closed = on_closed
+        self.default_timeout = default_timeout
+        self._write_lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+        self._closed_reason: str | None = None
+        self.notifications = 0
+        """Notifications received on this connection."""
+
+    @property
+    def protocol(self) -> RpcProtocol[Future]:
+        """The core's state: ``pending_count``, ``late_replies``, ``violations``, ..."""
+        return self._protocol
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is gone; every later call fails fast."""
+        return self._closed_reason is not None
+
+    def start(self) -> None:
+        """Start the read loop (once)."""
+        if self._reader is None:
+            self._reader = asyncio.get_running_loop().create_task(
+                self._read_loop(), name="deribit-read-loop"
+            )
+
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        result_type: Any,
+        timeout: float | None = None,
+    ) -> Reply[Any]:
+        """Send one request and wait for its reply.
+
+        Raises:
+            RpcError: the server answered with an error (typed by code).
+            RequestTimeout: no reply within ``timeout`` (default :attr:`default_timeout`).
+            ConnectionLost: the connection closed before the reply; nothing is re-sent.
+            OrderOutcomeUnknown: instead of the two above, for order mutations.
+        """
+        if self._closed_reason is not None:
+            raise ConnectionLost(f"connection is closed: {self._closed_reason}")
+        loop = asyncio.get_running_loop()
+        future: Future = loop.create_future()
+        request_id, frame = self._protocol.prepare_request(method, params, result_type, future)
+        limit = self.default_timeout if timeout is None else timeout
+        timer = loop.call_later(limit, self._expire, future, request_id, limit)
+        try:
+            try:
+                async with self._write_lock:
+                    await self._transport.send(frame)
+            except ConnectionLost:
+                if future.done() and not future.cancelled():
+                    future.exception()  # already failed by the read loop; raise the send error
+                raise
+            return await future
+        finally:
+            timer.cancel()
+            # A no-op when the reply arrived; after a cancellation it frees the entry.
+            self._protocol.forget(request_id)
+
+    def _expire(self, future: Future, request_id: int, limit: float) -> None:
+        if not future.done():
+            future.set_exception(self._protocol.timed_out(request_id, limit))
+
+    async def send_raw(self, frames: list[bytes]) -> None:
+        """Send frames the protocol queued by itself (heartbeat answers)."""
+        async with self._write_lock:
+            for frame in frames:
+                await self._transport.send(frame)
+
+    async def _read_loop(self) -> None:
+        protocol = self._protocol
+        receive = self._transport.receive
+        reason = "read loop ended"
+        try:
+            while True:
+                event = protocol.receive_frame(await receive())
+                # Exact type checks: cheapest dispatch, and mypy narrows on them.
+                if type(event) is Reply:
+                    future = event.waiter
+                    if not future.done():
+                        if event.error is None:
+                            future.set_result(event)
+                        else:
+                            future.set_exception(event.error)
+                elif type(event) is NotificationParams:
+                    self.notifications += 1
+                    if self._on_notification is not None:
+                        self._deliver(event)
+                elif type(event) is Heartbeat:
+                    frames = protocol.data_to_send()
+                    if frames:
+                        await self.send_raw(frames)
+                elif type(event) is Violation:
+                    log.warning("ignored frame: %s; frame starts %r", event.reason, event.excerpt)
+                # UnmatchedReply (late or unknown id) and None need nothing: the core counts them.
+        except ConnectionLost as exc:
+            reason = str(exc)
+        except asyncio.CancelledError:
+            reason = "client closed the connection"
+            raise
+        except Exception as exc:  # a bug, not the wire: keep it visible, fail waiters
+            log.exception("read loop crashed")
+            reason = f"read loop crashed: {exc!r}"
+        finally:
+            self._shutdown(reason)
+
+    def _deliver(self, params: NotificationParams) -> None:
+        assert self._on_notification is not None
+        try:
+            self._on_notification(params)
+        except Exception:
+            log.exception("notification handler failed for channel %s", params.channel)
+
+    def _shutdown(self, reason: str) -> None:
+        if self._closed_reason is not None:
+            return
+        self._closed_reason = reason
+        for future, error in self._protocol.connection_lost(reason):
+            if not future.done():
+                future.set_exception(error)
+        if self._on_closed is not None:
+            self._on_closed(reason)
+
+    async def close(self) -> None:
+        """Stop the read loop, fail every waiter, close the transport. Idempotent."""
+        reader, self._reader = self._reader, None
+        if reader is not None and not reader.done():
+            reader.cancel()
+            try:
+                await reader
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+        self._shutdown("client closed the connection")
+        await self._transport.close()
+
+
+class RequestDispatcher:
+    """Runs calls over a request/response transport (HTTP) through the same core.
+
+    Args:
+        transport: an HTTP transport.
+        default_timeout: seconds a call waits when it does not pass ``timeout``.
+        headers: called per request to produce extra headers (authorization).
+    """
+
+    def __init__(
+        self,
+        transport: RequestTransport,
+        *,
+        default_timeout: float = DEFAULT_TIMEOUT,
+        headers: Callable[[str, bytes], Mapping[str, str] | None] | None = None,
+        ids: Iterator[int] | None = None,
+    ) -> None:
+        self._transport = transport
+        self._protocol: RpcProtocol[None] = RpcProtocol(ids=ids)
+        self._headers = headers
+        self.default_timeout = default_timeout
+
+    @property
+    def protocol(self) -> RpcProtocol[None]:
+        """The core's state (pending requests, counters)."""
+        return self._protocol
+
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        result_type: Any,
+        timeout: float | None = None,
+    ) -> Reply[Any]:
+        """POST one request and decode its reply; errors as for :meth:`StreamDispatcher.call`."""
+        protocol = self._protocol
+        request_id, frame = protocol.prepare_request(method, params, result_type, None)
+        limit = self.default_timeout if timeout is None else timeout
+        headers = self._headers(method, frame) if self._headers is not None else None
+        try:
+            async with asyncio.timeout(limit):
+                body = await self._transport.request(method, frame, headers)
+        except TimeoutError:
+            raise protocol.timed_out(request_id, limit) from None
+        except ConnectionLost as exc:
+            raise protocol.lost(request_id, str(exc)) from exc
+        except TransportError:
+            protocol.forget(request_id)  # never reached the server
+            raise
+        except BaseException:
+            protocol.forget(request_id)
+            raise
+        event = protocol.receive_frame(body)
+        if type(event) is Reply:
+            if event.error is not None:
+                raise event.error
+            return event
+        protocol.forget(request_id)
+        raise _unexpected_http_reply(method, request_id, event)
+
+    async def close(self) -> None:
+        """Close the transport."""
+        await self._transport.close()
+
+
+def _unexpected_http_reply(method: str, request_id: int, event: object) -> DeribitError:
+    if isinstance(event, Violation):
+        return event.error or ProtocolError(f"HTTP reply to {method}: {event.reason}")
+    return ProtocolError(f"HTTP reply to {method} does not answer request id {request_id}")

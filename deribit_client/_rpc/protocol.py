@@ -1,0 +1,336 @@
+"""Sans-I/O JSON-RPC 2.0 core: requests become bytes, incoming bytes become typed events.
+
+Rules of this module: it never awaits, never reads a clock and never raises out of
+:meth:`RpcProtocol.receive_frame`; anything unexpected on the wire becomes an event. It owns the
+pending-request table, decides which exception a lost call gets, and queues its own automatic
+replies (the ``test_request`` heartbeat answer) for the driver to send via ``data_to_send``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from typing import Any, Generic, TypeVar, cast
+
+import msgspec
+
+from .._errors import (
+    ClientError,
+    ConnectionLost,
+    DeribitError,
+    OrderOutcomeUnknown,
+    ProtocolError,
+    RequestTimeout,
+    RequestTooLarge,
+    ResponseDecodeError,
+    error_from_code,
+)
+from .codec import decode_envelope, decoder_for, encode
+from .methods import MAX_FRAME_BYTES, ORDER_MUTATIONS
+from .wire import Envelope, ErrorObject, NotificationParams, Request
+
+__all__ = [
+    "Event",
+    "Heartbeat",
+    "NotificationParams",
+    "Reply",
+    "RpcProtocol",
+    "UnmatchedReply",
+    "Violation",
+    "decode_reply",
+]
+
+W = TypeVar("W")
+
+_error_decoder = msgspec.json.Decoder(ErrorObject)
+_INTERNAL: Any = object()  # result_type of requests the protocol sends by itself
+
+
+class Reply(Generic[W]):
+    """A reply matched to a pending request; exactly one of ``value``/``error`` is meaningful."""
+
+    __slots__ = ("envelope", "error", "method", "request_id", "value", "waiter")
+
+    def __init__(
+        self,
+        waiter: W,
+        request_id: int,
+        method: str,
+        value: Any,
+        error: DeribitError | None,
+        envelope: Envelope,
+    ) -> None:
+        self.waiter = waiter
+        self.request_id = request_id
+        self.method = method
+        self.value = value
+        self.error = error
+        self.envelope = envelope
+
+
+class Heartbeat:
+    """A ``heartbeat`` message; for ``test_request`` the answer is already queued."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+
+class UnmatchedReply:
+    """A reply whose id is not pending: ``late`` if we issued the id and gave up on it."""
+
+    __slots__ = ("late", "request_id")
+
+    def __init__(self, request_id: int | str | None, late: bool) -> None:
+        self.request_id = request_id
+        self.late = late
+
+
+class Violation:
+    """A frame that is not valid JSON-RPC, or an error that cannot be tied to a request."""
+
+    __slots__ = ("error", "excerpt", "reason")
+
+    def __init__(self, reason: str, frame: bytes | str, error: DeribitError | None = None) -> None:
+        self.reason = reason
+        self.excerpt = bytes(frame[:200]) if isinstance(frame, bytes) else frame[:200].encode()
+        self.error = error
+
+
+Event = Reply[Any] | NotificationParams | Heartbeat | UnmatchedReply | Violation | None
+"""What :meth:`RpcProtocol.receive_frame` returns; ``None`` means nothing to act on."""
+
+
+class _Pending(Generic[W]):
+    __slots__ = ("method", "params", "result_type", "waiter")
+
+    def __init__(self, method: str, params: dict[str, Any], result_type: Any, waiter: W) -> None:
+        self.method = method
+        self.params = params
+        self.result_type = result_type
+        self.waiter = waiter
+
+
+class RpcProtocol(Generic[W]):
+    """The JSON-RPC state of one connection; ``W`` is whatever the driver waits on (a future).
+
+    Args:
+        ids: request id source; injectable so tests get deterministic ids.
+        max_frame_bytes: refuse to encode requests larger than this (Deribit: 32 kB).
+    """
+
+    def __init__(
+        self, *, ids: Iterator[int] | None = None, max_frame_bytes: int = MAX_FRAME_BYTES
+    ) -> None:
+        self._ids = ids if ids is not None else itertools.count(1)
+        self._max_frame = max_frame_bytes
+        self._pending: dict[int, _Pending[W]] = {}
+        self._highest_id = 0
+        self._outbox: list[bytes] = []
+        self.late_replies = 0
+        """Replies that arrived after their caller gave up (timeout or cancellation)."""
+        self.unknown_replies = 0
+        """Replies carrying an id this connection never issued."""
+        self.violations = 0
+        """Frames that were not valid JSON-RPC, or errors without a usable id."""
+
+    # -- outgoing -----------------------------------------------------------------------
+
+    def prepare_request(
+        self, method: str, params: Mapping[str, Any] | None, result_type: Any, waiter: W
+    ) -> tuple[int, bytes]:
+        """Register a pending request and return ``(id, frame)``.
+
+        ``None``-valued params are omitted (Deribit wants absent, not ``null``).
+
+        Raises:
+            ClientError: params cannot be encoded.
+            RequestTooLarge: the frame exceeds the frame limit.
+        """
+        clean = _clean_params(params)
+        request_id = next(self._ids)
+        try:
+            frame = encode(Request("2.0", request_id, method, clean))
+        except (TypeError, msgspec.EncodeError) as exc:
+            raise ClientError(f"cannot encode params for {method}: {exc}") from None
+        if len(frame) > self._max_frame:
+            raise RequestTooLarge(
+                f"{method} request is {len(frame)} bytes; Deribit accepts at most "
+                f"{self._max_frame} bytes per frame"
+            )
+        self._pending[request_id] = _Pending(method, clean, result_type, waiter)
+        if request_id > self._highest_id:
+            self._highest_id = request_id
+        return request_id, frame
+
+    def data_to_send(self) -> list[bytes]:
+        """Take the frames the protocol queued by itself (heartbeat answers)."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    # -- giving up on requests ----------------------------------------------------------
+
+    @property
+    def pending_count(self) -> int:
+        """Number of requests waiting for a reply (internal ones included)."""
+        return len(self._pending)
+
+    def forget(self, request_id: int) -> None:
+        """Drop a pending request whose caller stopped waiting; a late reply is counted."""
+        self._pending.pop(request_id, None)
+
+    def timed_out(self, request_id: int, timeout: float) -> DeribitError:
+        """Drop a timed-out request and return the exception its caller should get."""
+        entry = self._pending.pop(request_id, None)
+        method = entry.method if entry is not None else "request"
+        error = RequestTimeout(method, request_id, timeout)
+        if entry is not None and method in ORDER_MUTATIONS:
+            return _outcome_unknown(entry, request_id, str(error), error)
+        return error
+
+    def lost(self, request_id: int, reason: str) -> DeribitError:
+        """Drop one request whose transport failed after sending; return its caller's error."""
+        entry = self._pending.pop(request_id, None)
+        if entry is None:
+            return ConnectionLost(f"connection lost: {reason}")
+        return _lost_error(entry, request_id, reason)
+
+    def connection_lost(self, reason: str) -> list[tuple[W, DeribitError]]:
+        """Fail every pending request at once; nothing is re-sent. Returns (waiter, error)."""
+        failed = [
+            (entry.waiter, _lost_error(entry, request_id, reason))
+            for request_id, entry in self._pending.items()
+            if entry.result_type is not _INTERNAL
+        ]
+        self._pending.clear()
+        self._outbox.clear()
+        return failed
+
+    # -- incoming -----------------------------------------------------------------------
+
+    def receive_frame(self, frame: bytes | str) -> Event:
+        """Classify one incoming frame. Never raises: problems become :class:`Violation`."""
+        try:
+            env = decode_envelope(frame)
+        except msgspec.DecodeError as exc:
+            self.violations += 1
+            return Violation(f"not a JSON-RPC object: {exc}", frame)
+        params = env.params
+        if params is not None and env.id is None:
+            if env.method == "subscription":
+                return params
+            if env.method == "heartbeat":
+                if params.type == "test_request":
+                    # Deribit closes the socket unless public/test follows (REFERENCE.md 1).
+                    self._queue_internal("public/test")
+                return Heartbeat(params.type or "heartbeat")
+        request_id = env.id
+        if request_id is None:
+            self.violations += 1
+            error = _error_of(env, None, None)
+            reason = f"error without id: {error}" if error is not None else "frame without id"
+            return Violation(reason, frame, error)
+        rid = _numeric_id(request_id)
+        entry = self._pending.pop(rid, None) if rid is not None else None
+        if entry is None or rid is None:
+            return self._unmatched(request_id, rid)
+        if entry.result_type is _INTERNAL:  # our own heartbeat answer came back
+            return None
+        return _reply(entry, rid, env, _error_of(env, entry.method, rid))
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _unmatched(self, request_id: int | str, numeric: int | None) -> UnmatchedReply:
+        late = numeric is not None and 0 < numeric <= self._highest_id
+        if late:
+            self.late_replies += 1
+        else:
+            self.unknown_replies += 1
+        return UnmatchedReply(request_id, late)
+
+    def _queue_internal(self, method: str) -> None:
+        request_id = next(self._ids)
+        self._outbox.append(encode(Request("2.0", request_id, method, {})))
+        # Internal requests have no waiter; _INTERNAL marks them so replies are swallowed.
+        self._pending[request_id] = _Pending(method, {}, _INTERNAL, cast(W, None))
+        if request_id > self._highest_id:
+            self._highest_id = request_id
+
+
+def _numeric_id(request_id: int | str) -> int | None:
+    if isinstance(request_id, int):
+        return request_id
+    # Our ids are integers; tolerate a peer that echoes them as decimal strings.
+    return int(request_id) if request_id.isdigit() else None
+
+
+def _error_of(env: Envelope, method: str | None, rid: int | None) -> DeribitError | None:
+    if not env.error:
+        return None
+    try:
+        obj = _error_decoder.decode(env.error)
+    except msgspec.DecodeError as exc:
+        return ProtocolError(f"malformed error object in reply to {method}: {exc}")
+    return error_from_code(obj.code, obj.message, obj.data, method=method, request_id=rid)
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not params:
+        return {}
+    if None in params.values():
+        return {k: v for k, v in params.items() if v is not None}
+    return params if type(params) is dict else dict(params)
+
+
+def _reply(entry: _Pending[Any], rid: int, env: Envelope, error: DeribitError | None) -> Reply[Any]:
+    if error is not None:
+        return Reply(entry.waiter, rid, entry.method, None, error, env)
+    if not env.result:
+        problem = ProtocolError(f"reply to {entry.method} (id {rid}) has neither result nor error")
+        return Reply(entry.waiter, rid, entry.method, None, problem, env)
+    try:
+        value = decoder_for(entry.result_type).decode(env.result)
+    except msgspec.DecodeError as exc:
+        problem = ResponseDecodeError(
+            f"result of {entry.method} (id {rid}) does not match {_type_name(entry.result_type)}: "
+            f"{exc}"
+        )
+        return Reply(entry.waiter, rid, entry.method, None, problem, env)
+    return Reply(entry.waiter, rid, entry.method, value, None, env)
+
+
+def _lost_error(entry: _Pending[Any], request_id: int, reason: str) -> DeribitError:
+    error = ConnectionLost(f"connection lost while waiting for {entry.method}: {reason}")
+    if entry.method in ORDER_MUTATIONS:
+        return _outcome_unknown(entry, request_id, f"connection lost ({reason})", error)
+    return error
+
+
+def _outcome_unknown(
+    entry: _Pending[Any], request_id: int, reason: str, cause: DeribitError
+) -> OrderOutcomeUnknown:
+    error = OrderOutcomeUnknown(entry.method, entry.params, request_id, reason)
+    error.__cause__ = cause
+    return error
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or repr(tp)
+
+
+def decode_reply(method: str, frame: bytes | str, result_type: Any = Any) -> Reply[None]:
+    """Decode one recorded response envelope through the same path the client uses.
+
+    Returns a :class:`Reply` with ``value`` set, or with ``error`` set to the typed error.
+
+    Raises:
+        ProtocolError: the frame is not a JSON-RPC response.
+    """
+    try:
+        env = decode_envelope(frame)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"not a JSON-RPC response: {exc}") from None
+    rid = env.id if isinstance(env.id, int) else 0
+    entry: _Pending[None] = _Pending(method, {}, result_type, None)
+    return _reply(entry, rid, env, _error_of(env, method, rid))

@@ -1,0 +1,336 @@
+"""The simulator's market: instruments, index prices and one order book per instrument."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import random
+from typing import Any
+
+__all__ = ["Book", "Market", "expiry_code"]
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+PERPETUAL_EXPIRY = 32503708800000  # Deribit's "never" for perpetuals (REFERENCE 7.5)
+
+
+def expiry_code(day: dt.date) -> str:
+    """Deribit's date code: day without leading zero, month, two-digit year (``27MAR26``)."""
+    return f"{day.day}{_MONTHS[day.month - 1]}{day.year % 100:02d}"
+
+
+def _last_fridays(after: dt.date, count: int) -> list[dt.date]:
+    out: list[dt.date] = []
+    year, month = after.year, after.month
+    while len(out) < count:
+        last = calendar.monthrange(year, month)[1]
+        day = dt.date(year, month, last)
+        day -= dt.timedelta(days=(day.weekday() - 4) % 7)
+        if day > after:
+            out.append(day)
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+    return out
+
+
+class Book:
+    """Price levels of one instrument, best first: ``[[price, amount], ...]``.
+
+    ``change_id`` increases with every change, as on Deribit's ``book.*`` channels.
+    """
+
+    def __init__(self, tick: float, min_amount: float, mid: float, rng: random.Random) -> None:
+        self.tick = tick
+        self.min_amount = min_amount
+        self.change_id = rng.randrange(10_000_000, 90_000_000)
+        self.bids: list[list[float]] = []
+        self.asks: list[list[float]] = []
+        mid = self.round(mid)
+        gap = 0.0
+        for _ in range(20):  # strictly widening levels on both sides of the mid
+            gap += tick * rng.randint(1, 3)
+            self.bids.append([self.round(mid - gap), self._amount(rng)])
+            self.asks.append([self.round(mid + gap), self._amount(rng)])
+
+    def round(self, price: float) -> float:
+        """Snap ``price`` to the tick grid."""
+        return round(round(price / self.tick) * self.tick, 10)
+
+    def _amount(self, rng: random.Random) -> float:
+        return round(self.min_amount * rng.randint(1, 50), 10)
+
+    @property
+    def best_bid(self) -> list[float] | None:
+        """Best bid level, if any."""
+        return self.bids[0] if self.bids else None
+
+    @property
+    def best_ask(self) -> list[float] | None:
+        """Best ask level, if any."""
+        return self.asks[0] if self.asks else None
+
+    def mid(self) -> float | None:
+        """Mid price, when both sides have liquidity."""
+        if self.bids and self.asks:
+            return (self.bids[0][0] + self.asks[0][0]) / 2
+        return None
+
+
+class Market:
+    """Instruments of BTC and ETH (perpetual, futures, options) plus spot pairs."""
+
+    def __init__(self, rng: random.Random, now_ms: int) -> None:
+        self.rng = rng
+        self.created_ms = now_ms - 86_400_000 * 30
+        self.index_prices: dict[str, float] = {
+            "btc_usd": 64_750.12,
+            "eth_usd": 3_402.55,
+            "btc_usdc": 64_748.9,
+            "eth_usdc": 3_402.1,
+        }
+        self.instruments: dict[str, dict[str, Any]] = {}
+        self.books: dict[str, Book] = {}
+        self.last_trade: dict[str, float] = {}
+        today = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).date()
+        next_id = iter(range(100_001, 200_000))
+        for currency, tick, contract, spot in (
+            ("BTC", 0.5, 10.0, 64_750.0),
+            ("ETH", 0.05, 1.0, 3_402.5),
+        ):
+            index = f"{currency.lower()}_usd"
+            self._add_future(
+                f"{currency}-PERPETUAL",
+                currency,
+                index,
+                tick,
+                contract,
+                PERPETUAL_EXPIRY,
+                "perpetual",
+                next(next_id),
+                spot,
+            )
+            for day in _last_fridays(today, 2):
+                expiry = _expiry_ms(day)
+                self._add_future(
+                    f"{currency}-{expiry_code(day)}",
+                    currency,
+                    index,
+                    tick,
+                    contract,
+                    expiry,
+                    "month",
+                    next(next_id),
+                    spot * 1.01,
+                )
+            day = _last_fridays(today, 1)[0]
+            step = 5_000 if currency == "BTC" else 200
+            atm = round(spot / step) * step
+            for strike in (atm - step, atm, atm + step):
+                for option_type in ("call", "put"):
+                    self._add_option(currency, index, day, strike, option_type, next(next_id), spot)
+            pair = f"{currency}_USDC"
+            self._add(
+                {
+                    "instrument_name": pair,
+                    "kind": "spot",
+                    "instrument_type": "linear",
+                    "base_currency": currency,
+                    "quote_currency": "USDC",
+                    "counter_currency": "USDC",
+                    "price_index": f"{currency.lower()}_usdc",
+                    "tick_size": 1.0 if currency == "BTC" else 0.1,
+                    "contract_size": 0.0001,
+                    "min_trade_amount": 0.0001,
+                    "expiration_timestamp": PERPETUAL_EXPIRY,
+                    "instrument_id": next(next_id),
+                },
+                spot,
+            )
+
+    # -- catalogue ----------------------------------------------------------------------
+
+    def _add(self, spec: dict[str, Any], mid: float) -> None:
+        instrument = {
+            "is_active": True,
+            "state": "open",
+            "creation_timestamp": self.created_ms,
+            "maker_commission": 0.0,
+            "taker_commission": 0.0005,
+            "block_trade_commission": 0.00025,
+            "block_trade_min_trade_amount": spec["min_trade_amount"] * 10,
+            "block_trade_tick_size": spec["tick_size"],
+            "tick_size_steps": [],
+            **spec,
+        }
+        self.instruments[instrument["instrument_name"]] = instrument
+        book = Book(instrument["tick_size"], instrument["min_trade_amount"], mid, self.rng)
+        self.books[instrument["instrument_name"]] = book
+        self.last_trade[instrument["instrument_name"]] = book.mid() or mid
+
+    def _add_future(
+        self,
+        name: str,
+        currency: str,
+        index: str,
+        tick: float,
+        contract: float,
+        expiry: int,
+        period: str,
+        instrument_id: int,
+        mid: float,
+    ) -> None:
+        self._add(
+            {
+                "instrument_name": name,
+                "kind": "future",
+                "instrument_type": "reversed",
+                "future_type": "reversed",
+                "base_currency": currency,
+                "quote_currency": "USD",
+                "counter_currency": "USD",
+                "settlement_currency": currency,
+                "settlement_period": period,
+                "price_index": index,
+                "tick_size": tick,
+                "contract_size": contract,
+                "min_trade_amount": contract,
+                "max_leverage": 50,
+                "max_liquidation_commission": 0.0075,
+                "expiration_timestamp": expiry,
+                "instrument_id": instrument_id,
+            },
+            mid,
+        )
+
+    def _add_option(
+        self,
+        currency: str,
+        index: str,
+        day: dt.date,
+        strike: float,
+        option_type: str,
+        instrument_id: int,
+        spot: float,
+    ) -> None:
+        intrinsic = max(0.0, (spot - strike) if option_type == "call" else (strike - spot))
+        premium = max(0.0005, (intrinsic + spot * 0.03) / spot)
+        suffix = "C" if option_type == "call" else "P"
+        self._add(
+            {
+                "instrument_name": f"{currency}-{expiry_code(day)}-{int(strike)}-{suffix}",
+                "kind": "option",
+                "instrument_type": "reversed",
+                "base_currency": currency,
+                "quote_currency": currency,
+                "counter_currency": "USD",
+                "settlement_currency": currency,
+                "settlement_period": "month",
+                "price_index": index,
+                "tick_size": 0.0005,
+                "tick_size_steps": [{"above_price": 0.005, "tick_size": 0.0005}],
+                "contract_size": 1.0,
+                "min_trade_amount": 0.1,
+                "strike": float(strike),
+                "option_type": option_type,
+                "expiration_timestamp": _expiry_ms(day),
+                "instrument_id": instrument_id,
+            },
+            premium,
+        )
+
+    def instrument(self, name: str) -> dict[str, Any] | None:
+        """The instrument object, or None."""
+        return self.instruments.get(name)
+
+    def index_of(self, name: str) -> str:
+        """The index name an instrument's prices follow."""
+        return str(self.instruments[name]["price_index"])
+
+    # -- results ------------------------------------------------------------------------
+
+    def ticker(self, name: str, now_ms: int) -> dict[str, Any]:
+        """A ``public/ticker`` result built from the book (REFERENCE 7.3)."""
+        instrument = self.instruments[name]
+        book = self.books[name]
+        bid, ask = book.best_bid, book.best_ask
+        index_price = self.index_prices.get(instrument["price_index"], 0.0)
+        mark = book.mid() or self.last_trade[name]
+        ticker: dict[str, Any] = {
+            "instrument_name": name,
+            "timestamp": now_ms,
+            "state": instrument["state"],
+            "stats": {
+                "volume": 1234.5,
+                "volume_usd": 79_000_000.0,
+                "high": book.round(mark * 1.02),
+                "low": book.round(mark * 0.98),
+                "price_change": -0.4512,
+            },
+            "open_interest": 512_345_670.0,
+            "best_bid_price": bid[0] if bid else None,
+            "best_bid_amount": bid[1] if bid else 0.0,
+            "best_ask_price": ask[0] if ask else None,
+            "best_ask_amount": ask[1] if ask else 0.0,
+            "index_price": index_price,
+            "min_price": book.round(mark * 0.97),
+            "max_price": book.round(mark * 1.03),
+            "mark_price": round(mark, 8),
+            "last_price": self.last_trade[name],
+            "estimated_delivery_price": index_price,
+            "settlement_price": round(mark * 0.999, 8),
+        }
+        if instrument["kind"] == "future" and instrument["settlement_period"] == "perpetual":
+            ticker.update(funding_8h=0.00003, current_funding=0.0, interest_value=0.0)
+        if instrument["kind"] == "option":
+            ticker.update(
+                underlying_price=index_price * 1.001,
+                underlying_index=f"SYN.{instrument['base_currency']}-{name.split('-')[1]}",
+                interest_rate=0.0,
+                bid_iv=48.5,
+                ask_iv=51.2,
+                mark_iv=49.9,
+                greeks={"delta": 0.512, "gamma": 0.00004, "vega": 21.3, "theta": -45.1, "rho": 3.2},
+            )
+        return ticker
+
+    def order_book(self, name: str, depth: int, now_ms: int) -> dict[str, Any]:
+        """A ``public/get_order_book`` result (REFERENCE 7.4)."""
+        book = self.books[name]
+        result = self.ticker(name, now_ms)
+        result["change_id"] = book.change_id
+        result["bids"] = [list(level) for level in book.bids[:depth]]
+        result["asks"] = [list(level) for level in book.asks[:depth]]
+        return result
+
+
+def _expiry_ms(day: dt.date) -> int:
+    # Deribit expiries are at 08:00 UTC.
+    return int(dt.datetime(day.year, day.month, day.day, 8, tzinfo=dt.UTC).timestamp() * 1000)
+
+
+CURRENCIES: list[dict[str, Any]] = [
+    {
+        "currency": code,
+        "currency_long": long_name,
+        "coin_type": coin_type,
+        "min_confirmations": confirmations,
+        "withdrawal_fee": fee,
+        "min_withdrawal_fee": fee,
+        "withdrawal_priorities": [
+            {"name": "low", "value": 0.0},
+            {"name": "high", "value": 1.0},
+        ],
+        "in_cross_collateral_pool": True,
+        "network_fee": fee / 2,
+        "network_currency": code,
+        "decimals": decimals,
+    }
+    for code, long_name, coin_type, confirmations, fee, decimals in (
+        ("BTC", "Bitcoin", "BITCOIN", 1, 0.0001, 8),
+        ("ETH", "Ethereum", "ETHER", 1, 0.0006, 8),
+        ("USDC", "USD Coin", "ETHER", 1, 1.0, 6),
+        ("USDT", "Tether USD", "ETHER", 1, 2.0, 6),
+        ("EURR", "StablR Euro", "ETHER", 1, 2.0, 6),
+    )
+]
+"""``public/get_currencies`` result."""

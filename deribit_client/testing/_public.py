@@ -1,0 +1,113 @@
+"""Simulator handlers for the public market-data and support methods."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._market import CURRENCIES
+from ._session import Call, SimError, invalid_param
+
+if TYPE_CHECKING:
+    from ._server import DeribitSimulator
+
+__all__ = ["API_VERSION", "register"]
+
+API_VERSION = "1.2.26"
+_CURRENCIES = ("BTC", "ETH", "USDC", "USDT", "EURR", "any")
+_KINDS = ("future", "option", "spot", "future_combo", "option_combo")
+_DEPTHS = (1, 5, 10, 20, 50, 100, 1000, 10000)
+
+
+def _instrument_param(call: Call) -> str:
+    name: str = call.param("instrument_name")
+    if call.sim.market.instrument(name) is None:
+        raise SimError(10020, "invalid_or_unsupported_instrument")
+    return name
+
+
+def get_time(call: Call) -> int:
+    return call.sim.now_ms()
+
+
+def test(call: Call) -> dict[str, Any]:
+    expected = call.param("expected_result", str, None)
+    if expected == "exception":
+        raise SimError(11094, "internal_server_error")
+    if expected is not None:
+        raise invalid_param("expected_result")
+    return {"version": API_VERSION}
+
+
+def hello(call: Call) -> dict[str, Any]:
+    if not call.session.is_websocket:
+        raise SimError(10030, "must_be_websocket_request")
+    call.param("client_name")
+    call.param("client_version")
+    return {"version": API_VERSION}
+
+
+def status(call: Call) -> dict[str, Any]:
+    return {"locked": "false", "locked_indices": []}
+
+
+def get_instruments(call: Call) -> list[dict[str, Any]]:
+    currency = call.param("currency")
+    kind = call.param("kind", str, None)
+    expired = call.param("expired", bool, False)
+    if currency not in _CURRENCIES:
+        raise invalid_param("currency")
+    if kind is not None and kind not in _KINDS:
+        raise invalid_param("kind")
+    if expired:
+        return []
+    return [
+        instrument
+        for instrument in call.sim.market.instruments.values()
+        if (currency == "any" or instrument["base_currency"] == currency)
+        and (kind is None or instrument["kind"] == kind)
+    ]
+
+
+def get_instrument(call: Call) -> dict[str, Any]:
+    return call.sim.market.instruments[_instrument_param(call)]
+
+
+def ticker(call: Call) -> dict[str, Any]:
+    return call.sim.market.ticker(_instrument_param(call), call.sim.now_ms())
+
+
+def get_order_book(call: Call) -> dict[str, Any]:
+    name = _instrument_param(call)
+    depth = call.param("depth", int, 5)
+    if depth not in _DEPTHS:
+        raise invalid_param("depth")
+    return call.sim.market.order_book(name, depth, call.sim.now_ms())
+
+
+def get_currencies(call: Call) -> list[dict[str, Any]]:
+    return CURRENCIES
+
+
+def get_index_price(call: Call) -> dict[str, Any]:
+    index_name = call.param("index_name")
+    price = call.sim.market.index_prices.get(index_name)
+    if price is None:
+        raise invalid_param("index_name")
+    return {"index_price": price, "estimated_delivery_price": price}
+
+
+def register(sim: DeribitSimulator) -> None:
+    """Install these handlers on ``sim``."""
+    for fn in (
+        get_time,
+        test,
+        hello,
+        status,
+        get_instruments,
+        get_instrument,
+        ticker,
+        get_order_book,
+        get_currencies,
+        get_index_price,
+    ):
+        sim.methods[f"public/{fn.__name__}"] = fn

@@ -1,0 +1,343 @@
+"""The simulator's server core: JSON-RPC over WebSocket and HTTP, sessions, fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+from ._market import Market
+from ._session import Call, Session, SimError
+
+__all__ = ["DeribitSimulator", "Handler"]
+
+log = logging.getLogger("deribit_client.testing")
+
+_json_encode = msgspec.json.Encoder().encode
+_json_decode = msgspec.json.decode
+
+
+Handler = Callable[[Call], Any]
+
+
+class _Fault:
+    __slots__ = ("action", "times")
+
+    def __init__(self, action: Any, times: int | None) -> None:
+        self.action = action
+        self.times = times
+
+
+class DeribitSimulator:
+    """A local Deribit stand-in speaking JSON-RPC on 127.0.0.1.
+
+    WebSocket at ``/ws/api/v2``, HTTP at ``/api/v2/{method}`` (POST with a JSON-RPC body, or
+    GET with query params). Use it as an async context manager; ``url`` goes to
+    ``DeribitClient(url=...)``.
+
+    Args:
+        host: address to bind (loopback by default).
+        port: 0 picks a free port.
+        seed: seeds every random choice (market data, shuffled replies).
+        clock: seconds since the epoch (inject for deterministic timestamps).
+
+    Fault hooks: :meth:`inject_error`, :meth:`delay`, :meth:`shuffle_replies`,
+    :meth:`drop_connections` and :attr:`refuse_websocket`.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        seed: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.market = Market(random.Random(seed), now_ms=int(clock() * 1000))
+        self.methods: dict[str, Handler] = {}
+        self.sessions: set[Session] = set()
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        """Every request received, as ``(method, params)``, in arrival order."""
+        self.refuse_websocket = False
+        """When True, WebSocket upgrades are refused with HTTP 503 (tests HTTP fallback)."""
+        self._errors: dict[str, list[_Fault]] = defaultdict(list)
+        self._delays: dict[str, list[_Fault]] = defaultdict(list)
+        self._shuffle_left = 0
+        self._held: list[tuple[Session, bytes]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        from ._public import register as register_public
+
+        register_public(self)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> DeribitSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Bind and start serving; :attr:`port` holds the real port afterwards."""
+        app = web.Application()
+        app.router.add_get("/ws/api/v2", self._ws_handler)
+        app.router.add_route("*", "/api/v2/{method:.+}", self._http_handler)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Close every connection and stop serving."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for session in list(self.sessions):
+            if session.ws is not None:
+                await session.ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        """Server root, e.g. ``http://127.0.0.1:54321``; pass it as ``DeribitClient(url=...)``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket endpoint."""
+        return f"ws://{self.host}:{self.port}/ws/api/v2"
+
+    @property
+    def http_url(self) -> str:
+        """The HTTP API base (methods are appended)."""
+        return f"http://{self.host}:{self.port}/api/v2"
+
+    # -- fault hooks --------------------------------------------------------------------
+
+    def inject_error(
+        self,
+        method: str,
+        code: int,
+        message: str = "injected_error",
+        data: Any = None,
+        *,
+        times: int | None = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` (``None``: all) with this error."""
+        self._errors[method].append(_Fault(SimError(code, message, data), times))
+
+    def delay(self, method: str, seconds: float, *, times: int | None = 1) -> None:
+        """Hold the reply to the next ``times`` calls of ``method`` for ``seconds``."""
+        self._delays[method].append(_Fault(seconds, times))
+
+    def shuffle_replies(self, count: int) -> None:
+        """Hold the next ``count`` WebSocket replies, then send them in a shuffled order."""
+        self._shuffle_left = count
+
+    def drop_connections(self) -> None:
+        """Cut every WebSocket connection at the TCP level, without a close frame."""
+        for session in list(self.sessions):
+            session.abort()
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        """Run ``coro`` in a task the simulator owns (cancelled on stop)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def now_ms(self) -> int:
+        """The simulator clock in milliseconds."""
+        return int(self.clock() * 1000)
+
+    # -- request handling ---------------------------------------------------------------
+
+    async def _ws_handler(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse_websocket:
+            return web.Response(status=503, text="WebSocket disabled by the test")
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1024 * 1024, decode_text=False)
+        await ws.prepare(request)
+        session = Session("ws", request, ws)
+        self.sessions.add(session)
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    await self._on_ws_frame(session, msg.data)
+                elif msg.type is WSMsgType.ERROR:
+                    break
+        finally:
+            self.sessions.discard(session)
+        return ws
+
+    async def _on_ws_frame(self, session: Session, frame: bytes) -> None:
+        if len(frame) > 32 * 1024:
+            error = SimError(-32600, "request entity too large")
+            await self._deliver(session, _error_envelope(None, error))
+            return
+        request = _parse_request(frame)
+        if isinstance(request, SimError):
+            await self._deliver(session, _error_envelope(None, request))
+            return
+        req_id, method, params = request
+        delay = self._take(self._delays, method)
+        if delay is not None:
+            self.spawn(self._answer_later(session, req_id, method, params, delay))
+            return
+        frame, _ = await self._execute(session, req_id, method, params)
+        await self._deliver(session, frame)
+
+    async def _answer_later(
+        self, session: Session, req_id: Any, method: str, params: dict[str, Any], seconds: float
+    ) -> None:
+        await asyncio.sleep(seconds)
+        frame, _ = await self._execute(session, req_id, method, params)
+        await self._deliver(session, frame)
+
+    async def _deliver(self, session: Session, frame: bytes) -> None:
+        if self._shuffle_left > 0:
+            self._held.append((session, frame))
+            self._shuffle_left -= 1
+            if self._shuffle_left == 0:
+                held, self._held = self._held, []
+                self.rng.shuffle(held)
+                for target, data in held:
+                    await target.send_frame(data)
+            return
+        await session.send_frame(frame)
+
+    async def _http_handler(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        session = Session("http", request)
+        req_id: Any = None
+        if request.method == "POST":
+            body = await request.read()
+            if len(body) > 32 * 1024:
+                error = SimError(-32600, "request entity too large")
+                return _http_reply(_error_envelope(None, error), ok=False)
+            parsed = _parse_request(body)
+            if isinstance(parsed, SimError):
+                return _http_reply(_error_envelope(None, parsed), ok=False)
+            req_id, body_method, params = parsed
+            method = body_method or method
+        elif request.method == "GET":
+            params = {key: _query_value(value) for key, value in request.query.items()}
+        else:
+            return web.Response(status=405, text="use GET or POST")
+        seconds = self._take(self._delays, method)
+        if seconds is not None:
+            await asyncio.sleep(seconds)
+        return _http_reply(*await self._execute(session, req_id, method, params))
+
+    async def _execute(
+        self, session: Session, req_id: Any, method: str, params: dict[str, Any]
+    ) -> tuple[bytes, bool]:
+        """Run one call; returns the reply envelope and whether it succeeded."""
+        us_in = int(self.clock() * 1_000_000)
+        self.calls.append((method, params))
+        try:
+            injected = self._take(self._errors, method)
+            if injected is not None:
+                raise injected
+            handler = self.methods.get(method)
+            if handler is None:
+                raise SimError(-32601, "Method not found")
+            result = handler(Call(self, session, method, params))
+            if asyncio.iscoroutine(result):
+                result = await result
+        except SimError as exc:
+            return _error_envelope(req_id, exc, us_in, int(self.clock() * 1_000_000)), False
+        except Exception:
+            log.exception("simulator handler for %s failed", method)
+            error = SimError(11094, "internal_server_error")
+            return _error_envelope(req_id, error, us_in, int(self.clock() * 1_000_000)), False
+        us_out = int(self.clock() * 1_000_000)
+        frame = _json_encode(
+            {
+                "jsonrpc": "2.0",
+                "id": req_id,
+                "result": result,
+                "usIn": us_in,
+                "usOut": us_out,
+                "usDiff": us_out - us_in,
+                "testnet": True,
+            }
+        )
+        return frame, True
+
+    @staticmethod
+    def _take(faults: dict[str, list[_Fault]], method: str) -> Any:
+        queue = faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        if fault.times is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                queue.pop(0)
+        return fault.action
+
+
+def _parse_request(frame: bytes | str) -> tuple[Any, str, dict[str, Any]] | SimError:
+    try:
+        request = _json_decode(frame)
+    except msgspec.DecodeError:
+        return SimError(-32700, "Parse error")
+    if not isinstance(request, dict):
+        return SimError(11050, "bad_request")
+    method = request.get("method")
+    params = request.get("params", {})
+    if not isinstance(method, str):
+        return SimError(11050, "bad_request")
+    if not isinstance(params, dict):
+        return SimError(-32602, "Invalid params", {"reason": "params must be an object"})
+    return request.get("id"), method, params
+
+
+def _error_envelope(req_id: Any, error: SimError, us_in: int = 0, us_out: int = 0) -> bytes:
+    return _json_encode(
+        {
+            "jsonrpc": "2.0",
+            "id": req_id,
+            "error": error.to_json(),
+            "usIn": us_in,
+            "usOut": us_out,
+            "usDiff": us_out - us_in,
+            "testnet": True,
+        }
+    )
+
+
+def _http_reply(envelope: bytes, ok: bool) -> web.Response:
+    # Deribit answers JSON-RPC errors over HTTP with a non-200 status (REFERENCE.md 1).
+    return web.Response(body=envelope, status=200 if ok else 400, content_type="application/json")
+
+
+def _query_value(value: str) -> Any:
+    if value in ("true", "false"):
+        return value == "true"
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        return value

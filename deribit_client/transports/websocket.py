@@ -1,0 +1,111 @@
+"""WebSocket transport over aiohttp: text frames in and out, as bytes, with no extra copies."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+import aiohttp
+
+from .._errors import ConnectionLost, TransportError
+
+__all__ = ["WebSocketTransport"]
+
+_CLOSED_TYPES = frozenset(
+    {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
+)
+
+
+class WebSocketTransport:
+    """A connected WebSocket. Create it with :meth:`connect`."""
+
+    def __init__(
+        self,
+        ws: aiohttp.ClientWebSocketResponse[Literal[False]],
+        session: aiohttp.ClientSession,
+        owns_session: bool,
+    ) -> None:
+        self._ws = ws
+        self._session = session
+        self._owns_session = owns_session
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 10.0,
+    ) -> WebSocketTransport:
+        """Open a WebSocket to ``url``.
+
+        Args:
+            url: e.g. ``wss://www.deribit.com/ws/api/v2``.
+            session: an aiohttp session to reuse; by default the transport owns one.
+            timeout: seconds allowed for the TCP + TLS + upgrade handshake.
+
+        Raises:
+            TransportError: the connection or the upgrade failed.
+        """
+        owns = session is None
+        session = session or aiohttp.ClientSession()
+        try:
+            # The handshake is bounded here; receive has no timeout (heartbeats find dead links).
+            async with asyncio.timeout(timeout):
+                ws = await session.ws_connect(
+                    url,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=timeout),
+                    # Frames are JSON: hand text frames over as bytes so msgspec parses them
+                    # without a UTF-8 decode + str copy first.
+                    decode_text=False,
+                    autoping=True,
+                    max_msg_size=16 * 1024 * 1024,
+                )
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            if owns:
+                await session.close()
+            raise TransportError(f"cannot open WebSocket {url}: {_describe(exc)}") from exc
+        except BaseException:
+            if owns:
+                await session.close()
+            raise
+        return cls(ws, session, owns)
+
+    @property
+    def closed(self) -> bool:
+        """True once the socket is closed."""
+        return self._ws.closed
+
+    async def send(self, frame: bytes) -> None:
+        """Send ``frame`` as one text frame."""
+        if self._ws.closed:
+            raise ConnectionLost("WebSocket is closed")
+        try:
+            await self._ws.send_frame(frame, aiohttp.WSMsgType.TEXT)
+        except (ConnectionError, RuntimeError) as exc:
+            raise ConnectionLost(f"WebSocket send failed: {exc}") from exc
+
+    async def receive(self) -> bytes | str:
+        """Return the next text or binary message; raise ConnectionLost when closed."""
+        msg = await self._ws.receive()
+        if msg.type is aiohttp.WSMsgType.TEXT or msg.type is aiohttp.WSMsgType.BINARY:
+            data: bytes | str = msg.data
+            return data
+        if msg.type in _CLOSED_TYPES:
+            code = self._ws.close_code
+            raise ConnectionLost(f"WebSocket closed by peer (code {code})")
+        if msg.type is aiohttp.WSMsgType.ERROR:
+            raise ConnectionLost(f"WebSocket error: {msg.data!r}")
+        raise ConnectionLost(f"unexpected WebSocket message type {msg.type!r}")
+
+    async def close(self) -> None:
+        """Close the socket (and the session if this transport created it)."""
+        try:
+            await self._ws.close()
+        finally:
+            if self._owns_session:
+                await self._session.close()
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
