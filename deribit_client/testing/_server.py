@@ -68,7 +68,7 @@ class DeribitSimulator:
         self.methods: dict[str, Handler] = {}
         self.sessions: set[Session] = set()
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        """Every request received, as ``(method, params)``, in arrival order."""
+        """Every request received, as ``(method, params)``, in arrival order (before delays)."""
         self.refuse_websocket = False
         """When True, WebSocket upgrades are refused with HTTP 503 (tests HTTP fallback)."""
         self._errors: dict[str, list[_Fault]] = defaultdict(list)
@@ -197,6 +197,7 @@ class DeribitSimulator:
             await self._deliver(session, _error_envelope(None, request))
             return
         req_id, method, params = request
+        self.calls.append((method, params))
         delay = self._take(self._delays, method)
         if delay is not None:
             self.spawn(self._answer_later(session, req_id, method, params, delay))
@@ -241,6 +242,7 @@ class DeribitSimulator:
             params = {key: _query_value(value) for key, value in request.query.items()}
         else:
             return web.Response(status=405, text="use GET or POST")
+        self.calls.append((method, params))
         seconds = self._take(self._delays, method)
         if seconds is not None:
             await asyncio.sleep(seconds)
@@ -251,7 +253,6 @@ class DeribitSimulator:
     ) -> tuple[bytes, bool]:
         """Run one call; returns the reply envelope and whether it succeeded."""
         us_in = int(self.clock() * 1_000_000)
-        self.calls.append((method, params))
         try:
             injected = self._take(self._errors, method)
             if injected is not None:

@@ -1,0 +1,89 @@
+"""Command line: ``python -m deribit_client demo`` runs the demo against the bundled simulator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+
+from . import DeribitClient, RpcError
+from ._config import Environment
+from .testing import DeribitSimulator
+
+
+@contextlib.asynccontextmanager
+async def _target(args: argparse.Namespace) -> AsyncIterator[tuple[str | None, str]]:
+    """Yield ``(url, label)``: the simulator unless --url or --testnet aims elsewhere."""
+    if args.url:
+        yield args.url, args.url
+    elif args.testnet:
+        yield None, "Deribit testnet"
+    else:
+        async with DeribitSimulator() as sim:
+            yield sim.url, f"bundled simulator at {sim.url}"
+
+
+async def demo(args: argparse.Namespace) -> int:
+    """Walk through the public API over WebSocket, then over HTTP, then show an error."""
+    async with _target(args) as (url, label):
+        env: Environment = "testnet" if args.testnet else "prod"
+        print(f"== deribit_client demo against {label}")
+        async with DeribitClient(url=url, env=env, transport="websocket") as client:
+            print(f"-- connected over {client.transport_kind} ({client.endpoints.ws_url})")
+            hello = await client.public.hello("deribit_client-demo", "0.1.0")
+            print(f"server API version   {hello.version}")
+            print(f"server time (ms)     {await client.public.get_time()}")
+            status = await client.public.status()
+            print(f"platform locked      {status.is_locked}")
+            index = await client.public.get_index_price("btc_usd")
+            print(f"btc_usd index        {index.index_price:,.2f}")
+            futures = await client.public.get_instruments("BTC", kind="future")
+            names = ", ".join(i.instrument_name for i in futures)
+            print(f"BTC futures          {names}")
+            perp = await client.public.get_instrument("BTC-PERPETUAL")
+            print(f"BTC-PERPETUAL        tick {perp.tick_size}, contract {perp.contract_size} USD")
+            ticker = await client.public.ticker("BTC-PERPETUAL")
+            print(
+                f"ticker               bid {ticker.best_bid_price} / ask {ticker.best_ask_price}"
+                f"  mark {ticker.mark_price}  funding 8h {ticker.funding_8h}"
+            )
+            book = await client.public.get_order_book("BTC-PERPETUAL", depth=5)
+            print("order book (top 5)   bids                 asks")
+            for (bid, bid_amount), (ask, ask_amount) in zip(book.bids, book.asks, strict=False):
+                pad = " " * 21
+                print(f"{pad}{bid_amount:>8g} @ {bid:<10g}  {ask_amount:>8g} @ {ask:g}")
+            currencies = await client.public.get_currencies()
+            print(f"currencies           {', '.join(c.currency for c in currencies)}")
+            meta = await client.call_with_meta("public/get_time")
+            print(f"raw call + metadata  result={meta.result} usDiff={meta.us_diff} µs")
+            try:
+                await client.public.get_instrument("BTC-NOPE")
+            except RpcError as exc:
+                print(f"typed error          {type(exc).__name__}: code={exc.code} {exc.message}")
+        async with DeribitClient(url=url, env=env, transport="http") as client:
+            print(f"-- connected over {client.transport_kind} ({client.endpoints.http_url})")
+            eth = await client.public.ticker("ETH-PERPETUAL")
+            print(f"ETH-PERPETUAL        bid {eth.best_bid_price} / ask {eth.best_ask_price}")
+    print("== done")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the chosen command."""
+    parser = argparse.ArgumentParser(prog="python -m deribit_client")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser("demo", help="run the demo (bundled simulator by default)")
+    where = demo_parser.add_mutually_exclusive_group()
+    where.add_argument("--url", help="server URL instead of the bundled simulator")
+    where.add_argument("--testnet", action="store_true", help="use Deribit testnet")
+    demo_parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    return asyncio.run(demo(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""The README's first command: the demo runs against the bundled simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from deribit_client.__main__ import main
+
+
+def test_demo_runs_against_the_simulator(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "connected over websocket" in out
+    assert "connected over http" in out
+    assert "InvalidRequestError: code=10020" in out
+    assert out.rstrip().endswith("== done")

@@ -1,0 +1,200 @@
+"""Typed public methods and the generic call, against the simulator, over both transports."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from deribit_client import (
+    ConnectionLost,
+    DeribitClient,
+    HTTPStatusError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    RequestTimeout,
+    ServiceUnavailableError,
+    TransportError,
+    UnsupportedOperation,
+)
+from deribit_client.models import Instrument, OrderBook, Ticker
+from deribit_client.testing import DeribitSimulator
+from tests.helpers import until
+
+
+@pytest.fixture(params=["websocket", "http"])
+async def client(request: Any, sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
+    async with DeribitClient(url=sim.url, transport=request.param, timeout=5) as c:
+        yield c
+
+
+async def test_typed_public_methods(client: DeribitClient, sim: DeribitSimulator) -> None:
+    assert abs(await client.public.get_time() - sim.now_ms()) < 60_000
+    assert (await client.public.test()).version == "1.2.26"
+    status = await client.public.status()
+    assert status.is_locked is False
+    instruments = await client.public.get_instruments("BTC", kind="future")
+    assert instruments
+    assert all(i.kind == "future" for i in instruments)
+    assert {"BTC-PERPETUAL"} <= {i.instrument_name for i in instruments}
+    perp = await client.public.get_instrument("BTC-PERPETUAL")
+    assert (perp.tick_size, perp.contract_size, perp.settlement_period) == (0.5, 10.0, "perpetual")
+    ticker = await client.public.ticker("BTC-PERPETUAL")
+    assert isinstance(ticker, Ticker)
+    assert ticker.best_bid_price is not None
+    assert ticker.best_ask_price is not None
+    assert ticker.best_bid_price < ticker.best_ask_price
+    book = await client.public.get_order_book("BTC-PERPETUAL", depth=5)
+    assert isinstance(book, OrderBook)
+    assert len(book.bids) == 5
+    assert book.bids[0][0] == ticker.best_bid_price
+    assert [p for p, _ in book.asks] == sorted(p for p, _ in book.asks)
+    assert [c.currency for c in await client.public.get_currencies()][:2] == ["BTC", "ETH"]
+    assert (await client.public.get_index_price("btc_usd")).index_price > 0
+    option = next(i for i in await client.public.get_instruments("ETH", kind="option"))
+    greeks = (await client.public.ticker(option.instrument_name)).greeks
+    assert greeks is not None
+    assert greeks.delta is not None
+
+
+async def test_generic_call_and_metadata(client: DeribitClient) -> None:
+    raw = await client.call("public/get_instrument", {"instrument_name": "ETH-PERPETUAL"})
+    assert raw["instrument_name"] == "ETH-PERPETUAL"
+    typed = await client.call(
+        "public/get_instruments", {"currency": "ETH"}, result_type=list[Instrument]
+    )
+    assert all(isinstance(i, Instrument) for i in typed)
+    meta = await client.call_with_meta("public/get_time")
+    assert isinstance(meta.result, int)
+    assert meta.us_in is not None
+    assert meta.us_out is not None
+    assert meta.us_diff == meta.us_out - meta.us_in
+    assert meta.testnet is True
+
+
+async def test_server_errors_are_typed(client: DeribitClient, sim: DeribitSimulator) -> None:
+    with pytest.raises(InvalidRequestError) as bad:
+        await client.public.get_instrument("NOPE-PERPETUAL")
+    assert bad.value.code == 10020
+    with pytest.raises(InvalidRequestError) as missing:
+        await client.call("public/ticker", {})
+    assert missing.value.data == {"reason": "required", "param": "instrument_name"}
+    with pytest.raises(ServiceUnavailableError):
+        await client.public.test(expected_result="exception")
+    sim.inject_error("public/get_time", 10028, "too_many_requests")
+    with pytest.raises(RateLimitError) as limited:
+        await client.public.get_time()
+    assert limited.value.retryable
+    sim.inject_error("public/status", 13020, "not_found", {"wait": 1})
+    with pytest.raises(NotFoundError):
+        await client.public.status()
+    assert await client.public.get_time() > 0  # one-shot faults are gone
+
+
+async def test_timeout_leaves_nothing_pending(client: DeribitClient, sim: DeribitSimulator) -> None:
+    sim.delay("public/get_time", 0.3)
+    with pytest.raises(RequestTimeout):
+        await client.public.get_time(timeout=0.05)
+    assert client._dispatcher is not None
+    assert client._dispatcher.protocol.pending_count == 0
+    assert await client.public.status()
+
+
+async def test_thousand_concurrent_calls_shuffled_by_the_server(sim: DeribitSimulator) -> None:
+    async with DeribitClient(url=sim.url, transport="websocket") as client:
+        names = sorted(sim.market.instruments)
+        wanted = [names[n % len(names)] for n in range(1000)]
+        sim.shuffle_replies(1000)
+        tickers = await asyncio.gather(*(client.public.ticker(name) for name in wanted))
+        assert [t.instrument_name for t in tickers] == wanted
+        assert client._dispatcher is not None
+        assert client._dispatcher.protocol.pending_count == 0
+
+
+async def test_dropped_connection_fails_waiters_promptly(sim: DeribitSimulator) -> None:
+    async with DeribitClient(url=sim.url, transport="websocket", timeout=30) as client:
+        sim.delay("public/get_time", 10, times=None)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waiters = [asyncio.create_task(client.public.get_time()) for _ in range(20)]
+        await until(lambda: len([c for c in sim.calls if c[0] == "public/get_time"]) == 20)
+        sim.drop_connections()
+        results = await asyncio.gather(*waiters, return_exceptions=True)
+        assert all(isinstance(r, ConnectionLost) for r in results)
+        assert loop.time() - started < 5  # far below the 30 s call timeout
+        assert len([c for c in sim.calls if c[0] == "public/get_time"]) == 20  # nothing re-sent
+
+
+async def test_auto_falls_back_to_http_when_websocket_refused(
+    sim: DeribitSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.refuse_websocket = True
+    with caplog.at_level(logging.WARNING, logger="deribit_client"):
+        async with DeribitClient(url=sim.url) as client:
+            assert client.transport_kind == "http"
+            assert client.fallback_reason is not None
+            assert "503" in client.fallback_reason
+            assert (await client.public.ticker("BTC-PERPETUAL")).instrument_name == "BTC-PERPETUAL"
+    assert any("falling back to HTTP" in r.getMessage() for r in caplog.records)
+
+
+async def test_websocket_only_mode_does_not_fall_back(sim: DeribitSimulator) -> None:
+    sim.refuse_websocket = True
+    with pytest.raises(TransportError, match="cannot open WebSocket"):
+        async with DeribitClient(url=sim.url, transport="websocket"):
+            pass
+
+
+async def test_subscribe_and_ws_only_methods_over_http_fail_before_io(
+    sim: DeribitSimulator,
+) -> None:
+    async with DeribitClient(url=sim.url, transport="http") as client:
+        with pytest.raises(UnsupportedOperation, match="WebSocket"):
+            await client.subscribe("ticker.BTC-PERPETUAL.100ms")
+        with pytest.raises(UnsupportedOperation, match="WebSocket"):
+            await client.public.hello("bot", "1.0")
+        with pytest.raises(UnsupportedOperation, match="WebSocket"):
+            await client.call("public/subscribe", {"channels": ["ticker.BTC-PERPETUAL.100ms"]})
+    assert sim.calls == []
+
+
+async def test_http_status_without_json_body_is_a_transport_error() -> None:
+    from aiohttp import web
+
+    async def too_many(request: web.Request) -> web.Response:
+        return web.Response(status=429, text="Too Many Requests")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", too_many)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with DeribitClient(url=f"http://127.0.0.1:{port}", transport="http") as client:
+            with pytest.raises(HTTPStatusError) as info:
+                await client.public.get_time()
+            assert info.value.status == 429
+    finally:
+        await runner.cleanup()
+
+
+async def test_unreachable_server_over_http_is_a_transport_error() -> None:
+    async with DeribitClient(url="http://127.0.0.1:9", transport="http") as client:
+        with pytest.raises(TransportError, match="cannot connect"):
+            await client.public.get_time()
+
+
+async def test_calls_before_connect_and_after_close_are_refused(sim: DeribitSimulator) -> None:
+    client = DeribitClient(url=sim.url)
+    with pytest.raises(Exception, match="not connected"):
+        await client.public.get_time()
+    async with client:
+        pass
+    with pytest.raises(Exception, match="not connected"):
+        await client.public.get_time()

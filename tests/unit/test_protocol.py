@@ -1,0 +1,278 @@
+"""The sans-I/O core: bytes in, events out; no sockets, no event loop."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from deribit_client import (
+    ClientError,
+    ConnectionLost,
+    InsufficientFundsError,
+    OrderOutcomeUnknown,
+    ProtocolError,
+    RequestTimeout,
+    RequestTooLarge,
+    ResponseDecodeError,
+)
+from deribit_client._rpc.protocol import (
+    Heartbeat,
+    NotificationParams,
+    Reply,
+    RpcProtocol,
+    UnmatchedReply,
+    Violation,
+)
+from deribit_client.models import Ticker
+
+
+def make() -> RpcProtocol[str]:
+    return RpcProtocol(ids=itertools.count(1))
+
+
+def reply(request_id: Any, result: Any = None, **extra: Any) -> bytes:
+    envelope = {"jsonrpc": "2.0", "id": request_id, "result": result, **extra}
+    return msgspec.json.encode(envelope)
+
+
+def test_request_uses_named_params_integer_ids_and_omits_none() -> None:
+    protocol = make()
+    rid, frame = protocol.prepare_request(
+        "public/get_instruments", {"currency": "BTC", "kind": None}, Any, "w"
+    )
+    assert rid == 1
+    assert msgspec.json.decode(frame) == {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "public/get_instruments",
+        "params": {"currency": "BTC"},
+    }
+    _, second = protocol.prepare_request("public/get_time", None, Any, "w")
+    assert msgspec.json.decode(second)["id"] == 2
+    assert msgspec.json.decode(second)["params"] == {}
+
+
+def test_oversized_request_is_refused_before_it_is_pending() -> None:
+    protocol = make()
+    with pytest.raises(RequestTooLarge, match="32768"):
+        protocol.prepare_request("private/subscribe", {"channels": ["x" * 40_000]}, Any, "w")
+    assert protocol.pending_count == 0
+
+
+def test_unencodable_params_name_the_method() -> None:
+    with pytest.raises(ClientError, match="public/ticker"):
+        make().prepare_request("public/ticker", {"instrument_name": object()}, Any, "w")
+
+
+def test_result_is_decoded_into_the_requested_type() -> None:
+    protocol = make()
+    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, "waiter")
+    event = protocol.receive_frame(
+        reply(
+            rid,
+            {"instrument_name": "BTC-PERPETUAL", "timestamp": 5, "best_bid_price": 1.5},
+            usIn=10,
+            usOut=20,
+            usDiff=10,
+            testnet=True,
+            unknown_member={"x": 1},
+        )
+    )
+    assert isinstance(event, Reply)
+    assert event.waiter == "waiter"
+    assert event.error is None
+    assert event.value == Ticker(instrument_name="BTC-PERPETUAL", timestamp=5, best_bid_price=1.5)
+    assert (event.envelope.usIn, event.envelope.usDiff, event.envelope.testnet) == (10, 10, True)
+    assert protocol.pending_count == 0
+
+
+def test_null_result_is_a_value_not_a_violation() -> None:
+    protocol = make()
+    rid, _ = protocol.prepare_request("public/x", {}, Any, "w")
+    event = protocol.receive_frame(reply(rid, None))
+    assert isinstance(event, Reply)
+    assert event.error is None
+    assert event.value is None
+
+
+def test_string_id_echo_still_matches() -> None:
+    protocol = make()
+    rid, _ = protocol.prepare_request("public/get_time", {}, int, "w")
+    event = protocol.receive_frame(reply(str(rid), 123))
+    assert isinstance(event, Reply)
+    assert event.value == 123
+
+
+def test_error_reply_becomes_typed_error_with_context() -> None:
+    protocol = make()
+    rid, _ = protocol.prepare_request("private/buy", {"label": "a"}, Any, "w")
+    frame = msgspec.json.encode(
+        {"jsonrpc": "2.0", "id": rid, "error": {"code": 10009, "message": "not_enough_funds"}}
+    )
+    event = protocol.receive_frame(frame)
+    assert isinstance(event, Reply)
+    assert isinstance(event.error, InsufficientFundsError)
+    assert (event.error.code, event.error.method, event.error.request_id) == (
+        10009,
+        "private/buy",
+        rid,
+    )
+
+
+def test_result_that_does_not_fit_the_type_fails_that_call_only() -> None:
+    protocol = make()
+    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, "w")
+    event = protocol.receive_frame(reply(rid, {"instrument_name": 5}))
+    assert isinstance(event, Reply)
+    assert isinstance(event.error, ResponseDecodeError)
+    assert "public/ticker" in str(event.error)
+
+
+def test_reply_with_neither_result_nor_error_is_a_protocol_error() -> None:
+    protocol = make()
+    rid, _ = protocol.prepare_request("public/test", {}, Any, "w")
+    event = protocol.receive_frame(b'{"jsonrpc":"2.0","id":1}')
+    assert isinstance(event, Reply)
+    assert type(event.error) is ProtocolError
+    assert rid == 1
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [b"not json", b"[1,2,3]", b'{"id": 1.5, "result": 1}', b"", b"\xff\xfe", "{", b'{"id":[1]}'],
+)
+def test_garbage_becomes_a_violation(frame: bytes | str) -> None:
+    protocol = make()
+    event = protocol.receive_frame(frame)
+    assert isinstance(event, Violation)
+    assert protocol.violations == 1
+
+
+def test_error_without_id_is_a_violation_carrying_the_error() -> None:
+    protocol = make()
+    event = protocol.receive_frame(
+        b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"}}'
+    )
+    assert isinstance(event, Violation)
+    assert event.error is not None
+    assert "Parse error" in event.reason
+
+
+def test_unknown_and_late_ids_are_counted_separately() -> None:
+    protocol = make()
+    rid, _ = protocol.prepare_request("public/get_time", {}, int, "w")
+    protocol.forget(rid)
+    late = protocol.receive_frame(reply(rid, 1))
+    unknown = protocol.receive_frame(reply(999, 1))
+    foreign = protocol.receive_frame(reply("abc", 1))
+    assert isinstance(late, UnmatchedReply)
+    assert late.late
+    assert isinstance(unknown, UnmatchedReply)
+    assert not unknown.late
+    assert isinstance(foreign, UnmatchedReply)
+    assert (protocol.late_replies, protocol.unknown_replies) == (1, 2)
+
+
+def test_subscription_notification_keeps_data_raw() -> None:
+    protocol = make()
+    event = protocol.receive_frame(
+        b'{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.X.raw","data":{"a":1}}}'
+    )
+    assert isinstance(event, NotificationParams)
+    assert event.channel == "ticker.X.raw"
+    assert bytes(event.data) == b'{"a":1}'
+
+
+def test_test_request_heartbeat_queues_public_test_and_swallows_its_reply() -> None:
+    protocol = make()
+    event = protocol.receive_frame(
+        b'{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}'
+    )
+    assert isinstance(event, Heartbeat)
+    assert event.kind == "test_request"
+    (frame,) = protocol.data_to_send()
+    sent = msgspec.json.decode(frame)
+    assert sent["method"] == "public/test"
+    assert protocol.data_to_send() == []
+    assert protocol.receive_frame(reply(sent["id"], {"version": "1"})) is None
+    assert protocol.pending_count == 0
+    plain = protocol.receive_frame(b'{"method":"heartbeat","params":{"type":"heartbeat"}}')
+    assert isinstance(plain, Heartbeat)
+    assert protocol.data_to_send() == []
+
+
+def test_connection_lost_fails_every_waiter_and_flags_order_mutations() -> None:
+    protocol = make()
+    protocol.prepare_request("public/get_time", {}, int, "time")
+    protocol.prepare_request("private/buy", {"label": "L1", "amount": 10}, Any, "buy")
+    protocol.receive_frame(b'{"method":"heartbeat","params":{"type":"test_request"}}')
+    failed = dict(protocol.connection_lost("socket closed"))
+    assert set(failed) == {"time", "buy"}  # the internal heartbeat answer has no waiter
+    assert type(failed["time"]) is ConnectionLost
+    buy = failed["buy"]
+    assert isinstance(buy, OrderOutcomeUnknown)
+    assert (buy.method, buy.label, buy.params["amount"], buy.request_id) == (
+        "private/buy",
+        "L1",
+        10,
+        2,
+    )
+    assert isinstance(buy.__cause__, ConnectionLost)
+    assert protocol.pending_count == 0
+    assert protocol.data_to_send() == []
+
+
+def test_timeout_error_depends_on_the_method() -> None:
+    protocol = make()
+    read, _ = protocol.prepare_request("public/get_time", {}, int, "w")
+    cancel, _ = protocol.prepare_request("private/cancel", {"order_id": "1"}, Any, "w")
+    assert isinstance(protocol.timed_out(read, 2.0), RequestTimeout)
+    unknown = protocol.timed_out(cancel, 2.0)
+    assert isinstance(unknown, OrderOutcomeUnknown)
+    assert isinstance(unknown.__cause__, RequestTimeout)
+    assert protocol.pending_count == 0
+
+
+@given(st.binary(max_size=300) | st.text(max_size=300))
+def test_receive_frame_never_raises(frame: bytes | str) -> None:
+    protocol = make()
+    protocol.prepare_request("public/get_time", {}, int, "w")
+    protocol.receive_frame(frame)
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "id",
+                        "result",
+                        "error",
+                        "method",
+                        "params",
+                        "code",
+                        "message",
+                        "channel",
+                        "data",
+                        "type",
+                    ]
+                ),
+                children,
+                max_size=5,
+            )
+        ),
+        max_leaves=12,
+    )
+)
+def test_any_json_shape_is_classified_without_raising(value: Any) -> None:
+    protocol = make()
+    protocol.prepare_request("public/get_time", {}, int, "w")
+    protocol.receive_frame(msgspec.json.encode(value))
