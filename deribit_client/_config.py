@@ -6,9 +6,19 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["PROD", "TESTNET", "Endpoints", "Environment", "endpoints_for"]
+__all__ = [
+    "MIN_HEARTBEAT_INTERVAL",
+    "PROD",
+    "TESTNET",
+    "Endpoints",
+    "Environment",
+    "endpoints_for",
+]
 
 Environment = Literal["prod", "testnet"]
+
+MIN_HEARTBEAT_INTERVAL = 10.0
+"""Deribit's minimum for ``public/set_heartbeat`` (seconds)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,10 @@ class StreamDispatcher:
         self._write_lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
         self._closed_reason: str | None = None
+        self._abort_reason: str | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self.frames = 0
+        """Frames received on this connection (any kind)."""
         self.notifications = 0
         """Notifications received on this connection."""
 
@@ -81,6 +85,7 @@ class StreamDispatcher:
         params: Mapping[str, Any] | None,
         result_type: Any,
         timeout: float | None = None,
+        access_token: str | None = None,
     ) -> Reply[Any]:
         """Send one request and wait for its reply.
 
@@ -94,7 +99,9 @@ class StreamDispatcher:
             raise ConnectionLost(f"connection is closed: {self._closed_reason}")
         loop = asyncio.get_running_loop()
         future: Future = loop.create_future()
-        request_id, frame = self._protocol.prepare_request(method, params, result_type, future)
+        request_id, frame = self._protocol.prepare_request(
+            method, params, result_type, future, access_token
+        )
         limit = self.default_timeout if timeout is None else timeout
         timer = loop.call_later(limit, self._expire, future, request_id, limit)
         try:
@@ -115,6 +122,37 @@ class StreamDispatcher:
         if not future.done():
             future.set_exception(self._protocol.timed_out(request_id, limit))
 
+    def watch(self, idle_limit: float) -> None:
+        """Abort the connection when no frame at all arrives for ``idle_limit`` seconds.
+
+        With Deribit's heartbeat on, silence longer than about two intervals means the link
+        is dead or half-open (REFERENCE 1). The check counts frames instead of reading a
+        clock per frame, so it costs the read loop nothing.
+        """
+        loop = asyncio.get_running_loop()
+        step = idle_limit / 2
+        seen = [self.frames, 0]  # frames at last check, consecutive silent checks
+
+        def check() -> None:
+            if self._closed_reason is not None:
+                return
+            if self.frames == seen[0]:
+                seen[1] += 1
+                if seen[1] >= 2:
+                    self.abort(f"no traffic for {idle_limit:g} s (heartbeat missed)")
+                    return
+            else:
+                seen[0], seen[1] = self.frames, 0
+            self._watchdog = loop.call_later(step, check)
+
+        self._watchdog = loop.call_later(step, check)
+
+    def abort(self, reason: str) -> None:
+        """End the connection now (dead link): waiters fail, the transport is dropped."""
+        if self._closed_reason is None and self._reader is not None:
+            self._abort_reason = reason
+            self._reader.cancel()
+
     async def send_raw(self, frames: list[bytes]) -> None:
         """Send frames the protocol queued by itself (heartbeat answers)."""
         async with self._write_lock:
@@ -127,7 +165,9 @@ class StreamDispatcher:
         reason = "read loop ended"
         try:
             while True:
-                event = protocol.receive_frame(await receive())
+                frame = await receive()
+                self.frames += 1
+                event = protocol.receive_frame(frame)
                 # Exact type checks: cheapest dispatch, and mypy narrows on them.
                 if type(event) is Reply:
                     future = event.waiter
@@ -150,7 +190,7 @@ class StreamDispatcher:
         except ConnectionLost as exc:
             reason = str(exc)
         except asyncio.CancelledError:
-            reason = "client closed the connection"
+            reason = self._abort_reason or "client closed the connection"
             raise
         except Exception as exc:  # a bug, not the wire: keep it visible, fail waiters
             log.exception("read loop crashed")
@@ -169,6 +209,8 @@ class StreamDispatcher:
         if self._closed_reason is not None:
             return
         self._closed_reason = reason
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         for future, error in self._protocol.connection_lost(reason):
             if not future.done():
                 future.set_exception(error)
@@ -187,7 +229,10 @@ class StreamDispatcher:
                 if current is not None and current.cancelling():
                     raise
         self._shutdown("client closed the connection")
-        await self._transport.close()
+        if self._abort_reason is not None:
+            await self._transport.abort()
+        else:
+            await self._transport.close()
 
 
 class RequestDispatcher:

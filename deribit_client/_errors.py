@@ -14,6 +14,8 @@ Everything the SDK raises derives from :class:`DeribitError`::
     ├── OrderOutcomeUnknown         an order mutation lost its reply: reconcile before retrying
     ├── ProtocolError               the server sent something that breaks JSON-RPC or our models
     │   └── ResponseDecodeError      a result did not match the expected type
+    ├── SubscriptionRejected        the server silently left channels out of a subscribe reply
+    ├── SubscriberOverflow          a subscriber with the "error" policy fell behind
     └── RpcError                    the server answered with a JSON-RPC ``error`` object
         ├── AuthenticationError      10000, 13004, 13009, ...
         ├── PermissionDeniedError    13021 forbidden, 13403 scope_exceeded, ...
@@ -63,7 +65,9 @@ __all__ = [
     "ResponseDecodeError",
     "RpcError",
     "ServiceUnavailableError",
+    "SubscriberOverflow",
     "SubscriptionError",
+    "SubscriptionRejected",
     "TransportError",
     "UnsupportedOperation",
     "WalletError",
@@ -144,6 +148,33 @@ class ProtocolError(DeribitError):
 
 class ResponseDecodeError(ProtocolError):
     """A result could not be decoded into the type the caller asked for."""
+
+
+class SubscriptionRejected(DeribitError):
+    """Deribit confirmed fewer channels than requested (invalid or unauthorized channels are
+    dropped silently by the server). ``channels`` lists the ones it left out."""
+
+    def __init__(self, channels: list[str], detail: str = "") -> None:
+        names = ", ".join(channels)
+        super().__init__(f"server did not subscribe {names}{detail}")
+        self.channels = channels
+
+
+class SubscriberOverflow(DeribitError):
+    """A subscriber using the ``"error"`` policy fell behind: its queue was full.
+
+    The subscription is closed; what was still queued is discarded and counted. Resync
+    state with a REST call (open orders, positions, order book) and subscribe again.
+    """
+
+    def __init__(self, channel: str, maxsize: int, discarded: int) -> None:
+        super().__init__(
+            f"subscriber of {channel} fell behind: queue of {maxsize} full; "
+            f"{discarded} queued messages discarded"
+        )
+        self.channel = channel
+        self.maxsize = maxsize
+        self.discarded = discarded
 
 
 class RpcError(DeribitError):

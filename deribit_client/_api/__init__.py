@@ -8,11 +8,12 @@ from functools import cache
 from typing import Any
 
 from ._caller import Caller
+from .private import PrivateAPI
 from .public import PublicAPI
 
-__all__ = ["NAMESPACES", "Caller", "PublicAPI", "result_type_of"]
+__all__ = ["NAMESPACES", "Caller", "PrivateAPI", "PublicAPI", "result_type_of"]
 
-NAMESPACES: dict[str, type] = {"public": PublicAPI}
+NAMESPACES: dict[str, type] = {"public": PublicAPI, "private": PrivateAPI}
 """Deribit method prefix -> the namespace class whose wrappers call those methods."""
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..models import Currency, IndexPrice, Instrument, OrderBook, Status, Ticker, VersionInfo
+from ..models import (
+    AuthResult,
+    Currency,
+    IndexPrice,
+    Instrument,
+    OrderBook,
+    Status,
+    Ticker,
+    VersionInfo,
+)
 from ._caller import Caller
 
 __all__ = ["PublicAPI"]
@@ -98,3 +107,26 @@ class PublicAPI:
         """``public/get_index_price``: current index price, e.g. ``index_name="btc_usd"``."""
         params = {"index_name": index_name}
         return await self._caller.invoke("public/get_index_price", params, IndexPrice, timeout)
+
+    async def exchange_token(
+        self,
+        refresh_token: str,
+        subject_id: int,
+        *,
+        scope: str | None = None,
+        timeout: float | None = None,
+    ) -> AuthResult:
+        """``public/exchange_token``: a token for another (sub)account.
+
+        Since May 2025, omitting ``scope`` invalidates the supplied tokens; pass a
+        ``session:<name>`` scope explicitly to keep them.
+        """
+        params = {"refresh_token": refresh_token, "subject_id": subject_id, "scope": scope}
+        return await self._caller.invoke("public/exchange_token", params, AuthResult, timeout)
+
+    async def fork_token(
+        self, refresh_token: str, session_name: str, *, timeout: float | None = None
+    ) -> AuthResult:
+        """``public/fork_token``: a new named session from a session-scoped token."""
+        params = {"refresh_token": refresh_token, "session_name": session_name}
+        return await self._caller.invoke("public/fork_token", params, AuthResult, timeout)

@@ -20,12 +20,21 @@ decode_envelope = msgspec.json.Decoder(Envelope).decode
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 
 
+def _dec_hook(tp: Any, obj: Any) -> Any:
+    # msgspec calls this only for types it cannot decode natively: plain classes that define
+    # ``_from_json`` (e.g. untagged unions of Structs such as CancelReport) decode themselves.
+    from_json = getattr(tp, "_from_json", None)
+    if from_json is None:
+        raise NotImplementedError(f"cannot decode into {tp!r}")
+    return from_json(obj)
+
+
 def decoder_for(result_type: Any) -> msgspec.json.Decoder[Any]:
     """Return the cached decoder for ``result_type`` (any type msgspec understands)."""
     try:
         return _decoders[result_type]
     except KeyError:
-        decoder = _decoders[result_type] = msgspec.json.Decoder(result_type)
+        decoder = _decoders[result_type] = msgspec.json.Decoder(result_type, dec_hook=_dec_hook)
         return decoder
     except TypeError:  # unhashable type expression: build one each time rather than fail
-        return msgspec.json.Decoder(result_type)
+        return msgspec.json.Decoder(result_type, dec_hook=_dec_hook)

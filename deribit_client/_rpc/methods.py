@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["MAX_FRAME_BYTES", "ORDER_MUTATIONS", "SUBSCRIPTION_METHODS", "WS_ONLY_METHODS"]
+__all__ = [
+    "MAX_FRAME_BYTES",
+    "ORDER_MUTATIONS",
+    "SUBSCRIPTION_METHODS",
+    "WS_ONLY_METHODS",
+    "is_read_only_public",
+]
 
 MAX_FRAME_BYTES: Final = 32 * 1024
 """Deribit's limit for one WebSocket frame or POST body (error -32600 beyond it)."""
@@ -47,3 +53,15 @@ ORDER_MUTATIONS: Final = frozenset(
     }
 )
 """Calls that change orders: a lost reply raises OrderOutcomeUnknown and is never re-sent."""
+
+
+_AUTH_METHODS: Final = frozenset({"public/auth", "public/exchange_token", "public/fork_token"})
+
+
+def is_read_only_public(method: str) -> bool:
+    """Public market/reference reads that may go over HTTP while the WebSocket reconnects."""
+    return (
+        method.startswith("public/")
+        and method not in WS_ONLY_METHODS
+        and method not in _AUTH_METHODS
+    )

@@ -94,7 +94,9 @@ class Violation:
 
     def __init__(self, reason: str, frame: bytes | str, error: DeribitError | None = None) -> None:
         self.reason = reason
-        self.excerpt = bytes(frame[:200]) if isinstance(frame, bytes) else frame[:200].encode()
+        excerpt = bytes(frame[:200]) if isinstance(frame, bytes) else frame[:200].encode()
+        # A broken auth reply must not put tokens into logs.
+        self.excerpt = b"<redacted: mentions a token>" if b"token" in excerpt else excerpt
         self.error = error
 
 
@@ -138,20 +140,27 @@ class RpcProtocol(Generic[W]):
     # -- outgoing -----------------------------------------------------------------------
 
     def prepare_request(
-        self, method: str, params: Mapping[str, Any] | None, result_type: Any, waiter: W
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        result_type: Any,
+        waiter: W,
+        access_token: str | None = None,
     ) -> tuple[int, bytes]:
         """Register a pending request and return ``(id, frame)``.
 
         ``None``-valued params are omitted (Deribit wants absent, not ``null``).
+        ``access_token`` is added to the sent params only, never to what errors carry.
 
         Raises:
             ClientError: params cannot be encoded.
             RequestTooLarge: the frame exceeds the frame limit.
         """
         clean = _clean_params(params)
+        sent = clean if access_token is None else {**clean, "access_token": access_token}
         request_id = next(self._ids)
         try:
-            frame = encode(Request("2.0", request_id, method, clean))
+            frame = encode(Request("2.0", request_id, method, sent))
         except (TypeError, msgspec.EncodeError) as exc:
             raise ClientError(f"cannot encode params for {method}: {exc}") from None
         if len(frame) > self._max_frame:

@@ -9,7 +9,8 @@ Example::
         print(await client.public.ticker("BTC-PERPETUAL"))
 """
 
+from ._private import SIM_CLIENT_ID, SIM_CLIENT_SECRET
 from ._server import DeribitSimulator
 from ._session import Call, Session, SimError
 
-__all__ = ["Call", "DeribitSimulator", "Session", "SimError"]
+__all__ = ["SIM_CLIENT_ID", "SIM_CLIENT_SECRET", "Call", "DeribitSimulator", "Session", "SimError"]

@@ -30,6 +30,7 @@ def get_time(call: Call) -> int:
 
 
 def test(call: Call) -> dict[str, Any]:
+    call.session.state["awaiting_test"] = False  # answers a heartbeat test_request
     expected = call.param("expected_result", str, None)
     if expected == "exception":
         raise SimError(11094, "internal_server_error")

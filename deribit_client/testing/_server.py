@@ -8,13 +8,16 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import WSMsgType, web
 
 from ._market import Market
 from ._session import Call, Session, SimError
+
+if TYPE_CHECKING:
+    from ._private import Trading
 
 __all__ = ["DeribitSimulator", "Handler"]
 
@@ -28,11 +31,12 @@ Handler = Callable[[Call], Any]
 
 
 class _Fault:
-    __slots__ = ("action", "times")
+    __slots__ = ("action", "close", "times")
 
-    def __init__(self, action: Any, times: int | None) -> None:
+    def __init__(self, action: Any, times: int | None, close: bool = False) -> None:
         self.action = action
         self.times = times
+        self.close = close
 
 
 class DeribitSimulator:
@@ -69,6 +73,15 @@ class DeribitSimulator:
         self.sessions: set[Session] = set()
         self.calls: list[tuple[str, dict[str, Any]]] = []
         """Every request received, as ``(method, params)``, in arrival order (before delays)."""
+        self.subscriptions: list[tuple[int, str, list[str]]] = []
+        """Every subscribe request served: ``(connection id, method, accepted channels)``."""
+        self.reject_channels: set[str] = set()
+        """Channels the simulator leaves out of subscribe replies (Deribit does it silently)."""
+        self.min_heartbeat_interval = 10.0
+        """Smallest ``public/set_heartbeat`` interval accepted (Deribit: 10 s)."""
+        self.heartbeat_failures = 0
+        """Connections closed because a ``test_request`` went unanswered."""
+        self.test_requests_sent = 0
         self.refuse_websocket = False
         """When True, WebSocket upgrades are refused with HTTP 503 (tests HTTP fallback)."""
         self._errors: dict[str, list[_Fault]] = defaultdict(list)
@@ -77,9 +90,21 @@ class DeribitSimulator:
         self._held: list[tuple[Session, bytes]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
+        self.trading: Trading
+        """API keys, tokens and accounts (set up by the trading module)."""
+        self.cod_cancellations = 0
+        """Orders cancelled by cancel-on-disconnect."""
+        self.authorize: Callable[[Call], Any] | None = None
+        """Set by the trading module: authenticates private calls, raising SimError."""
+        self.on_disconnect: list[Callable[[Session], None]] = []
+        """Called when a WebSocket connection ends (cancel-on-disconnect lives here)."""
+        from ._private import register as register_private
         from ._public import register as register_public
+        from ._streams import register as register_streams
 
         register_public(self)
+        register_streams(self)
+        register_private(self)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -141,9 +166,12 @@ class DeribitSimulator:
         data: Any = None,
         *,
         times: int | None = 1,
+        close: bool = False,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` (``None``: all) with this error."""
-        self._errors[method].append(_Fault(SimError(code, message, data), times))
+        """Answer the next ``times`` calls of ``method`` (``None``: all) with this error;
+        with ``close=True`` the connection is closed right after, as Deribit does on 10028.
+        ``method="*"`` matches any method."""
+        self._errors[method].append(_Fault(SimError(code, message, data), times, close))
 
     def delay(self, method: str, seconds: float, *, times: int | None = 1) -> None:
         """Hold the reply to the next ``times`` calls of ``method`` for ``seconds``."""
@@ -157,6 +185,67 @@ class DeribitSimulator:
         """Cut every WebSocket connection at the TCP level, without a close frame."""
         for session in list(self.sessions):
             session.abort()
+
+    def go_silent(self) -> None:
+        """Keep every WebSocket open but stop reading and sending (a half-open link)."""
+        for session in self.sessions:
+            session.silent = True
+
+    async def send_raw(self, frame: bytes | str) -> None:
+        """Send ``frame`` as is to every WebSocket connection (e.g. malformed JSON)."""
+        for session in list(self.sessions):
+            await session.send_frame(frame)
+
+    async def publish(self, channel: str, data: Any) -> int:
+        """Send a ``subscription`` notification to every connection subscribed to
+        ``channel``; returns how many received it."""
+        frame = _json_encode(
+            {
+                "jsonrpc": "2.0",
+                "method": "subscription",
+                "params": {"channel": channel, "data": data},
+            }
+        )
+        targets = [s for s in self.sessions if channel in s.channels and not s.silent]
+        for session in targets:
+            await session.send_frame(frame)
+        return len(targets)
+
+    def add_api_key(self, client_id: str, client_secret: str) -> None:
+        """Accept another API key (the default one is ``SIM_CLIENT_ID``/``SIM_CLIENT_SECRET``)."""
+        self.trading.keys[client_id] = client_secret
+
+    @property
+    def token_ttl(self) -> int:
+        """Lifetime of issued access tokens in seconds (``expires_in``)."""
+        return self.trading.token_ttl
+
+    @token_ttl.setter
+    def token_ttl(self, seconds: int) -> None:
+        self.trading.token_ttl = seconds
+
+    def fail_cancel_all(
+        self,
+        currency: str,
+        code: int = 10047,
+        message: str = "matching_engine_queue_full",
+        *,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` cancel-all style calls fail for ``currency`` only, giving
+        an erroneous execution report next to the positive ones (a partial failure)."""
+        self.trading.cancel_failures.setdefault(currency, []).extend([(code, message)] * times)
+
+    async def publish_book_change(
+        self, instrument: str, interval: str = "100ms", *, gap: bool = False
+    ) -> dict[str, Any]:
+        """Change ``instrument``'s book and notify ``book.{instrument}.{interval}``
+        subscribers; ``gap=True`` skips a change id. Returns the message."""
+        from ._streams import book_change
+
+        data = book_change(self, instrument, gap=gap)
+        await self.publish(f"book.{instrument}.{interval}", data)
+        return data
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         """Run ``coro`` in a task the simulator owns (cancelled on stop)."""
@@ -185,9 +274,13 @@ class DeribitSimulator:
                     break
         finally:
             self.sessions.discard(session)
+            for hook in self.on_disconnect:
+                hook(session)
         return ws
 
     async def _on_ws_frame(self, session: Session, frame: bytes) -> None:
+        if session.silent:
+            return
         if len(frame) > 32 * 1024:
             error = SimError(-32600, "request entity too large")
             await self._deliver(session, _error_envelope(None, error))
@@ -198,19 +291,28 @@ class DeribitSimulator:
             return
         req_id, method, params = request
         self.calls.append((method, params))
-        delay = self._take(self._delays, method)
+        delay = self._take_delay(method)
         if delay is not None:
             self.spawn(self._answer_later(session, req_id, method, params, delay))
             return
-        frame, _ = await self._execute(session, req_id, method, params)
+        await self._answer(session, req_id, method, params)
+
+    async def _answer(
+        self, session: Session, req_id: Any, method: str, params: dict[str, Any]
+    ) -> None:
+        call = Call(self, session, method, params)
+        frame, _ = await self._execute(call, req_id)
         await self._deliver(session, frame)
+        for message in call.followups:
+            await session.send(message)
+        if call.close_after and session.ws is not None:
+            await session.ws.close()
 
     async def _answer_later(
         self, session: Session, req_id: Any, method: str, params: dict[str, Any], seconds: float
     ) -> None:
         await asyncio.sleep(seconds)
-        frame, _ = await self._execute(session, req_id, method, params)
-        await self._deliver(session, frame)
+        await self._answer(session, req_id, method, params)
 
     async def _deliver(self, session: Session, frame: bytes) -> None:
         if self._shuffle_left > 0:
@@ -230,6 +332,7 @@ class DeribitSimulator:
         req_id: Any = None
         if request.method == "POST":
             body = await request.read()
+            session.state["body"] = body  # signature auth signs the exact body
             if len(body) > 32 * 1024:
                 error = SimError(-32600, "request entity too large")
                 return _http_reply(_error_envelope(None, error), ok=False)
@@ -243,24 +346,26 @@ class DeribitSimulator:
         else:
             return web.Response(status=405, text="use GET or POST")
         self.calls.append((method, params))
-        seconds = self._take(self._delays, method)
+        seconds = self._take_delay(method)
         if seconds is not None:
             await asyncio.sleep(seconds)
-        return _http_reply(*await self._execute(session, req_id, method, params))
+        return _http_reply(*await self._execute(Call(self, session, method, params), req_id))
 
-    async def _execute(
-        self, session: Session, req_id: Any, method: str, params: dict[str, Any]
-    ) -> tuple[bytes, bool]:
+    async def _execute(self, call: Call, req_id: Any) -> tuple[bytes, bool]:
         """Run one call; returns the reply envelope and whether it succeeded."""
         us_in = int(self.clock() * 1_000_000)
+        method = call.method
         try:
-            injected = self._take(self._errors, method)
-            if injected is not None:
-                raise injected
+            fault = self._take_fault(method) or self._take_fault("*")
+            if fault is not None:
+                call.close_after = fault.close
+                raise fault.action
             handler = self.methods.get(method)
             if handler is None:
                 raise SimError(-32601, "Method not found")
-            result = handler(Call(self, session, method, params))
+            if method.startswith("private/") and self.authorize is not None:
+                call.token = self.authorize(call)
+            result = handler(call)
             if asyncio.iscoroutine(result):
                 result = await result
         except SimError as exc:
@@ -283,8 +388,15 @@ class DeribitSimulator:
         )
         return frame, True
 
+    def _take_fault(self, method: str) -> _Fault | None:
+        return self._take(self._errors, method)
+
+    def _take_delay(self, method: str) -> float | None:
+        fault = self._take(self._delays, method)
+        return None if fault is None else float(fault.action)
+
     @staticmethod
-    def _take(faults: dict[str, list[_Fault]], method: str) -> Any:
+    def _take(faults: dict[str, list[_Fault]], method: str) -> _Fault | None:
         queue = faults.get(method)
         if not queue:
             return None
@@ -293,7 +405,7 @@ class DeribitSimulator:
             fault.times -= 1
             if fault.times <= 0:
                 queue.pop(0)
-        return fault.action
+        return fault
 
 
 def _parse_request(frame: bytes | str) -> tuple[Any, str, dict[str, Any]] | SimError:

@@ -37,14 +37,23 @@ class SimError(Exception):
 class Session:
     """One client connection: a WebSocket, or a single HTTP request."""
 
+    _ids = iter(range(1, 1 << 62))
+
     def __init__(
         self, kind: str, request: web.Request, ws: web.WebSocketResponse | None = None
     ) -> None:
+        self.id = next(Session._ids)
         self.kind = kind
         self.request = request
         self.ws = ws
+        self.silent = False
+        """When True the connection stays open but nothing is read or sent (half-open)."""
+        self.channels: set[str] = set()
+        """Channels this connection is subscribed to."""
+        self.auth: Any = None
+        """The token this connection authenticated with (WebSocket), if any."""
         self.state: dict[str, Any] = {}
-        """Free-form per-connection state for method handlers (auth, subscriptions, ...)."""
+        """Free-form per-connection state for method handlers."""
 
     @property
     def is_websocket(self) -> bool:
@@ -58,7 +67,7 @@ class Session:
     async def send_frame(self, frame: bytes | str) -> None:
         """Send a pre-encoded frame; silently ignored once the socket is closed."""
         ws = self.ws
-        if ws is None or ws.closed:
+        if ws is None or ws.closed or self.silent:
             return
         data = frame.encode() if isinstance(frame, str) else frame
         with contextlib.suppress(ConnectionError, RuntimeError):  # peer already gone
@@ -74,7 +83,7 @@ class Session:
 class Call:
     """What a method handler receives: the simulator, the session and the params."""
 
-    __slots__ = ("method", "params", "session", "sim")
+    __slots__ = ("close_after", "followups", "method", "params", "session", "sim", "token")
 
     def __init__(
         self, sim: DeribitSimulator, session: Session, method: str, params: dict[str, Any]
@@ -83,6 +92,16 @@ class Call:
         self.session = session
         self.method = method
         self.params = params
+        self.token: Any = None
+        """The authenticated token of a private call (set by the server)."""
+        self.close_after = False
+        """Close the connection after replying (injected faults such as 10028)."""
+        self.followups: list[Any] = []
+        """Messages sent on this connection right after the reply (e.g. a book snapshot)."""
+
+    def then_send(self, message: Any) -> None:
+        """Send ``message`` after the reply to this call."""
+        self.followups.append(message)
 
     def param(
         self, name: str, kind: type | tuple[type, ...] = str, default: Any = _REQUIRED

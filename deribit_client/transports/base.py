@@ -23,7 +23,10 @@ class StreamTransport(Protocol):
         """Wait for the next message."""
 
     async def close(self) -> None:
-        """Close the stream; idempotent."""
+        """Close the stream with a (bounded) close handshake; idempotent."""
+
+    async def abort(self) -> None:
+        """Drop the connection at once, without a close handshake (dead or half-open link)."""
 
 
 @runtime_checkable

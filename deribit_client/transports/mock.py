@@ -65,3 +65,7 @@ class MockTransport:
     async def close(self) -> None:
         """Close from the client side."""
         self.drop("closed by client")
+
+    async def abort(self) -> None:
+        """Drop from the client side."""
+        self.drop("aborted by client")

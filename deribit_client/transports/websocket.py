@@ -11,6 +11,8 @@ from .._errors import ConnectionLost, TransportError
 
 __all__ = ["WebSocketTransport"]
 
+_CLOSE_GRACE = 2.0  # seconds a clean close waits for the server's close frame
+
 _CLOSED_TYPES = frozenset(
     {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
 )
@@ -54,7 +56,7 @@ class WebSocketTransport:
             async with asyncio.timeout(timeout):
                 ws = await session.ws_connect(
                     url,
-                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=timeout),
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=_CLOSE_GRACE),
                     # Frames are JSON: hand text frames over as bytes so msgspec parses them
                     # without a UTF-8 decode + str copy first.
                     decode_text=False,
@@ -102,6 +104,18 @@ class WebSocketTransport:
         """Close the socket (and the session if this transport created it)."""
         try:
             await self._ws.close()
+        finally:
+            if self._owns_session:
+                await self._session.close()
+
+    async def abort(self) -> None:
+        """Drop the TCP connection without waiting for the peer."""
+        try:
+            # Cancelling aiohttp's close() makes it release the connection abruptly.
+            async with asyncio.timeout(0):
+                await self._ws.close()
+        except TimeoutError:
+            pass
         finally:
             if self._owns_session:
                 await self._session.close()

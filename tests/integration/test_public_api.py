@@ -99,8 +99,7 @@ async def test_timeout_leaves_nothing_pending(client: DeribitClient, sim: Deribi
     sim.delay("public/get_time", 0.3)
     with pytest.raises(RequestTimeout):
         await client.public.get_time(timeout=0.05)
-    assert client._dispatcher is not None
-    assert client._dispatcher.protocol.pending_count == 0
+    assert client.pending_count == 0
     assert await client.public.status()
 
 
@@ -111,8 +110,7 @@ async def test_thousand_concurrent_calls_shuffled_by_the_server(sim: DeribitSimu
         sim.shuffle_replies(1000)
         tickers = await asyncio.gather(*(client.public.ticker(name) for name in wanted))
         assert [t.instrument_name for t in tickers] == wanted
-        assert client._dispatcher is not None
-        assert client._dispatcher.protocol.pending_count == 0
+        assert client.pending_count == 0
 
 
 async def test_dropped_connection_fails_waiters_promptly(sim: DeribitSimulator) -> None:

@@ -1,0 +1,637 @@
+"""Typed wrappers for ``private/*`` trading and account methods (REFERENCE 7, 8)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, overload
+
+from .._errors import ClientError
+from ..models import (
+    AccountSummaries,
+    AccountSummary,
+    CancelOnDisconnect,
+    CancelReport,
+    Order,
+    OrderResponse,
+    OrderType,
+    Position,
+    TimeInForce,
+    UserTrade,
+    UserTradesPage,
+)
+from ._caller import Caller
+
+__all__ = ["PrivateAPI"]
+
+Currency = Literal["BTC", "ETH", "USDC", "USDT", "EURR"]
+Kind = Literal["future", "option", "spot", "future_combo", "option_combo"]
+KindOrAny = Literal["future", "option", "spot", "future_combo", "option_combo", "combo", "any"]
+CancelType = Literal["all", "limit", "trigger_all", "stop", "take", "trailing_stop"]
+OpenOrderType = Literal[
+    "all",
+    "limit",
+    "trigger_all",
+    "stop_all",
+    "stop_limit",
+    "stop_market",
+    "take_all",
+    "take_limit",
+    "take_market",
+    "trailing_all",
+    "trailing_stop",
+]
+Sorting = Literal["asc", "desc", "default"]
+Trigger = Literal["index_price", "mark_price", "last_price"]
+Advanced = Literal["usd", "implv"]
+LinkedOrderType = Literal[
+    "one_triggers_other", "one_cancels_other", "one_triggers_one_cancels_other"
+]
+TriggerFillCondition = Literal["first_hit", "complete_fill", "incremental"]
+CodScope = Literal["connection", "account"]
+
+_NEEDS_PRICE = frozenset({"limit", "stop_limit", "take_limit"})
+_MAX_LABEL = 64
+
+
+class PrivateAPI:
+    """``client.private``: trading and account methods (credentials required).
+
+    Order mutations whose reply is lost raise :class:`~deribit_client.OrderOutcomeUnknown`
+    and are never re-sent. ``cancel_all*`` and ``cancel_by_label`` return the number of
+    cancelled orders, or with ``detailed=True`` a list of
+    :class:`~deribit_client.models.CancelReport`.
+    """
+
+    __slots__ = ("_caller",)
+
+    def __init__(self, caller: Caller) -> None:
+        self._caller = caller
+
+    # -- orders -------------------------------------------------------------------------
+
+    async def buy(
+        self,
+        instrument_name: str,
+        *,
+        amount: float | None = None,
+        contracts: float | None = None,
+        type: OrderType | None = None,
+        label: str | None = None,
+        price: float | None = None,
+        time_in_force: TimeInForce | None = None,
+        display_amount: float | None = None,
+        post_only: bool | None = None,
+        reject_post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        trigger_price: float | None = None,
+        trigger_offset: float | None = None,
+        trigger: Trigger | None = None,
+        advanced: Advanced | None = None,
+        mmp: bool | None = None,
+        valid_until: int | None = None,
+        linked_order_type: LinkedOrderType | None = None,
+        trigger_fill_condition: TriggerFillCondition | None = None,
+        otoco_config: list[dict[str, Any]] | None = None,
+        timeout: float | None = None,
+    ) -> OrderResponse:
+        """``private/buy``: place a buy order. ``amount`` or ``contracts`` is required;
+        ``price`` too for limit types. Returns the order and any immediate fills."""
+        params = _order_params(locals())
+        return await self._caller.invoke("private/buy", params, OrderResponse, timeout)
+
+    async def sell(
+        self,
+        instrument_name: str,
+        *,
+        amount: float | None = None,
+        contracts: float | None = None,
+        type: OrderType | None = None,
+        label: str | None = None,
+        price: float | None = None,
+        time_in_force: TimeInForce | None = None,
+        display_amount: float | None = None,
+        post_only: bool | None = None,
+        reject_post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        trigger_price: float | None = None,
+        trigger_offset: float | None = None,
+        trigger: Trigger | None = None,
+        advanced: Advanced | None = None,
+        mmp: bool | None = None,
+        valid_until: int | None = None,
+        linked_order_type: LinkedOrderType | None = None,
+        trigger_fill_condition: TriggerFillCondition | None = None,
+        otoco_config: list[dict[str, Any]] | None = None,
+        timeout: float | None = None,
+    ) -> OrderResponse:
+        """``private/sell``: place a sell order (parameters as :meth:`buy`)."""
+        params = _order_params(locals())
+        return await self._caller.invoke("private/sell", params, OrderResponse, timeout)
+
+    async def edit(
+        self,
+        order_id: str,
+        *,
+        amount: float | None = None,
+        contracts: float | None = None,
+        price: float | None = None,
+        post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        reject_post_only: bool | None = None,
+        advanced: Advanced | None = None,
+        trigger_price: float | None = None,
+        trigger_offset: float | None = None,
+        mmp: bool | None = None,
+        valid_until: int | None = None,
+        display_amount: float | None = None,
+        timeout: float | None = None,
+    ) -> OrderResponse:
+        """``private/edit``: change amount and/or price of an open order."""
+        params = _params(locals())
+        _require_change(params)
+        return await self._caller.invoke("private/edit", params, OrderResponse, timeout)
+
+    async def edit_by_label(
+        self,
+        instrument_name: str,
+        label: str,
+        *,
+        amount: float | None = None,
+        contracts: float | None = None,
+        price: float | None = None,
+        post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        reject_post_only: bool | None = None,
+        advanced: Advanced | None = None,
+        trigger_price: float | None = None,
+        mmp: bool | None = None,
+        valid_until: int | None = None,
+        timeout: float | None = None,
+    ) -> OrderResponse:
+        """``private/edit_by_label``: edit the one open order with ``label`` on the
+        instrument (13032 ``non_unique_order_label`` if several match)."""
+        params = _params(locals())
+        _check_label(label)
+        _require_change(params)
+        return await self._caller.invoke("private/edit_by_label", params, OrderResponse, timeout)
+
+    async def cancel(self, order_id: str, *, timeout: float | None = None) -> Order:
+        """``private/cancel``: cancel one order; returns it in its cancelled state."""
+        params = {"order_id": order_id}
+        return await self._caller.invoke("private/cancel", params, Order, timeout)
+
+    async def close_position(
+        self,
+        instrument_name: str,
+        type: Literal["limit", "market"],
+        *,
+        price: float | None = None,
+        timeout: float | None = None,
+    ) -> OrderResponse:
+        """``private/close_position``: a reduce-only order for the whole position."""
+        if type == "limit" and price is None:
+            raise ClientError("close_position with type='limit' needs a price")
+        params = {"instrument_name": instrument_name, "type": type, "price": price}
+        return await self._caller.invoke("private/close_position", params, OrderResponse, timeout)
+
+    # -- cancel_all family (int, or detailed execution reports) -------------------------
+
+    @overload
+    async def cancel_all(
+        self,
+        *,
+        detailed: Literal[False] = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all(
+        self,
+        *,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    async def cancel_all(
+        self,
+        *,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_all``: cancel every order of the account (all currencies)."""
+        params = {"freeze_quotes": freeze_quotes}
+        return await self._cancel("private/cancel_all", params, detailed, timeout)
+
+    @overload
+    async def cancel_all_by_currency(
+        self,
+        currency: Currency,
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: Literal[False] = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all_by_currency(
+        self,
+        currency: Currency,
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    async def cancel_all_by_currency(
+        self,
+        currency: Currency,
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_all_by_currency``."""
+        params = {"currency": currency, "kind": kind, "type": type, "freeze_quotes": freeze_quotes}
+        return await self._cancel("private/cancel_all_by_currency", params, detailed, timeout)
+
+    @overload
+    async def cancel_all_by_currency_pair(
+        self,
+        currency_pair: str,
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: Literal[False] = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all_by_currency_pair(
+        self,
+        currency_pair: str,
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    async def cancel_all_by_currency_pair(
+        self,
+        currency_pair: str,
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_all_by_currency_pair``, e.g. ``currency_pair="btc_usd"``."""
+        params = {
+            "currency_pair": currency_pair,
+            "kind": kind,
+            "type": type,
+            "freeze_quotes": freeze_quotes,
+        }
+        return await self._cancel("private/cancel_all_by_currency_pair", params, detailed, timeout)
+
+    @overload
+    async def cancel_all_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        type: CancelType | None = None,
+        include_combos: bool | None = None,
+        detailed: Literal[False] = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        type: CancelType | None = None,
+        include_combos: bool | None = None,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    async def cancel_all_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        type: CancelType | None = None,
+        include_combos: bool | None = None,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_all_by_instrument``."""
+        params = {
+            "instrument_name": instrument_name,
+            "type": type,
+            "include_combos": include_combos,
+            "freeze_quotes": freeze_quotes,
+        }
+        return await self._cancel("private/cancel_all_by_instrument", params, detailed, timeout)
+
+    @overload
+    async def cancel_all_by_kind_or_type(
+        self,
+        currency: str | list[str],
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: Literal[False] = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all_by_kind_or_type(
+        self,
+        currency: str | list[str],
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    async def cancel_all_by_kind_or_type(
+        self,
+        currency: str | list[str],
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_all_by_kind_or_type``: ``currency`` may be one or a list."""
+        params = {"currency": currency, "kind": kind, "type": type, "freeze_quotes": freeze_quotes}
+        return await self._cancel("private/cancel_all_by_kind_or_type", params, detailed, timeout)
+
+    @overload
+    async def cancel_by_label(
+        self,
+        label: str,
+        *,
+        currency: Currency | None = None,
+        detailed: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_by_label(
+        self,
+        label: str,
+        *,
+        currency: Currency | None = None,
+        detailed: Literal[True],
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    async def cancel_by_label(
+        self,
+        label: str,
+        *,
+        currency: Currency | None = None,
+        detailed: bool = False,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_by_label``: cancel every order with ``label``."""
+        _check_label(label)
+        params = {"label": label, "currency": currency}
+        return await self._cancel("private/cancel_by_label", params, detailed, timeout)
+
+    async def _cancel(
+        self, method: str, params: dict[str, Any], detailed: bool, timeout: float | None
+    ) -> int | list[CancelReport]:
+        if detailed:
+            params["detailed"] = True
+            return await self._caller.invoke(method, params, list[CancelReport], timeout)
+        return await self._caller.invoke(method, params, int, timeout)
+
+    # -- order and trade queries --------------------------------------------------------
+
+    async def get_open_orders(
+        self,
+        *,
+        kind: Kind | None = None,
+        type: OpenOrderType | None = None,
+        timeout: float | None = None,
+    ) -> list[Order]:
+        """``private/get_open_orders``: every open order of the account."""
+        params = {"kind": kind, "type": type}
+        return await self._caller.invoke("private/get_open_orders", params, list[Order], timeout)
+
+    async def get_open_orders_by_currency(
+        self,
+        currency: Currency,
+        *,
+        kind: Kind | None = None,
+        type: OpenOrderType | None = None,
+        timeout: float | None = None,
+    ) -> list[Order]:
+        """``private/get_open_orders_by_currency``."""
+        params = {"currency": currency, "kind": kind, "type": type}
+        method = "private/get_open_orders_by_currency"
+        return await self._caller.invoke(method, params, list[Order], timeout)
+
+    async def get_open_orders_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        type: OpenOrderType | None = None,
+        timeout: float | None = None,
+    ) -> list[Order]:
+        """``private/get_open_orders_by_instrument``."""
+        params = {"instrument_name": instrument_name, "type": type}
+        method = "private/get_open_orders_by_instrument"
+        return await self._caller.invoke(method, params, list[Order], timeout)
+
+    async def get_open_orders_by_label(
+        self, currency: Currency, label: str, *, timeout: float | None = None
+    ) -> list[Order]:
+        """``private/get_open_orders_by_label``: reconcile after OrderOutcomeUnknown."""
+        params = {"currency": currency, "label": label}
+        method = "private/get_open_orders_by_label"
+        return await self._caller.invoke(method, params, list[Order], timeout)
+
+    async def get_order_state(self, order_id: str, *, timeout: float | None = None) -> Order:
+        """``private/get_order_state``: one order, open or closed."""
+        params = {"order_id": order_id}
+        return await self._caller.invoke("private/get_order_state", params, Order, timeout)
+
+    async def get_order_state_by_label(
+        self, currency: Currency, label: str, *, timeout: float | None = None
+    ) -> list[Order]:
+        """``private/get_order_state_by_label``: orders with ``label``, open or closed."""
+        params = {"currency": currency, "label": label}
+        method = "private/get_order_state_by_label"
+        return await self._caller.invoke(method, params, list[Order], timeout)
+
+    async def get_user_trades_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        start_seq: int | None = None,
+        end_seq: int | None = None,
+        count: int | None = None,
+        start_timestamp: int | None = None,
+        end_timestamp: int | None = None,
+        historical: bool | None = None,
+        sorting: Sorting | None = None,
+        timeout: float | None = None,
+    ) -> UserTradesPage:
+        """``private/get_user_trades_by_instrument``: ``{trades, has_more}``."""
+        params = _params(locals())
+        method = "private/get_user_trades_by_instrument"
+        return await self._caller.invoke(method, params, UserTradesPage, timeout)
+
+    async def get_user_trades_by_currency(
+        self,
+        currency: Currency,
+        *,
+        kind: KindOrAny | None = None,
+        start_id: str | None = None,
+        end_id: str | None = None,
+        count: int | None = None,
+        start_timestamp: int | None = None,
+        end_timestamp: int | None = None,
+        sorting: Sorting | None = None,
+        historical: bool | None = None,
+        subaccount_id: int | None = None,
+        timeout: float | None = None,
+    ) -> UserTradesPage:
+        """``private/get_user_trades_by_currency``: ``{trades, has_more}``."""
+        params = _params(locals())
+        method = "private/get_user_trades_by_currency"
+        return await self._caller.invoke(method, params, UserTradesPage, timeout)
+
+    async def get_user_trades_by_order(
+        self,
+        order_id: str,
+        *,
+        sorting: Sorting | None = None,
+        historical: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[UserTrade]:
+        """``private/get_user_trades_by_order``: the fills of one order (a plain list)."""
+        params = {"order_id": order_id, "sorting": sorting, "historical": historical}
+        method = "private/get_user_trades_by_order"
+        return await self._caller.invoke(method, params, list[UserTrade], timeout)
+
+    # -- positions and account ----------------------------------------------------------
+
+    async def get_position(self, instrument_name: str, *, timeout: float | None = None) -> Position:
+        """``private/get_position``."""
+        params = {"instrument_name": instrument_name}
+        return await self._caller.invoke("private/get_position", params, Position, timeout)
+
+    async def get_positions(
+        self,
+        *,
+        currency: Literal["BTC", "ETH", "USDC", "USDT", "EURR", "any"] | None = None,
+        kind: Kind | None = None,
+        subaccount_id: int | None = None,
+        timeout: float | None = None,
+    ) -> list[Position]:
+        """``private/get_positions``."""
+        params = {"currency": currency, "kind": kind, "subaccount_id": subaccount_id}
+        return await self._caller.invoke("private/get_positions", params, list[Position], timeout)
+
+    async def get_account_summary(
+        self,
+        currency: str,
+        *,
+        subaccount_id: int | None = None,
+        extended: bool | None = None,
+        timeout: float | None = None,
+    ) -> AccountSummary:
+        """``private/get_account_summary``: balances, margins, greeks and ``limits``."""
+        params = {"currency": currency, "subaccount_id": subaccount_id, "extended": extended}
+        method = "private/get_account_summary"
+        return await self._caller.invoke(method, params, AccountSummary, timeout)
+
+    async def get_account_summaries(
+        self,
+        *,
+        subaccount_id: int | None = None,
+        extended: bool | None = None,
+        timeout: float | None = None,
+    ) -> AccountSummaries:
+        """``private/get_account_summaries``: account fields plus per-currency summaries."""
+        params = {"subaccount_id": subaccount_id, "extended": extended}
+        method = "private/get_account_summaries"
+        return await self._caller.invoke(method, params, AccountSummaries, timeout)
+
+    # -- session ------------------------------------------------------------------------
+
+    async def enable_cancel_on_disconnect(
+        self, *, scope: CodScope | None = None, timeout: float | None = None
+    ) -> str:
+        """``private/enable_cancel_on_disconnect``; the client re-enables a
+        connection-scoped COD after every reconnect."""
+        params = {"scope": scope}
+        method = "private/enable_cancel_on_disconnect"
+        return await self._caller.invoke(method, params, str, timeout)
+
+    async def disable_cancel_on_disconnect(
+        self, *, scope: CodScope | None = None, timeout: float | None = None
+    ) -> str:
+        """``private/disable_cancel_on_disconnect``."""
+        params = {"scope": scope}
+        method = "private/disable_cancel_on_disconnect"
+        return await self._caller.invoke(method, params, str, timeout)
+
+    async def get_cancel_on_disconnect(
+        self, *, scope: CodScope | None = None, timeout: float | None = None
+    ) -> CancelOnDisconnect:
+        """``private/get_cancel_on_disconnect``: ``{scope, enabled}``."""
+        params = {"scope": scope}
+        method = "private/get_cancel_on_disconnect"
+        return await self._caller.invoke(method, params, CancelOnDisconnect, timeout)
+
+    async def logout(
+        self, *, invalidate_token: bool | None = None, timeout: float | None = None
+    ) -> None:
+        """``private/logout`` (WebSocket only): the server closes the socket; the client
+        closes too and does not reconnect. Does not trigger cancel-on-disconnect."""
+        params = {"invalidate_token": invalidate_token}
+        await self._caller.invoke("private/logout", params, Any, timeout)
+
+
+def _params(values: dict[str, Any]) -> dict[str, Any]:
+    """The wrapper's arguments minus ``self`` and ``timeout`` (``None``s are dropped later)."""
+    return {k: v for k, v in values.items() if k not in ("self", "timeout")}
+
+
+def _check_label(label: str | None) -> None:
+    if label is not None and len(label) > _MAX_LABEL:
+        raise ClientError(f"label is {len(label)} characters; Deribit allows at most {_MAX_LABEL}")
+
+
+def _require_change(params: dict[str, Any]) -> None:
+    if (
+        params.get("amount") is None
+        and params.get("contracts") is None
+        and params.get("price") is None
+    ):
+        raise ClientError("edit needs a new amount, contracts and/or price")
+
+
+def _order_params(values: dict[str, Any]) -> dict[str, Any]:
+    params = _params(values)
+    if params["amount"] is None and params["contracts"] is None:
+        raise ClientError("an order needs amount or contracts")
+    order_type = params["type"] or "limit"
+    if order_type in _NEEDS_PRICE and params["price"] is None:
+        raise ClientError(f"a {order_type} order needs a price")
+    if order_type.startswith(("stop", "take")) and params["trigger_price"] is None:
+        raise ClientError(f"a {order_type} order needs trigger_price (and trigger)")
+    _check_label(params["label"])
+    return params

@@ -1,0 +1,914 @@
+"""Simulator trading engine: orders against each instrument's book, fills, positions,
+account summaries, cancel-all execution reports and ``user.*`` notifications."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._session import Call, Session, SimError, invalid_param
+
+if TYPE_CHECKING:
+    from ._market import Book
+    from ._private import Account, Trading
+    from ._server import DeribitSimulator
+
+__all__ = ["register"]
+
+_TRIGGER_TYPES = frozenset(
+    {"stop_limit", "stop_market", "take_limit", "take_market", "trailing_stop"}
+)
+_ORDER_TYPES = frozenset({"limit", "market", "market_limit"}) | _TRIGGER_TYPES
+_TIME_IN_FORCE = frozenset(
+    {"good_til_cancelled", "good_til_day", "fill_or_kill", "immediate_or_cancel"}
+)
+_EPS = 1e-9
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _trading(call: Call) -> Trading:
+    trading: Trading = call.sim.trading
+    return trading
+
+
+def _account(call: Call) -> Account:
+    return _trading(call).account(call.token.client_id)
+
+
+def _instrument(call: Call, name: str | None = None) -> dict[str, Any]:
+    name = name if name is not None else call.param("instrument_name")
+    instrument = call.sim.market.instrument(name)
+    if instrument is None:
+        raise SimError(10020, "invalid_or_unsupported_instrument")
+    return instrument
+
+
+def _currency(instrument: dict[str, Any]) -> str:
+    return str(instrument.get("settlement_currency") or instrument["base_currency"])
+
+
+def _on_tick(price: float, tick: float) -> bool:
+    steps = price / tick
+    return abs(steps - round(steps)) < 1e-6
+
+
+def _public(order: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in order.items() if not k.startswith("_")}
+
+
+def _kind_matches(order_kind: str, kind: str | None) -> bool:
+    if kind in (None, "any"):
+        return True
+    if kind == "combo":
+        return order_kind.endswith("_combo")
+    return order_kind == kind
+
+
+def _type_matches(order: dict[str, Any], wanted: str | None) -> bool:
+    order_type: str = order["order_type"]
+    if wanted in (None, "all"):
+        return True
+    if wanted == "limit":
+        return order_type == "limit"
+    if wanted == "trigger_all":
+        return order_type in _TRIGGER_TYPES
+    if wanted in ("stop", "stop_all"):
+        return order_type.startswith("stop")
+    if wanted in ("take", "take_all"):
+        return order_type.startswith("take")
+    if wanted in ("trailing_all", "trailing_stop"):
+        return order_type == "trailing_stop"
+    return order_type == wanted
+
+
+# -- the book -----------------------------------------------------------------------------
+
+
+def _rest(book: Book, side: str, price: float, amount: float) -> None:
+    levels = book.bids if side == "buy" else book.asks
+    for level in levels:
+        if abs(level[0] - price) < _EPS:
+            level[1] = round(level[1] + amount, 10)
+            return
+    levels.append([price, amount])
+    levels.sort(key=lambda lv: -lv[0] if side == "buy" else lv[0])
+
+
+def _unrest(book: Book, side: str, price: float, amount: float) -> None:
+    levels = book.bids if side == "buy" else book.asks
+    for level in levels:
+        if abs(level[0] - price) < _EPS:
+            level[1] = round(level[1] - amount, 10)
+            if level[1] <= _EPS:
+                levels.remove(level)
+            return
+
+
+def _own_resting(account: Account, instrument: str, side: str, price: float) -> float:
+    return float(
+        sum(
+            o["amount"] - o["filled_amount"]
+            for o in account.orders.values()
+            if o["order_state"] == "open"
+            and o["instrument_name"] == instrument
+            and o["direction"] == side
+            and o["order_type"] == "limit"
+            and abs(o["price"] - price) < _EPS
+        )
+    )
+
+
+def _match(
+    sim: DeribitSimulator, account: Account, order: dict[str, Any], instrument: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Take liquidity for ``order`` from the opposite side; returns the trades."""
+    book = sim.market.books[instrument["instrument_name"]]
+    buy = order["direction"] == "buy"
+    opposite = book.asks if buy else book.bids
+    limit = order["price"] if order["order_type"] == "limit" else None
+    trades: list[dict[str, Any]] = []
+    for level in list(opposite):
+        remaining = order["amount"] - order["filled_amount"]
+        if remaining <= _EPS:
+            break
+        price = level[0]
+        if limit is not None and (price > limit + _EPS if buy else price < limit - _EPS):
+            break
+        own = _own_resting(account, order["instrument_name"], "sell" if buy else "buy", price)
+        if own > _EPS:
+            raise SimError(10003, "order_overlap")  # self-trading is not allowed
+        take = min(remaining, level[1])
+        level[1] = round(level[1] - take, 10)
+        if level[1] <= _EPS:
+            opposite.remove(level)
+        trades.append(_trade(sim, account, order, instrument, price, take))
+    if trades:
+        book.change_id += 1
+    return trades
+
+
+def _trade(
+    sim: DeribitSimulator,
+    account: Account,
+    order: dict[str, Any],
+    instrument: dict[str, Any],
+    price: float,
+    amount: float,
+) -> dict[str, Any]:
+    trading = sim.trading
+    name = instrument["instrument_name"]
+    kind = instrument["kind"]
+    order["filled_amount"] = round(order["filled_amount"] + amount, 10)
+    filled = order["filled_amount"]
+    previous = order.get("average_price") or 0.0
+    order["average_price"] = round((previous * (filled - amount) + price * amount) / filled, 8)
+    coin = amount / price if kind == "future" else amount
+    fee = round(coin * (0.0005 if kind == "future" else 0.0003), 10)
+    currency = _currency(instrument)
+    account.balances[currency] = account.balances.get(currency, 0.0) - fee
+    _apply_position(account, instrument, order["direction"], amount, price)
+    sim.market.last_trade[name] = price
+    trade = {
+        "trade_id": f"SIM-{next(trading.trade_ids)}",
+        "trade_seq": next(trading.trade_seq),
+        "instrument_name": name,
+        "timestamp": sim.now_ms(),
+        "direction": order["direction"],
+        "price": price,
+        "amount": amount,
+        "contracts": round(amount / instrument["contract_size"], 10),
+        "tick_direction": 0,
+        "index_price": sim.market.index_prices.get(instrument["price_index"], price),
+        "mark_price": price,
+        "order_id": order["order_id"],
+        "order_type": order["order_type"],
+        "liquidity": "T",
+        "fee": fee,
+        "fee_currency": currency,
+        "state": "filled" if filled >= order["amount"] - _EPS else "open",
+        "label": order["label"],
+        "reduce_only": order["reduce_only"],
+        "post_only": order["post_only"],
+        "mmp": False,
+        "risk_reducing": False,
+        "api": True,
+        "profit_loss": 0.0,
+        "matching_id": None,
+    }
+    account.trades.append(trade)
+    return trade
+
+
+def _apply_position(
+    account: Account, instrument: dict[str, Any], direction: str, amount: float, price: float
+) -> None:
+    name = instrument["instrument_name"]
+    position = account.positions.get(name)
+    if position is None:
+        position = account.positions[name] = {"size": 0.0, "average_price": 0.0}
+    signed = amount if direction == "buy" else -amount
+    size = position["size"]
+    new = round(size + signed, 10)
+    if size == 0 or (size > 0) == (signed > 0):
+        total = abs(size) + amount
+        position["average_price"] = (position["average_price"] * abs(size) + price * amount) / total
+    elif abs(new) > _EPS and (new > 0) != (size > 0):
+        position["average_price"] = price  # flipped through zero
+    position["size"] = new
+
+
+def _position(sim: DeribitSimulator, account: Account, name: str) -> dict[str, Any]:
+    instrument = sim.market.instruments[name]
+    state = account.positions.get(name, {"size": 0.0, "average_price": 0.0})
+    size = state["size"]
+    book = sim.market.books[name]
+    mark = book.mid() or sim.market.last_trade[name]
+    kind = instrument["kind"]
+    avg = state["average_price"]
+    if kind == "future" and size and avg:
+        floating = size * (1 / avg - 1 / mark)
+        size_currency = size / mark
+    else:
+        floating = size * (mark - avg) if avg else 0.0
+        size_currency = size
+    return {
+        "instrument_name": name,
+        "kind": kind,
+        "direction": "zero" if abs(size) < _EPS else ("buy" if size > 0 else "sell"),
+        "size": size,
+        "size_currency": round(size_currency, 10),
+        "average_price": round(avg, 8),
+        "mark_price": round(mark, 8),
+        "index_price": sim.market.index_prices.get(instrument["price_index"], mark),
+        "settlement_price": round(mark, 8),
+        "delta": round(size_currency, 10),
+        "initial_margin": round(abs(size_currency) * 0.02, 10),
+        "maintenance_margin": round(abs(size_currency) * 0.01, 10),
+        "open_orders_margin": 0.0,
+        "floating_profit_loss": round(floating, 10),
+        "total_profit_loss": round(floating, 10),
+        "realized_profit_loss": 0.0,
+        "realized_funding": 0.0,
+        "interest_value": 0.0,
+        "leverage": 50,
+        "estimated_liquidation_price": None,
+    }
+
+
+def _summary(sim: DeribitSimulator, account: Account, currency: str) -> dict[str, Any]:
+    positions = [
+        _position(sim, account, name)
+        for name in account.positions
+        if _currency(sim.market.instruments[name]) == currency
+    ]
+    upl = sum(p["floating_profit_loss"] for p in positions)
+    initial = sum(p["initial_margin"] for p in positions)
+    maintenance = sum(p["maintenance_margin"] for p in positions)
+    balance = account.balances.get(currency, 0.0)
+    equity = balance + upl
+    return {
+        "currency": currency,
+        "balance": round(balance, 10),
+        "equity": round(equity, 10),
+        "margin_balance": round(equity, 10),
+        "available_funds": round(equity - initial, 10),
+        "available_withdrawal_funds": round(max(0.0, balance - initial), 10),
+        "initial_margin": round(initial, 10),
+        "maintenance_margin": round(maintenance, 10),
+        "projected_initial_margin": round(initial, 10),
+        "projected_maintenance_margin": round(maintenance, 10),
+        "delta_total": round(sum(p["delta"] for p in positions), 10),
+        "total_pl": round(upl, 10),
+        "session_upl": round(upl, 10),
+        "session_rpl": 0.0,
+        "futures_pl": round(upl, 10),
+        "options_pl": 0.0,
+        "options_value": 0.0,
+        "fee_balance": 0.0,
+        "spot_reserve": 0.0,
+        "margin_model": "cross_sm",
+        "portfolio_margining_enabled": False,
+        "cross_collateral_enabled": False,
+        "limits": {
+            "limits_per_currency": False,
+            "non_matching_engine": {"rate": 20, "burst": 100},
+            "matching_engine": {
+                "trading": {"total": {"rate": 5, "burst": 20}},
+                "spot": {"rate": 5, "burst": 20},
+                "cancel_all": {"rate": 5, "burst": 20},
+            },
+        },
+    }
+
+
+# -- notifications ------------------------------------------------------------------------
+
+
+def _channel_covers(parts: list[str], instrument: dict[str, Any]) -> bool:
+    """``user.x.{instrument}.{interval}`` or ``user.x.{kind}.{currency}.{interval}``."""
+    if len(parts) == 4:
+        return bool(parts[2] == instrument["instrument_name"])
+    if len(parts) == 5:
+        kind, currency = parts[2], parts[3]
+        return _kind_matches(instrument["kind"], kind) and currency in (
+            "any",
+            instrument["base_currency"],
+        )
+    return False
+
+
+async def _notify(
+    sim: DeribitSimulator,
+    account: Account,
+    instrument: dict[str, Any],
+    orders: list[dict[str, Any]],
+    trades: list[dict[str, Any]],
+) -> None:
+    name = instrument["instrument_name"]
+    orders = [_public(o) for o in orders]
+    for session in list(sim.sessions):
+        if session.auth is None or session.auth.client_id != account.client_id:
+            continue
+        for channel in list(session.channels):
+            parts = channel.split(".")
+            if parts[0] != "user" or len(parts) < 3:
+                continue
+            family = parts[1]
+            if family == "portfolio" and trades:
+                if parts[2] in ("any", _currency(instrument).lower()):
+                    data = _summary(sim, account, _currency(instrument))
+                    await _send(session, channel, data)
+                continue
+            if not _channel_covers(parts, instrument):
+                continue
+            if family == "orders" and orders:
+                if parts[-1] == "raw":
+                    for order in orders:  # one order per change on raw (REFERENCE 5)
+                        await _send(session, channel, order)
+                else:
+                    await _send(session, channel, orders)
+            elif family == "trades" and trades:
+                await _send(session, channel, trades)
+            elif family == "changes" and (orders or trades):
+                position = _position(sim, account, name)
+                data = {
+                    "instrument_name": name,
+                    "orders": orders,
+                    "trades": trades,
+                    "positions": [position],
+                }
+                await _send(session, channel, data)
+
+
+async def _send(session: Session, channel: str, data: Any) -> None:
+    await session.send(
+        {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}}
+    )
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+async def _place(call: Call, direction: str) -> dict[str, Any]:
+    sim = call.sim
+    account = _account(call)
+    instrument = _instrument(call)
+    order_type = call.param("type", str, "limit")
+    if order_type not in _ORDER_TYPES:
+        raise invalid_param("type")
+    amount = call.param("amount", float, None)
+    contracts = call.param("contracts", float, None)
+    size = instrument["contract_size"]
+    if amount is None and contracts is None:
+        raise invalid_param("amount", "amount or contracts required")
+    if amount is None:
+        amount = round(contracts * size, 10)
+    elif contracts is not None and abs(contracts * size - amount) > _EPS:
+        raise SimError(11029, "invalid_arguments", {"reason": "amount and contracts differ"})
+    if amount < instrument["min_trade_amount"] - _EPS:
+        raise SimError(10002, "qty_too_low")
+    if not _on_tick(amount, instrument["min_trade_amount"]):
+        raise SimError(10027, "non_integer_contract_amount")
+    price = call.param("price", float, None)
+    if order_type in ("limit", "stop_limit", "take_limit"):
+        if price is None:
+            raise invalid_param("price", "required for limit orders")
+        if not _on_tick(price, instrument["tick_size"]):
+            raise SimError(10043, "price_wrong_tick")
+        ticker = sim.market.ticker(instrument["instrument_name"], sim.now_ms())
+        if direction == "buy" and price > ticker["max_price"]:
+            raise SimError(10007, f"price_too_high {ticker['max_price']}")
+        if direction == "sell" and price < ticker["min_price"]:
+            raise SimError(10005, f"price_too_low {ticker['min_price']}")
+    label = call.param("label", str, "")
+    if len(label) > 64:
+        raise invalid_param("label", "at most 64 characters")
+    time_in_force = call.param("time_in_force", str, "good_til_cancelled")
+    if time_in_force not in _TIME_IN_FORCE:
+        raise invalid_param("time_in_force")
+    post_only = call.param("post_only", bool, False)
+    reject_post_only = call.param("reject_post_only", bool, False)
+    trigger_price = call.param("trigger_price", float, None)
+    if order_type in _TRIGGER_TYPES and trigger_price is None and order_type != "trailing_stop":
+        raise invalid_param("trigger_price", "required for trigger orders")
+    now = sim.now_ms()
+    order: dict[str, Any] = {
+        "order_id": f"SIM-{next(_trading(call).order_ids)}",
+        "instrument_name": instrument["instrument_name"],
+        "direction": direction,
+        "order_type": order_type,
+        "order_state": "untriggered" if order_type in _TRIGGER_TYPES else "open",
+        "price": price if price is not None else "market_price",
+        "amount": amount,
+        "contracts": round(amount / size, 10),
+        "filled_amount": 0.0,
+        "average_price": 0.0,
+        "time_in_force": time_in_force,
+        "label": label,
+        "creation_timestamp": now,
+        "last_update_timestamp": now,
+        "post_only": post_only,
+        "reject_post_only": reject_post_only,
+        "reduce_only": call.param("reduce_only", bool, False),
+        "api": True,
+        "web": False,
+        "replaced": False,
+        "risk_reducing": False,
+        "mmp": call.param("mmp", bool, False),
+        "is_liquidation": False,
+        "_connection": call.session.id if call.session.is_websocket else None,
+    }
+    if trigger_price is not None:
+        order.update(trigger_price=trigger_price, trigger=call.param("trigger", str, "last_price"))
+    trades: list[dict[str, Any]] = []
+    book = sim.market.books[instrument["instrument_name"]]
+    if order_type in _TRIGGER_TYPES:
+        pass  # rests untriggered; the simulator's market does not move to trigger it
+    elif post_only and order_type == "limit" and _crosses(book, direction, price):
+        if reject_post_only:
+            raise SimError(11054, "post_only_reject")
+        best = (book.best_ask if direction == "buy" else book.best_bid) or [price]
+        order["price"] = book.round(
+            best[0] - book.tick if direction == "buy" else best[0] + book.tick
+        )
+    else:
+        trades = _match(sim, account, order, instrument)
+    _finish(sim, account, order, book)
+    order["last_update_timestamp"] = sim.now_ms()
+    account.orders[order["order_id"]] = order
+    await _notify(sim, account, instrument, [order], trades)
+    return {"order": _public(order), "trades": trades}
+
+
+def _crosses(book: Book, direction: str, price: float | None) -> bool:
+    if price is None:
+        return True
+    best = book.best_ask if direction == "buy" else book.best_bid
+    return best is not None and (price >= best[0] if direction == "buy" else price <= best[0])
+
+
+def _finish(sim: DeribitSimulator, account: Account, order: dict[str, Any], book: Book) -> None:
+    """Settle an order's state after matching: filled, resting, or cancelled remainder."""
+    if order["order_state"] == "untriggered":
+        return
+    remaining = order["amount"] - order["filled_amount"]
+    if remaining <= _EPS:
+        order["order_state"] = "filled"
+    elif order["order_type"] != "limit" or order["time_in_force"] in (
+        "immediate_or_cancel",
+        "fill_or_kill",
+    ):
+        order["order_state"] = "cancelled" if order["filled_amount"] == 0 else "filled"
+        if order["filled_amount"]:
+            order["amount"] = order["filled_amount"]
+    else:
+        order["order_state"] = "open"
+        _rest(book, order["direction"], order["price"], remaining)
+
+
+async def buy(call: Call) -> dict[str, Any]:
+    return await _place(call, "buy")
+
+
+async def sell(call: Call) -> dict[str, Any]:
+    return await _place(call, "sell")
+
+
+def _open_order(call: Call, order_id: str) -> dict[str, Any]:
+    order = _account(call).orders.get(order_id)
+    if order is None:
+        raise SimError(10004, "order_not_found")
+    if order["order_state"] not in ("open", "untriggered"):
+        raise SimError(10010, "already_closed")
+    return order
+
+
+async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
+    sim = call.sim
+    account = _account(call)
+    instrument = _instrument(call, order["instrument_name"])
+    book = sim.market.books[order["instrument_name"]]
+    amount = call.param("amount", float, None)
+    contracts = call.param("contracts", float, None)
+    if amount is None and contracts is not None:
+        amount = contracts * instrument["contract_size"]
+    price = call.param("price", float, None)
+    if amount is None and price is None:
+        raise invalid_param("amount", "amount or price required")
+    if amount is not None and amount < order["filled_amount"] - _EPS:
+        raise SimError(10021, "invalid_amount")
+    if price is not None and not _on_tick(price, instrument["tick_size"]):
+        raise SimError(10043, "price_wrong_tick")
+    if order["order_state"] == "open":
+        _unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
+    if amount is not None:
+        order["amount"] = amount
+        order["contracts"] = round(amount / instrument["contract_size"], 10)
+    if price is not None:
+        order["price"] = price
+    order["replaced"] = True
+    trades = (
+        [] if order["order_state"] == "untriggered" else _match(sim, account, order, instrument)
+    )
+    _finish(sim, account, order, book)
+    order["last_update_timestamp"] = sim.now_ms()
+    await _notify(sim, account, instrument, [order], trades)
+    return {"order": _public(order), "trades": trades}
+
+
+async def edit(call: Call) -> dict[str, Any]:
+    return await _edit(call, _open_order(call, call.param("order_id")))
+
+
+async def edit_by_label(call: Call) -> dict[str, Any]:
+    name = call.param("instrument_name")
+    label = call.param("label")
+    matches = [
+        o
+        for o in _account(call).orders.values()
+        if o["label"] == label and o["instrument_name"] == name and o["order_state"] == "open"
+    ]
+    if not matches:
+        raise SimError(10004, "order_not_found")
+    if len(matches) > 1:
+        raise SimError(13032, "non_unique_order_label")
+    return await _edit(call, matches[0])
+
+
+def _cancel_one(sim: DeribitSimulator, order: dict[str, Any], reason: str) -> None:
+    if order["order_state"] == "open":
+        book = sim.market.books[order["instrument_name"]]
+        _unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
+    order["order_state"] = "cancelled"
+    order["cancel_reason"] = reason
+    order["last_update_timestamp"] = sim.now_ms()
+
+
+async def cancel(call: Call) -> dict[str, Any]:
+    order = _open_order(call, call.param("order_id"))
+    _cancel_one(call.sim, order, "user_request")
+    await _notify(
+        call.sim, _account(call), _instrument(call, order["instrument_name"]), [order], []
+    )
+    return _public(order)
+
+
+async def _cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
+    """Cancel the open orders ``select`` accepts; build Deribit's execution reports."""
+    sim = call.sim
+    account = _account(call)
+    detailed = call.param("detailed", bool, False)
+    call.param("freeze_quotes", bool, False)
+    chosen = [
+        o
+        for o in account.orders.values()
+        if o["order_state"] in ("open", "untriggered")
+        and select(o, sim.market.instruments[o["instrument_name"]])
+    ]
+    failures = _trading(call).cancel_failures
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for order in chosen:
+        instrument = sim.market.instruments[order["instrument_name"]]
+        kind = "trigger" if order["order_type"] in _TRIGGER_TYPES else "limit"
+        groups.setdefault((_currency(instrument), kind, order["instrument_name"]), []).append(order)
+    reports: list[dict[str, Any]] = []
+    failed_currencies: dict[str, tuple[int, str]] = {}
+    for currency in {key[0] for key in groups}:
+        queue = failures.get(currency)
+        if queue:
+            failed_currencies[currency] = queue.pop(0)
+    for currency, (code, message) in sorted(failed_currencies.items()):
+        # One erroneous report per failed internal sub-request (REFERENCE 7.8).
+        reports.append(
+            {"currency": currency, "type": "limit", "error": {"code": code, "message": message}}
+        )
+    cancelled = 0
+    for (currency, kind, name), orders in sorted(groups.items()):
+        if currency in failed_currencies:
+            continue
+        for order in orders:
+            _cancel_one(sim, order, "user_request")
+        cancelled += len(orders)
+        reports.append(
+            {
+                "currency": currency,
+                "type": kind,
+                "instrument_name": name,
+                "result": [_public(o) for o in orders],
+            }
+        )
+        await _notify(sim, account, sim.market.instruments[name], orders, [])
+    return reports if detailed else cancelled
+
+
+async def cancel_all(call: Call) -> int | list[dict[str, Any]]:
+    return await _cancel_many(call, lambda order, instrument: True)
+
+
+async def cancel_all_by_currency(call: Call) -> int | list[dict[str, Any]]:
+    currency = call.param("currency")
+    kind = call.param("kind", str, None)
+    wanted = call.param("type", str, None)
+    return await _cancel_many(
+        call,
+        lambda o, i: (
+            _currency(i) == currency and _kind_matches(i["kind"], kind) and _type_matches(o, wanted)
+        ),
+    )
+
+
+async def cancel_all_by_currency_pair(call: Call) -> int | list[dict[str, Any]]:
+    pair = call.param("currency_pair")
+    kind = call.param("kind", str, None)
+    wanted = call.param("type", str, None)
+    return await _cancel_many(
+        call,
+        lambda o, i: (
+            i["price_index"] == pair and _kind_matches(i["kind"], kind) and _type_matches(o, wanted)
+        ),
+    )
+
+
+async def cancel_all_by_instrument(call: Call) -> int | list[dict[str, Any]]:
+    name = _instrument(call)["instrument_name"]
+    wanted = call.param("type", str, None)
+    call.param("include_combos", bool, False)
+    return await _cancel_many(
+        call, lambda o, i: o["instrument_name"] == name and _type_matches(o, wanted)
+    )
+
+
+async def cancel_all_by_kind_or_type(call: Call) -> int | list[dict[str, Any]]:
+    currency = call.param("currency", (str, list))
+    currencies = {currency} if isinstance(currency, str) else set(currency)
+    kind = call.param("kind", str, None)
+    wanted = call.param("type", str, None)
+    return await _cancel_many(
+        call,
+        lambda o, i: (
+            ("any" in currencies or _currency(i) in currencies)
+            and _kind_matches(i["kind"], kind)
+            and _type_matches(o, wanted)
+        ),
+    )
+
+
+async def cancel_by_label(call: Call) -> int | list[dict[str, Any]]:
+    label = call.param("label")
+    currency = call.param("currency", str, None)
+    return await _cancel_many(
+        call, lambda o, i: o["label"] == label and currency in (None, _currency(i))
+    )
+
+
+async def close_position(call: Call) -> dict[str, Any]:
+    instrument = _instrument(call)
+    name = instrument["instrument_name"]
+    size = _account(call).positions.get(name, {}).get("size", 0.0)
+    if abs(size) < _EPS:
+        raise SimError(10010, "already_closed")
+    call.params.update(amount=abs(size), reduce_only=True)
+    if call.param("type") not in ("limit", "market"):
+        raise invalid_param("type")
+    return await _place(call, "sell" if size > 0 else "buy")
+
+
+def _orders(call: Call, select: Any) -> list[dict[str, Any]]:
+    return [
+        _public(o)
+        for o in _account(call).orders.values()
+        if select(o, call.sim.market.instruments[o["instrument_name"]])
+    ]
+
+
+def get_open_orders(call: Call) -> list[dict[str, Any]]:
+    kind, wanted = call.param("kind", str, None), call.param("type", str, None)
+    return _orders(
+        call,
+        lambda o, i: (
+            o["order_state"] in ("open", "untriggered")
+            and _kind_matches(i["kind"], kind)
+            and _type_matches(o, wanted)
+        ),
+    )
+
+
+def get_open_orders_by_currency(call: Call) -> list[dict[str, Any]]:
+    currency = call.param("currency")
+    kind, wanted = call.param("kind", str, None), call.param("type", str, None)
+    return _orders(
+        call,
+        lambda o, i: (
+            o["order_state"] in ("open", "untriggered")
+            and _currency(i) == currency
+            and _kind_matches(i["kind"], kind)
+            and _type_matches(o, wanted)
+        ),
+    )
+
+
+def get_open_orders_by_instrument(call: Call) -> list[dict[str, Any]]:
+    name = _instrument(call)["instrument_name"]
+    wanted = call.param("type", str, None)
+    return _orders(
+        call,
+        lambda o, i: (
+            o["order_state"] in ("open", "untriggered")
+            and o["instrument_name"] == name
+            and _type_matches(o, wanted)
+        ),
+    )
+
+
+def get_open_orders_by_label(call: Call) -> list[dict[str, Any]]:
+    currency, label = call.param("currency"), call.param("label")
+    return _orders(
+        call,
+        lambda o, i: (
+            o["order_state"] in ("open", "untriggered")
+            and o["label"] == label
+            and _currency(i) == currency
+        ),
+    )
+
+
+def get_order_state(call: Call) -> dict[str, Any]:
+    order = _account(call).orders.get(call.param("order_id"))
+    if order is None:
+        raise SimError(10004, "order_not_found")
+    return _public(order)
+
+
+def get_order_state_by_label(call: Call) -> list[dict[str, Any]]:
+    currency, label = call.param("currency"), call.param("label")
+    return _orders(call, lambda o, i: o["label"] == label and _currency(i) == currency)
+
+
+def _trades_page(call: Call, select: Any) -> dict[str, Any]:
+    count = call.param("count", int, 10)
+    sorting = call.param("sorting", str, "desc")
+    trades = [t for t in _account(call).trades if select(t)]
+    if sorting != "asc":
+        trades.reverse()
+    return {"trades": trades[:count], "has_more": len(trades) > count}
+
+
+def get_user_trades_by_instrument(call: Call) -> dict[str, Any]:
+    name = _instrument(call)["instrument_name"]
+    return _trades_page(call, lambda t: t["instrument_name"] == name)
+
+
+def get_user_trades_by_currency(call: Call) -> dict[str, Any]:
+    currency = call.param("currency")
+    kind = call.param("kind", str, None)
+    instruments = call.sim.market.instruments
+
+    def select(trade: dict[str, Any]) -> bool:
+        instrument = instruments[trade["instrument_name"]]
+        return _currency(instrument) == currency and _kind_matches(instrument["kind"], kind)
+
+    return _trades_page(call, select)
+
+
+def get_user_trades_by_order(call: Call) -> list[dict[str, Any]]:
+    order_id = call.param("order_id")
+    return [t for t in _account(call).trades if t["order_id"] == order_id]
+
+
+def get_position(call: Call) -> dict[str, Any]:
+    return _position(call.sim, _account(call), _instrument(call)["instrument_name"])
+
+
+def get_positions(call: Call) -> list[dict[str, Any]]:
+    currency = call.param("currency", str, "any")
+    kind = call.param("kind", str, None)
+    account = _account(call)
+    out = []
+    for name in account.positions:
+        instrument = call.sim.market.instruments[name]
+        if currency in ("any", _currency(instrument)) and _kind_matches(instrument["kind"], kind):
+            out.append(_position(call.sim, account, name))
+    return out
+
+
+def get_account_summary(call: Call) -> dict[str, Any]:
+    currency = call.param("currency")
+    if not isinstance(currency, str) or not currency.isalpha():
+        raise invalid_param("currency")
+    summary = _summary(call.sim, _account(call), currency.upper())
+    if call.param("extended", bool, False):
+        summary.update(
+            id=4242,
+            username="simulator",
+            system_name="simulator",
+            type="main",
+            email="bot@example.invalid",
+            creation_timestamp=call.sim.now_ms(),
+        )
+    return summary
+
+
+def get_account_summaries(call: Call) -> dict[str, Any]:
+    account = _account(call)
+    return {
+        "id": 4242,
+        "username": "simulator",
+        "system_name": "simulator",
+        "type": "main",
+        "login_enabled": True,
+        "mmp_enabled": False,
+        "security_keys_enabled": False,
+        "interuser_transfers_enabled": False,
+        "summaries": [_summary(call.sim, account, c) for c in sorted(account.balances)],
+    }
+
+
+def _cod_scope(call: Call) -> str:
+    scope = call.param("scope", str, "connection")
+    if scope not in ("connection", "account"):
+        raise invalid_param("scope")
+    if scope == "connection" and not call.session.is_websocket:
+        raise SimError(10030, "must_be_websocket_request")
+    return str(scope)
+
+
+def enable_cancel_on_disconnect(call: Call) -> str:
+    scope = _cod_scope(call)
+    if scope == "account":
+        _account(call).cod["account"] = True
+    else:
+        call.session.state["cod"] = True
+    return "ok"
+
+
+def disable_cancel_on_disconnect(call: Call) -> str:
+    scope = _cod_scope(call)
+    if scope == "account":
+        _account(call).cod["account"] = False
+    else:
+        call.session.state["cod"] = False
+    return "ok"
+
+
+def get_cancel_on_disconnect(call: Call) -> dict[str, Any]:
+    scope = _cod_scope(call)
+    enabled = (
+        _account(call).cod["account"] if scope == "account" else bool(call.session.state.get("cod"))
+    )
+    return {"scope": scope, "enabled": enabled}
+
+
+def _on_disconnect(sim: DeribitSimulator, session: Session) -> None:
+    """Cancel-on-disconnect: cancel the orders this connection created (REFERENCE 3)."""
+    token = session.auth
+    if token is None or session.state.get("logged_out"):
+        return
+    account = sim.trading.account(token.client_id)
+    if not (session.state.get("cod") or account.cod["account"]):
+        return
+    cancelled = [
+        o
+        for o in account.orders.values()
+        if o["_connection"] == session.id and o["order_state"] in ("open", "untriggered")
+    ]
+    for order in cancelled:
+        _cancel_one(sim, order, "cancel_on_disconnect")
+    sim.cod_cancellations += len(cancelled)
+
+
+def register(sim: DeribitSimulator) -> None:
+    """Install the trading handlers."""
+    handlers = [
+        buy, sell, edit, edit_by_label, cancel, cancel_all, cancel_all_by_currency,
+        cancel_all_by_currency_pair, cancel_all_by_instrument, cancel_all_by_kind_or_type,
+        cancel_by_label, close_position, get_open_orders, get_open_orders_by_currency,
+        get_open_orders_by_instrument, get_open_orders_by_label, get_order_state,
+        get_order_state_by_label, get_user_trades_by_instrument, get_user_trades_by_currency,
+        get_user_trades_by_order, get_position, get_positions, get_account_summary,
+        get_account_summaries, enable_cancel_on_disconnect, disable_cancel_on_disconnect,
+        get_cancel_on_disconnect,
+    ]  # fmt: skip
+    for fn in handlers:
+        sim.methods[f"private/{fn.__name__}"] = fn
+    sim.on_disconnect.append(lambda session: _on_disconnect(sim, session))

@@ -1,0 +1,204 @@
+"""Simulator handlers for subscriptions and heartbeats, and the book stream generator."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from ._session import Call, Session, SimError, invalid_param
+
+if TYPE_CHECKING:
+    from ._server import DeribitSimulator
+
+__all__ = ["book_change", "book_snapshot", "register"]
+
+_INSTRUMENT_FAMILIES = frozenset(
+    {"book", "ticker", "quote", "incremental_ticker", "perpetual", "chart"}
+)
+_KNOWN_FAMILIES = _INSTRUMENT_FAMILIES | {
+    "trades",
+    "deribit_price_index",
+    "deribit_price_ranking",
+    "deribit_price_statistics",
+    "deribit_volatility_index",
+    "markprice",
+    "estimated_expiration_price",
+    "instrument",
+    "platform_state",
+    "announcements",
+    "block_rfq",
+    "block_trade_confirmations",
+    "user",
+}
+
+
+def _is_private(channel: str) -> bool:
+    return channel.startswith(
+        ("user.", "block_trade_confirmations", "block_rfq.maker", "block_rfq.taker")
+    ) or channel.endswith(".raw")
+
+
+def _valid(sim: DeribitSimulator, channel: str) -> bool:
+    parts = channel.split(".")
+    if parts[0] not in _KNOWN_FAMILIES or channel in sim.reject_channels:
+        return False
+    if parts[0] in _INSTRUMENT_FAMILIES:
+        name = (
+            parts[2]
+            if parts[0] == "chart" and len(parts) > 2
+            else parts[1]
+            if len(parts) > 1
+            else ""
+        )
+        return sim.market.instrument(name) is not None
+    return True
+
+
+def _is_book_stream(channel: str) -> bool:
+    parts = channel.split(".")
+    return parts[0] == "book" and len(parts) == 3
+
+
+def book_snapshot(sim: DeribitSimulator, instrument: str) -> dict[str, Any]:
+    """The first message of ``book.{instrument}.{interval}``: the whole book."""
+    book = sim.market.books[instrument]
+    return {
+        "type": "snapshot",
+        "timestamp": sim.now_ms(),
+        "instrument_name": instrument,
+        "change_id": book.change_id,
+        "bids": [["new", price, amount] for price, amount in book.bids],
+        "asks": [["new", price, amount] for price, amount in book.asks],
+    }
+
+
+def book_change(sim: DeribitSimulator, instrument: str, *, gap: bool = False) -> dict[str, Any]:
+    """Change the book a little and describe it as a ``change`` message.
+
+    With ``gap=True`` one change id is skipped, so ``prev_change_id`` does not match.
+    """
+    book = sim.market.books[instrument]
+    prev = book.change_id
+    book.change_id += 2 if gap else 1
+    side = book.bids if book.change_id % 2 else book.asks
+    level = side[book.change_id % min(len(side), 5)]
+    level[1] = round(book.min_amount * (1 + (book.change_id % 40)), 10)
+    key = "bids" if side is book.bids else "asks"
+    return {
+        "type": "change",
+        "timestamp": sim.now_ms(),
+        "instrument_name": instrument,
+        "change_id": book.change_id,
+        "prev_change_id": prev + 1 if gap else prev,
+        "bids": [["change", level[0], level[1]]] if key == "bids" else [],
+        "asks": [["change", level[0], level[1]]] if key == "asks" else [],
+    }
+
+
+def _subscribe(call: Call, private: bool) -> list[str]:
+    session = call.session
+    if not session.is_websocket:
+        raise SimError(10030, "must_be_websocket_request")
+    channels = call.param("channels", list)
+    if not all(isinstance(c, str) for c in channels):
+        raise invalid_param("channels")
+    accepted = []
+    for channel in channels:
+        # Deribit silently leaves out channels it will not serve (REFERENCE 5).
+        if not _valid(call.sim, channel) or (_is_private(channel) and not private):
+            continue
+        accepted.append(channel)
+        session.channels.add(channel)
+        if _is_book_stream(channel):
+            snapshot = book_snapshot(call.sim, channel.split(".")[1])
+            call.then_send(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "subscription",
+                    "params": {"channel": channel, "data": snapshot},
+                }
+            )
+    call.sim.subscriptions.append((session.id, call.method, accepted))
+    return accepted
+
+
+def public_subscribe(call: Call) -> list[str]:
+    return _subscribe(call, private=False)
+
+
+def private_subscribe(call: Call) -> list[str]:
+    call.param("label", str, None)
+    return _subscribe(call, private=True)
+
+
+def _unsubscribe(call: Call) -> list[str]:
+    channels = call.param("channels", list)
+    removed = [c for c in channels if c in call.session.channels]
+    call.session.channels.difference_update(removed)
+    return removed
+
+
+def _unsubscribe_all(call: Call) -> str:
+    call.session.channels.clear()
+    return "ok"
+
+
+def set_heartbeat(call: Call) -> str:
+    session = call.session
+    if not session.is_websocket:
+        raise SimError(10030, "must_be_websocket_request")
+    interval = call.param("interval", float)
+    if interval < call.sim.min_heartbeat_interval:
+        raise invalid_param("interval", f"must be at least {call.sim.min_heartbeat_interval}")
+    _stop_heartbeat(session)
+    task = asyncio.ensure_future(_heartbeat(call.sim, session, interval))
+    session.state["heartbeat"] = task
+    call.sim.spawn(task)
+    return "ok"
+
+
+def disable_heartbeat(call: Call) -> str:
+    _stop_heartbeat(call.session)
+    return "ok"
+
+
+def _stop_heartbeat(session: Session) -> None:
+    task = session.state.pop("heartbeat", None)
+    if task is not None:
+        task.cancel()
+
+
+async def _heartbeat(sim: DeribitSimulator, session: Session, interval: float) -> None:
+    # Deribit sends test_request each interval and closes the connection when the previous
+    # one was not answered with public/test (REFERENCE 1).
+    ws = session.ws
+    assert ws is not None
+    while not ws.closed:
+        await asyncio.sleep(interval)
+        if session.silent or ws.closed:
+            continue
+        if session.state.get("awaiting_test"):
+            sim.heartbeat_failures += 1
+            await ws.close()
+            return
+        session.state["awaiting_test"] = True
+        sim.test_requests_sent += 1
+        await session.send(
+            {"jsonrpc": "2.0", "method": "heartbeat", "params": {"type": "test_request"}}
+        )
+
+
+def register(sim: DeribitSimulator) -> None:
+    """Install these handlers on ``sim``."""
+    sim.methods.update(
+        {
+            "public/subscribe": public_subscribe,
+            "private/subscribe": private_subscribe,
+            "public/unsubscribe": _unsubscribe,
+            "private/unsubscribe": _unsubscribe,
+            "public/unsubscribe_all": _unsubscribe_all,
+            "private/unsubscribe_all": _unsubscribe_all,
+            "public/set_heartbeat": set_heartbeat,
+            "public/disable_heartbeat": disable_heartbeat,
+        }
+    )
