@@ -5,7 +5,8 @@ Start with :class:`DeribitClient`; errors live in one tree under :class:`Deribit
 Deribit simulator to test against.
 """
 
-from ._client import DeribitClient, TransportMode
+from ._auth import Credentials, http_signature, ws_signature
+from ._client import ConnectionState, DeribitClient, TransportMode
 from ._config import PROD, TESTNET, Endpoints
 from ._errors import (
     ERROR_CODES,
@@ -32,13 +33,17 @@ from ._errors import (
     ResponseDecodeError,
     RpcError,
     ServiceUnavailableError,
+    SubscriberOverflow,
     SubscriptionError,
+    SubscriptionRejected,
     TransportError,
     UnsupportedOperation,
     WalletError,
     error_from_code,
 )
+from ._reconnect import ReconnectPolicy
 from ._response import Response, decode_response, decode_response_with_meta
+from ._subscriptions import Gap, Notification, Policy, Subscription
 
 __version__ = "0.1.0"
 
@@ -51,28 +56,37 @@ __all__ = [
     "CancelOnDisconnectError",
     "ClientError",
     "ConnectionLost",
+    "ConnectionState",
+    "Credentials",
     "CredentialsRequired",
     "DeribitClient",
     "DeribitError",
     "Endpoints",
+    "Gap",
     "ErrorCode",
     "HTTPStatusError",
     "InsufficientFundsError",
     "InvalidRequestError",
     "MassQuoteError",
     "NotFoundError",
+    "Notification",
     "OrderOutcomeUnknown",
     "OrderRejectedError",
     "PermissionDeniedError",
+    "Policy",
     "ProtocolError",
     "RateLimitError",
+    "ReconnectPolicy",
     "RequestTimeout",
     "RequestTooLarge",
     "Response",
     "ResponseDecodeError",
     "RpcError",
     "ServiceUnavailableError",
+    "SubscriberOverflow",
+    "Subscription",
     "SubscriptionError",
+    "SubscriptionRejected",
     "TransportError",
     "TransportMode",
     "UnsupportedOperation",
@@ -81,4 +95,6 @@ __all__ = [
     "decode_response",
     "decode_response_with_meta",
     "error_from_code",
+    "http_signature",
+    "ws_signature",
 ]

@@ -9,26 +9,79 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 
-from . import DeribitClient, RpcError
+from . import Credentials, DeribitClient, Gap, RpcError
 from ._config import Environment
-from .testing import DeribitSimulator
+from .models import cancel_failures, cancelled_orders
+from .testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 
 @contextlib.asynccontextmanager
-async def _target(args: argparse.Namespace) -> AsyncIterator[tuple[str | None, str]]:
-    """Yield ``(url, label)``: the simulator unless --url or --testnet aims elsewhere."""
+async def _target(
+    args: argparse.Namespace,
+) -> AsyncIterator[tuple[str | None, str, DeribitSimulator | None]]:
+    """Yield ``(url, label, simulator)``: the simulator unless --url or --testnet aims
+    elsewhere."""
     if args.url:
-        yield args.url, args.url
+        yield args.url, args.url, None
     elif args.testnet:
-        yield None, "Deribit testnet"
+        yield None, "Deribit testnet", None
     else:
         async with DeribitSimulator() as sim:
-            yield sim.url, f"bundled simulator at {sim.url}"
+            yield sim.url, f"bundled simulator at {sim.url}", sim
+
+
+async def _stream(client: DeribitClient, sim: DeribitSimulator | None) -> None:
+    """Subscribe to a book stream and print a few typed messages."""
+    async with client.subscribe("book.BTC-PERPETUAL.100ms") as sub:
+        shown = 0
+        async for message in sub:
+            if isinstance(message, Gap):
+                print(f"stream gap           {message}")
+                continue
+            book = message.data
+            print(
+                f"book.{book.instrument_name} {book.type:<8} change_id={book.change_id} "
+                f"bids={len(book.bids)} asks={len(book.asks)}"
+            )
+            shown += 1
+            if shown == 3:
+                break
+            if sim is not None:
+                await sim.publish_book_change("BTC-PERPETUAL")
+
+
+async def _trade(url: str | None, env: Environment, credentials: Credentials) -> None:
+    """Place, edit and cancel an order; show a detailed cancel_all report."""
+    async with DeribitClient(url=url, env=env, credentials=credentials) as client:
+        assert client.auth is not None
+        print(f"-- authenticated as {credentials.client_id} (scope {client.auth.granted_scope})")
+        ticker = await client.public.ticker("BTC-PERPETUAL")
+        assert ticker.best_bid_price is not None
+        price = ticker.best_bid_price - 500
+        placed = await client.private.buy(
+            "BTC-PERPETUAL", amount=10, price=price, label="demo-order", post_only=True
+        )
+        order = placed.order
+        print(
+            f"placed               {order.order_id} {order.direction} {order.amount:g} @ "
+            f"{order.price} ({order.order_state})"
+        )
+        edited = await client.private.edit(order.order_id, amount=20, price=price - 10)
+        print(f"edited               {edited.order.amount:g} @ {edited.order.price}")
+        summary = await client.private.get_account_summary("BTC")
+        print(f"BTC equity           {summary.equity}")
+        reports = await client.private.cancel_all(detailed=True)
+        print(
+            f"cancel_all(detailed) {len(cancelled_orders(reports))} cancelled, "
+            f"{len(cancel_failures(reports))} failed"
+        )
+        for report in reports:
+            print(f"                     {report!r}"[:120])
 
 
 async def demo(args: argparse.Namespace) -> int:
     """Walk through the public API over WebSocket, then over HTTP, then show an error."""
-    async with _target(args) as (url, label):
+    async with _target(args) as (url, label, sim):
         env: Environment = "testnet" if args.testnet else "prod"
         print(f"== deribit_client demo against {label}")
         async with DeribitClient(url=url, env=env, transport="websocket") as client:
@@ -63,10 +116,18 @@ async def demo(args: argparse.Namespace) -> int:
                 await client.public.get_instrument("BTC-NOPE")
             except RpcError as exc:
                 print(f"typed error          {type(exc).__name__}: code={exc.code} {exc.message}")
+            await _stream(client, sim)
         async with DeribitClient(url=url, env=env, transport="http") as client:
             print(f"-- connected over {client.transport_kind} ({client.endpoints.http_url})")
             eth = await client.public.ticker("ETH-PERPETUAL")
             print(f"ETH-PERPETUAL        bid {eth.best_bid_price} / ask {eth.best_ask_price}")
+        credentials = (
+            Credentials(SIM_CLIENT_ID, SIM_CLIENT_SECRET) if sim else Credentials.from_env()
+        )
+        if credentials is None:
+            print("-- no DERIBIT_CLIENT_ID/DERIBIT_CLIENT_SECRET: skipping the trading part")
+        else:
+            await _trade(url, env, credentials)
     print("== done")
     return 0
 

@@ -62,6 +62,7 @@ class DeribitClient:
         session: an aiohttp session to use; by default the client owns one.
         client_id: API key id; defaults to ``$DERIBIT_CLIENT_ID``.
         client_secret: API key secret; defaults to ``$DERIBIT_CLIENT_SECRET``.
+        credentials: a :class:`Credentials` instead of ``client_id``/``client_secret``.
         grant: ``"client_signature"`` (default: HMAC, the secret never leaves the process)
             or ``"client_credentials"``.
         scope: scope to request, e.g. ``"session:bot trade:read_write"``.
@@ -99,6 +100,7 @@ class DeribitClient:
         session: aiohttp.ClientSession | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
+        credentials: Credentials | None = None,
         grant: Grant = "client_signature",
         scope: str | None = None,
         http_auth: HttpAuth = "bearer",
@@ -132,7 +134,10 @@ class DeribitClient:
         self.reconnect_policy = reconnect
         self.http_auth: HttpAuth = http_auth
         self.send_access_token = send_access_token
-        credentials = _credentials(client_id, client_secret)
+        if credentials is None:
+            credentials = _credentials(client_id, client_secret)
+        elif client_id is not None or client_secret is not None:
+            raise ClientError("pass credentials or client_id/client_secret, not both")
         self.auth: Authenticator | None = (
             Authenticator(credentials, grant=grant, scope=scope) if credentials else None
         )

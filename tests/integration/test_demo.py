@@ -13,4 +13,8 @@ def test_demo_runs_against_the_simulator(capsys: pytest.CaptureFixture[str]) -> 
     assert "connected over websocket" in out
     assert "connected over http" in out
     assert "InvalidRequestError: code=10020" in out
+    assert "book.BTC-PERPETUAL snapshot" in out
+    assert "authenticated as sim-client-id" in out
+    assert "cancel_all(detailed) 1 cancelled, 0 failed" in out
+    assert "sim-client-secret" not in out
     assert out.rstrip().endswith("== done")

@@ -1,0 +1,349 @@
+"""Subscriptions, backpressure, heartbeats and reconnects against the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from deribit_client import (
+    ConnectionLost,
+    CredentialsRequired,
+    DeribitClient,
+    Gap,
+    Notification,
+    RateLimitError,
+    ReconnectPolicy,
+    SubscriberOverflow,
+    SubscriptionRejected,
+)
+from deribit_client.models import BookChange, Ticker
+from deribit_client.testing import DeribitSimulator
+from tests.helpers import until
+
+TICKER = "ticker.BTC-PERPETUAL.100ms"
+BOOK = "book.BTC-PERPETUAL.100ms"
+INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
+
+
+def tick(seq: int) -> dict[str, Any]:
+    """A ticker payload whose timestamp carries a sequence number."""
+    return {"instrument_name": "BTC-PERPETUAL", "timestamp": seq, "best_bid_price": 1.0}
+
+
+@pytest.fixture
+async def client(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
+    async with DeribitClient(
+        url=sim.url, transport="websocket", heartbeat_interval=None, reconnect=INSTANT
+    ) as c:
+        yield c
+
+
+async def test_typed_notifications_and_reference_counting(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    async with client.subscribe(TICKER) as first, client.subscribe(TICKER) as second:
+        assert len(sim.subscriptions) == 1  # the shared channel was subscribed once
+        await sim.publish(TICKER, tick(1))
+        one, two = await anext(first), await anext(second)
+        assert isinstance(one, Notification)
+        assert isinstance(one.data, Ticker)
+        assert one.data.timestamp == 1
+        assert isinstance(two, Notification)
+        assert two.data is one.data
+        await second.close()
+        assert client.subscriptions.channels == [TICKER]
+        assert not any(m == "public/unsubscribe" for m, _ in sim.calls)
+    assert client.subscriptions.channels == []
+    assert ("public/unsubscribe", {"channels": [TICKER]}) in sim.calls
+
+
+async def test_unknown_channels_arrive_as_plain_json(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    async with client.subscribe("announcements", "deribit_price_ranking.btc_usd") as sub:
+        await sim.publish("deribit_price_ranking.btc_usd", [{"identifier": "x", "price": 1.5}])
+        message = await anext(sub)
+        assert isinstance(message, Notification)
+        assert message.data[0].identifier == "x"
+    # A channel family the SDK has no model for decodes to plain JSON, never an error.
+    sim.reject_channels.clear()
+    async with client.subscribe("platform_state.public_methods_state") as sub:
+        await sim.publish(
+            "platform_state.public_methods_state", {"allow_unauthenticated_public_requests": True}
+        )
+        assert (await anext(sub)).data.allow_unauthenticated_public_requests is True  # type: ignore[union-attr]
+
+
+async def test_silently_dropped_channel_fails_the_subscriber_clearly(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.reject_channels.add("ticker.ETH-PERPETUAL.100ms")
+    with pytest.raises(SubscriptionRejected) as info:
+        async with client.subscribe(TICKER, "ticker.ETH-PERPETUAL.100ms"):
+            pass
+    assert info.value.channels == ["ticker.ETH-PERPETUAL.100ms"]
+    assert client.subscriptions.channels == []
+    assert all(not s.channels for s in sim.sessions)  # the accepted one was undone
+
+
+async def test_private_channels_need_credentials_before_any_io(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    before = len(sim.calls)
+    with pytest.raises(CredentialsRequired, match=r"user\.orders"):
+        client.subscribe("user.orders.BTC-PERPETUAL.raw")
+    with pytest.raises(CredentialsRequired, match="raw"):
+        client.subscribe("book.BTC-PERPETUAL.raw")
+    with pytest.raises(ValueError, match="at least one"):
+        client.subscribe()
+    assert len(sim.calls) == before
+
+
+async def test_book_gap_is_marked_and_resynced_with_a_fresh_snapshot(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    async with client.subscribe(BOOK) as sub:
+        snapshot = await anext(sub)
+        assert isinstance(snapshot, Notification)
+        assert snapshot.data.type == "snapshot"
+        change = await sim.publish_book_change("BTC-PERPETUAL")
+        got = await anext(sub)
+        assert isinstance(got, Notification)
+        assert got.data.change_id == change["change_id"]
+        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
+        gap = await anext(sub)
+        assert isinstance(gap, Gap)
+        assert gap.reason == "book_gap"
+        fresh = await anext(sub)  # the gapped change is never delivered
+        assert isinstance(fresh, Notification)
+        assert isinstance(fresh.data, BookChange)
+        assert fresh.data.type == "snapshot"
+        assert client.subscriptions.book_gaps == 1
+        follow = await sim.publish_book_change("BTC-PERPETUAL")
+        assert (await anext(sub)).data.prev_change_id == fresh.data.change_id  # type: ignore[union-attr]
+        assert follow["prev_change_id"] == fresh.data.change_id
+
+
+async def test_slow_consumer_on_drop_oldest_loses_only_counted_messages(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    async with client.subscribe(TICKER, policy="drop_oldest", maxsize=10) as sub:
+        for seq in range(1000):
+            await sim.publish(TICKER, tick(seq))
+        # The read loop never waits for the consumer: replies still come through.
+        assert await client.public.get_time(timeout=2) > 0
+        await until(lambda: sub.received == 1000)
+        gap = await anext(sub)
+        assert isinstance(gap, Gap)
+        assert (gap.reason, gap.lost) == ("overflow", 990)
+        rest = [await anext(sub) for _ in range(10)]
+        assert [m.data.timestamp for m in rest] == list(range(990, 1000))  # type: ignore[union-attr]
+        assert sub.dropped == 990
+
+
+async def test_keep_latest_conflates_per_channel(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    async with client.subscribe(TICKER, policy="keep_latest") as sub:
+        for seq in range(100):
+            await sim.publish(TICKER, tick(seq))
+        await until(lambda: sub.received == 100)
+        latest = await anext(sub)
+        assert latest.data.timestamp == 99  # type: ignore[union-attr]
+        assert sub.conflated == 99
+        assert len(sub) == 0
+
+
+async def test_error_policy_tells_the_consumer_it_fell_behind(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sub = await client.subscribe(TICKER, policy="error", maxsize=5)
+    for seq in range(6):
+        await sim.publish(TICKER, tick(seq))
+    with pytest.raises(SubscriberOverflow) as info:
+        async for _ in sub:
+            pass
+    assert info.value.discarded == 6
+    await until(lambda: client.subscriptions.channels == [])
+    await sub.close()
+
+
+async def test_callbacks_sync_and_async(client: DeribitClient, sim: DeribitSimulator) -> None:
+    seen: list[Any] = []
+    done = asyncio.Event()
+
+    async def on_message(item: Any) -> None:
+        seen.append(("async", item.data.timestamp))
+        if len(seen) == 6:
+            done.set()
+
+    def on_sync(item: Any) -> None:
+        seen.append(("sync", item.data.timestamp))
+
+    async with (
+        client.subscribe(TICKER, callback=on_sync),
+        client.subscribe(TICKER, callback=on_message),
+    ):
+        for seq in range(3):
+            await sim.publish(TICKER, tick(seq))
+        await asyncio.wait_for(done.wait(), 5)
+    assert sorted(seen) == [
+        ("async", 0),
+        ("async", 1),
+        ("async", 2),
+        ("sync", 0),
+        ("sync", 1),
+        ("sync", 2),
+    ]
+
+
+async def test_malformed_notification_is_logged_and_skipped(
+    client: DeribitClient, sim: DeribitSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with client.subscribe(TICKER) as sub:
+        with caplog.at_level(logging.WARNING, logger="deribit_client"):
+            await sim.send_raw(
+                f'{{"jsonrpc":"2.0","method":"subscription","params":{{"channel":"{TICKER}",'
+                '"data":{"instrument_name":5}}}'
+            )
+            await sim.send_raw("{not json")
+            await sim.publish(TICKER, tick(7))
+            message = await anext(sub)
+        assert message.data.timestamp == 7  # type: ignore[union-attr]
+        assert client.subscriptions.malformed == 1
+        assert any("malformed notification" in r.getMessage() for r in caplog.records)
+        assert client.state == "ready"
+
+
+async def test_in_flight_calls_fail_and_are_not_resent_across_a_reconnect(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.delay("public/get_time", 10)
+    waiting = asyncio.create_task(client.public.get_time())
+    await until(lambda: any(m == "public/get_time" for m, _ in sim.calls))
+    sim.drop_connections()
+    with pytest.raises(ConnectionLost):
+        await waiting
+    await until(lambda: client.reconnect_count == 1 and client.state == "ready")
+    assert await client.public.status()
+    assert [m for m, _ in sim.calls].count("public/get_time") == 1
+
+
+async def test_rate_limit_error_that_closes_the_connection_recovers(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.inject_error("public/status", 10028, "too_many_requests", close=True)
+    with pytest.raises(RateLimitError):
+        await client.public.status()
+    await until(lambda: client.reconnect_count == 1 and client.state == "ready")
+    assert (await client.public.status()).is_locked is False
+
+
+async def test_public_reads_detour_over_http_while_reconnecting(sim: DeribitSimulator) -> None:
+    async with DeribitClient(url=sim.url, heartbeat_interval=None, reconnect=INSTANT) as client:
+        sim.refuse_websocket = True
+        sim.drop_connections()
+        await until(lambda: client.state == "reconnecting")
+        ticker = await client.public.ticker("BTC-PERPETUAL")
+        assert ticker.instrument_name == "BTC-PERPETUAL"
+        with pytest.raises(ConnectionLost, match="reconnecting"):
+            await client.call("public/subscribe", {"channels": [TICKER]})
+        sim.refuse_websocket = False
+        await until(lambda: client.state == "ready")
+        assert client.transport_kind == "websocket"
+
+
+async def test_giving_up_ends_subscribers_with_the_reason(sim: DeribitSimulator) -> None:
+    policy = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0, max_attempts=2)
+    async with (
+        DeribitClient(
+            url=sim.url, transport="websocket", heartbeat_interval=None, reconnect=policy
+        ) as client,
+        client.subscribe(TICKER) as sub,
+    ):
+        sim.refuse_websocket = True
+        sim.drop_connections()
+        with pytest.raises(ConnectionLost, match="could not reconnect"):
+            async for _ in sub:
+                pass
+        assert client.state == "failed"
+        assert client.last_error is not None
+
+
+async def test_heartbeat_is_answered_and_never_missed(
+    sim: DeribitSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("deribit_client._client.MIN_HEARTBEAT_INTERVAL", 0.01)
+    sim.min_heartbeat_interval = 0.01
+    async with DeribitClient(url=sim.url, heartbeat_interval=0.05, reconnect=INSTANT) as client:
+        await until(lambda: sim.test_requests_sent >= 8)
+        assert sim.heartbeat_failures == 0
+        assert client.reconnect_count == 0
+        assert ("public/set_heartbeat", {"interval": 0.05}) in sim.calls
+
+
+async def test_half_open_link_is_detected_by_heartbeat(
+    sim: DeribitSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("deribit_client._client.MIN_HEARTBEAT_INTERVAL", 0.01)
+    sim.min_heartbeat_interval = 0.01
+    client = DeribitClient(url=sim.url, heartbeat_interval=0.1, reconnect=INSTANT)
+    async with client, client.subscribe(TICKER) as sub:
+        sim.go_silent()  # the socket stays open; nothing flows either way
+        await until(lambda: client.reconnect_count == 1 and client.state == "ready")
+        assert "no traffic" in str(client.last_error)
+        marker = await anext(sub)
+        assert isinstance(marker, Gap)
+        assert marker.reason == "reconnected"
+        await sim.publish(TICKER, tick(5))
+        assert (await anext(sub)).data.timestamp == 5  # type: ignore[union-attr]
+
+
+async def test_ten_thousand_notifications_cut_at_random_points() -> None:
+    cuts = sorted(random.Random(42).sample(range(1, 10_000), 60))
+    received: list[int] = []
+    gaps: list[Gap] = []
+    async with DeribitSimulator(seed=3) as sim:
+        async with DeribitClient(
+            url=sim.url, transport="websocket", heartbeat_interval=None, reconnect=INSTANT
+        ) as client:
+            async with client.subscribe(TICKER, policy="error", maxsize=20_000) as sub:
+
+                async def consume() -> None:
+                    async for item in sub:
+                        if isinstance(item, Gap):
+                            gaps.append(item)
+                        else:
+                            received.append(item.data.timestamp)
+                            if item.data.timestamp == 9_999:
+                                return
+
+                consumer = asyncio.create_task(consume())
+                connections = 1
+                for seq in range(10_000):
+                    if cuts and seq == cuts[0]:
+                        cuts.pop(0)
+                        sim.drop_connections()
+                        connections += 1
+                        await until(
+                            lambda n=connections: (
+                                len(sim.subscriptions) == n  # type: ignore[misc]
+                                and client.state == "ready"
+                            )
+                        )
+                    await sim.publish(TICKER, tick(seq))
+                await asyncio.wait_for(consumer, 10)
+            assert client.reconnect_count == 60
+        # Every connection subscribed the channel exactly once.
+        sessions = [session for session, _, channels in sim.subscriptions if channels == [TICKER]]
+        assert len(sessions) == 61
+        assert len(set(sessions)) == 61
+    assert received == list(range(10_000))
+    assert [g.reason for g in gaps] == ["reconnected"] * 60
+    leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert leftover == []

@@ -1,0 +1,424 @@
+"""Authentication, private trading methods, detailed cancel reports and order safety."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from deribit_client import (
+    AuthenticationError,
+    CredentialsRequired,
+    DeribitClient,
+    InvalidRequestError,
+    NotFoundError,
+    OrderOutcomeUnknown,
+    OrderRejectedError,
+    RateLimitError,
+    ReconnectPolicy,
+)
+from deribit_client.models import (
+    CancelFailure,
+    CancelSuccess,
+    Order,
+    OrderResponse,
+    cancel_failures,
+    cancelled_orders,
+)
+from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+from tests.helpers import until
+
+KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
+INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
+PERP = "BTC-PERPETUAL"
+
+
+@pytest.fixture
+async def trader(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
+    async with DeribitClient(
+        url=sim.url, transport="websocket", heartbeat_interval=None, reconnect=INSTANT, **KEY
+    ) as client:
+        yield client
+
+
+async def below_bid(client: DeribitClient, ticks: int = 100) -> float:
+    ticker = await client.public.ticker(PERP)
+    assert ticker.best_bid_price is not None
+    return ticker.best_bid_price - 0.5 * ticks
+
+
+# -- authentication ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("grant", ["client_signature", "client_credentials"])
+async def test_grants_authenticate_and_read_back_the_granted_scope(
+    sim: DeribitSimulator, grant: Any
+) -> None:
+    async with DeribitClient(
+        url=sim.url,
+        heartbeat_interval=None,
+        grant=grant,
+        scope="trade:read_write wallet:read_write",
+        **KEY,
+    ) as client:
+        assert client.auth is not None
+        assert sim.trading.auth_grants == [grant]
+        scope = client.auth.granted_scope or ""
+        assert "trade:read_write" in scope
+        # Deribit narrows wallet:read_write for the plain-secret grant (REFERENCE 2.2).
+        assert ("wallet:read_write" in scope) is (grant == "client_signature")
+        assert (await client.private.get_account_summary("BTC")).currency == "BTC"
+
+
+async def test_credentials_from_the_environment(
+    sim: DeribitSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DERIBIT_CLIENT_ID", SIM_CLIENT_ID)
+    monkeypatch.setenv("DERIBIT_CLIENT_SECRET", SIM_CLIENT_SECRET)
+    async with DeribitClient(url=sim.url, heartbeat_interval=None) as client:
+        assert client.auth is not None
+        assert await client.private.get_positions() == []
+
+
+async def test_private_call_without_credentials_fails_before_io(sim: DeribitSimulator) -> None:
+    async with DeribitClient(url=sim.url, heartbeat_interval=None) as client:
+        with pytest.raises(CredentialsRequired, match="private/get_positions"):
+            await client.private.get_positions()
+    assert not any(m.startswith("private/") for m, _ in sim.calls)
+
+
+async def test_rejected_credentials_raise_and_hide_the_secret(
+    sim: DeribitSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        for grant in ("client_signature", "client_credentials"):
+            client = DeribitClient(
+                url=sim.url,
+                heartbeat_interval=None,
+                client_id=SIM_CLIENT_ID,
+                client_secret="WRONG-SECRET-VALUE",
+                grant=grant,  # type: ignore[arg-type]
+            )
+            with pytest.raises(AuthenticationError) as info:
+                await client.connect()
+            assert info.value.code == 13004
+            for text in (str(info.value), repr(info.value), repr(client), repr(client.auth)):
+                assert "WRONG-SECRET-VALUE" not in text
+            assert client.state == "disconnected"
+    assert all("WRONG-SECRET-VALUE" not in r.getMessage() for r in caplog.records)
+
+
+async def test_no_secret_or_token_leaks_into_logs_or_reprs_during_a_session(
+    sim: DeribitSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        async with DeribitClient(
+            url=sim.url, heartbeat_interval=None, grant="client_credentials", **KEY
+        ) as client:
+            assert client.auth is not None
+            token = client.auth.access_token
+            assert token
+            await client.private.get_positions()
+            texts = [repr(client), repr(client.auth), repr(client.auth.credentials)]
+    leaked = [SIM_CLIENT_SECRET, token]
+    for text in texts + [r.getMessage() for r in caplog.records]:
+        assert not any(secret in text for secret in leaked), text
+
+
+async def test_token_is_refreshed_before_expiry(sim: DeribitSimulator) -> None:
+    sim.token_ttl = 1  # refresh due at 0.8 s
+    async with DeribitClient(url=sim.url, heartbeat_interval=None, **KEY) as client:
+        assert client.auth is not None
+        first = client.auth.access_token
+        await until(lambda: client.auth is not None and client.auth.refreshes >= 1, limit=5)
+        assert client.auth.access_token != first
+        assert "refresh_token" in sim.trading.auth_grants
+        assert await client.private.get_positions() == []  # the new token works
+
+
+async def test_reauth_after_reconnect_precedes_heartbeat_cod_and_resubscribe(
+    sim: DeribitSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("deribit_client._client.MIN_HEARTBEAT_INTERVAL", 0.01)
+    sim.min_heartbeat_interval = 0.01
+    async with (
+        DeribitClient(
+            url=sim.url, heartbeat_interval=30, cancel_on_disconnect=True, reconnect=INSTANT, **KEY
+        ) as client,
+        client.subscribe("user.orders.BTC-PERPETUAL.raw"),
+    ):
+        assert client.auth is not None
+        logins = client.auth.logins
+        start = len(sim.calls)
+        sim.drop_connections()
+        await until(lambda: client.reconnect_count == 1 and client.state == "ready")
+        steps = [m for m, _ in sim.calls[start:]]
+        assert steps == [
+            "public/auth",
+            "public/set_heartbeat",
+            "private/enable_cancel_on_disconnect",
+            "private/subscribe",
+        ]
+        assert client.auth.logins == logins + 1
+        assert (await client.private.get_cancel_on_disconnect()).enabled is True
+
+
+async def test_session_scoped_token_is_refreshed_not_replaced_on_reconnect(
+    sim: DeribitSimulator,
+) -> None:
+    async with DeribitClient(
+        url=sim.url, heartbeat_interval=None, scope="session:bot", reconnect=INSTANT, **KEY
+    ) as client:
+        assert client.auth is not None
+        assert client.auth.session_scoped
+        sim.drop_connections()
+        await until(lambda: client.reconnect_count == 1)
+        assert sim.trading.auth_grants == ["client_signature", "refresh_token"]
+        assert "session:bot" in (client.auth.granted_scope or "")
+
+
+@pytest.mark.parametrize("mode", ["bearer", "basic", "signature"])
+async def test_http_authentication_modes(sim: DeribitSimulator, mode: Any) -> None:
+    async with DeribitClient(url=sim.url, transport="http", http_auth=mode, **KEY) as client:
+        response = await client.private.buy(PERP, amount=10, price=await below_bid(client))
+        assert response.order.order_state == "open"
+        assert len(await client.private.get_open_orders_by_instrument(PERP)) == 1
+    assert sim.trading.auth_grants == (["client_signature"] if mode == "bearer" else [])
+
+
+async def test_token_helpers(sim: DeribitSimulator, trader: DeribitClient) -> None:
+    assert trader.auth is not None
+    async with DeribitClient(url=sim.url, heartbeat_interval=None, scope="session:a", **KEY) as c:
+        assert c.auth is not None
+        refresh = c.auth._result.refresh_token  # type: ignore[union-attr]
+        assert refresh is not None
+        forked = await c.public.fork_token(refresh, "b")
+        assert "session:b" in forked.scope
+        exchanged = await c.public.exchange_token(refresh, 7, scope="session:c")
+        assert exchanged.access_token
+
+
+async def test_logout_closes_without_reconnecting_or_cancelling(sim: DeribitSimulator) -> None:
+    client = DeribitClient(url=sim.url, heartbeat_interval=None, cancel_on_disconnect=True, **KEY)
+    await client.connect()
+    await client.private.buy(PERP, amount=10, price=await below_bid(client), label="keep")
+    await client.private.logout()
+    assert client.state == "closed"
+    assert client.reconnect_count == 0
+    await until(lambda: not sim.sessions)
+    assert sim.cod_cancellations == 0  # logout does not trigger cancel-on-disconnect
+
+
+# -- trading ----------------------------------------------------------------------------
+
+
+async def test_place_edit_cancel_and_query(trader: DeribitClient) -> None:
+    price = await below_bid(trader)
+    placed = await trader.private.buy(PERP, amount=100, price=price, label="grid-1")
+    assert isinstance(placed, OrderResponse)
+    order = placed.order
+    assert (order.order_state, order.direction, order.label, order.price) == (
+        "open",
+        "buy",
+        "grid-1",
+        price,
+    )
+    assert placed.trades == []
+    edited = await trader.private.edit(order.order_id, amount=200, price=price - 5)
+    assert (edited.order.amount, edited.order.price) == (200, price - 5)
+    relabel = await trader.private.edit_by_label(PERP, "grid-1", price=price - 10)
+    assert relabel.order.order_id == order.order_id
+    assert [o.order_id for o in await trader.private.get_open_orders()] == [order.order_id]
+    assert len(await trader.private.get_open_orders_by_currency("BTC")) == 1
+    assert len(await trader.private.get_open_orders_by_label("BTC", "grid-1")) == 1
+    assert (await trader.private.get_order_state(order.order_id)).order_state == "open"
+    cancelled = await trader.private.cancel(order.order_id)
+    assert isinstance(cancelled, Order)
+    assert (cancelled.order_state, cancelled.cancel_reason) == ("cancelled", "user_request")
+    assert await trader.private.get_open_orders_by_instrument(PERP) == []
+    states = await trader.private.get_order_state_by_label("BTC", "grid-1")
+    assert [o.order_state for o in states] == ["cancelled"]
+    with pytest.raises(NotFoundError):
+        await trader.private.get_order_state("SIM-nope")
+
+
+async def test_market_fill_positions_trades_and_close(trader: DeribitClient) -> None:
+    filled = await trader.private.buy(PERP, amount=50, type="market", label="taker")
+    assert filled.order.order_state == "filled"
+    assert sum(t.amount for t in filled.trades) == 50
+    assert all(t.liquidity == "T" and t.fee is not None for t in filled.trades)
+    position = await trader.private.get_position(PERP)
+    assert (position.direction, position.size) == ("buy", 50)
+    assert [p.instrument_name for p in await trader.private.get_positions(currency="BTC")] == [PERP]
+    by_order = await trader.private.get_user_trades_by_order(filled.order.order_id)
+    assert [t.trade_id for t in by_order] == [t.trade_id for t in filled.trades]
+    page = await trader.private.get_user_trades_by_instrument(PERP, count=100)
+    assert len(page.trades) == len(filled.trades)
+    assert (await trader.private.get_user_trades_by_currency("BTC")).trades
+    closed = await trader.private.close_position(PERP, "market")
+    assert closed.order.reduce_only is True
+    assert (await trader.private.get_position(PERP)).direction == "zero"
+    summary = await trader.private.get_account_summary("BTC", extended=True)
+    assert summary.limits is not None
+    assert summary.limits.non_matching_engine is not None
+    assert summary.balance is not None
+    assert summary.balance < 10
+    summaries = await trader.private.get_account_summaries()
+    assert {s.currency for s in summaries.summaries} >= {"BTC", "ETH"}
+
+
+async def test_order_rejections_are_typed(trader: DeribitClient) -> None:
+    price = await below_bid(trader)
+    with pytest.raises(OrderRejectedError) as tick:
+        await trader.private.buy(PERP, amount=10, price=price + 0.25)
+    assert tick.value.code == 10043
+    with pytest.raises(OrderRejectedError) as high:
+        await trader.private.buy(PERP, amount=10, price=price * 2)
+    assert high.value.code == 10007
+    with pytest.raises(InvalidRequestError):
+        await trader.private.buy("NOPE-PERPETUAL", amount=10, price=1)
+    with pytest.raises(ValueError, match="amount or contracts"):
+        await trader.private.buy(PERP, price=price)
+    with pytest.raises(ValueError, match="needs a price"):
+        await trader.private.sell(PERP, amount=10)
+    with pytest.raises(ValueError, match="64"):
+        await trader.private.buy(PERP, amount=10, price=price, label="x" * 65)
+
+
+async def test_cod_settings(trader: DeribitClient) -> None:
+    assert (await trader.private.get_cancel_on_disconnect()).enabled is False
+    assert await trader.private.enable_cancel_on_disconnect() == "ok"
+    assert trader.cancel_on_disconnect is True  # replayed after reconnects
+    assert (await trader.private.get_cancel_on_disconnect(scope="connection")).enabled is True
+    await trader.private.disable_cancel_on_disconnect()
+    assert trader.cancel_on_disconnect is False
+
+
+# -- cancel_all and detailed execution reports ------------------------------------------
+
+
+async def rest_orders(client: DeribitClient) -> None:
+    btc = await below_bid(client)
+    eth = (await client.public.ticker("ETH-PERPETUAL")).best_bid_price
+    assert eth is not None
+    await client.private.buy(PERP, amount=10, price=btc, label="a")
+    await client.private.buy(PERP, amount=10, price=btc - 1, label="a")
+    await client.private.buy("ETH-PERPETUAL", amount=1, price=eth - 5, label="b")
+
+
+async def test_cancel_all_returns_a_count_by_default(trader: DeribitClient) -> None:
+    await rest_orders(trader)
+    count = await trader.private.cancel_all()
+    assert count == 3
+    assert isinstance(count, int)
+
+
+async def test_detailed_positive_reports(trader: DeribitClient) -> None:
+    await rest_orders(trader)
+    reports = await trader.private.cancel_all_by_currency("BTC", detailed=True)
+    assert all(isinstance(r, CancelSuccess) for r in reports)
+    assert [(r.currency, r.type, r.instrument_name) for r in reports] == [  # type: ignore[union-attr]
+        ("BTC", "limit", PERP)
+    ]
+    assert len(cancelled_orders(reports)) == 2
+    assert cancel_failures(reports) == []
+
+
+async def test_detailed_erroneous_report(sim: DeribitSimulator, trader: DeribitClient) -> None:
+    await rest_orders(trader)
+    sim.fail_cancel_all("ETH")
+    reports = await trader.private.cancel_all_by_kind_or_type("ETH", detailed=True)
+    (failure,) = reports
+    assert isinstance(failure, CancelFailure)
+    assert (failure.currency, failure.error.code) == ("ETH", 10047)
+    assert isinstance(failure.exception(), RateLimitError)
+    assert failure.exception().retryable
+
+
+async def test_detailed_mixed_report_is_a_normal_partial_failure(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    await rest_orders(trader)
+    sim.fail_cancel_all("ETH")
+    reports = await trader.private.cancel_all(detailed=True)
+    assert {type(r) for r in reports} == {CancelSuccess, CancelFailure}
+    assert [o.label for o in cancelled_orders(reports)] == ["a", "a"]
+    assert [f.currency for f in cancel_failures(reports)] == ["ETH"]
+    still_open = await trader.private.get_open_orders()
+    assert [o.label for o in still_open] == ["b"]
+
+
+async def test_every_cancel_variant(trader: DeribitClient) -> None:
+    await rest_orders(trader)
+    assert await trader.private.cancel_by_label("b") == 1
+    assert len(cancelled_orders(await trader.private.cancel_by_label("a", detailed=True))) == 2
+    await rest_orders(trader)
+    assert await trader.private.cancel_all_by_instrument(PERP, type="limit") == 2
+    assert await trader.private.cancel_all_by_currency_pair("eth_usd") == 1
+    await rest_orders(trader)
+    reports = await trader.private.cancel_all_by_instrument(PERP, detailed=True)
+    assert len(cancelled_orders(reports)) == 2
+    assert await trader.private.cancel_all_by_kind_or_type(["BTC", "ETH"], kind="future") == 1
+
+
+# -- order safety -----------------------------------------------------------------------
+
+
+async def test_lost_order_reply_raises_outcome_unknown_and_can_be_reconciled(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    price = await below_bid(trader)
+    sim.delay("private/buy", 1.0)
+    with pytest.raises(OrderOutcomeUnknown) as info:
+        await trader.private.buy(PERP, amount=10, price=price, label="maybe", timeout=0.1)
+    error = info.value
+    assert (error.method, error.label, error.params["amount"]) == ("private/buy", "maybe", 10)
+    assert "access_token" not in error.params
+    # Reconcile by label once the exchange has processed it; never blind-retry.
+    await until(lambda: bool(sim.trading.account(SIM_CLIENT_ID).orders), limit=5)
+    found = await trader.private.get_open_orders_by_label("BTC", "maybe")
+    assert [o.label for o in found] == ["maybe"]
+    assert [m for m, _ in sim.calls].count("private/buy") == 1
+
+
+async def test_dropped_connection_during_cancel_is_outcome_unknown(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sim.delay("private/cancel_all", 5.0)
+    task = asyncio.create_task(trader.private.cancel_all())
+    await until(lambda: any(m == "private/cancel_all" for m, _ in sim.calls))
+    sim.drop_connections()
+    with pytest.raises(OrderOutcomeUnknown, match="connection lost"):
+        await task
+
+
+async def test_access_token_can_also_travel_in_params(sim: DeribitSimulator) -> None:
+    async with DeribitClient(
+        url=sim.url, heartbeat_interval=None, send_access_token=True, **KEY
+    ) as client:
+        assert await client.private.get_positions() == []
+
+
+async def test_user_streams_deliver_own_orders_trades_and_changes(
+    trader: DeribitClient,
+) -> None:
+    channels = (
+        "user.orders.BTC-PERPETUAL.raw",
+        "user.trades.future.BTC.100ms",
+        "user.changes.BTC-PERPETUAL.100ms",
+        "user.orders.any.any.100ms",
+    )
+    async with trader.subscribe(*channels) as sub:
+        assert sub.policy == "error"  # private streams never drop silently
+        await trader.private.buy(PERP, amount=10, type="market")
+        seen: dict[str, Any] = {}
+        while len(seen) < 4:
+            item = await anext(sub)
+            seen[item.channel] = item.data  # type: ignore[union-attr]
+    assert isinstance(seen["user.orders.BTC-PERPETUAL.raw"], Order)
+    assert isinstance(seen["user.orders.any.any.100ms"], list)
+    assert seen["user.trades.future.BTC.100ms"][0].amount == 10
+    assert seen["user.changes.BTC-PERPETUAL.100ms"].positions[0].size == 10
