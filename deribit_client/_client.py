@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlsplit
@@ -28,7 +28,6 @@ from ._reconnect import ReconnectPolicy, retry_establish
 from ._response import Response
 from ._rpc.methods import WS_ONLY_METHODS, is_read_only_public
 from ._rpc.protocol import Reply
-from ._rpc.wire import Envelope
 from ._subscriptions import DEFAULT_MAXSIZE, Callback, Policy, Subscription, SubscriptionManager
 from .transports import HttpTransport, WebSocketTransport
 
@@ -267,6 +266,7 @@ class DeribitClient:
             on_notification=self._subs.on_notification,
             on_closed=self._on_stream_closed,
             default_timeout=self.timeout,
+            channel_sinks=self._subs.sinks,
         )
         stream.start()
         self._stream = stream
@@ -396,7 +396,7 @@ class DeribitClient:
             RpcError: the server answered with an error; the subclass matches its code.
             RequestTimeout, ConnectionLost, OrderOutcomeUnknown: see the README.
         """
-        return (await self._dispatch(method, params, result_type, timeout)).value
+        return await self._start(method, params, result_type, timeout, False)
 
     async def call_with_meta(
         self,
@@ -407,22 +407,32 @@ class DeribitClient:
         timeout: float | None = None,
     ) -> Response[Any]:
         """Like :meth:`call`, returning a :class:`Response` with ``usIn``/``usOut``/``usDiff``."""
-        return Response.from_reply(await self._dispatch(method, params, result_type, timeout))
+        reply: Reply[Any] = await self._start(method, params, result_type, timeout, True)
+        return Response.from_reply(reply)
 
-    async def invoke(
+    def invoke(
         self,
         method: str,
         params: Mapping[str, Any] | None,
         result_type: type[T],
         timeout: float | None,
-    ) -> T:
+    ) -> Awaitable[T]:
         """The :class:`Caller` entry point the typed namespaces use."""
-        value: T = (await self._dispatch(method, params, result_type, timeout)).value
-        return value
+        return self._start(method, params, result_type, timeout, False)
 
-    async def _dispatch(
-        self, method: str, params: Mapping[str, Any] | None, result_type: Any, timeout: float | None
-    ) -> Reply[Any]:
+    def _start(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        result_type: Any,
+        timeout: float | None,
+        meta: bool,
+    ) -> Awaitable[Any]:
+        """Route a call and return the awaitable that performs it.
+
+        A plain function, so the typed wrappers reach the dispatcher without extra coroutine
+        layers; misuse raises here, before anything is sent.
+        """
         private = method.startswith("private/")
         auth = self.auth
         if private and auth is None:
@@ -430,61 +440,73 @@ class DeribitClient:
                 f"{method} needs API credentials: pass client_id/client_secret or set "
                 "DERIBIT_CLIENT_ID/DERIBIT_CLIENT_SECRET"
             )
-        if method == "private/logout":
-            return await self._logout(params, timeout)
+        if method in _SESSION_STATE:
+            return self._stateful(method, params, result_type, timeout, meta)
         stream = self._stream
         if stream is not None and not stream.closed:
             token = auth.access_token if private and self.send_access_token and auth else None
-            reply = await stream.call(method, params, result_type, timeout, token)
-        elif self._http is not None:
+            return stream.call(method, params, result_type, timeout, token, meta)
+        if self._http is not None:
             if method in WS_ONLY_METHODS:
                 raise UnsupportedOperation(f"{method} is only available over WebSocket")
-            reply = await self._http.call(method, params, result_type, timeout)
-        elif self.state == "reconnecting":
+            return self._http.call(method, params, result_type, timeout, meta)
+        if self.state == "reconnecting":
             if self.transport_mode == "auto" and is_read_only_public(method):
-                reply = await self._reconnect_http().call(method, params, result_type, timeout)
-            else:
-                raise ConnectionLost(f"{method} not sent: the WebSocket is reconnecting")
-        else:
-            raise ClientError(
-                f"client is not connected ({self.state}): use `async with DeribitClient(...)` "
-                "or `await connect()`"
-            )
-        if method in _SESSION_STATE:
-            self._remember(method, params)
-        return reply
+                return self._reconnect_http().call(method, params, result_type, timeout, meta)
+            raise ConnectionLost(f"{method} not sent: the WebSocket is reconnecting")
+        raise ClientError(
+            f"client is not connected ({self.state}): use `async with DeribitClient(...)` "
+            "or `await connect()`"
+        )
 
-    async def _logout(self, params: Mapping[str, Any] | None, timeout: float | None) -> Reply[Any]:
+    async def _stateful(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        result_type: Any,
+        timeout: float | None,
+        meta: bool,
+    ) -> Any:
+        """Calls that change connection state the client must know about."""
+        if method == "private/logout":
+            return await self._logout(params, timeout, meta)
+        stream = self._stream
+        if stream is None or stream.closed:
+            raise ConnectionLost(f"{method} not sent: no WebSocket connection")
+        result = await stream.call(method, params, result_type, timeout, None, meta)
+        # Replayed after every reconnect (REFERENCE 3: re-enable connection-scoped COD).
+        scope = (params or {}).get("scope") or "connection"
+        if scope == "connection":
+            self.cancel_on_disconnect = method == "private/enable_cancel_on_disconnect"
+        return result
+
+    async def _logout(
+        self, params: Mapping[str, Any] | None, timeout: float | None, meta: bool
+    ) -> Any:
         # The server closes the socket in answer (REFERENCE 2.3): that must not reconnect.
         stream = self._stream
         if stream is None or stream.closed:
             raise UnsupportedOperation("private/logout is only available over WebSocket")
         self.state = "closed"
         try:
-            return await stream.call("private/logout", params, Any, timeout or 2.0)
+            return await stream.call("private/logout", params, Any, timeout or 2.0, None, meta)
         except (ConnectionLost, RequestTimeout):
             # No reply is the documented outcome: the server just closes the socket.
-            return Reply(None, 0, "private/logout", None, None, _NO_ENVELOPE)
+            return None
         finally:
             if self.auth is not None:
                 self.auth.forget()
             await self.close()
 
-    def _remember(self, method: str, params: Mapping[str, Any] | None) -> None:
-        # Replayed after every reconnect (REFERENCE 3: re-enable connection-scoped COD).
-        scope = (params or {}).get("scope") or "connection"
-        if scope == "connection":
-            self.cancel_on_disconnect = method == "private/enable_cancel_on_disconnect"
-
     async def _stream_call(self, method: str, params: dict[str, Any], result_type: Any) -> Any:
         stream = self._stream
         if stream is None or stream.closed:
             raise ConnectionLost(f"{method} not sent: no WebSocket connection")
-        return (await stream.call(method, params, result_type)).value
+        return await stream.call(method, params, result_type)
 
     async def _http_call(self, method: str, params: dict[str, Any], result_type: Any) -> Any:
         assert self._http is not None
-        return (await self._http.call(method, params, result_type)).value
+        return await self._http.call(method, params, result_type)
 
     async def _auth_call(self, method: str, params: dict[str, Any], result_type: Any) -> Any:
         if self._http is not None:
@@ -562,9 +584,12 @@ class DeribitClient:
         return self._subs
 
 
-_NO_ENVELOPE = Envelope()
 _SESSION_STATE = frozenset(
-    {"private/enable_cancel_on_disconnect", "private/disable_cancel_on_disconnect"}
+    {
+        "private/enable_cancel_on_disconnect",
+        "private/disable_cancel_on_disconnect",
+        "private/logout",
+    }
 )
 
 

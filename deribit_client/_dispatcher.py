@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ._errors import ConnectionLost, DeribitError, ProtocolError, TransportError
-from ._rpc.protocol import Heartbeat, NotificationParams, Reply, RpcProtocol, Violation
+from ._rpc.protocol import (
+    ChannelSink,
+    Heartbeat,
+    NotificationParams,
+    Reply,
+    RpcProtocol,
+    Violation,
+)
 from .transports.base import RequestTransport, StreamTransport
 
 __all__ = ["DEFAULT_TIMEOUT", "RequestDispatcher", "StreamDispatcher"]
@@ -22,6 +30,8 @@ log = logging.getLogger("deribit_client")
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds a call waits for its reply unless the caller says otherwise."""
+
+_CLOCK_SLACK = 1e-3
 
 Future = asyncio.Future[Reply[Any]]
 
@@ -32,7 +42,8 @@ class StreamDispatcher:
     Args:
         transport: a connected stream.
         on_notification: called synchronously from the read loop for every ``subscription``
-            message; it must not block (hand the payload to a queue).
+            message that no channel sink took (raw :class:`NotificationParams`); it must
+            not block.
         on_closed: called once when the read loop ends, with the reason.
         default_timeout: seconds a call waits when it does not pass ``timeout``.
         ids: request id source (tests inject one for deterministic frames).
@@ -46,21 +57,21 @@ class StreamDispatcher:
         on_closed: Callable[[str], None] | None = None,
         default_timeout: float = DEFAULT_TIMEOUT,
         ids: Iterator[int] | None = None,
+        channel_sinks: dict[bytes, ChannelSink] | None = None,
     ) -> None:
         self._transport = transport
-        self._protocol: RpcProtocol[Future] = RpcProtocol(ids=ids)
+        self._protocol: RpcProtocol[Future] = RpcProtocol(ids=ids, channel_sinks=channel_sinks)
         self._on_notification = on_notification
         self._on_closed = on_closed
         self.default_timeout = default_timeout
-        self._write_lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
         self._closed_reason: str | None = None
         self._abort_reason: str | None = None
         self._watchdog: asyncio.TimerHandle | None = None
+        self._sweep: asyncio.TimerHandle | None = None
+        self._next_sweep = math.inf
         self.frames = 0
         """Frames received on this connection (any kind)."""
-        self.notifications = 0
-        """Notifications received on this connection."""
 
     @property
     def protocol(self) -> RpcProtocol[Future]:
@@ -86,8 +97,10 @@ class StreamDispatcher:
         result_type: Any,
         timeout: float | None = None,
         access_token: str | None = None,
-    ) -> Reply[Any]:
-        """Send one request and wait for its reply.
+        meta: bool = False,
+    ) -> Any:
+        """Send one request and wait for its reply: the decoded result, or with ``meta`` the
+        whole :class:`Reply` (envelope timing included).
 
         Raises:
             RpcError: the server answered with an error (typed by code).
@@ -99,28 +112,43 @@ class StreamDispatcher:
             raise ConnectionLost(f"connection is closed: {self._closed_reason}")
         loop = asyncio.get_running_loop()
         future: Future = loop.create_future()
-        request_id, frame = self._protocol.prepare_request(
-            method, params, result_type, future, access_token
-        )
         limit = self.default_timeout if timeout is None else timeout
-        timer = loop.call_later(limit, self._expire, future, request_id, limit)
+        deadline = loop.time() + limit
+        request_id, frame = self._protocol.prepare_request(
+            method, params, result_type, future, access_token, deadline, limit
+        )
+        if deadline < self._next_sweep:
+            self._arm_sweep(loop, deadline)
         try:
             try:
-                async with self._write_lock:
-                    await self._transport.send(frame)
+                await self._transport.send(frame)
             except ConnectionLost:
                 if future.done() and not future.cancelled():
                     future.exception()  # already failed by the read loop; raise the send error
                 raise
-            return await future
+            reply = await future
+            return reply if meta else reply.value
         finally:
-            timer.cancel()
             # A no-op when the reply arrived; after a cancellation it frees the entry.
             self._protocol.forget(request_id)
 
-    def _expire(self, future: Future, request_id: int, limit: float) -> None:
-        if not future.done():
-            future.set_exception(self._protocol.timed_out(request_id, limit))
+    def _arm_sweep(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        # One timer per connection, at the earliest deadline, instead of one per request.
+        if self._sweep is not None:
+            self._sweep.cancel()
+        self._next_sweep = when
+        self._sweep = loop.call_at(when, self._expire_due)
+
+    def _expire_due(self) -> None:
+        self._sweep, self._next_sweep = None, math.inf
+        loop = asyncio.get_running_loop()
+        # Timers may fire a hair before their time on coarse clocks: allow for it.
+        expired, earliest = self._protocol.expire(loop.time() + _CLOCK_SLACK)
+        for future, error in expired:
+            if not future.done():
+                future.set_exception(error)
+        if earliest != math.inf and self._closed_reason is None:
+            self._arm_sweep(loop, earliest)
 
     def watch(self, idle_limit: float) -> None:
         """Abort the connection when no frame at all arrives for ``idle_limit`` seconds.
@@ -155,20 +183,23 @@ class StreamDispatcher:
 
     async def send_raw(self, frames: list[bytes]) -> None:
         """Send frames the protocol queued by itself (heartbeat answers)."""
-        async with self._write_lock:
-            for frame in frames:
-                await self._transport.send(frame)
+        for frame in frames:
+            await self._transport.send(frame)
 
     async def _read_loop(self) -> None:
         protocol = self._protocol
-        receive = self._transport.receive
+        receive, payload = self._transport.receive, self._transport.payload
+        receive_frame = protocol.receive_frame
+        on_notification = self._on_notification or _ignore
         reason = "read loop ended"
         try:
             while True:
-                frame = await receive()
+                event = receive_frame(payload(await receive()))
                 self.frames += 1
-                event = protocol.receive_frame(frame)
-                # Exact type checks: cheapest dispatch, and mypy narrows on them.
+                # Exact type checks: cheapest dispatch, and mypy narrows on them. Typed
+                # notifications were already handed to their channel's sink (event None).
+                if event is None:
+                    continue
                 if type(event) is Reply:
                     future = event.waiter
                     if not future.done():
@@ -177,9 +208,10 @@ class StreamDispatcher:
                         else:
                             future.set_exception(event.error)
                 elif type(event) is NotificationParams:
-                    self.notifications += 1
-                    if self._on_notification is not None:
-                        self._deliver(event)
+                    try:
+                        on_notification(event)
+                    except Exception:
+                        log.exception("notification handler failed for %s", event.channel)
                 elif type(event) is Heartbeat:
                     frames = protocol.data_to_send()
                     if frames:
@@ -198,19 +230,13 @@ class StreamDispatcher:
         finally:
             self._shutdown(reason)
 
-    def _deliver(self, params: NotificationParams) -> None:
-        assert self._on_notification is not None
-        try:
-            self._on_notification(params)
-        except Exception:
-            log.exception("notification handler failed for channel %s", params.channel)
-
     def _shutdown(self, reason: str) -> None:
         if self._closed_reason is not None:
             return
         self._closed_reason = reason
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        for handle in (self._watchdog, self._sweep):
+            if handle is not None:
+                handle.cancel()
         for future, error in self._protocol.connection_lost(reason):
             if not future.done():
                 future.set_exception(error)
@@ -268,8 +294,9 @@ class RequestDispatcher:
         params: Mapping[str, Any] | None,
         result_type: Any,
         timeout: float | None = None,
-    ) -> Reply[Any]:
-        """POST one request and decode its reply; errors as for :meth:`StreamDispatcher.call`."""
+        meta: bool = False,
+    ) -> Any:
+        """POST one request and decode its reply; as :meth:`StreamDispatcher.call`."""
         protocol = self._protocol
         request_id, frame = protocol.prepare_request(method, params, result_type, None)
         limit = self.default_timeout if timeout is None else timeout
@@ -291,13 +318,17 @@ class RequestDispatcher:
         if type(event) is Reply:
             if event.error is not None:
                 raise event.error
-            return event
+            return event if meta else event.value
         protocol.forget(request_id)
         raise _unexpected_http_reply(method, request_id, event)
 
     async def close(self) -> None:
         """Close the transport."""
         await self._transport.close()
+
+
+def _ignore(_: object) -> None:
+    pass
 
 
 def _unexpected_http_reply(method: str, request_id: int, event: object) -> DeribitError:

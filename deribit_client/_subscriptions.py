@@ -14,7 +14,7 @@ import logging
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from types import TracebackType
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import Any, Final, Literal
 
 import msgspec
 
@@ -25,9 +25,10 @@ from ._errors import (
     SubscriberOverflow,
     SubscriptionRejected,
 )
-from ._rpc.codec import decoder_for, encode
+from ._rpc.codec import decoder_for, encode, notification_decoder
 from ._rpc.methods import MAX_FRAME_BYTES
-from ._rpc.wire import NotificationParams
+from ._rpc.protocol import ChannelSink
+from ._rpc.wire import Notification, NotificationParams
 from .models.channels import BookChange, payload_type
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
 
 log = logging.getLogger("deribit_client")
 
-T = TypeVar("T")
 Policy = Literal["drop_oldest", "keep_latest", "error"]
 GapReason = Literal["reconnected", "book_gap", "overflow", "resync"]
 DEFAULT_MAXSIZE: Final = 10_000
@@ -60,19 +60,6 @@ def is_private_channel(channel: str) -> bool:
     """True if the channel needs ``private/subscribe`` on an authenticated connection:
     ``user.*`` and other private families, and any ``raw`` interval (REFERENCE 5)."""
     return channel.startswith(_PRIVATE_PREFIXES) or channel.endswith(".raw")
-
-
-class Notification(Generic[T]):
-    """One message of a channel: ``channel`` and its typed ``data`` payload."""
-
-    __slots__ = ("channel", "data")
-
-    def __init__(self, channel: str, data: T) -> None:
-        self.channel = channel
-        self.data = data
-
-    def __repr__(self) -> str:
-        return f"Notification({self.channel!r}, {self.data!r})"
 
 
 class Gap:
@@ -239,7 +226,11 @@ class Subscription:
     def _put(self, item: Item) -> None:
         self.received += 1
         if self._inline:
-            self._call_inline(item)
+            # Synchronous callback: runs in the read loop, so it must be quick.
+            try:
+                self._callback(item)  # type: ignore[misc]
+            except Exception:
+                log.exception("subscription callback failed for %s", item.channel)
             return
         if self.policy == "keep_latest":
             key: object = item.channel if type(item) is Notification else item
@@ -298,18 +289,43 @@ class Subscription:
 
 
 class _Channel:
-    """Registry entry: decoder looked up once per channel, subscribers, book sequencing."""
+    """Registry entry: decoders looked up once per channel, subscribers, book sequencing."""
 
-    __slots__ = ("awaiting_snapshot", "decode", "is_book", "last_change_id", "name", "subscribers")
+    __slots__ = (
+        "awaiting_snapshot",
+        "decode",
+        "frame_decoder",
+        "is_book",
+        "last_change_id",
+        "manager",
+        "name",
+        "subscribers",
+    )
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, manager: SubscriptionManager) -> None:
         self.name = name
+        self.manager = manager
         tp = payload_type(name)
         self.decode: Callable[[Any], Any] = decoder_for(tp).decode
+        self.frame_decoder = notification_decoder(tp)
         self.is_book = tp is BookChange
         self.subscribers: list[Subscription] = []
         self.last_change_id: int | None = None
         self.awaiting_snapshot = self.is_book
+
+    def deliver(self, item: Notification[Any]) -> None:
+        """Hand one notification to every subscriber (after the book sequence check)."""
+        if self.is_book and not self.manager._in_sequence(self, item.data):
+            return
+        for subscriber in self.subscribers:
+            subscriber._put(item)
+
+    def sink(self) -> Callable[[Notification[Any]], None]:
+        """What the protocol core calls per notification: the lone subscriber directly
+        when nothing else has to happen, else :meth:`deliver`."""
+        if not self.is_book and len(self.subscribers) == 1:
+            return self.subscribers[0]._put
+        return self.deliver
 
 
 CallFn = Callable[[str, dict[str, Any], Any], Awaitable[Any]]
@@ -335,6 +351,10 @@ class SubscriptionManager:
         self._can_subscribe_private = can_subscribe_private
         self.default_maxsize = default_maxsize
         self._channels: dict[str, _Channel] = {}
+        self.sinks: dict[bytes, ChannelSink] = {}
+        """Channel -> (whole-frame decoder, sink), shared with every connection's protocol
+        core: notifications of live channels are parsed once, straight into their model,
+        and handed to their subscribers without a second lookup."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = asyncio.Lock()
         self.unrouted = 0
@@ -381,23 +401,20 @@ class SubscriptionManager:
 
     # -- hot path -----------------------------------------------------------------------
 
-    def on_notification(self, params: NotificationParams) -> None:
-        """Route one ``subscription`` message (called synchronously by the read loop)."""
-        channel = self._channels.get(params.channel)
+    def on_notification(self, message: NotificationParams) -> None:
+        """Route a ``subscription`` message the core's channel sinks did not take: an
+        unknown channel, or a frame that did not fit its model (reported as malformed)."""
+        channel = self._channels.get(message.channel)
         if channel is None:
             self.unrouted += 1
             return
         try:
-            data = channel.decode(params.data)
+            data = channel.decode(message.data)
         except msgspec.DecodeError as exc:
             self.malformed += 1
-            log.warning("skipped malformed notification on %s: %s", params.channel, exc)
+            log.warning("skipped malformed notification on %s: %s", message.channel, exc)
             return
-        if channel.is_book and not self._in_sequence(channel, data):
-            return
-        item = Notification(channel.name, data)
-        for subscriber in channel.subscribers:
-            subscriber._put(item)
+        channel.deliver(Notification(channel.name, data))
 
     def _in_sequence(self, channel: _Channel, book: BookChange) -> bool:
         if book.type == "snapshot":
@@ -437,11 +454,12 @@ class SubscriptionManager:
             for name in subscriber.channels:
                 channel = self._channels.get(name)
                 if channel is None:
-                    channel = self._channels[name] = _Channel(name)
+                    channel = self._channels[name] = _Channel(name, self)
                 elif channel.is_book and channel.subscribers:
                     # A new book subscriber needs a snapshot: resync the shared channel.
                     self._resync(channel, "resync")
                 channel.subscribers.append(subscriber)
+                self._rewire(channel)
             try:
                 if new:
                     confirmed = await self._subscribe(new)
@@ -466,6 +484,13 @@ class SubscriptionManager:
                     # Best effort: notifications for these channels are now unrouted anyway.
                     log.info("unsubscribe of %s failed: %s", ", ".join(orphans), exc)
 
+    def _rewire(self, channel: _Channel) -> None:
+        self.sinks[channel.name.encode()] = (channel.frame_decoder, channel.sink())
+
+    def _drop_channel(self, name: str) -> _Channel | None:
+        self.sinks.pop(name.encode(), None)
+        return self._channels.pop(name, None)
+
     def _remove(self, subscriber: Subscription) -> list[str]:
         """Unregister ``subscriber``; return the channels left without subscribers."""
         orphans = []
@@ -474,8 +499,10 @@ class SubscriptionManager:
             if channel is None or subscriber not in channel.subscribers:
                 continue
             channel.subscribers.remove(subscriber)
-            if not channel.subscribers:
-                del self._channels[name]
+            if channel.subscribers:
+                self._rewire(channel)
+            else:
+                self._drop_channel(name)
                 orphans.append(name)
         return orphans
 
@@ -499,8 +526,8 @@ class SubscriptionManager:
             confirmed = await self._subscribe(names)
             for name in names:
                 if name not in confirmed:
-                    channel = self._channels.pop(name)
-                    for subscriber in channel.subscribers:
+                    dropped = self._drop_channel(name)
+                    for subscriber in dropped.subscribers if dropped else ():
                         subscriber._fail(SubscriptionRejected([name], " after reconnecting"))
 
     def fail_all(self, error: BaseException) -> None:
@@ -509,6 +536,7 @@ class SubscriptionManager:
             for subscriber in channel.subscribers:
                 subscriber._fail(error)
         self._channels.clear()
+        self.sinks.clear()
 
     async def close(self) -> None:
         """Cancel background work and end every subscriber."""
@@ -531,7 +559,7 @@ class SubscriptionManager:
             if name in self._channels:
                 confirmed = await self._subscribe([name])
                 if name not in confirmed:
-                    channel = self._channels.pop(name, None)
+                    channel = self._drop_channel(name)
                     for subscriber in channel.subscribers if channel else ():
                         subscriber._fail(SubscriptionRejected([name], " on resync"))
         except DeribitError as exc:

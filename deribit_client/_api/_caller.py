@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, Protocol, TypeVar
 
 __all__ = ["Caller"]
@@ -13,12 +13,12 @@ T = TypeVar("T")
 class Caller(Protocol):
     """Sends ``method`` with ``params`` and decodes the result into ``result_type``."""
 
-    async def invoke(
+    def invoke(
         self,
         method: str,
         params: Mapping[str, Any] | None,
         result_type: type[T],
         timeout: float | None,
-    ) -> T:
-        """Make the call; raise the typed error on failure."""
+    ) -> Awaitable[T]:
+        """Start the call; awaiting the result raises the typed error on failure."""
         ...

@@ -9,7 +9,8 @@ replies (the ``test_request`` heartbeat answer) for the driver to send via ``dat
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+import math
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar, cast
 
 import msgspec
@@ -25,13 +26,15 @@ from .._errors import (
     ResponseDecodeError,
     error_from_code,
 )
-from .codec import decode_envelope, decoder_for, encode
+from .codec import decode_envelope, decoder_for, encode, reply_decoder
 from .methods import MAX_FRAME_BYTES, ORDER_MUTATIONS
-from .wire import Envelope, ErrorObject, NotificationParams, Request
+from .wire import Envelope, EnvelopeMeta, ErrorObject, Notification, NotificationParams, Request
 
 __all__ = [
+    "ChannelSink",
     "Event",
     "Heartbeat",
+    "Notification",
     "NotificationParams",
     "Reply",
     "RpcProtocol",
@@ -43,6 +46,7 @@ __all__ = [
 W = TypeVar("W")
 
 _error_decoder = msgspec.json.Decoder(ErrorObject)
+ChannelSink = tuple[msgspec.json.Decoder[Any], Callable[[Notification[Any]], None]]
 _INTERNAL: Any = object()  # result_type of requests the protocol sends by itself
 
 
@@ -58,7 +62,7 @@ class Reply(Generic[W]):
         method: str,
         value: Any,
         error: DeribitError | None,
-        envelope: Envelope,
+        envelope: EnvelopeMeta,
     ) -> None:
         self.waiter = waiter
         self.request_id = request_id
@@ -100,18 +104,36 @@ class Violation:
         self.error = error
 
 
-Event = Reply[Any] | NotificationParams | Heartbeat | UnmatchedReply | Violation | None
+Event = (
+    Reply[Any]
+    | Notification[Any]
+    | NotificationParams
+    | Heartbeat
+    | UnmatchedReply
+    | Violation
+    | None
+)
 """What :meth:`RpcProtocol.receive_frame` returns; ``None`` means nothing to act on."""
 
 
 class _Pending(Generic[W]):
-    __slots__ = ("method", "params", "result_type", "waiter")
+    __slots__ = ("deadline", "method", "params", "result_type", "timeout", "waiter")
 
-    def __init__(self, method: str, params: dict[str, Any], result_type: Any, waiter: W) -> None:
+    def __init__(
+        self,
+        method: str,
+        params: dict[str, Any],
+        result_type: Any,
+        waiter: W,
+        deadline: float = math.inf,
+        timeout: float = 0.0,
+    ) -> None:
         self.method = method
         self.params = params
         self.result_type = result_type
         self.waiter = waiter
+        self.deadline = deadline
+        self.timeout = timeout
 
 
 class RpcProtocol(Generic[W]):
@@ -120,12 +142,22 @@ class RpcProtocol(Generic[W]):
     Args:
         ids: request id source; injectable so tests get deterministic ids.
         max_frame_bytes: refuse to encode requests larger than this (Deribit: 32 kB).
+        channel_sinks: channel name (bytes) -> ``(decoder, sink)``: the decoder parses a
+            whole notification frame into a typed :class:`Notification` (see
+            ``codec.notification_decoder``) and ``sink`` receives it at once; such frames are
+            parsed once and routed without a second lookup (``receive_frame`` then returns
+            ``None``). Shared with, and filled by, the subscriber side; sinks must not raise.
     """
 
     def __init__(
-        self, *, ids: Iterator[int] | None = None, max_frame_bytes: int = MAX_FRAME_BYTES
+        self,
+        *,
+        ids: Iterator[int] | None = None,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
+        channel_sinks: dict[bytes, ChannelSink] | None = None,
     ) -> None:
         self._ids = ids if ids is not None else itertools.count(1)
+        self.channel_sinks = channel_sinks if channel_sinks is not None else {}
         self._max_frame = max_frame_bytes
         self._pending: dict[int, _Pending[W]] = {}
         self._highest_id = 0
@@ -146,11 +178,14 @@ class RpcProtocol(Generic[W]):
         result_type: Any,
         waiter: W,
         access_token: str | None = None,
+        deadline: float = math.inf,
+        timeout: float = 0.0,
     ) -> tuple[int, bytes]:
         """Register a pending request and return ``(id, frame)``.
 
         ``None``-valued params are omitted (Deribit wants absent, not ``null``).
         ``access_token`` is added to the sent params only, never to what errors carry.
+        ``deadline`` (in the driver's clock) and ``timeout`` are kept for :meth:`expire`.
 
         Raises:
             ClientError: params cannot be encoded.
@@ -168,7 +203,7 @@ class RpcProtocol(Generic[W]):
                 f"{method} request is {len(frame)} bytes; Deribit accepts at most "
                 f"{self._max_frame} bytes per frame"
             )
-        self._pending[request_id] = _Pending(method, clean, result_type, waiter)
+        self._pending[request_id] = _Pending(method, clean, result_type, waiter, deadline, timeout)
         if request_id > self._highest_id:
             self._highest_id = request_id
         return request_id, frame
@@ -198,6 +233,22 @@ class RpcProtocol(Generic[W]):
             return _outcome_unknown(entry, request_id, str(error), error)
         return error
 
+    def expire(self, now: float) -> tuple[list[tuple[W, DeribitError]], float]:
+        """Drop every request whose deadline is ``<= now``.
+
+        Returns the ``(waiter, error)`` pairs to fail, and the earliest deadline still
+        pending (``inf`` if none): the driver's one timer fires then, instead of one timer
+        per request.
+        """
+        expired: list[tuple[W, DeribitError]] = []
+        earliest = math.inf
+        for request_id, entry in list(self._pending.items()):
+            if entry.deadline <= now:
+                expired.append((entry.waiter, self.timed_out(request_id, entry.timeout)))
+            elif entry.deadline < earliest:
+                earliest = entry.deadline
+        return expired, earliest
+
     def lost(self, request_id: int, reason: str) -> DeribitError:
         """Drop one request whose transport failed after sending; return its caller's error."""
         entry = self._pending.pop(request_id, None)
@@ -219,7 +270,57 @@ class RpcProtocol(Generic[W]):
     # -- incoming -----------------------------------------------------------------------
 
     def receive_frame(self, frame: bytes | str) -> Event:
-        """Classify one incoming frame. Never raises: problems become :class:`Violation`."""
+        """Classify one incoming frame. Never raises: problems become :class:`Violation`.
+
+        Fast paths parse a frame once, straight into its final type, after finding the
+        channel or id among its first bytes; any surprise falls through to the generic
+        path, which classifies the frame from a permissive envelope.
+        """
+        if type(frame) is bytes:
+            start = frame.find(b'"channel":"', 0, 128)
+            if start != -1:
+                start += 11
+                route = self.channel_sinks.get(frame[start : frame.find(b'"', start)])
+                if route is not None:
+                    try:
+                        notification = route[0].decode(frame).params
+                    except msgspec.DecodeError:
+                        pass  # not the expected shape: let the generic path say why
+                    else:
+                        try:
+                            route[1](notification)
+                        except Exception as exc:  # a bug on the subscriber side, not the wire
+                            return Violation(f"notification sink failed: {exc!r}", frame)
+                        return None
+            else:
+                reply = self._fast_reply(frame)
+                if reply is not None:
+                    return reply
+        return self._classify(frame)
+
+    def _fast_reply(self, frame: bytes) -> Reply[Any] | None:
+        at = frame.find(b'"id":', 0, 64)
+        if at == -1:
+            return None
+        at += 5
+        end = frame.find(b",", at, at + 24)
+        try:
+            rid = int(frame[at:end])
+        except ValueError:
+            return None  # string or null id, or no comma: the generic path handles it
+        entry = self._pending.get(rid)
+        if entry is None or entry.result_type is _INTERNAL:
+            return None
+        try:
+            env = reply_decoder(entry.result_type).decode(frame)
+        except msgspec.DecodeError:
+            return None  # an error reply, or a result that does not fit: generic path
+        if env.error:
+            return None
+        del self._pending[rid]
+        return Reply(entry.waiter, rid, entry.method, env.result, None, env)
+
+    def _classify(self, frame: bytes | str) -> Event:
         try:
             env = decode_envelope(frame)
         except msgspec.DecodeError as exc:

@@ -7,11 +7,21 @@ each frame is parsed once and its payload decoded once more, straight into the f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
-__all__ = ["EMPTY_RAW", "Envelope", "ErrorObject", "NotificationParams", "Request"]
+__all__ = [
+    "EMPTY_RAW",
+    "Envelope",
+    "EnvelopeMeta",
+    "ErrorObject",
+    "Notification",
+    "NotificationParams",
+    "Request",
+]
+
+T = TypeVar("T")
 
 EMPTY_RAW = msgspec.Raw()
 """Default for absent Raw members: an empty Raw is falsy, while ``null`` is ``Raw(b"null")``."""
@@ -39,7 +49,27 @@ class NotificationParams(msgspec.Struct, gc=False):
     label: str | None = None
 
 
-class Envelope(msgspec.Struct, gc=False):
+class Notification(msgspec.Struct, Generic[T], frozen=True, gc=False):
+    """One message of a subscription channel: ``channel`` and its typed ``data``.
+
+    A frame of a subscribed channel decodes straight into this (one parse per frame); the
+    same object is what subscribers receive.
+    """
+
+    channel: str
+    data: T
+
+
+class EnvelopeMeta(msgspec.Struct, gc=False):
+    """Server timing members of a response, in microseconds, under Deribit's names."""
+
+    usIn: int | None = None
+    usOut: int | None = None
+    usDiff: int | None = None
+    testnet: bool | None = None
+
+
+class Envelope(EnvelopeMeta, gc=False):
     """Any incoming frame: response, error response, notification or heartbeat."""
 
     id: int | str | None = None
@@ -47,11 +77,6 @@ class Envelope(msgspec.Struct, gc=False):
     params: NotificationParams | None = None
     result: msgspec.Raw = EMPTY_RAW
     error: msgspec.Raw = EMPTY_RAW
-    # Server timing in microseconds, under Deribit's own member names.
-    usIn: int | None = None
-    usOut: int | None = None
-    usDiff: int | None = None
-    testnet: bool | None = None
 
 
 class ErrorObject(msgspec.Struct, gc=False):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Protocol, runtime_checkable
 
 __all__ = ["RequestTransport", "StreamTransport"]
@@ -12,15 +12,27 @@ __all__ = ["RequestTransport", "StreamTransport"]
 class StreamTransport(Protocol):
     """A full-duplex message stream (WebSocket, or the in-memory mock).
 
-    ``receive`` returns one whole message and raises :class:`~deribit_client.ConnectionLost`
-    once the stream is closed from either side; ``send`` raises it when the stream is closed.
+    ``receive`` waits for the next message in the transport's own form and ``payload``
+    turns it into the frame, raising :class:`~deribit_client.ConnectionLost` when the message
+    says the stream closed (from either side). Two steps instead of one coroutine keep the
+    read loop free of a wrapper per frame. ``send`` raises ConnectionLost once closed.
     """
 
     async def send(self, frame: bytes) -> None:
-        """Send one text frame (UTF-8 JSON bytes)."""
+        """Send one text frame (UTF-8 JSON bytes).
 
-    async def receive(self) -> bytes | str:
-        """Wait for the next message."""
+        Concurrent sends must never interleave: the whole frame is handed to the connection
+        before the coroutine first suspends (aiohttp does this for uncompressed frames), so
+        callers need no lock.
+        """
+
+    def receive(self) -> Awaitable[object]:
+        """Wait for the next message (pass it to :meth:`payload`)."""
+        ...
+
+    def payload(self, message: object) -> bytes | str:
+        """The frame carried by ``message``; raises ConnectionLost for a close."""
+        ...
 
     async def close(self) -> None:
         """Close the stream with a (bounded) close handshake; idempotent."""

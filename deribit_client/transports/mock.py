@@ -53,14 +53,19 @@ class MockTransport:
             for reply in self._handler(frame):
                 self.push(reply)
 
-    async def receive(self) -> bytes | str:
-        """Return the next pushed frame; raise ConnectionLost after :meth:`drop`."""
+    async def receive(self) -> object:
+        """Return the next pushed frame (or the close marker after :meth:`drop`)."""
         item = await self._incoming.get()
         if item is _CLOSE:
-            self._incoming.put_nowait(_CLOSE)  # every later receive fails too
-            raise ConnectionLost(f"mock transport closed: {self._closed_reason}")
-        assert isinstance(item, bytes | str)
+            self._incoming.put_nowait(_CLOSE)  # every later receive sees it too
         return item
+
+    def payload(self, message: object) -> bytes | str:
+        """The frame; ConnectionLost for the close marker."""
+        if message is _CLOSE:
+            raise ConnectionLost(f"mock transport closed: {self._closed_reason}")
+        assert isinstance(message, bytes | str)
+        return message
 
     async def close(self) -> None:
         """Close from the client side."""

@@ -30,6 +30,8 @@ class WebSocketTransport:
         self._ws = ws
         self._session = session
         self._owns_session = owns_session
+        # aiohttp's own coroutine, bound once: no wrapper coroutine per frame.
+        self.receive = ws.receive
 
     @classmethod
     async def connect(
@@ -87,9 +89,9 @@ class WebSocketTransport:
         except (ConnectionError, RuntimeError) as exc:
             raise ConnectionLost(f"WebSocket send failed: {exc}") from exc
 
-    async def receive(self) -> bytes | str:
-        """Return the next text or binary message; raise ConnectionLost when closed."""
-        msg = await self._ws.receive()
+    def payload(self, message: object) -> bytes | str:
+        """The data of a text or binary message; ConnectionLost for close and errors."""
+        msg: aiohttp.WSMessage = message  # type: ignore[assignment]
         if msg.type is aiohttp.WSMsgType.TEXT or msg.type is aiohttp.WSMsgType.BINARY:
             data: bytes | str = msg.data
             return data

@@ -57,7 +57,7 @@ async def test_thousand_concurrent_calls_answered_shuffled_resolve_to_their_own_
         replies = await asyncio.gather(
             *(dispatcher.call("public/echo", {"n": n}, int) for n in range(1000))
         )
-        assert [r.value for r in replies] == list(range(1000))
+        assert replies == list(range(1000))
         assert dispatcher.protocol.pending_count == 0
     finally:
         await dispatcher.close()
@@ -117,7 +117,7 @@ async def test_read_loop_survives_garbage_unknown_ids_and_idless_errors(silent: 
     task = asyncio.create_task(dispatcher.call("public/get_time", None, int))
     await until(lambda: len(transport.sent) == 1)
     transport.push(answer(transport.sent[0], 77))
-    assert (await task).value == 77
+    assert await task == 77
     assert dispatcher.protocol.violations == 3
     assert dispatcher.protocol.unknown_replies == 2
 
@@ -172,7 +172,7 @@ async def test_close_fails_waiters_and_is_idempotent() -> None:
     transport = MockTransport(echo)
     dispatcher = StreamDispatcher(transport)
     dispatcher.start()
-    assert (await dispatcher.call("public/x", {"a": 1}, Any)).value == {"a": 1}
+    assert await dispatcher.call("public/x", {"a": 1}, Any) == {"a": 1}
     transport._handler = None
     waiting = asyncio.create_task(dispatcher.call("public/x", {}, Any))
     await until(lambda: len(transport.sent) == 2)
@@ -181,3 +181,19 @@ async def test_close_fails_waiters_and_is_idempotent() -> None:
     with pytest.raises(ConnectionLost):
         await waiting
     assert dispatcher.closed
+
+
+async def test_short_timeout_fires_on_time_after_a_longer_one_was_armed(silent: Any) -> None:
+    _transport, dispatcher = silent
+    loop = asyncio.get_running_loop()
+    slow = asyncio.create_task(dispatcher.call("public/get_time", None, int, timeout=30))
+    await until(lambda: dispatcher.protocol.pending_count == 1)
+    started = loop.time()
+    with pytest.raises(RequestTimeout):
+        await dispatcher.call("public/status", None, Any, timeout=0.05)
+    assert loop.time() - started < 1.0
+    assert dispatcher.protocol.pending_count == 1  # the slow call is still waiting
+    slow.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await slow
+    assert dispatcher.protocol.pending_count == 0

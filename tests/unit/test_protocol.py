@@ -276,3 +276,70 @@ def test_any_json_shape_is_classified_without_raising(value: Any) -> None:
     protocol = make()
     protocol.prepare_request("public/get_time", {}, int, "w")
     protocol.receive_frame(msgspec.json.encode(value))
+
+
+def test_replies_and_notifications_take_the_single_decode_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deribit_client._rpc import protocol as module
+    from deribit_client._rpc.codec import notification_decoder
+    from deribit_client._rpc.wire import Notification
+
+    def fail(frame: Any) -> Any:
+        raise AssertionError("generic envelope decode used")
+
+    monkeypatch.setattr(module, "decode_envelope", fail)
+    seen: list[Any] = []
+    sinks = {b"ticker.X.raw": (notification_decoder(Ticker), seen.append)}
+    protocol: RpcProtocol[str] = RpcProtocol(ids=itertools.count(1), channel_sinks=sinks)
+    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, "w")
+    event = protocol.receive_frame(
+        reply(rid, {"instrument_name": "X", "timestamp": 1}, usIn=3, usOut=5, usDiff=2)
+    )
+    assert isinstance(event, Reply)
+    assert event.value == Ticker(instrument_name="X", timestamp=1)
+    assert event.envelope.usDiff == 2
+    frame = (
+        b'{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.X.raw",'
+        b'"data":{"instrument_name":"X","timestamp":2}}}'
+    )
+    assert protocol.receive_frame(frame) is None
+    assert seen == [Notification("ticker.X.raw", Ticker(instrument_name="X", timestamp=2))]
+
+
+def test_fast_paths_fall_back_on_surprises() -> None:
+    from deribit_client._rpc.codec import notification_decoder
+
+    seen: list[Any] = []
+    sinks = {b"ticker.X.raw": (notification_decoder(Ticker), seen.append)}
+    protocol: RpcProtocol[str] = RpcProtocol(ids=itertools.count(1), channel_sinks=sinks)
+    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, "w")
+    error = msgspec.json.encode(
+        {"jsonrpc": "2.0", "id": rid, "error": {"code": 10028, "message": "too_many_requests"}}
+    )
+    event = protocol.receive_frame(error)
+    assert isinstance(event, Reply)
+    assert event.error is not None
+    bad = (
+        b'{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.X.raw",'
+        b'"data":{"instrument_name":5}}}'
+    )
+    raw = protocol.receive_frame(bad)
+    assert isinstance(raw, NotificationParams)  # handed on raw, so it is reported as malformed
+    assert seen == []
+
+
+def test_expire_fails_due_requests_and_reports_the_next_deadline() -> None:
+    protocol = make()
+    protocol.prepare_request("public/get_time", {}, int, "late", deadline=5.0, timeout=5.0)
+    protocol.prepare_request("private/buy", {"label": "x"}, Any, "buy", deadline=2.0, timeout=2.0)
+    protocol.prepare_request("public/status", {}, Any, "far", deadline=9.0, timeout=9.0)
+    expired, earliest = protocol.expire(1.0)
+    assert (expired, earliest) == ([], 2.0)
+    expired, earliest = protocol.expire(5.0)
+    failed = dict(expired)
+    assert set(failed) == {"late", "buy"}
+    assert isinstance(failed["late"], RequestTimeout)
+    assert isinstance(failed["buy"], OrderOutcomeUnknown)
+    assert earliest == 9.0
+    assert protocol.pending_count == 1
