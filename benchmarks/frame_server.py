@@ -178,7 +178,8 @@ class FrameServer:
                     chunks = self._streams[channels[0]] = stream_frames(channels[0], self.count)
                 for chunk in chunks:
                     transport.write(chunk)
-                    while transport.get_write_buffer_size() > 1 << 20:
+                    # Raw writes bypass aiohttp's flow control: wait for the buffer to drain.
+                    while transport.get_write_buffer_size() > 1 << 20:  # noqa: ASYNC110
                         await asyncio.sleep(0.0002)
                 continue
             reply = self._reply(req.get("id"), method)

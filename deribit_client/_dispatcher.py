@@ -122,10 +122,12 @@ class StreamDispatcher:
         try:
             try:
                 await self._transport.send(frame)
-            except ConnectionLost:
+            except ConnectionError as exc:
                 if future.done() and not future.cancelled():
                     future.exception()  # already failed by the read loop; raise the send error
-                raise
+                if isinstance(exc, ConnectionLost):
+                    raise
+                raise ConnectionLost(f"send failed: {exc}") from exc
             reply = await future
             return reply if meta else reply.value
         finally:
@@ -302,8 +304,7 @@ class RequestDispatcher:
         limit = self.default_timeout if timeout is None else timeout
         headers = self._headers(method, frame) if self._headers is not None else None
         try:
-            async with asyncio.timeout(limit):
-                body = await self._transport.request(method, frame, headers)
+            body = await self._transport.request(method, frame, headers, limit)
         except TimeoutError:
             raise protocol.timed_out(request_id, limit) from None
         except ConnectionLost as exc:

@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from types import TracebackType
 from typing import Any, Final, Literal
 
@@ -126,6 +126,15 @@ class Subscription:
         self._closed = False
         self._pending_loss = 0
         self._consumer: asyncio.Task[None] | None = None
+        self._items: AsyncIterator[Item] | None = None
+        # The producer side is chosen once: the read loop calls it per message.
+        self._put: Callable[[Item], None] = (
+            self._put_inline
+            if self._inline
+            else self._put_latest
+            if policy == "keep_latest"
+            else self._put_queued
+        )
         self.received = 0
         self.dropped = 0
         self.conflated = 0
@@ -187,29 +196,39 @@ class Subscription:
 
     # -- consumer side ------------------------------------------------------------------
 
-    def __aiter__(self) -> Subscription:
-        return self
+    def __aiter__(self) -> AsyncIterator[Item]:
+        # One long-lived async generator: resuming it per item is cheaper than a new
+        # coroutine frame per __anext__, and leaving an `async for` early loses nothing.
+        if self._items is None:
+            self._items = self._iterate()
+        return self._items
 
-    async def __anext__(self) -> Item:
+    def __anext__(self) -> Awaitable[Item]:
+        return self.__aiter__().__anext__()
+
+    async def _iterate(self) -> AsyncIterator[Item]:
+        queue, latest = self._queue, self._latest
+        loop = asyncio.get_running_loop()
         while True:
             if self._pending_loss:
                 lost, self._pending_loss = self._pending_loss, 0
-                return Gap(self.channels[0] if len(self.channels) == 1 else "*", "overflow", lost)
+                yield Gap(self.channels[0] if len(self.channels) == 1 else "*", "overflow", lost)
             # Items already queued are handed over without suspending: no task switch when
             # the consumer is behind.
-            if self._queue:
-                return self._queue.popleft()
-            if self._latest:
-                return self._latest.popitem(last=False)[1]
-            if self._error is not None:
+            elif queue:
+                yield queue.popleft()
+            elif latest:
+                yield latest.popitem(last=False)[1]
+            elif self._error is not None:
                 raise self._error
-            if self._closed:
-                raise StopAsyncIteration
-            waiter = self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await waiter
-            finally:
-                self._waiter = None
+            elif self._closed:
+                return
+            else:
+                waiter = self._waiter = loop.create_future()
+                try:
+                    await waiter
+                finally:
+                    self._waiter = None
 
     async def _run_async_callback(self, callback: Callback) -> None:
         try:
@@ -223,30 +242,33 @@ class Subscription:
 
     # -- producer side (called from the read loop; never awaits) ------------------------
 
-    def _put(self, item: Item) -> None:
+    def _put_inline(self, item: Item) -> None:
         self.received += 1
-        if self._inline:
-            # Synchronous callback: runs in the read loop, so it must be quick.
-            try:
-                self._callback(item)  # type: ignore[misc]
-            except Exception:
-                log.exception("subscription callback failed for %s", item.channel)
-            return
-        if self.policy == "keep_latest":
-            key: object = item.channel if type(item) is Notification else item
-            if key in self._latest:
-                self.conflated += 1
-            self._latest[key] = item
-        else:
-            queue = self._queue
-            if len(queue) >= self.maxsize:
-                if self.policy == "error":
-                    self._overflow(item.channel)
-                    return
-                if type(queue.popleft()) is Notification:  # a dropped marker is not data
-                    self.dropped += 1
-                    self._pending_loss += 1
-            queue.append(item)
+        # Synchronous callback: runs in the read loop, so it must be quick.
+        try:
+            self._callback(item)  # type: ignore[misc]
+        except Exception:
+            log.exception("subscription callback failed for %s", item.channel)
+
+    def _put_latest(self, item: Item) -> None:
+        self.received += 1
+        key: object = item.channel if type(item) is Notification else item
+        if key in self._latest:
+            self.conflated += 1
+        self._latest[key] = item
+        self._wake()
+
+    def _put_queued(self, item: Item) -> None:
+        self.received += 1
+        queue = self._queue
+        if len(queue) >= self.maxsize:
+            if self.policy == "error":
+                self._overflow(item.channel)
+                return
+            if type(queue.popleft()) is Notification:  # a dropped marker is not data
+                self.dropped += 1
+                self._pending_loss += 1
+        queue.append(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -314,16 +336,33 @@ class _Channel:
         self.awaiting_snapshot = self.is_book
 
     def deliver(self, item: Notification[Any]) -> None:
-        """Hand one notification to every subscriber (after the book sequence check)."""
-        if self.is_book and not self.manager._in_sequence(self, item.data):
+        """Hand one notification to every subscriber (books: after the sequence check)."""
+        if self.is_book:
+            self._deliver_book(item)
+        else:
+            for subscriber in self.subscribers:
+                subscriber._put(item)
+
+    def _deliver_book(self, item: Notification[Any]) -> None:
+        book: BookChange = item.data
+        if book.type == "snapshot":
+            self.awaiting_snapshot = False
+        elif self.awaiting_snapshot:
+            return  # changes before the (re)subscription snapshot cannot be applied
+        elif book.prev_change_id != self.last_change_id:
+            # REFERENCE 5: prev_change_id must equal the previous change_id, else resubscribe.
+            self.manager._book_gap(self, book)
             return
+        self.last_change_id = book.change_id
         for subscriber in self.subscribers:
             subscriber._put(item)
 
     def sink(self) -> Callable[[Notification[Any]], None]:
         """What the protocol core calls per notification: the lone subscriber directly
-        when nothing else has to happen, else :meth:`deliver`."""
-        if not self.is_book and len(self.subscribers) == 1:
+        when nothing else has to happen."""
+        if self.is_book:
+            return self._deliver_book
+        if len(self.subscribers) == 1:
             return self.subscribers[0]._put
         return self.deliver
 
@@ -416,26 +455,15 @@ class SubscriptionManager:
             return
         channel.deliver(Notification(channel.name, data))
 
-    def _in_sequence(self, channel: _Channel, book: BookChange) -> bool:
-        if book.type == "snapshot":
-            channel.awaiting_snapshot = False
-            channel.last_change_id = book.change_id
-            return True
-        if channel.awaiting_snapshot:
-            return False  # changes before the (re)subscription snapshot cannot be applied
-        if book.prev_change_id != channel.last_change_id:
-            # REFERENCE 5: prev_change_id must equal the previous change_id, else resubscribe.
-            self.book_gaps += 1
-            log.warning(
-                "book gap on %s: prev_change_id %s, expected %s; resubscribing",
-                channel.name,
-                book.prev_change_id,
-                channel.last_change_id,
-            )
-            self._resync(channel, "book_gap")
-            return False
-        channel.last_change_id = book.change_id
-        return True
+    def _book_gap(self, channel: _Channel, book: BookChange) -> None:
+        self.book_gaps += 1
+        log.warning(
+            "book gap on %s: prev_change_id %s, expected %s; resubscribing",
+            channel.name,
+            book.prev_change_id,
+            channel.last_change_id,
+        )
+        self._resync(channel, "book_gap")
 
     # -- subscribe / unsubscribe --------------------------------------------------------
 

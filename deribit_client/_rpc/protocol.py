@@ -158,6 +158,10 @@ class RpcProtocol(Generic[W]):
     ) -> None:
         self._ids = ids if ids is not None else itertools.count(1)
         self.channel_sinks = channel_sinks if channel_sinks is not None else {}
+        # The previous notification's bytes up to its channel name, and that name: a stream
+        # of one channel then skips the search (and the key's hash is cached).
+        self._last_prefix = b"\x00"
+        self._last_channel = b""
         self._max_frame = max_frame_bytes
         self._pending: dict[int, _Pending[W]] = {}
         self._highest_id = 0
@@ -277,10 +281,18 @@ class RpcProtocol(Generic[W]):
         path, which classifies the frame from a permissive envelope.
         """
         if type(frame) is bytes:
-            start = frame.find(b'"channel":"', 0, 128)
-            if start != -1:
-                start += 11
-                route = self.channel_sinks.get(frame[start : frame.find(b'"', start)])
+            if frame.startswith(self._last_prefix):
+                channel: bytes | None = self._last_channel
+            else:
+                channel = None
+                start = frame.find(b'"channel":"', 0, 128)
+                if start != -1:
+                    start += 11
+                    end = frame.find(b'"', start)
+                    channel = self._last_channel = frame[start:end]
+                    self._last_prefix = frame[: end + 1]
+            if channel is not None:
+                route = self.channel_sinks.get(channel)
                 if route is not None:
                     try:
                         notification = route[0].decode(frame).params

@@ -37,6 +37,7 @@ from .channels import (
     payload_type,
 )
 from .market import (
+    BookLevel,
     BookState,
     Currency,
     Greeks,
@@ -44,6 +45,7 @@ from .market import (
     Instrument,
     InstrumentKind,
     OrderBook,
+    PriceLevel,
     Status,
     Ticker,
     TickerStats,
@@ -77,6 +79,7 @@ __all__ = [
     "Announcement",
     "AuthResult",
     "BookChange",
+    "BookLevel",
     "BookSnapshot",
     "BookState",
     "Candle",
@@ -104,6 +107,7 @@ __all__ = [
     "OrderType",
     "PerpetualInterest",
     "PlatformState",
+    "PriceLevel",
     "Position",
     "Price",
     "PriceIndex",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from ._base import DeribitObject
 from .account import AccountSummary, Position
-from .market import Instrument, Ticker
+from .market import BookLevel, Instrument, PriceLevel, Ticker
 from .trading import Order, PublicTrade, UserTrade
 
 __all__ = [
@@ -37,9 +37,9 @@ __all__ = [
 class BookChange(DeribitObject):
     """``book.{instrument}.{interval}``: the first message is a ``snapshot``, then ``change``s.
 
-    Levels are ``(action, price, amount)`` with action ``new``/``change``/``delete``
-    (amount 0). ``prev_change_id`` must equal the previous message's ``change_id``; the
-    SDK checks it and resubscribes on a gap.
+    Levels are :class:`BookLevel` ``(action, price, amount)`` with action
+    ``new``/``change``/``delete`` (amount 0). ``prev_change_id`` must equal the previous
+    message's ``change_id``; the SDK checks it and resubscribes on a gap.
     """
 
     type: Literal["snapshot", "change"]
@@ -47,8 +47,8 @@ class BookChange(DeribitObject):
     instrument_name: str
     change_id: int
     prev_change_id: int | None = None
-    bids: list[tuple[str, float, float]] = []
-    asks: list[tuple[str, float, float]] = []
+    bids: tuple[BookLevel, ...] = ()
+    asks: tuple[BookLevel, ...] = ()
 
 
 class BookSnapshot(DeribitObject):
@@ -57,8 +57,8 @@ class BookSnapshot(DeribitObject):
     timestamp: int
     instrument_name: str
     change_id: int
-    bids: list[tuple[float, float]] = []
-    asks: list[tuple[float, float]] = []
+    bids: tuple[PriceLevel, ...] = ()
+    asks: tuple[PriceLevel, ...] = ()
 
 
 class IncrementalTicker(DeribitObject):

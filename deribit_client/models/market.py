@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import msgspec
 
 from ._base import DeribitObject
 
 __all__ = [
+    "BookLevel",
     "BookState",
     "Currency",
     "Greeks",
@@ -14,6 +18,7 @@ __all__ = [
     "Instrument",
     "InstrumentKind",
     "OrderBook",
+    "PriceLevel",
     "Status",
     "TickSizeStep",
     "Ticker",
@@ -26,6 +31,43 @@ InstrumentKind = Literal["future", "option", "spot", "future_combo", "option_com
 BookState = str
 """Book lifecycle state: open, settlement, delivered, inactive, locked, halted, archivized, ...
 (a plain ``str`` because Deribit adds states; REFERENCE 7.4)."""
+
+
+class PriceLevel(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One book level, ``[price, amount]`` on the wire; unpacks like that tuple too.
+
+    Levels are untracked by the garbage collector, which keeps queued book messages cheap.
+    """
+
+    price: float
+    amount: float
+
+    def __iter__(self) -> Iterator[float]:
+        return iter((self.price, self.amount))
+
+    def __getitem__(self, index: int) -> float:
+        return (self.price, self.amount)[index]
+
+    def __len__(self) -> int:
+        return 2
+
+
+class BookLevel(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One level change of a ``book.*`` stream, ``[action, price, amount]`` on the wire:
+    ``action`` is ``new``, ``change`` or ``delete`` (amount 0)."""
+
+    action: str
+    price: float
+    amount: float
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.action, self.price, self.amount))
+
+    def __getitem__(self, index: int) -> Any:
+        return (self.action, self.price, self.amount)[index]
+
+    def __len__(self) -> int:
+        return 3
 
 
 class TickerStats(DeribitObject):
@@ -91,8 +133,8 @@ class OrderBook(_MarketSnapshot):
     """
 
     change_id: int | None = None
-    bids: list[tuple[float, float]] = []
-    asks: list[tuple[float, float]] = []
+    bids: tuple[PriceLevel, ...] = ()
+    asks: tuple[PriceLevel, ...] = ()
 
 
 class TickSizeStep(DeribitObject):

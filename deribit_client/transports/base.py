@@ -18,13 +18,14 @@ class StreamTransport(Protocol):
     read loop free of a wrapper per frame. ``send`` raises ConnectionLost once closed.
     """
 
-    async def send(self, frame: bytes) -> None:
-        """Send one text frame (UTF-8 JSON bytes).
+    def send(self, frame: bytes) -> Awaitable[None]:
+        """Send one text frame (UTF-8 JSON bytes); failures raise ``ConnectionError``.
 
         Concurrent sends must never interleave: the whole frame is handed to the connection
-        before the coroutine first suspends (aiohttp does this for uncompressed frames), so
+        before the awaitable first suspends (aiohttp does this for uncompressed frames), so
         callers need no lock.
         """
+        ...
 
     def receive(self) -> Awaitable[object]:
         """Wait for the next message (pass it to :meth:`payload`)."""
@@ -46,11 +47,16 @@ class RequestTransport(Protocol):
     """A request/response transport (HTTP): one body in, one body out."""
 
     async def request(
-        self, method: str, body: bytes, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> bytes:
         """POST ``body`` for JSON-RPC ``method`` and return the reply body.
 
         Raises:
+            TimeoutError: no complete reply within ``timeout`` seconds.
             TransportError: the request could not be sent, or the reply carries no JSON.
         """
 

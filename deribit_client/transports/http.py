@@ -27,25 +27,36 @@ class HttpTransport:
         self._session = session or aiohttp.ClientSession()
 
     async def request(
-        self, method: str, body: bytes, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> bytes:
         """POST ``body`` and return the reply body.
 
         A JSON-RPC error comes back with a non-200 status and a JSON body: that body is
         returned so the protocol core turns it into the typed error. Other failures raise.
 
+        ``timeout`` bounds the whole request through aiohttp's own per-request timer (one
+        timer per request, not two).
+
         Raises:
+            TimeoutError: no complete reply within ``timeout``.
             TransportError: could not connect (the request was not sent).
             ConnectionLost: the connection broke after the request may have been sent.
             HTTPStatusError: a non-200 reply without a JSON body (429, 502, ...).
         """
         all_headers = _JSON_HEADERS if headers is None else {**_JSON_HEADERS, **headers}
+        limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
         try:
             async with self._session.post(
-                f"{self.base_url}/{method}", data=body, headers=all_headers
+                f"{self.base_url}/{method}", data=body, headers=all_headers, timeout=limit
             ) as resp:
                 data = await resp.read()
                 status = resp.status
+        except TimeoutError:
+            raise  # before OSError/ClientError: aiohttp's timeouts subclass both
         except aiohttp.ClientConnectorError as exc:
             raise TransportError(f"cannot connect to {self.base_url}: {exc}") from exc
         except (aiohttp.ClientError, OSError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Literal
 
 import aiohttp
@@ -80,14 +81,15 @@ class WebSocketTransport:
         """True once the socket is closed."""
         return self._ws.closed
 
-    async def send(self, frame: bytes) -> None:
-        """Send ``frame`` as one text frame."""
+    def send(self, frame: bytes) -> Awaitable[None]:
+        """Send ``frame`` as one text frame (aiohttp's coroutine, without a wrapper layer).
+
+        Failures surface as ``ConnectionError`` subclasses (ConnectionLost, or aiohttp's
+        ClientConnectionResetError); the dispatcher reports them as ConnectionLost.
+        """
         if self._ws.closed:
             raise ConnectionLost("WebSocket is closed")
-        try:
-            await self._ws.send_frame(frame, aiohttp.WSMsgType.TEXT)
-        except (ConnectionError, RuntimeError) as exc:
-            raise ConnectionLost(f"WebSocket send failed: {exc}") from exc
+        return self._ws.send_frame(frame, aiohttp.WSMsgType.TEXT)
 
     def payload(self, message: object) -> bytes | str:
         """The data of a text or binary message; ConnectionLost for close and errors."""

@@ -12,7 +12,7 @@ from deribit_client import (
     decode_response_with_meta,
 )
 from deribit_client._api import result_type_of
-from deribit_client.models import Instrument, OrderBook, Ticker
+from deribit_client.models import Instrument, OrderBook, PriceLevel, Ticker
 
 RECORDED_BOOK = (
     b'{"jsonrpc":"2.0","id":3,"result":{"timestamp":1700000000000,"instrument_name":'
@@ -25,7 +25,9 @@ RECORDED_BOOK = (
 def test_recorded_response_decodes_to_the_typed_result() -> None:
     book = decode_response("public/get_order_book", RECORDED_BOOK)
     assert isinstance(book, OrderBook)
-    assert book.bids == [(100.5, 10.0)]
+    assert book.bids == (PriceLevel(100.5, 10.0),)
+    price, amount = book.bids[0]  # levels unpack like Deribit's [price, amount] arrays
+    assert (price, amount, book.bids[0][1], len(book.asks[0])) == (100.5, 10.0, 10.0, 2)
     assert book.change_id == 9
 
 
