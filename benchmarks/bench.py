@@ -613,18 +613,53 @@ QUICK = {
 }
 
 NOTES = """\
-What limits each figure (see the README's Benchmarks section for how to run this):
+What limits each figure (profiled with cProfile on this machine):
 
-- Notifications: both clients share aiohttp's WebSocket reader, which dominates. The SDK adds
-  a bounded channel lookup before its single msgspec decode (straight into the channel's
-  model), a sequence check for books, and the hand-over to the subscriber: inline for a
-  callback, a deque plus one wake-up per burst for `async for`.
-- Round trips: the loopback server's turnaround dominates; the SDK adds its read-loop task
-  hop (the baseline reads the reply in the calling task), the pending table and the timer.
-- HTTP: aiohttp's HTTP client and the server dominate both.
-- Memory per pending request: "whole call" includes the caller's task and coroutine chain,
-  which any client needs; "SDK bookkeeping" counts only allocations made in deribit_client
-  files (pending entry, future, timeout handle, coroutine frames of the SDK's own functions).
+- Notifications: both clients spend most of each frame in aiohttp's WebSocket reader and in
+  msgspec. The SDK decodes each frame once, straight into `Notification[Model]`, and hands
+  it to the subscriber directly; what remains is a few Python calls per frame (finding the
+  channel, the sink, the subscriber's producer), the book sequence check, and richer models
+  (the SDK's `Ticker`/`PublicTrade` carry every documented field, the baseline's structs
+  only those in the frames: +0.1-0.2 us per decode). `async for` adds the hand-over to the
+  consumer task: a deque and one wake-up per burst, plus resuming the iterator per item.
+  Book messages were the worst case until their levels became GC-untracked Structs: queued
+  lists of tuples made the collector's older generations work.
+- Sequential round trips: the baseline reads each reply in the calling task. Any client
+  that also receives notifications and concurrent replies needs a reader task, which costs
+  one more event-loop turn per reply; the "baseline with a reader task" row measures that
+  architecture, and the SDK runs at about its speed. The remaining gap to the direct-read
+  baseline is that turn (measured: 6-16% of a loopback round trip here).
+- Concurrent round trips: asyncio's own machinery (task creation by gather, call_soon
+  wake-ups) dominates both; the SDK's own code is about a fifth of the time: routing, the
+  pending table, encoding, the single typed decode of the reply.
+- HTTP: aiohttp's client and the server dominate both.
+- Memory per pending request: "whole call" includes the caller's task and the SDK's
+  coroutine chain; "SDK bookkeeping" counts allocations made in deribit_client files only
+  (pending entry, future, coroutine frames), against the 1 KiB budget. One deadline timer
+  per connection replaced a timer per request.
+- Import time: deribit_client imports aiohttp and msgspec plus its models and simulator-free
+  core; the difference is the SDK's own modules.
+- This is a 2-core virtual machine shared with other tenants: figures swing by about 10%
+  between runs, which is why repetitions are interleaved and medians reported.
+
+What was tried, in order, with the ratios it moved (full runs on this machine):
+
+1. One decode per frame, straight into `Notification[Model]` / the result type, after
+   finding the channel or id in the first bytes (notifications 0.58-0.77x -> 0.83-0.97x).
+2. Fixed the reply fast path, which could never build its struct and silently fell back;
+   one deadline timer per connection instead of one per call; no write lock; typed
+   wrappers reach the dispatcher without extra coroutine layers (concurrent 0.48x -> ~0.8x).
+3. Notifications handed to their channel's sink by the core (one lookup), producers chosen
+   per policy, one async generator per subscription, previous-channel prefix cache.
+4. GC-untracked book levels (book `async for` 0.59x -> 0.74-0.87x).
+5. HTTP: aiohttp's per-request timer instead of a second one of our own.
+
+Considered and not done: making the typed wrappers plain functions returning coroutines
+(one layer less, ~2% on concurrent calls, but every signature would read
+`Coroutine[Any, Any, T]`); reading replies in the calling task while nothing else is
+pending, to save the extra loop turn on sequential calls (it needs hand-over of the read
+role between callers and a fallback reader for heartbeats and notifications: a risk to
+correctness that the few percent do not justify).
 """
 
 

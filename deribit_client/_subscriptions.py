@@ -1,9 +1,10 @@
 """Subscription manager: channel registry, typed routing, book sequencing, subscriber queues.
 
-Rules: the read loop calls :meth:`SubscriptionManager.on_notification` and never awaits a
-consumer; each subscriber has its own bounded queue with an explicit overflow policy; channels
-are shared and reference-counted; the registry survives reconnects so the supervisor can
-resubscribe every live channel exactly once.
+Rules: the read loop hands each notification to its channel's sink (registered with the
+protocol core in :attr:`SubscriptionManager.sinks`; :meth:`SubscriptionManager.on_notification`
+takes the rest) and never awaits a consumer; each subscriber has its own bounded queue with
+an explicit overflow policy; channels are shared and reference-counted; the registry
+survives reconnects so the supervisor can resubscribe every live channel exactly once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Final, Literal
 import msgspec
 
 from ._errors import (
+    ClientError,
     ConnectionLost,
     CredentialsRequired,
     DeribitError,
@@ -152,7 +154,7 @@ class Subscription:
 
     async def _start(self) -> Subscription:
         if self._active or self._closed:
-            raise RuntimeError("a Subscription can be entered only once")
+            raise ClientError("a Subscription can be entered only once; subscribe again")
         await self._manager.attach(self)
         self._active = True
         if self._callback is not None and not self._inline:
@@ -244,7 +246,8 @@ class Subscription:
 
     def _put_inline(self, item: Item) -> None:
         self.received += 1
-        # Synchronous callback: runs in the read loop, so it must be quick.
+        # Synchronous callback: runs in the read loop, so it must be quick. (_call_inline's
+        # body, inlined: this runs once per message.)
         try:
             self._callback(item)  # type: ignore[misc]
         except Exception:
