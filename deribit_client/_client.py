@@ -442,6 +442,19 @@ class DeribitClient:
             )
         if method in _SESSION_STATE:
             return self._stateful(method, params, result_type, timeout, meta)
+        return self._route(method, params, result_type, timeout, meta, private)
+
+    def _route(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        result_type: Any,
+        timeout: float | None,
+        meta: bool,
+        private: bool,
+    ) -> Awaitable[Any]:
+        """Pick the connection for a call: the WebSocket, HTTP, or HTTP while reconnecting."""
+        auth = self.auth
         stream = self._stream
         if stream is not None and not stream.closed:
             token = auth.access_token if private and self.send_access_token and auth else None
@@ -470,10 +483,7 @@ class DeribitClient:
         """Calls that change connection state the client must know about."""
         if method == "private/logout":
             return await self._logout(params, timeout, meta)
-        stream = self._stream
-        if stream is None or stream.closed:
-            raise ConnectionLost(f"{method} not sent: no WebSocket connection")
-        result = await stream.call(method, params, result_type, timeout, None, meta)
+        result = await self._route(method, params, result_type, timeout, meta, True)
         # Replayed after every reconnect (REFERENCE 3: re-enable connection-scoped COD).
         scope = (params or {}).get("scope") or "connection"
         if scope == "connection":

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from ._base import DeribitObject
 from .account import AccountSummary, Position
-from .market import BookLevel, Instrument, PriceLevel, Ticker
+from .market import BookLevel, Instrument, PriceLevel, Ticker, TickerFields
 from .trading import Order, PublicTrade, UserTrade
 
 __all__ = [
@@ -61,35 +61,13 @@ class BookSnapshot(DeribitObject):
     asks: tuple[PriceLevel, ...] = ()
 
 
-class IncrementalTicker(DeribitObject):
+class IncrementalTicker(TickerFields, kw_only=True):
     """``incremental_ticker.{instrument}``: a ``snapshot`` then ``change``s with only the
     fields that changed (absent fields stay ``None``)."""
 
     type: Literal["snapshot", "change"]
     instrument_name: str
     timestamp: int | None = None
-    state: str | None = None
-    stats: dict[str, Any] | None = None
-    open_interest: float | None = None
-    best_bid_price: float | None = None
-    best_bid_amount: float | None = None
-    best_ask_price: float | None = None
-    best_ask_amount: float | None = None
-    index_price: float | None = None
-    min_price: float | None = None
-    max_price: float | None = None
-    mark_price: float | None = None
-    last_price: float | None = None
-    estimated_delivery_price: float | None = None
-    settlement_price: float | None = None
-    funding_8h: float | None = None
-    current_funding: float | None = None
-    interest_value: float | None = None
-    underlying_price: float | None = None
-    bid_iv: float | None = None
-    ask_iv: float | None = None
-    mark_iv: float | None = None
-    greeks: dict[str, float] | None = None
 
 
 class Quote(DeribitObject):

@@ -22,6 +22,7 @@ __all__ = [
     "Status",
     "TickSizeStep",
     "Ticker",
+    "TickerFields",
     "TickerStats",
     "VersionInfo",
     "WithdrawalPriority",
@@ -90,9 +91,9 @@ class Greeks(DeribitObject):
     rho: float | None = None
 
 
-class _MarketSnapshot(DeribitObject):
-    instrument_name: str
-    timestamp: int
+class TickerFields(DeribitObject):
+    """The optional members shared by tickers, order books and incremental tickers."""
+
     state: BookState | None = None
     stats: TickerStats | None = None
     open_interest: float | None = None
@@ -120,6 +121,11 @@ class _MarketSnapshot(DeribitObject):
     ask_iv: float | None = None
     mark_iv: float | None = None
     greeks: Greeks | None = None
+
+
+class _MarketSnapshot(TickerFields, kw_only=True):
+    instrument_name: str
+    timestamp: int
 
 
 class Ticker(_MarketSnapshot):

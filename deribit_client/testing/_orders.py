@@ -853,22 +853,20 @@ def _cod_scope(call: Call) -> str:
     return str(scope)
 
 
-def enable_cancel_on_disconnect(call: Call) -> str:
-    scope = _cod_scope(call)
-    if scope == "account":
-        _account(call).cod["account"] = True
+def _set_cod(call: Call, enabled: bool) -> str:
+    if _cod_scope(call) == "account":
+        _account(call).cod["account"] = enabled
     else:
-        call.session.state["cod"] = True
+        call.session.state["cod"] = enabled
     return "ok"
+
+
+def enable_cancel_on_disconnect(call: Call) -> str:
+    return _set_cod(call, True)
 
 
 def disable_cancel_on_disconnect(call: Call) -> str:
-    scope = _cod_scope(call)
-    if scope == "account":
-        _account(call).cod["account"] = False
-    else:
-        call.session.state["cod"] = False
-    return "ok"
+    return _set_cod(call, False)
 
 
 def get_cancel_on_disconnect(call: Call) -> dict[str, Any]:

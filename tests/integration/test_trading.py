@@ -19,6 +19,7 @@ from deribit_client import (
     OrderRejectedError,
     RateLimitError,
     ReconnectPolicy,
+    RpcError,
 )
 from deribit_client.models import (
     CancelFailure,
@@ -295,6 +296,16 @@ async def test_cod_settings(trader: DeribitClient) -> None:
     assert (await trader.private.get_cancel_on_disconnect(scope="connection")).enabled is True
     await trader.private.disable_cancel_on_disconnect()
     assert trader.cancel_on_disconnect is False
+
+
+async def test_account_scoped_cod_works_over_http(sim: DeribitSimulator) -> None:
+    async with DeribitClient(url=sim.url, transport="http", **KEY) as client:
+        assert await client.private.enable_cancel_on_disconnect(scope="account") == "ok"
+        assert (await client.private.get_cancel_on_disconnect(scope="account")).enabled
+        with pytest.raises(RpcError) as info:  # connection scope exists only on WebSocket
+            await client.private.enable_cancel_on_disconnect(scope="connection")
+        assert info.value.code == 10030
+        assert client.cancel_on_disconnect is False
 
 
 # -- cancel_all and detailed execution reports ------------------------------------------
