@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ._errors import ConnectionLost, DeribitError, ProtocolError, TransportError
+from ._errors import ConnectionLost, DeribitError, HTTPStatusError, ProtocolError, TransportError
 from ._rpc.protocol import (
     ChannelSink,
     Heartbeat,
@@ -126,8 +126,10 @@ class StreamDispatcher:
                 if future.done() and not future.cancelled():
                     future.exception()  # already failed by the read loop; raise the send error
                 if isinstance(exc, ConnectionLost):
-                    raise
-                raise ConnectionLost(f"send failed: {exc}") from exc
+                    raise  # the transport refused before writing: nothing was sent
+                # The frame may be on the wire already (e.g. a failed drain after the write):
+                # an order mutation's outcome is unknown.
+                raise self._protocol.lost(request_id, f"send failed: {exc}") from exc
             reply = await future
             return reply if meta else reply.value
         finally:
@@ -309,8 +311,13 @@ class RequestDispatcher:
             raise protocol.timed_out(request_id, limit) from None
         except ConnectionLost as exc:
             raise protocol.lost(request_id, str(exc)) from exc
+        except HTTPStatusError as exc:
+            if exc.status >= 500:  # a gateway error: the request may have been processed
+                raise protocol.lost(request_id, str(exc)) from exc
+            protocol.forget(request_id)  # refused at the edge (e.g. 429)
+            raise
         except TransportError:
-            protocol.forget(request_id)  # never reached the server
+            protocol.forget(request_id)  # could not connect: never reached the server
             raise
         except BaseException:
             protocol.forget(request_id)

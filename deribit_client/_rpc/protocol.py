@@ -316,10 +316,12 @@ class RpcProtocol(Generic[W]):
             return None
         at += 5
         end = frame.find(b",", at, at + 24)
+        if end == -1:
+            return None  # the id ends the object: the generic path handles it
         try:
             rid = int(frame[at:end])
         except ValueError:
-            return None  # string or null id, or no comma: the generic path handles it
+            return None  # string or null id: the generic path handles it
         entry = self._pending.get(rid)
         if entry is None or entry.result_type is _INTERNAL:
             return None

@@ -21,6 +21,10 @@ class StreamTransport(Protocol):
     def send(self, frame: bytes) -> Awaitable[None]:
         """Send one text frame (UTF-8 JSON bytes); failures raise ``ConnectionError``.
 
+        Raise :class:`~deribit_client.ConnectionLost` only when nothing was written; any
+        other ``ConnectionError`` means the frame may have left, and an order sent with it
+        is reported as outcome-unknown.
+
         Concurrent sends must never interleave: the whole frame is handed to the connection
         before the awaitable first suspends (aiohttp does this for uncompressed frames), so
         callers need no lock.

@@ -197,3 +197,25 @@ async def test_short_timeout_fires_on_time_after_a_longer_one_was_armed(silent: 
     with pytest.raises(asyncio.CancelledError):
         await slow
     assert dispatcher.protocol.pending_count == 0
+
+
+class FailingAfterWrite(MockTransport):
+    """Writes the frame, then fails like a drain on a dying socket."""
+
+    async def send(self, frame: bytes) -> None:
+        self.sent.append(frame)
+        raise ConnectionResetError("connection reset while draining")
+
+
+async def test_send_failure_after_writing_makes_an_order_outcome_unknown() -> None:
+    dispatcher = StreamDispatcher(FailingAfterWrite())
+    dispatcher.start()
+    try:
+        with pytest.raises(OrderOutcomeUnknown) as info:
+            await dispatcher.call("private/sell", {"label": "s1"}, Any)
+        assert info.value.label == "s1"
+        with pytest.raises(ConnectionLost):
+            await dispatcher.call("public/get_time", None, int)
+        assert dispatcher.protocol.pending_count == 0
+    finally:
+        await dispatcher.close()

@@ -15,6 +15,7 @@ from deribit_client import (
     HTTPStatusError,
     InvalidRequestError,
     NotFoundError,
+    OrderOutcomeUnknown,
     RateLimitError,
     RequestTimeout,
     ServiceUnavailableError,
@@ -164,6 +165,8 @@ async def test_http_status_without_json_body_is_a_transport_error() -> None:
     from aiohttp import web
 
     async def too_many(request: web.Request) -> web.Response:
+        if request.match_info["tail"].endswith("private/buy"):
+            return web.Response(status=502, text="Bad Gateway")
         return web.Response(status=429, text="Too Many Requests")
 
     app = web.Application()
@@ -178,6 +181,18 @@ async def test_http_status_without_json_body_is_a_transport_error() -> None:
             with pytest.raises(HTTPStatusError) as info:
                 await client.public.get_time()
             assert info.value.status == 429
+        async with DeribitClient(
+            url=f"http://127.0.0.1:{port}",
+            transport="http",
+            http_auth="basic",
+            client_id="id",
+            client_secret="secret",
+        ) as trader:
+            # A gateway error may hide a processed order: its outcome is unknown.
+            with pytest.raises(OrderOutcomeUnknown) as unknown:
+                await trader.call("private/buy", {"instrument_name": "X", "label": "gw"})
+            assert unknown.value.label == "gw"
+            assert isinstance(unknown.value.__cause__, HTTPStatusError)
     finally:
         await runner.cleanup()
 
