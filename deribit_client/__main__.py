@@ -27,10 +27,11 @@ async def _target(
         yield None, "Deribit testnet", None
     else:
         async with DeribitSimulator() as sim:
+            sim.start_streams(0.1)  # live-looking market data for subscribers
             yield sim.url, f"bundled simulator at {sim.url}", sim
 
 
-async def _stream(client: DeribitClient, sim: DeribitSimulator | None) -> None:
+async def _stream(client: DeribitClient) -> None:
     """Subscribe to a book stream and print a few typed messages."""
     async with client.subscribe("book.BTC-PERPETUAL.100ms") as sub:
         shown = 0
@@ -46,8 +47,6 @@ async def _stream(client: DeribitClient, sim: DeribitSimulator | None) -> None:
             shown += 1
             if shown == 3:
                 break
-            if sim is not None:
-                await sim.publish_book_change("BTC-PERPETUAL")
 
 
 async def _trade(url: str | None, env: Environment, credentials: Credentials) -> None:
@@ -116,7 +115,7 @@ async def demo(args: argparse.Namespace) -> int:
                 await client.public.get_instrument("BTC-NOPE")
             except RpcError as exc:
                 print(f"typed error          {type(exc).__name__}: code={exc.code} {exc.message}")
-            await _stream(client, sim)
+            await _stream(client)
         async with DeribitClient(url=url, env=env, transport="http") as client:
             print(f"-- connected over {client.transport_kind} ({client.endpoints.http_url})")
             eth = await client.public.ticker("ETH-PERPETUAL")

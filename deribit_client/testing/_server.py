@@ -82,6 +82,8 @@ class DeribitSimulator:
         self.heartbeat_failures = 0
         """Connections closed because a ``test_request`` went unanswered."""
         self.test_requests_sent = 0
+        self.stream_trades = 0
+        self._streamer: asyncio.Task[None] | None = None
         self.refuse_websocket = False
         """When True, WebSocket upgrades are refused with HTTP 503 (tests HTTP fallback)."""
         self._errors: dict[str, list[_Fault]] = defaultdict(list)
@@ -235,6 +237,24 @@ class DeribitSimulator:
         """Make the next ``times`` cancel-all style calls fail for ``currency`` only, giving
         an erroneous execution report next to the positive ones (a partial failure)."""
         self.trading.cancel_failures.setdefault(currency, []).extend([(code, message)] * times)
+
+    def start_streams(self, interval: float = 0.1) -> None:
+        """Publish generated market data to subscribed channels every ``interval`` s:
+        ``ticker.*``, ``book.*`` (consecutive changes, or grouped snapshots), ``quote.*``,
+        ``trades.{instrument}.*``, ``perpetual.*`` and ``deribit_price_index.*``."""
+        from ._streams import run_streams
+
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        self.stop_streams()
+        self._streamer = asyncio.ensure_future(run_streams(self, interval))
+        self.spawn(self._streamer)
+
+    def stop_streams(self) -> None:
+        """Stop :meth:`start_streams`."""
+        if self._streamer is not None:
+            self._streamer.cancel()
+            self._streamer = None
 
     async def publish_book_change(
         self, instrument: str, interval: str = "100ms", *, gap: bool = False

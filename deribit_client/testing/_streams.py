@@ -10,7 +10,7 @@ from ._session import Call, Session, SimError, invalid_param
 if TYPE_CHECKING:
     from ._server import DeribitSimulator
 
-__all__ = ["book_change", "book_snapshot", "register"]
+__all__ = ["book_change", "book_snapshot", "generate", "register"]
 
 _INSTRUMENT_FAMILIES = frozenset(
     {"book", "ticker", "quote", "incremental_ticker", "perpetual", "chart"}
@@ -93,6 +93,83 @@ def book_change(sim: DeribitSimulator, instrument: str, *, gap: bool = False) ->
         "bids": [["change", level[0], level[1]]] if key == "bids" else [],
         "asks": [["change", level[0], level[1]]] if key == "asks" else [],
     }
+
+
+def generate(sim: DeribitSimulator, channel: str) -> Any | None:
+    """A plausible next payload for ``channel``, or None for families it does not stream.
+
+    Index prices take a small random step each time; books change one level at a time with
+    consecutive change ids, so consumers see a valid sequence.
+    """
+    parts = channel.split(".")
+    family = parts[0]
+    market = sim.market
+    now = sim.now_ms()
+    if family == "deribit_price_index" and len(parts) == 2 and parts[1] in market.index_prices:
+        price = market.index_prices[parts[1]] * (1 + sim.rng.uniform(-1e-4, 1e-4))
+        market.index_prices[parts[1]] = round(price, 2)
+        return {"index_name": parts[1], "price": round(price, 2), "timestamp": now}
+    name = parts[1] if len(parts) > 1 else ""
+    if market.instrument(name) is None:
+        return None
+    book = market.books[name]
+    if family == "book" and len(parts) == 3:
+        return book_change(sim, name)
+    if family == "book" and len(parts) == 5:
+        depth = int(parts[3]) if parts[3].isdigit() else 10
+        return {
+            "timestamp": now,
+            "instrument_name": name,
+            "change_id": book.change_id,
+            "bids": [list(level) for level in book.bids[:depth]],
+            "asks": [list(level) for level in book.asks[:depth]],
+        }
+    if family == "ticker":
+        return market.ticker(name, now)
+    if family == "quote":
+        bid, ask = book.best_bid, book.best_ask
+        return {
+            "timestamp": now,
+            "instrument_name": name,
+            "best_bid_price": bid[0] if bid else None,
+            "best_bid_amount": bid[1] if bid else 0.0,
+            "best_ask_price": ask[0] if ask else None,
+            "best_ask_amount": ask[1] if ask else 0.0,
+        }
+    if family == "trades" and len(parts) == 3:
+        side = book.best_ask if sim.rng.random() < 0.5 else book.best_bid
+        if side is None:
+            return None
+        sim.stream_trades += 1
+        return [
+            {
+                "trade_id": f"SIMPUB-{sim.stream_trades}",
+                "trade_seq": sim.stream_trades,
+                "instrument_name": name,
+                "timestamp": now,
+                "direction": "buy" if side is book.best_ask else "sell",
+                "price": side[0],
+                "amount": market.instruments[name]["min_trade_amount"],
+                "tick_direction": 0,
+                "index_price": market.index_prices.get(market.index_of(name), side[0]),
+                "mark_price": book.mid() or side[0],
+            }
+        ]
+    if family == "perpetual" and name.endswith("PERPETUAL"):
+        index = market.index_prices.get(market.index_of(name), 0.0)
+        return {"interest": 0.00001, "index_price": index, "timestamp": now}
+    return None
+
+
+async def run_streams(sim: DeribitSimulator, interval: float) -> None:
+    """Publish generated data to every subscribed channel, every ``interval`` seconds."""
+    while True:
+        await asyncio.sleep(interval)
+        channels = {c for session in sim.sessions for c in session.channels}
+        for channel in sorted(channels):
+            data = generate(sim, channel)
+            if data is not None:
+                await sim.publish(channel, data)
 
 
 def _subscribe(call: Call, private: bool) -> list[str]:

@@ -347,3 +347,34 @@ async def test_ten_thousand_notifications_cut_at_random_points() -> None:
     assert [g.reason for g in gaps] == ["reconnected"] * 60
     leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert leftover == []
+
+
+async def test_simulator_generates_consistent_market_streams(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    from deribit_client.models import PriceIndex, PublicTrade, Quote
+
+    channels = (
+        BOOK,
+        TICKER,
+        "trades.BTC-PERPETUAL.100ms",
+        "quote.BTC-PERPETUAL",
+        "deribit_price_index.btc_usd",
+        "book.ETH-PERPETUAL.none.10.100ms",
+    )
+    seen: dict[str, list[Any]] = {c: [] for c in channels}
+    sim.start_streams(0.005)
+    async with client.subscribe(*channels) as sub:
+        async for item in sub:
+            assert isinstance(item, Notification)
+            seen[item.channel].append(item.data)
+            if all(len(v) >= 5 for v in seen.values()):
+                break
+    sim.stop_streams()
+    assert client.subscriptions.book_gaps == 0  # consecutive change ids
+    assert seen[BOOK][0].type == "snapshot"
+    assert all(isinstance(t, Ticker) for t in seen[TICKER])
+    assert all(isinstance(t[0], PublicTrade) for t in seen["trades.BTC-PERPETUAL.100ms"])
+    assert all(isinstance(q, Quote) for q in seen["quote.BTC-PERPETUAL"])
+    assert all(isinstance(p, PriceIndex) for p in seen["deribit_price_index.btc_usd"])
+    assert len(seen["book.ETH-PERPETUAL.none.10.100ms"][0].bids) == 10

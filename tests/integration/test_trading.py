@@ -433,3 +433,17 @@ async def test_user_streams_deliver_own_orders_trades_and_changes(
     assert isinstance(seen["user.orders.any.any.100ms"], list)
     assert seen["user.trades.future.BTC.100ms"][0].amount == 10
     assert seen["user.changes.BTC-PERPETUAL.100ms"].positions[0].size == 10
+
+
+async def test_simulator_rejects_expired_tokens() -> None:
+    import time
+
+    offset = [0.0]
+    async with DeribitSimulator(clock=lambda: time.time() + offset[0]) as sim:
+        sim.token_ttl = 60
+        async with DeribitClient(url=sim.url, transport="http", **KEY) as client:
+            assert await client.private.get_positions() == []
+            offset[0] = 61.0  # the simulator's clock passes the token's expiry
+            with pytest.raises(AuthenticationError) as info:
+                await client.private.get_positions()
+            assert info.value.code == 13009
