@@ -339,6 +339,7 @@ class DeribitClient:
     async def _refresh_tokens(self) -> None:
         auth = self.auth
         assert auth is not None
+        failures = 0
         while True:
             delay = auth.seconds_until_refresh()
             if delay is None:
@@ -348,11 +349,14 @@ class DeribitClient:
                 continue  # a reconnect logged in again meanwhile
             try:
                 await auth.refresh(self._auth_call)
+                failures = 0
             except DeribitError as exc:
-                # Disconnected or rejected: the reconnect path logs in again; retry soon.
-                log.warning("token refresh failed: %s", exc)
+                # Disconnected or rejected: the reconnect path logs in again; retry, backing
+                # off so a persistent failure does not hammer the server.
+                failures += 1
+                log.warning("token refresh failed (%d in a row): %s", failures, exc)
                 self.last_error = exc
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(min(60.0, 2.0**failures))
 
     # -- calls --------------------------------------------------------------------------
 
@@ -456,7 +460,8 @@ class DeribitClient:
         """Pick the connection for a call: the WebSocket, HTTP, or HTTP while reconnecting."""
         auth = self.auth
         stream = self._stream
-        if stream is not None and not stream.closed:
+        # "ready" also keeps user calls off a connection still re-authenticating.
+        if stream is not None and self.state == "ready" and not stream.closed:
             token = auth.access_token if private and self.send_access_token and auth else None
             return stream.call(method, params, result_type, timeout, token, meta)
         if self._http is not None:

@@ -11,6 +11,7 @@ import pytest
 
 from deribit_client import (
     AuthenticationError,
+    ConnectionLost,
     CredentialsRequired,
     DeribitClient,
     InvalidRequestError,
@@ -165,6 +166,22 @@ async def test_reauth_after_reconnect_precedes_heartbeat_cod_and_resubscribe(
         ]
         assert client.auth.logins == logins + 1
         assert (await client.private.get_cancel_on_disconnect()).enabled is True
+
+
+async def test_calls_stay_off_a_connection_that_is_still_reauthenticating(
+    sim: DeribitSimulator,
+) -> None:
+    async with DeribitClient(url=sim.url, heartbeat_interval=None, reconnect=INSTANT, **KEY) as c:
+        sim.delay("public/auth", 0.5)
+        start = len(sim.calls)
+        sim.drop_connections()
+        await until(lambda: any(m == "public/auth" for m, _ in sim.calls[start:]))
+        assert c.state == "reconnecting"
+        with pytest.raises(ConnectionLost, match="reconnecting"):
+            await c.private.get_positions()
+        await until(lambda: c.state == "ready")
+        assert await c.private.get_positions() == []
+        assert [m for m, _ in sim.calls[start:]].count("private/get_positions") == 1
 
 
 async def test_session_scoped_token_is_refreshed_not_replaced_on_reconnect(
