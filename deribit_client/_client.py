@@ -147,7 +147,7 @@ class DeribitClient:
         self._http: RequestDispatcher | None = None
         self._detour: RequestDispatcher | None = None  # public reads while reconnecting
         self._subs = SubscriptionManager(
-            self._stream_call,
+            self._ready_stream_call,
             lambda: self.auth is not None,
             default_maxsize=subscriber_maxsize,
         )
@@ -286,7 +286,7 @@ class DeribitClient:
                 await stream.call(
                     "private/enable_cancel_on_disconnect", {"scope": "connection"}, str
                 )
-            await self._subs.resubscribe_all()
+            await self._subs.resubscribe_all(self._stream_call)
         except BaseException:
             self._stream = None
             await stream.close()
@@ -518,6 +518,15 @@ class DeribitClient:
         if stream is None or stream.closed:
             raise ConnectionLost(f"{method} not sent: no WebSocket connection")
         return await stream.call(method, params, result_type)
+
+    async def _ready_stream_call(
+        self, method: str, params: dict[str, Any], result_type: Any
+    ) -> Any:
+        # Subscriber-initiated calls wait for "ready": the establish sequence resubscribes
+        # every registered channel itself, once, after authenticating.
+        if self.state != "ready":
+            raise ConnectionLost(f"{method} not sent: the client is {self.state}")
+        return await self._stream_call(method, params, result_type)
 
     async def _http_call(self, method: str, params: dict[str, Any], result_type: Any) -> Any:
         assert self._http is not None

@@ -541,9 +541,10 @@ class SubscriptionManager:
         """Detach a failed subscriber from a task (the caller is the read loop)."""
         self._spawn(self.detach(subscriber))
 
-    async def resubscribe_all(self) -> None:
+    async def resubscribe_all(self, call: CallFn | None = None) -> None:
         """After a reconnect: subscribe every live channel once, batched; fail the
-        subscribers of channels the server no longer confirms."""
+        subscribers of channels the server no longer confirms. ``call`` overrides the
+        manager's call function (the connection is not "ready" yet)."""
         async with self._lock:
             names = list(self._channels)
             if not names:
@@ -554,7 +555,7 @@ class SubscriptionManager:
                 # The marker goes first: fresh data (a snapshot) may arrive before the reply.
                 for subscriber in channel.subscribers:
                     subscriber._put_event(Gap(channel.name, "reconnected"))
-            confirmed = await self._subscribe(names)
+            confirmed = await self._subscribe(names, call)
             for name in names:
                 if name not in confirmed:
                     dropped = self._drop_channel(name)
@@ -602,10 +603,10 @@ class SubscriptionManager:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _subscribe(self, names: list[str]) -> set[str]:
+    async def _subscribe(self, names: list[str], call: CallFn | None = None) -> set[str]:
         confirmed: set[str] = set()
         for method, batch in _batches("subscribe", names):
-            result = await self._call(method, {"channels": batch}, list[str])
+            result = await (call or self._call)(method, {"channels": batch}, list[str])
             confirmed.update(result)
         return confirmed
 

@@ -179,6 +179,8 @@ async def test_calls_stay_off_a_connection_that_is_still_reauthenticating(
         assert c.state == "reconnecting"
         with pytest.raises(ConnectionLost, match="reconnecting"):
             await c.private.get_positions()
+        with pytest.raises(ConnectionLost, match="reconnecting"):
+            await c.subscribe("ticker.BTC-PERPETUAL.100ms")
         await until(lambda: c.state == "ready")
         assert await c.private.get_positions() == []
         assert [m for m, _ in sim.calls[start:]].count("private/get_positions") == 1
