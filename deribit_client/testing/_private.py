@@ -67,6 +67,8 @@ class Trading:
         self.trade_ids = itertools.count(500_000)
         self.trade_seq = itertools.count(1)
         self.auth_grants: list[str] = []
+        self.tokens_in_params = 0
+        """Private calls that carried ``access_token`` in their params."""
 
     def account(self, client_id: str) -> Account:
         account = self.accounts.get(client_id)
@@ -128,6 +130,7 @@ class Trading:
         session = call.session
         given = call.params.pop("access_token", None)
         if isinstance(given, str):
+            self.tokens_in_params += 1
             return self.valid(self.tokens.get(given), session)
         if session.is_websocket:
             if session.auth is None:

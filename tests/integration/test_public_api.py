@@ -211,3 +211,15 @@ async def test_calls_before_connect_and_after_close_are_refused(sim: DeribitSimu
         pass
     with pytest.raises(Exception, match="not connected"):
         await client.public.get_time()
+
+
+async def test_simulator_answers_get_with_query_params(sim: DeribitSimulator) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        url = f"{sim.http_url}/public/get_order_book?instrument_name=BTC-PERPETUAL&depth=1"
+        async with session.get(url) as resp:
+            body = await resp.json()
+    assert resp.status == 200
+    assert body["result"]["instrument_name"] == "BTC-PERPETUAL"
+    assert len(body["result"]["bids"]) == 1

@@ -430,6 +430,10 @@ async def test_access_token_can_also_travel_in_params(sim: DeribitSimulator) -> 
         url=sim.url, heartbeat_interval=None, send_access_token=True, **KEY
     ) as client:
         assert await client.private.get_positions() == []
+        assert sim.trading.tokens_in_params == 1
+    async with DeribitClient(url=sim.url, heartbeat_interval=None, **KEY) as client:
+        await client.private.get_positions()
+        assert sim.trading.tokens_in_params == 1  # off by default: the connection is authorized
 
 
 async def test_user_streams_deliver_own_orders_trades_and_changes(
