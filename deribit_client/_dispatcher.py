@@ -1,8 +1,9 @@
 """Drives the sans-I/O core over a transport: read loop, futures by id, timeouts, writes.
 
-Two drivers share one contract (``call`` returns the matched :class:`Reply` or raises the
-typed error): :class:`StreamDispatcher` for WebSocket-like streams and
-:class:`RequestDispatcher` for HTTP. Neither re-sends anything: orders are not idempotent.
+Two drivers share one contract (``call`` returns the decoded result, or with ``meta=True``
+the matched :class:`Reply`, or raises the typed error): :class:`StreamDispatcher` for
+WebSocket-like streams and :class:`RequestDispatcher` for HTTP. Neither re-sends anything:
+orders are not idempotent.
 """
 
 from __future__ import annotations
@@ -223,8 +224,8 @@ class StreamDispatcher:
                 elif type(event) is Violation:
                     log.warning("ignored frame: %s; frame starts %r", event.reason, event.excerpt)
                 # UnmatchedReply (late or unknown id) and None need nothing: the core counts them.
-        except ConnectionLost as exc:
-            reason = str(exc)
+        except ConnectionError as exc:  # ConnectionLost, or the transport's own reset error
+            reason = str(exc) or type(exc).__name__
         except asyncio.CancelledError:
             reason = self._abort_reason or "client closed the connection"
             raise

@@ -219,3 +219,26 @@ async def test_send_failure_after_writing_makes_an_order_outcome_unknown() -> No
         assert dispatcher.protocol.pending_count == 0
     finally:
         await dispatcher.close()
+
+
+class ResetOnSend(MockTransport):
+    """Fails every send the way aiohttp does when the peer reset the connection."""
+
+    async def send(self, frame: bytes) -> None:
+        raise ConnectionResetError("Cannot write to closing transport")
+
+
+async def test_reset_while_answering_a_heartbeat_is_a_lost_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed: list[str] = []
+    transport = ResetOnSend()
+    dispatcher = StreamDispatcher(transport, on_closed=closed.append)
+    dispatcher.start()
+    try:
+        transport.push(b'{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}')
+        await until(lambda: dispatcher.closed)
+        assert closed == ["Cannot write to closing transport"]
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]  # not a crash
+    finally:
+        await dispatcher.close()
