@@ -59,7 +59,7 @@ def _decode(method: str, frame: bytes | str, result_type: Any) -> Reply[None]:
 
 
 def decode_response(method: str, frame: bytes | str, result_type: Any = None) -> Any:
-    """Decode a recorded response envelope exactly as the client would.
+    """Decode a recorded response envelope with the client's models and error mapping.
 
     Args:
         method: the JSON-RPC method the response answers (selects the result type).

@@ -374,12 +374,9 @@ class RpcProtocol(Generic[W]):
         return UnmatchedReply(request_id, late)
 
     def _queue_internal(self, method: str) -> None:
-        request_id = next(self._ids)
-        self._outbox.append(encode(Request("2.0", request_id, method, {})))
         # Internal requests have no waiter; _INTERNAL marks them so replies are swallowed.
-        self._pending[request_id] = _Pending(method, {}, _INTERNAL, cast(W, None))
-        if request_id > self._highest_id:
-            self._highest_id = request_id
+        _, frame = self.prepare_request(method, None, _INTERNAL, cast(W, None))
+        self._outbox.append(frame)
 
 
 def _numeric_id(request_id: int | str) -> int | None:
@@ -444,7 +441,8 @@ def _type_name(tp: Any) -> str:
 
 
 def decode_reply(method: str, frame: bytes | str, result_type: Any = Any) -> Reply[None]:
-    """Decode one recorded response envelope through the same path the client uses.
+    """Decode one recorded response envelope the way the client's general path does: the
+    same models, the same error mapping, the same ResponseDecodeError for misfits.
 
     Returns a :class:`Reply` with ``value`` set, or with ``error`` set to the typed error.
 
