@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import itertools
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._auth import http_signature, ws_signature
 from ._session import Call, Session, SimError, invalid_param
 
 if TYPE_CHECKING:
@@ -158,8 +158,7 @@ class Trading:
         self._check_timestamp(int(ts))
         request = session.request
         body = session.state.get("body", b"").decode()
-        data = f"{request.method.upper()}\n{request.path_qs}\n{body}\n"
-        expected = _hmac(secret, f"{ts}\n{nonce}\n{data}")
+        expected = http_signature(secret, int(ts), nonce, request.method, request.path_qs, body)
         if not hmac.compare_digest(expected, sig):
             raise SimError(13004, "invalid_credentials", {"reason": "bad signature"})
         return self.issue(client_id, None, "client_signature", session)
@@ -167,10 +166,6 @@ class Trading:
     def _check_timestamp(self, ts: int) -> None:
         if abs(ts - self.sim.now_ms()) > _SIGNATURE_WINDOW_MS:
             raise SimError(13004, "invalid_credentials", {"reason": "timestamp out of window"})
-
-
-def _hmac(secret: str, message: str) -> str:
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def _token_result(sim: DeribitSimulator, token: Token, state: str | None = None) -> dict[str, Any]:
@@ -212,7 +207,7 @@ def auth(call: Call) -> dict[str, Any]:
         trading._check_timestamp(timestamp)
         if (client_id, nonce) in trading.used_nonces:
             raise SimError(13004, "invalid_credentials", {"reason": "nonce already used"})
-        if not hmac.compare_digest(_hmac(secret, f"{timestamp}\n{nonce}\n{data}"), signature):
+        if not hmac.compare_digest(ws_signature(secret, timestamp, nonce, data), signature):
             raise SimError(13004, "invalid_credentials", {"reason": "bad signature"})
         trading.used_nonces.add((client_id, nonce))
         token = trading.issue(client_id, scope, grant, call.session)

@@ -14,7 +14,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from ._market import Market
-from ._session import Call, Session, SimError
+from ._session import Call, Session, SimError, json_encode
 
 if TYPE_CHECKING:
     from ._private import Trading
@@ -23,7 +23,6 @@ __all__ = ["DeribitSimulator", "Handler"]
 
 log = logging.getLogger("deribit_client.testing")
 
-_json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.decode
 
 
@@ -201,7 +200,7 @@ class DeribitSimulator:
     async def publish(self, channel: str, data: Any) -> int:
         """Send a ``subscription`` notification to every connection subscribed to
         ``channel``; returns how many received it."""
-        frame = _json_encode(
+        frame = json_encode(
             {
                 "jsonrpc": "2.0",
                 "method": "subscription",
@@ -395,7 +394,7 @@ class DeribitSimulator:
             error = SimError(11094, "internal_server_error")
             return _error_envelope(req_id, error, us_in, int(self.clock() * 1_000_000)), False
         us_out = int(self.clock() * 1_000_000)
-        frame = _json_encode(
+        frame = json_encode(
             {
                 "jsonrpc": "2.0",
                 "id": req_id,
@@ -445,7 +444,7 @@ def _parse_request(frame: bytes | str) -> tuple[Any, str, dict[str, Any]] | SimE
 
 
 def _error_envelope(req_id: Any, error: SimError, us_in: int = 0, us_out: int = 0) -> bytes:
-    return _json_encode(
+    return json_encode(
         {
             "jsonrpc": "2.0",
             "id": req_id,

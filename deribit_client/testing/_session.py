@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Call", "Session", "SimError", "invalid_param"]
 
-_json_encode = msgspec.json.Encoder().encode
+json_encode = msgspec.json.Encoder().encode
+"""The simulator's one JSON encoder."""
 _REQUIRED: Any = object()
 
 
@@ -62,7 +63,7 @@ class Session:
 
     async def send(self, message: Any) -> None:
         """Encode ``message`` and send it as one text frame (WebSocket only)."""
-        await self.send_frame(_json_encode(message))
+        await self.send_frame(json_encode(message))
 
     async def send_frame(self, frame: bytes | str) -> None:
         """Send a pre-encoded frame; silently ignored once the socket is closed."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from .._subscriptions import is_private_channel
 from ._session import Call, Session, SimError, invalid_param
 
 if TYPE_CHECKING:
@@ -32,24 +33,14 @@ _KNOWN_FAMILIES = _INSTRUMENT_FAMILIES | {
 }
 
 
-def _is_private(channel: str) -> bool:
-    return channel.startswith(
-        ("user.", "block_trade_confirmations", "block_rfq.maker", "block_rfq.taker")
-    ) or channel.endswith(".raw")
-
-
 def _valid(sim: DeribitSimulator, channel: str) -> bool:
     parts = channel.split(".")
     if parts[0] not in _KNOWN_FAMILIES or channel in sim.reject_channels:
         return False
     if parts[0] in _INSTRUMENT_FAMILIES:
-        name = (
-            parts[2]
-            if parts[0] == "chart" and len(parts) > 2
-            else parts[1]
-            if len(parts) > 1
-            else ""
-        )
+        # chart.trades.{instrument}.{resolution}; the others are {family}.{instrument}...
+        index = 2 if parts[0] == "chart" else 1
+        name = parts[index] if len(parts) > index else ""
         return sim.market.instrument(name) is not None
     return True
 
@@ -182,7 +173,7 @@ def _subscribe(call: Call, private: bool) -> list[str]:
     accepted = []
     for channel in channels:
         # Deribit silently leaves out channels it will not serve (REFERENCE 5).
-        if not _valid(call.sim, channel) or (_is_private(channel) and not private):
+        if not _valid(call.sim, channel) or (is_private_channel(channel) and not private):
             continue
         accepted.append(channel)
         session.channels.add(channel)
