@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from ._errors import AuthenticationError, ClientError, DeribitError
+from ._errors import AuthenticationError, ClientError
 from .models.account import AuthResult
 
 __all__ = [
@@ -264,8 +264,6 @@ class Authenticator:
                 result: AuthResult = await call("public/auth", params, AuthResult)
             except AuthenticationError as exc:
                 log.info("token refresh rejected (%s); logging in again", exc.code)
-            except DeribitError:
-                raise
             else:
                 self.accept(result)
                 self.refreshes += 1

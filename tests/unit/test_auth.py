@@ -145,3 +145,33 @@ def test_http_authorization_modes() -> None:
     nonce = sig.rsplit("nonce=", 1)[1]
     expected = http_signature(SECRET, 1576074319000, nonce, "POST", "/api/v2/private/buy", "{}")
     assert f"sig={expected}" in sig
+
+
+async def test_refused_refresh_falls_back_to_a_full_login() -> None:
+    from deribit_client import ServiceUnavailableError, error_from_code
+
+    auth, _ = make()
+    auth.accept(AuthResult(access_token="old", refresh_token="r1", expires_in=100))
+    grants: list[str] = []
+
+    async def call(method: str, params: dict[str, Any], result_type: Any) -> Any:
+        grants.append(params["grant_type"])
+        if params["grant_type"] == "refresh_token":
+            raise error_from_code(13009, "unauthorized")
+        return AuthResult(access_token="new", refresh_token="r2", expires_in=100)
+
+    result = await auth.refresh(call)
+    assert grants == ["refresh_token", "client_signature"]
+    assert (result.access_token, auth.access_token, auth.logins, auth.refreshes) == (
+        "new",
+        "new",
+        1,
+        0,
+    )
+
+    async def broken(method: str, params: dict[str, Any], result_type: Any) -> Any:
+        raise error_from_code(11094, "internal_server_error")
+
+    with pytest.raises(ServiceUnavailableError):  # not an auth refusal: no login attempt
+        await auth.refresh(broken)
+    assert auth.access_token == "new"
