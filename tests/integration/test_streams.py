@@ -129,6 +129,24 @@ async def test_book_gap_is_marked_and_resynced_with_a_fresh_snapshot(
         assert follow["prev_change_id"] == fresh.data.change_id
 
 
+async def test_second_book_subscriber_triggers_a_resync_for_both(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    async with client.subscribe(BOOK) as first:
+        assert (await anext(first)).data.type == "snapshot"  # type: ignore[union-attr]
+        async with client.subscribe(BOOK) as second:
+            marker = await anext(first)
+            assert isinstance(marker, Gap)
+            assert marker.reason == "resync"
+            for sub in (first, second):  # both start again from a fresh snapshot
+                item = await anext(sub)
+                while isinstance(item, Gap):
+                    item = await anext(sub)
+                assert item.data.type == "snapshot"
+        with pytest.raises(ValueError, match="only once"):
+            await first  # entering a live subscription again is misuse
+
+
 async def test_slow_consumer_on_drop_oldest_loses_only_counted_messages(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
