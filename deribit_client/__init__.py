@@ -8,11 +8,13 @@ Deribit simulator to test against.
 from ._auth import Credentials, http_signature, ws_signature
 from ._client import ConnectionState, DeribitClient, TransportMode
 from ._config import PROD, TESTNET, Endpoints
+from ._core.supervisor import ReconnectPolicy
 from ._errors import (
     ERROR_CODES,
     AccountError,
     AuthenticationError,
     CancelOnDisconnectError,
+    ClientClosed,
     ClientError,
     ConnectionLost,
     CredentialsRequired,
@@ -23,6 +25,7 @@ from ._errors import (
     InvalidRequestError,
     MassQuoteError,
     NotFoundError,
+    NotReadyError,
     OrderOutcomeUnknown,
     OrderRejectedError,
     PermissionDeniedError,
@@ -41,7 +44,6 @@ from ._errors import (
     WalletError,
     error_from_code,
 )
-from ._reconnect import ReconnectPolicy
 from ._response import Response, decode_response, decode_response_with_meta
 from ._subscriptions import Gap, Notification, Policy, Subscription
 
@@ -54,6 +56,7 @@ __all__ = [
     "AccountError",
     "AuthenticationError",
     "CancelOnDisconnectError",
+    "ClientClosed",
     "ClientError",
     "ConnectionLost",
     "ConnectionState",
@@ -69,6 +72,7 @@ __all__ = [
     "InvalidRequestError",
     "MassQuoteError",
     "NotFoundError",
+    "NotReadyError",
     "Notification",
     "OrderOutcomeUnknown",
     "OrderRejectedError",

@@ -1,10 +1,17 @@
-"""DeribitClient: the composition root that owns the connection and exposes the typed API."""
+"""DeribitClient: the composition root that wires the engine to Deribit and exposes the API.
+
+The engine (:mod:`._core`) owns connections, state and streams; this module supplies what is
+Deribit's: the JSON-RPC protocol, the establish steps (auth -> heartbeat -> cancel-on-disconnect
+-> resubscribe), the outcome-unknown rule for order mutations, call routing (WebSocket, HTTP,
+HTTP detour for public reads while reconnecting) and argument checks made before any I/O.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
+from functools import partial
 from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlsplit
@@ -14,8 +21,9 @@ import aiohttp
 from ._api import PrivateAPI, PublicAPI
 from ._auth import Authenticator, Credentials, Grant, HttpAuth
 from ._config import MIN_HEARTBEAT_INTERVAL, Endpoints, Environment, endpoints_for
-from ._dispatcher import DEFAULT_TIMEOUT, RequestDispatcher, StreamDispatcher
-from ._errors import (
+from ._core.connection import DEFAULT_TIMEOUT, Connection, RequestConnection, check_timeout
+from ._core.errors import (
+    ClientClosed,
     ClientError,
     ConnectionLost,
     CredentialsRequired,
@@ -24,12 +32,21 @@ from ._errors import (
     TransportError,
     UnsupportedOperation,
 )
-from ._reconnect import ReconnectPolicy, retry_establish
+from ._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Policy, check_maxsize
+from ._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor
+from ._core.tasks import finish_all
+from ._errors import AuthenticationError, OrderOutcomeUnknown, PermissionDeniedError
 from ._response import Response
-from ._rpc.methods import WS_ONLY_METHODS, is_read_only_public
-from ._rpc.protocol import Reply
-from ._subscriptions import DEFAULT_MAXSIZE, Callback, Policy, Subscription, SubscriptionManager
-from .transports import HttpTransport, WebSocketTransport
+from ._rpc.methods import (
+    ORDER_MUTATIONS,
+    SUBSCRIPTION_METHODS,
+    WS_ONLY_METHODS,
+    is_read_only_public,
+)
+from ._rpc.protocol import Heartbeat, NotificationParams, Reply, RpcProtocol
+from ._subscriptions import Callback, Subscription, SubscriptionManager
+from .transports import HttpTransport, WebSocketConnector
+from .transports.base import Connector
 
 __all__ = ["ConnectionState", "DeribitClient", "TransportMode"]
 
@@ -37,7 +54,24 @@ log = logging.getLogger("deribit_client")
 
 T = TypeVar("T")
 TransportMode = Literal["auto", "websocket", "http"]
-ConnectionState = Literal["disconnected", "connecting", "ready", "reconnecting", "failed", "closed"]
+AnyConnection = Connection[RpcProtocol[Any]] | RequestConnection[RpcProtocol[None]]
+
+
+def lost_order_error(
+    method: str, params: dict[str, Any], request_id: int, error: DeribitError
+) -> DeribitError:
+    """Deribit's rule for a request whose reply is lost: an order mutation's outcome is
+    unknown (it may have executed); anything else keeps its timeout or connection error."""
+    if method not in ORDER_MUTATIONS:
+        return error
+    unknown = OrderOutcomeUnknown(method, params, request_id, str(error))
+    unknown.__cause__ = error
+    return unknown
+
+
+def is_fatal(error: BaseException) -> bool:
+    """Errors no reconnect attempt can fix: bad credentials, missing permission, misuse."""
+    return isinstance(error, AuthenticationError | PermissionDeniedError | ClientError)
 
 
 class DeribitClient:
@@ -56,7 +90,10 @@ class DeribitClient:
         url: explicit server URL (e.g. the bundled simulator's ``sim.url``).
         transport: ``"auto"`` (WebSocket, falling back to HTTP if it cannot be opened),
             ``"websocket"`` or ``"http"``.
-        timeout: default seconds a call waits for its reply.
+        connector: opens the stream for each (re)connection instead of a WebSocket to
+            ``url``, e.g. a :class:`~deribit_client.transports.MockConnector`; implies
+            ``transport="websocket"``.
+        timeout: default seconds a call waits for its reply (sending included).
         connect_timeout: seconds allowed to open the WebSocket.
         session: an aiohttp session to use; by default the client owns one.
         client_id: API key id; defaults to ``$DERIBIT_CLIENT_ID``.
@@ -67,13 +104,12 @@ class DeribitClient:
         scope: scope to request, e.g. ``"session:bot trade:read_write"``.
         http_auth: how private HTTP calls authenticate: ``"bearer"`` (token from
             ``public/auth``), ``"basic"`` or ``"signature"`` (``deri-hmac-sha256``).
-        send_access_token: also put ``access_token`` into every private WebSocket request
-            (Deribit treats an authenticated connection as authorized; some setups want both).
+        send_access_token: also put ``access_token`` into every private WebSocket request.
         heartbeat_interval: seconds for ``public/set_heartbeat`` (minimum 10); ``None``
             disables heartbeats and dead-link detection.
         cancel_on_disconnect: enable connection-scoped cancel-on-disconnect after every
             (re)connect (WebSocket only).
-        reconnect: a :class:`ReconnectPolicy`, or ``False`` to never reconnect.
+        reconnect: a :class:`ReconnectPolicy`, or ``True``/``False``.
         subscriber_maxsize: default queue bound of each subscriber.
 
     Attributes:
@@ -82,11 +118,11 @@ class DeribitClient:
         endpoints: the resolved WebSocket and HTTP URLs.
         transport_kind: ``"websocket"`` or ``"http"`` once connected.
         fallback_reason: why ``"auto"`` fell back to HTTP, else ``None``.
-        state: ``disconnected``, ``connecting``, ``ready``, ``reconnecting``, ``failed``
-            or ``closed``.
-        reconnect_count: successful reconnects so far.
-        last_error: the last connection-level error, if any.
     """
+
+    min_heartbeat_interval: float = MIN_HEARTBEAT_INTERVAL
+    """Smallest ``heartbeat_interval`` accepted (Deribit's minimum). A subclass may lower it
+    to test against a simulator configured the same way."""
 
     def __init__(
         self,
@@ -94,6 +130,7 @@ class DeribitClient:
         env: Environment = "prod",
         url: str | None = None,
         transport: TransportMode = "auto",
+        connector: Connector | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = 10.0,
         session: aiohttp.ClientSession | None = None,
@@ -110,26 +147,38 @@ class DeribitClient:
         subscriber_maxsize: int = DEFAULT_MAXSIZE,
     ) -> None:
         if transport not in ("auto", "websocket", "http"):
-            raise ValueError(f"transport must be 'auto', 'websocket' or 'http', not {transport!r}")
-        if timeout <= 0 or connect_timeout <= 0:
-            raise ValueError("timeout and connect_timeout must be positive")
-        if heartbeat_interval is not None and heartbeat_interval < MIN_HEARTBEAT_INTERVAL:
-            raise ValueError(
-                f"heartbeat_interval must be at least {MIN_HEARTBEAT_INTERVAL:g} s (Deribit's "
-                "minimum), or None"
-            )
+            raise ClientError(f"transport must be 'auto', 'websocket' or 'http', not {transport!r}")
+        if connector is not None:
+            if not isinstance(connector, Connector):
+                raise ClientError(f"connector must have an async connect(), not {connector!r}")
+            if transport == "http":
+                raise ClientError(
+                    "a connector opens streams: it cannot be used with transport='http'"
+                )
+            transport = "websocket"
+        self.timeout = check_timeout(timeout)
+        self.connect_timeout = check_timeout(connect_timeout, "connect_timeout")
+        if heartbeat_interval is not None:
+            heartbeat_interval = check_timeout(heartbeat_interval, "heartbeat_interval")
+            if heartbeat_interval < self.min_heartbeat_interval:
+                raise ClientError(
+                    f"heartbeat_interval must be at least {self.min_heartbeat_interval:g} s "
+                    "(Deribit's minimum), or None"
+                )
         if http_auth not in ("bearer", "basic", "signature"):
-            raise ValueError(f"http_auth must be bearer, basic or signature, not {http_auth!r}")
+            raise ClientError(f"http_auth must be bearer, basic or signature, not {http_auth!r}")
         if cancel_on_disconnect and transport == "http":
             raise UnsupportedOperation("cancel_on_disconnect needs a WebSocket connection")
+        if type(reconnect) is bool:
+            reconnect = ReconnectPolicy(enabled=reconnect)
+        elif not isinstance(reconnect, ReconnectPolicy):
+            raise ClientError(
+                f"reconnect must be True, False or a ReconnectPolicy, not {reconnect!r}"
+            )
         self.endpoints: Endpoints = endpoints_for(env, url)
         self.transport_mode: TransportMode = transport
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
         self.heartbeat_interval = heartbeat_interval
         self.cancel_on_disconnect = cancel_on_disconnect
-        if isinstance(reconnect, bool):
-            reconnect = ReconnectPolicy(enabled=reconnect)
         self.reconnect_policy = reconnect
         self.http_auth: HttpAuth = http_auth
         self.send_access_token = send_access_token
@@ -137,38 +186,82 @@ class DeribitClient:
             credentials = _credentials(client_id, client_secret)
         elif client_id is not None or client_secret is not None:
             raise ClientError("pass credentials or client_id/client_secret, not both")
-        self.auth: Authenticator | None = (
+        self._auth: Authenticator | None = (
             Authenticator(credentials, grant=grant, scope=scope) if credentials else None
         )
+        self._connector = connector
         self._http_path = urlsplit(self.endpoints.http_url).path.rstrip("/")
         self._session = session
         self._owns_session = session is None
-        self._stream: StreamDispatcher | None = None
-        self._http: RequestDispatcher | None = None
-        self._detour: RequestDispatcher | None = None  # public reads while reconnecting
+        self._detour: RequestConnection[RpcProtocol[None]] | None = None
         self._subs = SubscriptionManager(
-            self._ready_stream_call,
-            lambda: self.auth is not None,
-            default_maxsize=subscriber_maxsize,
+            self._subscription_call,
+            lambda: self._auth is not None,
+            default_maxsize=check_maxsize(subscriber_maxsize),
         )
-        self._supervisor: asyncio.Task[None] | None = None
+        self._supervisor = self._new_supervisor()
         self._refresher: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.transport_kind: Literal["websocket", "http"] | None = None
         self.fallback_reason: str | None = None
-        self.state: ConnectionState = "disconnected"
-        self.reconnect_count = 0
-        self.last_error: BaseException | None = None
         self.public = PublicAPI(self)
         self.private = PrivateAPI(self)
 
     def __repr__(self) -> str:
-        key = f", client_id={self.auth.credentials.client_id!r}" if self.auth else ""
+        key = f", client_id={self._auth.credentials.client_id!r}" if self._auth else ""
         return (
             f"DeribitClient(ws={self.endpoints.ws_url!r}, transport={self.transport_mode!r}, "
-            f"state={self.state!r}{key})"
+            f"state={self.state.value!r}{key})"
         )
 
-    # -- lifecycle ----------------------------------------------------------------------
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        """The connection state (a :class:`ConnectionState`, equal to its lowercase name)."""
+        return self._supervisor.state
+
+    @property
+    def auth(self) -> Authenticator:
+        """The token state (login counts, granted scope).
+
+        Raises:
+            CredentialsRequired: the client has no credentials.
+        """
+        if self._auth is None:
+            raise CredentialsRequired("this client has no credentials")
+        return self._auth
+
+    @property
+    def has_credentials(self) -> bool:
+        """True when the client was given an API key."""
+        return self._auth is not None
+
+    @property
+    def reconnect_count(self) -> int:
+        """Successful reconnects so far."""
+        return self._supervisor.reconnect_count
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The last connection-level error, if any."""
+        return self._supervisor.last_error
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until the client is ``ready`` (e.g. after a reconnect), instead of polling.
+
+        Args:
+            timeout: seconds to wait (default: the client's ``timeout``).
+
+        Raises:
+            NotReadyError: not ready in time.
+            ClientClosed: the client was closed.
+            ConnectionLost: the connection is lost for good (reconnect off or given up).
+        """
+        limit = self.timeout if timeout is None else check_timeout(timeout)
+        await self._supervisor.wait_ready(limit)
+
+    # -- lifecycle ------------------------------------------------------------------------
 
     async def __aenter__(self) -> DeribitClient:
         await self.connect()
@@ -188,16 +281,19 @@ class DeribitClient:
         Raises:
             TransportError: the WebSocket could not be opened and ``transport="websocket"``.
             AuthenticationError: the credentials were rejected.
+            ClientError: the client was already connected or closed.
         """
-        if self.state != "disconnected":
-            raise ClientError(f"connect() needs a fresh client; this one is {self.state}")
-        self.state = "connecting"
+        if self.state is not ConnectionState.DISCONNECTED:
+            if self.state is ConnectionState.CLOSED:
+                raise ClientClosed("this client is closed; create a new one")
+            raise ClientError(f"connect() needs a fresh client; this one is {self.state.value}")
+        self._loop = asyncio.get_running_loop()
         if self._session is None:
             self._session = aiohttp.ClientSession()
         try:
             if self.transport_mode != "http":
                 try:
-                    await self._establish()
+                    await self._supervisor.connect()
                     return
                 except TransportError as exc:
                     if self.transport_mode == "websocket":
@@ -212,132 +308,149 @@ class DeribitClient:
                         exc,
                         self.endpoints.http_url,
                     )
-            self._http = self._new_http()
-            self.transport_kind = "http"
-            if self.auth is not None and self.http_auth == "bearer":
-                await self.auth.login(self._http_call)
-                self._start_refresher()
-            self.state = "ready"
+                    self.transport_mode = "http"
+                    self._supervisor = self._new_supervisor()
+            await self._supervisor.connect()
         except BaseException:
-            self.state = "disconnected"
-            await self._release()
+            await finish_all(self._release_session)
             raise
 
     async def close(self) -> None:
         """Close everything: calls still waiting fail with ConnectionLost, subscribers end,
-        background tasks are cancelled. Idempotent."""
-        self.state = "closed"
-        for task in (self._supervisor, self._refresher):
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(
-            *(t for t in (self._supervisor, self._refresher) if t is not None),
-            return_exceptions=True,
+        background tasks are cancelled and awaited, sockets are closed. Idempotent, and it
+        completes even when called inside an expired ``asyncio.timeout`` or cancelled."""
+        self._supervisor.begin_close()
+        refresher, self._refresher = self._refresher, None
+
+        async def stop_refresher() -> None:
+            if refresher is not None and not refresher.done():
+                refresher.cancel()
+                await asyncio.wait([refresher])
+
+        async def close_detour() -> None:
+            detour, self._detour = self._detour, None
+            if detour is not None:
+                await detour.close()
+
+        await finish_all(
+            stop_refresher,
+            self._subs.close,
+            self._supervisor.close,
+            close_detour,
+            self._release_session,
         )
-        self._supervisor = self._refresher = None
-        await self._subs.close()
-        await self._release()
 
-    async def _release(self) -> None:
-        stream, self._stream = self._stream, None
-        https = (self._http, self._detour)
-        self._http = self._detour = None
-        try:
-            if stream is not None:
-                await stream.close()
-            for http in https:
-                if http is not None:
-                    await http.close()
-        finally:
-            if self._owns_session and self._session is not None:
-                session, self._session = self._session, None
-                await session.close()
+    async def _release_session(self) -> None:
+        if self._owns_session and self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
 
-    # -- connection establishment and reconnect -----------------------------------------
+    # -- connection establishment ---------------------------------------------------------
 
-    async def _establish(self) -> None:
-        """connect -> auth -> heartbeat -> cancel-on-disconnect -> resubscribe -> ready."""
+    def _new_supervisor(self) -> Supervisor[AnyConnection]:
+        steps: list[tuple[str, Any]] = [("authenticate", self._step_auth)]
+        if self.transport_mode == "http":
+            opener: Any = self._open_http
+        else:
+            opener = self._open_stream
+            steps += [
+                ("heartbeat", self._step_heartbeat),
+                ("cancel-on-disconnect", self._step_cod),
+                ("resubscribe", self._step_resubscribe),
+            ]
+        return Supervisor(
+            opener,
+            steps,
+            self.reconnect_policy,
+            is_fatal=is_fatal,
+            on_give_up=self._subs.fail_all,
+            on_ready=self._on_ready,
+        )
+
+    async def _open_stream(self) -> Connection[RpcProtocol[Any]]:
         assert self._session is not None
-        transport = await WebSocketTransport.connect(
+        connector = self._connector or WebSocketConnector(
             self.endpoints.ws_url, session=self._session, timeout=self.connect_timeout
         )
-        stream = StreamDispatcher(
+        transport = await connector.connect()
+        conn: Connection[RpcProtocol[Any]] = Connection(
             transport,
-            on_notification=self._subs.on_notification,
-            on_closed=self._on_stream_closed,
+            RpcProtocol(routes=self._subs.routes, lost_error=lost_order_error),
+            on_event=self._on_event,
+            on_closed=self._supervisor_closed,
             default_timeout=self.timeout,
-            channel_sinks=self._subs.sinks,
         )
-        stream.start()
-        self._stream = stream
-        try:
-            if self.auth is not None:
-                if self.auth.session_scoped:
-                    # A session-scoped token survives reconnects: refreshing keeps the session.
-                    await self.auth.refresh(self._stream_call)
-                else:
-                    await self.auth.login(self._stream_call)
-            if self.heartbeat_interval is not None:
-                await stream.call(
-                    "public/set_heartbeat", {"interval": self.heartbeat_interval}, str
-                )
-                stream.watch(2 * self.heartbeat_interval)
-            if self.cancel_on_disconnect:
-                await stream.call(
-                    "private/enable_cancel_on_disconnect", {"scope": "connection"}, str
-                )
-            await self._subs.resubscribe_all(self._stream_call)
-        except BaseException:
-            self._stream = None
-            await stream.close()
-            raise
+        conn.start()
         self.transport_kind = "websocket"
-        self.state = "ready"
-        if self.auth is not None:
-            self._start_refresher()
+        return conn
 
-    def _on_stream_closed(self, reason: str) -> None:
-        stream = self._stream
-        if stream is None or not stream.closed or self.state != "ready":
-            return  # an old or half-built connection, or we are closing
-        self.last_error = ConnectionLost(reason)
-        if not self.reconnect_policy.enabled:
-            log.warning("connection lost (%s); reconnect is disabled", reason)
-            self.state = "failed"
-            self._subs.fail_all(ConnectionLost(reason))
-            return
-        log.warning("connection lost (%s); reconnecting", reason)
-        self.state = "reconnecting"
-        self._supervisor = asyncio.get_running_loop().create_task(
-            self._reconnect(stream), name="deribit-reconnect"
-        )
+    async def _open_http(self) -> RequestConnection[RpcProtocol[None]]:
+        self.transport_kind = "http"
+        return self._new_http()
 
-    async def _reconnect(self, old: StreamDispatcher) -> None:
-        self._stream = None
-        await old.close()
+    def _supervisor_closed(self, conn: Connection[RpcProtocol[Any]], reason: str) -> None:
+        self._supervisor.connection_closed(conn, reason)
 
-        def failed(error: BaseException) -> None:
-            self.last_error = error
+    def _on_event(self, event: object) -> None:
+        if type(event) is NotificationParams:
+            self._subs.on_notification(event)
+        # Heartbeat: the protocol queued its answer, which the connection sends now.
+        # UnmatchedReply (late or unknown id): the protocol counted it.
+        elif type(event) is not Heartbeat:
+            log.debug("ignored %r", event)
 
-        try:
-            await retry_establish(self._establish, self.reconnect_policy, failed)
-        except Exception as exc:
-            log.error("giving up reconnecting: %s", exc)
-            self.state = "failed"
-            self.last_error = exc
-            self._subs.fail_all(ConnectionLost(f"could not reconnect: {exc}"))
-            return
-        self.reconnect_count += 1
-        log.info("reconnected (%d so far)", self.reconnect_count)
-
-    def _start_refresher(self) -> None:
-        if self._refresher is None or self._refresher.done():
+    def _on_ready(self, conn: AnyConnection) -> None:
+        if self._auth is not None and (self._refresher is None or self._refresher.done()):
             self._refresher = asyncio.get_running_loop().create_task(
                 self._refresh_tokens(), name="deribit-token-refresh"
             )
 
+    async def _step_auth(self, conn: AnyConnection) -> None:
+        auth = self._auth
+        if auth is None:
+            return
+        call = partial(self._call_on, conn)
+        if type(conn) is RequestConnection:
+            if self.http_auth == "bearer":
+                await auth.login(call)
+        elif auth.session_scoped:
+            # A session-scoped token survives reconnects: refreshing keeps the session.
+            await auth.refresh(call)
+        else:
+            await auth.login(call)
+
+    async def _step_heartbeat(self, conn: AnyConnection) -> None:
+        if self.heartbeat_interval is not None and type(conn) is Connection:
+            await self._call_on(
+                conn, "public/set_heartbeat", {"interval": self.heartbeat_interval}, str
+            )
+            conn.watch(2 * self.heartbeat_interval)
+
+    async def _step_cod(self, conn: AnyConnection) -> None:
+        if self.cancel_on_disconnect:
+            # Connection-scoped cancel-on-disconnect dies with the socket: replay it.
+            await self._call_on(
+                conn, "private/enable_cancel_on_disconnect", {"scope": "connection"}, str
+            )
+
+    async def _step_resubscribe(self, conn: AnyConnection) -> None:
+        await self._subs.resubscribe_all(partial(self._call_on, conn))
+
+    async def _call_on(
+        self, conn: AnyConnection, method: str, params: dict[str, Any] | None, result_type: Any
+    ) -> Any:
+        """A call on a given connection, ready or not (establish steps, auth)."""
+        if type(conn) is Connection:
+            return await conn.call(
+                None, False, conn.protocol.prepare_request, method, params, result_type, None
+            )
+        assert isinstance(conn, RequestConnection)
+        return await conn.call(
+            None, False, method, conn.protocol.prepare_request, method, params, result_type, None
+        )
+
     async def _refresh_tokens(self) -> None:
-        auth = self.auth
+        auth = self._auth
         assert auth is not None
         failures = 0
         while True:
@@ -348,17 +461,20 @@ class DeribitClient:
             if auth.seconds_until_refresh():
                 continue  # a reconnect logged in again meanwhile
             try:
-                await auth.refresh(self._auth_call)
+                conn = self._supervisor.ready_connection
+                if conn is None:
+                    raise ConnectionLost("token refresh waits for a ready connection")
+                await auth.refresh(partial(self._call_on, conn))
                 failures = 0
             except DeribitError as exc:
                 # Disconnected or rejected: the reconnect path logs in again; retry, backing
                 # off so a persistent failure does not hammer the server.
                 failures += 1
                 log.warning("token refresh failed (%d in a row): %s", failures, exc)
-                self.last_error = exc
+                self._supervisor.last_error = exc
                 await asyncio.sleep(min(60.0, 2.0**failures))
 
-    # -- calls --------------------------------------------------------------------------
+    # -- calls ----------------------------------------------------------------------------
 
     @overload
     async def call(
@@ -394,11 +510,13 @@ class DeribitClient:
             params: named params; ``None`` values are omitted from the request.
             result_type: decode the result into this type (a model, ``list[Model]``, ...);
                 by default plain JSON values.
-            timeout: seconds to wait for the reply (default: the client's ``timeout``).
+            timeout: seconds to wait for the reply, sending included (default: the
+                client's ``timeout``).
 
         Raises:
             RpcError: the server answered with an error; the subclass matches its code.
             RequestTimeout, ConnectionLost, OrderOutcomeUnknown: see the README.
+            ClientError: refused before any I/O (bad arguments, closed client, ...).
         """
         return await self._start(method, params, result_type, timeout, False)
 
@@ -432,14 +550,23 @@ class DeribitClient:
         timeout: float | None,
         meta: bool,
     ) -> Awaitable[Any]:
-        """Route a call and return the awaitable that performs it.
+        """Check a call and return the awaitable that performs it.
 
-        A plain function, so the typed wrappers reach the dispatcher without extra coroutine
-        layers; misuse raises here, before anything is sent.
+        A plain function, so the typed wrappers reach the connection without extra
+        coroutine layers; misuse raises here, before anything is sent.
         """
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        if type(method) is not str:
+            raise ClientError(f"method must be a str such as 'public/get_time', not {method!r}")
+        self._check_loop()
+        if method in SUBSCRIPTION_METHODS:
+            raise UnsupportedOperation(
+                f"{method} through call() would leave its notifications undelivered: use "
+                "client.subscribe(...) instead"
+            )
         private = method.startswith("private/")
-        auth = self.auth
-        if private and auth is None:
+        if private and self._auth is None:
             raise CredentialsRequired(
                 f"{method} needs API credentials: pass client_id/client_secret or set "
                 "DERIBIT_CLIENT_ID/DERIBIT_CLIENT_SECRET"
@@ -447,6 +574,19 @@ class DeribitClient:
         if method in _SESSION_STATE:
             return self._stateful(method, params, result_type, timeout, meta)
         return self._route(method, params, result_type, timeout, meta, private)
+
+    def _check_loop(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise ClientError(
+                "call the client from a coroutine running in its event loop"
+            ) from None
+        if loop is not self._loop and self._loop is not None:
+            raise ClientError(
+                "this client belongs to another event loop (it was connected in a different "
+                "asyncio.run()); create one client per event loop"
+            )
 
     def _route(
         self,
@@ -458,22 +598,65 @@ class DeribitClient:
         private: bool,
     ) -> Awaitable[Any]:
         """Pick the connection for a call: the WebSocket, HTTP, or HTTP while reconnecting."""
-        auth = self.auth
-        stream = self._stream
-        # "ready" also keeps user calls off a connection still re-authenticating.
-        if stream is not None and self.state == "ready" and not stream.closed:
+        conn = self._supervisor.ready_connection
+        if type(conn) is Connection:
+            auth = self._auth
             token = auth.access_token if private and self.send_access_token and auth else None
-            return stream.call(method, params, result_type, timeout, token, meta)
-        if self._http is not None:
+            return conn.call(
+                timeout, meta, conn.protocol.prepare_request, method, params, result_type, token
+            )
+        if conn is not None:
             if method in WS_ONLY_METHODS:
                 raise UnsupportedOperation(f"{method} is only available over WebSocket")
-            return self._http.call(method, params, result_type, timeout, meta)
-        if self.state == "reconnecting":
+            assert isinstance(conn, RequestConnection)
+            return conn.call(
+                timeout,
+                meta,
+                method,
+                conn.protocol.prepare_request,
+                method,
+                params,
+                result_type,
+                None,
+            )
+        return self._not_ready(method, params, result_type, timeout, meta)
+
+    def _not_ready(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        result_type: Any,
+        timeout: float | None,
+        meta: bool,
+    ) -> Awaitable[Any]:
+        state = self.state
+        if state is ConnectionState.RECONNECTING or state is ConnectionState.READY:
+            # READY with a closed socket: the supervisor is about to reconnect.
             if self.transport_mode == "auto" and is_read_only_public(method):
-                return self._reconnect_http().call(method, params, result_type, timeout, meta)
-            raise ConnectionLost(f"{method} not sent: the WebSocket is reconnecting")
+                http = self._reconnect_http()
+                return http.call(
+                    timeout,
+                    meta,
+                    method,
+                    http.protocol.prepare_request,
+                    method,
+                    params,
+                    result_type,
+                    None,
+                )
+            raise ConnectionLost(
+                f"{method} not sent: the WebSocket is reconnecting (await client.wait_ready())"
+            )
+        if state is ConnectionState.CLOSED:
+            raise ClientClosed(f"{method} not sent: the client is closed; create a new one")
+        if state is ConnectionState.FAILED:
+            raise ConnectionLost(
+                f"{method} not sent: the connection is down for good ({self.last_error})"
+            )
+        if state is ConnectionState.CONNECTING:
+            raise ConnectionLost(f"{method} not sent: still connecting (await client.wait_ready())")
         raise ClientError(
-            f"client is not connected ({self.state}): use `async with DeribitClient(...)` "
+            f"client is not connected ({state.value}): use `async with DeribitClient(...)` "
             "or `await connect()`"
         )
 
@@ -488,9 +671,14 @@ class DeribitClient:
         """Calls that change connection state the client must know about."""
         if method == "private/logout":
             return await self._logout(params, timeout, meta)
+        scope = (params or {}).get("scope") or "connection"
+        if scope == "connection" and self.transport_kind == "http":
+            raise UnsupportedOperation(
+                f"{method} with connection scope needs a WebSocket connection; "
+                "over HTTP use scope='account'"
+            )
         result = await self._route(method, params, result_type, timeout, meta, True)
         # Replayed after every reconnect (REFERENCE 3: re-enable connection-scoped COD).
-        scope = (params or {}).get("scope") or "connection"
         if scope == "connection":
             self.cancel_on_disconnect = method == "private/enable_cancel_on_disconnect"
         return result
@@ -499,73 +687,73 @@ class DeribitClient:
         self, params: Mapping[str, Any] | None, timeout: float | None, meta: bool
     ) -> Any:
         # The server closes the socket in answer (REFERENCE 2.3): that must not reconnect.
-        stream = self._stream
-        if stream is None or stream.closed:
+        conn = self._supervisor.ready_connection
+        if type(conn) is not Connection:
             raise UnsupportedOperation("private/logout is only available over WebSocket")
-        self.state = "closed"
+        self._supervisor.begin_close()
         try:
-            return await stream.call("private/logout", params, Any, timeout or 2.0, None, meta)
+            return await conn.call(
+                timeout or 2.0,
+                meta,
+                conn.protocol.prepare_request,
+                "private/logout",
+                params,
+                Any,
+                None,
+            )
         except (ConnectionLost, RequestTimeout):
             # No reply is the documented outcome: the server just closes the socket.
             return None
         finally:
-            if self.auth is not None:
-                self.auth.forget()
+            if self._auth is not None:
+                self._auth.forget()
             await self.close()
 
-    async def _stream_call(self, method: str, params: dict[str, Any], result_type: Any) -> Any:
-        stream = self._stream
-        if stream is None or stream.closed:
-            raise ConnectionLost(f"{method} not sent: no WebSocket connection")
-        return await stream.call(method, params, result_type)
-
-    async def _ready_stream_call(
+    async def _subscription_call(
         self, method: str, params: dict[str, Any], result_type: Any
     ) -> Any:
-        # Subscriber-initiated calls wait for "ready": the establish sequence resubscribes
-        # every registered channel itself, once, after authenticating.
-        if self.state != "ready":
-            raise ConnectionLost(f"{method} not sent: the client is {self.state}")
-        return await self._stream_call(method, params, result_type)
+        # Subscriber-initiated calls need a ready connection: the establish sequence
+        # resubscribes every registered channel itself, once, after authenticating.
+        self._check_loop()
+        conn = self._supervisor.ready_connection
+        if type(conn) is not Connection:
+            if self.state is ConnectionState.CLOSED:
+                raise ClientClosed(f"{method} not sent: the client is closed")
+            raise ConnectionLost(f"{method} not sent: the client is {self.state.value}")
+        return await self._call_on(conn, method, params, result_type)
 
-    async def _http_call(self, method: str, params: dict[str, Any], result_type: Any) -> Any:
-        assert self._http is not None
-        return await self._http.call(method, params, result_type)
-
-    async def _auth_call(self, method: str, params: dict[str, Any], result_type: Any) -> Any:
-        if self._http is not None:
-            return await self._http_call(method, params, result_type)
-        return await self._stream_call(method, params, result_type)
-
-    def _new_http(self) -> RequestDispatcher:
+    def _new_http(self) -> RequestConnection[RpcProtocol[None]]:
         assert self._session is not None
         transport = HttpTransport(self.endpoints.http_url, session=self._session)
-        return RequestDispatcher(
-            transport, default_timeout=self.timeout, headers=self._http_headers
+        return RequestConnection(
+            transport,
+            RpcProtocol(lost_error=lost_order_error),
+            default_timeout=self.timeout,
+            headers=self._http_headers,
         )
 
-    def _reconnect_http(self) -> RequestDispatcher:
+    def _reconnect_http(self) -> RequestConnection[RpcProtocol[None]]:
         # Public reads keep working over HTTP while the WebSocket reconnects ("auto" only).
         if self._detour is None:
             self._detour = self._new_http()
         return self._detour
 
     def _http_headers(self, method: str, body: bytes) -> Mapping[str, str] | None:
-        if self.auth is None or not method.startswith("private/"):
+        if self._auth is None or not method.startswith("private/"):
             return None
         uri = f"{self._http_path}/{method}"
-        return {"Authorization": self.auth.http_authorization(self.http_auth, uri, body)}
+        return {"Authorization": self._auth.http_authorization(self.http_auth, uri, body)}
 
     @property
     def pending_count(self) -> int:
         """Requests sent and still waiting for their reply, over every connection."""
         return sum(
-            d.protocol.pending_count
-            for d in (self._stream, self._http, self._detour)
-            if d is not None
+            conn.protocol.pending_count
+            for conn in (self._supervisor.connection, self._detour)
+            if conn is not None
         )
 
-    # -- subscriptions ------------------------------------------------------------------
+    # -- subscriptions --------------------------------------------------------------------
 
     def subscribe(
         self,
@@ -573,6 +761,7 @@ class DeribitClient:
         policy: Policy | None = None,
         maxsize: int | None = None,
         callback: Callback | None = None,
+        on_error: ErrorCallback | None = None,
     ) -> Subscription:
         """Subscribe to channels (WebSocket only); enter the result to start.
 
@@ -586,21 +775,29 @@ class DeribitClient:
             channels: Deribit channel names.
             policy: ``"drop_oldest"`` (default for market data), ``"keep_latest"`` or
                 ``"error"`` (default for ``user.*``).
-            maxsize: queue bound (default: the client's ``subscriber_maxsize``).
+            maxsize: queue bound, markers included (default: the client's
+                ``subscriber_maxsize``).
             callback: instead of iterating, have each item passed to this function; a plain
                 function runs inside the read loop (keep it quick), a coroutine function in
-                its own task.
+                a task the subscription owns.
+            on_error: called with the exception that ends the subscription
+                (``SubscriptionRejected`` after a reconnect, ``ConnectionLost`` when the
+                client gives up, ``SubscriberOverflow``); the way callback subscribers learn
+                of failures.
 
         Raises:
             UnsupportedOperation: the client uses HTTP.
             CredentialsRequired: private channels without credentials.
+            ClientError: bad arguments, or the client is closed.
         """
         if self.transport_kind == "http" or self.transport_mode == "http":
             raise UnsupportedOperation(
                 "subscriptions need a WebSocket connection; this client uses HTTP "
                 f"({self.fallback_reason or 'transport=http'})"
             )
-        return self._subs.new(channels, policy, maxsize, callback)
+        if self.state is ConnectionState.CLOSED:
+            raise ClientClosed("cannot subscribe: the client is closed; create a new one")
+        return self._subs.new(channels, policy, maxsize, callback, on_error)
 
     @property
     def subscriptions(self) -> SubscriptionManager:
@@ -622,4 +819,6 @@ def _credentials(client_id: str | None, client_secret: str | None) -> Credential
         return Credentials.from_env()
     if not client_id or not client_secret:
         raise ClientError("pass both client_id and client_secret (or neither)")
+    if type(client_id) is not str or type(client_secret) is not str:
+        raise ClientError("client_id and client_secret must be str")
     return Credentials(client_id, client_secret)

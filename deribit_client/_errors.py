@@ -6,9 +6,11 @@ Everything the SDK raises derives from :class:`DeribitError`::
     ├── ClientError                 misuse detected before any I/O (also a ValueError)
     │   ├── UnsupportedOperation     e.g. subscribing over HTTP, a WebSocket-only method over HTTP
     │   ├── RequestTooLarge          encoded request over Deribit's 32 kB frame limit
-    │   └── CredentialsRequired      private method without configured credentials
+    │   ├── CredentialsRequired      private method without configured credentials
+    │   └── ClientClosed             the client was closed; create a new one
     ├── TransportError              the link failed (also a ConnectionError)
-    │   ├── ConnectionLost           socket closed/broken; in-flight calls fail with this
+    │   ├── ConnectionLost           socket closed/broken or down; in-flight calls fail with this
+    │   ├── NotReadyError            wait_ready() timed out (also a TimeoutError)
     │   └── HTTPStatusError          HTTP reply that carries no JSON-RPC body (429, 502, ...)
     ├── RequestTimeout              no reply within the call's timeout (also a TimeoutError)
     ├── OrderOutcomeUnknown         an order mutation lost its reply: reconcile before retrying
@@ -40,11 +42,29 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ._core.errors import (
+    ClientClosed,
+    ClientError,
+    ConnectionLost,
+    CredentialsRequired,
+    DeribitError,
+    HTTPStatusError,
+    NotReadyError,
+    ProtocolError,
+    RequestTimeout,
+    RequestTooLarge,
+    ResponseDecodeError,
+    SubscriberOverflow,
+    TransportError,
+    UnsupportedOperation,
+)
+
 __all__ = [
     "ERROR_CODES",
     "AccountError",
     "AuthenticationError",
     "CancelOnDisconnectError",
+    "ClientClosed",
     "ClientError",
     "ConnectionLost",
     "CredentialsRequired",
@@ -55,6 +75,7 @@ __all__ = [
     "InvalidRequestError",
     "MassQuoteError",
     "NotFoundError",
+    "NotReadyError",
     "OrderOutcomeUnknown",
     "OrderRejectedError",
     "PermissionDeniedError",
@@ -73,52 +94,6 @@ __all__ = [
     "WalletError",
     "error_from_code",
 ]
-
-
-class DeribitError(Exception):
-    """Root of every exception raised by deribit_client."""
-
-
-class ClientError(DeribitError, ValueError):
-    """The call was refused before any I/O because it cannot succeed as written."""
-
-
-class UnsupportedOperation(ClientError):
-    """The operation is not available on this transport (e.g. subscriptions over HTTP)."""
-
-
-class RequestTooLarge(ClientError):
-    """The encoded request exceeds Deribit's 32 kB limit for one frame or POST body."""
-
-
-class CredentialsRequired(ClientError):
-    """A private method was called but no API credentials are configured."""
-
-
-class TransportError(DeribitError, ConnectionError):
-    """The connection to Deribit failed or broke."""
-
-
-class ConnectionLost(TransportError):
-    """The connection closed while a call was waiting; the call was not re-sent."""
-
-
-class HTTPStatusError(TransportError):
-    """An HTTP reply without a JSON-RPC body (e.g. 429 too many connections, 502)."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"HTTP {status}: {detail}")
-        self.status = status
-
-
-class RequestTimeout(DeribitError, TimeoutError):
-    """No reply arrived within the call's timeout. The pending entry was removed."""
-
-    def __init__(self, method: str, request_id: int, timeout: float) -> None:
-        super().__init__(f"{method} (id {request_id}) got no reply within {timeout:g} s")
-        self.method = method
-        self.request_id = request_id
-        self.timeout = timeout
 
 
 class OrderOutcomeUnknown(DeribitError):
@@ -142,14 +117,6 @@ class OrderOutcomeUnknown(DeribitError):
         self.label: str | None = label
 
 
-class ProtocolError(DeribitError):
-    """The server sent something that violates JSON-RPC 2.0 or Deribit's documented shapes."""
-
-
-class ResponseDecodeError(ProtocolError):
-    """A result could not be decoded into the type the caller asked for."""
-
-
 class SubscriptionRejected(DeribitError):
     """Deribit confirmed fewer channels than requested (invalid or unauthorized channels are
     dropped silently by the server). ``channels`` lists the ones it left out."""
@@ -158,23 +125,6 @@ class SubscriptionRejected(DeribitError):
         names = ", ".join(channels)
         super().__init__(f"server did not subscribe {names}{detail}")
         self.channels = channels
-
-
-class SubscriberOverflow(DeribitError):
-    """A subscriber using the ``"error"`` policy fell behind: its queue was full.
-
-    The subscription is closed; what was still queued is discarded and counted. Resync
-    state with a REST call (open orders, positions, order book) and subscribe again.
-    """
-
-    def __init__(self, channel: str, maxsize: int, discarded: int) -> None:
-        super().__init__(
-            f"subscriber of {channel} fell behind: queue of {maxsize} full; "
-            f"{discarded} queued messages discarded"
-        )
-        self.channel = channel
-        self.maxsize = maxsize
-        self.discarded = discarded
 
 
 class RpcError(DeribitError):
@@ -209,6 +159,11 @@ class RpcError(DeribitError):
         self.name: str = entry.name if entry is not None else message.split(" ", 1)[0]
         where = f" in {method}" if method else ""
         super().__init__(f"[{code}] {message}{where}")
+
+    @property
+    def retry_after(self) -> float | None:
+        """The engine's name for :attr:`wait`: seconds before the venue takes requests again."""
+        return self.wait
 
     @property
     def wait(self) -> float | None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._api import result_type_of
-from ._rpc.protocol import Reply, decode_reply
+from ._core.protocol import Reply
+from ._rpc.protocol import decode_reply
 
 __all__ = ["Response", "decode_response", "decode_response_with_meta"]
 
@@ -42,7 +43,7 @@ class Response(Generic[T]):
         return cls(
             reply.value,
             reply.method,
-            reply.request_id,
+            reply.request_id,  # type: ignore[arg-type]  # JSON-RPC ids here are ints
             env.usIn,
             env.usOut,
             env.usDiff,

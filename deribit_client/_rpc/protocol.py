@@ -1,9 +1,10 @@
-"""Sans-I/O JSON-RPC 2.0 core: requests become bytes, incoming bytes become typed events.
+"""Sans-I/O JSON-RPC 2.0 protocol: requests become bytes, incoming bytes become typed events.
 
-Rules of this module: it never awaits, never reads a clock and never raises out of
-:meth:`RpcProtocol.receive_frame`; anything unexpected on the wire becomes an event. It owns the
-pending-request table, decides which exception a lost call gets, and queues its own automatic
-replies (the ``test_request`` heartbeat answer) for the driver to send via ``data_to_send``.
+Implements the engine's :class:`~deribit_client._core.protocol.WireProtocol`. Rules of this
+module: it never awaits, never reads a clock and never raises out of :meth:`RpcProtocol.receive`;
+anything unexpected on the wire becomes an event. It owns the pending-request table and queues
+its own automatic replies (the ``test_request`` heartbeat answer) for ``data_to_send``. Which
+error a lost order gets is venue policy, injected as ``lost_error``.
 """
 
 from __future__ import annotations
@@ -11,29 +12,37 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import msgspec
 
-from .._errors import (
+from .._core.errors import (
     ClientError,
     ConnectionLost,
     DeribitError,
-    OrderOutcomeUnknown,
     ProtocolError,
     RequestTimeout,
     RequestTooLarge,
     ResponseDecodeError,
-    error_from_code,
 )
-from .codec import decode_envelope, decoder_for, encode, reply_decoder
-from .methods import MAX_FRAME_BYTES, ORDER_MUTATIONS
-from .wire import Envelope, EnvelopeMeta, ErrorObject, Notification, NotificationParams, Request
+from .._core.protocol import Reply, Route, Violation
+from .._errors import error_from_code
+from .codec import (
+    DECODE_ERRORS,
+    check_result_type,
+    decode_envelope,
+    decoder_for,
+    encode,
+    reply_decoder,
+)
+from .methods import MAX_FRAME_BYTES
+from .wire import Envelope, ErrorObject, Notification, NotificationParams, Request
 
 __all__ = [
-    "ChannelSink",
+    "ChannelRoute",
     "Event",
     "Heartbeat",
+    "LostErrorRule",
     "Notification",
     "NotificationParams",
     "Reply",
@@ -46,30 +55,26 @@ __all__ = [
 W = TypeVar("W")
 
 _error_decoder = msgspec.json.Decoder(ErrorObject)
-ChannelSink = tuple[msgspec.json.Decoder[Any], Callable[[Notification[Any]], None]]
 _INTERNAL: Any = object()  # result_type of requests the protocol sends by itself
+_MAX_ID_DIGITS = 19  # our ids are 64-bit integers; longer digit strings are not ours
+
+LostErrorRule = Callable[[str, dict[str, Any], int, DeribitError], DeribitError]
+"""``(method, params, request_id, error) -> error`` for a request whose reply is lost (timed
+out, or the link failed after sending): the venue decides, e.g. an outcome-unknown error for
+order mutations. The default returns ``error`` unchanged."""
 
 
-class Reply(Generic[W]):
-    """A reply matched to a pending request; exactly one of ``value``/``error`` is meaningful."""
+class ChannelRoute(Route, Protocol):
+    """A subscribed channel as the protocol sees it: a :class:`Route` with a decoder of its
+    whole notification frame (``codec.notification_decoder``), for the one-parse fast path."""
 
-    __slots__ = ("envelope", "error", "method", "request_id", "value", "waiter")
+    frame_decoder: msgspec.json.Decoder[Any]
 
-    def __init__(
-        self,
-        waiter: W,
-        request_id: int,
-        method: str,
-        value: Any,
-        error: DeribitError | None,
-        envelope: EnvelopeMeta,
-    ) -> None:
-        self.waiter = waiter
-        self.request_id = request_id
-        self.method = method
-        self.value = value
-        self.error = error
-        self.envelope = envelope
+
+def _same_error(
+    method: str, params: dict[str, Any], request_id: int, error: DeribitError
+) -> DeribitError:
+    return error
 
 
 class Heartbeat:
@@ -91,29 +96,16 @@ class UnmatchedReply:
         self.late = late
 
 
-class Violation:
-    """A frame that is not valid JSON-RPC, or an error that cannot be tied to a request."""
-
-    __slots__ = ("error", "excerpt", "reason")
-
-    def __init__(self, reason: str, frame: bytes | str, error: DeribitError | None = None) -> None:
-        self.reason = reason
-        excerpt = bytes(frame[:200]) if isinstance(frame, bytes) else frame[:200].encode()
-        # A broken auth reply must not put tokens into logs.
-        self.excerpt = b"<redacted: mentions a token>" if b"token" in excerpt else excerpt
-        self.error = error
-
-
 Event = (
     Reply[Any]
-    | Notification[Any]
+    | tuple[ChannelRoute, Notification[Any]]
     | NotificationParams
     | Heartbeat
     | UnmatchedReply
     | Violation
     | None
 )
-"""What :meth:`RpcProtocol.receive_frame` returns; ``None`` means nothing to act on."""
+"""What :meth:`RpcProtocol.receive` returns; ``None`` means nothing to act on."""
 
 
 class _Pending(Generic[W]):
@@ -142,11 +134,12 @@ class RpcProtocol(Generic[W]):
     Args:
         ids: request id source; injectable so tests get deterministic ids.
         max_frame_bytes: refuse to encode requests larger than this (Deribit: 32 kB).
-        channel_sinks: channel name (bytes) -> ``(decoder, sink)``: the decoder parses a
-            whole notification frame into a typed :class:`Notification` (see
-            ``codec.notification_decoder``) and ``sink`` receives it at once; such frames are
-            parsed once and routed without a second lookup (``receive_frame`` then returns
-            ``None``). Shared with, and filled by, the subscriber side; sinks must not raise.
+        routes: channel name (bytes) -> :class:`ChannelRoute`. A notification of a routed
+            channel is parsed once, straight into its typed :class:`Notification`, and
+            returned as ``(route, notification)``. Shared with, and filled by, the
+            subscription side.
+        lost_error: the venue's rule for requests whose reply is lost (see
+            :data:`LostErrorRule`).
     """
 
     def __init__(
@@ -154,10 +147,12 @@ class RpcProtocol(Generic[W]):
         *,
         ids: Iterator[int] | None = None,
         max_frame_bytes: int = MAX_FRAME_BYTES,
-        channel_sinks: dict[bytes, ChannelSink] | None = None,
+        routes: dict[bytes, ChannelRoute] | None = None,
+        lost_error: LostErrorRule = _same_error,
     ) -> None:
         self._ids = ids if ids is not None else itertools.count(1)
-        self.channel_sinks = channel_sinks if channel_sinks is not None else {}
+        self.routes = routes if routes is not None else {}
+        self._lost_error = lost_error
         # The previous notification's bytes up to its channel name, and that name: a stream
         # of one channel then skips the search (and the key's hash is cached).
         self._last_prefix = b"\x00"
@@ -180,22 +175,31 @@ class RpcProtocol(Generic[W]):
         method: str,
         params: Mapping[str, Any] | None,
         result_type: Any,
+        access_token: str | None,
         waiter: W,
-        access_token: str | None = None,
         deadline: float = math.inf,
         timeout: float = 0.0,
     ) -> tuple[int, bytes]:
         """Register a pending request and return ``(id, frame)``.
+
+        The argument order lets the connection driver append ``waiter, deadline, timeout``
+        to the venue's own arguments.
 
         ``None``-valued params are omitted (Deribit wants absent, not ``null``).
         ``access_token`` is added to the sent params only, never to what errors carry.
         ``deadline`` (in the driver's clock) and ``timeout`` are kept for :meth:`expire`.
 
         Raises:
-            ClientError: params cannot be encoded.
+            ClientError: the method is not a string, params are not a mapping or cannot be
+                encoded (a NaN or infinite number included), or ``result_type`` cannot be
+                decoded into.
             RequestTooLarge: the frame exceeds the frame limit.
         """
-        clean = _clean_params(params)
+        if type(method) is not str:
+            raise ClientError(f"method must be a str such as 'public/get_time', not {method!r}")
+        clean = _clean_params(method, params)
+        if result_type is not _INTERNAL:
+            check_result_type(result_type)
         sent = clean if access_token is None else {**clean, "access_token": access_token}
         request_id = next(self._ids)
         try:
@@ -233,9 +237,9 @@ class RpcProtocol(Generic[W]):
         entry = self._pending.pop(request_id, None)
         method = entry.method if entry is not None else "request"
         error = RequestTimeout(method, request_id, timeout)
-        if entry is not None and method in ORDER_MUTATIONS:
-            return _outcome_unknown(entry, request_id, str(error), error)
-        return error
+        if entry is None:
+            return error
+        return self._lost_error(method, entry.params, request_id, error)
 
     def expire(self, now: float) -> tuple[list[tuple[W, DeribitError]], float]:
         """Drop every request whose deadline is ``<= now``.
@@ -258,12 +262,12 @@ class RpcProtocol(Generic[W]):
         entry = self._pending.pop(request_id, None)
         if entry is None:
             return ConnectionLost(f"connection lost: {reason}")
-        return _lost_error(entry, request_id, reason)
+        return self._lost(entry, request_id, reason)
 
     def connection_lost(self, reason: str) -> list[tuple[W, DeribitError]]:
         """Fail every pending request at once; nothing is re-sent. Returns (waiter, error)."""
         failed = [
-            (entry.waiter, _lost_error(entry, request_id, reason))
+            (entry.waiter, self._lost(entry, request_id, reason))
             for request_id, entry in self._pending.items()
             if entry.result_type is not _INTERNAL
         ]
@@ -273,42 +277,41 @@ class RpcProtocol(Generic[W]):
 
     # -- incoming -----------------------------------------------------------------------
 
-    def receive_frame(self, frame: bytes | str) -> Event:
+    def receive(self, frame: bytes | str) -> Event:
         """Classify one incoming frame. Never raises: problems become :class:`Violation`.
 
         Fast paths parse a frame once, straight into its final type, after finding the
         channel or id among its first bytes; any surprise falls through to the generic
         path, which classifies the frame from a permissive envelope.
         """
-        if type(frame) is bytes:
-            if frame.startswith(self._last_prefix):
-                channel: bytes | None = self._last_channel
-            else:
-                channel = None
-                start = frame.find(b'"channel":"', 0, 128)
-                if start != -1:
-                    start += 11
-                    end = frame.find(b'"', start)
-                    channel = self._last_channel = frame[start:end]
-                    self._last_prefix = frame[: end + 1]
-            if channel is not None:
-                route = self.channel_sinks.get(channel)
-                if route is not None:
-                    try:
-                        notification = route[0].decode(frame).params
-                    except msgspec.DecodeError:
-                        pass  # not the expected shape: let the generic path say why
-                    else:
+        try:
+            if type(frame) is bytes:
+                if frame.startswith(self._last_prefix):
+                    channel: bytes | None = self._last_channel
+                else:
+                    channel = None
+                    start = frame.find(b'"channel":"', 0, 128)
+                    if start != -1:
+                        start += 11
+                        end = frame.find(b'"', start)
+                        channel = self._last_channel = frame[start:end]
+                        self._last_prefix = frame[: end + 1]
+                if channel is not None:
+                    route = self.routes.get(channel)
+                    if route is not None:
                         try:
-                            route[1](notification)
-                        except Exception as exc:  # a bug on the subscriber side, not the wire
-                            return Violation(f"notification sink failed: {exc!r}", frame)
-                        return None
-            else:
-                reply = self._fast_reply(frame)
-                if reply is not None:
-                    return reply
-        return self._classify(frame)
+                            return (route, route.frame_decoder.decode(frame).params)
+                        except DECODE_ERRORS:
+                            # Not the expected shape: let the generic path say why.
+                            return self._classify(frame, route)
+                else:
+                    reply = self._fast_reply(frame)
+                    if reply is not None:
+                        return reply
+            return self._classify(frame, None)
+        except Exception as exc:  # no input may end the read loop; count and describe it
+            self.violations += 1
+            return Violation(f"frame could not be processed: {exc!r}", frame)
 
     def _fast_reply(self, frame: bytes) -> Reply[Any] | None:
         at = frame.find(b'"id":', 0, 64)
@@ -318,31 +321,41 @@ class RpcProtocol(Generic[W]):
         end = frame.find(b",", at, at + 24)
         if end == -1:
             return None  # the id ends the object: the generic path handles it
-        try:
-            rid = int(frame[at:end])
-        except ValueError:
+        digits = frame[at:end]
+        if not digits.isdigit():
             return None  # string or null id: the generic path handles it
+        rid = int(digits)
         entry = self._pending.get(rid)
         if entry is None or entry.result_type is _INTERNAL:
             return None
         try:
             env = reply_decoder(entry.result_type).decode(frame)
-        except msgspec.DecodeError:
+        except DECODE_ERRORS:
             return None  # an error reply, or a result that does not fit: generic path
-        if env.error:
+        # The id found by scanning may sit inside a member before the real one (a `result`
+        # that precedes `id`): only the decoded envelope's id may resolve a waiter.
+        if env.error or env.id != rid:
             return None
         del self._pending[rid]
         return Reply(entry.waiter, rid, entry.method, env.result, None, env)
 
-    def _classify(self, frame: bytes | str) -> Event:
+    def _classify(self, frame: bytes | str, route: ChannelRoute | None) -> Event:
         try:
             env = decode_envelope(frame)
-        except msgspec.DecodeError as exc:
+        except DECODE_ERRORS as exc:
             self.violations += 1
-            return Violation(f"not a JSON-RPC object: {exc}", frame)
+            return Violation(f"not a JSON-RPC object: {exc!r}", frame, route=route)
         params = env.params
         if params is not None and env.id is None:
             if env.method == "subscription":
+                if route is not None:  # its channel's model did not fit the data
+                    self.violations += 1
+                    return Violation(
+                        f"notification of {params.channel} does not fit its model",
+                        frame,
+                        None,
+                        route,
+                    )
                 return params
             if env.method == "heartbeat":
                 if params.type == "test_request":
@@ -373,17 +386,24 @@ class RpcProtocol(Generic[W]):
             self.unknown_replies += 1
         return UnmatchedReply(request_id, late)
 
+    def _lost(self, entry: _Pending[W], request_id: int, reason: str) -> DeribitError:
+        error = ConnectionLost(f"connection lost while waiting for {entry.method}: {reason}")
+        return self._lost_error(entry.method, entry.params, request_id, error)
+
     def _queue_internal(self, method: str) -> None:
         # Internal requests have no waiter; _INTERNAL marks them so replies are swallowed.
-        _, frame = self.prepare_request(method, None, _INTERNAL, cast(W, None))
+        _, frame = self.prepare_request(method, None, _INTERNAL, None, cast(W, None))
         self._outbox.append(frame)
 
 
 def _numeric_id(request_id: int | str) -> int | None:
     if isinstance(request_id, int):
         return request_id
-    # Our ids are integers; tolerate a peer that echoes them as decimal strings.
-    return int(request_id) if request_id.isdigit() else None
+    # Our ids are integers; tolerate a peer that echoes them as decimal strings (ASCII digits
+    # only: str.isdigit() also accepts "²", which int() refuses).
+    if request_id.isascii() and request_id.isdigit() and len(request_id) <= _MAX_ID_DIGITS:
+        return int(request_id)
+    return None
 
 
 def _error_of(env: Envelope, method: str | None, rid: int | None) -> DeribitError | None:
@@ -391,17 +411,33 @@ def _error_of(env: Envelope, method: str | None, rid: int | None) -> DeribitErro
         return None
     try:
         obj = _error_decoder.decode(env.error)
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         return ProtocolError(f"malformed error object in reply to {method}: {exc}")
     return error_from_code(obj.code, obj.message, obj.data, method=method, request_id=rid)
 
 
-def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    if not params:
+def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    if params is None:
         return {}
-    if None in params.values():
-        return {k: v for k, v in params.items() if v is not None}
-    return params if type(params) is dict else dict(params)
+    if not isinstance(params, Mapping):
+        raise ClientError(
+            f"params of {method} must be a mapping of parameter names to values, "
+            f"not {type(params).__name__}"
+        )
+    clean = (
+        {k: v for k, v in params.items() if v is not None}
+        if None in params.values()
+        else params
+        if type(params) is dict
+        else dict(params)
+    )
+    for name, value in clean.items():
+        # JSON has no NaN or infinity: msgspec would send null, which Deribit reads as absent.
+        if type(value) is float and not math.isfinite(value):
+            raise ClientError(f"{method}: parameter {name!r} is {value!r}; send a finite number")
+        if type(name) is not str:
+            raise ClientError(f"{method}: parameter names must be str, not {name!r}")
+    return clean
 
 
 def _reply(entry: _Pending[Any], rid: int, env: Envelope, error: DeribitError | None) -> Reply[Any]:
@@ -412,28 +448,13 @@ def _reply(entry: _Pending[Any], rid: int, env: Envelope, error: DeribitError | 
         return Reply(entry.waiter, rid, entry.method, None, problem, env)
     try:
         value = decoder_for(entry.result_type).decode(env.result)
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         problem = ResponseDecodeError(
             f"result of {entry.method} (id {rid}) does not match {_type_name(entry.result_type)}: "
             f"{exc}"
         )
         return Reply(entry.waiter, rid, entry.method, None, problem, env)
     return Reply(entry.waiter, rid, entry.method, value, None, env)
-
-
-def _lost_error(entry: _Pending[Any], request_id: int, reason: str) -> DeribitError:
-    error = ConnectionLost(f"connection lost while waiting for {entry.method}: {reason}")
-    if entry.method in ORDER_MUTATIONS:
-        return _outcome_unknown(entry, request_id, f"connection lost ({reason})", error)
-    return error
-
-
-def _outcome_unknown(
-    entry: _Pending[Any], request_id: int, reason: str, cause: DeribitError
-) -> OrderOutcomeUnknown:
-    error = OrderOutcomeUnknown(entry.method, entry.params, request_id, reason)
-    error.__cause__ = cause
-    return error
 
 
 def _type_name(tp: Any) -> str:
@@ -447,12 +468,14 @@ def decode_reply(method: str, frame: bytes | str, result_type: Any = Any) -> Rep
     Returns a :class:`Reply` with ``value`` set, or with ``error`` set to the typed error.
 
     Raises:
-        ProtocolError: the frame is not a JSON-RPC response.
+        ProtocolError: the frame is not a JSON-RPC response (or not JSON at all).
+        ClientError: ``result_type`` cannot be decoded into.
     """
+    check_result_type(result_type)
     try:
         env = decode_envelope(frame)
-    except msgspec.DecodeError as exc:
-        raise ProtocolError(f"not a JSON-RPC response: {exc}") from None
+    except DECODE_ERRORS as exc:
+        raise ProtocolError(f"not a JSON-RPC response: {exc!r}") from None
     rid = env.id if isinstance(env.id, int) else 0
     entry: _Pending[None] = _Pending(method, {}, result_type, None)
     return _reply(entry, rid, env, _error_of(env, method, rid))

@@ -1,14 +1,17 @@
 """Transports move bytes: WebSocket (preferred), HTTP (no subscriptions), in-memory mock."""
 
-from .base import RequestTransport, StreamTransport
+from .base import Connector, RequestTransport, StreamTransport
 from .http import HttpTransport
-from .mock import MockTransport
-from .websocket import WebSocketTransport
+from .mock import MockConnector, MockTransport
+from .websocket import WebSocketConnector, WebSocketTransport
 
 __all__ = [
+    "Connector",
     "HttpTransport",
+    "MockConnector",
     "MockTransport",
     "RequestTransport",
     "StreamTransport",
+    "WebSocketConnector",
     "WebSocketTransport",
 ]

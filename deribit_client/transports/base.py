@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping
 from typing import Protocol, runtime_checkable
 
-__all__ = ["RequestTransport", "StreamTransport"]
+__all__ = ["Connector", "RequestTransport", "StreamTransport"]
 
 
 @runtime_checkable
@@ -66,3 +66,17 @@ class RequestTransport(Protocol):
 
     async def close(self) -> None:
         """Release connections; idempotent."""
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """Opens a fresh stream transport for each (re)connection: what a client accepts as
+    ``connector=`` (the way httpx accepts ``transport=``)."""
+
+    async def connect(self) -> StreamTransport:
+        """Open one connection.
+
+        Raises:
+            TransportError: the connection could not be opened.
+        """
+        ...

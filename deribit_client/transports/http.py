@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from .._errors import ConnectionLost, HTTPStatusError, TransportError
+from .._core.errors import ConnectionLost, HTTPStatusError, TransportError
 
 __all__ = ["HttpTransport"]
 
@@ -38,27 +38,35 @@ class HttpTransport:
         A JSON-RPC error comes back with a non-200 status and a JSON body: that body is
         returned so the protocol core turns it into the typed error. Other failures raise.
 
-        ``timeout`` bounds the whole request through aiohttp's own per-request timer (one
-        timer per request, not two).
+        ``timeout`` bounds the whole request through aiohttp's own per-request timers.
 
         Raises:
-            TimeoutError: no complete reply within ``timeout``.
-            TransportError: could not connect (the request was not sent).
+            TimeoutError: no complete reply within ``timeout`` after the request was sent.
+            TransportError: could not connect, or the connect phase timed out (the request
+                was not sent).
             ConnectionLost: the connection broke after the request may have been sent.
             HTTPStatusError: a non-200 reply without a JSON body (429, 502, ...).
         """
         all_headers = _JSON_HEADERS if headers is None else {**_JSON_HEADERS, **headers}
-        limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
+        # The connect phase gets half the budget and its own timer, so that running out of
+        # time while connecting is told apart (ConnectionTimeoutError: nothing was sent)
+        # from running out after sending (TimeoutError: the outcome is unknown).
+        limit = (
+            aiohttp.ClientTimeout(total=timeout, sock_connect=timeout / 2)
+            if timeout is not None
+            else None
+        )
         try:
             async with self._session.post(
                 f"{self.base_url}/{method}", data=body, headers=all_headers, timeout=limit
             ) as resp:
                 data = await resp.read()
                 status = resp.status
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+            # The connect phase failed or timed out: nothing was sent (not an unknown outcome).
+            raise TransportError(f"cannot connect to {self.base_url}: {exc!r}") from exc
         except TimeoutError:
             raise  # before OSError/ClientError: aiohttp's timeouts subclass both
-        except aiohttp.ClientConnectorError as exc:
-            raise TransportError(f"cannot connect to {self.base_url}: {exc}") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise ConnectionLost(f"HTTP request for {method} failed: {exc}") from exc
         if status != 200 and not data.lstrip().startswith(b"{"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 
-from .._errors import ConnectionLost
+from .._core.errors import ConnectionLost, TransportError
 
-__all__ = ["MockTransport"]
+__all__ = ["MockConnector", "MockTransport"]
 
 _CLOSE = object()
 
@@ -74,3 +74,39 @@ class MockTransport:
     async def abort(self) -> None:
         """Drop from the client side."""
         self.drop("aborted by client")
+
+
+class MockConnector:
+    """A :class:`~deribit_client.transports.base.Connector` of :class:`MockTransport`s, for
+    testing a bot without sockets: ``DeribitClient(connector=MockConnector(handler))``.
+
+    Every (re)connection gets a fresh :class:`MockTransport` with ``handler``.
+
+    Args:
+        handler: answers every frame the client sends (see :class:`MockTransport`).
+
+    Attributes:
+        transports: every transport handed out, oldest first.
+        refuse: while set to a message, :meth:`connect` fails with that message (a venue
+            that cannot be reached).
+    """
+
+    def __init__(self, handler: Callable[[bytes], Iterable[bytes | str]] | None = None) -> None:
+        self.handler = handler
+        self.transports: list[MockTransport] = []
+        self.refuse: str | None = None
+
+    @property
+    def current(self) -> MockTransport:
+        """The newest transport."""
+        if not self.transports:
+            raise LookupError("no connection was opened yet")
+        return self.transports[-1]
+
+    async def connect(self) -> MockTransport:
+        """Hand out a fresh transport, or fail while :attr:`refuse` is set."""
+        if self.refuse is not None:
+            raise TransportError(f"mock connector refused: {self.refuse}")
+        transport = MockTransport(self.handler)
+        self.transports.append(transport)
+        return transport

@@ -10,7 +10,7 @@ import aiohttp
 
 from .._errors import ConnectionLost, TransportError
 
-__all__ = ["WebSocketTransport"]
+__all__ = ["WebSocketConnector", "WebSocketTransport"]
 
 _CLOSE_GRACE = 2.0  # seconds a clean close waits for the server's close frame
 
@@ -127,3 +127,29 @@ class WebSocketTransport:
 
 def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
+
+
+class WebSocketConnector:
+    """Opens a :class:`WebSocketTransport` to ``url`` for every (re)connection.
+
+    Args:
+        url: the WebSocket endpoint.
+        session: an aiohttp session to reuse; by default each transport owns one.
+        timeout: seconds allowed for each handshake.
+    """
+
+    def __init__(
+        self, url: str, *, session: aiohttp.ClientSession | None = None, timeout: float = 10.0
+    ) -> None:
+        self.url = url
+        self.session = session
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"WebSocketConnector({self.url!r})"
+
+    async def connect(self) -> WebSocketTransport:
+        """Open one WebSocket (see :meth:`WebSocketTransport.connect`)."""
+        return await WebSocketTransport.connect(
+            self.url, session=self.session, timeout=self.timeout
+        )

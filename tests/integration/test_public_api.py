@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from deribit_client import (
+    ClientClosed,
     ConnectionLost,
     DeribitClient,
     HTTPStatusError,
@@ -156,7 +157,7 @@ async def test_subscribe_and_ws_only_methods_over_http_fail_before_io(
             await client.subscribe("ticker.BTC-PERPETUAL.100ms")
         with pytest.raises(UnsupportedOperation, match="WebSocket"):
             await client.public.hello("bot", "1.0")
-        with pytest.raises(UnsupportedOperation, match="WebSocket"):
+        with pytest.raises(UnsupportedOperation, match=r"client\.subscribe"):
             await client.call("public/subscribe", {"channels": ["ticker.BTC-PERPETUAL.100ms"]})
     assert sim.calls == []
 
@@ -209,8 +210,10 @@ async def test_calls_before_connect_and_after_close_are_refused(sim: DeribitSimu
         await client.public.get_time()
     async with client:
         pass
-    with pytest.raises(Exception, match="not connected"):
+    with pytest.raises(ClientClosed, match="closed"):
         await client.public.get_time()
+    with pytest.raises(ClientClosed):
+        await client.connect()
 
 
 async def test_simulator_answers_get_with_query_params(sim: DeribitSimulator) -> None:

@@ -23,7 +23,7 @@ from deribit_client import (
 )
 from deribit_client.models import BookChange, Ticker
 from deribit_client.testing import DeribitSimulator
-from tests.helpers import until
+from tests.helpers import FastHeartbeatClient, until
 
 TICKER = "ticker.BTC-PERPETUAL.100ms"
 BOOK = "book.BTC-PERPETUAL.100ms"
@@ -231,7 +231,10 @@ async def test_malformed_notification_is_logged_and_skipped(
             )
             await sim.send_raw("{not json")
             await sim.publish(TICKER, tick(7))
+            marker = await anext(sub)
             message = await anext(sub)
+        # The subscriber is told that something of its channel was lost.
+        assert marker == Gap(TICKER, "malformed")
         assert message.data.timestamp == 7  # type: ignore[union-attr]
         assert client.subscriptions.malformed == 1
         assert any("malformed notification" in r.getMessage() for r in caplog.records)
@@ -270,7 +273,7 @@ async def test_public_reads_detour_over_http_while_reconnecting(sim: DeribitSimu
         ticker = await client.public.ticker("BTC-PERPETUAL")
         assert ticker.instrument_name == "BTC-PERPETUAL"
         with pytest.raises(ConnectionLost, match="reconnecting"):
-            await client.call("public/subscribe", {"channels": [TICKER]})
+            await client.public.hello("bot", "1.0")
         sim.refuse_websocket = False
         await until(lambda: client.state == "ready")
         assert client.transport_kind == "websocket"
@@ -294,11 +297,12 @@ async def test_giving_up_ends_subscribers_with_the_reason(sim: DeribitSimulator)
 
 
 async def test_heartbeat_is_answered_and_never_missed(
-    sim: DeribitSimulator, monkeypatch: pytest.MonkeyPatch
+    sim: DeribitSimulator,
 ) -> None:
-    monkeypatch.setattr("deribit_client._client.MIN_HEARTBEAT_INTERVAL", 0.01)
     sim.min_heartbeat_interval = 0.01
-    async with DeribitClient(url=sim.url, heartbeat_interval=0.2, reconnect=INSTANT) as client:
+    async with FastHeartbeatClient(
+        url=sim.url, heartbeat_interval=0.2, reconnect=INSTANT
+    ) as client:
         await until(lambda: sim.test_requests_sent >= 5)
         assert sim.heartbeat_failures == 0
         assert client.reconnect_count == 0
@@ -306,11 +310,10 @@ async def test_heartbeat_is_answered_and_never_missed(
 
 
 async def test_half_open_link_is_detected_by_heartbeat(
-    sim: DeribitSimulator, monkeypatch: pytest.MonkeyPatch
+    sim: DeribitSimulator,
 ) -> None:
-    monkeypatch.setattr("deribit_client._client.MIN_HEARTBEAT_INTERVAL", 0.01)
     sim.min_heartbeat_interval = 0.01
-    client = DeribitClient(url=sim.url, heartbeat_interval=0.1, reconnect=INSTANT)
+    client = FastHeartbeatClient(url=sim.url, heartbeat_interval=0.1, reconnect=INSTANT)
     async with client, client.subscribe(TICKER) as sub:
         sim.go_silent()  # the socket stays open; nothing flows either way
         await until(lambda: client.reconnect_count == 1 and client.state == "ready")

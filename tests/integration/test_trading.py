@@ -20,7 +20,7 @@ from deribit_client import (
     OrderRejectedError,
     RateLimitError,
     ReconnectPolicy,
-    RpcError,
+    UnsupportedOperation,
 )
 from deribit_client.models import (
     CancelFailure,
@@ -31,7 +31,7 @@ from deribit_client.models import (
     cancelled_orders,
 )
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
-from tests.helpers import until
+from tests.helpers import FastHeartbeatClient, until
 
 KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
 INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
@@ -142,12 +142,11 @@ async def test_token_is_refreshed_before_expiry(sim: DeribitSimulator) -> None:
 
 
 async def test_reauth_after_reconnect_precedes_heartbeat_cod_and_resubscribe(
-    sim: DeribitSimulator, monkeypatch: pytest.MonkeyPatch
+    sim: DeribitSimulator,
 ) -> None:
-    monkeypatch.setattr("deribit_client._client.MIN_HEARTBEAT_INTERVAL", 0.01)
     sim.min_heartbeat_interval = 0.01
     async with (
-        DeribitClient(
+        FastHeartbeatClient(
             url=sim.url, heartbeat_interval=30, cancel_on_disconnect=True, reconnect=INSTANT, **KEY
         ) as client,
         client.subscribe("user.orders.BTC-PERPETUAL.raw"),
@@ -321,9 +320,14 @@ async def test_account_scoped_cod_works_over_http(sim: DeribitSimulator) -> None
     async with DeribitClient(url=sim.url, transport="http", **KEY) as client:
         assert await client.private.enable_cancel_on_disconnect(scope="account") == "ok"
         assert (await client.private.get_cancel_on_disconnect(scope="account")).enabled
-        with pytest.raises(RpcError) as info:  # connection scope exists only on WebSocket
+        sent = len(sim.calls)
+        # Connection scope exists only on WebSocket: refused before any I/O (Deribit would
+        # answer 10030 must_be_websocket_request).
+        with pytest.raises(UnsupportedOperation, match="WebSocket"):
             await client.private.enable_cancel_on_disconnect(scope="connection")
-        assert info.value.code == 10030
+        with pytest.raises(UnsupportedOperation, match="WebSocket"):
+            await client.private.enable_cancel_on_disconnect()
+        assert len(sim.calls) == sent
         assert client.cancel_on_disconnect is False
 
 

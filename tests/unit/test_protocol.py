@@ -20,6 +20,7 @@ from deribit_client import (
     RequestTooLarge,
     ResponseDecodeError,
 )
+from deribit_client._client import lost_order_error
 from deribit_client._rpc.protocol import (
     Heartbeat,
     NotificationParams,
@@ -31,8 +32,21 @@ from deribit_client._rpc.protocol import (
 from deribit_client.models import Ticker
 
 
+class Recorder:
+    """A route as the subscription side provides it."""
+
+    def __init__(self, frame_decoder: msgspec.json.Decoder[Any]) -> None:
+        self.frame_decoder = frame_decoder
+
+    def deliver(self, item: Any) -> None:
+        raise AssertionError("the protocol never delivers by itself")
+
+    def malformed(self, reason: str) -> None:
+        raise AssertionError("the protocol never reports by itself")
+
+
 def make() -> RpcProtocol[str]:
-    return RpcProtocol(ids=itertools.count(1))
+    return RpcProtocol(ids=itertools.count(1), lost_error=lost_order_error)
 
 
 def reply(request_id: Any, result: Any = None, **extra: Any) -> bytes:
@@ -43,7 +57,7 @@ def reply(request_id: Any, result: Any = None, **extra: Any) -> bytes:
 def test_request_uses_named_params_integer_ids_and_omits_none() -> None:
     protocol = make()
     rid, frame = protocol.prepare_request(
-        "public/get_instruments", {"currency": "BTC", "kind": None}, Any, "w"
+        "public/get_instruments", {"currency": "BTC", "kind": None}, Any, None, "w"
     )
     assert rid == 1
     assert msgspec.json.decode(frame) == {
@@ -52,7 +66,7 @@ def test_request_uses_named_params_integer_ids_and_omits_none() -> None:
         "method": "public/get_instruments",
         "params": {"currency": "BTC"},
     }
-    _, second = protocol.prepare_request("public/get_time", None, Any, "w")
+    _, second = protocol.prepare_request("public/get_time", None, Any, None, "w")
     assert msgspec.json.decode(second)["id"] == 2
     assert msgspec.json.decode(second)["params"] == {}
 
@@ -60,19 +74,19 @@ def test_request_uses_named_params_integer_ids_and_omits_none() -> None:
 def test_oversized_request_is_refused_before_it_is_pending() -> None:
     protocol = make()
     with pytest.raises(RequestTooLarge, match="32768"):
-        protocol.prepare_request("private/subscribe", {"channels": ["x" * 40_000]}, Any, "w")
+        protocol.prepare_request("private/subscribe", {"channels": ["x" * 40_000]}, Any, None, "w")
     assert protocol.pending_count == 0
 
 
 def test_unencodable_params_name_the_method() -> None:
     with pytest.raises(ClientError, match="public/ticker"):
-        make().prepare_request("public/ticker", {"instrument_name": object()}, Any, "w")
+        make().prepare_request("public/ticker", {"instrument_name": object()}, Any, None, "w")
 
 
 def test_result_is_decoded_into_the_requested_type() -> None:
     protocol = make()
-    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, "waiter")
-    event = protocol.receive_frame(
+    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, None, "waiter")
+    event = protocol.receive(
         reply(
             rid,
             {"instrument_name": "BTC-PERPETUAL", "timestamp": 5, "best_bid_price": 1.5},
@@ -93,8 +107,8 @@ def test_result_is_decoded_into_the_requested_type() -> None:
 
 def test_null_result_is_a_value_not_a_violation() -> None:
     protocol = make()
-    rid, _ = protocol.prepare_request("public/x", {}, Any, "w")
-    event = protocol.receive_frame(reply(rid, None))
+    rid, _ = protocol.prepare_request("public/x", {}, Any, None, "w")
+    event = protocol.receive(reply(rid, None))
     assert isinstance(event, Reply)
     assert event.error is None
     assert event.value is None
@@ -102,19 +116,19 @@ def test_null_result_is_a_value_not_a_violation() -> None:
 
 def test_string_id_echo_still_matches() -> None:
     protocol = make()
-    rid, _ = protocol.prepare_request("public/get_time", {}, int, "w")
-    event = protocol.receive_frame(reply(str(rid), 123))
+    rid, _ = protocol.prepare_request("public/get_time", {}, int, None, "w")
+    event = protocol.receive(reply(str(rid), 123))
     assert isinstance(event, Reply)
     assert event.value == 123
 
 
 def test_error_reply_becomes_typed_error_with_context() -> None:
     protocol = make()
-    rid, _ = protocol.prepare_request("private/buy", {"label": "a"}, Any, "w")
+    rid, _ = protocol.prepare_request("private/buy", {"label": "a"}, Any, None, "w")
     frame = msgspec.json.encode(
         {"jsonrpc": "2.0", "id": rid, "error": {"code": 10009, "message": "not_enough_funds"}}
     )
-    event = protocol.receive_frame(frame)
+    event = protocol.receive(frame)
     assert isinstance(event, Reply)
     assert isinstance(event.error, InsufficientFundsError)
     assert (event.error.code, event.error.method, event.error.request_id) == (
@@ -126,8 +140,8 @@ def test_error_reply_becomes_typed_error_with_context() -> None:
 
 def test_result_that_does_not_fit_the_type_fails_that_call_only() -> None:
     protocol = make()
-    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, "w")
-    event = protocol.receive_frame(reply(rid, {"instrument_name": 5}))
+    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, None, "w")
+    event = protocol.receive(reply(rid, {"instrument_name": 5}))
     assert isinstance(event, Reply)
     assert isinstance(event.error, ResponseDecodeError)
     assert "public/ticker" in str(event.error)
@@ -135,8 +149,8 @@ def test_result_that_does_not_fit_the_type_fails_that_call_only() -> None:
 
 def test_reply_with_neither_result_nor_error_is_a_protocol_error() -> None:
     protocol = make()
-    rid, _ = protocol.prepare_request("public/test", {}, Any, "w")
-    event = protocol.receive_frame(b'{"jsonrpc":"2.0","id":1}')
+    rid, _ = protocol.prepare_request("public/test", {}, Any, None, "w")
+    event = protocol.receive(b'{"jsonrpc":"2.0","id":1}')
     assert isinstance(event, Reply)
     assert type(event.error) is ProtocolError
     assert rid == 1
@@ -148,16 +162,14 @@ def test_reply_with_neither_result_nor_error_is_a_protocol_error() -> None:
 )
 def test_garbage_becomes_a_violation(frame: bytes | str) -> None:
     protocol = make()
-    event = protocol.receive_frame(frame)
+    event = protocol.receive(frame)
     assert isinstance(event, Violation)
     assert protocol.violations == 1
 
 
 def test_error_without_id_is_a_violation_carrying_the_error() -> None:
     protocol = make()
-    event = protocol.receive_frame(
-        b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"}}'
-    )
+    event = protocol.receive(b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"}}')
     assert isinstance(event, Violation)
     assert event.error is not None
     assert "Parse error" in event.reason
@@ -165,11 +177,11 @@ def test_error_without_id_is_a_violation_carrying_the_error() -> None:
 
 def test_unknown_and_late_ids_are_counted_separately() -> None:
     protocol = make()
-    rid, _ = protocol.prepare_request("public/get_time", {}, int, "w")
+    rid, _ = protocol.prepare_request("public/get_time", {}, int, None, "w")
     protocol.forget(rid)
-    late = protocol.receive_frame(reply(rid, 1))
-    unknown = protocol.receive_frame(reply(999, 1))
-    foreign = protocol.receive_frame(reply("abc", 1))
+    late = protocol.receive(reply(rid, 1))
+    unknown = protocol.receive(reply(999, 1))
+    foreign = protocol.receive(reply("abc", 1))
     assert isinstance(late, UnmatchedReply)
     assert late.late
     assert isinstance(unknown, UnmatchedReply)
@@ -180,7 +192,7 @@ def test_unknown_and_late_ids_are_counted_separately() -> None:
 
 def test_subscription_notification_keeps_data_raw() -> None:
     protocol = make()
-    event = protocol.receive_frame(
+    event = protocol.receive(
         b'{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.X.raw","data":{"a":1}}}'
     )
     assert isinstance(event, NotificationParams)
@@ -190,7 +202,7 @@ def test_subscription_notification_keeps_data_raw() -> None:
 
 def test_test_request_heartbeat_queues_public_test_and_swallows_its_reply() -> None:
     protocol = make()
-    event = protocol.receive_frame(
+    event = protocol.receive(
         b'{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}'
     )
     assert isinstance(event, Heartbeat)
@@ -199,18 +211,18 @@ def test_test_request_heartbeat_queues_public_test_and_swallows_its_reply() -> N
     sent = msgspec.json.decode(frame)
     assert sent["method"] == "public/test"
     assert protocol.data_to_send() == []
-    assert protocol.receive_frame(reply(sent["id"], {"version": "1"})) is None
+    assert protocol.receive(reply(sent["id"], {"version": "1"})) is None
     assert protocol.pending_count == 0
-    plain = protocol.receive_frame(b'{"method":"heartbeat","params":{"type":"heartbeat"}}')
+    plain = protocol.receive(b'{"method":"heartbeat","params":{"type":"heartbeat"}}')
     assert isinstance(plain, Heartbeat)
     assert protocol.data_to_send() == []
 
 
 def test_connection_lost_fails_every_waiter_and_flags_order_mutations() -> None:
     protocol = make()
-    protocol.prepare_request("public/get_time", {}, int, "time")
-    protocol.prepare_request("private/buy", {"label": "L1", "amount": 10}, Any, "buy")
-    protocol.receive_frame(b'{"method":"heartbeat","params":{"type":"test_request"}}')
+    protocol.prepare_request("public/get_time", {}, int, None, "time")
+    protocol.prepare_request("private/buy", {"label": "L1", "amount": 10}, Any, None, "buy")
+    protocol.receive(b'{"method":"heartbeat","params":{"type":"test_request"}}')
     failed = dict(protocol.connection_lost("socket closed"))
     assert set(failed) == {"time", "buy"}  # the internal heartbeat answer has no waiter
     assert type(failed["time"]) is ConnectionLost
@@ -229,8 +241,8 @@ def test_connection_lost_fails_every_waiter_and_flags_order_mutations() -> None:
 
 def test_timeout_error_depends_on_the_method() -> None:
     protocol = make()
-    read, _ = protocol.prepare_request("public/get_time", {}, int, "w")
-    cancel, _ = protocol.prepare_request("private/cancel", {"order_id": "1"}, Any, "w")
+    read, _ = protocol.prepare_request("public/get_time", {}, int, None, "w")
+    cancel, _ = protocol.prepare_request("private/cancel", {"order_id": "1"}, Any, None, "w")
     assert isinstance(protocol.timed_out(read, 2.0), RequestTimeout)
     unknown = protocol.timed_out(cancel, 2.0)
     assert isinstance(unknown, OrderOutcomeUnknown)
@@ -239,10 +251,10 @@ def test_timeout_error_depends_on_the_method() -> None:
 
 
 @given(st.binary(max_size=300) | st.text(max_size=300))
-def test_receive_frame_never_raises(frame: bytes | str) -> None:
+def test_receive_never_raises(frame: bytes | str) -> None:
     protocol = make()
-    protocol.prepare_request("public/get_time", {}, int, "w")
-    protocol.receive_frame(frame)
+    protocol.prepare_request("public/get_time", {}, int, None, "w")
+    protocol.receive(frame)
 
 
 @given(
@@ -274,8 +286,8 @@ def test_receive_frame_never_raises(frame: bytes | str) -> None:
 )
 def test_any_json_shape_is_classified_without_raising(value: Any) -> None:
     protocol = make()
-    protocol.prepare_request("public/get_time", {}, int, "w")
-    protocol.receive_frame(msgspec.json.encode(value))
+    protocol.prepare_request("public/get_time", {}, int, None, "w")
+    protocol.receive(msgspec.json.encode(value))
 
 
 def test_replies_and_notifications_take_the_single_decode_path(
@@ -289,11 +301,12 @@ def test_replies_and_notifications_take_the_single_decode_path(
         raise AssertionError("generic envelope decode used")
 
     monkeypatch.setattr(module, "decode_envelope", fail)
-    seen: list[Any] = []
-    sinks = {b"ticker.X.raw": (notification_decoder(Ticker), seen.append)}
-    protocol: RpcProtocol[str] = RpcProtocol(ids=itertools.count(1), channel_sinks=sinks)
-    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, "w")
-    event = protocol.receive_frame(
+    route = Recorder(notification_decoder(Ticker))
+    protocol: RpcProtocol[str] = RpcProtocol(
+        ids=itertools.count(1), routes={b"ticker.X.raw": route}
+    )
+    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, None, "w")
+    event = protocol.receive(
         reply(rid, {"instrument_name": "X", "timestamp": 1}, usIn=3, usOut=5, usDiff=2)
     )
     assert isinstance(event, Reply)
@@ -303,37 +316,46 @@ def test_replies_and_notifications_take_the_single_decode_path(
         b'{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.X.raw",'
         b'"data":{"instrument_name":"X","timestamp":2}}}'
     )
-    assert protocol.receive_frame(frame) is None
-    assert seen == [Notification("ticker.X.raw", Ticker(instrument_name="X", timestamp=2))]
+    # The protocol only routes: the driver hands the item to the route.
+    assert protocol.receive(frame) == (
+        route,
+        Notification("ticker.X.raw", Ticker(instrument_name="X", timestamp=2)),
+    )
 
 
 def test_fast_paths_fall_back_on_surprises() -> None:
     from deribit_client._rpc.codec import notification_decoder
 
-    seen: list[Any] = []
-    sinks = {b"ticker.X.raw": (notification_decoder(Ticker), seen.append)}
-    protocol: RpcProtocol[str] = RpcProtocol(ids=itertools.count(1), channel_sinks=sinks)
-    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, "w")
+    route = Recorder(notification_decoder(Ticker))
+    protocol: RpcProtocol[str] = RpcProtocol(
+        ids=itertools.count(1), routes={b"ticker.X.raw": route}
+    )
+    rid, _ = protocol.prepare_request("public/ticker", {}, Ticker, None, "w")
     error = msgspec.json.encode(
         {"jsonrpc": "2.0", "id": rid, "error": {"code": 10028, "message": "too_many_requests"}}
     )
-    event = protocol.receive_frame(error)
+    event = protocol.receive(error)
     assert isinstance(event, Reply)
     assert event.error is not None
     bad = (
         b'{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.X.raw",'
         b'"data":{"instrument_name":5}}}'
     )
-    raw = protocol.receive_frame(bad)
-    assert isinstance(raw, NotificationParams)  # handed on raw, so it is reported as malformed
-    assert seen == []
+    event = protocol.receive(bad)
+    # A known channel's frame that does not fit: a violation naming the route, so the
+    # channel can tell its subscribers (a Gap) instead of dropping it silently.
+    assert isinstance(event, Violation)
+    assert event.route is route
+    assert protocol.violations == 1
 
 
 def test_expire_fails_due_requests_and_reports_the_next_deadline() -> None:
     protocol = make()
-    protocol.prepare_request("public/get_time", {}, int, "late", deadline=5.0, timeout=5.0)
-    protocol.prepare_request("private/buy", {"label": "x"}, Any, "buy", deadline=2.0, timeout=2.0)
-    protocol.prepare_request("public/status", {}, Any, "far", deadline=9.0, timeout=9.0)
+    protocol.prepare_request("public/get_time", {}, int, None, "late", deadline=5.0, timeout=5.0)
+    protocol.prepare_request(
+        "private/buy", {"label": "x"}, Any, None, "buy", deadline=2.0, timeout=2.0
+    )
+    protocol.prepare_request("public/status", {}, Any, None, "far", deadline=9.0, timeout=9.0)
     expired, earliest = protocol.expire(1.0)
     assert (expired, earliest) == ([], 2.0)
     expired, earliest = protocol.expire(5.0)

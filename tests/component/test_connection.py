@@ -1,4 +1,4 @@
-"""The stream dispatcher over the in-memory mock transport."""
+"""The engine's connection driver running Deribit's protocol over the in-memory mock transport."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from deribit_client import (
     OrderOutcomeUnknown,
     RequestTimeout,
 )
-from deribit_client._dispatcher import StreamDispatcher
 from deribit_client._rpc.protocol import NotificationParams
 from deribit_client.transports import MockTransport
-from tests.helpers import until
+from tests.helpers import RpcConnection, until
 
 
 def answer(frame: bytes, result: Any) -> bytes:
@@ -35,7 +34,7 @@ def echo(frame: bytes) -> Iterable[bytes]:
 @pytest.fixture
 async def silent() -> Any:
     transport = MockTransport()
-    dispatcher = StreamDispatcher(transport, default_timeout=5)
+    dispatcher = RpcConnection(transport, default_timeout=5)
     dispatcher.start()
     yield transport, dispatcher
     await dispatcher.close()
@@ -51,11 +50,11 @@ async def test_thousand_concurrent_calls_answered_shuffled_resolve_to_their_own_
         random.Random(1).shuffle(held)
         return held
 
-    dispatcher = StreamDispatcher(MockTransport(handler))
+    dispatcher = RpcConnection(MockTransport(handler))
     dispatcher.start()
     try:
         replies = await asyncio.gather(
-            *(dispatcher.call("public/echo", {"n": n}, int) for n in range(1000))
+            *(dispatcher.rpc("public/echo", {"n": n}, int) for n in range(1000))
         )
         assert replies == list(range(1000))
         assert dispatcher.protocol.pending_count == 0
@@ -66,7 +65,7 @@ async def test_thousand_concurrent_calls_answered_shuffled_resolve_to_their_own_
 async def test_timeout_leaves_no_pending_entry_and_late_reply_is_counted(silent: Any) -> None:
     transport, dispatcher = silent
     with pytest.raises(RequestTimeout) as info:
-        await dispatcher.call("public/get_time", None, int, timeout=0.01)
+        await dispatcher.rpc("public/get_time", None, int, timeout=0.01)
     assert info.value.method == "public/get_time"
     assert dispatcher.protocol.pending_count == 0
     transport.push(answer(transport.sent[0], 1))
@@ -75,7 +74,7 @@ async def test_timeout_leaves_no_pending_entry_and_late_reply_is_counted(silent:
 
 async def test_cancelled_caller_leaves_no_pending_entry(silent: Any) -> None:
     transport, dispatcher = silent
-    task = asyncio.create_task(dispatcher.call("public/get_time", None, int))
+    task = asyncio.create_task(dispatcher.rpc("public/get_time", None, int))
     await until(lambda: len(transport.sent) == 1)
     assert dispatcher.protocol.pending_count == 1
     task.cancel()
@@ -89,10 +88,10 @@ async def test_dropped_connection_fails_every_waiter_at_once_and_resends_nothing
 ) -> None:
     transport, dispatcher = silent
     closed: list[str] = []
-    dispatcher._on_closed = closed.append
-    reads = [asyncio.create_task(dispatcher.call("public/get_time", None, int)) for _ in range(5)]
+    dispatcher._on_closed = lambda _conn, reason: closed.append(reason)
+    reads = [asyncio.create_task(dispatcher.rpc("public/get_time", None, int)) for _ in range(5)]
     buy = asyncio.create_task(
-        dispatcher.call("private/buy", {"instrument_name": "X", "label": "mine"}, Any)
+        dispatcher.rpc("private/buy", {"instrument_name": "X", "label": "mine"}, Any)
     )
     await until(lambda: len(transport.sent) == 6)
     transport.drop("cable cut")
@@ -104,7 +103,7 @@ async def test_dropped_connection_fails_every_waiter_at_once_and_resends_nothing
     assert closed
     assert "cable cut" in closed[0]
     with pytest.raises(ConnectionLost):
-        await dispatcher.call("public/get_time", None, int)
+        await dispatcher.rpc("public/get_time", None, int)
 
 
 async def test_read_loop_survives_garbage_unknown_ids_and_idless_errors(silent: Any) -> None:
@@ -114,7 +113,7 @@ async def test_read_loop_survives_garbage_unknown_ids_and_idless_errors(silent: 
     transport.push(b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"}}')
     transport.push(b'{"jsonrpc":"2.0","id":"zzz","result":1}')
     transport.push(b"[]")
-    task = asyncio.create_task(dispatcher.call("public/get_time", None, int))
+    task = asyncio.create_task(dispatcher.rpc("public/get_time", None, int))
     await until(lambda: len(transport.sent) == 1)
     transport.push(answer(transport.sent[0], 77))
     assert await task == 77
@@ -124,7 +123,7 @@ async def test_read_loop_survives_garbage_unknown_ids_and_idless_errors(silent: 
 
 async def test_error_reply_raises_typed_error(silent: Any) -> None:
     transport, dispatcher = silent
-    task = asyncio.create_task(dispatcher.call("public/get_instrument", {}, Any))
+    task = asyncio.create_task(dispatcher.rpc("public/get_instrument", {}, Any))
     await until(lambda: len(transport.sent) == 1)
     rid = msgspec.json.decode(transport.sent[0])["id"]
     transport.push(
@@ -155,7 +154,7 @@ async def test_test_request_is_answered_by_the_core(silent: Any) -> None:
 async def test_notifications_reach_the_handler_in_order() -> None:
     seen: list[NotificationParams] = []
     transport = MockTransport()
-    dispatcher = StreamDispatcher(transport, on_notification=seen.append)
+    dispatcher = RpcConnection(transport, on_event=seen.append)  # type: ignore[arg-type]
     dispatcher.start()
     try:
         for n in range(3):
@@ -170,11 +169,11 @@ async def test_notifications_reach_the_handler_in_order() -> None:
 
 async def test_close_fails_waiters_and_is_idempotent() -> None:
     transport = MockTransport(echo)
-    dispatcher = StreamDispatcher(transport)
+    dispatcher = RpcConnection(transport)
     dispatcher.start()
-    assert await dispatcher.call("public/x", {"a": 1}, Any) == {"a": 1}
+    assert await dispatcher.rpc("public/x", {"a": 1}, Any) == {"a": 1}
     transport._handler = None
-    waiting = asyncio.create_task(dispatcher.call("public/x", {}, Any))
+    waiting = asyncio.create_task(dispatcher.rpc("public/x", {}, Any))
     await until(lambda: len(transport.sent) == 2)
     await dispatcher.close()
     await dispatcher.close()
@@ -186,11 +185,11 @@ async def test_close_fails_waiters_and_is_idempotent() -> None:
 async def test_short_timeout_fires_on_time_after_a_longer_one_was_armed(silent: Any) -> None:
     _transport, dispatcher = silent
     loop = asyncio.get_running_loop()
-    slow = asyncio.create_task(dispatcher.call("public/get_time", None, int, timeout=30))
+    slow = asyncio.create_task(dispatcher.rpc("public/get_time", None, int, timeout=30))
     await until(lambda: dispatcher.protocol.pending_count == 1)
     started = loop.time()
     with pytest.raises(RequestTimeout):
-        await dispatcher.call("public/status", None, Any, timeout=0.05)
+        await dispatcher.rpc("public/status", None, Any, timeout=0.05)
     assert loop.time() - started < 1.0
     assert dispatcher.protocol.pending_count == 1  # the slow call is still waiting
     slow.cancel()
@@ -208,14 +207,14 @@ class FailingAfterWrite(MockTransport):
 
 
 async def test_send_failure_after_writing_makes_an_order_outcome_unknown() -> None:
-    dispatcher = StreamDispatcher(FailingAfterWrite())
+    dispatcher = RpcConnection(FailingAfterWrite())
     dispatcher.start()
     try:
         with pytest.raises(OrderOutcomeUnknown) as info:
-            await dispatcher.call("private/sell", {"label": "s1"}, Any)
+            await dispatcher.rpc("private/sell", {"label": "s1"}, Any)
         assert info.value.label == "s1"
         with pytest.raises(ConnectionLost):
-            await dispatcher.call("public/get_time", None, int)
+            await dispatcher.rpc("public/get_time", None, int)
         assert dispatcher.protocol.pending_count == 0
     finally:
         await dispatcher.close()
@@ -233,7 +232,7 @@ async def test_reset_while_answering_a_heartbeat_is_a_lost_connection(
 ) -> None:
     closed: list[str] = []
     transport = ResetOnSend()
-    dispatcher = StreamDispatcher(transport, on_closed=closed.append)
+    dispatcher = RpcConnection(transport, on_closed=lambda _conn, reason: closed.append(reason))
     dispatcher.start()
     try:
         transport.push(b'{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}')

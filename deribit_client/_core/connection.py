@@ -1,0 +1,418 @@
+"""Drives one sans-I/O wire protocol over one transport: read loop, waiters, one timer, writes.
+
+Two drivers share one contract (``call`` returns the decoded result, or with ``meta=True`` the
+matched :class:`Reply`, or raises the typed error): :class:`Connection` for full-duplex streams
+(WebSocket, mock) and :class:`RequestConnection` for request/response transports (HTTP).
+Neither re-sends anything: orders are not idempotent.
+
+Rules: no frame can end the read loop (the protocol never raises, and a failing route is
+contained); user code is never awaited in the read loop; a call's ``timeout`` covers sending
+as well as waiting; every waiter fails together when the link dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+from ..transports.base import RequestTransport, StreamTransport
+from .errors import ClientError, ConnectionLost, DeribitError, HTTPStatusError, ProtocolError
+from .protocol import Reply, Violation, WireProtocol
+from .tasks import finish_all
+
+__all__ = ["DEFAULT_TIMEOUT", "Connection", "RequestConnection", "check_timeout"]
+
+log = logging.getLogger("deribit_client")
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a call waits for its reply unless the caller says otherwise."""
+
+_CLOCK_SLACK = 1e-3
+_WATCH_STEPS = 8  # watchdog checks per idle limit: a dead link is seen within 1 + 1/8 limits
+
+Future = asyncio.Future[Reply[Any]]
+P = TypeVar("P", bound=WireProtocol[Any])
+
+
+def check_timeout(value: object, name: str = "timeout") -> float:
+    """Validate a timeout in seconds: a finite positive number (bools are refused).
+
+    Raises:
+        ClientError: naming ``name``, when ``value`` is not such a number.
+    """
+    if type(value) is float or type(value) is int:
+        if 0 < value < math.inf:  # also False for NaN
+            return float(value)
+        raise ClientError(f"{name} must be a positive number of seconds, not {value!r}")
+    raise ClientError(f"{name} must be a number of seconds, not {type(value).__name__} {value!r}")
+
+
+class Connection(Generic[P]):
+    """One protocol over one stream transport.
+
+    Args:
+        transport: a connected stream.
+        protocol: the wire protocol's state for this connection (fresh per connection).
+        on_event: called synchronously from the read loop with every event that is not a
+            reply, a routed item or a violation (venue-specific events); it must not block.
+            Frames the protocol queued meanwhile are sent after it returns.
+        on_closed: called once when the read loop ends, with the reason.
+        default_timeout: seconds a call waits when it does not pass ``timeout``.
+    """
+
+    def __init__(
+        self,
+        transport: StreamTransport,
+        protocol: P,
+        *,
+        on_event: Callable[[object], None] | None = None,
+        on_closed: Callable[[Connection[P], str], None] | None = None,
+        default_timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._transport = transport
+        self.protocol = protocol
+        self._on_event = on_event
+        self._on_closed = on_closed
+        self.default_timeout = default_timeout
+        self._reader: asyncio.Task[None] | None = None
+        self._closed_reason: str | None = None
+        self._abort_reason: str | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._sweep: asyncio.TimerHandle | None = None
+        self._next_sweep = math.inf
+        # Requests whose frame is still being written, by key: their deadline cancels the
+        # sending task (see _expire_due), so a full write buffer cannot outlast a timeout.
+        self._sending: dict[Any, tuple[asyncio.Task[Any], Future]] = {}
+        self._send_expired: set[Any] = set()
+        self.frames = 0
+        """Frames received on this connection (any kind)."""
+        self.retry_after: float | None = None
+        """Loop time before which the venue asked not to be called (a rate-limit hint)."""
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is gone; every later call fails fast."""
+        return self._closed_reason is not None
+
+    @property
+    def closed_reason(self) -> str | None:
+        """Why the connection ended, once it has."""
+        return self._closed_reason
+
+    def start(self) -> None:
+        """Start the read loop (once)."""
+        if self._reader is None:
+            self._reader = asyncio.get_running_loop().create_task(
+                self._read_loop(), name="deribit-read-loop"
+            )
+
+    async def call(
+        self,
+        timeout: float | None,
+        meta: bool,
+        prepare: Callable[..., tuple[Any, bytes]],
+        *args: Any,
+    ) -> Any:
+        """Send one request and wait for its reply.
+
+        ``prepare(*args, waiter, deadline, timeout)`` is the protocol's request preparation;
+        it registers the waiter and returns ``(key, frame)``.
+
+        Returns:
+            The decoded result, or with ``meta`` the whole :class:`Reply`.
+
+        Raises:
+            RequestTimeout: no reply (or the frame could not be written) within ``timeout``.
+            ConnectionLost: the connection closed before the reply; nothing is re-sent.
+            DeribitError: whatever the protocol maps a reply's error or a lost reply to.
+        """
+        if self._closed_reason is not None:
+            raise ConnectionLost(f"connection is closed: {self._closed_reason}")
+        loop = asyncio.get_running_loop()
+        future: Future = loop.create_future()
+        limit = self.default_timeout if timeout is None else timeout
+        deadline = loop.time() + limit
+        key, frame = prepare(*args, future, deadline, limit)
+        if deadline < self._next_sweep:
+            self._arm_sweep(loop, deadline)
+        protocol = self.protocol
+        sending = self._sending
+        task = asyncio.current_task()
+        try:
+            if task is not None:
+                sending[key] = (task, future)
+            try:
+                await self._transport.send(frame)
+            except asyncio.CancelledError:
+                if key in self._send_expired and task is not None and task.uncancel() == 0:
+                    # Our deadline interrupted a blocked write: a timeout, not a cancellation.
+                    error = future.exception()
+                    raise (error or protocol.timed_out(key, limit)) from None
+                raise
+            except ConnectionError as exc:
+                if future.done() and not future.cancelled():
+                    future.exception()  # already failed by the read loop; raise the send error
+                if isinstance(exc, ConnectionLost):
+                    protocol.forget(key)
+                    raise  # the transport refused before writing: nothing was sent
+                # The frame may be on the wire already (e.g. a failed drain after the write).
+                raise protocol.lost(key, f"send failed: {exc}") from exc
+            finally:
+                sending.pop(key, None)
+                self._send_expired.discard(key)
+            reply = await future
+            return reply if meta else reply.value
+        finally:
+            # A no-op when the reply arrived; after a cancellation it frees the entry.
+            protocol.forget(key)
+
+    def _arm_sweep(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        # One timer per connection, at the earliest deadline, instead of one per request.
+        if self._sweep is not None:
+            self._sweep.cancel()
+        self._next_sweep = when
+        self._sweep = loop.call_at(when, self._expire_due)
+
+    def _expire_due(self) -> None:
+        self._sweep, self._next_sweep = None, math.inf
+        loop = asyncio.get_running_loop()
+        # Timers may fire a hair before their time on coarse clocks: allow for it.
+        expired, earliest = self.protocol.expire(loop.time() + _CLOCK_SLACK)
+        for future, error in expired:
+            if not future.done():
+                future.set_exception(error)
+        if self._sending:
+            # A request whose deadline passed while its frame was still being written: the
+            # writer is stuck behind a full buffer (half-open link). Interrupt it.
+            for key, (task, waiter) in list(self._sending.items()):
+                if waiter.done() and key not in self._send_expired:
+                    self._send_expired.add(key)
+                    task.cancel()
+        if earliest != math.inf and self._closed_reason is None:
+            self._arm_sweep(loop, earliest)
+
+    def watch(self, idle_limit: float) -> None:
+        """Abort the connection when no frame at all arrives for ``idle_limit`` seconds.
+
+        With heartbeats on, silence longer than about two intervals means the link is dead
+        or half-open. The check counts frames instead of reading a clock per frame, so it
+        costs the read loop nothing; it runs every ``idle_limit / 8`` seconds, so a dead
+        link is detected between ``idle_limit`` and ``1.125 * idle_limit`` after the last
+        frame.
+        """
+        loop = asyncio.get_running_loop()
+        step = idle_limit / _WATCH_STEPS
+        seen = [self.frames, 0]  # frames at last check, consecutive silent checks
+
+        def check() -> None:
+            if self._closed_reason is not None:
+                return
+            if self.frames == seen[0]:
+                seen[1] += 1
+                if seen[1] >= _WATCH_STEPS:
+                    self.abort(f"no traffic for {idle_limit:g} s (heartbeat missed)")
+                    return
+            else:
+                seen[0], seen[1] = self.frames, 0
+            self._watchdog = loop.call_later(step, check)
+
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._watchdog = loop.call_later(step, check)
+
+    def abort(self, reason: str) -> None:
+        """End the connection now (dead link): waiters fail, the transport is dropped."""
+        if self._closed_reason is None and self._reader is not None:
+            self._abort_reason = reason
+            self._reader.cancel()
+
+    async def _read_loop(self) -> None:
+        protocol = self.protocol
+        receive, payload = self._transport.receive, self._transport.payload
+        receive_event = protocol.receive
+        on_event = self._on_event or _ignore
+        reason = "read loop ended"
+        try:
+            while True:
+                event = receive_event(payload(await receive()))
+                self.frames += 1
+                # Exact type checks: cheapest dispatch. Routed items first (the hot path).
+                if type(event) is tuple:
+                    try:
+                        event[0].deliver(event[1])
+                    except Exception:  # a bug on the subscriber side, not the wire
+                        log.exception("delivering a stream item failed")
+                elif type(event) is Reply:
+                    future = event.waiter
+                    if not future.done():
+                        if event.error is None:
+                            future.set_result(event)
+                        else:
+                            self._note_retry_after(event.error)
+                            future.set_exception(event.error)
+                elif event is None:
+                    continue
+                elif type(event) is Violation:
+                    self._violation(event)
+                else:
+                    try:
+                        on_event(event)
+                    except Exception:
+                        log.exception("handling %s failed", type(event).__name__)
+                    for frame in protocol.data_to_send():
+                        await self._transport.send(frame)
+        except ConnectionError as exc:  # ConnectionLost, or the transport's own reset error
+            reason = str(exc) or type(exc).__name__
+        except asyncio.CancelledError:
+            reason = self._abort_reason or "client closed the connection"
+            raise
+        except Exception as exc:  # a bug, not the wire: keep it visible, fail waiters
+            log.exception("read loop crashed")
+            reason = f"read loop crashed: {exc!r}"
+        finally:
+            self._shutdown(reason)
+
+    def _violation(self, event: Violation) -> None:
+        log.warning("ignored frame: %s; frame starts %r", event.reason, event.excerpt)
+        if event.error is not None:
+            self._note_retry_after(event.error)
+        if event.route is not None:
+            try:
+                event.route.malformed(event.reason)
+            except Exception:
+                log.exception("reporting a malformed stream item failed")
+
+    def _note_retry_after(self, error: DeribitError) -> None:
+        # A rate-limit answer may be followed by the venue closing the socket (Deribit's
+        # 10028): whoever reconnects must honour the hint (see the supervisor).
+        hint = getattr(error, "retry_after", None)
+        if isinstance(hint, float) and hint > 0:
+            until = asyncio.get_running_loop().time() + hint
+            if self.retry_after is None or until > self.retry_after:
+                self.retry_after = until
+
+    def _shutdown(self, reason: str) -> None:
+        if self._closed_reason is not None:
+            return
+        self._closed_reason = reason
+        for handle in (self._watchdog, self._sweep):
+            if handle is not None:
+                handle.cancel()
+        for future, error in self.protocol.connection_lost(reason):
+            if not future.done():
+                future.set_exception(error)
+        if self._on_closed is not None:
+            self._on_closed(self, reason)
+
+    async def close(self) -> None:
+        """Stop the read loop, fail every waiter, close the transport. Idempotent.
+
+        Runs to the end even when the calling task is cancelled meanwhile (for example
+        inside an expired ``asyncio.timeout``): the socket is always released, then the
+        cancellation is re-raised.
+        """
+        reader, self._reader = self._reader, None
+
+        async def stop_reader() -> None:
+            if reader is not None and not reader.done():
+                reader.cancel()
+                await asyncio.wait([reader])
+
+        async def release() -> None:
+            self._shutdown("client closed the connection")
+            if self._abort_reason is not None:
+                await self._transport.abort()
+                return
+            try:
+                await self._transport.close()
+            except BaseException:
+                await self._transport.abort()  # a failed close handshake: drop the socket
+                raise
+
+        await finish_all(stop_reader, release)
+
+
+class RequestConnection(Generic[P]):
+    """Runs calls over a request/response transport (HTTP) through the same protocol.
+
+    Args:
+        transport: an HTTP transport.
+        protocol: the wire protocol's state (its replies are decoded like stream replies).
+        default_timeout: seconds a call waits when it does not pass ``timeout``.
+        headers: called per request with ``(label, frame)`` to produce extra headers.
+    """
+
+    def __init__(
+        self,
+        transport: RequestTransport,
+        protocol: P,
+        *,
+        default_timeout: float = DEFAULT_TIMEOUT,
+        headers: Callable[[str, bytes], Mapping[str, str] | None] | None = None,
+    ) -> None:
+        self._transport = transport
+        self.protocol = protocol
+        self._headers = headers
+        self.default_timeout = default_timeout
+        self.closed = False
+        """HTTP has no connection to lose; True once closed."""
+        self.closed_reason: str | None = None
+        self.retry_after: float | None = None
+
+    async def call(
+        self,
+        timeout: float | None,
+        meta: bool,
+        label: str,
+        prepare: Callable[..., tuple[Any, bytes]],
+        *args: Any,
+    ) -> Any:
+        """POST one request and decode its reply; as :meth:`Connection.call`.
+
+        ``label`` names the request for the transport (Deribit: the method, which is also
+        the URL path).
+        """
+        protocol = self.protocol
+        limit = self.default_timeout if timeout is None else timeout
+        key, frame = prepare(*args, None, math.inf, limit)
+        headers = self._headers(label, frame) if self._headers is not None else None
+        try:
+            body = await self._transport.request(label, frame, headers, limit)
+        except TimeoutError:
+            raise protocol.timed_out(key, limit) from None
+        except ConnectionLost as exc:
+            raise protocol.lost(key, str(exc)) from exc
+        except HTTPStatusError as exc:
+            if exc.status >= 500:  # a gateway error: the request may have been processed
+                raise protocol.lost(key, str(exc)) from exc
+            protocol.forget(key)  # refused at the edge (e.g. 429)
+            raise
+        except BaseException:
+            # TransportError (could not connect: never reached the server), cancellation.
+            protocol.forget(key)
+            raise
+        event = protocol.receive(body)
+        if type(event) is Reply:
+            if event.error is not None:
+                raise event.error
+            return event if meta else event.value
+        protocol.forget(key)
+        raise _unexpected_http_reply(label, key, event)
+
+    async def close(self) -> None:
+        """Close the transport."""
+        self.closed, self.closed_reason = True, "closed"
+        await self._transport.close()
+
+
+def _ignore(_: object) -> None:
+    pass
+
+
+def _unexpected_http_reply(label: str, key: object, event: object) -> DeribitError:
+    if isinstance(event, Violation):
+        return event.error or ProtocolError(f"HTTP reply to {label}: {event.reason}")
+    return ProtocolError(f"HTTP reply to {label} does not answer request id {key}")

@@ -1,0 +1,379 @@
+"""The connection supervisor: one state machine, ordered establish steps, reconnect.
+
+The only tenacity user in the package. ``ConnectionState`` moves through :data:`TRANSITIONS`
+only, in :meth:`Supervisor._move`; a move the table does not allow raises. "ready" is entered
+only from a connection that is still open after its last establish step. A lost connection
+is re-established with backoff (honouring a venue's retry-after hint); only errors that no
+retry can fix (bad credentials, missing permission: the venue's ``is_fatal``) stop it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final, Generic, Protocol, TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_never,
+    wait_exponential,
+    wait_random,
+)
+
+from .errors import ClientClosed, ClientError, ConnectionLost, NotReadyError
+from .tasks import finish_all
+
+__all__ = [
+    "TRANSITIONS",
+    "ConnectionState",
+    "ReconnectPolicy",
+    "Supervisor",
+    "retry_establish",
+]
+
+log = logging.getLogger("deribit_client")
+
+
+class ConnectionState(StrEnum):
+    """Where a client's connection stands (compares equal to its lowercase name)."""
+
+    DISCONNECTED = "disconnected"
+    """Not connected yet (or the first connect failed)."""
+    CONNECTING = "connecting"
+    """The first connection is being established."""
+    READY = "ready"
+    """Connected and every establish step done: calls and subscriptions go out."""
+    RECONNECTING = "reconnecting"
+    """The connection was lost and is being re-established."""
+    FAILED = "failed"
+    """The connection was lost and reconnecting was off or gave up."""
+    CLOSED = "closed"
+    """Closed by the user (or logout); final."""
+
+
+S = ConnectionState
+TRANSITIONS: Final[dict[ConnectionState, frozenset[ConnectionState]]] = {
+    S.DISCONNECTED: frozenset({S.CONNECTING, S.CLOSED}),
+    S.CONNECTING: frozenset({S.READY, S.DISCONNECTED, S.CLOSED}),
+    S.READY: frozenset({S.RECONNECTING, S.FAILED, S.CLOSED}),
+    S.RECONNECTING: frozenset({S.READY, S.FAILED, S.CLOSED}),
+    S.FAILED: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+"""Every allowed move of :class:`ConnectionState`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectPolicy:
+    """How the client re-establishes a lost connection.
+
+    Attributes:
+        enabled: reconnect at all (False: a lost connection ends subscriptions).
+        initial_delay: first backoff in seconds; doubles up to ``max_delay``.
+        max_delay: cap of one backoff.
+        jitter: up to this many random seconds added to each backoff.
+        max_attempts: give up after this many failed attempts (``None``: never).
+    """
+
+    enabled: bool = True
+    initial_delay: float = 0.5
+    max_delay: float = 30.0
+    jitter: float = 1.0
+    max_attempts: int | None = None
+
+    def __post_init__(self) -> None:
+        if type(self.enabled) is not bool:
+            raise ClientError(f"ReconnectPolicy.enabled must be a bool, not {self.enabled!r}")
+        for name in ("initial_delay", "max_delay", "jitter"):
+            value = getattr(self, name)
+            if type(value) not in (int, float) or not 0 <= value < math.inf:
+                raise ClientError(f"ReconnectPolicy.{name} must be a number >= 0, not {value!r}")
+        attempts = self.max_attempts
+        if attempts is not None and (type(attempts) is not int or attempts < 1):
+            raise ClientError(f"max_attempts must be an int >= 1 (or None), not {attempts!r}")
+
+
+class Closable(Protocol):
+    """What the supervisor needs of a connection."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def closed_reason(self) -> str | None: ...
+
+    retry_after: float | None
+
+    async def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closable)
+Step = Callable[[C], Awaitable[None]]
+
+
+async def retry_establish(
+    establish: Callable[[], Awaitable[None]],
+    policy: ReconnectPolicy,
+    *,
+    is_fatal: Callable[[BaseException], bool],
+    not_before: Callable[[], float] = lambda: 0.0,
+    on_failure: Callable[[BaseException], None] | None = None,
+) -> None:
+    """Call ``establish`` until it succeeds, backing off between attempts.
+
+    ``not_before()`` is the loop time before which no attempt may start (a venue's
+    retry-after hint); each backoff waits at least until then.
+
+    Raises:
+        Exception: the last error, once it is fatal or attempts run out.
+    """
+    base_wait = wait_exponential(
+        multiplier=policy.initial_delay, max=policy.max_delay
+    ) + wait_random(0, policy.jitter)
+    loop = asyncio.get_running_loop()
+
+    def wait(state: RetryCallState) -> float:
+        return max(float(base_wait(state)), not_before() - loop.time())
+
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if error is not None:
+            if on_failure is not None:
+                on_failure(error)
+            log.warning("reconnect attempt %d failed (%s); retrying", state.attempt_number, error)
+
+    retrying = AsyncRetrying(
+        wait=wait,
+        stop=stop_never if policy.max_attempts is None else stop_after_attempt(policy.max_attempts),
+        retry=retry_if_exception(lambda error: not is_fatal(error)),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    await retrying(establish)
+
+
+class Supervisor(Generic[C]):
+    """Owns a client's connection state and its establish / reconnect cycle.
+
+    Args:
+        open_connection: opens a fresh transport and starts a connection over it; the
+            connection must call :meth:`connection_closed` when it ends.
+        steps: ``(name, step)`` pairs run in order on every new connection (for Deribit:
+            authenticate, heartbeat, cancel-on-disconnect, resubscribe).
+        policy: reconnect policy.
+        is_fatal: errors no retry can fix; they stop reconnecting.
+        on_give_up: called once when the connection is lost for good (reconnect off or
+            given up), with the reason, so subscribers can be failed.
+    """
+
+    def __init__(
+        self,
+        open_connection: Callable[[], Awaitable[C]],
+        steps: Sequence[tuple[str, Step[C]]],
+        policy: ReconnectPolicy,
+        *,
+        is_fatal: Callable[[BaseException], bool],
+        on_give_up: Callable[[BaseException], None],
+        on_ready: Callable[[C], None] | None = None,
+    ) -> None:
+        self._open = open_connection
+        self.steps = list(steps)
+        self.policy = policy
+        self._is_fatal = is_fatal
+        self._on_give_up = on_give_up
+        self._on_ready = on_ready
+        self._state = ConnectionState.DISCONNECTED
+        self._changed: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._not_before = 0.0
+        self.connection: C | None = None
+        """The current connection: ready, or being established."""
+        self.reconnect_count = 0
+        """Successful reconnects so far."""
+        self.last_error: BaseException | None = None
+        """The last connection-level error, if any."""
+
+    @property
+    def state(self) -> ConnectionState:
+        """The current :class:`ConnectionState`."""
+        return self._state
+
+    def _move(self, new: ConnectionState) -> None:
+        """The one place the state changes; refuses moves :data:`TRANSITIONS` lacks."""
+        old = self._state
+        if new is old:
+            return
+        if new not in TRANSITIONS[old]:
+            raise ClientError(f"connection cannot go from {old.value} to {new.value}")
+        self._state = new
+        log.debug("connection state %s -> %s", old.value, new.value)
+        changed, self._changed = self._changed, None
+        if changed is not None and not changed.done():
+            changed.set_result(None)
+
+    @property
+    def ready_connection(self) -> C | None:
+        """The connection, when ready and still open; else ``None``."""
+        conn = self.connection
+        if self._state is ConnectionState.READY and conn is not None and not conn.closed:
+            return conn
+        return None
+
+    # -- establishing ---------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Establish the first connection; errors propagate (no retry on the first one)."""
+        if self._state is not ConnectionState.DISCONNECTED:
+            raise ClientError(f"connect() needs a fresh client; this one is {self._state.value}")
+        self._move(ConnectionState.CONNECTING)
+        try:
+            await self._establish()
+        except BaseException:
+            state: ConnectionState = self._state  # _establish may have moved it
+            if state is ConnectionState.CONNECTING:
+                self._move(ConnectionState.DISCONNECTED)
+            raise
+
+    async def _establish(self) -> None:
+        conn = await self._open()
+        self.connection = conn
+        try:
+            for name, step in self.steps:
+                if conn.closed:
+                    break
+                log.debug("establish step: %s", name)
+                await step(conn)
+            if conn.closed:
+                # The server answered the last step and hung up: this connection is not
+                # ready, whatever the steps returned.
+                raise ConnectionLost(f"connection closed while establishing: {conn.closed_reason}")
+        except BaseException:
+            self._note_hint(conn)
+            if self.connection is conn:
+                self.connection = None
+            await finish_all(conn.close)
+            raise
+        if self._state is ConnectionState.CLOSED:
+            await finish_all(conn.close)
+            raise ClientClosed("the client was closed while connecting")
+        self._move(ConnectionState.READY)
+        if self._on_ready is not None:
+            self._on_ready(conn)
+
+    def connection_closed(self, conn: C, reason: str) -> None:
+        """A connection ended (called by the connection itself)."""
+        if conn is not self.connection or self._state is not ConnectionState.READY:
+            return  # an old or half-built connection (its establish fails), or closing
+        self._note_hint(conn)
+        error = ConnectionLost(reason)
+        self.last_error = error
+        if not self.policy.enabled:
+            log.warning("connection lost (%s); reconnect is disabled", reason)
+            self._give_up(error)
+            return
+        log.warning("connection lost (%s); reconnecting", reason)
+        self._move(ConnectionState.RECONNECTING)
+        self._task = asyncio.get_running_loop().create_task(
+            self._reconnect(conn), name="deribit-reconnect"
+        )
+
+    def _note_hint(self, conn: C) -> None:
+        if conn.retry_after is not None and conn.retry_after > self._not_before:
+            self._not_before = conn.retry_after
+
+    def _give_up(self, error: BaseException) -> None:
+        self.connection = None
+        self._move(ConnectionState.FAILED)
+        self._on_give_up(error)
+
+    async def _reconnect(self, old: C) -> None:
+        self.connection = None
+        await old.close()
+        loop = asyncio.get_running_loop()
+        hinted = self._not_before - loop.time()
+        if hinted > 0:  # e.g. Deribit's 10028 "wait": do not come back before it
+            log.info("waiting %.3f s before reconnecting (server's rate-limit hint)", hinted)
+            await asyncio.sleep(hinted)
+
+        def failed(error: BaseException) -> None:
+            self.last_error = error
+            hint = getattr(error, "retry_after", None)
+            if isinstance(hint, float) and hint > 0:
+                self._not_before = max(self._not_before, loop.time() + hint)
+
+        try:
+            await retry_establish(
+                self._establish,
+                self.policy,
+                is_fatal=self._is_fatal,
+                not_before=lambda: self._not_before,
+                on_failure=failed,
+            )
+        except Exception as exc:
+            log.error("giving up reconnecting: %s", exc)
+            self.last_error = exc
+            self._give_up(ConnectionLost(f"could not reconnect: {exc}"))
+            return
+        self.reconnect_count += 1
+        log.info("reconnected (%d so far)", self.reconnect_count)
+
+    # -- waiting and closing --------------------------------------------------------------
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait until the state is ``ready``.
+
+        Raises:
+            NotReadyError: not ready within ``timeout`` seconds.
+            ClientClosed: the client was closed.
+            ConnectionLost: the connection was lost for good (reconnect off or gave up).
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    state = self._state
+                    if state is ConnectionState.READY:
+                        return
+                    if state is ConnectionState.CLOSED:
+                        raise ClientClosed("the client is closed")
+                    if state is ConnectionState.FAILED:
+                        raise ConnectionLost(f"the connection is down for good: {self.last_error}")
+                    if state is ConnectionState.DISCONNECTED:
+                        raise ClientError(
+                            "the client is not connected: use `async with` or `await connect()`"
+                        )
+                    if self._changed is None:
+                        self._changed = asyncio.get_running_loop().create_future()
+                    await asyncio.shield(self._changed)
+        except TimeoutError:
+            raise NotReadyError(
+                f"not ready within {timeout:g} s (state: {self._state.value})"
+            ) from None
+
+    def begin_close(self) -> None:
+        """Enter ``closed`` now: a connection ending from here on is not reconnected."""
+        if self._state is not ConnectionState.CLOSED:
+            self._move(ConnectionState.CLOSED)
+
+    async def close(self) -> None:
+        """Stop reconnecting and close the connection; completes even if cancelled."""
+        self.begin_close()
+        task, self._task = self._task, None
+
+        async def stop_reconnecting() -> None:
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait([task])
+
+        async def close_connection() -> None:
+            conn, self.connection = self.connection, None
+            if conn is not None:
+                await conn.close()
+
+        await finish_all(stop_reconnecting, close_connection)
