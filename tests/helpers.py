@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
+
 from deribit_client import DeribitClient
 from deribit_client._client import lost_order_error
 from deribit_client._core.connection import Connection
 from deribit_client._rpc.protocol import RpcProtocol
-from deribit_client.transports import StreamTransport
+from deribit_client.transports import MockConnector, MockTransport, StreamTransport
 
 
 async def until(predicate: Callable[[], object], limit: float = 5.0) -> None:
@@ -64,3 +66,95 @@ class RpcConnection(Connection[RpcProtocol[Any]]):
         return self.call(
             timeout, meta, self.protocol.prepare_request, method, params, result_type, None
         )
+
+
+Result = Any | Callable[[dict[str, Any]], Any]
+
+
+class ScriptedDeribit:
+    """A Deribit stand-in for :class:`MockConnector`: answers requests from ``results``.
+
+    ``results`` maps a method to a value or to a function of the params; a function may
+    raise :class:`Refuse` to answer with an error, or return :data:`SILENT` to leave the
+    request unanswered. ``after`` maps a method to a one-shot action run right after that
+    method's reply was queued (e.g. drop the socket). Every request is kept in ``calls``.
+    """
+
+    def __init__(self) -> None:
+        self.connector = MockConnector(self.handle)
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.results: dict[str, Result] = {
+            "public/subscribe": lambda params: params["channels"],
+            "private/subscribe": lambda params: params["channels"],
+            "public/unsubscribe": lambda params: params["channels"],
+            "private/unsubscribe": lambda params: params["channels"],
+            "public/set_heartbeat": "ok",
+            "public/test": {"version": "1"},
+            "public/get_time": 1,
+            "public/auth": {
+                "access_token": "at",
+                "refresh_token": "rt",
+                "expires_in": 900,
+                "scope": "connection trade:read_write",
+            },
+        }
+        self.after: dict[str, Callable[[MockTransport], None]] = {}
+        self.held: list[bytes] = []
+
+    @property
+    def transport(self) -> MockTransport:
+        return self.connector.current
+
+    def methods(self) -> list[str]:
+        return [method for method, _ in self.calls]
+
+    def handle(self, frame: bytes) -> list[bytes]:
+        request = msgspec.json.decode(frame)
+        method, params = request["method"], request.get("params") or {}
+        self.calls.append((method, params))
+        result = self.results.get(method, None)
+        try:
+            value = result(params) if callable(result) else result
+        except Refuse as refusal:
+            reply = {"jsonrpc": "2.0", "id": request["id"], "error": refusal.error}
+        else:
+            if value is SILENT:
+                self.held.append(frame)
+                return []
+            reply = {"jsonrpc": "2.0", "id": request["id"], "result": value}
+        transport = self.connector.current
+        transport.push(msgspec.json.encode(reply))
+        action = self.after.pop(method, None)
+        if action is not None:
+            action(transport)
+        return []
+
+    def notify(self, channel: str, data: Any) -> None:
+        self.transport.push(
+            msgspec.json.encode(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "subscription",
+                    "params": {"channel": channel, "data": data},
+                }
+            )
+        )
+
+
+SILENT: Any = object()
+"""A result that leaves the request unanswered (see :class:`ScriptedDeribit`)."""
+
+
+class Refuse(Exception):
+    """Raised by a scripted result: answer with this JSON-RPC error."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.error: dict[str, Any] = {"code": code, "message": message}
+        if data is not None:
+            self.error["data"] = data
+
+
+def drop(transport: MockTransport) -> None:
+    """An ``after`` action: the server hangs up right after answering."""
+    transport.drop("server closed the connection")

@@ -611,7 +611,11 @@ def _params(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_label(label: str | None) -> None:
-    if label is not None and len(label) > _MAX_LABEL:
+    if label is None:
+        return
+    if type(label) is not str:
+        raise ClientError(f"label must be a str, not {type(label).__name__} {label!r}")
+    if len(label) > _MAX_LABEL:
         raise ClientError(f"label is {len(label)} characters; Deribit allows at most {_MAX_LABEL}")
 
 

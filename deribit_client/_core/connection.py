@@ -149,8 +149,8 @@ class Connection(Generic[P]):
             except asyncio.CancelledError:
                 if key in self._send_expired and task is not None and task.uncancel() == 0:
                     # Our deadline interrupted a blocked write: a timeout, not a cancellation.
-                    error = future.exception()
-                    raise (error or protocol.timed_out(key, limit)) from None
+                    error = future.exception() or protocol.timed_out(key, limit)
+                    raise error from error.__cause__  # keep the outcome rule's cause
                 raise
             except ConnectionError as exc:
                 if future.done() and not future.cancelled():

@@ -152,7 +152,10 @@ async def retry_establish(
     retrying = AsyncRetrying(
         wait=wait,
         stop=stop_never if policy.max_attempts is None else stop_after_attempt(policy.max_attempts),
-        retry=retry_if_exception(lambda error: not is_fatal(error)),
+        # Only ordinary errors are retried: a cancellation (close()) must end the loop.
+        retry=retry_if_exception(
+            lambda error: isinstance(error, Exception) and not is_fatal(error)
+        ),
         before_sleep=before_sleep,
         reraise=True,
     )

@@ -44,6 +44,14 @@ class AuthResult(DeribitObject):
 
     __str__ = __repr__
 
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        """What rich and IPython print: the tokens stay hidden there too."""
+        return [
+            (name, "<redacted>" if name.endswith("_token") and value else value)
+            for name in self.__struct_fields__
+            for value in (getattr(self, name),)
+        ]
+
     @property
     def scopes(self) -> frozenset[str]:
         """The granted scope as a set of tokens (``{"connection", "trade:read_write", ...}``)."""

@@ -1,0 +1,392 @@
+"""Connection lifecycle against a scripted server: each test reproduces a defect of issue #8.
+
+The server is a :class:`ScriptedDeribit` behind a ``MockConnector``: deterministic, no sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from deribit_client import (
+    ClientClosed,
+    ClientError,
+    ConnectionLost,
+    ConnectionState,
+    DeribitClient,
+    Gap,
+    Notification,
+    NotReadyError,
+    OrderOutcomeUnknown,
+    ReconnectPolicy,
+    RequestTimeout,
+    SubscriptionRejected,
+    TransportError,
+)
+from deribit_client._core.supervisor import TRANSITIONS
+from deribit_client.transports import MockTransport
+from tests.helpers import SILENT, Refuse, ScriptedDeribit, drop, until
+
+INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
+TICKER = "ticker.BTC-PERPETUAL.100ms"
+KEY = {"client_id": "id", "client_secret": "secret"}
+
+
+def tick(seq: int) -> dict[str, Any]:
+    return {"instrument_name": "BTC-PERPETUAL", "timestamp": seq}
+
+
+@pytest.fixture
+def venue() -> ScriptedDeribit:
+    return ScriptedDeribit()
+
+
+@pytest.fixture
+async def client(venue: ScriptedDeribit) -> AsyncIterator[DeribitClient]:
+    async with DeribitClient(
+        connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT
+    ) as c:
+        yield c
+
+
+def deribit_tasks() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if t.get_name().startswith("deribit")]
+
+
+# -- the state machine --------------------------------------------------------------------
+
+
+def test_every_state_has_a_row_and_closed_is_final() -> None:
+    assert set(TRANSITIONS) == set(ConnectionState)
+    assert TRANSITIONS[ConnectionState.CLOSED] == frozenset()
+    assert ConnectionState.READY in TRANSITIONS[ConnectionState.RECONNECTING]
+    assert ConnectionState.READY not in TRANSITIONS[ConnectionState.FAILED]
+
+
+async def test_a_server_that_hangs_up_after_the_last_step_is_not_ready(
+    venue: ScriptedDeribit, client: DeribitClient
+) -> None:
+    # Reported: the server answers the last establish step and closes at once; the client
+    # said "ready" on the dead socket, never reconnected, and subscribers hung forever.
+    async with client.subscribe(TICKER) as sub:
+        venue.after["public/subscribe"] = drop  # the resubscribe of the next connection
+        venue.transport.drop("cut")
+        await until(lambda: len(venue.connector.transports) == 3 and client.state == "ready")
+        assert not venue.transport.closed
+        assert await client.public.get_time() == 1
+        venue.notify(TICKER, tick(5))
+        items = [await anext(sub), await anext(sub), await anext(sub)]
+        assert [type(i) for i in items] == [Gap, Gap, Notification]
+        assert client.reconnect_count == 1
+
+
+async def test_wait_ready_waits_out_a_reconnect(
+    venue: ScriptedDeribit, client: DeribitClient
+) -> None:
+    venue.connector.refuse = "down for a moment"
+    venue.transport.drop("cut")
+    await until(lambda: client.state == "reconnecting")
+    waiter = asyncio.create_task(client.wait_ready(5))
+    await until(lambda: len(venue.calls) == 0 and not waiter.done())
+    venue.connector.refuse = None
+    await waiter
+    assert client.state == "ready"
+    venue.connector.refuse = "down"
+    venue.transport.drop("cut again")
+    await until(lambda: client.state == "reconnecting")
+    with pytest.raises(NotReadyError):
+        await client.wait_ready(0.05)
+
+
+async def test_wait_ready_fails_fast_when_closed_or_given_up(venue: ScriptedDeribit) -> None:
+    policy = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0, max_attempts=1)
+    client = DeribitClient(connector=venue.connector, heartbeat_interval=None, reconnect=policy)
+    async with client:
+        venue.connector.refuse = "gone"
+        venue.transport.drop("cut")
+        await until(lambda: client.state != "ready")
+        with pytest.raises(ConnectionLost, match="down for good"):
+            await client.wait_ready(5)
+        assert client.state == "failed"
+        # Link loss is a TransportError, not "refused before any I/O".
+        with pytest.raises(ConnectionLost):
+            await client.public.get_time()
+    with pytest.raises(ClientClosed):
+        await client.wait_ready(5)
+    with pytest.raises(ClientClosed):
+        await client.public.get_time()
+    with pytest.raises(ClientClosed):
+        client.subscribe(TICKER)
+
+
+async def test_reconnect_keeps_going_through_errors_a_retry_can_fix(
+    venue: ScriptedDeribit,
+) -> None:
+    # Reported: one 11094 on set_heartbeat (or 10001/11052/13778 from a resubscribe) made
+    # the client give up reconnecting for good.
+    attempts = {"n": 0}
+
+    def flaky_heartbeat(params: dict[str, Any]) -> str:
+        attempts["n"] += 1
+        if attempts["n"] in (2, 3):
+            raise Refuse(11094, "internal_server_error")
+        return "ok"
+
+    def flaky_subscribe(params: dict[str, Any]) -> Any:
+        if attempts["n"] == 4 and not flaky_subscribe.failed:  # type: ignore[attr-defined]
+            flaky_subscribe.failed = True  # type: ignore[attr-defined]
+            raise Refuse(11052, "subscribe_error_unsubscribed")
+        return params["channels"]
+
+    flaky_subscribe.failed = False  # type: ignore[attr-defined]
+    venue.results["public/set_heartbeat"] = flaky_heartbeat
+    venue.results["public/subscribe"] = flaky_subscribe
+    client = DeribitClient(connector=venue.connector, heartbeat_interval=10, reconnect=INSTANT)
+    async with client, client.subscribe(TICKER):
+        venue.transport.drop("cut")
+        await until(lambda: client.reconnect_count == 1)
+        assert client.state == "ready"
+        assert attempts["n"] >= 4
+
+
+async def test_a_bad_key_stops_reconnecting(venue: ScriptedDeribit) -> None:
+    client = DeribitClient(
+        connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT, **KEY
+    )
+    async with client:
+        venue.results["public/auth"] = lambda params: (_ for _ in ()).throw(
+            Refuse(13004, "invalid_credentials")
+        )
+        venue.transport.drop("cut")
+        await until(lambda: client.state == "failed")
+        assert len(venue.connector.transports) == 2
+
+
+async def test_rate_limit_wait_hint_delays_the_reconnect(venue: ScriptedDeribit) -> None:
+    # Reported: Deribit answers 10028 with a wait and closes; re-auth followed 2 ms later.
+    opened: list[float] = []
+    connect = venue.connector.connect
+
+    async def timed_connect() -> MockTransport:
+        opened.append(asyncio.get_running_loop().time())
+        return await connect()
+
+    venue.connector.connect = timed_connect  # type: ignore[method-assign]
+    client = DeribitClient(connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT)
+    async with client:
+        venue.results["public/status"] = lambda params: (_ for _ in ()).throw(
+            Refuse(10028, "too_many_requests", {"wait": 0.3})
+        )
+        venue.after["public/status"] = drop
+        with pytest.raises(Exception, match="too_many_requests"):
+            await client.call("public/status")
+        await until(lambda: client.reconnect_count == 1)
+        assert opened[1] - opened[0] >= 0.29
+
+
+# -- cancellation ---------------------------------------------------------------------
+
+
+async def test_timing_out_anext_loses_nothing_and_iteration_resumes(
+    venue: ScriptedDeribit, client: DeribitClient
+) -> None:
+    async with client.subscribe(TICKER) as sub:
+        for _ in range(3):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(anext(sub), 0.01)
+        venue.notify(TICKER, tick(1))
+        first = await asyncio.wait_for(anext(sub), 5)
+        assert isinstance(first, Notification)
+        assert first.data.timestamp == 1
+        seen: list[int] = []
+        venue.notify(TICKER, tick(2))
+
+        async def read_all() -> None:
+            async with asyncio.timeout(0.05):
+                async for item in sub:
+                    assert isinstance(item, Notification)
+                    seen.append(item.data.timestamp)
+
+        with pytest.raises(TimeoutError):
+            await read_all()
+        venue.notify(TICKER, tick(3))
+        async for item in sub:
+            assert isinstance(item, Notification)
+            seen.append(item.data.timestamp)
+            break
+        assert seen == [2, 3]
+        assert client.subscriptions.channels == [TICKER]
+        assert ("public/unsubscribe", {"channels": [TICKER]}) not in venue.calls
+
+
+async def test_two_readers_of_one_subscription_get_a_clear_error(
+    client: DeribitClient,
+) -> None:
+    async with client.subscribe(TICKER) as sub:
+        first = asyncio.create_task(anext(sub))
+        await until(lambda: sub._waiter is not None)
+        with pytest.raises(ClientError, match="another task"):
+            await anext(sub)
+        first.cancel()
+
+
+async def test_a_cancelled_subscribe_releases_the_server_subscription(
+    venue: ScriptedDeribit, client: DeribitClient
+) -> None:
+    # Reported: 100 unrouted notifications after a timed-out subscribe; each costs credits.
+    venue.results["public/subscribe"] = lambda params: SILENT
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(client.subscribe(TICKER).__aenter__(), 0.05)
+    await until(lambda: "public/unsubscribe" in venue.methods())
+    assert ("public/unsubscribe", {"channels": [TICKER]}) in venue.calls
+    assert client.subscriptions.channels == []
+
+
+async def test_a_cancelled_call_removes_only_that_call(
+    venue: ScriptedDeribit, client: DeribitClient
+) -> None:
+    venue.results["public/status"] = lambda params: SILENT
+    slow = asyncio.create_task(client.call("public/status"))
+    other = asyncio.create_task(client.call("public/status"))
+    await until(lambda: client.pending_count == 2)
+    slow.cancel()
+    await until(lambda: client.pending_count == 1)
+    assert not other.done()
+    other.cancel()
+
+
+# -- close ------------------------------------------------------------------------------
+
+
+async def test_close_inside_an_expired_timeout_still_closes_the_transport(
+    venue: ScriptedDeribit,
+) -> None:
+    client = DeribitClient(connector=venue.connector, heartbeat_interval=None)
+    await client.connect()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0):
+            await client.close()
+    assert venue.transport.closed
+    assert client.state == "closed"
+    assert deribit_tasks() == []
+
+
+async def test_close_during_a_reconnect_handshake_closes_the_new_socket(
+    venue: ScriptedDeribit,
+) -> None:
+    client = DeribitClient(
+        connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT, **KEY
+    )
+    await client.connect()
+    venue.results["public/auth"] = lambda params: SILENT  # the re-auth never completes
+    venue.transport.drop("cut")
+    await until(lambda: len(venue.connector.transports) == 2 and venue.held)
+    await client.close()
+    assert all(t.closed for t in venue.connector.transports)
+    assert deribit_tasks() == []
+
+
+async def test_callback_subscribers_hear_of_failures_and_their_tasks_end_with_close(
+    venue: ScriptedDeribit, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Reported: plain callbacks were never told their subscription failed; async-callback
+    # consumer tasks outlived close(), and every normal shutdown logged an ERROR.
+    failures: list[BaseException] = []
+    received: list[Any] = []
+
+    async def slow_consumer(item: Any) -> None:
+        received.append(item)
+
+    client = DeribitClient(connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT)
+    with caplog.at_level(logging.WARNING, logger="deribit_client"):
+        async with client:
+            rejected = client.subscribe(
+                "ticker.GONE.100ms", callback=received.append, on_error=failures.append
+            )
+            await rejected
+            async with client.subscribe(TICKER, callback=slow_consumer):
+                venue.results["public/subscribe"] = lambda params: [
+                    c for c in params["channels"] if c != "ticker.GONE.100ms"
+                ]
+                venue.transport.drop("cut")
+                await until(lambda: bool(failures))
+                assert isinstance(failures[0], SubscriptionRejected)
+                venue.notify(TICKER, tick(1))
+                await until(lambda: any(type(i) is Notification for i in received))
+        assert deribit_tasks() == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_giving_up_reaches_callback_subscribers(venue: ScriptedDeribit) -> None:
+    failures: list[BaseException] = []
+    policy = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0, max_attempts=1)
+    client = DeribitClient(connector=venue.connector, heartbeat_interval=None, reconnect=policy)
+    async with client:
+        sub = await client.subscribe(TICKER, callback=lambda item: None, on_error=failures.append)
+        venue.connector.refuse = "gone"
+        venue.transport.drop("cut")
+        await until(lambda: bool(failures))
+        assert isinstance(failures[0], ConnectionLost)
+        with pytest.raises(ConnectionLost):
+            await sub.wait_closed()
+
+
+# -- timeouts, loops --------------------------------------------------------------------
+
+
+class StuckWriter(MockTransport):
+    """A half-open link with a full write buffer: every send blocks."""
+
+    async def send(self, frame: bytes) -> None:
+        if b"public/subscribe" in frame or not self.sent:
+            await super().send(frame)
+            return
+        self.sent.append(frame)
+        await asyncio.get_running_loop().create_future()
+
+
+async def test_timeout_covers_sending(venue: ScriptedDeribit) -> None:
+    async def connect() -> MockTransport:
+        transport = StuckWriter(venue.handle)
+        venue.connector.transports.append(transport)
+        return transport
+
+    venue.connector.connect = connect  # type: ignore[method-assign]
+    client = DeribitClient(
+        connector=venue.connector, heartbeat_interval=None, reconnect=False, **KEY
+    )
+    async with client:
+        with pytest.raises(RequestTimeout):
+            await client.public.get_time(timeout=0.05)
+        with pytest.raises(OrderOutcomeUnknown) as info:
+            await client.private.buy("BTC-PERPETUAL", amount=10, type="market", timeout=0.05)
+        assert isinstance(info.value.__cause__, RequestTimeout)
+        assert client.pending_count == 0
+
+
+def test_a_client_is_bound_to_its_event_loop(venue: ScriptedDeribit) -> None:
+    other = asyncio.new_event_loop()
+    client = DeribitClient(connector=venue.connector, heartbeat_interval=None)
+    try:
+        other.run_until_complete(client.connect())
+
+        async def from_another_loop() -> None:
+            with pytest.raises(ClientError, match="another event loop"):
+                await client.public.get_time()
+
+        asyncio.run(from_another_loop())
+    finally:
+        other.run_until_complete(client.close())
+        other.close()
+
+
+async def test_connect_failure_is_a_transport_error(venue: ScriptedDeribit) -> None:
+    venue.connector.refuse = "no route"
+    client = DeribitClient(connector=venue.connector, heartbeat_interval=None)
+    with pytest.raises(TransportError, match="no route"):
+        await client.connect()
+    assert client.state == "disconnected"

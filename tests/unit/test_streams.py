@@ -1,0 +1,88 @@
+"""The engine's subscriber streams: bounds, markers, policies, cancel-safety."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from deribit_client import Gap, SubscriberOverflow
+from deribit_client._core.streams import Stream
+
+
+def stream(policy: Any = "drop_oldest", maxsize: int = 3) -> Stream[int]:
+    return Stream("c", policy, maxsize)
+
+
+async def drain(s: Stream[int]) -> list[Any]:
+    s.end()
+    return [item async for item in s]
+
+
+async def test_markers_count_against_the_bound_and_are_never_dropped() -> None:
+    # Reported: Gap markers bypassed maxsize, and overflow could drop a marker uncounted.
+    s = stream(maxsize=3)
+    s.put_marker(Gap("c", "reconnected"))
+    for n in range(5):
+        s.put(n)
+    s.put_marker(Gap("c", "book_gap"))
+    assert len(s) <= 3 + 1  # the queue plus the one marker pushed out of it
+    items = await drain(s)
+    assert items[0] == Gap("c", "reconnected")  # kept, and first: it is the oldest
+    assert Gap("c", "book_gap") in items
+    lost = [i for i in items if type(i) is Gap and i.reason == "overflow"]
+    data = [i for i in items if type(i) is int]
+    assert sum(g.lost for g in lost) + len(data) == 5  # every dropped item is counted
+    assert s.dropped == 5 - len(data)
+
+
+async def test_keep_latest_conflates_data_but_keeps_every_marker() -> None:
+    s: Stream[int] = Stream("c", "keep_latest", 10, key_of=lambda item: item % 2)
+    for n in range(6):
+        s.put(n)
+    s.put_marker(Gap("c", "reconnected"))
+    s.put_marker(Gap("c", "reconnected"))
+    items = await drain(s)
+    assert [i for i in items if type(i) is int] == [4, 5]
+    assert [i for i in items if type(i) is Gap] == [Gap("c", "reconnected")] * 2
+    assert s.conflated == 4
+
+
+async def test_error_policy_fails_the_stream_when_full() -> None:
+    s = stream("error", maxsize=2)
+    for n in range(3):
+        s.put(n)
+    with pytest.raises(SubscriberOverflow):
+        await anext(s)
+    assert s.dropped == 3
+
+
+async def test_cancelled_anext_takes_nothing() -> None:
+    s = stream()
+    waiting = asyncio.ensure_future(anext(s))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    s.put(1)
+    assert await anext(s) == 1
+
+
+async def test_a_marker_arriving_on_a_full_error_queue_is_an_overflow_too() -> None:
+    s = stream("error", maxsize=1)
+    s.put(1)
+    s.put_marker(Gap("c", "reconnected"))
+    with pytest.raises(SubscriberOverflow):
+        await anext(s)
+
+
+async def test_inline_callback_errors_go_to_on_error() -> None:
+    errors: list[BaseException] = []
+
+    def callback(item: Any) -> None:
+        raise RuntimeError("user bug")
+
+    s: Stream[int] = Stream("c", "drop_oldest", 10, callback, errors.append)
+    s.put(1)
+    assert [type(e) for e in errors] == [RuntimeError]
+    s.fail(SubscriberOverflow("c", 1, 1))
+    assert [type(e) for e in errors] == [RuntimeError, SubscriberOverflow]

@@ -1,0 +1,160 @@
+"""Bad input is refused before any I/O with an error that names the argument (issue #8)."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from typing import Any
+
+import pytest
+
+from deribit_client import (
+    ClientClosed,
+    ClientError,
+    ConnectionLost,
+    DeribitClient,
+    DeribitError,
+    HTTPStatusError,
+    OrderOutcomeUnknown,
+    ReconnectPolicy,
+    RequestTimeout,
+    SubscriberOverflow,
+    SubscriptionRejected,
+    error_from_code,
+)
+from deribit_client.models import AuthResult
+from tests.helpers import ScriptedDeribit
+
+KEY = {"client_id": "id", "client_secret": "secret"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "names"),
+    [
+        ({"timeout": math.nan}, "timeout"),
+        ({"timeout": math.inf}, "timeout"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": "5"}, "timeout"),
+        ({"timeout": True}, "timeout"),
+        ({"connect_timeout": -1}, "connect_timeout"),
+        ({"heartbeat_interval": math.nan}, "heartbeat_interval"),
+        ({"heartbeat_interval": math.inf}, "heartbeat_interval"),
+        ({"heartbeat_interval": 1}, "heartbeat_interval"),
+        ({"reconnect": 1}, "reconnect"),
+        ({"reconnect": "yes"}, "reconnect"),
+        ({"subscriber_maxsize": "10"}, "maxsize"),
+        ({"subscriber_maxsize": 0}, "maxsize"),
+        ({"transport": "ws"}, "transport"),
+        ({"connector": object()}, "connector"),
+    ],
+)
+def test_constructor_arguments_are_checked(kwargs: dict[str, Any], names: str) -> None:
+    with pytest.raises(ClientError, match=names):
+        DeribitClient(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial_delay": math.nan},
+        {"max_delay": math.inf},
+        {"jitter": -1},
+        {"max_attempts": 0},
+        {"max_attempts": 1.5},
+        {"enabled": 1},
+    ],
+)
+def test_reconnect_policy_is_checked(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ClientError):
+        ReconnectPolicy(**kwargs)
+
+
+@pytest.fixture
+async def client_and_venue() -> Any:
+    venue = ScriptedDeribit()
+    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **KEY) as c:
+        yield c, venue
+
+
+async def test_calls_are_checked_before_anything_is_sent(client_and_venue: Any) -> None:
+    client, venue = client_and_venue
+    sent = len(venue.calls)
+    bad_calls = [
+        (lambda: client.call(123), "method"),  # type: ignore[arg-type]
+        (lambda: client.call(None), "method"),  # type: ignore[arg-type]
+        (lambda: client.call("public/get_time", [1, 2]), "mapping"),  # type: ignore[arg-type]
+        (lambda: client.call("public/get_time", timeout=math.nan), "timeout"),
+        (lambda: client.call("public/get_time", timeout=0), "timeout"),
+        (lambda: client.call("public/get_time", timeout=-1), "timeout"),
+        (lambda: client.call("public/get_time", timeout="5"), "timeout"),  # type: ignore[arg-type]
+        (lambda: client.private.buy("BTC-PERPETUAL", amount=10, price=math.nan), "price"),
+        (lambda: client.private.buy("BTC-PERPETUAL", amount=math.inf, price=1.0), "amount"),
+        (lambda: client.private.buy("BTC-PERPETUAL", amount=1, price=1.0, label=123), "label"),  # type: ignore[arg-type]
+        (lambda: client.private.buy("BTC-PERPETUAL", amount=1, price=1.0, timeout=0), "timeout"),
+        (lambda: client.call("public/subscribe", {"channels": ["x"]}), "subscribe"),
+    ]
+    for make, name in bad_calls:
+        with pytest.raises(ClientError, match=name):
+            await make()
+    with pytest.raises(ClientError, match="maxsize"):
+        client.subscribe("ticker.BTC-PERPETUAL.100ms", maxsize="10")  # type: ignore[arg-type]
+    with pytest.raises(ClientError, match="policy"):
+        client.subscribe("ticker.BTC-PERPETUAL.100ms", policy="latest")  # type: ignore[arg-type]
+    with pytest.raises(ClientError, match="channel"):
+        client.subscribe(42)  # type: ignore[arg-type]
+    assert len(venue.calls) == sent
+    assert client.pending_count == 0
+
+
+def test_auth_result_hides_tokens_everywhere() -> None:
+    result = AuthResult(access_token="AT-SECRET", expires_in=900, refresh_token="RT-SECRET")
+    shown = [repr(result), str(result), repr(list(result.__rich_repr__()))]
+    assert not any("SECRET" in text for text in shown)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        error_from_code(10009, "not_enough_funds", {"reason": "x"}, method="private/buy"),
+        error_from_code(10028, "too_many_requests", {"wait": 1.5}, request_id=7),
+        RequestTimeout("public/get_time", 3, 1.5),
+        HTTPStatusError(502, "bad gateway"),
+        OrderOutcomeUnknown("private/buy", {"label": "x", "amount": 1}, 9, "timeout"),
+        ConnectionLost("gone"),
+        ClientClosed("closed"),
+        SubscriberOverflow("ticker.X", 10, 11),
+        SubscriptionRejected(["a", "b"]),
+    ],
+)
+def test_errors_survive_a_pickle_round_trip(error: DeribitError) -> None:
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert copy.__dict__ == error.__dict__
+
+
+async def test_an_http_connect_timeout_is_not_an_unknown_outcome() -> None:
+    # Reported: a connect timeout made an order OrderOutcomeUnknown, though nothing was sent.
+    import aiohttp
+
+    from deribit_client import TransportError
+    from deribit_client._client import lost_order_error
+    from deribit_client._core.connection import RequestConnection
+    from deribit_client._rpc.protocol import RpcProtocol
+    from deribit_client.transports import HttpTransport
+
+    class Unreachable:
+        def post(self, *args: Any, **kwargs: Any) -> Any:
+            raise aiohttp.ConnectionTimeoutError("connect timed out")
+
+        async def close(self) -> None:
+            pass
+
+    transport = HttpTransport("http://127.0.0.1:9/api/v2", session=Unreachable())  # type: ignore[arg-type]
+    conn = RequestConnection(transport, RpcProtocol(lost_error=lost_order_error))
+    with pytest.raises(TransportError) as info:
+        await conn.call(
+            1.0, False, "private/buy", conn.protocol.prepare_request, "private/buy", {}, Any, None
+        )
+    assert not isinstance(info.value, OrderOutcomeUnknown)
+    assert conn.protocol.pending_count == 0
