@@ -9,8 +9,18 @@ Example::
         print(await client.public.ticker("BTC-PERPETUAL"))
 """
 
-from ._private import SIM_CLIENT_ID, SIM_CLIENT_SECRET
+from ._accounts import SIM_CLIENT_ID, SIM_CLIENT_SECRET
 from ._server import DeribitSimulator
-from ._session import Call, Session, SimError
+from ._session import Session, SimError
+from ._state import Call, Handler, SimState
 
-__all__ = ["SIM_CLIENT_ID", "SIM_CLIENT_SECRET", "Call", "DeribitSimulator", "Session", "SimError"]
+__all__ = [
+    "SIM_CLIENT_ID",
+    "SIM_CLIENT_SECRET",
+    "Call",
+    "DeribitSimulator",
+    "Handler",
+    "Session",
+    "SimError",
+    "SimState",
+]

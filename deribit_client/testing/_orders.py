@@ -3,14 +3,12 @@ account summaries, cancel-all execution reports and ``user.*`` notifications."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._session import Call, Session, SimError, invalid_param
-
-if TYPE_CHECKING:
-    from ._market import Book
-    from ._private import Account, Trading
-    from ._server import DeribitSimulator
+from ._accounts import Account, Trading
+from ._market import Book
+from ._session import Session, SimError, invalid_param
+from ._state import Call, SimState
 
 __all__ = ["register"]
 
@@ -120,7 +118,7 @@ def _own_resting(account: Account, instrument: str, side: str, price: float) -> 
 
 
 def _match(
-    sim: DeribitSimulator, account: Account, order: dict[str, Any], instrument: dict[str, Any]
+    sim: SimState, account: Account, order: dict[str, Any], instrument: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Take liquidity for ``order`` from the opposite side; returns the trades."""
     book = sim.market.books[instrument["instrument_name"]]
@@ -149,7 +147,7 @@ def _match(
 
 
 def _trade(
-    sim: DeribitSimulator,
+    sim: SimState,
     account: Account,
     order: dict[str, Any],
     instrument: dict[str, Any],
@@ -218,7 +216,7 @@ def _apply_position(
     position["size"] = new
 
 
-def _position(sim: DeribitSimulator, account: Account, name: str) -> dict[str, Any]:
+def _position(sim: SimState, account: Account, name: str) -> dict[str, Any]:
     instrument = sim.market.instruments[name]
     state = account.positions.get(name, {"size": 0.0, "average_price": 0.0})
     size = state["size"]
@@ -256,7 +254,7 @@ def _position(sim: DeribitSimulator, account: Account, name: str) -> dict[str, A
     }
 
 
-def _summary(sim: DeribitSimulator, account: Account, currency: str) -> dict[str, Any]:
+def _summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
     positions = [
         _position(sim, account, name)
         for name in account.positions
@@ -319,7 +317,7 @@ def _channel_covers(parts: list[str], instrument: dict[str, Any]) -> bool:
 
 
 async def _notify(
-    sim: DeribitSimulator,
+    sim: SimState,
     account: Account,
     instrument: dict[str, Any],
     orders: list[dict[str, Any]],
@@ -468,7 +466,7 @@ def _crosses(book: Book, direction: str, price: float | None) -> bool:
     return best is not None and (price >= best[0] if direction == "buy" else price <= best[0])
 
 
-def _finish(sim: DeribitSimulator, account: Account, order: dict[str, Any], book: Book) -> None:
+def _finish(sim: SimState, account: Account, order: dict[str, Any], book: Book) -> None:
     """Settle an order's state after matching: filled, resting, or cancelled remainder."""
     if order["order_state"] == "untriggered":
         return
@@ -556,7 +554,7 @@ async def edit_by_label(call: Call) -> dict[str, Any]:
     return await _edit(call, matches[0])
 
 
-def _cancel_one(sim: DeribitSimulator, order: dict[str, Any], reason: str) -> None:
+def _cancel_one(sim: SimState, order: dict[str, Any], reason: str) -> None:
     if order["order_state"] == "open":
         book = sim.market.books[order["instrument_name"]]
         _unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
@@ -877,7 +875,7 @@ def get_cancel_on_disconnect(call: Call) -> dict[str, Any]:
     return {"scope": scope, "enabled": enabled}
 
 
-def _on_disconnect(sim: DeribitSimulator, session: Session) -> None:
+def _on_disconnect(sim: SimState, session: Session) -> None:
     """Cancel-on-disconnect: cancel the orders this connection created (REFERENCE 3)."""
     token = session.auth
     if token is None or session.state.get("logged_out"):
@@ -895,7 +893,7 @@ def _on_disconnect(sim: DeribitSimulator, session: Session) -> None:
     sim.cod_cancellations += len(cancelled)
 
 
-def register(sim: DeribitSimulator) -> None:
+def register(sim: SimState) -> None:
     """Install the trading handlers."""
     handlers = [
         buy, sell, edit, edit_by_label, cancel, cancel_all, cancel_all_by_currency,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._market import CURRENCIES
-from ._session import Call, SimError, invalid_param
-
-if TYPE_CHECKING:
-    from ._server import DeribitSimulator
+from ._session import SimError, invalid_param
+from ._state import Call, SimState
 
 __all__ = ["API_VERSION", "register"]
 
@@ -97,7 +95,7 @@ def get_index_price(call: Call) -> dict[str, Any]:
     return {"index_price": price, "estimated_delivery_price": price}
 
 
-def register(sim: DeribitSimulator) -> None:
+def register(sim: SimState) -> None:
     """Install these handlers on ``sim``."""
     for fn in (
         get_time,

@@ -1,32 +1,27 @@
-"""The simulator's server core: JSON-RPC over WebSocket and HTTP, sessions, fault injection."""
+"""The simulator's wiring and serving: handlers installed on a SimState, JSON-RPC over
+WebSocket and HTTP, fault injection."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from aiohttp import WSMsgType, web
 
-from ._market import Market
-from ._session import Call, Session, SimError, json_encode
+from . import _orders, _private, _public, _streams
+from ._session import Session, SimError, json_encode
+from ._state import Call, SimState
 
-if TYPE_CHECKING:
-    from ._private import Trading
-
-__all__ = ["DeribitSimulator", "Handler"]
+__all__ = ["DeribitSimulator"]
 
 log = logging.getLogger("deribit_client.testing")
 
 _json_decode = msgspec.json.decode
-
-
-Handler = Callable[[Call], Any]
 
 
 class _Fault:
@@ -38,7 +33,7 @@ class _Fault:
         self.close = close
 
 
-class DeribitSimulator:
+class DeribitSimulator(SimState):
     """A local Deribit stand-in speaking JSON-RPC on 127.0.0.1.
 
     WebSocket at ``/ws/api/v2``, HTTP at ``/api/v2/{method}`` (POST with a JSON-RPC body, or
@@ -63,25 +58,9 @@ class DeribitSimulator:
         seed: int = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(seed=seed, clock=clock)
         self.host = host
         self.port = port
-        self.clock = clock
-        self.rng = random.Random(seed)
-        self.market = Market(random.Random(seed), now_ms=int(clock() * 1000))
-        self.methods: dict[str, Handler] = {}
-        self.sessions: set[Session] = set()
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        """Every request received, as ``(method, params)``, in arrival order (before delays)."""
-        self.subscriptions: list[tuple[int, str, list[str]]] = []
-        """Every subscribe request served: ``(connection id, method, accepted channels)``."""
-        self.reject_channels: set[str] = set()
-        """Channels the simulator leaves out of subscribe replies (Deribit does it silently)."""
-        self.min_heartbeat_interval = 10.0
-        """Smallest ``public/set_heartbeat`` interval accepted (Deribit: 10 s)."""
-        self.heartbeat_failures = 0
-        """Connections closed because a ``test_request`` went unanswered."""
-        self.test_requests_sent = 0
-        self.stream_trades = 0
         self._streamer: asyncio.Task[None] | None = None
         self.refuse_websocket = False
         """When True, WebSocket upgrades are refused with HTTP 503 (tests HTTP fallback)."""
@@ -89,23 +68,9 @@ class DeribitSimulator:
         self._delays: dict[str, list[_Fault]] = defaultdict(list)
         self._shuffle_left = 0
         self._held: list[tuple[Session, bytes]] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
-        self.trading: Trading
-        """API keys, tokens and accounts (set up by the trading module)."""
-        self.cod_cancellations = 0
-        """Orders cancelled by cancel-on-disconnect."""
-        self.authorize: Callable[[Call], Any] | None = None
-        """Set by the trading module: authenticates private calls, raising SimError."""
-        self.on_disconnect: list[Callable[[Session], None]] = []
-        """Called when a WebSocket connection ends (cancel-on-disconnect lives here)."""
-        from ._private import register as register_private
-        from ._public import register as register_public
-        from ._streams import register as register_streams
-
-        register_public(self)
-        register_streams(self)
-        register_private(self)
+        for register in (_public.register, _streams.register, _private.register, _orders.register):
+            register(self)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -197,34 +162,6 @@ class DeribitSimulator:
         for session in list(self.sessions):
             await session.send_frame(frame)
 
-    async def publish(self, channel: str, data: Any) -> int:
-        """Send a ``subscription`` notification to every connection subscribed to
-        ``channel``; returns how many received it."""
-        frame = json_encode(
-            {
-                "jsonrpc": "2.0",
-                "method": "subscription",
-                "params": {"channel": channel, "data": data},
-            }
-        )
-        targets = [s for s in self.sessions if channel in s.channels and not s.silent]
-        for session in targets:
-            await session.send_frame(frame)
-        return len(targets)
-
-    def add_api_key(self, client_id: str, client_secret: str) -> None:
-        """Accept another API key (the default one is ``SIM_CLIENT_ID``/``SIM_CLIENT_SECRET``)."""
-        self.trading.keys[client_id] = client_secret
-
-    @property
-    def token_ttl(self) -> int:
-        """Lifetime of issued access tokens in seconds (``expires_in``)."""
-        return self.trading.token_ttl
-
-    @token_ttl.setter
-    def token_ttl(self, seconds: int) -> None:
-        self.trading.token_ttl = seconds
-
     def fail_cancel_all(
         self,
         currency: str,
@@ -241,12 +178,10 @@ class DeribitSimulator:
         """Publish generated market data to subscribed channels every ``interval`` s:
         ``ticker.*``, ``book.*`` (consecutive changes, or grouped snapshots), ``quote.*``,
         ``trades.{instrument}.*``, ``perpetual.*`` and ``deribit_price_index.*``."""
-        from ._streams import run_streams
-
         if interval <= 0:
             raise ValueError("interval must be positive")
         self.stop_streams()
-        self._streamer = asyncio.ensure_future(run_streams(self, interval))
+        self._streamer = asyncio.ensure_future(_streams.run_streams(self, interval))
         self.spawn(self._streamer)
 
     def stop_streams(self) -> None:
@@ -260,21 +195,9 @@ class DeribitSimulator:
     ) -> dict[str, Any]:
         """Change ``instrument``'s book and notify ``book.{instrument}.{interval}``
         subscribers; ``gap=True`` skips a change id. Returns the message."""
-        from ._streams import book_change
-
-        data = book_change(self, instrument, gap=gap)
+        data = _streams.book_change(self, instrument, gap=gap)
         await self.publish(f"book.{instrument}.{interval}", data)
         return data
-
-    def spawn(self, coro: Awaitable[Any]) -> None:
-        """Run ``coro`` in a task the simulator owns (cancelled on stop)."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def now_ms(self) -> int:
-        """The simulator clock in milliseconds."""
-        return int(self.clock() * 1000)
 
     # -- request handling ---------------------------------------------------------------
 

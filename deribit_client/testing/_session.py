@@ -1,21 +1,19 @@
-"""What simulator method handlers see: the session, the call, and the error to raise."""
+"""Simulator connections, the JSON-RPC error handlers raise, and the one JSON encoder."""
 
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from aiohttp import WSMsgType, web
 
-if TYPE_CHECKING:
-    from ._server import DeribitSimulator
-
-__all__ = ["Call", "Session", "SimError", "invalid_param"]
+__all__ = ["REQUIRED", "Session", "SimError", "invalid_param", "json_encode"]
 
 json_encode = msgspec.json.Encoder().encode
 """The simulator's one JSON encoder."""
-_REQUIRED: Any = object()
+REQUIRED: Any = object()
+"""Marks a parameter without a default in :meth:`Call.param`."""
 
 
 class SimError(Exception):
@@ -79,45 +77,6 @@ class Session:
         transport = self.request.transport
         if transport is not None:
             transport.abort()
-
-
-class Call:
-    """What a method handler receives: the simulator, the session and the params."""
-
-    __slots__ = ("close_after", "followups", "method", "params", "session", "sim", "token")
-
-    def __init__(
-        self, sim: DeribitSimulator, session: Session, method: str, params: dict[str, Any]
-    ) -> None:
-        self.sim = sim
-        self.session = session
-        self.method = method
-        self.params = params
-        self.token: Any = None
-        """The authenticated token of a private call (set by the server)."""
-        self.close_after = False
-        """Close the connection after replying (injected faults such as 10028)."""
-        self.followups: list[Any] = []
-        """Messages sent on this connection right after the reply (e.g. a book snapshot)."""
-
-    def then_send(self, message: Any) -> None:
-        """Send ``message`` after the reply to this call."""
-        self.followups.append(message)
-
-    def param(
-        self, name: str, kind: type | tuple[type, ...] = str, default: Any = _REQUIRED
-    ) -> Any:
-        """Read a param, answering ``-32602 Invalid params`` like Deribit when it is wrong."""
-        value = self.params.get(name, _REQUIRED)
-        if value is _REQUIRED:
-            if default is _REQUIRED:
-                raise invalid_param(name, "required")
-            return default
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
-            raise invalid_param(name)
-        return value
 
 
 def invalid_param(param: str, reason: str = "wrong format") -> SimError:

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import logging
+from typing import Any
 
-from .._subscriptions import is_private_channel
-from ._session import Call, Session, SimError, invalid_param
+from ._session import Session, SimError, invalid_param
+from ._state import Call, SimState
 
-if TYPE_CHECKING:
-    from ._server import DeribitSimulator
+log = logging.getLogger("deribit_client.testing")
 
-__all__ = ["book_change", "book_snapshot", "generate", "register"]
+__all__ = ["book_change", "book_snapshot", "generate", "needs_authorization", "register"]
+
+# Channel families served only to an authorized connection (REFERENCE 5, the "priv" rows).
+_AUTHORIZED_FAMILIES = frozenset({"user", "block_trade_confirmations"})
+_AUTHORIZED_BLOCK_RFQ = frozenset({"maker", "taker"})
+
+
+def needs_authorization(channel: str) -> bool:
+    """Whether Deribit serves ``channel`` only on an authorized connection: the private
+    families, and every ``raw`` interval (13778 otherwise)."""
+    parts = channel.split(".")
+    if parts[0] in _AUTHORIZED_FAMILIES or parts[-1] == "raw":
+        return True
+    return parts[0] == "block_rfq" and len(parts) > 1 and parts[1] in _AUTHORIZED_BLOCK_RFQ
+
 
 _INSTRUMENT_FAMILIES = frozenset(
     {"book", "ticker", "quote", "incremental_ticker", "perpetual", "chart"}
@@ -33,7 +47,7 @@ _KNOWN_FAMILIES = _INSTRUMENT_FAMILIES | {
 }
 
 
-def _valid(sim: DeribitSimulator, channel: str) -> bool:
+def _valid(sim: SimState, channel: str) -> bool:
     parts = channel.split(".")
     if parts[0] not in _KNOWN_FAMILIES or channel in sim.reject_channels:
         return False
@@ -50,7 +64,7 @@ def _is_book_stream(channel: str) -> bool:
     return parts[0] == "book" and len(parts) == 3
 
 
-def book_snapshot(sim: DeribitSimulator, instrument: str) -> dict[str, Any]:
+def book_snapshot(sim: SimState, instrument: str) -> dict[str, Any]:
     """The first message of ``book.{instrument}.{interval}``: the whole book."""
     book = sim.market.books[instrument]
     return {
@@ -63,7 +77,7 @@ def book_snapshot(sim: DeribitSimulator, instrument: str) -> dict[str, Any]:
     }
 
 
-def book_change(sim: DeribitSimulator, instrument: str, *, gap: bool = False) -> dict[str, Any]:
+def book_change(sim: SimState, instrument: str, *, gap: bool = False) -> dict[str, Any]:
     """Change the book a little and describe it as a ``change`` message.
 
     With ``gap=True`` one change id is skipped, so ``prev_change_id`` does not match.
@@ -71,22 +85,25 @@ def book_change(sim: DeribitSimulator, instrument: str, *, gap: bool = False) ->
     book = sim.market.books[instrument]
     prev = book.change_id
     book.change_id += 2 if gap else 1
-    side = book.bids if book.change_id % 2 else book.asks
-    level = side[book.change_id % min(len(side), 5)]
-    level[1] = round(book.min_amount * (1 + (book.change_id % 40)), 10)
-    key = "bids" if side is book.bids else "asks"
+    preferred, other = (book.bids, book.asks) if book.change_id % 2 else (book.asks, book.bids)
+    side = preferred or other  # a side may be empty (all liquidity taken)
+    changes: list[list[Any]] = []
+    if side:
+        level = side[book.change_id % min(len(side), 5)]
+        level[1] = round(book.min_amount * (1 + (book.change_id % 40)), 10)
+        changes.append(["change", level[0], level[1]])
     return {
         "type": "change",
         "timestamp": sim.now_ms(),
         "instrument_name": instrument,
         "change_id": book.change_id,
         "prev_change_id": prev + 1 if gap else prev,
-        "bids": [["change", level[0], level[1]]] if key == "bids" else [],
-        "asks": [["change", level[0], level[1]]] if key == "asks" else [],
+        "bids": changes if side is book.bids else [],
+        "asks": [] if side is book.bids else changes,
     }
 
 
-def generate(sim: DeribitSimulator, channel: str) -> Any | None:
+def generate(sim: SimState, channel: str) -> Any | None:
     """A plausible next payload for ``channel``, or None for families it does not stream.
 
     Index prices take a small random step each time; books change one level at a time with
@@ -152,13 +169,17 @@ def generate(sim: DeribitSimulator, channel: str) -> Any | None:
     return None
 
 
-async def run_streams(sim: DeribitSimulator, interval: float) -> None:
+async def run_streams(sim: SimState, interval: float) -> None:
     """Publish generated data to every subscribed channel, every ``interval`` seconds."""
     while True:
         await asyncio.sleep(interval)
         channels = {c for session in sim.sessions for c in session.channels}
         for channel in sorted(channels):
-            data = generate(sim, channel)
+            try:
+                data = generate(sim, channel)
+            except Exception:  # one channel's bug must not stop every stream
+                log.exception("simulator could not generate data for %s", channel)
+                continue
             if data is not None:
                 await sim.publish(channel, data)
 
@@ -173,7 +194,7 @@ def _subscribe(call: Call, private: bool) -> list[str]:
     accepted = []
     for channel in channels:
         # Deribit silently leaves out channels it will not serve (REFERENCE 5).
-        if not _valid(call.sim, channel) or (is_private_channel(channel) and not private):
+        if not _valid(call.sim, channel) or (needs_authorization(channel) and not private):
             continue
         accepted.append(channel)
         session.channels.add(channel)
@@ -236,7 +257,7 @@ def _stop_heartbeat(session: Session) -> None:
         task.cancel()
 
 
-async def _heartbeat(sim: DeribitSimulator, session: Session, interval: float) -> None:
+async def _heartbeat(sim: SimState, session: Session, interval: float) -> None:
     # Deribit sends test_request each interval and closes the connection when the previous
     # one was not answered with public/test (REFERENCE 1).
     ws = session.ws
@@ -256,7 +277,7 @@ async def _heartbeat(sim: DeribitSimulator, session: Session, interval: float) -
         )
 
 
-def register(sim: DeribitSimulator) -> None:
+def register(sim: SimState) -> None:
     """Install these handlers on ``sim``."""
     sim.methods.update(
         {

@@ -399,3 +399,24 @@ async def test_simulator_generates_consistent_market_streams(
     assert all(isinstance(q, Quote) for q in seen["quote.BTC-PERPETUAL"])
     assert all(isinstance(p, PriceIndex) for p in seen["deribit_price_index.btc_usd"])
     assert len(seen["book.ETH-PERPETUAL.none.10.100ms"][0].bids) == 10
+
+
+async def test_simulator_streams_survive_an_empty_book_side(sim: DeribitSimulator) -> None:
+    # Reported: the stream task died with ZeroDivisionError once a book side was empty,
+    # silently stopping every stream.
+    sim.market.books["BTC-PERPETUAL"].asks.clear()
+    channels = [BOOK, TICKER, "quote.BTC-PERPETUAL", "trades.BTC-PERPETUAL.100ms"]
+    async with (
+        DeribitClient(url=sim.url, transport="websocket", heartbeat_interval=None) as client,
+        client.subscribe(*channels) as sub,
+    ):
+        sim.start_streams(0.005)
+        seen: set[str] = set()
+        async with asyncio.timeout(5):  # a dead stream task would otherwise hang here
+            async for item in sub:
+                if isinstance(item, Notification):
+                    seen.add(item.channel)
+                if {BOOK, TICKER, "quote.BTC-PERPETUAL"} <= seen:
+                    break
+        assert client.subscriptions.malformed == 0
+        sim.stop_streams()

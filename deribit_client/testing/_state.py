@@ -1,0 +1,139 @@
+"""The simulator's world as method handlers see it: market, accounts, connections, calls.
+
+Layering of ``deribit_client.testing`` (no cycles): ``_session``, ``_market``, ``_accounts``
+hold state; this module gathers it for the handlers; ``_public``, ``_private``, ``_orders`` and
+``_streams`` are handlers that see only this; ``_server`` is the one module that wires
+handlers to a :class:`SimState` and serves them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ._accounts import Trading
+from ._market import Market
+from ._session import REQUIRED, Session, invalid_param, json_encode
+
+__all__ = ["Call", "Handler", "SimState"]
+
+
+class SimState:
+    """Everything a simulated Deribit knows, shared by every method handler.
+
+    Args:
+        seed: seeds every random choice (market data, shuffled replies).
+        clock: seconds since the epoch (inject for deterministic timestamps).
+    """
+
+    def __init__(self, *, seed: int = 0, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.market = Market(random.Random(seed), now_ms=int(clock() * 1000))
+        self.methods: dict[str, Handler] = {}
+        self.sessions: set[Session] = set()
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        """Every request received, as ``(method, params)``, in arrival order (before delays)."""
+        self.subscriptions: list[tuple[int, str, list[str]]] = []
+        """Every subscribe request served: ``(connection id, method, accepted channels)``."""
+        self.reject_channels: set[str] = set()
+        """Channels the simulator leaves out of subscribe replies (Deribit does it silently)."""
+        self.min_heartbeat_interval = 10.0
+        """Smallest ``public/set_heartbeat`` interval accepted (Deribit: 10 s)."""
+        self.heartbeat_failures = 0
+        """Connections closed because a ``test_request`` went unanswered."""
+        self.test_requests_sent = 0
+        self.stream_trades = 0
+        self.trading = Trading(self.now_ms)
+        """API keys, tokens and accounts."""
+        self.cod_cancellations = 0
+        """Orders cancelled by cancel-on-disconnect."""
+        self.authorize: Callable[[Call], Any] | None = None
+        """Authenticates private calls, raising SimError (set by the auth handlers)."""
+        self.on_disconnect: list[Callable[[Session], None]] = []
+        """Called when a WebSocket connection ends (cancel-on-disconnect lives here)."""
+
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def publish(self, channel: str, data: Any) -> int:
+        """Send a ``subscription`` notification to every connection subscribed to
+        ``channel``; returns how many received it."""
+        frame = json_encode(
+            {
+                "jsonrpc": "2.0",
+                "method": "subscription",
+                "params": {"channel": channel, "data": data},
+            }
+        )
+        targets = [s for s in self.sessions if channel in s.channels and not s.silent]
+        for session in targets:
+            await session.send_frame(frame)
+        return len(targets)
+
+    def add_api_key(self, client_id: str, client_secret: str) -> None:
+        """Accept another API key (the default one is ``SIM_CLIENT_ID``/``SIM_CLIENT_SECRET``)."""
+        self.trading.keys[client_id] = client_secret
+
+    @property
+    def token_ttl(self) -> int:
+        """Lifetime of issued access tokens in seconds (``expires_in``)."""
+        return self.trading.token_ttl
+
+    @token_ttl.setter
+    def token_ttl(self, seconds: int) -> None:
+        self.trading.token_ttl = seconds
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        """Run ``coro`` in a task the simulator owns (cancelled on stop)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def now_ms(self) -> int:
+        """The simulator clock in milliseconds."""
+        return int(self.clock() * 1000)
+
+
+Handler = Callable[["Call"], Any]
+"""A method handler: takes the :class:`Call`, returns the ``result`` (or an awaitable of
+it), or raises :class:`SimError`."""
+
+
+class Call:
+    """What a method handler receives: the simulator, the session and the params."""
+
+    __slots__ = ("close_after", "followups", "method", "params", "session", "sim", "token")
+
+    def __init__(
+        self, sim: SimState, session: Session, method: str, params: dict[str, Any]
+    ) -> None:
+        self.sim = sim
+        self.session = session
+        self.method = method
+        self.params = params
+        self.token: Any = None
+        """The authenticated token of a private call (set by the server)."""
+        self.close_after = False
+        """Close the connection after replying (injected faults such as 10028)."""
+        self.followups: list[Any] = []
+        """Messages sent on this connection right after the reply (e.g. a book snapshot)."""
+
+    def then_send(self, message: Any) -> None:
+        """Send ``message`` after the reply to this call."""
+        self.followups.append(message)
+
+    def param(self, name: str, kind: type | tuple[type, ...] = str, default: Any = REQUIRED) -> Any:
+        """Read a param, answering ``-32602 Invalid params`` like Deribit when it is wrong."""
+        value = self.params.get(name, REQUIRED)
+        if value is REQUIRED:
+            if default is REQUIRED:
+                raise invalid_param(name, "required")
+            return default
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+            raise invalid_param(name)
+        return value
