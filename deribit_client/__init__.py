@@ -5,6 +5,7 @@ Start with :class:`DeribitClient`; errors live in one tree under :class:`Deribit
 Deribit simulator to test against.
 """
 
+from ._api._reconcile import Reconciliation
 from ._auth import Credentials, http_signature, ws_signature
 from ._client import ConnectionState, DeribitClient, TransportMode
 from ._config import PROD, TESTNET, Endpoints
@@ -80,6 +81,7 @@ __all__ = [
     "Policy",
     "ProtocolError",
     "RateLimitError",
+    "Reconciliation",
     "ReconnectPolicy",
     "RequestTimeout",
     "RequestTooLarge",

@@ -40,6 +40,7 @@ as transient (REFERENCE.md section 6); a retry policy should also honour ``wait`
 
 from __future__ import annotations
 
+import time
 from typing import Any, Final
 
 from ._core.errors import (
@@ -99,9 +100,17 @@ __all__ = [
 class OrderOutcomeUnknown(DeribitError):
     """An order mutation was sent but its reply was lost (timeout or dropped connection).
 
-    The order may or may not exist on the exchange. Do not blindly re-send: reconcile first,
-    e.g. with ``private/get_order_state`` or ``private/get_open_orders_by_label`` using
-    ``params["label"]``. ``__cause__`` holds the timeout or connection error behind it.
+    The order may or may not exist on the exchange. Do not blindly re-send: reconcile first
+    with ``await client.private.reconcile(error)``, which waits for the connection and for
+    the request to settle, then says whether the order exists. ``__cause__`` holds the
+    timeout or connection error behind it.
+
+    Attributes:
+        method: the order mutation (``private/buy`` ...).
+        params: its parameters as sent (no token).
+        request_id: its JSON-RPC id.
+        label: ``params["label"]``, the key to find a new order by.
+        at: when the outcome became unknown (seconds since the epoch).
     """
 
     def __init__(self, method: str, params: dict[str, Any], request_id: int, reason: str) -> None:
@@ -109,12 +118,13 @@ class OrderOutcomeUnknown(DeribitError):
         hint = f" label={label!r}" if label is not None else ""
         super().__init__(
             f"outcome of {method} (id {request_id}){hint} is unknown: {reason}; "
-            "reconcile with get_order_state / get_open_orders_by_label before retrying"
+            "reconcile with client.private.reconcile(error) before retrying"
         )
         self.method = method
         self.params = params
         self.request_id = request_id
         self.label: str | None = label
+        self.at = time.time()
 
 
 class SubscriptionRejected(DeribitError):

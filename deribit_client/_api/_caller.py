@@ -11,7 +11,12 @@ T = TypeVar("T")
 
 
 class Caller(Protocol):
-    """Sends ``method`` with ``params`` and decodes the result into ``result_type``."""
+    """Sends ``method`` with ``params`` and decodes the result into ``result_type``; can
+    wait for the connection to be ready."""
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until calls can go out (see ``DeribitClient.wait_ready``)."""
+        ...
 
     def invoke(
         self,

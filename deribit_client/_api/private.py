@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, overload
 
-from .._errors import ClientError
+from .._errors import ClientError, OrderOutcomeUnknown
 from ..models import (
     AccountSummaries,
     AccountSummary,
@@ -19,6 +19,7 @@ from ..models import (
     UserTradesPage,
 )
 from ._caller import Caller
+from ._reconcile import DEFAULT_SETTLE, Reconciliation, reconcile
 
 __all__ = ["PrivateAPI"]
 
@@ -465,6 +466,52 @@ class PrivateAPI:
         """``private/get_order_state``: one order, open or closed."""
         params = {"order_id": order_id}
         return await self._caller.invoke("private/get_order_state", params, Order, timeout)
+
+    async def get_order_history_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        count: int | None = None,
+        offset: int | None = None,
+        include_old: bool | None = None,
+        include_unfinished: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[Order]:
+        """``private/get_order_history_by_instrument``: filled and cancelled orders, newest
+        first (with ``include_unfinished``, open ones too)."""
+        params = _params(locals())
+        method = "private/get_order_history_by_instrument"
+        return await self._caller.invoke(method, params, list[Order], timeout)
+
+    async def reconcile(
+        self,
+        error: OrderOutcomeUnknown,
+        *,
+        settle: float = DEFAULT_SETTLE,
+        timeout: float | None = None,
+    ) -> Reconciliation:
+        """Find out what became of an order mutation whose outcome is unknown.
+
+        Waits until the client is ready (a reconnect may be under way), then looks the
+        order up until it shows or until ``settle`` seconds have passed since the outcome
+        became unknown: the request may still be in flight and execute late. A placement
+        is found by its ``label`` (open orders and recent history of its instrument, order
+        state by label); an ``edit``/``cancel`` by its ``order_id``.
+
+        Args:
+            error: the :class:`~deribit_client.OrderOutcomeUnknown` that was raised.
+            settle: seconds after the loss within which a request in flight executes.
+            timeout: per lookup (and for waiting for the connection).
+
+        Returns:
+            ``Reconciliation(order, ...)``; ``placed`` False means the order definitely was
+            not placed and may be sent again.
+
+        Raises:
+            ClientError: the order had no label, or the method cannot be reconciled.
+            NotReadyError, ConnectionLost, ClientClosed: the connection did not come back.
+        """
+        return await reconcile(self._caller, error, settle=settle, timeout=timeout)
 
     async def get_order_state_by_label(
         self, currency: Currency, label: str, *, timeout: float | None = None

@@ -763,6 +763,20 @@ def get_order_state_by_label(call: Call) -> list[dict[str, Any]]:
     return _orders(call, lambda o, i: o["label"] == label and _currency(i) == currency)
 
 
+def get_order_history_by_instrument(call: Call) -> list[dict[str, Any]]:
+    name = _instrument(call)["instrument_name"]
+    count, offset = call.param("count", int, 20), call.param("offset", int, 0)
+    unfinished = call.param("include_unfinished", bool, False)
+    history = [
+        _public(o)
+        for o in _account(call).orders.values()
+        if o["instrument_name"] == name
+        and (unfinished or o["order_state"] not in ("open", "untriggered"))
+    ]
+    history.sort(key=lambda o: o["last_update_timestamp"], reverse=True)  # newest first
+    return history[offset : offset + count]
+
+
 def _trades_page(call: Call, select: Any) -> dict[str, Any]:
     count = call.param("count", int, 10)
     sorting = call.param("sorting", str, "desc")
@@ -900,7 +914,8 @@ def register(sim: SimState) -> None:
         cancel_all_by_currency_pair, cancel_all_by_instrument, cancel_all_by_kind_or_type,
         cancel_by_label, close_position, get_open_orders, get_open_orders_by_currency,
         get_open_orders_by_instrument, get_open_orders_by_label, get_order_state,
-        get_order_state_by_label, get_user_trades_by_instrument, get_user_trades_by_currency,
+        get_order_state_by_label, get_order_history_by_instrument,
+        get_user_trades_by_instrument, get_user_trades_by_currency,
         get_user_trades_by_order, get_position, get_positions, get_account_summary,
         get_account_summaries, enable_cancel_on_disconnect, disable_cancel_on_disconnect,
         get_cancel_on_disconnect,

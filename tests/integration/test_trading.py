@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from deribit_client import (
     AuthenticationError,
+    ClientError,
     ConnectionLost,
     CredentialsRequired,
     DeribitClient,
@@ -411,11 +413,64 @@ async def test_lost_order_reply_raises_outcome_unknown_and_can_be_reconciled(
     error = info.value
     assert (error.method, error.label, error.params["amount"]) == ("private/buy", "maybe", 10)
     assert "access_token" not in error.params
-    # Reconcile by label once the exchange has processed it; never blind-retry.
-    await until(lambda: bool(sim.trading.account(SIM_CLIENT_ID).orders), limit=5)
-    found = await trader.private.get_open_orders_by_label("BTC", "maybe")
-    assert [o.label for o in found] == ["maybe"]
+    # The request is still in flight when the timeout reports it: reconciling at once would
+    # find nothing (and a re-send would duplicate). reconcile() waits for it to settle.
+    assert sim.trading.account(SIM_CLIENT_ID).orders == {}
+    outcome = await trader.private.reconcile(error, settle=5)
+    assert outcome.placed
+    assert outcome.order is not None
+    assert (outcome.order.label, outcome.order.amount) == ("maybe", 10)
     assert [m for m, _ in sim.calls].count("private/buy") == 1
+
+
+async def test_reconcile_after_a_lost_connection_waits_for_the_reconnect(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # Reported: after a connection loss the reconcile call itself raised ConnectionLost.
+    price = await below_bid(trader)
+    sim.delay("private/buy", 0.2)
+    task = asyncio.create_task(trader.private.buy(PERP, amount=10, price=price, label="cut"))
+    await until(lambda: any(m == "private/buy" for m, _ in sim.calls))
+    sim.drop_connections()
+    with pytest.raises(OrderOutcomeUnknown) as info:
+        await task
+    outcome = await trader.private.reconcile(info.value, settle=5)
+    assert outcome.order is not None
+    assert outcome.order.label == "cut"
+    assert trader.reconnect_count == 1
+
+
+async def test_reconcile_says_not_placed_only_after_the_settle_window(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    price = await below_bid(trader)
+    sim.go_silent()  # the request is never read: the exchange never sees the order
+    with pytest.raises(OrderOutcomeUnknown) as info:
+        await trader.private.buy(PERP, amount=10, price=price, label="lost", timeout=0.1)
+    sim.drop_connections()
+    outcome = await trader.private.reconcile(info.value, settle=0.3)
+    assert not outcome.placed
+    assert time.time() >= info.value.at + 0.3
+    # Definitely not placed: sending it again creates exactly one order.
+    await trader.private.buy(PERP, amount=10, price=price, label="lost")
+    orders = await trader.private.get_order_state_by_label("BTC", "lost")
+    assert len(orders) == 1
+
+
+async def test_reconcile_refuses_what_it_cannot_find_again(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    unlabelled = OrderOutcomeUnknown("private/buy", {"instrument_name": PERP}, 1, "timeout")
+    with pytest.raises(ClientError, match="label"):
+        await trader.private.reconcile(unlabelled)
+    price = await below_bid(trader)
+    placed = await trader.private.buy(PERP, amount=10, price=price, label="known")
+    lost_cancel = OrderOutcomeUnknown(
+        "private/cancel", {"order_id": placed.order.order_id}, 2, "timeout"
+    )
+    outcome = await trader.private.reconcile(lost_cancel)
+    assert outcome.order is not None
+    assert outcome.order.order_state == "open"  # the cancel never happened
 
 
 async def test_dropped_connection_during_cancel_is_outcome_unknown(
