@@ -491,7 +491,7 @@ async def measure(url: str, sizes: dict[str, int], reps: int, only: set[str]) ->
             Row(f"{n:,} {kind} notifications, callback", base, callback, "msg/s", True, 0.90)
         )
         rows.append(
-            Row(f"{n:,} {kind} notifications, async for", base, iterate, "msg/s", True, 0.80)
+            Row(f"{n:,} {kind} notifications, async for", base, iterate, "msg/s", True, 0.85)
         )
     calls, rounds, width = sizes["sequential"], sizes["rounds"], sizes["width"]
     if "ws" in only:
@@ -520,7 +520,7 @@ async def measure_ws(
         Row(
             "  same, baseline with a reader task (info)", reader_seq, sdk_seq, "call/s", True, None
         ),
-        Row(f"{rounds} x {width:,} concurrent ticker (WS)", *concurrent, "call/s", True, 0.80),
+        Row(f"{rounds} x {width:,} concurrent ticker (WS)", *concurrent, "call/s", True, 0.85),
     ]
 
 

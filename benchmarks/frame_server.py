@@ -6,8 +6,9 @@ Run it in its own process so it never competes with the client being measured::
 
 WebSocket ``/ws/api/v2``:
 - ``public/subscribe`` confirms the channels, then streams ``--count`` notifications for the
-  first channel (``ticker.*``, ``book.*`` as a snapshot plus sequential changes, or
-  ``trades.*``), written as pre-built WebSocket frames in large chunks.
+  first channel, written as pre-built WebSocket frames in large chunks. Payloads are sized
+  like production ones: a perpetual's ticker (about 580 bytes of data), a 400-level book
+  snapshot then changes of about 230 bytes, 1 to 5 trades per message.
 - ``public/get_time`` and ``public/ticker`` are answered with pre-encoded results.
 - ``public/blackhole`` is never answered (to hold requests pending).
 HTTP ``POST /api/v2/{method}`` answers the same two methods.
@@ -34,6 +35,7 @@ TICKER = {
         "high": 66045.0,
         "low": 63455.0,
         "price_change": -0.4512,
+        "volume_notional": 79000000.0,
     },
     "open_interest": 512345670.0,
     "best_bid_price": 64749.0,
@@ -50,6 +52,7 @@ TICKER = {
     "funding_8h": 0.00003,
     "current_funding": 0.0,
     "interest_value": 0.0,
+    "interest_rate": 0.0,
 }
 TRADE = {
     "trade_seq": 1,
@@ -85,14 +88,19 @@ def _notification(channel: str, data: Any) -> bytes:
     )
 
 
+SNAPSHOT_LEVELS = 200  # per side: a 400-level first message, as on a liquid perpetual
+
+
 def _book(channel: str, change_id: int, snapshot: bool) -> dict[str, Any]:
+    # Changes touch two levels a side (about 230 bytes of data), cycling through the book.
+    at = change_id % 50
     bids = [
-        ["new" if snapshot else "change", 64749.0 - i * 0.5, 10.0 * (i + 1)]
-        for i in range(20 if snapshot else 3)
+        ["new" if snapshot else "change", 64749.0 - (i + at) * 0.5, 10.0 * (i + 1)]
+        for i in range(SNAPSHOT_LEVELS if snapshot else 2)
     ]
     asks = [
-        ["new" if snapshot else "change", 64751.0 + i * 0.5, 10.0 * (i + 2)]
-        for i in range(20 if snapshot else 2)
+        ["new" if snapshot else "change", 64751.0 + (i + at) * 0.5, 10.0 * (i + 2)]
+        for i in range(SNAPSHOT_LEVELS if snapshot else 2)
     ]
     data: dict[str, Any] = {
         "type": "snapshot" if snapshot else "change",
@@ -117,7 +125,11 @@ def stream_frames(channel: str, count: int) -> list[bytes]:
         if family == "book":
             data: Any = _book(channel, 1000 + seq, snapshot=seq == 0)
         elif family == "trades":
-            data = [dict(TRADE, trade_seq=seq, trade_id=f"SIM-{seq}"), dict(TRADE, trade_seq=seq)]
+            # 1 to 5 trades per message, as Deribit batches them.
+            data = [
+                dict(TRADE, trade_seq=seq * 5 + n, trade_id=f"SIM-{seq * 5 + n}")
+                for n in range(1 + seq % 5)
+            ]
         else:
             data = dict(TICKER, timestamp=1732000000000 + seq)
         frame = _ws_frame(_notification(channel, data))

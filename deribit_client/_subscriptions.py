@@ -130,6 +130,7 @@ class _Channel:
         "last_change_id",
         "manager",
         "name",
+        "single",
         "subscribers",
     )
 
@@ -143,6 +144,7 @@ class _Channel:
         self.subscribers: list[Subscription] = []
         self.last_change_id: int | None = None
         self.awaiting_snapshot = self.is_book
+        self.single: Callable[[Notification[Any]], None] | None = None
         self.deliver: Callable[[Notification[Any]], None] = self._deliver_all
         """What the read loop calls per notification (see :meth:`rewire`)."""
 
@@ -168,16 +170,21 @@ class _Channel:
             self.manager._book_gap(self, book)
             return
         self.last_change_id = book.change_id
-        for subscriber in self.subscribers:
-            subscriber.put(item)
+        put = self.single
+        if put is not None:
+            put(item)
+        else:
+            for subscriber in self.subscribers:
+                subscriber.put(item)
 
     def rewire(self) -> None:
         """Pick the delivery function: the lone subscriber directly when nothing else has
         to happen (one call less per notification)."""
+        self.single = self.subscribers[0].put if len(self.subscribers) == 1 else None
         if self.is_book:
             self.deliver = self._deliver_book
-        elif len(self.subscribers) == 1:
-            self.deliver = self.subscribers[0].put
+        elif self.single is not None:
+            self.deliver = self.single
         else:
             self.deliver = self._deliver_all
 

@@ -293,30 +293,30 @@ class Stream(Generic[T]):
 
     # -- producer side (called from the read loop; never awaits, never raises) -----------
 
+    # The three producers take data only (markers come through put_marker), so the read
+    # loop's per-item path carries no marker checks.
+
     def _put_inline(self, item: T | Gap) -> None:
-        if type(item) is not Gap:
-            self.received += 1
-        assert self._callback is not None
+        self.received += 1
         try:
-            self._callback(item)
+            self._callback(item)  # type: ignore[misc]  # set whenever this producer is chosen
         except Exception as exc:
             self._report(exc, f"callback of {self.name} failed")
 
     def _put_latest(self, item: T | Gap) -> None:
-        if type(item) is Gap:
-            self._latest[item] = item
-        else:
-            self.received += 1
-            key = self._key_of(item)
-            if key in self._latest:
-                self.conflated += 1
-            self._latest[key] = item
+        self.received += 1
+        key = self._key_of(item)
+        if key in self._latest:
+            self.conflated += 1
+        self._latest[key] = item
         self._wake()
 
     def _put_queued(self, item: T | Gap) -> None:
+        self.received += 1
+        self._enqueue(item)
+
+    def _enqueue(self, item: T | Gap) -> None:
         queue = self._queue
-        if type(item) is not Gap:
-            self.received += 1
         if len(queue) >= self.maxsize:
             if self.policy == "error":
                 self._overflow(item)
@@ -334,8 +334,18 @@ class Stream(Generic[T]):
 
     def put_marker(self, gap: Gap) -> None:
         """Queue a marker; it counts against ``maxsize`` but is never dropped."""
-        if not self.closed:
-            self.put(gap)  # type: ignore[arg-type]
+        if self.closed:
+            return
+        if self._inline:
+            try:
+                self._callback(gap)  # type: ignore[misc]
+            except Exception as exc:
+                self._report(exc, f"callback of {self.name} failed")
+        elif self.policy == "keep_latest":
+            self._latest[gap] = gap
+            self._wake()
+        else:
+            self._enqueue(gap)
 
     def _overflow(self, item: T | Gap) -> None:
         discarded = len(self._queue) + (type(item) is not Gap)
