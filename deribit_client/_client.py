@@ -559,7 +559,8 @@ class DeribitClient:
             timeout = check_timeout(timeout)
         if type(method) is not str:
             raise ClientError(f"method must be a str such as 'public/get_time', not {method!r}")
-        self._check_loop()
+        if asyncio._get_running_loop() is not self._loop:
+            self._check_loop()
         if method in SUBSCRIPTION_METHODS:
             raise UnsupportedOperation(
                 f"{method} through call() would leave its notifications undelivered: use "

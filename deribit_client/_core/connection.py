@@ -85,8 +85,8 @@ class Connection(Generic[P]):
         self._next_sweep = math.inf
         # Requests whose frame is still being written, by key: their deadline cancels the
         # sending task (see _expire_due), so a full write buffer cannot outlast a timeout.
-        self._sending: dict[Any, tuple[asyncio.Task[Any], Future]] = {}
-        self._send_expired: set[Any] = set()
+        self._sending: dict[Future, asyncio.Task[Any]] = {}
+        self._send_expired: set[Future] = set()
         self.frames = 0
         """Frames received on this connection (any kind)."""
         self.retry_after: float | None = None
@@ -143,11 +143,11 @@ class Connection(Generic[P]):
         task = asyncio.current_task()
         try:
             if task is not None:
-                sending[key] = (task, future)
+                sending[future] = task
             try:
                 await self._transport.send(frame)
             except asyncio.CancelledError:
-                if key in self._send_expired and task is not None and task.uncancel() == 0:
+                if future in self._send_expired and task is not None and task.uncancel() == 0:
                     # Our deadline interrupted a blocked write: a timeout, not a cancellation.
                     error = future.exception() or protocol.timed_out(key, limit)
                     raise error from error.__cause__  # keep the outcome rule's cause
@@ -161,8 +161,9 @@ class Connection(Generic[P]):
                 # The frame may be on the wire already (e.g. a failed drain after the write).
                 raise protocol.lost(key, f"send failed: {exc}") from exc
             finally:
-                sending.pop(key, None)
-                self._send_expired.discard(key)
+                del sending[future]
+                if self._send_expired:
+                    self._send_expired.discard(future)
             reply = await future
             return reply if meta else reply.value
         finally:
@@ -187,9 +188,9 @@ class Connection(Generic[P]):
         if self._sending:
             # A request whose deadline passed while its frame was still being written: the
             # writer is stuck behind a full buffer (half-open link). Interrupt it.
-            for key, (task, waiter) in list(self._sending.items()):
-                if waiter.done() and key not in self._send_expired:
-                    self._send_expired.add(key)
+            for waiter, task in list(self._sending.items()):
+                if waiter.done() and waiter not in self._send_expired:
+                    self._send_expired.add(waiter)
                     task.cancel()
         if earliest != math.inf and self._closed_reason is None:
             self._arm_sweep(loop, earliest)

@@ -56,6 +56,7 @@ W = TypeVar("W")
 
 _error_decoder = msgspec.json.Decoder(ErrorObject)
 _INTERNAL: Any = object()  # result_type of requests the protocol sends by itself
+_isfinite = math.isfinite
 _MAX_ID_DIGITS = 19  # our ids are 64-bit integers; longer digit strings are not ours
 
 LostErrorRule = Callable[[str, dict[str, Any], int, DeribitError], DeribitError]
@@ -431,12 +432,11 @@ def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, An
         if type(params) is dict
         else dict(params)
     )
-    for name, value in clean.items():
+    for value in clean.values():
         # JSON has no NaN or infinity: msgspec would send null, which Deribit reads as absent.
-        if type(value) is float and not math.isfinite(value):
+        if type(value) is float and not _isfinite(value):
+            name = next(k for k, v in clean.items() if v is value)
             raise ClientError(f"{method}: parameter {name!r} is {value!r}; send a finite number")
-        if type(name) is not str:
-            raise ClientError(f"{method}: parameter names must be str, not {name!r}")
     return clean
 
 
