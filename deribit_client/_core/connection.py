@@ -78,6 +78,7 @@ class Connection(Generic[P]):
         self._on_closed = on_closed
         self.default_timeout = default_timeout
         self._reader: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
         self._closed_reason: str | None = None
         self._abort_reason: str | None = None
         self._watchdog: asyncio.TimerHandle | None = None
@@ -169,6 +170,23 @@ class Connection(Generic[P]):
         finally:
             # A no-op when the reply arrived; after a cancellation it frees the entry.
             protocol.forget(key)
+
+    def flush_soon(self) -> None:
+        """Send the frames the protocol queued (``data_to_send``) from a task this
+        connection owns: for frames no caller waits on, such as opening or closing a
+        long-lived stream, which must not block or be lost to a cancellation."""
+        if self._closed_reason is None and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush(), name="deribit-writer"
+            )
+
+    async def _flush(self) -> None:
+        try:
+            while frames := self.protocol.data_to_send():
+                for frame in frames:
+                    await self._transport.send(frame)
+        except ConnectionError as exc:  # the read loop sees the loss and ends the connection
+            log.debug("queued frame not sent: %r", exc)
 
     def _arm_sweep(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         # One timer per connection, at the earliest deadline, instead of one per request.
@@ -316,11 +334,13 @@ class Connection(Generic[P]):
         cancellation is re-raised.
         """
         reader, self._reader = self._reader, None
+        flusher, self._flusher = self._flusher, None
 
         async def stop_reader() -> None:
-            if reader is not None and not reader.done():
-                reader.cancel()
-                await asyncio.wait([reader])
+            for task in (reader, flusher):
+                if task is not None and not task.done():
+                    task.cancel()
+                    await asyncio.wait([task])
 
         async def release() -> None:
             self._shutdown("client closed the connection")

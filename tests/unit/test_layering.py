@@ -73,3 +73,11 @@ def test_the_simulator_has_no_import_cycles() -> None:
 
     for node in graph:
         visit(node, ())
+
+
+def test_exberry_protocol_does_no_io_and_its_simulator_shares_no_client_code() -> None:
+    for name in ("protocol.py", "wire.py", "errors.py", "models.py", "auth.py", "decode.py"):
+        found = imports(PACKAGE / "exberry" / name)
+        assert not {n for n in found if n.split(".")[0] in ("asyncio", "aiohttp")}, name
+    simulator = imports(PACKAGE / "testing" / "exberry.py")
+    assert not {n for n in simulator if n.startswith("deribit_client.")}

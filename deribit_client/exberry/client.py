@@ -1,0 +1,702 @@
+"""ExberryClient: the engine wired to Exberry's stream protocol, sessions and streams.
+
+Composition as for Deribit: a supervisor owns the state and runs the establish steps
+(open the socket -> ``createSession`` -> resume every live stream -> ready); the connection
+drives :class:`~.protocol.ExberryProtocol`; streams are the engine's subscriber queues.
+A session lives as long as its socket, so every reconnect creates a new one first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Generic, Literal, TypeVar
+
+from .._core.connection import DEFAULT_TIMEOUT, Connection, check_timeout
+from .._core.errors import (
+    ClientClosed,
+    ClientError,
+    ConnectionLost,
+    CredentialsRequired,
+    DeribitError,
+)
+from .._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Gap, Policy, Stream, check_maxsize
+from .._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor
+from .._core.tasks import finish_all
+from .._errors import OrderOutcomeUnknown
+from ..transports.base import Connector
+from ..transports.websocket import WebSocketConnector
+from .auth import session_signature
+from .errors import InsufficientPermissions, SessionError, StreamDisconnected, TrackingNumberError
+from .models import (
+    BookEvent,
+    BookStateItem,
+    ExecutionReport,
+    MassCancelResult,
+    OrderBookState,
+    OrderIdResult,
+    OrderStatus,
+    Party,
+    PlaceOrderResult,
+    SessionResult,
+    Trade,
+)
+from .protocol import ExberryProtocol, StreamClosed, frame_decoder
+
+__all__ = ["MUTATIONS", "ExberryClient", "ExberryStream"]
+
+log = logging.getLogger("deribit_client.exberry")
+
+T = TypeVar("T")
+MARKET = "v1/exchange.market"
+SESSION_Q = "exchange.market/createSession"  # the one qualifier without a version prefix
+MUTATIONS = frozenset(
+    {
+        f"{MARKET}/placeOrder",
+        f"{MARKET}/cancelOrder",
+        f"{MARKET}/replaceOrder",
+        f"{MARKET}/modifyOrder",
+        f"{MARKET}/massCancel",
+    }
+)
+"""Qualifiers whose lost reply leaves the order's state unknown (never re-sent)."""
+
+OrderType = Literal["Limit", "Market", "Stop", "StopLimit", "MarketToLimit", "MIT", "LIT"]
+Side = Literal["Buy", "Sell"]
+TimeInForce = Literal["GTC", "GTD", "FOK", "IOC", "DAY", "GAA", "OPG", "ATC"]
+Conn = Connection[ExberryProtocol[Any]]
+
+
+def lost_mutation_error(q: str, d: dict[str, Any], sid: int, error: DeribitError) -> DeribitError:
+    """Exberry's rule: a trading action whose reply is lost has an unknown outcome; its
+    ``mpOrderId`` (in ``params``) is the key to reconcile through ``mass_order_status``."""
+    if q not in MUTATIONS:
+        return error
+    unknown = OrderOutcomeUnknown(q, d, sid, str(error))
+    unknown.__cause__ = error
+    return unknown
+
+
+def _is_fatal(error: BaseException) -> bool:
+    return isinstance(error, SessionError | InsufficientPermissions | ClientError)
+
+
+class ExberryStream(Stream[T], Generic[T]):
+    """A long-lived Exberry stream, iterable with ``async for`` (items ``T`` or ``Gap``).
+
+    Enter it to open the stream; leaving the block sends ``sig: 3``. After a reconnect it
+    resumes from the second-to-last ``trackingNumber`` it delivered and skips what it had
+    already delivered, so the consumer sees a ``Gap`` only when events may really have
+    been lost.
+    """
+
+    def __init__(
+        self,
+        client: ExberryClient,
+        q: str,
+        d: dict[str, Any],
+        item_type: Any,
+        policy: Policy,
+        maxsize: int,
+        callback: Callable[[Any], Any] | None,
+        on_error: ErrorCallback | None,
+    ) -> None:
+        super().__init__(q, policy, maxsize, callback, on_error)
+        self._client = client
+        self.q = q
+        self.request = dict(d)
+        self.frame_decoder = frame_decoder(item_type)
+        self.sid: int | None = None
+        self._last: int | None = None  # trackingNumber of the newest item delivered
+        self._prev: int | None = None  # the distinct number before it
+        self._at_last = 0  # items delivered with number == _last
+        self._skip = 0  # replayed items still to skip after a resume
+        self.resumable = q.endswith(("orderBookDepth", "executionReports", "trades"))
+        """Ended by the server without an error, it is re-opened (tracking-number streams)."""
+        self.deliver: Callable[[Any], None] = self._deliver
+
+    # -- route (called from the read loop) ----------------------------------------------
+
+    def _deliver(self, item: Any) -> None:
+        number = getattr(item, "trackingNumber", None)
+        if number is not None:
+            last = self._last
+            if last is not None and number <= last:
+                if number < last:
+                    return  # replayed from before what we have: already delivered
+                if self._skip > 0:
+                    self._skip -= 1
+                    return  # replayed event sharing the last number: already delivered
+            if number == last:
+                self._at_last += 1
+            else:
+                self._prev, self._last, self._at_last, self._skip = last, number, 1, 0
+        self.put(item)
+
+    def malformed(self, reason: str) -> None:
+        """An item of this stream did not decode: counted, and the consumer gets a Gap."""
+        self._client.malformed += 1
+        log.warning("skipped malformed item on %s: %s", self.q, reason)
+        self.put_marker(Gap(self.q, "malformed"))
+
+    def resume_request(self) -> tuple[dict[str, Any], bool]:
+        """The request that resumes this stream, and whether items may have been lost."""
+        d = dict(self.request)
+        if self._last is None:
+            # Nothing delivered yet: resume where the user asked to start, if anywhere.
+            return d, "trackingNumber" not in d
+        # Several events can share one number: resume from the number before the last
+        # (the docs advise the second-to-last) and skip the ones already delivered.
+        d["trackingNumber"] = self._prev if self._prev is not None else self._last - 1
+        self._skip = self._at_last
+        return d, False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def _attach(self) -> None:
+        self._client._open_stream(self, self.request)
+
+    async def _detach(self) -> None:
+        self._client._close_stream(self)
+
+
+class ExberryClient:
+    """Async client for Exberry's exchange API (WebSocket, ``q``/``sid``/``d``/``sig``).
+
+    ::
+
+        async with ExberryClient(url, api_key="...", secret="...") as client:
+            placed = await client.place_order(
+                instrument="BTC", side="Buy", quantity=1, price=100.5, mpOrderId=1
+            )
+            async with client.order_book_depth() as book:
+                async for event in book:
+                    ...
+
+    Args:
+        url: the exchange gateway's WebSocket URL (``wss://...``), e.g. a simulator's.
+        api_key: API key (with ``secret``) for a signed session.
+        secret: the key's secret; never sent, never shown.
+        token: a trader's Auth0 token instead of a key.
+        username: a trader's e-mail (with ``password``) instead of a key.
+        password: the trader's password.
+        timeout: default seconds a request waits for its end (sending included).
+        connect_timeout: seconds allowed to open the socket.
+        connector: opens the stream for each (re)connection instead of a WebSocket to
+            ``url`` (e.g. a ``MockConnector``).
+        reconnect: a :class:`~deribit_client.ReconnectPolicy`, or ``True``/``False``.
+        subscriber_maxsize: default queue bound of each stream.
+        clock: seconds since the epoch, for session timestamps (injectable for tests).
+
+    Attributes:
+        malformed: stream items that did not decode (each a ``malformed`` Gap).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        secret: str | None = None,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = 10.0,
+        connector: Connector | None = None,
+        reconnect: ReconnectPolicy | bool = True,
+        subscriber_maxsize: int = DEFAULT_MAXSIZE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if type(url) is not str or not url.startswith(("ws://", "wss://")):
+            raise ClientError(f"url must be a ws:// or wss:// URL, not {url!r}")
+        forms = [api_key is not None or secret is not None, token is not None]
+        forms.append(username is not None or password is not None)
+        if sum(forms) > 1:
+            raise ClientError("pass one of api_key/secret, token or username/password")
+        if (api_key is None) != (secret is None) or (username is None) != (password is None):
+            raise ClientError("api_key needs secret, and username needs password")
+        self.url = url
+        self.timeout = check_timeout(timeout)
+        self.connect_timeout = check_timeout(connect_timeout, "connect_timeout")
+        if type(reconnect) is bool:
+            reconnect = ReconnectPolicy(enabled=reconnect)
+        elif not isinstance(reconnect, ReconnectPolicy):
+            raise ClientError(f"reconnect must be a bool or a ReconnectPolicy, not {reconnect!r}")
+        self.default_maxsize = check_maxsize(subscriber_maxsize)
+        self._api_key, self._secret = api_key, secret
+        self._token, self._username, self._password = token, username, password
+        self._clock = clock
+        self._connector = connector or WebSocketConnector(url, timeout=self.connect_timeout)
+        self._streams: dict[int, ExberryStream[Any]] = {}
+        self._live: list[ExberryStream[Any]] = []
+        self._supervisor: Supervisor[Conn] = Supervisor(
+            self._open,
+            [("create session", self._step_session), ("resume streams", self._step_resume)],
+            reconnect,
+            is_fatal=_is_fatal,
+            on_give_up=self._give_up,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.malformed = 0
+
+    def __repr__(self) -> str:
+        who = f", api_key={self._api_key!r}" if self._api_key else ""
+        return f"ExberryClient({self.url!r}, state={self.state.value!r}{who})"
+
+    # -- state and lifecycle --------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        """The connection state (see ``DeribitClient.state``)."""
+        return self._supervisor.state
+
+    @property
+    def reconnect_count(self) -> int:
+        """Successful reconnects so far."""
+        return self._supervisor.reconnect_count
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until a session is open (see ``DeribitClient.wait_ready``)."""
+        await self._supervisor.wait_ready(
+            self.timeout if timeout is None else check_timeout(timeout)
+        )
+
+    async def __aenter__(self) -> ExberryClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        await self.close()
+
+    async def connect(self) -> None:
+        """Open the socket and the session.
+
+        Raises:
+            TransportError: the socket could not be opened.
+            SessionError: the session was refused (6000-6003).
+        """
+        if self.state is ConnectionState.CLOSED:
+            raise ClientClosed("this client is closed; create a new one")
+        self._loop = asyncio.get_running_loop()
+        await self._supervisor.connect()
+
+    async def close(self) -> None:
+        """Close the streams and the socket; idempotent, completes even if cancelled."""
+        self._supervisor.begin_close()
+        streams, self._live = self._live, []
+        self._streams.clear()
+        for stream in streams:
+            stream.end()
+
+        async def close_streams() -> None:
+            for stream in streams:
+                stream._active = False  # the socket goes: no sig: 3 to send
+                await stream.close()
+
+        await finish_all(close_streams, self._supervisor.close)
+
+    async def _open(self) -> Conn:
+        transport = await self._connector.connect()
+        conn: Conn = Connection(
+            transport,
+            ExberryProtocol(lost_error=lost_mutation_error),
+            on_event=self._on_event,
+            on_closed=self._supervisor_closed,
+            default_timeout=self.timeout,
+        )
+        conn.start()
+        return conn
+
+    def _supervisor_closed(self, conn: Conn, reason: str) -> None:
+        self._streams.clear()
+        self._supervisor.connection_closed(conn, reason)
+
+    def _give_up(self, error: BaseException) -> None:
+        streams, self._live = self._live, []
+        for stream in streams:
+            stream.fail(error)
+
+    async def _step_session(self, conn: Conn) -> None:
+        await self._call_on(conn, SESSION_Q, self._session_request(), SessionResult, False, None)
+
+    def _session_request(self) -> dict[str, Any]:
+        if self._api_key is not None and self._secret is not None:
+            stamp = str(int(self._clock() * 1000))
+            signature = session_signature(self._secret, self._api_key, stamp)
+            return {"apiKey": self._api_key, "timestamp": stamp, "signature": signature}
+        if self._token is not None:
+            return {"token": self._token}
+        if self._username is not None:
+            return {"username": self._username, "password": self._password}
+        raise CredentialsRequired("Exberry needs api_key/secret, token or username/password")
+
+    async def _step_resume(self, conn: Conn) -> None:
+        for stream in self._live:
+            d, lossy = stream.resume_request()
+            if lossy:
+                stream.put_marker(Gap(stream.q, "reconnected"))
+            self._send_open(conn, stream, d)
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def _call_on(
+        self, conn: Conn, q: str, d: Mapping[str, Any], item_type: Any, many: bool,
+        timeout: float | None,
+    ) -> Any:  # fmt: skip
+        prepare = conn.protocol.prepare_request
+        return await conn.call(timeout, False, prepare, q, dict(d), item_type, many)
+
+    def _ready(self, q: str) -> Conn:
+        if asyncio._get_running_loop() is not self._loop and self._loop is not None:
+            raise ClientError("this client belongs to another event loop")
+        conn = self._supervisor.ready_connection
+        if conn is not None:
+            return conn
+        if self.state is ConnectionState.CLOSED:
+            raise ClientClosed(f"{q} not sent: the client is closed")
+        if self.state is ConnectionState.DISCONNECTED:
+            raise ClientError("not connected: use `async with ExberryClient(...)`")
+        raise ConnectionLost(f"{q} not sent: the client is {self.state.value}")
+
+    async def request(
+        self,
+        q: str,
+        d: Mapping[str, Any] | None = None,
+        *,
+        item_type: Any = Any,
+        many: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """Any short-lived qualifier: send ``d``, wait for the stream's end.
+
+        Returns the one ``d`` the server sent, decoded into ``item_type`` (``None`` if it
+        sent none), or with ``many`` the list of every ``d``.
+
+        Raises:
+            ExberryError: the stream ended with ``sig: 2`` (typed by ``errorCode``).
+            RequestTimeout, ConnectionLost, OrderOutcomeUnknown: as for Deribit calls.
+        """
+        if type(q) is not str or not q:
+            raise ClientError(f"q must be a qualifier such as 'v1/exchange.market/...', not {q!r}")
+        if d is not None and not isinstance(d, Mapping):
+            raise ClientError(f"d must be a mapping, not {type(d).__name__}")
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        conn = self._ready(q)
+        return await self._call_on(conn, q, d or {}, item_type, many, timeout)
+
+    def stream(
+        self,
+        q: str,
+        d: Mapping[str, Any] | None = None,
+        *,
+        item_type: Any = Any,
+        policy: Policy = "error",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[Any]:
+        """Any long-lived qualifier; enter the result to open it (see the README)."""
+        if type(q) is not str or not q:
+            raise ClientError(f"q must be a qualifier, not {q!r}")
+        if self.state is ConnectionState.CLOSED:
+            raise ClientClosed("cannot open a stream: the client is closed")
+        size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
+        return ExberryStream(self, q, dict(d or {}), item_type, policy, size, callback, on_error)
+
+    def _open_stream(self, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
+        conn = self._ready(stream.q)
+        self._live.append(stream)
+        self._send_open(conn, stream, d)
+
+    def _send_open(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
+        sid, frame = conn.protocol.open_stream(stream.q, d, stream)
+        stream.sid = sid
+        self._streams[sid] = stream
+        self._send_soon(conn, frame)
+
+    def _close_stream(self, stream: ExberryStream[Any]) -> None:
+        if stream in self._live:
+            self._live.remove(stream)
+        conn = self._supervisor.ready_connection
+        if conn is None or stream.sid is None:
+            return
+        self._streams.pop(stream.sid, None)
+        frame = conn.protocol.close_stream(stream.sid)
+        if frame is not None:
+            self._send_soon(conn, frame)
+
+    def _send_soon(self, conn: Conn, frame: bytes) -> None:
+        # Stream opens and closes need no reply: queue the frame for the read loop's
+        # writer instead of awaiting here (closing must not block or be cancelled).
+        conn.protocol._outbox.append(frame)
+        conn.flush_soon()
+
+    def _on_event(self, event: object) -> None:
+        if type(event) is StreamClosed:
+            stream = event.route
+            self._streams.pop(event.sid, None)
+            if stream not in self._live:
+                return
+            error = event.error
+            if isinstance(error, StreamDisconnected) or (error is None and stream.resumable):
+                # The server ended a long-lived stream: resume it on this socket.
+                conn = self._supervisor.ready_connection
+                if conn is not None:
+                    d, lossy = stream.resume_request()
+                    if lossy:
+                        stream.put_marker(Gap(stream.q, "reconnected"))
+                    self._send_open(conn, stream, d)
+                    return
+            if isinstance(error, TrackingNumberError):
+                # The resume point is unknown to the server: restart live, with a Gap.
+                stream.put_marker(Gap(stream.q, "reconnected"))
+                stream.request.pop("trackingNumber", None)
+                stream._last = stream._prev = None
+                conn = self._supervisor.ready_connection
+                if conn is not None:
+                    self._send_open(conn, stream, stream.request)
+                    return
+            self._live.remove(stream)
+            stream.fail(error or ConnectionLost(f"{stream.q} ended by the server"))
+
+    # -- trading (short-lived) ------------------------------------------------------------
+
+    async def place_order(
+        self,
+        *,
+        instrument: str,
+        side: Side,
+        quantity: float,
+        mpOrderId: int,
+        orderType: OrderType = "Limit",
+        price: float | None = None,
+        stopPrice: float | None = None,
+        timeInForce: TimeInForce = "GTC",
+        expiryDate: int | None = None,
+        expiryDay: str | None = None,
+        displayMethod: str | None = None,
+        displayQuantity: float | None = None,
+        displayLowQuantity: float | None = None,
+        displayHighQuantity: float | None = None,
+        accountType: Literal["Client", "House"] | None = None,
+        parties: list[Party] | None = None,
+        minQuantity: float | None = None,
+        stpAction: str | None = None,
+        metadata: str | None = None,
+        timeout: float | None = None,
+    ) -> PlaceOrderResult:
+        """``v1/exchange.market/placeOrder``. ``mpOrderId`` is the idempotency key: a lost
+        reply raises ``OrderOutcomeUnknown`` (``params["mpOrderId"]``); reconcile with
+        :meth:`mass_order_status` before re-sending with the same ``mpOrderId``."""
+        if orderType in ("Limit", "StopLimit", "LIT") and price is None:
+            raise ClientError(f"a {orderType} order needs a price")
+        if orderType in ("Market", "Stop", "MIT") and price is not None:
+            raise ClientError(f"a {orderType} order takes no price")
+        if orderType in ("Stop", "StopLimit", "MIT", "LIT") and stopPrice is None:
+            raise ClientError(f"a {orderType} order needs stopPrice")
+        if timeInForce == "GTD" and (expiryDate is None) == (expiryDay is None):
+            raise ClientError("timeInForce GTD needs exactly one of expiryDate, expiryDay")
+        if type(mpOrderId) is not int:
+            raise ClientError(f"mpOrderId must be an int, not {mpOrderId!r}")
+        d = _members(locals())
+        q = f"{MARKET}/placeOrder"
+        return await self._request(q, d, PlaceOrderResult, timeout)
+
+    async def cancel_order(
+        self,
+        *,
+        instrument: str,
+        orderId: int | None = None,
+        mpOrderId: int | None = None,
+        timeout: float | None = None,
+    ) -> OrderIdResult:
+        """``v1/exchange.market/cancelOrder`` by ``orderId`` or ``mpOrderId``, never both."""
+        if (orderId is None) == (mpOrderId is None):
+            raise ClientError("cancel_order needs exactly one of orderId, mpOrderId")
+        return await self._request(
+            f"{MARKET}/cancelOrder", _members(locals()), OrderIdResult, timeout
+        )
+
+    async def replace_order(
+        self,
+        *,
+        orderId: int,
+        instrument: str,
+        quantity: float,
+        price: float | None = None,
+        timeInForce: TimeInForce | None = None,
+        expiryDate: int | None = None,
+        expiryDay: str | None = None,
+        stopPrice: float | None = None,
+        minQuantity: float | None = None,
+        stpAction: str | None = None,
+        displayQuantity: float | None = None,
+        metadata: str | None = None,
+        timeout: float | None = None,
+    ) -> OrderIdResult:
+        """``v1/exchange.market/replaceOrder`` (quantity up or down; a new price loses
+        priority)."""
+        q = f"{MARKET}/replaceOrder"
+        return await self._request(q, _members(locals()), OrderIdResult, timeout)
+
+    async def modify_order(
+        self,
+        *,
+        orderId: int,
+        instrument: str,
+        quantity: float,
+        displayQuantity: float | None = None,
+        timeout: float | None = None,
+    ) -> OrderIdResult:
+        """``v1/exchange.market/modifyOrder``: deprecated by Exberry since v1.51.0 (warns);
+        use :meth:`replace_order`."""
+        warnings.warn(
+            "modifyOrder is deprecated by Exberry (v1.51.0); use replace_order",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        q = f"{MARKET}/modifyOrder"
+        return await self._request(q, _members(locals()), OrderIdResult, timeout)
+
+    async def mass_cancel(
+        self,
+        *,
+        instrument: str | None = None,
+        targetScope: Literal["Instrument", "All"] | None = None,
+        targetEntities: list[str] | None = None,
+        targetParties: list[Party] | None = None,
+        timeout: float | None = None,
+    ) -> MassCancelResult:
+        """``v1/exchange.market/massCancel``: counters per requested entity kind."""
+        if targetScope in (None, "Instrument") and instrument is None:
+            raise ClientError("mass_cancel of an instrument scope needs instrument")
+        q = f"{MARKET}/massCancel"
+        return await self._request(q, _members(locals()), MassCancelResult, timeout)
+
+    async def order_book_state(self, *, timeout: float | None = None) -> OrderBookState:
+        """``v2/exchange.market/orderBookState``: the book as resting orders, instrument
+        states, and the tracking number to start :meth:`order_book_depth` from."""
+        q = "v2/exchange.market/orderBookState"
+        items = await self._request_many(q, BookStateItem, timeout)
+        last = next((i.lastTrackingNumber for i in items if i.lastTrackingNumber is not None), None)
+        return OrderBookState(
+            orders=[i for i in items if i.messageType == "Order"],
+            instruments=[i for i in items if (i.messageType or "").lower() == "instrumentstatus"],
+            last_tracking_number=last,
+        )
+
+    async def mass_order_status(
+        self, *, timeout: float | None = None
+    ) -> tuple[list[OrderStatus], int | None]:
+        """``v1/exchange.market/massOrderStatus``: every active or suspended order, and the
+        tracking number to start :meth:`execution_reports` from."""
+        items = await self._request_many(f"{MARKET}/massOrderStatus", OrderStatus, timeout)
+        last = next((i.lastTrackingNumber for i in items if i.lastTrackingNumber is not None), None)
+        return [i for i in items if i.lastTrackingNumber is None], last
+
+    async def _request(
+        self, q: str, d: dict[str, Any], item_type: type[T], timeout: float | None
+    ) -> T:
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        result: T = await self._call_on(self._ready(q), q, d, item_type, False, timeout)
+        return result
+
+    async def _request_many(self, q: str, item_type: type[T], timeout: float | None) -> list[T]:
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        result: list[T] = await self._call_on(self._ready(q), q, {}, item_type, True, timeout)
+        return result
+
+    # -- long-lived streams ---------------------------------------------------------------
+
+    def order_book_depth(
+        self,
+        *,
+        trackingNumber: int | None = None,
+        policy: Policy = "drop_oldest",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[BookEvent]:
+        """``v2/exchange.market/orderBookDepth``: per-order book events, a tagged union on
+        ``messageType`` (``trackingNumber``: 0 = from the first event, absent = from the
+        next, N = after N)."""
+        return self._typed_stream(
+            "v2/exchange.market/orderBookDepth", trackingNumber, BookEvent,
+            policy, maxsize, callback, on_error,
+        )  # fmt: skip
+
+    def execution_reports(
+        self,
+        *,
+        trackingNumber: int | None = None,
+        policy: Policy = "error",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[ExecutionReport]:
+        """``v1/exchange.market/executionReports``: the lifecycle of this participant's
+        orders (never dropped silently: the default policy is ``error``)."""
+        return self._typed_stream(
+            f"{MARKET}/executionReports", trackingNumber, ExecutionReport,
+            policy, maxsize, callback, on_error,
+        )  # fmt: skip
+
+    def trades(
+        self,
+        *,
+        trackingNumber: int | None = None,
+        policy: Policy = "error",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[Trade]:
+        """``v1/exchange.market/trades``: one record per side of each of your trades."""
+        return self._typed_stream(
+            f"{MARKET}/trades", trackingNumber, Trade, policy, maxsize, callback, on_error
+        )
+
+    def _typed_stream(
+        self, q: str, tracking: int | None, item_type: Any, policy: Policy,
+        maxsize: int | None, callback: Callable[[Any], Any] | None,
+        on_error: ErrorCallback | None,
+    ) -> ExberryStream[Any]:  # fmt: skip
+        if tracking is not None and (type(tracking) is not int or tracking < 0):
+            raise ClientError(f"trackingNumber must be an int >= 0, not {tracking!r}")
+        d = {} if tracking is None else {"trackingNumber": tracking}
+        stream: ExberryStream[Any] = self.stream(
+            q, d, item_type=item_type, policy=policy, maxsize=maxsize,
+            callback=callback, on_error=on_error,
+        )  # fmt: skip
+        return stream
+
+
+def _members(values: dict[str, Any]) -> dict[str, Any]:
+    """A method's arguments as a request ``d``: Exberry omits empty members."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in ("self", "timeout") or value is None:
+            continue
+        if name == "parties":
+            value = [p if isinstance(p, Mapping) else _party(p) for p in value]
+        out[name] = value
+    return out
+
+
+def _party(party: Party) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": party.id}
+    if party.source is not None:
+        out["source"] = party.source
+    if party.role is not None:
+        out["role"] = party.role
+    return out

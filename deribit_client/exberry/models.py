@@ -1,0 +1,353 @@
+"""msgspec models of Exberry's objects, tolerant of what its own documentation samples do.
+
+Tolerance (REFERENCE section 12): every member is optional except what identifies a message;
+``mpId`` may be a string or an integer; stream timestamps are nanosecond integers (above
+2**53, so never floats); enum spellings vary (``Trade``/``TRADE``), so enums are plain
+``str``; undocumented members (``realBookState``) and removed ones (``removedQuantity``) are
+ignored or kept optional. Book events are a tagged union on ``messageType``; the lowercase
+``calendarEndOfDay`` the field tables use decodes to the same :class:`CalendarEndOfDay`.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = [
+    "Add",
+    "AuctionIndicativeEP",
+    "BookEvent",
+    "BookStateItem",
+    "CalendarEndOfDay",
+    "Cancelled",
+    "ExecutionReport",
+    "Executed",
+    "InstrumentStatus",
+    "MassCancelResult",
+    "Modified",
+    "News",
+    "NonDisplayTrade",
+    "OrderBookState",
+    "OrderIdResult",
+    "OrderStatus",
+    "Party",
+    "PlaceOrderResult",
+    "RFQEvent",
+    "SessionResult",
+    "Trade",
+    "TradeCancel",
+    "TradeReport",
+]
+
+MpId = str | int
+"""A market participant id: the samples send both strings and integers."""
+
+
+class _Object(msgspec.Struct, kw_only=True, gc=False, omit_defaults=True):
+    """Base of Exberry objects: unknown members ignored, GC-untracked."""
+
+
+class Party(_Object):
+    """A party on an order: ``id`` (<= 20 printable ASCII), ``source`` (one char), ``role``."""
+
+    id: str
+    source: str | None = None
+    role: int | None = None
+
+
+class SessionResult(_Object):
+    """``d`` of a successful ``createSession`` (empty in the docs)."""
+
+
+class PlaceOrderResult(_Object):
+    """``placeOrder``: the exchange's ``orderId``; ``orderStatus`` ``Pending`` means
+    validated and accepted (further state arrives on the streams)."""
+
+    orderId: int
+    orderStatus: str | None = None
+
+
+class OrderIdResult(_Object):
+    """``cancelOrder``, ``modifyOrder`` and ``replaceOrder`` (``originalOrderId`` and
+    ``newOrderId`` equal ``orderId`` since v1.48.0)."""
+
+    orderId: int
+    originalOrderId: int | None = None
+    newOrderId: int | None = None
+
+
+class MassCancelResult(_Object):
+    """``massCancel``: counters for the requested entity kinds only."""
+
+    numberOfOrders: int | None = None
+    numberOfRfqs: int | None = None
+    numberOfQuotes: int | None = None
+    numberOfAllegedTrades: int | None = None
+
+
+class _BookEvent(_Object, tag_field="messageType"):
+    eventId: int | None = None
+    eventTimestamp: int | None = None
+    instrument: str | None = None
+    trackingNumber: int | None = None
+
+
+class Add(_BookEvent, tag="Add"):
+    """A resting order entered the book."""
+
+    orderId: int | None = None
+    mpId: MpId | None = None
+    mpOrderId: int | None = None
+    side: str | None = None
+    quantity: float | None = None
+    price: float | None = None
+
+
+class Cancelled(_BookEvent, tag="Cancelled"):
+    """Quantity left the book (a cancel, or a market order's unfilled rest)."""
+
+    orderId: int | None = None
+    mpId: MpId | None = None
+    mpOrderId: int | None = None
+    side: str | None = None
+    quantity: float | None = None
+    price: float | None = None
+    cancelledQuantity: float | None = None
+
+
+class Executed(_BookEvent, tag="Executed"):
+    """A match at the maker's price."""
+
+    makerMpId: MpId | None = None
+    makerMpOrderId: int | None = None
+    makerOrderId: int | None = None
+    takerMpId: MpId | None = None
+    takerMpOrderId: int | None = None
+    takerOrderId: int | None = None
+    matchId: int | None = None
+    executedQuantity: float | None = None
+    executedPrice: float | None = None
+
+
+class NonDisplayTrade(Executed, tag="NonDisplayTrade"):
+    """A fill against hidden quantity (no visible book change)."""
+
+
+class Modified(_BookEvent, tag="Modified"):
+    """An order changed in place (``lostPriority`` true for a replace)."""
+
+    orderId: int | None = None
+    mpId: MpId | None = None
+    mpOrderId: int | None = None
+    side: str | None = None
+    newQuantity: float | None = None
+    price: float | None = None
+    lostPriority: bool | None = None
+
+
+class TradeReport(_BookEvent, tag="TradeReport"):
+    """An off-book trade."""
+
+    tradeType: str | None = None
+    matchId: int | None = None
+    quantity: float | None = None
+    price: float | None = None
+    buyMpId: MpId | None = None
+    sellMpId: MpId | None = None
+
+
+class TradeCancel(TradeReport, tag="TradeCancel"):
+    """An off-book trade was cancelled."""
+
+
+class InstrumentStatus(_BookEvent, tag="InstrumentStatus"):
+    """Only the members that changed: ``tradingStatus`` (Trade/Halt), ``marketStatus``
+    (Opened/Closed/AuctionCall/AuctionCrossing), ``status`` (Active/Disabled)."""
+
+    instrumentId: int | None = None
+    tradingStatus: str | None = None
+    marketStatus: str | None = None
+    status: str | None = None
+    previousSymbol: str | None = None
+
+
+class CalendarEndOfDay(_BookEvent, tag="CalendarEndOfDay"):
+    """End of a trading day of a calendar."""
+
+    calendarId: int | None = None
+    calendarName: str | None = None
+    eodDate: str | None = None
+
+
+class _CalendarEndOfDayLower(CalendarEndOfDay, tag="calendarEndOfDay"):
+    """The spelling of the field tables; the same event."""
+
+
+class AuctionIndicativeEP(_BookEvent, tag="AuctionIndicativeEP"):
+    """Indicative auction price (0 for an empty side)."""
+
+    indicativePrice: float | None = None
+    pairedQuantity: float | None = None
+    imbalanceQuantity: float | None = None
+    imbalanceSide: str | None = None
+    bestBuyPrice: float | None = None
+    bestBuyQuantity: float | None = None
+    bestSellPrice: float | None = None
+    bestSellQuantity: float | None = None
+
+
+class News(_BookEvent, tag="News"):
+    """A market announcement (v1.50)."""
+
+    id: int | str | None = None
+    message: str | None = None
+
+
+class RFQEvent(_BookEvent, tag="RFQCreated"):
+    """An RFQ appeared on the book stream (``RFQCancelled``/``RFQEnded`` share the shape)."""
+
+    rfqId: int | None = None
+    side: str | None = None
+    quantity: float | None = None
+
+
+class _RFQCancelled(RFQEvent, tag="RFQCancelled"):
+    pass
+
+
+class _RFQEnded(RFQEvent, tag="RFQEnded"):
+    pass
+
+
+BookEvent = (
+    Add
+    | Cancelled
+    | Executed
+    | NonDisplayTrade
+    | Modified
+    | TradeReport
+    | TradeCancel
+    | InstrumentStatus
+    | CalendarEndOfDay
+    | _CalendarEndOfDayLower
+    | AuctionIndicativeEP
+    | News
+    | RFQEvent
+    | _RFQCancelled
+    | _RFQEnded
+)
+"""One ``v2/exchange.market/orderBookDepth`` event, by ``messageType``."""
+
+
+class _OrderFields(_Object):
+    messageType: str | None = None
+    orderId: int | None = None
+    mpOrderId: int | None = None
+    orderType: str | None = None
+    side: str | None = None
+    instrument: str | None = None
+    quantity: float | None = None
+    price: float | None = None
+    stopPrice: float | None = None
+    timeInForce: str | None = None
+    expiryDate: int | None = None
+    expiryDay: str | None = None
+    orderTimestamp: int | None = None
+    marketModel: str | None = None
+    parties: list[Party] = []
+    accountType: str | None = None
+    filledQuantity: float | None = None
+    filledPrice: float | None = None
+    remainingOpenQuantity: float | None = None
+    displayMethod: str | None = None
+    displayQuantity: float | None = None
+    minQuantity: float | None = None
+    stpAction: str | None = None
+    mpId: MpId | None = None
+    mpName: str | None = None
+    metadata: str | None = None
+
+
+class ExecutionReport(_OrderFields):
+    """One ``v1/exchange.market/executionReports`` event (``messageType`` Add, Cancelled,
+    Executed, Modified, TradeReport, TradeCancel, Suspended, News, ...): one flat object,
+    members present as the event has them."""
+
+    eventId: int | None = None
+    eventTimestamp: int | None = None
+    trackingNumber: int | None = None
+    lastFilledQuantity: float | None = None
+    lastFilledPrice: float | None = None
+    matchId: int | None = None
+    tradingMode: str | None = None
+    makerTaker: str | None = None
+    cancelledQuantity: float | None = None
+    cancelReason: str | None = None
+    lostPriority: bool | None = None
+    tradeType: str | None = None
+    linkId: int | None = None
+
+
+class OrderStatus(_OrderFields):
+    """An item of ``massOrderStatus``: one active or suspended order, or the closing
+    ``{"lastTrackingNumber": N}``."""
+
+    status: str | None = None
+    lastTrackingNumber: int | None = None
+    lastEventTimestamp: int | None = None
+    lastEventId: int | None = None
+    workingDisplayQuantity: float | None = None
+    workingHiddenQuantity: float | None = None
+
+
+class Trade(_Object):
+    """One side of a trade on ``v1/exchange.market/trades``."""
+
+    eventId: int | None = None
+    timestamp: int | str | None = None
+    """Nanoseconds on the stream; an ISO string with microseconds in reporting."""
+    actionType: str | None = None
+    orderId: int | None = None
+    mpOrderId: int | None = None
+    mpId: MpId | None = None
+    mpName: str | None = None
+    instrumentId: int | None = None
+    instrument: str | None = None
+    side: str | None = None
+    price: float | None = None
+    quantity: float | None = None
+    tradeId: int | None = None
+    tradingMode: str | None = None
+    accountType: str | None = None
+    parties: list[Party] = []
+    tradeType: str | None = None
+    makerTaker: str | None = None
+    tradeDate: str | None = None
+    linkId: int | None = None
+    trackingNumber: int | None = None
+    multiLegReportingType: str | None = None
+
+
+class BookStateItem(_Object):
+    """An item of ``orderBookState``: a resting ``Order``, an ``InstrumentStatus``, or the
+    closing ``{"lastTrackingNumber": N}``."""
+
+    messageType: str | None = None
+    orderId: int | None = None
+    side: str | None = None
+    instrument: str | None = None
+    instrumentId: int | None = None
+    quantity: float | None = None
+    price: float | None = None
+    tradingStatus: str | None = None
+    marketStatus: str | None = None
+    status: str | None = None
+    lastTrackingNumber: int | None = None
+
+
+class OrderBookState(msgspec.Struct, frozen=True, gc=False):
+    """``order_book_state()``: resting orders, instrument states, and the tracking number
+    to start ``order_book_depth`` from without a gap."""
+
+    orders: list[BookStateItem]
+    instruments: list[BookStateItem]
+    last_tracking_number: int | None

@@ -1,0 +1,323 @@
+"""Sans-I/O Exberry stream protocol: ``q``/``sid``/``d``/``sig`` frames in, engine events out.
+
+Implements the engine's :class:`~deribit_client._core.protocol.WireProtocol`. Rules: it never
+awaits, reads a clock or raises out of :meth:`ExberryProtocol.receive`. Stream ids are
+allocated per socket and never handed out while their stream is open or closing (a closed
+stream's sid is freed when the server's closing frame arrives, or with the connection).
+
+- A *request* (short-lived stream) collects its ``d`` items and resolves its waiter when
+  ``sig: 1`` arrives (``sig: 2`` fails it with the typed :class:`ExberryError`).
+- A *long-lived stream* hands each ``d`` to its route as ``(route, item)``, decoded once,
+  straight from the frame into the route's item type; ``sig: 1/2/3`` end it with a
+  :class:`StreamClosed` event.
+- Frames that are not JSON, unknown sids and items that do not fit are counted, never
+  fatal. Which error a lost order gets is venue policy, injected as ``lost_error``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+import msgspec
+
+from .._core.errors import ConnectionLost, DeribitError, ProtocolError, RequestTimeout
+from .._core.protocol import Reply, Route, Violation
+from .errors import exberry_error
+from .wire import ErrorData, Frame, Request
+
+__all__ = ["ExberryProtocol", "StreamClosed", "StreamRoute", "frame_decoder"]
+
+W = TypeVar("W")
+
+_DECODE_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
+_decode_frame = msgspec.json.Decoder(Frame).decode
+_decode_error = msgspec.json.Decoder(ErrorData).decode
+_encode = msgspec.json.Encoder().encode
+_MAX_SID = 2**31 - 1
+
+LostErrorRule = Callable[[str, dict[str, Any], int, DeribitError], DeribitError]
+
+
+def _same_error(q: str, d: dict[str, Any], sid: int, error: DeribitError) -> DeribitError:
+    return error
+
+
+_frame_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def frame_decoder(item_type: Any) -> msgspec.json.Decoder[Any]:
+    """A decoder of a whole item frame whose ``d`` is ``item_type``: one parse per item."""
+    decoder = _frame_decoders.get(item_type)
+    if decoder is None:
+        frame = msgspec.defstruct(
+            "ItemFrame",
+            [("sid", int), ("d", item_type), ("q", str | None, None), ("sig", int | None, None)],
+            gc=False,
+        )
+        decoder = _frame_decoders[item_type] = msgspec.json.Decoder(frame)
+    return decoder
+
+
+class StreamRoute(Route, Protocol):
+    """A long-lived stream as the protocol sees it: where items go, and their decoder."""
+
+    frame_decoder: msgspec.json.Decoder[Any]
+
+
+class StreamClosed:
+    """A long-lived stream ended: by the server (``error`` for ``sig: 2``) or confirmed."""
+
+    __slots__ = ("error", "q", "route", "sid")
+
+    def __init__(self, route: Any, q: str, sid: int, error: DeribitError | None) -> None:
+        self.route = route
+        self.q = q
+        self.sid = sid
+        self.error = error
+
+
+class _Pending(Generic[W]):
+    __slots__ = ("d", "deadline", "decoder", "items", "many", "q", "timeout", "waiter")
+
+    def __init__(
+        self,
+        q: str,
+        d: dict[str, Any],
+        item_type: Any,
+        many: bool,
+        waiter: W,
+        deadline: float,
+        timeout: float,
+    ) -> None:
+        self.q = q
+        self.d = d
+        self.decoder = _item_decoder(item_type)
+        self.many = many
+        self.waiter = waiter
+        self.deadline = deadline
+        self.timeout = timeout
+        self.items: list[Any] = []
+
+
+class ExberryProtocol(Generic[W]):
+    """The stream state of one Exberry socket; ``W`` is what the driver waits on.
+
+    Args:
+        lost_error: the venue's rule for a request whose reply is lost
+            (``(q, d, sid, error) -> error``).
+    """
+
+    def __init__(self, *, lost_error: LostErrorRule = _same_error) -> None:
+        self._lost_error = lost_error
+        self._next_sid = 1
+        self._pending: dict[int, _Pending[W]] = {}
+        self._streams: dict[int, tuple[StreamRoute, str]] = {}
+        self._closing: set[int] = set()
+        self._outbox: list[bytes] = []
+        self.violations = 0
+        """Frames that are not JSON or not Exberry frames."""
+        self.unknown_sids = 0
+        """Frames for a sid that is not open (late items of a cancelled request included)."""
+
+    # -- outgoing -----------------------------------------------------------------------
+
+    def _sid(self) -> int:
+        sid = self._next_sid
+        while sid in self._pending or sid in self._streams or sid in self._closing:
+            sid = sid + 1 if sid < _MAX_SID else 1
+        self._next_sid = sid + 1 if sid < _MAX_SID else 1
+        return sid
+
+    def prepare_request(
+        self,
+        q: str,
+        d: dict[str, Any],
+        item_type: Any,
+        many: bool,
+        waiter: W,
+        deadline: float = math.inf,
+        timeout: float = 0.0,
+    ) -> tuple[int, bytes]:
+        """Register a request (a short-lived stream) and return ``(sid, frame)``.
+
+        Its waiter gets the one ``d`` decoded into ``item_type`` (``None`` if the server
+        sent none), or with ``many`` the list of every ``d``, when ``sig: 1`` arrives.
+        """
+        sid = self._sid()
+        frame = _encode(Request(q, sid, d))
+        self._pending[sid] = _Pending(q, d, item_type, many, waiter, deadline, timeout)
+        return sid, frame
+
+    def open_stream(self, q: str, d: dict[str, Any], route: StreamRoute) -> tuple[int, bytes]:
+        """Register a long-lived stream and return ``(sid, frame)``; items go to ``route``."""
+        sid = self._sid()
+        self._streams[sid] = (route, q)
+        return sid, _encode(Request(q, sid, d))
+
+    def close_stream(self, sid: int) -> bytes | None:
+        """The ``sig: 3`` frame that asks the server to end a long-lived stream (``None`` if
+        it is not open). Its sid stays reserved until the server's closing frame."""
+        entry = self._streams.pop(sid, None)
+        if entry is None:
+            return None
+        self._closing.add(sid)
+        return _encode(Request(entry[1], sid, sig=3))
+
+    def data_to_send(self) -> list[bytes]:
+        """Nothing is queued by the protocol itself (Exberry has no protocol heartbeat)."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    # -- giving up ----------------------------------------------------------------------
+
+    @property
+    def pending_count(self) -> int:
+        """Requests waiting for their end."""
+        return len(self._pending)
+
+    @property
+    def open_streams(self) -> int:
+        """Long-lived streams open on this socket."""
+        return len(self._streams)
+
+    def forget(self, key: int) -> None:
+        """The caller stopped waiting: drop the request; later frames count as unknown."""
+        self._pending.pop(key, None)
+
+    def timed_out(self, key: int, timeout: float) -> DeribitError:
+        """Drop a timed-out request; its caller's error (the venue rule applies)."""
+        entry = self._pending.pop(key, None)
+        q = entry.q if entry is not None else "request"
+        error = RequestTimeout(q, key, timeout)
+        return error if entry is None else self._lost_error(q, entry.d, key, error)
+
+    def lost(self, key: int, reason: str) -> DeribitError:
+        """Drop a request whose frame may have left before the link failed."""
+        entry = self._pending.pop(key, None)
+        error = ConnectionLost(f"connection lost: {reason}")
+        return error if entry is None else self._lost_error(entry.q, entry.d, key, error)
+
+    def expire(self, now: float) -> tuple[list[tuple[W, DeribitError]], float]:
+        """Drop requests whose deadline passed; the earliest deadline still pending."""
+        expired: list[tuple[W, DeribitError]] = []
+        earliest = math.inf
+        for sid, entry in list(self._pending.items()):
+            if entry.deadline <= now:
+                expired.append((entry.waiter, self.timed_out(sid, entry.timeout)))
+            elif entry.deadline < earliest:
+                earliest = entry.deadline
+        return expired, earliest
+
+    def connection_lost(self, reason: str) -> list[tuple[W, DeribitError]]:
+        """Fail every request; streams are the facade's to resume. Nothing is re-sent."""
+        failed = [
+            (entry.waiter, self._lost_error(
+                entry.q, entry.d, sid,
+                ConnectionLost(f"connection lost while waiting for {entry.q}: {reason}"),
+            ))
+            for sid, entry in self._pending.items()
+        ]  # fmt: skip
+        self._pending.clear()
+        self._streams.clear()
+        self._closing.clear()
+        return failed
+
+    # -- incoming -----------------------------------------------------------------------
+
+    def receive(self, frame: bytes | str) -> object:
+        """Classify one frame into an event. Never raises."""
+        try:
+            if type(frame) is bytes:
+                # Fast path: an item of a long-lived stream decoded once, straight into
+                # its type, after reading the sid among the first bytes.
+                at = frame.find(b'"sid":', 0, 160)
+                if at != -1:
+                    at += 6
+                    end = at
+                    while end < len(frame) and 48 <= frame[end] <= 57:
+                        end += 1
+                    if end > at and end - at < 11:
+                        entry = self._streams.get(int(frame[at:end]))
+                        if entry is not None:
+                            try:
+                                item = entry[0].frame_decoder.decode(frame)
+                            except _DECODE_ERRORS:
+                                pass  # not an item (a sig frame), or a misfit: generic path
+                            else:
+                                if item.sig is None and item.sid in self._streams:
+                                    return (self._streams[item.sid][0], item.d)
+            return self._classify(frame)
+        except Exception as exc:  # no input may end the read loop
+            self.violations += 1
+            return Violation(f"frame could not be processed: {exc!r}", frame)
+
+    def _classify(self, frame: bytes | str) -> object:
+        try:
+            env = _decode_frame(frame)
+        except _DECODE_ERRORS as exc:
+            self.violations += 1
+            return Violation(f"not an Exberry frame: {exc!r}", frame)
+        sid = env.sid
+        if sid is None:
+            self.violations += 1
+            return Violation("frame without sid", frame)
+        pending = self._pending.get(sid)
+        if pending is not None:
+            return self._request_frame(sid, pending, env)
+        stream = self._streams.get(sid)
+        if stream is not None:
+            return self._stream_frame(sid, stream, env, frame)
+        if sid in self._closing:
+            if env.sig is not None:
+                self._closing.discard(sid)  # the server confirmed the close: sid is free
+            return None
+        self.unknown_sids += 1
+        return None
+
+    def _request_frame(self, sid: int, entry: _Pending[W], env: Frame) -> object:
+        if env.sig is None:
+            if env.d:
+                try:
+                    value = entry.decoder.decode(env.d)
+                except _DECODE_ERRORS as exc:
+                    del self._pending[sid]
+                    problem = ProtocolError(f"{entry.q} (sid {sid}) sent a misfit item: {exc}")
+                    return Reply(entry.waiter, sid, entry.q, None, problem, env)
+                entry.items.append(value)
+            return None
+        del self._pending[sid]
+        if env.sig == 2:
+            return Reply(entry.waiter, sid, entry.q, None, _error(env, entry.q, sid), env)
+        value = entry.items if entry.many else (entry.items[-1] if entry.items else None)
+        return Reply(entry.waiter, sid, entry.q, value, None, env)
+
+    def _stream_frame(
+        self, sid: int, stream: tuple[StreamRoute, str], env: Frame, frame: bytes | str
+    ) -> object:
+        route, q = stream
+        if env.sig is not None:
+            del self._streams[sid]
+            error = _error(env, q, sid) if env.sig == 2 else None
+            return StreamClosed(route, q, sid, error)
+        self.violations += 1
+        return Violation(f"{q} item does not fit its model", frame, route=route)
+
+
+_item_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def _item_decoder(item_type: Any) -> msgspec.json.Decoder[Any]:
+    decoder = _item_decoders.get(item_type)
+    if decoder is None:
+        decoder = _item_decoders[item_type] = msgspec.json.Decoder(item_type)
+    return decoder
+
+
+def _error(env: Frame, q: str, sid: int) -> DeribitError:
+    try:
+        data = _decode_error(env.d) if env.d else ErrorData(0, "stream failed without details")
+    except _DECODE_ERRORS:
+        data = ErrorData(0, "stream failed with an unreadable error")
+    return exberry_error(data.errorCode, data.errorMessage, env.q or q, sid, env.errorType)

@@ -1,0 +1,512 @@
+"""A bundled Exberry simulator: ``q``/``sid``/``d``/``sig`` streams on 127.0.0.1.
+
+An independent implementation of the exchange API (REFERENCE sections 3-7): it shares no
+code with ``deribit_client.exberry`` (its own signature check, envelope handling and
+models), so tests against it can catch the client's mistakes. It runs sessions (API key
+with an HMAC signature, token, or username/password), a price-time matching engine for
+limit and market orders with the documented validation errors, ``orderBookState`` and
+``massOrderStatus`` snapshots, and the ``orderBookDepth``, ``executionReports`` and
+``trades`` streams with tracking numbers (one number per action, shared by the events it
+causes, as on Exberry) and replay from a tracking number.
+
+Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
+:meth:`send_raw` (malformed frames) and :attr:`delay`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+__all__ = ["SIM_API_KEY", "SIM_API_SECRET", "ExberrySimulator"]
+
+SIM_API_KEY = "sim-exberry-key"
+"""The API key every Exberry simulator accepts (``api_keys=`` adds more)."""
+SIM_API_SECRET = "sim-exberry-secret"
+
+_encode = msgspec.json.encode
+_MARKET = "v1/exchange.market/"
+_ORDER_TYPES = {"Limit", "Market"}
+_TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY"}
+_SIDES = {"Buy", "Sell"}
+_WINDOW_MS = 60_000
+
+
+class _Fail(Exception):
+    def __init__(self, code: int, message: str, error_type: str = "500") -> None:
+        super().__init__(message)
+        self.code, self.message, self.error_type = code, message, error_type
+
+
+class _Peer:
+    """One socket: its session and its open streams (sid -> stream kind)."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.mp: str | None = None
+        self.streams: dict[int, tuple[str, str]] = {}  # sid -> (kind, q)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.send_str(_encode(message).decode())
+
+
+class ExberrySimulator:
+    """A local Exberry exchange gateway. Use it as an async context manager; pass ``url``
+    to ``ExberryClient``.
+
+    Args:
+        host: address to bind (loopback by default).
+        port: 0 picks a free port.
+        instruments: tradable symbols.
+        api_keys: accepted ``{apiKey: secret}`` (default: ``SIM_API_KEY``).
+        tokens: accepted trader tokens; users: accepted ``{username: password}``.
+        clock: seconds since the epoch.
+
+    Attributes:
+        calls: every request received as ``(q, d)``.
+        delay: seconds to hold every reply (0 by default).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        instruments: tuple[str, ...] = ("BTC", "ETH"),
+        api_keys: dict[str, str] | None = None,
+        tokens: set[str] | None = None,
+        users: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        max_events: int = 100_000,
+    ) -> None:
+        self.host, self.port = host, port
+        self.instruments = set(instruments)
+        self.api_keys = dict(api_keys or {SIM_API_KEY: SIM_API_SECRET})
+        self.tokens = set(tokens or ())
+        self.users = dict(users or {})
+        self.clock = clock
+        self.calls: list[tuple[str, Any]] = []
+        self.delay = 0.0
+        self.peers: set[_Peer] = set()
+        self.orders: dict[int, dict[str, Any]] = {}
+        self.books: dict[str, dict[str, list[dict[str, Any]]]] = {
+            i: {"Buy": [], "Sell": []} for i in instruments
+        }
+        self._used_ids: set[tuple[str, int]] = set()
+        self._order_ids = itertools.count(1000)
+        self._match_ids = itertools.count(1)
+        self._event_ids = itertools.count(1)
+        self._tracking = 0
+        # (trackingNumber, kind, owner mp or None, payload): what a stream replays.
+        self.events: deque[tuple[int, str, str | None, dict[str, Any]]] = deque(maxlen=max_events)
+        self._pending: list[tuple[str, str | None, dict[str, Any]]] = []  # to publish
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> ExberrySimulator:
+        app = web.Application()
+        app.router.add_get("/", self._socket)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = (getattr(server, "sockets", None) or [])[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for peer in list(self.peers):
+            await peer.ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL for ``ExberryClient``."""
+        return f"ws://{self.host}:{self.port}/"
+
+    # -- fault hooks ----------------------------------------------------------------------
+
+    def drop_connections(self) -> None:
+        """Cut every socket at the TCP level, without a close frame."""
+        for peer in list(self.peers):
+            transport = peer.ws._req.transport if peer.ws._req is not None else None
+            if transport is not None:
+                transport.abort()
+
+    async def fail_streams(self, code: int = 2, message: str = "Stream disconnected") -> int:
+        """End every open long-lived stream with ``sig: 2``; returns how many."""
+        count = 0
+        for peer in list(self.peers):
+            for sid, (_, q) in list(peer.streams.items()):
+                del peer.streams[sid]
+                await peer.send(_failure(q, sid, _Fail(code, message)))
+                count += 1
+        return count
+
+    async def send_raw(self, frame: str) -> None:
+        """Send ``frame`` as is on every socket (malformed JSON, unknown sids...)."""
+        for peer in list(self.peers):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await peer.ws.send_str(frame)
+
+    # -- the socket -----------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        peer = _Peer(ws)
+        self.peers.add(peer)
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    await self._frame(peer, msg.data)
+        finally:
+            self.peers.discard(peer)
+        return ws
+
+    async def _frame(self, peer: _Peer, text: str) -> None:
+        try:
+            frame = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            return  # the docs: invalid JSON is ignored
+        if not isinstance(frame, dict) or not isinstance(frame.get("sid"), int):
+            return
+        q, sid, d = frame.get("q") or "", frame["sid"], frame.get("d") or {}
+        self.calls.append((q, d))
+        if frame.get("sig") == 3:
+            kind = peer.streams.pop(sid, None)
+            if kind is not None:
+                await peer.send({"sig": 1, "q": q, "sid": sid})
+            return
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        try:
+            await self._dispatch(peer, q, sid, d)
+        except _Fail as fail:
+            await peer.send(_failure(q, sid, fail))
+
+    async def _dispatch(self, peer: _Peer, q: str, sid: int, d: Any) -> None:
+        if q == "exchange.market/createSession":
+            peer.mp = self._session(d)
+            await peer.send({"q": q, "sid": sid, "d": {}})
+            await peer.send({"sig": 1, "q": q, "sid": sid})
+            return
+        if peer.mp is None:
+            raise _Fail(1007, "Invalid session", "401")
+        if not isinstance(d, dict):
+            raise _Fail(1001, "Invalid request data")
+        name = q.rsplit("/", 1)[-1]
+        if name in ("orderBookDepth", "executionReports", "trades"):
+            await self._open_stream(peer, q, sid, name, d)
+            return
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            raise _Fail(1200, f"Unknown qualifier {q}")
+        items = handler(self, peer.mp, d)
+        for item in items:
+            await peer.send({"q": q, "sid": sid, "d": item})
+        await peer.send({"sig": 1, "q": q, "sid": sid})
+        await self._publish()
+
+    def _session(self, d: Any) -> str:
+        if not isinstance(d, dict):
+            raise _Fail(6002, "Missing fields: 'apiKey'", "401")
+        if "token" in d:
+            if d["token"] not in self.tokens:
+                raise _Fail(6000, "Authentication failed", "401")
+            return f"trader:{d['token'][:8]}"
+        if "username" in d:
+            if self.users.get(d["username"]) != d.get("password"):
+                raise _Fail(6000, "Authentication failed", "401")
+            return f"trader:{d['username']}"
+        missing = [k for k in ("apiKey", "timestamp", "signature") if k not in d]
+        if missing:
+            raise _Fail(6002, f"Missing fields: {', '.join(repr(m) for m in missing)}", "401")
+        secret = self.api_keys.get(str(d["apiKey"]))
+        if secret is None:
+            raise _Fail(6000, "Authentication failed", "401")
+        stamp = str(d["timestamp"])
+        if not stamp.isdigit() or abs(int(stamp) - self.clock() * 1000) > _WINDOW_MS:
+            raise _Fail(6001, "Wrong timestamp", "401")
+        text = f'"apiKey":"{d["apiKey"]}","timestamp":"{stamp}"'
+        expected = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, str(d["signature"])):
+            raise _Fail(6000, "Authentication failed", "401")
+        return str(d["apiKey"])
+
+    # -- streams --------------------------------------------------------------------------
+
+    async def _open_stream(
+        self, peer: _Peer, q: str, sid: int, kind: str, d: dict[str, Any]
+    ) -> None:
+        start = d.get("trackingNumber")
+        if start is not None and (not isinstance(start, int) or start > self._tracking):
+            raise _Fail(1201, "Wrong trackingNumber")
+        peer.streams[sid] = (kind, q)
+        if start is not None:
+            for number, event_kind, owner, payload in list(self.events):
+                if number > start and event_kind == kind and owner in (None, peer.mp):
+                    await peer.send({"q": q, "sid": sid, "d": payload})
+
+    async def _publish(self) -> None:
+        pending, self._pending = self._pending, []
+        for kind, owner, payload in pending:
+            for peer in list(self.peers):
+                if owner is not None and owner != peer.mp:
+                    continue
+                for sid, (stream_kind, q) in list(peer.streams.items()):
+                    if stream_kind == kind:
+                        await peer.send({"q": q, "sid": sid, "d": payload})
+
+    def _emit(self, kind: str, owner: str | None, payload: dict[str, Any]) -> None:
+        payload["trackingNumber"] = self._tracking
+        self.events.append((self._tracking, kind, owner, payload))
+        self._pending.append((kind, owner, payload))
+
+    def _next_action(self) -> int:
+        self._tracking += 1
+        return self._tracking
+
+    def _now_ns(self) -> int:
+        return int(self.clock() * 1e9)
+
+    # -- the matching engine --------------------------------------------------------------
+
+    def place_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        missing = [
+            k for k in ("mpOrderId", "orderType", "side", "instrument", "quantity") if k not in d
+        ]
+        if missing:
+            raise _Fail(1000, f"Missing fields: {', '.join(missing)}")
+        order_type, side, instrument = d["orderType"], d["side"], d["instrument"]
+        quantity, price = d["quantity"], d.get("price")
+        tif = d.get("timeInForce", "GTC")
+        if order_type not in _ORDER_TYPES or side not in _SIDES or tif not in _TIFS:
+            raise _Fail(1001, "Wrong orderType, side or timeInForce value")
+        if not isinstance(quantity, int | float) or isinstance(quantity, bool) or quantity <= 0:
+            raise _Fail(1001, "Quantity must be positive")
+        if order_type == "Limit" and not isinstance(price, int | float):
+            raise _Fail(1001, "Price is mandatory for Limit orders")
+        if order_type == "Market" and price is not None:
+            raise _Fail(1001, "Price is not allowed for Market orders")
+        if instrument not in self.instruments:
+            raise _Fail(1010, f"Instrument {instrument} not found")
+        if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
+            raise _Fail(1002, "mpOrderId already in use")
+        self._used_ids.add((mp, d["mpOrderId"]))
+        order = {
+            "orderId": next(self._order_ids), "mpOrderId": d["mpOrderId"], "mpId": mp,
+            "orderType": order_type, "side": side, "instrument": instrument,
+            "quantity": quantity, "price": price, "timeInForce": tif,
+            "filledQuantity": 0, "remainingOpenQuantity": quantity,
+            "orderTimestamp": self._now_ns(), "status": "Active",
+        }  # fmt: skip
+        self.orders[order["orderId"]] = order
+        self._next_action()
+        self._match(order)
+        return [{"orderId": order["orderId"], "orderStatus": "Pending"}]
+
+    def _match(self, taker: dict[str, Any]) -> None:
+        opposite = self.books[taker["instrument"]]["Sell" if taker["side"] == "Buy" else "Buy"]
+        while opposite and taker["remainingOpenQuantity"] > 0:
+            maker = opposite[0]
+            crosses = taker["price"] is None or (
+                maker["price"] <= taker["price"] if taker["side"] == "Buy"
+                else maker["price"] >= taker["price"]
+            )  # fmt: skip
+            if not crosses:
+                break
+            qty = min(maker["remainingOpenQuantity"], taker["remainingOpenQuantity"])
+            self._fill(maker, taker, qty, maker["price"])
+            if maker["remainingOpenQuantity"] <= 0:
+                opposite.pop(0)
+        if taker["remainingOpenQuantity"] <= 0:
+            taker["status"] = "Executed"
+        elif taker["orderType"] == "Market" or taker["timeInForce"] in ("IOC", "FOK"):
+            self._cancel(taker, "ImmediateOrder")
+        else:
+            self._rest(taker)
+
+    def _rest(self, order: dict[str, Any]) -> None:
+        side = self.books[order["instrument"]][order["side"]]
+        side.append(order)
+        best_first = order["side"] == "Buy"
+        side.sort(key=lambda o: (-o["price"] if best_first else o["price"], o["orderId"]))
+        self._book_event("Add", order, quantity=order["remainingOpenQuantity"])
+        self._report("Add", order)
+
+    def _fill(self, maker: dict[str, Any], taker: dict[str, Any], qty: float, price: float) -> None:
+        match_id = next(self._match_ids)
+        for order in (maker, taker):
+            order["filledQuantity"] += qty
+            order["remainingOpenQuantity"] -= qty
+            if order["remainingOpenQuantity"] <= 0:
+                order["status"] = "Executed"
+        self._emit("orderBookDepth", None, {
+            "messageType": "Executed", "eventId": next(self._event_ids),
+            "eventTimestamp": self._now_ns(), "instrument": maker["instrument"],
+            "makerMpId": maker["mpId"], "makerMpOrderId": maker["mpOrderId"],
+            "makerOrderId": maker["orderId"], "takerMpId": taker["mpId"],
+            "takerMpOrderId": taker["mpOrderId"], "takerOrderId": taker["orderId"],
+            "matchId": match_id, "executedQuantity": qty, "executedPrice": price,
+        })  # fmt: skip
+        for order, role in ((maker, "Maker"), (taker, "Taker")):
+            self._report(
+                "Executed", order, lastFilledQuantity=qty, lastFilledPrice=price,
+                matchId=match_id, makerTaker=role, tradingMode="CT",
+            )  # fmt: skip
+            self._emit("trades", order["mpId"], {
+                "eventId": next(self._event_ids), "timestamp": self._now_ns(),
+                "actionType": "MatchedTrade", "orderId": order["orderId"],
+                "mpOrderId": order["mpOrderId"], "mpId": order["mpId"],
+                "instrument": order["instrument"], "side": order["side"], "price": price,
+                "quantity": qty, "tradeId": match_id, "makerTaker": role, "tradingMode": "CT",
+            })  # fmt: skip
+
+    def _cancel(self, order: dict[str, Any], reason: str) -> None:
+        left = order["remainingOpenQuantity"]
+        side = self.books[order["instrument"]][order["side"]]
+        if order in side:
+            side.remove(order)
+        order["remainingOpenQuantity"], order["status"] = 0, "Cancelled"
+        self._book_event("Cancelled", order, cancelledQuantity=left)
+        self._report("Cancelled", order, cancelledQuantity=left, cancelReason=reason)
+
+    def _book_event(self, kind: str, order: dict[str, Any], **extra: Any) -> None:
+        self._emit("orderBookDepth", None, {
+            "messageType": kind, "eventId": next(self._event_ids),
+            "eventTimestamp": self._now_ns(), "instrument": order["instrument"],
+            "orderId": order["orderId"], "mpId": order["mpId"], "mpOrderId": order["mpOrderId"],
+            "side": order["side"], "quantity": order["quantity"], "price": order["price"],
+            **extra,
+        })  # fmt: skip
+
+    def _report(self, kind: str, order: dict[str, Any], **extra: Any) -> None:
+        fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
+                  "price", "timeInForce", "orderTimestamp", "filledQuantity",
+                  "remainingOpenQuantity", "mpId")  # fmt: skip
+        payload = {k: order[k] for k in fields if order.get(k) is not None}
+        payload.update(messageType=kind, eventId=next(self._event_ids),
+                       eventTimestamp=self._now_ns(), **extra)  # fmt: skip
+        self._emit("executionReports", order["mpId"], payload)
+
+    def _own(self, mp: str, d: dict[str, Any]) -> dict[str, Any]:
+        if "instrument" not in d:
+            raise _Fail(1103, "Missing fields: instrument")
+        by_id, by_mp = d.get("orderId"), d.get("mpOrderId")
+        if by_id is not None and by_mp is not None:
+            raise _Fail(1104, "Only one of orderId or mpOrderId is allowed")
+        if by_id is None and by_mp is None:
+            raise _Fail(1103, "Missing fields: orderId or mpOrderId")
+        for order in self.orders.values():
+            if (
+                order["mpId"] == mp and order["instrument"] == d["instrument"]
+                and order["status"] == "Active"
+                and (order["orderId"] == by_id or (by_id is None and order["mpOrderId"] == by_mp))
+            ):  # fmt: skip
+                return order
+        raise _Fail(1100, f"Order not found for instrument {d['instrument']}")
+
+    def cancel_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        order = self._own(mp, d)
+        self._next_action()
+        self._cancel(order, "CancelRequest")
+        return [{"orderId": order["orderId"]}]
+
+    def replace_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        order = self._own(mp, {"instrument": d.get("instrument"), "orderId": d.get("orderId")})
+        quantity = d.get("quantity")
+        if not isinstance(quantity, int | float) or quantity <= 0:
+            raise _Fail(1001, "Quantity must be positive")
+        self._next_action()
+        new_price = d.get("price", order["price"])
+        lost = new_price != order["price"] or quantity > order["quantity"]
+        order["remainingOpenQuantity"] = quantity - order["filledQuantity"]
+        order["quantity"], order["price"] = quantity, new_price
+        self._book_event("Modified", order, newQuantity=quantity, lostPriority=lost)
+        self._report("Modified", order, lostPriority=lost)
+        return [{"orderId": order["orderId"], "originalOrderId": order["orderId"],
+                 "newOrderId": order["orderId"]}]  # fmt: skip
+
+    def mass_cancel(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        scope = d.get("targetScope", "Instrument")
+        if scope == "Instrument" and "instrument" not in d:
+            raise _Fail(1000, "Missing fields: instrument")
+        self._next_action()
+        hit = [
+            o for o in self.orders.values()
+            if o["mpId"] == mp and o["status"] == "Active"
+            and (scope == "All" or o["instrument"] == d["instrument"])
+        ]  # fmt: skip
+        for order in hit:
+            self._cancel(order, "MassCancelRequest")
+        return [{"numberOfOrders": len(hit)}]
+
+    def order_book_state(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for instrument in sorted(self.books):
+            for side in ("Buy", "Sell"):
+                for o in self.books[instrument][side]:
+                    items.append(
+                        {
+                            "messageType": "Order",
+                            "orderId": o["orderId"],
+                            "side": side,
+                            "instrument": instrument,
+                            "quantity": o["remainingOpenQuantity"],
+                            "price": o["price"],
+                        }
+                    )
+            items.append(
+                {
+                    "messageType": "InstrumentStatus",
+                    "instrument": instrument,
+                    "tradingStatus": "Trade",
+                    "marketStatus": "Opened",
+                    "status": "Active",
+                }
+            )
+        return [*items, {"lastTrackingNumber": self._tracking}]
+
+    def mass_order_status(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        own = [
+            {"messageType": "OrderStatus", **{k: v for k, v in o.items() if v is not None}}
+            for o in self.orders.values() if o["mpId"] == mp and o["status"] == "Active"
+        ]  # fmt: skip
+        return [*own, {"lastTrackingNumber": self._tracking}]
+
+
+_HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict[str, Any]]]] = {
+    "placeOrder": ExberrySimulator.place_order,
+    "cancelOrder": ExberrySimulator.cancel_order,
+    "replaceOrder": ExberrySimulator.replace_order,
+    "modifyOrder": ExberrySimulator.replace_order,
+    "massCancel": ExberrySimulator.mass_cancel,
+    "orderBookState": ExberrySimulator.order_book_state,
+    "massOrderStatus": ExberrySimulator.mass_order_status,
+}
+
+
+def _failure(q: str, sid: int, fail: _Fail) -> dict[str, Any]:
+    return {
+        "sig": 2, "q": q, "errorType": fail.error_type, "sid": sid,
+        "d": {"errorCode": fail.code, "errorMessage": fail.message},
+    }  # fmt: skip

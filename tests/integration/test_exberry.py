@@ -1,0 +1,249 @@
+"""ExberryClient against the bundled ExberrySimulator on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from deribit_client import ClientError, Gap, OrderOutcomeUnknown, ReconnectPolicy
+from deribit_client.exberry import (
+    ExberryClient,
+    InvalidSession,
+    NotFound,
+    OrderValidationError,
+    SessionError,
+    StreamDisconnected,
+)
+from deribit_client.exberry.models import Add, Executed, ExecutionReport, Trade
+from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
+from tests.helpers import until
+
+INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
+KEY = {"api_key": SIM_API_KEY, "secret": SIM_API_SECRET}
+
+
+@pytest.fixture
+async def exsim() -> AsyncIterator[ExberrySimulator]:
+    async with ExberrySimulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def exberry(exsim: ExberrySimulator) -> AsyncIterator[ExberryClient]:
+    async with ExberryClient(exsim.url, reconnect=INSTANT, **KEY) as client:
+        yield client
+
+
+async def test_session_is_signed_and_bad_keys_are_refused(exsim: ExberrySimulator) -> None:
+    async with ExberryClient(exsim.url, **KEY) as client:
+        assert client.state == "ready"
+    session = next(d for q, d in exsim.calls if q == "exchange.market/createSession")
+    assert set(session) == {"apiKey", "timestamp", "signature"}
+    assert isinstance(session["timestamp"], str)
+    with pytest.raises(SessionError) as info:
+        await ExberryClient(exsim.url, api_key=SIM_API_KEY, secret="wrong").connect()
+    assert info.value.code == 6000
+    late = ExberryClient(exsim.url, clock=lambda: 0.0, **KEY)
+    with pytest.raises(SessionError, match="timestamp"):
+        await late.connect()
+
+
+async def test_token_and_password_sessions(exsim: ExberrySimulator) -> None:
+    exsim.tokens.add("auth0-token")
+    exsim.users["trader@example.com"] = "pw"
+    async with ExberryClient(exsim.url, token="auth0-token") as client:
+        assert client.state == "ready"
+    async with ExberryClient(exsim.url, username="trader@example.com", password="pw") as c:
+        assert c.state == "ready"
+
+
+async def test_orders_match_and_every_stream_sees_them(
+    exsim: ExberrySimulator, exberry: ExberryClient
+) -> None:
+    async with (
+        exberry.order_book_depth() as book,
+        exberry.execution_reports() as reports,
+        exberry.trades() as trades,
+    ):
+        await until(lambda: sum(len(p.streams) for p in exsim.peers) == 3)
+        resting = await exberry.place_order(
+            instrument="BTC", side="Sell", quantity=2, price=100.5, mpOrderId=1
+        )
+        assert resting.orderStatus == "Pending"
+        taker = await exberry.place_order(
+            instrument="BTC", side="Buy", quantity=1, orderType="Market", mpOrderId=2
+        )
+        add, executed = await anext(book), await anext(book)
+        assert isinstance(add, Add)
+        assert (add.orderId, add.price, add.side) == (resting.orderId, 100.5, "Sell")
+        assert isinstance(executed, Executed)
+        assert (executed.takerOrderId, executed.executedQuantity) == (taker.orderId, 1)
+        kinds = [(await anext(reports)) for _ in range(3)]
+        assert all(isinstance(r, ExecutionReport) for r in kinds)
+        assert [r.messageType for r in kinds] == ["Add", "Executed", "Executed"]  # type: ignore[union-attr]
+        records = [await anext(trades) for _ in range(2)]
+        assert all(isinstance(r, Trade) for r in records)
+        assert {r.side for r in records} == {"Buy", "Sell"}  # type: ignore[union-attr]
+    state = await exberry.order_book_state()
+    assert [(o.orderId, o.quantity) for o in state.orders] == [(resting.orderId, 1)]
+    assert state.last_tracking_number is not None
+    orders, last = await exberry.mass_order_status()
+    assert [o.mpOrderId for o in orders] == [1]
+    assert last == state.last_tracking_number
+
+
+async def test_cancel_replace_and_mass_cancel(exberry: ExberryClient) -> None:
+    placed = await exberry.place_order(
+        instrument="ETH", side="Buy", quantity=3, price=10.0, mpOrderId=7
+    )
+    replaced = await exberry.replace_order(
+        orderId=placed.orderId, instrument="ETH", quantity=5, price=10.5
+    )
+    assert replaced.orderId == placed.orderId
+    with pytest.warns(DeprecationWarning, match="replace_order"):
+        await exberry.modify_order(orderId=placed.orderId, instrument="ETH", quantity=4)
+    cancelled = await exberry.cancel_order(instrument="ETH", mpOrderId=7)
+    assert cancelled.orderId == placed.orderId
+    with pytest.raises(NotFound) as info:
+        await exberry.cancel_order(instrument="ETH", orderId=placed.orderId)
+    assert (info.value.code, info.value.q) == (1100, "v1/exchange.market/cancelOrder")
+    with pytest.raises(ClientError, match="exactly one"):
+        await exberry.cancel_order(instrument="ETH", orderId=1, mpOrderId=1)
+    for n in range(3):
+        await exberry.place_order(
+            instrument="ETH", side="Sell", quantity=1, price=20.0 + n, mpOrderId=100 + n
+        )
+    assert (await exberry.mass_cancel(instrument="ETH")).numberOfOrders == 3
+
+
+async def test_validation_errors_are_typed(exberry: ExberryClient) -> None:
+    with pytest.raises(NotFound, match="not found"):
+        await exberry.place_order(instrument="XYZ", side="Buy", quantity=1, price=1, mpOrderId=1)
+    await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=5)
+    with pytest.raises(OrderValidationError) as info:  # mpOrderId reuse
+        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=5)
+    assert info.value.code == 1002
+    with pytest.raises(ClientError, match="price"):
+        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, mpOrderId=6)
+    with pytest.raises(OrderValidationError):
+        await exberry.request("v1/exchange.market/placeOrder", {"instrument": "BTC"})
+
+
+async def test_requests_before_a_session_fail_with_invalid_session(
+    exsim: ExberrySimulator,
+) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.ws_connect(exsim.url) as ws:
+        await ws.send_str('{"q":"v1/exchange.market/placeOrder","sid":1,"d":{}}')
+        reply = await ws.receive_json()
+        assert (reply["sig"], reply["d"]["errorCode"]) == (2, 1007)
+    assert InvalidSession.__name__ == "InvalidSession"
+
+
+async def test_streams_resume_after_a_cut_without_duplicates_or_loss(
+    exsim: ExberrySimulator, exberry: ExberryClient
+) -> None:
+    seen: list[tuple[int | None, str]] = []
+    async with exberry.order_book_depth() as book:
+        await until(lambda: any(p.streams for p in exsim.peers))
+        for n in range(3):
+            await exberry.place_order(
+                instrument="BTC", side="Buy", quantity=1, price=50.0 + n, mpOrderId=n + 1
+            )
+        for _ in range(3):
+            event = await anext(book)
+            assert isinstance(event, Add)
+            seen.append((event.trackingNumber, type(event).__name__))
+        exsim.drop_connections()
+        # While the socket is down another participant's order enters the book.
+        order = {"mpOrderId": 1, "orderType": "Limit", "side": "Buy", "instrument": "BTC"}
+        exsim.place_order("other-mp", {**order, "quantity": 1, "price": 40.0})
+        await until(lambda: exberry.reconnect_count == 1 and exberry.state == "ready")
+        await exberry.place_order(
+            instrument="BTC", side="Sell", quantity=5, orderType="Market", mpOrderId=99
+        )
+        rest = []
+        while len(rest) < 5:
+            item = await asyncio.wait_for(anext(book), 5)
+            assert not isinstance(item, Gap)  # nothing was lost: no gap
+            rest.append(item)
+    # The order placed during the outage arrives (replayed), the last event delivered
+    # before the cut does not arrive twice, then four fills... (bids 52, 51, 50, 40).
+    assert [type(e).__name__ for e in rest] == ["Add"] + ["Executed"] * 4
+    assert isinstance(rest[0], Add)
+    assert (rest[0].mpId, rest[0].price) == ("other-mp", 40.0)
+    numbers = [n for n, _ in seen] + [getattr(e, "trackingNumber", None) for e in rest]
+    assert numbers == sorted(numbers)
+
+
+async def test_a_stream_ended_by_the_server_resumes_itself(
+    exsim: ExberrySimulator, exberry: ExberryClient
+) -> None:
+    async with exberry.execution_reports() as reports:
+        await until(lambda: any(p.streams for p in exsim.peers))
+        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=1)
+        first = await anext(reports)
+        assert await exsim.fail_streams() == 1  # sig: 2 errorCode 2 "Stream disconnected"
+        await until(lambda: any(p.streams for p in exsim.peers))
+        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=2, mpOrderId=2)
+        second = await asyncio.wait_for(anext(reports), 5)
+        assert isinstance(second, ExecutionReport)
+        assert isinstance(first, ExecutionReport)
+        assert (first.mpOrderId, second.mpOrderId) == (1, 2)
+    assert StreamDisconnected(2, "x").code == 2
+
+
+async def test_leaving_the_block_sends_sig_3(
+    exsim: ExberrySimulator, exberry: ExberryClient
+) -> None:
+    async with exberry.trades():
+        await until(lambda: any(p.streams for p in exsim.peers))
+    await until(lambda: not any(p.streams for p in exsim.peers))
+    closes = [d for q, d in exsim.calls if q == "v1/exchange.market/trades"]
+    assert len(closes) == 2  # the open, then the sig: 3 (no d)
+
+
+async def test_a_lost_order_reply_is_outcome_unknown_with_its_mp_order_id(
+    exsim: ExberrySimulator, exberry: ExberryClient
+) -> None:
+    exsim.delay = 0.5
+    with pytest.raises(OrderOutcomeUnknown) as info:
+        await exberry.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=42, timeout=0.05
+        )
+    assert info.value.params["mpOrderId"] == 42
+    exsim.delay = 0
+    # Reconcile through massOrderStatus: the order exists once the exchange processed it.
+    await until(lambda: any(o["mpOrderId"] == 42 for o in exsim.orders.values()))
+    orders, _ = await exberry.mass_order_status()
+    assert [o.mpOrderId for o in orders] == [42]
+
+
+async def test_malformed_frames_and_unknown_sids_are_tolerated(
+    exsim: ExberrySimulator, exberry: ExberryClient
+) -> None:
+    async with exberry.order_book_depth() as book:
+        await until(lambda: any(p.streams for p in exsim.peers))
+        sid = next(iter(next(iter(exsim.peers)).streams))
+        await exsim.send_raw("{not json")
+        await exsim.send_raw('{"q":"x","sid":424242,"d":{}}')
+        await exsim.send_raw(
+            f'{{"q":"v2/exchange.market/orderBookDepth","sid":{sid},"d":{{"messageType":"Nope"}}}}'
+        )
+        marker = await anext(book)
+        assert marker == Gap("v2/exchange.market/orderBookDepth", "malformed")
+    assert exberry.state == "ready"
+    assert exberry.malformed == 1
+
+
+def test_client_arguments_are_checked() -> None:
+    with pytest.raises(ClientError, match="url"):
+        ExberryClient("http://x")
+    with pytest.raises(ClientError, match="one of"):
+        ExberryClient("ws://x", api_key="k", secret="s", token="t")
+    with pytest.raises(ClientError, match="secret"):
+        ExberryClient("ws://x", api_key="k")
+    assert "sim-exberry-secret" not in repr(ExberryClient("ws://x", **KEY))

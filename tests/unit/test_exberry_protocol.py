@@ -1,0 +1,187 @@
+"""Exberry's sans-I/O stream protocol: frames in, events out; signatures; samples."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+from typing import Any
+
+import msgspec
+import pytest
+
+from deribit_client import ConnectionLost, DeribitError, OrderOutcomeUnknown, ProtocolError
+from deribit_client._core.protocol import Reply, Violation
+from deribit_client.exberry import (
+    NotFound,
+    SessionError,
+    StreamDisconnected,
+    decode_frame,
+    session_signature,
+)
+from deribit_client.exberry.client import lost_mutation_error
+from deribit_client.exberry.models import Add, BookEvent, CalendarEndOfDay, PlaceOrderResult
+from deribit_client.exberry.protocol import ExberryProtocol, StreamClosed, frame_decoder
+
+SAMPLES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "exberry" / "samples"
+BOOK = "v2/exchange.market/orderBookDepth"
+
+
+class Route:
+    def __init__(self) -> None:
+        self.frame_decoder = frame_decoder(BookEvent)
+
+    def deliver(self, item: Any) -> None:
+        raise AssertionError("the protocol never delivers by itself")
+
+    def malformed(self, reason: str) -> None:
+        raise AssertionError("the protocol never reports by itself")
+
+
+def frame(**members: Any) -> bytes:
+    return msgspec.json.encode(members)
+
+
+def test_the_documented_signature_vector() -> None:
+    signature = session_signature("MySecretKey", "1234567abcdz", 1558941516123)
+    assert signature == "265cfbc40c22355d6c1ecc1f3a1e87e8c46954db9096a7bd6967241dd8bc65b6"
+    assert session_signature("MySecretKey", "1234567abcdz", "1558941516123") == signature
+
+
+def test_a_request_resolves_on_sig_1_with_its_item() -> None:
+    protocol: ExberryProtocol[str] = ExberryProtocol()
+    sid, sent = protocol.prepare_request(
+        "v1/exchange.market/placeOrder", {"mpOrderId": 1}, PlaceOrderResult, False, "w"
+    )
+    assert msgspec.json.decode(sent) == {
+        "q": "v1/exchange.market/placeOrder", "sid": sid, "d": {"mpOrderId": 1},
+    }  # fmt: skip
+    q = "v1/exchange.market/placeOrder"
+    assert protocol.receive(frame(q=q, sid=sid, d={"orderId": 7, "orderStatus": "Pending"})) is None
+    reply = protocol.receive(frame(sig=1, q=q, sid=sid))
+    assert isinstance(reply, Reply)
+    assert (reply.waiter, reply.value) == ("w", PlaceOrderResult(orderId=7, orderStatus="Pending"))
+    assert protocol.pending_count == 0
+
+
+def test_sig_2_fails_the_request_with_a_typed_error() -> None:
+    protocol: ExberryProtocol[str] = ExberryProtocol()
+    sid, _ = protocol.prepare_request("v1/exchange.market/cancelOrder", {}, Any, False, "w")
+    reply = protocol.receive(
+        frame(sig=2, q="v1/exchange.market/cancelOrder", errorType="500", sid=sid,
+              d={"errorCode": 1100, "errorMessage": "Order not found"})
+    )  # fmt: skip
+    assert isinstance(reply, Reply)
+    assert isinstance(reply.error, NotFound)
+    assert (reply.error.code, reply.error.sid, reply.error.error_type) == (1100, sid, "500")
+
+
+def test_many_collects_every_item() -> None:
+    protocol: ExberryProtocol[str] = ExberryProtocol()
+    sid, _ = protocol.prepare_request("q", {}, int, True, "w")
+    for n in range(3):
+        protocol.receive(frame(q="q", sid=sid, d=n))
+    reply = protocol.receive(frame(sig=1, q="q", sid=sid))
+    assert isinstance(reply, Reply)
+    assert reply.value == [0, 1, 2]
+
+
+def test_stream_items_take_the_single_decode_path_and_sig_3_closes() -> None:
+    protocol: ExberryProtocol[str] = ExberryProtocol()
+    route = Route()
+    sid, _ = protocol.open_stream(BOOK, {}, route)  # type: ignore[arg-type]
+    item = {"messageType": "Add", "orderId": 1, "mpId": "12", "trackingNumber": 5}
+    event = protocol.receive(frame(q=BOOK, sid=sid, d=item))
+    assert event == (route, Add(orderId=1, mpId="12", trackingNumber=5))
+    close = protocol.close_stream(sid)
+    assert close is not None
+    assert msgspec.json.decode(close) == {"q": BOOK, "sid": sid, "sig": 3}
+    # Not reused while closing, even though it is no longer open.
+    other, _ = protocol.open_stream(BOOK, {}, route)  # type: ignore[arg-type]
+    assert other != sid
+    assert protocol.receive(frame(q=BOOK, sid=sid, d=item)) is None  # a late item: dropped
+    assert protocol.receive(frame(sig=1, q=BOOK, sid=sid)) is None  # confirmed: sid free
+
+
+def test_the_server_ending_a_stream_is_an_event() -> None:
+    protocol: ExberryProtocol[str] = ExberryProtocol()
+    route = Route()
+    sid, _ = protocol.open_stream(BOOK, {}, route)  # type: ignore[arg-type]
+    ended = protocol.receive(
+        frame(sig=2, q=BOOK, sid=sid, errorType="500",
+              d={"errorCode": 2, "errorMessage": "Stream disconnected"})
+    )  # fmt: skip
+    assert isinstance(ended, StreamClosed)
+    assert ended.route is route
+    assert isinstance(ended.error, StreamDisconnected)
+
+
+def test_garbage_unknown_sids_and_misfits_never_raise() -> None:
+    protocol: ExberryProtocol[str] = ExberryProtocol()
+    route = Route()
+    sid, _ = protocol.open_stream(BOOK, {}, route)  # type: ignore[arg-type]
+    for bad in (b"{not json", b"[" * 1000, b'{"q":"x","sid":99,"d":1}', b'{"q":"x"}', b"\xff"):
+        protocol.receive(bad)
+    assert protocol.unknown_sids == 1
+    misfit = protocol.receive(frame(q=BOOK, sid=sid, d={"messageType": "Unknown"}))
+    assert isinstance(misfit, Violation)
+    assert misfit.route is route
+
+
+def test_a_lost_order_reply_is_outcome_unknown() -> None:
+    protocol: ExberryProtocol[str] = ExberryProtocol(lost_error=lost_mutation_error)
+    q = "v1/exchange.market/placeOrder"
+    protocol.prepare_request(q, {"mpOrderId": 9}, Any, False, "order")
+    protocol.prepare_request("v2/exchange.market/orderBookState", {}, Any, True, "read")
+    failed = dict(protocol.connection_lost("cut"))
+    assert isinstance(failed["order"], OrderOutcomeUnknown)
+    assert failed["order"].params["mpOrderId"] == 9
+    assert type(failed["read"]) is ConnectionLost
+
+
+def valid_server_samples() -> list[pathlib.Path]:
+    manifest = (SAMPLES / "MANIFEST.md").read_text()
+    out = []
+    for name, direction in re.findall(
+        r"^\| `([^`]+\.json)` \|[^|]*\|[^|]*\| ([^|]*) \|", manifest, re.M
+    ):
+        path = SAMPLES / name
+        if "server->client" not in direction or not path.exists():
+            continue
+        try:
+            msgspec.json.decode(path.read_bytes())
+        except msgspec.DecodeError:
+            continue  # the docs' own invalid JSON (comments, placeholders)
+        out.append(path)
+    return out
+
+
+# A client request the manifest lists as server->client (its d is placeOrder's input).
+MISLABELED = {"release-notes-api-changes__2022-08-31__placeOrder__1.json"}
+
+
+def test_every_valid_server_sample_decodes_into_models() -> None:
+    samples = valid_server_samples()
+    assert len(samples) > 100
+    typed = 0
+    for path in samples:
+        if path.name in MISLABELED:
+            continue
+        decoded = decode_frame(path.read_bytes())
+        if decoded.item is not None and not isinstance(decoded.item, dict | list | int | str):
+            typed += 1
+        if decoded.sig == 2:
+            assert isinstance(decoded.error, DeribitError)
+    assert typed > 60
+
+
+def test_decode_frame_handles_spelling_variants_and_raises_only_sdk_errors() -> None:
+    lower = decode_frame(
+        frame(q=BOOK, sid=1, d={"messageType": "calendarEndOfDay", "calendarId": 1})
+    )
+    assert isinstance(lower.item, CalendarEndOfDay)
+    failure = {"errorCode": 6002, "errorMessage": "Missing fields"}
+    error = decode_frame(frame(sig=2, q="exchange.market/createSession", sid=1, d=failure))
+    assert isinstance(error.error, SessionError)
+    for bad in (b"{", b"[" * 1000, b"\xff", "\ud800"):
+        with pytest.raises(ProtocolError):
+            decode_frame(bad)
