@@ -131,6 +131,49 @@ async def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+async def exberry_demo(args: argparse.Namespace) -> int:
+    """A session, a resting order, the book stream seeing a match, and a cancel, against
+    the bundled Exberry simulator (or ``--url`` with ``EXBERRY_API_KEY``/``_SECRET``)."""
+    import os
+
+    from .exberry import ExberryClient, ExberryError
+    from .exberry.models import Add, Executed
+    from .testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
+
+    async with contextlib.AsyncExitStack() as stack:
+        if args.url:
+            url, key = args.url, os.environ.get("EXBERRY_API_KEY")
+            secret = os.environ.get("EXBERRY_API_SECRET")
+        else:
+            sim = await stack.enter_async_context(ExberrySimulator())
+            url, key, secret = sim.url, SIM_API_KEY, SIM_API_SECRET
+        print(f"== deribit_client demo: Exberry at {url}")
+        client = await stack.enter_async_context(ExberryClient(url, api_key=key, secret=secret))
+        print("-- session created (signed with HMAC-SHA256; the secret never leaves)")
+        book = await stack.enter_async_context(client.order_book_depth())
+        rest = await client.place_order(
+            instrument="BTC", side="Sell", quantity=2, price=101.5, mpOrderId=1
+        )
+        print(f"placeOrder           orderId={rest.orderId} {rest.orderStatus}")
+        await client.place_order(
+            instrument="BTC", side="Buy", quantity=1, orderType="Market", mpOrderId=2
+        )
+        for _ in range(2):
+            event = await asyncio.wait_for(anext(book), 5)
+            if isinstance(event, Add):
+                print(f"orderBookDepth Add   {event.side} {event.quantity:g} @ {event.price:g}")
+            elif isinstance(event, Executed):
+                print(f"orderBookDepth Exec  {event.executedQuantity:g} @ {event.executedPrice:g}")
+        cancelled = await client.cancel_order(instrument="BTC", mpOrderId=1)
+        print(f"cancelOrder          orderId={cancelled.orderId}")
+        try:
+            await client.cancel_order(instrument="BTC", mpOrderId=1)
+        except ExberryError as exc:
+            print(f"{type(exc).__name__}: code={exc.code} {exc.message}")
+    print("== done")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the chosen command."""
     parser = argparse.ArgumentParser(prog="python -m deribit_client")
@@ -139,9 +182,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     where = demo_parser.add_mutually_exclusive_group()
     where.add_argument("--url", help="server URL instead of the bundled simulator")
     where.add_argument("--testnet", action="store_true", help="use Deribit testnet")
+    demo_parser.add_argument(
+        "--venue", choices=("deribit", "exberry"), default="deribit", help="which venue"
+    )
     demo_parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    if args.venue == "exberry":
+        if args.testnet:
+            parser.error("--testnet is Deribit's; use --url for an Exberry gateway")
+        return asyncio.run(exberry_demo(args))
     return asyncio.run(demo(args))
 
 

@@ -171,6 +171,20 @@ class Connection(Generic[P]):
             # A no-op when the reply arrived; after a cancellation it frees the entry.
             protocol.forget(key)
 
+    async def send(self, frame: bytes) -> None:
+        """Write one frame no reply is expected for (opening or closing a long-lived
+        stream), in order with the calls that follow it.
+
+        Raises:
+            ConnectionLost: the connection is closed or broke while writing.
+        """
+        if self._closed_reason is not None:
+            raise ConnectionLost(f"connection is closed: {self._closed_reason}")
+        try:
+            await self._transport.send(frame)
+        except ConnectionError as exc:
+            raise ConnectionLost(f"send failed: {exc}") from exc
+
     def flush_soon(self) -> None:
         """Send the frames the protocol queued (``data_to_send``) from a task this
         connection owns: for frames no caller waits on, such as opening or closing a

@@ -7,6 +7,7 @@ Exberry's ``errorCode``; :mod:`deribit_client.exberry.models` mirrors Exberry's 
 """
 
 from .auth import session_signature
+from .book import ExberryOrderBook
 from .client import ExberryClient, ExberryStream
 from .decode import Decoded, decode_frame
 from .errors import (
@@ -29,6 +30,7 @@ __all__ = [
     "Decoded",
     "ExberryClient",
     "ExberryError",
+    "ExberryOrderBook",
     "ExberryStream",
     "ExberryUnavailable",
     "InsufficientPermissions",

@@ -9,6 +9,7 @@ A session lives as long as its socket, so every reconnect creates a new one firs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import warnings
@@ -158,10 +159,10 @@ class ExberryStream(Stream[T], Generic[T]):
     # -- lifecycle ------------------------------------------------------------------------
 
     async def _attach(self) -> None:
-        self._client._open_stream(self, self.request)
+        await self._client._open_stream(self, self.request)
 
     async def _detach(self) -> None:
-        self._client._close_stream(self)
+        await self._client._close_stream(self)
 
 
 class ExberryClient:
@@ -343,7 +344,7 @@ class ExberryClient:
             d, lossy = stream.resume_request()
             if lossy:
                 stream.put_marker(Gap(stream.q, "reconnected"))
-            self._send_open(conn, stream, d)
+            await conn.send(self._register(conn, stream, d))
 
     # -- requests -------------------------------------------------------------------------
 
@@ -412,18 +413,20 @@ class ExberryClient:
         size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
         return ExberryStream(self, q, dict(d or {}), item_type, policy, size, callback, on_error)
 
-    def _open_stream(self, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
+    async def _open_stream(self, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
         conn = self._ready(stream.q)
         self._live.append(stream)
-        self._send_open(conn, stream, d)
+        # Written before anything the caller sends next: a place_order right after
+        # entering the block must not overtake the stream that should see its events.
+        await conn.send(self._register(conn, stream, d))
 
-    def _send_open(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
+    def _register(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> bytes:
         sid, frame = conn.protocol.open_stream(stream.q, d, stream)
         stream.sid = sid
         self._streams[sid] = stream
-        self._send_soon(conn, frame)
+        return frame
 
-    def _close_stream(self, stream: ExberryStream[Any]) -> None:
+    async def _close_stream(self, stream: ExberryStream[Any]) -> None:
         if stream in self._live:
             self._live.remove(stream)
         conn = self._supervisor.ready_connection
@@ -432,12 +435,13 @@ class ExberryClient:
         self._streams.pop(stream.sid, None)
         frame = conn.protocol.close_stream(stream.sid)
         if frame is not None:
-            self._send_soon(conn, frame)
+            with contextlib.suppress(ConnectionLost):  # the socket went: the stream with it
+                await conn.send(frame)
 
-    def _send_soon(self, conn: Conn, frame: bytes) -> None:
-        # Stream opens and closes need no reply: queue the frame for the read loop's
-        # writer instead of awaiting here (closing must not block or be cancelled).
-        conn.protocol._outbox.append(frame)
+    def _reopen_soon(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
+        # From the read loop, which must not await a write: the connection's own writer
+        # task sends it.
+        conn.protocol._outbox.append(self._register(conn, stream, d))
         conn.flush_soon()
 
     def _on_event(self, event: object) -> None:
@@ -454,7 +458,7 @@ class ExberryClient:
                     d, lossy = stream.resume_request()
                     if lossy:
                         stream.put_marker(Gap(stream.q, "reconnected"))
-                    self._send_open(conn, stream, d)
+                    self._reopen_soon(conn, stream, d)
                     return
             if isinstance(error, TrackingNumberError):
                 # The resume point is unknown to the server: restart live, with a Gap.
@@ -463,7 +467,7 @@ class ExberryClient:
                 stream._last = stream._prev = None
                 conn = self._supervisor.ready_connection
                 if conn is not None:
-                    self._send_open(conn, stream, stream.request)
+                    self._reopen_soon(conn, stream, stream.request)
                     return
             self._live.remove(stream)
             stream.fail(error or ConnectionLost(f"{stream.q} ended by the server"))

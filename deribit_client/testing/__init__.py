@@ -13,12 +13,14 @@ from ._accounts import SIM_CLIENT_ID, SIM_CLIENT_SECRET
 from ._server import DeribitSimulator
 from ._session import Session, SimError
 from ._state import Call, Handler, SimState
+from .exberry import ExberrySimulator
 
 __all__ = [
     "SIM_CLIENT_ID",
     "SIM_CLIENT_SECRET",
     "Call",
     "DeribitSimulator",
+    "ExberrySimulator",
     "Handler",
     "Session",
     "SimError",

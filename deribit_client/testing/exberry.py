@@ -54,7 +54,8 @@ class _Peer:
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
         self.mp: str | None = None
-        self.streams: dict[int, tuple[str, str]] = {}  # sid -> (kind, q)
+        # sid -> (kind, q, tracking number when opened: live events come after it)
+        self.streams: dict[int, tuple[str, str, int]] = {}
 
     async def send(self, message: dict[str, Any]) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -155,7 +156,7 @@ class ExberrySimulator:
         """End every open long-lived stream with ``sig: 2``; returns how many."""
         count = 0
         for peer in list(self.peers):
-            for sid, (_, q) in list(peer.streams.items()):
+            for sid, (_, q, _) in list(peer.streams.items()):
                 del peer.streams[sid]
                 await peer.send(_failure(q, sid, _Fail(code, message)))
                 count += 1
@@ -260,7 +261,7 @@ class ExberrySimulator:
         start = d.get("trackingNumber")
         if start is not None and (not isinstance(start, int) or start > self._tracking):
             raise _Fail(1201, "Wrong trackingNumber")
-        peer.streams[sid] = (kind, q)
+        peer.streams[sid] = (kind, q, self._tracking)
         if start is not None:
             for number, event_kind, owner, payload in list(self.events):
                 if number > start and event_kind == kind and owner in (None, peer.mp):
@@ -272,8 +273,9 @@ class ExberrySimulator:
             for peer in list(self.peers):
                 if owner is not None and owner != peer.mp:
                     continue
-                for sid, (stream_kind, q) in list(peer.streams.items()):
-                    if stream_kind == kind:
+                for sid, (stream_kind, q, opened_at) in list(peer.streams.items()):
+                    # Events up to the opening were replayed (or predate the stream).
+                    if stream_kind == kind and payload["trackingNumber"] > opened_at:
                         await peer.send({"q": q, "sid": sid, "d": payload})
 
     def _emit(self, kind: str, owner: str | None, payload: dict[str, Any]) -> None:

@@ -18,3 +18,14 @@ def test_demo_runs_against_the_simulator(capsys: pytest.CaptureFixture[str]) -> 
     assert "cancel_all(detailed) 1 cancelled, 0 failed" in out
     assert "sim-client-secret" not in out
     assert out.rstrip().endswith("== done")
+
+
+def test_exberry_demo_runs_against_its_simulator(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--venue", "exberry"]) == 0
+    out = capsys.readouterr().out
+    assert "session created" in out
+    assert "orderBookDepth Add   Sell 2 @ 101.5" in out
+    assert "orderBookDepth Exec  1 @ 101.5" in out
+    assert "NotFound: code=1100" in out
+    assert "sim-exberry-secret" not in out
+    assert out.rstrip().endswith("== done")

@@ -67,7 +67,7 @@ async def test_orders_match_and_every_stream_sees_them(
         exberry.execution_reports() as reports,
         exberry.trades() as trades,
     ):
-        await until(lambda: sum(len(p.streams) for p in exsim.peers) == 3)
+        # No waiting for the server: the opens are written before the orders that follow.
         resting = await exberry.place_order(
             instrument="BTC", side="Sell", quantity=2, price=100.5, mpOrderId=1
         )
@@ -247,3 +247,32 @@ def test_client_arguments_are_checked() -> None:
     with pytest.raises(ClientError, match="secret"):
         ExberryClient("ws://x", api_key="k")
     assert "sim-exberry-secret" not in repr(ExberryClient("ws://x", **KEY))
+
+
+async def test_local_order_book_from_state_and_depth(
+    exsim: ExberrySimulator, exberry: ExberryClient
+) -> None:
+    from deribit_client.exberry import ExberryOrderBook
+
+    await exberry.place_order(instrument="BTC", side="Buy", quantity=2, price=99.0, mpOrderId=1)
+    await exberry.place_order(instrument="BTC", side="Sell", quantity=3, price=101.0, mpOrderId=2)
+    book = ExberryOrderBook("BTC")
+    state = await exberry.order_book_state()
+    book.load(state)
+    assert (book.best_bid, book.best_ask) == ((99.0, 2.0), (101.0, 3.0))
+    async with exberry.order_book_depth(trackingNumber=state.last_tracking_number) as depth:
+        await until(lambda: any(p.streams for p in exsim.peers))
+        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=3)
+        await exberry.place_order(
+            instrument="BTC", side="Buy", quantity=2, orderType="Market", mpOrderId=4
+        )
+        await exberry.cancel_order(instrument="BTC", mpOrderId=1)
+        while book.last_tracking_number != exsim._tracking:
+            book.apply(await asyncio.wait_for(anext(depth), 5))
+    assert book.bids() == [(99.0, 1.0)]
+    assert book.asks() == [(101.0, 1.0)]
+    assert not book.stale
+    book.apply(Gap("v2/exchange.market/orderBookDepth", "reconnected"))
+    assert book.stale
+    await book.resync(exberry)
+    assert book.asks(1) == [(101.0, 1.0)]

@@ -1,0 +1,134 @@
+"""A local Exberry order book: per-order events folded into price levels.
+
+Load it from an ``order_book_state()`` snapshot, then apply the ``order_book_depth`` events
+that follow the snapshot's ``last_tracking_number``; a :class:`~deribit_client.Gap` on the
+stream marks it stale, and :meth:`ExberryOrderBook.resync` reloads it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from .._core.streams import Gap
+from .models import Add, Cancelled, Executed, Modified, NonDisplayTrade, OrderBookState
+
+__all__ = ["ExberryOrderBook"]
+
+
+class ExberryOrderBook:
+    """Price levels of one instrument, kept from Exberry's per-order book events.
+
+    Args:
+        instrument: the symbol to follow (events of other instruments are ignored).
+
+    Attributes:
+        stale: True after a Gap until the next :meth:`load`: levels may be wrong.
+        last_tracking_number: the newest event applied.
+    """
+
+    def __init__(self, instrument: str) -> None:
+        self.instrument = instrument
+        self._orders: dict[int, tuple[str, float, float]] = {}  # orderId -> side, price, qty
+        self._levels: dict[str, dict[float, float]] = {"Buy": {}, "Sell": {}}
+        self.stale = True
+        self.last_tracking_number: int | None = None
+
+    def load(self, state: OrderBookState) -> None:
+        """Replace the book with a snapshot (its resting orders of this instrument)."""
+        self._orders.clear()
+        for levels in self._levels.values():
+            levels.clear()
+        for order in state.orders:
+            if order.instrument == self.instrument and order.orderId is not None:
+                self._add(order.orderId, order.side or "", order.price, order.quantity)
+        self.last_tracking_number = state.last_tracking_number
+        self.stale = False
+
+    def apply(self, event: Any) -> None:
+        """Fold one stream item (a book event or a Gap) into the book."""
+        if type(event) is Gap:
+            self.stale = True
+            return
+        if getattr(event, "instrument", self.instrument) != self.instrument:
+            return
+        number = getattr(event, "trackingNumber", None)
+        if number is not None:
+            last = self.last_tracking_number
+            stale = last is not None and number <= last
+            if stale and type(event) is Add and event.orderId in self._orders:
+                return  # already in the snapshot
+            self.last_tracking_number = number
+        if type(event) is Add:
+            if event.orderId is not None:
+                self._add(event.orderId, event.side or "", event.price, event.quantity)
+        elif type(event) is Cancelled:
+            if event.orderId is not None:
+                self._reduce(event.orderId, event.cancelledQuantity)
+        elif type(event) is Executed or type(event) is NonDisplayTrade:
+            if event.makerOrderId is not None and type(event) is Executed:
+                self._reduce(event.makerOrderId, event.executedQuantity)
+        elif type(event) is Modified and event.orderId is not None:
+            entry = self._orders.get(event.orderId)
+            if entry is not None:
+                side, _, _ = entry
+                self._reduce(event.orderId, None)
+                self._add(event.orderId, side, event.price, event.newQuantity)
+
+    async def resync(self, client: Any) -> None:
+        """Reload from ``client.order_book_state()`` (after a Gap)."""
+        self.load(await client.order_book_state())
+
+    # -- views ----------------------------------------------------------------------------
+
+    def bids(self, depth: int | None = None) -> list[tuple[float, float]]:
+        """``(price, quantity)`` levels, best (highest) first."""
+        levels = self._levels["Buy"].items()
+        if depth is None:
+            return sorted(levels, reverse=True)
+        return heapq.nlargest(depth, levels)
+
+    def asks(self, depth: int | None = None) -> list[tuple[float, float]]:
+        """``(price, quantity)`` levels, best (lowest) first."""
+        levels = self._levels["Sell"].items()
+        if depth is None:
+            return sorted(levels)
+        return heapq.nsmallest(depth, levels)
+
+    @property
+    def best_bid(self) -> tuple[float, float] | None:
+        """The highest bid level, if any."""
+        levels = self._levels["Buy"]
+        return (p := max(levels), levels[p]) if levels else None
+
+    @property
+    def best_ask(self) -> tuple[float, float] | None:
+        """The lowest ask level, if any."""
+        levels = self._levels["Sell"]
+        return (p := min(levels), levels[p]) if levels else None
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _add(self, order_id: int, side: str, price: float | None, qty: float | None) -> None:
+        if price is None or qty is None or side not in self._levels or qty <= 0:
+            return  # market orders in auctions carry no price: not a visible level
+        self._orders[order_id] = (side, price, qty)
+        levels = self._levels[side]
+        levels[price] = levels.get(price, 0.0) + qty
+
+    def _reduce(self, order_id: int, qty: float | None) -> None:
+        entry = self._orders.get(order_id)
+        if entry is None:
+            return
+        side, price, left = entry
+        taken = left if qty is None else min(qty, left)
+        levels = self._levels[side]
+        remaining_level = levels.get(price, 0.0) - taken
+        if remaining_level <= 1e-12:
+            levels.pop(price, None)
+        else:
+            levels[price] = remaining_level
+        if left - taken <= 1e-12:
+            del self._orders[order_id]
+        else:
+            self._orders[order_id] = (side, price, left - taken)
