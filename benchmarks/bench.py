@@ -116,6 +116,43 @@ BASELINE_DECODERS = {
 }
 
 
+class BAdd(msgspec.Struct, tag_field="messageType", tag="Add", kw_only=True, gc=False):
+    eventId: int
+    eventTimestamp: int
+    instrument: str
+    trackingNumber: int
+    orderId: int
+    side: str
+    quantity: float
+    price: float
+
+
+class BExecuted(msgspec.Struct, tag_field="messageType", tag="Executed", kw_only=True, gc=False):
+    eventId: int
+    eventTimestamp: int
+    instrument: str
+    trackingNumber: int
+    makerOrderId: int
+    takerOrderId: int
+    executedQuantity: float
+    executedPrice: float
+
+
+class BCancelled(msgspec.Struct, tag_field="messageType", tag="Cancelled", kw_only=True, gc=False):
+    eventId: int
+    eventTimestamp: int
+    instrument: str
+    trackingNumber: int
+    orderId: int
+    cancelledQuantity: float
+
+
+class BExberryFrame(msgspec.Struct, gc=False):
+    q: str
+    sid: int
+    d: BAdd | BExecuted | BCancelled
+
+
 class BTimeReply(msgspec.Struct, gc=False):
     id: int
     result: int
@@ -218,6 +255,55 @@ async def sdk_stream(url: str, kind: str, count: int, mode: str) -> float:
                 with timer() as elapsed:
                     async for item in sub:
                         on_message(item)
+                        if seen == count:
+                            break
+    return count / elapsed[0]
+
+
+async def baseline_exberry(url: str, count: int) -> float:
+    decode = msgspec.json.Decoder(BExberryFrame).decode
+    seen = 0
+    last: Any = None
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url, decode_text=False, max_msg_size=1 << 24) as ws,
+    ):
+        await ws.send_str('{"q":"exchange.market/createSession","sid":1,"d":{}}')
+        await ws.receive()
+        await ws.receive()
+        await ws.send_str('{"q":"v2/exchange.market/orderBookDepth","sid":2,"d":{}}')
+        with timer() as elapsed:
+            async for msg in ws:
+                last = decode(msg.data).d  # the typed event, as a consumer would use it
+                seen += 1
+                if seen == count:
+                    break
+    assert last is not None
+    return count / elapsed[0]
+
+
+async def sdk_exberry(url: str, count: int, mode: str) -> float:
+    from deribit_client.exberry import ExberryClient
+
+    seen = 0
+    done = asyncio.Event()
+
+    def on_event(item: Any) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == count:
+            done.set()
+
+    async with ExberryClient(url, token="bench") as client:
+        if mode == "callback":
+            async with client.order_book_depth(callback=on_event, maxsize=count + 10):
+                with timer() as elapsed:
+                    await done.wait()
+        else:
+            async with client.order_book_depth(maxsize=count + 10) as stream:
+                with timer() as elapsed:
+                    async for item in stream:
+                        on_event(item)
                         if seen == count:
                             break
     return count / elapsed[0]
@@ -472,7 +558,7 @@ def frame_server(count: int) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-GROUPS = ("notifications", "ws", "http", "memory")
+GROUPS = ("notifications", "ws", "http", "memory", "exberry")
 
 
 async def measure(url: str, sizes: dict[str, int], reps: int, only: set[str]) -> list[Row]:
@@ -492,6 +578,20 @@ async def measure(url: str, sizes: dict[str, int], reps: int, only: set[str]) ->
         )
         rows.append(
             Row(f"{n:,} {kind} notifications, async for", base, iterate, "msg/s", True, 0.85)
+        )
+    if "exberry" in only:
+        ex_url = f"{url.replace('http', 'ws')}/exberry"
+        base, callback, iterate = await medians(
+            reps,
+            lambda: baseline_exberry(ex_url, n),
+            lambda: sdk_exberry(ex_url, n, "callback"),
+            lambda: sdk_exberry(ex_url, n, "iter"),
+        )
+        rows.append(
+            Row(f"{n:,} Exberry book events, callback", base, callback, "msg/s", True, 0.85)
+        )
+        rows.append(
+            Row(f"{n:,} Exberry book events, async for", base, iterate, "msg/s", True, 0.85)
         )
     calls, rounds, width = sizes["sequential"], sizes["rounds"], sizes["width"]
     if "ws" in only:

@@ -12,6 +12,8 @@ WebSocket ``/ws/api/v2``:
 - ``public/get_time`` and ``public/ticker`` are answered with pre-encoded results.
 - ``public/blackhole`` is never answered (to hold requests pending).
 HTTP ``POST /api/v2/{method}`` answers the same two methods.
+Exberry at ``/exberry``: ``createSession`` succeeds, ``orderBookDepth`` streams ``--count``
+book events (Add, Executed, Cancelled in turn, ~300 bytes each).
 """
 
 from __future__ import annotations
@@ -143,6 +145,48 @@ def stream_frames(channel: str, count: int) -> list[bytes]:
     return chunks
 
 
+def exberry_frames(sid: int, count: int) -> list[bytes]:
+    """Pre-framed ``orderBookDepth`` events for stream ``sid``, chunked."""
+    chunks: list[bytes] = []
+    batch: list[bytes] = []
+    size = 0
+    for seq in range(count):
+        base = {
+            "eventId": seq, "eventTimestamp": 1_700_000_000_000_000_000 + seq,
+            "instrument": "BTC", "trackingNumber": seq + 1,
+        }  # fmt: skip
+        kind = seq % 3
+        if kind == 0:
+            data: dict[str, Any] = {
+                "messageType": "Add", **base, "orderId": 1000 + seq, "mpId": 2,
+                "mpOrderId": seq, "side": "Buy", "quantity": 1.5, "price": 64750.5,
+            }  # fmt: skip
+        elif kind == 1:
+            data = {
+                "messageType": "Executed", **base, "makerMpId": 2, "makerMpOrderId": seq - 1,
+                "makerOrderId": 999 + seq, "takerMpId": 3, "takerMpOrderId": seq,
+                "takerOrderId": 2000 + seq, "matchId": seq, "executedQuantity": 0.5,
+                "executedPrice": 64750.5,
+            }  # fmt: skip
+        else:
+            data = {
+                "messageType": "Cancelled", **base, "orderId": 998 + seq, "mpId": 2,
+                "mpOrderId": seq - 2, "side": "Buy", "quantity": 1.0, "price": 64750.5,
+                "cancelledQuantity": 1.0,
+            }  # fmt: skip
+        frame = _ws_frame(
+            _encode({"q": "v2/exchange.market/orderBookDepth", "sid": sid, "d": data})
+        )
+        batch.append(frame)
+        size += len(frame)
+        if size > 256 * 1024:
+            chunks.append(b"".join(batch))
+            batch, size = [], 0
+    if batch:
+        chunks.append(b"".join(batch))
+    return chunks
+
+
 class FrameServer:
     """Serves benchmark traffic; ``count`` notifications per subscription."""
 
@@ -199,6 +243,27 @@ class FrameServer:
                 await ws.send_frame(reply, WSMsgType.TEXT)
         return ws
 
+    async def exberry(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=1 << 22, decode_text=False)
+        await ws.prepare(request)
+        transport = request.transport
+        assert transport is not None
+        transport.set_write_buffer_limits(high=1 << 20)
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                continue
+            req = _decode(msg.data)
+            q, sid = req.get("q", ""), req.get("sid", 0)
+            if q == "exchange.market/createSession":
+                await ws.send_frame(_encode({"q": q, "sid": sid, "d": {}}), WSMsgType.TEXT)
+                await ws.send_frame(_encode({"sig": 1, "q": q, "sid": sid}), WSMsgType.TEXT)
+            elif q.endswith("orderBookDepth") and "sig" not in req:
+                for chunk in exberry_frames(sid, self.count):
+                    transport.write(chunk)
+                    while transport.get_write_buffer_size() > 1 << 20:  # noqa: ASYNC110
+                        await asyncio.sleep(0.0002)
+        return ws
+
     async def http(self, request: web.Request) -> web.Response:
         req = _decode(await request.read())
         reply = self._reply(req.get("id"), request.match_info["method"])
@@ -210,6 +275,7 @@ async def serve(port: int, count: int, channels: list[str]) -> None:
     app = web.Application()
     app.router.add_get("/ws/api/v2", server.ws)
     app.router.add_post("/api/v2/{method:.+}", server.http)
+    app.router.add_get("/exberry", server.exberry)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)

@@ -235,19 +235,21 @@ class ExberryProtocol(Generic[W]):
                 at = frame.find(b'"sid":', 0, 160)
                 if at != -1:
                     at += 6
-                    end = at
-                    while end < len(frame) and 48 <= frame[end] <= 57:
-                        end += 1
-                    if end > at and end - at < 11:
-                        entry = self._streams.get(int(frame[at:end]))
+                    end = frame.find(b",", at, at + 12)
+                    digits = frame[at:end]
+                    if end != -1 and digits.isdigit():
+                        sid = int(digits)
+                        entry = self._streams.get(sid)
                         if entry is not None:
+                            route = entry[0]
                             try:
-                                item = entry[0].frame_decoder.decode(frame)
+                                item = route.frame_decoder.decode(frame)
                             except _DECODE_ERRORS:
                                 pass  # not an item (a sig frame), or a misfit: generic path
                             else:
-                                if item.sig is None and item.sid in self._streams:
-                                    return (self._streams[item.sid][0], item.d)
+                                # The scanned sid must be the envelope's (not one inside d).
+                                if item.sig is None and item.sid == sid:
+                                    return (route, item.d)
             return self._classify(frame)
         except Exception as exc:  # no input may end the read loop
             self.violations += 1
