@@ -40,11 +40,13 @@ from .models import (
     MassCancelResult,
     OrderBookState,
     OrderIdResult,
+    OrdersPage,
     OrderStatus,
     Party,
     PlaceOrderResult,
     SessionResult,
     Trade,
+    TradesPage,
 )
 from .protocol import ExberryProtocol, StreamClosed, frame_decoder
 
@@ -606,6 +608,53 @@ class ExberryClient:
         items = await self._request_many(f"{MARKET}/massOrderStatus", OrderStatus, timeout)
         last = next((i.lastTrackingNumber for i in items if i.lastTrackingNumber is not None), None)
         return [i for i in items if i.lastTrackingNumber is None], last
+
+    # -- reporting (the reporting gateway's socket) ----------------------------------------
+
+    async def mp_orders(
+        self,
+        *,
+        dateFrom: str | None = None,
+        dateTo: str | None = None,
+        statuses: list[Literal["Active", "Executed", "Cancelled", "Suspended"]] | None = None,
+        instruments: list[str] | None = None,
+        orderId: int | None = None,
+        mpOrderId: int | None = None,
+        orderBy: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> OrdersPage:
+        """``v2/exchange.reporting/mp/orders``: one page of orders (``limit`` <= 100,
+        default 25); ``count`` is the total. Dates are ``YYYY-MM-DDThh:mm:ss[.SSS]`` GMT."""
+        if limit is not None and not 1 <= limit <= 100:
+            raise ClientError(f"limit must be between 1 and 100, not {limit!r}")
+        if (orderId is not None or mpOrderId is not None) and len(instruments or ()) != 1:
+            raise ClientError("orderId/mpOrderId filters need exactly one instrument")
+        q = "v2/exchange.reporting/mp/orders"
+        return await self._request(q, _members(locals()), OrdersPage, timeout)
+
+    async def mp_trades(
+        self,
+        *,
+        dateFrom: str | None = None,
+        dateTo: str | None = None,
+        instruments: list[str] | None = None,
+        tradeId: int | None = None,
+        actionTypes: list[str] | None = None,
+        tradeDate: str | None = None,
+        orderId: int | None = None,
+        mpOrderId: int | None = None,
+        orderBy: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> TradesPage:
+        """``v3/exchange.reporting/mp/trades``: one page of trade records (two per trade)."""
+        if limit is not None and not 1 <= limit <= 100:
+            raise ClientError(f"limit must be between 1 and 100, not {limit!r}")
+        q = "v3/exchange.reporting/mp/trades"
+        return await self._request(q, _members(locals()), TradesPage, timeout)
 
     async def _request(
         self, q: str, d: dict[str, Any], item_type: type[T], timeout: float | None

@@ -25,9 +25,13 @@ ITEM_TYPES: dict[str, Any] = {
     "exchange.market/massOrderStatus": models.OrderStatus,
     "exchange.market/executionReports": models.ExecutionReport,
     "exchange.market/trades": models.Trade,
-    "exchange.reporting/mp/trades": models.Trade,
+    "v2/exchange.reporting/mp/trades": models.Trade,
+    "v3/exchange.reporting/mp/trades": models.TradesPage,
+    "v2/exchange.reporting/mp/orders": models.OrdersPage,
+    "v1/exchange.reporting/mp/orders": models.ReportedOrder,
 }
-"""Qualifier without its version prefix -> the model of its ``d`` items."""
+"""Qualifier -> the model of its ``d`` items: the versioned qualifier where versions differ
+in shape (reporting), else the qualifier without its version prefix."""
 
 _DECODE_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
 
@@ -59,7 +63,8 @@ def decode_frame(frame: bytes | str) -> Decoded:
             return Decoded(q, env.sid, sig=2, error=error)
         if env.sig is not None or not env.d:
             return Decoded(q, env.sid, sig=env.sig)
-        item_type = ITEM_TYPES.get(_unversioned(q or ""), Any)
+        q = q or ""
+        item_type = ITEM_TYPES.get(q) or ITEM_TYPES.get(_unversioned(q), Any)
         return Decoded(q, env.sid, msgspec.json.decode(env.d, type=item_type))
     except _DECODE_ERRORS as exc:
         raise ProtocolError(f"not a decodable Exberry frame: {exc!r}") from None

@@ -29,13 +29,16 @@ __all__ = [
     "OrderBookState",
     "OrderIdResult",
     "OrderStatus",
+    "OrdersPage",
     "Party",
     "PlaceOrderResult",
     "RFQEvent",
+    "ReportedOrder",
     "SessionResult",
     "Trade",
     "TradeCancel",
     "TradeReport",
+    "TradesPage",
 ]
 
 MpId = str | int
@@ -325,6 +328,39 @@ class Trade(_Object):
     linkId: int | None = None
     trackingNumber: int | None = None
     multiLegReportingType: str | None = None
+    tickReferencePrice: float | None = None
+    tradeLegRefId: int | None = None
+    multiLegDifferentialPrice: float | None = None
+    multiLegStrategyInstrumentId: int | None = None
+    multiLegStrategyInstrument: str | None = None
+    multiLegStrategyTradeId: int | None = None
+    multiLegStrategyOrderId: int | None = None
+    multiLegStrategyMpOrderId: int | None = None
+
+
+class ReportedOrder(_OrderFields):
+    """An order of the reporting API (``v2/exchange.reporting/mp/orders``); its times are
+    ISO strings with microseconds (``"2025-10-15T06:49:34.078198"``)."""
+
+    instrumentId: int | None = None
+    status: str | None = None
+    createdAt: str | None = None
+    lastEventTimestamp: str | int | None = None
+    lastEventId: int | None = None
+
+
+class OrdersPage(_Object):
+    """One page of ``v2/exchange.reporting/mp/orders``; ``count`` is the total."""
+
+    orders: list[ReportedOrder] = []
+    count: int | None = None
+
+
+class TradesPage(_Object):
+    """One page of ``v3/exchange.reporting/mp/trades`` (two records per trade)."""
+
+    trades: list[Trade] = []
+    count: int | None = None
 
 
 class BookStateItem(_Object):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import itertools
@@ -214,11 +215,12 @@ class ExberrySimulator:
             raise _Fail(1007, "Invalid session", "401")
         if not isinstance(d, dict):
             raise _Fail(1001, "Invalid request data")
-        name = q.rsplit("/", 1)[-1]
+        key = q.split("/", 1)[1] if q[:1] == "v" and "/" in q else q  # without the version
+        name = key.removeprefix("exchange.market/")
         if name in ("orderBookDepth", "executionReports", "trades"):
             await self._open_stream(peer, q, sid, name, d)
             return
-        handler = _HANDLERS.get(name)
+        handler = _HANDLERS.get(key) or _HANDLERS.get(name)
         if handler is None:
             raise _Fail(1200, f"Unknown qualifier {q}")
         items = handler(self, peer.mp, d)
@@ -488,6 +490,41 @@ class ExberrySimulator:
             )
         return [*items, {"lastTrackingNumber": self._tracking}]
 
+    # -- reporting --------------------------------------------------------------------------
+
+    def _page(
+        self, d: dict[str, Any], rows: list[dict[str, Any]], key: str
+    ) -> list[dict[str, Any]]:
+        limit, offset = d.get("limit", 25), d.get("offset", 0)
+        if not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise _Fail(1001, "Wrong limit")
+        order_by = d.get("orderBy") or {}
+        rows.sort(
+            key=lambda r: r.get("_at", 0), reverse=order_by.get("direction", "Desc") == "Desc"
+        )
+        page = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+        return [{key: page[offset : offset + limit], "count": len(rows)}]
+
+    def report_orders(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        statuses, wanted = d.get("statuses"), d.get("instruments")
+        rows = [
+            {**{k: v for k, v in o.items() if v is not None and k != "orderTimestamp"},
+             "createdAt": _iso(o["orderTimestamp"]), "_at": o["orderTimestamp"]}
+            for o in self.orders.values()
+            if o["mpId"] == mp and (not statuses or o["status"] in statuses)
+            and (not wanted or o["instrument"] in wanted)
+        ]  # fmt: skip
+        return self._page(d, rows, "orders")
+
+    def report_trades(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        wanted = d.get("instruments")
+        rows = [
+            {**payload, "timestamp": _iso(payload["timestamp"]), "_at": payload["timestamp"]}
+            for _, kind, owner, payload in self.events
+            if kind == "trades" and owner == mp and (not wanted or payload["instrument"] in wanted)
+        ]
+        return self._page(d, rows, "trades")
+
     def mass_order_status(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         own = [
             {"messageType": "OrderStatus", **{k: v for k, v in o.items() if v is not None}}
@@ -497,6 +534,8 @@ class ExberrySimulator:
 
 
 _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict[str, Any]]]] = {
+    "exchange.reporting/mp/orders": ExberrySimulator.report_orders,
+    "exchange.reporting/mp/trades": ExberrySimulator.report_trades,
     "placeOrder": ExberrySimulator.place_order,
     "cancelOrder": ExberrySimulator.cancel_order,
     "replaceOrder": ExberrySimulator.replace_order,
@@ -505,6 +544,12 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
     "orderBookState": ExberrySimulator.order_book_state,
     "massOrderStatus": ExberrySimulator.mass_order_status,
 }
+
+
+def _iso(ns: int) -> str:
+    """Reporting's time format: ISO with microseconds, GMT."""
+    moment = dt.datetime.fromtimestamp(ns / 1e9, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def _failure(q: str, sid: int, fail: _Fail) -> dict[str, Any]:

@@ -276,3 +276,27 @@ async def test_local_order_book_from_state_and_depth(
     assert book.stale
     await book.resync(exberry)
     assert book.asks(1) == [(101.0, 1.0)]
+
+
+async def test_reporting_pages_orders_and_trades(exberry: ExberryClient) -> None:
+    from deribit_client.exberry.models import OrdersPage, TradesPage
+
+    for n in range(3):
+        await exberry.place_order(
+            instrument="BTC", side="Sell", quantity=1, price=100.0 + n, mpOrderId=n + 1
+        )
+    await exberry.place_order(
+        instrument="BTC", side="Buy", quantity=2, orderType="Market", mpOrderId=10
+    )
+    page = await exberry.mp_orders(statuses=["Executed"], limit=2)
+    assert isinstance(page, OrdersPage)
+    assert page.count == 3  # two makers filled, and the market order
+    assert len(page.orders) == 2
+    assert all(o.createdAt and o.createdAt[10] == "T" for o in page.orders)
+    rest = await exberry.mp_orders(statuses=["Executed"], limit=2, offset=2)
+    assert len(rest.orders) == 1
+    trades = await exberry.mp_trades(instruments=["BTC"])
+    assert isinstance(trades, TradesPage)
+    assert trades.count == 4  # two fills, a record for each side
+    with pytest.raises(ClientError, match="limit"):
+        await exberry.mp_orders(limit=500)

@@ -185,3 +185,18 @@ def test_decode_frame_handles_spelling_variants_and_raises_only_sdk_errors() -> 
     for bad in (b"{", b"[" * 1000, b"\xff", "\ud800"):
         with pytest.raises(ProtocolError):
             decode_frame(bad)
+
+
+def test_reporting_versions_decode_into_their_own_shapes() -> None:
+    from deribit_client.exberry.models import OrdersPage, Trade, TradesPage
+
+    pages = {
+        "ws-reporting-api__Orders-V2__Response__1.json": OrdersPage,
+        "ws-reporting-api__Trades-v3__MatchedTrade__1.json": TradesPage,
+        "ws-reporting-api__Trades-v2__SingleSecurity__1.json": Trade,
+    }
+    for name, model in pages.items():
+        decoded = decode_frame((SAMPLES / "exchange-api" / name).read_bytes())
+        assert isinstance(decoded.item, model), name
+        if isinstance(decoded.item, OrdersPage | TradesPage):
+            assert decoded.item.count is not None
