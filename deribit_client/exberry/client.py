@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
+import msgspec
+
 from .._core.connection import DEFAULT_TIMEOUT, Connection, check_timeout
 from .._core.errors import (
     ClientClosed,
@@ -37,11 +39,15 @@ from .models import (
     BookEvent,
     BookStateItem,
     ExecutionReport,
+    LightTicker,
+    LiveTrade,
     MassCancelResult,
+    MdInstrument,
     OrderBookState,
     OrderIdResult,
     OrdersPage,
     OrderStatus,
+    PartialOrderBook,
     Party,
     PlaceOrderResult,
     SessionResult,
@@ -107,9 +113,12 @@ class ExberryStream(Stream[T], Generic[T]):
         maxsize: int,
         callback: Callable[[Any], Any] | None,
         on_error: ErrorCallback | None,
+        key_of: Callable[[Any], Any] | None = None,
+        convert: Callable[[Any], list[Any]] | None = None,
     ) -> None:
-        super().__init__(q, policy, maxsize, callback, on_error)
+        super().__init__(q, policy, maxsize, callback, on_error, key_of)
         self._client = client
+        self._convert = convert
         self.q = q
         self.request = dict(d)
         self.frame_decoder = frame_decoder(item_type)
@@ -120,7 +129,9 @@ class ExberryStream(Stream[T], Generic[T]):
         self._skip = 0  # replayed items still to skip after a resume
         self.resumable = q.endswith(("orderBookDepth", "executionReports", "trades"))
         """Ended by the server without an error, it is re-opened (tracking-number streams)."""
-        self.deliver: Callable[[Any], None] = self._deliver
+        self.deliver: Callable[[Any], None] = (
+            self._deliver if convert is None else self._deliver_converted
+        )
 
     # -- route (called from the read loop) ----------------------------------------------
 
@@ -139,6 +150,16 @@ class ExberryStream(Stream[T], Generic[T]):
             else:
                 self._prev, self._last, self._at_last, self._skip = last, number, 1, 0
         self.put(item)
+
+    def _deliver_converted(self, data: Any) -> None:
+        assert self._convert is not None
+        try:
+            items = self._convert(data)
+        except (msgspec.ValidationError, TypeError, ValueError) as exc:
+            self.malformed(repr(exc))
+            return
+        for item in items:
+            self._deliver(item)
 
     def malformed(self, reason: str) -> None:
         """An item of this stream did not decode: counted, and the consumer gets a Gap."""
@@ -213,14 +234,17 @@ class ExberryClient:
         connector: Connector | None = None,
         reconnect: ReconnectPolicy | bool = True,
         subscriber_maxsize: int = DEFAULT_MAXSIZE,
+        public_token: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if type(url) is not str or not url.startswith(("ws://", "wss://")):
             raise ClientError(f"url must be a ws:// or wss:// URL, not {url!r}")
         forms = [api_key is not None or secret is not None, token is not None]
-        forms.append(username is not None or password is not None)
+        forms += [username is not None or password is not None, public_token is not None]
         if sum(forms) > 1:
-            raise ClientError("pass one of api_key/secret, token or username/password")
+            raise ClientError(
+                "pass one of api_key/secret, token, username/password or public_token"
+            )
         if (api_key is None) != (secret is None) or (username is None) != (password is None):
             raise ClientError("api_key needs secret, and username needs password")
         self.url = url
@@ -234,6 +258,7 @@ class ExberryClient:
         self._api_key, self._secret = api_key, secret
         self._token, self._username, self._password = token, username, password
         self._clock = clock
+        self._public_token = public_token
         self._connector = connector or WebSocketConnector(url, timeout=self.connect_timeout)
         self._streams: dict[int, ExberryStream[Any]] = {}
         self._live: list[ExberryStream[Any]] = []
@@ -310,7 +335,7 @@ class ExberryClient:
         transport = await self._connector.connect()
         conn: Conn = Connection(
             transport,
-            ExberryProtocol(lost_error=lost_mutation_error),
+            ExberryProtocol(lost_error=lost_mutation_error, token=self._public_token),
             on_event=self._on_event,
             on_closed=self._supervisor_closed,
             default_timeout=self.timeout,
@@ -328,6 +353,8 @@ class ExberryClient:
             stream.fail(error)
 
     async def _step_session(self, conn: Conn) -> None:
+        if self._public_token is not None:
+            return  # the Market Data API's public mode: every frame carries the token
         await self._call_on(conn, SESSION_Q, self._session_request(), SessionResult, False, None)
 
     def _session_request(self) -> dict[str, Any]:
@@ -719,6 +746,109 @@ class ExberryClient:
             f"{MARKET}/trades", trackingNumber, Trade, policy, maxsize, callback, on_error
         )
 
+    # -- Market Data API (its own socket) ------------------------------------------------------
+
+    def light_tickers(
+        self,
+        *,
+        symbols: list[str],
+        interval: Literal[100, 1000, 2000] = 1000,
+        scope: Literal["CLOB", "All"] | None = None,
+        volumeTypes: list[str] | None = None,
+        priceLimits: bool | None = None,
+        policy: Policy = "keep_latest",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[LightTicker]:
+        """``v1/exchange.marketdata/lightTickers``; by default only the newest ticker of
+        each symbol waits in the queue (``keep_latest``)."""
+        if not symbols or not all(type(s) is str for s in symbols):
+            raise ClientError("symbols must be a non-empty list of str")
+        d = _members({"symbols": symbols, "interval": interval, "scope": scope,
+                      "volumeTypes": volumeTypes, "priceLimits": priceLimits})  # fmt: skip
+        return self._md_stream("lightTickers", d, LightTicker, policy, maxsize, callback, on_error)
+
+    def partial_order_book(
+        self,
+        *,
+        symbol: str,
+        levels: Literal[1, 5, 10, 20, 100] = 5,
+        interval: Literal[100, 1000, 2000] = 1000,
+        decimals: int | None = None,
+        policy: Policy = "keep_latest",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[PartialOrderBook]:
+        """``v1/exchange.marketdata/partialOrderBook``: the top ``levels`` every
+        ``interval`` ms, levels as ``[price, quantity, numberOfOrders]``."""
+        d = _members({"symbol": symbol, "levels": levels, "interval": interval,
+                      "decimals": decimals})  # fmt: skip
+        return self._md_stream(
+            "partialOrderBook", d, PartialOrderBook, policy, maxsize, callback, on_error
+        )
+
+    def live_trades(
+        self,
+        *,
+        symbol: str,
+        limit: int = 100,
+        policy: Policy = "drop_oldest",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[LiveTrade]:
+        """``v1/exchange.marketdata/liveTrades``: the last ``limit`` trades (<= 10,000),
+        then live ones, each a :class:`LiveTrade` (a frame may carry one positional array
+        or a list of them: both are read)."""
+        if type(limit) is not int or not 1 <= limit <= 10_000:
+            raise ClientError(f"limit must be an int from 1 to 10000, not {limit!r}")
+        size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
+        q = "v1/exchange.marketdata/liveTrades"
+        return ExberryStream(
+            self, q, {"symbol": symbol, "limit": limit}, list[Any], policy, size,
+            callback, on_error, convert=_live_trades,
+        )  # fmt: skip
+
+    def instrument_list(
+        self,
+        *,
+        policy: Policy = "error",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[MdInstrument]:
+        """``v1/exchange.marketdata/instrumentList``: every instrument (the last of the
+        snapshot has ``lastMessage == "Y"``), then live updates."""
+        return self._md_stream(
+            "instrumentList", {}, MdInstrument, policy, maxsize, callback, on_error
+        )
+
+    async def ping(self, value: int = 1, *, timeout: float | None = None) -> int:
+        """``v1/heartbeat/ping``: the Market Data API echoes ``value``."""
+        if type(value) is not int:
+            raise ClientError(f"ping value must be an int, not {value!r}")
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        conn = self._ready("v1/heartbeat/ping")
+        prepare = conn.protocol.prepare_request
+        result: int = await conn.call(
+            timeout, False, prepare, "v1/heartbeat/ping", value, int, False
+        )
+        return result
+
+    def _md_stream(
+        self, name: str, d: dict[str, Any], item_type: Any, policy: Policy,
+        maxsize: int | None, callback: Callable[[Any], Any] | None,
+        on_error: ErrorCallback | None,
+    ) -> ExberryStream[Any]:  # fmt: skip
+        size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
+        q = f"v1/exchange.marketdata/{name}"
+        return ExberryStream(
+            self, q, d, item_type, policy, size, callback, on_error, key_of=_symbol_of
+        )
+
     def _typed_stream(
         self, q: str, tracking: int | None, item_type: Any, policy: Policy,
         maxsize: int | None, callback: Callable[[Any], Any] | None,
@@ -732,6 +862,20 @@ class ExberryClient:
             callback=callback, on_error=on_error,
         )  # fmt: skip
         return stream
+
+
+def _symbol_of(item: Any) -> Any:
+    return getattr(item, "symbol", None)
+
+
+def _live_trades(data: list[Any]) -> list[LiveTrade]:
+    # One positional array per frame, or a list of them: the docs do not settle it. An
+    # empty list is an empty snapshot.
+    if not data:
+        return []
+    if isinstance(data[0], list):
+        return [msgspec.convert(row, LiveTrade) for row in data]
+    return [msgspec.convert(data, LiveTrade)]
 
 
 def _members(values: dict[str, Any]) -> dict[str, Any]:

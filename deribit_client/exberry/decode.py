@@ -29,6 +29,15 @@ ITEM_TYPES: dict[str, Any] = {
     "v3/exchange.reporting/mp/trades": models.TradesPage,
     "v2/exchange.reporting/mp/orders": models.OrdersPage,
     "v1/exchange.reporting/mp/orders": models.ReportedOrder,
+    "exchange.marketdata/lightTickers": models.LightTicker,
+    "exchange.marketdata/partialOrderBook": models.PartialOrderBook,
+    "exchange.marketdata/candles": models.Candle,
+    "exchange.marketdata.history/candles": models.Candle,
+    "exchange.marketdata/instrumentList": models.MdInstrument,
+    "exchange.marketdata/instrumentListWithPagination": models.MdInstrument,
+    "exchange.marketdata/getSettlementPrices": models.SettlementPrice,
+    "exchange.marketdata/auctionIndicativeEP": models.AuctionIndicativeEP,
+    "heartbeat/ping": int,
 }
 """Qualifier -> the model of its ``d`` items: the versioned qualifier where versions differ
 in shape (reporting), else the qualifier without its version prefix."""

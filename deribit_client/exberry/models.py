@@ -14,6 +14,14 @@ import msgspec
 
 __all__ = [
     "Add",
+    "Candle",
+    "LightTicker",
+    "LiveTrade",
+    "MarketSide",
+    "MdInstrument",
+    "MdLevel",
+    "PartialOrderBook",
+    "SettlementPrice",
     "AuctionIndicativeEP",
     "BookEvent",
     "BookStateItem",
@@ -387,3 +395,105 @@ class OrderBookState(msgspec.Struct, frozen=True, gc=False):
     orders: list[BookStateItem]
     instruments: list[BookStateItem]
     last_tracking_number: int | None
+
+
+# -- Market Data API (its own socket; REFERENCE section 10) ---------------------------------
+
+
+class LightTicker(_Object):
+    """``v1/exchange.marketdata/lightTickers``: one symbol's prices (times in ms)."""
+
+    symbol: str
+    status: str | None = None
+    last: float | None = None
+    bid: float | None = None
+    ask: float | None = None
+    bidQuantity: float | None = None
+    askQuantity: float | None = None
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    close: float | None = None
+    volume: float | None = None
+    quoteVolume: float | None = None
+    settlementPrice: float | None = None
+    referencePrice: float | None = None
+    timeStamp: int | None = None
+
+
+class MdLevel(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """A price level of ``partialOrderBook``: ``[price, quantity, numberOfOrders]``."""
+
+    price: float
+    quantity: float
+    numberOfOrders: int = 0
+
+
+class MarketSide(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """Market orders waiting in an auction: ``[quantity, numberOfOrders]``."""
+
+    quantity: float
+    numberOfOrders: int = 0
+
+
+class PartialOrderBook(_Object):
+    """``v1/exchange.marketdata/partialOrderBook``: the top ``levels`` of a book, best
+    first; ``marketBids``/``marketAsks`` only during auctions."""
+
+    symbol: str
+    timeStamp: int | None = None
+    bids: list[MdLevel] = []
+    asks: list[MdLevel] = []
+    marketBids: MarketSide | None = None
+    marketAsks: MarketSide | None = None
+
+
+class LiveTrade(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One ``liveTrades`` record: ``[price, quantity, makerSide, timeStamp,
+    multiLegReportingType]``. A negative quantity cancels a trade; the end of the
+    snapshot repeats the last trade with quantity 0."""
+
+    price: float
+    quantity: float
+    makerSide: str | None = None
+    timeStamp: int | None = None
+    multiLegReportingType: str | None = None
+
+
+class MdInstrument(_Object):
+    """An ``instrumentList`` item; ``lastMessage: "Y"`` ends the snapshot."""
+
+    id: int | None = None
+    symbol: str | None = None
+    calendarId: int | None = None
+    activityStatus: str | None = None
+    minQuantity: float | None = None
+    maxQuantity: float | None = None
+    pricePrecision: int | None = None
+    quantityPrecision: int | None = None
+    description: str | None = None
+    quoteCurrency: str | None = None
+    category: str | None = None
+    tradingModels: list[str] = []
+    lastMessage: str | None = None
+
+
+class Candle(_Object):
+    """A ``candles`` bar (live or history)."""
+
+    symbol: str | None = None
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    close: float | None = None
+    volume: float | None = None
+    vwa: float | None = None
+    timeStamp: int | None = None
+
+
+class SettlementPrice(_Object):
+    """A ``getSettlementPrices`` item."""
+
+    symbol: str | None = None
+    price: float | None = None
+    lastUpdate: int | None = None

@@ -36,6 +36,7 @@ _decode_frame = msgspec.json.Decoder(Frame).decode
 _decode_error = msgspec.json.Decoder(ErrorData).decode
 _encode = msgspec.json.Encoder().encode
 _MAX_SID = 2**31 - 1
+_ECHOES = frozenset({"v1/heartbeat/ping"})
 
 LostErrorRule = Callable[[str, dict[str, Any], int, DeribitError], DeribitError]
 
@@ -107,10 +108,14 @@ class ExberryProtocol(Generic[W]):
     Args:
         lost_error: the venue's rule for a request whose reply is lost
             (``(q, d, sid, error) -> error``).
+        token: the Market Data API's public-mode routing token, sent with every frame.
     """
 
-    def __init__(self, *, lost_error: LostErrorRule = _same_error) -> None:
+    def __init__(
+        self, *, lost_error: LostErrorRule = _same_error, token: str | None = None
+    ) -> None:
         self._lost_error = lost_error
+        self._token = token
         self._next_sid = 1
         self._pending: dict[int, _Pending[W]] = {}
         self._streams: dict[int, tuple[StreamRoute, str]] = {}
@@ -146,7 +151,7 @@ class ExberryProtocol(Generic[W]):
         sent none), or with ``many`` the list of every ``d``, when ``sig: 1`` arrives.
         """
         sid = self._sid()
-        frame = _encode(Request(q, sid, d))
+        frame = _encode(Request(q, sid, d, token=self._token))
         self._pending[sid] = _Pending(q, d, item_type, many, waiter, deadline, timeout)
         return sid, frame
 
@@ -154,7 +159,7 @@ class ExberryProtocol(Generic[W]):
         """Register a long-lived stream and return ``(sid, frame)``; items go to ``route``."""
         sid = self._sid()
         self._streams[sid] = (route, q)
-        return sid, _encode(Request(q, sid, d))
+        return sid, _encode(Request(q, sid, d, token=self._token))
 
     def close_stream(self, sid: int) -> bytes | None:
         """The ``sig: 3`` frame that asks the server to end a long-lived stream (``None`` if
@@ -163,7 +168,7 @@ class ExberryProtocol(Generic[W]):
         if entry is None:
             return None
         self._closing.add(sid)
-        return _encode(Request(entry[1], sid, sig=3))
+        return _encode(Request(entry[1], sid, sig=3, token=self._token))
 
     def data_to_send(self) -> list[bytes]:
         """Nothing is queued by the protocol itself (Exberry has no protocol heartbeat)."""
@@ -279,6 +284,16 @@ class ExberryProtocol(Generic[W]):
         return None
 
     def _request_frame(self, sid: int, entry: _Pending[W], env: Frame) -> object:
+        if env.sig is None and entry.q in _ECHOES and env.d:
+            # An echo (v1/heartbeat/ping) resolves on its item; a sig: 1 may or may not
+            # follow (the docs show none): keep the sid reserved until the socket ends.
+            del self._pending[sid]
+            self._closing.add(sid)
+            try:
+                return Reply(entry.waiter, sid, entry.q, entry.decoder.decode(env.d), None, env)
+            except _DECODE_ERRORS as exc:
+                problem = ProtocolError(f"{entry.q} (sid {sid}) echoed a misfit: {exc}")
+                return Reply(entry.waiter, sid, entry.q, None, problem, env)
         if env.sig is None:
             if env.d:
                 try:

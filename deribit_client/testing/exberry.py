@@ -57,6 +57,7 @@ class _Peer:
         self.mp: str | None = None
         # sid -> (kind, q, tracking number when opened: live events come after it)
         self.streams: dict[int, tuple[str, str, int]] = {}
+        self.md: dict[int, dict[str, Any]] = {}  # sid -> Market Data API request
 
     async def send(self, message: dict[str, Any]) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -89,6 +90,7 @@ class ExberrySimulator:
         api_keys: dict[str, str] | None = None,
         tokens: set[str] | None = None,
         users: dict[str, str] | None = None,
+        md_tokens: set[str] | None = None,
         clock: Callable[[], float] = time.time,
         max_events: int = 100_000,
     ) -> None:
@@ -97,6 +99,9 @@ class ExberrySimulator:
         self.api_keys = dict(api_keys or {SIM_API_KEY: SIM_API_SECRET})
         self.tokens = set(tokens or ())
         self.users = dict(users or {})
+        self.md_tokens = set(md_tokens or {"sim-md-token"})
+        """Public-mode tokens of the Market Data API (requests carry one, no session)."""
+        self.trade_log: dict[str, list[list[Any]]] = {i: [] for i in instruments}
         self.clock = clock
         self.calls: list[tuple[str, Any]] = []
         self.delay = 0.0
@@ -113,6 +118,7 @@ class ExberrySimulator:
         # (trackingNumber, kind, owner mp or None, payload): what a stream replays.
         self.events: deque[tuple[int, str, str | None, dict[str, Any]]] = deque(maxlen=max_events)
         self._pending: list[tuple[str, str | None, dict[str, Any]]] = []  # to publish
+        self._new_trades: dict[str, list[list[Any]]] = {}  # liveTrades rows to publish
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -195,12 +201,19 @@ class ExberrySimulator:
         self.calls.append((q, d))
         if frame.get("sig") == 3:
             kind = peer.streams.pop(sid, None)
+            peer.md.pop(sid, None)
             if kind is not None:
                 await peer.send({"sig": 1, "q": q, "sid": sid})
             return
         if self.delay:
             await asyncio.sleep(self.delay)
+        if q == "v1/heartbeat/ping":
+            await peer.send({"q": q, "sid": sid, "d": d})  # echoed, nothing else
+            return
         try:
+            if q.startswith("v1/exchange.marketdata/"):
+                await self._market_data(peer, q, sid, d, frame.get("token"))
+                return
             await self._dispatch(peer, q, sid, d)
         except _Fail as fail:
             await peer.send(_failure(q, sid, fail))
@@ -269,7 +282,89 @@ class ExberrySimulator:
                 if number > start and event_kind == kind and owner in (None, peer.mp):
                     await peer.send({"q": q, "sid": sid, "d": payload})
 
+    # -- Market Data API ------------------------------------------------------------------
+
+    async def _market_data(self, peer: _Peer, q: str, sid: int, d: Any, token: Any) -> None:
+        if peer.mp is None and token not in self.md_tokens:
+            raise _Fail(
+                3 if token is not None else 2, "Invalid token" if token else "Missing fields: token"
+            )
+        if not isinstance(d, dict):
+            raise _Fail(500, "Failed to decode service message data")
+        name = q.rsplit("/", 1)[-1]
+        symbols = d.get("symbols") if name == "lightTickers" else [d.get("symbol")]
+        if name in ("lightTickers", "partialOrderBook", "liveTrades"):
+            unknown = [s for s in symbols or [None] if s not in self.instruments]
+            if unknown:
+                raise _Fail(1, f"Wrong symbol: {unknown[0]}")
+            peer.streams[sid] = (f"md:{name}", q, self._tracking)
+            peer.md[sid] = d
+            for symbol in symbols or ():
+                item = self._md_item(name, str(symbol), d, True)
+                await peer.send({"q": q, "sid": sid, "d": item})
+            if name == "liveTrades":
+                log = self.trade_log[d["symbol"]]
+                if log:  # end of snapshot: the last trade repeated with quantity 0
+                    await peer.send({"q": q, "sid": sid, "d": [log[-1][0], 0, *log[-1][2:]]})
+            return
+        if name == "instrumentList":
+            peer.streams[sid] = ("md:instrumentList", q, self._tracking)
+            ordered = sorted(self.instruments)
+            for n, symbol in enumerate(ordered):
+                item = {"id": n + 1, "symbol": symbol, "activityStatus": "ACTIVE",
+                        "quoteCurrency": "USD", "tradingModels": ["CLOB"]}  # fmt: skip
+                if n == len(ordered) - 1:
+                    item["lastMessage"] = "Y"
+                await peer.send({"q": q, "sid": sid, "d": item})
+            return
+        raise _Fail(1, f"{name} is not simulated")
+
+    def _md_item(self, name: str, symbol: str, d: dict[str, Any], snapshot: bool) -> Any:
+        book = self.books[symbol]
+        if name == "lightTickers":
+            bid, ask = _levels(book["Buy"]), _levels(book["Sell"])
+            trades = self.trade_log[symbol]
+            return {
+                "symbol": symbol, "status": "Trading", "timeStamp": self._now_ns() // 10**6,
+                "bid": bid[0][0] if bid else None, "bidQuantity": bid[0][1] if bid else 0,
+                "ask": ask[0][0] if ask else None, "askQuantity": ask[0][1] if ask else 0,
+                "last": trades[-1][0] if trades else None,
+                "volume": sum(t[1] for t in trades),
+            }  # fmt: skip
+        if name == "partialOrderBook":
+            depth = d.get("levels", 5)
+            return {
+                "symbol": symbol, "timeStamp": self._now_ns() // 10**6,
+                "bids": _levels(book["Buy"])[:depth], "asks": _levels(book["Sell"])[:depth],
+            }  # fmt: skip
+        # liveTrades: the snapshot is one list of positional arrays
+        return self.trade_log[symbol][-d.get("limit", 100) :] if snapshot else []
+
+    async def _publish_md(self, touched: set[str]) -> None:
+        for peer in list(self.peers):
+            for sid, (kind, q, _) in list(peer.streams.items()):
+                if not kind.startswith("md:") or kind == "md:instrumentList":
+                    continue
+                name, d = kind[3:], peer.md.get(sid, {})
+                for symbol in d.get("symbols") or [d.get("symbol")]:
+                    if symbol not in touched:
+                        continue
+                    if name == "liveTrades":
+                        for row in self._new_trades.get(symbol, []):
+                            await peer.send({"q": q, "sid": sid, "d": row})  # one array each
+                    else:
+                        await peer.send(
+                            {"q": q, "sid": sid, "d": self._md_item(name, symbol, d, False)}
+                        )
+
     async def _publish(self) -> None:
+        touched = {p["instrument"] for _, _, p in self._pending if "instrument" in p}
+        await self._publish_streams()
+        if touched:
+            await self._publish_md(touched)
+        self._new_trades.clear()
+
+    async def _publish_streams(self) -> None:
         pending, self._pending = self._pending, []
         for kind, owner, payload in pending:
             for peer in list(self.peers):
@@ -359,6 +454,9 @@ class ExberrySimulator:
 
     def _fill(self, maker: dict[str, Any], taker: dict[str, Any], qty: float, price: float) -> None:
         match_id = next(self._match_ids)
+        row = [price, qty, maker["side"], self._now_ns() // 10**6, "SingleSecurity"]
+        self.trade_log[maker["instrument"]].append(row)
+        self._new_trades.setdefault(maker["instrument"], []).append(row)
         for order in (maker, taker):
             order["filledQuantity"] += qty
             order["remainingOpenQuantity"] -= qty
@@ -544,6 +642,16 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
     "orderBookState": ExberrySimulator.order_book_state,
     "massOrderStatus": ExberrySimulator.mass_order_status,
 }
+
+
+def _levels(side: list[dict[str, Any]]) -> list[list[Any]]:
+    """Orders of one side (best first) as ``[price, quantity, numberOfOrders]`` levels."""
+    levels: dict[float, list[Any]] = {}
+    for order in side:
+        level = levels.setdefault(order["price"], [order["price"], 0, 0])
+        level[1] += order["remainingOpenQuantity"]
+        level[2] += 1
+    return list(levels.values())
 
 
 def _iso(ns: int) -> str:

@@ -300,3 +300,64 @@ async def test_reporting_pages_orders_and_trades(exberry: ExberryClient) -> None
     assert trades.count == 4  # two fills, a record for each side
     with pytest.raises(ClientError, match="limit"):
         await exberry.mp_orders(limit=500)
+
+
+async def test_market_data_api_in_public_token_mode(exsim: ExberrySimulator) -> None:
+    from deribit_client.exberry.models import LightTicker, LiveTrade, PartialOrderBook
+
+    async with (
+        ExberryClient(exsim.url, **KEY) as trader,
+        ExberryClient(exsim.url, public_token="sim-md-token") as md,
+    ):
+        assert await md.ping(42) == 42
+        await trader.place_order(
+            instrument="BTC", side="Sell", quantity=2, price=101.0, mpOrderId=1
+        )
+        await trader.place_order(
+            instrument="BTC", side="Sell", quantity=1, price=101.0, mpOrderId=2
+        )
+        await trader.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=3)
+        async with (
+            md.partial_order_book(symbol="BTC", levels=5) as book,
+            md.light_tickers(symbols=["BTC"]) as tickers,
+            md.live_trades(symbol="BTC") as trades,
+        ):
+            snapshot = await anext(book)
+            assert isinstance(snapshot, PartialOrderBook)
+            assert [(a.price, a.quantity, a.numberOfOrders) for a in snapshot.asks] == [
+                (101.0, 3.0, 2)
+            ]
+            assert [(lv.price, lv.quantity, lv.numberOfOrders) for lv in snapshot.bids] == [
+                (99.0, 1.0, 1)
+            ]
+            ticker = await anext(tickers)
+            assert isinstance(ticker, LightTicker)
+            assert (ticker.bid, ticker.ask) == (99.0, 101.0)
+            await trader.place_order(
+                instrument="BTC", side="Buy", quantity=1, orderType="Market", mpOrderId=4
+            )
+            trade = await asyncio.wait_for(anext(trades), 5)
+            assert isinstance(trade, LiveTrade)
+            assert (trade.price, trade.quantity, trade.makerSide) == (101.0, 1.0, "Sell")
+            after = await asyncio.wait_for(anext(book), 5)
+            assert isinstance(after, PartialOrderBook)
+            assert after.asks[0].quantity == 2.0
+        async with md.instrument_list() as listing:
+            names = []
+            async for item in listing:
+                names.append(item.symbol)  # type: ignore[union-attr]
+                if item.lastMessage == "Y":  # type: ignore[union-attr]
+                    break
+        assert names == ["BTC", "ETH"]
+    async with ExberryClient(exsim.url, public_token="wrong") as bad:
+        with pytest.raises(Exception, match="Invalid token"):
+            await bad.request("v1/exchange.marketdata/getSettlementPrices", {"symbol": "BTC"})
+
+
+def test_live_trades_accept_one_array_or_a_list_of_them() -> None:
+    from deribit_client.exberry.client import _live_trades
+
+    one = _live_trades([100.0, 2, "Buy", 1, "SingleSecurity"])
+    many = _live_trades([[100.0, 2, "Buy", 1], [101.0, -2, "Sell", 2]])
+    assert _live_trades([]) == []
+    assert [(t.price, t.quantity) for t in one + many] == [(100.0, 2), (100.0, 2), (101.0, -2)]
