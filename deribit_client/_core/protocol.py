@@ -15,12 +15,13 @@ awaits, reads a clock or raises out of :meth:`WireProtocol.receive`. The connect
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import math
+from collections.abc import Callable, Hashable
 from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import DeribitError
 
-__all__ = ["Reply", "Route", "Violation", "WireProtocol", "excerpt"]
+__all__ = ["Reply", "Route", "Violation", "WireProtocol", "excerpt", "expire_due"]
 
 W = TypeVar("W")
 
@@ -83,6 +84,26 @@ class Violation:
         self.excerpt = excerpt(frame)
         self.error = error
         self.route = route
+
+
+K = TypeVar("K")
+
+
+def expire_due(
+    pending: dict[K, Any], now: float, timed_out: Callable[[K, float], DeribitError]
+) -> tuple[list[tuple[Any, DeribitError]], float]:
+    """The deadline sweep every protocol's ``expire`` is: drop the entries (``waiter``,
+    ``deadline``, ``timeout`` attributes) due at ``now``
+    (``timed_out`` removes one and returns its caller's error) and find the earliest
+    deadline left (``inf`` if none), so the driver arms one timer for all requests."""
+    expired: list[tuple[Any, DeribitError]] = []
+    earliest = math.inf
+    for key, entry in list(pending.items()):
+        if entry.deadline <= now:
+            expired.append((entry.waiter, timed_out(key, entry.timeout)))
+        elif entry.deadline < earliest:
+            earliest = entry.deadline
+    return expired, earliest
 
 
 class WireProtocol(Protocol[W]):

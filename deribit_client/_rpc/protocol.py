@@ -25,7 +25,7 @@ from .._core.errors import (
     RequestTooLarge,
     ResponseDecodeError,
 )
-from .._core.protocol import Reply, Route, Violation
+from .._core.protocol import Reply, Route, Violation, expire_due
 from .._errors import error_from_code
 from .codec import (
     DECODE_ERRORS,
@@ -249,14 +249,7 @@ class RpcProtocol(Generic[W]):
         pending (``inf`` if none): the driver's one timer fires then, instead of one timer
         per request.
         """
-        expired: list[tuple[W, DeribitError]] = []
-        earliest = math.inf
-        for request_id, entry in list(self._pending.items()):
-            if entry.deadline <= now:
-                expired.append((entry.waiter, self.timed_out(request_id, entry.timeout)))
-            elif entry.deadline < earliest:
-                earliest = entry.deadline
-        return expired, earliest
+        return expire_due(self._pending, now, self.timed_out)
 
     def lost(self, request_id: int, reason: str) -> DeribitError:
         """Drop one request whose transport failed after sending; return its caller's error."""

@@ -23,7 +23,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import msgspec
 
 from .._core.errors import ConnectionLost, DeribitError, ProtocolError, RequestTimeout
-from .._core.protocol import Reply, Route, Violation
+from .._core.protocol import Reply, Route, Violation, expire_due
 from .errors import exberry_error
 from .wire import ErrorData, Frame, Request
 
@@ -206,14 +206,7 @@ class ExberryProtocol(Generic[W]):
 
     def expire(self, now: float) -> tuple[list[tuple[W, DeribitError]], float]:
         """Drop requests whose deadline passed; the earliest deadline still pending."""
-        expired: list[tuple[W, DeribitError]] = []
-        earliest = math.inf
-        for sid, entry in list(self._pending.items()):
-            if entry.deadline <= now:
-                expired.append((entry.waiter, self.timed_out(sid, entry.timeout)))
-            elif entry.deadline < earliest:
-                earliest = entry.deadline
-        return expired, earliest
+        return expire_due(self._pending, now, self.timed_out)
 
     def connection_lost(self, reason: str) -> list[tuple[W, DeribitError]]:
         """Fail every request; streams are the facade's to resume. Nothing is re-sent."""
