@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from ..transports.base import RequestTransport, StreamTransport
 from .errors import ClientError, ConnectionLost, DeribitError, HTTPStatusError, ProtocolError
 from .protocol import Reply, Violation, WireProtocol
-from .tasks import finish_all
+from .tasks import current_task, finish_all
 
 __all__ = ["DEFAULT_TIMEOUT", "Connection", "RequestConnection", "check_timeout"]
 
@@ -141,7 +141,7 @@ class Connection(Generic[P]):
             self._arm_sweep(loop, deadline)
         protocol = self.protocol
         sending = self._sending
-        task = asyncio.current_task()
+        task = current_task(loop)
         try:
             if task is not None:
                 sending[future] = task
