@@ -36,8 +36,10 @@ from ..transports.websocket import WebSocketConnector
 from .auth import session_signature
 from .errors import InsufficientPermissions, SessionError, StreamDisconnected, TrackingNumberError
 from .models import (
+    AuctionIndicativeEP,
     BookEvent,
     BookStateItem,
+    Candle,
     ExecutionReport,
     LightTicker,
     LiveTrade,
@@ -51,8 +53,11 @@ from .models import (
     Party,
     PlaceOrderResult,
     SessionResult,
+    SettlementPrice,
+    TickSizeTable,
     Trade,
     TradesPage,
+    TradingCalendar,
 )
 from .protocol import ExberryProtocol, StreamClosed, frame_decoder
 
@@ -691,10 +696,13 @@ class ExberryClient:
         result: T = await self._call_on(self._ready(q), q, d, item_type, False, timeout)
         return result
 
-    async def _request_many(self, q: str, item_type: type[T], timeout: float | None) -> list[T]:
+    async def _request_many(
+        self, q: str, item_type: type[T], timeout: float | None, d: dict[str, Any] | None = None
+    ) -> list[T]:
         if timeout is not None:
             timeout = check_timeout(timeout)
-        result: list[T] = await self._call_on(self._ready(q), q, {}, item_type, True, timeout)
+        conn = self._ready(q)
+        result: list[T] = await self._call_on(conn, q, d or {}, item_type, True, timeout)
         return result
 
     # -- long-lived streams ---------------------------------------------------------------
@@ -823,6 +831,67 @@ class ExberryClient:
         snapshot has ``lastMessage == "Y"``), then live updates."""
         return self._md_stream(
             "instrumentList", {}, MdInstrument, policy, maxsize, callback, on_error
+        )
+
+    def candles(
+        self,
+        *,
+        symbol: str,
+        timespan: str = "MINUTE",
+        multiplier: int = 1,
+        from_: int | None = None,
+        policy: Policy = "keep_latest",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[Candle]:
+        """``v1/exchange.marketdata/candles``: live bars (the current one repeats as it
+        changes); ``from_`` is Exberry's ``from`` (epoch seconds)."""
+        d = _members({"symbol": symbol, "timespan": timespan, "multiplier": multiplier,
+                      "from": from_})  # fmt: skip
+        return self._md_stream("candles", d, Candle, policy, maxsize, callback, on_error)
+
+    async def candles_history(
+        self,
+        *,
+        symbol: str,
+        from_: int,
+        to: int,
+        timespan: str = "MINUTE",
+        multiplier: int = 1,
+        timeout: float | None = None,
+    ) -> list[Candle]:
+        """``v1/exchange.marketdata.history/candles``: closed bars between ``from_`` and
+        ``to`` (epoch seconds)."""
+        if to <= from_:
+            raise ClientError("candles_history needs to > from_")
+        d = {"symbol": symbol, "timespan": timespan, "multiplier": multiplier, "from": from_,
+             "to": to}  # fmt: skip
+        q = "v1/exchange.marketdata.history/candles"
+        return await self._request_many(q, Candle, timeout, d)
+
+    async def settlement_prices(
+        self, *, symbols: list[str], timeout: float | None = None
+    ) -> list[SettlementPrice]:
+        """``v1/exchange.marketdata/getSettlementPrices``: the last settlement per symbol."""
+        q = "v1/exchange.marketdata/getSettlementPrices"
+        return await self._request_many(q, SettlementPrice, timeout, {"symbols": symbols})
+
+    def tick_size_list(self, *, policy: Policy = "error") -> ExberryStream[TickSizeTable]:
+        """``v1/exchange.marketdata/tickSizeList``: every tick size table, then updates."""
+        return self._md_stream("tickSizeList", {}, TickSizeTable, policy, None, None, None)
+
+    def calendar_list(self, *, policy: Policy = "error") -> ExberryStream[TradingCalendar]:
+        """``v1/exchange.marketdata/calendarList``: every trading calendar, then updates."""
+        return self._md_stream("calendarList", {}, TradingCalendar, policy, None, None, None)
+
+    def auction_indicative_ep(
+        self, *, symbol: str, interval: int | None = None, policy: Policy = "keep_latest"
+    ) -> ExberryStream[AuctionIndicativeEP]:
+        """``v1/exchange.marketdata/auctionIndicativeEP``: the indicative auction price."""
+        d = _members({"symbol": symbol, "interval": interval})
+        return self._md_stream(
+            "auctionIndicativeEP", d, AuctionIndicativeEP, policy, None, None, None
         )
 
     async def ping(self, value: int = 1, *, timeout: float | None = None) -> int:

@@ -36,6 +36,8 @@ ITEM_TYPES: dict[str, Any] = {
     "exchange.marketdata/instrumentList": models.MdInstrument,
     "exchange.marketdata/instrumentListWithPagination": models.MdInstrument,
     "exchange.marketdata/getSettlementPrices": models.SettlementPrice,
+    "exchange.marketdata/tickSizeList": models.TickSizeTable,
+    "exchange.marketdata/calendarList": models.TradingCalendar,
     "exchange.marketdata/auctionIndicativeEP": models.AuctionIndicativeEP,
     "heartbeat/ping": int,
 }

@@ -15,6 +15,7 @@ import msgspec
 __all__ = [
     "Add",
     "Candle",
+    "CalendarAuction",
     "LightTicker",
     "LiveTrade",
     "MarketSide",
@@ -22,6 +23,9 @@ __all__ = [
     "MdLevel",
     "PartialOrderBook",
     "SettlementPrice",
+    "TickSizeStep",
+    "TickSizeTable",
+    "TradingCalendar",
     "AuctionIndicativeEP",
     "BookEvent",
     "BookStateItem",
@@ -497,3 +501,45 @@ class SettlementPrice(_Object):
     symbol: str | None = None
     price: float | None = None
     lastUpdate: int | None = None
+
+
+class TickSizeStep(_Object):
+    """One step of a tick size table: ``tickSize`` from ``price`` up (the samples send
+    prices as numbers and as strings)."""
+
+    price: float | str | None = None
+    tickSize: float | None = None
+
+
+class TickSizeTable(_Object):
+    """A ``tickSizeList`` item; ``lastMessage: "Y"`` ends the snapshot."""
+
+    id: int | str | None = None
+    name: str | None = None
+    items: list[TickSizeStep] = []
+    lastMessage: str | None = None
+
+
+class CalendarAuction(_Object):
+    """An auction of a trading calendar."""
+
+    days: list[str] = []
+    startTimes: list[str] = []
+    duration: int | None = None
+    matchingAlgorithm: str | None = None
+    allowedTimeInForces: list[str] = []
+    eventsModes: list[str] = []
+
+
+class TradingCalendar(_Object):
+    """A ``calendarList`` item; ``lastMessage: "Y"`` ends the snapshot."""
+
+    id: int | str | None = None
+    name: str | None = None
+    timeZone: str | None = None
+    marketOpen: str | None = None
+    marketClose: str | None = None
+    tradingDays: list[str] = []
+    holidays: list[str] = []
+    auctions: list[CalendarAuction] = []
+    lastMessage: str | None = None

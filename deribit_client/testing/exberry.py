@@ -211,7 +211,7 @@ class ExberrySimulator:
             await peer.send({"q": q, "sid": sid, "d": d})  # echoed, nothing else
             return
         try:
-            if q.startswith("v1/exchange.marketdata/"):
+            if q.startswith(("v1/exchange.marketdata/", "v1/exchange.marketdata.history/")):
                 await self._market_data(peer, q, sid, d, frame.get("token"))
                 return
             await self._dispatch(peer, q, sid, d)
@@ -307,6 +307,48 @@ class ExberrySimulator:
                 if log:  # end of snapshot: the last trade repeated with quantity 0
                     await peer.send({"q": q, "sid": sid, "d": [log[-1][0], 0, *log[-1][2:]]})
             return
+        if name == "getSettlementPrices":
+            for symbol in d.get("symbols") or []:
+                if symbol in self.instruments:
+                    trades = self.trade_log[symbol]
+                    item = {"symbol": symbol, "price": trades[-1][0] if trades else None,
+                            "lastUpdate": self._now_ns() // 10**6}  # fmt: skip
+                    await peer.send({"q": q, "sid": sid, "d": item})
+            await peer.send({"sig": 1, "q": q, "sid": sid})
+            return
+        if name in ("tickSizeList", "calendarList"):
+            peer.streams[sid] = (f"md:{name}", q, self._tracking)
+            item = (
+                {"id": 1, "name": "Default", "items": [{"tickSize": 0.5}], "lastMessage": "Y"}
+                if name == "tickSizeList"
+                else {"id": 1, "name": "Always", "timeZone": "+00:00", "marketOpen": "00:00",
+                      "marketClose": "23:59", "tradingDays": ["MONDAY", "TUESDAY",
+                      "WEDNESDAY", "THURSDAY", "FRIDAY"], "auctions": [], "lastMessage": "Y"}
+            )  # fmt: skip
+            await peer.send({"q": q, "sid": sid, "d": item})
+            return
+        if name == "auctionIndicativeEP":
+            if d.get("symbol") not in self.instruments:
+                raise _Fail(1, f"Wrong symbol: {d.get('symbol')}")
+            peer.streams[sid] = ("md:auctionIndicativeEP", q, self._tracking)
+            item = {"instrument": d["symbol"], "indicativePrice": 0, "pairedQuantity": 0,
+                    "imbalanceQuantity": 0, "imbalanceSide": "NA",
+                    "eventTimestamp": self._now_ns() // 10**6}  # fmt: skip
+            await peer.send({"q": q, "sid": sid, "d": item})  # continuous trading: no auction
+            return
+        if name == "candles":
+            if d.get("symbol") not in self.instruments:
+                raise _Fail(1, f"Wrong symbol: {d.get('symbol')}")
+            if q.startswith("v1/exchange.marketdata.history/"):
+                for bar in self._bars(d["symbol"], d.get("from", 0), d.get("to", 2**62)):
+                    await peer.send({"q": q, "sid": sid, "d": bar})
+                await peer.send({"sig": 1, "q": q, "sid": sid})
+                return
+            peer.streams[sid] = ("md:candles", q, self._tracking)
+            peer.md[sid] = d
+            for bar in self._bars(d["symbol"], 0, 2**62)[-1:]:
+                await peer.send({"q": q, "sid": sid, "d": bar})
+            return
         if name == "instrumentList":
             peer.streams[sid] = ("md:instrumentList", q, self._tracking)
             ordered = sorted(self.instruments)
@@ -318,6 +360,20 @@ class ExberrySimulator:
                 await peer.send({"q": q, "sid": sid, "d": item})
             return
         raise _Fail(1, f"{name} is not simulated")
+
+    def _bars(self, symbol: str, start: int, end: int) -> list[dict[str, Any]]:
+        """One-minute candles of the trade log, between epoch seconds ``start``/``end``."""
+        bars: dict[int, dict[str, Any]] = {}
+        for price, qty, _, ms, *_ in self.trade_log[symbol]:
+            minute = ms // 60_000 * 60
+            if not start <= minute <= end or qty <= 0:
+                continue
+            fresh = {"symbol": symbol, "open": price, "high": price, "low": price,
+                     "volume": 0, "timeStamp": minute * 1000}  # fmt: skip
+            bar = bars.setdefault(minute, fresh)
+            bar.update(high=max(bar["high"], price), low=min(bar["low"], price), close=price)
+            bar["volume"] += qty
+        return [bars[k] for k in sorted(bars)]
 
     def _md_item(self, name: str, symbol: str, d: dict[str, Any], snapshot: bool) -> Any:
         book = self.books[symbol]
@@ -343,7 +399,8 @@ class ExberrySimulator:
     async def _publish_md(self, touched: set[str]) -> None:
         for peer in list(self.peers):
             for sid, (kind, q, _) in list(peer.streams.items()):
-                if not kind.startswith("md:") or kind == "md:instrumentList":
+                if kind not in ("md:lightTickers", "md:partialOrderBook", "md:liveTrades",
+                                "md:candles"):  # fmt: skip
                     continue
                 name, d = kind[3:], peer.md.get(sid, {})
                 for symbol in d.get("symbols") or [d.get("symbol")]:
@@ -352,6 +409,9 @@ class ExberrySimulator:
                     if name == "liveTrades":
                         for row in self._new_trades.get(symbol, []):
                             await peer.send({"q": q, "sid": sid, "d": row})  # one array each
+                    elif name == "candles":
+                        for bar in self._bars(symbol, 0, 2**62)[-1:]:
+                            await peer.send({"q": q, "sid": sid, "d": bar})
                     else:
                         await peer.send(
                             {"q": q, "sid": sid, "d": self._md_item(name, symbol, d, False)}

@@ -361,3 +361,39 @@ def test_live_trades_accept_one_array_or_a_list_of_them() -> None:
     many = _live_trades([[100.0, 2, "Buy", 1], [101.0, -2, "Sell", 2]])
     assert _live_trades([]) == []
     assert [(t.price, t.quantity) for t in one + many] == [(100.0, 2), (100.0, 2), (101.0, -2)]
+
+
+async def test_market_data_reference_lists_candles_and_settlement(exsim: ExberrySimulator) -> None:
+    from deribit_client.exberry.models import (
+        AuctionIndicativeEP,
+        Candle,
+        TickSizeTable,
+        TradingCalendar,
+    )
+
+    async with (
+        ExberryClient(exsim.url, **KEY) as trader,
+        ExberryClient(exsim.url, public_token="sim-md-token") as md,
+    ):
+        await trader.place_order(instrument="ETH", side="Sell", quantity=1, price=10.0, mpOrderId=1)
+        await trader.place_order(
+            instrument="ETH", side="Buy", quantity=1, orderType="Market", mpOrderId=2
+        )
+        async with md.tick_size_list() as ticks, md.calendar_list() as calendars:
+            table, calendar = await anext(ticks), await anext(calendars)
+            assert isinstance(table, TickSizeTable)
+            assert table.items[0].tickSize == 0.5
+            assert isinstance(calendar, TradingCalendar)
+            assert calendar.lastMessage == "Y"
+        async with md.auction_indicative_ep(symbol="ETH") as auction:
+            assert isinstance(await anext(auction), AuctionIndicativeEP)
+        async with md.candles(symbol="ETH") as live:
+            bar = await anext(live)
+            assert isinstance(bar, Candle)
+            assert (bar.open, bar.close, bar.volume) == (10.0, 10.0, 1.0)
+        assert bar.timeStamp is not None
+        start = bar.timeStamp // 1000
+        history = await md.candles_history(symbol="ETH", from_=start - 60, to=start + 60)
+        assert history == [bar]
+        prices = await md.settlement_prices(symbols=["ETH", "BTC"])
+        assert [(p.symbol, p.price) for p in prices] == [("ETH", 10.0), ("BTC", None)]
