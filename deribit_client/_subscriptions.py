@@ -434,9 +434,8 @@ class SubscriptionManager:
             except asyncio.CancelledError:
                 cancelled = True
         for subscriber in subscribers:
-            subscriber._active = False  # the connection is going: nothing to unsubscribe
             try:
-                await subscriber.close()
+                await subscriber.abandon()
             except asyncio.CancelledError:
                 cancelled = True
         if cancelled:

@@ -228,6 +228,12 @@ class Stream(Generic[T]):
 
         await finish_all(stop_consumer, detach, stop_hooks)
 
+    async def abandon(self) -> None:
+        """Close without releasing the venue side: its connection is going away (the
+        client is closing), so there is nothing to unsubscribe or cancel."""
+        self._active = False
+        await self.close()
+
     @property
     def closed(self) -> bool:
         """True once closed by the user, ended or failed."""
@@ -360,7 +366,8 @@ class Stream(Generic[T]):
         self._error = error
         self._finish()
         if self._inline or (self._callback is not None and self._consumer is None):
-            self._spawn_notify(error)
+            # No consumer task to raise into: the hook is the only way to hear of it.
+            self._report(error, f"subscription {self.name} ended")
         self._on_failed()
 
     def end(self) -> None:
@@ -405,10 +412,6 @@ class Stream(Generic[T]):
                 await result
         except Exception:
             log.exception("on_error of %s failed", self.name)
-
-    def _spawn_notify(self, error: BaseException) -> None:
-        # Called from the read loop: the hook may be a coroutine function.
-        self._report(error, f"subscription {self.name} ended")
 
     def _spawn_awaitable(self, awaitable: Awaitable[Any]) -> None:
         async def run() -> None:

@@ -331,8 +331,7 @@ class ExberryClient:
 
         async def close_streams() -> None:
             for stream in streams:
-                stream._active = False  # the socket goes: no sig: 3 to send
-                await stream.close()
+                await stream.abandon()  # the socket goes: no sig: 3 to send
 
         await finish_all(close_streams, self._supervisor.close)
 
