@@ -168,7 +168,9 @@ class RpcError(DeribitError):
         self.retryable: bool = entry.retryable if entry is not None else False
         self.name: str = entry.name if entry is not None else message.split(" ", 1)[0]
         where = f" in {method}" if method else ""
-        super().__init__(f"[{code}] {message}{where}")
+        # data names what was wrong (-32602: {"param": ..., "reason": ...}): show it.
+        detail = f": {_brief(data)}" if data not in (None, "", {}, []) else ""
+        super().__init__(f"[{code}] {message}{where}{detail}")
 
     @property
     def retry_after(self) -> float | None:
@@ -442,6 +444,11 @@ ERROR_CODES: Final[dict[int, ErrorCode]] = {
     code: ErrorCode(code, name, cls, code in _RETRYABLE) for code, name, cls in _TABLE
 }
 """Every documented error code -> its :class:`ErrorCode` row. Unknown codes raise RpcError."""
+
+
+def _brief(data: Any, limit: int = 200) -> str:
+    text = repr(data)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def error_from_code(

@@ -73,3 +73,19 @@ def test_message_suffix_does_not_change_the_class() -> None:
     error = error_from_code(10007, "price_too_high 43666.4288")
     assert error.name == "price_too_high"
     assert "price_too_high 43666.4288" in str(error)
+
+
+def test_error_text_names_what_was_wrong() -> None:
+    from deribit_client import error_from_code
+
+    error = error_from_code(
+        -32602,
+        "Invalid params",
+        {"reason": "wrong format", "param": "amount"},
+        method="private/buy",
+    )
+    assert "param" in str(error)
+    assert "amount" in str(error)
+    assert str(error_from_code(10009, "not_enough_funds")) == "[10009] not_enough_funds"
+    long = error_from_code(11050, "bad_request", {"blob": "x" * 1000})
+    assert len(str(long)) < 300
