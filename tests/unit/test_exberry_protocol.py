@@ -138,8 +138,14 @@ def test_a_lost_order_reply_is_outcome_unknown() -> None:
     assert type(failed["read"]) is ConnectionLost
 
 
+def samples() -> pathlib.Path:
+    if not (SAMPLES / "MANIFEST.md").exists():
+        pytest.skip("shared/exberry/samples is not beside this checkout")
+    return SAMPLES
+
+
 def valid_server_samples() -> list[pathlib.Path]:
-    manifest = (SAMPLES / "MANIFEST.md").read_text()
+    manifest = (samples() / "MANIFEST.md").read_text()
     out = []
     for name, direction in re.findall(
         r"^\| `([^`]+\.json)` \|[^|]*\|[^|]*\| ([^|]*) \|", manifest, re.M
@@ -198,7 +204,7 @@ def test_reporting_versions_decode_into_their_own_shapes() -> None:
         "ws-reporting-api__Trades-v2__SingleSecurity__1.json": Trade,
     }
     for name, model in pages.items():
-        decoded = decode_frame((SAMPLES / "exchange-api" / name).read_bytes())
+        decoded = decode_frame((samples() / "exchange-api" / name).read_bytes())
         assert isinstance(decoded.item, model), name
         if isinstance(decoded.item, OrdersPage | TradesPage):
             assert decoded.item.count is not None
