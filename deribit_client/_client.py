@@ -201,7 +201,6 @@ class DeribitClient:
         )
         self._supervisor = self._new_supervisor()
         self._refresher: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self.transport_kind: Literal["websocket", "http"] | None = None
         self.fallback_reason: str | None = None
         self.public = PublicAPI(self)
@@ -287,7 +286,6 @@ class DeribitClient:
             if self.state is ConnectionState.CLOSED:
                 raise ClientClosed("this client is closed; create a new one")
             raise ClientError(f"connect() needs a fresh client; this one is {self.state.value}")
-        self._loop = asyncio.get_running_loop()
         if self._session is None:
             self._session = aiohttp.ClientSession()
         try:
@@ -559,8 +557,6 @@ class DeribitClient:
             timeout = check_timeout(timeout)
         if type(method) is not str:
             raise ClientError(f"method must be a str such as 'public/get_time', not {method!r}")
-        if asyncio._get_running_loop() is not self._loop:
-            self._check_loop()
         if method in SUBSCRIPTION_METHODS:
             raise UnsupportedOperation(
                 f"{method} through call() would leave its notifications undelivered: use "
@@ -575,19 +571,6 @@ class DeribitClient:
         if method in _SESSION_STATE:
             return self._stateful(method, params, result_type, timeout, meta)
         return self._route(method, params, result_type, timeout, meta, private)
-
-    def _check_loop(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            raise ClientError(
-                "call the client from a coroutine running in its event loop"
-            ) from None
-        if loop is not self._loop and self._loop is not None:
-            raise ClientError(
-                "this client belongs to another event loop (it was connected in a different "
-                "asyncio.run()); create one client per event loop"
-            )
 
     def _route(
         self,
@@ -715,7 +698,6 @@ class DeribitClient:
     ) -> Any:
         # Subscriber-initiated calls need a ready connection: the establish sequence
         # resubscribes every registered channel itself, once, after authenticating.
-        self._check_loop()
         conn = self._supervisor.ready_connection
         if type(conn) is not Connection:
             if self.state is ConnectionState.CLOSED:

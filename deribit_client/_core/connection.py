@@ -34,6 +34,10 @@ _CLOCK_SLACK = 1e-3
 _WATCH_STEPS = 8  # watchdog checks per idle limit: a dead link is seen within 1 + 1/8 limits
 
 Future = asyncio.Future[Reply[Any]]
+_OTHER_LOOP = (
+    "this client belongs to another event loop (it was connected in a different "
+    "asyncio.run()); create one client per event loop"
+)
 P = TypeVar("P", bound=WireProtocol[Any])
 
 
@@ -78,6 +82,7 @@ class Connection(Generic[P]):
         self._on_closed = on_closed
         self.default_timeout = default_timeout
         self._reader: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._closed_reason: str | None = None
         self._abort_reason: str | None = None
@@ -104,11 +109,10 @@ class Connection(Generic[P]):
         return self._closed_reason
 
     def start(self) -> None:
-        """Start the read loop (once)."""
+        """Start the read loop (once); the connection belongs to the running loop."""
         if self._reader is None:
-            self._reader = asyncio.get_running_loop().create_task(
-                self._read_loop(), name="deribit-read-loop"
-            )
+            self._loop = asyncio.get_running_loop()
+            self._reader = self._loop.create_task(self._read_loop(), name="deribit-read-loop")
 
     async def call(
         self,
@@ -133,6 +137,8 @@ class Connection(Generic[P]):
         if self._closed_reason is not None:
             raise ConnectionLost(f"connection is closed: {self._closed_reason}")
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # the loop is at hand here anyway: the check is free
+            raise ClientError(_OTHER_LOOP)
         future: Future = loop.create_future()
         limit = self.default_timeout if timeout is None else timeout
         deadline = loop.time() + limit
@@ -392,6 +398,7 @@ class RequestConnection(Generic[P]):
         self.protocol = protocol
         self._headers = headers
         self.default_timeout = default_timeout
+        self._loop = asyncio.get_running_loop()  # created by a coroutine of its client
         self.closed = False
         """HTTP has no connection to lose; True once closed."""
         self.closed_reason: str | None = None
@@ -410,6 +417,8 @@ class RequestConnection(Generic[P]):
         ``label`` names the request for the transport (Deribit: the method, which is also
         the URL path).
         """
+        if asyncio.get_running_loop() is not self._loop:
+            raise ClientError(_OTHER_LOOP)
         protocol = self.protocol
         limit = self.default_timeout if timeout is None else timeout
         key, frame = prepare(*args, None, math.inf, limit)

@@ -413,7 +413,7 @@ def _error_of(env: Envelope, method: str | None, rid: int | None) -> DeribitErro
 def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
     if params is None:
         return {}
-    if not isinstance(params, Mapping):
+    if type(params) is not dict and not isinstance(params, Mapping):  # ABC checks cost ~0.2 us
         raise ClientError(
             f"params of {method} must be a mapping of parameter names to values, "
             f"not {type(params).__name__}"

@@ -8,7 +8,6 @@ A session lives as long as its socket, so every reconnect creates a new one firs
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -274,7 +273,6 @@ class ExberryClient:
             is_fatal=_is_fatal,
             on_give_up=self._give_up,
         )
-        self._loop: asyncio.AbstractEventLoop | None = None
         self.malformed = 0
 
     def __repr__(self) -> str:
@@ -318,7 +316,6 @@ class ExberryClient:
         """
         if self.state is ConnectionState.CLOSED:
             raise ClientClosed("this client is closed; create a new one")
-        self._loop = asyncio.get_running_loop()
         await self._supervisor.connect()
 
     async def close(self) -> None:
@@ -389,8 +386,7 @@ class ExberryClient:
         return await conn.call(timeout, False, prepare, q, dict(d), item_type, many)
 
     def _ready(self, q: str) -> Conn:
-        if asyncio._get_running_loop() is not self._loop and self._loop is not None:
-            raise ClientError("this client belongs to another event loop")
+        # (Using the client from another event loop is refused by the connection.)
         conn = self._supervisor.ready_connection
         if conn is not None:
             return conn

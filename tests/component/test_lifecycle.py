@@ -390,3 +390,24 @@ async def test_connect_failure_is_a_transport_error(venue: ScriptedDeribit) -> N
     with pytest.raises(TransportError, match="no route"):
         await client.connect()
     assert client.state == "disconnected"
+
+
+def test_an_http_client_is_bound_to_its_event_loop() -> None:
+    from deribit_client.testing import DeribitSimulator
+
+    other = asyncio.new_event_loop()
+    sim = DeribitSimulator()
+    other.run_until_complete(sim.__aenter__())
+    client = DeribitClient(url=sim.url, transport="http")
+    try:
+        other.run_until_complete(client.connect())
+
+        async def from_another_loop() -> None:
+            with pytest.raises(ClientError, match="another event loop"):
+                await client.public.get_time()
+
+        asyncio.run(from_another_loop())
+    finally:
+        other.run_until_complete(client.close())
+        other.run_until_complete(sim.__aexit__(None, None, None))
+        other.close()
