@@ -1,0 +1,126 @@
+"""In-process costs of the SDK's hot paths, without sockets: microseconds per operation.
+
+    python benchmarks/micro.py            # calls and notifications, min of 7 repetitions
+
+The server side is a mock transport that answers at once, so the figures are the SDK's own
+CPU work plus asyncio's (and the mock's), free of the network noise that makes
+`bench.py`'s ratios swing on shared machines. Compare two trees by running this script
+with each on `PYTHONPATH` (e.g. an older commit checked out with `git worktree add`),
+alternating runs; lower is better. Nothing here asserts speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import frame_server  # noqa: E402
+
+from deribit_client import DeribitClient, Gap  # noqa: E402
+from deribit_client.transports import MockConnector, MockTransport  # noqa: E402
+
+_TICKER_RESULT = msgspec.json.encode(frame_server.TICKER)
+CHANNEL = "ticker.BTC-PERPETUAL.100ms"
+
+
+def answer(frame: bytes) -> list[bytes]:
+    """Reply to every request at once: a ticker for public/ticker, else a timestamp (or the
+    channels of a subscribe)."""
+    request = msgspec.json.decode(frame)
+    rid = msgspec.json.encode(request["id"])
+    method = request["method"]
+    if method == "public/ticker":
+        result = _TICKER_RESULT
+    elif method.endswith("subscribe"):
+        result = msgspec.json.encode(request["params"]["channels"])
+    else:
+        result = b"1732000000000"
+    return [b'{"jsonrpc":"2.0","id":%s,"result":%s,"usIn":1,"usOut":2}' % (rid, result)]
+
+
+class Feed(MockTransport):
+    """A mock whose receive hands out a prepared batch without suspending."""
+
+    batch: list[bytes] | None = None
+
+    async def receive(self) -> object:
+        if self.batch:
+            return self.batch.pop()
+        return await super().receive()
+
+
+async def calls(reps: int) -> tuple[float, float]:
+    best_concurrent = best_sequential = float("inf")
+    async with DeribitClient(connector=MockConnector(answer), heartbeat_interval=None) as client:
+        for _ in range(reps):
+            start = time.perf_counter()
+            for _ in range(5):
+                await asyncio.gather(*(client.public.ticker("BTC-PERPETUAL") for _ in range(1000)))
+            best_concurrent = min(best_concurrent, (time.perf_counter() - start) / 5000)
+            start = time.perf_counter()
+            for _ in range(3000):
+                await client.public.get_time()
+            best_sequential = min(best_sequential, (time.perf_counter() - start) / 3000)
+    return best_concurrent * 1e6, best_sequential * 1e6
+
+
+async def notifications(mode: str, count: int) -> float:
+    frames = [
+        frame_server._notification(CHANNEL, dict(frame_server.TICKER, timestamp=n))
+        for n in range(count)
+    ]
+    feed = Feed(answer)
+
+    class Connector:
+        async def connect(self) -> Feed:
+            return feed
+
+    seen = 0
+    done = asyncio.get_running_loop().create_future()
+
+    def consume(item: Any) -> None:
+        nonlocal seen
+        if type(item) is not Gap:
+            seen += 1
+            if seen == count:
+                done.set_result(None)
+
+    wake = b'{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"heartbeat"}}'
+    async with DeribitClient(connector=Connector(), heartbeat_interval=None) as client:
+        if mode == "callback":
+            async with client.subscribe(CHANNEL, callback=consume, maxsize=count + 10):
+                feed.batch = frames[::-1]
+                start = time.perf_counter()
+                feed.push(wake)  # the reader is parked on the mock queue: wake it
+                await done
+        else:
+            async with client.subscribe(CHANNEL, maxsize=count + 10) as sub:
+                feed.batch = frames[::-1]
+                start = time.perf_counter()
+                feed.push(wake)
+                async for item in sub:
+                    consume(item)
+                    if seen == count:
+                        break
+        return (time.perf_counter() - start) / count * 1e6
+
+
+def main() -> None:
+    concurrent, sequential = asyncio.run(calls(7))
+    print(f"call, 1,000 concurrent      {concurrent:6.2f} us")
+    print(f"call, sequential            {sequential:6.2f} us")
+    for mode in ("callback", "async for"):
+        best = min(asyncio.run(notifications(mode, 50_000)) for _ in range(5))
+        print(f"ticker notification, {mode:9} {best:5.2f} us")
+
+
+if __name__ == "__main__":
+    main()
