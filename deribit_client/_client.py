@@ -39,6 +39,7 @@ from ._errors import AuthenticationError, OrderOutcomeUnknown, PermissionDeniedE
 from ._response import Response
 from ._rpc.methods import (
     ORDER_MUTATIONS,
+    SESSION_STATE,
     SUBSCRIPTION_METHODS,
     WS_ONLY_METHODS,
     is_read_only_public,
@@ -568,7 +569,7 @@ class DeribitClient:
                 f"{method} needs API credentials: pass client_id/client_secret or set "
                 "DERIBIT_CLIENT_ID/DERIBIT_CLIENT_SECRET"
             )
-        if method in _SESSION_STATE:
+        if method in SESSION_STATE:
             return self._stateful(method, params, result_type, timeout, meta)
         return self._route(method, params, result_type, timeout, meta, private)
 
@@ -786,15 +787,6 @@ class DeribitClient:
     def subscriptions(self) -> SubscriptionManager:
         """The subscription manager: live ``channels`` and counters (``malformed``, ...)."""
         return self._subs
-
-
-_SESSION_STATE = frozenset(
-    {
-        "private/enable_cancel_on_disconnect",
-        "private/disable_cancel_on_disconnect",
-        "private/logout",
-    }
-)
 
 
 def _credentials(client_id: str | None, client_secret: str | None) -> Credentials | None:

@@ -1,12 +1,16 @@
-"""Facts about Deribit methods that change how the SDK must treat a call (REFERENCE.md 3, 4, 8)."""
+"""The method facts the call path consults, derived once from the generated catalogue
+(REFERENCE.md 3, 4, 8): frozensets, so each check on the hot path is one set lookup."""
 
 from __future__ import annotations
 
 from typing import Final
 
+from .._catalogue import METHODS
+
 __all__ = [
     "MAX_FRAME_BYTES",
     "ORDER_MUTATIONS",
+    "SESSION_STATE",
     "SUBSCRIPTION_METHODS",
     "WS_ONLY_METHODS",
     "is_read_only_public",
@@ -15,53 +19,23 @@ __all__ = [
 MAX_FRAME_BYTES: Final = 32 * 1024
 """Deribit's limit for one WebSocket frame or POST body (error -32600 beyond it)."""
 
-SUBSCRIPTION_METHODS: Final = frozenset(
-    {
-        "public/subscribe",
-        "public/unsubscribe",
-        "public/unsubscribe_all",
-        "private/subscribe",
-        "private/unsubscribe",
-        "private/unsubscribe_all",
-    }
-)
+SUBSCRIPTION_METHODS: Final = frozenset(m for m, f in METHODS.items() if f.subscription)
+"""(Un)subscribe methods: only ``client.subscribe()`` sends them (it routes notifications)."""
 
-WS_ONLY_METHODS: Final = SUBSCRIPTION_METHODS | {
-    "public/hello",
-    "public/set_heartbeat",
-    "public/disable_heartbeat",
-    "private/logout",
-}
-"""Methods flagged WS-only in the method catalogue: refused over HTTP before any I/O."""
+WS_ONLY_METHODS: Final = frozenset(m for m, f in METHODS.items() if f.ws_only)
+"""Refused over HTTP before any I/O."""
 
-ORDER_MUTATIONS: Final = frozenset(
-    {
-        "private/buy",
-        "private/sell",
-        "private/edit",
-        "private/edit_by_label",
-        "private/cancel",
-        "private/cancel_all",
-        "private/cancel_all_by_currency",
-        "private/cancel_all_by_currency_pair",
-        "private/cancel_all_by_instrument",
-        "private/cancel_all_by_kind_or_type",
-        "private/cancel_by_label",
-        "private/close_position",
-        "private/mass_quote",
-        "private/cancel_quotes",
-    }
-)
+ORDER_MUTATIONS: Final = frozenset(m for m, f in METHODS.items() if f.order_mutation)
 """Calls that change orders: a lost reply raises OrderOutcomeUnknown and is never re-sent."""
 
+SESSION_STATE: Final = frozenset(m for m, f in METHODS.items() if f.session_state)
+"""Calls whose effect on the connection the client tracks (cancel-on-disconnect, logout)."""
 
-_AUTH_METHODS: Final = frozenset({"public/auth", "public/exchange_token", "public/fork_token"})
+_DETOUR: Final = frozenset(m for m, f in METHODS.items() if f.read_only_public)
+_NOT_DETOURED: Final = frozenset(m for m in METHODS if m not in _DETOUR)
 
 
 def is_read_only_public(method: str) -> bool:
-    """Public market/reference reads that may go over HTTP while the WebSocket reconnects."""
-    return (
-        method.startswith("public/")
-        and method not in WS_ONLY_METHODS
-        and method not in _AUTH_METHODS
-    )
+    """Public reads that may go over HTTP while the WebSocket reconnects. A public method
+    the catalogue does not know yet (newer than the spec) counts as a read."""
+    return method in _DETOUR or (method.startswith("public/") and method not in _NOT_DETOURED)

@@ -48,6 +48,8 @@ def test_the_wheel_holds_the_package_typed_and_licensed(
     assert "deribit_client/testing/exberry.py" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
+    assert "deribit_client/_catalogue/methods.py" in names
+    assert not any("_generator" in n or n.endswith(".json") for n in names)
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(artifacts[0]).read(metadata).decode()
     assert "License-Expression: MIT" in text
@@ -64,5 +66,6 @@ def test_the_sdist_holds_tests_changelog_and_license(
     with tarfile.open(artifacts[1]) as sdist:
         names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
     for expected in ("LICENSE", "CHANGELOG.md", "README.md", "tests/conftest.py",
-                     "benchmarks/bench.py", "deribit_client/__init__.py"):  # fmt: skip
+                     "benchmarks/bench.py", "deribit_client/__init__.py",
+                     "deribit_client/_catalogue/_generator/deribit_openapi.json"):  # fmt: skip
         assert expected in names, expected

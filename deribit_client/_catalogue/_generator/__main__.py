@@ -1,0 +1,5 @@
+"""``python -m deribit_client._catalogue._generator``: regenerate the catalogue."""
+
+from . import main
+
+main()

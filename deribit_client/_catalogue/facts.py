@@ -1,0 +1,56 @@
+"""The shapes of the catalogue's facts (the catalogue itself is generated: ``methods.py``)."""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = ["MethodFacts", "ParamFacts"]
+
+
+class ParamFacts(msgspec.Struct, frozen=True, gc=False):
+    """One parameter of a Deribit method, as the spec (plus overrides) declares it.
+
+    Attributes:
+        name: Deribit's parameter name.
+        required: whether the spec requires it.
+        type: the JSON type (``string``, ``integer``, ``number``, ``boolean``, ``array``,
+            ``object``), or ``""`` when the spec leaves it open.
+        enum: the allowed values, when the spec lists them.
+        description: Deribit's description.
+    """
+
+    name: str
+    required: bool
+    type: str
+    enum: tuple[str, ...] = ()
+    description: str = ""
+
+
+class MethodFacts(msgspec.Struct, frozen=True, gc=False):
+    """Everything the SDK needs to know about one Deribit method.
+
+    Attributes:
+        name: e.g. ``private/buy``.
+        private: needs authentication.
+        ws_only: refused over HTTP (Deribit: ``must_be_websocket_request``).
+        matching_engine: handled by the matching engine (its own rate-limit pool).
+        order_mutation: changes orders: a lost reply means the outcome is unknown.
+        read_only_public: a public read that may detour over HTTP while reconnecting.
+        session_state: changes connection state the client replays after reconnects.
+        subscription: subscribes or unsubscribes channels (only ``client.subscribe()``).
+        params: the parameters, in the spec's order.
+        result_schema: the spec's schema name of ``result``, if it names one.
+        summary: the spec's one-line description.
+    """
+
+    name: str
+    private: bool
+    ws_only: bool
+    matching_engine: bool
+    order_mutation: bool
+    read_only_public: bool
+    session_state: bool
+    subscription: bool
+    params: tuple[ParamFacts, ...]
+    result_schema: str | None
+    summary: str

@@ -1,0 +1,47 @@
+"""The generated method catalogue: fresh, complete, and the only source of method flags."""
+
+from __future__ import annotations
+
+from deribit_client._catalogue import METHODS, method_facts
+from deribit_client._catalogue._generator import TARGET, render
+from deribit_client._rpc import methods
+
+
+def test_the_committed_catalogue_is_what_the_generator_renders() -> None:
+    # Stale? Run: python -m deribit_client._catalogue._generator
+    assert TARGET.read_text() == render()
+
+
+def test_every_method_of_the_spec_is_there() -> None:
+    assert len(METHODS) == 174
+    assert all(name.startswith(("public/", "private/")) for name in METHODS)
+    assert method_facts("public/nope") is None
+
+
+def test_flags_come_from_the_spec_and_the_overrides() -> None:
+    expected_ws_only = {
+        "private/logout", "public/set_heartbeat", "public/disable_heartbeat",
+        "public/subscribe", "public/unsubscribe", "public/unsubscribe_all",
+        "private/subscribe", "private/unsubscribe", "private/unsubscribe_all",
+        "public/hello",
+    }  # fmt: skip
+    assert expected_ws_only == methods.WS_ONLY_METHODS
+    assert methods.SUBSCRIPTION_METHODS < methods.WS_ONLY_METHODS
+    assert {"private/buy", "private/cancel_all", "private/mass_quote"} <= methods.ORDER_MUTATIONS
+    assert all(METHODS[m].matching_engine for m in methods.ORDER_MUTATIONS)
+    assert methods.is_read_only_public("public/get_book_summary_by_currency")
+    assert not methods.is_read_only_public("public/auth")  # not a read
+    assert not methods.is_read_only_public("public/hello")  # WebSocket only
+    assert not methods.is_read_only_public("private/get_positions")
+    assert methods.is_read_only_public("public/get_index_chart_data")  # newer than the spec
+
+
+def test_parameters_carry_names_requiredness_types_and_descriptions() -> None:
+    buy = METHODS["private/buy"]
+    by_name = {p.name: p for p in buy.params}
+    assert by_name["instrument_name"].required
+    assert by_name["type"].enum  # the order types
+    assert "limit" in by_name["type"].enum
+    assert by_name["amount"].type == "number"
+    assert by_name["otoco_config"].type == "array"  # the spec's "JSON string", fixed
+    assert all(p.description for p in buy.params)
