@@ -21,7 +21,9 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[pathlib.Path, p
     # the machine's setting, not the package's.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     done = subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(out), str(ROOT)],
+        # No --sdist/--wheel: build makes the sdist, then the wheel from it, as a release
+        # would (a stale build/ directory in the checkout cannot leak into the wheel).
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
         capture_output=True,
         text=True,
         check=False,
