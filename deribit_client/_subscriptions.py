@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
+from ._catalogue import channel_facts
 from ._core.errors import ClientError, CredentialsRequired, DeribitError
 from ._core.streams import (
     DEFAULT_MAXSIZE,
@@ -47,18 +48,16 @@ log = logging.getLogger("deribit_client")
 
 # Room left in a 32 kB frame for the envelope around the channel list.
 _FRAME_BUDGET: Final = MAX_FRAME_BYTES - 512
-_PRIVATE_PREFIXES: Final = (
-    "user.",
-    "block_trade_confirmations",
-    "block_rfq.maker",
-    "block_rfq.taker",
-)
 
 
 def is_private_channel(channel: str) -> bool:
     """True if the channel needs ``private/subscribe`` on an authenticated connection:
-    ``user.*`` and other private families, and any ``raw`` interval (REFERENCE 5)."""
-    return channel.startswith(_PRIVATE_PREFIXES) or channel.endswith(".raw")
+    the private families of the catalogue, and any ``raw`` interval (REFERENCE 5). A family
+    newer than the spec is private when it is a ``user.*`` one."""
+    if channel.endswith(".raw"):
+        return True
+    facts = channel_facts(channel)
+    return facts.private if facts is not None else channel.startswith("user.")
 
 
 Item = Notification[Any] | Gap

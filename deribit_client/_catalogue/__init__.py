@@ -9,10 +9,44 @@ subscription) is read from here, never from a second list.
 
 from __future__ import annotations
 
-from .facts import MethodFacts, ParamFacts
+import re
+from functools import cache
+
+from .channels import CHANNELS
+from .facts import ChannelFacts, MethodFacts, ParamFacts
 from .methods import METHODS
 
-__all__ = ["METHODS", "MethodFacts", "ParamFacts", "method_facts"]
+__all__ = [
+    "CHANNELS",
+    "METHODS",
+    "ChannelFacts",
+    "MethodFacts",
+    "ParamFacts",
+    "channel_facts",
+    "method_facts",
+]
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    parts = ("[^.]+" if part.startswith("(") else re.escape(part) for part in pattern.split("."))
+    return re.compile(r"\.".join(parts) + r"\Z")
+
+
+# Patterns with more literal parts first: the most specific family wins.
+_MATCHERS = sorted(
+    ((_regex(f.pattern), f) for f in CHANNELS.values()),
+    key=lambda entry: -sum(not p.startswith("(") for p in entry[1].pattern.split(".")),
+)
+
+
+@cache
+def channel_facts(name: str) -> ChannelFacts | None:
+    """The facts of the family ``name`` belongs to (``ticker.BTC-PERPETUAL.100ms`` ->
+    ``ticker.(instrument_name).(interval)``), or ``None`` for a family the spec lacks."""
+    for regex, facts in _MATCHERS:
+        if regex.match(name):
+            return facts
+    return None
 
 
 def method_facts(name: str) -> MethodFacts | None:

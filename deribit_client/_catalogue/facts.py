@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["MethodFacts", "ParamFacts"]
+__all__ = ["ChannelFacts", "MethodFacts", "ParamFacts"]
 
 
 class ParamFacts(msgspec.Struct, frozen=True, gc=False):
@@ -53,4 +53,21 @@ class MethodFacts(msgspec.Struct, frozen=True, gc=False):
     subscription: bool
     params: tuple[ParamFacts, ...]
     result_schema: str | None
+    summary: str
+
+
+class ChannelFacts(msgspec.Struct, frozen=True, gc=False):
+    """Everything the SDK needs to know about one Deribit channel family.
+
+    Attributes:
+        pattern: the spec's address, e.g. ``ticker.(instrument_name).(interval)``.
+        private: needs ``private/subscribe`` on an authenticated connection (any ``raw``
+            interval does too, whatever the family).
+        parameters: the names of the pattern's parts, in order.
+        summary: the spec's one-line description.
+    """
+
+    pattern: str
+    private: bool
+    parameters: tuple[str, ...]
     summary: str

@@ -45,3 +45,27 @@ def test_parameters_carry_names_requiredness_types_and_descriptions() -> None:
     assert by_name["amount"].type == "number"
     assert by_name["otoco_config"].type == "array"  # the spec's "JSON string", fixed
     assert all(p.description for p in buy.params)
+
+
+def test_the_committed_channel_catalogue_is_fresh_and_complete() -> None:
+    from deribit_client._catalogue import CHANNELS
+    from deribit_client._catalogue._generator import CHANNEL_TARGET, render_channels
+
+    assert CHANNEL_TARGET.read_text() == render_channels()
+    assert len(CHANNELS) == 39
+
+
+def test_channel_auth_comes_from_the_catalogue_and_its_overrides() -> None:
+    from deribit_client._catalogue import channel_facts
+    from deribit_client._subscriptions import is_private_channel
+
+    facts = channel_facts("book.BTC-PERPETUAL.none.10.100ms")
+    assert facts is not None
+    assert facts.pattern == "book.(instrument_name).(group).(depth).(interval)"
+    # The AsyncAPI file does not tag it private; Deribit does (REFERENCE 5): an override.
+    assert is_private_channel("block_trade_confirmations.BTC")
+    assert is_private_channel("block_rfq.maker.quotes.BTC")
+    assert not is_private_channel("block_rfq.trades.BTC")
+    assert is_private_channel("ticker.BTC-PERPETUAL.raw")  # any raw interval
+    assert is_private_channel("user.liquidation")  # a user.* family newer than the spec
+    assert channel_facts("nope.x") is None

@@ -33,3 +33,7 @@ SESSION_STATE = frozenset(
 
 AUTH = frozenset({"public/auth", "public/exchange_token", "public/fork_token"})
 """Public methods that are not plain reads: never detoured over HTTP."""
+
+PRIVATE_CHANNELS = frozenset({"block_trade_confirmations", "block_trade_confirmations.(currency)"})
+"""Channels the AsyncAPI file does not tag private but Deribit serves only to an
+authenticated connection (REFERENCE section 5)."""
