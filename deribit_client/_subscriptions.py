@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 from ._catalogue import channel_facts
+from ._catalogue.payloads import payload_type
 from ._core.errors import ClientError, CredentialsRequired, DeribitError
 from ._core.streams import (
     DEFAULT_MAXSIZE,
@@ -31,7 +32,7 @@ from ._rpc.codec import DECODE_ERRORS, decoder_for, encode, notification_decoder
 from ._rpc.methods import MAX_FRAME_BYTES
 from ._rpc.protocol import ChannelRoute
 from ._rpc.wire import Notification, NotificationParams
-from .models.channels import BookChange, payload_type
+from .models.channels import BookChange
 
 __all__ = [
     "DEFAULT_MAXSIZE",

@@ -34,7 +34,6 @@ from .channels import (
     UserChanges,
     UserLock,
     VolatilityIndex,
-    payload_type,
 )
 from .market import (
     BookLevel,
@@ -137,5 +136,4 @@ __all__ = [
     "WithdrawalPriority",
     "cancel_failures",
     "cancelled_orders",
-    "payload_type",
 ]

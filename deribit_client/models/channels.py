@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ._base import DeribitObject
-from .account import AccountSummary, Position
-from .market import BookLevel, Instrument, PriceLevel, Ticker, TickerFields
-from .trading import Order, PublicTrade, UserTrade
+from .account import Position
+from .market import BookLevel, PriceLevel, TickerFields
+from .trading import Order, UserTrade
 
 __all__ = [
     "AccessLogEntry",
@@ -30,7 +30,6 @@ __all__ = [
     "UserChanges",
     "UserLock",
     "VolatilityIndex",
-    "payload_type",
 ]
 
 
@@ -216,50 +215,3 @@ class UserLock(DeribitObject):
 
     locked: bool
     currency: str
-
-
-_BY_FAMILY: dict[str, Any] = {
-    "ticker": Ticker,
-    "incremental_ticker": IncrementalTicker,
-    "quote": Quote,
-    "trades": list[PublicTrade],
-    "perpetual": PerpetualInterest,
-    "deribit_price_index": PriceIndex,
-    "deribit_price_ranking": list[PriceRanking],
-    "deribit_price_statistics": PriceStatistics,
-    "deribit_volatility_index": VolatilityIndex,
-    "estimated_expiration_price": EstimatedExpirationPrice,
-    "announcements": Announcement,
-    "user.trades": list[UserTrade],
-    "user.changes": UserChanges,
-    "user.portfolio": AccountSummary,
-    "user.access_log": AccessLogEntry,
-    "user.lock": UserLock,
-    "markprice.options": list[MarkPriceOption],
-    "chart.trades": Candle,
-    "instrument.state": InstrumentState,
-    "instrument.creation": Instrument,
-    "platform_state.public_methods_state": PublicMethodsState,
-    "platform_state": PlatformState,
-}
-
-
-def payload_type(channel: str) -> Any:
-    """The type a channel's ``data`` decodes into; ``Any`` (plain JSON) when unknown.
-
-    Examples: ``book.BTC-PERPETUAL.100ms`` -> :class:`BookChange`,
-    ``book.BTC-PERPETUAL.none.10.100ms`` -> :class:`BookSnapshot`,
-    ``user.orders.BTC-PERPETUAL.raw`` -> :class:`Order`, ``user.orders.future.BTC.100ms`` ->
-    ``list[Order]``.
-    """
-    parts = channel.split(".")
-    if parts[0] == "book":
-        return BookSnapshot if len(parts) == 5 else BookChange
-    if parts[0] == "user" and len(parts) > 1 and parts[1] == "orders":
-        # A single order per change on raw, an array on aggregated intervals (REFERENCE 5).
-        return Order if parts[-1] == "raw" else list[Order]
-    for length in (2, 1):  # longest family prefix wins: "user.trades" before "user"
-        family = ".".join(parts[:length])
-        if family in _BY_FAMILY:
-            return _BY_FAMILY[family]
-    return Any

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from deribit_client._catalogue.payloads import PAYLOADS, payload_type
 from deribit_client._rpc.methods import MAX_FRAME_BYTES
 from deribit_client._subscriptions import _batches, is_private_channel
 from deribit_client.models import (
@@ -18,7 +19,6 @@ from deribit_client.models import (
     Ticker,
     UserChanges,
     UserTrade,
-    payload_type,
 )
 
 
@@ -71,3 +71,9 @@ def test_batches_split_public_private_and_stay_under_the_frame_limit() -> None:
             {"jsonrpc": "2.0", "id": 2**31, "method": method, "params": {"channels": batch}}
         )
         assert len(frame) < MAX_FRAME_BYTES
+
+
+def test_every_payload_key_is_a_pattern_of_the_catalogue() -> None:
+    from deribit_client._catalogue import CHANNELS
+
+    assert set(PAYLOADS) <= set(CHANNELS)
