@@ -81,3 +81,15 @@ def test_exberry_protocol_does_no_io_and_its_simulator_shares_no_client_code() -
         assert not {n for n in found if n.split(".")[0] in ("asyncio", "aiohttp")}, name
     simulator = imports(PACKAGE / "testing" / "exberry.py")
     assert not {n for n in simulator if n.startswith("deribit_client.")}
+
+
+def test_models_import_only_msgspec_and_the_error_table() -> None:
+    # _errors: CancelFailure.exception() builds the typed error of a failed sub-request.
+    for module in modules("models"):
+        bad = {
+            name
+            for name in imports(module)
+            if name.startswith("deribit_client.")
+            and not name.startswith(("deribit_client.models", "deribit_client._errors"))
+        }
+        assert not bad, f"{module.name} imports {bad}"
