@@ -187,6 +187,14 @@ def exberry_frames(sid: int, count: int) -> list[bytes]:
     return chunks
 
 
+async def _write_chunks(transport: asyncio.Transport, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        transport.write(chunk)
+        # Raw writes bypass aiohttp's flow control: wait for the buffer to drain.
+        while transport.get_write_buffer_size() > 1 << 20:  # noqa: ASYNC110
+            await asyncio.sleep(0.0002)
+
+
 class FrameServer:
     """Serves benchmark traffic; ``count`` notifications per subscription."""
 
@@ -232,11 +240,7 @@ class FrameServer:
                 chunks = self._streams.get(channels[0])
                 if chunks is None:
                     chunks = self._streams[channels[0]] = stream_frames(channels[0], self.count)
-                for chunk in chunks:
-                    transport.write(chunk)
-                    # Raw writes bypass aiohttp's flow control: wait for the buffer to drain.
-                    while transport.get_write_buffer_size() > 1 << 20:  # noqa: ASYNC110
-                        await asyncio.sleep(0.0002)
+                await _write_chunks(transport, chunks)
                 continue
             reply = self._reply(req.get("id"), method)
             if reply is not None:
@@ -258,10 +262,7 @@ class FrameServer:
                 await ws.send_frame(_encode({"q": q, "sid": sid, "d": {}}), WSMsgType.TEXT)
                 await ws.send_frame(_encode({"sig": 1, "q": q, "sid": sid}), WSMsgType.TEXT)
             elif q.endswith("orderBookDepth") and "sig" not in req:
-                for chunk in exberry_frames(sid, self.count):
-                    transport.write(chunk)
-                    while transport.get_write_buffer_size() > 1 << 20:  # noqa: ASYNC110
-                        await asyncio.sleep(0.0002)
+                await _write_chunks(transport, exberry_frames(sid, self.count))
         return ws
 
     async def http(self, request: web.Request) -> web.Response:
