@@ -45,7 +45,7 @@ from ._errors import (
     WalletError,
     error_from_code,
 )
-from ._response import Response, decode_response, decode_response_with_meta
+from ._response import Response, decode_notification, decode_response, decode_response_with_meta
 from ._subscriptions import Gap, Notification, Policy, Subscription
 
 __version__ = "0.1.0"
@@ -98,6 +98,7 @@ __all__ = [
     "UnsupportedOperation",
     "WalletError",
     "__version__",
+    "decode_notification",
     "decode_response",
     "decode_response_with_meta",
     "error_from_code",

@@ -6,10 +6,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._api import result_type_of
+from ._catalogue.payloads import payload_type
+from ._core.errors import ProtocolError
 from ._core.protocol import Reply
-from ._rpc.protocol import decode_reply
+from ._rpc.codec import DECODE_ERRORS, decode_envelope, decoder_for
+from ._rpc.protocol import Heartbeat, decode_reply
+from ._rpc.wire import Notification
 
-__all__ = ["Response", "decode_response", "decode_response_with_meta"]
+__all__ = ["Response", "decode_notification", "decode_response", "decode_response_with_meta"]
 
 T = TypeVar("T")
 
@@ -83,3 +87,25 @@ def decode_response_with_meta(
 ) -> Response[Any]:
     """Like :func:`decode_response`, returning a :class:`Response` with ``usIn`` etc."""
     return Response.from_reply(_decode(method, frame, result_type))
+
+
+def decode_notification(frame: bytes | str) -> Notification[Any] | Heartbeat:
+    """Decode a recorded ``subscription`` (or ``heartbeat``) frame with the client's models:
+    the channel's payload type comes from the catalogue (plain JSON for unknown families).
+
+    Raises:
+        ProtocolError: the frame is not a notification, or its data does not fit.
+    """
+    try:
+        env = decode_envelope(frame)
+        params = env.params
+        if params is None or env.id is not None:
+            raise ProtocolError("not a notification (no params, or an id: a response?)")
+        if env.method == "heartbeat":
+            return Heartbeat(params.type or "heartbeat")
+        if env.method != "subscription":
+            raise ProtocolError(f"not a notification: method {env.method!r}")
+        data = decoder_for(payload_type(params.channel)).decode(params.data)
+    except DECODE_ERRORS as exc:
+        raise ProtocolError(f"not a decodable notification: {exc!r}") from None
+    return Notification(params.channel, data)

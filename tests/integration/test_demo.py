@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deribit_client.__main__ import main
+from deribit_client.cli import main
 
 
 def test_demo_runs_against_the_simulator(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,334 @@
+"""The command line: ``deribit`` (or ``python -m deribit_client``).
+
+    deribit call public/get_index_price index_name=btc_usd      # a typed result, readable
+    deribit call private/buy --help                               # Deribit's parameter docs
+    deribit tail ticker.BTC-PERPETUAL.100ms --count 5             # notifications as JSON lines
+    deribit record book.BTC-PERPETUAL.100ms -o book.jsonl --count 100
+    deribit decode book.jsonl                                     # offline, typed
+    deribit sim --port 8080                                       # the simulators, standalone
+    deribit demo [--venue exberry]
+
+Credentials come from ``DERIBIT_CLIENT_ID`` / ``DERIBIT_CLIENT_SECRET``. Failures print one
+line naming the problem and exit non-zero; ``-v`` adds tracebacks and debug logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import msgspec
+
+from . import DeribitClient, DeribitError, Gap, decode_notification
+from ._api import result_type_of
+from ._catalogue import METHODS, ParamFacts
+from ._config import Environment
+from ._demo import demo, exberry_demo
+from .transports import WebSocketConnector, WebSocketTransport
+
+__all__ = ["main"]
+
+_encode = msgspec.json.Encoder().encode
+
+
+class CliError(Exception):
+    """A problem with what was typed: printed as one line, exit status 2."""
+
+
+# -- parameters ---------------------------------------------------------------------------
+
+
+def parse_params(method: str, items: Sequence[str]) -> dict[str, Any]:
+    """``name=value`` pairs, each value parsed by the parameter's declared type.
+
+    Strings stay strings even when they look numeric (``label=12345``); numbers, booleans,
+    arrays and objects are parsed; a method the catalogue does not know takes JSON values
+    where they parse, strings otherwise.
+    """
+    facts = METHODS.get(method)
+    known = {p.name: p for p in facts.params} if facts is not None else None
+    params: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name:
+            raise CliError(f"expected name=value, got {item!r}")
+        if known is None:
+            params[name] = _json_or_str(raw)
+            continue
+        param = known.get(name)
+        if param is None:
+            names = ", ".join(known) or "none"
+            raise CliError(f"{method} has no parameter {name!r} (it takes: {names})")
+        params[name] = _typed(param, raw)
+    if known is not None:
+        missing = [p.name for p in known.values() if p.required and p.name not in params]
+        if missing:
+            raise CliError(f"{method} needs {', '.join(missing)}")
+    return params
+
+
+def _typed(param: ParamFacts, raw: str) -> Any:
+    try:
+        if param.type == "integer":
+            value: Any = int(raw)
+        elif param.type == "number":
+            value = float(raw)
+        elif param.type == "boolean":
+            lowered = raw.lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            value = lowered in ("true", "1", "yes")
+        elif param.type in ("array", "object"):
+            value = msgspec.json.decode(raw)
+        else:
+            value = raw
+    except (ValueError, msgspec.DecodeError):
+        raise CliError(f"{param.name} must be {param.type or 'a value'}, not {raw!r}") from None
+    if param.enum and str(value) not in param.enum:
+        raise CliError(f"{param.name} must be one of {', '.join(param.enum)}, not {raw!r}")
+    return value
+
+
+def _json_or_str(raw: str) -> Any:
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return raw
+
+
+def method_help(method: str) -> str:
+    """``call METHOD --help``: what the catalogue knows of the method."""
+    facts = METHODS.get(method)
+    if facts is None:
+        raise CliError(f"unknown method {method!r}; `deribit call --list` lists them")
+    flags = [
+        label
+        for label, on in (
+            ("private", facts.private),
+            ("WebSocket only", facts.ws_only),
+            ("order mutation: a lost reply leaves the outcome unknown", facts.order_mutation),
+        )
+        if on
+    ]
+    lines = [method, f"  {facts.summary}" if facts.summary else "", *(f"  ({f})" for f in flags)]
+    lines.append("parameters:" if facts.params else "parameters: none")
+    for p in facts.params:
+        kind = p.type + (f" one of {', '.join(p.enum)}" if p.enum else "")
+        required = "required" if p.required else "optional"
+        lines.append(f"  {p.name}  ({kind}, {required})")
+        if p.description:
+            lines.append(f"      {p.description}")
+    return "\n".join(line for line in lines if line != "")
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def _client(args: argparse.Namespace, **kwargs: Any) -> DeribitClient:
+    env: Environment = "testnet" if args.testnet else "prod"
+    return DeribitClient(url=args.url, env=env, heartbeat_interval=None, **kwargs)
+
+
+async def cmd_call(args: argparse.Namespace, out: TextIO) -> int:
+    if args.list:
+        for name in METHODS:
+            print(name, file=out)
+        return 0
+    if not args.method:
+        raise CliError("call needs a METHOD (e.g. public/get_time); --list shows them")
+    if args.help_method:
+        print(method_help(args.method), file=out)
+        return 0
+    params = parse_params(args.method, args.params)
+    result_type = Any if args.json else result_type_of(args.method)
+    async with _client(args) as client:
+        result = await client.call(args.method, params, result_type=result_type)
+    text = _encode(result)
+    print(text.decode() if args.json else msgspec.json.format(text, indent=2).decode(), file=out)
+    return 0
+
+
+async def cmd_tail(args: argparse.Namespace, out: TextIO) -> int:
+    shown = 0
+    async with _client(args) as client, client.subscribe(*args.channels) as sub:
+        async for item in sub:
+            if isinstance(item, Gap):
+                print(f"# gap on {item.channel}: {item.reason}" + (
+                    f" ({item.lost} lost)" if item.lost else ""), file=out)  # fmt: skip
+                continue
+            line = _encode({"channel": item.channel, "data": item.data}).decode()
+            print(line if args.json else _compact(item.channel, line), file=out)
+            out.flush()
+            shown += 1
+            if args.count and shown >= args.count:
+                return 0
+    return 0
+
+
+def _compact(channel: str, line: str) -> str:
+    return f"{channel}  {line[len(channel) + 22 : len(channel) + 142]}"
+
+
+class _RecordingConnector(WebSocketConnector):
+    """Opens WebSockets whose received frames are also written to a file, as sent."""
+
+    def __init__(self, url: str, sink: TextIO) -> None:
+        super().__init__(url)
+        self.sink = sink
+
+    async def connect(self) -> WebSocketTransport:
+        transport = await super().connect()
+        payload = transport.payload
+        sink = self.sink
+
+        def recording(message: object) -> bytes | str:
+            frame = payload(message)
+            if b'"subscription"' in (frame if isinstance(frame, bytes) else frame.encode()):
+                sink.write(frame.decode() if isinstance(frame, bytes) else frame)
+                sink.write("\n")
+            return frame
+
+        transport.payload = recording  # type: ignore[method-assign]
+        return transport
+
+
+async def cmd_record(args: argparse.Namespace, out: TextIO) -> int:
+    seen = 0
+    with Path(args.output).open("w") as sink:  # noqa: ASYNC230 - once, before any I/O
+        probe = _client(args)
+        connector = _RecordingConnector(probe.endpoints.ws_url, sink)
+        client = DeribitClient(connector=connector, heartbeat_interval=None)
+        async with client, client.subscribe(*args.channels) as sub:
+            async for item in sub:
+                if not isinstance(item, Gap):
+                    seen += 1
+                    if args.count and seen >= args.count:
+                        break
+    print(f"recorded {seen} notifications to {args.output}", file=out)
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
+    bad = 0
+    for number, line in enumerate(Path(args.file).read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = decode_notification(line)
+        except DeribitError as exc:
+            bad += 1
+            print(f"line {number}: does not fit: {exc}", file=out)
+            continue
+        print(f"line {number}: {item!r}"[:300], file=out)
+    if bad:
+        print(f"{bad} frame(s) did not fit", file=out)
+    return 1 if bad else 0
+
+
+async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
+    from .testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator, ExberrySimulator
+    from .testing.exberry import SIM_API_KEY, SIM_API_SECRET
+
+    async with (
+        DeribitSimulator(args.host, args.port) as sim,
+        ExberrySimulator(args.host, args.exberry_port) as exsim,
+    ):
+        sim.start_streams(0.1)
+        print(f"Deribit simulator   {sim.ws_url}  (HTTP {sim.http_url})", file=out)
+        print(f"  credentials       client_id={SIM_CLIENT_ID} client_secret={SIM_CLIENT_SECRET}",
+              file=out)  # fmt: skip
+        print(f"Exberry simulator   {exsim.url}", file=out)
+        print(f"  credentials       apiKey={SIM_API_KEY} secret={SIM_API_SECRET}", file=out)
+        print("Ctrl-C stops", file=out)
+        out.flush()
+        await asyncio.Event().wait()
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    if args.venue == "exberry":
+        if args.testnet:
+            raise CliError("--testnet is Deribit's; use --url for an Exberry gateway")
+        return await exberry_demo(args)
+    return await demo(args)
+
+
+# -- wiring -------------------------------------------------------------------------------
+
+
+def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    shared = argparse.ArgumentParser(add_help=False)
+    where = shared.add_mutually_exclusive_group()
+    where.add_argument("--url", help="server URL (default: Deribit production)")
+    where.add_argument("--testnet", action="store_true", help="use Deribit testnet")
+    shared.add_argument("-v", "--verbose", action="store_true", help="tracebacks and debug logs")
+    parser = argparse.ArgumentParser(prog="deribit", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    call = commands.add_parser(
+        "call", parents=[shared], add_help=False, help="call a method (METHOD --help: its docs)"
+    )
+    call.add_argument("method", nargs="?", help="e.g. public/get_index_price")
+    call.add_argument("params", nargs="*", help="name=value, parsed by the declared type")
+    call.add_argument("--json", action="store_true", help="raw JSON result")
+    call.add_argument("--list", action="store_true", help="list every method")
+    call.add_argument("-h", "--help", dest="help_method", action="store_true",
+                      help="the method's parameters (or this help without a method)")  # fmt: skip
+
+    for name, text in (("tail", "print notifications until Ctrl-C or --count"),
+                       ("record", "write the received notification frames to a file")):  # fmt: skip
+        sub = commands.add_parser(name, parents=[shared], help=text)
+        sub.add_argument("channels", nargs="+", help="e.g. ticker.BTC-PERPETUAL.100ms")
+        sub.add_argument("--count", type=int, default=0, help="stop after N notifications")
+        if name == "tail":
+            sub.add_argument("--json", action="store_true", help="JSON lines")
+        else:
+            sub.add_argument("-o", "--output", required=True, help="file to write")
+
+    decode_cmd = commands.add_parser("decode", help="decode a recorded file offline")
+    decode_cmd.add_argument("file")
+    decode_cmd.add_argument("-v", "--verbose", action="store_true")
+
+    sim = commands.add_parser("sim", help="run the Deribit and Exberry simulators")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=0, help="Deribit simulator port (0: any)")
+    sim.add_argument("--exberry-port", type=int, default=0, help="Exberry simulator port")
+    sim.add_argument("-v", "--verbose", action="store_true")
+
+    demo_cmd = commands.add_parser("demo", parents=[shared],
+                                   help="run the demo (bundled simulator by default)")  # fmt: skip
+    demo_cmd.add_argument("--venue", choices=("deribit", "exberry"), default="deribit")
+    return parser, call
+
+
+_COMMANDS = {
+    "call": cmd_call, "tail": cmd_tail, "record": cmd_record, "sim": cmd_sim, "demo": cmd_demo,
+}  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser, call_parser = _parser()
+    args = parser.parse_args(argv)
+    stream = out or sys.stdout
+    if args.command == "call" and args.help_method and not args.method:
+        print(call_parser.format_help(), file=stream)
+        return 0
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.ERROR)
+    try:
+        if args.command == "decode":  # offline: no event loop needed
+            return cmd_decode(args, stream)
+        return asyncio.run(_COMMANDS[args.command](args, stream))
+    except KeyboardInterrupt:
+        return 130
+    except (CliError, DeribitError, OSError, ValueError) as exc:
+        if verbose:
+            raise
+        print(f"deribit: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, CliError) else 1

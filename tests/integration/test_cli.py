@@ -1,0 +1,147 @@
+"""The command line against the simulator: exit codes, output, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import pathlib
+import sys
+
+import pytest
+
+from deribit_client.cli import CliError, main, method_help, parse_params
+from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+
+
+async def run(*argv: str) -> tuple[int, str]:
+    """The CLI in a worker thread (it runs its own event loop), the simulator in ours."""
+    out = io.StringIO()
+    code = await asyncio.to_thread(main, list(argv), out)
+    return code, out.getvalue()
+
+
+async def test_call_prints_the_typed_result(sim: DeribitSimulator) -> None:
+    code, out = await run("call", "public/get_index_price", "index_name=btc_usd", "--url", sim.url)
+    assert code == 0
+    assert json.loads(out)["index_price"] > 0
+    code, out = await run(
+        "call", "public/get_instruments", "currency=BTC", "kind=future", "--json", "--url", sim.url
+    )
+    assert code == 0
+    assert {i["kind"] for i in json.loads(out)} == {"future"}
+
+
+async def test_private_call_with_credentials_from_the_environment(
+    sim: DeribitSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DERIBIT_CLIENT_ID", SIM_CLIENT_ID)
+    monkeypatch.setenv("DERIBIT_CLIENT_SECRET", SIM_CLIENT_SECRET)
+    code, out = await run(
+        "call", "private/get_open_orders_by_label", "currency=BTC", "label=12345", "--url", sim.url
+    )
+    assert code == 0
+    assert json.loads(out) == []
+    assert ("private/get_open_orders_by_label", {"currency": "BTC", "label": "12345"}) in sim.calls
+
+
+def test_values_are_parsed_by_the_declared_type() -> None:
+    params = parse_params(
+        "private/buy",
+        ["instrument_name=BTC-PERPETUAL", "amount=10", "label=12345", "post_only=true",
+         'otoco_config=[{"amount":1}]', "type=limit"],
+    )  # fmt: skip
+    assert params == {
+        "instrument_name": "BTC-PERPETUAL", "amount": 10.0, "label": "12345",
+        "post_only": True, "otoco_config": [{"amount": 1}], "type": "limit",
+    }  # fmt: skip
+    with pytest.raises(CliError, match="amount must be number"):
+        parse_params("private/buy", ["instrument_name=X", "amount=ten"])
+    with pytest.raises(CliError, match="type must be one of"):
+        parse_params("private/buy", ["instrument_name=X", "type=huge"])
+    with pytest.raises(CliError, match="no parameter 'colour'"):
+        parse_params("public/get_time", ["colour=red"])
+    with pytest.raises(CliError, match="needs instrument_name"):
+        parse_params("private/buy", ["amount=1"])
+    with pytest.raises(CliError, match="name=value"):
+        parse_params("public/get_time", ["oops"])
+
+
+def test_method_help_carries_deribits_descriptions() -> None:
+    text = method_help("private/buy")
+    assert "instrument_name  (string, required)" in text
+    assert "order mutation" in text
+    assert "Instrument name" in text
+    with pytest.raises(CliError, match="unknown method"):
+        method_help("public/nope")
+
+
+async def test_bad_input_is_one_line_and_a_non_zero_exit(
+    sim: DeribitSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = await run("call", "public/get_time", "colour=red", "--url", sim.url)
+    assert code == 2
+    code, _ = await run("call", "public/get_instrument", "instrument_name=NOPE", "--url", sim.url)
+    assert code == 1
+    code, _ = await run("call", "public/get_time", "--url", "http://127.0.0.1:1")
+    assert code == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(errors) == 3
+    assert all(line.startswith("deribit: ") for line in errors)
+    assert "colour" in errors[0]
+    assert "10020" in errors[1] or "not" in errors[1]
+    assert "Traceback" not in "".join(errors)
+
+
+async def test_call_help_and_list() -> None:
+    code, out = await run("call", "private/buy", "--help")
+    assert code == 0
+    assert "time_in_force" in out
+    code, out = await run("call", "--list")
+    assert code == 0
+    assert len(out.split()) == 174
+
+
+async def test_tail_prints_json_lines(sim: DeribitSimulator) -> None:
+    sim.start_streams(0.01)
+    code, out = await run(
+        "tail", "ticker.BTC-PERPETUAL.100ms", "--count", "2", "--json", "--url", sim.url
+    )
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["channel"] for line in lines] == ["ticker.BTC-PERPETUAL.100ms"] * 2
+    assert lines[0]["data"]["instrument_name"] == "BTC-PERPETUAL"
+
+
+async def test_record_then_decode_offline(sim: DeribitSimulator, tmp_path: pathlib.Path) -> None:
+    sim.start_streams(0.01)
+    target = tmp_path / "book.jsonl"
+    code, out = await run(
+        "record", "book.BTC-PERPETUAL.100ms", "-o", str(target), "--count", "3", "--url", sim.url
+    )
+    assert code == 0
+    assert "recorded 3" in out
+    code, out = await run("decode", str(target))
+    assert code == 0
+    assert "BookChange" in out
+    with target.open("a") as file:
+        file.write('{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.X.100ms"'
+                   ',"data":{"instrument_name":5}}}\n')  # fmt: skip
+    code, out = await run("decode", str(target))
+    assert code == 1
+    assert "does not fit" in out
+
+
+async def test_sim_runs_standalone_and_prints_urls_and_credentials() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "deribit_client", "sim", stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    try:
+        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(4)]
+    finally:
+        process.terminate()
+        await process.wait()
+    assert lines[0].startswith("Deribit simulator   ws://127.0.0.1:")
+    assert SIM_CLIENT_ID in lines[1]
+    assert lines[2].startswith("Exberry simulator   ws://127.0.0.1:")
