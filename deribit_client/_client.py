@@ -297,6 +297,14 @@ class DeribitClient:
                 except TransportError as exc:
                     if self.transport_mode == "websocket":
                         raise
+                    if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
+                        # The host itself cannot be reached (refused, no route, no DNS):
+                        # HTTP goes to the same host, so falling back would only fail later.
+                        host = urlsplit(self.endpoints.ws_url).netloc
+                        raise TransportError(
+                            f"cannot reach {host} ({exc.__cause__}); no HTTP fallback: it "
+                            "uses the same host"
+                        ) from exc
                     if self.cancel_on_disconnect:
                         raise UnsupportedOperation(
                             f"WebSocket unavailable ({exc}) and cancel_on_disconnect needs it"

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from . import Credentials, DeribitClient, Gap, RpcError
 from ._config import Environment
-from .models import cancel_failures, cancelled_orders
+from .models import CancelFailure, CancelSuccess, cancel_failures, cancelled_orders
 from .testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 
@@ -73,7 +73,11 @@ async def _trade(url: str | None, env: Environment, credentials: Credentials) ->
             f"{len(cancel_failures(reports))} failed"
         )
         for report in reports:
-            print(f"                     {report!r}"[:120])
+            match report:
+                case CancelSuccess(currency=currency, type=kind, result=orders):
+                    print(f"                     {currency} {kind}: {len(orders)} cancelled")
+                case CancelFailure(currency=currency, error=error):
+                    print(f"                     {currency}: failed, {error.code} {error.message}")
 
 
 async def demo(args: argparse.Namespace) -> int:

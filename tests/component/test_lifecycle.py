@@ -411,3 +411,13 @@ def test_an_http_client_is_bound_to_its_event_loop() -> None:
         other.run_until_complete(client.close())
         other.run_until_complete(sim.__aexit__(None, None, None))
         other.close()
+
+
+async def test_an_unreachable_host_fails_at_once_without_an_http_fallback() -> None:
+    # Reported: with env= on a machine without a network, auto mode fell back to an HTTP
+    # endpoint on the same host and failed only at the first call.
+    client = DeribitClient(url="http://127.0.0.1:1", heartbeat_interval=None)
+    with pytest.raises(TransportError, match="no HTTP fallback"):
+        await client.connect()
+    assert client.transport_kind is None
+    await client.close()
