@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 import msgspec
 
-from . import DeribitClient, DeribitError, Gap, decode_notification
+from . import DeribitClient, DeribitError, Gap, RpcError, decode_notification, decode_response
 from ._api import result_type_of
 from ._catalogue import METHODS, ParamFacts
 from ._config import Environment
@@ -161,17 +161,15 @@ async def cmd_tail(args: argparse.Namespace, out: TextIO) -> int:
                 print(f"# gap on {item.channel}: {item.reason}" + (
                     f" ({item.lost} lost)" if item.lost else ""), file=out)  # fmt: skip
                 continue
-            line = _encode({"channel": item.channel, "data": item.data}).decode()
-            print(line if args.json else _compact(item.channel, line), file=out)
+            if args.json:
+                print(_encode({"channel": item.channel, "data": item.data}).decode(), file=out)
+            else:  # one line per notification: the channel, then the start of its data
+                print(f"{item.channel}  {_encode(item.data).decode()[:120]}", file=out)
             out.flush()
             shown += 1
             if args.count and shown >= args.count:
                 return 0
     return 0
-
-
-def _compact(channel: str, line: str) -> str:
-    return f"{channel}  {line[len(channel) + 22 : len(channel) + 142]}"
 
 
 class _RecordingConnector(WebSocketConnector):
@@ -219,15 +217,27 @@ def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
         if not line.strip():
             continue
         try:
-            item = decode_notification(line)
+            text = _decoded(line)
         except DeribitError as exc:
             bad += 1
             print(f"line {number}: does not fit: {exc}", file=out)
             continue
-        print(f"line {number}: {item!r}"[:300], file=out)
+        print(f"line {number}: {text}", file=out)
     if bad:
         print(f"{bad} frame(s) did not fit", file=out)
     return 1 if bad else 0
+
+
+def _decoded(frame: str) -> str:
+    """One recorded frame, decoded: a notification (typed by its channel), or a reply
+    (its method is not in the frame: the result as JSON, an error as its typed class)."""
+    if '"id"' not in frame:
+        return repr(decode_notification(frame))[:300]
+    try:
+        result = decode_response("?", frame, Any)
+    except RpcError as exc:
+        return f"reply: {type(exc).__name__} {exc}"
+    return f"reply: {_encode(result).decode()[:280]}"
 
 
 async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:

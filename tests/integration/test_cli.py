@@ -111,6 +111,9 @@ async def test_tail_prints_json_lines(sim: DeribitSimulator) -> None:
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["channel"] for line in lines] == ["ticker.BTC-PERPETUAL.100ms"] * 2
     assert lines[0]["data"]["instrument_name"] == "BTC-PERPETUAL"
+    code, out = await run("tail", "ticker.BTC-PERPETUAL.100ms", "--count", "1", "--url", sim.url)
+    assert code == 0
+    assert out.startswith('ticker.BTC-PERPETUAL.100ms  {"')
 
 
 async def test_record_then_decode_offline(sim: DeribitSimulator, tmp_path: pathlib.Path) -> None:
@@ -127,9 +130,13 @@ async def test_record_then_decode_offline(sim: DeribitSimulator, tmp_path: pathl
     with target.open("a") as file:
         file.write('{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.X.100ms"'
                    ',"data":{"instrument_name":5}}}\n')  # fmt: skip
+        file.write('{"jsonrpc":"2.0","id":7,"result":{"index_price":1.5}}\n')
+        file.write('{"jsonrpc":"2.0","id":8,"error":{"code":10009,"message":"not_enough_funds"}}\n')
     code, out = await run("decode", str(target))
     assert code == 1
     assert "does not fit" in out
+    assert 'reply: {"index_price":1.5}' in out
+    assert "reply: InsufficientFundsError" in out
 
 
 async def test_sim_runs_standalone_and_prints_urls_and_credentials() -> None:
