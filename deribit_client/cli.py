@@ -27,7 +27,7 @@ import msgspec
 from . import DeribitClient, DeribitError, Gap, RpcError, decode_notification, decode_response
 from ._api import result_type_of
 from ._catalogue import METHODS, ParamFacts
-from ._config import Environment
+from ._config import Environment, endpoints_for
 from ._demo import demo, exberry_demo
 from .transports import WebSocketConnector, WebSocketTransport
 
@@ -129,9 +129,12 @@ def method_help(method: str) -> str:
 # -- commands -----------------------------------------------------------------------------
 
 
-def _client(args: argparse.Namespace, **kwargs: Any) -> DeribitClient:
-    env: Environment = "testnet" if args.testnet else "prod"
-    return DeribitClient(url=args.url, env=env, heartbeat_interval=None, **kwargs)
+def _env(args: argparse.Namespace) -> Environment:
+    return "testnet" if args.testnet else "prod"
+
+
+def _client(args: argparse.Namespace) -> DeribitClient:
+    return DeribitClient(url=args.url, env=_env(args), heartbeat_interval=None)
 
 
 async def cmd_call(args: argparse.Namespace, out: TextIO) -> int:
@@ -191,6 +194,8 @@ class _RecordingConnector(WebSocketConnector):
                 sink.write("\n")
             return frame
 
+        # The connection binds payload when its read loop starts, after connect(): this
+        # instance attribute is what it reads each frame through.
         transport.payload = recording  # type: ignore[method-assign]
         return transport
 
@@ -198,9 +203,8 @@ class _RecordingConnector(WebSocketConnector):
 async def cmd_record(args: argparse.Namespace, out: TextIO) -> int:
     seen = 0
     with Path(args.output).open("w") as sink:  # noqa: ASYNC230 - once, before any I/O
-        probe = _client(args)
-        connector = _RecordingConnector(probe.endpoints.ws_url, sink)
-        client = DeribitClient(connector=connector, heartbeat_interval=None)
+        ws_url = endpoints_for(_env(args), args.url).ws_url
+        client = DeribitClient(connector=_RecordingConnector(ws_url, sink), heartbeat_interval=None)
         async with client, client.subscribe(*args.channels) as sub:
             async for item in sub:
                 if not isinstance(item, Gap):

@@ -171,17 +171,28 @@ class ExberryStream(Stream[T], Generic[T]):
         log.warning("skipped malformed item on %s: %s", self.q, reason)
         self.put_marker(Gap(self.q, "malformed"))
 
-    def resume_request(self) -> tuple[dict[str, Any], bool]:
-        """The request that resumes this stream, and whether items may have been lost."""
+    def resume_request(self) -> dict[str, Any]:
+        """The request that resumes this stream; queues a Gap when items may have been lost
+        (nothing delivered yet on a stream that asked only for live events)."""
         d = dict(self.request)
         if self._last is None:
             # Nothing delivered yet: resume where the user asked to start, if anywhere.
-            return d, "trackingNumber" not in d
+            if "trackingNumber" not in d:
+                self.put_marker(Gap(self.q, "reconnected"))
+            return d
         # Several events can share one number: resume from the number before the last
         # (the docs advise the second-to-last) and skip the ones already delivered.
         d["trackingNumber"] = self._prev if self._prev is not None else self._last - 1
         self._skip = self._at_last
-        return d, False
+        return d
+
+    def restart_live(self) -> dict[str, Any]:
+        """The server does not know the resume point (1201): restart from live events, with
+        a Gap, since what happened in between is not replayed."""
+        self.put_marker(Gap(self.q, "reconnected"))
+        self.request.pop("trackingNumber", None)
+        self._last = self._prev = None
+        return dict(self.request)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -264,7 +275,6 @@ class ExberryClient:
         self._clock = clock
         self._public_token = public_token
         self._connector = connector or WebSocketConnector(url, timeout=self.connect_timeout)
-        self._streams: dict[int, ExberryStream[Any]] = {}
         self._live: list[ExberryStream[Any]] = []
         self._supervisor: Supervisor[Conn] = Supervisor(
             self._open,
@@ -322,7 +332,6 @@ class ExberryClient:
         """Close the streams and the socket; idempotent, completes even if cancelled."""
         self._supervisor.begin_close()
         streams, self._live = self._live, []
-        self._streams.clear()
         for stream in streams:
             stream.end()
 
@@ -345,7 +354,6 @@ class ExberryClient:
         return conn
 
     def _supervisor_closed(self, conn: Conn, reason: str) -> None:
-        self._streams.clear()
         self._supervisor.connection_closed(conn, reason)
 
     def _give_up(self, error: BaseException) -> None:
@@ -371,10 +379,7 @@ class ExberryClient:
 
     async def _step_resume(self, conn: Conn) -> None:
         for stream in self._live:
-            d, lossy = stream.resume_request()
-            if lossy:
-                stream.put_marker(Gap(stream.q, "reconnected"))
-            await conn.send(self._register(conn, stream, d))
+            await conn.send(self._register(conn, stream, stream.resume_request()))
 
     # -- requests -------------------------------------------------------------------------
 
@@ -450,9 +455,7 @@ class ExberryClient:
         await conn.send(self._register(conn, stream, d))
 
     def _register(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> bytes:
-        sid, frame = conn.protocol.open_stream(stream.q, d, stream)
-        stream.sid = sid
-        self._streams[sid] = stream
+        stream.sid, frame = conn.protocol.open_stream(stream.q, d, stream)
         return frame
 
     async def _close_stream(self, stream: ExberryStream[Any]) -> None:
@@ -461,7 +464,6 @@ class ExberryClient:
         conn = self._supervisor.ready_connection
         if conn is None or stream.sid is None:
             return
-        self._streams.pop(stream.sid, None)
         frame = conn.protocol.close_stream(stream.sid)
         if frame is not None:
             with contextlib.suppress(ConnectionLost):  # the socket went: the stream with it
@@ -470,33 +472,23 @@ class ExberryClient:
     def _reopen_soon(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
         # From the read loop, which must not await a write: the connection's own writer
         # task sends it.
-        conn.protocol._outbox.append(self._register(conn, stream, d))
+        conn.protocol.queue(self._register(conn, stream, d))
         conn.flush_soon()
 
     def _on_event(self, event: object) -> None:
         if type(event) is StreamClosed:
             stream = event.route
-            self._streams.pop(event.sid, None)
             if stream not in self._live:
                 return
             error = event.error
-            if isinstance(error, StreamDisconnected) or (error is None and stream.resumable):
-                # The server ended a long-lived stream: resume it on this socket.
-                conn = self._supervisor.ready_connection
-                if conn is not None:
-                    d, lossy = stream.resume_request()
-                    if lossy:
-                        stream.put_marker(Gap(stream.q, "reconnected"))
-                    self._reopen_soon(conn, stream, d)
+            conn = self._supervisor.ready_connection
+            if conn is not None:
+                if isinstance(error, StreamDisconnected) or (error is None and stream.resumable):
+                    # The server ended a long-lived stream: resume it on this socket.
+                    self._reopen_soon(conn, stream, stream.resume_request())
                     return
-            if isinstance(error, TrackingNumberError):
-                # The resume point is unknown to the server: restart live, with a Gap.
-                stream.put_marker(Gap(stream.q, "reconnected"))
-                stream.request.pop("trackingNumber", None)
-                stream._last = stream._prev = None
-                conn = self._supervisor.ready_connection
-                if conn is not None:
-                    self._reopen_soon(conn, stream, stream.request)
+                if isinstance(error, TrackingNumberError):
+                    self._reopen_soon(conn, stream, stream.restart_live())
                     return
             self._live.remove(stream)
             stream.fail(error or ConnectionLost(f"{stream.q} ended by the server"))

@@ -170,8 +170,12 @@ class ExberryProtocol(Generic[W]):
         self._closing.add(sid)
         return _encode(Request(entry[1], sid, sig=3, token=self._token))
 
+    def queue(self, frame: bytes) -> None:
+        """Queue a frame for the connection's writer (``data_to_send``)."""
+        self._outbox.append(frame)
+
     def data_to_send(self) -> list[bytes]:
-        """Nothing is queued by the protocol itself (Exberry has no protocol heartbeat)."""
+        """Take the queued frames (stream re-opens queued from the read loop)."""
         out, self._outbox = self._outbox, []
         return out
 

@@ -397,3 +397,15 @@ async def test_market_data_reference_lists_candles_and_settlement(exsim: Exberry
         assert history == [bar]
         prices = await md.settlement_prices(symbols=["ETH", "BTC"])
         assert [(p.symbol, p.price) for p in prices] == [("ETH", 10.0), ("BTC", None)]
+
+
+async def test_an_unknown_resume_point_restarts_live_with_a_gap(
+    exsim: ExberrySimulator, exberry: ExberryClient
+) -> None:
+    # 1201 Wrong trackingNumber: nothing can be replayed, so the consumer is told.
+    async with exberry.order_book_depth(trackingNumber=10**9) as book:
+        marker = await asyncio.wait_for(anext(book), 5)
+        assert marker == Gap("v2/exchange.market/orderBookDepth", "reconnected")
+        await until(lambda: any(p.streams for p in exsim.peers))
+        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=1)
+        assert isinstance(await asyncio.wait_for(anext(book), 5), Add)
