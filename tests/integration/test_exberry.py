@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -24,55 +23,43 @@ INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
 KEY = {"api_key": SIM_API_KEY, "secret": SIM_API_SECRET}
 
 
-@pytest.fixture
-async def exsim() -> AsyncIterator[ExberrySimulator]:
-    async with ExberrySimulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def exberry(exsim: ExberrySimulator) -> AsyncIterator[ExberryClient]:
-    async with ExberryClient(exsim.url, reconnect=INSTANT, **KEY) as client:
-        yield client
-
-
-async def test_session_is_signed_and_bad_keys_are_refused(exsim: ExberrySimulator) -> None:
-    async with ExberryClient(exsim.url, **KEY) as client:
+async def test_session_is_signed_and_bad_keys_are_refused(exberry_sim: ExberrySimulator) -> None:
+    async with ExberryClient(exberry_sim.url, **KEY) as client:
         assert client.state == "ready"
-    session = next(d for q, d in exsim.calls if q == "exchange.market/createSession")
+    session = next(d for q, d in exberry_sim.calls if q == "exchange.market/createSession")
     assert set(session) == {"apiKey", "timestamp", "signature"}
     assert isinstance(session["timestamp"], str)
     with pytest.raises(SessionError) as info:
-        await ExberryClient(exsim.url, api_key=SIM_API_KEY, secret="wrong").connect()
+        await ExberryClient(exberry_sim.url, api_key=SIM_API_KEY, secret="wrong").connect()
     assert info.value.code == 6000
-    late = ExberryClient(exsim.url, clock=lambda: 0.0, **KEY)
+    late = ExberryClient(exberry_sim.url, clock=lambda: 0.0, **KEY)
     with pytest.raises(SessionError, match="timestamp"):
         await late.connect()
 
 
-async def test_token_and_password_sessions(exsim: ExberrySimulator) -> None:
-    exsim.tokens.add("auth0-token")
-    exsim.users["trader@example.com"] = "pw"
-    async with ExberryClient(exsim.url, token="auth0-token") as client:
+async def test_token_and_password_sessions(exberry_sim: ExberrySimulator) -> None:
+    exberry_sim.tokens.add("auth0-token")
+    exberry_sim.users["trader@example.com"] = "pw"
+    async with ExberryClient(exberry_sim.url, token="auth0-token") as client:
         assert client.state == "ready"
-    async with ExberryClient(exsim.url, username="trader@example.com", password="pw") as c:
+    async with ExberryClient(exberry_sim.url, username="trader@example.com", password="pw") as c:
         assert c.state == "ready"
 
 
 async def test_orders_match_and_every_stream_sees_them(
-    exsim: ExberrySimulator, exberry: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
     async with (
-        exberry.order_book_depth() as book,
-        exberry.execution_reports() as reports,
-        exberry.trades() as trades,
+        exberry_client.order_book_depth() as book,
+        exberry_client.execution_reports() as reports,
+        exberry_client.trades() as trades,
     ):
         # No waiting for the server: the opens are written before the orders that follow.
-        resting = await exberry.place_order(
+        resting = await exberry_client.place_order(
             instrument="BTC", side="Sell", quantity=2, price=100.5, mpOrderId=1
         )
         assert resting.orderStatus == "Pending"
-        taker = await exberry.place_order(
+        taker = await exberry_client.place_order(
             instrument="BTC", side="Buy", quantity=1, orderType="Market", mpOrderId=2
         )
         add, executed = await anext(book), await anext(book)
@@ -86,57 +73,61 @@ async def test_orders_match_and_every_stream_sees_them(
         records = [await anext(trades) for _ in range(2)]
         assert all(isinstance(r, Trade) for r in records)
         assert {r.side for r in records} == {"Buy", "Sell"}  # type: ignore[union-attr]
-    state = await exberry.order_book_state()
+    state = await exberry_client.order_book_state()
     assert [(o.orderId, o.quantity) for o in state.orders] == [(resting.orderId, 1)]
     assert state.last_tracking_number is not None
-    orders, last = await exberry.mass_order_status()
+    orders, last = await exberry_client.mass_order_status()
     assert [o.mpOrderId for o in orders] == [1]
     assert last == state.last_tracking_number
 
 
-async def test_cancel_replace_and_mass_cancel(exberry: ExberryClient) -> None:
-    placed = await exberry.place_order(
+async def test_cancel_replace_and_mass_cancel(exberry_client: ExberryClient) -> None:
+    placed = await exberry_client.place_order(
         instrument="ETH", side="Buy", quantity=3, price=10.0, mpOrderId=7
     )
-    replaced = await exberry.replace_order(
+    replaced = await exberry_client.replace_order(
         orderId=placed.orderId, instrument="ETH", quantity=5, price=10.5
     )
     assert replaced.orderId == placed.orderId
     with pytest.warns(DeprecationWarning, match="replace_order"):
-        await exberry.modify_order(orderId=placed.orderId, instrument="ETH", quantity=4)
-    cancelled = await exberry.cancel_order(instrument="ETH", mpOrderId=7)
+        await exberry_client.modify_order(orderId=placed.orderId, instrument="ETH", quantity=4)
+    cancelled = await exberry_client.cancel_order(instrument="ETH", mpOrderId=7)
     assert cancelled.orderId == placed.orderId
     with pytest.raises(NotFound) as info:
-        await exberry.cancel_order(instrument="ETH", orderId=placed.orderId)
+        await exberry_client.cancel_order(instrument="ETH", orderId=placed.orderId)
     assert (info.value.code, info.value.q) == (1100, "v1/exchange.market/cancelOrder")
     with pytest.raises(ClientError, match="exactly one"):
-        await exberry.cancel_order(instrument="ETH", orderId=1, mpOrderId=1)
+        await exberry_client.cancel_order(instrument="ETH", orderId=1, mpOrderId=1)
     for n in range(3):
-        await exberry.place_order(
+        await exberry_client.place_order(
             instrument="ETH", side="Sell", quantity=1, price=20.0 + n, mpOrderId=100 + n
         )
-    assert (await exberry.mass_cancel(instrument="ETH")).numberOfOrders == 3
+    assert (await exberry_client.mass_cancel(instrument="ETH")).numberOfOrders == 3
 
 
-async def test_validation_errors_are_typed(exberry: ExberryClient) -> None:
+async def test_validation_errors_are_typed(exberry_client: ExberryClient) -> None:
     with pytest.raises(NotFound, match="not found"):
-        await exberry.place_order(instrument="XYZ", side="Buy", quantity=1, price=1, mpOrderId=1)
-    await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=5)
+        await exberry_client.place_order(
+            instrument="XYZ", side="Buy", quantity=1, price=1, mpOrderId=1
+        )
+    await exberry_client.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=5)
     with pytest.raises(OrderValidationError) as info:  # mpOrderId reuse
-        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=5)
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=5
+        )
     assert info.value.code == 1002
     with pytest.raises(ClientError, match="price"):
-        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, mpOrderId=6)
+        await exberry_client.place_order(instrument="BTC", side="Buy", quantity=1, mpOrderId=6)
     with pytest.raises(OrderValidationError):
-        await exberry.request("v1/exchange.market/placeOrder", {"instrument": "BTC"})
+        await exberry_client.request("v1/exchange.market/placeOrder", {"instrument": "BTC"})
 
 
 async def test_requests_before_a_session_fail_with_invalid_session(
-    exsim: ExberrySimulator,
+    exberry_sim: ExberrySimulator,
 ) -> None:
     import aiohttp
 
-    async with aiohttp.ClientSession() as session, session.ws_connect(exsim.url) as ws:
+    async with aiohttp.ClientSession() as session, session.ws_connect(exberry_sim.url) as ws:
         await ws.send_str('{"q":"v1/exchange.market/placeOrder","sid":1,"d":{}}')
         reply = await ws.receive_json()
         assert (reply["sig"], reply["d"]["errorCode"]) == (2, 1007)
@@ -144,25 +135,25 @@ async def test_requests_before_a_session_fail_with_invalid_session(
 
 
 async def test_streams_resume_after_a_cut_without_duplicates_or_loss(
-    exsim: ExberrySimulator, exberry: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
     seen: list[tuple[int | None, str]] = []
-    async with exberry.order_book_depth() as book:
-        await until(lambda: any(p.streams for p in exsim.peers))
+    async with exberry_client.order_book_depth() as book:
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
         for n in range(3):
-            await exberry.place_order(
+            await exberry_client.place_order(
                 instrument="BTC", side="Buy", quantity=1, price=50.0 + n, mpOrderId=n + 1
             )
         for _ in range(3):
             event = await anext(book)
             assert isinstance(event, Add)
             seen.append((event.trackingNumber, type(event).__name__))
-        exsim.drop_connections()
+        exberry_sim.drop_connections()
         # While the socket is down another participant's order enters the book.
         order = {"mpOrderId": 1, "orderType": "Limit", "side": "Buy", "instrument": "BTC"}
-        exsim.place_order("other-mp", {**order, "quantity": 1, "price": 40.0})
-        await until(lambda: exberry.reconnect_count == 1 and exberry.state == "ready")
-        await exberry.place_order(
+        exberry_sim.place_order("other-mp", {**order, "quantity": 1, "price": 40.0})
+        await until(lambda: exberry_client.reconnect_count == 1 and exberry_client.state == "ready")
+        await exberry_client.place_order(
             instrument="BTC", side="Sell", quantity=5, orderType="Market", mpOrderId=99
         )
         rest = []
@@ -180,15 +171,19 @@ async def test_streams_resume_after_a_cut_without_duplicates_or_loss(
 
 
 async def test_a_stream_ended_by_the_server_resumes_itself(
-    exsim: ExberrySimulator, exberry: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
-    async with exberry.execution_reports() as reports:
-        await until(lambda: any(p.streams for p in exsim.peers))
-        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=1)
+    async with exberry_client.execution_reports() as reports:
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=1
+        )
         first = await anext(reports)
-        assert await exsim.fail_streams() == 1  # sig: 2 errorCode 2 "Stream disconnected"
-        await until(lambda: any(p.streams for p in exsim.peers))
-        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=2, mpOrderId=2)
+        assert await exberry_sim.fail_streams() == 1  # sig: 2 errorCode 2 "Stream disconnected"
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=2, mpOrderId=2
+        )
         second = await asyncio.wait_for(anext(reports), 5)
         assert isinstance(second, ExecutionReport)
         assert isinstance(first, ExecutionReport)
@@ -197,46 +192,46 @@ async def test_a_stream_ended_by_the_server_resumes_itself(
 
 
 async def test_leaving_the_block_sends_sig_3(
-    exsim: ExberrySimulator, exberry: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
-    async with exberry.trades():
-        await until(lambda: any(p.streams for p in exsim.peers))
-    await until(lambda: not any(p.streams for p in exsim.peers))
-    closes = [d for q, d in exsim.calls if q == "v1/exchange.market/trades"]
+    async with exberry_client.trades():
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+    await until(lambda: not any(p.streams for p in exberry_sim.peers))
+    closes = [d for q, d in exberry_sim.calls if q == "v1/exchange.market/trades"]
     assert len(closes) == 2  # the open, then the sig: 3 (no d)
 
 
 async def test_a_lost_order_reply_is_outcome_unknown_with_its_mp_order_id(
-    exsim: ExberrySimulator, exberry: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
-    exsim.delay = 0.5
+    exberry_sim.delay = 0.5
     with pytest.raises(OrderOutcomeUnknown) as info:
-        await exberry.place_order(
+        await exberry_client.place_order(
             instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=42, timeout=0.05
         )
     assert info.value.params["mpOrderId"] == 42
-    exsim.delay = 0
+    exberry_sim.delay = 0
     # Reconcile through massOrderStatus: the order exists once the exchange processed it.
-    await until(lambda: any(o["mpOrderId"] == 42 for o in exsim.orders.values()))
-    orders, _ = await exberry.mass_order_status()
+    await until(lambda: any(o["mpOrderId"] == 42 for o in exberry_sim.orders.values()))
+    orders, _ = await exberry_client.mass_order_status()
     assert [o.mpOrderId for o in orders] == [42]
 
 
 async def test_malformed_frames_and_unknown_sids_are_tolerated(
-    exsim: ExberrySimulator, exberry: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
-    async with exberry.order_book_depth() as book:
-        await until(lambda: any(p.streams for p in exsim.peers))
-        sid = next(iter(next(iter(exsim.peers)).streams))
-        await exsim.send_raw("{not json")
-        await exsim.send_raw('{"q":"x","sid":424242,"d":{}}')
-        await exsim.send_raw(
+    async with exberry_client.order_book_depth() as book:
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        sid = next(iter(next(iter(exberry_sim.peers)).streams))
+        await exberry_sim.send_raw("{not json")
+        await exberry_sim.send_raw('{"q":"x","sid":424242,"d":{}}')
+        await exberry_sim.send_raw(
             f'{{"q":"v2/exchange.market/orderBookDepth","sid":{sid},"d":{{"messageType":"Nope"}}}}'
         )
         marker = await anext(book)
         assert marker == Gap("v2/exchange.market/orderBookDepth", "malformed")
-    assert exberry.state == "ready"
-    assert exberry.malformed == 1
+    assert exberry_client.state == "ready"
+    assert exberry_client.malformed == 1
 
 
 def test_client_arguments_are_checked() -> None:
@@ -250,64 +245,70 @@ def test_client_arguments_are_checked() -> None:
 
 
 async def test_local_order_book_from_state_and_depth(
-    exsim: ExberrySimulator, exberry: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
     from deribit_client.exberry import ExberryOrderBook
 
-    await exberry.place_order(instrument="BTC", side="Buy", quantity=2, price=99.0, mpOrderId=1)
-    await exberry.place_order(instrument="BTC", side="Sell", quantity=3, price=101.0, mpOrderId=2)
+    await exberry_client.place_order(
+        instrument="BTC", side="Buy", quantity=2, price=99.0, mpOrderId=1
+    )
+    await exberry_client.place_order(
+        instrument="BTC", side="Sell", quantity=3, price=101.0, mpOrderId=2
+    )
     book = ExberryOrderBook("BTC")
-    state = await exberry.order_book_state()
+    state = await exberry_client.order_book_state()
     book.load(state)
     assert (book.best_bid, book.best_ask) == ((99.0, 2.0), (101.0, 3.0))
-    async with exberry.order_book_depth(trackingNumber=state.last_tracking_number) as depth:
-        await until(lambda: any(p.streams for p in exsim.peers))
-        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=3)
-        await exberry.place_order(
+    async with exberry_client.order_book_depth(trackingNumber=state.last_tracking_number) as depth:
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=3
+        )
+        await exberry_client.place_order(
             instrument="BTC", side="Buy", quantity=2, orderType="Market", mpOrderId=4
         )
-        await exberry.cancel_order(instrument="BTC", mpOrderId=1)
-        while book.last_tracking_number != exsim._tracking:
+        await exberry_client.cancel_order(instrument="BTC", mpOrderId=1)
+        while book.last_tracking_number != exberry_sim._tracking:
             book.apply(await asyncio.wait_for(anext(depth), 5))
     assert book.bids() == [(99.0, 1.0)]
     assert book.asks() == [(101.0, 1.0)]
     assert not book.stale
     book.apply(Gap("v2/exchange.market/orderBookDepth", "reconnected"))
     assert book.stale
-    await book.resync(exberry)
+    await book.resync(exberry_client)
     assert book.asks(1) == [(101.0, 1.0)]
 
 
-async def test_reporting_pages_orders_and_trades(exberry: ExberryClient) -> None:
+async def test_reporting_pages_orders_and_trades(exberry_client: ExberryClient) -> None:
     from deribit_client.exberry.models import OrdersPage, TradesPage
 
     for n in range(3):
-        await exberry.place_order(
+        await exberry_client.place_order(
             instrument="BTC", side="Sell", quantity=1, price=100.0 + n, mpOrderId=n + 1
         )
-    await exberry.place_order(
+    await exberry_client.place_order(
         instrument="BTC", side="Buy", quantity=2, orderType="Market", mpOrderId=10
     )
-    page = await exberry.mp_orders(statuses=["Executed"], limit=2)
+    page = await exberry_client.mp_orders(statuses=["Executed"], limit=2)
     assert isinstance(page, OrdersPage)
     assert page.count == 3  # two makers filled, and the market order
     assert len(page.orders) == 2
     assert all(o.createdAt and o.createdAt[10] == "T" for o in page.orders)
-    rest = await exberry.mp_orders(statuses=["Executed"], limit=2, offset=2)
+    rest = await exberry_client.mp_orders(statuses=["Executed"], limit=2, offset=2)
     assert len(rest.orders) == 1
-    trades = await exberry.mp_trades(instruments=["BTC"])
+    trades = await exberry_client.mp_trades(instruments=["BTC"])
     assert isinstance(trades, TradesPage)
     assert trades.count == 4  # two fills, a record for each side
     with pytest.raises(ClientError, match="limit"):
-        await exberry.mp_orders(limit=500)
+        await exberry_client.mp_orders(limit=500)
 
 
-async def test_market_data_api_in_public_token_mode(exsim: ExberrySimulator) -> None:
+async def test_market_data_api_in_public_token_mode(exberry_sim: ExberrySimulator) -> None:
     from deribit_client.exberry.models import LightTicker, LiveTrade, PartialOrderBook
 
     async with (
-        ExberryClient(exsim.url, **KEY) as trader,
-        ExberryClient(exsim.url, public_token="sim-md-token") as md,
+        ExberryClient(exberry_sim.url, **KEY) as trader,
+        ExberryClient(exberry_sim.url, public_token="sim-md-token") as md,
     ):
         assert await md.ping(42) == 42
         await trader.place_order(
@@ -349,7 +350,7 @@ async def test_market_data_api_in_public_token_mode(exsim: ExberrySimulator) -> 
                 if item.lastMessage == "Y":  # type: ignore[union-attr]
                     break
         assert names == ["BTC", "ETH"]
-    async with ExberryClient(exsim.url, public_token="wrong") as bad:
+    async with ExberryClient(exberry_sim.url, public_token="wrong") as bad:
         with pytest.raises(Exception, match="Invalid token"):
             await bad.request("v1/exchange.marketdata/getSettlementPrices", {"symbol": "BTC"})
 
@@ -363,7 +364,9 @@ def test_live_trades_accept_one_array_or_a_list_of_them() -> None:
     assert [(t.price, t.quantity) for t in one + many] == [(100.0, 2), (100.0, 2), (101.0, -2)]
 
 
-async def test_market_data_reference_lists_candles_and_settlement(exsim: ExberrySimulator) -> None:
+async def test_market_data_reference_lists_candles_and_settlement(
+    exberry_sim: ExberrySimulator,
+) -> None:
     from deribit_client.exberry.models import (
         AuctionIndicativeEP,
         Candle,
@@ -372,8 +375,8 @@ async def test_market_data_reference_lists_candles_and_settlement(exsim: Exberry
     )
 
     async with (
-        ExberryClient(exsim.url, **KEY) as trader,
-        ExberryClient(exsim.url, public_token="sim-md-token") as md,
+        ExberryClient(exberry_sim.url, **KEY) as trader,
+        ExberryClient(exberry_sim.url, public_token="sim-md-token") as md,
     ):
         await trader.place_order(instrument="ETH", side="Sell", quantity=1, price=10.0, mpOrderId=1)
         await trader.place_order(
@@ -400,12 +403,14 @@ async def test_market_data_reference_lists_candles_and_settlement(exsim: Exberry
 
 
 async def test_an_unknown_resume_point_restarts_live_with_a_gap(
-    exsim: ExberrySimulator, exberry: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
     # 1201 Wrong trackingNumber: nothing can be replayed, so the consumer is told.
-    async with exberry.order_book_depth(trackingNumber=10**9) as book:
+    async with exberry_client.order_book_depth(trackingNumber=10**9) as book:
         marker = await asyncio.wait_for(anext(book), 5)
         assert marker == Gap("v2/exchange.market/orderBookDepth", "reconnected")
-        await until(lambda: any(p.streams for p in exsim.peers))
-        await exberry.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=1)
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=1
+        )
         assert isinstance(await asyncio.wait_for(anext(book), 5), Add)
