@@ -334,7 +334,7 @@ async def _notify(
                 continue
             family = parts[1]
             if family == "portfolio" and trades:
-                if parts[2] in ("any", _currency(instrument).lower()):
+                if parts[2].lower() in ("any", _currency(instrument).lower()):
                     data = _summary(sim, account, _currency(instrument))
                     await _send(session, channel, data)
                 continue
@@ -469,7 +469,12 @@ def _crosses(book: Book, direction: str, price: float | None) -> bool:
 def _finish(sim: SimState, account: Account, order: dict[str, Any], book: Book) -> None:
     """Settle an order's state after matching: filled, resting, or cancelled remainder."""
     if order["order_state"] == "untriggered":
-        return
+        return  # the one case where Deribit reports "market_price" as the price
+    if order["price"] == "market_price":
+        # A market order that ran reports a number: what it filled at on average (or, if
+        # nothing filled, the book's mid), never the placeholder string.
+        filled = order["filled_amount"] > 0
+        order["price"] = order["average_price"] if filled else (book.mid() or 0.0)
     remaining = order["amount"] - order["filled_amount"]
     if remaining <= _EPS:
         order["order_state"] = "filled"
@@ -477,9 +482,8 @@ def _finish(sim: SimState, account: Account, order: dict[str, Any], book: Book) 
         "immediate_or_cancel",
         "fill_or_kill",
     ):
+        # Deribit keeps the requested amount; filled_amount says how much executed.
         order["order_state"] = "cancelled" if order["filled_amount"] == 0 else "filled"
-        if order["filled_amount"]:
-            order["amount"] = order["filled_amount"]
     else:
         order["order_state"] = "open"
         _rest(book, order["direction"], order["price"], remaining)

@@ -11,7 +11,9 @@ from ._state import Call, SimState
 __all__ = ["API_VERSION", "register"]
 
 API_VERSION = "1.2.26"
-_CURRENCIES = ("BTC", "ETH", "USDC", "USDT", "EURR", "any")
+# Deribit's currencies (get_currencies lists more over time): accepted even where the
+# simulator lists no instrument for them.
+_CURRENCIES = ("BTC", "ETH", "USDC", "USDT", "EURR", "SOL", "XRP", "PAXG", "BNB", "any")
 _KINDS = ("future", "option", "spot", "future_combo", "option_combo")
 _DEPTHS = (1, 5, 10, 20, 50, 100, 1000, 10000)
 
@@ -50,7 +52,7 @@ def status(call: Call) -> dict[str, Any]:
 
 
 def get_instruments(call: Call) -> list[dict[str, Any]]:
-    currency = call.param("currency")
+    currency = call.param("currency", str, "any")  # production clients send none
     kind = call.param("kind", str, None)
     expired = call.param("expired", bool, False)
     if currency not in _CURRENCIES:

@@ -284,14 +284,16 @@ class DeribitSimulator(SimState):
             req_id, body_method, params = parsed
             method = body_method or method
         elif request.method == "GET":
-            params = {key: _query_value(value) for key, value in request.query.items()}
+            params = dict(request.query)  # strings: converted by the handlers' declared types
         else:
             return web.Response(status=405, text="use GET or POST")
         self.calls.append((method, params))
         seconds = self._take_delay(method)
         if seconds is not None:
             await asyncio.sleep(seconds)
-        return _http_reply(*await self._execute(Call(self, session, method, params), req_id))
+        call = Call(self, session, method, params)
+        call.from_query = request.method == "GET"
+        return _http_reply(*await self._execute(call, req_id))
 
     async def _execute(self, call: Call, req_id: Any) -> tuple[bytes, bool]:
         """Run one call; returns the reply envelope and whether it succeeded."""
@@ -383,16 +385,3 @@ def _error_envelope(req_id: Any, error: SimError, us_in: int = 0, us_out: int = 
 def _http_reply(envelope: bytes, ok: bool) -> web.Response:
     # Deribit answers JSON-RPC errors over HTTP with a non-200 status (REFERENCE.md 1).
     return web.Response(body=envelope, status=200 if ok else 400, content_type="application/json")
-
-
-def _query_value(value: str) -> Any:
-    if value in ("true", "false"):
-        return value == "true"
-    try:
-        return int(value)
-    except ValueError:
-        pass
-    try:
-        return float(value)
-    except ValueError:
-        return value

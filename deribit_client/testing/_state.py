@@ -14,6 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
+
 from ._accounts import Trading
 from ._market import Market
 from ._session import REQUIRED, Session, invalid_param, json_encode
@@ -105,7 +107,16 @@ it), or raises :class:`SimError`."""
 class Call:
     """What a method handler receives: the simulator, the session and the params."""
 
-    __slots__ = ("close_after", "followups", "method", "params", "session", "sim", "token")
+    __slots__ = (
+        "close_after",
+        "followups",
+        "from_query",
+        "method",
+        "params",
+        "session",
+        "sim",
+        "token",
+    )
 
     def __init__(
         self, sim: SimState, session: Session, method: str, params: dict[str, Any]
@@ -120,6 +131,9 @@ class Call:
         """Close the connection after replying (injected faults such as 10028)."""
         self.followups: list[Any] = []
         """Messages sent on this connection right after the reply (e.g. a book snapshot)."""
+        self.from_query = False
+        """True for an HTTP GET: every value arrived as a string and is converted to the
+        type the handler asks for (a numeric-looking label stays a string)."""
 
     def then_send(self, message: Any) -> None:
         """Send ``message`` after the reply to this call."""
@@ -132,8 +146,27 @@ class Call:
             if default is REQUIRED:
                 raise invalid_param(name, "required")
             return default
+        if self.from_query and type(value) is str and kind is not str:
+            value = _from_query(name, value, kind)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
         if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
             raise invalid_param(name)
         return value
+
+
+def _from_query(name: str, value: str, kind: Any) -> Any:
+    """A GET query string converted to the type a handler declares, as Deribit does."""
+    wanted = kind if isinstance(kind, tuple) else (kind,)
+    try:
+        if bool in wanted and value in ("true", "false"):
+            return value == "true"
+        if int in wanted and value.lstrip("-").isdigit():
+            return int(value)
+        if float in wanted:
+            return float(value)
+        if list in wanted or dict in wanted:
+            return msgspec.json.decode(value)
+    except (ValueError, msgspec.DecodeError):
+        pass
+    raise invalid_param(name)

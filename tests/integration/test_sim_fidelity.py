@@ -1,0 +1,83 @@
+"""The bundled simulator answers the way production Deribit does (issue #11)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import msgspec
+import pytest
+
+from deribit_client import DeribitClient, ReconnectPolicy
+from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+
+KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
+PERP = "BTC-PERPETUAL"
+
+
+@pytest.fixture
+async def trader(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
+    policy = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
+    async with DeribitClient(
+        url=sim.url, transport="websocket", heartbeat_interval=None, reconnect=policy, **KEY
+    ) as client:
+        yield client
+
+
+async def http_get(sim: DeribitSimulator, method: str, **query: str) -> Any:
+    """A raw GET, as curl or a browser would send it: every parameter is a string."""
+    basic = base64.b64encode(f"{SIM_CLIENT_ID}:{SIM_CLIENT_SECRET}".encode()).decode()
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Basic {basic}"}) as http,
+        http.get(f"{sim.http_url}/{method}", params=query) as response,
+    ):
+        return msgspec.json.decode(await response.read())
+
+
+async def test_get_instruments_needs_no_currency(trader: DeribitClient) -> None:
+    everything = await trader.call("public/get_instruments", {})
+    currencies = {i["base_currency"] for i in everything}
+    assert {"BTC", "ETH"} <= currencies
+
+
+async def test_currencies_without_listed_instruments_are_still_valid(
+    trader: DeribitClient,
+) -> None:
+    assert await trader.call("public/get_instruments", {"currency": "SOL"}) == []
+
+
+async def test_get_query_strings_become_the_declared_types(sim: DeribitSimulator) -> None:
+    book = await http_get(sim, "public/get_order_book", instrument_name=PERP, depth="5")
+    assert len(book["result"]["bids"]) <= 5
+    placed = await http_get(
+        sim, "private/buy", instrument_name=PERP, amount="10", price="1000", label="12345"
+    )
+    order = placed["result"]["order"]
+    assert order["label"] == "12345"  # a numeric-looking label stays a string
+    assert order["amount"] == 10
+    state = await http_get(sim, "private/get_order_state", order_id=order["order_id"])
+    assert state["result"]["label"] == "12345"
+    wrong = await http_get(sim, "public/get_order_book", instrument_name=PERP, depth="many")
+    assert wrong["error"]["code"] == -32602
+
+
+async def test_filled_market_order_reports_a_numeric_price_and_its_amount(
+    trader: DeribitClient,
+) -> None:
+    filled = await trader.private.buy(PERP, amount=50, type="market")
+    assert filled.order.order_state == "filled"
+    assert isinstance(filled.order.price, float)
+    assert filled.order.price == pytest.approx(filled.order.average_price)
+    assert filled.order.amount == 50
+
+
+async def test_portfolio_channel_accepts_the_upper_case_currency(trader: DeribitClient) -> None:
+    async with trader.subscribe("user.portfolio.BTC") as sub:
+        await trader.private.buy(PERP, amount=10, type="market")
+        async with asyncio.timeout(5):  # the old simulator never sent it
+            item = await anext(sub)
+    assert item.channel == "user.portfolio.BTC"  # type: ignore[union-attr]
+    assert item.data.currency == "BTC"  # type: ignore[union-attr]
