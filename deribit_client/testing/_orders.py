@@ -46,6 +46,12 @@ def _currency(instrument: dict[str, Any]) -> str:
     return str(instrument.get("settlement_currency") or instrument["base_currency"])
 
 
+def _deribit_id(currency: str, number: int) -> str:
+    """Order and trade ids as Deribit spells them: a bare number for BTC instruments,
+    ``ETH-584849853`` for the others (clients that parse them must see both)."""
+    return str(number) if currency == "BTC" else f"{currency}-{number}"
+
+
 def _on_tick(price: float, tick: float) -> bool:
     steps = price / tick
     return abs(steps - round(steps)) < 1e-6
@@ -168,7 +174,7 @@ def _trade(
     _apply_position(account, instrument, order["direction"], amount, price)
     sim.market.last_trade[name] = price
     trade = {
-        "trade_id": f"SIM-{next(trading.trade_ids)}",
+        "trade_id": _deribit_id(currency, next(trading.trade_ids)),
         "trade_seq": next(trading.trade_seq),
         "instrument_name": name,
         "timestamp": sim.now_ms(),
@@ -412,7 +418,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
         raise invalid_param("trigger_price", "required for trigger orders")
     now = sim.now_ms()
     order: dict[str, Any] = {
-        "order_id": f"SIM-{next(_trading(call).order_ids)}",
+        "order_id": _deribit_id(_currency(instrument), next(_trading(call).order_ids)),
         "instrument_name": instrument["instrument_name"],
         "direction": direction,
         "order_type": order_type,

@@ -81,3 +81,15 @@ async def test_portfolio_channel_accepts_the_upper_case_currency(trader: Deribit
             item = await anext(sub)
     assert item.channel == "user.portfolio.BTC"  # type: ignore[union-attr]
     assert item.data.currency == "BTC"  # type: ignore[union-attr]
+
+
+async def test_order_and_trade_ids_are_spelled_like_deribit(trader: DeribitClient) -> None:
+    btc = await trader.private.buy(PERP, amount=10, type="market")
+    eth = await trader.private.buy("ETH-PERPETUAL", amount=1, type="market")
+    assert btc.order.order_id.isdigit()  # a numeric string, never a number
+    assert btc.trades[0].trade_id.isdigit()
+    assert eth.order.order_id.startswith("ETH-")
+    assert eth.order.order_id.removeprefix("ETH-").isdigit()
+    assert eth.trades[0].trade_id.startswith("ETH-")
+    again = await trader.private.get_order_state(btc.order.order_id)
+    assert again.order_id == btc.order.order_id
