@@ -48,6 +48,8 @@ SIM_CLIENT_ID = "sim-client-id"
 """The API key every simulator accepts (``sim.add_api_key`` adds more)."""
 SIM_CLIENT_SECRET = "sim-client-secret"
 _SIGNATURE_WINDOW_MS = 60_000
+_SWEEP_MIN = 1_000
+_REFRESH_GRACE_MS = 86_400_000
 _MAX_SCOPE = "account:read_write trade:read_write wallet:read_write block_trade:read_write"
 
 
@@ -86,7 +88,10 @@ class Trading:
         self.keys: dict[str, str] = {SIM_CLIENT_ID: SIM_CLIENT_SECRET}
         self.tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, Token] = {}
-        self.used_nonces: set[tuple[str, str]] = set()
+        self.used_nonces: dict[tuple[str, str], int] = {}
+        """(client_id, nonce) -> signature timestamp; forgotten once the timestamp alone
+        would be refused, so the map stays as small as the signature window allows."""
+        self._sweep_at = _SWEEP_MIN
         self.accounts: dict[str, Account] = {}
         self.token_ttl = 900
         self.cancel_failures: dict[str, list[tuple[int, str]]] = {}
@@ -105,7 +110,35 @@ class Trading:
 
     # -- tokens -------------------------------------------------------------------------
 
-    def issue(self, client_id: str, scope: str | None, grant: str, session: Session) -> Token:
+    def use_nonce(self, client_id: str, nonce: str, timestamp: int) -> None:
+        """Record a signature nonce as spent."""
+        self.used_nonces[(client_id, nonce)] = timestamp
+        if len(self.used_nonces) > 2 * _SWEEP_MIN:
+            oldest = self.now_ms() - _SIGNATURE_WINDOW_MS
+            self.used_nonces = {k: ts for k, ts in self.used_nonces.items() if ts >= oldest}
+
+    def _sweep_tokens(self) -> None:
+        """Forget expired tokens (refresh tokens a day after their access token), in
+        batches: reconnecting bots would otherwise grow the maps forever."""
+        now = self.now_ms()
+        self.tokens = {k: t for k, t in self.tokens.items() if t.expires_at_ms > now}
+        cutoff = now - _REFRESH_GRACE_MS
+        self.refresh_tokens = {
+            k: t for k, t in self.refresh_tokens.items() if t.expires_at_ms > cutoff
+        }
+        self._sweep_at = max(_SWEEP_MIN, 2 * len(self.refresh_tokens))
+
+    def issue(
+        self,
+        client_id: str,
+        scope: str | None,
+        grant: str,
+        session: Session,
+        *,
+        store: bool = True,
+    ) -> Token:
+        """A new token; ``store=False`` for per-request HTTP authorization (Basic or
+        signature headers), which leaves nothing to refresh or look up later."""
         requested = (scope or "").split()
         session_name = next(
             (s.split(":", 1)[1] for s in requested if s.startswith("session:")), None
@@ -131,8 +164,11 @@ class Trading:
             session_name=session_name,
             connection=None if session_name or not session.is_websocket else session.id,
         )
-        self.tokens[token.access_token] = token
-        self.refresh_tokens[token.refresh_token] = token
+        if store:
+            self.tokens[token.access_token] = token
+            self.refresh_tokens[token.refresh_token] = token
+            if len(self.refresh_tokens) > self._sweep_at:
+                self._sweep_tokens()
         if session.is_websocket:
             session.auth = token
         return token
@@ -171,7 +207,7 @@ class Trading:
             client_id, _, secret = base64.b64decode(value).decode().partition(":")
             if self.keys.get(client_id) != secret:
                 raise SimError(13004, "invalid_credentials")
-            return self.issue(client_id, None, "client_credentials", session)
+            return self.issue(client_id, None, "client_credentials", session, store=False)
         if scheme == "deri-hmac-sha256":
             return self._verify_http_signature(value, session)
         raise SimError(10000, "authorization_required")
@@ -190,7 +226,7 @@ class Trading:
         )
         if not hmac.compare_digest(expected, sig):
             raise SimError(13004, "invalid_credentials", {"reason": "bad signature"})
-        return self.issue(client_id, None, "client_signature", session)
+        return self.issue(client_id, None, "client_signature", session, store=False)
 
     def _check_timestamp(self, ts: int) -> None:
         if abs(ts - self.now_ms()) > _SIGNATURE_WINDOW_MS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._accounts import Token, Trading, ws_signature_ok
-from ._session import SimError, invalid_param
+from ._session import SimError, invalid_param, remember
 from ._state import Call, SimState
 
 __all__ = ["register"]
@@ -32,7 +32,7 @@ def auth(call: Call) -> dict[str, Any]:
     grant = call.param("grant_type")
     scope = call.param("scope", str, None)
     state = call.param("state", str, None)
-    trading.auth_grants.append(grant)
+    remember(trading.auth_grants, grant)
     if grant == "client_credentials":
         client_id = call.param("client_id")
         if trading.keys.get(client_id) != call.param("client_secret"):
@@ -52,7 +52,7 @@ def auth(call: Call) -> dict[str, Any]:
             raise SimError(13004, "invalid_credentials", {"reason": "nonce already used"})
         if not ws_signature_ok(secret, timestamp, nonce, data, signature):
             raise SimError(13004, "invalid_credentials", {"reason": "bad signature"})
-        trading.used_nonces.add((client_id, nonce))
+        trading.use_nonce(client_id, nonce, timestamp)
         token = trading.issue(client_id, scope, grant, call.session)
     elif grant == "refresh_token":
         old = trading.refresh_tokens.get(call.param("refresh_token"))

@@ -14,7 +14,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from . import _orders, _private, _public, _streams
-from ._session import Session, SimError, json_encode
+from ._session import Session, SimError, json_encode, remember
 from ._state import Call, SimState
 
 __all__ = ["DeribitSimulator"]
@@ -232,7 +232,7 @@ class DeribitSimulator(SimState):
             await self._deliver(session, _error_envelope(None, request))
             return
         req_id, method, params = request
-        self.calls.append((method, params))
+        remember(self.calls, (method, params))
         delay = self._take_delay(method)
         if delay is not None:
             self.spawn(self._answer_later(session, req_id, method, params, delay))
@@ -287,7 +287,7 @@ class DeribitSimulator(SimState):
             params = dict(request.query)  # strings: converted by the handlers' declared types
         else:
             return web.Response(status=405, text="use GET or POST")
-        self.calls.append((method, params))
+        remember(self.calls, (method, params))
         seconds = self._take_delay(method)
         if seconds is not None:
             await asyncio.sleep(seconds)

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
-__all__ = ["REQUIRED", "Session", "SimError", "invalid_param", "json_encode"]
+__all__ = ["HISTORY", "REQUIRED", "Session", "SimError", "invalid_param", "json_encode", "remember"]
 
 json_encode = msgspec.json.Encoder().encode
 """The simulator's one JSON encoder."""
@@ -77,6 +77,19 @@ class Session:
         transport = self.request.transport
         if transport is not None:
             transport.abort()
+
+
+HISTORY = 10_000
+"""How many entries the simulator's inspection logs (``calls``, ``subscriptions``,
+``auth_grants``) keep: a bot running for days must not grow the simulator without bound."""
+
+
+def remember(log: list[Any], entry: Any) -> None:
+    """Append to an inspection log, keeping the newest :data:`HISTORY` entries (trimmed in
+    batches, so appends stay O(1) amortised and recent slices stay valid)."""
+    log.append(entry)
+    if len(log) > 2 * HISTORY:
+        del log[:-HISTORY]
 
 
 def invalid_param(param: str, reason: str = "wrong format") -> SimError:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ._session import Session, SimError, invalid_param
+from ._session import Session, SimError, invalid_param, remember
 from ._state import Call, SimState
 
 log = logging.getLogger("deribit_client.testing")
@@ -207,7 +207,7 @@ def _subscribe(call: Call, private: bool) -> list[str]:
                     "params": {"channel": channel, "data": snapshot},
                 }
             )
-    call.sim.subscriptions.append((session.id, call.method, accepted))
+    remember(call.sim.subscriptions, (session.id, call.method, accepted))
     return accepted
 
 

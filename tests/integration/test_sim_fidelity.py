@@ -93,3 +93,38 @@ async def test_order_and_trade_ids_are_spelled_like_deribit(trader: DeribitClien
     assert eth.trades[0].trade_id.startswith("ETH-")
     again = await trader.private.get_order_state(btc.order.order_id)
     assert again.order_id == btc.order.order_id
+
+
+async def test_a_long_running_bot_does_not_grow_the_simulator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from deribit_client.testing import _session
+
+    monkeypatch.setattr(_session, "HISTORY", 10)
+    offset = [0.0]
+    async with DeribitSimulator(clock=lambda: time.time() + offset[0]) as sim:
+        for _ in range(30):  # per-request Basic authorization leaves no token behind
+            assert (await http_get(sim, "private/get_positions"))["result"] == []
+        assert sim.trading.tokens == {}
+        assert len(sim.calls) <= 20
+        assert sim.calls[-1][0] == "private/get_positions"
+        offset[0] = -2 * 86_400  # tokens issued "two days ago" expire and are forgotten
+        for _ in range(1_000):
+            await http_get(
+                sim,
+                "public/auth",
+                grant_type="client_credentials",
+                client_id=SIM_CLIENT_ID,
+                client_secret=SIM_CLIENT_SECRET,
+            )
+        offset[0] = 0.0
+        await http_get(
+            sim,
+            "public/auth",
+            grant_type="client_credentials",
+            client_id=SIM_CLIENT_ID,
+            client_secret=SIM_CLIENT_SECRET,
+        )
+        assert len(sim.trading.tokens) == len(sim.trading.refresh_tokens) == 1
