@@ -19,9 +19,18 @@ import math
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, Protocol, TypeVar
 
-from .errors import DeribitError
+from .errors import ConnectionLost, DeribitError, RequestTimeout
 
-__all__ = ["Reply", "Route", "Violation", "WireProtocol", "excerpt", "expire_due"]
+__all__ = [
+    "LostErrorRule",
+    "PendingRequests",
+    "Reply",
+    "Route",
+    "Violation",
+    "WireProtocol",
+    "excerpt",
+    "expire_due",
+]
 
 W = TypeVar("W")
 
@@ -104,6 +113,96 @@ def expire_due(
         elif entry.deadline < earliest:
             earliest = entry.deadline
     return expired, earliest
+
+
+LostErrorRule = Callable[[str, dict[str, Any], int, DeribitError], DeribitError]
+"""``(method, params, key, error) -> error`` for a request whose reply is lost (timed out,
+or the link failed after sending): the venue decides, e.g. an outcome-unknown error for
+order mutations. The default returns ``error`` unchanged."""
+
+
+def _same_error(method: str, params: dict[str, Any], key: int, error: DeribitError) -> DeribitError:
+    return error
+
+
+class PendingEntry(Protocol[W]):
+    """What :class:`PendingRequests` reads of a venue's pending-request record."""
+
+    method: str
+    params: dict[str, Any]
+    waiter: W
+    deadline: float
+    timeout: float
+
+
+E = TypeVar("E", bound=PendingEntry[Any])
+
+
+class PendingRequests(Generic[W, E]):
+    """The request bookkeeping every wire protocol shares: pending entries by key, frames
+    queued by the protocol itself, and the venue's rule for requests whose reply is lost.
+
+    Venue protocols subclass it and add preparing requests and :meth:`receive`.
+    """
+
+    def __init__(self, lost_error: LostErrorRule | None = None) -> None:
+        self._lost_error = lost_error or _same_error
+        self._pending: dict[int, E] = {}
+        self._outbox: list[bytes] = []
+
+    def data_to_send(self) -> list[bytes]:
+        """Take the frames the protocol queued by itself (heartbeat answers, stream
+        re-opens and cancels)."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    @property
+    def pending_count(self) -> int:
+        """Requests waiting for their reply (internal ones included)."""
+        return len(self._pending)
+
+    def forget(self, key: int) -> None:
+        """The caller stopped waiting: drop the request; a late reply is counted."""
+        self._pending.pop(key, None)
+
+    def timed_out(self, key: int, timeout: float) -> DeribitError:
+        """Drop a timed-out request and return the exception its caller should get."""
+        entry = self._pending.pop(key, None)
+        if entry is None:
+            return RequestTimeout("request", key, timeout)
+        error = RequestTimeout(entry.method, key, timeout)
+        return self._lost_error(entry.method, entry.params, key, error)
+
+    def lost(self, key: int, reason: str) -> DeribitError:
+        """Drop one request whose frame may have left before the link failed."""
+        entry = self._pending.pop(key, None)
+        if entry is None:
+            return ConnectionLost(f"connection lost: {reason}")
+        return self._lost(entry, key, reason)
+
+    def expire(self, now: float) -> tuple[list[tuple[W, DeribitError]], float]:
+        """Drop every request whose deadline is ``<= now``: the ``(waiter, error)`` pairs to
+        fail and the earliest deadline still pending (``inf`` if none), so the driver arms
+        one timer instead of one per request."""
+        return expire_due(self._pending, now, self.timed_out)
+
+    def _lost(self, entry: E, key: int, reason: str) -> DeribitError:
+        error = ConnectionLost(f"connection lost while waiting for {entry.method}: {reason}")
+        return self._lost_error(entry.method, entry.params, key, error)
+
+    def _fail_all(
+        self, reason: str, wanted: Callable[[E], bool] | None = None
+    ) -> list[tuple[W, DeribitError]]:
+        """Drop every pending request (and queued frame); ``(waiter, error)`` for those
+        ``wanted`` (all by default). Nothing is re-sent."""
+        failed = [
+            (entry.waiter, self._lost(entry, key, reason))
+            for key, entry in self._pending.items()
+            if wanted is None or wanted(entry)
+        ]
+        self._pending.clear()
+        self._outbox.clear()
+        return failed
 
 
 class WireProtocol(Protocol[W]):

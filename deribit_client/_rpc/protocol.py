@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 import msgspec
 
 from .._core.errors import (
     ClientError,
-    ConnectionLost,
     DeribitError,
     ProtocolError,
-    RequestTimeout,
     RequestTooLarge,
     ResponseDecodeError,
 )
-from .._core.protocol import Reply, Route, Violation, expire_due
+from .._core.protocol import LostErrorRule, PendingRequests, Reply, Route, Violation
 from .._errors import error_from_code
 from .codec import (
     DECODE_ERRORS,
@@ -59,23 +57,12 @@ _INTERNAL: Any = object()  # result_type of requests the protocol sends by itsel
 _isfinite = math.isfinite
 _MAX_ID_DIGITS = 19  # our ids are 64-bit integers; longer digit strings are not ours
 
-LostErrorRule = Callable[[str, dict[str, Any], int, DeribitError], DeribitError]
-"""``(method, params, request_id, error) -> error`` for a request whose reply is lost (timed
-out, or the link failed after sending): the venue decides, e.g. an outcome-unknown error for
-order mutations. The default returns ``error`` unchanged."""
-
 
 class ChannelRoute(Route, Protocol):
     """A subscribed channel as the protocol sees it: a :class:`Route` with a decoder of its
     whole notification frame (``codec.notification_decoder``), for the one-parse fast path."""
 
     frame_decoder: msgspec.json.Decoder[Any]
-
-
-def _same_error(
-    method: str, params: dict[str, Any], request_id: int, error: DeribitError
-) -> DeribitError:
-    return error
 
 
 class Heartbeat:
@@ -129,7 +116,7 @@ class _Pending(Generic[W]):
         self.timeout = timeout
 
 
-class RpcProtocol(Generic[W]):
+class RpcProtocol(PendingRequests[W, _Pending[W]]):
     """The JSON-RPC state of one connection; ``W`` is whatever the driver waits on (a future).
 
     Args:
@@ -149,19 +136,17 @@ class RpcProtocol(Generic[W]):
         ids: Iterator[int] | None = None,
         max_frame_bytes: int = MAX_FRAME_BYTES,
         routes: dict[bytes, ChannelRoute] | None = None,
-        lost_error: LostErrorRule = _same_error,
+        lost_error: LostErrorRule | None = None,
     ) -> None:
+        super().__init__(lost_error)
         self._ids = ids if ids is not None else itertools.count(1)
         self.routes = routes if routes is not None else {}
-        self._lost_error = lost_error
         # The previous notification's bytes up to its channel name, and that name: a stream
         # of one channel then skips the search (and the key's hash is cached).
         self._last_prefix = b"\x00"
         self._last_channel = b""
         self._max_frame = max_frame_bytes
-        self._pending: dict[int, _Pending[W]] = {}
         self._highest_id = 0
-        self._outbox: list[bytes] = []
         self.late_replies = 0
         """Replies that arrived after their caller gave up (timeout or cancellation)."""
         self.unknown_replies = 0
@@ -217,57 +202,11 @@ class RpcProtocol(Generic[W]):
             self._highest_id = request_id
         return request_id, frame
 
-    def data_to_send(self) -> list[bytes]:
-        """Take the frames the protocol queued by itself (heartbeat answers)."""
-        out, self._outbox = self._outbox, []
-        return out
-
-    # -- giving up on requests ----------------------------------------------------------
-
-    @property
-    def pending_count(self) -> int:
-        """Number of requests waiting for a reply (internal ones included)."""
-        return len(self._pending)
-
-    def forget(self, request_id: int) -> None:
-        """Drop a pending request whose caller stopped waiting; a late reply is counted."""
-        self._pending.pop(request_id, None)
-
-    def timed_out(self, request_id: int, timeout: float) -> DeribitError:
-        """Drop a timed-out request and return the exception its caller should get."""
-        entry = self._pending.pop(request_id, None)
-        method = entry.method if entry is not None else "request"
-        error = RequestTimeout(method, request_id, timeout)
-        if entry is None:
-            return error
-        return self._lost_error(method, entry.params, request_id, error)
-
-    def expire(self, now: float) -> tuple[list[tuple[W, DeribitError]], float]:
-        """Drop every request whose deadline is ``<= now``.
-
-        Returns the ``(waiter, error)`` pairs to fail, and the earliest deadline still
-        pending (``inf`` if none): the driver's one timer fires then, instead of one timer
-        per request.
-        """
-        return expire_due(self._pending, now, self.timed_out)
-
-    def lost(self, request_id: int, reason: str) -> DeribitError:
-        """Drop one request whose transport failed after sending; return its caller's error."""
-        entry = self._pending.pop(request_id, None)
-        if entry is None:
-            return ConnectionLost(f"connection lost: {reason}")
-        return self._lost(entry, request_id, reason)
+    # -- giving up on requests (the rest is PendingRequests') ----------------------------
 
     def connection_lost(self, reason: str) -> list[tuple[W, DeribitError]]:
         """Fail every pending request at once; nothing is re-sent. Returns (waiter, error)."""
-        failed = [
-            (entry.waiter, self._lost(entry, request_id, reason))
-            for request_id, entry in self._pending.items()
-            if entry.result_type is not _INTERNAL
-        ]
-        self._pending.clear()
-        self._outbox.clear()
-        return failed
+        return self._fail_all(reason, lambda entry: entry.result_type is not _INTERNAL)
 
     # -- incoming -----------------------------------------------------------------------
 
@@ -379,10 +318,6 @@ class RpcProtocol(Generic[W]):
         else:
             self.unknown_replies += 1
         return UnmatchedReply(request_id, late)
-
-    def _lost(self, entry: _Pending[W], request_id: int, reason: str) -> DeribitError:
-        error = ConnectionLost(f"connection lost while waiting for {entry.method}: {reason}")
-        return self._lost_error(entry.method, entry.params, request_id, error)
 
     def _queue_internal(self, method: str) -> None:
         # Internal requests have no waiter; _INTERNAL marks them so replies are swallowed.

@@ -17,13 +17,12 @@ stream's sid is freed when the server's closing frame arrives, or with the conne
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
-from .._core.errors import ConnectionLost, DeribitError, ProtocolError, RequestTimeout
-from .._core.protocol import Reply, Route, Violation, expire_due
+from .._core.errors import DeribitError, ProtocolError
+from .._core.protocol import LostErrorRule, PendingRequests, Reply, Route, Violation
 from .errors import exberry_error
 from .wire import ErrorData, Frame, Request
 
@@ -37,12 +36,6 @@ _decode_error = msgspec.json.Decoder(ErrorData).decode
 _encode = msgspec.json.Encoder().encode
 _MAX_SID = 2**31 - 1
 _ECHOES = frozenset({"v1/heartbeat/ping"})
-
-LostErrorRule = Callable[[str, dict[str, Any], int, DeribitError], DeribitError]
-
-
-def _same_error(q: str, d: dict[str, Any], sid: int, error: DeribitError) -> DeribitError:
-    return error
 
 
 _frame_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
@@ -80,7 +73,8 @@ class StreamClosed:
 
 
 class _Pending(Generic[W]):
-    __slots__ = ("d", "deadline", "decoder", "items", "many", "q", "timeout", "waiter")
+    # ``method``/``params`` hold the request's ``q``/``d`` (PendingRequests reads them).
+    __slots__ = ("deadline", "decoder", "items", "many", "method", "params", "timeout", "waiter")
 
     def __init__(
         self,
@@ -92,8 +86,8 @@ class _Pending(Generic[W]):
         deadline: float,
         timeout: float,
     ) -> None:
-        self.q = q
-        self.d = d
+        self.method = q
+        self.params = d
         self.decoder = _item_decoder(item_type)
         self.many = many
         self.waiter = waiter
@@ -102,7 +96,7 @@ class _Pending(Generic[W]):
         self.items: list[Any] = []
 
 
-class ExberryProtocol(Generic[W]):
+class ExberryProtocol(PendingRequests[W, _Pending[W]]):
     """The stream state of one Exberry socket; ``W`` is what the driver waits on.
 
     Args:
@@ -112,15 +106,13 @@ class ExberryProtocol(Generic[W]):
     """
 
     def __init__(
-        self, *, lost_error: LostErrorRule = _same_error, token: str | None = None
+        self, *, lost_error: LostErrorRule | None = None, token: str | None = None
     ) -> None:
-        self._lost_error = lost_error
+        super().__init__(lost_error)
         self._token = token
         self._next_sid = 1
-        self._pending: dict[int, _Pending[W]] = {}
         self._streams: dict[int, tuple[StreamRoute, str]] = {}
         self._closing: set[int] = set()
-        self._outbox: list[bytes] = []
         self.violations = 0
         """Frames that are not JSON or not Exberry frames."""
         self.unknown_sids = 0
@@ -174,57 +166,18 @@ class ExberryProtocol(Generic[W]):
         """Queue a frame for the connection's writer (``data_to_send``)."""
         self._outbox.append(frame)
 
-    def data_to_send(self) -> list[bytes]:
-        """Take the queued frames (stream re-opens queued from the read loop)."""
-        out, self._outbox = self._outbox, []
-        return out
-
     # -- giving up ----------------------------------------------------------------------
-
-    @property
-    def pending_count(self) -> int:
-        """Requests waiting for their end."""
-        return len(self._pending)
 
     @property
     def open_streams(self) -> int:
         """Long-lived streams open on this socket."""
         return len(self._streams)
 
-    def forget(self, key: int) -> None:
-        """The caller stopped waiting: drop the request; later frames count as unknown."""
-        self._pending.pop(key, None)
-
-    def timed_out(self, key: int, timeout: float) -> DeribitError:
-        """Drop a timed-out request; its caller's error (the venue rule applies)."""
-        entry = self._pending.pop(key, None)
-        q = entry.q if entry is not None else "request"
-        error = RequestTimeout(q, key, timeout)
-        return error if entry is None else self._lost_error(q, entry.d, key, error)
-
-    def lost(self, key: int, reason: str) -> DeribitError:
-        """Drop a request whose frame may have left before the link failed."""
-        entry = self._pending.pop(key, None)
-        error = ConnectionLost(f"connection lost: {reason}")
-        return error if entry is None else self._lost_error(entry.q, entry.d, key, error)
-
-    def expire(self, now: float) -> tuple[list[tuple[W, DeribitError]], float]:
-        """Drop requests whose deadline passed; the earliest deadline still pending."""
-        return expire_due(self._pending, now, self.timed_out)
-
     def connection_lost(self, reason: str) -> list[tuple[W, DeribitError]]:
         """Fail every request; streams are the facade's to resume. Nothing is re-sent."""
-        failed = [
-            (entry.waiter, self._lost_error(
-                entry.q, entry.d, sid,
-                ConnectionLost(f"connection lost while waiting for {entry.q}: {reason}"),
-            ))
-            for sid, entry in self._pending.items()
-        ]  # fmt: skip
-        self._pending.clear()
         self._streams.clear()
         self._closing.clear()
-        return failed
+        return self._fail_all(reason)
 
     # -- incoming -----------------------------------------------------------------------
 
@@ -281,31 +234,33 @@ class ExberryProtocol(Generic[W]):
         return None
 
     def _request_frame(self, sid: int, entry: _Pending[W], env: Frame) -> object:
-        if env.sig is None and entry.q in _ECHOES and env.d:
+        if env.sig is None and entry.method in _ECHOES and env.d:
             # An echo (v1/heartbeat/ping) resolves on its item; a sig: 1 may or may not
             # follow (the docs show none): keep the sid reserved until the socket ends.
             del self._pending[sid]
             self._closing.add(sid)
             try:
-                return Reply(entry.waiter, sid, entry.q, entry.decoder.decode(env.d), None, env)
+                return Reply(
+                    entry.waiter, sid, entry.method, entry.decoder.decode(env.d), None, env
+                )
             except _DECODE_ERRORS as exc:
-                problem = ProtocolError(f"{entry.q} (sid {sid}) echoed a misfit: {exc}")
-                return Reply(entry.waiter, sid, entry.q, None, problem, env)
+                problem = ProtocolError(f"{entry.method} (sid {sid}) echoed a misfit: {exc}")
+                return Reply(entry.waiter, sid, entry.method, None, problem, env)
         if env.sig is None:
             if env.d:
                 try:
                     value = entry.decoder.decode(env.d)
                 except _DECODE_ERRORS as exc:
                     del self._pending[sid]
-                    problem = ProtocolError(f"{entry.q} (sid {sid}) sent a misfit item: {exc}")
-                    return Reply(entry.waiter, sid, entry.q, None, problem, env)
+                    problem = ProtocolError(f"{entry.method} (sid {sid}) sent a misfit item: {exc}")
+                    return Reply(entry.waiter, sid, entry.method, None, problem, env)
                 entry.items.append(value)
             return None
         del self._pending[sid]
         if env.sig == 2:
-            return Reply(entry.waiter, sid, entry.q, None, _error(env, entry.q, sid), env)
+            return Reply(entry.waiter, sid, entry.method, None, _error(env, entry.method, sid), env)
         value = entry.items if entry.many else (entry.items[-1] if entry.items else None)
-        return Reply(entry.waiter, sid, entry.q, value, None, env)
+        return Reply(entry.waiter, sid, entry.method, value, None, env)
 
     def _stream_frame(
         self, sid: int, stream: tuple[StreamRoute, str], env: Frame, frame: bytes | str
