@@ -34,7 +34,7 @@ from ._core.errors import (
 )
 from ._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Policy, check_maxsize
 from ._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor
-from ._core.tasks import finish_all
+from ._core.tasks import finish_all, stop_tasks
 from ._errors import AuthenticationError, OrderOutcomeUnknown, PermissionDeniedError
 from ._response import Response
 from ._rpc.methods import (
@@ -329,18 +329,13 @@ class DeribitClient:
         self._supervisor.begin_close()
         refresher, self._refresher = self._refresher, None
 
-        async def stop_refresher() -> None:
-            if refresher is not None and not refresher.done():
-                refresher.cancel()
-                await asyncio.wait([refresher])
-
         async def close_detour() -> None:
             detour, self._detour = self._detour, None
             if detour is not None:
                 await detour.close()
 
         await finish_all(
-            stop_refresher,
+            lambda: stop_tasks(refresher),
             self._subs.close,
             self._supervisor.close,
             close_detour,
@@ -602,16 +597,7 @@ class DeribitClient:
             if method in WS_ONLY_METHODS:
                 raise UnsupportedOperation(f"{method} is only available over WebSocket")
             assert isinstance(conn, RequestConnection)
-            return conn.call(
-                timeout,
-                meta,
-                method,
-                conn.protocol.prepare_request,
-                method,
-                params,
-                result_type,
-                None,
-            )
+            return _over_http(conn, method, params, result_type, timeout, meta)
         return self._not_ready(method, params, result_type, timeout, meta)
 
     def _not_ready(
@@ -627,16 +613,7 @@ class DeribitClient:
             # READY with a closed socket: the supervisor is about to reconnect.
             if self.transport_mode == "auto" and is_read_only_public(method):
                 http = self._reconnect_http()
-                return http.call(
-                    timeout,
-                    meta,
-                    method,
-                    http.protocol.prepare_request,
-                    method,
-                    params,
-                    result_type,
-                    None,
-                )
+                return _over_http(http, method, params, result_type, timeout, meta)
             raise ConnectionLost(
                 f"{method} not sent: the WebSocket is reconnecting (await client.wait_ready())"
             )
@@ -795,6 +772,21 @@ class DeribitClient:
     def subscriptions(self) -> SubscriptionManager:
         """The subscription manager: live ``channels`` and counters (``malformed``, ...)."""
         return self._subs
+
+
+def _over_http(
+    conn: RequestConnection[RpcProtocol[None]],
+    method: str,
+    params: Mapping[str, Any] | None,
+    result_type: Any,
+    timeout: float | None,
+    meta: bool,
+) -> Awaitable[Any]:
+    """A call over an HTTP connection (the method also names the URL path; no token in
+    params: HTTP authorizes by header)."""
+    return conn.call(
+        timeout, meta, method, conn.protocol.prepare_request, method, params, result_type, None
+    )
 
 
 def _credentials(client_id: str | None, client_secret: str | None) -> Credentials | None:

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from ..transports.base import RequestTransport, StreamTransport
 from .errors import ClientError, ConnectionLost, DeribitError, HTTPStatusError, ProtocolError
 from .protocol import Reply, Violation, WireProtocol
-from .tasks import current_task, finish_all
+from .tasks import current_task, finish_all, stop_tasks
 
 __all__ = ["DEFAULT_TIMEOUT", "Connection", "RequestConnection", "check_timeout"]
 
@@ -356,12 +356,6 @@ class Connection(Generic[P]):
         reader, self._reader = self._reader, None
         flusher, self._flusher = self._flusher, None
 
-        async def stop_reader() -> None:
-            for task in (reader, flusher):
-                if task is not None and not task.done():
-                    task.cancel()
-                    await asyncio.wait([task])
-
         async def release() -> None:
             self._shutdown("client closed the connection")
             if self._abort_reason is not None:
@@ -373,7 +367,7 @@ class Connection(Generic[P]):
                 await self._transport.abort()  # a failed close handshake: drop the socket
                 raise
 
-        await finish_all(stop_reader, release)
+        await finish_all(lambda: stop_tasks(reader, flusher), release)
 
 
 class RequestConnection(Generic[P]):

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from .errors import ClientError, SubscriberOverflow
-from .tasks import finish_all
+from .tasks import finish_all, stop_tasks
 
 __all__ = [
     "DEFAULT_MAXSIZE",
@@ -207,26 +207,21 @@ class Stream(Generic[T]):
         self._closed = True
         self.end()
         consumer, self._consumer = self._consumer, None
+        # Closed from inside its own callback or hook: that task ends by returning.
         current = asyncio.current_task()
-
-        async def stop_consumer() -> None:
-            if consumer is not None and consumer is not current:
-                consumer.cancel()
-                await asyncio.wait([consumer])
+        if consumer is current:
+            consumer = None
 
         async def detach() -> None:
             if self._active:
                 self._active = False
                 await self._detach()
 
-        async def stop_hooks() -> None:
-            hooks = [task for task in self._hooks if task is not current]
-            for task in hooks:
-                task.cancel()
-            if hooks:
-                await asyncio.wait(hooks)
-
-        await finish_all(stop_consumer, detach, stop_hooks)
+        await finish_all(
+            lambda: stop_tasks(consumer),
+            detach,
+            lambda: stop_tasks(*(hook for hook in self._hooks if hook is not current)),
+        )
 
     async def abandon(self) -> None:
         """Close without releasing the venue side: its connection is going away (the

@@ -28,7 +28,7 @@ from tenacity import (
 )
 
 from .errors import ClientClosed, ClientError, ConnectionLost, NotReadyError
-from .tasks import finish_all
+from .tasks import finish_all, stop_tasks
 
 __all__ = [
     "TRANSITIONS",
@@ -371,14 +371,9 @@ class Supervisor(Generic[C]):
         self.begin_close()
         task, self._task = self._task, None
 
-        async def stop_reconnecting() -> None:
-            if task is not None and not task.done():
-                task.cancel()
-                await asyncio.wait([task])
-
         async def close_connection() -> None:
             conn, self.connection = self.connection, None
             if conn is not None:
                 await conn.close()
 
-        await finish_all(stop_reconnecting, close_connection)
+        await finish_all(lambda: stop_tasks(task), close_connection)

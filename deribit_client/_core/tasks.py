@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 
-__all__ = ["current_task", "finish_all"]
+__all__ = ["current_task", "finish_all", "stop_tasks"]
 
 log = logging.getLogger("deribit_client")
 
@@ -38,6 +38,16 @@ async def finish_all(*steps: Callable[[], Awaitable[object]]) -> None:
             log.warning("clean-up step failed: %r", task.exception())
     if cancelled:
         raise asyncio.CancelledError
+
+
+async def stop_tasks(*tasks: asyncio.Task[object] | None) -> None:
+    """Cancel the tasks (``None`` and finished ones are skipped) and wait until all have
+    ended; a step for :func:`finish_all`."""
+    running = [task for task in tasks if task is not None and not task.done()]
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running)
 
 
 if sys.version_info < (3, 12):
