@@ -14,6 +14,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from . import _orders, _private, _public, _streams
+from ._serve import serve
 from ._session import Session, SimError, json_encode, remember
 from ._state import Call, SimState
 
@@ -86,14 +87,7 @@ class DeribitSimulator(SimState):
         app = web.Application()
         app.router.add_get("/ws/api/v2", self._ws_handler)
         app.router.add_route("*", "/api/v2/{method:.+}", self._http_handler)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1]
+        self._runner, self.port = await serve(app, self.host, self.port)
 
     async def stop(self) -> None:
         """Close every connection and stop serving."""

@@ -29,6 +29,8 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from ._serve import serve
+
 __all__ = ["SIM_API_KEY", "SIM_API_SECRET", "ExberrySimulator"]
 
 SIM_API_KEY = "sim-exberry-key"
@@ -127,13 +129,7 @@ class ExberrySimulator:
     async def __aenter__(self) -> ExberrySimulator:
         app = web.Application()
         app.router.add_get("/", self._socket)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = (getattr(server, "sockets", None) or [])[0].getsockname()[1]
+        self._runner, self.port = await serve(app, self.host, self.port)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
