@@ -220,11 +220,7 @@ class FrameServer:
         return b'{"jsonrpc":"2.0","id":%s,"result":"ok"}' % _encode(req_id)
 
     async def ws(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=1 << 22, decode_text=False)
-        await ws.prepare(request)
-        transport = request.transport
-        assert transport is not None
-        transport.set_write_buffer_limits(high=1 << 20)
+        ws, transport = await _accept(request)
         async for msg in ws:
             if msg.type is not WSMsgType.TEXT:
                 continue
@@ -248,11 +244,7 @@ class FrameServer:
         return ws
 
     async def exberry(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=1 << 22, decode_text=False)
-        await ws.prepare(request)
-        transport = request.transport
-        assert transport is not None
-        transport.set_write_buffer_limits(high=1 << 20)
+        ws, transport = await _accept(request)
         async for msg in ws:
             if msg.type is not WSMsgType.TEXT:
                 continue
@@ -269,6 +261,16 @@ class FrameServer:
         req = _decode(await request.read())
         reply = self._reply(req.get("id"), request.match_info["method"])
         return web.Response(body=reply, content_type="application/json")
+
+
+async def _accept(request: web.Request) -> tuple[web.WebSocketResponse, asyncio.Transport]:
+    """Upgrade to a WebSocket whose transport buffers up to 1 MiB before pausing writes."""
+    ws = web.WebSocketResponse(max_msg_size=1 << 22, decode_text=False)
+    await ws.prepare(request)
+    transport = request.transport
+    assert isinstance(transport, asyncio.Transport)
+    transport.set_write_buffer_limits(high=1 << 20)
+    return ws, transport
 
 
 async def serve(port: int, count: int, channels: list[str]) -> None:

@@ -368,11 +368,10 @@ async def test_timeout_covers_sending(venue: ScriptedDeribit) -> None:
         assert client.pending_count == 0
 
 
-def test_a_client_is_bound_to_its_event_loop(venue: ScriptedDeribit) -> None:
-    other = asyncio.new_event_loop()
-    client = DeribitClient(connector=venue.connector, heartbeat_interval=None)
+def call_from_another_loop(home: asyncio.AbstractEventLoop, client: DeribitClient) -> None:
+    """Connect ``client`` on ``home``, then assert a call from a second loop is refused."""
     try:
-        other.run_until_complete(client.connect())
+        home.run_until_complete(client.connect())
 
         async def from_another_loop() -> None:
             with pytest.raises(ClientError, match="another event loop"):
@@ -380,7 +379,16 @@ def test_a_client_is_bound_to_its_event_loop(venue: ScriptedDeribit) -> None:
 
         asyncio.run(from_another_loop())
     finally:
-        other.run_until_complete(client.close())
+        home.run_until_complete(client.close())
+
+
+def test_a_client_is_bound_to_its_event_loop(venue: ScriptedDeribit) -> None:
+    other = asyncio.new_event_loop()
+    try:
+        call_from_another_loop(
+            other, DeribitClient(connector=venue.connector, heartbeat_interval=None)
+        )
+    finally:
         other.close()
 
 
@@ -398,17 +406,9 @@ def test_an_http_client_is_bound_to_its_event_loop() -> None:
     other = asyncio.new_event_loop()
     sim = DeribitSimulator()
     other.run_until_complete(sim.__aenter__())
-    client = DeribitClient(url=sim.url, transport="http")
     try:
-        other.run_until_complete(client.connect())
-
-        async def from_another_loop() -> None:
-            with pytest.raises(ClientError, match="another event loop"):
-                await client.public.get_time()
-
-        asyncio.run(from_another_loop())
+        call_from_another_loop(other, DeribitClient(url=sim.url, transport="http"))
     finally:
-        other.run_until_complete(client.close())
         other.run_until_complete(sim.__aexit__(None, None, None))
         other.close()
 

@@ -110,21 +110,10 @@ async def test_a_long_running_bot_does_not_grow_the_simulator(
         assert sim.trading.tokens == {}
         assert len(sim.calls) <= 20
         assert sim.calls[-1][0] == "private/get_positions"
+        grant = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
         offset[0] = -2 * 86_400  # tokens issued "two days ago" expire and are forgotten
         for _ in range(1_000):
-            await http_get(
-                sim,
-                "public/auth",
-                grant_type="client_credentials",
-                client_id=SIM_CLIENT_ID,
-                client_secret=SIM_CLIENT_SECRET,
-            )
+            await http_get(sim, "public/auth", grant_type="client_credentials", **grant)
         offset[0] = 0.0
-        await http_get(
-            sim,
-            "public/auth",
-            grant_type="client_credentials",
-            client_id=SIM_CLIENT_ID,
-            client_secret=SIM_CLIENT_SECRET,
-        )
+        await http_get(sim, "public/auth", grant_type="client_credentials", **grant)
         assert len(sim.trading.tokens) == len(sim.trading.refresh_tokens) == 1
