@@ -315,11 +315,16 @@ def _channel_covers(parts: list[str], instrument: dict[str, Any]) -> bool:
         return bool(parts[2] == instrument["instrument_name"])
     if len(parts) == 5:
         kind, currency = parts[2], parts[3]
-        return _kind_matches(instrument["kind"], kind) and currency in (
-            "any",
-            instrument["base_currency"],
+        return _kind_matches(instrument["kind"], kind) and _is_currency(
+            currency, instrument["base_currency"]
         )
     return False
+
+
+def _is_currency(part: str, currency: str) -> bool:
+    """A channel's currency part names ``currency`` (or ``any``), in either case: clients
+    write ``BTC`` and ``btc`` alike."""
+    return part.lower() in ("any", currency.lower())
 
 
 async def _notify(
@@ -340,7 +345,7 @@ async def _notify(
                 continue
             family = parts[1]
             if family == "portfolio" and trades:
-                if parts[2].lower() in ("any", _currency(instrument).lower()):
+                if _is_currency(parts[2], _currency(instrument)):
                     data = _summary(sim, account, _currency(instrument))
                     await _send(session, channel, data)
                 continue

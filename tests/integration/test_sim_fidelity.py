@@ -74,13 +74,17 @@ async def test_filled_market_order_reports_a_numeric_price_and_its_amount(
     assert filled.order.amount == 50
 
 
-async def test_portfolio_channel_accepts_the_upper_case_currency(trader: DeribitClient) -> None:
-    async with trader.subscribe("user.portfolio.BTC") as sub:
+async def test_user_channels_match_their_currency_in_either_case(trader: DeribitClient) -> None:
+    channels = ("user.portfolio.BTC", "user.trades.future.btc.100ms")
+    async with trader.subscribe(*channels) as sub:
         await trader.private.buy(PERP, amount=10, type="market")
-        async with asyncio.timeout(5):  # the old simulator never sent it
-            item = await anext(sub)
-    assert item.channel == "user.portfolio.BTC"  # type: ignore[union-attr]
-    assert item.data.currency == "BTC"  # type: ignore[union-attr]
+        seen: dict[str, Any] = {}
+        async with asyncio.timeout(5):  # the old simulator never sent them
+            while len(seen) < len(channels):
+                item = await anext(sub)
+                seen[item.channel] = item.data  # type: ignore[union-attr]
+    assert seen["user.portfolio.BTC"].currency == "BTC"
+    assert seen["user.trades.future.btc.100ms"][0].amount == 10
 
 
 async def test_order_and_trade_ids_are_spelled_like_deribit(trader: DeribitClient) -> None:
@@ -117,3 +121,28 @@ async def test_a_long_running_bot_does_not_grow_the_simulator(
         offset[0] = 0.0
         await http_get(sim, "public/auth", grant_type="client_credentials", **grant)
         assert len(sim.trading.tokens) == len(sim.trading.refresh_tokens) == 1
+
+
+async def test_spent_nonces_are_forgotten_once_their_timestamp_is_refused() -> None:
+    import time
+
+    from deribit_client._auth import ws_signature
+
+    offset = [0.0]
+    async with DeribitSimulator(clock=lambda: time.time() + offset[0]) as sim:
+
+        async def sign_in(nonce: str) -> Any:
+            ts = sim.now_ms()
+            signature = ws_signature(SIM_CLIENT_SECRET, ts, nonce)
+            return await http_get(
+                sim, "public/auth", grant_type="client_signature", client_id=SIM_CLIENT_ID,
+                timestamp=str(ts), nonce=nonce, signature=signature,
+            )  # fmt: skip
+
+        assert "result" in await sign_in("first")
+        assert (await sign_in("first"))["error"]["code"] == 13004  # a replay is refused
+        for i in range(2_000):
+            sim.trading.use_nonce(SIM_CLIENT_ID, f"n{i}", sim.now_ms())
+        offset[0] = 120.0  # every nonce so far is now outside the signature window
+        assert "result" in await sign_in("last")
+        assert list(sim.trading.used_nonces) == [(SIM_CLIENT_ID, "last")]
