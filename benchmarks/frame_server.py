@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import struct
 import sys
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import msgspec
@@ -119,10 +120,11 @@ def _book(channel: str, change_id: int, snapshot: bool) -> dict[str, Any]:
 
 def stream_frames(channel: str, count: int) -> list[bytes]:
     """Pre-framed WebSocket bytes for ``count`` notifications of ``channel``, chunked."""
+    return _chunked(_stream_frames(channel, count))
+
+
+def _stream_frames(channel: str, count: int) -> Iterator[bytes]:
     family = channel.split(".", 1)[0]
-    chunks: list[bytes] = []
-    batch: list[bytes] = []
-    size = 0
     for seq in range(count):
         if family == "book":
             data: Any = _book(channel, 1000 + seq, snapshot=seq == 0)
@@ -134,7 +136,15 @@ def stream_frames(channel: str, count: int) -> list[bytes]:
             ]
         else:
             data = dict(TICKER, timestamp=1732000000000 + seq)
-        frame = _ws_frame(_notification(channel, data))
+        yield _ws_frame(_notification(channel, data))
+
+
+def _chunked(frames: Iterable[bytes]) -> list[bytes]:
+    """Frames joined into chunks of about 256 KiB, written with one call each."""
+    chunks: list[bytes] = []
+    batch: list[bytes] = []
+    size = 0
+    for frame in frames:
         batch.append(frame)
         size += len(frame)
         if size > 256 * 1024:
@@ -147,9 +157,10 @@ def stream_frames(channel: str, count: int) -> list[bytes]:
 
 def exberry_frames(sid: int, count: int) -> list[bytes]:
     """Pre-framed ``orderBookDepth`` events for stream ``sid``, chunked."""
-    chunks: list[bytes] = []
-    batch: list[bytes] = []
-    size = 0
+    return _chunked(_exberry_frames(sid, count))
+
+
+def _exberry_frames(sid: int, count: int) -> Iterator[bytes]:
     for seq in range(count):
         base = {
             "eventId": seq, "eventTimestamp": 1_700_000_000_000_000_000 + seq,
@@ -174,17 +185,7 @@ def exberry_frames(sid: int, count: int) -> list[bytes]:
                 "mpOrderId": seq - 2, "side": "Buy", "quantity": 1.0, "price": 64750.5,
                 "cancelledQuantity": 1.0,
             }  # fmt: skip
-        frame = _ws_frame(
-            _encode({"q": "v2/exchange.market/orderBookDepth", "sid": sid, "d": data})
-        )
-        batch.append(frame)
-        size += len(frame)
-        if size > 256 * 1024:
-            chunks.append(b"".join(batch))
-            batch, size = [], 0
-    if batch:
-        chunks.append(b"".join(batch))
-    return chunks
+        yield _ws_frame(_encode({"q": "v2/exchange.market/orderBookDepth", "sid": sid, "d": data}))
 
 
 async def _write_chunks(transport: asyncio.Transport, chunks: list[bytes]) -> None:
