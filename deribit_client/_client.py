@@ -22,11 +22,13 @@ from ._api import PrivateAPI, PublicAPI
 from ._auth import Authenticator, Credentials, Grant, HttpAuth
 from ._config import MIN_HEARTBEAT_INTERVAL, Endpoints, Environment, endpoints_for
 from ._core.connection import DEFAULT_TIMEOUT, Connection, RequestConnection, check_timeout
+from ._core.credits import CreditPool, take_credits, try_take_credits
 from ._core.errors import (
     ClientClosed,
     ClientError,
     ConnectionLost,
     CredentialsRequired,
+    CreditTimeout,
     DeribitError,
     RequestTimeout,
     TransportError,
@@ -35,6 +37,7 @@ from ._core.errors import (
 from ._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Policy, check_maxsize
 from ._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor
 from ._core.tasks import finish_all, stop_tasks
+from ._credits import CreditLimiter
 from ._errors import AuthenticationError, OrderOutcomeUnknown, PermissionDeniedError
 from ._response import Response
 from ._rpc.methods import (
@@ -46,6 +49,7 @@ from ._rpc.methods import (
 )
 from ._rpc.protocol import Heartbeat, NotificationParams, Reply, RpcProtocol
 from ._subscriptions import Callback, Subscription, SubscriptionManager
+from .models import AccountSummary
 from .transports import HttpTransport, WebSocketConnector
 from .transports.base import Connector
 
@@ -112,6 +116,10 @@ class DeribitClient:
             (re)connect (WebSocket only).
         reconnect: a :class:`ReconnectPolicy`, or ``True``/``False``.
         subscriber_maxsize: default queue bound of each subscriber.
+        rate_limit: ``True`` (default) keeps calls under Deribit's request-credit limits by
+            delaying them (calibrated from the account's ``limits`` after authenticating);
+            a :class:`CreditLimiter` to share one between clients of one sub-account;
+            ``False`` sends every call at once.
 
     Attributes:
         public: typed ``public/*`` methods.
@@ -119,6 +127,8 @@ class DeribitClient:
         endpoints: the resolved WebSocket and HTTP URLs.
         transport_kind: ``"websocket"`` or ``"http"`` once connected.
         fallback_reason: why ``"auto"`` fell back to HTTP, else ``None``.
+        rate_limiter: the :class:`CreditLimiter` in use (its pools count delays and
+            refusals), or ``None`` with ``rate_limit=False``.
     """
 
     min_heartbeat_interval: float = MIN_HEARTBEAT_INTERVAL
@@ -146,6 +156,7 @@ class DeribitClient:
         cancel_on_disconnect: bool = False,
         reconnect: ReconnectPolicy | bool = True,
         subscriber_maxsize: int = DEFAULT_MAXSIZE,
+        rate_limit: CreditLimiter | bool = True,
     ) -> None:
         if transport not in ("auto", "websocket", "http"):
             raise ClientError(f"transport must be 'auto', 'websocket' or 'http', not {transport!r}")
@@ -175,6 +186,14 @@ class DeribitClient:
         elif not isinstance(reconnect, ReconnectPolicy):
             raise ClientError(
                 f"reconnect must be True, False or a ReconnectPolicy, not {reconnect!r}"
+            )
+        if type(rate_limit) is bool:
+            self.rate_limiter = CreditLimiter() if rate_limit else None
+        elif isinstance(rate_limit, CreditLimiter):
+            self.rate_limiter = rate_limit
+        else:
+            raise ClientError(
+                f"rate_limit must be True, False or a CreditLimiter, not {rate_limit!r}"
             )
         self.endpoints: Endpoints = endpoints_for(env, url)
         self.transport_mode: TransportMode = transport
@@ -350,7 +369,10 @@ class DeribitClient:
     # -- connection establishment ---------------------------------------------------------
 
     def _new_supervisor(self) -> Supervisor[AnyConnection]:
-        steps: list[tuple[str, Any]] = [("authenticate", self._step_auth)]
+        steps: list[tuple[str, Any]] = [
+            ("authenticate", self._step_auth),
+            ("calibrate-credits", self._step_calibrate),
+        ]
         if self.transport_mode == "http":
             opener: Any = self._open_http
         else:
@@ -380,6 +402,7 @@ class DeribitClient:
             RpcProtocol(routes=self._subs.routes, lost_error=lost_order_error),
             on_event=self._on_event,
             on_closed=self._supervisor_closed,
+            on_error=self._on_error_reply,
             default_timeout=self.timeout,
         )
         conn.start()
@@ -401,6 +424,10 @@ class DeribitClient:
         elif type(event) is not Heartbeat:
             log.debug("ignored %r", event)
 
+    def _on_error_reply(self, error: DeribitError) -> None:
+        if self.rate_limiter is not None:
+            self.rate_limiter.refused(error)
+
     def _on_ready(self, conn: AnyConnection) -> None:
         if self._auth is not None and (self._refresher is None or self._refresher.done()):
             self._refresher = asyncio.get_running_loop().create_task(
@@ -420,6 +447,24 @@ class DeribitClient:
             await auth.refresh(call)
         else:
             await auth.login(call)
+
+    async def _step_calibrate(self, conn: AnyConnection) -> None:
+        # Size the credit pools from the account's own limits (its matching-engine tier),
+        # once and then when Deribit may have recalculated them (hourly) or after a refusal.
+        limiter = self.rate_limiter
+        if limiter is None or self._auth is None or not limiter.needs_calibration():
+            return
+        try:
+            summary = await self._call_on(
+                conn, "private/get_account_summary", {"currency": "BTC"}, AccountSummary
+            )
+        except (ConnectionLost, RequestTimeout):
+            raise  # the link failed: the supervisor reconnects
+        except DeribitError as exc:  # e.g. no account:read scope, a gateway refusal
+            log.info("credit limits not read (%s); keeping Deribit's defaults", exc)
+            limiter.calibrate(None)
+        else:
+            limiter.calibrate(summary.limits)
 
     async def _step_heartbeat(self, conn: AnyConnection) -> None:
         if self.heartbeat_interval is not None and type(conn) is Connection:
@@ -442,6 +487,11 @@ class DeribitClient:
         self, conn: AnyConnection, method: str, params: dict[str, Any] | None, result_type: Any
     ) -> Any:
         """A call on a given connection, ready or not (establish steps, auth)."""
+        limiter = self.rate_limiter
+        if limiter is not None:
+            pools = limiter.pools_for(method, params)
+            if not try_take_credits(pools):
+                await self._wait_credits(pools, method, self.timeout)
         if type(conn) is Connection:
             return await conn.call(
                 None, False, conn.protocol.prepare_request, method, params, result_type, None
@@ -585,6 +635,53 @@ class DeribitClient:
         meta: bool,
         private: bool,
     ) -> Awaitable[Any]:
+        """Send a call now if its credits are there (the usual case), else wait for them."""
+        limiter = self.rate_limiter
+        if limiter is not None:
+            pools = limiter.pools_for(method, params)
+            if not try_take_credits(pools):
+                return self._route_later(pools, method, params, result_type, timeout, meta, private)
+        return self._send(method, params, result_type, timeout, meta, private)
+
+    async def _route_later(
+        self,
+        pools: tuple[CreditPool, ...],
+        method: str,
+        params: Mapping[str, Any] | None,
+        result_type: Any,
+        timeout: float | None,
+        meta: bool,
+        private: bool,
+    ) -> Any:
+        left = await self._wait_credits(pools, method, self.timeout if timeout is None else timeout)
+        return await self._send(method, params, result_type, left, meta, private)
+
+    async def _wait_credits(
+        self, pools: tuple[CreditPool, ...], method: str, timeout: float
+    ) -> float:
+        """Wait for a call's credits within its timeout; returns the time left for the call.
+
+        Raises:
+            CreditTimeout: no credits in time; nothing was sent.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            async with asyncio.timeout(timeout):
+                await take_credits(pools)
+        except TimeoutError:
+            raise CreditTimeout(method, timeout) from None
+        return max(timeout - (loop.time() - started), 0.001)
+
+    def _send(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        result_type: Any,
+        timeout: float | None,
+        meta: bool,
+        private: bool,
+    ) -> Awaitable[Any]:
         """Pick the connection for a call: the WebSocket, HTTP, or HTTP while reconnecting."""
         conn = self._supervisor.ready_connection
         if type(conn) is Connection:
@@ -699,6 +796,7 @@ class DeribitClient:
             RpcProtocol(lost_error=lost_order_error),
             default_timeout=self.timeout,
             headers=self._http_headers,
+            on_error=self._on_error_reply,
         )
 
     def _reconnect_http(self) -> RequestConnection[RpcProtocol[None]]:

@@ -38,6 +38,9 @@ class MethodFacts(msgspec.Struct, frozen=True, gc=False):
         read_only_public: a public read that may detour over HTTP while reconnecting.
         session_state: changes connection state the client replays after reconnects.
         subscription: subscribes or unsubscribes channels (only ``client.subscribe()``).
+        credit_pools: the rate-limit credit pools a request draws on (REFERENCE 4):
+            ``non_matching_engine``, ``matching_engine``, ``cancel_all`` or a method's own
+            pool (``get_instruments``, ``subscribe``, ...).
         params: the parameters, in the spec's order.
         result_schema: the spec's schema name of ``result``, if it names one.
         summary: the spec's one-line description.
@@ -51,6 +54,7 @@ class MethodFacts(msgspec.Struct, frozen=True, gc=False):
     read_only_public: bool
     session_state: bool
     subscription: bool
+    credit_pools: tuple[str, ...]
     params: tuple[ParamFacts, ...]
     result_schema: str | None
     summary: str

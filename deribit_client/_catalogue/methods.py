@@ -19,6 +19,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('block_rfq_id', True, 'integer', (), 'ID of the Block RFQ'),
             ParamFacts('price', True, 'number', (), 'Maximum acceptable price for execution'),
@@ -40,6 +41,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('label', False, 'string', (), 'User defined label for the Block RFQ quote (maximum 64 characters). Used to identify quotes of a selected Block RFQ'),
             ParamFacts('block_rfq_id', True, 'integer', (), 'ID of the Block RFQ'),
@@ -63,6 +65,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'STETH', 'ETHW', 'USDC', 'USDT', 'EURR', 'MATIC', 'SOL', 'XRP', 'USYC', 'PAXG', 'BNB', 'USDE'), 'The currency symbol'),
             ParamFacts('type', True, 'string', ('transfer', 'withdrawal', 'deposit_source'), 'Address book type'),
@@ -91,6 +94,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('timestamp', True, 'integer', (), 'Timestamp, shared with other party (milliseconds since the UNIX epoch)'),
             ParamFacts('nonce', True, 'string', (), 'Nonce, shared with other party'),
@@ -108,6 +112,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('amount', False, 'number', (), 'It represents the requested order size. For perpetual and inverse futures the amount is in USD units. For options and linear futures and it is the underlying base currency coin. The `amount` is a mandatory parameter if `contracts` parameter is missing. If both `contracts` and `amount` parameter are passed they must match each other otherwise error is returned.'),
@@ -142,6 +147,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('order_id', True, 'string', (), 'The order id'),
         ),
@@ -157,6 +163,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('cancel_all',),
         params=(
             ParamFacts('detailed', False, 'boolean', (), 'When detailed is set to `true` output format is changed. See [description](#detailed-response-for-private-cancel_all-and-private-cancel_by_label-methods). Default: `false`'),
             ParamFacts('freeze_quotes', False, 'boolean', (), 'Whether or not to reject incoming quotes for 1 second after cancelling (`false` by default). Related to `private/mass_quote` request.'),
@@ -173,6 +180,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('block_rfq_id', False, 'integer', (), 'ID of the Block RFQ'),
             ParamFacts('detailed', False, 'boolean', (), 'When detailed is set to `true` output format is changed. See [description](#detailed-response-for-private-cancel_all-and-private-cancel_by_label-methods). Default: `false`'),
@@ -189,6 +197,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'), 'Instrument kind, `"combo"` for any combo or `"any"` for all. If not provided instruments of all kinds are considered'),
@@ -208,6 +217,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('currency_pair', True, 'string', ('btc_usd', 'eth_usd', 'ada_usdc', 'algo_usdc', 'avax_usdc', 'bch_usdc', 'bnb_usdc', 'btc_usdc', 'btcdvol_usdc', 'buidl_usdc', 'doge_usdc', 'dot_usdc', 'eurr_usdc', 'eth_usdc', 'ethdvol_usdc', 'link_usdc', 'ltc_usdc', 'near_usdc', 'paxg_usdc', 'shib_usdc', 'sol_usdc', 'steth_usdc', 'ton_usdc', 'trump_usdc', 'trx_usdc', 'uni_usdc', 'usde_usdc', 'usyc_usdc', 'xrp_usdc', 'btc_usdt', 'eth_usdt', 'eurr_usdt', 'sol_usdt', 'steth_usdt', 'usdc_usdt', 'usde_usdt', 'btc_eurr', 'btc_usde', 'btc_usyc', 'eth_btc', 'eth_eurr', 'eth_usde', 'eth_usyc', 'steth_eth', 'paxg_btc', 'drbfix-btc_usdc', 'drbfix-eth_usdc'), 'The currency pair symbol'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'), 'Instrument kind, `"combo"` for any combo or `"any"` for all. If not provided instruments of all kinds are considered'),
@@ -227,6 +237,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('type', False, 'string', ('all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'), 'Order type - `limit`, `stop`, `take`, `trigger_all` or `all`, default - `all`'),
@@ -246,6 +257,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'cancel_all'),
         params=(
             ParamFacts('currency', True, '', (), 'The currency symbol, list of currency symbols or `"any"` for all'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'), 'Instrument kind, `"combo"` for any combo or `"any"` for all. If not provided instruments of all kinds are considered'),
@@ -265,6 +277,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('block_rfq_id', True, 'integer', (), 'ID of the Block RFQ'),
         ),
@@ -280,6 +293,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('block_rfq_quote_id', False, 'integer', (), 'ID of the Block RFQ quote'),
             ParamFacts('label', False, 'string', (), 'User defined label for the Block RFQ quote (maximum 64 characters). Used to identify quotes of a selected Block RFQ'),
@@ -297,6 +311,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('block_rfq_id', True, 'integer', (), 'ID of the Block RFQ'),
         ),
@@ -312,6 +327,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('label', True, 'string', (), 'user defined label for the order (maximum 64 characters)'),
             ParamFacts('currency', False, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
@@ -328,6 +344,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('detailed', False, 'boolean', (), 'When detailed is set to `true` output format is changed. See [description](#detailed-response-for-private-cancel_all-and-private-cancel_by_label-methods). Default: `false`'),
             ParamFacts('freeze_quotes', False, 'boolean', (), 'Whether or not to reject incoming quotes for 1 second after cancelling (`false` by default). Related to `private/mass_quote` request.'),
@@ -352,6 +369,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('id', True, 'integer', (), 'Id of transfer'),
@@ -368,6 +386,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('id', True, 'number', (), 'The withdrawal id'),
@@ -384,6 +403,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('id', True, 'integer', (), 'Id of key'),
             ParamFacts('name', True, 'string', (), 'Name of key (only letters, numbers and underscores allowed; maximum length - 16 characters)'),
@@ -400,6 +420,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('user_id', False, 'integer', (), 'Id of a (sub)account - by default current user id is used'),
             ParamFacts('margin_model', True, 'string', ('cross_pm', 'cross_sm', 'segregated_pm', 'segregated_sm'), 'Margin model'),
@@ -417,6 +438,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('max_scope', True, 'string', (), 'Describes maximal access for tokens generated with given key, possible values: `trade:[read, read_write, none]`, `wallet:[read, read_write, none]`, `account:[read, read_write, none]`, `block_trade:[read, read_write, none]`. If scope is not provided, its value is set as none. Please check details described in [Access scope](#access-scope)'),
             ParamFacts('id', True, 'integer', (), 'Id of key'),
@@ -433,6 +455,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('sid', True, 'integer', (), 'The user id for the subaccount'),
             ParamFacts('name', True, 'string', (), 'The new user name'),
@@ -449,6 +472,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('type', True, 'string', ('limit', 'market'), 'The order type'),
@@ -466,6 +490,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('max_scope', True, 'string', (), 'Describes maximal access for tokens generated with given key, possible values: `trade:[read, read_write, none]`, `wallet:[read, read_write, none]`, `account:[read, read_write, none]`, `block_trade:[read, read_write, none]`. If scope is not provided, its value is set as none. Please check details described in [Access scope](#access-scope)'),
             ParamFacts('name', False, 'string', (), 'Name of key (only letters, numbers and underscores allowed; maximum length - 16 characters)'),
@@ -484,6 +509,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('legs', True, 'array', (), 'List of legs used to create Block RFQ'),
             ParamFacts('trade_allocations', False, 'array', (), 'List of allocations for Block RFQ pre-allocation. Allows to split amount between different (sub)accounts or broker clients. Each allocation must specify either `user_id` (for direct allocation) or `client_info` object (for broker allocation), and amount.'),
@@ -504,6 +530,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('trades', True, 'array', (), 'List of trades used to create a combo'),
         ),
@@ -519,6 +546,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
         ),
@@ -534,6 +562,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PrivateCreateSubaccountResponse',
@@ -548,6 +577,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'STETH', 'ETHW', 'USDC', 'USDT', 'EURR', 'MATIC', 'SOL', 'XRP', 'USYC', 'PAXG', 'BNB', 'USDE'), 'The currency symbol'),
             ParamFacts('address', True, 'string', (), 'Address in currency format'),
@@ -565,6 +595,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('id', True, 'integer', (), 'Id of key'),
         ),
@@ -580,6 +611,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=True,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('scope', False, 'string', ('connection', 'account'), 'Specifies if Cancel On Disconnect change should be applied/checked for the current connection or the account (default - `connection`) **NOTICE:** Scope `connection` can be used only when working via Websocket.'),
         ),
@@ -595,6 +627,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('order_id', True, 'string', (), 'The order id'),
             ParamFacts('amount', False, 'number', (), 'It represents the requested order size. For perpetual and inverse futures the amount is in USD units. For options and linear futures and it is the underlying base currency coin. The `amount` is a mandatory parameter if `contracts` parameter is missing. If both `contracts` and `amount` parameter are passed they must match each other otherwise error is returned.'),
@@ -622,6 +655,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('id', True, 'integer', (), 'Id of key'),
             ParamFacts('max_scope', True, 'string', (), 'Describes maximal access for tokens generated with given key, possible values: `trade:[read, read_write, none]`, `wallet:[read, read_write, none]`, `account:[read, read_write, none]`, `block_trade:[read, read_write, none]`. If scope is not provided, its value is set as none. Please check details described in [Access scope](#access-scope)'),
@@ -642,6 +676,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('legs', True, 'array', (), 'List of legs used for Block RFQ quote'),
             ParamFacts('amount', True, 'number', (), 'This value multiplied by the ratio of a leg gives trade size on that leg.'),
@@ -663,6 +698,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('label', False, 'string', (), 'user defined label for the order (maximum 64 characters)'),
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
@@ -689,6 +725,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='OkResponse',
@@ -703,6 +740,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('id', True, 'integer', (), 'Id of key'),
         ),
@@ -718,6 +756,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=True,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('scope', False, 'string', ('connection', 'account'), 'Specifies if Cancel On Disconnect change should be applied/checked for the current connection or the account (default - `connection`) **NOTICE:** Scope `connection` can be used only when working via Websocket.'),
         ),
@@ -733,6 +772,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('timestamp', True, 'integer', (), 'Timestamp, shared with other party (milliseconds since the UNIX epoch)'),
             ParamFacts('nonce', True, 'string', (), 'Nonce, shared with other party'),
@@ -752,6 +792,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('offset', False, 'integer', (), 'The offset for pagination, default - `0`'),
             ParamFacts('count', False, 'integer', (), 'Number of requested items, default - `10`, maximum - `1000`'),
@@ -768,6 +809,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('subaccount_id', False, 'integer', (), 'The user id for the subaccount'),
             ParamFacts('extended', False, 'boolean', (), 'Include additional fields'),
@@ -784,6 +826,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'STETH', 'ETHW', 'USDC', 'USDT', 'EURR', 'MATIC', 'SOL', 'XRP', 'USYC', 'PAXG', 'BNB', 'USDE'), 'The currency symbol'),
             ParamFacts('subaccount_id', False, 'integer', (), 'The user id for the subaccount'),
@@ -801,6 +844,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'STETH', 'ETHW', 'USDC', 'USDT', 'EURR', 'MATIC', 'SOL', 'XRP', 'USYC', 'PAXG', 'BNB', 'USDE'), 'The currency symbol'),
             ParamFacts('address', True, 'string', (), 'Address in currency format'),
@@ -818,6 +862,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'STETH', 'ETHW', 'USDC', 'USDT', 'EURR', 'MATIC', 'SOL', 'XRP', 'USYC', 'PAXG', 'BNB', 'USDE'), 'The currency symbol'),
             ParamFacts('type', True, 'string', ('transfer', 'withdrawal', 'deposit_source'), 'Address book type'),
@@ -834,6 +879,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PrivateGetAffiliateProgramInfoResponse',
@@ -848,6 +894,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PrivateGetBlockRfqMakersResponse',
@@ -862,6 +909,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('block_rfq_id', False, 'integer', (), 'ID of the Block RFQ'),
             ParamFacts('label', False, 'string', (), 'User defined label for the Block RFQ quote (maximum 64 characters). Used to identify quotes of a selected Block RFQ'),
@@ -879,6 +927,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PrivateGetBlockRfqUserInfoResponse',
@@ -893,6 +942,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('count', False, 'integer', (), 'Count of Block RFQs returned, maximum - `1000`'),
             ParamFacts('state', False, 'string', ('open', 'filled', 'traded', 'cancelled', 'expired', 'closed'), 'State of Block RFQ'),
@@ -913,6 +963,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('id', True, 'string', (), 'Block trade id'),
         ),
@@ -928,6 +979,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('broker_code', False, 'string', (), 'Broker code to filter block trade requests. Only broker clients can use `broker_code` to query for their executed broker block trades.'),
         ),
@@ -943,6 +995,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', False, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('count', False, 'integer', (), 'Count of Block Trades returned, maximum - `101`'),
@@ -963,6 +1016,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PrivateGetBrokerTradeRequestsResponse',
@@ -977,6 +1031,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', False, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('count', False, 'integer', (), 'Number of requested items, default - `20`, maximum - `1000`'),
@@ -995,6 +1050,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('scope', False, 'string', ('connection', 'account'), 'Specifies if Cancel On Disconnect change should be applied/checked for the current connection or the account (default - `connection`) **NOTICE:** Scope `connection` can be used only when working via Websocket.'),
         ),
@@ -1010,6 +1066,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
         ),
@@ -1025,6 +1082,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('count', False, 'integer', (), 'Number of requested items, default - `10`, maximum - `1000`'),
@@ -1042,6 +1100,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PrivateGetEmailLanguageResponse',
@@ -1056,6 +1115,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PrivateGetJwtResponse',
@@ -1070,6 +1130,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('legs', True, 'array', (), 'List of legs for which the prices will be calculated'),
             ParamFacts('price', True, 'number', (), 'Price for the whole leg structure'),
@@ -1086,6 +1147,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('amount', True, 'number', (), 'It represents the requested order size. For perpetual and inverse futures the amount is in USD units. For options and linear futures and it is the underlying base currency coin.'),
@@ -1103,6 +1165,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('index_name', False, 'string', ('btc_usd', 'eth_usd', 'btc_usdc', 'eth_usdc', 'ada_usdc', 'algo_usdc', 'avax_usdc', 'bch_usdc', 'bnb_usdc', 'doge_usdc', 'dot_usdc', 'link_usdc', 'ltc_usdc', 'near_usdc', 'paxg_usdc', 'shib_usdc', 'sol_usdc', 'ton_usdc', 'trx_usdc', 'trump_usdc', 'uni_usdc', 'xrp_usdc', 'usde_usdc', 'buidl_usdc', 'btcdvol_usdc', 'ethdvol_usdc', 'btc_usdt', 'eth_usdt', 'all'), 'Index identifier of derivative instrument on the platform; skipping this parameter will return all configurations'),
             ParamFacts('mmp_group', False, 'string', (), 'Specifies the MMP group for which the configuration is being retrieved. MMP groups are used for Mass Quotes. If MMP group is not provided, the method returns the configuration for the MMP settings for regular orders. The `index_name` must be specified before using this parameter. **📖 Related Support Article:** [Mass Quotes Specifications](https://support.deribit.com/hc/en-us/articles/26302715576989-Mass-Quotes-Specifications)'),
@@ -1120,6 +1183,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('index_name', False, 'string', ('btc_usd', 'eth_usd', 'btc_usdc', 'eth_usdc', 'ada_usdc', 'algo_usdc', 'avax_usdc', 'bch_usdc', 'bnb_usdc', 'doge_usdc', 'dot_usdc', 'link_usdc', 'ltc_usdc', 'near_usdc', 'paxg_usdc', 'shib_usdc', 'sol_usdc', 'ton_usdc', 'trx_usdc', 'trump_usdc', 'uni_usdc', 'xrp_usdc', 'usde_usdc', 'buidl_usdc', 'btcdvol_usdc', 'ethdvol_usdc', 'btc_usdt', 'eth_usdt', 'all'), 'Index identifier of derivative instrument on the platform; skipping this parameter will return all configurations'),
             ParamFacts('mmp_group', False, 'string', (), 'Specifies the MMP group for which the status is being retrieved. The `index_name` must be specified before using this parameter. **📖 Related Support Article:** [Mass Quotes Specifications](https://support.deribit.com/hc/en-us/articles/26302715576989-Mass-Quotes-Specifications)'),
@@ -1137,6 +1201,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PublicGetAnnouncementsResponse',
@@ -1151,6 +1216,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo'), 'Instrument kind, if not provided instruments of all kinds are considered'),
             ParamFacts('type', False, 'string', ('all', 'limit', 'trigger_all', 'stop_all', 'stop_limit', 'stop_market', 'take_all', 'take_limit', 'take_market', 'trailing_all', 'trailing_stop'), 'Order type, default - `all`'),
@@ -1167,6 +1233,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo'), 'Instrument kind, if not provided instruments of all kinds are considered'),
@@ -1184,6 +1251,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('type', False, 'string', ('all', 'limit', 'trigger_all', 'stop_all', 'stop_limit', 'stop_market', 'take_all', 'take_limit', 'take_market', 'trailing_all', 'trailing_stop'), 'Order type, default - `all`'),
@@ -1200,6 +1268,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('label', False, 'string', (), 'user defined label for the order (maximum 64 characters)'),
@@ -1216,6 +1285,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'), 'Instrument kind, `"combo"` for any combo or `"any"` for all. If not provided instruments of all kinds are considered'),
@@ -1239,6 +1309,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('count', False, 'integer', (), 'Number of requested items, default - `20`, maximum - `1000`'),
@@ -1261,6 +1332,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('ids', True, 'array', (), 'Ids of orders'),
         ),
@@ -1276,6 +1348,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('order_id', True, 'string', (), 'The order id'),
         ),
@@ -1291,6 +1364,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('label', False, 'string', (), 'user defined label for the order (maximum 64 characters)'),
@@ -1307,6 +1381,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PrivateGetPendingBlockTradesResponse',
@@ -1321,6 +1396,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
         ),
@@ -1336,6 +1412,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', False, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR', 'any'), 'Currency name or `"any"` if don\'t care'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo'), 'Kind filter on positions'),
@@ -1353,6 +1430,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PrivateGetRewardEligibilityResponse',
@@ -1367,6 +1445,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('type', False, 'string', ('settlement', 'delivery', 'bankruptcy'), 'Settlement type'),
@@ -1386,6 +1465,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('type', False, 'string', ('settlement', 'delivery', 'bankruptcy'), 'Settlement type'),
@@ -1405,6 +1485,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('with_portfolio', False, 'boolean', (), 'Portfolio flag: `true` for portfolio information, `false` for subaccount information only. `false` by default'),
         ),
@@ -1420,6 +1501,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('with_open_orders', False, 'boolean', (), 'Optional parameter to ask for open orders list, default: `false`'),
@@ -1436,6 +1518,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine', 'get_transaction_log'),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'STETH', 'ETHW', 'USDC', 'USDT', 'EURR', 'MATIC', 'SOL', 'XRP', 'USYC', 'PAXG', 'BNB', 'USDE'), 'The currency symbol'),
             ParamFacts('start_timestamp', True, 'integer', (), 'The earliest timestamp to return result from (milliseconds since the UNIX epoch)'),
@@ -1457,6 +1540,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('count', False, 'integer', (), 'Number of requested items, default - `10`, maximum - `1000`'),
@@ -1474,6 +1558,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('instrument_name', False, 'string', (), 'Instrument name'),
@@ -1492,6 +1577,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PrivateGetUserLocksResponse',
@@ -1506,6 +1592,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'), 'Instrument kind, `"combo"` for any combo or `"any"` for all. If not provided instruments of all kinds are considered'),
@@ -1530,6 +1617,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'), 'Instrument kind, `"combo"` for any combo or `"any"` for all. If not provided instruments of all kinds are considered'),
@@ -1551,6 +1639,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('start_seq', False, 'integer', (), 'The sequence number of the first trade to be returned'),
@@ -1573,6 +1662,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('start_timestamp', True, 'integer', (), 'The earliest timestamp to return result from (milliseconds since the UNIX epoch). When param is provided trades are returned from the earliest'),
@@ -1593,6 +1683,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('order_id', True, 'string', (), 'The order id'),
             ParamFacts('sorting', False, 'string', ('asc', 'desc', 'default'), 'Direction of results sorting (`default` value means no sorting, results will be returned in order in which they left the database)'),
@@ -1610,6 +1701,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('count', False, 'integer', (), 'Number of requested items, default - `10`, maximum - `1000`'),
@@ -1627,6 +1719,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('signature', True, 'string', (), 'Signature of block trade that will be invalidated'),
         ),
@@ -1642,6 +1735,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', False, 'string', ('BTC', 'ETH', 'STETH', 'ETHW', 'USDC', 'USDT', 'EURR', 'MATIC', 'SOL', 'XRP', 'USYC', 'PAXG', 'BNB', 'USDE'), 'The currency symbol'),
             ParamFacts('address', False, 'string', (), 'Address in currency format'),
@@ -1670,6 +1764,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PublicListApiKeysResponse',
@@ -1684,6 +1779,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
         ),
@@ -1699,6 +1795,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=True,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('invalidate_token', False, 'boolean', (), 'If value is `true` all tokens created in current session are invalidated, default: `true`'),
         ),
@@ -1714,6 +1811,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('wait_for_response', False, 'boolean', (), 'If false, the response is sent immediately after the risk check. If true, the response is sent after the orders all go through the matching engine. Default - `true`.'),
             ParamFacts('detailed', False, 'boolean', (), 'Flag to receive a list of all order changes and a list of errors, or to only receive a list of errors. Default - `false`.'),
@@ -1734,6 +1832,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'move_positions'),
         params=(
             ParamFacts('currency', False, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('source_uid', True, 'integer', (), 'Id of source subaccount. Can be found in `My Account >> Subaccounts` tab'),
@@ -1752,6 +1851,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'CROSS'), 'The currency for which the Extended Risk Matrix will be calculated. Use `CROSS` for Cross Collateral simulation.'),
             ParamFacts('add_positions', False, 'boolean', (), 'If `true`, adds simulated positions to current positions, otherwise uses only simulated positions. By default `true`'),
@@ -1769,6 +1869,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('timestamp', True, 'integer', (), 'Timestamp, shared with other party (milliseconds since the UNIX epoch)'),
             ParamFacts('nonce', True, 'string', (), 'Nonce, shared with other party'),
@@ -1786,6 +1887,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('id', True, 'integer', (), 'Id of key'),
         ),
@@ -1801,6 +1903,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'STETH', 'ETHW', 'USDC', 'USDT', 'EURR', 'MATIC', 'SOL', 'XRP', 'USYC', 'PAXG', 'BNB', 'USDE'), 'The currency symbol'),
             ParamFacts('type', True, 'string', ('transfer', 'withdrawal', 'deposit_source'), 'Address book type'),
@@ -1818,6 +1921,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('subaccount_id', True, 'integer', (), 'The user id for the subaccount'),
         ),
@@ -1833,6 +1937,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('id', True, 'integer', (), 'Id of key'),
         ),
@@ -1848,6 +1953,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('index_name', True, 'string', (), 'Currency pair for which to reset MMP limits. **For regular MMP (`block_rfq = false`):** Must be a specific currency pair (e.g., "btc_usd", "eth_usd"). The value `"all"` is not allowed. **For Block RFQ MMP (`block_rfq = true`):** Can be either a specific currency pair or `"all"` to reset MMP limits across all currency pairs.'),
             ParamFacts('mmp_group', False, 'string', (), 'Specifies the MMP group for which limits are being reset. If this parameter is omitted, the method resets the traditional (no group) MMP limits. **📖 Related Support Article:** [Mass Quotes Specifications](https://support.deribit.com/hc/en-us/articles/26302715576989-Mass-Quotes-Specifications)'),
@@ -1865,6 +1971,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'STETH', 'ETHW', 'USDC', 'USDT', 'EURR', 'MATIC', 'SOL', 'XRP', 'USYC', 'PAXG', 'BNB', 'USDE'), 'The currency symbol'),
             ParamFacts('address', True, 'string', (), 'Address in currency format'),
@@ -1892,6 +1999,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('amount', False, 'number', (), 'It represents the requested order size. For perpetual and inverse futures the amount is in USD units. For options and linear futures and it is the underlying base currency coin. The `amount` is a mandatory parameter if `contracts` parameter is missing. If both `contracts` and `amount` parameter are passed they must match each other otherwise error is returned.'),
@@ -1926,6 +2034,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('announcement_id', True, 'number', (), 'the ID of the announcement'),
         ),
@@ -1941,6 +2050,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('deposit_id', True, 'array', (), 'Id of the deposit'),
             ParamFacts('originator', True, 'array', (), 'Information about the originator of the deposit'),
@@ -1957,6 +2067,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('user_id', True, 'integer', (), 'Id of a (sub)account'),
             ParamFacts('trading_products', True, 'array', (), 'List of available trading products. Available products: perpetual, futures, options, future_combos, option_combos, spots'),
@@ -1973,6 +2084,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('sid', True, 'integer', (), 'The user id for the subaccount'),
             ParamFacts('email', True, 'string', (), 'The email address for the subaccount'),
@@ -1989,6 +2101,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('language', True, 'string', (), 'The abbreviated language name. Valid values include `"en"`, `"ko"`, `"zh"`, `"ja"`, `"ru"`'),
         ),
@@ -2004,6 +2117,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('index_name', True, 'string', ('btc_usd', 'eth_usd', 'btc_usdc', 'eth_usdc', 'ada_usdc', 'algo_usdc', 'avax_usdc', 'bch_usdc', 'bnb_usdc', 'doge_usdc', 'dot_usdc', 'link_usdc', 'ltc_usdc', 'near_usdc', 'paxg_usdc', 'shib_usdc', 'sol_usdc', 'ton_usdc', 'trx_usdc', 'trump_usdc', 'uni_usdc', 'xrp_usdc', 'usde_usdc', 'buidl_usdc', 'btcdvol_usdc', 'ethdvol_usdc', 'btc_usdt', 'eth_usdt', 'all'), 'Index identifier of derivative instrument on the platform'),
             ParamFacts('interval', True, 'integer', (), 'MMP Interval in seconds, if set to 0 MMP is removed'),
@@ -2028,6 +2142,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('mode', True, 'string', ('reject_taker', 'cancel_maker'), 'Self trading prevention behavior: `reject_taker` (reject the incoming order), `cancel_maker` (cancel the matched order in the book)'),
             ParamFacts('extended_to_subaccounts', True, 'boolean', (), 'If value is `true` trading is prevented between subaccounts of given account, otherwise they are treated separately'),
@@ -2045,6 +2160,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine', 'non_matching_engine'),
         params=(
             ParamFacts('role', False, 'string', ('maker', 'taker'), 'Describes if user wants to be maker or taker of trades'),
             ParamFacts('trades', True, 'array', (), 'List of trades for block trade'),
@@ -2061,6 +2177,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('add_positions', False, 'boolean', (), 'If `true`, adds simulated positions to current positions, otherwise uses only simulated positions. By default `true`'),
@@ -2078,6 +2195,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('amount', True, 'number', (), 'Amount of funds to be transferred'),
@@ -2096,6 +2214,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('amount', True, 'number', (), 'Amount of funds to be transferred'),
@@ -2113,6 +2232,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('amount', True, 'number', (), 'Amount of funds to be transferred'),
@@ -2130,6 +2250,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=True,
+        credit_pools=('non_matching_engine', 'subscribe'),
         params=(
             ParamFacts('channels', True, 'array', (), 'A list of channels to subscribe to.'),
             ParamFacts('label', False, 'string', (), 'Optional label which will be added to notifications of private channels (max 16 characters).'),
@@ -2146,6 +2267,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('sid', True, 'integer', (), 'The user id for the subaccount'),
             ParamFacts('state', True, 'boolean', (), 'enable (`true`) or disable (`false`) notifications'),
@@ -2162,6 +2284,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('sid', True, 'integer', (), 'The user id for the subaccount'),
             ParamFacts('state', True, 'string', ('enable', 'disable'), 'enable or disable login.'),
@@ -2178,6 +2301,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=True,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('channels', True, 'array', (), 'A list of channels to unsubscribe from.'),
         ),
@@ -2193,6 +2317,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=True,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='OkResponse',
@@ -2207,6 +2332,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'STETH', 'ETHW', 'USDC', 'USDT', 'EURR', 'MATIC', 'SOL', 'XRP', 'USYC', 'PAXG', 'BNB', 'USDE'), 'The currency symbol'),
             ParamFacts('type', True, 'string', ('transfer', 'withdrawal', 'deposit_source'), 'Address book type'),
@@ -2234,6 +2360,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('matching_engine',),
         params=(
             ParamFacts('timestamp', True, 'integer', (), 'Timestamp, shared with other party (milliseconds since the UNIX epoch)'),
             ParamFacts('nonce', True, 'string', (), 'Nonce, shared with other party'),
@@ -2252,6 +2379,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('address', True, 'string', (), 'Address in currency format, it must be in address book'),
@@ -2270,6 +2398,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('grant_type', True, 'string', ('client_credentials', 'client_signature', 'refresh_token'), 'Method of authentication'),
             ParamFacts('client_id', True, 'string', (), 'Required for grant type `client_credentials` and `client_signature`'),
@@ -2294,6 +2423,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='OkResponse',
@@ -2308,6 +2438,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('refresh_token', True, 'string', (), 'Refresh token'),
             ParamFacts('subject_id', True, 'integer', (), 'New subject id'),
@@ -2325,6 +2456,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('refresh_token', True, 'string', (), 'Refresh token'),
             ParamFacts('session_name', True, 'string', (), 'New session name'),
@@ -2341,6 +2473,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('start_timestamp', False, 'integer', (), 'The most recent timestamp to return the results for (milliseconds since the UNIX epoch)'),
             ParamFacts('count', False, 'integer', (), 'Maximum count of returned announcements, default - `5`, maximum - `50`'),
@@ -2357,6 +2490,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('usde', 'steth', 'usdc', 'build'), 'Currency for which to retrieve APR history'),
             ParamFacts('limit', False, 'integer', (), 'Number of days to retrieve (default `365`, maximum `365`)'),
@@ -2374,6 +2508,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR', 'any'), 'The currency symbol or `"any"` for all'),
             ParamFacts('continuation', False, 'string', (), 'Continuation token for pagination. Consists of `timestamp` and `block_rfq_id`.'),
@@ -2391,6 +2526,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo'), 'Instrument kind, if not provided instruments of all kinds are considered'),
@@ -2407,6 +2543,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
         ),
@@ -2422,6 +2559,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('combo_id', True, 'string', (), 'Combo ID'),
         ),
@@ -2437,6 +2575,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('state', False, 'string', ('active', 'inactive'), 'Combo state, if not provided combos of all states are considered'),
@@ -2453,6 +2592,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR', 'any'), 'The currency symbol or `"any"` for all'),
         ),
@@ -2468,6 +2608,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
         ),
@@ -2483,6 +2624,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PublicGetCurrenciesResponse',
@@ -2497,6 +2639,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('index_name', True, 'string', ('btc_usd', 'eth_usd', 'ada_usdc', 'algo_usdc', 'avax_usdc', 'bch_usdc', 'bnb_usdc', 'btc_usdc', 'btcdvol_usdc', 'buidl_usdc', 'doge_usdc', 'dot_usdc', 'eurr_usdc', 'eth_usdc', 'ethdvol_usdc', 'link_usdc', 'ltc_usdc', 'near_usdc', 'paxg_usdc', 'shib_usdc', 'sol_usdc', 'steth_usdc', 'ton_usdc', 'trump_usdc', 'trx_usdc', 'uni_usdc', 'usde_usdc', 'usyc_usdc', 'xrp_usdc', 'btc_usdt', 'eth_usdt', 'eurr_usdt', 'sol_usdt', 'steth_usdt', 'usdc_usdt', 'usde_usdt', 'btc_eurr', 'btc_usde', 'btc_usyc', 'eth_btc', 'eth_eurr', 'eth_usde', 'eth_usyc', 'steth_eth', 'paxg_btc', 'drbfix-btc_usdc', 'drbfix-eth_usdc'), 'Index identifier, matches (base) cryptocurrency with quote currency'),
             ParamFacts('offset', False, 'integer', (), 'The offset for pagination, default - `0`'),
@@ -2514,6 +2657,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'any', 'grouped'), 'The currency symbol or `"any"` for all or \'"grouped"\' for all grouped by currency'),
             ParamFacts('kind', True, 'string', ('future', 'option', 'any'), 'Instrument kind, `"future"` or `"option"` or `"any"`'),
@@ -2531,6 +2675,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('length', True, 'string', ('8h', '24h', '1m'), 'Specifies time period. `8h` - 8 hours, `24h` - 24 hours, `1m` - 1 month'),
@@ -2547,6 +2692,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('start_timestamp', True, 'integer', (), 'The earliest timestamp to return result from (milliseconds since the UNIX epoch)'),
@@ -2564,6 +2710,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('start_timestamp', True, 'integer', (), 'The earliest timestamp to return result from (milliseconds since the UNIX epoch)'),
@@ -2581,6 +2728,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
         ),
@@ -2596,6 +2744,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('index_name', True, 'string', ('btc_usd', 'eth_usd', 'ada_usdc', 'algo_usdc', 'avax_usdc', 'bch_usdc', 'bnb_usdc', 'btc_usdc', 'btcdvol_usdc', 'buidl_usdc', 'doge_usdc', 'dot_usdc', 'eurr_usdc', 'eth_usdc', 'ethdvol_usdc', 'link_usdc', 'ltc_usdc', 'near_usdc', 'paxg_usdc', 'shib_usdc', 'sol_usdc', 'steth_usdc', 'ton_usdc', 'trump_usdc', 'trx_usdc', 'uni_usdc', 'usde_usdc', 'usyc_usdc', 'xrp_usdc', 'btc_usdt', 'eth_usdt', 'eurr_usdt', 'sol_usdt', 'steth_usdt', 'usdc_usdt', 'usde_usdt', 'btc_eurr', 'btc_usde', 'btc_usyc', 'eth_btc', 'eth_eurr', 'eth_usde', 'eth_usyc', 'steth_eth', 'paxg_btc', 'drbfix-btc_usdc', 'drbfix-eth_usdc'), 'Index identifier, matches (base) cryptocurrency with quote currency'),
         ),
@@ -2611,6 +2760,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('extended', False, 'boolean', (), 'When set to `true`, returns additional information including `future_combo_creation_enabled` and `option_combo_creation_enabled` for each index'),
         ),
@@ -2626,6 +2776,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
         ),
@@ -2641,6 +2792,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine', 'get_instruments'),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR', 'any'), 'The currency symbol or `"any"` for all'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo'), 'Instrument kind, if not provided instruments of all kinds are considered'),
@@ -2658,6 +2810,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('type', False, 'string', ('settlement', 'delivery', 'bankruptcy'), 'Settlement type'),
@@ -2677,6 +2830,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('type', False, 'string', ('settlement', 'delivery', 'bankruptcy'), 'Settlement type'),
@@ -2696,6 +2850,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'), 'Instrument kind, `"combo"` for any combo or `"any"` for all. If not provided instruments of all kinds are considered'),
@@ -2718,6 +2873,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'), 'Instrument kind, `"combo"` for any combo or `"any"` for all. If not provided instruments of all kinds are considered'),
@@ -2738,6 +2894,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('start_seq', False, 'integer', (), 'The sequence number of the first trade to be returned'),
@@ -2759,6 +2916,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('start_timestamp', True, 'integer', (), 'The earliest timestamp to return result from (milliseconds since the UNIX epoch). When param is provided trades are returned from the earliest'),
@@ -2778,6 +2936,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('start_timestamp', True, 'integer', (), 'The earliest timestamp to return result from (milliseconds since the UNIX epoch)'),
@@ -2795,6 +2954,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'The instrument name for which to retrieve the order book, see [`public/get_instruments`](#public-get_instruments) to obtain instrument names.'),
             ParamFacts('depth', False, 'integer', ('1', '5', '10', '20', '50', '100', '1000', '10000'), 'The number of entries to return for bids and asks, maximum - `10000`.'),
@@ -2811,6 +2971,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_id', True, 'integer', (), 'The instrument ID for which to retrieve the order book, see [`public/get_instruments`](#public-get_instruments) to obtain instrument IDs.'),
             ParamFacts('depth', False, 'integer', ('1', '5', '10', '20', '50', '100', '1000', '10000'), 'The number of entries to return for bids and asks, maximum - `10000`.'),
@@ -2827,6 +2988,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('type', False, 'string', ('all', 'spot', 'derivative'), 'Type of a cryptocurrency price index'),
         ),
@@ -2842,6 +3004,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PublicGetTimeResponse',
@@ -2856,6 +3019,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('extended', False, 'boolean', (), 'Request for extended statistics. Including also 7 and 30 days volumes (default false)'),
         ),
@@ -2871,6 +3035,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
             ParamFacts('start_timestamp', True, 'integer', (), 'The earliest timestamp to return result from (milliseconds since the UNIX epoch)'),
@@ -2889,6 +3054,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('start_timestamp', True, 'integer', (), 'The earliest timestamp to return result from (milliseconds since the UNIX epoch)'),
@@ -2907,6 +3073,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('client_name', True, 'string', (), 'Client software name'),
             ParamFacts('client_version', True, 'string', (), 'Client software version'),
@@ -2923,6 +3090,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('interval', True, 'number', (), 'The heartbeat interval in seconds, but not less than 10'),
         ),
@@ -2938,6 +3106,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='PublicStatusResponse',
@@ -2952,6 +3121,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=True,
+        credit_pools=('non_matching_engine', 'subscribe'),
         params=(
             ParamFacts('channels', True, 'array', (), 'A list of channels to subscribe to.'),
         ),
@@ -2967,6 +3137,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('expected_result', False, 'string', ('exception',), 'The value "exception" will trigger an error response. This may be useful for testing wrapper libraries.'),
         ),
@@ -2982,6 +3153,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=True,
         session_state=False,
         subscription=False,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('instrument_name', True, 'string', (), 'Instrument name'),
         ),
@@ -2997,6 +3169,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=True,
+        credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('channels', True, 'array', (), 'A list of channels to unsubscribe from. Only successfully unsubscribed channels will be returned in the result.'),
         ),
@@ -3012,6 +3185,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=True,
+        credit_pools=('non_matching_engine',),
         params=(
         ),
         result_schema='OkResponse',

@@ -64,6 +64,8 @@ class Connection(Generic[P]):
             reply, a routed item or a violation (venue-specific events); it must not block.
             Frames the protocol queued meanwhile are sent after it returns.
         on_closed: called once when the read loop ends, with the reason.
+        on_error: called with the error of every reply that carries one (the venue's
+            rate-limit refusals matter to a credit limiter); it must not block.
         default_timeout: seconds a call waits when it does not pass ``timeout``.
     """
 
@@ -74,12 +76,14 @@ class Connection(Generic[P]):
         *,
         on_event: Callable[[object], None] | None = None,
         on_closed: Callable[[Connection[P], str], None] | None = None,
+        on_error: Callable[[DeribitError], None] | None = None,
         default_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self._transport = transport
         self.protocol = protocol
         self._on_event = on_event
         self._on_closed = on_closed
+        self._on_error = on_error
         self.default_timeout = default_timeout
         self._reader: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -290,7 +294,7 @@ class Connection(Generic[P]):
                         if event.error is None:
                             future.set_result(event)
                         else:
-                            self._note_retry_after(event.error)
+                            self._error_reply(event.error)
                             future.set_exception(event.error)
                 elif event is None:
                     continue
@@ -317,14 +321,14 @@ class Connection(Generic[P]):
     def _violation(self, event: Violation) -> None:
         log.warning("ignored frame: %s; frame starts %r", event.reason, event.excerpt)
         if event.error is not None:
-            self._note_retry_after(event.error)
+            self._error_reply(event.error)
         if event.route is not None:
             try:
                 event.route.malformed(event.reason)
             except Exception:
                 log.exception("reporting a malformed stream item failed")
 
-    def _note_retry_after(self, error: DeribitError) -> None:
+    def _error_reply(self, error: DeribitError) -> None:
         # A rate-limit answer may be followed by the venue closing the socket (Deribit's
         # 10028): whoever reconnects must honour the hint (see the supervisor).
         hint = getattr(error, "retry_after", None)
@@ -332,6 +336,7 @@ class Connection(Generic[P]):
             until = asyncio.get_running_loop().time() + hint
             if self.retry_after is None or until > self.retry_after:
                 self.retry_after = until
+        _report_error(self._on_error, error)
 
     def _shutdown(self, reason: str) -> None:
         if self._closed_reason is not None:
@@ -378,6 +383,7 @@ class RequestConnection(Generic[P]):
         protocol: the wire protocol's state (its replies are decoded like stream replies).
         default_timeout: seconds a call waits when it does not pass ``timeout``.
         headers: called per request with ``(label, frame)`` to produce extra headers.
+        on_error: as for :class:`Connection`.
     """
 
     def __init__(
@@ -387,10 +393,12 @@ class RequestConnection(Generic[P]):
         *,
         default_timeout: float = DEFAULT_TIMEOUT,
         headers: Callable[[str, bytes], Mapping[str, str] | None] | None = None,
+        on_error: Callable[[DeribitError], None] | None = None,
     ) -> None:
         self._transport = transport
         self.protocol = protocol
         self._headers = headers
+        self._on_error = on_error
         self.default_timeout = default_timeout
         self._loop = asyncio.get_running_loop()  # created by a coroutine of its client
         self.closed = False
@@ -435,6 +443,7 @@ class RequestConnection(Generic[P]):
         event = protocol.receive(body)
         if type(event) is Reply:
             if event.error is not None:
+                _report_error(self._on_error, event.error)
                 raise event.error
             return event if meta else event.value
         protocol.forget(key)
@@ -448,6 +457,14 @@ class RequestConnection(Generic[P]):
 
 def _ignore(_: object) -> None:
     pass
+
+
+def _report_error(hook: Callable[[DeribitError], None] | None, error: DeribitError) -> None:
+    if hook is not None:
+        try:
+            hook(error)
+        except Exception:  # a bug in the hook must not end the read loop
+            log.exception("error-reply hook failed")
 
 
 def _unexpected_http_reply(label: str, key: object, event: object) -> DeribitError:

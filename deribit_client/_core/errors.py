@@ -13,6 +13,7 @@ __all__ = [
     "ClientClosed",
     "ClientError",
     "ConnectionLost",
+    "CreditTimeout",
     "CredentialsRequired",
     "DeribitError",
     "HTTPStatusError",
@@ -89,11 +90,23 @@ class HTTPStatusError(TransportError):
 class RequestTimeout(DeribitError, TimeoutError):
     """No reply arrived within the call's timeout. The pending entry was removed."""
 
-    def __init__(self, method: str, request_id: int, timeout: float) -> None:
+    def __init__(self, method: str, request_id: int | None, timeout: float) -> None:
         super().__init__(f"{method} (id {request_id}) got no reply within {timeout:g} s")
         self.method = method
         self.request_id = request_id
         self.timeout = timeout
+
+
+class CreditTimeout(RequestTimeout):
+    """The call waited for rate-limit credits for its whole timeout and was never sent:
+    nothing reached the venue, so even an order may simply be retried."""
+
+    def __init__(self, method: str, timeout: float) -> None:
+        super().__init__(method, None, timeout)
+        self.args = (
+            f"{method} not sent: no rate-limit credits within {timeout:g} s (nothing reached "
+            "the venue)",
+        )
 
 
 class ProtocolError(DeribitError):

@@ -357,7 +357,11 @@ async def test_timeout_covers_sending(venue: ScriptedDeribit) -> None:
 
     venue.connector.connect = connect  # type: ignore[method-assign]
     client = DeribitClient(
-        connector=venue.connector, heartbeat_interval=None, reconnect=False, **KEY
+        connector=venue.connector,
+        heartbeat_interval=None,
+        reconnect=False,
+        rate_limit=False,  # no account-limits read: only the first frame gets through
+        **KEY,
     )
     async with client:
         with pytest.raises(RequestTimeout):

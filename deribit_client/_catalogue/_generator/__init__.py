@@ -63,6 +63,28 @@ def _result_schema(spec: dict[str, Any], operation: dict[str, Any]) -> str | Non
     return name or None
 
 
+def _credit_pools(name: str, tagged: bool) -> tuple[str, ...]:
+    """The credit pools a request of ``name`` draws on (REFERENCE 4, see overrides).
+
+    Where the sources disagree (the article's matching-engine list versus the spec's tag;
+    whether a method with its own pool also pays the general one) the method draws on
+    both: the client then stays under the limit whichever reading the server follows.
+    """
+    article = name in overrides.MATCHING_ENGINE_ARTICLE
+    if name == "private/cancel_all":
+        pools = ["cancel_all"]
+    elif name in overrides.CANCEL_ALL_POOL:
+        pools = ["matching_engine", "cancel_all"]
+    elif article and tagged:
+        pools = ["matching_engine"]
+    elif article or tagged:
+        pools = ["matching_engine", "non_matching_engine"]
+    else:
+        pools = ["non_matching_engine"]
+    own = overrides.OWN_POOLS.get(name)
+    return (*pools, own) if own else tuple(pools)
+
+
 def facts(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """The facts of every method, sorted by name."""
     out = []
@@ -78,6 +100,7 @@ def facts(spec: dict[str, Any]) -> list[dict[str, Any]]:
                 "private": private,
                 "ws_only": ws_only,
                 "matching_engine": "Matching Engine" in tags,
+                "credit_pools": _credit_pools(name, "Matching Engine" in tags),
                 "order_mutation": name in overrides.ORDER_MUTATIONS,
                 "read_only_public": not private and not ws_only and name not in overrides.AUTH,
                 "session_state": name in overrides.SESSION_STATE,
@@ -115,7 +138,8 @@ def render(spec_path: Path = SPEC) -> str:
     for f in facts(spec):
         lines.append(f"    {f['name']!r}: MethodFacts(")
         for key in ("name", "private", "ws_only", "matching_engine", "order_mutation",
-                    "read_only_public", "session_state", "subscription"):  # fmt: skip
+                    "read_only_public", "session_state", "subscription",
+                    "credit_pools"):  # fmt: skip
             lines.append(f"        {key}={f[key]!r},")
         lines.append("        params=(")
         for p in f["params"]:

@@ -1,0 +1,189 @@
+"""Client-side credit pools: a call waits for credits instead of being sent into a refusal.
+
+Venues that meter requests with leaky buckets (Deribit's credit system) refuse a request that
+finds its bucket empty, and may close the session on top. A :class:`CreditPool` mirrors one
+such bucket from the client's side; :class:`CreditPools` takes from several at once. The
+mirror stays conservative by construction: it starts below the venue's capacity and refills
+a little slower, so the client's estimate never exceeds what the venue still has.
+
+Waiting is cancel-safe: credits are taken in one synchronous step once every pool a call
+needs has enough, so a call cancelled (or timed out) while waiting has taken nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+
+__all__ = ["CreditPool", "take_credits", "try_take_credits"]
+
+CAPACITY_SHARE = 0.9
+"""Share of the venue's capacity the client spends: the rest absorbs network jitter that
+bunches requests up on their way to the venue."""
+REFILL_SHARE = 0.98
+"""Share of the venue's refill rate the client assumes, so a long run never drifts above the
+venue's own count (clock rates, rounding on the venue's side)."""
+
+
+class CreditPool:
+    """The client's mirror of one venue credit bucket.
+
+    Args:
+        name: the venue's name for the pool (e.g. ``"non_matching_engine"``).
+        cost: credits one request takes.
+        capacity: the venue's maximum credits (the burst is ``capacity / cost``).
+        refill: credits the venue adds per second (the rate is ``refill / cost``).
+        clock: monotonic seconds (``time.monotonic``, the event loop's clock, by default).
+
+    Attributes:
+        requests: requests that took credits from this pool.
+        delayed: requests that had to wait for credits.
+        waited: seconds requests spent waiting, in total.
+        refusals: rate-limit refusals the venue answered for requests of this pool.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_level",
+        "_lock",
+        "_stamp",
+        "_waiting",
+        "capacity",
+        "cost",
+        "delayed",
+        "name",
+        "refill",
+        "refusals",
+        "requests",
+        "waited",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        cost: float,
+        capacity: float,
+        refill: float,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        _check(name, cost, capacity, refill)
+        self.name = name
+        self.cost, self.capacity, self.refill = float(cost), float(capacity), float(refill)
+        self._clock = clock or time.monotonic
+        self._stamp = self._clock()
+        self._level = self._ceiling
+        self._lock: asyncio.Lock | None = None  # created by the first wait (needs a loop)
+        self._waiting = 0  # calls inside take_credits: the fast path must queue behind them
+        self.requests = 0
+        self.delayed = 0
+        self.waited = 0.0
+        self.refusals = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"CreditPool({self.name!r}, rate={self.rate:g}/s, burst={self.burst:g}, "
+            f"available={self.available:g})"
+        )
+
+    def configure(self, *, cost: float, capacity: float, refill: float) -> None:
+        """Set the venue's figures (e.g. after reading the account's limits); the credits
+        available never grow by it."""
+        _check(self.name, cost, capacity, refill)
+        self._fill()
+        self.cost, self.capacity, self.refill = float(cost), float(capacity), float(refill)
+        self._level = min(self._level, self._ceiling)
+
+    @property
+    def rate(self) -> float:
+        """Requests per second the venue allows in the long run."""
+        return self.refill / self.cost
+
+    @property
+    def burst(self) -> float:
+        """Requests the venue allows at once from a full pool."""
+        return self.capacity / self.cost
+
+    @property
+    def available(self) -> float:
+        """Credits the client may spend now (negative while a refusal's wait runs)."""
+        self._fill()
+        return self._level
+
+    @property
+    def _ceiling(self) -> float:
+        return max(self.cost, CAPACITY_SHARE * self.capacity)
+
+    def _fill(self) -> None:
+        now = self._clock()
+        elapsed = now - self._stamp
+        if elapsed > 0:
+            self._stamp = now
+            self._level = min(self._ceiling, self._level + elapsed * self.refill * REFILL_SHARE)
+
+    def shortfall(self) -> float:
+        """Seconds until one request's credits are available (0 when they are)."""
+        self._fill()
+        missing = self.cost - self._level
+        return missing / (self.refill * REFILL_SHARE) if missing > 0 else 0.0
+
+    def exhaust(self, wait: float = 0.0) -> None:
+        """The venue refused a request for lack of credits: assume the pool is empty, and
+        that it stays closed for ``wait`` more seconds when the venue said so."""
+        self._fill()
+        self.refusals += 1
+        self._level = min(self._level, -wait * self.refill * REFILL_SHARE)
+
+
+def try_take_credits(pools: Sequence[CreditPool]) -> bool:
+    """Take one request's credits from every pool now, if all have them and no earlier
+    call is waiting on any of them (synchronous: the fast path of a call)."""
+    for pool in pools:
+        if pool._waiting or pool.shortfall() > 0:
+            return False
+    for pool in pools:
+        pool._level -= pool.cost
+        pool.requests += 1
+    return True
+
+
+async def take_credits(pools: Sequence[CreditPool]) -> None:
+    """Wait, first come first served per pool, until every pool has one request's credits,
+    then take them all in one step. Cancelling the wait takes nothing."""
+    ordered = sorted(pools, key=lambda pool: pool.name)  # one lock order: no deadlock
+    if not ordered:
+        return
+    started = ordered[0]._clock()
+    held: list[asyncio.Lock] = []
+    for pool in ordered:
+        pool._waiting += 1
+    try:
+        for pool in ordered:
+            if pool._lock is None:
+                pool._lock = asyncio.Lock()
+            await pool._lock.acquire()
+            held.append(pool._lock)
+        # Credits arrive with time, not with an event: sleep until the computed moment, and
+        # again if a refusal emptied a pool meanwhile.
+        while (wait := max(pool.shortfall() for pool in ordered)) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
+        waited = ordered[0]._clock() - started
+        for pool in ordered:
+            pool._level -= pool.cost
+            pool.requests += 1
+            pool.delayed += 1
+            pool.waited += waited
+    finally:
+        for pool in ordered:
+            pool._waiting -= 1
+        for lock in held:
+            lock.release()
+
+
+def _check(name: str, cost: float, capacity: float, refill: float) -> None:
+    if not (cost > 0 and capacity >= cost and refill > 0):
+        raise ValueError(
+            f"credit pool {name!r} needs cost > 0, capacity >= cost and refill > 0 "
+            f"(got cost={cost}, capacity={capacity}, refill={refill})"
+        )
