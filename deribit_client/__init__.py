@@ -9,7 +9,9 @@ from ._api._reconcile import Reconciliation
 from ._auth import Credentials, http_signature, ws_signature
 from ._client import ConnectionState, DeribitClient, TransportMode
 from ._config import PROD, TESTNET, Endpoints
+from ._core.credits import CreditPool
 from ._core.supervisor import ReconnectPolicy
+from ._credits import CreditLimiter
 from ._errors import (
     ERROR_CODES,
     AccountError,
@@ -19,6 +21,7 @@ from ._errors import (
     ClientError,
     ConnectionLost,
     CredentialsRequired,
+    CreditTimeout,
     DeribitError,
     ErrorCode,
     HTTPStatusError,
@@ -63,6 +66,9 @@ __all__ = [
     "ConnectionState",
     "Credentials",
     "CredentialsRequired",
+    "CreditLimiter",
+    "CreditPool",
+    "CreditTimeout",
     "DeribitClient",
     "DeribitError",
     "Endpoints",

@@ -13,6 +13,7 @@ Everything the SDK raises derives from :class:`DeribitError`::
     │   ├── NotReadyError            wait_ready() timed out (also a TimeoutError)
     │   └── HTTPStatusError          HTTP reply that carries no JSON-RPC body (429, 502, ...)
     ├── RequestTimeout              no reply within the call's timeout (also a TimeoutError)
+    │   └── CreditTimeout            no rate-limit credits within the timeout: never sent
     ├── OrderOutcomeUnknown         an order mutation lost its reply: reconcile before retrying
     ├── ProtocolError               the server sent something that breaks JSON-RPC or our models
     │   └── ResponseDecodeError      a result did not match the expected type
@@ -48,6 +49,7 @@ from ._core.errors import (
     ClientError,
     ConnectionLost,
     CredentialsRequired,
+    CreditTimeout,
     DeribitError,
     HTTPStatusError,
     NotReadyError,
@@ -69,6 +71,7 @@ __all__ = [
     "ClientError",
     "ConnectionLost",
     "CredentialsRequired",
+    "CreditTimeout",
     "DeribitError",
     "ErrorCode",
     "HTTPStatusError",

@@ -1,0 +1,151 @@
+"""The credit limiter inside the client: calibration, waiting within a call's timeout,
+cancellation, refusals (scripted Deribit behind the mock transport)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from deribit_client import (
+    ClientError,
+    CreditLimiter,
+    CreditTimeout,
+    DeribitClient,
+    RateLimitError,
+    RequestTimeout,
+)
+from tests.helpers import Refuse, ScriptedDeribit, until
+
+KEY = {"client_id": "id", "client_secret": "secret"}
+LIMITS = {
+    "limits_per_currency": False,
+    "non_matching_engine": {"rate": 50, "burst": 200},
+    "matching_engine": {
+        "trading": {"total": {"rate": 30, "burst": 100}},
+        "spot": {"rate": 30, "burst": 100},
+        "cancel_all": {"rate": 30, "burst": 100},
+    },
+}
+
+
+def scripted() -> ScriptedDeribit:
+    venue = ScriptedDeribit()
+    venue.results["private/get_account_summary"] = {"currency": "BTC", "limits": LIMITS}
+    venue.results["private/buy"] = {"order": {"order_id": "1"}, "trades": []}
+    return venue
+
+
+def client_for(venue: ScriptedDeribit, **options: Any) -> DeribitClient:
+    return DeribitClient(connector=venue.connector, heartbeat_interval=None, **options)
+
+
+async def test_the_pools_follow_the_accounts_limits_after_authenticating() -> None:
+    venue = scripted()
+    async with client_for(venue, **KEY) as client:
+        limiter = client.rate_limiter
+        assert limiter is not None
+        assert limiter.calibrated
+        assert limiter.pools["matching_engine"].rate == 30  # tier 1, not the tier-4 default
+        assert limiter.pools["non_matching_engine"].burst == 200
+        assert venue.methods() == ["public/auth", "private/get_account_summary"]
+        venue.transport.drop("network")
+        await client.wait_ready()
+        # Within the hour the limits are not read again.
+        assert venue.methods().count("private/get_account_summary") == 1
+
+
+async def test_limits_that_cannot_be_read_leave_the_defaults_and_the_client_works() -> None:
+    venue = scripted()
+
+    def forbidden(params: dict[str, Any]) -> Any:
+        raise Refuse(13021, "forbidden")
+
+    venue.results["private/get_account_summary"] = forbidden
+    async with client_for(venue, **KEY) as client:
+        assert client.rate_limiter is not None
+        assert not client.rate_limiter.calibrated
+        assert client.rate_limiter.pools["matching_engine"].rate == 5
+        assert await client.public.get_time() == 1
+    async with client_for(ScriptedDeribit()) as anonymous:  # no key: nothing to read
+        assert await anonymous.public.get_time() == 1
+    assert "private/get_account_summary" not in venue.methods()[2:]
+
+
+async def test_a_call_without_credits_times_out_unsent_even_an_order() -> None:
+    venue = scripted()
+    async with client_for(venue, **KEY) as client:
+        assert client.rate_limiter is not None
+        client.rate_limiter.pools["non_matching_engine"].exhaust(wait=60)
+        client.rate_limiter.pools["matching_engine"].exhaust(wait=60)
+        with pytest.raises(CreditTimeout, match="not sent") as info:
+            await client.public.get_time(timeout=0.05)
+        assert isinstance(info.value, RequestTimeout)
+        # Not OrderOutcomeUnknown: the order never left the client.
+        with pytest.raises(CreditTimeout):
+            await client.private.buy("BTC-PERPETUAL", amount=10, type="market", timeout=0.05)
+        assert "public/get_time" not in venue.methods()
+        assert "private/buy" not in venue.methods()
+
+
+async def test_cancelling_a_call_that_waits_for_credits_sends_and_takes_nothing() -> None:
+    venue = scripted()
+    async with client_for(venue, **KEY) as client:
+        assert client.rate_limiter is not None
+        pool = client.rate_limiter.pools["matching_engine"]
+        pool.exhaust(wait=60)
+        taken = pool.requests
+        order = asyncio.ensure_future(
+            client.private.buy("BTC-PERPETUAL", amount=10, type="market", label="x")
+        )
+        await until(lambda: pool._waiting == 1)
+        order.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await order
+        assert pool.requests == taken
+        assert "private/buy" not in venue.methods()
+        assert await client.public.get_time() == 1  # other pools are unaffected
+
+
+async def test_a_refusal_empties_the_pool_so_the_next_call_waits() -> None:
+    venue = scripted()
+
+    def refuse(params: dict[str, Any]) -> Any:
+        raise Refuse(10028, "too_many_requests", {"wait": 60})
+
+    venue.results["private/buy"] = refuse
+    async with client_for(venue, reconnect=False, **KEY) as client:
+        with pytest.raises(RateLimitError):
+            await client.private.buy("BTC-PERPETUAL", amount=10, type="market")
+        assert client.rate_limiter is not None
+        assert client.rate_limiter.pools["matching_engine"].refusals == 1
+        with pytest.raises(CreditTimeout):
+            await client.private.buy("BTC-PERPETUAL", amount=10, type="market", timeout=0.05)
+        assert venue.methods().count("private/buy") == 1
+        assert client.rate_limiter.needs_calibration()
+
+
+async def test_clients_of_one_sub_account_can_share_a_limiter() -> None:
+    shared = CreditLimiter()
+    first, second = scripted(), scripted()
+    async with (
+        client_for(first, rate_limit=shared, **KEY) as a,
+        client_for(second, rate_limit=shared, **KEY) as b,
+    ):
+        assert a.rate_limiter is b.rate_limiter is shared
+        before = shared.pools["non_matching_engine"].requests
+        await a.public.get_time()
+        await b.public.get_time()
+        assert shared.pools["non_matching_engine"].requests == before + 2
+    # The second client found the limits fresh: one read for the sub-account.
+    assert second.methods() == ["public/auth", "public/get_time"]
+
+
+async def test_the_limiter_can_be_turned_off_and_bad_values_are_refused() -> None:
+    venue = scripted()
+    async with client_for(venue, rate_limit=False, **KEY) as client:
+        assert client.rate_limiter is None
+        assert venue.methods() == ["public/auth"]
+    with pytest.raises(ClientError, match="rate_limit must be"):
+        DeribitClient(rate_limit="on")  # type: ignore[arg-type]

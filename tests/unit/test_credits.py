@@ -1,0 +1,179 @@
+"""The client's credit pools and Deribit's credit policy (REFERENCE 4), without I/O."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+import pytest
+
+from deribit_client import CreditLimiter, RateLimitError
+from deribit_client._catalogue import METHODS
+from deribit_client._core.credits import (
+    CAPACITY_SHARE,
+    REFILL_SHARE,
+    CreditPool,
+    take_credits,
+    try_take_credits,
+)
+from deribit_client._errors import error_from_code
+from deribit_client.models import Limits
+
+from ..helpers import until
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_pool_spends_its_burst_then_refills_at_its_rate() -> None:
+    clock = Clock()
+    pool = CreditPool("p", cost=500, capacity=50_000, refill=10_000, clock=clock)
+    taken = 0
+    while try_take_credits([pool]):
+        taken += 1
+    # Part of the burst is held back for jitter; the rest is spent at once.
+    assert taken == int(CAPACITY_SHARE * 100)
+    assert pool.shortfall() == pytest.approx(500 / (10_000 * REFILL_SHARE))
+    clock.now += 1.0
+    again = 0
+    while try_take_credits([pool]):
+        again += 1
+    assert again == int(REFILL_SHARE * 20)  # one second of refill: just under 20 requests
+    assert pool.requests == taken + again
+
+
+def test_bad_pool_figures_are_refused_with_their_values() -> None:
+    with pytest.raises(ValueError, match="capacity >= cost"):
+        CreditPool("p", cost=500, capacity=100, refill=10)
+
+
+async def test_a_call_waits_for_credits_then_takes_them() -> None:
+    pool = CreditPool("p", cost=1, capacity=1, refill=1000)  # one request per millisecond
+    assert try_take_credits([pool])
+    assert not try_take_credits([pool])
+    await asyncio.wait_for(take_credits([pool]), 5)
+    assert (pool.requests, pool.delayed) == (2, 1)
+    assert pool.waited > 0
+
+
+async def test_a_waiting_call_is_not_overtaken_and_cancelling_it_takes_nothing() -> None:
+    clock = Clock()
+    pool = CreditPool("p", cost=1, capacity=1, refill=0.01, clock=clock)
+    assert try_take_credits([pool])
+    waiter = asyncio.ensure_future(take_credits([pool]))
+    await until(lambda: pool._waiting == 1)  # asleep for the 100 s the pool needs
+    clock.now += 1000
+    assert pool.available >= 1
+    assert not try_take_credits([pool])  # the credits belong to the call already waiting
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert (pool.requests, pool._waiting) == (1, 0)  # nothing taken, nobody left queued
+    assert try_take_credits([pool])
+
+
+async def test_a_call_on_two_pools_takes_from_both_at_once_or_from_neither() -> None:
+    clock = Clock()
+    full = CreditPool("a", cost=1, capacity=2, refill=1, clock=clock)
+    empty = CreditPool("b", cost=1, capacity=1, refill=0.01, clock=clock)
+    empty.exhaust()
+    task = asyncio.ensure_future(take_credits([empty, full]))
+    await until(lambda: empty._waiting == 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (full.requests, full.available) == (0, 2 * CAPACITY_SHARE)  # nothing taken
+    quick = CreditPool("c", cost=1, capacity=1, refill=1000)
+    quick.exhaust()
+    await asyncio.wait_for(take_credits([quick, full]), 5)
+    assert (full.requests, quick.requests) == (1, 1)
+
+
+SPEC_LIMITS: dict[str, Any] = {
+    "limits_per_currency": False,
+    "non_matching_engine": {"burst": 1500, "rate": 1000},
+    "matching_engine": {
+        "trading": {"total": {"burst": 250, "rate": 200}},
+        "spot": {"burst": 150, "rate": 100},
+        "quotes": {"burst": 500, "rate": 500},
+        "max_quotes": {"burst": 10, "rate": 10},
+        "guaranteed_quotes": {"burst": 2, "rate": 2},
+        "cancel_all": {"burst": 25, "rate": 20},
+    },
+}
+
+
+def test_calibration_reads_the_accounts_limits() -> None:
+    limiter = CreditLimiter()
+    assert limiter.needs_calibration()
+    assert limiter.pools["matching_engine"].rate == 5  # tier 4 until told otherwise
+    limiter.calibrate(msgspec.convert(SPEC_LIMITS, Limits))
+    rates = {name: (p.rate, p.burst) for name, p in limiter.pools.items()}
+    assert rates["non_matching_engine"] == (1000, 1500)
+    assert rates["matching_engine"] == (200, 250)  # quote limits are not trading limits
+    assert rates["spot"] == (100, 150)
+    assert rates["cancel_all"] == (20, 25)
+    assert rates["subscribe"] == pytest.approx((10 / 3, 10))  # own pools keep their figures
+    assert limiter.calibrated
+    assert not limiter.needs_calibration()
+
+
+def test_per_currency_limits_use_the_tightest_currency_and_skip_junk() -> None:
+    limits = {
+        "limits_per_currency": True,
+        "non_matching_engine": {"rate": 0, "burst": None},
+        "matching_engine": {
+            "btc": {"trading": {"total": {"rate": 30, "burst": 100}}},
+            "eth": {"trading": {"total": {"rate": 10, "burst": 120}}},
+            "cancel_all": {"rate": True, "burst": 5},
+        },
+    }
+    limiter = CreditLimiter()
+    limiter.calibrate(msgspec.convert(limits, Limits))
+    assert (limiter.pools["matching_engine"].rate, limiter.pools["matching_engine"].burst) == (
+        10,
+        100,
+    )
+    assert limiter.pools["non_matching_engine"].rate == 20  # junk left the default
+    assert limiter.pools["cancel_all"].rate == 5
+
+
+def test_methods_draw_on_the_pools_deribit_charges() -> None:
+    limiter = CreditLimiter()
+    names = lambda method, params=None: [  # noqa: E731
+        p.name for p in limiter.pools_for(method, params)
+    ]
+    assert names("public/get_time") == ["non_matching_engine"]
+    assert names("private/buy", {"instrument_name": "BTC-PERPETUAL"}) == ["matching_engine"]
+    assert names("private/buy", {"instrument_name": "BTC_USDC"}) == ["spot"]
+    assert names("private/cancel_all") == ["cancel_all"]
+    assert names("public/subscribe") == ["non_matching_engine", "subscribe"]
+    assert names("public/not_in_the_spec_yet") == ["non_matching_engine"]
+    # REFERENCE 4 (?): the spec's tag and the article disagree: both pools are charged.
+    assert names("private/get_mmp_config") == ["matching_engine", "non_matching_engine"]
+    assert names("private/add_block_rfq_quote") == ["matching_engine", "non_matching_engine"]
+    assert all(f.credit_pools for f in METHODS.values())
+
+
+def test_a_refusal_empties_the_pools_for_the_servers_wait() -> None:
+    clock = Clock()
+    limiter = CreditLimiter(clock=clock)
+    limiter.calibrate(None)
+    error = error_from_code(10028, "too_many_requests", {"wait": 2}, method="private/buy")
+    assert isinstance(error, RateLimitError)
+    limiter.refused(error)
+    engine = limiter.pools["matching_engine"]
+    assert engine.refusals == 1
+    assert engine.available < 0
+    assert limiter.pools["non_matching_engine"].refusals == 0
+    clock.now += 2.0
+    assert engine.shortfall() == pytest.approx(500 / (2500 * REFILL_SHARE))
+    assert limiter.needs_calibration()  # the limits may have changed: read them again
+    limiter.refused(error_from_code(10009, "not_enough_funds", method="private/buy"))
+    assert engine.refusals == 1  # other errors are not refusals
