@@ -10,18 +10,22 @@ Example::
 """
 
 from ._accounts import SIM_CLIENT_ID, SIM_CLIENT_SECRET
+from ._credits import MATCHING_ENGINE_TIERS, PoolLimits, RateLimits
 from ._server import DeribitSimulator
 from ._session import Session, SimError
 from ._state import Call, Handler, SimState
 from .exberry import ExberrySimulator
 
 __all__ = [
+    "MATCHING_ENGINE_TIERS",
     "SIM_CLIENT_ID",
     "SIM_CLIENT_SECRET",
     "Call",
     "DeribitSimulator",
     "ExberrySimulator",
     "Handler",
+    "PoolLimits",
+    "RateLimits",
     "Session",
     "SimError",
     "SimState",

@@ -294,15 +294,7 @@ def _summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
         "margin_model": "cross_sm",
         "portfolio_margining_enabled": False,
         "cross_collateral_enabled": False,
-        "limits": {
-            "limits_per_currency": False,
-            "non_matching_engine": {"rate": 20, "burst": 100},
-            "matching_engine": {
-                "trading": {"total": {"rate": 5, "burst": 20}},
-                "spot": {"rate": 5, "burst": 20},
-                "cancel_all": {"rate": 5, "burst": 20},
-            },
-        },
+        "limits": sim.rate_limits.report(),
     }
 
 

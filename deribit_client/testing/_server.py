@@ -14,6 +14,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from . import _orders, _private, _public, _streams
+from ._credits import RateLimits
 from ._serve import serve
 from ._session import Session, SimError, json_encode, remember
 from ._state import Call, SimState
@@ -46,6 +47,8 @@ class DeribitSimulator(SimState):
         port: 0 picks a free port.
         seed: seeds every random choice (market data, shuffled replies).
         clock: seconds since the epoch (inject for deterministic timestamps).
+        rate_limits: Deribit's request-credit system as simulated (default: Deribit's
+            defaults, matching-engine tier 4); also :attr:`rate_limits` later.
 
     Fault hooks: :meth:`inject_error`, :meth:`delay`, :meth:`shuffle_replies`,
     :meth:`drop_connections` and :attr:`refuse_websocket`.
@@ -58,8 +61,11 @@ class DeribitSimulator(SimState):
         *,
         seed: int = 0,
         clock: Callable[[], float] = time.time,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         super().__init__(seed=seed, clock=clock)
+        if rate_limits is not None:
+            self.rate_limits = rate_limits
         self.host = host
         self.port = port
         self._streamer: asyncio.Task[None] | None = None
@@ -303,6 +309,7 @@ class DeribitSimulator(SimState):
                 raise SimError(-32601, "Method not found")
             if method.startswith("private/") and self.authorize is not None:
                 call.token = self.authorize(call)
+            self.charge_credits(call)
             result = handler(call)
             if asyncio.iscoroutine(result):
                 result = await result

@@ -17,8 +17,9 @@ from typing import Any
 import msgspec
 
 from ._accounts import Trading
+from ._credits import Credits, RateLimits
 from ._market import Market
-from ._session import REQUIRED, Session, invalid_param, json_encode
+from ._session import REQUIRED, Session, SimError, invalid_param, json_encode
 
 __all__ = ["Call", "Handler", "SimState"]
 
@@ -51,6 +52,9 @@ class SimState:
         self.stream_trades = 0
         self.trading = Trading(self.now_ms)
         """API keys, tokens and accounts."""
+        self.credits = Credits(RateLimits(), clock)
+        """Request credits per sub-account (per IP without authentication); configure
+        through :attr:`rate_limits`."""
         self.cod_cancellations = 0
         """Orders cancelled by cancel-on-disconnect."""
         self.authorize: Callable[[Call], Any] | None = None
@@ -74,6 +78,30 @@ class SimState:
         for session in targets:
             await session.send_frame(frame)
         return len(targets)
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        """Deribit's credit system as simulated: ``sim.rate_limits.enabled = False`` serves
+        everything, ``matching_engine_tier`` picks the trading tier, pools are editable."""
+        return self.credits.limits
+
+    @rate_limits.setter
+    def rate_limits(self, limits: RateLimits) -> None:
+        self.credits.limits = limits
+
+    def charge_credits(self, call: Call) -> None:
+        """Take ``call``'s credits from its sub-account (or IP) pool; on ``10028`` the
+        connection closes after the reply, as on Deribit."""
+        session = call.session
+        token = call.token if call.token is not None else session.auth
+        subject = token.client_id if token is not None else f"ip:{session.request.remote}"
+        instrument = self.market.instruments.get(str(call.params.get("instrument_name")))
+        spot = instrument is not None and instrument.get("kind") == "spot"
+        try:
+            self.credits.charge(subject, call.method, call.params, spot)
+        except SimError:
+            call.close_after = True
+            raise
 
     def add_api_key(self, client_id: str, client_secret: str) -> None:
         """Accept another API key (the default one is ``SIM_CLIENT_ID``/``SIM_CLIENT_SECRET``)."""

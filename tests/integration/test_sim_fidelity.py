@@ -109,6 +109,7 @@ async def test_a_long_running_bot_does_not_grow_the_simulator(
     monkeypatch.setattr(_session, "HISTORY", 10)
     offset = [0.0]
     async with DeribitSimulator(clock=lambda: time.time() + offset[0]) as sim:
+        sim.rate_limits.enabled = False  # 1,000 quick logins: about memory, not credits
         for _ in range(30):  # per-request Basic authorization leaves no token behind
             assert (await http_get(sim, "private/get_positions"))["result"] == []
         assert sim.trading.tokens == {}

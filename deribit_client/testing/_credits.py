@@ -1,0 +1,180 @@
+"""Deribit's request-credit system, simulated (REFERENCE 4): state only.
+
+Written apart from the SDK's limiter on purpose: the simulator judges that code. Pools are
+kept per sub-account (per IP without authentication); a request that finds its pool short
+is refused with ``10028 too_many_requests`` and, as Deribit does, its session is closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._session import SimError
+
+__all__ = ["MATCHING_ENGINE_TIERS", "PoolLimits", "Credits", "RateLimits"]
+
+
+@dataclass(frozen=True)
+class PoolLimits:
+    """One pool's figures: credits per request, maximum credits, refill per second."""
+
+    cost: int
+    capacity: int
+    refill: int = 10_000
+
+    @classmethod
+    def per_second(cls, rate: float, burst: int, cost: int = 500) -> PoolLimits:
+        """A pool stated the way Deribit reports it: requests per second and burst."""
+        return cls(cost=cost, capacity=burst * cost, refill=round(rate * cost))
+
+    def report(self) -> dict[str, float]:
+        """``{rate, burst}`` in requests, as ``limits`` in an account summary shows it."""
+        rate = self.refill / self.cost
+        return {
+            "rate": int(rate) if rate.is_integer() else rate,
+            "burst": self.capacity // self.cost,
+        }
+
+
+MATCHING_ENGINE_TIERS = {
+    1: PoolLimits.per_second(30, 100),
+    2: PoolLimits.per_second(20, 50),
+    3: PoolLimits.per_second(10, 30),
+    4: PoolLimits.per_second(5, 20),
+}
+"""Matching-engine tiers by 7-day volume: > USD 25M, > 5M, > 1M, the rest."""
+
+_MATCHING_ENGINE = frozenset(
+    "private/" + name
+    for name in [
+        "buy",
+        "sell",
+        "edit",
+        "edit_by_label",
+        "cancel",
+        "cancel_by_label",
+        "cancel_all",
+        "cancel_all_by_instrument",
+        "cancel_all_by_currency",
+        "cancel_all_by_kind_or_type",
+        "close_position",
+        "verify_block_trade",
+        "execute_block_trade",
+        "move_positions",
+        "mass_quote",
+        "cancel_quotes",
+        "add_block_rfq_quote",
+        "edit_block_rfq_quote",
+        "cancel_block_rfq_quote",
+        "cancel_all_block_rfq_quotes",
+    ]
+)
+"""Deribit's rate-limit article's matching-engine methods (the simulator follows the
+article where the spec's tags differ)."""
+
+
+def _own_pools() -> dict[str, PoolLimits]:
+    return {
+        "public/get_instruments": PoolLimits(10_000, 500_000),
+        "public/subscribe": PoolLimits(3_000, 30_000),
+        "private/subscribe": PoolLimits(3_000, 30_000),
+        "private/move_positions": PoolLimits(100_000, 600_000),
+        "private/get_transaction_log": PoolLimits(10_000, 80_000),
+    }
+
+
+@dataclass
+class RateLimits:
+    """The simulator's credit configuration (change it per test: ``sim.rate_limits``).
+
+    Attributes:
+        enabled: ``False`` serves every request (for load tests of other things).
+        non_matching_engine: the general pool (500 per request, 50,000, 10,000/s).
+        matching_engine_tier: 1-4, the account's trading tier (4: 5 requests/s, burst 20).
+        own_pools: methods with their own cost and pool (``subscribe``,
+            ``get_instruments``, ``move_positions``, ``get_transaction_log``).
+    """
+
+    enabled: bool = True
+    non_matching_engine: PoolLimits = PoolLimits(500, 50_000)
+    matching_engine_tier: int = 4
+    own_pools: dict[str, PoolLimits] = field(default_factory=_own_pools)
+
+    @property
+    def matching_engine(self) -> PoolLimits:
+        """The trading pool of the configured tier (``spot`` and ``cancel_all`` alike)."""
+        return MATCHING_ENGINE_TIERS[self.matching_engine_tier]
+
+    def report(self) -> dict[str, Any]:
+        """The ``limits`` member of ``private/get_account_summary``."""
+        engine = self.matching_engine.report()
+        return {
+            "limits_per_currency": False,
+            "non_matching_engine": self.non_matching_engine.report(),
+            "matching_engine": {
+                "trading": {"total": engine},
+                "spot": engine,
+                "cancel_all": engine,
+            },
+        }
+
+    def pool_for(self, method: str, params: dict[str, Any], spot: bool) -> tuple[str, PoolLimits]:
+        """The pool a request draws on, by name (REFERENCE 4)."""
+        own = self.own_pools.get(method)
+        if own is not None:
+            return method, own
+        if method == "private/cancel_all" or (
+            method == "private/cancel_all_by_kind_or_type"
+            and str(params.get("currency", "any")).lower() == "any"
+        ):
+            return "cancel_all", self.matching_engine
+        if method in _MATCHING_ENGINE:
+            return ("spot" if spot else "matching_engine"), self.matching_engine
+        return "non_matching_engine", self.non_matching_engine
+
+
+class Credits:
+    """Credit levels per (subject, pool) and the refusals answered."""
+
+    def __init__(self, limits: RateLimits, clock: Callable[[], float]) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._levels: dict[tuple[str, str], tuple[float, float, PoolLimits]] = {}
+        self.refused = 0
+        """Requests answered with ``10028``."""
+
+    def charge(self, subject: str, method: str, params: dict[str, Any], spot: bool) -> None:
+        """Take one request's credits from ``subject``'s pool.
+
+        Raises:
+            SimError: ``10028 too_many_requests`` when the pool is short.
+        """
+        limits = self.limits
+        if not limits.enabled:
+            return
+        name, pool = limits.pool_for(method, params, spot)
+        key = (subject, name)
+        now = self._clock()
+        level = self.level(subject, name, pool, now)
+        if level < pool.cost:
+            self._levels[key] = (level, now, pool)
+            self.refused += 1
+            raise SimError(10028, "too_many_requests")
+        self._levels[key] = (level - pool.cost, now, pool)
+        if len(self._levels) > 10_000:
+            self._forget_full(now)
+
+    def level(self, subject: str, name: str, pool: PoolLimits, now: float) -> float:
+        """``subject``'s credits in pool ``name`` at ``now`` (full when never used)."""
+        level, stamp, _ = self._levels.get((subject, name), (float(pool.capacity), now, pool))
+        # max(): an injected clock may step backwards; that refills nothing, takes nothing.
+        return min(float(pool.capacity), level + max(0.0, now - stamp) * pool.refill)
+
+    def _forget_full(self, now: float) -> None:
+        # A pool refilled to capacity is the same as no entry: keep memory bounded for
+        # simulators serving many IPs and accounts for days.
+        for (subject, name), (_, _, pool) in list(self._levels.items()):
+            if self.level(subject, name, pool, now) >= pool.capacity:
+                del self._levels[(subject, name)]

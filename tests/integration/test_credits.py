@@ -1,0 +1,135 @@
+"""Deribit's credit system on both sides: the simulator refuses like Deribit, the client's
+limiter keeps a busy bot under the limit (REFERENCE 4, issue #11)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from deribit_client import ConnectionLost, DeribitClient, RateLimitError
+from deribit_client.testing import (
+    SIM_CLIENT_ID,
+    SIM_CLIENT_SECRET,
+    DeribitSimulator,
+    PoolLimits,
+    RateLimits,
+)
+
+KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
+
+
+def unlimited_client(sim: DeribitSimulator, **options: Any) -> DeribitClient:
+    return DeribitClient(
+        url=sim.url,
+        transport="websocket",
+        heartbeat_interval=None,
+        reconnect=False,
+        rate_limit=False,
+        **options,
+    )
+
+
+async def burst(client: DeribitClient, count: int) -> list[Any]:
+    return await asyncio.gather(
+        *(client.public.get_time() for _ in range(count)), return_exceptions=True
+    )
+
+
+async def test_an_unlimited_burst_gets_10028_and_a_closed_session(sim: DeribitSimulator) -> None:
+    async with unlimited_client(sim) as client:
+        results = await burst(client, 150)
+    refused = [r for r in results if isinstance(r, RateLimitError)]
+    assert [r.code for r in refused] == [10028]  # the session closes at the first one
+    assert all(isinstance(r, int | ConnectionLost) for r in results if r not in refused)
+    assert sum(isinstance(r, int) for r in results) == 100  # the default burst
+    assert sim.credits.refused == 1
+    assert client.last_error is not None
+
+
+async def test_credits_refill_at_the_pools_rate() -> None:
+    now = [time.time()]
+    async with DeribitSimulator(clock=lambda: now[0]) as frozen, unlimited_client(frozen) as c:
+        assert all(isinstance(r, int) for r in await burst(c, 100))
+        now[0] += 1.0  # 10,000 credits: 20 more requests
+        results = await burst(c, 21)
+    assert sum(isinstance(r, int) for r in results) == 20
+    assert frozen.credits.refused == 1
+
+
+async def test_pools_are_per_sub_account_and_per_method_family(sim: DeribitSimulator) -> None:
+    sim.add_api_key("other", "other-secret")
+    async with (
+        unlimited_client(sim, **KEY) as first,
+        unlimited_client(sim, client_id="other", client_secret="other-secret") as second,
+    ):
+        assert all(isinstance(r, int) for r in await burst(first, 90))  # 10 left (unsubscribes)
+        # Another sub-account has its own pool; subscriptions their own pool too.
+        assert all(isinstance(r, int) for r in await burst(second, 95))
+        # 8 subscribes and 8 unsubscribes: more than the 10 general credits left, so the
+        # subscribes must have drawn on their own pool (burst 10).
+        async with contextlib.AsyncExitStack() as stack:
+            for interval in ("100ms", "raw", "agg2", "1000ms"):
+                for instrument in ("BTC-PERPETUAL", "ETH-PERPETUAL"):
+                    await stack.enter_async_context(
+                        first.subscribe(f"ticker.{instrument}.{interval}")
+                    )
+    assert sim.credits.refused == 0
+
+
+async def test_the_account_summary_reports_the_simulated_limits() -> None:
+    limits = RateLimits(matching_engine_tier=1, non_matching_engine=PoolLimits(500, 75_000))
+    async with (
+        DeribitSimulator(rate_limits=limits) as sim,
+        DeribitClient(url=sim.url, heartbeat_interval=None, **KEY) as client,
+    ):
+        summary = await client.private.get_account_summary("BTC")
+        assert summary.limits is not None
+        assert summary.limits.non_matching_engine is not None
+        assert (
+            summary.limits.non_matching_engine.rate,
+            summary.limits.non_matching_engine.burst,
+        ) == (
+            20,
+            150,
+        )
+        assert summary.limits.matching_engine["trading"]["total"] == {"rate": 30, "burst": 100}
+        # The client read the same figures when it connected.
+        assert client.rate_limiter is not None
+        assert client.rate_limiter.calibrated
+        assert client.rate_limiter.pools["matching_engine"].rate == 30
+        assert client.rate_limiter.pools["non_matching_engine"].burst == 150
+
+
+async def test_orders_draw_on_the_matching_engine_pool_of_their_tier() -> None:
+    async with (
+        DeribitSimulator(rate_limits=RateLimits(matching_engine_tier=4)) as sim,
+        unlimited_client(sim, **KEY) as client,
+    ):
+        orders = await asyncio.gather(
+            *(
+                client.private.buy("BTC-PERPETUAL", amount=10, type="limit", price=1000.0)
+                for _ in range(21)
+            ),
+            return_exceptions=True,
+        )
+    assert sum(not isinstance(o, BaseException) for o in orders) == 20  # tier 4: burst 20
+    assert sum(isinstance(o, RateLimitError) for o in orders) == 1
+
+
+async def test_the_limiter_keeps_a_busy_bot_under_the_limit() -> None:
+    # A small pool so the test is quick: 200 requests/s, burst 20.
+    limits = RateLimits(non_matching_engine=PoolLimits.per_second(200, 20))
+    async with (
+        DeribitSimulator(rate_limits=limits) as sim,
+        DeribitClient(url=sim.url, heartbeat_interval=None, reconnect=False, **KEY) as client,
+    ):
+        results = await burst(client, 150)
+        assert all(isinstance(r, int) for r in results)
+        assert sim.credits.refused == 0
+        assert client.rate_limiter is not None
+        pool = client.rate_limiter.pools["non_matching_engine"]
+        assert pool.rate == 200  # calibrated from the simulator's limits
+        assert pool.delayed > 0  # the burst was spread out, not refused
+        assert pool.refusals == 0
