@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -37,7 +38,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import deribit_client  # noqa: E402
-from deribit_client import DeribitClient, Gap  # noqa: E402
+from deribit_client import ConnectionLost, DeribitClient, Gap, RateLimitError  # noqa: E402
+from deribit_client.testing import (  # noqa: E402
+    SIM_CLIENT_ID,
+    SIM_CLIENT_SECRET,
+    DeribitSimulator,
+    PoolLimits,
+    RateLimits,
+)
 
 CHANNELS = {
     "ticker": "ticker.BTC-PERPETUAL.100ms",
@@ -233,6 +241,18 @@ async def baseline_stream(ws_url: str, kind: str, count: int) -> float:
     return count / elapsed[0]
 
 
+def sdk_client(url: str, transport: str = "websocket", timeout: float = 10.0) -> DeribitClient:
+    """The SDK as the engine benchmarks use it: the frame server is not Deribit and has no
+    credit system, so the client's credit limiter is off (the "credits" group measures it)."""
+    return DeribitClient(
+        url=url,
+        transport=transport,  # type: ignore[arg-type]
+        heartbeat_interval=None,
+        timeout=timeout,
+        rate_limit=False,
+    )
+
+
 async def sdk_stream(url: str, kind: str, count: int, mode: str) -> float:
     seen = 0
     done = asyncio.Event()
@@ -244,7 +264,7 @@ async def sdk_stream(url: str, kind: str, count: int, mode: str) -> float:
             if seen == count:
                 done.set()
 
-    async with DeribitClient(url=url, transport="websocket", heartbeat_interval=None) as client:
+    async with sdk_client(url) as client:
         channel = CHANNELS[kind]
         if mode == "callback":
             async with client.subscribe(channel, callback=on_message, maxsize=count + 10):
@@ -339,7 +359,7 @@ async def reader_task_sequential(ws_url: str, calls: int) -> float:
 
 
 async def sdk_sequential(url: str, calls: int, transport: str = "websocket") -> float:
-    async with DeribitClient(url=url, transport=transport, heartbeat_interval=None) as client:  # type: ignore[arg-type]
+    async with sdk_client(url, transport) as client:
         get_time = client.public.get_time
         with timer() as elapsed:
             for _ in range(calls):
@@ -364,7 +384,7 @@ async def baseline_concurrent(ws_url: str, rounds: int, width: int) -> float:
 
 
 async def sdk_concurrent(url: str, rounds: int, width: int, transport: str = "websocket") -> float:
-    async with DeribitClient(url=url, transport=transport, heartbeat_interval=None) as client:  # type: ignore[arg-type]
+    async with sdk_client(url, transport) as client:
         ticker = client.public.ticker
         with timer() as elapsed:
             for _ in range(rounds):
@@ -440,9 +460,7 @@ async def pending_workload(which: str, url: str, n: int) -> dict[str, float]:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     else:
-        async with DeribitClient(
-            url=url, transport="websocket", heartbeat_interval=None, timeout=600
-        ) as sdk:
+        async with sdk_client(url, timeout=600) as sdk:
             before = tracemalloc.take_snapshot()
             tasks = [loop.create_task(sdk.call("public/blackhole")) for _ in range(n)]
             while sdk.pending_count < n:  # noqa: ASYNC110 - polls the SDK's pending table
@@ -558,7 +576,70 @@ def frame_server(count: int) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-GROUPS = ("notifications", "ws", "http", "memory", "exberry")
+GROUPS = ("notifications", "ws", "http", "memory", "exberry", "credits")
+
+
+async def credit_bot(limited: bool, seconds: float, rate: float, burst: int) -> tuple[int, int]:
+    """A bot calling as fast as it can (20 workers) against the simulator's credit pools;
+    returns the calls served within ``seconds`` and the ``10028`` answers it drew. Without
+    the limiter the first ``10028`` closes the session, which ends the run."""
+    limits = RateLimits(non_matching_engine=PoolLimits.per_second(rate, burst))
+    served = 0
+
+    async def worker(client: DeribitClient) -> None:
+        nonlocal served
+        while True:
+            await client.public.get_time()
+            served += 1
+
+    async with (
+        DeribitSimulator(rate_limits=limits) as sim,
+        DeribitClient(
+            url=sim.url,
+            transport="websocket",
+            heartbeat_interval=None,
+            reconnect=False,
+            rate_limit=limited,
+            client_id=SIM_CLIENT_ID,
+            client_secret=SIM_CLIENT_SECRET,
+        ) as client,
+    ):
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        for _ in range(20):
+                            group.create_task(worker(client))
+                except* (RateLimitError, ConnectionLost):
+                    pass  # without the limiter: refused, and the session closed
+        return served, sim.credits.refused
+
+
+async def measure_credits(seconds: float) -> list[Row]:
+    # A pool scaled up from Deribit's default (20/s, burst 100) so a short run is mostly
+    # sustained rate; "allowed" is what the pool admits in the window: burst + rate * time.
+    rate, burst = 500.0, 100
+    allowed = burst + rate * seconds
+    with_limiter, refused = await credit_bot(True, seconds, rate, burst)
+    without, refused_without = await credit_bot(False, seconds, rate, burst)
+    return [
+        Row(
+            f"busy bot {seconds:g} s, credit limiter: {refused} x 10028",
+            allowed,
+            with_limiter,
+            "calls",
+            True,
+            0.95,
+        ),
+        Row(
+            f"  same, limiter off: {refused_without} x 10028, session closed (info)",
+            allowed,
+            without,
+            "calls",
+            True,
+            None,
+        ),
+    ]
 
 
 async def measure(url: str, sizes: dict[str, int], reps: int, only: set[str]) -> list[Row]:
@@ -598,6 +679,8 @@ async def measure(url: str, sizes: dict[str, int], reps: int, only: set[str]) ->
         rows += await measure_ws(url, ws_url, calls, rounds, width, reps)
     if "http" in only:
         rows += await measure_http(url, http_url, sizes, width, reps)
+    if "credits" in only:
+        rows += await measure_credits(sizes["credit_seconds"])
     return rows
 
 
@@ -701,6 +784,7 @@ FULL = {
     "http_sequential": 5_000,
     "http_rounds": 20,
     "pending": 10_000,
+    "credit_seconds": 10,
 }
 QUICK = {
     "notifications": 2_000,
@@ -710,6 +794,7 @@ QUICK = {
     "http_sequential": 50,
     "http_rounds": 2,
     "pending": 200,
+    "credit_seconds": 1,
 }
 
 NOTES = """\

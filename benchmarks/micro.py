@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 
 import frame_server  # noqa: E402
 
-from deribit_client import DeribitClient, Gap  # noqa: E402
+from deribit_client import CreditLimiter, DeribitClient, Gap  # noqa: E402
 from deribit_client.transports import MockConnector, MockTransport  # noqa: E402
 
 _TICKER_RESULT = msgspec.json.encode(frame_server.TICKER)
@@ -57,9 +57,19 @@ class Feed(MockTransport):
         return await super().receive()
 
 
-async def calls(reps: int) -> tuple[float, float]:
+def roomy_limiter() -> CreditLimiter:
+    """The credit limiter with pools that never run short: its bookkeeping cost alone."""
+    limiter = CreditLimiter()
+    for pool in limiter.pools.values():
+        pool.configure(cost=1, capacity=1e12, refill=1e12)
+    return limiter
+
+
+async def calls(reps: int, limiter: CreditLimiter | None) -> tuple[float, float]:
     best_concurrent = best_sequential = float("inf")
-    async with DeribitClient(connector=MockConnector(answer), heartbeat_interval=None) as client:
+    async with DeribitClient(
+        connector=MockConnector(answer), heartbeat_interval=None, rate_limit=limiter or False
+    ) as client:
         for _ in range(reps):
             start = time.perf_counter()
             for _ in range(5):
@@ -114,9 +124,10 @@ async def notifications(mode: str, count: int) -> float:
 
 
 def main() -> None:
-    concurrent, sequential = asyncio.run(calls(7))
-    print(f"call, 1,000 concurrent      {concurrent:6.2f} us")
-    print(f"call, sequential            {sequential:6.2f} us")
+    for label, limiter in (("", None), (", credit limiter", roomy_limiter())):
+        concurrent, sequential = asyncio.run(calls(7, limiter))
+        print(f"call, 1,000 concurrent{label:17} {concurrent:6.2f} us")
+        print(f"call, sequential{label:23} {sequential:6.2f} us")
     for mode in ("callback", "async for"):
         best = min(asyncio.run(notifications(mode, 50_000)) for _ in range(5))
         print(f"ticker notification, {mode:9} {best:5.2f} us")

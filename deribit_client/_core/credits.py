@@ -44,9 +44,11 @@ class CreditPool:
     """
 
     __slots__ = (
+        "_ceiling",
         "_clock",
         "_level",
         "_lock",
+        "_speed",
         "_stamp",
         "_waiting",
         "capacity",
@@ -68,12 +70,11 @@ class CreditPool:
         refill: float,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        _check(name, cost, capacity, refill)
         self.name = name
-        self.cost, self.capacity, self.refill = float(cost), float(capacity), float(refill)
         self._clock = clock or time.monotonic
         self._stamp = self._clock()
-        self._level = self._ceiling
+        self._level = float("inf")  # clamped to the ceiling by _set
+        self._set(cost, capacity, refill)
         self._lock: asyncio.Lock | None = None  # created by the first wait (needs a loop)
         self._waiting = 0  # calls inside take_credits: the fast path must queue behind them
         self.requests = 0
@@ -90,9 +91,19 @@ class CreditPool:
     def configure(self, *, cost: float, capacity: float, refill: float) -> None:
         """Set the venue's figures (e.g. after reading the account's limits); the credits
         available never grow by it."""
-        _check(self.name, cost, capacity, refill)
         self._fill()
+        self._set(cost, capacity, refill)
+
+    def _set(self, cost: float, capacity: float, refill: float) -> None:
+        if not (cost > 0 and capacity >= cost and refill > 0):
+            raise ValueError(
+                f"credit pool {self.name!r} needs cost > 0, capacity >= cost and refill > 0 "
+                f"(got cost={cost}, capacity={capacity}, refill={refill})"
+            )
         self.cost, self.capacity, self.refill = float(cost), float(capacity), float(refill)
+        # Precomputed: the fast path of every call reads them.
+        self._ceiling = max(self.cost, CAPACITY_SHARE * self.capacity)
+        self._speed = self.refill * REFILL_SHARE
         self._level = min(self._level, self._ceiling)
 
     @property
@@ -111,36 +122,36 @@ class CreditPool:
         self._fill()
         return self._level
 
-    @property
-    def _ceiling(self) -> float:
-        return max(self.cost, CAPACITY_SHARE * self.capacity)
-
     def _fill(self) -> None:
         now = self._clock()
         elapsed = now - self._stamp
         if elapsed > 0:
             self._stamp = now
-            self._level = min(self._ceiling, self._level + elapsed * self.refill * REFILL_SHARE)
+            level = self._level + elapsed * self._speed
+            self._level = level if level < self._ceiling else self._ceiling
 
     def shortfall(self) -> float:
         """Seconds until one request's credits are available (0 when they are)."""
         self._fill()
         missing = self.cost - self._level
-        return missing / (self.refill * REFILL_SHARE) if missing > 0 else 0.0
+        return missing / self._speed if missing > 0 else 0.0
 
     def exhaust(self, wait: float = 0.0) -> None:
         """The venue refused a request for lack of credits: assume the pool is empty, and
         that it stays closed for ``wait`` more seconds when the venue said so."""
         self._fill()
         self.refusals += 1
-        self._level = min(self._level, -wait * self.refill * REFILL_SHARE)
+        self._level = min(self._level, -wait * self._speed)
 
 
 def try_take_credits(pools: Sequence[CreditPool]) -> bool:
     """Take one request's credits from every pool now, if all have them and no earlier
     call is waiting on any of them (synchronous: the fast path of a call)."""
     for pool in pools:
-        if pool._waiting or pool.shortfall() > 0:
+        if pool._waiting:
+            return False
+        pool._fill()
+        if pool._level < pool.cost:
             return False
     for pool in pools:
         pool._level -= pool.cost
@@ -179,11 +190,3 @@ async def take_credits(pools: Sequence[CreditPool]) -> None:
             pool._waiting -= 1
         for lock in held:
             lock.release()
-
-
-def _check(name: str, cost: float, capacity: float, refill: float) -> None:
-    if not (cost > 0 and capacity >= cost and refill > 0):
-        raise ValueError(
-            f"credit pool {name!r} needs cost > 0, capacity >= cost and refill > 0 "
-            f"(got cost={cost}, capacity={capacity}, refill={refill})"
-        )
