@@ -245,17 +245,26 @@ def _decoded(frame: str) -> str:
 
 
 async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
-    from .testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator, ExberrySimulator
+    from .testing import (
+        SIM_CLIENT_ID,
+        SIM_CLIENT_SECRET,
+        DeribitSimulator,
+        ExberrySimulator,
+        RateLimits,
+    )
     from .testing.exberry import SIM_API_KEY, SIM_API_SECRET
 
+    limits = RateLimits(enabled=not args.no_rate_limits, matching_engine_tier=args.tier)
     async with (
-        DeribitSimulator(args.host, args.port) as sim,
+        DeribitSimulator(args.host, args.port, rate_limits=limits) as sim,
         ExberrySimulator(args.host, args.exberry_port) as exsim,
     ):
         sim.start_streams(0.1)
         print(f"Deribit simulator   {sim.ws_url}  (HTTP {sim.http_url})", file=out)
         print(f"  credentials       client_id={SIM_CLIENT_ID} client_secret={SIM_CLIENT_SECRET}",
               file=out)  # fmt: skip
+        credits = f"matching-engine tier {args.tier}" if limits.enabled else "off"
+        print(f"  request credits   {credits}", file=out)
         print(f"Exberry simulator   {exsim.url}", file=out)
         print(f"  credentials       apiKey={SIM_API_KEY} secret={SIM_API_SECRET}", file=out)
         print("Ctrl-C stops", file=out)
@@ -312,6 +321,15 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=0, help="Deribit simulator port (0: any)")
     sim.add_argument("--exberry-port", type=int, default=0, help="Exberry simulator port")
+    sim.add_argument(
+        "--tier",
+        type=int,
+        choices=(1, 2, 3, 4),
+        default=4,
+        help="matching-engine rate-limit tier (4: 5 orders/s, burst 20)",
+    )
+    sim.add_argument("--no-rate-limits", action="store_true",
+                     help="serve every request (no 10028 too_many_requests)")  # fmt: skip
     sim.add_argument("-v", "--verbose", action="store_true")
 
     demo_cmd = commands.add_parser("demo", parents=[shared],

@@ -141,14 +141,16 @@ async def test_record_then_decode_offline(sim: DeribitSimulator, tmp_path: pathl
 
 async def test_sim_runs_standalone_and_prints_urls_and_credentials() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "deribit_client", "sim", stdout=asyncio.subprocess.PIPE
-    )
+        sys.executable, "-m", "deribit_client", "sim", "--tier", "1",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     assert process.stdout is not None
     try:
-        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(4)]
+        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(5)]
     finally:
         process.terminate()
         await process.wait()
     assert lines[0].startswith("Deribit simulator   ws://127.0.0.1:")
     assert SIM_CLIENT_ID in lines[1]
-    assert lines[2].startswith("Exberry simulator   ws://127.0.0.1:")
+    assert "tier 1" in lines[2]
+    assert lines[3].startswith("Exberry simulator   ws://127.0.0.1:")
