@@ -442,6 +442,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     }
     if trigger_price is not None:
         order.update(trigger_price=trigger_price, trigger=call.param("trigger", str, "last_price"))
+    _check_margin(sim, account, instrument, order)
     trades: list[dict[str, Any]] = []
     book = sim.market.books[instrument["instrument_name"]]
     if order_type in _TRIGGER_TYPES:
@@ -460,6 +461,43 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     account.orders[order["order_id"]] = order
     await _notify(sim, account, instrument, [order], trades)
     return {"order": _public(order), "trades": trades}
+
+
+_INITIAL_MARGIN_RATE = 0.02  # what _position charges (50x leverage)
+
+
+def _order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any]) -> float:
+    """Initial margin an open order reserves, in the settlement currency."""
+    left = float(order["amount"] - order["filled_amount"])
+    if instrument["kind"] != "future":
+        return left * _INITIAL_MARGIN_RATE
+    price = order["price"]
+    if not isinstance(price, float):  # market and untriggered orders: the book's price
+        book = sim.market.books[instrument["instrument_name"]]
+        price = book.mid() or sim.market.last_trade[instrument["instrument_name"]]
+    return left / float(price) * _INITIAL_MARGIN_RATE
+
+
+def _check_margin(
+    sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
+) -> None:
+    """Refuse an order whose initial margin the account cannot cover (``10009``), as
+    Deribit does; orders that only reduce a position need none."""
+    name = instrument["instrument_name"]
+    position = account.positions.get(name, {}).get("size", 0.0)
+    reduces = (position > 0) != (order["direction"] == "buy") and order["amount"] <= abs(position)
+    if order["reduce_only"] or (position and reduces):
+        return
+    currency = _currency(instrument)
+    reserved = sum(
+        _order_margin(sim, sim.market.instruments[o["instrument_name"]], o)
+        for o in account.orders.values()
+        if o["order_state"] in ("open", "untriggered")
+        and _currency(sim.market.instruments[o["instrument_name"]]) == currency
+    )
+    available = _summary(sim, account, currency)["available_funds"] - reserved
+    if _order_margin(sim, instrument, order) > available:
+        raise SimError(10009, "not_enough_funds")
 
 
 def _crosses(book: Book, direction: str, price: float | None) -> bool:

@@ -11,7 +11,7 @@ import aiohttp
 import msgspec
 import pytest
 
-from deribit_client import DeribitClient, ReconnectPolicy
+from deribit_client import DeribitClient, InsufficientFundsError, ReconnectPolicy
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
@@ -97,6 +97,25 @@ async def test_order_and_trade_ids_are_spelled_like_deribit(trader: DeribitClien
     assert eth.trades[0].trade_id.startswith("ETH-")
     again = await trader.private.get_order_state(btc.order.order_id)
     assert again.order_id == btc.order.order_id
+
+
+async def test_orders_need_margin_the_account_can_cover(trader: DeribitClient) -> None:
+    # 100 M USD of BTC-PERPETUAL against 10 BTC of equity: Deribit says not_enough_funds.
+    with pytest.raises(InsufficientFundsError) as info:
+        await trader.private.buy(PERP, amount=100_000_000, type="market")
+    assert info.value.code == 10009
+    # Resting orders reserve margin: two orders each needing 60% of the equity.
+    ticker = await trader.public.ticker(PERP)
+    assert ticker.best_bid_price is not None
+    price = float(int(ticker.best_bid_price * 0.9))
+    amount = round(0.6 * 10 * price / 0.02 / 10) * 10
+    first = await trader.private.buy(PERP, amount=amount, type="limit", price=price)
+    assert first.order.order_state == "open"
+    with pytest.raises(InsufficientFundsError):
+        await trader.private.buy(PERP, amount=amount, type="limit", price=price)
+    await trader.private.cancel(first.order.order_id)
+    again = await trader.private.buy(PERP, amount=amount, type="limit", price=price)
+    assert again.order.order_state == "open"
 
 
 async def test_a_long_running_bot_does_not_grow_the_simulator(
