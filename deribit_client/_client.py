@@ -22,13 +22,12 @@ from ._api import PrivateAPI, PublicAPI
 from ._auth import Authenticator, Credentials, Grant, HttpAuth
 from ._config import MIN_HEARTBEAT_INTERVAL, Endpoints, Environment, endpoints_for
 from ._core.connection import DEFAULT_TIMEOUT, Connection, RequestConnection, check_timeout
-from ._core.credits import CreditPool, take_credits, try_take_credits
+from ._core.credits import CreditPool, take_credits
 from ._core.errors import (
     ClientClosed,
     ClientError,
     ConnectionLost,
     CredentialsRequired,
-    CreditTimeout,
     DeribitError,
     RequestTimeout,
     TransportError,
@@ -487,19 +486,16 @@ class DeribitClient:
         self, conn: AnyConnection, method: str, params: dict[str, Any] | None, result_type: Any
     ) -> Any:
         """A call on a given connection, ready or not (establish steps, auth)."""
+        timeout = None  # the connection's default
         limiter = self.rate_limiter
-        if limiter is not None:
-            pools = limiter.pools_for(method, params)
-            if not try_take_credits(pools):
-                await self._wait_credits(pools, method, self.timeout)
+        if limiter is not None and (short := limiter.try_take(method, params)):
+            timeout = await take_credits(short, self.timeout, method)
         if type(conn) is Connection:
             return await conn.call(
-                None, False, conn.protocol.prepare_request, method, params, result_type, None
+                timeout, False, conn.protocol.prepare_request, method, params, result_type, None
             )
         assert isinstance(conn, RequestConnection)
-        return await conn.call(
-            None, False, method, conn.protocol.prepare_request, method, params, result_type, None
-        )
+        return await _over_http(conn, method, params, result_type, timeout, False)
 
     async def _refresh_tokens(self) -> None:
         auth = self._auth
@@ -637,10 +633,8 @@ class DeribitClient:
     ) -> Awaitable[Any]:
         """Send a call now if its credits are there (the usual case), else wait for them."""
         limiter = self.rate_limiter
-        if limiter is not None:
-            pools = limiter.pools_for(method, params)
-            if not try_take_credits(pools):
-                return self._route_later(pools, method, params, result_type, timeout, meta, private)
+        if limiter is not None and (short := limiter.try_take(method, params)):
+            return self._route_later(short, method, params, result_type, timeout, meta, private)
         return self._send(method, params, result_type, timeout, meta, private)
 
     async def _route_later(
@@ -653,25 +647,8 @@ class DeribitClient:
         meta: bool,
         private: bool,
     ) -> Any:
-        left = await self._wait_credits(pools, method, self.timeout if timeout is None else timeout)
+        left = await take_credits(pools, self.timeout if timeout is None else timeout, method)
         return await self._send(method, params, result_type, left, meta, private)
-
-    async def _wait_credits(
-        self, pools: tuple[CreditPool, ...], method: str, timeout: float
-    ) -> float:
-        """Wait for a call's credits within its timeout; returns the time left for the call.
-
-        Raises:
-            CreditTimeout: no credits in time; nothing was sent.
-        """
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        try:
-            async with asyncio.timeout(timeout):
-                await take_credits(pools)
-        except TimeoutError:
-            raise CreditTimeout(method, timeout) from None
-        return max(timeout - (loop.time() - started), 0.001)
 
     def _send(
         self,

@@ -14,7 +14,8 @@ from typing import Any
 
 from ._catalogue import METHODS
 from ._catalogue.credits import CREDIT_POOLS
-from ._core.credits import CreditPool
+from ._core.credits import CreditPool, try_take_credits
+from ._errors import RpcError
 from .models import Limits
 
 __all__ = ["CreditLimiter"]
@@ -95,6 +96,14 @@ class CreditLimiter:
                 return self._spot[method]
         return self._by_method.get(method, self._default)
 
+    def try_take(
+        self, method: str, params: Mapping[str, Any] | None
+    ) -> tuple[CreditPool, ...] | None:
+        """Take a request's credits now (``None``), or name the pools to wait for (then
+        :func:`~deribit_client._core.credits.take_credits`)."""
+        pools = self.pools_for(method, params)
+        return None if try_take_credits(pools) else pools
+
     def needs_calibration(self) -> bool:
         """True when the account's limits should be read (again): never read, read over an
         hour ago, or the server refused a request since."""
@@ -138,14 +147,15 @@ class CreditLimiter:
     def refused(self, error: BaseException) -> None:
         """Note a ``10028`` answer: the request's pools are empty (for ``wait`` seconds
         more when the server said so)."""
-        if getattr(error, "code", None) != _TOO_MANY_REQUESTS:
+        if not isinstance(error, RpcError) or error.code != _TOO_MANY_REQUESTS:
             return
         self._calibrated_at = None  # the limits may have changed: read them at reconnect
-        wait = getattr(error, "wait", None)
-        method = getattr(error, "method", None)
-        pools = self.pools_for(method, None) if isinstance(method, str) else self._default
+        method = error.method or ""
+        # The error does not carry the params, so a spot order's refusal cannot be told
+        # from a future's: both trading pools are emptied.
+        pools = {*self._by_method.get(method, self._default), *self._spot.get(method, ())}
         for pool in pools:
-            pool.exhaust(wait if isinstance(wait, float) else 0.0)
+            pool.exhaust(error.wait or 0.0)
 
 
 def _rate_limit(node: object) -> tuple[float, float] | None:

@@ -2,9 +2,10 @@
 
 Venues that meter requests with leaky buckets (Deribit's credit system) refuse a request that
 finds its bucket empty, and may close the session on top. A :class:`CreditPool` mirrors one
-such bucket from the client's side; :class:`CreditPools` takes from several at once. The
-mirror stays conservative by construction: it starts below the venue's capacity and refills
-a little slower, so the client's estimate never exceeds what the venue still has.
+such bucket from the client's side; :func:`try_take_credits` and :func:`take_credits` take
+one request's credits from several at once. The mirror stays conservative by construction:
+it starts below the venue's capacity and refills a little slower, so the client's estimate
+never exceeds what the venue still has.
 
 Waiting is cancel-safe: credits are taken in one synchronous step once every pool a call
 needs has enough, so a call cancelled (or timed out) while waiting has taken nothing.
@@ -15,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+
+from .errors import CreditTimeout
 
 __all__ = ["CreditPool", "take_credits", "try_take_credits"]
 
@@ -143,6 +146,10 @@ class CreditPool:
         self.refusals += 1
         self._level = min(self._level, -wait * self._speed)
 
+    def _spend(self) -> None:
+        self._level -= self.cost
+        self.requests += 1
+
 
 def try_take_credits(pools: Sequence[CreditPool]) -> bool:
     """Take one request's credits from every pool now, if all have them and no earlier
@@ -154,39 +161,47 @@ def try_take_credits(pools: Sequence[CreditPool]) -> bool:
         if pool._level < pool.cost:
             return False
     for pool in pools:
-        pool._level -= pool.cost
-        pool.requests += 1
+        pool._spend()
     return True
 
 
-async def take_credits(pools: Sequence[CreditPool]) -> None:
+async def take_credits(pools: Sequence[CreditPool], timeout: float, method: str) -> float:
     """Wait, first come first served per pool, until every pool has one request's credits,
-    then take them all in one step. Cancelling the wait takes nothing."""
+    then take them all in one step. Cancelling the wait takes nothing.
+
+    Returns:
+        The part of ``timeout`` left for the request itself.
+
+    Raises:
+        CreditTimeout: no credits within ``timeout``; ``method`` was not sent.
+    """
     ordered = sorted(pools, key=lambda pool: pool.name)  # one lock order: no deadlock
-    if not ordered:
-        return
-    started = ordered[0]._clock()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     held: list[asyncio.Lock] = []
     for pool in ordered:
         pool._waiting += 1
     try:
-        for pool in ordered:
-            if pool._lock is None:
-                pool._lock = asyncio.Lock()
-            await pool._lock.acquire()
-            held.append(pool._lock)
-        # Credits arrive with time, not with an event: sleep until the computed moment, and
-        # again if a refusal emptied a pool meanwhile.
-        while (wait := max(pool.shortfall() for pool in ordered)) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(wait)
-        waited = ordered[0]._clock() - started
-        for pool in ordered:
-            pool._level -= pool.cost
-            pool.requests += 1
-            pool.delayed += 1
-            pool.waited += waited
+        async with asyncio.timeout(timeout):
+            for pool in ordered:
+                if pool._lock is None:
+                    pool._lock = asyncio.Lock()
+                await pool._lock.acquire()
+                held.append(pool._lock)
+            # Credits arrive with time, not with an event: sleep until the computed moment,
+            # and again if a refusal emptied a pool meanwhile.
+            while (wait := max(pool.shortfall() for pool in ordered)) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(wait)
+    except TimeoutError:
+        raise CreditTimeout(method, timeout) from None
     finally:
         for pool in ordered:
             pool._waiting -= 1
         for lock in held:
             lock.release()
+    waited = loop.time() - started
+    for pool in ordered:
+        pool._spend()
+        pool.delayed += 1
+        pool.waited += waited
+    return max(timeout - waited, 0.001)

@@ -95,8 +95,9 @@ class SimState:
         session = call.session
         token = call.token if call.token is not None else session.auth
         subject = token.client_id if token is not None else f"ip:{session.request.remote}"
-        instrument = self.market.instruments.get(str(call.params.get("instrument_name")))
-        spot = instrument is not None and instrument.get("kind") == "spot"
+        name = call.params.get("instrument_name")
+        instrument = self.market.instruments.get(name) if isinstance(name, str) else None
+        spot = instrument is not None and instrument["kind"] == "spot"
         try:
             self.credits.charge(subject, call.method, call.params, spot)
         except SimError:

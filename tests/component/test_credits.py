@@ -16,7 +16,7 @@ from deribit_client import (
     RateLimitError,
     RequestTimeout,
 )
-from tests.helpers import Refuse, ScriptedDeribit, until
+from tests.helpers import SILENT, Refuse, ScriptedDeribit, until
 
 KEY = {"client_id": "id", "client_secret": "secret"}
 LIMITS = {
@@ -149,3 +149,19 @@ async def test_the_limiter_can_be_turned_off_and_bad_values_are_refused() -> Non
         assert venue.methods() == ["public/auth"]
     with pytest.raises(ClientError, match="rate_limit must be"):
         DeribitClient(rate_limit="on")  # type: ignore[arg-type]
+
+
+async def test_waiting_for_credits_counts_against_an_internal_calls_timeout() -> None:
+    venue = scripted()
+    venue.results["public/subscribe"] = SILENT
+    async with client_for(venue, timeout=0.5) as client:
+        assert client.rate_limiter is not None
+        pool = client.rate_limiter.pools["subscribe"]
+        pool.configure(cost=1, capacity=1, refill=10)
+        pool.exhaust()  # about 0.1 s until the subscribe may go
+        with pytest.raises(RequestTimeout) as info:
+            async with client.subscribe("ticker.BTC-PERPETUAL.100ms"):
+                pass
+        assert pool.delayed == 1
+        # The subscribe got what was left of the 0.5 s, not a fresh 0.5 s.
+        assert info.value.timeout < 0.5

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from deribit_client import CreditLimiter, RateLimitError
+from deribit_client import CreditLimiter, CreditTimeout, RateLimitError
 from deribit_client._catalogue import METHODS
 from deribit_client._core.credits import (
     CAPACITY_SHARE,
@@ -57,7 +57,8 @@ async def test_a_call_waits_for_credits_then_takes_them() -> None:
     pool = CreditPool("p", cost=1, capacity=1, refill=1000)  # one request per millisecond
     assert try_take_credits([pool])
     assert not try_take_credits([pool])
-    await asyncio.wait_for(take_credits([pool]), 5)
+    left = await take_credits([pool], 5.0, "public/get_time")
+    assert 0 < left <= 5.0  # what remains of the call's timeout
     assert (pool.requests, pool.delayed) == (2, 1)
     assert pool.waited > 0
 
@@ -66,7 +67,7 @@ async def test_a_waiting_call_is_not_overtaken_and_cancelling_it_takes_nothing()
     clock = Clock()
     pool = CreditPool("p", cost=1, capacity=1, refill=0.01, clock=clock)
     assert try_take_credits([pool])
-    waiter = asyncio.ensure_future(take_credits([pool]))
+    waiter = asyncio.ensure_future(take_credits([pool], 600.0, "public/get_time"))
     await until(lambda: pool._waiting == 1)  # asleep for the 100 s the pool needs
     clock.now += 1000
     assert pool.available >= 1
@@ -78,12 +79,22 @@ async def test_a_waiting_call_is_not_overtaken_and_cancelling_it_takes_nothing()
     assert try_take_credits([pool])
 
 
+async def test_no_credits_within_the_timeout_is_a_credit_timeout_taking_nothing() -> None:
+    pool = CreditPool("p", cost=1, capacity=1, refill=0.01)
+    pool.exhaust()
+    with pytest.raises(CreditTimeout, match="private/buy not sent"):
+        await take_credits([pool], 0.01, "private/buy")
+    assert (pool.requests, pool._waiting) == (0, 0)
+    assert pool._lock is not None
+    assert not pool._lock.locked()
+
+
 async def test_a_call_on_two_pools_takes_from_both_at_once_or_from_neither() -> None:
     clock = Clock()
     full = CreditPool("a", cost=1, capacity=2, refill=1, clock=clock)
     empty = CreditPool("b", cost=1, capacity=1, refill=0.01, clock=clock)
     empty.exhaust()
-    task = asyncio.ensure_future(take_credits([empty, full]))
+    task = asyncio.ensure_future(take_credits([empty, full], 600.0, "private/buy"))
     await until(lambda: empty._waiting == 1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -91,7 +102,7 @@ async def test_a_call_on_two_pools_takes_from_both_at_once_or_from_neither() -> 
     assert (full.requests, full.available) == (0, 2 * CAPACITY_SHARE)  # nothing taken
     quick = CreditPool("c", cost=1, capacity=1, refill=1000)
     quick.exhaust()
-    await asyncio.wait_for(take_credits([quick, full]), 5)
+    await take_credits([quick, full], 5.0, "private/buy")
     assert (full.requests, quick.requests) == (1, 1)
 
 
@@ -175,5 +186,7 @@ def test_a_refusal_empties_the_pools_for_the_servers_wait() -> None:
     clock.now += 2.0
     assert engine.shortfall() == pytest.approx(500 / (2500 * REFILL_SHARE))
     assert limiter.needs_calibration()  # the limits may have changed: read them again
+    # The error has no params: a refused order empties the spot pool too.
+    assert limiter.pools["spot"].refusals == 1
     limiter.refused(error_from_code(10009, "not_enough_funds", method="private/buy"))
     assert engine.refusals == 1  # other errors are not refusals
