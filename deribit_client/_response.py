@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ._api import result_type_of
+from ._catalogue import result_type_of
 from ._catalogue.payloads import payload_type
 from ._core.errors import ProtocolError
 from ._core.protocol import Reply

@@ -25,8 +25,7 @@ from typing import Any, TextIO
 import msgspec
 
 from . import DeribitClient, DeribitError, Gap, RpcError, decode_notification, decode_response
-from ._api import result_type_of
-from ._catalogue import METHODS, ParamFacts
+from ._catalogue import METHODS, ParamFacts, result_type_of
 from ._config import Environment, endpoints_for
 from ._demo import demo, exberry_demo
 from .transports import WebSocketConnector, WebSocketTransport

@@ -6,20 +6,13 @@ from typing import Any, Literal, overload
 
 from .._errors import ClientError, OrderOutcomeUnknown
 from ..models import (
-    AccountSummaries,
-    AccountSummary,
-    CancelOnDisconnect,
     CancelReport,
-    Order,
     OrderResponse,
     OrderType,
-    Position,
     TimeInForce,
-    UserTrade,
-    UserTradesPage,
 )
-from ._caller import Caller
 from ._reconcile import DEFAULT_SETTLE, Reconciliation, reconcile
+from .generated import PrivateMethods
 
 __all__ = ["PrivateAPI"]
 
@@ -53,19 +46,18 @@ _NEEDS_PRICE = frozenset({"limit", "stop_limit", "take_limit"})
 _MAX_LABEL = 64
 
 
-class PrivateAPI:
-    """``client.private``: trading and account methods (credentials required).
+class PrivateAPI(PrivateMethods):
+    """``client.private``: every ``private/*`` method (credentials required).
 
-    Order mutations whose reply is lost raise :class:`~deribit_client.OrderOutcomeUnknown`
-    and are never re-sent. ``cancel_all*`` and ``cancel_by_label`` return the number of
+    Each method is named after the Deribit method it calls; most are generated from the
+    catalogue (``_api/generated.py``), the ones below carry hand-written logic. Order
+    mutations whose reply is lost raise :class:`~deribit_client.OrderOutcomeUnknown` and
+    are never re-sent. ``cancel_all*`` and ``cancel_by_label`` return the number of
     cancelled orders, or with ``detailed=True`` a list of
     :class:`~deribit_client.models.CancelReport`.
     """
 
-    __slots__ = ("_caller",)
-
-    def __init__(self, caller: Caller) -> None:
-        self._caller = caller
+    __slots__ = ()
 
     # -- orders -------------------------------------------------------------------------
 
@@ -174,11 +166,6 @@ class PrivateAPI:
         _check_label(label)
         _require_change(params)
         return await self._caller.invoke("private/edit_by_label", params, OrderResponse, timeout)
-
-    async def cancel(self, order_id: str, *, timeout: float | None = None) -> Order:
-        """``private/cancel``: cancel one order; returns it in its cancelled state."""
-        params = {"order_id": order_id}
-        return await self._caller.invoke("private/cancel", params, Order, timeout)
 
     async def close_position(
         self,
@@ -416,72 +403,7 @@ class PrivateAPI:
             return await self._caller.invoke(method, params, list[CancelReport], timeout)
         return await self._caller.invoke(method, params, int, timeout)
 
-    # -- order and trade queries --------------------------------------------------------
-
-    async def get_open_orders(
-        self,
-        *,
-        kind: Kind | None = None,
-        type: OpenOrderType | None = None,
-        timeout: float | None = None,
-    ) -> list[Order]:
-        """``private/get_open_orders``: every open order of the account."""
-        params = {"kind": kind, "type": type}
-        return await self._caller.invoke("private/get_open_orders", params, list[Order], timeout)
-
-    async def get_open_orders_by_currency(
-        self,
-        currency: Currency,
-        *,
-        kind: Kind | None = None,
-        type: OpenOrderType | None = None,
-        timeout: float | None = None,
-    ) -> list[Order]:
-        """``private/get_open_orders_by_currency``."""
-        params = {"currency": currency, "kind": kind, "type": type}
-        method = "private/get_open_orders_by_currency"
-        return await self._caller.invoke(method, params, list[Order], timeout)
-
-    async def get_open_orders_by_instrument(
-        self,
-        instrument_name: str,
-        *,
-        type: OpenOrderType | None = None,
-        timeout: float | None = None,
-    ) -> list[Order]:
-        """``private/get_open_orders_by_instrument``."""
-        params = {"instrument_name": instrument_name, "type": type}
-        method = "private/get_open_orders_by_instrument"
-        return await self._caller.invoke(method, params, list[Order], timeout)
-
-    async def get_open_orders_by_label(
-        self, currency: Currency, label: str, *, timeout: float | None = None
-    ) -> list[Order]:
-        """``private/get_open_orders_by_label``: reconcile after OrderOutcomeUnknown."""
-        params = {"currency": currency, "label": label}
-        method = "private/get_open_orders_by_label"
-        return await self._caller.invoke(method, params, list[Order], timeout)
-
-    async def get_order_state(self, order_id: str, *, timeout: float | None = None) -> Order:
-        """``private/get_order_state``: one order, open or closed."""
-        params = {"order_id": order_id}
-        return await self._caller.invoke("private/get_order_state", params, Order, timeout)
-
-    async def get_order_history_by_instrument(
-        self,
-        instrument_name: str,
-        *,
-        count: int | None = None,
-        offset: int | None = None,
-        include_old: bool | None = None,
-        include_unfinished: bool | None = None,
-        timeout: float | None = None,
-    ) -> list[Order]:
-        """``private/get_order_history_by_instrument``: filled and cancelled orders, newest
-        first (with ``include_unfinished``, open ones too)."""
-        params = _params(locals())
-        method = "private/get_order_history_by_instrument"
-        return await self._caller.invoke(method, params, list[Order], timeout)
+    # -- after OrderOutcomeUnknown --------------------------------------------------------
 
     async def reconcile(
         self,
@@ -513,135 +435,7 @@ class PrivateAPI:
         """
         return await reconcile(self._caller, error, settle=settle, timeout=timeout)
 
-    async def get_order_state_by_label(
-        self, currency: Currency, label: str, *, timeout: float | None = None
-    ) -> list[Order]:
-        """``private/get_order_state_by_label``: orders with ``label``, open or closed."""
-        params = {"currency": currency, "label": label}
-        method = "private/get_order_state_by_label"
-        return await self._caller.invoke(method, params, list[Order], timeout)
-
-    async def get_user_trades_by_instrument(
-        self,
-        instrument_name: str,
-        *,
-        start_seq: int | None = None,
-        end_seq: int | None = None,
-        count: int | None = None,
-        start_timestamp: int | None = None,
-        end_timestamp: int | None = None,
-        historical: bool | None = None,
-        sorting: Sorting | None = None,
-        timeout: float | None = None,
-    ) -> UserTradesPage:
-        """``private/get_user_trades_by_instrument``: ``{trades, has_more}``."""
-        params = _params(locals())
-        method = "private/get_user_trades_by_instrument"
-        return await self._caller.invoke(method, params, UserTradesPage, timeout)
-
-    async def get_user_trades_by_currency(
-        self,
-        currency: Currency,
-        *,
-        kind: KindOrAny | None = None,
-        start_id: str | None = None,
-        end_id: str | None = None,
-        count: int | None = None,
-        start_timestamp: int | None = None,
-        end_timestamp: int | None = None,
-        sorting: Sorting | None = None,
-        historical: bool | None = None,
-        subaccount_id: int | None = None,
-        timeout: float | None = None,
-    ) -> UserTradesPage:
-        """``private/get_user_trades_by_currency``: ``{trades, has_more}``."""
-        params = _params(locals())
-        method = "private/get_user_trades_by_currency"
-        return await self._caller.invoke(method, params, UserTradesPage, timeout)
-
-    async def get_user_trades_by_order(
-        self,
-        order_id: str,
-        *,
-        sorting: Sorting | None = None,
-        historical: bool | None = None,
-        timeout: float | None = None,
-    ) -> list[UserTrade]:
-        """``private/get_user_trades_by_order``: the fills of one order (a plain list)."""
-        params = {"order_id": order_id, "sorting": sorting, "historical": historical}
-        method = "private/get_user_trades_by_order"
-        return await self._caller.invoke(method, params, list[UserTrade], timeout)
-
-    # -- positions and account ----------------------------------------------------------
-
-    async def get_position(self, instrument_name: str, *, timeout: float | None = None) -> Position:
-        """``private/get_position``."""
-        params = {"instrument_name": instrument_name}
-        return await self._caller.invoke("private/get_position", params, Position, timeout)
-
-    async def get_positions(
-        self,
-        *,
-        currency: Literal["BTC", "ETH", "USDC", "USDT", "EURR", "any"] | None = None,
-        kind: Kind | None = None,
-        subaccount_id: int | None = None,
-        timeout: float | None = None,
-    ) -> list[Position]:
-        """``private/get_positions``."""
-        params = {"currency": currency, "kind": kind, "subaccount_id": subaccount_id}
-        return await self._caller.invoke("private/get_positions", params, list[Position], timeout)
-
-    async def get_account_summary(
-        self,
-        currency: str,
-        *,
-        subaccount_id: int | None = None,
-        extended: bool | None = None,
-        timeout: float | None = None,
-    ) -> AccountSummary:
-        """``private/get_account_summary``: balances, margins, greeks and ``limits``."""
-        params = {"currency": currency, "subaccount_id": subaccount_id, "extended": extended}
-        method = "private/get_account_summary"
-        return await self._caller.invoke(method, params, AccountSummary, timeout)
-
-    async def get_account_summaries(
-        self,
-        *,
-        subaccount_id: int | None = None,
-        extended: bool | None = None,
-        timeout: float | None = None,
-    ) -> AccountSummaries:
-        """``private/get_account_summaries``: account fields plus per-currency summaries."""
-        params = {"subaccount_id": subaccount_id, "extended": extended}
-        method = "private/get_account_summaries"
-        return await self._caller.invoke(method, params, AccountSummaries, timeout)
-
     # -- session ------------------------------------------------------------------------
-
-    async def enable_cancel_on_disconnect(
-        self, *, scope: CodScope | None = None, timeout: float | None = None
-    ) -> str:
-        """``private/enable_cancel_on_disconnect``; the client re-enables a
-        connection-scoped COD after every reconnect."""
-        params = {"scope": scope}
-        method = "private/enable_cancel_on_disconnect"
-        return await self._caller.invoke(method, params, str, timeout)
-
-    async def disable_cancel_on_disconnect(
-        self, *, scope: CodScope | None = None, timeout: float | None = None
-    ) -> str:
-        """``private/disable_cancel_on_disconnect``."""
-        params = {"scope": scope}
-        method = "private/disable_cancel_on_disconnect"
-        return await self._caller.invoke(method, params, str, timeout)
-
-    async def get_cancel_on_disconnect(
-        self, *, scope: CodScope | None = None, timeout: float | None = None
-    ) -> CancelOnDisconnect:
-        """``private/get_cancel_on_disconnect``: ``{scope, enabled}``."""
-        params = {"scope": scope}
-        method = "private/get_cancel_on_disconnect"
-        return await self._caller.invoke(method, params, CancelOnDisconnect, timeout)
 
     async def logout(
         self, *, invalidate_token: bool | None = None, timeout: float | None = None

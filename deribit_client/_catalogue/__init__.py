@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 from .channels import CHANNELS
 from .facts import ChannelFacts, MethodFacts, ParamFacts
 from .methods import METHODS
+from .results import RESULTS
 
 __all__ = [
     "CHANNELS",
     "METHODS",
+    "RESULTS",
     "ChannelFacts",
     "MethodFacts",
     "ParamFacts",
     "channel_facts",
     "method_facts",
+    "result_type_of",
 ]
 
 
@@ -53,3 +57,9 @@ def method_facts(name: str) -> MethodFacts | None:
     """The facts of ``name`` (``public/...`` or ``private/...``), or ``None`` if the
     catalogue does not know the method."""
     return METHODS.get(name)
+
+
+def result_type_of(name: str) -> Any:
+    """The type the result of ``name`` decodes into (``Any``: plain JSON, for a method the
+    catalogue does not know)."""
+    return RESULTS.get(name, Any)

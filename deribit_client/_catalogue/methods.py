@@ -30,7 +30,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('time_in_force', True, 'string', ('fill_or_kill', 'good_til_cancelled'), 'Specifies how long the order should remain active'),
         ),
         result_schema='PrivateAcceptBlockRfqResponse',
-        summary='**Taker method** This method allows Block RFQ taker to accept the response by sending a single crossing price. The order can be either filled immediately (`fill_or_kill`) or remain active until cancelled (`good_til_cancelled`). Please note that after Block RFQ creation, a grace period of 5 seconds b',
+        summary='**Taker method** This method allows Block RFQ taker to accept the response by sending a single crossing price. The order can be either filled immediately (`fill_or_kill`) or remain active until cancelled (`good_til_cancelled`). Please note that after Block RFQ creation, a grace period of 5 seconds begins, during which the taker cannot see quotes or trade the Block RFQ.',
     ),
     'private/add_block_rfq_quote': MethodFacts(
         name='private/add_block_rfq_quote',
@@ -101,7 +101,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('role', True, 'string', ('maker', 'taker'), 'Describes if user wants to be maker or taker of trades'),
         ),
         result_schema='OkResponse',
-        summary='Used to approve a pending block trade. `nonce` and `timestamp` are used to identify the block trade while `role` should be opposite to the trading counterparty. To use a block trade approval feature the additional API key setting feature called: `enabled_features: block_trade_approval` is required. ',
+        summary='Used to approve a pending block trade. `nonce` and `timestamp` are used to identify the block trade while `role` should be opposite to the trading counterparty. To use a block trade approval feature the additional API key setting feature called: `enabled_features: block_trade_approval` is required.',
     ),
     'private/buy': MethodFacts(
         name='private/buy',
@@ -300,7 +300,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('block_rfq_id', False, 'integer', (), 'ID of the Block RFQ'),
         ),
         result_schema='PrivateCancelBlockRfqQuoteResponse',
-        summary='**Maker method** This method cancels a single Block RFQ quote. You can identify the quote to cancel using either: - `block_rfq_quote_id` - the unique ID of the quote - `block_rfq_id` + `label` - the Block RFQ ID and the quote label **Note:** Mass cancellation by label is not supported. This method c',
+        summary='**Maker method** This method cancels a single Block RFQ quote. You can identify the quote to cancel using either: - `block_rfq_quote_id` - the unique ID of the quote - `block_rfq_id` + `label` - the Block RFQ ID and the quote label **Note:** Mass cancellation by label is not supported. This method cancels only one quote at a time.',
     ),
     'private/cancel_block_rfq_trigger': MethodFacts(
         name='private/cancel_block_rfq_trigger',
@@ -331,9 +331,10 @@ METHODS: dict[str, MethodFacts] = {
         params=(
             ParamFacts('label', True, 'string', (), 'user defined label for the order (maximum 64 characters)'),
             ParamFacts('currency', False, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
+            ParamFacts('detailed', False, 'boolean', (), 'When detailed is set to `true` output format is changed. See [description](#detailed-response-for-private-cancel_all-and-private-cancel_by_label-methods). Default: `false`'),
         ),
         result_schema='PrivateCancelAllResponse',
-        summary="Cancels orders by label. All user's orders (trigger orders too), with a given label are cancelled in all currencies or in one given currency (in this case currency queue is used). **Rate Limits:** When called without the `currency` parameter, this method is subject to `cancel_all` rate limits. Diffe",
+        summary="Cancels orders by label. All user's orders (trigger orders too), with a given label are cancelled in all currencies or in one given currency (in this case currency queue is used). **Rate Limits:** When called without the `currency` parameter, this method is subject to `cancel_all` rate limits.",
     ),
     'private/cancel_quotes': MethodFacts(
         name='private/cancel_quotes',
@@ -358,7 +359,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('currency_pair', True, 'string', ('btc_usd', 'eth_usd', 'ada_usdc', 'algo_usdc', 'avax_usdc', 'bch_usdc', 'bnb_usdc', 'btc_usdc', 'btcdvol_usdc', 'buidl_usdc', 'doge_usdc', 'dot_usdc', 'eurr_usdc', 'eth_usdc', 'ethdvol_usdc', 'link_usdc', 'ltc_usdc', 'near_usdc', 'paxg_usdc', 'shib_usdc', 'sol_usdc', 'steth_usdc', 'ton_usdc', 'trump_usdc', 'trx_usdc', 'uni_usdc', 'usde_usdc', 'usyc_usdc', 'xrp_usdc', 'btc_usdt', 'eth_usdt', 'eurr_usdt', 'sol_usdt', 'steth_usdt', 'usdc_usdt', 'usde_usdt', 'btc_eurr', 'btc_usde', 'btc_usyc', 'eth_btc', 'eth_eurr', 'eth_usde', 'eth_usyc', 'steth_eth', 'paxg_btc', 'drbfix-btc_usdc', 'drbfix-eth_usdc'), 'The currency pair symbol'),
         ),
         result_schema='PrivateCancelQuotesResponse',
-        summary='Cancels quotes based on the provided type. `delta` cancels quotes within a Delta range defined by `min_delta` and `max_delta`. `quote_set_id` cancels quotes by a specific Quote Set identifier. `instrument` cancels all quotes associated with a particular instrument. `kind` cancels all quotes for a ce',
+        summary='Cancels quotes based on the provided type. `delta` cancels quotes within a Delta range defined by `min_delta` and `max_delta`. `quote_set_id` cancels quotes by a specific Quote Set identifier. `instrument` cancels all quotes associated with a particular instrument. `kind` cancels all quotes for a certain instrument kind. `currency` cancels all quotes in a specified currency.',
     ),
     'private/cancel_transfer_by_id': MethodFacts(
         name='private/cancel_transfer_by_id',
@@ -498,7 +499,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('enabled_features', False, 'array', (), 'List of enabled advanced on-key features. Available options: - `restricted_block_trades`: Limit the block_trade read the scope of the API key to block trades that have been made using this specific API key - `block_trade_approval`: Block trades created using this API key require additional user approval. Methods that use `block_rfq` scope are not affected by Block Trade approval feature'),
         ),
         result_schema='PrivateApiKeyResponse',
-        summary='Creates a new api key with a given scope. [Important notes](#creating-editing-removing-api-keys) **[TFA required](#security-keys)** **Note:** You can display the created API key using the [private/list_api_keys](https://docs.deribit.com/#private-list_api_keys) method. **📖 Related Support Article:** ',
+        summary='Creates a new api key with a given scope. [Important notes](#creating-editing-removing-api-keys) **[TFA required](#security-keys)** **Note:** You can display the created API key using the [private/list_api_keys](https://docs.deribit.com/#private-list_api_keys) method.',
     ),
     'private/create_block_rfq': MethodFacts(
         name='private/create_block_rfq',
@@ -519,7 +520,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('disclosed', False, 'boolean', (), 'Determines whether the RFQ is non-anonymous, revealing both taker and maker aliases. It can be set to `false` (anonymous mode) only when at least 5 makers are targeted. Default value is `true`.'),
         ),
         result_schema='PrivateCreateBlockRfqResponse',
-        summary='**Taker method** This method creates a new Block RFQ. **Block RFQ pre-allocation:** The taker can split the total amount between different (sub)accounts using the `trade_allocations` parameter. The taker can also allocate to himself. Each allocation must specify either `user_id` (for direct allocati',
+        summary='**Taker method** This method creates a new Block RFQ. **Block RFQ pre-allocation:** The taker can split the total amount between different (sub)accounts using the `trade_allocations` parameter. The taker can also allocate to himself. Each allocation must specify either `user_id` (for direct allocation) or `client_info` object (for broker allocation), and `amount`.',
     ),
     'private/create_combo': MethodFacts(
         name='private/create_combo',
@@ -761,7 +762,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('scope', False, 'string', ('connection', 'account'), 'Specifies if Cancel On Disconnect change should be applied/checked for the current connection or the account (default - `connection`) **NOTICE:** Scope `connection` can be used only when working via Websocket.'),
         ),
         result_schema='OkResponse',
-        summary='Enable Cancel On Disconnect for the connection. After enabling, all orders created via this connection will be automatically cancelled when the connection is closed. Cancel is triggered in the following cases: when the TCP connection is properly terminated, when the connection is closed due to 10 mi',
+        summary='Enable Cancel On Disconnect for the connection. After enabling, all orders created via this connection will be automatically cancelled when the connection is closed. Cancel is triggered in the following cases: when the TCP connection is properly terminated, when the connection is closed due to 10 minutes of inactivity, or when a heartbeat detects a disconnection.',
     ),
     'private/execute_block_trade': MethodFacts(
         name='private/execute_block_trade',
@@ -781,7 +782,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('counterparty_signature', True, 'string', (), 'Signature of block trade generated by `private/verify_block_trade_method`'),
         ),
         result_schema='PrivateGetBlockTradeResponse',
-        summary='Creates block trade The whole request have to be exact the same as in `private/verify_block_trade`, only `role` field should be set appropriately - it basically means that both sides have to agree on the same `timestamp`, `nonce`, `trades` fields and server will assure that `role` field is different',
+        summary='Creates block trade The whole request have to be exact the same as in `private/verify_block_trade`, only `role` field should be set appropriately - it basically means that both sides have to agree on the same `timestamp`, `nonce`, `trades` fields and server will assure that `role` field is different between sides (each party accepted own role).',
     ),
     'private/get_access_log': MethodFacts(
         name='private/get_access_log',
@@ -952,7 +953,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('currency', False, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'any'), 'The currency symbol'),
         ),
         result_schema='PrivateGetBlockRfqsResponse',
-        summary='This method returns a list of Block RFQs that were either created by the user or assigned to them as a maker, sorted in descending order. `trades` and `mark_price` are only visible for the filled Block RFQ. When a `block_rfq_id` is specified, only that particular Block RFQ will be returned. If calle',
+        summary='This method returns a list of Block RFQs that were either created by the user or assigned to them as a maker, sorted in descending order. `trades` and `mark_price` are only visible for the filled Block RFQ. When a `block_rfq_id` is specified, only that particular Block RFQ will be returned.',
     ),
     'private/get_block_trade': MethodFacts(
         name='private/get_block_trade',
@@ -984,7 +985,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('broker_code', False, 'string', (), 'Broker code to filter block trade requests. Only broker clients can use `broker_code` to query for their executed broker block trades.'),
         ),
         result_schema='PrivateGetBlockTradeRequestsResponse',
-        summary='Provides a list of block trade requests including pending approvals, declined trades, and expired trades. `timestamp` and `nonce` received in response can be used to approve or reject the pending block trade. To use a block trade approval feature the additional API key setting feature called: `enabl',
+        summary='Provides a list of block trade requests including pending approvals, declined trades, and expired trades. `timestamp` and `nonce` received in response can be used to approve or reject the pending block trade. To use a block trade approval feature the additional API key setting feature called: `enabled_features: block_trade_approval` is required.',
     ),
     'private/get_block_trades': MethodFacts(
         name='private/get_block_trades',
@@ -1136,7 +1137,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('price', True, 'number', (), 'Price for the whole leg structure'),
         ),
         result_schema='PrivateGetLegPricesResponse',
-        summary='This method returns individual leg prices for a given combo structure based on an aggregated price of the strategy and the mark prices of the individual legs. Please note that leg prices change dynamically with mark price fluctuations, and the algorithm is calibrated only for conventional option str',
+        summary='This method returns individual leg prices for a given combo structure based on an aggregated price of the strategy and the mark prices of the individual legs. Please note that leg prices change dynamically with mark price fluctuations, and the algorithm is calibrated only for conventional option structures and future spreads.',
     ),
     'private/get_margins': MethodFacts(
         name='private/get_margins',
@@ -1385,7 +1386,7 @@ METHODS: dict[str, MethodFacts] = {
         params=(
         ),
         result_schema='PrivateGetPendingBlockTradesResponse',
-        summary='**DEPRECATED**: This method is deprecated. Please use `private/get_block_trade_requests` instead. Provides a list of pending block trade approvals. `timestamp` and `nonce` received in response can be used to approve or reject the pending block trade. To use a block trade approval feature the additio',
+        summary='**DEPRECATED**: This method is deprecated. Please use `private/get_block_trade_requests` instead. Provides a list of pending block trade approvals. `timestamp` and `nonce` received in response can be used to approve or reject the pending block trade. To use a block trade approval feature the additional API key setting feature called: `enabled_features: block_trade_approval` is required.',
     ),
     'private/get_position': MethodFacts(
         name='private/get_position',
@@ -1821,7 +1822,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('quotes', True, 'array', (), 'List of quotes.'),
         ),
         result_schema='PrivateMassQuoteResponse',
-        summary='Place buy and/or sell orders on one or more instruments. Cancel-on-Disconnect must be enabled (see [private/enable_cancel_on_disconnect](https://docs.deribit.com/#private-enable_cancel_on_disconnect)), otherwise the request will return an error. This endpoint can only be used after approval from the',
+        summary='Place buy and/or sell orders on one or more instruments. Cancel-on-Disconnect must be enabled (see [private/enable_cancel_on_disconnect](https://docs.deribit.com/#private-enable_cancel_on_disconnect)), otherwise the request will return an error. This endpoint can only be used after approval from the administrators.',
     ),
     'private/move_positions': MethodFacts(
         name='private/move_positions',
@@ -1876,7 +1877,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('role', True, 'string', ('maker', 'taker'), 'Describes if user wants to be maker or taker of trades'),
         ),
         result_schema='OkResponse',
-        summary='Used to reject a pending block trade. `nonce` and `timestamp` are used to identify the block trade while `role` should be opposite to the trading counterparty. To use a block trade approval feature the additional API key setting feature called: `enabled_features: block_trade_approval` is required. T',
+        summary='Used to reject a pending block trade. `nonce` and `timestamp` are used to identify the block trade while `role` should be opposite to the trading counterparty. To use a block trade approval feature the additional API key setting feature called: `enabled_features: block_trade_approval` is required.',
     ),
     'private/remove_api_key': MethodFacts(
         name='private/remove_api_key',
@@ -2131,7 +2132,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('trade_count_limit', False, 'integer', (), 'For Block RFQ only (`block_rfq` = `true`). Sets the maximum number of Block RFQ trades allowed in the lookback window. Each RFQ trade counts as `+1` towards the limit (not individual legs). Works across all currency pairs. When using this parameter, `index_name` must be set to `"all"`. Maximum - `1000`.'),
         ),
         result_schema='PrivateSetMmpConfigResponse',
-        summary='Set config for MMP - triggers MMP reset **Max Quote Quantity (MQQ):** The `max_quote_quantity` parameter determines the total combined size of open MMP orders per side, per order book, that cannot be exceeded (measured in base currency). **Important Notes:** - **MQQ limits cumulative size, not order',
+        summary='Set config for MMP - triggers MMP reset **Max Quote Quantity (MQQ):** The `max_quote_quantity` parameter determines the total combined size of open MMP orders per side, per order book, that cannot be exceeded (measured in base currency).',
     ),
     'private/set_self_trading_config': MethodFacts(
         name='private/set_self_trading_config',
@@ -2368,7 +2369,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('trades', True, 'array', (), 'List of trades for block trade'),
         ),
         result_schema='PrivateVerifyBlockTradeResponse',
-        summary="Verifies and creates block trade signature **Note:** In the API, the `direction` field is always expressed from the maker's perspective. This means that when you accept a block trade as a taker, the direction shown in the API represents the opposite side of your trade. For example, if you are buying",
+        summary="Verifies and creates block trade signature **Note:** In the API, the `direction` field is always expressed from the maker's perspective. This means that when you accept a block trade as a taker, the direction shown in the API represents the opposite side of your trade.",
     ),
     'private/withdraw': MethodFacts(
         name='private/withdraw',
@@ -2401,18 +2402,18 @@ METHODS: dict[str, MethodFacts] = {
         credit_pools=('non_matching_engine',),
         params=(
             ParamFacts('grant_type', True, 'string', ('client_credentials', 'client_signature', 'refresh_token'), 'Method of authentication'),
-            ParamFacts('client_id', True, 'string', (), 'Required for grant type `client_credentials` and `client_signature`'),
-            ParamFacts('client_secret', True, 'string', (), 'Required for grant type `client_credentials`'),
-            ParamFacts('refresh_token', True, 'string', (), 'Required for grant type `refresh_token`'),
-            ParamFacts('timestamp', True, 'integer', (), 'Required for grant type `client_signature`, provides time when request has been generated (milliseconds since the UNIX epoch)'),
-            ParamFacts('signature', True, 'string', (), "Required for grant type `client_signature`; it's a cryptographic signature calculated over provided fields using user **secret key**. The signature should be calculated as an HMAC (Hash-based Message Authentication Code) with `SHA256` hash algorithm"),
+            ParamFacts('client_id', False, 'string', (), 'Required for grant type `client_credentials` and `client_signature`'),
+            ParamFacts('client_secret', False, 'string', (), 'Required for grant type `client_credentials`'),
+            ParamFacts('refresh_token', False, 'string', (), 'Required for grant type `refresh_token`'),
+            ParamFacts('timestamp', False, 'integer', (), 'Required for grant type `client_signature`, provides time when request has been generated (milliseconds since the UNIX epoch)'),
+            ParamFacts('signature', False, 'string', (), "Required for grant type `client_signature`; it's a cryptographic signature calculated over provided fields using user **secret key**. The signature should be calculated as an HMAC (Hash-based Message Authentication Code) with `SHA256` hash algorithm"),
             ParamFacts('nonce', False, 'string', (), 'Optional for grant type `client_signature`; delivers user generated initialization vector for the server token'),
             ParamFacts('data', False, 'string', (), 'Optional for grant type `client_signature`; contains any user specific value'),
             ParamFacts('state', False, 'string', (), 'Will be passed back in the response'),
             ParamFacts('scope', False, 'string', (), 'Describes type of the access for assigned token, possible values: `connection`, `session:name`, `trade:[read, read_write, none]`, `wallet:[read, read_write, none]`, `account:[read, read_write, none]`, `expires:NUMBER`, `ip:ADDR`. Details are elucidated in [Access scope](#access-scope)'),
         ),
         result_schema='PublicAuthResponse',
-        summary="Retrieve an Oauth access token, to be used for authentication of 'private' requests. Three methods of authentication are supported: - `client_credentials` - using the client id and client secret that can be found on the API page on the website - `client_signature` - using the client id that can be f",
+        summary="Retrieve an Oauth access token, to be used for authentication of 'private' requests. Three methods of authentication are supported: - `client_credentials` - using the client id and client secret that can be found on the API page on the website - `client_signature` - using the client id that can be found on the API page on the website and user generated signature.",
     ),
     'public/disable_heartbeat': MethodFacts(
         name='public/disable_heartbeat',
@@ -2799,7 +2800,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('expired', False, 'boolean', (), 'Set to true to show recently expired instruments instead of active ones.'),
         ),
         result_schema='PublicGetInstrumentsResponse',
-        summary='Retrieves available trading instruments. This method can be used to see which instruments are available for trading, or which instruments have recently expired. **Note - This endpoint has distinct API rate limiting requirements:** 1 request per 10 seconds, with a burst of 5. To avoid rate limits, we',
+        summary='Retrieves available trading instruments. This method can be used to see which instruments are available for trading, or which instruments have recently expired. **Note - This endpoint has distinct API rate limiting requirements:** 1 request per 10 seconds, with a burst of 5.',
     ),
     'public/get_last_settlements_by_currency': MethodFacts(
         name='public/get_last_settlements_by_currency',
@@ -3095,7 +3096,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('interval', True, 'number', (), 'The heartbeat interval in seconds, but not less than 10'),
         ),
         result_schema='OkResponse',
-        summary='Signals the Websocket connection to send and request heartbeats. Heartbeats can be used to detect stale connections. When heartbeats have been set up, the API server will send `heartbeat` messages and `test_request` messages. Your software should respond to `test_request` messages by sending a `/api',
+        summary='Signals the Websocket connection to send and request heartbeats. Heartbeats can be used to detect stale connections. When heartbeats have been set up, the API server will send `heartbeat` messages and `test_request` messages. Your software should respond to `test_request` messages by sending a `/api/v2/public/test` request.',
     ),
     'public/status': MethodFacts(
         name='public/status',
@@ -3126,7 +3127,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('channels', True, 'array', (), 'A list of channels to subscribe to.'),
         ),
         result_schema='PrivateSubscribeResponse',
-        summary="Subscribe to one or more channels. This is the same method as [/private/subscribe](#private_subscribe), but it can only be used for 'public' channels. **📖 Related Support Article:** [Market Data Collection Best Practices](https://support.deribit.com/hc/en-us/articles/29592500256669-Market-Data-Colle",
+        summary="Subscribe to one or more channels. This is the same method as [/private/subscribe](#private_subscribe), but it can only be used for 'public' channels. **📖 Related Support Article:** [Market Data Collection Best Practices](https://support.deribit.com/hc/en-us/articles/29592500256669-Market-Data-Collection-Best-Practices)",
     ),
     'public/test': MethodFacts(
         name='public/test',
@@ -3174,7 +3175,7 @@ METHODS: dict[str, MethodFacts] = {
             ParamFacts('channels', True, 'array', (), 'A list of channels to unsubscribe from. Only successfully unsubscribed channels will be returned in the result.'),
         ),
         result_schema='Getunsubscribe200response',
-        summary='Unsubscribe from one or more channels. The response contains only the channels that were successfully unsubscribed in this request. **Note:** The `result` field in the response contains only the channels that were successfully processed and unsubscribed from this specific request. It does not includ',
+        summary='Unsubscribe from one or more channels. The response contains only the channels that were successfully unsubscribed in this request. **Note:** The `result` field in the response contains only the channels that were successfully processed and unsubscribed from this specific request. It does not include all previously subscribed topics.',
     ),
     'public/unsubscribe_all': MethodFacts(
         name='public/unsubscribe_all',

@@ -1,5 +1,11 @@
-"""msgspec Structs that mirror Deribit objects, tolerant of unknown and absent fields."""
+"""msgspec Structs that mirror Deribit objects, tolerant of unknown and absent fields.
 
+Hand-written models (``account``, ``market``, ``trading``, ``channels``) cover the objects
+a trading bot lives on; ``objects`` is generated from Deribit's spec for every other object
+a method returns.
+"""
+
+from . import objects
 from ._base import DeribitObject
 from .account import (
     AccountSummaries,
@@ -53,6 +59,7 @@ from .market import (
     VersionInfo,
     WithdrawalPriority,
 )
+from .objects import *  # noqa: F403  (generated: its __all__ lists every model)
 from .trading import (
     CancelError,
     CancelFailure,
@@ -137,3 +144,4 @@ __all__ = [
     "cancel_failures",
     "cancelled_orders",
 ]
+__all__ += objects.__all__

@@ -254,13 +254,13 @@ async def test_place_edit_cancel_and_query(trader: DeribitClient) -> None:
     assert relabel.order.order_id == order.order_id
     assert [o.order_id for o in await trader.private.get_open_orders()] == [order.order_id]
     assert len(await trader.private.get_open_orders_by_currency("BTC")) == 1
-    assert len(await trader.private.get_open_orders_by_label("BTC", "grid-1")) == 1
+    assert len(await trader.private.get_open_orders_by_label("BTC", label="grid-1")) == 1
     assert (await trader.private.get_order_state(order.order_id)).order_state == "open"
     cancelled = await trader.private.cancel(order.order_id)
     assert isinstance(cancelled, Order)
     assert (cancelled.order_state, cancelled.cancel_reason) == ("cancelled", "user_request")
     assert await trader.private.get_open_orders_by_instrument(PERP) == []
-    states = await trader.private.get_order_state_by_label("BTC", "grid-1")
+    states = await trader.private.get_order_state_by_label("BTC", label="grid-1")
     assert [o.order_state for o in states] == ["cancelled"]
     with pytest.raises(NotFoundError):
         await trader.private.get_order_state("SIM-nope")
@@ -453,7 +453,7 @@ async def test_reconcile_says_not_placed_only_after_the_settle_window(
     assert time.time() >= info.value.at + 0.3
     # Definitely not placed: sending it again creates exactly one order.
     await trader.private.buy(PERP, amount=10, price=price, label="lost")
-    orders = await trader.private.get_order_state_by_label("BTC", "lost")
+    orders = await trader.private.get_order_state_by_label("BTC", label="lost")
     assert len(orders) == 1
 
 

@@ -80,3 +80,259 @@ OWN_POOLS = {
     "private/get_transaction_log": "get_transaction_log",
 }
 """Methods with a custom cost and pool (REFERENCE 4, the 2026 rate-limit article)."""
+
+# -- spec defects (REFERENCE 0 and issue #9) ------------------------------------------
+
+SPEC_PATCHES: dict[str, object] = {
+    # user_trade.post_only / reduce_only are typed string; every example (and the wire)
+    # carries booleans.
+    "/components/schemas/user_trade/properties/post_only/type": "boolean",
+    "/components/schemas/user_trade/properties/reduce_only/type": "boolean",
+    # instrument.tick_size_steps is modelled as one object; the examples send an array.
+    "/components/schemas/instrument/properties/tick_size_steps": {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/tick_size_step"},
+        "description": "Tick size steps: above each price, the tick size changes",
+    },
+    # user_change names its position list `position`; the examples send `positions`.
+    "/components/schemas/user_change/properties/position": None,
+    "/components/schemas/user_change/properties/positions": {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/position"},
+    },
+    # settlement lacks its `type` (settlement, delivery, bankruptcy).
+    "/components/schemas/settlement/properties/type": {
+        "type": "string",
+        "enum": ["settlement", "delivery", "bankruptcy"],
+        "description": "The type of settlement. `settlement`, `delivery` or `bankruptcy`.",
+    },
+    # The settlement pages say `type: array, items: string` beside their properties.
+    "/components/schemas/PrivateSettlementResponse/properties/result/type": "object",
+    "/components/schemas/PublicSettlementResponse/properties/result/type": "object",
+    # pending_block_trade.trades refers to pending_block_trade itself; the items are legs.
+    "/components/schemas/pending_block_trade/properties/trades/items": {
+        "$ref": "#/components/schemas/pending_block_trade_leg"
+    },
+    "/components/schemas/pending_block_trade_leg": {
+        "type": "object",
+        "properties": {
+            "instrument_name": {"type": "string", "description": "Unique instrument identifier"},
+            "direction": {"type": "string", "description": "Direction: `buy`, or `sell`"},
+            "price": {"type": "number", "description": "Price in base currency"},
+            "amount": {"type": "number", "description": "Trade amount"},
+        },
+    },
+    # ErrorMessageResponse types `error` as an integer; it is the JSON-RPC error object.
+    "/components/schemas/ErrorMessageResponse/properties/error": {
+        "type": "object",
+        "properties": {
+            "code": {"type": "integer"},
+            "message": {"type": "string"},
+            "data": {"description": "Details (any JSON)"},
+        },
+    },
+    # Results whose examples disagree with the schema, the examples being right:
+    "/components/schemas/PrivateGetAccessLogResponse/properties/result": {
+        "type": "object",
+        "properties": {
+            "records_total": {"type": "integer", "description": "Number of entries in total"},
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/access_log"}},
+        },
+    },
+    "/components/schemas/PublicGetExpirationsResponse/properties/result": {
+        "type": "object",
+        "description": "Expirations by kind (`future`, `option`), or by currency then kind",
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            ]
+        },
+    },
+    "/components/schemas/waiting_timestamp/type": "integer",
+    # cancel_by_label takes `detailed` like the rest of the cancel family (REFERENCE 7.8).
+    "/paths/~1private~1cancel_by_label/get/parameters/-": {
+        "name": "detailed",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "boolean"},
+        "description": "When detailed is set to `true` output format is changed. See "
+        "[description](#detailed-response-for-private-cancel_all-and-private-cancel_by_label"
+        "-methods). Default: `false`",
+    },
+    # public/auth marks every grant-specific parameter required; each grant needs its own.
+    **{f"/paths/~1public~1auth/get/parameters/{i}/required": False for i in range(1, 6)},
+}
+"""JSON pointer -> replacement (``None`` deletes), applied to the spec snapshot before
+anything is generated. tests/unit/test_catalogue.py shows each one at work."""
+
+# -- result types (issue #9; see _generator/models.py) -----------------------------------
+
+HAND_MODELS: dict[str, str] = {
+    "order": "Order",
+    "user_trade": "UserTrade",
+    "public_trade": "PublicTrade",
+    "position": "Position",
+    "position_with_elp": "Position",
+    "instrument": "Instrument",
+    "currency_with_apr": "Currency",
+    "settlement": "Settlement",
+    "transfer_item": "Transfer",
+    "deposit": "Deposit",
+    "withdrawal": "Withdrawal",
+    "tick_size_step": "TickSizeStep",
+    "access_log": "AccessLogEntry",
+}
+"""Spec schema -> the hand-written model that mirrors it (a test checks it has every member
+the spec lists)."""
+
+_ORDER_RESPONSE = ("buy", "sell", "edit", "edit_by_label", "close_position")
+_CANCEL_COUNT = (
+    "cancel_all",
+    "cancel_all_by_currency",
+    "cancel_all_by_currency_pair",
+    "cancel_all_by_instrument",
+    "cancel_all_by_kind_or_type",
+    "cancel_by_label",
+)
+
+RESULT_TYPES: dict[str, str] = {
+    "public/auth": "AuthResult",
+    "public/exchange_token": "AuthResult",
+    "public/fork_token": "AuthResult",
+    "public/test": "VersionInfo",
+    "public/hello": "VersionInfo",
+    "public/status": "Status",
+    "public/get_index_price": "IndexPrice",
+    # The spec points these three at ErrorResponse (REFERENCE 0; shapes in REFERENCE 7).
+    "public/ticker": "Ticker",
+    "public/get_order_book": "OrderBook",
+    "public/get_order_book_by_instrument_id": "OrderBook",
+    **{f"private/{m}": "OrderResponse" for m in _ORDER_RESPONSE},
+    # Only the count form is modelled; detailed=true returns execution reports.
+    **{f"private/{m}": "int | list[CancelReport]" for m in _CANCEL_COUNT},
+    "private/get_account_summary": "AccountSummary",
+    "private/get_account_summaries": "AccountSummaries",
+    "private/get_cancel_on_disconnect": "CancelOnDisconnect",
+    # No result schema in the spec; the example is an array of user trades.
+    "private/get_user_trades_by_order": "list[UserTrade]",
+    **{
+        f"private/get_user_trades_by_{m}": "UserTradesPage"
+        for m in ("currency", "currency_and_time", "instrument", "instrument_and_time")
+    },
+    **{
+        f"public/get_last_trades_by_{m}": "TradesPage"
+        for m in ("currency", "currency_and_time", "instrument", "instrument_and_time")
+    },
+    # Refers to a missing responses/deposit; the example is a deposit.
+    "private/set_clearance_originator": "Deposit",
+    # The server closes the WebSocket instead of answering (REFERENCE 3).
+    "private/logout": "Any",
+    # Untyped arrays in the spec; the descriptions give the shapes.
+    "public/get_mark_price_history": "list[tuple[int, float]]",
+    "private/get_block_rfq_makers": "list[str]",
+    "public/get_historical_volatility": "list[tuple[int, float]]",
+    # Plain names, or objects with extended=true.
+    "public/get_supported_index_names": "list[str | IndexName]",
+    # The spec says an array; its examples show one object: both readings decode.
+    "private/get_block_rfq_quotes": "list[BlockRfqQuote] | BlockRfqQuote",
+    "private/set_mmp_config": "list[MmpConfig] | MmpConfig",
+    # The spec says {trades}; its example is the bare array.
+    "private/move_positions": "PositionMove | list[PositionMoveTrade]",
+    # The same objects the announcements and user.lock channels carry.
+    "public/get_announcements": "list[Announcement]",
+    "private/get_new_announcements": "list[Announcement]",
+}
+"""Methods whose result the spec gets wrong, or a hand-written model already covers."""
+
+SCHEMA_TYPES: dict[str, str] = {
+    # order.price refers to a missing schema: a number or "market_price" (REFERENCE 0).
+    "open_order_price": "float | str",
+}
+"""Spec schema -> a type expression, for schemas that are not objects or are missing."""
+
+FIELD_TYPES: dict[str, str] = {
+    # A string token on most pages, an integer timestamp on some.
+    "*.continuation": "int | str",
+    # Identifiers that look numeric arrive as strings in the examples.
+    "BrokerTradesPageHistoryMaker.user_id": "int | str",
+    "BrokerTradesPageHistoryTaker.user_id": "int | str",
+    # Extra details of a log entry: an object, or a plain string for some types.
+    "TransactionLog.info": "dict[str, Any] | str",
+    "VolatilityIndexCandles.data": "list[tuple[int, float, float, float, float]]",
+}
+"""``Model.member`` -> a type expression the spec does not give."""
+
+MODEL_NAMES: dict[str, str] = {
+    "CreateDepositAddressResult": "DepositAddress",
+    "GetDepositsResult": "DepositsPage",
+    "GetWithdrawalsResult": "WithdrawalsPage",
+    "GetTransfersResult": "TransfersPage",
+    "GetSettlementHistoryByCurrencyResult": "SettlementsPage",
+    "GetTransactionLogResult": "TransactionLogPage",
+    "GetTriggerOrderHistoryResult": "TriggerOrderHistoryPage",
+    "ListAddressBeneficiariesResult": "AddressBeneficiariesPage",
+    "GetBlockRfqsResult": "BlockRfqsPage",
+    "GetBlockRfqTradesResult": "BlockRfqTradesPage",
+    "BlockRfqTradesPageBlockRfqs": "BlockRfqTrade",
+    "GetAprHistoryResult": "AprHistoryPage",
+    "GetIndexPriceNamesResult": "IndexName",
+    "GetMmpConfigResult": "MmpConfig",
+    "GetMmpStatusResult": "MmpStatus",
+    "GetSubaccountsResult": "Subaccount",
+    "GetSubaccountsDetailsResult": "SubaccountDetails",
+    "GetUserLocksResult": "CurrencyLock",
+    "GetFundingRateHistoryResult": "FundingRate",
+    "GetHistoricalVolatilityResult": "HistoricalVolatility",
+    "GetFundingChartDataResult": "FundingChartData",
+    "GetDeliveryPricesResult": "DeliveryPricesPage",
+    "GetTradingviewChartDataResult": "TradingviewChartData",
+    "GetVolatilityIndexDataResult": "VolatilityIndexCandles",
+    "GetMarginsResult": "Margins",
+    "GetContractSizeResult": "ContractSize",
+    "GetLegPricesResult": "LegPrices",
+    "GetBrokerTradesResult": "BrokerTradesPage",
+    "GetBrokerTradeRequestsResult": "BrokerTradeRequest",
+    "GetAffiliateProgramInfoResult": "AffiliateProgramInfo",
+    "GetRewardEligibilityResult": "RewardEligibility",
+    "GetBlockRfqUserInfoResult": "BlockRfqUserInfo",
+    "ChangeMarginModelResult": "MarginModelChange",
+    "CreateSubaccountResult": "NewSubaccount",
+    "AcceptBlockRfqResult": "BlockRfqAcceptance",
+    "MassQuoteResult": "MassQuoteResult",
+    "VerifyBlockTradeResult": "BlockTradeSignature",
+}
+"""Names for objects the spec writes inline (default: the method's name + ``Result``, or
+the parent's name + the member's)."""
+
+IDENTIFIERS: dict[str, tuple[str, ...]] = {}
+"""Generated model -> the members that identify it (required; all others may be absent)."""
+
+# -- wrappers (see _generator/wrappers.py) -----------------------------------------------
+
+HAND_WRAPPERS = frozenset(
+    {
+        # order validation before sending (amount/contracts, price, trigger, label)
+        "private/buy",
+        "private/sell",
+        "private/edit",
+        "private/edit_by_label",
+        "private/close_position",
+        # count-or-execution-reports overloads on `detailed`
+        "private/cancel_all",
+        "private/cancel_all_by_currency",
+        "private/cancel_all_by_currency_pair",
+        "private/cancel_all_by_instrument",
+        "private/cancel_all_by_kind_or_type",
+        "private/cancel_by_label",
+        # the server closes the socket instead of answering
+        "private/logout",
+    }
+)
+"""Methods whose wrapper is written by hand (logic that earns its place)."""
+
+OPEN_ENUMS = frozenset({"currency", "currency_pair", "index_name"})
+"""Parameters typed ``str`` although the spec lists values: the lists change often."""

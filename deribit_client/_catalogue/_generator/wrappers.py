@@ -1,0 +1,115 @@
+"""Typed wrappers for every method (``_api/generated.py``).
+
+One ``async def`` per Deribit method, named after it (``private/get_positions`` ->
+``client.private.get_positions``): required parameters positional in the spec's order,
+optional ones keyword-only defaulting to ``None`` (not sent), then ``timeout``. Stable
+protocol enums become ``Literal`` types; currencies and index names stay ``str`` (their
+lists change often). Methods in ``overrides.HAND_WRAPPERS`` are written by hand in
+``_api/public.py`` / ``_api/private.py``; subscription methods are ``client.subscribe()``.
+"""
+
+from __future__ import annotations
+
+import keyword
+import textwrap
+from typing import Any
+
+from . import overrides
+from .models import ModelPlan, _names
+
+__all__ = ["render_wrappers", "wrapped_methods"]
+
+_SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+def wrapped_methods(methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The methods the generated classes wrap."""
+    return [
+        m for m in methods if not m["subscription"] and m["name"] not in overrides.HAND_WRAPPERS
+    ]
+
+
+def _param_type(param: dict[str, Any]) -> str:
+    kind = param["type"]
+    if param["enum"] and param["name"] not in overrides.OPEN_ENUMS and kind in _SCALARS:
+        values = [int(v) if kind == "integer" else v for v in param["enum"]]
+        return f"Literal[{', '.join(repr(v) for v in values)}]"
+    if kind == "array":
+        return "list[Any]"
+    if kind == "object":
+        return "dict[str, Any]"
+    return _SCALARS.get(kind, "Any")
+
+
+def _arg(name: str) -> str:
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"""', "'''")
+
+
+def _docstring(method: dict[str, Any], indent: str) -> list[str]:
+    width = 92 - len(indent)
+    summary = _escape(method["summary"] or "(no description in the spec)")
+    text = textwrap.wrap(f"``{method['name']}``: {summary}", width)
+    out = [f'{indent}"""{text[0]}', *(f"{indent}{t}" for t in text[1:]), "", f"{indent}Args:"]
+    for p in method["params"]:
+        desc = _escape(p["description"] or "(no description in the spec)")
+        lines = textwrap.wrap(f"{_arg(p['name'])}: {desc}", width - 4)
+        out += [f"{indent}    {lines[0]}", *(f"{indent}        {t}" for t in lines[1:])]
+    out += [f"{indent}    timeout: seconds to wait for the reply (default: the client's).", ""]
+    result = f"The decoded result (``RESULTS[{method['name']!r}]``)."
+    out += [f"{indent}Returns:", f"{indent}    {result}"]
+    out.append(f'{indent}"""')
+    return out
+
+
+def _wrapper(method: dict[str, Any], result: str) -> list[str]:
+    name = method["name"].split("/", 1)[1].replace("/", "_")
+    required = [p for p in method["params"] if p["required"]]
+    optional = [p for p in method["params"] if not p["required"]]
+    args = ["self"]
+    args += [f"{_arg(p['name'])}: {_param_type(p)}" for p in required]
+    args.append("*")
+    args += [f"{_arg(p['name'])}: {_param_type(p)} | None = None" for p in optional]
+    args.append("timeout: float | None = None")
+    lines = [f"    async def {name}(", *(f"        {a}," for a in args), f"    ) -> {result}:"]
+    lines += _docstring(method, "        ")
+    if method["params"]:
+        pairs = ", ".join(f"{p['name']!r}: {_arg(p['name'])}" for p in method["params"])
+        lines.append(f"        params = {{{pairs}}}")
+    else:
+        lines.append("        params = None")
+    lines.append(
+        f"        return await self._caller.invoke({method['name']!r}, params, "
+        f"RESULTS[{method['name']!r}], timeout)"
+    )
+    return lines
+
+
+def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list[str]) -> str:
+    """The text of ``_api/generated.py``."""
+    wrapped = wrapped_methods(methods)
+    used = sorted({n for m in wrapped for n in _names(plan.results[m["name"]])} - _BUILTINS)
+    lines = [*header, "from typing import Any, Literal", ""]
+    lines += ["from .._catalogue.results import RESULTS"]
+    lines += ["from ..models import (", *(f"    {name}," for name in used), ")"]
+    lines += ["from ._caller import Caller", ""]
+    lines += ['__all__ = ["PrivateMethods", "PublicMethods"]', ""]
+    for prefix, cls in (("public", "PublicMethods"), ("private", "PrivateMethods")):
+        lines += ["", f"class {cls}:"]
+        lines.append(
+            f'    """Generated wrappers of the ``{prefix}/*`` methods no hand-written wrapper '
+            'covers."""'
+        )
+        lines += ["", '    __slots__ = ("_caller",)', ""]
+        lines += ["    def __init__(self, caller: Caller) -> None:"]
+        lines += ["        self._caller = caller"]
+        for m in wrapped:
+            if m["name"].startswith(prefix + "/"):
+                lines += ["", *_wrapper(m, plan.results[m["name"]])]
+    return "\n".join(lines) + "\n"
+
+
+_BUILTINS = frozenset({"Any", "int", "float", "str", "bool", "list", "dict", "tuple", "None"})

@@ -1,0 +1,207 @@
+"""The typed surface generated from the catalogue: every method has a wrapper that sends
+the spec's parameter names, every result example of the spec decodes into Structs, and
+each known spec defect is overridden."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import msgspec
+import pytest
+
+from deribit_client import decode_response
+from deribit_client._api import PrivateAPI, PublicAPI
+from deribit_client._catalogue import METHODS, RESULTS, ParamFacts
+from deribit_client._catalogue._generator import load_spec, models, overrides
+from deribit_client.models import (
+    Deposit,
+    DeribitObject,
+    Instrument,
+    Position,
+    SettlementsPage,
+    UserTrade,
+)
+
+
+@cache
+def spec() -> dict[str, Any]:
+    return load_spec()
+
+
+def examples() -> list[tuple[str, Any]]:
+    """(method, result) of every response example in the spec."""
+    out = []
+    for path, item in spec()["paths"].items():
+        operation = item.get("get") or item.get("post")
+        content = operation["responses"]["200"].get("content", {}).get("application/json", {})
+        for example in content.get("examples", {}).values():
+            if "result" in example.get("value", {}):
+                out.append((path.strip("/"), example["value"]["result"]))
+    return out
+
+
+def _objects(value: Any) -> list[Any]:
+    """Every Struct in a decoded value, depth first."""
+    if isinstance(value, msgspec.Struct):
+        inner = [getattr(value, f) for f in value.__struct_fields__]
+        return [value, *(o for v in inner for o in _objects(v))]
+    if isinstance(value, list | tuple):
+        return [o for v in value for o in _objects(v)]
+    return []
+
+
+@pytest.mark.parametrize(("method", "result"), examples(), ids=lambda v: str(v)[:40])
+def test_every_result_example_of_the_spec_decodes_into_its_type(method: str, result: Any) -> None:
+    frame = msgspec.json.encode({"jsonrpc": "2.0", "id": 1, "result": result})
+    decoded = decode_response(method, frame)
+    if isinstance(result, dict) and typing.get_origin(RESULTS[method]) is not dict:
+        # An object decodes into a Struct, never a plain dict standing for one.
+        assert isinstance(decoded, DeribitObject | list), (method, type(decoded))
+        assert _objects(decoded)
+
+
+def test_the_examples_cover_nearly_every_method() -> None:
+    assert len({m for m, _ in examples()}) >= 150
+
+
+# -- the spec's known defects, each overridden (REFERENCE 0 and issue #9) -----------------
+
+
+def test_user_trade_flags_are_booleans() -> None:
+    trade = {"trade_id": "1", "instrument_name": "BTC-PERPETUAL", "timestamp": 1}
+    flags = {"post_only": False, "reduce_only": True, "direction": "buy"}
+    decoded = msgspec.convert({**trade, **flags, "price": 1, "amount": 1}, UserTrade)
+    assert (decoded.post_only, decoded.reduce_only) == (False, True)
+    schema = spec()["components"]["schemas"]["user_trade"]["properties"]
+    assert schema["post_only"]["type"] == schema["reduce_only"]["type"] == "boolean"
+
+
+def test_instrument_tick_size_steps_is_an_array() -> None:
+    raw = {"instrument_name": "ETH-PERPETUAL", "kind": "future", "tick_size": 0.05}
+    steps = [{"above_price": 120, "tick_size": 0.1}, {"above_price": 200, "tick_size": 0.5}]
+    instrument = msgspec.convert({**raw, "tick_size_steps": steps}, Instrument)
+    assert [s.tick_size for s in instrument.tick_size_steps or ()] == [0.1, 0.5]
+
+
+def test_user_change_lists_positions() -> None:
+    members = spec()["components"]["schemas"]["user_change"]["properties"]
+    assert "positions" in members
+    assert "position" not in members
+
+
+def test_settlements_carry_their_type() -> None:
+    (result,) = [r for m, r in examples() if m == "public/get_last_settlements_by_currency"]
+    page = decode_response(
+        "public/get_last_settlements_by_currency",
+        msgspec.json.encode({"jsonrpc": "2.0", "id": 1, "result": result}),
+    )
+    assert isinstance(page, SettlementsPage)  # the spec said `type: array` of strings
+    assert page.settlements
+    assert page.settlements[0].type == "delivery"
+
+
+def test_set_clearance_originator_returns_a_deposit() -> None:
+    assert RESULTS["private/set_clearance_originator"] is Deposit  # spec: a missing ref
+    facts = {p.name: p for p in METHODS["private/set_clearance_originator"].params}
+    assert all(p.type != "string" or "JSON" not in p.description for p in facts.values())
+
+
+def test_error_message_response_has_an_error_object() -> None:
+    error = spec()["components"]["schemas"]["ErrorMessageResponse"]["properties"]["error"]
+    assert set(error["properties"]) == {"code", "message", "data"}
+
+
+def test_auth_grant_parameters_are_conditional() -> None:
+    required = [p.name for p in METHODS["public/auth"].params if p.required]
+    assert required == ["grant_type"]
+
+
+def test_results_the_spec_gets_wrong_are_overridden() -> None:
+    from deribit_client.models import CancelReport, OrderBook, Ticker
+
+    assert RESULTS["public/ticker"] is Ticker  # the spec: ErrorResponse
+    assert RESULTS["public/get_order_book"] is OrderBook
+    assert RESULTS["private/cancel_all"] == int | list[CancelReport]  # spec: int only
+    assert RESULTS["private/get_user_trades_by_order"] == list[UserTrade]  # spec: none
+    assert RESULTS["private/get_positions"] == list[Position]
+
+
+def test_hand_written_models_have_every_member_the_spec_lists() -> None:
+    schemas = spec()["components"]["schemas"]
+    builder = models._Builder(spec())
+    import deribit_client.models as all_models
+
+    for schema, name in overrides.HAND_MODELS.items():
+        node = schemas[schema]
+        node = builder._merge_all_of(node) if "allOf" in node else node
+        fields = getattr(all_models, name).__struct_fields__
+        assert set(node["properties"]) <= set(fields), (name, set(node["properties"]) - set(fields))
+
+
+# -- wrappers -----------------------------------------------------------------------------
+
+
+class Recorder:
+    """A Caller that records what a wrapper would send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any], Any]] = []
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        return None
+
+    async def invoke(
+        self, method: str, params: Mapping[str, Any] | None, result_type: Any, timeout: Any
+    ) -> Any:
+        self.sent.append((method, dict(params or {}), result_type))
+        return 0 if method.startswith("private/cancel") else None
+
+
+def _value(param: ParamFacts) -> Any:
+    if param.enum:
+        value = param.enum[0]
+        return int(value) if param.type == "integer" else value
+    samples = {"integer": 1, "number": 1.5, "boolean": True, "array": [], "object": {}}
+    return samples.get(param.type, "x")
+
+
+def _wrapper(name: str, recorder: Recorder) -> Any:
+    prefix, rest = name.split("/", 1)
+    api = PublicAPI(recorder) if prefix == "public" else PrivateAPI(recorder)
+    return getattr(api, rest.replace("/", "_"))
+
+
+WRAPPED = sorted(name for name, facts in METHODS.items() if not facts.subscription)
+
+
+def test_every_method_but_subscriptions_has_a_wrapper() -> None:
+    assert len(WRAPPED) == 174 - 6  # subscribe/unsubscribe(_all): client.subscribe()
+    for name in WRAPPED:
+        assert callable(_wrapper(name, Recorder())), name
+
+
+@pytest.mark.parametrize("name", WRAPPED)
+async def test_each_wrapper_sends_exactly_the_spec_parameter_names(name: str) -> None:
+    recorder = Recorder()
+    wrapper = _wrapper(name, recorder)
+    accepted = set(inspect.signature(wrapper).parameters) - {"timeout"}
+    spec_names = {p.name for p in METHODS[name].params}
+    assert {a.rstrip("_") for a in accepted} == spec_names
+    values = {p.name: _value(p) for p in METHODS[name].params}
+    if name in ("private/buy", "private/sell"):
+        values["type"] = "limit"
+        values.pop("contracts")  # both are accepted; one is enough
+    if name == "private/edit":
+        values.pop("contracts")
+    await wrapper(**{k + "_" if k in ("id",) and k + "_" in accepted else k: v
+                     for k, v in values.items()})  # fmt: skip
+    ((method, params, result_type),) = recorder.sent
+    assert method == name
+    assert set(params) <= spec_names
+    assert {k for k, v in params.items() if v is not None} == set(values)
+    if name not in overrides.HAND_WRAPPERS:
+        assert result_type is RESULTS[name]
