@@ -10,8 +10,13 @@ from typing import Any
 
 from ..models import (
     AccountSummary,
+    BlockRfq,
+    BlockRfqQuote,
+    BlockRfqTrade,
     Instrument,
+    MmpStatus,
     Order,
+    PendingBlockTrade,
     PublicTrade,
     Ticker,
     UserTrade,
@@ -73,9 +78,19 @@ PAYLOADS: dict[str, Any] = {
     "user.portfolio.(currency)": AccountSummary,
     "user.access_log": AccessLogEntry,
     "user.lock": UserLock,
+    "user.combo_trades.(instrument_name).(interval)": list[UserTrade],
+    "user.combo_trades.(kind).(currency).(interval)": list[UserTrade],
+    "user.mmp_trigger.(index_name)": MmpStatus,
+    "block_rfq.maker.(currency)": BlockRfq,
+    "block_rfq.taker.(currency)": BlockRfq,
+    "block_rfq.maker.quotes.(currency)": list[BlockRfqQuote],
+    "block_rfq.trades.(currency)": BlockRfqTrade,
+    "block_trade_confirmations": PendingBlockTrade,
+    "block_trade_confirmations.(currency)": PendingBlockTrade,
 }
 """The catalogue's channel pattern -> the model of its ``data`` (the AsyncAPI file has
-examples but no schemas). Patterns not listed decode to plain JSON."""
+examples but no schemas): every one of the 39 families. Objects the OpenAPI spec also
+returns from methods share their Struct (a Block RFQ is one ``BlockRfq``)."""
 
 _NEWER_THAN_SPEC: dict[str, Any] = {"instrument.creation": Instrument}
 """Channel families Deribit added after the spec snapshot, by their first two parts."""

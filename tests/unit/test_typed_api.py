@@ -205,3 +205,60 @@ async def test_each_wrapper_sends_exactly_the_spec_parameter_names(name: str) ->
     assert {k for k, v in params.items() if v is not None} == set(values)
     if name not in overrides.HAND_WRAPPERS:
         assert result_type is RESULTS[name]
+
+
+# -- channels -----------------------------------------------------------------------------
+
+_PARTS = {
+    "instrument_name": "BTC-PERPETUAL",
+    "currency": "BTC",
+    "kind": "future",
+    "index_name": "btc_usd",
+    "group": "none",
+    "depth": "10",
+    "resolution": "1",
+}
+
+
+def channel_examples() -> list[tuple[str, Any]]:
+    """(a concrete channel name, the payload) of every notification example of the
+    AsyncAPI spec."""
+    import json
+
+    from deribit_client._catalogue._generator import CHANNEL_SPEC
+
+    out = []
+    for channel in json.loads(CHANNEL_SPEC.read_text())["channels"].values():
+        for key, message in channel["messages"].items():
+            if key == "subscribe_request":
+                continue
+            for example in message.get("examples", ()):
+                payload = example["payload"]
+                interval = "100ms" if isinstance(payload, list) else "raw"
+                parts = [
+                    _PARTS.get(p.strip("()"), interval) if p.startswith("(") else p
+                    for p in channel["address"].split(".")
+                ]
+                out.append((".".join(parts), payload))
+    return out
+
+
+def test_every_channel_family_has_a_payload_type() -> None:
+    from deribit_client._catalogue import CHANNELS
+    from deribit_client._catalogue.payloads import PAYLOADS
+
+    assert set(PAYLOADS) == set(CHANNELS)
+
+
+@pytest.mark.parametrize(("channel", "payload"), channel_examples(), ids=lambda v: str(v)[:40])
+def test_every_notification_example_decodes_into_structs(channel: str, payload: Any) -> None:
+    from deribit_client import decode_notification
+    from deribit_client._catalogue.payloads import payload_type
+
+    params = {"channel": channel, "data": payload}
+    frame = msgspec.json.encode({"jsonrpc": "2.0", "method": "subscription", "params": params})
+    notification = decode_notification(frame)
+    data = notification.data  # type: ignore[union-attr]
+    assert payload_type(channel) is not Any
+    if isinstance(payload, dict) or (payload and isinstance(payload[0], dict)):
+        assert _objects(data), channel
