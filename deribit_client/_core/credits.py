@@ -22,8 +22,12 @@ from .errors import CreditTimeout
 __all__ = ["CreditPool", "take_credits", "try_take_credits"]
 
 CAPACITY_SHARE = 0.9
-"""Share of the venue's capacity the client spends: the rest absorbs network jitter that
+"""Share of the venue's capacity the client spends at most: the rest absorbs jitter that
 bunches requests up on their way to the venue."""
+JITTER_ALLOWANCE = 0.05
+"""Seconds by which requests paced on the client may arrive closer together at the venue
+(network jitter, a busy event loop on either side): the client also keeps this much refill
+in reserve, which matters for fast pools whose 10% is only a few requests."""
 REFILL_SHARE = 0.98
 """Share of the venue's refill rate the client assumes, so a long run never drifts above the
 venue's own count (clock rates, rounding on the venue's side)."""
@@ -105,7 +109,8 @@ class CreditPool:
             )
         self.cost, self.capacity, self.refill = float(cost), float(capacity), float(refill)
         # Precomputed: the fast path of every call reads them.
-        self._ceiling = max(self.cost, CAPACITY_SHARE * self.capacity)
+        reserve = max((1 - CAPACITY_SHARE) * self.capacity, JITTER_ALLOWANCE * self.refill)
+        self._ceiling = max(self.cost, self.capacity - reserve)
         self._speed = self.refill * REFILL_SHARE
         self._level = min(self._level, self._ceiling)
 
