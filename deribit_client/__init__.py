@@ -5,6 +5,7 @@ Start with :class:`DeribitClient`; errors live in one tree under :class:`Deribit
 Deribit simulator to test against.
 """
 
+from . import channels
 from ._api._reconcile import Reconciliation
 from ._auth import Credentials, http_signature, ws_signature
 from ._client import ConnectionState, DeribitClient, TransportMode
@@ -50,11 +51,13 @@ from ._errors import (
 )
 from ._response import Response, decode_notification, decode_response, decode_response_with_meta
 from ._subscriptions import Gap, Notification, Policy, Subscription
+from .channels import Channel
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ERROR_CODES",
+    "Channel",
     "PROD",
     "TESTNET",
     "AccountError",
@@ -97,6 +100,7 @@ __all__ = [
     "ServiceUnavailableError",
     "SubscriberOverflow",
     "Subscription",
+    "channels",
     "SubscriptionError",
     "SubscriptionRejected",
     "TransportError",

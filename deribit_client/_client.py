@@ -48,6 +48,7 @@ from ._rpc.methods import (
 )
 from ._rpc.protocol import Heartbeat, NotificationParams, Reply, RpcProtocol
 from ._subscriptions import Callback, Subscription, SubscriptionManager
+from .channels import Channel
 from .models import AccountSummary
 from .transports import HttpTransport, WebSocketConnector
 from .transports.base import Connector
@@ -799,6 +800,17 @@ class DeribitClient:
 
     # -- subscriptions --------------------------------------------------------------------
 
+    @overload
+    def subscribe(
+        self,
+        *channels: Channel[T],
+        policy: Policy | None = None,
+        maxsize: int | None = None,
+        callback: Callback | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> Subscription[T]: ...
+
+    @overload
     def subscribe(
         self,
         *channels: str,
@@ -806,7 +818,16 @@ class DeribitClient:
         maxsize: int | None = None,
         callback: Callback | None = None,
         on_error: ErrorCallback | None = None,
-    ) -> Subscription:
+    ) -> Subscription[Any]: ...
+
+    def subscribe(
+        self,
+        *channels: str,
+        policy: Policy | None = None,
+        maxsize: int | None = None,
+        callback: Callback | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> Subscription[Any]:
         """Subscribe to channels (WebSocket only); enter the result to start.
 
         ::
@@ -816,7 +837,9 @@ class DeribitClient:
                     ...
 
         Args:
-            channels: Deribit channel names.
+            channels: Deribit channel names; built with :mod:`deribit_client.channels`
+                (``channels.ticker("BTC-PERPETUAL", "100ms")``), the subscription's
+                ``data`` is typed.
             policy: ``"drop_oldest"`` (default for market data), ``"keep_latest"`` or
                 ``"error"`` (default for ``user.*``).
             maxsize: queue bound, markers included (default: the client's

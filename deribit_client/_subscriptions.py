@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from ._catalogue import channel_facts
 from ._catalogue.payloads import payload_type
@@ -61,6 +61,8 @@ def is_private_channel(channel: str) -> bool:
     return facts.private if facts is not None else channel.startswith("user.")
 
 
+T = TypeVar("T")
+
 Item = Notification[Any] | Gap
 Callback = Callable[[Item], Any]
 
@@ -69,8 +71,11 @@ def _channel_of(item: Notification[Any]) -> str:
     return item.channel
 
 
-class Subscription(Stream[Notification[Any]]):
+class Subscription(Stream[Notification[T]]):
     """A subscriber of one or more Deribit channels, iterable with ``async for``.
+
+    ``Subscription[Ticker]`` (from ``client.subscribe(channels.ticker(...))``) yields
+    notifications whose ``data`` is a :class:`~deribit_client.models.Ticker`.
 
     Create it with ``client.subscribe(...)`` and enter it (``async with`` or ``await``) to
     subscribe; leaving the block unsubscribes channels no other subscriber uses. Iteration
@@ -141,7 +146,7 @@ class _Channel:
         self.decode: Callable[[Any], Any] = decoder_for(tp).decode
         self.frame_decoder = notification_decoder(tp)
         self.is_book = tp is BookChange
-        self.subscribers: list[Subscription] = []
+        self.subscribers: list[Subscription[Any]] = []
         self.last_change_id: int | None = None
         self.awaiting_snapshot = self.is_book
         self.single: Callable[[Notification[Any]], None] | None = None
@@ -237,14 +242,15 @@ class SubscriptionManager:
         maxsize: int | None,
         callback: Callback | None,
         on_error: ErrorCallback | None = None,
-    ) -> Subscription:
+    ) -> Subscription[Any]:
         """Build a subscriber (not yet subscribed). Validates arguments before any I/O."""
         for name in channels:
             if not isinstance(name, str) or not name or name != name.strip():
                 raise ClientError(
                     f"invalid channel name {name!r}: expected e.g. 'ticker.BTC-PERPETUAL.100ms'"
                 )
-        names = tuple(dict.fromkeys(channels))
+        # Exact str: a subclass (channels.Channel, a user's own) would not encode.
+        names = tuple(dict.fromkeys(str(name) for name in channels))
         if not names:
             raise ClientError("subscribe() needs at least one channel")
         if callback is not None and not callable(callback):
@@ -293,7 +299,7 @@ class SubscriptionManager:
 
     # -- subscribe / unsubscribe --------------------------------------------------------
 
-    async def attach(self, subscriber: Subscription) -> None:
+    async def attach(self, subscriber: Subscription[Any]) -> None:
         """Subscribe the channels nobody has yet and register ``subscriber``.
 
         The subscriber is registered before the request goes out: the first notification
@@ -335,7 +341,7 @@ class SubscriptionManager:
                     self._spawn(self._release_orphans(orphans))
                 raise
 
-    async def detach(self, subscriber: Subscription) -> None:
+    async def detach(self, subscriber: Subscription[Any]) -> None:
         """Remove ``subscriber``; unsubscribe channels left without subscribers."""
         async with self._lock:
             orphans = self._remove(subscriber)
@@ -363,7 +369,7 @@ class SubscriptionManager:
         self.routes.pop(name.encode(), None)
         return self._channels.pop(name, None)
 
-    def _remove(self, subscriber: Subscription) -> list[str]:
+    def _remove(self, subscriber: Subscription[Any]) -> list[str]:
         """Unregister ``subscriber``; return the channels left without subscribers."""
         orphans = []
         for name in subscriber.channels:
@@ -378,7 +384,7 @@ class SubscriptionManager:
                 orphans.append(name)
         return orphans
 
-    def release_soon(self, subscriber: Subscription) -> None:
+    def release_soon(self, subscriber: Subscription[Any]) -> None:
         """Detach a failed subscriber from a task (the caller is the read loop)."""
         self._spawn(self.detach(subscriber))
 
@@ -403,7 +409,7 @@ class SubscriptionManager:
                     for subscriber in dropped.subscribers if dropped else ():
                         subscriber.fail(SubscriptionRejected([name], " after reconnecting"))
 
-    def _subscribers(self) -> list[Subscription]:
+    def _subscribers(self) -> list[Subscription[Any]]:
         return list(
             dict.fromkeys(s for channel in self._channels.values() for s in channel.subscribers)
         )

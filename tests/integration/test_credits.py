@@ -126,7 +126,7 @@ async def test_the_limiter_keeps_a_busy_bot_under_the_limit() -> None:
         DeribitClient(url=sim.url, heartbeat_interval=None, reconnect=False, **KEY) as client,
     ):
         results = await burst(client, 150)
-        assert all(isinstance(r, int) for r in results), [r for r in results if not isinstance(r, int)][:3]
+        assert [r for r in results if not isinstance(r, int)] == []
         assert sim.credits.refused == 0
         assert client.rate_limiter is not None
         pool = client.rate_limiter.pools["non_matching_engine"]

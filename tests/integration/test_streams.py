@@ -43,6 +43,21 @@ async def client(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
         yield c
 
 
+async def test_a_typed_channel_is_the_same_subscription(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    from deribit_client import channels
+
+    typed = channels.ticker("BTC-PERPETUAL", "100ms")
+    async with client.subscribe(typed) as sub:
+        assert client.subscriptions.channels == [TICKER]
+        await sim.publish(TICKER, tick(7))
+        message = await anext(sub)
+        assert isinstance(message, Notification)
+        ticker: Ticker = message.data  # typed: Subscription[Ticker]
+        assert ticker.timestamp == 7
+
+
 async def test_typed_notifications_and_reference_counting(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:

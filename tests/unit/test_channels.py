@@ -1,0 +1,83 @@
+"""Typed channel builders: the names they build, the payload types they promise."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+
+import pytest
+
+from deribit_client import ClientError, channels
+from deribit_client._catalogue import CHANNELS, channel_facts
+from deribit_client._catalogue.payloads import PAYLOADS, payload_type
+from deribit_client.models import Order, Ticker
+
+SAMPLE = {
+    "instrument_name": "BTC-PERPETUAL",
+    "interval": "100ms",
+    "kind": "future",
+    "currency": "BTC",
+    "index_name": "btc_usd",
+    "group": "none",
+    "depth": 10,
+    "resolution": "1",
+}
+
+
+def _builders() -> list[typing.Any]:
+    return [getattr(channels, n) for n in channels.__all__ if n[0].islower()]
+
+
+def test_examples() -> None:
+    assert channels.ticker("BTC-PERPETUAL", "100ms") == "ticker.BTC-PERPETUAL.100ms"
+    grouped = channels.book_grouped("ETH-PERPETUAL", "none", 10, "100ms")
+    assert grouped == "book.ETH-PERPETUAL.none.10.100ms"
+    assert channels.user_orders("BTC-PERPETUAL", "raw") == "user.orders.BTC-PERPETUAL.raw"
+    assert channels.block_trade_confirmations() == "block_trade_confirmations"
+    assert isinstance(channels.quote("BTC-PERPETUAL"), str)  # raw strings keep working
+
+
+@pytest.mark.parametrize("builder", _builders(), ids=lambda b: b.__name__)
+def test_each_builder_promises_the_catalogue_payload_type(builder: typing.Any) -> None:
+    hints = typing.get_type_hints(builder)
+    params = inspect.signature(builder).parameters
+    args = {n: SAMPLE[n] for n in params if n in SAMPLE}
+    name = builder(**args)
+    facts = channel_facts(name)
+    assert facts is not None
+    (promised,) = typing.get_args(hints["return"]) or (typing.Any,)
+    if promised is not typing.Any:
+        assert promised == payload_type(name), name
+
+
+def test_raw_user_orders_are_single_orders() -> None:
+    raw = channels.user_orders_by_currency("future", "BTC", "raw")
+    assert payload_type(raw) is Order
+    assert payload_type(channels.user_orders_by_currency("any", "BTC", "agg2")) == list[Order]
+
+
+def test_every_channel_family_has_a_builder() -> None:
+    built = set()
+    for builder in _builders():
+        params = inspect.signature(builder).parameters
+        for interval in ("raw", "100ms"):
+            args = {n: SAMPLE[n] for n in params if n in SAMPLE}
+            if "interval" in args:
+                args["interval"] = interval
+            facts = channel_facts(builder(**args))
+            assert facts is not None
+            built.add(facts.pattern)
+    no_currency = channel_facts(channels.block_trade_confirmations())
+    assert no_currency is not None
+    built.add(no_currency.pattern)
+    assert built == set(CHANNELS) == set(PAYLOADS)
+
+
+@pytest.mark.parametrize("bad", ["", "BTC.PERP", None, True, 1.5])
+def test_bad_parts_are_refused_with_the_family_named(bad: typing.Any) -> None:
+    with pytest.raises(ClientError, match=r"ticker\.\(instrument_name\)"):
+        channels.ticker(bad, "100ms")
+
+
+def test_typed_data_reaches_the_subscriber_type() -> None:
+    assert typing.get_type_hints(channels.ticker)["return"] == channels.Channel[Ticker]
