@@ -48,11 +48,16 @@ class Response(Generic[T]):
             reply.value,
             reply.method,
             reply.request_id,  # type: ignore[arg-type]  # JSON-RPC ids here are ints
-            env.usIn,
-            env.usOut,
-            env.usDiff,
-            env.testnet,
+            _micros(env.usIn),
+            _micros(env.usOut),
+            _micros(env.usDiff),
+            env.testnet if type(env.testnet) is bool else None,
         )
+
+
+def _micros(value: Any) -> int | None:
+    """A well-formed microsecond count, or ``None`` for anything else the server sent."""
+    return value if type(value) is int else None
 
 
 def _decode(method: str, frame: bytes | str, result_type: Any) -> Reply[None]:

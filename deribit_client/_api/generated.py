@@ -2794,7 +2794,7 @@ class PrivateMethods:
         self,
         *,
         timeout: float | None = None,
-    ) -> RewardEligibility:
+    ) -> dict[str, RewardEligibility]:
         """``private/get_reward_eligibility``: Returns reward eligibility status and APR data
         for all supported currencies. **📖 Related Support Article:** [Yield reward-bearing
         coins](https://support.deribit.com/hc/en-us/articles/26525792475677-Yield-reward-

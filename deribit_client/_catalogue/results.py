@@ -162,7 +162,7 @@ RESULTS: dict[str, Any] = {
     'private/get_pending_block_trades': list[PendingBlockTrade],
     'private/get_position': Position,
     'private/get_positions': list[Position],
-    'private/get_reward_eligibility': RewardEligibility,
+    'private/get_reward_eligibility': dict[str, RewardEligibility],
     'private/get_settlement_history_by_currency': SettlementsPage,
     'private/get_settlement_history_by_instrument': SettlementsPage,
     'private/get_subaccounts': list[Subaccount],

@@ -61,12 +61,16 @@ class Notification(msgspec.Struct, Generic[T], frozen=True, gc=False):
 
 
 class EnvelopeMeta(msgspec.Struct, gc=False):
-    """Server timing members of a response, in microseconds, under Deribit's names."""
+    """Server timing members of a response, in microseconds, under Deribit's names.
 
-    usIn: int | None = None
-    usOut: int | None = None
-    usDiff: int | None = None
-    testnet: bool | None = None
+    Kept as the JSON values sent, unchecked: malformed metadata must never fail the
+    result it wraps (``Response.from_reply`` keeps only well-formed values).
+    """
+
+    usIn: Any = None
+    usOut: Any = None
+    usDiff: Any = None
+    testnet: Any = None
 
 
 class Envelope(EnvelopeMeta, gc=False):

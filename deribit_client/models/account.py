@@ -12,6 +12,9 @@ __all__ = [
     "AuthResult",
     "CancelOnDisconnect",
     "Deposit",
+    "Fee",
+    "FeeRate",
+    "FeeValue",
     "Limits",
     "Position",
     "RateLimit",
@@ -105,6 +108,31 @@ class Limits(DeribitObject):
     matching_engine: dict[str, Any] = {}
 
 
+class FeeRate(DeribitObject):
+    """A maker/taker fee: ``type`` ``"fixed"`` (in currency) or ``"relative"`` (of the
+    default)."""
+
+    maker: float | None = None
+    taker: float | None = None
+    type: str | None = None
+
+
+class FeeValue(DeribitObject):
+    """The fees of one kind: the default rates, block trades and settlement."""
+
+    default: FeeRate | None = None
+    block_trade: float | None = None
+    settlement: float | None = None
+
+
+class Fee(DeribitObject):
+    """``fees`` item of an extended account summary: the fees of one kind and index."""
+
+    kind: str | None = None
+    index_name: str | None = None
+    value: FeeValue | None = None
+
+
 class AccountSummary(DeribitObject):
     """``private/get_account_summary`` result and ``user.portfolio.*`` payload (REFERENCE 7.7)."""
 
@@ -137,6 +165,10 @@ class AccountSummary(DeribitObject):
     options_gamma: float | None = None
     options_theta: float | None = None
     options_vega: float | None = None
+    options_gamma_map: dict[str, float] = {}
+    """Options gamma per index name (``{"btc_usd": 1e-05}``); likewise theta and vega."""
+    options_theta_map: dict[str, float] = {}
+    options_vega_map: dict[str, float] = {}
     fee_balance: float | None = None
     spot_reserve: float | None = None
     additional_reserve: float | None = None
@@ -157,6 +189,15 @@ class AccountSummary(DeribitObject):
     email: str | None = None
     type: str | None = None
     creation_timestamp: int | None = None
+    fees: list[Fee] = []
+    login_enabled: bool | None = None
+    mmp_enabled: bool | None = None
+    security_keys_enabled: bool | None = None
+    interuser_transfers_enabled: bool | None = None
+    referrer_id: str | None = None
+    self_trading_reject_mode: str | None = None
+    self_trading_extended_to_subaccounts: bool | None = None
+    block_rfq_self_match_prevention: bool | None = None
 
 
 class AccountSummaries(DeribitObject):
@@ -173,6 +214,10 @@ class AccountSummaries(DeribitObject):
     security_keys_enabled: bool | None = None
     interuser_transfers_enabled: bool | None = None
     creation_timestamp: int | None = None
+    referrer_id: str | None = None
+    self_trading_reject_mode: str | None = None
+    self_trading_extended_to_subaccounts: bool | None = None
+    block_rfq_self_match_prevention: bool | None = None
 
 
 class CancelOnDisconnect(DeribitObject):
@@ -229,6 +274,7 @@ class Deposit(DeribitObject):
     note: str | None = None
     clearance_state: str | None = None
     refund_transaction_id: str | None = None
+    user_id: int | None = None
 
 
 class Withdrawal(DeribitObject):

@@ -208,6 +208,8 @@ class AccessLogEntry(DeribitObject):
     city: str | None = None
     log: str | None = None
     data: Any = None
+    result: str | None = None
+    """``success`` or ``failure`` for login entries."""
 
 
 class UserLock(DeribitObject):

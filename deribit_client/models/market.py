@@ -106,7 +106,8 @@ class TickerFields(DeribitObject):
     max_price: float | None = None
     mark_price: float | None = None
     last_price: float | None = None
-    estimated_delivery_price: float | None = None
+    estimated_delivery_price: float | str | None = None
+    """A price, or ``"expired"`` on an option's expiry day."""
     settlement_price: float | None = None
     delivery_price: float | None = None
     # perpetuals

@@ -224,6 +224,8 @@ class AddressBookItem(DeribitObject):
     """If address requires email confirmation for withdrawals"""
     requires_confirmation_change: bool | None = None
     """If email confirmation change is in progress"""
+    type: str | None = None
+    """Not in the spec's schema; its examples carry it."""
 
 class BlockRfqAsks(DeribitObject):
     """BlockRfqAsks"""
@@ -419,6 +421,8 @@ class DepositAddress(DeribitObject):
     """Currency, i.e `"BTC"`, `"ETH"`, `"USDC"`"""
     address: str | None = None
     """Address in proper format for currency"""
+    type: str | None = None
+    """Not in the spec's schema; its examples carry it."""
 
 class CurrencyPortfolio(DeribitObject):
     """CurrencyPortfolio"""
@@ -461,6 +465,8 @@ class NewSubaccount(DeribitObject):
     id: int | None = None
     """Subaccount identifier"""
     portfolio: Portfolio | None = None
+    type: str | None = None
+    """Not in the spec's schema; its examples carry it."""
 
 class GetAccessLogResult(DeribitObject):
     """GetAccessLogResult"""
@@ -667,7 +673,7 @@ class BrokerTradesPageHistory(DeribitObject):
     """Unique identifier of the block trade history entry."""
     timestamp: int | None = None
     """Timestamp of the block trade history entry (milliseconds since the UNIX epoch)."""
-    trades: list[BlockTrade] | None = None
+    trades: list[UserTrade] | None = None
     maker: BrokerTradesPageHistoryMaker | None = None
     taker: BrokerTradesPageHistoryMaker | None = None
 
@@ -795,6 +801,8 @@ class Subaccount(DeribitObject):
     """Informs whether login to the subaccount is enabled"""
     portfolio: Portfolio | None = None
     """Only if with_portfolio == true"""
+    type: str | None = None
+    """Not in the spec's schema; its examples carry it."""
 
 class SubaccountDetails(DeribitObject):
     """SubaccountDetails"""
@@ -873,6 +881,8 @@ class TransactionLog(DeribitObject):
     """Total session funding rate"""
     contracts: float | None = None
     """It represents the order size in contract units. (Optional, may be absent in historical data)."""
+    type: str | None = None
+    """Not in the spec's schema; its examples carry it."""
 
 class TransactionLogPage(DeribitObject):
     """TransactionLogPage"""
@@ -931,6 +941,8 @@ class TriggerOrderHistoryRecord(DeribitObject):
     """Unique reference that identifies a one_cancels_others (OCO) pair."""
     source: str | None = None
     """Source of the order that is linked to the trigger order."""
+    offset: float | None = None
+    """Not in the spec's schema; its examples carry it."""
 
 class TriggerOrderHistoryPage(DeribitObject):
     """TriggerOrderHistoryPage"""
@@ -948,6 +960,8 @@ class CurrencyLock(DeribitObject):
     """Value is set to 'true' when user account is locked in currency"""
     message: str | None = None
     """Optional information for user why his account is locked"""
+    locked: bool | None = None
+    """Not in the spec's schema; its examples carry it."""
 
 class WithdrawalsPage(DeribitObject):
     """WithdrawalsPage"""
@@ -990,6 +1004,8 @@ class CustodyAccount(DeribitObject):
     """New withdrawal address that will be used after 'withdrawal_address_change'"""
     deposit_address: str | None = None
     """Address that can be used for deposits"""
+    withdrawals_require_security_key: bool | None = None
+    """Not in the spec's schema; its examples carry it."""
 
 class MassQuoteResultPendingRequests(DeribitObject):
     """MassQuoteResultPendingRequests"""

@@ -143,6 +143,7 @@ class UserTrade(PublicTrade):
     post_only: bool | None = None
     mmp: bool | None = None
     risk_reducing: bool | None = None
+    self_trade: bool | None = None
     api: bool | None = None
     advanced: str | None = None
     underlying_price: float | None = None

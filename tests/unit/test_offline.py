@@ -72,3 +72,28 @@ def test_logout_decodes_whatever_the_server_sends() -> None:
     # still decodes instead of failing on the wrapper's annotation.
     frame = b'{"jsonrpc":"2.0","id":1,"result":"ok"}'
     assert decode_response("private/logout", frame) == "ok"
+
+
+def test_malformed_envelope_metadata_never_fails_the_result() -> None:
+    frame = (
+        b'{"jsonrpc":"2.0","id":1,"result":5,"usIn":"bad","usOut":1.5,"usDiff":null,'
+        b'"testnet":"yes"}'
+    )
+    response = decode_response_with_meta("public/get_time", frame)
+    assert response.result == 5
+    assert (response.us_in, response.us_out, response.us_diff, response.testnet) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def test_an_expired_option_ticker_decodes() -> None:
+    frame = (
+        b'{"jsonrpc":"2.0","id":1,"result":{"instrument_name":"BTC-1JAN25-90000-C",'
+        b'"timestamp":1,"estimated_delivery_price":"expired","mark_price":0.0}}'
+    )
+    ticker = decode_response("public/ticker", frame)
+    assert isinstance(ticker, Ticker)
+    assert ticker.estimated_delivery_price == "expired"

@@ -262,3 +262,33 @@ def test_every_notification_example_decodes_into_structs(channel: str, payload: 
     assert payload_type(channel) is not Any
     if isinstance(payload, dict) or (payload and isinstance(payload[0], dict)):
         assert _objects(data), channel
+
+
+def _dropped(raw: Any, decoded: Any, out: set[str]) -> set[str]:
+    """``Model.member`` for every member of ``raw`` its decoded Struct has no field for."""
+    if isinstance(decoded, msgspec.Struct) and isinstance(raw, dict):
+        cls = type(decoded)
+        wire = dict(zip(cls.__struct_encode_fields__, cls.__struct_fields__, strict=True))
+        for key, value in raw.items():
+            if key in wire:
+                _dropped(value, getattr(decoded, wire[key]), out)
+            else:
+                out.add(f"{cls.__name__}.{key}")
+    elif isinstance(raw, list) and isinstance(decoded, list | tuple):
+        for r, d in zip(raw, decoded, strict=False):
+            _dropped(r, d, out)
+    return out
+
+
+def test_no_member_of_any_example_is_dropped() -> None:
+    from deribit_client._catalogue.payloads import payload_type
+    from deribit_client._rpc.codec import decoder_for
+
+    dropped: set[str] = set()
+    for method, result in examples():
+        decoded = decoder_for(RESULTS[method]).decode(msgspec.json.encode(result))
+        _dropped(result, decoded, dropped)
+    for channel, payload in channel_examples():
+        decoded = decoder_for(payload_type(channel)).decode(msgspec.json.encode(payload))
+        _dropped(payload, decoded, dropped)
+    assert dropped == set()

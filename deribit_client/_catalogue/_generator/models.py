@@ -122,6 +122,8 @@ class _Builder:
             if "$ref" in sub and not description:
                 description = self._named(sub["$ref"])[1].get("description") or ""
             fields.append((member, tp, " ".join(str(description).split())))
+        for member, tp in overrides.EXTRA_MEMBERS.get(name, {}).items():
+            fields.append((member, tp, "Not in the spec's schema; its examples carry it."))
         shape = tuple((m, t) for m, t, _ in fields)
         if shape in self.plan._by_shape:
             return self.plan._by_shape[shape]

@@ -242,6 +242,8 @@ RESULT_TYPES: dict[str, str] = {
     "private/set_mmp_config": "list[MmpConfig] | MmpConfig",
     # The spec says {trades}; its example is the bare array.
     "private/move_positions": "PositionMove | list[PositionMoveTrade]",
+    # The spec describes one entry; the example maps each currency to one.
+    "private/get_reward_eligibility": "dict[str, RewardEligibility]",
     # The same objects the announcements and user.lock channels carry.
     "public/get_announcements": "list[Announcement]",
     "private/get_new_announcements": "list[Announcement]",
@@ -260,6 +262,8 @@ FIELD_TYPES: dict[str, str] = {
     # Identifiers that look numeric arrive as strings in the examples.
     "BrokerTradesPageHistoryMaker.user_id": "int | str",
     "BrokerTradesPageHistoryTaker.user_id": "int | str",
+    # A broker block trade lists its trades; the spec points at block_trade itself.
+    "BrokerTradesPageHistory.trades": "list[UserTrade]",
     # Extra details of a log entry: an object, or a plain string for some types.
     "TransactionLog.info": "dict[str, Any] | str",
     "VolatilityIndexCandles.data": "list[tuple[int, float, float, float, float]]",
@@ -307,6 +311,19 @@ MODEL_NAMES: dict[str, str] = {
 }
 """Names for objects the spec writes inline (default: the method's name + ``Result``, or
 the parent's name + the member's)."""
+
+EXTRA_MEMBERS: dict[str, dict[str, str]] = {
+    "TransactionLog": {"type": "str"},
+    "AddressBookItem": {"type": "str"},
+    "CustodyAccount": {"withdrawals_require_security_key": "bool"},
+    "TriggerOrderHistoryRecord": {"offset": "float"},
+    "CurrencyLock": {"locked": "bool"},
+    "DepositAddress": {"type": "str"},
+    "GetCurrentDepositAddressResult": {"type": "str"},
+    "NewSubaccount": {"type": "str"},
+    "Subaccount": {"type": "str"},
+}
+"""Generated model -> members the spec's examples carry but its schema lacks."""
 
 IDENTIFIERS: dict[str, tuple[str, ...]] = {}
 """Generated model -> the members that identify it (required; all others may be absent)."""
