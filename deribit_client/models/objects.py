@@ -109,7 +109,7 @@ class BlockRfqAcceptanceTradeTrigger(DeribitObject):
 class BlockTrade(DeribitObject):
     """BlockTrade"""
 
-    id: str | None = None
+    id: str
     """Block trade id"""
     timestamp: int | None = None
     """The timestamp (milliseconds since the Unix epoch)"""
@@ -154,14 +154,14 @@ class BlockRfqHedgeLeg(DeribitObject):
 class BlockRfqQuote(DeribitObject):
     """BlockRfqQuote"""
 
+    block_rfq_quote_id: int
+    """ID of the Block RFQ quote"""
     creation_timestamp: int | None = None
     """The timestamp when quote was created (milliseconds since the Unix epoch)"""
     last_update_timestamp: int | None = None
     """Timestamp of the last update of the quote (milliseconds since the UNIX epoch)"""
     block_rfq_id: int | None = None
     """ID of the Block RFQ"""
-    block_rfq_quote_id: int | None = None
-    """ID of the Block RFQ quote"""
     quote_state: str | None = None
     """State of the quote"""
     execution_instruction: str | None = None
@@ -188,10 +188,10 @@ class BlockRfqQuote(DeribitObject):
 class AddressBookItem(DeribitObject):
     """AddressBookItem"""
 
+    address: str
+    """Address in proper format for currency"""
     currency: str | None = None
     """Currency, i.e `"BTC"`, `"ETH"`, `"USDC"`"""
-    address: str | None = None
-    """Address in proper format for currency"""
     creation_timestamp: int | None = None
     """The timestamp (milliseconds since the Unix epoch)"""
     label: str | None = None
@@ -301,12 +301,12 @@ class BlockRfqTradeAllocations(DeribitObject):
 class BlockRfq(DeribitObject):
     """BlockRfq"""
 
+    block_rfq_id: int
+    """ID of the Block RFQ"""
     creation_timestamp: int | None = None
     """The timestamp when Block RFQ was created (milliseconds since the Unix epoch)"""
     expiration_timestamp: int | None = None
     """The timestamp when the Block RFQ will expire (milliseconds since the UNIX epoch)"""
-    block_rfq_id: int | None = None
-    """ID of the Block RFQ"""
     role: str | None = None
     """Role of the user in Block RFQ"""
     state: str | None = None
@@ -346,7 +346,7 @@ class BlockRfq(DeribitObject):
 class ApiKey(DeribitObject):
     """ApiKey"""
 
-    id: int | None = None
+    id: int
     """key identifier"""
     timestamp: int | None = None
     """The timestamp (milliseconds since the Unix epoch)"""
@@ -400,7 +400,7 @@ class ComboLeg(DeribitObject):
 class Combo(DeribitObject):
     """Combo"""
 
-    id: str | None = None
+    id: str
     """Unique combo identifier"""
     instrument_id: int | None = None
     """Instrument ID"""
@@ -774,9 +774,9 @@ class SettlementsPage(DeribitObject):
 class Subaccount(DeribitObject):
     """Subaccount"""
 
-    username: str | None = None
-    id: int | None = None
+    id: int
     """Account/Subaccount identifier"""
+    username: str | None = None
     email: str | None = None
     """User email"""
     not_confirmed_email: str | None = None
@@ -815,7 +815,7 @@ class SubaccountDetails(DeribitObject):
 class TransactionLog(DeribitObject):
     """TransactionLog"""
 
-    id: int | None = None
+    id: int
     """Unique identifier"""
     currency: str | None = None
     """Currency, i.e `"BTC"`, `"ETH"`, `"USDC"`"""

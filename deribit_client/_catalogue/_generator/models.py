@@ -50,7 +50,6 @@ class ModelPlan:
 
     models: dict[str, Model] = field(default_factory=dict)
     results: dict[str, str] = field(default_factory=dict)  # method -> type expression
-    hand: set[str] = field(default_factory=set)  # hand-written model names used
     _by_schema: dict[str, str] = field(default_factory=dict)
     _by_shape: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
 
@@ -196,7 +195,6 @@ def plan(spec: dict[str, Any]) -> ModelPlan:
             model = result.models.get(name)
             todo += [n for _, tp, _ in model.fields for n in _names(tp)] if model else []
     result.models = {k: v for k, v in result.models.items() if k in reachable}
-    result.hand = {n for n in reachable if n in hand_models()}
     return result
 
 

@@ -325,7 +325,16 @@ EXTRA_MEMBERS: dict[str, dict[str, str]] = {
 }
 """Generated model -> members the spec's examples carry but its schema lacks."""
 
-IDENTIFIERS: dict[str, tuple[str, ...]] = {}
+IDENTIFIERS: dict[str, tuple[str, ...]] = {
+    "ApiKey": ("id",),
+    "BlockRfq": ("block_rfq_id",),
+    "BlockRfqQuote": ("block_rfq_quote_id",),
+    "BlockTrade": ("id",),
+    "Combo": ("id",),
+    "AddressBookItem": ("address",),
+    "TransactionLog": ("id",),
+    "Subaccount": ("id",),
+}
 """Generated model -> the members that identify it (required; all others may be absent)."""
 
 # -- wrappers (see _generator/wrappers.py) -----------------------------------------------
