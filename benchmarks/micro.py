@@ -24,7 +24,8 @@ sys.path.insert(0, str(HERE))
 
 import frame_server  # noqa: E402
 
-from deribit_client import CreditLimiter, DeribitClient, Gap  # noqa: E402
+from deribit_client import CreditLimiter, DeribitClient, Gap, LocalOrderBook  # noqa: E402
+from deribit_client.models import BookChange  # noqa: E402
 from deribit_client.transports import MockConnector, MockTransport  # noqa: E402
 
 _TICKER_RESULT = msgspec.json.encode(frame_server.TICKER)
@@ -123,6 +124,37 @@ async def notifications(mode: str, count: int) -> float:
         return (time.perf_counter() - start) / count * 1e6
 
 
+def book_changes(count: int) -> float:
+    """Microseconds per ``LocalOrderBook.apply`` of a 10-level change (a deep book of
+    2,000 levels a side; new, change and delete actions)."""
+    book = LocalOrderBook("BTC-PERPETUAL")
+    levels = [["new", 50_000.0 - i * 0.5, 10.0] for i in range(2_000)]
+    asks = [["new", 50_001.0 + i * 0.5, 10.0] for i in range(2_000)]
+    decode = msgspec.json.Decoder(BookChange).decode
+
+    def message(kind: str, prev: int | None, bids: list[Any], asks: list[Any]) -> BookChange:
+        data = {"type": kind, "timestamp": 1, "instrument_name": "BTC-PERPETUAL",
+                "change_id": (prev or 0) + 1, "prev_change_id": prev,
+                "bids": bids, "asks": asks}  # fmt: skip
+        return decode(msgspec.json.encode(data))
+
+    book.apply(message("snapshot", None, levels, asks))
+    changes = []
+    for n in range(count):
+        price = 50_000.0 - (n % 40) * 0.25  # on and between existing levels
+        action = ("new", "change", "delete")[n % 3]
+        amount = 0.0 if action == "delete" else 5.0
+        bids = [[action, price - i, amount] for i in range(5)]
+        asks_ = [[action, price + 2 + i, amount] for i in range(5)]
+        changes.append(message("change", n + 1, bids, asks_))
+    start = time.perf_counter()
+    for change in changes:
+        book.apply(change)
+    elapsed = time.perf_counter() - start
+    assert book.ready, "every change must have applied"
+    return elapsed / count * 1e6
+
+
 def main() -> None:
     for label, limiter in (("", None), (", credit limiter", roomy_limiter())):
         concurrent, sequential = asyncio.run(calls(7, limiter))
@@ -131,6 +163,8 @@ def main() -> None:
     for mode in ("callback", "async for"):
         best = min(asyncio.run(notifications(mode, 50_000)) for _ in range(5))
         print(f"ticker notification, {mode:9} {best:5.2f} us")
+    best = min(book_changes(20_000) for _ in range(5))
+    print(f"local order book, one 10-level change {best:5.2f} us")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from ._errors import (
 )
 from ._response import Response, decode_notification, decode_response, decode_response_with_meta
 from ._subscriptions import Gap, Notification, Policy, Subscription
+from .book import LocalOrderBook
 from .channels import Channel
 
 __version__ = "0.1.0"
@@ -80,6 +81,7 @@ __all__ = [
     "HTTPStatusError",
     "InsufficientFundsError",
     "InvalidRequestError",
+    "LocalOrderBook",
     "MassQuoteError",
     "NotFoundError",
     "NotReadyError",
