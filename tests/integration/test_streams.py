@@ -144,6 +144,34 @@ async def test_book_gap_is_marked_and_resynced_with_a_fresh_snapshot(
         assert follow["prev_change_id"] == fresh.data.change_id
 
 
+async def test_a_local_book_follows_the_stream_across_a_gap(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    from deribit_client import LocalOrderBook, channels
+
+    book = LocalOrderBook("BTC-PERPETUAL")
+    async with client.subscribe(channels.book("BTC-PERPETUAL", "100ms")) as sub:
+        book.apply(await anext(sub))
+        assert book.ready
+        await sim.publish_book_change("BTC-PERPETUAL")
+        book.apply(await anext(sub))
+        assert book.changes == 1
+        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
+        book.apply(await anext(sub))  # the Gap
+        assert not book.ready
+        fresh = await anext(sub)
+        book.apply(fresh)
+        assert book.ready
+        assert isinstance(fresh, Notification)
+        # Rebuilt from the snapshot alone: exactly its levels, best first.
+        assert [lv.price for lv in book.bids()] == sorted(
+            (lv.price for lv in fresh.data.bids if lv.amount > 0), reverse=True
+        )
+        best = book.best_bid()
+        assert best is not None
+        assert book.spread() is not None
+
+
 async def test_second_book_subscriber_triggers_a_resync_for_both(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
