@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import keyword
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -26,7 +27,16 @@ from . import overrides
 HAND_MODULES = ("account", "market", "trading", "channels")
 """The modules of ``deribit_client.models`` that hold hand-written models."""
 
-__all__ = ["ModelPlan", "hand_models", "plan", "render_models", "render_results"]
+__all__ = [
+    "ModelPlan",
+    "escape_doc",
+    "hand_models",
+    "model_names",
+    "plan",
+    "py_name",
+    "render_models",
+    "render_results",
+]
 
 
 def camel(text: str) -> str:
@@ -198,8 +208,14 @@ def plan(spec: dict[str, Any]) -> ModelPlan:
     return result
 
 
-def _attr(member: str) -> str:
+def py_name(member: str) -> str:
+    """A JSON member or parameter name as a Python identifier (keywords get a ``_``)."""
     return member + "_" if keyword.iskeyword(member) else member
+
+
+def model_names(expressions: Iterable[str]) -> list[str]:
+    """The model names the type expressions mention (builtins and ``Any`` left out)."""
+    return sorted({n for tp in expressions for n in _names(tp)} - _BUILTINS)
 
 
 def render_models(result: ModelPlan, header: list[str]) -> str:
@@ -217,23 +233,23 @@ def render_models(result: ModelPlan, header: list[str]) -> str:
     lines += ["]", ""]
     for model in result.models.values():
         lines += ["", f"class {model.name}(DeribitObject):"]
-        lines.append(f'    """{_doc(model.doc) or model.name.rstrip("_")}"""')
+        lines.append(f'    """{escape_doc(model.doc) or model.name.rstrip("_")}"""')
         lines.append("")
         ordered = sorted(model.fields, key=lambda f: f[0] not in model.required)
         for member, tp, description in ordered:
             default = "" if member in model.required else " = None"
             tp = tp if member in model.required else f"{tp} | None"
-            attr = _attr(member)
+            attr = py_name(member)
             rename = f" = msgspec.field(name={member!r}, default=None)" if attr != member else ""
             lines.append(f"    {attr}: {tp}{rename or default}")
             if description:
-                lines.append(f'    """{_doc(description)}"""')
+                lines.append(f'    """{escape_doc(description)}"""')
     return "\n".join(lines) + "\n"
 
 
 def render_results(result: ModelPlan, header: list[str]) -> str:
     """The text of ``_catalogue/results.py``."""
-    used = sorted({n for tp in result.results.values() for n in _names(tp)} - _BUILTINS)
+    used = model_names(result.results.values())
     lines = [*header, "from typing import Any", ""]
     lines += ["from ..models import (", *(f"    {name}," for name in used), ")"]
     lines += ["", '__all__ = ["RESULTS"]', "", "RESULTS: dict[str, Any] = {"]
@@ -245,5 +261,7 @@ def render_results(result: ModelPlan, header: list[str]) -> str:
 _BUILTINS = frozenset({"Any", "int", "float", "str", "bool", "list", "dict", "tuple", "None"})
 
 
-def _doc(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"""', "'''").rstrip('"')
+def escape_doc(text: str) -> str:
+    """``text`` made safe inside a triple-quoted docstring."""
+    text = text.replace("\\", "\\\\").replace('"""', "'''")
+    return text[:-1] + '\\"' if text.endswith('"') else text

@@ -10,12 +10,11 @@ lists change often). Methods in ``overrides.HAND_WRAPPERS`` are written by hand 
 
 from __future__ import annotations
 
-import keyword
 import textwrap
 from typing import Any
 
 from . import overrides
-from .models import ModelPlan, _names
+from .models import ModelPlan, escape_doc, model_names, py_name
 
 __all__ = ["render_wrappers", "wrapped_methods"]
 
@@ -41,22 +40,14 @@ def _param_type(param: dict[str, Any]) -> str:
     return _SCALARS.get(kind, "Any")
 
 
-def _arg(name: str) -> str:
-    return name + "_" if keyword.iskeyword(name) else name
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"""', "'''")
-
-
 def _docstring(method: dict[str, Any], indent: str) -> list[str]:
     width = 92 - len(indent)
-    summary = _escape(method["summary"] or "(no description in the spec)")
+    summary = escape_doc(method["summary"] or "(no description in the spec)")
     text = textwrap.wrap(f"``{method['name']}``: {summary}", width)
     out = [f'{indent}"""{text[0]}', *(f"{indent}{t}" for t in text[1:]), "", f"{indent}Args:"]
     for p in method["params"]:
-        desc = _escape(p["description"] or "(no description in the spec)")
-        lines = textwrap.wrap(f"{_arg(p['name'])}: {desc}", width - 4)
+        desc = escape_doc(p["description"] or "(no description in the spec)")
+        lines = textwrap.wrap(f"{py_name(p['name'])}: {desc}", width - 4)
         out += [f"{indent}    {lines[0]}", *(f"{indent}        {t}" for t in lines[1:])]
     out += [f"{indent}    timeout: seconds to wait for the reply (default: the client's).", ""]
     result = f"The decoded result (``RESULTS[{method['name']!r}]``)."
@@ -70,14 +61,14 @@ def _wrapper(method: dict[str, Any], result: str) -> list[str]:
     required = [p for p in method["params"] if p["required"]]
     optional = [p for p in method["params"] if not p["required"]]
     args = ["self"]
-    args += [f"{_arg(p['name'])}: {_param_type(p)}" for p in required]
+    args += [f"{py_name(p['name'])}: {_param_type(p)}" for p in required]
     args.append("*")
-    args += [f"{_arg(p['name'])}: {_param_type(p)} | None = None" for p in optional]
+    args += [f"{py_name(p['name'])}: {_param_type(p)} | None = None" for p in optional]
     args.append("timeout: float | None = None")
     lines = [f"    async def {name}(", *(f"        {a}," for a in args), f"    ) -> {result}:"]
     lines += _docstring(method, "        ")
     if method["params"]:
-        pairs = ", ".join(f"{p['name']!r}: {_arg(p['name'])}" for p in method["params"])
+        pairs = ", ".join(f"{p['name']!r}: {py_name(p['name'])}" for p in method["params"])
         lines.append(f"        params = {{{pairs}}}")
     else:
         lines.append("        params = None")
@@ -91,7 +82,7 @@ def _wrapper(method: dict[str, Any], result: str) -> list[str]:
 def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list[str]) -> str:
     """The text of ``_api/generated.py``."""
     wrapped = wrapped_methods(methods)
-    used = sorted({n for m in wrapped for n in _names(plan.results[m["name"]])} - _BUILTINS)
+    used = model_names(plan.results[m["name"]] for m in wrapped)
     lines = [*header, "from typing import Any, Literal", ""]
     lines += ["from .._catalogue.results import RESULTS"]
     lines += ["from ..models import (", *(f"    {name}," for name in used), ")"]
@@ -111,5 +102,3 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
                 lines += ["", *_wrapper(m, plan.results[m["name"]])]
     return "\n".join(lines) + "\n"
 
-
-_BUILTINS = frozenset({"Any", "int", "float", "str", "bool", "list", "dict", "tuple", "None"})
