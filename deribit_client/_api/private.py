@@ -16,31 +16,14 @@ from .generated import PrivateMethods
 
 __all__ = ["PrivateAPI"]
 
-Currency = Literal["BTC", "ETH", "USDC", "USDT", "EURR"]
-Kind = Literal["future", "option", "spot", "future_combo", "option_combo"]
 KindOrAny = Literal["future", "option", "spot", "future_combo", "option_combo", "combo", "any"]
 CancelType = Literal["all", "limit", "trigger_all", "stop", "take", "trailing_stop"]
-OpenOrderType = Literal[
-    "all",
-    "limit",
-    "trigger_all",
-    "stop_all",
-    "stop_limit",
-    "stop_market",
-    "take_all",
-    "take_limit",
-    "take_market",
-    "trailing_all",
-    "trailing_stop",
-]
-Sorting = Literal["asc", "desc", "default"]
 Trigger = Literal["index_price", "mark_price", "last_price"]
 Advanced = Literal["usd", "implv"]
 LinkedOrderType = Literal[
     "one_triggers_other", "one_cancels_other", "one_triggers_one_cancels_other"
 ]
 TriggerFillCondition = Literal["first_hit", "complete_fill", "incremental"]
-CodScope = Literal["connection", "account"]
 
 _NEEDS_PRICE = frozenset({"limit", "stop_limit", "take_limit"})
 _MAX_LABEL = 64
@@ -213,7 +196,7 @@ class PrivateAPI(PrivateMethods):
     @overload
     async def cancel_all_by_currency(
         self,
-        currency: Currency,
+        currency: str,
         *,
         kind: KindOrAny | None = None,
         type: CancelType | None = None,
@@ -224,7 +207,7 @@ class PrivateAPI(PrivateMethods):
     @overload
     async def cancel_all_by_currency(
         self,
-        currency: Currency,
+        currency: str,
         *,
         kind: KindOrAny | None = None,
         type: CancelType | None = None,
@@ -234,7 +217,7 @@ class PrivateAPI(PrivateMethods):
     ) -> list[CancelReport]: ...
     async def cancel_all_by_currency(
         self,
-        currency: Currency,
+        currency: str,
         *,
         kind: KindOrAny | None = None,
         type: CancelType | None = None,
@@ -369,7 +352,7 @@ class PrivateAPI(PrivateMethods):
         self,
         label: str,
         *,
-        currency: Currency | None = None,
+        currency: str | None = None,
         detailed: Literal[False] = False,
         timeout: float | None = None,
     ) -> int: ...
@@ -378,7 +361,7 @@ class PrivateAPI(PrivateMethods):
         self,
         label: str,
         *,
-        currency: Currency | None = None,
+        currency: str | None = None,
         detailed: Literal[True],
         timeout: float | None = None,
     ) -> list[CancelReport]: ...
@@ -386,7 +369,7 @@ class PrivateAPI(PrivateMethods):
         self,
         label: str,
         *,
-        currency: Currency | None = None,
+        currency: str | None = None,
         detailed: bool = False,
         timeout: float | None = None,
     ) -> int | list[CancelReport]:

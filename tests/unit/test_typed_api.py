@@ -9,15 +9,16 @@ import keyword
 import typing
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import pytest
 
-from deribit_client import decode_response
+from deribit_client import DeribitClient, decode_response
 from deribit_client._api import PrivateAPI, PublicAPI
 from deribit_client._catalogue import METHODS, RESULTS, ParamFacts
 from deribit_client._catalogue._generator import load_spec, models, overrides
+from deribit_client._rpc.codec import _dec_hook
 from deribit_client.models import (
     Deposit,
     DeribitObject,
@@ -26,6 +27,7 @@ from deribit_client.models import (
     SettlementsPage,
     UserTrade,
 )
+from tests.helpers import ScriptedDeribit
 
 
 @cache
@@ -146,20 +148,16 @@ def test_hand_written_models_have_every_member_the_spec_lists() -> None:
 # -- wrappers -----------------------------------------------------------------------------
 
 
-class Recorder:
-    """A Caller that records what a wrapper would send."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any], Any]] = []
+class Unused:
+    """A Caller for looking at wrappers without calling them."""
 
     async def wait_ready(self, timeout: float | None = None) -> None:
-        return None
+        raise AssertionError("not for calls")
 
     async def invoke(
         self, method: str, params: Mapping[str, Any] | None, result_type: Any, timeout: Any
     ) -> Any:
-        self.sent.append((method, dict(params or {}), result_type))
-        return 0 if method.startswith("private/cancel") else None
+        raise AssertionError("not for calls")
 
 
 def _value(param: ParamFacts) -> Any:
@@ -170,42 +168,75 @@ def _value(param: ParamFacts) -> Any:
     return samples.get(param.type, "x")
 
 
-def _wrapper(name: str, recorder: Recorder) -> Any:
+def _wrapper(name: str) -> Any:
     prefix, rest = name.split("/", 1)
-    api = PublicAPI(recorder) if prefix == "public" else PrivateAPI(recorder)
+    api = PublicAPI(Unused()) if prefix == "public" else PrivateAPI(Unused())
     return getattr(api, rest.replace("/", "_"))
 
 
+CANCEL_FAMILY = {m for m in overrides.HAND_WRAPPERS if "cancel" in m}
 WRAPPED = sorted(name for name, facts in METHODS.items() if not facts.subscription)
 
 
 def test_every_method_but_subscriptions_has_a_wrapper() -> None:
     assert len(WRAPPED) == 174 - 6  # subscribe/unsubscribe(_all): client.subscribe()
     for name in WRAPPED:
-        assert callable(_wrapper(name, Recorder())), name
+        assert callable(_wrapper(name)), name
+
+
+def _reply(name: str) -> Any:
+    """What the scripted venue answers: the spec's example, else the simplest JSON value
+    that decodes into the method's result type."""
+    found = [result for method, result in examples() if method == name]
+    if found:
+        return found[-1]
+    tp = RESULTS[name]
+    required: dict[str, Any] = {}
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        samples = {str: "x", int: 1, float: 1.0, bool: True}
+        for field in msgspec.structs.fields(tp):
+            if field.required:
+                required[field.encode_name] = samples[field.type]
+    for candidate in (required, [], "ok", 0, True):
+        try:
+            msgspec.convert(candidate, tp)
+        except msgspec.ValidationError:
+            continue
+        return candidate
+    raise AssertionError(f"no reply decodes into {tp}")
 
 
 @pytest.mark.parametrize("name", WRAPPED)
 async def test_each_wrapper_sends_exactly_the_spec_parameter_names(name: str) -> None:
-    recorder = Recorder()
-    wrapper = _wrapper(name, recorder)
-    accepted = set(inspect.signature(wrapper).parameters) - {"timeout"}
-    spec_names = {p.name for p in METHODS[name].params}
-    assert {a.rstrip("_") for a in accepted} == spec_names
+    # Through the real client to a recording venue: what goes on the wire, and what
+    # comes back typed.
+    venue = ScriptedDeribit()
+    reply = [] if name in CANCEL_FAMILY else _reply(name)  # detailed=True: reports
+    venue.results[name] = reply
     values = {p.name: _value(p) for p in METHODS[name].params}
     if name in ("private/buy", "private/sell"):
         values["type"] = "limit"
         values.pop("contracts")  # both are accepted; one is enough
     if name == "private/edit":
         values.pop("contracts")
-    # A parameter named like a Python keyword takes a trailing underscore.
-    await wrapper(**{k + "_" if keyword.iskeyword(k) else k: v for k, v in values.items()})
-    ((method, params, result_type),) = recorder.sent
+    async with DeribitClient(
+        connector=venue.connector, client_id="id", client_secret="secret",
+        heartbeat_interval=None, reconnect=False, rate_limit=False,
+    ) as client:  # fmt: skip
+        prefix, rest = name.split("/", 1)
+        wrapper = getattr(client.public if prefix == "public" else client.private,
+                          rest.replace("/", "_"))  # fmt: skip
+        accepted = set(inspect.signature(wrapper).parameters) - {"timeout"}
+        assert {a.rstrip("_") for a in accepted} == {p.name for p in METHODS[name].params}
+        # A parameter named like a Python keyword takes a trailing underscore.
+        result = await wrapper(
+            **{k + "_" if keyword.iskeyword(k) else k: v for k, v in values.items()}
+        )
+    method, params = venue.calls[-1]
     assert method == name
-    assert set(params) <= spec_names
-    assert {k for k, v in params.items() if v is not None} == set(values)
+    assert params == msgspec.json.decode(msgspec.json.encode(values))
     if name not in overrides.HAND_WRAPPERS:
-        assert result_type is RESULTS[name]
+        assert result == msgspec.convert(reply, RESULTS[name], dec_hook=_dec_hook)
 
 
 # -- channels -----------------------------------------------------------------------------
@@ -293,3 +324,20 @@ def test_no_member_of_any_example_is_dropped() -> None:
         decoded = decoder_for(payload_type(channel)).decode(msgspec.json.encode(payload))
         _dropped(payload, decoded, dropped)
     assert dropped == set()
+
+
+@pytest.mark.parametrize("name", sorted(overrides.HAND_WRAPPERS))
+def test_hand_written_wrappers_offer_the_spec_enums(name: str) -> None:
+    # Their Literal types are written by hand: they must match the catalogue's values, and
+    # currencies (an open list) stay plain str.
+    hints = typing.get_type_hints(_wrapper(name))
+    for param in METHODS[name].params:
+        hint = hints[param.name]
+        options = typing.get_args(hint) if typing.get_origin(hint) is not Literal else (hint,)
+        values = {
+            v for arg in options if typing.get_origin(arg) is Literal for v in typing.get_args(arg)
+        }
+        if param.name in overrides.OPEN_ENUMS:
+            assert not values, param.name
+        elif param.enum and param.type != "boolean":
+            assert {str(v) for v in values} == set(param.enum), (name, param.name)
