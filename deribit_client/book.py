@@ -21,7 +21,7 @@ snapshots, each of which replaces the book.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._core.streams import Gap
@@ -41,10 +41,6 @@ class _Side:
         self.amounts: dict[float, float] = {}
         self.prices: list[float] = []
 
-    def clear(self) -> None:
-        self.amounts.clear()
-        self.prices.clear()
-
     def set(self, price: float, amount: float) -> None:
         if amount <= 0:
             if self.amounts.pop(price, None) is not None:
@@ -54,11 +50,9 @@ class _Side:
             insort(self.prices, price)
         self.amounts[price] = amount
 
-    def load(self, levels: Iterable[PriceLevel]) -> None:
-        self.clear()
-        for level in levels:
-            if level.amount > 0:
-                self.amounts[level.price] = level.amount
+    def load(self, levels: Iterable[tuple[float, float]]) -> None:
+        """Replace the side (one sort, not an insertion per level)."""
+        self.amounts = {price: amount for price, amount in levels if amount > 0}
         self.prices = sorted(self.amounts)
 
 
@@ -110,8 +104,8 @@ class LocalOrderBook:
             self._apply_change(data)
         elif type(data) is BookSnapshot:
             self._check_instrument(data.instrument_name)
-            self._bids.load(data.bids)
-            self._asks.load(data.asks)
+            self._bids.load((level.price, level.amount) for level in data.bids)
+            self._asks.load((level.price, level.amount) for level in data.asks)
             self._mark(data.change_id, data.timestamp)
         else:
             raise ClientError(f"LocalOrderBook.apply() takes book.* items, not {data!r}")
@@ -119,8 +113,8 @@ class LocalOrderBook:
     def _apply_change(self, change: BookChange) -> None:
         self._check_instrument(change.instrument_name)
         if change.type == "snapshot":
-            self._bids.clear()
-            self._asks.clear()
+            self._bids.load(_amounts(change.bids))
+            self._asks.load(_amounts(change.asks))
         elif self.stale:
             return  # changes before a snapshot, or after a gap, cannot be placed
         elif change.prev_change_id != self.change_id:
@@ -128,8 +122,10 @@ class LocalOrderBook:
             return
         else:
             self.changes += 1
-        _levels(self._bids, change.bids)
-        _levels(self._asks, change.asks)
+            for price, amount in _amounts(change.bids):
+                self._bids.set(price, amount)
+            for price, amount in _amounts(change.asks):
+                self._asks.set(price, amount)
         self._mark(change.change_id, change.timestamp)
 
     def _check_instrument(self, name: str) -> None:
@@ -176,6 +172,7 @@ class LocalOrderBook:
         return ask[0] - bid[-1] if bid and ask else None
 
 
-def _levels(side: _Side, levels: tuple[BookLevel, ...]) -> None:
+def _amounts(levels: tuple[BookLevel, ...]) -> Iterator[tuple[float, float]]:
+    """``(price, amount)`` of each level; a ``delete`` is amount 0 whatever it carries."""
     for level in levels:
-        side.set(level.price, 0.0 if level.action == "delete" else level.amount)
+        yield level.price, 0.0 if level.action == "delete" else level.amount
