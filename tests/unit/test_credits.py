@@ -12,6 +12,7 @@ from deribit_client import CreditLimiter, CreditTimeout, RateLimitError
 from deribit_client._catalogue import METHODS
 from deribit_client._core.credits import (
     CAPACITY_SHARE,
+    JITTER_ALLOWANCE,
     REFILL_SHARE,
     CreditPool,
     take_credits,
@@ -29,6 +30,16 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def test_a_fast_pool_keeps_enough_in_reserve_for_jitter() -> None:
+    # 200/s with a burst of 20: 10% of capacity is only 10 ms of refill. Requests paced
+    # on the client can arrive bunched by more than that, so the reserve is 50 ms.
+    pool = CreditPool("fast", cost=1, capacity=20, refill=200, clock=Clock())
+    taken = 0
+    while try_take_credits([pool]):
+        taken += 1
+    assert taken == 20 - JITTER_ALLOWANCE * 200
 
 
 def test_a_pool_spends_its_burst_then_refills_at_its_rate() -> None:
