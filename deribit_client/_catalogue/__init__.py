@@ -1,10 +1,13 @@
-"""One generated catalogue of facts about every Deribit method.
+"""One generated catalogue of facts about every Deribit method and channel.
 
-``methods.py`` is generated from a snapshot of Deribit's OpenAPI spec and the hand-kept
-``_generator/overrides.py`` (facts the spec does not state, and its known defects) by
-``python -m deribit_client._catalogue._generator``; a test fails when it is stale. Every
+``methods.py``, ``channels.py`` and ``results.py`` are generated from snapshots of
+Deribit's OpenAPI and AsyncAPI specs and the hand-kept ``_generator/overrides.py`` (facts
+the specs do not state, and their known defects) by
+``python -m deribit_client._catalogue._generator``; a test fails when any is stale. Every
 flag the SDK acts on (WebSocket-only, order mutation, HTTP detour, session state,
-subscription) is read from here, never from a second list.
+subscription, credit pools) and every result type is read from here, never from a second
+list. Channel payload types are hand-kept in ``payloads.py`` (the AsyncAPI file has no
+schemas).
 """
 
 from __future__ import annotations
