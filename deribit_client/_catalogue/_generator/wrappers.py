@@ -101,4 +101,3 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
             if m["name"].startswith(prefix + "/"):
                 lines += ["", *_wrapper(m, plan.results[m["name"]])]
     return "\n".join(lines) + "\n"
-
