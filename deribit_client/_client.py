@@ -611,7 +611,7 @@ class DeribitClient:
         if method in SUBSCRIPTION_METHODS:
             raise UnsupportedOperation(
                 f"{method} through call() would leave its notifications undelivered: use "
-                "client.subscribe(...) instead"
+                f"client.subscribe(...) or client.{method.replace('/', '.')}(...) instead"
             )
         private = method.startswith("private/")
         if private and self._auth is None:
@@ -763,6 +763,8 @@ class DeribitClient:
         if type(conn) is not Connection:
             if self.state is ConnectionState.CLOSED:
                 raise ClientClosed(f"{method} not sent: the client is closed")
+            if conn is not None:
+                raise UnsupportedOperation(f"{method} needs a WebSocket; this client uses HTTP")
             raise ConnectionLost(f"{method} not sent: the client is {self.state.value}")
         return await self._call_on(conn, method, params, result_type)
 
@@ -808,6 +810,7 @@ class DeribitClient:
         maxsize: int | None = None,
         callback: Callback | None = None,
         on_error: ErrorCallback | None = None,
+        label: str | None = None,
     ) -> Subscription[T]: ...
 
     @overload
@@ -818,6 +821,7 @@ class DeribitClient:
         maxsize: int | None = None,
         callback: Callback | None = None,
         on_error: ErrorCallback | None = None,
+        label: str | None = None,
     ) -> Subscription[Any]: ...
 
     def subscribe(
@@ -827,6 +831,7 @@ class DeribitClient:
         maxsize: int | None = None,
         callback: Callback | None = None,
         on_error: ErrorCallback | None = None,
+        label: str | None = None,
     ) -> Subscription[Any]:
         """Subscribe to channels (WebSocket only); enter the result to start.
 
@@ -851,6 +856,8 @@ class DeribitClient:
                 (``SubscriptionRejected`` after a reconnect, ``ConnectionLost`` when the
                 client gives up, ``SubscriberOverflow``); the way callback subscribers learn
                 of failures.
+            label: up to 16 characters Deribit adds to each notification of the private
+                channels (``Notification.label``); a live channel keeps its first label.
 
         Raises:
             UnsupportedOperation: the client uses HTTP.
@@ -864,7 +871,7 @@ class DeribitClient:
             )
         if self.state is ConnectionState.CLOSED:
             raise ClientClosed("cannot subscribe: the client is closed; create a new one")
-        return self._subs.new(channels, policy, maxsize, callback, on_error)
+        return self._subs.new(channels, policy, maxsize, callback, on_error, label)
 
     @property
     def subscriptions(self) -> SubscriptionManager:

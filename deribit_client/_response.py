@@ -113,4 +113,4 @@ def decode_notification(frame: bytes | str) -> Notification[Any] | Heartbeat:
         data = decoder_for(payload_type(params.channel)).decode(params.data)
     except DECODE_ERRORS as exc:
         raise ProtocolError(f"not a decodable notification: {exc!r}") from None
-    return Notification(params.channel, data)
+    return Notification(params.channel, data, params.label)

@@ -49,6 +49,8 @@ log = logging.getLogger("deribit_client")
 
 # Room left in a 32 kB frame for the envelope around the channel list.
 _FRAME_BUDGET: Final = MAX_FRAME_BYTES - 512
+MAX_LABEL: Final = 16
+"""Longest ``label`` ``private/subscribe`` accepts (Deribit's limit)."""
 
 
 def is_private_channel(channel: str) -> bool:
@@ -83,7 +85,9 @@ class Subscription(Stream[Notification[T]]):
     cancelling or timing out ``anext(sub)`` loses nothing.
 
     Attributes:
-        channels: the channels of this subscriber.
+        channels: the channels of this subscriber (a session-level ``unsubscribe`` removes
+            channels from it).
+        label: the label Deribit adds to this subscriber's private-channel notifications.
         policy: what happens when the queue is full (see the README).
         maxsize: queue bound (markers included).
         received: notifications handed to this subscriber's queue or callback.
@@ -99,11 +103,13 @@ class Subscription(Stream[Notification[T]]):
         maxsize: int,
         callback: Callback | None,
         on_error: ErrorCallback | None = None,
+        label: str | None = None,
     ) -> None:
         name = channels[0] if len(channels) == 1 else "*"
         super().__init__(name, policy, maxsize, callback, on_error, _channel_of)
         self._manager = manager
         self.channels = channels
+        self.label = label
 
     def __repr__(self) -> str:
         return (
@@ -132,6 +138,7 @@ class _Channel:
         "deliver",
         "frame_decoder",
         "is_book",
+        "label",
         "last_change_id",
         "manager",
         "name",
@@ -139,9 +146,11 @@ class _Channel:
         "subscribers",
     )
 
-    def __init__(self, name: str, manager: SubscriptionManager) -> None:
+    def __init__(self, name: str, manager: SubscriptionManager, label: str | None) -> None:
         self.name = name
         self.manager = manager
+        self.label = label
+        """Sent with ``private/subscribe``; Deribit labels private channels only."""
         tp = payload_type(name)
         self.decode: Callable[[Any], Any] = decoder_for(tp).decode
         self.frame_decoder = notification_decoder(tp)
@@ -235,6 +244,11 @@ class SubscriptionManager:
         """Every live channel."""
         return list(self._channels)
 
+    @property
+    def private_allowed(self) -> bool:
+        """True when the client has credentials for ``private/subscribe``."""
+        return self._can_subscribe_private()
+
     def new(
         self,
         channels: Iterable[str],
@@ -242,17 +256,16 @@ class SubscriptionManager:
         maxsize: int | None,
         callback: Callback | None,
         on_error: ErrorCallback | None = None,
+        label: str | None = None,
     ) -> Subscription[Any]:
         """Build a subscriber (not yet subscribed). Validates arguments before any I/O."""
-        for name in channels:
-            if not isinstance(name, str) or not name or name != name.strip():
-                raise ClientError(
-                    f"invalid channel name {name!r}: expected e.g. 'ticker.BTC-PERPETUAL.100ms'"
-                )
-        # Exact str: a subclass (channels.Channel, a user's own) would not encode.
-        names = tuple(dict.fromkeys(str(name) for name in channels))
+        names = check_channels(channels)
         if not names:
             raise ClientError("subscribe() needs at least one channel")
+        if label is not None and (
+            type(label) is not str or not 0 < len(label) <= MAX_LABEL or not label.isprintable()
+        ):
+            raise ClientError(f"label must be 1 to {MAX_LABEL} printable characters, not {label!r}")
         if callback is not None and not callable(callback):
             raise ClientError(f"callback must be callable, not {callback!r}")
         if on_error is not None and not callable(on_error):
@@ -269,7 +282,7 @@ class SubscriptionManager:
         if policy not in POLICIES:
             raise ClientError(f"policy must be drop_oldest, keep_latest or error, not {policy!r}")
         size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
-        return Subscription(self, names, policy, size, callback, on_error)
+        return Subscription(self, names, policy, size, callback, on_error, label)
 
     # -- hot path -----------------------------------------------------------------------
 
@@ -285,7 +298,7 @@ class SubscriptionManager:
         except DECODE_ERRORS as exc:
             channel.malformed(repr(exc))
             return
-        channel.deliver(Notification(channel.name, data))
+        channel.deliver(Notification(channel.name, data, message.label))
 
     def _book_gap(self, channel: _Channel, book: BookChange) -> None:
         self.book_gaps += 1
@@ -310,11 +323,13 @@ class SubscriptionManager:
                 for this subscriber.
         """
         async with self._lock:
+            self._check_labels(subscriber)
             new = [name for name in subscriber.channels if name not in self._channels]
             for name in subscriber.channels:
                 channel = self._channels.get(name)
                 if channel is None:
-                    channel = self._channels[name] = _Channel(name, self)
+                    label = subscriber.label if is_private_channel(name) else None
+                    channel = self._channels[name] = _Channel(name, self, label)
                 elif channel.is_book and channel.subscribers:
                     # A new book subscriber needs a snapshot: resync the shared channel.
                     self._resync(channel, "resync")
@@ -340,6 +355,21 @@ class SubscriptionManager:
                 if orphans:
                     self._spawn(self._release_orphans(orphans))
                 raise
+
+    def _check_labels(self, subscriber: Subscription[Any]) -> None:
+        # One subscription per channel per connection: a live private channel keeps the
+        # label it was subscribed with.
+        for name in subscriber.channels:
+            channel = self._channels.get(name)
+            if (
+                channel is not None
+                and is_private_channel(name)
+                and (channel.label != subscriber.label)
+            ):
+                raise ClientError(
+                    f"{name} is already subscribed with label {channel.label!r}; it cannot "
+                    f"also carry {subscriber.label!r}"
+                )
 
     async def detach(self, subscriber: Subscription[Any]) -> None:
         """Remove ``subscriber``; unsubscribe channels left without subscribers."""
@@ -409,6 +439,32 @@ class SubscriptionManager:
                     for subscriber in dropped.subscribers if dropped else ():
                         subscriber.fail(SubscriptionRejected([name], " after reconnecting"))
 
+    async def unsubscribe(self, names: Iterable[str]) -> list[str]:
+        """Session-level ``unsubscribe``: stop these channels for every subscriber (a
+        subscriber left without channels ends); return the channels the venue unsubscribed.
+        Channels not subscribed are skipped, as Deribit does."""
+        async with self._lock:
+            live = [name for name in check_channels(names) if name in self._channels]
+            for name in live:
+                dropped = self._drop_channel(name)
+                for subscriber in dropped.subscribers if dropped else ():
+                    subscriber.channels = tuple(c for c in subscriber.channels if c != name)
+                    if not subscriber.channels:
+                        subscriber.end()
+            return await self._unsubscribe(live) if live else []
+
+    async def unsubscribe_all(self, method: str) -> str:
+        """Session-level ``unsubscribe_all`` (sent as ``method``): every subscriber ends."""
+        async with self._lock:
+            subscribers = self._subscribers()
+            self._channels.clear()
+            self.routes.clear()
+            for subscriber in subscribers:
+                subscriber.channels = ()
+                subscriber.end()
+            result: str = await self._call(method, {}, str)
+            return result
+
     def _subscribers(self) -> list[Subscription[Any]]:
         return list(
             dict.fromkeys(s for channel in self._channels.values() for s in channel.subscribers)
@@ -474,15 +530,37 @@ class SubscriptionManager:
         task.add_done_callback(self._tasks.discard)
 
     async def _subscribe(self, names: list[str], call: CallFn | None = None) -> set[str]:
+        by_label: dict[str | None, list[str]] = {}
+        for name in names:
+            channel = self._channels.get(name)
+            by_label.setdefault(channel.label if channel else None, []).append(name)
         confirmed: set[str] = set()
-        for method, batch in _batches("subscribe", names):
-            result = await (call or self._call)(method, {"channels": batch}, list[str])
-            confirmed.update(result)
+        for label, group in by_label.items():
+            for method, batch in _batches("subscribe", group):
+                params: dict[str, Any] = {"channels": batch}
+                if label is not None:
+                    params["label"] = label  # only private channels carry one
+                result = await (call or self._call)(method, params, list[str])
+                confirmed.update(result)
         return confirmed
 
-    async def _unsubscribe(self, names: list[str]) -> None:
+    async def _unsubscribe(self, names: list[str]) -> list[str]:
+        done: list[str] = []
         for method, batch in _batches("unsubscribe", names):
-            await self._call(method, {"channels": batch}, list[str])
+            done += await self._call(method, {"channels": batch}, list[str])
+        return done
+
+
+def check_channels(channels: Iterable[object]) -> tuple[str, ...]:
+    """Channel names as exact ``str`` without repeats; ``ClientError`` names a bad one."""
+    channels = tuple(channels)
+    for name in channels:
+        if not isinstance(name, str) or not name or name != name.strip():
+            raise ClientError(
+                f"invalid channel name {name!r}: expected e.g. 'ticker.BTC-PERPETUAL.100ms'"
+            )
+    # Exact str: a subclass (channels.Channel, a user's own) would not encode.
+    return tuple(dict.fromkeys(str(name) for name in channels))
 
 
 def _batches(verb: str, names: list[str]) -> list[tuple[str, list[str]]]:

@@ -88,6 +88,8 @@ class ScriptedDeribit:
             "private/subscribe": lambda params: params["channels"],
             "public/unsubscribe": lambda params: params["channels"],
             "private/unsubscribe": lambda params: params["channels"],
+            "public/unsubscribe_all": "ok",
+            "private/unsubscribe_all": "ok",
             "public/set_heartbeat": "ok",
             "public/test": {"version": "1"},
             "public/get_time": 1,
@@ -129,15 +131,12 @@ class ScriptedDeribit:
             action(transport)
         return []
 
-    def notify(self, channel: str, data: Any) -> None:
+    def notify(self, channel: str, data: Any, label: str | None = None) -> None:
+        params = {"channel": channel, "data": data}
+        if label is not None:
+            params["label"] = label
         self.transport.push(
-            msgspec.json.encode(
-                {
-                    "jsonrpc": "2.0",
-                    "method": "subscription",
-                    "params": {"channel": channel, "data": data},
-                }
-            )
+            msgspec.json.encode({"jsonrpc": "2.0", "method": "subscription", "params": params})
         )
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, overload
+from collections.abc import Sequence
+from typing import Any, Literal, TypeVar, overload
 
+from .._core.streams import ErrorCallback, Policy
 from .._errors import ClientError, OrderOutcomeUnknown
+from .._subscriptions import Callback, Subscription
+from ..channels import Channel
 from ..models import (
     CancelReport,
     OrderResponse,
     OrderType,
     TimeInForce,
 )
+from . import _subscribe
 from ._reconcile import DEFAULT_SETTLE, Reconciliation, reconcile
 from .generated import PrivateMethods
 
@@ -24,6 +29,8 @@ LinkedOrderType = Literal[
     "one_triggers_other", "one_cancels_other", "one_triggers_one_cancels_other"
 ]
 TriggerFillCondition = Literal["first_hit", "complete_fill", "incremental"]
+
+T = TypeVar("T")
 
 _NEEDS_PRICE = frozenset({"limit", "stop_limit", "take_limit"})
 _MAX_LABEL = 64
@@ -427,6 +434,90 @@ class PrivateAPI(PrivateMethods):
         closes too and does not reconnect. Does not trigger cancel-on-disconnect."""
         params = {"invalidate_token": invalidate_token}
         await self._caller.invoke("private/logout", params, Any, timeout)
+
+    # -- subscriptions ------------------------------------------------------------------
+
+    @overload
+    async def subscribe(
+        self,
+        channels: Sequence[Channel[T]],
+        *,
+        label: str | None = None,
+        policy: Policy | None = None,
+        maxsize: int | None = None,
+        callback: Callback | None = None,
+        on_error: ErrorCallback | None = None,
+        timeout: float | None = None,
+    ) -> Subscription[T]: ...
+
+    @overload
+    async def subscribe(
+        self,
+        channels: Sequence[str],
+        *,
+        label: str | None = None,
+        policy: Policy | None = None,
+        maxsize: int | None = None,
+        callback: Callback | None = None,
+        on_error: ErrorCallback | None = None,
+        timeout: float | None = None,
+    ) -> Subscription[Any]: ...
+
+    async def subscribe(
+        self,
+        channels: Sequence[str],
+        *,
+        label: str | None = None,
+        policy: Policy | None = None,
+        maxsize: int | None = None,
+        callback: Callback | None = None,
+        on_error: ErrorCallback | None = None,
+        timeout: float | None = None,
+    ) -> Subscription[Any]:
+        """``private/subscribe`` (WebSocket only): subscribe to channels, private or public,
+        and return the started subscriber of their notifications.
+
+        The same as ``await client.subscribe(*channels, label=label)``: resubscribed after
+        reconnects; ``await sub.close()`` (or :meth:`unsubscribe`) ends it.
+
+        Args:
+            channels: A list of channels to subscribe to.
+            label: Optional label which will be added to notifications of private channels
+                (max 16 characters); read it as ``Notification.label``.
+            policy: what happens when the subscriber's queue is full (default ``"error"``
+                for ``user.*`` channels).
+            maxsize: queue bound, markers included.
+            callback: called with each item instead of iterating.
+            on_error: called with the exception that ends the subscriber.
+            timeout: seconds for Deribit's confirmation (default: the client's).
+
+        Raises:
+            SubscriptionRejected: Deribit left some channels out; nothing stays subscribed.
+        """
+        return await _subscribe.subscribe(
+            self._caller, "private/subscribe", channels, policy=policy, maxsize=maxsize,
+            callback=callback, on_error=on_error, label=label, timeout=timeout,
+        )  # fmt: skip
+
+    async def unsubscribe(
+        self, channels: Sequence[str], *, timeout: float | None = None
+    ) -> list[str]:
+        """``private/unsubscribe``: stop these channels for every subscriber of this client
+        (a subscriber left without channels ends its iteration).
+
+        Args:
+            channels: A list of channels to unsubscribe from.
+            timeout: seconds for the reply (default: the client's).
+
+        Returns:
+            The channels unsubscribed; channels that were not subscribed are left out.
+        """
+        return await _subscribe.unsubscribe(self._caller, "private/unsubscribe", channels, timeout)
+
+    async def unsubscribe_all(self, *, timeout: float | None = None) -> str:
+        """``private/unsubscribe_all``: unsubscribe from every channel; every subscriber of
+        this client ends its iteration. Returns ``"ok"``."""
+        return await _subscribe.unsubscribe_all(self._caller, "private/unsubscribe_all", timeout)
 
 
 def _params(values: dict[str, Any]) -> dict[str, Any]:

@@ -189,6 +189,8 @@ class Stream(Generic[T]):
         return self._start().__await__()
 
     async def __aenter__(self) -> Stream[T]:
+        if self._active and not self.closed:
+            return self  # already started (``await``): the block only closes it
         return await self._start()
 
     async def __aexit__(

@@ -40,7 +40,7 @@ class NotificationParams(msgspec.Struct, gc=False):
     """``params`` of a server-sent ``subscription`` or ``heartbeat`` message.
 
     ``channel``/``data`` are set for subscriptions, ``type`` (``heartbeat`` or ``test_request``)
-    for heartbeats; ``label`` is attached to private channels subscribed with a label (?).
+    for heartbeats; ``label`` is attached to private channels subscribed with a label.
     """
 
     channel: str = ""
@@ -50,7 +50,8 @@ class NotificationParams(msgspec.Struct, gc=False):
 
 
 class Notification(msgspec.Struct, Generic[T], frozen=True, gc=False):
-    """One message of a subscription channel: ``channel`` and its typed ``data``.
+    """One message of a subscription channel: ``channel`` and its typed ``data``;
+    ``label`` is the label a private channel was subscribed with (``private/subscribe``).
 
     A frame of a subscribed channel decodes straight into this (one parse per frame); the
     same object is what subscribers receive.
@@ -58,6 +59,7 @@ class Notification(msgspec.Struct, Generic[T], frozen=True, gc=False):
 
     channel: str
     data: T
+    label: str | None = None
 
 
 class EnvelopeMeta(msgspec.Struct, gc=False):

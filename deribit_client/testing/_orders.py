@@ -363,9 +363,7 @@ async def _notify(
 
 
 async def _send(session: Session, channel: str, data: Any) -> None:
-    await session.send(
-        {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}}
-    )
+    await session.send(session.notification(channel, data))
 
 
 # -- handlers -----------------------------------------------------------------------------

@@ -49,10 +49,21 @@ class Session:
         """When True the connection stays open but nothing is read or sent (half-open)."""
         self.channels: set[str] = set()
         """Channels this connection is subscribed to."""
+        self.labels: dict[str, str] = {}
+        """Private channel -> the ``label`` it was subscribed with (``private/subscribe``)."""
         self.auth: Any = None
         """The token this connection authenticated with (WebSocket), if any."""
         self.state: dict[str, Any] = {}
         """Free-form per-connection state for method handlers."""
+
+    def notification(self, channel: str, data: Any) -> dict[str, Any]:
+        """A ``subscription`` message of ``channel`` for this connection (with the
+        channel's label, if it was subscribed with one)."""
+        params = {"channel": channel, "data": data}
+        label = self.labels.get(channel)
+        if label is not None:
+            params["label"] = label
+        return {"jsonrpc": "2.0", "method": "subscription", "params": params}
 
     @property
     def is_websocket(self) -> bool:

@@ -67,16 +67,15 @@ class SimState:
     async def publish(self, channel: str, data: Any) -> int:
         """Send a ``subscription`` notification to every connection subscribed to
         ``channel``; returns how many received it."""
-        frame = json_encode(
-            {
-                "jsonrpc": "2.0",
-                "method": "subscription",
-                "params": {"channel": channel, "data": data},
-            }
-        )
         targets = [s for s in self.sessions if channel in s.channels and not s.silent]
+        shared = None  # encoded once for every connection that did not label the channel
         for session in targets:
-            await session.send_frame(frame)
+            if channel in session.labels:
+                await session.send(session.notification(channel, data))
+                continue
+            if shared is None:
+                shared = json_encode(session.notification(channel, data))
+            await session.send_frame(shared)
         return len(targets)
 
     @property

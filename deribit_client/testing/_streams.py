@@ -13,6 +13,9 @@ log = logging.getLogger("deribit_client.testing")
 
 __all__ = ["book_change", "book_snapshot", "generate", "needs_authorization", "register"]
 
+MAX_LABEL = 16
+"""Longest ``private/subscribe`` label."""
+
 # Channel families served only to an authorized connection (REFERENCE 5, the "priv" rows).
 _AUTHORIZED_FAMILIES = frozenset({"user", "block_trade_confirmations"})
 _AUTHORIZED_BLOCK_RFQ = frozenset({"maker", "taker"})
@@ -184,7 +187,7 @@ async def run_streams(sim: SimState, interval: float) -> None:
                 await sim.publish(channel, data)
 
 
-def _subscribe(call: Call, private: bool) -> list[str]:
+def _subscribe(call: Call, private: bool, label: str | None = None) -> list[str]:
     session = call.session
     if not session.is_websocket:
         raise SimError(10030, "must_be_websocket_request")
@@ -198,15 +201,11 @@ def _subscribe(call: Call, private: bool) -> list[str]:
             continue
         accepted.append(channel)
         session.channels.add(channel)
+        if label is not None and needs_authorization(channel):
+            session.labels[channel] = label  # Deribit labels private channels only
         if _is_book_stream(channel):
             snapshot = book_snapshot(call.sim, channel.split(".")[1])
-            call.then_send(
-                {
-                    "jsonrpc": "2.0",
-                    "method": "subscription",
-                    "params": {"channel": channel, "data": snapshot},
-                }
-            )
+            call.then_send(session.notification(channel, snapshot))
     remember(call.sim.subscriptions, (session.id, call.method, accepted))
     return accepted
 
@@ -216,19 +215,25 @@ def public_subscribe(call: Call) -> list[str]:
 
 
 def private_subscribe(call: Call) -> list[str]:
-    call.param("label", str, None)
-    return _subscribe(call, private=True)
+    label = call.param("label", str, None)
+    if label is not None and len(label) > MAX_LABEL:
+        raise invalid_param("label", f"at most {MAX_LABEL} characters")
+    return _subscribe(call, private=True, label=label)
 
 
 def _unsubscribe(call: Call) -> list[str]:
     channels = call.param("channels", list)
-    removed = [c for c in channels if c in call.session.channels]
-    call.session.channels.difference_update(removed)
+    session = call.session
+    removed = [c for c in channels if c in session.channels]
+    session.channels.difference_update(removed)
+    for channel in removed:
+        session.labels.pop(channel, None)
     return removed
 
 
 def _unsubscribe_all(call: Call) -> str:
     call.session.channels.clear()
+    call.session.labels.clear()
     return "ok"
 
 

@@ -529,3 +529,21 @@ async def test_simulator_rejects_expired_tokens() -> None:
             with pytest.raises(AuthenticationError) as info:
                 await client.private.get_positions()
             assert info.value.code == 13009
+
+
+async def test_private_subscribe_labels_own_order_notifications(trader: DeribitClient) -> None:
+    # Two bots on one key tell their streams apart by the label Deribit attaches.
+    sub = await trader.private.subscribe(
+        ["user.orders.BTC-PERPETUAL.raw", "ticker.BTC-PERPETUAL.100ms"], label="bot-7"
+    )
+    async with sub:
+        await trader.private.buy(PERP, amount=10, type="market")
+        item = await anext(sub)
+        while not isinstance(item.data, Order):  # type: ignore[union-attr]
+            assert item.label is None  # type: ignore[union-attr]  # public: never labelled
+            item = await anext(sub)
+        assert item.label == "bot-7"  # type: ignore[union-attr]
+        assert await trader.private.unsubscribe(["user.orders.BTC-PERPETUAL.raw"]) == [
+            "user.orders.BTC-PERPETUAL.raw"
+        ]
+        assert sub.channels == ("ticker.BTC-PERPETUAL.100ms",)

@@ -356,6 +356,13 @@ HAND_WRAPPERS = frozenset(
         "private/cancel_by_label",
         # the server closes the socket instead of answering
         "private/logout",
+        # through the subscription manager: it routes notifications and resubscribes
+        "public/subscribe",
+        "public/unsubscribe",
+        "public/unsubscribe_all",
+        "private/subscribe",
+        "private/unsubscribe",
+        "private/unsubscribe_all",
     }
 )
 """Methods whose wrapper is written by hand (logic that earns its place)."""

@@ -5,7 +5,7 @@ One ``async def`` per Deribit method, named after it (``private/get_positions`` 
 optional ones keyword-only defaulting to ``None`` (not sent), then ``timeout``. Stable
 protocol enums become ``Literal`` types; currencies and index names stay ``str`` (their
 lists change often). Methods in ``overrides.HAND_WRAPPERS`` are written by hand in
-``_api/public.py`` / ``_api/private.py``; subscription methods are ``client.subscribe()``.
+``_api/public.py`` / ``_api/private.py`` (the subscription methods among them).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bo
 
 def wrapped_methods(methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The methods the generated classes wrap."""
-    return [
-        m for m in methods if not m["subscription"] and m["name"] not in overrides.HAND_WRAPPERS
-    ]
+    return [m for m in methods if m["name"] not in overrides.HAND_WRAPPERS]
 
 
 def _param_type(param: dict[str, Any]) -> str:
