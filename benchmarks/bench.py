@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import gc
 import json
@@ -38,7 +39,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import deribit_client  # noqa: E402
-from deribit_client import ConnectionLost, DeribitClient, Gap, RateLimitError  # noqa: E402
+from deribit_client import (  # noqa: E402
+    ConnectionLost,
+    DeribitClient,
+    Gap,
+    LocalOrderBook,
+    RateLimitError,
+)
 from deribit_client.testing import (  # noqa: E402
     SIM_CLIENT_ID,
     SIM_CLIENT_SECRET,
@@ -241,6 +248,61 @@ async def baseline_stream(ws_url: str, kind: str, count: int) -> float:
     return count / elapsed[0]
 
 
+class BSide:
+    """One side of the baseline's local book: amount by price, prices kept sorted (what a
+    careful user writes to read best prices and depth cheaply)."""
+
+    __slots__ = ("amounts", "prices")
+
+    def __init__(self) -> None:
+        self.amounts: dict[float, float] = {}
+        self.prices: list[float] = []
+
+    def apply(self, levels: list[tuple[str, float, float]]) -> None:
+        for action, price, amount in levels:
+            if action == "delete":
+                if self.amounts.pop(price, None) is not None:
+                    del self.prices[bisect.bisect_left(self.prices, price)]
+                continue
+            if price not in self.amounts:
+                bisect.insort(self.prices, price)
+            self.amounts[price] = amount
+
+
+async def baseline_local_book(ws_url: str, count: int) -> float:
+    """``baseline_stream`` for the book channel, each change applied to a local book (the
+    minimal client checks the sequence too: prev_change_id against the last change_id)."""
+    decode = BASELINE_DECODERS["book"].decode
+    bids, asks = BSide(), BSide()
+    last: int | None = None
+    seen = 0
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(ws_url, decode_text=False, max_msg_size=1 << 24) as ws,
+    ):
+        await ws.send_frame(
+            _request(1, "public/subscribe", {"channels": [CHANNELS["book"]]}),
+            aiohttp.WSMsgType.TEXT,
+        )
+        await ws.receive()  # confirmation
+        with timer() as elapsed:
+            async for msg in ws:
+                book = decode(msg.data).params.data
+                if book.type == "snapshot":
+                    bids, asks = BSide(), BSide()
+                elif book.prev_change_id != last:
+                    raise RuntimeError("book gap")
+                last = book.change_id
+                bids.apply(book.bids)
+                asks.apply(book.asks)
+                seen += 1
+                if seen == count:
+                    break
+    assert bids.prices
+    assert asks.prices
+    return count / elapsed[0]
+
+
 def sdk_client(url: str, transport: str = "websocket", timeout: float = 10.0) -> DeribitClient:
     """The SDK as the engine benchmarks use it: the frame server is not Deribit and has no
     credit system, so the client's credit limiter is off (the "credits" group measures it)."""
@@ -270,6 +332,19 @@ async def sdk_stream(url: str, kind: str, count: int, mode: str) -> float:
             async with client.subscribe(channel, callback=on_message, maxsize=count + 10):
                 with timer() as elapsed:
                     await done.wait()
+        elif mode == "local book":
+            # The idiom the README shows: the book kept from inside the read loop.
+            book = LocalOrderBook(channel.split(".")[1])
+
+            def keep(item: Any) -> None:
+                book.apply(item)
+                on_message(item)
+
+            async with client.subscribe(channel, callback=keep, maxsize=count + 10):
+                with timer() as elapsed:
+                    await done.wait()
+            if book.best_bid() is None:
+                raise RuntimeError("the local book is empty")
         else:
             async with client.subscribe(channel, maxsize=count + 10) as sub:
                 with timer() as elapsed:
@@ -660,6 +735,15 @@ async def measure(url: str, sizes: dict[str, int], reps: int, only: set[str]) ->
         rows.append(
             Row(f"{n:,} {kind} notifications, async for", base, iterate, "msg/s", True, 0.85)
         )
+        if kind == "book":  # the same stream kept as a local order book on both sides
+            base, local = await medians(
+                reps,
+                lambda: baseline_local_book(ws_url, n),
+                lambda: sdk_stream(url, "book", n, "local book"),
+            )
+            rows.append(
+                Row(f"{n:,} book changes into a local book", base, local, "msg/s", True, 0.90)
+            )
     if "exberry" in only:
         ex_url = f"{url.replace('http', 'ws')}/exberry"
         base, callback, iterate = await medians(

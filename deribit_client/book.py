@@ -41,14 +41,21 @@ class _Side:
         self.amounts: dict[float, float] = {}
         self.prices: list[float] = []
 
-    def set(self, price: float, amount: float) -> None:
-        if amount <= 0:
-            if self.amounts.pop(price, None) is not None:
-                del self.prices[bisect_left(self.prices, price)]
-            return
-        if price not in self.amounts:
-            insort(self.prices, price)
-        self.amounts[price] = amount
+    def apply(self, levels: tuple[BookLevel, ...]) -> None:
+        """Apply ``new``/``change``/``delete`` levels (a delete, or an amount of 0, removes
+        the price whatever amount it carries). The per-change hot path: one loop, locals."""
+        amounts = self.amounts
+        prices = self.prices
+        for level in levels:
+            price = level.price
+            amount = level.amount
+            if amount <= 0 or level.action == "delete":
+                if amounts.pop(price, None) is not None:
+                    del prices[bisect_left(prices, price)]
+                continue
+            if price not in amounts:
+                insort(prices, price)
+            amounts[price] = amount
 
     def load(self, levels: Iterable[tuple[float, float]]) -> None:
         """Replace the side (one sort, not an insertion per level)."""
@@ -111,7 +118,8 @@ class LocalOrderBook:
             raise ClientError(f"LocalOrderBook.apply() takes book.* items, not {data!r}")
 
     def _apply_change(self, change: BookChange) -> None:
-        self._check_instrument(change.instrument_name)
+        if change.instrument_name != self.instrument_name:
+            self._check_instrument(change.instrument_name)
         if change.type == "snapshot":
             self._bids.load(_amounts(change.bids))
             self._asks.load(_amounts(change.asks))
@@ -122,11 +130,11 @@ class LocalOrderBook:
             return
         else:
             self.changes += 1
-            for price, amount in _amounts(change.bids):
-                self._bids.set(price, amount)
-            for price, amount in _amounts(change.asks):
-                self._asks.set(price, amount)
-        self._mark(change.change_id, change.timestamp)
+            self._bids.apply(change.bids)
+            self._asks.apply(change.asks)
+        self.change_id = change.change_id
+        self.timestamp = change.timestamp
+        self.stale = False
 
     def _check_instrument(self, name: str) -> None:
         if self.instrument_name is None:
