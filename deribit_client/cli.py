@@ -72,6 +72,7 @@ def parse_params(method: str, items: Sequence[str]) -> dict[str, Any]:
 
 
 def _typed(param: ParamFacts, raw: str) -> Any:
+    shape = {"array": list, "object": dict}.get(param.type)
     try:
         if param.type == "integer":
             value: Any = int(raw)
@@ -82,13 +83,17 @@ def _typed(param: ParamFacts, raw: str) -> Any:
             if lowered not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError(raw)
             value = lowered in ("true", "1", "yes")
-        elif param.type in ("array", "object"):
+        elif shape is not None:
             value = msgspec.json.decode(raw)
         else:
             value = raw
     except (ValueError, msgspec.DecodeError):
-        raise CliError(f"{param.name} must be {param.type or 'a value'}, not {raw!r}") from None
-    if param.enum and str(value) not in param.enum:
+        value = None  # also what a JSON null decodes to: refused alike
+    if value is None or (shape is not None and type(value) is not shape):
+        kind = f"a JSON {param.type}" if shape else param.type or "a value"
+        raise CliError(f"{param.name} must be {kind}, not {raw!r}")
+    values = value if param.type == "array" else [value]
+    if param.enum and any(str(v) not in param.enum for v in values):
         raise CliError(f"{param.name} must be one of {', '.join(param.enum)}, not {raw!r}")
     return value
 

@@ -1130,10 +1130,10 @@ class PrivateMethods:
         price: float,
         amount: float,
         direction: Literal['buy', 'sell'],
-        legs: list[Any],
+        legs: list[dict[str, Any]],
         time_in_force: Literal['fill_or_kill', 'good_til_cancelled'],
         *,
-        hedge: list[Any] | None = None,
+        hedge: dict[str, Any] | None = None,
         timeout: float | None = None,
     ) -> BlockRfqAcceptance:
         """``private/accept_block_rfq``: **Taker method** This method allows Block RFQ taker to
@@ -1165,10 +1165,10 @@ class PrivateMethods:
         block_rfq_id: int,
         amount: float,
         direction: Literal['buy', 'sell'],
-        legs: list[Any],
+        legs: list[dict[str, Any]],
         *,
         label: str | None = None,
-        hedge: list[Any] | None = None,
+        hedge: dict[str, Any] | None = None,
         execution_instruction: Literal['all_or_none', 'any_part_of'] | None = None,
         price: float | None = None,
         expires_at: int | None = None,
@@ -1222,7 +1222,7 @@ class PrivateMethods:
         beneficiary_first_name: str | None = None,
         beneficiary_last_name: str | None = None,
         beneficiary_company_name: str | None = None,
-        extra_currencies: list[Any] | None = None,
+        extra_currencies: list[str] | None = None,
         timeout: float | None = None,
     ) -> AddressBookItem:
         """``private/add_to_address_book``: Adds new entry to address book of given type
@@ -1573,7 +1573,7 @@ class PrivateMethods:
         *,
         name: str | None = None,
         public_key: str | None = None,
-        enabled_features: list[Any] | None = None,
+        enabled_features: list[Literal['restricted_block_trades', 'block_trade_approval']] | None = None,
         timeout: float | None = None,
     ) -> ApiKey:
         """``private/create_api_key``: Creates a new api key with a given scope. [Important
@@ -1610,12 +1610,12 @@ class PrivateMethods:
 
     async def create_block_rfq(
         self,
-        legs: list[Any],
+        legs: list[dict[str, Any]],
         *,
-        trade_allocations: list[Any] | None = None,
-        hedge: list[Any] | None = None,
+        trade_allocations: list[dict[str, Any]] | None = None,
+        hedge: dict[str, Any] | None = None,
         label: str | None = None,
-        makers: list[Any] | None = None,
+        makers: list[str] | None = None,
         disclosed: bool | None = None,
         timeout: float | None = None,
     ) -> BlockRfq:
@@ -1650,7 +1650,7 @@ class PrivateMethods:
 
     async def create_combo(
         self,
-        trades: list[Any],
+        trades: list[dict[str, Any]],
         *,
         timeout: float | None = None,
     ) -> Combo:
@@ -1773,8 +1773,8 @@ class PrivateMethods:
         *,
         name: str | None = None,
         enabled: bool | None = None,
-        enabled_features: list[Any] | None = None,
-        ip_whitelist: list[Any] | None = None,
+        enabled_features: list[Literal['restricted_block_trades', 'block_trade_approval']] | None = None,
+        ip_whitelist: list[str] | None = None,
         timeout: float | None = None,
     ) -> ApiKey:
         """``private/edit_api_key``: Edits existing API key. At least one parameter is
@@ -1808,12 +1808,12 @@ class PrivateMethods:
 
     async def edit_block_rfq_quote(
         self,
-        legs: list[Any],
+        legs: list[dict[str, Any]],
         amount: float,
         *,
         block_rfq_quote_id: int | None = None,
         label: str | None = None,
-        hedge: list[Any] | None = None,
+        hedge: dict[str, Any] | None = None,
         block_rfq_id: int | None = None,
         price: float | None = None,
         timeout: float | None = None,
@@ -1908,7 +1908,7 @@ class PrivateMethods:
         timestamp: int,
         nonce: str,
         role: Literal['maker', 'taker'],
-        trades: list[Any],
+        trades: list[dict[str, Any]],
         counterparty_signature: str,
         *,
         timeout: float | None = None,
@@ -2372,7 +2372,7 @@ class PrivateMethods:
 
     async def get_leg_prices(
         self,
-        legs: list[Any],
+        legs: list[dict[str, Any]],
         price: float,
         *,
         timeout: float | None = None,
@@ -2671,7 +2671,7 @@ class PrivateMethods:
 
     async def get_order_margin_by_ids(
         self,
-        ids: list[Any],
+        ids: list[str],
         *,
         timeout: float | None = None,
     ) -> list[OrderIdInitialMarginPair]:
@@ -3351,7 +3351,7 @@ class PrivateMethods:
         self,
         quote_id: str,
         mmp_group: str,
-        quotes: list[Any],
+        quotes: list[dict[str, Any]],
         *,
         wait_for_response: bool | None = None,
         detailed: bool | None = None,
@@ -3392,7 +3392,7 @@ class PrivateMethods:
         self,
         source_uid: int,
         target_uid: int,
-        trades: list[Any],
+        trades: list[dict[str, Any]],
         *,
         currency: str | None = None,
         timeout: float | None = None,
@@ -3423,7 +3423,7 @@ class PrivateMethods:
         currency: str,
         *,
         add_positions: bool | None = None,
-        simulated_positions: list[Any] | None = None,
+        simulated_positions: dict[str, Any] | None = None,
         timeout: float | None = None,
     ) -> dict[str, Any]:
         """``private/pme/simulate``: Calculates the Extended Risk Matrix and margin information
@@ -3653,8 +3653,8 @@ class PrivateMethods:
 
     async def set_clearance_originator(
         self,
-        deposit_id: list[Any],
-        originator: list[Any],
+        deposit_id: dict[str, Any],
+        originator: dict[str, Any],
         *,
         timeout: float | None = None,
     ) -> Deposit:
@@ -3674,7 +3674,7 @@ class PrivateMethods:
     async def set_disabled_trading_products(
         self,
         user_id: int,
-        trading_products: list[Any],
+        trading_products: list[Literal['perpetual', 'futures', 'options', 'future_combos', 'option_combos', 'spots']],
         *,
         timeout: float | None = None,
     ) -> str:
@@ -3837,7 +3837,7 @@ class PrivateMethods:
 
     async def simulate_block_trade(
         self,
-        trades: list[Any],
+        trades: list[dict[str, Any]],
         *,
         role: Literal['maker', 'taker'] | None = None,
         timeout: float | None = None,
@@ -3860,7 +3860,7 @@ class PrivateMethods:
         currency: str,
         *,
         add_positions: bool | None = None,
-        simulated_positions: list[Any] | None = None,
+        simulated_positions: dict[str, Any] | None = None,
         timeout: float | None = None,
     ) -> dict[str, Any]:
         """``private/simulate_portfolio``: Calculates portfolio margin info for simulated
@@ -4053,7 +4053,7 @@ class PrivateMethods:
         timestamp: int,
         nonce: str,
         role: Literal['maker', 'taker'],
-        trades: list[Any],
+        trades: list[dict[str, Any]],
         *,
         timeout: float | None = None,
     ) -> BlockTradeSignature:

@@ -15,8 +15,10 @@ class ParamFacts(msgspec.Struct, frozen=True, gc=False):
         required: whether the spec requires it.
         type: the JSON type (``string``, ``integer``, ``number``, ``boolean``, ``array``,
             ``object``), or ``""`` when the spec leaves it open.
-        enum: the allowed values, when the spec lists them.
+        enum: the allowed values, when the spec lists them (for an array: of each item).
         description: Deribit's description.
+        items: for an array, the JSON type of its items (``""`` when the spec leaves it
+            open).
     """
 
     name: str
@@ -24,6 +26,7 @@ class ParamFacts(msgspec.Struct, frozen=True, gc=False):
     type: str
     enum: tuple[str, ...] = ()
     description: str = ""
+    items: str = ""
 
 
 class MethodFacts(msgspec.Struct, frozen=True, gc=False):

@@ -67,6 +67,22 @@ def test_values_are_parsed_by_the_declared_type() -> None:
         parse_params("public/get_time", ["oops"])
 
 
+def test_structured_values_are_checked_against_their_shape() -> None:
+    # Arrays check each item against the enum; "object data" params take a JSON object.
+    products = parse_params("private/set_disabled_trading_products",
+                            ["user_id=1", 'trading_products=["options","spots"]'])  # fmt: skip
+    assert products["trading_products"] == ["options", "spots"]
+    with pytest.raises(CliError, match="trading_products must be one of"):
+        parse_params("private/set_disabled_trading_products",
+                     ["user_id=1", 'trading_products=["options","bonds"]'])  # fmt: skip
+    with pytest.raises(CliError, match="trading_products must be a JSON array"):
+        parse_params("private/set_disabled_trading_products",
+                     ["user_id=1", "trading_products=options"])  # fmt: skip
+    with pytest.raises(CliError, match="simulated_positions must be a JSON object"):
+        parse_params("private/simulate_portfolio",
+                     ["currency=BTC", 'simulated_positions=[{"BTC-PERPETUAL":1}]'])  # fmt: skip
+
+
 def test_method_help_carries_deribits_descriptions() -> None:
     text = method_help("private/buy")
     assert "instrument_name  (string, required)" in text

@@ -161,10 +161,13 @@ class Unused:
 
 
 def _value(param: ParamFacts) -> Any:
+    if param.type == "array":
+        item = {"type": param.items, "enum": param.enum}
+        return [_value(msgspec.structs.replace(param, **item))] if param.items else []
     if param.enum:
         value = param.enum[0]
         return int(value) if param.type == "integer" else value
-    samples = {"integer": 1, "number": 1.5, "boolean": True, "array": [], "object": {}}
+    samples = {"integer": 1, "number": 1.5, "boolean": True, "object": {"a": 1}}
     return samples.get(param.type, "x")
 
 
@@ -172,6 +175,21 @@ def _wrapper(name: str) -> Any:
     prefix, rest = name.split("/", 1)
     api = PublicAPI(Unused()) if prefix == "public" else PrivateAPI(Unused())
     return getattr(api, rest.replace("/", "_"))
+
+
+def test_structured_parameters_take_their_json_shape() -> None:
+    # The spec types them "JSON string containing array of objects" / "...: object data".
+    hints = typing.get_type_hints(_wrapper("private/accept_block_rfq"))
+    assert hints["legs"] == list[dict[str, Any]]
+    assert hints["hedge"] == dict[str, Any] | None  # one hedge leg: an object, not a list
+    hints = typing.get_type_hints(_wrapper("private/set_clearance_originator"))
+    assert hints["originator"] == dict[str, Any]
+    # Arrays of strings are lists of str; enumerated items are Literals.
+    assert typing.get_type_hints(_wrapper("private/get_order_margin_by_ids"))["ids"] == list[str]
+    products = typing.get_type_hints(_wrapper("private/set_disabled_trading_products"))
+    (item,) = typing.get_args(products["trading_products"])
+    assert set(typing.get_args(item)) == set(METHODS["private/set_disabled_trading_products"]
+                                             .params[1].enum)  # fmt: skip
 
 
 CANCEL_FAMILY = {m for m in overrides.HAND_WRAPPERS if "cancel" in m}

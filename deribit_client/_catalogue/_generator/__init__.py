@@ -81,15 +81,21 @@ def _param(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     schema = _resolve(spec, param.get("schema", {}))
     kind = schema.get("type", "")
     description = param.get("description") or schema.get("description") or ""
-    if kind == "string" and "JSON string" in str(schema.get("description", "")):
-        kind = "array"  # REFERENCE 0: array-of-object params are typed "JSON string"
-    enum = tuple(str(v) for v in schema.get("enum", ()))
+    items = _resolve(spec, schema.get("items", {})) if kind == "array" else {}
+    item_kind = items.get("type", "")
+    json_string = str(schema.get("description", ""))
+    if kind == "string" and "JSON string" in json_string:
+        # REFERENCE 0: structured params are typed "JSON string containing array of
+        # objects" or "...: object data"; on the wire they are real JSON.
+        kind, item_kind = ("array", "object") if "array" in json_string else ("object", "")
+    enum = tuple(str(v) for v in (items or schema).get("enum", ()))
     return {
         "name": param["name"],
         "required": bool(param.get("required", False)),
         "type": kind,
         "enum": enum,
         "description": " ".join(str(description).split()),
+        "items": item_kind,
     }
 
 
@@ -198,7 +204,8 @@ def render(spec_path: Path = SPEC) -> str:
         for p in f["params"]:
             lines.append(
                 f"            ParamFacts({p['name']!r}, {p['required']!r}, {p['type']!r}, "
-                f"{p['enum']!r}, {p['description']!r}),"
+                f"{p['enum']!r}, {p['description']!r}"
+                + (f", items={p['items']!r})," if p["items"] else "),")
             )
         lines.append("        ),")
         lines.append(f"        result_schema={f['result_schema']!r},")

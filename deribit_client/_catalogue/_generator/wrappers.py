@@ -27,12 +27,16 @@ def wrapped_methods(methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _param_type(param: dict[str, Any]) -> str:
-    kind = param["type"]
+    if param["type"] == "array":
+        return f"list[{_value_type(param['items'], param)}]"
+    return _value_type(param["type"], param)
+
+
+def _value_type(kind: str, param: dict[str, Any]) -> str:
+    """The Python type of a value (or of each item of an array) of JSON type ``kind``."""
     if param["enum"] and param["name"] not in overrides.OPEN_ENUMS and kind in _SCALARS:
         values = [int(v) if kind == "integer" else v for v in param["enum"]]
         return f"Literal[{', '.join(repr(v) for v in values)}]"
-    if kind == "array":
-        return "list[Any]"
     if kind == "object":
         return "dict[str, Any]"
     return _SCALARS.get(kind, "Any")
