@@ -220,6 +220,23 @@ async def test_send_failure_after_writing_makes_an_order_outcome_unknown() -> No
         await dispatcher.close()
 
 
+@pytest.mark.parametrize(
+    "method", ["private/execute_block_trade", "private/move_positions", "private/accept_block_rfq"]
+)
+async def test_trades_outside_the_book_are_outcome_unknown_when_the_reply_is_lost(
+    method: str,
+) -> None:
+    # They move positions like an order does: a lost reply may still have traded.
+    dispatcher = RpcConnection(FailingAfterWrite())
+    dispatcher.start()
+    try:
+        with pytest.raises(OrderOutcomeUnknown) as info:
+            await dispatcher.rpc(method, {"currency": "BTC"}, Any)
+        assert info.value.method == method
+    finally:
+        await dispatcher.close()
+
+
 class ResetOnSend(MockTransport):
     """Fails every send the way aiohttp does when the peer reset the connection."""
 

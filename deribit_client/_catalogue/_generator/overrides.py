@@ -18,9 +18,19 @@ ORDER_MUTATIONS = frozenset(
         "private/close_position",
         "private/mass_quote",
         "private/cancel_quotes",
+        # trades and quotes outside the order book: a lost reply may still have traded
+        "private/execute_block_trade",
+        "private/approve_block_trade",
+        "private/move_positions",
+        "private/accept_block_rfq",
+        "private/add_block_rfq_quote",
+        "private/edit_block_rfq_quote",
+        "private/cancel_block_rfq_quote",
+        "private/cancel_all_block_rfq_quotes",
     }
 )
-"""Calls that change orders: a lost reply raises OrderOutcomeUnknown, never re-sent."""
+"""Calls that change orders, quotes or positions: a lost reply raises OrderOutcomeUnknown
+(the venue may have acted), never re-sent."""
 
 SESSION_STATE = frozenset(
     {
