@@ -35,7 +35,10 @@ def test_flags_come_from_the_spec_and_the_overrides() -> None:
     assert expected_ws_only == methods.WS_ONLY_METHODS
     assert methods.SUBSCRIPTION_METHODS < methods.WS_ONLY_METHODS
     assert {"private/buy", "private/cancel_all", "private/mass_quote"} <= methods.ORDER_MUTATIONS
-    assert all(METHODS[m].matching_engine for m in methods.ORDER_MUTATIONS)
+    # Orders in the book go through the matching engine; block trades and moves do not.
+    book = {m for m in methods.ORDER_MUTATIONS if "block" not in m and "move" not in m}
+    assert all(METHODS[m].matching_engine for m in book)
+    assert {"private/execute_block_trade", "private/move_positions"} <= methods.ORDER_MUTATIONS
     assert methods.is_read_only_public("public/get_book_summary_by_currency")
     assert not methods.is_read_only_public("public/auth")  # not a read
     assert not methods.is_read_only_public("public/hello")  # WebSocket only
