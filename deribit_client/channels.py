@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, Literal, TypeVar, overload
 
-from ._catalogue import channel_facts
+from ._catalogue import CHANNEL_PARTS, channel_facts
 from ._errors import ClientError
 from .models import (
     AccessLogEntry,
@@ -50,6 +50,7 @@ __all__ = [
     "Channel",
     "Interval",
     "Kind",
+    "Resolution",
     "announcements",
     "block_rfq_maker",
     "block_rfq_maker_quotes",
@@ -90,10 +91,14 @@ __all__ = [
 
 T = TypeVar("T")
 
+# The Literals restate the catalogue's CHANNEL_PARTS for the type checker (tests keep them
+# equal); at run time _build checks parts against the catalogue itself.
 Interval = Literal["raw", "100ms", "agg2"]
 """Notification intervals: ``raw`` (every change; needs an authenticated connection),
 ``100ms`` or ``agg2``."""
 Kind = Literal["future", "option", "spot", "future_combo", "option_combo", "combo", "any"]
+Resolution = Literal["1", "3", "5", "10", "15", "30", "60", "120", "180", "240", "D", "W", "M"]
+"""Candle resolutions: minutes, or a day, week or month."""
 
 
 class Channel(str, Generic[T]):
@@ -103,12 +108,19 @@ class Channel(str, Generic[T]):
 
 
 def _build(pattern: str, *parts: object) -> Channel[Any]:
-    """The channel of ``pattern`` with ``parts`` filled in, checked against the catalogue."""
-    for part in parts:
+    """The channel of ``pattern`` with ``parts`` filled in, checked against the catalogue
+    (its pattern, and the values it lists for parts such as ``interval`` or ``kind``)."""
+    names = [p.strip("()") for p in pattern.split(".") if p.startswith("(")]
+    for name, part in zip(names, parts, strict=True):
         if isinstance(part, bool) or not isinstance(part, str | int) or not str(part):
             raise ClientError(f"{pattern}: each part must be a non-empty str, not {part!r}")
         if "." in str(part):
             raise ClientError(f"{pattern}: a part cannot contain '.', got {part!r}")
+        allowed = CHANNEL_PARTS.get(name)
+        if allowed is not None and str(part) not in allowed:
+            raise ClientError(
+                f"{pattern}: {name} must be one of {', '.join(allowed)}, not {part!r}"
+            )
     filled = iter(parts)
     name = ".".join(str(next(filled)) if p.startswith("(") else p for p in pattern.split("."))
     facts = channel_facts(name)
@@ -168,9 +180,9 @@ def perpetual(instrument_name: str, interval: Interval) -> Channel[PerpetualInte
     return _build("perpetual.(instrument_name).(interval)", instrument_name, interval)
 
 
-def chart_trades(instrument_name: str, resolution: str) -> Channel[Candle]:
+def chart_trades(instrument_name: str, resolution: Resolution) -> Channel[Candle]:
     """``chart.trades.(instrument_name).(resolution)``: candles (resolution in minutes,
-    or ``1D``)."""
+    or ``D``, ``W``, ``M``)."""
     return _build("chart.trades.(instrument_name).(resolution)", instrument_name, resolution)
 
 

@@ -16,13 +16,14 @@ import re
 from functools import cache
 from typing import Any
 
-from .channels import CHANNELS
+from .channels import CHANNEL_PARTS, CHANNELS
 from .facts import ChannelFacts, MethodFacts, ParamFacts
 from .methods import METHODS
 from .results import RESULTS
 
 __all__ = [
     "CHANNELS",
+    "CHANNEL_PARTS",
     "METHODS",
     "RESULTS",
     "ChannelFacts",

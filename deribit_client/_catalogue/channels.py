@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .facts import ChannelFacts
 
-__all__ = ["CHANNELS"]
+__all__ = ["CHANNEL_PARTS", "CHANNELS"]
 
 CHANNELS: dict[str, ChannelFacts] = {
     'announcements': ChannelFacts('announcements', False, (), 'General announcements concerning the Deribit platform.'),
@@ -51,3 +51,13 @@ CHANNELS: dict[str, ChannelFacts] = {
     'user.trades.(instrument_name).(interval)': ChannelFacts('user.trades.(instrument_name).(interval)', True, ('instrument_name', 'interval'), "Get notifications about the user's trades in an instrument."),
     'user.trades.(kind).(currency).(interval)': ChannelFacts('user.trades.(kind).(currency).(interval)', True, ('kind', 'currency', 'interval'), "Get notifications about the user's trades in any instrument of a given kind and given currency."),
 }
+
+CHANNEL_PARTS: dict[str, tuple[str, ...]] = {
+    'depth': ('1', '10', '20'),
+    'group': ('none', '1', '2', '5', '10', '25', '100', '250'),
+    'interval': ('raw', '100ms', 'agg2'),
+    'kind': ('future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'),
+    'resolution': ('1', '3', '5', '10', '15', '30', '60', '120', '180', '240', 'D', 'W', 'M'),
+}
+"""Channel part -> the values Deribit accepts (parts not listed are open: instrument
+names, currencies, index names)."""

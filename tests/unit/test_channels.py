@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import inspect
 import typing
+from typing import Literal
 
 import pytest
 
 from deribit_client import ClientError, channels
-from deribit_client._catalogue import CHANNELS, channel_facts
+from deribit_client._catalogue import CHANNEL_PARTS, CHANNELS, channel_facts
 from deribit_client._catalogue.payloads import PAYLOADS, payload_type
 from deribit_client.models import Order, Ticker
 
@@ -48,6 +49,34 @@ def test_each_builder_promises_the_catalogue_payload_type(builder: typing.Any) -
     (promised,) = typing.get_args(hints["return"]) or (typing.Any,)
     if promised is not typing.Any:
         assert promised == payload_type(name), name
+
+
+@pytest.mark.parametrize("builder", _builders(), ids=lambda b: b.__name__)
+def test_each_literal_part_offers_the_catalogue_values(builder: typing.Any) -> None:
+    # The Literals restate the catalogue for the type checker; they must not drift.
+    for name, hint in typing.get_type_hints(builder).items():
+        values = {str(v) for v in typing.get_args(hint) if typing.get_origin(hint) is Literal}
+        if name == "return" or name not in CHANNEL_PARTS:
+            assert not values, name  # open parts (instruments, currencies) are str
+        elif builder is channels.book_grouped and name == "interval":
+            assert values == {"100ms", "agg2"}  # grouped books have no raw interval
+        else:
+            assert values == set(CHANNEL_PARTS[name]), (builder.__name__, name)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: channels.ticker("BTC-PERPETUAL", "1s"), "interval must be one of raw, 100ms"),
+        (lambda: channels.trades_by_currency("bond", "BTC", "100ms"), "kind must be one of"),
+        (lambda: channels.book_grouped("BTC-PERPETUAL", "3", 10, "100ms"), "group must be"),
+        (lambda: channels.chart_trades("BTC-PERPETUAL", "1D"), "resolution must be one of"),
+    ],
+)
+def test_values_the_catalogue_does_not_list_are_refused(build: typing.Any, message: str) -> None:
+    # Without a type checker the Literal does not stop them: the catalogue does.
+    with pytest.raises(ClientError, match=message):
+        build()
 
 
 def test_raw_user_orders_are_single_orders() -> None:

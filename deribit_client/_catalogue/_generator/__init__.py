@@ -184,8 +184,9 @@ def _header(spec: dict[str, Any], what: str, source: str = "OpenAPI") -> list[st
     ]
 
 
-def _table(imports: str, table: str, kind: str) -> list[str]:
-    return [f"from .facts import {imports}", "", f'__all__ = ["{table}"]', "",
+def _table(imports: str, table: str, kind: str, *more: str) -> list[str]:
+    names = ", ".join(f'"{name}"' for name in (*more, table))
+    return [f"from .facts import {imports}", "", f"__all__ = [{names}]", "",
             f"{table}: dict[str, {kind}] = {{"]  # fmt: skip
 
 
@@ -219,7 +220,7 @@ def render_channels(spec_path: Path = CHANNEL_SPEC) -> str:
     """The text of ``channels.py``."""
     spec = json.loads(spec_path.read_text())
     lines = _header(spec, "The facts of every channel family.", "AsyncAPI")
-    lines += _table("ChannelFacts", "CHANNELS", "ChannelFacts")
+    lines += _table("ChannelFacts", "CHANNELS", "ChannelFacts", "CHANNEL_PARTS")
     for name in sorted(spec["channels"]):
         channel = spec["channels"][name]
         pattern = channel.get("address") or name
@@ -231,7 +232,30 @@ def render_channels(spec_path: Path = CHANNEL_SPEC) -> str:
             f"    {pattern!r}: ChannelFacts({pattern!r}, {private!r}, {parameters!r}, {summary!r}),"
         )
     lines.append("}")
+    lines += [
+        "",
+        "CHANNEL_PARTS: dict[str, tuple[str, ...]] = {",
+        *(f"    {name!r}: {values!r}," for name, values in channel_parts(spec).items()),
+        "}",
+        '"""Channel part -> the values Deribit accepts (parts not listed are open: instrument',
+        'names, currencies, index names)."""',
+    ]
     return "\n".join(lines) + "\n"
+
+
+def channel_parts(spec: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The AsyncAPI's enum of each channel part, with ``overrides.CHANNEL_PART_VALUES``;
+    parts in ``overrides.OPEN_ENUMS`` stay open."""
+    parts: dict[str, tuple[str, ...]] = {}
+    for channel in spec["channels"].values():
+        for name, param in channel.get("parameters", {}).items():
+            values = tuple(str(v) for v in param.get("enum", ()))
+            if not values or name in overrides.OPEN_ENUMS:
+                continue
+            if parts.setdefault(name, values) != values:
+                raise ValueError(f"channel part {name!r} has two enums: {values}")
+    parts.update(overrides.CHANNEL_PART_VALUES)
+    return dict(sorted(parts.items()))
 
 
 def outputs() -> dict[Path, str]:

@@ -44,6 +44,13 @@ SESSION_STATE = frozenset(
 AUTH = frozenset({"public/auth", "public/exchange_token", "public/fork_token"})
 """Public methods that are not plain reads: never detoured over HTTP."""
 
+CHANNEL_PART_VALUES = {
+    # REFERENCE 5: kind also takes `any`; `future_combo|option_combo` (instrument.creation,
+    # and the kinds the methods know) are accepted as well.
+    "kind": ("future", "option", "spot", "future_combo", "option_combo", "combo", "any"),
+}
+"""Channel part values the AsyncAPI enum leaves out."""
+
 PRIVATE_CHANNELS = frozenset({"block_trade_confirmations", "block_trade_confirmations.(currency)"})
 """Channels the AsyncAPI file does not tag private but Deribit serves only to an
 authenticated connection (REFERENCE section 5)."""
