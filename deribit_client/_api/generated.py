@@ -3862,7 +3862,7 @@ class PrivateMethods:
         add_positions: bool | None = None,
         simulated_positions: dict[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> AccountSummary:
         """``private/simulate_portfolio``: Calculates portfolio margin info for simulated
         position or current position of the user. This request has a special restricted rate
         limit (not more than once per a second).

@@ -202,7 +202,7 @@ RESULTS: dict[str, Any] = {
     'private/set_mmp_config': list[MmpConfig] | MmpConfig,
     'private/set_self_trading_config': str,
     'private/simulate_block_trade': bool,
-    'private/simulate_portfolio': dict[str, Any],
+    'private/simulate_portfolio': AccountSummary,
     'private/submit_transfer_between_subaccounts': Transfer,
     'private/submit_transfer_to_subaccount': Transfer,
     'private/submit_transfer_to_user': Transfer,

@@ -142,6 +142,8 @@ class AccountSummary(DeribitObject):
     margin_balance: float | None = None
     available_funds: float | None = None
     available_withdrawal_funds: float | None = None
+    available_subaccount_transfer_funds: float | None = None
+    locked_balance: float | None = None
     initial_margin: float | None = None
     maintenance_margin: float | None = None
     projected_initial_margin: float | None = None

@@ -20,6 +20,7 @@ from deribit_client._catalogue import METHODS, RESULTS, ParamFacts
 from deribit_client._catalogue._generator import load_spec, models, overrides
 from deribit_client._rpc.codec import _dec_hook
 from deribit_client.models import (
+    AccountSummary,
     Deposit,
     DeribitObject,
     Instrument,
@@ -131,6 +132,8 @@ def test_results_the_spec_gets_wrong_are_overridden() -> None:
     assert RESULTS["private/cancel_all"] == int | list[CancelReport]  # spec: int only
     assert RESULTS["private/get_user_trades_by_order"] == list[UserTrade]  # spec: none
     assert RESULTS["private/get_positions"] == list[Position]
+    # No schema; the example is an account summary (with the projected margins).
+    assert RESULTS["private/simulate_portfolio"] is AccountSummary
 
 
 def test_hand_written_models_have_every_member_the_spec_lists() -> None:

@@ -232,6 +232,8 @@ RESULT_TYPES: dict[str, str] = {
     # Only the count form is modelled; detailed=true returns execution reports.
     **{f"private/{m}": "int | list[CancelReport]" for m in _CANCEL_COUNT},
     "private/get_account_summary": "AccountSummary",
+    # No result schema; the example is an account summary with projected values.
+    "private/simulate_portfolio": "AccountSummary",
     "private/get_account_summaries": "AccountSummaries",
     "private/get_cancel_on_disconnect": "CancelOnDisconnect",
     # No result schema in the spec; the example is an array of user trades.
