@@ -1179,7 +1179,7 @@ class BookSummary(DeribitObject):
 class ContractSize(DeribitObject):
     """ContractSize"""
 
-    contract_size: int | None = None
+    contract_size: float | None = None
     """Contract size, for futures in USD, for options in base currency of the instrument (BTC, ETH, ...)"""
 
 class DeliveryPricesPageData(DeribitObject):

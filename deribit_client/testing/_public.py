@@ -97,6 +97,35 @@ def get_index_price(call: Call) -> dict[str, Any]:
     return {"index_price": price, "estimated_delivery_price": price}
 
 
+def get_order_book_by_instrument_id(call: Call) -> dict[str, Any]:
+    instrument_id = call.param("instrument_id", int)
+    depth = call.param("depth", int, 5)
+    for name, instrument in call.sim.market.instruments.items():
+        if instrument["instrument_id"] == instrument_id:
+            if depth not in _DEPTHS:
+                raise invalid_param("depth")
+            return call.sim.market.order_book(name, depth, call.sim.now_ms())
+    raise SimError(10020, "invalid_or_unsupported_instrument")
+
+
+def get_contract_size(call: Call) -> dict[str, Any]:
+    instrument = call.sim.market.instruments[_instrument_param(call)]
+    return {"contract_size": instrument["contract_size"]}
+
+
+def get_funding_chart_data(call: Call) -> dict[str, Any]:
+    name = _instrument_param(call)
+    length = call.param("length", str)
+    if length not in ("8h", "24h", "1m"):
+        raise invalid_param("length")
+    if not name.endswith("PERPETUAL"):
+        raise SimError(10020, "invalid_or_unsupported_instrument")
+    index = call.sim.market.index_prices.get(call.sim.market.index_of(name), 0.0)
+    return {"current_interest": 0.0, "interest_8h": 0.0, "data": [
+        {"timestamp": call.sim.now_ms(), "index_price": index, "interest_8h": 0.0}
+    ]}  # fmt: skip
+
+
 def register(sim: SimState) -> None:
     """Install these handlers on ``sim``."""
     for fn in (
@@ -110,5 +139,8 @@ def register(sim: SimState) -> None:
         get_order_book,
         get_currencies,
         get_index_price,
+        get_order_book_by_instrument_id,
+        get_contract_size,
+        get_funding_chart_data,
     ):
         sim.methods[f"public/{fn.__name__}"] = fn

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
-from . import _orders, _private, _public, _streams
+from . import _orders, _private, _public, _shaped, _streams
 from ._credits import RateLimits
 from ._serve import serve
 from ._session import Session, SimError, json_encode, remember
@@ -78,6 +78,7 @@ class DeribitSimulator(SimState):
         self._runner: web.AppRunner | None = None
         for register in (_public.register, _streams.register, _private.register, _orders.register):
             register(self)
+        _shaped.register(self)  # last: every documented method without state, by shape
 
     # -- lifecycle ----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import models, overrides, wrappers
+from . import models, overrides, shapes, wrappers
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "deribit_openapi.json"
@@ -26,6 +26,7 @@ CHANNEL_TARGET = HERE.parent / "channels.py"
 RESULTS_TARGET = HERE.parent / "results.py"
 MODELS_TARGET = HERE.parent.parent / "models" / "objects.py"
 WRAPPERS_TARGET = HERE.parent.parent / "_api" / "generated.py"
+SHAPES_TARGET = HERE.parent.parent / "testing" / "_shapes.py"
 
 __all__ = [
     "CHANNEL_SPEC",
@@ -273,6 +274,9 @@ def outputs() -> dict[Path, str]:
         ),
         WRAPPERS_TARGET: wrappers.render_wrappers(
             facts(spec), plan, _header(spec, "Typed wrappers of every method.")
+        ),
+        SHAPES_TARGET: shapes.render_shapes(
+            facts(spec), spec, _header(spec, "The simulator's copy of each method's shape.")
         ),
     }
 

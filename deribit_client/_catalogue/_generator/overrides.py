@@ -286,6 +286,8 @@ FIELD_TYPES: dict[str, str] = {
     # Extra details of a log entry: an object, or a plain string for some types.
     "TransactionLog.info": "dict[str, Any] | str",
     "VolatilityIndexCandles.data": "list[tuple[int, float, float, float, float]]",
+    # The spec says integer; spot pairs have fractional contract sizes (0.0001 BTC).
+    "ContractSize.contract_size": "float",
 }
 """``Model.member`` -> a type expression the spec does not give."""
 

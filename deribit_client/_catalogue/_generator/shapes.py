@@ -1,0 +1,49 @@
+"""Render ``testing/_shapes.py``: what the simulator needs to answer a method it keeps no
+state for. The simulator may not import the client's catalogue (it would then share the
+client's mistakes), so it gets its own generated copy of the facts it needs: each method's
+parameters and the example result of Deribit's documentation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def example_results(spec: dict[str, Any]) -> dict[str, Any]:
+    """Method -> the result of the last response example its documentation gives."""
+    out: dict[str, Any] = {}
+    for path, item in spec["paths"].items():
+        operation = item.get("get") or item.get("post") or {}
+        content = operation["responses"]["200"].get("content", {}).get("application/json", {})
+        for example in content.get("examples", {}).values():
+            if "result" in example.get("value", {}):
+                out[path.strip("/")] = example["value"]["result"]
+    return out
+
+
+def render_shapes(facts: list[dict[str, Any]], spec: dict[str, Any], header: list[str]) -> str:
+    """The text of ``testing/_shapes.py``."""
+    examples = example_results(spec)
+    lines = [
+        *header,
+        "from typing import Any",
+        "",
+        '__all__ = ["EXAMPLES", "PARAMS"]',
+        "",
+        "PARAMS: dict[str, tuple[tuple[str, str, bool, tuple[str, ...]], ...]] = {",
+    ]
+    for method in facts:
+        params = tuple(
+            (p["name"], p["type"], p["required"], p["enum"] if p["type"] != "array" else ())
+            for p in method["params"]
+        )
+        lines.append(f"    {method['name']!r}: {params!r},")
+    lines += [
+        "}",
+        '"""Method -> its parameters: ``(name, JSON type, required, allowed values)``."""',
+        "",
+        "EXAMPLES: dict[str, Any] = {",
+        *(f"    {name!r}: {examples[name]!r}," for name in sorted(examples)),
+        "}",
+        '"""Method -> the example result of Deribit\'s documentation."""',
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,91 @@
+"""The methods the simulator keeps no state for, answered by shape.
+
+Each is validated against its documented parameters (missing, mistyped or out-of-enum ones
+get Deribit's ``-32602 Invalid params`` naming the parameter) and answered with the example
+result of Deribit's documentation, with the request's own instrument, currency, index,
+kind and label put in. Methods with state (market data, orders, positions, the account,
+subscriptions) have their own handlers, which always win over these.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ._session import REQUIRED, invalid_param
+from ._shapes import EXAMPLES, PARAMS
+from ._state import Call, Handler, SimState
+
+__all__ = ["register", "shaped_methods"]
+
+_TYPES: dict[str, type] = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
+
+# Results of methods whose documentation gives no example (REFERENCE 7, 8).
+_UNDOCUMENTED: dict[str, Any] = {
+    "private/set_self_trading_config": "ok",
+    "private/set_disabled_trading_products": "ok",
+    "private/approve_block_trade": "ok",
+    "private/reject_block_trade": "ok",
+    "private/reset_mmp": "ok",
+    "private/cancel_quotes": 0,
+    "private/pme/simulate": {},
+}
+
+# Request values echoed into the example: the reply is about what was asked.
+_ECHOED = frozenset({"currency", "instrument_name", "index_name", "kind", "label"})
+
+
+def shaped_methods(sim: SimState) -> list[str]:
+    """The methods ``register`` answers by shape (those without a stateful handler)."""
+    return [
+        method
+        for method in PARAMS
+        if method not in sim.methods and (method in EXAMPLES or method in _UNDOCUMENTED)
+    ]
+
+
+def register(sim: SimState) -> None:
+    """Answer every documented method that has no handler yet; call it last."""
+    for method in shaped_methods(sim):
+        sim.methods[method] = _handler(method)
+
+
+def _handler(method: str) -> Handler:
+    params = PARAMS[method]
+    result = EXAMPLES[method] if method in EXAMPLES else _UNDOCUMENTED[method]
+
+    def answer(call: Call) -> Any:
+        echoed: dict[str, Any] = {}
+        for name, kind, required, allowed in params:
+            value = call.param(name, _TYPES.get(kind, object), REQUIRED if required else None)
+            if value is None:
+                continue
+            if allowed and str(value).lower() not in {a.lower() for a in allowed}:
+                raise invalid_param(name, f"must be one of {', '.join(allowed)}")
+            if name in _ECHOED and isinstance(value, str):
+                echoed[name] = value
+        return _echo(copy.deepcopy(result), echoed)
+
+    answer.__name__ = method.replace("/", "_")
+    return answer
+
+
+def _echo(value: Any, echoed: dict[str, Any]) -> Any:
+    """``value`` with every member named like an echoed request value set to it."""
+    if not echoed:
+        return value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = (
+                echoed[key] if key in echoed and isinstance(item, str) else _echo(item, echoed)
+            )
+    elif isinstance(value, list):
+        value[:] = [_echo(item, echoed) for item in value]
+    return value
