@@ -126,6 +126,55 @@ def get_funding_chart_data(call: Call) -> dict[str, Any]:
     ]}  # fmt: skip
 
 
+def _book_summary(call: Call, name: str) -> dict[str, Any]:
+    """One ``book_summary`` (REFERENCE 7): the ticker's figures under their summary names."""
+    instrument = call.sim.market.instruments[name]
+    tick = call.sim.market.ticker(name, call.sim.now_ms())
+    bid, ask = tick["best_bid_price"], tick["best_ask_price"]
+    stats = tick["stats"]
+    summary = {
+        "instrument_name": name,
+        "base_currency": instrument["base_currency"],
+        "quote_currency": instrument["quote_currency"],
+        "creation_timestamp": tick["timestamp"],
+        "bid_price": bid,
+        "ask_price": ask,
+        "mid_price": (bid + ask) / 2 if bid is not None and ask is not None else None,
+        "mark_price": tick["mark_price"],
+        "last": tick["last_price"],
+        "high": stats["high"],
+        "low": stats["low"],
+        "volume": stats["volume"],
+        "volume_usd": stats["volume_usd"],
+        "price_change": stats["price_change"],
+        "open_interest": tick["open_interest"],
+        "estimated_delivery_price": tick["estimated_delivery_price"],
+    }
+    for member in ("funding_8h", "current_funding", "interest_rate", "underlying_price",
+                   "underlying_index", "mark_iv"):  # fmt: skip
+        if member in tick:
+            summary[member] = tick[member]
+    return summary
+
+
+def get_book_summary_by_instrument(call: Call) -> list[dict[str, Any]]:
+    return [_book_summary(call, _instrument_param(call))]
+
+
+def get_book_summary_by_currency(call: Call) -> list[dict[str, Any]]:
+    currency = call.param("currency")
+    kind = call.param("kind", str, None)
+    if currency not in _CURRENCIES or currency == "any":
+        raise invalid_param("currency")
+    if kind is not None and kind not in _KINDS:
+        raise invalid_param("kind")
+    return [
+        _book_summary(call, name)
+        for name, instrument in call.sim.market.instruments.items()
+        if instrument["base_currency"] == currency and kind in (None, instrument["kind"])
+    ]
+
+
 def register(sim: SimState) -> None:
     """Install these handlers on ``sim``."""
     for fn in (
@@ -142,5 +191,7 @@ def register(sim: SimState) -> None:
         get_order_book_by_instrument_id,
         get_contract_size,
         get_funding_chart_data,
+        get_book_summary_by_instrument,
+        get_book_summary_by_currency,
     ):
         sim.methods[f"public/{fn.__name__}"] = fn

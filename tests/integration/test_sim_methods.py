@@ -128,3 +128,14 @@ async def test_methods_answered_by_shape_check_parameters_and_echo_the_request(
         page = await client.private.get_deposits("ETH")
         assert page.data
         assert {d.currency for d in page.data} == {"ETH"}
+
+
+async def test_book_summaries_follow_the_simulated_market(sim: DeribitSimulator) -> None:
+    async with DeribitClient(url=sim.url, transport="http", rate_limit=False) as client:
+        summaries = await client.public.get_book_summary_by_currency("BTC", kind="future")
+        instruments = await client.public.get_instruments("BTC", kind="future")
+        assert {s.instrument_name for s in summaries} == {i.instrument_name for i in instruments}
+        (perp,) = await client.public.get_book_summary_by_instrument(PERP)
+        ticker = await client.public.ticker(PERP)
+        assert perp.bid_price == ticker.best_bid_price
+        assert perp.mark_price == ticker.mark_price
