@@ -37,7 +37,12 @@ from ._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Policy, check_maxsize
 from ._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor
 from ._core.tasks import finish_all, stop_tasks
 from ._credits import CreditLimiter
-from ._errors import AuthenticationError, OrderOutcomeUnknown, PermissionDeniedError
+from ._errors import (
+    AuthenticationError,
+    OrderOutcomeUnknown,
+    PermissionDeniedError,
+    credentials_required,
+)
 from ._response import Response
 from ._rpc.methods import (
     ORDER_MUTATIONS,
@@ -615,10 +620,7 @@ class DeribitClient:
             )
         private = method.startswith("private/")
         if private and self._auth is None:
-            raise CredentialsRequired(
-                f"{method} needs API credentials: pass client_id/client_secret or set "
-                "DERIBIT_CLIENT_ID/DERIBIT_CLIENT_SECRET"
-            )
+            raise credentials_required(method)
         if method in SESSION_STATE:
             return self._stateful(method, params, result_type, timeout, meta)
         return self._route(method, params, result_type, timeout, meta, private)

@@ -130,6 +130,15 @@ class OrderOutcomeUnknown(DeribitError):
         self.at = time.time()
 
 
+def credentials_required(what: str) -> CredentialsRequired:
+    """The error for ``what`` (a private method, private channels) on a client without API
+    credentials: one wording, naming both ways to configure them."""
+    return CredentialsRequired(
+        f"{what}: needs API credentials; pass client_id/client_secret or set "
+        "DERIBIT_CLIENT_ID/DERIBIT_CLIENT_SECRET"
+    )
+
+
 class SubscriptionRejected(DeribitError):
     """Deribit confirmed fewer channels than requested (invalid or unauthorized channels are
     dropped silently by the server). ``channels`` lists the ones it left out."""

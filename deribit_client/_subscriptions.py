@@ -16,7 +16,7 @@ from typing import Any, Final, TypeVar
 
 from ._catalogue import channel_facts
 from ._catalogue.payloads import payload_type
-from ._core.errors import ClientError, CredentialsRequired, DeribitError
+from ._core.errors import ClientError, DeribitError
 from ._core.streams import (
     DEFAULT_MAXSIZE,
     POLICIES,
@@ -27,7 +27,7 @@ from ._core.streams import (
     Stream,
     check_maxsize,
 )
-from ._errors import SubscriptionRejected
+from ._errors import SubscriptionRejected, credentials_required
 from ._rpc.codec import DECODE_ERRORS, decoder_for, encode, notification_decoder
 from ._rpc.methods import MAX_FRAME_BYTES
 from ._rpc.protocol import ChannelRoute
@@ -272,10 +272,7 @@ class SubscriptionManager:
             raise ClientError(f"on_error must be callable, not {on_error!r}")
         private = [name for name in names if is_private_channel(name)]
         if private and not self._can_subscribe_private():
-            raise CredentialsRequired(
-                f"{', '.join(private)} need private/subscribe on an authenticated connection; "
-                "configure client_id/client_secret"
-            )
+            raise credentials_required(f"{', '.join(private)} (private/subscribe)")
         if policy is None:
             # Private streams (orders, trades, positions) must never drop silently.
             policy = "error" if any(n.startswith("user.") for n in names) else "drop_oldest"

@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from .._core.connection import check_timeout
-from .._core.errors import ClientError, CredentialsRequired, RequestTimeout
+from .._core.errors import ClientError, RequestTimeout
 from .._core.streams import ErrorCallback, Policy
+from .._errors import credentials_required
 from .._subscriptions import Callback, Subscription, check_channels, is_private_channel
 from ._caller import Caller
 
@@ -35,7 +36,7 @@ async def subscribe(
     timeout: float | None,
 ) -> Subscription[Any]:
     """``method`` (public/private subscribe) as a started subscriber of ``channels``."""
-    names = _channels(caller, method, channels)
+    names = _checked(caller, method, channels)
     subscriber = caller.subscribe(
         *names, policy=policy, maxsize=maxsize, callback=callback, on_error=on_error,
         label=label,
@@ -52,18 +53,20 @@ async def unsubscribe(
     caller: Caller, method: str, channels: Iterable[str], timeout: float | None
 ) -> list[str]:
     """``method`` (public/private unsubscribe) for every subscriber of ``channels``."""
-    names = _channels(caller, method, channels)
+    names = _checked(caller, method, channels)
     return await _within(method, timeout, lambda: caller.subscriptions.unsubscribe(names))
 
 
 async def unsubscribe_all(caller: Caller, method: str, timeout: float | None) -> str:
     """``method`` (public/private unsubscribe_all): every subscriber ends."""
-    _channels(caller, method, ())
+    _checked(caller, method, ())  # the scope's rules only: credentials for private/
     return await _within(method, timeout, lambda: caller.subscriptions.unsubscribe_all(method))
 
 
-def _channels(caller: Caller, method: str, channels: Iterable[str]) -> tuple[str, ...]:
-    # Checked before anything changes: a bad list must not end half the subscribers.
+def _checked(caller: Caller, method: str, channels: Iterable[str]) -> tuple[str, ...]:
+    """``channels`` checked against ``method``'s scope, as Deribit does: ``public/*`` takes
+    no private channel, ``private/*`` needs credentials. Checked before anything changes:
+    a bad list must not end half the subscribers."""
     if isinstance(channels, str):
         raise ClientError(f"{method}: channels must be a list of channel names, not one str")
     names = check_channels(channels)
@@ -76,10 +79,7 @@ def _channels(caller: Caller, method: str, channels: Iterable[str]) -> tuple[str
                 f"(client.private.{verb})"
             )
     elif not caller.subscriptions.private_allowed:
-        raise CredentialsRequired(
-            f"{method} needs API credentials: pass client_id/client_secret or set "
-            "DERIBIT_CLIENT_ID/DERIBIT_CLIENT_SECRET"
-        )
+        raise credentials_required(method)
     return names
 
 
