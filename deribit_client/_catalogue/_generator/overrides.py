@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+# Orders placed or edited (results: OrderResponse; wrappers validate them) and the
+# cancels that answer a count or, with detailed=true, execution reports.
+_ORDER_RESPONSE = ("buy", "sell", "edit", "edit_by_label", "close_position")
+_CANCEL_COUNT = (
+    "cancel_all",
+    "cancel_all_by_currency",
+    "cancel_all_by_currency_pair",
+    "cancel_all_by_instrument",
+    "cancel_all_by_kind_or_type",
+    "cancel_by_label",
+)
+
 ORDER_MUTATIONS = frozenset(
     {
-        "private/buy",
-        "private/sell",
-        "private/edit",
-        "private/edit_by_label",
+        *(f"private/{m}" for m in (*_ORDER_RESPONSE, *_CANCEL_COUNT)),
         "private/cancel",
-        "private/cancel_all",
-        "private/cancel_all_by_currency",
-        "private/cancel_all_by_currency_pair",
-        "private/cancel_all_by_instrument",
-        "private/cancel_all_by_kind_or_type",
-        "private/cancel_by_label",
-        "private/close_position",
         "private/mass_quote",
         "private/cancel_quotes",
         # trades and quotes outside the order book: a lost reply may still have traded
@@ -206,16 +208,6 @@ HAND_MODELS: dict[str, str] = {
 """Spec schema -> the hand-written model that mirrors it (a test checks it has every member
 the spec lists)."""
 
-_ORDER_RESPONSE = ("buy", "sell", "edit", "edit_by_label", "close_position")
-_CANCEL_COUNT = (
-    "cancel_all",
-    "cancel_all_by_currency",
-    "cancel_all_by_currency_pair",
-    "cancel_all_by_instrument",
-    "cancel_all_by_kind_or_type",
-    "cancel_by_label",
-)
-
 RESULT_TYPES: dict[str, str] = {
     "public/auth": "AuthResult",
     "public/exchange_token": "AuthResult",
@@ -363,18 +355,9 @@ IDENTIFIERS: dict[str, tuple[str, ...]] = {
 HAND_WRAPPERS = frozenset(
     {
         # order validation before sending (amount/contracts, price, trigger, label)
-        "private/buy",
-        "private/sell",
-        "private/edit",
-        "private/edit_by_label",
-        "private/close_position",
+        *(f"private/{m}" for m in _ORDER_RESPONSE),
         # count-or-execution-reports overloads on `detailed`
-        "private/cancel_all",
-        "private/cancel_all_by_currency",
-        "private/cancel_all_by_currency_pair",
-        "private/cancel_all_by_instrument",
-        "private/cancel_all_by_kind_or_type",
-        "private/cancel_by_label",
+        *(f"private/{m}" for m in _CANCEL_COUNT),
         # the server closes the socket instead of answering
         "private/logout",
         # through the subscription manager: it routes notifications and resubscribes
