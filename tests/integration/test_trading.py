@@ -547,3 +547,29 @@ async def test_private_subscribe_labels_own_order_notifications(trader: DeribitC
             "user.orders.BTC-PERPETUAL.raw"
         ]
         assert sub.channels == ("ticker.BTC-PERPETUAL.100ms",)
+
+
+async def test_published_private_notifications_carry_each_connections_label(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # One connection labelled the channel, the other did not: each gets its own frame.
+    async with (
+        DeribitClient(url=sim.url, heartbeat_interval=None, **KEY) as plain,
+        trader.subscribe("user.lock", label="bot-7") as labelled,
+        plain.subscribe("user.lock") as unlabelled,
+    ):
+        assert await sim.publish("user.lock", {"locked": True, "currency": "ALL"}) == 2
+        first, second = await anext(labelled), await anext(unlabelled)
+        assert first.label == "bot-7"  # type: ignore[union-attr]
+        assert second.label is None  # type: ignore[union-attr]
+        assert first.data == second.data  # type: ignore[union-attr]
+
+
+async def test_subscription_methods_over_http_say_they_need_a_websocket(
+    sim: DeribitSimulator,
+) -> None:
+    async with DeribitClient(url=sim.url, transport="http", **KEY) as client:
+        with pytest.raises(UnsupportedOperation, match="WebSocket"):
+            await client.public.subscribe(["ticker.BTC-PERPETUAL.100ms"])
+        with pytest.raises(UnsupportedOperation, match="private/unsubscribe_all needs a WebSocket"):
+            await client.private.unsubscribe_all()
