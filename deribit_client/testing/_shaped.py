@@ -58,34 +58,39 @@ def register(sim: SimState) -> None:
 
 
 def _handler(method: str) -> Handler:
-    params = PARAMS[method]
+    # (name, Python type, required, allowed values, the same lower-cased), worked out once.
+    params = [
+        (name, _TYPES.get(kind, object), required, allowed, {a.lower() for a in allowed})
+        for name, kind, required, allowed in PARAMS[method]
+    ]
     result = EXAMPLES[method] if method in EXAMPLES else _UNDOCUMENTED[method]
 
     def answer(call: Call) -> Any:
         echoed: dict[str, Any] = {}
-        for name, kind, required, allowed in params:
-            value = call.param(name, _TYPES.get(kind, object), REQUIRED if required else None)
+        for name, kind, required, allowed, lowered in params:
+            value = call.param(name, kind, REQUIRED if required else None)
             if value is None:
                 continue
-            if allowed and str(value).lower() not in {a.lower() for a in allowed}:
+            if allowed and str(value).lower() not in lowered:
                 raise invalid_param(name, f"must be one of {', '.join(allowed)}")
             if name in _ECHOED and isinstance(value, str):
                 echoed[name] = value
-        return _echo(copy.deepcopy(result), echoed)
+        reply = copy.deepcopy(result)
+        _echo(reply, echoed)
+        return reply
 
     answer.__name__ = method.replace("/", "_")
     return answer
 
 
-def _echo(value: Any, echoed: dict[str, Any]) -> Any:
-    """``value`` with every member named like an echoed request value set to it."""
-    if not echoed:
-        return value
+def _echo(value: Any, echoed: dict[str, str]) -> None:
+    """Set every member of ``value`` named like an echoed request value to it, in place."""
     if isinstance(value, dict):
         for key, item in value.items():
-            value[key] = (
-                echoed[key] if key in echoed and isinstance(item, str) else _echo(item, echoed)
-            )
+            if key in echoed and isinstance(item, str):
+                value[key] = echoed[key]
+            else:
+                _echo(item, echoed)
     elif isinstance(value, list):
-        value[:] = [_echo(item, echoed) for item in value]
-    return value
+        for item in value:
+            _echo(item, echoed)
