@@ -8,11 +8,19 @@ from typing import Any
 
 import msgspec
 
-from deribit_client import DeribitClient
+from deribit_client import DeribitClient, ReconnectPolicy
 from deribit_client._client import lost_order_error
 from deribit_client._core.connection import Connection
 from deribit_client._rpc.protocol import RpcProtocol
 from deribit_client.transports import MockConnector, MockTransport, StreamTransport
+
+INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
+"""Reconnect at once: tests wait for reconnects by condition, never by time."""
+
+
+def tick(seq: int) -> dict[str, Any]:
+    """A BTC-PERPETUAL ticker payload whose timestamp carries a sequence number."""
+    return {"instrument_name": "BTC-PERPETUAL", "timestamp": seq, "best_bid_price": 1.0}
 
 
 async def until(predicate: Callable[[], object], limit: float = 5.0) -> None:

@@ -29,15 +29,10 @@ from deribit_client import (
 )
 from deribit_client._core.supervisor import TRANSITIONS
 from deribit_client.transports import MockTransport
-from tests.helpers import SILENT, Refuse, ScriptedDeribit, drop, until
+from tests.helpers import INSTANT, SILENT, Refuse, ScriptedDeribit, drop, tick, until
 
-INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
 TICKER = "ticker.BTC-PERPETUAL.100ms"
 KEY = {"client_id": "id", "client_secret": "secret"}
-
-
-def tick(seq: int) -> dict[str, Any]:
-    return {"instrument_name": "BTC-PERPETUAL", "timestamp": seq}
 
 
 @pytest.fixture

@@ -14,14 +14,12 @@ from deribit_client import (
     DeribitClient,
     Gap,
     Notification,
-    ReconnectPolicy,
     RequestTimeout,
     channels,
 )
 from deribit_client.models import Ticker
-from tests.helpers import SILENT, ScriptedDeribit, until
+from tests.helpers import INSTANT, SILENT, ScriptedDeribit, tick, until
 
-INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
 TICKER = "ticker.BTC-PERPETUAL.100ms"
 TRADES = "trades.BTC-PERPETUAL.100ms"
 ORDERS = "user.orders.BTC-PERPETUAL.raw"
@@ -34,10 +32,6 @@ ORDER = {
     "order_state": "open",
     "order_type": "limit",
 }
-
-
-def tick(seq: int) -> dict[str, Any]:
-    return {"instrument_name": "BTC-PERPETUAL", "timestamp": seq}
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from deribit_client import ClientError, Gap, OrderOutcomeUnknown, ReconnectPolicy
+from deribit_client import ClientError, Gap, OrderOutcomeUnknown
 from deribit_client.exberry import (
     ExberryClient,
     InvalidSession,
@@ -19,7 +19,6 @@ from deribit_client.exberry.models import Add, Executed, ExecutionReport, Trade
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
 from tests.helpers import until
 
-INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
 KEY = {"api_key": SIM_API_KEY, "secret": SIM_API_SECRET}
 
 

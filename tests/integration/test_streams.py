@@ -23,16 +23,10 @@ from deribit_client import (
 )
 from deribit_client.models import BookChange, Ticker
 from deribit_client.testing import DeribitSimulator
-from tests.helpers import FastHeartbeatClient, until
+from tests.helpers import INSTANT, FastHeartbeatClient, tick, until
 
 TICKER = "ticker.BTC-PERPETUAL.100ms"
 BOOK = "book.BTC-PERPETUAL.100ms"
-INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
-
-
-def tick(seq: int) -> dict[str, Any]:
-    """A ticker payload whose timestamp carries a sequence number."""
-    return {"instrument_name": "BTC-PERPETUAL", "timestamp": seq, "best_bid_price": 1.0}
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from deribit_client import (
     OrderOutcomeUnknown,
     OrderRejectedError,
     RateLimitError,
-    ReconnectPolicy,
     UnsupportedOperation,
 )
 from deribit_client.models import (
@@ -33,10 +32,9 @@ from deribit_client.models import (
     cancelled_orders,
 )
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
-from tests.helpers import FastHeartbeatClient, until
+from tests.helpers import INSTANT, FastHeartbeatClient, until
 
 KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
-INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
 PERP = "BTC-PERPETUAL"
 
 

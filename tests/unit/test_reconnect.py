@@ -15,8 +15,7 @@ from deribit_client import (
 )
 from deribit_client._client import is_fatal
 from deribit_client._core.supervisor import retry_establish
-
-INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
+from tests.helpers import INSTANT
 
 
 @pytest.mark.parametrize(
