@@ -10,13 +10,14 @@ subscriptions) have their own handlers, which always win over these.
 from __future__ import annotations
 
 import copy
-from typing import Any
+import functools
+from typing import Any, NamedTuple
 
 from ._session import REQUIRED, invalid_param
 from ._shapes import EXAMPLES, PARAMS
 from ._state import Call, Handler, SimState
 
-__all__ = ["register", "shaped_methods"]
+__all__ = ["declared_params", "register", "shaped_methods"]
 
 _TYPES: dict[str, type] = {
     "string": str,
@@ -57,24 +58,57 @@ def register(sim: SimState) -> None:
         sim.methods[method] = _handler(method)
 
 
+class _Param(NamedTuple):
+    name: str
+    kind: type
+    required: bool
+    allowed: tuple[str, ...]
+    lowered: frozenset[str]
+    minimum: float | None
+    maximum: float | None
+
+
+@functools.cache
+def _params(method: str) -> tuple[_Param, ...]:
+    return tuple(
+        _Param(
+            name,
+            _TYPES.get(kind, object),
+            required,
+            allowed,
+            frozenset(a.lower() for a in allowed),
+            *bounds,
+        )
+        for name, kind, required, allowed, bounds in PARAMS[method]
+    )
+
+
+def declared_params(call: Call) -> dict[str, Any]:
+    """The documented parameters of ``call`` that were sent, checked as Deribit checks them:
+    a missing required one, a wrong type, a value outside the allowed ones or outside the
+    documented bounds gets ``-32602 Invalid params`` naming the parameter."""
+    values: dict[str, Any] = {}
+    for param in _params(call.method):
+        value = call.param(param.name, param.kind, REQUIRED if param.required else None)
+        if value is None:
+            continue
+        name = param.name
+        if param.allowed and str(value).lower() not in param.lowered:
+            raise invalid_param(name, f"must be one of {', '.join(param.allowed)}")
+        if param.minimum is not None and value < param.minimum:
+            raise invalid_param(name, f"must be at least {param.minimum}")
+        if param.maximum is not None and value > param.maximum:
+            raise invalid_param(name, f"must be at most {param.maximum}")
+        values[name] = value
+    return values
+
+
 def _handler(method: str) -> Handler:
-    # (name, Python type, required, allowed values, the same lower-cased), worked out once.
-    params = [
-        (name, _TYPES.get(kind, object), required, allowed, {a.lower() for a in allowed})
-        for name, kind, required, allowed in PARAMS[method]
-    ]
     result = EXAMPLES[method] if method in EXAMPLES else _UNDOCUMENTED[method]
 
     def answer(call: Call) -> Any:
-        echoed: dict[str, Any] = {}
-        for name, kind, required, allowed, lowered in params:
-            value = call.param(name, kind, REQUIRED if required else None)
-            if value is None:
-                continue
-            if allowed and str(value).lower() not in lowered:
-                raise invalid_param(name, f"must be one of {', '.join(allowed)}")
-            if name in _ECHOED and isinstance(value, str):
-                echoed[name] = value
+        sent = declared_params(call)
+        echoed = {k: v for k, v in sent.items() if k in _ECHOED and isinstance(v, str)}
         reply = copy.deepcopy(result)
         _echo(reply, echoed)
         return reply

@@ -97,6 +97,7 @@ def _param(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         "enum": enum,
         "description": " ".join(str(description).split()),
         "items": item_kind,
+        "bounds": (schema.get("minimum"), schema.get("maximum")),
     }
 
 

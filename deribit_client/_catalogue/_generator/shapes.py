@@ -27,19 +27,27 @@ def render_shapes(facts: list[dict[str, Any]], spec: dict[str, Any], header: lis
         *header,
         "from typing import Any",
         "",
-        '__all__ = ["EXAMPLES", "PARAMS"]',
+        '__all__ = ["EXAMPLES", "PARAMS", "Bounds"]',
         "",
-        "PARAMS: dict[str, tuple[tuple[str, str, bool, tuple[str, ...]], ...]] = {",
+        "Bounds = tuple[float | None, float | None]",
+        "PARAMS: dict[str, tuple[tuple[str, str, bool, tuple[str, ...], Bounds], ...]] = {",
     ]
     for method in facts:
         params = tuple(
-            (p["name"], p["type"], p["required"], p["enum"] if p["type"] != "array" else ())
+            (
+                p["name"],
+                p["type"],
+                p["required"],
+                p["enum"] if p["type"] != "array" else (),
+                p["bounds"],
+            )
             for p in method["params"]
         )
         lines.append(f"    {method['name']!r}: {params!r},")
     lines += [
         "}",
-        '"""Method -> its parameters: ``(name, JSON type, required, allowed values)``."""',
+        '"""Method -> its parameters: ``(name, JSON type, required, allowed values, (minimum,',
+        'maximum))``."""',
         "",
         "EXAMPLES: dict[str, Any] = {",
         *(f"    {name!r}: {examples[name]!r}," for name in sorted(examples)),
