@@ -56,6 +56,7 @@ from ..models import (
     NewSubaccount,
     Order,
     OrderBook,
+    OrderHistoryPage,
     OrderIdInitialMarginPair,
     PendingBlockTrade,
     Position,
@@ -2595,7 +2596,7 @@ class PrivateMethods:
         continuation: str | None = None,
         historical: bool | None = None,
         timeout: float | None = None,
-    ) -> list[Order]:
+    ) -> list[Order] | OrderHistoryPage:
         """``private/get_order_history_by_currency``: Retrieves history of orders that have
         been partially or fully filled.
 
@@ -2639,7 +2640,7 @@ class PrivateMethods:
         continuation: str | None = None,
         historical: bool | None = None,
         timeout: float | None = None,
-    ) -> list[Order]:
+    ) -> list[Order] | OrderHistoryPage:
         """``private/get_order_history_by_instrument``: Retrieves history of orders that have
         been partially or fully filled.
 

@@ -170,6 +170,15 @@ class UserTradesPage(DeribitObject):
     has_more: bool = False
 
 
+class OrderHistoryPage(DeribitObject):
+    """``get_order_history_*`` with ``with_continuation=True``: a page of orders and the
+    token for the next one (``None`` on the last page). Without it the result is the
+    bare list of orders; the wrappers decode both."""
+
+    orders: list[Order]
+    continuation: str | None = None
+
+
 class OrderResponse(DeribitObject):
     """``private/buy|sell|edit|edit_by_label|close_position`` result: the order and its fills."""
 

@@ -96,8 +96,6 @@ class Trading:
         self.token_ttl = 900
         self.cancel_failures: dict[str, list[tuple[int, str]]] = {}
         self.order_ids = itertools.count(1_000_000)
-        self.trade_ids = itertools.count(500_000)
-        self.trade_seq = itertools.count(1)
         self.auth_grants: list[str] = []
         self.tokens_in_params = 0
         """Private calls that carried ``access_token`` in their params."""

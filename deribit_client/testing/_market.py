@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 import random
+from collections import deque
 from typing import Any
 
-__all__ = ["Book", "Market", "expiry_code"]
+from ._session import HISTORY
+
+__all__ = ["Book", "Market", "deribit_id", "expiry_code", "side_of"]
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 PERPETUAL_EXPIRY = 32503708800000  # Deribit's "never" for perpetuals (REFERENCE 7.5)
+_EMPTY = 1e-9  # amounts and price differences below this are zero
 
 
 def expiry_code(day: dt.date) -> str:
@@ -36,7 +41,9 @@ def _last_fridays(after: dt.date, count: int) -> list[dt.date]:
 class Book:
     """Price levels of one instrument, best first: ``[[price, amount], ...]``.
 
-    ``change_id`` increases with every change, as on Deribit's ``book.*`` channels.
+    Every mutation goes through :meth:`add` or :meth:`set_level`, which remember the levels
+    they touched; :meth:`flush` turns them into one ``change`` with the next ``change_id``,
+    so ``book.*`` subscribers see every mutation, each change id exactly once, in order.
     """
 
     def __init__(self, tick: float, min_amount: float, mid: float, rng: random.Random) -> None:
@@ -45,6 +52,8 @@ class Book:
         self.change_id = rng.randrange(10_000_000, 90_000_000)
         self.bids: list[list[float]] = []
         self.asks: list[list[float]] = []
+        # price -> whether the level existed at the last flush, per side
+        self._touched: dict[str, dict[float, bool]] = {"bids": {}, "asks": {}}
         mid = self.round(mid)
         gap = 0.0
         for _ in range(20):  # strictly widening levels on both sides of the mid
@@ -58,6 +67,73 @@ class Book:
 
     def _amount(self, rng: random.Random) -> float:
         return round(self.min_amount * rng.randint(1, 50), 10)
+
+    def levels(self, side: str) -> list[list[float]]:
+        """``bids`` or ``asks`` (a buy order rests on bids: pass ``side_of(direction)``)."""
+        return self.bids if side == "bids" else self.asks
+
+    def amount_at(self, side: str, price: float) -> float:
+        """The amount resting at ``price`` (0 when there is no level)."""
+        level = self._find(self.levels(side), price)
+        return level[1] if level is not None else 0.0
+
+    def add(self, side: str, price: float, delta: float) -> None:
+        """Add ``delta`` (negative to take) to the level at ``price``."""
+        self.set_level(side, price, self.amount_at(side, price) + delta)
+
+    def set_level(self, side: str, price: float, amount: float) -> None:
+        """Make the level at ``price`` hold ``amount``; an empty level is removed."""
+        levels = self.levels(side)
+        level = self._find(levels, price)
+        if level is not None:
+            price = level[0]  # one key per level, however the caller rounded
+        self._touched[side].setdefault(price, level is not None)
+        amount = round(amount, 10)
+        if amount <= _EMPTY:
+            if level is not None:
+                levels.remove(level)
+        elif level is not None:
+            level[1] = amount
+        else:
+            levels.append([price, amount])
+            levels.sort(key=(lambda lv: -lv[0]) if side == "bids" else (lambda lv: lv[0]))
+
+    def flush(self, *, skip: int = 0) -> tuple[int, list[list[Any]], list[list[Any]]] | None:
+        """The mutations since the last flush as ``(prev_change_id, bids, asks)`` with
+        Deribit's actions (``new``, ``change``, ``delete`` with amount 0), advancing
+        ``change_id`` once; None when nothing changed. ``skip`` first passes over that many
+        ids as if their changes had been lost (an injected gap)."""
+        bids = self._actions("bids")
+        asks = self._actions("asks")
+        if not bids and not asks:
+            return None
+        self.change_id += skip
+        prev = self.change_id
+        self.change_id += 1
+        return prev, bids, asks
+
+    def _actions(self, side: str) -> list[list[Any]]:
+        touched = self._touched[side]
+        if not touched:
+            return []
+        self._touched[side] = {}
+        actions: list[list[Any]] = []
+        for price in sorted(touched, reverse=side == "bids"):
+            existed = touched[price]
+            now = self._find(self.levels(side), price)
+            if now is None:
+                if existed:
+                    actions.append(["delete", price, 0.0])
+            else:
+                actions.append(["change" if existed else "new", price, now[1]])
+        return actions
+
+    @staticmethod
+    def _find(levels: list[list[float]], price: float) -> list[float] | None:
+        for level in levels:
+            if abs(level[0] - price) < _EMPTY:
+                return level
+        return None
 
     @property
     def best_bid(self) -> list[float] | None:
@@ -76,6 +152,17 @@ class Book:
         return None
 
 
+def deribit_id(currency: str, number: int) -> str:
+    """Order and trade ids as Deribit spells them: a bare number for BTC instruments,
+    ``ETH-584849853`` for the others (clients that parse them must see both)."""
+    return str(number) if currency == "BTC" else f"{currency}-{number}"
+
+
+def side_of(direction: str) -> str:
+    """The book side an order of ``direction`` rests on."""
+    return "bids" if direction == "buy" else "asks"
+
+
 class Market:
     """Instruments of BTC and ETH (perpetual, futures, options) plus spot pairs."""
 
@@ -91,6 +178,11 @@ class Market:
         self.instruments: dict[str, dict[str, Any]] = {}
         self.books: dict[str, Book] = {}
         self.last_trade: dict[str, float] = {}
+        self.tapes: dict[str, deque[dict[str, Any]]] = {}
+        """Public trades per instrument, oldest first (the newest :data:`HISTORY`)."""
+        self._trade_ids = itertools.count(500_000)
+        self._trade_seq: dict[str, int] = {}
+        self._tick_direction: dict[str, int] = {}
         today = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).date()
         next_id = iter(range(100_001, 200_000))
         for currency, tick, contract, spot in (
@@ -237,6 +329,48 @@ class Market:
             },
             premium,
         )
+
+    def record_trade(
+        self, name: str, direction: str, price: float, amount: float, now_ms: int
+    ) -> dict[str, Any]:
+        """A public trade on ``name`` (taker ``direction``): ids, ``trade_seq`` per
+        instrument and ``tick_direction`` as Deribit numbers them; kept on the tape and
+        moving ``last_price``."""
+        instrument = self.instruments[name]
+        seq = self._trade_seq.get(name, 0) + 1
+        self._trade_seq[name] = seq
+        last = self.last_trade[name]
+        previous = self._tick_direction.get(name, 0)
+        if price > last:
+            tick_direction = 0  # plus
+        elif price < last:
+            tick_direction = 2  # minus
+        else:  # zero-plus after a rise, zero-minus after a fall
+            tick_direction = 1 if previous in (0, 1) else 3
+        self._tick_direction[name] = tick_direction
+        self.last_trade[name] = price
+        currency = instrument.get("settlement_currency") or instrument["base_currency"]
+        book = self.books[name]
+        trade: dict[str, Any] = {
+            "trade_id": deribit_id(currency, next(self._trade_ids)),
+            "trade_seq": seq,
+            "instrument_name": name,
+            "timestamp": now_ms,
+            "direction": direction,
+            "price": price,
+            "amount": amount,
+            "contracts": round(amount / instrument["contract_size"], 10),
+            "tick_direction": tick_direction,
+            "index_price": self.index_prices.get(instrument["price_index"], price),
+            "mark_price": round(book.mid() or price, 8),
+        }
+        if instrument["kind"] == "option":
+            trade["iv"] = 49.9
+        tape = self.tapes.get(name)
+        if tape is None:
+            tape = self.tapes[name] = deque(maxlen=HISTORY)
+        tape.append(trade)
+        return trade
 
     def instrument(self, name: str) -> dict[str, Any] | None:
         """The instrument object, or None."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from ._accounts import Account, Trading
-from ._market import Book
+from ._market import Book, deribit_id, side_of
 from ._session import Session, SimError, invalid_param
 from ._state import Call, SimState
+from ._streams import market_moved
 
-__all__ = ["register"]
+__all__ = ["account_of", "currency_of", "kind_matches", "public_order", "register"]
 
 _TRIGGER_TYPES = frozenset(
     {"stop_limit", "stop_market", "take_limit", "take_market", "trailing_stop"}
@@ -30,7 +31,7 @@ def _trading(call: Call) -> Trading:
     return trading
 
 
-def _account(call: Call) -> Account:
+def account_of(call: Call) -> Account:
     return _trading(call).account(call.token.client_id)
 
 
@@ -42,14 +43,8 @@ def _instrument(call: Call, name: str | None = None) -> dict[str, Any]:
     return instrument
 
 
-def _currency(instrument: dict[str, Any]) -> str:
+def currency_of(instrument: dict[str, Any]) -> str:
     return str(instrument.get("settlement_currency") or instrument["base_currency"])
-
-
-def _deribit_id(currency: str, number: int) -> str:
-    """Order and trade ids as Deribit spells them: a bare number for BTC instruments,
-    ``ETH-584849853`` for the others (clients that parse them must see both)."""
-    return str(number) if currency == "BTC" else f"{currency}-{number}"
 
 
 def _on_tick(price: float, tick: float) -> bool:
@@ -57,11 +52,11 @@ def _on_tick(price: float, tick: float) -> bool:
     return abs(steps - round(steps)) < 1e-6
 
 
-def _public(order: dict[str, Any]) -> dict[str, Any]:
+def public_order(order: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in order.items() if not k.startswith("_")}
 
 
-def _kind_matches(order_kind: str, kind: str | None) -> bool:
+def kind_matches(order_kind: str, kind: str | None) -> bool:
     if kind in (None, "any"):
         return True
     if kind == "combo":
@@ -89,24 +84,12 @@ def _type_matches(order: dict[str, Any], wanted: str | None) -> bool:
 # -- the book -----------------------------------------------------------------------------
 
 
-def _rest(book: Book, side: str, price: float, amount: float) -> None:
-    levels = book.bids if side == "buy" else book.asks
-    for level in levels:
-        if abs(level[0] - price) < _EPS:
-            level[1] = round(level[1] + amount, 10)
-            return
-    levels.append([price, amount])
-    levels.sort(key=lambda lv: -lv[0] if side == "buy" else lv[0])
+def _rest(book: Book, direction: str, price: float, amount: float) -> None:
+    book.add(side_of(direction), price, amount)
 
 
-def _unrest(book: Book, side: str, price: float, amount: float) -> None:
-    levels = book.bids if side == "buy" else book.asks
-    for level in levels:
-        if abs(level[0] - price) < _EPS:
-            level[1] = round(level[1] - amount, 10)
-            if level[1] <= _EPS:
-                levels.remove(level)
-            return
+def _unrest(book: Book, direction: str, price: float, amount: float) -> None:
+    book.add(side_of(direction), price, -amount)
 
 
 def _own_resting(account: Account, instrument: str, side: str, price: float) -> float:
@@ -129,7 +112,8 @@ def _match(
     """Take liquidity for ``order`` from the opposite side; returns the trades."""
     book = sim.market.books[instrument["instrument_name"]]
     buy = order["direction"] == "buy"
-    opposite = book.asks if buy else book.bids
+    opposite_side = "asks" if buy else "bids"
+    opposite = book.levels(opposite_side)
     limit = order["price"] if order["order_type"] == "limit" else None
     trades: list[dict[str, Any]] = []
     for level in list(opposite):
@@ -143,12 +127,8 @@ def _match(
         if own > _EPS:
             raise SimError(10003, "order_overlap")  # self-trading is not allowed
         take = min(remaining, level[1])
-        level[1] = round(level[1] - take, 10)
-        if level[1] <= _EPS:
-            opposite.remove(level)
+        book.add(opposite_side, price, -take)
         trades.append(_trade(sim, account, order, instrument, price, take))
-    if trades:
-        book.change_id += 1
     return trades
 
 
@@ -160,7 +140,6 @@ def _trade(
     price: float,
     amount: float,
 ) -> dict[str, Any]:
-    trading = sim.trading
     name = instrument["instrument_name"]
     kind = instrument["kind"]
     order["filled_amount"] = round(order["filled_amount"] + amount, 10)
@@ -169,22 +148,12 @@ def _trade(
     order["average_price"] = round((previous * (filled - amount) + price * amount) / filled, 8)
     coin = amount / price if kind == "future" else amount
     fee = round(coin * (0.0005 if kind == "future" else 0.0003), 10)
-    currency = _currency(instrument)
+    currency = currency_of(instrument)
     account.balances[currency] = account.balances.get(currency, 0.0) - fee
     _apply_position(account, instrument, order["direction"], amount, price)
-    sim.market.last_trade[name] = price
+    public = sim.market.record_trade(name, order["direction"], price, amount, sim.now_ms())
     trade = {
-        "trade_id": _deribit_id(currency, next(trading.trade_ids)),
-        "trade_seq": next(trading.trade_seq),
-        "instrument_name": name,
-        "timestamp": sim.now_ms(),
-        "direction": order["direction"],
-        "price": price,
-        "amount": amount,
-        "contracts": round(amount / instrument["contract_size"], 10),
-        "tick_direction": 0,
-        "index_price": sim.market.index_prices.get(instrument["price_index"], price),
-        "mark_price": price,
+        **public,
         "order_id": order["order_id"],
         "order_type": order["order_type"],
         "liquidity": "T",
@@ -264,7 +233,7 @@ def _summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
     positions = [
         _position(sim, account, name)
         for name in account.positions
-        if _currency(sim.market.instruments[name]) == currency
+        if currency_of(sim.market.instruments[name]) == currency
     ]
     upl = sum(p["floating_profit_loss"] for p in positions)
     initial = sum(p["initial_margin"] for p in positions)
@@ -307,7 +276,7 @@ def _channel_covers(parts: list[str], instrument: dict[str, Any]) -> bool:
         return bool(parts[2] == instrument["instrument_name"])
     if len(parts) == 5:
         kind, currency = parts[2], parts[3]
-        return _kind_matches(instrument["kind"], kind) and _is_currency(
+        return kind_matches(instrument["kind"], kind) and _is_currency(
             currency, instrument["base_currency"]
         )
     return False
@@ -326,8 +295,11 @@ async def _notify(
     orders: list[dict[str, Any]],
     trades: list[dict[str, Any]],
 ) -> None:
+    """Publish what an order operation did: the market's change to everyone, then the
+    account's orders, trades, position and portfolio to its ``user.*`` channels."""
     name = instrument["instrument_name"]
-    orders = [_public(o) for o in orders]
+    await market_moved(sim, name, trades)
+    orders = [public_order(o) for o in orders]
     for session in list(sim.sessions):
         if session.auth is None or session.auth.client_id != account.client_id:
             continue
@@ -337,8 +309,8 @@ async def _notify(
                 continue
             family = parts[1]
             if family == "portfolio" and trades:
-                if _is_currency(parts[2], _currency(instrument)):
-                    data = _summary(sim, account, _currency(instrument))
+                if _is_currency(parts[2], currency_of(instrument)):
+                    data = _summary(sim, account, currency_of(instrument))
                     await _send(session, channel, data)
                 continue
             if not _channel_covers(parts, instrument):
@@ -371,7 +343,7 @@ async def _send(session: Session, channel: str, data: Any) -> None:
 
 async def _place(call: Call, direction: str) -> dict[str, Any]:
     sim = call.sim
-    account = _account(call)
+    account = account_of(call)
     instrument = _instrument(call)
     order_type = call.param("type", str, "limit")
     if order_type not in _ORDER_TYPES:
@@ -413,7 +385,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
         raise invalid_param("trigger_price", "required for trigger orders")
     now = sim.now_ms()
     order: dict[str, Any] = {
-        "order_id": _deribit_id(_currency(instrument), next(_trading(call).order_ids)),
+        "order_id": deribit_id(currency_of(instrument), next(_trading(call).order_ids)),
         "instrument_name": instrument["instrument_name"],
         "direction": direction,
         "order_type": order_type,
@@ -458,7 +430,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     order["last_update_timestamp"] = sim.now_ms()
     account.orders[order["order_id"]] = order
     await _notify(sim, account, instrument, [order], trades)
-    return {"order": _public(order), "trades": trades}
+    return {"order": public_order(order), "trades": trades}
 
 
 _INITIAL_MARGIN_RATE = 0.02  # what _position charges (50x leverage)
@@ -486,12 +458,12 @@ def _check_margin(
     reduces = (position > 0) != (order["direction"] == "buy") and order["amount"] <= abs(position)
     if order["reduce_only"] or (position and reduces):
         return
-    currency = _currency(instrument)
+    currency = currency_of(instrument)
     reserved = sum(
         _order_margin(sim, sim.market.instruments[o["instrument_name"]], o)
         for o in account.orders.values()
         if o["order_state"] in ("open", "untriggered")
-        and _currency(sim.market.instruments[o["instrument_name"]]) == currency
+        and currency_of(sim.market.instruments[o["instrument_name"]]) == currency
     )
     available = _summary(sim, account, currency)["available_funds"] - reserved
     if _order_margin(sim, instrument, order) > available:
@@ -537,7 +509,7 @@ async def sell(call: Call) -> dict[str, Any]:
 
 
 def _open_order(call: Call, order_id: str) -> dict[str, Any]:
-    order = _account(call).orders.get(order_id)
+    order = account_of(call).orders.get(order_id)
     if order is None:
         raise SimError(10004, "order_not_found")
     if order["order_state"] not in ("open", "untriggered"):
@@ -547,7 +519,7 @@ def _open_order(call: Call, order_id: str) -> dict[str, Any]:
 
 async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     sim = call.sim
-    account = _account(call)
+    account = account_of(call)
     instrument = _instrument(call, order["instrument_name"])
     book = sim.market.books[order["instrument_name"]]
     amount = call.param("amount", float, None)
@@ -575,7 +547,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
     await _notify(sim, account, instrument, [order], trades)
-    return {"order": _public(order), "trades": trades}
+    return {"order": public_order(order), "trades": trades}
 
 
 async def edit(call: Call) -> dict[str, Any]:
@@ -587,7 +559,7 @@ async def edit_by_label(call: Call) -> dict[str, Any]:
     label = call.param("label")
     matches = [
         o
-        for o in _account(call).orders.values()
+        for o in account_of(call).orders.values()
         if o["label"] == label and o["instrument_name"] == name and o["order_state"] == "open"
     ]
     if not matches:
@@ -610,15 +582,15 @@ async def cancel(call: Call) -> dict[str, Any]:
     order = _open_order(call, call.param("order_id"))
     _cancel_one(call.sim, order, "user_request")
     await _notify(
-        call.sim, _account(call), _instrument(call, order["instrument_name"]), [order], []
+        call.sim, account_of(call), _instrument(call, order["instrument_name"]), [order], []
     )
-    return _public(order)
+    return public_order(order)
 
 
 async def _cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
     """Cancel the open orders ``select`` accepts; build Deribit's execution reports."""
     sim = call.sim
-    account = _account(call)
+    account = account_of(call)
     detailed = call.param("detailed", bool, False)
     call.param("freeze_quotes", bool, False)
     chosen = [
@@ -632,7 +604,9 @@ async def _cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
     for order in chosen:
         instrument = sim.market.instruments[order["instrument_name"]]
         kind = "trigger" if order["order_type"] in _TRIGGER_TYPES else "limit"
-        groups.setdefault((_currency(instrument), kind, order["instrument_name"]), []).append(order)
+        groups.setdefault((currency_of(instrument), kind, order["instrument_name"]), []).append(
+            order
+        )
     reports: list[dict[str, Any]] = []
     failed_currencies: dict[str, tuple[int, str]] = {}
     for currency in {key[0] for key in groups}:
@@ -656,7 +630,7 @@ async def _cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
                 "currency": currency,
                 "type": kind,
                 "instrument_name": name,
-                "result": [_public(o) for o in orders],
+                "result": [public_order(o) for o in orders],
             }
         )
         await _notify(sim, account, sim.market.instruments[name], orders, [])
@@ -674,7 +648,9 @@ async def cancel_all_by_currency(call: Call) -> int | list[dict[str, Any]]:
     return await _cancel_many(
         call,
         lambda o, i: (
-            _currency(i) == currency and _kind_matches(i["kind"], kind) and _type_matches(o, wanted)
+            currency_of(i) == currency
+            and kind_matches(i["kind"], kind)
+            and _type_matches(o, wanted)
         ),
     )
 
@@ -686,7 +662,7 @@ async def cancel_all_by_currency_pair(call: Call) -> int | list[dict[str, Any]]:
     return await _cancel_many(
         call,
         lambda o, i: (
-            i["price_index"] == pair and _kind_matches(i["kind"], kind) and _type_matches(o, wanted)
+            i["price_index"] == pair and kind_matches(i["kind"], kind) and _type_matches(o, wanted)
         ),
     )
 
@@ -708,8 +684,8 @@ async def cancel_all_by_kind_or_type(call: Call) -> int | list[dict[str, Any]]:
     return await _cancel_many(
         call,
         lambda o, i: (
-            ("any" in currencies or _currency(i) in currencies)
-            and _kind_matches(i["kind"], kind)
+            ("any" in currencies or currency_of(i) in currencies)
+            and kind_matches(i["kind"], kind)
             and _type_matches(o, wanted)
         ),
     )
@@ -719,14 +695,14 @@ async def cancel_by_label(call: Call) -> int | list[dict[str, Any]]:
     label = call.param("label")
     currency = call.param("currency", str, None)
     return await _cancel_many(
-        call, lambda o, i: o["label"] == label and currency in (None, _currency(i))
+        call, lambda o, i: o["label"] == label and currency in (None, currency_of(i))
     )
 
 
 async def close_position(call: Call) -> dict[str, Any]:
     instrument = _instrument(call)
     name = instrument["instrument_name"]
-    size = _account(call).positions.get(name, {}).get("size", 0.0)
+    size = account_of(call).positions.get(name, {}).get("size", 0.0)
     if abs(size) < _EPS:
         raise SimError(10010, "already_closed")
     call.params.update(amount=abs(size), reduce_only=True)
@@ -737,8 +713,8 @@ async def close_position(call: Call) -> dict[str, Any]:
 
 def _orders(call: Call, select: Any) -> list[dict[str, Any]]:
     return [
-        _public(o)
-        for o in _account(call).orders.values()
+        public_order(o)
+        for o in account_of(call).orders.values()
         if select(o, call.sim.market.instruments[o["instrument_name"]])
     ]
 
@@ -749,7 +725,7 @@ def get_open_orders(call: Call) -> list[dict[str, Any]]:
         call,
         lambda o, i: (
             o["order_state"] in ("open", "untriggered")
-            and _kind_matches(i["kind"], kind)
+            and kind_matches(i["kind"], kind)
             and _type_matches(o, wanted)
         ),
     )
@@ -762,8 +738,8 @@ def get_open_orders_by_currency(call: Call) -> list[dict[str, Any]]:
         call,
         lambda o, i: (
             o["order_state"] in ("open", "untriggered")
-            and _currency(i) == currency
-            and _kind_matches(i["kind"], kind)
+            and currency_of(i) == currency
+            and kind_matches(i["kind"], kind)
             and _type_matches(o, wanted)
         ),
     )
@@ -789,80 +765,40 @@ def get_open_orders_by_label(call: Call) -> list[dict[str, Any]]:
         lambda o, i: (
             o["order_state"] in ("open", "untriggered")
             and o["label"] == label
-            and _currency(i) == currency
+            and currency_of(i) == currency
         ),
     )
 
 
 def get_order_state(call: Call) -> dict[str, Any]:
-    order = _account(call).orders.get(call.param("order_id"))
+    order = account_of(call).orders.get(call.param("order_id"))
     if order is None:
         raise SimError(10004, "order_not_found")
-    return _public(order)
+    return public_order(order)
 
 
 def get_order_state_by_label(call: Call) -> list[dict[str, Any]]:
     currency, label = call.param("currency"), call.param("label")
-    return _orders(call, lambda o, i: o["label"] == label and _currency(i) == currency)
-
-
-def get_order_history_by_instrument(call: Call) -> list[dict[str, Any]]:
-    name = _instrument(call)["instrument_name"]
-    count, offset = call.param("count", int, 20), call.param("offset", int, 0)
-    unfinished = call.param("include_unfinished", bool, False)
-    history = [
-        _public(o)
-        for o in _account(call).orders.values()
-        if o["instrument_name"] == name
-        and (unfinished or o["order_state"] not in ("open", "untriggered"))
-    ]
-    history.sort(key=lambda o: o["last_update_timestamp"], reverse=True)  # newest first
-    return history[offset : offset + count]
-
-
-def _trades_page(call: Call, select: Any) -> dict[str, Any]:
-    count = call.param("count", int, 10)
-    sorting = call.param("sorting", str, "desc")
-    trades = [t for t in _account(call).trades if select(t)]
-    if sorting != "asc":
-        trades.reverse()
-    return {"trades": trades[:count], "has_more": len(trades) > count}
-
-
-def get_user_trades_by_instrument(call: Call) -> dict[str, Any]:
-    name = _instrument(call)["instrument_name"]
-    return _trades_page(call, lambda t: t["instrument_name"] == name)
-
-
-def get_user_trades_by_currency(call: Call) -> dict[str, Any]:
-    currency = call.param("currency")
-    kind = call.param("kind", str, None)
-    instruments = call.sim.market.instruments
-
-    def select(trade: dict[str, Any]) -> bool:
-        instrument = instruments[trade["instrument_name"]]
-        return _currency(instrument) == currency and _kind_matches(instrument["kind"], kind)
-
-    return _trades_page(call, select)
+    return _orders(call, lambda o, i: o["label"] == label and currency_of(i) == currency)
 
 
 def get_user_trades_by_order(call: Call) -> list[dict[str, Any]]:
     order_id = call.param("order_id")
-    return [t for t in _account(call).trades if t["order_id"] == order_id]
+    return [t for t in account_of(call).trades if t["order_id"] == order_id]
 
 
 def get_position(call: Call) -> dict[str, Any]:
-    return _position(call.sim, _account(call), _instrument(call)["instrument_name"])
+    return _position(call.sim, account_of(call), _instrument(call)["instrument_name"])
 
 
 def get_positions(call: Call) -> list[dict[str, Any]]:
     currency = call.param("currency", str, "any")
     kind = call.param("kind", str, None)
-    account = _account(call)
+    account = account_of(call)
     out = []
     for name in account.positions:
         instrument = call.sim.market.instruments[name]
-        if currency in ("any", _currency(instrument)) and _kind_matches(instrument["kind"], kind):
+        if currency in ("any", currency_of(instrument)) and kind_matches(instrument["kind"], kind):
             out.append(_position(call.sim, account, name))
     return out
 
@@ -871,7 +807,7 @@ def get_account_summary(call: Call) -> dict[str, Any]:
     currency = call.param("currency")
     if not isinstance(currency, str) or not currency.isalpha():
         raise invalid_param("currency")
-    summary = _summary(call.sim, _account(call), currency.upper())
+    summary = _summary(call.sim, account_of(call), currency.upper())
     if call.param("extended", bool, False):
         summary.update(
             id=4242,
@@ -885,7 +821,7 @@ def get_account_summary(call: Call) -> dict[str, Any]:
 
 
 def get_account_summaries(call: Call) -> dict[str, Any]:
-    account = _account(call)
+    account = account_of(call)
     return {
         "id": 4242,
         "username": "simulator",
@@ -910,7 +846,7 @@ def _cod_scope(call: Call) -> str:
 
 def _set_cod(call: Call, enabled: bool) -> str:
     if _cod_scope(call) == "account":
-        _account(call).cod["account"] = enabled
+        account_of(call).cod["account"] = enabled
     else:
         call.session.state["cod"] = enabled
     return "ok"
@@ -927,7 +863,9 @@ def disable_cancel_on_disconnect(call: Call) -> str:
 def get_cancel_on_disconnect(call: Call) -> dict[str, Any]:
     scope = _cod_scope(call)
     enabled = (
-        _account(call).cod["account"] if scope == "account" else bool(call.session.state.get("cod"))
+        account_of(call).cod["account"]
+        if scope == "account"
+        else bool(call.session.state.get("cod"))
     )
     return {"scope": scope, "enabled": enabled}
 
@@ -948,6 +886,8 @@ def _on_disconnect(sim: SimState, session: Session) -> None:
     for order in cancelled:
         _cancel_one(sim, order, "cancel_on_disconnect")
     sim.cod_cancellations += len(cancelled)
+    for name in sorted({o["instrument_name"] for o in cancelled}):
+        sim.spawn(market_moved(sim, name))  # the books lost these orders' levels
 
 
 def register(sim: SimState) -> None:
@@ -957,11 +897,9 @@ def register(sim: SimState) -> None:
         cancel_all_by_currency_pair, cancel_all_by_instrument, cancel_all_by_kind_or_type,
         cancel_by_label, close_position, get_open_orders, get_open_orders_by_currency,
         get_open_orders_by_instrument, get_open_orders_by_label, get_order_state,
-        get_order_state_by_label, get_order_history_by_instrument,
-        get_user_trades_by_instrument, get_user_trades_by_currency,
-        get_user_trades_by_order, get_position, get_positions, get_account_summary,
-        get_account_summaries, enable_cancel_on_disconnect, disable_cancel_on_disconnect,
-        get_cancel_on_disconnect,
+        get_order_state_by_label, get_user_trades_by_order, get_position, get_positions,
+        get_account_summary, get_account_summaries, enable_cancel_on_disconnect,
+        disable_cancel_on_disconnect, get_cancel_on_disconnect,
     ]  # fmt: skip
     for fn in handlers:
         sim.methods[f"private/{fn.__name__}"] = fn

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
-from . import _orders, _private, _public, _shaped, _streams
+from . import _history, _orders, _private, _public, _shaped, _streams
 from ._credits import RateLimits
 from ._serve import serve
 from ._session import Session, SimError, json_encode, remember
@@ -76,7 +76,13 @@ class DeribitSimulator(SimState):
         self._shuffle_left = 0
         self._held: list[tuple[Session, bytes]] = []
         self._runner: web.AppRunner | None = None
-        for register in (_public.register, _streams.register, _private.register, _orders.register):
+        for register in (
+            _public.register,
+            _streams.register,
+            _private.register,
+            _orders.register,
+            _history.register,
+        ):
             register(self)
         _shaped.register(self)  # last: every documented method without state, by shape
 
@@ -191,14 +197,15 @@ class DeribitSimulator(SimState):
             self._streamer.cancel()
             self._streamer = None
 
-    async def publish_book_change(
-        self, instrument: str, interval: str = "100ms", *, gap: bool = False
-    ) -> dict[str, Any]:
-        """Change ``instrument``'s book and notify ``book.{instrument}.{interval}``
-        subscribers; ``gap=True`` skips a change id. Returns the message."""
-        data = _streams.book_change(self, instrument, gap=gap)
-        await self.publish(f"book.{instrument}.{interval}", data)
-        return data
+    async def publish_book_change(self, instrument: str, *, gap: bool = False) -> dict[str, Any]:
+        """Change one level of ``instrument``'s book and publish it to every book channel
+        of the instrument; ``gap=True`` loses one change id first (the message's
+        ``prev_change_id`` is not the last one sent). Returns the ``change`` message."""
+        _streams.random_change(self, instrument)
+        change = await _streams.market_moved(self, instrument, skip=1 if gap else 0)
+        if change is None:
+            raise ValueError(f"{instrument}'s book is empty: there is no level to change")
+        return change
 
     # -- request handling ---------------------------------------------------------------
 

@@ -49,7 +49,8 @@ class SimState:
         self.heartbeat_failures = 0
         """Connections closed because a ``test_request`` went unanswered."""
         self.test_requests_sent = 0
-        self.stream_trades = 0
+        self.stream_memory: dict[str, Any] = {}
+        """What streams last published where the next message depends on it (quotes)."""
         self.trading = Trading(self.now_ms)
         """API keys, tokens and accounts."""
         self.credits = Credits(RateLimits(), clock)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from ._session import Session, SimError, invalid_param, remember
@@ -11,7 +12,16 @@ from ._state import Call, SimState
 
 log = logging.getLogger("deribit_client.testing")
 
-__all__ = ["book_change", "book_snapshot", "generate", "needs_authorization", "register"]
+__all__ = [
+    "PUBLIC_TRADE_FIELDS",
+    "book_snapshot",
+    "generate",
+    "market_moved",
+    "needs_authorization",
+    "random_change",
+    "register",
+    "subscribed",
+]
 
 MAX_LABEL = 16
 """Longest ``private/subscribe`` label."""
@@ -80,38 +90,164 @@ def book_snapshot(sim: SimState, instrument: str) -> dict[str, Any]:
     }
 
 
-def book_change(sim: SimState, instrument: str, *, gap: bool = False) -> dict[str, Any]:
-    """Change the book a little and describe it as a ``change`` message.
-
-    With ``gap=True`` one change id is skipped, so ``prev_change_id`` does not match.
-    """
-    book = sim.market.books[instrument]
-    prev = book.change_id
-    book.change_id += 2 if gap else 1
-    preferred, other = (book.bids, book.asks) if book.change_id % 2 else (book.asks, book.bids)
-    side = preferred or other  # a side may be empty (all liquidity taken)
-    changes: list[list[Any]] = []
-    if side:
-        level = side[book.change_id % min(len(side), 5)]
-        level[1] = round(book.min_amount * (1 + (book.change_id % 40)), 10)
-        changes.append(["change", level[0], level[1]])
+def _grouped(sim: SimState, name: str, depth_part: str) -> dict[str, Any]:
+    """``book.{instrument}.{group}.{depth}.{interval}``: the top ``depth`` levels."""
+    book = sim.market.books[name]
+    depth = int(depth_part) if depth_part.isdigit() else 10
     return {
-        "type": "change",
         "timestamp": sim.now_ms(),
-        "instrument_name": instrument,
+        "instrument_name": name,
         "change_id": book.change_id,
-        "prev_change_id": prev + 1 if gap else prev,
-        "bids": changes if side is book.bids else [],
-        "asks": [] if side is book.bids else changes,
+        "bids": [list(level) for level in book.bids[:depth]],
+        "asks": [list(level) for level in book.asks[:depth]],
     }
 
 
-def generate(sim: SimState, channel: str) -> Any | None:
-    """A plausible next payload for ``channel``, or None for families it does not stream.
+def _quote(sim: SimState, name: str) -> dict[str, Any]:
+    book = sim.market.books[name]
+    bid, ask = book.best_bid, book.best_ask
+    return {
+        "timestamp": sim.now_ms(),
+        "instrument_name": name,
+        "best_bid_price": bid[0] if bid else None,
+        "best_bid_amount": bid[1] if bid else 0.0,
+        "best_ask_price": ask[0] if ask else None,
+        "best_ask_amount": ask[1] if ask else 0.0,
+    }
 
-    Index prices take a small random step each time; books change one level at a time with
-    consecutive change ids, so consumers see a valid sequence.
-    """
+
+def subscribed(sim: SimState) -> set[str]:
+    """Every channel some connection is subscribed to."""
+    return {channel for session in sim.sessions for channel in session.channels}
+
+
+def _trades_cover(parts: list[str], instrument: dict[str, Any]) -> bool:
+    """``trades.{instrument}.{interval}`` or ``trades.{kind}.{currency}.{interval}``."""
+    if len(parts) == 3:
+        return bool(parts[1] == instrument["instrument_name"])
+    if len(parts) == 4:
+        kind, currency = parts[1], parts[2].lower()
+        return kind in ("any", instrument["kind"]) and currency in (
+            "any",
+            instrument["base_currency"].lower(),
+        )
+    return False
+
+
+async def market_moved(
+    sim: SimState, name: str, trades: Sequence[dict[str, Any]] = (), *, skip: int = 0
+) -> dict[str, Any] | None:
+    """Publish what changed in ``name``'s market since the last call: the book's pending
+    mutations as one change (``book.*``), grouped snapshots, the quote when the top of the
+    book moved, the ticker, and ``trades`` on every ``trades.*`` channel covering the
+    instrument. Every book mutation reaches subscribers this way, so change ids stay
+    consecutive. Returns the book change message, if there was one."""
+    market = sim.market
+    book = market.books[name]
+    delta = book.flush(skip=skip)
+    change = None
+    if delta is not None:
+        prev, bids, asks = delta
+        change = {
+            "type": "change",
+            "timestamp": sim.now_ms(),
+            "instrument_name": name,
+            "change_id": book.change_id,
+            "prev_change_id": prev,
+            "bids": bids,
+            "asks": asks,
+        }
+    if change is None and not trades:
+        return None
+    instrument = market.instruments[name]
+    public = [{k: t[k] for k in PUBLIC_TRADE_FIELDS if k in t} for t in trades]
+    quote = _quote(sim, name)
+    top = tuple(quote[k] for k in ("best_bid_price", "best_bid_amount", "best_ask_price"))
+    top += (quote["best_ask_amount"],)
+    top_moved = sim.stream_memory.get(f"quote.{name}") != top
+    sim.stream_memory[f"quote.{name}"] = top
+    for channel in sorted(subscribed(sim)):
+        parts = channel.split(".")
+        family = parts[0]
+        if family == "trades":
+            if public and _trades_cover(parts, instrument):
+                await sim.publish(channel, public)
+            continue
+        if len(parts) < 2 or parts[1] != name:
+            continue
+        if family == "book" and len(parts) == 3 and change is not None:
+            await sim.publish(channel, change)
+        elif family == "book" and len(parts) == 5 and change is not None:
+            await sim.publish(channel, _grouped(sim, name, parts[3]))
+        elif family == "quote" and top_moved:
+            await sim.publish(channel, quote)
+        elif family == "ticker":
+            await sim.publish(channel, market.ticker(name, sim.now_ms()))
+    return change
+
+
+PUBLIC_TRADE_FIELDS = (
+    "trade_id",
+    "trade_seq",
+    "instrument_name",
+    "timestamp",
+    "direction",
+    "price",
+    "amount",
+    "contracts",
+    "tick_direction",
+    "index_price",
+    "mark_price",
+    "iv",
+)
+"""What everyone sees of a trade (REFERENCE 7.2); a user's own fills add private fields."""
+
+
+def random_change(sim: SimState, name: str) -> None:
+    """Change one of the top five levels of ``name``'s book a little (the simulated
+    market's own activity); published by the next :func:`market_moved`."""
+    book = sim.market.books[name]
+    preferred, other = ("bids", "asks") if sim.rng.random() < 0.5 else ("asks", "bids")
+    side = preferred if book.levels(preferred) else other  # a side may be empty
+    levels = book.levels(side)
+    if levels:
+        price = levels[sim.rng.randrange(min(len(levels), 5))][0]
+        book.set_level(side, price, book.min_amount * sim.rng.randint(1, 40))
+
+
+def _random_trade(sim: SimState, name: str) -> dict[str, Any] | None:
+    """A trade of someone else at the best price (the level is replenished at once)."""
+    book = sim.market.books[name]
+    buy = sim.rng.random() < 0.5
+    level = (book.best_ask if buy else book.best_bid) or book.best_ask or book.best_bid
+    if level is None:
+        return None
+    direction = "buy" if level is book.best_ask else "sell"
+    amount = sim.market.instruments[name]["min_trade_amount"]
+    return sim.market.record_trade(name, direction, level[0], amount, sim.now_ms())
+
+
+def _instruments_watched(sim: SimState, channels: set[str]) -> set[str]:
+    """Instruments whose market some channel follows (one random instrument per
+    ``trades.{kind}.{currency}`` channel)."""
+    market = sim.market
+    names: set[str] = set()
+    for channel in channels:
+        parts = channel.split(".")
+        if parts[0] in ("book", "ticker", "quote", "trades") and len(parts) in (2, 3, 5):
+            names.add(parts[1])  # book.X.i, book.X.g.d.i, ticker.X.i, quote.X, trades.X.i
+        elif parts[0] == "trades" and len(parts) == 4:
+            covered = sorted(
+                name for name, i in market.instruments.items() if _trades_cover(parts, i)
+            )
+            if covered:
+                names.add(sim.rng.choice(covered))
+    return {name for name in names if name in market.instruments}
+
+
+def generate(sim: SimState, channel: str) -> Any | None:
+    """A plausible next payload for a channel that is not an instrument's market (those
+    move through :func:`market_moved`), or None for families it does not stream."""
     parts = channel.split(".")
     family = parts[0]
     market = sim.market
@@ -121,62 +257,26 @@ def generate(sim: SimState, channel: str) -> Any | None:
         market.index_prices[parts[1]] = round(price, 2)
         return {"index_name": parts[1], "price": round(price, 2), "timestamp": now}
     name = parts[1] if len(parts) > 1 else ""
-    if market.instrument(name) is None:
-        return None
-    book = market.books[name]
-    if family == "book" and len(parts) == 3:
-        return book_change(sim, name)
-    if family == "book" and len(parts) == 5:
-        depth = int(parts[3]) if parts[3].isdigit() else 10
-        return {
-            "timestamp": now,
-            "instrument_name": name,
-            "change_id": book.change_id,
-            "bids": [list(level) for level in book.bids[:depth]],
-            "asks": [list(level) for level in book.asks[:depth]],
-        }
-    if family == "ticker":
-        return market.ticker(name, now)
-    if family == "quote":
-        bid, ask = book.best_bid, book.best_ask
-        return {
-            "timestamp": now,
-            "instrument_name": name,
-            "best_bid_price": bid[0] if bid else None,
-            "best_bid_amount": bid[1] if bid else 0.0,
-            "best_ask_price": ask[0] if ask else None,
-            "best_ask_amount": ask[1] if ask else 0.0,
-        }
-    if family == "trades" and len(parts) == 3:
-        side = book.best_ask if sim.rng.random() < 0.5 else book.best_bid
-        if side is None:
-            return None
-        sim.stream_trades += 1
-        return [
-            {
-                "trade_id": f"SIMPUB-{sim.stream_trades}",
-                "trade_seq": sim.stream_trades,
-                "instrument_name": name,
-                "timestamp": now,
-                "direction": "buy" if side is book.best_ask else "sell",
-                "price": side[0],
-                "amount": market.instruments[name]["min_trade_amount"],
-                "tick_direction": 0,
-                "index_price": market.index_prices.get(market.index_of(name), side[0]),
-                "mark_price": book.mid() or side[0],
-            }
-        ]
-    if family == "perpetual" and name.endswith("PERPETUAL"):
+    if family == "perpetual" and name.endswith("PERPETUAL") and name in market.instruments:
         index = market.index_prices.get(market.index_of(name), 0.0)
         return {"interest": 0.00001, "index_price": index, "timestamp": now}
     return None
 
 
 async def run_streams(sim: SimState, interval: float) -> None:
-    """Publish generated data to every subscribed channel, every ``interval`` seconds."""
+    """Move the simulated market every ``interval`` seconds and publish it: each watched
+    instrument's book changes once (published to all of its book channels alike) and
+    sometimes trades; other channels get generated data."""
     while True:
         await asyncio.sleep(interval)
-        channels = {c for session in sim.sessions for c in session.channels}
+        channels = subscribed(sim)
+        for name in sorted(_instruments_watched(sim, channels)):
+            try:
+                random_change(sim, name)
+                trade = _random_trade(sim, name) if sim.rng.random() < 0.5 else None
+                await market_moved(sim, name, [trade] if trade else [])
+            except Exception:  # one instrument's bug must not stop every stream
+                log.exception("simulator could not move the market of %s", name)
         for channel in sorted(channels):
             try:
                 data = generate(sim, channel)

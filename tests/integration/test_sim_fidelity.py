@@ -11,7 +11,13 @@ import aiohttp
 import msgspec
 import pytest
 
-from deribit_client import DeribitClient, InsufficientFundsError, ReconnectPolicy
+from deribit_client import (
+    DeribitClient,
+    Gap,
+    InsufficientFundsError,
+    LocalOrderBook,
+    ReconnectPolicy,
+)
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
@@ -166,3 +172,104 @@ async def test_spent_nonces_are_forgotten_once_their_timestamp_is_refused() -> N
         offset[0] = 120.0  # every nonce so far is now outside the signature window
         assert "result" in await sign_in("last")
         assert list(sim.trading.used_nonces) == [(SIM_CLIENT_ID, "last")]
+
+
+def _levels(book: LocalOrderBook) -> tuple[list[tuple[float, float]], ...]:
+    return (
+        [(level.price, level.amount) for level in book.bids()],
+        [(level.price, level.amount) for level in book.asks()],
+    )
+
+
+async def test_the_book_stream_publishes_every_change_of_own_orders(
+    trader: DeribitClient,
+) -> None:
+    raw, aggregated = f"book.{PERP}.raw", f"book.{PERP}.100ms"
+    books = {raw: LocalOrderBook(PERP), aggregated: LocalOrderBook(PERP)}
+    async with trader.subscribe(raw, aggregated) as sub:
+        seen: list[Any] = []
+
+        async def settle() -> None:
+            # each subscriber book must reach the server's book, change by change
+            want = await trader.public.get_order_book(PERP, depth=1000)
+            async with asyncio.timeout(5):  # the old simulator published no change
+                while any(b.change_id != want.change_id for b in books.values()):
+                    item = await anext(sub)
+                    assert not isinstance(item, Gap), "a change id was skipped"
+                    books[item.channel].apply(item)
+                    seen.append(item.data)
+            expected = (
+                [(level.price, level.amount) for level in want.bids],
+                [(level.price, level.amount) for level in want.asks],
+            )
+            for book in books.values():
+                assert _levels(book) == expected
+
+        await settle()  # the two snapshots
+        top = await trader.public.get_order_book(PERP, depth=1)
+        bid = top.bids[0].price + 0.5  # inside the spread: a new level
+        first = await trader.private.buy(PERP, amount=10, price=bid)
+        await settle()
+        assert [c.bids[0].action for c in seen[-2:]] == ["new", "new"]
+        second = await trader.private.buy(PERP, amount=20, price=bid)  # the level grows
+        await settle()
+        assert [c.bids[0].action for c in seen[-2:]] == ["change", "change"]
+        await trader.private.cancel(first.order.order_id)
+        await settle()
+        await trader.private.cancel(second.order.order_id)  # the level empties
+        await settle()
+        assert [(c.bids[0].action, c.bids[0].price, c.bids[0].amount) for c in seen[-2:]] == [
+            ("delete", bid, 0.0)
+        ] * 2
+        await trader.private.buy(PERP, amount=top.asks[0].amount + 10, type="market")
+        await settle()  # a sweep through two levels: one change each, consecutive ids
+        assert [level.action for level in seen[-1].asks] == ["delete", "change"]
+    changes = [data for data in seen if data.type == "change"]
+    assert len(changes) == 2 * 5
+
+
+async def test_own_fills_appear_on_trades_channels_and_move_the_ticker(
+    trader: DeribitClient,
+) -> None:
+    channels = (f"trades.{PERP}.raw", "trades.future.BTC.100ms", f"ticker.{PERP}.raw")
+    async with trader.subscribe(*channels) as sub:
+        filled = await trader.private.buy(PERP, amount=30, type="market")
+        seen: dict[str, Any] = {}
+        async with asyncio.timeout(5):  # the old simulator never published own fills
+            while len(seen) < len(channels):
+                item = await anext(sub)
+                seen[item.channel] = item.data  # type: ignore[union-attr]
+    fill = filled.trades[-1]
+    for channel in channels[:2]:
+        public = seen[channel][-1]
+        assert (public.trade_id, public.price, public.amount) == (
+            fill.trade_id,
+            fill.price,
+            fill.amount,
+        )
+        assert public.direction == "buy"
+    assert seen[channels[2]].last_price == fill.price
+    last = await trader.public.get_last_trades_by_instrument(PERP, count=1)
+    assert last.trades[0].trade_id == fill.trade_id
+
+
+async def test_generated_book_changes_reach_every_interval_without_gaps(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    channels = (f"book.{PERP}.raw", f"book.{PERP}.100ms", f"book.{PERP}.none.10.100ms")
+    books = {channel: LocalOrderBook(PERP) for channel in channels[:2]}
+    grouped = 0
+    async with trader.subscribe(*channels) as sub:
+        sim.start_streams(interval=0.001)
+        async with asyncio.timeout(10):
+            while min(b.changes for b in books.values()) < 20:
+                item = await anext(sub)
+                # the old streamer changed the book once per channel: each interval saw
+                # the other's change ids as a gap
+                assert not isinstance(item, Gap)
+                if item.channel in books:
+                    books[item.channel].apply(item)
+                else:
+                    grouped += 1
+        sim.stop_streams()
+    assert grouped >= 20

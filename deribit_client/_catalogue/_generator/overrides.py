@@ -255,6 +255,9 @@ RESULT_TYPES: dict[str, str] = {
     "private/move_positions": "PositionMove | list[PositionMoveTrade]",
     # The spec describes one entry; the example maps each currency to one.
     "private/get_reward_eligibility": "dict[str, RewardEligibility]",
+    # with_continuation=true turns the list into {orders, continuation}: both decode.
+    "private/get_order_history_by_currency": "list[Order] | OrderHistoryPage",
+    "private/get_order_history_by_instrument": "list[Order] | OrderHistoryPage",
     # The same objects the announcements and user.lock channels carry.
     "public/get_announcements": "list[Announcement]",
     "private/get_new_announcements": "list[Announcement]",

@@ -1,0 +1,283 @@
+"""Simulator handlers for history: public trades, TradingView candles, the account's own
+trades and orders. Everything is read from what the simulated market and accounts did; a
+chart reaching back before the simulator started gets a deterministic price path ending at
+the first real trade, so indicators computed at start-up have data."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ._orders import account_of, currency_of, kind_matches, public_order
+from ._session import SimError, invalid_param
+from ._shaped import declared_params
+from ._state import Call, SimState
+
+__all__ = ["register", "trades_page"]
+
+Trade = dict[str, Any]
+
+_RESOLUTIONS_MS = {
+    **{str(minutes): minutes * 60_000 for minutes in (1, 3, 5, 10, 15, 30, 60, 120, 180, 360, 720)},
+    "1D": 86_400_000,
+}
+MAX_CANDLES = 5_000
+"""Most candles one chart request returns (a longer range starts later)."""
+
+
+def trades_page(trades: Iterable[Trade], params: dict[str, Any], count: int = 10) -> dict[str, Any]:
+    """Deribit's ``{trades, has_more}`` page of ``trades`` (oldest first) for the request's
+    ``start_*``/``end_*`` bounds (sequence numbers, ids, timestamps, all inclusive),
+    ``count`` and ``sorting``.
+
+    With a lower bound the page starts at the earliest match, else it ends at the newest
+    (Deribit: "when param is provided trades are returned from the earliest"); ``asc`` and
+    ``desc`` order the page, ``default`` keeps the direction it was taken in.
+    """
+    bounds: list[tuple[str, Callable[[Any], int], float, float]] = []
+    for low, high, member, key in _BOUNDS:
+        if low in params or high in params:
+            lowest = key(params[low]) if low in params else -math.inf
+            highest = key(params[high]) if high in params else math.inf
+            bounds.append((member, key, lowest, highest))
+    matches = [t for t in trades if all(lo <= key(t[m]) <= hi for m, key, lo, hi in bounds)]
+    count = int(params.get("count", count))
+    from_start = any(p in params for p in ("start_seq", "start_timestamp", "start_id"))
+    page = matches[:count] if from_start else matches[-count:]
+    sorting = params.get("sorting", "default")
+    if sorting == "desc" or (sorting == "default" and not from_start):
+        page.reverse()
+    return {"trades": page, "has_more": len(matches) > count}
+
+
+def _id_number(trade_id: Any) -> int:
+    """``ETH-2696083`` and ``48079573`` alike: ids sort by their number."""
+    digits = str(trade_id).rsplit("-", 1)[-1]
+    return int(digits) if digits.isdigit() else 0
+
+
+# (lower bound param, upper bound param, trade member, how to compare it)
+_BOUNDS: tuple[tuple[str, str, str, Callable[[Any], int]], ...] = (
+    ("start_seq", "end_seq", "trade_seq", int),
+    ("start_timestamp", "end_timestamp", "timestamp", int),
+    ("start_id", "end_id", "trade_id", _id_number),
+)
+
+
+def _instrument_name(call: Call, params: dict[str, Any]) -> str:
+    name: str = params["instrument_name"]
+    if call.sim.market.instrument(name) is None:
+        raise SimError(10020, "invalid_or_unsupported_instrument")
+    return name
+
+
+def _covers(call: Call, params: dict[str, Any]) -> Callable[[str], bool]:
+    """Which instrument names a ``currency`` (+ optional ``kind``) request covers."""
+    currency = params["currency"].upper()
+    kind = params.get("kind")
+    instruments = call.sim.market.instruments
+
+    def covered(name: str) -> bool:
+        instrument = instruments[name]
+        return currency_of(instrument) == currency and kind_matches(instrument["kind"], kind)
+
+    return covered
+
+
+# -- public trades --------------------------------------------------------------------------
+
+
+def get_last_trades_by_instrument(call: Call) -> dict[str, Any]:
+    params = declared_params(call)
+    tape = call.sim.market.tapes.get(_instrument_name(call, params), ())
+    return trades_page(tape, params)
+
+
+def get_last_trades_by_currency(call: Call) -> dict[str, Any]:
+    params = declared_params(call)
+    covered = _covers(call, params)
+    tapes = call.sim.market.tapes
+    trades = sorted(
+        (t for name, tape in tapes.items() if covered(name) for t in tape),
+        key=lambda t: (t["timestamp"], _id_number(t["trade_id"])),
+    )
+    return trades_page(trades, params)
+
+
+# -- candles ------------------------------------------------------------------------------
+
+
+def get_tradingview_chart_data(call: Call) -> dict[str, Any]:
+    params = declared_params(call)
+    name = _instrument_name(call, params)
+    step = _RESOLUTIONS_MS[params["resolution"]]
+    start = params["start_timestamp"] // step * step
+    end = min(params["end_timestamp"], call.sim.now_ms())
+    if end < start:
+        return _chart([], "no_data")
+    start = max(start, (end // step - MAX_CANDLES + 1) * step)
+    candles = list(candles_between(call.sim, name, start, end, step))
+    return _chart(candles, "ok" if candles else "no_data")
+
+
+Candle = tuple[int, float, float, float, float, float, float]
+"""``(tick, open, high, low, close, volume, cost)``"""
+
+
+def _chart(candles: list[Candle], status: str) -> dict[str, Any]:
+    columns = ("ticks", "open", "high", "low", "close", "volume", "cost")
+    chart: dict[str, Any] = {column: [c[i] for c in candles] for i, column in enumerate(columns)}
+    chart["status"] = status
+    return chart
+
+
+def candles_between(sim: SimState, name: str, start: int, end: int, step: int) -> Iterable[Candle]:
+    """``(tick, open, high, low, close, volume, cost)`` per ``step`` from ``start`` to
+    ``end``: from the tape where it has trades, flat at the last close between trades,
+    and a deterministic path ending at the first trade before the tape begins."""
+    market = sim.market
+    instrument = market.instruments[name]
+    tape = list(market.tapes.get(name, ()))
+    first_time = tape[0]["timestamp"] if tape else end + 1
+    anchor = tape[0]["price"] if tape else market.last_trade[name]
+    book = market.books[name]
+    close: float | None = None
+    index = 0
+    for tick in range(start, end + 1, step):
+        bucket_end = tick + step
+        if bucket_end <= first_time:  # before the simulator traded: the made-up path
+            o, c = (
+                _path(name, tick, anchor, first_time),
+                _path(name, bucket_end, anchor, first_time),
+            )
+            o, c = book.round(o), book.round(c)
+            spread = book.tick * (1 + zlib.crc32(f"{name}:{tick}".encode()) % 3)
+            amount = instrument["min_trade_amount"] * (1 + zlib.crc32(f"{tick}".encode()) % 20)
+            close = c
+            yield _candle(instrument, tick, o, max(o, c) + spread, min(o, c) - spread, c, amount)
+            continue
+        while index < len(tape) and tape[index]["timestamp"] < tick:
+            close = tape[index]["price"]
+            index += 1
+        trades: list[Trade] = []
+        while index < len(tape) and tape[index]["timestamp"] < bucket_end:
+            trades.append(tape[index])
+            index += 1
+        if trades:
+            prices = [t["price"] for t in trades]
+            close = prices[-1]
+            volume, cost = _volume(instrument, trades)
+            yield tick, prices[0], max(prices), min(prices), close, volume, cost
+        elif close is not None:
+            yield (tick, close, close, close, close, 0.0, 0.0)
+
+
+def _path(name: str, time_ms: int, anchor: float, until: int) -> float:
+    """A made-up price at ``time_ms``: ``anchor`` at ``until``, wandering up to ~2 %
+    before it, the same on every run and at every resolution."""
+    hours = (until - time_ms) / 3_600_000
+    wobble = (zlib.crc32(f"{name}:{time_ms // 60_000}".encode()) % 2001 - 1000) / 1_000_000
+    drift = 0.02 * (1 - 1 / (1 + hours / 24)) * (1 if zlib.crc32(name.encode()) % 2 else -1)
+    return anchor * (1 + drift + wobble * min(1.0, hours))
+
+
+def _candle(
+    instrument: dict[str, Any], tick: int, o: float, h: float, lo: float, c: float, amount: float
+) -> Candle:
+    volume, cost = _volume(instrument, [{"price": c, "amount": amount}])
+    return tick, o, h, lo, c, volume, cost
+
+
+def _volume(instrument: dict[str, Any], trades: Iterable[Trade]) -> tuple[float, float]:
+    """Volume in the base currency and cost in the quote (futures trade USD amounts)."""
+    volume = cost = 0.0
+    for trade in trades:
+        if instrument["kind"] == "future":
+            volume += trade["amount"] / trade["price"]
+            cost += trade["amount"]
+        else:
+            volume += trade["amount"]
+            cost += trade["amount"] * trade["price"]
+    return round(volume, 8), round(cost, 8)
+
+
+# -- own trades and orders ----------------------------------------------------------------
+
+
+def get_user_trades_by_instrument(call: Call) -> dict[str, Any]:
+    params = declared_params(call)
+    name = _instrument_name(call, params)
+    own = account_of(call).trades
+    return trades_page((t for t in own if t["instrument_name"] == name), params)
+
+
+def get_user_trades_by_currency(call: Call) -> dict[str, Any]:
+    params = declared_params(call)
+    covered = _covers(call, params)
+    own = account_of(call).trades
+    return trades_page((t for t in own if covered(t["instrument_name"])), params)
+
+
+def get_order_history_by_instrument(call: Call) -> Any:
+    params = declared_params(call)
+    name = _instrument_name(call, params)
+    return _order_history(call, params, lambda o: o["instrument_name"] == name)
+
+
+def get_order_history_by_currency(call: Call) -> Any:
+    params = declared_params(call)
+    covered = _covers(call, params)
+    return _order_history(call, params, lambda o: covered(o["instrument_name"]))
+
+
+def _order_history(call: Call, params: dict[str, Any], select: Callable[[Trade], bool]) -> Any:
+    """Closed orders newest first (open ones too with ``include_unfinished``); fully
+    unfilled closed ones only with ``include_unfilled``; pages by ``offset`` or by the
+    ``continuation`` token ``with_continuation`` returns."""
+    unfinished = call.param("include_unfinished", bool, False)  # documented elsewhere
+    unfilled = params.get("include_unfilled", False)
+    history = [
+        public_order(o)
+        for o in account_of(call).orders.values()
+        if select(o)
+        and (unfinished or o["order_state"] not in ("open", "untriggered"))
+        and (unfilled or o["filled_amount"] > 0 or o["order_state"] in ("open", "untriggered"))
+    ]
+    history.sort(key=lambda o: o["last_update_timestamp"], reverse=True)
+    count = params.get("count", 20)
+    offset = params.get("offset", 0)
+    token = params.get("continuation")
+    if token is not None:
+        offset = int(token) if str(token).isdigit() else -1
+        if offset < 0:
+            raise invalid_param("continuation", "not a token this method returned")
+    page = history[offset : offset + count]
+    if not params.get("with_continuation"):
+        return page
+    more = offset + count < len(history)
+    return {"orders": page, "continuation": str(offset + count) if more else None}
+
+
+def register(sim: SimState) -> None:
+    """Install these handlers on ``sim``."""
+    public = (
+        get_last_trades_by_instrument,
+        get_last_trades_by_currency,
+        get_tradingview_chart_data,
+    )
+    for fn in public:
+        sim.methods[f"public/{fn.__name__}"] = fn
+    for method in ("get_last_trades_by_instrument", "get_last_trades_by_currency"):
+        sim.methods[f"public/{method}_and_time"] = sim.methods[f"public/{method}"]
+    private = (
+        get_user_trades_by_instrument,
+        get_user_trades_by_currency,
+        get_order_history_by_instrument,
+        get_order_history_by_currency,
+    )
+    for fn in private:
+        sim.methods[f"private/{fn.__name__}"] = fn
+    for method in ("get_user_trades_by_instrument", "get_user_trades_by_currency"):
+        sim.methods[f"private/{method}_and_time"] = sim.methods[f"private/{method}"]
