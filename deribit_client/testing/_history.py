@@ -6,10 +6,10 @@ the first real trade, so indicators computed at start-up have data."""
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._market import Candle
 from ._orders import account_of, currency_of, kind_matches, public_order
 from ._session import SimError, invalid_param
 from ._shaped import declared_params
@@ -118,12 +118,8 @@ def get_tradingview_chart_data(call: Call) -> dict[str, Any]:
     if end < start:
         return _chart([], "no_data")
     start = max(start, (end // step - MAX_CANDLES + 1) * step)
-    candles = list(candles_between(call.sim, name, start, end, step))
+    candles = list(call.sim.market.candles(name, start, end, step))
     return _chart(candles, "ok" if candles else "no_data")
-
-
-Candle = tuple[int, float, float, float, float, float, float]
-"""``(tick, open, high, low, close, volume, cost)``"""
 
 
 def _chart(candles: list[Candle], status: str) -> dict[str, Any]:
@@ -131,76 +127,6 @@ def _chart(candles: list[Candle], status: str) -> dict[str, Any]:
     chart: dict[str, Any] = {column: [c[i] for c in candles] for i, column in enumerate(columns)}
     chart["status"] = status
     return chart
-
-
-def candles_between(sim: SimState, name: str, start: int, end: int, step: int) -> Iterable[Candle]:
-    """``(tick, open, high, low, close, volume, cost)`` per ``step`` from ``start`` to
-    ``end``: from the tape where it has trades, flat at the last close between trades,
-    and a deterministic path ending at the first trade before the tape begins."""
-    market = sim.market
-    instrument = market.instruments[name]
-    tape = list(market.tapes.get(name, ()))
-    first_time = tape[0]["timestamp"] if tape else end + 1
-    anchor = tape[0]["price"] if tape else market.last_trade[name]
-    book = market.books[name]
-    close: float | None = None
-    index = 0
-    for tick in range(start, end + 1, step):
-        bucket_end = tick + step
-        if bucket_end <= first_time:  # before the simulator traded: the made-up path
-            o, c = (
-                _path(name, tick, anchor, first_time),
-                _path(name, bucket_end, anchor, first_time),
-            )
-            o, c = book.round(o), book.round(c)
-            spread = book.tick * (1 + zlib.crc32(f"{name}:{tick}".encode()) % 3)
-            amount = instrument["min_trade_amount"] * (1 + zlib.crc32(f"{tick}".encode()) % 20)
-            close = c
-            yield _candle(instrument, tick, o, max(o, c) + spread, min(o, c) - spread, c, amount)
-            continue
-        while index < len(tape) and tape[index]["timestamp"] < tick:
-            close = tape[index]["price"]
-            index += 1
-        trades: list[Trade] = []
-        while index < len(tape) and tape[index]["timestamp"] < bucket_end:
-            trades.append(tape[index])
-            index += 1
-        if trades:
-            prices = [t["price"] for t in trades]
-            close = prices[-1]
-            volume, cost = _volume(instrument, trades)
-            yield tick, prices[0], max(prices), min(prices), close, volume, cost
-        elif close is not None:
-            yield (tick, close, close, close, close, 0.0, 0.0)
-
-
-def _path(name: str, time_ms: int, anchor: float, until: int) -> float:
-    """A made-up price at ``time_ms``: ``anchor`` at ``until``, wandering up to ~2 %
-    before it, the same on every run and at every resolution."""
-    hours = (until - time_ms) / 3_600_000
-    wobble = (zlib.crc32(f"{name}:{time_ms // 60_000}".encode()) % 2001 - 1000) / 1_000_000
-    drift = 0.02 * (1 - 1 / (1 + hours / 24)) * (1 if zlib.crc32(name.encode()) % 2 else -1)
-    return anchor * (1 + drift + wobble * min(1.0, hours))
-
-
-def _candle(
-    instrument: dict[str, Any], tick: int, o: float, h: float, lo: float, c: float, amount: float
-) -> Candle:
-    volume, cost = _volume(instrument, [{"price": c, "amount": amount}])
-    return tick, o, h, lo, c, volume, cost
-
-
-def _volume(instrument: dict[str, Any], trades: Iterable[Trade]) -> tuple[float, float]:
-    """Volume in the base currency and cost in the quote (futures trade USD amounts)."""
-    volume = cost = 0.0
-    for trade in trades:
-        if instrument["kind"] == "future":
-            volume += trade["amount"] / trade["price"]
-            cost += trade["amount"]
-        else:
-            volume += trade["amount"]
-            cost += trade["amount"] * trade["price"]
-    return round(volume, 8), round(cost, 8)
 
 
 # -- own trades and orders ----------------------------------------------------------------

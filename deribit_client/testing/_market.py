@@ -6,16 +6,30 @@ import calendar
 import datetime as dt
 import itertools
 import random
+import zlib
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from ._session import HISTORY
 
-__all__ = ["Book", "Market", "deribit_id", "expiry_code", "side_of"]
+__all__ = [
+    "CURRENCIES",
+    "CURRENCY_CODES",
+    "Book",
+    "Candle",
+    "Market",
+    "deribit_id",
+    "expiry_code",
+    "side_of",
+]
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 PERPETUAL_EXPIRY = 32503708800000  # Deribit's "never" for perpetuals (REFERENCE 7.5)
 _EMPTY = 1e-9  # amounts and price differences below this are zero
+
+Candle = tuple[int, float, float, float, float, float, float]
+"""``(tick, open, high, low, close, volume, cost)``, as TradingView charts take them."""
 
 
 def expiry_code(day: dt.date) -> str:
@@ -174,6 +188,11 @@ class Market:
             "eth_usd": 3_402.55,
             "btc_usdc": 64_748.9,
             "eth_usdc": 3_402.1,
+            "sol_usdc": 145.21,
+            "xrp_usdc": 0.5231,
+            "paxg_usdc": 2_650.4,
+            "bnb_usdc": 580.7,
+            "usdc_usdt": 1.0001,
         }
         self.instruments: dict[str, dict[str, Any]] = {}
         self.books: dict[str, Book] = {}
@@ -372,6 +391,43 @@ class Market:
         tape.append(trade)
         return trade
 
+    def candles(self, name: str, start: int, end: int, step: int) -> Iterator[Candle]:
+        """A candle per ``step`` ms from ``start`` to ``end``: from the tape where it has
+        trades, flat at the last close between them, and before the tape begins a made-up
+        path ending at its first trade (the same on every run and at every resolution)."""
+        instrument = self.instruments[name]
+        book = self.books[name]
+        tape = list(self.tapes.get(name, ()))
+        first = tape[0]["timestamp"] if tape else end + 1
+        anchor = tape[0]["price"] if tape else self.last_trade[name]
+        close: float | None = None
+        index = 0
+        for tick in range(start, end + 1, step):
+            bucket_end = tick + step
+            if bucket_end <= first:
+                o = book.round(_made_up_price(name, tick, anchor, first))
+                c = book.round(_made_up_price(name, bucket_end, anchor, first))
+                wick = book.tick * (1 + zlib.crc32(f"{name}:{tick}".encode()) % 3)
+                amount = instrument["min_trade_amount"] * (1 + zlib.crc32(str(tick).encode()) % 20)
+                volume, cost = _volume(instrument, [{"price": c, "amount": amount}])
+                close = c
+                yield tick, o, max(o, c) + wick, min(o, c) - wick, c, volume, cost
+                continue
+            while index < len(tape) and tape[index]["timestamp"] < tick:
+                close = tape[index]["price"]
+                index += 1
+            trades = []
+            while index < len(tape) and tape[index]["timestamp"] < bucket_end:
+                trades.append(tape[index])
+                index += 1
+            if trades:
+                prices = [t["price"] for t in trades]
+                close = prices[-1]
+                volume, cost = _volume(instrument, trades)
+                yield tick, prices[0], max(prices), min(prices), close, volume, cost
+            elif close is not None:
+                yield tick, close, close, close, close, 0.0, 0.0
+
     def instrument(self, name: str) -> dict[str, Any] | None:
         """The instrument object, or None."""
         return self.instruments.get(name)
@@ -437,10 +493,35 @@ class Market:
         return result
 
 
+def _made_up_price(name: str, time_ms: int, anchor: float, until: int) -> float:
+    """A price ``anchor`` reaches at ``until``, wandering up to ~2 % away before it."""
+    hours = (until - time_ms) / 3_600_000
+    wobble = (zlib.crc32(f"{name}:{time_ms // 60_000}".encode()) % 2001 - 1000) / 1_000_000
+    drift = 0.02 * (1 - 1 / (1 + hours / 24)) * (1 if zlib.crc32(name.encode()) % 2 else -1)
+    return anchor * (1 + drift + wobble * min(1.0, hours))
+
+
+def _volume(instrument: dict[str, Any], trades: list[dict[str, Any]]) -> tuple[float, float]:
+    """Volume in the base currency and cost in the quote (futures trade USD amounts)."""
+    volume = cost = 0.0
+    for trade in trades:
+        if instrument["kind"] == "future":
+            volume += trade["amount"] / trade["price"]
+            cost += trade["amount"]
+        else:
+            volume += trade["amount"]
+            cost += trade["amount"] * trade["price"]
+    return round(volume, 8), round(cost, 8)
+
+
 def _expiry_ms(day: dt.date) -> int:
     # Deribit expiries are at 08:00 UTC.
     return int(dt.datetime(day.year, day.month, day.day, 8, tzinfo=dt.UTC).timestamp() * 1000)
 
+
+CURRENCY_CODES = frozenset({"BTC", "ETH", "USDC", "USDT", "EURR", "SOL", "XRP", "PAXG", "BNB"})
+"""Deribit's currencies (``get_currencies`` lists more over time): valid in requests and
+channel names even where the simulator lists no instrument for them."""
 
 CURRENCIES: list[dict[str, Any]] = [
     {

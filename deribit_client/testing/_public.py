@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._market import CURRENCIES
+from ._market import CURRENCIES, CURRENCY_CODES
 from ._session import SimError, invalid_param
+from ._shaped import declared_params
 from ._state import Call, SimState
 
 __all__ = ["API_VERSION", "register"]
 
 API_VERSION = "1.2.26"
-# Deribit's currencies (get_currencies lists more over time): accepted even where the
-# simulator lists no instrument for them.
-_CURRENCIES = ("BTC", "ETH", "USDC", "USDT", "EURR", "SOL", "XRP", "PAXG", "BNB", "any")
+_CURRENCIES = CURRENCY_CODES | {"any"}
 _KINDS = ("future", "option", "spot", "future_combo", "option_combo")
 _DEPTHS = (1, 5, 10, 20, 50, 100, 1000, 10000)
 
@@ -48,7 +47,19 @@ def hello(call: Call) -> dict[str, Any]:
 
 
 def status(call: Call) -> dict[str, Any]:
-    return {"locked": "false", "locked_indices": []}
+    locked = sorted(call.sim.locked_indices)
+    return {"locked": "partial" if locked else "false", "locked_indices": locked}
+
+
+def get_announcements(call: Call) -> list[dict[str, Any]]:
+    params = declared_params(call)
+    start, count = params.get("start_timestamp"), params.get("count", 5)
+    newest_first = [
+        {k: v for k, v in a.items() if k != "action"}
+        for a in reversed(call.sim.announcements)
+        if start is None or a["publication_timestamp"] <= start
+    ]
+    return newest_first[:count]
 
 
 def get_instruments(call: Call) -> list[dict[str, Any]]:
@@ -193,5 +204,6 @@ def register(sim: SimState) -> None:
         get_funding_chart_data,
         get_book_summary_by_instrument,
         get_book_summary_by_currency,
+        get_announcements,
     ):
         sim.methods[f"public/{fn.__name__}"] = fn

@@ -207,6 +207,58 @@ class DeribitSimulator(SimState):
             raise ValueError(f"{instrument}'s book is empty: there is no level to change")
         return change
 
+    async def set_instrument_state(self, instrument: str, state: str) -> None:
+        """Move ``instrument``'s book to ``state`` (Deribit's lifecycle: ``open``,
+        ``settlement``, ``delivered``, ``inactive``, ``locked``, ``halted``,
+        ``archivized``): instruments and tickers report it and ``instrument.state.*``
+        subscribers are told. Trading does not check it."""
+        found = self.market.instrument(instrument)
+        if found is None:
+            raise ValueError(f"no instrument {instrument!r} in the simulator")
+        found["state"] = state
+        data = {"instrument_name": instrument, "state": state, "timestamp": self.now_ms()}
+        kind, currency = found["kind"], found["base_currency"]
+        await _streams.publish_matching(
+            self, "instrument.state", data, kind=kind, currency=currency
+        )
+
+    async def set_platform_state(
+        self,
+        *,
+        locked: bool = False,
+        price_index: str | None = None,
+        maintenance: bool = False,
+        public_requests: bool | None = None,
+    ) -> None:
+        """Lock or unlock trading on ``price_index`` (``public/status`` reports it),
+        announce maintenance, or say whether unauthenticated public requests are allowed
+        (``public_requests``; published only, not enforced); ``platform_state`` and
+        ``platform_state.public_methods_state`` subscribers are told."""
+        if public_requests is not None:
+            data = {"allow_unauthenticated_public_requests": public_requests}
+            await self.publish("platform_state.public_methods_state", data)
+            return
+        if maintenance:
+            await self.publish("platform_state", {"maintenance": True})
+            return
+        if price_index is None:
+            raise ValueError("set_platform_state needs price_index (or maintenance=True)")
+        if locked:
+            self.locked_indices.add(price_index)
+        else:
+            self.locked_indices.discard(price_index)
+        await self.publish("platform_state", {"price_index": price_index, "locked": locked})
+
+    async def announce(self, title: str, body: str, *, important: bool = False) -> int:
+        """Publish an announcement (``announcements`` channel, ``get_announcements``);
+        returns its id."""
+        now = self.now_ms()
+        entry = {"id": now, "title": title, "body": body, "important": important,
+                 "publication_timestamp": now, "action": "new"}  # fmt: skip
+        remember(self.announcements, entry)
+        await self.publish("announcements", entry)
+        return now
+
     # -- request handling ---------------------------------------------------------------
 
     async def _ws_handler(self, request: web.Request) -> web.StreamResponse:

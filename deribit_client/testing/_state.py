@@ -49,6 +49,10 @@ class SimState:
         self.heartbeat_failures = 0
         """Connections closed because a ``test_request`` went unanswered."""
         self.test_requests_sent = 0
+        self.locked_indices: set[str] = set()
+        """Indices whose trading is locked (``public/status``)."""
+        self.announcements: list[dict[str, Any]] = []
+        """Announcements published, oldest first."""
         self.stream_memory: dict[str, Any] = {}
         """What streams last published where the next message depends on it (quotes)."""
         self.trading = Trading(self.now_ms)

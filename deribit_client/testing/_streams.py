@@ -7,7 +7,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from ._market import CURRENCY_CODES, PERPETUAL_EXPIRY
 from ._session import Session, SimError, invalid_param, remember
+from ._shapes import CHANNEL_PARTS, CHANNELS
 from ._state import Call, SimState
 
 log = logging.getLogger("deribit_client.testing")
@@ -18,6 +20,7 @@ __all__ = [
     "generate",
     "market_moved",
     "needs_authorization",
+    "publish_matching",
     "random_change",
     "register",
     "subscribed",
@@ -40,36 +43,36 @@ def needs_authorization(channel: str) -> bool:
     return parts[0] == "block_rfq" and len(parts) > 1 and parts[1] in _AUTHORIZED_BLOCK_RFQ
 
 
-_INSTRUMENT_FAMILIES = frozenset(
-    {"book", "ticker", "quote", "incremental_ticker", "perpetual", "chart"}
-)
-_KNOWN_FAMILIES = _INSTRUMENT_FAMILIES | {
-    "trades",
-    "deribit_price_index",
-    "deribit_price_ranking",
-    "deribit_price_statistics",
-    "deribit_volatility_index",
-    "markprice",
-    "estimated_expiration_price",
-    "instrument",
-    "platform_state",
-    "announcements",
-    "block_rfq",
-    "block_trade_confirmations",
-    "user",
-}
+_PATTERNS = tuple(tuple(pattern.split(".")) for pattern in CHANNELS)
 
 
 def _valid(sim: SimState, channel: str) -> bool:
-    parts = channel.split(".")
-    if parts[0] not in _KNOWN_FAMILIES or channel in sim.reject_channels:
+    """Whether ``channel`` is a Deribit channel about things that exist here: it fits one
+    of the documented patterns, its instrument, index and currency parts name what the
+    simulator lists, and its other parts take documented values."""
+    if channel in sim.reject_channels:
         return False
-    if parts[0] in _INSTRUMENT_FAMILIES:
-        # chart.trades.{instrument}.{resolution}; the others are {family}.{instrument}...
-        index = 2 if parts[0] == "chart" else 1
-        name = parts[index] if len(parts) > index else ""
-        return sim.market.instrument(name) is not None
-    return True
+    parts = channel.split(".")
+    return any(
+        len(pattern) == len(parts) and all(map(_part_fits, [sim] * len(parts), pattern, parts))
+        for pattern in _PATTERNS
+    )
+
+
+def _part_fits(sim: SimState, wanted: str, part: str) -> bool:
+    if not wanted.startswith("("):
+        return wanted == part
+    name = wanted[1:-1]
+    allowed = CHANNEL_PARTS.get(name)
+    if allowed is not None:
+        return part in allowed
+    if name == "instrument_name":
+        return part in sim.market.instruments
+    if name == "index_name":
+        return part in sim.market.index_prices
+    if name == "currency":
+        return part.upper() in CURRENCY_CODES or part == "any"
+    return bool(part)
 
 
 def _is_book_stream(channel: str) -> bool:
@@ -162,8 +165,7 @@ async def market_moved(
     instrument = market.instruments[name]
     public = [{k: t[k] for k in PUBLIC_TRADE_FIELDS if k in t} for t in trades]
     quote = _quote(sim, name)
-    top = tuple(quote[k] for k in ("best_bid_price", "best_bid_amount", "best_ask_price"))
-    top += (quote["best_ask_amount"],)
+    top = {key: value for key, value in quote.items() if key.startswith("best_")}
     top_moved = sim.stream_memory.get(f"quote.{name}") != top
     sim.stream_memory[f"quote.{name}"] = top
     for channel in sorted(subscribed(sim)):
@@ -172,6 +174,11 @@ async def market_moved(
         if family == "trades":
             if public and _trades_cover(parts, instrument):
                 await sim.publish(channel, public)
+            continue
+        if family == "chart":  # chart.trades.{instrument}.{resolution}: the candle moved
+            candle = current_candle(sim, name, parts[3]) if public and parts[2] == name else None
+            if candle is not None:
+                await sim.publish(channel, candle)
             continue
         if len(parts) < 2 or parts[1] != name:
             continue
@@ -246,21 +253,149 @@ def _instruments_watched(sim: SimState, channels: set[str]) -> set[str]:
 
 
 def generate(sim: SimState, channel: str) -> Any | None:
-    """A plausible next payload for a channel that is not an instrument's market (those
-    move through :func:`market_moved`), or None for families it does not stream."""
+    """A plausible next payload for a channel that is not an instrument's book, quote,
+    ticker or trades (those move through :func:`market_moved`), or None for channels that
+    publish only when something happens (instrument states, platform state,
+    announcements, the account's own channels)."""
     parts = channel.split(".")
     family = parts[0]
     market = sim.market
     now = sim.now_ms()
-    if family == "deribit_price_index" and len(parts) == 2 and parts[1] in market.index_prices:
-        price = market.index_prices[parts[1]] * (1 + sim.rng.uniform(-1e-4, 1e-4))
-        market.index_prices[parts[1]] = round(price, 2)
-        return {"index_name": parts[1], "price": round(price, 2), "timestamp": now}
+    index = parts[-1]
+    price = market.index_prices.get(index)
+    if price is not None and len(parts) == 2:  # {family}.{index_name}
+        if family == "deribit_price_index":
+            price = round(price * (1 + sim.rng.uniform(-1e-4, 1e-4)), 2)
+            market.index_prices[index] = price
+            return {"index_name": index, "price": price, "timestamp": now}
+        if family == "deribit_price_ranking":
+            return [
+                {
+                    "identifier": venue,
+                    "price": round(price * (1 + offset), 8),
+                    "original_price": round(price * (1 + offset), 8),
+                    "weight": round(100 / len(_INDEX_VENUES), 4),
+                    "enabled": True,
+                    "timestamp": now,
+                }
+                for venue, offset in _INDEX_VENUES
+            ]
+        if family == "deribit_price_statistics":
+            return {
+                "index_name": index,
+                "low24h": round(price * 0.97, 8),
+                "high24h": round(price * 1.02, 8),
+                "change24h": -0.4512,
+                "high_volatility": False,
+            }
+        if family == "deribit_volatility_index":
+            key = f"dvol.{index}"
+            volatility = sim.stream_memory.get(key, 50.0) + sim.rng.uniform(-0.05, 0.05)
+            sim.stream_memory[key] = volatility
+            return {"index_name": index, "volatility": round(volatility, 2), "timestamp": now}
+        if family == "estimated_expiration_price":
+            expiries = [
+                i["expiration_timestamp"]
+                for i in market.instruments.values()
+                if i["price_index"] == index and now < i["expiration_timestamp"] < PERPETUAL_EXPIRY
+            ]
+            seconds = (min(expiries) - now) // 1000 if expiries else 0
+            return {"price": price, "is_estimated": True, "seconds": seconds}
+    if price is not None and parts[:2] == ["markprice", "options"] and len(parts) == 3:
+        marks = [
+            {
+                "instrument_name": name,
+                "mark_price": market.ticker(name, now)["mark_price"],
+                "iv": 49.9,
+                "timestamp": now,
+            }
+            for name, i in market.instruments.items()
+            if i["kind"] == "option" and i["price_index"] == index
+        ]
+        return marks or None
     name = parts[1] if len(parts) > 1 else ""
     if family == "perpetual" and name.endswith("PERPETUAL") and name in market.instruments:
-        index = market.index_prices.get(market.index_of(name), 0.0)
-        return {"interest": 0.00001, "index_price": index, "timestamp": now}
+        index_price = market.index_prices.get(market.index_of(name), 0.0)
+        return {"interest": 0.00001, "index_price": index_price, "timestamp": now}
+    if family == "chart" and len(parts) == 4 and parts[2] in market.instruments:
+        return current_candle(sim, parts[2], parts[3])
     return None
+
+
+# Exchanges an index is computed from (deribit_price_ranking), with their price offsets.
+_INDEX_VENUES = (
+    ("bitstamp", 0.0002),
+    ("coinbase", -0.0001),
+    ("kraken", 0.0001),
+    ("gemini", -0.0002),
+    ("okex", 0.0),
+    ("binance", 0.00005),
+)
+_RESOLUTION_MS = {
+    **{str(m): m * 60_000 for m in (1, 3, 5, 10, 15, 30, 60, 120, 180, 240)},
+    "D": 86_400_000,
+    "W": 7 * 86_400_000,
+    "M": 30 * 86_400_000,
+}
+
+
+def current_candle(sim: SimState, name: str, resolution: str) -> dict[str, Any] | None:
+    """The candle ``chart.trades.{name}.{resolution}`` repeats until its period ends."""
+    step = _RESOLUTION_MS.get(resolution)
+    if step is None:
+        return None
+    now = sim.now_ms()
+    tick = now // step * step
+    candles = list(sim.market.candles(name, tick, now, step))
+    if not candles:
+        return None
+    tick, o, h, lo, c, volume, cost = candles[-1]
+    return {"tick": tick, "open": o, "high": h, "low": lo, "close": c, "volume": volume,
+            "cost": cost}  # fmt: skip
+
+
+async def publish_matching(
+    sim: SimState, family: str, data: Any, *, kind: str, currency: str
+) -> None:
+    """Publish ``data`` on every subscribed ``{family}.{kind}.{currency}`` channel that
+    covers ``kind`` and ``currency`` (either may be ``any``; currencies in either case)."""
+    for channel in sorted(subscribed(sim)):
+        parts = channel.split(".")
+        if (
+            ".".join(parts[:-2]) == family
+            and parts[-2] in ("any", kind)
+            and parts[-1].lower() in ("any", currency.lower())
+        ):
+            await sim.publish(channel, data)
+
+
+INCREMENTAL_TICKER_PERIOD_MS = 1_000
+"""``incremental_ticker.*`` sends at most once per second (REFERENCE 5)."""
+
+
+def incremental_snapshot(sim: SimState, session: Session, channel: str) -> dict[str, Any]:
+    """The first ``incremental_ticker`` message: the whole ticker, remembered for this
+    connection so later messages carry only what changed."""
+    ticker = sim.market.ticker(channel.split(".", 1)[1], sim.now_ms())
+    session.state[channel] = (ticker, sim.now_ms())
+    return {"type": "snapshot", **ticker}
+
+
+async def _publish_incremental(sim: SimState) -> None:
+    """Each connection's ``incremental_ticker`` channels: the fields that changed since
+    the last message it got, at most once per second."""
+    now = sim.now_ms()
+    for session in list(sim.sessions):
+        for channel in [c for c in session.channels if c.startswith("incremental_ticker.")]:
+            previous, sent_at = session.state.get(channel, ({}, 0))
+            if now - sent_at < INCREMENTAL_TICKER_PERIOD_MS:
+                continue
+            ticker = sim.market.ticker(channel.split(".", 1)[1], now)
+            changed = {k: v for k, v in ticker.items() if previous.get(k) != v}
+            session.state[channel] = (ticker, now)
+            if changed.keys() - {"timestamp"}:
+                data = {"type": "change", "instrument_name": ticker["instrument_name"], **changed}
+                await session.send(session.notification(channel, data))
 
 
 async def run_streams(sim: SimState, interval: float) -> None:
@@ -285,6 +420,7 @@ async def run_streams(sim: SimState, interval: float) -> None:
                 continue
             if data is not None:
                 await sim.publish(channel, data)
+        await _publish_incremental(sim)
 
 
 def _subscribe(call: Call, private: bool, label: str | None = None) -> list[str]:
@@ -305,6 +441,9 @@ def _subscribe(call: Call, private: bool, label: str | None = None) -> list[str]
             session.labels[channel] = label  # Deribit labels private channels only
         if _is_book_stream(channel):
             snapshot = book_snapshot(call.sim, channel.split(".")[1])
+            call.then_send(session.notification(channel, snapshot))
+        elif channel.startswith("incremental_ticker."):
+            snapshot = incremental_snapshot(call.sim, session, channel)
             call.then_send(session.notification(channel, snapshot))
     remember(call.sim.subscriptions, (session.id, call.method, accepted))
     return accepted

@@ -70,11 +70,10 @@ async def test_pools_are_per_sub_account_and_per_method_family(sim: DeribitSimul
         # 8 subscribes and 8 unsubscribes: more than the 10 general credits left, so the
         # subscribes must have drawn on their own pool (burst 10).
         async with contextlib.AsyncExitStack() as stack:
-            for interval in ("100ms", "raw", "agg2", "1000ms"):
-                for instrument in ("BTC-PERPETUAL", "ETH-PERPETUAL"):
-                    await stack.enter_async_context(
-                        first.subscribe(f"ticker.{instrument}.{interval}")
-                    )
+            for instrument in ("BTC-PERPETUAL", "ETH-PERPETUAL"):
+                channels = [f"ticker.{instrument}.{i}" for i in ("100ms", "raw", "agg2")]
+                for channel in (*channels, f"quote.{instrument}"):
+                    await stack.enter_async_context(first.subscribe(channel))
     assert sim.credits.refused == 0
 
 

@@ -223,9 +223,7 @@ def render_channels(spec_path: Path = CHANNEL_SPEC) -> str:
     spec = json.loads(spec_path.read_text())
     lines = _header(spec, "The facts of every channel family.", "AsyncAPI")
     lines += _table("ChannelFacts", "CHANNELS", "ChannelFacts", "CHANNEL_PARTS")
-    for name in sorted(spec["channels"]):
-        channel = spec["channels"][name]
-        pattern = channel.get("address") or name
+    for pattern, channel in channel_patterns(spec).items():
         tags = {t.get("name") for t in channel.get("tags", ())}
         private = "private" in tags or pattern in overrides.PRIVATE_CHANNELS
         parameters = tuple(p.strip("()") for p in pattern.split(".") if p.startswith("("))
@@ -243,6 +241,15 @@ def render_channels(spec_path: Path = CHANNEL_SPEC) -> str:
         'names, currencies, index names)."""',
     ]
     return "\n".join(lines) + "\n"
+
+
+def channel_patterns(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each channel's name pattern (``book.(instrument_name).(interval)``) -> its entry in
+    the AsyncAPI spec, sorted by the spec's channel keys."""
+    return {
+        spec["channels"][name].get("address") or name: spec["channels"][name]
+        for name in sorted(spec["channels"])
+    }
 
 
 def channel_parts(spec: dict[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -263,6 +270,7 @@ def channel_parts(spec: dict[str, Any]) -> dict[str, tuple[str, ...]]:
 def outputs() -> dict[Path, str]:
     """Every generated file and the text it must have."""
     spec = load_spec()
+    channel_spec = json.loads(CHANNEL_SPEC.read_text())
     plan = models.plan(spec)
     return {
         TARGET: render(),
@@ -277,7 +285,10 @@ def outputs() -> dict[Path, str]:
             facts(spec), plan, _header(spec, "Typed wrappers of every method.")
         ),
         SHAPES_TARGET: shapes.render_shapes(
-            facts(spec), spec, _header(spec, "The simulator's copy of each method's shape.")
+            facts(spec),
+            spec,
+            (tuple(channel_patterns(channel_spec)), channel_parts(channel_spec)),
+            _header(spec, "The simulator's copy of each method's and channel's shape."),
         ),
     }
 

@@ -1,7 +1,8 @@
 """Render ``testing/_shapes.py``: what the simulator needs to answer a method it keeps no
-state for. The simulator may not import the client's catalogue (it would then share the
-client's mistakes), so it gets its own generated copy of the facts it needs: each method's
-parameters and the example result of Deribit's documentation."""
+state for, and to judge a channel name. The simulator may not import the client's
+catalogue (it would then share the client's mistakes), so it gets its own generated copy
+of the facts it needs: each method's parameters and the example result of Deribit's
+documentation, each channel's pattern and the values its parts take."""
 
 from __future__ import annotations
 
@@ -20,14 +21,20 @@ def example_results(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def render_shapes(facts: list[dict[str, Any]], spec: dict[str, Any], header: list[str]) -> str:
-    """The text of ``testing/_shapes.py``."""
+def render_shapes(
+    facts: list[dict[str, Any]],
+    spec: dict[str, Any],
+    channels: tuple[tuple[str, ...], dict[str, tuple[str, ...]]],
+    header: list[str],
+) -> str:
+    """The text of ``testing/_shapes.py``; ``channels`` is ``(patterns, part values)``."""
+    patterns, parts = channels
     examples = example_results(spec)
     lines = [
         *header,
         "from typing import Any",
         "",
-        '__all__ = ["EXAMPLES", "PARAMS", "Bounds"]',
+        '__all__ = ["CHANNELS", "CHANNEL_PARTS", "EXAMPLES", "PARAMS", "Bounds"]',
         "",
         "Bounds = tuple[float | None, float | None]",
         "PARAMS: dict[str, tuple[tuple[str, str, bool, tuple[str, ...], Bounds], ...]] = {",
@@ -53,5 +60,15 @@ def render_shapes(facts: list[dict[str, Any]], spec: dict[str, Any], header: lis
         *(f"    {name!r}: {examples[name]!r}," for name in sorted(examples)),
         "}",
         '"""Method -> the example result of Deribit\'s documentation."""',
+        "",
+        "CHANNELS: tuple[str, ...] = (",
+        *(f"    {pattern!r}," for pattern in patterns),
+        ")",
+        '"""Every channel name pattern: ``book.(instrument_name).(interval)``."""',
+        "",
+        "CHANNEL_PARTS: dict[str, tuple[str, ...]] = {",
+        *(f"    {name!r}: {values!r}," for name, values in parts.items()),
+        "}",
+        '"""Channel part -> the values Deribit accepts (the others name things that exist)."""',
     ]
     return "\n".join(lines) + "\n"
