@@ -183,6 +183,13 @@ class Instrument(DeribitObject):
     option_type: Literal["call", "put"] | None = None
     future_type: str | None = None
     """Deprecated by Deribit in favour of ``instrument_type``."""
+    # Members production sends that the spec snapshot does not document (issue #11):
+    # typed loosely, since only their names are known here.
+    underlying_type: str | None = None
+    lot_size: float | None = None
+    index_id: int | str | None = None
+    product_group: str | None = None
+    max_non_default_leverage: float | None = None
 
 
 class WithdrawalPriority(DeribitObject):

@@ -195,6 +195,7 @@ class Market:
             "usdc_usdt": 1.0001,
         }
         self.instruments: dict[str, dict[str, Any]] = {}
+        self._index_ids: dict[str, int] = {}
         self.books: dict[str, Book] = {}
         self.last_trade: dict[str, float] = {}
         self.tapes: dict[str, deque[dict[str, Any]]] = {}
@@ -261,9 +262,16 @@ class Market:
     # -- catalogue ----------------------------------------------------------------------
 
     def _add(self, spec: dict[str, Any], mid: float) -> None:
+        index = spec["price_index"]
         instrument = {
             "is_active": True,
             "state": "open",
+            # current members the spec snapshot lacks (values are the simulator's own)
+            "underlying_type": "index",
+            "lot_size": spec["min_trade_amount"],
+            "index_id": self._index_ids.setdefault(index, len(self._index_ids) + 1),
+            "product_group": f"{spec['base_currency']}_{spec['kind']}".lower(),
+            "max_non_default_leverage": spec.get("max_leverage", 1),
             "creation_timestamp": self.created_ms,
             "maker_commission": 0.0,
             "taker_commission": 0.0005,

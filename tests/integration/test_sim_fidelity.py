@@ -273,3 +273,15 @@ async def test_generated_book_changes_reach_every_interval_without_gaps(
                     grouped += 1
         sim.stop_streams()
     assert grouped >= 20
+
+
+async def test_instruments_carry_the_members_production_sends(trader: DeribitClient) -> None:
+    (perpetual,) = [
+        i
+        for i in await trader.public.get_instruments("BTC", kind="future")
+        if i.instrument_name == PERP
+    ]
+    assert perpetual.lot_size == perpetual.min_trade_amount
+    assert perpetual.index_id is not None
+    assert perpetual.product_group and perpetual.underlying_type
+    assert perpetual.max_non_default_leverage is not None
