@@ -15,14 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ._session import Session, SimError
+from ._session import Session, SimError, remember
 
 __all__ = [
     "SIM_CLIENT_ID",
     "SIM_CLIENT_SECRET",
+    "STARTING_BALANCES",
     "Account",
     "Token",
     "Trading",
+    "deposit_address",
     "ws_signature_ok",
 ]
 
@@ -68,16 +70,60 @@ class Token:
 
 @dataclass
 class Account:
-    """The state of one API key's account: orders, trades, positions, balances."""
+    """The state of one API key's account: orders, trades, positions, balances, and the
+    wallet's ledgers (transaction log, deposits, withdrawals, transfers, subaccounts)."""
 
     client_id: str
-    balances: dict[str, float] = field(
-        default_factory=lambda: {"BTC": 10.0, "ETH": 150.0, "USDC": 250_000.0, "USDT": 100_000.0}
-    )
+    balances: dict[str, float] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     trades: list[dict[str, Any]] = field(default_factory=list)
     positions: dict[str, dict[str, Any]] = field(default_factory=dict)
     cod: dict[str, bool] = field(default_factory=lambda: {"account": False})
+    user_id: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
+    """The transaction log, oldest first (the newest :data:`HISTORY` entries)."""
+    deposits: list[dict[str, Any]] = field(default_factory=list)
+    withdrawals: list[dict[str, Any]] = field(default_factory=list)
+    transfers: list[dict[str, Any]] = field(default_factory=list)
+    subaccounts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Subaccount id -> its record, with its own ``balances``."""
+
+    def book(
+        self, now_ms: int, currency: str, kind: str, change: float, **info: Any
+    ) -> dict[str, Any]:
+        """Apply ``change`` to the ``currency`` balance and log it (``type`` ``kind``),
+        as the transaction log reports every balance change."""
+        balance = round(self.balances.get(currency, 0.0) + change, 10)
+        self.balances[currency] = balance
+        seq = self.log[-1]["id"] + 1 if self.log else 1
+        entry = {
+            "id": seq,
+            "user_seq": seq,
+            "user_id": self.user_id,
+            "username": self.client_id,
+            "timestamp": now_ms,
+            "type": kind,
+            "currency": currency,
+            "change": round(change, 10),
+            "cashflow": round(change, 10),
+            "balance": balance,
+            "equity": balance,
+            "commission": 0.0,
+            "info": None,
+            **info,
+        }
+        remember(self.log, entry)
+        return entry
+
+
+def deposit_address(account: Account, currency: str) -> str:
+    """The account's (made-up, stable) deposit address for ``currency``."""
+    digest = hashlib.sha256(f"{account.client_id}:{currency}".encode()).hexdigest()
+    return f"sim{currency.lower()}{digest[:30]}"
+
+
+STARTING_BALANCES = {"BTC": 10.0, "ETH": 150.0, "USDC": 250_000.0, "USDT": 100_000.0}
+"""What a new simulated account holds: it arrives as completed deposits."""
 
 
 class Trading:
@@ -96,6 +142,9 @@ class Trading:
         self.token_ttl = 900
         self.cancel_failures: dict[str, list[tuple[int, str]]] = {}
         self.order_ids = itertools.count(1_000_000)
+        self._user_ids = itertools.count(100_001)
+        self.wallet_ids = itertools.count(1)
+        """Ids of withdrawals, transfers and subaccounts."""
         self.auth_grants: list[str] = []
         self.tokens_in_params = 0
         """Private calls that carried ``access_token`` in their params."""
@@ -103,7 +152,24 @@ class Trading:
     def account(self, client_id: str) -> Account:
         account = self.accounts.get(client_id)
         if account is None:
-            account = self.accounts[client_id] = Account(client_id)
+            account = Account(client_id, user_id=next(self._user_ids))
+            self.accounts[client_id] = account
+            now = self.now_ms()
+            for currency, amount in STARTING_BALANCES.items():
+                account.deposits.append(
+                    {
+                        "address": deposit_address(account, currency),
+                        "amount": amount,
+                        "currency": currency,
+                        "state": "completed",
+                        "received_timestamp": now,
+                        "updated_timestamp": now,
+                        "transaction_id": hashlib.sha256(
+                            f"{client_id}{currency}".encode()
+                        ).hexdigest(),
+                    }
+                )
+                account.book(now, currency, "deposit", amount)
         return account
 
     # -- tokens -------------------------------------------------------------------------

@@ -164,14 +164,14 @@ def _order_history(call: Call, params: dict[str, Any], select: Callable[[Trade],
     ``continuation`` token ``with_continuation`` returns."""
     unfinished = call.param("include_unfinished", bool, False)  # documented elsewhere
     unfilled = params.get("include_unfilled", False)
-    history = [
-        public_order(o)
-        for o in account_of(call).orders.values()
+    chosen = [
+        (o["last_update_timestamp"], n, o)  # n (creation order) breaks ties within a ms
+        for n, o in enumerate(account_of(call).orders.values())
         if select(o)
         and (unfinished or o["order_state"] not in ("open", "untriggered"))
         and (unfilled or o["filled_amount"] > 0 or o["order_state"] in ("open", "untriggered"))
     ]
-    history.sort(key=lambda o: o["last_update_timestamp"], reverse=True)
+    history = [public_order(o) for _, _, o in sorted(chosen, key=lambda c: c[:2], reverse=True)]
     count = params.get("count", 20)
     offset = params.get("offset", 0)
     token = params.get("continuation")

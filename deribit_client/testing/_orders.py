@@ -11,7 +11,14 @@ from ._session import Session, SimError, invalid_param
 from ._state import Call, SimState
 from ._streams import market_moved
 
-__all__ = ["account_of", "currency_of", "kind_matches", "public_order", "register"]
+__all__ = [
+    "account_of",
+    "currency_of",
+    "kind_matches",
+    "order_margin",
+    "public_order",
+    "register",
+]
 
 _TRIGGER_TYPES = frozenset(
     {"stop_limit", "stop_market", "take_limit", "take_market", "trailing_stop"}
@@ -149,9 +156,22 @@ def _trade(
     coin = amount / price if kind == "future" else amount
     fee = round(coin * (0.0005 if kind == "future" else 0.0003), 10)
     currency = currency_of(instrument)
-    account.balances[currency] = account.balances.get(currency, 0.0) - fee
     _apply_position(account, instrument, order["direction"], amount, price)
     public = sim.market.record_trade(name, order["direction"], price, amount, sim.now_ms())
+    account.book(
+        public["timestamp"],
+        currency,
+        "trade",
+        -fee,
+        commission=fee,
+        instrument_name=name,
+        trade_id=public["trade_id"],
+        order_id=order["order_id"],
+        side=order["direction"],
+        price=price,
+        amount=amount,
+        position=account.positions[name]["size"],
+    )
     trade = {
         **public,
         "order_id": order["order_id"],
@@ -436,7 +456,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
 _INITIAL_MARGIN_RATE = 0.02  # what _position charges (50x leverage)
 
 
-def _order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any]) -> float:
+def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any]) -> float:
     """Initial margin an open order reserves, in the settlement currency."""
     left = float(order["amount"] - order["filled_amount"])
     if instrument["kind"] != "future":
@@ -460,13 +480,13 @@ def _check_margin(
         return
     currency = currency_of(instrument)
     reserved = sum(
-        _order_margin(sim, sim.market.instruments[o["instrument_name"]], o)
+        order_margin(sim, sim.market.instruments[o["instrument_name"]], o)
         for o in account.orders.values()
         if o["order_state"] in ("open", "untriggered")
         and currency_of(sim.market.instruments[o["instrument_name"]]) == currency
     )
     available = _summary(sim, account, currency)["available_funds"] - reserved
-    if _order_margin(sim, instrument, order) > available:
+    if order_margin(sim, instrument, order) > available:
         raise SimError(10009, "not_enough_funds")
 
 

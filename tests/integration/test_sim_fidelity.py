@@ -283,5 +283,6 @@ async def test_instruments_carry_the_members_production_sends(trader: DeribitCli
     ]
     assert perpetual.lot_size == perpetual.min_trade_amount
     assert perpetual.index_id is not None
-    assert perpetual.product_group and perpetual.underlying_type
+    assert perpetual.product_group
+    assert perpetual.underlying_type
     assert perpetual.max_non_default_leverage is not None

@@ -123,3 +123,50 @@ async def test_history_params_outside_their_documented_bounds_are_refused(
     assert refused.value.data == {"reason": "must be at most 1000", "param": "count"}
     with pytest.raises(InvalidRequestError):
         await trader.public.get_tradingview_chart_data(PERP, 0, 1, "2")  # type: ignore[arg-type]
+
+
+async def test_the_transaction_log_explains_every_balance_change(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    start = sim.now_ms()
+    deposits = await trader.private.get_deposits("BTC")
+    assert deposits.count == 1  # the starting balance arrived as a deposit
+    filled = await trader.private.buy(PERP, amount=100, type="market")
+    sub = await trader.private.create_subaccount()
+    await trader.private.submit_transfer_to_subaccount("BTC", 1.5, sub.id)
+    withdrawal = await trader.private.withdraw("BTC", "bc1-elsewhere", 0.25)
+    cancelled = await trader.private.cancel_withdrawal("BTC", withdrawal.id)
+    assert cancelled.state == "cancelled"
+    summary = await trader.private.get_account_summary("BTC")
+    log = await trader.private.get_transaction_log("BTC", 0, sim.now_ms() + 1, count=100)
+    entries = log.logs[::-1]  # oldest first
+    assert [e.type for e in entries] == [
+        "deposit",
+        *["trade"] * len(filled.trades),
+        "transfer",
+        "withdrawal",
+        "withdrawal",
+    ]
+    assert sum(e.change for e in entries) == pytest.approx(summary.balance)
+    assert entries[-1].balance == pytest.approx(summary.balance)
+    trades_only = await trader.private.get_transaction_log(
+        "BTC", start, sim.now_ms(), query="trade"
+    )
+    assert {e.trade_id for e in trades_only.logs} == {t.trade_id for t in filled.trades}
+    page = await trader.private.get_transaction_log("BTC", 0, sim.now_ms(), count=2)
+    assert page.continuation is not None
+    rest = await trader.private.get_transaction_log(
+        "BTC", 0, sim.now_ms(), count=100, continuation=int(page.continuation)
+    )
+    assert len(page.logs) + len(rest.logs) == len(entries)
+    transfers = await trader.private.get_transfers("BTC")
+    assert [(t.amount, t.other_side) for t in transfers.data] == [(1.5, sub.username)]
+    subaccounts = await trader.private.get_subaccounts(with_portfolio=True)
+    (mine,) = [s for s in subaccounts if s.id == sub.id]
+    assert mine.portfolio is not None
+    withdrawals = await trader.private.get_withdrawals("BTC")
+    assert [w.state for w in withdrawals.data] == ["cancelled"]
+    settlements = await trader.private.get_settlement_history_by_currency("BTC")
+    assert settlements.settlements == []  # the simulated market never settles
+    margins = await trader.private.get_margins(PERP, 10_000, 60_000.0)
+    assert margins.buy == pytest.approx(10_000 / 60_000 * 0.02)

@@ -69,9 +69,21 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
         ticker = await client.public.ticker(PERP)
         assert ticker.max_price is not None
         assert ticker.min_price is not None
+        # Wallet methods act on subaccounts and withdrawals that exist.
+        subaccount = await client.private.create_subaccount()
+        (main,) = [s for s in await client.private.get_subaccounts() if s.type == "main"]
         for n, (method, facts) in enumerate(sorted(METHODS.items())):
             state: dict[str, Any] = {"instrument_id": instrument.instrument_id}
             names = {p.name for p in facts.params}
+            if method == "private/submit_transfer_between_subaccounts":
+                state.update(destination=subaccount.id, source=main.id)
+            if method == "private/submit_transfer_to_subaccount":
+                state["destination"] = subaccount.id
+            if method == "private/withdraw":
+                state["amount"] = 1.0  # within the balance
+            if method == "private/cancel_withdrawal":
+                withdrawal = await client.private.withdraw("BTC", "bc1-somewhere-else", 0.5)
+                state["id"] = withdrawal.id
             if names & {"order_id", "label"}:  # each gets an order of its own to act on
                 label = f"resting-{n}"
                 placed = await client.private.buy(PERP, amount=10, type="limit", price=1000.0,

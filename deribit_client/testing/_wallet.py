@@ -1,0 +1,297 @@
+"""Simulator handlers for the wallet and account ledgers: the transaction log, deposits,
+withdrawals, transfers to and between subaccounts, deposit addresses, margins and
+settlement history. Balances only move through ``Account.book``, so the transaction log
+explains every change of every balance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._accounts import Account, deposit_address
+from ._market import CURRENCIES
+from ._orders import account_of, order_margin
+from ._session import SimError, invalid_param
+from ._shaped import declared_params
+from ._state import Call, SimState
+
+__all__ = ["register"]
+
+_FEES = {c["currency"]: float(c["withdrawal_fee"]) for c in CURRENCIES}
+# A withdrawal's priority is asked for by name and reported as a fee multiplier.
+_PRIORITIES = {"very_low": 0.15, "low": 0.5, "mid": 0.75, "high": 1.0, "very_high": 1.5,
+               "extreme_high": 2.0, "insane": 3.0}  # fmt: skip
+MAX_SUBACCOUNTS = 500
+"""Deribit's limit before ``12001 too_many_subaccounts`` (REFERENCE 6)."""
+
+
+def _newest_page(items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    """``{count, data}`` pages, newest first, by ``offset`` and ``count``."""
+    currency = params["currency"].upper()
+    mine = [item for item in reversed(items) if item["currency"] == currency]
+    offset, count = params.get("offset", 0), params.get("count", 10)
+    return {"count": len(mine), "data": mine[offset : offset + count]}
+
+
+def get_deposits(call: Call) -> dict[str, Any]:
+    return _newest_page(account_of(call).deposits, declared_params(call))
+
+
+def get_withdrawals(call: Call) -> dict[str, Any]:
+    return _newest_page(account_of(call).withdrawals, declared_params(call))
+
+
+def get_transfers(call: Call) -> dict[str, Any]:
+    return _newest_page(account_of(call).transfers, declared_params(call))
+
+
+def get_current_deposit_address(call: Call) -> dict[str, Any]:
+    currency = declared_params(call)["currency"].upper()
+    account = account_of(call)
+    return {
+        "address": deposit_address(account, currency),
+        "creation_timestamp": account.deposits[0]["received_timestamp"],
+        "currency": currency,
+        "type": "deposit",
+    }
+
+
+def get_transaction_log(call: Call) -> dict[str, Any]:
+    """Newest first within the time window; ``continuation`` is the id to go on below;
+    ``query`` keeps entries whose type, side or instrument mention each of its words."""
+    params = declared_params(call)
+    currency = params["currency"].upper()
+    start, end = params["start_timestamp"], params["end_timestamp"]
+    below = params.get("continuation")
+    words = str(params.get("query", "")).lower().split()
+    count = params.get("count", 100)
+    matches = []
+    for entry in reversed(account_of(call).log):
+        if entry["currency"] != currency or not start <= entry["timestamp"] <= end:
+            continue
+        if below is not None and entry["id"] >= below:
+            continue
+        text = " ".join(str(entry.get(k) or "") for k in ("type", "side", "instrument_name"))
+        if all(word in text.lower() for word in words):
+            matches.append(entry)
+    page = matches[:count]
+    more = len(matches) > count
+    return {"logs": page, "continuation": page[-1]["id"] if more else None}
+
+
+def withdraw(call: Call) -> dict[str, Any]:
+    params = declared_params(call)
+    account = account_of(call)
+    currency, amount = params["currency"].upper(), params["amount"]
+    if amount <= 0:
+        raise invalid_param("amount", "must be positive")
+    if params["address"] == deposit_address(account, currency):
+        raise SimError(11096, "address_belongs_to_user")
+    fee = _FEES.get(currency, 0.0)
+    if account.balances.get(currency, 0.0) < amount + fee:
+        raise SimError(10009, "not_enough_funds")
+    now = call.sim.now_ms()
+    withdrawal = {
+        "id": next(call.sim.trading.wallet_ids),
+        "address": params["address"],
+        "amount": amount,
+        "currency": currency,
+        "fee": fee,
+        "priority": _PRIORITIES.get(params.get("priority", "high"), 1.0),
+        "state": "unconfirmed",
+        "transaction_id": None,
+        "created_timestamp": now,
+        "confirmed_timestamp": None,
+        "updated_timestamp": now,
+    }
+    account.withdrawals.append(withdrawal)
+    account.book(now, currency, "withdrawal", -(amount + fee), commission=fee,
+                 info={"addr": params["address"]})  # fmt: skip
+    return withdrawal
+
+
+def cancel_withdrawal(call: Call) -> dict[str, Any]:
+    params = declared_params(call)
+    account = account_of(call)
+    currency = params["currency"].upper()
+    for withdrawal in account.withdrawals:
+        if withdrawal["id"] == params["id"] and withdrawal["currency"] == currency:
+            if withdrawal["state"] != "unconfirmed":
+                raise SimError(11029, "invalid_arguments", {"reason": "no longer cancellable"})
+            now = call.sim.now_ms()
+            withdrawal.update(state="cancelled", updated_timestamp=now)
+            refund = withdrawal["amount"] + withdrawal["fee"]
+            account.book(now, currency, "withdrawal", refund, info={"cancelled": withdrawal["id"]})
+            return withdrawal
+    raise SimError(13020, "not_found")
+
+
+def _subaccount(account: Account, sid: int) -> dict[str, Any]:
+    sub = account.subaccounts.get(sid)
+    if sub is None:
+        raise SimError(12100, "transfer_not_allowed", {"reason": f"no subaccount {sid}"})
+    return sub
+
+
+def _transfer(call: Call, source: Account | dict[str, Any], target: dict[str, Any]) -> Any:
+    """Move ``amount`` of ``currency`` from ``source`` (the main account or a
+    subaccount record) to the subaccount ``target``; logged on the main account."""
+    params = declared_params(call)
+    account = account_of(call)
+    currency, amount = params["currency"].upper(), params["amount"]
+    if amount <= 0:
+        raise invalid_param("amount", "must be positive")
+    balances = source.balances if isinstance(source, Account) else source["balances"]
+    if balances.get(currency, 0.0) < amount:
+        raise SimError(10009, "not_enough_funds")
+    now = call.sim.now_ms()
+    if isinstance(source, Account):
+        account.book(now, currency, "transfer", -amount, side="-",
+                     info={"transfer_type": "subaccount", "other_user_id": target["id"],
+                           "other_user": target["username"]})  # fmt: skip
+    else:
+        balances[currency] = round(balances[currency] - amount, 10)
+    target["balances"][currency] = round(target["balances"].get(currency, 0.0) + amount, 10)
+    transfer = {
+        "id": next(call.sim.trading.wallet_ids),
+        "type": "subaccount",
+        "direction": "payment",
+        "state": "confirmed",
+        "other_side": target["username"],
+        "currency": currency,
+        "amount": amount,
+        "created_timestamp": now,
+        "updated_timestamp": now,
+    }
+    account.transfers.append(transfer)
+    return transfer
+
+
+def submit_transfer_to_subaccount(call: Call) -> Any:
+    account = account_of(call)
+    target = _subaccount(account, declared_params(call)["destination"])
+    return _transfer(call, account, target)
+
+
+def submit_transfer_between_subaccounts(call: Call) -> Any:
+    params = declared_params(call)
+    account = account_of(call)
+    target = _subaccount(account, params["destination"])
+    source_id = params.get("source", account.user_id)
+    own = source_id == account.user_id
+    source: Account | dict[str, Any] = account if own else _subaccount(account, source_id)
+    return _transfer(call, source, target)
+
+
+def create_subaccount(call: Call) -> dict[str, Any]:
+    account = account_of(call)
+    if len(account.subaccounts) >= MAX_SUBACCOUNTS:
+        raise SimError(12001, "too_many_subaccounts")
+    sid = next(call.sim.trading.wallet_ids)
+    name = f"{account.client_id}_{len(account.subaccounts) + 1}"
+    account.subaccounts[sid] = {
+        "id": sid,
+        "username": name,
+        "system_name": name,
+        "email": f"{name}@simulator.invalid",
+        "type": "subaccount",
+        "is_password": False,
+        "login_enabled": False,
+        "receive_notifications": False,
+        "security_keys_enabled": False,
+        "margin_model": "cross_sm",
+        "balances": {},
+    }
+    return _subaccount_view(account.subaccounts[sid], True)
+
+
+def get_subaccounts(call: Call) -> list[dict[str, Any]]:
+    with_portfolio = declared_params(call).get("with_portfolio", False)
+    account = account_of(call)
+    main = {
+        "id": account.user_id,
+        "username": account.client_id,
+        "system_name": account.client_id,
+        "email": f"{account.client_id}@simulator.invalid",
+        "type": "main",
+        "is_password": True,
+        "login_enabled": True,
+        "receive_notifications": True,
+        "security_keys_enabled": False,
+        "margin_model": "cross_sm",
+        "balances": account.balances,
+    }
+    records = [main, *account.subaccounts.values()]
+    return [_subaccount_view(record, with_portfolio) for record in records]
+
+
+def _subaccount_view(record: dict[str, Any], with_portfolio: bool) -> dict[str, Any]:
+    view = {k: v for k, v in record.items() if k != "balances"}
+    if with_portfolio:
+        view["portfolio"] = {
+            currency.lower(): {
+                "currency": currency.lower(),
+                "balance": balance,
+                "equity": balance,
+                "margin_balance": balance,
+                "available_funds": balance,
+                "available_withdrawal_funds": balance,
+                "initial_margin": 0.0,
+                "maintenance_margin": 0.0,
+                "spot_reserve": 0.0,
+                "additional_reserve": 0.0,
+            }
+            for currency, balance in sorted(record["balances"].items())
+        }
+    return view
+
+
+def get_margins(call: Call) -> dict[str, Any]:
+    """The initial margin a buy and a sell of ``amount`` at ``price`` would reserve."""
+    params = declared_params(call)
+    name = params["instrument_name"]
+    instrument = call.sim.market.instrument(name)
+    if instrument is None:
+        raise SimError(10020, "invalid_or_unsupported_instrument")
+    order = {"amount": params["amount"], "filled_amount": 0.0, "price": params["price"]}
+    margin = round(order_margin(call.sim, instrument, order), 10)
+    ticker = call.sim.market.ticker(name, call.sim.now_ms())
+    return {"buy": margin, "sell": margin, "min_price": ticker["min_price"],
+            "max_price": ticker["max_price"]}  # fmt: skip
+
+
+def _no_settlements(call: Call) -> dict[str, Any]:
+    """Settlement history: the simulated market never settles or delivers, so there is
+    none (the parameters are still checked)."""
+    params = declared_params(call)
+    if (
+        "instrument_name" in params
+        and call.sim.market.instrument(params["instrument_name"]) is None
+    ):
+        raise SimError(10020, "invalid_or_unsupported_instrument")
+    return {"settlements": [], "continuation": None}
+
+
+def register(sim: SimState) -> None:
+    """Install these handlers on ``sim``."""
+    for fn in (
+        get_deposits,
+        get_withdrawals,
+        get_transfers,
+        get_current_deposit_address,
+        get_transaction_log,
+        withdraw,
+        cancel_withdrawal,
+        submit_transfer_to_subaccount,
+        submit_transfer_between_subaccounts,
+        create_subaccount,
+        get_subaccounts,
+        get_margins,
+    ):
+        sim.methods[f"private/{fn.__name__}"] = fn
+    for method in (
+        "private/get_settlement_history_by_currency",
+        "private/get_settlement_history_by_instrument",
+        "public/get_last_settlements_by_currency",
+        "public/get_last_settlements_by_instrument",
+    ):
+        sim.methods[method] = _no_settlements
