@@ -188,22 +188,27 @@ def _order_history(call: Call, params: dict[str, Any], select: Callable[[Trade],
 
 def register(sim: SimState) -> None:
     """Install these handlers on ``sim``."""
-    public = (
-        get_last_trades_by_instrument,
-        get_last_trades_by_currency,
-        get_tradingview_chart_data,
-    )
-    for fn in public:
-        sim.methods[f"public/{fn.__name__}"] = fn
-    for method in ("get_last_trades_by_instrument", "get_last_trades_by_currency"):
-        sim.methods[f"public/{method}_and_time"] = sim.methods[f"public/{method}"]
-    private = (
-        get_user_trades_by_instrument,
-        get_user_trades_by_currency,
-        get_order_history_by_instrument,
-        get_order_history_by_currency,
-    )
-    for fn in private:
-        sim.methods[f"private/{fn.__name__}"] = fn
-    for method in ("get_user_trades_by_instrument", "get_user_trades_by_currency"):
-        sim.methods[f"private/{method}_and_time"] = sim.methods[f"private/{method}"]
+    handlers = {
+        "public": (
+            get_last_trades_by_instrument,
+            get_last_trades_by_currency,
+            get_tradingview_chart_data,
+        ),
+        "private": (
+            get_user_trades_by_instrument,
+            get_user_trades_by_currency,
+            get_order_history_by_instrument,
+            get_order_history_by_currency,
+        ),
+    }
+    for scope, functions in handlers.items():
+        for fn in functions:
+            sim.methods[f"{scope}/{fn.__name__}"] = fn
+    # The *_and_time variants are the same reads with the time bounds required.
+    for method in (
+        "public/get_last_trades_by_instrument",
+        "public/get_last_trades_by_currency",
+        "private/get_user_trades_by_instrument",
+        "private/get_user_trades_by_currency",
+    ):
+        sim.methods[f"{method}_and_time"] = sim.methods[method]

@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 import time
 import typing
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 import pytest
 
-from deribit_client import DeribitClient, Notification, ReconnectPolicy, SubscriptionRejected
+from deribit_client import DeribitClient, Notification, SubscriptionRejected
 from deribit_client._catalogue.channels import CHANNELS
 from deribit_client._catalogue.payloads import payload_type
-from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+from deribit_client.testing import DeribitSimulator
 
 # A value that exists in the simulator for each channel part.
 PARTS = {
@@ -48,21 +47,6 @@ NOT_SIMULATED = {
 def channel_name(pattern: str) -> str:
     return ".".join(PARTS.get(p.strip("()"), p) if p.startswith("(") else p
                     for p in pattern.split("."))  # fmt: skip
-
-
-@pytest.fixture
-async def trader(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
-    sim.rate_limits.enabled = False
-    policy = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
-    async with DeribitClient(
-        url=sim.url,
-        transport="websocket",
-        heartbeat_interval=None,
-        reconnect=policy,
-        client_id=SIM_CLIENT_ID,
-        client_secret=SIM_CLIENT_SECRET,
-    ) as client:
-        yield client
 
 
 def _typed(data: Any, expected: Any) -> bool:

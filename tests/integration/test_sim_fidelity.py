@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -16,21 +15,11 @@ from deribit_client import (
     Gap,
     InsufficientFundsError,
     LocalOrderBook,
-    ReconnectPolicy,
 )
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
 PERP = "BTC-PERPETUAL"
-
-
-@pytest.fixture
-async def trader(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
-    policy = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
-    async with DeribitClient(
-        url=sim.url, transport="websocket", heartbeat_interval=None, reconnect=policy, **KEY
-    ) as client:
-        yield client
 
 
 async def http_get(sim: DeribitSimulator, method: str, **query: str) -> Any:

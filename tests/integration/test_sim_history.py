@@ -3,30 +3,13 @@ trades, TradingView candles, own trades by time and order history."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from deribit_client import DeribitClient, InvalidRequestError, ReconnectPolicy
+from deribit_client import DeribitClient, InvalidRequestError
 from deribit_client.models import Order, OrderHistoryPage
-from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+from deribit_client.testing import DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
-
-
-@pytest.fixture
-async def trader(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
-    sim.rate_limits.enabled = False
-    policy = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
-    async with DeribitClient(
-        url=sim.url,
-        transport="websocket",
-        heartbeat_interval=None,
-        reconnect=policy,
-        client_id=SIM_CLIENT_ID,
-        client_secret=SIM_CLIENT_SECRET,
-    ) as client:
-        yield client
 
 
 async def test_last_trades_are_the_fills_that_happened(trader: DeribitClient) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -36,14 +35,6 @@ from tests.helpers import INSTANT, FastHeartbeatClient, until
 
 KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
 PERP = "BTC-PERPETUAL"
-
-
-@pytest.fixture
-async def trader(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
-    async with DeribitClient(
-        url=sim.url, transport="websocket", heartbeat_interval=None, reconnect=INSTANT, **KEY
-    ) as client:
-        yield client
 
 
 async def below_bid(client: DeribitClient, ticks: int = 100) -> float:
