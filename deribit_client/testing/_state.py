@@ -1,9 +1,11 @@
 """The simulator's world as method handlers see it: market, accounts, connections, calls.
 
 Layering of ``deribit_client.testing`` (no cycles): ``_session``, ``_market``, ``_accounts``
-hold state; this module gathers it for the handlers; ``_public``, ``_private``, ``_orders`` and
-``_streams`` are handlers that see only this; ``_server`` is the one module that wires
-handlers to a :class:`SimState` and serves them.
+hold state; this module gathers it for the handlers; ``_public``, ``_private``, ``_streams``,
+``_orders`` (which publishes through ``_streams``), ``_history`` and ``_wallet`` (which read
+accounts through ``_orders``) are handlers; ``_shaped`` answers the rest and checks
+declared parameters for all; ``_server`` is the one module that wires handlers to a
+:class:`SimState` and serves them.
 """
 
 from __future__ import annotations

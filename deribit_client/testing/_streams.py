@@ -1,4 +1,5 @@
-"""Simulator handlers for subscriptions and heartbeats, and the book stream generator."""
+"""Simulator handlers for subscriptions and heartbeats, and the market streams: what each
+channel publishes when the market moves."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def _valid(sim: SimState, channel: str) -> bool:
         return False
     parts = channel.split(".")
     return any(
-        len(pattern) == len(parts) and all(map(_part_fits, [sim] * len(parts), pattern, parts))
+        len(pattern) == len(parts)
+        and all(_part_fits(sim, wanted, part) for wanted, part in zip(pattern, parts, strict=True))
         for pattern in _PATTERNS
     )
 
