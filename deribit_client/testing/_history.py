@@ -11,7 +11,7 @@ from typing import Any
 
 from ._market import Candle
 from ._orders import account_of, currency_of, kind_matches, public_order
-from ._session import SimError, invalid_param
+from ._session import invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState
 
@@ -67,10 +67,7 @@ _BOUNDS: tuple[tuple[str, str, str, Callable[[Any], int]], ...] = (
 
 
 def _instrument_name(call: Call, params: dict[str, Any]) -> str:
-    name: str = params["instrument_name"]
-    if call.sim.market.instrument(name) is None:
-        raise SimError(10020, "invalid_or_unsupported_instrument")
-    return name
+    return str(call.sim.market.require(params["instrument_name"])["instrument_name"])
 
 
 def _covers(call: Call, params: dict[str, Any]) -> Callable[[str], bool]:

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from ._session import HISTORY
+from ._session import HISTORY, unsupported_instrument
 
 __all__ = [
     "CURRENCIES",
@@ -439,6 +439,13 @@ class Market:
     def instrument(self, name: str) -> dict[str, Any] | None:
         """The instrument object, or None."""
         return self.instruments.get(name)
+
+    def require(self, name: str) -> dict[str, Any]:
+        """The instrument object; ``10020`` as Deribit answers when there is none."""
+        instrument = self.instruments.get(name)
+        if instrument is None:
+            raise unsupported_instrument()
+        return instrument
 
     def index_of(self, name: str) -> str:
         """The index name an instrument's prices follow."""

@@ -43,11 +43,7 @@ def account_of(call: Call) -> Account:
 
 
 def _instrument(call: Call, name: str | None = None) -> dict[str, Any]:
-    name = name if name is not None else call.param("instrument_name")
-    instrument = call.sim.market.instrument(name)
-    if instrument is None:
-        raise SimError(10020, "invalid_or_unsupported_instrument")
-    return instrument
+    return call.sim.market.require(name if name is not None else call.param("instrument_name"))
 
 
 def currency_of(instrument: dict[str, Any]) -> str:

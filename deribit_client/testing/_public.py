@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._market import CURRENCIES, CURRENCY_CODES
-from ._session import SimError, invalid_param
+from ._session import SimError, invalid_param, unsupported_instrument
 from ._shaped import declared_params
 from ._state import Call, SimState
 
@@ -18,10 +18,7 @@ _DEPTHS = (1, 5, 10, 20, 50, 100, 1000, 10000)
 
 
 def _instrument_param(call: Call) -> str:
-    name: str = call.param("instrument_name")
-    if call.sim.market.instrument(name) is None:
-        raise SimError(10020, "invalid_or_unsupported_instrument")
-    return name
+    return str(call.sim.market.require(call.param("instrument_name"))["instrument_name"])
 
 
 def get_time(call: Call) -> int:
@@ -81,7 +78,7 @@ def get_instruments(call: Call) -> list[dict[str, Any]]:
 
 
 def get_instrument(call: Call) -> dict[str, Any]:
-    return call.sim.market.instruments[_instrument_param(call)]
+    return call.sim.market.require(call.param("instrument_name"))
 
 
 def ticker(call: Call) -> dict[str, Any]:
@@ -116,11 +113,11 @@ def get_order_book_by_instrument_id(call: Call) -> dict[str, Any]:
             if depth not in _DEPTHS:
                 raise invalid_param("depth")
             return call.sim.market.order_book(name, depth, call.sim.now_ms())
-    raise SimError(10020, "invalid_or_unsupported_instrument")
+    raise unsupported_instrument()
 
 
 def get_contract_size(call: Call) -> dict[str, Any]:
-    instrument = call.sim.market.instruments[_instrument_param(call)]
+    instrument = call.sim.market.require(call.param("instrument_name"))
     return {"contract_size": instrument["contract_size"]}
 
 
@@ -130,7 +127,7 @@ def get_funding_chart_data(call: Call) -> dict[str, Any]:
     if length not in ("8h", "24h", "1m"):
         raise invalid_param("length")
     if not name.endswith("PERPETUAL"):
-        raise SimError(10020, "invalid_or_unsupported_instrument")
+        raise unsupported_instrument()
     index = call.sim.market.index_prices.get(call.sim.market.index_of(name), 0.0)
     return {"current_interest": 0.0, "interest_8h": 0.0, "data": [
         {"timestamp": call.sim.now_ms(), "index_price": index, "interest_8h": 0.0}

@@ -8,7 +8,16 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
-__all__ = ["HISTORY", "REQUIRED", "Session", "SimError", "invalid_param", "json_encode", "remember"]
+__all__ = [
+    "HISTORY",
+    "REQUIRED",
+    "Session",
+    "SimError",
+    "invalid_param",
+    "json_encode",
+    "remember",
+    "unsupported_instrument",
+]
 
 json_encode = msgspec.json.Encoder().encode
 """The simulator's one JSON encoder."""
@@ -101,6 +110,11 @@ def remember(log: list[Any], entry: Any) -> None:
     log.append(entry)
     if len(log) > 2 * HISTORY:
         del log[:-HISTORY]
+
+
+def unsupported_instrument() -> SimError:
+    """Deribit's ``10020 invalid_or_unsupported_instrument``."""
+    return SimError(10020, "invalid_or_unsupported_instrument")
 
 
 def invalid_param(param: str, reason: str = "wrong format") -> SimError:

@@ -249,9 +249,7 @@ def get_margins(call: Call) -> dict[str, Any]:
     """The initial margin a buy and a sell of ``amount`` at ``price`` would reserve."""
     params = declared_params(call)
     name = params["instrument_name"]
-    instrument = call.sim.market.instrument(name)
-    if instrument is None:
-        raise SimError(10020, "invalid_or_unsupported_instrument")
+    instrument = call.sim.market.require(name)
     order = {"amount": params["amount"], "filled_amount": 0.0, "price": params["price"]}
     margin = round(order_margin(call.sim, instrument, order), 10)
     ticker = call.sim.market.ticker(name, call.sim.now_ms())
@@ -263,11 +261,8 @@ def _no_settlements(call: Call) -> dict[str, Any]:
     """Settlement history: the simulated market never settles or delivers, so there is
     none (the parameters are still checked)."""
     params = declared_params(call)
-    if (
-        "instrument_name" in params
-        and call.sim.market.instrument(params["instrument_name"]) is None
-    ):
-        raise SimError(10020, "invalid_or_unsupported_instrument")
+    if "instrument_name" in params:
+        call.sim.market.require(params["instrument_name"])
     return {"settlements": [], "continuation": None}
 
 
