@@ -9,8 +9,8 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._market import Candle
-from ._orders import account_of, currency_of, kind_matches, public_order
+from ._market import Candle, kind_matches
+from ._orders import account_of, currency_of, public_order
 from ._session import invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState

@@ -19,8 +19,11 @@ __all__ = [
     "Book",
     "Candle",
     "Market",
+    "channel_covers",
+    "currency_matches",
     "deribit_id",
     "expiry_code",
+    "kind_matches",
     "side_of",
 ]
 
@@ -164,6 +167,36 @@ class Book:
         if self.bids and self.asks:
             return (self.bids[0][0] + self.asks[0][0]) / 2
         return None
+
+
+def kind_matches(instrument_kind: str, kind: str | None) -> bool:
+    """A request's or channel's ``kind`` (``any``, ``combo`` or one kind) covers
+    ``instrument_kind``; no kind covers all."""
+    if kind in (None, "any"):
+        return True
+    if kind == "combo":
+        return instrument_kind.endswith("_combo")
+    return instrument_kind == kind
+
+
+def channel_covers(selector: list[str], instrument: dict[str, Any]) -> bool:
+    """Whether a channel's instrument selector, ``[instrument_name]`` or
+    ``[kind, currency]`` (either may be ``any``; currencies in either case, as clients
+    write both), covers ``instrument``: the one rule of ``trades.*``, ``user.*`` and
+    ``instrument.state.*``."""
+    if len(selector) == 1:
+        return bool(selector[0] == instrument["instrument_name"])
+    if len(selector) == 2:
+        kind, currency = selector
+        return kind_matches(instrument["kind"], kind) and currency_matches(
+            currency, instrument["base_currency"]
+        )
+    return False
+
+
+def currency_matches(part: str, currency: str) -> bool:
+    """A channel's currency part names ``currency`` (or ``any``), in either case."""
+    return part.lower() in ("any", currency.lower())
 
 
 def deribit_id(currency: str, number: int) -> str:

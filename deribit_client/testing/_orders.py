@@ -6,7 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from ._accounts import Account, Trading
-from ._market import Book, deribit_id, side_of
+from ._market import (
+    Book,
+    channel_covers,
+    currency_matches,
+    deribit_id,
+    kind_matches,
+    side_of,
+)
 from ._session import Session, SimError, invalid_param
 from ._state import Call, SimState
 from ._streams import market_moved
@@ -14,7 +21,6 @@ from ._streams import market_moved
 __all__ = [
     "account_of",
     "currency_of",
-    "kind_matches",
     "order_margin",
     "public_order",
     "register",
@@ -57,14 +63,6 @@ def _on_tick(price: float, tick: float) -> bool:
 
 def public_order(order: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in order.items() if not k.startswith("_")}
-
-
-def kind_matches(order_kind: str, kind: str | None) -> bool:
-    if kind in (None, "any"):
-        return True
-    if kind == "combo":
-        return order_kind.endswith("_combo")
-    return order_kind == kind
 
 
 def _type_matches(order: dict[str, Any], wanted: str | None) -> bool:
@@ -286,24 +284,6 @@ def _summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
 # -- notifications ------------------------------------------------------------------------
 
 
-def _channel_covers(parts: list[str], instrument: dict[str, Any]) -> bool:
-    """``user.x.{instrument}.{interval}`` or ``user.x.{kind}.{currency}.{interval}``."""
-    if len(parts) == 4:
-        return bool(parts[2] == instrument["instrument_name"])
-    if len(parts) == 5:
-        kind, currency = parts[2], parts[3]
-        return kind_matches(instrument["kind"], kind) and _is_currency(
-            currency, instrument["base_currency"]
-        )
-    return False
-
-
-def _is_currency(part: str, currency: str) -> bool:
-    """A channel's currency part names ``currency`` (or ``any``), in either case: clients
-    write ``BTC`` and ``btc`` alike."""
-    return part.lower() in ("any", currency.lower())
-
-
 async def _notify(
     sim: SimState,
     account: Account,
@@ -325,11 +305,12 @@ async def _notify(
                 continue
             family = parts[1]
             if family == "portfolio" and trades:
-                if _is_currency(parts[2], currency_of(instrument)):
+                if currency_matches(parts[2], currency_of(instrument)):
                     data = _summary(sim, account, currency_of(instrument))
                     await _send(session, channel, data)
                 continue
-            if not _channel_covers(parts, instrument):
+            # user.x.{instrument}.{interval} or user.x.{kind}.{currency}.{interval}
+            if not channel_covers(parts[2:-1], instrument):
                 continue
             if family == "orders" and orders:
                 if parts[-1] == "raw":

@@ -217,11 +217,7 @@ class DeribitSimulator(SimState):
         if found is None:
             raise ValueError(f"no instrument {instrument!r} in the simulator")
         found["state"] = state
-        data = {"instrument_name": instrument, "state": state, "timestamp": self.now_ms()}
-        kind, currency = found["kind"], found["base_currency"]
-        await _streams.publish_matching(
-            self, "instrument.state", data, kind=kind, currency=currency
-        )
+        await _streams.instrument_state_changed(self, found)
 
     async def set_platform_state(
         self,

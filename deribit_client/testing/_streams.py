@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ._market import CURRENCY_CODES, PERPETUAL_EXPIRY
+from ._market import CURRENCY_CODES, PERPETUAL_EXPIRY, channel_covers
 from ._session import Session, SimError, invalid_param, remember
 from ._shapes import CHANNEL_PARTS, CHANNELS
 from ._state import Call, SimState
@@ -21,7 +21,7 @@ __all__ = [
     "generate",
     "market_moved",
     "needs_authorization",
-    "publish_matching",
+    "instrument_state_changed",
     "random_change",
     "register",
     "subscribed",
@@ -126,19 +126,6 @@ def subscribed(sim: SimState) -> set[str]:
     return {channel for session in sim.sessions for channel in session.channels}
 
 
-def _trades_cover(parts: list[str], instrument: dict[str, Any]) -> bool:
-    """``trades.{instrument}.{interval}`` or ``trades.{kind}.{currency}.{interval}``."""
-    if len(parts) == 3:
-        return bool(parts[1] == instrument["instrument_name"])
-    if len(parts) == 4:
-        kind, currency = parts[1], parts[2].lower()
-        return kind in ("any", instrument["kind"]) and currency in (
-            "any",
-            instrument["base_currency"].lower(),
-        )
-    return False
-
-
 async def market_moved(
     sim: SimState, name: str, trades: Sequence[dict[str, Any]] = (), *, skip: int = 0
 ) -> dict[str, Any] | None:
@@ -174,7 +161,8 @@ async def market_moved(
         parts = channel.split(".")
         family = parts[0]
         if family == "trades":
-            if public and _trades_cover(parts, instrument):
+            # trades.{instrument}.{interval} or trades.{kind}.{currency}.{interval}
+            if public and channel_covers(parts[1:-1], instrument):
                 await sim.publish(channel, public)
             continue
         if family == "chart":  # chart.trades.{instrument}.{resolution}: the candle moved
@@ -247,7 +235,7 @@ def _instruments_watched(sim: SimState, channels: set[str]) -> set[str]:
             names.add(parts[1])  # book.X.i, book.X.g.d.i, ticker.X.i, quote.X, trades.X.i
         elif parts[0] == "trades" and len(parts) == 4:
             covered = sorted(
-                name for name, i in market.instruments.items() if _trades_cover(parts, i)
+                name for name, i in market.instruments.items() if channel_covers(parts[1:-1], i)
             )
             if covered:
                 names.add(sim.rng.choice(covered))
@@ -356,18 +344,16 @@ def current_candle(sim: SimState, name: str, resolution: str) -> dict[str, Any] 
             "cost": cost}  # fmt: skip
 
 
-async def publish_matching(
-    sim: SimState, family: str, data: Any, *, kind: str, currency: str
-) -> None:
-    """Publish ``data`` on every subscribed ``{family}.{kind}.{currency}`` channel that
-    covers ``kind`` and ``currency`` (either may be ``any``; currencies in either case)."""
+async def instrument_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
+    """Tell every ``instrument.state.{kind}.{currency}`` channel covering ``instrument``."""
+    data = {
+        "instrument_name": instrument["instrument_name"],
+        "state": instrument["state"],
+        "timestamp": sim.now_ms(),
+    }
     for channel in sorted(subscribed(sim)):
         parts = channel.split(".")
-        if (
-            ".".join(parts[:-2]) == family
-            and parts[-2] in ("any", kind)
-            and parts[-1].lower() in ("any", currency.lower())
-        ):
+        if parts[:2] == ["instrument", "state"] and channel_covers(parts[2:], instrument):
             await sim.publish(channel, data)
 
 
