@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._market import Candle, kind_matches
+from ._market import RESOLUTION_MS, Candle, kind_matches
 from ._orders import account_of, currency_of, public_order
 from ._session import invalid_param
 from ._shaped import declared_params
@@ -19,10 +19,6 @@ __all__ = ["register", "trades_page"]
 
 Trade = dict[str, Any]
 
-_RESOLUTIONS_MS = {
-    **{str(minutes): minutes * 60_000 for minutes in (1, 3, 5, 10, 15, 30, 60, 120, 180, 360, 720)},
-    "1D": 86_400_000,
-}
 MAX_CANDLES = 5_000
 """Most candles one chart request returns (a longer range starts later)."""
 
@@ -109,7 +105,7 @@ def get_last_trades_by_currency(call: Call) -> dict[str, Any]:
 def get_tradingview_chart_data(call: Call) -> dict[str, Any]:
     params = declared_params(call)
     name = _instrument_name(call, params)
-    step = _RESOLUTIONS_MS[params["resolution"]]
+    step = RESOLUTION_MS[params["resolution"]]
     start = params["start_timestamp"] // step * step
     end = min(params["end_timestamp"], call.sim.now_ms())
     if end < start:

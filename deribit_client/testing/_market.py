@@ -16,6 +16,7 @@ from ._session import HISTORY, unsupported_instrument
 __all__ = [
     "CURRENCIES",
     "CURRENCY_CODES",
+    "RESOLUTION_MS",
     "Book",
     "Candle",
     "Market",
@@ -30,6 +31,17 @@ __all__ = [
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 PERPETUAL_EXPIRY = 32503708800000  # Deribit's "never" for perpetuals (REFERENCE 7.5)
 _EMPTY = 1e-9  # amounts and price differences below this are zero
+
+_DAY_MS = 86_400_000
+RESOLUTION_MS = {
+    **{str(m): m * 60_000 for m in (1, 3, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720)},
+    "1D": _DAY_MS,  # get_tradingview_chart_data's name for a day
+    "D": _DAY_MS,  # chart.trades' names
+    "W": 7 * _DAY_MS,
+    "M": 30 * _DAY_MS,
+}
+"""Candle resolution -> its length in ms (which names a method or channel accepts is
+checked against the spec's values first)."""
 
 Candle = tuple[int, float, float, float, float, float, float]
 """``(tick, open, high, low, close, volume, cost)``, as TradingView charts take them."""

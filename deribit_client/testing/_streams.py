@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ._market import CURRENCY_CODES, PERPETUAL_EXPIRY, channel_covers
+from ._market import CURRENCY_CODES, PERPETUAL_EXPIRY, RESOLUTION_MS, channel_covers
 from ._session import Session, SimError, invalid_param, remember
 from ._shapes import CHANNEL_PARTS, CHANNELS
 from ._state import Call, SimState
@@ -321,17 +321,11 @@ _INDEX_VENUES = (
     ("okex", 0.0),
     ("binance", 0.00005),
 )
-_RESOLUTION_MS = {
-    **{str(m): m * 60_000 for m in (1, 3, 5, 10, 15, 30, 60, 120, 180, 240)},
-    "D": 86_400_000,
-    "W": 7 * 86_400_000,
-    "M": 30 * 86_400_000,
-}
 
 
 def current_candle(sim: SimState, name: str, resolution: str) -> dict[str, Any] | None:
     """The candle ``chart.trades.{name}.{resolution}`` repeats until its period ends."""
-    step = _RESOLUTION_MS.get(resolution)
+    step = RESOLUTION_MS.get(resolution)
     if step is None:
         return None
     now = sim.now_ms()
