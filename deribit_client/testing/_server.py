@@ -220,21 +220,10 @@ class DeribitSimulator(SimState):
         await _streams.instrument_state_changed(self, found)
 
     async def set_platform_state(
-        self,
-        *,
-        locked: bool = False,
-        price_index: str | None = None,
-        maintenance: bool = False,
-        public_requests: bool | None = None,
+        self, *, locked: bool = False, price_index: str | None = None, maintenance: bool = False
     ) -> None:
-        """Lock or unlock trading on ``price_index`` (``public/status`` reports it),
-        announce maintenance, or say whether unauthenticated public requests are allowed
-        (``public_requests``; published only, not enforced); ``platform_state`` and
-        ``platform_state.public_methods_state`` subscribers are told."""
-        if public_requests is not None:
-            data = {"allow_unauthenticated_public_requests": public_requests}
-            await self.publish("platform_state.public_methods_state", data)
-            return
+        """Lock or unlock trading on ``price_index`` (``public/status`` reports it), or
+        announce maintenance; ``platform_state`` subscribers are told."""
         if maintenance:
             await self.publish("platform_state", {"maintenance": True})
             return
@@ -245,6 +234,12 @@ class DeribitSimulator(SimState):
         else:
             self.locked_indices.discard(price_index)
         await self.publish("platform_state", {"price_index": price_index, "locked": locked})
+
+    async def set_public_methods_state(self, *, allowed: bool) -> None:
+        """Say whether unauthenticated public requests are allowed
+        (``platform_state.public_methods_state``; published only, not enforced)."""
+        data = {"allow_unauthenticated_public_requests": allowed}
+        await self.publish("platform_state.public_methods_state", data)
 
     async def announce(self, title: str, body: str, *, important: bool = False) -> int:
         """Publish an announcement (``announcements`` channel, ``get_announcements``);

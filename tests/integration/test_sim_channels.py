@@ -67,8 +67,8 @@ async def test_every_confirmed_channel_is_published(
         # locks, an announcement, the account trades
         await sim.set_instrument_state("BTC-PERPETUAL", "locked")
         await sim.set_platform_state(locked=True, price_index="btc_usd")
-        await sim.set_platform_state(public_requests=False)
-        await sim.announce("Maintenance", "<p>soon</p>")
+        await sim.set_public_methods_state(allowed=False)
+        announced = await sim.announce("Maintenance", "<p>soon</p>")
         await trader.private.buy("BTC-PERPETUAL", amount=10, type="market")
         seen: dict[str, Any] = {}
         async with asyncio.timeout(10):  # the old simulator never published most of them
@@ -81,6 +81,16 @@ async def test_every_confirmed_channel_is_published(
         expected = payload_type(channel)
         assert _typed(data, expected), (channel, data)
     assert seen["instrument.state.future.BTC"].state == "locked"
+    assert seen["platform_state"].locked is True
+    assert (
+        seen["platform_state.public_methods_state"].allow_unauthenticated_public_requests is False
+    )
+    # the methods that report the same events
+    status = await trader.public.status()
+    assert status.locked_indices == ["btc_usd"]
+    (announcement,) = await trader.public.get_announcements()
+    assert (announcement.id, announcement.title) == (announced, "Maintenance")
+    assert (await trader.public.get_instrument("BTC-PERPETUAL")).state == "locked"
     assert seen["incremental_ticker.BTC-PERPETUAL"].type == "snapshot"
 
 
