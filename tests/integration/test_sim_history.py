@@ -1,11 +1,11 @@
 """History methods read what the simulated market and accounts did (issue #11): public
-trades, TradingView candles, own trades by time and order history."""
+trades, TradingView candles, own trades by time, order history, and the wallet's ledgers."""
 
 from __future__ import annotations
 
 import pytest
 
-from deribit_client import DeribitClient, InvalidRequestError
+from deribit_client import DeribitClient, DeribitError, InsufficientFundsError, InvalidRequestError
 from deribit_client.models import Order, OrderHistoryPage
 from deribit_client.testing import DeribitSimulator
 
@@ -117,6 +117,13 @@ async def test_the_transaction_log_explains_every_balance_change(
     filled = await trader.private.buy(PERP, amount=100, type="market")
     sub = await trader.private.create_subaccount()
     await trader.private.submit_transfer_to_subaccount("BTC", 1.5, sub.id)
+    own = await trader.private.get_current_deposit_address("BTC")
+    assert own is not None
+    with pytest.raises(DeribitError) as to_self:
+        await trader.private.withdraw("BTC", own.address, 0.25)
+    assert to_self.value.code == 11096  # address_belongs_to_user: a transfer, not a withdrawal
+    with pytest.raises(InsufficientFundsError):
+        await trader.private.withdraw("BTC", "bc1-elsewhere", 1_000.0)
     withdrawal = await trader.private.withdraw("BTC", "bc1-elsewhere", 0.25)
     cancelled = await trader.private.cancel_withdrawal("BTC", withdrawal.id)
     assert cancelled.state == "cancelled"
