@@ -573,7 +573,7 @@ class PublicMethods:
         *,
         extended: bool | None = None,
         timeout: float | None = None,
-    ) -> list[IndexName]:
+    ) -> list[str | IndexName]:
         """``public/get_index_price_names``: Retrieves the identifiers of all supported Price
         Indexes
 

@@ -236,7 +236,7 @@ RESULTS: dict[str, Any] = {
     'public/get_funding_rate_value': float,
     'public/get_historical_volatility': list[tuple[int, float]],
     'public/get_index_price': IndexPrice,
-    'public/get_index_price_names': list[IndexName],
+    'public/get_index_price_names': list[str | IndexName],
     'public/get_instrument': Instrument,
     'public/get_instruments': list[Instrument],
     'public/get_last_settlements_by_currency': SettlementsPage,

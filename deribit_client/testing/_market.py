@@ -25,6 +25,7 @@ __all__ = [
     "deribit_id",
     "expiry_code",
     "kind_matches",
+    "made_up_path",
     "side_of",
 ]
 
@@ -32,7 +33,12 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 PERPETUAL_EXPIRY = 32503708800000  # Deribit's "never" for perpetuals (REFERENCE 7.5)
 _EMPTY = 1e-9  # amounts and price differences below this are zero
 
+_HOUR_MS = 3_600_000
 _DAY_MS = 86_400_000
+DVOL_OPENING = 50.0
+"""The volatility index (DVOL) when the simulator starts."""
+FUNDING_BAND = 0.0005
+"""Premiums within +/- 0.05 % of the index pay no funding (Deribit's dampener)."""
 RESOLUTION_MS = {
     **{str(m): m * 60_000 for m in (1, 3, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720)},
     "1D": _DAY_MS,  # get_tradingview_chart_data's name for a day
@@ -227,6 +233,7 @@ class Market:
 
     def __init__(self, rng: random.Random, now_ms: int) -> None:
         self.rng = rng
+        self.started_ms = now_ms
         self.created_ms = now_ms - 86_400_000 * 30
         self.index_prices: dict[str, float] = {
             "btc_usd": 64_750.12,
@@ -239,6 +246,11 @@ class Market:
             "bnb_usdc": 580.7,
             "usdc_usdt": 1.0001,
         }
+        self.volatility_index = {"btc_usd": DVOL_OPENING, "eth_usd": DVOL_OPENING}
+        """DVOL per index (only BTC and ETH options have one)."""
+        self.opening_prices: dict[str, float] = dict(self.index_prices)
+        """Index prices and instrument marks when the simulator started: where the made-up
+        history before it ends (so that history is the same at every request)."""
         self.instruments: dict[str, dict[str, Any]] = {}
         self._index_ids: dict[str, int] = {}
         self.books: dict[str, Book] = {}
@@ -330,6 +342,7 @@ class Market:
         book = Book(instrument["tick_size"], instrument["min_trade_amount"], mid, self.rng)
         self.books[instrument["instrument_name"]] = book
         self.last_trade[instrument["instrument_name"]] = book.mid() or mid
+        self.opening_prices[instrument["instrument_name"]] = book.mid() or mid
 
     def _add_future(
         self,
@@ -458,8 +471,8 @@ class Market:
         for tick in range(start, end + 1, step):
             bucket_end = tick + step
             if bucket_end <= first:
-                o = book.round(_made_up_price(name, tick, anchor, first))
-                c = book.round(_made_up_price(name, bucket_end, anchor, first))
+                o = book.round(made_up_path(name, tick, anchor, first))
+                c = book.round(made_up_path(name, bucket_end, anchor, first))
                 wick = book.tick * (1 + zlib.crc32(f"{name}:{tick}".encode()) % 3)
                 amount = instrument["min_trade_amount"] * (1 + zlib.crc32(str(tick).encode()) % 20)
                 volume, cost = _volume(instrument, [{"price": c, "amount": amount}])
@@ -496,6 +509,32 @@ class Market:
         """The index name an instrument's prices follow."""
         return str(self.instruments[name]["price_index"])
 
+    def price_at(self, name: str, time_ms: int) -> float:
+        """An index price, or an instrument's mark price, at ``time_ms``: its current value
+        since the simulator started, a made-up path ending at its opening value before."""
+        if time_ms >= self.started_ms:
+            if name in self.index_prices:
+                return self.index_prices[name]
+            return self.books[name].mid() or self.last_trade[name]
+        return made_up_path(name, time_ms, self.opening_prices[name], self.started_ms)
+
+    def funding_rate(self, name: str, time_ms: int) -> float:
+        """A perpetual's funding rate (per 8 hours) at ``time_ms`` as Deribit computes it from
+        the premium of the mark over the index: ``max(0.05 %, premium) + min(-0.05 %,
+        premium)``, zero inside the band."""
+        index = self.price_at(self.index_of(name), time_ms)
+        premium = (self.price_at(name, time_ms) - index) / index if index else 0.0
+        return round(max(FUNDING_BAND, premium) + min(-FUNDING_BAND, premium), 12)
+
+    def interest_1h(self, name: str, hour_ms: int) -> float:
+        """The funding a perpetual accrued in the hour ending at ``hour_ms``."""
+        return self.funding_rate(name, hour_ms - _HOUR_MS) / 8
+
+    def interest_8h(self, name: str, time_ms: int) -> float:
+        """The funding a perpetual accrued in the eight whole hours up to ``time_ms``."""
+        hour = time_ms // _HOUR_MS * _HOUR_MS
+        return sum(self.interest_1h(name, hour - n * _HOUR_MS) for n in range(8))
+
     # -- results ------------------------------------------------------------------------
 
     def ticker(self, name: str, now_ms: int) -> dict[str, Any]:
@@ -530,7 +569,11 @@ class Market:
             "settlement_price": round(mark * 0.999, 8),
         }
         if instrument["kind"] == "future" and instrument["settlement_period"] == "perpetual":
-            ticker.update(funding_8h=0.00003, current_funding=0.0, interest_value=0.0)
+            ticker.update(
+                funding_8h=self.interest_8h(name, now_ms),
+                current_funding=self.funding_rate(name, now_ms),
+                interest_value=0.0,
+            )
         if instrument["kind"] == "option":
             ticker.update(
                 underlying_price=index_price * 1.001,
@@ -553,12 +596,13 @@ class Market:
         return result
 
 
-def _made_up_price(name: str, time_ms: int, anchor: float, until: int) -> float:
-    """A price ``anchor`` reaches at ``until``, wandering up to ~2 % away before it."""
+def made_up_path(key: str, time_ms: int, anchor: float, until: int, swing: float = 1.0) -> float:
+    """A value ``anchor`` reaches at ``until``, wandering up to ~2 % (times ``swing``) away
+    before it: the same for the same ``key`` on every run, changing once a minute."""
     hours = (until - time_ms) / 3_600_000
-    wobble = (zlib.crc32(f"{name}:{time_ms // 60_000}".encode()) % 2001 - 1000) / 1_000_000
-    drift = 0.02 * (1 - 1 / (1 + hours / 24)) * (1 if zlib.crc32(name.encode()) % 2 else -1)
-    return anchor * (1 + drift + wobble * min(1.0, hours))
+    wobble = (zlib.crc32(f"{key}:{time_ms // 60_000}".encode()) % 2001 - 1000) / 1_000_000
+    drift = 0.02 * (1 - 1 / (1 + hours / 24)) * (1 if zlib.crc32(key.encode()) % 2 else -1)
+    return anchor * (1 + swing * (drift + wobble * min(1.0, hours)))
 
 
 def _volume(instrument: dict[str, Any], trades: list[dict[str, Any]]) -> tuple[float, float]:

@@ -121,19 +121,6 @@ def get_contract_size(call: Call) -> dict[str, Any]:
     return {"contract_size": instrument["contract_size"]}
 
 
-def get_funding_chart_data(call: Call) -> dict[str, Any]:
-    name = _instrument_param(call)
-    length = call.param("length", str)
-    if length not in ("8h", "24h", "1m"):
-        raise invalid_param("length")
-    if not name.endswith("PERPETUAL"):
-        raise unsupported_instrument()
-    index = call.sim.market.index_prices.get(call.sim.market.index_of(name), 0.0)
-    return {"current_interest": 0.0, "interest_8h": 0.0, "data": [
-        {"timestamp": call.sim.now_ms(), "index_price": index, "interest_8h": 0.0}
-    ]}  # fmt: skip
-
-
 def _book_summary(call: Call, name: str) -> dict[str, Any]:
     """One ``book_summary`` (REFERENCE 7): the ticker's figures under their summary names."""
     instrument = call.sim.market.instruments[name]
@@ -198,7 +185,6 @@ def register(sim: SimState) -> None:
         get_index_price,
         get_order_book_by_instrument_id,
         get_contract_size,
-        get_funding_chart_data,
         get_book_summary_by_instrument,
         get_book_summary_by_currency,
         get_announcements,

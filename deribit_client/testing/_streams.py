@@ -278,11 +278,10 @@ def generate(sim: SimState, channel: str) -> Any | None:
                 "change24h": -0.4512,
                 "high_volatility": False,
             }
-        if family == "deribit_volatility_index":
-            key = f"dvol.{index}"
-            volatility = sim.stream_memory.get(key, 50.0) + sim.rng.uniform(-0.05, 0.05)
-            sim.stream_memory[key] = volatility
-            return {"index_name": index, "volatility": round(volatility, 2), "timestamp": now}
+        if family == "deribit_volatility_index" and index in market.volatility_index:
+            volatility = market.volatility_index[index] + sim.rng.uniform(-0.05, 0.05)
+            market.volatility_index[index] = volatility = round(volatility, 2)
+            return {"index_name": index, "volatility": volatility, "timestamp": now}
         if family == "estimated_expiration_price":
             expiries = [
                 i["expiration_timestamp"]
@@ -306,7 +305,8 @@ def generate(sim: SimState, channel: str) -> Any | None:
     name = parts[1] if len(parts) > 1 else ""
     if family == "perpetual" and name.endswith("PERPETUAL") and name in market.instruments:
         index_price = market.index_prices.get(market.index_of(name), 0.0)
-        return {"interest": 0.00001, "index_price": index_price, "timestamp": now}
+        interest = market.funding_rate(name, now)
+        return {"interest": interest, "index_price": index_price, "timestamp": now}
     if family == "chart" and len(parts) == 4 and parts[2] in market.instruments:
         return current_candle(sim, parts[2], parts[3])
     return None

@@ -246,8 +246,9 @@ RESULT_TYPES: dict[str, str] = {
     "public/get_mark_price_history": "list[tuple[int, float]]",
     "private/get_block_rfq_makers": "list[str]",
     "public/get_historical_volatility": "list[tuple[int, float]]",
-    # Plain names, or objects with extended=true.
+    # Plain names, or objects with extended=true (the spec's example shows only the latter).
     "public/get_supported_index_names": "list[str | IndexName]",
+    "public/get_index_price_names": "list[str | IndexName]",
     # The spec says an array; its examples show one object: both readings decode.
     "private/get_block_rfq_quotes": "list[BlockRfqQuote] | BlockRfqQuote",
     "private/set_mmp_config": "list[MmpConfig] | MmpConfig",
