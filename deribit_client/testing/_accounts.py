@@ -87,6 +87,11 @@ class Account:
     transfers: list[dict[str, Any]] = field(default_factory=list)
     subaccounts: dict[int, dict[str, Any]] = field(default_factory=dict)
     """Subaccount id -> its record, with its own ``balances``."""
+    block_trades: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Executed block trades by id, with this account's side of the trades."""
+    block_requests: dict[tuple[int, str, str], dict[str, Any]] = field(default_factory=dict)
+    """Block trades this account verified, by ``(timestamp, nonce, role)``, until they are
+    executed, rejected, invalidated or expire."""
 
     def book(
         self, now_ms: int, currency: str, kind: str, change: float, **info: Any
@@ -143,6 +148,9 @@ class Trading:
         self.cancel_failures: dict[str, list[tuple[int, str]]] = {}
         self.order_ids = itertools.count(1_000_000)
         self._user_ids = itertools.count(100_001)
+        self.block_trade_ids = itertools.count(6_001)
+        self.block_signatures: dict[str, tuple[str, tuple[int, str, str]]] = {}
+        """A verified block trade's signature -> (verifying client id, its request key)."""
         self.wallet_ids = itertools.count(1)
         """Ids of withdrawals, transfers and subaccounts."""
         self.auth_grants: list[str] = []

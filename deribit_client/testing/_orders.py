@@ -20,7 +20,11 @@ from ._streams import market_moved
 
 __all__ = [
     "account_of",
+    "check_margin",
     "currency_of",
+    "fill",
+    "new_order",
+    "notify_user",
     "order_margin",
     "public_order",
     "register",
@@ -129,18 +133,25 @@ def _match(
             raise SimError(10003, "order_overlap")  # self-trading is not allowed
         take = min(remaining, level[1])
         book.add(opposite_side, price, -take)
-        trades.append(_trade(sim, account, order, instrument, price, take))
+        trades.append(fill(sim, account, order, instrument, price, take))
     return trades
 
 
-def _trade(
+def fill(
     sim: SimState,
     account: Account,
     order: dict[str, Any],
     instrument: dict[str, Any],
     price: float,
     amount: float,
+    *,
+    public: dict[str, Any] | None = None,
+    liquidity: str = "T",
+    fee_rate: float | None = None,
 ) -> dict[str, Any]:
+    """Fill ``amount`` of ``order`` at ``price``: the order, position, fee and ledger move,
+    and the account's trade is returned. ``public`` is the market's print of it when it
+    exists already (both sides of a block trade share one); else one is recorded."""
     name = instrument["instrument_name"]
     kind = instrument["kind"]
     order["filled_amount"] = round(order["filled_amount"] + amount, 10)
@@ -148,10 +159,13 @@ def _trade(
     previous = order.get("average_price") or 0.0
     order["average_price"] = round((previous * (filled - amount) + price * amount) / filled, 8)
     coin = amount / price if kind == "future" else amount
-    fee = round(coin * (0.0005 if kind == "future" else 0.0003), 10)
+    if fee_rate is None:
+        fee_rate = 0.0005 if kind == "future" else 0.0003
+    fee = round(coin * fee_rate, 10)
     currency = currency_of(instrument)
     _apply_position(account, instrument, order["direction"], amount, price)
-    public = sim.market.record_trade(name, order["direction"], price, amount, sim.now_ms())
+    if public is None:
+        public = sim.market.record_trade(name, order["direction"], price, amount, sim.now_ms())
     account.book(
         public["timestamp"],
         currency,
@@ -168,9 +182,10 @@ def _trade(
     )
     trade = {
         **public,
+        "direction": order["direction"],  # the print shows the taker's
         "order_id": order["order_id"],
         "order_type": order["order_type"],
-        "liquidity": "T",
+        "liquidity": liquidity,
         "fee": fee,
         "fee_currency": currency,
         "state": "filled" if filled >= order["amount"] - _EPS else "open",
@@ -293,8 +308,20 @@ async def _notify(
 ) -> None:
     """Publish what an order operation did: the market's change to everyone, then the
     account's orders, trades, position and portfolio to its ``user.*`` channels."""
+    await market_moved(sim, instrument["instrument_name"], trades)
+    await notify_user(sim, account, instrument, orders, trades)
+
+
+async def notify_user(
+    sim: SimState,
+    account: Account,
+    instrument: dict[str, Any],
+    orders: list[dict[str, Any]],
+    trades: list[dict[str, Any]],
+) -> None:
+    """Publish the account's orders, trades, position and portfolio after an operation on
+    ``instrument`` to its ``user.*`` channels."""
     name = instrument["instrument_name"]
-    await market_moved(sim, name, trades)
     orders = [public_order(o) for o in orders]
     for session in list(sim.sessions):
         if session.auth is None or session.auth.client_id != account.client_id:
@@ -336,6 +363,47 @@ async def _send(session: Session, channel: str, data: Any) -> None:
 
 
 # -- handlers -----------------------------------------------------------------------------
+
+
+def new_order(
+    sim: SimState,
+    instrument: dict[str, Any],
+    direction: str,
+    amount: float,
+    price: float | str,
+    **members: Any,
+) -> dict[str, Any]:
+    """A new order object with Deribit's members: an open GTC limit order unless
+    ``members`` say otherwise."""
+    now = sim.now_ms()
+    order: dict[str, Any] = {
+        "order_id": deribit_id(currency_of(instrument), next(sim.trading.order_ids)),
+        "instrument_name": instrument["instrument_name"],
+        "direction": direction,
+        "order_type": "limit",
+        "order_state": "open",
+        "price": price,
+        "amount": amount,
+        "contracts": round(amount / instrument["contract_size"], 10),
+        "filled_amount": 0.0,
+        "average_price": 0.0,
+        "time_in_force": "good_til_cancelled",
+        "label": "",
+        "creation_timestamp": now,
+        "last_update_timestamp": now,
+        "post_only": False,
+        "reject_post_only": False,
+        "reduce_only": False,
+        "api": True,
+        "web": False,
+        "replaced": False,
+        "risk_reducing": False,
+        "mmp": False,
+        "is_liquidation": False,
+        "_connection": None,
+    }
+    order.update(members)
+    return order
 
 
 async def _place(call: Call, direction: str) -> dict[str, Any]:
@@ -380,36 +448,25 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     trigger_price = call.param("trigger_price", float, None)
     if order_type in _TRIGGER_TYPES and trigger_price is None and order_type != "trailing_stop":
         raise invalid_param("trigger_price", "required for trigger orders")
-    now = sim.now_ms()
-    order: dict[str, Any] = {
-        "order_id": deribit_id(currency_of(instrument), next(_trading(call).order_ids)),
-        "instrument_name": instrument["instrument_name"],
-        "direction": direction,
-        "order_type": order_type,
-        "order_state": "untriggered" if order_type in _TRIGGER_TYPES else "open",
-        "price": price if price is not None else "market_price",
-        "amount": amount,
-        "contracts": round(amount / size, 10),
-        "filled_amount": 0.0,
-        "average_price": 0.0,
-        "time_in_force": time_in_force,
-        "label": label,
-        "creation_timestamp": now,
-        "last_update_timestamp": now,
-        "post_only": post_only,
-        "reject_post_only": reject_post_only,
-        "reduce_only": call.param("reduce_only", bool, False),
-        "api": True,
-        "web": False,
-        "replaced": False,
-        "risk_reducing": False,
-        "mmp": call.param("mmp", bool, False),
-        "is_liquidation": False,
-        "_connection": call.session.id if call.session.is_websocket else None,
-    }
+    order = new_order(
+        sim,
+        instrument,
+        direction,
+        amount,
+        price if price is not None else "market_price",
+        order_type=order_type,
+        order_state="untriggered" if order_type in _TRIGGER_TYPES else "open",
+        time_in_force=time_in_force,
+        label=label,
+        post_only=post_only,
+        reject_post_only=reject_post_only,
+        reduce_only=call.param("reduce_only", bool, False),
+        mmp=call.param("mmp", bool, False),
+        _connection=call.session.id if call.session.is_websocket else None,
+    )
     if trigger_price is not None:
         order.update(trigger_price=trigger_price, trigger=call.param("trigger", str, "last_price"))
-    _check_margin(sim, account, instrument, order)
+    check_margin(sim, account, instrument, order)
     trades: list[dict[str, Any]] = []
     book = sim.market.books[instrument["instrument_name"]]
     if order_type in _TRIGGER_TYPES:
@@ -445,7 +502,7 @@ def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any
     return left / float(price) * _INITIAL_MARGIN_RATE
 
 
-def _check_margin(
+def check_margin(
     sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
 ) -> None:
     """Refuse an order whose initial margin the account cannot cover (``10009``), as

@@ -13,7 +13,17 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
-from . import _history, _orders, _private, _public, _shaped, _statistics, _streams, _wallet
+from . import (
+    _block_trades,
+    _history,
+    _orders,
+    _private,
+    _public,
+    _shaped,
+    _statistics,
+    _streams,
+    _wallet,
+)
 from ._credits import RateLimits
 from ._serve import serve
 from ._session import Session, SimError, json_encode, remember
@@ -83,6 +93,7 @@ class DeribitSimulator(SimState):
             _orders.register,
             _history.register,
             _statistics.register,
+            _block_trades.register,
             _wallet.register,
         ):
             register(self)

@@ -196,6 +196,8 @@ PUBLIC_TRADE_FIELDS = (
     "index_price",
     "mark_price",
     "iv",
+    "block_trade_id",
+    "block_trade_leg_count",
 )
 """What everyone sees of a trade (REFERENCE 7.2); a user's own fills add private fields."""
 

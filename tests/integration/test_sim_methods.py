@@ -72,6 +72,7 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
         # Wallet methods act on subaccounts and withdrawals that exist.
         subaccount = await client.private.create_subaccount()
         (main,) = [s for s in await client.private.get_subaccounts() if s.type == "main"]
+        block_trades = await _block_trade_state(sim, client)
         for n, (method, facts) in enumerate(sorted(METHODS.items())):
             state: dict[str, Any] = {"instrument_id": instrument.instrument_id}
             names = {p.name for p in facts.params}
@@ -79,6 +80,7 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
                 state.update(destination=subaccount.id, source=main.id)
             if method == "private/submit_transfer_to_subaccount":
                 state["destination"] = subaccount.id
+            state.update(block_trades.get(method, {}))
             if method == "private/withdraw":
                 state["amount"] = 1.0  # within the balance
             if method == "private/cancel_withdrawal":
@@ -110,6 +112,41 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
             except DeribitError as exc:
                 failures[method] = f"{exc!r} params={params}"
     assert not failures, "\n".join(f"{m}: {e}" for m, e in failures.items())
+
+
+async def _block_trade_state(sim: DeribitSimulator, client: DeribitClient) -> dict[str, Any]:
+    """Params of the block trade methods that name something that exists: valid legs,
+    signatures of a second user and of the client, an executed block trade."""
+    sim.add_api_key("block-counterparty", "block-secret")
+    legs = [{"instrument_name": PERP, "price": 64_000.0, "amount": 1_000.0, "direction": "buy"}]
+    now = sim.now_ms()
+    signed = {"timestamp": now, "role": "maker", "trades": legs}
+    async with DeribitClient(
+        url=sim.url, heartbeat_interval=None, rate_limit=False,
+        client_id="block-counterparty", client_secret="block-secret",
+    ) as other:  # fmt: skip
+        done = await other.private.verify_block_trade(now, "done", "maker", legs)
+        executed = await client.private.execute_block_trade(
+            now, "done", "taker", legs, done.signature
+        )
+        to_execute = await other.private.verify_block_trade(now, "execute", "maker", legs)
+    to_invalidate = await client.private.verify_block_trade(now, "invalidate", "maker", legs)
+    for nonce in ("approve", "reject"):
+        await client.private.verify_block_trade(now, nonce, "maker", legs)
+    return {
+        "private/verify_block_trade": {**signed, "nonce": "verify"},
+        "private/simulate_block_trade": signed,
+        "private/execute_block_trade": {
+            **signed,
+            "nonce": "execute",
+            "role": "taker",
+            "counterparty_signature": to_execute.signature,
+        },
+        "private/approve_block_trade": {**signed, "nonce": "approve"},
+        "private/reject_block_trade": {**signed, "nonce": "reject"},
+        "private/invalidate_block_trade_signature": {"signature": to_invalidate.signature},
+        "private/get_block_trade": {"id": executed.id},
+    }
 
 
 async def _subscription_method(client: DeribitClient, method: str, params: Any) -> None:

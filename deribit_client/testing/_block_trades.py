@@ -1,0 +1,319 @@
+"""Simulator handlers for block trades between simulated users (REFERENCE 7.10).
+
+One account verifies the legs (``verify_block_trade``) and hands the signature to its
+counterparty, which executes the same legs with the opposite role
+(``execute_block_trade``). The legs' ``direction`` is the maker's. Both accounts get
+their side of every leg as a filled order and a trade (``block_trade_id``, block trade
+commission, the maker's liquidity ``M``), the market prints each leg once, and both can
+read the block trade back. A verified block trade is listed by
+``get_block_trade_requests`` (state ``initial``, then ``approved`` or ``rejected`` by its
+owner, each published on ``block_trade_confirmations``) until it is executed,
+invalidated, or its five minutes pass; a rejected one can no longer be executed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from ._accounts import Account
+from ._market import currency_matches
+from ._orders import account_of, check_margin, currency_of, fill, new_order, notify_user
+from ._session import SimError, invalid_param
+from ._shaped import declared_params
+from ._state import Call, SimState
+from ._streams import market_moved
+
+__all__ = ["register"]
+
+SIGNATURE_WINDOW_MS = 5 * 60_000
+"""How far a block trade's ``timestamp`` may be from the server time, and how long its
+signature stays valid."""
+
+_EPS = 1e-9
+_LEG_SHAPE = "a non-empty list of {instrument_name, price, amount, direction}"
+
+Leg = tuple[str, float, float, str]
+RequestKey = tuple[int, str, str]
+
+
+def _legs(call: Call, value: Any) -> list[Leg]:
+    """The ``trades`` of a block trade request, checked leg by leg as Deribit checks an
+    order: known instrument, amount at least the block minimum and whole contracts, price
+    on the block tick."""
+    if not isinstance(value, list) or not value:
+        raise invalid_param("trades", _LEG_SHAPE)
+    legs: list[Leg] = []
+    for leg in value:
+        if not isinstance(leg, dict) or not isinstance(leg.get("instrument_name"), str):
+            raise invalid_param("trades", _LEG_SHAPE)
+        instrument = call.sim.market.require(leg["instrument_name"])
+        direction = leg.get("direction")
+        if direction not in ("buy", "sell"):
+            raise invalid_param("trades", "direction must be buy or sell")
+        price, amount = _positive(leg, "price"), _positive(leg, "amount")
+        if amount < instrument["block_trade_min_trade_amount"] - _EPS:
+            raise SimError(10002, "qty_too_low")
+        if not _multiple(amount, instrument["min_trade_amount"]):
+            raise SimError(10027, "non_integer_contract_amount")
+        if not _multiple(price, instrument["block_trade_tick_size"]):
+            raise SimError(10043, "price_wrong_tick")
+        legs.append((instrument["instrument_name"], price, amount, direction))
+    return legs
+
+
+def _positive(leg: dict[str, Any], member: str) -> float:
+    number = leg.get(member)
+    if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
+        raise invalid_param("trades", f"{member} must be a positive number")
+    return float(number)
+
+
+def _multiple(value: float, step: float) -> bool:
+    steps = value / step
+    return abs(steps - round(steps)) < 1e-6
+
+
+def _side(leg_direction: str, role: str) -> str:
+    """A party's direction on a leg whose ``direction`` is the maker's."""
+    if role == "maker":
+        return leg_direction
+    return "sell" if leg_direction == "buy" else "buy"
+
+
+def _check_funds(call: Call, account: Account, legs: list[Leg], role: str) -> None:
+    """``10009`` when the account cannot margin its side of a leg."""
+    for name, price, amount, direction in legs:
+        instrument = call.sim.market.instruments[name]
+        order = new_order(call.sim, instrument, _side(direction, role), amount, price)
+        check_margin(call.sim, account, instrument, order)
+
+
+def _request(call: Call) -> tuple[dict[str, Any], list[Leg]]:
+    """The declared params and legs of a verify/execute/simulate call, the timestamp
+    within the signature window."""
+    params = declared_params(call)
+    legs = _legs(call, params["trades"])
+    timestamp = params.get("timestamp")
+    if timestamp is not None and abs(timestamp - call.sim.now_ms()) > SIGNATURE_WINDOW_MS:
+        raise invalid_param("timestamp", "more than 5 minutes from the server time")
+    return params, legs
+
+
+def _forget_expired(call: Call) -> None:
+    """Drop signatures older than the window (the map stays as small as it allows)."""
+    trading = call.sim.trading
+    oldest = call.sim.now_ms() - SIGNATURE_WINDOW_MS
+    for signature, (client_id, key) in list(trading.block_signatures.items()):
+        if key[0] < oldest:
+            del trading.block_signatures[signature]
+            trading.account(client_id).block_requests.pop(key, None)
+
+
+async def _publish_request(sim: SimState, account: Account, request: dict[str, Any]) -> None:
+    """Send a block trade request's state to the account's ``block_trade_confirmations``
+    subscriptions (all of them, or those naming its currency or ``any``)."""
+    request["state"] = {"value": request["state"]["value"], "timestamp": sim.now_ms()}
+    for session in list(sim.sessions):
+        if session.auth is None or session.auth.client_id != account.client_id:
+            continue
+        for channel in list(session.channels):
+            parts = channel.split(".")
+            if parts[0] != "block_trade_confirmations":
+                continue
+            if len(parts) == 1 or currency_matches(parts[1], request["_currency"]):
+                await session.send(session.notification(channel, _public(request)))
+
+
+def _public(request: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in request.items() if not k.startswith("_")}
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+async def verify_block_trade(call: Call) -> dict[str, str]:
+    params, legs = _request(call)
+    account = account_of(call)
+    role = params["role"]
+    _check_funds(call, account, legs, role)
+    _forget_expired(call)
+    key: RequestKey = (params["timestamp"], params["nonce"], role)
+    if key in account.block_requests:
+        raise SimError(11029, "invalid_arguments", {"reason": "nonce already used"})
+    signature = f"{key[0]}.{secrets.token_urlsafe(6)}.{secrets.token_urlsafe(60)}"
+    first = call.sim.market.instruments[legs[0][0]]
+    request = {
+        "nonce": key[1],
+        "timestamp": key[0],
+        "role": role,
+        "user_id": account.user_id,
+        "trades": [
+            {"instrument_name": n, "price": p, "amount": a, "direction": d} for n, p, a, d in legs
+        ],
+        "state": {"value": "initial"},
+        "_legs": legs,
+        "_signature": signature,
+        "_currency": currency_of(first),
+    }
+    account.block_requests[key] = request
+    call.sim.trading.block_signatures[signature] = (account.client_id, key)
+    await _publish_request(call.sim, account, request)
+    return {"signature": signature}
+
+
+async def execute_block_trade(call: Call) -> dict[str, Any]:
+    params, legs = _request(call)
+    sim = call.sim
+    trading = sim.trading
+    _forget_expired(call)
+    signed = trading.block_signatures.get(params["counterparty_signature"])
+    if signed is None:
+        raise SimError(
+            13009, "unauthorized", {"reason": "counterparty_signature is not valid (any more)"}
+        )
+    client_id, key = signed
+    maker_role = "taker" if params["role"] == "maker" else "maker"
+    if key != (params["timestamp"], params["nonce"], maker_role):
+        raise SimError(
+            13009, "unauthorized", {"reason": "timestamp, nonce or role differ from the signed"}
+        )
+    counterparty = trading.account(client_id)
+    request = counterparty.block_requests[key]
+    if request["_legs"] != legs:
+        raise SimError(13009, "unauthorized", {"reason": "trades differ from the signed ones"})
+    account = account_of(call)
+    if counterparty is account:
+        raise SimError(11042, "permission_denied", {"reason": "a block trade needs two users"})
+    _check_funds(call, account, legs, params["role"])
+    _check_funds(call, counterparty, legs, key[2])
+    del trading.block_signatures[params["counterparty_signature"]]
+    del counterparty.block_requests[key]
+
+    block_id = str(next(trading.block_trade_ids))
+    now = sim.now_ms()
+    parties = ((account, params["role"]), (counterparty, key[2]))
+    own: dict[str, list[dict[str, Any]]] = {account.client_id: [], counterparty.client_id: []}
+    for name, price, amount, direction in legs:
+        instrument = sim.market.instruments[name]
+        public = sim.market.record_trade(name, _side(direction, "taker"), price, amount, now)
+        public.update(block_trade_id=block_id, block_trade_leg_count=len(legs))
+        await market_moved(sim, name, [public])
+        for party, role in parties:
+            order = new_order(sim, instrument, _side(direction, role), amount, price)
+            trade = fill(
+                sim,
+                party,
+                order,
+                instrument,
+                price,
+                amount,
+                public=public,
+                liquidity="M" if role == "maker" else "T",
+                fee_rate=instrument["block_trade_commission"],
+            )
+            order.update(order_state="filled", block_trade=True)
+            party.orders[order["order_id"]] = order
+            own[party.client_id].append(trade)
+            await notify_user(sim, party, instrument, [order], [trade])
+    for party, _ in parties:
+        party.block_trades[block_id] = {
+            "id": block_id,
+            "timestamp": now,
+            "trades": own[party.client_id],
+        }
+    return account.block_trades[block_id]
+
+
+def simulate_block_trade(call: Call) -> bool:
+    """Whether the account could take its side of the legs (margin included)."""
+    params, legs = _request(call)
+    try:
+        _check_funds(call, account_of(call), legs, params.get("role", "maker"))
+    except SimError:
+        return False
+    return True
+
+
+def invalidate_block_trade_signature(call: Call) -> str:
+    signature = declared_params(call)["signature"]
+    signed = call.sim.trading.block_signatures.get(signature)
+    account = account_of(call)
+    if signed is None or signed[0] != account.client_id:
+        raise SimError(13020, "not_found", {"reason": "no block trade signed with it"})
+    del call.sim.trading.block_signatures[signature]
+    account.block_requests.pop(signed[1], None)
+    return "ok"
+
+
+def get_block_trade(call: Call) -> dict[str, Any]:
+    block_id = declared_params(call)["id"]
+    block = account_of(call).block_trades.get(block_id)
+    if block is None:
+        raise SimError(13020, "not_found", {"reason": f"no block trade {block_id}"})
+    return block
+
+
+def get_block_trades(call: Call) -> list[dict[str, Any]]:
+    """The account's block trades newest first: of a ``currency``, between ``start_id``
+    (the newest) and ``end_id`` (the oldest), at most ``count`` (default 20)."""
+    params = declared_params(call)
+    account = account_of(call)
+    currency = params.get("currency")
+    newest = int(params.get("start_id", "0") or 0) or None
+    oldest = int(params.get("end_id", "0") or 0)
+    chosen = [
+        block
+        for block in reversed(account.block_trades.values())
+        if (newest is None or int(block["id"]) <= newest)
+        and int(block["id"]) >= oldest
+        and (currency is None or block["trades"][0]["fee_currency"] == currency)
+        and "block_rfq_id" not in params  # no block trade here came from an RFQ
+    ]
+    return chosen[: params.get("count", 20)]
+
+
+def get_block_trade_requests(call: Call) -> list[dict[str, Any]]:
+    """Block trades the account verified that are still waiting."""
+    declared_params(call)
+    _forget_expired(call)
+    return [_public(r) for r in account_of(call).block_requests.values()]
+
+
+async def _decide(call: Call, state: str) -> str:
+    params = declared_params(call)
+    account = account_of(call)
+    key: RequestKey = (params["timestamp"], params["nonce"], params["role"])
+    request = account.block_requests.get(key)
+    if request is None:
+        raise SimError(13020, "not_found", {"reason": "no such block trade request"})
+    request["state"] = {"value": state}
+    if state == "rejected":  # listed until it expires, but it can no longer be executed
+        call.sim.trading.block_signatures.pop(request["_signature"], None)
+    await _publish_request(call.sim, account, request)
+    return "ok"
+
+
+async def approve_block_trade(call: Call) -> str:
+    return await _decide(call, "approved")
+
+
+async def reject_block_trade(call: Call) -> str:
+    return await _decide(call, "rejected")
+
+
+def register(sim: SimState) -> None:
+    """Install these handlers on ``sim``."""
+    for fn in (
+        verify_block_trade,
+        execute_block_trade,
+        simulate_block_trade,
+        invalidate_block_trade_signature,
+        get_block_trade,
+        get_block_trades,
+        get_block_trade_requests,
+        approve_block_trade,
+        reject_block_trade,
+    ):
+        sim.methods[f"private/{fn.__name__}"] = fn
+    sim.methods["private/get_pending_block_trades"] = get_block_trade_requests  # deprecated
