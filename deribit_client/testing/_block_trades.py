@@ -18,7 +18,15 @@ from typing import Any
 
 from ._accounts import Account
 from ._market import currency_matches
-from ._orders import account_of, check_margin, currency_of, fill, new_order, notify_user
+from ._orders import (
+    account_of,
+    check_margin,
+    currency_of,
+    fill,
+    new_order,
+    notify_user,
+    require_open,
+)
 from ._session import SimError, invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState
@@ -48,6 +56,7 @@ def _legs(call: Call, value: Any) -> list[Leg]:
         if not isinstance(leg, dict) or not isinstance(leg.get("instrument_name"), str):
             raise invalid_param("trades", _LEG_SHAPE)
         instrument = call.sim.market.require(leg["instrument_name"])
+        require_open(call.sim, instrument, "order")
         direction = leg.get("direction")
         if direction not in ("buy", "sell"):
             raise invalid_param("trades", "direction must be buy or sell")

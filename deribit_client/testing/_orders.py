@@ -19,7 +19,9 @@ from ._state import Call, SimState
 from ._streams import market_moved
 
 __all__ = [
+    "BOOK_STATES",
     "account_of",
+    "book_state_changed",
     "check_margin",
     "currency_of",
     "fill",
@@ -28,6 +30,7 @@ __all__ = [
     "order_margin",
     "public_order",
     "register",
+    "require_open",
 ]
 
 _TRIGGER_TYPES = frozenset(
@@ -58,6 +61,52 @@ def _instrument(call: Call, name: str | None = None) -> dict[str, Any]:
 
 def currency_of(instrument: dict[str, Any]) -> str:
     return str(instrument.get("settlement_currency") or instrument["base_currency"])
+
+
+BOOK_STATES = ("open", "settlement", "delivered", "inactive", "locked", "halted", "archivized")
+"""Deribit's order book lifecycle states (REFERENCE 7.4)."""
+# What each book state accepts (REFERENCE 7.4): an open book everything, a locked one
+# only cancels; settlement, delivered, inactive, halted and archivized books nothing.
+_ACCEPTS = {"open": frozenset({"order", "edit", "cancel"}), "locked": frozenset({"cancel"})}
+# Book states that cancel resting orders on entry: all of them, or good-til-day ones.
+_CANCELS_ON_ENTRY = {"delivered": None, "inactive": None, "archivized": None,
+                     "settlement": "good_til_day"}  # fmt: skip
+
+
+def _accepts(sim: SimState, instrument: dict[str, Any], action: str) -> bool:
+    """Whether ``instrument``'s book takes ``action`` (``order``, ``edit`` or
+    ``cancel``) in its state; a platform lock of its index locks an open book."""
+    state = instrument["state"]
+    if state == "open" and instrument["price_index"] in sim.locked_indices:
+        state = "locked"
+    return action in _ACCEPTS.get(state, ())
+
+
+def require_open(sim: SimState, instrument: dict[str, Any], action: str) -> None:
+    """``13019 orderbook_closed`` when ``instrument``'s book does not take ``action``."""
+    if not _accepts(sim, instrument, action):
+        raise SimError(13019, "orderbook_closed")
+
+
+async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
+    """Cancel the resting orders the instrument's new book state ends (reason
+    ``settlement``) and tell their owners."""
+    if instrument["state"] not in _CANCELS_ON_ENTRY:
+        return
+    only = _CANCELS_ON_ENTRY[instrument["state"]]
+    name = instrument["instrument_name"]
+    for account in list(sim.trading.accounts.values()):
+        ended = [
+            o
+            for o in account.orders.values()
+            if o["instrument_name"] == name
+            and o["order_state"] in ("open", "untriggered")
+            and only in (None, o["time_in_force"])
+        ]
+        for order in ended:
+            _cancel_one(sim, order, "settlement")
+        if ended:
+            await _notify(sim, account, instrument, ended, [])
 
 
 def _on_tick(price: float, tick: float) -> bool:
@@ -410,6 +459,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     sim = call.sim
     account = account_of(call)
     instrument = _instrument(call)
+    require_open(sim, instrument, "order")
     order_type = call.param("type", str, "limit")
     if order_type not in _ORDER_TYPES:
         raise invalid_param("type")
@@ -575,6 +625,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     sim = call.sim
     account = account_of(call)
     instrument = _instrument(call, order["instrument_name"])
+    require_open(sim, instrument, "edit")
     book = sim.market.books[order["instrument_name"]]
     amount = call.param("amount", float, None)
     contracts = call.param("contracts", float, None)
@@ -634,10 +685,10 @@ def _cancel_one(sim: SimState, order: dict[str, Any], reason: str) -> None:
 
 async def cancel(call: Call) -> dict[str, Any]:
     order = _open_order(call, call.param("order_id"))
+    instrument = _instrument(call, order["instrument_name"])
+    require_open(call.sim, instrument, "cancel")
     _cancel_one(call.sim, order, "user_request")
-    await _notify(
-        call.sim, account_of(call), _instrument(call, order["instrument_name"]), [order], []
-    )
+    await _notify(call.sim, account_of(call), instrument, [order], [])
     return public_order(order)
 
 
@@ -652,6 +703,8 @@ async def _cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
         for o in account.orders.values()
         if o["order_state"] in ("open", "untriggered")
         and select(o, sim.market.instruments[o["instrument_name"]])
+        # books that accept no cancel (settlement, halted, ...) keep their orders
+        and _accepts(sim, sim.market.instruments[o["instrument_name"]], "cancel")
     ]
     failures = _trading(call).cancel_failures
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}

@@ -25,6 +25,7 @@ from . import (
     _wallet,
 )
 from ._credits import RateLimits
+from ._orders import BOOK_STATES
 from ._serve import serve
 from ._session import Session, SimError, json_encode, remember
 from ._state import Call, SimState
@@ -223,13 +224,19 @@ class DeribitSimulator(SimState):
     async def set_instrument_state(self, instrument: str, state: str) -> None:
         """Move ``instrument``'s book to ``state`` (Deribit's lifecycle: ``open``,
         ``settlement``, ``delivered``, ``inactive``, ``locked``, ``halted``,
-        ``archivized``): instruments and tickers report it and ``instrument.state.*``
-        subscribers are told. Trading does not check it."""
+        ``archivized``): instruments and tickers report it, ``instrument.state.*``
+        subscribers are told, and trading follows it as on Deribit (REFERENCE 7.4): only
+        an ``open`` book takes orders and edits, a ``locked`` one still takes cancels,
+        the others nothing (``13019 orderbook_closed``); ``delivered``, ``inactive`` and
+        ``archivized`` cancel the resting orders, ``settlement`` the good-til-day ones."""
         found = self.market.instrument(instrument)
         if found is None:
             raise ValueError(f"no instrument {instrument!r} in the simulator")
+        if state not in BOOK_STATES:
+            raise ValueError(f"unknown book state {state!r}; one of {', '.join(BOOK_STATES)}")
         found["state"] = state
         await _streams.instrument_state_changed(self, found)
+        await _orders.book_state_changed(self, found)
 
     async def set_platform_state(
         self, *, locked: bool = False, price_index: str | None = None, maintenance: bool = False

@@ -63,13 +63,13 @@ async def test_every_confirmed_channel_is_published(
     patterns = {channel_name(p): p for p in CHANNELS if p not in NOT_SIMULATED}
     async with trader.subscribe(*patterns) as sub:
         sim.start_streams(interval=0.001)
-        # what only happens now and then: an instrument changes state, the platform
-        # locks, an announcement, the account trades
+        # what only happens now and then: the account trades, an instrument changes
+        # state, the platform locks, an announcement
+        await trader.private.buy("BTC-PERPETUAL", amount=10, type="market")
         await sim.set_instrument_state("BTC-PERPETUAL", "locked")
         await sim.set_platform_state(locked=True, price_index="btc_usd")
         await sim.set_public_methods_state(allowed=False)
         announced = await sim.announce("Maintenance", "<p>soon</p>")
-        await trader.private.buy("BTC-PERPETUAL", amount=10, type="market")
         seen: dict[str, Any] = {}
         async with asyncio.timeout(10):  # the old simulator never published most of them
             while len(seen) < len(patterns):

@@ -12,6 +12,7 @@ import pytest
 
 from deribit_client import (
     DeribitClient,
+    DeribitError,
     Gap,
     InsufficientFundsError,
     LocalOrderBook,
@@ -275,3 +276,39 @@ async def test_instruments_carry_the_members_production_sends(trader: DeribitCli
     assert perpetual.product_group
     assert perpetual.underlying_type
     assert perpetual.max_non_default_leverage is not None
+
+
+async def test_book_states_stop_trading_as_on_deribit(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    future = (await trader.public.get_instruments("BTC", kind="future"))[0].instrument_name
+    resting = await trader.private.buy(PERP, amount=10, type="limit", price=1_000.0)
+    day = await trader.private.buy(
+        future, amount=10, type="limit", price=1_000.0, time_in_force="good_til_day"
+    )
+    kept = await trader.private.buy(future, amount=10, type="limit", price=1_000.0)
+
+    await sim.set_instrument_state(PERP, "locked")  # only cancels
+    with pytest.raises(DeribitError) as refused:
+        await trader.private.buy(PERP, amount=10, type="market")
+    assert refused.value.code == 13019
+    with pytest.raises(DeribitError):
+        await trader.private.edit(resting.order.order_id, price=1_001.0)
+    assert (await trader.private.cancel(resting.order.order_id)).order_state == "cancelled"
+
+    await sim.set_instrument_state(future, "settlement")  # nothing; good-til-day ones end
+    assert (await trader.private.get_order_state(day.order.order_id)).cancel_reason == "settlement"
+    with pytest.raises(DeribitError):
+        await trader.private.cancel(kept.order.order_id)
+    assert await trader.private.cancel_all() == 0  # the settling book keeps its orders
+    await sim.set_instrument_state(future, "inactive")  # its resting orders end
+    assert (await trader.private.get_order_state(kept.order.order_id)).order_state == "cancelled"
+
+    await sim.set_instrument_state(PERP, "open")
+    await sim.set_platform_state(locked=True, price_index="btc_usd")  # locks every BTC book
+    with pytest.raises(DeribitError):
+        await trader.private.sell(PERP, amount=10, type="market")
+    await sim.set_platform_state(locked=False, price_index="btc_usd")
+    assert (await trader.private.sell(PERP, amount=10, type="market")).trades
+    with pytest.raises(ValueError, match="unknown book state"):
+        await sim.set_instrument_state(PERP, "closed")
