@@ -82,6 +82,9 @@ class DeribitSimulator(SimState):
         self._streamer: asyncio.Task[None] | None = None
         self.refuse_websocket = False
         """When True, WebSocket upgrades are refused with HTTP 503 (tests HTTP fallback)."""
+        self.max_connections_per_ip: int | None = 32
+        """Open WebSocket connections one IP may hold; the next upgrade gets HTTP 429, as
+        on Deribit (REFERENCE 1). ``None``: no limit."""
         self._errors: dict[str, list[_Fault]] = defaultdict(list)
         self._delays: dict[str, list[_Fault]] = defaultdict(list)
         self._shuffle_left = 0
@@ -275,6 +278,12 @@ class DeribitSimulator(SimState):
     async def _ws_handler(self, request: web.Request) -> web.StreamResponse:
         if self.refuse_websocket:
             return web.Response(status=503, text="WebSocket disabled by the test")
+        limit = self.max_connections_per_ip
+        if limit is not None:
+            peer = request.remote
+            held = sum(1 for s in self.sessions if s.is_websocket and s.request.remote == peer)
+            if held >= limit:
+                return web.Response(status=429, text=f"too many connections from {peer}")
         ws = web.WebSocketResponse(autoping=True, max_msg_size=1024 * 1024, decode_text=False)
         await ws.prepare(request)
         session = Session("ws", request, ws)

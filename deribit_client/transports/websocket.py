@@ -8,7 +8,7 @@ from typing import Literal
 
 import aiohttp
 
-from .._errors import ConnectionLost, TransportError
+from .._errors import ConnectionLost, HTTPStatusError, TransportError
 
 __all__ = ["WebSocketConnector", "WebSocketTransport"]
 
@@ -50,7 +50,9 @@ class WebSocketTransport:
             timeout: seconds allowed for the TCP + TLS + upgrade handshake.
 
         Raises:
-            TransportError: the connection or the upgrade failed.
+            HTTPStatusError: the server refused the upgrade with an HTTP status (429
+                past Deribit's connections-per-IP limit).
+            TransportError: the connection or the upgrade failed otherwise.
         """
         owns = session is None
         session = session or aiohttp.ClientSession()
@@ -69,6 +71,10 @@ class WebSocketTransport:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             if owns:
                 await session.close()
+            if isinstance(exc, aiohttp.WSServerHandshakeError) and exc.status >= 400:
+                # Refused at the HTTP level (Deribit: 429 past 32 connections per IP).
+                detail = f"cannot open WebSocket {url}: upgrade refused ({exc.message})"
+                raise HTTPStatusError(exc.status, detail) from exc
             raise TransportError(f"cannot open WebSocket {url}: {_describe(exc)}") from exc
         except BaseException:
             if owns:

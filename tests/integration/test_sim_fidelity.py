@@ -14,10 +14,14 @@ from deribit_client import (
     DeribitClient,
     DeribitError,
     Gap,
+    HTTPStatusError,
     InsufficientFundsError,
     LocalOrderBook,
+    TransportError,
 )
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+from deribit_client.transports import WebSocketTransport
+from tests.helpers import until
 
 KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
 PERP = "BTC-PERPETUAL"
@@ -312,3 +316,23 @@ async def test_book_states_stop_trading_as_on_deribit(
     assert (await trader.private.sell(PERP, amount=10, type="market")).trades
     with pytest.raises(ValueError, match="unknown book state"):
         await sim.set_instrument_state(PERP, "closed")
+
+
+async def test_a_33rd_connection_from_one_ip_gets_http_429(sim: DeribitSimulator) -> None:
+    async with aiohttp.ClientSession() as http:
+        held = [await http.ws_connect(sim.ws_url) for _ in range(32)]
+        with pytest.raises(HTTPStatusError) as refused:
+            await WebSocketTransport.connect(sim.ws_url)
+        assert refused.value.status == 429
+        assert isinstance(refused.value, TransportError)  # the client reconnects after it
+        await held.pop().close()
+        await until(lambda: len(sim.sessions) == 31)
+        transport = await WebSocketTransport.connect(sim.ws_url)  # a freed slot is usable
+        await transport.close()
+        for ws in held:
+            await ws.close()
+    sim.max_connections_per_ip = None
+    async with aiohttp.ClientSession() as http:
+        many = [await http.ws_connect(sim.ws_url) for _ in range(40)]
+        for ws in many:
+            await ws.close()
