@@ -87,6 +87,8 @@ class Account:
     transfers: list[dict[str, Any]] = field(default_factory=list)
     subaccounts: dict[int, dict[str, Any]] = field(default_factory=dict)
     """Subaccount id -> its record, with its own ``balances``."""
+    access_log: list[dict[str, Any]] = field(default_factory=list)
+    """Successful logins, oldest first (the newest :data:`HISTORY`)."""
     block_trades: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Executed block trades by id, with this account's side of the trades."""
     block_requests: dict[tuple[int, str, str], dict[str, Any]] = field(default_factory=dict)

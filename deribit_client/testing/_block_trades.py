@@ -30,7 +30,7 @@ from ._orders import (
 from ._session import SimError, invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState
-from ._streams import market_moved
+from ._streams import market_moved, publish_to_account
 
 __all__ = ["register"]
 
@@ -123,15 +123,14 @@ async def _publish_request(sim: SimState, account: Account, request: dict[str, A
     """Send a block trade request's state to the account's ``block_trade_confirmations``
     subscriptions (all of them, or those naming its currency or ``any``)."""
     request["state"] = {"value": request["state"]["value"], "timestamp": sim.now_ms()}
-    for session in list(sim.sessions):
-        if session.auth is None or session.auth.client_id != account.client_id:
-            continue
-        for channel in list(session.channels):
-            parts = channel.split(".")
-            if parts[0] != "block_trade_confirmations":
-                continue
-            if len(parts) == 1 or currency_matches(parts[1], request["_currency"]):
-                await session.send(session.notification(channel, _public(request)))
+    currency = request["_currency"]
+    await publish_to_account(
+        sim,
+        account.client_id,
+        "block_trade_confirmations",
+        _public(request),
+        lambda parts: not parts or currency_matches(parts[0], currency),
+    )
 
 
 def _public(request: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,9 @@ from typing import Any
 
 from ._accounts import Token, Trading, ws_signature_ok
 from ._session import SimError, invalid_param, remember
+from ._shaped import declared_params
 from ._state import Call, SimState
+from ._streams import publish_to_account
 
 __all__ = ["register"]
 
@@ -27,11 +29,41 @@ def _token_result(sim: SimState, token: Token, state: str | None = None) -> dict
     return result
 
 
-def auth(call: Call) -> dict[str, Any]:
+async def auth(call: Call) -> dict[str, Any]:
+    token = _grant(call)
+    await _log_access(call, token.client_id)
+    return _token_result(call.sim, token, call.param("state", str, None))
+
+
+async def _log_access(call: Call, client_id: str) -> None:
+    """Record a login in the account's access log and publish it on ``user.access_log``."""
+    account = call.sim.trading.account(client_id)
+    entry = {
+        "id": account.access_log[-1]["id"] + 1 if account.access_log else 1,
+        "timestamp": call.sim.now_ms(),
+        "result": "success",
+        "log": "success",
+        "ip": call.session.request.remote or "127.0.0.1",
+        "country": "Local Country",
+        "city": "Local Town",
+    }
+    remember(account.access_log, entry)
+    await publish_to_account(call.sim, client_id, "user.access_log", entry)
+
+
+def get_access_log(call: Call) -> dict[str, Any]:
+    """The account's logins, newest first, paged by ``offset`` and ``count``."""
+    params = declared_params(call)
+    log = call.sim.trading.account(call.token.client_id).access_log
+    offset, count = params.get("offset", 0), params.get("count", 10)
+    newest_first = log[::-1]
+    return {"records_total": len(log), "data": newest_first[offset : offset + count]}
+
+
+def _grant(call: Call) -> Token:
     trading: Trading = call.sim.trading
     grant = call.param("grant_type")
     scope = call.param("scope", str, None)
-    state = call.param("state", str, None)
     remember(trading.auth_grants, grant)
     if grant == "client_credentials":
         client_id = call.param("client_id")
@@ -65,7 +97,7 @@ def auth(call: Call) -> dict[str, Any]:
         token.scope = old.scope if scope is None else token.scope
     else:
         raise invalid_param("grant_type")
-    return _token_result(call.sim, token, state)
+    return token
 
 
 def logout(call: Call) -> str:
@@ -110,5 +142,6 @@ def register(sim: SimState) -> None:
             "public/exchange_token": exchange_token,
             "public/fork_token": fork_token,
             "private/logout": logout,
+            "private/get_access_log": get_access_log,
         }
     )

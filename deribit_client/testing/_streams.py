@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._market import CURRENCY_CODES, PERPETUAL_EXPIRY, RESOLUTION_MS, channel_covers
@@ -20,6 +20,7 @@ __all__ = [
     "book_snapshot",
     "generate",
     "market_moved",
+    "publish_to_account",
     "needs_authorization",
     "instrument_state_changed",
     "random_change",
@@ -200,6 +201,26 @@ PUBLIC_TRADE_FIELDS = (
     "block_trade_leg_count",
 )
 """What everyone sees of a trade (REFERENCE 7.2); a user's own fills add private fields."""
+
+
+async def publish_to_account(
+    sim: SimState,
+    client_id: str,
+    family: str,
+    data: Any,
+    covers: Callable[[list[str]], bool] = lambda parts: True,
+) -> None:
+    """Send ``data`` on the ``family`` channels (``family`` itself or ``family.…``) that
+    the connections authenticated as ``client_id`` subscribed, when ``covers`` accepts
+    the rest of the channel's name parts."""
+    depth = family.count(".") + 1
+    for session in list(sim.sessions):
+        if session.auth is None or session.auth.client_id != client_id:
+            continue
+        for channel in list(session.channels):
+            parts = channel.split(".")
+            if ".".join(parts[:depth]) == family and covers(parts[depth:]):
+                await session.send(session.notification(channel, data))
 
 
 def random_change(sim: SimState, name: str) -> None:

@@ -336,3 +336,18 @@ async def test_a_33rd_connection_from_one_ip_gets_http_429(sim: DeribitSimulator
         many = [await http.ws_connect(sim.ws_url) for _ in range(40)]
         for ws in many:
             await ws.close()
+
+
+async def test_logins_are_in_the_access_log_and_its_channel(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    async with trader.subscribe("user.access_log") as logins:
+        async with DeribitClient(url=sim.url, transport="http", **KEY) as second:
+            await second.private.get_account_summary("BTC")  # logs in over HTTP
+        login = await asyncio.wait_for(anext(logins), 5)
+    log = await trader.private.get_access_log(count=5)
+    assert log.records_total == 2  # the trader's login, then the second one
+    assert log.data is not None
+    assert [entry.id for entry in log.data] == [2, 1]  # newest first
+    assert login.data.id == 2
+    assert login.data.ip == "127.0.0.1"
