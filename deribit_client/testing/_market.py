@@ -37,6 +37,7 @@ _HOUR_MS = 3_600_000
 _DAY_MS = 86_400_000
 DVOL_OPENING = 50.0
 """The volatility index (DVOL) when the simulator starts."""
+_PAST_INTEREST_LIMIT = 100_000  # cached hourly funding values before the start
 FUNDING_BAND = 0.0005
 """Premiums within +/- 0.05 % of the index pay no funding (Deribit's dampener)."""
 RESOLUTION_MS = {
@@ -251,6 +252,7 @@ class Market:
         self.opening_prices: dict[str, float] = dict(self.index_prices)
         """Index prices and instrument marks when the simulator started: where the made-up
         history before it ends (so that history is the same at every request)."""
+        self._past_interest: dict[tuple[str, int], float] = {}
         self.instruments: dict[str, dict[str, Any]] = {}
         self._index_ids: dict[str, int] = {}
         self.books: dict[str, Book] = {}
@@ -528,7 +530,17 @@ class Market:
 
     def interest_1h(self, name: str, hour_ms: int) -> float:
         """The funding a perpetual accrued in the hour ending at ``hour_ms``."""
-        return self.funding_rate(name, hour_ms - _HOUR_MS) / 8
+        start = hour_ms - _HOUR_MS
+        if start >= self.started_ms:
+            return self.funding_rate(name, start) / 8
+        # The made-up past never changes: remember it (tickers ask for 8 hours each time).
+        key = (name, start)
+        value = self._past_interest.get(key)
+        if value is None:
+            if len(self._past_interest) >= _PAST_INTEREST_LIMIT:
+                self._past_interest.clear()
+            value = self._past_interest[key] = self.funding_rate(name, start) / 8
+        return value
 
     def interest_8h(self, name: str, time_ms: int) -> float:
         """The funding a perpetual accrued in the eight whole hours up to ``time_ms``."""
