@@ -94,8 +94,10 @@ def _check_funds(call: Call, account: Account, legs: list[Leg], role: str) -> No
     """``10009`` when the account cannot margin its side of a leg."""
     for name, price, amount, direction in legs:
         instrument = call.sim.market.instruments[name]
-        order = new_order(call.sim, instrument, _side(direction, role), amount, price)
-        check_margin(call.sim, account, instrument, order)
+        # what check_margin reads of an order (a new_order would draw an order id)
+        side = {"direction": _side(direction, role), "amount": amount, "price": price,
+                "filled_amount": 0.0, "reduce_only": False}  # fmt: skip
+        check_margin(call.sim, account, instrument, side)
 
 
 def _request(call: Call) -> tuple[dict[str, Any], list[Leg]]:
