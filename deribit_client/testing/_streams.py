@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import Any
 
 from ._market import CURRENCY_CODES, PERPETUAL_EXPIRY, RESOLUTION_MS, channel_covers
@@ -55,14 +55,21 @@ def _valid(sim: SimState, channel: str) -> bool:
     if channel in sim.reject_channels:
         return False
     parts = channel.split(".")
+    # DVOL exists for fewer indices than prices do
+    indices = sim.market.volatility_index if parts[0] == "deribit_volatility_index" else None
     return any(
         len(pattern) == len(parts)
-        and all(_part_fits(sim, wanted, part) for wanted, part in zip(pattern, parts, strict=True))
+        and all(
+            _part_fits(sim, wanted, part, indices)
+            for wanted, part in zip(pattern, parts, strict=True)
+        )
         for pattern in _PATTERNS
     )
 
 
-def _part_fits(sim: SimState, wanted: str, part: str) -> bool:
+def _part_fits(
+    sim: SimState, wanted: str, part: str, indices: Container[str] | None = None
+) -> bool:
     if not wanted.startswith("("):
         return wanted == part
     name = wanted[1:-1]
@@ -72,7 +79,7 @@ def _part_fits(sim: SimState, wanted: str, part: str) -> bool:
     if name == "instrument_name":
         return part in sim.market.instruments
     if name == "index_name":
-        return part in sim.market.index_prices
+        return part in (sim.market.index_prices if indices is None else indices)
     if name == "currency":
         return part.upper() in CURRENCY_CODES or part == "any"
     return bool(part)

@@ -119,6 +119,7 @@ async def test_incremental_ticker_sends_changes_at_most_once_a_second(
     [
         "ticker.BTC-NOPE.100ms",  # no such instrument
         "deribit_price_index.nope_usd",  # no such index
+        "deribit_volatility_index.sol_usdc",  # an index without a DVOL
         "trades.future.NOPE.100ms",  # no such currency
         "trades.swap.BTC.100ms",  # no such kind
         "book.BTC-PERPETUAL.1000ms",  # no such interval
