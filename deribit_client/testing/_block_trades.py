@@ -25,6 +25,7 @@ from ._orders import (
     fill,
     new_order,
     notify_user,
+    on_tick,
     require_open,
 )
 from ._session import SimError, invalid_param
@@ -63,9 +64,9 @@ def _legs(call: Call, value: Any) -> list[Leg]:
         price, amount = _positive(leg, "price"), _positive(leg, "amount")
         if amount < instrument["block_trade_min_trade_amount"] - _EPS:
             raise SimError(10002, "qty_too_low")
-        if not _multiple(amount, instrument["min_trade_amount"]):
+        if not on_tick(amount, instrument["min_trade_amount"]):
             raise SimError(10027, "non_integer_contract_amount")
-        if not _multiple(price, instrument["block_trade_tick_size"]):
+        if not on_tick(price, instrument["block_trade_tick_size"]):
             raise SimError(10043, "price_wrong_tick")
         legs.append((instrument["instrument_name"], price, amount, direction))
     return legs
@@ -76,11 +77,6 @@ def _positive(leg: dict[str, Any], member: str) -> float:
     if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
         raise invalid_param("trades", f"{member} must be a positive number")
     return float(number)
-
-
-def _multiple(value: float, step: float) -> bool:
-    steps = value / step
-    return abs(steps - round(steps)) < 1e-6
 
 
 def _side(leg_direction: str, role: str) -> str:

@@ -16,6 +16,8 @@ from ._session import HISTORY, unsupported_instrument
 __all__ = [
     "CURRENCIES",
     "CURRENCY_CODES",
+    "DAY_MS",
+    "HOUR_MS",
     "RESOLUTION_MS",
     "Book",
     "Candle",
@@ -33,8 +35,8 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 PERPETUAL_EXPIRY = 32503708800000  # Deribit's "never" for perpetuals (REFERENCE 7.5)
 _EMPTY = 1e-9  # amounts and price differences below this are zero
 
-_HOUR_MS = 3_600_000
-_DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
 DVOL_OPENING = 50.0
 """The volatility index (DVOL) when the simulator starts."""
 _PAST_INTEREST_LIMIT = 100_000  # cached hourly funding values before the start
@@ -42,10 +44,10 @@ FUNDING_BAND = 0.0005
 """Premiums within +/- 0.05 % of the index pay no funding (Deribit's dampener)."""
 RESOLUTION_MS = {
     **{str(m): m * 60_000 for m in (1, 3, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720)},
-    "1D": _DAY_MS,  # get_tradingview_chart_data's name for a day
-    "D": _DAY_MS,  # chart.trades' names
-    "W": 7 * _DAY_MS,
-    "M": 30 * _DAY_MS,
+    "1D": DAY_MS,  # get_tradingview_chart_data's name for a day
+    "D": DAY_MS,  # chart.trades' names
+    "W": 7 * DAY_MS,
+    "M": 30 * DAY_MS,
 }
 """Candle resolution -> its length in ms (which names a method or channel accepts is
 checked against the spec's values first)."""
@@ -235,7 +237,7 @@ class Market:
     def __init__(self, rng: random.Random, now_ms: int) -> None:
         self.rng = rng
         self.started_ms = now_ms
-        self.created_ms = now_ms - 86_400_000 * 30
+        self.created_ms = now_ms - DAY_MS * 30
         self.index_prices: dict[str, float] = {
             "btc_usd": 64_750.12,
             "eth_usd": 3_402.55,
@@ -530,7 +532,7 @@ class Market:
 
     def interest_1h(self, name: str, hour_ms: int) -> float:
         """The funding a perpetual accrued in the hour ending at ``hour_ms``."""
-        start = hour_ms - _HOUR_MS
+        start = hour_ms - HOUR_MS
         if start >= self.started_ms:
             return self.funding_rate(name, start) / 8
         # The made-up past never changes: remember it (tickers ask for 8 hours each time).
@@ -544,8 +546,8 @@ class Market:
 
     def interest_8h(self, name: str, time_ms: int) -> float:
         """The funding a perpetual accrued in the eight whole hours up to ``time_ms``."""
-        hour = time_ms // _HOUR_MS * _HOUR_MS
-        return sum(self.interest_1h(name, hour - n * _HOUR_MS) for n in range(8))
+        hour = time_ms // HOUR_MS * HOUR_MS
+        return sum(self.interest_1h(name, hour - n * HOUR_MS) for n in range(8))
 
     # -- results ------------------------------------------------------------------------
 
@@ -611,7 +613,7 @@ class Market:
 def made_up_path(key: str, time_ms: int, anchor: float, until: int, swing: float = 1.0) -> float:
     """A value ``anchor`` reaches at ``until``, wandering up to ~2 % (times ``swing``) away
     before it: the same for the same ``key`` on every run, changing once a minute."""
-    hours = (until - time_ms) / 3_600_000
+    hours = (until - time_ms) / HOUR_MS
     wobble = (zlib.crc32(f"{key}:{time_ms // 60_000}".encode()) % 2001 - 1000) / 1_000_000
     drift = 0.02 * (1 - 1 / (1 + hours / 24)) * (1 if zlib.crc32(key.encode()) % 2 else -1)
     return anchor * (1 + swing * (drift + wobble * min(1.0, hours)))

@@ -27,6 +27,7 @@ __all__ = [
     "fill",
     "new_order",
     "notify_user",
+    "on_tick",
     "order_margin",
     "public_order",
     "register",
@@ -109,7 +110,8 @@ async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
             await _notify(sim, account, instrument, ended, [])
 
 
-def _on_tick(price: float, tick: float) -> bool:
+def on_tick(price: float, tick: float) -> bool:
+    """Whether ``price`` (or an amount) is a whole number of ``tick`` steps."""
     steps = price / tick
     return abs(steps - round(steps)) < 1e-6
 
@@ -474,13 +476,13 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
         raise SimError(11029, "invalid_arguments", {"reason": "amount and contracts differ"})
     if amount < instrument["min_trade_amount"] - _EPS:
         raise SimError(10002, "qty_too_low")
-    if not _on_tick(amount, instrument["min_trade_amount"]):
+    if not on_tick(amount, instrument["min_trade_amount"]):
         raise SimError(10027, "non_integer_contract_amount")
     price = call.param("price", float, None)
     if order_type in ("limit", "stop_limit", "take_limit"):
         if price is None:
             raise invalid_param("price", "required for limit orders")
-        if not _on_tick(price, instrument["tick_size"]):
+        if not on_tick(price, instrument["tick_size"]):
             raise SimError(10043, "price_wrong_tick")
         ticker = sim.market.ticker(instrument["instrument_name"], sim.now_ms())
         if direction == "buy" and price > ticker["max_price"]:
@@ -636,7 +638,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         raise invalid_param("amount", "amount or price required")
     if amount is not None and amount < order["filled_amount"] - _EPS:
         raise SimError(10021, "invalid_amount")
-    if price is not None and not _on_tick(price, instrument["tick_size"]):
+    if price is not None and not on_tick(price, instrument["tick_size"]):
         raise SimError(10043, "price_wrong_tick")
     if order["order_state"] == "open":
         _unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])

@@ -10,7 +10,15 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._market import DVOL_OPENING, PERPETUAL_EXPIRY, Market, expiry_code, made_up_path
+from ._market import (
+    DAY_MS,
+    DVOL_OPENING,
+    HOUR_MS,
+    PERPETUAL_EXPIRY,
+    Market,
+    expiry_code,
+    made_up_path,
+)
 from ._orders import currency_of
 from ._session import invalid_param, unsupported_instrument
 from ._shaped import declared_params
@@ -19,8 +27,6 @@ from ._state import Call, SimState
 __all__ = ["register"]
 
 _SECOND_MS = 1_000
-_HOUR_MS = 3_600_000
-_DAY_MS = 86_400_000
 
 MAX_POINTS = 1_000
 """Most records one statistics request returns (a longer range is cut at its old end)."""
@@ -34,9 +40,9 @@ _APR_OPENING = {"usde": 9.5, "steth": 2.8, "usdc": 4.1, "build": 4.3}
 _VOLATILITY_RESOLUTION_MS = {
     "1": _SECOND_MS,
     "60": 60 * _SECOND_MS,
-    "3600": _HOUR_MS,
-    "43200": 12 * _HOUR_MS,
-    "1D": _DAY_MS,
+    "3600": HOUR_MS,
+    "43200": 12 * HOUR_MS,
+    "1D": DAY_MS,
 }
 
 
@@ -82,11 +88,11 @@ def get_funding_rate_history(call: Call) -> list[dict[str, Any]]:
         {
             "timestamp": hour,
             "index_price": round(market.price_at(index, hour), 2),
-            "prev_index_price": round(market.price_at(index, hour - _HOUR_MS), 2),
+            "prev_index_price": round(market.price_at(index, hour - HOUR_MS), 2),
             "interest_8h": market.interest_8h(name, hour),
             "interest_1h": market.interest_1h(name, hour),
         }
-        for hour in _ticks(*_until_now(call, params), _HOUR_MS)
+        for hour in _ticks(*_until_now(call, params), HOUR_MS)
     ]
 
 
@@ -96,7 +102,7 @@ def get_funding_rate_value(call: Call) -> float:
     params = declared_params(call)
     name = _perpetual(call, params)
     market = call.sim.market
-    hours = _ticks(*_until_now(call, params), _HOUR_MS)
+    hours = _ticks(*_until_now(call, params), HOUR_MS)
     return sum(market.interest_1h(name, hour) for hour in hours)
 
 
@@ -119,7 +125,7 @@ def get_funding_chart_data(call: Call) -> dict[str, Any]:
                 "index_price": round(market.price_at(index, hour), 2),
                 "interest_8h": market.interest_8h(name, hour),
             }
-            for hour in _ticks(now - hours * _HOUR_MS, now, _HOUR_MS)
+            for hour in _ticks(now - hours * HOUR_MS, now, HOUR_MS)
         ],
     }
 
@@ -136,11 +142,11 @@ def get_historical_volatility(call: Call) -> list[list[float]]:
         return []
     key = f"historical_volatility.{currency}"
     opening = _HISTORICAL_VOLATILITY_OPENING
-    now = call.sim.now_ms() // _HOUR_MS * _HOUR_MS
-    start = now - (_HISTORICAL_VOLATILITY_HOURS - 1) * _HOUR_MS
+    now = call.sim.now_ms() // HOUR_MS * HOUR_MS
+    start = now - (_HISTORICAL_VOLATILITY_HOURS - 1) * HOUR_MS
     return [
         [hour, round(_path(market, key, hour, opening, opening), 6)]
-        for hour in range(start, now + 1, _HOUR_MS)
+        for hour in range(start, now + 1, HOUR_MS)
     ]
 
 
@@ -191,14 +197,14 @@ def get_delivery_prices(call: Call) -> dict[str, Any]:
     index = params["index_name"]
     if index not in market.index_prices:
         return {"data": [], "records_total": 0}
-    latest = (call.sim.now_ms() - 8 * _HOUR_MS) // _DAY_MS  # the last 08:00 UTC passed
+    latest = (call.sim.now_ms() - 8 * HOUR_MS) // DAY_MS  # the last 08:00 UTC passed
     offset = params.get("offset", 0)
     count = params.get("count", 10)
     days = range(latest - offset, max(latest - offset - count, latest - _DELIVERY_DAYS), -1)
     data = [
         {
             "date": dt.date.fromordinal(_EPOCH_ORDINAL + day).isoformat(),
-            "delivery_price": round(market.price_at(index, day * _DAY_MS + 8 * _HOUR_MS), 8),
+            "delivery_price": round(market.price_at(index, day * DAY_MS + 8 * HOUR_MS), 8),
         }
         for day in days
     ]
@@ -255,7 +261,7 @@ def get_trade_volumes(call: Call) -> list[dict[str, Any]]:
     extended = declared_params(call).get("extended", False)
     market = call.sim.market
     now = call.sim.now_ms()
-    windows = {"": _DAY_MS, "_7d": 7 * _DAY_MS, "_30d": 30 * _DAY_MS} if extended else {"": _DAY_MS}
+    windows = {"": DAY_MS, "_7d": 7 * DAY_MS, "_30d": 30 * DAY_MS} if extended else {"": DAY_MS}
     volumes: dict[str, dict[str, Any]] = {}
     for name, instrument in market.instruments.items():
         currency = instrument["base_currency"]
@@ -333,14 +339,14 @@ def get_apr_history(call: Call) -> dict[str, Any]:
     if not 1 <= limit <= 365:
         raise invalid_param("limit", "must be from 1 to 365")
     market = call.sim.market
-    today = call.sim.now_ms() // _DAY_MS
+    today = call.sim.now_ms() // DAY_MS
     before = min(params.get("before", today), today)
     first = today - _APR_DAYS
     days = range(before - 1, max(before - 1 - limit, first - 1), -1)
     opening = _APR_OPENING[currency]
     key = f"apr.{currency}"
     data = [
-        {"day": day, "apr": round(_path(market, key, day * _DAY_MS, opening, opening), 3)}
+        {"day": day, "apr": round(_path(market, key, day * DAY_MS, opening, opening), 3)}
         for day in days
     ]
     more = bool(data) and data[-1]["day"] > first
