@@ -30,9 +30,10 @@ def _token_result(sim: SimState, token: Token, state: str | None = None) -> dict
 
 
 async def auth(call: Call) -> dict[str, Any]:
+    state = call.param("state", str, None)  # checked before a token is issued
     token = _grant(call)
     await _log_access(call, token.client_id)
-    return _token_result(call.sim, token, call.param("state", str, None))
+    return _token_result(call.sim, token, state)
 
 
 async def _log_access(call: Call, client_id: str) -> None:

@@ -351,3 +351,14 @@ async def test_logins_are_in_the_access_log_and_its_channel(
     assert [entry.id for entry in log.data] == [2, 1]  # newest first
     assert login.data.id == 2
     assert login.data.ip == "127.0.0.1"
+
+
+async def test_an_auth_refused_for_a_bad_param_issues_no_token(sim: DeribitSimulator) -> None:
+    async with DeribitClient(url=sim.url, transport="http") as anonymous:
+        with pytest.raises(DeribitError) as refused:
+            await anonymous.call(
+                "public/auth", {"grant_type": "client_credentials", "state": 5, **KEY}
+            )
+    assert refused.value.code == -32602
+    assert sim.trading.tokens == {}  # nothing was granted, nothing was logged
+    assert sim.trading.account(SIM_CLIENT_ID).access_log == []
