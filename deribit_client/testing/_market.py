@@ -8,7 +8,7 @@ import itertools
 import random
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._session import HISTORY, unsupported_instrument
@@ -29,6 +29,7 @@ __all__ = [
     "kind_matches",
     "made_up_path",
     "side_of",
+    "traded_volume",
 ]
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -479,7 +480,7 @@ class Market:
                 c = book.round(made_up_path(name, bucket_end, anchor, first))
                 wick = book.tick * (1 + zlib.crc32(f"{name}:{tick}".encode()) % 3)
                 amount = instrument["min_trade_amount"] * (1 + zlib.crc32(str(tick).encode()) % 20)
-                volume, cost = _volume(instrument, [{"price": c, "amount": amount}])
+                volume, cost = traded_volume(instrument, [{"price": c, "amount": amount}])
                 close = c
                 yield tick, o, max(o, c) + wick, min(o, c) - wick, c, volume, cost
                 continue
@@ -493,7 +494,7 @@ class Market:
             if trades:
                 prices = [t["price"] for t in trades]
                 close = prices[-1]
-                volume, cost = _volume(instrument, trades)
+                volume, cost = traded_volume(instrument, trades)
                 yield tick, prices[0], max(prices), min(prices), close, volume, cost
             elif close is not None:
                 yield tick, close, close, close, close, 0.0, 0.0
@@ -619,7 +620,9 @@ def made_up_path(key: str, time_ms: int, anchor: float, until: int, swing: float
     return anchor * (1 + swing * (drift + wobble * min(1.0, hours)))
 
 
-def _volume(instrument: dict[str, Any], trades: list[dict[str, Any]]) -> tuple[float, float]:
+def traded_volume(
+    instrument: dict[str, Any], trades: Iterable[dict[str, Any]]
+) -> tuple[float, float]:
     """Volume in the base currency and cost in the quote (futures trade USD amounts)."""
     volume = cost = 0.0
     for trade in trades:

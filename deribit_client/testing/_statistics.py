@@ -7,7 +7,7 @@ get data that does not change between requests."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from ._market import (
@@ -18,6 +18,7 @@ from ._market import (
     Market,
     expiry_code,
     made_up_path,
+    traded_volume,
 )
 from ._orders import currency_of
 from ._session import invalid_param, unsupported_instrument
@@ -35,6 +36,7 @@ _HISTORICAL_VOLATILITY_OPENING = 45.0
 _HISTORICAL_VOLATILITY_HOURS = 16 * 24  # Deribit answers about 16 days of hourly values
 _MARK_HISTORY_MS = 5 * 60_000  # get_mark_price_history covers the last five minutes
 _DELIVERY_DAYS = 365
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()  # delivery dates are epoch days
 _APR_DAYS = 730
 _APR_OPENING = {"usde": 9.5, "steth": 2.8, "usdc": 4.1, "build": 4.3}
 _VOLATILITY_RESOLUTION_MS = {
@@ -54,13 +56,13 @@ def _path(market: Market, key: str, time_ms: int, opening: float, now: float) ->
     return made_up_path(key, time_ms, opening, market.started_ms, swing=10)
 
 
-def _ticks(start: int, end: int, step: int) -> Iterator[int]:
+def _ticks(start: int, end: int, step: int) -> range:
     """The multiples of ``step`` from ``start`` to ``end`` (inclusive), at most
     :data:`MAX_POINTS` of them: the newest when there are more."""
     first = -(-start // step) * step
     last = end // step * step
     first = max(first, last - (MAX_POINTS - 1) * step)
-    return iter(range(first, last + 1, step))
+    return range(first, last + 1, step)
 
 
 def _perpetual(call: Call, params: dict[str, Any]) -> str:
@@ -169,7 +171,7 @@ def get_volatility_index_data(call: Call) -> dict[str, Any]:
         c = _path(market, key, tick + step - 1, DVOL_OPENING, current)
         candles.append([tick, round(o, 6), round(max(o, c), 6), round(min(o, c), 6), round(c, 6)])
     more = bool(candles) and candles[0][0] - step >= start
-    return {"data": candles, "continuation": int(candles[0][0] - step) if more else None}
+    return {"data": candles, "continuation": candles[0][0] - step if more else None}
 
 
 def get_mark_price_history(call: Call) -> list[list[float]]:
@@ -209,9 +211,6 @@ def get_delivery_prices(call: Call) -> dict[str, Any]:
         for day in days
     ]
     return {"data": data, "records_total": _DELIVERY_DAYS}
-
-
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 def get_expirations(call: Call) -> dict[str, Any]:
@@ -266,29 +265,17 @@ def get_trade_volumes(call: Call) -> list[dict[str, Any]]:
     for name, instrument in market.instruments.items():
         currency = instrument["base_currency"]
         row = volumes.setdefault(currency, {"currency": currency})
-        group = _VOLUME_GROUP.get(instrument.get("option_type") or instrument["kind"])
+        group = _VOLUME_GROUP[instrument.get("option_type") or instrument["kind"]]
+        tape = market.tapes.get(name, ())
         for suffix, window in windows.items():
-            member = f"{group}{suffix}"
-            row.setdefault(member, 0.0)
-            for trade in market.tapes.get(name, ()):
-                if trade["timestamp"] > now - window:
-                    row[member] += _base_amount(instrument, trade)
-    for row in volumes.values():
-        for member, value in row.items():
-            if member != "currency":
-                row[member] = round(value, 8)
+            recent = (t for t in tape if t["timestamp"] > now - window)
+            coins, _ = traded_volume(instrument, recent)
+            row[group + suffix] = round(row.get(group + suffix, 0.0) + coins, 8)
     return list(volumes.values())
 
 
 _VOLUME_GROUP = {"call": "calls_volume", "put": "puts_volume", "future": "futures_volume",
                  "spot": "spot_volume"}  # fmt: skip
-
-
-def _base_amount(instrument: dict[str, Any], trade: dict[str, Any]) -> float:
-    """A trade's amount in the base currency (inverse futures trade USD)."""
-    if instrument["kind"] == "future" and instrument["quote_currency"] == "USD":
-        return float(trade["amount"]) / float(trade["price"])
-    return float(trade["amount"])
 
 
 def _derivative_kinds(market: Market) -> dict[str, set[str]]:
