@@ -13,6 +13,7 @@ invalidated, or its five minutes pass; a rejected one can no longer be executed.
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Any
 
@@ -108,13 +109,14 @@ def _request(call: Call) -> tuple[dict[str, Any], list[Leg]]:
 
 
 def _forget_expired(call: Call) -> None:
-    """Drop signatures older than the window (the map stays as small as it allows)."""
+    """Drop block trade requests (and their signatures) older than the window: rejected
+    ones, whose signature is gone already, included."""
     trading = call.sim.trading
     oldest = call.sim.now_ms() - SIGNATURE_WINDOW_MS
-    for signature, (client_id, key) in list(trading.block_signatures.items()):
-        if key[0] < oldest:
-            del trading.block_signatures[signature]
-            trading.account(client_id).block_requests.pop(key, None)
+    for account in trading.accounts.values():
+        for key in [key for key in account.block_requests if key[0] < oldest]:
+            request = account.block_requests.pop(key)
+            trading.block_signatures.pop(request["_signature"], None)
 
 
 async def _publish_request(sim: SimState, account: Account, request: dict[str, Any]) -> None:
@@ -266,17 +268,25 @@ def get_block_trades(call: Call) -> list[dict[str, Any]]:
     params = declared_params(call)
     account = account_of(call)
     currency = params.get("currency")
-    newest = int(params.get("start_id", "0") or 0) or None
-    oldest = int(params.get("end_id", "0") or 0)
+    newest = _id_bound(params, "start_id", math.inf)
+    oldest = _id_bound(params, "end_id", 0)
     chosen = [
         block
         for block in reversed(account.block_trades.values())
-        if (newest is None or int(block["id"]) <= newest)
-        and int(block["id"]) >= oldest
+        if oldest <= int(block["id"]) <= newest
         and (currency is None or block["trades"][0]["fee_currency"] == currency)
         and "block_rfq_id" not in params  # no block trade here came from an RFQ
     ]
     return chosen[: params.get("count", 20)]
+
+
+def _id_bound(params: dict[str, Any], name: str, default: float) -> float:
+    value = params.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise invalid_param(name, "not a block trade id")
+    return int(value)
 
 
 def get_block_trade_requests(call: Call) -> list[dict[str, Any]]:

@@ -5,13 +5,14 @@ signature that was rejected, invalidated or does not match the legs executes not
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from deribit_client import DeribitClient, DeribitError, InsufficientFundsError
-from deribit_client.testing import DeribitSimulator
+from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from tests.helpers import INSTANT
 
 PERP = "BTC-PERPETUAL"
@@ -133,3 +134,26 @@ async def test_block_trade_legs_are_checked(sim: DeribitSimulator, trader: Derib
     with pytest.raises(DeribitError) as stale:
         await trader.private.verify_block_trade(now - 600_000, "bt-5", "maker", legs)
     assert stale.value.code == -32602
+
+
+async def test_block_trade_requests_expire_with_their_signatures() -> None:
+    offset = [0.0]
+    async with (
+        DeribitSimulator(clock=lambda: time.time() + offset[0]) as sim,
+        DeribitClient(
+            url=sim.url, heartbeat_interval=None, reconnect=INSTANT,
+            client_id=SIM_CLIENT_ID, client_secret=SIM_CLIENT_SECRET,
+        ) as trader,
+    ):  # fmt: skip
+        legs = await _legs(trader)
+        now = sim.now_ms()
+        await trader.private.verify_block_trade(now, "kept", "maker", legs)
+        await trader.private.verify_block_trade(now, "rejected", "maker", legs)
+        await trader.private.reject_block_trade(now, "rejected", "maker")
+        assert len(await trader.private.get_block_trade_requests()) == 2
+        offset[0] = 301  # past the five minutes a signature is valid
+        assert await trader.private.get_block_trade_requests() == []
+        assert sim.trading.block_signatures == {}
+        with pytest.raises(DeribitError) as bad_id:
+            await trader.private.get_block_trades(start_id="latest")
+        assert bad_id.value.code == -32602
