@@ -16,7 +16,7 @@ from ._market import (
 )
 from ._session import Session, SimError, invalid_param
 from ._state import Call, SimState
-from ._streams import market_moved
+from ._streams import account_channels, market_moved
 
 __all__ = [
     "BOOK_STATES",
@@ -374,39 +374,36 @@ async def notify_user(
     ``instrument`` to its ``user.*`` channels."""
     name = instrument["instrument_name"]
     orders = [public_order(o) for o in orders]
-    for session in list(sim.sessions):
-        if session.auth is None or session.auth.client_id != account.client_id:
+    for session, channel in account_channels(sim, account.client_id):
+        parts = channel.split(".")
+        if parts[0] != "user" or len(parts) < 3:
             continue
-        for channel in list(session.channels):
-            parts = channel.split(".")
-            if parts[0] != "user" or len(parts) < 3:
-                continue
-            family = parts[1]
-            if family == "portfolio" and trades:
-                if currency_matches(parts[2], currency_of(instrument)):
-                    data = _summary(sim, account, currency_of(instrument))
-                    await _send(session, channel, data)
-                continue
-            # user.x.{instrument}.{interval} or user.x.{kind}.{currency}.{interval}
-            if not channel_covers(parts[2:-1], instrument):
-                continue
-            if family == "orders" and orders:
-                if parts[-1] == "raw":
-                    for order in orders:  # one order per change on raw (REFERENCE 5)
-                        await _send(session, channel, order)
-                else:
-                    await _send(session, channel, orders)
-            elif family == "trades" and trades:
-                await _send(session, channel, trades)
-            elif family == "changes" and (orders or trades):
-                position = _position(sim, account, name)
-                data = {
-                    "instrument_name": name,
-                    "orders": orders,
-                    "trades": trades,
-                    "positions": [position],
-                }
+        family = parts[1]
+        if family == "portfolio" and trades:
+            if currency_matches(parts[2], currency_of(instrument)):
+                data = _summary(sim, account, currency_of(instrument))
                 await _send(session, channel, data)
+            continue
+        # user.x.{instrument}.{interval} or user.x.{kind}.{currency}.{interval}
+        if not channel_covers(parts[2:-1], instrument):
+            continue
+        if family == "orders" and orders:
+            if parts[-1] == "raw":
+                for order in orders:  # one order per change on raw (REFERENCE 5)
+                    await _send(session, channel, order)
+            else:
+                await _send(session, channel, orders)
+        elif family == "trades" and trades:
+            await _send(session, channel, trades)
+        elif family == "changes" and (orders or trades):
+            position = _position(sim, account, name)
+            data = {
+                "instrument_name": name,
+                "orders": orders,
+                "trades": trades,
+                "positions": [position],
+            }
+            await _send(session, channel, data)
 
 
 async def _send(session: Session, channel: str, data: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from typing import Any
 
 from ._market import CURRENCY_CODES, PERPETUAL_EXPIRY, RESOLUTION_MS, channel_covers
@@ -17,6 +17,7 @@ log = logging.getLogger("deribit_client.testing")
 
 __all__ = [
     "PUBLIC_TRADE_FIELDS",
+    "account_channels",
     "book_snapshot",
     "generate",
     "market_moved",
@@ -210,6 +211,14 @@ PUBLIC_TRADE_FIELDS = (
 """What everyone sees of a trade (REFERENCE 7.2); a user's own fills add private fields."""
 
 
+def account_channels(sim: SimState, client_id: str) -> Iterator[tuple[Session, str]]:
+    """Each channel subscribed by a connection authenticated as ``client_id``, with it."""
+    for session in list(sim.sessions):
+        if session.auth is not None and session.auth.client_id == client_id:
+            for channel in list(session.channels):
+                yield session, channel
+
+
 async def publish_to_account(
     sim: SimState,
     client_id: str,
@@ -221,13 +230,10 @@ async def publish_to_account(
     the connections authenticated as ``client_id`` subscribed, when ``covers`` accepts
     the rest of the channel's name parts."""
     depth = family.count(".") + 1
-    for session in list(sim.sessions):
-        if session.auth is None or session.auth.client_id != client_id:
-            continue
-        for channel in list(session.channels):
-            parts = channel.split(".")
-            if ".".join(parts[:depth]) == family and covers(parts[depth:]):
-                await session.send(session.notification(channel, data))
+    for session, channel in account_channels(sim, client_id):
+        parts = channel.split(".")
+        if ".".join(parts[:depth]) == family and covers(parts[depth:]):
+            await session.send(session.notification(channel, data))
 
 
 def random_change(sim: SimState, name: str) -> None:
