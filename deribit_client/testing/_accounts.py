@@ -18,10 +18,13 @@ from typing import Any, Protocol
 from ._session import Session, SimError, remember
 
 __all__ = [
+    "FULL_SCOPE",
+    "SCOPE_AREAS",
     "SIM_CLIENT_ID",
     "SIM_CLIENT_SECRET",
     "STARTING_BALANCES",
     "Account",
+    "ApiKey",
     "Token",
     "Trading",
     "deposit_address",
@@ -52,20 +55,94 @@ SIM_CLIENT_SECRET = "sim-client-secret"
 _SIGNATURE_WINDOW_MS = 60_000
 _SWEEP_MIN = 1_000
 _REFRESH_GRACE_MS = 86_400_000
-_MAX_SCOPE = "account:read_write trade:read_write wallet:read_write block_trade:read_write"
+
+SCOPE_AREAS = ("account", "trade", "wallet", "block_trade", "block_rfq")
+"""The functional scopes (REFERENCE 2.2); each is ``none``, ``read`` or ``read_write``."""
+_LEVELS = ("none", "read", "read_write")
+FULL_SCOPE = " ".join(f"{area}:read_write" for area in SCOPE_AREAS)
+"""The ``max_scope`` of the simulator's own keys: everything."""
+
+
+def scope_levels(scope: str) -> dict[str, int]:
+    """Functional area -> level (0 none, 1 read, 2 read_write) of the items in ``scope``;
+    binding items (``connection``, ``session:x``) and modifiers are not functional."""
+    out: dict[str, int] = {}
+    for item in scope.split():
+        area, _, level = item.partition(":")
+        if area in SCOPE_AREAS and level in _LEVELS:
+            out[area] = _LEVELS.index(level)
+    return out
+
+
+def max_scope(text: str) -> str:
+    """``text`` as a key's ``max_scope``: every area named, a missing one ``none`` (as
+    Deribit documents); raises ValueError naming an item that is not ``area:level``."""
+    for item in text.split():
+        area, _, level = item.partition(":")
+        if area not in SCOPE_AREAS or level not in _LEVELS:
+            raise ValueError(
+                f"{item!r} is not one of {', '.join(SCOPE_AREAS)} : {'|'.join(_LEVELS)}"
+            )
+    levels = scope_levels(text)
+    return " ".join(f"{area}:{_LEVELS[levels.get(area, 0)]}" for area in SCOPE_AREAS)
+
+
+@dataclass
+class ApiKey:
+    """One API key: what ``list_api_keys`` shows, and the account it opens (``owner``,
+    the client id of the account's first key)."""
+
+    id: int
+    client_id: str
+    client_secret: str
+    owner: str
+    max_scope: str
+    timestamp: int
+    name: str = ""
+    enabled: bool = True
+    default: bool = False
+    enabled_features: list[str] = field(default_factory=list)
+    ip_whitelist: list[str] = field(default_factory=list)
+    public_key: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The key as Deribit's ``api_key`` object."""
+        out = {
+            "id": self.id,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "max_scope": self.max_scope,
+            "name": self.name,
+            "enabled": self.enabled,
+            "default": self.default,
+            "timestamp": self.timestamp,
+            "enabled_features": list(self.enabled_features),
+            "ip_whitelist": list(self.ip_whitelist),
+        }
+        if self.public_key is not None:
+            out["public_key"] = self.public_key
+        return out
 
 
 @dataclass
 class Token:
-    """An issued access token and what it may do."""
+    """An issued access token and what it may do; ``client_id`` names the account (the
+    owner of the key it was issued for), ``key`` the key."""
 
     client_id: str
+    key: str
     access_token: str
     refresh_token: str
     scope: str
     expires_at_ms: int
     session_name: str | None
     connection: int | None  # connection-scoped tokens die with their connection
+
+    def allows(self, required: str) -> bool:
+        """Whether the token's scope covers ``required`` (``trade:read``: read or
+        read_write; ``trade:read_write``: read_write only)."""
+        area, _, level = required.partition(":")
+        return scope_levels(self.scope).get(area, 0) >= _LEVELS.index(level)
 
 
 @dataclass
@@ -138,7 +215,9 @@ class Trading:
 
     def __init__(self, now_ms: Callable[[], int]) -> None:
         self.now_ms = now_ms
-        self.keys: dict[str, str] = {SIM_CLIENT_ID: SIM_CLIENT_SECRET}
+        self.api_keys: dict[str, ApiKey] = {}
+        """Every API key by client id, enabled or not."""
+        self._key_ids = itertools.count(1)
         self.tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, Token] = {}
         self.used_nonces: dict[tuple[str, str], int] = {}
@@ -158,6 +237,37 @@ class Trading:
         self.auth_grants: list[str] = []
         self.tokens_in_params = 0
         """Private calls that carried ``access_token`` in their params."""
+        self.add_key(SIM_CLIENT_ID, SIM_CLIENT_SECRET)
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def add_key(self, client_id: str, secret: str, owner: str | None = None, **more: Any) -> ApiKey:
+        """A new key for ``owner``'s account; without an owner, the first (default) key of
+        a new account with every scope."""
+        if owner is None:
+            more = {"max_scope": FULL_SCOPE, "default": True, **more}
+        key = ApiKey(
+            id=next(self._key_ids),
+            client_id=client_id,
+            client_secret=secret,
+            owner=owner or client_id,
+            timestamp=self.now_ms(),
+            **more,
+        )
+        self.api_keys[client_id] = key
+        return key
+
+    def secret(self, client_id: str) -> str | None:
+        """The secret of an enabled key, else None (a disabled key cannot log in)."""
+        key = self.api_keys.get(client_id)
+        return key.client_secret if key is not None and key.enabled else None
+
+    def revoke_key(self, key: ApiKey) -> None:
+        """Invalidate every token issued for ``key`` (it was disabled or removed)."""
+        self.tokens = {k: t for k, t in self.tokens.items() if t.key != key.client_id}
+        self.refresh_tokens = {
+            k: t for k, t in self.refresh_tokens.items() if t.key != key.client_id
+        }
 
     def account(self, client_id: str) -> Account:
         account = self.accounts.get(client_id)
@@ -211,26 +321,29 @@ class Trading:
         *,
         store: bool = True,
     ) -> Token:
-        """A new token; ``store=False`` for per-request HTTP authorization (Basic or
-        signature headers), which leaves nothing to refresh or look up later."""
+        """A new token for the key ``client_id``: each functional scope as requested,
+        the key's ``max_scope`` where not requested, never more than it. ``store=False``
+        for per-request HTTP authorization (Basic or signature headers), which leaves
+        nothing to refresh or look up later."""
+        key = self.api_keys[client_id]
         requested = (scope or "").split()
         session_name = next(
             (s.split(":", 1)[1] for s in requested if s.startswith("session:")), None
         )
         granted = [f"session:{session_name}" if session_name else "connection", "mainaccount"]
-        for item in requested:
-            if item.startswith(("account:", "trade:", "wallet:", "block_trade:", "block_rfq:")):
-                # Keys authenticated with the plain secret get at most wallet:read (REFERENCE 2.2).
-                if grant == "client_credentials" and item == "wallet:read_write":
-                    item = "wallet:read"
-                granted.append(item)
-            elif item.startswith(("expires:", "ip:")):
-                granted.append(item)
-        if not any(g.startswith("trade:") for g in granted):
-            granted.extend(_MAX_SCOPE.split())
+        ceiling, asked = scope_levels(key.max_scope), scope_levels(scope or "")
+        if grant == "client_credentials" and asked.get("wallet") == 2:
+            # Keys authenticated with the plain secret get at most wallet:read (REFERENCE 2.2).
+            asked["wallet"] = 1
+        for area in SCOPE_AREAS:
+            level = min(asked.get(area, ceiling.get(area, 0)), ceiling.get(area, 0))
+            if level:
+                granted.append(f"{area}:{_LEVELS[level]}")
+        granted += [item for item in requested if item.startswith(("expires:", "ip:"))]
         ttl = next((int(s.split(":", 1)[1]) for s in requested if s.startswith("expires:")), None)
         token = Token(
-            client_id=client_id,
+            client_id=key.owner,
+            key=client_id,
             access_token=f"at.{secrets.token_urlsafe(24)}",
             refresh_token=f"rt.{secrets.token_urlsafe(24)}",
             scope=" ".join(dict.fromkeys(granted)),
@@ -279,7 +392,7 @@ class Trading:
             return self.valid(self.tokens.get(value), session)
         if scheme == "Basic":
             client_id, _, secret = base64.b64decode(value).decode().partition(":")
-            if self.keys.get(client_id) != secret:
+            if secret is None or self.secret(client_id) != secret:
                 raise SimError(13004, "invalid_credentials")
             return self.issue(client_id, None, "client_credentials", session, store=False)
         if scheme == "deri-hmac-sha256":
@@ -289,7 +402,7 @@ class Trading:
     def _verify_http_signature(self, value: str, session: Session) -> Token:
         fields = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
         client_id, ts, sig, nonce = (fields.get(k, "") for k in ("id", "ts", "sig", "nonce"))
-        secret = self.keys.get(client_id)
+        secret = self.secret(client_id)
         if secret is None or not ts.isdigit():
             raise SimError(13004, "invalid_credentials")
         self._check_timestamp(int(ts))

@@ -7,6 +7,7 @@ from typing import Any
 from ._accounts import Token, Trading, ws_signature_ok
 from ._session import SimError, invalid_param, remember
 from ._shaped import declared_params
+from ._shapes import SCOPES
 from ._state import Call, SimState
 from ._streams import publish_to_account
 
@@ -68,7 +69,8 @@ def _grant(call: Call) -> Token:
     remember(trading.auth_grants, grant)
     if grant == "client_credentials":
         client_id = call.param("client_id")
-        if trading.keys.get(client_id) != call.param("client_secret"):
+        secret = trading.secret(client_id)
+        if secret is None or secret != call.param("client_secret"):
             raise SimError(13004, "invalid_credentials")
         token = trading.issue(client_id, scope, grant, call.session)
     elif grant == "client_signature":
@@ -77,7 +79,7 @@ def _grant(call: Call) -> Token:
         signature = call.param("signature")
         nonce = call.param("nonce", str, "")
         data = call.param("data", str, "")
-        secret = trading.keys.get(client_id)
+        secret = trading.secret(client_id)
         if secret is None:
             raise SimError(13004, "invalid_credentials")
         trading._check_timestamp(timestamp)
@@ -91,11 +93,10 @@ def _grant(call: Call) -> Token:
         old = trading.refresh_tokens.get(call.param("refresh_token"))
         if old is None:
             raise SimError(13009, "unauthorized")
-        session_scope = f"session:{old.session_name}" if old.session_name else None
-        # Refreshing issues a new token and invalidates the old one (REFERENCE 2.2).
+        # Refreshing issues a new token and invalidates the old one (REFERENCE 2.2); it
+        # keeps the old scope (its session too) unless one is given.
         trading.revoke(old)
-        token = trading.issue(old.client_id, scope or session_scope, grant, call.session)
-        token.scope = old.scope if scope is None else token.scope
+        token = trading.issue(old.key, old.scope if scope is None else scope, grant, call.session)
     else:
         raise invalid_param("grant_type")
     return token
@@ -120,7 +121,7 @@ def exchange_token(call: Call) -> dict[str, Any]:
     scope = call.param("scope", str, None)
     if scope is None:
         trading.revoke(old)  # since May 2025 (REFERENCE 2.3)
-    token = trading.issue(old.client_id, scope, "refresh_token", call.session)
+    token = trading.issue(old.key, scope, "refresh_token", call.session)
     return _token_result(call.sim, token)
 
 
@@ -130,13 +131,29 @@ def fork_token(call: Call) -> dict[str, Any]:
     name = call.param("session_name")
     if old is None or old.session_name is None:
         raise SimError(13009, "unauthorized", {"reason": "needs a session-scoped token"})
-    token = trading.issue(old.client_id, f"session:{name}", "refresh_token", call.session)
+    token = trading.issue(old.key, f"session:{name}", "refresh_token", call.session)
     return _token_result(call.sim, token)
+
+
+_KEY_MANAGEMENT = frozenset(m for m in SCOPES if "api_key" in m)
+
+
+def authorize(call: Call) -> Token:
+    """Authenticate a private call and check that its token's scope covers the method:
+    13021 forbidden otherwise (13403 scope_exceeded for API key management)."""
+    token = call.sim.trading.authorize(call)
+    required = SCOPES.get(call.method)
+    if required is not None and not token.allows(required):
+        code, message = (
+            (13403, "scope_exceeded") if call.method in _KEY_MANAGEMENT else (13021, "forbidden")
+        )
+        raise SimError(code, message, {"reason": f"needs scope {required}"})
+    return token
 
 
 def register(sim: SimState) -> None:
     """Install the authentication handlers on ``sim``."""
-    sim.authorize = sim.trading.authorize
+    sim.authorize = authorize
     sim.methods.update(
         {
             "public/auth": auth,

@@ -14,6 +14,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from . import (
+    _api_keys,
     _block_trades,
     _history,
     _orders,
@@ -94,6 +95,7 @@ class DeribitSimulator(SimState):
             _public.register,
             _streams.register,
             _private.register,
+            _api_keys.register,
             _orders.register,
             _history.register,
             _statistics.register,

@@ -1,8 +1,9 @@
 """The simulator's world as method handlers see it: market, accounts, connections, calls.
 
 Layering of ``deribit_client.testing`` (no cycles): ``_session``, ``_market``, ``_accounts``
-hold state; this module gathers it for the handlers; ``_public``, ``_private``, ``_streams``,
-``_orders`` (which publishes through ``_streams``), ``_history`` and ``_wallet`` (which read
+hold state; this module gathers it for the handlers; ``_public``, ``_private`` (auth and
+token scopes), ``_api_keys``, ``_streams``, ``_orders`` (which publishes through
+``_streams``), ``_history``, ``_statistics``, ``_block_trades`` and ``_wallet`` (which read
 accounts through ``_orders``) are handlers; ``_shaped`` answers the rest and checks
 declared parameters for all; ``_server`` is the one module that wires handlers to a
 :class:`SimState` and serves them.
@@ -111,8 +112,10 @@ class SimState:
             raise
 
     def add_api_key(self, client_id: str, client_secret: str) -> None:
-        """Accept another API key (the default one is ``SIM_CLIENT_ID``/``SIM_CLIENT_SECRET``)."""
-        self.trading.keys[client_id] = client_secret
+        """Accept another API key, the default key of a new account (the simulator's own
+        is ``SIM_CLIENT_ID``/``SIM_CLIENT_SECRET``); ``private/create_api_key`` adds keys
+        to an existing account."""
+        self.trading.add_key(client_id, client_secret)
 
     @property
     def token_ttl(self) -> int:

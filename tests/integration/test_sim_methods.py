@@ -73,6 +73,7 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
         subaccount = await client.private.create_subaccount()
         (main,) = [s for s in await client.private.get_subaccounts() if s.type == "main"]
         block_trades = await _block_trade_state(sim, client)
+        api_key = await client.private.create_api_key("trade:read")
         for n, (method, facts) in enumerate(sorted(METHODS.items())):
             state: dict[str, Any] = {"instrument_id": instrument.instrument_id}
             names = {p.name for p in facts.params}
@@ -81,6 +82,13 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
             if method == "private/submit_transfer_to_subaccount":
                 state["destination"] = subaccount.id
             state.update(block_trades.get(method, {}))
+            if "api_key" in method and "id" in names:  # a key of the account (one to remove)
+                removed = method == "private/remove_api_key"
+                state["id"] = (
+                    (await client.private.create_api_key("trade:read")).id
+                    if removed
+                    else api_key.id
+                )
             if method == "private/withdraw":
                 state["amount"] = 1.0  # within the balance
             if method == "private/cancel_withdrawal":

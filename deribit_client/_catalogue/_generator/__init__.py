@@ -143,6 +143,20 @@ def _summary(description: str, limit: int = 400) -> str:
     return text[: cut + 1] if cut > 0 else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
+def _scope(name: str, tags: set[str]) -> str | None:
+    """The functional scope a token needs for ``name`` (REFERENCE 2.2, see overrides);
+    None for public methods and those any token may call (session, subscriptions)."""
+    if name in overrides.SCOPE_EXCEPTIONS:
+        return overrides.SCOPE_EXCEPTIONS[name]
+    area = next(
+        (overrides.SCOPE_AREAS[t] for t in sorted(tags) if t in overrides.SCOPE_AREAS), None
+    )
+    if area is None or not name.startswith("private/"):
+        return None
+    reads = name.split("/", 1)[1].startswith(("get_", "list_", "simulate"))
+    return f"{area}:read" if reads else f"{area}:read_write"
+
+
 def facts(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """The facts of every method, sorted by name."""
     out = []
@@ -166,6 +180,7 @@ def facts(spec: dict[str, Any]) -> list[dict[str, Any]]:
                 "params": [_param(spec, p) for p in operation.get("parameters", ())],
                 "result_schema": _result_schema(spec, operation),
                 "summary": _summary(str(operation.get("description", ""))),
+                "scope": _scope(name, tags),
             }
         )
     return sorted(out, key=lambda f: f["name"])

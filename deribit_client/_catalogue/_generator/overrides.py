@@ -100,6 +100,29 @@ OWN_POOLS = {
 }
 """Methods with a custom cost and pool (REFERENCE 4, the 2026 rate-limit article)."""
 
+# -- token scopes (REFERENCE 2.2) ---------------------------------------------------------
+
+SCOPE_AREAS = {
+    "Trading": "trade",
+    "Combo Books": "trade",
+    "Account Management": "account",
+    "Wallet": "wallet",
+    "Block Trade": "block_trade",
+    "Block RFQ": "block_rfq",
+}
+"""The functional scope a private method's spec tag needs (REFERENCE 2.2 "typical method
+-> scope"; the spec does not print a method's scope). Reads (``get_``, ``list_``,
+``simulate``) need ``<area>:read``, everything else ``<area>:read_write``."""
+
+SCOPE_EXCEPTIONS = {
+    "private/get_positions": "trade:read",
+    "private/get_position": "trade:read",
+    "private/list_api_keys": "account:read_write",
+}
+"""Methods whose tag or name suggests another scope: position queries are trade queries
+(REFERENCE 2.2); listing API keys shows their secrets, a key-management call like the
+others (13403 with less)."""
+
 # -- spec defects (REFERENCE 0 and issue #9) ------------------------------------------
 
 SPEC_PATCHES: dict[str, object] = {
