@@ -34,3 +34,18 @@ async def trader(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
         client_secret=SIM_CLIENT_SECRET,
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def counterparty(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
+    """A second simulated user with its own account, connected like ``trader``."""
+    sim.add_api_key("counterparty", "counterparty-secret")
+    async with DeribitClient(
+        url=sim.url,
+        transport="websocket",
+        heartbeat_interval=None,
+        reconnect=INSTANT,
+        client_id="counterparty",
+        client_secret="counterparty-secret",
+    ) as client:
+        yield client

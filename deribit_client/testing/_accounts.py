@@ -171,6 +171,14 @@ class Account:
     block_requests: dict[tuple[int, str, str], dict[str, Any]] = field(default_factory=dict)
     """Block trades this account verified, by ``(timestamp, nonce, role)``, until they are
     executed, rejected, invalidated or expire."""
+    mmp: dict[Any, Any] = field(default_factory=dict)
+    """Market maker protection by ``(block_rfq, index_name, mmp_group)`` (``_mmp``)."""
+    locks: dict[str, str] = field(default_factory=dict)
+    """Locked currencies (or ``ALL``) -> the reason shown by ``get_user_locks``."""
+
+    def locked(self, *currencies: str) -> bool:
+        """Whether the account is locked in any of ``currencies`` (or entirely)."""
+        return "ALL" in self.locks or any(c.upper() in self.locks for c in currencies)
 
     def book(
         self, now_ms: int, currency: str, kind: str, change: float, **info: Any

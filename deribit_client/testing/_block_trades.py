@@ -28,6 +28,7 @@ from ._orders import (
     notify_user,
     on_tick,
     require_open,
+    require_unlocked,
 )
 from ._session import SimError, invalid_param
 from ._shaped import declared_params
@@ -88,9 +89,11 @@ def _side(leg_direction: str, role: str) -> str:
 
 
 def _check_funds(call: Call, account: Account, legs: list[Leg], role: str) -> None:
-    """``10009`` when the account cannot margin its side of a leg."""
+    """``11098`` when the account is locked in a leg's currency, ``10009`` when it cannot
+    margin its side of a leg."""
     for name, price, amount, direction in legs:
         instrument = call.sim.market.instruments[name]
+        require_unlocked(account, instrument)
         # what check_margin reads of an order (a new_order would draw an order id)
         side = {"direction": _side(direction, role), "amount": amount, "price": price,
                 "filled_amount": 0.0, "reduce_only": False}  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _mmp
 from ._accounts import Account, Trading
 from ._market import (
     Book,
@@ -16,7 +17,7 @@ from ._market import (
 )
 from ._session import Session, SimError, invalid_param
 from ._state import Call, SimState
-from ._streams import account_channels, market_moved
+from ._streams import account_channels, market_moved, publish_to_account
 
 __all__ = [
     "BOOK_STATES",
@@ -87,6 +88,12 @@ def require_open(sim: SimState, instrument: dict[str, Any], action: str) -> None
     """``13019 orderbook_closed`` when ``instrument``'s book does not take ``action``."""
     if not _accepts(sim, instrument, action):
         raise SimError(13019, "orderbook_closed")
+
+
+def require_unlocked(account: Account, instrument: dict[str, Any]) -> None:
+    """``11098 account_locked`` when the account is locked in the instrument's currencies."""
+    if account.locked(currency_of(instrument), instrument["base_currency"]):
+        raise SimError(11098, "account_locked")
 
 
 async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
@@ -162,11 +169,51 @@ def _own_resting(account: Account, instrument: str, side: str, price: float) -> 
     )
 
 
+class Matched:
+    """What matching an order did besides the taker's trades: resting orders of other
+    accounts it filled, and MMP protections those fills tripped (both need notices)."""
+
+    def __init__(self) -> None:
+        self.makers: list[tuple[Account, dict[str, Any], dict[str, Any]]] = []
+        self.tripped: list[tuple[Account, _mmp.MmpKey]] = []
+
+    def count(self, sim: SimState, account: Account, instrument: dict[str, Any],
+              order: dict[str, Any], price: float, amount: float) -> None:  # fmt: skip
+        key = _mmp.record_fill(sim, account, instrument, order, amount, price)
+        if key is not None:
+            self.tripped.append((account, key))
+
+
+def _resting_makers(
+    sim: SimState, taker: Account, name: str, side: str, price: float
+) -> list[tuple[Account, dict[str, Any]]]:
+    """Other accounts' open limit orders at ``price`` on ``side``, oldest first."""
+    found = [
+        (account, o)
+        for account in sim.trading.accounts.values()
+        if account is not taker
+        for o in account.orders.values()
+        if o["order_state"] == "open"
+        and o["instrument_name"] == name
+        and o["direction"] == side
+        and o["order_type"] == "limit"
+        and abs(o["price"] - price) < _EPS
+    ]
+    return sorted(found, key=lambda pair: pair[1]["creation_timestamp"])
+
+
 def _match(
-    sim: SimState, account: Account, order: dict[str, Any], instrument: dict[str, Any]
+    sim: SimState,
+    account: Account,
+    order: dict[str, Any],
+    instrument: dict[str, Any],
+    matched: Matched,
 ) -> list[dict[str, Any]]:
-    """Take liquidity for ``order`` from the opposite side; returns the trades."""
-    book = sim.market.books[instrument["instrument_name"]]
+    """Take liquidity for ``order`` from the opposite side; returns the trades. At each
+    price other accounts' resting orders fill first, oldest first (the simulated users
+    trade with each other), then the simulated market's own liquidity."""
+    name = instrument["instrument_name"]
+    book = sim.market.books[name]
     buy = order["direction"] == "buy"
     opposite_side = "asks" if buy else "bids"
     opposite = book.levels(opposite_side)
@@ -176,16 +223,63 @@ def _match(
         remaining = order["amount"] - order["filled_amount"]
         if remaining <= _EPS:
             break
-        price = level[0]
+        price, available = level
         if limit is not None and (price > limit + _EPS if buy else price < limit - _EPS):
             break
-        own = _own_resting(account, order["instrument_name"], "sell" if buy else "buy", price)
+        maker_side = "sell" if buy else "buy"
+        own = _own_resting(account, name, maker_side, price)
         if own > _EPS:
             raise SimError(10003, "order_overlap")  # self-trading is not allowed
-        take = min(remaining, level[1])
-        book.add(opposite_side, price, -take)
-        trades.append(fill(sim, account, order, instrument, price, take))
+        for maker, resting in _resting_makers(sim, account, name, maker_side, price):
+            take = min(remaining, resting["amount"] - resting["filled_amount"], available)
+            if take <= _EPS:
+                break
+            public = sim.market.record_trade(name, order["direction"], price, take, sim.now_ms())
+            trades.append(fill(sim, account, order, instrument, price, take, public=public))
+            matched.count(sim, account, instrument, order, price, take)
+            made = fill(sim, maker, resting, instrument, price, take, public=public, liquidity="M")
+            matched.count(sim, maker, instrument, resting, price, take)
+            filled = resting["filled_amount"] >= resting["amount"] - _EPS
+            resting.update(order_state="filled" if filled else "open",
+                           last_update_timestamp=sim.now_ms())  # fmt: skip
+            matched.makers.append((maker, resting, made))
+            book.add(opposite_side, price, -take)
+            remaining, available = remaining - take, available - take
+        take = min(remaining, available)
+        if take > _EPS:
+            book.add(opposite_side, price, -take)
+            trades.append(fill(sim, account, order, instrument, price, take))
+            matched.count(sim, account, instrument, order, price, take)
     return trades
+
+
+async def _settle(sim: SimState, instrument: dict[str, Any], matched: Matched) -> None:
+    """Tell the makers an order filled, and end the MMP orders of tripped protections."""
+    for maker, resting, trade in matched.makers:
+        await notify_user(sim, maker, instrument, [resting], [trade])
+    for account, key in matched.tripped:
+        await _mmp_tripped(sim, account, key)
+
+
+async def _mmp_tripped(sim: SimState, account: Account, key: _mmp.MmpKey) -> None:
+    """Cancel the open orders under a tripped MMP protection (reason ``mmp_trigger``) and
+    announce it on ``user.mmp_trigger.{index_name}``."""
+    by_instrument: dict[str, list[dict[str, Any]]] = {}
+    for order in account.orders.values():
+        instrument = sim.market.instruments[order["instrument_name"]]
+        if (
+            order["order_state"] == "open"
+            and order["mmp"]
+            and _mmp.key_of(instrument, order) == key
+        ):
+            _cancel_one(sim, order, "mmp_trigger")
+            order["mmp_cancelled"] = True
+            by_instrument.setdefault(order["instrument_name"], []).append(order)
+    for name, orders in by_instrument.items():
+        await _notify(sim, account, sim.market.instruments[name], orders, [])
+    notice = _mmp.trigger_notice(account, key)
+    await publish_to_account(sim, account.client_id, "user.mmp_trigger", notice,
+                             lambda parts: parts == [key[1]])  # fmt: skip
 
 
 def fill(
@@ -243,7 +337,7 @@ def fill(
         "label": order["label"],
         "reduce_only": order["reduce_only"],
         "post_only": order["post_only"],
-        "mmp": False,
+        "mmp": order["mmp"],
         "risk_reducing": False,
         "api": True,
         "profit_loss": 0.0,
@@ -459,6 +553,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     account = account_of(call)
     instrument = _instrument(call)
     require_open(sim, instrument, "order")
+    require_unlocked(account, instrument)
     order_type = call.param("type", str, "limit")
     if order_type not in _ORDER_TYPES:
         raise invalid_param("type")
@@ -515,8 +610,13 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     )
     if trigger_price is not None:
         order.update(trigger_price=trigger_price, trigger=call.param("trigger", str, "last_price"))
+    if order["mmp"]:
+        if order_type != "limit":
+            raise invalid_param("mmp", "only for limit orders")
+        _mmp.check_order(sim, account, instrument, order)
     check_margin(sim, account, instrument, order)
     trades: list[dict[str, Any]] = []
+    matched = Matched()
     book = sim.market.books[instrument["instrument_name"]]
     if order_type in _TRIGGER_TYPES:
         pass  # rests untriggered; the simulator's market does not move to trigger it
@@ -528,11 +628,12 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
             best[0] - book.tick if direction == "buy" else best[0] + book.tick
         )
     else:
-        trades = _match(sim, account, order, instrument)
+        trades = _match(sim, account, order, instrument, matched)
     _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
     account.orders[order["order_id"]] = order
     await _notify(sim, account, instrument, [order], trades)
+    await _settle(sim, instrument, matched)
     return {"order": public_order(order), "trades": trades}
 
 
@@ -625,6 +726,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     account = account_of(call)
     instrument = _instrument(call, order["instrument_name"])
     require_open(sim, instrument, "edit")
+    require_unlocked(account, instrument)
     book = sim.market.books[order["instrument_name"]]
     amount = call.param("amount", float, None)
     contracts = call.param("contracts", float, None)
@@ -637,6 +739,9 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         raise SimError(10021, "invalid_amount")
     if price is not None and not on_tick(price, instrument["tick_size"]):
         raise SimError(10043, "price_wrong_tick")
+    if order["mmp"]:  # checked as the order it becomes
+        edited = {**order, "amount": order["amount"] if amount is None else amount}
+        _mmp.check_order(sim, account, instrument, {**edited, "price": price or order["price"]})
     if order["order_state"] == "open":
         _unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
     if amount is not None:
@@ -645,12 +750,16 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     if price is not None:
         order["price"] = price
     order["replaced"] = True
+    matched = Matched()
     trades = (
-        [] if order["order_state"] == "untriggered" else _match(sim, account, order, instrument)
+        []
+        if order["order_state"] == "untriggered"
+        else _match(sim, account, order, instrument, matched)
     )
     _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
     await _notify(sim, account, instrument, [order], trades)
+    await _settle(sim, instrument, matched)
     return {"order": public_order(order), "trades": trades}
 
 

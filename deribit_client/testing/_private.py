@@ -143,6 +143,9 @@ def authorize(call: Call) -> Token:
     13021 forbidden otherwise (13403 scope_exceeded for API key management)."""
     token = call.sim.trading.authorize(call)
     required = SCOPES.get(call.method)
+    if required is not None and required.startswith("trade:") and call.params.get("block_rfq"):
+        # Block RFQ MMP settings need block_rfq scope instead of trade (the MMP methods).
+        required = required.replace("trade:", "block_rfq:")
     if required is not None and not token.allows(required):
         code, message = (
             (13403, "scope_exceeded") if call.method in _KEY_MANAGEMENT else (13021, "forbidden")

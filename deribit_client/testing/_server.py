@@ -17,6 +17,7 @@ from . import (
     _api_keys,
     _block_trades,
     _history,
+    _mmp,
     _orders,
     _private,
     _public,
@@ -25,6 +26,7 @@ from . import (
     _streams,
     _wallet,
 )
+from ._accounts import SIM_CLIENT_ID
 from ._credits import RateLimits
 from ._orders import BOOK_STATES
 from ._serve import serve
@@ -97,6 +99,7 @@ class DeribitSimulator(SimState):
             _private.register,
             _api_keys.register,
             _orders.register,
+            _mmp.register,
             _history.register,
             _statistics.register,
             _block_trades.register,
@@ -258,6 +261,27 @@ class DeribitSimulator(SimState):
         else:
             self.locked_indices.discard(price_index)
         await self.publish("platform_state", {"price_index": price_index, "locked": locked})
+
+    async def set_user_lock(
+        self,
+        currency: str = "ALL",
+        *,
+        locked: bool = True,
+        client_id: str = SIM_CLIENT_ID,
+        message: str = "locked by the simulator",
+    ) -> None:
+        """Lock (or unlock) ``client_id``'s account in ``currency`` or entirely (``ALL``),
+        as Deribit's risk team would: ``get_user_locks`` reports it, ``user.lock``
+        subscribers are told, and orders, edits, withdrawals and transfers in a locked
+        currency get ``11098 account_locked`` (cancels still work)."""
+        currency = currency.upper()
+        account = self.trading.account(client_id)
+        if locked:
+            account.locks[currency] = message
+        else:
+            account.locks.pop(currency, None)
+        data = {"locked": locked, "currency": currency}
+        await _streams.publish_to_account(self, account.client_id, "user.lock", data)
 
     async def set_public_methods_state(self, *, allowed: bool) -> None:
         """Say whether unauthenticated public requests are allowed

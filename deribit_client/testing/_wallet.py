@@ -1,7 +1,8 @@
 """Simulator handlers for the wallet and account ledgers: the transaction log, deposits,
-withdrawals, transfers to and between subaccounts, deposit addresses, margins and
-settlement history. Balances only move through ``Account.book``, so the transaction log
-explains every change of every balance."""
+withdrawals, transfers to and between subaccounts, deposit addresses, margins, settlement
+history and account locks (which refuse withdrawals and transfers as they refuse orders).
+Balances only move through ``Account.book``, so the transaction log explains every change
+of every balance."""
 
 from __future__ import annotations
 
@@ -78,10 +79,30 @@ def get_transaction_log(call: Call) -> dict[str, Any]:
     return {"logs": page, "continuation": page[-1]["id"] if more else None}
 
 
+def _require_unlocked(account: Account, currency: str) -> None:
+    if account.locked(currency):
+        raise SimError(11098, "account_locked")
+
+
+def get_user_locks(call: Call) -> list[dict[str, Any]]:
+    """Each currency's lock; ``locked`` as the documentation's example names it,
+    ``enabled`` as its schema does."""
+    account = account_of(call)
+    out = []
+    for currency in (c["currency"] for c in CURRENCIES):
+        locked = account.locked(currency)
+        entry: dict[str, Any] = {"currency": currency, "locked": locked, "enabled": locked}
+        if locked:
+            entry["message"] = account.locks.get(currency, account.locks.get("ALL"))
+        out.append(entry)
+    return out
+
+
 def withdraw(call: Call) -> dict[str, Any]:
     params = declared_params(call)
     account = account_of(call)
     currency, amount = params["currency"].upper(), params["amount"]
+    _require_unlocked(account, currency)
     if amount <= 0:
         raise invalid_param("amount", "must be positive")
     if params["address"] == deposit_address(account, currency):
@@ -138,6 +159,7 @@ def _transfer(call: Call, source: Account | dict[str, Any], target: dict[str, An
     params = declared_params(call)
     account = account_of(call)
     currency, amount = params["currency"].upper(), params["amount"]
+    _require_unlocked(account, currency)
     if amount <= 0:
         raise invalid_param("amount", "must be positive")
     balances = source.balances if isinstance(source, Account) else source["balances"]
@@ -281,6 +303,7 @@ def register(sim: SimState) -> None:
         create_subaccount,
         get_subaccounts,
         get_margins,
+        get_user_locks,
     ):
         sim.methods[f"private/{fn.__name__}"] = fn
     for method in (

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,21 +15,6 @@ from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimu
 from tests.helpers import INSTANT
 
 PERP = "BTC-PERPETUAL"
-
-
-@pytest.fixture
-async def counterparty(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
-    """A second simulated user with its own account."""
-    sim.add_api_key("counterparty", "counterparty-secret")
-    async with DeribitClient(
-        url=sim.url,
-        transport="websocket",
-        heartbeat_interval=None,
-        reconnect=INSTANT,
-        client_id="counterparty",
-        client_secret="counterparty-secret",
-    ) as client:
-        yield client
 
 
 async def _legs(trader: DeribitClient) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import pytest
 from deribit_client import DeribitClient, Notification, SubscriptionRejected
 from deribit_client._catalogue.channels import CHANNELS
 from deribit_client._catalogue.payloads import payload_type
-from deribit_client.testing import DeribitSimulator
+from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 # A value that exists in the simulator for each channel part.
 PARTS = {
@@ -28,19 +28,14 @@ PARTS = {
     "resolution": "1",
 }
 # Channels whose data needs state the simulator does not keep yet (block RFQs between
-# users, combos, MMP, account locks and the access log); README lists them.
+# users, combos); README lists them.
 NOT_SIMULATED = {
     "block_rfq.trades.(currency)",
     "block_rfq.maker.(currency)",
     "block_rfq.maker.quotes.(currency)",
     "block_rfq.taker.(currency)",
-    "block_trade_confirmations",
-    "block_trade_confirmations.(currency)",
-    "user.access_log",
     "user.combo_trades.(instrument_name).(interval)",
     "user.combo_trades.(kind).(currency).(interval)",
-    "user.lock",
-    "user.mmp_trigger.(index_name)",
 }
 
 
@@ -66,6 +61,21 @@ async def test_every_confirmed_channel_is_published(
         # what only happens now and then: the account trades, an instrument changes
         # state, the platform locks, an announcement
         await trader.private.buy("BTC-PERPETUAL", amount=10, type="market")
+        # ... trips its market maker protection, logs in again, verifies a block trade
+        # and rejects it, is locked
+        await trader.private.set_mmp_config("btc_usd", 60, 0, quantity_limit=0.0001,
+                                            max_quote_quantity=1)  # fmt: skip
+        ask = (await trader.public.ticker("BTC-PERPETUAL")).best_ask_price
+        await trader.private.buy("BTC-PERPETUAL", amount=10, price=ask, mmp=True)
+        async with DeribitClient(url=sim.url, transport="http", client_id=SIM_CLIENT_ID,
+                                 client_secret=SIM_CLIENT_SECRET) as again:  # fmt: skip
+            await again.private.get_open_orders()
+        now = sim.now_ms()
+        legs = [{"instrument_name": "BTC-PERPETUAL", "price": 64_000.0, "amount": 1_000.0,
+                 "direction": "buy"}]  # fmt: skip
+        await trader.private.verify_block_trade(now, "n1", "maker", legs)
+        await trader.private.reject_block_trade(now, "n1", "maker")
+        await sim.set_user_lock("BTC")
         await sim.set_instrument_state("BTC-PERPETUAL", "locked")
         await sim.set_platform_state(locked=True, price_index="btc_usd")
         await sim.set_public_methods_state(allowed=False)

@@ -1,0 +1,247 @@
+"""Simulator Market Maker Protection: a config per (index, MMP group); fills of MMP orders
+counted over its interval; a limit met freezes the group, whose orders ``_orders`` then
+cancels (reason ``mmp_trigger``) and announces on ``user.mmp_trigger.{index_name}``.
+
+Block RFQ MMP (``block_rfq=true``) is configured, listed and reset apart from the order
+book's, as Deribit documents; nothing in the simulator trips it yet.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._accounts import Account
+from ._session import SimError, invalid_param
+from ._shaped import declared_params
+from ._state import Call, SimState
+
+__all__ = ["MmpKey", "check_order", "record_fill", "register"]
+
+MmpKey = tuple[bool, str, str | None]
+"""``(block_rfq, index_name, mmp_group)``: what one MMP config covers."""
+_LIMITS = ("quantity_limit", "delta_limit", "vega_limit", "max_quote_quantity")
+
+
+@dataclass
+class Protection:
+    """One MMP config and its state: recent fills and whether it is frozen."""
+
+    config: dict[str, Any]
+    fills: deque[tuple[int, float, float, float]] = field(default_factory=deque)
+    """``(timestamp, size in base currency, signed delta, vega)`` within the interval."""
+    frozen_until: int | None = None
+    """None: not frozen; 0: until ``reset_mmp``; else a timestamp."""
+
+    def frozen(self, now: int) -> bool:
+        return self.frozen_until is not None and (self.frozen_until == 0 or now < self.frozen_until)
+
+    def reset(self) -> None:
+        self.fills.clear()
+        self.frozen_until = None
+
+
+def _protections(account: Account) -> dict[MmpKey, Protection]:
+    table: dict[MmpKey, Protection] = account.mmp  # typed here: _accounts cannot import us
+    return table
+
+
+def key_of(instrument: dict[str, Any], order: dict[str, Any]) -> MmpKey:
+    """The config an MMP order (or a quote of a group) is under."""
+    return False, str(instrument["price_index"]), order.get("mmp_group")
+
+
+def base_size(instrument: dict[str, Any], amount: float, price: float) -> float:
+    """``amount`` in base currency: inverse futures are quoted in USD (REFERENCE 7.1)."""
+    return amount / price if instrument["kind"] == "future" else amount
+
+
+def check_order(
+    sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
+) -> None:
+    """Refuse an MMP order without a config (13040), while its group is frozen (13030), or
+    that would take the open MMP size of its side above ``max_quote_quantity``."""
+    key = key_of(instrument, order)
+    protection = _protections(account).get(key)
+    if protection is None:
+        raise SimError(13040, "mmp_required", {"reason": f"no MMP config for {key[1]}"})
+    if protection.frozen(sim.now_ms()):
+        raise SimError(13030, "mmp_trigger")
+    limit = protection.config.get("max_quote_quantity")
+    if not limit:
+        return
+    name, side = order["instrument_name"], order["direction"]
+    open_size = sum(
+        base_size(instrument, o["amount"] - o["filled_amount"], o["price"])
+        for o in account.orders.values()
+        if o["order_state"] == "open"
+        and o["mmp"]
+        and o["instrument_name"] == name
+        and o["direction"] == side
+        and o["order_id"] != order["order_id"]  # an edit replaces the order's own size
+        and key_of(instrument, o) == key
+    )
+    wanted = base_size(instrument, order["amount"] - order["filled_amount"], order["price"])
+    if open_size + wanted > limit + 1e-9:
+        raise SimError(11030, "other_reject max_quote_quantity_exceeded")
+
+
+def record_fill(
+    sim: SimState,
+    account: Account,
+    instrument: dict[str, Any],
+    order: dict[str, Any],
+    amount: float,
+    price: float,
+) -> MmpKey | None:
+    """Count a fill of an MMP order; returns its key when that trips the protection (the
+    group is then frozen, and its orders are the caller's to cancel)."""
+    if not order["mmp"]:
+        return None
+    key = key_of(instrument, order)
+    protection = _protections(account).get(key)
+    now = sim.now_ms()
+    if protection is None or protection.frozen(now):
+        return None
+    size = base_size(instrument, amount, price)
+    sign = 1.0 if order["direction"] == "buy" else -1.0
+    if instrument["kind"] == "option":
+        greeks = sim.market.ticker(instrument["instrument_name"], now)["greeks"]
+        delta, vega = sign * greeks["delta"] * amount, abs(greeks["vega"] * amount)
+    else:
+        delta, vega = sign * size, 0.0
+    config, fills = protection.config, protection.fills
+    fills.append((now, size, delta, vega))
+    while fills and fills[0][0] <= now - config["interval"] * 1000:
+        fills.popleft()
+    totals = {
+        "quantity_limit": sum(f[1] for f in fills),
+        "delta_limit": abs(sum(f[2] for f in fills)),
+        "vega_limit": sum(f[3] for f in fills),
+    }
+    if not any(config.get(name) and total >= config[name] - 1e-9 for name, total in totals.items()):
+        return None
+    frozen_time = config["frozen_time"]
+    protection.frozen_until = now + frozen_time * 1000 if frozen_time else 0
+    protection.fills.clear()
+    return key
+
+
+def trigger_notice(account: Account, key: MmpKey) -> dict[str, Any]:
+    """The ``user.mmp_trigger`` payload for a tripped protection."""
+    block_rfq, index_name, group = key
+    notice: dict[str, Any] = {
+        "index_name": index_name,
+        "frozen_until": _protections(account)[key].frozen_until,
+    }
+    if group is not None:
+        notice["mmp_group"] = group
+    if block_rfq:
+        notice["block_rfq"] = True
+    return notice
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+def _account(call: Call) -> Account:
+    return call.sim.trading.account(call.token.client_id)
+
+
+def _key(call: Call, params: dict[str, Any], *, all_allowed: bool) -> MmpKey:
+    """The config a request names; ``all`` only for Block RFQ MMP where Deribit allows it."""
+    block_rfq = bool(params.get("block_rfq", False))
+    index_name = params["index_name"]
+    if index_name == "all" and not (block_rfq and all_allowed):
+        raise invalid_param("index_name", "'all' only with block_rfq=true")
+    group = params.get("mmp_group")
+    if group is not None and not 0 < len(group) <= 64:
+        raise invalid_param("mmp_group", "1 to 64 characters")
+    return block_rfq, index_name, group
+
+
+def set_mmp_config(call: Call) -> dict[str, Any]:
+    """Store a config (interval 0 removes it); setting one resets the protection."""
+    params = declared_params(call)
+    key = _key(call, params, all_allowed=True)
+    block_rfq, index_name, group = key
+    protections = _protections(_account(call))
+    if group is not None and any(k[2] == group and k[:2] != key[:2] for k in protections):
+        raise invalid_param("mmp_group", "the group is configured for another index")
+    for name in (*_LIMITS, "interval", "frozen_time"):
+        value = params.get(name)
+        if value is not None and (value < 0 or round(value, 4) != value):
+            raise invalid_param(name, "a positive value with at most 4 decimals")
+    if not block_rfq and params.get("max_quote_quantity") is None:
+        raise invalid_param("max_quote_quantity", "required without block_rfq (since 16 Dec 2025)")
+    if "trade_count_limit" in params:
+        if not block_rfq or index_name != "all":
+            raise invalid_param(
+                "trade_count_limit", "only with block_rfq=true and index_name 'all'"
+            )
+        if not 0 <= params["trade_count_limit"] <= 1000:
+            raise invalid_param("trade_count_limit", "at most 1000")
+    config = {
+        "index_name": index_name,
+        "interval": params["interval"],
+        "frozen_time": params["frozen_time"],
+    }
+    if group is not None:
+        config["mmp_group"] = group
+    for name in (*_LIMITS, "trade_count_limit"):
+        if name in params:
+            config[name] = params[name]
+    if block_rfq:
+        config["block_rfq"] = True
+    if params["interval"] == 0:
+        protections.pop(key, None)
+    else:
+        protections[key] = Protection(config)
+    return config
+
+
+def _selected(call: Call) -> list[tuple[MmpKey, Protection]]:
+    """The configs ``get_mmp_config``/``get_mmp_status`` ask about: an index's plain (or
+    named group's) config, or every config without ``index_name``."""
+    params = declared_params(call)
+    block_rfq = bool(params.get("block_rfq", False))
+    index_name = params.get("index_name")
+    group = params.get("mmp_group")
+    if group is not None and index_name is None:
+        raise invalid_param("mmp_group", "needs index_name")
+    return [
+        (key, protection)
+        for key, protection in _protections(_account(call)).items()
+        if key[0] == block_rfq and (index_name is None or key[1:] == (index_name, group))
+    ]
+
+
+def get_mmp_config(call: Call) -> list[dict[str, Any]]:
+    return [dict(protection.config) for _, protection in _selected(call)]
+
+
+def get_mmp_status(call: Call) -> list[dict[str, Any]]:
+    """The frozen configs asked about."""
+    now = call.sim.now_ms()
+    account = _account(call)
+    return [
+        trigger_notice(account, key)
+        for key, protection in _selected(call)
+        if protection.frozen(now)
+    ]
+
+
+def reset_mmp(call: Call) -> str:
+    params = declared_params(call)
+    key = _key(call, params, all_allowed=True)
+    for other, protection in _protections(_account(call)).items():
+        if other == key or (key[0] and key[1] == "all" and other[0] and other[2] == key[2]):
+            protection.reset()
+    return "ok"
+
+
+def register(sim: SimState) -> None:
+    """Install the MMP handlers on ``sim``."""
+    for handler in (set_mmp_config, get_mmp_config, get_mmp_status, reset_mmp):
+        sim.methods[f"private/{handler.__name__}"] = handler

@@ -1,0 +1,194 @@
+"""Market maker protection, account locks and trading between simulated users (issue #11):
+a taker fills another user's resting order; MMP counts an account's MMP fills, trips, cancels
+its MMP orders and says so on ``user.mmp_trigger``; a locked account cannot trade."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from deribit_client import DeribitClient, DeribitError
+from deribit_client.testing import DeribitSimulator
+from tests.helpers import INSTANT
+
+PERP = "BTC-PERPETUAL"
+
+
+async def _inside_spread(client: DeribitClient) -> tuple[float, float]:
+    """A price strictly between the best bid and ask, and the best ask."""
+    ticker = await client.public.ticker(PERP)
+    assert ticker.best_bid_price is not None
+    assert ticker.best_ask_price is not None
+    assert ticker.best_ask_price - ticker.best_bid_price >= 1.0
+    return ticker.best_bid_price + 0.5, ticker.best_ask_price
+
+
+async def test_a_taker_fills_another_users_resting_order(
+    trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    price, _ = await _inside_spread(trader)
+    async with counterparty.subscribe(f"user.trades.{PERP}.raw") as fills:
+        resting = await counterparty.private.sell(PERP, amount=30, price=price, label="maker")
+        taken = await trader.private.buy(PERP, amount=20, price=price)
+        made = await asyncio.wait_for(anext(fills), 5)
+    (trade,) = taken.trades
+    assert trade.price == price
+    assert trade.liquidity == "T"
+    assert [t.trade_id for t in made.data] == [trade.trade_id]  # the maker is told
+    state = await counterparty.private.get_order_state(resting.order.order_id)
+    assert state.filled_amount == 20
+    assert state.order_state == "open"
+    positions = {
+        p.instrument_name: p.size for p in await counterparty.private.get_positions(currency="BTC")
+    }
+    assert positions[PERP] == -20
+    (maker_trade,) = await counterparty.private.get_user_trades_by_order(resting.order.order_id)
+    assert maker_trade.liquidity == "M"
+    assert maker_trade.trade_id == trade.trade_id  # one print, two sides
+
+
+async def _configure(client: DeribitClient, **limits: float) -> None:
+    await client.private.set_mmp_config(
+        "btc_usd", interval=60, frozen_time=0, max_quote_quantity=0.01, **limits
+    )
+
+
+async def test_mmp_orders_need_a_config_and_respect_the_max_quote_quantity(
+    trader: DeribitClient,
+) -> None:
+    price, _ = await _inside_spread(trader)
+    with pytest.raises(DeribitError) as unconfigured:
+        await trader.private.buy(PERP, amount=10, price=price - 100, mmp=True)
+    assert unconfigured.value.code == 13040
+    await _configure(trader, quantity_limit=1.0)
+    (config,) = await trader.private.get_mmp_config(index_name="btc_usd")
+    assert (config.interval, config.max_quote_quantity) == (60, 0.01)
+    await trader.private.buy(PERP, amount=300, price=price - 100, mmp=True)  # ~0.0047 BTC
+    with pytest.raises(DeribitError) as over:  # the side would hold ~0.0094 + 0.0047 BTC
+        await trader.private.buy(PERP, amount=600, price=price - 100, mmp=True)
+    assert over.value.code == 11030
+    await trader.private.sell(PERP, amount=600, price=price + 1000, mmp=True)  # the other side
+    with pytest.raises(DeribitError) as market:
+        await trader.private.buy(PERP, amount=10, type="market", mmp=True)
+    assert market.value.code == -32602
+
+
+async def test_mmp_trips_on_fills_cancels_the_groups_orders_and_freezes(
+    trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    price, _ = await _inside_spread(trader)
+    await _configure(trader, quantity_limit=0.0003)  # two fills of 10 USD (~0.00015 BTC each)
+    first = await trader.private.buy(PERP, amount=10, price=price, mmp=True)
+    second = await trader.private.buy(PERP, amount=10, price=price - 0.5, mmp=True)
+    far = await trader.private.buy(PERP, amount=10, price=price - 50, mmp=True)
+    plain = await trader.private.buy(PERP, amount=10, price=price - 50)
+    async with trader.subscribe("user.mmp_trigger.btc_usd") as triggers:
+        await counterparty.private.sell(PERP, amount=10, price=price)
+        assert await trader.private.get_mmp_status() == []  # one fill is under the limit
+        await counterparty.private.sell(PERP, amount=10, price=price - 0.5)
+        notice = await asyncio.wait_for(anext(triggers), 5)
+    assert notice.data.index_name == "btc_usd"
+    assert notice.data.frozen_until == 0  # frozen_time 0: until reset
+    states = {
+        o.order_id: (o.order_state, o.cancel_reason)
+        for o in await trader.private.get_order_history_by_instrument(PERP, include_unfilled=True)
+    }
+    assert states[first.order.order_id][0] == "filled"
+    assert states[second.order.order_id][0] == "filled"
+    assert states[far.order.order_id] == ("cancelled", "mmp_trigger")
+    assert (await trader.private.get_order_state(plain.order.order_id)).order_state == "open"
+    (status,) = await trader.private.get_mmp_status(index_name="btc_usd")
+    assert status.frozen_until == 0
+    with pytest.raises(DeribitError) as frozen:
+        await trader.private.buy(PERP, amount=10, price=price - 50, mmp=True)
+    assert frozen.value.code == 13030
+    await trader.private.buy(PERP, amount=10, price=price - 60)  # non-MMP orders still trade
+
+    assert await trader.private.reset_mmp("btc_usd") == "ok"
+    assert await trader.private.get_mmp_status() == []
+    await trader.private.buy(PERP, amount=10, price=price - 50, mmp=True)
+
+
+async def test_a_frozen_time_ends_by_itself() -> None:
+    offset = [0.0]
+    async with DeribitSimulator(seed=7, clock=lambda: time.time() + offset[0]) as sim:
+        sim.add_api_key("counterparty", "counterparty-secret")
+        async with (
+            DeribitClient(url=sim.url, heartbeat_interval=None, reconnect=INSTANT,
+                          client_id="sim-client-id", client_secret="sim-client-secret") as mm,
+            DeribitClient(url=sim.url, heartbeat_interval=None, reconnect=INSTANT,
+                          client_id="counterparty", client_secret="counterparty-secret") as taker,
+        ):  # fmt: skip
+            price, _ = await _inside_spread(mm)
+            await mm.private.set_mmp_config(
+                "btc_usd", interval=10, frozen_time=5, quantity_limit=0.0001, max_quote_quantity=1
+            )
+            await mm.private.buy(PERP, amount=10, price=price, mmp=True)
+            await taker.private.sell(PERP, amount=10, price=price)
+            (status,) = await mm.private.get_mmp_status()
+            assert status.frozen_until is not None
+            assert status.frozen_until == pytest.approx(sim.now_ms() + 5_000, abs=1_000)
+            offset[0] += 6
+            assert await mm.private.get_mmp_status() == []
+            await mm.private.buy(PERP, amount=10, price=price - 50, mmp=True)
+
+
+async def test_mmp_config_parameters_are_checked(trader: DeribitClient) -> None:
+    base = {"index_name": "btc_usd", "interval": 60, "frozen_time": 0, "max_quote_quantity": 1}
+    cases = [
+        {k: v for k, v in base.items() if k != "max_quote_quantity"},  # required now
+        {**base, "index_name": "all"},  # only for Block RFQ MMP
+        {**base, "quantity_limit": 0.00001},  # more than 4 decimals
+        {**base, "trade_count_limit": 5},  # only for Block RFQ MMP
+    ]
+    for params in cases:
+        with pytest.raises(DeribitError) as refused:
+            await trader.call("private/set_mmp_config", params)
+        assert refused.value.code == -32602, params
+    group = {"interval": 60, "frozen_time": 0, "max_quote_quantity": 1, "mmp_group": "quotes"}
+    await trader.call("private/set_mmp_config", {"index_name": "btc_usd", **group})
+    with pytest.raises(DeribitError):  # a group belongs to one index
+        await trader.call("private/set_mmp_config", {"index_name": "eth_usd", **group})
+    # Block RFQ MMP is separate, and "all" is allowed there.
+    await trader.private.set_mmp_config("all", 60, 0, block_rfq=True, trade_count_limit=10)
+    assert [c.index_name for c in await trader.private.get_mmp_config(block_rfq=True)] == ["all"]
+    assert [c.mmp_group for c in await trader.private.get_mmp_config()] == ["quotes"]
+    # Interval 0 removes a config.
+    await trader.call("private/set_mmp_config", {"index_name": "btc_usd", **group, "interval": 0})
+    assert await trader.private.get_mmp_config() == []
+
+
+async def test_a_locked_account_cannot_trade_or_withdraw(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    price, _ = await _inside_spread(trader)
+    resting = await trader.private.buy(PERP, amount=10, price=price - 100)
+    async with trader.subscribe("user.lock") as locks:
+        await sim.set_user_lock("BTC", message="under review")
+        notice = await asyncio.wait_for(anext(locks), 5)
+        assert (notice.data.locked, notice.data.currency) == (True, "BTC")
+        by_currency = {lock.currency: lock for lock in await trader.private.get_user_locks()}
+        assert by_currency["BTC"].locked is True
+        assert by_currency["BTC"].message == "under review"
+        assert by_currency["ETH"].locked is False
+        for refused_call in (
+            trader.private.buy(PERP, amount=10, price=price - 100),
+            trader.private.edit(resting.order.order_id, amount=20, price=price - 100),
+            trader.private.withdraw("BTC", "bc1-somewhere-else", 0.1),
+            trader.private.verify_block_trade(
+                sim.now_ms(),
+                "locked",
+                "maker",
+                [{"instrument_name": PERP, "price": price, "amount": 1_000.0, "direction": "buy"}],
+            ),
+        ):
+            with pytest.raises(DeribitError) as refused:
+                await refused_call
+            assert refused.value.code == 11098
+        await trader.private.buy("ETH-PERPETUAL", amount=1, price=1000)  # ETH is not locked
+        await trader.private.cancel(resting.order.order_id)  # cancels still work
+        await sim.set_user_lock("BTC", locked=False)
+        assert (await asyncio.wait_for(anext(locks), 5)).data.locked is False
+    await trader.private.buy(PERP, amount=10, price=price - 100)
