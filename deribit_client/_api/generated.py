@@ -1396,8 +1396,6 @@ class PrivateMethods:
     async def cancel_quotes(
         self,
         cancel_type: Literal['delta', 'quote_set_id', 'instrument', 'instrument_kind', 'currency', 'currency_pair', 'all'],
-        currency: str,
-        currency_pair: str,
         *,
         detailed: bool | None = None,
         freeze_quotes: bool | None = None,
@@ -1406,6 +1404,8 @@ class PrivateMethods:
         quote_set_id: str | None = None,
         instrument_name: str | None = None,
         kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        currency: str | None = None,
+        currency_pair: str | None = None,
         timeout: float | None = None,
     ) -> float:
         """``private/cancel_quotes``: Cancels quotes based on the provided type. `delta`

@@ -173,6 +173,8 @@ class Account:
     executed, rejected, invalidated or expire."""
     mmp: dict[Any, Any] = field(default_factory=dict)
     """Market maker protection by ``(block_rfq, index_name, mmp_group)`` (``_mmp``)."""
+    quotes_frozen_until: int = 0
+    """A cancel with ``freeze_quotes`` refuses mass quotes (13043) for a second."""
     locks: dict[str, str] = field(default_factory=dict)
     """Locked currencies (or ``ALL``) -> the reason shown by ``get_user_locks``."""
 

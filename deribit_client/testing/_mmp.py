@@ -17,7 +17,16 @@ from ._session import SimError, invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState
 
-__all__ = ["MmpKey", "check_order", "record_fill", "register"]
+__all__ = [
+    "MmpKey",
+    "Protection",
+    "check_order",
+    "key_of",
+    "protections",
+    "record_fill",
+    "register",
+    "trigger_notice",
+]
 
 MmpKey = tuple[bool, str, str | None]
 """``(block_rfq, index_name, mmp_group)``: what one MMP config covers."""
@@ -42,7 +51,7 @@ class Protection:
         self.frozen_until = None
 
 
-def _protections(account: Account) -> dict[MmpKey, Protection]:
+def protections(account: Account) -> dict[MmpKey, Protection]:
     table: dict[MmpKey, Protection] = account.mmp  # typed here: _accounts cannot import us
     return table
 
@@ -63,7 +72,7 @@ def check_order(
     """Refuse an MMP order without a config (13040), while its group is frozen (13030), or
     that would take the open MMP size of its side above ``max_quote_quantity``."""
     key = key_of(instrument, order)
-    protection = _protections(account).get(key)
+    protection = protections(account).get(key)
     if protection is None:
         raise SimError(13040, "mmp_required", {"reason": f"no MMP config for {key[1]}"})
     if protection.frozen(sim.now_ms()):
@@ -100,7 +109,7 @@ def record_fill(
     if not order["mmp"]:
         return None
     key = key_of(instrument, order)
-    protection = _protections(account).get(key)
+    protection = protections(account).get(key)
     now = sim.now_ms()
     if protection is None or protection.frozen(now):
         return None
@@ -133,7 +142,7 @@ def trigger_notice(account: Account, key: MmpKey) -> dict[str, Any]:
     block_rfq, index_name, group = key
     notice: dict[str, Any] = {
         "index_name": index_name,
-        "frozen_until": _protections(account)[key].frozen_until,
+        "frozen_until": protections(account)[key].frozen_until,
     }
     if group is not None:
         notice["mmp_group"] = group
@@ -166,8 +175,8 @@ def set_mmp_config(call: Call) -> dict[str, Any]:
     params = declared_params(call)
     key = _key(call, params, all_allowed=True)
     block_rfq, index_name, group = key
-    protections = _protections(_account(call))
-    if group is not None and any(k[2] == group and k[:2] != key[:2] for k in protections):
+    table = protections(_account(call))
+    if group is not None and any(k[2] == group and k[:2] != key[:2] for k in table):
         raise invalid_param("mmp_group", "the group is configured for another index")
     for name in (*_LIMITS, "interval", "frozen_time"):
         value = params.get(name)
@@ -195,9 +204,9 @@ def set_mmp_config(call: Call) -> dict[str, Any]:
     if block_rfq:
         config["block_rfq"] = True
     if params["interval"] == 0:
-        protections.pop(key, None)
+        table.pop(key, None)
     else:
-        protections[key] = Protection(config)
+        table[key] = Protection(config)
     return config
 
 
@@ -212,7 +221,7 @@ def _selected(call: Call) -> list[tuple[MmpKey, Protection]]:
         raise invalid_param("mmp_group", "needs index_name")
     return [
         (key, protection)
-        for key, protection in _protections(_account(call)).items()
+        for key, protection in protections(_account(call)).items()
         if key[0] == block_rfq and (index_name is None or key[1:] == (index_name, group))
     ]
 
@@ -235,7 +244,7 @@ def get_mmp_status(call: Call) -> list[dict[str, Any]]:
 def reset_mmp(call: Call) -> str:
     params = declared_params(call)
     key = _key(call, params, all_allowed=True)
-    for other, protection in _protections(_account(call)).items():
+    for other, protection in protections(_account(call)).items():
         if other == key or (key[0] and key[1] == "all" and other[0] and other[2] == key[2]):
             protection.reset()
     return "ok"

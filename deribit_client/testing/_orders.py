@@ -114,7 +114,7 @@ async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
         for order in ended:
             _cancel_one(sim, order, "settlement")
         if ended:
-            await _notify(sim, account, instrument, ended, [])
+            await notify(sim, account, instrument, ended, [])
 
 
 def on_tick(price: float, tick: float) -> bool:
@@ -151,7 +151,7 @@ def _rest(book: Book, direction: str, price: float, amount: float) -> None:
     book.add(side_of(direction), price, amount)
 
 
-def _unrest(book: Book, direction: str, price: float, amount: float) -> None:
+def unrest(book: Book, direction: str, price: float, amount: float) -> None:
     book.add(side_of(direction), price, -amount)
 
 
@@ -174,7 +174,8 @@ class Matched:
     accounts it filled, and MMP protections those fills tripped (both need notices)."""
 
     def __init__(self) -> None:
-        self.makers: list[tuple[Account, dict[str, Any], dict[str, Any]]] = []
+        self.makers: list[tuple[Account, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+        """``(account, instrument, resting order, its trade)`` per maker fill."""
         self.tripped: list[tuple[Account, _mmp.MmpKey]] = []
 
     def count(self, sim: SimState, account: Account, instrument: dict[str, Any],
@@ -242,7 +243,7 @@ def _match(
             filled = resting["filled_amount"] >= resting["amount"] - _EPS
             resting.update(order_state="filled" if filled else "open",
                            last_update_timestamp=sim.now_ms())  # fmt: skip
-            matched.makers.append((maker, resting, made))
+            matched.makers.append((maker, instrument, resting, made))
             book.add(opposite_side, price, -take)
             remaining, available = remaining - take, available - take
         take = min(remaining, available)
@@ -253,9 +254,9 @@ def _match(
     return trades
 
 
-async def _settle(sim: SimState, instrument: dict[str, Any], matched: Matched) -> None:
+async def settle(sim: SimState, matched: Matched) -> None:
     """Tell the makers an order filled, and end the MMP orders of tripped protections."""
-    for maker, resting, trade in matched.makers:
+    for maker, instrument, resting, trade in matched.makers:
         await notify_user(sim, maker, instrument, [resting], [trade])
     for account, key in matched.tripped:
         await _mmp_tripped(sim, account, key)
@@ -276,7 +277,7 @@ async def _mmp_tripped(sim: SimState, account: Account, key: _mmp.MmpKey) -> Non
             order["mmp_cancelled"] = True
             by_instrument.setdefault(order["instrument_name"], []).append(order)
     for name, orders in by_instrument.items():
-        await _notify(sim, account, sim.market.instruments[name], orders, [])
+        await notify(sim, account, sim.market.instruments[name], orders, [])
     notice = _mmp.trigger_notice(account, key)
     await publish_to_account(sim, account.client_id, "user.mmp_trigger", notice,
                              lambda parts: parts == [key[1]])  # fmt: skip
@@ -444,7 +445,7 @@ def _summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
 # -- notifications ------------------------------------------------------------------------
 
 
-async def _notify(
+async def notify(
     sim: SimState,
     account: Account,
     instrument: dict[str, Any],
@@ -566,21 +567,12 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
         amount = round(contracts * size, 10)
     elif contracts is not None and abs(contracts * size - amount) > _EPS:
         raise SimError(11029, "invalid_arguments", {"reason": "amount and contracts differ"})
-    if amount < instrument["min_trade_amount"] - _EPS:
-        raise SimError(10002, "qty_too_low")
-    if not on_tick(amount, instrument["min_trade_amount"]):
-        raise SimError(10027, "non_integer_contract_amount")
+    check_amount(instrument, amount)
     price = call.param("price", float, None)
     if order_type in ("limit", "stop_limit", "take_limit"):
         if price is None:
             raise invalid_param("price", "required for limit orders")
-        if not on_tick(price, instrument["tick_size"]):
-            raise SimError(10043, "price_wrong_tick")
-        ticker = sim.market.ticker(instrument["instrument_name"], sim.now_ms())
-        if direction == "buy" and price > ticker["max_price"]:
-            raise SimError(10007, f"price_too_high {ticker['max_price']}")
-        if direction == "sell" and price < ticker["min_price"]:
-            raise SimError(10005, f"price_too_low {ticker['min_price']}")
+        check_price(sim, instrument, direction, price)
     label = call.param("label", str, "")
     if len(label) > 64:
         raise invalid_param("label", "at most 64 characters")
@@ -615,13 +607,49 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
             raise invalid_param("mmp", "only for limit orders")
         _mmp.check_order(sim, account, instrument, order)
     check_margin(sim, account, instrument, order)
-    trades: list[dict[str, Any]] = []
     matched = Matched()
+    trades = execute(sim, account, order, instrument, matched)
+    await notify(sim, account, instrument, [order], trades)
+    await settle(sim, matched)
+    return {"order": public_order(order), "trades": trades}
+
+
+def check_amount(instrument: dict[str, Any], amount: float) -> None:
+    """An order size's checks: ``10002 qty_too_low``, ``10027`` off the contract steps."""
+    if amount < instrument["min_trade_amount"] - _EPS:
+        raise SimError(10002, "qty_too_low")
+    if not on_tick(amount, instrument["min_trade_amount"]):
+        raise SimError(10027, "non_integer_contract_amount")
+
+
+def check_price(sim: SimState, instrument: dict[str, Any], direction: str, price: float) -> None:
+    """A limit price's checks: ``10043`` off the tick, outside the band (``10007``/``10005``)."""
+    if not on_tick(price, instrument["tick_size"]):
+        raise SimError(10043, "price_wrong_tick")
+    ticker = sim.market.ticker(instrument["instrument_name"], sim.now_ms())
+    if direction == "buy" and price > ticker["max_price"]:
+        raise SimError(10007, f"price_too_high {ticker['max_price']}")
+    if direction == "sell" and price < ticker["min_price"]:
+        raise SimError(10005, f"price_too_low {ticker['min_price']}")
+
+
+def execute(
+    sim: SimState,
+    account: Account,
+    order: dict[str, Any],
+    instrument: dict[str, Any],
+    matched: Matched,
+) -> list[dict[str, Any]]:
+    """Run a checked, new (or re-priced) order: trigger orders rest untriggered, a
+    crossing post-only order is repriced (or refused: ``reject_post_only``), others match;
+    then it rests, fills or ends, and the account keeps it. Returns its trades."""
+    trades: list[dict[str, Any]] = []
     book = sim.market.books[instrument["instrument_name"]]
-    if order_type in _TRIGGER_TYPES:
+    direction, price = order["direction"], order["price"]
+    if order["order_type"] in _TRIGGER_TYPES:
         pass  # rests untriggered; the simulator's market does not move to trigger it
-    elif post_only and order_type == "limit" and _crosses(book, direction, price):
-        if reject_post_only:
+    elif order["post_only"] and order["order_type"] == "limit" and _crosses(book, direction, price):
+        if order["reject_post_only"]:
             raise SimError(11054, "post_only_reject")
         best = (book.best_ask if direction == "buy" else book.best_bid) or [price]
         order["price"] = book.round(
@@ -632,9 +660,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
     account.orders[order["order_id"]] = order
-    await _notify(sim, account, instrument, [order], trades)
-    await _settle(sim, instrument, matched)
-    return {"order": public_order(order), "trades": trades}
+    return trades
 
 
 _INITIAL_MARGIN_RATE = 0.02  # what _position charges (50x leverage)
@@ -743,7 +769,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         edited = {**order, "amount": order["amount"] if amount is None else amount}
         _mmp.check_order(sim, account, instrument, {**edited, "price": price or order["price"]})
     if order["order_state"] == "open":
-        _unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
+        unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
     if amount is not None:
         order["amount"] = amount
         order["contracts"] = round(amount / instrument["contract_size"], 10)
@@ -758,8 +784,8 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     )
     _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
-    await _notify(sim, account, instrument, [order], trades)
-    await _settle(sim, instrument, matched)
+    await notify(sim, account, instrument, [order], trades)
+    await settle(sim, matched)
     return {"order": public_order(order), "trades": trades}
 
 
@@ -785,7 +811,7 @@ async def edit_by_label(call: Call) -> dict[str, Any]:
 def _cancel_one(sim: SimState, order: dict[str, Any], reason: str) -> None:
     if order["order_state"] == "open":
         book = sim.market.books[order["instrument_name"]]
-        _unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
+        unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
     order["order_state"] = "cancelled"
     order["cancel_reason"] = reason
     order["last_update_timestamp"] = sim.now_ms()
@@ -796,16 +822,17 @@ async def cancel(call: Call) -> dict[str, Any]:
     instrument = _instrument(call, order["instrument_name"])
     require_open(call.sim, instrument, "cancel")
     _cancel_one(call.sim, order, "user_request")
-    await _notify(call.sim, account_of(call), instrument, [order], [])
+    await notify(call.sim, account_of(call), instrument, [order], [])
     return public_order(order)
 
 
-async def _cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
+async def cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
     """Cancel the open orders ``select`` accepts; build Deribit's execution reports."""
     sim = call.sim
     account = account_of(call)
     detailed = call.param("detailed", bool, False)
-    call.param("freeze_quotes", bool, False)
+    if call.param("freeze_quotes", bool, False):
+        account.quotes_frozen_until = sim.now_ms() + 1000  # new quotes refused for 1 s
     chosen = [
         o
         for o in account.orders.values()
@@ -848,19 +875,19 @@ async def _cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
                 "result": [public_order(o) for o in orders],
             }
         )
-        await _notify(sim, account, sim.market.instruments[name], orders, [])
+        await notify(sim, account, sim.market.instruments[name], orders, [])
     return reports if detailed else cancelled
 
 
 async def cancel_all(call: Call) -> int | list[dict[str, Any]]:
-    return await _cancel_many(call, lambda order, instrument: True)
+    return await cancel_many(call, lambda order, instrument: True)
 
 
 async def cancel_all_by_currency(call: Call) -> int | list[dict[str, Any]]:
     currency = call.param("currency")
     kind = call.param("kind", str, None)
     wanted = call.param("type", str, None)
-    return await _cancel_many(
+    return await cancel_many(
         call,
         lambda o, i: (
             currency_of(i) == currency
@@ -874,7 +901,7 @@ async def cancel_all_by_currency_pair(call: Call) -> int | list[dict[str, Any]]:
     pair = call.param("currency_pair")
     kind = call.param("kind", str, None)
     wanted = call.param("type", str, None)
-    return await _cancel_many(
+    return await cancel_many(
         call,
         lambda o, i: (
             i["price_index"] == pair and kind_matches(i["kind"], kind) and _type_matches(o, wanted)
@@ -886,7 +913,7 @@ async def cancel_all_by_instrument(call: Call) -> int | list[dict[str, Any]]:
     name = _instrument(call)["instrument_name"]
     wanted = call.param("type", str, None)
     call.param("include_combos", bool, False)
-    return await _cancel_many(
+    return await cancel_many(
         call, lambda o, i: o["instrument_name"] == name and _type_matches(o, wanted)
     )
 
@@ -896,7 +923,7 @@ async def cancel_all_by_kind_or_type(call: Call) -> int | list[dict[str, Any]]:
     currencies = {currency} if isinstance(currency, str) else set(currency)
     kind = call.param("kind", str, None)
     wanted = call.param("type", str, None)
-    return await _cancel_many(
+    return await cancel_many(
         call,
         lambda o, i: (
             ("any" in currencies or currency_of(i) in currencies)
@@ -909,7 +936,7 @@ async def cancel_all_by_kind_or_type(call: Call) -> int | list[dict[str, Any]]:
 async def cancel_by_label(call: Call) -> int | list[dict[str, Any]]:
     label = call.param("label")
     currency = call.param("currency", str, None)
-    return await _cancel_many(
+    return await cancel_many(
         call, lambda o, i: o["label"] == label and currency in (None, currency_of(i))
     )
 

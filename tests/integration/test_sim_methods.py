@@ -74,6 +74,9 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
         (main,) = [s for s in await client.private.get_subaccounts() if s.type == "main"]
         block_trades = await _block_trade_state(sim, client)
         api_key = await client.private.create_api_key("trade:read")
+        # Mass quotes quote for an MMP group with a config (the documented "default").
+        await client.private.set_mmp_config("btc_usd", 60, 0, mmp_group="default",
+                                            max_quote_quantity=10)  # fmt: skip
         for n, (method, facts) in enumerate(sorted(METHODS.items())):
             state: dict[str, Any] = {"instrument_id": instrument.instrument_id}
             names = {p.name for p in facts.params}

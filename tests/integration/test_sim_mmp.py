@@ -192,3 +192,100 @@ async def test_a_locked_account_cannot_trade_or_withdraw(
         await sim.set_user_lock("BTC", locked=False)
         assert (await asyncio.wait_for(anext(locks), 5)).data.locked is False
     await trader.private.buy(PERP, amount=10, price=price - 100)
+
+
+def _quote(
+    instrument: str, bid: float | None, ask: float | None, amount: float = 10
+) -> dict[str, object]:
+    quote: dict[str, object] = {"instrument_name": instrument, "quote_set_id": "perps"}
+    if bid is not None:
+        quote["bid"] = {"price": bid, "amount": amount}
+    if ask is not None:
+        quote["ask"] = {"price": ask, "amount": amount}
+    return quote
+
+
+async def test_mass_quotes_need_cod_and_an_mmp_group(trader: DeribitClient) -> None:
+    price, ask = await _inside_spread(trader)
+    quotes = [_quote(PERP, price - 10, ask + 10)]
+    with pytest.raises(DeribitError) as no_cod:
+        await trader.private.mass_quote("1", "mm", quotes)
+    assert no_cod.value.code == 13042
+    await trader.private.enable_cancel_on_disconnect()
+    with pytest.raises(DeribitError) as no_group:
+        await trader.private.mass_quote("1", "mm", quotes)
+    assert no_group.value.code == 13040
+
+
+async def test_mass_quotes_place_replace_and_report_each_side(trader: DeribitClient) -> None:
+    price, ask = await _inside_spread(trader)
+    await trader.private.enable_cancel_on_disconnect()
+    await trader.private.set_mmp_config("btc_usd", 60, 0, mmp_group="mm", max_quote_quantity=1)
+    futures = await trader.public.get_instruments("BTC", kind="future")
+    dated = next(i.instrument_name for i in futures if i.instrument_name != PERP)
+    placed = await trader.private.mass_quote(
+        "1",
+        "mm",
+        [
+            _quote(PERP, price - 10, ask + 10),
+            _quote("ETH-PERPETUAL", 1000, None),  # another index than the group's
+            _quote(dated, price - 10.25, None),  # off the tick
+        ],
+        detailed=True,
+    )
+    assert placed.errors_count == 2
+    assert placed.errors is not None
+    assert {(e.instrument_name, e.side, (e.error or {}).get("code")) for e in placed.errors} == {
+        ("ETH-PERPETUAL", "bid", 11029),
+        (dated, "bid", 10043),
+    }
+    assert placed.orders is not None
+    bid, offer = placed.orders
+    assert (bid.direction, bid.price, offer.direction) == ("buy", price - 10, "sell")
+    assert (bid.quote, bid.mmp, bid.mmp_group, bid.quote_set_id) == (True, True, "mm", "perps")
+
+    again = await trader.private.mass_quote(
+        "2", "mm", [_quote(PERP, price - 5, None)], detailed=True
+    )
+    assert again.orders is not None
+    (moved,) = again.orders
+    assert (moved.order_id, moved.price, moved.replaced) == (bid.order_id, price - 5, True)
+    bids = [o for o in await trader.private.get_open_orders() if o.direction == "buy"]
+    assert [o.order_id for o in bids] == [bid.order_id]  # one quote per side and group
+
+
+async def test_a_filled_quote_trips_the_groups_mmp(
+    trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    price, ask = await _inside_spread(trader)
+    await trader.private.enable_cancel_on_disconnect()
+    await trader.private.set_mmp_config(
+        "btc_usd", 60, 0, mmp_group="mm", quantity_limit=0.0001, max_quote_quantity=1
+    )
+    await trader.private.mass_quote("1", "mm", [_quote(PERP, price, ask + 10)])
+    await counterparty.private.sell(PERP, amount=10, price=price)  # fills the bid
+    assert await trader.private.get_open_orders() == []  # the ask went with the trip
+    (status,) = await trader.private.get_mmp_status(index_name="btc_usd", mmp_group="mm")
+    assert status.mmp_group == "mm"
+    with pytest.raises(DeribitError) as frozen:
+        await trader.private.mass_quote("2", "mm", [_quote(PERP, price - 10, None)])
+    assert frozen.value.code == 13030
+
+
+async def test_cancel_quotes_selects_quotes_only_and_can_freeze_them(trader: DeribitClient) -> None:
+    price, ask = await _inside_spread(trader)
+    await trader.private.enable_cancel_on_disconnect()
+    await trader.private.set_mmp_config("btc_usd", 60, 0, mmp_group="mm", max_quote_quantity=1)
+    plain = await trader.private.buy(PERP, amount=10, price=price - 100)
+    await trader.private.mass_quote("1", "mm", [_quote(PERP, price - 10, ask + 10)])
+    with pytest.raises(DeribitError) as missing:
+        await trader.private.cancel_quotes("currency")
+    assert missing.value.code == -32602
+    assert await trader.private.cancel_quotes("quote_set_id", quote_set_id="other") == 0
+    assert await trader.private.cancel_quotes("currency", currency="BTC") == 2
+    assert [o.order_id for o in await trader.private.get_open_orders()] == [plain.order.order_id]
+    await trader.private.mass_quote("2", "mm", [_quote(PERP, price - 10, None)])
+    assert await trader.private.cancel_quotes("all", freeze_quotes=True) == 1
+    with pytest.raises(DeribitError) as frozen:
+        await trader.private.mass_quote("3", "mm", [_quote(PERP, price - 10, None)])
+    assert frozen.value.code == 13043

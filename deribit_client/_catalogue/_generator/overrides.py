@@ -205,6 +205,10 @@ SPEC_PATCHES: dict[str, object] = {
         "[description](#detailed-response-for-private-cancel_all-and-private-cancel_by_label"
         "-methods). Default: `false`",
     },
+    # cancel_quotes marks currency and currency_pair required; each is needed only by the
+    # cancel_type of its name (REFERENCE 8), so cancel_type="all" must be callable alone.
+    "/paths/~1private~1cancel_quotes/get/parameters/8/required": False,
+    "/paths/~1private~1cancel_quotes/get/parameters/9/required": False,
     # public/auth marks every grant-specific parameter required; each grant needs its own.
     **{f"/paths/~1public~1auth/get/parameters/{i}/required": False for i in range(1, 6)},
 }

@@ -1,0 +1,189 @@
+"""Simulator mass quotes: ``private/mass_quote`` places or replaces one quote per
+instrument, side and MMP group (MMP orders with ``quote: true``), each side checked like an
+order and refused on its own (``errors``); ``private/cancel_quotes`` cancels them by delta,
+quote set, instrument, kind, currency, currency pair or all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import _mmp
+from ._accounts import Account
+from ._market import kind_matches
+from ._orders import (
+    Matched,
+    account_of,
+    cancel_many,
+    check_amount,
+    check_margin,
+    check_price,
+    currency_of,
+    execute,
+    new_order,
+    notify,
+    public_order,
+    require_open,
+    require_unlocked,
+    settle,
+    unrest,
+)
+from ._session import SimError, invalid_param
+from ._shaped import declared_params
+from ._state import Call, SimState
+
+__all__ = ["register"]
+
+_SIDES = (("bid", "buy"), ("ask", "sell"))
+
+
+def _group_key(sim: SimState, account: Account, group: str) -> _mmp.MmpKey:
+    """The MMP config of ``group``: a mass quote needs one (13040), unfrozen (13030)."""
+    for key, protection in _mmp.protections(account).items():
+        if not key[0] and key[2] == group:
+            if protection.frozen(sim.now_ms()):
+                raise SimError(13030, "mmp_trigger")
+            return key
+    raise SimError(13040, "mmp_required", {"reason": f"no MMP config for group {group!r}"})
+
+
+def _quote(
+    call: Call,
+    account: Account,
+    key: _mmp.MmpKey,
+    quote: dict[str, Any],
+    direction: str,
+    side: dict[str, Any],
+    matched: Matched,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Place or replace one side of one quote; returns the order and its trades."""
+    sim = call.sim
+    instrument = sim.market.require(str(quote.get("instrument_name")))
+    if instrument["price_index"] != key[1]:
+        reason = f"mmp_group {key[2]!r} quotes {key[1]}, not {instrument['price_index']}"
+        raise SimError(11029, "invalid_arguments", {"reason": reason})
+    require_open(sim, instrument, "order")
+    require_unlocked(account, instrument)
+    amount, price = side.get("amount"), side.get("price")
+    if not isinstance(amount, int | float) or not isinstance(price, int | float):
+        raise SimError(11029, "invalid_arguments", {"reason": "a side needs price and amount"})
+    check_amount(instrument, float(amount))
+    check_price(sim, instrument, direction, float(price))
+    name = instrument["instrument_name"]
+    existing = next(
+        (
+            o
+            for o in account.orders.values()
+            if o.get("quote")
+            and o["order_state"] == "open"
+            and o["instrument_name"] == name
+            and o["direction"] == direction
+            and o["mmp_group"] == key[2]
+        ),
+        None,
+    )
+    members = {
+        "quote_id": call.params["quote_id"],
+        "quote_set_id": quote.get("quote_set_id", ""),
+        "post_only": bool(side.get("post_only", False)),
+        "reject_post_only": bool(side.get("reject_post_only", False)),
+    }
+    if existing is None:
+        order = new_order(sim, instrument, direction, float(amount), float(price), mmp=True,
+                          quote=True, mmp_group=key[2], api=False, **members,
+                          _connection=call.session.id)  # fmt: skip
+    else:  # one quote per instrument, side and group: the new one replaces it
+        order = {**existing, **members, "price": float(price), "replaced": True,
+                 "amount": existing["filled_amount"] + float(amount)}  # fmt: skip
+    _mmp.check_order(sim, account, instrument, order)
+    check_margin(sim, account, instrument, order)
+    if existing is not None:
+        left = existing["amount"] - existing["filled_amount"]
+        unrest(sim.market.books[name], direction, existing["price"], left)
+        existing.update(order)
+        order = existing
+    return order, execute(sim, account, order, instrument, matched)
+
+
+async def mass_quote(call: Call) -> dict[str, Any]:
+    """Quotes need cancel-on-disconnect (13042), an MMP group's config, no
+    ``freeze_quotes`` in force (13043) and ``valid_until`` in the future (13888)."""
+    params = declared_params(call)
+    sim, account = call.sim, account_of(call)
+    if not (call.session.state.get("cod") or account.cod["account"]):
+        raise SimError(13042, "cod_not_enabled")
+    now = sim.now_ms()
+    if params.get("valid_until", now + 1) <= now:
+        raise SimError(13888, "timed_out")
+    if now < account.quotes_frozen_until:
+        raise SimError(13043, "quotes_frozen")
+    key = _group_key(sim, account, params["mmp_group"])
+    matched = Matched()
+    orders: list[dict[str, Any]] = []
+    trades: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for quote in params["quotes"]:
+        if not isinstance(quote, dict):
+            raise invalid_param("quotes", "a list of {instrument_name, quote_set_id, bid, ask}")
+        for side_name, direction in _SIDES:
+            side = quote.get(side_name)
+            if side is None:
+                continue
+            try:
+                if not isinstance(side, dict):
+                    raise SimError(
+                        11029, "invalid_arguments", {"reason": f"{side_name}: {{price, amount}}"}
+                    )
+                order, done = _quote(call, account, key, quote, direction, side, matched)
+            except SimError as exc:
+                errors.append({"instrument_name": quote.get("instrument_name"), "side": side_name,
+                               "error": {"code": exc.code, "message": exc.message}})  # fmt: skip
+                continue
+            orders.append(order)
+            trades += done
+    for name in dict.fromkeys(o["instrument_name"] for o in orders):
+        instrument = sim.market.instruments[name]
+        await notify(sim, account, instrument, [o for o in orders if o["instrument_name"] == name],
+                      [t for t in trades if t["instrument_name"] == name])  # fmt: skip
+    await settle(sim, matched)
+    result: dict[str, Any] = {"errors": errors, "errors_count": len(errors),
+                              "pending_requests_count": 0, "pending_requests": []}  # fmt: skip
+    if params.get("detailed", False):
+        result.update(orders=[public_order(o) for o in orders], trades=trades)
+    return result
+
+
+def _delta(sim: SimState, instrument: dict[str, Any]) -> float:
+    if instrument["kind"] != "option":
+        return 1.0
+    return float(sim.market.ticker(instrument["instrument_name"], sim.now_ms())["greeks"]["delta"])
+
+
+async def cancel_quotes(call: Call) -> int | list[dict[str, Any]]:
+    """Cancel the account's open quotes that ``cancel_type`` selects (its parameter is
+    required for it: ``-32602`` naming it otherwise)."""
+    params = declared_params(call)
+    sim = call.sim
+    cancel_type = params["cancel_type"]
+    needs = {"quote_set_id": "quote_set_id", "instrument": "instrument_name",
+             "instrument_kind": "kind", "currency": "currency",
+             "currency_pair": "currency_pair"}  # fmt: skip
+    if cancel_type in needs and needs[cancel_type] not in params:
+        raise invalid_param(needs[cancel_type], f"required for cancel_type {cancel_type}")
+    low, high = params.get("min_delta", -1.0), params.get("max_delta", 1.0)
+    choose: Callable[[dict[str, Any], dict[str, Any]], bool] = {
+        "all": lambda o, i: True,
+        "delta": lambda o, i: low <= _delta(sim, i) <= high,
+        "quote_set_id": lambda o, i: o["quote_set_id"] == params.get("quote_set_id"),
+        "instrument": lambda o, i: o["instrument_name"] == params.get("instrument_name"),
+        "instrument_kind": lambda o, i: kind_matches(i["kind"], params.get("kind")),
+        "currency": lambda o, i: currency_of(i) == params.get("currency"),
+        "currency_pair": lambda o, i: i["price_index"] == params.get("currency_pair"),
+    }[cancel_type]
+    return await cancel_many(call, lambda o, i: bool(o.get("quote")) and choose(o, i))
+
+
+def register(sim: SimState) -> None:
+    """Install the mass quote handlers on ``sim``."""
+    sim.methods["private/mass_quote"] = mass_quote
+    sim.methods["private/cancel_quotes"] = cancel_quotes
