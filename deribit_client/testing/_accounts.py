@@ -173,6 +173,10 @@ class Account:
     executed, rejected, invalidated or expire."""
     mmp: dict[Any, Any] = field(default_factory=dict)
     """Market maker protection by ``(block_rfq, index_name, mmp_group)`` (``_mmp``)."""
+    address_book: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    """Address book entries by ``(currency, type, address)``."""
+    read_announcements: set[int] = field(default_factory=set)
+    """Announcements ``set_announcement_as_read`` took off ``get_new_announcements``."""
     quotes_frozen_until: int = 0
     """A cancel with ``freeze_quotes`` refuses mass quotes (13043) for a second."""
     locks: dict[str, str] = field(default_factory=dict)

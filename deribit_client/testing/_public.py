@@ -59,6 +59,25 @@ def get_announcements(call: Call) -> list[dict[str, Any]]:
     return newest_first[:count]
 
 
+def get_new_announcements(call: Call) -> list[dict[str, Any]]:
+    """The announcements the account has not marked read, newest first."""
+    read = call.sim.trading.account(call.token.client_id).read_announcements
+    return [
+        {k: v for k, v in a.items() if k != "action"}
+        for a in reversed(call.sim.announcements)
+        if a["id"] not in read
+    ]
+
+
+def set_announcement_as_read(call: Call) -> str:
+    params = declared_params(call)
+    if not any(a["id"] == params["announcement_id"] for a in call.sim.announcements):
+        raise SimError(13020, "not_found", {"reason": "no such announcement"})
+    read = call.sim.trading.account(call.token.client_id).read_announcements
+    read.add(int(params["announcement_id"]))
+    return "ok"
+
+
 def get_instruments(call: Call) -> list[dict[str, Any]]:
     currency = call.param("currency", str, "any")  # production clients send none
     kind = call.param("kind", str, None)
@@ -190,3 +209,5 @@ def register(sim: SimState) -> None:
         get_announcements,
     ):
         sim.methods[f"public/{fn.__name__}"] = fn
+    sim.methods["private/get_new_announcements"] = get_new_announcements
+    sim.methods["private/set_announcement_as_read"] = set_announcement_as_read

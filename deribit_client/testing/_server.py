@@ -295,11 +295,13 @@ class DeribitSimulator(SimState):
         """Publish an announcement (``announcements`` channel, ``get_announcements``);
         returns its id."""
         now = self.now_ms()
-        entry = {"id": now, "title": title, "body": body, "important": important,
+        # ids are publication times, unique even for two announcements in one millisecond
+        last = self.announcements[-1]["id"] if self.announcements else 0
+        entry = {"id": max(now, last + 1), "title": title, "body": body, "important": important,
                  "publication_timestamp": now, "action": "new"}  # fmt: skip
         remember(self.announcements, entry)
         await self.publish("announcements", entry)
-        return now
+        return int(entry["id"])
 
     # -- request handling ---------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ._accounts import Account, deposit_address
 from ._market import CURRENCIES
-from ._orders import account_of, order_margin
+from ._orders import account_of, currency_of, order_margin
 from ._session import SimError, invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState
@@ -267,6 +267,127 @@ def _subaccount_view(record: dict[str, Any], with_portfolio: bool) -> dict[str, 
     return view
 
 
+def _own_subaccount(call: Call, sid: int) -> dict[str, Any]:
+    sub = account_of(call).subaccounts.get(sid)
+    if sub is None:
+        raise SimError(13020, "not_found", {"reason": f"no subaccount {sid}"})
+    return sub
+
+
+def change_subaccount_name(call: Call) -> str:
+    """Rename a subaccount: letters, digits and ``_``, unique (``12002`` otherwise)."""
+    params = declared_params(call)
+    sub = _own_subaccount(call, params["sid"])
+    name = params["name"]
+    taken = {s["username"] for s in account_of(call).subaccounts.values() if s is not sub}
+    if not name.replace("_", "").isalnum() or name in taken:
+        raise SimError(12002, "wrong_subaccount_name")
+    sub["username"] = name
+    return "ok"
+
+
+def remove_subaccount(call: Call) -> str:
+    """Remove an empty subaccount (one holding funds is refused with ``11029``)."""
+    params = declared_params(call)
+    sub = _own_subaccount(call, params["subaccount_id"])
+    if any(balance for balance in sub["balances"].values()):
+        raise SimError(11029, "invalid_arguments", {"reason": "the subaccount is not empty"})
+    del account_of(call).subaccounts[params["subaccount_id"]]
+    return "ok"
+
+
+def toggle_subaccount_login(call: Call) -> str:
+    params = declared_params(call)
+    _own_subaccount(call, params["sid"])["login_enabled"] = params["state"] == "enable"
+    return "ok"
+
+
+def toggle_notifications_from_subaccount(call: Call) -> str:
+    params = declared_params(call)
+    _own_subaccount(call, params["sid"])["receive_notifications"] = params["state"]
+    return "ok"
+
+
+def set_email_for_subaccount(call: Call) -> str:
+    """The address waits for confirmation (``not_confirmed_email``), as on Deribit."""
+    params = declared_params(call)
+    if "@" not in params["email"]:
+        raise invalid_param("email", "not an email address")
+    _own_subaccount(call, params["sid"])["not_confirmed_email"] = params["email"]
+    return "ok"
+
+
+def get_subaccounts_details(call: Call) -> list[dict[str, Any]]:
+    """Each subaccount's positions (and open orders): subaccounts trade nothing in the
+    simulator, so both are empty."""
+    params = declared_params(call)
+    out = []
+    for sid in account_of(call).subaccounts:
+        entry: dict[str, Any] = {"uid": sid, "positions": []}
+        if params.get("with_open_orders"):
+            entry["open_orders"] = []
+        out.append(entry)
+    return out
+
+
+# -- the address book ---------------------------------------------------------------------
+
+_BENEFICIARY = ("beneficiary_vasp_name", "beneficiary_vasp_did", "beneficiary_vasp_website",
+                "beneficiary_first_name", "beneficiary_last_name", "beneficiary_company_name",
+                "beneficiary_address", "agreed", "personal", "label")  # fmt: skip
+MAX_ADDRESSES = 100
+"""Address book entries per currency and type before ``11093 max_addr_count_exceeded``."""
+
+
+def _book_key(params: dict[str, Any]) -> tuple[str, str, str]:
+    return params["currency"].upper(), params["type"], params["address"]
+
+
+def add_to_address_book(call: Call) -> dict[str, Any]:
+    params = declared_params(call)
+    account = account_of(call)
+    key = _book_key(params)
+    if key in account.address_book:
+        raise SimError(11092, "address_already_exist")
+    if sum(k[:2] == key[:2] for k in account.address_book) >= MAX_ADDRESSES:
+        raise SimError(11093, "max_addr_count_exceeded")
+    if key[1] == "withdrawal" and params["address"] == deposit_address(account, key[0]):
+        raise SimError(11096, "address_belongs_to_user")
+    entry = {"currency": key[0], "type": key[1], "address": key[2],
+             "creation_timestamp": call.sim.now_ms(), "status": "confirmed",
+             "requires_confirmation": False, "requires_confirmation_change": False,
+             "info_required": False,
+             **{name: params[name] for name in _BENEFICIARY if name in params}}  # fmt: skip
+    account.address_book[key] = entry
+    return entry
+
+
+def _entry(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    entry = account_of(call).address_book.get(_book_key(params))
+    if entry is None:
+        raise SimError(13020, "not_found", {"reason": "no such address book entry"})
+    return entry
+
+
+def update_in_address_book(call: Call) -> str:
+    params = declared_params(call)
+    _entry(call, params).update({name: params[name] for name in _BENEFICIARY if name in params})
+    return "ok"
+
+
+def remove_from_address_book(call: Call) -> str:
+    params = declared_params(call)
+    _entry(call, params)
+    del account_of(call).address_book[_book_key(params)]
+    return "ok"
+
+
+def get_address_book(call: Call) -> list[dict[str, Any]]:
+    params = declared_params(call)
+    wanted = (params["currency"].upper(), params["type"])
+    return [e for k, e in account_of(call).address_book.items() if k[:2] == wanted]
+
+
 def get_margins(call: Call) -> dict[str, Any]:
     """The initial margin a buy and a sell of ``amount`` at ``price`` would reserve."""
     params = declared_params(call)
@@ -277,6 +398,24 @@ def get_margins(call: Call) -> dict[str, Any]:
     ticker = call.sim.market.ticker(name, call.sim.now_ms())
     return {"buy": margin, "sell": margin, "min_price": ticker["min_price"],
             "max_price": ticker["max_price"]}  # fmt: skip
+
+
+def get_order_margin_by_ids(call: Call) -> list[dict[str, Any]]:
+    """The initial margin each open order reserves (0 once it is closed); an id that is
+    not the account's is ``10004 order_not_found``."""
+    params = declared_params(call)
+    orders = account_of(call).orders
+    out = []
+    for order_id in params["ids"]:
+        order = orders.get(str(order_id))
+        if order is None:
+            raise SimError(10004, "order_not_found", {"order_id": order_id})
+        instrument = call.sim.market.instruments[order["instrument_name"]]
+        is_open = order["order_state"] in ("open", "untriggered")
+        margin = round(order_margin(call.sim, instrument, order), 10) if is_open else 0.0
+        out.append({"order_id": order["order_id"], "initial_margin": margin,
+                    "initial_margin_currency": currency_of(instrument)})  # fmt: skip
+    return out
 
 
 def _no_settlements(call: Call) -> dict[str, Any]:
@@ -304,6 +443,17 @@ def register(sim: SimState) -> None:
         get_subaccounts,
         get_margins,
         get_user_locks,
+        change_subaccount_name,
+        remove_subaccount,
+        toggle_subaccount_login,
+        toggle_notifications_from_subaccount,
+        set_email_for_subaccount,
+        get_subaccounts_details,
+        add_to_address_book,
+        update_in_address_book,
+        remove_from_address_book,
+        get_address_book,
+        get_order_margin_by_ids,
     ):
         sim.methods[f"private/{fn.__name__}"] = fn
     for method in (

@@ -92,6 +92,18 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
                     if removed
                     else api_key.id
                 )
+            if "sid" in names:
+                state["sid"] = subaccount.id
+            if method == "private/remove_subaccount":  # an empty one of its own
+                state["subaccount_id"] = (await client.private.create_subaccount()).id
+            if method == "private/set_announcement_as_read":
+                state["announcement_id"] = await sim.announce("Read me", "<p>soon</p>")
+            if method in ("private/update_in_address_book", "private/remove_from_address_book"):
+                entry = {k: examples[method][k] for k in ("currency", "type", "address")}
+                book = await client.private.get_address_book(entry["currency"], entry["type"])
+                if entry["address"] not in [e.address for e in book]:
+                    added = {**examples["private/add_to_address_book"], **entry}
+                    await client.call("private/add_to_address_book", added)
             if method == "private/withdraw":
                 state["amount"] = 1.0  # within the balance
             if method == "private/cancel_withdrawal":
@@ -102,6 +114,10 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
                 placed = await client.private.buy(PERP, amount=10, type="limit", price=1000.0,
                                                   label=label)  # fmt: skip
                 state.update(order_id=placed.order.order_id, label=label)
+            if "ids" in names:  # orders whose margins to read
+                state["ids"] = [
+                    (await client.private.buy(PERP, amount=10, price=1000.0)).order.order_id
+                ]
             if method in ("private/sell", "private/close_position"):
                 # Resting far above the market, inside the price band; a stop below it.
                 state.update(price=ticker.max_price // 1, trigger_price=ticker.min_price // 1 + 1)
