@@ -96,6 +96,17 @@ def check_order(
         raise SimError(11030, "other_reject max_quote_quantity_exceeded")
 
 
+def halted(
+    sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
+) -> bool:
+    """Whether ``order`` is an MMP order whose protection is frozen (it is about to be
+    cancelled and must not fill meanwhile)."""
+    if not order["mmp"]:
+        return False
+    protection = protections(account).get(key_of(instrument, order))
+    return protection is not None and protection.frozen(sim.now_ms())
+
+
 def record_fill(
     sim: SimState,
     account: Account,

@@ -232,7 +232,11 @@ def _match(
         if own > _EPS:
             raise SimError(10003, "order_overlap")  # self-trading is not allowed
         for maker, resting in _resting_makers(sim, account, name, maker_side, price):
-            take = min(remaining, resting["amount"] - resting["filled_amount"], available)
+            left = resting["amount"] - resting["filled_amount"]
+            if _mmp.halted(sim, maker, instrument, resting):
+                available -= left  # tripped by an earlier fill: settle() cancels it
+                continue
+            take = min(remaining, left, available)
             if take <= _EPS:
                 break
             public = sim.market.record_trade(name, order["direction"], price, take, sim.now_ms())

@@ -289,3 +289,24 @@ async def test_cancel_quotes_selects_quotes_only_and_can_freeze_them(trader: Der
     with pytest.raises(DeribitError) as frozen:
         await trader.private.mass_quote("3", "mm", [_quote(PERP, price - 10, None)])
     assert frozen.value.code == 13043
+
+
+async def test_a_tripped_protection_fills_nothing_more_in_the_same_sweep(
+    trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    price, _ = await _inside_spread(trader)
+    await _configure(trader, quantity_limit=0.0001)  # the first fill trips it
+    first = await trader.private.buy(PERP, amount=10, price=price, mmp=True)
+    second = await trader.private.buy(PERP, amount=10, price=price - 0.5, mmp=True)
+    swept = await counterparty.private.sell(PERP, amount=20, price=price - 0.5)
+    assert [t.price for t in swept.trades] == [price, price - 0.5]  # the second from the book
+    assert (await trader.private.get_order_state(first.order.order_id)).order_state == "filled"
+    late = await trader.private.get_order_state(second.order.order_id)
+    assert (late.order_state, late.filled_amount, late.cancel_reason) == (
+        "cancelled",
+        0,
+        "mmp_trigger",
+    )
+    book = await trader.public.get_order_book(PERP)
+    assert book.bids is not None
+    assert all(level[1] > 0 for level in book.bids)  # the cancel left no negative level
