@@ -186,6 +186,11 @@ class Account:
         """Whether the account is locked in any of ``currencies`` (or entirely)."""
         return "ALL" in self.locks or any(c.upper() in self.locks for c in currencies)
 
+    def require_unlocked(self, *currencies: str) -> None:
+        """``11098 account_locked`` when :meth:`locked` says so."""
+        if self.locked(*currencies):
+            raise SimError(11098, "account_locked")
+
     def book(
         self, now_ms: int, currency: str, kind: str, change: float, **info: Any
     ) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from ._session import HISTORY, unsupported_instrument
 
 __all__ = [
+    "base_size",
     "CURRENCIES",
     "CURRENCY_CODES",
     "DAY_MS",
@@ -189,6 +190,11 @@ class Book:
         if self.bids and self.asks:
             return (self.bids[0][0] + self.asks[0][0]) / 2
         return None
+
+
+def base_size(instrument: dict[str, Any], amount: float, price: float) -> float:
+    """``amount`` in base currency: (inverse) futures are sized in USD (REFERENCE 7.1)."""
+    return amount / price if instrument["kind"] == "future" else amount
 
 
 def kind_matches(instrument_kind: str, kind: str | None) -> bool:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._accounts import Account
+from ._market import base_size
 from ._session import SimError, invalid_param
 from ._shaped import declared_params
-from ._state import Call, SimState
+from ._state import Call, SimState, account_of
 
 __all__ = [
     "MmpKey",
@@ -26,6 +27,7 @@ __all__ = [
     "record_fill",
     "register",
     "trigger_notice",
+    "unit_greeks",
 ]
 
 MmpKey = tuple[bool, str, str | None]
@@ -61,9 +63,13 @@ def key_of(instrument: dict[str, Any], order: dict[str, Any]) -> MmpKey:
     return False, str(instrument["price_index"]), order.get("mmp_group")
 
 
-def base_size(instrument: dict[str, Any], amount: float, price: float) -> float:
-    """``amount`` in base currency: inverse futures are quoted in USD (REFERENCE 7.1)."""
-    return amount / price if instrument["kind"] == "future" else amount
+def unit_greeks(sim: SimState, instrument: dict[str, Any]) -> tuple[float, float]:
+    """Delta and vega per unit of base currency: an option's from its ticker, a future's
+    delta 1 and vega 0."""
+    if instrument["kind"] != "option":
+        return 1.0, 0.0
+    greeks = sim.market.ticker(instrument["instrument_name"], sim.now_ms())["greeks"]
+    return float(greeks["delta"]), float(greeks["vega"])
 
 
 def check_order(
@@ -126,11 +132,8 @@ def record_fill(
         return None
     size = base_size(instrument, amount, price)
     sign = 1.0 if order["direction"] == "buy" else -1.0
-    if instrument["kind"] == "option":
-        greeks = sim.market.ticker(instrument["instrument_name"], now)["greeks"]
-        delta, vega = sign * greeks["delta"] * amount, abs(greeks["vega"] * amount)
-    else:
-        delta, vega = sign * size, 0.0
+    unit_delta, unit_vega = unit_greeks(sim, instrument)
+    delta, vega = sign * unit_delta * size, abs(unit_vega * size)
     config, fills = protection.config, protection.fills
     fills.append((now, size, delta, vega))
     while fills and fills[0][0] <= now - config["interval"] * 1000:
@@ -165,15 +168,11 @@ def trigger_notice(account: Account, key: MmpKey) -> dict[str, Any]:
 # -- handlers -----------------------------------------------------------------------------
 
 
-def _account(call: Call) -> Account:
-    return call.sim.trading.account(call.token.client_id)
-
-
-def _key(call: Call, params: dict[str, Any], *, all_allowed: bool) -> MmpKey:
-    """The config a request names; ``all`` only for Block RFQ MMP where Deribit allows it."""
+def _key(params: dict[str, Any]) -> MmpKey:
+    """The config a request names; index ``all`` only for Block RFQ MMP (as documented)."""
     block_rfq = bool(params.get("block_rfq", False))
     index_name = params["index_name"]
-    if index_name == "all" and not (block_rfq and all_allowed):
+    if index_name == "all" and not block_rfq:
         raise invalid_param("index_name", "'all' only with block_rfq=true")
     group = params.get("mmp_group")
     if group is not None and not 0 < len(group) <= 64:
@@ -184,9 +183,9 @@ def _key(call: Call, params: dict[str, Any], *, all_allowed: bool) -> MmpKey:
 def set_mmp_config(call: Call) -> dict[str, Any]:
     """Store a config (interval 0 removes it); setting one resets the protection."""
     params = declared_params(call)
-    key = _key(call, params, all_allowed=True)
+    key = _key(params)
     block_rfq, index_name, group = key
-    table = protections(_account(call))
+    table = protections(account_of(call))
     if group is not None and any(k[2] == group and k[:2] != key[:2] for k in table):
         raise invalid_param("mmp_group", "the group is configured for another index")
     for name in (*_LIMITS, "interval", "frozen_time"):
@@ -232,7 +231,7 @@ def _selected(call: Call) -> list[tuple[MmpKey, Protection]]:
         raise invalid_param("mmp_group", "needs index_name")
     return [
         (key, protection)
-        for key, protection in protections(_account(call)).items()
+        for key, protection in protections(account_of(call)).items()
         if key[0] == block_rfq and (index_name is None or key[1:] == (index_name, group))
     ]
 
@@ -244,7 +243,7 @@ def get_mmp_config(call: Call) -> list[dict[str, Any]]:
 def get_mmp_status(call: Call) -> list[dict[str, Any]]:
     """The frozen configs asked about."""
     now = call.sim.now_ms()
-    account = _account(call)
+    account = account_of(call)
     return [
         trigger_notice(account, key)
         for key, protection in _selected(call)
@@ -254,8 +253,8 @@ def get_mmp_status(call: Call) -> list[dict[str, Any]]:
 
 def reset_mmp(call: Call) -> str:
     params = declared_params(call)
-    key = _key(call, params, all_allowed=True)
-    for other, protection in protections(_account(call)).items():
+    key = _key(params)
+    for other, protection in protections(account_of(call)).items():
         if other == key or (key[0] and key[1] == "all" and other[0] and other[2] == key[2]):
             protection.reset()
     return "ok"

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from . import _mmp
-from ._accounts import Account, Trading
+from ._accounts import Account
 from ._market import (
     Book,
+    base_size,
     channel_covers,
     currency_matches,
     deribit_id,
@@ -16,7 +17,7 @@ from ._market import (
     side_of,
 )
 from ._session import Session, SimError, invalid_param
-from ._state import Call, SimState
+from ._state import Call, SimState, account_of
 from ._streams import account_channels, market_moved, publish_to_account
 
 __all__ = [
@@ -46,15 +47,6 @@ _EPS = 1e-9
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _trading(call: Call) -> Trading:
-    trading: Trading = call.sim.trading
-    return trading
-
-
-def account_of(call: Call) -> Account:
-    return _trading(call).account(call.token.client_id)
 
 
 def _instrument(call: Call, name: str | None = None) -> dict[str, Any]:
@@ -92,8 +84,7 @@ def require_open(sim: SimState, instrument: dict[str, Any], action: str) -> None
 
 def require_unlocked(account: Account, instrument: dict[str, Any]) -> None:
     """``11098 account_locked`` when the account is locked in the instrument's currencies."""
-    if account.locked(currency_of(instrument), instrument["base_currency"]):
-        raise SimError(11098, "account_locked")
+    account.require_unlocked(currency_of(instrument), instrument["base_currency"])
 
 
 async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
@@ -308,7 +299,7 @@ def fill(
     filled = order["filled_amount"]
     previous = order.get("average_price") or 0.0
     order["average_price"] = round((previous * (filled - amount) + price * amount) / filled, 8)
-    coin = amount / price if kind == "future" else amount
+    coin = base_size(instrument, amount, price)
     if fee_rate is None:
         fee_rate = 0.0005 if kind == "future" else 0.0003
     fee = round(coin * fee_rate, 10)
@@ -679,7 +670,7 @@ def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any
     if not isinstance(price, float):  # market and untriggered orders: the book's price
         book = sim.market.books[instrument["instrument_name"]]
         price = book.mid() or sim.market.last_trade[instrument["instrument_name"]]
-    return left / float(price) * _INITIAL_MARGIN_RATE
+    return base_size(instrument, left, float(price)) * _INITIAL_MARGIN_RATE
 
 
 def check_margin(
@@ -845,7 +836,7 @@ async def cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
         # books that accept no cancel (settlement, halted, ...) keep their orders
         and _accepts(sim, sim.market.instruments[o["instrument_name"]], "cancel")
     ]
-    failures = _trading(call).cancel_failures
+    failures = call.sim.trading.cancel_failures
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for order in chosen:
         instrument = sim.market.instruments[order["instrument_name"]]

@@ -8,7 +8,7 @@ from ._accounts import Token, Trading, ws_signature_ok
 from ._session import SimError, invalid_param, remember
 from ._shaped import declared_params
 from ._shapes import SCOPES
-from ._state import Call, SimState
+from ._state import Call, SimState, account_of
 from ._streams import publish_to_account
 
 __all__ = ["register"]
@@ -56,7 +56,7 @@ async def _log_access(call: Call, client_id: str) -> None:
 def get_access_log(call: Call) -> dict[str, Any]:
     """The account's logins, newest first, paged by ``offset`` and ``count``."""
     params = declared_params(call)
-    log = call.sim.trading.account(call.token.client_id).access_log
+    log = account_of(call).access_log
     offset, count = params.get("offset", 0), params.get("count", 10)
     newest_first = log[::-1]
     return {"records_total": len(log), "data": newest_first[offset : offset + count]}

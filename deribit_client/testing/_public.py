@@ -7,7 +7,7 @@ from typing import Any
 from ._market import CURRENCIES, CURRENCY_CODES
 from ._session import SimError, invalid_param, unsupported_instrument
 from ._shaped import declared_params
-from ._state import Call, SimState
+from ._state import Call, SimState, account_of
 
 __all__ = ["API_VERSION", "register"]
 
@@ -48,11 +48,16 @@ def status(call: Call) -> dict[str, Any]:
     return {"locked": "partial" if locked else "false", "locked_indices": locked}
 
 
+def _listed(announcement: dict[str, Any]) -> dict[str, Any]:
+    """An announcement as the methods list it (``action`` is the channel's)."""
+    return {k: v for k, v in announcement.items() if k != "action"}
+
+
 def get_announcements(call: Call) -> list[dict[str, Any]]:
     params = declared_params(call)
     start, count = params.get("start_timestamp"), params.get("count", 5)
     newest_first = [
-        {k: v for k, v in a.items() if k != "action"}
+        _listed(a)
         for a in reversed(call.sim.announcements)
         if start is None or a["publication_timestamp"] <= start
     ]
@@ -61,20 +66,15 @@ def get_announcements(call: Call) -> list[dict[str, Any]]:
 
 def get_new_announcements(call: Call) -> list[dict[str, Any]]:
     """The announcements the account has not marked read, newest first."""
-    read = call.sim.trading.account(call.token.client_id).read_announcements
-    return [
-        {k: v for k, v in a.items() if k != "action"}
-        for a in reversed(call.sim.announcements)
-        if a["id"] not in read
-    ]
+    read = account_of(call).read_announcements
+    return [_listed(a) for a in reversed(call.sim.announcements) if a["id"] not in read]
 
 
 def set_announcement_as_read(call: Call) -> str:
     params = declared_params(call)
     if not any(a["id"] == params["announcement_id"] for a in call.sim.announcements):
         raise SimError(13020, "not_found", {"reason": "no such announcement"})
-    read = call.sim.trading.account(call.token.client_id).read_announcements
-    read.add(int(params["announcement_id"]))
+    account_of(call).read_announcements.add(int(params["announcement_id"]))
     return "ok"
 
 

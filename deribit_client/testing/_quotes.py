@@ -53,11 +53,13 @@ def _quote(
     key: _mmp.MmpKey,
     quote: dict[str, Any],
     direction: str,
-    side: dict[str, Any],
+    side: Any,
     matched: Matched,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Place or replace one side of one quote; returns the order and its trades."""
     sim = call.sim
+    if not isinstance(side, dict):
+        raise SimError(11029, "invalid_arguments", {"reason": "a side is {price, amount}"})
     instrument = sim.market.require(str(quote.get("instrument_name")))
     if instrument["price_index"] != key[1]:
         reason = f"mmp_group {key[2]!r} quotes {key[1]}, not {instrument['price_index']}"
@@ -130,10 +132,6 @@ async def mass_quote(call: Call) -> dict[str, Any]:
             if side is None:
                 continue
             try:
-                if not isinstance(side, dict):
-                    raise SimError(
-                        11029, "invalid_arguments", {"reason": f"{side_name}: {{price, amount}}"}
-                    )
                 order, done = _quote(call, account, key, quote, direction, side, matched)
             except SimError as exc:
                 errors.append({"instrument_name": quote.get("instrument_name"), "side": side_name,
@@ -153,12 +151,6 @@ async def mass_quote(call: Call) -> dict[str, Any]:
     return result
 
 
-def _delta(sim: SimState, instrument: dict[str, Any]) -> float:
-    if instrument["kind"] != "option":
-        return 1.0
-    return float(sim.market.ticker(instrument["instrument_name"], sim.now_ms())["greeks"]["delta"])
-
-
 async def cancel_quotes(call: Call) -> int | list[dict[str, Any]]:
     """Cancel the account's open quotes that ``cancel_type`` selects (its parameter is
     required for it: ``-32602`` naming it otherwise)."""
@@ -173,7 +165,7 @@ async def cancel_quotes(call: Call) -> int | list[dict[str, Any]]:
     low, high = params.get("min_delta", -1.0), params.get("max_delta", 1.0)
     choose: Callable[[dict[str, Any], dict[str, Any]], bool] = {
         "all": lambda o, i: True,
-        "delta": lambda o, i: low <= _delta(sim, i) <= high,
+        "delta": lambda o, i: low <= _mmp.unit_greeks(sim, i)[0] <= high,
         "quote_set_id": lambda o, i: o["quote_set_id"] == params.get("quote_set_id"),
         "instrument": lambda o, i: o["instrument_name"] == params.get("instrument_name"),
         "instrument_kind": lambda o, i: kind_matches(i["kind"], params.get("kind")),

@@ -19,12 +19,12 @@ from typing import Any
 
 import msgspec
 
-from ._accounts import Trading
+from ._accounts import Account, Trading
 from ._credits import Credits, RateLimits
 from ._market import Market
 from ._session import REQUIRED, Session, SimError, invalid_param, json_encode
 
-__all__ = ["Call", "Handler", "SimState"]
+__all__ = ["Call", "Handler", "SimState", "account_of"]
 
 
 class SimState:
@@ -135,6 +135,11 @@ class SimState:
     def now_ms(self) -> int:
         """The simulator clock in milliseconds."""
         return int(self.clock() * 1000)
+
+
+def account_of(call: Call) -> Account:
+    """The account of a private call's token."""
+    return call.sim.trading.account(call.token.client_id)
 
 
 Handler = Callable[["Call"], Any]

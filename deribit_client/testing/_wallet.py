@@ -79,11 +79,6 @@ def get_transaction_log(call: Call) -> dict[str, Any]:
     return {"logs": page, "continuation": page[-1]["id"] if more else None}
 
 
-def _require_unlocked(account: Account, currency: str) -> None:
-    if account.locked(currency):
-        raise SimError(11098, "account_locked")
-
-
 def get_user_locks(call: Call) -> list[dict[str, Any]]:
     """Each currency's lock; ``locked`` as the documentation's example names it,
     ``enabled`` as its schema does."""
@@ -98,13 +93,20 @@ def get_user_locks(call: Call) -> list[dict[str, Any]]:
     return out
 
 
-def withdraw(call: Call) -> dict[str, Any]:
+def _outgoing(call: Call) -> tuple[dict[str, Any], Account, str, float]:
+    """The checked params, account, currency and amount of money leaving the account
+    (a withdrawal or a transfer): not locked (11098), a positive amount."""
     params = declared_params(call)
     account = account_of(call)
     currency, amount = params["currency"].upper(), params["amount"]
-    _require_unlocked(account, currency)
+    account.require_unlocked(currency)
     if amount <= 0:
         raise invalid_param("amount", "must be positive")
+    return params, account, currency, amount
+
+
+def withdraw(call: Call) -> dict[str, Any]:
+    params, account, currency, amount = _outgoing(call)
     if params["address"] == deposit_address(account, currency):
         raise SimError(11096, "address_belongs_to_user")
     fee = _FEES.get(currency, 0.0)
@@ -156,12 +158,7 @@ def _subaccount(account: Account, sid: int) -> dict[str, Any]:
 def _transfer(call: Call, source: Account | dict[str, Any], target: dict[str, Any]) -> Any:
     """Move ``amount`` of ``currency`` from ``source`` (the main account or a
     subaccount record) to the subaccount ``target``; logged on the main account."""
-    params = declared_params(call)
-    account = account_of(call)
-    currency, amount = params["currency"].upper(), params["amount"]
-    _require_unlocked(account, currency)
-    if amount <= 0:
-        raise invalid_param("amount", "must be positive")
+    _, account, currency, amount = _outgoing(call)
     balances = source.balances if isinstance(source, Account) else source["balances"]
     if balances.get(currency, 0.0) < amount:
         raise SimError(10009, "not_enough_funds")

@@ -156,3 +156,17 @@ async def test_another_accounts_key_cannot_be_touched(
         with pytest.raises(DeribitError) as refused:
             await trader.private.disable_api_key(theirs[0].id)
         assert refused.value.code == 13020
+
+
+async def test_block_rfq_mmp_settings_need_the_block_rfq_scope(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    trade_only = await trader.private.create_api_key(max_scope="trade:read_write")
+    rfq_only = await trader.private.create_api_key(max_scope="block_rfq:read_write")
+    async with login(sim, trade_only) as trader_key, login(sim, rfq_only) as rfq_key:
+        with pytest.raises(PermissionDeniedError) as refused:
+            await trader_key.private.get_mmp_config(block_rfq=True)
+        assert refused.value.code == 13021
+        assert await rfq_key.private.get_mmp_config(block_rfq=True) == []
+        with pytest.raises(PermissionDeniedError):
+            await rfq_key.private.get_mmp_config()  # the order book's MMP needs trade

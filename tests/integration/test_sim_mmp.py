@@ -160,11 +160,12 @@ async def test_mmp_config_parameters_are_checked(trader: DeribitClient) -> None:
     assert await trader.private.get_mmp_config() == []
 
 
-async def test_a_locked_account_cannot_trade_or_withdraw(
+async def test_a_locked_account_cannot_trade_withdraw_or_transfer(
     sim: DeribitSimulator, trader: DeribitClient
 ) -> None:
     price, _ = await _inside_spread(trader)
     resting = await trader.private.buy(PERP, amount=10, price=price - 100)
+    subaccount = await trader.private.create_subaccount()
     async with trader.subscribe("user.lock") as locks:
         await sim.set_user_lock("BTC", message="under review")
         notice = await asyncio.wait_for(anext(locks), 5)
@@ -177,6 +178,7 @@ async def test_a_locked_account_cannot_trade_or_withdraw(
             trader.private.buy(PERP, amount=10, price=price - 100),
             trader.private.edit(resting.order.order_id, amount=20, price=price - 100),
             trader.private.withdraw("BTC", "bc1-somewhere-else", 0.1),
+            trader.private.submit_transfer_to_subaccount("BTC", 0.1, subaccount.id),
             trader.private.verify_block_trade(
                 sim.now_ms(),
                 "locked",
