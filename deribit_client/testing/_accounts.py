@@ -251,6 +251,12 @@ class Trading:
         self.block_trade_ids = itertools.count(6_001)
         self.block_signatures: dict[str, tuple[str, tuple[int, str, str]]] = {}
         """A verified block trade's signature -> (verifying client id, its request key)."""
+        self.block_rfqs: dict[int, dict[str, Any]] = {}
+        """Block RFQs by id, open ones and the most recent closed ones (``_block_rfq``)."""
+        self.block_rfq_ids = itertools.count(1)
+        self.block_rfq_quote_ids = itertools.count(1)
+        self.block_rfq_trades: list[dict[str, Any]] = []
+        """Block RFQ executions as ``public/get_block_rfq_trades`` lists them, oldest first."""
         self.wallet_ids = itertools.count(1)
         """Ids of withdrawals, transfers and subaccounts."""
         self.auth_grants: list[str] = []

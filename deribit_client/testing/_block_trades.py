@@ -35,7 +35,7 @@ from ._shaped import declared_params
 from ._state import Call, SimState
 from ._streams import market_moved, publish_to_account
 
-__all__ = ["register"]
+__all__ = ["Leg", "check_funds", "leg_side", "register", "trade_block"]
 
 SIGNATURE_WINDOW_MS = 5 * 60_000
 """How far a block trade's ``timestamp`` may be from the server time, and how long its
@@ -81,23 +81,23 @@ def _positive(leg: dict[str, Any], member: str) -> float:
     return float(number)
 
 
-def _side(leg_direction: str, role: str) -> str:
+def leg_side(leg_direction: str, role: str) -> str:
     """A party's direction on a leg whose ``direction`` is the maker's."""
     if role == "maker":
         return leg_direction
     return "sell" if leg_direction == "buy" else "buy"
 
 
-def _check_funds(call: Call, account: Account, legs: list[Leg], role: str) -> None:
+def check_funds(sim: SimState, account: Account, legs: list[Leg], role: str) -> None:
     """``11098`` when the account is locked in a leg's currency, ``10009`` when it cannot
     margin its side of a leg."""
     for name, price, amount, direction in legs:
-        instrument = call.sim.market.instruments[name]
+        instrument = sim.market.instruments[name]
         require_unlocked(account, instrument)
         # what check_margin reads of an order (a new_order would draw an order id)
-        side = {"direction": _side(direction, role), "amount": amount, "price": price,
+        side = {"direction": leg_side(direction, role), "amount": amount, "price": price,
                 "filled_amount": 0.0, "reduce_only": False}  # fmt: skip
-        check_margin(call.sim, account, instrument, side)
+        check_margin(sim, account, instrument, side)
 
 
 def _request(call: Call) -> tuple[dict[str, Any], list[Leg]]:
@@ -147,7 +147,7 @@ async def verify_block_trade(call: Call) -> dict[str, str]:
     params, legs = _request(call)
     account = account_of(call)
     role = params["role"]
-    _check_funds(call, account, legs, role)
+    check_funds(call.sim, account, legs, role)
     _forget_expired(call)
     key: RequestKey = (params["timestamp"], params["nonce"], role)
     if key in account.block_requests:
@@ -196,22 +196,39 @@ async def execute_block_trade(call: Call) -> dict[str, Any]:
     account = account_of(call)
     if counterparty is account:
         raise SimError(11042, "permission_denied", {"reason": "a block trade needs two users"})
-    _check_funds(call, account, legs, params["role"])
-    _check_funds(call, counterparty, legs, key[2])
+    check_funds(sim, account, legs, params["role"])
+    check_funds(sim, counterparty, legs, key[2])
     del trading.block_signatures[params["counterparty_signature"]]
     del counterparty.block_requests[key]
 
-    block_id = str(next(trading.block_trade_ids))
+    blocks = await trade_block(sim, account, params["role"], counterparty, legs)
+    return blocks[0]
+
+
+async def trade_block(
+    sim: SimState,
+    account: Account,
+    role: str,
+    counterparty: Account,
+    legs: list[Leg],
+    **marks: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Execute ``legs`` (directions the maker's) between ``account`` in ``role`` and
+    ``counterparty`` in the other role as one block trade: the market prints each leg once
+    (with ``marks``, such as ``block_rfq_id``, on it), both get their side as a filled order
+    and a trade, and both can read the block trade back. Returns both sides of it."""
+    block_id = str(next(sim.trading.block_trade_ids))
     now = sim.now_ms()
-    parties = ((account, params["role"]), (counterparty, key[2]))
+    other = "taker" if role == "maker" else "maker"
+    parties = ((account, role), (counterparty, other))
     own: dict[str, list[dict[str, Any]]] = {account.client_id: [], counterparty.client_id: []}
     for name, price, amount, direction in legs:
         instrument = sim.market.instruments[name]
-        public = sim.market.record_trade(name, _side(direction, "taker"), price, amount, now)
-        public.update(block_trade_id=block_id, block_trade_leg_count=len(legs))
+        public = sim.market.record_trade(name, leg_side(direction, "taker"), price, amount, now)
+        public.update(block_trade_id=block_id, block_trade_leg_count=len(legs), **marks)
         await market_moved(sim, name, [public])
-        for party, role in parties:
-            order = new_order(sim, instrument, _side(direction, role), amount, price)
+        for party, party_role in parties:
+            order = new_order(sim, instrument, leg_side(direction, party_role), amount, price)
             trade = fill(
                 sim,
                 party,
@@ -220,7 +237,7 @@ async def execute_block_trade(call: Call) -> dict[str, Any]:
                 price,
                 amount,
                 public=public,
-                liquidity="M" if role == "maker" else "T",
+                liquidity="M" if party_role == "maker" else "T",
                 fee_rate=instrument["block_trade_commission"],
             )
             order.update(order_state="filled", block_trade=True)
@@ -233,14 +250,14 @@ async def execute_block_trade(call: Call) -> dict[str, Any]:
             "timestamp": now,
             "trades": own[party.client_id],
         }
-    return account.block_trades[block_id]
+    return account.block_trades[block_id], counterparty.block_trades[block_id]
 
 
 def simulate_block_trade(call: Call) -> bool:
     """Whether the account could take its side of the legs (margin included)."""
     params, legs = _request(call)
     try:
-        _check_funds(call, account_of(call), legs, params.get("role", "maker"))
+        check_funds(call.sim, account_of(call), legs, params.get("role", "maker"))
     except SimError:
         return False
     return True

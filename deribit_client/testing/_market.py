@@ -269,6 +269,9 @@ class Market:
         self.tapes: dict[str, deque[dict[str, Any]]] = {}
         """Public trades per instrument, oldest first (the newest :data:`HISTORY`)."""
         self._trade_ids = itertools.count(500_000)
+        self.combos: dict[str, dict[str, Any]] = {}
+        """Combos by id, as ``private/create_combo`` and Block RFQs registered them."""
+        self.combo_ids = itertools.count(400_001)
         self._trade_seq: dict[str, int] = {}
         self._tick_direction: dict[str, int] = {}
         today = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).date()

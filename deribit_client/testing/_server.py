@@ -15,7 +15,9 @@ from aiohttp import WSMsgType, web
 
 from . import (
     _api_keys,
+    _block_rfq,
     _block_trades,
+    _combos,
     _history,
     _mmp,
     _orders,
@@ -105,6 +107,8 @@ class DeribitSimulator(SimState):
             _history.register,
             _statistics.register,
             _block_trades.register,
+            _combos.register,
+            _block_rfq.register,
             _wallet.register,
         ):
             register(self)

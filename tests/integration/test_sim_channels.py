@@ -27,13 +27,9 @@ PARTS = {
     "depth": "10",
     "resolution": "1",
 }
-# Channels whose data needs state the simulator does not keep yet (block RFQs between
-# users, combos); README lists them.
+# Channels whose data needs state the simulator does not keep yet (trades on combo books);
+# README lists them.
 NOT_SIMULATED = {
-    "block_rfq.trades.(currency)",
-    "block_rfq.maker.(currency)",
-    "block_rfq.maker.quotes.(currency)",
-    "block_rfq.taker.(currency)",
     "user.combo_trades.(instrument_name).(interval)",
     "user.combo_trades.(kind).(currency).(interval)",
 }
@@ -53,7 +49,7 @@ def _typed(data: Any, expected: Any) -> bool:
 
 
 async def test_every_confirmed_channel_is_published(
-    sim: DeribitSimulator, trader: DeribitClient
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
 ) -> None:
     patterns = {channel_name(p): p for p in CHANNELS if p not in NOT_SIMULATED}
     async with trader.subscribe(*patterns) as sub:
@@ -75,6 +71,15 @@ async def test_every_confirmed_channel_is_published(
                  "direction": "buy"}]  # fmt: skip
         await trader.private.verify_block_trade(now, "n1", "maker", legs)
         await trader.private.reject_block_trade(now, "n1", "maker")
+        # ... asks for a quote, quotes another user's Block RFQ, which that user takes
+        rfq_legs = [{"instrument_name": "BTC-PERPETUAL", "amount": 1_000, "direction": "buy"}]
+        await trader.private.create_block_rfq(rfq_legs)
+        asked = await counterparty.private.create_block_rfq(rfq_legs)
+        quote_legs = [{"instrument_name": "BTC-PERPETUAL", "ratio": 1, "price": 64_000.0}]
+        await trader.private.add_block_rfq_quote(asked.block_rfq_id, 1_000, "sell", quote_legs)
+        sim.clock = lambda: time.time() + 6  # past the taker's grace period
+        await counterparty.private.accept_block_rfq(asked.block_rfq_id, 64_000.0, 1_000, "buy",
+                                                    quote_legs, "fill_or_kill")  # fmt: skip
         await sim.set_user_lock("BTC")
         await sim.set_instrument_state("BTC-PERPETUAL", "locked")
         await sim.set_platform_state(locked=True, price_index="btc_usd")

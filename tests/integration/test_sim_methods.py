@@ -4,6 +4,7 @@ simulator put in, sent through the real client and decoded into the method's res
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -84,7 +85,6 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
                 state.update(destination=subaccount.id, source=main.id)
             if method == "private/submit_transfer_to_subaccount":
                 state["destination"] = subaccount.id
-            state.update(block_trades.get(method, {}))
             if "api_key" in method and "id" in names:  # a key of the account (one to remove)
                 removed = method == "private/remove_api_key"
                 state["id"] = (
@@ -118,6 +118,7 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
                 state["ids"] = [
                     (await client.private.buy(PERP, amount=10, price=1000.0)).order.order_id
                 ]
+            state.update(block_trades.get(method, {}))  # after the label: quotes have their own
             if method in ("private/sell", "private/close_position"):
                 # Resting far above the market, inside the price band; a stop below it.
                 state.update(price=ticker.max_price // 1, trigger_price=ticker.min_price // 1 + 1)
@@ -157,10 +158,12 @@ async def _block_trade_state(sim: DeribitSimulator, client: DeribitClient) -> di
             now, "done", "taker", legs, done.signature
         )
         to_execute = await other.private.verify_block_trade(now, "execute", "maker", legs)
+        rfqs = await _block_rfq_state(sim, client, other)
     to_invalidate = await client.private.verify_block_trade(now, "invalidate", "maker", legs)
     for nonce in ("approve", "reject"):
         await client.private.verify_block_trade(now, nonce, "maker", legs)
     return {
+        **rfqs,
         "private/verify_block_trade": {**signed, "nonce": "verify"},
         "private/simulate_block_trade": signed,
         "private/execute_block_trade": {
@@ -174,6 +177,54 @@ async def _block_trade_state(sim: DeribitSimulator, client: DeribitClient) -> di
         "private/invalidate_block_trade_signature": {"signature": to_invalidate.signature},
         "private/get_block_trade": {"id": executed.id},
     }
+
+
+async def _block_rfq_state(
+    sim: DeribitSimulator, client: DeribitClient, other: DeribitClient
+) -> dict[str, dict[str, Any]]:
+    """Params of the Block RFQ and combo methods naming RFQs, quotes and combos that exist:
+    the client's own RFQs (one quoted by the other user, past its grace period), and an
+    RFQ of the other user that the client quotes."""
+    legs = [{"instrument_name": PERP, "amount": 1_000, "direction": "buy"}]
+    rfq_legs = [{"instrument_name": PERP, "ratio": 1, "direction": "buy"}]
+    to_accept, to_cancel, to_untrigger = [
+        (await client.private.create_block_rfq(legs)).block_rfq_id for _ in range(3)
+    ]
+    ask = {"amount": 1_000, "legs": [{**rfq_legs[0], "price": 64_000.0}]}
+    await other.private.add_block_rfq_quote(to_accept, direction="sell", **ask)
+    asked, swept = [(await other.private.create_block_rfq(legs)).block_rfq_id for _ in range(2)]
+    quote = {"amount": 1_000, "legs": [{**rfq_legs[0], "price": 60_000.0}], "direction": "buy"}
+    edited = await client.private.add_block_rfq_quote(asked, label="edit", **quote)
+    await client.private.add_block_rfq_quote(asked, label="cancel", **quote)
+    await client.private.add_block_rfq_quote(swept, **quote)  # cancel_all runs first
+    sim.clock = lambda: time.time() + 6  # past the 5 s grace period of the client's RFQs
+    accept = {"legs": rfq_legs, "direction": "buy", "amount": 1_000}
+    await client.private.accept_block_rfq(
+        to_untrigger, price=1_000.0, time_in_force="good_til_cancelled", **accept
+    )
+    options = [i.instrument_name for i in await client.public.get_instruments("BTC", kind="option")]
+    call, put = options[0], options[1]  # the same expiry and strike
+    pair = [{"instrument_name": call, "amount": 1, "direction": "buy"},
+            {"instrument_name": put, "amount": 1, "direction": "sell"}]  # fmt: skip
+    combo = await client.private.create_combo(pair)
+    identity = (await other.private.get_block_rfq_user_info()).parent
+    assert identity is not None
+    return {
+        "private/create_block_rfq": {"legs": legs, "makers": [identity.identity]},
+        "private/accept_block_rfq": {**accept, "block_rfq_id": to_accept, "price": 64_000.0},
+        "private/cancel_block_rfq": {"block_rfq_id": to_cancel},
+        "private/cancel_block_rfq_trigger": {"block_rfq_id": to_untrigger},
+        "private/add_block_rfq_quote": {**quote, "block_rfq_id": asked,
+                                        "expires_at": sim.now_ms() + 60_000},
+        "private/edit_block_rfq_quote": {**quote, "block_rfq_id": asked, "label": "edit",
+                                         "block_rfq_quote_id": edited.block_rfq_quote_id},
+        "private/cancel_block_rfq_quote": {"label": "cancel", "block_rfq_id": asked},
+        "private/get_block_rfq_quotes": {"block_rfq_id": asked},
+        "private/cancel_all_block_rfq_quotes": {"block_rfq_id": swept},
+        "private/create_combo": {"trades": pair},
+        "private/get_leg_prices": {"legs": pair, "price": 0.01},
+        "public/get_combo_details": {"combo_id": combo.id},
+    }  # fmt: skip
 
 
 async def _subscription_method(client: DeribitClient, method: str, params: Any) -> None:

@@ -1,0 +1,371 @@
+"""Block RFQs between simulated users and combos (issue #11): a taker asks, makers quote,
+the taker trades the best quotes after the grace period, and both hold their side; the
+RFQ, its quotes and its trades read back and stream as on Deribit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from deribit_client import DeribitClient, DeribitError, Notification
+from deribit_client.testing import DeribitSimulator
+
+PERP = "BTC-PERPETUAL"
+
+
+@pytest.fixture
+def now() -> list[float]:
+    """The simulator's clock (seconds): tests move it past grace periods and expiries."""
+    return [time.time()]
+
+
+@pytest.fixture
+async def sim(now: list[float]) -> AsyncIterator[DeribitSimulator]:
+    async with DeribitSimulator(seed=7, clock=lambda: now[0]) as simulator:
+        simulator.rate_limits.enabled = False  # a stopped clock refills no credits
+        yield simulator
+
+
+async def _call_spread(client: DeribitClient) -> tuple[str, str]:
+    calls = sorted(
+        (i.strike or 0.0, i.instrument_name)
+        for i in await client.public.get_instruments("BTC", kind="option")
+        if i.option_type == "call"
+    )
+    return calls[0][1], calls[1][1]
+
+
+def _legs(low: str, high: str, amount: float = 10) -> list[dict[str, Any]]:
+    return [
+        {"instrument_name": low, "amount": amount, "direction": "buy"},
+        {"instrument_name": high, "amount": amount, "direction": "sell"},
+    ]
+
+
+def _quote(low: str, high: str, low_price: float, high_price: float) -> list[dict[str, Any]]:
+    return [
+        {"instrument_name": low, "ratio": 1, "price": low_price},
+        {"instrument_name": high, "ratio": 1, "price": high_price},
+    ]
+
+
+async def test_a_block_rfq_trades_between_its_taker_and_the_best_maker(
+    now: list[float], trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    low, high = await _call_spread(trader)
+    async with counterparty.subscribe("block_rfq.maker.BTC") as asked:
+        rfq = await trader.private.create_block_rfq(_legs(low, high), label="spread")
+        seen = await asyncio.wait_for(anext(asked), 5)
+    assert rfq.state == "created"
+    assert (rfq.amount, [leg.ratio for leg in rfq.legs or []]) == (10, [1, 1])
+    assert rfq.combo_id is not None
+    assert "-CS-" in rfq.combo_id
+    assert isinstance(seen, Notification)
+    assert (seen.data.block_rfq_id, seen.data.role, seen.data.state) == (
+        rfq.block_rfq_id,
+        "maker",
+        "open",
+    )
+    taker_alias = (await trader.private.get_block_rfq_user_info()).parent
+    assert taker_alias is not None
+    assert seen.data.taker == taker_alias.identity
+
+    bid = await counterparty.private.add_block_rfq_quote(
+        rfq.block_rfq_id, 10, "buy", _quote(low, high, 0.02, 0.01)
+    )
+    ask = await counterparty.private.add_block_rfq_quote(
+        rfq.block_rfq_id, 10, "sell", _quote(low, high, 0.03, 0.01), label="mine"
+    )
+    assert (bid.price, ask.price) == (0.01, 0.02)  # bought legs add, sold ones subtract
+    (hidden,) = (await trader.private.get_block_rfqs(block_rfq_id=rfq.block_rfq_id)).block_rfqs
+    assert (hidden.bids, hidden.asks) == ([], [])  # the 5 s grace period
+    with pytest.raises(DeribitError):
+        await trader.private.accept_block_rfq(
+            rfq.block_rfq_id, 0.02, 10, "buy", _quote(low, high, 0, 0), "fill_or_kill"
+        )
+
+    now[0] += 6
+    (shown,) = (await trader.private.get_block_rfqs(block_rfq_id=rfq.block_rfq_id)).block_rfqs
+    assert [(b.price, b.amount) for b in shown.bids or []] == [(0.01, 10)]
+    assert [(a.price, a.amount) for a in shown.asks or []] == [(0.02, 10)]
+    async with trader.subscribe("block_rfq.trades.BTC") as tape:
+        accepted = await trader.private.accept_block_rfq(
+            rfq.block_rfq_id, 0.02, 10, "buy", _quote(low, high, 0, 0), "fill_or_kill"
+        )
+        printed = await asyncio.wait_for(anext(tape), 5)
+    (block,) = accepted.block_trades or []
+    assert [(t.instrument_name, t.direction, t.price, t.amount) for t in block.trades or []] == [
+        (low, "buy", 0.03, 10),
+        (high, "sell", 0.01, 10),
+    ]
+    assert {t.block_rfq_id for t in block.trades or []} == {rfq.block_rfq_id}
+    assert (await trader.private.get_position(low)).size == 10
+    assert (await counterparty.private.get_position(low)).size == -10
+    assert (await counterparty.private.get_block_trade(block.id)).id == block.id
+    assert isinstance(printed, Notification)
+    assert (printed.data.id, printed.data.amount, printed.data.direction) == (
+        rfq.block_rfq_id,
+        10,
+        "buy",
+    )
+
+    (done,) = (await trader.private.get_block_rfqs(block_rfq_id=rfq.block_rfq_id)).block_rfqs
+    assert done.state == "filled"
+    assert [(t.price, t.amount) for t in done.trades or []] == [(0.02, 10)]
+    # the maker's filled ask and its bid, cancelled with the RFQ, are no longer open
+    assert await counterparty.private.get_block_rfq_quotes() == []
+    public = await trader.public.get_block_rfq_trades("BTC")
+    assert [r.id for r in public.block_rfqs or []] == [rfq.block_rfq_id]
+    makers_view = await counterparty.private.get_block_rfqs(role="maker")
+    assert [(r.role, r.state) for r in makers_view.block_rfqs or []] == [("maker", "filled")]
+
+
+async def test_fill_or_kill_trades_all_or_nothing_and_a_trigger_waits_for_a_crossing_quote(
+    now: list[float], trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    rfq = await trader.private.create_block_rfq(
+        [{"instrument_name": PERP, "amount": 2_000, "direction": "buy"}]
+    )
+    legs = [{"instrument_name": PERP, "ratio": 1}]
+    await counterparty.private.add_block_rfq_quote(
+        rfq.block_rfq_id, 1_000, "sell", [{**legs[0], "price": 64_000.0}]
+    )
+    now[0] += 6
+    with pytest.raises(DeribitError) as partial:
+        await trader.private.accept_block_rfq(
+            rfq.block_rfq_id, 64_000.0, 2_000, "buy", legs, "fill_or_kill"
+        )
+    assert partial.value.code == 13907  # not_fully_filled
+    assert (await trader.private.get_position(PERP)).size == 0
+
+    waiting = await trader.private.accept_block_rfq(
+        rfq.block_rfq_id, 63_000.0, 2_000, "buy", legs, "good_til_cancelled"
+    )
+    assert waiting.block_trades == []
+    assert waiting.trade_trigger is not None
+    assert waiting.trade_trigger.state == "untriggered"
+    async with trader.subscribe("block_rfq.taker.BTC") as taker:
+        await counterparty.private.add_block_rfq_quote(
+            rfq.block_rfq_id, 2_000, "sell", [{**legs[0], "price": 62_500.0}]
+        )
+        states = []
+        while "filled" not in states:
+            update = await asyncio.wait_for(anext(taker), 5)
+            assert isinstance(update, Notification)
+            states.append(update.data.state)
+    assert (await trader.private.get_position(PERP)).size == 2_000  # at the crossing quote
+
+    other = await trader.private.create_block_rfq(
+        [{"instrument_name": PERP, "amount": 1_000, "direction": "sell"}]
+    )
+    now[0] += 6
+    await trader.private.accept_block_rfq(
+        other.block_rfq_id, 70_000.0, 1_000, "sell", legs, "good_til_cancelled"
+    )
+    cancelled = await trader.private.cancel_block_rfq_trigger(other.block_rfq_id)
+    assert cancelled.trade_trigger is not None
+    assert (cancelled.trade_trigger.state, cancelled.state) == ("cancelled", "open")
+
+
+async def test_quotes_trade_best_price_first_and_all_or_none_first_at_a_price(
+    sim: DeribitSimulator,
+    now: list[float],
+    trader: DeribitClient,
+    counterparty: DeribitClient,
+) -> None:
+    sim.add_api_key("third", "third-secret")
+    async with DeribitClient(
+        url=sim.url, heartbeat_interval=None, client_id="third", client_secret="third-secret"
+    ) as third:
+        rfq = await trader.private.create_block_rfq(
+            [{"instrument_name": PERP, "amount": 3_000, "direction": "buy"}]
+        )
+        legs = [{"instrument_name": PERP, "ratio": 1}]
+        late_best = await third.private.add_block_rfq_quote(
+            rfq.block_rfq_id, 1_000, "sell", [{**legs[0], "price": 64_000.0}]
+        )
+        any_part = await counterparty.private.add_block_rfq_quote(
+            rfq.block_rfq_id, 2_000, "sell", [{**legs[0], "price": 64_100.0}]
+        )
+        all_or_none = await third.private.add_block_rfq_quote(
+            rfq.block_rfq_id,
+            3_000,
+            "sell",
+            [{**legs[0], "price": 64_100.0}],
+            execution_instruction="all_or_none",
+        )
+        with pytest.raises(DeribitError) as partial_aon:  # all_or_none quotes the whole RFQ
+            await third.private.add_block_rfq_quote(
+                rfq.block_rfq_id,
+                1_000,
+                "sell",
+                [{**legs[0], "price": 64_100.0}],
+                execution_instruction="all_or_none",
+            )
+        assert partial_aon.value.code == -32602
+        now[0] += 6
+        accepted = await trader.private.accept_block_rfq(
+            rfq.block_rfq_id, 64_100.0, 3_000, "buy", legs, "fill_or_kill"
+        )
+        # 1,000 at the best price; the all-or-none quote no longer fits the 2,000 left,
+        # so the any-part-of quote at the next price fills them
+        fills = [(t.price, t.amount) for b in accepted.block_trades or [] for t in b.trades or []]
+        assert fills == [(64_000.0, 1_000), (64_100.0, 2_000)]
+        quotes = {q.block_rfq_quote_id: q for q in await third.private.get_block_rfq_quotes()}
+        assert late_best.block_rfq_quote_id not in quotes  # filled
+        assert all_or_none.block_rfq_quote_id not in quotes  # cancelled with the filled RFQ
+        assert any_part.block_rfq_quote_id != all_or_none.block_rfq_quote_id
+
+
+async def test_makers_are_refused_what_deribit_refuses(
+    sim: DeribitSimulator, now: list[float], trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    legs = [{"instrument_name": PERP, "amount": 1_000, "direction": "buy"}]
+    priced = [{"instrument_name": PERP, "ratio": 1, "price": 64_000.0}]
+    rfq = await trader.private.create_block_rfq(legs)
+    with pytest.raises(DeribitError) as own:
+        await trader.private.add_block_rfq_quote(rfq.block_rfq_id, 1_000, "buy", priced)
+    assert own.value.code == 11042
+    await counterparty.private.add_block_rfq_quote(rfq.block_rfq_id, 1_000, "sell", priced)
+    with pytest.raises(DeribitError) as crossed:  # a bid at its own ask
+        await counterparty.private.add_block_rfq_quote(rfq.block_rfq_id, 1_000, "buy", priced)
+    assert crossed.value.code == 13910
+    with pytest.raises(DeribitError) as off_tick:
+        await counterparty.private.add_block_rfq_quote(
+            rfq.block_rfq_id, 1_000, "buy", [{**priced[0], "price": 60_000.25}]
+        )
+    assert off_tick.value.code == 10043
+    with pytest.raises(DeribitError) as anonymous:  # fewer than five makers
+        await trader.private.create_block_rfq(legs, disclosed=False)
+    assert anonymous.value.code == -32602
+
+    sim.add_api_key("bystander", "bystander-secret")
+    async with DeribitClient(
+        url=sim.url, heartbeat_interval=None, client_id="bystander",
+        client_secret="bystander-secret",
+    ) as bystander:  # fmt: skip
+        maker = (await counterparty.private.get_block_rfq_user_info()).parent
+        assert maker is not None
+        assert maker.identity is not None
+        targeted = await trader.private.create_block_rfq(legs, makers=[maker.identity])
+        with pytest.raises(DeribitError) as untargeted:
+            await bystander.private.add_block_rfq_quote(
+                targeted.block_rfq_id, 1_000, "sell", priced
+            )
+        assert untargeted.value.code == 13020
+        assert maker.identity in await bystander.private.get_block_rfq_makers()
+
+    cancelled = await trader.private.cancel_block_rfq(targeted.block_rfq_id)
+    assert cancelled.state == "cancelled"
+    with pytest.raises(DeribitError) as closed:
+        await counterparty.private.add_block_rfq_quote(targeted.block_rfq_id, 1_000, "sell", priced)
+    assert closed.value.code == 13019
+
+    now[0] += 301  # five minutes: the RFQ and its quotes expire
+    (expired,) = (await trader.private.get_block_rfqs(block_rfq_id=rfq.block_rfq_id)).block_rfqs
+    assert expired.state == "expired"
+    assert await counterparty.private.get_block_rfq_quotes() == []
+    rating = (await trader.private.get_block_rfq_user_info()).users
+    assert rating is not None
+    assert rating[0].taker_rating == 0.0
+
+
+async def test_a_maker_edits_and_cancels_its_quotes(
+    trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    rfq = await trader.private.create_block_rfq(
+        [{"instrument_name": PERP, "amount": 1_000, "direction": "buy"}]
+    )
+    priced = [{"instrument_name": PERP, "ratio": 1, "price": 64_000.0}]
+    async with counterparty.subscribe("block_rfq.maker.quotes.BTC") as mine:
+        added = await counterparty.private.add_block_rfq_quote(
+            rfq.block_rfq_id, 1_000, "sell", priced, label="ask"
+        )
+        edited = await counterparty.private.edit_block_rfq_quote(
+            [{**priced[0], "price": 64_500.0}], 500, block_rfq_id=rfq.block_rfq_id, label="ask"
+        )
+        updates = [await asyncio.wait_for(anext(mine), 5) for _ in range(2)]
+    assert edited.block_rfq_quote_id == added.block_rfq_quote_id
+    assert (edited.price, edited.amount, edited.replaced) == (64_500.0, 500, True)
+    assert all(isinstance(u, Notification) for u in updates)
+    assert [u.data[0].price for u in updates if isinstance(u, Notification)] == [
+        64_000.0,
+        64_500.0,
+    ]
+    cancelled = await counterparty.private.cancel_block_rfq_quote(
+        block_rfq_quote_id=added.block_rfq_quote_id
+    )
+    assert cancelled.quote_state == "cancelled"
+    for _ in range(2):
+        await counterparty.private.add_block_rfq_quote(rfq.block_rfq_id, 1_000, "sell", priced)
+    assert await counterparty.private.cancel_all_block_rfq_quotes() == 2
+    assert await counterparty.private.get_block_rfq_quotes() == []
+
+
+async def test_combos_are_named_as_deribit_names_them_and_listed(trader: DeribitClient) -> None:
+    futures = await trader.public.get_instruments("BTC", kind="future")
+    dated = max(
+        (i for i in futures if i.settlement_period != "perpetual"),
+        key=lambda i: i.expiration_timestamp or 0,
+    ).instrument_name
+    spread = await trader.private.create_combo(
+        [
+            {"instrument_name": PERP, "amount": 1_000, "direction": "sell"},
+            {"instrument_name": dated, "amount": "1000", "direction": "buy"},  # as documented
+        ]
+    )
+    assert spread.id == f"BTC-FS-{dated.split('-')[1]}_PERP"
+    assert [(leg.instrument_name, leg.amount) for leg in spread.legs or []] == [
+        (PERP, -1),
+        (dated, 1),
+    ]
+    reverse = await trader.private.create_combo(
+        [
+            {"instrument_name": PERP, "amount": 10, "direction": "buy"},
+            {"instrument_name": dated, "amount": 10, "direction": "sell"},
+        ]
+    )
+    assert reverse.id == spread.id  # one book, bought or sold
+    options = await trader.public.get_instruments("BTC", kind="option")
+    call = next(i for i in options if i.option_type == "call")
+    put = next(
+        i.instrument_name for i in options if i.option_type == "put" and i.strike == call.strike
+    )
+    expiry, strike = call.instrument_name.split("-")[1:3]
+    reversal = await trader.private.create_combo(
+        [
+            {"instrument_name": call.instrument_name, "amount": 1, "direction": "buy"},
+            {"instrument_name": put, "amount": 1, "direction": "sell"},
+        ]
+    )
+    assert reversal.id == f"BTC-REV-{expiry}-{strike}"
+    straddle = await trader.private.create_combo(
+        [
+            {"instrument_name": call.instrument_name, "amount": 1, "direction": "sell"},
+            {"instrument_name": put, "amount": 1, "direction": "sell"},
+        ]
+    )
+    assert straddle.id == f"BTC-STRD-{expiry}-{strike}"
+    assert set(await trader.public.get_combo_ids("BTC")) == {spread.id, reversal.id, straddle.id}
+    assert [c.id for c in await trader.public.get_combos("ETH")] == []
+    assert (await trader.public.get_combo_details(spread.id)).legs == spread.legs
+    with pytest.raises(DeribitError) as unknown:
+        await trader.public.get_combo_details("BTC-FS-NOPE_PERP")
+    assert unknown.value.code == 13020
+
+    priced = await trader.private.get_leg_prices(
+        [
+            {"instrument_name": call.instrument_name, "amount": 2, "direction": "buy"},
+            {"instrument_name": put, "amount": 2, "direction": "sell"},
+        ],
+        0.05,
+    )
+    assert priced.amount == 2
+    (bought, sold) = priced.legs or []
+    assert bought.price is not None
+    assert sold.price is not None
+    assert bought.price - sold.price == pytest.approx(0.05, abs=0.0005)  # within a tick
