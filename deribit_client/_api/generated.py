@@ -1302,31 +1302,6 @@ class PrivateMethods:
         params = {'order_id': order_id}
         return await self._caller.invoke('private/cancel', params, RESULTS['private/cancel'], timeout)
 
-    async def cancel_all_block_rfq_quotes(
-        self,
-        *,
-        block_rfq_id: int | None = None,
-        detailed: bool | None = None,
-        timeout: float | None = None,
-    ) -> float:
-        """``private/cancel_all_block_rfq_quotes``: **Maker method** This method cancels all
-        user quotes in all Block RFQs. Optionally cancels all quotes in a specific RFQ if
-        the `block_rfq_id` is provided. **Note:** Mass cancellation by label is not
-        supported. This method will cancel all quotes regardless of their labels.
-
-        Args:
-            block_rfq_id: ID of the Block RFQ
-            detailed: When detailed is set to `true` output format is changed. See
-                [description](#detailed-response-for-private-cancel_all-and-private-
-                cancel_by_label-methods). Default: `false`
-            timeout: seconds to wait for the reply (default: the client's).
-
-        Returns:
-            The decoded result (``RESULTS['private/cancel_all_block_rfq_quotes']``).
-        """
-        params = {'block_rfq_id': block_rfq_id, 'detailed': detailed}
-        return await self._caller.invoke('private/cancel_all_block_rfq_quotes', params, RESULTS['private/cancel_all_block_rfq_quotes'], timeout)
-
     async def cancel_block_rfq(
         self,
         block_rfq_id: int,
@@ -1392,51 +1367,6 @@ class PrivateMethods:
         """
         params = {'block_rfq_id': block_rfq_id}
         return await self._caller.invoke('private/cancel_block_rfq_trigger', params, RESULTS['private/cancel_block_rfq_trigger'], timeout)
-
-    async def cancel_quotes(
-        self,
-        cancel_type: Literal['delta', 'quote_set_id', 'instrument', 'instrument_kind', 'currency', 'currency_pair', 'all'],
-        *,
-        detailed: bool | None = None,
-        freeze_quotes: bool | None = None,
-        min_delta: float | None = None,
-        max_delta: float | None = None,
-        quote_set_id: str | None = None,
-        instrument_name: str | None = None,
-        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
-        currency: str | None = None,
-        currency_pair: str | None = None,
-        timeout: float | None = None,
-    ) -> float:
-        """``private/cancel_quotes``: Cancels quotes based on the provided type. `delta`
-        cancels quotes within a Delta range defined by `min_delta` and `max_delta`.
-        `quote_set_id` cancels quotes by a specific Quote Set identifier. `instrument`
-        cancels all quotes associated with a particular instrument. `kind` cancels all
-        quotes for a certain instrument kind. `currency` cancels all quotes in a specified
-        currency.
-
-        Args:
-            detailed: When detailed is set to `true` output format is changed. See
-                [description](#detailed-response-for-private-cancel_all-and-private-
-                cancel_by_label-methods). Default: `false`
-            freeze_quotes: Whether or not to reject incoming quotes for 1 second after
-                cancelling (`false` by default). Related to `private/mass_quote` request.
-            cancel_type: Type of cancel criteria.
-            min_delta: Min delta to cancel by delta (for `cancel_type`: `delta`).
-            max_delta: Max delta to cancel by delta (for `cancel_type`: `delta`).
-            quote_set_id: Unique identifier for the Quote set.
-            instrument_name: Instrument name.
-            kind: Instrument kind, `"combo"` for any combo or `"any"` for all. If not
-                provided instruments of all kinds are considered
-            currency: The currency symbol
-            currency_pair: The currency pair symbol
-            timeout: seconds to wait for the reply (default: the client's).
-
-        Returns:
-            The decoded result (``RESULTS['private/cancel_quotes']``).
-        """
-        params = {'detailed': detailed, 'freeze_quotes': freeze_quotes, 'cancel_type': cancel_type, 'min_delta': min_delta, 'max_delta': max_delta, 'quote_set_id': quote_set_id, 'instrument_name': instrument_name, 'kind': kind, 'currency': currency, 'currency_pair': currency_pair}
-        return await self._caller.invoke('private/cancel_quotes', params, RESULTS['private/cancel_quotes'], timeout)
 
     async def cancel_transfer_by_id(
         self,

@@ -10,6 +10,7 @@ from .._errors import ClientError, OrderOutcomeUnknown
 from .._subscriptions import Callback, Subscription
 from ..channels import Channel
 from ..models import (
+    BlockRfqQuoteCancelReport,
     CancelReport,
     OrderResponse,
     OrderType,
@@ -23,6 +24,9 @@ __all__ = ["PrivateAPI"]
 
 KindOrAny = Literal["future", "option", "spot", "future_combo", "option_combo", "combo", "any"]
 CancelType = Literal["all", "limit", "trigger_all", "stop", "take", "trailing_stop"]
+QuoteCancelType = Literal[
+    "delta", "quote_set_id", "instrument", "instrument_kind", "currency", "currency_pair", "all"
+]
 Trigger = Literal["index_price", "mark_price", "last_price"]
 Advanced = Literal["usd", "implv"]
 LinkedOrderType = Literal[
@@ -384,6 +388,102 @@ class PrivateAPI(PrivateMethods):
         _check_label(label)
         params = {"label": label, "currency": currency}
         return await self._cancel("private/cancel_by_label", params, detailed, timeout)
+
+    @overload
+    async def cancel_quotes(
+        self,
+        cancel_type: QuoteCancelType,
+        *,
+        detailed: Literal[False] = False,
+        freeze_quotes: bool | None = None,
+        min_delta: float | None = None,
+        max_delta: float | None = None,
+        quote_set_id: str | None = None,
+        instrument_name: str | None = None,
+        kind: KindOrAny | None = None,
+        currency: str | None = None,
+        currency_pair: str | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_quotes(
+        self,
+        cancel_type: QuoteCancelType,
+        *,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        min_delta: float | None = None,
+        max_delta: float | None = None,
+        quote_set_id: str | None = None,
+        instrument_name: str | None = None,
+        kind: KindOrAny | None = None,
+        currency: str | None = None,
+        currency_pair: str | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    async def cancel_quotes(
+        self,
+        cancel_type: QuoteCancelType,
+        *,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        min_delta: float | None = None,
+        max_delta: float | None = None,
+        quote_set_id: str | None = None,
+        instrument_name: str | None = None,
+        kind: KindOrAny | None = None,
+        currency: str | None = None,
+        currency_pair: str | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_quotes``: cancel mass quotes by ``cancel_type`` (``delta``
+        between ``min_delta`` and ``max_delta``, a ``quote_set_id``, an
+        ``instrument_name``, a ``kind``, a ``currency``, a ``currency_pair``, or ``all``)."""
+        params = {
+            "cancel_type": cancel_type,
+            "freeze_quotes": freeze_quotes,
+            "min_delta": min_delta,
+            "max_delta": max_delta,
+            "quote_set_id": quote_set_id,
+            "instrument_name": instrument_name,
+            "kind": kind,
+            "currency": currency,
+            "currency_pair": currency_pair,
+        }
+        return await self._cancel("private/cancel_quotes", params, detailed, timeout)
+
+    @overload
+    async def cancel_all_block_rfq_quotes(
+        self,
+        *,
+        block_rfq_id: int | None = None,
+        detailed: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all_block_rfq_quotes(
+        self,
+        *,
+        block_rfq_id: int | None = None,
+        detailed: Literal[True],
+        timeout: float | None = None,
+    ) -> list[BlockRfqQuoteCancelReport]: ...
+    async def cancel_all_block_rfq_quotes(
+        self,
+        *,
+        block_rfq_id: int | None = None,
+        detailed: bool = False,
+        timeout: float | None = None,
+    ) -> int | list[BlockRfqQuoteCancelReport]:
+        """``private/cancel_all_block_rfq_quotes``: cancel your Block RFQ quotes (of one
+        RFQ); the number cancelled, or with ``detailed=True`` a report per currency."""
+        method = "private/cancel_all_block_rfq_quotes"
+        params: dict[str, Any] = {"block_rfq_id": block_rfq_id}
+        if detailed:
+            params["detailed"] = True
+            reports = list[BlockRfqQuoteCancelReport]
+            return await self._caller.invoke(method, params, reports, timeout)
+        return await self._caller.invoke(method, params, int, timeout)
 
     async def _cancel(
         self, method: str, params: dict[str, Any], detailed: bool, timeout: float | None

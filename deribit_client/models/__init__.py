@@ -63,6 +63,7 @@ from .market import (
     WithdrawalPriority,
 )
 from .objects import *  # noqa: F403  (generated: its __all__ lists every model)
+from .reports import BlockRfqQuoteCancelReport
 from .trading import (
     CancelError,
     CancelFailure,
@@ -95,6 +96,7 @@ __all__ = [
     "BookState",
     "Candle",
     "CancelError",
+    "BlockRfqQuoteCancelReport",
     "CancelFailure",
     "CancelOnDisconnect",
     "CancelReport",

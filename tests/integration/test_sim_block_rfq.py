@@ -303,6 +303,10 @@ async def test_a_maker_edits_and_cancels_its_quotes(
     for _ in range(2):
         await counterparty.private.add_block_rfq_quote(rfq.block_rfq_id, 1_000, "sell", priced)
     assert await counterparty.private.cancel_all_block_rfq_quotes() == 2
+    await counterparty.private.add_block_rfq_quote(rfq.block_rfq_id, 1_000, "sell", priced)
+    (report,) = await counterparty.private.cancel_all_block_rfq_quotes(detailed=True)
+    assert report.currency == "BTC"
+    assert [q.quote_state for q in report.result] == ["cancelled"]
     assert await counterparty.private.get_block_rfq_quotes() == []
 
 

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from deribit_client import DeribitClient, DeribitError
+from deribit_client.models import CancelSuccess
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import INSTANT
 
@@ -287,7 +288,9 @@ async def test_cancel_quotes_selects_quotes_only_and_can_freeze_them(trader: Der
     assert await trader.private.cancel_quotes("currency", currency="BTC") == 2
     assert [o.order_id for o in await trader.private.get_open_orders()] == [plain.order.order_id]
     await trader.private.mass_quote("2", "mm", [_quote(PERP, price - 10, None)])
-    assert await trader.private.cancel_quotes("all", freeze_quotes=True) == 1
+    (report,) = await trader.private.cancel_quotes("all", detailed=True, freeze_quotes=True)
+    assert isinstance(report, CancelSuccess)  # the cancelled quote, typed as an order
+    assert [o.direction for o in report.result] == ["buy"]
     with pytest.raises(DeribitError) as frozen:
         await trader.private.mass_quote("3", "mm", [_quote(PERP, price - 10, None)])
     assert frozen.value.code == 13043

@@ -24,7 +24,7 @@ from typing import Any
 
 from . import overrides
 
-HAND_MODULES = ("account", "market", "trading", "channels")
+HAND_MODULES = ("account", "market", "trading", "channels", "reports")
 """The modules of ``deribit_client.models`` that hold hand-written models."""
 
 __all__ = [

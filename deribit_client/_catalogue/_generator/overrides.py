@@ -12,6 +12,7 @@ _CANCEL_COUNT = (
     "cancel_all_by_instrument",
     "cancel_all_by_kind_or_type",
     "cancel_by_label",
+    "cancel_quotes",
 )
 
 ORDER_MUTATIONS = frozenset(
@@ -250,6 +251,7 @@ RESULT_TYPES: dict[str, str] = {
     **{f"private/{m}": "OrderResponse" for m in _ORDER_RESPONSE},
     # Only the count form is modelled; detailed=true returns execution reports.
     **{f"private/{m}": "int | list[CancelReport]" for m in _CANCEL_COUNT},
+    "private/cancel_all_block_rfq_quotes": "int | list[BlockRfqQuoteCancelReport]",
     "private/get_account_summary": "AccountSummary",
     # No result schema; the example is an account summary with projected values.
     "private/simulate_portfolio": "AccountSummary",
@@ -389,6 +391,7 @@ HAND_WRAPPERS = frozenset(
         *(f"private/{m}" for m in _ORDER_RESPONSE),
         # count-or-execution-reports overloads on `detailed`
         *(f"private/{m}" for m in _CANCEL_COUNT),
+        "private/cancel_all_block_rfq_quotes",
         # the server closes the socket instead of answering
         "private/logout",
         # through the subscription manager: it routes notifications and resubscribes
