@@ -145,6 +145,16 @@ class Token:
         return scope_levels(self.scope).get(area, 0) >= _LEVELS.index(level)
 
 
+ACCOUNT_SETTINGS: dict[str, Any] = {
+    "margin_model": "cross_sm",
+    "self_trading_reject_mode": "cancel_maker",
+    "self_trading_extended_to_subaccounts": False,
+    "block_rfq_self_match_prevention": True,
+    "email_language": "en",
+}
+"""A new account's settings (as the account summary reports them)."""
+
+
 @dataclass
 class Account:
     """The state of one API key's account: orders, trades, positions, balances, and the
@@ -181,6 +191,8 @@ class Account:
     """A cancel with ``freeze_quotes`` refuses mass quotes (13043) for a second."""
     locks: dict[str, str] = field(default_factory=dict)
     """Locked currencies (or ``ALL``) -> the reason shown by ``get_user_locks``."""
+    settings: dict[str, Any] = field(default_factory=lambda: dict(ACCOUNT_SETTINGS))
+    """Margin model, self-trading configuration and e-mail language."""
 
     def locked(self, *currencies: str) -> bool:
         """Whether the account is locked in any of ``currencies`` (or entirely)."""

@@ -399,7 +399,8 @@ def _position(sim: SimState, account: Account, name: str) -> dict[str, Any]:
     }
 
 
-def _summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
+def account_summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
+    """The account's ``private/get_account_summary`` figures in ``currency``."""
     positions = [
         _position(sim, account, name)
         for name in account.positions
@@ -430,9 +431,9 @@ def _summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
         "options_value": 0.0,
         "fee_balance": 0.0,
         "spot_reserve": 0.0,
-        "margin_model": "cross_sm",
-        "portfolio_margining_enabled": False,
-        "cross_collateral_enabled": False,
+        "margin_model": account.settings["margin_model"],
+        "portfolio_margining_enabled": account.settings["margin_model"].endswith("_pm"),
+        "cross_collateral_enabled": account.settings["margin_model"].startswith("cross"),
         "limits": sim.rate_limits.report(),
     }
 
@@ -471,7 +472,7 @@ async def notify_user(
         family = parts[1]
         if family == "portfolio" and trades:
             if currency_matches(parts[2], currency_of(instrument)):
-                data = _summary(sim, account, currency_of(instrument))
+                data = account_summary(sim, account, currency_of(instrument))
                 await _send(session, channel, data)
             continue
         # user.x.{instrument}.{interval} or user.x.{kind}.{currency}.{interval}
@@ -690,7 +691,7 @@ def check_margin(
         if o["order_state"] in ("open", "untriggered")
         and currency_of(sim.market.instruments[o["instrument_name"]]) == currency
     )
-    available = _summary(sim, account, currency)["available_funds"] - reserved
+    available = account_summary(sim, account, currency)["available_funds"] - reserved
     if order_margin(sim, instrument, order) > available:
         raise SimError(10009, "not_enough_funds")
 
@@ -1044,7 +1045,7 @@ def get_account_summary(call: Call) -> dict[str, Any]:
     currency = call.param("currency")
     if not isinstance(currency, str) or not currency.isalpha():
         raise invalid_param("currency")
-    summary = _summary(call.sim, account_of(call), currency.upper())
+    summary = account_summary(call.sim, account_of(call), currency.upper())
     if call.param("extended", bool, False):
         summary.update(
             id=4242,
@@ -1053,8 +1054,20 @@ def get_account_summary(call: Call) -> dict[str, Any]:
             type="main",
             email="bot@example.invalid",
             creation_timestamp=call.sim.now_ms(),
+            **_self_trading(account_of(call)),
         )
     return summary
+
+
+def _self_trading(account: Account) -> dict[str, Any]:
+    return {
+        key: account.settings[key]
+        for key in (
+            "self_trading_reject_mode",
+            "self_trading_extended_to_subaccounts",
+            "block_rfq_self_match_prevention",
+        )
+    }
 
 
 def get_account_summaries(call: Call) -> dict[str, Any]:
@@ -1068,7 +1081,8 @@ def get_account_summaries(call: Call) -> dict[str, Any]:
         "mmp_enabled": False,
         "security_keys_enabled": False,
         "interuser_transfers_enabled": False,
-        "summaries": [_summary(call.sim, account, c) for c in sorted(account.balances)],
+        **_self_trading(account),
+        "summaries": [account_summary(call.sim, account, c) for c in sorted(account.balances)],
     }
 
 

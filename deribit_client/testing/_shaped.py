@@ -30,7 +30,6 @@ _TYPES: dict[str, type] = {
 
 # Results of methods whose documentation gives no example (REFERENCE 7, 8).
 _UNDOCUMENTED: dict[str, Any] = {
-    "private/set_self_trading_config": "ok",
     "private/set_disabled_trading_products": "ok",
     "private/approve_block_trade": "ok",
     "private/reject_block_trade": "ok",

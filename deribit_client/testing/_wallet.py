@@ -10,7 +10,7 @@ from typing import Any
 
 from ._accounts import Account, deposit_address
 from ._market import CURRENCIES
-from ._orders import account_of, currency_of, order_margin
+from ._orders import account_of, account_summary, currency_of, order_margin
 from ._session import SimError, invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState
@@ -236,7 +236,7 @@ def get_subaccounts(call: Call) -> list[dict[str, Any]]:
         "login_enabled": True,
         "receive_notifications": True,
         "security_keys_enabled": False,
-        "margin_model": "cross_sm",
+        "margin_model": account.settings["margin_model"],
         "balances": account.balances,
     }
     records = [main, *account.subaccounts.values()]
@@ -424,6 +424,63 @@ def _no_settlements(call: Call) -> dict[str, Any]:
     return {"settlements": [], "continuation": None}
 
 
+EMAIL_LANGUAGES = ("en", "ko", "zh", "ja", "ru")
+"""The languages Deribit writes its e-mails in."""
+
+
+def set_email_language(call: Call) -> str:
+    language = declared_params(call)["language"]
+    if language not in EMAIL_LANGUAGES:
+        raise invalid_param("language", f"must be one of {', '.join(EMAIL_LANGUAGES)}")
+    account_of(call).settings["email_language"] = language
+    return "ok"
+
+
+def get_email_language(call: Call) -> str:
+    return str(account_of(call).settings["email_language"])
+
+
+def set_self_trading_config(call: Call) -> str:
+    """Kept and reported by the account summaries (the simulator's matching never trades
+    an account with itself, whatever the mode)."""
+    params = declared_params(call)
+    settings = account_of(call).settings
+    settings["self_trading_reject_mode"] = params["mode"]
+    settings["self_trading_extended_to_subaccounts"] = params["extended_to_subaccounts"]
+    if "block_rfq_self_match_prevention" in params:
+        settings["block_rfq_self_match_prevention"] = params["block_rfq_self_match_prevention"]
+    return "ok"
+
+
+def change_margin_model(call: Call) -> list[dict[str, Any]]:
+    """Switch the margin model of the account or one of its subaccounts (not with
+    ``dry_run``); per currency, the margin rates and available balance before and after
+    (the simulator charges the same margin under every model, so they agree)."""
+    params = declared_params(call)
+    account = account_of(call)
+    user_id = params.get("user_id", account.user_id)
+    own = user_id == account.user_id
+    holder = account.settings if own else _own_subaccount(call, user_id)
+    if not params.get("dry_run"):
+        holder["margin_model"] = params["margin_model"]
+    states = []
+    for currency in sorted(account.balances if own else holder["balances"]):
+        if own:
+            summary = account_summary(call.sim, account, currency)
+        else:  # a subaccount holds no positions here
+            balance = holder["balances"][currency]
+            summary = {"equity": balance, "available_funds": balance,
+                       "initial_margin": 0.0, "maintenance_margin": 0.0}  # fmt: skip
+        equity = summary["equity"] or 1.0  # rates of an empty account are 0
+        state = {
+            "maintenance_margin_rate": round(summary["maintenance_margin"] / equity, 8),
+            "initial_margin_rate": round(summary["initial_margin"] / equity, 8),
+            "available_balance": summary["available_funds"],
+        }
+        states.append({"currency": currency.lower(), "old_state": state, "new_state": dict(state)})
+    return states
+
+
 def register(sim: SimState) -> None:
     """Install these handlers on ``sim``."""
     for fn in (
@@ -451,6 +508,10 @@ def register(sim: SimState) -> None:
         remove_from_address_book,
         get_address_book,
         get_order_margin_by_ids,
+        set_email_language,
+        get_email_language,
+        set_self_trading_config,
+        change_margin_model,
     ):
         sim.methods[f"private/{fn.__name__}"] = fn
     for method in (

@@ -93,3 +93,37 @@ async def test_order_margins_by_ids_follow_the_orders(trader: DeribitClient) -> 
     with pytest.raises(DeribitError) as unknown:
         await trader.private.get_order_margin_by_ids(["BTC-1"])
     assert unknown.value.code == 10004
+
+
+async def test_account_settings_are_kept_and_reported(trader: DeribitClient) -> None:
+    assert await trader.private.get_email_language() == "en"
+    await trader.private.set_email_language("ja")
+    assert await trader.private.get_email_language() == "ja"
+    with pytest.raises(DeribitError) as unknown:
+        await trader.private.set_email_language("xx")
+    assert unknown.value.code == -32602
+
+    await trader.private.set_self_trading_config("reject_taker", True)
+    summaries = await trader.private.get_account_summaries()
+    assert (summaries.self_trading_reject_mode, summaries.self_trading_extended_to_subaccounts) == (
+        "reject_taker",
+        True,
+    )
+
+    (dry,) = [
+        s
+        for s in await trader.private.change_margin_model("cross_pm", dry_run=True)
+        if s.currency == "btc"
+    ]
+    assert dry.old_state == dry.new_state
+    assert (await trader.private.get_account_summary("BTC")).margin_model == "cross_sm"
+    await trader.private.change_margin_model("cross_pm")
+    summary = await trader.private.get_account_summary("BTC")
+    assert (summary.margin_model, summary.portfolio_margining_enabled) == ("cross_pm", True)
+    sub = await trader.private.create_subaccount()
+    await trader.private.change_margin_model("segregated_sm", user_id=sub.id)
+    models = {s.id: s.margin_model for s in await trader.private.get_subaccounts()}
+    assert models[sub.id] == "segregated_sm"
+    with pytest.raises(DeribitError) as stranger:
+        await trader.private.change_margin_model("cross_sm", user_id=99_999_999)
+    assert stranger.value.code == 13020

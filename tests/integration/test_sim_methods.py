@@ -94,6 +94,8 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
                 )
             if "sid" in names:
                 state["sid"] = subaccount.id
+            if method == "private/change_margin_model":
+                state["user_id"] = subaccount.id
             if method == "private/remove_subaccount":  # an empty one of its own
                 state["subaccount_id"] = (await client.private.create_subaccount()).id
             if method == "private/set_announcement_as_read":
