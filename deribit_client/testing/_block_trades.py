@@ -295,7 +295,7 @@ def get_block_trades(call: Call) -> list[dict[str, Any]]:
         for block in reversed(account.block_trades.values())
         if oldest <= int(block["id"]) <= newest
         and (currency is None or block["trades"][0]["fee_currency"] == currency)
-        and "block_rfq_id" not in params  # no block trade here came from an RFQ
+        and params.get("block_rfq_id") in (None, block["trades"][0].get("block_rfq_id"))
     ]
     return chosen[: params.get("count", 20)]
 

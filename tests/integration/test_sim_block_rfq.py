@@ -106,6 +106,9 @@ async def test_a_block_rfq_trades_between_its_taker_and_the_best_maker(
     assert (await trader.private.get_position(low)).size == 10
     assert (await counterparty.private.get_position(low)).size == -10
     assert (await counterparty.private.get_block_trade(block.id)).id == block.id
+    by_rfq = await counterparty.private.get_block_trades(block_rfq_id=rfq.block_rfq_id)
+    assert [b.id for b in by_rfq] == [block.id]
+    assert await counterparty.private.get_block_trades(block_rfq_id=rfq.block_rfq_id + 1) == []
     assert isinstance(printed, Notification)
     assert (printed.data.id, printed.data.amount, printed.data.direction) == (
         rfq.block_rfq_id,
