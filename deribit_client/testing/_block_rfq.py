@@ -21,12 +21,20 @@ its open quotes end with it. Expiry is noticed at the next Block RFQ call.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ._accounts import Account
 from ._block_trades import Leg, check_funds, trade_block
-from ._combos import Structure, as_number, combo_for, leg_prices, structure_mark, structure_of
+from ._combos import (
+    Structure,
+    as_number,
+    combo_for,
+    leg_prices,
+    structure_mark,
+    structure_of,
+    trade_step,
+)
 from ._market import currency_matches
 from ._orders import account_of, on_tick, require_unlocked
 from ._session import SimError, invalid_param, remember
@@ -47,7 +55,6 @@ KEPT_CLOSED = 1_000
 
 MAX_LABEL = 64
 _EPS = 1e-9
-_UNITS = 100_000_000
 
 
 def identity(account: Account) -> str:
@@ -62,20 +69,6 @@ def _opposite(direction: str) -> str:
 def _structure(rfq: dict[str, Any]) -> Structure:
     structure: Structure = rfq["_structure"]
     return structure
-
-
-def _step(sim: SimState, structure: Structure) -> float:
-    """The smallest amount of the structure that trades whole contracts on every leg."""
-    step = 1
-    for leg in structure.legs:
-        minimum = round(sim.market.instruments[leg.instrument_name]["min_trade_amount"] * _UNITS)
-        per_unit = minimum // math.gcd(minimum, leg.ratio)
-        step = step * per_unit // math.gcd(step, per_unit)
-    return step / _UNITS
-
-
-def _whole(amount: float, step: float) -> bool:
-    return abs(amount / step - round(amount / step)) < 1e-6
 
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
@@ -206,8 +199,9 @@ async def _publish(sim: SimState, rfq: dict[str, Any]) -> None:
         await publish_to_account(sim, client_id, "block_rfq.maker", view, _covers(currency))
 
 
-async def _publish_quotes(sim: SimState, rfq: dict[str, Any], quotes: list[dict[str, Any]]) -> None:
-    """Send changed quotes to their makers' ``block_rfq.maker.quotes`` channels."""
+async def _changed(sim: SimState, rfq: dict[str, Any], quotes: list[dict[str, Any]]) -> None:
+    """Send changed quotes to their makers' ``block_rfq.maker.quotes`` channels, then the
+    RFQ's state to its taker and makers."""
     currency = _structure(rfq).currency
     by_maker: dict[str, list[dict[str, Any]]] = {}
     for quote in quotes:
@@ -216,6 +210,7 @@ async def _publish_quotes(sim: SimState, rfq: dict[str, Any], quotes: list[dict[
         await publish_to_account(
             sim, client_id, "block_rfq.maker.quotes", changed, _covers(currency)
         )
+    await _publish(sim, rfq)
 
 
 # -- the RFQ's lifecycle -----------------------------------------------------------------
@@ -225,8 +220,15 @@ def _open_quotes(rfq: dict[str, Any]) -> Iterator[dict[str, Any]]:
     return (q for q in rfq["_quotes"].values() if q["quote_state"] == "open")
 
 
-async def _close(sim: SimState, rfq: dict[str, Any], state: str, reason: str) -> None:
-    """End the RFQ (``traded`` instead when part of it traded), its quotes and trigger."""
+async def _close(
+    sim: SimState,
+    rfq: dict[str, Any],
+    state: str,
+    reason: str,
+    traded: Sequence[dict[str, Any]] = (),
+) -> None:
+    """End the RFQ (``traded`` instead when part of it traded), its quotes and trigger,
+    and publish them with the quotes that just ``traded``."""
     now = sim.now_ms()
     rfq["state"] = "traded" if rfq["_trades"] and state != "filled" else state
     ended = list(_open_quotes(rfq))
@@ -236,8 +238,11 @@ async def _close(sim: SimState, rfq: dict[str, Any], state: str, reason: str) ->
     trigger = rfq["_trigger"]
     if trigger is not None and trigger["state"] == "untriggered":
         trigger.update(state="cancelled", cancel_reason=reason)
-    await _publish_quotes(sim, rfq, ended)
-    await _publish(sim, rfq)
+    await _changed(sim, rfq, _distinct([*traded, *ended]))
+
+
+def _distinct(quotes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return list({quote["block_rfq_quote_id"]: quote for quote in quotes}.values())
 
 
 async def _sweep(sim: SimState) -> None:
@@ -255,8 +260,7 @@ async def _sweep(sim: SimState) -> None:
         for quote in lapsed:
             quote.update(quote_state="expired", last_update_timestamp=now)
         if lapsed:
-            await _publish_quotes(sim, rfq, lapsed)
-            await _publish(sim, rfq)
+            await _changed(sim, rfq, lapsed)
     closed = [rfq_id for rfq_id, rfq in rfqs.items() if rfq["state"] != "open"]
     for rfq_id in closed[: max(0, len(closed) - KEPT_CLOSED)]:
         del rfqs[rfq_id]
@@ -376,11 +380,17 @@ def _same_legs(structure: Structure, value: Any, param: str) -> list[dict[str, A
 
 
 def _terms(
-    sim: SimState, rfq: dict[str, Any], maker: Account, params: dict[str, Any], direction: str
+    sim: SimState,
+    rfq: dict[str, Any],
+    maker: Account,
+    params: dict[str, Any],
+    direction: str,
+    instruction: str,
 ) -> dict[str, Any]:
     """A quote's legs, price, amount and hedge from ``params``, checked: prices on the
     block tick (every leg priced, or an aggregated ``price`` to split), a whole amount
-    within the RFQ's, and the margin for the maker's side."""
+    within the RFQ's (all of it for ``all_or_none``), and the margin for the maker's
+    side."""
     structure = _structure(rfq)
     legs = _same_legs(structure, params["legs"], "legs")
     sent = [as_number(leg.get("price")) for leg in legs]
@@ -406,10 +416,9 @@ def _terms(
         if not on_tick(p, instrument["block_trade_tick_size"]):
             raise SimError(10043, "price_wrong_tick")
     amount = params["amount"]
-    if amount <= 0 or not _whole(amount, rfq["min_trade_amount"]):
-        raise SimError(10027, "non_integer_contract_amount")
-    if amount > rfq["amount"] + _EPS:
-        raise invalid_param("amount", "more than the Block RFQ's amount")
+    _check_amount(rfq, amount, rfq["amount"])
+    if instruction == "all_or_none" and abs(amount - rfq["amount"]) > _EPS:
+        raise invalid_param("amount", "an all_or_none quote is for the RFQ's whole amount")
     hedge = _hedge(sim, params.get("hedge"), structure.currency)
     terms: dict[str, Any] = {
         "price": price,
@@ -428,6 +437,14 @@ def _terms(
         terms["hedge"] = hedge
     check_funds(sim, maker, _trade_legs(sim, terms, amount), "maker")
     return terms
+
+
+def _check_amount(rfq: dict[str, Any], amount: float, most: float) -> None:
+    """A positive whole number of the RFQ's ``min_trade_amount``, at most ``most``."""
+    if amount <= 0 or not on_tick(amount, rfq["min_trade_amount"]):
+        raise SimError(10027, "non_integer_contract_amount")
+    if amount > most + _EPS:
+        raise invalid_param("amount", f"more than the Block RFQ's {most:g} left")
 
 
 def _trade_legs(sim: SimState, quote: dict[str, Any], amount: float) -> list[Leg]:
@@ -495,8 +512,9 @@ async def _execute(
     fills: list[tuple[dict[str, Any], float]],
 ) -> list[dict[str, Any]]:
     """Trade ``fills`` for the taker as block trades, one per maker quote, and print them
-    as one Block RFQ trade. Returns the taker's block trades."""
-    sim_now = sim.now_ms()
+    as one Block RFQ trade (:func:`_after_trading` publishes the quotes' and the RFQ's new
+    state). Returns the taker's block trades."""
+    now = sim.now_ms()
     taker = sim.trading.account(rfq["_taker"])
     structure = _structure(rfq)
     taker_blocks = []
@@ -515,7 +533,7 @@ async def _execute(
         )
         taker_blocks.append(block)
         quote["filled_amount"] = round(quote["filled_amount"] + amount, 10)
-        quote["last_update_timestamp"] = sim_now
+        quote["last_update_timestamp"] = now
         if quote["filled_amount"] >= quote["amount"] - _EPS:
             quote["quote_state"] = "filled"
         record: dict[str, Any] = {"price": quote["price"], "amount": amount, "direction": direction}
@@ -530,7 +548,7 @@ async def _execute(
     first = fills[0][0]
     printed: dict[str, Any] = {
         "id": rfq["block_rfq_id"],
-        "timestamp": sim_now,
+        "timestamp": now,
         "combo_id": rfq["combo_id"],
         "legs": [
             {k: leg[k] for k in ("instrument_name", "direction", "ratio", "price")}
@@ -552,7 +570,6 @@ async def _execute(
         parts = channel.split(".")
         if parts[:2] == ["block_rfq", "trades"] and currency_matches(parts[2], structure.currency):
             await sim.publish(channel, _public(printed))
-    await _publish_quotes(sim, rfq, [quote for quote, _ in fills])
     return taker_blocks
 
 
@@ -560,17 +577,20 @@ def _indices(sim: SimState, structure: Structure) -> list[str]:
     return sorted({sim.market.index_of(leg.instrument_name) for leg in structure.legs})
 
 
-async def _after_trading(sim: SimState, rfq: dict[str, Any]) -> None:
+async def _after_trading(
+    sim: SimState, rfq: dict[str, Any], fills: Sequence[tuple[dict[str, Any], float]] = ()
+) -> None:
     """End the RFQ once its amount traded, or once something traded and no trigger
-    waits; else publish its new state."""
+    waits; publish its new state and that of the quotes that traded in ``fills``."""
+    traded = [quote for quote, _ in fills]
     trigger = rfq["_trigger"]
     waiting = trigger is not None and trigger["state"] == "untriggered"
     if rfq["_traded"] >= rfq["amount"] - _EPS:
-        await _close(sim, rfq, "filled", "Block RFQ filled")
+        await _close(sim, rfq, "filled", "Block RFQ filled", traded)
     elif rfq["_trades"] and not waiting:
-        await _close(sim, rfq, "traded", "Block RFQ traded")
+        await _close(sim, rfq, "traded", "Block RFQ traded", traded)
     else:
-        await _publish(sim, rfq)
+        await _changed(sim, rfq, traded)
 
 
 async def _run_trigger(sim: SimState, rfq: dict[str, Any]) -> None:
@@ -586,7 +606,7 @@ async def _run_trigger(sim: SimState, rfq: dict[str, Any]) -> None:
     trigger["_amount"] = round(trigger["_amount"] - sum(amount for _, amount in fills), 10)
     if trigger["_amount"] <= _EPS:
         trigger["state"] = "triggered"
-    await _after_trading(sim, rfq)
+    await _after_trading(sim, rfq, fills)
 
 
 def _fundable(
@@ -647,7 +667,7 @@ async def create_block_rfq(call: Call) -> dict[str, Any]:
         "expiration_timestamp": now + LIFETIME_MS,
         "state": "open",
         "amount": structure.amount,
-        "min_trade_amount": _step(sim, structure),
+        "min_trade_amount": trade_step(sim, structure),
         "legs": structure.reported_legs(),
         "combo_id": combo_id,
         "disclosed": disclosed,
@@ -696,10 +716,7 @@ async def accept_block_rfq(call: Call) -> dict[str, Any]:
     if trigger is not None and trigger["state"] == "untriggered":
         raise invalid_param("block_rfq_id", "a trade trigger waits; cancel it first")
     amount, direction = params["amount"], params["direction"]
-    if amount <= 0 or not _whole(amount, rfq["min_trade_amount"]):
-        raise SimError(10027, "non_integer_contract_amount")
-    if amount > rfq["amount"] - rfq["_traded"] + _EPS:
-        raise invalid_param("amount", "more than the Block RFQ has left")
+    _check_amount(rfq, amount, rfq["amount"] - rfq["_traded"])
     fills = _fundable(sim, rfq, _crossing(rfq, direction, params["price"], amount))
     filled = round(sum(take for _, take in fills), 10)
     if params["time_in_force"] == "fill_or_kill" and filled < amount - _EPS:
@@ -717,7 +734,7 @@ async def accept_block_rfq(call: Call) -> dict[str, Any]:
             "_amount": round(amount - filled, 10),
         }
         reply["trade_trigger"] = _public(rfq["_trigger"])
-    await _after_trading(sim, rfq)
+    await _after_trading(sim, rfq, fills)
     return reply
 
 
@@ -746,9 +763,7 @@ async def add_block_rfq_quote(call: Call) -> dict[str, Any]:
     _require_open(rfq)
     direction = params["direction"]
     instruction = params.get("execution_instruction", "any_part_of")
-    terms = _terms(sim, rfq, maker, params, direction)
-    if instruction == "all_or_none" and abs(terms["amount"] - rfq["amount"]) > _EPS:
-        raise invalid_param("amount", "an all_or_none quote is for the RFQ's whole amount")
+    terms = _terms(sim, rfq, maker, params, direction, instruction)
     _refuse_crossing(rfq, maker, direction, terms["price"])
     now = sim.now_ms()
     if params.get("expires_at", math.inf) <= now:
@@ -772,8 +787,7 @@ async def add_block_rfq_quote(call: Call) -> dict[str, Any]:
     if "expires_at" in params:
         quote["expires_at"] = params["expires_at"]
     rfq["_quotes"][quote["block_rfq_quote_id"]] = quote
-    await _publish_quotes(sim, rfq, [quote])
-    await _publish(sim, rfq)
+    await _changed(sim, rfq, [quote])
     await _run_trigger(sim, rfq)
     return _public(quote)
 
@@ -802,17 +816,23 @@ def _own_quote(sim: SimState, maker: Account, params: dict[str, Any]) -> dict[st
     )
     if quote_id is None and (rfq_id is None or label is None):
         raise invalid_param("block_rfq_quote_id", "required, or block_rfq_id and label")
-    for rfq in sim.trading.block_rfqs.values():
-        if rfq_id is not None and rfq["block_rfq_id"] != rfq_id:
-            continue
-        for quote in _open_quotes(rfq):
-            if quote["_maker"] != maker.client_id:
-                continue
-            if quote_id is not None and quote["block_rfq_quote_id"] == quote_id:
-                return quote
-            if quote_id is None and quote.get("label") == label:
-                return quote
+    for quote in _maker_quotes(sim, maker, rfq_id):
+        if quote_id is not None and quote["block_rfq_quote_id"] == quote_id:
+            return quote
+        if quote_id is None and quote.get("label") == label:
+            return quote
     raise SimError(13020, "not_found", {"reason": "no such open quote of yours"})
+
+
+def _maker_quotes(sim: SimState, maker: Account, rfq_id: int | None) -> list[dict[str, Any]]:
+    """The maker's open quotes, of one RFQ or of all."""
+    return [
+        quote
+        for rfq in sim.trading.block_rfqs.values()
+        if rfq_id in (None, rfq["block_rfq_id"])
+        for quote in _open_quotes(rfq)
+        if quote["_maker"] == maker.client_id
+    ]
 
 
 async def edit_block_rfq_quote(call: Call) -> dict[str, Any]:
@@ -822,19 +842,17 @@ async def edit_block_rfq_quote(call: Call) -> dict[str, Any]:
     maker = account_of(call)
     quote = _own_quote(sim, maker, params)
     rfq = sim.trading.block_rfqs[quote["block_rfq_id"]]
-    terms = _terms(sim, rfq, maker, params, quote["direction"])
+    instruction = quote["execution_instruction"]
+    terms = _terms(sim, rfq, maker, params, quote["direction"], instruction)
     if terms["amount"] < quote["filled_amount"] - _EPS:
         raise invalid_param("amount", "less than the quote's filled amount")
-    if quote["execution_instruction"] == "all_or_none" and terms["amount"] != rfq["amount"]:
-        raise invalid_param("amount", "an all_or_none quote is for the RFQ's whole amount")
     _refuse_crossing(rfq, maker, quote["direction"], terms["price"], quote["block_rfq_quote_id"])
     if "hedge" not in terms:
         quote.pop("hedge", None)
     quote.update(terms, replaced=True, last_update_timestamp=sim.now_ms())
     if "label" in params:
         quote["label"] = _label(params["label"])
-    await _publish_quotes(sim, rfq, [quote])
-    await _publish(sim, rfq)
+    await _changed(sim, rfq, [quote])
     await _run_trigger(sim, rfq)
     return _public(quote)
 
@@ -847,8 +865,7 @@ async def _cancel_quotes(sim: SimState, quotes: list[dict[str, Any]]) -> None:
         by_rfq.setdefault(quote["block_rfq_id"], []).append(quote)
     for rfq_id, cancelled in by_rfq.items():
         rfq = sim.trading.block_rfqs[rfq_id]
-        await _publish_quotes(sim, rfq, cancelled)
-        await _publish(sim, rfq)
+        await _changed(sim, rfq, cancelled)
 
 
 async def cancel_block_rfq_quote(call: Call) -> dict[str, Any]:
@@ -865,15 +882,7 @@ async def cancel_all_block_rfq_quotes(call: Call) -> int | list[dict[str, Any]]:
     params = declared_params(call)
     sim = call.sim
     await _sweep(sim)
-    maker = account_of(call)
-    rfq_id = params.get("block_rfq_id")
-    quotes = [
-        quote
-        for rfq in sim.trading.block_rfqs.values()
-        if rfq_id in (None, rfq["block_rfq_id"])
-        for quote in _open_quotes(rfq)
-        if quote["_maker"] == maker.client_id
-    ]
+    quotes = _maker_quotes(sim, account_of(call), params.get("block_rfq_id"))
     await _cancel_quotes(sim, quotes)
     if not params.get("detailed"):
         return len(quotes)
@@ -891,15 +900,10 @@ async def get_block_rfq_quotes(call: Call) -> list[dict[str, Any]]:
     params = declared_params(call)
     sim = call.sim
     await _sweep(sim)
-    maker = account_of(call)
-    rfq_id = params.get("block_rfq_id")
     return [
         _public(quote)
-        for rfq in sim.trading.block_rfqs.values()
-        if rfq_id in (None, rfq["block_rfq_id"])
-        for quote in _open_quotes(rfq)
-        if quote["_maker"] == maker.client_id
-        and params.get("label", quote.get("label")) == quote.get("label")
+        for quote in _maker_quotes(sim, account_of(call), params.get("block_rfq_id"))
+        if params.get("label", quote.get("label")) == quote.get("label")
         and params.get("block_rfq_quote_id", quote["block_rfq_quote_id"])
         == quote["block_rfq_quote_id"]
     ]

@@ -23,7 +23,15 @@ from ._session import SimError, invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState
 
-__all__ = ["Structure", "as_number", "combo_for", "leg_prices", "register", "structure_of"]
+__all__ = [
+    "Structure",
+    "as_number",
+    "combo_for",
+    "leg_prices",
+    "register",
+    "structure_of",
+    "trade_step",
+]
 
 _UNITS = 100_000_000  # amounts are compared in 1e-8 steps, finer than any minimum
 _LEG_SHAPE = "a non-empty list of {instrument_name, amount, direction}"
@@ -93,6 +101,16 @@ def structure_of(sim: SimState, param: str, value: Any) -> Structure:
     step = math.gcd(*(units for _, _, units in named))
     legs = tuple(Leg(name, direction, units // step) for name, direction, units in named)
     return Structure(currencies.pop(), step / _UNITS, legs)
+
+
+def trade_step(sim: SimState, structure: Structure) -> float:
+    """The smallest amount of ``structure`` that trades whole contracts on every leg."""
+    step = 1
+    for leg in structure.legs:
+        minimum = round(sim.market.instruments[leg.instrument_name]["min_trade_amount"] * _UNITS)
+        per_unit = minimum // math.gcd(minimum, leg.ratio)
+        step = step * per_unit // math.gcd(step, per_unit)
+    return step / _UNITS
 
 
 # -- naming ------------------------------------------------------------------------------

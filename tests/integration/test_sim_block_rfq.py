@@ -357,7 +357,29 @@ async def test_combos_are_named_as_deribit_names_them_and_listed(trader: Deribit
         ]
     )
     assert straddle.id == f"BTC-STRD-{expiry}-{strike}"
-    assert set(await trader.public.get_combo_ids("BTC")) == {spread.id, reversal.id, straddle.id}
+    puts = sorted((i.strike or 0.0, i.instrument_name) for i in options if i.option_type == "put")
+    put_spread = await trader.private.create_combo(
+        [
+            {"instrument_name": puts[0][1], "amount": 1, "direction": "sell"},
+            {"instrument_name": puts[1][1], "amount": 1, "direction": "buy"},
+        ]
+    )
+    assert put_spread.id == f"BTC-PS-{expiry}-{int(puts[1][0])}_{int(puts[0][0])}"
+    other = await trader.private.create_combo(
+        [
+            {"instrument_name": PERP, "amount": 20, "direction": "buy"},
+            {"instrument_name": call.instrument_name, "amount": 1, "direction": "buy"},
+        ]
+    )
+    assert other.id.startswith("BTC-COMBO-")  # no pattern: the simulator's own name
+    assert [leg.amount for leg in other.legs or []] == [20, 1]  # ratios of the amounts
+    assert set(await trader.public.get_combo_ids("BTC")) == {
+        spread.id,
+        reversal.id,
+        straddle.id,
+        put_spread.id,
+        other.id,
+    }
     assert [c.id for c in await trader.public.get_combos("ETH")] == []
     assert (await trader.public.get_combo_details(spread.id)).legs == spread.legs
     with pytest.raises(DeribitError) as unknown:
@@ -376,3 +398,37 @@ async def test_combos_are_named_as_deribit_names_them_and_listed(trader: Deribit
     assert bought.price is not None
     assert sold.price is not None
     assert bought.price - sold.price == pytest.approx(0.05, abs=0.0005)  # within a tick
+
+
+async def test_a_quote_s_hedge_trades_with_it_in_proportion(
+    now: list[float], trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    low, high = await _call_spread(trader)
+    rfq = await trader.private.create_block_rfq(_legs(low, high, amount=20))
+    hedge = {"instrument_name": PERP, "direction": "sell", "price": 64_000.0, "amount": 200}
+    async with counterparty.subscribe("block_rfq.maker.quotes.BTC") as mine:
+        quote = await counterparty.private.add_block_rfq_quote(
+            rfq.block_rfq_id, 20, "sell", _quote(low, high, 0.03, 0.01), hedge=hedge
+        )
+        await anext(mine)  # the new quote
+        now[0] += 6
+        accepted = await trader.private.accept_block_rfq(
+            rfq.block_rfq_id, 0.02, 10, "buy", _quote(low, high, 0, 0), "fill_or_kill"
+        )
+        traded = await asyncio.wait_for(anext(mine), 5)
+    assert quote.hedge is not None
+    assert quote.hedge.amount == 200
+    (block,) = accepted.block_trades or []
+    # half the quote traded: half its hedge, the taker on the other side of the maker's sell
+    assert [(t.instrument_name, t.direction, t.amount) for t in block.trades or []][-1] == (
+        PERP,
+        "buy",
+        100,
+    )
+    assert isinstance(traded, Notification)
+    assert [(q.block_rfq_quote_id, q.filled_amount) for q in traded.data] == [
+        (quote.block_rfq_quote_id, 10)
+    ]
+    (rfq_now,) = (await trader.private.get_block_rfqs(block_rfq_id=rfq.block_rfq_id)).block_rfqs
+    assert rfq_now.state == "traded"  # part of it traded, nothing waits
+    assert [t.hedge_amount for t in rfq_now.trades or []] == [100]
