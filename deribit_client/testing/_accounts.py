@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import _session
 from ._session import Session, SimError, remember
 
 __all__ = [
@@ -155,6 +156,9 @@ ACCOUNT_SETTINGS: dict[str, Any] = {
 """A new account's settings (as the account summary reports them)."""
 
 
+_LIVE = frozenset({"open", "untriggered"})
+
+
 @dataclass
 class Account:
     """The state of one API key's account: orders, trades, positions, balances, and the
@@ -193,6 +197,20 @@ class Account:
     """Locked currencies (or ``ALL``) -> the reason shown by ``get_user_locks``."""
     settings: dict[str, Any] = field(default_factory=lambda: dict(ACCOUNT_SETTINGS))
     """Margin model, self-trading configuration and e-mail language."""
+    _prune_orders_at: int = field(default=0, init=False, repr=False)
+
+    def keep_order(self, order: dict[str, Any]) -> None:
+        """Store a new order. Open (and untriggered) orders are kept however many there
+        are; of the closed ones only the newest :data:`HISTORY`, pruned in batches, so a
+        bot trading for days does not grow the simulator without bound."""
+        self.orders[order["order_id"]] = order
+        kept = _session.HISTORY
+        if len(self.orders) <= max(self._prune_orders_at, 2 * kept):
+            return
+        closed = [k for k, o in self.orders.items() if o["order_state"] not in _LIVE]
+        for order_id in closed[: max(0, len(closed) - kept)]:
+            del self.orders[order_id]
+        self._prune_orders_at = len(self.orders) + kept
 
     def locked(self, *currencies: str) -> bool:
         """Whether the account is locked in any of ``currencies`` (or entirely)."""

@@ -241,7 +241,7 @@ async def trade_block(
                 fee_rate=instrument["block_trade_commission"],
             )
             order.update(order_state="filled", block_trade=True)
-            party.orders[order["order_id"]] = order
+            party.keep_order(order)
             own[party.client_id].append(trade)
             await notify_user(sim, party, instrument, [order], [trade])
     for party, _ in parties:

@@ -655,7 +655,7 @@ def execute(
         trades = _match(sim, account, order, instrument, matched)
     _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
-    account.orders[order["order_id"]] = order
+    account.keep_order(order)
     return trades
 
 

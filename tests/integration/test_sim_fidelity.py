@@ -143,6 +143,29 @@ async def test_a_long_running_bot_does_not_grow_the_simulator(
         assert len(sim.trading.tokens) == len(sim.trading.refresh_tokens) == 1
 
 
+async def test_closed_orders_are_forgotten_beyond_the_history_but_open_ones_never(
+    monkeypatch: pytest.MonkeyPatch, sim: DeribitSimulator
+) -> None:
+    from deribit_client.testing import _session
+
+    monkeypatch.setattr(_session, "HISTORY", 10)
+    sim.rate_limits.enabled = False  # 145 orders and cancels: about memory, not credits
+    async with DeribitClient(
+        url=sim.url, client_id=SIM_CLIENT_ID, client_secret=SIM_CLIENT_SECRET, rate_limit=False
+    ) as trader:
+        resting = [await trader.private.buy(PERP, amount=10, type="limit", price=1000.0 + i)
+                   for i in range(25)]  # fmt: skip
+        for _ in range(60):
+            placed = await trader.private.buy(PERP, amount=10, type="limit", price=900.0)
+            await trader.private.cancel(placed.order.order_id)
+        orders = sim.trading.account(SIM_CLIENT_ID).orders
+        assert len(orders) <= 25 + 2 * 10
+        open_orders = await trader.private.get_open_orders_by_instrument(PERP)
+        assert {o.order_id for o in open_orders} == {r.order.order_id for r in resting}
+        state = await trader.private.get_order_state(placed.order.order_id)
+        assert state.order_state == "cancelled"  # the newest closed ones stay readable
+
+
 async def test_spent_nonces_are_forgotten_once_their_timestamp_is_refused() -> None:
     import time
 
