@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import hmac
 import itertools
 import secrets
@@ -28,7 +29,6 @@ __all__ = [
     "ApiKey",
     "Token",
     "Trading",
-    "deposit_address",
     "ws_signature_ok",
 ]
 
@@ -197,6 +197,12 @@ class Account:
     """Locked currencies (or ``ALL``) -> the reason shown by ``get_user_locks``."""
     settings: dict[str, Any] = field(default_factory=lambda: dict(ACCOUNT_SETTINGS))
     """Margin model, self-trading configuration and e-mail language."""
+    created_ms: int = 0
+    deposit_addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Deposit addresses per currency, oldest first: the last is the current one (earlier
+    ones still receive, as on Deribit)."""
+    beneficiaries: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    """Travel-rule beneficiaries by ``(currency, address, tag)``."""
     _prune_orders_at: int = field(default=0, init=False, repr=False)
 
     def keep_order(self, order: dict[str, Any]) -> None:
@@ -220,6 +226,56 @@ class Account:
         """``11098 account_locked`` when :meth:`locked` says so."""
         if self.locked(*currencies):
             raise SimError(11098, "account_locked")
+
+    def deposit_address(self, currency: str) -> dict[str, Any]:
+        """The current deposit address of ``currency``, as ``get_current_deposit_address``
+        reports it; the first one dates from the account's creation."""
+        addresses = self.deposit_addresses.get(currency)
+        return addresses[-1] if addresses else self.new_deposit_address(currency, self.created_ms)
+
+    def new_deposit_address(self, currency: str, now_ms: int) -> dict[str, Any]:
+        """A further deposit address (made up, stable per account, currency and rank)."""
+        addresses = self.deposit_addresses.setdefault(currency, [])
+        seed = f"{self.client_id}:{currency}" + (f":{len(addresses)}" if addresses else "")
+        digest = hashlib.sha256(seed.encode()).hexdigest()
+        address = {"address": f"sim{currency.lower()}{digest[:30]}", "creation_timestamp": now_ms,
+                   "currency": currency, "type": "deposit"}  # fmt: skip
+        addresses.append(address)
+        return address
+
+    def owns_address(self, currency: str, address: str) -> bool:
+        """Whether ``address`` is one of the account's deposit addresses of ``currency``."""
+        self.deposit_address(currency)
+        return any(a["address"] == address for a in self.deposit_addresses[currency])
+
+    def receive_deposit(
+        self, now_ms: int, currency: str, amount: float, *, needs_originator: bool = False
+    ) -> dict[str, Any]:
+        """A deposit to the current address of ``currency``: completed and credited at once,
+        or, with ``needs_originator``, held ``pending`` until ``set_clearance_originator``
+        names who sent it (Deribit's travel-rule clearance)."""
+        seed = f"{self.client_id}:{currency}:{now_ms}:{len(self.deposits)}"
+        digest = hashlib.sha256(seed.encode())
+        deposit = {
+            "address": self.deposit_address(currency)["address"],
+            "amount": amount,
+            "currency": currency,
+            "state": "pending" if needs_originator else "completed",
+            "clearance_state": "pending_user_input" if needs_originator else "success",
+            "source_address": f"ext{currency.lower()}{digest.hexdigest()[30:60]}",
+            "received_timestamp": now_ms,
+            "updated_timestamp": now_ms,
+            "transaction_id": digest.hexdigest(),
+        }
+        remember(self.deposits, deposit)
+        if not needs_originator:
+            self.book(now_ms, currency, "deposit", amount)
+        return deposit
+
+    def clear_deposit(self, deposit: dict[str, Any], now_ms: int) -> None:
+        """Complete a deposit held for its originator and credit it."""
+        deposit.update(state="completed", clearance_state="success", updated_timestamp=now_ms)
+        self.book(now_ms, deposit["currency"], "deposit", deposit["amount"])
 
     def book(
         self, now_ms: int, currency: str, kind: str, change: float, **info: Any
@@ -247,12 +303,6 @@ class Account:
         }
         remember(self.log, entry)
         return entry
-
-
-def deposit_address(account: Account, currency: str) -> str:
-    """The account's (made-up, stable) deposit address for ``currency``."""
-    digest = hashlib.sha256(f"{account.client_id}:{currency}".encode()).hexdigest()
-    return f"sim{currency.lower()}{digest[:30]}"
 
 
 STARTING_BALANCES = {"BTC": 10.0, "ETH": 150.0, "USDC": 250_000.0, "USDT": 100_000.0}
@@ -289,6 +339,11 @@ class Trading:
         """Block RFQ executions as ``public/get_block_rfq_trades`` lists them, oldest first."""
         self.wallet_ids = itertools.count(1)
         """Ids of withdrawals, transfers and subaccounts."""
+        self.transfer_confirmation_ms = 10_000
+        """How long a transfer to another user stays ``prepared`` (cancellable) before it
+        is confirmed and credited; Deribit waits for the sender's confirmation."""
+        self.pending_transfers: list[tuple[int, int, str, str, dict[str, Any]]] = []
+        """Heap of prepared transfers to users: (due, id, sender, recipient, payment)."""
         self.auth_grants: list[str] = []
         self.tokens_in_params = 0
         """Private calls that carried ``access_token`` in their params."""
@@ -324,27 +379,33 @@ class Trading:
             k: t for k, t in self.refresh_tokens.items() if t.key != key.client_id
         }
 
+    def confirm_transfers(self) -> None:
+        """Confirm the transfers to users that are due: the recipient is credited and
+        lists the income (the sender was debited when it sent). Runs lazily, whenever an
+        account is looked up, so it needs no timer of its own."""
+        now = self.now_ms()
+        while self.pending_transfers and self.pending_transfers[0][0] <= now:
+            _, _, sender, recipient_id, payment = heapq.heappop(self.pending_transfers)
+            if payment["state"] != "prepared":
+                continue  # cancelled meanwhile
+            payment.update(state="confirmed", updated_timestamp=now)
+            recipient = self.accounts[recipient_id]
+            income = {**payment, "id": next(self.wallet_ids), "direction": "income",
+                      "other_side": sender, "created_timestamp": now}  # fmt: skip
+            remember(recipient.transfers, income)
+            recipient.book(now, payment["currency"], "transfer", payment["amount"], side="+",
+                           info={"transfer_type": "user", "other_user": sender})  # fmt: skip
+
     def account(self, client_id: str) -> Account:
+        if self.pending_transfers:
+            self.confirm_transfers()
         account = self.accounts.get(client_id)
         if account is None:
-            account = Account(client_id, user_id=next(self._user_ids))
-            self.accounts[client_id] = account
             now = self.now_ms()
+            account = Account(client_id, user_id=next(self._user_ids), created_ms=now)
+            self.accounts[client_id] = account
             for currency, amount in STARTING_BALANCES.items():
-                account.deposits.append(
-                    {
-                        "address": deposit_address(account, currency),
-                        "amount": amount,
-                        "currency": currency,
-                        "state": "completed",
-                        "received_timestamp": now,
-                        "updated_timestamp": now,
-                        "transaction_id": hashlib.sha256(
-                            f"{client_id}{currency}".encode()
-                        ).hexdigest(),
-                    }
-                )
-                account.book(now, currency, "deposit", amount)
+                account.receive_deposit(now, currency, amount)
         return account
 
     # -- tokens -------------------------------------------------------------------------

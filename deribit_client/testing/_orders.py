@@ -16,7 +16,7 @@ from ._market import (
     kind_matches,
     side_of,
 )
-from ._session import Session, SimError, invalid_param
+from ._session import Session, SimError, invalid_param, remember
 from ._state import Call, SimState, account_of
 from ._streams import account_channels, market_moved, publish_to_account
 
@@ -339,7 +339,7 @@ def fill(
         "profit_loss": 0.0,
         "matching_id": None,
     }
-    account.trades.append(trade)
+    remember(account.trades, trade)  # the newest HISTORY: a bot trades for days
     return trade
 
 

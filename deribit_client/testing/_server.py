@@ -27,6 +27,7 @@ from . import (
     _shaped,
     _statistics,
     _streams,
+    _travel_rule,
     _wallet,
 )
 from ._accounts import SIM_CLIENT_ID
@@ -110,6 +111,7 @@ class DeribitSimulator(SimState):
             _combos.register,
             _block_rfq.register,
             _wallet.register,
+            _travel_rule.register,
         ):
             register(self)
         _shaped.register(self)  # last: every documented method without state, by shape
@@ -267,6 +269,27 @@ class DeribitSimulator(SimState):
         else:
             self.locked_indices.discard(price_index)
         await self.publish("platform_state", {"price_index": price_index, "locked": locked})
+
+    def deposit(
+        self,
+        currency: str,
+        amount: float,
+        *,
+        client_id: str = SIM_CLIENT_ID,
+        needs_originator: bool = False,
+    ) -> dict[str, Any]:
+        """A deposit of ``amount`` arrives at ``client_id``'s current ``currency`` address:
+        completed and credited at once, or, with ``needs_originator``, held ``pending``
+        (``clearance_state`` ``pending_user_input``) until the user calls
+        ``private/set_clearance_originator``. Returns the deposit as
+        ``private/get_deposits`` lists it."""
+        if amount <= 0:
+            raise ValueError(f"a deposit needs a positive amount, not {amount}")
+        account = self.trading.account(client_id)
+        deposit = account.receive_deposit(
+            self.now_ms(), currency.upper(), amount, needs_originator=needs_originator
+        )
+        return dict(deposit)
 
     async def set_user_lock(
         self,

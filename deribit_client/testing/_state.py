@@ -190,7 +190,9 @@ class Call:
             if default is REQUIRED:
                 raise invalid_param(name, "required")
             return default
-        if self.from_query and type(value) is str and kind is not str:
+        if type(value) is str and kind is not str and (self.from_query or kind in (list, dict)):
+            # Deribit documents array and object params as "JSON string containing ...":
+            # accept the string on every transport, not only in a GET query.
             value = _from_query(name, value, kind)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)

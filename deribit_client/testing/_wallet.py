@@ -6,12 +6,13 @@ of every balance."""
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
-from ._accounts import Account, deposit_address
+from ._accounts import Account
 from ._market import CURRENCIES
 from ._orders import account_of, account_summary, currency_of, order_margin
-from ._session import SimError, invalid_param
+from ._session import SimError, invalid_param, remember
 from ._shaped import declared_params
 from ._state import Call, SimState
 
@@ -46,14 +47,7 @@ def get_transfers(call: Call) -> dict[str, Any]:
 
 
 def get_current_deposit_address(call: Call) -> dict[str, Any]:
-    currency = declared_params(call)["currency"].upper()
-    account = account_of(call)
-    return {
-        "address": deposit_address(account, currency),
-        "creation_timestamp": account.deposits[0]["received_timestamp"],
-        "currency": currency,
-        "type": "deposit",
-    }
+    return account_of(call).deposit_address(declared_params(call)["currency"].upper())
 
 
 def get_transaction_log(call: Call) -> dict[str, Any]:
@@ -107,7 +101,7 @@ def _outgoing(call: Call) -> tuple[dict[str, Any], Account, str, float]:
 
 def withdraw(call: Call) -> dict[str, Any]:
     params, account, currency, amount = _outgoing(call)
-    if params["address"] == deposit_address(account, currency):
+    if account.owns_address(currency, params["address"]):
         raise SimError(11096, "address_belongs_to_user")
     fee = _FEES.get(currency, 0.0)
     if account.balances.get(currency, 0.0) < amount + fee:
@@ -126,7 +120,7 @@ def withdraw(call: Call) -> dict[str, Any]:
         "confirmed_timestamp": None,
         "updated_timestamp": now,
     }
-    account.withdrawals.append(withdrawal)
+    remember(account.withdrawals, withdrawal)
     account.book(now, currency, "withdrawal", -(amount + fee), commission=fee,
                  info={"addr": params["address"]})  # fmt: skip
     return withdrawal
@@ -181,7 +175,7 @@ def _transfer(call: Call, source: Account | dict[str, Any], target: dict[str, An
         "created_timestamp": now,
         "updated_timestamp": now,
     }
-    account.transfers.append(transfer)
+    remember(account.transfers, transfer)
     return transfer
 
 
@@ -199,6 +193,74 @@ def submit_transfer_between_subaccounts(call: Call) -> Any:
     own = source_id == account.user_id
     source: Account | dict[str, Any] = account if own else _subaccount(account, source_id)
     return _transfer(call, source, target)
+
+
+def submit_transfer_to_user(call: Call) -> dict[str, Any]:
+    """Send funds to another simulated user's deposit address, which must be in the
+    sender's address book as a ``transfer`` address (``11091`` otherwise). The sender is
+    debited at once; the transfer stays ``prepared`` (cancellable) for
+    ``sim.trading.transfer_confirmation_ms``, then the recipient is credited."""
+    params, account, currency, amount = _outgoing(call)
+    destination = params["destination"]
+    trading = call.sim.trading
+    if (currency, "transfer", destination) not in account.address_book:
+        raise SimError(11091, "invalid_transfer_address",
+                       {"reason": "not a transfer address of the address book"})  # fmt: skip
+    recipient = next(
+        (a for a in trading.accounts.values() if a.owns_address(currency, destination)), None
+    )
+    if recipient is None or recipient is account:
+        reason = "the own account" if recipient is account else "no user has this address"
+        raise SimError(11091, "invalid_transfer_address", {"reason": reason})
+    if account.balances.get(currency, 0.0) < amount:
+        raise SimError(10009, "not_enough_funds")
+    now = call.sim.now_ms()
+    transfer = {"id": next(trading.wallet_ids), "type": "user", "direction": "payment",
+                "state": "prepared", "other_side": destination, "currency": currency,
+                "amount": amount, "created_timestamp": now, "updated_timestamp": now}  # fmt: skip
+    account.book(now, currency, "transfer", -amount, side="-",
+                 info={"transfer_type": "user", "addr": destination})  # fmt: skip
+    remember(account.transfers, transfer)
+    due = now + trading.transfer_confirmation_ms
+    entry = (due, transfer["id"], account.client_id, recipient.client_id, transfer)
+    heapq.heappush(trading.pending_transfers, entry)
+    return transfer
+
+
+def cancel_transfer_by_id(call: Call) -> dict[str, Any]:
+    """Cancel a ``prepared`` transfer to a user and refund it; a transfer that is no longer
+    prepared gets ``11029``, an unknown one ``11053 transfer_not_found``."""
+    params = declared_params(call)
+    account = account_of(call)
+    currency = params["currency"].upper()
+    for transfer in account.transfers:
+        if (transfer["id"], transfer["currency"], transfer["direction"]) == (
+            params["id"],
+            currency,
+            "payment",
+        ):
+            if transfer["state"] != "prepared":
+                raise SimError(11029, "invalid_arguments", {"reason": "no longer cancellable"})
+            now = call.sim.now_ms()
+            transfer.update(state="cancelled", updated_timestamp=now)
+            account.book(now, currency, "transfer", transfer["amount"], side="+",
+                         info={"cancelled": transfer["id"]})  # fmt: skip
+            return transfer
+    raise SimError(11053, "transfer_not_found")
+
+
+MAX_DEPOSIT_ADDRESSES = 100
+"""Deposit addresses per currency before ``11093 max_addr_count_exceeded``."""
+
+
+def create_deposit_address(call: Call) -> dict[str, Any]:
+    """A new current deposit address; the earlier ones still receive."""
+    currency = declared_params(call)["currency"].upper()
+    account = account_of(call)
+    account.deposit_address(currency)
+    if len(account.deposit_addresses[currency]) >= MAX_DEPOSIT_ADDRESSES:
+        raise SimError(11093, "max_addr_count_exceeded")
+    return account.new_deposit_address(currency, call.sim.now_ms())
 
 
 def create_subaccount(call: Call) -> dict[str, Any]:
@@ -348,7 +410,7 @@ def add_to_address_book(call: Call) -> dict[str, Any]:
         raise SimError(11092, "address_already_exist")
     if sum(k[:2] == key[:2] for k in account.address_book) >= MAX_ADDRESSES:
         raise SimError(11093, "max_addr_count_exceeded")
-    if key[1] == "withdrawal" and params["address"] == deposit_address(account, key[0]):
+    if key[1] == "withdrawal" and account.owns_address(key[0], params["address"]):
         raise SimError(11096, "address_belongs_to_user")
     entry = {"currency": key[0], "type": key[1], "address": key[2],
              "creation_timestamp": call.sim.now_ms(), "status": "confirmed",
@@ -493,6 +555,9 @@ def register(sim: SimState) -> None:
         cancel_withdrawal,
         submit_transfer_to_subaccount,
         submit_transfer_between_subaccounts,
+        submit_transfer_to_user,
+        cancel_transfer_by_id,
+        create_deposit_address,
         create_subaccount,
         get_subaccounts,
         get_margins,
