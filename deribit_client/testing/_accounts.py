@@ -331,6 +331,9 @@ class Trading:
         self.block_trade_ids = itertools.count(6_001)
         self.block_signatures: dict[str, tuple[str, tuple[int, str, str]]] = {}
         """A verified block trade's signature -> (verifying client id, its request key)."""
+        self.untriggered: dict[str, dict[str, tuple[Account, dict[str, Any]]]] = {}
+        """Trigger orders waiting for their price, by instrument and order id (cancelled
+        ones are dropped when their instrument's market next moves)."""
         self.block_rfqs: dict[int, dict[str, Any]] = {}
         """Block RFQs by id, open ones and the most recent closed ones (``_block_rfq``)."""
         self.block_rfq_ids = itertools.count(1)

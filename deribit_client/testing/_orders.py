@@ -27,11 +27,14 @@ __all__ = [
     "check_margin",
     "currency_of",
     "fill",
+    "LIMIT_TYPES",
+    "TRIGGERS",
     "new_order",
     "notify_user",
     "on_tick",
     "order_margin",
     "public_order",
+    "reference_price",
     "register",
     "require_open",
 ]
@@ -40,6 +43,9 @@ _TRIGGER_TYPES = frozenset(
     {"stop_limit", "stop_market", "take_limit", "take_market", "trailing_stop"}
 )
 _ORDER_TYPES = frozenset({"limit", "market", "market_limit"}) | _TRIGGER_TYPES
+LIMIT_TYPES = frozenset({"limit", "stop_limit", "take_limit"})
+"""Order types that have a limit price (trigger ones once triggered)."""
+TRIGGERS = ("last_price", "mark_price", "index_price")
 _TIME_IN_FORCE = frozenset(
     {"good_til_cancelled", "good_til_day", "fill_or_kill", "immediate_or_cancel"}
 )
@@ -154,7 +160,7 @@ def _own_resting(account: Account, instrument: str, side: str, price: float) -> 
             if o["order_state"] == "open"
             and o["instrument_name"] == instrument
             and o["direction"] == side
-            and o["order_type"] == "limit"
+            and o["order_type"] in LIMIT_TYPES
             and abs(o["price"] - price) < _EPS
         )
     )
@@ -188,7 +194,7 @@ def _resting_makers(
         if o["order_state"] == "open"
         and o["instrument_name"] == name
         and o["direction"] == side
-        and o["order_type"] == "limit"
+        and o["order_type"] in LIMIT_TYPES
         and abs(o["price"] - price) < _EPS
     ]
     return sorted(found, key=lambda pair: pair[1]["creation_timestamp"])
@@ -209,7 +215,7 @@ def _match(
     buy = order["direction"] == "buy"
     opposite_side = "asks" if buy else "bids"
     opposite = book.levels(opposite_side)
-    limit = order["price"] if order["order_type"] == "limit" else None
+    limit = order["price"] if order["order_type"] in LIMIT_TYPES else None
     trades: list[dict[str, Any]] = []
     for level in list(opposite):
         remaining = order["amount"] - order["filled_amount"]
@@ -577,9 +583,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
         raise invalid_param("time_in_force")
     post_only = call.param("post_only", bool, False)
     reject_post_only = call.param("reject_post_only", bool, False)
-    trigger_price = call.param("trigger_price", float, None)
-    if order_type in _TRIGGER_TYPES and trigger_price is None and order_type != "trailing_stop":
-        raise invalid_param("trigger_price", "required for trigger orders")
+    trigger = _trigger_params(call, instrument, order_type, direction)
     order = new_order(
         sim,
         instrument,
@@ -596,8 +600,9 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
         mmp=call.param("mmp", bool, False),
         _connection=call.session.id if call.session.is_websocket else None,
     )
-    if trigger_price is not None:
-        order.update(trigger_price=trigger_price, trigger=call.param("trigger", str, "last_price"))
+    if trigger:
+        order.update(trigger, triggered=False)
+        order["trigger_order_id"] = f"{_TRIGGER_ID_PREFIX[order_type]}-{order['order_id']}"
     if order["mmp"]:
         if order_type != "limit":
             raise invalid_param("mmp", "only for limit orders")
@@ -608,6 +613,48 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     await notify(sim, account, instrument, [order], trades)
     await settle(sim, matched)
     return {"order": public_order(order), "trades": trades}
+
+
+_TRIGGER_ID_PREFIX = {"stop_limit": "SLL", "stop_market": "SLM", "take_limit": "TPL",
+                      "take_market": "TPM", "trailing_stop": "TS"}  # fmt: skip
+
+
+def reference_price(sim: SimState, instrument: dict[str, Any], trigger: str) -> float:
+    """The price a trigger order watches: the last trade, the mark (the book's mid) or
+    the instrument's index."""
+    name = instrument["instrument_name"]
+    last = float(sim.market.last_trade[name])
+    if trigger == "index_price":
+        return float(sim.market.index_prices.get(instrument["price_index"], last))
+    if trigger == "mark_price":
+        return sim.market.books[name].mid() or last
+    return last
+
+
+def _trigger_params(
+    call: Call, instrument: dict[str, Any], order_type: str, direction: str
+) -> dict[str, Any]:
+    """A trigger order's ``trigger``, ``trigger_price`` (on the tick: ``10044``) and, for
+    a trailing stop, ``trigger_offset`` with the reference price it trails from."""
+    if order_type not in _TRIGGER_TYPES:
+        return {}
+    trigger = call.param("trigger", str, "last_price")
+    if trigger not in TRIGGERS:
+        raise invalid_param("trigger", f"must be one of {', '.join(TRIGGERS)}")
+    if order_type == "trailing_stop":
+        offset = call.param("trigger_offset", float, None)
+        if offset is None or offset <= 0:
+            raise invalid_param("trigger_offset", "a positive offset is required")
+        reference = reference_price(call.sim, instrument, trigger)
+        stop = reference - offset if direction == "sell" else reference + offset
+        return {"trigger": trigger, "trigger_offset": offset, "trigger_reference_price": reference,
+                "trigger_price": stop, "_peak": reference}  # fmt: skip
+    trigger_price = call.param("trigger_price", float, None)
+    if trigger_price is None:
+        raise invalid_param("trigger_price", "required for trigger orders")
+    if not on_tick(trigger_price, instrument["tick_size"]):
+        raise SimError(10044, "trigger_price_wrong_tick")
+    return {"trigger": trigger, "trigger_price": trigger_price}
 
 
 def check_amount(instrument: dict[str, Any], amount: float) -> None:
@@ -642,9 +689,15 @@ def execute(
     trades: list[dict[str, Any]] = []
     book = sim.market.books[instrument["instrument_name"]]
     direction, price = order["direction"], order["price"]
-    if order["order_type"] in _TRIGGER_TYPES:
-        pass  # rests untriggered; the simulator's market does not move to trigger it
-    elif order["post_only"] and order["order_type"] == "limit" and _crosses(book, direction, price):
+    if order["order_state"] == "untriggered":
+        # Waits for its reference price (``_triggers`` watches every market move).
+        waiting = sim.trading.untriggered.setdefault(instrument["instrument_name"], {})
+        waiting[order["order_id"]] = (account, order)
+    elif (
+        order["post_only"]
+        and order["order_type"] in LIMIT_TYPES
+        and _crosses(book, direction, price)
+    ):
         if order["reject_post_only"]:
             raise SimError(11054, "post_only_reject")
         best = (book.best_ask if direction == "buy" else book.best_bid) or [price]
@@ -715,7 +768,7 @@ def _finish(sim: SimState, account: Account, order: dict[str, Any], book: Book) 
     remaining = order["amount"] - order["filled_amount"]
     if remaining <= _EPS:
         order["order_state"] = "filled"
-    elif order["order_type"] != "limit" or order["time_in_force"] in (
+    elif order["order_type"] not in LIMIT_TYPES or order["time_in_force"] in (
         "immediate_or_cancel",
         "fill_or_kill",
     ):
@@ -761,6 +814,11 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         raise SimError(10021, "invalid_amount")
     if price is not None and not on_tick(price, instrument["tick_size"]):
         raise SimError(10043, "price_wrong_tick")
+    trigger_price = call.param("trigger_price", float, None)
+    if trigger_price is not None and order["order_state"] == "untriggered":
+        if not on_tick(trigger_price, instrument["tick_size"]):
+            raise SimError(10044, "trigger_price_wrong_tick")
+        order["trigger_price"] = trigger_price
     if order["mmp"]:  # checked as the order it becomes
         edited = {**order, "amount": order["amount"] if amount is None else amount}
         _mmp.check_order(sim, account, instrument, {**edited, "price": price or order["price"]})

@@ -28,6 +28,7 @@ from . import (
     _statistics,
     _streams,
     _travel_rule,
+    _triggers,
     _wallet,
 )
 from ._accounts import SIM_CLIENT_ID
@@ -103,6 +104,7 @@ class DeribitSimulator(SimState):
             _private.register,
             _api_keys.register,
             _orders.register,
+            _triggers.register,
             _mmp.register,
             _quotes.register,
             _history.register,

@@ -70,6 +70,9 @@ class SimState:
         """Authenticates private calls, raising SimError (set by the auth handlers)."""
         self.on_disconnect: list[Callable[[Session], None]] = []
         """Called when a WebSocket connection ends (cancel-on-disconnect lives here)."""
+        self.on_market_move: list[Callable[[str], Awaitable[None]]] = []
+        """Awaited with an instrument's name after its market moved and was published
+        (trigger orders watch their reference prices here)."""
 
         self._tasks: set[asyncio.Task[Any]] = set()
 

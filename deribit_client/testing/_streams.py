@@ -142,7 +142,17 @@ async def market_moved(
     mutations as one change (``book.*``), grouped snapshots, the quote when the top of the
     book moved, the ticker, and ``trades`` on every ``trades.*`` channel covering the
     instrument. Every book mutation reaches subscribers this way, so change ids stay
-    consecutive. Returns the book change message, if there was one."""
+    consecutive. Then the ``sim.on_market_move`` hooks run (trigger orders watch prices).
+    Returns the book change message, if there was one."""
+    change = await _publish_market(sim, name, trades, skip)
+    for hook in sim.on_market_move:
+        await hook(name)
+    return change
+
+
+async def _publish_market(
+    sim: SimState, name: str, trades: Sequence[dict[str, Any]], skip: int
+) -> dict[str, Any] | None:
     market = sim.market
     book = market.books[name]
     delta = book.flush(skip=skip)

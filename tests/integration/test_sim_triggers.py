@@ -1,0 +1,98 @@
+"""Trigger orders fire in the simulator when their reference price is reached (issue #11):
+stops, take-profits and trailing stops, and the trigger order history that records them."""
+
+from __future__ import annotations
+
+import pytest
+
+from deribit_client import DeribitClient, DeribitError
+
+PERP = "BTC-PERPETUAL"
+
+
+async def _sweep(client: DeribitClient, direction: str, levels: int) -> float:
+    """Trade through the top ``levels`` of one side of the book with a market order;
+    returns the price of the last level reached (where the last trade prints)."""
+    book = await client.public.get_order_book(PERP, depth=5)
+    side = book.bids if direction == "sell" else book.asks
+    amount = sum(level[1] for level in side[:levels])
+    place = client.private.sell if direction == "sell" else client.private.buy
+    await place(PERP, amount=amount, type="market")
+    return float(side[levels - 1][0])
+
+
+async def test_a_stop_fires_when_the_last_price_falls_to_it_and_sells_at_market(
+    trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    book = await trader.public.get_order_book(PERP, depth=5)
+    trigger = float(book.bids[2][0])
+    far = float(book.bids[2][0]) - 500
+    stop = await trader.private.sell(PERP, amount=100, type="stop_market", trigger_price=trigger)
+    untouched = await trader.private.sell(PERP, amount=100, type="stop_market", trigger_price=far)
+    assert stop.order.order_state == "untriggered"
+    assert stop.order.price == "market_price"
+
+    assert await _sweep(counterparty, "sell", 3) <= trigger
+    fired = await trader.private.get_order_state(stop.order.order_id)
+    assert (fired.order_state, fired.triggered, fired.filled_amount) == ("filled", True, 100)
+    assert isinstance(fired.price, float)
+    (position,) = await trader.private.get_positions(currency="BTC")
+    assert position.size == -100
+    still = await trader.private.get_order_state(untouched.order.order_id)
+    assert still.order_state == "untriggered"
+
+    await trader.private.cancel(untouched.order.order_id)
+    history = await trader.private.get_trigger_order_history("BTC")
+    assert [(e.order_id, e.request, e.order_state) for e in history.entries] == [
+        (untouched.order.order_id, "cancel", "cancelled"),
+        (stop.order.order_id, "trigger:order", "triggered"),
+    ]
+    first = await trader.private.get_trigger_order_history("BTC", count=1)
+    rest = await trader.private.get_trigger_order_history(
+        "BTC", count=1, continuation=first.continuation
+    )
+    assert [e.order_id for e in rest.entries] == [stop.order.order_id]
+    assert rest.continuation is None
+
+
+async def test_a_take_profit_limit_rests_as_a_limit_order_once_triggered(
+    trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    book = await trader.public.get_order_book(PERP, depth=5)
+    trigger = float(book.asks[2][0])
+    limit = trigger - 1_000  # far below the market: rests once triggered
+    take = await trader.private.sell(
+        PERP, amount=100, type="take_limit", trigger_price=trigger, price=limit
+    )
+    await _sweep(counterparty, "buy", 3)
+    fired = await trader.private.get_order_state(take.order.order_id)
+    assert fired.triggered is True
+    assert fired.order_state in ("open", "filled")
+    assert fired.price == limit
+
+
+async def test_a_trailing_stop_follows_the_price_up_and_fires_on_the_way_down(
+    trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    trail = await trader.private.sell(
+        PERP, amount=100, type="trailing_stop", trigger="last_price", trigger_offset=2
+    )
+    start = trail.order.trigger_price
+    assert start is not None
+    peak = await _sweep(counterparty, "buy", 3)
+    raised = await trader.private.get_order_state(trail.order.order_id)
+    assert raised.order_state == "untriggered"
+    assert raised.trigger_price == peak - 2  # the stop moved up with the price
+    assert raised.trigger_price > start
+    assert await _sweep(counterparty, "sell", 1) <= peak - 2
+    fired = await trader.private.get_order_state(trail.order.order_id)
+    assert (fired.triggered, fired.order_state) == (True, "filled")
+
+
+async def test_trigger_parameters_are_checked(trader: DeribitClient) -> None:
+    with pytest.raises(DeribitError) as off_tick:
+        await trader.private.sell(PERP, amount=10, type="stop_market", trigger_price=1000.3)
+    assert off_tick.value.code == 10044
+    with pytest.raises(DeribitError) as no_offset:
+        await trader.private.sell(PERP, amount=10, type="trailing_stop")
+    assert no_offset.value.code == -32602
