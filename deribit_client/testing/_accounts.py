@@ -191,6 +191,8 @@ class Account:
     """Address book entries by ``(currency, type, address)``."""
     read_announcements: set[int] = field(default_factory=set)
     """Announcements ``set_announcement_as_read`` took off ``get_new_announcements``."""
+    position_moves: list[int] = field(default_factory=list)
+    """When ``move_positions`` ran in the last seven days (at most 100 times)."""
     quotes_frozen_until: int = 0
     """A cancel with ``freeze_quotes`` refuses mass quotes (13043) for a second."""
     locks: dict[str, str] = field(default_factory=dict)
@@ -327,7 +329,8 @@ class Trading:
         self.token_ttl = 900
         self.cancel_failures: dict[str, list[tuple[int, str]]] = {}
         self.order_ids = itertools.count(1_000_000)
-        self._user_ids = itertools.count(100_001)
+        self.user_ids = itertools.count(100_001)
+        """User ids of accounts and subaccounts alike (they are all Deribit users)."""
         self.block_trade_ids = itertools.count(6_001)
         self.block_signatures: dict[str, tuple[str, tuple[int, str, str]]] = {}
         """A verified block trade's signature -> (verifying client id, its request key)."""
@@ -341,7 +344,7 @@ class Trading:
         self.block_rfq_trades: list[dict[str, Any]] = []
         """Block RFQ executions as ``public/get_block_rfq_trades`` lists them, oldest first."""
         self.wallet_ids = itertools.count(1)
-        """Ids of withdrawals, transfers and subaccounts."""
+        """Ids of withdrawals and transfers."""
         self.transfer_confirmation_ms = 10_000
         """How long a transfer to another user stays ``prepared`` (cancellable) before it
         is confirmed and credited; Deribit waits for the sender's confirmation."""
@@ -405,7 +408,7 @@ class Trading:
         account = self.accounts.get(client_id)
         if account is None:
             now = self.now_ms()
-            account = Account(client_id, user_id=next(self._user_ids), created_ms=now)
+            account = Account(client_id, user_id=next(self.user_ids), created_ms=now)
             self.accounts[client_id] = account
             for currency, amount in STARTING_BALANCES.items():
                 account.receive_deposit(now, currency, amount)

@@ -28,7 +28,6 @@ from ._accounts import Account
 from ._block_trades import Leg, check_funds, trade_block
 from ._combos import (
     Structure,
-    as_number,
     combo_for,
     leg_prices,
     structure_mark,
@@ -37,7 +36,7 @@ from ._combos import (
 )
 from ._market import currency_matches
 from ._orders import account_of, on_tick, require_unlocked
-from ._session import SimError, invalid_param, remember
+from ._session import SimError, as_number, invalid_param, remember
 from ._shaped import declared_params
 from ._state import Call, SimState
 from ._streams import publish_to_account, subscribed

@@ -19,13 +19,12 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ._orders import currency_of, require_open
-from ._session import SimError, invalid_param
+from ._session import SimError, as_number, invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState
 
 __all__ = [
     "Structure",
-    "as_number",
     "combo_for",
     "leg_prices",
     "register",
@@ -35,19 +34,6 @@ __all__ = [
 
 _UNITS = 100_000_000  # amounts are compared in 1e-8 steps, finer than any minimum
 _LEG_SHAPE = "a non-empty list of {instrument_name, amount, direction}"
-
-
-def as_number(value: Any) -> float | None:
-    """A number in a structured parameter, which Deribit's own examples also write as a
-    string (``"amount": "1"``); None when it is neither."""
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 class Leg(NamedTuple):

@@ -33,6 +33,9 @@ __all__ = [
     "notify_user",
     "on_tick",
     "order_margin",
+    "account_identity",
+    "apply_position",
+    "position_view",
     "public_order",
     "reference_price",
     "register",
@@ -310,7 +313,7 @@ def fill(
         fee_rate = 0.0005 if kind == "future" else 0.0003
     fee = round(coin * fee_rate, 10)
     currency = currency_of(instrument)
-    _apply_position(account, instrument, order["direction"], amount, price)
+    apply_position(account.positions, name, order["direction"], amount, price)
     if public is None:
         public = sim.market.record_trade(name, order["direction"], price, amount, sim.now_ms())
     account.book(
@@ -349,13 +352,13 @@ def fill(
     return trade
 
 
-def _apply_position(
-    account: Account, instrument: dict[str, Any], direction: str, amount: float, price: float
+def apply_position(
+    positions: dict[str, dict[str, Any]], name: str, direction: str, amount: float, price: float
 ) -> None:
-    name = instrument["instrument_name"]
-    position = account.positions.get(name)
+    """Move the position in ``name`` by a trade (the average price follows additions)."""
+    position = positions.get(name)
     if position is None:
-        position = account.positions[name] = {"size": 0.0, "average_price": 0.0}
+        position = positions[name] = {"size": 0.0, "average_price": 0.0}
     signed = amount if direction == "buy" else -amount
     size = position["size"]
     new = round(size + signed, 10)
@@ -367,9 +370,10 @@ def _apply_position(
     position["size"] = new
 
 
-def _position(sim: SimState, account: Account, name: str) -> dict[str, Any]:
+def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    """The position in ``name`` as ``private/get_position`` reports it."""
     instrument = sim.market.instruments[name]
-    state = account.positions.get(name, {"size": 0.0, "average_price": 0.0})
+    state = positions.get(name, {"size": 0.0, "average_price": 0.0})
     size = state["size"]
     book = sim.market.books[name]
     mark = book.mid() or sim.market.last_trade[name]
@@ -408,7 +412,7 @@ def _position(sim: SimState, account: Account, name: str) -> dict[str, Any]:
 def account_summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
     """The account's ``private/get_account_summary`` figures in ``currency``."""
     positions = [
-        _position(sim, account, name)
+        position_view(sim, account.positions, name)
         for name in account.positions
         if currency_of(sim.market.instruments[name]) == currency
     ]
@@ -493,7 +497,7 @@ async def notify_user(
         elif family == "trades" and trades:
             await _send(session, channel, trades)
         elif family == "changes" and (orders or trades):
-            position = _position(sim, account, name)
+            position = position_view(sim, account.positions, name)
             data = {
                 "instrument_name": name,
                 "orders": orders,
@@ -1084,18 +1088,25 @@ def get_user_trades_by_order(call: Call) -> list[dict[str, Any]]:
 
 
 def get_position(call: Call) -> dict[str, Any]:
-    return _position(call.sim, account_of(call), _instrument(call)["instrument_name"])
+    return position_view(call.sim, account_of(call).positions, _instrument(call)["instrument_name"])
 
 
 def get_positions(call: Call) -> list[dict[str, Any]]:
     currency = call.param("currency", str, "any")
     kind = call.param("kind", str, None)
     account = account_of(call)
+    positions = account.positions
+    sid = call.param("subaccount_id", int, None)
+    if sid is not None and sid != account.user_id:
+        sub = account.subaccounts.get(sid)
+        if sub is None:
+            raise SimError(13020, "not_found", {"reason": f"no subaccount {sid}"})
+        positions = sub["positions"]
     out = []
-    for name in account.positions:
+    for name in positions:
         instrument = call.sim.market.instruments[name]
         if currency in ("any", currency_of(instrument)) and kind_matches(instrument["kind"], kind):
-            out.append(_position(call.sim, account, name))
+            out.append(position_view(call.sim, positions, name))
     return out
 
 
@@ -1103,43 +1114,42 @@ def get_account_summary(call: Call) -> dict[str, Any]:
     currency = call.param("currency")
     if not isinstance(currency, str) or not currency.isalpha():
         raise invalid_param("currency")
-    summary = account_summary(call.sim, account_of(call), currency.upper())
+    account = account_of(call)
+    summary = account_summary(call.sim, account, currency.upper())
     if call.param("extended", bool, False):
-        summary.update(
-            id=4242,
-            username="simulator",
-            system_name="simulator",
-            type="main",
-            email="bot@example.invalid",
-            creation_timestamp=call.sim.now_ms(),
-            **_self_trading(account_of(call)),
-        )
+        summary.update(account_identity(account))
     return summary
 
 
-def _self_trading(account: Account) -> dict[str, Any]:
+def account_identity(account: Account) -> dict[str, Any]:
+    """Who the (main) account is, as the extended account summaries and
+    ``get_subaccounts`` report it."""
     return {
-        key: account.settings[key]
-        for key in (
-            "self_trading_reject_mode",
-            "self_trading_extended_to_subaccounts",
-            "block_rfq_self_match_prevention",
-        )
+        "id": account.user_id,  # the id get_subaccounts and move_positions know it by
+        "username": account.client_id,
+        "system_name": account.client_id,
+        "email": f"{account.client_id}@simulator.invalid",
+        "type": "main",
+        "creation_timestamp": account.created_ms,
+        "login_enabled": True,
+        "security_keys_enabled": False,
+        "mmp_enabled": bool(account.mmp),
+        "interuser_transfers_enabled": True,
+        **{
+            key: account.settings[key]
+            for key in (
+                "self_trading_reject_mode",
+                "self_trading_extended_to_subaccounts",
+                "block_rfq_self_match_prevention",
+            )
+        },
     }
 
 
 def get_account_summaries(call: Call) -> dict[str, Any]:
     account = account_of(call)
     return {
-        "id": 4242,
-        "username": "simulator",
-        "system_name": "simulator",
-        "type": "main",
-        "login_enabled": True,
-        "mmp_enabled": False,
-        "security_keys_enabled": False,
-        "interuser_transfers_enabled": False,
-        **_self_trading(account),
+        **account_identity(account),
         "summaries": [account_summary(call.sim, account, c) for c in sorted(account.balances)],
     }
 

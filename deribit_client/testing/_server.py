@@ -21,6 +21,7 @@ from . import (
     _history,
     _mmp,
     _orders,
+    _portfolio,
     _private,
     _public,
     _quotes,
@@ -113,6 +114,7 @@ class DeribitSimulator(SimState):
             _combos.register,
             _block_rfq.register,
             _wallet.register,
+            _portfolio.register,
             _travel_rule.register,
         ):
             register(self)

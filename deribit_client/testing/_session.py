@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any
 
 import msgspec
@@ -10,6 +11,7 @@ from aiohttp import WSMsgType, web
 
 __all__ = [
     "HISTORY",
+    "as_number",
     "REQUIRED",
     "Session",
     "SimError",
@@ -110,6 +112,19 @@ def remember(log: list[Any], entry: Any) -> None:
     log.append(entry)
     if len(log) > 2 * HISTORY:
         del log[:-HISTORY]
+
+
+def as_number(value: Any) -> float | None:
+    """A number in a structured parameter, which Deribit's own examples also write as a
+    string (``"amount": "1"``); None when it is neither."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def unsupported_instrument() -> SimError:

@@ -11,7 +11,14 @@ from typing import Any
 
 from ._accounts import Account
 from ._market import CURRENCIES
-from ._orders import account_of, account_summary, currency_of, order_margin
+from ._orders import (
+    account_identity,
+    account_of,
+    account_summary,
+    currency_of,
+    order_margin,
+    position_view,
+)
 from ._session import SimError, invalid_param, remember
 from ._shaped import declared_params
 from ._state import Call, SimState
@@ -267,7 +274,7 @@ def create_subaccount(call: Call) -> dict[str, Any]:
     account = account_of(call)
     if len(account.subaccounts) >= MAX_SUBACCOUNTS:
         raise SimError(12001, "too_many_subaccounts")
-    sid = next(call.sim.trading.wallet_ids)
+    sid = next(call.sim.trading.user_ids)
     name = f"{account.client_id}_{len(account.subaccounts) + 1}"
     account.subaccounts[sid] = {
         "id": sid,
@@ -281,6 +288,7 @@ def create_subaccount(call: Call) -> dict[str, Any]:
         "security_keys_enabled": False,
         "margin_model": "cross_sm",
         "balances": {},
+        "positions": {},
     }
     return _subaccount_view(account.subaccounts[sid], True)
 
@@ -288,12 +296,9 @@ def create_subaccount(call: Call) -> dict[str, Any]:
 def get_subaccounts(call: Call) -> list[dict[str, Any]]:
     with_portfolio = declared_params(call).get("with_portfolio", False)
     account = account_of(call)
+    identity = account_identity(account)
     main = {
-        "id": account.user_id,
-        "username": account.client_id,
-        "system_name": account.client_id,
-        "email": f"{account.client_id}@simulator.invalid",
-        "type": "main",
+        **{k: identity[k] for k in ("id", "username", "system_name", "email", "type")},
         "is_password": True,
         "login_enabled": True,
         "receive_notifications": True,
@@ -305,8 +310,12 @@ def get_subaccounts(call: Call) -> list[dict[str, Any]]:
     return [_subaccount_view(record, with_portfolio) for record in records]
 
 
+_STATE = frozenset({"balances", "positions", "disabled_trading_products"})
+"""What a subaccount record holds besides the members ``get_subaccounts`` reports."""
+
+
 def _subaccount_view(record: dict[str, Any], with_portfolio: bool) -> dict[str, Any]:
-    view = {k: v for k, v in record.items() if k != "balances"}
+    view = {k: v for k, v in record.items() if k not in _STATE}
     if with_portfolio:
         view["portfolio"] = {
             currency.lower(): {
@@ -349,7 +358,8 @@ def remove_subaccount(call: Call) -> str:
     """Remove an empty subaccount (one holding funds is refused with ``11029``)."""
     params = declared_params(call)
     sub = _own_subaccount(call, params["subaccount_id"])
-    if any(balance for balance in sub["balances"].values()):
+    held = [*sub["balances"].values(), *(p["size"] for p in sub["positions"].values())]
+    if any(held):
         raise SimError(11029, "invalid_arguments", {"reason": "the subaccount is not empty"})
     del account_of(call).subaccounts[params["subaccount_id"]]
     return "ok"
@@ -377,12 +387,19 @@ def set_email_for_subaccount(call: Call) -> str:
 
 
 def get_subaccounts_details(call: Call) -> list[dict[str, Any]]:
-    """Each subaccount's positions (and open orders): subaccounts trade nothing in the
-    simulator, so both are empty."""
+    """Each subaccount's positions in ``currency`` (moved there by ``move_positions``) and
+    open orders (none: subaccounts place no orders in the simulator)."""
     params = declared_params(call)
+    currency = params["currency"].upper()
+    instruments = call.sim.market.instruments
     out = []
-    for sid in account_of(call).subaccounts:
-        entry: dict[str, Any] = {"uid": sid, "positions": []}
+    for sid, sub in account_of(call).subaccounts.items():
+        positions = [
+            position_view(call.sim, sub["positions"], name)
+            for name, held in sub["positions"].items()
+            if held["size"] and currency_of(instruments[name]) == currency
+        ]
+        entry: dict[str, Any] = {"uid": sid, "positions": positions}
         if params.get("with_open_orders"):
             entry["open_orders"] = []
         out.append(entry)

@@ -94,8 +94,16 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
                 )
             if "sid" in names:
                 state["sid"] = subaccount.id
-            if method == "private/change_margin_model":
+            if method in ("private/change_margin_model", "private/set_disabled_trading_products"):
                 state["user_id"] = subaccount.id
+            if method == "private/move_positions":  # a position of the main account to move
+                await client.private.buy(PERP, amount=110, type="market")
+                moved = {
+                    "instrument_name": PERP,
+                    "price": "35800",
+                    "amount": "110",
+                }  # as documented
+                state.update(source_uid=main.id, target_uid=subaccount.id, trades=[moved])
             if method == "private/remove_subaccount":  # an empty one of its own
                 state["subaccount_id"] = (await client.private.create_subaccount()).id
             if method == "private/set_announcement_as_read":
