@@ -152,6 +152,7 @@ ACCOUNT_SETTINGS: dict[str, Any] = {
     "self_trading_extended_to_subaccounts": False,
     "block_rfq_self_match_prevention": True,
     "email_language": "en",
+    "affiliate_program": False,
 }
 """A new account's settings (as the account summary reports them)."""
 
@@ -329,6 +330,8 @@ class Trading:
         self.token_ttl = 900
         self.cancel_failures: dict[str, list[tuple[int, str]]] = {}
         self.order_ids = itertools.count(1_000_000)
+        self.jwt_key = secrets.token_bytes(32)
+        """What this simulator signs ``private/get_jwt`` tokens with."""
         self.user_ids = itertools.count(100_001)
         """User ids of accounts and subaccounts alike (they are all Deribit users)."""
         self.block_trade_ids = itertools.count(6_001)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from typing import Any
 
 from ._accounts import Token, Trading, ws_signature_ok
-from ._session import SimError, invalid_param, remember
+from ._session import SimError, invalid_param, json_encode, remember
 from ._shaped import declared_params
 from ._shapes import SCOPES
 from ._state import Call, SimState, account_of
@@ -154,6 +157,23 @@ def authorize(call: Call) -> Token:
     return token
 
 
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def get_jwt(call: Call) -> str:
+    """A JSON Web Token (HS256, signed with the simulator's own key) naming the user and
+    expiring with the access token of the call."""
+    account = account_of(call)
+    header = _b64(json_encode({"alg": "HS256", "typ": "JWT"}))
+    claims = {"exp": call.token.expires_at_ms // 1000, "guid": account.user_id,
+              "email": f"{account.client_id}@simulator.invalid",
+              "display_name": account.client_id}  # fmt: skip
+    signed = f"{header}.{_b64(json_encode(claims))}"
+    signature = hmac.new(call.sim.trading.jwt_key, signed.encode(), hashlib.sha256).digest()
+    return f"{signed}.{_b64(signature)}"
+
+
 def register(sim: SimState) -> None:
     """Install the authentication handlers on ``sim``."""
     sim.authorize = authorize
@@ -164,5 +184,6 @@ def register(sim: SimState) -> None:
             "public/fork_token": fork_token,
             "private/logout": logout,
             "private/get_access_log": get_access_log,
+            "private/get_jwt": get_jwt,
         }
     )

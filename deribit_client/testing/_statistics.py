@@ -25,7 +25,7 @@ from ._session import invalid_param, unsupported_instrument
 from ._shaped import declared_params
 from ._state import Call, SimState
 
-__all__ = ["register"]
+__all__ = ["apr", "register"]
 
 _SECOND_MS = 1_000
 
@@ -317,6 +317,12 @@ def get_supported_index_names(call: Call) -> list[str]:
     ]
 
 
+def apr(market: Market, coin: str, day: int) -> float:
+    """The APR (percent) of a yield-bearing ``coin`` on the epoch ``day``."""
+    opening = _APR_OPENING[coin]
+    return round(_path(market, f"apr.{coin}", day * DAY_MS, opening, opening), 3)
+
+
 def get_apr_history(call: Call) -> dict[str, Any]:
     """Daily APR (percent) of a yield-bearing coin, newest first, by epoch day; the
     ``continuation`` is the ``before`` that asks for the days before this page."""
@@ -330,12 +336,7 @@ def get_apr_history(call: Call) -> dict[str, Any]:
     before = min(params.get("before", today), today)
     first = today - _APR_DAYS
     days = range(before - 1, max(before - 1 - limit, first - 1), -1)
-    opening = _APR_OPENING[currency]
-    key = f"apr.{currency}"
-    data = [
-        {"day": day, "apr": round(_path(market, key, day * DAY_MS, opening, opening), 3)}
-        for day in days
-    ]
+    data = [{"day": day, "apr": apr(market, currency, day)} for day in days]
     more = bool(data) and data[-1]["day"] > first
     return {"data": data, "continuation": data[-1]["day"] if more else None}
 

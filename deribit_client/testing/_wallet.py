@@ -10,7 +10,7 @@ import heapq
 from typing import Any
 
 from ._accounts import Account
-from ._market import CURRENCIES
+from ._market import CURRENCIES, DAY_MS
 from ._orders import (
     account_identity,
     account_of,
@@ -22,6 +22,7 @@ from ._orders import (
 from ._session import SimError, invalid_param, remember
 from ._shaped import declared_params
 from ._state import Call, SimState
+from ._statistics import apr
 
 __all__ = ["register"]
 
@@ -560,6 +561,58 @@ def change_margin_model(call: Call) -> list[dict[str, Any]]:
     return states
 
 
+# -- programmes the simulated accounts take part in ------------------------------------------
+
+
+def enable_affiliate_program(call: Call) -> str:
+    account_of(call).settings["affiliate_program"] = True
+    return "ok"
+
+
+def get_affiliate_program_info(call: Call) -> dict[str, Any]:
+    """The programme's state; nobody signs up through a simulated link, so there are no
+    affiliates and nothing received."""
+    account = account_of(call)
+    enabled = account.settings["affiliate_program"]
+    link = f"https://www.deribit.com/reg-{account.user_id}.sim" if enabled else None
+    return {"is_enabled": enabled, "number_of_affiliates": 0, "link": link,
+            "received": {"btc": 0.0, "eth": 0.0}}  # fmt: skip
+
+
+_REWARD_ASSETS = {"usdc": "usdc", "usde": "usde", "buidl": "build", "steth": "steth"}
+"""Yield-bearing assets -> the coin name ``public/get_apr_history`` knows them by."""
+
+
+def get_reward_eligibility(call: Call) -> dict[str, Any]:
+    """Per yield-bearing asset: eligible while the account holds some, with the average
+    APR of the last seven days of ``public/get_apr_history``."""
+    account = account_of(call)
+    today = call.sim.now_ms() // DAY_MS
+    out = {}
+    for asset, coin in _REWARD_ASSETS.items():
+        week = [apr(call.sim.market, coin, day) for day in range(today - 7, today)]
+        held = account.balances.get(asset.upper(), 0.0) > 0
+        out[asset] = {"eligibility_status": "eligible" if held else "non_eligible",
+                      "apr_sma7": round(sum(week) / len(week), 6)}  # fmt: skip
+    return out
+
+
+def list_custody_accounts(call: Call) -> list[dict[str, Any]]:
+    """No custodian is linked to a simulated account (the currency is still checked)."""
+    declared_params(call)
+    return []
+
+
+def _no_broker_trades(call: Call) -> dict[str, Any]:
+    """Simulated accounts are not brokers' clients: no broker trades (params checked)."""
+    declared_params(call)
+    return {"history": [], "next_start_id": None}
+
+
+def _no_broker_trade_requests(call: Call) -> list[dict[str, Any]]:
+    return []
+
+
 def register(sim: SimState) -> None:
     """Install these handlers on ``sim``."""
     for fn in (
@@ -594,8 +647,14 @@ def register(sim: SimState) -> None:
         get_email_language,
         set_self_trading_config,
         change_margin_model,
+        enable_affiliate_program,
+        get_affiliate_program_info,
+        get_reward_eligibility,
+        list_custody_accounts,
     ):
         sim.methods[f"private/{fn.__name__}"] = fn
+    sim.methods["private/get_broker_trades"] = _no_broker_trades
+    sim.methods["private/get_broker_trade_requests"] = _no_broker_trade_requests
     for method in (
         "private/get_settlement_history_by_currency",
         "private/get_settlement_history_by_instrument",

@@ -3,6 +3,8 @@ the address book, announcements read, order margins."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from deribit_client import DeribitClient, DeribitError
@@ -127,3 +129,48 @@ async def test_account_settings_are_kept_and_reported(trader: DeribitClient) -> 
     with pytest.raises(DeribitError) as stranger:
         await trader.private.change_margin_model("cross_sm", user_id=99_999_999)
     assert stranger.value.code == 13020
+
+
+async def test_the_jwt_names_the_user_and_expires_with_the_access_token(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def decode(part: str) -> bytes:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+    token = await trader.private.get_jwt()
+    header, claims, signature = token.split(".")
+    assert json.loads(decode(header)) == {"alg": "HS256", "typ": "JWT"}
+    expected = hmac.new(sim.trading.jwt_key, f"{header}.{claims}".encode(), hashlib.sha256)
+    assert decode(signature) == expected.digest()
+    decoded = json.loads(decode(claims))
+    me = await trader.private.get_account_summary("BTC", extended=True)
+    assert decoded["guid"] == me.id
+    assert decoded["exp"] > time.time()
+
+
+async def test_affiliate_program_and_reward_eligibility_follow_the_account(
+    trader: DeribitClient,
+) -> None:
+    before = await trader.private.get_affiliate_program_info()
+    assert (before.is_enabled, before.link) == (False, None)
+    assert await trader.private.enable_affiliate_program() == "ok"
+    after = await trader.private.get_affiliate_program_info()
+    assert after.is_enabled is True
+    assert after.link is not None
+    rewards = await trader.private.get_reward_eligibility()
+    assert rewards["usdc"].eligibility_status == "eligible"  # the account holds USDC
+    assert rewards["steth"].eligibility_status == "non_eligible"
+    assert rewards["usde"].apr_sma7 is not None
+    assert rewards["usde"].apr_sma7 > 0
+    assert await trader.private.list_custody_accounts("BTC") == []
+    assert (await trader.private.get_broker_trades()).history == []
+
+
+def test_no_method_is_left_answered_by_its_documented_example(sim: DeribitSimulator) -> None:
+    by_example = [m for m, h in sim.methods.items() if h.__qualname__.startswith("_handler")]
+    assert by_example == []
