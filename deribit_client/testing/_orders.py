@@ -22,19 +22,17 @@ from ._streams import account_channels, market_moved, publish_to_account
 
 __all__ = [
     "BOOK_STATES",
+    "account_identity",
     "account_of",
+    "apply_position",
     "book_state_changed",
     "check_margin",
     "currency_of",
     "fill",
-    "LIMIT_TYPES",
-    "TRIGGERS",
     "new_order",
     "notify_user",
     "on_tick",
     "order_margin",
-    "account_identity",
-    "apply_position",
     "position_view",
     "public_order",
     "reference_price",
@@ -46,9 +44,9 @@ _TRIGGER_TYPES = frozenset(
     {"stop_limit", "stop_market", "take_limit", "take_market", "trailing_stop"}
 )
 _ORDER_TYPES = frozenset({"limit", "market", "market_limit"}) | _TRIGGER_TYPES
-LIMIT_TYPES = frozenset({"limit", "stop_limit", "take_limit"})
+_LIMIT_TYPES = frozenset({"limit", "stop_limit", "take_limit"})
 """Order types that have a limit price (trigger ones once triggered)."""
-TRIGGERS = ("last_price", "mark_price", "index_price")
+_TRIGGERS = ("last_price", "mark_price", "index_price")
 _TIME_IN_FORCE = frozenset(
     {"good_til_cancelled", "good_til_day", "fill_or_kill", "immediate_or_cancel"}
 )
@@ -163,7 +161,7 @@ def _own_resting(account: Account, instrument: str, side: str, price: float) -> 
             if o["order_state"] == "open"
             and o["instrument_name"] == instrument
             and o["direction"] == side
-            and o["order_type"] in LIMIT_TYPES
+            and o["order_type"] in _LIMIT_TYPES
             and abs(o["price"] - price) < _EPS
         )
     )
@@ -197,7 +195,7 @@ def _resting_makers(
         if o["order_state"] == "open"
         and o["instrument_name"] == name
         and o["direction"] == side
-        and o["order_type"] in LIMIT_TYPES
+        and o["order_type"] in _LIMIT_TYPES
         and abs(o["price"] - price) < _EPS
     ]
     return sorted(found, key=lambda pair: pair[1]["creation_timestamp"])
@@ -218,7 +216,7 @@ def _match(
     buy = order["direction"] == "buy"
     opposite_side = "asks" if buy else "bids"
     opposite = book.levels(opposite_side)
-    limit = order["price"] if order["order_type"] in LIMIT_TYPES else None
+    limit = order["price"] if order["order_type"] in _LIMIT_TYPES else None
     trades: list[dict[str, Any]] = []
     for level in list(opposite):
         remaining = order["amount"] - order["filled_amount"]
@@ -643,8 +641,8 @@ def _trigger_params(
     if order_type not in _TRIGGER_TYPES:
         return {}
     trigger = call.param("trigger", str, "last_price")
-    if trigger not in TRIGGERS:
-        raise invalid_param("trigger", f"must be one of {', '.join(TRIGGERS)}")
+    if trigger not in _TRIGGERS:
+        raise invalid_param("trigger", f"must be one of {', '.join(_TRIGGERS)}")
     if order_type == "trailing_stop":
         offset = call.param("trigger_offset", float, None)
         if offset is None or offset <= 0:
@@ -653,12 +651,18 @@ def _trigger_params(
         stop = reference - offset if direction == "sell" else reference + offset
         return {"trigger": trigger, "trigger_offset": offset, "trigger_reference_price": reference,
                 "trigger_price": stop, "_peak": reference}  # fmt: skip
-    trigger_price = call.param("trigger_price", float, None)
+    trigger_price = _trigger_price(call, instrument)
     if trigger_price is None:
         raise invalid_param("trigger_price", "required for trigger orders")
-    if not on_tick(trigger_price, instrument["tick_size"]):
-        raise SimError(10044, "trigger_price_wrong_tick")
     return {"trigger": trigger, "trigger_price": trigger_price}
+
+
+def _trigger_price(call: Call, instrument: dict[str, Any]) -> float | None:
+    """The ``trigger_price`` param, if sent: on the tick (``10044`` otherwise)."""
+    trigger_price: float | None = call.param("trigger_price", float, None)
+    if trigger_price is not None and not on_tick(trigger_price, instrument["tick_size"]):
+        raise SimError(10044, "trigger_price_wrong_tick")
+    return trigger_price
 
 
 def check_amount(instrument: dict[str, Any], amount: float) -> None:
@@ -699,7 +703,7 @@ def execute(
         waiting[order["order_id"]] = (account, order)
     elif (
         order["post_only"]
-        and order["order_type"] in LIMIT_TYPES
+        and order["order_type"] in _LIMIT_TYPES
         and _crosses(book, direction, price)
     ):
         if order["reject_post_only"]:
@@ -772,7 +776,7 @@ def _finish(sim: SimState, account: Account, order: dict[str, Any], book: Book) 
     remaining = order["amount"] - order["filled_amount"]
     if remaining <= _EPS:
         order["order_state"] = "filled"
-    elif order["order_type"] not in LIMIT_TYPES or order["time_in_force"] in (
+    elif order["order_type"] not in _LIMIT_TYPES or order["time_in_force"] in (
         "immediate_or_cancel",
         "fill_or_kill",
     ):
@@ -818,10 +822,8 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         raise SimError(10021, "invalid_amount")
     if price is not None and not on_tick(price, instrument["tick_size"]):
         raise SimError(10043, "price_wrong_tick")
-    trigger_price = call.param("trigger_price", float, None)
+    trigger_price = _trigger_price(call, instrument)
     if trigger_price is not None and order["order_state"] == "untriggered":
-        if not on_tick(trigger_price, instrument["tick_size"]):
-            raise SimError(10044, "trigger_price_wrong_tick")
         order["trigger_price"] = trigger_price
     if order["mmp"]:  # checked as the order it becomes
         edited = {**order, "amount": order["amount"] if amount is None else amount}

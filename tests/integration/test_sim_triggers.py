@@ -89,6 +89,22 @@ async def test_a_trailing_stop_follows_the_price_up_and_fires_on_the_way_down(
     assert (fired.triggered, fired.order_state) == (True, "filled")
 
 
+async def test_editing_the_trigger_price_to_a_reached_level_fires_the_order(
+    trader: DeribitClient,
+) -> None:
+    ticker = await trader.public.ticker(PERP)
+    assert ticker.last_price is not None
+    far = ticker.last_price - 5_000
+    stop = await trader.private.sell(PERP, amount=100, type="stop_market", trigger_price=far)
+    assert stop.order.order_state == "untriggered"
+    with pytest.raises(DeribitError) as off_tick:
+        await trader.private.edit(stop.order.order_id, amount=100, trigger_price=far + 0.3)
+    assert off_tick.value.code == 10044
+    await trader.private.edit(stop.order.order_id, amount=100, trigger_price=ticker.last_price)
+    fired = await trader.private.get_order_state(stop.order.order_id)
+    assert (fired.triggered, fired.order_state) == (True, "filled")
+
+
 async def test_trigger_parameters_are_checked(trader: DeribitClient) -> None:
     with pytest.raises(DeribitError) as off_tick:
         await trader.private.sell(PERP, amount=10, type="stop_market", trigger_price=1000.3)
