@@ -449,7 +449,6 @@ class Market:
         self._tick_direction[name] = tick_direction
         self.last_trade[name] = price
         currency = instrument.get("settlement_currency") or instrument["base_currency"]
-        book = self.books[name]
         trade: dict[str, Any] = {
             "trade_id": deribit_id(currency, next(self._trade_ids)),
             "trade_seq": seq,
@@ -461,7 +460,7 @@ class Market:
             "contracts": round(amount / instrument["contract_size"], 10),
             "tick_direction": tick_direction,
             "index_price": self.index_prices.get(instrument["price_index"], price),
-            "mark_price": round(book.mid() or price, 8),
+            "mark_price": round(self.mark_price(name), 8),
         }
         if instrument["kind"] == "option":
             trade["iv"] = 49.9
@@ -523,13 +522,17 @@ class Market:
         """The index name an instrument's prices follow."""
         return str(self.instruments[name]["price_index"])
 
+    def mark_price(self, name: str) -> float:
+        """An instrument's mark price: the middle of its book, else its last trade."""
+        return self.books[name].mid() or float(self.last_trade[name])
+
     def price_at(self, name: str, time_ms: int) -> float:
         """An index price, or an instrument's mark price, at ``time_ms``: its current value
         since the simulator started, a made-up path ending at its opening value before."""
         if time_ms >= self.started_ms:
             if name in self.index_prices:
                 return self.index_prices[name]
-            return self.books[name].mid() or self.last_trade[name]
+            return self.mark_price(name)
         return made_up_path(name, time_ms, self.opening_prices[name], self.started_ms)
 
     def funding_rate(self, name: str, time_ms: int) -> float:
@@ -567,7 +570,7 @@ class Market:
         book = self.books[name]
         bid, ask = book.best_bid, book.best_ask
         index_price = self.index_prices.get(instrument["price_index"], 0.0)
-        mark = book.mid() or self.last_trade[name]
+        mark = self.mark_price(name)
         ticker: dict[str, Any] = {
             "instrument_name": name,
             "timestamp": now_ms,

@@ -373,8 +373,7 @@ def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str
     instrument = sim.market.instruments[name]
     state = positions.get(name, {"size": 0.0, "average_price": 0.0})
     size = state["size"]
-    book = sim.market.books[name]
-    mark = book.mid() or sim.market.last_trade[name]
+    mark = sim.market.mark_price(name)
     kind = instrument["kind"]
     avg = state["average_price"]
     if kind == "future" and size and avg:
@@ -629,7 +628,7 @@ def reference_price(sim: SimState, instrument: dict[str, Any], trigger: str) -> 
     if trigger == "index_price":
         return float(sim.market.index_prices.get(instrument["price_index"], last))
     if trigger == "mark_price":
-        return sim.market.books[name].mid() or last
+        return sim.market.mark_price(name)
     return last
 
 
@@ -729,9 +728,8 @@ def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any
     if instrument["kind"] != "future":
         return left * _INITIAL_MARGIN_RATE
     price = order["price"]
-    if not isinstance(price, float):  # market and untriggered orders: the book's price
-        book = sim.market.books[instrument["instrument_name"]]
-        price = book.mid() or sim.market.last_trade[instrument["instrument_name"]]
+    if not isinstance(price, float):  # market and untriggered orders: the mark
+        price = sim.market.mark_price(instrument["instrument_name"])
     return base_size(instrument, left, float(price)) * _INITIAL_MARGIN_RATE
 
 

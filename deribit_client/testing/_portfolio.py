@@ -32,10 +32,6 @@ def _positions_of(account: Account, uid: int) -> dict[str, dict[str, Any]]:
     return positions
 
 
-def _mark(sim: SimState, name: str) -> float:
-    return sim.market.books[name].mid() or float(sim.market.last_trade[name])
-
-
 def move_positions(call: Call) -> list[dict[str, Any]]:
     """Move (parts of) positions from ``source_uid`` to ``target_uid`` (the main account
     or its subaccounts) at ``price`` or the mark: the source trades out of its position,
@@ -66,7 +62,7 @@ def move_positions(call: Call) -> list[dict[str, Any]]:
         # Numbers, or strings as Deribit's own example writes them.
         amount, price = (
             as_number(trade.get("amount")),
-            as_number(trade.get("price", _mark(sim, name))),
+            as_number(trade.get("price", sim.market.mark_price(name))),
         )
         if amount is None or amount <= 0:
             raise invalid_param("trades", f"{name}: amount must be a positive number")
@@ -103,7 +99,7 @@ def _simulated(call: Call, params: dict[str, Any], currency: str) -> dict[str, A
             raise invalid_param("simulated_positions", f"{name}: size must be a number")
         if size:
             apply_position(positions, name, "buy" if size > 0 else "sell", abs(size),
-                           _mark(sim, name))  # fmt: skip
+                           sim.market.mark_price(name))  # fmt: skip
     summary = account_summary(sim, dataclasses.replace(account, positions=positions), currency)
     deltas: dict[str, float] = {}
     for name in positions:
