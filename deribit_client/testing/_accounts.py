@@ -230,6 +230,20 @@ class Account:
         if self.locked(*currencies):
             raise SimError(11098, "account_locked")
 
+    def subaccount(self, sid: int) -> dict[str, Any]:
+        """One of the account's subaccount records (``13020 not_found`` otherwise)."""
+        sub = self.subaccounts.get(sid)
+        if sub is None:
+            raise SimError(13020, "not_found", {"reason": f"no subaccount {sid}"})
+        return sub
+
+    def positions_of(self, user_id: int) -> dict[str, dict[str, Any]]:
+        """The positions of the account itself or of one of its subaccounts."""
+        if user_id == self.user_id:
+            return self.positions
+        positions: dict[str, dict[str, Any]] = self.subaccount(user_id)["positions"]
+        return positions
+
     def deposit_address(self, currency: str) -> dict[str, Any]:
         """The current deposit address of ``currency``, as ``get_current_deposit_address``
         reports it; the first one dates from the account's creation."""

@@ -1095,13 +1095,7 @@ def get_positions(call: Call) -> list[dict[str, Any]]:
     currency = call.param("currency", str, "any")
     kind = call.param("kind", str, None)
     account = account_of(call)
-    positions = account.positions
-    sid = call.param("subaccount_id", int, None)
-    if sid is not None and sid != account.user_id:
-        sub = account.subaccounts.get(sid)
-        if sub is None:
-            raise SimError(13020, "not_found", {"reason": f"no subaccount {sid}"})
-        positions = sub["positions"]
+    positions = account.positions_of(call.param("subaccount_id", int, account.user_id))
     out = []
     for name in positions:
         instrument = call.sim.market.instruments[name]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ._accounts import Account
 from ._orders import account_summary, apply_position, currency_of, position_view
 from ._session import SimError, as_number, invalid_param
 from ._shaped import declared_params
@@ -21,17 +20,6 @@ _WEEK_MS = 7 * 86_400_000
 TRADING_PRODUCTS = ("perpetual", "futures", "options", "future_combos", "option_combos", "spots")
 
 
-def _positions_of(account: Account, uid: int) -> dict[str, dict[str, Any]]:
-    """The positions of the main account or of one of its subaccounts."""
-    if uid == account.user_id:
-        return account.positions
-    sub = account.subaccounts.get(uid)
-    if sub is None:
-        raise SimError(13020, "not_found", {"reason": f"no subaccount {uid}"})
-    positions: dict[str, dict[str, Any]] = sub["positions"]
-    return positions
-
-
 def move_positions(call: Call) -> list[dict[str, Any]]:
     """Move (parts of) positions from ``source_uid`` to ``target_uid`` (the main account
     or its subaccounts) at ``price`` or the mark: the source trades out of its position,
@@ -42,7 +30,7 @@ def move_positions(call: Call) -> list[dict[str, Any]]:
     source, target = params["source_uid"], params["target_uid"]
     if source == target:
         raise invalid_param("target_uid", "must differ from source_uid")
-    given, taken = _positions_of(account, source), _positions_of(account, target)
+    given, taken = account.positions_of(source), account.positions_of(target)
     now = sim.now_ms()
     recent = [t for t in account.position_moves if t > now - _WEEK_MS]
     if len(recent) >= MOVES_PER_WEEK:
@@ -145,9 +133,7 @@ def set_disabled_trading_products(call: Call) -> str:
     any other user id). Subaccounts place no orders in the simulator, so it is kept,
     not enforced."""
     params = declared_params(call)
-    sub = account_of(call).subaccounts.get(params["user_id"])
-    if sub is None:
-        raise SimError(13020, "not_found", {"reason": f"no subaccount {params['user_id']}"})
+    sub = account_of(call).subaccount(params["user_id"])
     products = params["trading_products"]
     for product in products:
         if product not in TRADING_PRODUCTS:

@@ -336,17 +336,10 @@ def _subaccount_view(record: dict[str, Any], with_portfolio: bool) -> dict[str, 
     return view
 
 
-def _own_subaccount(call: Call, sid: int) -> dict[str, Any]:
-    sub = account_of(call).subaccounts.get(sid)
-    if sub is None:
-        raise SimError(13020, "not_found", {"reason": f"no subaccount {sid}"})
-    return sub
-
-
 def change_subaccount_name(call: Call) -> str:
     """Rename a subaccount: letters, digits and ``_``, unique (``12002`` otherwise)."""
     params = declared_params(call)
-    sub = _own_subaccount(call, params["sid"])
+    sub = account_of(call).subaccount(params["sid"])
     name = params["name"]
     taken = {s["username"] for s in account_of(call).subaccounts.values() if s is not sub}
     if not name.replace("_", "").isalnum() or name in taken:
@@ -358,7 +351,7 @@ def change_subaccount_name(call: Call) -> str:
 def remove_subaccount(call: Call) -> str:
     """Remove an empty subaccount (one holding funds is refused with ``11029``)."""
     params = declared_params(call)
-    sub = _own_subaccount(call, params["subaccount_id"])
+    sub = account_of(call).subaccount(params["subaccount_id"])
     held = [*sub["balances"].values(), *(p["size"] for p in sub["positions"].values())]
     if any(held):
         raise SimError(11029, "invalid_arguments", {"reason": "the subaccount is not empty"})
@@ -368,13 +361,13 @@ def remove_subaccount(call: Call) -> str:
 
 def toggle_subaccount_login(call: Call) -> str:
     params = declared_params(call)
-    _own_subaccount(call, params["sid"])["login_enabled"] = params["state"] == "enable"
+    account_of(call).subaccount(params["sid"])["login_enabled"] = params["state"] == "enable"
     return "ok"
 
 
 def toggle_notifications_from_subaccount(call: Call) -> str:
     params = declared_params(call)
-    _own_subaccount(call, params["sid"])["receive_notifications"] = params["state"]
+    account_of(call).subaccount(params["sid"])["receive_notifications"] = params["state"]
     return "ok"
 
 
@@ -383,7 +376,7 @@ def set_email_for_subaccount(call: Call) -> str:
     params = declared_params(call)
     if "@" not in params["email"]:
         raise invalid_param("email", "not an email address")
-    _own_subaccount(call, params["sid"])["not_confirmed_email"] = params["email"]
+    account_of(call).subaccount(params["sid"])["not_confirmed_email"] = params["email"]
     return "ok"
 
 
@@ -540,7 +533,7 @@ def change_margin_model(call: Call) -> list[dict[str, Any]]:
     account = account_of(call)
     user_id = params.get("user_id", account.user_id)
     own = user_id == account.user_id
-    holder = account.settings if own else _own_subaccount(call, user_id)
+    holder = account.settings if own else account_of(call).subaccount(user_id)
     if not params.get("dry_run"):
         holder["margin_model"] = params["margin_model"]
     states = []
