@@ -4,6 +4,7 @@ get, delete, list) and the originator of a deposit held for clearance
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from ._session import SimError, invalid_param
@@ -60,21 +61,34 @@ def delete_address_beneficiary(call: Call) -> str:
     return "ok"
 
 
-# list_address_beneficiaries filters: param -> (record member, test of member vs param).
-_FILTERS: dict[str, tuple[str, Any]] = {
-    "currency": ("currency", lambda have, want: have == want.upper()),
-    "address": ("address", lambda have, want: have == want),
-    "tag": ("tag", lambda have, want: have == want),
-    "created_before": ("created", lambda have, want: have < want),
-    "created_after": ("created", lambda have, want: have > want),
-    "updated_before": ("updated", lambda have, want: have < want),
-    "updated_after": ("updated", lambda have, want: have > want),
-    "personal": ("personal", lambda have, want: have == want),
-    "unhosted": ("unhosted", lambda have, want: have == want),
-    "beneficiary_vasp_name": ("beneficiary_vasp_name", lambda have, want: have == want),
-    "beneficiary_vasp_did": ("beneficiary_vasp_did", lambda have, want: have == want),
-    "beneficiary_vasp_website": ("beneficiary_vasp_website", lambda have, want: have == want),
+# list_address_beneficiaries: time filters compare a record's member; the other filters
+# must equal the member of their own name.
+_TIME_FILTERS = {
+    "created_before": ("created", operator.lt),
+    "created_after": ("created", operator.gt),
+    "updated_before": ("updated", operator.lt),
+    "updated_after": ("updated", operator.gt),
 }
+_EQUAL_FILTERS = (
+    "currency",
+    "address",
+    "tag",
+    "personal",
+    "unhosted",
+    "beneficiary_vasp_name",
+    "beneficiary_vasp_did",
+    "beneficiary_vasp_website",
+)
+
+
+def _matches(record: dict[str, Any], params: dict[str, Any]) -> bool:
+    for name, (member, compare) in _TIME_FILTERS.items():
+        if name in params and not compare(record[member], params[name]):
+            return False
+    wanted = {name: params[name] for name in _EQUAL_FILTERS if name in params}
+    if "currency" in wanted:
+        wanted["currency"] = wanted["currency"].upper()
+    return all(record.get(name) == value for name, value in wanted.items())
 
 
 def list_address_beneficiaries(call: Call) -> dict[str, Any]:
@@ -82,13 +96,7 @@ def list_address_beneficiaries(call: Call) -> dict[str, Any]:
     ``continuation`` (the position to go on from) is set while more remain, and
     ``count`` is the number of matches."""
     params = declared_params(call)
-    tests = [(member, test, params[name]) for name, (member, test) in _FILTERS.items()
-             if name in params]  # fmt: skip
-    matches = [
-        record
-        for record in account_of(call).beneficiaries.values()
-        if all(member in record and test(record[member], want) for member, test, want in tests)
-    ]
+    matches = [r for r in account_of(call).beneficiaries.values() if _matches(r, params)]
     token = params.get("continuation")
     if token is not None and not token.isdigit():
         raise invalid_param("continuation", "not a continuation this method returned")

@@ -123,6 +123,9 @@ async def test_beneficiaries_are_saved_listed_filtered_and_deleted(
     none_personal = await trader.private.list_address_beneficiaries(personal=True)
     assert none_personal.count == 0
     assert (await trader.private.list_address_beneficiaries(currency="ETH")).data == []
+    before_any = await trader.private.list_address_beneficiaries(created_before=first.created)
+    assert before_any.count == 0
+    assert (await trader.private.list_address_beneficiaries(updated_after=0)).count == 5
 
     assert await trader.private.delete_address_beneficiary("BTC", "bc1-one") == "ok"
     assert await _code(trader.private.get_address_beneficiary("BTC", "bc1-one")) == 13020
