@@ -5,6 +5,7 @@ and once it reaches the trigger they run as the market or limit order they carry
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ._accounts import Account
@@ -140,8 +141,4 @@ def get_trigger_order_history(call: Call) -> dict[str, Any]:
 def register(sim: SimState) -> None:
     """Install the history handler and the trigger watch on ``sim``."""
     sim.methods["private/get_trigger_order_history"] = get_trigger_order_history
-
-    async def watch(name: str) -> None:
-        await on_market_move(sim, name)
-
-    sim.on_market_move.append(watch)
+    sim.on_market_move.append(functools.partial(on_market_move, sim))

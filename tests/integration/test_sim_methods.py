@@ -129,7 +129,7 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
                     (await client.private.buy(PERP, amount=10, price=1000.0)).order.order_id
                 ]
             state.update(block_trades.get(method, {}))  # after the label: quotes have their own
-            state.update(await _wallet_state(sim, client, method, examples.get(method, {})))
+            state.update(await _wallet_state(sim, client, method, examples))
             if method in ("private/sell", "private/close_position"):
                 # Resting far above the market, inside the price band; a stop below it.
                 state.update(price=ticker.max_price // 1, trigger_price=ticker.min_price // 1 + 1)
@@ -154,13 +154,13 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
 
 
 async def _wallet_state(
-    sim: DeribitSimulator, client: DeribitClient, method: str, example: dict[str, Any]
+    sim: DeribitSimulator, client: DeribitClient, method: str, examples: dict[str, Any]
 ) -> dict[str, Any]:
     """Params of the travel-rule and user-transfer methods that name something that
     exists: another user's address in the address book, a prepared transfer, a saved
     beneficiary, a deposit waiting for its originator."""
     if method in ("private/get_address_beneficiary", "private/delete_address_beneficiary"):
-        saved = {**request_examples()["private/save_address_beneficiary"], **example}
+        saved = {**examples["private/save_address_beneficiary"], **examples[method]}
         await client.call("private/save_address_beneficiary", saved)
     if method == "private/set_clearance_originator":
         held = sim.deposit("BTC", 0.1, needs_originator=True)
@@ -168,13 +168,13 @@ async def _wallet_state(
         return {"deposit_id": {"currency": "BTC", "address": held["address"], "tx_hash": tx_hash}}
     if method not in ("private/submit_transfer_to_user", "private/cancel_transfer_by_id"):
         return {}
-    currency = example["currency"]
+    currency = examples[method]["currency"]
     if "recipient" not in sim.trading.api_keys:
         sim.add_api_key("recipient", "recipient-secret")
     address = sim.deposit(currency, 1.0, client_id="recipient")["address"]
     book = await client.private.get_address_book(currency, "transfer")
     if address not in [entry.address for entry in book]:
-        entry = {**request_examples()["private/add_to_address_book"], "currency": currency,
+        entry = {**examples["private/add_to_address_book"], "currency": currency,
                  "type": "transfer", "address": address}  # fmt: skip
         await client.call("private/add_to_address_book", entry)
     if method == "private/submit_transfer_to_user":
