@@ -164,6 +164,11 @@ async def test_closed_orders_are_forgotten_beyond_the_history_but_open_ones_neve
         assert {o.order_id for o in open_orders} == {r.order.order_id for r in resting}
         state = await trader.private.get_order_state(placed.order.order_id)
         assert state.order_state == "cancelled"  # the newest closed ones stay readable
+        for _ in range(30):
+            await trader.private.buy(PERP, amount=10, type="market")
+        account = sim.trading.account(SIM_CLIENT_ID)
+        assert 10 <= len(account.trades) <= 2 * 10
+        assert len(account.orders) <= 25 + 2 * 10
 
 
 async def test_spent_nonces_are_forgotten_once_their_timestamp_is_refused() -> None:
