@@ -344,6 +344,8 @@ class Trading:
         self.token_ttl = 900
         self.cancel_failures: dict[str, list[tuple[int, str]]] = {}
         self.order_ids = itertools.count(1_000_000)
+        self.queue_places = itertools.count()
+        """Time priority of resting orders: each joins the back of its level's queue."""
         self.jwt_key = secrets.token_bytes(32)
         """What this simulator signs ``private/get_jwt`` tokens with."""
         self.user_ids = itertools.count(100_001)

@@ -183,22 +183,32 @@ class Matched:
             self.tripped.append((account, key))
 
 
-def _resting_makers(
-    sim: SimState, taker: Account, name: str, side: str, price: float
+def resting_orders(
+    sim: SimState, name: str, direction: str, price: float, *, besides: Account | None = None
 ) -> list[tuple[Account, dict[str, Any]]]:
-    """Other accounts' open limit orders at ``price`` on ``side``, oldest first."""
+    """The simulated users' open limit orders of ``direction`` at ``price`` in ``name``'s
+    book (other than ``besides``'s), oldest first: the queue of users at that level."""
     found = [
         (account, o)
         for account in sim.trading.accounts.values()
-        if account is not taker
+        if account is not besides
         for o in account.orders.values()
         if o["order_state"] == "open"
         and o["instrument_name"] == name
-        and o["direction"] == side
+        and o["direction"] == direction
         and o["order_type"] in _LIMIT_TYPES
         and abs(o["price"] - price) < _EPS
     ]
-    return sorted(found, key=lambda pair: pair[1]["creation_timestamp"])
+    return sorted(found, key=lambda pair: pair[1]["_queued"])
+
+
+def market_part(
+    book: Book, side: str, price: float, users: list[tuple[Account, dict[str, Any]]]
+) -> float:
+    """The simulated market's own liquidity in a level: what ``users``' orders (the level's
+    :func:`resting_orders`) leave of it."""
+    left = float(sum(o["amount"] - o["filled_amount"] for _, o in users))
+    return max(0.0, book.amount_at(side, price) - left)
 
 
 def _match(
@@ -229,7 +239,7 @@ def _match(
         own = _own_resting(account, name, maker_side, price)
         if own > _EPS:
             raise SimError(10003, "order_overlap")  # self-trading is not allowed
-        for maker, resting in _resting_makers(sim, account, name, maker_side, price):
+        for maker, resting in resting_orders(sim, name, maker_side, price, besides=account):
             left = resting["amount"] - resting["filled_amount"]
             if _mmp.halted(sim, maker, instrument, resting):
                 available -= left  # tripped by an earlier fill: settle() cancels it
@@ -240,13 +250,7 @@ def _match(
             public = sim.market.record_trade(name, order["direction"], price, take, sim.now_ms())
             trades.append(fill(sim, account, order, instrument, price, take, public=public))
             matched.count(sim, account, instrument, order, price, take)
-            made = fill(sim, maker, resting, instrument, price, take, public=public, liquidity="M")
-            matched.count(sim, maker, instrument, resting, price, take)
-            filled = resting["filled_amount"] >= resting["amount"] - _EPS
-            resting.update(order_state="filled" if filled else "open",
-                           last_update_timestamp=sim.now_ms())  # fmt: skip
-            matched.makers.append((maker, instrument, resting, made))
-            book.add(opposite_side, price, -take)
+            fill_resting(sim, maker, resting, instrument, public, matched)
             remaining, available = remaining - take, available - take
         take = min(remaining, available)
         if take > _EPS:
@@ -254,6 +258,26 @@ def _match(
             trades.append(fill(sim, account, order, instrument, price, take))
             matched.count(sim, account, instrument, order, price, take)
     return trades
+
+
+def fill_resting(
+    sim: SimState,
+    maker: Account,
+    resting: dict[str, Any],
+    instrument: dict[str, Any],
+    public: dict[str, Any],
+    matched: Matched,
+) -> None:
+    """Fill ``maker``'s resting order by the trade ``public`` printed: the order and its
+    level shrink, and the maker's notice waits in ``matched`` for :func:`settle`."""
+    price, amount = public["price"], public["amount"]
+    made = fill(sim, maker, resting, instrument, price, amount, public=public, liquidity="M")
+    matched.count(sim, maker, instrument, resting, price, amount)
+    filled = resting["filled_amount"] >= resting["amount"] - _EPS
+    resting.update(order_state="filled" if filled else "open", last_update_timestamp=sim.now_ms())
+    matched.makers.append((maker, instrument, resting, made))
+    book = sim.market.books[instrument["instrument_name"]]
+    book.add(side_of(resting["direction"]), price, -amount)
 
 
 async def settle(sim: SimState, matched: Matched) -> None:
@@ -782,7 +806,17 @@ def _finish(sim: SimState, account: Account, order: dict[str, Any], book: Book) 
         order["order_state"] = "cancelled" if order["filled_amount"] == 0 else "filled"
     else:
         order["order_state"] = "open"
-        _rest(book, order["direction"], order["price"], remaining)
+        # Queued behind the users before it and the market's liquidity already in the
+        # level (its trades take that first: _activity); a re-rested order keeps a place
+        # it had at the same price.
+        side, price = side_of(order["direction"]), order["price"]
+        users = resting_orders(sim, order["instrument_name"], order["direction"], price)
+        ahead = market_part(book, side, price, [pair for pair in users if pair[1] is not order])
+        if "_ahead" in order:
+            order["_ahead"] = min(ahead, order["_ahead"])
+        else:
+            order.update(_ahead=ahead, _queued=next(sim.trading.queue_places))
+        _rest(book, order["direction"], price, remaining)
 
 
 async def buy(call: Call) -> dict[str, Any]:
@@ -828,6 +862,10 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         _mmp.check_order(sim, account, instrument, {**edited, "price": price or order["price"]})
     if order["order_state"] == "open":
         unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
+    if (price is not None and price != order["price"]) or (
+        amount is not None and amount > order["amount"] + _EPS
+    ):
+        order.pop("_ahead", None)  # a new price or a bigger order joins the back of the queue
     if amount is not None:
         order["amount"] = amount
         order["contracts"] = round(amount / instrument["contract_size"], 10)

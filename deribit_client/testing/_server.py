@@ -14,6 +14,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from . import (
+    _activity,
     _api_keys,
     _block_rfq,
     _block_trades,
@@ -222,7 +223,7 @@ class DeribitSimulator(SimState):
         if interval <= 0:
             raise ValueError("interval must be positive")
         self.stop_streams()
-        self._streamer = asyncio.ensure_future(_streams.run_streams(self, interval))
+        self._streamer = asyncio.ensure_future(_streams.run_streams(self, interval, _activity.move))
         self.spawn(self._streamer)
 
     def stop_streams(self) -> None:
@@ -235,11 +236,29 @@ class DeribitSimulator(SimState):
         """Change one level of ``instrument``'s book and publish it to every book channel
         of the instrument; ``gap=True`` loses one change id first (the message's
         ``prev_change_id`` is not the last one sent). Returns the ``change`` message."""
-        _streams.random_change(self, instrument)
+        _activity.random_change(self, instrument)
         change = await _streams.market_moved(self, instrument, skip=1 if gap else 0)
         if change is None:
             raise ValueError(f"{instrument}'s book is empty: there is no level to change")
         return change
+
+    async def market_trade(
+        self, instrument: str, direction: str, amount: float, *, price: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Someone outside the simulated users trades ``amount`` of ``instrument``
+        (``direction`` is theirs: ``"sell"`` hits the bids), best price first and not
+        beyond ``price``. At each price the market's liquidity queued ahead of the users'
+        resting orders trades first, then those orders fill, oldest first (their owners
+        are told on ``user.*`` as on Deribit), then the market's own liquidity. What it
+        takes is gone, so a large trade moves the best price, and trigger orders watching
+        it. Subscribers see the trades and the book change. Returns the public trades."""
+        if self.market.instrument(instrument) is None:
+            raise ValueError(f"no instrument {instrument!r} in the simulator")
+        if direction not in ("buy", "sell"):
+            raise ValueError(f"direction must be 'buy' or 'sell', not {direction!r}")
+        if not amount > 0:
+            raise ValueError(f"a trade needs a positive amount, not {amount}")
+        return await _activity.trade_and_publish(self, instrument, direction, amount, limit=price)
 
     async def set_instrument_state(self, instrument: str, state: str) -> None:
         """Move ``instrument``'s book to ``state`` (Deribit's lifecycle: ``open``,

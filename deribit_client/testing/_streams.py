@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Container, Iterator, Sequence
 from typing import Any
 
 from ._market import CURRENCY_CODES, PERPETUAL_EXPIRY, RESOLUTION_MS, channel_covers
@@ -24,7 +24,6 @@ __all__ = [
     "publish_to_account",
     "needs_authorization",
     "instrument_state_changed",
-    "random_change",
     "register",
     "subscribed",
 ]
@@ -246,30 +245,6 @@ async def publish_to_account(
             await session.send(session.notification(channel, data))
 
 
-def random_change(sim: SimState, name: str) -> None:
-    """Change one of the top five levels of ``name``'s book a little (the simulated
-    market's own activity); published by the next :func:`market_moved`."""
-    book = sim.market.books[name]
-    preferred, other = ("bids", "asks") if sim.rng.random() < 0.5 else ("asks", "bids")
-    side = preferred if book.levels(preferred) else other  # a side may be empty
-    levels = book.levels(side)
-    if levels:
-        price = levels[sim.rng.randrange(min(len(levels), 5))][0]
-        book.set_level(side, price, book.min_amount * sim.rng.randint(1, 40))
-
-
-def _random_trade(sim: SimState, name: str) -> dict[str, Any] | None:
-    """A trade of someone else at the best price (the level is replenished at once)."""
-    book = sim.market.books[name]
-    buy = sim.rng.random() < 0.5
-    level = (book.best_ask if buy else book.best_bid) or book.best_ask or book.best_bid
-    if level is None:
-        return None
-    direction = "buy" if level is book.best_ask else "sell"
-    amount = sim.market.instruments[name]["min_trade_amount"]
-    return sim.market.record_trade(name, direction, level[0], amount, sim.now_ms())
-
-
 def _instruments_watched(sim: SimState, channels: set[str]) -> set[str]:
     """Instruments whose market some channel follows (one random instrument per
     ``trades.{kind}.{currency}`` channel)."""
@@ -426,18 +401,18 @@ async def _publish_incremental(sim: SimState) -> None:
                 await session.send(session.notification(channel, data))
 
 
-async def run_streams(sim: SimState, interval: float) -> None:
-    """Move the simulated market every ``interval`` seconds and publish it: each watched
-    instrument's book changes once (published to all of its book channels alike) and
-    sometimes trades; other channels get generated data."""
+async def run_streams(
+    sim: SimState, interval: float, move: Callable[[SimState, str], Awaitable[None]]
+) -> None:
+    """Move the simulated market every ``interval`` seconds and publish it: ``move`` takes
+    one step of each watched instrument's market (and publishes it through
+    :func:`market_moved`); other channels get generated data."""
     while True:
         await asyncio.sleep(interval)
         channels = subscribed(sim)
         for name in sorted(_instruments_watched(sim, channels)):
             try:
-                random_change(sim, name)
-                trade = _random_trade(sim, name) if sim.rng.random() < 0.5 else None
-                await market_moved(sim, name, [trade] if trade else [])
+                await move(sim, name)
             except Exception:  # one instrument's bug must not stop every stream
                 log.exception("simulator could not move the market of %s", name)
         for channel in sorted(channels):

@@ -1,0 +1,130 @@
+"""The simulated market's own activity: the other participants change the book's levels and
+trade. The simulated users' resting orders are part of the levels they rest in, queued
+behind the market's liquidity that was there before them (``_ahead``, set when an order
+rests): the market's changes never take users' orders away, and its trades fill them once
+the liquidity ahead of them has traded, as on a real book."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _mmp
+from ._orders import Matched, fill_resting, market_part, resting_orders, settle
+from ._state import SimState
+from ._streams import market_moved
+
+__all__ = ["move", "random_change", "take", "trade_and_publish"]
+
+_EPS = 1e-9
+TRADE_LOTS = 10
+"""A random trade takes between one and this many minimum trade amounts."""
+
+
+def random_change(sim: SimState, name: str) -> None:
+    """Change the market's own liquidity in one of the top five levels of ``name``'s book
+    (published by the next ``market_moved``). Users' orders in the level stay; of the
+    market's liquidity ahead of them only what is left after the change stays ahead."""
+    book = sim.market.books[name]
+    preferred, other = ("bids", "asks") if sim.rng.random() < 0.5 else ("asks", "bids")
+    side = preferred if book.levels(preferred) else other  # a side may be empty
+    levels = book.levels(side)
+    if not levels:
+        return
+    price = levels[sim.rng.randrange(min(len(levels), 5))][0]
+    users = resting_orders(sim, name, "buy" if side == "bids" else "sell", price)
+    market = book.min_amount * sim.rng.randint(1, 40)
+    book.add(side, price, market - market_part(book, side, price, users))
+    for _, order in users:
+        order["_ahead"] = min(order.get("_ahead", 0.0), market)
+
+
+def take(
+    sim: SimState,
+    name: str,
+    direction: str,
+    amount: float,
+    matched: Matched,
+    *,
+    limit: float | None = None,
+    replenish: bool = False,
+) -> list[dict[str, Any]]:
+    """Someone outside the simulated users trades ``amount`` of ``name`` (``direction`` is
+    theirs), best price first and not beyond ``limit``. At each price the market's
+    liquidity queued ahead of users' orders trades first, then those orders, oldest first
+    (their fills wait in ``matched``), then the rest of the market's. With ``replenish``
+    the market's liquidity that traded is put back at once (the level keeps its size);
+    else the level shrinks and may empty. Returns the public prints."""
+    instrument = sim.market.instruments[name]
+    book = sim.market.books[name]
+    buy = direction == "buy"
+    side = "asks" if buy else "bids"
+    prints: list[dict[str, Any]] = []
+
+    def trade(price: float, size: float) -> dict[str, Any]:
+        prints.append(sim.market.record_trade(name, direction, price, size, sim.now_ms()))
+        return prints[-1]
+
+    for price in [level[0] for level in book.levels(side)]:
+        if amount <= _EPS or (limit is not None and (price > limit if buy else price < limit)):
+            break
+        users = resting_orders(sim, name, "sell" if buy else "buy", price)
+        market = market_part(book, side, price, users)
+        traded = 0.0  # of the market's liquidity at this price
+        for maker, resting in users:
+            ahead = min(resting.get("_ahead", 0.0), market) - traded
+            if ahead > _EPS and amount > _EPS:
+                size = min(amount, ahead)
+                trade(price, size)
+                traded, amount = traded + size, amount - size
+            if amount <= _EPS:
+                break
+            if _mmp.halted(sim, maker, instrument, resting):
+                continue  # tripped by an earlier fill: settle() cancels it
+            size = min(amount, resting["amount"] - resting["filled_amount"])
+            fill_resting(sim, maker, resting, instrument, trade(price, size), matched)
+            amount -= size
+        size = min(amount, market - traded)
+        if size > _EPS:
+            trade(price, size)
+            traded, amount = traded + size, amount - size
+        if not replenish:
+            book.add(side, price, -traded)
+        for _, resting in users:  # what traded was ahead of whoever is still queued
+            if resting["order_state"] == "open":
+                resting["_ahead"] = max(0.0, min(resting.get("_ahead", 0.0), market) - traded)
+    return prints
+
+
+async def trade_and_publish(
+    sim: SimState,
+    name: str,
+    direction: str,
+    amount: float,
+    *,
+    limit: float | None = None,
+    replenish: bool = False,
+) -> list[dict[str, Any]]:
+    """:func:`take`, then publish the market's move and tell the makers of their fills."""
+    matched = Matched()
+    prints = take(sim, name, direction, amount, matched, limit=limit, replenish=replenish)
+    await market_moved(sim, name, prints)
+    await settle(sim, matched)
+    return prints
+
+
+async def move(sim: SimState, name: str) -> None:
+    """One step of ``name``'s market (``run_streams`` calls it per watched instrument):
+    a level changes, and half the time someone trades a few lots at the best price
+    (the market's liquidity that trades is replenished, so the book keeps its shape)."""
+    random_change(sim, name)
+    book = sim.market.books[name]
+    direction = "buy" if sim.rng.random() < 0.5 else "sell"
+    if not book.levels("asks" if direction == "buy" else "bids"):
+        direction = "sell" if direction == "buy" else "buy"  # a side may be empty
+    level = book.best_ask if direction == "buy" else book.best_bid
+    if level is None or sim.rng.random() >= 0.5:
+        await market_moved(sim, name)
+        return
+    lots = sim.rng.randint(1, TRADE_LOTS)
+    amount = sim.market.instruments[name]["min_trade_amount"] * lots
+    await trade_and_publish(sim, name, direction, amount, limit=level[0], replenish=True)
