@@ -771,7 +771,8 @@ def check_margin(
     reserved = sum(
         order_margin(sim, sim.market.instruments[o["instrument_name"]], o)
         for o in account.orders.values()
-        if o["order_state"] in ("open", "untriggered")
+        if o is not order  # an order that fires is one of the account's already
+        and o["order_state"] in ("open", "untriggered")
         and currency_of(sim.market.instruments[o["instrument_name"]]) == currency
     )
     available = account_summary(sim, account, currency)["available_funds"] - reserved

@@ -260,6 +260,17 @@ class DeribitSimulator(SimState):
             raise ValueError(f"a trade needs a positive amount, not {amount}")
         return await _activity.trade_and_publish(self, instrument, direction, amount, limit=price)
 
+    async def set_index_price(self, index: str, price: float) -> None:
+        """Move ``index`` (``btc_usd``, …) to ``price``: ``deribit_price_index.{index}``
+        subscribers are told, tickers and trades report it, and trigger orders with
+        ``trigger="index_price"`` on its instruments fire when it reaches them."""
+        if index not in self.market.index_prices:
+            raise ValueError(f"no index {index!r} in the simulator")
+        if not price > 0:
+            raise ValueError(f"an index price must be positive, not {price}")
+        self.market.index_prices[index] = float(price)
+        await _streams.index_moved(self, index)
+
     async def set_instrument_state(self, instrument: str, state: str) -> None:
         """Move ``instrument``'s book to ``state`` (Deribit's lifecycle: ``open``,
         ``settlement``, ``delivered``, ``inactive``, ``locked``, ``halted``,

@@ -20,6 +20,7 @@ __all__ = [
     "account_channels",
     "book_snapshot",
     "generate",
+    "index_moved",
     "market_moved",
     "publish_to_account",
     "needs_authorization",
@@ -149,6 +150,21 @@ async def market_moved(
     return change
 
 
+async def index_moved(sim: SimState, index: str) -> None:
+    """Publish ``index``'s price on ``deribit_price_index.{index}`` and run the
+    ``sim.on_market_move`` hooks of every instrument on it (their ``index_price``
+    triggers watch it)."""
+    price = sim.market.index_prices[index]
+    await sim.publish(
+        f"deribit_price_index.{index}",
+        {"index_name": index, "price": price, "timestamp": sim.now_ms()},
+    )
+    names = [n for n, i in sim.market.instruments.items() if i.get("price_index") == index]
+    for name in names:
+        for hook in sim.on_market_move:
+            await hook(name)
+
+
 async def _publish_market(
     sim: SimState, name: str, trades: Sequence[dict[str, Any]], skip: int
 ) -> dict[str, Any] | None:
@@ -263,6 +279,17 @@ def _instruments_watched(sim: SimState, channels: set[str]) -> set[str]:
     return {name for name in names if name in market.instruments}
 
 
+def _indices_watched(sim: SimState, channels: set[str]) -> set[str]:
+    """Indices whose price some ``deribit_price_index.*`` channel follows."""
+    return {
+        parts[1]
+        for parts in (channel.split(".") for channel in channels)
+        if len(parts) == 2
+        and parts[0] == "deribit_price_index"
+        and parts[1] in sim.market.index_prices
+    }
+
+
 def generate(sim: SimState, channel: str) -> Any | None:
     """A plausible next payload for a channel that is not an instrument's book, quote,
     ticker or trades (those move through :func:`market_moved`), or None for channels that
@@ -275,10 +302,8 @@ def generate(sim: SimState, channel: str) -> Any | None:
     index = parts[-1]
     price = market.index_prices.get(index)
     if price is not None and len(parts) == 2:  # {family}.{index_name}
-        if family == "deribit_price_index":
-            price = round(price * (1 + sim.rng.uniform(-1e-4, 1e-4)), 2)
-            market.index_prices[index] = price
-            return {"index_name": index, "price": price, "timestamp": now}
+        if family == "deribit_price_index":  # run_streams moves it: index_moved
+            return None
         if family == "deribit_price_ranking":
             return [
                 {
@@ -415,6 +440,13 @@ async def run_streams(
                 await move(sim, name)
             except Exception:  # one instrument's bug must not stop every stream
                 log.exception("simulator could not move the market of %s", name)
+        for index in sorted(_indices_watched(sim, channels)):
+            price = sim.market.index_prices[index]
+            sim.market.index_prices[index] = round(price * (1 + sim.rng.uniform(-1e-4, 1e-4)), 2)
+            try:
+                await index_moved(sim, index)
+            except Exception:  # one index's bug must not stop every stream
+                log.exception("simulator could not move the index %s", index)
         for channel in sorted(channels):
             try:
                 data = generate(sim, channel)

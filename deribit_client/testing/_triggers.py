@@ -11,6 +11,7 @@ from typing import Any
 from ._accounts import Account
 from ._orders import (
     Matched,
+    check_margin,
     currency_of,
     execute,
     notify,
@@ -57,12 +58,14 @@ async def on_market_move(sim: SimState, name: str) -> None:
 async def _fire(
     sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
 ) -> None:
-    """Run a triggered order as the market or limit order it carries; if the market
-    refuses it (self-trading, say), it ends ``rejected`` instead of ending the stream."""
+    """Run a triggered order as the market or limit order it carries; if the account
+    cannot cover its margin now or the market refuses it (self-trading, say), it ends
+    ``rejected`` instead of ending the stream."""
     now = sim.now_ms()
     order.update(triggered=True, order_state="open", last_update_timestamp=now, _fired_at=now)
     matched = Matched()
     try:
+        check_margin(sim, account, instrument, order)
         trades = execute(sim, account, order, instrument, matched)
     except SimError as refused:
         order.update(order_state="rejected", reject_reason=refused.message)

@@ -3,9 +3,12 @@ stops, take-profits and trailing stops, and the trigger order history that recor
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from deribit_client import DeribitClient, DeribitError
+from deribit_client.testing import SIM_CLIENT_ID, DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
 
@@ -112,3 +115,41 @@ async def test_trigger_parameters_are_checked(trader: DeribitClient) -> None:
     with pytest.raises(DeribitError) as no_offset:
         await trader.private.sell(PERP, amount=10, type="trailing_stop")
     assert no_offset.value.code == -32602
+
+
+async def test_an_index_price_stop_fires_when_the_index_moves(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    index = "btc_usd"
+    start = round(sim.market.index_prices[index])  # on the instrument's 0.5 tick
+    stop = await trader.private.sell(
+        PERP, amount=100, type="stop_market", trigger="index_price", trigger_price=start - 100
+    )
+    async with trader.subscribe(f"deribit_price_index.{index}") as prices:
+        await sim.set_index_price(index, start - 50)  # the instrument's market stays put
+        assert (await asyncio.wait_for(anext(prices), 5)).data.price == start - 50
+        waiting = await trader.private.get_order_state(stop.order.order_id)
+        assert waiting.order_state == "untriggered"
+        await sim.set_index_price(index, start - 100)
+    fired = await trader.private.get_order_state(stop.order.order_id)
+    assert (fired.triggered, fired.order_state) == (True, "filled")
+    with pytest.raises(ValueError, match="no index 'btc_nope'"):
+        await sim.set_index_price("btc_nope", 1.0)
+
+
+async def test_a_stop_the_account_can_no_longer_cover_is_rejected_when_it_fires(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    book = await trader.public.get_order_book(PERP, depth=5)
+    trigger = float(book.bids[1][0])
+    stop = await trader.private.sell(
+        PERP, amount=1_000_000, type="stop_market", trigger_price=trigger
+    )  # margin 0.02 * 1,000,000 USD / price: well within the 10 BTC it starts with
+    # The account loses almost all its funds before the stop fires (say, to another venue).
+    sim.trading.account(SIM_CLIENT_ID).book(sim.now_ms(), "BTC", "transfer", -9.99)
+    await sim.market_trade(PERP, "sell", sum(float(level[1]) for level in book.bids[:2]))
+    fired = await trader.private.get_order_state(stop.order.order_id)
+    assert (fired.triggered, fired.order_state, fired.filled_amount) == (True, "rejected", 0)
+    assert await trader.private.get_positions(currency="BTC") == []
+    history = await trader.private.get_trigger_order_history("BTC")
+    assert [e.order_state for e in history.entries] == ["rejected:not_enough_funds"]
