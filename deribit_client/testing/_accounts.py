@@ -177,8 +177,15 @@ class Account:
     deposits: list[dict[str, Any]] = field(default_factory=list)
     withdrawals: list[dict[str, Any]] = field(default_factory=list)
     transfers: list[dict[str, Any]] = field(default_factory=list)
-    subaccounts: dict[int, dict[str, Any]] = field(default_factory=dict)
-    """Subaccount id -> its record, with its own ``balances``."""
+    subaccounts: dict[int, Account] = field(default_factory=dict)
+    """Subaccount id -> the subaccount, an account of its own (see :attr:`main`)."""
+    main: str | None = None
+    """For a subaccount, the client id of its main account (None: a main account)."""
+    disabled_products: frozenset[str] = frozenset()
+    """Trading products the main account disabled for this subaccount."""
+    profile: dict[str, Any] = field(default_factory=dict)
+    """For a subaccount, what ``get_subaccounts`` reports of it (name, e-mail, login and
+    notification switches); kept by the main account's subaccount methods."""
     access_log: list[dict[str, Any]] = field(default_factory=list)
     """Successful logins, oldest first (the newest :data:`HISTORY`)."""
     block_trades: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -230,19 +237,21 @@ class Account:
         if self.locked(*currencies):
             raise SimError(11098, "account_locked")
 
-    def subaccount(self, sid: int) -> dict[str, Any]:
-        """One of the account's subaccount records (``13020 not_found`` otherwise)."""
+    @property
+    def username(self) -> str:
+        """The name Deribit shows (a subaccount's can be changed; its client id cannot)."""
+        return str(self.profile.get("username", self.client_id))
+
+    def subaccount(self, sid: int) -> Account:
+        """One of the account's subaccounts (``13020 not_found`` otherwise)."""
         sub = self.subaccounts.get(sid)
         if sub is None:
             raise SimError(13020, "not_found", {"reason": f"no subaccount {sid}"})
         return sub
 
-    def positions_of(self, user_id: int) -> dict[str, dict[str, Any]]:
-        """The positions of the account itself or of one of its subaccounts."""
-        if user_id == self.user_id:
-            return self.positions
-        positions: dict[str, dict[str, Any]] = self.subaccount(user_id)["positions"]
-        return positions
+    def member(self, user_id: int) -> Account:
+        """The account itself or one of its subaccounts, by user id."""
+        return self if user_id == self.user_id else self.subaccount(user_id)
 
     def deposit_address(self, currency: str) -> dict[str, Any]:
         """The current deposit address of ``currency``, as ``get_current_deposit_address``
@@ -433,6 +442,32 @@ class Trading:
                 account.receive_deposit(now, currency, amount)
         return account
 
+    def add_subaccount(self, main: Account) -> Account:
+        """A new, empty subaccount of ``main``: an account of its own (it trades and logs
+        in through ``public/exchange_token`` or its own API keys) that ``main`` manages."""
+        sid = next(self.user_ids)
+        name = f"{main.client_id}_{len(main.subaccounts) + 1}"
+        while name in self.accounts:  # a removed sibling's name stays taken
+            name += "_"
+        sub = Account(name, user_id=sid, created_ms=self.now_ms(), main=main.client_id)
+        sub.profile = {"id": sid, "username": name, "system_name": name,
+                       "email": f"{name}@simulator.invalid", "type": "subaccount",
+                       "is_password": False, "login_enabled": False,
+                       "receive_notifications": False, "security_keys_enabled": False}  # fmt: skip
+        self.accounts[name] = main.subaccounts[sid] = sub
+        return sub
+
+    def remove_subaccount(self, main: Account, sid: int) -> None:
+        """Remove one of ``main``'s subaccounts with its keys and tokens."""
+        sub = main.subaccounts.pop(sid)
+        del self.accounts[sub.client_id]
+        for key in [k for k in self.api_keys.values() if k.owner == sub.client_id]:
+            del self.api_keys[key.client_id]
+        self.tokens = {k: t for k, t in self.tokens.items() if t.client_id != sub.client_id}
+        self.refresh_tokens = {
+            k: t for k, t in self.refresh_tokens.items() if t.client_id != sub.client_id
+        }
+
     # -- tokens -------------------------------------------------------------------------
 
     def use_nonce(self, client_id: str, nonce: str, timestamp: int) -> None:
@@ -461,17 +496,23 @@ class Trading:
         session: Session,
         *,
         store: bool = True,
+        subject: str | None = None,
     ) -> Token:
         """A new token for the key ``client_id``: each functional scope as requested,
-        the key's ``max_scope`` where not requested, never more than it. ``store=False``
-        for per-request HTTP authorization (Basic or signature headers), which leaves
-        nothing to refresh or look up later."""
+        the key's ``max_scope`` where not requested, never more than it. It acts for the
+        key's account, or for ``subject`` (a token exchanged for a subaccount's); only a
+        main account's token has the ``mainaccount`` scope. ``store=False`` for
+        per-request HTTP authorization (Basic or signature headers), which leaves nothing
+        to refresh or look up later."""
         key = self.api_keys[client_id]
+        owner = subject or key.owner
         requested = (scope or "").split()
         session_name = next(
             (s.split(":", 1)[1] for s in requested if s.startswith("session:")), None
         )
-        granted = [f"session:{session_name}" if session_name else "connection", "mainaccount"]
+        granted = [f"session:{session_name}" if session_name else "connection"]
+        if self.account(owner).main is None:
+            granted.append("mainaccount")
         ceiling, asked = scope_levels(key.max_scope), scope_levels(scope or "")
         if grant == "client_credentials" and asked.get("wallet") == 2:
             # Keys authenticated with the plain secret get at most wallet:read (REFERENCE 2.2).
@@ -483,7 +524,7 @@ class Trading:
         granted += [item for item in requested if item.startswith(("expires:", "ip:"))]
         ttl = next((int(s.split(":", 1)[1]) for s in requested if s.startswith("expires:")), None)
         token = Token(
-            client_id=key.owner,
+            client_id=owner,
             key=client_id,
             access_token=f"at.{secrets.token_urlsafe(24)}",
             refresh_token=f"rt.{secrets.token_urlsafe(24)}",

@@ -35,7 +35,7 @@ from ._combos import (
     trade_step,
 )
 from ._market import currency_matches
-from ._orders import account_of, on_tick, require_unlocked
+from ._orders import account_of, on_tick, require_may_trade
 from ._session import SimError, as_number, invalid_param, remember
 from ._shaped import declared_params
 from ._state import Call, SimState
@@ -636,7 +636,7 @@ async def create_block_rfq(call: Call) -> dict[str, Any]:
     structure = structure_of(sim, "legs", params["legs"])
     for leg in structure.legs:
         instrument = sim.market.instruments[leg.instrument_name]
-        require_unlocked(taker, instrument)
+        require_may_trade(taker, instrument)
         if structure.amount * leg.ratio < instrument["block_trade_min_trade_amount"] - _EPS:
             raise SimError(10002, "qty_too_low")
     hedge = _hedge(sim, params.get("hedge"), structure.currency)

@@ -27,8 +27,8 @@ from ._orders import (
     new_order,
     notify_user,
     on_tick,
+    require_may_trade,
     require_open,
-    require_unlocked,
 )
 from ._session import SimError, invalid_param
 from ._shaped import declared_params
@@ -93,7 +93,7 @@ def check_funds(sim: SimState, account: Account, legs: list[Leg], role: str) -> 
     margin its side of a leg."""
     for name, price, amount, direction in legs:
         instrument = sim.market.instruments[name]
-        require_unlocked(account, instrument)
+        require_may_trade(account, instrument)
         # what check_margin reads of an order (a new_order would draw an order id)
         side = {"direction": leg_side(direction, role), "amount": amount, "price": price,
                 "filled_amount": 0.0, "reduce_only": False}  # fmt: skip

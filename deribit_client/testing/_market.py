@@ -197,6 +197,18 @@ def base_size(instrument: dict[str, Any], amount: float, price: float) -> float:
     return amount / price if instrument["kind"] == "future" else amount
 
 
+TRADING_PRODUCTS = ("perpetual", "futures", "options", "future_combos", "option_combos", "spots")
+"""What ``private/set_disabled_trading_products`` can disable."""
+
+
+def trading_product(instrument: dict[str, Any]) -> str:
+    """The product (of :data:`TRADING_PRODUCTS`) ``instrument`` belongs to."""
+    kind = instrument["kind"]
+    if kind == "future":
+        return "perpetual" if instrument["settlement_period"] == "perpetual" else "futures"
+    return f"{kind}s"  # options, spots, future_combos, option_combos
+
+
 def kind_matches(instrument_kind: str, kind: str | None) -> bool:
     """A request's or channel's ``kind`` (``any``, ``combo`` or one kind) covers
     ``instrument_kind``; no kind covers all."""

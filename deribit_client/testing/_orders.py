@@ -15,6 +15,7 @@ from ._market import (
     deribit_id,
     kind_matches,
     side_of,
+    trading_product,
 )
 from ._session import Session, SimError, invalid_param, remember
 from ._state import Call, SimState, account_of
@@ -89,9 +90,15 @@ def require_open(sim: SimState, instrument: dict[str, Any], action: str) -> None
         raise SimError(13019, "orderbook_closed")
 
 
-def require_unlocked(account: Account, instrument: dict[str, Any]) -> None:
-    """``11098 account_locked`` when the account is locked in the instrument's currencies."""
+def require_may_trade(account: Account, instrument: dict[str, Any]) -> None:
+    """``11098 account_locked`` when the account is locked in the instrument's currencies;
+    ``13021 forbidden`` when it is a subaccount whose main account disabled the
+    instrument's product (``set_disabled_trading_products``; Deribit's code for this is
+    not documented, so the simulator answers as for any forbidden action)."""
     account.require_unlocked(currency_of(instrument), instrument["base_currency"])
+    product = trading_product(instrument)
+    if product in account.disabled_products:
+        raise SimError(13021, "forbidden", {"reason": f"trading {product} is disabled"})
 
 
 async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
@@ -581,7 +588,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     account = account_of(call)
     instrument = _instrument(call)
     require_open(sim, instrument, "order")
-    require_unlocked(account, instrument)
+    require_may_trade(account, instrument)
     order_type = call.param("type", str, "limit")
     if order_type not in _ORDER_TYPES:
         raise invalid_param("type")
@@ -842,7 +849,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     account = account_of(call)
     instrument = _instrument(call, order["instrument_name"])
     require_open(sim, instrument, "edit")
-    require_unlocked(account, instrument)
+    require_may_trade(account, instrument)
     book = sim.market.books[order["instrument_name"]]
     amount = call.param("amount", float, None)
     contracts = call.param("contracts", float, None)
@@ -1134,7 +1141,7 @@ def get_positions(call: Call) -> list[dict[str, Any]]:
     currency = call.param("currency", str, "any")
     kind = call.param("kind", str, None)
     account = account_of(call)
-    positions = account.positions_of(call.param("subaccount_id", int, account.user_id))
+    positions = account.member(call.param("subaccount_id", int, account.user_id)).positions
     out = []
     for name in positions:
         instrument = call.sim.market.instruments[name]
@@ -1148,6 +1155,7 @@ def get_account_summary(call: Call) -> dict[str, Any]:
     if not isinstance(currency, str) or not currency.isalpha():
         raise invalid_param("currency")
     account = account_of(call)
+    account = account.member(call.param("subaccount_id", int, account.user_id))
     summary = account_summary(call.sim, account, currency.upper())
     if call.param("extended", bool, False):
         summary.update(account_identity(account))
@@ -1155,16 +1163,16 @@ def get_account_summary(call: Call) -> dict[str, Any]:
 
 
 def account_identity(account: Account) -> dict[str, Any]:
-    """Who the (main) account is, as the extended account summaries and
+    """Who the account (main or sub) is, as the extended account summaries and
     ``get_subaccounts`` report it."""
     return {
         "id": account.user_id,  # the id get_subaccounts and move_positions know it by
-        "username": account.client_id,
+        "username": account.username,
         "system_name": account.client_id,
-        "email": f"{account.client_id}@simulator.invalid",
-        "type": "main",
+        "email": account.profile.get("email", f"{account.client_id}@simulator.invalid"),
+        "type": "main" if account.main is None else "subaccount",
         "creation_timestamp": account.created_ms,
-        "login_enabled": True,
+        "login_enabled": account.profile.get("login_enabled", True),
         "security_keys_enabled": False,
         "mmp_enabled": bool(account.mmp),
         "interuser_transfers_enabled": True,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ._market import TRADING_PRODUCTS
 from ._orders import account_summary, apply_position, currency_of, position_view
 from ._session import SimError, as_number, invalid_param
 from ._shaped import declared_params
@@ -17,7 +18,6 @@ __all__ = ["register"]
 MOVES_PER_WEEK = 100
 """``move_positions`` calls allowed in a rolling seven days (``13780`` beyond)."""
 _WEEK_MS = 7 * 86_400_000
-TRADING_PRODUCTS = ("perpetual", "futures", "options", "future_combos", "option_combos", "spots")
 
 
 def move_positions(call: Call) -> list[dict[str, Any]]:
@@ -30,7 +30,7 @@ def move_positions(call: Call) -> list[dict[str, Any]]:
     source, target = params["source_uid"], params["target_uid"]
     if source == target:
         raise invalid_param("target_uid", "must differ from source_uid")
-    given, taken = account.positions_of(source), account.positions_of(target)
+    given, taken = account.member(source).positions, account.member(target).positions
     now = sim.now_ms()
     recent = [t for t in account.position_moves if t > now - _WEEK_MS]
     if len(recent) >= MOVES_PER_WEEK:
@@ -129,16 +129,15 @@ def pme_simulate(call: Call) -> dict[str, Any]:
 
 
 def set_disabled_trading_products(call: Call) -> str:
-    """Record the products a subaccount may not trade (only subaccounts: ``13020`` for
-    any other user id). Subaccounts place no orders in the simulator, so it is kept,
-    not enforced."""
+    """Disable trading products for a subaccount (only subaccounts: ``13020`` for any
+    other user id); its orders, quotes and block trades in them are refused."""
     params = declared_params(call)
     sub = account_of(call).subaccount(params["user_id"])
     products = params["trading_products"]
     for product in products:
         if product not in TRADING_PRODUCTS:
             raise invalid_param("trading_products", f"must be among {', '.join(TRADING_PRODUCTS)}")
-    sub["disabled_trading_products"] = list(dict.fromkeys(products))
+    sub.disabled_products = frozenset(products)
     return "ok"
 
 

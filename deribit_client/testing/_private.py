@@ -99,7 +99,8 @@ def _grant(call: Call) -> Token:
         # Refreshing issues a new token and invalidates the old one (REFERENCE 2.2); it
         # keeps the old scope (its session too) unless one is given.
         trading.revoke(old)
-        token = trading.issue(old.key, old.scope if scope is None else scope, grant, call.session)
+        scope = old.scope if scope is None else scope
+        token = trading.issue(old.key, scope, grant, call.session, subject=old.client_id)
     else:
         raise invalid_param("grant_type")
     return token
@@ -116,15 +117,22 @@ def logout(call: Call) -> str:
 
 
 def exchange_token(call: Call) -> dict[str, Any]:
+    """A token for ``subject_id``: the main account or one of its subaccounts, from a
+    refresh token of any of them (``13009`` for another user)."""
     trading: Trading = call.sim.trading
     old = trading.refresh_tokens.get(call.param("refresh_token"))
-    call.param("subject_id", int)
+    subject_id = call.param("subject_id", int)
     if old is None:
         raise SimError(13009, "unauthorized")
+    holder = trading.account(old.client_id)
+    main = trading.account(holder.main) if holder.main is not None else holder
+    if subject_id != main.user_id and subject_id not in main.subaccounts:
+        raise SimError(13009, "unauthorized", {"reason": f"user {subject_id} is not yours"})
+    subject = main.member(subject_id)
     scope = call.param("scope", str, None)
     if scope is None:
         trading.revoke(old)  # since May 2025 (REFERENCE 2.3)
-    token = trading.issue(old.key, scope, "refresh_token", call.session)
+    token = trading.issue(old.key, scope, "refresh_token", call.session, subject=subject.client_id)
     return _token_result(call.sim, token)
 
 
@@ -134,7 +142,9 @@ def fork_token(call: Call) -> dict[str, Any]:
     name = call.param("session_name")
     if old is None or old.session_name is None:
         raise SimError(13009, "unauthorized", {"reason": "needs a session-scoped token"})
-    token = trading.issue(old.key, f"session:{name}", "refresh_token", call.session)
+    token = trading.issue(
+        old.key, f"session:{name}", "refresh_token", call.session, subject=old.client_id
+    )
     return _token_result(call.sim, token)
 
 

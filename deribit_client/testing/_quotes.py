@@ -23,8 +23,8 @@ from ._orders import (
     new_order,
     notify,
     public_order,
+    require_may_trade,
     require_open,
-    require_unlocked,
     settle,
     unrest,
 )
@@ -65,7 +65,7 @@ def _quote(
         reason = f"mmp_group {key[2]!r} quotes {key[1]}, not {instrument['price_index']}"
         raise SimError(11029, "invalid_arguments", {"reason": reason})
     require_open(sim, instrument, "order")
-    require_unlocked(account, instrument)
+    require_may_trade(account, instrument)
     amount, price = side.get("amount"), side.get("price")
     if not isinstance(amount, int | float) or not isinstance(price, int | float):
         raise SimError(11029, "invalid_arguments", {"reason": "a side needs price and amount"})

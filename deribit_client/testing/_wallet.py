@@ -18,6 +18,7 @@ from ._orders import (
     currency_of,
     order_margin,
     position_view,
+    public_order,
 )
 from ._session import SimError, invalid_param, remember
 from ._shaped import declared_params
@@ -150,40 +151,43 @@ def cancel_withdrawal(call: Call) -> dict[str, Any]:
     raise SimError(13020, "not_found")
 
 
-def _subaccount(account: Account, sid: int) -> dict[str, Any]:
+def _subaccount(account: Account, sid: int) -> Account:
     sub = account.subaccounts.get(sid)
     if sub is None:
         raise SimError(12100, "transfer_not_allowed", {"reason": f"no subaccount {sid}"})
     return sub
 
 
-def _transfer(call: Call, source: Account | dict[str, Any], target: dict[str, Any]) -> Any:
-    """Move ``amount`` of ``currency`` from ``source`` (the main account or a
-    subaccount record) to the subaccount ``target``; logged on the main account."""
+def _transfer(call: Call, source: Account, target: Account) -> Any:
+    """Move ``amount`` of ``currency`` from ``source`` (the main account or a subaccount)
+    to the subaccount ``target``: both ledgers log it, the source lists the payment (and
+    the main account, when it moved a subaccount's funds), the target the income."""
     _, account, currency, amount = _outgoing(call)
-    balances = source.balances if isinstance(source, Account) else source["balances"]
-    if balances.get(currency, 0.0) < amount:
+    if source.balances.get(currency, 0.0) < amount:
         raise SimError(10009, "not_enough_funds")
     now = call.sim.now_ms()
-    if isinstance(source, Account):
-        account.book(now, currency, "transfer", -amount, side="-",
-                     info={"transfer_type": "subaccount", "other_user_id": target["id"],
-                           "other_user": target["username"]})  # fmt: skip
-    else:
-        balances[currency] = round(balances[currency] - amount, 10)
-    target["balances"][currency] = round(target["balances"].get(currency, 0.0) + amount, 10)
+    for side, change, holder, other in (
+        ("-", -amount, source, target),
+        ("+", amount, target, source),
+    ):
+        holder.book(now, currency, "transfer", change, side=side,
+                    info={"transfer_type": "subaccount", "other_user_id": other.user_id,
+                          "other_user": other.username})  # fmt: skip
     transfer = {
         "id": next(call.sim.trading.wallet_ids),
         "type": "subaccount",
         "direction": "payment",
         "state": "confirmed",
-        "other_side": target["username"],
+        "other_side": target.username,
         "currency": currency,
         "amount": amount,
         "created_timestamp": now,
         "updated_timestamp": now,
     }
-    remember(account.transfers, transfer)
+    remember(source.transfers, transfer)
+    if account is not source:
+        remember(account.transfers, transfer)
+    remember(target.transfers, {**transfer, "direction": "income", "other_side": source.username})
     return transfer
 
 
@@ -198,8 +202,7 @@ def submit_transfer_between_subaccounts(call: Call) -> Any:
     account = account_of(call)
     target = _subaccount(account, params["destination"])
     source_id = params.get("source", account.user_id)
-    own = source_id == account.user_id
-    source: Account | dict[str, Any] = account if own else _subaccount(account, source_id)
+    source = account if source_id == account.user_id else _subaccount(account, source_id)
     return _transfer(call, source, target)
 
 
@@ -273,66 +276,42 @@ def create_deposit_address(call: Call) -> dict[str, Any]:
 
 def create_subaccount(call: Call) -> dict[str, Any]:
     account = account_of(call)
+    if account.main is not None:
+        raise SimError(13021, "forbidden", {"reason": "a subaccount has no subaccounts"})
     if len(account.subaccounts) >= MAX_SUBACCOUNTS:
         raise SimError(12001, "too_many_subaccounts")
-    sid = next(call.sim.trading.user_ids)
-    name = f"{account.client_id}_{len(account.subaccounts) + 1}"
-    account.subaccounts[sid] = {
-        "id": sid,
-        "username": name,
-        "system_name": name,
-        "email": f"{name}@simulator.invalid",
-        "type": "subaccount",
-        "is_password": False,
-        "login_enabled": False,
-        "receive_notifications": False,
-        "security_keys_enabled": False,
-        "margin_model": "cross_sm",
-        "balances": {},
-        "positions": {},
-    }
-    return _subaccount_view(account.subaccounts[sid], True)
+    return _member_view(call.sim, call.sim.trading.add_subaccount(account), True)
 
 
 def get_subaccounts(call: Call) -> list[dict[str, Any]]:
     with_portfolio = declared_params(call).get("with_portfolio", False)
     account = account_of(call)
-    identity = account_identity(account)
-    main = {
-        **{k: identity[k] for k in ("id", "username", "system_name", "email", "type")},
-        "is_password": True,
-        "login_enabled": True,
-        "receive_notifications": True,
-        "security_keys_enabled": False,
-        "margin_model": account.settings["margin_model"],
-        "balances": account.balances,
-    }
-    records = [main, *account.subaccounts.values()]
-    return [_subaccount_view(record, with_portfolio) for record in records]
+    members = [account, *account.subaccounts.values()]
+    return [_member_view(call.sim, member, with_portfolio) for member in members]
 
 
-_STATE = frozenset({"balances", "positions", "disabled_trading_products"})
-"""What a subaccount record holds besides the members ``get_subaccounts`` reports."""
+_PORTFOLIO = ("balance", "equity", "margin_balance", "available_funds",
+              "available_withdrawal_funds", "initial_margin", "maintenance_margin",
+              "spot_reserve")  # fmt: skip
 
 
-def _subaccount_view(record: dict[str, Any], with_portfolio: bool) -> dict[str, Any]:
-    view = {k: v for k, v in record.items() if k not in _STATE}
+def _member_view(sim: SimState, member: Account, with_portfolio: bool) -> dict[str, Any]:
+    """A ``get_subaccounts`` entry: the main account or one of its subaccounts."""
+    if member.main is None:
+        identity = account_identity(member)
+        view = {k: identity[k] for k in ("id", "username", "system_name", "email", "type")}
+        view.update(is_password=True, login_enabled=True, receive_notifications=True,
+                    security_keys_enabled=False)  # fmt: skip
+    else:
+        view = dict(member.profile)
+    view["margin_model"] = member.settings["margin_model"]
     if with_portfolio:
+        summaries = {c: account_summary(sim, member, c) for c in sorted(member.balances)}
         view["portfolio"] = {
-            currency.lower(): {
-                "currency": currency.lower(),
-                "balance": balance,
-                "equity": balance,
-                "margin_balance": balance,
-                "available_funds": balance,
-                "available_withdrawal_funds": balance,
-                "initial_margin": 0.0,
-                "maintenance_margin": 0.0,
-                "spot_reserve": 0.0,
-                "additional_reserve": 0.0,
-            }
-            for currency, balance in sorted(record["balances"].items())
-        }
+            currency.lower(): {"currency": currency.lower(),
+                               **{k: summary[k] for k in _PORTFOLIO}, "additional_reserve": 0.0}
+            for currency, summary in summaries.items()
+        }  # fmt: skip
     return view
 
 
@@ -341,33 +320,37 @@ def change_subaccount_name(call: Call) -> str:
     params = declared_params(call)
     sub = account_of(call).subaccount(params["sid"])
     name = params["name"]
-    taken = {s["username"] for s in account_of(call).subaccounts.values() if s is not sub}
+    taken = {s.username for s in account_of(call).subaccounts.values() if s is not sub}
     if not name.replace("_", "").isalnum() or name in taken:
         raise SimError(12002, "wrong_subaccount_name")
-    sub["username"] = name
+    sub.profile["username"] = name
     return "ok"
 
 
 def remove_subaccount(call: Call) -> str:
-    """Remove an empty subaccount (one holding funds is refused with ``11029``)."""
+    """Remove an empty subaccount, its keys and tokens (one holding funds, positions or
+    open orders is refused with ``11029``)."""
     params = declared_params(call)
-    sub = account_of(call).subaccount(params["subaccount_id"])
-    held = [*sub["balances"].values(), *(p["size"] for p in sub["positions"].values())]
-    if any(held):
+    account = account_of(call)
+    sub = account.subaccount(params["subaccount_id"])
+    held = [*sub.balances.values(), *(p["size"] for p in sub.positions.values())]
+    if any(held) or any(o["order_state"] in ("open", "untriggered") for o in sub.orders.values()):
         raise SimError(11029, "invalid_arguments", {"reason": "the subaccount is not empty"})
-    del account_of(call).subaccounts[params["subaccount_id"]]
+    call.sim.trading.remove_subaccount(account, sub.user_id)
     return "ok"
 
 
 def toggle_subaccount_login(call: Call) -> str:
     params = declared_params(call)
-    account_of(call).subaccount(params["sid"])["login_enabled"] = params["state"] == "enable"
+    account_of(call).subaccount(params["sid"]).profile["login_enabled"] = (
+        params["state"] == "enable"
+    )
     return "ok"
 
 
 def toggle_notifications_from_subaccount(call: Call) -> str:
     params = declared_params(call)
-    account_of(call).subaccount(params["sid"])["receive_notifications"] = params["state"]
+    account_of(call).subaccount(params["sid"]).profile["receive_notifications"] = params["state"]
     return "ok"
 
 
@@ -376,26 +359,31 @@ def set_email_for_subaccount(call: Call) -> str:
     params = declared_params(call)
     if "@" not in params["email"]:
         raise invalid_param("email", "not an email address")
-    account_of(call).subaccount(params["sid"])["not_confirmed_email"] = params["email"]
+    account_of(call).subaccount(params["sid"]).profile["not_confirmed_email"] = params["email"]
     return "ok"
 
 
 def get_subaccounts_details(call: Call) -> list[dict[str, Any]]:
-    """Each subaccount's positions in ``currency`` (moved there by ``move_positions``) and
-    open orders (none: subaccounts place no orders in the simulator)."""
+    """Each subaccount's positions in ``currency`` and, with ``with_open_orders``, its open
+    orders there."""
     params = declared_params(call)
     currency = params["currency"].upper()
     instruments = call.sim.market.instruments
     out = []
     for sid, sub in account_of(call).subaccounts.items():
         positions = [
-            position_view(call.sim, sub["positions"], name)
-            for name, held in sub["positions"].items()
+            position_view(call.sim, sub.positions, name)
+            for name, held in sub.positions.items()
             if held["size"] and currency_of(instruments[name]) == currency
         ]
         entry: dict[str, Any] = {"uid": sid, "positions": positions}
         if params.get("with_open_orders"):
-            entry["open_orders"] = []
+            entry["open_orders"] = [
+                public_order(o)
+                for o in sub.orders.values()
+                if o["order_state"] in ("open", "untriggered")
+                and currency_of(instruments[o["instrument_name"]]) == currency
+            ]
         out.append(entry)
     return out
 
@@ -531,19 +519,12 @@ def change_margin_model(call: Call) -> list[dict[str, Any]]:
     (the simulator charges the same margin under every model, so they agree)."""
     params = declared_params(call)
     account = account_of(call)
-    user_id = params.get("user_id", account.user_id)
-    own = user_id == account.user_id
-    holder = account.settings if own else account_of(call).subaccount(user_id)
+    target = account.member(params.get("user_id", account.user_id))
     if not params.get("dry_run"):
-        holder["margin_model"] = params["margin_model"]
+        target.settings["margin_model"] = params["margin_model"]
     states = []
-    for currency in sorted(account.balances if own else holder["balances"]):
-        if own:
-            summary = account_summary(call.sim, account, currency)
-        else:  # a subaccount holds no positions here
-            balance = holder["balances"][currency]
-            summary = {"equity": balance, "available_funds": balance,
-                       "initial_margin": 0.0, "maintenance_margin": 0.0}  # fmt: skip
+    for currency in sorted(target.balances):
+        summary = account_summary(call.sim, target, currency)
         equity = summary["equity"] or 1.0  # rates of an empty account are 0
         state = {
             "maintenance_margin_rate": round(summary["maintenance_margin"] / equity, 8),

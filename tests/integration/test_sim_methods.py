@@ -96,6 +96,8 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
                 state["sid"] = subaccount.id
             if method in ("private/change_margin_model", "private/set_disabled_trading_products"):
                 state["user_id"] = subaccount.id
+            if method == "public/exchange_token":
+                state["subject_id"] = subaccount.id
             if method == "private/move_positions":  # a position of the main account to move
                 await client.private.buy(PERP, amount=110, type="market")
                 moved = {

@@ -207,8 +207,10 @@ async def test_token_helpers(sim: DeribitSimulator, trader: DeribitClient) -> No
         assert refresh is not None
         forked = await c.public.fork_token(refresh, "b")
         assert "session:b" in forked.scope
-        exchanged = await c.public.exchange_token(refresh, 7, scope="session:c")
+        sub = await c.private.create_subaccount()
+        exchanged = await c.public.exchange_token(refresh, sub.id, scope="session:c")
         assert exchanged.access_token
+        assert "mainaccount" not in exchanged.scope  # a subaccount's token
 
 
 async def test_logout_closes_without_reconnecting_or_cancelling(sim: DeribitSimulator) -> None:

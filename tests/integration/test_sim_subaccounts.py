@@ -1,0 +1,101 @@
+"""Subaccounts are accounts of their own in the simulator (issue #11): a token exchanged
+for one acts for it, keys it creates log in to it, it trades with its own funds, and the
+main account sees its positions and orders and decides which products it may trade."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from deribit_client import AuthenticationError, DeribitClient, DeribitError
+from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+
+PERP = "BTC-PERPETUAL"
+KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
+
+
+@pytest.fixture
+async def desk(sim: DeribitSimulator, trader: DeribitClient) -> AsyncIterator[DeribitClient]:
+    """A client logged in to a new subaccount of ``trader`` holding 1 BTC, with a key the
+    subaccount made for itself after a token exchange (as on Deribit)."""
+    sub = await trader.private.create_subaccount()
+    await trader.private.submit_transfer_to_subaccount("BTC", 1.0, sub.id)
+    async with DeribitClient(url=sim.url, heartbeat_interval=None, **KEY) as main:
+        refresh = main.auth.refresh_params()
+        assert refresh is not None
+        exchanged = await main.public.exchange_token(refresh["refresh_token"], sub.id)
+        assert "mainaccount" not in exchanged.scope  # this connection now acts for the sub
+        key = await main.private.create_api_key("trade:read_write wallet:read account:read")
+    async with DeribitClient(
+        url=sim.url,
+        heartbeat_interval=None,
+        client_id=key.client_id,
+        client_secret=key.client_secret,
+    ) as client:
+        yield client
+
+
+async def test_a_subaccount_trades_with_its_own_funds(
+    trader: DeribitClient, desk: DeribitClient
+) -> None:
+    summary = await desk.private.get_account_summary("BTC", extended=True)
+    (sub,) = [s for s in await trader.private.get_subaccounts() if s.type == "subaccount"]
+    assert (summary.id, summary.type, summary.balance) == (sub.id, "subaccount", 1.0)
+    main_before = (await trader.private.get_account_summary("BTC")).balance
+
+    bought = await desk.private.buy(PERP, amount=100, type="market")
+    resting = await desk.private.buy(PERP, amount=10, price=1_000.0, label="far")
+    (position,) = await desk.private.get_positions(currency="BTC")
+    assert position.size == 100
+    assert await trader.private.get_positions(currency="BTC") == []
+    (trade,) = bought.trades
+    assert (await desk.private.get_account_summary("BTC")).balance == 1.0 - trade.fee
+    assert (await trader.private.get_account_summary("BTC")).balance == main_before
+
+    (details,) = await trader.private.get_subaccounts_details("BTC", with_open_orders=True)
+    assert [p.size for p in details.positions] == [100]
+    assert [o.order_id for o in details.open_orders or []] == [resting.order.order_id]
+    held = await trader.private.get_positions(currency="BTC", subaccount_id=sub.id)
+    assert [p.size for p in held] == [100]
+    log = await desk.private.get_transaction_log("BTC", 0, 2**62)
+    assert [e.type for e in log.logs] == ["trade", "transfer"]  # newest first
+    with pytest.raises(DeribitError) as refused:  # only the main account removes it
+        await trader.private.remove_subaccount(sub.id)
+    assert refused.value.code == 11029  # not empty
+
+
+async def test_the_main_account_disables_products_for_a_subaccount(
+    trader: DeribitClient, desk: DeribitClient
+) -> None:
+    sub = (await desk.private.get_account_summary("BTC", extended=True)).id
+    await trader.private.set_disabled_trading_products(sub, ["perpetual", "options"])
+    with pytest.raises(DeribitError) as refused:
+        await desk.private.buy(PERP, amount=10, type="market")
+    assert refused.value.code == 13021
+    dated = next(
+        i.instrument_name
+        for i in await desk.public.get_instruments("BTC", kind="future")
+        if i.settlement_period != "perpetual"
+    )
+    placed = await desk.private.buy(dated, amount=10, type="market")
+    assert placed.order.order_state == "filled"  # futures stay enabled
+    await trader.private.set_disabled_trading_products(sub, [])
+    assert (await desk.private.buy(PERP, amount=10, type="market")).order.filled_amount == 10
+
+
+async def test_a_subaccount_has_no_subaccounts_and_tokens_stay_within_the_family(
+    sim: DeribitSimulator, trader: DeribitClient, desk: DeribitClient
+) -> None:
+    with pytest.raises(DeribitError) as refused:
+        await desk.private.create_subaccount()
+    assert refused.value.code == 13021
+    sim.add_api_key("stranger", "stranger-secret")
+    async with DeribitClient(
+        url=sim.url, heartbeat_interval=None, client_id="stranger", client_secret="stranger-secret"
+    ) as stranger:
+        refresh = stranger.auth.refresh_params()
+        assert refresh is not None
+        sub = (await desk.private.get_account_summary("BTC", extended=True)).id
+        with pytest.raises(AuthenticationError):
+            await stranger.public.exchange_token(refresh["refresh_token"], sub)
