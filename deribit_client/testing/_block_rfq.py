@@ -512,7 +512,7 @@ async def _execute(
 ) -> list[dict[str, Any]]:
     """Trade ``fills`` for the taker as block trades, one per maker quote, and print them
     as one Block RFQ trade (:func:`_after_trading` publishes the quotes' and the RFQ's new
-    state). Returns the taker's block trades."""
+    state). Returns the taker's block trades (and its allocated subaccounts')."""
     now = sim.now_ms()
     taker = sim.trading.account(rfq["_taker"])
     structure = _structure(rfq)
@@ -521,16 +521,17 @@ async def _execute(
     traded = 0.0
     for quote, amount in fills:
         maker = sim.trading.account(quote["_maker"])
-        block, _ = await trade_block(
-            sim,
-            taker,
-            "taker",
-            maker,
-            _trade_legs(sim, quote, amount),
-            block_rfq_id=rfq["block_rfq_id"],
-            combo_id=rfq["combo_id"],
-        )
-        taker_blocks.append(block)
+        for holder, part in _allocated(rfq, taker, amount):
+            block, _ = await trade_block(
+                sim,
+                holder,
+                "taker",
+                maker,
+                _trade_legs(sim, quote, part),
+                block_rfq_id=rfq["block_rfq_id"],
+                combo_id=rfq["combo_id"],
+            )
+            taker_blocks.append(block)
         quote["filled_amount"] = round(quote["filled_amount"] + amount, 10)
         quote["last_update_timestamp"] = now
         if quote["filled_amount"] >= quote["amount"] - _EPS:
@@ -606,6 +607,23 @@ async def _run_trigger(sim: SimState, rfq: dict[str, Any]) -> None:
     if trigger["_amount"] <= _EPS:
         trigger["state"] = "triggered"
     await _after_trading(sim, rfq, fills)
+
+
+def _allocated(rfq: dict[str, Any], taker: Account, amount: float) -> list[tuple[Account, float]]:
+    """Who takes ``amount`` of the RFQ: each (sub)account of its ``trade_allocations`` the
+    same share of it as of the RFQ (rounded down to the RFQ's step), the taker the rest
+    (and the broker clients' shares: the simulator has no brokers)."""
+    step = rfq["min_trade_amount"]
+    shares = [(taker.user_id, 0.0)]
+    for allocation in rfq.get("trade_allocations") or ():
+        if "user_id" in allocation:
+            ratio = allocation["amount"] / rfq["amount"]
+            shares.append((allocation["user_id"], math.floor(amount * ratio / step + 1e-6) * step))
+    parts = dict.fromkeys((user_id for user_id, _ in shares), 0.0)
+    for user_id, share in shares:
+        parts[user_id] += share
+    parts[taker.user_id] += amount - sum(parts.values())  # what no allocation took
+    return [(taker.member(u), round(part, 10)) for u, part in parts.items() if part > _EPS]
 
 
 def _fundable(
@@ -721,8 +739,8 @@ async def accept_block_rfq(call: Call) -> dict[str, Any]:
     if params["time_in_force"] == "fill_or_kill" and filled < amount - _EPS:
         raise SimError(13907, "not_fully_filled")
     for quote, take in fills:  # the taker's side of every fill, before anything trades
-        legs = _trade_legs(sim, quote, take)
-        check_funds(sim, taker, legs, "taker")
+        for holder, part in _allocated(rfq, taker, take):
+            check_funds(sim, holder, _trade_legs(sim, quote, part), "taker")
     blocks = await _execute(sim, rfq, direction, fills) if fills else []
     reply: dict[str, Any] = {"block_trades": blocks}
     if filled < amount - _EPS and params["time_in_force"] == "good_til_cancelled":

@@ -432,3 +432,26 @@ async def test_a_quote_s_hedge_trades_with_it_in_proportion(
     (rfq_now,) = (await trader.private.get_block_rfqs(block_rfq_id=rfq.block_rfq_id)).block_rfqs
     assert rfq_now.state == "traded"  # part of it traded, nothing waits
     assert [t.hedge_amount for t in rfq_now.trades or []] == [100]
+
+
+async def test_pre_allocated_shares_go_to_the_takers_subaccounts(
+    now: list[float], trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    low, high = await _call_spread(trader)
+    sub = await trader.private.create_subaccount()
+    await trader.private.submit_transfer_to_subaccount("BTC", 2.0, sub.id)
+    rfq = await trader.private.create_block_rfq(
+        _legs(low, high), trade_allocations=[{"user_id": sub.id, "amount": 6}]
+    )
+    await counterparty.private.add_block_rfq_quote(
+        rfq.block_rfq_id, 10, "sell", _quote(low, high, 0.03, 0.01)
+    )
+    now[0] += 6
+    accepted = await trader.private.accept_block_rfq(
+        rfq.block_rfq_id, 0.02, 10, "buy", _quote(low, high, 0, 0), "fill_or_kill"
+    )
+    assert len(accepted.block_trades or []) == 2  # the subaccount's share and the rest
+    assert (await trader.private.get_position(low)).size == 4
+    held = await trader.private.get_positions(currency="BTC", subaccount_id=sub.id)
+    assert sorted((p.instrument_name, p.size) for p in held) == sorted([(low, 6), (high, -6)])
+    assert (await counterparty.private.get_position(low)).size == -10
