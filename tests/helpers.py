@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
@@ -12,10 +13,29 @@ from deribit_client import DeribitClient, ReconnectPolicy
 from deribit_client._client import lost_order_error
 from deribit_client._core.connection import Connection
 from deribit_client._rpc.protocol import RpcProtocol
+from deribit_client.models import ApiKey
+from deribit_client.testing import DeribitSimulator
 from deribit_client.transports import MockConnector, MockTransport, StreamTransport
 
 INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
 """Reconnect at once: tests wait for reconnects by condition, never by time."""
+
+
+@asynccontextmanager
+async def login(
+    sim: DeribitSimulator, key: ApiKey, **options: object
+) -> AsyncIterator[DeribitClient]:
+    """A client of ``sim`` logged in with ``key`` (one ``private/create_api_key`` made)."""
+    assert key.client_id is not None
+    assert key.client_secret is not None
+    options = {"heartbeat_interval": None, "reconnect": INSTANT, **options}
+    async with DeribitClient(
+        url=sim.url,
+        client_id=key.client_id,
+        client_secret=key.client_secret,
+        **options,  # type: ignore[arg-type]
+    ) as client:
+        yield client
 
 
 def tick(seq: int) -> dict[str, Any]:

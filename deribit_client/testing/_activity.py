@@ -13,7 +13,7 @@ from ._orders import Matched, fill_resting, market_part, resting_orders, settle
 from ._state import SimState
 from ._streams import market_moved
 
-__all__ = ["move", "random_change", "take", "trade_and_publish"]
+__all__ = ["move", "random_change", "trade"]
 
 _EPS = 1e-9
 TRADE_LOTS = 10
@@ -38,29 +38,30 @@ def random_change(sim: SimState, name: str) -> None:
         order["_ahead"] = min(order.get("_ahead", 0.0), market)
 
 
-def take(
+async def trade(
     sim: SimState,
     name: str,
     direction: str,
     amount: float,
-    matched: Matched,
     *,
     limit: float | None = None,
     replenish: bool = False,
 ) -> list[dict[str, Any]]:
     """Someone outside the simulated users trades ``amount`` of ``name`` (``direction`` is
     theirs), best price first and not beyond ``limit``. At each price the market's
-    liquidity queued ahead of users' orders trades first, then those orders, oldest first
-    (their fills wait in ``matched``), then the rest of the market's. With ``replenish``
-    the market's liquidity that traded is put back at once (the level keeps its size);
-    else the level shrinks and may empty. Returns the public prints."""
+    liquidity queued ahead of users' orders trades first, then those orders, oldest first,
+    then the rest of the market's. With ``replenish`` the market's liquidity that traded
+    is put back at once (the level keeps its size); else the level shrinks and may empty.
+    The market's move is published and the makers are told of their fills. Returns the
+    public prints."""
     instrument = sim.market.instruments[name]
     book = sim.market.books[name]
     buy = direction == "buy"
     side = "asks" if buy else "bids"
+    matched = Matched()
     prints: list[dict[str, Any]] = []
 
-    def trade(price: float, size: float) -> dict[str, Any]:
+    def record(price: float, size: float) -> dict[str, Any]:
         prints.append(sim.market.record_trade(name, direction, price, size, sim.now_ms()))
         return prints[-1]
 
@@ -74,39 +75,24 @@ def take(
             ahead = min(resting.get("_ahead", 0.0), market) - traded
             if ahead > _EPS and amount > _EPS:
                 size = min(amount, ahead)
-                trade(price, size)
+                record(price, size)
                 traded, amount = traded + size, amount - size
             if amount <= _EPS:
                 break
             if _mmp.halted(sim, maker, instrument, resting):
                 continue  # tripped by an earlier fill: settle() cancels it
             size = min(amount, resting["amount"] - resting["filled_amount"])
-            fill_resting(sim, maker, resting, instrument, trade(price, size), matched)
+            fill_resting(sim, maker, resting, instrument, record(price, size), matched)
             amount -= size
         size = min(amount, market - traded)
         if size > _EPS:
-            trade(price, size)
+            record(price, size)
             traded, amount = traded + size, amount - size
         if not replenish:
             book.add(side, price, -traded)
         for _, resting in users:  # what traded was ahead of whoever is still queued
             if resting["order_state"] == "open":
                 resting["_ahead"] = max(0.0, min(resting.get("_ahead", 0.0), market) - traded)
-    return prints
-
-
-async def trade_and_publish(
-    sim: SimState,
-    name: str,
-    direction: str,
-    amount: float,
-    *,
-    limit: float | None = None,
-    replenish: bool = False,
-) -> list[dict[str, Any]]:
-    """:func:`take`, then publish the market's move and tell the makers of their fills."""
-    matched = Matched()
-    prints = take(sim, name, direction, amount, matched, limit=limit, replenish=replenish)
     await market_moved(sim, name, prints)
     await settle(sim, matched)
     return prints
@@ -127,4 +113,4 @@ async def move(sim: SimState, name: str) -> None:
         return
     lots = sim.rng.randint(1, TRADE_LOTS)
     amount = sim.market.instruments[name]["min_trade_amount"] * lots
-    await trade_and_publish(sim, name, direction, amount, limit=level[0], replenish=True)
+    await trade(sim, name, direction, amount, limit=level[0], replenish=True)

@@ -258,7 +258,7 @@ class DeribitSimulator(SimState):
             raise ValueError(f"direction must be 'buy' or 'sell', not {direction!r}")
         if not amount > 0:
             raise ValueError(f"a trade needs a positive amount, not {amount}")
-        return await _activity.trade_and_publish(self, instrument, direction, amount, limit=price)
+        return await _activity.trade(self, instrument, direction, amount, limit=price)
 
     async def set_index_price(self, index: str, price: float) -> None:
         """Move ``index`` (``btc_usd``, …) to ``price``: ``deribit_price_index.{index}``

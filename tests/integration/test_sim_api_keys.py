@@ -3,31 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import pytest
 
 from deribit_client import AuthenticationError, DeribitClient, DeribitError, PermissionDeniedError
-from deribit_client.models import ApiKey
 from deribit_client.testing import DeribitSimulator
-from tests.helpers import INSTANT
-
-
-@asynccontextmanager
-async def login(
-    sim: DeribitSimulator, key: ApiKey, **options: object
-) -> AsyncIterator[DeribitClient]:
-    assert key.client_id is not None
-    assert key.client_secret is not None
-    options = {"heartbeat_interval": None, "reconnect": INSTANT, **options}
-    async with DeribitClient(
-        url=sim.url,
-        client_id=key.client_id,
-        client_secret=key.client_secret,
-        **options,  # type: ignore[arg-type]
-    ) as client:
-        yield client
+from tests.helpers import login
 
 
 async def test_a_created_key_opens_the_same_account(

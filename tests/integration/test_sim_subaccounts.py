@@ -10,6 +10,7 @@ import pytest
 
 from deribit_client import AuthenticationError, DeribitClient, DeribitError
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+from tests.helpers import login
 
 PERP = "BTC-PERPETUAL"
 KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
@@ -27,12 +28,7 @@ async def desk(sim: DeribitSimulator, trader: DeribitClient) -> AsyncIterator[De
         exchanged = await main.public.exchange_token(refresh["refresh_token"], sub.id)
         assert "mainaccount" not in exchanged.scope  # this connection now acts for the sub
         key = await main.private.create_api_key("trade:read_write wallet:read account:read")
-    async with DeribitClient(
-        url=sim.url,
-        heartbeat_interval=None,
-        client_id=key.client_id,
-        client_secret=key.client_secret,
-    ) as client:
+    async with login(sim, key) as client:
         yield client
 
 
