@@ -217,9 +217,12 @@ class DeribitSimulator(SimState):
         self.trading.cancel_failures.setdefault(currency, []).extend([(code, message)] * times)
 
     def start_streams(self, interval: float = 0.1) -> None:
-        """Publish generated market data to subscribed channels every ``interval`` s:
-        ``ticker.*``, ``book.*`` (consecutive changes, or grouped snapshots), ``quote.*``,
-        ``trades.{instrument}.*``, ``perpetual.*`` and ``deribit_price_index.*``."""
+        """Move the market of every watched instrument and index every ``interval`` s and
+        publish it to the subscribed channels: ``ticker.*``, ``book.*`` (consecutive
+        changes, or grouped snapshots), ``quote.*``, ``trades.*``, ``perpetual.*``,
+        ``deribit_price_index.*`` and the rest. The market's own trades fill users'
+        resting orders once the liquidity queued ahead of them has traded, and index
+        moves fire ``index_price`` triggers."""
         if interval <= 0:
             raise ValueError("interval must be positive")
         self.stop_streams()
