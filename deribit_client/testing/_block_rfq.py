@@ -24,6 +24,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from . import _mmp
 from ._accounts import Account
 from ._block_trades import Leg, check_funds, trade_block
 from ._combos import (
@@ -389,8 +390,10 @@ def _terms(
     """A quote's legs, price, amount and hedge from ``params``, checked: prices on the
     block tick (every leg priced, or an aggregated ``price`` to split), a whole amount
     within the RFQ's (all of it for ``all_or_none``), and the margin for the maker's
-    side."""
+    side; ``13030`` while the maker's Block RFQ MMP is frozen."""
     structure = _structure(rfq)
+    if _mmp.block_rfq_frozen(sim, maker, _indices(sim, structure)):
+        raise SimError(13030, "mmp_trigger")
     legs = _same_legs(structure, params["legs"], "legs")
     sent = [as_number(leg.get("price")) for leg in legs]
     prices: list[float]
@@ -519,8 +522,11 @@ async def _execute(
     taker_blocks = []
     records = []
     traded = 0.0
+    tripped: list[tuple[Account, _mmp.MmpKey]] = []
     for quote, amount in fills:
         maker = sim.trading.account(quote["_maker"])
+        legs = _trade_legs(sim, quote, amount)
+        tripped += [(maker, key) for key in _mmp.record_block_rfq_fill(sim, maker, legs)]
         for holder, part in _allocated(rfq, taker, amount):
             block, _ = await trade_block(
                 sim,
@@ -570,7 +576,28 @@ async def _execute(
         parts = channel.split(".")
         if parts[:2] == ["block_rfq", "trades"] and currency_matches(parts[2], structure.currency):
             await sim.publish(channel, _public(printed))
+    for maker, key in tripped:
+        await _mmp_tripped(sim, maker, key)
     return taker_blocks
+
+
+async def _mmp_tripped(sim: SimState, maker: Account, key: _mmp.MmpKey) -> None:
+    """A maker's Block RFQ MMP tripped: cancel its open quotes the config covers and
+    announce it on ``user.mmp_trigger`` (new quotes get 13030 while it is frozen)."""
+    covered = [
+        quote
+        for quote in _maker_quotes(sim, maker, None)
+        if key in _mmp.block_rfq_keys(maker, _indices(sim, _quoted(sim, quote)))
+    ]
+    await _cancel_quotes(sim, covered)
+    notice = _mmp.trigger_notice(maker, key)
+    await publish_to_account(sim, maker.client_id, "user.mmp_trigger", notice,
+                             lambda parts: key[1] in ("all", *parts))  # fmt: skip
+
+
+def _quoted(sim: SimState, quote: dict[str, Any]) -> Structure:
+    """The structure of the RFQ ``quote`` answers."""
+    return _structure(sim.trading.block_rfqs[quote["block_rfq_id"]])
 
 
 def _indices(sim: SimState, structure: Structure) -> list[str]:

@@ -3,12 +3,15 @@ counted over its interval; a limit met freezes the group, whose orders ``_orders
 cancels (reason ``mmp_trigger``) and announces on ``user.mmp_trigger.{index_name}``.
 
 Block RFQ MMP (``block_rfq=true``) is configured, listed and reset apart from the order
-book's, as Deribit documents; nothing in the simulator trips it yet.
+book's, as Deribit documents, per index or for ``all`` of them (with a
+``trade_count_limit``): it counts a maker's Block RFQ fills, and a limit met freezes it,
+cancels the maker's open quotes it covers and refuses new ones (``_block_rfq``).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +24,12 @@ from ._state import Call, SimState, account_of
 __all__ = [
     "MmpKey",
     "Protection",
+    "block_rfq_frozen",
+    "block_rfq_keys",
     "check_order",
     "key_of",
     "protections",
+    "record_block_rfq_fill",
     "record_fill",
     "register",
     "trigger_notice",
@@ -51,6 +57,26 @@ class Protection:
     def reset(self) -> None:
         self.fills.clear()
         self.frozen_until = None
+
+    def count(self, now: int, size: float, delta: float, vega: float) -> bool:
+        """Count a fill; True when that meets a limit over the interval (the protection
+        is then frozen for ``frozen_time``, 0: until reset)."""
+        config, fills = self.config, self.fills
+        fills.append((now, size, delta, vega))
+        while fills and fills[0][0] <= now - config["interval"] * 1000:
+            fills.popleft()
+        totals = {
+            "quantity_limit": sum(f[1] for f in fills),
+            "delta_limit": abs(sum(f[2] for f in fills)),
+            "vega_limit": sum(f[3] for f in fills),
+            "trade_count_limit": len(fills),
+        }
+        if not any(config.get(n) and total >= config[n] - 1e-9 for n, total in totals.items()):
+            return False
+        frozen_time = config["frozen_time"]
+        self.frozen_until = now + frozen_time * 1000 if frozen_time else 0
+        fills.clear()
+        return True
 
 
 def protections(account: Account) -> dict[MmpKey, Protection]:
@@ -130,25 +156,54 @@ def record_fill(
     now = sim.now_ms()
     if protection is None or protection.frozen(now):
         return None
+    size, delta, vega = _exposure(sim, instrument, order["direction"], amount, price)
+    return key if protection.count(now, size, delta, vega) else None
+
+
+def _exposure(
+    sim: SimState, instrument: dict[str, Any], direction: str, amount: float, price: float
+) -> tuple[float, float, float]:
+    """A fill's size in base currency, signed delta and vega."""
     size = base_size(instrument, amount, price)
-    sign = 1.0 if order["direction"] == "buy" else -1.0
+    sign = 1.0 if direction == "buy" else -1.0
     unit_delta, unit_vega = unit_greeks(sim, instrument)
-    delta, vega = sign * unit_delta * size, abs(unit_vega * size)
-    config, fills = protection.config, protection.fills
-    fills.append((now, size, delta, vega))
-    while fills and fills[0][0] <= now - config["interval"] * 1000:
-        fills.popleft()
-    totals = {
-        "quantity_limit": sum(f[1] for f in fills),
-        "delta_limit": abs(sum(f[2] for f in fills)),
-        "vega_limit": sum(f[3] for f in fills),
-    }
-    if not any(config.get(name) and total >= config[name] - 1e-9 for name, total in totals.items()):
-        return None
-    frozen_time = config["frozen_time"]
-    protection.frozen_until = now + frozen_time * 1000 if frozen_time else 0
-    protection.fills.clear()
-    return key
+    return size, sign * unit_delta * size, abs(unit_vega * size)
+
+
+def block_rfq_keys(account: Account, index_names: Iterable[str]) -> list[MmpKey]:
+    """The account's Block RFQ MMP configs covering an RFQ on ``index_names``."""
+    names = set(index_names)
+    return [key for key in protections(account) if key[0] and (key[1] == "all" or key[1] in names)]
+
+
+def block_rfq_frozen(sim: SimState, account: Account, index_names: Iterable[str]) -> bool:
+    """Whether a Block RFQ MMP config covering these indices is frozen (13030 for quotes)."""
+    table, now = protections(account), sim.now_ms()
+    return any(table[key].frozen(now) for key in block_rfq_keys(account, index_names))
+
+
+def record_block_rfq_fill(
+    sim: SimState, maker: Account, legs: Iterable[tuple[str, float, float, str]]
+) -> list[MmpKey]:
+    """Count one Block RFQ fill of ``maker`` (legs ``(name, price, amount, direction)``,
+    directions the maker's) under each config covering it: an index's own config counts
+    the legs on its index, ``all`` every leg. Returns the keys it trips."""
+    market, now = sim.market, sim.now_ms()
+    on_index: dict[str, list[tuple[float, float, float]]] = {}
+    for name, price, amount, direction in legs:
+        instrument = market.instruments[name]
+        exposure = _exposure(sim, instrument, direction, amount, price)
+        on_index.setdefault(str(instrument["price_index"]), []).append(exposure)
+    tripped = []
+    for key in block_rfq_keys(maker, on_index):
+        protection = protections(maker)[key]
+        if protection.frozen(now):
+            continue
+        counted = [e for index, some in on_index.items() if key[1] in ("all", index) for e in some]
+        size, delta, vega = (sum(column) for column in zip(*counted, strict=True))
+        if protection.count(now, size, delta, vega):
+            tripped.append(key)
+    return tripped
 
 
 def trigger_notice(account: Account, key: MmpKey) -> dict[str, Any]:

@@ -455,3 +455,41 @@ async def test_pre_allocated_shares_go_to_the_takers_subaccounts(
     held = await trader.private.get_positions(currency="BTC", subaccount_id=sub.id)
     assert sorted((p.instrument_name, p.size) for p in held) == sorted([(low, 6), (high, -6)])
     assert (await counterparty.private.get_position(low)).size == -10
+
+
+async def test_block_rfq_mmp_cancels_a_makers_quotes_and_refuses_new_ones_once_tripped(
+    now: list[float], trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    low, high = await _call_spread(trader)
+    await counterparty.private.set_mmp_config(
+        "btc_usd", 60, 0, quantity_limit=15, block_rfq=True
+    )  # one fill of the 10-lot spread moves 20 BTC of options
+    first = await trader.private.create_block_rfq(_legs(low, high))
+    second = await trader.private.create_block_rfq(_legs(low, high, amount=20))
+    await counterparty.private.add_block_rfq_quote(
+        first.block_rfq_id, 10, "sell", _quote(low, high, 0.03, 0.01)
+    )
+    waiting = await counterparty.private.add_block_rfq_quote(
+        second.block_rfq_id, 20, "sell", _quote(low, high, 0.03, 0.01)
+    )
+    now[0] += 6
+    async with counterparty.subscribe("user.mmp_trigger.btc_usd") as triggers:
+        await trader.private.accept_block_rfq(
+            first.block_rfq_id, 0.02, 10, "buy", _quote(low, high, 0, 0), "fill_or_kill"
+        )
+        notice = await asyncio.wait_for(anext(triggers), 5)
+    assert (notice.data.index_name, notice.data.block_rfq) == ("btc_usd", True)
+    assert await counterparty.private.get_block_rfq_quotes() == []  # the other RFQ's too
+    (status,) = await counterparty.private.get_mmp_status(block_rfq=True)
+    assert status.frozen_until == 0  # until reset
+    assert await counterparty.private.get_mmp_status() == []  # the order book's is apart
+    with pytest.raises(DeribitError) as refused:
+        await counterparty.private.add_block_rfq_quote(
+            second.block_rfq_id, 20, "sell", _quote(low, high, 0.03, 0.01)
+        )
+    assert refused.value.code == 13030
+    await counterparty.private.reset_mmp("btc_usd", block_rfq=True)
+    again = await counterparty.private.add_block_rfq_quote(
+        second.block_rfq_id, 20, "sell", _quote(low, high, 0.03, 0.01)
+    )
+    assert again.block_rfq_quote_id != waiting.block_rfq_quote_id
