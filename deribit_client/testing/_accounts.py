@@ -497,11 +497,13 @@ class Trading:
         *,
         store: bool = True,
         subject: str | None = None,
+        mainaccount: bool = True,
     ) -> Token:
         """A new token for the key ``client_id``: each functional scope as requested,
         the key's ``max_scope`` where not requested, never more than it. It acts for the
         key's account, or for ``subject`` (a token exchanged for a subaccount's); only a
-        main account's token has the ``mainaccount`` scope. ``store=False`` for
+        main account's token has the ``mainaccount`` scope, and only with
+        ``mainaccount`` (an exchange with an explicit scope has none). ``store=False`` for
         per-request HTTP authorization (Basic or signature headers), which leaves nothing
         to refresh or look up later."""
         key = self.api_keys[client_id]
@@ -511,7 +513,7 @@ class Trading:
             (s.split(":", 1)[1] for s in requested if s.startswith("session:")), None
         )
         granted = [f"session:{session_name}" if session_name else "connection"]
-        if self.account(owner).main is None:
+        if mainaccount and self.account(owner).main is None:
             granted.append("mainaccount")
         ceiling, asked = scope_levels(key.max_scope), scope_levels(scope or "")
         if grant == "client_credentials" and asked.get("wallet") == 2:

@@ -775,16 +775,28 @@ def check_margin(
     if order["reduce_only"] or (position and reduces):
         return
     currency = currency_of(instrument)
-    reserved = sum(
-        order_margin(sim, sim.market.instruments[o["instrument_name"]], o)
-        for o in account.orders.values()
-        if o is not order  # an order that fires is one of the account's already
-        and o["order_state"] in ("open", "untriggered")
-        and currency_of(sim.market.instruments[o["instrument_name"]]) == currency
-    )
+    # An order that fires is one of the account's already: it must not count twice.
+    reserved = reserved_margin(sim, account, currency, besides=order)
     available = account_summary(sim, account, currency)["available_funds"] - reserved
     if order_margin(sim, instrument, order) > available:
         raise SimError(10009, "not_enough_funds")
+
+
+def reserved_margin(
+    sim: SimState, account: Account, currency: str, *, besides: dict[str, Any] | None = None
+) -> float:
+    """Initial margin the account's open and untriggered orders settled in ``currency``
+    reserve (``besides`` left out)."""
+    instruments = sim.market.instruments
+    return float(
+        sum(
+            order_margin(sim, instruments[o["instrument_name"]], o)
+            for o in account.orders.values()
+            if o is not besides
+            and o["order_state"] in ("open", "untriggered")
+            and currency_of(instruments[o["instrument_name"]]) == currency
+        )
+    )
 
 
 def _crosses(book: Book, direction: str, price: float | None) -> bool:

@@ -132,7 +132,9 @@ def exchange_token(call: Call) -> dict[str, Any]:
     scope = call.param("scope", str, None)
     if scope is None:
         trading.revoke(old)  # since May 2025 (REFERENCE 2.3)
-    token = trading.issue(old.key, scope, "refresh_token", call.session, subject=subject.client_id)
+    # An explicit scope gives a token without mainaccount (REFERENCE 2.3).
+    token = trading.issue(old.key, scope, "refresh_token", call.session,
+                          subject=subject.client_id, mainaccount=scope is None)  # fmt: skip
     return _token_result(call.sim, token)
 
 

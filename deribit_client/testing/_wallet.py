@@ -19,6 +19,7 @@ from ._orders import (
     order_margin,
     position_view,
     public_order,
+    reserved_margin,
 )
 from ._session import SimError, invalid_param, remember
 from ._shaped import declared_params
@@ -108,13 +109,21 @@ def _outgoing(call: Call) -> tuple[dict[str, Any], Account, str, float]:
     return params, account, currency, amount
 
 
+def _require_funds(sim: SimState, account: Account, currency: str, needed: float) -> None:
+    """``10009 not_enough_funds`` unless ``needed`` can leave the account with its
+    positions and open orders still margined: its available withdrawal funds less what
+    its orders reserve, as Deribit limits withdrawals and transfers."""
+    free = account_summary(sim, account, currency)["available_withdrawal_funds"]
+    if needed > free - reserved_margin(sim, account, currency) + 1e-10:
+        raise SimError(10009, "not_enough_funds")
+
+
 def withdraw(call: Call) -> dict[str, Any]:
     params, account, currency, amount = _outgoing(call)
     if account.owns_address(currency, params["address"]):
         raise SimError(11096, "address_belongs_to_user")
     fee = _FEES.get(currency, 0.0)
-    if account.balances.get(currency, 0.0) < amount + fee:
-        raise SimError(10009, "not_enough_funds")
+    _require_funds(call.sim, account, currency, amount + fee)
     now = call.sim.now_ms()
     withdrawal = {
         "id": next(call.sim.trading.wallet_ids),
@@ -163,8 +172,7 @@ def _transfer(call: Call, source: Account, target: Account) -> Any:
     to the subaccount ``target``: both ledgers log it, the source lists the payment (and
     the main account, when it moved a subaccount's funds), the target the income."""
     _, account, currency, amount = _outgoing(call)
-    if source.balances.get(currency, 0.0) < amount:
-        raise SimError(10009, "not_enough_funds")
+    _require_funds(call.sim, source, currency, amount)
     now = call.sim.now_ms()
     for side, change, holder, other in (
         ("-", -amount, source, target),
@@ -223,8 +231,7 @@ def submit_transfer_to_user(call: Call) -> dict[str, Any]:
     if recipient is None or recipient is account:
         reason = "the own account" if recipient is account else "no user has this address"
         raise SimError(11091, "invalid_transfer_address", {"reason": reason})
-    if account.balances.get(currency, 0.0) < amount:
-        raise SimError(10009, "not_enough_funds")
+    _require_funds(call.sim, account, currency, amount)
     now = call.sim.now_ms()
     transfer = {"id": next(trading.wallet_ids), "type": "user", "direction": "payment",
                 "state": "prepared", "other_side": destination, "currency": currency,

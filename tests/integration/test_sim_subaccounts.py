@@ -86,6 +86,12 @@ async def test_a_subaccount_has_no_subaccounts_and_tokens_stay_within_the_family
     with pytest.raises(DeribitError) as refused:
         await desk.private.create_subaccount()
     assert refused.value.code == 13021
+    async with DeribitClient(url=sim.url, heartbeat_interval=None, **KEY) as main:
+        refresh = main.auth.refresh_params()
+        assert refresh is not None
+        me = (await main.private.get_account_summary("BTC", extended=True)).id
+        scoped = await main.public.exchange_token(refresh["refresh_token"], me, scope="session:x")
+        assert "mainaccount" not in scoped.scope  # an explicit scope drops it (REFERENCE 2.3)
     sim.add_api_key("stranger", "stranger-secret")
     async with DeribitClient(
         url=sim.url, heartbeat_interval=None, client_id="stranger", client_secret="stranger-secret"

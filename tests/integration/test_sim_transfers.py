@@ -157,3 +157,23 @@ async def test_a_deposit_held_for_its_originator_is_credited_once_named(
     assert (cleared["state"], cleared["clearance_state"]) == ("completed", "success")
     assert (await trader.private.get_account_summary("BTC")).balance == pytest.approx(10.4)
     assert await _code(set_originator(deposit_id, company)) == 11029  # cleared already
+
+
+async def test_money_leaves_only_while_positions_and_open_orders_stay_margined(
+    trader: DeribitClient,
+) -> None:
+    perp = "BTC-PERPETUAL"
+    await trader.private.buy(perp, amount=200_000, type="market")  # a position to margin
+    resting = await trader.private.buy(perp, amount=100_000, price=1_000.0)  # reserves 2 BTC
+    summary = await trader.private.get_account_summary("BTC")
+    free = summary.available_withdrawal_funds - 2.0
+    sub = await trader.private.create_subaccount()
+    with pytest.raises(DeribitError) as refused:
+        await trader.private.submit_transfer_to_subaccount("BTC", round(free + 0.01, 8), sub.id)
+    assert refused.value.code == 10009
+    with pytest.raises(DeribitError) as refused:
+        await trader.private.withdraw("BTC", "bc1-somewhere-else", round(free, 8))  # + fee
+    assert refused.value.code == 10009
+    await trader.private.submit_transfer_to_subaccount("BTC", round(free - 0.01, 8), sub.id)
+    await trader.private.cancel(resting.order.order_id)  # its reserve is free again
+    await trader.private.submit_transfer_to_subaccount("BTC", 1.9, sub.id)
