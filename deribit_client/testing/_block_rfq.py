@@ -590,9 +590,7 @@ async def _mmp_tripped(sim: SimState, maker: Account, key: _mmp.MmpKey) -> None:
         if key in _mmp.block_rfq_keys(maker, _indices(sim, _quoted(sim, quote)))
     ]
     await _cancel_quotes(sim, covered)
-    notice = _mmp.trigger_notice(maker, key)
-    await publish_to_account(sim, maker.client_id, "user.mmp_trigger", notice,
-                             lambda parts: key[1] in ("all", *parts))  # fmt: skip
+    await _mmp.announce(sim, maker, key)
 
 
 def _quoted(sim: SimState, quote: dict[str, Any]) -> Structure:

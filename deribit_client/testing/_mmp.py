@@ -20,10 +20,12 @@ from ._market import base_size
 from ._session import SimError, invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState, account_of
+from ._streams import publish_to_account
 
 __all__ = [
     "MmpKey",
     "Protection",
+    "announce",
     "block_rfq_frozen",
     "block_rfq_keys",
     "check_order",
@@ -218,6 +220,14 @@ def trigger_notice(account: Account, key: MmpKey) -> dict[str, Any]:
     if block_rfq:
         notice["block_rfq"] = True
     return notice
+
+
+async def announce(sim: SimState, account: Account, key: MmpKey) -> None:
+    """Publish a tripped protection on the account's ``user.mmp_trigger.{index_name}``
+    channels (on every index's for a Block RFQ config of ``all``)."""
+    notice = trigger_notice(account, key)
+    await publish_to_account(sim, account.client_id, "user.mmp_trigger", notice,
+                             lambda parts: key[1] == "all" or parts == [key[1]])  # fmt: skip
 
 
 # -- handlers -----------------------------------------------------------------------------

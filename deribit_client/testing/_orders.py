@@ -19,7 +19,7 @@ from ._market import (
 )
 from ._session import Session, SimError, invalid_param, remember
 from ._state import Call, SimState, account_of
-from ._streams import account_channels, market_moved, publish_to_account
+from ._streams import account_channels, market_moved
 
 __all__ = [
     "BOOK_STATES",
@@ -160,18 +160,37 @@ def unrest(book: Book, direction: str, price: float, amount: float) -> None:
     book.add(side_of(direction), price, -amount)
 
 
-def _own_resting(account: Account, instrument: str, side: str, price: float) -> float:
-    return float(
-        sum(
-            o["amount"] - o["filled_amount"]
-            for o in account.orders.values()
-            if o["order_state"] == "open"
-            and o["instrument_name"] == instrument
-            and o["direction"] == side
-            and o["order_type"] in _LIMIT_TYPES
-            and abs(o["price"] - price) < _EPS
-        )
-    )
+def refuse_self_trade(
+    sim: SimState, account: Account, order: dict[str, Any], instrument: dict[str, Any]
+) -> None:
+    """``10003 order_overlap`` when ``order`` would reach a resting order of its own
+    account before it is filled: checked before anything trades or changes, so a refused
+    order or edit leaves the book, the order and the positions as they were."""
+    name = instrument["instrument_name"]
+    buy = order["direction"] == "buy"
+    limit = order["price"] if order["order_type"] in _LIMIT_TYPES else None
+    own = _own_opposite_prices(account, order)
+    remaining = order["amount"] - order["filled_amount"]
+    for price, available in sim.market.books[name].levels("asks" if buy else "bids"):
+        if remaining <= _EPS or (
+            limit is not None and (price > limit + _EPS if buy else price < limit - _EPS)
+        ):
+            return
+        if any(abs(price - p) < _EPS for p in own):
+            raise SimError(10003, "order_overlap")  # self-trading is not allowed
+        remaining -= available
+
+
+def _own_opposite_prices(account: Account, order: dict[str, Any]) -> set[float]:
+    """Prices of the account's resting orders on the other side of ``order``'s book."""
+    return {
+        o["price"]
+        for o in account.orders.values()
+        if o["order_state"] == "open"
+        and o["instrument_name"] == order["instrument_name"]
+        and o["direction"] != order["direction"]
+        and o["order_type"] in _LIMIT_TYPES
+    }
 
 
 class Matched:
@@ -225,15 +244,17 @@ def _match(
     instrument: dict[str, Any],
     matched: Matched,
 ) -> list[dict[str, Any]]:
-    """Take liquidity for ``order`` from the opposite side; returns the trades. At each
-    price other accounts' resting orders fill first, oldest first (the simulated users
-    trade with each other), then the simulated market's own liquidity."""
+    """Take liquidity for ``order`` from the opposite side (never from the account's own
+    orders: :func:`refuse_self_trade` is called first); returns the trades. At each price
+    other accounts' resting orders fill first, oldest first (the simulated users trade
+    with each other), then the simulated market's own liquidity."""
     name = instrument["instrument_name"]
     book = sim.market.books[name]
     buy = order["direction"] == "buy"
     opposite_side = "asks" if buy else "bids"
     opposite = book.levels(opposite_side)
     limit = order["price"] if order["order_type"] in _LIMIT_TYPES else None
+    own = _own_opposite_prices(account, order)
     trades: list[dict[str, Any]] = []
     for level in list(opposite):
         remaining = order["amount"] - order["filled_amount"]
@@ -242,10 +263,9 @@ def _match(
         price, available = level
         if limit is not None and (price > limit + _EPS if buy else price < limit - _EPS):
             break
+        if any(abs(price - p) < _EPS for p in own):
+            break  # refuse_self_trade ran first; only liquidity an MMP trip withdrew gets here
         maker_side = "sell" if buy else "buy"
-        own = _own_resting(account, name, maker_side, price)
-        if own > _EPS:
-            raise SimError(10003, "order_overlap")  # self-trading is not allowed
         for maker, resting in resting_orders(sim, name, maker_side, price, besides=account):
             left = resting["amount"] - resting["filled_amount"]
             if _mmp.halted(sim, maker, instrument, resting):
@@ -311,9 +331,7 @@ async def _mmp_tripped(sim: SimState, account: Account, key: _mmp.MmpKey) -> Non
             by_instrument.setdefault(order["instrument_name"], []).append(order)
     for name, orders in by_instrument.items():
         await notify(sim, account, sim.market.instruments[name], orders, [])
-    notice = _mmp.trigger_notice(account, key)
-    await publish_to_account(sim, account.client_id, "user.mmp_trigger", notice,
-                             lambda parts: parts == [key[1]])  # fmt: skip
+    await _mmp.announce(sim, account, key)
 
 
 def fill(
@@ -743,6 +761,7 @@ def execute(
             best[0] - book.tick if direction == "buy" else best[0] + book.tick
         )
     else:
+        refuse_self_trade(sim, account, order, instrument)
         trades = _match(sim, account, order, instrument, matched)
     _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
@@ -877,9 +896,13 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     trigger_price = _trigger_price(call, instrument)
     if trigger_price is not None and order["order_state"] == "untriggered":
         order["trigger_price"] = trigger_price
-    if order["mmp"]:  # checked as the order it becomes
-        edited = {**order, "amount": order["amount"] if amount is None else amount}
-        _mmp.check_order(sim, account, instrument, {**edited, "price": price or order["price"]})
+    # Checked as the order it becomes, before anything changes.
+    edited = {**order, "amount": order["amount"] if amount is None else amount,
+              "price": order["price"] if price is None else price}  # fmt: skip
+    if order["mmp"]:
+        _mmp.check_order(sim, account, instrument, edited)
+    if order["order_state"] == "open":
+        refuse_self_trade(sim, account, edited, instrument)
     if order["order_state"] == "open":
         unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
     if (price is not None and price != order["price"]) or (

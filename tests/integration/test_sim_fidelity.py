@@ -390,3 +390,28 @@ async def test_an_auth_refused_for_a_bad_param_issues_no_token(sim: DeribitSimul
     assert refused.value.code == -32602
     assert sim.trading.tokens == {}  # nothing was granted, nothing was logged
     assert sim.trading.account(SIM_CLIENT_ID).access_log == []
+
+
+async def test_an_order_or_edit_that_would_trade_with_the_own_account_changes_nothing(
+    trader: DeribitClient,
+) -> None:
+    book = await trader.public.get_order_book(PERP, depth=5)
+    ask, bid = float(book.asks[0][0]), float(book.bids[0][0])
+    own_ask = await trader.private.sell(PERP, amount=20, price=ask)  # joins the best ask
+    far = bid - 5
+    bid_order = await trader.private.buy(PERP, amount=30, price=far)
+    before = await trader.public.get_order_book(PERP, depth=20)
+
+    with pytest.raises(DeribitError) as refused:  # would sweep the ask level, own order too
+        await trader.private.buy(PERP, amount=10_000, price=ask)
+    assert refused.value.code == 10003
+    with pytest.raises(DeribitError) as refused:
+        await trader.private.edit(bid_order.order.order_id, amount=10_000, price=ask)
+    assert refused.value.code == 10003
+
+    assert await trader.private.get_positions(currency="BTC") == []  # nothing traded
+    kept = await trader.private.get_order_state(bid_order.order.order_id)
+    assert (kept.price, kept.amount, kept.order_state) == (far, 30, "open")
+    after = await trader.public.get_order_book(PERP, depth=20)
+    assert (after.bids, after.asks) == (before.bids, before.asks)
+    assert (await trader.private.get_order_state(own_ask.order.order_id)).filled_amount == 0
