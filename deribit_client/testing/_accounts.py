@@ -21,6 +21,7 @@ from ._session import Session, SimError, remember
 
 __all__ = [
     "FULL_SCOPE",
+    "LIVE_STATES",
     "SCOPE_AREAS",
     "SIM_CLIENT_ID",
     "SIM_CLIENT_SECRET",
@@ -157,7 +158,8 @@ ACCOUNT_SETTINGS: dict[str, Any] = {
 """A new account's settings (as the account summary reports them)."""
 
 
-_LIVE = frozenset({"open", "untriggered"})
+LIVE_STATES = frozenset({"open", "untriggered"})
+"""Order states of orders still working (resting, or waiting for their trigger)."""
 
 
 @dataclass
@@ -223,7 +225,7 @@ class Account:
         kept = _session.HISTORY
         if len(self.orders) <= max(self._prune_orders_at, 2 * kept):
             return
-        closed = [k for k, o in self.orders.items() if o["order_state"] not in _LIVE]
+        closed = [k for k, o in self.orders.items() if o["order_state"] not in LIVE_STATES]
         for order_id in closed[: max(0, len(closed) - kept)]:
             del self.orders[order_id]
         self._prune_orders_at = len(self.orders) + kept

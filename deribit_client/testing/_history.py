@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._accounts import LIVE_STATES
 from ._market import RESOLUTION_MS, Candle, kind_matches
 from ._orders import account_of, currency_of, public_order
 from ._session import invalid_param
@@ -161,8 +162,8 @@ def _order_history(call: Call, params: dict[str, Any], select: Callable[[Trade],
         (o["last_update_timestamp"], n, o)  # n (creation order) breaks ties within a ms
         for n, o in enumerate(account_of(call).orders.values())
         if select(o)
-        and (unfinished or o["order_state"] not in ("open", "untriggered"))
-        and (unfilled or o["filled_amount"] > 0 or o["order_state"] in ("open", "untriggered"))
+        and (unfinished or o["order_state"] not in LIVE_STATES)
+        and (unfilled or o["filled_amount"] > 0 or o["order_state"] in LIVE_STATES)
     ]
     history = [public_order(o) for _, _, o in sorted(chosen, key=lambda c: c[:2], reverse=True)]
     count = params.get("count", 20)

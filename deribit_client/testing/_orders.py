@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _mmp
-from ._accounts import Account
+from ._accounts import LIVE_STATES, Account
 from ._market import (
     Book,
     base_size,
@@ -113,7 +113,7 @@ async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
             o
             for o in account.orders.values()
             if o["instrument_name"] == name
-            and o["order_state"] in ("open", "untriggered")
+            and o["order_state"] in LIVE_STATES
             and only in (None, o["time_in_force"])
         ]
         for order in ended:
@@ -812,7 +812,7 @@ def reserved_margin(
             order_margin(sim, instruments[o["instrument_name"]], o)
             for o in account.orders.values()
             if o is not besides
-            and o["order_state"] in ("open", "untriggered")
+            and o["order_state"] in LIVE_STATES
             and currency_of(instruments[o["instrument_name"]]) == currency
         )
     )
@@ -870,7 +870,7 @@ def _open_order(call: Call, order_id: str) -> dict[str, Any]:
     order = account_of(call).orders.get(order_id)
     if order is None:
         raise SimError(10004, "order_not_found")
-    if order["order_state"] not in ("open", "untriggered"):
+    if order["order_state"] not in LIVE_STATES:
         raise SimError(10010, "already_closed")
     return order
 
@@ -975,7 +975,7 @@ async def cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
     chosen = [
         o
         for o in account.orders.values()
-        if o["order_state"] in ("open", "untriggered")
+        if o["order_state"] in LIVE_STATES
         and select(o, sim.market.instruments[o["instrument_name"]])
         # books that accept no cancel (settlement, halted, ...) keep their orders
         and _accepts(sim, sim.market.instruments[o["instrument_name"]], "cancel")
@@ -1105,7 +1105,7 @@ def get_open_orders(call: Call) -> list[dict[str, Any]]:
     return _orders(
         call,
         lambda o, i: (
-            o["order_state"] in ("open", "untriggered")
+            o["order_state"] in LIVE_STATES
             and kind_matches(i["kind"], kind)
             and _type_matches(o, wanted)
         ),
@@ -1118,7 +1118,7 @@ def get_open_orders_by_currency(call: Call) -> list[dict[str, Any]]:
     return _orders(
         call,
         lambda o, i: (
-            o["order_state"] in ("open", "untriggered")
+            o["order_state"] in LIVE_STATES
             and currency_of(i) == currency
             and kind_matches(i["kind"], kind)
             and _type_matches(o, wanted)
@@ -1132,7 +1132,7 @@ def get_open_orders_by_instrument(call: Call) -> list[dict[str, Any]]:
     return _orders(
         call,
         lambda o, i: (
-            o["order_state"] in ("open", "untriggered")
+            o["order_state"] in LIVE_STATES
             and o["instrument_name"] == name
             and _type_matches(o, wanted)
         ),
@@ -1144,9 +1144,7 @@ def get_open_orders_by_label(call: Call) -> list[dict[str, Any]]:
     return _orders(
         call,
         lambda o, i: (
-            o["order_state"] in ("open", "untriggered")
-            and o["label"] == label
-            and currency_of(i) == currency
+            o["order_state"] in LIVE_STATES and o["label"] == label and currency_of(i) == currency
         ),
     )
 
@@ -1276,7 +1274,7 @@ def _on_disconnect(sim: SimState, session: Session) -> None:
     cancelled = [
         o
         for o in account.orders.values()
-        if o["_connection"] == session.id and o["order_state"] in ("open", "untriggered")
+        if o["_connection"] == session.id and o["order_state"] in LIVE_STATES
     ]
     for order in cancelled:
         _cancel_one(sim, order, "cancel_on_disconnect")

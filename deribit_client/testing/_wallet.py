@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from ._accounts import Account
+from ._accounts import LIVE_STATES, Account
 from ._market import CURRENCIES, DAY_MS
 from ._orders import (
     account_identity,
@@ -341,7 +341,7 @@ def remove_subaccount(call: Call) -> str:
     account = account_of(call)
     sub = account.subaccount(params["subaccount_id"])
     held = [*sub.balances.values(), *(p["size"] for p in sub.positions.values())]
-    if any(held) or any(o["order_state"] in ("open", "untriggered") for o in sub.orders.values()):
+    if any(held) or any(o["order_state"] in LIVE_STATES for o in sub.orders.values()):
         raise SimError(11029, "invalid_arguments", {"reason": "the subaccount is not empty"})
     call.sim.trading.remove_subaccount(account, sub.user_id)
     return "ok"
@@ -388,7 +388,7 @@ def get_subaccounts_details(call: Call) -> list[dict[str, Any]]:
             entry["open_orders"] = [
                 public_order(o)
                 for o in sub.orders.values()
-                if o["order_state"] in ("open", "untriggered")
+                if o["order_state"] in LIVE_STATES
                 and currency_of(instruments[o["instrument_name"]]) == currency
             ]
         out.append(entry)
@@ -476,7 +476,7 @@ def get_order_margin_by_ids(call: Call) -> list[dict[str, Any]]:
         if order is None:
             raise SimError(10004, "order_not_found", {"order_id": order_id})
         instrument = call.sim.market.instruments[order["instrument_name"]]
-        is_open = order["order_state"] in ("open", "untriggered")
+        is_open = order["order_state"] in LIVE_STATES
         margin = round(order_margin(call.sim, instrument, order), 10) if is_open else 0.0
         out.append({"order_id": order["order_id"], "initial_margin": margin,
                     "initial_margin_currency": currency_of(instrument)})  # fmt: skip
