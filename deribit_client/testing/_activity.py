@@ -9,7 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from . import _mmp
-from ._orders import Matched, fill_resting, market_part, resting_orders, settle
+from ._market import opposite, side_of
+from ._orders import (
+    Matched,
+    fill_resting,
+    market_part,
+    past_limit,
+    resting_orders,
+    settle,
+)
 from ._state import SimState
 from ._streams import market_moved
 
@@ -31,7 +39,8 @@ def random_change(sim: SimState, name: str) -> None:
     if not levels:
         return
     price = levels[sim.rng.randrange(min(len(levels), 5))][0]
-    users = resting_orders(sim, name, "buy" if side == "bids" else "sell", price)
+    direction = "buy" if side == "bids" else "sell"  # of the orders resting there
+    users = resting_orders(sim, name, direction, price)
     market = book.min_amount * sim.rng.randint(1, 40)
     book.add(side, price, market - market_part(book, side, price, users))
     for _, order in users:
@@ -56,8 +65,7 @@ async def trade(
     public prints."""
     instrument = sim.market.instruments[name]
     book = sim.market.books[name]
-    buy = direction == "buy"
-    side = "asks" if buy else "bids"
+    side = side_of(opposite(direction))  # what the trade takes
     matched = Matched()
     prints: list[dict[str, Any]] = []
 
@@ -66,9 +74,9 @@ async def trade(
         return prints[-1]
 
     for price in [level[0] for level in book.levels(side)]:
-        if amount <= _EPS or (limit is not None and (price > limit if buy else price < limit)):
+        if amount <= _EPS or past_limit(direction, price, limit):
             break
-        users = resting_orders(sim, name, "sell" if buy else "buy", price)
+        users = resting_orders(sim, name, opposite(direction), price)
         market = market_part(book, side, price, users)
         traded = 0.0  # of the market's liquidity at this price
         for maker, resting in users:
@@ -105,8 +113,8 @@ async def move(sim: SimState, name: str) -> None:
     random_change(sim, name)
     book = sim.market.books[name]
     direction = "buy" if sim.rng.random() < 0.5 else "sell"
-    if not book.levels("asks" if direction == "buy" else "bids"):
-        direction = "sell" if direction == "buy" else "buy"  # a side may be empty
+    if not book.levels(side_of(opposite(direction))):
+        direction = opposite(direction)  # a side may be empty
     level = book.best_ask if direction == "buy" else book.best_bid
     if level is None or sim.rng.random() >= 0.5:
         await market_moved(sim, name)

@@ -35,7 +35,7 @@ from ._combos import (
     structure_of,
     trade_step,
 )
-from ._market import currency_matches
+from ._market import currency_matches, opposite
 from ._orders import account_of, on_tick, require_may_trade
 from ._session import SimError, as_number, invalid_param, remember
 from ._shaped import declared_params
@@ -60,10 +60,6 @@ _EPS = 1e-9
 def identity(account: Account) -> str:
     """The alias other users see for ``account`` in Block RFQs."""
     return f"SIM{account.user_id}"
-
-
-def _opposite(direction: str) -> str:
-    return "sell" if direction == "buy" else "buy"
 
 
 def _structure(rfq: dict[str, Any]) -> Structure:
@@ -429,7 +425,7 @@ def _terms(
             {
                 "instrument_name": leg.instrument_name,
                 "ratio": leg.ratio,
-                "direction": leg.direction if direction == "buy" else _opposite(leg.direction),
+                "direction": leg.direction if direction == "buy" else opposite(leg.direction),
                 "price": p,
             }
             for leg, p in zip(structure.legs, prices, strict=True)

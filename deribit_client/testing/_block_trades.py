@@ -18,7 +18,7 @@ import secrets
 from typing import Any
 
 from ._accounts import Account
-from ._market import currency_matches
+from ._market import currency_matches, opposite
 from ._orders import (
     account_of,
     check_margin,
@@ -83,9 +83,7 @@ def _positive(leg: dict[str, Any], member: str) -> float:
 
 def leg_side(leg_direction: str, role: str) -> str:
     """A party's direction on a leg whose ``direction`` is the maker's."""
-    if role == "maker":
-        return leg_direction
-    return "sell" if leg_direction == "buy" else "buy"
+    return leg_direction if role == "maker" else opposite(leg_direction)
 
 
 def check_funds(sim: SimState, account: Account, legs: list[Leg], role: str) -> None:

@@ -250,6 +250,11 @@ def side_of(direction: str) -> str:
     return "bids" if direction == "buy" else "asks"
 
 
+def opposite(direction: str) -> str:
+    """The other direction (``buy`` <-> ``sell``)."""
+    return "sell" if direction == "buy" else "buy"
+
+
 class Market:
     """Instruments of BTC and ETH (perpetual, futures, options) plus spot pairs."""
 

@@ -14,6 +14,7 @@ from ._market import (
     currency_matches,
     deribit_id,
     kind_matches,
+    opposite,
     side_of,
     trading_product,
 )
@@ -167,18 +168,24 @@ def refuse_self_trade(
     account before it is filled: checked before anything trades or changes, so a refused
     order or edit leaves the book, the order and the positions as they were."""
     name = instrument["instrument_name"]
-    buy = order["direction"] == "buy"
     limit = order["price"] if order["order_type"] in _LIMIT_TYPES else None
     own = _own_opposite_prices(account, order)
     remaining = order["amount"] - order["filled_amount"]
-    for price, available in sim.market.books[name].levels("asks" if buy else "bids"):
-        if remaining <= _EPS or (
-            limit is not None and (price > limit + _EPS if buy else price < limit - _EPS)
-        ):
+    taken = side_of(opposite(order["direction"]))
+    for price, available in sim.market.books[name].levels(taken):
+        if remaining <= _EPS or past_limit(order["direction"], price, limit):
             return
         if any(abs(price - p) < _EPS for p in own):
             raise SimError(10003, "order_overlap")  # self-trading is not allowed
         remaining -= available
+
+
+def past_limit(direction: str, price: float, limit: float | None) -> bool:
+    """Whether a taker of ``direction`` limited to ``limit`` (None: a market order) may
+    not trade at ``price``."""
+    if limit is None:
+        return False
+    return price > limit + _EPS if direction == "buy" else price < limit - _EPS
 
 
 def _own_opposite_prices(account: Account, order: dict[str, Any]) -> set[float]:
@@ -250,23 +257,21 @@ def _match(
     with each other), then the simulated market's own liquidity."""
     name = instrument["instrument_name"]
     book = sim.market.books[name]
-    buy = order["direction"] == "buy"
-    opposite_side = "asks" if buy else "bids"
-    opposite = book.levels(opposite_side)
+    taken_side = side_of(opposite(order["direction"]))
     limit = order["price"] if order["order_type"] in _LIMIT_TYPES else None
     own = _own_opposite_prices(account, order)
     trades: list[dict[str, Any]] = []
-    for level in list(opposite):
+    for level in list(book.levels(taken_side)):
         remaining = order["amount"] - order["filled_amount"]
         if remaining <= _EPS:
             break
         price, available = level
-        if limit is not None and (price > limit + _EPS if buy else price < limit - _EPS):
+        if past_limit(order["direction"], price, limit):
             break
         if any(abs(price - p) < _EPS for p in own):
             break  # refuse_self_trade ran first; only liquidity an MMP trip withdrew gets here
-        maker_side = "sell" if buy else "buy"
-        for maker, resting in resting_orders(sim, name, maker_side, price, besides=account):
+        makers = resting_orders(sim, name, opposite(order["direction"]), price, besides=account)
+        for maker, resting in makers:
             left = resting["amount"] - resting["filled_amount"]
             if _mmp.halted(sim, maker, instrument, resting):
                 available -= left  # tripped by an earlier fill: settle() cancels it
@@ -281,7 +286,7 @@ def _match(
             remaining, available = remaining - take, available - take
         take = min(remaining, available)
         if take > _EPS:
-            book.add(opposite_side, price, -take)
+            book.add(taken_side, price, -take)
             trades.append(fill(sim, account, order, instrument, price, take))
             matched.count(sim, account, instrument, order, price, take)
     return trades

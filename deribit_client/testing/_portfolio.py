@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ._market import TRADING_PRODUCTS
+from ._market import TRADING_PRODUCTS, opposite
 from ._orders import account_summary, apply_position, currency_of, position_view
 from ._session import SimError, as_number, invalid_param
 from ._shaped import declared_params
@@ -64,7 +64,7 @@ def move_positions(call: Call) -> list[dict[str, Any]]:
     out = []
     for name, direction, amount, price in moves:
         apply_position(given, name, direction, amount, price)
-        apply_position(taken, name, "buy" if direction == "sell" else "sell", amount, price)
+        apply_position(taken, name, opposite(direction), amount, price)
         out.append({"target_uid": target, "source_uid": source, "price": price,
                     "instrument_name": name, "direction": direction, "amount": amount})  # fmt: skip
     account.position_moves = [*recent, now]
