@@ -126,7 +126,9 @@ class PublicTrade(DeribitObject):
     block_trade_leg_count: int | None = None
     block_rfq_id: int | None = None
     combo_id: str | None = None
-    combo_trade_id: float | None = None
+    combo_trade_id: str | float | None = None
+    """The combo trade this leg trade is part of: a number in Deribit's spec, the combo
+    trade's ``trade_id`` string in its ``user.combo_trades`` example; both decode."""
 
 
 class UserTrade(PublicTrade):
@@ -149,7 +151,8 @@ class UserTrade(PublicTrade):
     underlying_price: float | None = None
     profit_loss: float | None = None
     matching_id: Any = None
-    legs: list[Any] | None = None
+    legs: list[UserTrade] | None = None
+    """A combo trade's trades in its legs (``user.combo_trades.*``, combo orders)."""
     quote_id: str | None = None
     quote_set_id: str | None = None
     block_rfq_quote_id: int | None = None

@@ -97,6 +97,21 @@ def test_user_change_lists_positions() -> None:
     assert "position" not in members
 
 
+def test_combo_trades_decode_their_legs_as_user_trades() -> None:
+    # Deribit's user.combo_trades example: the legs are trades of their own, and their
+    # combo_trade_id is the combo trade's id string although the spec says "number"
+    from deribit_client import decode_notification
+
+    (combo,) = [p for c, p in channel_examples() if c.startswith("user.combo_trades.")][:1]
+    params = {"channel": "user.combo_trades.BTC-PERPETUAL.100ms", "data": combo}
+    frame = msgspec.json.encode({"jsonrpc": "2.0", "method": "subscription", "params": params})
+    (trade,) = decode_notification(frame).data  # type: ignore[union-attr]
+    assert trade.legs is not None
+    assert [type(leg) for leg in trade.legs] == [UserTrade, UserTrade]
+    assert {leg.combo_trade_id for leg in trade.legs} == {trade.trade_id}
+    assert {leg.combo_id for leg in trade.legs} == {trade.instrument_name}
+
+
 def test_settlements_carry_their_type() -> None:
     (result,) = [r for m, r in examples() if m == "public/get_last_settlements_by_currency"]
     page = decode_response(
