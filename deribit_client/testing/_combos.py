@@ -10,6 +10,10 @@ named as Deribit names them where the documentation shows the pattern (future sp
 ``BTC-REV-29APR22-37500``) and likewise put spreads (``PS``) and straddles (``STRD``);
 other structures get the simulator's own ``BTC-COMBO-{instrument_id}``.
 ``private/get_leg_prices`` splits a structure's price over its legs.
+
+Every combo is also a book (``Market.add_combo``): an instrument of kind ``future_combo`` or
+``option_combo`` that orders trade like any other, each fill printing and filling its legs
+(``_orders.fill``); positions are held in the legs.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from ._market import AMOUNT_UNITS, SignedLegs
 from ._orders import currency_of, require_open
 from ._session import SimError, as_number, invalid_param
 from ._shaped import declared_params
@@ -32,7 +37,6 @@ __all__ = [
     "trade_step",
 ]
 
-_UNITS = 100_000_000  # amounts are compared in 1e-8 steps, finer than any minimum
 _LEG_SHAPE = "a non-empty list of {instrument_name, amount, direction}"
 
 
@@ -55,6 +59,10 @@ class Structure(NamedTuple):
     def reported_legs(self) -> list[dict[str, Any]]:
         return [leg._asdict() for leg in self.legs]
 
+    def signed(self) -> SignedLegs:
+        """The legs as ``(instrument_name, ratio)``, negative for a sold leg."""
+        return [(leg.instrument_name, self.sign(leg) * leg.ratio) for leg in self.legs]
+
 
 def structure_of(sim: SimState, param: str, value: Any) -> Structure:
     """The structure ``value`` (a list of ``{instrument_name, amount, direction}``)
@@ -75,8 +83,8 @@ def structure_of(sim: SimState, param: str, value: Any) -> Structure:
         amount = as_number(leg.get("amount"))
         if amount is None or amount <= 0:
             raise invalid_param(param, "amount must be a positive number")
-        units = round(amount * _UNITS)
-        if units % round(instrument["min_trade_amount"] * _UNITS):
+        units = round(amount * AMOUNT_UNITS)
+        if units % round(instrument["min_trade_amount"] * AMOUNT_UNITS):
             raise SimError(10027, "non_integer_contract_amount")
         named.append((instrument["instrument_name"], direction, units))
         currencies.add(currency_of(instrument))
@@ -86,17 +94,12 @@ def structure_of(sim: SimState, param: str, value: Any) -> Structure:
         raise invalid_param(param, "an instrument appears in more than one leg")
     step = math.gcd(*(units for _, _, units in named))
     legs = tuple(Leg(name, direction, units // step) for name, direction, units in named)
-    return Structure(currencies.pop(), step / _UNITS, legs)
+    return Structure(currencies.pop(), step / AMOUNT_UNITS, legs)
 
 
 def trade_step(sim: SimState, structure: Structure) -> float:
     """The smallest amount of ``structure`` that trades whole contracts on every leg."""
-    step = 1
-    for leg in structure.legs:
-        minimum = round(sim.market.instruments[leg.instrument_name]["min_trade_amount"] * _UNITS)
-        per_unit = minimum // math.gcd(minimum, leg.ratio)
-        step = step * per_unit // math.gcd(step, per_unit)
-    return step / _UNITS
+    return sim.market.combo_step(structure.signed())
 
 
 # -- naming ------------------------------------------------------------------------------
@@ -151,7 +154,7 @@ def _pattern(sim: SimState, legs: Sequence[tuple[str, int]]) -> str | None:
 def combo_for(sim: SimState, structure: Structure) -> tuple[dict[str, Any], int]:
     """The combo of a multi-leg structure, registered on first use, and ``1`` when the
     structure buys the combo, ``-1`` when it sells it."""
-    signed = [(leg.instrument_name, structure.sign(leg) * leg.ratio) for leg in structure.legs]
+    signed = list(structure.signed())
     orientations = ((1, signed), (-1, [(name, -ratio) for name, ratio in signed]))
     for sign, legs in orientations:
         name = _pattern(sim, legs)
@@ -186,6 +189,7 @@ def _registered(
         "_currency": structure.currency,
     }
     market.combos[name] = combo
+    market.add_combo(combo)
     return combo
 
 
@@ -198,37 +202,12 @@ def public_combo(combo: dict[str, Any]) -> dict[str, Any]:
 
 def structure_mark(sim: SimState, structure: Structure) -> float:
     """The structure's price from its legs' mark prices (bought legs add, sold subtract)."""
-    now = sim.now_ms()
-    return sum(
-        structure.sign(leg) * leg.ratio * sim.market.price_at(leg.instrument_name, now)
-        for leg in structure.legs
-    )
+    return sim.market.combo_mark(structure.signed())
 
 
 def leg_prices(sim: SimState, structure: Structure, price: float) -> list[float]:
-    """Leg prices whose signed, ratio-weighted sum is ``price``: each leg at its mark,
-    except that the difference goes to one leg whose price it raises (a bought leg when
-    ``price`` is above the marks' sum, a sold one when below), on that leg's tick."""
-    market = sim.market
-    now = sim.now_ms()
-    prices = [market.price_at(leg.instrument_name, now) for leg in structure.legs]
-    prices = [
-        market.books[leg.instrument_name].round(p)
-        for leg, p in zip(structure.legs, prices, strict=True)
-    ]
-    gap = price - sum(
-        structure.sign(leg) * leg.ratio * p for leg, p in zip(structure.legs, prices, strict=True)
-    )
-    wanted = "buy" if gap >= 0 else "sell"
-    index = next((i for i, leg in enumerate(structure.legs) if leg.direction == wanted), 0)
-    leg = structure.legs[index]
-    moved = market.books[leg.instrument_name].round(
-        prices[index] + structure.sign(leg) * gap / leg.ratio
-    )
-    if moved <= 0:
-        raise invalid_param("price", "no positive leg prices add up to it")
-    prices[index] = moved
-    return prices
+    """Leg prices whose signed, ratio-weighted sum is ``price`` (``Market.leg_prices``)."""
+    return sim.market.leg_prices(structure.signed(), price)
 
 
 # -- handlers ----------------------------------------------------------------------------

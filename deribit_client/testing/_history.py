@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._accounts import LIVE_STATES
-from ._market import RESOLUTION_MS, Candle, kind_matches
+from ._market import RESOLUTION_MS, Candle, kind_matches, public_trade
 from ._orders import account_of, currency_of, public_order
 from ._session import invalid_param
 from ._shaped import declared_params
@@ -83,10 +83,17 @@ def _covers(call: Call, params: dict[str, Any]) -> Callable[[str], bool]:
 # -- public trades --------------------------------------------------------------------------
 
 
+def _public_page(trades: Iterable[Trade], params: dict[str, Any]) -> dict[str, Any]:
+    """:func:`trades_page` of prints, showing what everyone sees of them."""
+    page = trades_page(trades, params)
+    page["trades"] = [public_trade(t) for t in page["trades"]]
+    return page
+
+
 def get_last_trades_by_instrument(call: Call) -> dict[str, Any]:
     params = declared_params(call)
     tape = call.sim.market.tapes.get(_instrument_name(call, params), ())
-    return trades_page(tape, params)
+    return _public_page(tape, params)
 
 
 def get_last_trades_by_currency(call: Call) -> dict[str, Any]:
@@ -97,7 +104,7 @@ def get_last_trades_by_currency(call: Call) -> dict[str, Any]:
         (t for name, tape in tapes.items() if covered(name) for t in tape),
         key=lambda t: (t["timestamp"], _id_number(t["trade_id"])),
     )
-    return trades_page(trades, params)
+    return _public_page(trades, params)
 
 
 # -- candles ------------------------------------------------------------------------------

@@ -5,15 +5,19 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import itertools
+import math
 import random
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ._session import HISTORY, unsupported_instrument
+from ._session import HISTORY, invalid_param, unsupported_instrument
 
 __all__ = [
+    "AMOUNT_UNITS",
+    "PUBLIC_TRADE_FIELDS",
+    "SignedLegs",
     "base_size",
     "CURRENCIES",
     "CURRENCY_CODES",
@@ -27,8 +31,10 @@ __all__ = [
     "currency_matches",
     "deribit_id",
     "expiry_code",
+    "is_combo",
     "kind_matches",
     "made_up_path",
+    "public_trade",
     "side_of",
     "traded_volume",
 ]
@@ -37,6 +43,9 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 PERPETUAL_EXPIRY = 32503708800000  # Deribit's "never" for perpetuals (REFERENCE 7.5)
 _EMPTY = 1e-9  # amounts and price differences below this are zero
 
+AMOUNT_UNITS = 100_000_000
+"""Amounts are compared in 1e-8 steps, finer than any minimum trade amount."""
+_PRICE_BAND = 0.03  # orders are accepted within 3 % of the mark (Market._scale)
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 DVOL_OPENING = 50.0
@@ -197,6 +206,38 @@ def base_size(instrument: dict[str, Any], amount: float, price: float) -> float:
     return amount / price if instrument["kind"] == "future" else amount
 
 
+SignedLegs = Sequence[tuple[str, int]]
+"""A combo's legs: ``(instrument_name, ratio)``, the ratio negative for a sold leg (as
+``public/get_combo_details`` lists them)."""
+
+PUBLIC_TRADE_FIELDS = (
+    "trade_id",
+    "trade_seq",
+    "instrument_name",
+    "timestamp",
+    "direction",
+    "price",
+    "amount",
+    "contracts",
+    "tick_direction",
+    "index_price",
+    "mark_price",
+    "iv",
+    "liquidation",
+    "block_trade_id",
+    "block_trade_leg_count",
+    "block_rfq_id",
+    "combo_id",
+    "combo_trade_id",
+)
+"""What everyone sees of a trade (REFERENCE 7.2); a user's own fills add private fields."""
+
+
+def public_trade(trade: dict[str, Any]) -> dict[str, Any]:
+    """The public part of a print or of a user's trade."""
+    return {k: trade[k] for k in PUBLIC_TRADE_FIELDS if k in trade}
+
+
 TRADING_PRODUCTS = ("perpetual", "futures", "options", "future_combos", "option_combos", "spots")
 """What ``private/set_disabled_trading_products`` can disable."""
 
@@ -207,6 +248,11 @@ def trading_product(instrument: dict[str, Any]) -> str:
     if kind == "future":
         return "perpetual" if instrument["settlement_period"] == "perpetual" else "futures"
     return f"{kind}s"  # options, spots, future_combos, option_combos
+
+
+def is_combo(instrument: dict[str, Any]) -> bool:
+    """Whether ``instrument`` is a combo book (kind ``future_combo`` or ``option_combo``)."""
+    return str(instrument["kind"]).endswith("_combo")
 
 
 def kind_matches(instrument_kind: str, kind: str | None) -> bool:
@@ -288,6 +334,8 @@ class Market:
         self._trade_ids = itertools.count(500_000)
         self.combos: dict[str, dict[str, Any]] = {}
         """Combos by id, as ``private/create_combo`` and Block RFQs registered them."""
+        self.combo_legs: dict[str, SignedLegs] = {}
+        """The legs of each combo book (:meth:`add_combo`), by its instrument name."""
         self.combo_ids = itertools.count(400_001)
         self._trade_seq: dict[str, int] = {}
         self._tick_direction: dict[str, int] = {}
@@ -446,12 +494,111 @@ class Market:
             premium,
         )
 
+    def add_combo(self, combo: dict[str, Any]) -> dict[str, Any]:
+        """Open the book of a combo (a ``private/create_combo`` record): an instrument of
+        kind ``future_combo`` (futures only) or ``option_combo``, priced as its legs'
+        ratio-weighted sum (bought legs add, sold subtract), sized in combo units of which
+        each leg trades ``ratio`` times, in whole contracts of every leg. The market's
+        liquidity in it lies within the price band. Returns the instrument."""
+        name = combo["id"]
+        legs = tuple((leg["instrument_name"], int(leg["amount"])) for leg in combo["legs"])
+        members = [self.instruments[leg] for leg, _ in legs]
+        first = members[0]
+        due = min(members, key=lambda m: int(m["expiration_timestamp"]))  # ends the combo
+        kind = "future_combo" if all(m["kind"] == "future" for m in members) else "option_combo"
+        spec: dict[str, Any] = {
+            key: first[key]
+            for key in ("instrument_type", "future_type", "base_currency", "quote_currency",
+                        "counter_currency", "settlement_currency", "price_index",
+                        "contract_size", "max_leverage", "max_liquidation_commission")
+            if key in first
+        }  # fmt: skip
+        self.combo_legs[name] = legs
+        self._add(
+            {
+                **spec,
+                "instrument_name": name,
+                "kind": kind,
+                "settlement_period": due["settlement_period"],
+                "tick_size": max(m["tick_size"] for m in members),
+                "min_trade_amount": self.combo_step(legs),
+                "expiration_timestamp": due["expiration_timestamp"],
+                "instrument_id": combo["instrument_id"],
+                "creation_timestamp": combo["creation_timestamp"],
+            },
+            self.combo_mark(legs),
+        )
+        book = self.books[name]
+        mark, reach = self.mark_price(name), self._scale(name) * _PRICE_BAND
+        book.bids[:] = [level for level in book.bids if level[0] >= mark - reach]
+        book.asks[:] = [level for level in book.asks if level[0] <= mark + reach]
+        return self.instruments[name]
+
+    def combo_step(self, legs: SignedLegs) -> float:
+        """The smallest amount of a combo that trades whole contracts on every leg."""
+        step = 1
+        for name, ratio in legs:
+            minimum = round(self.instruments[name]["min_trade_amount"] * AMOUNT_UNITS)
+            per_unit = minimum // math.gcd(minimum, abs(ratio))
+            step = step * per_unit // math.gcd(step, per_unit)
+        return step / AMOUNT_UNITS
+
+    def combo_mark(self, legs: SignedLegs) -> float:
+        """A combo's price from its legs' current marks."""
+        return sum(ratio * self.mark_price(name) for name, ratio in legs)
+
+    def leg_prices(self, legs: SignedLegs, price: float) -> list[float]:
+        """Leg prices (on their ticks) whose ratio-weighted sum is ``price``: each leg at
+        its mark, except that the difference goes to one leg whose price it raises (a
+        bought leg when ``price`` is above the marks' sum, a sold one when below; a 1x
+        leg first). When all legs go the other way the marks are scaled instead. What a
+        leg's tick cannot take (a difference split over a ratio) goes to a 1x leg.
+        ``-32602`` when no positive prices add up to ``price``."""
+
+        def total(prices: list[float]) -> float:
+            return sum(ratio * p for (_, ratio), p in zip(legs, prices, strict=True))
+
+        prices = [self.books[name].round(self.mark_price(name)) for name, _ in legs]
+        gap = price - total(prices)
+        raising = [i for i, (_, ratio) in enumerate(legs) if (ratio > 0) == (gap >= 0)]
+        if raising:
+            self._shift(legs, prices, min(raising, key=lambda i: abs(legs[i][1])), gap)
+        else:
+            factor = price / (price - gap) if price != gap else 0.0
+            if factor <= 0:
+                raise invalid_param("price", "no positive leg prices add up to it")
+            prices = [p * factor for p in prices]
+            for index in range(len(legs)):
+                self._shift(legs, prices, index, 0.0)  # onto the tick
+        rest = price - total(prices)
+        single = [i for i, (_, ratio) in enumerate(legs) if abs(ratio) == 1]
+        if abs(rest) > _EMPTY and single:
+            self._shift(legs, prices, single[0], rest)
+        return prices
+
+    def _shift(self, legs: SignedLegs, prices: list[float], index: int, amount: float) -> None:
+        """Move the legs' combined price by ``amount`` through leg ``index``'s price (on
+        its tick; never to zero or below)."""
+        name, ratio = legs[index]
+        book = self.books[name]
+        prices[index] = max(book.tick, book.round(prices[index] + amount / ratio))
+
+    def _scale(self, name: str) -> float:
+        """What price bands are fractions of: the mark, for a combo the value of its
+        legs (its own price may be near zero or negative)."""
+        legs = self.combo_legs.get(name)
+        if legs:
+            return sum(abs(ratio) * self.mark_price(leg) for leg, ratio in legs)
+        return abs(self.mark_price(name))
+
     def record_trade(
-        self, name: str, direction: str, price: float, amount: float, now_ms: int
-    ) -> dict[str, Any]:
-        """A public trade on ``name`` (taker ``direction``): ids, ``trade_seq`` per
-        instrument and ``tick_direction`` as Deribit numbers them; kept on the tape and
-        moving ``last_price``."""
+        self, name: str, direction: str, price: float, amount: float, now_ms: int,
+        **members: Any,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A public trade on ``name`` (taker ``direction``) with ``members`` added: ids,
+        ``trade_seq`` per instrument and ``tick_direction`` as Deribit numbers them; kept
+        on the tape and moving ``last_price``. A combo's print lists its legs' prints
+        under ``legs`` (which :func:`public_trade` leaves out)."""
         instrument = self.instruments[name]
         seq = self._trade_seq.get(name, 0) + 1
         self._trade_seq[name] = seq
@@ -478,9 +625,22 @@ class Market:
             "tick_direction": tick_direction,
             "index_price": self.index_prices.get(instrument["price_index"], price),
             "mark_price": round(self.mark_price(name), 8),
+            **members,
         }
         if instrument["kind"] == "option":
             trade["iv"] = 49.9
+        legs = self.combo_legs.get(name)
+        if legs:
+            # a combo trade prints on every leg too, at prices adding up to its own
+            prices = self.leg_prices(legs, price)
+            trade["legs"] = [
+                self.record_trade(
+                    leg, direction if ratio > 0 else opposite(direction), leg_price,
+                    round(amount * abs(ratio), 10), now_ms,
+                    combo_id=name, combo_trade_id=trade["trade_id"],
+                )
+                for (leg, ratio), leg_price in zip(legs, prices, strict=True)
+            ]  # fmt: skip
         tape = self.tapes.get(name)
         if tape is None:
             tape = self.tapes[name] = deque(maxlen=HISTORY)
@@ -540,7 +700,11 @@ class Market:
         return str(self.instruments[name]["price_index"])
 
     def mark_price(self, name: str) -> float:
-        """An instrument's mark price: the middle of its book, else its last trade."""
+        """An instrument's mark price: the middle of its book, else its last trade; a
+        combo's is its legs' (:meth:`combo_mark`)."""
+        legs = self.combo_legs.get(name)
+        if legs:
+            return self.combo_mark(legs)
         return self.books[name].mid() or float(self.last_trade[name])
 
     def price_at(self, name: str, time_ms: int) -> float:
@@ -588,6 +752,7 @@ class Market:
         bid, ask = book.best_bid, book.best_ask
         index_price = self.index_prices.get(instrument["price_index"], 0.0)
         mark = self.mark_price(name)
+        scale = self._scale(name)
         ticker: dict[str, Any] = {
             "instrument_name": name,
             "timestamp": now_ms,
@@ -595,8 +760,8 @@ class Market:
             "stats": {
                 "volume": 1234.5,
                 "volume_usd": 79_000_000.0,
-                "high": book.round(mark * 1.02),
-                "low": book.round(mark * 0.98),
+                "high": book.round(mark + scale * 0.02),
+                "low": book.round(mark - scale * 0.02),
                 "price_change": -0.4512,
             },
             "open_interest": 512_345_670.0,
@@ -605,8 +770,8 @@ class Market:
             "best_ask_price": ask[0] if ask else None,
             "best_ask_amount": ask[1] if ask else 0.0,
             "index_price": index_price,
-            "min_price": book.round(mark * 0.97),
-            "max_price": book.round(mark * 1.03),
+            "min_price": book.round(mark - scale * _PRICE_BAND),
+            "max_price": book.round(mark + scale * _PRICE_BAND),
             "mark_price": round(mark, 8),
             "last_price": self.last_trade[name],
             "estimated_delivery_price": index_price,

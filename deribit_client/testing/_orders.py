@@ -13,8 +13,10 @@ from ._market import (
     channel_covers,
     currency_matches,
     deribit_id,
+    is_combo,
     kind_matches,
     opposite,
+    public_trade,
     side_of,
     trading_product,
 )
@@ -353,21 +355,58 @@ def fill(
 ) -> dict[str, Any]:
     """Fill ``amount`` of ``order`` at ``price``: the order, position, fee and ledger move,
     and the account's trade is returned. ``public`` is the market's print of it when it
-    exists already (both sides of a block trade share one); else one is recorded."""
+    exists already (both sides of a block trade share one); else one is recorded. A
+    combo's fill moves the positions in its legs, each leg's trade under ``legs``."""
     name = instrument["instrument_name"]
-    kind = instrument["kind"]
     order["filled_amount"] = round(order["filled_amount"] + amount, 10)
     filled = order["filled_amount"]
     previous = order.get("average_price") or 0.0
     order["average_price"] = round((previous * (filled - amount) + price * amount) / filled, 8)
-    coin = base_size(instrument, amount, price)
-    if fee_rate is None:
-        fee_rate = 0.0005 if kind == "future" else 0.0003
-    fee = round(coin * fee_rate, 10)
-    currency = currency_of(instrument)
-    apply_position(account.positions, name, order["direction"], amount, price)
     if public is None:
         public = sim.market.record_trade(name, order["direction"], price, amount, sim.now_ms())
+    state = "filled" if filled >= order["amount"] - _EPS else "open"
+    if "legs" not in public:
+        return _own_trade(sim, account, order, instrument, public, order["direction"], state,
+                          liquidity, fee_rate)  # fmt: skip
+    legs = [
+        _own_trade(
+            sim, account, order, sim.market.instruments[leg["instrument_name"]], leg,
+            order["direction"] if leg["direction"] == public["direction"]
+            else opposite(order["direction"]),
+            state, liquidity, fee_rate,
+        )
+        for leg in public["legs"]
+    ]  # fmt: skip
+    trade = {
+        **_trade_members(order, public, order["direction"], state, liquidity),
+        "fee": 0.0,  # the legs pay
+        "fee_currency": currency_of(instrument),
+        "legs": legs,
+    }
+    remember(account.trades, trade)
+    return trade
+
+
+def _own_trade(
+    sim: SimState,
+    account: Account,
+    order: dict[str, Any],
+    instrument: dict[str, Any],
+    public: dict[str, Any],
+    direction: str,
+    state: str,
+    liquidity: str,
+    fee_rate: float | None,
+) -> dict[str, Any]:
+    """The account's side (``direction``) of the print ``public`` by ``order``: position,
+    fee and ledger move; the trade is kept and returned."""
+    name = instrument["instrument_name"]
+    price, amount = public["price"], public["amount"]
+    if fee_rate is None:
+        fee_rate = 0.0005 if instrument["kind"] == "future" else 0.0003
+    fee = round(base_size(instrument, amount, price) * fee_rate, 10)
+    currency = currency_of(instrument)
+    apply_position(account.positions, name, direction, amount, price)
     account.book(
         public["timestamp"],
         currency,
@@ -377,20 +416,31 @@ def fill(
         instrument_name=name,
         trade_id=public["trade_id"],
         order_id=order["order_id"],
-        side=order["direction"],
+        side=direction,
         price=price,
         amount=amount,
         position=account.positions[name]["size"],
     )
     trade = {
-        **public,
-        "direction": order["direction"],  # the print shows the taker's
+        **_trade_members(order, public, direction, state, liquidity),
+        "fee": fee,
+        "fee_currency": currency,
+    }
+    remember(account.trades, trade)  # the newest HISTORY: a bot trades for days
+    return trade
+
+
+def _trade_members(
+    order: dict[str, Any], public: dict[str, Any], direction: str, state: str, liquidity: str
+) -> dict[str, Any]:
+    """A user trade's members: the print's public ones, then the order's."""
+    return {
+        **public_trade(public),
+        "direction": direction,  # the print shows the taker's
         "order_id": order["order_id"],
         "order_type": order["order_type"],
         "liquidity": liquidity,
-        "fee": fee,
-        "fee_currency": currency,
-        "state": "filled" if filled >= order["amount"] - _EPS else "open",
+        "state": state,
         "label": order["label"],
         "reduce_only": order["reduce_only"],
         "post_only": order["post_only"],
@@ -400,8 +450,6 @@ def fill(
         "profit_loss": 0.0,
         "matching_id": None,
     }
-    remember(account.trades, trade)  # the newest HISTORY: a bot trades for days
-    return trade
 
 
 def apply_position(
@@ -523,9 +571,18 @@ async def notify_user(
     trades: list[dict[str, Any]],
 ) -> None:
     """Publish the account's orders, trades, position and portfolio after an operation on
-    ``instrument`` to its ``user.*`` channels."""
+    ``instrument`` to its ``user.*`` channels. A combo's trades also reach its legs'
+    channels as the legs' trades, and ``user.combo_trades.*`` of the combo or a leg."""
+    market = sim.market
     name = instrument["instrument_name"]
     orders = [public_order(o) for o in orders]
+    legs = market.combo_legs.get(name, ())
+    # (instrument, its orders, its trades, the positions the change moved)
+    parts_of = [(instrument, orders, trades, [leg for leg, _ in legs] or [name])]
+    for leg, _ in legs:
+        leg_trades = [t for trade in trades for t in trade["legs"] if t["instrument_name"] == leg]
+        if leg_trades:
+            parts_of.append((market.instruments[leg], [], leg_trades, [leg]))
     for session, channel in account_channels(sim, account.client_id):
         parts = channel.split(".")
         if parts[0] != "user" or len(parts) < 3:
@@ -537,25 +594,45 @@ async def notify_user(
                 await _send(session, channel, data)
             continue
         # user.x.{instrument}.{interval} or user.x.{kind}.{currency}.{interval}
-        if not channel_covers(parts[2:-1], instrument):
+        covered = [part for part in parts_of if channel_covers(parts[2:-1], part[0])]
+        if family == "combo_trades":
+            if legs and trades and covered:
+                await _send(session, channel, trades)
             continue
-        if family == "orders" and orders:
-            if parts[-1] == "raw":
-                for order in orders:  # one order per change on raw (REFERENCE 5)
-                    await _send(session, channel, order)
-            else:
-                await _send(session, channel, orders)
-        elif family == "trades" and trades:
-            await _send(session, channel, trades)
-        elif family == "changes" and (orders or trades):
-            position = position_view(sim, account.positions, name)
-            data = {
-                "instrument_name": name,
-                "orders": orders,
-                "trades": trades,
-                "positions": [position],
-            }
-            await _send(session, channel, data)
+        for covered_instrument, own_orders, own_trades, moved in covered:
+            await _notify_part(sim, account, session, channel, covered_instrument,
+                               own_orders, own_trades, moved)  # fmt: skip
+
+
+async def _notify_part(
+    sim: SimState,
+    account: Account,
+    session: Session,
+    channel: str,
+    instrument: dict[str, Any],
+    orders: list[dict[str, Any]],
+    trades: list[dict[str, Any]],
+    moved: list[str],
+) -> None:
+    """What a ``user.orders|trades|changes`` ``channel`` covering ``instrument`` sees."""
+    parts = channel.split(".")
+    family = parts[1]
+    if family == "orders" and orders:
+        if parts[-1] == "raw":
+            for order in orders:  # one order per change on raw (REFERENCE 5)
+                await _send(session, channel, order)
+        else:
+            await _send(session, channel, orders)
+    elif family == "trades" and trades:
+        await _send(session, channel, trades)
+    elif family == "changes" and (orders or trades):
+        data = {
+            "instrument_name": instrument["instrument_name"],
+            "orders": orders,
+            "trades": trades,
+            "positions": [position_view(sim, account.positions, n) for n in moved],
+        }
+        await _send(session, channel, data)
 
 
 async def _send(session: Session, channel: str, data: Any) -> None:
@@ -638,6 +715,8 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
         raise invalid_param("time_in_force")
     post_only = call.param("post_only", bool, False)
     reject_post_only = call.param("reject_post_only", bool, False)
+    if order_type in _TRIGGER_TYPES and is_combo(instrument):
+        raise SimError(13036, "unavailable_for_combo_books")
     trigger = _trigger_params(call, instrument, order_type, direction)
     order = new_order(
         sim,
@@ -778,14 +857,24 @@ _INITIAL_MARGIN_RATE = 0.02  # what _position charges (50x leverage)
 
 
 def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any]) -> float:
-    """Initial margin an open order reserves, in the settlement currency."""
+    """Initial margin an open order reserves, in the settlement currency (a combo's:
+    its legs' at their marks)."""
     left = float(order["amount"] - order["filled_amount"])
-    if instrument["kind"] != "future":
-        return left * _INITIAL_MARGIN_RATE
+    market = sim.market
+    legs = market.combo_legs.get(instrument["instrument_name"])
+    if legs:
+        return sum(
+            _margin(market.instruments[leg], left * abs(ratio), market.mark_price(leg))
+            for leg, ratio in legs
+        )
     price = order["price"]
     if not isinstance(price, float):  # market and untriggered orders: the mark
-        price = sim.market.mark_price(instrument["instrument_name"])
-    return base_size(instrument, left, float(price)) * _INITIAL_MARGIN_RATE
+        price = market.mark_price(instrument["instrument_name"])
+    return _margin(instrument, left, float(price))
+
+
+def _margin(instrument: dict[str, Any], amount: float, price: float) -> float:
+    return base_size(instrument, amount, price) * _INITIAL_MARGIN_RATE
 
 
 def check_margin(
@@ -1056,9 +1145,15 @@ async def cancel_all_by_currency_pair(call: Call) -> int | list[dict[str, Any]]:
 async def cancel_all_by_instrument(call: Call) -> int | list[dict[str, Any]]:
     name = _instrument(call)["instrument_name"]
     wanted = call.param("type", str, None)
-    call.param("include_combos", bool, False)
+    combo_legs = call.sim.market.combo_legs
+    # with include_combos, also the orders on combo books with a leg in the instrument
+    names = {name} | (
+        {combo for combo, legs in combo_legs.items() if any(leg == name for leg, _ in legs)}
+        if call.param("include_combos", bool, False)
+        else set()
+    )
     return await cancel_many(
-        call, lambda o, i: o["instrument_name"] == name and _type_matches(o, wanted)
+        call, lambda o, i: o["instrument_name"] in names and _type_matches(o, wanted)
     )
 
 
@@ -1168,7 +1263,9 @@ def get_order_state_by_label(call: Call) -> list[dict[str, Any]]:
 
 def get_user_trades_by_order(call: Call) -> list[dict[str, Any]]:
     order_id = call.param("order_id")
-    return [t for t in account_of(call).trades if t["order_id"] == order_id]
+    # a combo order's leg trades are listed under its trades (``legs``), not beside them
+    own = account_of(call).trades
+    return [t for t in own if t["order_id"] == order_id and "combo_trade_id" not in t]
 
 
 def get_position(call: Call) -> dict[str, Any]:

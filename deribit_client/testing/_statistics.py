@@ -17,6 +17,7 @@ from ._market import (
     PERPETUAL_EXPIRY,
     Market,
     expiry_code,
+    is_combo,
     made_up_path,
     traded_volume,
 )
@@ -263,6 +264,8 @@ def get_trade_volumes(call: Call) -> list[dict[str, Any]]:
     windows = {"": DAY_MS, "_7d": 7 * DAY_MS, "_30d": 30 * DAY_MS} if extended else {"": DAY_MS}
     volumes: dict[str, dict[str, Any]] = {}
     for name, instrument in market.instruments.items():
+        if is_combo(instrument):
+            continue  # its trades print on its legs, which count them
         currency = instrument["base_currency"]
         row = volumes.setdefault(currency, {"currency": currency})
         group = _VOLUME_GROUP[instrument.get("option_type") or instrument["kind"]]

@@ -8,7 +8,13 @@ import logging
 from collections.abc import Awaitable, Callable, Container, Iterator, Sequence
 from typing import Any
 
-from ._market import CURRENCY_CODES, PERPETUAL_EXPIRY, RESOLUTION_MS, channel_covers
+from ._market import (
+    CURRENCY_CODES,
+    PERPETUAL_EXPIRY,
+    RESOLUTION_MS,
+    channel_covers,
+    public_trade,
+)
 from ._session import Session, SimError, invalid_param, remember
 from ._shapes import CHANNEL_PARTS, CHANNELS
 from ._state import Call, SimState
@@ -16,7 +22,6 @@ from ._state import Call, SimState
 log = logging.getLogger("deribit_client.testing")
 
 __all__ = [
-    "PUBLIC_TRADE_FIELDS",
     "account_channels",
     "book_snapshot",
     "generate",
@@ -143,10 +148,17 @@ async def market_moved(
     book moved, the ticker, and ``trades`` on every ``trades.*`` channel covering the
     instrument. Every book mutation reaches subscribers this way, so change ids stay
     consecutive. Then the ``sim.on_market_move`` hooks run (trigger orders watch prices).
+    A combo's trades (``legs`` of each) are published on its legs' markets too.
     Returns the book change message, if there was one."""
     change = await _publish_market(sim, name, trades, skip)
     for hook in sim.on_market_move:
         await hook(name)
+    for leg, _ in sim.market.combo_legs.get(name, ()):  # a combo's trades print on its legs
+        printed = [
+            t for trade in trades for t in trade.get("legs", ()) if t["instrument_name"] == leg
+        ]
+        if printed:
+            await market_moved(sim, leg, printed)
     return change
 
 
@@ -186,7 +198,7 @@ async def _publish_market(
     if change is None and not trades:
         return None
     instrument = market.instruments[name]
-    public = [{k: t[k] for k in PUBLIC_TRADE_FIELDS if k in t} for t in trades]
+    public = [public_trade(t) for t in trades]
     quote = _quote(sim, name)
     top = {key: value for key, value in quote.items() if key.startswith("best_")}
     top_moved = sim.stream_memory.get(f"quote.{name}") != top
@@ -215,25 +227,6 @@ async def _publish_market(
         elif family == "ticker":
             await sim.publish(channel, market.ticker(name, sim.now_ms()))
     return change
-
-
-PUBLIC_TRADE_FIELDS = (
-    "trade_id",
-    "trade_seq",
-    "instrument_name",
-    "timestamp",
-    "direction",
-    "price",
-    "amount",
-    "contracts",
-    "tick_direction",
-    "index_price",
-    "mark_price",
-    "iv",
-    "block_trade_id",
-    "block_trade_leg_count",
-)
-"""What everyone sees of a trade (REFERENCE 7.2); a user's own fills add private fields."""
 
 
 def account_channels(sim: SimState, client_id: str) -> Iterator[tuple[Session, str]]:
