@@ -163,23 +163,44 @@ def unrest(book: Book, direction: str, price: float, amount: float) -> None:
     book.add(side_of(direction), price, -amount)
 
 
-def refuse_self_trade(
+def prevent_self_trade(
     sim: SimState, account: Account, order: dict[str, Any], instrument: dict[str, Any]
-) -> None:
-    """``10003 order_overlap`` when ``order`` would reach a resting order of its own
-    account before it is filled: checked before anything trades or changes, so a refused
-    order or edit leaves the book, the order and the positions as they were."""
-    name = instrument["instrument_name"]
+) -> list[tuple[Account, dict[str, Any]]]:
+    """Deribit's self-trade prevention for ``order`` about to match: the resting orders of
+    :func:`_self_trade_accounts` it would reach before it is filled. With the account's
+    ``self_trading_reject_mode`` ``reject_taker`` that is ``10003 order_overlap``, raised
+    before anything trades or changes (a refused order or edit leaves the book, the
+    order and the positions as they were); with ``cancel_maker`` they are returned for
+    :func:`cancel_self_matched` and the order trades past them."""
+    own = _self_trade_orders(sim, account, order)
+    if not own:
+        return []
+    reject = account.settings["self_trading_reject_mode"] == "reject_taker"
     limit = order["price"] if order["order_type"] in _LIMIT_TYPES else None
-    own = _own_opposite_prices(account, order)
     remaining = order["amount"] - order["filled_amount"]
     taken = side_of(opposite(order["direction"]))
-    for price, available in sim.market.books[name].levels(taken):
+    reached: list[tuple[Account, dict[str, Any]]] = []
+    for price, available in sim.market.books[instrument["instrument_name"]].levels(taken):
         if remaining <= _EPS or past_limit(order["direction"], price, limit):
-            return
-        if any(abs(price - p) < _EPS for p in own):
+            break
+        here = [(owner, o) for owner, o in own if abs(o["price"] - price) < _EPS]
+        if here and reject:
             raise SimError(10003, "order_overlap")  # self-trading is not allowed
-        remaining -= available
+        reached += here
+        remaining -= available - sum(o["amount"] - o["filled_amount"] for _, o in here)
+    return reached
+
+
+def cancel_self_matched(
+    sim: SimState, reached: list[tuple[Account, dict[str, Any]]], matched: Matched
+) -> None:
+    """Cancel the resting orders :func:`prevent_self_trade` found (``cancel_maker``);
+    their owners are told by :func:`settle`. Deribit documents no ``cancel_reason`` for
+    it, so none is given."""
+    for owner, resting in reached:
+        _cancel_one(sim, resting, None)
+        matched.cancelled.append((owner, sim.market.instruments[resting["instrument_name"]],
+                                  resting))  # fmt: skip
 
 
 def past_limit(direction: str, price: float, limit: float | None) -> bool:
@@ -190,26 +211,43 @@ def past_limit(direction: str, price: float, limit: float | None) -> bool:
     return price > limit + _EPS if direction == "buy" else price < limit - _EPS
 
 
-def _own_opposite_prices(account: Account, order: dict[str, Any]) -> set[float]:
-    """Prices of the account's resting orders on the other side of ``order``'s book."""
-    return {
-        o["price"]
-        for o in account.orders.values()
+def _self_trade_accounts(sim: SimState, account: Account) -> list[Account]:
+    """The accounts ``account``'s orders must not trade with: itself, and when its main
+    account's ``self_trading_extended_to_subaccounts`` is set (the main account decides
+    for its subaccounts) the main account and every subaccount of it."""
+    main = account if account.main is None else sim.trading.account(account.main)
+    if not main.settings["self_trading_extended_to_subaccounts"]:
+        return [account]
+    return [main, *main.subaccounts.values()]
+
+
+def _self_trade_orders(
+    sim: SimState, account: Account, order: dict[str, Any]
+) -> list[tuple[Account, dict[str, Any]]]:
+    """The resting orders on the other side of ``order``'s book it must not trade with."""
+    return [
+        (owner, o)
+        for owner in _self_trade_accounts(sim, account)
+        for o in owner.orders.values()
         if o["order_state"] == "open"
         and o["instrument_name"] == order["instrument_name"]
         and o["direction"] != order["direction"]
         and o["order_type"] in _LIMIT_TYPES
-    }
+    ]
 
 
 class Matched:
     """What matching an order did besides the taker's trades: resting orders of other
-    accounts it filled, and MMP protections those fills tripped (both need notices)."""
+    accounts it filled, MMP protections those fills tripped and resting orders
+    self-trade prevention cancelled (all need notices)."""
 
     def __init__(self) -> None:
         self.makers: list[tuple[Account, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
         """``(account, instrument, resting order, its trade)`` per maker fill."""
         self.tripped: list[tuple[Account, _mmp.MmpKey]] = []
+        self.cancelled: list[tuple[Account, dict[str, Any], dict[str, Any]]] = []
+        """``(account, instrument, order)`` per resting order self-trade prevention
+        cancelled (``cancel_maker``)."""
 
     def count(self, sim: SimState, account: Account, instrument: dict[str, Any],
               order: dict[str, Any], price: float, amount: float) -> None:  # fmt: skip
@@ -253,15 +291,15 @@ def _match(
     instrument: dict[str, Any],
     matched: Matched,
 ) -> list[dict[str, Any]]:
-    """Take liquidity for ``order`` from the opposite side (never from the account's own
-    orders: :func:`refuse_self_trade` is called first); returns the trades. At each price
+    """Take liquidity for ``order`` from the opposite side (never from orders it must not
+    trade with: :func:`prevent_self_trade` is called first); returns the trades. At each price
     other accounts' resting orders fill first, oldest first (the simulated users trade
     with each other), then the simulated market's own liquidity."""
     name = instrument["instrument_name"]
     book = sim.market.books[name]
     taken_side = side_of(opposite(order["direction"]))
     limit = order["price"] if order["order_type"] in _LIMIT_TYPES else None
-    own = _own_opposite_prices(account, order)
+    own = {o["price"] for _, o in _self_trade_orders(sim, account, order)}
     trades: list[dict[str, Any]] = []
     for level in list(book.levels(taken_side)):
         remaining = order["amount"] - order["filled_amount"]
@@ -271,7 +309,7 @@ def _match(
         if past_limit(order["direction"], price, limit):
             break
         if any(abs(price - p) < _EPS for p in own):
-            break  # refuse_self_trade ran first; only liquidity an MMP trip withdrew gets here
+            break  # prevent_self_trade ran first; only liquidity an MMP trip withdrew gets here
         makers = resting_orders(sim, name, opposite(order["direction"]), price, besides=account)
         for maker, resting in makers:
             left = resting["amount"] - resting["filled_amount"]
@@ -315,11 +353,14 @@ def fill_resting(
 
 
 async def settle(sim: SimState, matched: Matched) -> None:
-    """Tell the makers an order filled, and end the MMP orders of tripped protections."""
+    """Tell the makers an order filled, end the MMP orders of tripped protections, and
+    tell the owners of orders self-trade prevention cancelled."""
     for maker, instrument, resting, trade in matched.makers:
         await notify_user(sim, maker, instrument, [resting], [trade])
     for account, key in matched.tripped:
         await _mmp_tripped(sim, account, key)
+    for owner, instrument, resting in matched.cancelled:
+        await notify_user(sim, owner, instrument, [resting], [])
 
 
 async def _mmp_tripped(sim: SimState, account: Account, key: _mmp.MmpKey) -> None:
@@ -845,7 +886,7 @@ def execute(
             best[0] - book.tick if direction == "buy" else best[0] + book.tick
         )
     else:
-        refuse_self_trade(sim, account, order, instrument)
+        cancel_self_matched(sim, prevent_self_trade(sim, account, order, instrument), matched)
         trades = _match(sim, account, order, instrument, matched)
     _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
@@ -995,8 +1036,9 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
               "price": order["price"] if price is None else price}  # fmt: skip
     if order["mmp"]:
         _mmp.check_order(sim, account, instrument, edited)
+    reached = []
     if order["order_state"] == "open":
-        refuse_self_trade(sim, account, edited, instrument)
+        reached = prevent_self_trade(sim, account, edited, instrument)
     if order["order_state"] == "open":
         unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
     if (price is not None and price != order["price"]) or (
@@ -1010,6 +1052,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         order["price"] = price
     order["replaced"] = True
     matched = Matched()
+    cancel_self_matched(sim, reached, matched)
     trades = (
         []
         if order["order_state"] == "untriggered"
@@ -1041,12 +1084,13 @@ async def edit_by_label(call: Call) -> dict[str, Any]:
     return await _edit(call, matches[0])
 
 
-def _cancel_one(sim: SimState, order: dict[str, Any], reason: str) -> None:
+def _cancel_one(sim: SimState, order: dict[str, Any], reason: str | None) -> None:
     if order["order_state"] == "open":
         book = sim.market.books[order["instrument_name"]]
         unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
     order["order_state"] = "cancelled"
-    order["cancel_reason"] = reason
+    if reason is not None:
+        order["cancel_reason"] = reason
     order["last_update_timestamp"] = sim.now_ms()
 
 

@@ -392,9 +392,10 @@ async def test_an_auth_refused_for_a_bad_param_issues_no_token(sim: DeribitSimul
     assert sim.trading.account(SIM_CLIENT_ID).access_log == []
 
 
-async def test_an_order_or_edit_that_would_trade_with_the_own_account_changes_nothing(
+async def test_reject_taker_refuses_an_order_or_edit_that_would_trade_with_itself(
     trader: DeribitClient,
 ) -> None:
+    await trader.private.set_self_trading_config("reject_taker", False)
     book = await trader.public.get_order_book(PERP, depth=5)
     ask, bid = float(book.asks[0][0]), float(book.bids[0][0])
     own_ask = await trader.private.sell(PERP, amount=20, price=ask)  # joins the best ask
@@ -415,3 +416,29 @@ async def test_an_order_or_edit_that_would_trade_with_the_own_account_changes_no
     after = await trader.public.get_order_book(PERP, depth=20)
     assert (after.bids, after.asks) == (before.bids, before.asks)
     assert (await trader.private.get_order_state(own_ask.order.order_id)).filled_amount == 0
+
+
+async def test_cancel_maker_cancels_the_own_orders_a_taker_reaches(
+    trader: DeribitClient,
+) -> None:
+    # Deribit's default self-trading mode: the resting order goes, the taker trades on
+    book = await trader.public.get_order_book(PERP, depth=5)
+    ask = float(book.asks[0][0])
+    market_ask = float(book.asks[0][1])
+    async with trader.subscribe(f"user.orders.{PERP}.raw") as orders:
+        own_ask = await trader.private.sell(PERP, amount=20, price=ask)
+        assert (await anext(orders)).data.order_state == "open"  # type: ignore[union-attr]
+        taken = await trader.private.buy(PERP, amount=market_ask + 10, price=ask)
+        told: dict[str, str] = {}
+        async with asyncio.timeout(5):
+            while own_ask.order.order_id not in told:
+                order = (await anext(orders)).data  # type: ignore[union-attr]
+                told[order.order_id] = order.order_state
+    assert told[own_ask.order.order_id] == "cancelled"
+    assert taken.order.filled_amount == market_ask  # the market's liquidity, not its own
+    assert [t.liquidity for t in taken.trades] == ["T"]
+    assert (await trader.private.get_order_state(own_ask.order.order_id)).order_state == (
+        "cancelled"
+    )
+    (position,) = await trader.private.get_positions(currency="BTC")
+    assert position.size == market_ask

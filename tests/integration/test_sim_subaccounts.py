@@ -101,3 +101,26 @@ async def test_a_subaccount_has_no_subaccounts_and_tokens_stay_within_the_family
         sub = (await desk.private.get_account_summary("BTC", extended=True)).id
         with pytest.raises(AuthenticationError):
             await stranger.public.exchange_token(refresh["refresh_token"], sub)
+
+
+@pytest.mark.parametrize("extended", [False, True])
+async def test_self_trading_prevention_reaches_subaccounts_when_extended(
+    trader: DeribitClient, desk: DeribitClient, extended: bool
+) -> None:
+    # the main account extends prevention to its subaccounts; the subaccount's own mode
+    # (cancel_maker, the default) decides what happens to the order it reaches
+    await trader.private.set_self_trading_config("reject_taker", extended)
+    bid = (await trader.public.ticker(PERP)).best_bid_price
+    assert bid is not None
+    resting = await trader.private.buy(PERP, amount=10, price=bid + 0.5)  # the new best bid
+    sold = await desk.private.sell(PERP, amount=10, type="market")
+    assert sold.order.filled_amount == 10
+    state = await trader.private.get_order_state(resting.order.order_id)
+    if extended:  # the main account's order is the subaccount's own: cancelled, not hit
+        assert (state.order_state, state.filled_amount) == ("cancelled", 0)
+        assert [t.price for t in sold.trades] == [bid]
+    else:  # separate accounts trade with each other
+        assert state.order_state == "filled"
+        assert [t.price for t in sold.trades] == [bid + 0.5]
+    positions = await trader.private.get_positions(currency="BTC")
+    assert [p.size for p in positions] == ([] if extended else [10])
