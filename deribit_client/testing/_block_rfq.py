@@ -623,6 +623,12 @@ async def _run_trigger(sim: SimState, rfq: dict[str, Any]) -> None:
     fills = _fundable(sim, rfq, fills)
     if not fills:
         return
+    try:
+        _check_taker_funds(sim, rfq, fills)
+    except SimError:  # nobody to tell but the RFQ's subscribers: the trigger ends
+        trigger.update(state="cancelled", cancel_reason="Not enough funds")
+        await _after_trading(sim, rfq)
+        return
     await _execute(sim, rfq, trigger["direction"], fills)
     trigger["_amount"] = round(trigger["_amount"] - sum(amount for _, amount in fills), 10)
     if trigger["_amount"] <= _EPS:
@@ -645,6 +651,17 @@ def _allocated(rfq: dict[str, Any], taker: Account, amount: float) -> list[tuple
         parts[user_id] += share
     parts[taker.user_id] += amount - sum(parts.values())  # what no allocation took
     return [(taker.member(u), round(part, 10)) for u, part in parts.items() if part > _EPS]
+
+
+def _check_taker_funds(
+    sim: SimState, rfq: dict[str, Any], fills: Sequence[tuple[dict[str, Any], float]]
+) -> None:
+    """``10009`` unless the taker (and each subaccount an allocation names) can margin its
+    side of every fill."""
+    taker = sim.trading.account(rfq["_taker"])
+    for quote, take in fills:
+        for holder, part in _allocated(rfq, taker, take):
+            check_funds(sim, holder, _trade_legs(sim, quote, part), "taker")
 
 
 def _fundable(
@@ -759,9 +776,7 @@ async def accept_block_rfq(call: Call) -> dict[str, Any]:
     filled = round(sum(take for _, take in fills), 10)
     if params["time_in_force"] == "fill_or_kill" and filled < amount - _EPS:
         raise SimError(13907, "not_fully_filled")
-    for quote, take in fills:  # the taker's side of every fill, before anything trades
-        for holder, part in _allocated(rfq, taker, take):
-            check_funds(sim, holder, _trade_legs(sim, quote, part), "taker")
+    _check_taker_funds(sim, rfq, fills)  # before anything trades
     blocks = await _execute(sim, rfq, direction, fills) if fills else []
     reply: dict[str, Any] = {"block_trades": blocks}
     if filled < amount - _EPS and params["time_in_force"] == "good_til_cancelled":

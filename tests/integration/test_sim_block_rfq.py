@@ -493,3 +493,27 @@ async def test_block_rfq_mmp_cancels_a_makers_quotes_and_refuses_new_ones_once_t
         second.block_rfq_id, 20, "sell", _quote(low, high, 0.03, 0.01)
     )
     assert again.block_rfq_quote_id != waiting.block_rfq_quote_id
+
+
+async def test_a_trade_trigger_the_taker_can_no_longer_fund_ends_without_trading(
+    sim: DeribitSimulator, now: list[float], trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    sim.deposit("BTC", 100.0, client_id="counterparty")  # the maker can margin its side
+    amount = 50_000_000  # ~780 BTC of perpetual: more than the taker's 10 BTC margin
+    rfq = await trader.private.create_block_rfq(
+        [{"instrument_name": PERP, "amount": amount, "direction": "buy"}]
+    )
+    legs = [{"instrument_name": PERP, "ratio": 1}]
+    now[0] += 6
+    waiting = await trader.private.accept_block_rfq(
+        rfq.block_rfq_id, 63_000.0, amount, "buy", legs, "good_til_cancelled"
+    )
+    assert waiting.trade_trigger is not None  # nothing crossed yet, nothing to margin
+    await counterparty.private.add_block_rfq_quote(
+        rfq.block_rfq_id, amount, "sell", [{**legs[0], "price": 62_500.0}]
+    )
+    (seen,) = (await trader.private.get_block_rfqs(block_rfq_id=rfq.block_rfq_id)).block_rfqs or []
+    assert seen.trade_trigger is not None
+    assert (seen.trade_trigger.state, seen.state) == ("cancelled", "open")
+    assert (await trader.private.get_position(PERP)).size == 0
+    assert (await counterparty.private.get_position(PERP)).size == 0
