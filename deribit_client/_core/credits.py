@@ -14,6 +14,7 @@ needs has enough, so a call cancelled (or timed out) while waiting has taken not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 
@@ -58,6 +59,7 @@ class CreditPool:
         "_speed",
         "_stamp",
         "_waiting",
+        "_wakers",
         "capacity",
         "cost",
         "delayed",
@@ -84,6 +86,7 @@ class CreditPool:
         self._set(cost, capacity, refill)
         self._lock: asyncio.Lock | None = None  # created by the first wait (needs a loop)
         self._waiting = 0  # calls inside take_credits: the fast path must queue behind them
+        self._wakers: set[asyncio.Future[None]] = set()  # waits configure() cuts short
         self.requests = 0
         self.delayed = 0
         self.waited = 0.0
@@ -97,9 +100,13 @@ class CreditPool:
 
     def configure(self, *, cost: float, capacity: float, refill: float) -> None:
         """Set the venue's figures (e.g. after reading the account's limits); the credits
-        available never grow by it."""
+        available never grow by it. A call waiting for credits works out its wait again
+        (a faster refill shortens it)."""
         self._fill()
         self._set(cost, capacity, refill)
+        for waker in self._wakers:
+            if not waker.done():
+                waker.set_result(None)
 
     def _set(self, cost: float, capacity: float, refill: float) -> None:
         if not (cost > 0 and capacity >= cost and refill > 0):
@@ -193,10 +200,10 @@ async def take_credits(pools: Sequence[CreditPool], timeout: float, method: str)
                     pool._lock = asyncio.Lock()
                 await pool._lock.acquire()
                 held.append(pool._lock)
-            # Credits arrive with time, not with an event: sleep until the computed moment,
-            # and again if a refusal emptied a pool meanwhile.
-            while (wait := max(pool.shortfall() for pool in ordered)) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(wait)
+            # Credits arrive with time, not with an event: sleep until the computed moment
+            # (or until a pool is reconfigured), and again if a refusal emptied a pool.
+            while (wait := max(pool.shortfall() for pool in ordered)) > 0:
+                await _sleep(ordered, wait)
     except TimeoutError:
         raise CreditTimeout(method, timeout) from None
     finally:
@@ -210,3 +217,17 @@ async def take_credits(pools: Sequence[CreditPool], timeout: float, method: str)
         pool.delayed += 1
         pool.waited += waited
     return max(timeout - waited, 0.001)
+
+
+async def _sleep(pools: Sequence[CreditPool], seconds: float) -> None:
+    """Sleep ``seconds``, or less if one of ``pools`` is reconfigured meanwhile."""
+    waker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    for pool in pools:
+        pool._wakers.add(waker)
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await waker
+    finally:
+        for pool in pools:
+            pool._wakers.discard(waker)

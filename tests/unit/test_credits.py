@@ -90,6 +90,19 @@ async def test_a_waiting_call_is_not_overtaken_and_cancelling_it_takes_nothing()
     assert try_take_credits([pool])
 
 
+async def test_a_waiting_call_goes_as_soon_as_calibration_speeds_its_pool_up() -> None:
+    clock = Clock()
+    pool = CreditPool("p", cost=1, capacity=1, refill=0.001, clock=clock)  # one per 1,000 s
+    assert try_take_credits([pool])
+    waiter = asyncio.ensure_future(take_credits([pool], 600.0, "private/buy"))
+    await until(lambda: pool._waiting == 1)  # asleep for the ~1,000 s the old rate needs
+    pool.configure(cost=1, capacity=1, refill=1000)  # the account's real limits
+    clock.now += 0.01  # 10 credits at the new rate
+    left = await asyncio.wait_for(waiter, 5)  # not the 1,000 s it went to sleep for
+    assert left > 590
+    assert pool.requests == 2
+
+
 async def test_no_credits_within_the_timeout_is_a_credit_timeout_taking_nothing() -> None:
     pool = CreditPool("p", cost=1, capacity=1, refill=0.01)
     pool.exhaust()
