@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import bisect
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -186,12 +187,14 @@ def _request(req_id: int, method: str, params: dict[str, Any]) -> bytes:
 class Baseline:
     """A minimal client: one reader task, futures by id, one typed decode per frame."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, reply: type = BTickerReply) -> None:
+    def __init__(
+        self, ws: aiohttp.ClientWebSocketResponse[Any], reply: type = BTickerReply
+    ) -> None:
         self.ws = ws
         self.pending: dict[int, asyncio.Future[Any]] = {}
         self.next_id = 0
         self.reader: asyncio.Task[None] | None = None
-        self.decoder = msgspec.json.Decoder(reply)
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(reply)
 
     def start(self) -> None:
         self.reader = asyncio.get_running_loop().create_task(self._read())
@@ -628,6 +631,12 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _pair(figures: list[float]) -> tuple[float, float]:
+    """The baseline's and the SDK's figure of a two-contender :func:`medians`."""
+    baseline, sdk = figures
+    return baseline, sdk
+
+
 async def medians(reps: int, *runs: Callable[[], Awaitable[float]]) -> list[float]:
     """Median of ``reps`` repetitions of each run, interleaved (A B A B ...) so drift in
     the machine's speed affects every contender alike."""
@@ -734,9 +743,9 @@ async def measure(url: str, sizes: dict[str, int], reps: int, only: set[str]) ->
     for kind in CHANNELS if "notifications" in only else ():
         base, callback, iterate = await medians(
             reps,
-            lambda k=kind: baseline_stream(ws_url, k, n),
-            lambda k=kind: sdk_stream(url, k, n, "callback"),
-            lambda k=kind: sdk_stream(url, k, n, "iter"),
+            functools.partial(baseline_stream, ws_url, kind, n),
+            functools.partial(sdk_stream, url, kind, n, "callback"),
+            functools.partial(sdk_stream, url, kind, n, "iter"),
         )
         rows.append(
             Row(f"{n:,} {kind} notifications, callback", base, callback, "msg/s", True, 0.90)
@@ -796,7 +805,9 @@ async def measure_ws(
         Row(
             "  same, baseline with a reader task (info)", reader_seq, sdk_seq, "call/s", True, None
         ),
-        Row(f"{rounds} x {width:,} concurrent ticker (WS)", *concurrent, "call/s", True, 0.85),
+        Row(
+            f"{rounds} x {width:,} concurrent ticker (WS)", *_pair(concurrent), "call/s", True, 0.85
+        ),
     ]
 
 
@@ -815,8 +826,14 @@ async def measure_http(
         lambda: sdk_concurrent(url, rounds, width, "http"),
     )
     return [
-        Row(f"{calls:,} sequential get_time (HTTP)", *sequential, "call/s", True, 0.90),
-        Row(f"{rounds} x {width:,} concurrent ticker (HTTP)", *concurrent, "call/s", True, 0.90),
+        Row(f"{calls:,} sequential get_time (HTTP)", *_pair(sequential), "call/s", True, 0.90),
+        Row(
+            f"{rounds} x {width:,} concurrent ticker (HTTP)",
+            *_pair(concurrent),
+            "call/s",
+            True,
+            0.90,
+        ),
     ]
 
 
