@@ -231,8 +231,8 @@ async def _close(
     quote_state = "expired" if state == "expired" else "cancelled"
     for quote in ended:
         quote.update(quote_state=quote_state, last_update_timestamp=now)
-    trigger = rfq["_trigger"]
-    if trigger is not None and trigger["state"] == "untriggered":
+    trigger = _waiting_trigger(rfq)
+    if trigger is not None:
         trigger.update(state="cancelled", cancel_reason=reason)
     await _changed(sim, rfq, _distinct([*traded, *ended]))
 
@@ -598,14 +598,19 @@ def _indices(sim: SimState, structure: Structure) -> list[str]:
     return sorted({sim.market.index_of(leg.instrument_name) for leg in structure.legs})
 
 
+def _waiting_trigger(rfq: dict[str, Any]) -> dict[str, Any] | None:
+    """The RFQ's trade trigger while it waits for a crossing quote, else None."""
+    trigger: dict[str, Any] | None = rfq["_trigger"]
+    return trigger if trigger is not None and trigger["state"] == "untriggered" else None
+
+
 async def _after_trading(
     sim: SimState, rfq: dict[str, Any], fills: Sequence[tuple[dict[str, Any], float]] = ()
 ) -> None:
     """End the RFQ once its amount traded, or once something traded and no trigger
     waits; publish its new state and that of the quotes that traded in ``fills``."""
     traded = [quote for quote, _ in fills]
-    trigger = rfq["_trigger"]
-    waiting = trigger is not None and trigger["state"] == "untriggered"
+    waiting = _waiting_trigger(rfq) is not None
     if rfq["_traded"] >= rfq["amount"] - _EPS:
         await _close(sim, rfq, "filled", "Block RFQ filled", traded)
     elif rfq["_trades"] and not waiting:
@@ -616,8 +621,8 @@ async def _after_trading(
 
 async def _run_trigger(sim: SimState, rfq: dict[str, Any]) -> None:
     """Trade what a waiting trade trigger now crosses."""
-    trigger = rfq["_trigger"]
-    if rfq["state"] != "open" or trigger is None or trigger["state"] != "untriggered":
+    trigger = _waiting_trigger(rfq)
+    if rfq["state"] != "open" or trigger is None:
         return
     fills = _crossing(rfq, trigger["direction"], trigger["price"], trigger["_amount"])
     fills = _fundable(sim, rfq, fills)
@@ -767,8 +772,7 @@ async def accept_block_rfq(call: Call) -> dict[str, Any]:
     if sim.now_ms() < rfq["creation_timestamp"] + GRACE_MS:
         raise SimError(13503, "unavailable", {"reason": "quotes are hidden for 5 s after creation"})
     _same_legs(_structure(rfq), params["legs"], "legs")
-    trigger = rfq["_trigger"]
-    if trigger is not None and trigger["state"] == "untriggered":
+    if _waiting_trigger(rfq) is not None:
         raise invalid_param("block_rfq_id", "a trade trigger waits; cancel it first")
     amount, direction = params["amount"], params["direction"]
     _check_amount(rfq, amount, rfq["amount"] - rfq["_traded"])
@@ -796,8 +800,8 @@ async def cancel_block_rfq_trigger(call: Call) -> dict[str, Any]:
     sim = call.sim
     await _sweep(sim)
     rfq = _own_rfq(sim, account_of(call), params["block_rfq_id"])
-    trigger = rfq["_trigger"]
-    if trigger is None or trigger["state"] != "untriggered":
+    trigger = _waiting_trigger(rfq)
+    if trigger is None:
         raise SimError(13020, "not_found", {"reason": "no trade trigger waits on this RFQ"})
     trigger.update(state="cancelled", cancel_reason="User cancelled")
     await _after_trading(sim, rfq)
