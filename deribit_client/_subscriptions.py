@@ -361,7 +361,7 @@ class SubscriptionManager:
             if (
                 channel is not None
                 and is_private_channel(name)
-                and (channel.label != subscriber.label)
+                and channel.label != subscriber.label
             ):
                 raise ClientError(
                     f"{name} is already subscribed with label {channel.label!r}; it cannot "

@@ -33,6 +33,7 @@ __all__ = [
     "expiry_code",
     "is_combo",
     "kind_matches",
+    "leg_trades",
     "made_up_path",
     "public_trade",
     "side_of",
@@ -248,6 +249,15 @@ def trading_product(instrument: dict[str, Any]) -> str:
     if kind == "future":
         return "perpetual" if instrument["settlement_period"] == "perpetual" else "futures"
     return f"{kind}s"  # options, spots, future_combos, option_combos
+
+
+def leg_trades(trades: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The leg trades (``legs``) of combo trades or prints, by leg instrument."""
+    by_leg: dict[str, list[dict[str, Any]]] = {}
+    for trade in trades:
+        for leg in trade.get("legs", ()):
+            by_leg.setdefault(leg["instrument_name"], []).append(leg)
+    return by_leg
 
 
 def is_combo(instrument: dict[str, Any]) -> bool:

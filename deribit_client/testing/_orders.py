@@ -15,6 +15,7 @@ from ._market import (
     deribit_id,
     is_combo,
     kind_matches,
+    leg_trades,
     opposite,
     public_trade,
     side_of,
@@ -620,10 +621,9 @@ async def notify_user(
     legs = market.combo_legs.get(name, ())
     # (instrument, its orders, its trades, the positions the change moved)
     parts_of = [(instrument, orders, trades, [leg for leg, _ in legs] or [name])]
-    for leg, _ in legs:
-        leg_trades = [t for trade in trades for t in trade["legs"] if t["instrument_name"] == leg]
-        if leg_trades:
-            parts_of.append((market.instruments[leg], [], leg_trades, [leg]))
+    parts_of += [
+        (market.instruments[leg], [], own, [leg]) for leg, own in leg_trades(trades).items()
+    ]
     for session, channel in account_channels(sim, account.client_id):
         parts = channel.split(".")
         if parts[0] != "user" or len(parts) < 3:
@@ -1189,13 +1189,10 @@ async def cancel_all_by_currency_pair(call: Call) -> int | list[dict[str, Any]]:
 async def cancel_all_by_instrument(call: Call) -> int | list[dict[str, Any]]:
     name = _instrument(call)["instrument_name"]
     wanted = call.param("type", str, None)
-    combo_legs = call.sim.market.combo_legs
-    # with include_combos, also the orders on combo books with a leg in the instrument
-    names = {name} | (
-        {combo for combo, legs in combo_legs.items() if any(leg == name for leg, _ in legs)}
-        if call.param("include_combos", bool, False)
-        else set()
-    )
+    names = {name}
+    if call.param("include_combos", bool, False):  # and the combos with a leg in it
+        combo_legs = call.sim.market.combo_legs.items()
+        names |= {combo for combo, legs in combo_legs if any(leg == name for leg, _ in legs)}
     return await cancel_many(
         call, lambda o, i: o["instrument_name"] in names and _type_matches(o, wanted)
     )

@@ -13,6 +13,7 @@ from ._market import (
     PERPETUAL_EXPIRY,
     RESOLUTION_MS,
     channel_covers,
+    leg_trades,
     public_trade,
 )
 from ._session import Session, SimError, invalid_param, remember
@@ -153,12 +154,8 @@ async def market_moved(
     change = await _publish_market(sim, name, trades, skip)
     for hook in sim.on_market_move:
         await hook(name)
-    for leg, _ in sim.market.combo_legs.get(name, ()):  # a combo's trades print on its legs
-        printed = [
-            t for trade in trades for t in trade.get("legs", ()) if t["instrument_name"] == leg
-        ]
-        if printed:
-            await market_moved(sim, leg, printed)
+    for leg, printed in leg_trades(trades).items():  # a combo's trades print on its legs
+        await market_moved(sim, leg, printed)
     return change
 
 

@@ -67,7 +67,11 @@ async def test_a_combo_is_an_instrument_with_a_book(trader: DeribitClient) -> No
 
 async def test_a_combo_order_fills_in_its_legs(trader: DeribitClient) -> None:
     name, dated = await _future_spread(trader)
-    placed = await trader.private.buy(name, amount=20, type="market", label="spread")
+    async with trader.subscribe(f"trades.{PERP}.raw") as tape:
+        placed = await trader.private.buy(name, amount=20, type="market", label="spread")
+        streamed = await asyncio.wait_for(anext(tape), 5)
+    assert isinstance(streamed, Notification)
+    assert {t.combo_id for t in streamed.data} == {name}  # the leg prints say so live too
     assert placed.order.order_state == "filled"
     assert placed.trades
     for trade in placed.trades:
