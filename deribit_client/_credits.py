@@ -2,7 +2,9 @@
 instead of drawing ``10028 too_many_requests``, which also closes the session.
 
 Which pools a method draws on comes from the catalogue (``MethodFacts.credit_pools``); pool
-sizes start at Deribit's defaults and follow the account's ``limits`` once read.
+sizes start at Deribit's defaults and follow the account's ``limits`` once read. With
+``limits_per_currency`` the trading pool is one per settlement currency, and a trading
+request draws on its instrument's (or order's, or ``currency``'s) pool.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ _NOT_TRADING = frozenset(
 )
 """Matching-engine ``limits`` groups that are not the trading limit (key names vary between
 Deribit's article and its spec, REFERENCE 4)."""
+_NOT_CURRENCY = _NOT_TRADING | {"trading", "total", "perpetuals", "futures", "options"}
+"""Keys of the matching-engine ``limits`` that name a group, not a settlement currency."""
+_LEG_LISTS = ("trades", "quotes", "legs")
+"""Parameters that list the instruments of a multi-instrument trading request (block
+trades, mass quotes, Block RFQ quotes)."""
 
 
 class CreditLimiter:
@@ -55,8 +62,10 @@ class CreditLimiter:
         pools: every pool by Deribit's name (``non_matching_engine``, ``matching_engine``,
             ``spot``, ``cancel_all``, and the methods with their own pool:
             ``get_instruments``, ``subscribe``, ``move_positions``,
-            ``get_transaction_log``); each counts ``requests``, ``delayed``, ``waited``
-            (seconds) and ``refusals`` (``10028`` answers).
+            ``get_transaction_log``), and with ``limits_per_currency`` one trading pool
+            per settlement currency (``matching_engine.btc``, ``matching_engine.eth``...);
+            each counts ``requests``, ``delayed``, ``waited`` (seconds) and ``refusals``
+            (``10028`` answers).
         calibrated: ``True`` once the account's own ``limits`` replaced the defaults.
     """
 
@@ -82,6 +91,11 @@ class CreditLimiter:
             if self.pools["matching_engine"] in pools
         }
         self._default = (self.pools["non_matching_engine"],)
+        self._trading = self.pools["matching_engine"]
+        # With limits_per_currency: each settlement currency's trading pool (lowercase key)
+        # and the pools a trading request draws on, by (method, currency).
+        self._currencies: dict[str, CreditPool] = {}
+        self._routes: dict[tuple[str, str | None], tuple[CreditPool, ...]] = {}
 
     def __repr__(self) -> str:
         pools = ", ".join(f"{p.name}={p.rate:g}/s" for p in self.pools.values())
@@ -89,12 +103,37 @@ class CreditLimiter:
 
     def pools_for(self, method: str, params: Mapping[str, Any] | None) -> tuple[CreditPool, ...]:
         """The pools a request draws on: the catalogue's, with ``spot`` instead of the
-        trading pool for a spot instrument (``BTC_USDC``: no expiry part)."""
-        if method in self._spot and params:
-            instrument = params.get("instrument_name")
-            if type(instrument) is str and "-" not in instrument:
-                return self._spot[method]
+        trading pool for a spot instrument (``BTC_USDC``: no expiry part), and the
+        currency's trading pool when the account's limits are per currency."""
+        if method in self._spot:
+            if params:
+                instrument = params.get("instrument_name")
+                if type(instrument) is str and "-" not in instrument:
+                    return self._spot[method]
+            if self._currencies:
+                return self._currency_pools(method, params)
         return self._by_method.get(method, self._default)
+
+    def _currency_pools(
+        self, method: str, params: Mapping[str, Any] | None
+    ) -> tuple[CreditPool, ...]:
+        currencies = _currencies_of(params) if params else None
+        # Cached for one listed currency only: the keys stay few whatever callers send.
+        single = next(iter(currencies)) if currencies and len(currencies) == 1 else None
+        key = (method, single) if single in self._currencies else None
+        if key is not None and (route := self._routes.get(key)) is not None:
+            return route
+        if currencies is None:
+            # Which currency Deribit charges cannot be told from the request: charge them
+            # all (and the pool of currencies the limits do not list), never too few.
+            trading = [self._trading, *self._currencies.values()]
+        else:
+            trading = [self._currencies.get(c, self._trading) for c in sorted(currencies)]
+        others = [p for p in self._by_method[method] if p is not self._trading]
+        route = tuple(dict.fromkeys([*trading, *others]))
+        if key is not None:
+            self._routes[key] = route
+        return route
 
     def try_take(
         self, method: str, params: Mapping[str, Any] | None
@@ -113,34 +152,45 @@ class CreditLimiter:
     def calibrate(self, limits: Limits | None) -> None:
         """Size the pools from an account summary's ``limits`` (requests per second and
         burst, per pool); ``None`` records that they could not be read (defaults stay).
-        With ``limits_per_currency`` the tightest currency's trading limit applies to all,
-        which keeps every currency under its own."""
+
+        With ``limits_per_currency`` each listed settlement currency gets its own trading
+        pool; Deribit's docs nest those limits either under ``trading`` or above it
+        (REFERENCE 4, (?)), so both are read. The shared ``matching_engine`` pool then
+        takes the tightest currency's figures and serves currencies the limits omit."""
         self._calibrated_at = self._clock()
         if limits is None:
             return
         general = limits.non_matching_engine
         engine = limits.matching_engine
-        trading = [
-            leaf
-            for key, value in engine.items()
-            if key not in _NOT_TRADING
-            for leaf in _rate_limits(value)
-        ]
+        found = _trading_limits(engine, per_currency=bool(limits.limits_per_currency))
+        shared = found.pop(None, [])
+        trading = {currency: leaves for currency, leaves in found.items() if currency}
+        every = [*shared, *(leaf for leaves in trading.values() for leaf in leaves)]
         figures = {
             "non_matching_engine": (
                 _rate_limit({"rate": general.rate, "burst": general.burst}) if general else None
             ),
-            "matching_engine": (
-                (min(r for r, _ in trading), min(b for _, b in trading)) if trading else None
-            ),
+            "matching_engine": _tightest(every) if every else None,
             "spot": _rate_limit(engine.get("spot")),
             "cancel_all": _rate_limit(engine.get("cancel_all")),
         }
         for name, figure in figures.items():
             if figure is not None:
-                rate, burst = figure
-                pool = self.pools[name]
-                pool.configure(cost=pool.cost, capacity=burst * pool.cost, refill=rate * pool.cost)
+                _size(self.pools[name], figure)
+        for currency in self._currencies.keys() - trading.keys():
+            del self.pools[self._currencies.pop(currency).name]
+        for currency, leaves in trading.items():
+            rate, burst = _tightest([*leaves, *shared])
+            pool = self._currencies.get(currency)
+            cost = self._trading.cost
+            if pool is None:
+                name = f"matching_engine.{currency}"
+                pool = self.pools[name] = self._currencies[currency] = CreditPool(
+                    name, cost=cost, capacity=burst * cost, refill=rate * cost, clock=self._clock
+                )
+            else:
+                _size(pool, (rate, burst))
+        self._routes.clear()
         self.calibrated = True
         log.debug("credit pools calibrated from the account's limits: %r", self)
 
@@ -154,6 +204,8 @@ class CreditLimiter:
         # The error does not carry the params, so a spot order's refusal cannot be told
         # from a future's: both trading pools are emptied.
         pools = {*self._by_method.get(method, self._default), *self._spot.get(method, ())}
+        if method in self._spot:
+            pools.update(self._currencies.values())
         for pool in pools:
             pool.exhaust(error.wait or 0.0)
 
@@ -174,12 +226,74 @@ def _rate_limit(node: object) -> tuple[float, float] | None:
     return None
 
 
-def _rate_limits(node: object) -> list[tuple[float, float]]:
-    """Every ``{rate, burst}`` inside ``node`` (trading limits nest per group and, with
-    ``limits_per_currency``, per currency)."""
-    found = _rate_limit(node)
-    if found is not None:
-        return [found]
-    if isinstance(node, dict):
-        return [leaf for value in node.values() for leaf in _rate_limits(value)]
-    return []
+def _trading_limits(
+    engine: Mapping[str, Any], *, per_currency: bool
+) -> dict[str | None, list[tuple[float, float]]]:
+    """Every trading ``{rate, burst}`` of the matching-engine ``limits``, by the settlement
+    currency whose key it sits under (``None``: not under one, or not per currency)."""
+    found: dict[str | None, list[tuple[float, float]]] = {}
+
+    def walk(node: object, currency: str | None) -> None:
+        leaf = _rate_limit(node)
+        if leaf is not None:
+            found.setdefault(currency, []).append(leaf)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in _NOT_TRADING:
+                    continue
+                is_currency = per_currency and currency is None and key not in _NOT_CURRENCY
+                walk(value, str(key).lower() if is_currency else currency)
+
+    walk(dict(engine), None)
+    return found
+
+
+def _tightest(leaves: list[tuple[float, float]]) -> tuple[float, float]:
+    """The lowest rate and the lowest burst of several limits."""
+    return min(r for r, _ in leaves), min(b for _, b in leaves)
+
+
+def _size(pool: CreditPool, figure: tuple[float, float]) -> None:
+    """Give ``pool`` a limit stated in requests per second and burst."""
+    rate, burst = figure
+    pool.configure(cost=pool.cost, capacity=burst * pool.cost, refill=rate * pool.cost)
+
+
+def _settlement_currency(instrument: str) -> str:
+    """The settlement currency of a Deribit instrument name, lowercase: the base currency
+    of an inverse one (``BTC-PERPETUAL``: btc), the quote of a linear one
+    (``ETH_USDC-PERPETUAL``: usdc)."""
+    pair = instrument.partition("-")[0]
+    base, _, quote = pair.partition("_")
+    return (quote or base).lower()
+
+
+def _currencies_of(params: Mapping[str, Any]) -> frozenset[str] | None:
+    """The settlement currencies a trading request concerns, or ``None`` when the request
+    does not say: from its instrument(s), its order id (Deribit spells BTC order ids as
+    bare numbers and the others ``ETH-584849853``), or its ``currency``."""
+    instrument = params.get("instrument_name")
+    if isinstance(instrument, str):
+        return frozenset({_settlement_currency(instrument)})
+    order_id = params.get("order_id")
+    if isinstance(order_id, str) and order_id:
+        prefix, dash, _ = order_id.rpartition("-")
+        if dash:
+            return frozenset({prefix.lower()}) if prefix else None
+        return frozenset({"btc"}) if order_id.isdigit() else None
+    currency = params.get("currency")
+    named = [currency] if isinstance(currency, str) else currency
+    if isinstance(named, list) and named and all(isinstance(c, str) for c in named):
+        found = frozenset(c.lower() for c in named)
+        return None if "any" in found else found
+    for name in _LEG_LISTS:
+        legs = params.get(name)
+        if isinstance(legs, list) and legs:
+            settled: set[str] = set()
+            for leg in legs:
+                instrument = leg.get("instrument_name") if isinstance(leg, dict) else None
+                if not isinstance(instrument, str):
+                    return None
+                settled.add(_settlement_currency(instrument))
+            return frozenset(settled)
+    return None

@@ -7,7 +7,7 @@ is refused with ``10028 too_many_requests`` and, as Deribit does, its session is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +93,10 @@ class RateLimits:
         enabled: ``False`` serves every request (for load tests of other things).
         non_matching_engine: the general pool (500 per request, 50,000, 10,000/s).
         matching_engine_tier: 1-4, the account's trading tier (4: 5 requests/s, burst 20).
+        limits_per_currency: ``True`` gives each settlement currency its own trading pool,
+            as Deribit does for some accounts (``spot`` and ``cancel_all`` stay shared).
+        currency_tiers: with ``limits_per_currency``, a tier per currency (lowercase
+            ``"btc"``); others have ``matching_engine_tier``.
         own_pools: methods with their own cost and pool (``subscribe``,
             ``get_instruments``, ``move_positions``, ``get_transaction_log``).
     """
@@ -100,6 +104,8 @@ class RateLimits:
     enabled: bool = True
     non_matching_engine: PoolLimits = PoolLimits(500, 50_000)
     matching_engine_tier: int = 4
+    limits_per_currency: bool = False
+    currency_tiers: dict[str, int] = field(default_factory=dict)
     own_pools: dict[str, PoolLimits] = field(default_factory=_own_pools)
 
     @property
@@ -107,21 +113,34 @@ class RateLimits:
         """The trading pool of the configured tier (``spot`` and ``cancel_all`` alike)."""
         return MATCHING_ENGINE_TIERS[self.matching_engine_tier]
 
-    def report(self) -> dict[str, Any]:
-        """The ``limits`` member of ``private/get_account_summary``."""
+    def trading(self, currency: str | None) -> PoolLimits:
+        """The trading pool of ``currency`` (lowercase), or the account's."""
+        if currency is None or not self.limits_per_currency:
+            return self.matching_engine
+        return MATCHING_ENGINE_TIERS[self.currency_tiers.get(currency, self.matching_engine_tier)]
+
+    def report(self, currencies: Iterable[str] = ()) -> dict[str, Any]:
+        """The ``limits`` member of ``private/get_account_summary``; with
+        ``limits_per_currency`` the trading limits of each of ``currencies``, nested under
+        ``trading`` by lowercase currency (REFERENCE 4 marks the nesting (?): clients must
+        also read it above ``trading``)."""
         engine = self.matching_engine.report()
+        trading: dict[str, Any]
+        if self.limits_per_currency:
+            trading = {c: {"total": self.trading(c).report()} for c in currencies}
+        else:
+            trading = {"total": engine}
         return {
-            "limits_per_currency": False,
+            "limits_per_currency": self.limits_per_currency,
             "non_matching_engine": self.non_matching_engine.report(),
-            "matching_engine": {
-                "trading": {"total": engine},
-                "spot": engine,
-                "cancel_all": engine,
-            },
+            "matching_engine": {"trading": trading, "spot": engine, "cancel_all": engine},
         }
 
-    def pool_for(self, method: str, params: dict[str, Any], spot: bool) -> tuple[str, PoolLimits]:
-        """The pool a request draws on, by name (REFERENCE 4)."""
+    def pool_for(
+        self, method: str, params: dict[str, Any], spot: bool, currency: str | None = None
+    ) -> tuple[str, PoolLimits]:
+        """The pool a request draws on, by name (REFERENCE 4); ``currency`` is the
+        settlement currency (lowercase) a trading request concerns, when known."""
         own = self.own_pools.get(method)
         if own is not None:
             return method, own
@@ -131,7 +150,11 @@ class RateLimits:
         ):
             return "cancel_all", self.matching_engine
         if method in _MATCHING_ENGINE:
-            return ("spot" if spot else "matching_engine"), self.matching_engine
+            if spot:
+                return "spot", self.matching_engine
+            if self.limits_per_currency and currency is not None:
+                return f"matching_engine.{currency}", self.trading(currency)
+            return "matching_engine", self.matching_engine
         return "non_matching_engine", self.non_matching_engine
 
 
@@ -145,7 +168,14 @@ class Credits:
         self.refused = 0
         """Requests answered with ``10028``."""
 
-    def charge(self, subject: str, method: str, params: dict[str, Any], spot: bool) -> None:
+    def charge(
+        self,
+        subject: str,
+        method: str,
+        params: dict[str, Any],
+        spot: bool,
+        currency: str | None = None,
+    ) -> None:
         """Take one request's credits from ``subject``'s pool.
 
         Raises:
@@ -154,7 +184,7 @@ class Credits:
         limits = self.limits
         if not limits.enabled:
             return
-        name, pool = limits.pool_for(method, params, spot)
+        name, pool = limits.pool_for(method, params, spot, currency)
         key = (subject, name)
         now = self._clock()
         level = self.level(subject, name, pool, now)

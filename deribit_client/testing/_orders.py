@@ -585,7 +585,9 @@ def account_summary(sim: SimState, account: Account, currency: str) -> dict[str,
         "margin_model": account.settings["margin_model"],
         "portfolio_margining_enabled": account.settings["margin_model"].endswith("_pm"),
         "cross_collateral_enabled": account.settings["margin_model"].startswith("cross"),
-        "limits": sim.rate_limits.report(),
+        "limits": sim.rate_limits.report(
+            sorted({currency_of(i).lower() for i in sim.market.instruments.values()})
+        ),
     }
 
 

@@ -106,14 +106,40 @@ class SimState:
         session = call.session
         token = call.token if call.token is not None else session.auth
         subject = token.client_id if token is not None else f"ip:{session.request.remote}"
-        name = call.params.get("instrument_name")
-        instrument = self.market.instruments.get(name) if isinstance(name, str) else None
+        params = call.params
+        instrument = self._instrument_of(params, token.client_id if token else None)
         spot = instrument is not None and instrument["kind"] == "spot"
+        if instrument is not None:
+            currency: str | None = instrument.get("settlement_currency") or instrument.get(
+                "base_currency"
+            )
+        else:
+            named = params.get("currency")
+            named = named[0] if isinstance(named, list) and len(named) == 1 else named
+            currency = named if isinstance(named, str) and named.lower() != "any" else None
         try:
-            self.credits.charge(subject, call.method, call.params, spot)
+            self.credits.charge(
+                subject, call.method, params, spot, currency.lower() if currency else None
+            )
         except SimError:
             call.close_after = True
             raise
+
+    def _instrument_of(self, params: dict[str, Any], client_id: str | None) -> Any:
+        """The instrument a request concerns, for its credit pool: named, the instrument
+        of the caller's open order it names, or its first leg's (block trades, quotes)."""
+        name = params.get("instrument_name")
+        order_id = params.get("order_id")
+        if not isinstance(name, str) and isinstance(order_id, str) and client_id is not None:
+            account = self.trading.accounts.get(client_id)
+            order = account.orders.get(order_id) if account is not None else None
+            name = order["instrument_name"] if order is not None else None
+        for key in ("trades", "quotes", "legs"):
+            legs = params.get(key)
+            if not isinstance(name, str) and isinstance(legs, list) and legs:
+                first = legs[0]
+                name = first.get("instrument_name") if isinstance(first, dict) else None
+        return self.market.instruments.get(name) if isinstance(name, str) else None
 
     def add_api_key(self, client_id: str, client_secret: str) -> None:
         """Accept another API key, the default key of a new account (the simulator's own

@@ -8,6 +8,8 @@ import contextlib
 import time
 from typing import Any
 
+import pytest
+
 from deribit_client import ConnectionLost, DeribitClient, RateLimitError
 from deribit_client.testing import (
     SIM_CLIENT_ID,
@@ -132,3 +134,57 @@ async def test_the_limiter_keeps_a_busy_bot_under_the_limit() -> None:
         assert pool.rate == 200  # calibrated from the simulator's limits
         assert pool.delayed > 0  # the burst was spread out, not refused
         assert pool.refusals == 0
+
+
+async def test_per_currency_limits_give_each_currency_its_own_trading_pool() -> None:
+    now = [time.time()]
+    limits = RateLimits(limits_per_currency=True, currency_tiers={"eth": 3})
+    async with (
+        DeribitSimulator(rate_limits=limits, clock=lambda: now[0]) as sim,
+        unlimited_client(sim, **KEY) as client,
+    ):
+        summary = await client.private.get_account_summary("BTC")
+        assert summary.limits is not None
+        assert summary.limits.limits_per_currency
+        assert summary.limits.matching_engine["trading"] == {
+            "btc": {"total": {"rate": 5, "burst": 20}},
+            "eth": {"total": {"rate": 10, "burst": 30}},
+        }
+
+        def buy(instrument: str) -> Any:
+            return client.private.buy(instrument, amount=10, type="limit", price=1000.0)
+
+        btc = await asyncio.gather(*(buy("BTC-PERPETUAL") for _ in range(20)))
+        eth = await asyncio.gather(*(buy("ETH-PERPETUAL") for _ in range(29)))
+        # A cancel draws on the pool of its order's currency: ETH has one request left.
+        await client.private.cancel(eth[0].order.order_id)
+        assert sim.credits.refused == 0
+        with pytest.raises(RateLimitError, match="too_many_requests"):  # BTC pool is empty
+            await client.private.cancel(btc[0].order.order_id)
+    assert sim.credits.refused == 1
+
+
+async def test_the_limiter_spends_each_currencys_pool_on_its_own() -> None:
+    now = [time.time()]  # the simulator's pools do not refill: only the bursts count
+    async with (
+        DeribitSimulator(
+            rate_limits=RateLimits(limits_per_currency=True), clock=lambda: now[0]
+        ) as sim,
+        DeribitClient(url=sim.url, heartbeat_interval=None, reconnect=False, **KEY) as client,
+    ):
+        orders = await asyncio.gather(
+            *(
+                client.private.buy(instrument, amount=10, type="limit", price=1000.0)
+                for instrument in ("BTC-PERPETUAL", "ETH-PERPETUAL")
+                for _ in range(15)
+            )
+        )
+        assert len(orders) == 30
+        assert sim.credits.refused == 0
+        limiter = client.rate_limiter
+        assert limiter is not None
+        pools = [limiter.pools[f"matching_engine.{c}"] for c in ("btc", "eth")]
+        # 15 orders per currency fit in each currency's burst of 20: no order waited,
+        # where one pool for both (burst 20) would have held 12 of the 30 back.
+        assert [(p.requests, p.delayed) for p in pools] == [(15, 0), (15, 0)]
+        assert limiter.pools["matching_engine"].requests == 0

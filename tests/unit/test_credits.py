@@ -159,24 +159,92 @@ def test_calibration_reads_the_accounts_limits() -> None:
     assert not limiter.needs_calibration()
 
 
-def test_per_currency_limits_use_the_tightest_currency_and_skip_junk() -> None:
+PER_CURRENCY_READINGS = {
+    # REFERENCE 4 (?): the trading limits nest per settlement currency, under ``trading``
+    # or above it; both are read.
+    "under trading": {
+        "trading": {
+            "btc": {"total": {"rate": 30, "burst": 100}},
+            "eth": {"total": {"rate": 10, "burst": 120}, "perpetuals": {"rate": 12, "burst": 150}},
+        },
+        "cancel_all": {"rate": True, "burst": 5},
+    },
+    "above trading": {
+        "btc": {
+            "trading": {"total": {"rate": 30, "burst": 100}},
+            "quotes": {"rate": 1, "burst": 1},
+        },
+        "eth": {"trading": {"total": {"rate": 10, "burst": 120}}},
+        "cancel_all": {"rate": True, "burst": 5},
+    },
+}
+
+
+def figures(pool: CreditPool) -> tuple[float, float]:
+    return pool.rate, pool.burst
+
+
+@pytest.mark.parametrize("reading", PER_CURRENCY_READINGS)
+def test_per_currency_limits_give_each_currency_its_trading_pool(reading: str) -> None:
     limits = {
         "limits_per_currency": True,
         "non_matching_engine": {"rate": 0, "burst": None},
-        "matching_engine": {
-            "btc": {"trading": {"total": {"rate": 30, "burst": 100}}},
-            "eth": {"trading": {"total": {"rate": 10, "burst": 120}}},
-            "cancel_all": {"rate": True, "burst": 5},
-        },
+        "matching_engine": PER_CURRENCY_READINGS[reading],
     }
     limiter = CreditLimiter()
     limiter.calibrate(msgspec.convert(limits, Limits))
-    assert (limiter.pools["matching_engine"].rate, limiter.pools["matching_engine"].burst) == (
-        10,
-        100,
-    )
+    assert figures(limiter.pools["matching_engine.btc"]) == (30, 100)
+    assert figures(limiter.pools["matching_engine.eth"]) == (10, 120)
+    # Currencies the limits do not list share a pool sized by the tightest currency.
+    assert figures(limiter.pools["matching_engine"]) == (10, 100)
     assert limiter.pools["non_matching_engine"].rate == 20  # junk left the default
     assert limiter.pools["cancel_all"].rate == 5
+
+
+def test_a_trading_request_draws_on_its_currencys_pool() -> None:
+    limiter = CreditLimiter()
+    limiter.calibrate(
+        msgspec.convert(
+            {
+                "limits_per_currency": True,
+                "matching_engine": PER_CURRENCY_READINGS["under trading"],
+            },
+            Limits,
+        )
+    )
+    names = lambda method, params=None: [  # noqa: E731
+        p.name for p in limiter.pools_for(method, params)
+    ]
+    btc, eth, shared = "matching_engine.btc", "matching_engine.eth", "matching_engine"
+    assert names("private/buy", {"instrument_name": "BTC-PERPETUAL"}) == [btc]
+    assert names("private/buy", {"instrument_name": "ETH-27DEC24-3000-C"}) == [eth]
+    assert names("private/buy", {"instrument_name": "ETH_USDC-PERPETUAL"}) == [shared]  # usdc
+    assert names("private/buy", {"instrument_name": "ETH_USDC"}) == ["spot"]
+    assert names("private/cancel", {"order_id": "ETH-584849853"}) == [eth]
+    assert names("private/edit", {"order_id": "4008716877", "amount": 10}) == [btc]
+    assert names("private/cancel_all_by_currency", {"currency": "ETH"}) == [eth]
+    assert names("private/cancel_all_by_kind_or_type", {"currency": ["BTC"]}) == [btc, "cancel_all"]
+    trades = [{"instrument_name": "BTC-PERPETUAL"}, {"instrument_name": "ETH-PERPETUAL"}]
+    assert names("private/execute_block_trade", {"trades": trades}) == [btc, eth]
+    # When the request does not say which currency, every trading pool is charged.
+    assert names("private/cancel_by_label", {"label": "x"}) == [shared, btc, eth]
+    assert names("private/cancel_all_by_currency", {"currency": "any"}) == [shared, btc, eth]
+    assert names("private/cancel_quotes") == [shared, btc, eth]
+    assert names("private/get_mmp_config", {"index_name": "btc_usd"}) == [
+        shared,
+        btc,
+        eth,
+        "non_matching_engine",
+    ]
+    assert names("public/get_time") == ["non_matching_engine"]
+
+    refusal = error_from_code(10028, "too_many_requests", method="private/buy")
+    limiter.refused(refusal)  # no params in the error: every trading pool is emptied
+    assert {limiter.pools[n].refusals for n in (btc, eth, shared)} == {1}
+
+    limiter.calibrate(msgspec.convert(SPEC_LIMITS, Limits))  # no longer per currency
+    assert btc not in limiter.pools
+    assert names("private/cancel", {"order_id": "ETH-584849853"}) == [shared]
 
 
 def test_methods_draw_on_the_pools_deribit_charges() -> None:
