@@ -23,7 +23,7 @@ from ._market import (
 )
 from ._session import Session, SimError, invalid_param, remember
 from ._state import Call, SimState, account_of
-from ._streams import account_channels, market_moved
+from ._streams import account_channels, instrument_state_changed, market_moved
 
 __all__ = [
     "BOOK_STATES",
@@ -103,6 +103,35 @@ def require_may_trade(account: Account, instrument: dict[str, Any]) -> None:
     product = trading_product(instrument)
     if product in account.disabled_products:
         raise SimError(13021, "forbidden", {"reason": f"trading {product} is disabled"})
+
+
+_ENDED = frozenset({"delivered", "inactive", "archivized"})
+"""Book states after which an instrument never trades again."""
+
+
+async def set_book_state(sim: SimState, instrument: dict[str, Any], state: str) -> None:
+    """Move ``instrument``'s book to ``state``: tell ``instrument.state.*`` subscribers,
+    end the orders the state ends, and move the combos it is a leg of along."""
+    if instrument["state"] == state:
+        return
+    instrument["state"] = state
+    await instrument_state_changed(sim, instrument)
+    await book_state_changed(sim, instrument)
+    market = sim.market
+    name = instrument["instrument_name"]
+    for combo_name, legs in list(market.combo_legs.items()):
+        if any(leg == name for leg, _ in legs):
+            states = (market.instruments[leg]["state"] for leg, _ in legs)
+            await set_book_state(
+                sim,
+                market.instruments[combo_name],
+                next((s for s in states if s != "open"), "open"),
+            )
+            record = market.combos.get(combo_name)
+            ended = market.instruments[combo_name]["state"] in _ENDED
+            if record is not None and (record["state"] == "inactive") != ended:
+                record["state"] = "inactive" if ended else "active"
+                record["state_timestamp"] = sim.now_ms()
 
 
 async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:

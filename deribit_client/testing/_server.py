@@ -281,15 +281,15 @@ class DeribitSimulator(SimState):
         subscribers are told, and trading follows it as on Deribit (REFERENCE 7.4): only
         an ``open`` book takes orders and edits, a ``locked`` one still takes cancels,
         the others nothing (``13019 orderbook_closed``); ``delivered``, ``inactive`` and
-        ``archivized`` cancel the resting orders, ``settlement`` the good-til-day ones."""
+        ``archivized`` cancel the resting orders, ``settlement`` the good-til-day ones.
+        Combos follow their legs: a combo's book is in its first leg's state that is not
+        ``open`` (a leg that expires ends the combo, which turns ``inactive``)."""
         found = self.market.instrument(instrument)
         if found is None:
             raise ValueError(f"no instrument {instrument!r} in the simulator")
         if state not in BOOK_STATES:
             raise ValueError(f"unknown book state {state!r}; one of {', '.join(BOOK_STATES)}")
-        found["state"] = state
-        await _streams.instrument_state_changed(self, found)
-        await _orders.book_state_changed(self, found)
+        await _orders.set_book_state(self, found, state)
 
     async def set_platform_state(
         self, *, locked: bool = False, price_index: str | None = None, maintenance: bool = False

@@ -199,3 +199,29 @@ async def test_cancel_all_by_instrument_includes_combos_when_asked(trader: Derib
     assert await trader.private.cancel_all_by_instrument(PERP, include_combos=True) == 1
     state = await trader.private.get_order_state(resting.order.order_id)
     assert state.order_state == "cancelled"
+
+
+async def test_a_combo_follows_its_legs_book_states(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    name, dated = await _future_spread(trader)
+    placed = await trader.private.buy(name, amount=10, type="limit", price=-10_000.0)
+    assert placed.order.order_state == "open"
+    async with trader.subscribe("instrument.state.future_combo.BTC") as states:
+        await sim.set_instrument_state(PERP, "halted")  # a leg halts: the combo halts
+        halted = await asyncio.wait_for(anext(states), 5)
+        assert isinstance(halted, Notification)
+        assert (halted.data.instrument_name, halted.data.state) == (name, "halted")
+        with pytest.raises(DeribitError) as refused:
+            await trader.private.buy(name, amount=10, type="limit", price=-10_000.0)
+        assert refused.value.code == 13019  # orderbook_closed
+        await sim.set_instrument_state(PERP, "open")  # all legs open again: so is the combo
+        assert (await trader.public.get_instrument(name)).state == "open"
+        assert await trader.public.get_combo_ids("BTC", state="active") == [name]
+        # The dated leg expires: the combo ends with it, its resting order is cancelled.
+        await sim.set_instrument_state(dated, "delivered")
+    assert (await trader.public.get_instrument(name)).state == "delivered"
+    order = await trader.private.get_order_state(placed.order.order_id)
+    assert (order.order_state, order.cancel_reason) == ("cancelled", "settlement")
+    assert await trader.public.get_combo_ids("BTC", state="inactive") == [name]
+    assert await trader.public.get_combo_ids("BTC", state="active") == []
