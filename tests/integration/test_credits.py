@@ -39,8 +39,15 @@ async def burst(client: DeribitClient, count: int) -> list[Any]:
     )
 
 
-async def test_an_unlimited_burst_gets_10028_and_a_closed_session(sim: DeribitSimulator) -> None:
-    async with unlimited_client(sim) as client:
+def frozen_simulator(**options: Any) -> DeribitSimulator:
+    """A simulator whose clock stands still: its pools never refill, so a burst's count
+    does not depend on how fast this machine sends it."""
+    now = time.time()
+    return DeribitSimulator(clock=lambda: now, **options)
+
+
+async def test_an_unlimited_burst_gets_10028_and_a_closed_session() -> None:
+    async with frozen_simulator() as sim, unlimited_client(sim) as client:
         results = await burst(client, 150)
     refused = [r for r in results if isinstance(r, RateLimitError)]
     assert [r.code for r in refused] == [10028]  # the session closes at the first one
@@ -105,7 +112,7 @@ async def test_the_account_summary_reports_the_simulated_limits() -> None:
 
 async def test_orders_draw_on_the_matching_engine_pool_of_their_tier() -> None:
     async with (
-        DeribitSimulator(rate_limits=RateLimits(matching_engine_tier=4)) as sim,
+        frozen_simulator(rate_limits=RateLimits(matching_engine_tier=4)) as sim,
         unlimited_client(sim, **KEY) as client,
     ):
         orders = await asyncio.gather(
@@ -137,10 +144,9 @@ async def test_the_limiter_keeps_a_busy_bot_under_the_limit() -> None:
 
 
 async def test_per_currency_limits_give_each_currency_its_own_trading_pool() -> None:
-    now = [time.time()]
     limits = RateLimits(limits_per_currency=True, currency_tiers={"eth": 3})
     async with (
-        DeribitSimulator(rate_limits=limits, clock=lambda: now[0]) as sim,
+        frozen_simulator(rate_limits=limits) as sim,
         unlimited_client(sim, **KEY) as client,
     ):
         summary = await client.private.get_account_summary("BTC")
@@ -165,11 +171,8 @@ async def test_per_currency_limits_give_each_currency_its_own_trading_pool() -> 
 
 
 async def test_the_limiter_spends_each_currencys_pool_on_its_own() -> None:
-    now = [time.time()]  # the simulator's pools do not refill: only the bursts count
     async with (
-        DeribitSimulator(
-            rate_limits=RateLimits(limits_per_currency=True), clock=lambda: now[0]
-        ) as sim,
+        frozen_simulator(rate_limits=RateLimits(limits_per_currency=True)) as sim,
         DeribitClient(url=sim.url, heartbeat_interval=None, reconnect=False, **KEY) as client,
     ):
         orders = await asyncio.gather(
