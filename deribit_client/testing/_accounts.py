@@ -216,12 +216,17 @@ class Account:
     beneficiaries: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     """Travel-rule beneficiaries by ``(currency, address, tag)``."""
     _prune_orders_at: int = field(default=0, init=False, repr=False)
+    _live: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    # Orders stored while live, by id: a superset of the live orders (closed ones leave at
+    # the next live_orders()), so matching and margin checks never walk the history.
 
     def keep_order(self, order: dict[str, Any]) -> None:
         """Store a new order. Open (and untriggered) orders are kept however many there
         are; of the closed ones only the newest :data:`HISTORY`, pruned in batches, so a
         bot trading for days does not grow the simulator without bound."""
         self.orders[order["order_id"]] = order
+        if order["order_state"] in LIVE_STATES:
+            self._live[order["order_id"]] = order
         kept = _session.HISTORY
         if len(self.orders) <= max(self._prune_orders_at, 2 * kept):
             return
@@ -229,6 +234,14 @@ class Account:
         for order_id in closed[: max(0, len(closed) - kept)]:
             del self.orders[order_id]
         self._prune_orders_at = len(self.orders) + kept
+
+    def live_orders(self) -> list[dict[str, Any]]:
+        """The account's open and untriggered orders, oldest first: what matching, margin
+        and cancels look at, without walking up to :data:`HISTORY` closed orders."""
+        live = self._live
+        for order_id in [k for k, o in live.items() if o["order_state"] not in LIVE_STATES]:
+            del live[order_id]
+        return list(live.values())
 
     def locked(self, *currencies: str) -> bool:
         """Whether the account is locked in any of ``currencies`` (or entirely)."""

@@ -117,7 +117,7 @@ def check_order(
     name, side = order["instrument_name"], order["direction"]
     open_size = sum(
         base_size(instrument, o["amount"] - o["filled_amount"], o["price"])
-        for o in account.orders.values()
+        for o in account.live_orders()
         if o["order_state"] == "open"
         and o["mmp"]
         and o["instrument_name"] == name

@@ -144,7 +144,7 @@ async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
     for account in list(sim.trading.accounts.values()):
         ended = [
             o
-            for o in account.orders.values()
+            for o in account.live_orders()
             if o["instrument_name"] == name
             and o["order_state"] in LIVE_STATES
             and only in (None, o["time_in_force"])
@@ -258,7 +258,7 @@ def _self_trade_orders(
     return [
         (owner, o)
         for owner in _self_trade_accounts(sim, account)
-        for o in owner.orders.values()
+        for o in owner.live_orders()
         if o["order_state"] == "open"
         and o["instrument_name"] == order["instrument_name"]
         and o["direction"] != order["direction"]
@@ -295,7 +295,7 @@ def resting_orders(
         (account, o)
         for account in sim.trading.accounts.values()
         if account is not besides
-        for o in account.orders.values()
+        for o in account.live_orders()
         if o["order_state"] == "open"
         and o["instrument_name"] == name
         and o["direction"] == direction
@@ -397,7 +397,7 @@ async def _mmp_tripped(sim: SimState, account: Account, key: _mmp.MmpKey) -> Non
     """Cancel the open orders under a tripped MMP protection (reason ``mmp_trigger``) and
     announce it on ``user.mmp_trigger.{index_name}``."""
     by_instrument: dict[str, list[dict[str, Any]]] = {}
-    for order in account.orders.values():
+    for order in account.live_orders():
         instrument = sim.market.instruments[order["instrument_name"]]
         if (
             order["order_state"] == "open"
@@ -976,7 +976,7 @@ def reserved_margin(
     return float(
         sum(
             order_margin(sim, instruments[o["instrument_name"]], o)
-            for o in account.orders.values()
+            for o in account.live_orders()
             if o is not besides
             and o["order_state"] in LIVE_STATES
             and currency_of(instruments[o["instrument_name"]]) == currency
@@ -1105,7 +1105,7 @@ async def edit_by_label(call: Call) -> dict[str, Any]:
     label = call.param("label")
     matches = [
         o
-        for o in account_of(call).orders.values()
+        for o in account_of(call).live_orders()
         if o["label"] == label and o["instrument_name"] == name and o["order_state"] == "open"
     ]
     if not matches:
@@ -1143,7 +1143,7 @@ async def cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
         account.quotes_frozen_until = sim.now_ms() + 1000  # new quotes refused for 1 s
     chosen = [
         o
-        for o in account.orders.values()
+        for o in account.live_orders()
         if o["order_state"] in LIVE_STATES
         and select(o, sim.market.instruments[o["instrument_name"]])
         # books that accept no cancel (settlement, halted, ...) keep their orders
@@ -1272,26 +1272,31 @@ def _orders(call: Call, select: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _open_orders(call: Call, select: Any) -> list[dict[str, Any]]:
+    """The account's open and untriggered orders ``select`` accepts."""
+    return [
+        public_order(o)
+        for o in account_of(call).live_orders()
+        if o["order_state"] in LIVE_STATES
+        and select(o, call.sim.market.instruments[o["instrument_name"]])
+    ]
+
+
 def get_open_orders(call: Call) -> list[dict[str, Any]]:
     kind, wanted = call.param("kind", str, None), call.param("type", str, None)
-    return _orders(
+    return _open_orders(
         call,
-        lambda o, i: (
-            o["order_state"] in LIVE_STATES
-            and kind_matches(i["kind"], kind)
-            and _type_matches(o, wanted)
-        ),
+        lambda o, i: kind_matches(i["kind"], kind) and _type_matches(o, wanted),
     )
 
 
 def get_open_orders_by_currency(call: Call) -> list[dict[str, Any]]:
     currency = call.param("currency")
     kind, wanted = call.param("kind", str, None), call.param("type", str, None)
-    return _orders(
+    return _open_orders(
         call,
         lambda o, i: (
-            o["order_state"] in LIVE_STATES
-            and currency_of(i) == currency
+            currency_of(i) == currency
             and kind_matches(i["kind"], kind)
             and _type_matches(o, wanted)
         ),
@@ -1301,23 +1306,17 @@ def get_open_orders_by_currency(call: Call) -> list[dict[str, Any]]:
 def get_open_orders_by_instrument(call: Call) -> list[dict[str, Any]]:
     name = _instrument(call)["instrument_name"]
     wanted = call.param("type", str, None)
-    return _orders(
+    return _open_orders(
         call,
-        lambda o, i: (
-            o["order_state"] in LIVE_STATES
-            and o["instrument_name"] == name
-            and _type_matches(o, wanted)
-        ),
+        lambda o, i: o["instrument_name"] == name and _type_matches(o, wanted),
     )
 
 
 def get_open_orders_by_label(call: Call) -> list[dict[str, Any]]:
     currency, label = call.param("currency"), call.param("label")
-    return _orders(
+    return _open_orders(
         call,
-        lambda o, i: (
-            o["order_state"] in LIVE_STATES and o["label"] == label and currency_of(i) == currency
-        ),
+        lambda o, i: o["label"] == label and currency_of(i) == currency,
     )
 
 
@@ -1447,7 +1446,7 @@ def _on_disconnect(sim: SimState, session: Session) -> None:
         return
     cancelled = [
         o
-        for o in account.orders.values()
+        for o in account.live_orders()
         if o["_connection"] == session.id and o["order_state"] in LIVE_STATES
     ]
     for order in cancelled:

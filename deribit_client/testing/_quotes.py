@@ -75,7 +75,7 @@ def _quote(
     existing = next(
         (
             o
-            for o in account.orders.values()
+            for o in account.live_orders()
             if o.get("quote")
             and o["order_state"] == "open"
             and o["instrument_name"] == name
