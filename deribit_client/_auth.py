@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from ._errors import AuthenticationError, ClientError
+from ._errors import AuthenticationError, ClientError, CredentialsRequired
 from .models.account import AuthResult
 
 __all__ = [
@@ -130,6 +130,9 @@ class Authenticator:
         scope: requested scope, e.g. ``"session:bot trade:read_write"``; the granted scope
             is read back into :attr:`granted_scope`.
         refresh_ratio: refresh once this fraction of ``expires_in`` has passed.
+        subject_id: act for this subaccount (its user id): every login exchanges the key's
+            token for one of the subaccount (``public/exchange_token``), which refreshes
+            like any other.
         clock: seconds since the epoch (signatures); monotonic time is ``monotonic``.
         nonce: fresh nonce source.
     """
@@ -141,6 +144,7 @@ class Authenticator:
         grant: Grant = "client_signature",
         scope: str | None = None,
         refresh_ratio: float = 0.8,
+        subject_id: int | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         nonce: Callable[[], str] = lambda: secrets.token_urlsafe(12),
@@ -151,6 +155,9 @@ class Authenticator:
             )
         if not 0 < refresh_ratio < 1:
             raise ClientError("refresh_ratio must be between 0 and 1")
+        if subject_id is not None and (type(subject_id) is not int or subject_id <= 0):
+            raise ClientError(f"subaccount_id must be a user id (an int > 0), not {subject_id!r}")
+        self.subject_id = subject_id
         self.credentials = credentials
         self.grant: Grant = grant
         self.scope = scope
@@ -166,8 +173,9 @@ class Authenticator:
         """Successful ``refresh_token`` grants."""
 
     def __repr__(self) -> str:
+        subject = f", subject_id={self.subject_id}" if self.subject_id is not None else ""
         return (
-            f"Authenticator({self.credentials!r}, grant={self.grant!r}, "
+            f"Authenticator({self.credentials!r}, grant={self.grant!r}{subject}, "
             f"granted_scope={self.granted_scope!r})"
         )
 
@@ -232,6 +240,12 @@ class Authenticator:
         """
         if mode == "bearer" and self._result is not None:
             return f"Bearer {self._result.access_token}"
+        if self.subject_id is not None:
+            # A key's own header acts for the key's account, never for the subaccount.
+            raise CredentialsRequired(
+                f"no token for subaccount {self.subject_id} yet: private HTTP calls acting "
+                "for a subaccount need the bearer token of a completed login"
+            )
         if mode == "basic":
             return self.credentials.basic_header()
         timestamp, nonce = int(self._clock() * 1000), self._nonce()
@@ -244,8 +258,17 @@ class Authenticator:
     # -- performed through the client ---------------------------------------------------
 
     async def login(self, call: CallFn) -> AuthResult:
-        """Authenticate with the key; raises AuthenticationError on rejection."""
+        """Authenticate with the key (then exchange the token for the subaccount's, with
+        ``subject_id``); raises AuthenticationError on rejection."""
         result: AuthResult = await call("public/auth", self.login_params(), AuthResult)
+        if self.subject_id is not None:
+            params: dict[str, Any] = {
+                "refresh_token": result.refresh_token,
+                "subject_id": self.subject_id,
+            }
+            if self.scope:  # the subaccount's token gets the scopes (and session) asked for
+                params["scope"] = self.scope
+            result = await call("public/exchange_token", params, AuthResult)
         self.accept(result)
         self.logins += 1
         requested = set(self.scope.split()) if self.scope else set()

@@ -112,6 +112,10 @@ class DeribitClient:
         grant: ``"client_signature"`` (default: HMAC, the secret never leaves the process)
             or ``"client_credentials"``.
         scope: scope to request, e.g. ``"session:bot trade:read_write"``.
+        subaccount_id: act for this subaccount of the key's account (its user id, as
+            ``get_subaccounts`` lists it): each login exchanges the token for the
+            subaccount's (``public/exchange_token``), so orders, positions, subscriptions
+            and request credits are the subaccount's, across reconnects too.
         http_auth: how private HTTP calls authenticate: ``"bearer"`` (token from
             ``public/auth``), ``"basic"`` or ``"signature"`` (``deri-hmac-sha256``).
         send_access_token: also put ``access_token`` into every private WebSocket request.
@@ -155,6 +159,7 @@ class DeribitClient:
         credentials: Credentials | None = None,
         grant: Grant = "client_signature",
         scope: str | None = None,
+        subaccount_id: int | None = None,
         http_auth: HttpAuth = "bearer",
         send_access_token: bool = False,
         heartbeat_interval: float | None = 30.0,
@@ -184,6 +189,11 @@ class DeribitClient:
                 )
         if http_auth not in ("bearer", "basic", "signature"):
             raise ClientError(f"http_auth must be bearer, basic or signature, not {http_auth!r}")
+        if subaccount_id is not None and http_auth != "bearer":
+            raise ClientError(
+                f"subaccount_id needs http_auth='bearer': a {http_auth} header authenticates "
+                "the key's own account, not the subaccount"
+            )
         if cancel_on_disconnect and transport == "http":
             raise UnsupportedOperation("cancel_on_disconnect needs a WebSocket connection")
         if type(reconnect) is bool:
@@ -211,8 +221,12 @@ class DeribitClient:
             credentials = _credentials(client_id, client_secret)
         elif client_id is not None or client_secret is not None:
             raise ClientError("pass credentials or client_id/client_secret, not both")
+        if subaccount_id is not None and credentials is None:
+            raise CredentialsRequired("subaccount_id needs an API key of the account it belongs to")
         self._auth: Authenticator | None = (
-            Authenticator(credentials, grant=grant, scope=scope) if credentials else None
+            Authenticator(credentials, grant=grant, scope=scope, subject_id=subaccount_id)
+            if credentials
+            else None
         )
         self._connector = connector
         self._http_path = urlsplit(self.endpoints.http_url).path.rstrip("/")
@@ -232,7 +246,10 @@ class DeribitClient:
         self.private = PrivateAPI(self)
 
     def __repr__(self) -> str:
-        key = f", client_id={self._auth.credentials.client_id!r}" if self._auth else ""
+        auth = self._auth
+        key = f", client_id={auth.credentials.client_id!r}" if auth else ""
+        if auth is not None and auth.subject_id is not None:
+            key += f", subaccount_id={auth.subject_id}"
         return (
             f"DeribitClient(ws={self.endpoints.ws_url!r}, transport={self.transport_mode!r}, "
             f"state={self.state.value!r}{key})"

@@ -8,9 +8,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from deribit_client import AuthenticationError, DeribitClient, DeribitError
+from deribit_client import (
+    AuthenticationError,
+    ClientError,
+    CredentialsRequired,
+    DeribitClient,
+    DeribitError,
+)
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
-from tests.helpers import login
+from tests.helpers import INSTANT, login, until
 
 PERP = "BTC-PERPETUAL"
 KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
@@ -124,3 +130,66 @@ async def test_self_trading_prevention_reaches_subaccounts_when_extended(
         assert [t.price for t in sold.trades] == [bid + 0.5]
     positions = await trader.private.get_positions(currency="BTC")
     assert [p.size for p in positions] == ([] if extended else [10])
+
+
+async def test_a_client_acts_for_a_subaccount_across_reconnects(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sub = await trader.private.create_subaccount()
+    await trader.private.submit_transfer_to_subaccount("BTC", 1.0, sub.id)
+    async with DeribitClient(
+        url=sim.url, heartbeat_interval=None, reconnect=INSTANT, subaccount_id=sub.id, **KEY
+    ) as desk:
+        assert f"subject_id={sub.id}" in repr(desk.auth)
+        assert f"subaccount_id={sub.id}" in repr(desk)
+        summary = await desk.private.get_account_summary("BTC", extended=True)
+        assert (summary.id, summary.balance) == (sub.id, 1.0)
+        await desk.private.buy(PERP, amount=10, type="market")
+        sim.drop_connections()
+        await until(lambda: desk.reconnect_count == 1 and desk.state == "ready")
+        # Logged in again as the key's account, then exchanged for the subaccount again.
+        await desk.private.buy(PERP, amount=10, type="market")
+        (position,) = await desk.private.get_positions(currency="BTC")
+        assert position.size == 20
+        assert desk.auth.logins == 2
+    assert await trader.private.get_positions(currency="BTC") == []
+    held = await trader.private.get_positions(currency="BTC", subaccount_id=sub.id)
+    assert [p.size for p in held] == [20]
+
+
+async def test_a_subaccounts_token_refreshes_as_the_subaccount(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sub = await trader.private.create_subaccount()
+    sim.token_ttl = 1  # refresh due at 0.8 s
+    async with DeribitClient(
+        url=sim.url, heartbeat_interval=None, subaccount_id=sub.id, **KEY
+    ) as desk:
+        await until(lambda: desk.auth.refreshes >= 1, limit=5)
+        assert (await desk.private.get_account_summary("BTC", extended=True)).id == sub.id
+
+
+async def test_a_subaccount_over_http_uses_its_bearer_token(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sub = await trader.private.create_subaccount()
+    async with DeribitClient(url=sim.url, transport="http", subaccount_id=sub.id, **KEY) as desk:
+        assert (await desk.private.get_account_summary("BTC", extended=True)).id == sub.id
+
+
+async def test_acting_for_a_subaccount_refuses_what_cannot_work(
+    sim: DeribitSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DERIBIT_CLIENT_ID", raising=False)
+    monkeypatch.delenv("DERIBIT_CLIENT_SECRET", raising=False)
+    with pytest.raises(ClientError, match="http_auth='bearer'"):
+        DeribitClient(url=sim.url, subaccount_id=5, http_auth="signature", **KEY)
+    with pytest.raises(ClientError, match="user id"):
+        DeribitClient(url=sim.url, subaccount_id="5", **KEY)  # type: ignore[arg-type]
+    with pytest.raises(CredentialsRequired, match="subaccount_id"):
+        DeribitClient(url=sim.url, subaccount_id=5, client_id=None, client_secret=None)
+    stranger = DeribitClient(url=sim.url, heartbeat_interval=None, subaccount_id=999_999, **KEY)
+    with pytest.raises(AuthenticationError):  # not a subaccount of this key's account
+        async with stranger:
+            pass
+    assert stranger.reconnect_count == 0  # no retry can fix it
