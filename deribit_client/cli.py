@@ -138,7 +138,9 @@ def _env(args: argparse.Namespace) -> Environment:
 
 
 def _client(args: argparse.Namespace) -> DeribitClient:
-    return DeribitClient(url=args.url, env=_env(args), heartbeat_interval=None)
+    return DeribitClient(
+        url=args.url, env=_env(args), heartbeat_interval=None, subaccount_id=args.subaccount_id
+    )
 
 
 async def cmd_call(args: argparse.Namespace, out: TextIO) -> int:
@@ -258,7 +260,11 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
     )
     from .testing.exberry import SIM_API_KEY, SIM_API_SECRET
 
-    limits = RateLimits(enabled=not args.no_rate_limits, matching_engine_tier=args.tier)
+    limits = RateLimits(
+        enabled=not args.no_rate_limits,
+        matching_engine_tier=args.tier,
+        limits_per_currency=args.limits_per_currency,
+    )
     async with (
         DeribitSimulator(args.host, args.port, rate_limits=limits) as sim,
         ExberrySimulator(args.host, args.exberry_port) as exsim,
@@ -267,7 +273,8 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
         print(f"Deribit simulator   {sim.ws_url}  (HTTP {sim.http_url})", file=out)
         print(f"  credentials       client_id={SIM_CLIENT_ID} client_secret={SIM_CLIENT_SECRET}",
               file=out)  # fmt: skip
-        credits = f"matching-engine tier {args.tier}" if limits.enabled else "off"
+        per = ", per currency" if args.limits_per_currency else ""
+        credits = f"matching-engine tier {args.tier}{per}" if limits.enabled else "off"
         print(f"  request credits   {credits}", file=out)
         print(f"Exberry simulator   {exsim.url}", file=out)
         print(f"  credentials       apiKey={SIM_API_KEY} secret={SIM_API_SECRET}", file=out)
@@ -288,6 +295,11 @@ async def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 # -- wiring -------------------------------------------------------------------------------
 
 
+def _acting_for(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--subaccount-id", type=int, metavar="USER_ID",
+                         help="act for this subaccount of the key's account")  # fmt: skip
+
+
 def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     shared = argparse.ArgumentParser(add_help=False)
     where = shared.add_mutually_exclusive_group()
@@ -306,6 +318,7 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     call.add_argument("--list", action="store_true", help="list every method")
     call.add_argument("-h", "--help", dest="help_method", action="store_true",
                       help="the method's parameters (or this help without a method)")  # fmt: skip
+    _acting_for(call)
 
     for name, text in (("tail", "print notifications until Ctrl-C or --count"),
                        ("record", "write the received notification frames to a file")):  # fmt: skip
@@ -314,6 +327,7 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         sub.add_argument("--count", type=int, default=0, help="stop after N notifications")
         if name == "tail":
             sub.add_argument("--json", action="store_true", help="JSON lines")
+            _acting_for(sub)
         else:
             sub.add_argument("-o", "--output", required=True, help="file to write")
 
@@ -334,6 +348,8 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     )
     sim.add_argument("--no-rate-limits", action="store_true",
                      help="serve every request (no 10028 too_many_requests)")  # fmt: skip
+    sim.add_argument("--limits-per-currency", action="store_true",
+                     help="a trading credit pool per settlement currency")  # fmt: skip
     sim.add_argument("-v", "--verbose", action="store_true")
 
     demo_cmd = commands.add_parser("demo", parents=[shared],

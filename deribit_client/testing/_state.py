@@ -125,7 +125,9 @@ class SimState:
             call.close_after = True
             raise
 
-    def _instrument_of(self, params: dict[str, Any], client_id: str | None) -> Any:
+    def _instrument_of(
+        self, params: dict[str, Any], client_id: str | None
+    ) -> dict[str, Any] | None:
         """The instrument a request concerns, for its credit pool: named, the instrument
         of the caller's open order it names, or its first leg's (block trades, quotes)."""
         name = params.get("instrument_name")

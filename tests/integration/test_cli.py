@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from deribit_client import DeribitClient
 from deribit_client.cli import CliError, main, method_help, parse_params
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
@@ -43,6 +44,18 @@ async def test_private_call_with_credentials_from_the_environment(
     assert code == 0
     assert json.loads(out) == []
     assert ("private/get_open_orders_by_label", {"currency": "BTC", "label": "12345"}) in sim.calls
+
+
+async def test_a_private_call_acting_for_a_subaccount(
+    sim: DeribitSimulator, trader: DeribitClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = await trader.private.create_subaccount()
+    monkeypatch.setenv("DERIBIT_CLIENT_ID", SIM_CLIENT_ID)
+    monkeypatch.setenv("DERIBIT_CLIENT_SECRET", SIM_CLIENT_SECRET)
+    argv = ("call", "private/get_account_summary", "currency=BTC", "extended=true", "--json")
+    code, out = await run(*argv, "--subaccount-id", str(sub.id), "--url", sim.url)
+    assert code == 0
+    assert (json.loads(out)["id"], json.loads(out)["type"]) == (sub.id, "subaccount")
 
 
 def test_values_are_parsed_by_the_declared_type() -> None:
@@ -157,7 +170,7 @@ async def test_record_then_decode_offline(sim: DeribitSimulator, tmp_path: pathl
 
 async def test_sim_runs_standalone_and_prints_urls_and_credentials() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "deribit_client", "sim", "--tier", "1",
+        sys.executable, "-m", "deribit_client", "sim", "--tier", "1", "--limits-per-currency",
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stdout is not None
@@ -168,5 +181,5 @@ async def test_sim_runs_standalone_and_prints_urls_and_credentials() -> None:
         await process.wait()
     assert lines[0].startswith("Deribit simulator   ws://127.0.0.1:")
     assert SIM_CLIENT_ID in lines[1]
-    assert "tier 1" in lines[2]
+    assert "tier 1, per currency" in lines[2]
     assert lines[3].startswith("Exberry simulator   ws://127.0.0.1:")
