@@ -91,6 +91,16 @@ def test_instrument_tick_size_steps_is_an_array() -> None:
     assert [s.tick_size for s in instrument.tick_size_steps or ()] == [0.1, 0.5]
 
 
+def test_instruments_with_members_no_reference_names_still_decode() -> None:
+    # Deribit adds instrument members before documenting them (issue #11 names "currency
+    # id" members no reference spells out): a client must not fail on them.
+    frame = (
+        b'{"instrument_name":"BTC-PERPETUAL","kind":"future","tick_size":0.5,'
+        b'"base_currency_id":"1b2c","settlement_currency_uuid":{"v":1}}'
+    )
+    assert msgspec.json.decode(frame, type=Instrument).tick_size == 0.5
+
+
 def test_user_change_lists_positions() -> None:
     members = spec()["components"]["schemas"]["user_change"]["properties"]
     assert "positions" in members
