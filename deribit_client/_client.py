@@ -222,7 +222,7 @@ class DeribitClient:
         elif client_id is not None or client_secret is not None:
             raise ClientError("pass credentials or client_id/client_secret, not both")
         if subaccount_id is not None and credentials is None:
-            raise CredentialsRequired("subaccount_id needs an API key of the account it belongs to")
+            raise credentials_required("subaccount_id")
         self._auth: Authenticator | None = (
             Authenticator(credentials, grant=grant, scope=scope, subject_id=subaccount_id)
             if credentials

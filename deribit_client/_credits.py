@@ -95,7 +95,7 @@ class CreditLimiter:
         # With limits_per_currency: each settlement currency's trading pool (lowercase key)
         # and the pools a trading request draws on, by (method, currency).
         self._currencies: dict[str, CreditPool] = {}
-        self._routes: dict[tuple[str, str | None], tuple[CreditPool, ...]] = {}
+        self._routes: dict[tuple[str, str], tuple[CreditPool, ...]] = {}
 
     def __repr__(self) -> str:
         pools = ", ".join(f"{p.name}={p.rate:g}/s" for p in self.pools.values())
@@ -105,7 +105,7 @@ class CreditLimiter:
         """The pools a request draws on: the catalogue's, with ``spot`` instead of the
         trading pool for a spot instrument (``BTC_USDC``: no expiry part), and the
         currency's trading pool when the account's limits are per currency."""
-        if method in self._spot:
+        if method in self._spot:  # the methods that draw on the trading pool
             if params:
                 instrument = params.get("instrument_name")
                 if type(instrument) is str and "-" not in instrument:
@@ -120,7 +120,7 @@ class CreditLimiter:
         currencies = _currencies_of(params) if params else None
         # Cached for one listed currency only: the keys stay few whatever callers send.
         single = next(iter(currencies)) if currencies and len(currencies) == 1 else None
-        key = (method, single) if single in self._currencies else None
+        key = (method, single) if single is not None and single in self._currencies else None
         if key is not None and (route := self._routes.get(key)) is not None:
             return route
         if currencies is None:

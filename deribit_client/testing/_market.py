@@ -19,6 +19,7 @@ __all__ = [
     "PUBLIC_TRADE_FIELDS",
     "SignedLegs",
     "base_size",
+    "currency_of",
     "CURRENCIES",
     "CURRENCY_CODES",
     "DAY_MS",
@@ -293,6 +294,11 @@ def channel_covers(selector: list[str], instrument: dict[str, Any]) -> bool:
 def currency_matches(part: str, currency: str) -> bool:
     """A channel's currency part names ``currency`` (or ``any``), in either case."""
     return part.lower() in ("any", currency.lower())
+
+
+def currency_of(instrument: dict[str, Any]) -> str:
+    """The currency ``instrument`` settles in (spot pairs: their base currency)."""
+    return str(instrument.get("settlement_currency") or instrument["base_currency"])
 
 
 def deribit_id(currency: str, number: int) -> str:
@@ -622,9 +628,8 @@ class Market:
             tick_direction = 1 if previous in (0, 1) else 3
         self._tick_direction[name] = tick_direction
         self.last_trade[name] = price
-        currency = instrument.get("settlement_currency") or instrument["base_currency"]
         trade: dict[str, Any] = {
-            "trade_id": deribit_id(currency, next(self._trade_ids)),
+            "trade_id": deribit_id(currency_of(instrument), next(self._trade_ids)),
             "trade_seq": seq,
             "instrument_name": name,
             "timestamp": now_ms,

@@ -12,6 +12,7 @@ from ._market import (
     base_size,
     channel_covers,
     currency_matches,
+    currency_of,
     deribit_id,
     is_combo,
     kind_matches,
@@ -63,10 +64,6 @@ _EPS = 1e-9
 
 def _instrument(call: Call, name: str | None = None) -> dict[str, Any]:
     return call.sim.market.require(name if name is not None else call.param("instrument_name"))
-
-
-def currency_of(instrument: dict[str, Any]) -> str:
-    return str(instrument.get("settlement_currency") or instrument["base_currency"])
 
 
 BOOK_STATES = ("open", "settlement", "delivered", "inactive", "locked", "halted", "archivized")
@@ -145,9 +142,7 @@ async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
         ended = [
             o
             for o in account.live_orders()
-            if o["instrument_name"] == name
-            and o["order_state"] in LIVE_STATES
-            and only in (None, o["time_in_force"])
+            if o["instrument_name"] == name and only in (None, o["time_in_force"])
         ]
         for order in ended:
             _cancel_one(sim, order, "settlement")
@@ -977,9 +972,7 @@ def reserved_margin(
         sum(
             order_margin(sim, instruments[o["instrument_name"]], o)
             for o in account.live_orders()
-            if o is not besides
-            and o["order_state"] in LIVE_STATES
-            and currency_of(instruments[o["instrument_name"]]) == currency
+            if o is not besides and currency_of(instruments[o["instrument_name"]]) == currency
         )
     )
 
@@ -1144,8 +1137,7 @@ async def cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
     chosen = [
         o
         for o in account.live_orders()
-        if o["order_state"] in LIVE_STATES
-        and select(o, sim.market.instruments[o["instrument_name"]])
+        if select(o, sim.market.instruments[o["instrument_name"]])
         # books that accept no cancel (settlement, halted, ...) keep their orders
         and _accepts(sim, sim.market.instruments[o["instrument_name"]], "cancel")
     ]
@@ -1264,59 +1256,56 @@ async def close_position(call: Call) -> dict[str, Any]:
     return await _place(call, "sell" if size > 0 else "buy")
 
 
-def _orders(call: Call, select: Any) -> list[dict[str, Any]]:
+def _orders(call: Call, select: Any, *, live: bool = False) -> list[dict[str, Any]]:
+    """The caller's stored orders ``select`` accepts (``live``: open and untriggered
+    ones only, without walking the history)."""
+    account = account_of(call)
     return [
         public_order(o)
-        for o in account_of(call).orders.values()
+        for o in (account.live_orders() if live else account.orders.values())
         if select(o, call.sim.market.instruments[o["instrument_name"]])
-    ]
-
-
-def _open_orders(call: Call, select: Any) -> list[dict[str, Any]]:
-    """The account's open and untriggered orders ``select`` accepts."""
-    return [
-        public_order(o)
-        for o in account_of(call).live_orders()
-        if o["order_state"] in LIVE_STATES
-        and select(o, call.sim.market.instruments[o["instrument_name"]])
     ]
 
 
 def get_open_orders(call: Call) -> list[dict[str, Any]]:
     kind, wanted = call.param("kind", str, None), call.param("type", str, None)
-    return _open_orders(
+    return _orders(
         call,
         lambda o, i: kind_matches(i["kind"], kind) and _type_matches(o, wanted),
+        live=True,
     )
 
 
 def get_open_orders_by_currency(call: Call) -> list[dict[str, Any]]:
     currency = call.param("currency")
     kind, wanted = call.param("kind", str, None), call.param("type", str, None)
-    return _open_orders(
+    return _orders(
         call,
         lambda o, i: (
             currency_of(i) == currency
             and kind_matches(i["kind"], kind)
             and _type_matches(o, wanted)
         ),
+        live=True,
     )
 
 
 def get_open_orders_by_instrument(call: Call) -> list[dict[str, Any]]:
     name = _instrument(call)["instrument_name"]
     wanted = call.param("type", str, None)
-    return _open_orders(
+    return _orders(
         call,
         lambda o, i: o["instrument_name"] == name and _type_matches(o, wanted),
+        live=True,
     )
 
 
 def get_open_orders_by_label(call: Call) -> list[dict[str, Any]]:
     currency, label = call.param("currency"), call.param("label")
-    return _open_orders(
+    return _orders(
         call,
         lambda o, i: o["label"] == label and currency_of(i) == currency,
+        live=True,
     )
 
 
@@ -1444,11 +1433,7 @@ def _on_disconnect(sim: SimState, session: Session) -> None:
     account = sim.trading.account(token.client_id)
     if not (session.state.get("cod") or account.cod["account"]):
         return
-    cancelled = [
-        o
-        for o in account.live_orders()
-        if o["_connection"] == session.id and o["order_state"] in LIVE_STATES
-    ]
+    cancelled = [o for o in account.live_orders() if o["_connection"] == session.id]
     for order in cancelled:
         _cancel_one(sim, order, "cancel_on_disconnect")
     sim.cod_cancellations += len(cancelled)

@@ -22,7 +22,7 @@ import msgspec
 
 from ._accounts import Account, Trading
 from ._credits import Credits, RateLimits
-from ._market import Market
+from ._market import Market, currency_of
 from ._session import REQUIRED, Session, SimError, invalid_param, json_encode
 
 __all__ = ["Call", "Handler", "SimState", "account_of"]
@@ -110,9 +110,7 @@ class SimState:
         instrument = self._instrument_of(params, token.client_id if token else None)
         spot = instrument is not None and instrument["kind"] == "spot"
         if instrument is not None:
-            currency: str | None = instrument.get("settlement_currency") or instrument.get(
-                "base_currency"
-            )
+            currency: str | None = currency_of(instrument)
         else:
             named = params.get("currency")
             named = named[0] if isinstance(named, list) and len(named) == 1 else named

@@ -341,7 +341,7 @@ def remove_subaccount(call: Call) -> str:
     account = account_of(call)
     sub = account.subaccount(params["subaccount_id"])
     held = [*sub.balances.values(), *(p["size"] for p in sub.positions.values())]
-    if any(held) or any(o["order_state"] in LIVE_STATES for o in sub.live_orders()):
+    if any(held) or sub.live_orders():
         raise SimError(11029, "invalid_arguments", {"reason": "the subaccount is not empty"})
     call.sim.trading.remove_subaccount(account, sub.user_id)
     return "ok"
@@ -388,8 +388,7 @@ def get_subaccounts_details(call: Call) -> list[dict[str, Any]]:
             entry["open_orders"] = [
                 public_order(o)
                 for o in sub.live_orders()
-                if o["order_state"] in LIVE_STATES
-                and currency_of(instruments[o["instrument_name"]]) == currency
+                if currency_of(instruments[o["instrument_name"]]) == currency
             ]
         out.append(entry)
     return out
