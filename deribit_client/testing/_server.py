@@ -283,7 +283,8 @@ class DeribitSimulator(SimState):
         the others nothing (``13019 orderbook_closed``); ``delivered``, ``inactive`` and
         ``archivized`` cancel the resting orders, ``settlement`` the good-til-day ones.
         Combos follow their legs: a combo's book is in its first leg's state that is not
-        ``open`` (a leg that expires ends the combo, which turns ``inactive``)."""
+        ``open`` (a leg that expires ends the combo, which turns ``inactive``). Setting
+        the state a book is already in changes and publishes nothing."""
         found = self.market.instrument(instrument)
         if found is None:
             raise ValueError(f"no instrument {instrument!r} in the simulator")

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from deribit_client import ClientError, Credentials, http_signature, ws_signature
+from deribit_client import (
+    ClientError,
+    Credentials,
+    CredentialsRequired,
+    http_signature,
+    ws_signature,
+)
 from deribit_client._auth import Authenticator
 from deribit_client.models import AuthResult
 
@@ -145,6 +151,31 @@ def test_http_authorization_modes() -> None:
     nonce = sig.rsplit("nonce=", 1)[1]
     expected = http_signature(SECRET, 1576074319000, nonce, "POST", "/api/v2/private/buy", "{}")
     assert f"sig={expected}" in sig
+
+
+def test_a_subaccounts_http_calls_never_sign_as_the_keys_account() -> None:
+    auth = Authenticator(Credentials("id", SECRET), subject_id=7)
+    for mode in ("bearer", "basic", "signature"):
+        with pytest.raises(CredentialsRequired, match="subaccount 7"):  # no token yet
+            auth.http_authorization(mode, "/api/v2/private/buy", b"{}")  # type: ignore[arg-type]
+    auth.accept(AuthResult(access_token="sub-token", expires_in=10))
+    assert auth.http_authorization("bearer", "/x", b"") == "Bearer sub-token"
+
+
+async def test_a_subaccount_login_exchanges_the_keys_token() -> None:
+    auth = Authenticator(Credentials("id", SECRET), scope="session:desk", subject_id=7)
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def call(method: str, params: dict[str, Any], result_type: Any) -> Any:
+        sent.append((method, params))
+        token = "key" if method == "public/auth" else "sub"
+        return AuthResult(access_token=token, refresh_token=f"{token}-r", expires_in=100)
+
+    await auth.login(call)
+    assert [m for m, _ in sent] == ["public/auth", "public/exchange_token"]
+    assert sent[1][1] == {"refresh_token": "key-r", "subject_id": 7, "scope": "session:desk"}
+    assert auth.access_token == "sub"
+    assert auth.refresh_params() == {"grant_type": "refresh_token", "refresh_token": "sub-r"}
 
 
 async def test_refused_refresh_falls_back_to_a_full_login() -> None:
