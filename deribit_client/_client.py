@@ -589,7 +589,7 @@ class DeribitClient:
             RequestTimeout, ConnectionLost, OrderOutcomeUnknown: see the README.
             ClientError: refused before any I/O (bad arguments, closed client, ...).
         """
-        return await self._start(method, params, result_type, timeout, False)
+        return await self.invoke(method, params, result_type, timeout)
 
     async def call_with_meta(
         self,
@@ -600,7 +600,7 @@ class DeribitClient:
         timeout: float | None = None,
     ) -> Response[Any]:
         """Like :meth:`call`, returning a :class:`Response` with ``usIn``/``usOut``/``usDiff``."""
-        reply: Reply[Any] = await self._start(method, params, result_type, timeout, True)
+        reply: Reply[Any] = await self.invoke(method, params, result_type, timeout, True)
         return Response.from_reply(reply)
 
     def invoke(
@@ -609,19 +609,10 @@ class DeribitClient:
         params: Mapping[str, Any] | None,
         result_type: type[T],
         timeout: float | None,
+        meta: bool = False,
     ) -> Awaitable[T]:
-        """The :class:`Caller` entry point the typed namespaces use."""
-        return self._start(method, params, result_type, timeout, False)
-
-    def _start(
-        self,
-        method: str,
-        params: Mapping[str, Any] | None,
-        result_type: Any,
-        timeout: float | None,
-        meta: bool,
-    ) -> Awaitable[Any]:
-        """Check a call and return the awaitable that performs it.
+        """The :class:`Caller` entry point the typed namespaces use: check a call and return
+        the awaitable that performs it (with ``meta``, one that returns the whole reply).
 
         A plain function, so the typed wrappers reach the connection without extra
         coroutine layers; misuse raises here, before anything is sent.

@@ -176,10 +176,12 @@ class Connection(Generic[P]):
                 if self._send_expired:
                     self._send_expired.discard(future)
             reply = await future
-            return reply if meta else reply.value
-        finally:
-            # A no-op when the reply arrived; after a cancellation it frees the entry.
+        except BaseException:
+            # Cancelled or failed: free the entry (a no-op where the error path already did).
+            # A reply that arrived has already left the table, so success skips this.
             protocol.forget(key)
+            raise
+        return reply if meta else reply.value
 
     async def send(self, frame: bytes) -> None:
         """Write one frame no reply is expected for (opening or closing a long-lived
@@ -290,6 +292,9 @@ class Connection(Generic[P]):
                         log.exception("delivering a stream item failed")
                 elif type(event) is Reply:
                     future = event.waiter
+                    # The reply becomes the future's result: were it to keep pointing back at
+                    # the future, every call would leave a cycle only the collector frees.
+                    event.waiter = None
                     if not future.done():
                         if event.error is None:
                             future.set_result(event)

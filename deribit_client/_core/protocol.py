@@ -19,6 +19,8 @@ import math
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, Protocol, TypeVar
 
+import msgspec
+
 from .errors import ConnectionLost, DeribitError, RequestTimeout
 
 __all__ = [
@@ -52,29 +54,20 @@ class Route(Protocol):
         """A frame of this stream could not be decoded: the consumer may have missed data."""
 
 
-class Reply(Generic[W]):
+class Reply(msgspec.Struct, Generic[W], gc=False):
     """A reply matched to a pending request; exactly one of ``value``/``error`` is meaningful.
 
     ``envelope`` is the protocol's metadata of the frame (Deribit: ``usIn``/``usOut``).
+    A Struct without GC tracking: one is built per reply, in C, and the driver clears
+    ``waiter`` before the reply becomes that waiter's result, so it is never in a cycle.
     """
 
-    __slots__ = ("envelope", "error", "method", "request_id", "value", "waiter")
-
-    def __init__(
-        self,
-        waiter: W,
-        request_id: Hashable,
-        method: str,
-        value: Any,
-        error: DeribitError | None,
-        envelope: Any,
-    ) -> None:
-        self.waiter = waiter
-        self.request_id = request_id
-        self.method = method
-        self.value = value
-        self.error = error
-        self.envelope = envelope
+    waiter: W
+    request_id: Hashable
+    method: str
+    value: Any
+    error: DeribitError | None
+    envelope: Any
 
 
 class Violation:

@@ -96,24 +96,14 @@ Event = (
 """What :meth:`RpcProtocol.receive` returns; ``None`` means nothing to act on."""
 
 
-class _Pending(Generic[W]):
-    __slots__ = ("deadline", "method", "params", "result_type", "timeout", "waiter")
-
-    def __init__(
-        self,
-        method: str,
-        params: dict[str, Any],
-        result_type: Any,
-        waiter: W,
-        deadline: float = math.inf,
-        timeout: float = 0.0,
-    ) -> None:
-        self.method = method
-        self.params = params
-        self.result_type = result_type
-        self.waiter = waiter
-        self.deadline = deadline
-        self.timeout = timeout
+class _Pending(msgspec.Struct, Generic[W], gc=False):
+    # Built in C per request and never GC-tracked: nothing it holds refers back to it.
+    method: str
+    params: dict[str, Any]
+    result_type: Any
+    waiter: W
+    deadline: float = math.inf
+    timeout: float = 0.0
 
 
 class RpcProtocol(PendingRequests[W, _Pending[W]]):
@@ -221,6 +211,9 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
             if type(frame) is bytes:
                 if frame.startswith(self._last_prefix):
                     channel: bytes | None = self._last_channel
+                elif frame.startswith(_REPLY_HEAD):
+                    # How Deribit starts every reply: the id follows, there is no channel.
+                    return self._fast_reply(frame, _REPLY_HEAD_LEN) or self._classify(frame, None)
                 else:
                     channel = None
                     start = frame.find(b'"channel":"', 0, 128)
@@ -238,19 +231,18 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
                             # Not the expected shape: let the generic path say why.
                             return self._classify(frame, route)
                 else:
-                    reply = self._fast_reply(frame)
-                    if reply is not None:
-                        return reply
+                    at = frame.find(b'"id":', 0, 64)
+                    if at != -1:
+                        reply = self._fast_reply(frame, at + 5)
+                        if reply is not None:
+                            return reply
             return self._classify(frame, None)
         except Exception as exc:  # no input may end the read loop; count and describe it
             self.violations += 1
             return Violation(f"frame could not be processed: {exc!r}", frame)
 
-    def _fast_reply(self, frame: bytes) -> Reply[Any] | None:
-        at = frame.find(b'"id":', 0, 64)
-        if at == -1:
-            return None
-        at += 5
+    def _fast_reply(self, frame: bytes, at: int) -> Reply[Any] | None:
+        # ``at``: where the id's value starts.
         end = frame.find(b",", at, at + 24)
         if end == -1:
             return None  # the id ends the object: the generic path handles it
@@ -325,6 +317,10 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
         self._outbox.append(frame)
 
 
+_REPLY_HEAD = b'{"jsonrpc":"2.0","id":'
+_REPLY_HEAD_LEN = len(_REPLY_HEAD)
+
+
 def _numeric_id(request_id: int | str) -> int | None:
     if isinstance(request_id, int):
         return request_id
@@ -346,6 +342,12 @@ def _error_of(env: Envelope, method: str | None, rid: int | None) -> DeribitErro
 
 
 def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    if type(params) is dict:
+        for value in params.values():
+            if value is None or type(value) is float:
+                break
+        else:
+            return params  # the usual case: nothing to drop, no number to check
     if params is None:
         return {}
     if type(params) is not dict and not isinstance(params, Mapping):  # ABC checks cost ~0.2 us

@@ -349,6 +349,25 @@ def test_fast_paths_fall_back_on_surprises() -> None:
     assert protocol.violations == 1
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        b'{"jsonrpc":"2.0","id":%d,"result":7,"usIn":1,"usOut":2,"usDiff":1}',  # Deribit's order
+        b'{"id":%d,"jsonrpc":"2.0","result":7}',
+        b'{"jsonrpc":"2.0","result":7,"id":%d}',  # id last: the general path
+        b'{"jsonrpc":"2.0","id": %d ,"result":7}',
+        b'{"jsonrpc":"2.0","id":"%d","result":7}',  # echoed as a string
+    ],
+)
+def test_replies_match_in_any_member_order(template: bytes) -> None:
+    protocol = make()
+    rid, _ = protocol.prepare_request("public/get_time", {}, int, None, "w")
+    event = protocol.receive(template % rid)
+    assert isinstance(event, Reply)
+    assert (event.waiter, event.value, event.error) == ("w", 7, None)
+    assert protocol.pending_count == 0
+
+
 def test_expire_fails_due_requests_and_reports_the_next_deadline() -> None:
     protocol = make()
     protocol.prepare_request("public/get_time", {}, int, None, "late", deadline=5.0, timeout=5.0)
