@@ -32,37 +32,15 @@ import msgspec
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import frame_server  # noqa: E402
 import micro  # noqa: E402
 from bench import BASELINE_DECODERS, BTickerReply, BTimeReply, _request  # noqa: E402
 
-from deribit_client import DeribitClient, Gap  # noqa: E402
+from deribit_client import DeribitClient  # noqa: E402
 from deribit_client.transports import MockTransport  # noqa: E402
 
 WIDTH = 1000  # calls in flight per round of the concurrent workload
 BURST = 16  # notifications per socket read in the streaming workloads
 WORKLOADS = ("concurrent", "sequential", "callback", "async-for")
-
-
-class BurstFeed(MockTransport):
-    """Hands out prepared frames, letting the loop turn once per burst as a socket read."""
-
-    def __init__(self) -> None:
-        super().__init__(micro.answer)
-        self.frames: list[bytes] = []
-        self.served = 0
-
-    def load(self, frames: list[bytes]) -> None:
-        """Serve ``frames`` next (a reader parked on the mock's queue needs a push)."""
-        self.frames = frames[::-1]
-
-    async def receive(self) -> object:
-        if self.frames:
-            if self.served % BURST == 0:
-                await asyncio.sleep(0)
-            self.served += 1
-            return self.frames.pop()
-        return await super().receive()
 
 
 class WireMock(MockTransport):
@@ -74,13 +52,6 @@ class WireMock(MockTransport):
         loop = asyncio.get_running_loop()
         for reply in micro.answer(frame):
             loop.call_soon(self.push, reply)
-
-
-def ticker_frames(count: int) -> list[bytes]:
-    return [
-        frame_server._notification(micro.CHANNEL, dict(frame_server.TICKER, timestamp=n))
-        for n in range(count)
-    ]
 
 
 class RawClient:
@@ -140,8 +111,8 @@ async def sdk_calls(workload: str, count: int) -> None:
 
 
 async def raw_stream(workload: str, count: int) -> None:
-    feed = BurstFeed()
-    feed.load(ticker_frames(count))
+    feed = micro.Feed(BURST)
+    feed.batch = micro.ticker_frames(count)[::-1]
     decode = BASELINE_DECODERS["ticker"].decode
     last = None
     for _ in range(count):  # the raw client's reader is its consumer, in both modes
@@ -150,38 +121,7 @@ async def raw_stream(workload: str, count: int) -> None:
 
 
 async def sdk_stream(workload: str, count: int) -> None:
-    feed = BurstFeed()
-    frames = ticker_frames(count)
-    wake = b'{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"heartbeat"}}'
-
-    class Connector:
-        async def connect(self) -> BurstFeed:
-            return feed
-
-    done = asyncio.get_running_loop().create_future()
-    seen = 0
-
-    def consume(item: Any) -> None:
-        nonlocal seen
-        if type(item) is not Gap:
-            seen += 1
-            if seen == count:
-                done.set_result(None)
-
-    async with DeribitClient(connector=Connector(), heartbeat_interval=None) as client:
-        if workload == "callback":
-            async with client.subscribe(micro.CHANNEL, callback=consume, maxsize=count + 10):
-                feed.load(frames)
-                feed.push(wake)
-                await done
-        else:
-            async with client.subscribe(micro.CHANNEL, maxsize=count + 10) as sub:
-                feed.load(frames)
-                feed.push(wake)
-                async for item in sub:
-                    consume(item)
-                    if seen == count:
-                        break
+    await micro.notifications(workload, count, BURST)
 
 
 RUNS: dict[tuple[str, str], Callable[[str, int], Coroutine[Any, Any, None]]] = {

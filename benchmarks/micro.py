@@ -48,14 +48,30 @@ def answer(frame: bytes) -> list[bytes]:
 
 
 class Feed(MockTransport):
-    """A mock whose receive hands out a prepared batch without suspending."""
+    """A mock whose receive hands out a prepared batch: without suspending, or with
+    ``burst`` letting the event loop turn once per ``burst`` frames, as socket reads do."""
 
-    batch: list[bytes] | None = None
+    def __init__(self, burst: int = 0) -> None:
+        super().__init__(answer)
+        self.batch: list[bytes] = []
+        self.burst = burst
+        self.served = 0
 
     async def receive(self) -> object:
         if self.batch:
+            if self.burst and self.served % self.burst == 0:
+                await asyncio.sleep(0)
+            self.served += 1
             return self.batch.pop()
         return await super().receive()
+
+
+def ticker_frames(count: int) -> list[bytes]:
+    """``count`` ticker notifications, in the order they are sent."""
+    return [
+        frame_server._notification(CHANNEL, dict(frame_server.TICKER, timestamp=n))
+        for n in range(count)
+    ]
 
 
 def roomy_limiter() -> CreditLimiter:
@@ -83,12 +99,11 @@ async def calls(reps: int, limiter: CreditLimiter | None) -> tuple[float, float]
     return best_concurrent * 1e6, best_sequential * 1e6
 
 
-async def notifications(mode: str, count: int) -> float:
-    frames = [
-        frame_server._notification(CHANNEL, dict(frame_server.TICKER, timestamp=n))
-        for n in range(count)
-    ]
-    feed = Feed(answer)
+async def notifications(mode: str, count: int, burst: int = 0) -> float:
+    """Microseconds per ticker notification delivered by ``mode`` ("callback" or "async
+    for"); ``burst`` as for :class:`Feed`."""
+    frames = ticker_frames(count)
+    feed = Feed(burst)
 
     class Connector:
         async def connect(self) -> Feed:
