@@ -37,7 +37,7 @@ from ._combos import (
 )
 from ._market import currency_matches, opposite
 from ._orders import account_of, on_tick, require_may_trade
-from ._session import SimError, as_number, invalid_param, remember
+from ._session import SimError, as_number, invalid_param, public_view, remember
 from ._shaped import declared_params
 from ._state import Call, SimState
 from ._streams import publish_to_account, subscribed
@@ -65,10 +65,6 @@ def identity(account: Account) -> str:
 def _structure(rfq: dict[str, Any]) -> Structure:
     structure: Structure = rfq["_structure"]
     return structure
-
-
-def _public(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
 # -- views and notifications -------------------------------------------------------------
@@ -142,12 +138,12 @@ def taker_view(sim: SimState, rfq: dict[str, Any]) -> dict[str, Any]:
     view["asks"] = _side(rfq, "sell") if visible else []
     if rfq["_trades"]:
         shown = [
-            {**_public(t), "maker": t["_maker"]} if rfq["disclosed"] else _public(t)
+            {**public_view(t), "maker": t["_maker"]} if rfq["disclosed"] else public_view(t)
             for t in rfq["_trades"]
         ]
         view.update(trades=shown, mark_price=rfq["_mark"])
     if rfq["_trigger"] is not None:
-        view["trade_trigger"] = _public(rfq["_trigger"])
+        view["trade_trigger"] = public_view(rfq["_trigger"])
     return view
 
 
@@ -161,7 +157,7 @@ def maker_view(sim: SimState, rfq: dict[str, Any], maker: Account) -> dict[str, 
     if rfq["disclosed"]:
         view["taker"] = rfq["_taker_alias"]
     alias = identity(maker)
-    own = [{**_public(t), "maker": alias} for t in rfq["_trades"] if t["_maker"] == alias]
+    own = [{**public_view(t), "maker": alias} for t in rfq["_trades"] if t["_maker"] == alias]
     if own:
         view.update(trades=own, mark_price=rfq["_mark"])
     return view
@@ -201,7 +197,7 @@ async def _changed(sim: SimState, rfq: dict[str, Any], quotes: list[dict[str, An
     currency = _structure(rfq).currency
     by_maker: dict[str, list[dict[str, Any]]] = {}
     for quote in quotes:
-        by_maker.setdefault(quote["_maker"], []).append(_public(quote))
+        by_maker.setdefault(quote["_maker"], []).append(public_view(quote))
     for client_id, changed in by_maker.items():
         await publish_to_account(
             sim, client_id, "block_rfq.maker.quotes", changed, _covers(currency)
@@ -559,7 +555,7 @@ async def _execute(
         "amount": traded,
         "direction": direction,
         "mark_price": rfq["_mark"],
-        "trades": [_public(r) for r in records],
+        "trades": [public_view(r) for r in records],
         "index_prices": {
             index: sim.market.index_prices[index] for index in _indices(sim, structure)
         },
@@ -571,7 +567,7 @@ async def _execute(
     for channel in sorted(subscribed(sim)):
         parts = channel.split(".")
         if parts[:2] == ["block_rfq", "trades"] and currency_matches(parts[2], structure.currency):
-            await sim.publish(channel, _public(printed))
+            await sim.publish(channel, public_view(printed))
     for maker, key in tripped:
         await _mmp_tripped(sim, maker, key)
     return taker_blocks
@@ -790,7 +786,7 @@ async def accept_block_rfq(call: Call) -> dict[str, Any]:
             "direction": direction,
             "_amount": round(amount - filled, 10),
         }
-        reply["trade_trigger"] = _public(rfq["_trigger"])
+        reply["trade_trigger"] = public_view(rfq["_trigger"])
     await _after_trading(sim, rfq, fills)
     return reply
 
@@ -846,7 +842,7 @@ async def add_block_rfq_quote(call: Call) -> dict[str, Any]:
     rfq["_quotes"][quote["block_rfq_quote_id"]] = quote
     await _changed(sim, rfq, [quote])
     await _run_trigger(sim, rfq)
-    return _public(quote)
+    return public_view(quote)
 
 
 def _refuse_crossing(
@@ -911,7 +907,7 @@ async def edit_block_rfq_quote(call: Call) -> dict[str, Any]:
         quote["label"] = _label(params["label"])
     await _changed(sim, rfq, [quote])
     await _run_trigger(sim, rfq)
-    return _public(quote)
+    return public_view(quote)
 
 
 async def _cancel_quotes(sim: SimState, quotes: list[dict[str, Any]]) -> None:
@@ -930,7 +926,7 @@ async def cancel_block_rfq_quote(call: Call) -> dict[str, Any]:
     await _sweep(call.sim)
     quote = _own_quote(call.sim, account_of(call), params)
     await _cancel_quotes(call.sim, [quote])
-    return _public(quote)
+    return public_view(quote)
 
 
 async def cancel_all_block_rfq_quotes(call: Call) -> int | list[dict[str, Any]]:
@@ -946,7 +942,7 @@ async def cancel_all_block_rfq_quotes(call: Call) -> int | list[dict[str, Any]]:
     reports: dict[str, list[dict[str, Any]]] = {}
     for quote in quotes:
         currency = _structure(sim.trading.block_rfqs[quote["block_rfq_id"]]).currency
-        reports.setdefault(currency, []).append(_public(quote))
+        reports.setdefault(currency, []).append(public_view(quote))
     return [
         {"currency": currency, "type": "block_rfq_quote", "result": result}
         for currency, result in reports.items()
@@ -958,7 +954,7 @@ async def get_block_rfq_quotes(call: Call) -> list[dict[str, Any]]:
     sim = call.sim
     await _sweep(sim)
     return [
-        _public(quote)
+        public_view(quote)
         for quote in _maker_quotes(sim, account_of(call), params.get("block_rfq_id"))
         if params.get("label", quote.get("label")) == quote.get("label")
         and params.get("block_rfq_quote_id", quote["block_rfq_quote_id"])
@@ -1018,7 +1014,7 @@ def get_block_rfq_trades(call: Call) -> dict[str, Any]:
             raise invalid_param("continuation", "must be timestamp:block_rfq_id")
         bound = (int(timestamp), int(rfq_id))
     chosen = [
-        _public(printed)
+        public_view(printed)
         for printed in reversed(call.sim.trading.block_rfq_trades)
         if currency_matches(currency, printed["_currency"])
         and (bound is None or (printed["timestamp"], printed["id"]) < bound)

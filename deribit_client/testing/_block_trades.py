@@ -30,7 +30,7 @@ from ._orders import (
     require_may_trade,
     require_open,
 )
-from ._session import SimError, invalid_param
+from ._session import SimError, invalid_param, public_view
 from ._shaped import declared_params
 from ._state import Call, SimState
 from ._streams import market_moved, publish_to_account
@@ -129,13 +129,9 @@ async def _publish_request(sim: SimState, account: Account, request: dict[str, A
         sim,
         account.client_id,
         "block_trade_confirmations",
-        _public(request),
+        public_view(request),
         lambda parts: not parts or currency_matches(parts[0], currency),
     )
-
-
-def _public(request: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in request.items() if not k.startswith("_")}
 
 
 # -- handlers -----------------------------------------------------------------------------
@@ -311,7 +307,7 @@ def get_block_trade_requests(call: Call) -> list[dict[str, Any]]:
     """Block trades the account verified that are still waiting."""
     declared_params(call)
     _forget_expired(call)
-    return [_public(r) for r in account_of(call).block_requests.values()]
+    return [public_view(r) for r in account_of(call).block_requests.values()]
 
 
 async def _decide(call: Call, state: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from ._market import AMOUNT_UNITS, SignedLegs
 from ._orders import currency_of, require_open
-from ._session import SimError, as_number, invalid_param
+from ._session import SimError, as_number, invalid_param, public_view
 from ._shaped import declared_params
 from ._state import Call, SimState
 
@@ -193,10 +193,6 @@ def _registered(
     return combo
 
 
-def public_combo(combo: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in combo.items() if not k.startswith("_")}
-
-
 # -- prices ------------------------------------------------------------------------------
 
 
@@ -218,7 +214,7 @@ def create_combo(call: Call) -> dict[str, Any]:
     if len(structure.legs) < 2:
         raise invalid_param("trades", "a combo has at least two legs")
     combo, _ = combo_for(call.sim, structure)
-    return public_combo(combo)
+    return public_view(combo)
 
 
 def _combos(call: Call, currency: str) -> list[dict[str, Any]]:
@@ -231,7 +227,7 @@ def _combos(call: Call, currency: str) -> list[dict[str, Any]]:
 
 def get_combos(call: Call) -> list[dict[str, Any]]:
     currency = declared_params(call)["currency"]
-    return [public_combo(c) for c in _combos(call, currency) if c["state"] == "active"]
+    return [public_view(c) for c in _combos(call, currency) if c["state"] == "active"]
 
 
 def get_combo_ids(call: Call) -> list[str]:
@@ -245,7 +241,7 @@ def get_combo_details(call: Call) -> dict[str, Any]:
     combo = call.sim.market.combos.get(combo_id)
     if combo is None:
         raise SimError(13020, "not_found", {"reason": f"no combo {combo_id}"})
-    return public_combo(combo)
+    return public_view(combo)
 
 
 def get_leg_prices(call: Call) -> dict[str, Any]:

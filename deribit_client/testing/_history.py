@@ -11,8 +11,8 @@ from typing import Any
 
 from ._accounts import LIVE_STATES
 from ._market import RESOLUTION_MS, Candle, kind_matches, public_trade
-from ._orders import account_of, currency_of, public_order
-from ._session import invalid_param
+from ._orders import account_of, currency_of
+from ._session import invalid_param, public_view
 from ._shaped import declared_params
 from ._state import Call, SimState
 
@@ -172,7 +172,7 @@ def _order_history(call: Call, params: dict[str, Any], select: Callable[[Trade],
         and (unfinished or o["order_state"] not in LIVE_STATES)
         and (unfilled or o["filled_amount"] > 0 or o["order_state"] in LIVE_STATES)
     ]
-    history = [public_order(o) for _, _, o in sorted(chosen, key=lambda c: c[:2], reverse=True)]
+    history = [public_view(o) for _, _, o in sorted(chosen, key=lambda c: c[:2], reverse=True)]
     count = params.get("count", 20)
     offset = params.get("offset", 0)
     token = params.get("continuation")

@@ -22,7 +22,7 @@ from ._market import (
     side_of,
     trading_product,
 )
-from ._session import Session, SimError, invalid_param, remember
+from ._session import Session, SimError, invalid_param, public_view, remember
 from ._state import Call, SimState, account_of
 from ._streams import account_channels, instrument_state_changed, market_moved
 
@@ -40,7 +40,7 @@ __all__ = [
     "on_tick",
     "order_margin",
     "position_view",
-    "public_order",
+    "public_view",
     "reference_price",
     "register",
     "require_open",
@@ -154,10 +154,6 @@ def on_tick(price: float, tick: float) -> bool:
     """Whether ``price`` (or an amount) is a whole number of ``tick`` steps."""
     steps = price / tick
     return abs(steps - round(steps)) < 1e-6
-
-
-def public_order(order: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in order.items() if not k.startswith("_")}
 
 
 def _type_matches(order: dict[str, Any], wanted: str | None) -> bool:
@@ -643,7 +639,7 @@ async def notify_user(
     channels as the legs' trades, and ``user.combo_trades.*`` of the combo or a leg."""
     market = sim.market
     name = instrument["instrument_name"]
-    orders = [public_order(o) for o in orders]
+    orders = [public_view(o) for o in orders]
     legs = market.combo_legs.get(name, ())
     # (instrument, its orders, its trades, the positions the change moved)
     parts_of = [(instrument, orders, trades, [leg for leg, _ in legs] or [name])]
@@ -813,7 +809,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     trades = execute(sim, account, order, instrument, matched)
     await notify(sim, account, instrument, [order], trades)
     await settle(sim, matched)
-    return {"order": public_order(order), "trades": trades}
+    return {"order": public_view(order), "trades": trades}
 
 
 _TRIGGER_ID_PREFIX = {"stop_limit": "SLL", "stop_market": "SLM", "take_limit": "TPL",
@@ -1086,7 +1082,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     order["last_update_timestamp"] = sim.now_ms()
     await notify(sim, account, instrument, [order], trades)
     await settle(sim, matched)
-    return {"order": public_order(order), "trades": trades}
+    return {"order": public_view(order), "trades": trades}
 
 
 async def edit(call: Call) -> dict[str, Any]:
@@ -1124,7 +1120,7 @@ async def cancel(call: Call) -> dict[str, Any]:
     require_open(call.sim, instrument, "cancel")
     _cancel_one(call.sim, order, "user_request")
     await notify(call.sim, account_of(call), instrument, [order], [])
-    return public_order(order)
+    return public_view(order)
 
 
 async def cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
@@ -1172,7 +1168,7 @@ async def cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
                 "currency": currency,
                 "type": kind,
                 "instrument_name": name,
-                "result": [public_order(o) for o in orders],
+                "result": [public_view(o) for o in orders],
             }
         )
         await notify(sim, account, sim.market.instruments[name], orders, [])
@@ -1261,7 +1257,7 @@ def _orders(call: Call, select: Any, *, live: bool = False) -> list[dict[str, An
     ones only, without walking the history)."""
     account = account_of(call)
     return [
-        public_order(o)
+        public_view(o)
         for o in (account.live_orders() if live else account.orders.values())
         if select(o, call.sim.market.instruments[o["instrument_name"]])
     ]
@@ -1313,7 +1309,7 @@ def get_order_state(call: Call) -> dict[str, Any]:
     order = account_of(call).orders.get(call.param("order_id"))
     if order is None:
         raise SimError(10004, "order_not_found")
-    return public_order(order)
+    return public_view(order)
 
 
 def get_order_state_by_label(call: Call) -> list[dict[str, Any]]:

@@ -22,13 +22,12 @@ from ._orders import (
     execute,
     new_order,
     notify,
-    public_order,
     require_may_trade,
     require_open,
     settle,
     unrest,
 )
-from ._session import SimError, invalid_param
+from ._session import SimError, invalid_param, public_view
 from ._shaped import declared_params
 from ._state import Call, SimState
 
@@ -147,7 +146,7 @@ async def mass_quote(call: Call) -> dict[str, Any]:
     result: dict[str, Any] = {"errors": errors, "errors_count": len(errors),
                               "pending_requests_count": 0, "pending_requests": []}  # fmt: skip
     if params.get("detailed", False):
-        result.update(orders=[public_order(o) for o in orders], trades=trades)
+        result.update(orders=[public_view(o) for o in orders], trades=trades)
     return result
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "SimError",
     "invalid_param",
     "json_encode",
+    "public_view",
     "remember",
     "unsupported_instrument",
 ]
@@ -112,6 +113,11 @@ def remember(log: list[Any], entry: Any) -> None:
     log.append(entry)
     if len(log) > 2 * HISTORY:
         del log[:-HISTORY]
+
+
+def public_view(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored record as the API shows it: without the simulator's ``_private`` members."""
+    return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
 def as_number(value: Any) -> float | None:

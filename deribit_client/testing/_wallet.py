@@ -18,10 +18,9 @@ from ._orders import (
     currency_of,
     order_margin,
     position_view,
-    public_order,
     reserved_margin,
 )
-from ._session import SimError, invalid_param, remember
+from ._session import SimError, invalid_param, public_view, remember
 from ._shaped import declared_params
 from ._state import Call, SimState
 from ._statistics import apr
@@ -386,7 +385,7 @@ def get_subaccounts_details(call: Call) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"uid": sid, "positions": positions}
         if params.get("with_open_orders"):
             entry["open_orders"] = [
-                public_order(o)
+                public_view(o)
                 for o in sub.live_orders()
                 if currency_of(instruments[o["instrument_name"]]) == currency
             ]
