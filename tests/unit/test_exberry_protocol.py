@@ -102,6 +102,31 @@ def test_stream_items_take_the_single_decode_path_and_sig_3_closes() -> None:
     assert protocol.receive(frame(sig=1, q=BOOK, sid=sid)) is None  # confirmed: sid free
 
 
+def test_items_go_by_their_own_sid_when_frames_start_alike() -> None:
+    # Items of one stream share their first bytes, which the fast path remembers: a frame
+    # that starts the same way must still reach the stream its own envelope names.
+    protocol: ExberryProtocol[str] = ExberryProtocol()
+    first, second = Route(), Route()
+    a, _ = protocol.open_stream(BOOK, {}, first)  # type: ignore[arg-type]
+    b, _ = protocol.open_stream(BOOK, {}, second)  # type: ignore[arg-type]
+    item = {"messageType": "Add", "orderId": 1, "mpId": "12", "trackingNumber": 5}
+    expected = Add(orderId=1, mpId="12", trackingNumber=5)
+    for sid, route in ((a, first), (a, first), (b, second), (a, first)):
+        assert protocol.receive(frame(q=BOOK, sid=sid, d=item)) == (route, expected)
+    # A sid inside d, ahead of the envelope's: the item still goes to the envelope's sid.
+    nested = b'{"q":"%s","d":{"sid":%d,"messageType":"Add","orderId":1,"mpId":"12",' \
+        b'"trackingNumber":5},"sid":%d}' % (BOOK.encode(), a, b)  # fmt: skip
+    for _ in range(2):
+        assert protocol.receive(nested) == (second, expected)
+    # Members in another order (sid last, after a long d) and text frames are items too.
+    late_sid = frame(q=BOOK, d=dict(item, mpId="x" * 200), sid=b)
+    assert protocol.receive(late_sid) == (second, Add(orderId=1, mpId="x" * 200, trackingNumber=5))
+    assert protocol.receive(frame(q=BOOK, sid=a, d=item).decode()) == (first, expected)
+    protocol.close_stream(a)
+    assert protocol.receive(frame(q=BOOK, sid=a, d=item)) is None  # closed: dropped
+    assert protocol.receive(frame(q=BOOK, sid=b, d=item)) == (second, expected)
+
+
 def test_the_server_ending_a_stream_is_an_event() -> None:
     protocol: ExberryProtocol[str] = ExberryProtocol()
     route = Route()
