@@ -201,8 +201,10 @@ class _RecordingConnector(WebSocketConnector):
             return frame
 
         # The connection binds payload when its read loop starts, after connect(): this
-        # instance attribute is what it reads each frame through.
+        # instance attribute is what it reads each frame through, once its fast path for
+        # text frames (which skips payload) is off.
         transport.payload = recording  # type: ignore[method-assign]
+        transport.data_message_type = None
         return transport
 
 

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from ..transports.base import RequestTransport, StreamTransport
 from .errors import ClientError, ConnectionLost, DeribitError, HTTPStatusError, ProtocolError
 from .protocol import Reply, Violation, WireProtocol
-from .tasks import current_task, finish_all, stop_tasks
+from .tasks import current_task, finish_all, loop_shortcuts, stop_tasks
 
 __all__ = ["DEFAULT_TIMEOUT", "Connection", "RequestConnection", "check_timeout"]
 
@@ -87,6 +87,8 @@ class Connection(Generic[P]):
         self.default_timeout = default_timeout
         self._reader: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._new_future: Callable[[], Future]  # the loop's, set by start()
+        self._clock: Callable[[], float]
         self._flusher: asyncio.Task[None] | None = None
         self._closed_reason: str | None = None
         self._abort_reason: str | None = None
@@ -116,6 +118,7 @@ class Connection(Generic[P]):
         """Start the read loop (once); the connection belongs to the running loop."""
         if self._reader is None:
             self._loop = asyncio.get_running_loop()
+            self._new_future, self._clock = loop_shortcuts(self._loop)
             self._reader = self._loop.create_task(self._read_loop(), name="deribit-read-loop")
 
     async def call(
@@ -143,9 +146,9 @@ class Connection(Generic[P]):
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # the loop is at hand here anyway: the check is free
             raise ClientError(_OTHER_LOOP)
-        future: Future = loop.create_future()
+        future: Future = self._new_future()
         limit = self.default_timeout if timeout is None else timeout
-        deadline = loop.time() + limit
+        deadline = self._clock() + limit
         key, frame = prepare(*args, future, deadline, limit)
         if deadline < self._next_sweep:
             self._arm_sweep(loop, deadline)
@@ -277,12 +280,19 @@ class Connection(Generic[P]):
     async def _read_loop(self) -> None:
         protocol = self.protocol
         receive, payload = self._transport.receive, self._transport.payload
+        # Messages of exactly this type are (kind, frame, ...) tuples carrying data: taking
+        # the frame here saves a call per frame; anything else (closes, errors) goes
+        # through payload(). None for transports without such a type.
+        data_type = getattr(self._transport, "data_message_type", None)
         receive_event = protocol.receive
         on_event = self._on_event or _ignore
         reason = "read loop ended"
         try:
             while True:
-                event = receive_event(payload(await receive()))
+                message = await receive()
+                event = receive_event(
+                    message[1] if type(message) is data_type else payload(message)  # type: ignore[index]
+                )
                 self.frames += 1
                 # Exact type checks: cheapest dispatch. Routed items first (the hot path).
                 if type(event) is tuple:

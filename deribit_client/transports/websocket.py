@@ -19,6 +19,11 @@ _CLOSED_TYPES = frozenset(
 )
 
 
+# A (type, data, extra) named tuple with the frame's bytes, only ever for text frames
+# (aiohttp >= 3.13.x; older releases fall back to payload() for every message).
+_TEXT_BYTES: type[tuple[object, ...]] | None = getattr(aiohttp.http, "WSMessageTextBytes", None)
+
+
 class WebSocketTransport:
     """A connected WebSocket. Create it with :meth:`connect`."""
 
@@ -33,6 +38,10 @@ class WebSocketTransport:
         self._owns_session = owns_session
         # aiohttp's own coroutine, bound once: no wrapper coroutine per frame.
         self.receive = ws.receive
+
+    data_message_type: type[tuple[object, ...]] | None = _TEXT_BYTES
+    """aiohttp's message type of a text frame handed over as bytes (``decode_text=False``):
+    the read loop takes the frame (its second member) without calling :meth:`payload`."""
 
     @classmethod
     async def connect(
