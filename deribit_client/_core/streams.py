@@ -316,7 +316,14 @@ class Stream(Generic[T]):
 
     def _put_queued(self, item: T | Gap) -> None:
         self.received += 1
-        self._enqueue(item)
+        queue = self._queue
+        if len(queue) < self.maxsize:  # the common case, without _enqueue's call
+            queue.append(item)
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        else:
+            self._enqueue(item)
 
     def _enqueue(self, item: T | Gap) -> None:
         queue = self._queue
