@@ -1,17 +1,17 @@
 """CPU instructions per call and per notification, SDK vs a raw baseline, counted by valgrind.
 
-    python benchmarks/instructions.py            # every workload (about two minutes)
-    python benchmarks/instructions.py --only concurrent
+    python benchmarks/instructions.py            # every workload (about ten minutes)
+    python benchmarks/instructions.py --only concurrent --only exberry:callback
     python benchmarks/instructions.py --check   # each workload once, no valgrind (CI)
 
 Wall-clock ratios on shared virtual machines swing by 10-40% between runs, which hides
-changes of a few percent. Instruction counts do not swing: each workload runs twice in a
-child process under ``valgrind --tool=cachegrind`` (a small and a large count, so start-up
-and imports cancel out) and the difference is divided by the extra operations. Both sides
-use the in-memory mock transport, answering calls on the event loop's next turn as a socket
-would, so the figures are the client's own work (plus asyncio's and the mock server's, the
-same on both sides). Instructions are not time: cache misses
-and the collector's pauses are not weighed. Nothing here asserts speed; valgrind must be
+changes of a few percent. Instruction counts barely move (about 1% between runs): each
+workload of ``bench.py`` (the same baseline and SDK code) runs twice in a child process
+under ``valgrind --tool=cachegrind``, with a small and a large count so start-up and
+imports cancel out, and the difference is divided by the extra operations. The frame server
+runs in its own process, outside valgrind, on real sockets: the figures are the client's
+whole work per operation, aiohttp's and asyncio's included. Instructions are not time:
+cache misses and system calls are not weighed. Nothing here asserts speed; valgrind must be
 installed (``apt install valgrind``).
 """
 
@@ -24,120 +24,75 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-
-import msgspec
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import micro  # noqa: E402
-from bench import BASELINE_DECODERS, BTickerReply, BTimeReply, _request  # noqa: E402
+import bench  # noqa: E402
 
-from deribit_client import DeribitClient  # noqa: E402
-from deribit_client.transports import MockTransport  # noqa: E402
+SMALL, LARGE = 2_000, 12_000  # operations per child process
+WIDTH = 1_000  # calls in flight per round of the concurrent workload
 
-WIDTH = 1000  # calls in flight per round of the concurrent workload
-BURST = 16  # notifications per socket read in the streaming workloads
-WORKLOADS = ("concurrent", "sequential", "callback", "async-for")
+Run = Callable[[str, int], Coroutine[Any, Any, float]]
 
 
-class WireMock(MockTransport):
-    """Answers on a later turn of the event loop, as replies from a socket arrive: a client
-    that waits in a reader task pays for the extra turn, one that reads directly does not."""
-
-    async def send(self, frame: bytes) -> None:
-        self.sent.append(frame)
-        loop = asyncio.get_running_loop()
-        for reply in micro.answer(frame):
-            loop.call_soon(self.push, reply)
+def _ws(url: str) -> str:
+    return f"{url.replace('http', 'ws')}/ws/api/v2"
 
 
-class RawClient:
-    """The baseline: a reader task, futures by id, one typed decode per reply."""
-
-    def __init__(self, transport: MockTransport, reply: type) -> None:
-        self.transport = transport
-        self.pending: dict[int, asyncio.Future[Any]] = {}
-        self.next_id = 0
-        self.decode: Callable[[bytes], Any] = msgspec.json.Decoder(reply).decode
-
-    async def read(self) -> None:
-        while True:
-            reply = self.decode(await self.transport.receive())  # type: ignore[arg-type]
-            future = self.pending.pop(reply.id, None)
-            if future is not None and not future.done():
-                future.set_result(reply.result)
-
-    async def call(self, method: str, params: dict[str, Any]) -> Any:
-        self.next_id += 1
-        future = asyncio.get_running_loop().create_future()
-        self.pending[self.next_id] = future
-        await self.transport.send(_request(self.next_id, method, params))
-        return await future
+def _exberry(url: str) -> str:
+    return f"{url.replace('http', 'ws')}/exberry"
 
 
-async def raw_calls(workload: str, count: int) -> None:
-    transport = WireMock()
-    if workload == "sequential":  # the raw client reads its own reply: no reader task
-        decode = msgspec.json.Decoder(BTimeReply).decode
-        for n in range(count):
-            await transport.send(_request(n, "public/get_time", {}))
-            decode(await transport.receive())  # type: ignore[arg-type]
-        return
-    client = RawClient(transport, BTickerReply)
-    reader = asyncio.get_running_loop().create_task(client.read())
-    params = {"instrument_name": "BTC-PERPETUAL"}
-    for _ in range(count // WIDTH):
-        await asyncio.gather(*(client.call("public/ticker", params) for _ in range(WIDTH)))
-    reader.cancel()
+def _stream(kind: str, mode: str) -> tuple[Run, Run]:
+    async def raw(url: str, n: int) -> float:
+        if mode == "local book":
+            return await bench.baseline_local_book(_ws(url), n)
+        return await bench.baseline_stream(_ws(url), kind, n)
+
+    async def sdk(url: str, n: int) -> float:
+        return await bench.sdk_stream(url, kind, n, mode)
+
+    return raw, sdk
 
 
-async def sdk_calls(workload: str, count: int) -> None:
-    class Connector:
-        async def connect(self) -> WireMock:
-            return WireMock()
+def _exberry_stream(mode: str) -> tuple[Run, Run]:
+    async def raw(url: str, n: int) -> float:
+        return await bench.baseline_exberry(_exberry(url), n)
 
-    async with DeribitClient(
-        connector=Connector(), heartbeat_interval=None, rate_limit=False
-    ) as client:
-        if workload == "sequential":
-            for _ in range(count):
-                await client.public.get_time()
-            return
-        for _ in range(count // WIDTH):
-            await asyncio.gather(*(client.public.ticker("BTC-PERPETUAL") for _ in range(WIDTH)))
+    async def sdk(url: str, n: int) -> float:
+        return await bench.sdk_exberry(_exberry(url), n, mode)
+
+    return raw, sdk
 
 
-async def raw_stream(workload: str, count: int) -> None:
-    feed = micro.Feed(BURST)
-    feed.batch = micro.ticker_frames(count)[::-1]
-    decode = BASELINE_DECODERS["ticker"].decode
-    last = None
-    for _ in range(count):  # the raw client's reader is its consumer, in both modes
-        last = decode(await feed.receive()).params.data  # type: ignore[arg-type]
-    assert last is not None
-
-
-async def sdk_stream(workload: str, count: int) -> None:
-    await micro.notifications(workload, count, BURST)
-
-
-RUNS: dict[tuple[str, str], Callable[[str, int], Coroutine[Any, Any, None]]] = {
-    ("raw", "concurrent"): raw_calls,
-    ("raw", "sequential"): raw_calls,
-    ("sdk", "concurrent"): sdk_calls,
-    ("sdk", "sequential"): sdk_calls,
-    ("raw", "callback"): raw_stream,
-    ("raw", "async-for"): raw_stream,
-    ("sdk", "callback"): sdk_stream,
-    ("sdk", "async-for"): sdk_stream,
+# workload -> (baseline, SDK): bench.py's own code for both sides.
+WORKLOADS: dict[str, tuple[Run, Run]] = {
+    **{
+        f"{kind}:{mode.replace(' ', '-')}": _stream(kind, mode)
+        for kind in bench.CHANNELS
+        for mode in ("callback", "async for")
+    },
+    "book:local-book": _stream("book", "local book"),
+    "exberry:callback": _exberry_stream("callback"),
+    "exberry:async-for": _exberry_stream("async for"),
+    "sequential": (
+        lambda url, n: bench.baseline_sequential(_ws(url), n),
+        lambda url, n: bench.sdk_sequential(url, n),
+    ),
+    "concurrent": (
+        lambda url, n: bench.baseline_concurrent(_ws(url), n // WIDTH, WIDTH),
+        lambda url, n: bench.sdk_concurrent(url, n // WIDTH, WIDTH),
+    ),
 }
 
 
-def instructions(side: str, workload: str, count: int) -> int:
-    """Instructions of one child process running ``count`` operations."""
+def instructions(side: str, workload: str, url: str, count: int) -> int:
+    """Instructions of one child process running ``count`` operations against ``url``."""
     command = [
         "valgrind",
         "--tool=cachegrind",
@@ -148,6 +103,7 @@ def instructions(side: str, workload: str, count: int) -> int:
         "--child",
         side,
         workload,
+        url,
         str(count),
     ]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stderr
@@ -157,11 +113,10 @@ def instructions(side: str, workload: str, count: int) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-def per_operation(side: str, workload: str) -> float:
-    small, large = 2 * WIDTH, 12 * WIDTH
-    return (instructions(side, workload, large) - instructions(side, workload, small)) / (
-        large - small
-    )
+def per_operation(side: str, workload: str, urls: dict[int, str]) -> float:
+    small = instructions(side, workload, urls[SMALL], SMALL)
+    large = instructions(side, workload, urls[LARGE], LARGE)
+    return (large - small) / (LARGE - SMALL)
 
 
 def main() -> None:
@@ -172,24 +127,30 @@ def main() -> None:
     parser.add_argument(
         "--check", action="store_true", help="run each workload once, without valgrind (CI)"
     )
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        side, workload, count = args.child
-        asyncio.run(RUNS[side, workload](workload, int(count)))
+        side, workload, url, count = args.child
+        asyncio.run(WORKLOADS[workload][side == "sdk"](url, int(count)))
         return
-    if args.check:
-        for side, workload in RUNS:
-            asyncio.run(RUNS[side, workload](workload, 2 * WIDTH))
-        print(f"{len(RUNS)} workloads ran")
-        return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed: it counts the instructions (apt install valgrind)")
-    print("| workload | baseline instr/op | deribit_client instr/op | ratio |")
-    print("|---|---|---|---|")
-    for workload in args.only or WORKLOADS:
-        raw, sdk = per_operation("raw", workload), per_operation("sdk", workload)
-        print(f"| {workload} | {raw:,.0f} | {sdk:,.0f} | {raw / sdk:.2f}x |")
+    chosen = args.only or list(WORKLOADS)
+    with ExitStack() as servers:
+        # The frame server streams a fixed number of notifications per subscription.
+        urls = {n: servers.enter_context(bench.frame_server(n)) for n in (SMALL, LARGE)}
+        if args.check:
+            for workload in chosen:
+                for run in WORKLOADS[workload]:
+                    asyncio.run(run(urls[SMALL], SMALL))
+            print(f"{len(chosen)} workloads ran on both sides")
+            return
+        if shutil.which("valgrind") is None:
+            sys.exit("valgrind is not installed: it counts the instructions (apt install valgrind)")
+        print("| workload | baseline instr/op | deribit_client instr/op | ratio |")
+        print("|---|---|---|---|")
+        with ThreadPoolExecutor(2) as pool:  # the two sides of a workload side by side
+            for workload in chosen:
+                raw, sdk = pool.map(per_operation, ("raw", "sdk"), [workload] * 2, [urls] * 2)
+                print(f"| {workload} | {raw:,.0f} | {sdk:,.0f} | {raw / sdk:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

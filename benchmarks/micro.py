@@ -48,20 +48,14 @@ def answer(frame: bytes) -> list[bytes]:
 
 
 class Feed(MockTransport):
-    """A mock whose receive hands out a prepared batch: without suspending, or with
-    ``burst`` letting the event loop turn once per ``burst`` frames, as socket reads do."""
+    """A mock whose receive hands out a prepared batch without suspending."""
 
-    def __init__(self, burst: int = 0) -> None:
+    def __init__(self) -> None:
         super().__init__(answer)
         self.batch: list[bytes] = []
-        self.burst = burst
-        self.served = 0
 
     async def receive(self) -> object:
         if self.batch:
-            if self.burst and self.served % self.burst == 0:
-                await asyncio.sleep(0)
-            self.served += 1
             return self.batch.pop()
         return await super().receive()
 
@@ -99,11 +93,11 @@ async def calls(reps: int, limiter: CreditLimiter | None) -> tuple[float, float]
     return best_concurrent * 1e6, best_sequential * 1e6
 
 
-async def notifications(mode: str, count: int, burst: int = 0) -> float:
+async def notifications(mode: str, count: int) -> float:
     """Microseconds per ticker notification delivered by ``mode`` ("callback" or "async
-    for"); ``burst`` as for :class:`Feed`."""
+    for")."""
     frames = ticker_frames(count)
-    feed = Feed(burst)
+    feed = Feed()
 
     class Connector:
         async def connect(self) -> Feed:

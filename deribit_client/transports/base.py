@@ -16,6 +16,11 @@ class StreamTransport(Protocol):
     turns it into the frame, raising :class:`~deribit_client.ConnectionLost` when the message
     says the stream closed (from either side). Two steps instead of one coroutine keep the
     read loop free of a wrapper per frame. ``send`` raises ConnectionLost once closed.
+
+    Optionally, ``data_message_type``: a tuple type whose instances ``receive`` returns only
+    for data messages, with the frame as their second member; the read loop takes the frame
+    from those without calling ``payload`` (the WebSocket transport names aiohttp's text
+    message type).
     """
 
     def send(self, frame: bytes) -> Awaitable[None]:
