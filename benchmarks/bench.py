@@ -945,20 +945,20 @@ What limits each figure (profiled with cProfile on this machine):
   in-process per-frame and per-call costs (mock transport, min of repeated runs) were
   compared old code against new instead.
 
-Where the targets of issues #8 and #10 stand. Ratios of the five full runs made while
+Where the targets of issues #8 and #10 stand. Ratios of the six full runs made while
 working on them (production-sized payloads), as min-max, because single runs here are not
-to be trusted (in the last one the baselines fell by ~40% and several SDK rows beat them):
+to be trusted (in one the baselines fell by ~40% and several SDK rows beat them):
 
 | workload | callback | async for |
 |---|---|---|
 | ticker (target 0.90 / 0.85) | 0.87-1.18 | 0.66-0.87 |
 | book | 0.71-1.05 | 0.65-1.14 |
 | trades | 0.79-1.08 | 0.72-1.13 |
-| Exberry book events (target 0.85 / 0.85) | 0.84-0.88 | 0.68-0.95 |
+| Exberry book events (target 0.85 / 0.85) | 0.84-0.97 | 0.68-0.95 |
 
 | workload | range | target |
 |---|---|---|
-| sequential WS calls | 0.71-0.85 | 0.90 |
+| sequential WS calls | 0.70-0.85 | 0.90 |
 | 1,000 concurrent WS calls | 0.61-0.80 | 0.85 |
 | sequential HTTP calls | 0.70-0.92 | 0.90 |
 | 1,000 concurrent HTTP calls | 0.85-0.97 | 0.90 |
