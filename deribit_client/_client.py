@@ -631,11 +631,7 @@ class DeribitClient:
             raise credentials_required(method)
         if method in SESSION_STATE:
             return self._stateful(method, params, result_type, timeout, meta)
-        # _route, inlined: one call less on every call's path.
-        limiter = self.rate_limiter
-        if limiter is not None and (short := limiter.try_take(method, params)):
-            return self._route_later(short, method, params, result_type, timeout, meta, private)
-        return self._send(method, params, result_type, timeout, meta, private)
+        return self._route(method, params, result_type, timeout, meta, private)
 
     def _route(
         self,

@@ -317,7 +317,7 @@ class Stream(Generic[T]):
     def _put_queued(self, item: T | Gap) -> None:
         self.received += 1
         queue = self._queue
-        if len(queue) < self.maxsize:  # the common case, without _enqueue's call
+        if len(queue) < self.maxsize:  # the common case, without _enqueue's and _wake's calls
             queue.append(item)
             waiter = self._waiter
             if waiter is not None and not waiter.done():
@@ -338,9 +338,7 @@ class Stream(Generic[T]):
                 self.dropped += 1
                 self._pending_loss += 1
         queue.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wake()
 
     def put_marker(self, gap: Gap) -> None:
         """Queue a marker; it counts against ``maxsize`` but is never dropped."""

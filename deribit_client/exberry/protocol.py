@@ -186,6 +186,7 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
 
     def receive(self, frame: bytes | str) -> object:
         """Classify one frame into an event. Never raises."""
+        tried: int | None = None  # the sid whose item decoder already failed on it
         try:
             if type(frame) is bytes:
                 # Fast path: an item of a long-lived stream decoded once, straight into
@@ -204,19 +205,21 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
                         try:
                             item = route.frame_decoder.decode(frame)
                         except _DECODE_ERRORS:
-                            pass  # not an item (a sig frame), or a misfit: generic path
+                            # Not an item (a sig frame), or a misfit: the generic path says
+                            # which, without decoding as an item again.
+                            tried = sid
                         else:
                             # The scanned sid must be the envelope's (not one inside d).
                             if item.sig is None and item.sid == sid:
                                 if end:
                                     self._item_prefix, self._item_sid = frame[:end], sid
                                 return (route, item.d)
-            return self._classify(frame)
+            return self._classify(frame, tried)
         except Exception as exc:  # no input may end the read loop
             self.violations += 1
             return Violation(f"frame could not be processed: {exc!r}", frame)
 
-    def _classify(self, frame: bytes | str) -> object:
+    def _classify(self, frame: bytes | str, tried: int | None = None) -> object:
         try:
             env = _decode_frame(frame)
         except _DECODE_ERRORS as exc:
@@ -231,7 +234,7 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
             return self._request_frame(sid, pending, env)
         stream = self._streams.get(sid)
         if stream is not None:
-            return self._stream_frame(sid, stream, env, frame)
+            return self._stream_frame(sid, stream, env, frame, sid == tried)
         if sid in self._closing:
             if env.sig is not None:
                 self._closing.discard(sid)  # the server confirmed the close: sid is free
@@ -269,20 +272,27 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
         return Reply(entry.waiter, sid, entry.method, value, None, env)
 
     def _stream_frame(
-        self, sid: int, stream: tuple[StreamRoute, str], env: Frame, frame: bytes | str
+        self,
+        sid: int,
+        stream: tuple[StreamRoute, str],
+        env: Frame,
+        frame: bytes | str,
+        misfit: bool,
     ) -> object:
         route, q = stream
         if env.sig is not None:
             del self._streams[sid]
             error = _error(env, q, sid) if env.sig == 2 else None
             return StreamClosed(route, q, sid, error)
-        # The fast path did not take it: its sid was not where the scan looks (members in
-        # another order, or a str frame), or it does not fit. A second parse, off the hot path.
-        try:
-            return (route, route.frame_decoder.decode(frame).d)
-        except _DECODE_ERRORS:
-            self.violations += 1
-            return Violation(f"{q} item does not fit its model", frame, route=route)
+        if not misfit:
+            # The fast path did not try it as an item of this stream: its sid was not where
+            # the scan looks (members in another order, a sid inside d) or it is text.
+            try:
+                return (route, route.frame_decoder.decode(frame).d)
+            except _DECODE_ERRORS:
+                pass
+        self.violations += 1
+        return Violation(f"{q} item does not fit its model", frame, route=route)
 
 
 _item_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
