@@ -126,12 +126,16 @@ class Connection(Generic[P]):
         timeout: float | None,
         meta: bool,
         prepare: Callable[..., tuple[Any, bytes]],
-        *args: Any,
+        a: Any,
+        b: Any,
+        c: Any,
+        d: Any,
     ) -> Any:
         """Send one request and wait for its reply.
 
-        ``prepare(*args, waiter, deadline, timeout)`` is the protocol's request preparation;
-        it registers the waiter and returns ``(key, frame)``.
+        ``prepare(a, b, c, d, waiter, deadline, timeout)`` is the protocol's request
+        preparation (four venue arguments: fixed, so no ``*args`` tuple lives as long as
+        the call); it registers the waiter and returns ``(key, frame)``.
 
         Returns:
             The decoded result, or with ``meta`` the whole :class:`Reply`.
@@ -149,7 +153,7 @@ class Connection(Generic[P]):
         future: Future = self._new_future()
         limit = self.default_timeout if timeout is None else timeout
         deadline = self._clock() + limit
-        key, frame = prepare(*args, future, deadline, limit)
+        key, frame = prepare(a, b, c, d, future, deadline, limit)
         if deadline < self._next_sweep:
             self._arm_sweep(loop, deadline)
         protocol = self.protocol
@@ -427,7 +431,10 @@ class RequestConnection(Generic[P]):
         meta: bool,
         label: str,
         prepare: Callable[..., tuple[Any, bytes]],
-        *args: Any,
+        a: Any,
+        b: Any,
+        c: Any,
+        d: Any,
     ) -> Any:
         """POST one request and decode its reply; as :meth:`Connection.call`.
 
@@ -438,7 +445,7 @@ class RequestConnection(Generic[P]):
             raise ClientError(_OTHER_LOOP)
         protocol = self.protocol
         limit = self.default_timeout if timeout is None else timeout
-        key, frame = prepare(*args, None, math.inf, limit)
+        key, frame = prepare(a, b, c, d, None, math.inf, limit)
         headers = self._headers(label, frame) if self._headers is not None else None
         try:
             body = await self._transport.request(label, frame, headers, limit)

@@ -202,7 +202,8 @@ class WireProtocol(Protocol[W]):
     """What the connection driver needs from a sans-I/O protocol (``W``: the waiter type).
 
     Preparing a request is venue-specific (its arguments differ); the driver takes the
-    protocol's prepare function and calls it with the waiter, deadline and timeout appended.
+    protocol's prepare function, which takes four venue arguments, and calls it with the
+    waiter, deadline and timeout appended.
     """
 
     violations: int
