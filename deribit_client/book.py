@@ -49,7 +49,7 @@ class _Side:
         for level in levels:
             price = level.price
             amount = level.amount
-            if amount <= 0 or level.action == "delete":
+            if amount <= 0.0 or level.action == "delete":  # 0.0: a float-to-float compare
                 if amounts.pop(price, None) is not None:
                     del prices[bisect_left(prices, price)]
                 continue
@@ -103,37 +103,35 @@ class LocalOrderBook:
     def apply(self, item: Notification[Any] | BookChange | BookSnapshot | Gap) -> None:
         """Fold one subscription item into the book: a notification of a ``book.*``
         channel (or its ``data``), or a :class:`~deribit_client.Gap` marker."""
-        if type(item) is Gap:
-            self.stale = True
-            return
+        # One function for the hot case (a change), which is checked first: this runs for
+        # every book message, usually from inside the read loop.
         data = item.data if type(item) is Notification else item
         if type(data) is BookChange:
-            self._apply_change(data)
+            if data.instrument_name != self.instrument_name:
+                self._check_instrument(data.instrument_name)
+            if data.type == "snapshot":
+                self._bids.load(_amounts(data.bids))
+                self._asks.load(_amounts(data.asks))
+            elif self.stale:
+                return  # changes before a snapshot, or after a gap, cannot be placed
+            elif data.prev_change_id != self.change_id:
+                self.stale = True  # the SDK marks gaps; this guards direct use too
+                return
+            else:
+                self.changes += 1
+                self._bids.apply(data.bids)
+                self._asks.apply(data.asks)
+        elif type(data) is Gap:
+            self.stale = True
+            return
         elif type(data) is BookSnapshot:
             self._check_instrument(data.instrument_name)
             self._bids.load((level.price, level.amount) for level in data.bids)
             self._asks.load((level.price, level.amount) for level in data.asks)
-            self._mark(data.change_id, data.timestamp)
         else:
             raise ClientError(f"LocalOrderBook.apply() takes book.* items, not {data!r}")
-
-    def _apply_change(self, change: BookChange) -> None:
-        if change.instrument_name != self.instrument_name:
-            self._check_instrument(change.instrument_name)
-        if change.type == "snapshot":
-            self._bids.load(_amounts(change.bids))
-            self._asks.load(_amounts(change.asks))
-        elif self.stale:
-            return  # changes before a snapshot, or after a gap, cannot be placed
-        elif change.prev_change_id != self.change_id:
-            self.stale = True  # the SDK marks gaps; this guards direct use too
-            return
-        else:
-            self.changes += 1
-            self._bids.apply(change.bids)
-            self._asks.apply(change.asks)
-        self.change_id = change.change_id
-        self.timestamp = change.timestamp
+        self.change_id = data.change_id
+        self.timestamp = data.timestamp
         self.stale = False
 
     def _check_instrument(self, name: str) -> None:
@@ -144,11 +142,6 @@ class LocalOrderBook:
                 f"a book of {self.instrument_name} got a message of {name}: use one "
                 "LocalOrderBook per instrument"
             )
-
-    def _mark(self, change_id: int, timestamp: int) -> None:
-        self.change_id = change_id
-        self.timestamp = timestamp
-        self.stale = False
 
     # -- views ------------------------------------------------------------------------
 

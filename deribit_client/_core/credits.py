@@ -140,7 +140,7 @@ class CreditPool:
     def _fill(self) -> None:
         now = self._clock()
         elapsed = now - self._stamp
-        if elapsed > 0:
+        if elapsed > 0.0:  # float to float: no int conversion on every call
             self._stamp = now
             level = self._level + elapsed * self._speed
             self._level = level if level < self._ceiling else self._ceiling
