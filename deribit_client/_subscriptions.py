@@ -95,6 +95,12 @@ class Subscription(Stream[Notification[T]]):
         conflated: notifications replaced by a newer one under keep-latest.
     """
 
+    __slots__ = (
+        "_manager",
+        "channels",
+        "label",
+    )
+
     def __init__(
         self,
         manager: SubscriptionManager,

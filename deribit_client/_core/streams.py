@@ -112,6 +112,35 @@ class Stream(Generic[T]):
         conflated: items replaced by a newer one under keep-latest.
     """
 
+    # Slots: the read loop and the consumer touch these per item, and a subclass adding a
+    # dozen attributes would push a plain instance dict past CPython's shared-keys limit
+    # (30 in 3.11), where every attribute access takes the slow path.
+    __slots__ = (
+        "_active",
+        "_callback",
+        "_closed",
+        "_consumer",
+        "_done",
+        "_ended",
+        "_error",
+        "_hooks",
+        "_inline",
+        "_key_of",
+        "_latest",
+        "_markers",
+        "_on_error",
+        "_pending_loss",
+        "_queue",
+        "_waiter",
+        "conflated",
+        "dropped",
+        "maxsize",
+        "name",
+        "policy",
+        "put",
+        "received",
+    )
+
     def __init__(
         self,
         name: str,

@@ -110,7 +110,7 @@ class ExberryOrderBook:
     # -- internals ------------------------------------------------------------------------
 
     def _add(self, order_id: int, side: str, price: float | None, qty: float | None) -> None:
-        if price is None or qty is None or side not in self._levels or qty <= 0:
+        if price is None or qty is None or side not in self._levels or qty <= 0.0:
             return  # market orders in auctions carry no price: not a visible level
         self._orders[order_id] = (side, price, qty)
         levels = self._levels[side]

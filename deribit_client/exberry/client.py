@@ -107,6 +107,21 @@ class ExberryStream(Stream[T], Generic[T]):
     been lost.
     """
 
+    __slots__ = (
+        "_at_last",
+        "_client",
+        "_convert",
+        "_last",
+        "_prev",
+        "_skip",
+        "deliver",
+        "frame_decoder",
+        "q",
+        "request",
+        "resumable",
+        "sid",
+    )
+
     def __init__(
         self,
         client: ExberryClient,
@@ -143,16 +158,18 @@ class ExberryStream(Stream[T], Generic[T]):
         number = getattr(item, "trackingNumber", None)
         if number is not None:
             last = self._last
-            if last is not None and number <= last:
-                if number < last:
-                    return  # replayed from before what we have: already delivered
-                if self._skip > 0:
+            if last is None or number > last:  # the usual case: a new number
+                self._prev = last
+                self._last = number
+                self._at_last = 1
+                self._skip = 0
+            elif number == last:
+                if self._skip:
                     self._skip -= 1
                     return  # replayed event sharing the last number: already delivered
-            if number == last:
                 self._at_last += 1
             else:
-                self._prev, self._last, self._at_last, self._skip = last, number, 1, 0
+                return  # replayed from before what we have: already delivered
         self.put(item)
 
     def _deliver_converted(self, data: Any) -> None:
