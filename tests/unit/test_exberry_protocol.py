@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import re
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import pytest
@@ -18,7 +18,7 @@ from deribit_client.exberry import (
     decode_frame,
     session_signature,
 )
-from deribit_client.exberry.client import lost_mutation_error
+from deribit_client.exberry.client import ExberryStream, lost_mutation_error
 from deribit_client.exberry.models import Add, BookEvent, CalendarEndOfDay, PlaceOrderResult
 from deribit_client.exberry.protocol import ExberryProtocol, StreamClosed, frame_decoder
 
@@ -233,3 +233,28 @@ def test_reporting_versions_decode_into_their_own_shapes() -> None:
         assert isinstance(decoded.item, model), name
         if isinstance(decoded.item, OrdersPage | TradesPage):
             assert decoded.item.count is not None
+
+
+def test_a_resumed_stream_skips_what_it_delivered_whichever_way_the_server_replays() -> None:
+    # Several events can share a trackingNumber: the stream resumes from the number before
+    # the last and skips the replayed events it already delivered. Whether the server
+    # replays from that number inclusive or exclusive (the docs do not say), the consumer
+    # sees each event once, in order.
+    def event(number: int, order_id: int) -> Add:
+        return Add(trackingNumber=number, orderId=order_id)
+
+    before = [event(1, 10), event(2, 20), event(2, 21)]
+    after = [event(2, 22), event(3, 30)]
+    for replay_from_inclusive in (True, False):
+        got: list[Any] = []
+        stream: ExberryStream[Any] = ExberryStream(
+            cast(Any, None), BOOK, {}, BookEvent, "drop_oldest", 100, got.append, None
+        )
+        for item in before:
+            stream.deliver(item)
+        resume = stream.resume_request()
+        assert resume["trackingNumber"] == 1
+        replayed = before if replay_from_inclusive else before[1:]
+        for item in [*replayed, *after]:
+            stream.deliver(item)
+        assert [item.orderId for item in got] == [10, 20, 21, 22, 30]
