@@ -945,7 +945,7 @@ What limits each figure (profiled with cProfile on this machine):
   in-process per-frame and per-call costs (mock transport, min of repeated runs) were
   compared old code against new instead.
 
-Where the targets of issues #8 and #10 stand. Ratios of the six full runs made while
+Where the targets of issues #8 and #10 stand. Ratios of the seven full runs made while
 working on them (production-sized payloads), as min-max, because single runs here are not
 to be trusted (in one the baselines fell by ~40% and several SDK rows beat them):
 
@@ -954,14 +954,14 @@ to be trusted (in one the baselines fell by ~40% and several SDK rows beat them)
 | ticker (target 0.90 / 0.85) | 0.87-1.18 | 0.66-0.87 |
 | book | 0.71-1.05 | 0.65-1.14 |
 | trades | 0.79-1.08 | 0.72-1.13 |
-| Exberry book events (target 0.85 / 0.85) | 0.84-0.97 | 0.68-0.95 |
+| Exberry book events (target 0.85 / 0.85) | 0.83-0.97 | 0.68-0.95 |
 
 | workload | range | target |
 |---|---|---|
-| sequential WS calls | 0.70-0.85 | 0.90 |
+| sequential WS calls | 0.70-0.90 | 0.90 |
 | 1,000 concurrent WS calls | 0.61-0.80 | 0.85 |
 | sequential HTTP calls | 0.70-0.92 | 0.90 |
-| 1,000 concurrent HTTP calls | 0.85-0.97 | 0.90 |
+| 1,000 concurrent HTTP calls | 0.85-1.02 | 0.90 |
 
 - Notifications: within noise of the targets in most runs, below them in some.
 - Books (0.70x in two runs): the frames are small (230 bytes), so the baseline spends only ~3.3 us
@@ -1022,13 +1022,31 @@ What was tried, in order, with the ratios it moved (full runs on this machine):
    decoded ahead of its consumer outgrows the float free list and obmalloc's hot pools
    (callgrind: +1.4k per item in malloc/free). Decoding lazily in `__anext__` was tried:
    -0.6k, not kept.
+9. Callgrind diffs per C function, then timing the suspects alone, found costs that no
+   Python profile shows: comparing a float with an int literal (`amount <= 0`) converts
+   the int on every book level (`0.0` instead: -0.9k instructions per change kept in a
+   `LocalOrderBook`, which also handles a change in one frame now); an Exberry stream's
+   35 instance attributes were past the 30 a CPython 3.11 instance dict can share its keys
+   for, so every attribute access on its per-item path took the slow lookup (streams are
+   slotted now); Exberry's resume bookkeeping tested the rare cases first; and the
+   connection driver's `*args` kept a GC-tracked tuple alive for each call (-2k per
+   concurrent call). Per operation after it, baseline vs SDK: ticker 0.98x / 0.86x, book
+   0.94x / 0.82x, trades 0.95x / 0.86x (callback / async for); local book 31.5k vs 36.3k
+   (0.84x -> 0.87x); Exberry 20.3k vs 22.0k by callback (0.88x -> 0.92x), 24.8k by async
+   for (0.78x -> 0.81x); sequential calls 0.61x; 1,000 concurrent calls 107.3k vs 130.6k
+   (0.81x -> 0.82x). Yielding the read loop to consumers every 32 frames (to free decoded
+   items sooner) was measured and cost more than it saved.
 
 Considered and not done: making the typed wrappers plain functions returning coroutines
 (one layer less, ~2% on concurrent calls, but every signature would read
-`Coroutine[Any, Any, T]`); reading replies in the calling task while nothing else is
-pending, to save the extra loop turn on sequential calls (it needs hand-over of the read
-role between callers and a fallback reader for heartbeats and notifications: a risk to
-correctness that the few percent do not justify).
+`Coroutine[Any, Any, T]`, credits and the connection would be taken when the coroutine is
+created rather than awaited, and `inspect.iscoroutinefunction()` would turn false, which
+makes tools such as tenacity's `@retry` treat the method as synchronous); reading replies
+in the calling task while nothing else is pending, to save the extra loop turn on
+sequential calls (aiohttp allows one `receive()` at a time, so it needs hand-over of the
+read role between callers and the reader task, and a reader for heartbeats and
+notifications whenever no caller reads: a risk to correctness that the gap does not
+justify).
 """
 
 
