@@ -176,20 +176,20 @@ class CreditLimiter:
         }
         for name, figure in figures.items():
             if figure is not None:
-                _size(self.pools[name], figure)
+                pool = self.pools[name]
+                pool.configure(**_pool_figures(pool.cost, figure))
         for currency in self._currencies.keys() - trading.keys():
             del self.pools[self._currencies.pop(currency).name]
         for currency, leaves in trading.items():
-            rate, burst = _tightest([*leaves, *shared])
-            pool = self._currencies.get(currency)
-            cost = self._trading.cost
-            if pool is None:
+            figure = _tightest([*leaves, *shared])
+            own = self._currencies.get(currency)
+            if own is None:
                 name = f"matching_engine.{currency}"
-                pool = self.pools[name] = self._currencies[currency] = CreditPool(
-                    name, cost=cost, capacity=burst * cost, refill=rate * cost, clock=self._clock
+                self.pools[name] = self._currencies[currency] = CreditPool(
+                    name, **_pool_figures(self._trading.cost, figure), clock=self._clock
                 )
             else:
-                _size(pool, (rate, burst))
+                own.configure(**_pool_figures(own.cost, figure))
         self._routes.clear()
         self.calibrated = True
         log.debug("credit pools calibrated from the account's limits: %r", self)
@@ -253,10 +253,11 @@ def _tightest(leaves: list[tuple[float, float]]) -> tuple[float, float]:
     return min(r for r, _ in leaves), min(b for _, b in leaves)
 
 
-def _size(pool: CreditPool, figure: tuple[float, float]) -> None:
-    """Give ``pool`` a limit stated in requests per second and burst."""
+def _pool_figures(cost: float, figure: tuple[float, float]) -> dict[str, float]:
+    """A pool's credit figures for a limit stated as (requests per second, burst), each
+    request costing ``cost`` credits."""
     rate, burst = figure
-    pool.configure(cost=pool.cost, capacity=burst * pool.cost, refill=rate * pool.cost)
+    return {"cost": cost, "capacity": burst * cost, "refill": rate * cost}
 
 
 def _settlement_currency(instrument: str) -> str:
