@@ -47,15 +47,23 @@ def answer(frame: bytes) -> list[bytes]:
     return [b'{"jsonrpc":"2.0","id":%s,"result":%s,"usIn":1,"usOut":2}' % (rid, result)]
 
 
+BURST = 300  # ticker frames in one 256 KiB socket read: what aiohttp hands over per loop turn
+
+
 class Feed(MockTransport):
-    """A mock whose receive hands out a prepared batch without suspending."""
+    """A mock whose receive hands out a prepared batch, ``BURST`` frames per loop turn, as
+    aiohttp does with what one socket read brought (consumers run between bursts)."""
 
     def __init__(self) -> None:
         super().__init__(answer)
         self.batch: list[bytes] = []
+        self.taken = 0
 
     async def receive(self) -> object:
         if self.batch:
+            self.taken += 1
+            if self.taken % BURST == 0:
+                await asyncio.sleep(0)  # the next socket read: the loop turns
             return self.batch.pop()
         return await super().receive()
 

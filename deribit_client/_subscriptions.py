@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final, TypeVar
 
@@ -133,6 +134,10 @@ class Subscription(Stream[Notification[T]]):
         # Failed from the read loop (overflow): release its channels from a task.
         self._manager.release_soon(self)
 
+    def _malformed_frame(self, exc: Exception) -> Gap:
+        self._manager.count_malformed(self.name, repr(exc))
+        return super()._malformed_frame(exc)
+
 
 class _Channel:
     """Registry entry and protocol route: decoders looked up once per channel, subscribers,
@@ -148,6 +153,7 @@ class _Channel:
         "last_change_id",
         "manager",
         "name",
+        "raw_frames",
         "single",
         "subscribers",
     )
@@ -164,6 +170,8 @@ class _Channel:
         self.subscribers: list[Subscription[Any]] = []
         self.last_change_id: int | None = None
         self.awaiting_snapshot = self.is_book
+        self.raw_frames = False
+        """Frames reach the lone subscriber undecoded (see :meth:`rewire`)."""
         self.single: Callable[[Notification[Any]], None] | None = None
         self.deliver: Callable[[Notification[Any]], None] = self._deliver_all
         """What the read loop calls per notification (see :meth:`rewire`)."""
@@ -174,8 +182,7 @@ class _Channel:
 
     def malformed(self, reason: str) -> None:
         """A frame of this channel did not decode: count it, tell subscribers with a Gap."""
-        self.manager.malformed += 1
-        log.warning("skipped malformed notification on %s: %s", self.name, reason)
+        self.manager.count_malformed(self.name, reason)
         for subscriber in self.subscribers:
             subscriber.put_marker(Gap(self.name, "malformed"))
 
@@ -199,8 +206,16 @@ class _Channel:
 
     def rewire(self) -> None:
         """Pick the delivery function: the lone subscriber directly when nothing else has
-        to happen (one call less per notification)."""
-        self.single = self.subscribers[0].put if len(self.subscribers) == 1 else None
+        to happen (one call less per notification), with the frame itself when that
+        subscriber decodes as it reads (books are sequenced here, so they arrive decoded)."""
+        lone = self.subscribers[0] if len(self.subscribers) == 1 else None
+        self.single = lone.put if lone is not None else None
+        self.raw_frames = (
+            lone is not None
+            and not self.is_book
+            and len(lone.channels) == 1  # one decoder per subscriber
+            and lone.decode_frames(self.frame_decoder.decode, _params)
+        )
         if self.is_book:
             self.deliver = self._deliver_book
         elif self.single is not None:
@@ -210,6 +225,7 @@ class _Channel:
 
 
 CallFn = Callable[[str, dict[str, Any], Any], Awaitable[Any]]
+_params: Callable[[Any], Notification[Any]] = operator.attrgetter("params")
 
 
 class SubscriptionManager:
@@ -302,6 +318,11 @@ class SubscriptionManager:
             channel.malformed(repr(exc))
             return
         channel.deliver(Notification(channel.name, data, message.label))
+
+    def count_malformed(self, channel: str, reason: str) -> None:
+        """A notification of ``channel`` did not decode: count it and say so."""
+        self.malformed += 1
+        log.warning("skipped malformed notification on %s: %s", channel, reason)
 
     def _book_gap(self, channel: _Channel, book: BookChange) -> None:
         self.book_gaps += 1

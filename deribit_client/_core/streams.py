@@ -120,6 +120,7 @@ class Stream(Generic[T]):
         "_callback",
         "_closed",
         "_consumer",
+        "_decode",
         "_done",
         "_ended",
         "_error",
@@ -131,6 +132,7 @@ class Stream(Generic[T]):
         "_on_error",
         "_pending_loss",
         "_queue",
+        "_unwrap",
         "_waiter",
         "conflated",
         "dropped",
@@ -159,7 +161,7 @@ class Stream(Generic[T]):
         # A plain function runs inline in the read loop; a coroutine function gets its own
         # consumer task. Decided up front: items may arrive before _start returns.
         self._inline = callback is not None and not inspect.iscoroutinefunction(callback)
-        self._queue: deque[T | Gap] = deque()
+        self._queue: deque[T | Gap | bytes] = deque()
         self._markers: deque[Gap] = deque()  # markers pushed out of a full queue: kept, in order
         self._latest: OrderedDict[Hashable, T | Gap] = OrderedDict()  # keep_latest only
         self._waiter: asyncio.Future[None] | None = None
@@ -171,6 +173,9 @@ class Stream(Generic[T]):
         self._pending_loss = 0
         self._consumer: asyncio.Task[None] | None = None
         self._hooks: set[asyncio.Task[None]] = set()  # running coroutine on_error hooks
+        # How queued raw frames become items (see decode_frames); unused until offered.
+        self._decode: Callable[[bytes], Any] = _no_decoder
+        self._unwrap: Callable[[Any], T] = _no_decoder
         # The producer side is chosen once: the read loop calls it per item.
         self.put: Callable[[T], None] = (
             self._put_inline
@@ -295,7 +300,13 @@ class Stream(Generic[T]):
                 lost, self._pending_loss = self._pending_loss, 0
                 return Gap(self.name, "overflow", lost)
             if self._queue:
-                return self._queue.popleft()
+                item = self._queue.popleft()
+                if type(item) is not bytes:  # exact: cheaper than isinstance, and enough
+                    return item  # type: ignore[return-value]  # not bytes, so T or Gap
+                try:
+                    return self._unwrap(self._decode(item))
+                except Exception as exc:  # the frame did not fit: a marker in its place
+                    return self._malformed_frame(exc)
             if self._latest:
                 return self._latest.popitem(last=False)[1]
             if self._error is not None:
@@ -312,6 +323,26 @@ class Stream(Generic[T]):
                 await waiter
             finally:
                 self._waiter = None
+
+    def decode_frames(self, decode: Callable[[bytes], Any], unwrap: Callable[[Any], T]) -> bool:
+        """Offer this stream raw frames (``bytes``) in place of items, each turned into its
+        item by ``unwrap(decode(frame))`` when the consumer takes it.
+
+        A burst queued ahead of its consumer then holds the frames its transport read
+        anyway, not thousands of decoded objects whose floats and small objects outgrow
+        the interpreter's free lists (each item then costs more to allocate and free).
+        Returns False, and keeps taking decoded items, where the producer side must see
+        each item: callbacks run in the read loop, and keep-latest's key.
+        """
+        if self._inline or self.policy == "keep_latest":
+            return False
+        self._decode, self._unwrap = decode, unwrap
+        return True
+
+    def _malformed_frame(self, exc: Exception) -> Gap:
+        """A queued frame did not decode: the venue counts it; the consumer gets a
+        ``malformed`` marker where the item would have been."""
+        return Gap(self.name, "malformed")
 
     async def _run_async_callback(self, callback: Callable[[T | Gap], Any]) -> None:
         try:
@@ -454,6 +485,10 @@ class Stream(Generic[T]):
         task = asyncio.get_running_loop().create_task(run(), name=f"deribit-on-error {self.name}")
         self._hooks.add(task)
         task.add_done_callback(self._hooks.discard)
+
+
+def _no_decoder(frame: Any) -> Any:
+    raise TypeError("this stream was given a raw frame but no decoder for it")
 
 
 def _whole_stream(item: object) -> Hashable:

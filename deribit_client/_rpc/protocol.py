@@ -60,9 +60,15 @@ _MAX_ID_DIGITS = 19  # our ids are 64-bit integers; longer digit strings are not
 
 class ChannelRoute(Route, Protocol):
     """A subscribed channel as the protocol sees it: a :class:`Route` with a decoder of its
-    whole notification frame (``codec.notification_decoder``), for the one-parse fast path."""
+    whole notification frame (``codec.notification_decoder``), for the one-parse fast path.
+
+    With ``raw_frames`` true, a frame the protocol knows to be a notification of this
+    channel is delivered undecoded (``bytes``): its subscriber decodes it with
+    ``frame_decoder`` when it takes it (see ``Stream.decode_frames``).
+    """
 
     frame_decoder: msgspec.json.Decoder[Any]
+    raw_frames: bool
 
 
 class Heartbeat:
@@ -86,7 +92,7 @@ class UnmatchedReply:
 
 Event = (
     Reply[Any]
-    | tuple[ChannelRoute, Notification[Any]]
+    | tuple[ChannelRoute, Notification[Any] | bytes]
     | NotificationParams
     | Heartbeat
     | UnmatchedReply
@@ -114,8 +120,8 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
         max_frame_bytes: refuse to encode requests larger than this (Deribit: 32 kB).
         routes: channel name (bytes) -> :class:`ChannelRoute`. A notification of a routed
             channel is parsed once, straight into its typed :class:`Notification`, and
-            returned as ``(route, notification)``. Shared with, and filled by, the
-            subscription side.
+            returned as ``(route, notification)`` (``(route, frame)`` for a route that takes
+            raw frames). Shared with, and filled by, the subscription side.
         lost_error: the venue's rule for requests whose reply is lost (see
             :data:`LostErrorRule`).
     """
@@ -132,9 +138,12 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
         self._ids = ids if ids is not None else itertools.count(1)
         self.routes = routes if routes is not None else {}
         # The previous notification's bytes up to its channel name, and that name: a stream
-        # of one channel then skips the search (and the key's hash is cached).
+        # of one channel then skips the search (and the key's hash is cached). Whether that
+        # prefix is a notification's head: only then may a frame reach a route undecoded (a
+        # reply can carry a "channel" member too; decoding is what tells them apart).
         self._last_prefix = b"\x00"
         self._last_channel = b""
+        self._last_is_notification = False
         self._max_frame = max_frame_bytes
         self._highest_id = 0
         self.late_replies = 0
@@ -221,10 +230,13 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
                         start += 11
                         end = frame.find(b'"', start)
                         channel = self._last_channel = frame[start:end]
-                        self._last_prefix = frame[: end + 1]
+                        prefix = self._last_prefix = frame[: end + 1]
+                        self._last_is_notification = prefix.startswith(_NOTIFICATION_HEAD)
                 if channel is not None:
                     route = self.routes.get(channel)
                     if route is not None:
+                        if route.raw_frames and self._last_is_notification:
+                            return (route, frame)
                         try:
                             return (route, route.frame_decoder.decode(frame).params)
                         except DECODE_ERRORS:
@@ -319,6 +331,8 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
 
 _REPLY_HEAD = b'{"jsonrpc":"2.0","id":'
 _REPLY_HEAD_LEN = len(_REPLY_HEAD)
+# How Deribit starts every notification (REFERENCE.md 1); the channel's name follows.
+_NOTIFICATION_HEAD = b'{"jsonrpc":"2.0","method":"subscription","params":{"channel":"'
 
 
 def _numeric_id(request_id: int | str) -> int | None:

@@ -155,6 +155,7 @@ class Route:
         from deribit_client._rpc.codec import notification_decoder
 
         self.frame_decoder = notification_decoder(Ticker)
+        self.raw_frames = False
 
 
 def test_five_thousand_mutated_frames_never_raise() -> None:
@@ -190,6 +191,32 @@ async def test_five_thousand_mutated_frames_never_end_the_read_loop(
     assert client.state == "ready"
     assert len(venue.connector.transports) == 1
     assert await client.public.get_time() == 1
+
+
+async def test_mutated_notifications_a_lone_reader_decodes_become_counted_markers(
+    venue: ScriptedDeribit, client: DeribitClient
+) -> None:
+    # A lone reader decodes its channel's frames as it takes them: whatever those frames
+    # hold, iterating yields notifications or malformed markers, one counted per marker.
+    rng = random.Random(10)
+    channel = "ticker.BTC-PERPETUAL.100ms"
+    async with client.subscribe(channel) as sub:
+        for _ in range(5000):
+            venue.transport.push(mutate(rng, SEEDS[2]))
+        venue.notify(channel, {"instrument_name": "BTC-PERPETUAL", "timestamp": -1})
+        kinds: dict[str, int] = {}
+        async for item in sub:
+            if isinstance(item, Gap):
+                assert item == Gap(channel, "malformed")
+                kinds["gap"] = kinds.get("gap", 0) + 1
+                continue
+            assert type(item.data) is Ticker
+            kinds["ticker"] = kinds.get("ticker", 0) + 1
+            if item.data.timestamp == -1:
+                break
+    assert kinds["gap"] > 100  # the fuzz really reached the reader
+    assert kinds["gap"] == client.subscriptions.malformed
+    assert client.state == "ready"
 
 
 @pytest.mark.parametrize("frame", [*HOSTILE, " \ud800 ", "[" * 1000])

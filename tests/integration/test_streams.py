@@ -278,6 +278,27 @@ async def test_malformed_notification_is_logged_and_skipped(
         assert client.state == "ready"
 
 
+async def test_notifications_queued_for_a_lone_reader_arrive_whole_when_others_join(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    # A lone reader's queue holds frames it decodes as it reads them: those already
+    # queued when a second subscriber joins (and the channel goes back to decoding on
+    # arrival) must still come out as typed notifications, in order, none lost.
+    async with client.subscribe(TICKER) as first:
+        for seq in range(2):
+            await sim.publish(TICKER, tick(seq))
+        await until(lambda: len(first) == 2)
+        async with client.subscribe(TICKER) as second:
+            await sim.publish(TICKER, tick(2))
+            items = [await anext(first) for _ in range(3)]
+            joined = await anext(second)
+    assert [type(item.data) for item in items] == [Ticker] * 3  # type: ignore[union-attr]
+    assert [item.data.timestamp for item in items] == [0, 1, 2]  # type: ignore[union-attr]
+    assert {item.channel for item in items} == {TICKER}  # type: ignore[union-attr]
+    assert joined.data.timestamp == 2  # type: ignore[union-attr]
+    assert client.subscriptions.malformed == 0
+
+
 async def test_in_flight_calls_fail_and_are_not_resent_across_a_reconnect(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:

@@ -35,8 +35,9 @@ from deribit_client.models import Ticker
 class Recorder:
     """A route as the subscription side provides it."""
 
-    def __init__(self, frame_decoder: msgspec.json.Decoder[Any]) -> None:
+    def __init__(self, frame_decoder: msgspec.json.Decoder[Any], raw_frames: bool = False) -> None:
         self.frame_decoder = frame_decoder
+        self.raw_frames = raw_frames
 
     def deliver(self, item: Any) -> None:
         raise AssertionError("the protocol never delivers by itself")
@@ -321,6 +322,29 @@ def test_replies_and_notifications_take_the_single_decode_path(
         route,
         Notification("ticker.X.raw", Ticker(instrument_name="X", timestamp=2)),
     )
+
+
+def test_a_route_taking_raw_frames_gets_its_notifications_and_nothing_else() -> None:
+    from deribit_client._rpc.codec import notification_decoder
+
+    route = Recorder(notification_decoder(Ticker), raw_frames=True)
+    protocol: RpcProtocol[str] = RpcProtocol(
+        ids=itertools.count(1), routes={b"ticker.X.raw": route}
+    )
+    for timestamp in (1, 2):  # the channel found by search, then by the previous prefix
+        frame = (
+            b'{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.X.raw",'
+            b'"data":{"instrument_name":"X","timestamp":%d}}}' % timestamp
+        )
+        event = protocol.receive(frame)
+        assert type(event) is tuple
+        assert event[0] is route
+        assert event[1] is frame  # handed over as read: the subscriber decodes it
+    # A reply may carry a "channel" member near its start too: it is still a reply.
+    rid, _ = protocol.prepare_request("public/get_subscriptions", {}, Any, None, "w")
+    event = protocol.receive(b'{"id":%d,"result":{"channel":"ticker.X.raw"}}' % rid)
+    assert isinstance(event, Reply), event
+    assert event.value == {"channel": "ticker.X.raw"}
 
 
 def test_fast_paths_fall_back_on_surprises() -> None:
