@@ -303,8 +303,9 @@ class Stream(Generic[T]):
                 item = self._queue.popleft()
                 if type(item) is not bytes:  # exact: cheaper than isinstance, and enough
                     return item  # type: ignore[return-value]  # not bytes, so T or Gap
+                decode, unwrap = self._decode, self._unwrap  # fetched, then called (~100 instr)
                 try:
-                    return self._unwrap(self._decode(item))
+                    return unwrap(decode(item))
                 except Exception as exc:  # the frame did not fit: a marker in its place
                     return self._malformed_frame(exc)
             if self._latest:
@@ -361,8 +362,9 @@ class Stream(Generic[T]):
 
     def _put_inline(self, item: T | Gap) -> None:
         self.received += 1
+        callback = self._callback  # fetched, then called: see the read loop's deliver
         try:
-            self._callback(item)  # type: ignore[misc]  # set whenever this producer is chosen
+            callback(item)  # type: ignore[misc]  # set whenever this producer is chosen
         except Exception as exc:
             self._report(exc, f"callback of {self.name} failed")
 

@@ -170,7 +170,8 @@ class ExberryStream(Stream[T], Generic[T]):
                 self._at_last += 1
             else:
                 return  # replayed from before what we have: already delivered
-        self.put(item)
+        put = self.put  # fetched, then called: see the read loop's deliver
+        put(item)
 
     def _deliver_converted(self, data: Any) -> None:
         assert self._convert is not None
