@@ -1,11 +1,12 @@
 """Deribit's subscription manager: channel registry, typed routing, book sequencing.
 
 Rules: each live channel is a route in the protocol's table, so its notifications are parsed
-once, straight into their model, and the read loop hands them to the channel without a second
-lookup (a channel's lone reader, books excepted, gets the frames themselves and parses each as
-it takes it: see ``Stream.decode_frames``); subscribers are the engine's :class:`~deribit_client._core.streams.Stream` (bounded,
-cancel-safe, with policies); channels are shared and reference-counted; the registry survives
-reconnects so the supervisor's last establish step resubscribes every live channel once.
+once, straight into their model, and the read loop hands them to the channel without a
+second lookup (a channel's lone reader, books excepted, gets the frames themselves and
+parses each as it takes it: see ``Stream.decode_frames``); subscribers are the engine's
+:class:`~deribit_client._core.streams.Stream` (bounded, cancel-safe, with policies);
+channels are shared and reference-counted; the registry survives reconnects so the
+supervisor's last establish step resubscribes every live channel once.
 """
 
 from __future__ import annotations
