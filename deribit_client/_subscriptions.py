@@ -180,7 +180,8 @@ class _Channel:
 
     def _deliver_all(self, item: Notification[Any]) -> None:
         for subscriber in self.subscribers:
-            subscriber.put(item)
+            put = subscriber.put  # fetched, then called: see the read loop's deliver
+            put(item)
 
     def malformed(self, reason: str) -> None:
         """A frame of this channel did not decode: count it, tell subscribers with a Gap."""

@@ -370,7 +370,8 @@ class Stream(Generic[T]):
 
     def _put_latest(self, item: T | Gap) -> None:
         self.received += 1
-        key = self._key_of(item)
+        key_of = self._key_of  # fetched, then called: see the read loop's deliver
+        key = key_of(item)
         if key in self._latest:
             self.conflated += 1
         self._latest[key] = item

@@ -174,9 +174,10 @@ class ExberryStream(Stream[T], Generic[T]):
         put(item)
 
     def _deliver_converted(self, data: Any) -> None:
-        assert self._convert is not None
+        convert = self._convert  # fetched, then called: see the read loop's deliver
+        assert convert is not None
         try:
-            items = self._convert(data)
+            items = convert(data)
         except (msgspec.ValidationError, TypeError, ValueError) as exc:
             self.malformed(repr(exc))
             return
