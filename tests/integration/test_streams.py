@@ -208,7 +208,7 @@ async def test_keep_latest_conflates_per_channel(
         for seq in range(100):
             await sim.publish(TICKER, tick(seq))
         await until(lambda: sub.received == 100)
-        latest = await anext(sub)
+        latest = await asyncio.wait_for(anext(sub), 5)  # an item lost on the way: fail, not hang
         assert latest.data.timestamp == 99  # type: ignore[union-attr]
         assert sub.conflated == 99
         assert len(sub) == 0
@@ -276,6 +276,33 @@ async def test_malformed_notification_is_logged_and_skipped(
         assert client.subscriptions.malformed == 1
         assert any("malformed notification" in r.getMessage() for r in caplog.records)
         assert client.state == "ready"
+
+
+@pytest.mark.parametrize("kind", ["plain", "coroutine"])
+async def test_a_channels_lone_callback_gets_typed_notifications(
+    client: DeribitClient, sim: DeribitSimulator, kind: str
+) -> None:
+    # Alone on its channel, a callback subscriber (run in the read loop, or by its own task)
+    # gets each notification decoded, as an iterating one does.
+    seen: list[Any] = []
+    done = asyncio.Event()
+
+    def on_plain(item: Any) -> None:
+        seen.append(item)
+        if len(seen) == 3:
+            done.set()
+
+    async def on_coroutine(item: Any) -> None:
+        on_plain(item)
+
+    callback = on_plain if kind == "plain" else on_coroutine
+    async with client.subscribe(TICKER, callback=callback):
+        for seq in range(3):
+            await sim.publish(TICKER, tick(seq))
+        await asyncio.wait_for(done.wait(), 5)
+    assert [type(item) for item in seen] == [Notification] * 3
+    assert [item.data.timestamp for item in seen] == [0, 1, 2]
+    assert all(type(item.data) is Ticker for item in seen)
 
 
 async def test_notifications_queued_for_a_lone_reader_arrive_whole_when_others_join(
