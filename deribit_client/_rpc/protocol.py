@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 import msgspec
 
+from .._core.decoding import check_decodable
 from .._core.errors import (
     ClientError,
     DeribitError,
@@ -27,7 +28,7 @@ from .._core.protocol import LostErrorRule, PendingRequests, Reply, Route, Viola
 from .._errors import error_from_code
 from .codec import (
     DECODE_ERRORS,
-    check_result_type,
+    REPLY_DECODERS,
     decode_envelope,
     decoder_for,
     encode,
@@ -110,6 +111,8 @@ class _Pending(msgspec.Struct, Generic[W], gc=False):
     waiter: W
     deadline: float = math.inf
     timeout: float = 0.0
+    decoder: msgspec.json.Decoder[Any] | None = None
+    """Decodes a whole successful reply (see ``reply_decoder``); None for internal requests."""
 
 
 class RpcProtocol(PendingRequests[W, _Pending[W]]):
@@ -183,8 +186,13 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
         if type(method) is not str:
             raise ClientError(f"method must be a str such as 'public/get_time', not {method!r}")
         clean = _clean_params(method, params)
-        if result_type is not _INTERNAL:
-            check_result_type(result_type)
+        if result_type is _INTERNAL:
+            decoder = None
+        else:
+            try:
+                decoder = REPLY_DECODERS[result_type]
+            except (KeyError, TypeError):  # first use (checked there), or an unhashable type
+                decoder = reply_decoder(result_type)
         sent = clean if access_token is None else {**clean, "access_token": access_token}
         request_id = next(self._ids)
         try:
@@ -196,7 +204,9 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
                 f"{method} request is {len(frame)} bytes; Deribit accepts at most "
                 f"{self._max_frame} bytes per frame"
             )
-        self._pending[request_id] = _Pending(method, clean, result_type, waiter, deadline, timeout)
+        self._pending[request_id] = _Pending(
+            method, clean, result_type, waiter, deadline, timeout, decoder
+        )
         if request_id > self._highest_id:
             self._highest_id = request_id
         return request_id, frame
@@ -263,10 +273,10 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
             return None  # string or null id: the generic path handles it
         rid = int(digits)
         entry = self._pending.get(rid)
-        if entry is None or entry.result_type is _INTERNAL:
+        if entry is None or entry.decoder is None:  # unknown, or an internal request
             return None
         try:
-            env = reply_decoder(entry.result_type).decode(frame)
+            env = entry.decoder.decode(frame)
         except DECODE_ERRORS:
             return None  # an error reply, or a result that does not fit: generic path
         # The id found by scanning may sit inside a member before the real one (a `result`
@@ -415,7 +425,7 @@ def decode_reply(method: str, frame: bytes | str, result_type: Any = Any) -> Rep
         ProtocolError: the frame is not a JSON-RPC response (or not JSON at all).
         ClientError: ``result_type`` cannot be decoded into.
     """
-    check_result_type(result_type)
+    check_decodable(result_type)
     try:
         env = decode_envelope(frame)
     except DECODE_ERRORS as exc:

@@ -21,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
+from .._core.decoding import DecoderCache, dec_hook
 from .._core.errors import DeribitError, ProtocolError
 from .._core.protocol import LostErrorRule, PendingRequests, Reply, Route, Violation
 from .errors import exberry_error
@@ -38,20 +39,19 @@ _MAX_SID = 2**31 - 1
 _ECHOES = frozenset({"v1/heartbeat/ping"})
 
 
-_frame_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+def _item_frame_decoder(item_type: Any) -> msgspec.json.Decoder[Any]:
+    frame = msgspec.defstruct(
+        "ItemFrame",
+        [("sid", int), ("d", item_type), ("q", str | None, None), ("sig", int | None, None)],
+        gc=False,
+    )
+    return msgspec.json.Decoder(frame, dec_hook=dec_hook)
 
 
-def frame_decoder(item_type: Any) -> msgspec.json.Decoder[Any]:
-    """A decoder of a whole item frame whose ``d`` is ``item_type``: one parse per item."""
-    decoder = _frame_decoders.get(item_type)
-    if decoder is None:
-        frame = msgspec.defstruct(
-            "ItemFrame",
-            [("sid", int), ("d", item_type), ("q", str | None, None), ("sig", int | None, None)],
-            gc=False,
-        )
-        decoder = _frame_decoders[item_type] = msgspec.json.Decoder(frame)
-    return decoder
+frame_decoder = DecoderCache(_item_frame_decoder, "item_type")
+"""``frame_decoder(tp)``: a decoder of a whole item frame whose ``d`` is ``tp``: one parse
+per item; raises ClientError for a type no item could be decoded into."""
+_item_decoder = DecoderCache(lambda tp: msgspec.json.Decoder(tp, dec_hook=dec_hook), "item_type")
 
 
 class StreamRoute(Route, Protocol):
@@ -293,16 +293,6 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
                 pass
         self.violations += 1
         return Violation(f"{q} item does not fit its model", frame, route=route)
-
-
-_item_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
-
-
-def _item_decoder(item_type: Any) -> msgspec.json.Decoder[Any]:
-    decoder = _item_decoders.get(item_type)
-    if decoder is None:
-        decoder = _item_decoders[item_type] = msgspec.json.Decoder(item_type)
-    return decoder
 
 
 def _error(env: Frame, q: str, sid: int) -> DeribitError:

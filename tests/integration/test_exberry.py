@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated, Any
 
 import pytest
 
@@ -119,6 +120,30 @@ async def test_validation_errors_are_typed(exberry_client: ExberryClient) -> Non
         await exberry_client.place_order(instrument="BTC", side="Buy", quantity=1, mpOrderId=6)
     with pytest.raises(OrderValidationError):
         await exberry_client.request("v1/exchange.market/placeOrder", {"instrument": "BTC"})
+
+
+async def test_item_types_are_checked_before_anything_is_sent(
+    exberry_client: ExberryClient,
+) -> None:
+    class NotAModel:  # neither a msgspec type nor one with _from_json: no item could fit
+        pass
+
+    resting = len((await exberry_client.order_book_state()).orders)
+    order = {"instrument": "BTC", "side": "Buy", "quantity": 1, "price": 1, "mpOrderId": 7}
+    order |= {"orderType": "Limit", "timeInForce": "GTC"}
+    with pytest.raises(ClientError, match="item_type"):
+        await exberry_client.request("v1/exchange.market/placeOrder", order, item_type=NotAModel)
+    with pytest.raises(ClientError, match="item_type"):
+        exberry_client.stream("v2/exchange.market/orderBookDepth", item_type=NotAModel)
+    assert len((await exberry_client.order_book_state()).orders) == resting  # not placed
+    # An unhashable type expression cannot key a cache, and is still a type to decode into.
+    tagged = Annotated[dict[str, Any], {"source": "exberry"}]
+    async with asyncio.timeout(5):
+        items = await exberry_client.request(
+            "v2/exchange.market/orderBookState", item_type=tagged, many=True
+        )
+    assert items
+    assert all(type(item) is dict for item in items)
 
 
 async def test_requests_before_a_session_fail_with_invalid_session(

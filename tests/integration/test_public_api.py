@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 
@@ -76,6 +76,19 @@ async def test_generic_call_and_metadata(client: DeribitClient) -> None:
     assert meta.us_out is not None
     assert meta.us_diff == meta.us_out - meta.us_in
     assert meta.testnet is True
+
+
+async def test_an_unhashable_result_type_gets_its_reply(client: DeribitClient) -> None:
+    # Annotated metadata may be any object, a dict or a list included: such a type cannot
+    # key a cache, and its reply once went unmatched until the call timed out.
+    tagged = Annotated[list[Instrument], {"source": "deribit"}]
+    async with asyncio.timeout(5):
+        for _ in range(2):  # a second call finds nothing cached either
+            got = await client.call(
+                "public/get_instruments", {"currency": "ETH"}, result_type=tagged
+            )
+            assert got
+            assert all(isinstance(i, Instrument) for i in got)
 
 
 async def test_server_errors_are_typed(client: DeribitClient, sim: DeribitSimulator) -> None:

@@ -18,7 +18,7 @@ from deribit_client import DeribitClient, decode_response
 from deribit_client._api import PrivateAPI, PublicAPI
 from deribit_client._catalogue import METHODS, RESULTS, ParamFacts
 from deribit_client._catalogue._generator import load_spec, models, overrides
-from deribit_client._rpc.codec import _dec_hook
+from deribit_client._core.decoding import dec_hook
 from deribit_client.models import (
     AccountSummary,
     Deposit,
@@ -290,7 +290,7 @@ async def test_each_wrapper_sends_exactly_the_spec_parameter_names(name: str) ->
     assert method == name
     assert params == msgspec.json.decode(msgspec.json.encode(values))
     if name not in overrides.HAND_WRAPPERS:
-        assert result == msgspec.convert(reply, RESULTS[name], dec_hook=_dec_hook)
+        assert result == msgspec.convert(reply, RESULTS[name], dec_hook=dec_hook)
 
 
 # -- channels -----------------------------------------------------------------------------

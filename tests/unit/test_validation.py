@@ -69,6 +69,10 @@ def test_reconnect_policy_is_checked(kwargs: dict[str, Any]) -> None:
         ReconnectPolicy(**kwargs)
 
 
+class _NotAModel:
+    """Neither a msgspec type nor one with ``_from_json``: no reply could be decoded into it."""
+
+
 @pytest.fixture
 async def client_and_venue() -> Any:
     venue = ScriptedDeribit()
@@ -92,6 +96,7 @@ async def test_calls_are_checked_before_anything_is_sent(client_and_venue: Any) 
         (lambda: client.private.buy("BTC-PERPETUAL", amount=1, price=1.0, label=123), "label"),  # type: ignore[arg-type]
         (lambda: client.private.buy("BTC-PERPETUAL", amount=1, price=1.0, timeout=0), "timeout"),
         (lambda: client.call("public/subscribe", {"channels": ["x"]}), "subscribe"),
+        (lambda: client.call("public/get_time", result_type=_NotAModel), "result_type"),
     ]
     for make, name in bad_calls:
         with pytest.raises(ClientError, match=name):
