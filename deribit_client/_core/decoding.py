@@ -24,7 +24,14 @@ def dec_hook(tp: Any, obj: Any) -> Any:
     if from_json is None:
         # TypeError, not NotImplementedError: msgspec turns it into a ValidationError.
         raise TypeError(f"cannot decode into {tp!r}")
-    return from_json(obj)
+    try:
+        return from_json(obj)
+    except (TypeError, ValueError):
+        raise  # msgspec reports these as a ValidationError of the value
+    except Exception as exc:
+        # Anything else would escape the decoder as itself: the protocol would not know it
+        # for a misfit result, and the reply would be lost to its caller.
+        raise ValueError(f"{getattr(tp, '__name__', tp)}._from_json failed: {exc!r}") from exc
 
 
 _checked: set[Any] = set()

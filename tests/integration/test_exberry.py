@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from deribit_client import ClientError, Gap, OrderOutcomeUnknown
+from deribit_client import ClientError, Gap, OrderOutcomeUnknown, ProtocolError
 from deribit_client.exberry import (
     ExberryClient,
     InvalidSession,
@@ -144,6 +144,17 @@ async def test_item_types_are_checked_before_anything_is_sent(
         )
     assert items
     assert all(type(item) is dict for item in items)
+
+    class Picky:  # decodes itself, and fails as user code may: with any exception
+        @classmethod
+        def _from_json(cls, obj: Any) -> Picky:
+            raise KeyError("missing")
+
+    async with asyncio.timeout(5):  # answered, so reported at once: not a timeout
+        with pytest.raises(ProtocolError, match="KeyError"):
+            await exberry_client.request(
+                "v2/exchange.market/orderBookState", item_type=Picky, many=True
+            )
 
 
 async def test_requests_before_a_session_fail_with_invalid_session(

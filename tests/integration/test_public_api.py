@@ -19,6 +19,7 @@ from deribit_client import (
     OrderOutcomeUnknown,
     RateLimitError,
     RequestTimeout,
+    ResponseDecodeError,
     ServiceUnavailableError,
     TransportError,
     UnsupportedOperation,
@@ -89,6 +90,25 @@ async def test_an_unhashable_result_type_gets_its_reply(client: DeribitClient) -
             )
             assert got
             assert all(isinstance(i, Instrument) for i in got)
+
+
+class _Picky:
+    """A result type that decodes itself, and fails as user code may: with any exception."""
+
+    @classmethod
+    def _from_json(cls, obj: Any) -> _Picky:
+        raise KeyError("missing")
+
+
+async def test_a_result_type_failing_in_its_own_decoder_is_a_decode_error(
+    client: DeribitClient,
+) -> None:
+    # The reply arrived: it must not be reported as lost (a timeout; for an order, an
+    # unknown outcome).
+    async with asyncio.timeout(5):
+        with pytest.raises(ResponseDecodeError, match="KeyError"):
+            await client.call("public/get_time", result_type=_Picky)
+        assert await client.public.get_time() > 0
 
 
 async def test_server_errors_are_typed(client: DeribitClient, sim: DeribitSimulator) -> None:
