@@ -25,6 +25,7 @@ from .._core.errors import (
     ResponseDecodeError,
 )
 from .._core.protocol import LostErrorRule, PendingRequests, Reply, Route, Violation
+from .._core.values import PLAIN, check_finite
 from .._errors import error_from_code
 from .codec import (
     DECODE_ERRORS,
@@ -55,7 +56,6 @@ W = TypeVar("W")
 
 _error_decoder = msgspec.json.Decoder(ErrorObject)
 _INTERNAL: Any = object()  # result_type of requests the protocol sends by itself
-_isfinite = math.isfinite
 _MAX_ID_DIGITS = 19  # our ids are 64-bit integers; longer digit strings are not ours
 
 
@@ -368,7 +368,7 @@ def _error_of(env: Envelope, method: str | None, rid: int | None) -> DeribitErro
 def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
     if type(params) is dict:
         for value in params.values():
-            if value is None or type(value) is float:
+            if type(value) not in PLAIN:
                 break
         else:
             return params  # the usual case: nothing to drop, no number to check
@@ -386,11 +386,7 @@ def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, An
         if type(params) is dict
         else dict(params)
     )
-    for value in clean.values():
-        # JSON has no NaN or infinity: msgspec would send null, which Deribit reads as absent.
-        if type(value) is float and not _isfinite(value):
-            name = next(k for k, v in clean.items() if v is value)
-            raise ClientError(f"{method}: parameter {name!r} is {value!r}; send a finite number")
+    check_finite(method, clean)
     return clean
 
 

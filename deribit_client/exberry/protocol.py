@@ -24,6 +24,7 @@ import msgspec
 from .._core.decoding import DecoderCache, dec_hook
 from .._core.errors import DeribitError, ProtocolError
 from .._core.protocol import LostErrorRule, PendingRequests, Reply, Route, Violation
+from .._core.values import check_finite
 from .errors import exberry_error
 from .wire import ErrorData, Frame, Request
 
@@ -144,7 +145,11 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
 
         Its waiter gets the one ``d`` decoded into ``item_type`` (``None`` if the server
         sent none), or with ``many`` the list of every ``d``, when ``sig: 1`` arrives.
+
+        Raises:
+            ClientError: ``d`` holds a NaN or infinite number (JSON would carry ``null``).
         """
+        check_finite(q, d)
         sid = self._sid()
         frame = _encode(Request(q, sid, d, token=self._token))
         self._pending[sid] = _Pending(q, d, item_type, many, waiter, deadline, timeout)
@@ -152,6 +157,7 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
 
     def open_stream(self, q: str, d: dict[str, Any], route: StreamRoute) -> tuple[int, bytes]:
         """Register a long-lived stream and return ``(sid, frame)``; items go to ``route``."""
+        check_finite(q, d)
         sid = self._sid()
         self._streams[sid] = (route, q)
         return sid, _encode(Request(q, sid, d, token=self._token))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Annotated, Any
 
 import pytest
@@ -120,6 +121,26 @@ async def test_validation_errors_are_typed(exberry_client: ExberryClient) -> Non
         await exberry_client.place_order(instrument="BTC", side="Buy", quantity=1, mpOrderId=6)
     with pytest.raises(OrderValidationError):
         await exberry_client.request("v1/exchange.market/placeOrder", {"instrument": "BTC"})
+
+
+async def test_numbers_that_json_cannot_carry_are_refused_before_sending(
+    exberry_client: ExberryClient,
+) -> None:
+    # NaN would go out as null, which reads as an absent member: an order without its
+    # minimum quantity.
+    resting = len((await exberry_client.order_book_state()).orders)
+    with pytest.raises(ClientError, match="'minQuantity' is nan"):
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=2, price=1, mpOrderId=8, minQuantity=math.nan
+        )
+    with pytest.raises(ClientError, match=r"'parties\[0\]\.weight' is inf"):
+        await exberry_client.request(
+            "v1/exchange.market/placeOrder", {"parties": [{"weight": math.inf}]}
+        )
+    with pytest.raises(ClientError, match="'depth' is nan"):
+        async with exberry_client.stream("v2/exchange.market/orderBookDepth", {"depth": math.nan}):
+            pass
+    assert len((await exberry_client.order_book_state()).orders) == resting
 
 
 async def test_item_types_are_checked_before_anything_is_sent(

@@ -69,6 +69,10 @@ def test_reconnect_policy_is_checked(kwargs: dict[str, Any]) -> None:
         ReconnectPolicy(**kwargs)
 
 
+class _Float(float):
+    """A float subclass, as numpy's ``float64`` is."""
+
+
 class _NotAModel:
     """Neither a msgspec type nor one with ``_from_json``: no reply could be decoded into it."""
 
@@ -83,6 +87,10 @@ async def client_and_venue() -> Any:
 async def test_calls_are_checked_before_anything_is_sent(client_and_venue: Any) -> None:
     client, venue = client_and_venue
     sent = len(venue.calls)
+    quotes: list[dict[str, Any]] = [
+        {"instrument_name": "BTC-PERPETUAL", "side": "buy", "amount": 10.0, "price": 1.0},
+        {"instrument_name": "ETH-PERPETUAL", "bid": {"price": math.nan, "amount": 1.0}},
+    ]
     bad_calls = [
         (lambda: client.call(123), "method"),  # type: ignore[arg-type]
         (lambda: client.call(None), "method"),  # type: ignore[arg-type]
@@ -97,6 +105,9 @@ async def test_calls_are_checked_before_anything_is_sent(client_and_venue: Any) 
         (lambda: client.private.buy("BTC-PERPETUAL", amount=1, price=1.0, timeout=0), "timeout"),
         (lambda: client.call("public/subscribe", {"channels": ["x"]}), "subscribe"),
         (lambda: client.call("public/get_time", result_type=_NotAModel), "result_type"),
+        # Nested numbers go out as null too: a mass quote's price, a float subclass (numpy).
+        (lambda: client.private.mass_quote("q1", "g", quotes), r"'quotes\[1\]\.bid\.price'"),
+        (lambda: client.private.buy("BTC-PERPETUAL", amount=1, price=_Float("nan")), "price"),
     ]
     for make, name in bad_calls:
         with pytest.raises(ClientError, match=name):
