@@ -22,7 +22,6 @@ from ._catalogue.payloads import payload_type
 from ._core.errors import ClientError, DeribitError
 from ._core.streams import (
     DEFAULT_MAXSIZE,
-    POLICIES,
     ErrorCallback,
     Gap,
     GapReason,
@@ -291,18 +290,12 @@ class SubscriptionManager:
             type(label) is not str or not 0 < len(label) <= MAX_LABEL or not label.isprintable()
         ):
             raise ClientError(f"label must be 1 to {MAX_LABEL} printable characters, not {label!r}")
-        if callback is not None and not callable(callback):
-            raise ClientError(f"callback must be callable, not {callback!r}")
-        if on_error is not None and not callable(on_error):
-            raise ClientError(f"on_error must be callable, not {on_error!r}")
         private = [name for name in names if is_private_channel(name)]
         if private and not self._can_subscribe_private():
             raise credentials_required(f"{', '.join(private)} (private/subscribe)")
         if policy is None:
             # Private streams (orders, trades, positions) must never drop silently.
             policy = "error" if any(n.startswith("user.") for n in names) else "drop_oldest"
-        if policy not in POLICIES:
-            raise ClientError(f"policy must be drop_oldest, keep_latest or error, not {policy!r}")
         size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
         return Subscription(self, names, policy, size, callback, on_error, label)
 

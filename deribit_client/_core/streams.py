@@ -25,6 +25,7 @@ from .tasks import finish_all, stop_tasks
 __all__ = [
     "DEFAULT_MAXSIZE",
     "POLICIES",
+    "check_stream_options",
     "ErrorCallback",
     "Gap",
     "GapReason",
@@ -55,6 +56,21 @@ def check_maxsize(value: object) -> int:
     if value < 1:
         raise ClientError(f"maxsize must be at least 1, not {value}")
     return value
+
+
+def check_stream_options(policy: object, callback: object, on_error: object) -> None:
+    """Validate what every stream of every venue takes.
+
+    Raises:
+        ClientError: ``policy`` is not one of :data:`POLICIES`, or ``callback`` or
+            ``on_error`` is given and not callable.
+    """
+    if policy not in POLICIES:
+        raise ClientError(f"policy must be drop_oldest, keep_latest or error, not {policy!r}")
+    if callback is not None and not callable(callback):
+        raise ClientError(f"callback must be callable, not {callback!r}")
+    if on_error is not None and not callable(on_error):
+        raise ClientError(f"on_error must be callable, not {on_error!r}")
 
 
 class Gap:
@@ -152,6 +168,7 @@ class Stream(Generic[T]):
         on_error: ErrorCallback | None = None,
         key_of: Callable[[Any], Hashable] | None = None,
     ) -> None:
+        check_stream_options(policy, callback, on_error)
         self.name = name
         self.policy: Policy = policy
         self.maxsize = maxsize

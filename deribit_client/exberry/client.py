@@ -442,6 +442,8 @@ class ExberryClient:
             raise ClientError(f"q must be a qualifier such as 'v1/exchange.market/...', not {q!r}")
         if d is not None and not isinstance(d, Mapping):
             raise ClientError(f"d must be a mapping, not {type(d).__name__}")
+        if type(many) is not bool:
+            raise ClientError(f"many must be a bool, not {many!r}")
         if timeout is not None:
             timeout = check_timeout(timeout)
         conn = self._ready(q)
@@ -461,6 +463,8 @@ class ExberryClient:
         """Any long-lived qualifier; enter the result to open it (see the README)."""
         if type(q) is not str or not q:
             raise ClientError(f"q must be a qualifier, not {q!r}")
+        if d is not None and not isinstance(d, Mapping):
+            raise ClientError(f"d must be a mapping, not {type(d).__name__}")
         if self.state is ConnectionState.CLOSED:
             raise ClientClosed("cannot open a stream: the client is closed")
         size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)

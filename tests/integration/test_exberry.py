@@ -143,6 +143,21 @@ async def test_numbers_that_json_cannot_carry_are_refused_before_sending(
     assert len((await exberry_client.order_book_state()).orders) == resting
 
 
+async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryClient) -> None:
+    depth = "v2/exchange.market/orderBookDepth"
+    bad_streams = [
+        (lambda: exberry_client.stream(depth, [1, 2]), "d must be a mapping"),  # type: ignore[arg-type]
+        (lambda: exberry_client.stream(depth, policy="latest"), "policy"),  # type: ignore[arg-type]
+        (lambda: exberry_client.stream(depth, callback=3), "callback"),  # type: ignore[arg-type]
+        (lambda: exberry_client.order_book_depth(on_error="log"), "on_error"),  # type: ignore[arg-type]
+    ]
+    for make, message in bad_streams:
+        with pytest.raises(ClientError, match=message):
+            make()
+    with pytest.raises(ClientError, match="many must be a bool"):
+        await exberry_client.request("v2/exchange.market/orderBookState", many="no")  # type: ignore[arg-type]
+
+
 async def test_item_types_are_checked_before_anything_is_sent(
     exberry_client: ExberryClient,
 ) -> None:
