@@ -248,6 +248,7 @@ class ExberryClient:
             ``url`` (e.g. a ``MockConnector``).
         reconnect: a :class:`~deribit_client.ReconnectPolicy`, or ``True``/``False``.
         subscriber_maxsize: default queue bound of each stream.
+        public_token: the Market Data API's routing token, for public (session-less) mode.
         clock: seconds since the epoch, for session timestamps (injectable for tests).
 
     Attributes:
@@ -281,6 +282,13 @@ class ExberryClient:
             )
         if (api_key is None) != (secret is None) or (username is None) != (password is None):
             raise ClientError("api_key needs secret, and username needs password")
+        given = {"api_key": api_key, "secret": secret, "token": token, "username": username}
+        given |= {"password": password, "public_token": public_token}
+        for name, value in given.items():
+            if value is not None and (type(value) is not str or not value):
+                # The value is not shown: it may be a secret.
+                what = "an empty one" if type(value) is str else type(value).__name__
+                raise ClientError(f"{name} must be a non-empty str, not {what}")
         self.url = url
         self.timeout = check_timeout(timeout)
         self.connect_timeout = check_timeout(connect_timeout, "connect_timeout")

@@ -313,6 +313,13 @@ def test_client_arguments_are_checked() -> None:
     with pytest.raises(ClientError, match="secret"):
         ExberryClient("ws://x", api_key="k")
     assert "sim-exberry-secret" not in repr(ExberryClient("ws://x", **KEY))
+    with pytest.raises(ClientError, match="secret must be a non-empty str, not bytes") as bad:
+        ExberryClient("ws://x", api_key="k", secret=b"sim-exberry-secret")  # type: ignore[arg-type]
+    assert "sim-exberry-secret" not in str(bad.value)
+    with pytest.raises(ClientError, match="api_key must be a non-empty str"):
+        ExberryClient("ws://x", api_key="", secret="s")
+    with pytest.raises(ClientError, match="token must be a non-empty str, not int"):
+        ExberryClient("ws://x", token=5)  # type: ignore[arg-type]
 
 
 async def test_local_order_book_from_state_and_depth(
