@@ -25,13 +25,13 @@ from .tasks import finish_all, stop_tasks
 __all__ = [
     "DEFAULT_MAXSIZE",
     "POLICIES",
-    "check_stream_options",
     "ErrorCallback",
     "Gap",
     "GapReason",
     "Policy",
     "Stream",
     "check_maxsize",
+    "check_stream_options",
 ]
 
 log = logging.getLogger("deribit_client")

@@ -45,14 +45,17 @@ def _non_finite(value: Any) -> tuple[str, float] | None:
     if type(value) in PLAIN or value is None:
         return None
     items: Iterable[tuple[Any, Any]]
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         items, form = enumerate(value), "[{}]"
     elif isinstance(value, Mapping):
         items, form = value.items(), ".{}"
-    elif isinstance(value, msgspec.Struct):
-        items, form = msgspec.structs.asdict(value).items(), ".{}"
     else:
-        return None  # encoded as msgspec sees fit, or refused by the encoder
+        # Structs, dataclasses and the like go out as objects: look at what msgspec sends.
+        try:
+            sent = msgspec.to_builtins(value)
+        except Exception:
+            return None  # the encoder refuses it with its own error
+        return _non_finite(sent) if type(sent) is dict or type(sent) is list else None
     for key, item in items:
         tp = type(item)
         if tp in PLAIN or item is None or (tp is float and _isfinite(item)):

@@ -29,6 +29,7 @@ from .._core.errors import (
 from .._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Gap, Policy, Stream, check_maxsize
 from .._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor
 from .._core.tasks import finish_all
+from .._core.values import check_finite
 from .._errors import OrderOutcomeUnknown
 from ..transports.base import Connector
 from ..transports.websocket import WebSocketConnector
@@ -135,6 +136,7 @@ class ExberryStream(Stream[T], Generic[T]):
         key_of: Callable[[Any], Any] | None = None,
         convert: Callable[[Any], list[Any]] | None = None,
     ) -> None:
+        check_finite(q, d)  # here, not where it opens: the caller hears of it at once
         super().__init__(q, policy, maxsize, callback, on_error, key_of)
         self._client = client
         self._convert = convert

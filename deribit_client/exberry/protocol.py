@@ -156,8 +156,8 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
         return sid, frame
 
     def open_stream(self, q: str, d: dict[str, Any], route: StreamRoute) -> tuple[int, bytes]:
-        """Register a long-lived stream and return ``(sid, frame)``; items go to ``route``."""
-        check_finite(q, d)
+        """Register a long-lived stream and return ``(sid, frame)``; items go to ``route``.
+        (``d`` was checked when the stream was made: see ``ExberryStream``.)"""
         sid = self._sid()
         self._streams[sid] = (route, q)
         return sid, _encode(Request(q, sid, d, token=self._token))

@@ -138,8 +138,7 @@ async def test_numbers_that_json_cannot_carry_are_refused_before_sending(
             "v1/exchange.market/placeOrder", {"parties": [{"weight": math.inf}]}
         )
     with pytest.raises(ClientError, match="'depth' is nan"):
-        async with exberry_client.stream("v2/exchange.market/orderBookDepth", {"depth": math.nan}):
-            pass
+        exberry_client.stream("v2/exchange.market/orderBookDepth", {"depth": math.nan})
     assert len((await exberry_client.order_book_state()).orders) == resting
 
 

@@ -6,6 +6,7 @@ import math
 import pickle
 from typing import Any
 
+import msgspec
 import pytest
 
 from deribit_client import (
@@ -73,6 +74,12 @@ class _Float(float):
     """A float subclass, as numpy's ``float64`` is."""
 
 
+class _Leg(msgspec.Struct):
+    """A user's own Struct in params: msgspec sends it as an object."""
+
+    amount: float
+
+
 class _NotAModel:
     """Neither a msgspec type nor one with ``_from_json``: no reply could be decoded into it."""
 
@@ -108,6 +115,7 @@ async def test_calls_are_checked_before_anything_is_sent(client_and_venue: Any) 
         # Nested numbers go out as null too: a mass quote's price, a float subclass (numpy).
         (lambda: client.private.mass_quote("q1", "g", quotes), r"'quotes\[1\]\.bid\.price'"),
         (lambda: client.private.buy("BTC-PERPETUAL", amount=1, price=_Float("nan")), "price"),
+        (lambda: client.call("private/x", {"legs": [_Leg(math.inf)]}), r"'legs\[0\]\.amount'"),
     ]
     for make, name in bad_calls:
         with pytest.raises(ClientError, match=name):
