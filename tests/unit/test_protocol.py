@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import msgspec
@@ -408,3 +409,49 @@ def test_expire_fails_due_requests_and_reports_the_next_deadline() -> None:
     assert isinstance(failed["buy"], OrderOutcomeUnknown)
     assert earliest == 9.0
     assert protocol.pending_count == 1
+
+
+_finite_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=3), _finite_json, max_size=4))
+def test_params_of_finite_numbers_go_out_as_they_are(params: dict[str, Any]) -> None:
+    _, frame = make().prepare_request("private/x", params, int, None, "w")
+    sent = msgspec.json.decode(frame)["params"]
+    assert sent == {k: v for k, v in params.items() if v is not None}
+
+
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=3), _finite_json, min_size=1, max_size=4),
+    st.data(),
+    st.sampled_from([math.nan, math.inf, -math.inf]),
+)
+def test_a_nan_or_infinity_anywhere_in_params_is_refused_by_its_path(
+    params: dict[str, Any], data: st.DataObject, bad: float
+) -> None:
+    # Replace one leaf (at any depth) with the bad number; the error names where it sits.
+    name = data.draw(st.sampled_from(sorted(params)))
+    path, holder, key = name, params, name
+    while isinstance(holder[key], list | dict) and holder[key]:
+        inner = holder[key]
+        key = data.draw(
+            st.sampled_from(range(len(inner)) if type(inner) is list else sorted(inner))
+        )
+        path += f"[{key}]" if type(inner) is list else f".{key}"
+        holder = inner
+    holder[key] = bad
+    protocol = make()
+    with pytest.raises(ClientError) as refused:
+        protocol.prepare_request("private/x", params, int, None, "w")
+    assert f"parameter {path!r} is {bad!r}" in str(refused.value)
+    assert protocol.pending_count == 0
