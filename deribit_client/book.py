@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._core.streams import Gap
+from ._core.values import check_depth
 from ._errors import ClientError
 from ._rpc.wire import Notification
 from .models import BookChange, BookLevel, BookSnapshot, PriceLevel
@@ -156,16 +157,17 @@ class LocalOrderBook:
         return PriceLevel(prices[0], self._asks.amounts[prices[0]]) if prices else None
 
     def bids(self, depth: int | None = None) -> list[PriceLevel]:
-        """Bid levels, best (highest) first; ``depth`` limits how many."""
+        """Bid levels, best (highest) first; ``depth`` (>= 0) limits how many."""
         prices = self._bids.prices
-        start = 0 if depth is None else max(len(prices) - depth, 0)
+        start = 0 if depth is None else max(len(prices) - check_depth(depth), 0)
         amounts = self._bids.amounts
         return [PriceLevel(p, amounts[p]) for p in reversed(prices[start:])]
 
     def asks(self, depth: int | None = None) -> list[PriceLevel]:
-        """Ask levels, best (lowest) first; ``depth`` limits how many."""
+        """Ask levels, best (lowest) first; ``depth`` (>= 0) limits how many."""
+        end = None if depth is None else check_depth(depth)
         amounts = self._asks.amounts
-        return [PriceLevel(p, amounts[p]) for p in self._asks.prices[:depth]]
+        return [PriceLevel(p, amounts[p]) for p in self._asks.prices[:end]]
 
     def spread(self) -> float | None:
         """Best ask minus best bid, or ``None`` when a side is empty."""

@@ -1,4 +1,4 @@
-"""Checks on the values a request sends, for any JSON venue."""
+"""Checks on values users pass, for any venue: what a request sends, a book view's depth."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import msgspec
 
 from .errors import ClientError
 
-__all__ = ["PLAIN", "check_finite"]
+__all__ = ["PLAIN", "check_depth", "check_finite"]
 
 PLAIN = frozenset({str, int, bool})
 """Value types that need no check (a float may be NaN, a container may hold one)."""
@@ -64,3 +64,15 @@ def _non_finite(value: Any) -> tuple[str, float] | None:
         if found is not None:
             return form.format(key) + found[0], found[1]
     return None
+
+
+def check_depth(depth: object) -> int:
+    """Validate a book view's ``depth`` (how many levels, best first).
+
+    Raises:
+        ClientError: ``depth`` is not an int >= 0 (a negative one would slice from the far
+            end of the book; bools are refused).
+    """
+    if type(depth) is not int or depth < 0:
+        raise ClientError(f"depth must be None or an int >= 0, not {depth!r}")
+    return depth

@@ -11,6 +11,7 @@ import heapq
 from typing import Any
 
 from .._core.streams import Gap
+from .._core.values import check_depth
 from .models import Add, Cancelled, Executed, Modified, NonDisplayTrade, OrderBookState
 
 __all__ = ["ExberryOrderBook"]
@@ -82,18 +83,20 @@ class ExberryOrderBook:
     # -- views ----------------------------------------------------------------------------
 
     def bids(self, depth: int | None = None) -> list[tuple[float, float]]:
-        """``(price, quantity)`` levels, best (highest) first."""
+        """``(price, quantity)`` levels, best (highest) first; ``depth`` (>= 0) limits how
+        many."""
         levels = self._levels["Buy"].items()
         if depth is None:
             return sorted(levels, reverse=True)
-        return heapq.nlargest(depth, levels)
+        return heapq.nlargest(check_depth(depth), levels)
 
     def asks(self, depth: int | None = None) -> list[tuple[float, float]]:
-        """``(price, quantity)`` levels, best (lowest) first."""
+        """``(price, quantity)`` levels, best (lowest) first; ``depth`` (>= 0) limits how
+        many."""
         levels = self._levels["Sell"].items()
         if depth is None:
             return sorted(levels)
-        return heapq.nsmallest(depth, levels)
+        return heapq.nsmallest(check_depth(depth), levels)
 
     @property
     def best_bid(self) -> tuple[float, float] | None:

@@ -354,6 +354,10 @@ async def test_local_order_book_from_state_and_depth(
     assert book.stale
     await book.resync(exberry_client)
     assert book.asks(1) == [(101.0, 1.0)]
+    assert book.bids(0) == []
+    for depth in (-1, "1"):
+        with pytest.raises(ClientError, match="depth"):
+            book.bids(depth)  # type: ignore[arg-type]
 
 
 async def test_reporting_pages_orders_and_trades(exberry_client: ExberryClient) -> None:

@@ -52,6 +52,21 @@ def test_snapshot_then_changes_new_change_delete() -> None:
     assert (book.change_id, book.changes) == (2, 1)
 
 
+def test_views_take_a_depth_of_zero_or_more() -> None:
+    book = LocalOrderBook()
+    book.apply(
+        snapshot(1, [["new", 100.0, 5], ["new", 99.5, 7]], [["new", 101.0, 3], ["new", 102.0, 1]])
+    )
+    assert book.bids(0) == book.asks(0) == []
+    assert book.asks(5) == [PriceLevel(101.0, 3), PriceLevel(102.0, 1)]
+    for depth in (-1, 1.5, "2", True):
+        # asks(-1) once gave every level but the worst, bids(-1) none at all.
+        with pytest.raises(ClientError, match="depth"):
+            book.asks(depth)  # type: ignore[arg-type]
+        with pytest.raises(ClientError, match="depth"):
+            book.bids(depth)  # type: ignore[arg-type]
+
+
 def test_a_gap_makes_it_stale_until_the_next_snapshot() -> None:
     book = LocalOrderBook()
     book.apply(snapshot(1, [["new", 100.0, 5]], [["new", 101.0, 3]]))
