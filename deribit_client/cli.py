@@ -98,6 +98,17 @@ def _typed(param: ParamFacts, raw: str) -> Any:
     return value
 
 
+def _count(raw: str) -> int:
+    # A negative count would stop after the first notification.
+    try:
+        count = int(raw)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0, not {raw!r}")
+    return count
+
+
 def _json_or_str(raw: str) -> Any:
     try:
         return msgspec.json.decode(raw)
@@ -326,7 +337,8 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                        ("record", "write the received notification frames to a file")):  # fmt: skip
         sub = commands.add_parser(name, parents=[shared], help=text)
         sub.add_argument("channels", nargs="+", help="e.g. ticker.BTC-PERPETUAL.100ms")
-        sub.add_argument("--count", type=int, default=0, help="stop after N notifications")
+        sub.add_argument("--count", type=_count, default=0,
+                         help="stop after N notifications (0: never)")  # fmt: skip
         if name == "tail":
             sub.add_argument("--json", action="store_true", help="JSON lines")
             _acting_for(sub)

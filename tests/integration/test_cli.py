@@ -122,6 +122,16 @@ async def test_bad_input_is_one_line_and_a_non_zero_exit(
     assert "Traceback" not in "".join(errors)
 
 
+def test_a_negative_count_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    # --count -1 once stopped after the first notification; 0 means "never stop".
+    for extra in ([], ["-o", "x.jsonl"]):  # tail, record
+        command = "record" if extra else "tail"
+        with pytest.raises(SystemExit) as exited:
+            main([command, "ticker.BTC-PERPETUAL.100ms", "--count", "-1", *extra])
+        assert exited.value.code == 2
+        assert "--count: must be an int >= 0, not '-1'" in capsys.readouterr().err
+
+
 async def test_call_help_and_list() -> None:
     code, out = await run("call", "private/buy", "--help")
     assert code == 0
