@@ -148,6 +148,7 @@ class Stream(Generic[T]):
         "_on_error",
         "_pending_loss",
         "_queue",
+        "_started",
         "_unwrap",
         "_waiter",
         "conflated",
@@ -184,6 +185,7 @@ class Stream(Generic[T]):
         self._waiter: asyncio.Future[None] | None = None
         self._error: BaseException | None = None
         self._active = False
+        self._started = False  # _start() under way or done: iteration may wait for items
         self._closed = False
         self._ended = False
         self._done: asyncio.Future[None] | None = None
@@ -228,7 +230,12 @@ class Stream(Generic[T]):
     async def _start(self) -> Stream[T]:
         if self._active or self._closed:
             raise ClientError(f"{type(self).__name__} can be entered only once; subscribe again")
-        await self._attach()
+        self._started = True
+        try:
+            await self._attach()
+        except BaseException:
+            self._started = False  # not started after all: iterating must not wait forever
+            raise
         self._active = True
         if self._callback is not None and not self._inline:
             self._consumer = asyncio.get_running_loop().create_task(
@@ -335,6 +342,10 @@ class Stream(Generic[T]):
                 raise ClientError(
                     f"{self.name} is already being read by another task; give each task "
                     "its own subscription"
+                )
+            if not self._started:  # nothing would ever arrive: say so instead of waiting
+                raise ClientError(
+                    f"{self.name} is not started: use `async with` or `await` on it before reading"
                 )
             waiter = self._waiter = asyncio.get_running_loop().create_future()
             try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from deribit_client import Gap, SubscriberOverflow
+from deribit_client import ClientError, Gap, SubscriberOverflow
 from deribit_client._core.streams import Stream
 
 
@@ -59,12 +59,56 @@ async def test_error_policy_fails_the_stream_when_full() -> None:
 
 
 async def test_cancelled_anext_takes_nothing() -> None:
-    s = stream()
+    s = await stream()
     waiting = asyncio.ensure_future(anext(s))
     await asyncio.sleep(0)
+    assert not waiting.done()  # waiting for an item
     waiting.cancel()
     s.put(1)
     assert await anext(s) == 1
+
+
+async def test_reading_a_stream_never_started_says_so_instead_of_waiting() -> None:
+    # Reported from outside: `async for x in client.subscribe(...)` without `async with`
+    # or `await` waited forever.
+    s = stream()
+    with pytest.raises(ClientError, match="not started"):
+        await asyncio.wait_for(anext(s), 5)
+    s.put(1)  # anything already queued is still handed out
+    assert await anext(s) == 1
+
+
+async def test_a_reader_may_wait_while_the_stream_is_starting() -> None:
+    attached = asyncio.Event()
+    release = asyncio.Event()
+
+    class Slow(Stream[int]):
+        async def _attach(self) -> None:
+            attached.set()
+            await release.wait()
+
+    s = Slow("c", "drop_oldest", 3)
+    starting = asyncio.ensure_future(s._start())
+    await attached.wait()
+    reading = asyncio.ensure_future(anext(s))
+    await asyncio.sleep(0)
+    assert not reading.done()  # started, not yet attached: waiting is right
+    release.set()
+    await starting
+    s.put(7)
+    assert await asyncio.wait_for(reading, 5) == 7
+
+
+async def test_a_stream_that_failed_to_start_is_not_read_forever() -> None:
+    class Refused(Stream[int]):
+        async def _attach(self) -> None:
+            raise ConnectionError("venue said no")
+
+    s = Refused("c", "drop_oldest", 3)
+    with pytest.raises(ConnectionError):
+        await s
+    with pytest.raises(ClientError, match="not started"):
+        await asyncio.wait_for(anext(s), 5)
 
 
 async def test_a_marker_arriving_on_a_full_error_queue_is_an_overflow_too() -> None:

@@ -126,6 +126,8 @@ async def test_calls_are_checked_before_anything_is_sent(client_and_venue: Any) 
         client.subscribe("ticker.BTC-PERPETUAL.100ms", policy="latest")  # type: ignore[arg-type]
     with pytest.raises(ClientError, match="channel"):
         client.subscribe(42)  # type: ignore[arg-type]
+    with pytest.raises(ClientError, match="not started"):  # neither entered nor awaited
+        await anext(aiter(client.subscribe("ticker.BTC-PERPETUAL.100ms")))
     assert len(venue.calls) == sent
     assert client.pending_count == 0
 
