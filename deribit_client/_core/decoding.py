@@ -11,7 +11,7 @@ import msgspec
 
 from .errors import ClientError
 
-__all__ = ["DecoderCache", "check_decodable", "dec_hook"]
+__all__ = ["DecoderCache", "check_decodable", "dec_hook", "value_decoder"]
 
 Decoder = msgspec.json.Decoder[Any]
 
@@ -32,6 +32,12 @@ def dec_hook(tp: Any, obj: Any) -> Any:
         # Anything else would escape the decoder as itself: the protocol would not know it
         # for a misfit result, and the reply would be lost to its caller.
         raise ValueError(f"{getattr(tp, '__name__', tp)}._from_json failed: {exc!r}") from exc
+
+
+def value_decoder(tp: Any) -> Decoder:
+    """A decoder of a JSON value of type ``tp`` (a result, a payload, an item), with the
+    ``_from_json`` hook: what a :class:`DecoderCache` of plain values builds."""
+    return msgspec.json.Decoder(tp, dec_hook=dec_hook)
 
 
 _checked: set[Any] = set()

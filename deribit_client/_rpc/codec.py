@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from .._core.decoding import DecoderCache, dec_hook
+from .._core.decoding import DecoderCache, dec_hook, value_decoder
 from .wire import EMPTY_RAW, Envelope, EnvelopeMeta, Notification
 
 __all__ = [
@@ -32,7 +32,7 @@ encode = _encoder.encode
 decode_envelope = msgspec.json.Decoder(Envelope).decode
 """Decode one incoming frame (bytes or str) into an :class:`Envelope`."""
 
-decoder_for = DecoderCache(lambda tp: msgspec.json.Decoder(tp, dec_hook=dec_hook))
+decoder_for = DecoderCache(value_decoder)
 """``decoder_for(tp)``: the cached decoder of a value of type ``tp`` (a result, a payload)."""
 
 

@@ -284,8 +284,14 @@ class ExberryClient:
             )
         if (api_key is None) != (secret is None) or (username is None) != (password is None):
             raise ClientError("api_key needs secret, and username needs password")
-        given = {"api_key": api_key, "secret": secret, "token": token, "username": username}
-        given |= {"password": password, "public_token": public_token}
+        given = {
+            "api_key": api_key,
+            "secret": secret,
+            "token": token,
+            "username": username,
+            "password": password,
+            "public_token": public_token,
+        }
         for name, value in given.items():
             if value is not None and (type(value) is not str or not value):
                 # The value is not shown: it may be a secret.
@@ -448,10 +454,7 @@ class ExberryClient:
             ExberryError: the stream ended with ``sig: 2`` (typed by ``errorCode``).
             RequestTimeout, ConnectionLost, OrderOutcomeUnknown: as for Deribit calls.
         """
-        if type(q) is not str or not q:
-            raise ClientError(f"q must be a qualifier such as 'v1/exchange.market/...', not {q!r}")
-        if d is not None and not isinstance(d, Mapping):
-            raise ClientError(f"d must be a mapping, not {type(d).__name__}")
+        _check_q_d(q, d)
         if type(many) is not bool:
             raise ClientError(f"many must be a bool, not {many!r}")
         if timeout is not None:
@@ -471,10 +474,7 @@ class ExberryClient:
         on_error: ErrorCallback | None = None,
     ) -> ExberryStream[Any]:
         """Any long-lived qualifier; enter the result to open it (see the README)."""
-        if type(q) is not str or not q:
-            raise ClientError(f"q must be a qualifier, not {q!r}")
-        if d is not None and not isinstance(d, Mapping):
-            raise ClientError(f"d must be a mapping, not {type(d).__name__}")
+        _check_q_d(q, d)
         if self.state is ConnectionState.CLOSED:
             raise ClientClosed("cannot open a stream: the client is closed")
         size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
@@ -965,6 +965,14 @@ def _live_trades(data: list[Any]) -> list[LiveTrade]:
     if isinstance(data[0], list):
         return [msgspec.convert(row, LiveTrade) for row in data]
     return [msgspec.convert(data, LiveTrade)]
+
+
+def _check_q_d(q: object, d: object) -> None:
+    """What :meth:`ExberryClient.request` and :meth:`ExberryClient.stream` take."""
+    if type(q) is not str or not q:
+        raise ClientError(f"q must be a qualifier such as 'v1/exchange.market/...', not {q!r}")
+    if d is not None and not isinstance(d, Mapping):
+        raise ClientError(f"d must be a mapping, not {type(d).__name__}")
 
 
 def _members(values: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
-from .._core.decoding import DecoderCache, dec_hook
+from .._core.decoding import DecoderCache, dec_hook, value_decoder
 from .._core.errors import DeribitError, ProtocolError
 from .._core.protocol import LostErrorRule, PendingRequests, Reply, Route, Violation
 from .._core.values import check_finite
@@ -52,7 +52,7 @@ def _item_frame_decoder(item_type: Any) -> msgspec.json.Decoder[Any]:
 frame_decoder = DecoderCache(_item_frame_decoder, "item_type")
 """``frame_decoder(tp)``: a decoder of a whole item frame whose ``d`` is ``tp``: one parse
 per item; raises ClientError for a type no item could be decoded into."""
-_item_decoder = DecoderCache(lambda tp: msgspec.json.Decoder(tp, dec_hook=dec_hook), "item_type")
+_item_decoder = DecoderCache(value_decoder, "item_type")
 
 
 class StreamRoute(Route, Protocol):
