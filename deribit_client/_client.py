@@ -22,7 +22,7 @@ from ._api import PrivateAPI, PublicAPI
 from ._auth import Authenticator, Credentials, Grant, HttpAuth
 from ._config import MIN_HEARTBEAT_INTERVAL, Endpoints, Environment, endpoints_for
 from ._core.connection import DEFAULT_TIMEOUT, Connection, RequestConnection, check_timeout
-from ._core.credits import CreditPool, take_credits
+from ._core.credits import CreditPool, refund_credits, take_credits, try_take_credits
 from ._core.errors import (
     ClientClosed,
     ClientError,
@@ -511,14 +511,22 @@ class DeribitClient:
         """A call on a given connection, ready or not (establish steps, auth)."""
         timeout = None  # the connection's default
         limiter = self.rate_limiter
-        if limiter is not None and (short := limiter.try_take(method, params)):
-            timeout = await take_credits(short, self.timeout, method)
-        if type(conn) is Connection:
-            return await conn.call(
-                timeout, False, conn.protocol.prepare_request, method, params, result_type, None
-            )
-        assert isinstance(conn, RequestConnection)
-        return await _over_http(conn, method, params, result_type, timeout, False)
+        pools = limiter.pools_for(method, params) if limiter is not None else ()
+        if not try_take_credits(pools):
+            timeout = await take_credits(pools, self.timeout, method)
+        call: Awaitable[Any]
+        try:
+            if type(conn) is Connection:
+                call = conn.call(
+                    timeout, False, conn.protocol.prepare_request, method, params, result_type, None
+                )
+            else:
+                assert isinstance(conn, RequestConnection)
+                call = _over_http(conn, method, params, result_type, timeout, False)
+        except BaseException:
+            refund_credits(pools)
+            raise
+        return await call
 
     async def _refresh_tokens(self) -> None:
         auth = self._auth
@@ -615,7 +623,8 @@ class DeribitClient:
         the awaitable that performs it (with ``meta``, one that returns the whole reply).
 
         A plain function, so the typed wrappers reach the connection without extra
-        coroutine layers; misuse raises here, before anything is sent.
+        coroutine layers; misuse raises here, before anything is sent. The request (its
+        credits, its id) is prepared by this call: await the result at once.
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
@@ -642,11 +651,22 @@ class DeribitClient:
         meta: bool,
         private: bool,
     ) -> Awaitable[Any]:
-        """Send a call now if its credits are there (the usual case), else wait for them."""
+        """Send a call now if its credits are there (the usual case), else wait for them.
+
+        A call refused before it is sent (bad arguments, no connection: raised by
+        ``_send``, which prepares the request) gives its credits back.
+        """
         limiter = self.rate_limiter
-        if limiter is not None and (short := limiter.try_take(method, params)):
-            return self._route_later(short, method, params, result_type, timeout, meta, private)
-        return self._send(method, params, result_type, timeout, meta, private)
+        if limiter is None:
+            return self._send(method, params, result_type, timeout, meta, private)
+        pools = limiter.pools_for(method, params)
+        if not try_take_credits(pools):
+            return self._route_later(pools, method, params, result_type, timeout, meta, private)
+        try:
+            return self._send(method, params, result_type, timeout, meta, private)
+        except BaseException:
+            refund_credits(pools)
+            raise
 
     async def _route_later(
         self,
@@ -659,7 +679,12 @@ class DeribitClient:
         private: bool,
     ) -> Any:
         left = await take_credits(pools, self.timeout if timeout is None else timeout, method)
-        return await self._send(method, params, result_type, left, meta, private)
+        try:
+            call = self._send(method, params, result_type, left, meta, private)
+        except BaseException:
+            refund_credits(pools)
+            raise
+        return await call
 
     def _send(
         self,

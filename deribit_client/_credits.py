@@ -16,7 +16,7 @@ from typing import Any
 
 from ._catalogue import METHODS
 from ._catalogue.credits import CREDIT_POOLS
-from ._core.credits import CreditPool, try_take_credits
+from ._core.credits import CreditPool
 from ._errors import RpcError
 from .models import Limits
 
@@ -134,14 +134,6 @@ class CreditLimiter:
         if key is not None:
             self._routes[key] = route
         return route
-
-    def try_take(
-        self, method: str, params: Mapping[str, Any] | None
-    ) -> tuple[CreditPool, ...] | None:
-        """Take a request's credits now (``None``), or name the pools to wait for (then
-        :func:`~deribit_client._core.credits.take_credits`)."""
-        pools = self.pools_for(method, params)
-        return None if try_take_credits(pools) else pools
 
     def needs_calibration(self) -> bool:
         """True when the account's limits should be read (again): never read, read over an

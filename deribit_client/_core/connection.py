@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Generic, TypeVar
 
 from ..transports.base import RequestTransport, StreamTransport
@@ -121,7 +121,7 @@ class Connection(Generic[P]):
             self._new_future, self._clock = loop_shortcuts(self._loop)
             self._reader = self._loop.create_task(self._read_loop(), name="deribit-read-loop")
 
-    async def call(
+    def call(
         self,
         timeout: float | None,
         meta: bool,
@@ -130,20 +130,23 @@ class Connection(Generic[P]):
         b: Any,
         c: Any,
         d: Any,
-    ) -> Any:
-        """Send one request and wait for its reply.
+    ) -> Coroutine[Any, Any, Any]:
+        """Prepare one request now and return the coroutine that sends it and waits for
+        its reply.
 
         ``prepare(a, b, c, d, waiter, deadline, timeout)`` is the protocol's request
         preparation (four venue arguments: fixed, so no ``*args`` tuple lives as long as
-        the call); it registers the waiter and returns ``(key, frame)``.
+        the call); it registers the waiter and returns ``(key, frame)``. Whatever refuses
+        the request before any I/O (a closed connection, the protocol's validation) raises
+        here, so a caller can tell "never sent" from the errors of the exchange itself.
 
         Returns:
-            The decoded result, or with ``meta`` the whole :class:`Reply`.
+            A coroutine returning the decoded result, or with ``meta`` the whole
+            :class:`Reply`; it must be awaited (the request is registered already).
 
         Raises:
-            RequestTimeout: no reply (or the frame could not be written) within ``timeout``.
-            ConnectionLost: the connection closed before the reply; nothing is re-sent.
-            DeribitError: whatever the protocol maps a reply's error or a lost reply to.
+            ConnectionLost: the connection is closed; nothing was sent.
+            ClientError: the protocol refused the request, or another event loop called.
         """
         if self._closed_reason is not None:
             raise ConnectionLost(f"connection is closed: {self._closed_reason}")
@@ -156,6 +159,24 @@ class Connection(Generic[P]):
         key, frame = prepare(a, b, c, d, future, deadline, limit)
         if deadline < self._next_sweep:
             self._arm_sweep(loop, deadline)
+        return self._exchange(loop, future, key, frame, limit, meta)
+
+    async def _exchange(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        future: Future,
+        key: Any,
+        frame: bytes,
+        limit: float,
+        meta: bool,
+    ) -> Any:
+        """Send a prepared request and wait for its reply (see :meth:`call`).
+
+        Raises:
+            RequestTimeout: no reply (or the frame could not be written) within the limit.
+            ConnectionLost: the connection closed before the reply; nothing is re-sent.
+            DeribitError: whatever the protocol maps a reply's error or a lost reply to.
+        """
         protocol = self.protocol
         sending = self._sending
         task = current_task(loop)
@@ -428,7 +449,7 @@ class RequestConnection(Generic[P]):
         self.closed_reason: str | None = None
         self.retry_after: float | None = None
 
-    async def call(
+    def call(
         self,
         timeout: float | None,
         meta: bool,
@@ -438,18 +459,34 @@ class RequestConnection(Generic[P]):
         b: Any,
         c: Any,
         d: Any,
-    ) -> Any:
-        """POST one request and decode its reply; as :meth:`Connection.call`.
+    ) -> Coroutine[Any, Any, Any]:
+        """Prepare one request now and return the coroutine that POSTs it and decodes its
+        reply; as :meth:`Connection.call`.
 
         ``label`` names the request for the transport (Deribit: the method, which is also
         the URL path).
         """
         if asyncio.get_running_loop() is not self._loop:
             raise ClientError(_OTHER_LOOP)
-        protocol = self.protocol
         limit = self.default_timeout if timeout is None else timeout
         key, frame = prepare(a, b, c, d, None, math.inf, limit)
-        headers = self._headers(label, frame) if self._headers is not None else None
+        try:
+            headers = self._headers(label, frame) if self._headers is not None else None
+        except BaseException:
+            self.protocol.forget(key)
+            raise
+        return self._post(label, key, frame, headers, limit, meta)
+
+    async def _post(
+        self,
+        label: str,
+        key: Any,
+        frame: bytes,
+        headers: Mapping[str, str] | None,
+        limit: float,
+        meta: bool,
+    ) -> Any:
+        protocol = self.protocol
         try:
             body = await self._transport.request(label, frame, headers, limit)
         except TimeoutError:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 from .errors import CreditTimeout
 
-__all__ = ["CreditPool", "take_credits", "try_take_credits"]
+__all__ = ["CreditPool", "refund_credits", "take_credits", "try_take_credits"]
 
 CAPACITY_SHARE = 0.9
 """Share of the venue's capacity the client spends at most: the rest absorbs jitter that
@@ -162,6 +162,12 @@ class CreditPool:
         self._level -= self.cost
         self.requests += 1
 
+    def _refund(self) -> None:
+        self._fill()
+        level = self._level + self.cost
+        self._level = level if level < self._ceiling else self._ceiling
+        self.requests -= 1
+
 
 def try_take_credits(pools: Sequence[CreditPool]) -> bool:
     """Take one request's credits from every pool now, if all have them and no earlier
@@ -175,6 +181,14 @@ def try_take_credits(pools: Sequence[CreditPool]) -> bool:
     for pool in pools:
         pool._spend()
     return True
+
+
+def refund_credits(pools: Sequence[CreditPool]) -> None:
+    """Give back one request's credits to every pool: the request they were taken for was
+    refused before it was sent (bad arguments, no connection), so the venue never counted
+    it."""
+    for pool in pools:
+        pool._refund()
 
 
 async def take_credits(pools: Sequence[CreditPool], timeout: float, method: str) -> float:

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from deribit_client import (
+    ClientClosed,
     ClientError,
+    ConnectionLost,
     CreditLimiter,
     CreditTimeout,
     DeribitClient,
@@ -165,3 +167,37 @@ async def test_waiting_for_credits_counts_against_an_internal_calls_timeout() ->
         assert pool.delayed == 1
         # The subscribe got what was left of the 0.5 s, not a fresh 0.5 s.
         assert info.value.timeout < 0.5
+
+
+async def test_a_call_refused_before_it_is_sent_takes_no_credits() -> None:
+    # A bot that keeps calling through a bad argument, a reconnect or a closed client must
+    # not drain the pools it shares with its good calls (and with other clients).
+    shared = CreditLimiter(clock=lambda: 0.0)  # no refill: every credit shows
+    trading = shared.pools["matching_engine"]
+    general = shared.pools["non_matching_engine"]
+
+    def credits() -> tuple[float, int, float, int]:
+        return trading.available, trading.requests, general.available, general.requests
+
+    venue = scripted()
+    venue.results["private/get_account_summary"] = {"currency": "BTC"}  # defaults stay
+    async with client_for(venue, rate_limit=shared, reconnect=False, **KEY) as client:
+        before = credits()
+        with pytest.raises(ClientError, match="price"):
+            await client.private.buy("BTC-PERPETUAL", amount=10, price=float("nan"))
+        with pytest.raises(ClientError, match="params"):
+            await client.call("public/get_time", ["not", "a", "mapping"])  # type: ignore[arg-type]
+        with pytest.raises(ClientError, match="result_type"):
+            await client.call("public/get_time", result_type=object)
+        with pytest.raises(ClientError, match="bytes"):
+            await client.call("public/test", {"blob": "x" * 40_000_000})
+        assert credits() == before
+        venue.transport.drop("network")
+        await until(lambda: client.state.value == "failed")
+        with pytest.raises(ConnectionLost):
+            await client.private.buy("BTC-PERPETUAL", amount=10, type="market")
+        assert credits() == before
+    with pytest.raises(ClientClosed):
+        await client.public.get_time()
+    assert credits() == before
+    assert venue.methods().count("private/buy") == 0

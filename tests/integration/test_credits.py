@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from deribit_client import ConnectionLost, DeribitClient, RateLimitError
+from deribit_client import ClientError, ConnectionLost, CreditLimiter, DeribitClient, RateLimitError
 from deribit_client.testing import (
     SIM_CLIENT_ID,
     SIM_CLIENT_SECRET,
@@ -191,3 +191,15 @@ async def test_the_limiter_spends_each_currencys_pool_on_its_own() -> None:
         # where one pool for both (burst 20) would have held 12 of the 30 back.
         assert [(p.requests, p.delayed) for p in pools] == [(15, 0), (15, 0)]
         assert limiter.pools["matching_engine"].requests == 0
+
+
+async def test_a_call_refused_before_it_is_posted_takes_no_credits(sim: DeribitSimulator) -> None:
+    limiter = CreditLimiter(clock=lambda: 0.0)  # no refill: every credit shows
+    pool = limiter.pools["matching_engine"]
+    async with DeribitClient(url=sim.url, transport="http", rate_limit=limiter, **KEY) as client:
+        before = pool.available, pool.requests
+        with pytest.raises(ClientError, match="amount"):
+            await client.private.buy("BTC-PERPETUAL", amount=float("inf"), type="market")
+        assert (pool.available, pool.requests) == before
+        await client.private.buy("BTC-PERPETUAL", amount=10, type="market")
+        assert pool.requests == before[1] + 1
