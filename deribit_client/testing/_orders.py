@@ -766,10 +766,12 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
         raise SimError(11029, "invalid_arguments", {"reason": "amount and contracts differ"})
     check_amount(instrument, amount)
     price = call.param("price", float, None)
-    if order_type in ("limit", "stop_limit", "take_limit"):
+    if order_type in _LIMIT_TYPES:
         if price is None:
             raise invalid_param("price", "required for limit orders")
         check_price(sim, instrument, direction, price)
+    else:
+        price = None  # "Only for limit and stop_limit orders": other types ignore it
     label = call.param("label", str, "")
     if len(label) > 64:
         raise invalid_param("label", "at most 64 characters")
@@ -868,8 +870,16 @@ def check_amount(instrument: dict[str, Any], amount: float) -> None:
         raise SimError(10027, "non_integer_contract_amount")
 
 
+def check_positive_price(instrument: dict[str, Any], price: float) -> None:
+    """``-32602`` for a price at or below zero, which only a combo (a spread) can have."""
+    if price <= 0.0 and not is_combo(instrument):
+        raise invalid_param("price", "must be positive")
+
+
 def check_price(sim: SimState, instrument: dict[str, Any], direction: str, price: float) -> None:
-    """A limit price's checks: ``10043`` off the tick, outside the band (``10007``/``10005``)."""
+    """A limit price's checks: not positive (``-32602``), ``10043`` off the tick, outside
+    the band (``10007``/``10005``)."""
+    check_positive_price(instrument, price)
     if not on_tick(price, instrument["tick_size"]):
         raise SimError(10043, "price_wrong_tick")
     ticker = sim.market.ticker(instrument["instrument_name"], sim.now_ms())
@@ -1046,8 +1056,8 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         raise invalid_param("amount", "amount or price required")
     if amount is not None and amount < order["filled_amount"] - _EPS:
         raise SimError(10021, "invalid_amount")
-    if price is not None and not on_tick(price, instrument["tick_size"]):
-        raise SimError(10043, "price_wrong_tick")
+    if price is not None:
+        check_price(sim, instrument, order["direction"], price)
     trigger_price = _trigger_price(call, instrument)
     if trigger_price is not None and order["order_state"] == "untriggered":
         order["trigger_price"] = trigger_price
@@ -1218,7 +1228,7 @@ async def cancel_all_by_instrument(call: Call) -> int | list[dict[str, Any]]:
 
 
 async def cancel_all_by_kind_or_type(call: Call) -> int | list[dict[str, Any]]:
-    currency = call.param("currency", (str, list))
+    currency = call.param("currency", (str, list), items=str)
     currencies = {currency} if isinstance(currency, str) else set(currency)
     kind = call.param("kind", str, None)
     wanted = call.param("type", str, None)

@@ -38,6 +38,7 @@ from ._credits import RateLimits
 from ._orders import BOOK_STATES
 from ._serve import serve
 from ._session import Session, SimError, json_encode, remember
+from ._shaped import check_param_types
 from ._state import Call, SimState
 
 __all__ = ["DeribitSimulator"]
@@ -402,11 +403,10 @@ class DeribitSimulator(SimState):
             error = SimError(-32600, "request entity too large")
             await self._deliver(session, _error_envelope(None, error))
             return
-        request = _parse_request(frame)
-        if isinstance(request, SimError):
-            await self._deliver(session, _error_envelope(None, request))
+        req_id, method, params = _parse_request(frame)
+        if isinstance(method, SimError):
+            await self._deliver(session, _error_envelope(req_id, method))
             return
-        req_id, method, params = request
         remember(self.calls, (method, params))
         delay = self._take_delay(method)
         if delay is not None:
@@ -453,10 +453,9 @@ class DeribitSimulator(SimState):
             if len(body) > 32 * 1024:
                 error = SimError(-32600, "request entity too large")
                 return _http_reply(_error_envelope(None, error), ok=False)
-            parsed = _parse_request(body)
-            if isinstance(parsed, SimError):
-                return _http_reply(_error_envelope(None, parsed), ok=False)
-            req_id, body_method, params = parsed
+            req_id, body_method, params = _parse_request(body)
+            if isinstance(body_method, SimError):
+                return _http_reply(_error_envelope(req_id, body_method), ok=False)
             method = body_method or method
         elif request.method == "GET":
             params = dict(request.query)  # strings: converted by the handlers' declared types
@@ -485,6 +484,9 @@ class DeribitSimulator(SimState):
             if method.startswith("private/") and self.authorize is not None:
                 call.token = self.authorize(call)
             self.charge_credits(call)
+            # Also the params this call's handler does not read (a trigger_price on a
+            # market order): Deribit refuses any mistyped one.
+            check_param_types(call)
             result = handler(call)
             if asyncio.iscoroutine(result):
                 result = await result
@@ -528,20 +530,25 @@ class DeribitSimulator(SimState):
         return fault
 
 
-def _parse_request(frame: bytes | str) -> tuple[Any, str, dict[str, Any]] | SimError:
+def _parse_request(frame: bytes | str) -> tuple[Any, str | SimError, dict[str, Any]]:
+    """``(id, method, params)``, or ``(id, error, {})`` for a frame that is not a request;
+    the id is echoed when the frame is an object that has one, so its sender can match
+    the refusal."""
     try:
         request = _json_decode(frame)
-    except msgspec.DecodeError:
-        return SimError(-32700, "Parse error")
+    except (msgspec.DecodeError, RecursionError):  # nested too deep for the decoder
+        return None, SimError(-32700, "Parse error"), {}
     if not isinstance(request, dict):
-        return SimError(11050, "bad_request")
+        return None, SimError(11050, "bad_request"), {}
+    req_id = request.get("id")
     method = request.get("method")
     params = request.get("params", {})
     if not isinstance(method, str):
-        return SimError(11050, "bad_request")
+        return req_id, SimError(11050, "bad_request"), {}
     if not isinstance(params, dict):
-        return SimError(-32602, "Invalid params", {"reason": "params must be an object"})
-    return request.get("id"), method, params
+        error = SimError(-32602, "Invalid params", {"reason": "params must be an object"})
+        return req_id, error, {}
+    return req_id, method, params
 
 
 def _error_envelope(req_id: Any, error: SimError, us_in: int = 0, us_out: int = 0) -> bytes:

@@ -17,7 +17,7 @@ from ._session import REQUIRED, invalid_param
 from ._shapes import EXAMPLES, PARAMS
 from ._state import Call, Handler, SimState
 
-__all__ = ["declared_params", "register", "shaped_methods"]
+__all__ = ["check_param_types", "declared_params", "register", "shaped_methods"]
 
 _TYPES: dict[str, type] = {
     "string": str,
@@ -62,9 +62,12 @@ class _Param(NamedTuple):
     kind: type
     required: bool
     allowed: tuple[str, ...]
+    """Allowed values (an array's: of its items)."""
     lowered: frozenset[str]
     minimum: float | None
     maximum: float | None
+    items: type | None
+    """An array's item type."""
 
 
 @functools.cache
@@ -77,8 +80,9 @@ def _params(method: str) -> tuple[_Param, ...]:
             allowed,
             frozenset(a.lower() for a in allowed),
             *bounds,
+            _TYPES.get(items),
         )
-        for name, kind, required, allowed, bounds in PARAMS[method]
+        for name, kind, required, allowed, bounds, items in PARAMS[method]
     )
 
 
@@ -88,11 +92,15 @@ def declared_params(call: Call) -> dict[str, Any]:
     documented bounds gets ``-32602 Invalid params`` naming the parameter."""
     values: dict[str, Any] = {}
     for param in _params(call.method):
-        value = call.param(param.name, param.kind, REQUIRED if param.required else None)
+        value = call.param(
+            param.name, param.kind, REQUIRED if param.required else None, items=param.items
+        )
         if value is None:
             continue
         name = param.name
-        if param.allowed and str(value).lower() not in param.lowered:
+        if param.allowed and any(
+            str(v).lower() not in param.lowered for v in (value if param.items else (value,))
+        ):
             raise invalid_param(name, f"must be one of {', '.join(param.allowed)}")
         if param.minimum is not None and value < param.minimum:
             raise invalid_param(name, f"must be at least {param.minimum}")
@@ -100,6 +108,16 @@ def declared_params(call: Call) -> dict[str, Any]:
             raise invalid_param(name, f"must be at most {param.maximum}")
         values[name] = value
     return values
+
+
+def check_param_types(call: Call) -> None:
+    """``-32602 Invalid params`` for any documented param that was sent with the wrong JSON
+    type, read by its handler or not. Only types: which params are required and which
+    values are allowed are the handlers' (the stateful ones follow Deribit where its spec
+    is wrong, REFERENCE 0)."""
+    if call.method in PARAMS:
+        for param in _params(call.method):
+            call.param(param.name, param.kind, None, items=param.items)
 
 
 def _handler(method: str) -> Handler:

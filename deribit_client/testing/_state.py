@@ -13,7 +13,9 @@ declared parameters for all; ``_server`` is the one module that wires handlers t
 from __future__ import annotations
 
 import asyncio
+import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -212,8 +214,16 @@ class Call:
         """Send ``message`` after the reply to this call."""
         self.followups.append(message)
 
-    def param(self, name: str, kind: type | tuple[type, ...] = str, default: Any = REQUIRED) -> Any:
-        """Read a param, answering ``-32602 Invalid params`` like Deribit when it is wrong."""
+    def param(
+        self,
+        name: str,
+        kind: type | tuple[type, ...] = str,
+        default: Any = REQUIRED,
+        *,
+        items: type | None = None,
+    ) -> Any:
+        """Read a param, answering ``-32602 Invalid params`` like Deribit when it is wrong
+        (with ``items``, also when an item of an array is not of that type)."""
         value = self.params.get(name, REQUIRED)
         if value is REQUIRED:
             if default is REQUIRED:
@@ -225,9 +235,31 @@ class Call:
             value = _from_query(name, value, kind)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+        if not _is(value, kind):
             raise invalid_param(name)
+        if items is not None and type(value) is list and not all(_is(v, items) for v in value):
+            raise invalid_param(name, f"every item must be a JSON {_JSON_NAMES[items]}")
         return value
+
+
+_JSON_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object",
+               list: "array"}  # fmt: skip
+
+
+def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
+    """JSON's types: an integer is a number, a boolean is neither."""
+    if isinstance(value, bool):
+        kinds = kind if type(kind) is tuple else (kind,)
+        return bool in kinds or object in kinds
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+"""Numbers as JSON writes them: Python's ``float()`` also takes ``nan``, ``inf``,
+``1_000``, padding and non-ASCII digits, which no JSON body can carry."""
 
 
 def _from_query(name: str, value: str, kind: Any) -> Any:
@@ -236,12 +268,14 @@ def _from_query(name: str, value: str, kind: Any) -> Any:
     try:
         if bool in wanted and value in ("true", "false"):
             return value == "true"
-        if int in wanted and value.lstrip("-").isdigit():
+        if int in wanted and _INTEGER.fullmatch(value):
             return int(value)
-        if float in wanted:
-            return float(value)
+        if float in wanted and _NUMBER.fullmatch(value):
+            number = float(value)
+            if math.isfinite(number):  # 1e999 overflows to inf
+                return number
         if list in wanted or dict in wanted:
             return msgspec.json.decode(value)
-    except (ValueError, msgspec.DecodeError):
+    except (ValueError, msgspec.DecodeError, RecursionError):
         pass
     raise invalid_param(name)

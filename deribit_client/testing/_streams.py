@@ -452,9 +452,7 @@ def _subscribe(call: Call, private: bool, label: str | None = None) -> list[str]
     session = call.session
     if not session.is_websocket:
         raise SimError(10030, "must_be_websocket_request")
-    channels = call.param("channels", list)
-    if not all(isinstance(c, str) for c in channels):
-        raise invalid_param("channels")
+    channels = call.param("channels", list, items=str)
     accepted = []
     for channel in channels:
         # Deribit silently leaves out channels it will not serve (REFERENCE 5).
@@ -486,7 +484,7 @@ def private_subscribe(call: Call) -> list[str]:
 
 
 def _unsubscribe(call: Call) -> list[str]:
-    channels = call.param("channels", list)
+    channels = call.param("channels", list, items=str)
     session = call.session
     removed = [c for c in channels if c in session.channels]
     session.channels.difference_update(removed)

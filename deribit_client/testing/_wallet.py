@@ -15,6 +15,7 @@ from ._orders import (
     account_identity,
     account_of,
     account_summary,
+    check_positive_price,
     currency_of,
     order_margin,
     position_view,
@@ -456,6 +457,7 @@ def get_margins(call: Call) -> dict[str, Any]:
     params = declared_params(call)
     name = params["instrument_name"]
     instrument = call.sim.market.require(name)
+    check_positive_price(instrument, params["price"])
     order = {"amount": params["amount"], "filled_amount": 0.0, "price": params["price"]}
     margin = round(order_margin(call.sim, instrument, order), 10)
     ticker = call.sim.market.ticker(name, call.sim.now_ms())

@@ -16,6 +16,7 @@ from deribit_client import (
     Gap,
     HTTPStatusError,
     InsufficientFundsError,
+    InvalidRequestError,
     LocalOrderBook,
     TransportError,
 )
@@ -62,6 +63,16 @@ async def test_get_query_strings_become_the_declared_types(sim: DeribitSimulator
     assert state["result"]["label"] == "12345"
     wrong = await http_get(sim, "public/get_order_book", instrument_name=PERP, depth="many")
     assert wrong["error"]["code"] == -32602
+    # Only what JSON could carry: no NaN, infinity, "1_000", padding or non-ASCII digits.
+    for price in ("nan", "inf", "-Infinity", "1e999", "1_000", " 1000", "\uff11\uff10\uff10\uff10"):
+        refused = await http_get(sim, "private/buy", instrument_name=PERP, amount="10",
+                                 price=price)  # fmt: skip
+        assert refused["error"]["data"] == {"reason": "wrong format", "param": "price"}, price
+    for depth in ("\uff15", "0x5", "+5"):
+        refused = await http_get(sim, "public/get_order_book", instrument_name=PERP, depth=depth)
+        assert refused["error"]["data"]["param"] == "depth", depth
+    assert (await http_get(sim, "private/buy", instrument_name=PERP, amount="1e1",
+                           price="1.0e3"))["result"]["order"]["amount"] == 10  # fmt: skip
 
 
 async def test_filled_market_order_reports_a_numeric_price_and_its_amount(
@@ -442,3 +453,94 @@ async def test_cancel_maker_cancels_the_own_orders_a_taker_reaches(
     )
     (position,) = await trader.private.get_positions(currency="BTC")
     assert position.size == market_ask
+
+
+async def test_malformed_requests_get_json_rpc_errors_and_the_socket_keeps_serving(
+    sim: DeribitSimulator,
+) -> None:
+    # Users test raw clients against the simulator: every refusal is an answer, one they
+    # can match by id when the frame has one, and no frame ends their connection.
+    deep = '{"jsonrpc":"2.0","id":1,"method":"public/get_time","params":{"a":%s}}' % (
+        "[" * 10_000 + "]" * 10_000  # under the 32 kB limit
+    )
+    frames = {
+        deep: (None, -32700),
+        '{"jsonrpc":"2.0","id":2,"method":"public/get_time","params":[1]}': (2, -32602),
+        '{"jsonrpc":"2.0","id":"three","method":7}': ("three", 11050),
+        "[1, 2]": (None, 11050),
+    }
+    async with aiohttp.ClientSession() as http, http.ws_connect(sim.ws_url) as ws:
+        for frame, (request_id, code) in frames.items():
+            await ws.send_str(frame)
+            reply = msgspec.json.decode(await asyncio.wait_for(ws.receive_str(), 5))
+            assert (reply["id"], reply["error"]["code"]) == (request_id, code), frame[:60]
+        await ws.send_str('{"jsonrpc":"2.0","id":5,"method":"public/get_time"}')
+        reply = msgspec.json.decode(await asyncio.wait_for(ws.receive_str(), 5))
+        assert reply["id"] == 5
+        assert "result" in reply
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{sim.http_url}/public/get_time", data=deep) as response,
+    ):
+        assert (await response.json())["error"]["code"] == -32700
+
+
+async def test_array_params_check_their_items(sim: DeribitSimulator) -> None:
+    async with aiohttp.ClientSession() as http, http.ws_connect(sim.ws_url) as ws:
+        # Subscriptions go raw: the client refuses them through call().
+        for n, (method, channels) in enumerate(
+            [("public/subscribe", [{"a": 1}]), ("public/unsubscribe", [5])]
+        ):
+            request = {
+                "jsonrpc": "2.0",
+                "id": n,
+                "method": method,
+                "params": {"channels": channels},
+            }
+            await ws.send_str(msgspec.json.encode(request).decode())
+            reply = msgspec.json.decode(await asyncio.wait_for(ws.receive_str(), 5))
+            assert reply["error"]["data"]["param"] == "channels", method
+    key = {"id": 1, "max_scope": "account:read"}
+    cases = [
+        ("private/cancel_all_by_kind_or_type", {"currency": [["BTC"]]}, "currency"),
+        ("private/edit_api_key", {**key, "enabled_features": [{"a": 1}]}, "enabled_features"),
+        ("private/edit_api_key", {**key, "enabled_features": ["nope"]}, "enabled_features"),
+    ]
+    async with DeribitClient(url=sim.url, heartbeat_interval=None, **KEY) as client:
+        for method, params, name in cases:
+            with pytest.raises(InvalidRequestError) as refused:
+                await client.call(method, params)
+            assert refused.value.data["param"] == name, method
+        assert await client.call("private/cancel_all_by_kind_or_type", {"currency": ["BTC"]}) == 0
+
+
+async def test_prices_at_or_below_zero_are_invalid_params(trader: DeribitClient) -> None:
+    for price in (0.0, -1.0):
+        with pytest.raises(InvalidRequestError, match="must be positive"):
+            await trader.private.buy(PERP, amount=10, price=price)
+        with pytest.raises(InvalidRequestError, match="must be positive"):
+            await trader.private.get_margins(PERP, amount=10, price=price)
+    order = await trader.private.buy(PERP, amount=10, price=1000.0)
+    with pytest.raises(InvalidRequestError, match="must be positive"):
+        await trader.private.edit(order.order.order_id, amount=10, price=0.0)
+    edited = await trader.private.edit(order.order.order_id, amount=10, price=1001.0)
+    assert edited.order.price == 1001.0
+
+
+async def test_a_market_order_ignores_a_price(trader: DeribitClient) -> None:
+    # "Only for limit and stop_limit orders": a market order's price is not its limit.
+    order = await trader.private.buy(PERP, amount=10, type="market", price=0.0)
+    assert order.order.order_state == "filled"
+    assert order.order.price != 0.0
+
+
+async def test_a_mistyped_param_is_refused_even_where_the_order_type_ignores_it(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    market = {"instrument_name": PERP, "amount": 10, "type": "market"}
+    with pytest.raises(InvalidRequestError) as refused:
+        await trader.call("private/buy", {**market, "trigger_price": "high"})
+    assert refused.value.data == {"reason": "wrong format", "param": "trigger_price"}
+    over_http = await http_get(sim, "private/buy", instrument_name=PERP, amount="10",
+                               type="market", display_amount="nan")  # fmt: skip
+    assert over_http["error"]["data"]["param"] == "display_amount"

@@ -37,24 +37,19 @@ def render_shapes(
         '__all__ = ["CHANNELS", "CHANNEL_PARTS", "EXAMPLES", "PARAMS", "SCOPES", "Bounds"]',
         "",
         "Bounds = tuple[float | None, float | None]",
-        "PARAMS: dict[str, tuple[tuple[str, str, bool, tuple[str, ...], Bounds], ...]] = {",
+        "PARAMS: dict[str, tuple[tuple[str, str, bool, tuple[str, ...], Bounds, str], ...]] = {",
     ]
     for method in facts:
         params = tuple(
-            (
-                p["name"],
-                p["type"],
-                p["required"],
-                p["enum"] if p["type"] != "array" else (),
-                p["bounds"],
-            )
+            (p["name"], p["type"], p["required"], p["enum"], p["bounds"], p["items"])
             for p in method["params"]
         )
         lines.append(f"    {method['name']!r}: {params!r},")
     lines += [
         "}",
         '"""Method -> its parameters: ``(name, JSON type, required, allowed values, (minimum,',
-        'maximum))``."""',
+        "maximum), JSON type of an array's items)``; an array's allowed values are its",
+        'items\'."""',
         "",
         "EXAMPLES: dict[str, Any] = {",
         *(f"    {name!r}: {examples[name]!r}," for name in sorted(examples)),
