@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import hmac
 import itertools
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -43,6 +44,9 @@ _ORDER_TYPES = {"Limit", "Market"}
 _TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY"}
 _SIDES = {"Buy", "Sell"}
 _WINDOW_MS = 60_000
+
+
+log = logging.getLogger("deribit_client.testing")
 
 
 class _Fail(Exception):
@@ -189,11 +193,24 @@ class ExberrySimulator:
     async def _frame(self, peer: _Peer, text: str) -> None:
         try:
             frame = msgspec.json.decode(text)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # also JSON too deep to decode
             return  # the docs: invalid JSON is ignored
-        if not isinstance(frame, dict) or not isinstance(frame.get("sid"), int):
+        sid = frame.get("sid") if isinstance(frame, dict) else None
+        if type(sid) is not int:  # no sid to answer on: nothing a client can match
             return
-        q, sid, d = frame.get("q") or "", frame["sid"], frame.get("d") or {}
+        q, d = frame.get("q") or "", frame.get("d") or {}
+        if type(q) is not str:
+            await peer.send(_failure(str(q), sid, _Fail(1200, "The qualifier q must be a string")))
+            return
+        try:
+            await self._request(peer, frame, q, sid, d)
+        except _Fail as fail:
+            await peer.send(_failure(q, sid, fail))
+        except Exception:  # a simulator gap, not the client's: answer, keep the socket
+            log.exception("Exberry simulator failed on %s", q)
+            await peer.send(_failure(q, sid, _Fail(1200, "General error")))
+
+    async def _request(self, peer: _Peer, frame: dict[str, Any], q: str, sid: int, d: Any) -> None:
         self.calls.append((q, d))
         if frame.get("sig") == 3:
             kind = peer.streams.pop(sid, None)
@@ -206,13 +223,10 @@ class ExberrySimulator:
         if q == "v1/heartbeat/ping":
             await peer.send({"q": q, "sid": sid, "d": d})  # echoed, nothing else
             return
-        try:
-            if q.startswith(("v1/exchange.marketdata/", "v1/exchange.marketdata.history/")):
-                await self._market_data(peer, q, sid, d, frame.get("token"))
-                return
-            await self._dispatch(peer, q, sid, d)
-        except _Fail as fail:
-            await peer.send(_failure(q, sid, fail))
+        if q.startswith(("v1/exchange.marketdata/", "v1/exchange.marketdata.history/")):
+            await self._market_data(peer, q, sid, d, frame.get("token"))
+            return
+        await self._dispatch(peer, q, sid, d)
 
     async def _dispatch(self, peer: _Peer, q: str, sid: int, d: Any) -> None:
         if q == "exchange.market/createSession":
@@ -242,11 +256,11 @@ class ExberrySimulator:
         if not isinstance(d, dict):
             raise _Fail(6002, "Missing fields: 'apiKey'", "401")
         if "token" in d:
-            if d["token"] not in self.tokens:
+            if type(d["token"]) is not str or d["token"] not in self.tokens:
                 raise _Fail(6000, "Authentication failed", "401")
             return f"trader:{d['token'][:8]}"
         if "username" in d:
-            if self.users.get(d["username"]) != d.get("password"):
+            if type(d["username"]) is not str or self.users.get(d["username"]) != d.get("password"):
                 raise _Fail(6000, "Authentication failed", "401")
             return f"trader:{d['username']}"
         missing = [k for k in ("apiKey", "timestamp", "signature") if k not in d]
@@ -454,11 +468,15 @@ class ExberrySimulator:
         order_type, side, instrument = d["orderType"], d["side"], d["instrument"]
         quantity, price = d["quantity"], d.get("price")
         tif = d.get("timeInForce", "GTC")
-        if order_type not in _ORDER_TYPES or side not in _SIDES or tif not in _TIFS:
+        if type(instrument) is not str:
+            raise _Fail(1001, "Wrong instrument value")
+        if not (type(order_type) is type(side) is type(tif) is str) or (
+            order_type not in _ORDER_TYPES or side not in _SIDES or tif not in _TIFS
+        ):
             raise _Fail(1001, "Wrong orderType, side or timeInForce value")
         if not isinstance(quantity, int | float) or isinstance(quantity, bool) or quantity <= 0:
             raise _Fail(1001, "Quantity must be positive")
-        if order_type == "Limit" and not isinstance(price, int | float):
+        if order_type == "Limit" and type(price) not in (int, float):  # a bool is no price
             raise _Fail(1001, "Price is mandatory for Limit orders")
         if order_type == "Market" and price is not None:
             raise _Fail(1001, "Price is not allowed for Market orders")
@@ -467,7 +485,7 @@ class ExberrySimulator:
         if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
             raise _Fail(1002, "mpOrderId already in use")
         self._used_ids.add((mp, d["mpOrderId"]))
-        order = {
+        order: dict[str, Any] = {
             "orderId": next(self._order_ids), "mpOrderId": d["mpOrderId"], "mpId": mp,
             "orderType": order_type, "side": side, "instrument": instrument,
             "quantity": quantity, "price": price, "timeInForce": tif,

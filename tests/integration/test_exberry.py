@@ -495,3 +495,27 @@ async def test_an_unknown_resume_point_restarts_live_with_a_gap(
             instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=1
         )
         assert isinstance(await asyncio.wait_for(anext(book), 5), Add)
+
+
+async def test_no_request_data_crashes_the_simulator_or_closes_the_socket(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    import aiohttp
+
+    order = {"orderType": "Limit", "side": "Buy", "instrument": "BTC", "quantity": 1,
+             "price": 50.0, "mpOrderId": 900}  # fmt: skip
+    for name in ("orderType", "side", "timeInForce", "instrument", "price"):
+        with pytest.raises(OrderValidationError) as refused:
+            await exberry_client.request("v1/exchange.market/placeOrder", {**order, name: [1]})
+        assert refused.value.code == 1001, name
+    placed = await exberry_client.request("v1/exchange.market/placeOrder", order)
+    assert placed["orderStatus"] == "Pending"  # the session survived every refusal
+    deep = '{"q":"v1/heartbeat/ping","sid":1,"d":' + "[" * 10_000 + "]" * 10_000 + "}"
+    async with aiohttp.ClientSession() as session, session.ws_connect(exberry_sim.url) as ws:
+        await ws.send_str(deep)  # ignored, like any frame that is not JSON it can read
+        await ws.send_str('{"q":5,"sid":2}')
+        assert (await ws.receive_json())["d"]["errorCode"] == 1200
+        await ws.send_str('{"q":"exchange.market/createSession","sid":3,"d":{"username":[]}}')
+        assert (await ws.receive_json())["d"]["errorCode"] == 6000
+        await ws.send_str('{"q":"v1/heartbeat/ping","sid":4,"d":{"n":1}}')
+        assert await ws.receive_json() == {"q": "v1/heartbeat/ping", "sid": 4, "d": {"n": 1}}
