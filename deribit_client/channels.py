@@ -112,11 +112,14 @@ def _build(pattern: str, *parts: object) -> Channel[Any]:
     (its pattern, and the values it lists for parts such as ``interval`` or ``kind``)."""
     names = [p.strip("()") for p in pattern.split(".") if p.startswith("(")]
     for name, part in zip(names, parts, strict=True):
-        if isinstance(part, bool) or not isinstance(part, str | int) or not str(part):
-            raise ClientError(f"{pattern}: each part must be a non-empty str, not {part!r}")
+        allowed = CHANNEL_PARTS.get(name)
+        # Numbers only where Deribit lists numbers (depth 10, resolution 60): an int
+        # instrument, currency or index name is a mistake, not a name.
+        numeric = allowed is not None and type(part) is int
+        if not numeric and (type(part) is not str or not part):
+            raise ClientError(f"{pattern}: {name} must be a non-empty str, not {part!r}")
         if "." in str(part):
             raise ClientError(f"{pattern}: a part cannot contain '.', got {part!r}")
-        allowed = CHANNEL_PARTS.get(name)
         if allowed is not None and str(part) not in allowed:
             raise ClientError(
                 f"{pattern}: {name} must be one of {', '.join(allowed)}, not {part!r}"

@@ -97,6 +97,11 @@ class ReconnectPolicy:
             value = getattr(self, name)
             if type(value) not in (int, float) or not 0 <= value < math.inf:
                 raise ClientError(f"ReconnectPolicy.{name} must be a number >= 0, not {value!r}")
+        if self.initial_delay > self.max_delay:  # the cap would silently win
+            raise ClientError(
+                f"ReconnectPolicy.initial_delay ({self.initial_delay}) must not exceed "
+                f"max_delay ({self.max_delay})"
+            )
         attempts = self.max_attempts
         if attempts is not None and (type(attempts) is not int or attempts < 1):
             raise ClientError(f"max_attempts must be an int >= 1 (or None), not {attempts!r}")

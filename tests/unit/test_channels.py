@@ -102,10 +102,12 @@ def test_every_channel_family_has_a_builder() -> None:
     assert built == set(CHANNELS) == set(PAYLOADS)
 
 
-@pytest.mark.parametrize("bad", ["", "BTC.PERP", None, True, 1.5])
+@pytest.mark.parametrize("bad", ["", "BTC.PERP", None, True, 1.5, 5])
 def test_bad_parts_are_refused_with_the_family_named(bad: typing.Any) -> None:
+    # An int is a depth or a resolution, never an instrument name ("ticker.5.100ms").
     with pytest.raises(ClientError, match=r"ticker\.\(instrument_name\)"):
         channels.ticker(bad, "100ms")
+    assert channels.book_grouped("BTC-PERPETUAL", 10, 10, "100ms").endswith(".10.10.100ms")
 
 
 def test_typed_data_reaches_the_subscriber_type() -> None:

@@ -63,6 +63,7 @@ def test_constructor_arguments_are_checked(kwargs: dict[str, Any], names: str) -
         {"max_attempts": 0},
         {"max_attempts": 1.5},
         {"enabled": 1},
+        {"initial_delay": 10, "max_delay": 1},  # the cap would silently overrule it
     ],
 )
 def test_reconnect_policy_is_checked(kwargs: dict[str, Any]) -> None:
