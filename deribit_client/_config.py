@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from ._core.errors import ClientError
+
 __all__ = [
     "MIN_HEARTBEAT_INTERVAL",
     "PROD",
@@ -36,12 +38,15 @@ class Endpoints:
         (``wss://test.deribit.com/ws/api/v2``) or an HTTP API base (``.../api/v2``).
 
         Raises:
-            ValueError: the scheme is not http, https, ws or wss.
+            ClientError: (a ``ValueError``) ``url`` is not a str with scheme http, https, ws
+                or wss and a host.
         """
+        if type(url) is not str:
+            raise ClientError(f"url must be a str such as 'wss://test.deribit.com', not {url!r}")
         parts = urlsplit(url)
         secure = {"https": True, "wss": True, "http": False, "ws": False}.get(parts.scheme)
         if secure is None or not parts.netloc:
-            raise ValueError(f"unsupported Deribit URL {url!r}: expected http(s):// or ws(s)://")
+            raise ClientError(f"unsupported Deribit URL {url!r}: expected http(s):// or ws(s)://")
         path = parts.path.rstrip("/")
         for suffix in ("/ws/api/v2", "/api/v2"):
             if path.endswith(suffix):

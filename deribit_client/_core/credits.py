@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable, Sequence
 
-from .errors import CreditTimeout
+from .errors import ClientError, CreditTimeout
 
 __all__ = ["CreditPool", "refund_credits", "take_credits", "try_take_credits"]
 
@@ -109,9 +110,13 @@ class CreditPool:
                 waker.set_result(None)
 
     def _set(self, cost: float, capacity: float, refill: float) -> None:
-        if not (cost > 0 and capacity >= cost and refill > 0):
-            raise ValueError(
-                f"credit pool {self.name!r} needs cost > 0, capacity >= cost and refill > 0 "
+        figures = (cost, capacity, refill)
+        if not all(type(f) in (int, float) and f < math.inf for f in figures) or not (
+            cost > 0 and capacity >= cost and refill > 0  # also False for NaN
+        ):
+            raise ClientError(
+                f"credit pool {self.name!r} needs finite numbers cost > 0, capacity >= cost "
+                "and refill > 0 "
                 f"(got cost={cost}, capacity={capacity}, refill={refill})"
             )
         self.cost, self.capacity, self.refill = float(cost), float(capacity), float(refill)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deribit_client import PROD, TESTNET, DeribitClient, Endpoints
+from deribit_client import PROD, TESTNET, ClientError, DeribitClient, Endpoints
 from deribit_client._config import endpoints_for
 
 
@@ -28,8 +28,14 @@ def test_environments() -> None:
 
 @pytest.mark.parametrize("url", ["ftp://x", "127.0.0.1:80", "http://"])
 def test_bad_url_is_named(url: str) -> None:
-    with pytest.raises(ValueError, match="unsupported Deribit URL"):
+    with pytest.raises(ClientError, match="unsupported Deribit URL"):
         Endpoints.from_url(url)
+
+
+@pytest.mark.parametrize("url", [5, b"wss://test.deribit.com", ["wss://x"]])
+def test_a_url_that_is_not_a_str_is_a_client_error(url: object) -> None:
+    with pytest.raises(ClientError, match="url must be a str"):
+        DeribitClient(url=url)  # type: ignore[arg-type]
 
 
 def test_bad_client_arguments() -> None:

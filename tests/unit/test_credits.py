@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import msgspec
 import pytest
 
-from deribit_client import CreditLimiter, CreditTimeout, RateLimitError
+from deribit_client import ClientError, CreditLimiter, CreditTimeout, RateLimitError
 from deribit_client._catalogue import METHODS
 from deribit_client._core.credits import (
     CAPACITY_SHARE,
@@ -59,9 +60,20 @@ def test_a_pool_spends_its_burst_then_refills_at_its_rate() -> None:
     assert pool.requests == taken + again
 
 
-def test_bad_pool_figures_are_refused_with_their_values() -> None:
-    with pytest.raises(ValueError, match="capacity >= cost"):
-        CreditPool("p", cost=500, capacity=100, refill=10)
+@pytest.mark.parametrize(
+    "figures",
+    [
+        {"cost": 500, "capacity": 100, "refill": 10},
+        {"cost": 1, "capacity": math.inf, "refill": 10},  # a burst without end
+        {"cost": 1, "capacity": 100, "refill": math.inf},
+        {"cost": math.nan, "capacity": 100, "refill": 10},
+        {"cost": "1", "capacity": 100, "refill": 10},
+        {"cost": True, "capacity": 100, "refill": 10},
+    ],
+)
+def test_bad_pool_figures_are_refused_with_their_values(figures: dict[str, Any]) -> None:
+    with pytest.raises(ClientError, match="capacity >= cost"):
+        CreditPool("p", **figures)
 
 
 async def test_a_call_waits_for_credits_then_takes_them() -> None:
