@@ -679,8 +679,7 @@ class ExberryClient:
     ) -> OrdersPage:
         """``v2/exchange.reporting/mp/orders``: one page of orders (``limit`` <= 100,
         default 25); ``count`` is the total. Dates are ``YYYY-MM-DDThh:mm:ss[.SSS]`` GMT."""
-        if limit is not None and not 1 <= limit <= 100:
-            raise ClientError(f"limit must be between 1 and 100, not {limit!r}")
+        _paging(limit, offset)
         if (orderId is not None or mpOrderId is not None) and len(instruments or ()) != 1:
             raise ClientError("orderId/mpOrderId filters need exactly one instrument")
         q = "v2/exchange.reporting/mp/orders"
@@ -703,8 +702,7 @@ class ExberryClient:
         timeout: float | None = None,
     ) -> TradesPage:
         """``v3/exchange.reporting/mp/trades``: one page of trade records (two per trade)."""
-        if limit is not None and not 1 <= limit <= 100:
-            raise ClientError(f"limit must be between 1 and 100, not {limit!r}")
+        _paging(limit, offset)
         q = "v3/exchange.reporting/mp/trades"
         return await self._request(q, _members(locals()), TradesPage, timeout)
 
@@ -830,8 +828,7 @@ class ExberryClient:
         """``v1/exchange.marketdata/liveTrades``: the last ``limit`` trades (<= 10,000),
         then live ones, each a :class:`LiveTrade` (a frame may carry one positional array
         or a list of them: both are read)."""
-        if type(limit) is not int or not 1 <= limit <= 10_000:
-            raise ClientError(f"limit must be an int from 1 to 10000, not {limit!r}")
+        _int_in("limit", limit, 1, 10_000)
         size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
         q = "v1/exchange.marketdata/liveTrades"
         return ExberryStream(
@@ -867,6 +864,9 @@ class ExberryClient:
     ) -> ExberryStream[Candle]:
         """``v1/exchange.marketdata/candles``: live bars (the current one repeats as it
         changes); ``from_`` is Exberry's ``from`` (epoch seconds)."""
+        _int_in("multiplier", multiplier, 1)
+        if from_ is not None:
+            _int_in("from_", from_, 0)
         d = _members({"symbol": symbol, "timespan": timespan, "multiplier": multiplier,
                       "from": from_})  # fmt: skip
         return self._md_stream("candles", d, Candle, policy, maxsize, callback, on_error)
@@ -883,7 +883,8 @@ class ExberryClient:
     ) -> list[Candle]:
         """``v1/exchange.marketdata.history/candles``: closed bars between ``from_`` and
         ``to`` (epoch seconds)."""
-        if to <= from_:
+        _int_in("multiplier", multiplier, 1)
+        if _int_in("to", to, 0) <= _int_in("from_", from_, 0):
             raise ClientError("candles_history needs to > from_")
         d = {"symbol": symbol, "timespan": timespan, "multiplier": multiplier, "from": from_,
              "to": to}  # fmt: skip
@@ -943,8 +944,8 @@ class ExberryClient:
         maxsize: int | None, callback: Callable[[Any], Any] | None,
         on_error: ErrorCallback | None,
     ) -> ExberryStream[Any]:  # fmt: skip
-        if tracking is not None and (type(tracking) is not int or tracking < 0):
-            raise ClientError(f"trackingNumber must be an int >= 0, not {tracking!r}")
+        if tracking is not None:
+            _int_in("trackingNumber", tracking, 0)
         d = {} if tracking is None else {"trackingNumber": tracking}
         stream: ExberryStream[Any] = self.stream(
             q, d, item_type=item_type, policy=policy, maxsize=maxsize,
@@ -965,6 +966,23 @@ def _live_trades(data: list[Any]) -> list[LiveTrade]:
     if isinstance(data[0], list):
         return [msgspec.convert(row, LiveTrade) for row in data]
     return [msgspec.convert(data, LiveTrade)]
+
+
+def _int_in(name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` when it is an int (a bool is not) from ``low`` to ``high``; else a
+    ``ClientError`` naming it, before anything is sent."""
+    if type(value) is not int or value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise ClientError(f"{name} must be an int {bounds}, not {value!r}")
+    return value
+
+
+def _paging(limit: object, offset: object) -> None:
+    """Reporting pages: ``limit`` 1 to 100, ``offset`` from 0 (both optional)."""
+    if limit is not None:
+        _int_in("limit", limit, 1, 100)
+    if offset is not None:
+        _int_in("offset", offset, 0)
 
 
 def _check_q_d(q: object, d: object) -> None:

@@ -155,6 +155,22 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
             make()
     with pytest.raises(ClientError, match="many must be a bool"):
         await exberry_client.request("v2/exchange.market/orderBookState", many="no")  # type: ignore[arg-type]
+    # Counts and times are ints: "5" or True would go out and come back as a 1001.
+    bad_ints: list[tuple[Any, str]] = [
+        (lambda: exberry_client.mp_orders(limit="5"), "limit must be an int from 1 to 100"),
+        (lambda: exberry_client.mp_trades(limit=True), "limit must be an int"),
+        (lambda: exberry_client.mp_trades(offset=-1), "offset must be an int >= 0"),
+        (lambda: exberry_client.candles_history(symbol="BTC", from_="0", to=5), "from_"),
+    ]
+    for call, message in bad_ints:
+        with pytest.raises(ClientError, match=message):
+            await call()
+    with pytest.raises(ClientError, match="multiplier"):
+        exberry_client.candles(symbol="BTC", multiplier=0)
+    with pytest.raises(ClientError, match="limit must be an int from 1 to 10000"):
+        exberry_client.live_trades(symbol="BTC", limit=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ClientError, match="trackingNumber"):
+        exberry_client.execution_reports(trackingNumber=True)
 
 
 async def test_item_types_are_checked_before_anything_is_sent(
