@@ -45,10 +45,16 @@ def _hex_hmac(secret: str, text: str) -> str:
     return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
 
 
+def _same_digest(expected: str, given: str) -> bool:
+    """Constant-time comparison of a hex digest with what a client sent, any text (as
+    ``str``, ``compare_digest`` refuses non-ASCII with a ``TypeError``)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
 def ws_signature_ok(secret: str, timestamp: int, nonce: str, data: str, signature: str) -> bool:
     """``client_signature`` grant: HMAC-SHA256 over ``timestamp, nonce, data`` joined by
     newlines (so an empty ``data`` leaves the text ending in a newline)."""
-    return hmac.compare_digest(_hex_hmac(secret, f"{timestamp}\n{nonce}\n{data}"), signature)
+    return _same_digest(_hex_hmac(secret, f"{timestamp}\n{nonce}\n{data}"), signature)
 
 
 SIM_CLIENT_ID = "sim-client-id"
@@ -587,14 +593,17 @@ class Trading:
             return self.valid(session.auth, session)
         header = session.request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
-        if scheme == "Bearer":
+        if scheme.lower() == "bearer":
             return self.valid(self.tokens.get(value), session)
-        if scheme == "Basic":
-            client_id, _, secret = base64.b64decode(value).decode().partition(":")
-            if secret is None or self.secret(client_id) != secret:
+        if scheme.lower() == "basic":  # auth schemes are case-insensitive (RFC 9110)
+            try:
+                client_id, sep, secret = base64.b64decode(value).decode().partition(":")
+            except ValueError:  # bad base64 or UTF-8: credentials no key matches
+                client_id = sep = secret = ""
+            if not sep or self.secret(client_id) != secret:
                 raise SimError(13004, "invalid_credentials")
             return self.issue(client_id, None, "client_credentials", session, store=False)
-        if scheme == "deri-hmac-sha256":
+        if scheme.lower() == "deri-hmac-sha256":
             return self._verify_http_signature(value, session)
         raise SimError(10000, "authorization_required")
 
@@ -610,7 +619,7 @@ class Trading:
         expected = _hex_hmac(
             secret, f"{ts}\n{nonce}\n{request.method.upper()}\n{request.path_qs}\n{body}\n"
         )
-        if not hmac.compare_digest(expected, sig):
+        if not _same_digest(expected, sig):
             raise SimError(13004, "invalid_credentials", {"reason": "bad signature"})
         return self.issue(client_id, None, "client_signature", session, store=False)
 

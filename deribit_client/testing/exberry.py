@@ -274,7 +274,8 @@ class ExberrySimulator:
             raise _Fail(6001, "Wrong timestamp", "401")
         text = f'"apiKey":"{d["apiKey"]}","timestamp":"{stamp}"'
         expected = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, str(d["signature"])):
+        given = str(d["signature"]).encode("utf-8", "surrogatepass")  # any text, not only ASCII
+        if not hmac.compare_digest(expected.encode(), given):
             raise _Fail(6000, "Authentication failed", "401")
         return str(d["apiKey"])
 

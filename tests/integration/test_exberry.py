@@ -533,5 +533,9 @@ async def test_no_request_data_crashes_the_simulator_or_closes_the_socket(
         assert (await ws.receive_json())["d"]["errorCode"] == 1200
         await ws.send_str('{"q":"exchange.market/createSession","sid":3,"d":{"username":[]}}')
         assert (await ws.receive_json())["d"]["errorCode"] == 6000
+        stamp = int(exberry_sim.clock() * 1000)
+        session = {"apiKey": SIM_API_KEY, "timestamp": stamp, "signature": "\u00e9"}
+        await ws.send_json({"q": "exchange.market/createSession", "sid": 5, "d": session})
+        assert (await ws.receive_json())["d"]["errorCode"] == 6000  # not a TypeError
         await ws.send_str('{"q":"v1/heartbeat/ping","sid":4,"d":{"n":1}}')
         assert await ws.receive_json() == {"q": "v1/heartbeat/ping", "sid": 4, "d": {"n": 1}}

@@ -544,3 +544,38 @@ async def test_a_mistyped_param_is_refused_even_where_the_order_type_ignores_it(
     over_http = await http_get(sim, "private/buy", instrument_name=PERP, amount="10",
                                type="market", display_amount="nan")  # fmt: skip
     assert over_http["error"]["data"]["param"] == "display_amount"
+
+
+async def test_malformed_credentials_are_invalid_credentials_not_server_errors(
+    sim: DeribitSimulator,
+) -> None:
+    async def get(authorization: str) -> Any:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"{sim.http_url}/private/get_account_summary",
+                params={"currency": "BTC"},
+                headers={"Authorization": authorization},
+            ) as response,
+        ):
+            return msgspec.json.decode(await response.read())
+
+    not_utf8 = base64.b64encode(b"\xff\xfe:secret").decode()
+    ts = sim.now_ms()
+    for header in (
+        f"Basic {not_utf8}",
+        "Basic abc",  # bad padding
+        f"deri-hmac-sha256 id={SIM_CLIENT_ID},ts={ts},sig=\u00e9\u00e9,nonce=n",
+    ):
+        reply = await get(header)
+        assert reply["error"]["code"] == 13004, header
+    good = base64.b64encode(f"{SIM_CLIENT_ID}:{SIM_CLIENT_SECRET}".encode()).decode()
+    assert "result" in await get(f"basic {good}")  # schemes are case-insensitive
+    with pytest.raises(DeribitError) as refused:  # the WebSocket grant too
+        async with DeribitClient(url=sim.url, heartbeat_interval=None) as client:
+            await client.call(
+                "public/auth",
+                {"grant_type": "client_signature", "client_id": SIM_CLIENT_ID,
+                 "timestamp": ts, "signature": "\u00e9", "nonce": "n"},
+            )  # fmt: skip
+    assert refused.value.code == 13004
