@@ -296,11 +296,11 @@ class ExberrySimulator:
     # -- Market Data API ------------------------------------------------------------------
 
     async def _market_data(self, peer: _Peer, q: str, sid: int, d: Any, token: Any) -> None:
-        if peer.mp is None and token not in self.md_tokens:
+        if peer.mp is None and (type(token) is not str or token not in self.md_tokens):
             raise _Fail(
                 3 if token is not None else 2, "Invalid token" if token else "Missing fields: token"
             )
-        if not isinstance(d, dict):
+        if not _md_data_ok(d):
             raise _Fail(500, "Failed to decode service message data")
         name = q.rsplit("/", 1)[-1]
         symbols = d.get("symbols") if name == "lightTickers" else [d.get("symbol")]
@@ -733,6 +733,29 @@ def _iso(ns: int) -> str:
     """Reporting's time format: ISO with microseconds, GMT."""
     moment = dt.datetime.fromtimestamp(ns / 1e9, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+_MD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "symbol": str, "symbols": list, "from": int, "to": int, "limit": int, "multiplier": int,
+    "timespan": str, "levels": int,
+}  # fmt: skip
+"""The Market Data API's request members and their JSON types."""
+
+
+def _md_data_ok(d: Any) -> bool:
+    """A Market Data request ``d`` the service can decode: an object whose known members
+    have their types (a ``symbols`` list of strings; a bool is not a number)."""
+    if not isinstance(d, dict):
+        return False
+    for name, value in d.items():
+        kind = _MD_TYPES.get(name)
+        if kind is None:
+            continue  # unknown members are ignored (REFERENCE)
+        if type(value) is bool or not isinstance(value, kind):
+            return False
+        if isinstance(value, list) and not all(type(s) is str for s in value):
+            return False  # symbols
+    return True
 
 
 def _failure(q: str, sid: int, fail: _Fail) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from deribit_client import ClientError, Gap, OrderOutcomeUnknown, ProtocolError
 from deribit_client.exberry import (
     ExberryClient,
+    ExberryError,
     InvalidSession,
     NotFound,
     OrderValidationError,
@@ -524,6 +525,16 @@ async def test_no_request_data_crashes_the_simulator_or_closes_the_socket(
         with pytest.raises(OrderValidationError) as refused:
             await exberry_client.request("v1/exchange.market/placeOrder", {**order, name: [1]})
         assert refused.value.code == 1001, name
+    md = "v1/exchange.marketdata/"
+    for q, d in [
+        (f"{md}getSettlementPrices", {"symbols": [{"a": 1}]}),
+        (f"{md}partialOrderBook", {"symbol": ["BTC"], "levels": 5}),
+        (f"{md}partialOrderBook", {"symbol": "BTC", "levels": "5"}),
+        ("v1/exchange.marketdata.history/candles", {"symbol": "BTC", "from": "0", "to": 9}),
+    ]:
+        with pytest.raises(ExberryError) as undecodable:
+            await exberry_client.request(q, d)
+        assert undecodable.value.code == 500, (q, d)  # "Failed to decode service message data"
     placed = await exberry_client.request("v1/exchange.market/placeOrder", order)
     assert placed["orderStatus"] == "Pending"  # the session survived every refusal
     deep = '{"q":"v1/heartbeat/ping","sid":1,"d":' + "[" * 10_000 + "]" * 10_000 + "}"
