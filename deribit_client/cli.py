@@ -18,7 +18,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -98,15 +98,24 @@ def _typed(param: ParamFacts, raw: str) -> Any:
     return value
 
 
-def _count(raw: str) -> int:
-    # A negative count would stop after the first notification.
-    try:
-        count = int(raw)
-    except ValueError:
-        count = -1
-    if count < 0:
-        raise argparse.ArgumentTypeError(f"must be an int >= 0, not {raw!r}")
-    return count
+def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an int from ``low`` to ``high``, refused with a message otherwise."""
+
+    def parse(raw: str) -> int:
+        try:
+            value: int | None = int(raw)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"must be an int {bounds}, not {raw!r}")
+        return value
+
+    return parse
+
+
+_count = _int_in(0)  # a negative count would stop after the first notification
+_port = _int_in(0, 65535)  # bind() would fail with a traceback (OverflowError)
 
 
 def _json_or_str(raw: str) -> Any:
@@ -351,8 +360,8 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
 
     sim = commands.add_parser("sim", help="run the Deribit and Exberry simulators")
     sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=0, help="Deribit simulator port (0: any)")
-    sim.add_argument("--exberry-port", type=int, default=0, help="Exberry simulator port")
+    sim.add_argument("--port", type=_port, default=0, help="Deribit simulator port (0: any)")
+    sim.add_argument("--exberry-port", type=_port, default=0, help="Exberry simulator port")
     sim.add_argument(
         "--tier",
         type=int,

@@ -193,3 +193,15 @@ async def test_sim_runs_standalone_and_prints_urls_and_credentials() -> None:
     assert SIM_CLIENT_ID in lines[1]
     assert "tier 1, per currency" in lines[2]
     assert lines[3].startswith("Exberry simulator   ws://127.0.0.1:")
+
+
+@pytest.mark.parametrize("option", ["--port", "--exberry-port"])
+def test_a_port_out_of_range_is_refused_without_a_traceback(
+    option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for port in ("-1", "70000"):
+        with pytest.raises(SystemExit) as exited:
+            main(["sim", option, port])
+        assert exited.value.code == 2
+        error = capsys.readouterr().err
+        assert f"{option}: must be an int from 0 to 65535, not '{port}'" in error
