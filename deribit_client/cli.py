@@ -245,25 +245,28 @@ async def cmd_record(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
     bad = 0
-    for number, line in enumerate(Path(args.file).read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            text = _decoded(line)
-        except DeribitError as exc:
-            bad += 1
-            print(f"line {number}: does not fit: {exc}", file=out)
-            continue
-        print(f"line {number}: {text}", file=out)
+    # Line by line, as bytes: a recording of any size, and a corrupt line (not UTF-8, cut
+    # short) is reported as not fitting instead of ending the run.
+    with Path(args.file).open("rb") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                text = _decoded(line)
+            except DeribitError as exc:
+                bad += 1
+                print(f"line {number}: does not fit: {exc}", file=out)
+                continue
+            print(f"line {number}: {text}", file=out)
     if bad:
         print(f"{bad} frame(s) did not fit", file=out)
     return 1 if bad else 0
 
 
-def _decoded(frame: str) -> str:
+def _decoded(frame: bytes) -> str:
     """One recorded frame, decoded: a notification (typed by its channel), or a reply
     (its method is not in the frame: the result as JSON, an error as its typed class)."""
-    if '"id"' not in frame:
+    if b'"id"' not in frame:
         return repr(decode_notification(frame))[:300]
     try:
         result = decode_response("?", frame, Any)

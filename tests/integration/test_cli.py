@@ -171,11 +171,16 @@ async def test_record_then_decode_offline(sim: DeribitSimulator, tmp_path: pathl
                    ',"data":{"instrument_name":5}}}\n')  # fmt: skip
         file.write('{"jsonrpc":"2.0","id":7,"result":{"index_price":1.5}}\n')
         file.write('{"jsonrpc":"2.0","id":8,"error":{"code":10009,"message":"not_enough_funds"}}\n')
+    with target.open("ab") as raw:
+        raw.write(b'\xff\xfe{"jsonrpc"\n')  # a corrupt line: not UTF-8, cut short
+        raw.write(b'{"jsonrpc":"2.0","id":9,"result":"after"}\n')
     code, out = await run("decode", str(target))
     assert code == 1
     assert "does not fit" in out
     assert 'reply: {"index_price":1.5}' in out
     assert "reply: InsufficientFundsError" in out
+    assert "line 7: does not fit" in out
+    assert 'line 8: reply: "after"' in out  # the corrupt line did not end the run
 
 
 async def test_sim_runs_standalone_and_prints_urls_and_credentials() -> None:
