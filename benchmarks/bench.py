@@ -1048,6 +1048,17 @@ What was tried, in order, with the ratios it moved (full runs on this machine):
    / 0.89x, book 0.95x / 0.83x, trades 0.95x / 0.87x (callback / async for); local book
    0.87x; Exberry 0.93x / 0.81x; sequential calls 0.61x; 1,000 concurrent calls 107.0k vs
    130.4k (0.82x).
+11. A request carries its reply decoder in its pending entry (-0.6k per concurrent call,
+   -1.0k sequential). A lone book reader was measured on raw frames with its sequence
+   check removed entirely: 0.86x, so with any sequencing `async for` on books stays below
+   0.85x. The connection driver now prepares a request before returning the coroutine
+   that sends it (so a call refused before any I/O can give its credits back): neutral,
+   concurrent 129.7k -> 128.5k, sequential 124.1k -> 125.0k. Callgrind on concurrent
+   calls puts ~1.5k instructions per call in argument parsing of the reply fast path's
+   `bytes.startswith`/`find` (METH_VARARGS on 3.11); the alternatives (a slice and
+   `partition`, a regex) saved ~90 of ~700 ns timed alone: not done. Per operation now,
+   baseline vs SDK: Exberry 0.94x / 0.81x, book async for 0.82x, 1,000 concurrent calls
+   0.83x, sequential 0.62x.
 
 Considered and not done: making the typed wrappers plain functions returning coroutines
 (one layer less, ~2% on concurrent calls, but every signature would read
