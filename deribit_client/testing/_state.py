@@ -248,12 +248,12 @@ _JSON_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", 
 
 def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
     """JSON's types: an integer is a number, a boolean is neither."""
+    kinds = kind if type(kind) is tuple else (kind,)
     if isinstance(value, bool):
-        kinds = kind if type(kind) is tuple else (kind,)
         return bool in kinds or object in kinds
-    if kind is float:
-        return isinstance(value, (int, float))
-    return isinstance(value, kind)
+    if type(value) is int and float in kinds:
+        return True
+    return isinstance(value, kinds)
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
