@@ -80,6 +80,8 @@ class Connection(Generic[P]):
         default_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self._transport = transport
+        # Optional transport hook: did a failed send write nothing at all?
+        self._unsent: Callable[[BaseException], bool] = getattr(transport, "unsent", _never)
         self.protocol = protocol
         self._on_event = on_event
         self._on_closed = on_closed
@@ -194,11 +196,21 @@ class Connection(Generic[P]):
             except ConnectionError as exc:
                 if future.done() and not future.cancelled():
                     future.exception()  # already failed by the read loop; raise the send error
+                # This call's own error first (it leaves the table), then the link: a failed
+                # write means it is gone, whether or not its read side has seen it yet.
+                broken = f"send failed: {exc}"
                 if isinstance(exc, ConnectionLost):
                     protocol.forget(key)
+                    self._link_broken(broken)
                     raise  # the transport refused before writing: nothing was sent
-                # The frame may be on the wire already (e.g. a failed drain after the write).
-                raise protocol.lost(key, f"send failed: {exc}") from exc
+                if self._unsent(exc):
+                    protocol.forget(key)
+                    failure: BaseException = ConnectionLost(f"not sent: {exc}")
+                else:
+                    # The frame may be on the wire already (e.g. a failed drain after the write).
+                    failure = protocol.lost(key, broken)
+                self._link_broken(broken)
+                raise failure from exc
             finally:
                 del sending[future]
                 if self._send_expired:
@@ -223,6 +235,7 @@ class Connection(Generic[P]):
         try:
             await self._transport.send(frame)
         except ConnectionError as exc:
+            self._link_broken(f"send failed: {exc}")
             raise ConnectionLost(f"send failed: {exc}") from exc
 
     def flush_soon(self) -> None:
@@ -239,8 +252,9 @@ class Connection(Generic[P]):
             while frames := self.protocol.data_to_send():
                 for frame in frames:
                     await self._transport.send(frame)
-        except ConnectionError as exc:  # the read loop sees the loss and ends the connection
+        except ConnectionError as exc:
             log.debug("queued frame not sent: %r", exc)
+            self._link_broken(f"send failed: {exc}")
 
     def _arm_sweep(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         # One timer per connection, at the earliest deadline, instead of one per request.
@@ -295,6 +309,16 @@ class Connection(Generic[P]):
         if self._watchdog is not None:
             self._watchdog.cancel()
         self._watchdog = loop.call_later(step, check)
+
+    def _link_broken(self, reason: str) -> None:
+        """A write failed: the link is gone even when its read side has not seen it yet (a
+        transport closing under a burst of calls that never yield to the read loop). End
+        the connection now, so its owner reconnects and nothing treats it as ready."""
+        if self._closed_reason is None:
+            self._abort_reason = reason  # no close handshake on a broken link
+            self._shutdown(reason)
+            if self._reader is not None:
+                self._reader.cancel()
 
     def abort(self, reason: str) -> None:
         """End the connection now (dead link): waiters fail, the transport is dropped."""
@@ -515,6 +539,10 @@ class RequestConnection(Generic[P]):
         """Close the transport."""
         self.closed, self.closed_reason = True, "closed"
         await self._transport.close()
+
+
+def _never(_: BaseException) -> bool:
+    return False
 
 
 def _ignore(_: object) -> None:

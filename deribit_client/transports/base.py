@@ -20,7 +20,9 @@ class StreamTransport(Protocol):
     Optionally, ``data_message_type``: a tuple type whose instances ``receive`` returns only
     for data messages, with the frame as their second member; the read loop takes the frame
     from those without calling ``payload`` (the WebSocket transport names aiohttp's text
-    message type).
+    message type). And ``unsent(exc) -> bool``: whether an error ``send`` raised wrote
+    nothing (``send`` itself stays a bare coroutine, with no wrapper to translate errors):
+    an order whose frame never left is then not reported as outcome-unknown.
     """
 
     def send(self, frame: bytes) -> Awaitable[None]:

@@ -106,6 +106,14 @@ class WebSocketTransport:
             raise ConnectionLost("WebSocket is closed")
         return self._ws.send_frame(frame, aiohttp.WSMsgType.TEXT)
 
+    def unsent(self, exc: BaseException) -> bool:
+        """Whether a failed :meth:`send` wrote nothing: aiohttp refuses a frame for a closing
+        transport before writing any of it (a peer that dropped the link while calls were
+        being made). Other failures (a lost drain after the write) may have sent it."""
+        return isinstance(exc, aiohttp.ClientConnectionResetError) and "closing transport" in str(
+            exc
+        )
+
     def payload(self, message: object) -> bytes | str:
         """The data of a text or binary message; ConnectionLost for close and errors."""
         msg: aiohttp.WSMessage = message  # type: ignore[assignment]

@@ -28,7 +28,7 @@ from deribit_client import (
     TransportError,
 )
 from deribit_client._core.supervisor import TRANSITIONS
-from deribit_client.transports import MockTransport
+from deribit_client.transports import MockConnector, MockTransport
 from tests.helpers import INSTANT, SILENT, Refuse, ScriptedDeribit, drop, tick, until
 
 TICKER = "ticker.BTC-PERPETUAL.100ms"
@@ -420,3 +420,58 @@ async def test_an_unreachable_host_fails_at_once_without_an_http_fallback() -> N
         await client.connect()
     assert client.transport_kind is None
     await client.close()
+
+
+class _WriteFails(MockTransport):
+    """A link whose write side fails first: the reads have not seen the loss yet."""
+
+    write_error: OSError | None = None
+    wrote_nothing = False
+
+    async def send(self, frame: bytes) -> None:
+        if self.write_error is not None:
+            raise self.write_error
+        await super().send(frame)
+
+    def unsent(self, exc: BaseException) -> bool:
+        return self.wrote_nothing
+
+
+class _WriteFailsConnector(MockConnector):
+    async def connect(self) -> _WriteFails:
+        transport = _WriteFails(self.handler)
+        self.transports.append(transport)
+        return transport
+
+
+async def test_a_failed_write_ends_the_connection_at_once() -> None:
+    # A bot whose calls fail without ever suspending must not spin on a "ready" client:
+    # the read side of a dropped link may not have seen the loss yet, the write did.
+    venue = ScriptedDeribit()
+    venue.results["private/buy"] = {"order": {"order_id": "1"}, "trades": []}
+    connector = venue.connector = _WriteFailsConnector(venue.handle)
+    async with DeribitClient(
+        connector=connector, heartbeat_interval=None, reconnect=INSTANT, rate_limit=False,
+        client_id="id", client_secret="secret",
+    ) as client:  # fmt: skip
+        first = connector.transports[-1]
+        assert isinstance(first, _WriteFails)
+        first.write_error = ConnectionResetError("reset by peer")  # the frame may have left
+        with pytest.raises(OrderOutcomeUnknown):
+            await client.private.buy("BTC-PERPETUAL", amount=10, type="market", label="a")
+        assert client.state is ConnectionState.RECONNECTING  # not "ready" on a dead link
+        await client.wait_ready(5)
+        second = connector.transports[-1]
+        assert isinstance(second, _WriteFails)
+        assert second is not first
+        assert await client.public.get_time() == 1
+        second.write_error = ConnectionResetError("closing transport")
+        second.wrote_nothing = True  # the transport knows the frame never left
+        with pytest.raises(ConnectionLost, match="not sent"):
+            await client.private.buy("BTC-PERPETUAL", amount=10, type="market", label="b")
+        assert client.state is ConnectionState.RECONNECTING
+        await client.wait_ready(5)
+        buy = {"instrument_name": "BTC-PERPETUAL", "amount": 10, "type": "market"}
+        assert await client.call("private/buy", buy) == venue.results["private/buy"]
+    # "a" may have reached the venue (outcome unknown), "b" never left the client.
+    assert [p.get("label") for m, p in venue.calls if m == "private/buy"] == [None]

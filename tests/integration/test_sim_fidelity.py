@@ -579,3 +579,25 @@ async def test_malformed_credentials_are_invalid_credentials_not_server_errors(
                  "timestamp": ts, "signature": "\u00e9", "nonce": "n"},
             )  # fmt: skip
     assert refused.value.code == 13004
+
+
+async def test_a_write_to_a_link_the_peer_dropped_is_known_not_sent(sim: DeribitSimulator) -> None:
+    # aiohttp refuses a frame for a closing transport before writing any of it: an order
+    # refused that way never left, so it must not be reported as outcome-unknown.
+    transport = await WebSocketTransport.connect(sim.ws_url)
+    try:
+        sim.drop_connections()
+        frame = b'{"jsonrpc":"2.0","id":1,"method":"public/get_time"}'
+        async with asyncio.timeout(5):
+            while True:
+                try:
+                    await transport.send(frame)
+                except ConnectionError as exc:
+                    refused = exc
+                    break
+                await asyncio.sleep(0)  # a loop turn: the client side sees the reset
+        assert transport.unsent(refused)
+        assert not transport.unsent(aiohttp.ClientConnectionResetError("Connection lost"))
+        assert not transport.unsent(ConnectionResetError("Cannot write to closing transport"))
+    finally:
+        await transport.close()
