@@ -336,7 +336,10 @@ class DeribitClient:
                     await self._supervisor.connect()
                     return
                 except TransportError as exc:
-                    if self.transport_mode == "websocket":
+                    if self.transport_mode == "websocket" or isinstance(exc, ConnectionLost):
+                        # ConnectionLost: the WebSocket opened and then dropped while
+                        # establishing. A network failure, not a venue refusing WebSocket:
+                        # no fallback that would end subscriptions for the client's life.
                         raise
                     if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
                         # The host itself cannot be reached (refused, no route, no DNS):

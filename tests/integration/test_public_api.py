@@ -25,7 +25,7 @@ from deribit_client import (
     UnsupportedOperation,
 )
 from deribit_client.models import Instrument, OrderBook, Ticker
-from deribit_client.testing import DeribitSimulator
+from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from tests.helpers import until
 
 
@@ -176,6 +176,23 @@ async def test_auto_falls_back_to_http_when_websocket_refused(
             assert "503" in client.fallback_reason
             assert (await client.public.ticker("BTC-PERPETUAL")).instrument_name == "BTC-PERPETUAL"
     assert any("falling back to HTTP" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_websocket_lost_while_connecting_is_no_reason_to_fall_back(
+    sim: DeribitSimulator,
+) -> None:
+    # The venue took the WebSocket; the network then dropped it during the handshake
+    # calls. Falling back would end subscriptions for the client's whole life.
+    sim.delay("public/auth", 30)
+    client = DeribitClient(url=sim.url, client_id=SIM_CLIENT_ID, client_secret=SIM_CLIENT_SECRET)
+    connecting = asyncio.ensure_future(client.connect())
+    await until(lambda: any(method == "public/auth" for method, _ in sim.calls))
+    sim.drop_connections()
+    with pytest.raises(ConnectionLost):
+        await connecting
+    assert client.fallback_reason is None
+    assert client.transport_mode == "auto"
+    await client.close()
 
 
 async def test_websocket_only_mode_does_not_fall_back(sim: DeribitSimulator) -> None:
