@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._core.streams import Gap
-from ._core.values import check_depth
+from ._core.values import check_int
 from ._errors import ClientError
 from ._rpc.wire import Notification
 from .models import BookChange, BookLevel, BookSnapshot, PriceLevel
@@ -159,13 +159,13 @@ class LocalOrderBook:
     def bids(self, depth: int | None = None) -> list[PriceLevel]:
         """Bid levels, best (highest) first; ``depth`` (>= 0) limits how many."""
         prices = self._bids.prices
-        start = 0 if depth is None else max(len(prices) - check_depth(depth), 0)
+        start = 0 if depth is None else max(len(prices) - check_int("depth", depth, 0), 0)
         amounts = self._bids.amounts
         return [PriceLevel(p, amounts[p]) for p in reversed(prices[start:])]
 
     def asks(self, depth: int | None = None) -> list[PriceLevel]:
         """Ask levels, best (lowest) first; ``depth`` (>= 0) limits how many."""
-        end = None if depth is None else check_depth(depth)
+        end = None if depth is None else check_int("depth", depth, 0)
         amounts = self._asks.amounts
         return [PriceLevel(p, amounts[p]) for p in self._asks.prices[:end]]
 

@@ -27,6 +27,7 @@ import msgspec
 from . import DeribitClient, DeribitError, Gap, RpcError, decode_notification, decode_response
 from ._catalogue import METHODS, ParamFacts, result_type_of
 from ._config import Environment, endpoints_for
+from ._core.values import check_int, int_bounds
 from ._demo import demo, exberry_demo
 from .transports import WebSocketConnector, WebSocketTransport
 
@@ -99,17 +100,16 @@ def _typed(param: ParamFacts, raw: str) -> Any:
 
 
 def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
-    """An argparse type: an int from ``low`` to ``high``, refused with a message otherwise."""
+    """An argparse type: an int from ``low`` to ``high`` (the SDK's rule), refused with a
+    message otherwise."""
 
     def parse(raw: str) -> int:
         try:
-            value: int | None = int(raw)
-        except ValueError:
-            value = None
-        if value is None or value < low or (high is not None and value > high):
-            bounds = f"from {low} to {high}" if high is not None else f">= {low}"
-            raise argparse.ArgumentTypeError(f"must be an int {bounds}, not {raw!r}")
-        return value
+            return check_int("value", int(raw), low, high)
+        except ValueError:  # not an int, or out of range (ClientError is a ValueError)
+            raise argparse.ArgumentTypeError(
+                f"must be an int {int_bounds(low, high)}, not {raw!r}"
+            ) from None
 
     return parse
 

@@ -21,6 +21,7 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 from .errors import ClientError, SubscriberOverflow
 from .tasks import finish_all, stop_tasks
+from .values import check_int
 
 __all__ = [
     "DEFAULT_MAXSIZE",
@@ -51,11 +52,7 @@ def check_maxsize(value: object) -> int:
     Raises:
         ClientError: ``value`` is not an int of at least 1 (bools are refused).
     """
-    if type(value) is not int:
-        raise ClientError(f"maxsize must be an int, not {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ClientError(f"maxsize must be at least 1, not {value}")
-    return value
+    return check_int("maxsize", value, 1)
 
 
 def check_stream_options(policy: object, callback: object, on_error: object) -> None:

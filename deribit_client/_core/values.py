@@ -1,4 +1,4 @@
-"""Checks on values users pass, for any venue: what a request sends, a book view's depth."""
+"""Checks on values users pass, for any venue: what a request sends, counts and depths."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import msgspec
 
 from .errors import ClientError
 
-__all__ = ["PLAIN", "check_depth", "check_finite"]
+__all__ = ["PLAIN", "check_finite", "check_int", "int_bounds"]
 
 PLAIN = frozenset({str, int, bool})
 """Value types that need no check (a float may be NaN, a container may hold one)."""
@@ -66,13 +66,19 @@ def _non_finite(value: Any) -> tuple[str, float] | None:
     return None
 
 
-def check_depth(depth: object) -> int:
-    """Validate a book view's ``depth`` (how many levels, best first).
+def int_bounds(low: int, high: int | None = None) -> str:
+    """How :func:`check_int` words its range: ``>= 0`` or ``from 1 to 100``."""
+    return f">= {low}" if high is None else f"from {low} to {high}"
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` when it is an int (a bool is not) from ``low`` to ``high`` (no upper bound
+    when ``None``): the one rule for counts, sizes, depths and offsets users pass.
 
     Raises:
-        ClientError: ``depth`` is not an int >= 0 (a negative one would slice from the far
-            end of the book; bools are refused).
+        ClientError: naming ``name``, before anything is sent (a negative depth would slice
+            from the far end of a book, a str limit would fail a comparison).
     """
-    if type(depth) is not int or depth < 0:
-        raise ClientError(f"depth must be None or an int >= 0, not {depth!r}")
-    return depth
+    if type(value) is not int or value < low or (high is not None and value > high):
+        raise ClientError(f"{name} must be an int {int_bounds(low, high)}, not {value!r}")
+    return value

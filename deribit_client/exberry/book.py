@@ -11,7 +11,7 @@ import heapq
 from typing import Any
 
 from .._core.streams import Gap
-from .._core.values import check_depth
+from .._core.values import check_int
 from .models import Add, Cancelled, Executed, Modified, NonDisplayTrade, OrderBookState
 
 __all__ = ["ExberryOrderBook"]
@@ -88,7 +88,7 @@ class ExberryOrderBook:
         levels = self._levels["Buy"].items()
         if depth is None:
             return sorted(levels, reverse=True)
-        return heapq.nlargest(check_depth(depth), levels)
+        return heapq.nlargest(check_int("depth", depth, 0), levels)
 
     def asks(self, depth: int | None = None) -> list[tuple[float, float]]:
         """``(price, quantity)`` levels, best (lowest) first; ``depth`` (>= 0) limits how
@@ -96,7 +96,7 @@ class ExberryOrderBook:
         levels = self._levels["Sell"].items()
         if depth is None:
             return sorted(levels)
-        return heapq.nsmallest(check_depth(depth), levels)
+        return heapq.nsmallest(check_int("depth", depth, 0), levels)
 
     @property
     def best_bid(self) -> tuple[float, float] | None:

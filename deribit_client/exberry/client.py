@@ -29,7 +29,7 @@ from .._core.errors import (
 from .._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Gap, Policy, Stream, check_maxsize
 from .._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor
 from .._core.tasks import finish_all
-from .._core.values import check_finite
+from .._core.values import check_finite, check_int
 from .._errors import OrderOutcomeUnknown
 from ..transports.base import Connector
 from ..transports.websocket import WebSocketConnector
@@ -828,7 +828,7 @@ class ExberryClient:
         """``v1/exchange.marketdata/liveTrades``: the last ``limit`` trades (<= 10,000),
         then live ones, each a :class:`LiveTrade` (a frame may carry one positional array
         or a list of them: both are read)."""
-        _int_in("limit", limit, 1, 10_000)
+        check_int("limit", limit, 1, 10_000)
         size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
         q = "v1/exchange.marketdata/liveTrades"
         return ExberryStream(
@@ -864,9 +864,9 @@ class ExberryClient:
     ) -> ExberryStream[Candle]:
         """``v1/exchange.marketdata/candles``: live bars (the current one repeats as it
         changes); ``from_`` is Exberry's ``from`` (epoch seconds)."""
-        _int_in("multiplier", multiplier, 1)
+        check_int("multiplier", multiplier, 1)
         if from_ is not None:
-            _int_in("from_", from_, 0)
+            check_int("from_", from_, 0)
         d = _members({"symbol": symbol, "timespan": timespan, "multiplier": multiplier,
                       "from": from_})  # fmt: skip
         return self._md_stream("candles", d, Candle, policy, maxsize, callback, on_error)
@@ -883,8 +883,8 @@ class ExberryClient:
     ) -> list[Candle]:
         """``v1/exchange.marketdata.history/candles``: closed bars between ``from_`` and
         ``to`` (epoch seconds)."""
-        _int_in("multiplier", multiplier, 1)
-        if _int_in("to", to, 0) <= _int_in("from_", from_, 0):
+        check_int("multiplier", multiplier, 1)
+        if check_int("to", to, 0) <= check_int("from_", from_, 0):
             raise ClientError("candles_history needs to > from_")
         d = {"symbol": symbol, "timespan": timespan, "multiplier": multiplier, "from": from_,
              "to": to}  # fmt: skip
@@ -945,7 +945,7 @@ class ExberryClient:
         on_error: ErrorCallback | None,
     ) -> ExberryStream[Any]:  # fmt: skip
         if tracking is not None:
-            _int_in("trackingNumber", tracking, 0)
+            check_int("trackingNumber", tracking, 0)
         d = {} if tracking is None else {"trackingNumber": tracking}
         stream: ExberryStream[Any] = self.stream(
             q, d, item_type=item_type, policy=policy, maxsize=maxsize,
@@ -968,21 +968,12 @@ def _live_trades(data: list[Any]) -> list[LiveTrade]:
     return [msgspec.convert(data, LiveTrade)]
 
 
-def _int_in(name: str, value: object, low: int, high: int | None = None) -> int:
-    """``value`` when it is an int (a bool is not) from ``low`` to ``high``; else a
-    ``ClientError`` naming it, before anything is sent."""
-    if type(value) is not int or value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if high is not None else f">= {low}"
-        raise ClientError(f"{name} must be an int {bounds}, not {value!r}")
-    return value
-
-
 def _paging(limit: object, offset: object) -> None:
     """Reporting pages: ``limit`` 1 to 100, ``offset`` from 0 (both optional)."""
     if limit is not None:
-        _int_in("limit", limit, 1, 100)
+        check_int("limit", limit, 1, 100)
     if offset is not None:
-        _int_in("offset", offset, 0)
+        check_int("offset", offset, 0)
 
 
 def _check_q_d(q: object, d: object) -> None:
