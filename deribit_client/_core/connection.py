@@ -314,11 +314,8 @@ class Connection(Generic[P]):
         """A write failed: the link is gone even when its read side has not seen it yet (a
         transport closing under a burst of calls that never yield to the read loop). End
         the connection now, so its owner reconnects and nothing treats it as ready."""
-        if self._closed_reason is None:
-            self._abort_reason = reason  # no close handshake on a broken link
-            self._shutdown(reason)
-            if self._reader is not None:
-                self._reader.cancel()
+        self.abort(reason)  # the reader stops, the transport is dropped without a handshake
+        self._shutdown(reason)  # now, not when the cancelled reader next runs
 
     def abort(self, reason: str) -> None:
         """End the connection now (dead link): waiters fail, the transport is dropped."""
