@@ -255,12 +255,14 @@ class ExberrySimulator:
     def _session(self, d: Any) -> str:
         if not isinstance(d, dict):
             raise _Fail(6002, "Missing fields: 'apiKey'", "401")
+        if not _typed(d, _SESSION_TYPES):
+            raise _Fail(6000, "Authentication failed", "401")
         if "token" in d:
-            if type(d["token"]) is not str or d["token"] not in self.tokens:
+            if d["token"] not in self.tokens:
                 raise _Fail(6000, "Authentication failed", "401")
             return f"trader:{d['token'][:8]}"
         if "username" in d:
-            if type(d["username"]) is not str or self.users.get(d["username"]) != d.get("password"):
+            if self.users.get(d["username"]) != d.get("password"):
                 raise _Fail(6000, "Authentication failed", "401")
             return f"trader:{d['username']}"
         missing = [k for k in ("apiKey", "timestamp", "signature") if k not in d]
@@ -300,7 +302,7 @@ class ExberrySimulator:
             raise _Fail(
                 3 if token is not None else 2, "Invalid token" if token else "Missing fields: token"
             )
-        if not _md_data_ok(d):
+        if not _typed(d, _MD_TYPES):
             raise _Fail(500, "Failed to decode service message data")
         name = q.rsplit("/", 1)[-1]
         symbols = d.get("symbols") if name == "lightTickers" else [d.get("symbol")]
@@ -466,18 +468,16 @@ class ExberrySimulator:
         ]
         if missing:
             raise _Fail(1000, f"Missing fields: {', '.join(missing)}")
+        if not _typed(d, _PLACE_ORDER_TYPES):
+            raise _Fail(1001, "Invalid request data")
         order_type, side, instrument = d["orderType"], d["side"], d["instrument"]
         quantity, price = d["quantity"], d.get("price")
         tif = d.get("timeInForce", "GTC")
-        if type(instrument) is not str:
-            raise _Fail(1001, "Wrong instrument value")
-        if not (type(order_type) is type(side) is type(tif) is str) or (
-            order_type not in _ORDER_TYPES or side not in _SIDES or tif not in _TIFS
-        ):
+        if order_type not in _ORDER_TYPES or side not in _SIDES or tif not in _TIFS:
             raise _Fail(1001, "Wrong orderType, side or timeInForce value")
-        if not isinstance(quantity, int | float) or isinstance(quantity, bool) or quantity <= 0:
+        if quantity <= 0:
             raise _Fail(1001, "Quantity must be positive")
-        if order_type == "Limit" and type(price) not in (int, float):  # a bool is no price
+        if order_type == "Limit" and price is None:
             raise _Fail(1001, "Price is mandatory for Limit orders")
         if order_type == "Market" and price is not None:
             raise _Fail(1001, "Price is not allowed for Market orders")
@@ -735,26 +735,34 @@ def _iso(ns: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-_MD_TYPES: dict[str, type | tuple[type, ...]] = {
+_Types = dict[str, type | tuple[type, ...]]
+_NUMBER = (int, float)
+_MD_TYPES: _Types = {
     "symbol": str, "symbols": list, "from": int, "to": int, "limit": int, "multiplier": int,
     "timespan": str, "levels": int,
 }  # fmt: skip
-"""The Market Data API's request members and their JSON types."""
+"""The Market Data API's request members and their JSON types (lists: of strings)."""
+_SESSION_TYPES: _Types = {"token": str, "username": str, "password": str}
+_PLACE_ORDER_TYPES: _Types = {
+    "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": _NUMBER,
+    "price": _NUMBER, "mpOrderId": int,
+}  # fmt: skip
 
 
-def _md_data_ok(d: Any) -> bool:
-    """A Market Data request ``d`` the service can decode: an object whose known members
-    have their types (a ``symbols`` list of strings; a bool is not a number)."""
+def _typed(d: Any, types: _Types) -> bool:
+    """Whether ``d`` is an object whose members named in ``types`` have those JSON types
+    (a bool is not a number, null is none of them; a list holds strings); unknown members
+    are ignored, as Exberry ignores them (REFERENCE)."""
     if not isinstance(d, dict):
         return False
     for name, value in d.items():
-        kind = _MD_TYPES.get(name)
+        kind = types.get(name)
         if kind is None:
-            continue  # unknown members are ignored (REFERENCE)
+            continue
         if type(value) is bool or not isinstance(value, kind):
             return False
         if isinstance(value, list) and not all(type(s) is str for s in value):
-            return False  # symbols
+            return False
     return True
 
 
