@@ -29,7 +29,7 @@ from deribit_client import (
 )
 from deribit_client._core.supervisor import TRANSITIONS
 from deribit_client.transports import MockConnector, MockTransport
-from tests.helpers import INSTANT, SILENT, Refuse, ScriptedDeribit, drop, tick, until
+from tests.helpers import INSTANT, SILENT, Refuse, RpcConnection, ScriptedDeribit, drop, tick, until
 
 TICKER = "ticker.BTC-PERPETUAL.100ms"
 KEY = {"client_id": "id", "client_secret": "secret"}
@@ -475,3 +475,24 @@ async def test_a_failed_write_ends_the_connection_at_once() -> None:
         assert await client.call("private/buy", buy) == venue.results["private/buy"]
     # "a" may have reached the venue (outcome unknown), "b" never left the client.
     assert [p.get("label") for m, p in venue.calls if m == "private/buy"] == [None]
+
+
+@pytest.mark.parametrize("queued", [False, True])
+async def test_a_failed_stream_frame_write_ends_the_connection_too(queued: bool) -> None:
+    # Opening or closing a long-lived stream writes without a waiting call: a failed
+    # write there must end the connection as well, not wait for the read side.
+    transport = _WriteFails()
+    closed: list[str] = []
+    conn = RpcConnection(transport, on_closed=lambda _, reason: closed.append(reason))
+    conn.start()
+    transport.write_error = ConnectionResetError("reset by peer")
+    if queued:  # a frame queued by the protocol, written by the connection's own task
+        conn.protocol._queue_internal("public/test")
+        conn.flush_soon()
+        await until(lambda: conn.closed)
+    else:
+        with pytest.raises(ConnectionLost, match="send failed"):
+            await conn.send(b'{"q":"open"}')
+    assert conn.closed
+    assert closed == ["send failed: reset by peer"]
+    await conn.close()
