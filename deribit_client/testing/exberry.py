@@ -745,7 +745,7 @@ _MD_TYPES: _Types = {
 _SESSION_TYPES: _Types = {"token": str, "username": str, "password": str}
 _PLACE_ORDER_TYPES: _Types = {
     "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": _NUMBER,
-    "price": _NUMBER, "mpOrderId": int,
+    "price": (int, float, type(None)), "mpOrderId": int,  # a null price: none (Market)
 }  # fmt: skip
 
 
