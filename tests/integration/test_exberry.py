@@ -537,6 +537,9 @@ async def test_no_request_data_crashes_the_simulator_or_closes_the_socket(
         assert undecodable.value.code == 500, (q, d)  # "Failed to decode service message data"
     placed = await exberry_client.request("v1/exchange.market/placeOrder", order)
     assert placed["orderStatus"] == "Pending"  # the session survived every refusal
+    market = {**order, "orderType": "Market", "price": None, "mpOrderId": 901}
+    placed = await exberry_client.request("v1/exchange.market/placeOrder", market)
+    assert placed["orderStatus"] == "Pending"  # a null price is no price, not a bad type
     deep = '{"q":"v1/heartbeat/ping","sid":1,"d":' + "[" * 10_000 + "]" * 10_000 + "}"
     async with aiohttp.ClientSession() as session, session.ws_connect(exberry_sim.url) as ws:
         await ws.send_str(deep)  # ignored, like any frame that is not JSON it can read
