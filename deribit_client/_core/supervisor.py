@@ -205,6 +205,11 @@ class Supervisor(Generic[C]):
         self._not_before = 0.0
         self.connection: C | None = None
         """The current connection: ready, or being established."""
+        self.ready_connection: C | None = None
+        """The connection while the state is ``ready``; else ``None``. Kept by :meth:`_move`
+        (an attribute, not a property: every call reads it). A ready connection that ends
+        calls :meth:`connection_closed`, which moves the state, so this is never a closed
+        connection for longer than that synchronous call."""
         self.reconnect_count = 0
         """Successful reconnects so far."""
         self.last_error: BaseException | None = None
@@ -223,18 +228,11 @@ class Supervisor(Generic[C]):
         if new not in TRANSITIONS[old]:
             raise ClientError(f"connection cannot go from {old.value} to {new.value}")
         self._state = new
+        self.ready_connection = self.connection if new is _READY else None
         log.debug("connection state %s -> %s", old.value, new.value)
         changed, self._changed = self._changed, None
         if changed is not None and not changed.done():
             changed.set_result(None)
-
-    @property
-    def ready_connection(self) -> C | None:
-        """The connection, when ready and still open; else ``None``."""
-        conn = self.connection
-        if self._state is _READY and conn is not None and not conn.closed:
-            return conn
-        return None
 
     # -- establishing ---------------------------------------------------------------------
 

@@ -460,6 +460,8 @@ async def test_a_failed_write_ends_the_connection_at_once() -> None:
         with pytest.raises(OrderOutcomeUnknown):
             await client.private.buy("BTC-PERPETUAL", amount=10, type="market", label="a")
         assert client.state is ConnectionState.RECONNECTING  # not "ready" on a dead link
+        with pytest.raises(ConnectionLost, match="reconnecting"):  # not tried on the dead one
+            await client.public.get_time()
         await client.wait_ready(5)
         second = connector.transports[-1]
         assert isinstance(second, _WriteFails)
