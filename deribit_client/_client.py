@@ -653,20 +653,41 @@ class DeribitClient:
         timeout: float | None,
         meta: bool,
         private: bool,
+        taken: tuple[CreditPool, ...] | None = None,
     ) -> Awaitable[Any]:
-        """Send a call now if its credits are there (the usual case), else wait for them.
+        """Take the call's credits (the usual case: they are there; else wait for them in
+        :meth:`_route_later`) and send it on the WebSocket, over HTTP, or over HTTP while
+        reconnecting. One function for both steps: it runs once per call.
 
-        A call refused before it is sent (bad arguments, no connection: raised by
-        ``_send``, which prepares the request) gives its credits back.
+        ``taken``: the credits :meth:`_route_later` waited for. A call refused before it is
+        sent (bad arguments, no connection: raised here, where the request is prepared)
+        gives its credits back.
         """
-        limiter = self.rate_limiter
-        if limiter is None:
-            return self._send(method, params, result_type, timeout, meta, private)
-        pools = limiter.pools_for(method, params)
-        if not try_take_credits(pools):
-            return self._route_later(pools, method, params, result_type, timeout, meta, private)
+        pools = taken
+        if pools is None:
+            limiter = self.rate_limiter
+            if limiter is None:
+                pools = ()
+            else:
+                pools = limiter.pools_for(method, params)
+                if not try_take_credits(pools):
+                    return self._route_later(
+                        pools, method, params, result_type, timeout, meta, private
+                    )
         try:
-            return self._send(method, params, result_type, timeout, meta, private)
+            conn = self._supervisor.ready_connection
+            if type(conn) is Connection:
+                auth = self._auth
+                token = auth.access_token if private and self.send_access_token and auth else None
+                return conn.call(
+                    timeout, meta, conn.protocol.prepare_request, method, params, result_type, token
+                )
+            if conn is not None:
+                if method in WS_ONLY_METHODS:
+                    raise UnsupportedOperation(f"{method} is only available over WebSocket")
+                assert isinstance(conn, RequestConnection)
+                return _over_http(conn, method, params, result_type, timeout, meta)
+            return self._not_ready(method, params, result_type, timeout, meta)
         except BaseException:
             refund_credits(pools)
             raise
@@ -682,36 +703,7 @@ class DeribitClient:
         private: bool,
     ) -> Any:
         left = await take_credits(pools, self.timeout if timeout is None else timeout, method)
-        try:
-            call = self._send(method, params, result_type, left, meta, private)
-        except BaseException:
-            refund_credits(pools)
-            raise
-        return await call
-
-    def _send(
-        self,
-        method: str,
-        params: Mapping[str, Any] | None,
-        result_type: Any,
-        timeout: float | None,
-        meta: bool,
-        private: bool,
-    ) -> Awaitable[Any]:
-        """Pick the connection for a call: the WebSocket, HTTP, or HTTP while reconnecting."""
-        conn = self._supervisor.ready_connection
-        if type(conn) is Connection:
-            auth = self._auth
-            token = auth.access_token if private and self.send_access_token and auth else None
-            return conn.call(
-                timeout, meta, conn.protocol.prepare_request, method, params, result_type, token
-            )
-        if conn is not None:
-            if method in WS_ONLY_METHODS:
-                raise UnsupportedOperation(f"{method} is only available over WebSocket")
-            assert isinstance(conn, RequestConnection)
-            return _over_http(conn, method, params, result_type, timeout, meta)
-        return self._not_ready(method, params, result_type, timeout, meta)
+        return await self._route(method, params, result_type, left, meta, private, pools)
 
     def _not_ready(
         self,
