@@ -185,7 +185,16 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
         """
         if type(method) is not str:
             raise ClientError(f"method must be a str such as 'public/get_time', not {method!r}")
-        clean = _clean_params(method, params)
+        # The usual case inline (a call per request saved): a dict of plain values has
+        # nothing to drop and no number to check.
+        if type(params) is dict:
+            clean = params
+            for value in params.values():
+                if type(value) not in PLAIN:
+                    clean = _clean_params(method, params)
+                    break
+        else:
+            clean = _clean_params(method, params)
         if result_type is _INTERNAL:
             decoder = None
         else:
@@ -228,13 +237,13 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
         """
         try:
             if type(frame) is bytes:
+                channel: bytes | None = None
+                at = -1  # where a reply's id value starts, once found
                 if frame.startswith(self._last_prefix):
-                    channel: bytes | None = self._last_channel
+                    channel = self._last_channel
                 elif frame.startswith(_REPLY_HEAD):
-                    # How Deribit starts every reply: the id follows, there is no channel.
-                    return self._fast_reply(frame, _REPLY_HEAD_LEN) or self._classify(frame, None)
+                    at = _REPLY_HEAD_LEN  # how Deribit starts every reply: the id follows
                 else:
-                    channel = None
                     start = frame.find(b'"channel":"', 0, 128)
                     if start != -1:
                         start += 11
@@ -242,6 +251,10 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
                         channel = self._last_channel = frame[start:end]
                         prefix = self._last_prefix = frame[: end + 1]
                         self._last_is_notification = prefix.startswith(_NOTIFICATION_HEAD)
+                    else:
+                        at = frame.find(b'"id":', 0, 64)
+                        if at != -1:
+                            at += 5
                 if channel is not None:
                     route = self.routes.get(channel)
                     if route is not None:
@@ -252,39 +265,31 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
                         except DECODE_ERRORS:
                             # Not the expected shape: let the generic path say why.
                             return self._classify(frame, route)
-                else:
-                    at = frame.find(b'"id":', 0, 64)
-                    if at != -1:
-                        reply = self._fast_reply(frame, at + 5)
-                        if reply is not None:
-                            return reply
+                elif at != -1:
+                    # A reply with a numeric id: decoded once, straight into its caller's
+                    # type (inline: this runs once per call). A string or null id, an
+                    # error, an internal request or a result that does not fit go on to
+                    # the generic path.
+                    end = frame.find(b",", at, at + 24)
+                    digits = frame[at:end]
+                    if end != -1 and digits.isdigit():
+                        rid = int(digits)
+                        entry = self._pending.get(rid)
+                        if entry is not None and entry.decoder is not None:
+                            try:
+                                env = entry.decoder.decode(frame)
+                            except DECODE_ERRORS:
+                                env = None
+                            # The id found by scanning may sit inside a member before the
+                            # real one (a `result` that precedes `id`): only the decoded
+                            # envelope's id may resolve a waiter.
+                            if env is not None and not env.error and env.id == rid:
+                                del self._pending[rid]
+                                return Reply(entry.waiter, rid, entry.method, env.result, None, env)
             return self._classify(frame, None)
         except Exception as exc:  # no input may end the read loop; count and describe it
             self.violations += 1
             return Violation(f"frame could not be processed: {exc!r}", frame)
-
-    def _fast_reply(self, frame: bytes, at: int) -> Reply[Any] | None:
-        # ``at``: where the id's value starts.
-        end = frame.find(b",", at, at + 24)
-        if end == -1:
-            return None  # the id ends the object: the generic path handles it
-        digits = frame[at:end]
-        if not digits.isdigit():
-            return None  # string or null id: the generic path handles it
-        rid = int(digits)
-        entry = self._pending.get(rid)
-        if entry is None or entry.decoder is None:  # unknown, or an internal request
-            return None
-        try:
-            env = entry.decoder.decode(frame)
-        except DECODE_ERRORS:
-            return None  # an error reply, or a result that does not fit: generic path
-        # The id found by scanning may sit inside a member before the real one (a `result`
-        # that precedes `id`): only the decoded envelope's id may resolve a waiter.
-        if env.error or env.id != rid:
-            return None
-        del self._pending[rid]
-        return Reply(entry.waiter, rid, entry.method, env.result, None, env)
 
     def _classify(self, frame: bytes | str, route: ChannelRoute | None) -> Event:
         try:
@@ -366,12 +371,8 @@ def _error_of(env: Envelope, method: str | None, rid: int | None) -> DeribitErro
 
 
 def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    if type(params) is dict:
-        for value in params.values():
-            if type(value) not in PLAIN:
-                break
-        else:
-            return params  # the usual case: nothing to drop, no number to check
+    # The params prepare_request cannot pass through as they are: None, another mapping,
+    # None values to drop, numbers to check.
     if params is None:
         return {}
     if type(params) is not dict and not isinstance(params, Mapping):  # ABC checks cost ~0.2 us
