@@ -99,11 +99,11 @@ class WebSocketTransport:
     def send(self, frame: bytes) -> Awaitable[None]:
         """Send ``frame`` as one text frame (aiohttp's coroutine, without a wrapper layer).
 
-        Failures surface as ``ConnectionError`` subclasses (ConnectionLost, or aiohttp's
-        ClientConnectionResetError); the dispatcher reports them as ConnectionLost.
+        Failures surface as ``ConnectionError`` subclasses (aiohttp's
+        ClientConnectionResetError); the connection reports them as ConnectionLost. No
+        closed check here (it would cost a property call per request): aiohttp refuses a
+        frame for a closed or closing socket before writing any of it (see :meth:`unsent`).
         """
-        if self._ws.closed:
-            raise ConnectionLost("WebSocket is closed")
         return self._ws.send_frame(frame, aiohttp.WSMsgType.TEXT)
 
     def unsent(self, exc: BaseException) -> bool:

@@ -601,3 +601,15 @@ async def test_a_write_to_a_link_the_peer_dropped_is_known_not_sent(sim: Deribit
         assert not transport.unsent(ConnectionResetError("Cannot write to closing transport"))
     finally:
         await transport.close()
+
+
+async def test_a_write_after_closing_the_websocket_is_refused_as_not_sent(
+    sim: DeribitSimulator,
+) -> None:
+    # The transport keeps no closed flag of its own (a property call per request): aiohttp
+    # refuses the frame, and the refusal still says nothing was written.
+    transport = await WebSocketTransport.connect(sim.ws_url)
+    await transport.close()
+    with pytest.raises(ConnectionError) as refused:
+        await transport.send(b'{"jsonrpc":"2.0","id":1,"method":"public/get_time"}')
+    assert transport.unsent(refused.value)
