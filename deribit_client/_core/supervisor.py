@@ -249,7 +249,14 @@ class Supervisor(Generic[C]):
                 self._move(ConnectionState.DISCONNECTED)
             raise
 
+    def _close_began(self) -> bool:
+        # A method, not an inline test: the state changes across the awaits around it.
+        return self._state is ConnectionState.CLOSED
+
     async def _establish(self) -> None:
+        if self._close_began():
+            # close() began while a reconnect waited (a backoff): open nothing more.
+            raise ClientClosed("the client was closed while connecting")
         conn = await self._open()
         self.connection = conn
         try:
@@ -268,7 +275,7 @@ class Supervisor(Generic[C]):
                 self.connection = None
             await finish_all(conn.close)
             raise
-        if self._state is ConnectionState.CLOSED:
+        if self._close_began():
             await finish_all(conn.close)
             raise ClientClosed("the client was closed while connecting")
         self._move(ConnectionState.READY)
@@ -325,6 +332,10 @@ class Supervisor(Generic[C]):
                 on_failure=failed,
             )
         except Exception as exc:
+            if self._close_began():
+                # close() began meanwhile (it stops this task next): an end, not a failure.
+                log.debug("reconnect ended by close(): %s", exc)
+                return
             log.error("giving up reconnecting: %s", exc)
             self.last_error = exc
             self._give_up(ConnectionLost(f"could not reconnect: {exc}"))

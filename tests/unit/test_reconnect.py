@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
 
 from deribit_client import (
     AuthenticationError,
     ClientError,
     ConnectionLost,
+    ConnectionState,
     ReconnectPolicy,
     RequestTimeout,
     TransportError,
     error_from_code,
 )
 from deribit_client._client import is_fatal
-from deribit_client._core.supervisor import retry_establish
-from tests.helpers import INSTANT
+from deribit_client._core.supervisor import Supervisor, retry_establish
+from tests.helpers import INSTANT, until
 
 
 @pytest.mark.parametrize(
@@ -90,3 +94,59 @@ def test_policy_validation() -> None:
         ReconnectPolicy(initial_delay=-1)
     with pytest.raises(ValueError, match="max_attempts"):
         ReconnectPolicy(max_attempts=0)
+
+
+class _Link:
+    """A connection as the supervisor sees it."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.closed_reason: str | None = None
+        self.retry_after: float | None = None
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("where", ["in a step", "before opening"])
+async def test_closing_during_a_reconnect_ends_it_quietly(
+    where: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Seen in a chaos run: close() began (state "closed") while a reconnect was between
+    # attempts or finishing its steps; the reconnect then "gave up" (an ERROR log), tried
+    # to move from closed to failed, and its task died with an exception nobody retrieved.
+    links: list[_Link] = []
+    gate = asyncio.get_running_loop().create_future()
+    waiting: list[str] = []
+    gave_up: list[BaseException] = []
+
+    async def open_link() -> _Link:
+        if where == "before opening" and links:
+            waiting.append(where)  # as in a backoff: close() begins meanwhile
+            await gate
+        links.append(_Link())
+        return links[-1]
+
+    async def step(link: _Link) -> None:
+        if where == "in a step" and len(links) > 1:
+            waiting.append(where)
+            await gate
+
+    supervisor: Supervisor[_Link] = Supervisor(
+        open_link, [("step", step)], INSTANT, is_fatal=is_fatal, on_give_up=gave_up.append
+    )
+    await supervisor.connect()
+    links[0].closed = True
+    supervisor.connection_closed(links[0], "cut")
+    reconnect = supervisor._task
+    assert reconnect is not None
+    await until(lambda: waiting)
+    supervisor.begin_close()
+    gate.set_result(None)
+    await asyncio.wait([reconnect])
+    assert reconnect.exception() is None
+    assert supervisor.state is ConnectionState.CLOSED
+    assert gave_up == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert all(link.closed for link in links)  # nothing left open by the late attempt
+    await supervisor.close()
