@@ -271,8 +271,8 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
                     # error, an internal request or a result that does not fit go on to
                     # the generic path.
                     end = frame.find(b",", at, at + 24)
-                    digits = frame[at:end]
-                    if end != -1 and digits.isdigit():
+                    digits = frame[at:end] if end != -1 else b""  # -1: no slice to the end
+                    if digits.isdigit():
                         rid = int(digits)
                         entry = self._pending.get(rid)
                         if entry is not None and entry.decoder is not None:
