@@ -34,7 +34,12 @@ from ._core.errors import (
     UnsupportedOperation,
 )
 from ._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Policy, check_maxsize
-from ._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor
+from ._core.supervisor import (
+    ConnectionState,
+    ReconnectPolicy,
+    Supervisor,
+    refuse_after_a_turn,
+)
 from ._core.tasks import finish_all, stop_tasks
 from ._credits import CreditLimiter
 from ._errors import (
@@ -626,8 +631,10 @@ class DeribitClient:
         the awaitable that performs it (with ``meta``, one that returns the whole reply).
 
         A plain function, so the typed wrappers reach the connection without extra
-        coroutine layers; misuse raises here, before anything is sent. The request (its
-        credits, its id) is prepared by this call: await the result at once.
+        coroutine layers; misuse raises here, before anything is sent. A call refused
+        because no connection is ready raises when awaited, after one turn of the event
+        loop (see ``refuse_after_a_turn``). The request (its credits, its id) is prepared
+        by this call: await the result at once.
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
@@ -687,10 +694,14 @@ class DeribitClient:
                     raise UnsupportedOperation(f"{method} is only available over WebSocket")
                 assert isinstance(conn, RequestConnection)
                 return _over_http(conn, method, params, result_type, timeout, meta)
-            return self._not_ready(method, params, result_type, timeout, meta)
+            meanwhile = self._http_meanwhile(method, params, result_type, timeout, meta)
+            if meanwhile is not None:
+                return meanwhile
         except BaseException:
             refund_credits(pools)
             raise
+        refund_credits(pools)
+        return refuse_after_a_turn(self._supervisor.refusal(method))
 
     async def _route_later(
         self,
@@ -705,35 +716,24 @@ class DeribitClient:
         left = await take_credits(pools, self.timeout if timeout is None else timeout, method)
         return await self._route(method, params, result_type, left, meta, private, pools)
 
-    def _not_ready(
+    def _http_meanwhile(
         self,
         method: str,
         params: Mapping[str, Any] | None,
         result_type: Any,
         timeout: float | None,
         meta: bool,
-    ) -> Awaitable[Any]:
-        state = self.state
-        if state is ConnectionState.RECONNECTING or state is ConnectionState.READY:
-            # READY with a closed socket: the supervisor is about to reconnect.
-            if self.transport_mode == "auto" and is_read_only_public(method):
-                http = self._reconnect_http()
-                return _over_http(http, method, params, result_type, timeout, meta)
-            raise ConnectionLost(
-                f"{method} not sent: the WebSocket is reconnecting (await client.wait_ready())"
-            )
-        if state is ConnectionState.CLOSED:
-            raise ClientClosed(f"{method} not sent: the client is closed; create a new one")
-        if state is ConnectionState.FAILED:
-            raise ConnectionLost(
-                f"{method} not sent: the connection is down for good ({self.last_error})"
-            )
-        if state is ConnectionState.CONNECTING:
-            raise ConnectionLost(f"{method} not sent: still connecting (await client.wait_ready())")
-        raise ClientError(
-            f"client is not connected ({state.value}): use `async with DeribitClient(...)` "
-            "or `await connect()`"
-        )
+    ) -> Awaitable[Any] | None:
+        """With ``transport="auto"``, a read-only public call made while the WebSocket
+        reconnects goes over HTTP; ``None`` for every other call (refused)."""
+        if (
+            self.state is ConnectionState.RECONNECTING
+            and self.transport_mode == "auto"
+            and is_read_only_public(method)
+        ):
+            http = self._reconnect_http()
+            return _over_http(http, method, params, result_type, timeout, meta)
+        return None
 
     async def _stateful(
         self,
@@ -791,11 +791,9 @@ class DeribitClient:
         # resubscribes every registered channel itself, once, after authenticating.
         conn = self._supervisor.ready_connection
         if type(conn) is not Connection:
-            if self.state is ConnectionState.CLOSED:
-                raise ClientClosed(f"{method} not sent: the client is closed")
             if conn is not None:
                 raise UnsupportedOperation(f"{method} needs a WebSocket; this client uses HTTP")
-            raise ConnectionLost(f"{method} not sent: the client is {self.state.value}")
+            await refuse_after_a_turn(self._supervisor.refusal(method))
         return await self._call_on(conn, method, params, result_type)
 
     def _new_http(self) -> RequestConnection[RpcProtocol[None]]:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Final, Generic, NoReturn, Protocol, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -27,7 +27,7 @@ from tenacity import (
     wait_random,
 )
 
-from .errors import ClientClosed, ClientError, ConnectionLost, NotReadyError
+from .errors import ClientClosed, ClientError, ConnectionLost, DeribitError, NotReadyError
 from .tasks import finish_all, stop_tasks
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "ConnectionState",
     "ReconnectPolicy",
     "Supervisor",
+    "refuse_after_a_turn",
     "retry_establish",
 ]
 
@@ -123,6 +124,19 @@ class Closable(Protocol):
 
 C = TypeVar("C", bound=Closable)
 Step = Callable[[C], Awaitable[None]]
+
+
+async def refuse_after_a_turn(error: BaseException) -> NoReturn:
+    """Raise ``error``, a call's refusal for the connection's state (reconnecting, failed,
+    closed), after one turn of the event loop.
+
+    Raised at once, a refusal never suspends its caller: a bot that retries in a loop
+    without awaiting anything else would then never let the loop run, so neither the
+    reconnect it waits for nor any timeout would ever happen. Successful calls do not pay
+    for this.
+    """
+    await asyncio.sleep(0)
+    raise error
 
 
 async def retry_establish(
@@ -233,6 +247,25 @@ class Supervisor(Generic[C]):
         changed, self._changed = self._changed, None
         if changed is not None and not changed.done():
             changed.set_result(None)
+
+    def refusal(self, what: str) -> DeribitError:
+        """The error for ``what`` (a method, a stream) that cannot go out because no
+        connection is ready, by state; raise it through :func:`refuse_after_a_turn`."""
+        state = self._state
+        if state is ConnectionState.CLOSED:
+            return ClientClosed(f"{what} not sent: the client is closed; create a new one")
+        if state is ConnectionState.FAILED:
+            return ConnectionLost(
+                f"{what} not sent: the connection is down for good ({self.last_error})"
+            )
+        if state is ConnectionState.CONNECTING:
+            return ConnectionLost(f"{what} not sent: still connecting (await client.wait_ready())")
+        if state is ConnectionState.DISCONNECTED:
+            return ClientError(
+                f"{what} not sent: the client is not connected: use `async with` or "
+                "`await connect()`"
+            )
+        return ConnectionLost(f"{what} not sent: reconnecting (await client.wait_ready())")
 
     # -- establishing ---------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NoReturn, TypeVar
 
 import msgspec
 
@@ -27,7 +27,7 @@ from .._core.errors import (
     DeribitError,
 )
 from .._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Gap, Policy, Stream, check_maxsize
-from .._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor
+from .._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor, refuse_after_a_turn
 from .._core.tasks import finish_all
 from .._core.values import check_finite, check_int
 from .._errors import OrderOutcomeUnknown
@@ -425,16 +425,10 @@ class ExberryClient:
         prepare = conn.protocol.prepare_request
         return await conn.call(timeout, False, prepare, q, dict(d), item_type, many)
 
-    def _ready(self, q: str) -> Conn:
-        # (Using the client from another event loop is refused by the connection.)
-        conn = self._supervisor.ready_connection
-        if conn is not None:
-            return conn
-        if self.state is ConnectionState.CLOSED:
-            raise ClientClosed(f"{q} not sent: the client is closed")
-        if self.state is ConnectionState.DISCONNECTED:
-            raise ClientError("not connected: use `async with ExberryClient(...)`")
-        raise ConnectionLost(f"{q} not sent: the client is {self.state.value}")
+    async def _not_ready(self, what: str) -> NoReturn:
+        # After a loop turn: see refuse_after_a_turn. (Using the client from another event
+        # loop is refused by the connection.)
+        await refuse_after_a_turn(self._supervisor.refusal(what))
 
     async def request(
         self,
@@ -459,7 +453,7 @@ class ExberryClient:
             raise ClientError(f"many must be a bool, not {many!r}")
         if timeout is not None:
             timeout = check_timeout(timeout)
-        conn = self._ready(q)
+        conn = self._supervisor.ready_connection or await self._not_ready(q)
         return await self._call_on(conn, q, d or {}, item_type, many, timeout)
 
     def stream(
@@ -481,7 +475,7 @@ class ExberryClient:
         return ExberryStream(self, q, dict(d or {}), item_type, policy, size, callback, on_error)
 
     async def _open_stream(self, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
-        conn = self._ready(stream.q)
+        conn = self._supervisor.ready_connection or await self._not_ready(stream.q)
         self._live.append(stream)
         # Written before anything the caller sends next: a place_order right after
         # entering the block must not overtake the stream that should see its events.
@@ -711,7 +705,8 @@ class ExberryClient:
     ) -> T:
         if timeout is not None:
             timeout = check_timeout(timeout)
-        result: T = await self._call_on(self._ready(q), q, d, item_type, False, timeout)
+        conn = self._supervisor.ready_connection or await self._not_ready(q)
+        result: T = await self._call_on(conn, q, d, item_type, False, timeout)
         return result
 
     async def _request_many(
@@ -719,7 +714,7 @@ class ExberryClient:
     ) -> list[T]:
         if timeout is not None:
             timeout = check_timeout(timeout)
-        conn = self._ready(q)
+        conn = self._supervisor.ready_connection or await self._not_ready(q)
         result: list[T] = await self._call_on(conn, q, d or {}, item_type, True, timeout)
         return result
 
@@ -921,7 +916,7 @@ class ExberryClient:
             raise ClientError(f"ping value must be an int, not {value!r}")
         if timeout is not None:
             timeout = check_timeout(timeout)
-        conn = self._ready("v1/heartbeat/ping")
+        conn = self._supervisor.ready_connection or await self._not_ready("v1/heartbeat/ping")
         prepare = conn.protocol.prepare_request
         result: int = await conn.call(
             timeout, False, prepare, "v1/heartbeat/ping", value, int, False

@@ -498,3 +498,29 @@ async def test_a_failed_stream_frame_write_ends_the_connection_too(queued: bool)
     assert conn.closed
     assert closed == ["send failed: reset by peer"]
     await conn.close()
+
+
+@pytest.mark.parametrize("what", ["call", "subscribe"])
+async def test_a_bot_retrying_at_once_while_reconnecting_lets_the_reconnect_run(
+    what: str, venue: ScriptedDeribit, client: DeribitClient
+) -> None:
+    # Seen in a chaos run: a bot that retried a refused call at once (no sleep, no
+    # wait_ready) spun forever. The refusal never suspended, so the event loop never ran
+    # the reconnect, nor any timeout: the whole program hung.
+    venue.transport.drop("cut")
+    await until(lambda: client.state == "reconnecting")
+    refusals = 0
+    while True:
+        try:
+            if what == "call":
+                assert await client.public.get_time() == 1
+            else:
+                async with client.subscribe(TICKER):
+                    pass
+            break
+        except ConnectionLost:
+            refusals += 1
+            if refusals > 100_000:  # the old behaviour: nothing else ever runs
+                pytest.fail("the retry loop starved the reconnect")
+    assert refusals >= 1
+    assert client.state == "ready"

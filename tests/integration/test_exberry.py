@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from deribit_client import ClientError, Gap, OrderOutcomeUnknown, ProtocolError
+from deribit_client import ClientError, ConnectionLost, Gap, OrderOutcomeUnknown, ProtocolError
 from deribit_client.exberry import (
     ExberryClient,
     ExberryError,
@@ -255,6 +255,28 @@ async def test_streams_resume_after_a_cut_without_duplicates_or_loss(
     assert (rest[0].mpId, rest[0].price) == ("other-mp", 40.0)
     numbers = [n for n, _ in seen] + [getattr(e, "trackingNumber", None) for e in rest]
     assert numbers == sorted(numbers)
+
+
+async def test_a_bot_retrying_at_once_while_reconnecting_lets_the_reconnect_run(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # A refused request that never suspended starved the event loop: a bot retrying at
+    # once (no wait_ready) hung the program, the reconnect never ran.
+    exberry_sim.drop_connections()
+    await until(lambda: exberry_client.state == "reconnecting")
+    refusals = 0
+    while True:
+        try:
+            await exberry_client.place_order(
+                instrument="BTC", side="Buy", quantity=1, price=40.0, mpOrderId=7
+            )
+            break
+        except ConnectionLost:
+            refusals += 1
+            if refusals > 1_000_000:  # the old behaviour: nothing else ever runs
+                pytest.fail("the retry loop starved the reconnect")
+    assert refusals >= 1
+    assert exberry_client.state == "ready"
 
 
 async def test_a_stream_ended_by_the_server_resumes_itself(
