@@ -13,20 +13,12 @@ import copy
 import functools
 from typing import Any, NamedTuple
 
+from ._json import JSON_TYPES
 from ._session import REQUIRED, invalid_param
 from ._shapes import EXAMPLES, PARAMS
 from ._state import Call, Handler, SimState
 
 __all__ = ["check_param_types", "declared_params", "register", "shaped_methods"]
-
-_TYPES: dict[str, type] = {
-    "string": str,
-    "integer": int,
-    "number": float,
-    "boolean": bool,
-    "array": list,
-    "object": dict,
-}
 
 # Results of methods whose documentation gives no example (REFERENCE 7, 8).
 _UNDOCUMENTED: dict[str, Any] = {
@@ -75,12 +67,12 @@ def _params(method: str) -> tuple[_Param, ...]:
     return tuple(
         _Param(
             name,
-            _TYPES.get(kind, object),
+            JSON_TYPES.get(kind, object),
             required,
             allowed,
             frozenset(a.lower() for a in allowed),
             *bounds,
-            _TYPES.get(items),
+            JSON_TYPES.get(items),
         )
         for name, kind, required, allowed, bounds, items in PARAMS[method]
     )

@@ -1,7 +1,7 @@
 """The simulator's world as method handlers see it: market, accounts, connections, calls.
 
-Layering of ``deribit_client.testing`` (no cycles): ``_session``, ``_market``, ``_accounts``
-hold state; this module gathers it for the handlers; ``_public``, ``_private`` (auth and
+Layering of ``deribit_client.testing`` (no cycles): ``_json`` (JSON's value types, shared
+with the Exberry simulator), ``_session``, ``_market``, ``_accounts`` hold state; this module gathers it for the handlers; ``_public``, ``_private`` (auth and
 token scopes), ``_api_keys``, ``_streams``, ``_orders`` (which publishes through
 ``_streams``), ``_history``, ``_statistics``, ``_block_trades``, ``_combos``, ``_block_rfq`` (which
 trades through ``_block_trades``) and ``_wallet`` (which read accounts through
@@ -24,6 +24,7 @@ import msgspec
 
 from ._accounts import Account, Trading
 from ._credits import Credits, RateLimits
+from ._json import JSON_NAMES, is_json
 from ._market import Market, currency_of
 from ._session import REQUIRED, Session, SimError, invalid_param, json_encode
 
@@ -235,25 +236,11 @@ class Call:
             value = _from_query(name, value, kind)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
-        if not _is(value, kind):
+        if not is_json(value, kind):
             raise invalid_param(name)
-        if items is not None and type(value) is list and not all(_is(v, items) for v in value):
-            raise invalid_param(name, f"every item must be a JSON {_JSON_NAMES[items]}")
+        if items is not None and type(value) is list and not all(is_json(v, items) for v in value):
+            raise invalid_param(name, f"every item must be a JSON {JSON_NAMES[items]}")
         return value
-
-
-_JSON_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object",
-               list: "array"}  # fmt: skip
-
-
-def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
-    """JSON's types: an integer is a number, a boolean is neither."""
-    kinds = kind if type(kind) is tuple else (kind,)
-    if isinstance(value, bool):
-        return bool in kinds or object in kinds
-    if type(value) is int and float in kinds:
-        return True
-    return isinstance(value, kinds)
 
 
 _INTEGER = re.compile(r"-?[0-9]+")

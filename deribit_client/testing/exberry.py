@@ -30,6 +30,7 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from ._json import is_json
 from ._serve import serve
 
 __all__ = ["SIM_API_KEY", "SIM_API_SECRET", "ExberrySimulator"]
@@ -736,7 +737,6 @@ def _iso(ns: int) -> str:
 
 
 _Types = dict[str, type | tuple[type, ...]]
-_NUMBER = (int, float)
 _MD_TYPES: _Types = {
     "symbol": str, "symbols": list, "from": int, "to": int, "limit": int, "multiplier": int,
     "timespan": str, "levels": int,
@@ -744,8 +744,8 @@ _MD_TYPES: _Types = {
 """The Market Data API's request members and their JSON types (lists: of strings)."""
 _SESSION_TYPES: _Types = {"token": str, "username": str, "password": str}
 _PLACE_ORDER_TYPES: _Types = {
-    "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": _NUMBER,
-    "price": (int, float, type(None)), "mpOrderId": int,  # a null price: none (Market)
+    "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": float,
+    "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)
 }  # fmt: skip
 
 
@@ -759,7 +759,7 @@ def _typed(d: Any, types: _Types) -> bool:
         kind = types.get(name)
         if kind is None:
             continue
-        if type(value) is bool or not isinstance(value, kind):
+        if not is_json(value, kind):
             return False
         if isinstance(value, list) and not all(type(s) is str for s in value):
             return False
