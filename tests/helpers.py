@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from deribit_client import DeribitClient, ReconnectPolicy
+from deribit_client import ConnectionLost, DeribitClient, ReconnectPolicy
 from deribit_client._client import lost_order_error
 from deribit_client._core.connection import Connection
 from deribit_client._rpc.protocol import RpcProtocol
@@ -55,6 +55,21 @@ async def until(predicate: Callable[[], object], limit: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not reached within the limit")
         await asyncio.sleep(0)
+
+
+async def retry_at_once(attempt: Callable[[], Awaitable[object]], cap: int) -> int:
+    """Run ``attempt`` until it succeeds, retrying at once on ``ConnectionLost`` as a naive
+    bot would (no sleep, no ``wait_ready``); the number of refusals. Fails after ``cap``
+    refusals: a retry loop that never lets the event loop run would otherwise hang."""
+    refusals = 0
+    while True:
+        try:
+            await attempt()
+            return refusals
+        except ConnectionLost:
+            refusals += 1
+            if refusals > cap:
+                raise AssertionError("the retry loop starved the reconnect") from None
 
 
 class FastHeartbeatClient(DeribitClient):
