@@ -262,8 +262,8 @@ class Supervisor(Generic[C]):
             return ConnectionLost(f"{what} not sent: still connecting (await client.wait_ready())")
         if state is ConnectionState.DISCONNECTED:
             return ClientError(
-                f"{what} not sent: the client is not connected: use `async with` or "
-                "`await connect()`"
+                f"{what} not sent: the client is not connected (use `async with` or "
+                "`await connect()`)"
             )
         return ConnectionLost(f"{what} not sent: reconnecting (await client.wait_ready())")
 
