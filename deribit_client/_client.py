@@ -525,12 +525,11 @@ class DeribitClient:
         call: Awaitable[Any]
         try:
             if type(conn) is Connection:
-                call = conn.call(
-                    timeout, False, conn.protocol.prepare_request, method, params, result_type, None
-                )
+                prepare = conn.protocol.prepare_request
+                call = conn.call(timeout, False, pools, prepare, method, params, result_type, None)
             else:
                 assert isinstance(conn, RequestConnection)
-                call = _over_http(conn, method, params, result_type, timeout, False)
+                call = _over_http(conn, method, params, result_type, timeout, False, pools)
         except BaseException:
             refund_credits(pools)
             raise
@@ -687,14 +686,15 @@ class DeribitClient:
                 auth = self._auth
                 token = auth.access_token if private and self.send_access_token and auth else None
                 return conn.call(
-                    timeout, meta, conn.protocol.prepare_request, method, params, result_type, token
-                )
+                    timeout, meta, pools, conn.protocol.prepare_request, method, params,
+                    result_type, token,
+                )  # fmt: skip
             if conn is not None:
                 if method in WS_ONLY_METHODS:
                     raise UnsupportedOperation(f"{method} is only available over WebSocket")
                 assert isinstance(conn, RequestConnection)
-                return _over_http(conn, method, params, result_type, timeout, meta)
-            meanwhile = self._http_meanwhile(method, params, result_type, timeout, meta)
+                return _over_http(conn, method, params, result_type, timeout, meta, pools)
+            meanwhile = self._http_meanwhile(method, params, result_type, timeout, meta, pools)
             if meanwhile is not None:
                 return meanwhile
         except BaseException:
@@ -723,6 +723,7 @@ class DeribitClient:
         result_type: Any,
         timeout: float | None,
         meta: bool,
+        pools: tuple[CreditPool, ...],
     ) -> Awaitable[Any] | None:
         """With ``transport="auto"``, a read-only public call made while the WebSocket
         reconnects goes over HTTP; ``None`` for every other call (refused)."""
@@ -732,7 +733,7 @@ class DeribitClient:
             and is_read_only_public(method)
         ):
             http = self._reconnect_http()
-            return _over_http(http, method, params, result_type, timeout, meta)
+            return _over_http(http, method, params, result_type, timeout, meta, pools)
         return None
 
     async def _stateful(
@@ -770,6 +771,7 @@ class DeribitClient:
             return await conn.call(
                 timeout or 2.0,
                 meta,
+                (),
                 conn.protocol.prepare_request,
                 "private/logout",
                 params,
@@ -914,12 +916,12 @@ def _over_http(
     result_type: Any,
     timeout: float | None,
     meta: bool,
+    pools: tuple[CreditPool, ...],
 ) -> Awaitable[Any]:
     """A call over an HTTP connection (the method also names the URL path; no token in
     params: HTTP authorizes by header)."""
-    return conn.call(
-        timeout, meta, method, conn.protocol.prepare_request, method, params, result_type, None
-    )
+    prepare = conn.protocol.prepare_request
+    return conn.call(timeout, meta, pools, method, prepare, method, params, result_type, None)
 
 
 def _credentials(client_id: str | None, client_secret: str | None) -> Credentials | None:

@@ -107,7 +107,7 @@ class RpcConnection(Connection[RpcProtocol[Any]]):
         meta: bool = False,
     ) -> Awaitable[Any]:
         return self.call(
-            timeout, meta, self.protocol.prepare_request, method, params, result_type, None
+            timeout, meta, (), self.protocol.prepare_request, method, params, result_type, None
         )
 
 

@@ -19,7 +19,15 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Generic, TypeVar
 
 from ..transports.base import RequestTransport, StreamTransport
-from .errors import ClientError, ConnectionLost, DeribitError, HTTPStatusError, ProtocolError
+from .credits import CreditPool, refund_credits
+from .errors import (
+    ClientError,
+    ConnectionLost,
+    DeribitError,
+    HTTPStatusError,
+    ProtocolError,
+    TransportError,
+)
 from .protocol import Reply, Violation, WireProtocol
 from .tasks import current_task, finish_all, loop_shortcuts, stop_tasks
 
@@ -127,6 +135,7 @@ class Connection(Generic[P]):
         self,
         timeout: float | None,
         meta: bool,
+        pools: tuple[CreditPool, ...],
         prepare: Callable[..., tuple[Any, bytes]],
         a: Any,
         b: Any,
@@ -141,6 +150,8 @@ class Connection(Generic[P]):
         the call); it registers the waiter and returns ``(key, frame)``. Whatever refuses
         the request before any I/O (a closed connection, the protocol's validation) raises
         here, so a caller can tell "never sent" from the errors of the exchange itself.
+        ``pools``: the credits the caller took for this request, given back when the
+        transport refuses to write it (the caller gives them back for refusals here).
 
         Returns:
             A coroutine returning the decoded result, or with ``meta`` the whole
@@ -161,7 +172,7 @@ class Connection(Generic[P]):
         key, frame = prepare(a, b, c, d, future, deadline, limit)
         if deadline < self._next_sweep:
             self._arm_sweep(loop, deadline)
-        return self._exchange(loop, future, key, frame, limit, meta)
+        return self._exchange(loop, future, key, frame, limit, meta, pools)
 
     async def _exchange(
         self,
@@ -171,6 +182,7 @@ class Connection(Generic[P]):
         frame: bytes,
         limit: float,
         meta: bool,
+        pools: tuple[CreditPool, ...],
     ) -> Any:
         """Send a prepared request and wait for its reply (see :meth:`call`).
 
@@ -201,10 +213,12 @@ class Connection(Generic[P]):
                 broken = f"send failed: {exc}"
                 if isinstance(exc, ConnectionLost):
                     protocol.forget(key)
+                    refund_credits(pools)
                     self._link_broken(broken)
                     raise  # the transport refused before writing: nothing was sent
                 if self._unsent(exc):
                     protocol.forget(key)
+                    refund_credits(pools)
                     failure: BaseException = ConnectionLost(f"not sent: {exc}")
                 else:
                     # The frame may be on the wire already (e.g. a failed drain after the write).
@@ -474,6 +488,7 @@ class RequestConnection(Generic[P]):
         self,
         timeout: float | None,
         meta: bool,
+        pools: tuple[CreditPool, ...],
         label: str,
         prepare: Callable[..., tuple[Any, bytes]],
         a: Any,
@@ -496,7 +511,7 @@ class RequestConnection(Generic[P]):
         except BaseException:
             self.protocol.forget(key)
             raise
-        return self._post(label, key, frame, headers, limit, meta)
+        return self._post(label, key, frame, headers, limit, meta, pools)
 
     async def _post(
         self,
@@ -506,6 +521,7 @@ class RequestConnection(Generic[P]):
         headers: Mapping[str, str] | None,
         limit: float,
         meta: bool,
+        pools: tuple[CreditPool, ...],
     ) -> Any:
         protocol = self.protocol
         try:
@@ -519,8 +535,11 @@ class RequestConnection(Generic[P]):
                 raise protocol.lost(key, str(exc)) from exc
             protocol.forget(key)  # refused at the edge (e.g. 429)
             raise
-        except BaseException:
-            # TransportError (could not connect: never reached the server), cancellation.
+        except TransportError:
+            protocol.forget(key)
+            refund_credits(pools)  # could not connect: the server never saw the request
+            raise
+        except BaseException:  # cancelled
             protocol.forget(key)
             raise
         event = protocol.receive(body)

@@ -423,7 +423,7 @@ class ExberryClient:
         timeout: float | None,
     ) -> Any:  # fmt: skip
         prepare = conn.protocol.prepare_request
-        return await conn.call(timeout, False, prepare, q, dict(d), item_type, many)
+        return await conn.call(timeout, False, (), prepare, q, dict(d), item_type, many)
 
     async def _not_ready(self, what: str) -> NoReturn:
         # After a loop turn: see refuse_after_a_turn. (Using the client from another event
@@ -919,7 +919,7 @@ class ExberryClient:
         conn = self._supervisor.ready_connection or await self._not_ready("v1/heartbeat/ping")
         prepare = conn.protocol.prepare_request
         result: int = await conn.call(
-            timeout, False, prepare, "v1/heartbeat/ping", value, int, False
+            timeout, False, (), prepare, "v1/heartbeat/ping", value, int, False
         )
         return result
 

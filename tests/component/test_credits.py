@@ -201,3 +201,20 @@ async def test_a_call_refused_before_it_is_sent_takes_no_credits() -> None:
         await client.public.get_time()
     assert credits() == before
     assert venue.methods().count("private/buy") == 0
+
+
+async def test_a_call_the_transport_refuses_to_write_gives_its_credits_back() -> None:
+    # The link broke a moment ago and the read side has not seen it yet: the call is
+    # prepared on a connection that still looks ready, then the transport refuses the
+    # write. Nothing reached Deribit, so nothing may stay charged against the pools.
+    shared = CreditLimiter(clock=lambda: 0.0)  # no refill: every credit shows
+    trading = shared.pools["matching_engine"]
+    venue = scripted()
+    venue.results["private/get_account_summary"] = {"currency": "BTC"}  # defaults stay
+    async with client_for(venue, rate_limit=shared, reconnect=False, **KEY) as client:
+        before = trading.available, trading.requests
+        venue.transport.drop("network")  # closed at once; the read loop learns of it later
+        with pytest.raises(ConnectionLost, match="mock transport closed"):
+            await client.private.buy("BTC-PERPETUAL", amount=10, type="market")
+        assert (trading.available, trading.requests) == before
+    assert venue.methods().count("private/buy") == 0

@@ -160,13 +160,14 @@ def test_errors_survive_a_pickle_round_trip(error: DeribitError) -> None:
     assert copy.__dict__ == error.__dict__
 
 
-async def test_an_http_connect_timeout_is_not_an_unknown_outcome() -> None:
+async def test_an_http_connect_timeout_is_not_an_unknown_outcome_and_takes_no_credits() -> None:
     # Reported: a connect timeout made an order OrderOutcomeUnknown, though nothing was sent.
     import aiohttp
 
     from deribit_client import TransportError
     from deribit_client._client import lost_order_error
     from deribit_client._core.connection import RequestConnection
+    from deribit_client._core.credits import CreditPool, try_take_credits
     from deribit_client._rpc.protocol import RpcProtocol
     from deribit_client.transports import HttpTransport
 
@@ -179,9 +180,14 @@ async def test_an_http_connect_timeout_is_not_an_unknown_outcome() -> None:
 
     transport = HttpTransport("http://127.0.0.1:9/api/v2", session=Unreachable())  # type: ignore[arg-type]
     conn = RequestConnection(transport, RpcProtocol(lost_error=lost_order_error))
+    pool = CreditPool("matching_engine", cost=1, capacity=10, refill=1, clock=lambda: 0.0)
+    before = pool.available
+    assert try_take_credits((pool,))
     with pytest.raises(TransportError) as info:
         await conn.call(
-            1.0, False, "private/buy", conn.protocol.prepare_request, "private/buy", {}, Any, None
-        )
+            1.0, False, (pool,), "private/buy", conn.protocol.prepare_request, "private/buy",
+            {}, Any, None,
+        )  # fmt: skip
     assert not isinstance(info.value, OrderOutcomeUnknown)
     assert conn.protocol.pending_count == 0
+    assert (pool.available, pool.requests) == (before, 0)  # nothing reached the venue
