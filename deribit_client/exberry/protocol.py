@@ -17,6 +17,7 @@ stream's sid is freed when the server's closing frame arrives, or with the conne
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
@@ -38,6 +39,10 @@ _decode_error = msgspec.json.Decoder(ErrorData).decode
 _encode = msgspec.json.Encoder().encode
 _MAX_SID = 2**31 - 1
 _ECHOES = frozenset({"v1/heartbeat/ping"})
+_ECHO_SIDS_HELD = 1_024
+"""Echo sids held back after their echo, for a ``sig: 1`` that may trail it: that frame
+comes right behind the echo, and sids are not reused before 2**31 others, so holding the
+newest this many is enough (holding every one would grow for the socket's whole life)."""
 
 
 def _item_frame_decoder(item_type: Any) -> msgspec.json.Decoder[Any]:
@@ -114,6 +119,7 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
         self._next_sid = 1
         self._streams: dict[int, tuple[StreamRoute, str]] = {}
         self._closing: set[int] = set()
+        self._echoed: deque[int] = deque()  # echo sids in _closing, oldest first
         # The start of the last stream item, through its sid (see receive).
         self._item_prefix = b"\x00"
         self._item_sid = 0
@@ -186,6 +192,7 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
         """Fail every request; streams are the facade's to resume. Nothing is re-sent."""
         self._streams.clear()
         self._closing.clear()
+        self._echoed.clear()
         return self._fail_all(reason)
 
     # -- incoming -----------------------------------------------------------------------
@@ -251,9 +258,13 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
     def _request_frame(self, sid: int, entry: _Pending[W], env: Frame) -> object:
         if env.sig is None and entry.method in _ECHOES and env.d:
             # An echo (v1/heartbeat/ping) resolves on its item; a sig: 1 may or may not
-            # follow (the docs show none): keep the sid reserved until the socket ends.
+            # follow (the docs show none): hold the sid back for a while (_ECHO_SIDS_HELD).
             del self._pending[sid]
             self._closing.add(sid)
+            echoed = self._echoed
+            echoed.append(sid)
+            if len(echoed) > _ECHO_SIDS_HELD:
+                self._closing.discard(echoed.popleft())
             try:
                 return Reply(
                     entry.waiter, sid, entry.method, entry.decoder.decode(env.d), None, env

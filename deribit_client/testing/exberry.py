@@ -221,8 +221,8 @@ class ExberrySimulator:
             return
         if self.delay:
             await asyncio.sleep(self.delay)
-        if q == "v1/heartbeat/ping":
-            await peer.send({"q": q, "sid": sid, "d": d})  # echoed, nothing else
+        if q == "v1/heartbeat/ping":  # echoed unchanged (a 0 or [] too), nothing else
+            await peer.send({k: v for k, v in frame.items() if k in ("q", "sid", "d")})
             return
         if q.startswith(("v1/exchange.marketdata/", "v1/exchange.marketdata.history/")):
             await self._market_data(peer, q, sid, d, frame.get("token"))

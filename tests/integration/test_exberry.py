@@ -426,7 +426,7 @@ async def test_market_data_api_in_public_token_mode(exberry_sim: ExberrySimulato
         ExberryClient(exberry_sim.url, **KEY) as trader,
         ExberryClient(exberry_sim.url, public_token="sim-md-token") as md,
     ):
-        assert await md.ping(42) == 42
+        assert [await md.ping(v) for v in (42, 0, -7)] == [42, 0, -7]  # echoed unchanged
         await trader.place_order(
             instrument="BTC", side="Sell", quantity=2, price=101.0, mpOrderId=1
         )

@@ -63,6 +63,22 @@ def test_a_request_resolves_on_sig_1_with_its_item() -> None:
     assert protocol.pending_count == 0
 
 
+def test_echoes_resolve_on_their_item_and_hold_no_sid_for_the_sockets_life() -> None:
+    # A bot pinging every second keeps one socket for weeks: each echo may be followed by
+    # a sig 1 (the docs show none), so its sid is held for a while, not forever.
+    protocol: ExberryProtocol[str] = ExberryProtocol()
+    q = "v1/heartbeat/ping"
+    for value in [0, -1, *range(1, 5_000)]:
+        sid, _ = protocol.prepare_request(q, value, int, False, "w")
+        reply = protocol.receive(frame(q=q, sid=sid, d=value))
+        assert isinstance(reply, Reply)
+        assert (reply.value, reply.error) == (value, None)
+    assert protocol.pending_count == 0
+    assert protocol.receive(frame(sig=1, q=q, sid=sid)) is None  # a late sig 1: expected
+    assert protocol.unknown_sids == 0
+    assert len(protocol._closing) <= 1_024  # what is held is bounded
+
+
 def test_sig_2_fails_the_request_with_a_typed_error() -> None:
     protocol: ExberryProtocol[str] = ExberryProtocol()
     sid, _ = protocol.prepare_request("v1/exchange.market/cancelOrder", {}, Any, False, "w")
