@@ -476,10 +476,22 @@ class ExberryClient:
 
     async def _open_stream(self, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
         conn = self._supervisor.ready_connection or await self._not_ready(stream.q)
+        frame = self._register(conn, stream, d)
         self._live.append(stream)
-        # Written before anything the caller sends next: a place_order right after
-        # entering the block must not overtake the stream that should see its events.
-        await conn.send(self._register(conn, stream, d))
+        try:
+            # Written before anything the caller sends next: a place_order right after
+            # entering the block must not overtake the stream that should see its events.
+            await conn.send(frame)
+        except BaseException:
+            # Not started, so no block will close it: forget it here, or every reconnect
+            # would resume it for nobody. A write cut short by a cancellation may have
+            # reached the server: the connection's writer asks it to end the stream.
+            if stream in self._live:
+                self._live.remove(stream)
+            if stream.sid is not None and (close := conn.protocol.close_stream(stream.sid)):
+                conn.protocol.queue(close)
+                conn.flush_soon()
+            raise
 
     def _register(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> bytes:
         stream.sid, frame = conn.protocol.open_stream(stream.q, d, stream)

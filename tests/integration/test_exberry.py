@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from deribit_client import ClientError, Gap, OrderOutcomeUnknown, ProtocolError
+from deribit_client import ClientError, ConnectionLost, Gap, OrderOutcomeUnknown, ProtocolError
 from deribit_client.exberry import (
     ExberryClient,
     ExberryError,
@@ -20,7 +20,8 @@ from deribit_client.exberry import (
 )
 from deribit_client.exberry.models import Add, Executed, ExecutionReport, Trade
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
-from tests.helpers import retry_at_once, until
+from deribit_client.transports import WebSocketConnector
+from tests.helpers import INSTANT, retry_at_once, until
 
 KEY = {"api_key": SIM_API_KEY, "secret": SIM_API_SECRET}
 
@@ -273,6 +274,67 @@ async def test_a_bot_retrying_at_once_while_reconnecting_lets_the_reconnect_run(
     refusals = await retry_at_once(attempt, cap=1_000_000)  # old behaviour: nothing else runs
     assert refusals >= 1
     assert exberry_client.state == "ready"
+
+
+class _HeldOpens:
+    """Connects to the simulator; while ``hold`` is set, a stream's opening frame waits in
+    ``send`` (or, with ``refuse``, fails unsent, as a write to a socket that just broke)."""
+
+    def __init__(self, url: str) -> None:
+        self.inner = WebSocketConnector(url)
+        self.hold = self.refuse = False
+        self.held = asyncio.Event()
+
+    async def connect(self) -> Any:
+        transport = await self.inner.connect()
+        connector = self
+
+        class Held:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(transport, name)
+
+            async def send(self, frame: bytes) -> None:
+                if b'"q":"v1/exchange.market/trades"' in frame and b'"sig"' not in frame:
+                    if connector.refuse:
+                        raise ConnectionLost("not sent: the socket just broke")
+                    if connector.hold:
+                        connector.held.set()
+                        await asyncio.Event().wait()  # until cancelled
+                await transport.send(frame)
+
+        return Held()
+
+
+@pytest.mark.parametrize("how", ["cancelled", "refused"])
+async def test_a_stream_that_failed_to_open_is_not_resumed_for_nobody(
+    exberry_sim: ExberrySimulator, how: str
+) -> None:
+    # Entering the block failed (cancelled while writing, or the write refused): the
+    # caller never got the stream, so no reconnect may open it again on the server.
+    connector = _HeldOpens(exberry_sim.url)
+    async with ExberryClient(
+        exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT
+    ) as client:
+        if how == "cancelled":
+            connector.hold = True
+            opening = asyncio.ensure_future(client.trades().__aenter__())
+            await connector.held.wait()
+            opening.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await opening
+        else:
+            connector.refuse = True
+            with pytest.raises(ConnectionLost, match="not sent"):
+                async with client.trades():
+                    pass
+        connector.hold = connector.refuse = False
+        reconnects = client.reconnect_count
+        exberry_sim.drop_connections()
+        await until(lambda: client.reconnect_count > reconnects and client.state == "ready")
+        async with client.execution_reports():  # a stream opened after the resumes
+            await until(lambda: any(p.streams for p in exberry_sim.peers))
+            kinds = [kind for peer in exberry_sim.peers for kind, _, _ in peer.streams.values()]
+        assert kinds == ["executionReports"]
 
 
 async def test_a_stream_ended_by_the_server_resumes_itself(
