@@ -34,6 +34,9 @@ class ExberryOrderBook:
         self._levels: dict[str, dict[float, float]] = {"Buy": {}, "Sell": {}}
         self.stale = True
         self.last_tracking_number: int | None = None
+        # True until an event newer than the snapshot applies: events sharing the newest
+        # number are new then, but those sharing the snapshot's number it holds already.
+        self._at_snapshot = False
 
     def load(self, state: OrderBookState) -> None:
         """Replace the book with a snapshot (its resting orders of this instrument)."""
@@ -44,6 +47,7 @@ class ExberryOrderBook:
             if order.instrument == self.instrument and order.orderId is not None:
                 self._add(order.orderId, order.side or "", order.price, order.quantity)
         self.last_tracking_number = state.last_tracking_number
+        self._at_snapshot = True
         self.stale = False
 
     def apply(self, event: Any) -> None:
@@ -56,10 +60,12 @@ class ExberryOrderBook:
         number = getattr(event, "trackingNumber", None)
         if number is not None:
             last = self.last_tracking_number
-            stale = last is not None and number <= last
-            if stale and type(event) is Add and event.orderId in self._orders:
-                return  # already in the snapshot
+            if last is not None and (number < last or (number == last and self._at_snapshot)):
+                # Held by the snapshot already (the stream delivers what it queued before
+                # a resync's load), or replayed: applying it again would count it twice.
+                return
             self.last_tracking_number = number
+            self._at_snapshot = False
         if type(event) is Add:
             if event.orderId is not None:
                 self._add(event.orderId, event.side or "", event.price, event.quantity)
@@ -113,6 +119,8 @@ class ExberryOrderBook:
     # -- internals ------------------------------------------------------------------------
 
     def _add(self, order_id: int, side: str, price: float | None, qty: float | None) -> None:
+        if order_id in self._orders:
+            self._reduce(order_id, None)  # added again: the newer entry replaces it
         if price is None or qty is None or side not in self._levels or qty <= 0.0:
             return  # market orders in auctions carry no price: not a visible level
         self._orders[order_id] = (side, price, qty)
