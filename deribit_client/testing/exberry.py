@@ -82,9 +82,12 @@ class ExberrySimulator:
         api_keys: accepted ``{apiKey: secret}`` (default: ``SIM_API_KEY``).
         tokens: accepted trader tokens; users: accepted ``{username: password}``.
         clock: seconds since the epoch.
+        max_events: stream events kept for replay; a resume from before them gets 1201.
+        history: closed orders, trades (Market Data API) and ``calls`` entries kept, the
+            newest first (trimmed in batches): a bot may run against it for days.
 
     Attributes:
-        calls: every request received as ``(q, d)``.
+        calls: the requests received as ``(q, d)`` (the newest ``history`` at least).
         delay: seconds to hold every reply (0 by default).
     """
 
@@ -100,7 +103,12 @@ class ExberrySimulator:
         md_tokens: set[str] | None = None,
         clock: Callable[[], float] = time.time,
         max_events: int = 100_000,
+        history: int = 10_000,
     ) -> None:
+        if type(history) is not int or history < 1:
+            raise ValueError(f"history must be a positive int, not {history!r}")
+        self.history = history
+        self._orders_cap = 2 * history  # prune closed orders when there are more than this
         self.host, self.port = host, port
         self.instruments = set(instruments)
         self.api_keys = dict(api_keys or {SIM_API_KEY: SIM_API_SECRET})
@@ -124,6 +132,7 @@ class ExberrySimulator:
         self._tracking = 0
         # (trackingNumber, kind, owner mp or None, payload): what a stream replays.
         self.events: deque[tuple[int, str, str | None, dict[str, Any]]] = deque(maxlen=max_events)
+        self._forgotten = 0  # the newest tracking number with an event gone from ``events``
         self._pending: list[tuple[str, str | None, dict[str, Any]]] = []  # to publish
         self._new_trades: dict[str, list[list[Any]]] = {}  # liveTrades rows to publish
         self._runner: web.AppRunner | None = None
@@ -212,7 +221,7 @@ class ExberrySimulator:
             await peer.send(_failure(q, sid, _Fail(1200, "General error")))
 
     async def _request(self, peer: _Peer, frame: dict[str, Any], q: str, sid: int, d: Any) -> None:
-        self.calls.append((q, d))
+        self._keep(self.calls, (q, d))
         if frame.get("sig") == 3:
             kind = peer.streams.pop(sid, None)
             peer.md.pop(sid, None)
@@ -288,7 +297,9 @@ class ExberrySimulator:
         self, peer: _Peer, q: str, sid: int, kind: str, d: dict[str, Any]
     ) -> None:
         start = d.get("trackingNumber")
-        if start is not None and (not isinstance(start, int) or start > self._tracking):
+        if start is not None and (
+            not isinstance(start, int) or start > self._tracking or start < self._forgotten
+        ):  # unknown, or its events are no longer all kept: nothing to replay faithfully
             raise _Fail(1201, "Wrong trackingNumber")
         peer.streams[sid] = (kind, q, self._tracking)
         if start is not None:
@@ -451,7 +462,10 @@ class ExberrySimulator:
 
     def _emit(self, kind: str, owner: str | None, payload: dict[str, Any]) -> None:
         payload["trackingNumber"] = self._tracking
-        self.events.append((self._tracking, kind, owner, payload))
+        events = self.events
+        if len(events) == events.maxlen:
+            self._forgotten = events[0][0]  # pushed out by this append
+        events.append((self._tracking, kind, owner, payload))
         self._pending.append((kind, owner, payload))
 
     def _next_action(self) -> int:
@@ -495,9 +509,24 @@ class ExberrySimulator:
             "orderTimestamp": self._now_ns(), "status": "Active",
         }  # fmt: skip
         self.orders[order["orderId"]] = order
+        if len(self.orders) > self._orders_cap:
+            self._prune_orders()
         self._next_action()
         self._match(order)
         return [{"orderId": order["orderId"], "orderStatus": "Pending"}]
+
+    def _keep(self, log: list[Any], entry: Any) -> None:
+        log.append(entry)
+        if len(log) > 2 * self.history:  # in batches: appends stay O(1) amortised
+            del log[: -self.history]
+
+    def _prune_orders(self) -> None:
+        """Forget all but the newest ``history`` closed orders (resting ones stay; their
+        mpOrderIds stay used)."""
+        closed = [key for key, order in self.orders.items() if order["status"] != "Active"]
+        for key in closed[: max(0, len(closed) - self.history)]:
+            del self.orders[key]
+        self._orders_cap = len(self.orders) + self.history
 
     def _match(self, taker: dict[str, Any]) -> None:
         opposite = self.books[taker["instrument"]]["Sell" if taker["side"] == "Buy" else "Buy"]
@@ -531,7 +560,7 @@ class ExberrySimulator:
     def _fill(self, maker: dict[str, Any], taker: dict[str, Any], qty: float, price: float) -> None:
         match_id = next(self._match_ids)
         row = [price, qty, maker["side"], self._now_ns() // 10**6, "SingleSecurity"]
-        self.trade_log[maker["instrument"]].append(row)
+        self._keep(self.trade_log[maker["instrument"]], row)
         self._new_trades.setdefault(maker["instrument"], []).append(row)
         for order in (maker, taker):
             order["filledQuantity"] += qty

@@ -594,6 +594,25 @@ async def test_an_unknown_resume_point_restarts_live_with_a_gap(
         assert isinstance(await asyncio.wait_for(anext(book), 5), Add)
 
 
+async def test_a_resume_point_the_venue_no_longer_holds_is_refused_not_skipped() -> None:
+    # The simulator keeps the newest max_events events; a stream resuming from before them
+    # must hear 1201 (and its consumer a Gap), not get the rest as if nothing were missing.
+    async with (
+        ExberrySimulator(max_events=3) as sim,
+        ExberryClient(sim.url, **KEY, reconnect=INSTANT) as client,
+        client.order_book_depth() as book,
+    ):
+        await until(lambda: any(p.streams for p in sim.peers))
+        await client.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=1)
+        assert isinstance(await asyncio.wait_for(anext(book), 5), Add)
+        sim.drop_connections()
+        order = {"orderType": "Limit", "side": "Buy", "instrument": "BTC", "quantity": 1}
+        for n in range(5):  # while the socket is down: more than the simulator keeps
+            sim.place_order("other-mp", {**order, "mpOrderId": n + 1, "price": 2.0 + n})
+        marker = await asyncio.wait_for(anext(book), 5)
+        assert marker == Gap("v2/exchange.market/orderBookDepth", "reconnected")
+
+
 async def test_no_request_data_crashes_the_simulator_or_closes_the_socket(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
@@ -633,3 +652,25 @@ async def test_no_request_data_crashes_the_simulator_or_closes_the_socket(
         assert (await ws.receive_json())["d"]["errorCode"] == 6000  # not a TypeError
         await ws.send_str('{"q":"v1/heartbeat/ping","sid":4,"d":{"n":1}}')
         assert await ws.receive_json() == {"q": "v1/heartbeat/ping", "sid": 4, "d": {"n": 1}}
+
+
+async def test_a_simulator_running_for_days_keeps_its_history_bounded() -> None:
+    # A bot trading against the simulator for days: closed orders, trade rows and the call
+    # log are kept to the newest `history`, resting orders always; cancels stay quick.
+    async with ExberrySimulator(history=50) as sim:
+        order = {"orderType": "Limit", "instrument": "BTC", "quantity": 1, "price": 10.0}
+        sim.place_order("resting-mp", {**order, "side": "Buy", "mpOrderId": 0, "price": 1.0})
+        for n in range(1, 400):  # each Sell rests, each Buy fills it: two closed orders
+            side = "Sell" if n % 2 else "Buy"
+            sim.place_order("mp", {**order, "side": side, "mpOrderId": n})
+        assert len(sim.orders) <= 2 * 50 + 1
+        assert len(sim.trade_log["BTC"]) <= 2 * 50
+        assert any(o["mpOrderId"] == 0 for o in sim.orders.values())  # resting: kept
+        with pytest.raises(Exception, match="in use"):  # duplicates still refused
+            sim.place_order("mp", {**order, "side": "Buy", "mpOrderId": 1})
+        async with ExberryClient(sim.url, **KEY) as client:
+            for n in range(150):
+                await client.ping(n)
+        assert len(sim.calls) <= 2 * 50
+    with pytest.raises(ValueError, match="history"):
+        ExberrySimulator(history=0)
