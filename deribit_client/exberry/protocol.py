@@ -3,7 +3,8 @@
 Implements the engine's :class:`~deribit_client._core.protocol.WireProtocol`. Rules: it never
 awaits, reads a clock or raises out of :meth:`ExberryProtocol.receive`. Stream ids are
 allocated per socket and never handed out while their stream is open or closing (a closed
-stream's sid is freed when the server's closing frame arrives, or with the connection).
+stream's sid is freed when the server's closing frame arrives, with the connection, or once
+:data:`_HELD_SIDS` newer sids are held: a confirmation may never come).
 
 - A *request* (short-lived stream) collects its ``d`` items and resolves its waiter when
   ``sig: 1`` arrives (``sig: 2`` fails it with the typed :class:`ExberryError`).
@@ -17,7 +18,6 @@ stream's sid is freed when the server's closing frame arrives, or with the conne
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
@@ -39,10 +39,11 @@ _decode_error = msgspec.json.Decoder(ErrorData).decode
 _encode = msgspec.json.Encoder().encode
 _MAX_SID = 2**31 - 1
 _ECHOES = frozenset({"v1/heartbeat/ping"})
-_ECHO_SIDS_HELD = 1_024
-"""Echo sids held back after their echo, for a ``sig: 1`` that may trail it: that frame
-comes right behind the echo, and sids are not reused before 2**31 others, so holding the
-newest this many is enough (holding every one would grow for the socket's whole life)."""
+_HELD_SIDS = 1_024
+"""Sids held back for a closing frame that may never come (a ``sig: 1`` trailing an echo,
+the confirmation of a ``sig: 3``): it comes right behind, and sids are not reused before
+2**31 others, so holding the newest this many is enough (holding every one would grow for
+the socket's whole life)."""
 
 
 def _item_frame_decoder(item_type: Any) -> msgspec.json.Decoder[Any]:
@@ -118,8 +119,7 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
         self._token = token
         self._next_sid = 1
         self._streams: dict[int, tuple[StreamRoute, str]] = {}
-        self._closing: set[int] = set()
-        self._echoed: deque[int] = deque()  # echo sids in _closing, oldest first
+        self._closing: dict[int, None] = {}  # held sids, oldest first (see _hold)
         # The start of the last stream item, through its sid (see receive).
         self._item_prefix = b"\x00"
         self._item_sid = 0
@@ -174,8 +174,16 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
         entry = self._streams.pop(sid, None)
         if entry is None:
             return None
-        self._closing.add(sid)
+        self._hold(sid)
         return _encode(Request(entry[1], sid, sig=3, token=self._token))
+
+    def _hold(self, sid: int) -> None:
+        """Keep ``sid`` from reuse until its closing frame, for at most :data:`_HELD_SIDS`
+        newer held sids."""
+        closing = self._closing
+        closing[sid] = None
+        if len(closing) > _HELD_SIDS:
+            del closing[next(iter(closing))]
 
     def queue(self, frame: bytes) -> None:
         """Queue a frame for the connection's writer (``data_to_send``)."""
@@ -192,7 +200,6 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
         """Fail every request; streams are the facade's to resume. Nothing is re-sent."""
         self._streams.clear()
         self._closing.clear()
-        self._echoed.clear()
         return self._fail_all(reason)
 
     # -- incoming -----------------------------------------------------------------------
@@ -250,7 +257,7 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
             return self._stream_frame(sid, stream, env, frame, sid == tried)
         if sid in self._closing:
             if env.sig is not None:
-                self._closing.discard(sid)  # the server confirmed the close: sid is free
+                del self._closing[sid]  # the server confirmed the close: sid is free
             return None
         self.unknown_sids += 1
         return None
@@ -258,13 +265,9 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
     def _request_frame(self, sid: int, entry: _Pending[W], env: Frame) -> object:
         if env.sig is None and entry.method in _ECHOES and env.d:
             # An echo (v1/heartbeat/ping) resolves on its item; a sig: 1 may or may not
-            # follow (the docs show none): hold the sid back for a while (_ECHO_SIDS_HELD).
+            # follow (the docs show none): hold the sid back for a while.
             del self._pending[sid]
-            self._closing.add(sid)
-            echoed = self._echoed
-            echoed.append(sid)
-            if len(echoed) > _ECHO_SIDS_HELD:
-                self._closing.discard(echoed.popleft())
+            self._hold(sid)
             try:
                 return Reply(
                     entry.waiter, sid, entry.method, entry.decoder.decode(env.d), None, env

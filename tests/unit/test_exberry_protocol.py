@@ -79,6 +79,18 @@ def test_echoes_resolve_on_their_item_and_hold_no_sid_for_the_sockets_life() -> 
     assert len(protocol._closing) <= 1_024  # what is held is bounded
 
 
+def test_streams_closed_without_a_confirmation_hold_no_sid_for_the_sockets_life() -> None:
+    # A sig 3 the server never confirms (a stream it did not know: its opening was cut
+    # short): the sid is held for a while, like an echo's, not for the socket's life.
+    protocol: ExberryProtocol[str] = ExberryProtocol()
+    for _ in range(5_000):
+        sid, _ = protocol.open_stream(BOOK, {}, Route())
+        assert protocol.close_stream(sid) is not None
+    assert protocol.receive(frame(sig=1, q=BOOK, sid=sid)) is None  # a late confirmation
+    assert protocol.unknown_sids == 0
+    assert len(protocol._closing) <= 1_024
+
+
 def test_sig_2_fails_the_request_with_a_typed_error() -> None:
     protocol: ExberryProtocol[str] = ExberryProtocol()
     sid, _ = protocol.prepare_request("v1/exchange.market/cancelOrder", {}, Any, False, "w")
