@@ -72,6 +72,29 @@ async def retry_at_once(attempt: Callable[[], Awaitable[object]], cap: int) -> i
                 raise AssertionError("the retry loop starved the reconnect") from None
 
 
+class WriteFails(MockTransport):
+    """A link whose write side fails first (set ``write_error``): the reads have not seen
+    the loss yet. ``wrote_nothing``: what ``unsent`` says of the failure."""
+
+    write_error: OSError | None = None
+    wrote_nothing = False
+
+    async def send(self, frame: bytes) -> None:
+        if self.write_error is not None:
+            raise self.write_error
+        await super().send(frame)
+
+    def unsent(self, exc: BaseException) -> bool:
+        return self.wrote_nothing
+
+
+class WriteFailsConnector(MockConnector):
+    async def connect(self) -> WriteFails:
+        transport = WriteFails(self.handler)
+        self.transports.append(transport)
+        return transport
+
+
 class FastHeartbeatClient(DeribitClient):
     """A client that accepts heartbeat intervals below Deribit's 10 s, for simulators set
     up with the same ``min_heartbeat_interval``."""

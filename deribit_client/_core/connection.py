@@ -211,19 +211,19 @@ class Connection(Generic[P]):
                 # This call's own error first (it leaves the table), then the link: a failed
                 # write means it is gone, whether or not its read side has seen it yet.
                 broken = f"send failed: {exc}"
-                if isinstance(exc, ConnectionLost):
+                # The transport's own ConnectionLost, or an error it says wrote nothing:
+                # nothing was sent, so the call is no unknown outcome and costs no credits.
+                own = isinstance(exc, ConnectionLost)
+                if own or self._unsent(exc):
                     protocol.forget(key)
                     refund_credits(pools)
-                    self._link_broken(broken)
-                    raise  # the transport refused before writing: nothing was sent
-                if self._unsent(exc):
-                    protocol.forget(key)
-                    refund_credits(pools)
-                    failure: BaseException = ConnectionLost(f"not sent: {exc}")
+                    failure: BaseException = exc if own else ConnectionLost(f"not sent: {exc}")
                 else:
                     # The frame may be on the wire already (e.g. a failed drain after the write).
                     failure = protocol.lost(key, broken)
                 self._link_broken(broken)
+                if failure is exc:
+                    raise
                 raise failure from exc
             finally:
                 del sending[future]

@@ -18,7 +18,7 @@ from deribit_client import (
     RateLimitError,
     RequestTimeout,
 )
-from tests.helpers import SILENT, Refuse, ScriptedDeribit, until
+from tests.helpers import SILENT, Refuse, ScriptedDeribit, WriteFails, WriteFailsConnector, until
 
 KEY = {"client_id": "id", "client_secret": "secret"}
 LIMITS = {
@@ -203,18 +203,27 @@ async def test_a_call_refused_before_it_is_sent_takes_no_credits() -> None:
     assert venue.methods().count("private/buy") == 0
 
 
-async def test_a_call_the_transport_refuses_to_write_gives_its_credits_back() -> None:
+@pytest.mark.parametrize("refusal", ["closed", "wrote nothing"])
+async def test_a_call_the_transport_refuses_to_write_gives_its_credits_back(refusal: str) -> None:
     # The link broke a moment ago and the read side has not seen it yet: the call is
     # prepared on a connection that still looks ready, then the transport refuses the
-    # write. Nothing reached Deribit, so nothing may stay charged against the pools.
+    # write (its own ConnectionLost, or an error it says wrote nothing). Nothing reached
+    # Deribit, so nothing may stay charged against the pools.
     shared = CreditLimiter(clock=lambda: 0.0)  # no refill: every credit shows
     trading = shared.pools["matching_engine"]
     venue = scripted()
     venue.results["private/get_account_summary"] = {"currency": "BTC"}  # defaults stay
+    connector = venue.connector = WriteFailsConnector(venue.handle)
     async with client_for(venue, rate_limit=shared, reconnect=False, **KEY) as client:
         before = trading.available, trading.requests
-        venue.transport.drop("network")  # closed at once; the read loop learns of it later
-        with pytest.raises(ConnectionLost, match="mock transport closed"):
+        link = connector.transports[-1]
+        assert isinstance(link, WriteFails)
+        if refusal == "closed":
+            link.drop("network")  # closed at once; the read loop learns of it later
+        else:
+            link.write_error = ConnectionResetError("Cannot write to closing transport")
+            link.wrote_nothing = True
+        with pytest.raises(ConnectionLost, match=r"mock transport closed|not sent"):
             await client.private.buy("BTC-PERPETUAL", amount=10, type="market")
         assert (trading.available, trading.requests) == before
     assert venue.methods().count("private/buy") == 0

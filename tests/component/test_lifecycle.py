@@ -28,13 +28,15 @@ from deribit_client import (
     TransportError,
 )
 from deribit_client._core.supervisor import TRANSITIONS
-from deribit_client.transports import MockConnector, MockTransport
+from deribit_client.transports import MockTransport
 from tests.helpers import (
     INSTANT,
     SILENT,
     Refuse,
     RpcConnection,
     ScriptedDeribit,
+    WriteFails,
+    WriteFailsConnector,
     drop,
     retry_at_once,
     tick,
@@ -432,40 +434,18 @@ async def test_an_unreachable_host_fails_at_once_without_an_http_fallback() -> N
     await client.close()
 
 
-class _WriteFails(MockTransport):
-    """A link whose write side fails first: the reads have not seen the loss yet."""
-
-    write_error: OSError | None = None
-    wrote_nothing = False
-
-    async def send(self, frame: bytes) -> None:
-        if self.write_error is not None:
-            raise self.write_error
-        await super().send(frame)
-
-    def unsent(self, exc: BaseException) -> bool:
-        return self.wrote_nothing
-
-
-class _WriteFailsConnector(MockConnector):
-    async def connect(self) -> _WriteFails:
-        transport = _WriteFails(self.handler)
-        self.transports.append(transport)
-        return transport
-
-
 async def test_a_failed_write_ends_the_connection_at_once() -> None:
     # A bot whose calls fail without ever suspending must not spin on a "ready" client:
     # the read side of a dropped link may not have seen the loss yet, the write did.
     venue = ScriptedDeribit()
     venue.results["private/buy"] = {"order": {"order_id": "1"}, "trades": []}
-    connector = venue.connector = _WriteFailsConnector(venue.handle)
+    connector = venue.connector = WriteFailsConnector(venue.handle)
     async with DeribitClient(
         connector=connector, heartbeat_interval=None, reconnect=INSTANT, rate_limit=False,
         client_id="id", client_secret="secret",
     ) as client:  # fmt: skip
         first = connector.transports[-1]
-        assert isinstance(first, _WriteFails)
+        assert isinstance(first, WriteFails)
         first.write_error = ConnectionResetError("reset by peer")  # the frame may have left
         with pytest.raises(OrderOutcomeUnknown):
             await client.private.buy("BTC-PERPETUAL", amount=10, type="market", label="a")
@@ -474,7 +454,7 @@ async def test_a_failed_write_ends_the_connection_at_once() -> None:
             await client.public.get_time()
         await client.wait_ready(5)
         second = connector.transports[-1]
-        assert isinstance(second, _WriteFails)
+        assert isinstance(second, WriteFails)
         assert second is not first
         assert await client.public.get_time() == 1
         second.write_error = ConnectionResetError("closing transport")
@@ -493,7 +473,7 @@ async def test_a_failed_write_ends_the_connection_at_once() -> None:
 async def test_a_failed_stream_frame_write_ends_the_connection_too(queued: bool) -> None:
     # Opening or closing a long-lived stream writes without a waiting call: a failed
     # write there must end the connection as well, not wait for the read side.
-    transport = _WriteFails()
+    transport = WriteFails()
     closed: list[str] = []
     conn = RpcConnection(transport, on_closed=lambda _, reason: closed.append(reason))
     conn.start()
