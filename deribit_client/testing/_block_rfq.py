@@ -35,9 +35,10 @@ from ._combos import (
     structure_of,
     trade_step,
 )
+from ._logs import remember
 from ._market import currency_matches, opposite
 from ._orders import account_of, on_tick, require_may_trade
-from ._session import SimError, as_number, invalid_param, public_view, remember
+from ._session import SimError, as_number, invalid_param, public_view
 from ._shaped import declared_params
 from ._state import Call, SimState
 from ._streams import publish_to_account, subscribed

@@ -12,7 +12,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ._session import HISTORY, invalid_param, unsupported_instrument
+from ._logs import HISTORY
+from ._session import invalid_param, unsupported_instrument
 
 __all__ = [
     "AMOUNT_UNITS",

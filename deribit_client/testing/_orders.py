@@ -7,6 +7,7 @@ from typing import Any
 
 from . import _mmp
 from ._accounts import LIVE_STATES, Account
+from ._logs import remember
 from ._market import (
     Book,
     base_size,
@@ -22,7 +23,7 @@ from ._market import (
     side_of,
     trading_product,
 )
-from ._session import Session, SimError, invalid_param, public_view, remember
+from ._session import Session, SimError, invalid_param, public_view
 from ._state import Call, SimState, account_of
 from ._streams import account_channels, instrument_state_changed, market_moved
 

@@ -8,7 +8,8 @@ import hmac
 from typing import Any
 
 from ._accounts import Token, Trading, ws_signature_ok
-from ._session import SimError, invalid_param, json_encode, remember
+from ._logs import remember
+from ._session import SimError, invalid_param, json_encode
 from ._shaped import declared_params
 from ._shapes import SCOPES
 from ._state import Call, SimState, account_of

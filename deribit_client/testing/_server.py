@@ -35,9 +35,10 @@ from . import (
 )
 from ._accounts import SIM_CLIENT_ID
 from ._credits import RateLimits
+from ._logs import remember
 from ._orders import BOOK_STATES
 from ._serve import serve
-from ._session import Session, SimError, json_encode, remember
+from ._session import Session, SimError, json_encode
 from ._shaped import check_param_types
 from ._state import Call, SimState
 

@@ -10,7 +10,6 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 __all__ = [
-    "HISTORY",
     "as_number",
     "REQUIRED",
     "Session",
@@ -18,7 +17,6 @@ __all__ = [
     "invalid_param",
     "json_encode",
     "public_view",
-    "remember",
     "unsupported_instrument",
 ]
 
@@ -100,19 +98,6 @@ class Session:
         transport = self.request.transport
         if transport is not None:
             transport.abort()
-
-
-HISTORY = 10_000
-"""How many entries the simulator's inspection logs (``calls``, ``subscriptions``,
-``auth_grants``) keep: a bot running for days must not grow the simulator without bound."""
-
-
-def remember(log: list[Any], entry: Any) -> None:
-    """Append to an inspection log, keeping the newest :data:`HISTORY` entries (trimmed in
-    batches, so appends stay O(1) amortised and recent slices stay valid)."""
-    log.append(entry)
-    if len(log) > 2 * HISTORY:
-        del log[:-HISTORY]
 
 
 def public_view(record: dict[str, Any]) -> dict[str, Any]:

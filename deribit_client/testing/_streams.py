@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Container, Iterator, Sequence
 from typing import Any
 
+from ._logs import remember
 from ._market import (
     CURRENCY_CODES,
     PERPETUAL_EXPIRY,
@@ -16,7 +17,7 @@ from ._market import (
     leg_trades,
     public_trade,
 )
-from ._session import Session, SimError, invalid_param, remember
+from ._session import Session, SimError, invalid_param
 from ._shapes import CHANNEL_PARTS, CHANNELS
 from ._state import Call, SimState
 

@@ -10,6 +10,7 @@ import heapq
 from typing import Any
 
 from ._accounts import LIVE_STATES, Account
+from ._logs import remember
 from ._market import CURRENCIES, DAY_MS
 from ._orders import (
     account_identity,
@@ -21,7 +22,7 @@ from ._orders import (
     position_view,
     reserved_margin,
 )
-from ._session import SimError, invalid_param, public_view, remember
+from ._session import SimError, invalid_param, public_view
 from ._shaped import declared_params
 from ._state import Call, SimState
 from ._statistics import apr

@@ -31,6 +31,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from ._json import is_json
+from ._logs import HISTORY, remember
 from ._serve import serve
 
 __all__ = ["SIM_API_KEY", "SIM_API_SECRET", "ExberrySimulator"]
@@ -103,7 +104,7 @@ class ExberrySimulator:
         md_tokens: set[str] | None = None,
         clock: Callable[[], float] = time.time,
         max_events: int = 100_000,
-        history: int = 10_000,
+        history: int = HISTORY,
     ) -> None:
         if type(history) is not int or history < 1:
             raise ValueError(f"history must be a positive int, not {history!r}")
@@ -221,7 +222,7 @@ class ExberrySimulator:
             await peer.send(_failure(q, sid, _Fail(1200, "General error")))
 
     async def _request(self, peer: _Peer, frame: dict[str, Any], q: str, sid: int, d: Any) -> None:
-        self._keep(self.calls, (q, d))
+        remember(self.calls, (q, d), self.history)
         if frame.get("sig") == 3:
             kind = peer.streams.pop(sid, None)
             peer.md.pop(sid, None)
@@ -515,11 +516,6 @@ class ExberrySimulator:
         self._match(order)
         return [{"orderId": order["orderId"], "orderStatus": "Pending"}]
 
-    def _keep(self, log: list[Any], entry: Any) -> None:
-        log.append(entry)
-        if len(log) > 2 * self.history:  # in batches: appends stay O(1) amortised
-            del log[: -self.history]
-
     def _prune_orders(self) -> None:
         """Forget all but the newest ``history`` closed orders (resting ones stay; their
         mpOrderIds stay used)."""
@@ -560,7 +556,7 @@ class ExberrySimulator:
     def _fill(self, maker: dict[str, Any], taker: dict[str, Any], qty: float, price: float) -> None:
         match_id = next(self._match_ids)
         row = [price, qty, maker["side"], self._now_ns() // 10**6, "SingleSecurity"]
-        self._keep(self.trade_log[maker["instrument"]], row)
+        remember(self.trade_log[maker["instrument"]], row, self.history)
         self._new_trades.setdefault(maker["instrument"], []).append(row)
         for order in (maker, taker):
             order["filledQuantity"] += qty

@@ -134,9 +134,9 @@ async def test_a_long_running_bot_does_not_grow_the_simulator(
 ) -> None:
     import time
 
-    from deribit_client.testing import _session
+    from deribit_client.testing import _logs
 
-    monkeypatch.setattr(_session, "HISTORY", 10)
+    monkeypatch.setattr(_logs, "HISTORY", 10)
     offset = [0.0]
     async with DeribitSimulator(clock=lambda: time.time() + offset[0]) as sim:
         sim.rate_limits.enabled = False  # 1,000 quick logins: about memory, not credits
@@ -157,9 +157,9 @@ async def test_a_long_running_bot_does_not_grow_the_simulator(
 async def test_closed_orders_are_forgotten_beyond_the_history_but_open_ones_never(
     monkeypatch: pytest.MonkeyPatch, sim: DeribitSimulator
 ) -> None:
-    from deribit_client.testing import _session
+    from deribit_client.testing import _logs
 
-    monkeypatch.setattr(_session, "HISTORY", 10)
+    monkeypatch.setattr(_logs, "HISTORY", 10)
     sim.rate_limits.enabled = False  # 145 orders and cancels: about memory, not credits
     async with DeribitClient(
         url=sim.url, client_id=SIM_CLIENT_ID, client_secret=SIM_CLIENT_SECRET, rate_limit=False
