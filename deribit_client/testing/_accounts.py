@@ -237,9 +237,7 @@ class Account:
         kept = _logs.HISTORY  # read per call: tests lower it
         if len(self.orders) <= max(self._prune_orders_at, 2 * kept):
             return
-        closed = [k for k, o in self.orders.items() if o["order_state"] not in LIVE_STATES]
-        for order_id in closed[: max(0, len(closed) - kept)]:
-            del self.orders[order_id]
+        _logs.forget_closed(self.orders, _order_closed, kept)
         self._prune_orders_at = len(self.orders) + kept
 
     def live_orders(self) -> list[dict[str, Any]]:
@@ -627,3 +625,7 @@ class Trading:
     def _check_timestamp(self, ts: int) -> None:
         if abs(ts - self.now_ms()) > _SIGNATURE_WINDOW_MS:
             raise SimError(13004, "invalid_credentials", {"reason": "timestamp out of window"})
+
+
+def _order_closed(order: dict[str, Any]) -> bool:
+    return order["order_state"] not in LIVE_STATES

@@ -31,7 +31,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from ._json import is_json
-from ._logs import HISTORY, remember
+from ._logs import HISTORY, forget_closed, remember
 from ._serve import serve
 
 __all__ = ["SIM_API_KEY", "SIM_API_SECRET", "ExberrySimulator"]
@@ -519,9 +519,7 @@ class ExberrySimulator:
     def _prune_orders(self) -> None:
         """Forget all but the newest ``history`` closed orders (resting ones stay; their
         mpOrderIds stay used)."""
-        closed = [key for key, order in self.orders.items() if order["status"] != "Active"]
-        for key in closed[: max(0, len(closed) - self.history)]:
-            del self.orders[key]
+        forget_closed(self.orders, _order_closed, self.history)
         self._orders_cap = len(self.orders) + self.history
 
     def _match(self, taker: dict[str, Any]) -> None:
@@ -789,6 +787,10 @@ def _typed(d: Any, types: _Types) -> bool:
         if isinstance(value, list) and not all(type(s) is str for s in value):
             return False
     return True
+
+
+def _order_closed(order: dict[str, Any]) -> bool:
+    return bool(order["status"] != "Active")
 
 
 def _failure(q: str, sid: int, fail: _Fail) -> dict[str, Any]:
