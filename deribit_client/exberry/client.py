@@ -489,8 +489,7 @@ class ExberryClient:
             if stream in self._live:
                 self._live.remove(stream)
             if stream.sid is not None and (close := conn.protocol.close_stream(stream.sid)):
-                conn.protocol.queue(close)
-                conn.flush_soon()
+                _send_soon(conn, close)
             raise
 
     def _register(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> bytes:
@@ -509,10 +508,8 @@ class ExberryClient:
                 await conn.send(frame)
 
     def _reopen_soon(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
-        # From the read loop, which must not await a write: the connection's own writer
-        # task sends it.
-        conn.protocol.queue(self._register(conn, stream, d))
-        conn.flush_soon()
+        # From the read loop, which must not await a write.
+        _send_soon(conn, self._register(conn, stream, d))
 
     def _on_event(self, event: object) -> None:
         if type(event) is StreamClosed:
@@ -973,6 +970,13 @@ def _live_trades(data: list[Any]) -> list[LiveTrade]:
     if isinstance(data[0], list):
         return [msgspec.convert(row, LiveTrade) for row in data]
     return [msgspec.convert(data, LiveTrade)]
+
+
+def _send_soon(conn: Conn, frame: bytes) -> None:
+    """Write ``frame`` from the connection's own writer task, in order with what it queued:
+    for callers that must not await a write (the read loop, a cancelled task)."""
+    conn.protocol.queue(frame)
+    conn.flush_soon()
 
 
 def _paging(limit: object, offset: object) -> None:
