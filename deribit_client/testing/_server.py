@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import (
     _activity,
@@ -97,6 +97,12 @@ class DeribitSimulator(SimState):
         self.max_connections_per_ip: int | None = 32
         """Open WebSocket connections one IP may hold; the next upgrade gets HTTP 429, as
         on Deribit (REFERENCE 1). ``None``: no limit."""
+        self.max_backlog: int | None = 8 * 1024 * 1024
+        """Bytes a WebSocket connection may leave unread (beyond the socket's buffers)
+        before it is dropped as too slow: a close frame with code 1008 and reason
+        ``connection_too_slow``, as Deribit does (REFERENCE 3). ``None``: no limit."""
+        self.slow_disconnects = 0
+        """Connections dropped as ``connection_too_slow``."""
         self._errors: dict[str, list[_Fault]] = defaultdict(list)
         self._delays: dict[str, list[_Fault]] = defaultdict(list)
         self._shuffle_left = 0
@@ -144,9 +150,7 @@ class DeribitSimulator(SimState):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for session in list(self.sessions):
-            if session.ws is not None:
-                await session.ws.close()
+        await asyncio.gather(*(session.close() for session in list(self.sessions)))
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -191,10 +195,15 @@ class DeribitSimulator(SimState):
         """Hold the next ``count`` WebSocket replies, then send them in a shuffled order."""
         self._shuffle_left = count
 
-    def drop_connections(self) -> None:
-        """Cut every WebSocket connection at the TCP level, without a close frame."""
+    def drop_connections(self, reason: str | None = None) -> None:
+        """Cut every WebSocket connection at the TCP level, without a close frame; with
+        ``reason``, close each with a close frame (code 1008) carrying it instead, such as
+        Deribit's ``"connection_too_slow"``."""
         for session in list(self.sessions):
-            session.abort()
+            if reason is None:
+                session.abort()
+            else:
+                self.spawn(session.close(WSCloseCode.POLICY_VIOLATION, reason))
 
     def go_silent(self) -> None:
         """Keep every WebSocket open but stop reading and sending (a half-open link)."""
@@ -383,7 +392,9 @@ class DeribitSimulator(SimState):
                 return web.Response(status=429, text=f"too many connections from {peer}")
         ws = web.WebSocketResponse(autoping=True, max_msg_size=1024 * 1024, decode_text=False)
         await ws.prepare(request)
-        session = Session("ws", request, ws)
+        session = Session(
+            "ws", request, ws, backlog_limit=lambda: self.max_backlog, on_too_slow=self._too_slow
+        )
         self.sessions.add(session)
         try:
             async for msg in ws:
@@ -396,6 +407,11 @@ class DeribitSimulator(SimState):
             for hook in self.on_disconnect:
                 hook(session)
         return ws
+
+    def _too_slow(self, session: Session) -> None:
+        self.slow_disconnects += 1
+        log.info("dropping connection %d: connection_too_slow", session.id)
+        self.spawn(session.close(WSCloseCode.POLICY_VIOLATION, "connection_too_slow"))
 
     async def _on_ws_frame(self, session: Session, frame: bytes) -> None:
         if session.silent:
@@ -423,8 +439,8 @@ class DeribitSimulator(SimState):
         await self._deliver(session, frame)
         for message in call.followups:
             await session.send(message)
-        if call.close_after and session.ws is not None:
-            await session.ws.close()
+        if call.close_after:
+            await session.close()
 
     async def _answer_later(
         self, session: Session, req_id: Any, method: str, params: dict[str, Any], seconds: float

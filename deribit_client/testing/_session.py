@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, web
+
+from ._outbox import Outbox
 
 __all__ = [
     "as_number",
@@ -49,12 +52,23 @@ class Session:
     _ids = iter(range(1, 1 << 62))
 
     def __init__(
-        self, kind: str, request: web.Request, ws: web.WebSocketResponse | None = None
+        self,
+        kind: str,
+        request: web.Request,
+        ws: web.WebSocketResponse | None = None,
+        *,
+        backlog_limit: Callable[[], int | None] = lambda: None,
+        on_too_slow: Callable[[Session], None] = lambda session: None,
     ) -> None:
         self.id = next(Session._ids)
         self.kind = kind
         self.request = request
         self.ws = ws
+        self.outbox = (
+            None if ws is None else Outbox(request, ws, backlog_limit, partial(on_too_slow, self))
+        )
+        """Writes the WebSocket's frames (``None`` for HTTP); ``backlog_limit`` and
+        ``on_too_slow`` are its limit and what passing it does."""
         self.silent = False
         """When True the connection stays open but nothing is read or sent (half-open)."""
         self.channels: set[str] = set()
@@ -85,19 +99,22 @@ class Session:
         await self.send_frame(json_encode(message))
 
     async def send_frame(self, frame: bytes | str) -> None:
-        """Send a pre-encoded frame; silently ignored once the socket is closed."""
-        ws = self.ws
-        if ws is None or ws.closed or self.silent:
+        """Queue a pre-encoded frame for the connection's writer (it never waits for the
+        peer to read); ignored once the socket is closed or closing."""
+        outbox = self.outbox
+        if outbox is None or self.silent:
             return
-        data = frame.encode() if isinstance(frame, str) else frame
-        with contextlib.suppress(ConnectionError, RuntimeError):  # peer already gone
-            await ws.send_frame(data, WSMsgType.TEXT)
+        outbox.put(frame.encode() if isinstance(frame, str) else frame)
+
+    async def close(self, code: int = WSCloseCode.OK, reason: str = "") -> None:
+        """Send what is queued, then a close frame (see :meth:`Outbox.close`)."""
+        if self.outbox is not None:
+            await self.outbox.close(code, reason)
 
     def abort(self) -> None:
-        """Cut the TCP connection without a close handshake."""
-        transport = self.request.transport
-        if transport is not None:
-            transport.abort()
+        """Cut the WebSocket's TCP connection without a close handshake."""
+        if self.outbox is not None:
+            self.outbox.abort()
 
 
 def public_view(record: dict[str, Any]) -> dict[str, Any]:

@@ -536,7 +536,7 @@ async def _heartbeat(sim: SimState, session: Session, interval: float) -> None:
             continue
         if session.state.get("awaiting_test"):
             sim.heartbeat_failures += 1
-            await ws.close()
+            await session.close()
             return
         session.state["awaiting_test"] = True
         sim.test_requests_sent += 1

@@ -16,7 +16,6 @@ Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -24,14 +23,15 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from ._json import is_json
 from ._logs import HISTORY, forget_closed, remember
+from ._outbox import Outbox
 from ._serve import serve
 
 __all__ = ["SIM_API_KEY", "SIM_API_SECRET", "ExberrySimulator"]
@@ -46,6 +46,7 @@ _ORDER_TYPES = {"Limit", "Market"}
 _TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY"}
 _SIDES = {"Buy", "Sell"}
 _WINDOW_MS = 60_000
+_TOO_SLOW = "Your connection is slow, please reduce data consumed"
 
 
 log = logging.getLogger("deribit_client.testing")
@@ -60,16 +61,15 @@ class _Fail(Exception):
 class _Peer:
     """One socket: its session and its open streams (sid -> stream kind)."""
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self.ws = ws
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
         self.mp: str | None = None
         # sid -> (kind, q, tracking number when opened: live events come after it)
         self.streams: dict[int, tuple[str, str, int]] = {}
         self.md: dict[int, dict[str, Any]] = {}  # sid -> Market Data API request
 
     async def send(self, message: dict[str, Any]) -> None:
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            await self.ws.send_str(_encode(message).decode())
+        self.outbox.put(_encode(message))
 
 
 class ExberrySimulator:
@@ -90,6 +90,11 @@ class ExberrySimulator:
     Attributes:
         calls: the requests received as ``(q, d)`` (the newest ``history`` at least).
         delay: seconds to hold every reply (0 by default).
+        max_backlog: bytes a socket may leave unread (beyond the kernel's buffers) before
+            it counts as too slow: its Market Data API streams end with error 100 "Your
+            connection is slow, please reduce data consumed" and the socket is closed
+            (code 1008, the same reason). ``None``: no limit.
+        slow_disconnects: sockets closed as too slow.
     """
 
     def __init__(
@@ -121,6 +126,8 @@ class ExberrySimulator:
         self.clock = clock
         self.calls: list[tuple[str, Any]] = []
         self.delay = 0.0
+        self.max_backlog: int | None = 8 * 1024 * 1024
+        self.slow_disconnects = 0
         self.peers: set[_Peer] = set()
         self.orders: dict[int, dict[str, Any]] = {}
         self.books: dict[str, dict[str, list[dict[str, Any]]]] = {
@@ -151,10 +158,14 @@ class ExberrySimulator:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for peer in list(self.peers):
-            await peer.ws.close()
+        await asyncio.gather(*(peer.outbox.close() for peer in list(self.peers)))
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @property
     def url(self) -> str:
@@ -163,12 +174,14 @@ class ExberrySimulator:
 
     # -- fault hooks ----------------------------------------------------------------------
 
-    def drop_connections(self) -> None:
-        """Cut every socket at the TCP level, without a close frame."""
+    def drop_connections(self, reason: str | None = None) -> None:
+        """Cut every socket at the TCP level, without a close frame; with ``reason``, close
+        each with a close frame (code 1008) carrying it instead."""
         for peer in list(self.peers):
-            transport = peer.ws._req.transport if peer.ws._req is not None else None
-            if transport is not None:
-                transport.abort()
+            if reason is None:
+                peer.outbox.abort()
+            else:
+                self._spawn(peer.outbox.close(WSCloseCode.POLICY_VIOLATION, reason))
 
     async def fail_streams(self, code: int = 2, message: str = "Stream disconnected") -> int:
         """End every open long-lived stream with ``sig: 2``; returns how many."""
@@ -183,15 +196,14 @@ class ExberrySimulator:
     async def send_raw(self, frame: str) -> None:
         """Send ``frame`` as is on every socket (malformed JSON, unknown sids...)."""
         for peer in list(self.peers):
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await peer.ws.send_str(frame)
+            peer.outbox.put(frame.encode())
 
     # -- the socket -----------------------------------------------------------------------
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        peer = _Peer(ws)
+        peer = _Peer(Outbox(request, ws, lambda: self.max_backlog, lambda: self._too_slow(peer)))
         self.peers.add(peer)
         try:
             async for msg in ws:
@@ -200,6 +212,17 @@ class ExberrySimulator:
         finally:
             self.peers.discard(peer)
         return ws
+
+    def _too_slow(self, peer: _Peer) -> None:
+        # Market Data API streams end with the documented error 100; the socket is then
+        # closed, which the trading streams survive by resuming from their tracking number.
+        self.slow_disconnects += 1
+        for sid, (kind, q, _) in list(peer.streams.items()):
+            if kind.startswith("md:"):
+                del peer.streams[sid]
+                peer.md.pop(sid, None)
+                peer.outbox.put(_encode(_failure(q, sid, _Fail(100, _TOO_SLOW))))
+        self._spawn(peer.outbox.close(WSCloseCode.POLICY_VIOLATION, _TOO_SLOW))
 
     async def _frame(self, peer: _Peer, text: str) -> None:
         try:

@@ -121,8 +121,10 @@ class WebSocketTransport:
             data: bytes | str = msg.data
             return data
         if msg.type in _CLOSED_TYPES:
-            code = self._ws.close_code
-            raise ConnectionLost(f"WebSocket closed by peer (code {code})")
+            # A close frame may say why (Deribit drops a slow reader: connection_too_slow).
+            reason = msg.extra if msg.type is aiohttp.WSMsgType.CLOSE and msg.extra else None
+            detail = f"code {self._ws.close_code}" + (f", reason {reason!r}" if reason else "")
+            raise ConnectionLost(f"WebSocket closed by peer ({detail})")
         if msg.type is aiohttp.WSMsgType.ERROR:
             raise ConnectionLost(f"WebSocket error: {msg.data!r}")
         raise ConnectionLost(f"unexpected WebSocket message type {msg.type!r}")
