@@ -45,6 +45,7 @@ from ._state import Call, SimState
 __all__ = ["DeribitSimulator"]
 
 log = logging.getLogger("deribit_client.testing")
+_ENDED = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR})
 
 _json_decode = msgspec.json.decode
 
@@ -103,6 +104,12 @@ class DeribitSimulator(SimState):
         ``connection_too_slow``, as Deribit does (REFERENCE 3). ``None``: no limit."""
         self.slow_disconnects = 0
         """Connections dropped as ``connection_too_slow``."""
+        self.idle_timeout: float | None = 600.0
+        """Seconds a WebSocket may go without a frame from the client (a request, a
+        heartbeat answer, a ping) before it is closed: Deribit drops idle connections
+        after about 10 minutes (REFERENCE 3). ``None``: never."""
+        self.idle_disconnects = 0
+        """Connections closed for being idle."""
         self._errors: dict[str, list[_Fault]] = defaultdict(list)
         self._delays: dict[str, list[_Fault]] = defaultdict(list)
         self._shuffle_left = 0
@@ -397,10 +404,16 @@ class DeribitSimulator(SimState):
         )
         self.sessions.add(session)
         try:
-            async for msg in ws:
+            while True:
+                try:
+                    msg = await ws.receive(timeout=self.idle_timeout)
+                except TimeoutError:
+                    self.idle_disconnects += 1
+                    await session.close()
+                    break
                 if msg.type is WSMsgType.TEXT:
                     await self._on_ws_frame(session, msg.data)
-                elif msg.type is WSMsgType.ERROR:
+                elif msg.type in _ENDED:
                     break
         finally:
             self.sessions.discard(session)

@@ -385,13 +385,32 @@ async def test_heartbeat_is_answered_and_never_missed(
     sim: DeribitSimulator,
 ) -> None:
     sim.min_heartbeat_interval = 0.01
+    sim.idle_timeout = 0.5  # answering test_request keeps the connection alive
     async with FastHeartbeatClient(
         url=sim.url, heartbeat_interval=0.2, reconnect=INSTANT
     ) as client:
         await until(lambda: sim.test_requests_sent >= 5)
         assert sim.heartbeat_failures == 0
+        assert sim.idle_disconnects == 0
         assert client.reconnect_count == 0
         assert ("public/set_heartbeat", {"interval": 0.2}) in sim.calls
+
+
+async def test_an_idle_connection_is_closed_and_the_client_carries_on(
+    sim: DeribitSimulator,
+) -> None:
+    # Deribit drops a connection that sent nothing for about 10 minutes (REFERENCE 3):
+    # without heartbeats, a bot that only listens meets it.
+    sim.idle_timeout = 0.2
+    client = DeribitClient(url=sim.url, heartbeat_interval=None, reconnect=INSTANT)
+    async with client, client.subscribe(TICKER) as sub:
+        await until(lambda: client.reconnect_count == 1 and client.state == "ready")
+        assert sim.idle_disconnects == 1
+        assert "closed by peer (code 1000)" in str(client.last_error)
+        marker = await anext(sub)
+        assert isinstance(marker, Gap)
+        assert marker.reason == "reconnected"
+        assert [channels for _, _, channels in sim.subscriptions] == [[TICKER], [TICKER]]
 
 
 async def test_half_open_link_is_detected_by_heartbeat(
