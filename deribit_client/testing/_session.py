@@ -99,15 +99,15 @@ class Session:
         await self.send_frame(json_encode(message))
 
     async def send_frame(self, frame: bytes | str) -> None:
-        """Queue a pre-encoded frame for the connection's writer (it never waits for the
-        peer to read); ignored once the socket is closed or closing."""
+        """Write a pre-encoded frame now, never waiting for the peer to read (see
+        :class:`Outbox`); ignored once the socket is closed or closing."""
         outbox = self.outbox
         if outbox is None or self.silent:
             return
         outbox.put(frame.encode() if isinstance(frame, str) else frame)
 
     async def close(self, code: int = WSCloseCode.OK, reason: str = "") -> None:
-        """Send what is queued, then a close frame (see :meth:`Outbox.close`)."""
+        """A close frame after what was sent (see :meth:`Outbox.close`)."""
         if self.outbox is not None:
             await self.outbox.close(code, reason)
 
