@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from aiohttp import WSCloseCode, web
 
-__all__ = ["CLOSE_GRACE", "Outbox", "text_frame"]
+__all__ = ["CLOSE_GRACE", "Outbox"]
 
 CLOSE_GRACE = 5.0
 """Seconds a close waits for the peer to take what is buffered and answer the close frame
@@ -27,7 +27,7 @@ _SHORT, _MEDIUM, _LONG = struct.Struct("!BB"), struct.Struct("!BBH"), struct.Str
 _FIN_TEXT = 0x81  # a final frame of opcode 1 (text)
 
 
-def text_frame(payload: bytes) -> bytes:
+def _text_frame(payload: bytes) -> bytes:
     """``payload`` as one unmasked WebSocket text frame (RFC 6455 5.2; a server's frames
     are never masked, and a message may go uncompressed even where permessage-deflate was
     agreed, RFC 7692 6)."""
@@ -54,7 +54,7 @@ class Outbox:
             :meth:`put` a last word, and must start closing the connection.
     """
 
-    __slots__ = ("_on_overflow", "_overflowed", "_request", "closing", "limit", "ws")
+    __slots__ = ("_limit", "_on_overflow", "_overflowed", "_request", "closing", "ws")
 
     def __init__(
         self,
@@ -65,7 +65,7 @@ class Outbox:
     ) -> None:
         self._request = request
         self.ws = ws
-        self.limit = limit
+        self._limit = limit
         self._on_overflow = on_overflow
         self._overflowed = False
         self.closing = False
@@ -82,10 +82,10 @@ class Outbox:
         transport = self._request.transport
         if self.closing or self.ws.closed or transport is None or transport.is_closing():
             return
-        transport.write(text_frame(payload))
+        transport.write(_text_frame(payload))
         if self._overflowed:
             return  # the last word of on_overflow
-        limit = self.limit()
+        limit = self._limit()
         if limit is not None and transport.get_write_buffer_size() > limit:
             self._overflowed = True
             self._on_overflow()

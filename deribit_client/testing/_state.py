@@ -1,7 +1,8 @@
 """The simulator's world as method handlers see it: market, accounts, connections, calls.
 
-Layering of ``deribit_client.testing`` (no cycles): ``_json`` (JSON's value types) and
-``_logs`` (bounded inspection logs), shared with the Exberry simulator; ``_session``,
+Layering of ``deribit_client.testing`` (no cycles): ``_json`` (JSON's value types),
+``_logs`` (bounded inspection logs) and ``_outbox`` (each connection's writes), shared with
+the Exberry simulator; ``_session``,
 ``_market``, ``_accounts`` hold state; this module gathers it for the handlers;
 ``_public``, ``_private`` (auth and token scopes), ``_api_keys``, ``_streams``, ``_orders``
 (which publishes through ``_streams``), ``_history``, ``_statistics``, ``_block_trades``,

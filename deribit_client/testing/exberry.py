@@ -217,6 +217,7 @@ class ExberrySimulator:
         # Market Data API streams end with the documented error 100; the socket is then
         # closed, which the trading streams survive by resuming from their tracking number.
         self.slow_disconnects += 1
+        log.info("closing a socket that does not read: %s", _TOO_SLOW)
         for sid, (kind, q, _) in list(peer.streams.items()):
             if kind.startswith("md:"):
                 del peer.streams[sid]
