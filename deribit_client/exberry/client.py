@@ -336,6 +336,11 @@ class ExberryClient:
         """Successful reconnects so far."""
         return self._supervisor.reconnect_count
 
+    @property
+    def last_error(self) -> BaseException | None:
+        """The last connection-level error, if any (e.g. why the socket closed)."""
+        return self._supervisor.last_error
+
     async def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until a session is open (see ``DeribitClient.wait_ready``)."""
         await self._supervisor.wait_ready(

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 import pytest
 
-from deribit_client import ConnectionLost, DeribitClient
+from deribit_client import ConnectionLost, DeribitClient, Gap
 from deribit_client.exberry import ExberryClient
+from deribit_client.exberry.models import ExecutionReport
 from deribit_client.testing import DeribitSimulator
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
 from tests.helpers import INSTANT, tick, until
@@ -59,12 +60,11 @@ async def test_deribit_simulator_drops_a_reader_that_stopped_without_delaying_ot
         )
         assert json.loads((await stuck.receive()).data)["result"] == ["announcements"]
         (session,) = (s for s in sim.sessions if "announcements" in s.channels)
-        assert session.outbox is not None
+        outbox = session.outbox
+        assert outbox is not None
         async with client.subscribe(TICKER) as sub:
             # ``stuck`` reads nothing from here on.
-            await fill(
-                lambda: sim.publish("announcements", {"body": BLOB}), lambda: session.outbox.backlog
-            )  # type: ignore[union-attr]
+            await fill(lambda: sim.publish("announcements", {"body": BLOB}), lambda: outbox.backlog)
             await sim.publish(TICKER, tick(7))
             item = await asyncio.wait_for(anext(sub), 5)
             assert item.data.timestamp == 7  # the other client is served at once
@@ -128,3 +128,23 @@ async def test_exberry_simulator_drops_a_reader_that_stopped_without_delaying_ot
         )
         assert (end.type, end.data, end.extra) == (aiohttp.WSMsgType.CLOSE, 1008, too_slow)
         await stuck.close()
+
+
+async def test_exberry_close_reason_reaches_last_error_and_streams_resume() -> None:
+    async with (
+        ExberrySimulator() as sim,
+        ExberryClient(
+            sim.url, api_key=SIM_API_KEY, secret=SIM_API_SECRET, reconnect=INSTANT
+        ) as trader,
+        trader.execution_reports() as reports,
+    ):
+        sim.drop_connections(reason="maintenance")
+        await until(lambda: trader.reconnect_count == 1 and trader.state == "ready")
+        assert "code 1008, reason 'maintenance'" in str(trader.last_error)
+        await trader.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=1)
+        gap = await asyncio.wait_for(anext(reports), 5)
+        assert isinstance(gap, Gap)
+        assert gap.reason == "reconnected"
+        added = await asyncio.wait_for(anext(reports), 5)
+        assert isinstance(added, ExecutionReport)
+        assert (added.messageType, added.mpOrderId) == ("Add", 1)
