@@ -41,6 +41,7 @@ from ._core.supervisor import (
     refuse_after_a_turn,
 )
 from ._core.tasks import finish_all, stop_tasks
+from ._core.values import check_int
 from ._credits import CreditLimiter
 from ._errors import (
     AuthenticationError,
@@ -62,6 +63,7 @@ from .channels import Channel
 from .models import AccountSummary
 from .transports import HttpTransport, WebSocketConnector
 from .transports.base import Connector
+from .transports.http import MAX_CONNECTIONS, capped_session
 
 __all__ = ["ConnectionState", "DeribitClient", "TransportMode"]
 
@@ -111,6 +113,10 @@ class DeribitClient:
         timeout: default seconds a call waits for its reply (sending included).
         connect_timeout: seconds allowed to open the WebSocket.
         session: an aiohttp session to use; by default the client owns one.
+        max_connections: connections the client's own session holds at once, its WebSocket
+            included (default 8; Deribit refuses a 33rd from one IP with HTTP 429): HTTP
+            calls beyond them wait for a free one. A ``session`` you pass keeps its
+            connector's own limit.
         client_id: API key id; defaults to ``$DERIBIT_CLIENT_ID``.
         client_secret: API key secret; defaults to ``$DERIBIT_CLIENT_SECRET``.
         credentials: a :class:`Credentials` instead of ``client_id``/``client_secret``.
@@ -159,6 +165,7 @@ class DeribitClient:
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = 10.0,
         session: aiohttp.ClientSession | None = None,
+        max_connections: int = MAX_CONNECTIONS,
         client_id: str | None = None,
         client_secret: str | None = None,
         credentials: Credentials | None = None,
@@ -237,6 +244,12 @@ class DeribitClient:
         self._http_path = urlsplit(self.endpoints.http_url).path.rstrip("/")
         self._session = session
         self._owns_session = session is None
+        self.max_connections = check_int("max_connections", max_connections, 1)
+        if session is not None and max_connections != MAX_CONNECTIONS:
+            raise ClientError(
+                "max_connections sizes the client's own session; set the limit on the "
+                "connector of the session you pass instead"
+            )
         self._detour: RequestConnection[RpcProtocol[None]] | None = None
         self._subs = SubscriptionManager(
             self._subscription_call,
@@ -334,7 +347,7 @@ class DeribitClient:
                 raise ClientClosed("this client is closed; create a new one")
             raise ClientError(f"connect() needs a fresh client; this one is {self.state.value}")
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = capped_session(self.max_connections)
         try:
             if self.transport_mode != "http":
                 try:

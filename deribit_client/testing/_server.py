@@ -96,8 +96,17 @@ class DeribitSimulator(SimState):
         self.refuse_websocket = False
         """When True, WebSocket upgrades are refused with HTTP 503 (tests HTTP fallback)."""
         self.max_connections_per_ip: int | None = 32
-        """Open WebSocket connections one IP may hold; the next upgrade gets HTTP 429, as
-        on Deribit (REFERENCE 1). ``None``: no limit."""
+        """Open connections one IP may hold, WebSocket and HTTP alike (an HTTP connection
+        kept alive between requests counts too: the stricter reading of Deribit's rule).
+        A request on a later connection, a WebSocket upgrade included, gets HTTP 429 and
+        the connection is closed, as on Deribit (REFERENCE 3). ``None``: no limit."""
+        self.http_max_age: float | None = 900.0
+        """Seconds an HTTP connection serves requests: the reply to a request after that
+        closes it (``Connection: close``), as Deribit's HTTP connections expire after 15
+        minutes (REFERENCE 3). ``None``: never."""
+        self.http_expiries = 0
+        """HTTP connections closed for their age."""
+        self._opened: dict[web.RequestHandler, float] = {}
         self.max_backlog: int | None = 8 * 1024 * 1024
         """Bytes a WebSocket connection may leave unread (beyond the socket's buffers)
         before it is dropped as too slow: a close frame with code 1008 and reason
@@ -391,12 +400,9 @@ class DeribitSimulator(SimState):
     async def _ws_handler(self, request: web.Request) -> web.StreamResponse:
         if self.refuse_websocket:
             return web.Response(status=503, text="WebSocket disabled by the test")
-        limit = self.max_connections_per_ip
-        if limit is not None:
-            peer = request.remote
-            held = sum(1 for s in self.sessions if s.is_websocket and s.request.remote == peer)
-            if held >= limit:
-                return web.Response(status=429, text=f"too many connections from {peer}")
+        refused = self._refuse_past_ip_limit(request)
+        if refused is not None:
+            return refused
         ws = web.WebSocketResponse(autoping=True, max_msg_size=1024 * 1024, decode_text=False)
         await ws.prepare(request)
         session = Session(
@@ -473,7 +479,59 @@ class DeribitSimulator(SimState):
             return
         await session.send_frame(frame)
 
+    def _refuse_past_ip_limit(self, request: web.Request) -> web.Response | None:
+        """HTTP 429 for a request on a connection opened after ``max_connections_per_ip``
+        others from its IP that are still open, else ``None``.
+
+        Connections are ranked by when they were opened, so those within the limit keep
+        working while a later one is refused; the refused one is closed so that it stops
+        counting (a client's pool would otherwise keep reusing it).
+        """
+        limit = self.max_connections_per_ip
+        server = None if self._runner is None else self._runner.server
+        if limit is None or server is None:
+            return None
+        peer, mine = request.remote, request.protocol
+        earlier = 0
+        for handler in server.connections:  # in the order they were opened
+            if handler is mine:
+                break
+            address = handler.peername
+            if isinstance(address, tuple) and address[0] == peer:
+                earlier += 1
+        if earlier < limit:
+            return None
+        refusal = web.Response(status=429, text=f"too many connections from {peer}")
+        refusal.force_close()
+        return refusal
+
+    def _expire_old_connection(self, request: web.Request, response: web.Response) -> None:
+        """Close the connection after ``response`` once it is ``http_max_age`` old."""
+        max_age = self.http_max_age
+        if max_age is None:
+            return
+        now = asyncio.get_running_loop().time()
+        handler = request.protocol
+        opened = self._opened.setdefault(handler, now)
+        if now - opened >= max_age:
+            response.force_close()
+            self.http_expiries += 1
+            del self._opened[handler]
+        server = None if self._runner is None else self._runner.server
+        if len(self._opened) > 64 and server is not None:
+            # Forget connections that ended without expiring (closed by the client).
+            alive = set(server.connections)
+            self._opened = {h: t for h, t in self._opened.items() if h in alive}
+
     async def _http_handler(self, request: web.Request) -> web.StreamResponse:
+        refused = self._refuse_past_ip_limit(request)
+        if refused is not None:
+            return refused
+        response = await self._answer_http(request)
+        self._expire_old_connection(request, response)
+        return response
+
+    async def _answer_http(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         session = Session("http", request)
         req_id: Any = None

@@ -8,9 +8,23 @@ import aiohttp
 
 from .._core.errors import ConnectionLost, HTTPStatusError, TransportError
 
-__all__ = ["HttpTransport"]
+__all__ = ["MAX_CONNECTIONS", "HttpTransport", "capped_session"]
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
+
+MAX_CONNECTIONS = 8
+"""Connections an aiohttp session the SDK creates holds at once, a WebSocket included.
+
+Deribit answers HTTP 429 to a 33rd simultaneous connection from one IP, open HTTP
+connections included (REFERENCE 3), and aiohttp's default pool opens up to 100: a burst
+of concurrent HTTP calls would have most of them refused. Eight leave room for a few more
+clients on the same IP (Deribit's web UI takes two); calls beyond them wait for a free one.
+"""
+
+
+def capped_session(max_connections: int = MAX_CONNECTIONS) -> aiohttp.ClientSession:
+    """A new aiohttp session that holds at most ``max_connections`` connections."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=max_connections))
 
 
 class HttpTransport:
@@ -18,13 +32,14 @@ class HttpTransport:
 
     Args:
         base_url: e.g. ``https://www.deribit.com/api/v2``.
-        session: an aiohttp session to reuse; by default the transport owns one.
+        session: an aiohttp session to reuse; by default the transport owns one holding
+            at most :data:`MAX_CONNECTIONS` connections.
     """
 
     def __init__(self, base_url: str, *, session: aiohttp.ClientSession | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._owns_session = session is None
-        self._session = session or aiohttp.ClientSession()
+        self._session = session or capped_session()
 
     async def request(
         self,
@@ -42,17 +57,18 @@ class HttpTransport:
 
         Raises:
             TimeoutError: no complete reply within ``timeout`` after the request was sent.
-            TransportError: could not connect, or the connect phase timed out (the request
-                was not sent).
+            TransportError: could not connect, or no connection was had (made, or free in
+                the session's pool) within half of ``timeout``: the request was not sent.
             ConnectionLost: the connection broke after the request may have been sent.
             HTTPStatusError: a non-200 reply without a JSON body (429, 502, ...).
         """
         all_headers = _JSON_HEADERS if headers is None else {**_JSON_HEADERS, **headers}
-        # The connect phase gets half the budget and its own timer, so that running out of
-        # time while connecting is told apart (ConnectionTimeoutError: nothing was sent)
-        # from running out after sending (TimeoutError: the outcome is unknown).
+        # Getting a connection (waiting for a free one in the pool, or making one) gets half
+        # the budget and its own timer, so that running out of time before sending is told
+        # apart (ConnectionTimeoutError: nothing was sent) from running out after sending
+        # (TimeoutError: the outcome is unknown).
         limit = (
-            aiohttp.ClientTimeout(total=timeout, sock_connect=timeout / 2)
+            aiohttp.ClientTimeout(total=timeout, connect=timeout / 2)
             if timeout is not None
             else None
         )
@@ -62,8 +78,15 @@ class HttpTransport:
             ) as resp:
                 data = await resp.read()
                 status = resp.status
-        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
-            # The connect phase failed or timed out: nothing was sent (not an unknown outcome).
+        except aiohttp.ConnectionTimeoutError as exc:
+            # Nothing was sent (not an unknown outcome): the pool had no free connection,
+            # or making one took too long.
+            within = "" if timeout is None else f" within {timeout / 2:g} s"
+            raise TransportError(
+                f"no connection to {self.base_url}{within} (none free in the pool, or the "
+                "host slow to answer): the request was not sent"
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
             raise TransportError(f"cannot connect to {self.base_url}: {exc!r}") from exc
         except TimeoutError:
             raise  # before OSError/ClientError: aiohttp's timeouts subclass both

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import aiohttp
 import pytest
 
 from deribit_client import (
@@ -27,6 +28,8 @@ from deribit_client import (
 from deribit_client.models import Instrument, OrderBook, Ticker
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from tests.helpers import until
+
+KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
 
 
 @pytest.fixture(params=["websocket", "http"])
@@ -257,6 +260,39 @@ async def test_unreachable_server_over_http_is_a_transport_error() -> None:
             await client.public.get_time()
 
 
+async def test_a_burst_of_http_calls_stays_within_deribits_connections_per_ip(
+    sim: DeribitSimulator,
+) -> None:
+    # Deribit refuses a 33rd connection from one IP with 429; 60 calls at once must not
+    # open 60 connections.
+    sim.delay("public/get_time", 0.2, times=None)
+    async with DeribitClient(url=sim.url, transport="http") as client:
+        times = await asyncio.gather(*(client.public.get_time() for _ in range(60)))
+    assert all(isinstance(t, int) for t in times)
+
+
+@pytest.mark.parametrize("capped_by", ["max_connections", "session"])
+async def test_an_http_call_waiting_for_a_free_connection_is_not_sent(
+    sim: DeribitSimulator, capped_by: str
+) -> None:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as users_own:
+        pool: dict[str, Any] = (
+            {"max_connections": 1} if capped_by == "max_connections" else {"session": users_own}
+        )
+        async with DeribitClient(url=sim.url, transport="http", timeout=1, **pool, **KEY) as trader:
+            sim.delay("public/get_time", 1.5)
+            slow = asyncio.create_task(trader.public.get_time())  # holds the only connection
+            await until(lambda: sim.calls[-1][0] == "public/get_time")
+            # The order waits for a connection that is not freed in time: it was never
+            # sent, which is a plain error (safe to retry), not an unknown outcome.
+            with pytest.raises(TransportError, match="not sent") as refused:
+                await trader.private.buy("BTC-PERPETUAL", amount=10, type="market", label="q")
+            assert not isinstance(refused.value, OrderOutcomeUnknown)
+            with pytest.raises(RequestTimeout):
+                await slow
+    assert "private/buy" not in [method for method, _ in sim.calls]
+
+
 async def test_calls_before_connect_and_after_close_are_refused(sim: DeribitSimulator) -> None:
     client = DeribitClient(url=sim.url)
     with pytest.raises(Exception, match="not connected"):
@@ -270,8 +306,6 @@ async def test_calls_before_connect_and_after_close_are_refused(sim: DeribitSimu
 
 
 async def test_simulator_answers_get_with_query_params(sim: DeribitSimulator) -> None:
-    import aiohttp
-
     async with aiohttp.ClientSession() as session:
         url = f"{sim.http_url}/public/get_order_book?instrument_name=BTC-PERPETUAL&depth=1"
         async with session.get(url) as resp:

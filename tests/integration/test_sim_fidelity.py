@@ -377,6 +377,55 @@ async def test_a_33rd_connection_from_one_ip_gets_http_429(sim: DeribitSimulator
             await ws.close()
 
 
+async def test_http_connections_count_towards_the_per_ip_limit(sim: DeribitSimulator) -> None:
+    sim.delay("public/get_time", 0.3, times=None)  # so that every request is open at once
+    url = f"{sim.http_url}/public/get_time"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=40)) as http:
+
+        async def get_time() -> int:
+            async with http.get(url) as response:
+                return response.status
+
+        statuses = await asyncio.gather(*(get_time() for _ in range(40)))
+        assert sorted(statuses) == [200] * 32 + [429] * 8  # the 33rd to 40th connections
+        # The 32 kept alive still count: a WebSocket from the same IP is refused.
+        with pytest.raises(HTTPStatusError) as refused:
+            await WebSocketTransport.connect(sim.ws_url)
+        assert refused.value.status == 429
+        assert await get_time() == 200  # a kept-alive connection, reused: still served
+    transport = await connect_once_freed(sim)  # the closed ones stop counting
+    await transport.close()
+
+
+async def connect_once_freed(sim: DeribitSimulator) -> WebSocketTransport:
+    """A WebSocket to ``sim``, retried while it still counts connections a client closed
+    (it learns of each close a little later); each attempt is a round trip."""
+    deadline = asyncio.get_running_loop().time() + 5
+    while True:
+        try:
+            return await WebSocketTransport.connect(sim.ws_url)
+        except HTTPStatusError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+
+
+async def test_http_connections_expire_after_http_max_age(sim: DeribitSimulator) -> None:
+    url = f"{sim.http_url}/public/get_time"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as response:
+            assert response.headers.get("Connection", "").lower() != "close"
+        sim.http_max_age = 0.0  # the connection just used is now too old
+        async with http.get(url) as response:
+            assert response.status == 200
+            assert response.headers["Connection"].lower() == "close"
+    assert sim.http_expiries == 1
+    async with DeribitClient(url=sim.url, transport="http", **KEY) as client:
+        for _ in range(5):  # each on a new connection: the client does not notice
+            assert await client.public.get_time() > 0
+    # Every request but the very first ended its connection, the client's login too.
+    assert sim.http_expiries == len(sim.calls) - 1
+
+
 async def test_logins_are_in_the_access_log_and_its_channel(
     sim: DeribitSimulator, trader: DeribitClient
 ) -> None:

@@ -47,6 +47,11 @@ KEY = {"client_id": "id", "client_secret": "secret"}
         ({"subscriber_maxsize": 0}, "maxsize"),
         ({"transport": "ws"}, "transport"),
         ({"connector": object()}, "connector"),
+        ({"max_connections": 0}, "max_connections"),
+        ({"max_connections": "8"}, "max_connections"),
+        ({"max_connections": True}, "max_connections"),
+        # a session passed in keeps its own connector's limit: say so, do not ignore it
+        ({"max_connections": 4, "session": object()}, "connector of the session"),
     ],
 )
 def test_constructor_arguments_are_checked(kwargs: dict[str, Any], names: str) -> None:
