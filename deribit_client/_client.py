@@ -69,6 +69,12 @@ __all__ = ["ConnectionState", "DeribitClient", "TransportMode"]
 
 log = logging.getLogger("deribit_client")
 
+_TOKEN_REFUSED = frozenset({10000, 13009})
+"""Error codes of a private call refused for the token (``authorization_required``,
+``unauthorized``), not for its scope (``13021 forbidden``)."""
+_EARLY_LOGIN_SPACING = 10.0
+"""Seconds between two logins started because the token was refused."""
+
 T = TypeVar("T")
 TransportMode = Literal["auto", "websocket", "http"]
 AnyConnection = Connection[RpcProtocol[Any]] | RequestConnection[RpcProtocol[None]]
@@ -258,6 +264,10 @@ class DeribitClient:
         )
         self._supervisor = self._new_supervisor()
         self._refresher: asyncio.Task[None] | None = None
+        # Set when Deribit refused the client's token on a private call: the refresher then
+        # logs in again at once instead of at the token's refresh time.
+        self._token_refused = asyncio.Event()
+        self._early_login_at = -_EARLY_LOGIN_SPACING
         self.transport_kind: Literal["websocket", "http"] | None = None
         self.fallback_reason: str | None = None
         self.public = PublicAPI(self)
@@ -470,6 +480,17 @@ class DeribitClient:
     def _on_error_reply(self, error: DeribitError) -> None:
         if self.rate_limiter is not None:
             self.rate_limiter.refused(error)
+        if (
+            isinstance(error, AuthenticationError)
+            and error.code in _TOKEN_REFUSED
+            and (error.method or "").startswith("private/")
+            and self._auth is not None
+            and self._auth.authenticated
+        ):
+            # The token the client holds no longer works: its session was dropped (a 17th
+            # named session on the key) or revoked. Every private call, cancels included,
+            # would be refused until the next scheduled refresh.
+            self._token_refused.set()
 
     def _on_ready(self, conn: AnyConnection) -> None:
         if self._auth is not None and (self._refresher is None or self._refresher.done()):
@@ -552,13 +573,26 @@ class DeribitClient:
         auth = self._auth
         assert auth is not None
         failures = 0
+        loop = asyncio.get_running_loop()
         while True:
             delay = auth.seconds_until_refresh()
             if delay is None:
                 return
-            await asyncio.sleep(delay)
-            if auth.seconds_until_refresh():
-                continue  # a reconnect logged in again meanwhile
+            try:
+                async with asyncio.timeout(delay):
+                    await self._token_refused.wait()
+            except TimeoutError:
+                if auth.seconds_until_refresh():
+                    continue  # a reconnect logged in again meanwhile
+            else:
+                # At most one early login per spacing: a server refusing every token would
+                # otherwise get a login per refused call.
+                wait = self._early_login_at + _EARLY_LOGIN_SPACING - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._token_refused.clear()  # refusals until now are answered by this login
+                self._early_login_at = loop.time()
+                log.warning("Deribit refused the access token; logging in again")
             try:
                 conn = self._supervisor.ready_connection
                 if conn is None:

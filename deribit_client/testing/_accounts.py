@@ -64,6 +64,9 @@ SIM_CLIENT_SECRET = "sim-client-secret"
 _SIGNATURE_WINDOW_MS = 60_000
 _SWEEP_MIN = 1_000
 _REFRESH_GRACE_MS = 86_400_000
+MAX_SESSIONS = 16
+"""Named sessions (``session:<name>`` scopes) per API key; a 17th drops the oldest, whose
+tokens stop working (REFERENCE 2.2)."""
 
 SCOPE_AREAS = ("account", "trade", "wallet", "block_trade", "block_rfq")
 """The functional scopes (REFERENCE 2.2); each is ``none``, ``read`` or ``read_write``."""
@@ -365,6 +368,8 @@ class Trading:
         self._key_ids = itertools.count(1)
         self.tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, Token] = {}
+        self.sessions: dict[str, dict[tuple[str, str], None]] = {}
+        """Each key's named sessions as (account, name), oldest first."""
         self.used_nonces: dict[tuple[str, str], int] = {}
         """(client_id, nonce) -> signature timestamp; forgotten once the timestamp alone
         would be refused, so the map stays as small as the signature window allows."""
@@ -428,6 +433,7 @@ class Trading:
 
     def revoke_key(self, key: ApiKey) -> None:
         """Invalidate every token issued for ``key`` (it was disabled or removed)."""
+        self.sessions.pop(key.client_id, None)
         self.tokens = {k: t for k, t in self.tokens.items() if t.key != key.client_id}
         self.refresh_tokens = {
             k: t for k, t in self.refresh_tokens.items() if t.key != key.client_id
@@ -558,11 +564,28 @@ class Trading:
         if store:
             self.tokens[token.access_token] = token
             self.refresh_tokens[token.refresh_token] = token
+            if session_name is not None:
+                self._open_session(client_id, (owner, session_name))
             if len(self.refresh_tokens) > self._sweep_at:
                 self._sweep_tokens()
         if session.is_websocket:
             session.auth = token
         return token
+
+    def _open_session(self, key: str, session: tuple[str, str]) -> None:
+        """Count a named session of ``key`` (a login or refresh into one it has keeps it);
+        past :data:`MAX_SESSIONS` the oldest ends, and with it every token issued in it."""
+        sessions = self.sessions.setdefault(key, {})
+        if session in sessions:
+            return
+        sessions[session] = None
+        if len(sessions) > MAX_SESSIONS:
+            oldest = next(iter(sessions))
+            del sessions[oldest]
+            issued = [*self.tokens.values(), *self.refresh_tokens.values()]
+            for token in issued:  # refresh tokens outlive their access tokens
+                if token.key == key and (token.client_id, token.session_name) == oldest:
+                    self.revoke(token)
 
     def revoke(self, token: Token) -> None:
         self.tokens.pop(token.access_token, None)

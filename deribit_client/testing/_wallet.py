@@ -33,8 +33,8 @@ _FEES = {c["currency"]: float(c["withdrawal_fee"]) for c in CURRENCIES}
 # A withdrawal's priority is asked for by name and reported as a fee multiplier.
 _PRIORITIES = {"very_low": 0.15, "low": 0.5, "mid": 0.75, "high": 1.0, "very_high": 1.5,
                "extreme_high": 2.0, "insane": 3.0}  # fmt: skip
-MAX_SUBACCOUNTS = 500
-"""Deribit's limit before ``12001 too_many_subaccounts`` (REFERENCE 6)."""
+MAX_SUBACCOUNTS = 20
+"""Subaccounts per account (REFERENCE 3); one more is ``12001 too_many_subaccounts``."""
 
 
 def _newest_page(items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:

@@ -426,6 +426,39 @@ async def test_http_connections_expire_after_http_max_age(sim: DeribitSimulator)
     assert sim.http_expiries == len(sim.calls) - 1
 
 
+async def test_a_17th_named_session_on_a_key_drops_the_oldest(sim: DeribitSimulator) -> None:
+    async with DeribitClient(url=sim.url, transport="http") as raw:
+
+        async def login(name: str) -> dict[str, Any]:
+            grant = {"grant_type": "client_credentials", "scope": f"session:{name}", **KEY}
+            return dict(await raw.call("public/auth", grant))
+
+        async def works(token: str) -> bool:
+            """Whether a private call with ``token`` is served (else it is 13009)."""
+            async with (
+                aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http,
+                http.get(f"{sim.http_url}/private/get_positions") as response,
+            ):
+                reply = msgspec.json.decode(await response.read())
+            if "result" in reply:
+                return True
+            assert reply["error"]["code"] == 13009, reply
+            return False
+
+        first = await login("s0")
+        again = await login("s0")  # a login into a session the key has: still 1 session
+        tokens = [await login(f"s{i}") for i in range(1, 16)]
+        assert await works(first["access_token"])
+        assert await works(again["access_token"])
+        await login("s16")  # the 17th: s0 ends, every token issued in it too
+        assert not await works(first["access_token"])
+        assert not await works(again["access_token"])
+        with pytest.raises(DeribitError):
+            await raw.call("public/auth", {"grant_type": "refresh_token",
+                                           "refresh_token": first["refresh_token"]})  # fmt: skip
+        assert all([await works(t["access_token"]) for t in tokens])
+
+
 async def test_logins_are_in_the_access_log_and_its_channel(
     sim: DeribitSimulator, trader: DeribitClient
 ) -> None:

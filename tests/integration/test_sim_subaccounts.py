@@ -109,6 +109,15 @@ async def test_a_subaccount_has_no_subaccounts_and_tokens_stay_within_the_family
             await stranger.public.exchange_token(refresh["refresh_token"], sub)
 
 
+async def test_an_account_holds_at_most_20_subaccounts(trader: DeribitClient) -> None:
+    held = len(await trader.private.get_subaccounts()) - 1  # the list includes the main one
+    for _ in range(20 - held):
+        await trader.private.create_subaccount()
+    with pytest.raises(DeribitError) as refused:
+        await trader.private.create_subaccount()
+    assert refused.value.code == 12001  # too_many_subaccounts (REFERENCE 3)
+
+
 @pytest.mark.parametrize("extended", [False, True])
 async def test_self_trading_prevention_reaches_subaccounts_when_extended(
     trader: DeribitClient, desk: DeribitClient, extended: bool

@@ -190,6 +190,53 @@ async def test_session_scoped_token_is_refreshed_not_replaced_on_reconnect(
         assert "session:bot" in (client.auth.granted_scope or "")
 
 
+async def open_sessions(sim: DeribitSimulator, names: list[str]) -> None:
+    """Log in once into each named session of the simulator's key, from another client."""
+    async with DeribitClient(url=sim.url, transport="http") as other:
+        for name in names:
+            await other.call("public/auth", {"grant_type": "client_credentials",
+                                             "scope": f"session:{name}", **KEY})  # fmt: skip
+
+
+@pytest.mark.parametrize("transport", ["websocket", "http"])
+async def test_a_refused_token_is_replaced_at_once_not_at_refresh_time(
+    sim: DeribitSimulator, transport: Any
+) -> None:
+    async with DeribitClient(
+        url=sim.url, transport=transport, scope="session:bot", heartbeat_interval=None, **KEY
+    ) as bot:
+        await bot.private.buy(PERP, amount=10, price=await below_bid(bot), label="resting")
+        assert bot.auth.logins == 1
+        # 16 more sessions on the key: Deribit drops the oldest, the bot's, and its token.
+        await open_sessions(sim, [f"other{i}" for i in range(16)])
+        with pytest.raises(AuthenticationError) as refused:
+            await bot.private.get_open_orders_by_instrument(PERP)
+        assert refused.value.code == 13009
+        # Not in 12 minutes, at the next refresh: the bot can cancel again straight away.
+        await until(lambda: bot.auth.logins == 2)
+        assert await bot.private.cancel_by_label("resting") == 1
+        calls = [m for m, _ in sim.calls]
+        assert calls.count("private/get_open_orders_by_instrument") == 1  # never re-sent
+
+
+async def test_a_server_refusing_every_token_gets_one_new_token_per_spacing(
+    sim: DeribitSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with DeribitClient(url=sim.url, heartbeat_interval=None, **KEY) as bot:
+        sim.inject_error("private/get_positions", 13009, "unauthorized", times=None)
+        for _ in range(5):
+            with pytest.raises(AuthenticationError):
+                await bot.private.get_positions()
+        await until(lambda: bot.auth.refreshes == 1)  # one for the five refusals
+        for _ in range(5):
+            with pytest.raises(AuthenticationError):
+                await bot.private.get_positions()
+        await bot.public.get_time()  # a round trip more: time enough for a refresh
+        assert bot.auth.refreshes == 1  # the next waits out the spacing (10 s)
+        assert bot.auth.logins == 1
+    assert "refused the access token; logging in again" in caplog.text
+
+
 @pytest.mark.parametrize("mode", ["bearer", "basic", "signature"])
 async def test_http_authentication_modes(sim: DeribitSimulator, mode: Any) -> None:
     async with DeribitClient(url=sim.url, transport="http", http_auth=mode, **KEY) as client:
