@@ -488,12 +488,11 @@ class DeribitSimulator(SimState):
         counting (a client's pool would otherwise keep reusing it).
         """
         limit = self.max_connections_per_ip
-        server = None if self._runner is None else self._runner.server
-        if limit is None or server is None:
+        if limit is None:
             return None
         peer, mine = request.remote, request.protocol
         earlier = 0
-        for handler in server.connections:  # in the order they were opened
+        for handler in self._open_connections():
             if handler is mine:
                 break
             address = handler.peername
@@ -517,11 +516,15 @@ class DeribitSimulator(SimState):
             response.force_close()
             self.http_expiries += 1
             del self._opened[handler]
-        server = None if self._runner is None else self._runner.server
-        if len(self._opened) > 64 and server is not None:
+        if len(self._opened) > 64:
             # Forget connections that ended without expiring (closed by the client).
-            alive = set(server.connections)
+            alive = set(self._open_connections())
             self._opened = {h: t for h, t in self._opened.items() if h in alive}
+
+    def _open_connections(self) -> list[web.RequestHandler]:
+        """Every open connection (WebSocket or HTTP), in the order they were opened."""
+        server = None if self._runner is None else self._runner.server
+        return [] if server is None else server.connections
 
     async def _http_handler(self, request: web.Request) -> web.StreamResponse:
         refused = self._refuse_past_ip_limit(request)
