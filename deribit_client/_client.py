@@ -553,7 +553,8 @@ class DeribitClient:
         """A call on a given connection, ready or not (establish steps, auth)."""
         timeout = None  # the connection's default
         limiter = self.rate_limiter
-        pools = limiter.pools_for(method, params) if limiter is not None else ()
+        websocket = type(conn) is Connection
+        pools = limiter.pools_for(method, params, websocket) if limiter is not None else ()
         if not try_take_credits(pools):
             timeout = await take_credits(pools, self.timeout, method)
         call: Awaitable[Any]
@@ -716,19 +717,19 @@ class DeribitClient:
         sent (bad arguments, no connection: raised here, where the request is prepared)
         gives its credits back.
         """
+        conn = self._supervisor.ready_connection
         pools = taken
         if pools is None:
             limiter = self.rate_limiter
             if limiter is None:
                 pools = ()
             else:
-                pools = limiter.pools_for(method, params)
+                pools = limiter.pools_for(method, params, type(conn) is Connection)
                 if not try_take_credits(pools):
                     return self._route_later(
                         pools, method, params, result_type, timeout, meta, private
                     )
         try:
-            conn = self._supervisor.ready_connection
             if type(conn) is Connection:
                 auth = self._auth
                 token = auth.access_token if private and self.send_access_token and auth else None

@@ -62,7 +62,8 @@ class CreditLimiter:
         pools: every pool by Deribit's name (``non_matching_engine``, ``matching_engine``,
             ``spot``, ``cancel_all``, and the methods with their own pool:
             ``get_instruments``, ``subscribe``, ``move_positions``,
-            ``get_transaction_log``), and with ``limits_per_currency`` one trading pool
+            ``get_transaction_log``; ``get_instruments_ws`` for ``get_instruments``
+            over WebSocket), and with ``limits_per_currency`` one trading pool
             per settlement currency (``matching_engine.btc``, ``matching_engine.eth``...);
             each counts ``requests``, ``delayed``, ``waited`` (seconds) and ``refusals``
             (``10028`` answers).
@@ -90,6 +91,11 @@ class CreditLimiter:
             for method, pools in self._by_method.items()
             if self.pools["matching_engine"] in pools
         }
+        self._websocket: dict[str, tuple[CreditPool, ...]] = {
+            method: tuple(self.pools[name] for name in facts.websocket_credit_pools)
+            for method, facts in METHODS.items()
+            if facts.websocket_credit_pools
+        }
         self._default = (self.pools["non_matching_engine"],)
         self._trading = self.pools["matching_engine"]
         # With limits_per_currency: each settlement currency's trading pool (lowercase key)
@@ -101,10 +107,15 @@ class CreditLimiter:
         pools = ", ".join(f"{p.name}={p.rate:g}/s" for p in self.pools.values())
         return f"CreditLimiter(calibrated={self.calibrated}, {pools})"
 
-    def pools_for(self, method: str, params: Mapping[str, Any] | None) -> tuple[CreditPool, ...]:
+    def pools_for(
+        self, method: str, params: Mapping[str, Any] | None, websocket: bool = False
+    ) -> tuple[CreditPool, ...]:
         """The pools a request draws on: the catalogue's, with ``spot`` instead of the
-        trading pool for a spot instrument (``BTC_USDC``: no expiry part), and the
-        currency's trading pool when the account's limits are per currency."""
+        trading pool for a spot instrument (``BTC_USDC``: no expiry part), the currency's
+        trading pool when the account's limits are per currency, and with ``websocket``
+        the pools of requests sent over WebSocket (``get_instruments_ws``)."""
+        if websocket and method in self._websocket:
+            return self.pools_for(method, params) + self._websocket[method]
         if method in self._spot:  # the methods that draw on the trading pool
             if params:
                 instrument = params.get("instrument_name")
@@ -195,7 +206,11 @@ class CreditLimiter:
         method = error.method or ""
         # The error does not carry the params, so a spot order's refusal cannot be told
         # from a future's: both trading pools are emptied.
-        pools = {*self._by_method.get(method, self._default), *self._spot.get(method, ())}
+        pools = {
+            *self._by_method.get(method, self._default),
+            *self._spot.get(method, ()),
+            *self._websocket.get(method, ()),  # which transport it came on is not known
+        }
         if method in self._spot:
             pools.update(self._currencies.values())
         for pool in pools:

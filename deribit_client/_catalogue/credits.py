@@ -31,6 +31,8 @@ CREDIT_POOLS: Final[dict[str, PoolFigures]] = {
     "spot": _ME_TIER_4,
     "cancel_all": _ME_TIER_4,
     "get_instruments": PoolFigures(cost=10_000, capacity=500_000, refill=10_000),
+    # Over WebSocket only: 1 request per 10 s, burst 5 (Deribit's 10 Jun 2025 changelog).
+    "get_instruments_ws": PoolFigures(cost=10_000, capacity=50_000, refill=1_000),
     "subscribe": PoolFigures(cost=3_000, capacity=30_000, refill=10_000),
     "move_positions": PoolFigures(cost=100_000, capacity=600_000, refill=10_000),
     "get_transaction_log": PoolFigures(cost=10_000, capacity=80_000, refill=10_000),

@@ -47,6 +47,8 @@ class MethodFacts(msgspec.Struct, frozen=True, gc=False):
         params: the parameters, in the spec's order.
         result_schema: the spec's schema name of ``result``, if it names one.
         summary: the spec's one-line description.
+        websocket_credit_pools: pools a request draws on only when sent over WebSocket
+            (``get_instruments_ws``).
     """
 
     name: str
@@ -61,6 +63,7 @@ class MethodFacts(msgspec.Struct, frozen=True, gc=False):
     params: tuple[ParamFacts, ...]
     result_schema: str | None
     summary: str
+    websocket_credit_pools: tuple[str, ...] = ()
 
 
 class ChannelFacts(msgspec.Struct, frozen=True, gc=False):

@@ -2795,6 +2795,7 @@ METHODS: dict[str, MethodFacts] = {
         session_state=False,
         subscription=False,
         credit_pools=('non_matching_engine', 'get_instruments'),
+        websocket_credit_pools=('get_instruments_ws',),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR', 'any'), 'The currency symbol or `"any"` for all'),
             ParamFacts('kind', False, 'string', ('future', 'option', 'spot', 'future_combo', 'option_combo'), 'Instrument kind, if not provided instruments of all kinds are considered'),

@@ -85,6 +85,12 @@ def _own_pools() -> dict[str, PoolLimits]:
     }
 
 
+def _websocket_pools() -> dict[str, PoolLimits]:
+    # Deribit's 10 Jun 2025 changelog: 1 request per 10 s, burst 5 over WebSocket (REFERENCE
+    # 4 marks it (?); the 2026 article only gives get_instruments its own pool).
+    return {"public/get_instruments": PoolLimits(10_000, 50_000, refill=1_000)}
+
+
 @dataclass
 class RateLimits:
     """The simulator's credit configuration (change it per test: ``sim.rate_limits``).
@@ -99,6 +105,9 @@ class RateLimits:
             ``"btc"``); others have ``matching_engine_tier``.
         own_pools: methods with their own cost and pool (``subscribe``,
             ``get_instruments``, ``move_positions``, ``get_transaction_log``).
+        websocket_pools: methods limited further over WebSocket, in a pool of their own
+            (``get_instruments``: 1 request per 10 s, burst 5); clear it to serve the
+            other reading of Deribit's docs, which has no such limit.
     """
 
     enabled: bool = True
@@ -107,6 +116,7 @@ class RateLimits:
     limits_per_currency: bool = False
     currency_tiers: dict[str, int] = field(default_factory=dict)
     own_pools: dict[str, PoolLimits] = field(default_factory=_own_pools)
+    websocket_pools: dict[str, PoolLimits] = field(default_factory=_websocket_pools)
 
     @property
     def matching_engine(self) -> PoolLimits:
@@ -175,24 +185,30 @@ class Credits:
         params: dict[str, Any],
         spot: bool,
         currency: str | None = None,
+        websocket: bool = False,
     ) -> None:
-        """Take one request's credits from ``subject``'s pool.
+        """Take one request's credits from ``subject``'s pool (and, for a request sent
+        over WebSocket, from the method's WebSocket pool: both or neither).
 
         Raises:
-            SimError: ``10028 too_many_requests`` when the pool is short.
+            SimError: ``10028 too_many_requests`` when a pool is short.
         """
         limits = self.limits
         if not limits.enabled:
             return
-        name, pool = limits.pool_for(method, params, spot, currency)
-        key = (subject, name)
+        pools = [limits.pool_for(method, params, spot, currency)]
+        extra = limits.websocket_pools.get(method) if websocket else None
+        if extra is not None:
+            pools.append((f"{method} over WebSocket", extra))
         now = self._clock()
-        level = self.level(subject, name, pool, now)
-        if level < pool.cost:
-            self._levels[key] = (level, now, pool)
+        levels = [(name, pool, self.level(subject, name, pool, now)) for name, pool in pools]
+        for name, pool, level in levels:
+            self._levels[(subject, name)] = (level, now, pool)
+        if any(level < pool.cost for _, pool, level in levels):
             self.refused += 1
             raise SimError(10028, "too_many_requests")
-        self._levels[key] = (level - pool.cost, now, pool)
+        for name, pool, level in levels:
+            self._levels[(subject, name)] = (level - pool.cost, now, pool)
         if len(self._levels) > 10_000:
             self._forget_full(now)
 

@@ -122,7 +122,12 @@ class SimState:
             currency = named if isinstance(named, str) and named.lower() != "any" else None
         try:
             self.credits.charge(
-                subject, call.method, params, spot, currency.lower() if currency else None
+                subject,
+                call.method,
+                params,
+                spot,
+                currency.lower() if currency else None,
+                websocket=session.is_websocket,
             )
         except SimError:
             call.close_after = True

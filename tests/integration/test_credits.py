@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from deribit_client import ClientError, ConnectionLost, CreditLimiter, DeribitClient, RateLimitError
+from deribit_client import (
+    ClientError,
+    ConnectionLost,
+    ConnectionState,
+    CreditLimiter,
+    CreditTimeout,
+    DeribitClient,
+    RateLimitError,
+)
 from deribit_client.testing import (
     SIM_CLIENT_ID,
     SIM_CLIENT_SECRET,
@@ -203,3 +211,45 @@ async def test_a_call_refused_before_it_is_posted_takes_no_credits(sim: DeribitS
         assert (pool.available, pool.requests) == before
         await client.private.buy("BTC-PERPETUAL", amount=10, type="market")
         assert pool.requests == before[1] + 1
+
+
+def get_instruments_burst(client: DeribitClient, count: int, timeout: float = 5.0) -> Any:
+    return asyncio.gather(
+        *(client.public.get_instruments("BTC", timeout=timeout) for _ in range(count)),
+        return_exceptions=True,
+    )
+
+
+@pytest.mark.parametrize("websocket_limit", [True, False])
+async def test_get_instruments_over_websocket_has_a_burst_of_five(websocket_limit: bool) -> None:
+    # Deribit's docs give both readings (REFERENCE 4 (?)): the simulator serves either.
+    limits = RateLimits()
+    if not websocket_limit:
+        limits.websocket_pools.clear()
+    async with (
+        frozen_simulator(rate_limits=limits) as sim,
+        unlimited_client(sim) as ws,
+        DeribitClient(url=sim.url, transport="http", rate_limit=False) as http,
+    ):
+        over_http = await get_instruments_burst(http, 6)
+        over_ws = await get_instruments_burst(ws, 6)
+    assert all(isinstance(r, list) for r in over_http)  # HTTP: only the method's own pool
+    refused = [r for r in over_ws if isinstance(r, RateLimitError)]
+    assert len(refused) == (1 if websocket_limit else 0)
+    assert sum(isinstance(r, list) for r in over_ws) == (5 if websocket_limit else 6)
+
+
+async def test_the_client_paces_get_instruments_over_websocket() -> None:
+    async with (
+        frozen_simulator() as sim,
+        DeribitClient(url=sim.url, transport="websocket", heartbeat_interval=None) as ws,
+        DeribitClient(url=sim.url, transport="http") as http,
+    ):
+        # Those past the burst wait 10 s for credits: with a shorter timeout, never sent.
+        over_ws = await get_instruments_burst(ws, 6, timeout=0.5)
+        assert all(isinstance(r, list) for r in await get_instruments_burst(http, 6))
+        assert ws.state is ConnectionState.READY  # the session was never closed
+    # The client keeps a tenth of a pool in reserve: 4 go at once, the rest wait.
+    assert [type(r) for r in over_ws] == [list] * 4 + [CreditTimeout] * 2
+    assert "not sent" in str(over_ws[-1])
+    assert sim.credits.refused == 0

@@ -276,6 +276,20 @@ def test_methods_draw_on_the_pools_deribit_charges() -> None:
     assert all(f.credit_pools for f in METHODS.values())
 
 
+def test_get_instruments_over_websocket_draws_on_its_websocket_pool_too() -> None:
+    limiter = CreditLimiter()
+    names = lambda websocket: [  # noqa: E731
+        p.name for p in limiter.pools_for("public/get_instruments", None, websocket)
+    ]
+    assert names(False) == ["non_matching_engine", "get_instruments"]
+    assert names(True) == ["non_matching_engine", "get_instruments", "get_instruments_ws"]
+    assert limiter.pools["get_instruments_ws"].burst == 5
+    assert limiter.pools["get_instruments_ws"].rate == 0.1
+    # A refusal does not say which transport it came on: both readings are assumed.
+    limiter.refused(error_from_code(10028, "too_many_requests", method="public/get_instruments"))
+    assert limiter.pools["get_instruments_ws"].refusals == 1
+
+
 def test_a_refusal_empties_the_pools_for_the_servers_wait() -> None:
     clock = Clock()
     limiter = CreditLimiter(clock=clock)

@@ -173,6 +173,7 @@ def facts(spec: dict[str, Any]) -> list[dict[str, Any]]:
                 "ws_only": ws_only,
                 "matching_engine": "Matching Engine" in tags,
                 "credit_pools": _credit_pools(name, "Matching Engine" in tags),
+                "websocket_credit_pools": overrides.WEBSOCKET_POOLS.get(name, ()),
                 "order_mutation": name in overrides.ORDER_MUTATIONS,
                 "read_only_public": not private and not ws_only and name not in overrides.AUTH,
                 "session_state": name in overrides.SESSION_STATE,
@@ -218,6 +219,8 @@ def render(spec_path: Path = SPEC) -> str:
                     "read_only_public", "session_state", "subscription",
                     "credit_pools"):  # fmt: skip
             lines.append(f"        {key}={f[key]!r},")
+        if f["websocket_credit_pools"]:
+            lines.append(f"        websocket_credit_pools={f['websocket_credit_pools']!r},")
         lines.append("        params=(")
         for p in f["params"]:
             lines.append(

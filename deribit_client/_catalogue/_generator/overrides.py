@@ -101,6 +101,11 @@ OWN_POOLS = {
 }
 """Methods with a custom cost and pool (REFERENCE 4, the 2026 rate-limit article)."""
 
+WEBSOCKET_POOLS = {"public/get_instruments": ("get_instruments_ws",)}
+"""Pools a method draws on over WebSocket only: Deribit's 10 Jun 2025 changelog limits
+``get_instruments`` over WebSocket to 1 request per 10 s, burst 5, where the 2026 article
+gives it only its own pool (REFERENCE 4 marks this (?)); the client keeps to both."""
+
 # -- token scopes (REFERENCE 2.2) ---------------------------------------------------------
 
 SCOPE_AREAS = {
