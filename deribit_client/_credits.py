@@ -62,11 +62,11 @@ class CreditLimiter:
         pools: every pool by Deribit's name (``non_matching_engine``, ``matching_engine``,
             ``spot``, ``cancel_all``, and the methods with their own pool:
             ``get_instruments``, ``subscribe``, ``move_positions``,
-            ``get_transaction_log``; ``get_instruments_ws`` for ``get_instruments``
-            over WebSocket), and with ``limits_per_currency`` one trading pool
-            per settlement currency (``matching_engine.btc``, ``matching_engine.eth``...);
-            each counts ``requests``, ``delayed``, ``waited`` (seconds) and ``refusals``
-            (``10028`` answers).
+            ``get_transaction_log``, ``simulate_portfolio``; ``get_instruments_ws`` for
+            ``get_instruments`` over WebSocket), and with ``limits_per_currency`` one
+            trading pool per settlement currency (``matching_engine.btc``,
+            ``matching_engine.eth``...); each counts ``requests``, ``delayed``, ``waited``
+            (seconds) and ``refusals`` (``10028`` answers).
         calibrated: ``True`` once the account's own ``limits`` replaced the defaults.
     """
 

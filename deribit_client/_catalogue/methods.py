@@ -328,7 +328,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
-        credit_pools=('matching_engine',),
+        credit_pools=('matching_engine', 'cancel_all'),
         params=(
             ParamFacts('label', True, 'string', (), 'user defined label for the order (maximum 64 characters)'),
             ParamFacts('currency', False, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
@@ -2179,7 +2179,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
-        credit_pools=('non_matching_engine',),
+        credit_pools=('non_matching_engine', 'simulate_portfolio'),
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('add_positions', False, 'boolean', (), 'If `true`, adds simulated positions to current positions, otherwise uses only simulated positions. By default `true`'),

@@ -82,6 +82,8 @@ def _own_pools() -> dict[str, PoolLimits]:
         "private/subscribe": PoolLimits(3_000, 30_000),
         "private/move_positions": PoolLimits(100_000, 600_000),
         "private/get_transaction_log": PoolLimits(10_000, 80_000),
+        # "Not more than once per a second" (its spec description).
+        "private/simulate_portfolio": PoolLimits(500, 500, refill=500),
     }
 
 
@@ -104,7 +106,8 @@ class RateLimits:
         currency_tiers: with ``limits_per_currency``, a tier per currency (lowercase
             ``"btc"``); others have ``matching_engine_tier``.
         own_pools: methods with their own cost and pool (``subscribe``,
-            ``get_instruments``, ``move_positions``, ``get_transaction_log``).
+            ``get_instruments``, ``move_positions``, ``get_transaction_log``,
+            ``simulate_portfolio``).
         websocket_pools: methods limited further over WebSocket, in a pool of their own
             (``get_instruments``: 1 request per 10 s, burst 5); clear it to serve the
             other reading of Deribit's docs, which has no such limit.
@@ -154,9 +157,14 @@ class RateLimits:
         own = self.own_pools.get(method)
         if own is not None:
             return method, own
-        if method == "private/cancel_all" or (
-            method == "private/cancel_all_by_kind_or_type"
-            and str(params.get("currency", "any")).lower() == "any"
+        if (
+            method == "private/cancel_all"
+            or (
+                method == "private/cancel_all_by_kind_or_type"
+                and str(params.get("currency", "any")).lower() == "any"
+            )
+            # Its spec description: cancel_all limits when called without a currency.
+            or (method == "private/cancel_by_label" and "currency" not in params)
         ):
             return "cancel_all", self.matching_engine
         if method in _MATCHING_ENGINE:

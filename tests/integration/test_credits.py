@@ -253,3 +253,35 @@ async def test_the_client_paces_get_instruments_over_websocket() -> None:
     assert [type(r) for r in over_ws] == [list] * 4 + [CreditTimeout] * 2
     assert "not sent" in str(over_ws[-1])
     assert sim.credits.refused == 0
+
+
+async def test_cancel_by_label_without_a_currency_draws_on_the_cancel_all_pool() -> None:
+    async with (
+        frozen_simulator(rate_limits=RateLimits(matching_engine_tier=4)) as sim,
+        unlimited_client(sim, **KEY) as client,
+    ):
+        for _ in range(20):  # tier 4: the trading pool's whole burst
+            await client.private.buy(
+                "BTC-PERPETUAL", amount=10, type="limit", price=1000.0, label="grid"
+            )
+        assert await client.private.cancel_by_label("grid") == 20  # the cancel_all pool
+        with pytest.raises(RateLimitError):  # with a currency: the empty trading pool
+            await client.private.cancel_by_label("grid", currency="BTC")
+
+
+async def test_simulate_portfolio_is_served_once_a_second() -> None:
+    now = [time.time()]
+    async with (
+        DeribitSimulator(clock=lambda: now[0]) as sim,
+        unlimited_client(sim, **KEY) as raw,
+        DeribitClient(url=sim.url, transport="http", **KEY) as client,
+    ):
+        await raw.private.simulate_portfolio("BTC")
+        with pytest.raises(RateLimitError):
+            await raw.private.simulate_portfolio("BTC")
+        now[0] += 1.0
+        # The client waits its second for the credits: with a shorter timeout, never sent.
+        await client.private.simulate_portfolio("BTC")
+        with pytest.raises(CreditTimeout, match="not sent"):
+            await client.private.simulate_portfolio("BTC", timeout=0.5)
+    assert sim.credits.refused == 1

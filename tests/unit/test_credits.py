@@ -239,7 +239,8 @@ def test_a_trading_request_draws_on_its_currencys_pool() -> None:
     trades = [{"instrument_name": "BTC-PERPETUAL"}, {"instrument_name": "ETH-PERPETUAL"}]
     assert names("private/execute_block_trade", {"trades": trades}) == [btc, eth]
     # When the request does not say which currency, every trading pool is charged.
-    assert names("private/cancel_by_label", {"label": "x"}) == [shared, btc, eth]
+    # cancel_by_label without a currency: cancel_all limits (its spec description).
+    assert names("private/cancel_by_label", {"label": "x"}) == [shared, btc, eth, "cancel_all"]
     assert names("private/cancel_all_by_currency", {"currency": "any"}) == [shared, btc, eth]
     assert names("private/cancel_quotes") == [shared, btc, eth]
     assert names("private/get_mmp_config", {"index_name": "btc_usd"}) == [
@@ -268,6 +269,16 @@ def test_methods_draw_on_the_pools_deribit_charges() -> None:
     assert names("private/buy", {"instrument_name": "BTC-PERPETUAL"}) == ["matching_engine"]
     assert names("private/buy", {"instrument_name": "BTC_USDC"}) == ["spot"]
     assert names("private/cancel_all") == ["cancel_all"]
+    assert names("private/cancel_by_label") == ["matching_engine", "cancel_all"]
+    # "Not more than once per a second" (its spec description).
+    assert names("private/simulate_portfolio") == ["non_matching_engine", "simulate_portfolio"]
+    assert (
+        limiter.pools["simulate_portfolio"].rate,
+        limiter.pools["simulate_portfolio"].burst,
+    ) == (
+        1,
+        1,
+    )
     assert names("public/subscribe") == ["non_matching_engine", "subscribe"]
     assert names("public/not_in_the_spec_yet") == ["non_matching_engine"]
     # REFERENCE 4 (?): the spec's tag and the article disagree: both pools are charged.

@@ -88,9 +88,12 @@ MATCHING_ENGINE_ARTICLE = frozenset(
 tag names a few more (REFERENCE 4 marks them (?)): a method on only one of the two lists
 draws on both pools, so the client stays under the limit whichever reading is right."""
 
-CANCEL_ALL_POOL = frozenset({"private/cancel_all", "private/cancel_all_by_kind_or_type"})
-"""Use the global ``cancel_all`` limit; ``cancel_all_by_kind_or_type`` only without a
-currency (per-currency trading otherwise), so it draws on both."""
+CANCEL_ALL_POOL = frozenset(
+    {"private/cancel_all", "private/cancel_all_by_kind_or_type", "private/cancel_by_label"}
+)
+"""Use the global ``cancel_all`` limit; ``cancel_all_by_kind_or_type`` and
+``cancel_by_label`` (its spec description) only without a currency (per-currency trading
+otherwise), so they draw on both."""
 
 OWN_POOLS = {
     "public/get_instruments": "get_instruments",
@@ -98,8 +101,10 @@ OWN_POOLS = {
     "private/subscribe": "subscribe",
     "private/move_positions": "move_positions",
     "private/get_transaction_log": "get_transaction_log",
+    "private/simulate_portfolio": "simulate_portfolio",
 }
-"""Methods with a custom cost and pool (REFERENCE 4, the 2026 rate-limit article)."""
+"""Methods with a custom cost and pool (REFERENCE 4, the 2026 rate-limit article;
+``simulate_portfolio``: "not more than once per a second", its spec description)."""
 
 WEBSOCKET_POOLS = {"public/get_instruments": ("get_instruments_ws",)}
 """Pools a method draws on over WebSocket only: Deribit's 10 Jun 2025 changelog limits
