@@ -27,6 +27,7 @@ from deribit_client import (
 )
 from deribit_client.models import Instrument, OrderBook, Ticker
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+from deribit_client.transports import HttpTransport
 from tests.helpers import until
 
 KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
@@ -269,6 +270,22 @@ async def test_a_burst_of_http_calls_stays_within_deribits_connections_per_ip(
     async with DeribitClient(url=sim.url, transport="http") as client:
         times = await asyncio.gather(*(client.public.get_time() for _ in range(60)))
     assert all(isinstance(t, int) for t in times)
+
+
+async def test_an_http_transport_on_its_own_session_stays_within_the_limit_too(
+    sim: DeribitSimulator,
+) -> None:
+    # The transport is a public seam: used without a client, its own session is capped.
+    sim.delay("public/get_time", 0.2, times=None)
+    transport = HttpTransport(sim.http_url)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"public/get_time"}'
+    try:
+        replies = await asyncio.gather(
+            *(transport.request("public/get_time", body, timeout=5) for _ in range(60))
+        )
+    finally:
+        await transport.close()
+    assert all(b'"result"' in reply for reply in replies)
 
 
 @pytest.mark.parametrize("capped_by", ["max_connections", "session"])
