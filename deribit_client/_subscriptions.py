@@ -19,7 +19,7 @@ from typing import Any, Final, TypeVar
 
 from ._catalogue import channel_facts
 from ._catalogue.payloads import payload_type
-from ._core.errors import ClientError, DeribitError
+from ._core.errors import ClientClosed, ClientError, DeribitError
 from ._core.streams import (
     DEFAULT_MAXSIZE,
     ErrorCallback,
@@ -256,6 +256,15 @@ class SubscriptionManager:
         self.routes: dict[bytes, ChannelRoute] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = asyncio.Lock()
+        self._queued: list[tuple[Subscription[Any], asyncio.Future[None]]] = []
+        """Subscribers waiting for the next subscribe batch, with what they await."""
+        self._batcher: asyncio.Future[None] | None = None
+        """The task sending the queued batches, while there are any."""
+        self._sending: (
+            tuple[list[tuple[Subscription[Any], asyncio.Future[None]]], asyncio.Future[set[str]]]
+            | None
+        ) = None
+        """The batch whose subscribe request is out, with that request's task."""
         self.unrouted = 0
         """Notifications for channels nobody subscribes to (e.g. just unsubscribed)."""
         self.malformed = 0
@@ -335,46 +344,137 @@ class SubscriptionManager:
     async def attach(self, subscriber: Subscription[Any]) -> None:
         """Subscribe the channels nobody has yet and register ``subscriber``.
 
-        The subscriber is registered before the request goes out: the first notification
-        (a book snapshot) may be read before this coroutine resumes.
+        Subscribers that start together (``asyncio.gather`` of several ``subscribe()``)
+        share one subscribe request per batch (Deribit bills each request, and pools them
+        at about three a second): each waits in a queue that a task of the manager's
+        sends as one batch. The subscriber is registered before the request goes out:
+        the first notification (a book snapshot) may be read before this coroutine
+        resumes.
 
         Raises:
-            SubscriptionRejected: the server left some channels out; nothing stays subscribed
-                for this subscriber.
+            SubscriptionRejected: the server left some of its channels out; nothing stays
+                subscribed for this subscriber.
         """
-        async with self._lock:
-            self._check_labels(subscriber)
-            new = [name for name in subscriber.channels if name not in self._channels]
-            for name in subscriber.channels:
-                channel = self._channels.get(name)
-                if channel is None:
-                    label = subscriber.label if is_private_channel(name) else None
-                    channel = self._channels[name] = _Channel(name, self, label)
-                elif channel.is_book and channel.subscribers:
-                    # A new book subscriber needs a snapshot: resync the shared channel.
-                    self._resync(channel, "resync")
-                channel.subscribers.append(subscriber)
-                self._rewire(channel)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        request = (subscriber, done)
+        self._queued.append(request)
+        if self._batcher is None:
+            self._batcher = self._spawn(self._attach_queued())
+        try:
+            await done
+        except BaseException:
+            if request in self._queued:  # never registered: nothing to undo
+                self._queued.remove(request)
+                raise
+            # Cancelled once its batch was taken (even just after it was answered): the
+            # server may subscribe anyway (and bills for it). Release what nobody else uses
+            # (nothing when the batch already did), from a task we own; a batch nobody
+            # waits for any more stops waiting for its reply.
+            orphans = self._remove(subscriber)
+            if orphans:
+                self._spawn(self._release_orphans(orphans))
+            sending = self._sending
+            if sending is not None and all(d.done() for _, d in sending[0]):
+                sending[1].cancel()
+            raise
+
+    async def _attach_queued(self) -> None:
+        """Send the queued subscribers' channels, one batch per turn of the lock (other
+        subscribe and unsubscribe work queues behind it, in order)."""
+        try:
+            while self._queued:
+                async with self._lock:
+                    batch, self._queued = self._queued, []
+                    await self._attach_batch(batch)
+        except asyncio.CancelledError:  # the client is closing
+            for _, done in self._queued:
+                if not done.done():
+                    done.set_exception(ClientClosed("the client was closed"))
+            self._queued.clear()
+            raise
+        finally:
+            self._batcher = None
+
+    async def _attach_batch(
+        self, batch: list[tuple[Subscription[Any], asyncio.Future[None]]]
+    ) -> None:
+        """Register every subscriber of ``batch``, subscribe the new channels in as few
+        requests as fit, and settle each subscriber's future."""
+        joined: list[tuple[Subscription[Any], asyncio.Future[None]]] = []
+        fresh: dict[str, None] = {}  # the channels this batch subscribes, in order
+        for subscriber, done in batch:
             try:
-                if new:
-                    confirmed = await self._subscribe(new)
-                    rejected = [name for name in new if name not in confirmed]
-                    if rejected:
-                        accepted = [name for name in new if name in confirmed]
-                        if accepted:
-                            await self._unsubscribe(accepted)
-                        raise SubscriptionRejected(rejected)
-            except SubscriptionRejected:
-                self._remove(subscriber)
+                self._check_labels(subscriber)
+            except ClientError as exc:
+                done.set_exception(exc)
+                continue
+            joined.append((subscriber, done))
+            self._register(subscriber, fresh)
+        new = list(fresh)
+        try:
+            confirmed: set[str] = set()
+            if new:
+                call = asyncio.ensure_future(self._subscribe(new))
+                self._sending = (joined, call)
+                try:
+                    await asyncio.wait([call])
+                finally:
+                    self._sending = None
+                    call.cancel()  # the batcher itself was cancelled: so is its request
+                confirmed = call.result()  # its error, or CancelledError when nobody waits
+        except BaseException as exc:
+            # Cancelled, timed out or the link failed with the request possibly sent: the
+            # server may have subscribed anyway. Release what nobody else uses.
+            orphans = [name for subscriber, _ in joined for name in self._remove(subscriber)]
+            if orphans:
+                self._spawn(self._release_orphans(orphans))
+            failure = exc if isinstance(exc, Exception) else ClientClosed("the client was closed")
+            for _, done in joined:
+                if not done.done():
+                    done.set_exception(failure)
+            task = asyncio.current_task()
+            if not isinstance(exc, Exception | asyncio.CancelledError) or (
+                task is not None and task.cancelling() > 0  # the batcher itself: close()
+            ):
                 raise
-            except BaseException:
-                # Cancelled, timed out or the link failed with the request possibly sent:
-                # the server may have subscribed anyway (and bills for it). Release what
-                # nobody else uses, from a task we own: this one is going away.
-                orphans = self._remove(subscriber)
-                if orphans:
-                    self._spawn(self._release_orphans(orphans))
-                raise
+            return  # each subscriber was told (none waits for a cancelled request)
+        refused = {name for name in new if name not in confirmed}
+        unwanted: list[str] = []
+        outcomes: list[tuple[asyncio.Future[None], BaseException | None]] = []
+        for subscriber, done in joined:
+            rejected = [name for name in subscriber.channels if name in refused]
+            if rejected:
+                # Nothing stays subscribed for a rejected subscriber.
+                unwanted += [name for name in self._remove(subscriber) if name not in refused]
+            outcomes.append((done, SubscriptionRejected(rejected) if rejected else None))
+        try:
+            if unwanted:  # undone before the subscriber hears of the rejection
+                await self._unsubscribe(unwanted)
+        except DeribitError as exc:
+            log.info("unsubscribe of %s failed: %s", ", ".join(unwanted), exc)
+        finally:
+            for done, error in outcomes:
+                if done.done():
+                    continue
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
+
+    def _register(self, subscriber: Subscription[Any], fresh: dict[str, None]) -> None:
+        """Add ``subscriber`` to its channels; those nobody had join ``fresh``."""
+        for name in subscriber.channels:
+            channel = self._channels.get(name)
+            if channel is None:
+                label = subscriber.label if is_private_channel(name) else None
+                channel = self._channels[name] = _Channel(name, self, label)
+                fresh[name] = None
+            elif channel.is_book and channel.subscribers and name not in fresh:
+                # A new book subscriber needs a snapshot: resync the shared channel (one
+                # being subscribed in this batch gets its snapshot anyway).
+                self._resync(channel, "resync")
+            channel.subscribers.append(subscriber)
+            self._rewire(channel)
 
     def _check_labels(self, subscriber: Subscription[Any]) -> None:
         # One subscription per channel per connection: a live private channel keeps the
@@ -544,10 +644,11 @@ class SubscriptionManager:
             # The connection is going away; the reconnect path resubscribes everything.
             log.info("resync of %s failed: %s", name, exc)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Future[None]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _subscribe(self, names: list[str], call: CallFn | None = None) -> set[str]:
         by_label: dict[str | None, list[str]] = {}

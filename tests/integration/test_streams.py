@@ -14,6 +14,7 @@ from deribit_client import (
     ConnectionLost,
     CredentialsRequired,
     DeribitClient,
+    DeribitError,
     Gap,
     Notification,
     RateLimitError,
@@ -524,3 +525,88 @@ async def test_simulator_streams_survive_an_empty_book_side(sim: DeribitSimulato
                     break
         assert client.subscriptions.malformed == 0
         sim.stop_streams()
+
+
+TICKERS = [f"ticker.{name}.100ms" for name in ("BTC-PERPETUAL", "ETH-PERPETUAL", "BTC_USDC")]
+
+
+def subscribe_calls(sim: DeribitSimulator) -> list[list[str]]:
+    return [params["channels"] for method, params in sim.calls if method == "public/subscribe"]
+
+
+async def test_subscribers_started_together_share_one_subscribe_request(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    # Deribit bills each subscribe request and allows about three a second (burst 10):
+    # twenty strategies starting at once took 3.4 s with a request each.
+    names = [f"ticker.{name}.100ms" for name in sorted(sim.market.instruments)[:20]]
+    before = len(subscribe_calls(sim))
+    subs = await asyncio.gather(*(client.subscribe(name) for name in names))
+    try:
+        assert subscribe_calls(sim)[before:] == [names]
+        assert sorted(client.subscriptions.channels) == sorted(names)
+    finally:
+        await asyncio.gather(*(sub.close() for sub in subs))
+
+
+async def test_two_book_subscribers_of_one_batch_start_from_one_snapshot(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    first, second = await asyncio.gather(client.subscribe(BOOK), client.subscribe(BOOK))
+    async with first, second:
+        for sub in (first, second):
+            message = await anext(sub)
+            assert isinstance(message, Notification)
+            assert message.data.type == "snapshot"
+        # No resync of a channel that was only now subscribed.
+        assert subscribe_calls(sim) == [[BOOK]]
+        assert "public/unsubscribe" not in [method for method, _ in sim.calls]
+
+
+async def test_a_rejected_subscriber_in_a_batch_leaves_the_others_subscribed(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.reject_channels.add(TICKERS[2])
+    ok, rejected = await asyncio.gather(
+        client.subscribe(TICKERS[0]),
+        client.subscribe(TICKERS[1], TICKERS[2]),
+        return_exceptions=True,
+    )
+    assert isinstance(rejected, SubscriptionRejected)
+    assert rejected.channels == [TICKERS[2]]
+    assert not isinstance(ok, BaseException)
+    async with ok:
+        assert client.subscriptions.channels == [TICKERS[0]]
+        # The rejected subscriber's accepted channel was undone before it heard.
+        assert {c for s in sim.sessions for c in s.channels} == {TICKERS[0]}
+        await sim.publish(TICKERS[0], {"instrument_name": "BTC-PERPETUAL", "timestamp": 1})
+        assert (await anext(ok)).channel == TICKERS[0]  # type: ignore[union-attr]
+
+
+async def test_cancelling_one_subscriber_of_a_batch_loses_nothing_else(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.delay("public/subscribe", 0.2)
+    kept = asyncio.ensure_future(client.subscribe(TICKERS[0]).__aenter__())
+    gone = asyncio.ensure_future(client.subscribe(TICKERS[1]).__aenter__())
+    await until(lambda: len(subscribe_calls(sim)) == 1)  # one request for both
+    gone.cancel()
+    sub = await kept
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    async with sub:
+        await until(lambda: ("public/unsubscribe", {"channels": [TICKERS[1]]}) in sim.calls)
+        assert client.subscriptions.channels == [TICKERS[0]]
+        await sim.publish(TICKERS[0], {"instrument_name": "BTC-PERPETUAL", "timestamp": 1})
+        assert (await anext(sub)).channel == TICKERS[0]  # type: ignore[union-attr]
+
+
+async def test_a_subscriber_waiting_for_its_batch_fails_cleanly_on_close(
+    sim: DeribitSimulator,
+) -> None:
+    sim.delay("public/subscribe", 5.0)
+    async with DeribitClient(url=sim.url, heartbeat_interval=None) as client:
+        waiting = [asyncio.ensure_future(client.subscribe(name).__aenter__()) for name in TICKERS]
+        await until(lambda: len(subscribe_calls(sim)) == 1)
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(r, DeribitError) for r in results), results
