@@ -227,6 +227,8 @@ class _Channel:
 
 
 CallFn = Callable[[str, dict[str, Any], Any], Awaitable[Any]]
+_Waiting = list[tuple["Subscription[Any]", asyncio.Future[None]]]
+"""Subscribers waiting to be subscribed, each with the future its ``attach`` awaits."""
 _params: Callable[[Any], Notification[Any]] = operator.attrgetter("params")
 
 
@@ -256,14 +258,11 @@ class SubscriptionManager:
         self.routes: dict[bytes, ChannelRoute] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = asyncio.Lock()
-        self._queued: list[tuple[Subscription[Any], asyncio.Future[None]]] = []
-        """Subscribers waiting for the next subscribe batch, with what they await."""
+        self._queued: _Waiting = []
+        """Subscribers waiting for the next subscribe batch."""
         self._batcher: asyncio.Future[None] | None = None
         """The task sending the queued batches, while there are any."""
-        self._sending: (
-            tuple[list[tuple[Subscription[Any], asyncio.Future[None]]], asyncio.Future[set[str]]]
-            | None
-        ) = None
+        self._sending: tuple[_Waiting, asyncio.Future[set[str]]] | None = None
         """The batch whose subscribe request is out, with that request's task."""
         self.unrouted = 0
         """Notifications for channels nobody subscribes to (e.g. just unsubscribed)."""
@@ -395,12 +394,10 @@ class SubscriptionManager:
         finally:
             self._batcher = None
 
-    async def _attach_batch(
-        self, batch: list[tuple[Subscription[Any], asyncio.Future[None]]]
-    ) -> None:
+    async def _attach_batch(self, batch: _Waiting) -> None:
         """Register every subscriber of ``batch``, subscribe the new channels in as few
         requests as fit, and settle each subscriber's future."""
-        joined: list[tuple[Subscription[Any], asyncio.Future[None]]] = []
+        joined: _Waiting = []
         fresh: dict[str, None] = {}  # the channels this batch subscribes, in order
         for subscriber, done in batch:
             try:

@@ -210,13 +210,12 @@ class Credits:
             pools.append((f"{method} over WebSocket", extra))
         now = self._clock()
         levels = [(name, pool, self.level(subject, name, pool, now)) for name, pool in pools]
-        for name, pool, level in levels:
-            self._levels[(subject, name)] = (level, now, pool)
-        if any(level < pool.cost for _, pool, level in levels):
+        short = any(level < pool.cost for _, pool, level in levels)
+        for name, pool, level in levels:  # a refused request takes nothing from any pool
+            self._levels[(subject, name)] = (level if short else level - pool.cost, now, pool)
+        if short:
             self.refused += 1
             raise SimError(10028, "too_many_requests")
-        for name, pool, level in levels:
-            self._levels[(subject, name)] = (level - pool.cost, now, pool)
         if len(self._levels) > 10_000:
             self._forget_full(now)
 

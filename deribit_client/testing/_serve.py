@@ -1,10 +1,15 @@
-"""Serving an aiohttp application on a loopback port, for both simulators."""
+"""Serving an aiohttp application on a loopback port, and owning its background tasks, for
+both simulators."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
 from aiohttp import web
 
-__all__ = ["serve"]
+__all__ = ["serve", "spawn"]
 
 
 async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
@@ -14,3 +19,11 @@ async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner, runner.addresses[0][1]
+
+
+def spawn(tasks: set[asyncio.Future[Any]], work: Awaitable[Any]) -> None:
+    """Run ``work`` (a coroutine, or a task already started) held in ``tasks`` until it
+    ends (the owner cancels what is left there when it stops)."""
+    task = asyncio.ensure_future(work)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)

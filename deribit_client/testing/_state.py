@@ -28,6 +28,7 @@ from ._accounts import Account, Trading
 from ._credits import Credits, RateLimits
 from ._json import JSON_NAMES, is_json
 from ._market import Market, currency_of
+from ._serve import spawn
 from ._session import REQUIRED, Session, SimError, invalid_param, json_encode
 
 __all__ = ["Call", "Handler", "SimState", "account_of"]
@@ -79,7 +80,7 @@ class SimState:
         """Awaited with an instrument's name after its market moved and was published
         (trigger orders watch their reference prices here)."""
 
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     async def publish(self, channel: str, data: Any) -> int:
         """Send a ``subscription`` notification to every connection subscribed to
@@ -168,9 +169,7 @@ class SimState:
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         """Run ``coro`` in a task the simulator owns (cancelled on stop)."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        spawn(self._tasks, coro)
 
     def now_ms(self) -> int:
         """The simulator clock in milliseconds."""

@@ -23,7 +23,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -32,7 +32,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from ._json import is_json
 from ._logs import HISTORY, forget_closed, remember
 from ._outbox import Outbox
-from ._serve import serve
+from ._serve import serve, spawn
 
 __all__ = ["SIM_API_KEY", "SIM_API_SECRET", "ExberrySimulator"]
 
@@ -144,7 +144,7 @@ class ExberrySimulator:
         self._pending: list[tuple[str, str | None, dict[str, Any]]] = []  # to publish
         self._new_trades: dict[str, list[list[Any]]] = {}  # liveTrades rows to publish
         self._runner: web.AppRunner | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -162,11 +162,6 @@ class ExberrySimulator:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     @property
     def url(self) -> str:
         """The WebSocket URL for ``ExberryClient``."""
@@ -181,7 +176,7 @@ class ExberrySimulator:
             if reason is None:
                 peer.outbox.abort()
             else:
-                self._spawn(peer.outbox.close(WSCloseCode.POLICY_VIOLATION, reason))
+                spawn(self._tasks, peer.outbox.close(WSCloseCode.POLICY_VIOLATION, reason))
 
     async def fail_streams(self, code: int = 2, message: str = "Stream disconnected") -> int:
         """End every open long-lived stream with ``sig: 2``; returns how many."""
@@ -223,7 +218,7 @@ class ExberrySimulator:
                 del peer.streams[sid]
                 peer.md.pop(sid, None)
                 peer.outbox.put(_encode(_failure(q, sid, _Fail(100, _TOO_SLOW))))
-        self._spawn(peer.outbox.close(WSCloseCode.POLICY_VIOLATION, _TOO_SLOW))
+        spawn(self._tasks, peer.outbox.close(WSCloseCode.POLICY_VIOLATION, _TOO_SLOW))
 
     async def _frame(self, peer: _Peer, text: str) -> None:
         try:
