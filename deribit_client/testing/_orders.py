@@ -655,13 +655,13 @@ async def notify_user(
         if family == "portfolio" and trades:
             if currency_matches(parts[2], currency_of(instrument)):
                 data = account_summary(sim, account, currency_of(instrument))
-                await _send(session, channel, data)
+                _send(session, channel, data)
             continue
         # user.x.{instrument}.{interval} or user.x.{kind}.{currency}.{interval}
         covered = [part for part in parts_of if channel_covers(parts[2:-1], part[0])]
         if family == "combo_trades":
             if legs and trades and covered:
-                await _send(session, channel, trades)
+                _send(session, channel, trades)
             continue
         for covered_instrument, own_orders, own_trades, moved in covered:
             await _notify_part(sim, account, session, channel, covered_instrument,
@@ -684,11 +684,11 @@ async def _notify_part(
     if family == "orders" and orders:
         if parts[-1] == "raw":
             for order in orders:  # one order per change on raw (REFERENCE 5)
-                await _send(session, channel, order)
+                _send(session, channel, order)
         else:
-            await _send(session, channel, orders)
+            _send(session, channel, orders)
     elif family == "trades" and trades:
-        await _send(session, channel, trades)
+        _send(session, channel, trades)
     elif family == "changes" and (orders or trades):
         data = {
             "instrument_name": instrument["instrument_name"],
@@ -696,11 +696,11 @@ async def _notify_part(
             "trades": trades,
             "positions": [position_view(sim, account.positions, n) for n in moved],
         }
-        await _send(session, channel, data)
+        _send(session, channel, data)
 
 
-async def _send(session: Session, channel: str, data: Any) -> None:
-    await session.send(session.notification(channel, data))
+def _send(session: Session, channel: str, data: Any) -> None:
+    session.notify(channel, data)
 
 
 # -- handlers -----------------------------------------------------------------------------

@@ -229,7 +229,7 @@ class DeribitSimulator(SimState):
     async def send_raw(self, frame: bytes | str) -> None:
         """Send ``frame`` as is to every WebSocket connection (e.g. malformed JSON)."""
         for session in list(self.sessions):
-            await session.send_frame(frame)
+            session.write(frame)
 
     def fail_cancel_all(
         self,
@@ -262,10 +262,19 @@ class DeribitSimulator(SimState):
             self._streamer.cancel()
             self._streamer = None
 
+    def end_windows(self) -> None:
+        """End every aggregation window now: each ``100ms``/``agg2`` channel sends what it
+        gathered. A test that wants several events in one window sets a long period in
+        :attr:`aggregation_periods`, causes them, then calls this."""
+        for session in self.sessions:
+            session.windows.flush_all()
+
     async def publish_book_change(self, instrument: str, *, gap: bool = False) -> dict[str, Any]:
         """Change one level of ``instrument``'s book and publish it to every book channel
         of the instrument; ``gap=True`` loses one change id first (the message's
-        ``prev_change_id`` is not the last one sent). Returns the ``change`` message."""
+        ``prev_change_id`` is not the last one sent). Returns the ``change`` message
+        (``raw`` channels get it as is; ``100ms`` and ``agg2`` ones merge it into their
+        window's message)."""
         _activity.random_change(self, instrument)
         change = await _streams.market_moved(self, instrument, skip=1 if gap else 0)
         if change is None:
@@ -406,7 +415,12 @@ class DeribitSimulator(SimState):
         ws = web.WebSocketResponse(autoping=True, max_msg_size=1024 * 1024, decode_text=False)
         await ws.prepare(request)
         session = Session(
-            "ws", request, ws, backlog_limit=lambda: self.max_backlog, on_too_slow=self._too_slow
+            "ws",
+            request,
+            ws,
+            backlog_limit=lambda: self.max_backlog,
+            on_too_slow=self._too_slow,
+            aggregation=self.aggregation_period,
         )
         self.sessions.add(session)
         try:
@@ -423,6 +437,7 @@ class DeribitSimulator(SimState):
                     break
         finally:
             self.sessions.discard(session)
+            session.windows.close()
             for hook in self.on_disconnect:
                 hook(session)
         return ws
@@ -475,9 +490,9 @@ class DeribitSimulator(SimState):
                 held, self._held = self._held, []
                 self.rng.shuffle(held)
                 for target, data in held:
-                    await target.send_frame(data)
+                    target.write(data)
             return
-        await session.send_frame(frame)
+        session.write(frame)
 
     def _refuse_past_ip_limit(self, request: web.Request) -> web.Response | None:
         """HTTP 429 for a request on a connection opened after ``max_connections_per_ip``

@@ -11,6 +11,7 @@ import msgspec
 from aiohttp import WSCloseCode, web
 
 from ._outbox import Outbox
+from ._windows import Windows
 
 __all__ = [
     "as_number",
@@ -59,6 +60,7 @@ class Session:
         *,
         backlog_limit: Callable[[], int | None] = lambda: None,
         on_too_slow: Callable[[Session], None] = lambda session: None,
+        aggregation: Callable[[str], float | None] = lambda channel: None,
     ) -> None:
         self.id = next(Session._ids)
         self.kind = kind
@@ -79,6 +81,10 @@ class Session:
         """The token this connection authenticated with (WebSocket), if any."""
         self.state: dict[str, Any] = {}
         """Free-form per-connection state for method handlers."""
+        self.aggregation = aggregation
+        """Channel -> seconds of its aggregation windows, None when it sends at once."""
+        self.windows = Windows(self._send_gathered)
+        """This connection's aggregated channels' open windows."""
 
     def notification(self, channel: str, data: Any) -> dict[str, Any]:
         """A ``subscription`` message of ``channel`` for this connection (with the
@@ -89,6 +95,19 @@ class Session:
             params["label"] = label
         return {"jsonrpc": "2.0", "method": "subscription", "params": params}
 
+    def notify(self, channel: str, data: Any) -> None:
+        """Send ``data`` on ``channel`` now, or at the end of its window when the
+        channel's interval aggregates (``100ms``, ``agg2``)."""
+        period = self.aggregation(channel)
+        if period is None:
+            self.write(json_encode(self.notification(channel, data)))
+        else:
+            self.windows.add(channel, data, period)
+
+    def _send_gathered(self, channel: str, data: Any) -> None:
+        if channel in self.channels:  # an unsubscribed channel's window says nothing
+            self.write(json_encode(self.notification(channel, data)))
+
     @property
     def is_websocket(self) -> bool:
         """True for WebSocket sessions."""
@@ -96,9 +115,9 @@ class Session:
 
     async def send(self, message: Any) -> None:
         """Encode ``message`` and send it as one text frame (WebSocket only)."""
-        await self.send_frame(json_encode(message))
+        self.write(json_encode(message))
 
-    async def send_frame(self, frame: bytes | str) -> None:
+    def write(self, frame: bytes | str) -> None:
         """Write a pre-encoded frame now, never waiting for the peer to read (see
         :class:`Outbox`); ignored once the socket is closed or closing."""
         outbox = self.outbox

@@ -30,6 +30,7 @@ from ._json import JSON_NAMES, is_json
 from ._market import Market, currency_of
 from ._serve import spawn
 from ._session import REQUIRED, Session, SimError, invalid_param, json_encode
+from ._windows import DEFAULT_PERIODS
 
 __all__ = ["Call", "Handler", "SimState", "account_of"]
 
@@ -54,6 +55,10 @@ class SimState:
         """Every subscribe request served: ``(connection id, method, accepted channels)``."""
         self.reject_channels: set[str] = set()
         """Channels the simulator leaves out of subscribe replies (Deribit does it silently)."""
+        self.aggregation_periods: dict[str, float] = dict(DEFAULT_PERIODS)
+        """Channel interval -> seconds one window of it gathers before its merged message
+        goes out (``{"100ms": 0.1, "agg2": 2.0}``; see :mod:`._windows`). An interval
+        left out sends every event at once, as ``raw`` does."""
         self.min_heartbeat_interval = 10.0
         """Smallest ``public/set_heartbeat`` interval accepted (Deribit: 10 s)."""
         self.heartbeat_failures = 0
@@ -86,15 +91,21 @@ class SimState:
         """Send a ``subscription`` notification to every connection subscribed to
         ``channel``; returns how many received it."""
         targets = [s for s in self.sessions if channel in s.channels and not s.silent]
+        aggregated = self.aggregation_period(channel) is not None
         shared = None  # encoded once for every connection that did not label the channel
         for session in targets:
-            if channel in session.labels:
-                await session.send(session.notification(channel, data))
+            if aggregated or channel in session.labels:
+                session.notify(channel, data)
                 continue
             if shared is None:
                 shared = json_encode(session.notification(channel, data))
-            await session.send_frame(shared)
+            session.write(shared)
         return len(targets)
+
+    def aggregation_period(self, channel: str) -> float | None:
+        """Seconds one window of ``channel`` gathers (``ticker.X.100ms``: 0.1), None when
+        its events go out at once."""
+        return self.aggregation_periods.get(channel.rpartition(".")[2])
 
     @property
     def rate_limits(self) -> RateLimits:

@@ -249,7 +249,7 @@ async def publish_to_account(
     for session, channel in account_channels(sim, client_id):
         parts = channel.split(".")
         if ".".join(parts[:depth]) == family and covers(parts[depth:]):
-            await session.send(session.notification(channel, data))
+            session.notify(channel, data)
 
 
 def _instruments_watched(sim: SimState, channels: set[str]) -> set[str]:
@@ -414,7 +414,7 @@ async def _publish_incremental(sim: SimState) -> None:
             session.state[channel] = (ticker, now)
             if changed.keys() - {"timestamp"}:
                 data = {"type": "change", "instrument_name": ticker["instrument_name"], **changed}
-                await session.send(session.notification(channel, data))
+                session.notify(channel, data)
 
 
 async def run_streams(
@@ -464,6 +464,7 @@ def _subscribe(call: Call, private: bool, label: str | None = None) -> list[str]
         if label is not None and needs_authorization(channel):
             session.labels[channel] = label  # Deribit labels private channels only
         if _is_book_stream(channel):
+            session.windows.discard(channel)  # what it gathered predates this snapshot
             snapshot = book_snapshot(call.sim, channel.split(".")[1])
             call.then_send(session.notification(channel, snapshot))
         elif channel.startswith("incremental_ticker."):
@@ -491,12 +492,14 @@ def _unsubscribe(call: Call) -> list[str]:
     session.channels.difference_update(removed)
     for channel in removed:
         session.labels.pop(channel, None)
+        session.windows.discard(channel)
     return removed
 
 
 def _unsubscribe_all(call: Call) -> str:
     call.session.channels.clear()
     call.session.labels.clear()
+    call.session.windows.close()
     return "ok"
 
 

@@ -295,7 +295,7 @@ async def test_generated_book_changes_reach_every_interval_without_gaps(
     async with trader.subscribe(*channels) as sub:
         sim.start_streams(interval=0.001)
         async with asyncio.timeout(10):
-            while min(b.changes for b in books.values()) < 20:
+            while min(b.changes for b in books.values()) < 5 or grouped < 5:
                 item = await anext(sub)
                 # the old streamer changed the book once per channel: each interval saw
                 # the other's change ids as a gap
@@ -305,7 +305,6 @@ async def test_generated_book_changes_reach_every_interval_without_gaps(
                 else:
                     grouped += 1
         sim.stop_streams()
-    assert grouped >= 20
 
 
 async def test_instruments_carry_the_members_production_sends(trader: DeribitClient) -> None:

@@ -30,6 +30,17 @@ TICKER = "ticker.BTC-PERPETUAL.100ms"
 BOOK = "book.BTC-PERPETUAL.100ms"
 
 
+@pytest.fixture(autouse=True)
+def every_event_at_once(sim: DeribitSimulator) -> None:
+    every_event(sim)
+
+
+def every_event(sim: DeribitSimulator) -> None:
+    """These tests drive the client with bursts of events on one channel: the simulator
+    sends each at once instead of merging a ``100ms`` window (test_sim_intervals.py)."""
+    sim.aggregation_periods.clear()
+
+
 @pytest.fixture
 async def client(sim: DeribitSimulator) -> AsyncIterator[DeribitClient]:
     async with DeribitClient(
@@ -435,6 +446,7 @@ async def test_ten_thousand_notifications_cut_at_random_points() -> None:
     received: list[int] = []
     gaps: list[Gap] = []
     async with DeribitSimulator(seed=3) as sim:
+        every_event(sim)
         async with DeribitClient(
             url=sim.url, transport="websocket", heartbeat_interval=None, reconnect=INSTANT
         ) as client:

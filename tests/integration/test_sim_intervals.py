@@ -1,0 +1,185 @@
+"""The simulator's aggregated intervals: a ``100ms`` or ``agg2`` channel sends one merged
+message per window, as Deribit does, while ``raw`` sends every event (REFERENCE 5). The
+old simulator sent every event on every interval, so a bot that assumed consecutive
+change ids or one order state per message passed here and failed on the venue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict, deque
+from typing import Any
+
+from deribit_client import DeribitClient, Gap, LocalOrderBook, Subscription
+from deribit_client.testing import DeribitSimulator
+
+PERP = "BTC-PERPETUAL"
+LONG = 3600.0
+"""A window no test outlives: it ends when the test calls ``sim.end_windows()``."""
+
+
+class Inbox:
+    """A subscription's items sorted by channel, so a test can wait for one channel's
+    next item without losing the others'."""
+
+    def __init__(self, sub: Subscription[Any]) -> None:
+        self.sub = sub
+        self.items: dict[str, deque[Any]] = defaultdict(deque)
+
+    async def next(self, channel: str) -> Any:
+        """The next item (notification or Gap) of ``channel``."""
+        waiting = self.items[channel]
+        async with asyncio.timeout(5):
+            while not waiting:
+                item = await anext(self.sub)
+                self.items[item.channel].append(item)
+        return waiting.popleft()
+
+
+def levels(book: LocalOrderBook) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    return [(lv.price, lv.amount) for lv in book.bids()], [
+        (lv.price, lv.amount) for lv in book.asks()
+    ]
+
+
+async def test_a_window_of_book_changes_is_one_netted_change(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    raw, merged = f"book.{PERP}.raw", f"book.{PERP}.100ms"
+    sim.aggregation_periods["100ms"] = LONG
+    books = {raw: LocalOrderBook(PERP), merged: LocalOrderBook(PERP)}
+    server = sim.market.books[PERP]
+    async with trader.subscribe(raw, merged) as sub:
+        inbox = Inbox(sub)
+        for channel, book in books.items():
+            book.apply(await inbox.next(channel))
+        snapshot_id = books[merged].change_id
+        fleeting = server.best_bid[0] + 0.5  # type: ignore[index]  # inside the spread
+        sim.market.books[PERP].set_level("bids", fleeting, 7.0)
+        changes = [await sim.publish_book_change(PERP)]
+        sim.market.books[PERP].set_level("bids", fleeting, 0.0)
+        changes += [await sim.publish_book_change(PERP) for _ in range(4)]
+        sim.end_windows()
+        for _ in changes:
+            books[raw].apply(await inbox.next(raw))
+        one = await inbox.next(merged)
+        books[merged].apply(one)
+        assert (one.data.prev_change_id, one.data.change_id) == (
+            snapshot_id,
+            changes[-1]["change_id"],
+        )
+        # a level that came and went inside the window is not in its message
+        assert fleeting not in [level.price for level in one.data.bids]
+        assert levels(books[merged]) == levels(books[raw])
+        assert levels(books[merged]) == (
+            [tuple(level) for level in server.bids],
+            [tuple(level) for level in server.asks],
+        )
+        # nothing else was sent for that window: the next message chains with it
+        await sim.publish_book_change(PERP)
+        sim.end_windows()
+        assert (await inbox.next(merged)).data.prev_change_id == one.data.change_id
+
+
+async def test_a_window_ends_after_its_period_and_each_interval_has_its_own(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sim.aggregation_periods["agg2"] = LONG  # 100ms keeps its 0.1 s
+    fast, slow = f"book.{PERP}.100ms", f"book.{PERP}.agg2"
+    async with trader.subscribe(fast, slow) as sub:
+        inbox = Inbox(sub)
+        await inbox.next(fast)
+        await inbox.next(slow)
+        change = await sim.publish_book_change(PERP)
+        async with asyncio.timeout(5):  # the 100ms window ends by itself; agg2's stays open
+            item = await anext(sub)
+        assert (item.channel, item.data.change_id) == (fast, change["change_id"])  # type: ignore[union-attr]
+        sim.end_windows()
+        assert (await inbox.next(slow)).data.change_id == change["change_id"]
+
+
+async def test_a_gap_inside_a_window_still_reaches_the_subscriber(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sim.aggregation_periods["100ms"] = LONG
+    channel = f"book.{PERP}.100ms"
+    async with trader.subscribe(channel) as sub:
+        inbox = Inbox(sub)
+        snapshot = await inbox.next(channel)
+        first = await sim.publish_book_change(PERP)
+        await sim.publish_book_change(PERP, gap=True)  # ends the window: sent as it was
+        change = await inbox.next(channel)
+        assert (change.data.prev_change_id, change.data.change_id) == (
+            snapshot.data.change_id,
+            first["change_id"],
+        )
+        sim.end_windows()
+        gap = await inbox.next(channel)
+        assert isinstance(gap, Gap)
+        assert gap.reason == "book_gap"
+        fresh = await inbox.next(channel)
+        assert fresh.data.type == "snapshot"
+
+
+async def test_orders_trades_and_tickers_merge_within_a_window(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sim.aggregation_periods["100ms"] = LONG
+    orders, mine = f"user.orders.{PERP}.100ms", f"user.trades.{PERP}.100ms"
+    public, ticker = f"trades.{PERP}.100ms", f"ticker.{PERP}.100ms"
+    async with trader.subscribe(orders, mine, public, ticker) as sub:
+        inbox = Inbox(sub)
+        quote = await trader.public.ticker(PERP)
+        assert quote.best_bid_price is not None
+        resting = await trader.private.buy(PERP, amount=10, price=quote.best_bid_price - 50)
+        await trader.private.edit(
+            resting.order.order_id, amount=20, price=quote.best_bid_price - 60
+        )
+        await trader.private.cancel(resting.order.order_id)
+        fills = [await trader.private.buy(PERP, amount=10, type="market") for _ in range(2)]
+        sim.end_windows()
+        got = {channel: (await inbox.next(channel)).data for channel in (orders, mine, public)}
+        latest_ticker = (await inbox.next(ticker)).data
+    # each order once, in its latest state
+    states = {order.order_id: order.order_state for order in got[orders]}
+    assert len(got[orders]) == len(states) == 3
+    assert states[resting.order.order_id] == "cancelled"
+    assert [states[fill.order.order_id] for fill in fills] == ["filled", "filled"]
+    # every trade of the window in one array
+    trade_ids = [trade.trade_id for fill in fills for trade in fill.trades]
+    assert [trade.trade_id for trade in got[mine]] == trade_ids
+    assert [trade.trade_id for trade in got[public]] == trade_ids
+    assert latest_ticker.last_price == fills[-1].trades[-1].price
+
+
+async def test_without_periods_every_event_goes_out_at_once(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sim.aggregation_periods.clear()  # the other reading of an interval: no merging at all
+    channel = f"book.{PERP}.agg2"
+    async with trader.subscribe(channel) as sub:
+        inbox = Inbox(sub)
+        await inbox.next(channel)
+        changes = [await sim.publish_book_change(PERP) for _ in range(3)]
+        got = [(await inbox.next(channel)).data.change_id for _ in changes]
+    assert got == [change["change_id"] for change in changes]
+
+
+async def test_an_unsubscribed_window_says_nothing_and_a_resubscription_chains(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sim.aggregation_periods["100ms"] = LONG
+    channel = f"book.{PERP}.100ms"
+    async with trader.subscribe(channel) as sub:
+        inbox = Inbox(sub)
+        await inbox.next(channel)
+        await sim.publish_book_change(PERP)  # gathered, then unsubscribed
+    async with trader.subscribe(channel) as sub:
+        inbox = Inbox(sub)
+        snapshot = await inbox.next(channel)
+        change = await sim.publish_book_change(PERP)
+        sim.end_windows()
+        item = await inbox.next(channel)
+        assert (item.data.prev_change_id, item.data.change_id) == (
+            snapshot.data.change_id,
+            change["change_id"],
+        )
