@@ -405,7 +405,11 @@ class OrderBookState(msgspec.Struct, frozen=True, gc=False):
 
 
 class LightTicker(_Object):
-    """``v1/exchange.marketdata/lightTickers``: one symbol's prices (times in ms)."""
+    """``v1/exchange.marketdata/lightTickers``: one symbol's prices (times in ms).
+
+    A symbol Exberry does not know is told once, in the stream, as an item with
+    ``errorCode`` 3 and ``errorMessage`` "Wrong symbol" (the other symbols go on);
+    check :attr:`errorCode` before reading its zero quantities as an empty book."""
 
     symbol: str
     status: str | None = None
@@ -423,6 +427,8 @@ class LightTicker(_Object):
     settlementPrice: float | None = None
     referencePrice: float | None = None
     timeStamp: int | None = None
+    errorCode: int | None = None
+    errorMessage: str | None = None
 
 
 class MdLevel(msgspec.Struct, array_like=True, frozen=True, gc=False):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import itertools
@@ -47,6 +48,11 @@ _TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY"}
 _SIDES = {"Buy", "Sell"}
 _WINDOW_MS = 60_000
 _TOO_SLOW = "Your connection is slow, please reduce data consumed"
+MD_INTERVALS = (100, 1000, 2000)
+"""``interval`` values (ms) of ``lightTickers`` and ``partialOrderBook``; others get
+error 3 "Wrong interval" (REFERENCE 10 and its samples)."""
+MD_DEFAULT_INTERVAL = 1000
+"""The interval of a request that names none (undocumented: the samples always do)."""
 
 
 log = logging.getLogger("deribit_client.testing")
@@ -58,6 +64,39 @@ class _Fail(Exception):
         self.code, self.message, self.error_type = code, message, error_type
 
 
+class _Throttle:
+    """A Market Data API stream with an ``interval``: each symbol's update goes out at
+    most once per interval, carrying the latest state when it does."""
+
+    __slots__ = ("due", "period", "sent")
+
+    def __init__(self, interval_ms: int) -> None:
+        self.period = interval_ms / 1000
+        self.sent: dict[str, float] = {}  # symbol -> loop time of its last update
+        self.due: dict[str, asyncio.TimerHandle] = {}  # symbol -> its held update
+
+    def update(self, symbol: str, send: Callable[[str], None]) -> None:
+        """Send ``symbol``'s update now, or when its interval since the last one ends."""
+        if symbol in self.due:
+            return  # the held update reads the state when it goes: it has this change too
+        loop = asyncio.get_running_loop()
+        wait = self.sent.get(symbol, -self.period) + self.period - loop.time()
+        if wait <= 0:
+            self._send(symbol, send)
+        else:
+            self.due[symbol] = loop.call_later(wait, self._send, symbol, send)
+
+    def _send(self, symbol: str, send: Callable[[str], None]) -> None:
+        self.due.pop(symbol, None)
+        self.sent[symbol] = asyncio.get_running_loop().time()
+        send(symbol)
+
+    def cancel(self) -> None:
+        for handle in self.due.values():
+            handle.cancel()
+        self.due.clear()
+
+
 class _Peer:
     """One socket: its session and its open streams (sid -> stream kind)."""
 
@@ -67,9 +106,23 @@ class _Peer:
         # sid -> (kind, q, tracking number when opened: live events come after it)
         self.streams: dict[int, tuple[str, str, int]] = {}
         self.md: dict[int, dict[str, Any]] = {}  # sid -> Market Data API request
+        self.throttles: dict[int, _Throttle] = {}  # sid -> its interval's held updates
 
     async def send(self, message: dict[str, Any]) -> None:
         self.outbox.put(_encode(message))
+
+    def end(self, sid: int) -> tuple[str, str, int] | None:
+        """Forget the stream on ``sid`` (ended by either side); returns what it was."""
+        self.md.pop(sid, None)
+        throttle = self.throttles.pop(sid, None)
+        if throttle is not None:
+            throttle.cancel()
+        return self.streams.pop(sid, None)
+
+    def end_all(self) -> None:
+        """Forget every stream (the socket closed)."""
+        for sid in list(self.streams):
+            self.end(sid)
 
 
 class ExberrySimulator:
@@ -183,7 +236,7 @@ class ExberrySimulator:
         count = 0
         for peer in list(self.peers):
             for sid, (_, q, _) in list(peer.streams.items()):
-                del peer.streams[sid]
+                peer.end(sid)
                 await peer.send(_failure(q, sid, _Fail(code, message)))
                 count += 1
         return count
@@ -206,6 +259,7 @@ class ExberrySimulator:
                     await self._frame(peer, msg.data)
         finally:
             self.peers.discard(peer)
+            peer.end_all()
         return ws
 
     def _too_slow(self, peer: _Peer) -> None:
@@ -215,8 +269,7 @@ class ExberrySimulator:
         log.info("closing a socket that does not read: %s", _TOO_SLOW)
         for sid, (kind, q, _) in list(peer.streams.items()):
             if kind.startswith("md:"):
-                del peer.streams[sid]
-                peer.md.pop(sid, None)
+                peer.end(sid)
                 peer.outbox.put(_encode(_failure(q, sid, _Fail(100, _TOO_SLOW))))
         spawn(self._tasks, peer.outbox.close(WSCloseCode.POLICY_VIOLATION, _TOO_SLOW))
 
@@ -243,9 +296,7 @@ class ExberrySimulator:
     async def _request(self, peer: _Peer, frame: dict[str, Any], q: str, sid: int, d: Any) -> None:
         remember(self.calls, (q, d), self.history)
         if frame.get("sig") == 3:
-            kind = peer.streams.pop(sid, None)
-            peer.md.pop(sid, None)
-            if kind is not None:
+            if peer.end(sid) is not None:
                 await peer.send({"sig": 1, "q": q, "sid": sid})
             return
         if self.delay:
@@ -337,15 +388,28 @@ class ExberrySimulator:
         if not _typed(d, _MD_TYPES):
             raise _Fail(500, "Failed to decode service message data")
         name = q.rsplit("/", 1)[-1]
+        if name == "lightTickers" and not d.get("symbols"):
+            raise _Fail(2, "Missing fields: symbols")
         symbols = d.get("symbols") if name == "lightTickers" else [d.get("symbol")]
         if name in ("lightTickers", "partialOrderBook", "liveTrades"):
-            unknown = [s for s in symbols or [None] if s not in self.instruments]
-            if unknown:
-                raise _Fail(1, f"Wrong symbol: {unknown[0]}")
+            if name != "lightTickers" and symbols[0] not in self.instruments:
+                raise _Fail(3, f"Wrong symbol {symbols[0]}")
+            if name != "liveTrades":
+                interval = d.get("interval", MD_DEFAULT_INTERVAL)
+                if type(interval) is str and interval.isdigit():  # the samples write both
+                    interval = int(interval)
+                if interval not in MD_INTERVALS:
+                    raise _Fail(3, "Wrong interval")
+                peer.throttles[sid] = _Throttle(interval)
             peer.streams[sid] = (f"md:{name}", q, self._tracking)
             peer.md[sid] = d
-            for symbol in symbols or ():
-                item = self._md_item(name, str(symbol), d, True)
+            for symbol in symbols:
+                if symbol not in self.instruments:  # lightTickers: told once, in the stream
+                    item = {"symbol": symbol, "bidQuantity": 0, "askQuantity": 0,
+                            "timeStamp": self._now_ns() // 10**6, "errorCode": 3,
+                            "errorMessage": "Wrong symbol"}  # fmt: skip
+                else:
+                    item = self._md_item(name, symbol, d, True)
                 await peer.send({"q": q, "sid": sid, "d": item})
             if name == "liveTrades":
                 log = self.trade_log[d["symbol"]]
@@ -374,7 +438,7 @@ class ExberrySimulator:
             return
         if name == "auctionIndicativeEP":
             if d.get("symbol") not in self.instruments:
-                raise _Fail(1, f"Wrong symbol: {d.get('symbol')}")
+                raise _Fail(3, f"Wrong symbol {d.get('symbol')}")
             peer.streams[sid] = ("md:auctionIndicativeEP", q, self._tracking)
             item = {"instrument": d["symbol"], "indicativePrice": 0, "pairedQuantity": 0,
                     "imbalanceQuantity": 0, "imbalanceSide": "NA",
@@ -383,7 +447,7 @@ class ExberrySimulator:
             return
         if name == "candles":
             if d.get("symbol") not in self.instruments:
-                raise _Fail(1, f"Wrong symbol: {d.get('symbol')}")
+                raise _Fail(3, f"Wrong symbol {d.get('symbol')}")
             if q.startswith("v1/exchange.marketdata.history/"):
                 for bar in self._bars(d["symbol"], d.get("from", 0), d.get("to", 2**62)):
                     await peer.send({"q": q, "sid": sid, "d": bar})
@@ -457,10 +521,14 @@ class ExberrySimulator:
                     elif name == "candles":
                         for bar in self._bars(symbol, 0, 2**62)[-1:]:
                             await peer.send({"q": q, "sid": sid, "d": bar})
-                    else:
-                        await peer.send(
-                            {"q": q, "sid": sid, "d": self._md_item(name, symbol, d, False)}
-                        )
+                    else:  # lightTickers, partialOrderBook: at most once per interval
+                        send = functools.partial(self._md_update, peer, q, sid, name, d)
+                        peer.throttles[sid].update(symbol, send)
+
+    def _md_update(
+        self, peer: _Peer, q: str, sid: int, name: str, d: dict[str, Any], symbol: str
+    ) -> None:
+        peer.outbox.put(_encode({"q": q, "sid": sid, "d": self._md_item(name, symbol, d, False)}))
 
     async def _publish(self) -> None:
         touched = {p["instrument"] for _, _, p in self._pending if "instrument" in p}
@@ -781,7 +849,7 @@ def _iso(ns: int) -> str:
 _Types = dict[str, type | tuple[type, ...]]
 _MD_TYPES: _Types = {
     "symbol": str, "symbols": list, "from": int, "to": int, "limit": int, "multiplier": int,
-    "timespan": str, "levels": int,
+    "timespan": str, "levels": int, "interval": (int, str),
 }  # fmt: skip
 """The Market Data API's request members and their JSON types (lists: of strings)."""
 _SESSION_TYPES: _Types = {"token": str, "username": str, "password": str}

@@ -674,3 +674,68 @@ async def test_a_simulator_running_for_days_keeps_its_history_bounded() -> None:
         assert len(sim.calls) <= 2 * 50
     with pytest.raises(ValueError, match="history"):
         ExberrySimulator(history=0)
+
+
+async def test_market_data_wrong_symbols_and_intervals_are_told(
+    exberry_sim: ExberrySimulator,
+) -> None:
+    from deribit_client.exberry.errors import ExberryError, ExberryUnavailable
+    from deribit_client.exberry.models import LightTicker
+
+    async with (
+        ExberryClient(exberry_sim.url, **KEY) as trader,
+        ExberryClient(exberry_sim.url, public_token="sim-md-token") as md,
+    ):
+        async with md.light_tickers(symbols=["BTC", "NOPE"], policy="error") as tickers:
+            first, second = [await asyncio.wait_for(anext(tickers), 5) for _ in range(2)]
+            assert isinstance(first, LightTicker)
+            assert isinstance(second, LightTicker)
+            # the samples' form (release notes 2023-02-08): the stream goes on for BTC
+            assert (first.symbol, first.errorCode) == ("BTC", None)
+            assert (second.symbol, second.errorCode, second.errorMessage) == (
+                "NOPE",
+                3,
+                "Wrong symbol",
+            )
+            await trader.place_order(
+                instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=1
+            )
+            update = await asyncio.wait_for(anext(tickers), 5)
+            assert (update.symbol, update.bid) == ("BTC", 99.0)  # type: ignore[union-attr]
+        # A wrong symbol on a one-symbol stream fails it with the documented code 3 (the
+        # old simulator said 1, "unavailable": a bot retrying on that looped for ever).
+        with pytest.raises(ExberryError, match="Wrong symbol NOPE") as wrong:
+            async with md.partial_order_book(symbol="NOPE") as book:
+                await asyncio.wait_for(anext(book), 5)
+        assert wrong.value.code == 3
+        assert not isinstance(wrong.value, ExberryUnavailable)
+        with pytest.raises(ExberryError, match="Wrong interval") as interval:
+            async with md.partial_order_book(symbol="BTC", interval=500) as book:  # type: ignore[arg-type]
+                await asyncio.wait_for(anext(book), 5)
+        assert interval.value.code == 3
+
+
+async def test_market_data_interval_holds_updates_and_sends_the_latest(
+    exberry_sim: ExberrySimulator,
+) -> None:
+    from deribit_client.exberry.models import PartialOrderBook
+
+    async with (
+        ExberryClient(exberry_sim.url, **KEY) as trader,
+        ExberryClient(exberry_sim.url, public_token="sim-md-token") as md,
+        md.partial_order_book(symbol="BTC", interval=1000, policy="error") as book,
+    ):
+        assert (await asyncio.wait_for(anext(book), 5)).bids == []  # type: ignore[union-attr]
+        for n, price in enumerate((99.0, 98.0, 97.0), start=1):
+            await trader.place_order(
+                instrument="BTC", side="Buy", quantity=1, price=price, mpOrderId=n
+            )
+        # the first change goes out at once, the next two wait for the interval to end
+        # and leave as one update with the book as it is then
+        first = await asyncio.wait_for(anext(book), 5)
+        held = await asyncio.wait_for(anext(book), 5)
+        assert isinstance(first, PartialOrderBook)
+        assert isinstance(held, PartialOrderBook)
+        assert [lv.price for lv in first.bids] == [99.0]
+        assert [lv.price for lv in held.bids] == [99.0, 98.0, 97.0]
+        assert len(book) == 0
