@@ -99,6 +99,12 @@ def _is_fatal(error: BaseException) -> bool:
     return isinstance(error, SessionError | InsufficientPermissions | ClientError)
 
 
+QUICK_END = 1.0
+MAX_QUICK_ENDS = 3
+"""A stream the server ends this many times in a row, each within :data:`QUICK_END`
+seconds of the end before, fails with the server's error instead of being re-opened."""
+
+
 class ExberryStream(Stream[T], Generic[T]):
     """A long-lived Exberry stream, iterable with ``async for`` (items ``T`` or ``Gap``).
 
@@ -112,8 +118,10 @@ class ExberryStream(Stream[T], Generic[T]):
         "_at_last",
         "_client",
         "_convert",
+        "_ended_at",
         "_last",
         "_prev",
+        "_quick_ends",
         "_skip",
         "deliver",
         "frame_decoder",
@@ -148,11 +156,24 @@ class ExberryStream(Stream[T], Generic[T]):
         self._prev: int | None = None  # the distinct number before it
         self._at_last = 0  # items delivered with number == _last
         self._skip = 0  # replayed items still to skip after a resume
+        self._ended_at: float | None = None  # when the server last ended it
+        self._quick_ends = 0  # ends in a row, each soon after the one before
         self.resumable = q.endswith(("orderBookDepth", "executionReports", "trades"))
         """Ended by the server without an error, it is re-opened (tracking-number streams)."""
         self.deliver: Callable[[Any], None] = (
             self._deliver if convert is None else self._deliver_converted
         )
+
+    def ended_too_often(self) -> bool:
+        """Count an end by the server; True once it has ended :data:`MAX_QUICK_ENDS` times
+        in a row, each within :data:`QUICK_END` seconds of the one before: re-opening it
+        again would only repeat that, a request per round trip, for ever."""
+        now = time.monotonic()
+        ended, self._ended_at = self._ended_at, now
+        self._quick_ends = (
+            self._quick_ends + 1 if ended is not None and now - ended < QUICK_END else 0
+        )
+        return self._quick_ends >= MAX_QUICK_ENDS
 
     # -- route (called from the read loop) ----------------------------------------------
 
@@ -523,7 +544,7 @@ class ExberryClient:
                 return
             error = event.error
             conn = self._supervisor.ready_connection
-            if conn is not None:
+            if conn is not None and not stream.ended_too_often():
                 if isinstance(error, StreamDisconnected) or (error is None and stream.resumable):
                     # The server ended a long-lived stream: resume it on this socket.
                     self._reopen_soon(conn, stream, stream.resume_request())

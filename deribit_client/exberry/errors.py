@@ -121,5 +121,9 @@ def exberry_error(
     error_type: str | None = None,
 ) -> ExberryError:  # fmt: skip
     """The typed exception for a ``sig: 2`` frame's ``d``."""
+    if code == 2 and message.startswith("Missing fields"):
+        # The Market Data API reuses 2 for a request missing a member ("Missing fields:
+        # token", REFERENCE 3): not a disconnected stream, which would be resumed as is.
+        return ExberryError(code, message, q, sid, error_type)
     cls = EXBERRY_ERROR_CODES.get(code, ExberryError)
     return cls(code, message, q, sid, error_type)

@@ -655,13 +655,13 @@ async def notify_user(
         if family == "portfolio" and trades:
             if currency_matches(parts[2], currency_of(instrument)):
                 data = account_summary(sim, account, currency_of(instrument))
-                _send(session, channel, data)
+                session.notify(channel, data)
             continue
         # user.x.{instrument}.{interval} or user.x.{kind}.{currency}.{interval}
         covered = [part for part in parts_of if channel_covers(parts[2:-1], part[0])]
         if family == "combo_trades":
             if legs and trades and covered:
-                _send(session, channel, trades)
+                session.notify(channel, trades)
             continue
         for covered_instrument, own_orders, own_trades, moved in covered:
             await _notify_part(sim, account, session, channel, covered_instrument,
@@ -684,11 +684,11 @@ async def _notify_part(
     if family == "orders" and orders:
         if parts[-1] == "raw":
             for order in orders:  # one order per change on raw (REFERENCE 5)
-                _send(session, channel, order)
+                session.notify(channel, order)
         else:
-            _send(session, channel, orders)
+            session.notify(channel, orders)
     elif family == "trades" and trades:
-        _send(session, channel, trades)
+        session.notify(channel, trades)
     elif family == "changes" and (orders or trades):
         data = {
             "instrument_name": instrument["instrument_name"],
@@ -696,11 +696,7 @@ async def _notify_part(
             "trades": trades,
             "positions": [position_view(sim, account.positions, n) for n in moved],
         }
-        _send(session, channel, data)
-
-
-def _send(session: Session, channel: str, data: Any) -> None:
-    session.notify(channel, data)
+        session.notify(channel, data)
 
 
 # -- handlers -----------------------------------------------------------------------------

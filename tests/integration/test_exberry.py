@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import pytest
@@ -356,6 +357,43 @@ async def test_a_stream_ended_by_the_server_resumes_itself(
         assert isinstance(first, ExecutionReport)
         assert (first.mpOrderId, second.mpOrderId) == (1, 2)
     assert StreamDisconnected(2, "x").code == 2
+
+
+async def gaps_until_the_end(stream: AsyncIterator[object]) -> None:
+    """Read ``stream`` to its end, which must come within 5 s; only Gaps before it."""
+    async with asyncio.timeout(5):
+        async for item in stream:
+            assert isinstance(item, Gap)
+
+
+async def test_a_stream_the_server_keeps_ending_fails_instead_of_looping(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    from deribit_client.exberry.client import MAX_QUICK_ENDS
+
+    async with exberry_client.execution_reports() as reports:
+        for _ in range(MAX_QUICK_ENDS):
+            await until(lambda: any(p.streams for p in exberry_sim.peers))
+            assert await exberry_sim.fail_streams() == 1
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        await exberry_sim.fail_streams()  # once more, right away: the stream gives up
+        with pytest.raises(StreamDisconnected):
+            await gaps_until_the_end(reports)
+    opened = [q for q, _ in exberry_sim.calls if q.endswith("executionReports")]
+    assert len(opened) == MAX_QUICK_ENDS + 1
+
+
+async def test_a_market_data_request_missing_a_member_is_not_resumed(
+    exberry_sim: ExberrySimulator,
+) -> None:
+    # MD-API code 2 "Missing fields: ..." was taken for "Stream disconnected" and the
+    # stream re-sent at once, about 5,000 times a second.
+    async with ExberryClient(exberry_sim.url, public_token="sim-md-token") as md:
+        stream = await md.stream("v1/exchange.marketdata/lightTickers", {"interval": 1000})
+        with pytest.raises(ExberryError, match="Missing fields: symbols") as info:
+            await asyncio.wait_for(anext(stream), 5)
+        assert not isinstance(info.value, StreamDisconnected)
+    assert [q for q, _ in exberry_sim.calls] == ["v1/exchange.marketdata/lightTickers"]
 
 
 async def test_leaving_the_block_sends_sig_3(
