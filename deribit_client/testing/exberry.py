@@ -68,28 +68,29 @@ class _Throttle:
     """A Market Data API stream with an ``interval``: each symbol's update goes out at
     most once per interval, carrying the latest state when it does."""
 
-    __slots__ = ("due", "period", "sent")
+    __slots__ = ("due", "period", "send", "sent")
 
-    def __init__(self, interval_ms: int) -> None:
+    def __init__(self, interval_ms: int, send: Callable[[str], None]) -> None:
         self.period = interval_ms / 1000
+        self.send = send  # sends a symbol's update as the state is then
         self.sent: dict[str, float] = {}  # symbol -> loop time of its last update
         self.due: dict[str, asyncio.TimerHandle] = {}  # symbol -> its held update
 
-    def update(self, symbol: str, send: Callable[[str], None]) -> None:
+    def update(self, symbol: str) -> None:
         """Send ``symbol``'s update now, or when its interval since the last one ends."""
         if symbol in self.due:
             return  # the held update reads the state when it goes: it has this change too
         loop = asyncio.get_running_loop()
         wait = self.sent.get(symbol, -self.period) + self.period - loop.time()
         if wait <= 0:
-            self._send(symbol, send)
+            self._send(symbol)
         else:
-            self.due[symbol] = loop.call_later(wait, self._send, symbol, send)
+            self.due[symbol] = loop.call_later(wait, self._send, symbol)
 
-    def _send(self, symbol: str, send: Callable[[str], None]) -> None:
+    def _send(self, symbol: str) -> None:
         self.due.pop(symbol, None)
         self.sent[symbol] = asyncio.get_running_loop().time()
-        send(symbol)
+        self.send(symbol)
 
     def cancel(self) -> None:
         for handle in self.due.values():
@@ -400,7 +401,8 @@ class ExberrySimulator:
                     interval = int(interval)
                 if interval not in MD_INTERVALS:
                     raise _Fail(3, "Wrong interval")
-                peer.throttles[sid] = _Throttle(interval)
+                send = functools.partial(self._md_update, peer, q, sid, name, d)
+                peer.throttles[sid] = _Throttle(interval, send)
             peer.streams[sid] = (f"md:{name}", q, self._tracking)
             peer.md[sid] = d
             for symbol in symbols:
@@ -522,8 +524,7 @@ class ExberrySimulator:
                         for bar in self._bars(symbol, 0, 2**62)[-1:]:
                             await peer.send({"q": q, "sid": sid, "d": bar})
                     else:  # lightTickers, partialOrderBook: at most once per interval
-                        send = functools.partial(self._md_update, peer, q, sid, name, d)
-                        peer.throttles[sid].update(symbol, send)
+                        peer.throttles[sid].update(symbol)
 
     def _md_update(
         self, peer: _Peer, q: str, sid: int, name: str, d: dict[str, Any], symbol: str

@@ -27,6 +27,13 @@ from tests.helpers import INSTANT, retry_at_once, until
 KEY = {"api_key": SIM_API_KEY, "secret": SIM_API_SECRET}
 
 
+@pytest.fixture
+async def md(exberry_sim: ExberrySimulator) -> AsyncIterator[ExberryClient]:
+    """A Market Data API client of ``exberry_sim`` in public-token mode."""
+    async with ExberryClient(exberry_sim.url, public_token="sim-md-token") as client:
+        yield client
+
+
 async def test_session_is_signed_and_bad_keys_are_refused(exberry_sim: ExberrySimulator) -> None:
     async with ExberryClient(exberry_sim.url, **KEY) as client:
         assert client.state == "ready"
@@ -384,15 +391,14 @@ async def test_a_stream_the_server_keeps_ending_fails_instead_of_looping(
 
 
 async def test_a_market_data_request_missing_a_member_is_not_resumed(
-    exberry_sim: ExberrySimulator,
+    exberry_sim: ExberrySimulator, md: ExberryClient
 ) -> None:
     # MD-API code 2 "Missing fields: ..." was taken for "Stream disconnected" and the
     # stream re-sent at once, about 5,000 times a second.
-    async with ExberryClient(exberry_sim.url, public_token="sim-md-token") as md:
-        stream = await md.stream("v1/exchange.marketdata/lightTickers", {"interval": 1000})
-        with pytest.raises(ExberryError, match="Missing fields: symbols") as info:
-            await asyncio.wait_for(anext(stream), 5)
-        assert not isinstance(info.value, StreamDisconnected)
+    stream = await md.stream("v1/exchange.marketdata/lightTickers", {"interval": 1000})
+    with pytest.raises(ExberryError, match="Missing fields: symbols") as info:
+        await asyncio.wait_for(anext(stream), 5)
+    assert not isinstance(info.value, StreamDisconnected)
     assert [q for q, _ in exberry_sim.calls] == ["v1/exchange.marketdata/lightTickers"]
 
 
@@ -519,53 +525,46 @@ async def test_reporting_pages_orders_and_trades(exberry_client: ExberryClient) 
         await exberry_client.mp_orders(limit=500)
 
 
-async def test_market_data_api_in_public_token_mode(exberry_sim: ExberrySimulator) -> None:
+async def test_market_data_api_in_public_token_mode(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient, md: ExberryClient
+) -> None:
     from deribit_client.exberry.models import LightTicker, LiveTrade, PartialOrderBook
 
+    trader = exberry_client
+    assert [await md.ping(v) for v in (42, 0, -7)] == [42, 0, -7]  # echoed unchanged
+    await trader.place_order(instrument="BTC", side="Sell", quantity=2, price=101.0, mpOrderId=1)
+    await trader.place_order(instrument="BTC", side="Sell", quantity=1, price=101.0, mpOrderId=2)
+    await trader.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=3)
     async with (
-        ExberryClient(exberry_sim.url, **KEY) as trader,
-        ExberryClient(exberry_sim.url, public_token="sim-md-token") as md,
+        md.partial_order_book(symbol="BTC", levels=5) as book,
+        md.light_tickers(symbols=["BTC"]) as tickers,
+        md.live_trades(symbol="BTC") as trades,
     ):
-        assert [await md.ping(v) for v in (42, 0, -7)] == [42, 0, -7]  # echoed unchanged
+        snapshot = await anext(book)
+        assert isinstance(snapshot, PartialOrderBook)
+        assert [(a.price, a.quantity, a.numberOfOrders) for a in snapshot.asks] == [(101.0, 3.0, 2)]
+        assert [(lv.price, lv.quantity, lv.numberOfOrders) for lv in snapshot.bids] == [
+            (99.0, 1.0, 1)
+        ]
+        ticker = await anext(tickers)
+        assert isinstance(ticker, LightTicker)
+        assert (ticker.bid, ticker.ask) == (99.0, 101.0)
         await trader.place_order(
-            instrument="BTC", side="Sell", quantity=2, price=101.0, mpOrderId=1
+            instrument="BTC", side="Buy", quantity=1, orderType="Market", mpOrderId=4
         )
-        await trader.place_order(
-            instrument="BTC", side="Sell", quantity=1, price=101.0, mpOrderId=2
-        )
-        await trader.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=3)
-        async with (
-            md.partial_order_book(symbol="BTC", levels=5) as book,
-            md.light_tickers(symbols=["BTC"]) as tickers,
-            md.live_trades(symbol="BTC") as trades,
-        ):
-            snapshot = await anext(book)
-            assert isinstance(snapshot, PartialOrderBook)
-            assert [(a.price, a.quantity, a.numberOfOrders) for a in snapshot.asks] == [
-                (101.0, 3.0, 2)
-            ]
-            assert [(lv.price, lv.quantity, lv.numberOfOrders) for lv in snapshot.bids] == [
-                (99.0, 1.0, 1)
-            ]
-            ticker = await anext(tickers)
-            assert isinstance(ticker, LightTicker)
-            assert (ticker.bid, ticker.ask) == (99.0, 101.0)
-            await trader.place_order(
-                instrument="BTC", side="Buy", quantity=1, orderType="Market", mpOrderId=4
-            )
-            trade = await asyncio.wait_for(anext(trades), 5)
-            assert isinstance(trade, LiveTrade)
-            assert (trade.price, trade.quantity, trade.makerSide) == (101.0, 1.0, "Sell")
-            after = await asyncio.wait_for(anext(book), 5)
-            assert isinstance(after, PartialOrderBook)
-            assert after.asks[0].quantity == 2.0
-        async with md.instrument_list() as listing:
-            names = []
-            async for item in listing:
-                names.append(item.symbol)  # type: ignore[union-attr]
-                if item.lastMessage == "Y":  # type: ignore[union-attr]
-                    break
-        assert names == ["BTC", "ETH"]
+        trade = await asyncio.wait_for(anext(trades), 5)
+        assert isinstance(trade, LiveTrade)
+        assert (trade.price, trade.quantity, trade.makerSide) == (101.0, 1.0, "Sell")
+        after = await asyncio.wait_for(anext(book), 5)
+        assert isinstance(after, PartialOrderBook)
+        assert after.asks[0].quantity == 2.0
+    async with md.instrument_list() as listing:
+        names = []
+        async for item in listing:
+            names.append(item.symbol)  # type: ignore[union-attr]
+            if item.lastMessage == "Y":  # type: ignore[union-attr]
+                break
+    assert names == ["BTC", "ETH"]
     async with ExberryClient(exberry_sim.url, public_token="wrong") as bad:
         with pytest.raises(Exception, match="Invalid token"):
             await bad.request("v1/exchange.marketdata/getSettlementPrices", {"symbol": "BTC"})
@@ -582,6 +581,8 @@ def test_live_trades_accept_one_array_or_a_list_of_them() -> None:
 
 async def test_market_data_reference_lists_candles_and_settlement(
     exberry_sim: ExberrySimulator,
+    exberry_client: ExberryClient,
+    md: ExberryClient,
 ) -> None:
     from deribit_client.exberry.models import (
         AuctionIndicativeEP,
@@ -590,32 +591,29 @@ async def test_market_data_reference_lists_candles_and_settlement(
         TradingCalendar,
     )
 
-    async with (
-        ExberryClient(exberry_sim.url, **KEY) as trader,
-        ExberryClient(exberry_sim.url, public_token="sim-md-token") as md,
-    ):
-        await trader.place_order(instrument="ETH", side="Sell", quantity=1, price=10.0, mpOrderId=1)
-        await trader.place_order(
-            instrument="ETH", side="Buy", quantity=1, orderType="Market", mpOrderId=2
-        )
-        async with md.tick_size_list() as ticks, md.calendar_list() as calendars:
-            table, calendar = await anext(ticks), await anext(calendars)
-            assert isinstance(table, TickSizeTable)
-            assert table.items[0].tickSize == 0.5
-            assert isinstance(calendar, TradingCalendar)
-            assert calendar.lastMessage == "Y"
-        async with md.auction_indicative_ep(symbol="ETH") as auction:
-            assert isinstance(await anext(auction), AuctionIndicativeEP)
-        async with md.candles(symbol="ETH") as live:
-            bar = await anext(live)
-            assert isinstance(bar, Candle)
-            assert (bar.open, bar.close, bar.volume) == (10.0, 10.0, 1.0)
-        assert bar.timeStamp is not None
-        start = bar.timeStamp // 1000
-        history = await md.candles_history(symbol="ETH", from_=start - 60, to=start + 60)
-        assert history == [bar]
-        prices = await md.settlement_prices(symbols=["ETH", "BTC"])
-        assert [(p.symbol, p.price) for p in prices] == [("ETH", 10.0), ("BTC", None)]
+    trader = exberry_client
+    await trader.place_order(instrument="ETH", side="Sell", quantity=1, price=10.0, mpOrderId=1)
+    await trader.place_order(
+        instrument="ETH", side="Buy", quantity=1, orderType="Market", mpOrderId=2
+    )
+    async with md.tick_size_list() as ticks, md.calendar_list() as calendars:
+        table, calendar = await anext(ticks), await anext(calendars)
+        assert isinstance(table, TickSizeTable)
+        assert table.items[0].tickSize == 0.5
+        assert isinstance(calendar, TradingCalendar)
+        assert calendar.lastMessage == "Y"
+    async with md.auction_indicative_ep(symbol="ETH") as auction:
+        assert isinstance(await anext(auction), AuctionIndicativeEP)
+    async with md.candles(symbol="ETH") as live:
+        bar = await anext(live)
+        assert isinstance(bar, Candle)
+        assert (bar.open, bar.close, bar.volume) == (10.0, 10.0, 1.0)
+    assert bar.timeStamp is not None
+    start = bar.timeStamp // 1000
+    history = await md.candles_history(symbol="ETH", from_=start - 60, to=start + 60)
+    assert history == [bar]
+    prices = await md.settlement_prices(symbols=["ETH", "BTC"])
+    assert [(p.symbol, p.price) for p in prices] == [("ETH", 10.0), ("BTC", None)]
 
 
 async def test_an_unknown_resume_point_restarts_live_with_a_gap(
@@ -716,53 +714,49 @@ async def test_a_simulator_running_for_days_keeps_its_history_bounded() -> None:
 
 async def test_market_data_wrong_symbols_and_intervals_are_told(
     exberry_sim: ExberrySimulator,
+    exberry_client: ExberryClient,
+    md: ExberryClient,
 ) -> None:
     from deribit_client.exberry.errors import ExberryError, ExberryUnavailable
     from deribit_client.exberry.models import LightTicker
 
-    async with (
-        ExberryClient(exberry_sim.url, **KEY) as trader,
-        ExberryClient(exberry_sim.url, public_token="sim-md-token") as md,
-    ):
-        async with md.light_tickers(symbols=["BTC", "NOPE"], policy="error") as tickers:
-            first, second = [await asyncio.wait_for(anext(tickers), 5) for _ in range(2)]
-            assert isinstance(first, LightTicker)
-            assert isinstance(second, LightTicker)
-            # the samples' form (release notes 2023-02-08): the stream goes on for BTC
-            assert (first.symbol, first.errorCode) == ("BTC", None)
-            assert (second.symbol, second.errorCode, second.errorMessage) == (
-                "NOPE",
-                3,
-                "Wrong symbol",
-            )
-            await trader.place_order(
-                instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=1
-            )
-            update = await asyncio.wait_for(anext(tickers), 5)
-            assert (update.symbol, update.bid) == ("BTC", 99.0)  # type: ignore[union-attr]
-        # A wrong symbol on a one-symbol stream fails it with the documented code 3 (the
-        # old simulator said 1, "unavailable": a bot retrying on that looped for ever).
-        with pytest.raises(ExberryError, match="Wrong symbol NOPE") as wrong:
-            async with md.partial_order_book(symbol="NOPE") as book:
-                await asyncio.wait_for(anext(book), 5)
-        assert wrong.value.code == 3
-        assert not isinstance(wrong.value, ExberryUnavailable)
-        with pytest.raises(ExberryError, match="Wrong interval") as interval:
-            async with md.partial_order_book(symbol="BTC", interval=500) as book:  # type: ignore[arg-type]
-                await asyncio.wait_for(anext(book), 5)
-        assert interval.value.code == 3
+    trader = exberry_client
+    async with md.light_tickers(symbols=["BTC", "NOPE"], policy="error") as tickers:
+        first, second = [await asyncio.wait_for(anext(tickers), 5) for _ in range(2)]
+        assert isinstance(first, LightTicker)
+        assert isinstance(second, LightTicker)
+        # the samples' form (release notes 2023-02-08): the stream goes on for BTC
+        assert (first.symbol, first.errorCode) == ("BTC", None)
+        assert (second.symbol, second.errorCode, second.errorMessage) == (
+            "NOPE",
+            3,
+            "Wrong symbol",
+        )
+        await trader.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=1)
+        update = await asyncio.wait_for(anext(tickers), 5)
+        assert (update.symbol, update.bid) == ("BTC", 99.0)  # type: ignore[union-attr]
+    # A wrong symbol on a one-symbol stream fails it with the documented code 3 (the
+    # old simulator said 1, "unavailable": a bot retrying on that looped for ever).
+    with pytest.raises(ExberryError, match="Wrong symbol NOPE") as wrong:
+        async with md.partial_order_book(symbol="NOPE") as book:
+            await asyncio.wait_for(anext(book), 5)
+    assert wrong.value.code == 3
+    assert not isinstance(wrong.value, ExberryUnavailable)
+    with pytest.raises(ExberryError, match="Wrong interval") as interval:
+        async with md.partial_order_book(symbol="BTC", interval=500) as book:  # type: ignore[arg-type]
+            await asyncio.wait_for(anext(book), 5)
+    assert interval.value.code == 3
 
 
 async def test_market_data_interval_holds_updates_and_sends_the_latest(
     exberry_sim: ExberrySimulator,
+    exberry_client: ExberryClient,
+    md: ExberryClient,
 ) -> None:
     from deribit_client.exberry.models import PartialOrderBook
 
-    async with (
-        ExberryClient(exberry_sim.url, **KEY) as trader,
-        ExberryClient(exberry_sim.url, public_token="sim-md-token") as md,
-        md.partial_order_book(symbol="BTC", interval=1000, policy="error") as book,
-    ):
+    trader = exberry_client
+    async with md.partial_order_book(symbol="BTC", interval=1000, policy="error") as book:
         assert (await asyncio.wait_for(anext(book), 5)).bids == []  # type: ignore[union-attr]
         for n, price in enumerate((99.0, 98.0, 97.0), start=1):
             await trader.place_order(
