@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable, Container, Iterator, Sequence
+from functools import partial
 from typing import Any
 
 from ._logs import remember
@@ -98,6 +100,11 @@ def _is_book_stream(channel: str) -> bool:
     return parts[0] == "book" and len(parts) == 3
 
 
+def _is_grouped_book(channel: str) -> bool:
+    parts = channel.split(".")
+    return parts[0] == "book" and len(parts) == 5
+
+
 def book_snapshot(sim: SimState, instrument: str) -> dict[str, Any]:
     """The first message of ``book.{instrument}.{interval}``: the whole book."""
     book = sim.market.books[instrument]
@@ -111,16 +118,32 @@ def book_snapshot(sim: SimState, instrument: str) -> dict[str, Any]:
     }
 
 
-def _grouped(sim: SimState, name: str, depth_part: str) -> dict[str, Any]:
-    """``book.{instrument}.{group}.{depth}.{interval}``: the top ``depth`` levels."""
+def _grouped(sim: SimState, channel: str) -> dict[str, Any]:
+    """``book.{instrument}.{group}.{depth}.{interval}``: the top ``depth`` levels, prices
+    rounded to the group (bids down, asks up, so the two sides never cross) and the
+    amounts of the levels that share a rounded price summed."""
+    _, name, group_part, depth_part, _ = channel.split(".")
     book = sim.market.books[name]
-    depth = int(depth_part) if depth_part.isdigit() else 10
+    group = None if group_part == "none" else int(group_part)
+    depth = int(depth_part)
+    sides = {}
+    for side, rounding in (("bids", math.floor), ("asks", math.ceil)):
+        merged: list[list[float]] = []  # best first, so equal rounded prices are adjacent
+        for price, amount in book.levels(side):
+            if group is not None:
+                price = float(rounding(round(price / group, 9)) * group)
+            if merged and merged[-1][0] == price:
+                merged[-1][1] = round(merged[-1][1] + amount, 10)
+            elif len(merged) == depth:
+                break
+            else:
+                merged.append([price, amount])
+        sides[side] = merged
     return {
         "timestamp": sim.now_ms(),
         "instrument_name": name,
         "change_id": book.change_id,
-        "bids": [list(level) for level in book.bids[:depth]],
-        "asks": [list(level) for level in book.asks[:depth]],
+        **sides,
     }
 
 
@@ -219,7 +242,8 @@ async def _publish_market(
         if family == "book" and len(parts) == 3 and change is not None:
             await sim.publish(channel, change)
         elif family == "book" and len(parts) == 5 and change is not None:
-            await sim.publish(channel, _grouped(sim, name, parts[3]))
+            if sim.aggregation_period(channel) is None:  # else sent every window: _subscribe
+                await sim.publish(channel, _grouped(sim, channel))
         elif family == "quote" and top_moved:
             await sim.publish(channel, quote)
         elif family == "ticker":
@@ -467,6 +491,13 @@ def _subscribe(call: Call, private: bool, label: str | None = None) -> list[str]
             session.windows.discard(channel)  # what it gathered predates this snapshot
             snapshot = book_snapshot(call.sim, channel.split(".")[1])
             call.then_send(session.notification(channel, snapshot))
+        elif _is_grouped_book(channel):
+            sim = call.sim
+            session.windows.every(
+                channel,
+                partial(sim.aggregation_period, channel),
+                partial(_grouped, sim, channel),
+            )
         elif channel.startswith("incremental_ticker."):
             snapshot = incremental_snapshot(call.sim, session, channel)
             call.then_send(session.notification(channel, snapshot))

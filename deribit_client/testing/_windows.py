@@ -5,18 +5,22 @@ A ``raw`` channel sends every event at once. An aggregated one (REFERENCE 5) sen
 one message per window: the book's changes merged per price level (``new``/``change``/
 ``delete`` against what the last message left, ``change_id`` the last one merged and
 ``prev_change_id`` the one the connection saw before, so the chain still holds), the
-latest ticker, grouped book or perpetual state, every trade in one array, each order's
-latest state, and one ``user.changes`` message per instrument. Windows are per connection,
+latest ticker or perpetual state, every trade in one array, each order's latest state, and
+one ``user.changes`` message per instrument. A grouped book is a full snapshot sent at the
+end of every window, changed or not (:meth:`Windows.every`). Windows are per connection,
 so a new subscriber's first message chains with the snapshot it got.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
 __all__ = ["DEFAULT_PERIODS", "Windows"]
+
+log = logging.getLogger("deribit_client.testing")
 
 DEFAULT_PERIODS: dict[str, float] = {"100ms": 0.1, "agg2": 2.0}
 """Channel interval -> seconds one window gathers. REFERENCE 5 gives ``agg2`` only as a
@@ -168,18 +172,20 @@ def _merge_for(channel: str) -> Callable[[Any], _Merge]:
         return _Orders
     if parts[0] == "user" and family == "changes":
         return _Changes
-    return _Latest  # ticker, grouped book, perpetual
+    return _Latest  # ticker, perpetual (and a grouped book whose interval sends at once)
 
 
 class Windows:
     """One connection's open windows: :meth:`add` gathers a channel's event, and ``send``
     gets the merged messages (``send(channel, data)``) when the window ends."""
 
-    __slots__ = ("_open", "_send", "_timers")
+    __slots__ = ("_open", "_periodic", "_send", "_timers")
 
     def __init__(self, send: Callable[[str, Any], None]) -> None:
         self._send = send
         self._open: dict[str, _Merge] = {}
+        # channel -> (seconds of its next window or None, the message its windows end with)
+        self._periodic: dict[str, tuple[Callable[[], float | None], Callable[[], Any]]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
 
     def add(self, channel: str, data: Any, period: float) -> None:
@@ -195,11 +201,40 @@ class Windows:
             loop = asyncio.get_running_loop()
             self._timers[channel] = loop.call_later(period, self.flush, channel)
 
+    def every(
+        self, channel: str, period: Callable[[], float | None], build: Callable[[], Any]
+    ) -> None:
+        """End each of ``channel``'s windows with ``build()``, whatever happened during it
+        (grouped books: a full snapshot once per interval). ``period()`` gives the next
+        window's seconds; None stops it (the interval now sends every event at once)."""
+        self.discard(channel)
+        self._periodic[channel] = (period, build)
+        self._start_period(channel)
+
+    def _start_period(self, channel: str) -> None:
+        seconds = self._periodic[channel][0]()
+        if seconds is None:
+            del self._periodic[channel]
+        else:
+            loop = asyncio.get_running_loop()
+            self._timers[channel] = loop.call_later(seconds, self.flush, channel)
+
     def flush(self, channel: str) -> None:
         """End ``channel``'s window now and send what it gathered."""
         timer = self._timers.pop(channel, None)
         if timer is not None:
             timer.cancel()
+        periodic = self._periodic.get(channel)
+        if periodic is not None:
+            try:
+                data = periodic[1]()
+            except Exception:  # a failing channel stops alone, not the connection
+                log.exception("simulator could not build %s", channel)
+                del self._periodic[channel]
+                return
+            self._send(channel, data)
+            self._start_period(channel)
+            return
         window = self._open.pop(channel, None)
         if window is None:
             return
@@ -211,12 +246,13 @@ class Windows:
 
     def flush_all(self) -> None:
         """End every window now."""
-        for channel in list(self._open):
+        for channel in [*self._open, *self._periodic]:
             self.flush(channel)
 
     def discard(self, channel: str) -> None:
         """Forget ``channel``'s window (unsubscribed, or a new snapshot starts it over)."""
         self._open.pop(channel, None)
+        self._periodic.pop(channel, None)
         timer = self._timers.pop(channel, None)
         if timer is not None:
             timer.cancel()
@@ -227,3 +263,4 @@ class Windows:
             timer.cancel()
         self._timers.clear()
         self._open.clear()
+        self._periodic.clear()

@@ -6,8 +6,11 @@ change ids or one order state per message passed here and failed on the venue.""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import defaultdict, deque
 from typing import Any
+
+import pytest
 
 from deribit_client import DeribitClient, Gap, LocalOrderBook, Subscription
 from deribit_client.testing import DeribitSimulator
@@ -183,3 +186,50 @@ async def test_an_unsubscribed_window_says_nothing_and_a_resubscription_chains(
             snapshot.data.change_id,
             change["change_id"],
         )
+
+
+async def test_a_grouped_book_is_sent_every_interval_even_unchanged(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # Deribit sends the grouped book "once per specified interval": the old simulator sent
+    # it only when the book changed, so on a quiet instrument a subscriber got nothing
+    sim.aggregation_periods["100ms"] = 0.01
+    channel = f"book.{PERP}.none.10.100ms"
+    server = sim.market.books[PERP]
+    async with trader.subscribe(channel) as sub:
+        inbox = Inbox(sub)
+        snapshots = [(await inbox.next(channel)).data for _ in range(3)]
+    for snapshot in snapshots:
+        assert snapshot.change_id == server.change_id
+        assert [tuple(level) for level in snapshot.bids] == [tuple(b) for b in server.bids[:10]]
+        assert [tuple(level) for level in snapshot.asks] == [tuple(a) for a in server.asks[:10]]
+
+
+def grouped(levels: list[list[float]], group: int, side: str) -> list[tuple[float, float]]:
+    """What a grouped book shows: bids rounded down and asks up to the group, amounts
+    summed, best first."""
+    summed: dict[float, float] = defaultdict(float)
+    for price, amount in levels:
+        steps = price / group
+        summed[float((math.floor if side == "bids" else math.ceil)(steps) * group)] += amount
+    return sorted(summed.items(), reverse=side == "bids")
+
+
+async def test_a_grouped_book_rounds_prices_to_its_group_and_keeps_its_depth(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # the old simulator ignored the group: every level came out at its own price
+    sim.aggregation_periods["100ms"] = LONG
+    server = sim.market.books[PERP]
+    channels = {f"book.{PERP}.10.1.100ms": (10, 1), f"book.{PERP}.5.20.100ms": (5, 20)}
+    async with trader.subscribe(*channels) as sub:
+        inbox = Inbox(sub)
+        sim.end_windows()
+        for channel, (group, depth) in channels.items():
+            snapshot = (await inbox.next(channel)).data
+            for side in ("bids", "asks"):
+                levels = server.levels(side)
+                expected = grouped(levels, group, side)
+                assert 0 < len(expected) < len(levels)  # levels did merge
+                got = [tuple(level) for level in getattr(snapshot, side)]
+                assert got == pytest.approx(expected[:depth])
