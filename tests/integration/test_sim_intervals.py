@@ -231,5 +231,8 @@ async def test_a_grouped_book_rounds_prices_to_its_group_and_keeps_its_depth(
                 levels = server.levels(side)
                 expected = grouped(levels, group, side)
                 assert 0 < len(expected) < len(levels)  # levels did merge
-                got = [tuple(level) for level in getattr(snapshot, side)]
-                assert got == pytest.approx(expected[:depth])
+                got = getattr(snapshot, side)
+                assert [level.price for level in got] == [price for price, _ in expected[:depth]]
+                assert [level.amount for level in got] == pytest.approx(
+                    [amount for _, amount in expected[:depth]]
+                )
