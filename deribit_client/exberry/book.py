@@ -16,6 +16,11 @@ from .models import Add, Cancelled, Executed, Modified, NonDisplayTrade, OrderBo
 
 __all__ = ["ExberryOrderBook"]
 
+_RESIDUE = 1e-9
+"""An order whose quantity left is at most this fraction of its size is gone: fills and
+cancels subtract decimal quantities in binary floating point (1000000.3 - 1000000.1 - 0.2
+leaves 4.7e-11), and no venue's quantity precision reaches a billionth of an order."""
+
 
 class ExberryOrderBook:
     """Price levels of one instrument, kept from Exberry's per-order book events.
@@ -30,8 +35,12 @@ class ExberryOrderBook:
 
     def __init__(self, instrument: str) -> None:
         self.instrument = instrument
-        self._orders: dict[int, tuple[str, float, float]] = {}  # orderId -> side, price, qty
+        # orderId -> side, price, quantity left, quantity it rested with
+        self._orders: dict[int, tuple[str, float, float, float]] = {}
         self._levels: dict[str, dict[float, float]] = {"Buy": {}, "Sell": {}}
+        # orders resting at each level: a level goes with its last order, not when its
+        # float sum reaches zero (which rounding may never let it do)
+        self._counts: dict[str, dict[float, int]] = {"Buy": {}, "Sell": {}}
         self.stale = True
         self.last_tracking_number: int | None = None
         # True until an event newer than the snapshot applies: events sharing the newest
@@ -41,8 +50,9 @@ class ExberryOrderBook:
     def load(self, state: OrderBookState) -> None:
         """Replace the book with a snapshot (its resting orders of this instrument)."""
         self._orders.clear()
-        for levels in self._levels.values():
-            levels.clear()
+        for side in self._levels:
+            self._levels[side].clear()
+            self._counts[side].clear()
         for order in state.orders:
             if order.instrument == self.instrument and order.orderId is not None:
                 self._add(order.orderId, order.side or "", order.price, order.quantity)
@@ -78,9 +88,8 @@ class ExberryOrderBook:
         elif type(event) is Modified and event.orderId is not None:
             entry = self._orders.get(event.orderId)
             if entry is not None:
-                side, _, _ = entry
                 self._reduce(event.orderId, None)
-                self._add(event.orderId, side, event.price, event.newQuantity)
+                self._add(event.orderId, entry[0], event.price, event.newQuantity)
 
     async def resync(self, client: Any) -> None:
         """Reload from ``client.order_book_state()`` (after a Gap)."""
@@ -123,23 +132,27 @@ class ExberryOrderBook:
             self._reduce(order_id, None)  # added again: the newer entry replaces it
         if price is None or qty is None or side not in self._levels or qty <= 0.0:
             return  # market orders in auctions carry no price: not a visible level
-        self._orders[order_id] = (side, price, qty)
-        levels = self._levels[side]
+        self._orders[order_id] = (side, price, qty, qty)
+        levels, counts = self._levels[side], self._counts[side]
         levels[price] = levels.get(price, 0.0) + qty
+        counts[price] = counts.get(price, 0) + 1
 
     def _reduce(self, order_id: int, qty: float | None) -> None:
+        """Take ``qty`` (None: all) off an order and its level."""
         entry = self._orders.get(order_id)
         if entry is None:
             return
-        side, price, left = entry
-        taken = left if qty is None else min(qty, left)
+        side, price, left, size = entry
+        rest = 0.0 if qty is None else left - qty
         levels = self._levels[side]
-        remaining_level = levels.get(price, 0.0) - taken
-        if remaining_level <= 1e-12:
-            levels.pop(price, None)
+        if rest > size * _RESIDUE:
+            self._orders[order_id] = (side, price, rest, size)
+            levels[price] -= left - rest
+            return
+        del self._orders[order_id]
+        counts = self._counts[side]
+        if counts[price] == 1:
+            del counts[price], levels[price]
         else:
-            levels[price] = remaining_level
-        if left - taken <= 1e-12:
-            del self._orders[order_id]
-        else:
-            self._orders[order_id] = (side, price, left - taken)
+            counts[price] -= 1
+            levels[price] -= left
