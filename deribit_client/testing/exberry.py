@@ -5,9 +5,10 @@ code with ``deribit_client.exberry`` (its own signature check, envelope handling
 models), so tests against it can catch the client's mistakes. It runs sessions (API key
 with an HMAC signature, token, or username/password), a price-time matching engine for
 limit and market orders with the documented validation errors, ``orderBookState`` and
-``massOrderStatus`` snapshots, and the ``orderBookDepth``, ``executionReports`` and
-``trades`` streams with tracking numbers (one number per action, shared by the events it
-causes, as on Exberry) and replay from a tracking number.
+``massOrderStatus`` snapshots, instrument rules (quantity and price precision, quantity
+bounds, tick size; quantities kept exact to their precision), and the ``orderBookDepth``,
+``executionReports`` and ``trades`` streams with tracking numbers (one number per action,
+shared by the events it causes, as on Exberry) and replay from a tracking number.
 
 Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
 :meth:`send_raw` (malformed frames) and :attr:`delay`.
@@ -24,7 +25,8 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -35,7 +37,7 @@ from ._logs import HISTORY, forget_closed, remember
 from ._outbox import Outbox
 from ._serve import serve, spawn
 
-__all__ = ["SIM_API_KEY", "SIM_API_SECRET", "ExberrySimulator"]
+__all__ = ["INSTRUMENT_DEFAULTS", "SIM_API_KEY", "SIM_API_SECRET", "ExberrySimulator"]
 
 SIM_API_KEY = "sim-exberry-key"
 """The API key every Exberry simulator accepts (``api_keys=`` adds more)."""
@@ -98,6 +100,37 @@ class _Throttle:
         self.due.clear()
 
 
+INSTRUMENT_DEFAULTS: dict[str, Any] = {
+    "minQuantity": 0.000001, "maxQuantity": 1000000, "pricePrecision": 4,
+    "quantityPrecision": 6, "activityStatus": "ACTIVE", "quoteCurrency": "USD",
+    "tradingModels": ["CLOB"],
+}  # fmt: skip
+"""The members of an instrument given by name (those of Exberry's ``instrumentList``
+sample); an instrument given as a mapping overrides any of them."""
+
+
+def _instrument(spec: str | Mapping[str, Any]) -> dict[str, Any]:
+    definition = {**INSTRUMENT_DEFAULTS, **({"symbol": spec} if isinstance(spec, str) else spec)}
+    symbol = definition.get("symbol")
+    if not isinstance(symbol, str) or not symbol:
+        raise ValueError(f"an instrument needs a symbol, not {spec!r}")
+    for name in ("pricePrecision", "quantityPrecision"):
+        if type(definition[name]) is not int or definition[name] < 0:
+            raise ValueError(f"{symbol}: {name} must be an int >= 0, not {definition[name]!r}")
+    return definition
+
+
+def _decimal(value: float) -> Decimal:
+    """A number as its JSON text says it, exactly (``0.1`` is 1/10, not the nearest double)."""
+    return Decimal(repr(value))
+
+
+def _decimals(value: float) -> int:
+    """How many decimals ``value`` has as JSON writes it."""
+    exponent = _decimal(value).as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
 class _Peer:
     """One socket: its session and its open streams (sid -> stream kind)."""
 
@@ -133,7 +166,13 @@ class ExberrySimulator:
     Args:
         host: address to bind (loopback by default).
         port: 0 picks a free port.
-        instruments: tradable symbols.
+        instruments: tradable instruments: a symbol, or a mapping of ``instrumentList``
+            members (``symbol``, ``minQuantity``, ``maxQuantity``, ``pricePrecision``,
+            ``quantityPrecision``, ...) whose missing members are
+            :data:`INSTRUMENT_DEFAULTS`. Orders are held to them: precision ``1005``,
+            quantity bounds ``1006``.
+        tick_size: the price increment of every instrument (``tickSizeList`` says it;
+            prices off it get ``1014``).
         api_keys: accepted ``{apiKey: secret}`` (default: ``SIM_API_KEY``).
         tokens: accepted trader tokens; users: accepted ``{username: password}``.
         clock: seconds since the epoch.
@@ -156,7 +195,8 @@ class ExberrySimulator:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        instruments: tuple[str, ...] = ("BTC", "ETH"),
+        instruments: Iterable[str | Mapping[str, Any]] = ("BTC", "ETH"),
+        tick_size: float = 0.5,
         api_keys: dict[str, str] | None = None,
         tokens: set[str] | None = None,
         users: dict[str, str] | None = None,
@@ -170,13 +210,20 @@ class ExberrySimulator:
         self.history = history
         self._orders_cap = 2 * history  # prune closed orders when there are more than this
         self.host, self.port = host, port
-        self.instruments = set(instruments)
+        self.instruments: dict[str, dict[str, Any]] = {}
+        """Symbol -> its ``instrumentList`` members."""
+        for spec in instruments:
+            definition = _instrument(spec)
+            self.instruments[definition["symbol"]] = definition
+        if isinstance(tick_size, bool) or not isinstance(tick_size, int | float) or tick_size <= 0:
+            raise ValueError(f"tick_size must be a positive number, not {tick_size!r}")
+        self.tick_size = tick_size
         self.api_keys = dict(api_keys or {SIM_API_KEY: SIM_API_SECRET})
         self.tokens = set(tokens or ())
         self.users = dict(users or {})
         self.md_tokens = set(md_tokens or {"sim-md-token"})
         """Public-mode tokens of the Market Data API (requests carry one, no session)."""
-        self.trade_log: dict[str, list[list[Any]]] = {i: [] for i in instruments}
+        self.trade_log: dict[str, list[list[Any]]] = {i: [] for i in self.instruments}
         self.clock = clock
         self.calls: list[tuple[str, Any]] = []
         self.delay = 0.0
@@ -185,7 +232,7 @@ class ExberrySimulator:
         self.peers: set[_Peer] = set()
         self.orders: dict[int, dict[str, Any]] = {}
         self.books: dict[str, dict[str, list[dict[str, Any]]]] = {
-            i: {"Buy": [], "Sell": []} for i in instruments
+            i: {"Buy": [], "Sell": []} for i in self.instruments
         }
         self._used_ids: set[tuple[str, int]] = set()
         self._order_ids = itertools.count(1000)
@@ -430,7 +477,8 @@ class ExberrySimulator:
         if name in ("tickSizeList", "calendarList"):
             peer.streams[sid] = (f"md:{name}", q, self._tracking)
             item = (
-                {"id": 1, "name": "Default", "items": [{"tickSize": 0.5}], "lastMessage": "Y"}
+                {"id": 1, "name": "Default", "items": [{"tickSize": self.tick_size}],
+                 "lastMessage": "Y"}
                 if name == "tickSizeList"
                 else {"id": 1, "name": "Always", "timeZone": "+00:00", "marketOpen": "00:00",
                       "marketClose": "23:59", "tradingDays": ["MONDAY", "TUESDAY",
@@ -464,8 +512,7 @@ class ExberrySimulator:
             peer.streams[sid] = ("md:instrumentList", q, self._tracking)
             ordered = sorted(self.instruments)
             for n, symbol in enumerate(ordered):
-                item = {"id": n + 1, "symbol": symbol, "activityStatus": "ACTIVE",
-                        "quoteCurrency": "USD", "tradingModels": ["CLOB"]}  # fmt: skip
+                item = {"id": n + 1, **self.instruments[symbol]}
                 if n == len(ordered) - 1:
                     item["lastMessage"] = "Y"
                 await peer.send({"q": q, "sid": sid, "d": item})
@@ -483,26 +530,28 @@ class ExberrySimulator:
                      "volume": 0, "timeStamp": minute * 1000}  # fmt: skip
             bar = bars.setdefault(minute, fresh)
             bar.update(high=max(bar["high"], price), low=min(bar["low"], price), close=price)
-            bar["volume"] += qty
+            bar["volume"] = self._exact(symbol, bar["volume"] + qty)
         return [bars[k] for k in sorted(bars)]
 
     def _md_item(self, name: str, symbol: str, d: dict[str, Any], snapshot: bool) -> Any:
         book = self.books[symbol]
+        places: int = self.instruments[symbol]["quantityPrecision"]
         if name == "lightTickers":
-            bid, ask = _levels(book["Buy"]), _levels(book["Sell"])
+            bid, ask = _levels(book["Buy"], places), _levels(book["Sell"], places)
             trades = self.trade_log[symbol]
             return {
                 "symbol": symbol, "status": "Trading", "timeStamp": self._now_ns() // 10**6,
                 "bid": bid[0][0] if bid else None, "bidQuantity": bid[0][1] if bid else 0,
                 "ask": ask[0][0] if ask else None, "askQuantity": ask[0][1] if ask else 0,
                 "last": trades[-1][0] if trades else None,
-                "volume": sum(t[1] for t in trades),
+                "volume": round(sum(t[1] for t in trades), places),
             }  # fmt: skip
         if name == "partialOrderBook":
             depth = d.get("levels", 5)
             return {
                 "symbol": symbol, "timeStamp": self._now_ns() // 10**6,
-                "bids": _levels(book["Buy"])[:depth], "asks": _levels(book["Sell"])[:depth],
+                "bids": _levels(book["Buy"], places)[:depth],
+                "asks": _levels(book["Sell"], places)[:depth],
             }  # fmt: skip
         # liveTrades: the snapshot is one list of positional arrays
         return self.trade_log[symbol][-d.get("limit", 100) :] if snapshot else []
@@ -587,6 +636,7 @@ class ExberrySimulator:
             raise _Fail(1001, "Price is not allowed for Market orders")
         if instrument not in self.instruments:
             raise _Fail(1010, f"Instrument {instrument} not found")
+        self._check_terms(instrument, quantity, price)
         if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
             raise _Fail(1002, "mpOrderId already in use")
         self._used_ids.add((mp, d["mpOrderId"]))
@@ -603,6 +653,30 @@ class ExberrySimulator:
         self._next_action()
         self._match(order)
         return [{"orderId": order["orderId"], "orderStatus": "Pending"}]
+
+    def _check_terms(self, instrument: str, quantity: float, price: float | None) -> None:
+        """The instrument's rules (REFERENCE 4): precision ``1005``, quantity bounds
+        ``1006``, tick size ``1014``."""
+        rules = self.instruments[instrument]
+        for name, value, places in (
+            ("Quantity", quantity, rules["quantityPrecision"]),
+            ("Price", price, rules["pricePrecision"]),
+        ):
+            if value is not None and _decimals(value) > places:
+                raise _Fail(
+                    1005, f"{name} precision exceeded: {instrument} allows {places} decimals"
+                )
+        low, high = rules["minQuantity"], rules["maxQuantity"]
+        if not low <= quantity <= high:
+            raise _Fail(1006, f"Quantity must be between {_decimal(low)} and {_decimal(high)}")
+        if price is not None and _decimal(price) % _decimal(self.tick_size):
+            raise _Fail(1014, f"Price {price} is not a multiple of the tick size {self.tick_size}")
+
+    def _exact(self, instrument: str, quantity: float) -> float:
+        """``quantity`` rounded to the instrument's precision: sums and differences of
+        quantities stay the decimals the venue would compute, not binary residues."""
+        places: int = self.instruments[instrument]["quantityPrecision"]
+        return round(quantity, places)
 
     def _prune_orders(self) -> None:
         """Forget all but the newest ``history`` closed orders (resting ones stay; their
@@ -645,8 +719,12 @@ class ExberrySimulator:
         remember(self.trade_log[maker["instrument"]], row, self.history)
         self._new_trades.setdefault(maker["instrument"], []).append(row)
         for order in (maker, taker):
-            order["filledQuantity"] += qty
-            order["remainingOpenQuantity"] -= qty
+            order["filledQuantity"] = self._exact(
+                order["instrument"], order["filledQuantity"] + qty
+            )
+            order["remainingOpenQuantity"] = self._exact(
+                order["instrument"], order["remainingOpenQuantity"] - qty
+            )
             if order["remainingOpenQuantity"] <= 0:
                 order["status"] = "Executed"
         self._emit("orderBookDepth", None, {
@@ -723,12 +801,17 @@ class ExberrySimulator:
     def replace_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         order = self._own(mp, {"instrument": d.get("instrument"), "orderId": d.get("orderId")})
         quantity = d.get("quantity")
-        if not isinstance(quantity, int | float) or quantity <= 0:
+        if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity <= 0:
             raise _Fail(1001, "Quantity must be positive")
-        self._next_action()
         new_price = d.get("price", order["price"])
+        if isinstance(new_price, bool) or not isinstance(new_price, int | float | None):
+            raise _Fail(1001, "Invalid request data")
+        self._check_terms(order["instrument"], quantity, new_price)
+        self._next_action()
         lost = new_price != order["price"] or quantity > order["quantity"]
-        order["remainingOpenQuantity"] = quantity - order["filledQuantity"]
+        order["remainingOpenQuantity"] = self._exact(
+            order["instrument"], quantity - order["filledQuantity"]
+        )
         order["quantity"], order["price"] = quantity, new_price
         self._book_event("Modified", order, newQuantity=quantity, lostPriority=lost)
         self._report("Modified", order, lostPriority=lost)
@@ -831,12 +914,13 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
 }
 
 
-def _levels(side: list[dict[str, Any]]) -> list[list[Any]]:
-    """Orders of one side (best first) as ``[price, quantity, numberOfOrders]`` levels."""
+def _levels(side: list[dict[str, Any]], places: int) -> list[list[Any]]:
+    """Orders of one side (best first) as ``[price, quantity, numberOfOrders]`` levels,
+    quantities summed to ``places`` decimals."""
     levels: dict[float, list[Any]] = {}
     for order in side:
         level = levels.setdefault(order["price"], [order["price"], 0, 0])
-        level[1] += order["remainingOpenQuantity"]
+        level[1] = round(level[1] + order["remainingOpenQuantity"], places)
         level[2] += 1
     return list(levels.values())
 

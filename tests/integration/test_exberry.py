@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -131,6 +132,69 @@ async def test_validation_errors_are_typed(exberry_client: ExberryClient) -> Non
         await exberry_client.place_order(instrument="BTC", side="Buy", quantity=1, mpOrderId=6)
     with pytest.raises(OrderValidationError):
         await exberry_client.request("v1/exchange.market/placeOrder", {"instrument": "BTC"})
+
+
+async def test_orders_outside_the_instruments_rules_are_refused(
+    exberry_client: ExberryClient, md: ExberryClient
+) -> None:
+    # Exberry checks precision (1005), quantity bounds (1006) and the tick size (1014):
+    # the simulator accepted any number, so a bot's rounding bug passed here
+    order = functools.partial(exberry_client.place_order, instrument="BTC", side="Buy")
+    refused = {
+        1005: [dict(quantity=0.0000001, price=100), dict(quantity=1, price=100.00001)],
+        1006: [dict(quantity=1000001, price=100)],
+        1014: [dict(quantity=1, price=100.25)],
+    }
+    for code, cases in refused.items():
+        for n, terms in enumerate(cases):
+            with pytest.raises(OrderValidationError) as info:
+                await order(mpOrderId=code * 10 + n, **terms)
+            assert info.value.code == code, terms
+    placed = await order(mpOrderId=1, quantity=0.000001, price=99.5)
+    with pytest.raises(OrderValidationError) as info:  # a replace is held to the same rules
+        await exberry_client.replace_order(
+            instrument="BTC", orderId=placed.orderId, quantity=1, price=99.3
+        )
+    assert info.value.code == 1014
+    async with md.instrument_list() as listing:
+        listed = await anext(listing)
+    assert (listed.symbol, listed.quantityPrecision, listed.minQuantity) == ("BTC", 6, 0.000001)  # type: ignore[union-attr]
+
+
+async def test_an_instrument_can_have_its_own_rules() -> None:
+    bond = {"symbol": "BOND", "minQuantity": 0.1, "quantityPrecision": 2, "pricePrecision": 1}
+    async with (
+        ExberrySimulator(instruments=[bond], tick_size=0.1) as sim,
+        ExberryClient(sim.url, **KEY) as client,
+    ):
+        order = functools.partial(client.place_order, instrument="BOND", side="Sell")
+        with pytest.raises(OrderValidationError, match=r"between 0\.1 and 1000000") as info:
+            await order(mpOrderId=1, quantity=0.09, price=1)
+        assert info.value.code == 1006
+        with pytest.raises(OrderValidationError, match="precision") as info:
+            await order(mpOrderId=2, quantity=1, price=1.25)
+        assert info.value.code == 1005
+        await order(mpOrderId=3, quantity=0.1, price=1.3)  # on the 0.1 tick
+    with pytest.raises(ValueError, match="quantityPrecision"):
+        ExberrySimulator(instruments=[{"symbol": "X", "quantityPrecision": 1.5}])
+    with pytest.raises(ValueError, match="tick_size"):
+        ExberrySimulator(tick_size=0)
+
+
+async def test_fills_leave_no_floating_point_residue(exberry_client: ExberryClient) -> None:
+    # 123457.089 - 123456.789 - 0.3 is 2.9e-12 in binary floating point: the order stayed on
+    # the book with that quantity instead of being fully executed
+    maker = await exberry_client.place_order(
+        instrument="ETH", side="Sell", quantity=123457.089, price=50, mpOrderId=1
+    )
+    for n, quantity in enumerate((123456.789, 0.3)):
+        await exberry_client.place_order(
+            instrument="ETH", side="Buy", quantity=quantity, price=50, mpOrderId=2 + n
+        )
+    state = await exberry_client.order_book_state()
+    assert [o.orderId for o in state.orders if o.instrument == "ETH"] == []
+    active, _ = await exberry_client.mass_order_status()
+    assert maker.orderId not in [o.orderId for o in active]
 
 
 async def test_numbers_that_json_cannot_carry_are_refused_before_sending(
