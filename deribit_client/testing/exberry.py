@@ -117,6 +117,9 @@ def _instrument(spec: str | Mapping[str, Any]) -> dict[str, Any]:
     for name in ("pricePrecision", "quantityPrecision"):
         if type(definition[name]) is not int or definition[name] < 0:
             raise ValueError(f"{symbol}: {name} must be an int >= 0, not {definition[name]!r}")
+    low, high = definition["minQuantity"], definition["maxQuantity"]
+    if not all(type(v) in (int, float) and v > 0 for v in (low, high)) or low > high:
+        raise ValueError(f"{symbol}: minQuantity and maxQuantity must be 0 < min <= max")
     return definition
 
 

@@ -177,6 +177,8 @@ async def test_an_instrument_can_have_its_own_rules() -> None:
         await order(mpOrderId=3, quantity=0.1, price=1.3)  # on the 0.1 tick
     with pytest.raises(ValueError, match="quantityPrecision"):
         ExberrySimulator(instruments=[{"symbol": "X", "quantityPrecision": 1.5}])
+    with pytest.raises(ValueError, match="min <= max"):
+        ExberrySimulator(instruments=[{"symbol": "X", "minQuantity": 2, "maxQuantity": 1}])
     with pytest.raises(ValueError, match="tick_size"):
         ExberrySimulator(tick_size=0)
 
