@@ -100,6 +100,7 @@ def _is_fatal(error: BaseException) -> bool:
 
 
 QUICK_END = 1.0
+"""Seconds between two ends by the server that count as ending at once."""
 MAX_QUICK_ENDS = 3
 """A stream the server ends this many times in a row, each within :data:`QUICK_END`
 seconds of the end before, fails with the server's error instead of being re-opened."""

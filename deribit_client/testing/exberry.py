@@ -145,8 +145,13 @@ class _Peer:
         self.md: dict[int, dict[str, Any]] = {}  # sid -> Market Data API request
         self.throttles: dict[int, _Throttle] = {}  # sid -> its interval's held updates
 
-    async def send(self, message: dict[str, Any]) -> None:
+    def write(self, message: dict[str, Any]) -> None:
+        """Encode ``message`` and write it now (never waiting for the peer to read)."""
         self.outbox.put(_encode(message))
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """:meth:`write`, for the handlers that await their sends."""
+        self.write(message)
 
     def end(self, sid: int) -> tuple[str, str, int] | None:
         """Forget the stream on ``sid`` (ended by either side); returns what it was."""
@@ -321,7 +326,7 @@ class ExberrySimulator:
         for sid, (kind, q, _) in list(peer.streams.items()):
             if kind.startswith("md:"):
                 peer.end(sid)
-                peer.outbox.put(_encode(_failure(q, sid, _Fail(100, _TOO_SLOW))))
+                peer.write(_failure(q, sid, _Fail(100, _TOO_SLOW)))
         spawn(self._tasks, peer.outbox.close(WSCloseCode.POLICY_VIOLATION, _TOO_SLOW))
 
     async def _frame(self, peer: _Peer, text: str) -> None:
@@ -581,7 +586,7 @@ class ExberrySimulator:
     def _md_update(
         self, peer: _Peer, q: str, sid: int, name: str, d: dict[str, Any], symbol: str
     ) -> None:
-        peer.outbox.put(_encode({"q": q, "sid": sid, "d": self._md_item(name, symbol, d, False)}))
+        peer.write({"q": q, "sid": sid, "d": self._md_item(name, symbol, d, False)})
 
     async def _publish(self) -> None:
         touched = {p["instrument"] for _, _, p in self._pending if "instrument" in p}
@@ -658,7 +663,7 @@ class ExberrySimulator:
         return [{"orderId": order["orderId"], "orderStatus": "Pending"}]
 
     def _check_terms(self, instrument: str, quantity: float, price: float | None) -> None:
-        """The instrument's rules (REFERENCE 4): precision ``1005``, quantity bounds
+        """The instrument's rules (REFERENCE 5): precision ``1005``, quantity bounds
         ``1006``, tick size ``1014``."""
         rules = self.instruments[instrument]
         for name, value, places in (
