@@ -515,7 +515,7 @@ class ExberryClient:
             # reached the server: the connection's writer asks it to end the stream.
             if stream in self._live:
                 self._live.remove(stream)
-            if stream.sid is not None and (close := conn.protocol.close_stream(stream.sid)):
+            if stream.sid is not None and (close := conn.protocol.close_stream(stream.sid, stream)):
                 _send_soon(conn, close)
             raise
 
@@ -529,7 +529,7 @@ class ExberryClient:
         conn = self._supervisor.ready_connection
         if conn is None or stream.sid is None:
             return
-        frame = conn.protocol.close_stream(stream.sid)
+        frame = conn.protocol.close_stream(stream.sid, stream)
         if frame is not None:
             with contextlib.suppress(ConnectionLost):  # the socket went: the stream with it
                 await conn.send(frame)

@@ -168,12 +168,15 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
         self._streams[sid] = (route, q)
         return sid, _encode(Request(q, sid, d, token=self._token))
 
-    def close_stream(self, sid: int) -> bytes | None:
-        """The ``sig: 3`` frame that asks the server to end a long-lived stream (``None`` if
-        it is not open). Its sid stays reserved until the server's closing frame."""
-        entry = self._streams.pop(sid, None)
-        if entry is None:
+    def close_stream(self, sid: int, route: StreamRoute) -> bytes | None:
+        """The ``sig: 3`` frame that asks the server to end ``route``'s long-lived stream
+        (``None`` if ``sid`` is not open for it on this socket: sids restart on every
+        socket, so a stream's old sid may be another stream's here). Its sid stays
+        reserved until the server's closing frame."""
+        entry = self._streams.get(sid)
+        if entry is None or entry[0] is not route:
             return None
+        del self._streams[sid]
         self._hold(sid)
         return _encode(Request(entry[1], sid, sig=3, token=self._token))
 

@@ -439,6 +439,32 @@ async def gaps_until_the_end(stream: AsyncIterator[object]) -> None:
             assert isinstance(item, Gap)
 
 
+async def test_closing_a_failed_stream_after_a_reconnect_leaves_the_others_open(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # Sids restart on every socket: the failed stream's old sid is another stream's now.
+    failed = await exberry_client.execution_reports()
+    await until(lambda: any(p.streams for p in exberry_sim.peers))
+    assert await exberry_sim.fail_streams(1200, "General error") == 1  # not resumable
+    with pytest.raises(ExberryError, match="General error"):
+        await gaps_until_the_end(failed)
+    async with exberry_client.order_book_depth() as book:
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        exberry_sim.drop_connections()
+        await until(lambda: exberry_client.reconnect_count == 1 and exberry_client.state == "ready")
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        await failed.close()
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1
+        )
+        event = await asyncio.wait_for(anext(book), 5)
+        while isinstance(event, Gap):
+            event = await asyncio.wait_for(anext(book), 5)
+        assert isinstance(event, Add)
+    kinds = [kind for peer in exberry_sim.peers for kind, _, _ in peer.streams.values()]
+    assert kinds == []
+
+
 async def test_a_stream_the_server_keeps_ending_fails_instead_of_looping(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:

@@ -84,8 +84,9 @@ def test_streams_closed_without_a_confirmation_hold_no_sid_for_the_sockets_life(
     # short): the sid is held for a while, like an echo's, not for the socket's life.
     protocol: ExberryProtocol[str] = ExberryProtocol()
     for _ in range(5_000):
-        sid, _ = protocol.open_stream(BOOK, {}, Route())
-        assert protocol.close_stream(sid) is not None
+        route = Route()
+        sid, _ = protocol.open_stream(BOOK, {}, route)
+        assert protocol.close_stream(sid, route) is not None
     assert protocol.receive(frame(sig=1, q=BOOK, sid=sid)) is None  # a late confirmation
     assert protocol.unknown_sids == 0
     assert len(protocol._closing) <= 1_024
@@ -120,7 +121,8 @@ def test_stream_items_take_the_single_decode_path_and_sig_3_closes() -> None:
     item = {"messageType": "Add", "orderId": 1, "mpId": "12", "trackingNumber": 5}
     event = protocol.receive(frame(q=BOOK, sid=sid, d=item))
     assert event == (route, Add(orderId=1, mpId="12", trackingNumber=5))
-    close = protocol.close_stream(sid)
+    assert protocol.close_stream(sid, Route()) is None  # another stream's sid: not closed
+    close = protocol.close_stream(sid, route)
     assert close is not None
     assert msgspec.json.decode(close) == {"q": BOOK, "sid": sid, "sig": 3}
     # Not reused while closing, even though it is no longer open.
@@ -150,7 +152,7 @@ def test_items_go_by_their_own_sid_when_frames_start_alike() -> None:
     late_sid = frame(q=BOOK, d=dict(item, mpId="x" * 200), sid=b)
     assert protocol.receive(late_sid) == (second, Add(orderId=1, mpId="x" * 200, trackingNumber=5))
     assert protocol.receive(frame(q=BOOK, sid=a, d=item).decode()) == (first, expected)
-    protocol.close_stream(a)
+    protocol.close_stream(a, first)
     assert protocol.receive(frame(q=BOOK, sid=a, d=item)) is None  # closed: dropped
     assert protocol.receive(frame(q=BOOK, sid=b, d=item)) == (second, expected)
 
