@@ -260,6 +260,7 @@ class DeribitClient:
         self._subs = SubscriptionManager(
             self._subscription_call,
             lambda: self._auth is not None,
+            self._reconnect_wait,
             default_maxsize=check_maxsize(subscriber_maxsize),
         )
         self._supervisor = self._new_supervisor()
@@ -833,6 +834,11 @@ class DeribitClient:
             if self._auth is not None:
                 self._auth.forget()
             await self.close()
+
+    def _reconnect_wait(self) -> float | None:
+        # A subscribe cut off by a lost connection waits up to the call timeout for the
+        # reconnect's resubscribe; none when the client is not reconnecting.
+        return self.timeout if self.state is ConnectionState.RECONNECTING else None
 
     async def _subscription_call(
         self, method: str, params: dict[str, Any], result_type: Any

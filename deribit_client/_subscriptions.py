@@ -15,11 +15,12 @@ import asyncio
 import logging
 import operator
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any, Final, TypeVar
 
 from ._catalogue import channel_facts
 from ._catalogue.payloads import payload_type
-from ._core.errors import ClientClosed, ClientError, DeribitError
+from ._core.errors import ClientClosed, ClientError, ConnectionLost, DeribitError
 from ._core.streams import (
     DEFAULT_MAXSIZE,
     ErrorCallback,
@@ -227,7 +228,8 @@ class _Channel:
 
 
 CallFn = Callable[[str, dict[str, Any], Any], Awaitable[Any]]
-_Waiting = list[tuple["Subscription[Any]", asyncio.Future[None]]]
+_Entry = tuple["Subscription[Any]", asyncio.Future[None]]
+_Waiting = list[_Entry]
 """Subscribers waiting to be subscribed, each with the future its ``attach`` awaits."""
 _params: Callable[[Any], Notification[Any]] = operator.attrgetter("params")
 
@@ -238,6 +240,8 @@ class SubscriptionManager:
     Args:
         call: makes an RPC on the current (ready) WebSocket connection.
         can_subscribe_private: True when the client has credentials for private channels.
+        reconnect_wait: how long a subscribe whose connection was lost waits for the
+            reconnect to subscribe its channels, or None when no reconnect is coming.
         default_maxsize: queue bound when a subscriber does not choose one.
 
     Attributes:
@@ -248,11 +252,13 @@ class SubscriptionManager:
         self,
         call: CallFn,
         can_subscribe_private: Callable[[], bool],
+        reconnect_wait: Callable[[], float | None],
         *,
         default_maxsize: int = DEFAULT_MAXSIZE,
     ) -> None:
         self._call = call
         self._can_subscribe_private = can_subscribe_private
+        self._reconnect_wait = reconnect_wait
         self.default_maxsize = default_maxsize
         self._channels: dict[str, _Channel] = {}
         self.routes: dict[bytes, ChannelRoute] = {}
@@ -264,6 +270,9 @@ class SubscriptionManager:
         """The task sending the queued batches, while there are any."""
         self._sending: tuple[_Waiting, asyncio.Future[set[str]]] | None = None
         """The batch whose subscribe request is out, with that request's task."""
+        self._parked: _Waiting = []
+        """Subscribers whose subscribe the connection loss cut off: registered, they wait
+        for the reconnect's resubscribe to confirm (or reject) their channels."""
         self.unrouted = 0
         """Notifications for channels nobody subscribes to (e.g. just unsubscribed)."""
         self.malformed = 0
@@ -275,6 +284,12 @@ class SubscriptionManager:
     def channels(self) -> list[str]:
         """Every live channel."""
         return list(self._channels)
+
+    @property
+    def awaiting_reconnect(self) -> int:
+        """Subscribes the connection loss cut off, waiting for the reconnect to subscribe
+        their channels."""
+        return sum(not done.done() for _, done in self._parked)
 
     @property
     def private_allowed(self) -> bool:
@@ -350,9 +365,16 @@ class SubscriptionManager:
         the first notification (a book snapshot) may be read before this coroutine
         resumes.
 
+        A subscribe cut off by a lost connection (not sent, or sent and unanswered) rides
+        through the reconnect: the subscriber stays registered and the reconnect's
+        resubscribe confirms its channels, as it does for every live channel
+        (subscribing is idempotent, unlike an order).
+
         Raises:
             SubscriptionRejected: the server left some of its channels out; nothing stays
                 subscribed for this subscriber.
+            ConnectionLost: the connection was lost and no reconnect subscribed the
+                channels in time (``reconnect_wait``), or none is coming.
         """
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         request = (subscriber, done)
@@ -387,8 +409,7 @@ class SubscriptionManager:
                     await self._attach_batch(batch)
         except asyncio.CancelledError:  # the client is closing
             for _, done in self._queued:
-                if not done.done():
-                    done.set_exception(ClientClosed("the client was closed"))
+                _settle(done, ClientClosed("the client was closed"))
             self._queued.clear()
             raise
         finally:
@@ -420,15 +441,16 @@ class SubscriptionManager:
                     call.cancel()  # the batcher itself was cancelled: so is its request
                 confirmed = call.result()  # its error, or CancelledError when nobody waits
         except BaseException as exc:
-            # Cancelled, timed out or the link failed with the request possibly sent: the
-            # server may have subscribed anyway. Release what nobody else uses.
+            if isinstance(exc, ConnectionLost) and self._park(joined, exc):
+                return
+            # Cancelled, timed out or the link failed for good with the request possibly
+            # sent: the server may have subscribed anyway. Release what nobody else uses.
             orphans = [name for subscriber, _ in joined for name in self._remove(subscriber)]
             if orphans:
                 self._spawn(self._release_orphans(orphans))
             failure = exc if isinstance(exc, Exception) else ClientClosed("the client was closed")
             for _, done in joined:
-                if not done.done():
-                    done.set_exception(failure)
+                _settle(done, failure)
             task = asyncio.current_task()
             if not isinstance(exc, Exception | asyncio.CancelledError) or (
                 task is not None and task.cancelling() > 0  # the batcher itself: close()
@@ -451,12 +473,45 @@ class SubscriptionManager:
             log.info("unsubscribe of %s failed: %s", ", ".join(unwanted), exc)
         finally:
             for done, error in outcomes:
-                if done.done():
+                _settle(done, error)
+
+    def _park(self, waiting: _Waiting, lost: ConnectionLost) -> bool:
+        """Keep subscribers whose subscribe the connection loss cut off registered until the
+        reconnect's resubscribe settles them; each fails with ``ConnectionLost`` if that
+        takes longer than ``reconnect_wait``. False (nothing parked) when no reconnect is
+        coming."""
+        wait = self._reconnect_wait()
+        if wait is None:
+            return False
+        loop = asyncio.get_running_loop()
+        for entry in waiting:
+            done = entry[1]
+            if not done.done():
+                self._parked.append(entry)
+                error = ConnectionLost(f"{lost}; not reconnected within {wait:g} s to subscribe")
+                # Past the wait, the subscriber's own ``attach`` releases what it holds.
+                timer = loop.call_later(wait, _settle, done, error)
+                done.add_done_callback(partial(self._unparked, entry, timer))
+        return True
+
+    def _unparked(self, entry: _Entry, timer: asyncio.TimerHandle, _: object) -> None:
+        # Settled, timed out or cancelled by its caller: no longer waiting.
+        timer.cancel()
+        if entry in self._parked:
+            self._parked.remove(entry)
+
+    def _settle_parked(self, confirmed: set[str] | None, error: BaseException | None) -> None:
+        """Settle every parked subscriber: confirmed when all its channels are in
+        ``confirmed``, else rejected; or failed with ``error``."""
+        parked, self._parked = self._parked, []
+        for subscriber, done in parked:
+            if error is None:
+                assert confirmed is not None
+                rejected = [name for name in subscriber.channels if name not in confirmed]
+                if rejected:
+                    _settle(done, SubscriptionRejected(rejected, " after reconnecting"))
                     continue
-                if error is None:
-                    done.set_result(None)
-                else:
-                    done.set_exception(error)
+            _settle(done, error)
 
     def _register(self, subscriber: Subscription[Any], fresh: dict[str, None]) -> None:
         """Add ``subscriber`` to its channels; those nobody had join ``fresh``."""
@@ -542,6 +597,7 @@ class SubscriptionManager:
         async with self._lock:
             names = list(self._channels)
             if not names:
+                self._settle_parked(set(), None)  # e.g. unsubscribed meanwhile
                 return
             for channel in self._channels.values():
                 channel.awaiting_snapshot = channel.is_book
@@ -550,11 +606,14 @@ class SubscriptionManager:
                 for subscriber in channel.subscribers:
                     subscriber.put_marker(Gap(channel.name, "reconnected"))
             confirmed = await self._subscribe(names, call)
+            parked = {subscriber for subscriber, _ in self._parked}
+            self._settle_parked(confirmed, None)  # their own ``attach`` releases the rest
             for name in names:
                 if name not in confirmed:
                     dropped = self._drop_channel(name)
                     for subscriber in dropped.subscribers if dropped else ():
-                        subscriber.fail(SubscriptionRejected([name], " after reconnecting"))
+                        if subscriber not in parked:
+                            subscriber.fail(SubscriptionRejected([name], " after reconnecting"))
 
     async def unsubscribe(self, names: Iterable[str]) -> list[str]:
         """Session-level ``unsubscribe``: stop these channels for every subscriber (a
@@ -589,6 +648,7 @@ class SubscriptionManager:
 
     def fail_all(self, error: BaseException) -> None:
         """The connection is lost for good: every subscriber fails with ``error``."""
+        self._settle_parked(None, error)
         subscribers = self._subscribers()
         self._channels.clear()
         self.routes.clear()
@@ -598,6 +658,7 @@ class SubscriptionManager:
     async def close(self) -> None:
         """The client is closing: cancel background work and close every subscriber (their
         iteration ends; callback tasks are cancelled and awaited)."""
+        self._settle_parked(None, ClientClosed("the client was closed"))
         subscribers = self._subscribers()
         self._channels.clear()
         self.routes.clear()
@@ -667,6 +728,16 @@ class SubscriptionManager:
         for method, batch in _batches("unsubscribe", names):
             done += await self._call(method, {"channels": batch}, list[str])
         return done
+
+
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    """Settle ``done`` (with ``error``, or ``None`` for success) unless it is already."""
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
 
 
 def check_channels(channels: Iterable[object]) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from .._core.errors import (
     ConnectionLost,
     CredentialsRequired,
     DeribitError,
+    NotReadyError,
 )
 from .._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Gap, Policy, Stream, check_maxsize
 from .._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor, refuse_after_a_turn
@@ -363,6 +364,12 @@ class ExberryClient:
         """The last connection-level error, if any (e.g. why the socket closed)."""
         return self._supervisor.last_error
 
+    @property
+    def live_streams(self) -> int:
+        """Long-lived streams the client keeps open (and resumes after every reconnect),
+        including those waiting for a reconnect to open them."""
+        return len(self._live)
+
     async def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until a session is open (see ``DeribitClient.wait_ready``)."""
         await self._supervisor.wait_ready(
@@ -502,22 +509,49 @@ class ExberryClient:
         return ExberryStream(self, q, dict(d or {}), item_type, policy, size, callback, on_error)
 
     async def _open_stream(self, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
-        conn = self._supervisor.ready_connection or await self._not_ready(stream.q)
-        frame = self._register(conn, stream, d)
-        self._live.append(stream)
+        conn = self._supervisor.ready_connection
+        if conn is not None:
+            frame = self._register(conn, stream, d)
+            self._live.append(stream)
+            try:
+                # Written before anything the caller sends next: a place_order right after
+                # entering the block must not overtake the stream that should see its events.
+                await conn.send(frame)
+                return
+            except ConnectionLost:
+                if self.state is not ConnectionState.RECONNECTING:
+                    self._forget(stream, conn)
+                    raise
+                # The socket went, and the stream with it: the reconnect opens it again.
+            except BaseException:
+                self._forget(stream, conn)
+                raise
+        elif self.state is ConnectionState.RECONNECTING:
+            self._live.append(stream)
+        else:
+            await self._not_ready(stream.q)
+        # The reconnect's resume step opens every live stream on the new socket, this one
+        # with them: wait for it as long as for a reply.
         try:
-            # Written before anything the caller sends next: a place_order right after
-            # entering the block must not overtake the stream that should see its events.
-            await conn.send(frame)
-        except BaseException:
-            # Not started, so no block will close it: forget it here, or every reconnect
-            # would resume it for nobody. A write cut short by a cancellation may have
-            # reached the server: the connection's writer asks it to end the stream.
-            if stream in self._live:
-                self._live.remove(stream)
-            if stream.sid is not None and (close := conn.protocol.close_stream(stream.sid, stream)):
-                _send_soon(conn, close)
+            await self._supervisor.wait_ready(self.timeout)
+        except BaseException as exc:
+            self._forget(stream, self._supervisor.connection)
+            if isinstance(exc, NotReadyError):
+                raise ConnectionLost(
+                    f"{stream.q} not opened: not reconnected within {self.timeout:g} s"
+                ) from None
             raise
+
+    def _forget(self, stream: ExberryStream[Any], conn: Conn | None) -> None:
+        """A stream whose opening failed: not started, so no block will close it. Forget it
+        here, or every reconnect would resume it for nobody; a write cut short by a
+        cancellation may have reached the server: ``conn``'s writer asks it to end it."""
+        if stream in self._live:
+            self._live.remove(stream)
+        if conn is not None and stream.sid is not None:
+            close = conn.protocol.close_stream(stream.sid, stream)
+            if close is not None:
+                _send_soon(conn, close)
 
     def _register(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> bytes:
         stream.sid, frame = conn.protocol.open_stream(stream.q, d, stream)

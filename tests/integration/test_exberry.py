@@ -10,7 +10,14 @@ from typing import Annotated, Any
 
 import pytest
 
-from deribit_client import ClientError, ConnectionLost, Gap, OrderOutcomeUnknown, ProtocolError
+from deribit_client import (
+    ClientClosed,
+    ClientError,
+    ConnectionLost,
+    Gap,
+    OrderOutcomeUnknown,
+    ProtocolError,
+)
 from deribit_client.exberry import (
     ExberryClient,
     ExberryError,
@@ -352,7 +359,8 @@ async def test_a_bot_retrying_at_once_while_reconnecting_lets_the_reconnect_run(
 
 class _HeldOpens:
     """Connects to the simulator; while ``hold`` is set, a stream's opening frame waits in
-    ``send`` (or, with ``refuse``, fails unsent, as a write to a socket that just broke)."""
+    ``send`` (or, with ``refuse``, the next one fails unsent, as a write to a socket that
+    just broke)."""
 
     def __init__(self, url: str) -> None:
         self.inner = WebSocketConnector(url)
@@ -370,6 +378,7 @@ class _HeldOpens:
             async def send(self, frame: bytes) -> None:
                 if b'"q":"v1/exchange.market/trades"' in frame and b'"sig"' not in frame:
                     if connector.refuse:
+                        connector.refuse = False
                         raise ConnectionLost("not sent: the socket just broke")
                     if connector.hold:
                         connector.held.set()
@@ -379,29 +388,22 @@ class _HeldOpens:
         return Held()
 
 
-@pytest.mark.parametrize("how", ["cancelled", "refused"])
 async def test_a_stream_that_failed_to_open_is_not_resumed_for_nobody(
-    exberry_sim: ExberrySimulator, how: str
+    exberry_sim: ExberrySimulator,
 ) -> None:
-    # Entering the block failed (cancelled while writing, or the write refused): the
-    # caller never got the stream, so no reconnect may open it again on the server.
+    # Entering the block was cancelled while writing: the caller never got the stream,
+    # so no reconnect may open it again on the server.
     connector = _HeldOpens(exberry_sim.url)
     async with ExberryClient(
         exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT
     ) as client:
-        if how == "cancelled":
-            connector.hold = True
-            opening = asyncio.ensure_future(client.trades().__aenter__())
-            await connector.held.wait()
-            opening.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await opening
-        else:
-            connector.refuse = True
-            with pytest.raises(ConnectionLost, match="not sent"):
-                async with client.trades():
-                    pass
-        connector.hold = connector.refuse = False
+        connector.hold = True
+        opening = asyncio.ensure_future(client.trades().__aenter__())
+        await connector.held.wait()
+        opening.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await opening
+        connector.hold = False
         reconnects = client.reconnect_count
         exberry_sim.drop_connections()
         await until(lambda: client.reconnect_count > reconnects and client.state == "ready")
@@ -409,6 +411,102 @@ async def test_a_stream_that_failed_to_open_is_not_resumed_for_nobody(
             await until(lambda: any(p.streams for p in exberry_sim.peers))
             kinds = [kind for peer in exberry_sim.peers for kind, _, _ in peer.streams.values()]
         assert kinds == ["executionReports"]
+
+
+class _GatedConnects:
+    """Connects to the simulator once ``gate`` is set (it is at first); ``waiting`` while
+    a connect waits for it."""
+
+    def __init__(self, url: str) -> None:
+        self.inner = WebSocketConnector(url)
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.waiting = False
+
+    async def connect(self) -> Any:
+        self.waiting = True
+        await self.gate.wait()
+        self.waiting = False
+        return await self.inner.connect()
+
+
+@pytest.fixture
+async def gated(
+    exberry_sim: ExberrySimulator,
+) -> AsyncIterator[tuple[ExberryClient, _GatedConnects]]:
+    """A client whose next reconnect waits until the test opens the gate; the socket is
+    cut and the reconnect waiting when the test starts."""
+    connector = _GatedConnects(exberry_sim.url)
+    async with ExberryClient(
+        exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT, timeout=0.5
+    ) as client:
+        connector.gate.clear()
+        exberry_sim.drop_connections()
+        await until(lambda: connector.waiting)
+        assert client.state == "reconnecting"
+        yield client, connector
+
+
+def server_streams(sim: ExberrySimulator) -> list[str]:
+    return [kind for peer in sim.peers for kind, _, _ in peer.streams.values()]
+
+
+async def test_a_stream_opened_while_reconnecting_opens_on_the_new_socket(
+    exberry_sim: ExberrySimulator, gated: tuple[ExberryClient, _GatedConnects]
+) -> None:
+    client, connector = gated
+    opening = asyncio.ensure_future(client.execution_reports())
+    await until(lambda: client.live_streams == 1)
+    assert not opening.done()
+    connector.gate.set()
+    async with await opening as reports:
+        assert client.state == "ready"
+        await until(lambda: server_streams(exberry_sim) == ["executionReports"])
+        await client.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=7)
+        assert await anext(reports) == Gap("v1/exchange.market/executionReports", "reconnected")
+        report = await asyncio.wait_for(anext(reports), 5)
+        assert isinstance(report, ExecutionReport)
+        assert report.mpOrderId == 7
+        opened = [q for q, _ in exberry_sim.calls if q.endswith("executionReports")]
+        assert len(opened) == 1  # by the reconnect, once
+
+
+async def test_a_stream_waits_for_a_reconnect_no_longer_than_the_timeout(
+    exberry_sim: ExberrySimulator, gated: tuple[ExberryClient, _GatedConnects]
+) -> None:
+    client, connector = gated
+    with pytest.raises(ConnectionLost, match=r"not reconnected within 0\.5 s"):
+        await client.execution_reports()
+    assert client.live_streams == 0
+    connector.gate.set()
+    await until(lambda: client.state == "ready")
+    assert server_streams(exberry_sim) == []  # not opened for nobody
+
+
+async def test_a_stream_whose_opening_write_broke_the_socket_opens_on_the_next(
+    exberry_sim: ExberrySimulator,
+) -> None:
+    connector = _HeldOpens(exberry_sim.url)
+    async with ExberryClient(
+        exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT
+    ) as client:
+        connector.refuse = True
+        async with client.trades():
+            assert (client.state, client.reconnect_count) == ("ready", 1)
+            await until(lambda: server_streams(exberry_sim) == ["trades"])
+        assert client.live_streams == 0
+
+
+async def test_closing_ends_a_stream_waiting_for_the_reconnect(
+    gated: tuple[ExberryClient, _GatedConnects],
+) -> None:
+    client, _ = gated
+    opening = asyncio.ensure_future(client.trades())
+    await until(lambda: client.live_streams == 1)
+    await client.close()
+    with pytest.raises(ClientClosed):
+        await opening
+    assert client.live_streams == 0
 
 
 async def test_a_stream_ended_by_the_server_resumes_itself(

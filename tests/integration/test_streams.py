@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from deribit_client import (
+    ClientClosed,
     ConnectionLost,
     CredentialsRequired,
     DeribitClient,
@@ -350,6 +351,97 @@ async def test_in_flight_calls_fail_and_are_not_resent_across_a_reconnect(
     await until(lambda: client.reconnect_count == 1 and client.state == "ready")
     assert await client.public.status()
     assert [m for m, _ in sim.calls].count("public/get_time") == 1
+
+
+async def test_a_subscribe_made_while_reconnecting_waits_for_the_new_connection(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.refuse_websocket = True
+    sim.drop_connections()
+    await until(lambda: client.state == "reconnecting")
+    entering = asyncio.ensure_future(client.subscribe(TICKER))
+    await until(lambda: client.subscriptions.awaiting_reconnect == 1)
+    assert not entering.done()
+    sim.refuse_websocket = False
+    async with await entering as sub:
+        assert client.state == "ready"
+        assert subscribe_calls(sim) == [[TICKER]]  # by the reconnect, once
+        await sim.publish(TICKER, tick(5))
+        assert await anext(sub) == Gap(TICKER, "reconnected")
+        assert (await anext(sub)).data.timestamp == 5  # type: ignore[union-attr]
+    assert client.subscriptions.awaiting_reconnect == 0
+
+
+async def test_a_subscribe_whose_link_drops_before_the_reply_is_confirmed_by_the_reconnect(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.delay("public/subscribe", 10)
+    entering = asyncio.ensure_future(client.subscribe(TICKER))
+    await until(lambda: subscribe_calls(sim) == [[TICKER]])
+    sim.drop_connections()
+    async with await entering as sub:
+        assert subscribe_calls(sim) == [[TICKER], [TICKER]]
+        await sim.publish(TICKER, tick(6))
+        assert await anext(sub) == Gap(TICKER, "reconnected")
+        assert (await anext(sub)).data.timestamp == 6  # type: ignore[union-attr]
+
+
+async def test_a_subscribe_the_reconnect_rejects_raises_and_holds_nothing(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.delay("public/subscribe", 10)
+    entering = asyncio.ensure_future(client.subscribe(TICKERS[0], TICKERS[1]))
+    await until(lambda: len(subscribe_calls(sim)) == 1)
+    sim.reject_channels.add(TICKERS[1])
+    sim.drop_connections()
+    with pytest.raises(SubscriptionRejected) as info:
+        await entering
+    assert info.value.channels == [TICKERS[1]]
+    await until(lambda: not {c for s in sim.sessions for c in s.channels})
+    assert client.subscriptions.channels == []
+
+
+async def test_a_subscribe_waits_for_a_reconnect_no_longer_than_the_timeout(
+    sim: DeribitSimulator,
+) -> None:
+    async with DeribitClient(
+        url=sim.url, transport="websocket", heartbeat_interval=None, reconnect=INSTANT,
+        timeout=0.2,
+    ) as client:  # fmt: skip
+        sim.refuse_websocket = True
+        sim.drop_connections()
+        await until(lambda: client.state == "reconnecting")
+        with pytest.raises(ConnectionLost, match=r"not reconnected within 0\.2 s"):
+            await client.subscribe(TICKER)
+        assert client.subscriptions.channels == []
+        assert client.subscriptions.awaiting_reconnect == 0
+
+
+async def test_a_subscribe_cut_off_without_reconnect_fails_at_once(sim: DeribitSimulator) -> None:
+    async with DeribitClient(
+        url=sim.url, transport="websocket", heartbeat_interval=None, reconnect=False
+    ) as client:
+        sim.delay("public/subscribe", 10)
+        entering = asyncio.ensure_future(client.subscribe(TICKER))
+        await until(lambda: subscribe_calls(sim) == [[TICKER]])
+        sim.drop_connections()
+        with pytest.raises(ConnectionLost):
+            await entering
+        assert client.state == "failed"
+        assert client.subscriptions.channels == []
+
+
+async def test_closing_ends_a_subscribe_waiting_for_the_reconnect(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.refuse_websocket = True
+    sim.drop_connections()
+    await until(lambda: client.state == "reconnecting")
+    entering = asyncio.ensure_future(client.subscribe(TICKER))
+    await until(lambda: client.subscriptions.awaiting_reconnect == 1)
+    await client.close()
+    with pytest.raises(ClientClosed):
+        await entering
 
 
 async def test_rate_limit_error_that_closes_the_connection_recovers(

@@ -169,11 +169,13 @@ async def test_calls_stay_off_a_connection_that_is_still_reauthenticating(
         assert c.state == "reconnecting"
         with pytest.raises(ConnectionLost, match="reconnecting"):
             await c.private.get_positions()
-        with pytest.raises(ConnectionLost, match="reconnecting"):
-            await c.subscribe("ticker.BTC-PERPETUAL.100ms")
-        await until(lambda: c.state == "ready")
+        # A subscribe waits for the reconnect, which subscribes after authenticating.
+        async with c.subscribe("ticker.BTC-PERPETUAL.100ms"):
+            assert c.state == "ready"
         assert await c.private.get_positions() == []
-        assert [m for m, _ in sim.calls[start:]].count("private/get_positions") == 1
+        methods = [m for m, _ in sim.calls[start:]]
+        assert methods.count("private/get_positions") == 1
+        assert methods.index("public/subscribe") > methods.index("public/auth")
 
 
 async def test_session_scoped_token_is_refreshed_not_replaced_on_reconnect(
