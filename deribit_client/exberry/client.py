@@ -447,8 +447,11 @@ class ExberryClient:
         raise CredentialsRequired("Exberry needs api_key/secret, token or username/password")
 
     async def _step_resume(self, conn: Conn) -> None:
-        for stream in self._live:
-            await conn.send(self._register(conn, stream, stream.resume_request()))
+        # Over a copy: a stream closed while an earlier one's opening is written leaves the
+        # list, which must not make the loop skip the stream after it.
+        for stream in list(self._live):
+            if stream in self._live:
+                await conn.send(self._register(conn, stream, stream.resume_request()))
 
     # -- requests -------------------------------------------------------------------------
 
@@ -560,7 +563,9 @@ class ExberryClient:
     async def _close_stream(self, stream: ExberryStream[Any]) -> None:
         if stream in self._live:
             self._live.remove(stream)
-        conn = self._supervisor.ready_connection
+        # The current connection, ready or not: a reconnect may have resumed the stream
+        # on it already (``close_stream`` sends nothing for a sid it does not hold).
+        conn = self._supervisor.connection
         if conn is None or stream.sid is None:
             return
         frame = conn.protocol.close_stream(stream.sid, stream)

@@ -365,7 +365,9 @@ class _HeldOpens:
     def __init__(self, url: str) -> None:
         self.inner = WebSocketConnector(url)
         self.hold = self.refuse = False
+        self.after_writing = False  # hold once the frame is written, as a slow drain does
         self.held = asyncio.Event()
+        self.release = asyncio.Event()
 
     async def connect(self) -> Any:
         transport = await self.inner.connect()
@@ -381,8 +383,13 @@ class _HeldOpens:
                         connector.refuse = False
                         raise ConnectionLost("not sent: the socket just broke")
                     if connector.hold:
+                        connector.hold = False
+                        if connector.after_writing:
+                            await transport.send(frame)
                         connector.held.set()
-                        await asyncio.Event().wait()  # until cancelled
+                        await connector.release.wait()  # or until cancelled
+                        if connector.after_writing:
+                            return
                 await transport.send(frame)
 
         return Held()
@@ -495,6 +502,37 @@ async def test_a_stream_whose_opening_write_broke_the_socket_opens_on_the_next(
             assert (client.state, client.reconnect_count) == ("ready", 1)
             await until(lambda: server_streams(exberry_sim) == ["trades"])
         assert client.live_streams == 0
+
+
+async def test_a_stream_closed_while_the_reconnect_resumes_costs_no_other_stream(
+    exberry_sim: ExberrySimulator,
+) -> None:
+    connector = _HeldOpens(exberry_sim.url)
+    async with ExberryClient(
+        exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT
+    ) as client:
+        trades = await client.trades()
+        async with client.execution_reports() as reports, client.order_book_depth() as book:
+            await until(lambda: len(server_streams(exberry_sim)) == 3)
+            connector.hold = connector.after_writing = True
+            exberry_sim.drop_connections()
+            await connector.held.wait()  # the resume step is writing trades' opening
+            await trades.close()
+            connector.release.set()
+            await until(lambda: client.state == "ready")
+            await until(
+                lambda: (
+                    sorted(server_streams(exberry_sim)) == ["executionReports", "orderBookDepth"]
+                )
+            )
+            await client.place_order(
+                instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1
+            )
+            for stream, kind in ((reports, ExecutionReport), (book, Add)):
+                item = await asyncio.wait_for(anext(stream), 5)
+                while isinstance(item, Gap):
+                    item = await asyncio.wait_for(anext(stream), 5)
+                assert isinstance(item, kind)
 
 
 async def test_closing_ends_a_stream_waiting_for_the_reconnect(
