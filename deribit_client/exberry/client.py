@@ -447,11 +447,12 @@ class ExberryClient:
         raise CredentialsRequired("Exberry needs api_key/secret, token or username/password")
 
     async def _step_resume(self, conn: Conn) -> None:
-        # Over a copy: a stream closed while an earlier one's opening is written leaves the
-        # list, which must not make the loop skip the stream after it.
-        for stream in list(self._live):
-            if stream in self._live:
-                await conn.send(self._register(conn, stream, stream.resume_request()))
+        # The list changes while a frame is written: a stream closed meanwhile leaves it,
+        # one entered meanwhile joins it. Each still live is opened once.
+        opened: list[ExberryStream[Any]] = []
+        while (stream := next((s for s in self._live if s not in opened), None)) is not None:
+            opened.append(stream)
+            await conn.send(self._register(conn, stream, stream.resume_request()))
 
     # -- requests -------------------------------------------------------------------------
 

@@ -535,6 +535,27 @@ async def test_a_stream_closed_while_the_reconnect_resumes_costs_no_other_stream
                 assert isinstance(item, kind)
 
 
+async def test_a_stream_opened_while_the_reconnect_resumes_is_opened_too(
+    exberry_sim: ExberrySimulator,
+) -> None:
+    connector = _HeldOpens(exberry_sim.url)
+    async with ExberryClient(
+        exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT
+    ) as client:
+        async with client.trades():
+            await until(lambda: len(server_streams(exberry_sim)) == 1)
+            connector.hold = connector.after_writing = True
+            exberry_sim.drop_connections()
+            await connector.held.wait()  # the resume step is writing trades' opening
+            opening = asyncio.ensure_future(client.execution_reports())
+            await until(lambda: client.live_streams == 2)
+            connector.release.set()
+            async with await opening:
+                await until(
+                    lambda: sorted(server_streams(exberry_sim)) == ["executionReports", "trades"]
+                )
+
+
 async def test_closing_ends_a_stream_waiting_for_the_reconnect(
     gated: tuple[ExberryClient, _GatedConnects],
 ) -> None:
