@@ -252,6 +252,7 @@ class ExberrySimulator:
         self._forgotten = 0  # the newest tracking number with an event gone from ``events``
         self._pending: list[tuple[str, str | None, dict[str, Any]]] = []  # to publish
         self._new_trades: dict[str, list[list[Any]]] = {}  # liveTrades rows to publish
+        self._publishing = False  # a publish of what a direct engine call emitted is due
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
 
@@ -613,6 +614,20 @@ class ExberrySimulator:
             self._forgotten = events[0][0]  # pushed out by this append
         events.append((self._tracking, kind, owner, payload))
         self._pending.append((kind, owner, payload))
+        if not self._publishing:
+            # A request publishes after its reply; a test acting for another participant
+            # (``sim.place_order("other-mp", ...)``) has no request: publish on the next
+            # turn, or nobody would hear of it before the client's next request.
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # no event loop: no peer to publish to either
+                return
+            self._publishing = True
+            spawn(self._tasks, self._publish_due())
+
+    async def _publish_due(self) -> None:
+        self._publishing = False
+        await self._publish()
 
     def _next_action(self) -> int:
         self._tracking += 1

@@ -568,6 +568,24 @@ async def test_closing_ends_a_stream_waiting_for_the_reconnect(
     assert client.live_streams == 0
 
 
+async def test_another_participants_order_reaches_the_streams_at_once(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # A test acting for another participant calls the engine directly: its events were
+    # held until the client's next request, so a bot that only listened saw nothing.
+    async with exberry_client.trades() as trades, exberry_client.order_book_depth() as book:
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=10.0, mpOrderId=1
+        )
+        assert isinstance(await asyncio.wait_for(anext(book), 5), Add)
+        order = {"mpOrderId": 1, "orderType": "Limit", "side": "Sell", "instrument": "BTC"}
+        exberry_sim.place_order("other-mp", {**order, "quantity": 1, "price": 10.0})
+        trade = await asyncio.wait_for(anext(trades), 5)
+        assert isinstance(trade, Trade)
+        assert (trade.mpOrderId, trade.makerTaker) == (1, "Maker")
+        assert isinstance(await asyncio.wait_for(anext(book), 5), Executed)
+
+
 async def test_a_stream_ended_by_the_server_resumes_itself(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
