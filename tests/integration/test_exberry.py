@@ -395,29 +395,36 @@ class _HeldOpens:
         return Held()
 
 
-async def test_a_stream_that_failed_to_open_is_not_resumed_for_nobody(
-    exberry_sim: ExberrySimulator,
-) -> None:
-    # Entering the block was cancelled while writing: the caller never got the stream,
-    # so no reconnect may open it again on the server.
+@pytest.fixture
+async def held(exberry_sim: ExberrySimulator) -> AsyncIterator[tuple[ExberryClient, _HeldOpens]]:
+    """A client whose stream openings the test can hold or refuse (``_HeldOpens``)."""
     connector = _HeldOpens(exberry_sim.url)
     async with ExberryClient(
         exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT
     ) as client:
-        connector.hold = True
-        opening = asyncio.ensure_future(client.trades().__aenter__())
-        await connector.held.wait()
-        opening.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await opening
-        connector.hold = False
-        reconnects = client.reconnect_count
-        exberry_sim.drop_connections()
-        await until(lambda: client.reconnect_count > reconnects and client.state == "ready")
-        async with client.execution_reports():  # a stream opened after the resumes
-            await until(lambda: any(p.streams for p in exberry_sim.peers))
-            kinds = [kind for peer in exberry_sim.peers for kind, _, _ in peer.streams.values()]
-        assert kinds == ["executionReports"]
+        yield client, connector
+
+
+async def test_a_stream_that_failed_to_open_is_not_resumed_for_nobody(
+    exberry_sim: ExberrySimulator, held: tuple[ExberryClient, _HeldOpens]
+) -> None:
+    # Entering the block was cancelled while writing: the caller never got the stream,
+    # so no reconnect may open it again on the server.
+    client, connector = held
+    connector.hold = True
+    opening = asyncio.ensure_future(client.trades().__aenter__())
+    await connector.held.wait()
+    opening.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await opening
+    connector.hold = False
+    reconnects = client.reconnect_count
+    exberry_sim.drop_connections()
+    await until(lambda: client.reconnect_count > reconnects and client.state == "ready")
+    async with client.execution_reports():  # a stream opened after the resumes
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        kinds = [kind for peer in exberry_sim.peers for kind, _, _ in peer.streams.values()]
+    assert kinds == ["executionReports"]
 
 
 class _GatedConnects:
@@ -491,69 +498,53 @@ async def test_a_stream_waits_for_a_reconnect_no_longer_than_the_timeout(
 
 
 async def test_a_stream_whose_opening_write_broke_the_socket_opens_on_the_next(
-    exberry_sim: ExberrySimulator,
+    exberry_sim: ExberrySimulator, held: tuple[ExberryClient, _HeldOpens]
 ) -> None:
-    connector = _HeldOpens(exberry_sim.url)
-    async with ExberryClient(
-        exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT
-    ) as client:
-        connector.refuse = True
-        async with client.trades():
-            assert (client.state, client.reconnect_count) == ("ready", 1)
-            await until(lambda: server_streams(exberry_sim) == ["trades"])
-        assert client.live_streams == 0
+    client, connector = held
+    connector.refuse = True
+    async with client.trades():
+        assert (client.state, client.reconnect_count) == ("ready", 1)
+        await until(lambda: server_streams(exberry_sim) == ["trades"])
+    assert client.live_streams == 0
 
 
 async def test_a_stream_closed_while_the_reconnect_resumes_costs_no_other_stream(
-    exberry_sim: ExberrySimulator,
+    exberry_sim: ExberrySimulator, held: tuple[ExberryClient, _HeldOpens]
 ) -> None:
-    connector = _HeldOpens(exberry_sim.url)
-    async with ExberryClient(
-        exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT
-    ) as client:
-        trades = await client.trades()
-        async with client.execution_reports() as reports, client.order_book_depth() as book:
-            await until(lambda: len(server_streams(exberry_sim)) == 3)
-            connector.hold = connector.after_writing = True
-            exberry_sim.drop_connections()
-            await connector.held.wait()  # the resume step is writing trades' opening
-            await trades.close()
-            connector.release.set()
-            await until(lambda: client.state == "ready")
-            await until(
-                lambda: (
-                    sorted(server_streams(exberry_sim)) == ["executionReports", "orderBookDepth"]
-                )
-            )
-            await client.place_order(
-                instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1
-            )
-            for stream, kind in ((reports, ExecutionReport), (book, Add)):
-                item = await asyncio.wait_for(anext(stream), 5)
-                while isinstance(item, Gap):
-                    item = await asyncio.wait_for(anext(stream), 5)
-                assert isinstance(item, kind)
+    client, connector = held
+    trades = await client.trades()
+    async with client.execution_reports() as reports, client.order_book_depth() as book:
+        await until(lambda: len(server_streams(exberry_sim)) == 3)
+        connector.hold = connector.after_writing = True
+        exberry_sim.drop_connections()
+        await connector.held.wait()  # the resume step is writing trades' opening
+        await trades.close()
+        connector.release.set()
+        await until(lambda: client.state == "ready")
+        await until(
+            lambda: sorted(server_streams(exberry_sim)) == ["executionReports", "orderBookDepth"]
+        )
+        await client.place_order(instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1)
+        assert isinstance(await next_event(reports), ExecutionReport)
+        assert isinstance(await next_event(book), Add)
 
 
 async def test_a_stream_opened_while_the_reconnect_resumes_is_opened_too(
-    exberry_sim: ExberrySimulator,
+    exberry_sim: ExberrySimulator, held: tuple[ExberryClient, _HeldOpens]
 ) -> None:
-    connector = _HeldOpens(exberry_sim.url)
-    async with ExberryClient(
-        exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT
-    ) as client:
-        async with client.trades():
-            await until(lambda: len(server_streams(exberry_sim)) == 1)
-            connector.hold = connector.after_writing = True
-            exberry_sim.drop_connections()
-            await connector.held.wait()  # the resume step is writing trades' opening
-            opening = asyncio.ensure_future(client.execution_reports())
-            await until(lambda: client.live_streams == 2)
-            connector.release.set()
-            async with await opening:
-                await until(
-                    lambda: sorted(server_streams(exberry_sim)) == ["executionReports", "trades"]
-                )
+    client, connector = held
+    async with client.trades():
+        await until(lambda: len(server_streams(exberry_sim)) == 1)
+        connector.hold = connector.after_writing = True
+        exberry_sim.drop_connections()
+        await connector.held.wait()  # the resume step is writing trades' opening
+        opening = asyncio.ensure_future(client.execution_reports())
+        await until(lambda: client.live_streams == 2)
+        connector.release.set()
+        async with await opening:
+            await until(
+                lambda: sorted(server_streams(exberry_sim)) == ["executionReports", "trades"]
+            )
 
 
 async def test_closing_ends_a_stream_waiting_for_the_reconnect(
@@ -607,6 +598,15 @@ async def test_a_stream_ended_by_the_server_resumes_itself(
     assert StreamDisconnected(2, "x").code == 2
 
 
+async def next_event(stream: AsyncIterator[object]) -> object:
+    """The next item of ``stream`` past any Gaps, which must come within 5 s."""
+    async with asyncio.timeout(5):
+        async for item in stream:
+            if not isinstance(item, Gap):
+                return item
+    raise AssertionError("the stream ended")
+
+
 async def gaps_until_the_end(stream: AsyncIterator[object]) -> None:
     """Read ``stream`` to its end, which must come within 5 s; only Gaps before it."""
     async with asyncio.timeout(5):
@@ -632,10 +632,7 @@ async def test_closing_a_failed_stream_after_a_reconnect_leaves_the_others_open(
         await exberry_client.place_order(
             instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1
         )
-        event = await asyncio.wait_for(anext(book), 5)
-        while isinstance(event, Gap):
-            event = await asyncio.wait_for(anext(book), 5)
-        assert isinstance(event, Add)
+        assert isinstance(await next_event(book), Add)
     kinds = [kind for peer in exberry_sim.peers for kind, _, _ in peer.streams.values()]
     assert kinds == []
 

@@ -21,6 +21,7 @@ from deribit_client import (
     RateLimitError,
     ReconnectPolicy,
     SubscriberOverflow,
+    Subscription,
     SubscriptionRejected,
 )
 from deribit_client.models import BookChange, Ticker
@@ -353,15 +354,24 @@ async def test_in_flight_calls_fail_and_are_not_resent_across_a_reconnect(
     assert [m for m, _ in sim.calls].count("public/get_time") == 1
 
 
-async def test_a_subscribe_made_while_reconnecting_waits_for_the_new_connection(
+async def subscribe_while_down(
     client: DeribitClient, sim: DeribitSimulator
-) -> None:
+) -> asyncio.Future[Subscription[Any]]:
+    """Cut the link, keep the reconnect from succeeding (``sim.refuse_websocket``), and
+    start a subscribe to ``TICKER``: it waits for the reconnect."""
     sim.refuse_websocket = True
     sim.drop_connections()
     await until(lambda: client.state == "reconnecting")
     entering = asyncio.ensure_future(client.subscribe(TICKER))
     await until(lambda: client.subscriptions.awaiting_reconnect == 1)
     assert not entering.done()
+    return entering
+
+
+async def test_a_subscribe_made_while_reconnecting_waits_for_the_new_connection(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    entering = await subscribe_while_down(client, sim)
     sim.refuse_websocket = False
     async with await entering as sub:
         assert client.state == "ready"
@@ -434,11 +444,7 @@ async def test_a_subscribe_cut_off_without_reconnect_fails_at_once(sim: DeribitS
 async def test_closing_ends_a_subscribe_waiting_for_the_reconnect(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
-    sim.refuse_websocket = True
-    sim.drop_connections()
-    await until(lambda: client.state == "reconnecting")
-    entering = asyncio.ensure_future(client.subscribe(TICKER))
-    await until(lambda: client.subscriptions.awaiting_reconnect == 1)
+    entering = await subscribe_while_down(client, sim)
     await client.close()
     with pytest.raises(ClientClosed):
         await entering
