@@ -424,7 +424,7 @@ class SubscriptionManager:
             try:
                 self._check_labels(subscriber)
             except ClientError as exc:
-                done.set_exception(exc)
+                _settle(done, exc)
                 continue
             joined.append((subscriber, done))
             self._register(subscriber, fresh)

@@ -205,8 +205,9 @@ class Windows:
         self, channel: str, period: Callable[[], float | None], build: Callable[[], Any]
     ) -> None:
         """End each of ``channel``'s windows with ``build()``, whatever happened during it
-        (grouped books: a full snapshot once per interval). ``period()`` gives the next
-        window's seconds; None stops it (the interval now sends every event at once)."""
+        (grouped books: a full snapshot once per interval), or with the latest message a
+        test published on it by hand. ``period()`` gives the next window's seconds; None
+        stops it (the interval now sends every event at once)."""
         self.discard(channel)
         self._periodic[channel] = (period, build)
         self._start_period(channel)
@@ -224,10 +225,12 @@ class Windows:
         timer = self._timers.pop(channel, None)
         if timer is not None:
             timer.cancel()
+        window = self._open.pop(channel, None)
         periodic = self._periodic.get(channel)
         if periodic is not None:
+            # A message published by hand stands for this window's (the latest wins).
             try:
-                data = periodic[1]()
+                data = periodic[1]() if window is None else window.messages()[-1]
             except Exception:  # a failing channel stops alone, not the connection
                 log.exception("simulator could not build %s", channel)
                 del self._periodic[channel]
@@ -235,7 +238,6 @@ class Windows:
             self._send(channel, data)
             self._start_period(channel)
             return
-        window = self._open.pop(channel, None)
         if window is None:
             return
         messages = window.messages()
@@ -246,7 +248,7 @@ class Windows:
 
     def flush_all(self) -> None:
         """End every window now."""
-        for channel in [*self._open, *self._periodic]:
+        for channel in {**self._open, **self._periodic}:  # a channel once, even in both
             self.flush(channel)
 
     def discard(self, channel: str) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -38,6 +40,13 @@ class Inbox:
         return waiting.popleft()
 
 
+@asynccontextmanager
+async def inbox_of(trader: DeribitClient, *channels: str) -> AsyncIterator[Inbox]:
+    """``channels`` subscribed together, their items sorted in an :class:`Inbox`."""
+    async with trader.subscribe(*channels) as sub:
+        yield Inbox(sub)
+
+
 def levels(book: LocalOrderBook) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     return [(lv.price, lv.amount) for lv in book.bids()], [
         (lv.price, lv.amount) for lv in book.asks()
@@ -51,8 +60,7 @@ async def test_a_window_of_book_changes_is_one_netted_change(
     sim.aggregation_periods["100ms"] = LONG
     books = {raw: LocalOrderBook(PERP), merged: LocalOrderBook(PERP)}
     server = sim.market.books[PERP]
-    async with trader.subscribe(raw, merged) as sub:
-        inbox = Inbox(sub)
+    async with inbox_of(trader, raw, merged) as inbox:
         for channel, book in books.items():
             book.apply(await inbox.next(channel))
         snapshot_id = books[merged].change_id
@@ -88,13 +96,12 @@ async def test_a_window_ends_after_its_period_and_each_interval_has_its_own(
 ) -> None:
     sim.aggregation_periods["agg2"] = LONG  # 100ms keeps its 0.1 s
     fast, slow = f"book.{PERP}.100ms", f"book.{PERP}.agg2"
-    async with trader.subscribe(fast, slow) as sub:
-        inbox = Inbox(sub)
+    async with inbox_of(trader, fast, slow) as inbox:
         await inbox.next(fast)
         await inbox.next(slow)
         change = await sim.publish_book_change(PERP)
         async with asyncio.timeout(5):  # the 100ms window ends by itself; agg2's stays open
-            item = await anext(sub)
+            item = await anext(inbox.sub)
         assert (item.channel, item.data.change_id) == (fast, change["change_id"])  # type: ignore[union-attr]
         sim.end_windows()
         assert (await inbox.next(slow)).data.change_id == change["change_id"]
@@ -105,8 +112,7 @@ async def test_a_gap_inside_a_window_still_reaches_the_subscriber(
 ) -> None:
     sim.aggregation_periods["100ms"] = LONG
     channel = f"book.{PERP}.100ms"
-    async with trader.subscribe(channel) as sub:
-        inbox = Inbox(sub)
+    async with inbox_of(trader, channel) as inbox:
         snapshot = await inbox.next(channel)
         first = await sim.publish_book_change(PERP)
         await sim.publish_book_change(PERP, gap=True)  # ends the window: sent as it was
@@ -129,8 +135,7 @@ async def test_orders_trades_and_tickers_merge_within_a_window(
     sim.aggregation_periods["100ms"] = LONG
     orders, mine = f"user.orders.{PERP}.100ms", f"user.trades.{PERP}.100ms"
     public, ticker = f"trades.{PERP}.100ms", f"ticker.{PERP}.100ms"
-    async with trader.subscribe(orders, mine, public, ticker) as sub:
-        inbox = Inbox(sub)
+    async with inbox_of(trader, orders, mine, public, ticker) as inbox:
         quote = await trader.public.ticker(PERP)
         assert quote.best_bid_price is not None
         resting = await trader.private.buy(PERP, amount=10, price=quote.best_bid_price - 50)
@@ -159,8 +164,7 @@ async def test_without_periods_every_event_goes_out_at_once(
 ) -> None:
     sim.aggregation_periods.clear()  # the other reading of an interval: no merging at all
     channel = f"book.{PERP}.agg2"
-    async with trader.subscribe(channel) as sub:
-        inbox = Inbox(sub)
+    async with inbox_of(trader, channel) as inbox:
         await inbox.next(channel)
         changes = [await sim.publish_book_change(PERP) for _ in range(3)]
         got = [(await inbox.next(channel)).data.change_id for _ in changes]
@@ -172,12 +176,10 @@ async def test_an_unsubscribed_window_says_nothing_and_a_resubscription_chains(
 ) -> None:
     sim.aggregation_periods["100ms"] = LONG
     channel = f"book.{PERP}.100ms"
-    async with trader.subscribe(channel) as sub:
-        inbox = Inbox(sub)
+    async with inbox_of(trader, channel) as inbox:
         await inbox.next(channel)
         await sim.publish_book_change(PERP)  # gathered, then unsubscribed
-    async with trader.subscribe(channel) as sub:
-        inbox = Inbox(sub)
+    async with inbox_of(trader, channel) as inbox:
         snapshot = await inbox.next(channel)
         change = await sim.publish_book_change(PERP)
         sim.end_windows()
@@ -196,13 +198,28 @@ async def test_a_grouped_book_is_sent_every_interval_even_unchanged(
     sim.aggregation_periods["100ms"] = 0.01
     channel = f"book.{PERP}.none.10.100ms"
     server = sim.market.books[PERP]
-    async with trader.subscribe(channel) as sub:
-        inbox = Inbox(sub)
+    async with inbox_of(trader, channel) as inbox:
         snapshots = [(await inbox.next(channel)).data for _ in range(3)]
     for snapshot in snapshots:
         assert snapshot.change_id == server.change_id
         assert [tuple(level) for level in snapshot.bids] == [tuple(b) for b in server.bids[:10]]
         assert [tuple(level) for level in snapshot.asks] == [tuple(a) for a in server.asks[:10]]
+
+
+async def test_a_grouped_book_published_by_hand_still_ends_each_window_once(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # A test publishing on a grouped channel opened a second window beside the periodic
+    # one: end_windows() then sent two snapshots, and the published message never went.
+    sim.aggregation_periods["100ms"] = LONG
+    channel, sentinel = f"book.{PERP}.none.10.100ms", f"ticker.{PERP}.raw"
+    mine = {"timestamp": 1, "instrument_name": PERP, "change_id": 42, "bids": [], "asks": []}
+    async with inbox_of(trader, channel, sentinel) as inbox:
+        await sim.publish(channel, mine)
+        sim.end_windows()
+        await sim.publish(sentinel, {"instrument_name": PERP, "timestamp": 1})
+        await inbox.next(sentinel)  # everything sent before it is sorted in by now
+        assert [item.data.change_id for item in inbox.items[channel]] == [42]
 
 
 def grouped(levels: list[list[float]], group: int, side: str) -> list[tuple[float, float]]:
@@ -222,8 +239,7 @@ async def test_a_grouped_book_rounds_prices_to_its_group_and_keeps_its_depth(
     sim.aggregation_periods["100ms"] = LONG
     server = sim.market.books[PERP]
     channels = {f"book.{PERP}.10.1.100ms": (10, 1), f"book.{PERP}.5.20.100ms": (5, 20)}
-    async with trader.subscribe(*channels) as sub:
-        inbox = Inbox(sub)
+    async with inbox_of(trader, *channels) as inbox:
         sim.end_windows()
         for channel, (group, depth) in channels.items():
             snapshot = (await inbox.next(channel)).data
