@@ -82,3 +82,17 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> in
     if type(value) is not int or value < low or (high is not None and value > high):
         raise ClientError(f"{name} must be an int {int_bounds(low, high)}, not {value!r}")
     return value
+
+
+def check_choice(name: str, value: object, choices: tuple[object, ...]) -> object:
+    """``value`` when it is one of ``choices`` and of the same type (``True`` is not ``1``):
+    the rule for a parameter whose values the venue enumerates.
+
+    Raises:
+        ClientError: naming ``name`` and the choices, before anything is sent (the venue's
+            answer to an unlisted value is undocumented, if it answers at all).
+    """
+    if not any(value == c and type(value) is type(c) for c in choices):
+        listed = ", ".join(map(repr, choices))
+        raise ClientError(f"{name} must be one of {listed}, not {value!r}")
+    return value

@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Generic, Literal, NoReturn, TypeVar
+from typing import Any, Generic, Literal, NoReturn, TypeVar, get_args
 
 import msgspec
 
@@ -30,7 +30,7 @@ from .._core.errors import (
 from .._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Gap, Policy, Stream, check_maxsize
 from .._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor, refuse_after_a_turn
 from .._core.tasks import finish_all
-from .._core.values import check_finite, check_int
+from .._core.values import check_choice, check_finite, check_int
 from .._errors import OrderOutcomeUnknown
 from ..transports.base import Connector
 from ..transports.websocket import WebSocketConnector
@@ -83,6 +83,12 @@ MUTATIONS = frozenset(
 OrderType = Literal["Limit", "Market", "Stop", "StopLimit", "MarketToLimit", "MIT", "LIT"]
 Side = Literal["Buy", "Sell"]
 TimeInForce = Literal["GTC", "GTD", "FOK", "IOC", "DAY", "GAA", "OPG", "ATC"]
+MdInterval = Literal[100, 1000, 2000]
+"""The update intervals (ms) ``lightTickers`` and ``partialOrderBook`` accept."""
+MdLevels = Literal[1, 5, 10, 20, 100]
+"""The depths ``partialOrderBook`` accepts."""
+MdScope = Literal["CLOB", "All"]
+"""The ``scope`` values ``lightTickers`` accepts."""
 Conn = Connection[ExberryProtocol[Any]]
 
 
@@ -849,8 +855,8 @@ class ExberryClient:
         self,
         *,
         symbols: list[str],
-        interval: Literal[100, 1000, 2000] = 1000,
-        scope: Literal["CLOB", "All"] | None = None,
+        interval: MdInterval = 1000,
+        scope: MdScope | None = None,
         volumeTypes: list[str] | None = None,
         priceLimits: bool | None = None,
         policy: Policy = "keep_latest",
@@ -862,6 +868,9 @@ class ExberryClient:
         each symbol waits in the queue (``keep_latest``)."""
         if not symbols or not all(type(s) is str for s in symbols):
             raise ClientError("symbols must be a non-empty list of str")
+        check_choice("interval", interval, get_args(MdInterval))
+        if scope is not None:
+            check_choice("scope", scope, get_args(MdScope))
         d = _members({"symbols": symbols, "interval": interval, "scope": scope,
                       "volumeTypes": volumeTypes, "priceLimits": priceLimits})  # fmt: skip
         return self._md_stream("lightTickers", d, LightTicker, policy, maxsize, callback, on_error)
@@ -870,8 +879,8 @@ class ExberryClient:
         self,
         *,
         symbol: str,
-        levels: Literal[1, 5, 10, 20, 100] = 5,
-        interval: Literal[100, 1000, 2000] = 1000,
+        levels: MdLevels = 5,
+        interval: MdInterval = 1000,
         decimals: int | None = None,
         policy: Policy = "keep_latest",
         maxsize: int | None = None,
@@ -879,7 +888,17 @@ class ExberryClient:
         on_error: ErrorCallback | None = None,
     ) -> ExberryStream[PartialOrderBook]:
         """``v1/exchange.marketdata/partialOrderBook``: the top ``levels`` every
-        ``interval`` ms, levels as ``[price, quantity, numberOfOrders]``."""
+        ``interval`` ms, levels as ``[price, quantity, numberOfOrders]``; ``decimals``
+        aggregates prices to that many decimals (bids down, asks up).
+
+        Raises:
+            ClientError: ``levels`` or ``interval`` not one the API lists, or ``decimals``
+                not an int >= 0 (before anything is sent).
+        """
+        check_choice("levels", levels, get_args(MdLevels))
+        check_choice("interval", interval, get_args(MdInterval))
+        if decimals is not None:
+            check_int("decimals", decimals, 0)
         d = _members({"symbol": symbol, "levels": levels, "interval": interval,
                       "decimals": decimals})  # fmt: skip
         return self._md_stream(

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import itertools
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -53,6 +54,9 @@ _TOO_SLOW = "Your connection is slow, please reduce data consumed"
 MD_INTERVALS = (100, 1000, 2000)
 """``interval`` values (ms) of ``lightTickers`` and ``partialOrderBook``; others get
 error 3 "Wrong interval" (REFERENCE 10 and its samples)."""
+MD_LEVELS = (1, 5, 10, 20, 100)
+"""``levels`` values of ``partialOrderBook`` (REFERENCE 10); others get error 3 "Wrong
+levels", worded like "Wrong interval" (the venue's answer is undocumented)."""
 MD_DEFAULT_INTERVAL = 1000
 """The interval of a request that names none (undocumented: the samples always do)."""
 
@@ -457,6 +461,11 @@ class ExberrySimulator:
                     interval = int(interval)
                 if interval not in MD_INTERVALS:
                     raise _Fail(3, "Wrong interval")
+                if name == "partialOrderBook":
+                    if d.get("levels", 5) not in MD_LEVELS:
+                        raise _Fail(3, "Wrong levels")
+                    if d.get("decimals", 0) < 0:
+                        raise _Fail(3, "Wrong decimals")
                 send = functools.partial(self._md_update, peer, q, sid, name, d)
                 peer.throttles[sid] = _Throttle(interval, send)
             peer.streams[sid] = (f"md:{name}", q, self._tracking)
@@ -556,11 +565,11 @@ class ExberrySimulator:
                 "volume": round(sum(t[1] for t in trades), places),
             }  # fmt: skip
         if name == "partialOrderBook":
-            depth = d.get("levels", 5)
+            depth, decimals = d.get("levels", 5), d.get("decimals")
             return {
                 "symbol": symbol, "timeStamp": self._now_ns() // 10**6,
-                "bids": _levels(book["Buy"], places)[:depth],
-                "asks": _levels(book["Sell"], places)[:depth],
+                "bids": _levels(book["Buy"], places, decimals, math.floor)[:depth],
+                "asks": _levels(book["Sell"], places, decimals, math.ceil)[:depth],
             }  # fmt: skip
         # liveTrades: the snapshot is one list of positional arrays
         return self.trade_log[symbol][-d.get("limit", 100) :] if snapshot else []
@@ -937,12 +946,23 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
 }
 
 
-def _levels(side: list[dict[str, Any]], places: int) -> list[list[Any]]:
+def _levels(
+    side: list[dict[str, Any]],
+    places: int,
+    decimals: int | None = None,
+    rounding: Callable[[float], int] = math.floor,
+) -> list[list[Any]]:
     """Orders of one side (best first) as ``[price, quantity, numberOfOrders]`` levels,
-    quantities summed to ``places`` decimals."""
+    quantities summed to ``places`` decimals; ``decimals`` (partialOrderBook) rounds prices
+    to that many decimals with ``rounding`` (bids down, asks up, so the sides never cross)
+    and merges the levels that meet."""
     levels: dict[float, list[Any]] = {}
     for order in side:
-        level = levels.setdefault(order["price"], [order["price"], 0, 0])
+        price = order["price"]
+        if decimals is not None and decimals < 16:  # finer than a float holds: as is
+            unit = 10**decimals
+            price = rounding(round(price * unit, 9)) / unit
+        level = levels.setdefault(price, [price, 0, 0])
         level[1] = round(level[1] + order["remainingOpenQuantity"], places)
         level[2] += 1
     return list(levels.values())
@@ -957,7 +977,7 @@ def _iso(ns: int) -> str:
 _Types = dict[str, type | tuple[type, ...]]
 _MD_TYPES: _Types = {
     "symbol": str, "symbols": list, "from": int, "to": int, "limit": int, "multiplier": int,
-    "timespan": str, "levels": int, "interval": (int, str),
+    "timespan": str, "levels": int, "interval": (int, str), "decimals": int,
 }  # fmt: skip
 """The Market Data API's request members and their JSON types (lists: of strings)."""
 _SESSION_TYPES: _Types = {"token": str, "username": str, "password": str}

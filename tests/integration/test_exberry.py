@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
+import msgspec
 import pytest
 
 from deribit_client import (
@@ -27,7 +28,7 @@ from deribit_client.exberry import (
     SessionError,
     StreamDisconnected,
 )
-from deribit_client.exberry.models import Add, Executed, ExecutionReport, Trade
+from deribit_client.exberry.models import Add, Executed, ExecutionReport, PartialOrderBook, Trade
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
 from deribit_client.transports import WebSocketConnector
 from tests.helpers import INSTANT, retry_at_once, until
@@ -1006,10 +1007,55 @@ async def test_market_data_wrong_symbols_and_intervals_are_told(
             await asyncio.wait_for(anext(book), 5)
     assert wrong.value.code == 3
     assert not isinstance(wrong.value, ExberryUnavailable)
-    with pytest.raises(ExberryError, match="Wrong interval") as interval:
-        async with md.partial_order_book(symbol="BTC", interval=500) as book:  # type: ignore[arg-type]
-            await asyncio.wait_for(anext(book), 5)
-    assert interval.value.code == 3
+    # Values the API does not list: error 3 from the simulator (sent raw, past the
+    # client's own check)
+    q = "v1/exchange.marketdata/partialOrderBook"
+    for d, text in [
+        ({"symbol": "BTC", "interval": 500}, "Wrong interval"),
+        ({"symbol": "BTC", "levels": 7}, "Wrong levels"),
+        ({"symbol": "BTC", "decimals": -1}, "Wrong decimals"),
+    ]:
+        with pytest.raises(ExberryError, match=text) as wrong:
+            async with await md.stream(q, d) as raw:
+                await asyncio.wait_for(anext(raw), 5)
+        assert wrong.value.code == 3
+
+
+async def test_market_data_values_the_api_does_not_list_are_refused_before_sending(
+    exberry_sim: ExberrySimulator, md: ExberryClient
+) -> None:
+    # They went out as given; the venue's answer to them is undocumented.
+    refused: list[tuple[Callable[[], object], str]] = [
+        (lambda: md.partial_order_book(symbol="BTC", levels=7), "levels must be one of 1, 5"),  # type: ignore[arg-type]
+        (lambda: md.partial_order_book(symbol="BTC", levels=True), "levels must be one of"),  # type: ignore[arg-type]
+        (lambda: md.partial_order_book(symbol="BTC", interval=500), "interval must be one of"),  # type: ignore[arg-type]
+        (lambda: md.partial_order_book(symbol="BTC", decimals=-1), "decimals must be an int >= 0"),
+        (lambda: md.light_tickers(symbols=["BTC"], interval=10), "interval must be one of 100, "),  # type: ignore[arg-type]
+        (lambda: md.light_tickers(symbols=["BTC"], scope="clob"), "scope must be one of 'CLOB'"),  # type: ignore[arg-type]
+    ]
+    for make, text in refused:
+        with pytest.raises(ClientError, match=text):
+            make()
+    assert exberry_sim.calls == []
+
+
+async def test_partial_order_book_decimals_aggregates_prices(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient, md: ExberryClient
+) -> None:
+    for n, (side, price) in enumerate(
+        [("Buy", 99.0), ("Buy", 99.5), ("Buy", 98.5), ("Sell", 100.5), ("Sell", 101.0)],
+        start=1,
+    ):
+        await exberry_client.place_order(
+            instrument="BTC", side=side, quantity=n, price=price, mpOrderId=n
+        )
+    async with md.partial_order_book(symbol="BTC", decimals=0, levels=1) as book:
+        snapshot = await asyncio.wait_for(anext(book), 5)
+    assert isinstance(snapshot, PartialOrderBook)
+    # bids round down and asks up, so the sides cannot cross; the levels that meet are
+    # one level with their quantities and order counts summed
+    assert [msgspec.structs.astuple(lv) for lv in snapshot.bids] == [(99.0, 3.0, 2)]
+    assert [msgspec.structs.astuple(lv) for lv in snapshot.asks] == [(101.0, 9.0, 2)]
 
 
 async def test_market_data_interval_holds_updates_and_sends_the_latest(
