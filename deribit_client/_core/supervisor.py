@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,8 +24,6 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_never,
-    wait_exponential,
-    wait_random,
 )
 
 from .errors import ClientClosed, ClientError, ConnectionLost, DeribitError, NotReadyError
@@ -107,6 +106,13 @@ class ReconnectPolicy:
         if attempts is not None and (type(attempts) is not int or attempts < 1):
             raise ClientError(f"max_attempts must be an int >= 1 (or None), not {attempts!r}")
 
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (from 1): ``initial_delay``
+        doubled per attempt up to ``max_delay``, plus up to ``jitter`` random seconds (so
+        clients cut off together do not all come back in the same instant)."""
+        delay = min(self.initial_delay * 2.0 ** min(attempt - 1, 64), self.max_delay)
+        return delay + random.uniform(0, self.jitter)
+
 
 class Closable(Protocol):
     """What the supervisor needs of a connection."""
@@ -155,13 +161,10 @@ async def retry_establish(
     Raises:
         Exception: the last error, once it is fatal or attempts run out.
     """
-    base_wait = wait_exponential(
-        multiplier=policy.initial_delay, max=policy.max_delay
-    ) + wait_random(0, policy.jitter)
     loop = asyncio.get_running_loop()
 
     def wait(state: RetryCallState) -> float:
-        return max(float(base_wait(state)), not_before() - loop.time())
+        return max(policy.backoff(state.attempt_number), not_before() - loop.time())
 
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None

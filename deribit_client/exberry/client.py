@@ -8,6 +8,7 @@ A session lives as long as its socket, so every reconnect creates a new one firs
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -107,10 +108,11 @@ def _is_fatal(error: BaseException) -> bool:
 
 
 QUICK_END = 1.0
-"""Seconds between two ends by the server that count as ending at once."""
+"""A stream the server ends within this many seconds of opening it ended at once."""
 MAX_QUICK_ENDS = 3
-"""A stream the server ends this many times in a row, each within :data:`QUICK_END`
-seconds of the end before, fails with the server's error instead of being re-opened."""
+"""A stream the server ends at once (:data:`QUICK_END`) this many times in a row is
+re-opened, the first time at once and then after the client's reconnect backoff; ended
+at once once more, it fails with the server's error instead."""
 
 
 class ExberryStream(Stream[T], Generic[T]):
@@ -126,10 +128,11 @@ class ExberryStream(Stream[T], Generic[T]):
         "_at_last",
         "_client",
         "_convert",
-        "_ended_at",
         "_last",
+        "_opened_at",
         "_prev",
         "_quick_ends",
+        "_reopening",
         "_skip",
         "deliver",
         "frame_decoder",
@@ -164,24 +167,38 @@ class ExberryStream(Stream[T], Generic[T]):
         self._prev: int | None = None  # the distinct number before it
         self._at_last = 0  # items delivered with number == _last
         self._skip = 0  # replayed items still to skip after a resume
-        self._ended_at: float | None = None  # when the server last ended it
-        self._quick_ends = 0  # ends in a row, each soon after the one before
+        self._opened_at = 0.0  # when its opening frame was last made
+        self._quick_ends = 0  # ends at once in a row
+        self._reopening: asyncio.TimerHandle | None = None  # a re-open waiting its backoff
         self.resumable = q.endswith(("orderBookDepth", "executionReports", "trades"))
         """Ended by the server without an error, it is re-opened (tracking-number streams)."""
         self.deliver: Callable[[Any], None] = (
             self._deliver if convert is None else self._deliver_converted
         )
 
-    def ended_too_often(self) -> bool:
-        """Count an end by the server; True once it has ended :data:`MAX_QUICK_ENDS` times
-        in a row, each within :data:`QUICK_END` seconds of the one before: re-opening it
-        again would only repeat that, a request per round trip, for ever."""
-        now = time.monotonic()
-        ended, self._ended_at = self._ended_at, now
-        self._quick_ends = (
-            self._quick_ends + 1 if ended is not None and now - ended < QUICK_END else 0
-        )
-        return self._quick_ends >= MAX_QUICK_ENDS
+    def reopen_delay(self, policy: ReconnectPolicy) -> float | None:
+        """Count an end by the server and say in how many seconds to re-open the stream:
+        at once after an end that came a while after opening it, or the first that came
+        at once (:data:`QUICK_END`); after ``policy``'s backoff for the next ones in a row,
+        so a venue in trouble is not asked again every round trip; ``None`` (fail it)
+        after :data:`MAX_QUICK_ENDS` of them, since re-opening would only repeat that."""
+        quick = time.monotonic() - self._opened_at < QUICK_END
+        self._quick_ends = self._quick_ends + 1 if quick else 0
+        if self._quick_ends > MAX_QUICK_ENDS:
+            return None
+        return policy.backoff(self._quick_ends - 1) if self._quick_ends > 1 else 0.0
+
+    def reopen_after(self, delay: float, reopen: Callable[[], None]) -> None:
+        """Call ``reopen`` in ``delay`` seconds, unless the stream is opened (by a
+        reconnect) or ends first."""
+        self.cancel_reopen()
+        self._reopening = asyncio.get_running_loop().call_later(delay, reopen)
+
+    def cancel_reopen(self) -> None:
+        """Drop a re-open waiting for its backoff (the stream was opened or ended)."""
+        if self._reopening is not None:
+            self._reopening.cancel()
+            self._reopening = None
 
     # -- route (called from the read loop) ----------------------------------------------
 
@@ -244,7 +261,18 @@ class ExberryStream(Stream[T], Generic[T]):
         self._last = self._prev = None
         return dict(self.request)
 
+    def opening(self, sid: int) -> None:
+        """Its opening frame was made, under ``sid``: remember when (see
+        :meth:`reopen_delay`); a re-open still waiting its backoff is superseded."""
+        self.sid = sid
+        self._opened_at = time.monotonic()
+        self.cancel_reopen()
+
     # -- lifecycle ------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        self.cancel_reopen()  # ended or failed: nothing to re-open
+        super()._finish()
 
     async def _attach(self) -> None:
         await self._client._open_stream(self, self.request)
@@ -564,7 +592,8 @@ class ExberryClient:
                 _send_soon(conn, close)
 
     def _register(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> bytes:
-        stream.sid, frame = conn.protocol.open_stream(stream.q, d, stream)
+        sid, frame = conn.protocol.open_stream(stream.q, d, stream)
+        stream.opening(sid)
         return frame
 
     async def _close_stream(self, stream: ExberryStream[Any]) -> None:
@@ -580,9 +609,14 @@ class ExberryClient:
             with contextlib.suppress(ConnectionLost):  # the socket went: the stream with it
                 await conn.send(frame)
 
-    def _reopen_soon(self, conn: Conn, stream: ExberryStream[Any], d: dict[str, Any]) -> None:
-        # From the read loop, which must not await a write.
-        _send_soon(conn, self._register(conn, stream, d))
+    def _reopen(
+        self, conn: Conn, stream: ExberryStream[Any], request: Callable[[], dict[str, Any]]
+    ) -> None:
+        """Re-open ``stream`` on ``conn``, unless it was closed meanwhile or ``conn`` is no
+        longer the ready connection (a reconnect's resume step opens it then). Called from
+        the read loop or a timer, which must not await a write."""
+        if stream in self._live and conn is self._supervisor.ready_connection:
+            _send_soon(conn, self._register(conn, stream, request()))
 
     def _on_event(self, event: object) -> None:
         if type(event) is StreamClosed:
@@ -591,13 +625,18 @@ class ExberryClient:
                 return
             error = event.error
             conn = self._supervisor.ready_connection
-            if conn is not None and not stream.ended_too_often():
-                if isinstance(error, StreamDisconnected) or (error is None and stream.resumable):
-                    # The server ended a long-lived stream: resume it on this socket.
-                    self._reopen_soon(conn, stream, stream.resume_request())
+            request: Callable[[], dict[str, Any]] | None = None
+            if isinstance(error, StreamDisconnected) or (error is None and stream.resumable):
+                request = stream.resume_request  # the server ended a long-lived stream
+            elif isinstance(error, TrackingNumberError):
+                request = stream.restart_live
+            if conn is not None and request is not None:
+                delay = stream.reopen_delay(self._supervisor.policy)
+                if delay == 0.0:
+                    self._reopen(conn, stream, request)
                     return
-                if isinstance(error, TrackingNumberError):
-                    self._reopen_soon(conn, stream, stream.restart_live())
+                if delay is not None:
+                    stream.reopen_after(delay, lambda: self._reopen(conn, stream, request))
                     return
             self._live.remove(stream)
             stream.fail(error or ConnectionLost(f"{stream.q} ended by the server"))

@@ -18,6 +18,7 @@ from deribit_client import (
     Gap,
     OrderOutcomeUnknown,
     ProtocolError,
+    ReconnectPolicy,
 )
 from deribit_client.exberry import (
     ExberryClient,
@@ -653,6 +654,53 @@ async def test_a_stream_the_server_keeps_ending_fails_instead_of_looping(
             await gaps_until_the_end(reports)
     opened = [q for q, _ in exberry_sim.calls if q.endswith("executionReports")]
     assert len(opened) == MAX_QUICK_ENDS + 1
+
+
+async def test_a_stream_ended_at_once_again_waits_for_the_backoff(
+    exberry_sim: ExberrySimulator,
+) -> None:
+    # It was re-opened every round trip until it failed: a venue in trouble for a moment
+    # failed every bot's execution reports within milliseconds.
+    slow = ReconnectPolicy(initial_delay=60, max_delay=60, jitter=0)
+    async with (
+        ExberryClient(exberry_sim.url, **KEY, reconnect=slow) as client,
+        client.execution_reports() as reports,
+    ):
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        assert await exberry_sim.fail_streams() == 1
+        await until(lambda: any(p.streams for p in exberry_sim.peers))  # once: at once
+        assert await exberry_sim.fail_streams() == 1
+        # again at once: re-opened only after the backoff, and meanwhile still live
+        assert await client.ping(7) == 7  # a round trip: the end was read, nothing re-sent
+        assert client.live_streams == 1
+        assert not any(p.streams for p in exberry_sim.peers)
+        opened = [q for q, _ in exberry_sim.calls if q.endswith("executionReports")]
+        assert len(opened) == 2
+        # a reconnect opens it with the others, and the waiting re-open is dropped
+        exberry_sim.drop_connections()
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        await client.place_order(instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1)
+        assert isinstance(await next_event(reports), ExecutionReport)
+    # leaving the block ends it: nothing waits to re-open it
+    assert [kind for p in exberry_sim.peers for kind, _, _ in p.streams.values()] == []
+
+
+async def test_a_stream_ended_at_once_again_is_reopened_after_the_backoff(
+    exberry_sim: ExberrySimulator,
+) -> None:
+    quick = ReconnectPolicy(initial_delay=0.01, max_delay=0.01, jitter=0)
+    async with (
+        ExberryClient(exberry_sim.url, **KEY, reconnect=quick) as client,
+        client.execution_reports() as reports,
+    ):
+        for _ in range(2):
+            await until(lambda: any(p.streams for p in exberry_sim.peers))
+            assert await exberry_sim.fail_streams() == 1
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+        await client.place_order(instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1)
+        assert isinstance(await next_event(reports), ExecutionReport)
+        opened = [q for q, _ in exberry_sim.calls if q.endswith("executionReports")]
+        assert len(opened) == 3
 
 
 async def test_a_market_data_request_missing_a_member_is_not_resumed(

@@ -96,6 +96,14 @@ def test_policy_validation() -> None:
         ReconnectPolicy(max_attempts=0)
 
 
+def test_backoff_doubles_up_to_the_cap_with_jitter_on_top() -> None:
+    policy = ReconnectPolicy(initial_delay=0.5, max_delay=3.0, jitter=0)
+    assert [policy.backoff(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    assert policy.backoff(10_000) == 3.0  # no overflow after a long outage
+    jittered = ReconnectPolicy(initial_delay=0.5, max_delay=3.0, jitter=1.0)
+    assert all(0.5 <= jittered.backoff(1) <= 1.5 for _ in range(100))
+
+
 class _Link:
     """A connection as the supervisor sees it."""
 
