@@ -681,7 +681,7 @@ async def test_a_stream_ended_at_once_again_waits_for_the_backoff(
         await until(lambda: any(p.streams for p in exberry_sim.peers))
         await client.place_order(instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1)
         assert isinstance(await next_event(reports), ExecutionReport)
-    # leaving the block closes it on the server; the dropped re-open does not bring it back
+    # leaving the block closes it on the server
     assert [kind for p in exberry_sim.peers for kind, _, _ in p.streams.values()] == []
 
 
