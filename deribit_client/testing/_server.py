@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +34,7 @@ from . import (
 )
 from ._accounts import SIM_CLIENT_ID
 from ._credits import RateLimits
+from ._faults import Faults, check_seconds
 from ._logs import remember
 from ._orders import BOOK_STATES
 from ._serve import serve
@@ -48,15 +48,6 @@ log = logging.getLogger("deribit_client.testing")
 _ENDED = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR})
 
 _json_decode = msgspec.json.decode
-
-
-class _Fault:
-    __slots__ = ("action", "close", "times")
-
-    def __init__(self, action: Any, times: int | None, close: bool = False) -> None:
-        self.action = action
-        self.times = times
-        self.close = close
 
 
 class DeribitSimulator(SimState):
@@ -119,8 +110,8 @@ class DeribitSimulator(SimState):
         after about 10 minutes (REFERENCE 3). ``None``: never."""
         self.idle_disconnects = 0
         """Connections closed for being idle."""
-        self._errors: dict[str, list[_Fault]] = defaultdict(list)
-        self._delays: dict[str, list[_Fault]] = defaultdict(list)
+        self._errors = Faults()
+        self._delays = Faults()
         self._shuffle_left = 0
         self._held: list[tuple[Session, bytes]] = []
         self._runner: web.AppRunner | None = None
@@ -201,11 +192,12 @@ class DeribitSimulator(SimState):
         """Answer the next ``times`` calls of ``method`` (``None``: all) with this error;
         with ``close=True`` the connection is closed right after, as Deribit does on 10028.
         ``method="*"`` matches any method."""
-        self._errors[method].append(_Fault(SimError(code, message, data), times, close))
+        self._errors.add(method, SimError(code, message, data), times, close)
 
     def delay(self, method: str, seconds: float, *, times: int | None = 1) -> None:
-        """Hold the reply to the next ``times`` calls of ``method`` for ``seconds``."""
-        self._delays[method].append(_Fault(seconds, times))
+        """Hold the next ``times`` calls of ``method`` (``None``: all; ``"*"``: any method)
+        for ``seconds`` before running and answering them (others are not held)."""
+        self._delays.add(method, check_seconds(seconds), times)
 
     def shuffle_replies(self, count: int) -> None:
         """Hold the next ``count`` WebSocket replies, then send them in a shuffled order."""
@@ -459,9 +451,9 @@ class DeribitSimulator(SimState):
             await self._deliver(session, _error_envelope(req_id, method))
             return
         remember(self.calls, (method, params))
-        delay = self._take_delay(method)
+        delay = self._delays.take(method)
         if delay is not None:
-            self.spawn(self._answer_later(session, req_id, method, params, delay))
+            self.spawn(self._answer_later(session, req_id, method, params, delay.action))
             return
         await self._answer(session, req_id, method, params)
 
@@ -568,9 +560,9 @@ class DeribitSimulator(SimState):
         else:
             return web.Response(status=405, text="use GET or POST")
         remember(self.calls, (method, params))
-        seconds = self._take_delay(method)
-        if seconds is not None:
-            await asyncio.sleep(seconds)
+        delay = self._delays.take(method)
+        if delay is not None:
+            await asyncio.sleep(delay.action)
         call = Call(self, session, method, params)
         call.from_query = request.method == "GET"
         return _http_reply(*await self._execute(call, req_id))
@@ -580,7 +572,7 @@ class DeribitSimulator(SimState):
         us_in = int(self.clock() * 1_000_000)
         method = call.method
         try:
-            fault = self._take_fault(method) or self._take_fault("*")
+            fault = self._errors.take(method)
             if fault is not None:
                 call.close_after = fault.close
                 raise fault.action
@@ -615,25 +607,6 @@ class DeribitSimulator(SimState):
             }
         )
         return frame, True
-
-    def _take_fault(self, method: str) -> _Fault | None:
-        return self._take(self._errors, method)
-
-    def _take_delay(self, method: str) -> float | None:
-        fault = self._take(self._delays, method)
-        return None if fault is None else float(fault.action)
-
-    @staticmethod
-    def _take(faults: dict[str, list[_Fault]], method: str) -> _Fault | None:
-        queue = faults.get(method)
-        if not queue:
-            return None
-        fault = queue[0]
-        if fault.times is not None:
-            fault.times -= 1
-            if fault.times <= 0:
-                queue.pop(0)
-        return fault
 
 
 def _parse_request(frame: bytes | str) -> tuple[Any, str | SimError, dict[str, Any]]:

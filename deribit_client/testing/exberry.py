@@ -33,6 +33,7 @@ from typing import Any
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ._faults import Faults, check_seconds
 from ._json import is_json
 from ._logs import HISTORY, forget_closed, remember
 from ._outbox import Outbox
@@ -194,7 +195,6 @@ class ExberrySimulator:
 
     Attributes:
         calls: the requests received as ``(q, d)`` (the newest ``history`` at least).
-        delay: seconds to hold every reply (0 by default).
         max_backlog: bytes a socket may leave unread (beyond the kernel's buffers) before
             it counts as too slow: its Market Data API streams end with error 100 "Your
             connection is slow, please reduce data consumed" and the socket is closed
@@ -238,7 +238,8 @@ class ExberrySimulator:
         self.trade_log: dict[str, list[list[Any]]] = {i: [] for i in self.instruments}
         self.clock = clock
         self.calls: list[tuple[str, Any]] = []
-        self.delay = 0.0
+        self._errors = Faults()
+        self._delays = Faults()
         self.max_backlog: int | None = 8 * 1024 * 1024
         self.slow_disconnects = 0
         self.peers: set[_Peer] = set()
@@ -291,6 +292,29 @@ class ExberrySimulator:
                 peer.outbox.abort()
             else:
                 spawn(self._tasks, peer.outbox.close(WSCloseCode.POLICY_VIOLATION, reason))
+
+    def inject_error(
+        self,
+        q: str,
+        code: int,
+        message: str = "injected error",
+        *,
+        times: int | None = 1,
+        close: bool = False,
+    ) -> None:
+        """Answer the next ``times`` requests of qualifier ``q`` (``None``: all; ``"*"``:
+        any qualifier) with ``sig: 2`` and this ``errorCode``/``errorMessage``, without
+        running them (a stream opening fails the same way); ``close=True`` closes the
+        socket right after, without a close frame."""
+        if type(code) is not int or type(message) is not str:
+            raise ValueError(f"an Exberry error is an int code and a str message: {code!r}")
+        self._errors.add(q, _Fail(code, message), times, close)
+
+    def delay(self, q: str, seconds: float, *, times: int | None = 1) -> None:
+        """Hold the next ``times`` requests of ``q`` (``None``: all; ``"*"``: any) for
+        ``seconds`` before running and answering them; later requests are not held, so
+        an order can reach the book after its sender gave up waiting."""
+        self._delays.add(q, check_seconds(seconds), times)
 
     async def fail_streams(self, code: int = 2, message: str = "Stream disconnected") -> int:
         """End every open long-lived stream with ``sig: 2``; returns how many."""
@@ -346,6 +370,22 @@ class ExberrySimulator:
         if type(q) is not str:
             await peer.send(_failure(str(q), sid, _Fail(1200, "The qualifier q must be a string")))
             return
+        remember(self.calls, (q, d), self.history)
+        if frame.get("sig") == 3:
+            if peer.end(sid) is not None:
+                await peer.send({"sig": 1, "q": q, "sid": sid})
+            return
+        delay = self._delays.take(q)
+        if delay is not None:
+            spawn(self._tasks, self._answer(peer, frame, q, sid, d, delay.action))
+            return
+        await self._answer(peer, frame, q, sid, d)
+
+    async def _answer(
+        self, peer: _Peer, frame: dict[str, Any], q: str, sid: int, d: Any, delay: float = 0.0
+    ) -> None:
+        if delay:
+            await asyncio.sleep(delay)
         try:
             await self._request(peer, frame, q, sid, d)
         except _Fail as fail:
@@ -355,13 +395,12 @@ class ExberrySimulator:
             await peer.send(_failure(q, sid, _Fail(1200, "General error")))
 
     async def _request(self, peer: _Peer, frame: dict[str, Any], q: str, sid: int, d: Any) -> None:
-        remember(self.calls, (q, d), self.history)
-        if frame.get("sig") == 3:
-            if peer.end(sid) is not None:
-                await peer.send({"sig": 1, "q": q, "sid": sid})
+        fault = self._errors.take(q)
+        if fault is not None:
+            await peer.send(_failure(q, sid, fault.action))
+            if fault.close:
+                peer.outbox.abort()
             return
-        if self.delay:
-            await asyncio.sleep(self.delay)
         if q == "v1/heartbeat/ping":  # echoed unchanged (a 0 or [] too), nothing else
             await peer.send({k: v for k, v in frame.items() if k in ("q", "sid", "d")})
             return

@@ -23,6 +23,7 @@ from deribit_client import (
 from deribit_client.exberry import (
     ExberryClient,
     ExberryError,
+    ExberryUnavailable,
     InvalidSession,
     NotFound,
     OrderValidationError,
@@ -728,17 +729,53 @@ async def test_leaving_the_block_sends_sig_3(
 async def test_a_lost_order_reply_is_outcome_unknown_with_its_mp_order_id(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
-    exberry_sim.delay = 0.5
+    exberry_sim.delay("v1/exchange.market/placeOrder", 0.5)
     with pytest.raises(OrderOutcomeUnknown) as info:
         await exberry_client.place_order(
             instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=42, timeout=0.05
         )
     assert info.value.params["mpOrderId"] == 42
-    exberry_sim.delay = 0
     # Reconcile through massOrderStatus: the order exists once the exchange processed it.
     await until(lambda: any(o["mpOrderId"] == 42 for o in exberry_sim.orders.values()))
     orders, _ = await exberry_client.mass_order_status()
     assert [o.mpOrderId for o in orders] == [42]
+
+
+async def test_simulator_fault_hooks_hit_one_qualifier_and_only_the_next_requests(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # The Exberry simulator could only hold every reply; a bot's handling of one failed
+    # or slow request could not be tested.
+    place = functools.partial(
+        exberry_client.place_order, instrument="BTC", side="Buy", quantity=1, price=10.0
+    )
+    exberry_sim.inject_error("v1/exchange.market/placeOrder", 1, "Exchange is unavailable")
+    with pytest.raises(ExberryUnavailable, match="Exchange is unavailable") as info:
+        await place(mpOrderId=1)
+    assert info.value.code == 1
+    assert exberry_sim.orders == {}  # refused, not run
+    assert (await place(mpOrderId=1)).orderStatus == "Pending"  # only the next one
+    # a reply held on one qualifier holds no other request
+    exberry_sim.delay("v1/exchange.market/placeOrder", 60)
+    held = asyncio.ensure_future(place(mpOrderId=2, timeout=120))
+    await until(lambda: len(exberry_sim.calls) == 4)
+    orders, _ = await exberry_client.mass_order_status()
+    assert [o.mpOrderId for o in orders] == [1]
+    assert not held.done()
+    held.cancel()
+    # "*" hits whatever comes next; close=True also cuts the socket, and the client
+    # reconnects
+    exberry_sim.inject_error("*", 1200, "General error", close=True)
+    with pytest.raises(ExberryError, match="General error"):
+        await exberry_client.mass_order_status()
+    await until(lambda: exberry_client.reconnect_count == 1 and exberry_client.state == "ready")
+    for bad, text in [
+        (lambda: exberry_sim.delay("v1/heartbeat/ping", -1), "seconds must be a number >= 0"),
+        (lambda: exberry_sim.delay("v1/heartbeat/ping", 1, times=0), "times must be an int"),
+        (lambda: exberry_sim.inject_error("", 1), "a fault needs a method name"),
+    ]:
+        with pytest.raises(ValueError, match=text):
+            bad()
 
 
 async def test_malformed_frames_and_unknown_sids_are_tolerated(
