@@ -104,9 +104,9 @@ class OrderOutcomeUnknown(DeribitError):
     """An order mutation was sent but its reply was lost (timeout or dropped connection).
 
     The order may or may not exist on the exchange. Do not blindly re-send: reconcile first
-    with ``await client.private.reconcile(error)``, which waits for the connection and for
-    the request to settle, then says whether the order exists. ``__cause__`` holds the
-    timeout or connection error behind it.
+    (Deribit: ``await client.private.reconcile(error)``, which waits for the connection and
+    for the request to settle, then says whether the order exists; Exberry: see
+    ``advice``). ``__cause__`` holds the timeout or connection error behind it.
 
     Attributes:
         method: the order mutation (``private/buy`` ...).
@@ -114,15 +114,26 @@ class OrderOutcomeUnknown(DeribitError):
         request_id: its JSON-RPC id.
         label: ``params["label"]``, the key to find a new order by.
         at: when the outcome became unknown (seconds since the epoch).
+        advice: how to reconcile on this venue (also the end of the message).
     """
 
-    def __init__(self, method: str, params: dict[str, Any], request_id: int, reason: str) -> None:
+    def __init__(
+        self,
+        method: str,
+        params: dict[str, Any],
+        request_id: int,
+        reason: str,
+        *,
+        key: str = "label",
+        advice: str = "reconcile with client.private.reconcile(error) before retrying",
+    ) -> None:
         label = params.get("label")
-        hint = f" label={label!r}" if label is not None else ""
+        found_by = params.get(key)
+        hint = f" {key}={found_by!r}" if found_by is not None else ""
         super().__init__(
-            f"outcome of {method} (id {request_id}){hint} is unknown: {reason}; "
-            "reconcile with client.private.reconcile(error) before retrying"
+            f"outcome of {method} (id {request_id}){hint} is unknown: {reason}; {advice}"
         )
+        self.advice = advice
         self.method = method
         self.params = params
         self.request_id = request_id

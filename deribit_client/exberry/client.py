@@ -93,12 +93,18 @@ MdScope = Literal["CLOB", "All"]
 Conn = Connection[ExberryProtocol[Any]]
 
 
+_RECONCILE = (
+    "look its mpOrderId up with mass_order_status() once ready, or re-send it with the same "
+    "mpOrderId (Exberry refuses a duplicate with 1002)"
+)
+
+
 def lost_mutation_error(q: str, d: dict[str, Any], sid: int, error: DeribitError) -> DeribitError:
     """Exberry's rule: a trading action whose reply is lost has an unknown outcome; its
     ``mpOrderId`` (in ``params``) is the key to reconcile through ``mass_order_status``."""
     if q not in MUTATIONS:
         return error
-    unknown = OrderOutcomeUnknown(q, d, sid, str(error))
+    unknown = OrderOutcomeUnknown(q, d, sid, str(error), key="mpOrderId", advice=_RECONCILE)
     unknown.__cause__ = error
     return unknown
 

@@ -735,6 +735,10 @@ async def test_a_lost_order_reply_is_outcome_unknown_with_its_mp_order_id(
             instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=42, timeout=0.05
         )
     assert info.value.params["mpOrderId"] == 42
+    # Exberry's way to reconcile, not Deribit's (it said client.private.reconcile)
+    assert "mpOrderId=42" in str(info.value)
+    assert "mass_order_status()" in info.value.advice
+    assert "private.reconcile" not in str(info.value)
     # Reconcile through massOrderStatus: the order exists once the exchange processed it.
     await until(lambda: any(o["mpOrderId"] == 42 for o in exberry_sim.orders.values()))
     orders, _ = await exberry_client.mass_order_status()
