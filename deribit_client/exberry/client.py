@@ -934,7 +934,7 @@ class ExberryClient:
     ) -> ExberryStream[PartialOrderBook]:
         """``v1/exchange.marketdata/partialOrderBook``: the top ``levels`` every
         ``interval`` ms, levels as ``[price, quantity, numberOfOrders]``; ``decimals``
-        aggregates prices to that many decimals (bids down, asks up).
+        aggregates prices to that many decimals (the simulator: bids down, asks up).
 
         Raises:
             ClientError: ``levels`` or ``interval`` not one the API lists, or ``decimals``

@@ -53,8 +53,10 @@ class Faults:
 
 def check_seconds(seconds: object) -> float:
     """A delay a user asked for: a finite number >= 0 (a bool is not one)."""
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
-    if not 0 <= seconds < math.inf:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 <= seconds < math.inf
+    ):
         raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
     return float(seconds)
