@@ -640,68 +640,52 @@ async def test_closing_a_failed_stream_after_a_reconnect_leaves_the_others_open(
     assert kinds == []
 
 
+async def end_once_opened(sim: ExberrySimulator) -> None:
+    """Wait until the stream is open on the server, then have the server end it."""
+    await until(lambda: any(p.streams for p in sim.peers))
+    assert await sim.fail_streams() == 1
+
+
 async def test_a_stream_the_server_keeps_ending_fails_instead_of_looping(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
     from deribit_client.exberry.client import MAX_QUICK_ENDS
 
     async with exberry_client.execution_reports() as reports:
-        for _ in range(MAX_QUICK_ENDS):
-            await until(lambda: any(p.streams for p in exberry_sim.peers))
-            assert await exberry_sim.fail_streams() == 1
-        await until(lambda: any(p.streams for p in exberry_sim.peers))
-        await exberry_sim.fail_streams()  # once more, right away: the stream gives up
+        for _ in range(MAX_QUICK_ENDS + 1):  # the last one right away: the stream gives up
+            await end_once_opened(exberry_sim)
         with pytest.raises(StreamDisconnected):
             await gaps_until_the_end(reports)
     opened = [q for q, _ in exberry_sim.calls if q.endswith("executionReports")]
     assert len(opened) == MAX_QUICK_ENDS + 1
 
 
+@pytest.mark.parametrize("backoff", [60, 0.01])
 async def test_a_stream_ended_at_once_again_waits_for_the_backoff(
-    exberry_sim: ExberrySimulator,
+    exberry_sim: ExberrySimulator, backoff: float
 ) -> None:
     # It was re-opened every round trip until it failed: a venue in trouble for a moment
     # failed every bot's execution reports within milliseconds.
-    slow = ReconnectPolicy(initial_delay=60, max_delay=60, jitter=0)
+    policy = ReconnectPolicy(initial_delay=backoff, max_delay=backoff, jitter=0)
     async with (
-        ExberryClient(exberry_sim.url, **KEY, reconnect=slow) as client,
+        ExberryClient(exberry_sim.url, **KEY, reconnect=policy) as client,
         client.execution_reports() as reports,
     ):
-        await until(lambda: any(p.streams for p in exberry_sim.peers))
-        assert await exberry_sim.fail_streams() == 1
-        await until(lambda: any(p.streams for p in exberry_sim.peers))  # once: at once
-        assert await exberry_sim.fail_streams() == 1
-        # again at once: re-opened only after the backoff, and meanwhile still live
-        assert await client.ping(7) == 7  # a round trip: the end was read, nothing re-sent
-        assert client.live_streams == 1
-        assert not any(p.streams for p in exberry_sim.peers)
-        opened = [q for q, _ in exberry_sim.calls if q.endswith("executionReports")]
-        assert len(opened) == 2
-        # a reconnect opens it with the others, and the waiting re-open is dropped
-        exberry_sim.drop_connections()
-        await until(lambda: any(p.streams for p in exberry_sim.peers))
-        await client.place_order(instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1)
-        assert isinstance(await next_event(reports), ExecutionReport)
-    # leaving the block closes it on the server
-    assert [kind for p in exberry_sim.peers for kind, _, _ in p.streams.values()] == []
-
-
-async def test_a_stream_ended_at_once_again_is_reopened_after_the_backoff(
-    exberry_sim: ExberrySimulator,
-) -> None:
-    quick = ReconnectPolicy(initial_delay=0.01, max_delay=0.01, jitter=0)
-    async with (
-        ExberryClient(exberry_sim.url, **KEY, reconnect=quick) as client,
-        client.execution_reports() as reports,
-    ):
-        for _ in range(2):
-            await until(lambda: any(p.streams for p in exberry_sim.peers))
-            assert await exberry_sim.fail_streams() == 1
+        await end_once_opened(exberry_sim)  # re-opened at once
+        await end_once_opened(exberry_sim)  # again at once: re-opened after the backoff
+        if backoff == 60:
+            # meanwhile still live; a reconnect opens it with the others
+            assert await client.ping(7) == 7  # a round trip: the end was read, nothing sent
+            assert client.live_streams == 1
+            assert not any(p.streams for p in exberry_sim.peers)
+            exberry_sim.drop_connections()
         await until(lambda: any(p.streams for p in exberry_sim.peers))
         await client.place_order(instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1)
         assert isinstance(await next_event(reports), ExecutionReport)
         opened = [q for q, _ in exberry_sim.calls if q.endswith("executionReports")]
         assert len(opened) == 3
+    # leaving the block closes it on the server
+    assert [kind for p in exberry_sim.peers for kind, _, _ in p.streams.values()] == []
 
 
 async def test_a_market_data_request_missing_a_member_is_not_resumed(
