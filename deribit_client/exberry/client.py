@@ -489,9 +489,9 @@ class ExberryClient:
     async def _step_resume(self, conn: Conn) -> None:
         # The list changes while a frame is written: a stream closed meanwhile leaves it,
         # one entered meanwhile joins it. Each still live is opened once.
-        opened: list[ExberryStream[Any]] = []
+        opened: set[ExberryStream[Any]] = set()
         while (stream := next((s for s in self._live if s not in opened), None)) is not None:
-            opened.append(stream)
+            opened.add(stream)
             await conn.send(self._register(conn, stream, stream.resume_request()))
 
     # -- requests -------------------------------------------------------------------------

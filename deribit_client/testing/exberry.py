@@ -58,6 +58,9 @@ error 3 "Wrong interval" (REFERENCE 10 and its samples)."""
 MD_LEVELS = (1, 5, 10, 20, 100)
 """``levels`` values of ``partialOrderBook`` (REFERENCE 10); others get error 3 "Wrong
 levels", worded like "Wrong interval" (the venue's answer is undocumented)."""
+MD_MAX_TRADES = 10_000
+"""The largest ``limit`` of ``liveTrades`` (REFERENCE 10); 0, a negative one or a larger one
+gets error 3 "Wrong limit" (a negative one sliced the log from its far end)."""
 MD_DEFAULT_INTERVAL = 1000
 """The interval of a request that names none (undocumented: the samples always do)."""
 
@@ -507,6 +510,8 @@ class ExberrySimulator:
                         raise _Fail(3, "Wrong decimals")
                 send = functools.partial(self._md_update, peer, q, sid, name, d)
                 peer.throttles[sid] = _Throttle(interval, send)
+            elif not 1 <= d.get("limit", 100) <= MD_MAX_TRADES:
+                raise _Fail(3, "Wrong limit")  # worded like "Wrong interval" (undocumented)
             peer.streams[sid] = (f"md:{name}", q, self._tracking)
             peer.md[sid] = d
             for symbol in symbols:
@@ -601,7 +606,7 @@ class ExberrySimulator:
                 "bid": bid[0][0] if bid else None, "bidQuantity": bid[0][1] if bid else 0,
                 "ask": ask[0][0] if ask else None, "askQuantity": ask[0][1] if ask else 0,
                 "last": trades[-1][0] if trades else None,
-                "volume": round(sum(t[1] for t in trades), places),
+                "volume": self._exact(symbol, sum(t[1] for t in trades)),
             }  # fmt: skip
         if name == "partialOrderBook":
             depth, decimals = d.get("levels", 5), d.get("decimals")

@@ -1082,11 +1082,15 @@ async def test_market_data_wrong_symbols_and_intervals_are_told(
     assert not isinstance(wrong.value, ExberryUnavailable)
     # Values the API does not list: error 3 from the simulator (sent raw, past the
     # client's own check)
-    q = "v1/exchange.marketdata/partialOrderBook"
-    for d, text in [
-        ({"symbol": "BTC", "interval": 500}, "Wrong interval"),
-        ({"symbol": "BTC", "levels": 7}, "Wrong levels"),
-        ({"symbol": "BTC", "decimals": -1}, "Wrong decimals"),
+    book, trades = "v1/exchange.marketdata/partialOrderBook", "v1/exchange.marketdata/liveTrades"
+    for q, d, text in [
+        (book, {"symbol": "BTC", "interval": 500}, "Wrong interval"),
+        (book, {"symbol": "BTC", "levels": 7}, "Wrong levels"),
+        (book, {"symbol": "BTC", "decimals": -1}, "Wrong decimals"),
+        # a negative limit sliced the trade log from its far end, 0 sent all of it
+        (trades, {"symbol": "BTC", "limit": -1}, "Wrong limit"),
+        (trades, {"symbol": "BTC", "limit": 0}, "Wrong limit"),
+        (trades, {"symbol": "BTC", "limit": 10_001}, "Wrong limit"),
     ]:
         with pytest.raises(ExberryError, match=text) as wrong:
             async with await md.stream(q, d) as raw:

@@ -272,13 +272,8 @@ def test_methods_draw_on_the_pools_deribit_charges() -> None:
     assert names("private/cancel_by_label") == ["matching_engine", "cancel_all"]
     # "Not more than once per a second" (its spec description).
     assert names("private/simulate_portfolio") == ["non_matching_engine", "simulate_portfolio"]
-    assert (
-        limiter.pools["simulate_portfolio"].rate,
-        limiter.pools["simulate_portfolio"].burst,
-    ) == (
-        1,
-        1,
-    )
+    once_a_second = limiter.pools["simulate_portfolio"]
+    assert (once_a_second.rate, once_a_second.burst) == (1, 1)
     assert names("public/subscribe") == ["non_matching_engine", "subscribe"]
     assert names("public/not_in_the_spec_yet") == ["non_matching_engine"]
     # REFERENCE 4 (?): the spec's tag and the article disagree: both pools are charged.
