@@ -618,10 +618,11 @@ class ExberryClient:
     def _reopen(
         self, conn: Conn, stream: ExberryStream[Any], request: Callable[[], dict[str, Any]]
     ) -> None:
-        """Re-open ``stream`` on ``conn``, unless it was closed meanwhile or ``conn`` is no
-        longer the ready connection (a reconnect's resume step opens it then). Called from
-        the read loop or a timer, which must not await a write."""
-        if stream in self._live and conn is self._supervisor.ready_connection:
+        """Re-open ``stream`` on ``conn``, unless it was closed meanwhile or ``conn`` is gone
+        (a reconnect's resume step opens it then). ``conn`` may still be establishing: the
+        server can end a stream the resume step opened while the step writes the next.
+        Called from the read loop or a timer, which must not await a write."""
+        if stream in self._live and conn is self._supervisor.connection and not conn.closed:
             _send_soon(conn, self._register(conn, stream, request()))
 
     def _on_event(self, event: object) -> None:
@@ -630,7 +631,7 @@ class ExberryClient:
             if stream not in self._live:
                 return
             error = event.error
-            conn = self._supervisor.ready_connection
+            conn = self._supervisor.connection  # the one reading this event, ready or not
             request: Callable[[], dict[str, Any]] | None = None
             if isinstance(error, StreamDisconnected) or (error is None and stream.resumable):
                 request = stream.resume_request  # the server ended a long-lived stream
