@@ -114,7 +114,8 @@ def _is_fatal(error: BaseException) -> bool:
 
 
 QUICK_END = 1.0
-"""A stream the server ends within this many seconds of opening it ended at once."""
+"""A stream the server ends within this many seconds of opening it, before it delivered
+anything, ended at once."""
 MAX_QUICK_ENDS = 3
 """A stream the server ends at once (:data:`QUICK_END`) this many times in a row is
 re-opened, the first time at once and then after the client's reconnect backoff; ended
@@ -138,6 +139,7 @@ class ExberryStream(Stream[T], Generic[T]):
         "_opened_at",
         "_prev",
         "_quick_ends",
+        "_received_at_open",
         "_reopening",
         "_skip",
         "deliver",
@@ -174,6 +176,7 @@ class ExberryStream(Stream[T], Generic[T]):
         self._at_last = 0  # items delivered with number == _last
         self._skip = 0  # replayed items still to skip after a resume
         self._opened_at = 0.0  # when its opening frame was last made
+        self._received_at_open = 0  # self.received then
         self._quick_ends = 0  # ends at once in a row
         self._reopening: asyncio.TimerHandle | None = None  # a re-open waiting its backoff
         self.resumable = q.endswith(("orderBookDepth", "executionReports", "trades"))
@@ -184,11 +187,16 @@ class ExberryStream(Stream[T], Generic[T]):
 
     def reopen_delay(self, policy: ReconnectPolicy) -> float | None:
         """Count an end by the server and say in how many seconds to re-open the stream:
-        at once after an end that came a while after opening it, or the first that came
-        at once (:data:`QUICK_END`); after ``policy``'s backoff for the next ones in a row,
-        so a venue in trouble is not asked again every round trip; ``None`` (fail it)
-        after :data:`MAX_QUICK_ENDS` of them, since re-opening would only repeat that."""
-        quick = time.monotonic() - self._opened_at < QUICK_END
+        at once after an end that came a while after opening it or after it delivered
+        something (a stream the server ends every second after delivering is working), or
+        the first that came at once (:data:`QUICK_END`); after ``policy``'s backoff for
+        the next ones in a row, so a venue in trouble is not asked again every round trip;
+        ``None`` (fail it) after :data:`MAX_QUICK_ENDS` of them, since re-opening would
+        only repeat that."""
+        quick = (
+            self.received == self._received_at_open
+            and time.monotonic() - self._opened_at < QUICK_END
+        )
         self._quick_ends = self._quick_ends + 1 if quick else 0
         if self._quick_ends > MAX_QUICK_ENDS:
             return None
@@ -272,6 +280,7 @@ class ExberryStream(Stream[T], Generic[T]):
         :meth:`reopen_delay`); a re-open still waiting its backoff is superseded."""
         self.sid = sid
         self._opened_at = time.monotonic()
+        self._received_at_open = self.received
         self.cancel_reopen()
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -660,6 +660,27 @@ async def test_a_stream_the_server_keeps_ending_fails_instead_of_looping(
     assert len(opened) == MAX_QUICK_ENDS + 1
 
 
+async def test_a_stream_ended_often_but_delivering_between_is_not_given_up(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # Each end came within QUICK_END of opening, so the fourth failed the stream, though
+    # every re-open had delivered the bot's fills: a venue ending streams every second
+    # ended a working stream for good.
+    from deribit_client.exberry.client import MAX_QUICK_ENDS
+
+    async with exberry_client.execution_reports() as reports:
+        for k in range(MAX_QUICK_ENDS + 2):
+            await until(lambda: any(p.streams for p in exberry_sim.peers))
+            await exberry_client.place_order(
+                instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=k + 1
+            )
+            report = await next_event(reports)
+            assert isinstance(report, ExecutionReport)
+            assert report.mpOrderId == k + 1
+            assert await exberry_sim.fail_streams() == 1
+        await until(lambda: any(p.streams for p in exberry_sim.peers))
+
+
 @pytest.mark.parametrize("backoff", [60, 0.01])
 async def test_a_stream_ended_at_once_again_waits_for_the_backoff(
     exberry_sim: ExberrySimulator, backoff: float
