@@ -84,6 +84,9 @@ MUTATIONS = frozenset(
 OrderType = Literal["Limit", "Market", "Stop", "StopLimit", "MarketToLimit", "MIT", "LIT"]
 Side = Literal["Buy", "Sell"]
 TimeInForce = Literal["GTC", "GTD", "FOK", "IOC", "DAY", "GAA", "OPG", "ATC"]
+StpAction = Literal["CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"]
+"""Self-trade prevention (FOK and IOC orders take only ``CancelIncomingOrder``)."""
+DisplayMethod = Literal["DisplayQuantity", "Hidden", "Random"]
 MdInterval = Literal[100, 1000, 2000]
 """The update intervals (ms) ``lightTickers`` and ``partialOrderBook`` accept."""
 MdLevels = Literal[1, 5, 10, 20, 100]
@@ -672,14 +675,14 @@ class ExberryClient:
         timeInForce: TimeInForce = "GTC",
         expiryDate: int | None = None,
         expiryDay: str | None = None,
-        displayMethod: str | None = None,
+        displayMethod: DisplayMethod | None = None,
         displayQuantity: float | None = None,
         displayLowQuantity: float | None = None,
         displayHighQuantity: float | None = None,
         accountType: Literal["Client", "House"] | None = None,
         parties: list[Party] | None = None,
         minQuantity: float | None = None,
-        stpAction: str | None = None,
+        stpAction: StpAction | None = None,
         metadata: str | None = None,
         timeout: float | None = None,
     ) -> PlaceOrderResult:
@@ -727,7 +730,7 @@ class ExberryClient:
         expiryDay: str | None = None,
         stopPrice: float | None = None,
         minQuantity: float | None = None,
-        stpAction: str | None = None,
+        stpAction: StpAction | None = None,
         displayQuantity: float | None = None,
         metadata: str | None = None,
         timeout: float | None = None,

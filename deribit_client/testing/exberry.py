@@ -50,6 +50,7 @@ _MARKET = "v1/exchange.market/"
 _ORDER_TYPES = {"Limit", "Market"}
 _TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY"}
 _SIDES = {"Buy", "Sell"}
+_STP_ACTIONS = {"CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"}
 _WINDOW_MS = 60_000
 _TOO_SLOW = "Your connection is slow, please reduce data consumed"
 MD_INTERVALS = (100, 1000, 2000)
@@ -710,6 +711,7 @@ class ExberrySimulator:
             raise _Fail(1001, "Price is mandatory for Limit orders")
         if order_type == "Market" and price is not None:
             raise _Fail(1001, "Price is not allowed for Market orders")
+        _check_conditions(d, tif, quantity)
         if instrument not in self.instruments:
             raise _Fail(1010, f"Instrument {instrument} not found")
         self._check_terms(instrument, quantity, price)
@@ -722,6 +724,7 @@ class ExberrySimulator:
             "quantity": quantity, "price": price, "timeInForce": tif,
             "filledQuantity": 0, "remainingOpenQuantity": quantity,
             "orderTimestamp": self._now_ns(), "status": "Active",
+            "minQuantity": d.get("minQuantity"), "stpAction": d.get("stpAction"),
         }  # fmt: skip
         self.orders[order["orderId"]] = order
         if len(self.orders) > self._orders_cap:
@@ -762,14 +765,27 @@ class ExberrySimulator:
 
     def _match(self, taker: dict[str, Any]) -> None:
         opposite = self.books[taker["instrument"]]["Sell" if taker["side"] == "Buy" else "Buy"]
+        # FOK fills all or nothing, IOC with minQuantity at least that much or nothing.
+        need = taker["quantity"] if taker["timeInForce"] == "FOK" else taker["minQuantity"]
+        if need is not None and self._fillable(taker, opposite) < need:
+            self._cancel(taker, "ImmediateOrder")
+            return
+        stp = taker["stpAction"]
         while opposite and taker["remainingOpenQuantity"] > 0:
             maker = opposite[0]
-            crosses = taker["price"] is None or (
-                maker["price"] <= taker["price"] if taker["side"] == "Buy"
-                else maker["price"] >= taker["price"]
-            )  # fmt: skip
-            if not crosses:
+            if not _crosses(taker, maker):
                 break
+            if stp is not None and maker["mpId"] == taker["mpId"]:  # self-trade prevention
+                if stp != "CancelIncomingOrder":
+                    resting = "STPRestingOrder" if stp == "CancelRestingOrder" else "STPBothOrders"
+                    self._cancel(maker, resting)
+                if stp != "CancelRestingOrder":
+                    incoming = (
+                        "STPIncomingOrder" if stp == "CancelIncomingOrder" else "STPBothOrders"
+                    )
+                    self._cancel(taker, incoming)
+                    return
+                continue
             qty = min(maker["remainingOpenQuantity"], taker["remainingOpenQuantity"])
             self._fill(maker, taker, qty, maker["price"])
             if maker["remainingOpenQuantity"] <= 0:
@@ -780,6 +796,19 @@ class ExberrySimulator:
             self._cancel(taker, "ImmediateOrder")
         else:
             self._rest(taker)
+
+    def _fillable(self, taker: dict[str, Any], opposite: list[dict[str, Any]]) -> float:
+        """How much of ``taker`` the book would fill now: the crossing orders in turn, up
+        to an own order that self-trade prevention stops at (FOK and IOC orders only take
+        ``CancelIncomingOrder``)."""
+        total = 0.0
+        for maker in opposite:
+            if not _crosses(taker, maker) or (
+                taker["stpAction"] is not None and maker["mpId"] == taker["mpId"]
+            ):
+                break
+            total += maker["remainingOpenQuantity"]
+        return self._exact(taker["instrument"], total)
 
     def _rest(self, order: dict[str, Any]) -> None:
         side = self.books[order["instrument"]][order["side"]]
@@ -845,7 +874,7 @@ class ExberrySimulator:
     def _report(self, kind: str, order: dict[str, Any], **extra: Any) -> None:
         fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
                   "price", "timeInForce", "orderTimestamp", "filledQuantity",
-                  "remainingOpenQuantity", "mpId")  # fmt: skip
+                  "remainingOpenQuantity", "mpId", "minQuantity", "stpAction")  # fmt: skip
         payload = {k: order[k] for k in fields if order.get(k) is not None}
         payload.update(messageType=kind, eventId=next(self._event_ids),
                        eventTimestamp=self._now_ns(), **extra)  # fmt: skip
@@ -1028,7 +1057,33 @@ _SESSION_TYPES: _Types = {"token": str, "username": str, "password": str}
 _PLACE_ORDER_TYPES: _Types = {
     "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": float,
     "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)
+    "minQuantity": float, "stpAction": str,
 }  # fmt: skip
+
+
+def _check_conditions(d: dict[str, Any], tif: str, quantity: float) -> None:
+    """``minQuantity`` (IOC only, up to the quantity) and ``stpAction`` (FOK and IOC take
+    only ``CancelIncomingOrder``): ``1001`` otherwise (REFERENCE 5)."""
+    low, stp = d.get("minQuantity"), d.get("stpAction")
+    if low is not None:
+        if tif != "IOC":
+            raise _Fail(1001, "minQuantity is allowed only for IOC orders")
+        if not 0 < low <= quantity:
+            raise _Fail(1001, "minQuantity must be positive and not above quantity")
+    if stp is not None:
+        if stp not in _STP_ACTIONS:
+            raise _Fail(1001, f"Wrong stpAction value {stp}")
+        if tif in ("FOK", "IOC") and stp != "CancelIncomingOrder":
+            raise _Fail(1001, "FOK and IOC orders allow only the CancelIncomingOrder stpAction")
+
+
+def _crosses(taker: dict[str, Any], maker: dict[str, Any]) -> bool:
+    """Whether resting ``maker`` trades with incoming ``taker`` at its price."""
+    if taker["price"] is None:  # Market
+        return True
+    if taker["side"] == "Buy":
+        return bool(maker["price"] <= taker["price"])
+    return bool(maker["price"] >= taker["price"])
 
 
 def _typed(d: Any, types: _Types) -> bool:

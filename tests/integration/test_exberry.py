@@ -209,6 +209,79 @@ async def test_fills_leave_no_floating_point_residue(exberry_client: ExberryClie
     assert maker.orderId not in [o.orderId for o in active]
 
 
+async def book_of(client: ExberryClient, instrument: str) -> list[tuple[str, float, float]]:
+    """``(side, price, quantity)`` of every order resting on ``instrument``."""
+    state = await client.order_book_state()
+    return [(o.side, o.price, o.quantity) for o in state.orders if o.instrument == instrument]  # type: ignore[misc]
+
+
+async def test_fok_and_min_quantity_fill_all_or_nothing(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # The simulator treated FOK like IOC (a partial fill) and ignored minQuantity.
+    resting = {"orderType": "Limit", "side": "Sell", "instrument": "BTC", "quantity": 2}
+    exberry_sim.place_order("other-mp", {**resting, "mpOrderId": 1, "price": 100.5})
+    async with exberry_client.execution_reports() as reports:
+        for n, (tif, minimum) in enumerate((("FOK", None), ("IOC", 2.5)), 1):
+            await exberry_client.place_order(
+                instrument="BTC", side="Buy", quantity=3, price=101.0, mpOrderId=n,
+                timeInForce=tif, minQuantity=minimum,
+            )  # fmt: skip
+            report = await next_event(reports)
+            assert isinstance(report, ExecutionReport)
+            assert (report.messageType, report.cancelReason) == ("Cancelled", "ImmediateOrder")
+            assert (report.filledQuantity, report.cancelledQuantity) == (0, 3)
+        assert await book_of(exberry_client, "BTC") == [("Sell", 100.5, 2)]  # untouched
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=3, price=101.0, mpOrderId=3,
+            timeInForce="IOC", minQuantity=2,
+        )  # fmt: skip
+        executed, cancelled = await next_event(reports), await next_event(reports)
+        assert isinstance(executed, ExecutionReport)
+        assert isinstance(cancelled, ExecutionReport)
+        assert (executed.messageType, executed.lastFilledQuantity) == ("Executed", 2)
+        assert (cancelled.messageType, cancelled.cancelledQuantity) == ("Cancelled", 1)
+    for bad in ({"minQuantity": 1}, {"timeInForce": "IOC", "minQuantity": 4}):
+        with pytest.raises(OrderValidationError, match="minQuantity") as info:
+            await exberry_client.place_order(
+                instrument="BTC", side="Buy", quantity=3, price=99.0, mpOrderId=9, **bad
+            )
+        assert info.value.code == 1001
+
+
+async def test_self_trade_prevention(exberry_client: ExberryClient) -> None:
+    # stpAction was ignored: the order traded with the participant's own resting order.
+    for n in (1, 2):
+        await exberry_client.place_order(
+            instrument="BTC", side="Sell", quantity=1, price=100.5, mpOrderId=n
+        )
+    async with exberry_client.execution_reports() as reports:
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=100.5, mpOrderId=3,
+            stpAction="CancelIncomingOrder", timeInForce="IOC",
+        )  # fmt: skip
+        report = await next_event(reports)
+        assert isinstance(report, ExecutionReport)
+        assert (report.mpOrderId, report.cancelReason) == (3, "STPIncomingOrder")
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1.5, price=100.5, mpOrderId=4,
+            stpAction="CancelRestingOrder",
+        )  # fmt: skip
+        first, second = await next_event(reports), await next_event(reports)
+        assert isinstance(first, ExecutionReport)
+        assert isinstance(second, ExecutionReport)
+        assert [(r.mpOrderId, r.cancelReason) for r in (first, second)] == [
+            (1, "STPRestingOrder"),
+            (2, "STPRestingOrder"),
+        ]
+    assert await book_of(exberry_client, "BTC") == [("Buy", 100.5, 1.5)]
+    with pytest.raises(OrderValidationError, match="stpAction"):
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=100.5, mpOrderId=5,
+            stpAction="CancelBothOrders", timeInForce="FOK",
+        )  # fmt: skip
+
+
 async def test_numbers_that_json_cannot_carry_are_refused_before_sending(
     exberry_client: ExberryClient,
 ) -> None:
