@@ -85,6 +85,10 @@ class ExberryOrderBook:
         elif type(event) is Executed or type(event) is NonDisplayTrade:
             if event.makerOrderId is not None and type(event) is Executed:
                 self._reduce(event.makerOrderId, event.executedQuantity)
+            if event.takerOrderId in self._orders:
+                # A resting order trading as the taker: replaced to a crossing price (a new
+                # order is not on the book until its Add, after its fills).
+                self._reduce(event.takerOrderId, event.executedQuantity)
         elif type(event) is Modified and event.orderId is not None:
             entry = self._orders.get(event.orderId)
             if entry is not None:

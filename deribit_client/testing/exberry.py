@@ -253,6 +253,7 @@ class ExberrySimulator:
         }
         self._used_ids: set[tuple[str, int]] = set()
         self._order_ids = itertools.count(1000)
+        self._arrivals = itertools.count()  # time priority within a price level
         self._match_ids = itertools.count(1)
         self._event_ids = itertools.count(1)
         self._tracking = 0
@@ -763,7 +764,9 @@ class ExberrySimulator:
         forget_closed(self.orders, _order_closed, self.history)
         self._orders_cap = len(self.orders) + self.history
 
-    def _match(self, taker: dict[str, Any]) -> None:
+    def _match(self, taker: dict[str, Any], requeue: bool = False) -> None:
+        """Trade incoming ``taker`` against the book, then rest, queue (``requeue``: an
+        order the book already shows, replaced) or cancel what is left."""
         opposite = self.books[taker["instrument"]]["Sell" if taker["side"] == "Buy" else "Buy"]
         # FOK fills all or nothing, IOC with minQuantity at least that much or nothing.
         need = taker["quantity"] if taker["timeInForce"] == "FOK" else taker["minQuantity"]
@@ -794,6 +797,8 @@ class ExberrySimulator:
             taker["status"] = "Executed"
         elif taker["orderType"] == "Market" or taker["timeInForce"] in ("IOC", "FOK"):
             self._cancel(taker, "ImmediateOrder")
+        elif requeue:
+            self._queue(taker)
         else:
             self._rest(taker)
 
@@ -811,12 +816,17 @@ class ExberrySimulator:
         return self._exact(taker["instrument"], total)
 
     def _rest(self, order: dict[str, Any]) -> None:
-        side = self.books[order["instrument"]][order["side"]]
-        side.append(order)
-        best_first = order["side"] == "Buy"
-        side.sort(key=lambda o: (-o["price"] if best_first else o["price"], o["orderId"]))
+        self._queue(order)
         self._book_event("Add", order, quantity=order["remainingOpenQuantity"])
         self._report("Add", order)
+
+    def _queue(self, order: dict[str, Any]) -> None:
+        """Put ``order`` on its side of the book, last at its price (price-time priority)."""
+        side = self.books[order["instrument"]][order["side"]]
+        order["_arrival"] = next(self._arrivals)  # not reported: "_" members are internal
+        side.append(order)
+        best_first = order["side"] == "Buy"
+        side.sort(key=lambda o: (-o["price"] if best_first else o["price"], o["_arrival"]))
 
     def _fill(self, maker: dict[str, Any], taker: dict[str, Any], qty: float, price: float) -> None:
         match_id = next(self._match_ids)
@@ -920,6 +930,9 @@ class ExberrySimulator:
         order["quantity"], order["price"] = quantity, new_price
         self._book_event("Modified", order, newQuantity=quantity, lostPriority=lost)
         self._report("Modified", order, lostPriority=lost)
+        if lost:  # as a new order: it trades if it crosses now, then queues last at its price
+            self.books[order["instrument"]][order["side"]].remove(order)
+            self._match(order, requeue=True)
         return [{"orderId": order["orderId"], "originalOrderId": order["orderId"],
                  "newOrderId": order["orderId"]}]  # fmt: skip
 

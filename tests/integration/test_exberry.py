@@ -991,6 +991,51 @@ async def test_local_order_book_from_state_and_depth(
             book.bids(depth)  # type: ignore[arg-type]
 
 
+async def test_a_replace_that_loses_priority_queues_and_matches_as_a_new_order(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # The simulator changed the price or quantity in place: the order kept its place in
+    # the queue, an improved price was not the best, and a crossing price left the book
+    # crossed instead of trading.
+    from deribit_client.exberry import ExberryOrderBook
+
+    other = {"orderType": "Market", "side": "Buy", "instrument": "BTC", "quantity": 1}
+    book = ExberryOrderBook("BTC")
+    state = await exberry_client.order_book_state()
+    book.load(state)
+    async with exberry_client.order_book_depth(trackingNumber=state.last_tracking_number) as depth:
+        ids = [
+            (await exberry_client.place_order(
+                instrument="BTC", side="Sell", quantity=1, price=price, mpOrderId=n
+            )).orderId
+            for n, price in enumerate((101.0, 102.0, 102.0), 1)
+        ]  # fmt: skip
+        await exberry_client.replace_order(
+            orderId=ids[1], instrument="BTC", quantity=1, price=100.5
+        )
+        exberry_sim.place_order("other-mp", {**other, "mpOrderId": 1})  # takes 100.5, not 101
+        await exberry_client.replace_order(
+            orderId=ids[0], instrument="BTC", quantity=2, price=102.0
+        )
+        exberry_sim.place_order("other-mp", {**other, "mpOrderId": 2})  # takes the third one
+        assert await book_of(exberry_client, "BTC") == [("Sell", 102.0, 2)]
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=3, price=99.0, mpOrderId=4
+        )
+        crossing = await exberry_client.replace_order(
+            orderId=(await exberry_client.mass_order_status())[0][-1].orderId,
+            instrument="BTC", quantity=3, price=102.0,
+        )  # fmt: skip
+        assert await book_of(exberry_client, "BTC") == [("Buy", 102.0, 1)]
+        start = state.last_tracking_number or 0
+        sent = [e for e in exberry_sim.events if e[1] == "orderBookDepth" and e[0] > start]
+        for _ in sent:  # the last action's events share its number: count, not compare
+            book.apply(await asyncio.wait_for(anext(depth), 5))
+    assert (book.bids(), book.asks()) == ([(102.0, 1.0)], [])
+    active, _ = await exberry_client.mass_order_status()
+    assert [(o.orderId, o.filledQuantity) for o in active] == [(crossing.orderId, 2)]
+
+
 async def test_reporting_pages_orders_and_trades(exberry_client: ExberryClient) -> None:
     from deribit_client.exberry.models import OrdersPage, TradesPage
 
