@@ -922,13 +922,15 @@ class ExberrySimulator:
         if isinstance(new_price, bool) or not isinstance(new_price, int | float | None):
             raise _Fail(1001, "Invalid request data")
         self._check_terms(order["instrument"], quantity, new_price)
+        if quantity <= order["filledQuantity"]:  # nothing would be left open
+            raise _Fail(1001, "Quantity must be above the filled quantity")
         self._next_action()
         lost = new_price != order["price"] or quantity > order["quantity"]
-        order["remainingOpenQuantity"] = self._exact(
-            order["instrument"], quantity - order["filledQuantity"]
-        )
+        left = self._exact(order["instrument"], quantity - order["filledQuantity"])
+        order["remainingOpenQuantity"] = left
         order["quantity"], order["price"] = quantity, new_price
-        self._book_event("Modified", order, newQuantity=quantity, lostPriority=lost)
+        # The book shows open quantities (an Add carries what rests): so does newQuantity.
+        self._book_event("Modified", order, newQuantity=left, lostPriority=lost)
         self._report("Modified", order, lostPriority=lost)
         if lost:  # as a new order: it trades if it crosses now, then queues last at its price
             self.books[order["instrument"]][order["side"]].remove(order)

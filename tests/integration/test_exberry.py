@@ -1027,11 +1027,17 @@ async def test_a_replace_that_loses_priority_queues_and_matches_as_a_new_order(
             instrument="BTC", quantity=3, price=102.0,
         )  # fmt: skip
         assert await book_of(exberry_client, "BTC") == [("Buy", 102.0, 1)]
+        # 2 of 3 filled: 4 leaves 2 open, which the book's Modified says (newQuantity)
+        await exberry_client.replace_order(orderId=crossing.orderId, instrument="BTC", quantity=4)
+        with pytest.raises(OrderValidationError, match="above the filled quantity"):
+            await exberry_client.replace_order(
+                orderId=crossing.orderId, instrument="BTC", quantity=2
+            )
         start = state.last_tracking_number or 0
         sent = [e for e in exberry_sim.events if e[1] == "orderBookDepth" and e[0] > start]
         for _ in sent:  # the last action's events share its number: count, not compare
             book.apply(await asyncio.wait_for(anext(depth), 5))
-    assert (book.bids(), book.asks()) == ([(102.0, 1.0)], [])
+    assert (book.bids(), book.asks()) == ([(102.0, 2.0)], [])
     active, _ = await exberry_client.mass_order_status()
     assert [(o.orderId, o.filledQuantity) for o in active] == [(crossing.orderId, 2)]
 
