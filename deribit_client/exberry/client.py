@@ -87,6 +87,8 @@ TimeInForce = Literal["GTC", "GTD", "FOK", "IOC", "DAY", "GAA", "OPG", "ATC"]
 StpAction = Literal["CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"]
 """Self-trade prevention (FOK and IOC orders take only ``CancelIncomingOrder``)."""
 DisplayMethod = Literal["DisplayQuantity", "Hidden", "Random"]
+TargetEntity = Literal["Order", "RFQ", "Quote", "AllegedTrade"]
+"""What ``mass_cancel`` cancels (``["Order"]`` by default)."""
 MdInterval = Literal[100, 1000, 2000]
 """The update intervals (ms) ``lightTickers`` and ``partialOrderBook`` accept."""
 MdLevels = Literal[1, 5, 10, 20, 100]
@@ -764,7 +766,7 @@ class ExberryClient:
         *,
         instrument: str | None = None,
         targetScope: Literal["Instrument", "All"] | None = None,
-        targetEntities: list[str] | None = None,
+        targetEntities: list[TargetEntity] | None = None,
         targetParties: list[Party] | None = None,
         timeout: float | None = None,
     ) -> MassCancelResult:
@@ -1145,7 +1147,7 @@ def _members(values: dict[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if name in ("self", "timeout") or value is None:
             continue
-        if name == "parties":
+        if name in ("parties", "targetParties"):
             value = [p if isinstance(p, Mapping) else _party(p) for p in value]
         out[name] = value
     return out

@@ -713,6 +713,7 @@ class ExberrySimulator:
         if order_type == "Market" and price is not None:
             raise _Fail(1001, "Price is not allowed for Market orders")
         _check_conditions(d, tif, quantity)
+        _check_parties(d.get("parties", []))
         if instrument not in self.instruments:
             raise _Fail(1010, f"Instrument {instrument} not found")
         self._check_terms(instrument, quantity, price)
@@ -726,6 +727,7 @@ class ExberrySimulator:
             "filledQuantity": 0, "remainingOpenQuantity": quantity,
             "orderTimestamp": self._now_ns(), "status": "Active",
             "minQuantity": d.get("minQuantity"), "stpAction": d.get("stpAction"),
+            "parties": d.get("parties"),
         }  # fmt: skip
         self.orders[order["orderId"]] = order
         if len(self.orders) > self._orders_cap:
@@ -884,7 +886,8 @@ class ExberrySimulator:
     def _report(self, kind: str, order: dict[str, Any], **extra: Any) -> None:
         fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
                   "price", "timeInForce", "orderTimestamp", "filledQuantity",
-                  "remainingOpenQuantity", "mpId", "minQuantity", "stpAction")  # fmt: skip
+                  "remainingOpenQuantity", "mpId", "minQuantity", "stpAction",
+                  "parties")  # fmt: skip
         payload = {k: order[k] for k in fields if order.get(k) is not None}
         payload.update(messageType=kind, eventId=next(self._event_ids),
                        eventTimestamp=self._now_ns(), **extra)  # fmt: skip
@@ -939,18 +942,28 @@ class ExberrySimulator:
                  "newOrderId": order["orderId"]}]  # fmt: skip
 
     def mass_cancel(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """Counters for the requested ``targetEntities`` only; with ``targetParties`` an
+        order is hit only if it carries every listed party (REFERENCE 5). The simulator
+        has orders only: the other counters are 0."""
         scope = d.get("targetScope", "Instrument")
         if scope == "Instrument" and "instrument" not in d:
             raise _Fail(1000, "Missing fields: instrument")
+        entities, parties = d.get("targetEntities", ["Order"]), d.get("targetParties", [])
+        if not isinstance(entities, list) or not all(
+            type(e) is str and e in _COUNTERS for e in entities
+        ):
+            raise _Fail(1001, "Wrong targetEntities value")
+        _check_parties(parties)
         self._next_action()
         hit = [
             o for o in self.orders.values()
             if o["mpId"] == mp and o["status"] == "Active"
             and (scope == "All" or o["instrument"] == d["instrument"])
-        ]  # fmt: skip
+            and all(p in (o["parties"] or ()) for p in parties)
+        ] if "Order" in entities else []  # fmt: skip
         for order in hit:
             self._cancel(order, "MassCancelRequest")
-        return [{"numberOfOrders": len(hit)}]
+        return [{_COUNTERS[e]: len(hit) if e == "Order" else 0 for e in entities}]
 
     def order_book_state(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -1074,6 +1087,36 @@ _PLACE_ORDER_TYPES: _Types = {
     "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)
     "minQuantity": float, "stpAction": str,
 }  # fmt: skip
+
+
+_COUNTERS = {
+    "Order": "numberOfOrders", "RFQ": "numberOfRfqs", "Quote": "numberOfQuotes",
+    "AllegedTrade": "numberOfAllegedTrades",
+}  # fmt: skip
+
+
+def _check_parties(parties: Any) -> None:
+    """Up to 20 ``{id, source?, role?}`` (REFERENCE 5); ``1001`` otherwise."""
+    if not isinstance(parties, list) or len(parties) > 20:
+        raise _Fail(1001, "Up to 20 parties are allowed")
+    for party in parties:
+        if not _valid_party(party):
+            raise _Fail(1001, f"Invalid party {party}")
+
+
+def _valid_party(party: Any) -> bool:
+    """``id`` at most 20 printable ASCII characters, ``source`` one character, ``role``
+    an integer, nothing else."""
+    if not isinstance(party, dict) or not set(party) <= {"id", "source", "role"}:
+        return False
+    ident, source = party.get("id"), party.get("source", "?")
+    if not isinstance(ident, str) or not 0 < len(ident) <= 20:
+        return False
+    if not (ident.isascii() and ident.isprintable()):
+        return False
+    if not isinstance(source, str) or len(source) != 1:
+        return False
+    return type(party.get("role", 0)) is int
 
 
 def _check_conditions(d: dict[str, Any], tif: str, quantity: float) -> None:

@@ -282,6 +282,31 @@ async def test_self_trade_prevention(exberry_client: ExberryClient) -> None:
         )  # fmt: skip
 
 
+async def test_mass_cancel_by_parties_counts_the_requested_entities(
+    exberry_client: ExberryClient,
+) -> None:
+    # targetParties was ignored (every order was cancelled), the counters of other
+    # requested entities missing, and Party objects were sent with their null members.
+    from deribit_client.exberry.models import Party
+
+    desk = Party(id="desk-a", source="D")
+    for n, parties in enumerate(([desk, Party(id="trader-7", role=3)], None), 1):
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=n, parties=parties
+        )
+    result = await exberry_client.mass_cancel(
+        targetScope="All", targetParties=[desk], targetEntities=["Order", "Quote"]
+    )
+    assert (result.numberOfOrders, result.numberOfQuotes, result.numberOfRfqs) == (1, 0, None)
+    active, _ = await exberry_client.mass_order_status()
+    assert [o.mpOrderId for o in active] == [2]
+    with pytest.raises(OrderValidationError, match="Invalid party"):
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=3,
+            parties=[Party(id="x" * 21)],
+        )  # fmt: skip
+
+
 async def test_numbers_that_json_cannot_carry_are_refused_before_sending(
     exberry_client: ExberryClient,
 ) -> None:
