@@ -1147,8 +1147,8 @@ def _members(values: dict[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if name in ("self", "timeout") or value is None:
             continue
-        if name in ("parties", "targetParties"):
-            value = [p if isinstance(p, Mapping) else _party(p) for p in value]
+        if type(value) is list:  # parties, targetParties: Party objects as Exberry's JSON
+            value = [_party(p) if isinstance(p, Party) else p for p in value]
         out[name] = value
     return out
 
