@@ -1098,7 +1098,7 @@ _COUNTERS = {
 def _check_parties(parties: Any) -> None:
     """Up to 20 ``{id, source?, role?}`` (REFERENCE 5); ``1001`` otherwise."""
     if not isinstance(parties, list) or len(parties) > 20:
-        raise _Fail(1001, "Up to 20 parties are allowed")
+        raise _Fail(1001, "parties must be a list of at most 20 parties")
     for party in parties:
         if not _valid_party(party):
             raise _Fail(1001, f"Invalid party {party}")
