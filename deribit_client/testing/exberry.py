@@ -4,14 +4,16 @@ An independent implementation of the exchange API (REFERENCE sections 3-7): it s
 code with ``deribit_client.exberry`` (its own signature check, envelope handling and
 models), so tests against it can catch the client's mistakes. It runs sessions (API key
 with an HMAC signature, token, or username/password), a price-time matching engine for
-limit and market orders with the documented validation errors, ``orderBookState`` and
+limit and market orders (IOC, FOK, ``minQuantity``, self-trade prevention, replaces that
+lose priority re-queued) with the documented validation errors, ``orderBookState`` and
 ``massOrderStatus`` snapshots, instrument rules (quantity and price precision, quantity
 bounds, tick size; quantities kept exact to their precision), and the ``orderBookDepth``,
 ``executionReports`` and ``trades`` streams with tracking numbers (one number per action,
 shared by the events it causes, as on Exberry) and replay from a tracking number.
 
 Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
-:meth:`send_raw` (malformed frames) and :attr:`delay`.
+:meth:`send_raw` (malformed frames), :meth:`inject_error` and :meth:`delay` (per
+qualifier).
 """
 
 from __future__ import annotations

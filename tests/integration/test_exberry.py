@@ -32,7 +32,7 @@ from deribit_client.exberry import (
 )
 from deribit_client.exberry.models import Add, Executed, ExecutionReport, PartialOrderBook, Trade
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
-from deribit_client.transports import WebSocketConnector, WebSocketTransport
+from deribit_client.transports import WebSocketConnector
 from tests.helpers import INSTANT, retry_at_once, until
 
 KEY = {"api_key": SIM_API_KEY, "secret": SIM_API_SECRET}
@@ -807,62 +807,28 @@ async def test_a_stream_ended_at_once_again_waits_for_the_backoff(
     assert [kind for p in exberry_sim.peers for kind, _, _ in p.streams.values()] == []
 
 
-class HoldsTradesOpening(WebSocketTransport):
-    """On a reconnect (``hold``), writes the opening of the trades stream only once the
-    client has read a ``sig: 2`` end: the server answered the resume step's first opening
-    while the step was still writing the next."""
-
-    hold = False
-    ended: asyncio.Event
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.ended = asyncio.Event()
-        receive = self.receive
-
-        async def watched() -> Any:
-            message = await receive()
-            if isinstance(message.data, bytes) and b'"sig":2' in message.data.replace(b" ", b""):
-                self.ended.set()
-            return message
-
-        self.receive = watched
-
-    async def send(self, frame: bytes) -> None:
-        if self.hold and b"exchange.market/trades" in frame:
-            await asyncio.wait_for(self.ended.wait(), 5)
-        await super().send(frame)
-
-
-class HoldingConnector(WebSocketConnector):
-    async def connect(self) -> WebSocketTransport:
-        transport = await HoldsTradesOpening.connect(self.url)
-        transport.hold = self.connections > 0  # type: ignore[attr-defined]
-        self.connections += 1
-        return transport
-
-    connections = 0
-
-
 async def test_a_stream_ended_while_the_reconnect_resumes_others_is_reopened(
-    exberry_sim: ExberrySimulator,
+    exberry_sim: ExberrySimulator, held: tuple[ExberryClient, _HeldOpens]
 ) -> None:
     # The client was not ready yet, so the stream failed instead of being re-opened.
-    connector = HoldingConnector(exberry_sim.url)
-    async with (
-        ExberryClient(exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT) as client,
-        client.execution_reports() as reports,
-        client.trades(),
-    ):
+    client, connector = held
+
+    def reports_opened() -> int:
+        return sum(q.endswith("executionReports") for q, _ in exberry_sim.calls)
+
+    async with client.execution_reports() as reports, client.trades():
         await until(lambda: sum(len(p.streams) for p in exberry_sim.peers) == 2)
         exberry_sim.inject_error("v1/exchange.market/executionReports", 2, "Stream disconnected")
+        connector.hold = True  # the resume step writes reports, then waits on trades
         exberry_sim.drop_connections()
+        await connector.held.wait()
+        # ended by the server and opened again while the resume step is still writing
+        await until(lambda: reports_opened() == 3)
+        connector.release.set()
         await until(lambda: client.reconnect_count == 1 and client.state == "ready")
-        await until(lambda: sum(len(p.streams) for p in exberry_sim.peers) == 2)
         await client.place_order(instrument="BTC", side="Buy", quantity=1, price=50.0, mpOrderId=1)
         assert isinstance(await next_event(reports), ExecutionReport)
-        opened = [q for q, _ in exberry_sim.calls if q.endswith("executionReports")]
-        assert len(opened) == 3  # at first, by the resume step, once more after its end
+        assert reports_opened() == 3
 
 
 async def test_a_market_data_request_missing_a_member_is_not_resumed(
