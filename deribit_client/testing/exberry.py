@@ -5,11 +5,12 @@ code with ``deribit_client.exberry`` (its own signature check, envelope handling
 models), so tests against it can catch the client's mistakes. It runs sessions (API key
 with an HMAC signature, token, or username/password), a price-time matching engine for
 limit and market orders (IOC, FOK, ``minQuantity``, self-trade prevention, replaces that
-lose priority re-queued) with the documented validation errors, ``orderBookState`` and
-``massOrderStatus`` snapshots, instrument rules (quantity and price precision, quantity
-bounds, tick size; quantities kept exact to their precision), and the ``orderBookDepth``,
-``executionReports`` and ``trades`` streams with tracking numbers (one number per action,
-shared by the events it causes, as on Exberry) and replay from a tracking number.
+lose priority re-queued, GTD and DAY orders expiring) with the documented validation
+errors, ``orderBookState`` and ``massOrderStatus`` snapshots, instrument rules (quantity
+and price precision, quantity bounds, tick size; quantities kept exact to their
+precision), and the ``orderBookDepth``, ``executionReports`` and ``trades`` streams with
+tracking numbers (one number per action, shared by the events it causes, as on Exberry)
+and replay from a tracking number.
 
 Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
 :meth:`send_raw` (malformed frames), :meth:`inject_error` and :meth:`delay` (per
@@ -26,6 +27,7 @@ import hmac
 import itertools
 import logging
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -54,6 +56,8 @@ _TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY"}
 _SIDES = {"Buy", "Sell"}
 _STP_ACTIONS = {"CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"}
 _WINDOW_MS = 60_000
+_MARKET_CLOSE = dt.time(23, 59)  # of the one calendar, "Always" (UTC), calendarList shows
+_RESTING_TIFS = ("GTC", "GTD", "DAY")
 _TOO_SLOW = "Your connection is slow, please reduce data consumed"
 MD_INTERVALS = (100, 1000, 2000)
 """``interval`` values (ms) of ``lightTickers`` and ``partialOrderBook``; others get
@@ -194,7 +198,8 @@ class ExberrySimulator:
             prices off it get ``1014``).
         api_keys: accepted ``{apiKey: secret}`` (default: ``SIM_API_KEY``).
         tokens: accepted trader tokens; users: accepted ``{username: password}``.
-        clock: seconds since the epoch.
+        clock: seconds since the epoch: signature timestamps and GTD/DAY expiries follow
+            it (:meth:`expire_orders`).
         max_events: stream events kept for replay; a resume from before them gets 1201.
         history: closed orders, trades (Market Data API) and ``calls`` entries kept, the
             newest first (trimmed in batches): a bot may run against it for days.
@@ -267,6 +272,8 @@ class ExberrySimulator:
         self._publishing = False  # a publish of what a direct engine call emitted is due
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._next_expiry = math.inf  # the soonest a resting GTD or DAY order may expire
+        self._expiry_timer: asyncio.TimerHandle | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -277,6 +284,8 @@ class ExberrySimulator:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -408,6 +417,8 @@ class ExberrySimulator:
             if fault.close:
                 peer.outbox.abort()
             return
+        if self.clock() >= self._next_expiry:  # a test's own clock has moved past one
+            self.expire_orders()
         if q == "v1/heartbeat/ping":  # echoed unchanged (a 0 or [] too), nothing else
             await peer.send({k: v for k, v in frame.items() if k in ("q", "sid", "d")})
             return
@@ -715,6 +726,7 @@ class ExberrySimulator:
         if order_type == "Market" and price is not None:
             raise _Fail(1001, "Price is not allowed for Market orders")
         _check_conditions(d, tif, quantity)
+        expires = _expiry(d, tif, self.clock())
         _check_parties(d.get("parties", []))
         if instrument not in self.instruments:
             raise _Fail(1010, f"Instrument {instrument} not found")
@@ -729,7 +741,8 @@ class ExberrySimulator:
             "filledQuantity": 0, "remainingOpenQuantity": quantity,
             "orderTimestamp": self._now_ns(), "status": "Active",
             "minQuantity": d.get("minQuantity"), "stpAction": d.get("stpAction"),
-            "parties": d.get("parties"),
+            "parties": d.get("parties"), "expiryDate": d.get("expiryDate"),
+            "expiryDay": d.get("expiryDay"), "_expires": expires,
         }  # fmt: skip
         self.orders[order["orderId"]] = order
         if len(self.orders) > self._orders_cap:
@@ -831,6 +844,48 @@ class ExberrySimulator:
         side.append(order)
         best_first = order["side"] == "Buy"
         side.sort(key=lambda o: (-o["price"] if best_first else o["price"], o["_arrival"]))
+        if order["_expires"] is not None:
+            self._arm(order["_expires"])
+
+    def expire_orders(self) -> int:
+        """Cancel the resting GTD and DAY orders whose expiry ``clock()`` has reached, each
+        its own action with ``cancelReason`` ``Expiration``; returns how many. It runs by
+        itself at the soonest expiry and before each request (so a test's own ``clock``,
+        moved on, expires orders at the next request or call of this)."""
+        now = self.clock()
+        resting = [o for book in self.books.values() for side in book.values() for o in side]
+        due = [o for o in resting if o["_expires"] is not None and o["_expires"] <= now]
+        for order in due:
+            self._next_action()
+            self._cancel(order, "Expiration")
+        later = [o["_expires"] for o in resting if o["_expires"] is not None and o not in due]
+        self._next_expiry = math.inf
+        self._arm(min(later, default=math.inf))
+        return len(due)
+
+    def _arm(self, expires: float) -> None:
+        """Have :meth:`expire_orders` run at ``expires`` if that is sooner than planned."""
+        if expires >= self._next_expiry:
+            return
+        self._next_expiry = expires
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+            self._expiry_timer = None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop: requests check the expiry on arrival
+            return
+        # Looked at again within a minute: the wall clock and the loop's may drift apart.
+        wait = min(max(expires - self.clock(), 0.0), 60.0)
+        self._expiry_timer = loop.call_later(wait, self._expiry_due)
+
+    def _expiry_due(self) -> None:
+        self._expiry_timer = None
+        if self.clock() >= self._next_expiry:
+            self.expire_orders()
+        else:  # woken early (the minute cap, or a clock of the test's own)
+            expires, self._next_expiry = self._next_expiry, math.inf
+            self._arm(expires)
 
     def _fill(self, maker: dict[str, Any], taker: dict[str, Any], qty: float, price: float) -> None:
         match_id = next(self._match_ids)
@@ -889,7 +944,7 @@ class ExberrySimulator:
         fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
                   "price", "timeInForce", "orderTimestamp", "filledQuantity",
                   "remainingOpenQuantity", "mpId", "minQuantity", "stpAction",
-                  "parties")  # fmt: skip
+                  "parties", "expiryDate", "expiryDay")  # fmt: skip
         payload = {k: order[k] for k in fields if order.get(k) is not None}
         payload.update(messageType=kind, eventId=next(self._event_ids),
                        eventTimestamp=self._now_ns(), **extra)  # fmt: skip
@@ -929,7 +984,9 @@ class ExberrySimulator:
         self._check_terms(order["instrument"], quantity, new_price)
         if quantity <= order["filledQuantity"]:  # nothing would be left open
             raise _Fail(1001, "Quantity must be above the filled quantity")
+        terms = self._replaced_terms(order, d, quantity)
         self._next_action()
+        order.update(terms)
         lost = new_price != order["price"] or quantity > order["quantity"]
         left = self._exact(order["instrument"], quantity - order["filledQuantity"])
         order["remainingOpenQuantity"] = left
@@ -940,8 +997,37 @@ class ExberrySimulator:
         if lost:  # as a new order: it trades if it crosses now, then queues last at its price
             self.books[order["instrument"]][order["side"]].remove(order)
             self._match(order, requeue=True)
+        elif order["_expires"] is not None:
+            self._arm(order["_expires"])
         return [{"orderId": order["orderId"], "originalOrderId": order["orderId"],
                  "newOrderId": order["orderId"]}]  # fmt: skip
+
+    def _replaced_terms(
+        self, order: dict[str, Any], d: dict[str, Any], quantity: float
+    ) -> dict[str, Any]:
+        """The order's members a replace's ``d`` changes besides quantity and price. A
+        request with any of ``timeInForce``/``expiryDate``/``expiryDay`` states the new
+        terms in full (a GTD one names its expiry); without them the order keeps its own.
+        A resting order stays GTC, GTD or DAY; stop prices and ``minQuantity`` (IOC only)
+        do not apply to it: ``1001``."""
+        if not _typed(d, _PLACE_ORDER_TYPES):
+            raise _Fail(1001, "Invalid request data")
+        if d.get("stopPrice") is not None:
+            raise _Fail(1001, "stopPrice is allowed only for stop orders")
+        changed: dict[str, Any] = {}
+        tif = order["timeInForce"]
+        if any(k in d for k in ("timeInForce", "expiryDate", "expiryDay")):
+            tif = d.get("timeInForce", tif)
+            if tif not in _RESTING_TIFS:
+                raise _Fail(1001, f"Wrong timeInForce value {tif} for a resting order")
+            changed.update(
+                timeInForce=tif, expiryDate=d.get("expiryDate"), expiryDay=d.get("expiryDay"),
+                _expires=_expiry(d, tif, self.clock()),
+            )  # fmt: skip
+        _check_conditions(d, tif, quantity)
+        if "stpAction" in d:
+            changed["stpAction"] = d["stpAction"]
+        return changed
 
     def mass_cancel(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """Counters for the requested ``targetEntities`` only; with ``targetParties`` an
@@ -1011,7 +1097,7 @@ class ExberrySimulator:
     def report_orders(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         statuses, wanted = d.get("statuses"), d.get("instruments")
         rows = [
-            {**{k: v for k, v in o.items() if v is not None and k != "orderTimestamp"},
+            {**{k: v for k, v in _public(o).items() if k != "orderTimestamp"},
              "createdAt": _iso(o["orderTimestamp"]), "_at": o["orderTimestamp"]}
             for o in self.orders.values()
             if o["mpId"] == mp and (not statuses or o["status"] in statuses)
@@ -1030,7 +1116,7 @@ class ExberrySimulator:
 
     def mass_order_status(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         own = [
-            {"messageType": "OrderStatus", **{k: v for k, v in o.items() if v is not None}}
+            {"messageType": "OrderStatus", **_public(o)}
             for o in self.orders.values() if o["mpId"] == mp and o["status"] == "Active"
         ]  # fmt: skip
         return [*own, {"lastTrackingNumber": self._tracking}]
@@ -1087,7 +1173,7 @@ _SESSION_TYPES: _Types = {"token": str, "username": str, "password": str}
 _PLACE_ORDER_TYPES: _Types = {
     "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": float,
     "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)
-    "minQuantity": float, "stpAction": str,
+    "minQuantity": float, "stpAction": str, "expiryDate": int, "expiryDay": str,
 }  # fmt: skip
 
 
@@ -1135,6 +1221,46 @@ def _check_conditions(d: dict[str, Any], tif: str, quantity: float) -> None:
             raise _Fail(1001, f"Wrong stpAction value {stp}")
         if tif in ("FOK", "IOC") and stp != "CancelIncomingOrder":
             raise _Fail(1001, "FOK and IOC orders allow only the CancelIncomingOrder stpAction")
+
+
+def _expiry(d: dict[str, Any], tif: str, now: float) -> float | None:
+    """When an order of ``tif`` placed (or replaced) at ``now`` expires, in epoch seconds:
+    GTD at its ``expiryDate`` (epoch seconds) or at the market close of its ``expiryDay``
+    (``YYYY-MM-DD``), exactly one of them (``1000`` otherwise, REFERENCE 5); DAY at the
+    next market close; the others never. ``1001`` for a malformed or past expiry, or one
+    given with another time in force."""
+    date, day = d.get("expiryDate"), d.get("expiryDay")
+    if tif != "GTD":
+        if date is not None or day is not None:
+            raise _Fail(1001, "expiryDate and expiryDay are allowed only for GTD orders")
+        return _close_after(now) if tif == "DAY" else None
+    if (date is None) == (day is None):
+        raise _Fail(1000, "GTD orders need exactly one of expiryDate or expiryDay")
+    if day is None:
+        expires = float(d["expiryDate"])
+    else:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+                raise ValueError(day)
+            moment = dt.datetime.combine(dt.date.fromisoformat(day), _MARKET_CLOSE, dt.UTC)
+        except ValueError:
+            raise _Fail(1001, f"Wrong expiryDay {day!r}: YYYY-MM-DD expected") from None
+        expires = moment.timestamp()
+    if expires <= now:
+        raise _Fail(1001, "The expiry of a GTD order must be in the future")
+    return expires
+
+
+def _close_after(now: float) -> float:
+    """The first market close after ``now`` (epoch seconds): today's, or tomorrow's."""
+    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    close = dt.datetime.combine(today, _MARKET_CLOSE, dt.UTC).timestamp()
+    return close if close > now else close + 86_400
+
+
+def _public(order: dict[str, Any]) -> dict[str, Any]:
+    """An order's members as the venue reports them: none empty, none internal (``_``)."""
+    return {k: v for k, v in order.items() if v is not None and k[0] != "_"}
 
 
 def _crosses(taker: dict[str, Any], maker: dict[str, Any]) -> bool:

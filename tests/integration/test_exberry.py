@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import math
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -280,6 +282,139 @@ async def test_self_trade_prevention(exberry_client: ExberryClient) -> None:
             instrument="BTC", side="Buy", quantity=1, price=100.5, mpOrderId=5,
             stpAction="CancelBothOrders", timeInForce="FOK",
         )  # fmt: skip
+
+
+NOON = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC).timestamp()
+"""A Tuesday noon (UTC): the simulator's market closes at 23:59 UTC."""
+
+
+@pytest.fixture
+async def timed() -> AsyncIterator[tuple[ExberrySimulator, ExberryClient, list[float]]]:
+    """A simulator on a clock the test moves (``now[0]``, from :data:`NOON`) and a client
+    with a token session (no signature timestamp to keep near the real clock)."""
+    now = [NOON]
+    async with (
+        ExberrySimulator(clock=lambda: now[0], tokens={"tok"}) as sim,
+        ExberryClient(sim.url, token="tok", reconnect=INSTANT) as client,
+    ):
+        yield sim, client, now
+
+
+async def test_gtd_and_day_orders_expire_with_reason_expiration(
+    timed: tuple[ExberrySimulator, ExberryClient, list[float]],
+) -> None:
+    # GTD and DAY orders rested for ever: a bot never saw its orders expire.
+    sim, client, now = timed
+    buy = functools.partial(client.place_order, instrument="BTC", side="Buy", price=99.0)
+    await buy(quantity=1, mpOrderId=1, timeInForce="GTD", expiryDate=int(NOON) + 60)
+    await buy(quantity=2, mpOrderId=2, timeInForce="GTD", expiryDay="2026-11-25")
+    await buy(quantity=3, mpOrderId=3, timeInForce="DAY")
+    await buy(quantity=4, mpOrderId=4)  # GTC
+    close = dt.datetime(2026, 11, 24, 23, 59, tzinfo=dt.UTC).timestamp()
+    async with client.execution_reports() as reports:
+        active, _ = await client.mass_order_status()  # after the stream's opening, too
+        assert [(o.mpOrderId, o.expiryDate, o.expiryDay) for o in active] == [
+            (1, int(NOON) + 60, None), (2, None, "2026-11-25"), (3, None, None), (4, None, None),
+        ]  # fmt: skip
+        for moment, expired in ((NOON + 60, 1), (close, 3), (close + 86_400, 2)):
+            now[0] = moment
+            await client.mass_order_status()  # a request notices what has expired
+            report = await next_event(reports)
+            assert isinstance(report, ExecutionReport)
+            assert (report.mpOrderId, report.messageType, report.cancelReason) == (
+                expired, "Cancelled", "Expiration",
+            )  # fmt: skip
+            assert report.cancelledQuantity == expired
+    active, _ = await client.mass_order_status()
+    assert [o.mpOrderId for o in active] == [4]
+    assert await book_of(client, "BTC") == [("Buy", 99.0, 4)]
+    assert sim.expire_orders() == 0
+    assert all(
+        not k.startswith("_") for item in sim.mass_order_status("trader:tok", {}) for k in item
+    )
+
+
+async def test_an_order_expires_by_itself_at_its_time() -> None:
+    # Nothing cancelled an order when its expiry came: it waited for a request.
+    start = time.monotonic()
+    expiry = int(NOON) + 60
+    clock = functools.partial(lambda: expiry - 0.05 + time.monotonic() - start)
+    async with (
+        ExberrySimulator(clock=clock, tokens={"tok"}) as sim,
+        ExberryClient(sim.url, token="tok", reconnect=INSTANT) as client,
+        client.execution_reports() as reports,
+    ):
+        await client.place_order(
+            instrument="BTC", side="Sell", quantity=1, price=101.0, mpOrderId=1,
+            timeInForce="GTD", expiryDate=expiry,
+        )  # fmt: skip
+        added = await next_event(reports)
+        expired = await next_event(reports)  # no request in between
+        assert isinstance(added, ExecutionReport)
+        assert isinstance(expired, ExecutionReport)
+        assert (added.messageType, expired.cancelReason) == ("Add", "Expiration")
+        assert sim.books["BTC"]["Sell"] == []
+
+
+async def test_expiry_terms_are_checked(
+    timed: tuple[ExberrySimulator, ExberryClient, list[float]],
+) -> None:
+    # GTD orders without (or with two) expiries, past or malformed ones, were accepted.
+    sim, client, _ = timed
+    order = {"instrument": "BTC", "side": "Buy", "quantity": 1, "price": 99.0,
+             "orderType": "Limit", "mpOrderId": 1}  # fmt: skip
+    for terms, code, text in (
+        ({"timeInForce": "GTD"}, 1000, "exactly one of expiryDate or expiryDay"),
+        ({"timeInForce": "GTD", "expiryDate": int(NOON) + 9, "expiryDay": "2026-11-25"},
+         1000, "exactly one"),
+        ({"timeInForce": "GTD", "expiryDate": int(NOON)}, 1001, "in the future"),
+        ({"timeInForce": "GTD", "expiryDay": "2026-11-23"}, 1001, "in the future"),
+        ({"timeInForce": "GTD", "expiryDay": "20261125"}, 1001, "YYYY-MM-DD"),
+        ({"timeInForce": "GTD", "expiryDay": "2026-13-01"}, 1001, "YYYY-MM-DD"),
+        ({"timeInForce": "GTD", "expiryDate": "soon"}, 1001, "Invalid request data"),
+        ({"timeInForce": "GTC", "expiryDay": "2026-11-25"}, 1001, "only for GTD"),
+    ):  # fmt: skip
+        with pytest.raises(OrderValidationError, match=text) as info:
+            await client.request("v1/exchange.market/placeOrder", {**order, **terms})
+        assert info.value.code == code, terms
+    assert sim.orders == {}
+    placed = await client.place_order(
+        instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=2,
+        timeInForce="GTD", expiryDay="2026-11-24",  # today: until its close
+    )  # fmt: skip
+    assert placed.orderId in sim.orders
+
+
+async def test_a_replace_changes_the_expiry_or_keeps_it(
+    timed: tuple[ExberrySimulator, ExberryClient, list[float]],
+) -> None:
+    # replaceOrder ignored timeInForce and the expiry (and minQuantity, stopPrice).
+    sim, client, now = timed
+    first = await client.place_order(
+        instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=1
+    )
+    second = await client.place_order(
+        instrument="BTC", side="Buy", quantity=1, price=98.0, mpOrderId=2,
+        timeInForce="GTD", expiryDate=int(NOON) + 60,
+    )  # fmt: skip
+    replace = functools.partial(client.replace_order, instrument="BTC", price=99.0)
+    await replace(orderId=first.orderId, quantity=2, timeInForce="GTD", expiryDate=int(NOON) + 30)
+    await replace(orderId=second.orderId, quantity=3)  # keeps its expiry
+    for bad, text in (
+        ({"timeInForce": "IOC"}, "timeInForce"),
+        ({"minQuantity": 1}, "minQuantity"),
+        ({"stopPrice": 90.0}, "stopPrice"),
+        ({"timeInForce": "GTD"}, "exactly one"),
+    ):
+        with pytest.raises(OrderValidationError, match=text):
+            await replace(orderId=second.orderId, quantity=3, **bad)
+    now[0] = NOON + 30
+    assert sim.expire_orders() == 1
+    assert [o["mpOrderId"] for o in sim.books["BTC"]["Buy"]] == [2]
+    await replace(orderId=second.orderId, quantity=3, timeInForce="GTC")  # no expiry now
+    now[0] = NOON + 3600
+    assert sim.expire_orders() == 0
+    assert await book_of(client, "BTC") == [("Buy", 99.0, 3)]
 
 
 async def test_mass_cancel_by_parties_counts_the_requested_entities(
