@@ -734,11 +734,13 @@ class ExberryClient:
         minQuantity: float | None = None,
         stpAction: StpAction | None = None,
         displayQuantity: float | None = None,
+        displayLowQuantity: float | None = None,
+        displayHighQuantity: float | None = None,
         metadata: str | None = None,
         timeout: float | None = None,
     ) -> OrderIdResult:
         """``v1/exchange.market/replaceOrder`` (quantity up or down; a new price loses
-        priority)."""
+        priority). The display quantities are those of the order's ``displayMethod``."""
         q = f"{MARKET}/replaceOrder"
         return await self._request(q, _members(locals()), OrderIdResult, timeout)
 

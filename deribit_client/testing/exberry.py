@@ -5,12 +5,12 @@ code with ``deribit_client.exberry`` (its own signature check, envelope handling
 models), so tests against it can catch the client's mistakes. It runs sessions (API key
 with an HMAC signature, token, or username/password), a price-time matching engine for
 limit and market orders (IOC, FOK, ``minQuantity``, self-trade prevention, replaces that
-lose priority re-queued, GTD and DAY orders expiring) with the documented validation
-errors, ``orderBookState`` and ``massOrderStatus`` snapshots, instrument rules (quantity
-and price precision, quantity bounds, tick size; quantities kept exact to their
-precision), and the ``orderBookDepth``, ``executionReports`` and ``trades`` streams with
-tracking numbers (one number per action, shared by the events it causes, as on Exberry)
-and replay from a tracking number.
+lose priority re-queued, GTD and DAY orders expiring, icebergs and hidden orders) with
+the documented validation errors, ``orderBookState`` and ``massOrderStatus`` snapshots,
+instrument rules (quantity and price precision, quantity bounds, tick size; quantities
+kept exact to their precision), and the ``orderBookDepth``, ``executionReports`` and
+``trades`` streams with tracking numbers (one number per action, shared by the events it
+causes, as on Exberry) and replay from a tracking number.
 
 Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
 :meth:`send_raw` (malformed frames), :meth:`inject_error` and :meth:`delay` (per
@@ -27,6 +27,7 @@ import hmac
 import itertools
 import logging
 import math
+import random
 import re
 import time
 from collections import deque
@@ -58,6 +59,11 @@ _STP_ACTIONS = {"CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"}
 _WINDOW_MS = 60_000
 _MARKET_CLOSE = dt.time(23, 59)  # of the one calendar, "Always" (UTC), calendarList shows
 _RESTING_TIFS = ("GTC", "GTD", "DAY")
+_DISPLAY = {  # displayMethod -> the display quantities it takes (REFERENCE 5)
+    "DisplayQuantity": ("displayQuantity",),
+    "Random": ("displayLowQuantity", "displayHighQuantity"),
+    "Hidden": (),
+}
 _TOO_SLOW = "Your connection is slow, please reduce data consumed"
 MD_INTERVALS = (100, 1000, 2000)
 """``interval`` values (ms) of ``lightTickers`` and ``partialOrderBook``; others get
@@ -273,6 +279,7 @@ class ExberrySimulator:
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self._next_expiry = math.inf  # the soonest a resting GTD or DAY order may expire
+        self._random = random.Random(0)  # Random display slices: the same run every time
         self._expiry_timer: asyncio.TimerHandle | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -727,10 +734,11 @@ class ExberrySimulator:
             raise _Fail(1001, "Price is not allowed for Market orders")
         _check_conditions(d, tif, quantity)
         expires = _expiry(d, tif, self.clock())
+        _check_display(d, d.get("displayMethod"), quantity, order_type, tif)
         _check_parties(d.get("parties", []))
         if instrument not in self.instruments:
             raise _Fail(1010, f"Instrument {instrument} not found")
-        self._check_terms(instrument, quantity, price)
+        self._check_terms(instrument, quantity, price, *_display_quantities(d))
         if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
             raise _Fail(1002, "mpOrderId already in use")
         self._used_ids.add((mp, d["mpOrderId"]))
@@ -743,6 +751,7 @@ class ExberrySimulator:
             "minQuantity": d.get("minQuantity"), "stpAction": d.get("stpAction"),
             "parties": d.get("parties"), "expiryDate": d.get("expiryDate"),
             "expiryDay": d.get("expiryDay"), "_expires": expires,
+            **{k: d.get(k) for k in _DISPLAY_MEMBERS}, "_shown": None,
         }  # fmt: skip
         self.orders[order["orderId"]] = order
         if len(self.orders) > self._orders_cap:
@@ -751,13 +760,15 @@ class ExberrySimulator:
         self._match(order)
         return [{"orderId": order["orderId"], "orderStatus": "Pending"}]
 
-    def _check_terms(self, instrument: str, quantity: float, price: float | None) -> None:
-        """The instrument's rules (REFERENCE 5): precision ``1005``, quantity bounds
-        ``1006``, tick size ``1014``."""
+    def _check_terms(
+        self, instrument: str, quantity: float, price: float | None, *display: float
+    ) -> None:
+        """The instrument's rules (REFERENCE 5): precision ``1005`` (of the ``display``
+        quantities too), quantity bounds ``1006``, tick size ``1014``."""
         rules = self.instruments[instrument]
         for name, value, places in (
-            ("Quantity", quantity, rules["quantityPrecision"]),
             ("Price", price, rules["pricePrecision"]),
+            *(("Quantity", q, rules["quantityPrecision"]) for q in (quantity, *display)),
         ):
             if value is not None and _decimals(value) > places:
                 raise _Fail(
@@ -782,70 +793,133 @@ class ExberrySimulator:
         self._orders_cap = len(self.orders) + self.history
 
     def _match(self, taker: dict[str, Any], requeue: bool = False) -> None:
-        """Trade incoming ``taker`` against the book, then rest, queue (``requeue``: an
-        order the book already shows, replaced) or cancel what is left."""
+        """Trade incoming ``taker`` against the book, a price level at a time, then rest,
+        queue (``requeue``: an order the book already shows, replaced) or cancel what is
+        left."""
         opposite = self.books[taker["instrument"]]["Sell" if taker["side"] == "Buy" else "Buy"]
         # FOK fills all or nothing, IOC with minQuantity at least that much or nothing.
         need = taker["quantity"] if taker["timeInForce"] == "FOK" else taker["minQuantity"]
         if need is not None and self._fillable(taker, opposite) < need:
             self._cancel(taker, "ImmediateOrder")
             return
-        stp = taker["stpAction"]
-        while opposite and taker["remainingOpenQuantity"] > 0:
-            maker = opposite[0]
-            if not _crosses(taker, maker):
-                break
-            if stp is not None and maker["mpId"] == taker["mpId"]:  # self-trade prevention
-                if stp != "CancelIncomingOrder":
-                    resting = "STPRestingOrder" if stp == "CancelRestingOrder" else "STPBothOrders"
-                    self._cancel(maker, resting)
-                if stp != "CancelRestingOrder":
-                    incoming = (
-                        "STPIncomingOrder" if stp == "CancelIncomingOrder" else "STPBothOrders"
-                    )
-                    self._cancel(taker, incoming)
-                    return
-                continue
-            qty = min(maker["remainingOpenQuantity"], taker["remainingOpenQuantity"])
-            self._fill(maker, taker, qty, maker["price"])
-            if maker["remainingOpenQuantity"] <= 0:
-                opposite.pop(0)
+        traded = taker["filledQuantity"]
+        while opposite and taker["remainingOpenQuantity"] > 0 and _crosses(taker, opposite[0]):
+            level = [o for o in opposite if o["price"] == opposite[0]["price"]]
+            for maker, hidden in _turns(level):
+                if taker["remainingOpenQuantity"] <= 0 or maker["status"] != "Active":
+                    continue  # done, or filled or cancelled on an earlier turn
+                if taker["stpAction"] is not None and maker["mpId"] == taker["mpId"]:
+                    if self._prevent_self_trade(taker, maker):
+                        return
+                    continue
+                available = self._reserve(maker) if hidden else _visible(maker)
+                if available > 0:
+                    qty = min(available, taker["remainingOpenQuantity"])
+                    self._fill(maker, taker, qty, maker["price"], hidden)
+            for maker in level:
+                if maker["status"] == "Executed":
+                    opposite.remove(maker)
+                elif maker["_shown"] == 0 and maker["displayMethod"] != "Hidden":
+                    opposite.remove(maker)  # its slice is gone: a new one, last at its price
+                    self._rest(maker, report=False)
+            if all(maker["status"] == "Active" for maker in level):
+                break  # nothing traded (a guard: every turn above takes what it is shown)
         if taker["remainingOpenQuantity"] <= 0:
             taker["status"] = "Executed"
         elif taker["orderType"] == "Market" or taker["timeInForce"] in ("IOC", "FOK"):
             self._cancel(taker, "ImmediateOrder")
-        elif requeue:
+        elif requeue and (taker["_shown"] is None or taker["filledQuantity"] == traded):
             self._queue(taker)
+        elif requeue:  # a display order that traded as the taker: a fresh slice
+            self._rest(taker, report=False)
         else:
             self._rest(taker)
 
+    def _prevent_self_trade(self, taker: dict[str, Any], maker: dict[str, Any]) -> bool:
+        """Apply the taker's ``stpAction`` to its own resting ``maker``; True if the taker
+        was cancelled."""
+        stp = taker["stpAction"]
+        if stp != "CancelIncomingOrder":
+            self._cancel(
+                maker, "STPRestingOrder" if stp == "CancelRestingOrder" else "STPBothOrders"
+            )
+        if stp == "CancelRestingOrder":
+            return False
+        self._cancel(taker, "STPIncomingOrder" if stp == "CancelIncomingOrder" else "STPBothOrders")
+        return True
+
     def _fillable(self, taker: dict[str, Any], opposite: list[dict[str, Any]]) -> float:
-        """How much of ``taker`` the book would fill now: the crossing orders in turn, up
+        """How much of ``taker`` the book would fill now: the crossing levels in turn, up
         to an own order that self-trade prevention stops at (FOK and IOC orders only take
         ``CancelIncomingOrder``)."""
         total = 0.0
-        for maker in opposite:
-            if not _crosses(taker, maker) or (
-                taker["stpAction"] is not None and maker["mpId"] == taker["mpId"]
-            ):
-                break
-            total += maker["remainingOpenQuantity"]
+        prices = list(dict.fromkeys(o["price"] for o in opposite if _crosses(taker, o)))
+        for price in prices:
+            for maker, hidden in _turns([o for o in opposite if o["price"] == price]):
+                if taker["stpAction"] is not None and maker["mpId"] == taker["mpId"]:
+                    return self._exact(taker["instrument"], total)
+                total += self._reserve(maker) if hidden else _visible(maker)
         return self._exact(taker["instrument"], total)
 
-    def _rest(self, order: dict[str, Any]) -> None:
+    def _rest(self, order: dict[str, Any], report: bool = True) -> None:
+        """Put ``order`` on the book with a fresh display slice, showing what it displays
+        (``report``: tell its owner; an iceberg's refilled slice is news to the book only)."""
+        order["_shown"] = self._slice(order)
         self._queue(order)
-        self._book_event("Add", order, quantity=order["remainingOpenQuantity"])
-        self._report("Add", order)
+        if order["displayMethod"] != "Hidden":
+            self._book_event("Add", order, quantity=_visible(order))
+        if report:
+            self._report("Add", order)
 
     def _queue(self, order: dict[str, Any]) -> None:
-        """Put ``order`` on its side of the book, last at its price (price-time priority)."""
+        """Put ``order`` on its side of the book, last at its price (price-time priority;
+        hidden orders after the displayed ones at a price)."""
         side = self.books[order["instrument"]][order["side"]]
         order["_arrival"] = next(self._arrivals)  # not reported: "_" members are internal
         side.append(order)
         best_first = order["side"] == "Buy"
-        side.sort(key=lambda o: (-o["price"] if best_first else o["price"], o["_arrival"]))
+        side.sort(
+            key=lambda o: (
+                -o["price"] if best_first else o["price"],
+                o["displayMethod"] == "Hidden",
+                o["_arrival"],
+            )
+        )
         if order["_expires"] is not None:
             self._arm(order["_expires"])
+
+    def _reserve(self, order: dict[str, Any]) -> float:
+        """What the book does not show of ``order``."""
+        return self._exact(order["instrument"], order["remainingOpenQuantity"] - _visible(order))
+
+    def _slice(self, order: dict[str, Any]) -> float | None:
+        """The working display quantity of resting ``order``: ``None`` for a plain order
+        (it shows all), 0 for a hidden one, else its ``displayQuantity`` or a random size
+        between its low and high (at most what is left)."""
+        method = order["displayMethod"]
+        if method is None:
+            return None
+        if method == "Hidden":
+            return 0
+        if method == "DisplayQuantity":
+            size = order["displayQuantity"]
+        else:
+            size = self._exact(
+                order["instrument"],
+                self._random.uniform(order["displayLowQuantity"], order["displayHighQuantity"]),
+            )
+            size = min(max(size, order["displayLowQuantity"]), order["displayHighQuantity"])
+        return float(min(size, order["remainingOpenQuantity"]))
+
+    def _working(self, order: dict[str, Any]) -> dict[str, Any]:
+        """``workingDisplayQuantity``/``workingHiddenQuantity`` of an order with a
+        ``displayMethod`` (massOrderStatus)."""
+        if order["displayMethod"] is None:
+            return {}
+        return {
+            "workingDisplayQuantity": _visible(order),
+            "workingHiddenQuantity": self._reserve(order),
+        }
 
     def expire_orders(self) -> int:
         """Cancel the resting GTD and DAY orders whose expiry ``clock()`` has reached, each
@@ -887,11 +961,17 @@ class ExberrySimulator:
             expires, self._next_expiry = self._next_expiry, math.inf
             self._arm(expires)
 
-    def _fill(self, maker: dict[str, Any], taker: dict[str, Any], qty: float, price: float) -> None:
+    def _fill(
+        self, maker: dict[str, Any], taker: dict[str, Any], qty: float, price: float, hidden: bool
+    ) -> None:
+        """Trade ``qty`` at ``price``; ``hidden``: from what the maker does not show (the
+        book hears ``NonDisplayTrade``, not ``Executed``)."""
         match_id = next(self._match_ids)
         row = [price, qty, maker["side"], self._now_ns() // 10**6, "SingleSecurity"]
         remember(self.trade_log[maker["instrument"]], row, self.history)
         self._new_trades.setdefault(maker["instrument"], []).append(row)
+        if maker["_shown"] and not hidden:  # an iceberg's working slice
+            maker["_shown"] = self._exact(maker["instrument"], maker["_shown"] - qty)
         for order in (maker, taker):
             order["filledQuantity"] = self._exact(
                 order["instrument"], order["filledQuantity"] + qty
@@ -902,7 +982,8 @@ class ExberrySimulator:
             if order["remainingOpenQuantity"] <= 0:
                 order["status"] = "Executed"
         self._emit("orderBookDepth", None, {
-            "messageType": "Executed", "eventId": next(self._event_ids),
+            "messageType": "NonDisplayTrade" if hidden else "Executed",
+            "eventId": next(self._event_ids),
             "eventTimestamp": self._now_ns(), "instrument": maker["instrument"],
             "makerMpId": maker["mpId"], "makerMpOrderId": maker["mpOrderId"],
             "makerOrderId": maker["orderId"], "takerMpId": taker["mpId"],
@@ -927,8 +1008,10 @@ class ExberrySimulator:
         side = self.books[order["instrument"]][order["side"]]
         if order in side:
             side.remove(order)
+        shown = _visible(order)  # the book loses what it showed (a whole market order's rest)
         order["remainingOpenQuantity"], order["status"] = 0, "Cancelled"
-        self._book_event("Cancelled", order, cancelledQuantity=left)
+        if order["displayMethod"] != "Hidden":
+            self._book_event("Cancelled", order, cancelledQuantity=shown)
         self._report("Cancelled", order, cancelledQuantity=left, cancelReason=reason)
 
     def _book_event(self, kind: str, order: dict[str, Any], **extra: Any) -> None:
@@ -944,7 +1027,7 @@ class ExberrySimulator:
         fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
                   "price", "timeInForce", "orderTimestamp", "filledQuantity",
                   "remainingOpenQuantity", "mpId", "minQuantity", "stpAction",
-                  "parties", "expiryDate", "expiryDay")  # fmt: skip
+                  "parties", "expiryDate", "expiryDay", *_DISPLAY_MEMBERS)  # fmt: skip
         payload = {k: order[k] for k in fields if order.get(k) is not None}
         payload.update(messageType=kind, eventId=next(self._event_ids),
                        eventTimestamp=self._now_ns(), **extra)  # fmt: skip
@@ -975,13 +1058,15 @@ class ExberrySimulator:
 
     def replace_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         order = self._own(mp, {"instrument": d.get("instrument"), "orderId": d.get("orderId")})
+        if not _typed(d, _PLACE_ORDER_TYPES):
+            raise _Fail(1001, "Invalid request data")
         quantity = d.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity <= 0:
             raise _Fail(1001, "Quantity must be positive")
         new_price = d.get("price", order["price"])
         if isinstance(new_price, bool) or not isinstance(new_price, int | float | None):
             raise _Fail(1001, "Invalid request data")
-        self._check_terms(order["instrument"], quantity, new_price)
+        self._check_terms(order["instrument"], quantity, new_price, *_display_quantities(d))
         if quantity <= order["filledQuantity"]:  # nothing would be left open
             raise _Fail(1001, "Quantity must be above the filled quantity")
         terms = self._replaced_terms(order, d, quantity)
@@ -991,8 +1076,10 @@ class ExberrySimulator:
         left = self._exact(order["instrument"], quantity - order["filledQuantity"])
         order["remainingOpenQuantity"] = left
         order["quantity"], order["price"] = quantity, new_price
+        order["_shown"] = self._slice(order)
         # The book shows open quantities (an Add carries what rests): so does newQuantity.
-        self._book_event("Modified", order, newQuantity=left, lostPriority=lost)
+        if order["displayMethod"] != "Hidden":
+            self._book_event("Modified", order, newQuantity=_visible(order), lostPriority=lost)
         self._report("Modified", order, lostPriority=lost)
         if lost:  # as a new order: it trades if it crosses now, then queues last at its price
             self.books[order["instrument"]][order["side"]].remove(order)
@@ -1010,8 +1097,6 @@ class ExberrySimulator:
         terms in full (a GTD one names its expiry); without them the order keeps its own.
         A resting order stays GTC, GTD or DAY; stop prices and ``minQuantity`` (IOC only)
         do not apply to it: ``1001``."""
-        if not _typed(d, _PLACE_ORDER_TYPES):
-            raise _Fail(1001, "Invalid request data")
         if d.get("stopPrice") is not None:
             raise _Fail(1001, "stopPrice is allowed only for stop orders")
         changed: dict[str, Any] = {}
@@ -1027,6 +1112,12 @@ class ExberrySimulator:
         _check_conditions(d, tif, quantity)
         if "stpAction" in d:
             changed["stpAction"] = d["stpAction"]
+        display = {k: d[k] for k in _DISPLAY_MEMBERS[1:] if k in d}
+        if display:  # new display quantities for the order's own displayMethod
+            method = order["displayMethod"]
+            merged = {k: order[k] for k in _DISPLAY_MEMBERS[1:]} | display
+            _check_display(merged, method, quantity, order["orderType"], tif)
+            changed.update(display)
         return changed
 
     def mass_cancel(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1058,13 +1149,15 @@ class ExberrySimulator:
         for instrument in sorted(self.books):
             for side in ("Buy", "Sell"):
                 for o in self.books[instrument][side]:
+                    if o["displayMethod"] == "Hidden":
+                        continue
                     items.append(
                         {
                             "messageType": "Order",
                             "orderId": o["orderId"],
                             "side": side,
                             "instrument": instrument,
-                            "quantity": o["remainingOpenQuantity"],
+                            "quantity": _visible(o),
                             "price": o["price"],
                         }
                     )
@@ -1116,7 +1209,7 @@ class ExberrySimulator:
 
     def mass_order_status(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         own = [
-            {"messageType": "OrderStatus", **_public(o)}
+            {"messageType": "OrderStatus", **_public(o), **self._working(o)}
             for o in self.orders.values() if o["mpId"] == mp and o["status"] == "Active"
         ]  # fmt: skip
         return [*own, {"lastTrackingNumber": self._tracking}]
@@ -1147,12 +1240,14 @@ def _levels(
     and merges the levels that meet."""
     levels: dict[float, list[Any]] = {}
     for order in side:
+        if order["displayMethod"] == "Hidden":
+            continue
         price = order["price"]
         if decimals is not None and decimals < 16:  # finer than a float holds: as is
             unit = 10**decimals
             price = rounding(round(price * unit, 9)) / unit
         level = levels.setdefault(price, [price, 0, 0])
-        level[1] = round(level[1] + order["remainingOpenQuantity"], places)
+        level[1] = round(level[1] + _visible(order), places)
         level[2] += 1
     return list(levels.values())
 
@@ -1174,7 +1269,12 @@ _PLACE_ORDER_TYPES: _Types = {
     "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": float,
     "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)
     "minQuantity": float, "stpAction": str, "expiryDate": int, "expiryDay": str,
+    "displayMethod": str, "displayQuantity": float, "displayLowQuantity": float,
+    "displayHighQuantity": float,
 }  # fmt: skip
+_DISPLAY_MEMBERS = (
+    "displayMethod", "displayQuantity", "displayLowQuantity", "displayHighQuantity",
+)  # fmt: skip
 
 
 _COUNTERS = {
@@ -1256,6 +1356,48 @@ def _close_after(now: float) -> float:
     today = dt.datetime.fromtimestamp(now, dt.UTC).date()
     close = dt.datetime.combine(today, _MARKET_CLOSE, dt.UTC).timestamp()
     return close if close > now else close + 86_400
+
+
+def _check_display(
+    d: dict[str, Any], method: Any, quantity: float, order_type: str, tif: str
+) -> None:
+    """The display rules (REFERENCE 5: ``1001``): ``displayMethod`` is one of
+    :data:`_DISPLAY`, on a limit order that rests, with exactly the quantities it takes,
+    each positive and not above the order's (a Random low not above its high)."""
+    given = {k for k in _DISPLAY_MEMBERS[1:] if d.get(k) is not None}
+    if method is None:
+        if given:
+            raise _Fail(1001, f"{min(given)} needs a displayMethod")
+        return
+    if method not in _DISPLAY:
+        raise _Fail(1001, f"Wrong displayMethod value {method}")
+    if order_type != "Limit" or tif not in _RESTING_TIFS:
+        raise _Fail(1001, "displayMethod is allowed only for GTC, GTD or DAY limit orders")
+    if given != set(_DISPLAY[method]):
+        wanted = " and ".join(_DISPLAY[method]) or "no display quantity"
+        raise _Fail(1001, f"displayMethod {method} takes {wanted}")
+    sizes = [d[k] for k in _DISPLAY[method]]
+    if not all(0 < size <= quantity for size in sizes) or sizes != sorted(sizes):
+        raise _Fail(1001, "Display quantities must be positive, ordered, not above quantity")
+
+
+def _display_quantities(d: dict[str, Any]) -> list[float]:
+    """The display quantities ``d`` gives (for the precision rule)."""
+    return [d[k] for k in _DISPLAY_MEMBERS[1:] if d.get(k) is not None]
+
+
+def _turns(level: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
+    """The order in which a taker meets one price level's orders (best first): what they
+    show, in time priority, then what they hide (hidden orders, icebergs' reserves):
+    ``(order, hidden)`` pairs."""
+    return [(o, False) for o in level] + [(o, True) for o in level]
+
+
+def _visible(order: dict[str, Any]) -> float:
+    """What the book shows of ``order``: all that is left, or its working display slice
+    (nothing for a hidden order)."""
+    shown = order.get("_shown")
+    return float(order["remainingOpenQuantity"] if shown is None else shown)
 
 
 def _public(order: dict[str, Any]) -> dict[str, Any]:

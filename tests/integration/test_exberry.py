@@ -1117,6 +1117,113 @@ async def test_local_order_book_from_state_and_depth(
             book.bids(depth)  # type: ignore[arg-type]
 
 
+async def test_iceberg_and_hidden_orders_show_only_what_they_display(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # displayMethod was ignored: icebergs and hidden orders showed in full on every book.
+    from deribit_client.exberry import ExberryOrderBook
+    from deribit_client.exberry.models import NonDisplayTrade
+
+    sell = {"orderType": "Limit", "side": "Sell", "instrument": "BTC", "price": 100.5}
+    exberry_sim.place_order(
+        "other-mp",
+        {
+            **sell,
+            "mpOrderId": 1,
+            "quantity": 10,
+            "displayMethod": "DisplayQuantity",
+            "displayQuantity": 2,
+        },
+    )
+    exberry_sim.place_order("other-mp", {**sell, "mpOrderId": 2, "quantity": 3})
+    exberry_sim.place_order("other-mp", {**sell, "mpOrderId": 3, "quantity": 5,
+                                         "displayMethod": "Hidden"})  # fmt: skip
+    assert await book_of(exberry_client, "BTC") == [("Sell", 100.5, 2), ("Sell", 100.5, 3)]
+    working = [
+        (o.get("workingDisplayQuantity"), o.get("workingHiddenQuantity"))
+        for o in exberry_sim.mass_order_status("other-mp", {})[:-1]
+    ]
+    assert working == [(2, 8), (None, None), (0, 5)]
+    book = ExberryOrderBook("BTC")
+    state = await exberry_client.order_book_state()
+    book.load(state)
+    buy = functools.partial(
+        exberry_client.place_order, instrument="BTC", side="Buy", price=100.5, timeInForce="IOC"
+    )
+    async with (
+        exberry_client.order_book_depth(trackingNumber=state.last_tracking_number) as depth,
+        exberry_client.execution_reports() as reports,
+    ):
+        # What shows first (2 of the iceberg, then 3), then what hides (the reserve): the
+        # iceberg refills a slice of 2 from the 6 left, last in the queue.
+        await buy(quantity=7, mpOrderId=1)
+        fills = [await next_event(reports) for _ in range(3)]
+        assert [f.lastFilledQuantity for f in fills] == [2, 3, 2]  # type: ignore[attr-defined]
+        events = [await next_event(depth) for _ in range(4)]  # one action, one number
+        for event in events:
+            book.apply(event)
+        kinds = [type(event).__name__ for event in events]
+        assert kinds == ["Executed", "Executed", "NonDisplayTrade", "Add"]
+        assert book.asks() == [(100.5, 2.0)]
+        assert await book_of(exberry_client, "BTC") == [("Sell", 100.5, 2)]
+        # The rest at once: the iceberg's slice, then its reserve and the hidden order in
+        # one trade each (not a slice at a time).
+        await buy(quantity=20, mpOrderId=2)
+        events = [await next_event(depth) for _ in range(4)]
+        for event in events:
+            book.apply(event)
+        kinds = [type(event).__name__ for event in events]
+        assert kinds == ["Executed", "NonDisplayTrade", "NonDisplayTrade", "Cancelled"]
+        hidden = [e.executedQuantity for e in events if isinstance(e, NonDisplayTrade)]
+        assert hidden == [4, 5]
+        assert book.asks() == []
+    assert exberry_sim.books["BTC"]["Sell"] == []
+
+
+async def test_display_rules_are_checked(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # The display members were accepted whatever they said.
+    order = functools.partial(
+        exberry_client.place_order, instrument="BTC", side="Buy", quantity=5, price=99.0
+    )
+    for n, (bad, text) in enumerate(
+        (
+            ({"displayMethod": "DisplayQuantity"}, "takes displayQuantity"),
+            ({"displayMethod": "DisplayQuantity", "displayQuantity": 6}, "not above quantity"),
+            ({"displayMethod": "Hidden", "displayQuantity": 1}, "no display quantity"),
+            ({"displayQuantity": 1}, "needs a displayMethod"),
+            ({"displayMethod": "Random", "displayLowQuantity": 3, "displayHighQuantity": 2},
+             "ordered"),
+            ({"displayMethod": "Hidden", "timeInForce": "IOC"}, "GTC, GTD or DAY limit"),
+            ({"displayMethod": "DisplayQuantity", "displayQuantity": 0.0000001}, "precision"),
+        ),
+        1,
+    ):  # fmt: skip
+        with pytest.raises(OrderValidationError, match=text):
+            await order(mpOrderId=n, **bad)
+    with pytest.raises(OrderValidationError, match="Wrong displayMethod"):
+        await exberry_client.request(
+            "v1/exchange.market/placeOrder",
+            {"instrument": "BTC", "side": "Buy", "quantity": 5, "price": 99.0, "mpOrderId": 20,
+             "orderType": "Limit", "displayMethod": "Iceberg", "displayQuantity": 1},
+        )  # fmt: skip
+    assert exberry_sim.orders == {}
+    placed = await order(
+        mpOrderId=30, displayMethod="Random", displayLowQuantity=1, displayHighQuantity=3
+    )
+    ((_, _, shown),) = await book_of(exberry_client, "BTC")
+    assert 1 <= shown <= 3
+    replace = functools.partial(
+        exberry_client.replace_order, orderId=placed.orderId, instrument="BTC", quantity=5
+    )
+    with pytest.raises(OrderValidationError, match="Random takes displayLowQuantity"):
+        await replace(displayQuantity=1)  # not one of a Random order's
+    assert await book_of(exberry_client, "BTC") == [("Buy", 99.0, shown)]
+    await replace(displayLowQuantity=4, displayHighQuantity=4)
+    assert await book_of(exberry_client, "BTC") == [("Buy", 99.0, 4)]
+
+
 async def test_a_replace_that_loses_priority_queues_and_matches_as_a_new_order(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
