@@ -27,14 +27,23 @@ class ExberryOrderBook:
 
     Args:
         instrument: the symbol to follow (events of other instruments are ignored).
+        quantity_precision: the instrument's ``quantityPrecision`` (``instrument_list``):
+            quantities are then kept rounded to it, as the venue's decimal arithmetic
+            keeps them (``2.408113``, not ``2.4081129999999997`` after a fill of ``1``).
+            ``None``: binary floating point as it comes.
 
     Attributes:
         stale: True after a Gap until the next :meth:`load`: levels may be wrong.
         last_tracking_number: the newest event applied.
     """
 
-    def __init__(self, instrument: str) -> None:
+    def __init__(self, instrument: str, quantity_precision: int | None = None) -> None:
         self.instrument = instrument
+        self._places = (
+            None
+            if quantity_precision is None
+            else check_int("quantity_precision", quantity_precision, 0)
+        )
         # orderId -> side, price, quantity left, quantity it rested with
         self._orders: dict[int, tuple[str, float, float, float]] = {}
         self._levels: dict[str, dict[float, float]] = {"Buy": {}, "Sell": {}}
@@ -138,7 +147,7 @@ class ExberryOrderBook:
             return  # market orders in auctions carry no price: not a visible level
         self._orders[order_id] = (side, price, qty, qty)
         levels, counts = self._levels[side], self._counts[side]
-        levels[price] = levels.get(price, 0.0) + qty
+        levels[price] = self._exact(levels.get(price, 0.0) + qty)
         counts[price] = counts.get(price, 0) + 1
 
     def _reduce(self, order_id: int, qty: float | None) -> None:
@@ -147,11 +156,11 @@ class ExberryOrderBook:
         if entry is None:
             return
         side, price, left, size = entry
-        rest = 0.0 if qty is None else left - qty
+        rest = 0.0 if qty is None else self._exact(left - qty)
         levels = self._levels[side]
         if rest > size * _RESIDUE:
             self._orders[order_id] = (side, price, rest, size)
-            levels[price] -= left - rest
+            levels[price] = self._exact(levels[price] - (left - rest))
             return
         del self._orders[order_id]
         counts = self._counts[side]
@@ -159,4 +168,8 @@ class ExberryOrderBook:
             del counts[price], levels[price]
         else:
             counts[price] -= 1
-            levels[price] -= left
+            levels[price] = self._exact(levels[price] - left)
+
+    def _exact(self, quantity: float) -> float:
+        """``quantity`` rounded to the instrument's precision, if given."""
+        return quantity if self._places is None else round(quantity, self._places)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from deribit_client import ClientError
 from deribit_client.exberry import ExberryOrderBook
 from deribit_client.exberry.models import (
     Add,
@@ -137,3 +138,24 @@ def test_levels_always_sum_the_orders_resting_at_them(events: list[Any]) -> None
             assert [p for p, _ in levels] == sorted(expected, reverse=side_name == "Buy")
             for p, q in levels:
                 assert q == pytest.approx(expected[p], rel=1e-9)
+
+
+def test_quantities_keep_the_instruments_precision_when_given() -> None:
+    # A level of 1.408113 filled by 1 read 0.40811299999999995: binary floating point,
+    # where the venue's decimal arithmetic says 0.408113.
+    def fill(book: ExberryOrderBook) -> list[tuple[float, float]]:
+        book.load(OrderBookState([], [], 1))
+        for n, quantity in enumerate((1.408113, 1.000001), 1):
+            book.apply(Add(instrument="BTC", orderId=n, side="Buy", quantity=quantity,
+                           price=99.0, trackingNumber=2))  # fmt: skip
+        book.apply(Executed(instrument="BTC", makerOrderId=1, executedQuantity=1.0,
+                            trackingNumber=3))  # fmt: skip
+        book.apply(Cancelled(instrument="BTC", orderId=2, cancelledQuantity=1.000001,
+                             trackingNumber=4))  # fmt: skip
+        return book.bids()
+
+    assert fill(ExberryOrderBook("BTC", quantity_precision=6)) == [(99.0, 0.408113)]
+    assert fill(ExberryOrderBook("BTC")) != [(99.0, 0.408113)]  # what it was
+    for bad in (-1, 2.0, True):
+        with pytest.raises(ClientError, match="quantity_precision"):
+            ExberryOrderBook("BTC", quantity_precision=bad)  # type: ignore[arg-type]
