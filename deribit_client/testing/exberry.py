@@ -4,7 +4,7 @@ An independent implementation of the exchange API (REFERENCE sections 3-7): it s
 code with ``deribit_client.exberry`` (its own signature check, envelope handling and
 models), so tests against it can catch the client's mistakes. It runs sessions (API key
 with an HMAC signature, token, or username/password), a price-time matching engine for
-limit and market orders (IOC, FOK, ``minQuantity``, self-trade prevention, replaces that
+limit, market and stop orders (IOC, FOK, ``minQuantity``, self-trade prevention, replaces that
 lose priority re-queued, GTD and DAY orders expiring, icebergs and hidden orders) with
 the documented validation errors, ``orderBookState`` and ``massOrderStatus`` snapshots,
 instrument rules (quantity and price precision, quantity bounds, tick size; quantities
@@ -52,9 +52,12 @@ SIM_API_SECRET = "sim-exberry-secret"
 
 _encode = msgspec.json.encode
 _MARKET = "v1/exchange.market/"
-_ORDER_TYPES = {"Limit", "Market"}
+_ORDER_TYPES = {"Limit", "Market", "Stop", "StopLimit", "MIT", "LIT"}
+_PRICED = ("Limit", "StopLimit", "LIT")  # the types with a limit price (REFERENCE 5)
+_STOPS = ("Stop", "StopLimit", "MIT", "LIT")  # suspended until the last trade reaches stopPrice
 _TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY"}
 _SIDES = {"Buy", "Sell"}
+_OPEN = ("Active", "Suspended")  # the statuses of orders that may still trade
 _STP_ACTIONS = {"CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"}
 _WINDOW_MS = 60_000
 _MARKET_CLOSE = dt.time(23, 59)  # of the one calendar, "Always" (UTC), calendarList shows
@@ -280,6 +283,8 @@ class ExberrySimulator:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._next_expiry = math.inf  # the soonest a resting GTD or DAY order may expire
         self._random = random.Random(0)  # Random display slices: the same run every time
+        self._stops: dict[str, list[dict[str, Any]]] = {i: [] for i in self.instruments}
+        """Suspended stop orders per instrument, oldest first."""
         self._expiry_timer: asyncio.TimerHandle | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -728,17 +733,22 @@ class ExberrySimulator:
             raise _Fail(1001, "Wrong orderType, side or timeInForce value")
         if quantity <= 0:
             raise _Fail(1001, "Quantity must be positive")
-        if order_type == "Limit" and price is None:
-            raise _Fail(1001, "Price is mandatory for Limit orders")
-        if order_type == "Market" and price is not None:
-            raise _Fail(1001, "Price is not allowed for Market orders")
+        if order_type in _PRICED and price is None:
+            raise _Fail(1001, f"Price is mandatory for {order_type} orders")
+        if order_type not in _PRICED and price is not None:
+            raise _Fail(1001, f"Price is not allowed for {order_type} orders")
+        stop = d.get("stopPrice")
+        if order_type in _STOPS and stop is None:
+            raise _Fail(1000, "Missing fields: stopPrice")
+        if order_type not in _STOPS and stop is not None:
+            raise _Fail(1001, f"stopPrice is not allowed for {order_type} orders")
         _check_conditions(d, tif, quantity)
         expires = _expiry(d, tif, self.clock())
         _check_display(d, d.get("displayMethod"), quantity, order_type, tif)
         _check_parties(d.get("parties", []))
         if instrument not in self.instruments:
             raise _Fail(1010, f"Instrument {instrument} not found")
-        self._check_terms(instrument, quantity, price, *_display_quantities(d))
+        self._check_terms(instrument, quantity, (price, stop), *_display_quantities(d))
         if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
             raise _Fail(1002, "mpOrderId already in use")
         self._used_ids.add((mp, d["mpOrderId"]))
@@ -747,7 +757,8 @@ class ExberrySimulator:
             "orderType": order_type, "side": side, "instrument": instrument,
             "quantity": quantity, "price": price, "timeInForce": tif,
             "filledQuantity": 0, "remainingOpenQuantity": quantity,
-            "orderTimestamp": self._now_ns(), "status": "Active",
+            "orderTimestamp": self._now_ns(), "stopPrice": stop,
+            "status": "Suspended" if order_type in _STOPS else "Active",
             "minQuantity": d.get("minQuantity"), "stpAction": d.get("stpAction"),
             "parties": d.get("parties"), "expiryDate": d.get("expiryDate"),
             "expiryDay": d.get("expiryDay"), "_expires": expires,
@@ -757,17 +768,48 @@ class ExberrySimulator:
         if len(self.orders) > self._orders_cap:
             self._prune_orders()
         self._next_action()
-        self._match(order)
+        if order["status"] == "Suspended":
+            self._suspend(order)
+        else:
+            self._match(order)
+        self._trigger_stops(instrument)
         return [{"orderId": order["orderId"], "orderStatus": "Pending"}]
 
+    def _suspend(self, order: dict[str, Any]) -> None:
+        """Hold stop ``order`` off the book until its trigger (its owner hears
+        ``Suspended``)."""
+        self._stops[order["instrument"]].append(order)
+        self._report("Suspended", order)
+        if order["_expires"] is not None:
+            self._arm(order["_expires"])
+
+    def _trigger_stops(self, instrument: str) -> None:
+        """Activate the suspended stop orders the last trade price has reached, oldest
+        first, each trading as a new order (a Stop or MIT at market, a StopLimit or LIT at
+        its price); their trades may reach more. Buy Stop/StopLimit trigger at or above
+        their stopPrice, sell ones at or below; MIT and LIT the other way round."""
+        stops = self._stops[instrument]
+        while stops and self.trade_log[instrument]:
+            last = self.trade_log[instrument][-1][0]
+            order = next((o for o in stops if _triggered(o, last)), None)
+            if order is None:
+                return
+            stops.remove(order)
+            order["status"] = "Active"
+            self._match(order)
+
     def _check_terms(
-        self, instrument: str, quantity: float, price: float | None, *display: float
+        self,
+        instrument: str,
+        quantity: float,
+        prices: tuple[float | None, ...],
+        *display: float,
     ) -> None:
         """The instrument's rules (REFERENCE 5): precision ``1005`` (of the ``display``
-        quantities too), quantity bounds ``1006``, tick size ``1014``."""
+        quantities and every price too), quantity bounds ``1006``, tick size ``1014``."""
         rules = self.instruments[instrument]
         for name, value, places in (
-            ("Price", price, rules["pricePrecision"]),
+            *(("Price", p, rules["pricePrecision"]) for p in prices),
             *(("Quantity", q, rules["quantityPrecision"]) for q in (quantity, *display)),
         ):
             if value is not None and _decimals(value) > places:
@@ -777,8 +819,11 @@ class ExberrySimulator:
         low, high = rules["minQuantity"], rules["maxQuantity"]
         if not low <= quantity <= high:
             raise _Fail(1006, f"Quantity must be between {_decimal(low)} and {_decimal(high)}")
-        if price is not None and _decimal(price) % _decimal(self.tick_size):
-            raise _Fail(1014, f"Price {price} is not a multiple of the tick size {self.tick_size}")
+        for price in prices:
+            if price is not None and _decimal(price) % _decimal(self.tick_size):
+                raise _Fail(
+                    1014, f"Price {price} is not a multiple of the tick size {self.tick_size}"
+                )
 
     def _exact(self, instrument: str, quantity: float) -> float:
         """``quantity`` rounded to the instrument's precision: sums and differences of
@@ -826,7 +871,7 @@ class ExberrySimulator:
                 break  # nothing traded (a guard: every turn above takes what it is shown)
         if taker["remainingOpenQuantity"] <= 0:
             taker["status"] = "Executed"
-        elif taker["orderType"] == "Market" or taker["timeInForce"] in ("IOC", "FOK"):
+        elif taker["price"] is None or taker["timeInForce"] in ("IOC", "FOK"):  # at market
             self._cancel(taker, "ImmediateOrder")
         elif requeue and (taker["_shown"] is None or taker["filledQuantity"] == traded):
             self._queue(taker)
@@ -928,6 +973,7 @@ class ExberrySimulator:
         moved on, expires orders at the next request or call of this)."""
         now = self.clock()
         resting = [o for book in self.books.values() for side in book.values() for o in side]
+        resting += [o for stops in self._stops.values() for o in stops]
         due = [o for o in resting if o["_expires"] is not None and o["_expires"] <= now]
         for order in due:
             self._next_action()
@@ -1008,9 +1054,12 @@ class ExberrySimulator:
         side = self.books[order["instrument"]][order["side"]]
         if order in side:
             side.remove(order)
+        suspended = order["status"] == "Suspended"  # never on the book
+        if suspended:
+            self._stops[order["instrument"]].remove(order)
         shown = _visible(order)  # the book loses what it showed (a whole market order's rest)
         order["remainingOpenQuantity"], order["status"] = 0, "Cancelled"
-        if order["displayMethod"] != "Hidden":
+        if order["displayMethod"] != "Hidden" and not suspended:
             self._book_event("Cancelled", order, cancelledQuantity=shown)
         self._report("Cancelled", order, cancelledQuantity=left, cancelReason=reason)
 
@@ -1027,7 +1076,8 @@ class ExberrySimulator:
         fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
                   "price", "timeInForce", "orderTimestamp", "filledQuantity",
                   "remainingOpenQuantity", "mpId", "minQuantity", "stpAction",
-                  "parties", "expiryDate", "expiryDay", *_DISPLAY_MEMBERS)  # fmt: skip
+                  "parties", "expiryDate", "expiryDay", "stopPrice",
+                  *_DISPLAY_MEMBERS)  # fmt: skip
         payload = {k: order[k] for k in fields if order.get(k) is not None}
         payload.update(messageType=kind, eventId=next(self._event_ids),
                        eventTimestamp=self._now_ns(), **extra)  # fmt: skip
@@ -1044,7 +1094,7 @@ class ExberrySimulator:
         for order in self.orders.values():
             if (
                 order["mpId"] == mp and order["instrument"] == d["instrument"]
-                and order["status"] == "Active"
+                and order["status"] in _OPEN
                 and (order["orderId"] == by_id or (by_id is None and order["mpOrderId"] == by_mp))
             ):  # fmt: skip
                 return order
@@ -1060,22 +1110,35 @@ class ExberrySimulator:
         order = self._own(mp, {"instrument": d.get("instrument"), "orderId": d.get("orderId")})
         if not _typed(d, _PLACE_ORDER_TYPES):
             raise _Fail(1001, "Invalid request data")
+        order_type, suspended = order["orderType"], order["status"] == "Suspended"
+        if order_type in _STOPS and not suspended:
+            raise _Fail(1019, "Stop orders can be replaced only while suspended")
         quantity = d.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity <= 0:
             raise _Fail(1001, "Quantity must be positive")
         new_price = d.get("price", order["price"])
-        if isinstance(new_price, bool) or not isinstance(new_price, int | float | None):
-            raise _Fail(1001, "Invalid request data")
-        self._check_terms(order["instrument"], quantity, new_price, *_display_quantities(d))
+        if order_type not in _PRICED and new_price is not None:
+            raise _Fail(1001, f"Price is not allowed for {order_type} orders")
+        if d.get("stopPrice") is not None and order_type not in _STOPS:
+            raise _Fail(1001, f"stopPrice is not allowed for {order_type} orders")
+        new_stop = d.get("stopPrice", order["stopPrice"])
+        prices = (new_price, new_stop)
+        self._check_terms(order["instrument"], quantity, prices, *_display_quantities(d))
         if quantity <= order["filledQuantity"]:  # nothing would be left open
             raise _Fail(1001, "Quantity must be above the filled quantity")
         terms = self._replaced_terms(order, d, quantity)
         self._next_action()
-        order.update(terms)
+        order.update(terms, stopPrice=new_stop)
         lost = new_price != order["price"] or quantity > order["quantity"]
         left = self._exact(order["instrument"], quantity - order["filledQuantity"])
         order["remainingOpenQuantity"] = left
         order["quantity"], order["price"] = quantity, new_price
+        if suspended:  # off the book: its owner hears of it, then it may trigger at once
+            self._report("Modified", order, lostPriority=lost)
+            if order["_expires"] is not None:
+                self._arm(order["_expires"])
+            self._trigger_stops(order["instrument"])
+            return _replaced(order)
         order["_shown"] = self._slice(order)
         # The book shows open quantities (an Add carries what rests): so does newQuantity.
         if order["displayMethod"] != "Hidden":
@@ -1084,10 +1147,10 @@ class ExberrySimulator:
         if lost:  # as a new order: it trades if it crosses now, then queues last at its price
             self.books[order["instrument"]][order["side"]].remove(order)
             self._match(order, requeue=True)
+            self._trigger_stops(order["instrument"])
         elif order["_expires"] is not None:
             self._arm(order["_expires"])
-        return [{"orderId": order["orderId"], "originalOrderId": order["orderId"],
-                 "newOrderId": order["orderId"]}]  # fmt: skip
+        return _replaced(order)
 
     def _replaced_terms(
         self, order: dict[str, Any], d: dict[str, Any], quantity: float
@@ -1095,10 +1158,8 @@ class ExberrySimulator:
         """The order's members a replace's ``d`` changes besides quantity and price. A
         request with any of ``timeInForce``/``expiryDate``/``expiryDay`` states the new
         terms in full (a GTD one names its expiry); without them the order keeps its own.
-        A resting order stays GTC, GTD or DAY; stop prices and ``minQuantity`` (IOC only)
-        do not apply to it: ``1001``."""
-        if d.get("stopPrice") is not None:
-            raise _Fail(1001, "stopPrice is allowed only for stop orders")
+        A resting order stays GTC, GTD or DAY; ``minQuantity`` (IOC only) does not apply
+        to it: ``1001``."""
         changed: dict[str, Any] = {}
         tif = order["timeInForce"]
         if any(k in d for k in ("timeInForce", "expiryDate", "expiryDay")):
@@ -1136,7 +1197,7 @@ class ExberrySimulator:
         self._next_action()
         hit = [
             o for o in self.orders.values()
-            if o["mpId"] == mp and o["status"] == "Active"
+            if o["mpId"] == mp and o["status"] in _OPEN
             and (scope == "All" or o["instrument"] == d["instrument"])
             and all(p in (o["parties"] or ()) for p in parties)
         ] if "Order" in entities else []  # fmt: skip
@@ -1210,7 +1271,7 @@ class ExberrySimulator:
     def mass_order_status(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         own = [
             {"messageType": "OrderStatus", **_public(o), **self._working(o)}
-            for o in self.orders.values() if o["mpId"] == mp and o["status"] == "Active"
+            for o in self.orders.values() if o["mpId"] == mp and o["status"] in _OPEN
         ]  # fmt: skip
         return [*own, {"lastTrackingNumber": self._tracking}]
 
@@ -1269,6 +1330,7 @@ _PLACE_ORDER_TYPES: _Types = {
     "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": float,
     "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)
     "minQuantity": float, "stpAction": str, "expiryDate": int, "expiryDay": str,
+    "stopPrice": float,
     "displayMethod": str, "displayQuantity": float, "displayLowQuantity": float,
     "displayHighQuantity": float,
 }  # fmt: skip
@@ -1405,6 +1467,18 @@ def _public(order: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in order.items() if v is not None and k[0] != "_"}
 
 
+def _replaced(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """replaceOrder's answer (the deprecated ids equal ``orderId`` since v1.48.0)."""
+    ident = order["orderId"]
+    return [{"orderId": ident, "originalOrderId": ident, "newOrderId": ident}]
+
+
+def _triggered(order: dict[str, Any], last: float) -> bool:
+    """Whether suspended stop ``order`` triggers at last trade price ``last``."""
+    rising = (order["side"] == "Buy") == (order["orderType"] in ("Stop", "StopLimit"))
+    return bool(last >= order["stopPrice"] if rising else last <= order["stopPrice"])
+
+
 def _crosses(taker: dict[str, Any], maker: dict[str, Any]) -> bool:
     """Whether resting ``maker`` trades with incoming ``taker`` at its price."""
     if taker["price"] is None:  # Market
@@ -1432,7 +1506,7 @@ def _typed(d: Any, types: _Types) -> bool:
 
 
 def _order_closed(order: dict[str, Any]) -> bool:
-    return bool(order["status"] != "Active")
+    return order["status"] not in _OPEN
 
 
 def _failure(q: str, sid: int, fail: _Fail) -> dict[str, Any]:

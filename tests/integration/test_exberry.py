@@ -1180,6 +1180,74 @@ async def test_iceberg_and_hidden_orders_show_only_what_they_display(
     assert exberry_sim.books["BTC"]["Sell"] == []
 
 
+async def test_stop_orders_wait_suspended_until_the_last_trade_reaches_them(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # Stop, StopLimit, MIT and LIT orders were refused (1001): a bot could not test them.
+    other = functools.partial(exberry_sim.place_order, "other-mp")
+    limit = {"orderType": "Limit", "instrument": "BTC"}
+    other({**limit, "mpOrderId": 1, "side": "Sell", "quantity": 1, "price": 101.0})
+    other({**limit, "mpOrderId": 2, "side": "Sell", "quantity": 2, "price": 102.0})
+    other({**limit, "mpOrderId": 3, "side": "Buy", "quantity": 3, "price": 98.0})
+    place = functools.partial(exberry_client.place_order, instrument="BTC", quantity=1)
+    async with exberry_client.execution_reports() as reports:
+        await place(side="Buy", orderType="Stop", stopPrice=101.0, mpOrderId=1)
+        await place(side="Sell", orderType="StopLimit", price=98.0, stopPrice=99.0, mpOrderId=2)
+        await place(side="Buy", orderType="LIT", price=50.0, stopPrice=100.0, mpOrderId=3)
+        for n in (1, 2, 3):
+            report = await next_event(reports)
+            assert isinstance(report, ExecutionReport)
+            assert (report.mpOrderId, report.messageType) == (n, "Suspended")
+        active, _ = await exberry_client.mass_order_status()
+        assert {(o.mpOrderId, o.status) for o in active} == {
+            (1, "Suspended"), (2, "Suspended"), (3, "Suspended"),
+        }  # fmt: skip
+        assert ("Buy", 50.0, 1) not in await book_of(exberry_client, "BTC")
+        # A trade at 101 reaches the buy Stop: it buys at market (102), which no other
+        # stop's trigger reaches (the sell StopLimit waits for 99 or less).
+        other({**limit, "mpOrderId": 4, "side": "Buy", "quantity": 1, "price": 101.0})
+        fill = await next_event(reports)
+        assert isinstance(fill, ExecutionReport)
+        assert (fill.mpOrderId, fill.messageType, fill.lastFilledPrice) == (1, "Executed", 102.0)
+        # Moving a suspended stop's trigger to where the market is triggers it at once;
+        # the LIT buy (at or below 100) waits.
+        await exberry_client.replace_order(
+            orderId=active[1].orderId, instrument="BTC", quantity=1, stopPrice=102.0
+        )
+        modified, fill = await next_event(reports), await next_event(reports)
+        assert isinstance(modified, ExecutionReport)
+        assert isinstance(fill, ExecutionReport)
+        assert (modified.messageType, modified.stopPrice) == ("Modified", 102.0)
+        assert (fill.mpOrderId, fill.lastFilledPrice) == (2, 98.0)
+        # The sell at 98 reaches the LIT buy: it rests at its limit, no longer replaceable.
+        added = await next_event(reports)
+        assert isinstance(added, ExecutionReport)
+        assert (added.mpOrderId, added.messageType, added.price) == (3, "Add", 50.0)
+        assert ("Buy", 50.0, 1) in await book_of(exberry_client, "BTC")
+        with pytest.raises(OrderValidationError, match="only while suspended") as info:
+            await exberry_client.replace_order(orderId=added.orderId, instrument="BTC",
+                                               quantity=1, stopPrice=90.0)  # fmt: skip
+        assert info.value.code == 1019
+        await place(side="Sell", orderType="Stop", stopPrice=90.0, mpOrderId=4)
+        await exberry_client.cancel_order(instrument="BTC", mpOrderId=4)
+    book_events = [e for _, kind, _, e in exberry_sim.events if kind == "orderBookDepth"]
+    assert not [e for e in book_events if e.get("mpOrderId") == 4 and e.get("mpId") != "other-mp"]
+
+
+async def test_stop_order_terms_are_checked(exberry_client: ExberryClient) -> None:
+    order = {"instrument": "BTC", "side": "Buy", "quantity": 1, "mpOrderId": 1}
+    for terms, code, text in (
+        ({"orderType": "Stop"}, 1000, "stopPrice"),
+        ({"orderType": "Stop", "stopPrice": 101.0, "price": 101.0}, 1001, "Price is not"),
+        ({"orderType": "StopLimit", "stopPrice": 101.0}, 1001, "Price is mandatory"),
+        ({"orderType": "Limit", "price": 99.0, "stopPrice": 101.0}, 1001, "stopPrice is not"),
+        ({"orderType": "MIT", "stopPrice": 101.2}, 1014, "tick size"),
+    ):
+        with pytest.raises(OrderValidationError, match=text) as info:
+            await exberry_client.request("v1/exchange.market/placeOrder", {**order, **terms})
+        assert info.value.code == code, terms
+
+
 async def test_display_rules_are_checked(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
