@@ -967,8 +967,9 @@ class ExberrySimulator:
         }
 
     def expire_orders(self) -> int:
-        """Cancel the resting GTD and DAY orders whose expiry ``clock()`` has reached, each
-        its own action with ``cancelReason`` ``Expiration``; returns how many. It runs by
+        """Cancel the open (resting or suspended) GTD and DAY orders whose expiry
+        ``clock()`` has reached, each its own action with ``cancelReason``
+        ``Expiration``; returns how many. It runs by
         itself at the soonest expiry and before each request (so a test's own ``clock``,
         moved on, expires orders at the next request or call of this)."""
         now = self.clock()
@@ -978,7 +979,9 @@ class ExberrySimulator:
         for order in due:
             self._next_action()
             self._cancel(order, "Expiration")
-        later = [o["_expires"] for o in resting if o["_expires"] is not None and o not in due]
+        later = [
+            o["_expires"] for o in resting if o["_expires"] is not None and o["status"] in _OPEN
+        ]
         self._next_expiry = math.inf
         self._arm(min(later, default=math.inf))
         return len(due)
