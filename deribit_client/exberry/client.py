@@ -740,7 +740,9 @@ class ExberryClient:
         timeout: float | None = None,
     ) -> OrderIdResult:
         """``v1/exchange.market/replaceOrder`` (quantity up or down; a new price loses
-        priority). The display quantities are those of the order's ``displayMethod``."""
+        priority). ``price`` may be left out only when ``quantity`` is below the open
+        quantity (Exberry's rule); the display quantities are those of the order's
+        ``displayMethod``."""
         q = f"{MARKET}/replaceOrder"
         return await self._request(q, _members(locals()), OrderIdResult, timeout)
 

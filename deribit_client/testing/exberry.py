@@ -733,15 +733,8 @@ class ExberrySimulator:
             raise _Fail(1001, "Wrong orderType, side or timeInForce value")
         if quantity <= 0:
             raise _Fail(1001, "Quantity must be positive")
-        if order_type in _PRICED and price is None:
-            raise _Fail(1001, f"Price is mandatory for {order_type} orders")
-        if order_type not in _PRICED and price is not None:
-            raise _Fail(1001, f"Price is not allowed for {order_type} orders")
         stop = d.get("stopPrice")
-        if order_type in _STOPS and stop is None:
-            raise _Fail(1000, "Missing fields: stopPrice")
-        if order_type not in _STOPS and stop is not None:
-            raise _Fail(1001, f"stopPrice is not allowed for {order_type} orders")
+        _check_prices(order_type, price, stop)
         _check_conditions(d, tif, quantity)
         expires = _expiry(d, tif, self.clock())
         _check_display(d, d.get("displayMethod"), quantity, order_type, tif)
@@ -1119,12 +1112,15 @@ class ExberrySimulator:
         quantity = d.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity <= 0:
             raise _Fail(1001, "Quantity must be positive")
-        new_price = d.get("price", order["price"])
-        if order_type not in _PRICED and new_price is not None:
-            raise _Fail(1001, f"Price is not allowed for {order_type} orders")
-        if d.get("stopPrice") is not None and order_type not in _STOPS:
-            raise _Fail(1001, f"stopPrice is not allowed for {order_type} orders")
+        # Only a replace reducing the open quantity may leave the price out (REFERENCE 5);
+        # a null price is none given, not a limit order turned market.
+        new_price = d.get("price")
+        if new_price is None and order_type in _PRICED:
+            if quantity >= order["remainingOpenQuantity"]:
+                raise _Fail(1000, "Missing fields: price (the quantity is not reduced)")
+            new_price = order["price"]
         new_stop = d.get("stopPrice", order["stopPrice"])
+        _check_prices(order_type, new_price, new_stop)
         prices = (new_price, new_stop)
         self._check_terms(order["instrument"], quantity, prices, *_display_quantities(d))
         if quantity <= order["filledQuantity"]:  # nothing would be left open
@@ -1176,10 +1172,10 @@ class ExberrySimulator:
         _check_conditions(d, tif, quantity)
         if "stpAction" in d:
             changed["stpAction"] = d["stpAction"]
-        display = {k: d[k] for k in _DISPLAY_MEMBERS[1:] if k in d}
+        display = {k: d[k] for k in _DISPLAY_QUANTITIES if k in d}
         if display:  # new display quantities for the order's own displayMethod
             method = order["displayMethod"]
-            merged = {k: order[k] for k in _DISPLAY_MEMBERS[1:]} | display
+            merged = {k: order[k] for k in _DISPLAY_QUANTITIES} | display
             _check_display(merged, method, quantity, order["orderType"], tif)
             changed.update(display)
         return changed
@@ -1337,9 +1333,8 @@ _PLACE_ORDER_TYPES: _Types = {
     "displayMethod": str, "displayQuantity": float, "displayLowQuantity": float,
     "displayHighQuantity": float,
 }  # fmt: skip
-_DISPLAY_MEMBERS = (
-    "displayMethod", "displayQuantity", "displayLowQuantity", "displayHighQuantity",
-)  # fmt: skip
+_DISPLAY_QUANTITIES = ("displayQuantity", "displayLowQuantity", "displayHighQuantity")
+_DISPLAY_MEMBERS = ("displayMethod", *_DISPLAY_QUANTITIES)
 
 
 _COUNTERS = {
@@ -1370,6 +1365,19 @@ def _valid_party(party: Any) -> bool:
     if not isinstance(source, str) or len(source) != 1:
         return False
     return type(party.get("role", 0)) is int
+
+
+def _check_prices(order_type: str, price: float | None, stop: float | None) -> None:
+    """A limit price on exactly the priced types (``1001``), a ``stopPrice`` on exactly
+    the stop types (``1000`` missing, ``1001`` not allowed): REFERENCE 5."""
+    if order_type in _PRICED and price is None:
+        raise _Fail(1001, f"Price is mandatory for {order_type} orders")
+    if order_type not in _PRICED and price is not None:
+        raise _Fail(1001, f"Price is not allowed for {order_type} orders")
+    if order_type in _STOPS and stop is None:
+        raise _Fail(1000, "Missing fields: stopPrice")
+    if order_type not in _STOPS and stop is not None:
+        raise _Fail(1001, f"stopPrice is not allowed for {order_type} orders")
 
 
 def _check_conditions(d: dict[str, Any], tif: str, quantity: float) -> None:
@@ -1429,7 +1437,7 @@ def _check_display(
     """The display rules (REFERENCE 5: ``1001``): ``displayMethod`` is one of
     :data:`_DISPLAY`, on a limit order that rests, with exactly the quantities it takes,
     each positive and not above the order's (a Random low not above its high)."""
-    given = {k for k in _DISPLAY_MEMBERS[1:] if d.get(k) is not None}
+    given = {k for k in _DISPLAY_QUANTITIES if d.get(k) is not None}
     if method is None:
         if given:
             raise _Fail(1001, f"{min(given)} needs a displayMethod")
@@ -1448,7 +1456,7 @@ def _check_display(
 
 def _display_quantities(d: dict[str, Any]) -> list[float]:
     """The display quantities ``d`` gives (for the precision rule)."""
-    return [d[k] for k in _DISPLAY_MEMBERS[1:] if d.get(k) is not None]
+    return [d[k] for k in _DISPLAY_QUANTITIES if d.get(k) is not None]
 
 
 def _turns(level: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
@@ -1461,7 +1469,7 @@ def _turns(level: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
 def _visible(order: dict[str, Any]) -> float:
     """What the book shows of ``order``: all that is left, or its working display slice
     (nothing for a hidden order)."""
-    shown = order.get("_shown")
+    shown = order["_shown"]
     return float(order["remainingOpenQuantity"] if shown is None else shown)
 
 

@@ -32,7 +32,14 @@ from deribit_client.exberry import (
     SessionError,
     StreamDisconnected,
 )
-from deribit_client.exberry.models import Add, Executed, ExecutionReport, PartialOrderBook, Trade
+from deribit_client.exberry.models import (
+    Add,
+    Executed,
+    ExecutionReport,
+    OrderIdResult,
+    PartialOrderBook,
+    Trade,
+)
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
 from deribit_client.transports import WebSocketConnector
 from tests.helpers import INSTANT, retry_at_once, until
@@ -1183,6 +1190,27 @@ async def test_iceberg_and_hidden_orders_show_only_what_they_display(
     assert exberry_sim.books["BTC"]["Sell"] == []
 
 
+async def test_a_replace_leaves_out_the_price_only_when_it_reduces(
+    exberry_client: ExberryClient,
+) -> None:
+    # A null price turned a resting limit order into a market order (cancelled as
+    # ImmediateOrder), and a replace keeping or raising the quantity could leave the
+    # price out, which Exberry requires then (REFERENCE 5).
+    placed = await exberry_client.place_order(
+        instrument="BTC", side="Buy", quantity=3, price=99.0, mpOrderId=1
+    )
+    replace = functools.partial(
+        exberry_client.request, "v1/exchange.market/replaceOrder", item_type=OrderIdResult
+    )
+    order = {"orderId": placed.orderId, "instrument": "BTC"}
+    for quantity in (3, 4):
+        with pytest.raises(OrderValidationError, match="Missing fields: price") as info:
+            await replace({**order, "quantity": quantity, "price": None})
+        assert info.value.code == 1000
+    await replace({**order, "quantity": 2, "price": None})  # reduced: keeps its price
+    assert await book_of(exberry_client, "BTC") == [("Buy", 99.0, 2)]
+
+
 async def test_stop_orders_wait_suspended_until_the_last_trade_reaches_them(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
@@ -1215,7 +1243,11 @@ async def test_stop_orders_wait_suspended_until_the_last_trade_reaches_them(
         # Moving a suspended stop's trigger to where the market is triggers it at once;
         # the LIT buy (at or below 100) waits.
         await exberry_client.replace_order(
-            orderId=active[1].orderId, instrument="BTC", quantity=1, stopPrice=102.0
+            orderId=active[1].orderId,
+            instrument="BTC",
+            quantity=1,
+            price=98.0,
+            stopPrice=102.0,
         )
         modified, fill = await next_event(reports), await next_event(reports)
         assert isinstance(modified, ExecutionReport)
@@ -1286,7 +1318,11 @@ async def test_display_rules_are_checked(
     ((_, _, shown),) = await book_of(exberry_client, "BTC")
     assert 1 <= shown <= 3
     replace = functools.partial(
-        exberry_client.replace_order, orderId=placed.orderId, instrument="BTC", quantity=5
+        exberry_client.replace_order,
+        orderId=placed.orderId,
+        instrument="BTC",
+        quantity=5,
+        price=99.0,
     )
     with pytest.raises(OrderValidationError, match="Random takes displayLowQuantity"):
         await replace(displayQuantity=1)  # not one of a Random order's
@@ -1332,11 +1368,12 @@ async def test_a_replace_that_loses_priority_queues_and_matches_as_a_new_order(
         )  # fmt: skip
         assert await book_of(exberry_client, "BTC") == [("Buy", 102.0, 1)]
         # 2 of 3 filled: 4 leaves 2 open, which the book's Modified says (newQuantity)
-        await exberry_client.replace_order(orderId=crossing.orderId, instrument="BTC", quantity=4)
+        again = functools.partial(
+            exberry_client.replace_order, orderId=crossing.orderId, instrument="BTC", price=102.0
+        )
+        await again(quantity=4)
         with pytest.raises(OrderValidationError, match="above the filled quantity"):
-            await exberry_client.replace_order(
-                orderId=crossing.orderId, instrument="BTC", quantity=2
-            )
+            await again(quantity=2)
         start = state.last_tracking_number or 0
         sent = [e for e in exberry_sim.events if e[1] == "orderBookDepth" and e[0] > start]
         for _ in sent:  # the last action's events share its number: count, not compare
