@@ -30,10 +30,11 @@ import math
 import random
 import re
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -44,7 +45,13 @@ from ._logs import HISTORY, forget_closed, remember
 from ._outbox import Outbox
 from ._serve import serve, spawn
 
-__all__ = ["INSTRUMENT_DEFAULTS", "SIM_API_KEY", "SIM_API_SECRET", "ExberrySimulator"]
+__all__ = [
+    "INSTRUMENT_DEFAULTS",
+    "SIM_API_KEY",
+    "SIM_API_SECRET",
+    "ExberrySimulator",
+    "Participant",
+]
 
 SIM_API_KEY = "sim-exberry-key"
 """The API key every Exberry simulator accepts (``api_keys=`` adds more)."""
@@ -82,6 +89,22 @@ MD_DEFAULT_INTERVAL = 1000
 
 
 log = logging.getLogger("deribit_client.testing")
+
+
+class Participant(NamedTuple):
+    """A market participant as the venue names it: ``mpId`` and ``mpName`` on its
+    execution reports, trades and orders."""
+
+    mp_id: int
+    mp_name: str
+
+
+MarketIdentity = Literal["disclosed", "anonymous", "pseudonymous"]
+# orderBookDepth's participant members: (id, that participant's order id or None)
+_IDENTITIES = (
+    ("mpId", "mpOrderId"), ("makerMpId", "makerMpOrderId"), ("takerMpId", "takerMpOrderId"),
+    ("buyMpId", None), ("sellMpId", None),
+)  # fmt: skip
 
 
 class _Fail(Exception):
@@ -209,6 +232,10 @@ class ExberrySimulator:
         tokens: accepted trader tokens; users: accepted ``{username: password}``.
         clock: seconds since the epoch: signature timestamps and GTD/DAY expiries follow
             it (:meth:`expire_orders`).
+        market_identity: what the public ``orderBookDepth`` stream tells of other
+            participants (your own ids are always shown): ``"disclosed"`` their ``mpId``
+            and ``mpOrderId``, ``"anonymous"`` neither, ``"pseudonymous"`` a stable
+            stand-in ``mpId`` per participant and no ``mpOrderId``.
         max_events: stream events kept for replay; a resume from before them gets 1201.
         history: closed orders, trades (Market Data API) and ``calls`` entries kept, the
             newest first (trimmed in batches): a bot may run against it for days.
@@ -236,7 +263,15 @@ class ExberrySimulator:
         clock: Callable[[], float] = time.time,
         max_events: int = 100_000,
         history: int = HISTORY,
+        market_identity: MarketIdentity = "disclosed",
     ) -> None:
+        if market_identity not in ("disclosed", "anonymous", "pseudonymous"):
+            raise ValueError(
+                "market_identity must be 'disclosed', 'anonymous' or 'pseudonymous',"
+                f" not {market_identity!r}"
+            )
+        self.market_identity = market_identity
+        self._participants: dict[str, Participant] = {}  # session key -> its participant
         if type(history) is not int or history < 1:
             raise ValueError(f"history must be a positive int, not {history!r}")
         self.history = history
@@ -442,6 +477,7 @@ class ExberrySimulator:
     async def _dispatch(self, peer: _Peer, q: str, sid: int, d: Any) -> None:
         if q == "exchange.market/createSession":
             peer.mp = self._session(d)
+            self.participant(peer.mp)  # numbered in the order they first connect
             await peer.send({"q": q, "sid": sid, "d": {}})
             await peer.send({"sig": 1, "q": q, "sid": sid})
             return
@@ -506,7 +542,7 @@ class ExberrySimulator:
         if start is not None:
             for number, event_kind, owner, payload in list(self.events):
                 if number > start and event_kind == kind and owner in (None, peer.mp):
-                    await peer.send({"q": q, "sid": sid, "d": payload})
+                    await peer.send({"q": q, "sid": sid, "d": self._view(peer, owner, payload)})
 
     # -- Market Data API ------------------------------------------------------------------
 
@@ -685,7 +721,36 @@ class ExberrySimulator:
                 for sid, (stream_kind, q, opened_at) in list(peer.streams.items()):
                     # Events up to the opening were replayed (or predate the stream).
                     if stream_kind == kind and payload["trackingNumber"] > opened_at:
-                        await peer.send({"q": q, "sid": sid, "d": payload})
+                        await peer.send({"q": q, "sid": sid, "d": self._view(peer, owner, payload)})
+
+    def _view(self, peer: _Peer, owner: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+        """``payload`` as ``peer`` may see it: a public event (no ``owner``) tells of other
+        participants only what :attr:`market_identity` allows."""
+        if self.market_identity == "disclosed" or owner is not None or peer.mp is None:
+            return payload
+        own = self.participant(peer.mp).mp_id
+        seen = dict(payload)
+        for id_key, order_key in _IDENTITIES:
+            mp_id = seen.get(id_key)
+            if mp_id is None or mp_id == own:
+                continue
+            if self.market_identity == "pseudonymous":
+                seen[id_key] = _pseudonym(mp_id)
+            else:
+                del seen[id_key]
+            if order_key is not None:
+                seen.pop(order_key, None)
+        return seen
+
+    def participant(self, key: str) -> Participant:
+        """The participant a session key stands for (an API key, ``trader:<token or
+        user>``, or the name a test acts under, as in ``sim.place_order("other-mp", ...)``):
+        numbered from 1 in the order the simulator first meets them."""
+        found = self._participants.get(key)
+        if found is None:
+            number = len(self._participants) + 1
+            found = self._participants[key] = Participant(number, f"Participant{number}")
+        return found
 
     def _emit(self, kind: str, owner: str | None, payload: dict[str, Any]) -> None:
         payload["trackingNumber"] = self._tracking
@@ -746,7 +811,8 @@ class ExberrySimulator:
             raise _Fail(1002, "mpOrderId already in use")
         self._used_ids.add((mp, d["mpOrderId"]))
         order: dict[str, Any] = {
-            "orderId": next(self._order_ids), "mpOrderId": d["mpOrderId"], "mpId": mp,
+            "orderId": next(self._order_ids), "mpOrderId": d["mpOrderId"], "_mp": mp,
+            "mpId": self.participant(mp).mp_id, "mpName": self.participant(mp).mp_name,
             "orderType": order_type, "side": side, "instrument": instrument,
             "quantity": quantity, "price": price, "timeInForce": tif,
             "filledQuantity": 0, "remainingOpenQuantity": quantity,
@@ -846,7 +912,7 @@ class ExberrySimulator:
             for maker, hidden in _turns(level):
                 if taker["remainingOpenQuantity"] <= 0 or maker["status"] != "Active":
                     continue  # done, or filled or cancelled on an earlier turn
-                if taker["stpAction"] is not None and maker["mpId"] == taker["mpId"]:
+                if taker["stpAction"] is not None and maker["_mp"] == taker["_mp"]:
                     if self._prevent_self_trade(taker, maker):
                         return
                     continue
@@ -894,7 +960,7 @@ class ExberrySimulator:
         prices = list(dict.fromkeys(o["price"] for o in opposite if _crosses(taker, o)))
         for price in prices:
             for maker, hidden in _turns([o for o in opposite if o["price"] == price]):
-                if taker["stpAction"] is not None and maker["mpId"] == taker["mpId"]:
+                if taker["stpAction"] is not None and maker["_mp"] == taker["_mp"]:
                     return self._exact(taker["instrument"], total)
                 total += self._reserve(maker) if hidden else _visible(maker)
         return self._exact(taker["instrument"], total)
@@ -1037,11 +1103,12 @@ class ExberrySimulator:
                 "Executed", order, lastFilledQuantity=qty, lastFilledPrice=price,
                 matchId=match_id, makerTaker=role, tradingMode="CT",
             )  # fmt: skip
-            self._emit("trades", order["mpId"], {
+            self._emit("trades", order["_mp"], {
                 "eventId": next(self._event_ids), "timestamp": self._now_ns(),
                 "actionType": "MatchedTrade", "orderId": order["orderId"],
                 "mpOrderId": order["mpOrderId"], "mpId": order["mpId"],
-                "instrument": order["instrument"], "side": order["side"], "price": price,
+                "mpName": order["mpName"], "instrument": order["instrument"],
+                "side": order["side"], "price": price,
                 "quantity": qty, "tradeId": match_id, "makerTaker": role, "tradingMode": "CT",
             })  # fmt: skip
 
@@ -1071,13 +1138,13 @@ class ExberrySimulator:
     def _report(self, kind: str, order: dict[str, Any], **extra: Any) -> None:
         fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
                   "price", "timeInForce", "orderTimestamp", "filledQuantity",
-                  "remainingOpenQuantity", "mpId", "minQuantity", "stpAction",
+                  "remainingOpenQuantity", "mpId", "mpName", "minQuantity", "stpAction",
                   "parties", "expiryDate", "expiryDay", "stopPrice",
                   *_DISPLAY_MEMBERS)  # fmt: skip
         payload = {k: order[k] for k in fields if order.get(k) is not None}
         payload.update(messageType=kind, eventId=next(self._event_ids),
                        eventTimestamp=self._now_ns(), **extra)  # fmt: skip
-        self._emit("executionReports", order["mpId"], payload)
+        self._emit("executionReports", order["_mp"], payload)
 
     def _own(self, mp: str, d: dict[str, Any]) -> dict[str, Any]:
         if "instrument" not in d:
@@ -1089,7 +1156,7 @@ class ExberrySimulator:
             raise _Fail(1103, "Missing fields: orderId or mpOrderId")
         for order in self.orders.values():
             if (
-                order["mpId"] == mp and order["instrument"] == d["instrument"]
+                order["_mp"] == mp and order["instrument"] == d["instrument"]
                 and order["status"] in _OPEN
                 and (order["orderId"] == by_id or (by_id is None and order["mpOrderId"] == by_mp))
             ):  # fmt: skip
@@ -1196,7 +1263,7 @@ class ExberrySimulator:
         self._next_action()
         hit = [
             o for o in self.orders.values()
-            if o["mpId"] == mp and o["status"] in _OPEN
+            if o["_mp"] == mp and o["status"] in _OPEN
             and (scope == "All" or o["instrument"] == d["instrument"])
             and all(p in (o["parties"] or ()) for p in parties)
         ] if "Order" in entities else []  # fmt: skip
@@ -1253,7 +1320,7 @@ class ExberrySimulator:
             {**{k: v for k, v in _public(o).items() if k != "orderTimestamp"},
              "createdAt": _iso(o["orderTimestamp"]), "_at": o["orderTimestamp"]}
             for o in self.orders.values()
-            if o["mpId"] == mp and (not statuses or o["status"] in statuses)
+            if o["_mp"] == mp and (not statuses or o["status"] in statuses)
             and (not wanted or o["instrument"] in wanted)
         ]  # fmt: skip
         return self._page(d, rows, "orders")
@@ -1270,7 +1337,7 @@ class ExberrySimulator:
     def mass_order_status(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         own = [
             {"messageType": "OrderStatus", **_public(o), **self._working(o)}
-            for o in self.orders.values() if o["mpId"] == mp and o["status"] in _OPEN
+            for o in self.orders.values() if o["_mp"] == mp and o["status"] in _OPEN
         ]  # fmt: skip
         return [*own, {"lastTrackingNumber": self._tracking}]
 
@@ -1286,6 +1353,12 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
     "orderBookState": ExberrySimulator.order_book_state,
     "massOrderStatus": ExberrySimulator.mass_order_status,
 }
+
+
+def _pseudonym(mp_id: int) -> int:
+    """The stand-in for participant ``mp_id`` on pseudonymous streams: the same one every
+    time, not the id's neighbour."""
+    return zlib.crc32(f"pseudonym {mp_id}".encode()) or 1
 
 
 def _levels(

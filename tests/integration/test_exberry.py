@@ -580,7 +580,7 @@ async def test_streams_resume_after_a_cut_without_duplicates_or_loss(
     # before the cut does not arrive twice, then four fills... (bids 52, 51, 50, 40).
     assert [type(e).__name__ for e in rest] == ["Add"] + ["Executed"] * 4
     assert isinstance(rest[0], Add)
-    assert (rest[0].mpId, rest[0].price) == ("other-mp", 40.0)
+    assert (rest[0].mpId, rest[0].price) == (exberry_sim.participant("other-mp").mp_id, 40.0)
     numbers = [n for n, _ in seen] + [getattr(e, "trackingNumber", None) for e in rest]
     assert numbers == sorted(numbers)
 
@@ -821,6 +821,52 @@ async def test_another_participants_order_reaches_the_streams_at_once(
         assert isinstance(trade, Trade)
         assert (trade.mpOrderId, trade.makerTaker) == (1, "Maker")
         assert isinstance(await asyncio.wait_for(anext(book), 5), Executed)
+
+
+@pytest.mark.parametrize("identity", ["disclosed", "anonymous", "pseudonymous"])
+async def test_participants_are_numbered_and_the_book_shows_others_as_configured(
+    identity: Any,
+) -> None:
+    async with (
+        ExberrySimulator(market_identity=identity) as sim,
+        ExberryClient(sim.url, **KEY) as client,
+    ):
+        me, other = sim.participant(SIM_API_KEY), sim.participant("other-mp")
+        assert (me, other) == ((1, "Participant1"), (2, "Participant2"))
+        order = {"orderType": "Limit", "side": "Sell", "instrument": "BTC", "quantity": 2}
+        sim.place_order("other-mp", {**order, "mpOrderId": 7, "price": 10.0})
+        async with (  # from the first event: the other's Add is replayed, the rest live
+            client.order_book_depth(trackingNumber=0) as book,
+            client.execution_reports() as reports,
+            client.trades() as trades,
+        ):
+            await client.place_order(instrument="BTC", side="Buy", quantity=1,
+                                     orderType="Market", mpOrderId=1)  # fmt: skip
+            await client.place_order(instrument="BTC", side="Buy", quantity=1, price=5.0,
+                                     mpOrderId=2)  # fmt: skip
+            theirs, fill, mine = [await next_event(book) for _ in range(3)]
+            report, trade = await next_event(reports), await next_event(trades)
+    assert isinstance(theirs, Add)
+    assert isinstance(fill, Executed)
+    assert isinstance(mine, Add)
+    assert isinstance(report, ExecutionReport)
+    assert isinstance(trade, Trade)
+    # Private events name their own participant, the public stream always shows you.
+    assert (report.mpId, report.mpName) == (trade.mpId, trade.mpName) == me
+    assert (mine.mpId, mine.mpOrderId, fill.takerMpId, fill.takerMpOrderId) == (1, 2, 1, 1)
+    shown = {  # what the book tells of the other participant's resting order
+        "disclosed": (other.mp_id, 7),
+        "anonymous": (None, None),
+        "pseudonymous": (theirs.mpId, None),
+    }[identity]
+    assert (theirs.mpId, theirs.mpOrderId) == (fill.makerMpId, fill.makerMpOrderId) == shown
+    if identity == "pseudonymous":  # a stand-in that is neither participant's id
+        assert theirs.mpId not in (None, me.mp_id, other.mp_id)
+
+
+def test_the_market_identity_setting_is_checked() -> None:
+    with pytest.raises(ValueError, match="market_identity must be"):
+        ExberrySimulator(market_identity="hidden")  # type: ignore[arg-type]
 
 
 async def test_a_stream_ended_by_the_server_resumes_itself(
@@ -1266,7 +1312,8 @@ async def test_stop_orders_wait_suspended_until_the_last_trade_reaches_them(
         await place(side="Sell", orderType="Stop", stopPrice=90.0, mpOrderId=4)
         await exberry_client.cancel_order(instrument="BTC", mpOrderId=4)
     book_events = [e for _, kind, _, e in exberry_sim.events if kind == "orderBookDepth"]
-    assert not [e for e in book_events if e.get("mpOrderId") == 4 and e.get("mpId") != "other-mp"]
+    other = exberry_sim.participant("other-mp").mp_id
+    assert not [e for e in book_events if e.get("mpOrderId") == 4 and e.get("mpId") != other]
 
 
 async def test_stop_order_terms_are_checked(exberry_client: ExberryClient) -> None:
