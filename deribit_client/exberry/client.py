@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+import re
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -47,6 +49,7 @@ from .models import (
     LiveTrade,
     MassCancelResult,
     MdInstrument,
+    MpId,
     OrderBookState,
     OrderIdResult,
     OrdersPage,
@@ -95,6 +98,10 @@ MdLevels = Literal[1, 5, 10, 20, 100]
 """The depths ``partialOrderBook`` accepts."""
 MdScope = Literal["CLOB", "All"]
 """The ``scope`` values ``lightTickers`` accepts."""
+ReportedStatus = Literal["Active", "Executed", "Cancelled", "Suspended"]
+"""The order statuses reporting filters on."""
+TradeActionType = Literal["MatchedTrade", "TradeReport", "TradeCancel"]
+MultiLegReportingType = Literal["SingleSecurity", "MultiLegSecurity", "IndividualLeg"]
 Conn = Connection[ExberryProtocol[Any]]
 
 
@@ -806,10 +813,12 @@ class ExberryClient:
     async def mp_orders(
         self,
         *,
-        dateFrom: str | None = None,
-        dateTo: str | None = None,
-        statuses: list[Literal["Active", "Executed", "Cancelled", "Suspended"]] | None = None,
+        dateFrom: str | dt.datetime | None = None,
+        dateTo: str | dt.datetime | None = None,
+        statuses: list[ReportedStatus] | None = None,
         instruments: list[str] | None = None,
+        mpId: MpId | None = None,
+        accountIds: list[str] | None = None,
         orderId: int | None = None,
         mpOrderId: int | None = None,
         orderBy: Mapping[str, str] | None = None,
@@ -818,8 +827,11 @@ class ExberryClient:
         timeout: float | None = None,
     ) -> OrdersPage:
         """``v2/exchange.reporting/mp/orders``: one page of orders (``limit`` <= 100,
-        default 25); ``count`` is the total. Dates are ``YYYY-MM-DDThh:mm:ss[.SSS]`` GMT."""
-        _paging(limit, offset)
+        default 25); ``count`` is the total. ``dateFrom``/``dateTo`` bound their creation:
+        ``YYYY-MM-DDThh:mm:ss[.SSS]`` GMT, or an aware ``datetime``. ``orderBy``:
+        ``{"field": "lastEventTimestamp" | "createdAt", "direction": "Asc" | "Desc"}``."""
+        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
+        _paging(limit, offset, orderBy, ("lastEventTimestamp", "createdAt"))
         if (orderId is not None or mpOrderId is not None) and len(instruments or ()) != 1:
             raise ClientError("orderId/mpOrderId filters need exactly one instrument")
         q = "v2/exchange.reporting/mp/orders"
@@ -828,11 +840,14 @@ class ExberryClient:
     async def mp_trades(
         self,
         *,
-        dateFrom: str | None = None,
-        dateTo: str | None = None,
+        dateFrom: str | dt.datetime | None = None,
+        dateTo: str | dt.datetime | None = None,
         instruments: list[str] | None = None,
+        mpId: MpId | None = None,
+        accountIds: list[str] | None = None,
         tradeId: int | None = None,
-        actionTypes: list[str] | None = None,
+        actionTypes: list[TradeActionType] | None = None,
+        multiLegReportingTypes: list[MultiLegReportingType] | None = None,
         tradeDate: str | None = None,
         orderId: int | None = None,
         mpOrderId: int | None = None,
@@ -841,8 +856,13 @@ class ExberryClient:
         offset: int | None = None,
         timeout: float | None = None,
     ) -> TradesPage:
-        """``v3/exchange.reporting/mp/trades``: one page of trade records (two per trade)."""
-        _paging(limit, offset)
+        """``v3/exchange.reporting/mp/trades``: one page of trade records (two per trade);
+        dates as for :meth:`mp_orders`, ``tradeDate`` ``YYYY-MM-DD``, ``orderBy``
+        ``{"field": "timestamp", "direction": "Asc" | "Desc"}``."""
+        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
+        _paging(limit, offset, orderBy, ("timestamp",))
+        _check_choices("actionTypes", actionTypes, TradeActionType)
+        _check_choices("multiLegReportingTypes", multiLegReportingTypes, MultiLegReportingType)
         q = "v3/exchange.reporting/mp/trades"
         return await self._request(q, _members(locals()), TradesPage, timeout)
 
@@ -1129,12 +1149,64 @@ def _send_soon(conn: Conn, frame: bytes) -> None:
     conn.flush_soon()
 
 
-def _paging(limit: object, offset: object) -> None:
-    """Reporting pages: ``limit`` 1 to 100, ``offset`` from 0 (both optional)."""
+def _paging(limit: object, offset: object, order_by: object, fields: tuple[str, ...]) -> None:
+    """Reporting pages: ``limit`` 1 to 100, ``offset`` from 0, ``orderBy`` one of
+    ``fields`` Asc or Desc (all optional)."""
     if limit is not None:
         check_int("limit", limit, 1, 100)
     if offset is not None:
         check_int("offset", offset, 0)
+    if order_by is not None:
+        if not isinstance(order_by, Mapping) or not set(order_by) <= {"field", "direction"}:
+            raise ClientError(
+                f"orderBy must be {{'field': ..., 'direction': ...}}, not {order_by!r}"
+            )
+        if "field" in order_by:
+            check_choice("orderBy field", order_by["field"], fields)
+        if "direction" in order_by:
+            check_choice("orderBy direction", order_by["direction"], ("Asc", "Desc"))
+
+
+def _check_choices(name: str, values: list[Any] | None, kind: Any) -> None:
+    """Each of ``values`` (optional) one of the ``Literal`` ``kind``'s."""
+    for value in values or ():
+        check_choice(name, value, get_args(kind))
+
+
+_REPORT_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?")
+
+
+def _report_dates(
+    date_from: str | dt.datetime | None, date_to: str | dt.datetime | None
+) -> tuple[str | None, str | None]:
+    """Reporting's ``dateFrom``/``dateTo`` as the venue takes them (``YYYY-MM-DDThh:mm:ss
+    [.SSS]``, GMT): an aware ``datetime`` is converted; a naive one is refused (whose
+    clock would it be?), as is text of another shape and a range that ends before it
+    starts (the venue's 1001)."""
+    texts: list[str | None] = []
+    moments: list[dt.datetime] = []
+    for name, value in (("dateFrom", date_from), ("dateTo", date_to)):
+        if value is None:
+            texts.append(None)
+            continue
+        if isinstance(value, dt.datetime):
+            if value.utcoffset() is None:
+                raise ClientError(f"{name} must be an aware datetime (GMT is meant), not naive")
+            moment = value.astimezone(dt.UTC).replace(tzinfo=None)
+            text = moment.isoformat(timespec="milliseconds")
+        elif type(value) is str and _REPORT_DATE.fullmatch(value):
+            try:
+                moment = dt.datetime.fromisoformat(value)
+            except ValueError:  # a month 13, a day 32
+                raise ClientError(f"{name} is not a date: {value!r}") from None
+            text = value
+        else:
+            raise ClientError(f"{name} must be 'YYYY-MM-DDThh:mm:ss[.SSS]' (GMT), not {value!r}")
+        texts.append(text)
+        moments.append(moment)
+    if len(moments) == 2 and moments[1] <= moments[0]:
+        raise ClientError(f"dateTo must be after dateFrom ({texts[1]} <= {texts[0]})")
+    return texts[0], texts[1]
 
 
 def _check_q_d(q: object, d: object) -> None:

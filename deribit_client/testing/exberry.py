@@ -820,7 +820,8 @@ class ExberrySimulator:
             "status": "Suspended" if order_type in _STOPS else "Active",
             "minQuantity": d.get("minQuantity"), "stpAction": d.get("stpAction"),
             "parties": d.get("parties"), "expiryDate": d.get("expiryDate"),
-            "expiryDay": d.get("expiryDay"), "_expires": expires,
+            "expiryDay": d.get("expiryDay"), "_expires": expires, "marketModel": "T",
+            "lastEventId": None, "_last_event": 0,  # set by its first report
             **{k: d.get(k) for k in _DISPLAY_MEMBERS}, "_shown": None,
         }  # fmt: skip
         self.orders[order["orderId"]] = order
@@ -1107,9 +1108,10 @@ class ExberrySimulator:
                 "eventId": next(self._event_ids), "timestamp": self._now_ns(),
                 "actionType": "MatchedTrade", "orderId": order["orderId"],
                 "mpOrderId": order["mpOrderId"], "mpId": order["mpId"],
-                "mpName": order["mpName"], "instrument": order["instrument"],
-                "side": order["side"], "price": price,
+                "mpName": order["mpName"], "instrumentId": self._instrument_id(order),
+                "instrument": order["instrument"], "side": order["side"], "price": price,
                 "quantity": qty, "tradeId": match_id, "makerTaker": role, "tradingMode": "CT",
+                "tradeDate": _iso(self._now_ns())[:10], "multiLegReportingType": "SingleSecurity",
             })  # fmt: skip
 
     def _cancel(self, order: dict[str, Any], reason: str) -> None:
@@ -1139,11 +1141,13 @@ class ExberrySimulator:
         fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
                   "price", "timeInForce", "orderTimestamp", "filledQuantity",
                   "remainingOpenQuantity", "mpId", "mpName", "minQuantity", "stpAction",
+                  "marketModel",
                   "parties", "expiryDate", "expiryDay", "stopPrice",
                   *_DISPLAY_MEMBERS)  # fmt: skip
         payload = {k: order[k] for k in fields if order.get(k) is not None}
         payload.update(messageType=kind, eventId=next(self._event_ids),
                        eventTimestamp=self._now_ns(), **extra)  # fmt: skip
+        order["lastEventId"], order["_last_event"] = payload["eventId"], payload["eventTimestamp"]
         self._emit("executionReports", order["_mp"], payload)
 
     def _own(self, mp: str, d: dict[str, Any]) -> dict[str, Any]:
@@ -1302,41 +1306,77 @@ class ExberrySimulator:
     # -- reporting --------------------------------------------------------------------------
 
     def _page(
-        self, d: dict[str, Any], rows: list[dict[str, Any]], key: str
+        self, d: dict[str, Any], rows: list[dict[str, Any]], key: str, sort_fields: tuple[str, ...]
     ) -> list[dict[str, Any]]:
+        """One page of ``rows`` (each with its times as ``_createdAt``-style hidden ns
+        members) that pass ``d``'s filters, in ``d``'s order (``sort_fields``, the first
+        by default, newest first)."""
+        if not _typed(d, _REPORT_TYPES):
+            raise _Fail(1001, "Invalid request data")
         limit, offset = d.get("limit", 25), d.get("offset", 0)
-        if not isinstance(limit, int) or not 1 <= limit <= 100:
+        if not 1 <= limit <= 100:
             raise _Fail(1001, "Wrong limit")
+        if offset < 0:
+            raise _Fail(1001, "Wrong offset")
         order_by = d.get("orderBy") or {}
-        rows.sort(
-            key=lambda r: r.get("_at", 0), reverse=order_by.get("direction", "Desc") == "Desc"
-        )
-        page = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
-        return [{key: page[offset : offset + limit], "count": len(rows)}]
+        field, direction = order_by.get("field", sort_fields[0]), order_by.get("direction", "Desc")
+        if field not in sort_fields or direction not in ("Asc", "Desc"):
+            raise _Fail(1001, "Wrong orderBy value")
+        for name, (_, choices) in _REPORT_LISTS.items():
+            if any(v not in choices for v in d.get(name, ()) if choices):
+                raise _Fail(1001, f"Wrong {name} value")
+        low, high = _report_time(d, "dateFrom", 0), _report_time(d, "dateTo", 2**63)
+        if high <= low:
+            raise _Fail(1001, "dateTo must be after dateFrom")
+        wanted = [
+            r for r in rows
+            if low <= r["_" + sort_fields[-1]] <= high  # created (orders), when (trades)
+            and all(r.get(member) in d[name] for name, (member, _) in _REPORT_LISTS.items()
+                    if name in d)
+            and all(str(r.get(name)) == str(d[name]) for name in _REPORT_EQUALS if name in d)
+        ]  # fmt: skip
+        wanted.sort(key=lambda r: r["_" + field], reverse=direction == "Desc")
+        page = [{k: v for k, v in r.items() if k[0] != "_"} for r in wanted]
+        return [{key: page[offset : offset + limit], "count": len(wanted)}]
 
     def report_orders(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
-        statuses, wanted = d.get("statuses"), d.get("instruments")
+        """``mp/orders`` v2: the participant's orders, filtered by ``dateFrom``/``dateTo``
+        (their creation), ``statuses``, ``instruments``, ``mpId``, ``accountIds``,
+        ``orderId``/``mpOrderId`` (with exactly one instrument); by ``lastEventTimestamp``
+        or ``createdAt``. The simulator's orders carry no account: ``accountIds`` matches
+        none of them."""
+        if ("orderId" in d or "mpOrderId" in d) and len(d.get("instruments") or ()) != 1:
+            raise _Fail(1001, "Single instrument needs to be selected")
         rows = [
             {**{k: v for k, v in _public(o).items() if k != "orderTimestamp"},
-             "createdAt": _iso(o["orderTimestamp"]), "_at": o["orderTimestamp"]}
-            for o in self.orders.values()
-            if o["_mp"] == mp and (not statuses or o["status"] in statuses)
-            and (not wanted or o["instrument"] in wanted)
+             "instrumentId": self._instrument_id(o),
+             "createdAt": _iso(o["orderTimestamp"]), "_createdAt": o["orderTimestamp"],
+             "lastEventTimestamp": _iso(o["_last_event"]),
+             "_lastEventTimestamp": o["_last_event"]}
+            for o in self.orders.values() if o["_mp"] == mp
         ]  # fmt: skip
-        return self._page(d, rows, "orders")
+        return self._page(d, rows, "orders", ("lastEventTimestamp", "createdAt"))
 
     def report_trades(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
-        wanted = d.get("instruments")
+        """``mp/trades`` v3: the participant's trade records, filtered by ``dateFrom``/
+        ``dateTo``, ``instruments``, ``mpId``, ``accountIds``, ``tradeId``,
+        ``actionTypes``, ``multiLegReportingTypes``, ``tradeDate``, ``orderId``,
+        ``mpOrderId``; by ``timestamp``."""
         rows = [
-            {**payload, "timestamp": _iso(payload["timestamp"]), "_at": payload["timestamp"]}
+            {**payload, "timestamp": _iso(payload["timestamp"]), "_timestamp": payload["timestamp"]}
             for _, kind, owner, payload in self.events
-            if kind == "trades" and owner == mp and (not wanted or payload["instrument"] in wanted)
+            if kind == "trades" and owner == mp
         ]
-        return self._page(d, rows, "trades")
+        return self._page(d, rows, "trades", ("timestamp",))
+
+    def _instrument_id(self, order: dict[str, Any]) -> int:
+        """An instrument's ``id`` as ``instrumentList`` numbers them."""
+        return list(self.instruments).index(order["instrument"]) + 1
 
     def mass_order_status(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         own = [
-            {"messageType": "OrderStatus", **_public(o), **self._working(o)}
+            {"messageType": "OrderStatus", **_public(o), **self._working(o),
+             "lastEventTimestamp": o["_last_event"]}
             for o in self.orders.values() if o["_mp"] == mp and o["status"] in _OPEN
         ]  # fmt: skip
         return [*own, {"lastTrackingNumber": self._tracking}]
@@ -1387,8 +1427,45 @@ def _levels(
 
 def _iso(ns: int) -> str:
     """Reporting's time format: ISO with microseconds, GMT."""
-    moment = dt.datetime.fromtimestamp(ns / 1e9, dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    moment = dt.datetime.fromtimestamp(ns // 10**9, dt.UTC)  # whole seconds: no float error
+    return moment.replace(microsecond=ns // 1000 % 10**6).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+_REPORT_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?")
+
+
+def _report_time(d: dict[str, Any], name: str, default: int) -> int:
+    """Reporting's ``dateFrom``/``dateTo`` (``YYYY-MM-DDThh:mm:ss[.SSS]``, GMT) in ns."""
+    text = d.get(name)
+    if text is None:
+        return default
+    if not _REPORT_TIME.fullmatch(text):
+        raise _Fail(1001, f"Wrong {name} format, expected YYYY-MM-DDThh:mm:ss[.SSS]")
+    whole, _, fraction = text.partition(".")
+    try:
+        moment = dt.datetime.fromisoformat(whole).replace(tzinfo=dt.UTC)
+    except ValueError:  # a month 13, a day 32
+        raise _Fail(1001, f"Wrong {name} value") from None
+    return int(moment.timestamp()) * 10**9 + int(fraction.ljust(9, "0"))
+
+
+_REPORT_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "statuses": ("status", ("Active", "Executed", "Cancelled", "Suspended")),
+    "instruments": ("instrument", ()),
+    "accountIds": ("accountId", ()),
+    "actionTypes": ("actionType", ("MatchedTrade", "TradeReport", "TradeCancel")),
+    "multiLegReportingTypes": (
+        "multiLegReportingType", ("SingleSecurity", "MultiLegSecurity", "IndividualLeg"),
+    ),
+}  # fmt: skip
+"""Reporting's list filters: the member each matches, and its values (any if none)."""
+_REPORT_EQUALS = ("mpId", "orderId", "mpOrderId", "tradeId", "tradeDate")
+"""Reporting's one-value filters (``mpId`` as a number or its text: the samples have both)."""
+_REPORT_TYPES: _Types = {
+    "dateFrom": str, "dateTo": str, "mpId": (int, str), "orderId": int, "mpOrderId": int,
+    "tradeId": int, "tradeDate": str, "orderBy": dict, "limit": int, "offset": int,
+    **dict.fromkeys(_REPORT_LISTS, list),
+}  # fmt: skip
 
 
 _Types = dict[str, type | tuple[type, ...]]

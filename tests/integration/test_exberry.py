@@ -494,6 +494,31 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
     for call, message in bad_ints:
         with pytest.raises(ClientError, match=message):
             await call()
+    naive, aware = dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    bad_reports: list[tuple[Any, str]] = [
+        (lambda: exberry_client.mp_orders(dateFrom=naive), "aware datetime"),
+        (lambda: exberry_client.mp_orders(dateTo="2026-01-01"), "YYYY-MM-DDThh:mm:ss"),
+        (lambda: exberry_client.mp_trades(dateFrom="2026-02-30T00:00:00"), "not a date"),
+        (
+            lambda: exberry_client.mp_trades(dateFrom=aware, dateTo="2025-12-31T23:00:00"),
+            "dateTo must be after dateFrom",
+        ),
+        (lambda: exberry_client.mp_orders(orderBy={"field": "timestamp"}), "orderBy field"),
+        (lambda: exberry_client.mp_trades(orderBy={"direction": "desc"}), "orderBy direction"),
+        (lambda: exberry_client.mp_trades(orderBy=["timestamp"]), "orderBy must be"),
+        (lambda: exberry_client.mp_trades(actionTypes=["Trade"]), "actionTypes must be"),
+    ]
+    for call, message in bad_reports:
+        with pytest.raises(ClientError, match=message):
+            await call()
+    # The simulator refuses the same, as the venue does (1001), for clients that do not.
+    reporting = "v2/exchange.reporting/mp/orders"
+    for d in ({"dateFrom": "2026-13-01T00:00:00"}, {"statuses": ["Open"]},
+              {"dateFrom": "2026-01-02T00:00:00", "dateTo": "2026-01-01T00:00:00"},
+              {"orderId": 1}, {"orderBy": {"field": "price"}}, {"limit": 0}):  # fmt: skip
+        with pytest.raises(ExberryError) as info:
+            await exberry_client.request(reporting, d)
+        assert info.value.code == 1001, d
     with pytest.raises(ClientError, match="multiplier"):
         exberry_client.candles(symbol="BTC", multiplier=0)
     with pytest.raises(ClientError, match="limit must be an int from 1 to 10000"):
@@ -1452,6 +1477,59 @@ async def test_reporting_pages_orders_and_trades(exberry_client: ExberryClient) 
     assert trades.count == 4  # two fills, a record for each side
     with pytest.raises(ClientError, match="limit"):
         await exberry_client.mp_orders(limit=500)
+
+
+async def test_reporting_filters_by_time_order_and_trade(
+    timed: tuple[ExberrySimulator, ExberryClient, list[float]],
+) -> None:
+    sim, client, now = timed
+    for n in (1, 2):  # the first one stays open, half filled
+        await client.place_order(instrument="BTC", side="Sell", quantity=3 - n, price=99.5 + n,
+                                 mpOrderId=n)  # fmt: skip
+    now[0] = NOON + 3600
+    await client.place_order(instrument="BTC", side="Buy", quantity=1, orderType="Market",
+                             mpOrderId=3)  # fmt: skip
+    now[0] = NOON + 7200
+    await client.cancel_order(instrument="BTC", mpOrderId=2)
+
+    async def mp_order_ids(**filters: Any) -> list[int | None]:
+        page = await client.mp_orders(**filters)
+        assert page.count == len(page.orders)
+        return [o.mpOrderId for o in page.orders]
+
+    assert await mp_order_ids(dateFrom="2026-11-24T12:30:00") == [3]  # created after 12:30
+    an_hour_east = dt.timezone(dt.timedelta(hours=1))
+    before = dt.datetime(2026, 11, 24, 13, 30, tzinfo=an_hour_east)  # 12:30 GMT
+    assert sorted(await mp_order_ids(dateTo=before)) == [1, 2]  # type: ignore[type-var]
+    assert await mp_order_ids(instruments=["BTC"], mpOrderId=2) == [2]
+    assert await mp_order_ids(accountIds=["A1"]) == []  # the simulator's orders have none
+    me = sim.participant("trader:tok").mp_id
+    assert len(await mp_order_ids(mpId=me)) == 3
+    assert await mp_order_ids(mpId=me + 1) == []
+    latest = await client.mp_orders(orderBy={"field": "lastEventTimestamp", "direction": "Desc"})
+    first = latest.orders[0]  # the cancel at 14:00 is the newest event
+    assert (first.mpOrderId, first.status, first.instrumentId) == (2, "Cancelled", 1)
+    assert (first.lastEventTimestamp, first.createdAt) == (
+        "2026-11-24T14:00:00.000000", "2026-11-24T12:00:00.000000",
+    )  # fmt: skip
+    oldest = await client.mp_orders(orderBy={"field": "createdAt", "direction": "Asc"}, limit=1)
+    assert [o.mpOrderId for o in oldest.orders] == [1]
+    assert oldest.count == 3
+
+    page = await client.mp_trades(mpOrderId=1)
+    (maker,) = page.trades
+    assert (maker.makerTaker, maker.instrumentId, maker.tradeDate) == ("Maker", 1, "2026-11-24")
+    assert maker.multiLegReportingType == "SingleSecurity"
+    assert (await client.mp_trades(tradeId=maker.tradeId)).count == 2  # both sides
+    assert (await client.mp_trades(actionTypes=["TradeReport"])).count == 0
+    assert (await client.mp_trades(dateFrom="2026-11-24T13:00:00.001")).count == 0
+    assert (await client.mp_trades(tradeDate="2026-11-25")).count == 0
+    (status,), _ = await client.mass_order_status()
+    reported = next(o for o in latest.orders if o.mpOrderId == 1)
+    assert status.mpOrderId == 1
+    assert status.lastEventId == reported.lastEventId is not None
+    assert status.lastEventTimestamp == int((NOON + 3600) * 1e9)  # its fill
+    assert status.marketModel == "T"
 
 
 async def test_market_data_api_in_public_token_mode(
