@@ -700,7 +700,7 @@ class ExberryClient:
         :meth:`mass_order_status` before re-sending with the same ``mpOrderId``."""
         if orderType in ("Limit", "StopLimit", "LIT") and price is None:
             raise ClientError(f"a {orderType} order needs a price")
-        if orderType in ("Market", "Stop", "MIT") and price is not None:
+        if orderType in ("Market", "MarketToLimit", "Stop", "MIT") and price is not None:
             raise ClientError(f"a {orderType} order takes no price")
         if orderType in ("Stop", "StopLimit", "MIT", "LIT") and stopPrice is None:
             raise ClientError(f"a {orderType} order needs stopPrice")

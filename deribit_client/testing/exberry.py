@@ -59,7 +59,7 @@ SIM_API_SECRET = "sim-exberry-secret"
 
 _encode = msgspec.json.encode
 _MARKET = "v1/exchange.market/"
-_ORDER_TYPES = {"Limit", "Market", "Stop", "StopLimit", "MIT", "LIT"}
+_ORDER_TYPES = {"Limit", "Market", "MarketToLimit", "Stop", "StopLimit", "MIT", "LIT"}
 _PRICED = ("Limit", "StopLimit", "LIT")  # the types with a limit price (REFERENCE 5)
 _STOPS = ("Stop", "StopLimit", "MIT", "LIT")  # suspended until the last trade reaches stopPrice
 _TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY"}
@@ -902,6 +902,10 @@ class ExberrySimulator:
         queue (``requeue``: an order the book already shows, replaced) or cancel what is
         left."""
         opposite = self.books[taker["instrument"]]["Sell" if taker["side"] == "Buy" else "Buy"]
+        if taker["orderType"] == "MarketToLimit" and taker["price"] is None and opposite:
+            # A limit at the best opposite price: it trades there only, and the rest rests
+            # at that price (with an empty opposite side it is a market order: cancelled).
+            taker["price"] = opposite[0]["price"]
         # FOK fills all or nothing, IOC with minQuantity at least that much or nothing.
         need = taker["quantity"] if taker["timeInForce"] == "FOK" else taker["minQuantity"]
         if need is not None and self._fillable(taker, opposite) < need:
@@ -1178,6 +1182,8 @@ class ExberrySimulator:
         if not _typed(d, _PLACE_ORDER_TYPES):
             raise _Fail(1001, "Invalid request data")
         order_type, suspended = order["orderType"], order["status"] == "Suspended"
+        if order_type == "MarketToLimit":  # one that rests became a limit order at its price
+            order_type = "Limit"
         if order_type in _STOPS and not suspended:
             raise _Fail(1019, "Stop orders can be replaced only while suspended")
         quantity = d.get("quantity")

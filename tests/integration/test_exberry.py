@@ -1341,6 +1341,41 @@ async def test_stop_orders_wait_suspended_until_the_last_trade_reaches_them(
     assert not [e for e in book_events if e.get("mpOrderId") == 4 and e.get("mpId") != other]
 
 
+async def test_a_market_to_limit_order_takes_the_best_price_and_rests_there(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # The simulator refused MarketToLimit (v1.53) with 1001.
+    asks = {"orderType": "Limit", "side": "Sell", "instrument": "BTC"}
+    exberry_sim.place_order("other-mp", {**asks, "mpOrderId": 1, "quantity": 1, "price": 100.0})
+    exberry_sim.place_order("other-mp", {**asks, "mpOrderId": 2, "quantity": 2, "price": 101.0})
+    order = {"instrument": "BTC", "orderType": "MarketToLimit", "quantity": 2}
+    async with exberry_client.execution_reports() as reports:
+        placed = await exberry_client.place_order(side="Buy", mpOrderId=1, **order)
+        fill, rest = await next_event(reports), await next_event(reports)
+        assert isinstance(fill, ExecutionReport)
+        assert isinstance(rest, ExecutionReport)
+        assert (fill.messageType, fill.lastFilledPrice, fill.lastFilledQuantity) == (
+            "Executed", 100.0, 1,
+        )  # fmt: skip
+        assert (rest.messageType, rest.orderType, rest.price) == ("Add", "MarketToLimit", 100.0)
+        # Only the best level traded: the rest is a limit at its price, under the 101 asks.
+        assert await book_of(exberry_client, "BTC") == [("Buy", 100.0, 1), ("Sell", 101.0, 2)]
+        # Resting, it is a limit order: a replace keeping the quantity needs its price.
+        replace = {"orderId": placed.orderId, "instrument": "BTC", "quantity": 2}
+        with pytest.raises(OrderValidationError) as info:
+            await exberry_client.replace_order(**replace)
+        assert info.value.code == 1000
+        await exberry_client.replace_order(**replace, price=99.5)
+        # With nothing to trade against there is no price to take: cancelled like a market.
+        await exberry_client.place_order(side="Sell", mpOrderId=2, **{**order, "instrument": "ETH"})
+        reports_left = [await next_event(reports) for _ in range(2)]
+    cancelled = reports_left[-1]
+    assert isinstance(cancelled, ExecutionReport)
+    assert (cancelled.mpOrderId, cancelled.cancelReason) == (2, "ImmediateOrder")
+    with pytest.raises(ClientError, match="MarketToLimit order takes no price"):
+        await exberry_client.place_order(side="Buy", mpOrderId=3, price=100.0, **order)
+
+
 async def test_stop_order_terms_are_checked(exberry_client: ExberryClient) -> None:
     order = {"instrument": "BTC", "side": "Buy", "quantity": 1, "mpOrderId": 1}
     for terms, code, text in (
