@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, TypeVar, overload
 
 from .._core.streams import ErrorCallback, Policy
+from .._core.values import call_arguments
 from .._errors import ClientError, OrderOutcomeUnknown
 from .._subscriptions import Callback, Subscription
 from ..channels import Channel
@@ -82,7 +83,7 @@ class PrivateAPI(PrivateMethods):
     ) -> OrderResponse:
         """``private/buy``: place a buy order. ``amount`` or ``contracts`` is required;
         ``price`` too for limit types. Returns the order and any immediate fills."""
-        params = _order_params(locals())
+        params = _order_params(call_arguments())
         return await self._caller.invoke("private/buy", params, OrderResponse, timeout)
 
     async def sell(
@@ -111,7 +112,7 @@ class PrivateAPI(PrivateMethods):
         timeout: float | None = None,
     ) -> OrderResponse:
         """``private/sell``: place a sell order (parameters as :meth:`buy`)."""
-        params = _order_params(locals())
+        params = _order_params(call_arguments())
         return await self._caller.invoke("private/sell", params, OrderResponse, timeout)
 
     async def edit(
@@ -133,7 +134,7 @@ class PrivateAPI(PrivateMethods):
         timeout: float | None = None,
     ) -> OrderResponse:
         """``private/edit``: change amount and/or price of an open order."""
-        params = _params(locals())
+        params = call_arguments()
         _require_change(params)
         return await self._caller.invoke("private/edit", params, OrderResponse, timeout)
 
@@ -156,7 +157,7 @@ class PrivateAPI(PrivateMethods):
     ) -> OrderResponse:
         """``private/edit_by_label``: edit the one open order with ``label`` on the
         instrument (13032 ``non_unique_order_label`` if several match)."""
-        params = _params(locals())
+        params = call_arguments()
         _check_label(label)
         _require_change(params)
         return await self._caller.invoke("private/edit_by_label", params, OrderResponse, timeout)
@@ -620,11 +621,6 @@ class PrivateAPI(PrivateMethods):
         return await _subscribe.unsubscribe_all(self._caller, "private/unsubscribe_all", timeout)
 
 
-def _params(values: dict[str, Any]) -> dict[str, Any]:
-    """The wrapper's arguments minus ``self`` and ``timeout`` (``None``s are dropped later)."""
-    return {k: v for k, v in values.items() if k not in ("self", "timeout")}
-
-
 def _check_label(label: str | None) -> None:
     if label is None:
         return
@@ -643,8 +639,9 @@ def _require_change(params: dict[str, Any]) -> None:
         raise ClientError("edit needs a new amount, contracts and/or price")
 
 
-def _order_params(values: dict[str, Any]) -> dict[str, Any]:
-    params = _params(values)
+def _order_params(params: dict[str, Any]) -> dict[str, Any]:
+    """An order wrapper's arguments, checked: an amount, a price and trigger where the
+    order type needs them, a label Deribit takes."""
     if params["amount"] is None and params["contracts"] is None:
         raise ClientError("an order needs amount or contracts")
     order_type = params["type"] or "limit"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,12 +11,22 @@ import msgspec
 
 from .errors import ClientError
 
-__all__ = ["PLAIN", "check_finite", "check_int", "int_bounds"]
+__all__ = ["PLAIN", "call_arguments", "check_finite", "check_int", "int_bounds"]
 
 PLAIN = frozenset({str, int, bool})
 """Value types that need no check (a float may be NaN, a container may hold one)."""
 
 _isfinite = math.isfinite
+
+
+def call_arguments() -> dict[str, Any]:
+    """The calling wrapper's arguments by parameter name, as they stand now, without
+    ``self`` and ``timeout``: its request members, never a local it assigned (a
+    ``locals()`` taken after ``q = ...`` sent ``q`` to the venue)."""
+    frame = sys._getframe(1)
+    code, values = frame.f_code, frame.f_locals
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    return {name: values[name] for name in names if name not in ("self", "timeout")}
 
 
 def check_finite(label: str, params: Any) -> None:

@@ -33,7 +33,7 @@ from .._core.errors import (
 from .._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Gap, Policy, Stream, check_maxsize
 from .._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor, refuse_after_a_turn
 from .._core.tasks import finish_all
-from .._core.values import check_choice, check_finite, check_int
+from .._core.values import call_arguments, check_choice, check_finite, check_int
 from .._errors import OrderOutcomeUnknown
 from ..transports.base import Connector
 from ..transports.websocket import WebSocketConnector
@@ -708,7 +708,7 @@ class ExberryClient:
             raise ClientError("timeInForce GTD needs exactly one of expiryDate, expiryDay")
         if type(mpOrderId) is not int:
             raise ClientError(f"mpOrderId must be an int, not {mpOrderId!r}")
-        d = _members(locals())
+        d = _members(call_arguments())
         q = f"{MARKET}/placeOrder"
         return await self._request(q, d, PlaceOrderResult, timeout)
 
@@ -724,7 +724,7 @@ class ExberryClient:
         if (orderId is None) == (mpOrderId is None):
             raise ClientError("cancel_order needs exactly one of orderId, mpOrderId")
         return await self._request(
-            f"{MARKET}/cancelOrder", _members(locals()), OrderIdResult, timeout
+            f"{MARKET}/cancelOrder", _members(call_arguments()), OrderIdResult, timeout
         )
 
     async def replace_order(
@@ -751,7 +751,7 @@ class ExberryClient:
         quantity (Exberry's rule); the display quantities are those of the order's
         ``displayMethod``."""
         q = f"{MARKET}/replaceOrder"
-        return await self._request(q, _members(locals()), OrderIdResult, timeout)
+        return await self._request(q, _members(call_arguments()), OrderIdResult, timeout)
 
     async def modify_order(
         self,
@@ -770,7 +770,7 @@ class ExberryClient:
             stacklevel=2,
         )
         q = f"{MARKET}/modifyOrder"
-        return await self._request(q, _members(locals()), OrderIdResult, timeout)
+        return await self._request(q, _members(call_arguments()), OrderIdResult, timeout)
 
     async def mass_cancel(
         self,
@@ -785,7 +785,7 @@ class ExberryClient:
         if targetScope in (None, "Instrument") and instrument is None:
             raise ClientError("mass_cancel of an instrument scope needs instrument")
         q = f"{MARKET}/massCancel"
-        return await self._request(q, _members(locals()), MassCancelResult, timeout)
+        return await self._request(q, _members(call_arguments()), MassCancelResult, timeout)
 
     async def order_book_state(self, *, timeout: float | None = None) -> OrderBookState:
         """``v2/exchange.market/orderBookState``: the book as resting orders, instrument
@@ -835,7 +835,7 @@ class ExberryClient:
         if (orderId is not None or mpOrderId is not None) and len(instruments or ()) != 1:
             raise ClientError("orderId/mpOrderId filters need exactly one instrument")
         q = "v2/exchange.reporting/mp/orders"
-        return await self._request(q, _members(locals()), OrdersPage, timeout)
+        return await self._request(q, _members(call_arguments()), OrdersPage, timeout)
 
     async def mp_trades(
         self,
@@ -864,7 +864,7 @@ class ExberryClient:
         _check_choices("actionTypes", actionTypes, TradeActionType)
         _check_choices("multiLegReportingTypes", multiLegReportingTypes, MultiLegReportingType)
         q = "v3/exchange.reporting/mp/trades"
-        return await self._request(q, _members(locals()), TradesPage, timeout)
+        return await self._request(q, _members(call_arguments()), TradesPage, timeout)
 
     async def _request(
         self, q: str, d: dict[str, Any], item_type: type[T], timeout: float | None
@@ -1221,7 +1221,7 @@ def _members(values: dict[str, Any]) -> dict[str, Any]:
     """A method's arguments as a request ``d``: Exberry omits empty members."""
     out: dict[str, Any] = {}
     for name, value in values.items():
-        if name in ("self", "timeout") or value is None:
+        if value is None:
             continue
         if type(value) is list:  # parties, targetParties: Party objects as Exberry's JSON
             value = [_party(p) if isinstance(p, Party) else p for p in value]

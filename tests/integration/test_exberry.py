@@ -527,6 +527,31 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
         exberry_client.execution_reports(trackingNumber=True)
 
 
+async def test_requests_carry_their_arguments_and_nothing_else(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # Wrappers read their arguments from locals() after assigning q: replaceOrder,
+    # modifyOrder, massCancel and both reporting requests sent "q" inside d too.
+    placed = await exberry_client.place_order(
+        instrument="BTC", side="Buy", quantity=2, price=1.0, mpOrderId=1
+    )
+    order = {"orderId": placed.orderId, "instrument": "BTC"}
+    await exberry_client.replace_order(**order, quantity=2, price=1.5)
+    with pytest.warns(DeprecationWarning, match="modifyOrder is deprecated"):
+        await exberry_client.modify_order(**order, quantity=1)
+    await exberry_client.cancel_order(**order)
+    await exberry_client.mass_cancel(instrument="BTC")
+    await exberry_client.mp_orders(limit=5)
+    await exberry_client.mp_trades(limit=5, dateFrom="2026-01-01T00:00:00")
+    sent = {q.rsplit("/", 1)[-1]: d for q, d in exberry_sim.calls}
+    assert sent["replaceOrder"] == {**order, "quantity": 2, "price": 1.5}
+    assert sent["modifyOrder"] == {**order, "quantity": 1}
+    assert sent["cancelOrder"] == order
+    assert sent["massCancel"] == {"instrument": "BTC"}
+    assert sent["orders"] == {"limit": 5}
+    assert sent["trades"] == {"limit": 5, "dateFrom": "2026-01-01T00:00:00"}
+
+
 async def test_item_types_are_checked_before_anything_is_sent(
     exberry_client: ExberryClient,
 ) -> None:
