@@ -101,7 +101,9 @@ MdScope = Literal["CLOB", "All"]
 ReportedStatus = Literal["Active", "Executed", "Cancelled", "Suspended"]
 """The order statuses reporting filters on."""
 TradeActionType = Literal["MatchedTrade", "TradeReport", "TradeCancel"]
+"""The trade record kinds reporting filters on (``actionTypes``)."""
 MultiLegReportingType = Literal["SingleSecurity", "MultiLegSecurity", "IndividualLeg"]
+"""Single instruments, strategies and their legs (``multiLegReportingTypes``)."""
 Conn = Connection[ExberryProtocol[Any]]
 
 

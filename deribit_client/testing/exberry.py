@@ -1455,6 +1455,21 @@ def _report_time(d: dict[str, Any], name: str, default: int) -> int:
     return int(moment.timestamp()) * 10**9 + int(fraction.ljust(9, "0"))
 
 
+_Types = dict[str, type | tuple[type, ...]]
+_MD_TYPES: _Types = {
+    "symbol": str, "symbols": list, "from": int, "to": int, "limit": int, "multiplier": int,
+    "timespan": str, "levels": int, "interval": (int, str), "decimals": int,
+}  # fmt: skip
+"""The Market Data API's request members and their JSON types (lists: of strings)."""
+_SESSION_TYPES: _Types = {"token": str, "username": str, "password": str}
+_PLACE_ORDER_TYPES: _Types = {
+    "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": float,
+    "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)
+    "minQuantity": float, "stpAction": str, "expiryDate": int, "expiryDay": str,
+    "stopPrice": float,
+    "displayMethod": str, "displayQuantity": float, "displayLowQuantity": float,
+    "displayHighQuantity": float,
+}  # fmt: skip
 _REPORT_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "statuses": ("status", ("Active", "Executed", "Cancelled", "Suspended")),
     "instruments": ("instrument", ()),
@@ -1471,23 +1486,6 @@ _REPORT_TYPES: _Types = {
     "dateFrom": str, "dateTo": str, "mpId": (int, str), "orderId": int, "mpOrderId": int,
     "tradeId": int, "tradeDate": str, "orderBy": dict, "limit": int, "offset": int,
     **dict.fromkeys(_REPORT_LISTS, list),
-}  # fmt: skip
-
-
-_Types = dict[str, type | tuple[type, ...]]
-_MD_TYPES: _Types = {
-    "symbol": str, "symbols": list, "from": int, "to": int, "limit": int, "multiplier": int,
-    "timespan": str, "levels": int, "interval": (int, str), "decimals": int,
-}  # fmt: skip
-"""The Market Data API's request members and their JSON types (lists: of strings)."""
-_SESSION_TYPES: _Types = {"token": str, "username": str, "password": str}
-_PLACE_ORDER_TYPES: _Types = {
-    "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": float,
-    "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)
-    "minQuantity": float, "stpAction": str, "expiryDate": int, "expiryDay": str,
-    "stopPrice": float,
-    "displayMethod": str, "displayQuantity": float, "displayLowQuantity": float,
-    "displayHighQuantity": float,
 }  # fmt: skip
 _DISPLAY_QUANTITIES = ("displayQuantity", "displayLowQuantity", "displayHighQuantity")
 _DISPLAY_MEMBERS = ("displayMethod", *_DISPLAY_QUANTITIES)
