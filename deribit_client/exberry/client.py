@@ -865,6 +865,8 @@ class ExberryClient:
         _paging(limit, offset, orderBy, ("timestamp",))
         _check_choices("actionTypes", actionTypes, TradeActionType)
         _check_choices("multiLegReportingTypes", multiLegReportingTypes, MultiLegReportingType)
+        if tradeDate is not None and (type(tradeDate) is not str or not _DAY.fullmatch(tradeDate)):
+            raise ClientError(f"tradeDate must be 'YYYY-MM-DD', not {tradeDate!r}")
         q = "v3/exchange.reporting/mp/trades"
         return await self._request(q, _members(call_arguments()), TradesPage, timeout)
 
@@ -1175,40 +1177,41 @@ def _check_choices(name: str, values: list[Any] | None, kind: Any) -> None:
         check_choice(name, value, get_args(kind))
 
 
-_REPORT_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?")
+_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+_REPORT_DATE = re.compile(_DAY.pattern + r"T\d\d:\d\d:\d\d(?:\.\d{1,6})?")
 
 
 def _report_dates(
     date_from: str | dt.datetime | None, date_to: str | dt.datetime | None
 ) -> tuple[str | None, str | None]:
     """Reporting's ``dateFrom``/``dateTo`` as the venue takes them (``YYYY-MM-DDThh:mm:ss
-    [.SSS]``, GMT): an aware ``datetime`` is converted; a naive one is refused (whose
-    clock would it be?), as is text of another shape and a range that ends before it
-    starts (the venue's 1001)."""
-    texts: list[str | None] = []
-    moments: list[dt.datetime] = []
-    for name, value in (("dateFrom", date_from), ("dateTo", date_to)):
-        if value is None:
-            texts.append(None)
-            continue
-        if isinstance(value, dt.datetime):
-            if value.utcoffset() is None:
-                raise ClientError(f"{name} must be an aware datetime (GMT is meant), not naive")
-            moment = value.astimezone(dt.UTC).replace(tzinfo=None)
-            text = moment.isoformat(timespec="milliseconds")
-        elif type(value) is str and _REPORT_DATE.fullmatch(value):
-            try:
-                moment = dt.datetime.fromisoformat(value)
-            except ValueError:  # a month 13, a day 32
-                raise ClientError(f"{name} is not a date: {value!r}") from None
-            text = value
-        else:
-            raise ClientError(f"{name} must be 'YYYY-MM-DDThh:mm:ss[.SSS]' (GMT), not {value!r}")
-        texts.append(text)
-        moments.append(moment)
-    if len(moments) == 2 and moments[1] <= moments[0]:
-        raise ClientError(f"dateTo must be after dateFrom ({texts[1]} <= {texts[0]})")
-    return texts[0], texts[1]
+    [.SSS]``, GMT); a range that ends before it starts is refused (the venue's 1001)."""
+    text_from, start = _report_date("dateFrom", date_from)
+    text_to, end = _report_date("dateTo", date_to)
+    if start is not None and end is not None and end <= start:
+        raise ClientError(f"dateTo must be after dateFrom ({text_to} <= {text_from})")
+    return text_from, text_to
+
+
+def _report_date(
+    name: str, value: str | dt.datetime | None
+) -> tuple[str | None, dt.datetime | None]:
+    """One reporting date as text and as a naive GMT moment: an aware ``datetime`` is
+    converted; a naive one is refused (whose clock would it be?), as is text of another
+    shape."""
+    if value is None:
+        return None, None
+    if isinstance(value, dt.datetime):
+        if value.utcoffset() is None:
+            raise ClientError(f"{name} must be an aware datetime (GMT is meant), not naive")
+        moment = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return moment.isoformat(timespec="milliseconds"), moment
+    if type(value) is not str or not _REPORT_DATE.fullmatch(value):
+        raise ClientError(f"{name} must be 'YYYY-MM-DDThh:mm:ss[.SSS]' (GMT), not {value!r}")
+    try:
+        return value, dt.datetime.fromisoformat(value)
+    except ValueError:  # a month 13, a day 32
+        raise ClientError(f"{name} is not a date: {value!r}") from None
 
 
 def _check_q_d(q: object, d: object) -> None:

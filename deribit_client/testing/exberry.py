@@ -34,7 +34,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -265,11 +265,9 @@ class ExberrySimulator:
         history: int = HISTORY,
         market_identity: MarketIdentity = "disclosed",
     ) -> None:
-        if market_identity not in ("disclosed", "anonymous", "pseudonymous"):
-            raise ValueError(
-                "market_identity must be 'disclosed', 'anonymous' or 'pseudonymous',"
-                f" not {market_identity!r}"
-            )
+        if market_identity not in get_args(MarketIdentity):
+            choices = ", ".join(map(repr, get_args(MarketIdentity)))
+            raise ValueError(f"market_identity must be one of {choices}, not {market_identity!r}")
         self.market_identity = market_identity
         self._participants: dict[str, Participant] = {}  # session key -> its participant
         if type(history) is not int or history < 1:
@@ -810,9 +808,10 @@ class ExberrySimulator:
         if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
             raise _Fail(1002, "mpOrderId already in use")
         self._used_ids.add((mp, d["mpOrderId"]))
+        participant = self.participant(mp)
         order: dict[str, Any] = {
             "orderId": next(self._order_ids), "mpOrderId": d["mpOrderId"], "_mp": mp,
-            "mpId": self.participant(mp).mp_id, "mpName": self.participant(mp).mp_name,
+            "mpId": participant.mp_id, "mpName": participant.mp_name,
             "orderType": order_type, "side": side, "instrument": instrument,
             "quantity": quantity, "price": price, "timeInForce": tif,
             "filledQuantity": 0, "remainingOpenQuantity": quantity,
@@ -1033,9 +1032,9 @@ class ExberrySimulator:
     def expire_orders(self) -> int:
         """Cancel the open (resting or suspended) GTD and DAY orders whose expiry
         ``clock()`` has reached, each its own action with ``cancelReason``
-        ``Expiration``; returns how many. It runs by
-        itself at the soonest expiry and before each request (so a test's own ``clock``,
-        moved on, expires orders at the next request or call of this)."""
+        ``Expiration``; returns how many. It runs by itself at the soonest expiry and
+        before each request (so a test's own ``clock``, moved on, expires orders at the
+        next request or call of this)."""
         now = self.clock()
         resting = [o for book in self.books.values() for side in book.values() for o in side]
         resting += [o for stops in self._stops.values() for o in stops]
@@ -1331,6 +1330,8 @@ class ExberrySimulator:
         for name, (_, choices) in _REPORT_LISTS.items():
             if any(v not in choices for v in d.get(name, ()) if choices):
                 raise _Fail(1001, f"Wrong {name} value")
+        if "tradeDate" in d and not _DAY.fullmatch(d["tradeDate"]):
+            raise _Fail(1001, "Wrong tradeDate format, expected YYYY-MM-DD")
         low, high = _report_time(d, "dateFrom", 0), _report_time(d, "dateTo", 2**63)
         if high <= low:
             raise _Fail(1001, "dateTo must be after dateFrom")
@@ -1437,7 +1438,9 @@ def _iso(ns: int) -> str:
     return moment.replace(microsecond=ns // 1000 % 10**6).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-_REPORT_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?")
+_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+"""A calendar day as the venue writes it (``expiryDay``, ``tradeDate``)."""
+_REPORT_TIME = re.compile(_DAY.pattern + r"T\d\d:\d\d:\d\d(?:\.\d{1,6})?")
 
 
 def _report_time(d: dict[str, Any], name: str, default: int) -> int:
@@ -1567,7 +1570,7 @@ def _expiry(d: dict[str, Any], tif: str, now: float) -> float | None:
         expires = float(d["expiryDate"])
     else:
         try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            if not _DAY.fullmatch(day):
                 raise ValueError(day)
             moment = dt.datetime.combine(dt.date.fromisoformat(day), _MARKET_CLOSE, dt.UTC)
         except ValueError:

@@ -507,6 +507,7 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
         (lambda: exberry_client.mp_trades(orderBy={"direction": "desc"}), "orderBy direction"),
         (lambda: exberry_client.mp_trades(orderBy=["timestamp"]), "orderBy must be"),
         (lambda: exberry_client.mp_trades(actionTypes=["Trade"]), "actionTypes must be"),
+        (lambda: exberry_client.mp_trades(tradeDate="24.11.2026"), "tradeDate must be"),
     ]
     for call, message in bad_reports:
         with pytest.raises(ClientError, match=message):
@@ -515,7 +516,8 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
     reporting = "v2/exchange.reporting/mp/orders"
     for d in ({"dateFrom": "2026-13-01T00:00:00"}, {"statuses": ["Open"]},
               {"dateFrom": "2026-01-02T00:00:00", "dateTo": "2026-01-01T00:00:00"},
-              {"orderId": 1}, {"orderBy": {"field": "price"}}, {"limit": 0}):  # fmt: skip
+              {"orderId": 1}, {"orderBy": {"field": "price"}}, {"limit": 0},
+              {"tradeDate": "2026-11-24T00:00:00"}):  # fmt: skip
         with pytest.raises(ExberryError) as info:
             await exberry_client.request(reporting, d)
         assert info.value.code == 1001, d
