@@ -13,28 +13,34 @@ from __future__ import annotations
 import msgspec
 
 __all__ = [
+    "AccountBalance",
     "Add",
-    "Candle",
-    "CalendarAuction",
-    "LightTicker",
-    "LiveTrade",
-    "MarketSide",
-    "MdInstrument",
-    "MdLevel",
-    "PartialOrderBook",
-    "SettlementPrice",
-    "TickSizeStep",
-    "TickSizeTable",
-    "TradingCalendar",
+    "AllegedTradesPage",
+    "AllegedTransfersPage",
+    "AssetBalance",
     "AuctionIndicativeEP",
     "BookEvent",
     "BookStateItem",
+    "CalendarAuction",
     "CalendarEndOfDay",
     "Cancelled",
-    "ExecutionReport",
+    "Candle",
+    "CashTransferResult",
     "Executed",
+    "ExecutionReport",
+    "Fee",
+    "FeesPage",
+    "Holding",
+    "HoldingsPage",
+    "InstrumentListUpdate",
     "InstrumentStatus",
+    "LedgerTransaction",
+    "LightTicker",
+    "LiveTrade",
+    "MarketSide",
     "MassCancelResult",
+    "MdInstrument",
+    "MdLevel",
     "Modified",
     "News",
     "NonDisplayTrade",
@@ -42,15 +48,42 @@ __all__ = [
     "OrderIdResult",
     "OrderStatus",
     "OrdersPage",
+    "PartialOrderBook",
     "Party",
     "PlaceOrderResult",
+    "Position",
+    "PositionsPage",
+    "QuoteDetail",
+    "QuoteResult",
+    "QuotesPage",
+    "RFQCancelled",
+    "RFQCreated",
+    "RFQEnded",
     "RFQEvent",
+    "ReportedAllegedTrade",
+    "ReportedAllegedTransfer",
     "ReportedOrder",
+    "ReportedQuote",
+    "ReportedRfq",
+    "RfqResult",
+    "RfqsPage",
     "SessionResult",
+    "SettlementPrice",
+    "TickSizeStep",
+    "TickSizeTable",
     "Trade",
     "TradeCancel",
+    "TradeEntryMinimum",
+    "TradeIdResult",
     "TradeReport",
+    "TradeReportSide",
     "TradesPage",
+    "TradingCalendar",
+    "TransactionRequest",
+    "TransactionRequestsPage",
+    "TransactionsPage",
+    "TransferAsset",
+    "TransferResult",
 ]
 
 MpId = str | int
@@ -217,20 +250,31 @@ class News(_BookEvent, tag="News"):
     message: str | None = None
 
 
-class RFQEvent(_BookEvent, tag="RFQCreated"):
-    """An RFQ appeared on the book stream (``RFQCancelled``/``RFQEnded`` share the shape)."""
-
+class _RFQFields(_BookEvent):
     rfqId: int | None = None
+    mpId: MpId | None = None
+    mpQuoteReqId: int | None = None
+    """The initiator's own id for the RFQ."""
     side: str | None = None
     quantity: float | None = None
 
 
-class _RFQCancelled(RFQEvent, tag="RFQCancelled"):
-    pass
+class RFQCreated(_RFQFields, tag="RFQCreated"):
+    """A request for quotes was submitted; ``expireTime`` in epoch seconds."""
+
+    expireTime: int | None = None
 
 
-class _RFQEnded(RFQEvent, tag="RFQEnded"):
-    pass
+class RFQCancelled(_RFQFields, tag="RFQCancelled"):
+    """The initiator cancelled its RFQ."""
+
+
+class RFQEnded(_RFQFields, tag="RFQEnded"):
+    """An RFQ ended: a quote was accepted, or it expired."""
+
+
+RFQEvent = RFQCreated | RFQCancelled | RFQEnded
+"""An RFQ's life on the book stream."""
 
 
 BookEvent = (
@@ -246,9 +290,9 @@ BookEvent = (
     | _CalendarEndOfDayLower
     | AuctionIndicativeEP
     | News
-    | RFQEvent
-    | _RFQCancelled
-    | _RFQEnded
+    | RFQCreated
+    | RFQCancelled
+    | RFQEnded
 )
 """One ``v2/exchange.market/orderBookDepth`` event, by ``messageType``."""
 
@@ -300,6 +344,33 @@ class ExecutionReport(_OrderFields):
     lostPriority: bool | None = None
     tradeType: str | None = None
     linkId: int | None = None
+    flow: str | None = None
+    """Alleged trades: ``AllegedSystemMatch`` (also ``LockedIn``, ``ThirdPartyLockedIn``
+    on trade reports)."""
+    allegedTradeId: int | None = None
+    externalTradeId: int | None = None
+    counterMpId: MpId | None = None
+    counterMpName: str | None = None
+    id: int | str | None = None
+    """``News``: the announcement's id."""
+    message: str | None = None
+    """``News``: its text."""
+    removedQuantity: float | None = None
+    """Dropped in v1.48.0; older venues still send it."""
+    lastRemovedQuantity: float | None = None
+    """Dropped in v1.48.0; older venues still send it."""
+    userId: str | None = None
+    """Sent by older venues."""
+    accountId: int | None = None
+    """Sent by older venues."""
+
+
+class QuoteDetail(_Object):
+    """One side of a dealer's quote."""
+
+    side: str | None = None
+    price: float | None = None
+    quantity: float | None = None
 
 
 class OrderStatus(_OrderFields):
@@ -312,6 +383,20 @@ class OrderStatus(_OrderFields):
     lastEventId: int | None = None
     workingDisplayQuantity: float | None = None
     workingHiddenQuantity: float | None = None
+    rfqId: int | None = None
+    """``QuoteStatus`` items (a dealer's open quote) carry the RFQ and quote ids."""
+    quoteId: int | None = None
+    mpQuoteId: int | None = None
+    quoteDetails: list[QuoteDetail] = []
+    tradeType: str | None = None
+    """``AllegedTradeStatus`` items (an open alleged trade) carry the trade report's
+    members."""
+    flow: str | None = None
+    allegedTradeId: int | None = None
+    externalTradeId: int | None = None
+    counterMpId: MpId | None = None
+    counterMpName: str | None = None
+    createdTimestamp: int | None = None
 
 
 class Trade(_Object):
@@ -348,6 +433,12 @@ class Trade(_Object):
     multiLegStrategyTradeId: int | None = None
     multiLegStrategyOrderId: int | None = None
     multiLegStrategyMpOrderId: int | None = None
+    calendarId: int | None = None
+    """End-of-day records (``actionType`` ``CalendarEndOfDay``): the calendar and day."""
+    calendarName: str | None = None
+    eodDate: str | None = None
+    userId: str | None = None
+    """Sent by older venues (``v2`` reporting)."""
 
 
 class ReportedOrder(_OrderFields):
@@ -390,6 +481,9 @@ class BookStateItem(_Object):
     marketStatus: str | None = None
     status: str | None = None
     lastTrackingNumber: int | None = None
+    rfqId: int | None = None
+    """``RFQ`` items: an open request for quotes, ``expireTime`` in epoch seconds."""
+    expireTime: int | None = None
 
 
 class OrderBookState(msgspec.Struct, frozen=True, gc=False):
@@ -470,6 +564,13 @@ class LiveTrade(msgspec.Struct, array_like=True, frozen=True, gc=False):
     multiLegReportingType: str | None = None
 
 
+class TradeEntryMinimum(_Object):
+    """The least quantity of a trade report of one ``type`` (``Block``, ``EFRP``...)."""
+
+    type: str | None = None
+    amount: float | None = None
+
+
 class MdInstrument(_Object):
     """An ``instrumentList`` item; ``lastMessage: "Y"`` ends the snapshot."""
 
@@ -484,8 +585,29 @@ class MdInstrument(_Object):
     description: str | None = None
     quoteCurrency: str | None = None
     category: str | None = None
+    subCategory: str | None = None
     tradingModels: list[str] = []
+    underlyingAssets: str | None = None
+    startDate: int | None = None
+    """Epoch seconds."""
+    stopDate: int | None = None
+    """Epoch seconds."""
+    maturityDate: str | None = None
+    coupon: float | None = None
+    periodOfCoupon: str | None = None
+    accrualConvention: str | None = None
+    minQuantityTradeEntries: list[TradeEntryMinimum] = []
     lastMessage: str | None = None
+
+
+class InstrumentListUpdate(_Object):
+    """A ``v1/exchange.marketdata/instrumentListWithPagination`` item: ``messageType``
+    (``update`` for a live change) and the ``instrument``; a snapshot page lists
+    ``instruments``."""
+
+    messageType: str | None = None
+    instrument: MdInstrument | None = None
+    instruments: list[MdInstrument] = []
 
 
 class Candle(_Object):
@@ -535,6 +657,9 @@ class CalendarAuction(_Object):
     matchingAlgorithm: str | None = None
     allowedTimeInForces: list[str] = []
     eventsModes: list[str] = []
+    trigger: str | None = None
+    """``TimeBased``, ``Resume``, ``AutoResume``."""
+    overrideReferencePrice: bool | None = None
 
 
 class TradingCalendar(_Object):
@@ -548,4 +673,309 @@ class TradingCalendar(_Object):
     tradingDays: list[str] = []
     holidays: list[str] = []
     auctions: list[CalendarAuction] = []
+    lastEodDate: str | None = None
     lastMessage: str | None = None
+
+
+# -- RFQ, trade reporting, ledger (REFERENCE section 9) ----------------------------------------
+
+
+class RfqResult(_Object):
+    """``submitRFQ`` and ``cancelRFQ``: the exchange's ``rfqId``; ``rfqStatus``
+    ``Accepted`` for a new RFQ."""
+
+    rfqId: int
+    rfqStatus: str | None = None
+
+
+class QuoteResult(_Object):
+    """``submitQuote`` and ``cancelQuote``: the exchange's ``quoteId``; ``quoteStatus``
+    ``Accepted`` for a new quote."""
+
+    quoteId: int | None = None
+    quoteStatus: str | None = None
+
+
+class TradeIdResult(_Object):
+    """``acceptQuote`` and a locked-in ``createTradeReport``: the ``tradeId``; an alleged
+    ``createTradeReport`` and ``cancelAllegedTradeReport``: the ``allegedTradeId``."""
+
+    tradeId: int | None = None
+    allegedTradeId: int | None = None
+
+
+class ReportedRfq(_Object):
+    """An RFQ of the reporting API (``v1/exchange.reporting/mp/rfqs``); times are ISO
+    strings with microseconds."""
+
+    rfqId: int | None = None
+    mpQuoteReqId: int | None = None
+    instrumentId: int | None = None
+    instrument: str | None = None
+    mpId: MpId | None = None
+    mpName: str | None = None
+    status: str | None = None
+    side: str | None = None
+    quantity: float | None = None
+    accountType: str | None = None
+    parties: list[Party] = []
+    expireTime: str | None = None
+    createdAt: str | None = None
+    lastEventTimestamp: str | None = None
+    lastEventId: int | None = None
+
+
+class RfqsPage(_Object):
+    """One page of ``v1/exchange.reporting/mp/rfqs``; ``count`` is the total."""
+
+    rfqs: list[ReportedRfq] = []
+    count: int | None = None
+
+
+class ReportedQuote(_Object):
+    """A dealer's quote of the reporting API (``v1/exchange.reporting/mp/quotes``)."""
+
+    quoteId: int | None = None
+    mpQuoteId: int | None = None
+    rfqId: int | None = None
+    instrumentId: int | None = None
+    instrument: str | None = None
+    mpId: MpId | None = None
+    mpName: str | None = None
+    status: str | None = None
+    side: str | None = None
+    price: float | None = None
+    quantity: float | None = None
+    accountType: str | None = None
+    parties: list[Party] = []
+    createdAt: str | None = None
+    lastEventTimestamp: str | None = None
+    lastEventId: int | None = None
+
+
+class QuotesPage(_Object):
+    """One page of ``v1/exchange.reporting/mp/quotes``; ``count`` is the total."""
+
+    quotes: list[ReportedQuote] = []
+    count: int | None = None
+
+
+class TradeReportSide(_Object):
+    """One side of a trade report: the participant (by ``mpName`` when reporting, with
+    ``mpId`` too in reports), its ``accountType`` and ``parties``."""
+
+    mpId: MpId | None = None
+    mpName: str | None = None
+    accountType: str | None = None
+    parties: list[Party] = []
+
+
+class ReportedAllegedTrade(_Object):
+    """An alleged trade of the reporting API (``v1/exchange.reporting/mp/allegedTrades``)."""
+
+    allegedTradeId: int | None = None
+    externalTradeId: int | None = None
+    instrumentId: int | None = None
+    instrument: str | None = None
+    buy: TradeReportSide | None = None
+    sell: TradeReportSide | None = None
+    status: str | None = None
+    price: float | None = None
+    quantity: float | None = None
+    tradeType: str | None = None
+    flow: str | None = None
+    cancelReason: str | None = None
+    createdAt: str | None = None
+    lastEventTimestamp: str | None = None
+    lastEventId: int | None = None
+
+
+class AllegedTradesPage(_Object):
+    """One page of ``v1/exchange.reporting/mp/allegedTrades``; ``count`` is the total."""
+
+    allegedTrades: list[ReportedAllegedTrade] = []
+    count: int | None = None
+
+
+class AssetBalance(_Object):
+    """One asset of a ledger account's balance."""
+
+    assetId: int | None = None
+    assetName: str | None = None
+    availableBalance: float | None = None
+    reservedBalance: float | None = None
+    totalBalance: float | None = None
+    transactionUnits: str | None = None
+
+
+class AccountBalance(_Object):
+    """``v1/exchange.ledger/accountBalance``: the account's assets."""
+
+    balances: list[AssetBalance] = []
+
+
+class TransferResult(_Object):
+    """``createAllegedTransfer`` (``allegedTransferId``) and ``createTransactionRequest``
+    (``id``): the new instruction and its ``status`` (``Instructed``)."""
+
+    allegedTransferId: int | str | None = None
+    id: int | str | None = None
+    status: str | None = None
+
+
+class CashTransferResult(_Object):
+    """``createCashTransfer``: the accounts and the ledger transactions it made."""
+
+    senderAccountId: int | str | None = None
+    receiverAccountId: int | str | None = None
+    transactionIds: list[int | str] = []
+
+
+class TransferAsset(_Object):
+    """An asset and amount of a transfer (ids and amounts are strings in requests)."""
+
+    assetId: int | str | None = None
+    assetName: str | None = None
+    amount: float | str | None = None
+    units: str | None = None
+
+
+class ReportedAllegedTransfer(_Object):
+    """An alleged transfer of ``v1/exchange.reporting/mp/allegedTransfers``."""
+
+    allegedTransferId: int | str | None = None
+    externalId: str | None = None
+    type: str | None = None
+    status: str | None = None
+    mpId: MpId | None = None
+    mpName: str | None = None
+    ledgerAccountId: int | None = None
+    ledgerAccountName: str | None = None
+    sendingAssets: list[TransferAsset] = []
+    receivingAssets: list[TransferAsset] = []
+    description: str | None = None
+    counterpartyMpId: MpId | None = None
+    counterpartyMpName: str | None = None
+    cancelReason: str | None = None
+    createdAt: str | None = None
+    lastEventTimestamp: str | None = None
+
+
+class AllegedTransfersPage(_Object):
+    """One page of ``v1/exchange.reporting/mp/allegedTransfers``."""
+
+    allegedTransfers: list[ReportedAllegedTransfer] = []
+    count: int | None = None
+
+
+class Fee(_Object):
+    """One fee of ``v1/exchange.reporting/mp/fees`` (v1.54)."""
+
+    date: str | None = None
+    mpId: MpId | None = None
+    mpName: str | None = None
+    ledgerAccountId: int | None = None
+    ledgerAccountName: str | None = None
+    type: str | None = None
+    fee: float | None = None
+    feeAssetId: int | None = None
+    feeAssetName: str | None = None
+
+
+class FeesPage(_Object):
+    """One page of ``v1/exchange.reporting/mp/fees``."""
+
+    fees: list[Fee] = []
+    count: int | None = None
+
+
+class Holding(_Object):
+    """One asset's end-of-day holding (``v1/exchange.reporting/mp/holdingsSummary``)."""
+
+    eodDate: str | None = None
+    assetName: str | None = None
+    eodHoldings: float | None = None
+    transactionUnits: str | None = None
+
+
+class HoldingsPage(_Object):
+    """One page of ``v1/exchange.reporting/mp/holdingsSummary``."""
+
+    holdings: list[Holding] = []
+    count: int | None = None
+
+
+class TransactionRequest(_Object):
+    """A deposit or withdrawal request (``v1/exchange.reporting/mp/transactionRequests``)."""
+
+    id: int | str | None = None
+    type: str | None = None
+    status: str | None = None
+    mpId: MpId | None = None
+    mpName: str | None = None
+    ledgerAccountId: int | None = None
+    ledgerAccountName: str | None = None
+    assetId: int | None = None
+    assetName: str | None = None
+    amount: float | None = None
+    units: str | None = None
+    description: str | None = None
+    instructionDetailsId: str | None = None
+    assetDetailsId: str | None = None
+    createdAt: str | None = None
+    lastEventTimestamp: str | None = None
+
+
+class TransactionRequestsPage(_Object):
+    """One page of ``v1/exchange.reporting/mp/transactionRequests``."""
+
+    transactionRequests: list[TransactionRequest] = []
+    count: int | None = None
+
+
+class LedgerTransaction(_Object):
+    """One ledger movement (``v1/exchange.reporting/mp/transactions``); a trade makes one
+    per asset, sharing ``linkId``."""
+
+    timestamp: str | None = None
+    transactionId: int | None = None
+    transactionType: str | None = None
+    amount: float | None = None
+    transactionUnits: str | None = None
+    mpId: MpId | None = None
+    mpName: str | None = None
+    ledgerAccountId: int | None = None
+    ledgerAccountName: str | None = None
+    assetId: int | None = None
+    assetName: str | None = None
+    description: str | None = None
+    linkId: int | None = None
+
+
+class TransactionsPage(_Object):
+    """One page of ``v1/exchange.reporting/mp/transactions``."""
+
+    transactions: list[LedgerTransaction] = []
+    count: int | None = None
+
+
+class Position(_Object):
+    """A net position (``v1/exchange.reporting/mp/positions``, v1.56)."""
+
+    mpId: MpId | None = None
+    mpName: str | None = None
+    positionAccountId: int | None = None
+    positionAccountName: str | None = None
+    instrumentId: int | None = None
+    instrument: str | None = None
+    netPosition: float | None = None
+    netAvgPrice: float | None = None
+    lastEventTimestamp: str | None = None
+    lastEventId: int | None = None
+
+
+class PositionsPage(_Object):
+    """One page of ``v1/exchange.reporting/mp/positions``."""
+
+    positions: list[Position] = []
+    count: int | None = None
