@@ -40,6 +40,7 @@ from ..transports.websocket import WebSocketConnector
 from .auth import session_signature
 from .errors import InsufficientPermissions, SessionError, StreamDisconnected, TrackingNumberError
 from .models import (
+    AllegedTradesPage,
     AuctionIndicativeEP,
     BookEvent,
     BookStateItem,
@@ -61,6 +62,8 @@ from .models import (
     SettlementPrice,
     TickSizeTable,
     Trade,
+    TradeIdResult,
+    TradeReportSide,
     TradesPage,
     TradingCalendar,
 )
@@ -80,9 +83,12 @@ MUTATIONS = frozenset(
         f"{MARKET}/replaceOrder",
         f"{MARKET}/modifyOrder",
         f"{MARKET}/massCancel",
+        f"{MARKET}/createTradeReport",
+        f"{MARKET}/cancelAllegedTradeReport",
     }
 )
-"""Qualifiers whose lost reply leaves the order's state unknown (never re-sent)."""
+"""Qualifiers whose lost reply leaves the order's (or trade report's) state unknown (never
+re-sent)."""
 
 OrderType = Literal["Limit", "Market", "Stop", "StopLimit", "MarketToLimit", "MIT", "LIT"]
 Side = Literal["Buy", "Sell"]
@@ -104,6 +110,10 @@ TradeActionType = Literal["MatchedTrade", "TradeReport", "TradeCancel"]
 """The trade record kinds reporting filters on (``actionTypes``)."""
 MultiLegReportingType = Literal["SingleSecurity", "MultiLegSecurity", "IndividualLeg"]
 """Single instruments, strategies and their legs (``multiLegReportingTypes``)."""
+TradeReportFlow = Literal["LockedIn", "ThirdPartyLockedIn", "AllegedSystemMatch"]
+"""How a trade report becomes a trade: at once, reported by a side (``LockedIn``) or a third
+party (``ThirdPartyLockedIn``), or once the counterparty reports it too
+(``AllegedSystemMatch``)."""
 Conn = Connection[ExberryProtocol[Any]]
 
 
@@ -111,14 +121,28 @@ _RECONCILE = (
     "look its mpOrderId up with mass_order_status() once ready, or re-send it with the same "
     "mpOrderId (Exberry refuses a duplicate with 1002)"
 )
+_RECONCILE_KEYS = {
+    f"{MARKET}/createTradeReport": (
+        "externalTradeId",
+        "look its externalTradeId up on execution_reports() or trades(), or, for an "
+        "alleged trade, with mass_order_status() or mp_alleged_trades(), before re-sending",
+    ),
+    f"{MARKET}/cancelAllegedTradeReport": (
+        "allegedTradeId",
+        "look the alleged trade up with mass_order_status() or mp_alleged_trades()",
+    ),
+}
+"""The key and advice of the mutations that are not about an order."""
 
 
 def lost_mutation_error(q: str, d: dict[str, Any], sid: int, error: DeribitError) -> DeribitError:
     """Exberry's rule: a trading action whose reply is lost has an unknown outcome; its
-    ``mpOrderId`` (in ``params``) is the key to reconcile through ``mass_order_status``."""
+    ``mpOrderId`` (in ``params``) is the key to reconcile through ``mass_order_status``
+    (a trade report's: ``externalTradeId``)."""
     if q not in MUTATIONS:
         return error
-    unknown = OrderOutcomeUnknown(q, d, sid, str(error), key="mpOrderId", advice=_RECONCILE)
+    key, advice = _RECONCILE_KEYS.get(q, ("mpOrderId", _RECONCILE))
+    unknown = OrderOutcomeUnknown(q, d, sid, str(error), key=key, advice=advice)
     unknown.__cause__ = error
     return unknown
 
@@ -810,6 +834,44 @@ class ExberryClient:
         last = next((i.lastTrackingNumber for i in items if i.lastTrackingNumber is not None), None)
         return [i for i in items if i.lastTrackingNumber is None], last
 
+    async def create_trade_report(
+        self,
+        *,
+        instrument: str,
+        type: str,
+        flow: TradeReportFlow,
+        externalTradeId: int,
+        price: float,
+        quantity: float,
+        buy: TradeReportSide | Mapping[str, Any],
+        sell: TradeReportSide | Mapping[str, Any],
+        timeout: float | None = None,
+    ) -> TradeIdResult:
+        """``v1/exchange.market/createTradeReport``: report an off-book trade of ``type``
+        (``Block``, ``EFRP``, ``EFP``... as the venue defines them) between ``buy`` and
+        ``sell`` (each a :class:`TradeReportSide` or mapping with ``mpName``, and
+        optionally ``accountType`` and ``parties``). ``LockedIn`` and
+        ``ThirdPartyLockedIn`` return the ``tradeId``; ``AllegedSystemMatch`` the
+        ``allegedTradeId`` of a report that waits for the counterparty's. A lost reply
+        raises ``OrderOutcomeUnknown`` keyed on ``externalTradeId``."""
+        check_choice("flow", flow, get_args(TradeReportFlow))
+        if not isinstance(externalTradeId, int) or isinstance(externalTradeId, bool):
+            raise ClientError(f"externalTradeId must be an int, not {externalTradeId!r}")
+        if not isinstance(type, str) or not type:
+            raise ClientError(f"type must be a non-empty str, not {type!r}")
+        d = _members(call_arguments())
+        d["buy"], d["sell"] = _report_side("buy", buy), _report_side("sell", sell)
+        q = f"{MARKET}/createTradeReport"
+        return await self._request(q, d, TradeIdResult, timeout)
+
+    async def cancel_alleged_trade_report(
+        self, *, instrument: str, allegedTradeId: int, timeout: float | None = None
+    ) -> TradeIdResult:
+        """``v1/exchange.market/cancelAllegedTradeReport``: withdraw an alleged trade that
+        the counterparty has not matched yet."""
+        q = f"{MARKET}/cancelAllegedTradeReport"
+        return await self._request(q, _members(call_arguments()), TradeIdResult, timeout)
+
     # -- reporting (the reporting gateway's socket) ----------------------------------------
 
     async def mp_orders(
@@ -869,6 +931,23 @@ class ExberryClient:
             raise ClientError(f"tradeDate must be 'YYYY-MM-DD', not {tradeDate!r}")
         q = "v3/exchange.reporting/mp/trades"
         return await self._request(q, _members(call_arguments()), TradesPage, timeout)
+
+    async def mp_alleged_trades(
+        self,
+        *,
+        dateFrom: str | dt.datetime | None = None,
+        dateTo: str | dt.datetime | None = None,
+        orderBy: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> AllegedTradesPage:
+        """``v1/exchange.reporting/mp/allegedTrades``: one page of the participant's
+        alleged trades, dates and ``orderBy`` as for :meth:`mp_orders`."""
+        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
+        _paging(limit, offset, orderBy, ("lastEventTimestamp", "createdAt"))
+        q = "v1/exchange.reporting/mp/allegedTrades"
+        return await self._request(q, _members(call_arguments()), AllegedTradesPage, timeout)
 
     async def _request(
         self, q: str, d: dict[str, Any], item_type: type[T], timeout: float | None
@@ -1231,6 +1310,20 @@ def _members(values: dict[str, Any]) -> dict[str, Any]:
         if type(value) is list:  # parties, targetParties: Party objects as Exberry's JSON
             value = [_party(p) if isinstance(p, Party) else p for p in value]
         out[name] = value
+    return out
+
+
+def _report_side(name: str, side: object) -> dict[str, Any]:
+    """A trade report's ``buy`` or ``sell`` as Exberry's JSON: it needs ``mpName``."""
+    if isinstance(side, TradeReportSide):
+        out: dict[str, Any] = msgspec.to_builtins(side)
+    elif isinstance(side, Mapping):
+        out = {k: [_party(p) if isinstance(p, Party) else p for p in v] if k == "parties"
+               and isinstance(v, list) else v for k, v in side.items()}  # fmt: skip
+    else:
+        raise ClientError(f"{name} must be a TradeReportSide or a mapping, not {side!r}")
+    if not isinstance(out.get("mpName"), str) or not out["mpName"]:
+        raise ClientError(f"{name} needs an mpName (the participant's name)")
     return out
 
 

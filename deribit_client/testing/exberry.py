@@ -319,6 +319,12 @@ class ExberrySimulator:
         self._stops: dict[str, list[dict[str, Any]]] = {i: [] for i in self.instruments}
         """Suspended stop orders per instrument, oldest first."""
         self._expiry_timer: asyncio.TimerHandle | None = None
+        self.alleged_trades: dict[int, dict[str, Any]] = {}
+        """Trade reports of the ``AllegedSystemMatch`` flow by ``allegedTradeId``: each
+        reporter's own, ``Active`` until the counterparty's matching report, a cancel or
+        the market close."""
+        self._alleged_ids = itertools.count(1)
+        self._external_ids: set[tuple[str, int]] = set()  # (reporter, externalTradeId)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -863,9 +869,11 @@ class ExberrySimulator:
         quantity: float,
         prices: tuple[float | None, ...],
         *display: float,
+        ticked: bool = True,
     ) -> None:
         """The instrument's rules (REFERENCE 5): precision ``1005`` (of the ``display``
-        quantities and every price too), quantity bounds ``1006``, tick size ``1014``."""
+        quantities and every price too), quantity bounds ``1006``, tick size ``1014``
+        (unless not ``ticked``: trade reports are priced off the book)."""
         rules = self.instruments[instrument]
         for name, value, places in (
             *(("Price", p, rules["pricePrecision"]) for p in prices),
@@ -878,7 +886,7 @@ class ExberrySimulator:
         low, high = rules["minQuantity"], rules["maxQuantity"]
         if not low <= quantity <= high:
             raise _Fail(1006, f"Quantity must be between {_decimal(low)} and {_decimal(high)}")
-        for price in prices:
+        for price in prices if ticked else ():
             if price is not None and _decimal(price) % _decimal(self.tick_size):
                 raise _Fail(
                     1014, f"Price {price} is not a multiple of the tick size {self.tick_size}"
@@ -1034,7 +1042,8 @@ class ExberrySimulator:
         ``clock()`` has reached, each its own action with ``cancelReason``
         ``Expiration``; returns how many. It runs by itself at the soonest expiry and
         before each request (so a test's own ``clock``, moved on, expires orders at the
-        next request or call of this)."""
+        next request or call of this). Alleged trades still unmatched at the market close
+        lapse the same way (not counted)."""
         now = self.clock()
         resting = [o for book in self.books.values() for side in book.values() for o in side]
         resting += [o for stops in self._stops.values() for o in stops]
@@ -1042,9 +1051,14 @@ class ExberrySimulator:
         for order in due:
             self._next_action()
             self._cancel(order, "Expiration")
+        alleged = [a for a in self.alleged_trades.values() if a["status"] == "Active"]
+        lapsed = [a for a in alleged if a["_expires"] <= now]
+        for trade in lapsed:
+            self._next_action()
+            self._end_alleged(trade, "Expiration")
         later = [
             o["_expires"] for o in resting if o["_expires"] is not None and o["status"] in _OPEN
-        ]
+        ] + [a["_expires"] for a in alleged if a["status"] == "Active"]
         self._next_expiry = math.inf
         self._arm(min(later, default=math.inf))
         return len(due)
@@ -1259,7 +1273,7 @@ class ExberrySimulator:
     def mass_cancel(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """Counters for the requested ``targetEntities`` only; with ``targetParties`` an
         order is hit only if it carries every listed party (REFERENCE 5). The simulator
-        has orders only: the other counters are 0."""
+        has orders and alleged trades: the RFQ and quote counters are 0."""
         scope = d.get("targetScope", "Instrument")
         if scope == "Instrument" and "instrument" not in d:
             raise _Fail(1000, "Missing fields: instrument")
@@ -1278,7 +1292,16 @@ class ExberrySimulator:
         ] if "Order" in entities else []  # fmt: skip
         for order in hit:
             self._cancel(order, "MassCancelRequest")
-        return [{_COUNTERS[e]: len(hit) if e == "Order" else 0 for e in entities}]
+        alleged = [
+            a for a in self.alleged_trades.values()
+            if a["_mp"] == mp and a["status"] == "Active"
+            and (scope == "All" or a["instrument"] == d["instrument"])
+            and all(p in a["_side"]["parties"] for p in parties)
+        ] if "AllegedTrade" in entities else []  # fmt: skip
+        for trade in alleged:
+            self._end_alleged(trade, "MassCancelRequest")
+        hits = {"Order": len(hit), "AllegedTrade": len(alleged)}
+        return [{_COUNTERS[e]: hits.get(e, 0) for e in entities}]
 
     def order_book_state(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -1307,6 +1330,192 @@ class ExberrySimulator:
                 }
             )
         return [*items, {"lastTrackingNumber": self._tracking}]
+
+    # -- trade reporting --------------------------------------------------------------------
+
+    def create_trade_report(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``createTradeReport``: an off-book trade between ``buy`` and ``sell`` (each
+        ``{mpName, accountType?, parties?}``). ``LockedIn`` (by one of the sides) and
+        ``ThirdPartyLockedIn`` (by anyone) make the trade at once (``{tradeId}``);
+        ``AllegedSystemMatch`` records the reporter's side (``{allegedTradeId}``) until
+        the counterparty reports the same trade (instrument, ``externalTradeId``, type,
+        price, quantity and sides), which makes it. Refusals use the trade report API's
+        ``100 Missing or invalid parameter: <name>`` where its samples do. A reporter's
+        ``externalTradeId`` stays in use (``1002``) unless its alleged trade was
+        cancelled, so re-sending a report whose reply was lost cannot report the trade
+        twice."""
+        for name in ("instrument", "type", "flow", "externalTradeId", "price", "quantity",
+                     "buy", "sell"):  # fmt: skip
+            if name not in d or not is_json(d[name], _TRADE_REPORT_TYPES[name]):
+                raise _Fail(100, f"Missing or invalid parameter: {name}")
+        instrument, flow, external = d["instrument"], d["flow"], d["externalTradeId"]
+        if flow not in _FLOWS:
+            raise _Fail(100, "Missing or invalid parameter: flow")
+        if instrument not in self.instruments:
+            raise _Fail(1010, f"Instrument {instrument} not found")
+        if d["quantity"] <= 0 or d["price"] <= 0 or not d["type"]:
+            raise _Fail(1001, "Price and quantity must be positive, type not empty")
+        buy, sell = (self._report_side(d[side], side) for side in ("buy", "sell"))
+        self._check_terms(instrument, d["quantity"], (d["price"],), ticked=False)
+        for entry in self.instruments[instrument].get("minQuantityTradeEntries") or ():
+            if entry.get("type") == d["type"] and d["quantity"] < entry.get("amount", 0):
+                raise _Fail(1006, f"Quantity must be at least {entry['amount']} for {d['type']}")
+        sides = {"Buy": buy, "Sell": sell}
+        own = next((side for side, s in sides.items() if s["_mp"] == mp), None)
+        if own is None and flow != "ThirdPartyLockedIn":
+            raise _Fail(1032, "The reporting participant is not a side of the trade")
+        if (mp, external) in self._external_ids:
+            raise _Fail(1002, f"externalTradeId {external} already in use")
+        self._external_ids.add((mp, external))
+        self._next_action()
+        terms = {k: d[k] for k in ("instrument", "price", "quantity", "externalTradeId")}
+        terms["tradeType"] = d["type"]
+        if flow != "AllegedSystemMatch":
+            return [{"tradeId": self._report_trade(terms, flow, sides)}]
+        assert own is not None
+        alleged_id = next(self._alleged_ids)
+        now = self._now_ns()
+        if len(self.alleged_trades) >= 2 * self.history:  # in batches: amortised O(1)
+            forget_closed(self.alleged_trades, lambda a: a["status"] != "Active", self.history)
+        trade = self.alleged_trades[alleged_id] = {
+            **terms, "allegedTradeId": alleged_id, "flow": flow, "status": "Active",
+            "side": own, "_mp": mp, "_sides": sides, "_side": sides[own],
+            "_other": sides["Sell" if own == "Buy" else "Buy"], "_created": now,
+            "_expires": _close_after(self.clock()), "cancelReason": None,
+        }  # fmt: skip
+        match = next((
+            a for a in self.alleged_trades.values()
+            if a["status"] == "Active" and a["_mp"] == trade["_other"]["_mp"]
+            and a["side"] != own and all(a[k] == trade[k] for k in (*terms, "flow"))
+            and a["_other"]["_mp"] == mp
+        ), None)  # fmt: skip
+        if match is None:
+            self._alleged_event("AllegedTradeCreated", trade)
+            self._arm(trade["_expires"])
+            return [{"allegedTradeId": alleged_id}]
+        both = {match["side"]: match["_side"], own: trade["_side"]}  # each side as it said
+        self._report_trade(terms, flow, both)
+        for each in (match, trade):
+            each["status"] = "Executed"
+            each["_last_event"], each["lastEventId"] = now, next(self._event_ids)
+        return [{"allegedTradeId": alleged_id}]
+
+    def _report_side(self, side: Any, name: str) -> dict[str, Any]:
+        """A ``buy``/``sell`` member: a known participant by ``mpName``, an
+        ``accountType``, parties (roles as numbers or, as in the samples, digit text)."""
+        mp_name = side.get("mpName")
+        mp = next((k for k, p in self._participants.items() if p.mp_name == mp_name), None)
+        if mp is None:
+            raise _Fail(100, f"Missing or invalid parameter: {name}.mpName")
+        parties = side.get("parties", [])
+        if isinstance(parties, list):
+            parties = [_numeric_role(party) for party in parties]
+        _check_parties(parties)
+        account = side.get("accountType")
+        if account is not None and not isinstance(account, str):
+            raise _Fail(100, f"Missing or invalid parameter: {name}.accountType")
+        participant = self.participant(mp)
+        return {"_mp": mp, "mpId": participant.mp_id, "mpName": participant.mp_name,
+                "accountType": account, "parties": parties}  # fmt: skip
+
+    def _report_trade(
+        self, terms: dict[str, Any], flow: str, sides: dict[str, dict[str, Any]]
+    ) -> int:
+        """Make a reported trade: the public book's ``TradeReport``, and each side's
+        execution report and trade record (``tradingMode`` ``ON``, off the book)."""
+        trade_id = next(self._match_ids)
+        instrument, price, quantity = terms["instrument"], terms["price"], terms["quantity"]
+        self._emit("orderBookDepth", None, {
+            "messageType": "TradeReport", "eventId": next(self._event_ids),
+            "eventTimestamp": self._now_ns(), "instrument": instrument,
+            "tradeType": terms["tradeType"], "matchId": trade_id, "quantity": quantity,
+            "price": price, "buyMpId": sides["Buy"]["mpId"], "sellMpId": sides["Sell"]["mpId"],
+        })  # fmt: skip
+        for side, who in sides.items():
+            common = {
+                "side": side, "instrument": instrument, "quantity": quantity, "price": price,
+                "tradeType": terms["tradeType"], "tradingMode": "ON", "mpId": who["mpId"],
+                "mpName": who["mpName"],
+                **{k: who[k] for k in ("accountType", "parties") if who[k]},
+            }  # fmt: skip
+            self._emit("executionReports", who["_mp"], {
+                "messageType": "TradeReport", "eventId": next(self._event_ids),
+                "eventTimestamp": self._now_ns(), "matchId": trade_id, "flow": flow,
+                "externalTradeId": terms["externalTradeId"], **common,
+            })  # fmt: skip
+            self._emit("trades", who["_mp"], {
+                "eventId": next(self._event_ids), "timestamp": self._now_ns(),
+                "actionType": "TradeReport", "tradeId": trade_id,
+                "instrumentId": list(self.instruments).index(instrument) + 1,
+                "tradeDate": _iso(self._now_ns())[:10],
+                "multiLegReportingType": "SingleSecurity", **common,
+            })  # fmt: skip
+        return trade_id
+
+    def _alleged_view(self, trade: dict[str, Any]) -> dict[str, Any]:
+        """An alleged trade as its reporter's streams tell it."""
+        own, other = trade["_side"], trade["_other"]
+        return {
+            "side": trade["side"], "instrument": trade["instrument"],
+            "quantity": trade["quantity"], "price": trade["price"],
+            **{k: own[k] for k in ("accountType", "parties") if own[k]},
+            "tradeType": trade["tradeType"], "mpId": own["mpId"], "mpName": own["mpName"],
+            "flow": trade["flow"], "counterMpId": other["mpId"],
+            "counterMpName": other["mpName"], "externalTradeId": trade["externalTradeId"],
+            "allegedTradeId": trade["allegedTradeId"],
+        }  # fmt: skip
+
+    def _alleged_event(self, kind: str, trade: dict[str, Any], **extra: Any) -> None:
+        payload = {"messageType": kind, **self._alleged_view(trade),
+                   "eventTimestamp": self._now_ns(), "eventId": next(self._event_ids),
+                   **extra}  # fmt: skip
+        trade["_last_event"], trade["lastEventId"] = payload["eventTimestamp"], payload["eventId"]
+        self._emit("executionReports", trade["_mp"], payload)
+
+    def _end_alleged(self, trade: dict[str, Any], reason: str) -> None:
+        trade["status"], trade["cancelReason"] = "Cancelled", reason
+        self._external_ids.discard((trade["_mp"], trade["externalTradeId"]))  # free again
+        self._alleged_event("AllegedTradeCancelled", trade, cancelReason=reason)
+
+    def cancel_alleged_trade_report(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``cancelAllegedTradeReport``: withdraw one's own active alleged trade
+        (``instrument`` and ``allegedTradeId``)."""
+        for name in ("instrument", "allegedTradeId"):
+            if name not in d or not is_json(d[name], _TRADE_REPORT_TYPES[name]):
+                raise _Fail(100, f"Missing or invalid parameter: {name}")
+        trade = self.alleged_trades.get(d["allegedTradeId"])
+        if trade is None or trade["_mp"] != mp or trade["instrument"] != d["instrument"]:
+            raise _Fail(100, "Missing or invalid parameter: allegedTradeId")
+        if trade["status"] != "Active":
+            raise _Fail(1001, f"Alleged trade {d['allegedTradeId']} is {trade['status']}")
+        self._next_action()
+        self._end_alleged(trade, "CancelRequest")
+        return [{"allegedTradeId": trade["allegedTradeId"]}]
+
+    def report_alleged_trades(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``mp/allegedTrades``: the participant's alleged trades, filtered like the other
+        reports (``dateFrom``/``dateTo`` bound their creation, ``statuses``,
+        ``instruments``), by ``lastEventTimestamp`` or ``createdAt``; each side under
+        ``buy``/``sell``, the reporter's with its account and parties."""
+        rows = []
+        for trade in self.alleged_trades.values():
+            if trade["_mp"] != mp:
+                continue
+            sides = {
+                side.lower(): {k: v for k, v in who.items() if k[0] != "_" and v}
+                if who is trade["_side"] else {"mpId": who["mpId"], "mpName": who["mpName"]}
+                for side, who in trade["_sides"].items()
+            }  # fmt: skip
+            rows.append({
+                **{k: trade[k] for k in ("allegedTradeId", "externalTradeId", "instrument",
+                                         "status", "price", "quantity", "tradeType", "flow")},
+                "instrumentId": list(self.instruments).index(trade["instrument"]) + 1, **sides,
+                **({"cancelReason": trade["cancelReason"]} if trade["cancelReason"] else {}),
+                "createdAt": _iso(trade["_created"]), "_createdAt": trade["_created"],
+                "lastEventTimestamp": _iso(trade["_last_event"]),
+                "_lastEventTimestamp": trade["_last_event"], "lastEventId": trade["lastEventId"],
+            })  # fmt: skip
+        return self._page(d, rows, "allegedTrades", ("lastEventTimestamp", "createdAt"))
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -1386,7 +1595,13 @@ class ExberrySimulator:
              "lastEventTimestamp": o["_last_event"]}
             for o in self.orders.values() if o["_mp"] == mp and o["status"] in _OPEN
         ]  # fmt: skip
-        return [*own, {"lastTrackingNumber": self._tracking}]
+        alleged = [
+            {"messageType": "AllegedTradeStatus", **self._alleged_view(a),
+             "status": a["status"], "lastEventTimestamp": a["_last_event"],
+             "lastEventId": a["lastEventId"], "createdTimestamp": a["_created"]}
+            for a in self.alleged_trades.values() if a["_mp"] == mp and a["status"] == "Active"
+        ]  # fmt: skip
+        return [*own, *alleged, {"lastTrackingNumber": self._tracking}]
 
 
 _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict[str, Any]]]] = {
@@ -1399,6 +1614,9 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
     "massCancel": ExberrySimulator.mass_cancel,
     "orderBookState": ExberrySimulator.order_book_state,
     "massOrderStatus": ExberrySimulator.mass_order_status,
+    "createTradeReport": ExberrySimulator.create_trade_report,
+    "cancelAllegedTradeReport": ExberrySimulator.cancel_alleged_trade_report,
+    "exchange.reporting/mp/allegedTrades": ExberrySimulator.report_alleged_trades,
 }
 
 
@@ -1494,6 +1712,12 @@ _DISPLAY_QUANTITIES = ("displayQuantity", "displayLowQuantity", "displayHighQuan
 _DISPLAY_MEMBERS = ("displayMethod", *_DISPLAY_QUANTITIES)
 
 
+_FLOWS = ("LockedIn", "ThirdPartyLockedIn", "AllegedSystemMatch")
+"""``createTradeReport`` flows (the documentation's samples)."""
+_TRADE_REPORT_TYPES: _Types = {
+    "instrument": str, "type": str, "flow": str, "externalTradeId": int, "price": float,
+    "quantity": float, "buy": dict, "sell": dict, "allegedTradeId": int,
+}  # fmt: skip
 _COUNTERS = {
     "Order": "numberOfOrders", "RFQ": "numberOfRfqs", "Quote": "numberOfQuotes",
     "AllegedTrade": "numberOfAllegedTrades",
@@ -1507,6 +1731,12 @@ def _check_parties(parties: Any) -> None:
     for party in parties:
         if not _valid_party(party):
             raise _Fail(1001, f"Invalid party {party}")
+
+
+def _numeric_role(party: Any) -> Any:
+    """A party whose ``role`` is digit text (as in the trade report samples) as a number."""
+    role = party.get("role") if isinstance(party, dict) else None
+    return {**party, "role": int(role)} if isinstance(role, str) and role.isdigit() else party
 
 
 def _valid_party(party: Any) -> bool:
