@@ -1318,8 +1318,7 @@ def _report_side(name: str, side: object) -> dict[str, Any]:
     if isinstance(side, TradeReportSide):
         out: dict[str, Any] = msgspec.to_builtins(side)
     elif isinstance(side, Mapping):
-        out = {k: [_party(p) if isinstance(p, Party) else p for p in v] if k == "parties"
-               and isinstance(v, list) else v for k, v in side.items()}  # fmt: skip
+        out = _members(dict(side))  # Party objects as JSON, empty members left out
     else:
         raise ClientError(f"{name} must be a TradeReportSide or a mapping, not {side!r}")
     if not isinstance(out.get("mpName"), str) or not out["mpName"]:
