@@ -704,12 +704,11 @@ class TradeIdResult(_Object):
     allegedTradeId: int | None = None
 
 
-class ReportedRfq(_Object):
-    """An RFQ of the reporting API (``v1/exchange.reporting/mp/rfqs``); times are ISO
-    strings with microseconds."""
+class _ReportedRfqFields(_Object):
+    """What RFQs and quotes of the reporting API share; times are ISO strings with
+    microseconds."""
 
     rfqId: int | None = None
-    mpQuoteReqId: int | None = None
     instrumentId: int | None = None
     instrument: str | None = None
     mpId: MpId | None = None
@@ -719,10 +718,16 @@ class ReportedRfq(_Object):
     quantity: float | None = None
     accountType: str | None = None
     parties: list[Party] = []
-    expireTime: str | None = None
     createdAt: str | None = None
     lastEventTimestamp: str | None = None
     lastEventId: int | None = None
+
+
+class ReportedRfq(_ReportedRfqFields):
+    """An RFQ of the reporting API (``v1/exchange.reporting/mp/rfqs``)."""
+
+    mpQuoteReqId: int | None = None
+    expireTime: str | None = None
 
 
 class RfqsPage(_Object):
@@ -732,25 +737,12 @@ class RfqsPage(_Object):
     count: int | None = None
 
 
-class ReportedQuote(_Object):
+class ReportedQuote(_ReportedRfqFields):
     """A dealer's quote of the reporting API (``v1/exchange.reporting/mp/quotes``)."""
 
     quoteId: int | None = None
     mpQuoteId: int | None = None
-    rfqId: int | None = None
-    instrumentId: int | None = None
-    instrument: str | None = None
-    mpId: MpId | None = None
-    mpName: str | None = None
-    status: str | None = None
-    side: str | None = None
     price: float | None = None
-    quantity: float | None = None
-    accountType: str | None = None
-    parties: list[Party] = []
-    createdAt: str | None = None
-    lastEventTimestamp: str | None = None
-    lastEventId: int | None = None
 
 
 class QuotesPage(_Object):
@@ -840,17 +832,22 @@ class TransferAsset(_Object):
     units: str | None = None
 
 
-class ReportedAllegedTransfer(_Object):
+class _LedgerRow(_Object):
+    """The participant and ledger account of a ledger report's row."""
+
+    mpId: MpId | None = None
+    mpName: str | None = None
+    ledgerAccountId: int | None = None
+    ledgerAccountName: str | None = None
+
+
+class ReportedAllegedTransfer(_LedgerRow):
     """An alleged transfer of ``v1/exchange.reporting/mp/allegedTransfers``."""
 
     allegedTransferId: int | str | None = None
     externalId: str | None = None
     type: str | None = None
     status: str | None = None
-    mpId: MpId | None = None
-    mpName: str | None = None
-    ledgerAccountId: int | None = None
-    ledgerAccountName: str | None = None
     sendingAssets: list[TransferAsset] = []
     receivingAssets: list[TransferAsset] = []
     description: str | None = None
@@ -868,14 +865,10 @@ class AllegedTransfersPage(_Object):
     count: int | None = None
 
 
-class Fee(_Object):
+class Fee(_LedgerRow):
     """One fee of ``v1/exchange.reporting/mp/fees`` (v1.54)."""
 
     date: str | None = None
-    mpId: MpId | None = None
-    mpName: str | None = None
-    ledgerAccountId: int | None = None
-    ledgerAccountName: str | None = None
     type: str | None = None
     fee: float | None = None
     feeAssetId: int | None = None
@@ -905,16 +898,12 @@ class HoldingsPage(_Object):
     count: int | None = None
 
 
-class TransactionRequest(_Object):
+class TransactionRequest(_LedgerRow):
     """A deposit or withdrawal request (``v1/exchange.reporting/mp/transactionRequests``)."""
 
     id: int | str | None = None
     type: str | None = None
     status: str | None = None
-    mpId: MpId | None = None
-    mpName: str | None = None
-    ledgerAccountId: int | None = None
-    ledgerAccountName: str | None = None
     assetId: int | None = None
     assetName: str | None = None
     amount: float | None = None
@@ -933,7 +922,7 @@ class TransactionRequestsPage(_Object):
     count: int | None = None
 
 
-class LedgerTransaction(_Object):
+class LedgerTransaction(_LedgerRow):
     """One ledger movement (``v1/exchange.reporting/mp/transactions``); a trade makes one
     per asset, sharing ``linkId``."""
 
@@ -942,10 +931,6 @@ class LedgerTransaction(_Object):
     transactionType: str | None = None
     amount: float | None = None
     transactionUnits: str | None = None
-    mpId: MpId | None = None
-    mpName: str | None = None
-    ledgerAccountId: int | None = None
-    ledgerAccountName: str | None = None
     assetId: int | None = None
     assetName: str | None = None
     description: str | None = None
