@@ -11,7 +11,7 @@ import msgspec
 
 from .errors import ClientError
 
-__all__ = ["PLAIN", "call_arguments", "check_finite", "check_int", "int_bounds"]
+__all__ = ["PLAIN", "call_arguments", "check_choice", "check_finite", "check_int", "int_bounds"]
 
 PLAIN = frozenset({str, int, bool})
 """Value types that need no check (a float may be NaN, a container may hold one)."""

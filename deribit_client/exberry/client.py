@@ -855,8 +855,7 @@ class ExberryClient:
         ``allegedTradeId`` of a report that waits for the counterparty's. A lost reply
         raises ``OrderOutcomeUnknown`` keyed on ``externalTradeId``."""
         check_choice("flow", flow, get_args(TradeReportFlow))
-        if not isinstance(externalTradeId, int) or isinstance(externalTradeId, bool):
-            raise ClientError(f"externalTradeId must be an int, not {externalTradeId!r}")
+        check_int("externalTradeId", externalTradeId, 0)
         if not isinstance(type, str) or not type:
             raise ClientError(f"type must be a non-empty str, not {type!r}")
         d = _members(call_arguments())
@@ -1308,7 +1307,7 @@ def _members(values: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         if type(value) is list:  # parties, targetParties: Party objects as Exberry's JSON
-            value = [_party(p) if isinstance(p, Party) else p for p in value]
+            value = [msgspec.to_builtins(p) if isinstance(p, Party) else p for p in value]
         out[name] = value
     return out
 
@@ -1323,13 +1322,4 @@ def _report_side(name: str, side: object) -> dict[str, Any]:
         raise ClientError(f"{name} must be a TradeReportSide or a mapping, not {side!r}")
     if not isinstance(out.get("mpName"), str) or not out["mpName"]:
         raise ClientError(f"{name} needs an mpName (the participant's name)")
-    return out
-
-
-def _party(party: Party) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": party.id}
-    if party.source is not None:
-        out["source"] = party.source
-    if party.role is not None:
-        out["role"] = party.role
     return out

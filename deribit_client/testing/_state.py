@@ -1,15 +1,15 @@
 """The simulator's world as method handlers see it: market, accounts, connections, calls.
 
 Layering of ``deribit_client.testing`` (no cycles): ``_json`` (JSON's value types),
-``_logs`` (bounded inspection logs) and ``_outbox`` (each connection's writes), shared with
-the Exberry simulator; ``_windows`` (aggregated intervals), ``_session``, ``_market``,
-``_accounts`` hold state; this module gathers it for the handlers; ``_public``,
-``_private`` (auth and token scopes), ``_api_keys``, ``_streams``, ``_orders`` (which
-publishes through ``_streams``), ``_history``, ``_statistics``, ``_block_trades``,
-``_combos``, ``_block_rfq`` (which trades through ``_block_trades``) and ``_wallet``
-(which read accounts through ``_orders``) are handlers; ``_shaped`` answers the rest and
-checks declared parameters for all; ``_server`` is the one module that wires handlers to a
-:class:`SimState` and serves them.
+``_logs`` (bounded inspection logs), ``_outbox`` (each connection's writes) and ``_faults``
+(queued errors and delays), shared with the Exberry simulator; ``_windows`` (aggregated
+intervals), ``_session``, ``_market``, ``_accounts`` hold state; this module gathers it for
+the handlers; ``_public``, ``_private`` (auth and token scopes), ``_api_keys``,
+``_streams``, ``_orders`` (which publishes through ``_streams``), ``_history``,
+``_statistics``, ``_block_trades``, ``_combos``, ``_block_rfq`` (which trades through
+``_block_trades``) and ``_wallet`` (which read accounts through ``_orders``) are handlers;
+``_shaped`` answers the rest and checks declared parameters for all; ``_server`` is the one
+module that wires handlers to a :class:`SimState` and serves them.
 """
 
 from __future__ import annotations

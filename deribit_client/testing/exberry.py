@@ -34,6 +34,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Literal, NamedTuple, get_args
 
 import msgspec
@@ -1125,7 +1126,7 @@ class ExberrySimulator:
                 "eventId": next(self._event_ids), "timestamp": self._now_ns(),
                 "actionType": "MatchedTrade", "orderId": order["orderId"],
                 "mpOrderId": order["mpOrderId"], "mpId": order["mpId"],
-                "mpName": order["mpName"], "instrumentId": self._instrument_id(order),
+                "mpName": order["mpName"], "instrumentId": self._instrument_id(order["instrument"]),
                 "instrument": order["instrument"], "side": order["side"], "price": price,
                 "quantity": qty, "tradeId": match_id, "makerTaker": role, "tradingMode": "CT",
                 "tradeDate": _iso(self._now_ns())[:10], "multiLegReportingType": "SingleSecurity",
@@ -1284,20 +1285,22 @@ class ExberrySimulator:
             raise _Fail(1001, "Wrong targetEntities value")
         _check_parties(parties)
         self._next_action()
-        hit = [
-            o for o in self.orders.values()
-            if o["_mp"] == mp and o["status"] in _OPEN
-            and (scope == "All" or o["instrument"] == d["instrument"])
-            and all(p in (o["parties"] or ()) for p in parties)
-        ] if "Order" in entities else []  # fmt: skip
+
+        def targeted(
+            entity: str, records: Iterable[dict[str, Any]], owner: Callable[[Any], Any]
+        ) -> list[dict[str, Any]]:
+            """The open records of ``entity`` the request hits (``owner``: its side)."""
+            return [
+                r for r in records
+                if entity in entities and r["_mp"] == mp and r["status"] in _OPEN
+                and (scope == "All" or r["instrument"] == d["instrument"])
+                and all(p in (owner(r)["parties"] or ()) for p in parties)
+            ]  # fmt: skip
+
+        hit = targeted("Order", self.orders.values(), lambda order: order)
         for order in hit:
             self._cancel(order, "MassCancelRequest")
-        alleged = [
-            a for a in self.alleged_trades.values()
-            if a["_mp"] == mp and a["status"] == "Active"
-            and (scope == "All" or a["instrument"] == d["instrument"])
-            and all(p in a["_side"]["parties"] for p in parties)
-        ] if "AllegedTrade" in entities else []  # fmt: skip
+        alleged = targeted("AllegedTrade", self.alleged_trades.values(), itemgetter("_side"))
         for trade in alleged:
             self._end_alleged(trade, "MassCancelRequest")
         hits = {"Order": len(hit), "AllegedTrade": len(alleged)}
@@ -1407,10 +1410,10 @@ class ExberrySimulator:
         mp = next((k for k, p in self._participants.items() if p.mp_name == mp_name), None)
         if mp is None:
             raise _Fail(100, f"Missing or invalid parameter: {name}.mpName")
-        parties = side.get("parties", [])
+        parties = side.get("parties")
         if isinstance(parties, list):
             parties = [_numeric_role(party) for party in parties]
-        _check_parties(parties)
+        _check_parties(parties or [])
         account = side.get("accountType")
         if account is not None and not isinstance(account, str):
             raise _Fail(100, f"Missing or invalid parameter: {name}.accountType")
@@ -1446,7 +1449,7 @@ class ExberrySimulator:
             self._emit("trades", who["_mp"], {
                 "eventId": next(self._event_ids), "timestamp": self._now_ns(),
                 "actionType": "TradeReport", "tradeId": trade_id,
-                "instrumentId": list(self.instruments).index(instrument) + 1,
+                "instrumentId": self._instrument_id(instrument),
                 "tradeDate": _iso(self._now_ns())[:10],
                 "multiLegReportingType": "SingleSecurity", **common,
             })  # fmt: skip
@@ -1501,19 +1504,17 @@ class ExberrySimulator:
         for trade in self.alleged_trades.values():
             if trade["_mp"] != mp:
                 continue
-            sides = {
-                side.lower(): {k: v for k, v in who.items() if k[0] != "_" and v}
-                if who is trade["_side"] else {"mpId": who["mpId"], "mpName": who["mpName"]}
+            sides = {  # the reporter's side in full, the other by its participant
+                side.lower(): _public(who) if who is trade["_side"]
+                else {"mpId": who["mpId"], "mpName": who["mpName"]}
                 for side, who in trade["_sides"].items()
             }  # fmt: skip
             rows.append({
-                **{k: trade[k] for k in ("allegedTradeId", "externalTradeId", "instrument",
-                                         "status", "price", "quantity", "tradeType", "flow")},
-                "instrumentId": list(self.instruments).index(trade["instrument"]) + 1, **sides,
-                **({"cancelReason": trade["cancelReason"]} if trade["cancelReason"] else {}),
-                "createdAt": _iso(trade["_created"]), "_createdAt": trade["_created"],
-                "lastEventTimestamp": _iso(trade["_last_event"]),
-                "_lastEventTimestamp": trade["_last_event"], "lastEventId": trade["lastEventId"],
+                **_public({k: trade[k] for k in (
+                    "allegedTradeId", "externalTradeId", "instrument", "status", "price",
+                    "quantity", "tradeType", "flow", "cancelReason", "lastEventId")}),
+                "instrumentId": self._instrument_id(trade["instrument"]), **sides,
+                **_report_times(trade["_created"], trade["_last_event"]),
             })  # fmt: skip
         return self._page(d, rows, "allegedTrades", ("lastEventTimestamp", "createdAt"))
 
@@ -1565,10 +1566,8 @@ class ExberrySimulator:
             raise _Fail(1001, "Single instrument needs to be selected")
         rows = [
             {**{k: v for k, v in _public(o).items() if k != "orderTimestamp"},
-             "instrumentId": self._instrument_id(o),
-             "createdAt": _iso(o["orderTimestamp"]), "_createdAt": o["orderTimestamp"],
-             "lastEventTimestamp": _iso(o["_last_event"]),
-             "_lastEventTimestamp": o["_last_event"]}
+             "instrumentId": self._instrument_id(o["instrument"]),
+             **_report_times(o["orderTimestamp"], o["_last_event"])}
             for o in self.orders.values() if o["_mp"] == mp
         ]  # fmt: skip
         return self._page(d, rows, "orders", ("lastEventTimestamp", "createdAt"))
@@ -1585,9 +1584,9 @@ class ExberrySimulator:
         ]
         return self._page(d, rows, "trades", ("timestamp",))
 
-    def _instrument_id(self, order: dict[str, Any]) -> int:
+    def _instrument_id(self, symbol: str) -> int:
         """An instrument's ``id`` as ``instrumentList`` numbers them."""
-        return list(self.instruments).index(order["instrument"]) + 1
+        return list(self.instruments).index(symbol) + 1
 
     def mass_order_status(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         own = [
@@ -1858,6 +1857,13 @@ def _visible(order: dict[str, Any]) -> float:
     (nothing for a hidden order)."""
     shown = order["_shown"]
     return float(order["remainingOpenQuantity"] if shown is None else shown)
+
+
+def _report_times(created: int, last_event: int) -> dict[str, Any]:
+    """A reporting row's ``createdAt`` and ``lastEventTimestamp`` (ISO text), with the
+    nanoseconds ``_page`` filters and sorts on as hidden members."""
+    return {"createdAt": _iso(created), "_createdAt": created,
+            "lastEventTimestamp": _iso(last_event), "_lastEventTimestamp": last_event}  # fmt: skip
 
 
 def _public(order: dict[str, Any]) -> dict[str, Any]:
