@@ -35,11 +35,23 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, Literal, get_args
 
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ._exberry_rules import (
+    Fail,
+    Participant,
+    Types,
+    check_parties,
+    failure,
+    iso,
+    numeric_role,
+    public,
+    report_times,
+    typed,
+)
 from ._faults import Faults, check_seconds
 from ._json import is_json
 from ._logs import HISTORY, forget_closed, remember
@@ -92,26 +104,12 @@ MD_DEFAULT_INTERVAL = 1000
 log = logging.getLogger("deribit_client.testing")
 
 
-class Participant(NamedTuple):
-    """A market participant as the venue names it: ``mpId`` and ``mpName`` on its
-    execution reports, trades and orders."""
-
-    mp_id: int
-    mp_name: str
-
-
 MarketIdentity = Literal["disclosed", "anonymous", "pseudonymous"]
 # orderBookDepth's participant members: (id, that participant's order id or None)
 _IDENTITIES = (
     ("mpId", "mpOrderId"), ("makerMpId", "makerMpOrderId"), ("takerMpId", "takerMpOrderId"),
     ("buyMpId", None), ("sellMpId", None),
 )  # fmt: skip
-
-
-class _Fail(Exception):
-    def __init__(self, code: int, message: str, error_type: str = "500") -> None:
-        super().__init__(message)
-        self.code, self.message, self.error_type = code, message, error_type
 
 
 class _Throttle:
@@ -376,7 +374,7 @@ class ExberrySimulator:
         socket right after, without a close frame."""
         if type(code) is not int or type(message) is not str:
             raise ValueError(f"an Exberry error is an int code and a str message: {code!r}")
-        self._errors.add(q, _Fail(code, message), times, close)
+        self._errors.add(q, Fail(code, message), times, close)
 
     def delay(self, q: str, seconds: float, *, times: int | None = 1) -> None:
         """Hold the next ``times`` requests of ``q`` (``None``: all; ``"*"``: any) for
@@ -390,7 +388,7 @@ class ExberrySimulator:
         for peer in list(self.peers):
             for sid, (_, q, _) in list(peer.streams.items()):
                 peer.end(sid)
-                await peer.send(_failure(q, sid, _Fail(code, message)))
+                await peer.send(failure(q, sid, Fail(code, message)))
                 count += 1
         return count
 
@@ -423,7 +421,7 @@ class ExberrySimulator:
         for sid, (kind, q, _) in list(peer.streams.items()):
             if kind.startswith("md:"):
                 peer.end(sid)
-                peer.write(_failure(q, sid, _Fail(100, _TOO_SLOW)))
+                peer.write(failure(q, sid, Fail(100, _TOO_SLOW)))
         spawn(self._tasks, peer.outbox.close(WSCloseCode.POLICY_VIOLATION, _TOO_SLOW))
 
     async def _frame(self, peer: _Peer, text: str) -> None:
@@ -436,7 +434,7 @@ class ExberrySimulator:
             return
         q, d = frame.get("q") or "", frame.get("d") or {}
         if type(q) is not str:
-            await peer.send(_failure(str(q), sid, _Fail(1200, "The qualifier q must be a string")))
+            await peer.send(failure(str(q), sid, Fail(1200, "The qualifier q must be a string")))
             return
         remember(self.calls, (q, d), self.history)
         if frame.get("sig") == 3:
@@ -456,16 +454,16 @@ class ExberrySimulator:
             await asyncio.sleep(delay)
         try:
             await self._request(peer, frame, q, sid, d)
-        except _Fail as fail:
-            await peer.send(_failure(q, sid, fail))
+        except Fail as fail:
+            await peer.send(failure(q, sid, fail))
         except Exception:  # a simulator gap, not the client's: answer, keep the socket
             log.exception("Exberry simulator failed on %s", q)
-            await peer.send(_failure(q, sid, _Fail(1200, "General error")))
+            await peer.send(failure(q, sid, Fail(1200, "General error")))
 
     async def _request(self, peer: _Peer, frame: dict[str, Any], q: str, sid: int, d: Any) -> None:
         fault = self._errors.take(q)
         if fault is not None:
-            await peer.send(_failure(q, sid, fault.action))
+            await peer.send(failure(q, sid, fault.action))
             if fault.close:
                 peer.outbox.abort()
             return
@@ -487,9 +485,9 @@ class ExberrySimulator:
             await peer.send({"sig": 1, "q": q, "sid": sid})
             return
         if peer.mp is None:
-            raise _Fail(1007, "Invalid session", "401")
+            raise Fail(1007, "Invalid session", "401")
         if not isinstance(d, dict):
-            raise _Fail(1001, "Invalid request data")
+            raise Fail(1001, "Invalid request data")
         key = q.split("/", 1)[1] if q[:1] == "v" and "/" in q else q  # without the version
         name = key.removeprefix("exchange.market/")
         if name in ("orderBookDepth", "executionReports", "trades"):
@@ -497,7 +495,7 @@ class ExberrySimulator:
             return
         handler = _HANDLERS.get(key) or _HANDLERS.get(name)
         if handler is None:
-            raise _Fail(1200, f"Unknown qualifier {q}")
+            raise Fail(1200, f"Unknown qualifier {q}")
         items = handler(self, peer.mp, d)
         for item in items:
             await peer.send({"q": q, "sid": sid, "d": item})
@@ -506,31 +504,31 @@ class ExberrySimulator:
 
     def _session(self, d: Any) -> str:
         if not isinstance(d, dict):
-            raise _Fail(6002, "Missing fields: 'apiKey'", "401")
-        if not _typed(d, _SESSION_TYPES):
-            raise _Fail(6000, "Authentication failed", "401")
+            raise Fail(6002, "Missing fields: 'apiKey'", "401")
+        if not typed(d, _SESSION_TYPES):
+            raise Fail(6000, "Authentication failed", "401")
         if "token" in d:
             if d["token"] not in self.tokens:
-                raise _Fail(6000, "Authentication failed", "401")
+                raise Fail(6000, "Authentication failed", "401")
             return f"trader:{d['token'][:8]}"
         if "username" in d:
             if self.users.get(d["username"]) != d.get("password"):
-                raise _Fail(6000, "Authentication failed", "401")
+                raise Fail(6000, "Authentication failed", "401")
             return f"trader:{d['username']}"
         missing = [k for k in ("apiKey", "timestamp", "signature") if k not in d]
         if missing:
-            raise _Fail(6002, f"Missing fields: {', '.join(repr(m) for m in missing)}", "401")
+            raise Fail(6002, f"Missing fields: {', '.join(repr(m) for m in missing)}", "401")
         secret = self.api_keys.get(str(d["apiKey"]))
         if secret is None:
-            raise _Fail(6000, "Authentication failed", "401")
+            raise Fail(6000, "Authentication failed", "401")
         stamp = str(d["timestamp"])
         if not stamp.isdigit() or abs(int(stamp) - self.clock() * 1000) > _WINDOW_MS:
-            raise _Fail(6001, "Wrong timestamp", "401")
+            raise Fail(6001, "Wrong timestamp", "401")
         text = f'"apiKey":"{d["apiKey"]}","timestamp":"{stamp}"'
         expected = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
         given = str(d["signature"]).encode("utf-8", "surrogatepass")  # any text, not only ASCII
         if not hmac.compare_digest(expected.encode(), given):
-            raise _Fail(6000, "Authentication failed", "401")
+            raise Fail(6000, "Authentication failed", "401")
         return str(d["apiKey"])
 
     # -- streams --------------------------------------------------------------------------
@@ -542,7 +540,7 @@ class ExberrySimulator:
         if start is not None and (
             not isinstance(start, int) or start > self._tracking or start < self._forgotten
         ):  # unknown, or its events are no longer all kept: nothing to replay faithfully
-            raise _Fail(1201, "Wrong trackingNumber")
+            raise Fail(1201, "Wrong trackingNumber")
         peer.streams[sid] = (kind, q, self._tracking)
         if start is not None:
             for number, event_kind, owner, payload in list(self.events):
@@ -553,33 +551,33 @@ class ExberrySimulator:
 
     async def _market_data(self, peer: _Peer, q: str, sid: int, d: Any, token: Any) -> None:
         if peer.mp is None and (type(token) is not str or token not in self.md_tokens):
-            raise _Fail(
+            raise Fail(
                 3 if token is not None else 2, "Invalid token" if token else "Missing fields: token"
             )
-        if not _typed(d, _MD_TYPES):
-            raise _Fail(500, "Failed to decode service message data")
+        if not typed(d, _MD_TYPES):
+            raise Fail(500, "Failed to decode service message data")
         name = q.rsplit("/", 1)[-1]
         if name == "lightTickers" and not d.get("symbols"):
-            raise _Fail(2, "Missing fields: symbols")
+            raise Fail(2, "Missing fields: symbols")
         symbols = d.get("symbols") if name == "lightTickers" else [d.get("symbol")]
         if name in ("lightTickers", "partialOrderBook", "liveTrades"):
             if name != "lightTickers" and symbols[0] not in self.instruments:
-                raise _Fail(3, f"Wrong symbol {symbols[0]}")
+                raise Fail(3, f"Wrong symbol {symbols[0]}")
             if name != "liveTrades":
                 interval = d.get("interval", MD_DEFAULT_INTERVAL)
                 if type(interval) is str and interval.isdigit():  # the samples write both
                     interval = int(interval)
                 if interval not in MD_INTERVALS:
-                    raise _Fail(3, "Wrong interval")
+                    raise Fail(3, "Wrong interval")
                 if name == "partialOrderBook":
                     if d.get("levels", 5) not in MD_LEVELS:
-                        raise _Fail(3, "Wrong levels")
+                        raise Fail(3, "Wrong levels")
                     if d.get("decimals", 0) < 0:
-                        raise _Fail(3, "Wrong decimals")
+                        raise Fail(3, "Wrong decimals")
                 send = functools.partial(self._md_update, peer, q, sid, name, d)
                 peer.throttles[sid] = _Throttle(interval, send)
             elif not 1 <= d.get("limit", 100) <= MD_MAX_TRADES:
-                raise _Fail(3, "Wrong limit")  # worded like "Wrong interval" (undocumented)
+                raise Fail(3, "Wrong limit")  # worded like "Wrong interval" (undocumented)
             peer.streams[sid] = (f"md:{name}", q, self._tracking)
             peer.md[sid] = d
             for symbol in symbols:
@@ -618,7 +616,7 @@ class ExberrySimulator:
             return
         if name == "auctionIndicativeEP":
             if d.get("symbol") not in self.instruments:
-                raise _Fail(3, f"Wrong symbol {d.get('symbol')}")
+                raise Fail(3, f"Wrong symbol {d.get('symbol')}")
             peer.streams[sid] = ("md:auctionIndicativeEP", q, self._tracking)
             item = {"instrument": d["symbol"], "indicativePrice": 0, "pairedQuantity": 0,
                     "imbalanceQuantity": 0, "imbalanceSide": "NA",
@@ -627,7 +625,7 @@ class ExberrySimulator:
             return
         if name == "candles":
             if d.get("symbol") not in self.instruments:
-                raise _Fail(3, f"Wrong symbol {d.get('symbol')}")
+                raise Fail(3, f"Wrong symbol {d.get('symbol')}")
             if q.startswith("v1/exchange.marketdata.history/"):
                 for bar in self._bars(d["symbol"], d.get("from", 0), d.get("to", 2**62)):
                     await peer.send({"q": q, "sid": sid, "d": bar})
@@ -647,7 +645,7 @@ class ExberrySimulator:
                     item["lastMessage"] = "Y"
                 await peer.send({"q": q, "sid": sid, "d": item})
             return
-        raise _Fail(1, f"{name} is not simulated")
+        raise Fail(1, f"{name} is not simulated")
 
     def _bars(self, symbol: str, start: int, end: int) -> list[dict[str, Any]]:
         """One-minute candles of the trade log, between epoch seconds ``start``/``end``."""
@@ -793,27 +791,27 @@ class ExberrySimulator:
             k for k in ("mpOrderId", "orderType", "side", "instrument", "quantity") if k not in d
         ]
         if missing:
-            raise _Fail(1000, f"Missing fields: {', '.join(missing)}")
-        if not _typed(d, _PLACE_ORDER_TYPES):
-            raise _Fail(1001, "Invalid request data")
+            raise Fail(1000, f"Missing fields: {', '.join(missing)}")
+        if not typed(d, _PLACE_ORDER_TYPES):
+            raise Fail(1001, "Invalid request data")
         order_type, side, instrument = d["orderType"], d["side"], d["instrument"]
         quantity, price = d["quantity"], d.get("price")
         tif = d.get("timeInForce", "GTC")
         if order_type not in _ORDER_TYPES or side not in _SIDES or tif not in _TIFS:
-            raise _Fail(1001, "Wrong orderType, side or timeInForce value")
+            raise Fail(1001, "Wrong orderType, side or timeInForce value")
         if quantity <= 0:
-            raise _Fail(1001, "Quantity must be positive")
+            raise Fail(1001, "Quantity must be positive")
         stop = d.get("stopPrice")
         _check_prices(order_type, price, stop)
         _check_conditions(d, tif, quantity)
         expires = _expiry(d, tif, self.clock())
         _check_display(d, d.get("displayMethod"), quantity, order_type, tif)
-        _check_parties(d.get("parties", []))
+        check_parties(d.get("parties", []))
         if instrument not in self.instruments:
-            raise _Fail(1010, f"Instrument {instrument} not found")
+            raise Fail(1010, f"Instrument {instrument} not found")
         self._check_terms(instrument, quantity, (price, stop), *_display_quantities(d))
         if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
-            raise _Fail(1002, "mpOrderId already in use")
+            raise Fail(1002, "mpOrderId already in use")
         self._used_ids.add((mp, d["mpOrderId"]))
         participant = self.participant(mp)
         order: dict[str, Any] = {
@@ -881,15 +879,15 @@ class ExberrySimulator:
             *(("Quantity", q, rules["quantityPrecision"]) for q in (quantity, *display)),
         ):
             if value is not None and _decimals(value) > places:
-                raise _Fail(
+                raise Fail(
                     1005, f"{name} precision exceeded: {instrument} allows {places} decimals"
                 )
         low, high = rules["minQuantity"], rules["maxQuantity"]
         if not low <= quantity <= high:
-            raise _Fail(1006, f"Quantity must be between {_decimal(low)} and {_decimal(high)}")
+            raise Fail(1006, f"Quantity must be between {_decimal(low)} and {_decimal(high)}")
         for price in prices if ticked else ():
             if price is not None and _decimal(price) % _decimal(self.tick_size):
-                raise _Fail(
+                raise Fail(
                     1014, f"Price {price} is not a multiple of the tick size {self.tick_size}"
                 )
 
@@ -1129,7 +1127,7 @@ class ExberrySimulator:
                 "mpName": order["mpName"], "instrumentId": self._instrument_id(order["instrument"]),
                 "instrument": order["instrument"], "side": order["side"], "price": price,
                 "quantity": qty, "tradeId": match_id, "makerTaker": role, "tradingMode": "CT",
-                "tradeDate": _iso(self._now_ns())[:10], "multiLegReportingType": "SingleSecurity",
+                "tradeDate": iso(self._now_ns())[:10], "multiLegReportingType": "SingleSecurity",
             })  # fmt: skip
 
     def _cancel(self, order: dict[str, Any], reason: str) -> None:
@@ -1170,12 +1168,12 @@ class ExberrySimulator:
 
     def _own(self, mp: str, d: dict[str, Any]) -> dict[str, Any]:
         if "instrument" not in d:
-            raise _Fail(1103, "Missing fields: instrument")
+            raise Fail(1103, "Missing fields: instrument")
         by_id, by_mp = d.get("orderId"), d.get("mpOrderId")
         if by_id is not None and by_mp is not None:
-            raise _Fail(1104, "Only one of orderId or mpOrderId is allowed")
+            raise Fail(1104, "Only one of orderId or mpOrderId is allowed")
         if by_id is None and by_mp is None:
-            raise _Fail(1103, "Missing fields: orderId or mpOrderId")
+            raise Fail(1103, "Missing fields: orderId or mpOrderId")
         for order in self.orders.values():
             if (
                 order["_mp"] == mp and order["instrument"] == d["instrument"]
@@ -1183,7 +1181,7 @@ class ExberrySimulator:
                 and (order["orderId"] == by_id or (by_id is None and order["mpOrderId"] == by_mp))
             ):  # fmt: skip
                 return order
-        raise _Fail(1100, f"Order not found for instrument {d['instrument']}")
+        raise Fail(1100, f"Order not found for instrument {d['instrument']}")
 
     def cancel_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         order = self._own(mp, d)
@@ -1193,29 +1191,29 @@ class ExberrySimulator:
 
     def replace_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         order = self._own(mp, {"instrument": d.get("instrument"), "orderId": d.get("orderId")})
-        if not _typed(d, _PLACE_ORDER_TYPES):
-            raise _Fail(1001, "Invalid request data")
+        if not typed(d, _PLACE_ORDER_TYPES):
+            raise Fail(1001, "Invalid request data")
         order_type, suspended = order["orderType"], order["status"] == "Suspended"
         if order_type == "MarketToLimit":  # one that rests became a limit order at its price
             order_type = "Limit"
         if order_type in _STOPS and not suspended:
-            raise _Fail(1019, "Stop orders can be replaced only while suspended")
+            raise Fail(1019, "Stop orders can be replaced only while suspended")
         quantity = d.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity <= 0:
-            raise _Fail(1001, "Quantity must be positive")
+            raise Fail(1001, "Quantity must be positive")
         # Only a replace reducing the open quantity may leave the price out (REFERENCE 5);
         # a null price is none given, not a limit order turned market.
         new_price = d.get("price")
         if new_price is None and order_type in _PRICED:
             if quantity >= order["remainingOpenQuantity"]:
-                raise _Fail(1000, "Missing fields: price (the quantity is not reduced)")
+                raise Fail(1000, "Missing fields: price (the quantity is not reduced)")
             new_price = order["price"]
         new_stop = d.get("stopPrice", order["stopPrice"])
         _check_prices(order_type, new_price, new_stop)
         prices = (new_price, new_stop)
         self._check_terms(order["instrument"], quantity, prices, *_display_quantities(d))
         if quantity <= order["filledQuantity"]:  # nothing would be left open
-            raise _Fail(1001, "Quantity must be above the filled quantity")
+            raise Fail(1001, "Quantity must be above the filled quantity")
         terms = self._replaced_terms(order, d, quantity)
         self._next_action()
         order.update(terms, stopPrice=new_stop)
@@ -1255,7 +1253,7 @@ class ExberrySimulator:
         if any(k in d for k in ("timeInForce", "expiryDate", "expiryDay")):
             tif = d.get("timeInForce", tif)
             if tif not in _RESTING_TIFS:
-                raise _Fail(1001, f"Wrong timeInForce value {tif} for a resting order")
+                raise Fail(1001, f"Wrong timeInForce value {tif} for a resting order")
             changed.update(
                 timeInForce=tif, expiryDate=d.get("expiryDate"), expiryDay=d.get("expiryDay"),
                 _expires=_expiry(d, tif, self.clock()),
@@ -1277,13 +1275,13 @@ class ExberrySimulator:
         has orders and alleged trades: the RFQ and quote counters are 0."""
         scope = d.get("targetScope", "Instrument")
         if scope == "Instrument" and "instrument" not in d:
-            raise _Fail(1000, "Missing fields: instrument")
+            raise Fail(1000, "Missing fields: instrument")
         entities, parties = d.get("targetEntities", ["Order"]), d.get("targetParties", [])
         if not isinstance(entities, list) or not all(
             type(e) is str and e in _COUNTERS for e in entities
         ):
-            raise _Fail(1001, "Wrong targetEntities value")
-        _check_parties(parties)
+            raise Fail(1001, "Wrong targetEntities value")
+        check_parties(parties)
         self._next_action()
 
         def targeted(
@@ -1350,25 +1348,25 @@ class ExberrySimulator:
         for name in ("instrument", "type", "flow", "externalTradeId", "price", "quantity",
                      "buy", "sell"):  # fmt: skip
             if name not in d or not is_json(d[name], _TRADE_REPORT_TYPES[name]):
-                raise _Fail(100, f"Missing or invalid parameter: {name}")
+                raise Fail(100, f"Missing or invalid parameter: {name}")
         instrument, flow, external = d["instrument"], d["flow"], d["externalTradeId"]
         if flow not in _FLOWS:
-            raise _Fail(100, "Missing or invalid parameter: flow")
+            raise Fail(100, "Missing or invalid parameter: flow")
         if instrument not in self.instruments:
-            raise _Fail(1010, f"Instrument {instrument} not found")
+            raise Fail(1010, f"Instrument {instrument} not found")
         if d["quantity"] <= 0 or d["price"] <= 0 or not d["type"]:
-            raise _Fail(1001, "Price and quantity must be positive, type not empty")
+            raise Fail(1001, "Price and quantity must be positive, type not empty")
         buy, sell = (self._report_side(d[side], side) for side in ("buy", "sell"))
         self._check_terms(instrument, d["quantity"], (d["price"],), ticked=False)
         for entry in self.instruments[instrument].get("minQuantityTradeEntries") or ():
             if entry.get("type") == d["type"] and d["quantity"] < entry.get("amount", 0):
-                raise _Fail(1006, f"Quantity must be at least {entry['amount']} for {d['type']}")
+                raise Fail(1006, f"Quantity must be at least {entry['amount']} for {d['type']}")
         sides = {"Buy": buy, "Sell": sell}
         own = next((side for side, s in sides.items() if s["_mp"] == mp), None)
         if own is None and flow != "ThirdPartyLockedIn":
-            raise _Fail(1032, "The reporting participant is not a side of the trade")
+            raise Fail(1032, "The reporting participant is not a side of the trade")
         if (mp, external) in self._external_ids:
-            raise _Fail(1002, f"externalTradeId {external} already in use")
+            raise Fail(1002, f"externalTradeId {external} already in use")
         self._external_ids.add((mp, external))
         self._next_action()
         terms = {k: d[k] for k in ("instrument", "price", "quantity", "externalTradeId")}
@@ -1409,14 +1407,14 @@ class ExberrySimulator:
         mp_name = side.get("mpName")
         mp = next((k for k, p in self._participants.items() if p.mp_name == mp_name), None)
         if mp is None:
-            raise _Fail(100, f"Missing or invalid parameter: {name}.mpName")
+            raise Fail(100, f"Missing or invalid parameter: {name}.mpName")
         parties = side.get("parties")
         if isinstance(parties, list):
-            parties = [_numeric_role(party) for party in parties]
-        _check_parties(parties or [])
+            parties = [numeric_role(party) for party in parties]
+        check_parties(parties or [])
         account = side.get("accountType")
         if account is not None and not isinstance(account, str):
-            raise _Fail(100, f"Missing or invalid parameter: {name}.accountType")
+            raise Fail(100, f"Missing or invalid parameter: {name}.accountType")
         participant = self.participant(mp)
         return {"_mp": mp, "mpId": participant.mp_id, "mpName": participant.mp_name,
                 "accountType": account, "parties": parties}  # fmt: skip
@@ -1450,7 +1448,7 @@ class ExberrySimulator:
                 "eventId": next(self._event_ids), "timestamp": self._now_ns(),
                 "actionType": "TradeReport", "tradeId": trade_id,
                 "instrumentId": self._instrument_id(instrument),
-                "tradeDate": _iso(self._now_ns())[:10],
+                "tradeDate": iso(self._now_ns())[:10],
                 "multiLegReportingType": "SingleSecurity", **common,
             })  # fmt: skip
         return trade_id
@@ -1485,12 +1483,12 @@ class ExberrySimulator:
         (``instrument`` and ``allegedTradeId``)."""
         for name in ("instrument", "allegedTradeId"):
             if name not in d or not is_json(d[name], _TRADE_REPORT_TYPES[name]):
-                raise _Fail(100, f"Missing or invalid parameter: {name}")
+                raise Fail(100, f"Missing or invalid parameter: {name}")
         trade = self.alleged_trades.get(d["allegedTradeId"])
         if trade is None or trade["_mp"] != mp or trade["instrument"] != d["instrument"]:
-            raise _Fail(100, "Missing or invalid parameter: allegedTradeId")
+            raise Fail(100, "Missing or invalid parameter: allegedTradeId")
         if trade["status"] != "Active":
-            raise _Fail(1001, f"Alleged trade {d['allegedTradeId']} is {trade['status']}")
+            raise Fail(1001, f"Alleged trade {d['allegedTradeId']} is {trade['status']}")
         self._next_action()
         self._end_alleged(trade, "CancelRequest")
         return [{"allegedTradeId": trade["allegedTradeId"]}]
@@ -1505,16 +1503,16 @@ class ExberrySimulator:
             if trade["_mp"] != mp:
                 continue
             sides = {  # the reporter's side in full, the other by its participant
-                side.lower(): _public(who) if who is trade["_side"]
+                side.lower(): public(who) if who is trade["_side"]
                 else {"mpId": who["mpId"], "mpName": who["mpName"]}
                 for side, who in trade["_sides"].items()
             }  # fmt: skip
             rows.append({
-                **_public({k: trade[k] for k in (
+                **public({k: trade[k] for k in (
                     "allegedTradeId", "externalTradeId", "instrument", "status", "price",
                     "quantity", "tradeType", "flow", "cancelReason", "lastEventId")}),
                 "instrumentId": self._instrument_id(trade["instrument"]), **sides,
-                **_report_times(trade["_created"], trade["_last_event"]),
+                **report_times(trade["_created"], trade["_last_event"]),
             })  # fmt: skip
         return self._page(d, rows, "allegedTrades", ("lastEventTimestamp", "createdAt"))
 
@@ -1526,25 +1524,25 @@ class ExberrySimulator:
         """One page of ``rows`` (each with its times as ``_createdAt``-style hidden ns
         members) that pass ``d``'s filters, in ``d``'s order (``sort_fields``, the first
         by default, newest first)."""
-        if not _typed(d, _REPORT_TYPES):
-            raise _Fail(1001, "Invalid request data")
+        if not typed(d, _REPORT_TYPES):
+            raise Fail(1001, "Invalid request data")
         limit, offset = d.get("limit", 25), d.get("offset", 0)
         if not 1 <= limit <= 100:
-            raise _Fail(1001, "Wrong limit")
+            raise Fail(1001, "Wrong limit")
         if offset < 0:
-            raise _Fail(1001, "Wrong offset")
+            raise Fail(1001, "Wrong offset")
         order_by = d.get("orderBy") or {}
         field, direction = order_by.get("field", sort_fields[0]), order_by.get("direction", "Desc")
         if field not in sort_fields or direction not in ("Asc", "Desc"):
-            raise _Fail(1001, "Wrong orderBy value")
+            raise Fail(1001, "Wrong orderBy value")
         for name, (_, choices) in _REPORT_LISTS.items():
             if any(v not in choices for v in d.get(name, ()) if choices):
-                raise _Fail(1001, f"Wrong {name} value")
+                raise Fail(1001, f"Wrong {name} value")
         if "tradeDate" in d and not _DAY.fullmatch(d["tradeDate"]):
-            raise _Fail(1001, "Wrong tradeDate format, expected YYYY-MM-DD")
+            raise Fail(1001, "Wrong tradeDate format, expected YYYY-MM-DD")
         low, high = _report_time(d, "dateFrom", 0), _report_time(d, "dateTo", 2**63)
         if high <= low:
-            raise _Fail(1001, "dateTo must be after dateFrom")
+            raise Fail(1001, "dateTo must be after dateFrom")
         wanted = [
             r for r in rows
             if low <= r["_" + sort_fields[-1]] <= high  # created (orders), when (trades)
@@ -1563,11 +1561,11 @@ class ExberrySimulator:
         or ``createdAt``. The simulator's orders carry no account: ``accountIds`` matches
         none of them."""
         if ("orderId" in d or "mpOrderId" in d) and len(d.get("instruments") or ()) != 1:
-            raise _Fail(1001, "Single instrument needs to be selected")
+            raise Fail(1001, "Single instrument needs to be selected")
         rows = [
-            {**{k: v for k, v in _public(o).items() if k != "orderTimestamp"},
+            {**{k: v for k, v in public(o).items() if k != "orderTimestamp"},
              "instrumentId": self._instrument_id(o["instrument"]),
-             **_report_times(o["orderTimestamp"], o["_last_event"])}
+             **report_times(o["orderTimestamp"], o["_last_event"])}
             for o in self.orders.values() if o["_mp"] == mp
         ]  # fmt: skip
         return self._page(d, rows, "orders", ("lastEventTimestamp", "createdAt"))
@@ -1578,7 +1576,7 @@ class ExberrySimulator:
         ``actionTypes``, ``multiLegReportingTypes``, ``tradeDate``, ``orderId``,
         ``mpOrderId``; by ``timestamp``."""
         rows = [
-            {**payload, "timestamp": _iso(payload["timestamp"]), "_timestamp": payload["timestamp"]}
+            {**payload, "timestamp": iso(payload["timestamp"]), "_timestamp": payload["timestamp"]}
             for _, kind, owner, payload in self.events
             if kind == "trades" and owner == mp
         ]
@@ -1590,7 +1588,7 @@ class ExberrySimulator:
 
     def mass_order_status(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         own = [
-            {"messageType": "OrderStatus", **_public(o), **self._working(o),
+            {"messageType": "OrderStatus", **public(o), **self._working(o),
              "lastEventTimestamp": o["_last_event"]}
             for o in self.orders.values() if o["_mp"] == mp and o["status"] in _OPEN
         ]  # fmt: skip
@@ -1649,12 +1647,6 @@ def _levels(
     return list(levels.values())
 
 
-def _iso(ns: int) -> str:
-    """Reporting's time format: ISO with microseconds, GMT."""
-    moment = dt.datetime.fromtimestamp(ns // 10**9, dt.UTC)  # whole seconds: no float error
-    return moment.replace(microsecond=ns // 1000 % 10**6).strftime("%Y-%m-%dT%H:%M:%S.%f")
-
-
 _DAY = re.compile(r"\d{4}-\d\d-\d\d")
 """A calendar day as the venue writes it (``expiryDay``, ``tradeDate``)."""
 _REPORT_TIME = re.compile(_DAY.pattern + r"T\d\d:\d\d:\d\d(?:\.\d{1,6})?")
@@ -1666,23 +1658,22 @@ def _report_time(d: dict[str, Any], name: str, default: int) -> int:
     if text is None:
         return default
     if not _REPORT_TIME.fullmatch(text):
-        raise _Fail(1001, f"Wrong {name} format, expected YYYY-MM-DDThh:mm:ss[.SSS]")
+        raise Fail(1001, f"Wrong {name} format, expected YYYY-MM-DDThh:mm:ss[.SSS]")
     whole, _, fraction = text.partition(".")
     try:
         moment = dt.datetime.fromisoformat(whole).replace(tzinfo=dt.UTC)
     except ValueError:  # a month 13, a day 32
-        raise _Fail(1001, f"Wrong {name} value") from None
+        raise Fail(1001, f"Wrong {name} value") from None
     return int(moment.timestamp()) * 10**9 + int(fraction.ljust(9, "0"))
 
 
-_Types = dict[str, type | tuple[type, ...]]
-_MD_TYPES: _Types = {
+_MD_TYPES: Types = {
     "symbol": str, "symbols": list, "from": int, "to": int, "limit": int, "multiplier": int,
     "timespan": str, "levels": int, "interval": (int, str), "decimals": int,
 }  # fmt: skip
 """The Market Data API's request members and their JSON types (lists: of strings)."""
-_SESSION_TYPES: _Types = {"token": str, "username": str, "password": str}
-_PLACE_ORDER_TYPES: _Types = {
+_SESSION_TYPES: Types = {"token": str, "username": str, "password": str}
+_PLACE_ORDER_TYPES: Types = {
     "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": float,
     "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)
     "minQuantity": float, "stpAction": str, "expiryDate": int, "expiryDay": str,
@@ -1702,7 +1693,7 @@ _REPORT_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
 """Reporting's list filters: the member each matches, and its values (any if none)."""
 _REPORT_EQUALS = ("mpId", "orderId", "mpOrderId", "tradeId", "tradeDate")
 """Reporting's one-value filters (``mpId`` as a number or its text: the samples have both)."""
-_REPORT_TYPES: _Types = {
+_REPORT_TYPES: Types = {
     "dateFrom": str, "dateTo": str, "mpId": (int, str), "orderId": int, "mpOrderId": int,
     "tradeId": int, "tradeDate": str, "orderBy": dict, "limit": int, "offset": int,
     **dict.fromkeys(_REPORT_LISTS, list),
@@ -1713,7 +1704,7 @@ _DISPLAY_MEMBERS = ("displayMethod", *_DISPLAY_QUANTITIES)
 
 _FLOWS = ("LockedIn", "ThirdPartyLockedIn", "AllegedSystemMatch")
 """``createTradeReport`` flows (the documentation's samples)."""
-_TRADE_REPORT_TYPES: _Types = {
+_TRADE_REPORT_TYPES: Types = {
     "instrument": str, "type": str, "flow": str, "externalTradeId": int, "price": float,
     "quantity": float, "buy": dict, "sell": dict, "allegedTradeId": int,
 }  # fmt: skip
@@ -1723,47 +1714,17 @@ _COUNTERS = {
 }  # fmt: skip
 
 
-def _check_parties(parties: Any) -> None:
-    """Up to 20 ``{id, source?, role?}`` (REFERENCE 5); ``1001`` otherwise."""
-    if not isinstance(parties, list) or len(parties) > 20:
-        raise _Fail(1001, "parties must be a list of at most 20 parties")
-    for party in parties:
-        if not _valid_party(party):
-            raise _Fail(1001, f"Invalid party {party}")
-
-
-def _numeric_role(party: Any) -> Any:
-    """A party whose ``role`` is digit text (as in the trade report samples) as a number."""
-    role = party.get("role") if isinstance(party, dict) else None
-    return {**party, "role": int(role)} if isinstance(role, str) and role.isdigit() else party
-
-
-def _valid_party(party: Any) -> bool:
-    """``id`` at most 20 printable ASCII characters, ``source`` one character, ``role``
-    an integer, nothing else."""
-    if not isinstance(party, dict) or not set(party) <= {"id", "source", "role"}:
-        return False
-    ident, source = party.get("id"), party.get("source", "?")
-    if not isinstance(ident, str) or not 0 < len(ident) <= 20:
-        return False
-    if not (ident.isascii() and ident.isprintable()):
-        return False
-    if not isinstance(source, str) or len(source) != 1:
-        return False
-    return type(party.get("role", 0)) is int
-
-
 def _check_prices(order_type: str, price: float | None, stop: float | None) -> None:
     """A limit price on exactly the priced types (``1001``), a ``stopPrice`` on exactly
     the stop types (``1000`` missing, ``1001`` not allowed): REFERENCE 5."""
     if order_type in _PRICED and price is None:
-        raise _Fail(1001, f"Price is mandatory for {order_type} orders")
+        raise Fail(1001, f"Price is mandatory for {order_type} orders")
     if order_type not in _PRICED and price is not None:
-        raise _Fail(1001, f"Price is not allowed for {order_type} orders")
+        raise Fail(1001, f"Price is not allowed for {order_type} orders")
     if order_type in _STOPS and stop is None:
-        raise _Fail(1000, "Missing fields: stopPrice")
+        raise Fail(1000, "Missing fields: stopPrice")
     if order_type not in _STOPS and stop is not None:
-        raise _Fail(1001, f"stopPrice is not allowed for {order_type} orders")
+        raise Fail(1001, f"stopPrice is not allowed for {order_type} orders")
 
 
 def _check_conditions(d: dict[str, Any], tif: str, quantity: float) -> None:
@@ -1772,14 +1733,14 @@ def _check_conditions(d: dict[str, Any], tif: str, quantity: float) -> None:
     low, stp = d.get("minQuantity"), d.get("stpAction")
     if low is not None:
         if tif != "IOC":
-            raise _Fail(1001, "minQuantity is allowed only for IOC orders")
+            raise Fail(1001, "minQuantity is allowed only for IOC orders")
         if not 0 < low <= quantity:
-            raise _Fail(1001, "minQuantity must be positive and not above quantity")
+            raise Fail(1001, "minQuantity must be positive and not above quantity")
     if stp is not None:
         if stp not in _STP_ACTIONS:
-            raise _Fail(1001, f"Wrong stpAction value {stp}")
+            raise Fail(1001, f"Wrong stpAction value {stp}")
         if tif in ("FOK", "IOC") and stp != "CancelIncomingOrder":
-            raise _Fail(1001, "FOK and IOC orders allow only the CancelIncomingOrder stpAction")
+            raise Fail(1001, "FOK and IOC orders allow only the CancelIncomingOrder stpAction")
 
 
 def _expiry(d: dict[str, Any], tif: str, now: float) -> float | None:
@@ -1791,10 +1752,10 @@ def _expiry(d: dict[str, Any], tif: str, now: float) -> float | None:
     date, day = d.get("expiryDate"), d.get("expiryDay")
     if tif != "GTD":
         if date is not None or day is not None:
-            raise _Fail(1001, "expiryDate and expiryDay are allowed only for GTD orders")
+            raise Fail(1001, "expiryDate and expiryDay are allowed only for GTD orders")
         return _close_after(now) if tif == "DAY" else None
     if (date is None) == (day is None):
-        raise _Fail(1000, "GTD orders need exactly one of expiryDate or expiryDay")
+        raise Fail(1000, "GTD orders need exactly one of expiryDate or expiryDay")
     if day is None:
         expires = float(d["expiryDate"])
     else:
@@ -1803,10 +1764,10 @@ def _expiry(d: dict[str, Any], tif: str, now: float) -> float | None:
                 raise ValueError(day)
             moment = dt.datetime.combine(dt.date.fromisoformat(day), _MARKET_CLOSE, dt.UTC)
         except ValueError:
-            raise _Fail(1001, f"Wrong expiryDay {day!r}: YYYY-MM-DD expected") from None
+            raise Fail(1001, f"Wrong expiryDay {day!r}: YYYY-MM-DD expected") from None
         expires = moment.timestamp()
     if expires <= now:
-        raise _Fail(1001, "The expiry of a GTD order must be in the future")
+        raise Fail(1001, "The expiry of a GTD order must be in the future")
     return expires
 
 
@@ -1826,18 +1787,18 @@ def _check_display(
     given = {k for k in _DISPLAY_QUANTITIES if d.get(k) is not None}
     if method is None:
         if given:
-            raise _Fail(1001, f"{min(given)} needs a displayMethod")
+            raise Fail(1001, f"{min(given)} needs a displayMethod")
         return
     if method not in _DISPLAY:
-        raise _Fail(1001, f"Wrong displayMethod value {method}")
+        raise Fail(1001, f"Wrong displayMethod value {method}")
     if order_type != "Limit" or tif not in _RESTING_TIFS:
-        raise _Fail(1001, "displayMethod is allowed only for GTC, GTD or DAY limit orders")
+        raise Fail(1001, "displayMethod is allowed only for GTC, GTD or DAY limit orders")
     if given != set(_DISPLAY[method]):
         wanted = " and ".join(_DISPLAY[method]) or "no display quantity"
-        raise _Fail(1001, f"displayMethod {method} takes {wanted}")
+        raise Fail(1001, f"displayMethod {method} takes {wanted}")
     sizes = [d[k] for k in _DISPLAY[method]]
     if not all(0 < size <= quantity for size in sizes) or sizes != sorted(sizes):
-        raise _Fail(1001, "Display quantities must be positive, ordered, not above quantity")
+        raise Fail(1001, "Display quantities must be positive, ordered, not above quantity")
 
 
 def _display_quantities(d: dict[str, Any]) -> list[float]:
@@ -1857,18 +1818,6 @@ def _visible(order: dict[str, Any]) -> float:
     (nothing for a hidden order)."""
     shown = order["_shown"]
     return float(order["remainingOpenQuantity"] if shown is None else shown)
-
-
-def _report_times(created: int, last_event: int) -> dict[str, Any]:
-    """A reporting row's ``createdAt`` and ``lastEventTimestamp`` (ISO text), with the
-    nanoseconds ``_page`` filters and sorts on as hidden members."""
-    return {"createdAt": _iso(created), "_createdAt": created,
-            "lastEventTimestamp": _iso(last_event), "_lastEventTimestamp": last_event}  # fmt: skip
-
-
-def _public(order: dict[str, Any]) -> dict[str, Any]:
-    """An order's members as the venue reports them: none empty, none internal (``_``)."""
-    return {k: v for k, v in order.items() if v is not None and k[0] != "_"}
 
 
 def _replaced(order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1892,29 +1841,5 @@ def _crosses(taker: dict[str, Any], maker: dict[str, Any]) -> bool:
     return bool(maker["price"] >= taker["price"])
 
 
-def _typed(d: Any, types: _Types) -> bool:
-    """Whether ``d`` is an object whose members named in ``types`` have those JSON types
-    (a bool is not a number, null is none of them; a list holds strings); unknown members
-    are ignored, as Exberry ignores them (REFERENCE)."""
-    if not isinstance(d, dict):
-        return False
-    for name, value in d.items():
-        kind = types.get(name)
-        if kind is None:
-            continue
-        if not is_json(value, kind):
-            return False
-        if isinstance(value, list) and not all(type(s) is str for s in value):
-            return False
-    return True
-
-
 def _order_closed(order: dict[str, Any]) -> bool:
     return order["status"] not in _OPEN
-
-
-def _failure(q: str, sid: int, fail: _Fail) -> dict[str, Any]:
-    return {
-        "sig": 2, "q": q, "errorType": fail.error_type, "sid": sid,
-        "d": {"errorCode": fail.code, "errorMessage": fail.message},
-    }  # fmt: skip

@@ -1,0 +1,115 @@
+"""What the Exberry simulator's parts share: its refusals, participants, the shapes of
+requests it checks and of reports it writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NamedTuple
+
+from ._json import is_json
+
+__all__ = [
+    "Fail",
+    "Participant",
+    "Types",
+    "check_parties",
+    "failure",
+    "iso",
+    "numeric_role",
+    "public",
+    "report_times",
+    "typed",
+]
+
+
+class Participant(NamedTuple):
+    """A market participant as the venue names it: ``mpId`` and ``mpName`` on its
+    execution reports, trades and orders."""
+
+    mp_id: int
+    mp_name: str
+
+
+class Fail(Exception):
+    """A refusal as the venue words it: a ``sig: 2`` reply with ``errorCode`` ``code``."""
+
+    def __init__(self, code: int, message: str, error_type: str = "500") -> None:
+        super().__init__(message)
+        self.code, self.message, self.error_type = code, message, error_type
+
+
+Types = dict[str, type | tuple[type, ...]]
+"""Request members and the JSON types they take (see :func:`typed`)."""
+
+
+def iso(ns: int) -> str:
+    """Reporting's time format: ISO with microseconds, GMT."""
+    moment = dt.datetime.fromtimestamp(ns // 10**9, dt.UTC)  # whole seconds: no float error
+    return moment.replace(microsecond=ns // 1000 % 10**6).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def check_parties(parties: Any) -> None:
+    """Up to 20 ``{id, source?, role?}`` (REFERENCE 5); ``1001`` otherwise."""
+    if not isinstance(parties, list) or len(parties) > 20:
+        raise Fail(1001, "parties must be a list of at most 20 parties")
+    for party in parties:
+        if not _valid_party(party):
+            raise Fail(1001, f"Invalid party {party}")
+
+
+def numeric_role(party: Any) -> Any:
+    """A party whose ``role`` is digit text (as in the trade report samples) as a number."""
+    role = party.get("role") if isinstance(party, dict) else None
+    return {**party, "role": int(role)} if isinstance(role, str) and role.isdigit() else party
+
+
+def _valid_party(party: Any) -> bool:
+    """``id`` at most 20 printable ASCII characters, ``source`` one character, ``role``
+    an integer, nothing else."""
+    if not isinstance(party, dict) or not set(party) <= {"id", "source", "role"}:
+        return False
+    ident, source = party.get("id"), party.get("source", "?")
+    if not isinstance(ident, str) or not 0 < len(ident) <= 20:
+        return False
+    if not (ident.isascii() and ident.isprintable()):
+        return False
+    if not isinstance(source, str) or len(source) != 1:
+        return False
+    return type(party.get("role", 0)) is int
+
+
+def report_times(created: int, last_event: int) -> dict[str, Any]:
+    """A reporting row's ``createdAt`` and ``lastEventTimestamp`` (ISO text), with the
+    nanoseconds ``_page`` filters and sorts on as hidden members."""
+    return {"createdAt": iso(created), "_createdAt": created,
+            "lastEventTimestamp": iso(last_event), "_lastEventTimestamp": last_event}  # fmt: skip
+
+
+def public(order: dict[str, Any]) -> dict[str, Any]:
+    """An order's members as the venue reports them: none empty, none internal (``_``)."""
+    return {k: v for k, v in order.items() if v is not None and k[0] != "_"}
+
+
+def typed(d: Any, types: Types) -> bool:
+    """Whether ``d`` is an object whose members named in ``types`` have those JSON types
+    (a bool is not a number, null is none of them; a list holds strings); unknown members
+    are ignored, as Exberry ignores them (REFERENCE)."""
+    if not isinstance(d, dict):
+        return False
+    for name, value in d.items():
+        kind = types.get(name)
+        if kind is None:
+            continue
+        if not is_json(value, kind):
+            return False
+        if isinstance(value, list) and not all(type(s) is str for s in value):
+            return False
+    return True
+
+
+def failure(q: str, sid: int, fail: Fail) -> dict[str, Any]:
+    """The ``sig: 2`` frame that answers request ``sid`` of ``q`` with ``fail``."""
+    return {
+        "sig": 2, "q": q, "errorType": fail.error_type, "sid": sid,
+        "d": {"errorCode": fail.code, "errorMessage": fail.message},
+    }  # fmt: skip
