@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from deribit_client import ConnectionLost, DeribitClient, ReconnectPolicy
+from deribit_client import ConnectionLost, DeribitClient, Gap, ReconnectPolicy
 from deribit_client._client import lost_order_error
 from deribit_client._core.connection import Connection
 from deribit_client._rpc.protocol import RpcProtocol
@@ -55,6 +55,15 @@ async def until(predicate: Callable[[], object], limit: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not reached within the limit")
         await asyncio.sleep(0)
+
+
+async def next_event(stream: AsyncIterator[object]) -> object:
+    """The next item of ``stream`` past any Gaps, which must come within 5 s."""
+    async with asyncio.timeout(5):
+        async for item in stream:
+            if not isinstance(item, Gap):
+                return item
+    raise AssertionError("the stream ended")
 
 
 async def retry_at_once(attempt: Callable[[], Awaitable[object]], cap: int) -> int:

@@ -58,6 +58,11 @@ from .models import (
     PartialOrderBook,
     Party,
     PlaceOrderResult,
+    QuoteDetail,
+    QuoteResult,
+    QuotesPage,
+    RfqResult,
+    RfqsPage,
     SessionResult,
     SettlementPrice,
     TickSizeTable,
@@ -85,10 +90,15 @@ MUTATIONS = frozenset(
         f"{MARKET}/massCancel",
         f"{MARKET}/createTradeReport",
         f"{MARKET}/cancelAllegedTradeReport",
+        f"{MARKET}/submitRFQ",
+        f"{MARKET}/cancelRFQ",
+        f"{MARKET}/acceptQuote",
+        f"{MARKET}/submitQuote",
+        f"{MARKET}/cancelQuote",
     }
 )
-"""Qualifiers whose lost reply leaves the order's (or trade report's) state unknown (never
-re-sent)."""
+"""Qualifiers whose lost reply leaves the state of an order (trade report, RFQ, quote)
+unknown (never re-sent)."""
 
 OrderType = Literal["Limit", "Market", "Stop", "StopLimit", "MarketToLimit", "MIT", "LIT"]
 Side = Literal["Buy", "Sell"]
@@ -106,6 +116,10 @@ MdScope = Literal["CLOB", "All"]
 """The ``scope`` values ``lightTickers`` accepts."""
 ReportedStatus = Literal["Active", "Executed", "Cancelled", "Suspended"]
 """The order statuses reporting filters on."""
+RfqStatus = Literal["Active", "Cancelled", "Ended"]
+"""The RFQ statuses ``mp_rfqs`` filters on."""
+QuoteStatus = Literal["Active", "Executed", "Cancelled"]
+"""The quote statuses ``mp_quotes`` filters on."""
 TradeActionType = Literal["MatchedTrade", "TradeReport", "TradeCancel"]
 """The trade record kinds reporting filters on (``actionTypes``)."""
 MultiLegReportingType = Literal["SingleSecurity", "MultiLegSecurity", "IndividualLeg"]
@@ -131,6 +145,23 @@ _RECONCILE_KEYS = {
         "allegedTradeId",
         "look the alleged trade up with mass_order_status() or mp_alleged_trades()",
     ),
+    f"{MARKET}/submitRFQ": (
+        "mpRfqId",
+        "look its mpRfqId up with mass_order_status() or mp_rfqs() once ready, or re-send it "
+        "with the same mpRfqId (Exberry refuses a duplicate with 1002)",
+    ),
+    f"{MARKET}/cancelRFQ": ("rfqId", "look the RFQ up with mass_order_status() or mp_rfqs()"),
+    f"{MARKET}/acceptQuote": (
+        "quoteId",
+        "look the quote up with mp_quotes() or trades() before accepting again (a second "
+        "accept of a quote that traded is refused)",
+    ),
+    f"{MARKET}/submitQuote": (
+        "mpQuoteId",
+        "look its mpQuoteId up with mass_order_status() or mp_quotes() once ready, or re-send "
+        "it with the same mpQuoteId (Exberry refuses a duplicate with 1002)",
+    ),
+    f"{MARKET}/cancelQuote": ("quoteId", "look the quote up with mass_order_status()"),
 }
 """The key and advice of the mutations that are not about an order."""
 
@@ -815,7 +846,8 @@ class ExberryClient:
 
     async def order_book_state(self, *, timeout: float | None = None) -> OrderBookState:
         """``v2/exchange.market/orderBookState``: the book as resting orders, instrument
-        states, and the tracking number to start :meth:`order_book_depth` from."""
+        states, open RFQs, and the tracking number to start :meth:`order_book_depth`
+        from."""
         q = "v2/exchange.market/orderBookState"
         items = await self._request_many(q, BookStateItem, timeout)
         last = next((i.lastTrackingNumber for i in items if i.lastTrackingNumber is not None), None)
@@ -823,13 +855,15 @@ class ExberryClient:
             orders=[i for i in items if i.messageType == "Order"],
             instruments=[i for i in items if (i.messageType or "").lower() == "instrumentstatus"],
             last_tracking_number=last,
+            rfqs=[i for i in items if i.messageType == "RFQ"],
         )
 
     async def mass_order_status(
         self, *, timeout: float | None = None
     ) -> tuple[list[OrderStatus], int | None]:
-        """``v1/exchange.market/massOrderStatus``: every active or suspended order, and the
-        tracking number to start :meth:`execution_reports` from."""
+        """``v1/exchange.market/massOrderStatus``: every active or suspended order (and
+        open RFQ, quote and alleged trade: ``messageType`` says which), and the tracking
+        number to start :meth:`execution_reports` from."""
         items = await self._request_many(f"{MARKET}/massOrderStatus", OrderStatus, timeout)
         last = next((i.lastTrackingNumber for i in items if i.lastTrackingNumber is not None), None)
         return [i for i in items if i.lastTrackingNumber is None], last
@@ -870,6 +904,108 @@ class ExberryClient:
         the counterparty has not matched yet."""
         q = f"{MARKET}/cancelAllegedTradeReport"
         return await self._request(q, _members(call_arguments()), TradeIdResult, timeout)
+
+    # -- request for quotes ----------------------------------------------------------------
+
+    async def submit_rfq(
+        self,
+        *,
+        instrument: str,
+        side: Side,
+        quantity: float,
+        mpRfqId: int,
+        expireTime: int | dt.datetime | None = None,
+        accountType: Literal["Client", "House"] | None = None,
+        parties: list[Party] | None = None,
+        timeout: float | None = None,
+    ) -> RfqResult:
+        """``v1/exchange.market/submitRFQ``: ask every participant for quotes to ``side``
+        ``quantity``; ``expireTime`` (epoch seconds, or an aware ``datetime``) defaults to
+        the venue's longest. Dealers see it on :meth:`order_book_depth`; their quotes
+        arrive on :meth:`execution_reports` (``QuoteCreated``). ``mpRfqId`` is the
+        idempotency key: a lost reply raises ``OrderOutcomeUnknown`` keyed on it."""
+        check_int("mpRfqId", mpRfqId, 1)
+        if isinstance(expireTime, dt.datetime):
+            if expireTime.utcoffset() is None:
+                raise ClientError("expireTime must be an aware datetime, not naive")
+            expireTime = int(expireTime.timestamp())
+        elif expireTime is not None:
+            check_int("expireTime", expireTime, 1)
+        d = _members(call_arguments())
+        return await self._request(f"{MARKET}/submitRFQ", d, RfqResult, timeout)
+
+    async def cancel_rfq(
+        self,
+        *,
+        instrument: str,
+        rfqId: int | None = None,
+        mpRfqId: int | None = None,
+        timeout: float | None = None,
+    ) -> RfqResult:
+        """``v1/exchange.market/cancelRFQ`` by ``rfqId`` or ``mpRfqId``, never both: its
+        open quotes are cancelled with it."""
+        if (rfqId is None) == (mpRfqId is None):
+            raise ClientError("cancel_rfq needs exactly one of rfqId, mpRfqId")
+        q = f"{MARKET}/cancelRFQ"
+        return await self._request(q, _members(call_arguments()), RfqResult, timeout)
+
+    async def accept_quote(
+        self,
+        *,
+        instrument: str,
+        quoteId: int,
+        side: Side,
+        price: float,
+        quantity: float,
+        timeout: float | None = None,
+    ) -> TradeIdResult:
+        """``v1/exchange.market/acceptQuote``: trade with a quote on one's own RFQ.
+        ``side`` is the initiator's (``Buy`` accepts a ``Sell`` quote); ``price`` and
+        ``quantity`` must be the quote's (the venue refuses a quote that changed). The
+        RFQ ends: its other quotes are cancelled. Returns the ``tradeId``."""
+        check_choice("side", side, get_args(Side))
+        q = f"{MARKET}/acceptQuote"
+        return await self._request(q, _members(call_arguments()), TradeIdResult, timeout)
+
+    async def submit_quote(
+        self,
+        *,
+        instrument: str,
+        rfqId: int,
+        mpQuoteId: int,
+        quoteDetails: list[QuoteDetail | Mapping[str, Any]],
+        accountType: Literal["Client", "House"] | None = None,
+        parties: list[Party] | None = None,
+        timeout: float | None = None,
+    ) -> QuoteResult:
+        """``v1/exchange.market/submitQuote``: answer RFQ ``rfqId`` with ``quoteDetails``
+        (each a :class:`QuoteDetail` or mapping of ``side``, ``price``, ``quantity``;
+        Exberry takes one, on the side opposite the RFQ's, for the RFQ's whole
+        quantity). ``mpQuoteId`` is the idempotency key, as ``mpOrderId`` is for
+        orders."""
+        check_int("mpQuoteId", mpQuoteId, 1)
+        if not isinstance(quoteDetails, list) or not quoteDetails:
+            raise ClientError(f"quoteDetails must be a non-empty list, not {quoteDetails!r}")
+        for detail in quoteDetails:
+            if not isinstance(detail, QuoteDetail | Mapping):
+                raise ClientError(f"a quote detail must be a QuoteDetail or mapping: {detail!r}")
+        q = f"{MARKET}/submitQuote"
+        return await self._request(q, _members(call_arguments()), QuoteResult, timeout)
+
+    async def cancel_quote(
+        self,
+        *,
+        instrument: str,
+        quoteId: int | None = None,
+        mpQuoteId: int | None = None,
+        timeout: float | None = None,
+    ) -> QuoteResult:
+        """``v1/exchange.market/cancelQuote`` by ``quoteId`` or ``mpQuoteId``, never
+        both."""
+        if (quoteId is None) == (mpQuoteId is None):
+            raise ClientError("cancel_quote needs exactly one of quoteId, mpQuoteId")
+        q = f"{MARKET}/cancelQuote"
+        return await self._request(q, _members(call_arguments()), QuoteResult, timeout)
 
     # -- reporting (the reporting gateway's socket) ----------------------------------------
 
@@ -947,6 +1083,58 @@ class ExberryClient:
         _paging(limit, offset, orderBy, ("lastEventTimestamp", "createdAt"))
         q = "v1/exchange.reporting/mp/allegedTrades"
         return await self._request(q, _members(call_arguments()), AllegedTradesPage, timeout)
+
+    async def mp_rfqs(
+        self,
+        *,
+        dateFrom: str | dt.datetime | None = None,
+        dateTo: str | dt.datetime | None = None,
+        status: RfqStatus | None = None,
+        instruments: list[str] | None = None,
+        mpId: MpId | None = None,
+        rfqId: int | None = None,
+        accountIds: list[str] | None = None,
+        orderBy: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> RfqsPage:
+        """``v1/exchange.reporting/mp/rfqs``: one page of this participant's RFQs, dates
+        and ``orderBy`` as for :meth:`mp_orders`; ``rfqId`` needs ``instruments``."""
+        _check_choices("status", None if status is None else [status], RfqStatus)
+        _paging(limit, offset, orderBy, ("createdAt", "lastEventTimestamp"))
+        if rfqId is not None and not instruments:
+            raise ClientError("the rfqId filter needs instruments")
+        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
+        q = "v1/exchange.reporting/mp/rfqs"
+        return await self._request(q, _members(call_arguments()), RfqsPage, timeout)
+
+    async def mp_quotes(
+        self,
+        *,
+        dateFrom: str | dt.datetime | None = None,
+        dateTo: str | dt.datetime | None = None,
+        status: QuoteStatus | None = None,
+        instruments: list[str] | None = None,
+        mpId: MpId | None = None,
+        rfqId: int | None = None,
+        quoteId: int | None = None,
+        accountIds: list[str] | None = None,
+        orderBy: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> QuotesPage:
+        """``v1/exchange.reporting/mp/quotes``: one page of this participant's quotes
+        (``side``, ``price``, ``quantity`` of their first detail), dates and ``orderBy``
+        as for :meth:`mp_orders`; ``rfqId`` and ``quoteId`` need ``instruments``."""
+        _check_choices("status", None if status is None else [status], QuoteStatus)
+        _paging(limit, offset, orderBy, ("createdAt", "lastEventTimestamp"))
+        if (rfqId is not None or quoteId is not None) and not instruments:
+            raise ClientError("the rfqId and quoteId filters need instruments")
+        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
+        q = "v1/exchange.reporting/mp/quotes"
+        return await self._request(q, _members(call_arguments()), QuotesPage, timeout)
 
     async def _request(
         self, q: str, d: dict[str, Any], item_type: type[T], timeout: float | None
@@ -1306,8 +1494,8 @@ def _members(values: dict[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if value is None:
             continue
-        if type(value) is list:  # parties, targetParties: Party objects as Exberry's JSON
-            value = [msgspec.to_builtins(p) if isinstance(p, Party) else p for p in value]
+        if type(value) is list:  # parties, quoteDetails: the models as Exberry's JSON
+            value = [msgspec.to_builtins(p) if isinstance(p, msgspec.Struct) else p for p in value]
         out[name] = value
     return out
 

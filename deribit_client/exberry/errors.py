@@ -76,7 +76,8 @@ class MarketStateError(ExberryError):
 
 
 class NotFound(ExberryError):
-    """1010 instrument not found, 1100 order not found."""
+    """1010 instrument not found, 1041 RFQ or quote not found (to quote or accept), 1100
+    order (RFQ, quote) not found (to cancel)."""
 
 
 class ExberryUnavailable(ExberryError):
@@ -107,6 +108,7 @@ EXBERRY_ERROR_CODES: Final[dict[int, type[ExberryError]]] = {
     1009: MarketStateError,
     1018: MarketStateError,
     1010: NotFound,
+    1041: NotFound,
     1100: NotFound,
     1200: ExberryUnavailable,
     1201: TrackingNumberError,

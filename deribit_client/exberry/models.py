@@ -254,7 +254,9 @@ class _RFQFields(_BookEvent):
     rfqId: int | None = None
     mpId: MpId | None = None
     mpQuoteReqId: int | None = None
-    """The initiator's own id for the RFQ."""
+    """The initiator's own id for the RFQ, as the samples name it; the field tables call it
+    ``mpRfqId`` (the name ``submit_rfq`` takes): one of the two is set."""
+    mpRfqId: int | None = None
     side: str | None = None
     quantity: float | None = None
 
@@ -266,11 +268,11 @@ class RFQCreated(_RFQFields, tag="RFQCreated"):
 
 
 class RFQCancelled(_RFQFields, tag="RFQCancelled"):
-    """The initiator cancelled its RFQ."""
+    """The RFQ was cancelled: by its initiator, or because its ``expireTime`` passed."""
 
 
 class RFQEnded(_RFQFields, tag="RFQEnded"):
-    """An RFQ ended: a quote was accepted, or it expired."""
+    """The RFQ ended: its initiator accepted a quote."""
 
 
 RFQEvent = RFQCreated | RFQCancelled | RFQEnded
@@ -326,6 +328,14 @@ class _OrderFields(_Object):
     metadata: str | None = None
 
 
+class QuoteDetail(_Object):
+    """One side of a dealer's quote."""
+
+    side: str | None = None
+    price: float | None = None
+    quantity: float | None = None
+
+
 class ExecutionReport(_OrderFields):
     """One ``v1/exchange.market/executionReports`` event (``messageType`` Add, Cancelled,
     Executed, Modified, TradeReport, TradeCancel, Suspended, News, ...): one flat object,
@@ -363,14 +373,21 @@ class ExecutionReport(_OrderFields):
     """Sent by older venues."""
     accountId: int | None = None
     """Sent by older venues."""
-
-
-class QuoteDetail(_Object):
-    """One side of a dealer's quote."""
-
-    side: str | None = None
-    price: float | None = None
-    quantity: float | None = None
+    rfqId: int | None = None
+    """RFQ events (``RFQCreated``, ``RFQCancelled``, ``RFQEnded``: to the initiator) and
+    quote events (``QuoteCreated``, ``QuoteCancelled``, ``QuoteExecuted``: to the dealer
+    and the RFQ's initiator) carry the RFQ's ids; quote events the quote's too."""
+    mpRfqId: int | None = None
+    mpQuoteReqId: int | None = None
+    """The samples' name for ``mpRfqId``."""
+    expireTime: int | None = None
+    """The RFQ's expiry, epoch seconds."""
+    quoteId: int | None = None
+    mpQuoteId: int | None = None
+    quoteDetails: list[QuoteDetail] = []
+    tradeId: int | None = None
+    """``QuoteExecuted``: the trade (``side``, ``price``, ``quantity`` are this
+    participant's side of it)."""
 
 
 class OrderStatus(_OrderFields):
@@ -384,7 +401,12 @@ class OrderStatus(_OrderFields):
     workingDisplayQuantity: float | None = None
     workingHiddenQuantity: float | None = None
     rfqId: int | None = None
-    """``QuoteStatus`` items (a dealer's open quote) carry the RFQ and quote ids."""
+    """``RFQStatus`` items (an open RFQ of this participant's) and ``QuoteStatus`` items
+    (an open quote by or for this participant) carry the RFQ's ids; quotes their own."""
+    mpRfqId: int | None = None
+    mpQuoteReqId: int | None = None
+    """The samples' name for ``mpRfqId``."""
+    expireTime: int | None = None
     quoteId: int | None = None
     mpQuoteId: int | None = None
     quoteDetails: list[QuoteDetail] = []
@@ -487,12 +509,14 @@ class BookStateItem(_Object):
 
 
 class OrderBookState(msgspec.Struct, frozen=True, gc=False):
-    """``order_book_state()``: resting orders, instrument states, and the tracking number
-    to start ``order_book_depth`` from without a gap."""
+    """``order_book_state()``: resting orders, instrument states, open RFQs, and the
+    tracking number to start ``order_book_depth`` from without a gap."""
 
     orders: list[BookStateItem]
     instruments: list[BookStateItem]
     last_tracking_number: int | None
+    rfqs: list[BookStateItem] = []
+    """The open requests for quotes (``RFQ`` items)."""
 
 
 # -- Market Data API (its own socket; REFERENCE section 10) ---------------------------------
@@ -692,7 +716,7 @@ class QuoteResult(_Object):
     """``submitQuote`` and ``cancelQuote``: the exchange's ``quoteId``; ``quoteStatus``
     ``Accepted`` for a new quote."""
 
-    quoteId: int | None = None
+    quoteId: int
     quoteStatus: str | None = None
 
 
@@ -727,7 +751,11 @@ class ReportedRfq(_ReportedRfqFields):
     """An RFQ of the reporting API (``v1/exchange.reporting/mp/rfqs``)."""
 
     mpQuoteReqId: int | None = None
+    mpRfqId: int | None = None
+    """The field table's name for ``mpQuoteReqId`` (the samples')."""
     expireTime: str | None = None
+    cancelReason: str | None = None
+    """``Expiration`` or ``CancelRequest``."""
 
 
 class RfqsPage(_Object):
@@ -743,6 +771,8 @@ class ReportedQuote(_ReportedRfqFields):
     quoteId: int | None = None
     mpQuoteId: int | None = None
     price: float | None = None
+    cancelReason: str | None = None
+    """``RFQEnded``, ``Expiration``, ``RFQCancelled`` or ``CancelRequest``."""
 
 
 class QuotesPage(_Object):

@@ -40,6 +40,7 @@ from typing import Any, Literal, get_args
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ._exberry_rfq import MAX_RFQ_EXPIRE_TIME, RfqDesk
 from ._exberry_rules import (
     Fail,
     Participant,
@@ -105,10 +106,10 @@ log = logging.getLogger("deribit_client.testing")
 
 
 MarketIdentity = Literal["disclosed", "anonymous", "pseudonymous"]
-# orderBookDepth's participant members: (id, that participant's order id or None)
+# orderBookDepth's participant members: (id, that participant's own ids for its order/RFQ)
 _IDENTITIES = (
-    ("mpId", "mpOrderId"), ("makerMpId", "makerMpOrderId"), ("takerMpId", "takerMpOrderId"),
-    ("buyMpId", None), ("sellMpId", None),
+    ("mpId", ("mpOrderId", "mpQuoteReqId")), ("makerMpId", ("makerMpOrderId",)),
+    ("takerMpId", ("takerMpOrderId",)), ("buyMpId", ()), ("sellMpId", ()),
 )  # fmt: skip
 
 
@@ -235,6 +236,8 @@ class ExberrySimulator:
             participants (your own ids are always shown): ``"disclosed"`` their ``mpId``
             and ``mpOrderId``, ``"anonymous"`` neither, ``"pseudonymous"`` a stable
             stand-in ``mpId`` per participant and no ``mpOrderId``.
+        max_rfq_expire_time: the longest an RFQ may live (seconds), and its life when
+            ``submitRFQ`` names no ``expireTime``; the RFQ desk is :attr:`rfq`.
         max_events: stream events kept for replay; a resume from before them gets 1201.
         history: closed orders, trades (Market Data API) and ``calls`` entries kept, the
             newest first (trimmed in batches): a bot may run against it for days.
@@ -263,6 +266,7 @@ class ExberrySimulator:
         max_events: int = 100_000,
         history: int = HISTORY,
         market_identity: MarketIdentity = "disclosed",
+        max_rfq_expire_time: float = MAX_RFQ_EXPIRE_TIME,
     ) -> None:
         if market_identity not in get_args(MarketIdentity):
             choices = ", ".join(map(repr, get_args(MarketIdentity)))
@@ -324,6 +328,10 @@ class ExberrySimulator:
         the market close."""
         self._alleged_ids = itertools.count(1)
         self._external_ids: set[tuple[str, int]] = set()  # (reporter, externalTradeId)
+        if check_seconds(max_rfq_expire_time) == 0:
+            raise ValueError("max_rfq_expire_time must be above 0")
+        self.rfq = RfqDesk(self, max_rfq_expire_time)
+        """Requests for quotes and their quotes."""
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -733,7 +741,7 @@ class ExberrySimulator:
             return payload
         own = self.participant(peer.mp).mp_id
         seen = dict(payload)
-        for id_key, order_key in _IDENTITIES:
+        for id_key, own_ids in _IDENTITIES:
             mp_id = seen.get(id_key)
             if mp_id is None or mp_id == own:
                 continue
@@ -741,8 +749,8 @@ class ExberrySimulator:
                 seen[id_key] = _pseudonym(mp_id)
             else:
                 del seen[id_key]
-            if order_key is not None:
-                seen.pop(order_key, None)
+            for key in own_ids:
+                seen.pop(key, None)
         return seen
 
     def participant(self, key: str) -> Participant:
@@ -1042,7 +1050,7 @@ class ExberrySimulator:
         ``Expiration``; returns how many. It runs by itself at the soonest expiry and
         before each request (so a test's own ``clock``, moved on, expires orders at the
         next request or call of this). Alleged trades still unmatched at the market close
-        lapse the same way (not counted)."""
+        and RFQs at their ``expireTime`` lapse the same way (not counted)."""
         now = self.clock()
         resting = [o for book in self.books.values() for side in book.values() for o in side]
         resting += [o for stops in self._stops.values() for o in stops]
@@ -1055,9 +1063,11 @@ class ExberrySimulator:
         for trade in lapsed:
             self._next_action()
             self._end_alleged(trade, "Expiration")
-        later = [
-            o["_expires"] for o in resting if o["_expires"] is not None and o["status"] in _OPEN
-        ] + [a["_expires"] for a in alleged if a["status"] == "Active"]
+        later = (
+            [o["_expires"] for o in resting if o["_expires"] is not None and o["status"] in _OPEN]
+            + [a["_expires"] for a in alleged if a["status"] == "Active"]
+            + [self.rfq.expire(now)]
+        )
         self._next_expiry = math.inf
         self._arm(min(later, default=math.inf))
         return len(due)
@@ -1271,8 +1281,8 @@ class ExberrySimulator:
 
     def mass_cancel(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """Counters for the requested ``targetEntities`` only; with ``targetParties`` an
-        order is hit only if it carries every listed party (REFERENCE 5). The simulator
-        has orders and alleged trades: the RFQ and quote counters are 0."""
+        order (RFQ, quote, alleged trade) is hit only if it carries every listed party
+        (REFERENCE 5)."""
         scope = d.get("targetScope", "Instrument")
         if scope == "Instrument" and "instrument" not in d:
             raise Fail(1000, "Missing fields: instrument")
@@ -1295,13 +1305,14 @@ class ExberrySimulator:
                 and all(p in (owner(r)["parties"] or ()) for p in parties)
             ]  # fmt: skip
 
-        hit = targeted("Order", self.orders.values(), lambda order: order)
+        hit = targeted("Order", self.orders.values(), _itself)
         for order in hit:
             self._cancel(order, "MassCancelRequest")
         alleged = targeted("AllegedTrade", self.alleged_trades.values(), itemgetter("_side"))
         for trade in alleged:
             self._end_alleged(trade, "MassCancelRequest")
-        hits = {"Order": len(hit), "AllegedTrade": len(alleged)}
+        hits = self.rfq.mass_cancel(lambda entity, records: targeted(entity, records, _itself))
+        hits.update(Order=len(hit), AllegedTrade=len(alleged))
         return [{_COUNTERS[e]: hits.get(e, 0) for e in entities}]
 
     def order_book_state(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1330,7 +1341,7 @@ class ExberrySimulator:
                     "status": "Active",
                 }
             )
-        return [*items, {"lastTrackingNumber": self._tracking}]
+        return [*items, *self.rfq.book_state(), {"lastTrackingNumber": self._tracking}]
 
     # -- trade reporting --------------------------------------------------------------------
 
@@ -1598,7 +1609,7 @@ class ExberrySimulator:
              "lastEventId": a["lastEventId"], "createdTimestamp": a["_created"]}
             for a in self.alleged_trades.values() if a["_mp"] == mp and a["status"] == "Active"
         ]  # fmt: skip
-        return [*own, *alleged, {"lastTrackingNumber": self._tracking}]
+        return [*own, *alleged, *self.rfq.statuses(mp), {"lastTrackingNumber": self._tracking}]
 
 
 _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict[str, Any]]]] = {
@@ -1614,6 +1625,13 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
     "createTradeReport": ExberrySimulator.create_trade_report,
     "cancelAllegedTradeReport": ExberrySimulator.cancel_alleged_trade_report,
     "exchange.reporting/mp/allegedTrades": ExberrySimulator.report_alleged_trades,
+    "submitRFQ": lambda sim, mp, d: sim.rfq.submit_rfq(mp, d),
+    "cancelRFQ": lambda sim, mp, d: sim.rfq.cancel_rfq(mp, d),
+    "acceptQuote": lambda sim, mp, d: sim.rfq.accept_quote(mp, d),
+    "submitQuote": lambda sim, mp, d: sim.rfq.submit_quote(mp, d),
+    "cancelQuote": lambda sim, mp, d: sim.rfq.cancel_quote(mp, d),
+    "exchange.reporting/mp/rfqs": lambda sim, mp, d: sim.rfq.report_rfqs(mp, d),
+    "exchange.reporting/mp/quotes": lambda sim, mp, d: sim.rfq.report_quotes(mp, d),
 }
 
 
@@ -1691,11 +1709,13 @@ _REPORT_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }  # fmt: skip
 """Reporting's list filters: the member each matches, and its values (any if none)."""
-_REPORT_EQUALS = ("mpId", "orderId", "mpOrderId", "tradeId", "tradeDate")
+_REPORT_EQUALS = ("mpId", "orderId", "mpOrderId", "tradeId", "tradeDate", "status", "rfqId",
+                  "quoteId")  # fmt: skip
 """Reporting's one-value filters (``mpId`` as a number or its text: the samples have both)."""
 _REPORT_TYPES: Types = {
     "dateFrom": str, "dateTo": str, "mpId": (int, str), "orderId": int, "mpOrderId": int,
     "tradeId": int, "tradeDate": str, "orderBy": dict, "limit": int, "offset": int,
+    "status": str, "rfqId": int, "quoteId": int,
     **dict.fromkeys(_REPORT_LISTS, list),
 }  # fmt: skip
 _DISPLAY_QUANTITIES = ("displayQuantity", "displayLowQuantity", "displayHighQuantity")
@@ -1843,3 +1863,8 @@ def _crosses(taker: dict[str, Any], maker: dict[str, Any]) -> bool:
 
 def _order_closed(order: dict[str, Any]) -> bool:
     return order["status"] not in _OPEN
+
+
+def _itself(record: dict[str, Any]) -> dict[str, Any]:
+    """A record that is its own side (orders, RFQs, quotes: their parties are theirs)."""
+    return record

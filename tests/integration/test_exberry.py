@@ -42,7 +42,7 @@ from deribit_client.exberry.models import (
 )
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
 from deribit_client.transports import WebSocketConnector
-from tests.helpers import INSTANT, retry_at_once, until
+from tests.helpers import INSTANT, next_event, retry_at_once, until
 
 KEY = {"api_key": SIM_API_KEY, "secret": SIM_API_SECRET}
 
@@ -940,15 +940,6 @@ async def test_a_stream_ended_by_the_server_resumes_itself(
         assert isinstance(first, ExecutionReport)
         assert (first.mpOrderId, second.mpOrderId) == (1, 2)
     assert StreamDisconnected(2, "x").code == 2
-
-
-async def next_event(stream: AsyncIterator[object]) -> object:
-    """The next item of ``stream`` past any Gaps, which must come within 5 s."""
-    async with asyncio.timeout(5):
-        async for item in stream:
-            if not isinstance(item, Gap):
-                return item
-    raise AssertionError("the stream ended")
 
 
 async def gaps_until_the_end(stream: AsyncIterator[object]) -> None:
