@@ -10,7 +10,9 @@ the documented validation errors, ``orderBookState`` and ``massOrderStatus`` sna
 instrument rules (quantity and price precision, quantity bounds, tick size; quantities
 kept exact to their precision), and the ``orderBookDepth``, ``executionReports`` and
 ``trades`` streams with tracking numbers (one number per action, shared by the events it
-causes, as on Exberry) and replay from a tracking number.
+causes, as on Exberry) and replay from a tracking number; trade reports (locked-in and
+alleged) and requests for quotes (its :attr:`~ExberrySimulator.rfq` desk, in
+``_exberry_rfq``) with their events and reports.
 
 Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
 :meth:`send_raw` (malformed frames), :meth:`inject_error` and :meth:`delay` (per

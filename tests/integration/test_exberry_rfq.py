@@ -389,3 +389,17 @@ async def test_a_lost_rfq_or_quote_reply_is_outcome_unknown_with_its_own_id(
     await until(lambda: any(r["_mp"] == SIM_API_KEY for r in records.values()))
     with pytest.raises(OrderValidationError, match="already in use"):  # a re-send is harmless
         await send(instrument="BTC", **terms)
+
+
+async def test_an_anonymous_book_hides_who_asks_for_quotes() -> None:
+    async with (
+        ExberrySimulator(market_identity="anonymous", tokens={"dealer"}) as sim,
+        ExberryClient(sim.url, token="dealer", reconnect=INSTANT) as dealer,
+        dealer.order_book_depth() as book,
+    ):
+        await dealer.ping()  # the stream is open before the RFQ
+        sim.rfq.submit_rfq("other-mp", {"mpRfqId": 5, "instrument": "BTC", "side": "Sell",
+                                        "quantity": 1})  # fmt: skip
+        created = await next_event(book)
+        assert isinstance(created, RFQCreated)
+        assert (created.side, created.mpId, created.mpQuoteReqId) == ("Sell", None, None)
