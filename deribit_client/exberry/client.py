@@ -40,6 +40,7 @@ from ..transports.websocket import WebSocketConnector
 from .auth import session_signature
 from .errors import InsufficientPermissions, SessionError, StreamDisconnected, TrackingNumberError
 from .models import (
+    AccountBalance,
     AllegedTradesPage,
     AuctionIndicativeEP,
     BookEvent,
@@ -71,6 +72,8 @@ from .models import (
     TradeReportSide,
     TradesPage,
     TradingCalendar,
+    TransactionRequestsPage,
+    TransferResult,
 )
 from .protocol import ExberryProtocol, StreamClosed, frame_decoder
 
@@ -80,6 +83,7 @@ log = logging.getLogger("deribit_client.exberry")
 
 T = TypeVar("T")
 MARKET = "v1/exchange.market"
+LEDGER = "v1/exchange.ledger"
 SESSION_Q = "exchange.market/createSession"  # the one qualifier without a version prefix
 MUTATIONS = frozenset(
     {
@@ -95,6 +99,8 @@ MUTATIONS = frozenset(
         f"{MARKET}/acceptQuote",
         f"{MARKET}/submitQuote",
         f"{MARKET}/cancelQuote",
+        f"{LEDGER}/createTransactionRequest",
+        f"{LEDGER}/cancelTransactionRequest",
     }
 )
 """Qualifiers whose lost reply leaves the state of an order (trade report, RFQ, quote)
@@ -162,6 +168,15 @@ _RECONCILE_KEYS = {
         "it with the same mpQuoteId (Exberry refuses a duplicate with 1002)",
     ),
     f"{MARKET}/cancelQuote": ("quoteId", "look the quote up with mass_order_status()"),
+    f"{LEDGER}/createTransactionRequest": (
+        "amount",
+        "look for it with mp_transaction_requests() before re-sending: the request carries "
+        "no id of yours, so a re-send is a second deposit or withdrawal",
+    ),
+    f"{LEDGER}/cancelTransactionRequest": (
+        "id",
+        "look its status up with mp_transaction_requests()",
+    ),
 }
 """The key and advice of the mutations that are not about an order."""
 
@@ -1007,6 +1022,62 @@ class ExberryClient:
         q = f"{MARKET}/cancelQuote"
         return await self._request(q, _members(call_arguments()), QuoteResult, timeout)
 
+    # -- ledger ----------------------------------------------------------------------------
+
+    def account_balance(
+        self,
+        *,
+        accountId: int | str,
+        policy: Policy = "error",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[AccountBalance]:
+        """``v1/exchange.ledger/accountBalance``: the balances of trading account
+        ``accountId``'s ledger account, then again at each change (a stream, not a
+        request: the venue never closes it). Merge by ``assetId``: whether an update
+        lists every asset or only those that changed is not documented."""
+        if isinstance(accountId, bool) or not isinstance(accountId, int | str):
+            raise ClientError(f"accountId must be an int or its text, not {accountId!r}")
+        q = f"{LEDGER}/accountBalance"
+        return self.stream(q, {"accountId": accountId}, item_type=AccountBalance,
+                           policy=policy, maxsize=maxsize, callback=callback,
+                           on_error=on_error)  # fmt: skip
+
+    async def create_transaction_request(
+        self,
+        *,
+        type: Literal["Deposit", "Withdrawal"],
+        ledgerAccountId: int | str,
+        assetId: int | str,
+        amount: float | str,
+        description: str | None = None,
+        instructionDetailsId: str | None = None,
+        assetDetailsId: str | None = None,
+        timeout: float | None = None,
+    ) -> TransferResult:
+        """``v1/exchange.ledger/createTransactionRequest``: ask the venue's operators to
+        deposit or withdraw ``amount`` of ``assetId`` (ids and amount as numbers or, as the
+        documentation's samples send them, text). Returns the request's ``id`` and
+        ``status`` ``Instructed``; it is ``InProcess`` once approved, then ``Settled`` (or
+        ``Cancelled``). Attachments (``instructionDetailsId``, ``assetDetailsId``) are
+        uploaded over the venue's REST API; which ones a request needs depends on the
+        asset (cash or not) and the type. A lost reply raises ``OrderOutcomeUnknown``: the
+        request has no key of yours, so look before re-sending."""
+        check_choice("type", type, ("Deposit", "Withdrawal"))
+        if isinstance(amount, bool) or not isinstance(amount, int | float | str):
+            raise ClientError(f"amount must be a number or its text, not {amount!r}")
+        q = f"{LEDGER}/createTransactionRequest"
+        return await self._request(q, _members(call_arguments()), TransferResult, timeout)
+
+    async def cancel_transaction_request(
+        self, *, id: int | str, timeout: float | None = None
+    ) -> None:
+        """``v1/exchange.ledger/cancelTransactionRequest``: withdraw one's request while
+        it is ``Instructed`` (the venue answers with no body)."""
+        q = f"{LEDGER}/cancelTransactionRequest"
+        await self._request_many(q, TransferResult, timeout, _members(call_arguments()))
+
     # -- reporting (the reporting gateway's socket) ----------------------------------------
 
     async def mp_orders(
@@ -1135,6 +1206,25 @@ class ExberryClient:
         dateFrom, dateTo = _report_dates(dateFrom, dateTo)
         q = "v1/exchange.reporting/mp/quotes"
         return await self._request(q, _members(call_arguments()), QuotesPage, timeout)
+
+    async def mp_transaction_requests(
+        self,
+        *,
+        dateFrom: str | dt.datetime | None = None,
+        dateTo: str | dt.datetime | None = None,
+        orderBy: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> TransactionRequestsPage:
+        """``v1/exchange.reporting/mp/transactionRequests``: one page of this
+        participant's deposit and withdrawal requests, newest first; dates bound their
+        creation, as for :meth:`mp_orders`."""
+        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
+        _paging(limit, offset, orderBy, ("createdAt", "lastEventTimestamp"))
+        q = "v1/exchange.reporting/mp/transactionRequests"
+        d = _members(call_arguments())
+        return await self._request(q, d, TransactionRequestsPage, timeout)
 
     async def _request(
         self, q: str, d: dict[str, Any], item_type: type[T], timeout: float | None

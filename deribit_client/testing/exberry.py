@@ -12,7 +12,8 @@ kept exact to their precision), and the ``orderBookDepth``, ``executionReports``
 ``trades`` streams with tracking numbers (one number per action, shared by the events it
 causes, as on Exberry) and replay from a tracking number; trade reports (locked-in and
 alleged) and requests for quotes (its :attr:`~ExberrySimulator.rfq` desk, in
-``_exberry_rfq``) with their events and reports.
+``_exberry_rfq``) with their events and reports; a ledger (:attr:`~ExberrySimulator.ledger`:
+balances streamed by ``accountBalance``, deposit and withdrawal requests).
 
 Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
 :meth:`send_raw` (malformed frames), :meth:`inject_error` and :meth:`delay` (per
@@ -42,6 +43,7 @@ from typing import Any, Literal, get_args
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ._exberry_ledger import LedgerDesk
 from ._exberry_rfq import MAX_RFQ_EXPIRE_TIME, RfqDesk
 from ._exberry_rules import (
     Fail,
@@ -193,6 +195,7 @@ class _Peer:
         self.streams: dict[int, tuple[str, str, int]] = {}
         self.md: dict[int, dict[str, Any]] = {}  # sid -> Market Data API request
         self.throttles: dict[int, _Throttle] = {}  # sid -> its interval's held updates
+        self.balances: dict[int, tuple[str, int]] = {}  # sid -> (q, ledger account streamed)
 
     def write(self, message: dict[str, Any]) -> None:
         """Encode ``message`` and write it now (never waiting for the peer to read)."""
@@ -205,6 +208,7 @@ class _Peer:
     def end(self, sid: int) -> tuple[str, str, int] | None:
         """Forget the stream on ``sid`` (ended by either side); returns what it was."""
         self.md.pop(sid, None)
+        self.balances.pop(sid, None)
         throttle = self.throttles.pop(sid, None)
         if throttle is not None:
             throttle.cancel()
@@ -333,6 +337,8 @@ class ExberrySimulator:
         if check_seconds(max_rfq_expire_time) == 0:
             raise ValueError("max_rfq_expire_time must be above 0")
         self.rfq = RfqDesk(self, max_rfq_expire_time)
+        self.ledger = LedgerDesk(self._balances_changed, self._now_ns, self.participant, history)
+        """Ledger accounts, balances and transaction requests."""
         """Requests for quotes and their quotes."""
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -502,6 +508,11 @@ class ExberrySimulator:
         name = key.removeprefix("exchange.market/")
         if name in ("orderBookDepth", "executionReports", "trades"):
             await self._open_stream(peer, q, sid, name, d)
+            return
+        if key == "exchange.ledger/accountBalance":  # a snapshot, then one at each change
+            ledger_account_id = self.ledger.subscribe(peer.mp, d)
+            peer.balances[sid] = (q, ledger_account_id)
+            await peer.send({"q": q, "sid": sid, "d": self.ledger.snapshot(ledger_account_id)})
             return
         handler = _HANDLERS.get(key) or _HANDLERS.get(name)
         if handler is None:
@@ -786,6 +797,15 @@ class ExberrySimulator:
     async def _publish_due(self) -> None:
         self._publishing = False
         await self._publish()
+
+    def _balances_changed(self, ledger_account_id: int) -> None:
+        """Send the account's balances to the ``accountBalance`` streams of it."""
+        snapshot = None
+        for peer in self.peers:
+            for sid, (q, streamed) in peer.balances.items():
+                if streamed == ledger_account_id:
+                    snapshot = snapshot or self.ledger.snapshot(ledger_account_id)
+                    peer.write({"q": q, "sid": sid, "d": snapshot})
 
     def _next_action(self) -> int:
         self._tracking += 1
@@ -1556,9 +1576,11 @@ class ExberrySimulator:
         low, high = _report_time(d, "dateFrom", 0), _report_time(d, "dateTo", 2**63)
         if high <= low:
             raise Fail(1001, "dateTo must be after dateFrom")
+        # dateFrom/dateTo bound a record's creation (a trade's time: its creation).
+        dated = "_createdAt" if "createdAt" in sort_fields else "_" + sort_fields[0]
         wanted = [
             r for r in rows
-            if low <= r["_" + sort_fields[-1]] <= high  # created (orders), when (trades)
+            if low <= r[dated] <= high
             and all(r.get(member) in d[name] for name, (member, _) in _REPORT_LISTS.items()
                     if name in d)
             and all(str(r.get(name)) == str(d[name]) for name in _REPORT_EQUALS if name in d)
@@ -1633,6 +1655,18 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
     "submitQuote": lambda sim, mp, d: sim.rfq.submit_quote(mp, d),
     "cancelQuote": lambda sim, mp, d: sim.rfq.cancel_quote(mp, d),
     "exchange.reporting/mp/rfqs": lambda sim, mp, d: sim.rfq.report_rfqs(mp, d),
+    "exchange.ledger/createTransactionRequest": (
+        lambda sim, mp, d: sim.ledger.create_transaction_request(mp, d)
+    ),
+    "exchange.ledger/cancelTransactionRequest": (
+        lambda sim, mp, d: sim.ledger.cancel_transaction_request(mp, d)
+    ),
+    "exchange.reporting/mp/transactionRequests": lambda sim, mp, d: sim._page(
+        d,
+        sim.ledger.report_requests(mp),
+        "transactionRequests",
+        ("createdAt", "lastEventTimestamp"),
+    ),
     "exchange.reporting/mp/quotes": lambda sim, mp, d: sim.rfq.report_quotes(mp, d),
 }
 
