@@ -103,8 +103,8 @@ MUTATIONS = frozenset(
         f"{LEDGER}/cancelTransactionRequest",
     }
 )
-"""Qualifiers whose lost reply leaves the state of an order (trade report, RFQ, quote)
-unknown (never re-sent)."""
+"""Qualifiers whose lost reply leaves the state of an order (trade report, RFQ, quote,
+ledger request) unknown (never re-sent)."""
 
 OrderType = Literal["Limit", "Market", "Stop", "StopLimit", "MarketToLimit", "MIT", "LIT"]
 Side = Literal["Buy", "Sell"]
@@ -184,7 +184,7 @@ _RECONCILE_KEYS = {
 def lost_mutation_error(q: str, d: dict[str, Any], sid: int, error: DeribitError) -> DeribitError:
     """Exberry's rule: a trading action whose reply is lost has an unknown outcome; its
     ``mpOrderId`` (in ``params``) is the key to reconcile through ``mass_order_status``
-    (a trade report's: ``externalTradeId``)."""
+    (the other mutations': ``_RECONCILE_KEYS``)."""
     if q not in MUTATIONS:
         return error
     key, advice = _RECONCILE_KEYS.get(q, ("mpOrderId", _RECONCILE))

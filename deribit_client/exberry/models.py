@@ -336,7 +336,32 @@ class QuoteDetail(_Object):
     quantity: float | None = None
 
 
-class ExecutionReport(_OrderFields):
+class _PrivateFields(_OrderFields):
+    """What execution reports and ``massOrderStatus`` items tell beyond orders: RFQs
+    (``RFQCreated``... events, ``RFQStatus`` items: to the initiator), quotes
+    (``QuoteCreated``... events, ``QuoteStatus`` items: to the dealer and the RFQ's
+    initiator) and alleged trades."""
+
+    rfqId: int | None = None
+    mpRfqId: int | None = None
+    mpQuoteReqId: int | None = None
+    """The samples' name for ``mpRfqId`` (the field tables'): one of the two is set."""
+    expireTime: int | None = None
+    """The RFQ's expiry, epoch seconds."""
+    quoteId: int | None = None
+    mpQuoteId: int | None = None
+    quoteDetails: list[QuoteDetail] = []
+    tradeType: str | None = None
+    flow: str | None = None
+    """Alleged trades: ``AllegedSystemMatch`` (also ``LockedIn``, ``ThirdPartyLockedIn``
+    on trade reports)."""
+    allegedTradeId: int | None = None
+    externalTradeId: int | None = None
+    counterMpId: MpId | None = None
+    counterMpName: str | None = None
+
+
+class ExecutionReport(_PrivateFields):
     """One ``v1/exchange.market/executionReports`` event (``messageType`` Add, Cancelled,
     Executed, Modified, TradeReport, TradeCancel, Suspended, News, ...): one flat object,
     members present as the event has them."""
@@ -352,15 +377,7 @@ class ExecutionReport(_OrderFields):
     cancelledQuantity: float | None = None
     cancelReason: str | None = None
     lostPriority: bool | None = None
-    tradeType: str | None = None
     linkId: int | None = None
-    flow: str | None = None
-    """Alleged trades: ``AllegedSystemMatch`` (also ``LockedIn``, ``ThirdPartyLockedIn``
-    on trade reports)."""
-    allegedTradeId: int | None = None
-    externalTradeId: int | None = None
-    counterMpId: MpId | None = None
-    counterMpName: str | None = None
     id: int | str | None = None
     """``News``: the announcement's id."""
     message: str | None = None
@@ -373,24 +390,12 @@ class ExecutionReport(_OrderFields):
     """Sent by older venues."""
     accountId: int | None = None
     """Sent by older venues."""
-    rfqId: int | None = None
-    """RFQ events (``RFQCreated``, ``RFQCancelled``, ``RFQEnded``: to the initiator) and
-    quote events (``QuoteCreated``, ``QuoteCancelled``, ``QuoteExecuted``: to the dealer
-    and the RFQ's initiator) carry the RFQ's ids; quote events the quote's too."""
-    mpRfqId: int | None = None
-    mpQuoteReqId: int | None = None
-    """The samples' name for ``mpRfqId``."""
-    expireTime: int | None = None
-    """The RFQ's expiry, epoch seconds."""
-    quoteId: int | None = None
-    mpQuoteId: int | None = None
-    quoteDetails: list[QuoteDetail] = []
     tradeId: int | None = None
     """``QuoteExecuted``: the trade (``side``, ``price``, ``quantity`` are this
     participant's side of it)."""
 
 
-class OrderStatus(_OrderFields):
+class OrderStatus(_PrivateFields):
     """An item of ``massOrderStatus``: one active or suspended order, or the closing
     ``{"lastTrackingNumber": N}``."""
 
@@ -400,24 +405,6 @@ class OrderStatus(_OrderFields):
     lastEventId: int | None = None
     workingDisplayQuantity: float | None = None
     workingHiddenQuantity: float | None = None
-    rfqId: int | None = None
-    """``RFQStatus`` items (an open RFQ of this participant's) and ``QuoteStatus`` items
-    (an open quote by or for this participant) carry the RFQ's ids; quotes their own."""
-    mpRfqId: int | None = None
-    mpQuoteReqId: int | None = None
-    """The samples' name for ``mpRfqId``."""
-    expireTime: int | None = None
-    quoteId: int | None = None
-    mpQuoteId: int | None = None
-    quoteDetails: list[QuoteDetail] = []
-    tradeType: str | None = None
-    """``AllegedTradeStatus`` items (an open alleged trade) carry the trade report's
-    members."""
-    flow: str | None = None
-    allegedTradeId: int | None = None
-    externalTradeId: int | None = None
-    counterMpId: MpId | None = None
-    counterMpName: str | None = None
     createdTimestamp: int | None = None
 
 
