@@ -126,6 +126,8 @@ RfqStatus = Literal["Active", "Cancelled", "Ended"]
 """The RFQ statuses ``mp_rfqs`` filters on."""
 QuoteStatus = Literal["Active", "Executed", "Cancelled"]
 """The quote statuses ``mp_quotes`` filters on."""
+TransactionType = Literal["Deposit", "Withdrawal"]
+"""What a ledger transaction request asks for."""
 TradeActionType = Literal["MatchedTrade", "TradeReport", "TradeCancel"]
 """The trade record kinds reporting filters on (``actionTypes``)."""
 MultiLegReportingType = Literal["SingleSecurity", "MultiLegSecurity", "IndividualLeg"]
@@ -793,8 +795,7 @@ class ExberryClient:
         timeout: float | None = None,
     ) -> OrderIdResult:
         """``v1/exchange.market/cancelOrder`` by ``orderId`` or ``mpOrderId``, never both."""
-        if (orderId is None) == (mpOrderId is None):
-            raise ClientError("cancel_order needs exactly one of orderId, mpOrderId")
+        _exactly_one("cancel_order", orderId=orderId, mpOrderId=mpOrderId)
         return await self._request(
             f"{MARKET}/cancelOrder", _members(call_arguments()), OrderIdResult, timeout
         )
@@ -941,9 +942,7 @@ class ExberryClient:
         idempotency key: a lost reply raises ``OrderOutcomeUnknown`` keyed on it."""
         check_int("mpRfqId", mpRfqId, 1)
         if isinstance(expireTime, dt.datetime):
-            if expireTime.utcoffset() is None:
-                raise ClientError("expireTime must be an aware datetime, not naive")
-            expireTime = int(expireTime.timestamp())
+            expireTime = int(_utc("expireTime", expireTime).timestamp())
         elif expireTime is not None:
             check_int("expireTime", expireTime, 1)
         d = _members(call_arguments())
@@ -959,8 +958,7 @@ class ExberryClient:
     ) -> RfqResult:
         """``v1/exchange.market/cancelRFQ`` by ``rfqId`` or ``mpRfqId``, never both: its
         open quotes are cancelled with it."""
-        if (rfqId is None) == (mpRfqId is None):
-            raise ClientError("cancel_rfq needs exactly one of rfqId, mpRfqId")
+        _exactly_one("cancel_rfq", rfqId=rfqId, mpRfqId=mpRfqId)
         q = f"{MARKET}/cancelRFQ"
         return await self._request(q, _members(call_arguments()), RfqResult, timeout)
 
@@ -1017,8 +1015,7 @@ class ExberryClient:
     ) -> QuoteResult:
         """``v1/exchange.market/cancelQuote`` by ``quoteId`` or ``mpQuoteId``, never
         both."""
-        if (quoteId is None) == (mpQuoteId is None):
-            raise ClientError("cancel_quote needs exactly one of quoteId, mpQuoteId")
+        _exactly_one("cancel_quote", quoteId=quoteId, mpQuoteId=mpQuoteId)
         q = f"{MARKET}/cancelQuote"
         return await self._request(q, _members(call_arguments()), QuoteResult, timeout)
 
@@ -1047,7 +1044,7 @@ class ExberryClient:
     async def create_transaction_request(
         self,
         *,
-        type: Literal["Deposit", "Withdrawal"],
+        type: TransactionType,
         ledgerAccountId: int | str,
         assetId: int | str,
         amount: float | str,
@@ -1064,7 +1061,7 @@ class ExberryClient:
         uploaded over the venue's REST API; which ones a request needs depends on the
         asset (cash or not) and the type. A lost reply raises ``OrderOutcomeUnknown``: the
         request has no key of yours, so look before re-sending."""
-        check_choice("type", type, ("Deposit", "Withdrawal"))
+        check_choice("type", type, get_args(TransactionType))
         if isinstance(amount, bool) or not isinstance(amount, int | float | str):
             raise ClientError(f"amount must be a number or its text, not {amount!r}")
         q = f"{LEDGER}/createTransactionRequest"
@@ -1100,8 +1097,7 @@ class ExberryClient:
         default 25); ``count`` is the total. ``dateFrom``/``dateTo`` bound their creation:
         ``YYYY-MM-DDThh:mm:ss[.SSS]`` GMT, or an aware ``datetime``. ``orderBy``:
         ``{"field": "lastEventTimestamp" | "createdAt", "direction": "Asc" | "Desc"}``."""
-        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
-        _paging(limit, offset, orderBy, ("lastEventTimestamp", "createdAt"))
+        dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_EVENT)
         if (orderId is not None or mpOrderId is not None) and len(instruments or ()) != 1:
             raise ClientError("orderId/mpOrderId filters need exactly one instrument")
         q = "v2/exchange.reporting/mp/orders"
@@ -1129,8 +1125,7 @@ class ExberryClient:
         """``v3/exchange.reporting/mp/trades``: one page of trade records (two per trade);
         dates as for :meth:`mp_orders`, ``tradeDate`` ``YYYY-MM-DD``, ``orderBy``
         ``{"field": "timestamp", "direction": "Asc" | "Desc"}``."""
-        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
-        _paging(limit, offset, orderBy, ("timestamp",))
+        dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, ("timestamp",))
         _check_choices("actionTypes", actionTypes, TradeActionType)
         _check_choices("multiLegReportingTypes", multiLegReportingTypes, MultiLegReportingType)
         if tradeDate is not None and (type(tradeDate) is not str or not _DAY.fullmatch(tradeDate)):
@@ -1150,8 +1145,7 @@ class ExberryClient:
     ) -> AllegedTradesPage:
         """``v1/exchange.reporting/mp/allegedTrades``: one page of the participant's
         alleged trades, dates and ``orderBy`` as for :meth:`mp_orders`."""
-        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
-        _paging(limit, offset, orderBy, ("lastEventTimestamp", "createdAt"))
+        dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_EVENT)
         q = "v1/exchange.reporting/mp/allegedTrades"
         return await self._request(q, _members(call_arguments()), AllegedTradesPage, timeout)
 
@@ -1172,11 +1166,11 @@ class ExberryClient:
     ) -> RfqsPage:
         """``v1/exchange.reporting/mp/rfqs``: one page of this participant's RFQs, dates
         and ``orderBy`` as for :meth:`mp_orders`; ``rfqId`` needs ``instruments``."""
-        _check_choices("status", None if status is None else [status], RfqStatus)
-        _paging(limit, offset, orderBy, ("createdAt", "lastEventTimestamp"))
+        dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
+        if status is not None:
+            check_choice("status", status, get_args(RfqStatus))
         if rfqId is not None and not instruments:
             raise ClientError("the rfqId filter needs instruments")
-        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
         q = "v1/exchange.reporting/mp/rfqs"
         return await self._request(q, _members(call_arguments()), RfqsPage, timeout)
 
@@ -1199,11 +1193,11 @@ class ExberryClient:
         """``v1/exchange.reporting/mp/quotes``: one page of this participant's quotes
         (``side``, ``price``, ``quantity`` of their first detail), dates and ``orderBy``
         as for :meth:`mp_orders`; ``rfqId`` and ``quoteId`` need ``instruments``."""
-        _check_choices("status", None if status is None else [status], QuoteStatus)
-        _paging(limit, offset, orderBy, ("createdAt", "lastEventTimestamp"))
+        dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
+        if status is not None:
+            check_choice("status", status, get_args(QuoteStatus))
         if (rfqId is not None or quoteId is not None) and not instruments:
             raise ClientError("the rfqId and quoteId filters need instruments")
-        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
         q = "v1/exchange.reporting/mp/quotes"
         return await self._request(q, _members(call_arguments()), QuotesPage, timeout)
 
@@ -1220,8 +1214,7 @@ class ExberryClient:
         """``v1/exchange.reporting/mp/transactionRequests``: one page of this
         participant's deposit and withdrawal requests, newest first; dates bound their
         creation, as for :meth:`mp_orders`."""
-        dateFrom, dateTo = _report_dates(dateFrom, dateTo)
-        _paging(limit, offset, orderBy, ("createdAt", "lastEventTimestamp"))
+        dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
         q = "v1/exchange.reporting/mp/transactionRequests"
         d = _members(call_arguments())
         return await self._request(q, d, TransactionRequestsPage, timeout)
@@ -1509,9 +1502,23 @@ def _send_soon(conn: Conn, frame: bytes) -> None:
     conn.flush_soon()
 
 
-def _paging(limit: object, offset: object, order_by: object, fields: tuple[str, ...]) -> None:
-    """Reporting pages: ``limit`` 1 to 100, ``offset`` from 0, ``orderBy`` one of
-    ``fields`` Asc or Desc (all optional)."""
+_BY_EVENT = ("lastEventTimestamp", "createdAt")
+"""The ``orderBy`` fields of orders and alleged trades (the first the venue's default)."""
+_BY_CREATION = ("createdAt", "lastEventTimestamp")
+"""The ``orderBy`` fields of RFQs, quotes and ledger requests."""
+
+
+def _report_page(
+    date_from: str | dt.datetime | None,
+    date_to: str | dt.datetime | None,
+    order_by: object,
+    limit: object,
+    offset: object,
+    fields: tuple[str, ...],
+) -> tuple[str | None, str | None]:
+    """What every reporting request takes: a page (``limit`` 1 to 100, ``offset`` from
+    0, ``orderBy`` one of ``fields`` Asc or Desc, all optional) and its dates as the venue
+    takes them (:func:`_report_dates`)."""
     if limit is not None:
         check_int("limit", limit, 1, 100)
     if offset is not None:
@@ -1525,6 +1532,13 @@ def _paging(limit: object, offset: object, order_by: object, fields: tuple[str, 
             check_choice("orderBy field", order_by["field"], fields)
         if "direction" in order_by:
             check_choice("orderBy direction", order_by["direction"], ("Asc", "Desc"))
+    return _report_dates(date_from, date_to)
+
+
+def _exactly_one(method: str, **ids: object) -> None:
+    """A cancel names its target by the venue's id or the participant's, never both."""
+    if sum(value is not None for value in ids.values()) != 1:
+        raise ClientError(f"{method} needs exactly one of {', '.join(ids)}")
 
 
 def _check_choices(name: str, values: list[Any] | None, kind: Any) -> None:
@@ -1558,9 +1572,7 @@ def _report_date(
     if value is None:
         return None, None
     if isinstance(value, dt.datetime):
-        if value.utcoffset() is None:
-            raise ClientError(f"{name} must be an aware datetime (GMT is meant), not naive")
-        moment = value.astimezone(dt.UTC).replace(tzinfo=None)
+        moment = _utc(name, value).replace(tzinfo=None)
         return moment.isoformat(timespec="milliseconds"), moment
     if type(value) is not str or not _REPORT_DATE.fullmatch(value):
         raise ClientError(f"{name} must be 'YYYY-MM-DDThh:mm:ss[.SSS]' (GMT), not {value!r}")
@@ -1568,6 +1580,13 @@ def _report_date(
         return value, dt.datetime.fromisoformat(value)
     except ValueError:  # a month 13, a day 32
         raise ClientError(f"{name} is not a date: {value!r}") from None
+
+
+def _utc(name: str, moment: dt.datetime) -> dt.datetime:
+    """An aware ``moment`` in UTC; a naive one is refused (whose clock would it be?)."""
+    if moment.utcoffset() is None:
+        raise ClientError(f"{name} must be an aware datetime (GMT is meant), not naive")
+    return moment.astimezone(dt.UTC)
 
 
 def _check_q_d(q: object, d: object) -> None:

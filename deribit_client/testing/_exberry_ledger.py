@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ._exberry_rules import Fail, iso
+from ._exberry_rules import Fail, public, report_times
 from ._logs import forget_closed
 
 __all__ = ["ASSETS", "Asset", "LedgerDesk"]
@@ -212,10 +212,8 @@ class LedgerDesk:
     def report_requests(self, mp: str) -> list[dict[str, Any]]:
         """The participant's transaction requests as reporting rows (for ``_page``)."""
         return [
-            {**{k: v for k, v in r.items() if v is not None and k[0] != "_"},
-             "amount": _number(r["amount"]), "createdAt": iso(r["_created"]),
-             "_createdAt": r["_created"], "lastEventTimestamp": iso(r["_last_event"]),
-             "_lastEventTimestamp": r["_last_event"]}
+            {**public(r), "amount": _number(r["amount"]),
+             **report_times(r["_created"], r["_last_event"])}
             for r in self.requests.values() if r["_mp"] == mp
         ]  # fmt: skip
 

@@ -128,7 +128,7 @@ class RfqDesk:
         """``cancelRFQ`` by ``rfqId`` or ``mpRfqId``: the RFQ and its open quotes."""
         rfq = self._own(mp, d, self.rfqs, "rfqId", "mpRfqId", "RFQ")
         self._venue._next_action()
-        self._end_rfq(rfq, "Cancelled", "CancelRequest")
+        self.end_rfq(rfq, "CancelRequest")
         return [{"rfqId": rfq["rfqId"]}]
 
     def accept_quote(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
@@ -267,7 +267,7 @@ class RfqDesk:
         """``massOrderStatus``'s ``RFQStatus`` (own open RFQs) and ``QuoteStatus`` items
         (open quotes by ``mp`` or on its RFQs)."""
         items = [
-            {"messageType": "RFQStatus", **self._rfq_view(r), "marketModel": "RQ",
+            {"messageType": "RFQStatus", **self._rfq_view(r, "mpQuoteReqId"), "marketModel": "RQ",
              "status": r["status"], "lastEventTimestamp": r["_last_event"],
              "lastEventId": r["lastEventId"]}
             for r in self.rfqs.values() if r["_mp"] == mp and r["status"] == "Active"
@@ -388,10 +388,12 @@ class RfqDesk:
         if status == "Ended":
             self._rfq_event("RFQEnded", rfq)
 
-    def _rfq_view(self, rfq: dict[str, Any]) -> dict[str, Any]:
+    def _rfq_view(self, rfq: dict[str, Any], own_id: str) -> dict[str, Any]:
+        """An RFQ as its initiator sees it, its own id under ``own_id`` (the samples'
+        ``mpQuoteReqId`` or the field tables' ``mpRfqId``)."""
         return public({k: rfq[k] for k in (
             "rfqId", "side", "instrument", "quantity", "mpId", "mpName", "accountType",
-            "parties", "expireTime")}) | {"mpQuoteReqId": rfq["mpRfqId"]}  # fmt: skip
+            "parties", "expireTime")}) | {own_id: rfq["mpRfqId"]}  # fmt: skip
 
     def _rfq_event(self, kind: str, rfq: dict[str, Any], **extra: Any) -> None:
         """An RFQ event: to its initiator on ``executionReports`` (``mpRfqId``, as the
@@ -399,9 +401,8 @@ class RfqDesk:
         as the samples do; ``expireTime`` only when created)."""
         venue = self._venue
         event_id, now = next(venue._event_ids), venue._now_ns()
-        own = {k: v for k, v in self._rfq_view(rfq).items() if k != "mpQuoteReqId"}
         venue._emit("executionReports", rfq["_mp"], {
-            "messageType": kind, **own, "mpRfqId": rfq["mpRfqId"], "eventId": event_id,
+            "messageType": kind, **self._rfq_view(rfq, "mpRfqId"), "eventId": event_id,
             "eventTimestamp": now, **extra,
         })  # fmt: skip
         venue._emit("orderBookDepth", None, {

@@ -337,9 +337,9 @@ class ExberrySimulator:
         if check_seconds(max_rfq_expire_time) == 0:
             raise ValueError("max_rfq_expire_time must be above 0")
         self.rfq = RfqDesk(self, max_rfq_expire_time)
+        """Requests for quotes and their quotes."""
         self.ledger = LedgerDesk(self._balances_changed, self._now_ns, self.participant, history)
         """Ledger accounts, balances and transaction requests."""
-        """Requests for quotes and their quotes."""
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -1617,6 +1617,12 @@ class ExberrySimulator:
         ]
         return self._page(d, rows, "trades", ("timestamp",))
 
+    def report_transaction_requests(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``mp/transactionRequests``: the participant's deposit and withdrawal requests,
+        by ``createdAt`` (newest first) or ``lastEventTimestamp``."""
+        rows = self.ledger.report_requests(mp)
+        return self._page(d, rows, "transactionRequests", ("createdAt", "lastEventTimestamp"))
+
     def _instrument_id(self, symbol: str) -> int:
         """An instrument's ``id`` as ``instrumentList`` numbers them."""
         return list(self.instruments).index(symbol) + 1
@@ -1661,12 +1667,7 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
     "exchange.ledger/cancelTransactionRequest": (
         lambda sim, mp, d: sim.ledger.cancel_transaction_request(mp, d)
     ),
-    "exchange.reporting/mp/transactionRequests": lambda sim, mp, d: sim._page(
-        d,
-        sim.ledger.report_requests(mp),
-        "transactionRequests",
-        ("createdAt", "lastEventTimestamp"),
-    ),
+    "exchange.reporting/mp/transactionRequests": ExberrySimulator.report_transaction_requests,
     "exchange.reporting/mp/quotes": lambda sim, mp, d: sim.rfq.report_quotes(mp, d),
 }
 

@@ -46,6 +46,11 @@ async def report_of(stream: AsyncIterator[object]) -> ExecutionReport:
     return event
 
 
+async def book_is_empty(client: ExberryClient) -> bool:
+    """Whether no order rests on any instrument."""
+    return (await client.order_book_state()).orders == []
+
+
 async def test_an_rfq_is_quoted_then_accepted_as_a_trade_off_the_book(
     desk: tuple[ExberrySimulator, ExberryClient, ExberryClient, list[float]],
 ) -> None:
@@ -169,10 +174,6 @@ async def test_an_rfq_is_quoted_then_accepted_as_a_trade_off_the_book(
     ]
     traded = await dealer.mp_trades()
     assert [(t.actionType, t.orderId) for t in traded.trades] == [("RFQTrade", quote.quoteId)]
-
-
-async def book_is_empty(client: ExberryClient) -> bool:
-    return (await client.order_book_state()).orders == []
 
 
 async def test_rfqs_end_by_expiry_cancel_and_mass_cancel_with_their_quotes(
