@@ -42,11 +42,14 @@ from .errors import InsufficientPermissions, SessionError, StreamDisconnected, T
 from .models import (
     AccountBalance,
     AllegedTradesPage,
+    AllegedTransfersPage,
     AuctionIndicativeEP,
     BookEvent,
     BookStateItem,
     Candle,
+    CashTransferResult,
     ExecutionReport,
+    HoldingsPage,
     LightTicker,
     LiveTrade,
     MassCancelResult,
@@ -73,6 +76,8 @@ from .models import (
     TradesPage,
     TradingCalendar,
     TransactionRequestsPage,
+    TransactionsPage,
+    TransferAsset,
     TransferResult,
 )
 from .protocol import ExberryProtocol, StreamClosed, frame_decoder
@@ -101,10 +106,13 @@ MUTATIONS = frozenset(
         f"{MARKET}/cancelQuote",
         f"{LEDGER}/createTransactionRequest",
         f"{LEDGER}/cancelTransactionRequest",
+        f"{LEDGER}/createAllegedTransfer",
+        f"{LEDGER}/cancelAllegedTransfer",
+        f"{LEDGER}/createCashTransfer",
     }
 )
 """Qualifiers whose lost reply leaves the state of an order (trade report, RFQ, quote,
-ledger request) unknown (never re-sent)."""
+ledger request or transfer) unknown (never re-sent)."""
 
 OrderType = Literal["Limit", "Market", "Stop", "StopLimit", "MarketToLimit", "MIT", "LIT"]
 Side = Literal["Buy", "Sell"]
@@ -128,6 +136,22 @@ QuoteStatus = Literal["Active", "Executed", "Cancelled"]
 """The quote statuses ``mp_quotes`` filters on."""
 TransactionType = Literal["Deposit", "Withdrawal"]
 """What a ledger transaction request asks for."""
+TransactionRequestStatus = Literal["Instructed", "InProcess", "Settled", "Cancelled"]
+"""The transaction request statuses ``mp_transaction_requests`` filters on."""
+TransferType = Literal["DvP", "RvP", "FoP", "FoP_Receive", "DvD"]
+"""An alleged transfer's kind: delivery versus payment (and its mirror, receipt versus
+payment), free of payment (delivered, or received: ``FoP_Receive``), delivery versus
+delivery. A transfer settles against the counterparty's mirror-image report."""
+AllegedTransferStatus = Literal["Instructed", "Settled", "Cancelled"]
+"""The alleged transfer statuses ``mp_alleged_transfers`` filters on."""
+LedgerTransactionType = Literal[
+    "Deposit", "Withdrawal", "Adjustment", "Trade", "DvP", "RvP", "FoP", "CashTransfer", "DvD",
+    "ReserveBalance", "ReleaseBalance",
+]  # fmt: skip
+"""The ledger transaction types ``mp_transactions`` filters on (by default all but
+``ReserveBalance`` and ``ReleaseBalance``)."""
+HoldingsGroupBy = Literal["MP", "Account"]
+"""How ``mp_holdings_summary`` sums holdings beyond day and asset."""
 TradeActionType = Literal["MatchedTrade", "TradeReport", "TradeCancel"]
 """The trade record kinds reporting filters on (``actionTypes``)."""
 MultiLegReportingType = Literal["SingleSecurity", "MultiLegSecurity", "IndividualLeg"]
@@ -178,6 +202,21 @@ _RECONCILE_KEYS = {
     f"{LEDGER}/cancelTransactionRequest": (
         "id",
         "look its status up with mp_transaction_requests()",
+    ),
+    f"{LEDGER}/createAllegedTransfer": (
+        "externalId",
+        "look its externalId up with mp_alleged_transfers() before re-sending (while it is "
+        "Instructed a re-send is refused with 1002; once settled it would be a second "
+        "transfer)",
+    ),
+    f"{LEDGER}/cancelAllegedTransfer": (
+        "allegedTransferId",
+        "look its status up with mp_alleged_transfers()",
+    ),
+    f"{LEDGER}/createCashTransfer": (
+        "senderAccountId",
+        "look for its CashTransfer transactions with mp_transactions() before re-sending: "
+        "the transfer carries no id of yours, so a re-send moves the assets again",
     ),
 }
 """The key and advice of the mutations that are not about an order."""
@@ -1075,6 +1114,65 @@ class ExberryClient:
         q = f"{LEDGER}/cancelTransactionRequest"
         await self._request_many(q, TransferResult, timeout, _members(call_arguments()))
 
+    async def create_alleged_transfer(
+        self,
+        *,
+        type: TransferType,
+        ledgerAccountId: int | str,
+        counterpartyMpId: MpId,
+        externalId: str,
+        sendingAssets: list[TransferAsset | Mapping[str, Any]] | None = None,
+        receivingAssets: list[TransferAsset | Mapping[str, Any]] | None = None,
+        description: str | None = None,
+        timeout: float | None = None,
+    ) -> TransferResult:
+        """``v1/exchange.ledger/createAllegedTransfer``: report one's side of a transfer
+        with participant ``counterpartyMpId`` under the ``externalId`` you agreed on.
+        ``sendingAssets`` leave ``ledgerAccountId``, ``receivingAssets`` arrive (each a
+        :class:`TransferAsset` or mapping of ``assetId`` and ``amount``, numbers or their
+        text); ``FoP`` only sends, ``FoP_Receive`` only receives. Returns the
+        ``allegedTransferId`` and ``status``: ``Settled`` if the counterparty had already
+        reported the mirror image (the matching type, the same ``externalId``, the
+        assets the other way round), else ``Instructed`` until it does. ``description``
+        is not in the request table but in the reports: sent when given. A lost reply
+        raises ``OrderOutcomeUnknown`` with the ``externalId``."""
+        check_choice("type", type, get_args(TransferType))
+        if not isinstance(externalId, str) or not externalId:
+            raise ClientError(f"externalId must be non-empty text, not {externalId!r}")
+        _check_transfer_assets("sendingAssets", sendingAssets)
+        _check_transfer_assets("receivingAssets", receivingAssets)
+        q = f"{LEDGER}/createAllegedTransfer"
+        return await self._request(q, _members(call_arguments()), TransferResult, timeout)
+
+    async def cancel_alleged_transfer(
+        self, *, allegedTransferId: int | str, timeout: float | None = None
+    ) -> None:
+        """``v1/exchange.ledger/cancelAllegedTransfer``: withdraw one's alleged transfer
+        while it is ``Instructed`` (the venue answers with no body)."""
+        q = f"{LEDGER}/cancelAllegedTransfer"
+        await self._request_many(q, TransferResult, timeout, _members(call_arguments()))
+
+    async def create_cash_transfer(
+        self,
+        *,
+        senderAccountId: int | str,
+        senderAssets: list[TransferAsset | Mapping[str, Any]],
+        receiverAccountId: int | str,
+        description: str | None = None,
+        timeout: float | None = None,
+    ) -> CashTransferResult:
+        """``v1/exchange.ledger/createCashTransfer`` (``type`` ``Cash``): move
+        ``senderAssets`` (each a :class:`TransferAsset` or mapping of ``assetId`` and
+        ``amount``) from ledger account ``senderAccountId`` to ``receiverAccountId`` at
+        once. Returns both accounts and the ``transactionIds`` of the ledger
+        transactions it made. A lost reply raises ``OrderOutcomeUnknown``: the transfer
+        carries no id of yours, so look for it with :meth:`mp_transactions` before
+        re-sending."""
+        _check_transfer_assets("senderAssets", senderAssets, required=True)
+        q = f"{LEDGER}/createCashTransfer"
+        d = {"type": "Cash", **_members(call_arguments())}
+        return await self._request(q, d, CashTransferResult, timeout)
+
     # -- reporting (the reporting gateway's socket) ----------------------------------------
 
     async def mp_orders(
@@ -1114,7 +1212,7 @@ class ExberryClient:
         tradeId: int | None = None,
         actionTypes: list[TradeActionType] | None = None,
         multiLegReportingTypes: list[MultiLegReportingType] | None = None,
-        tradeDate: str | None = None,
+        tradeDate: str | dt.date | None = None,
         orderId: int | None = None,
         mpOrderId: int | None = None,
         orderBy: Mapping[str, str] | None = None,
@@ -1128,8 +1226,7 @@ class ExberryClient:
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, ("timestamp",))
         _check_choices("actionTypes", actionTypes, TradeActionType)
         _check_choices("multiLegReportingTypes", multiLegReportingTypes, MultiLegReportingType)
-        if tradeDate is not None and (type(tradeDate) is not str or not _DAY.fullmatch(tradeDate)):
-            raise ClientError(f"tradeDate must be 'YYYY-MM-DD', not {tradeDate!r}")
+        tradeDate = _day("tradeDate", tradeDate)
         q = "v3/exchange.reporting/mp/trades"
         return await self._request(q, _members(call_arguments()), TradesPage, timeout)
 
@@ -1206,6 +1303,12 @@ class ExberryClient:
         *,
         dateFrom: str | dt.datetime | None = None,
         dateTo: str | dt.datetime | None = None,
+        type: TransactionType | None = None,
+        statuses: list[TransactionRequestStatus] | None = None,
+        assetId: int | None = None,
+        mpId: MpId | None = None,
+        ledgerAccountId: int | None = None,
+        id: int | None = None,
         orderBy: Mapping[str, str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
@@ -1213,11 +1316,101 @@ class ExberryClient:
     ) -> TransactionRequestsPage:
         """``v1/exchange.reporting/mp/transactionRequests``: one page of this
         participant's deposit and withdrawal requests, newest first; dates bound their
-        creation, as for :meth:`mp_orders`."""
+        creation and ``orderBy`` takes ``createdAt`` or ``lastEventTimestamp``, as for
+        :meth:`mp_orders`."""
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
+        if type is not None:
+            check_choice("type", type, get_args(TransactionType))
+        _check_choices("statuses", statuses, TransactionRequestStatus)
         q = "v1/exchange.reporting/mp/transactionRequests"
         d = _members(call_arguments())
         return await self._request(q, d, TransactionRequestsPage, timeout)
+
+    async def mp_alleged_transfers(
+        self,
+        *,
+        dateFrom: str | dt.datetime | None = None,
+        dateTo: str | dt.datetime | None = None,
+        type: TransferType | None = None,
+        statuses: list[AllegedTransferStatus] | None = None,
+        assetId: int | None = None,
+        mpId: MpId | None = None,
+        ledgerAccountId: int | None = None,
+        allegedTransferId: int | None = None,
+        externalId: int | str | None = None,
+        orderBy: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> AllegedTransfersPage:
+        """``v1/exchange.reporting/mp/allegedTransfers``: one page of this participant's
+        alleged transfers, newest first; ``assetId`` matches sending or receiving assets,
+        ``mpId`` either side; dates and ``orderBy`` as for
+        :meth:`mp_transaction_requests`."""
+        dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
+        if type is not None:
+            check_choice("type", type, get_args(TransferType))
+        _check_choices("statuses", statuses, AllegedTransferStatus)
+        q = "v1/exchange.reporting/mp/allegedTransfers"
+        d = _members(call_arguments())
+        return await self._request(q, d, AllegedTransfersPage, timeout)
+
+    async def mp_transactions(
+        self,
+        *,
+        dateFrom: str | dt.datetime | None = None,
+        dateTo: str | dt.datetime | None = None,
+        assetId: int | None = None,
+        mpId: MpId | None = None,
+        ledgerAccountId: int | None = None,
+        transactionId: int | None = None,
+        transactionTypes: list[LedgerTransactionType] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> TransactionsPage:
+        """``v1/exchange.reporting/mp/transactions``: one page of ledger movements,
+        newest first (a settled transfer's share one ``linkId``); dates bound their time,
+        as for :meth:`mp_orders`. ``ledgerAccountId`` is sent under both its name and
+        the documentation's spelling (``ledgerAaccountId``)."""
+        dateFrom, dateTo = _report_page(dateFrom, dateTo, None, limit, offset, ())
+        _check_choices("transactionTypes", transactionTypes, LedgerTransactionType)
+        q = "v1/exchange.reporting/mp/transactions"
+        d = _members(call_arguments())
+        if ledgerAccountId is not None:
+            d["ledgerAaccountId"] = ledgerAccountId
+        return await self._request(q, d, TransactionsPage, timeout)
+
+    async def mp_holdings_summary(
+        self,
+        *,
+        groupBy: HoldingsGroupBy | None = None,
+        eodDateFrom: str | dt.date | None = None,
+        eodDateTo: str | dt.date | None = None,
+        mpId: MpId | None = None,
+        ledgerAccountId: int | None = None,
+        assetId: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> HoldingsPage:
+        """``v1/exchange.reporting/mp/holdingsSummary``: one page of end-of-day holdings
+        per day and asset, summed over the participant's accounts (``groupBy="MP"``
+        adds ``mpName``) or per account (``"Account"``); days from ``eodDateFrom``
+        (included) to ``eodDateTo`` (excluded), ``YYYY-MM-DD`` or a ``date``.
+        ``ledgerAccountId`` is sent under both its name and the documentation's
+        spelling (``ledgerAaccountId``)."""
+        if groupBy is not None:
+            check_choice("groupBy", groupBy, get_args(HoldingsGroupBy))
+        eodDateFrom, eodDateTo = _day("eodDateFrom", eodDateFrom), _day("eodDateTo", eodDateTo)
+        if eodDateFrom and eodDateTo and eodDateTo < eodDateFrom:
+            raise ClientError(f"eodDateTo {eodDateTo} is before eodDateFrom {eodDateFrom}")
+        _report_page(None, None, None, limit, offset, ())
+        q = "v1/exchange.reporting/mp/holdingsSummary"
+        d = _members(call_arguments())
+        if ledgerAccountId is not None:
+            d["ledgerAaccountId"] = ledgerAccountId
+        return await self._request(q, d, HoldingsPage, timeout)
 
     async def _request(
         self, q: str, d: dict[str, Any], item_type: type[T], timeout: float | None
@@ -1541,6 +1734,23 @@ def _exactly_one(method: str, **ids: object) -> None:
         raise ClientError(f"{method} needs exactly one of {', '.join(ids)}")
 
 
+def _check_transfer_assets(name: str, assets: object, required: bool = False) -> None:
+    """A transfer's asset list: :class:`TransferAsset` objects or mappings, each with an
+    ``assetId`` and an ``amount`` (numbers or their text)."""
+    if assets is None and not required:
+        return
+    if not isinstance(assets, list) or not assets:
+        raise ClientError(f"{name} must be a non-empty list of assets, not {assets!r}")
+    for asset in assets:
+        if not isinstance(asset, TransferAsset | Mapping):
+            raise ClientError(f"{name}: an asset must be a TransferAsset or mapping: {asset!r}")
+        amount = asset.amount if isinstance(asset, TransferAsset) else asset.get("amount")
+        asset_id = asset.assetId if isinstance(asset, TransferAsset) else asset.get("assetId")
+        for member, value in (("assetId", asset_id), ("amount", amount)):
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ClientError(f"{name}: {member} must be a number or its text: {asset!r}")
+
+
 def _check_choices(name: str, values: list[Any] | None, kind: Any) -> None:
     """Each of ``values`` (optional) one of the ``Literal`` ``kind``'s."""
     for value in values or ():
@@ -1578,6 +1788,22 @@ def _report_date(
         raise ClientError(f"{name} must be 'YYYY-MM-DDThh:mm:ss[.SSS]' (GMT), not {value!r}")
     try:
         return value, dt.datetime.fromisoformat(value)
+    except ValueError:  # a month 13, a day 32
+        raise ClientError(f"{name} is not a date: {value!r}") from None
+
+
+def _day(name: str, value: str | dt.date | None) -> str | None:
+    """A day as reporting takes it (``YYYY-MM-DD``), from that text or a ``date``."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):  # a moment: which day it is depends on the zone
+        raise ClientError(f"{name} must be a date or 'YYYY-MM-DD', not a datetime")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if type(value) is not str or not _DAY.fullmatch(value):
+        raise ClientError(f"{name} must be 'YYYY-MM-DD', not {value!r}")
+    try:
+        return dt.date.fromisoformat(value).isoformat()
     except ValueError:  # a month 13, a day 32
         raise ClientError(f"{name} is not a date: {value!r}") from None
 

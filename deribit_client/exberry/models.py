@@ -841,7 +841,9 @@ class CashTransferResult(_Object):
 
 
 class TransferAsset(_Object):
-    """An asset and amount of a transfer (ids and amounts are strings in requests)."""
+    """An asset and amount of a transfer: what requests send (``assetId`` and
+    ``amount``, numbers or, as the samples send them, text) and reports list (with the
+    asset's name and ``units``)."""
 
     assetId: int | str | None = None
     assetName: str | None = None
@@ -870,6 +872,7 @@ class ReportedAllegedTransfer(_LedgerRow):
     description: str | None = None
     counterpartyMpId: MpId | None = None
     counterpartyMpName: str | None = None
+    expireTime: str | None = None
     cancelReason: str | None = None
     createdAt: str | None = None
     lastEventTimestamp: str | None = None
@@ -900,9 +903,13 @@ class FeesPage(_Object):
 
 
 class Holding(_Object):
-    """One asset's end-of-day holding (``v1/exchange.reporting/mp/holdingsSummary``)."""
+    """One asset's end-of-day holding (``v1/exchange.reporting/mp/holdingsSummary``):
+    ``mpName`` when grouped by participant or account, ``ledgerAccountName`` by account."""
 
     eodDate: str | None = None
+    mpName: str | None = None
+    ledgerAccountName: str | None = None
+    instrumentId: int | None = None
     assetName: str | None = None
     eodHoldings: float | None = None
     transactionUnits: str | None = None
@@ -940,8 +947,11 @@ class TransactionRequestsPage(_Object):
 
 
 class LedgerTransaction(_LedgerRow):
-    """One ledger movement (``v1/exchange.reporting/mp/transactions``); a trade makes one
-    per asset, sharing ``linkId``."""
+    """One ledger movement (``v1/exchange.reporting/mp/transactions``); a trade or a
+    transfer makes one per asset and side, sharing ``linkId``. ``amount`` is negative
+    when the total balance falls or a reservation is released; deposits, withdrawals and
+    adjustments also give it in the asset's in/out units; transfers name the
+    counterparty."""
 
     timestamp: str | None = None
     transactionId: int | None = None
@@ -952,6 +962,10 @@ class LedgerTransaction(_LedgerRow):
     assetName: str | None = None
     description: str | None = None
     linkId: int | None = None
+    amountInOutUnits: float | None = None
+    inOutUnits: str | None = None
+    counterpartyMpId: MpId | None = None
+    counterpartyMpName: str | None = None
 
 
 class TransactionsPage(_Object):

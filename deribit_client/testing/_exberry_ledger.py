@@ -3,24 +3,34 @@ ledger accounts hold assets; ``accountBalance`` streams an account's balances (a
 snapshot, then the whole list again at each change); transaction requests deposit and
 withdraw through the documented workflow (``Instructed`` -> ``InProcess`` -> ``Settled``,
 or ``Cancelled``), the operator's steps being the test's (:meth:`LedgerDesk.approve`,
-:meth:`LedgerDesk.settle`, :meth:`LedgerDesk.reject`).
+:meth:`LedgerDesk.settle`, :meth:`LedgerDesk.reject`). Alleged transfers settle when both
+sides have reported matching terms (``Instructed`` -> ``Settled``, or ``Cancelled`` by
+their reporter, the operator or the end of the day); cash transfers move at once. Every
+movement is a ledger transaction (``mp/transactions``), and :meth:`LedgerDesk.end_of_day`
+records the holdings ``mp/holdingsSummary`` reports.
 
 Amounts are kept exact (``Decimal``); the documentation's samples send numbers and ids as
 text (``"amount": "1"``, ``"assetId": "10"``) where its tables say numbers: both are
 taken. A withdrawal reserves its amount from the moment it is instructed (``2000`` if
-the account lacks it) until it settles or is cancelled: the venue's own timing is not
-documented.
+the account lacks it) until it settles or is cancelled, and an alleged transfer its
+sending assets until it settles or is cancelled: the venue's own timing is not
+documented. Neither is the cash transfer's page (only its samples): here it moves cash
+assets from one's own ledger account to any other.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import itertools
+import re
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from ._exberry_rules import Fail, public, report_times
+from ._exberry_rules import Fail, Participant, Types, iso, public, report_times, typed
 from ._logs import forget_closed
 
 __all__ = ["ASSETS", "Asset", "LedgerDesk"]
@@ -28,24 +38,59 @@ __all__ = ["ASSETS", "Asset", "LedgerDesk"]
 
 @dataclass(frozen=True)
 class Asset:
-    """An asset of the ledger; ``cash`` ones need no asset details to deposit."""
+    """An asset of the ledger; ``cash`` ones need no asset details to deposit. A
+    transfer moves at least ``minTransfer`` of it, in steps of ``transferIncrement``."""
 
     assetId: int
     assetName: str
     transactionUnits: str
     cash: bool = True
+    minTransfer: Decimal = Decimal("0.01")
+    transferIncrement: Decimal = Decimal("0.01")
 
 
+_OUNCE = Decimal("0.001")
 ASSETS = (
     Asset(44, "USD", "USD"),
     Asset(85, "EUR", "EUR"),
-    Asset(10, "GOLD", "oz", cash=False),
-    Asset(97, "Silver", "oz", cash=False),
+    Asset(10, "GOLD", "oz", cash=False, minTransfer=_OUNCE, transferIncrement=_OUNCE),
+    Asset(97, "Silver", "oz", cash=False, minTransfer=_OUNCE, transferIncrement=_OUNCE),
 )
-"""The simulator's assets (the accountBalance sample's)."""
+"""The simulator's assets (the accountBalance sample's; the samples move gold in
+thousandths of an ounce, cash in cents)."""
 
 _TYPES = ("Deposit", "Withdrawal")
 _OPEN = ("Instructed", "InProcess")
+_LEGS = {
+    "DvP": (True, True), "RvP": (True, True), "FoP": (True, False),
+    "FoP_Receive": (False, True), "DvD": (True, True),
+}  # fmt: skip
+"""Alleged transfer types and whether they send and receive assets."""
+_MATCHES = {"DvP": "RvP", "RvP": "DvP", "FoP": "FoP_Receive", "FoP_Receive": "FoP", "DvD": "DvD"}
+"""The counterparty's type of a matching alleged transfer."""
+_RESERVATIONS = ("ReserveBalance", "ReleaseBalance")
+"""Transaction types ``mp/transactions`` leaves out unless asked for."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _publishes(
+    method: Callable[Concatenate[LedgerDesk, P], R],
+) -> Callable[Concatenate[LedgerDesk, P], R]:
+    """Tell ``on_change`` once per account an operation moved, after it (an operation
+    that moves several assets sends one balance update, not one per asset)."""
+
+    @functools.wraps(method)
+    def run(self: LedgerDesk, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            moved, self._moved = self._moved, set()
+            for ledger_account_id in sorted(moved):
+                self._on_change(ledger_account_id)
+
+    return run
 
 
 @dataclass
@@ -60,13 +105,15 @@ class _Account:
 class LedgerDesk:
     """The ledger of one simulator (``sim.ledger``). Open accounts with
     :meth:`open_account` (the venue's operators do it); ``on_change`` hears the ledger
-    account whose balances moved."""
+    account whose balances moved; ``known`` is the simulator's participants by session
+    key (a counterparty must be one of them)."""
 
     def __init__(
         self,
         on_change: Callable[[int], None],
         now_ns: Callable[[], int],
-        participant: Callable[[str], Any],
+        participant: Callable[[str], Participant],
+        known: Mapping[str, Participant],
         history: int,
     ) -> None:
         self.assets = {a.assetId: a for a in ASSETS}
@@ -76,9 +123,20 @@ class LedgerDesk:
         """(participant, trading accountId) -> its ledger account (None: not configured)."""
         self.requests: dict[int, dict[str, Any]] = {}
         """Transaction requests by id."""
+        self.transfers: dict[int, dict[str, Any]] = {}
+        """Alleged transfers by ``allegedTransferId``."""
+        self.transactions: deque[dict[str, Any]] = deque(maxlen=history)
+        """Ledger transactions, oldest first (``mp/transactions`` rows)."""
+        self.holdings: deque[tuple[str, int, int, Decimal]] = deque(maxlen=history)
+        """End-of-day holdings: (date, ledger account, asset, total balance)."""
         self._on_change, self._now_ns, self._participant = on_change, now_ns, participant
+        self._known = known
         self._history = history
         self._ids = itertools.count(1)
+        self._transfer_ids = itertools.count(1)
+        self._transaction_ids = itertools.count(1)
+        self._link_ids = itertools.count(1)
+        self._moved: set[int] = set()  # accounts to tell on_change about (``_publishes``)
 
     def open_account(
         self,
@@ -135,6 +193,7 @@ class LedgerDesk:
 
     # -- transaction requests -------------------------------------------------------------
 
+    @_publishes
     def create_transaction_request(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``createTransactionRequest``: a ``Deposit`` or ``Withdrawal`` of ``amount`` of
         ``assetId`` on the participant's ``ledgerAccountId``, with the attachment ids the
@@ -166,12 +225,12 @@ class LedgerDesk:
                 raise Fail(100, f"Missing or invalid parameter: {name}")
             if given is not None and not isinstance(given, str):
                 raise Fail(100, f"Missing or invalid parameter: {name}")
-        if kind == "Withdrawal":
-            self._move(account, asset, -amount, +amount)  # held until settled or cancelled
+        ident = next(self._ids)
+        if kind == "Withdrawal":  # held until settled or cancelled
+            self._move(account, asset, -amount, +amount, note=f"withdrawal request|{ident}")
         if len(self.requests) >= 2 * self._history:  # in batches: amortised O(1)
             forget_closed(self.requests, lambda r: r["status"] not in _OPEN, self._history)
         who, now = self._participant(mp), self._now_ns()
-        ident = next(self._ids)
         self.requests[ident] = {
             "id": ident, "type": kind, "mpId": who.mp_id, "mpName": who.mp_name,
             "status": "Instructed", "ledgerAccountId": account.ledger_account_id,
@@ -183,6 +242,7 @@ class LedgerDesk:
         }  # fmt: skip
         return [{"id": str(ident), "status": "Instructed"}]
 
+    @_publishes
     def cancel_transaction_request(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``cancelTransactionRequest``: the participant's own, while ``Instructed``
         (no reply body: the ``sig: 1`` alone)."""
@@ -196,18 +256,161 @@ class LedgerDesk:
         self._close(request, "Cancelled")
         return []
 
+    @_publishes
     def approve(self, ident: int) -> None:
         """The operator approves an ``Instructed`` request (``InProcess``)."""
         self._step(ident, ("Instructed",), "InProcess")
 
+    @_publishes
     def settle(self, ident: int) -> None:
         """The operator marks an ``InProcess`` request settled: a deposit credits the
         account, a withdrawal's reserved amount leaves it."""
         self._step(ident, ("InProcess",), "Settled")
 
+    @_publishes
     def reject(self, ident: int) -> None:
         """The operator cancels an open request (a withdrawal's amount is released)."""
         self._step(ident, _OPEN, "Cancelled")
+
+    # -- alleged transfers ----------------------------------------------------------------
+
+    @_publishes
+    def create_alleged_transfer(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``createAllegedTransfer``: the participant's side of a transfer with
+        ``counterpartyMpId`` under ``externalId``; its sending assets are held from now
+        on. It settles at once if the counterparty has reported the mirror image (the
+        matching type, the same ``externalId``, its sending assets this one's receiving
+        ones and the reverse): ``{"allegedTransferId", "status"}``, the id as text as
+        the sample has it."""
+        kind = d.get("type")
+        if kind not in _LEGS:
+            raise Fail(1000, "Missing or invalid parameter: type")
+        account = self._own_account(mp, d, "ledgerAccountId")
+        external = d.get("externalId")
+        external = str(external) if type(external) is int else external
+        if not isinstance(external, str) or not external:
+            raise Fail(1000, "Missing or invalid parameter: externalId")
+        counterparty_id = _ident(d, "counterpartyMpId", 1000)
+        counterparty = next((k for k, p in self._known.items() if p.mp_id == counterparty_id), None)
+        if counterparty is None:
+            raise Fail(1010, "counterpartyMpId not found")
+        description = _text(d, "description")
+        sending, receiving = self._assets(d, "sendingAssets"), self._assets(d, "receivingAssets")
+        for name, given, needed in zip(
+            ("sendingAssets", "receivingAssets"), (sending, receiving), _LEGS[kind], strict=True
+        ):
+            if bool(given) != needed:  # what a type sends and receives (FoP: nothing back)
+                raise Fail(1000, f"Missing or invalid parameter: {name}")
+        open_ = [t for t in self.transfers.values() if t["status"] == "Instructed"]
+        match = next((
+            t for t in open_
+            if t["_mp"] == counterparty and t["_counterparty"] == mp
+            and t["externalId"] == external and t["type"] == _MATCHES[kind]
+            and t["_sending"] == receiving and t["_receiving"] == sending
+        ), None)  # fmt: skip
+        # One's own mirror image may share the id (a transfer between one's own accounts:
+        # the reporting sample's 243 settled so).
+        if any(t["_mp"] == mp and t["externalId"] == external for t in open_ if t is not match):
+            raise Fail(1002, "externalId is already in use")
+        if match is not None and match["ledgerAccountId"] == account.ledger_account_id:
+            raise Fail(1020, "Both sides can't have the same ledgerAccountId")
+        self._check_funds(account, sending)
+        ident = next(self._transfer_ids)
+        for asset_id, amount in sending:
+            self._move(account, self.assets[asset_id], -amount, +amount,
+                       note=f"allegedTransfer|{ident}")  # fmt: skip
+        if len(self.transfers) >= 2 * self._history:  # in batches: amortised O(1)
+            forget_closed(self.transfers, lambda t: t["status"] != "Instructed", self._history)
+        who, other, now = self._participant(mp), self._known[counterparty], self._now_ns()
+        transfer = self.transfers[ident] = {
+            "allegedTransferId": ident, "externalId": external, "type": kind,
+            "status": "Instructed", "mpId": who.mp_id, "mpName": who.mp_name,
+            "ledgerAccountId": account.ledger_account_id, "ledgerAccountName": account.name,
+            "sendingAssets": self._asset_rows(sending),
+            "receivingAssets": self._asset_rows(receiving), "description": description,
+            "counterpartyMpId": other.mp_id, "counterpartyMpName": other.mp_name,
+            "cancelReason": None, "_mp": mp, "_counterparty": counterparty,
+            "_sending": sending, "_receiving": receiving, "_created": now, "_last_event": now,
+        }  # fmt: skip
+        if match is not None:
+            self._settle(transfer, match)
+        return [{"allegedTransferId": str(ident), "status": transfer["status"]}]
+
+    @_publishes
+    def cancel_alleged_transfer(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``cancelAllegedTransfer``: the participant's own, while ``Instructed`` (no reply
+        body); its sending assets are released."""
+        transfer = self.transfers.get(_ident(d, "allegedTransferId"))
+        if transfer is None or transfer["_mp"] != mp:
+            raise Fail(1100, "Alleged transfer not found")
+        if transfer["status"] != "Instructed":
+            raise Fail(100, "Missing or invalid parameter: allegedTransferId (the alleged "
+                            f"transfer is {transfer['status']})")  # fmt: skip
+        self._cancel_transfer(transfer, "CancelRequest")
+        return []
+
+    @_publishes
+    def cancel_transfer(self, ident: int) -> None:
+        """The operator cancels an ``Instructed`` alleged transfer on its reporter's
+        behalf (``cancelReason`` ``CancelOrderOnBehalf``)."""
+        transfer = self.transfers.get(ident)
+        if transfer is None or transfer["status"] != "Instructed":
+            state = "unknown" if transfer is None else transfer["status"]
+            raise ValueError(f"alleged transfer {ident} is {state}, not Instructed")
+        self._cancel_transfer(transfer, "CancelOrderOnBehalf")
+
+    # -- cash transfers -------------------------------------------------------------------
+
+    @_publishes
+    def create_cash_transfer(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``createCashTransfer`` (``type`` ``Cash``): ``senderAssets`` (cash) leave the
+        participant's ``senderAccountId`` for ``receiverAccountId`` at once; the reply
+        names both accounts (as text, as the sample has them) and the two ledger
+        transactions of each asset."""
+        if d.get("type") != "Cash":
+            raise Fail(1000, "Missing or invalid parameter: type")
+        sender = self._own_account(mp, d, "senderAccountId")
+        receiver = self.accounts.get(_ident(d, "receiverAccountId", 1000))
+        if receiver is None:
+            raise Fail(1032, "Account not found")
+        if receiver is sender:
+            raise Fail(1020, "Both sides can't have the same ledgerAccountId")
+        assets = self._assets(d, "senderAssets")
+        if not assets or not all(self.assets[asset_id].cash for asset_id, _ in assets):
+            raise Fail(1000, "Missing or invalid parameter: senderAssets")
+        description = _text(d, "description")
+        self._check_funds(sender, assets)
+        ids = []
+        for asset_id, amount in assets:
+            asset = self.assets[asset_id]
+            for account, change in ((sender, -amount), (receiver, +amount)):
+                ids.append(self._move(account, asset, change, 0, "CashTransfer",
+                                      description=description))  # fmt: skip
+        return [{
+            "senderAccountId": str(sender.ledger_account_id),
+            "receiverAccountId": str(receiver.ledger_account_id),
+            "transactionIds": [str(i) for i in ids],
+        }]  # fmt: skip
+
+    # -- the end of the day ---------------------------------------------------------------
+
+    @_publishes
+    def end_of_day(self, date: str | None = None) -> None:
+        """The venue's end of day: ``Instructed`` alleged transfers expire (``Cancelled``,
+        ``cancelReason`` ``Expiration``) and every account's balances become that day's
+        holdings (``date`` ``YYYY-MM-DD``; the simulator clock's day, GMT, by default)."""
+        day = iso(self._now_ns())[:10] if date is None else dt.date.fromisoformat(date).isoformat()
+        for transfer in list(self.transfers.values()):
+            if transfer["status"] == "Instructed":
+                self._cancel_transfer(transfer, "Expiration")
+        for account in self.accounts.values():
+            for asset_id in sorted(set(account.available) | set(account.reserved)):
+                total = account.available.get(asset_id, Decimal(0)) + account.reserved.get(
+                    asset_id, Decimal(0)
+                )
+                self.holdings.append((day, account.ledger_account_id, asset_id, total))
+
+    # -- reports --------------------------------------------------------------------------
 
     def report_requests(self, mp: str) -> list[dict[str, Any]]:
         """The participant's transaction requests as reporting rows (for ``_page``)."""
@@ -216,6 +419,71 @@ class LedgerDesk:
              **report_times(r["_created"], r["_last_event"])}
             for r in self.requests.values() if r["_mp"] == mp
         ]  # fmt: skip
+
+    def report_transfers(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """The participant's alleged transfers as reporting rows, those with ``assetId``
+        among their assets and ``mpId`` on either side (``_page`` applies the rest)."""
+        rows = []
+        for t in self.transfers.values():
+            assets = {str(asset_id) for asset_id, _ in (*t["_sending"], *t["_receiving"])}
+            if t["_mp"] != mp or ("assetId" in d and str(d["assetId"]) not in assets):
+                continue
+            if "mpId" in d and str(d["mpId"]) not in (str(t["mpId"]), str(t["counterpartyMpId"])):
+                continue
+            rows.append({**public(t), **report_times(t["_created"], t["_last_event"])})
+        return rows
+
+    def report_transactions(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """The participant's ledger transactions as reporting rows: reservations only
+        when ``transactionTypes`` asks for them."""
+        asked = d.get("transactionTypes")
+        return [
+            r for r in self.transactions
+            if r["_mp"] == mp and (asked or r["transactionType"] not in _RESERVATIONS)
+        ]  # fmt: skip
+
+    def report_holdings(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``mp/holdingsSummary`` rows: the participant's end-of-day holdings from
+        ``eodDateFrom`` (included) to ``eodDateTo`` (excluded), per day and asset, summed
+        over its accounts (``groupBy`` ``MP``: with ``mpName``) or per account
+        (``Account``: with ``ledgerAccountName`` too); ``_eodDate`` orders them."""
+        if not typed(d, _HOLDINGS_TYPES):
+            raise Fail(1001, "Invalid request data")
+        group = d.get("groupBy")
+        if group not in (None, "MP", "Account"):
+            raise Fail(1001, "Wrong groupBy format")
+        low, high = (_day(d, "eodDateFrom", "0001-01-01"), _day(d, "eodDateTo", "9999-12-31"))
+        if high < low:
+            raise Fail(1001, "eodDateTo must be >= eodDateFrom")
+        account_filter = d.get("ledgerAccountId", d.get("ledgerAaccountId"))
+        who = self._participant(mp)
+        if "mpId" in d and str(d["mpId"]) != str(who.mp_id):
+            return []
+        sums: dict[tuple[str, int, int], Decimal] = {}
+        for day, ledger_account_id, asset_id, total in self.holdings:
+            account = self.accounts[ledger_account_id]
+            if account.mp != mp or not low <= day < high:
+                continue
+            if account_filter is not None and str(account_filter) != str(ledger_account_id):
+                continue
+            if "assetId" in d and str(d["assetId"]) != str(asset_id):
+                continue
+            key = (day, asset_id, ledger_account_id if group == "Account" else 0)
+            sums[key] = sums.get(key, Decimal(0)) + total
+        rows = []
+        for (day, asset_id, ledger_account_id), total in sorted(sums.items()):
+            asset = self.assets[asset_id]
+            row: dict[str, Any] = {
+                "eodDate": day,
+                "_eodDate": dt.date.fromisoformat(day).toordinal(),
+            }
+            if group is not None:
+                row["mpName"] = who.mp_name
+            if group == "Account":
+                row["ledgerAccountName"] = self.accounts[ledger_account_id].name
+            rows.append({**row, "assetName": asset.assetName, "eodHoldings": _number(total),
+                         "transactionUnits": asset.transactionUnits})  # fmt: skip
+        return rows
 
     # -- internals ------------------------------------------------------------------------
 
@@ -229,28 +497,184 @@ class LedgerDesk:
     def _close(self, request: dict[str, Any], status: str) -> None:
         """Move ``request`` to ``status``, with what that does to the balances."""
         account = self.accounts[request["ledgerAccountId"]]
-        asset, amount = self.assets[request["assetId"]], request["amount"]
-        if request["type"] == "Withdrawal" and status == "Cancelled":
-            self._move(account, asset, +amount, -amount)
-        elif request["type"] == "Withdrawal" and status == "Settled":
-            self._move(account, asset, 0, -amount)
+        asset, amount, kind = self.assets[request["assetId"]], request["amount"], request["type"]
+        note, text = f"withdrawal request|{request['id']}", request["description"]
+        if kind == "Withdrawal" and status == "Cancelled":
+            self._move(account, asset, +amount, -amount, note=note)
+        elif kind == "Withdrawal" and status == "Settled":
+            self._move(account, asset, 0, -amount, kind, note=note, description=text)
         elif status == "Settled":
-            self._move(account, asset, +amount, 0)
+            self._move(account, asset, +amount, 0, kind, description=text)
         request["status"], request["_last_event"] = status, self._now_ns()
 
-    def _move(self, account: _Account, asset: Asset, available: Decimal | int,
-              reserved: Decimal | int) -> None:  # fmt: skip
+    def _settle(self, *pair: dict[str, Any]) -> None:
+        """Settle two matching alleged transfers: each side's held sending assets leave
+        it, its receiving assets arrive, as transactions of its own type sharing one
+        ``linkId``."""
+        link, now = next(self._link_ids), self._now_ns()
+        for mine, theirs in (pair, pair[::-1]):
+            account = self.accounts[mine["ledgerAccountId"]]
+            kind = "FoP" if mine["type"] == "FoP_Receive" else mine["type"]
+            entry = {"description": mine["description"], "link": link,
+                     "counterparty": self._participant(theirs["_mp"])}  # fmt: skip
+            note = f"allegedTransfer|{mine['allegedTransferId']}"
+            for asset_id, amount in mine["_sending"]:
+                self._move(account, self.assets[asset_id], 0, -amount, kind, note=note, **entry)
+            for asset_id, amount in mine["_receiving"]:
+                self._move(account, self.assets[asset_id], +amount, 0, kind, **entry)
+            mine["status"], mine["_last_event"] = "Settled", now
+
+    def _cancel_transfer(self, transfer: dict[str, Any], reason: str) -> None:
+        account = self.accounts[transfer["ledgerAccountId"]]
+        for asset_id, amount in transfer["_sending"]:
+            self._move(account, self.assets[asset_id], +amount, -amount,
+                       note=f"allegedTransfer|{transfer['allegedTransferId']}")  # fmt: skip
+        transfer.update(status="Cancelled", cancelReason=reason, _last_event=self._now_ns())
+
+    def _own_account(self, mp: str, d: dict[str, Any], name: str) -> _Account:
+        """The participant's ledger account ``d[name]`` (``1032`` if not its own)."""
+        account = self.accounts.get(_ident(d, name, 1000))
+        if account is None or account.mp != mp:
+            raise Fail(1032, "Account not found")
+        return account
+
+    def _assets(self, d: dict[str, Any], name: str) -> tuple[tuple[int, Decimal], ...]:
+        """A transfer's ``[{assetId, amount}]`` (numbers or their text) as sorted
+        (assetId, amount) pairs, none if absent: each asset once, at least its
+        ``minTransfer`` (``1012``), in its ``transferIncrement`` (``1014``)."""
+        given = d.get(name)
+        if given is None:
+            return ()
+        if not isinstance(given, list) or not all(isinstance(item, dict) for item in given):
+            raise Fail(1000, f"Missing or invalid parameter: {name}")
+        pairs: dict[int, Decimal] = {}
+        for item in given:
+            asset = self.assets.get(_ident(item, "assetId", 1000))
+            if asset is None or asset.assetId in pairs:
+                raise Fail(1000, f"Missing or invalid parameter: {name}")
+            amount = _amount(item, 1000)
+            if amount < asset.minTransfer:
+                raise Fail(1012, f"Minimum amount for {asset.assetName} is {asset.minTransfer}")
+            if amount % asset.transferIncrement:
+                raise Fail(1014, f"Amount of {asset.assetName} should be an increment of "
+                                 f"{asset.transferIncrement}")  # fmt: skip
+            pairs[asset.assetId] = amount
+        return tuple(sorted(pairs.items()))
+
+    def _asset_rows(self, pairs: tuple[tuple[int, Decimal], ...]) -> list[dict[str, Any]]:
+        """Asset pairs as reports list them (with the asset's name and units)."""
+        return [
+            {"assetId": a, "assetName": self.assets[a].assetName, "amount": _number(amount),
+             "units": self.assets[a].transactionUnits}
+            for a, amount in pairs
+        ]  # fmt: skip
+
+    def _check_funds(self, account: _Account, pairs: tuple[tuple[int, Decimal], ...]) -> None:
+        """``2000`` unless ``account`` has every amount of ``pairs`` available (checked
+        before anything moves, so a refused transfer holds nothing)."""
+        for asset_id, amount in pairs:
+            have = account.available.get(asset_id, Decimal(0))
+            if have < amount:
+                raise _insufficient(self.assets[asset_id], amount - have)
+
+    def _move(
+        self,
+        account: _Account,
+        asset: Asset,
+        available: Decimal | int,
+        reserved: Decimal | int,
+        kind: str | None = None,
+        *,
+        note: str = "",
+        description: str | None = None,
+        link: int | None = None,
+        counterparty: Participant | None = None,
+    ) -> int | None:
         """Add ``available`` and ``reserved`` to ``account``'s ``asset`` (``2000`` if
-        that would leave less than nothing available) and tell ``on_change``."""
+        that would leave less than nothing available) and record the ledger transactions
+        (a ``ReserveBalance``/``ReleaseBalance`` for ``reserved``, noting ``note``; one of
+        ``kind`` for the change of the total); the operation (``_publishes``) tells
+        ``on_change``. Returns the
+        ``kind`` transaction's id."""
         have = account.available.get(asset.assetId, Decimal(0))
         if have + available < 0:
-            short = _number(-(have + available))
-            raise Fail(2000, f"Insufficient balance: {short} {asset.transactionUnits} of "
-                             f"{asset.assetName} are missing")  # fmt: skip
+            raise _insufficient(asset, -(have + available))
         account.available[asset.assetId] = have + available
         held = account.reserved.get(asset.assetId, Decimal(0))
         account.reserved[asset.assetId] = held + reserved
-        self._on_change(account.ledger_account_id)
+        if reserved:
+            kept = "ReserveBalance" if reserved > 0 else "ReleaseBalance"
+            self._record(account, asset, kept, reserved, f"{asset.assetName}|{note}")
+        ident = None
+        if available + reserved:
+            assert kind is not None, "a change of the total needs its transaction type"
+            ident = self._record(account, asset, kind, available + reserved, description,
+                                 link, counterparty)  # fmt: skip
+        self._moved.add(account.ledger_account_id)
+        return ident
+
+    def _record(
+        self,
+        account: _Account,
+        asset: Asset,
+        kind: str,
+        amount: Decimal | int,
+        description: str | None,
+        link: int | None = None,
+        counterparty: Participant | None = None,
+    ) -> int:
+        """Append one ledger transaction (an ``mp/transactions`` row) and return its id."""
+        who, now, ident = self._participant(account.mp), self._now_ns(), next(self._transaction_ids)
+        row = {
+            "timestamp": iso(now), "transactionId": ident, "transactionType": kind,
+            "amount": _number(Decimal(amount)), "transactionUnits": asset.transactionUnits,
+            "mpId": who.mp_id, "mpName": who.mp_name,
+            "ledgerAccountId": account.ledger_account_id, "ledgerAccountName": account.name,
+            "assetId": asset.assetId, "assetName": asset.assetName,
+            "description": description, "linkId": link, "_mp": account.mp, "_timestamp": now,
+        }  # fmt: skip
+        if kind in _IN_OUT:  # amounts in the asset's in/out units (the same units here)
+            row.update(amountInOutUnits=row["amount"], inOutUnits=asset.transactionUnits)
+        if counterparty is not None:
+            row.update(counterpartyMpId=counterparty.mp_id,
+                       counterpartyMpName=counterparty.mp_name)  # fmt: skip
+        self.transactions.append({k: v for k, v in row.items() if v is not None})
+        return ident
+
+
+_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+_IN_OUT = ("Deposit", "Withdrawal", "Adjustment")
+"""Transaction types reported with ``amountInOutUnits``."""
+_HOLDINGS_TYPES: Types = {
+    "groupBy": str, "eodDateFrom": str, "eodDateTo": str, "mpId": (int, str),
+    "ledgerAccountId": (int, str), "ledgerAaccountId": (int, str), "assetId": (int, str),
+    "limit": int, "offset": int,
+}  # fmt: skip
+"""``holdingsSummary``'s members (the documentation spells one ``ledgerAaccountId``)."""
+
+
+def _insufficient(asset: Asset, missing: Decimal) -> Fail:
+    return Fail(2000, f"Insufficient balance: {_number(missing)} {asset.transactionUnits} of "
+                      f"{asset.assetName} are missing")  # fmt: skip
+
+
+def _day(d: dict[str, Any], name: str, default: str) -> str:
+    """A ``YYYY-MM-DD`` member (``1001`` otherwise)."""
+    value = d.get(name, default)
+    try:
+        if _DAY.fullmatch(value):
+            return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise Fail(1001, f"Wrong {name} format")
+
+
+def _text(d: dict[str, Any], name: str) -> str | None:
+    """An optional text member (``1000`` if not text)."""
+    value = d.get(name)
+    if value is not None and not isinstance(value, str):
+        raise Fail(1000, f"Missing or invalid parameter: {name}")
+    return value
 
 
 def _ident(d: dict[str, Any], name: str, code: int = 100, message: str | None = None) -> int:
@@ -263,7 +687,7 @@ def _ident(d: dict[str, Any], name: str, code: int = 100, message: str | None = 
     raise Fail(code, message or f"Missing or invalid parameter: {name}")
 
 
-def _amount(d: dict[str, Any]) -> Decimal:
+def _amount(d: dict[str, Any], code: int = 100) -> Decimal:
     """``amount``: a positive number, or its text (the sample's ``"1"``)."""
     value = d.get("amount")
     try:
@@ -271,9 +695,9 @@ def _amount(d: dict[str, Any]) -> Decimal:
             raise InvalidOperation
         amount = Decimal(repr(value) if isinstance(value, float) else str(value))
     except InvalidOperation:
-        raise Fail(100, "Missing or invalid parameter: amount") from None
+        raise Fail(code, "Missing or invalid parameter: amount") from None
     if not amount.is_finite() or amount <= 0:
-        raise Fail(100, "Missing or invalid parameter: amount")
+        raise Fail(code, "Missing or invalid parameter: amount")
     return amount
 
 

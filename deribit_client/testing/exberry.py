@@ -338,8 +338,10 @@ class ExberrySimulator:
             raise ValueError("max_rfq_expire_time must be above 0")
         self.rfq = RfqDesk(self, max_rfq_expire_time)
         """Requests for quotes and their quotes."""
-        self.ledger = LedgerDesk(self._balances_changed, self._now_ns, self.participant, history)
-        """Ledger accounts, balances and transaction requests."""
+        self.ledger = LedgerDesk(
+            self._balances_changed, self._now_ns, self.participant, self._participants, history
+        )
+        """Ledger accounts, balances, transaction requests, transfers and holdings."""
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -1552,11 +1554,16 @@ class ExberrySimulator:
     # -- reporting --------------------------------------------------------------------------
 
     def _page(
-        self, d: dict[str, Any], rows: list[dict[str, Any]], key: str, sort_fields: tuple[str, ...]
+        self,
+        d: dict[str, Any],
+        rows: list[dict[str, Any]],
+        key: str,
+        sort_fields: tuple[str, ...],
+        lists: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,
     ) -> list[dict[str, Any]]:
         """One page of ``rows`` (each with its times as ``_createdAt``-style hidden ns
-        members) that pass ``d``'s filters, in ``d``'s order (``sort_fields``, the first
-        by default, newest first)."""
+        members) that pass ``d``'s filters (``lists``: the list filters of this report),
+        in ``d``'s order (``sort_fields``, the first by default, newest first)."""
         if not typed(d, _REPORT_TYPES):
             raise Fail(1001, "Invalid request data")
         limit, offset = d.get("limit", 25), d.get("offset", 0)
@@ -1568,7 +1575,8 @@ class ExberrySimulator:
         field, direction = order_by.get("field", sort_fields[0]), order_by.get("direction", "Desc")
         if field not in sort_fields or direction not in ("Asc", "Desc"):
             raise Fail(1001, "Wrong orderBy value")
-        for name, (_, choices) in _REPORT_LISTS.items():
+        lists = _REPORT_LISTS if lists is None else lists
+        for name, (_, choices) in lists.items():
             if any(v not in choices for v in d.get(name, ()) if choices):
                 raise Fail(1001, f"Wrong {name} value")
         if "tradeDate" in d and not _DAY.fullmatch(d["tradeDate"]):
@@ -1581,7 +1589,7 @@ class ExberrySimulator:
         wanted = [
             r for r in rows
             if low <= r[dated] <= high
-            and all(r.get(member) in d[name] for name, (member, _) in _REPORT_LISTS.items()
+            and all(r.get(member) in d[name] for name, (member, _) in lists.items()
                     if name in d)
             and all(str(r.get(name)) == str(d[name]) for name in _REPORT_EQUALS if name in d)
         ]  # fmt: skip
@@ -1619,9 +1627,42 @@ class ExberrySimulator:
 
     def report_transaction_requests(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``mp/transactionRequests``: the participant's deposit and withdrawal requests,
-        by ``createdAt`` (newest first) or ``lastEventTimestamp``."""
+        by ``createdAt`` (newest first) or ``lastEventTimestamp``; filtered by
+        ``dateFrom``/``dateTo`` (their creation), ``type``, ``statuses``, ``assetId``,
+        ``mpId``, ``ledgerAccountId`` and ``id``."""
         rows = self.ledger.report_requests(mp)
-        return self._page(d, rows, "transactionRequests", ("createdAt", "lastEventTimestamp"))
+        lists = {**_REPORT_LISTS, "statuses": ("status", _REQUEST_STATUSES)}
+        return self._page(d, rows, "transactionRequests", _BY_CREATION, lists)
+
+    def report_alleged_transfers(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``mp/allegedTransfers``: the participant's alleged transfers, by ``createdAt``
+        (newest first) or ``lastEventTimestamp``; filtered by ``dateFrom``/``dateTo``
+        (their creation), ``type``, ``statuses``, ``assetId`` (sending or receiving),
+        ``mpId`` (either side), ``ledgerAccountId``, ``allegedTransferId``,
+        ``externalId``."""
+        rows = self.ledger.report_transfers(mp, d)
+        rest = {k: v for k, v in d.items() if k not in ("assetId", "mpId")}  # applied
+        lists = {**_REPORT_LISTS, "statuses": ("status", _TRANSFER_STATUSES)}
+        return self._page(rest, rows, "allegedTransfers", _BY_CREATION, lists)
+
+    def report_transactions(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``mp/transactions``: the participant's ledger transactions, newest first;
+        filtered by ``dateFrom``/``dateTo``, ``assetId``, ``mpId``, ``ledgerAccountId``
+        (the documentation spells it ``ledgerAaccountId``: both are taken),
+        ``transactionId`` and ``transactionTypes`` (all but reservations by default)."""
+        if "ledgerAaccountId" in d:
+            d = {"ledgerAccountId": d["ledgerAaccountId"], **d}
+        rows = self.ledger.report_transactions(mp, d)
+        lists = {**_REPORT_LISTS, "transactionTypes": ("transactionType", _TRANSACTION_TYPES)}
+        return self._page(d, rows, "transactions", ("timestamp",), lists)
+
+    def report_holdings(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``mp/holdingsSummary``: the participant's end-of-day holdings
+        (:meth:`LedgerDesk.end_of_day`), oldest day first."""
+        rows = self.ledger.report_holdings(mp, d)
+        paging = {k: v for k, v in d.items() if k in ("limit", "offset")}
+        ascending = {**paging, "orderBy": {"field": "eodDate", "direction": "Asc"}}
+        return self._page(ascending, rows, "holdings", ("eodDate",))
 
     def _instrument_id(self, symbol: str) -> int:
         """An instrument's ``id`` as ``instrumentList`` numbers them."""
@@ -1668,6 +1709,16 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
         lambda sim, mp, d: sim.ledger.cancel_transaction_request(mp, d)
     ),
     "exchange.reporting/mp/transactionRequests": ExberrySimulator.report_transaction_requests,
+    "exchange.ledger/createAllegedTransfer": (
+        lambda sim, mp, d: sim.ledger.create_alleged_transfer(mp, d)
+    ),
+    "exchange.ledger/cancelAllegedTransfer": (
+        lambda sim, mp, d: sim.ledger.cancel_alleged_transfer(mp, d)
+    ),
+    "exchange.ledger/createCashTransfer": lambda sim, mp, d: sim.ledger.create_cash_transfer(mp, d),
+    "exchange.reporting/mp/allegedTransfers": ExberrySimulator.report_alleged_transfers,
+    "exchange.reporting/mp/transactions": ExberrySimulator.report_transactions,
+    "exchange.reporting/mp/holdingsSummary": ExberrySimulator.report_holdings,
     "exchange.reporting/mp/quotes": lambda sim, mp, d: sim.rfq.report_quotes(mp, d),
 }
 
@@ -1747,14 +1798,23 @@ _REPORT_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }  # fmt: skip
 """Reporting's list filters: the member each matches, and its values (any if none)."""
 _REPORT_EQUALS = ("mpId", "orderId", "mpOrderId", "tradeId", "tradeDate", "status", "rfqId",
-                  "quoteId")  # fmt: skip
+                  "quoteId", "type", "assetId", "ledgerAccountId", "id", "allegedTransferId",
+                  "externalId", "transactionId")  # fmt: skip
 """Reporting's one-value filters (``mpId`` as a number or its text: the samples have both)."""
 _REPORT_TYPES: Types = {
     "dateFrom": str, "dateTo": str, "mpId": (int, str), "orderId": int, "mpOrderId": int,
     "tradeId": int, "tradeDate": str, "orderBy": dict, "limit": int, "offset": int,
-    "status": str, "rfqId": int, "quoteId": int,
+    "status": str, "rfqId": int, "quoteId": int, "type": str, "transactionTypes": list,
+    **dict.fromkeys(("assetId", "ledgerAccountId", "ledgerAaccountId", "id", "allegedTransferId",
+                     "externalId", "transactionId"), (int, str)),
     **dict.fromkeys(_REPORT_LISTS, list),
 }  # fmt: skip
+_BY_CREATION = ("createdAt", "lastEventTimestamp")
+_REQUEST_STATUSES = ("Instructed", "InProcess", "Settled", "Cancelled")
+_TRANSFER_STATUSES = ("Instructed", "Settled", "Cancelled")
+_TRANSACTION_TYPES = ("Deposit", "Withdrawal", "Adjustment", "Trade", "DvP", "RvP", "FoP",
+                      "CashTransfer", "DvD", "ReserveBalance", "ReleaseBalance")  # fmt: skip
+"""``mp/transactions``' types (the last two only when asked for)."""
 _DISPLAY_QUANTITIES = ("displayQuantity", "displayLowQuantity", "displayHighQuantity")
 _DISPLAY_MEMBERS = ("displayMethod", *_DISPLAY_QUANTITIES)
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest
 
-from deribit_client import Gap, OrderOutcomeUnknown
+from deribit_client import ClientError, Gap, OrderOutcomeUnknown
 from deribit_client.exberry import ExberryClient, ExberryError
-from deribit_client.exberry.models import AccountBalance
+from deribit_client.exberry.models import AccountBalance, TransferAsset
 from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
 from tests.helpers import next_event, until
 
@@ -117,3 +119,272 @@ async def test_a_lost_transaction_request_reply_is_outcome_unknown(
     await until(lambda: bool(exberry_sim.ledger.requests))
     page = await exberry_client.mp_transaction_requests()
     assert [r.status for r in page.transactionRequests] == ["Instructed"]
+
+
+SILVER = 97
+DVP = "v1/exchange.ledger/createAllegedTransfer"
+
+
+def gold_for_cash(external: str, gold: object = "1", usd: object = "100") -> dict[str, object]:
+    """The counterparty's side (RvP) of a transfer of gold for dollars."""
+    return {
+        "type": "RvP", "ledgerAccountId": "14", "externalId": external,
+        "counterpartyMpId": "1", "sendingAssets": [{"assetId": "44", "amount": usd}],
+        "receivingAssets": [{"assetId": "10", "amount": gold}],
+    }  # fmt: skip
+
+
+async def test_alleged_transfers_settle_when_the_counterparty_reports_the_mirror_image(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    client, ledger = exberry_client, exberry_sim.ledger
+    me = exberry_sim.participant(SIM_API_KEY).mp_id  # the client's session met it first
+    other = exberry_sim.participant("other").mp_id
+    assert me == 1
+    ledger.open_account(SIM_API_KEY, 36, account_id=37, balances={GOLD: "2.5"})
+    ledger.open_account("other", 14, balances={USD: 1000})
+    async with client.account_balance(accountId=37) as stream:
+        assert await balances_of(stream) == {"GOLD": (2.5, 0, 2.5)}
+        out = await client.create_alleged_transfer(
+            type="DvP", ledgerAccountId=36, counterpartyMpId=other, externalId="T-1",
+            sendingAssets=[TransferAsset(assetId=GOLD, amount=1)],
+            receivingAssets=[{"assetId": USD, "amount": "100"}], description="bars",
+        )  # fmt: skip
+        assert out.status == "Instructed"
+        assert out.allegedTransferId is not None
+        assert await balances_of(stream) == {"GOLD": (1.5, 1, 2.5)}  # held until it settles
+        with pytest.raises(ExberryError, match="externalId is already in use") as reused:
+            await client.create_alleged_transfer(
+                type="FoP", ledgerAccountId=36, counterpartyMpId=other, externalId="T-1",
+                sendingAssets=[{"assetId": GOLD, "amount": 1}],
+            )  # fmt: skip
+        assert reused.value.code == 1002
+        # Terms that differ (99 dollars) do not match: the other side stays Instructed.
+        mismatch = ledger.create_alleged_transfer("other", gold_for_cash("T-1", usd="99"))
+        assert mismatch == [{"allegedTransferId": "2", "status": "Instructed"}]
+        ledger.cancel_transfer(2)  # the operator, on the other side's behalf
+        assert ledger.create_alleged_transfer("other", gold_for_cash("T-1"))[0]["status"] == (
+            "Settled"
+        )
+        assert await balances_of(stream) == {"GOLD": (1.5, 0, 1.5), "USD": (100, 0, 100)}
+
+    page = await client.mp_alleged_transfers()
+    (mine,) = page.allegedTransfers
+    assert (mine.allegedTransferId, mine.type, mine.status, mine.externalId) == (
+        int(out.allegedTransferId), "DvP", "Settled", "T-1"
+    )  # fmt: skip
+    assert (mine.counterpartyMpId, mine.description, mine.ledgerAccountName) == (
+        other, "bars", "Acc36"
+    )  # fmt: skip
+    assert [(a.assetName, a.amount, a.units) for a in mine.sendingAssets] == [("GOLD", 1, "oz")]
+    assert [(a.assetId, a.amount) for a in mine.receivingAssets] == [(USD, 100)]
+    assert (await client.mp_alleged_transfers(statuses=["Cancelled"])).count == 0
+    assert (await client.mp_alleged_transfers(assetId=USD)).count == 1  # a receiving asset
+    # Each side's movements are transactions of its own type, linked; reservations on ask.
+    moves = (await client.mp_transactions()).transactions
+    assert [(t.transactionType, t.assetName, t.amount) for t in moves] == [
+        ("DvP", "USD", 100),
+        ("DvP", "GOLD", -1),
+    ]
+    assert moves[0].linkId == moves[1].linkId is not None
+    assert moves[0].counterpartyMpId == other
+    assert moves[0].description == "bars"
+    held = await client.mp_transactions(transactionTypes=["ReserveBalance", "ReleaseBalance"])
+    assert [(t.transactionType, t.amount, t.description) for t in held.transactions] == [
+        ("ReleaseBalance", -1, f"GOLD|allegedTransfer|{out.allegedTransferId}"),
+        ("ReserveBalance", 1, f"GOLD|allegedTransfer|{out.allegedTransferId}"),
+    ]
+    page_of_one = await client.mp_transactions(ledgerAccountId=36, assetId=GOLD, limit=1)
+    assert page_of_one.count == 1
+    assert page_of_one.transactions[0].amount == -1
+
+
+async def test_alleged_transfers_refuse_what_the_venue_refuses_and_hold_nothing(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    client, ledger = exberry_client, exberry_sim.ledger
+    other = exberry_sim.participant("other").mp_id
+    ledger.open_account(SIM_API_KEY, 36, balances={GOLD: 1, USD: 10})
+    ledger.open_account(SIM_API_KEY, 826, balances={USD: 10})
+    ledger.open_account("other", 14)
+
+    def fop(**changes: object) -> dict[str, object]:
+        return {"type": "FoP", "ledgerAccountId": 36, "counterpartyMpId": other,
+                "externalId": "E", "sendingAssets": [{"assetId": GOLD, "amount": "0.5"}],
+                **changes}  # fmt: skip
+
+    refused = {
+        1010: fop(counterpartyMpId=99),
+        1012: fop(sendingAssets=[{"assetId": GOLD, "amount": "0.0001"}]),
+        1014: fop(sendingAssets=[{"assetId": USD, "amount": "1.005"}]),
+        1000: fop(receivingAssets=[{"assetId": USD, "amount": 1}]),  # FoP receives nothing
+        2000: fop(sendingAssets=[{"assetId": USD, "amount": 5}, {"assetId": GOLD, "amount": 2}]),
+        1032: fop(ledgerAccountId=14),  # the other participant's account
+    }
+    for code, d in refused.items():
+        with pytest.raises(ExberryError) as info:
+            await client.request(DVP, d)
+        assert info.value.code == code, d
+    assert ledger.accounts[36].available == {GOLD: 1, USD: 10}  # nothing held by a refusal
+    # The two sides of a transfer cannot be one ledger account (here: both our own).
+    ours = await client.create_alleged_transfer(
+        type="FoP", ledgerAccountId=36, counterpartyMpId=1, externalId="self",
+        sendingAssets=[{"assetId": USD, "amount": 1}],
+    )  # fmt: skip
+    assert ours.status == "Instructed"
+    with pytest.raises(ExberryError, match="same ledgerAccountId") as same:
+        await client.create_alleged_transfer(
+            type="FoP_Receive", ledgerAccountId=36, counterpartyMpId=1, externalId="self",
+            receivingAssets=[{"assetId": USD, "amount": 1}],
+        )  # fmt: skip
+    assert same.value.code == 1020
+    mirror = await client.create_alleged_transfer(
+        type="FoP_Receive", ledgerAccountId=826, counterpartyMpId=1, externalId="self",
+        receivingAssets=[{"assetId": USD, "amount": 1}],
+    )  # fmt: skip
+    assert mirror.status == "Settled"
+    assert ledger.accounts[826].available[USD] == 11
+    # Cancel: one's own Instructed ones; the operator's end of day expires the rest.
+    left = await client.create_alleged_transfer(
+        type="FoP", ledgerAccountId=36, counterpartyMpId=other, externalId="E",
+        sendingAssets=[{"assetId": GOLD, "amount": "0.25"}],
+    )  # fmt: skip
+    gone = await client.create_alleged_transfer(
+        type="FoP", ledgerAccountId=36, counterpartyMpId=other, externalId="F",
+        sendingAssets=[{"assetId": GOLD, "amount": "0.5"}],
+    )  # fmt: skip
+    assert ledger.accounts[36].reserved[GOLD] == Decimal("0.75")
+    await client.cancel_alleged_transfer(allegedTransferId=str(gone.allegedTransferId))
+    with pytest.raises(ExberryError, match="Cancelled") as twice:
+        await client.cancel_alleged_transfer(allegedTransferId=str(gone.allegedTransferId))
+    assert twice.value.code == 100
+    with pytest.raises(ExberryError, match="Alleged transfer not found") as unknown:
+        await client.cancel_alleged_transfer(allegedTransferId=999)
+    assert unknown.value.code == 1100
+    ledger.end_of_day()
+    assert ledger.accounts[36].reserved[GOLD] == 0
+    reasons = {
+        t.externalId: (t.status, t.cancelReason)
+        for t in (await client.mp_alleged_transfers(statuses=["Cancelled"])).allegedTransfers
+    }
+    assert reasons == {"E": ("Cancelled", "Expiration"), "F": ("Cancelled", "CancelRequest")}
+    assert left.allegedTransferId is not None
+
+
+async def test_cash_transfers_move_cash_at_once(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    ledger = exberry_sim.ledger
+    ledger.open_account(SIM_API_KEY, 36, balances={USD: 200, GOLD: 1})
+    ledger.open_account("other", 826)
+    out = await exberry_client.create_cash_transfer(
+        senderAccountId="36", senderAssets=[{"assetId": "44", "amount": "105"}],
+        receiverAccountId=826, description="Transfer 242",
+    )  # fmt: skip
+    assert (out.senderAccountId, out.receiverAccountId, len(out.transactionIds)) == (
+        "36", "826", 2
+    )  # fmt: skip
+    assert ledger.accounts[826].available == {USD: 105}
+    assert ledger.accounts[36].available[USD] == 95
+    mine = (await exberry_client.mp_transactions(transactionTypes=["CashTransfer"])).transactions
+    assert [(str(t.transactionId), t.amount, t.description) for t in mine] == [
+        (out.transactionIds[0], -105, "Transfer 242")
+    ]
+    not_cash, too_much = [{"assetId": GOLD, "amount": 1}], [{"assetId": USD, "amount": 96}]
+    for assets, code in ((not_cash, 1000), (too_much, 2000)):
+        with pytest.raises(ExberryError) as info:
+            await exberry_client.create_cash_transfer(
+                senderAccountId=36, senderAssets=assets, receiverAccountId=826
+            )
+        assert info.value.code == code
+
+
+async def test_holdings_summary_reports_the_balances_of_each_end_of_day(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    ledger = exberry_sim.ledger
+    ledger.open_account(SIM_API_KEY, 36, balances={USD: 200, GOLD: 1})
+    ledger.open_account(SIM_API_KEY, 826, balances={USD: 50})
+    ledger.open_account("other", 14, balances={USD: 7})
+    ledger.end_of_day("2026-11-23")
+    await exberry_client.create_cash_transfer(
+        senderAccountId=36, senderAssets=[{"assetId": USD, "amount": 20}], receiverAccountId=14
+    )
+    ledger.end_of_day("2026-11-24")
+    page = await exberry_client.mp_holdings_summary(eodDateFrom="2026-11-23")
+    assert [(h.eodDate, h.assetName, h.eodHoldings, h.mpName) for h in page.holdings] == [
+        ("2026-11-23", "GOLD", 1, None), ("2026-11-23", "USD", 250, None),
+        ("2026-11-24", "GOLD", 1, None), ("2026-11-24", "USD", 230, None),
+    ]  # fmt: skip
+    by_account = await exberry_client.mp_holdings_summary(
+        groupBy="Account", eodDateFrom=dt.date(2026, 11, 24), assetId=USD
+    )
+    assert [(h.ledgerAccountName, h.eodHoldings) for h in by_account.holdings] == [
+        ("Acc36", 180), ("Acc826", 50),
+    ]  # fmt: skip
+    one_day = await exberry_client.mp_holdings_summary(
+        eodDateFrom="2026-11-23", eodDateTo="2026-11-24", ledgerAccountId=826, groupBy="MP"
+    )
+    assert [(h.eodHoldings, h.mpName) for h in one_day.holdings] == [(50, "Participant1")]
+
+
+async def test_ledger_arguments_are_refused_before_sending(exberry_client: ExberryClient) -> None:
+    client = exberry_client
+    refusals = [
+        (client.create_alleged_transfer(type="DvX", ledgerAccountId=1, counterpartyMpId=2,  # type: ignore[arg-type]
+                                        externalId="x"), "type"),
+        (client.create_alleged_transfer(type="FoP", ledgerAccountId=1, counterpartyMpId=2,
+                                        externalId=""), "externalId"),
+        (client.create_alleged_transfer(type="FoP", ledgerAccountId=1, counterpartyMpId=2,
+                                        externalId="x", sendingAssets=[{"assetId": 10}]),
+         "amount"),
+        (client.create_cash_transfer(senderAccountId=1, senderAssets=[],
+                                     receiverAccountId=2), "senderAssets"),
+        (client.mp_holdings_summary(eodDateFrom=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+         "eodDateFrom"),
+        (client.mp_holdings_summary(eodDateFrom="2026-02-01", eodDateTo="2026-01-01"),
+         "eodDateTo"),
+        (client.mp_holdings_summary(eodDateTo="2026-02-30"), "eodDateTo"),
+        (client.mp_transactions(transactionTypes=["Gift"]), "transactionTypes"),  # type: ignore[list-item]
+        (client.mp_alleged_transfers(statuses=["InProcess"]), "statuses"),  # type: ignore[list-item]
+        (client.mp_transaction_requests(type="Loan"), "type"),  # type: ignore[arg-type]
+    ]  # fmt: skip
+    for call, name in refusals:
+        with pytest.raises(ClientError, match=name):
+            await call
+
+
+async def test_transaction_requests_report_filters(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    exberry_sim.ledger.open_account(SIM_API_KEY, 36, balances={USD: 10})
+    client = exberry_client
+    out = await client.create_transaction_request(
+        type="Withdrawal", ledgerAccountId=36, assetId=USD, amount=1
+    )
+    await client.create_transaction_request(
+        type="Deposit", ledgerAccountId=36, assetId=USD, amount=5
+    )
+    withdrawals = await client.mp_transaction_requests(type="Withdrawal")
+    assert [r.id for r in withdrawals.transactionRequests] == [int(str(out.id))]
+    assert (await client.mp_transaction_requests(statuses=["Settled"])).count == 0
+    assert (
+        await client.mp_transaction_requests(id=int(str(out.id)), ledgerAccountId=36)
+    ).count == 1
+
+
+async def test_a_lost_alleged_transfer_reply_is_outcome_unknown_with_its_external_id(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    exberry_sim.ledger.open_account(SIM_API_KEY, 36, balances={GOLD: 1})
+    other = exberry_sim.participant("other").mp_id
+    exberry_sim.delay(DVP, 0.5)
+    with pytest.raises(OrderOutcomeUnknown, match="externalId='lost-1'") as info:
+        await exberry_client.create_alleged_transfer(
+            type="FoP", ledgerAccountId=36, counterpartyMpId=other, externalId="lost-1",
+            sendingAssets=[{"assetId": GOLD, "amount": 1}], timeout=0.05,
+        )  # fmt: skip
+    assert "mp_alleged_transfers()" in info.value.advice
+    await until(lambda: bool(exberry_sim.ledger.transfers))
+    found = await exberry_client.mp_alleged_transfers(externalId="lost-1")
+    assert [t.status for t in found.allegedTransfers] == ["Instructed"]
