@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import pathlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -388,3 +390,38 @@ async def test_a_lost_alleged_transfer_reply_is_outcome_unknown_with_its_externa
     await until(lambda: bool(exberry_sim.ledger.transfers))
     found = await exberry_client.mp_alleged_transfers(externalId="lost-1")
     assert [t.status for t in found.allegedTransfers] == ["Instructed"]
+
+
+SAMPLES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "exberry" / "samples"
+
+
+async def test_the_simulator_takes_the_documentations_ledger_requests(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # The samples send ids and amounts as text where the tables say numbers.
+    requests = sorted((SAMPLES / "exchange-api").glob("*ledger-participant-apis*__Request__*"))
+    if not requests:
+        pytest.skip("shared/exberry/samples is not beside this checkout")
+    for n in range(2, 10):  # the samples' counterparty is participant 9
+        exberry_sim.participant(f"mp{n}")
+    exberry_sim.ledger.open_account(SIM_API_KEY, 36, account_id=37, balances={GOLD: 1, USD: 105})
+    exberry_sim.ledger.open_account(SIM_API_KEY, 826)
+    not_found = {"cancelAllegedTransfer": 1100, "cancelTransactionRequest": 101}
+    answered = []
+    for path in requests:
+        frame = json.loads(path.read_text())
+        q, d, name = frame["q"], frame["d"], frame["q"].rsplit("/", 1)[1]
+        if name in ("accountBalance", "fees"):  # a stream; fees are not simulated
+            continue
+        if name in not_found:  # the samples cancel ids of their own venue
+            with pytest.raises(ExberryError) as info:
+                await exberry_client.request(q, d)
+            assert info.value.code == not_found[name]
+        else:
+            answered.append((name, await exberry_client.request(q, d)))
+    assert [name for name, _ in answered] == [
+        "createAllegedTransfer", "createCashTransfer", "allegedTransfers", "holdingsSummary",
+        "transactionRequests", "transactions", "createTransactionRequest",
+    ]  # fmt: skip
+    assert answered[0][1] == {"allegedTransferId": "1", "status": "Instructed"}
+    assert exberry_sim.ledger.accounts[826].available == {USD: 105}
