@@ -50,6 +50,7 @@ from .models import (
     CashTransferResult,
     ExecutionReport,
     HoldingsPage,
+    InstrumentListUpdate,
     LightTicker,
     LiveTrade,
     MassCancelResult,
@@ -1569,6 +1570,34 @@ class ExberryClient:
         return self._md_stream(
             "instrumentList", {}, MdInstrument, policy, maxsize, callback, on_error
         )
+
+    def instrument_list_with_pagination(
+        self,
+        *,
+        fromSymbol: str | None = None,
+        limit: int | None = None,
+        calendarId: int | None = None,
+        policy: Policy = "error",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[InstrumentListUpdate]:
+        """``v1/exchange.marketdata/instrumentListWithPagination``: one page of at most
+        ``limit`` instruments after ``fromSymbol`` (exclusive; by symbol, whatever its
+        case), optionally of one trading calendar, as one ``snapshot`` item whose
+        ``fromSymbol`` starts the next page; then ``update`` items for the page's
+        instruments only (none created later)."""
+        if fromSymbol is not None and type(fromSymbol) is not str:
+            raise ClientError(f"fromSymbol must be a symbol, not {fromSymbol!r}")
+        if limit is not None:
+            check_int("limit", limit, 1)
+        if calendarId is not None:
+            check_int("calendarId", calendarId, 0)
+        d = _members({"fromSymbol": fromSymbol, "limit": limit, "calendarId": calendarId})
+        return self._md_stream(
+            "instrumentListWithPagination", d, InstrumentListUpdate, policy, maxsize,
+            callback, on_error,
+        )  # fmt: skip
 
     def candles(
         self,

@@ -612,13 +612,16 @@ class MdInstrument(_Object):
 
 
 class InstrumentListUpdate(_Object):
-    """A ``v1/exchange.marketdata/instrumentListWithPagination`` item: ``messageType``
-    (``update`` for a live change) and the ``instrument``; a snapshot page lists
-    ``instruments``."""
+    """A ``v1/exchange.marketdata/instrumentListWithPagination`` item: the page
+    (``messageType`` ``snapshot``: ``instruments``, the ``count`` of instruments from
+    the page's start on, and ``fromSymbol``, its last symbol: where the next page
+    starts), then live changes of them (``update``: one ``instrument``)."""
 
     messageType: str | None = None
     instrument: MdInstrument | None = None
     instruments: list[MdInstrument] = []
+    count: int | None = None
+    fromSymbol: str | None = None
 
 
 class Candle(_Object):

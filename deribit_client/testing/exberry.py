@@ -154,7 +154,7 @@ class _Throttle:
 INSTRUMENT_DEFAULTS: dict[str, Any] = {
     "minQuantity": 0.000001, "maxQuantity": 1000000, "pricePrecision": 4,
     "quantityPrecision": 6, "activityStatus": "ACTIVE", "quoteCurrency": "USD",
-    "tradingModels": ["CLOB"],
+    "tradingModels": ["CLOB"], "calendarId": 1,
 }  # fmt: skip
 """The members of an instrument given by name (those of Exberry's ``instrumentList``
 sample); an instrument given as a mapping overrides any of them."""
@@ -659,16 +659,38 @@ class ExberrySimulator:
             for bar in self._bars(d["symbol"], 0, 2**62)[-1:]:
                 await peer.send({"q": q, "sid": sid, "d": bar})
             return
-        if name == "instrumentList":
+        if name == "instrumentList":  # one frame per instrument, the last marked
             peer.streams[sid] = ("md:instrumentList", q, self._tracking)
-            ordered = sorted(self.instruments)
-            for n, symbol in enumerate(ordered):
-                item = {"id": n + 1, **self.instruments[symbol]}
-                if n == len(ordered) - 1:
-                    item["lastMessage"] = "Y"
+            items = self._instrument_items()
+            if items:
+                items[-1] = {**items[-1], "lastMessage": "Y"}
+            for item in items or [{"lastMessage": "Y"}]:  # none: the Empty message sample
                 await peer.send({"q": q, "sid": sid, "d": item})
             return
+        if name == "instrumentListWithPagination":  # the page in one snapshot frame
+            bad = [k for k, kind in _PAGINATION_TYPES.items() if not typed(d, {k: kind})]
+            if bad or d.get("limit", 1) < 1:
+                raise Fail(100, f"Missing or invalid parameter: {(bad or ['limit'])[0]}")
+            start = d.get("fromSymbol", "").casefold()
+            rest = [
+                item for item in self._instrument_items()
+                if item["symbol"].casefold() > start
+                and d.get("calendarId", item.get("calendarId")) == item.get("calendarId")
+            ]  # fmt: skip
+            page = rest[: d.get("limit", len(rest))]
+            snapshot = {"messageType": "snapshot", "instruments": page, "count": len(rest)}
+            if page:  # where the next page starts
+                snapshot["fromSymbol"] = page[-1]["symbol"]
+            peer.streams[sid] = ("md:instrumentListWithPagination", q, self._tracking)
+            await peer.send({"q": q, "sid": sid, "d": snapshot})
+            return
         raise Fail(1, f"{name} is not simulated")
+
+    def _instrument_items(self) -> list[dict[str, Any]]:
+        """The instruments as the Market Data API lists them: by symbol, whatever its
+        case (the documentation), with the ids reporting gives them."""
+        ordered = sorted(self.instruments, key=str.casefold)
+        return [{"id": self._instrument_id(s), **self.instruments[s]} for s in ordered]
 
     def _bars(self, symbol: str, start: int, end: int) -> list[dict[str, Any]]:
         """One-minute candles of the trade log, between epoch seconds ``start``/``end``."""
@@ -1779,6 +1801,7 @@ _MD_TYPES: Types = {
 }  # fmt: skip
 """The Market Data API's request members and their JSON types (lists: of strings)."""
 _SESSION_TYPES: Types = {"token": str, "username": str, "password": str}
+_PAGINATION_TYPES: Types = {"fromSymbol": str, "limit": int, "calendarId": int}
 _PLACE_ORDER_TYPES: Types = {
     "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": float,
     "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)

@@ -8,7 +8,7 @@ import functools
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
 import pytest
@@ -36,6 +36,8 @@ from deribit_client.exberry.models import (
     Add,
     Executed,
     ExecutionReport,
+    InstrumentListUpdate,
+    MdInstrument,
     OrderIdResult,
     PartialOrderBook,
     Trade,
@@ -2048,3 +2050,41 @@ async def test_a_lost_trade_report_reply_is_outcome_unknown_with_its_external_id
     assert [s.externalTradeId for s in status] == [5]
     with pytest.raises(OrderValidationError, match="already in use"):  # a re-send is harmless
         await exberry_client.create_trade_report(**terms)
+
+
+async def test_instrument_lists_sort_by_symbol_whatever_its_case_and_page() -> None:
+    # The simulator sorted case-sensitively and numbered instruments by that order, so
+    # instrumentList's ids disagreed with the instrumentId of reports; it answered
+    # instrumentListWithPagination with "not simulated".
+    instruments = ["eth", "BTC", "ada", {"symbol": "BOND", "calendarId": 10}]
+    async with (
+        ExberrySimulator(instruments=instruments) as sim,
+        ExberryClient(sim.url, public_token="sim-md-token") as md,
+    ):
+        async with md.instrument_list() as listing:
+            items = [cast(MdInstrument, await next_event(listing)) for _ in instruments]
+        assert [(i.symbol, i.id) for i in items] == [
+            ("ada", 3), ("BOND", 4), ("BTC", 2), ("eth", 1),
+        ]  # fmt: skip
+        assert [i.lastMessage for i in items] == [None, None, None, "Y"]
+        async with md.instrument_list_with_pagination(limit=2) as first:
+            page = cast(InstrumentListUpdate, await next_event(first))
+        assert page.messageType == "snapshot"
+        assert [i.symbol for i in page.instruments] == ["ada", "BOND"]
+        assert (page.count, page.fromSymbol) == (4, "BOND")
+        async with md.instrument_list_with_pagination(fromSymbol=page.fromSymbol) as second:
+            rest = cast(InstrumentListUpdate, await next_event(second))
+        assert [i.symbol for i in rest.instruments] == ["BTC", "eth"]
+        assert rest.count == 2
+        async with md.instrument_list_with_pagination(calendarId=10) as calendar:
+            bonds = cast(InstrumentListUpdate, await next_event(calendar))
+        assert [(i.symbol, i.calendarId) for i in bonds.instruments] == [("BOND", 10)]
+        with pytest.raises(ClientError, match="limit"):
+            md.instrument_list_with_pagination(limit=0)
+    async with (
+        ExberrySimulator(instruments=[]) as empty,
+        ExberryClient(empty.url, public_token="sim-md-token") as md,
+        md.instrument_list() as listing,
+    ):
+        none = cast(MdInstrument, await next_event(listing))
+        assert (none.symbol, none.lastMessage) == (None, "Y")  # the Empty message sample
