@@ -49,6 +49,7 @@ from .models import (
     Candle,
     CashTransferResult,
     ExecutionReport,
+    FeesPage,
     HoldingsPage,
     InstrumentListUpdate,
     LightTicker,
@@ -63,6 +64,7 @@ from .models import (
     PartialOrderBook,
     Party,
     PlaceOrderResult,
+    PositionsPage,
     QuoteDetail,
     QuoteResult,
     QuotesPage,
@@ -153,6 +155,8 @@ LedgerTransactionType = Literal[
 ``ReserveBalance`` and ``ReleaseBalance``)."""
 HoldingsGroupBy = Literal["MP", "Account"]
 """How ``mp_holdings_summary`` sums holdings beyond day and asset."""
+PositionReportType = Literal["MP", "Account"]
+"""Whose positions ``mp_positions`` lists: participants' or position accounts'."""
 TradeActionType = Literal["MatchedTrade", "TradeReport", "TradeCancel"]
 """The trade record kinds reporting filters on (``actionTypes``)."""
 MultiLegReportingType = Literal["SingleSecurity", "MultiLegSecurity", "IndividualLeg"]
@@ -1403,15 +1407,62 @@ class ExberryClient:
         spelling (``ledgerAaccountId``)."""
         if groupBy is not None:
             check_choice("groupBy", groupBy, get_args(HoldingsGroupBy))
-        eodDateFrom, eodDateTo = _day("eodDateFrom", eodDateFrom), _day("eodDateTo", eodDateTo)
-        if eodDateFrom and eodDateTo and eodDateTo < eodDateFrom:
-            raise ClientError(f"eodDateTo {eodDateTo} is before eodDateFrom {eodDateFrom}")
+        eodDateFrom, eodDateTo = _eod_range(eodDateFrom, eodDateTo, allow_equal=True)
         _report_page(None, None, None, limit, offset, ())
         q = "v1/exchange.reporting/mp/holdingsSummary"
         d = _members(call_arguments())
         if ledgerAccountId is not None:
             d["ledgerAaccountId"] = ledgerAccountId
         return await self._request(q, d, HoldingsPage, timeout)
+
+    async def mp_fees(
+        self,
+        *,
+        dateFrom: str | dt.date | None = None,
+        dateTo: str | dt.date | None = None,
+        ledgerAccountId: int | None = None,
+        groupBy: str | None = None,
+        types: list[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> FeesPage:
+        """``v1/exchange.reporting/mp/fees`` (v1.54): one page of the fees charged to
+        the participant's ledger accounts, by day (``dateFrom``/``dateTo``: days,
+        ``YYYY-MM-DD`` or a ``date``, as the sample sends them). The documentation has
+        only samples of it: ``groupBy`` ``"Type"``, ``types`` among ``Trading``,
+        ``Transaction``, ``Storage`` and ``Manual``; other values are passed on as
+        given."""
+        dateFrom, dateTo = _day("dateFrom", dateFrom), _day("dateTo", dateTo)
+        if types is not None and not all(type(t) is str for t in types):
+            raise ClientError(f"types must be a list of fee types, not {types!r}")
+        _report_page(None, None, None, limit, offset, ())
+        q = "v1/exchange.reporting/mp/fees"
+        return await self._request(q, _members(call_arguments()), FeesPage, timeout)
+
+    async def mp_positions(
+        self,
+        *,
+        reportType: PositionReportType,
+        eodDateFrom: str | dt.date | None = None,
+        eodDateTo: str | dt.date | None = None,
+        mpId: MpId | None = None,
+        positionAccountId: int | None = None,
+        instrument: str | None = None,
+        orderBy: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> PositionsPage:
+        """``v1/exchange.reporting/mp/positions`` (v1.56, where the venue runs the
+        positions module): one page of positions, newest first (``orderBy`` takes
+        ``lastEventTimestamp``): end-of-day ones from ``eodDateFrom`` (included) to
+        ``eodDateTo`` (excluded), and the current ones unless ``eodDateTo`` is given."""
+        check_choice("reportType", reportType, get_args(PositionReportType))
+        eodDateFrom, eodDateTo = _eod_range(eodDateFrom, eodDateTo, allow_equal=False)
+        _report_page(None, None, orderBy, limit, offset, ("lastEventTimestamp",))
+        q = "v1/exchange.reporting/mp/positions"
+        return await self._request(q, _members(call_arguments()), PositionsPage, timeout)
 
     async def _request(
         self, q: str, d: dict[str, Any], item_type: type[T], timeout: float | None
@@ -1835,6 +1886,19 @@ def _day(name: str, value: str | dt.date | None) -> str | None:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:  # a month 13, a day 32
         raise ClientError(f"{name} is not a date: {value!r}") from None
+
+
+def _eod_range(
+    start: str | dt.date | None, end: str | dt.date | None, *, allow_equal: bool
+) -> tuple[str | None, str | None]:
+    """End-of-day filters (``eodDateFrom``/``eodDateTo``) as text; a range that ends
+    before it starts is refused (the venue's 1001; positions also refuse an empty one)."""
+    text_from, text_to = _day("eodDateFrom", start), _day("eodDateTo", end)
+    if text_from and text_to:
+        backwards = text_to < text_from if allow_equal else text_to <= text_from
+        if backwards:
+            raise ClientError(f"eodDateTo {text_to} must be after eodDateFrom {text_from}")
+    return text_from, text_to
 
 
 def _utc(name: str, moment: dt.datetime) -> dt.datetime:

@@ -979,14 +979,22 @@ class TransactionsPage(_Object):
 
 
 class Position(_Object):
-    """A net position (``v1/exchange.reporting/mp/positions``, v1.56)."""
+    """A position (``v1/exchange.reporting/mp/positions``, v1.56) of a participant or,
+    with ``positionAccountId``, of one of its position accounts: ``eodDate`` for an
+    end-of-day one (none for the current one); gross (long and short apart) or net, as
+    the participant's ``positionCalculation`` says."""
 
+    eodDate: str | None = None
     mpId: MpId | None = None
     mpName: str | None = None
     positionAccountId: int | None = None
     positionAccountName: str | None = None
     instrumentId: int | None = None
     instrument: str | None = None
+    grossLongPosition: float | None = None
+    grossLongAvgPrice: float | None = None
+    grossShortPosition: float | None = None
+    grossShortAvgPrice: float | None = None
     netPosition: float | None = None
     netAvgPrice: float | None = None
     lastEventTimestamp: str | None = None

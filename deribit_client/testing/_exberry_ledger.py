@@ -23,14 +23,23 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from ._exberry_rules import Fail, Participant, Types, iso, public, report_times, typed
+from ._exberry_rules import (
+    Fail,
+    Participant,
+    Types,
+    exact_number,
+    iso,
+    public,
+    report_day,
+    report_times,
+    typed,
+)
 from ._logs import forget_closed
 
 __all__ = ["ASSETS", "Asset", "LedgerDesk"]
@@ -185,8 +194,9 @@ class LedgerDesk:
             reserved = account.reserved.get(asset_id, Decimal(0))
             balances.append({
                 "assetId": asset_id, "assetName": asset.assetName,
-                "availableBalance": _number(available), "reservedBalance": _number(reserved),
-                "totalBalance": _number(available + reserved),
+                "availableBalance": exact_number(available),
+                "reservedBalance": exact_number(reserved),
+                "totalBalance": exact_number(available + reserved),
                 "transactionUnits": asset.transactionUnits,
             })  # fmt: skip
         return {"balances": balances}
@@ -415,7 +425,7 @@ class LedgerDesk:
     def report_requests(self, mp: str) -> list[dict[str, Any]]:
         """The participant's transaction requests as reporting rows (for ``_page``)."""
         return [
-            {**public(r), "amount": _number(r["amount"]),
+            {**public(r), "amount": exact_number(r["amount"]),
              **report_times(r["_created"], r["_last_event"])}
             for r in self.requests.values() if r["_mp"] == mp
         ]  # fmt: skip
@@ -452,7 +462,10 @@ class LedgerDesk:
         group = d.get("groupBy")
         if group not in (None, "MP", "Account"):
             raise Fail(1001, "Wrong groupBy format")
-        low, high = (_day(d, "eodDateFrom", "0001-01-01"), _day(d, "eodDateTo", "9999-12-31"))
+        low, high = (
+            report_day(d, "eodDateFrom", "0001-01-01"),
+            report_day(d, "eodDateTo", "9999-12-31"),
+        )
         if high < low:
             raise Fail(1001, "eodDateTo must be >= eodDateFrom")
         account_filter = d.get("ledgerAccountId", d.get("ledgerAaccountId"))
@@ -481,7 +494,7 @@ class LedgerDesk:
                 row["mpName"] = who.mp_name
             if group == "Account":
                 row["ledgerAccountName"] = self.accounts[ledger_account_id].name
-            rows.append({**row, "assetName": asset.assetName, "eodHoldings": _number(total),
+            rows.append({**row, "assetName": asset.assetName, "eodHoldings": exact_number(total),
                          "transactionUnits": asset.transactionUnits})  # fmt: skip
         return rows
 
@@ -564,7 +577,7 @@ class LedgerDesk:
     def _asset_rows(self, pairs: tuple[tuple[int, Decimal], ...]) -> list[dict[str, Any]]:
         """Asset pairs as reports list them (with the asset's name and units)."""
         return [
-            {"assetId": a, "assetName": self.assets[a].assetName, "amount": _number(amount),
+            {"assetId": a, "assetName": self.assets[a].assetName, "amount": exact_number(amount),
              "units": self.assets[a].transactionUnits}
             for a, amount in pairs
         ]  # fmt: skip
@@ -627,7 +640,7 @@ class LedgerDesk:
         who, now, ident = self._participant(account.mp), self._now_ns(), next(self._transaction_ids)
         row = {
             "timestamp": iso(now), "transactionId": ident, "transactionType": kind,
-            "amount": _number(Decimal(amount)), "transactionUnits": asset.transactionUnits,
+            "amount": exact_number(Decimal(amount)), "transactionUnits": asset.transactionUnits,
             "mpId": who.mp_id, "mpName": who.mp_name,
             "ledgerAccountId": account.ledger_account_id, "ledgerAccountName": account.name,
             "assetId": asset.assetId, "assetName": asset.assetName,
@@ -642,7 +655,6 @@ class LedgerDesk:
         return ident
 
 
-_DAY = re.compile(r"\d{4}-\d\d-\d\d")
 _IN_OUT = ("Deposit", "Withdrawal", "Adjustment")
 """Transaction types reported with ``amountInOutUnits``."""
 _HOLDINGS_TYPES: Types = {
@@ -654,19 +666,8 @@ _HOLDINGS_TYPES: Types = {
 
 
 def _insufficient(asset: Asset, missing: Decimal) -> Fail:
-    return Fail(2000, f"Insufficient balance: {_number(missing)} {asset.transactionUnits} of "
+    return Fail(2000, f"Insufficient balance: {exact_number(missing)} {asset.transactionUnits} of "
                       f"{asset.assetName} are missing")  # fmt: skip
-
-
-def _day(d: dict[str, Any], name: str, default: str) -> str:
-    """A ``YYYY-MM-DD`` member (``1001`` otherwise)."""
-    value = d.get(name, default)
-    try:
-        if _DAY.fullmatch(value):
-            return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        pass
-    raise Fail(1001, f"Wrong {name} format")
 
 
 def _text(d: dict[str, Any], name: str) -> str | None:
@@ -699,8 +700,3 @@ def _amount(d: dict[str, Any], code: int = 100) -> Decimal:
     if not amount.is_finite() or amount <= 0:
         raise Fail(code, "Missing or invalid parameter: amount")
     return amount
-
-
-def _number(value: Decimal) -> int | float:
-    """An exact amount as JSON writes it: whole ones without a fraction."""
-    return int(value) if value == value.to_integral_value() else float(value)

@@ -4,6 +4,8 @@ requests it checks and of reports it writes."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from ._json import is_json
@@ -13,6 +15,8 @@ __all__ = [
     "Participant",
     "Types",
     "check_parties",
+    "report_day",
+    "exact_number",
     "failure",
     "iso",
     "numeric_role",
@@ -113,3 +117,22 @@ def failure(q: str, sid: int, fail: Fail) -> dict[str, Any]:
         "sig": 2, "q": q, "errorType": fail.error_type, "sid": sid,
         "d": {"errorCode": fail.code, "errorMessage": fail.message},
     }  # fmt: skip
+
+
+_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def report_day(d: dict[str, Any], name: str, default: str) -> str:
+    """A ``YYYY-MM-DD`` member of a report request (``1001`` otherwise)."""
+    value = d.get(name, default)
+    try:
+        if _DAY.fullmatch(value):
+            return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise Fail(1001, f"Wrong {name} format")
+
+
+def exact_number(value: Decimal) -> int | float:
+    """An exact figure as JSON writes it: whole ones without a fraction."""
+    return int(value) if value == value.to_integral_value() else float(value)

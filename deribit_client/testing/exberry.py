@@ -44,6 +44,7 @@ import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ._exberry_ledger import LedgerDesk
+from ._exberry_positions import PositionBook
 from ._exberry_rfq import MAX_RFQ_EXPIRE_TIME, RfqDesk
 from ._exberry_rules import (
     Fail,
@@ -54,6 +55,7 @@ from ._exberry_rules import (
     iso,
     numeric_role,
     public,
+    report_day,
     report_times,
     typed,
 )
@@ -342,6 +344,8 @@ class ExberrySimulator:
             self._balances_changed, self._now_ns, self.participant, self._participants, history
         )
         """Ledger accounts, balances, transaction requests, transfers and holdings."""
+        self.positions = PositionBook(self.participant, self._instrument_id, self._now_ns, history)
+        """Each participant's positions per instrument (``mp/positions``)."""
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -802,6 +806,8 @@ class ExberrySimulator:
 
     def _emit(self, kind: str, owner: str | None, payload: dict[str, Any]) -> None:
         payload["trackingNumber"] = self._tracking
+        if kind == "trades" and owner is not None:  # every trade passes here: book, RFQ...
+            self.positions.apply(owner, payload)
         events = self.events
         if len(events) == events.maxlen:
             self._forgotten = events[0][0]  # pushed out by this append
@@ -1678,6 +1684,23 @@ class ExberrySimulator:
         lists = {**_REPORT_LISTS, "transactionTypes": ("transactionType", _TRANSACTION_TYPES)}
         return self._page(d, rows, "transactions", ("timestamp",), lists)
 
+    def report_fees(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``mp/fees`` (v1.54): the simulator charges no fees, so every page is empty;
+        the request is checked as the sample writes it (days, a list of types)."""
+        if not typed(d, _FEES_TYPES):
+            raise Fail(1001, "Invalid request data")
+        for name in ("dateFrom", "dateTo"):
+            if name in d:
+                report_day(d, name, "")
+        return self._page({k: d[k] for k in ("limit", "offset") if k in d}, [], "fees", ("date",))
+
+    def report_positions(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``mp/positions`` (v1.56): the participant's positions
+        (:class:`PositionBook`), by ``lastEventTimestamp`` (newest first)."""
+        rows = self.positions.report(mp, d)
+        paging = {k: v for k, v in d.items() if k in ("limit", "offset", "orderBy")}
+        return self._page(paging, rows, "positions", ("lastEventTimestamp",))
+
     def report_holdings(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``mp/holdingsSummary``: the participant's end-of-day holdings
         (:meth:`LedgerDesk.end_of_day`), oldest day first."""
@@ -1741,6 +1764,8 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
     "exchange.reporting/mp/allegedTransfers": ExberrySimulator.report_alleged_transfers,
     "exchange.reporting/mp/transactions": ExberrySimulator.report_transactions,
     "exchange.reporting/mp/holdingsSummary": ExberrySimulator.report_holdings,
+    "exchange.reporting/mp/positions": ExberrySimulator.report_positions,
+    "exchange.reporting/mp/fees": ExberrySimulator.report_fees,
     "exchange.reporting/mp/quotes": lambda sim, mp, d: sim.rfq.report_quotes(mp, d),
 }
 
@@ -1802,6 +1827,10 @@ _MD_TYPES: Types = {
 """The Market Data API's request members and their JSON types (lists: of strings)."""
 _SESSION_TYPES: Types = {"token": str, "username": str, "password": str}
 _PAGINATION_TYPES: Types = {"fromSymbol": str, "limit": int, "calendarId": int}
+_FEES_TYPES: Types = {
+    "dateFrom": str, "dateTo": str, "ledgerAccountId": (int, str), "groupBy": str,
+    "types": list, "limit": int, "offset": int,
+}  # fmt: skip
 _PLACE_ORDER_TYPES: Types = {
     "instrument": str, "orderType": str, "side": str, "timeInForce": str, "quantity": float,
     "price": (float, type(None)), "mpOrderId": int,  # a null price: none (Market)

@@ -399,7 +399,14 @@ async def test_the_simulator_takes_the_documentations_ledger_requests(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
     # The samples send ids and amounts as text where the tables say numbers.
-    requests = sorted((SAMPLES / "exchange-api").glob("*ledger-participant-apis*__Request__*"))
+    requests = sorted(
+        path
+        for pattern in (
+            "*ledger-participant-apis*__Request__*",
+            "*positions-reporting*__Request__*",
+        )
+        for path in (SAMPLES / "exchange-api").glob(pattern)
+    )
     if not requests:
         pytest.skip("shared/exberry/samples is not beside this checkout")
     for n in range(2, 10):  # the samples' counterparty is participant 9
@@ -411,7 +418,7 @@ async def test_the_simulator_takes_the_documentations_ledger_requests(
     for path in requests:
         frame = json.loads(path.read_text())
         q, d, name = frame["q"], frame["d"], frame["q"].rsplit("/", 1)[1]
-        if name in ("accountBalance", "fees"):  # a stream; fees are not simulated
+        if name == "accountBalance":  # a stream
             continue
         if name in not_found:  # the samples cancel ids of their own venue
             with pytest.raises(ExberryError) as info:
@@ -420,8 +427,60 @@ async def test_the_simulator_takes_the_documentations_ledger_requests(
         else:
             answered.append((name, await exberry_client.request(q, d)))
     assert [name for name, _ in answered] == [
-        "createAllegedTransfer", "createCashTransfer", "allegedTransfers", "holdingsSummary",
-        "transactionRequests", "transactions", "createTransactionRequest",
+        "createAllegedTransfer", "createCashTransfer", "allegedTransfers", "fees",
+        "holdingsSummary", "transactionRequests", "transactions", "createTransactionRequest",
+        "positions",
     ]  # fmt: skip
     assert answered[0][1] == {"allegedTransferId": "1", "status": "Instructed"}
     assert exberry_sim.ledger.accounts[826].available == {USD: 105}
+
+
+async def test_positions_follow_every_trade_gross_or_net(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # mp/positions (v1.56) answered 1200 "Unknown qualifier"; the model lacked the gross
+    # members and eodDate.
+    client = exberry_client
+    for n, (qty, price) in enumerate(((2, 100), (1, 103))):
+        exberry_sim.place_order("other-mp", {
+            "mpOrderId": n + 1, "orderType": "Limit", "side": "Sell", "instrument": "BTC",
+            "quantity": qty, "price": price,
+        })  # fmt: skip
+    await client.place_order(instrument="BTC", side="Buy", quantity=3, price=103, mpOrderId=1)
+    exberry_sim.place_order("other-mp", {
+        "mpOrderId": 3, "orderType": "Limit", "side": "Buy", "instrument": "BTC",
+        "quantity": 1, "price": 110,
+    })  # fmt: skip
+    await client.place_order(instrument="BTC", side="Sell", quantity=1, price=110, mpOrderId=2)
+    (mine,) = (await client.mp_positions(reportType="MP")).positions
+    assert (mine.instrument, mine.netPosition, mine.netAvgPrice, mine.eodDate) == (
+        "BTC", 2, 101, None
+    )  # fmt: skip
+    assert mine.grossLongPosition is None  # Net is the default calculation
+    exberry_sim.positions.calculation[SIM_API_KEY] = "Gross"
+    (gross,) = (await client.mp_positions(reportType="MP", instrument="BTC")).positions
+    assert (gross.grossLongPosition, gross.grossLongAvgPrice) == (3, 101)
+    assert (gross.grossShortPosition, gross.grossShortAvgPrice) == (-1, 110)
+    exberry_sim.positions.end_of_day("2026-11-23")
+    kept = await client.mp_positions(
+        reportType="MP", eodDateFrom="2026-11-23", eodDateTo=dt.date(2026, 11, 24)
+    )
+    assert [(p.eodDate, p.grossLongPosition) for p in kept.positions] == [("2026-11-23", 3)]
+    assert (await client.mp_positions(reportType="MP")).count == 2  # end of day + current
+    assert (await client.mp_positions(reportType="Account")).count == 0  # no such accounts
+    other = exberry_sim.participant("other-mp")
+    assert (await client.mp_positions(reportType="MP", mpId=other.mp_id)).count == 0
+    with pytest.raises(ClientError, match="eodDateTo"):
+        await client.mp_positions(reportType="MP", eodDateFrom="2026-01-01", eodDateTo="2026-01-01")
+
+
+async def test_fees_are_reported_and_the_simulator_charges_none(
+    exberry_client: ExberryClient,
+) -> None:
+    page = await exberry_client.mp_fees(
+        dateFrom="2026-03-01", ledgerAccountId=826, groupBy="Type",
+        types=["Trading", "Transaction", "Storage", "Manual"], limit=25, offset=0,
+    )  # fmt: skip
+    assert (page.fees, page.count) == ([], 0)
+    with pytest.raises(ClientError, match="dateFrom"):
+        await exberry_client.mp_fees(dateFrom="2026-03-01T00:00:00")
