@@ -1434,7 +1434,9 @@ class ExberryClient:
         ``Transaction``, ``Storage`` and ``Manual``; other values are passed on as
         given."""
         dateFrom, dateTo = _day("dateFrom", dateFrom), _day("dateTo", dateTo)
-        if types is not None and not all(type(t) is str for t in types):
+        if types is not None and (
+            not isinstance(types, list) or not all(type(t) is str for t in types)
+        ):
             raise ClientError(f"types must be a list of fee types, not {types!r}")
         _report_page(None, None, None, limit, offset, ())
         q = "v1/exchange.reporting/mp/fees"
