@@ -42,7 +42,14 @@ from ._exberry_rules import (
 )
 from ._logs import forget_closed
 
-__all__ = ["ASSETS", "Asset", "LedgerDesk"]
+__all__ = [
+    "ASSETS",
+    "REQUEST_STATUSES",
+    "TRANSACTION_TYPES",
+    "TRANSFER_STATUSES",
+    "Asset",
+    "LedgerDesk",
+]
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,10 @@ thousandths of an ounce, cash in cents)."""
 
 _TYPES = ("Deposit", "Withdrawal")
 _OPEN = ("Instructed", "InProcess")
+REQUEST_STATUSES = (*_OPEN, "Settled", "Cancelled")
+"""A transaction request's statuses (``mp/transactionRequests``' ``statuses``)."""
+TRANSFER_STATUSES = ("Instructed", "Settled", "Cancelled")
+"""An alleged transfer's statuses (``mp/allegedTransfers``' ``statuses``)."""
 _LEGS = {
     "DvP": (True, True), "RvP": (True, True), "FoP": (True, False),
     "FoP_Receive": (False, True), "DvD": (True, True),
@@ -79,6 +90,11 @@ _MATCHES = {"DvP": "RvP", "RvP": "DvP", "FoP": "FoP_Receive", "FoP_Receive": "Fo
 """The counterparty's type of a matching alleged transfer."""
 _RESERVATIONS = ("ReserveBalance", "ReleaseBalance")
 """Transaction types ``mp/transactions`` leaves out unless asked for."""
+TRANSACTION_TYPES = (
+    "Deposit", "Withdrawal", "Adjustment", "Trade", "DvP", "RvP", "FoP", "CashTransfer", "DvD",
+    *_RESERVATIONS,
+)  # fmt: skip
+"""``mp/transactions``' types (its ``transactionTypes``)."""
 
 P = ParamSpec("P")
 R = TypeVar("R")

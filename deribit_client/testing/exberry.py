@@ -43,7 +43,7 @@ from typing import Any, Literal, get_args
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ._exberry_ledger import LedgerDesk
+from ._exberry_ledger import REQUEST_STATUSES, TRANSACTION_TYPES, TRANSFER_STATUSES, LedgerDesk
 from ._exberry_positions import PositionBook
 from ._exberry_rfq import MAX_RFQ_EXPIRE_TIME, RfqDesk
 from ._exberry_rules import (
@@ -1659,7 +1659,7 @@ class ExberrySimulator:
         ``dateFrom``/``dateTo`` (their creation), ``type``, ``statuses``, ``assetId``,
         ``mpId``, ``ledgerAccountId`` and ``id``."""
         rows = self.ledger.report_requests(mp)
-        lists = {**_REPORT_LISTS, "statuses": ("status", _REQUEST_STATUSES)}
+        lists = {**_REPORT_LISTS, "statuses": ("status", REQUEST_STATUSES)}
         return self._page(d, rows, "transactionRequests", _BY_CREATION, lists)
 
     def report_alleged_transfers(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1670,7 +1670,7 @@ class ExberrySimulator:
         ``externalId``."""
         rows = self.ledger.report_transfers(mp, d)
         rest = {k: v for k, v in d.items() if k not in ("assetId", "mpId")}  # applied
-        lists = {**_REPORT_LISTS, "statuses": ("status", _TRANSFER_STATUSES)}
+        lists = {**_REPORT_LISTS, "statuses": ("status", TRANSFER_STATUSES)}
         return self._page(rest, rows, "allegedTransfers", _BY_CREATION, lists)
 
     def report_transactions(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1681,7 +1681,7 @@ class ExberrySimulator:
         if "ledgerAaccountId" in d:
             d = {"ledgerAccountId": d["ledgerAaccountId"], **d}
         rows = self.ledger.report_transactions(mp, d)
-        lists = {**_REPORT_LISTS, "transactionTypes": ("transactionType", _TRANSACTION_TYPES)}
+        lists = {**_REPORT_LISTS, "transactionTypes": ("transactionType", TRANSACTION_TYPES)}
         return self._page(d, rows, "transactions", ("timestamp",), lists)
 
     def report_fees(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1862,11 +1862,7 @@ _REPORT_TYPES: Types = {
     **dict.fromkeys(_REPORT_LISTS, list),
 }  # fmt: skip
 _BY_CREATION = ("createdAt", "lastEventTimestamp")
-_REQUEST_STATUSES = ("Instructed", "InProcess", "Settled", "Cancelled")
-_TRANSFER_STATUSES = ("Instructed", "Settled", "Cancelled")
-_TRANSACTION_TYPES = ("Deposit", "Withdrawal", "Adjustment", "Trade", "DvP", "RvP", "FoP",
-                      "CashTransfer", "DvD", "ReserveBalance", "ReleaseBalance")  # fmt: skip
-"""``mp/transactions``' types (the last two only when asked for)."""
+
 _DISPLAY_QUANTITIES = ("displayQuantity", "displayLowQuantity", "displayHighQuantity")
 _DISPLAY_MEMBERS = ("displayMethod", *_DISPLAY_QUANTITIES)
 
