@@ -1381,10 +1381,7 @@ class ExberryClient:
         dateFrom, dateTo = _report_page(dateFrom, dateTo, None, limit, offset, ())
         _check_choices("transactionTypes", transactionTypes, LedgerTransactionType)
         q = "v1/exchange.reporting/mp/transactions"
-        d = _members(call_arguments())
-        if ledgerAccountId is not None:
-            d["ledgerAaccountId"] = ledgerAccountId
-        return await self._request(q, d, TransactionsPage, timeout)
+        return await self._request(q, _both_spellings(call_arguments()), TransactionsPage, timeout)
 
     async def mp_holdings_summary(
         self,
@@ -1408,12 +1405,9 @@ class ExberryClient:
         if groupBy is not None:
             check_choice("groupBy", groupBy, get_args(HoldingsGroupBy))
         eodDateFrom, eodDateTo = _eod_range(eodDateFrom, eodDateTo, allow_equal=True)
-        _report_page(None, None, None, limit, offset, ())
+        _check_page(limit, offset)
         q = "v1/exchange.reporting/mp/holdingsSummary"
-        d = _members(call_arguments())
-        if ledgerAccountId is not None:
-            d["ledgerAaccountId"] = ledgerAccountId
-        return await self._request(q, d, HoldingsPage, timeout)
+        return await self._request(q, _both_spellings(call_arguments()), HoldingsPage, timeout)
 
     async def mp_fees(
         self,
@@ -1438,7 +1432,7 @@ class ExberryClient:
             not isinstance(types, list) or not all(type(t) is str for t in types)
         ):
             raise ClientError(f"types must be a list of fee types, not {types!r}")
-        _report_page(None, None, None, limit, offset, ())
+        _check_page(limit, offset)
         q = "v1/exchange.reporting/mp/fees"
         return await self._request(q, _members(call_arguments()), FeesPage, timeout)
 
@@ -1794,10 +1788,7 @@ def _report_page(
     """What every reporting request takes: a page (``limit`` 1 to 100, ``offset`` from
     0, ``orderBy`` one of ``fields`` Asc or Desc, all optional) and its dates as the venue
     takes them (:func:`_report_dates`)."""
-    if limit is not None:
-        check_int("limit", limit, 1, 100)
-    if offset is not None:
-        check_int("offset", offset, 0)
+    _check_page(limit, offset)
     if order_by is not None:
         if not isinstance(order_by, Mapping) or not set(order_by) <= {"field", "direction"}:
             raise ClientError(
@@ -1808,6 +1799,23 @@ def _report_page(
         if "direction" in order_by:
             check_choice("orderBy direction", order_by["direction"], ("Asc", "Desc"))
     return _report_dates(date_from, date_to)
+
+
+def _check_page(limit: object, offset: object) -> None:
+    """A reporting page: ``limit`` 1 to 100, ``offset`` from 0 (both optional)."""
+    if limit is not None:
+        check_int("limit", limit, 1, 100)
+    if offset is not None:
+        check_int("offset", offset, 0)
+
+
+def _both_spellings(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A ledger report's ``d`` whose account filter goes under its name and the
+    documentation's spelling (``ledgerAaccountId``), whichever the venue reads."""
+    d = _members(arguments)
+    if "ledgerAccountId" in d:
+        d["ledgerAaccountId"] = d["ledgerAccountId"]
+    return d
 
 
 def _exactly_one(method: str, **ids: object) -> None:

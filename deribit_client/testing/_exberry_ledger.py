@@ -49,6 +49,7 @@ __all__ = [
     "TRANSFER_STATUSES",
     "Asset",
     "LedgerDesk",
+    "account_filtered",
 ]
 
 
@@ -253,7 +254,7 @@ class LedgerDesk:
                 raise Fail(100, f"Missing or invalid parameter: {name}")
         ident = next(self._ids)
         if kind == "Withdrawal":  # held until settled or cancelled
-            self._move(account, asset, -amount, +amount, note=f"withdrawal request|{ident}")
+            self._move(account, asset, -amount, +amount, note=_held("withdrawal request", ident))
         if len(self.requests) >= 2 * self._history:  # in batches: amortised O(1)
             forget_closed(self.requests, lambda r: r["status"] not in _OPEN, self._history)
         who, now = self._participant(mp), self._now_ns()
@@ -344,7 +345,7 @@ class LedgerDesk:
         ident = next(self._transfer_ids)
         for asset_id, amount in sending:
             self._move(account, self.assets[asset_id], -amount, +amount,
-                       note=f"allegedTransfer|{ident}")  # fmt: skip
+                       note=_held("allegedTransfer", ident))  # fmt: skip
         if len(self.transfers) >= 2 * self._history:  # in batches: amortised O(1)
             forget_closed(self.transfers, lambda t: t["status"] != "Instructed", self._history)
         who, other, now = self._participant(mp), self._known[counterparty], self._now_ns()
@@ -352,9 +353,8 @@ class LedgerDesk:
             "allegedTransferId": ident, "externalId": external, "type": kind,
             "status": "Instructed", "mpId": who.mp_id, "mpName": who.mp_name,
             "ledgerAccountId": account.ledger_account_id, "ledgerAccountName": account.name,
-            "sendingAssets": self._asset_rows(sending),
-            "receivingAssets": self._asset_rows(receiving), "description": description,
-            "counterpartyMpId": other.mp_id, "counterpartyMpName": other.mp_name,
+            "description": description, "counterpartyMpId": other.mp_id,
+            "counterpartyMpName": other.mp_name,
             "cancelReason": None, "_mp": mp, "_counterparty": counterparty,
             "_sending": sending, "_receiving": receiving, "_created": now, "_last_event": now,
         }  # fmt: skip
@@ -456,7 +456,11 @@ class LedgerDesk:
                 continue
             if "mpId" in d and str(d["mpId"]) not in (str(t["mpId"]), str(t["counterpartyMpId"])):
                 continue
-            rows.append({**public(t), **report_times(t["_created"], t["_last_event"])})
+            rows.append({
+                **public(t), "sendingAssets": self._asset_rows(t["_sending"]),
+                "receivingAssets": self._asset_rows(t["_receiving"]),
+                **report_times(t["_created"], t["_last_event"]),
+            })  # fmt: skip
         return rows
 
     def report_transactions(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
@@ -484,7 +488,7 @@ class LedgerDesk:
         )
         if high < low:
             raise Fail(1001, "eodDateTo must be >= eodDateFrom")
-        account_filter = d.get("ledgerAccountId", d.get("ledgerAaccountId"))
+        account_filter = account_filtered(d).get("ledgerAccountId")
         who = self._participant(mp)
         if "mpId" in d and str(d["mpId"]) != str(who.mp_id):
             return []
@@ -527,7 +531,7 @@ class LedgerDesk:
         """Move ``request`` to ``status``, with what that does to the balances."""
         account = self.accounts[request["ledgerAccountId"]]
         asset, amount, kind = self.assets[request["assetId"]], request["amount"], request["type"]
-        note, text = f"withdrawal request|{request['id']}", request["description"]
+        note, text = _held("withdrawal request", request["id"]), request["description"]
         if kind == "Withdrawal" and status == "Cancelled":
             self._move(account, asset, +amount, -amount, note=note)
         elif kind == "Withdrawal" and status == "Settled":
@@ -546,7 +550,7 @@ class LedgerDesk:
             kind = "FoP" if mine["type"] == "FoP_Receive" else mine["type"]
             entry = {"description": mine["description"], "link": link,
                      "counterparty": self._participant(theirs["_mp"])}  # fmt: skip
-            note = f"allegedTransfer|{mine['allegedTransferId']}"
+            note = _held("allegedTransfer", mine["allegedTransferId"])
             for asset_id, amount in mine["_sending"]:
                 self._move(account, self.assets[asset_id], 0, -amount, kind, note=note, **entry)
             for asset_id, amount in mine["_receiving"]:
@@ -557,7 +561,7 @@ class LedgerDesk:
         account = self.accounts[transfer["ledgerAccountId"]]
         for asset_id, amount in transfer["_sending"]:
             self._move(account, self.assets[asset_id], +amount, -amount,
-                       note=f"allegedTransfer|{transfer['allegedTransferId']}")  # fmt: skip
+                       note=_held("allegedTransfer", transfer["allegedTransferId"]))  # fmt: skip
         transfer.update(status="Cancelled", cancelReason=reason, _last_event=self._now_ns())
 
     def _own_account(self, mp: str, d: dict[str, Any], name: str) -> _Account:
@@ -633,7 +637,7 @@ class LedgerDesk:
         account.reserved[asset.assetId] = held + reserved
         if reserved:
             kept = "ReserveBalance" if reserved > 0 else "ReleaseBalance"
-            self._record(account, asset, kept, reserved, f"{asset.assetName}|{note}")
+            self._record(account, asset, kept, reserved, asset.assetName + note)
         ident = None
         if available + reserved:
             assert kind is not None, "a change of the total needs its transaction type"
@@ -679,6 +683,20 @@ _HOLDINGS_TYPES: Types = {
     "limit": int, "offset": int,
 }  # fmt: skip
 """``holdingsSummary``'s members (the documentation spells one ``ledgerAaccountId``)."""
+
+
+def account_filtered(d: dict[str, Any]) -> dict[str, Any]:
+    """A ledger report's ``d`` with its account filter under ``ledgerAccountId``, however
+    it came (the documentation spells it ``ledgerAaccountId`` for transactions and
+    holdings: both are taken)."""
+    if "ledgerAaccountId" in d and "ledgerAccountId" not in d:
+        return {**d, "ledgerAccountId": d["ledgerAaccountId"]}
+    return d
+
+
+def _held(what: str, ident: int) -> str:
+    """A reservation's description after its asset's name: ``|allegedTransfer|311``."""
+    return f"|{what}|{ident}"
 
 
 def _insufficient(asset: Asset, missing: Decimal) -> Fail:

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from ._json import is_json
 
 __all__ = [
+    "DAY",
     "Fail",
     "Participant",
     "Types",
@@ -119,14 +120,15 @@ def failure(q: str, sid: int, fail: Fail) -> dict[str, Any]:
     }  # fmt: skip
 
 
-_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+DAY = re.compile(r"\d{4}-\d\d-\d\d")
+"""A day as Exberry writes it (checked for a real date apart)."""
 
 
 def report_day(d: dict[str, Any], name: str, default: str) -> str:
     """A ``YYYY-MM-DD`` member of a report request (``1001`` otherwise)."""
     value = d.get(name, default)
     try:
-        if _DAY.fullmatch(value):
+        if DAY.fullmatch(value):
             return dt.date.fromisoformat(value).isoformat()
     except ValueError:
         pass

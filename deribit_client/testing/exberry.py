@@ -43,10 +43,17 @@ from typing import Any, Literal, get_args
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ._exberry_ledger import REQUEST_STATUSES, TRANSACTION_TYPES, TRANSFER_STATUSES, LedgerDesk
+from ._exberry_ledger import (
+    REQUEST_STATUSES,
+    TRANSACTION_TYPES,
+    TRANSFER_STATUSES,
+    LedgerDesk,
+    account_filtered,
+)
 from ._exberry_positions import PositionBook
 from ._exberry_rfq import MAX_RFQ_EXPIRE_TIME, RfqDesk
 from ._exberry_rules import (
+    DAY,
     Fail,
     Participant,
     Types,
@@ -1607,8 +1614,8 @@ class ExberrySimulator:
         for name, (_, choices) in lists.items():
             if any(v not in choices for v in d.get(name, ()) if choices):
                 raise Fail(1001, f"Wrong {name} value")
-        if "tradeDate" in d and not _DAY.fullmatch(d["tradeDate"]):
-            raise Fail(1001, "Wrong tradeDate format, expected YYYY-MM-DD")
+        if "tradeDate" in d:
+            report_day(d, "tradeDate", "")
         low, high = _report_time(d, "dateFrom", 0), _report_time(d, "dateTo", 2**63)
         if high <= low:
             raise Fail(1001, "dateTo must be after dateFrom")
@@ -1678,8 +1685,7 @@ class ExberrySimulator:
         filtered by ``dateFrom``/``dateTo``, ``assetId``, ``mpId``, ``ledgerAccountId``
         (the documentation spells it ``ledgerAaccountId``: both are taken),
         ``transactionId`` and ``transactionTypes`` (all but reservations by default)."""
-        if "ledgerAaccountId" in d:
-            d = {"ledgerAccountId": d["ledgerAaccountId"], **d}
+        d = account_filtered(d)
         rows = self.ledger.report_transactions(mp, d)
         lists = {**_REPORT_LISTS, "transactionTypes": ("transactionType", TRANSACTION_TYPES)}
         return self._page(d, rows, "transactions", ("timestamp",), lists)
@@ -1800,9 +1806,8 @@ def _levels(
     return list(levels.values())
 
 
-_DAY = re.compile(r"\d{4}-\d\d-\d\d")
 """A calendar day as the venue writes it (``expiryDay``, ``tradeDate``)."""
-_REPORT_TIME = re.compile(_DAY.pattern + r"T\d\d:\d\d:\d\d(?:\.\d{1,6})?")
+_REPORT_TIME = re.compile(DAY.pattern + r"T\d\d:\d\d:\d\d(?:\.\d{1,6})?")
 
 
 def _report_time(d: dict[str, Any], name: str, default: int) -> int:
@@ -1925,7 +1930,7 @@ def _expiry(d: dict[str, Any], tif: str, now: float) -> float | None:
         expires = float(d["expiryDate"])
     else:
         try:
-            if not _DAY.fullmatch(day):
+            if not DAY.fullmatch(day):
                 raise ValueError(day)
             moment = dt.datetime.combine(dt.date.fromisoformat(day), _MARKET_CLOSE, dt.UTC)
         except ValueError:
