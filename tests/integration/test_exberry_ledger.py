@@ -484,3 +484,27 @@ async def test_fees_are_reported_and_the_simulator_charges_none(
     assert (page.fees, page.count) == ([], 0)
     with pytest.raises(ClientError, match="dateFrom"):
         await exberry_client.mp_fees(dateFrom="2026-03-01T00:00:00")
+
+
+async def test_the_account_filter_goes_under_both_spellings_and_either_is_honoured(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # The documentation spells the filter ledgerAaccountId for transactions and holdings
+    # (ledgerAccountId elsewhere): the client sends both, the simulator reads either.
+    exberry_sim.ledger.open_account(SIM_API_KEY, 36, balances={USD: 10})
+    exberry_sim.ledger.open_account(SIM_API_KEY, 826)
+    await exberry_client.create_cash_transfer(
+        senderAccountId=36, senderAssets=[{"assetId": USD, "amount": 4}], receiverAccountId=826
+    )
+    exberry_sim.ledger.end_of_day("2026-11-23")
+    await exberry_client.mp_transactions(ledgerAccountId=826)
+    await exberry_client.mp_holdings_summary(ledgerAccountId=826)
+    sent = [d for q, d in exberry_sim.calls if q.endswith(("/transactions", "/holdingsSummary"))]
+    assert [(d["ledgerAccountId"], d["ledgerAaccountId"]) for d in sent] == [(826, 826)] * 2
+    q = "v1/exchange.reporting/mp/"
+    moves = await exberry_client.request(q + "transactions", {"ledgerAaccountId": 826})
+    assert [(t["ledgerAccountId"], t["amount"]) for t in moves["transactions"]] == [(826, 4)]
+    held = await exberry_client.request(
+        q + "holdingsSummary", {"ledgerAaccountId": "826", "groupBy": "Account"}
+    )
+    assert [(h["ledgerAccountName"], h["eodHoldings"]) for h in held["holdings"]] == [("Acc826", 4)]
