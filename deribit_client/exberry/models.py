@@ -35,6 +35,7 @@ __all__ = [
     "InstrumentListUpdate",
     "InstrumentStatus",
     "LedgerTransaction",
+    "LegPriceLimits",
     "LightTicker",
     "LiveTrade",
     "MarketSide",
@@ -53,6 +54,7 @@ __all__ = [
     "PlaceOrderResult",
     "Position",
     "PositionsPage",
+    "PriceLimits",
     "QuoteDetail",
     "QuoteResult",
     "QuotesPage",
@@ -84,6 +86,7 @@ __all__ = [
     "TransactionsPage",
     "TransferAsset",
     "TransferResult",
+    "VolumeType",
 ]
 
 MpId = str | int
@@ -509,29 +512,87 @@ class OrderBookState(msgspec.Struct, frozen=True, gc=False):
 # -- Market Data API (its own socket; REFERENCE section 10) ---------------------------------
 
 
+class VolumeType(_Object):
+    """One entry of ``LightTicker.volumeTypes``: the day's volume (base asset) of one kind
+    of trade: ``Matched`` (order book), ``RFQ``, or a trade entry type (``EFRP``,
+    ``Block``, ``Other``, ``Reversal``...)."""
+
+    type: str
+    volume: float | None = None
+
+
+class _PriceBands(_Object):
+    dailyMinPrice: float | None = None
+    """The lowest price the daily price bands allow."""
+    dailyMaxPrice: float | None = None
+    tickMinPrice: float | None = None
+    """The lowest price the tick price bands allow."""
+    tickMaxPrice: float | None = None
+    minPrice: float | None = None
+    """The instrument's own lowest price."""
+    maxPrice: float | None = None
+
+
+class LegPriceLimits(_PriceBands):
+    """The price limits of one leg of a strategy (``PriceLimits.legs``)."""
+
+    id: int | None = None
+
+
+class PriceLimits(_PriceBands):
+    """``LightTicker.priceLimits``: the prices an order may have now. ``finalMinPrice``
+    is the highest of the minimums, ``finalMaxPrice`` the lowest of the maximums."""
+
+    finalMinPrice: float | None = None
+    finalMaxPrice: float | None = None
+    legs: list[LegPriceLimits] = []
+
+
 class LightTicker(_Object):
     """``v1/exchange.marketdata/lightTickers``: one symbol's prices (times in ms).
 
-    A symbol Exberry does not know is told once, in the stream, as an item with
-    ``errorCode`` 3 and ``errorMessage`` "Wrong symbol" (the other symbols go on);
-    check :attr:`errorCode` before reading its zero quantities as an empty book."""
+    The day's figures (``openingPrice``, ``high``, ``low``, ``volume``...) count order
+    book trades, or all trades with ``scope="All"``; members without a value are omitted
+    (``None``), and an instrument that has not traded has only ``symbol``, ``status``,
+    zero ``bidQuantity``/``askQuantity`` and ``timeStamp``. ``status``: ``Trading``,
+    ``Closed``, ``Halted``, ``AuctionCall`` or ``AuctionCrossing``.
+
+    A symbol Exberry does not know (or no longer trades) is told once, in the stream, as
+    an item with ``errorCode`` 3 and ``errorMessage`` "Wrong symbol" (the other symbols go
+    on); check :attr:`errorCode` before reading its zero quantities as an empty book."""
 
     symbol: str
     status: str | None = None
-    last: float | None = None
-    bid: float | None = None
-    ask: float | None = None
+    lastPrice: float | None = None
+    lastPriceTimestamp: int | None = None
+    lastQuantity: float | None = None
+    bidPrice: float | None = None
+    """The highest bid; ``bidQuantity`` is what rests at it."""
     bidQuantity: float | None = None
+    askPrice: float | None = None
     askQuantity: float | None = None
-    open: float | None = None
+    timeStamp: int | None = None
+    """When one of the members last changed."""
+    openingPrice: float | None = None
     high: float | None = None
     low: float | None = None
-    close: float | None = None
     volume: float | None = None
+    """The day's volume in the base asset."""
     quoteVolume: float | None = None
+    closingPrice: float | None = None
+    """The previous day's last order book trade."""
+    closingPriceTimestamp: int | None = None
     settlementPrice: float | None = None
+    settlementPriceTimestamp: int | None = None
     referencePrice: float | None = None
-    timeStamp: int | None = None
+    """What the daily price bands are measured from."""
+    referencePriceTimestamp: int | None = None
+    tickReferencePrice: float | None = None
+    """What the tick price bands are measured from: the day's last order book trade,
+    else ``referencePrice``."""
+    tickReferencePriceTimestamp: int | None = None
+    volumeTypes: list[VolumeType] = []
+    priceLimits: PriceLimits | None = None
     errorCode: int | None = None
     errorMessage: str | None = None
 

@@ -718,18 +718,10 @@ class ExberrySimulator:
         return [bars[k] for k in sorted(bars)]
 
     def _md_item(self, name: str, symbol: str, d: dict[str, Any], snapshot: bool) -> Any:
+        if name == "lightTickers":
+            return self._light_ticker(symbol)
         book = self.books[symbol]
         places: int = self.instruments[symbol]["quantityPrecision"]
-        if name == "lightTickers":
-            bid, ask = _levels(book["Buy"], places), _levels(book["Sell"], places)
-            trades = self.trade_log[symbol]
-            return {
-                "symbol": symbol, "status": "Trading", "timeStamp": self._now_ns() // 10**6,
-                "bid": bid[0][0] if bid else None, "bidQuantity": bid[0][1] if bid else 0,
-                "ask": ask[0][0] if ask else None, "askQuantity": ask[0][1] if ask else 0,
-                "last": trades[-1][0] if trades else None,
-                "volume": self._exact(symbol, sum(t[1] for t in trades)),
-            }  # fmt: skip
         if name == "partialOrderBook":
             depth, decimals = d.get("levels", 5), d.get("decimals")
             return {
@@ -739,6 +731,38 @@ class ExberrySimulator:
             }  # fmt: skip
         # liveTrades: the snapshot is one list of positional arrays
         return self.trade_log[symbol][-d.get("limit", 100) :] if snapshot else []
+
+    def _light_ticker(self, symbol: str) -> dict[str, Any]:
+        """A ``lightTickers`` item: the best prices, and the trading day's order book
+        trades (the day began at the last market close); members without a value are
+        left out, as Exberry leaves them."""
+        book, places = self.books[symbol], self.instruments[symbol]["quantityPrecision"]
+        bid, ask = _levels(book["Buy"], places), _levels(book["Sell"], places)
+        item: dict[str, Any] = {
+            "symbol": symbol, "status": "Trading", "timeStamp": self._now_ns() // 10**6,
+            "bidQuantity": bid[0][1] if bid else 0, "askQuantity": ask[0][1] if ask else 0,
+        }  # fmt: skip
+        if bid:
+            item["bidPrice"] = bid[0][0]
+        if ask:
+            item["askPrice"] = ask[0][0]
+        opened = int(_close_after(self.clock()) - 86_400) * 1000  # ms
+        trades = [t for t in self.trade_log[symbol] if t[1] > 0]
+        before = [t for t in trades if t[3] < opened]
+        if before:
+            item.update(closingPrice=before[-1][0], closingPriceTimestamp=opened)
+        today = trades[len(before) :]
+        if today:
+            prices = [t[0] for t in today]
+            volume = self._exact(symbol, sum(t[1] for t in today))
+            item.update(
+                lastPrice=prices[-1], lastQuantity=today[-1][1],
+                lastPriceTimestamp=today[-1][3], openingPrice=prices[0],
+                high=max(prices), low=min(prices), volume=volume,
+                quoteVolume=round(sum(t[0] * t[1] for t in today), 8),
+                volumeTypes=[{"type": "Matched", "volume": volume}],
+            )  # fmt: skip
+        return item
 
     async def _publish_md(self, touched: set[str]) -> None:
         for peer in list(self.peers):

@@ -1587,6 +1587,52 @@ async def test_reporting_filters_by_time_order_and_trade(
     assert status.marketModel == "T"
 
 
+async def test_light_tickers_carry_the_documented_members_and_the_days_figures(
+    timed: tuple[ExberrySimulator, ExberryClient, list[float]],
+) -> None:
+    # LightTicker had members named last/bid/ask/open/close where Exberry sends lastPrice,
+    # bidPrice, askPrice, openingPrice, closingPrice: every price arrived as None.
+    from deribit_client.exberry.models import LightTicker
+
+    sim, client, now = timed
+
+    def trade(price: float, quantity: float, n: int) -> None:
+        order = {"instrument": "BTC", "quantity": quantity, "orderType": "Limit"}
+        sim.place_order("other-mp", {**order, "mpOrderId": n, "side": "Sell", "price": price})
+        sim.place_order("other-mp", {**order, "mpOrderId": n + 1, "side": "Buy", "price": price})
+
+    now[0] = NOON - 86_400  # yesterday: its last trade is today's closing price
+    trade(90.0, 1, 1)
+    trade(95.0, 1, 3)
+    now[0] = NOON
+    trade(100.0, 2, 5)
+    trade(110.5, 0.5, 7)
+    trade(104.0, 1, 9)
+    await client.place_order(instrument="BTC", side="Buy", quantity=3, price=99.0, mpOrderId=1)
+    async with (
+        ExberryClient(sim.url, public_token="sim-md-token") as md,
+        md.light_tickers(symbols=["BTC", "ETH"]) as tickers,
+    ):
+        btc, eth = [await asyncio.wait_for(anext(tickers), 5) for _ in range(2)]
+    assert isinstance(btc, LightTicker)
+    assert isinstance(eth, LightTicker)
+    midnight = int(NOON - 12 * 3600 - 60) * 1000  # the close at 23:59 began this day
+    assert (btc.status, btc.bidPrice, btc.bidQuantity, btc.askPrice, btc.askQuantity) == (
+        "Trading", 99.0, 3.0, None, 0.0,
+    )  # fmt: skip
+    assert (btc.closingPrice, btc.closingPriceTimestamp) == (95.0, midnight)
+    assert (btc.openingPrice, btc.high, btc.low, btc.lastPrice, btc.lastQuantity) == (
+        100.0, 110.5, 100.0, 104.0, 1.0,
+    )  # fmt: skip
+    assert (btc.volume, btc.quoteVolume, btc.lastPriceTimestamp) == (3.5, 359.25, NOON * 1000)
+    assert [(v.type, v.volume) for v in btc.volumeTypes] == [("Matched", 3.5)]
+    # Never traded: what the documentation's empty response carries, and nothing else.
+    assert msgspec.structs.asdict(eth) == msgspec.structs.asdict(
+        LightTicker(symbol="ETH", status="Trading", bidQuantity=0, askQuantity=0,
+                    timeStamp=eth.timeStamp)
+    )  # fmt: skip
+
+
 async def test_market_data_api_in_public_token_mode(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient, md: ExberryClient
 ) -> None:
@@ -1610,7 +1656,7 @@ async def test_market_data_api_in_public_token_mode(
         ]
         ticker = await anext(tickers)
         assert isinstance(ticker, LightTicker)
-        assert (ticker.bid, ticker.ask) == (99.0, 101.0)
+        assert (ticker.bidPrice, ticker.askPrice) == (99.0, 101.0)
         await trader.place_order(
             instrument="BTC", side="Buy", quantity=1, orderType="Market", mpOrderId=4
         )
@@ -1796,7 +1842,7 @@ async def test_market_data_wrong_symbols_and_intervals_are_told(
         )
         await trader.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=1)
         update = await asyncio.wait_for(anext(tickers), 5)
-        assert (update.symbol, update.bid) == ("BTC", 99.0)  # type: ignore[union-attr]
+        assert (update.symbol, update.bidPrice) == ("BTC", 99.0)  # type: ignore[union-attr]
     # A wrong symbol on a one-symbol stream fails it with the documented code 3 (the
     # old simulator said 1, "unavailable": a bot retrying on that looped for ever).
     with pytest.raises(ExberryError, match="Wrong symbol NOPE") as wrong:

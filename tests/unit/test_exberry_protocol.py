@@ -279,6 +279,30 @@ def test_every_documented_member_of_every_sample_is_kept() -> None:
     assert dropped == []
 
 
+def test_a_light_ticker_keeps_every_member_its_documentation_lists() -> None:
+    # The Market Data API page's full response is not among the samples, and the model
+    # had guessed names (bid, ask, last...) that Exberry does not send: prices came as None.
+    d = {
+        "status": "Trading", "symbol": "INS10", "lastPrice": 0.5, "lastQuantity": 0.25,
+        "lastPriceTimestamp": 1675869327000, "bidPrice": 0.5, "bidQuantity": 1.5,
+        "askPrice": 0.75, "askQuantity": 3.5, "timeStamp": 1675869327183,
+        "openingPrice": 1.25, "low": 0.5, "high": 1.25, "volume": 12.5, "quoteVolume": 10.5,
+        "closingPrice": 1, "closingPriceTimestamp": 1675807200002, "settlementPrice": 1.5,
+        "settlementPriceTimestamp": 1673793853931, "referencePrice": 1.75,
+        "referencePriceTimestamp": 1686002400000, "tickReferencePrice": 2,
+        "tickReferencePriceTimestamp": 1696002400000,
+        "volumeTypes": [{"type": "EFRP", "volume": 1234}, {"type": "Matched", "volume": 7}],
+        "priceLimits": {
+            "dailyMinPrice": 9.5, "dailyMaxPrice": 11.5, "tickMinPrice": 9.75,
+            "tickMaxPrice": 12, "minPrice": 1, "maxPrice": 1000, "finalMinPrice": 9.75,
+            "finalMaxPrice": 11.5,
+            "legs": [{"id": 1, "minPrice": 1, "maxPrice": 1000}, {"id": 2, "minPrice": 1.25}],
+        },
+    }  # fmt: skip
+    decoded = decode_frame(frame(q="v1/exchange.marketdata/lightTickers", sid=10, d=d))
+    assert dropped_members(d, decoded.item, "lightTickers") == []
+
+
 def test_decode_frame_handles_spelling_variants_and_raises_only_sdk_errors() -> None:
     lower = decode_frame(
         frame(q=BOOK, sid=1, d={"messageType": "calendarEndOfDay", "calendarId": 1})
