@@ -85,7 +85,7 @@ from .models import (
 )
 from .protocol import ExberryProtocol, StreamClosed, frame_decoder
 
-__all__ = ["MUTATIONS", "ExberryClient", "ExberryStream"]
+__all__ = ["CANDLE_INTERVALS", "MUTATIONS", "ExberryClient", "ExberryStream"]
 
 log = logging.getLogger("deribit_client.exberry")
 
@@ -131,6 +131,11 @@ MdLevels = Literal[1, 5, 10, 20, 100]
 """The depths ``partialOrderBook`` accepts."""
 MdScope = Literal["CLOB", "All"]
 """The ``scope`` values ``lightTickers`` accepts."""
+CandleTimespan = Literal["MINUTE", "HOUR", "DAY"]
+"""The ``timespan`` of candles; with ``multiplier`` one of :data:`CANDLE_INTERVALS`."""
+CANDLE_INTERVALS = ((1, "MINUTE"), (5, "MINUTE"), (15, "MINUTE"), (1, "HOUR"), (4, "HOUR"),
+                    (1, "DAY"))  # fmt: skip
+"""The (``multiplier``, ``timespan``) pairs the Market Data API offers candles for."""
 ReportedStatus = Literal["Active", "Executed", "Cancelled", "Suspended"]
 """The order statuses reporting filters on."""
 RfqStatus = Literal["Active", "Cancelled", "Ended"]
@@ -1535,8 +1540,6 @@ class ExberryClient:
         symbols: list[str],
         interval: MdInterval = 1000,
         scope: MdScope | None = None,
-        volumeTypes: list[str] | None = None,
-        priceLimits: bool | None = None,
         policy: Policy = "keep_latest",
         maxsize: int | None = None,
         callback: Callable[[Any], Any] | None = None,
@@ -1549,8 +1552,7 @@ class ExberryClient:
         check_choice("interval", interval, get_args(MdInterval))
         if scope is not None:
             check_choice("scope", scope, get_args(MdScope))
-        d = _members({"symbols": symbols, "interval": interval, "scope": scope,
-                      "volumeTypes": volumeTypes, "priceLimits": priceLimits})  # fmt: skip
+        d = _members({"symbols": symbols, "interval": interval, "scope": scope})
         return self._md_stream("lightTickers", d, LightTicker, policy, maxsize, callback, on_error)
 
     def partial_order_book(
@@ -1650,40 +1652,52 @@ class ExberryClient:
         self,
         *,
         symbol: str,
-        timespan: str = "MINUTE",
+        timespan: CandleTimespan = "MINUTE",
         multiplier: int = 1,
-        from_: int | None = None,
+        from_: int | dt.date | None = None,
         policy: Policy = "keep_latest",
         maxsize: int | None = None,
         callback: Callable[[Any], Any] | None = None,
         on_error: ErrorCallback | None = None,
     ) -> ExberryStream[Candle]:
-        """``v1/exchange.marketdata/candles``: live bars (the current one repeats as it
-        changes); ``from_`` is Exberry's ``from`` (epoch seconds)."""
-        check_int("multiplier", multiplier, 1)
-        if from_ is not None:
-            check_int("from_", from_, 0)
+        """``v1/exchange.marketdata/candles``: live bars, the current one again as it
+        changes (Exberry sends a change at most every 3 seconds, and a bar once more
+        when it closes); ``keep_latest`` keeps the newest state of each bar. Without
+        ``from_`` only bars changing from now on come; with it, first the bars from
+        ``from_`` (Exberry's ``from``: epoch seconds, or for ``DAY`` bars a ``date`` or
+        ``yyyyMMdd`` int). ``multiplier`` and ``timespan`` make one of
+        :data:`CANDLE_INTERVALS`."""
+        _check_candle_interval(multiplier, timespan)
+        start = _candle_time("from_", from_, timespan)
         d = _members({"symbol": symbol, "timespan": timespan, "multiplier": multiplier,
-                      "from": from_})  # fmt: skip
-        return self._md_stream("candles", d, Candle, policy, maxsize, callback, on_error)
+                      "from": start})  # fmt: skip
+        return self._md_stream(
+            "candles", d, Candle, policy, maxsize, callback, on_error, key_of=_bar_of
+        )
 
     async def candles_history(
         self,
         *,
         symbol: str,
-        from_: int,
-        to: int,
-        timespan: str = "MINUTE",
+        from_: int | dt.date,
+        to: int | dt.date,
+        timespan: CandleTimespan = "MINUTE",
         multiplier: int = 1,
+        caAdjustments: bool | None = None,
         timeout: float | None = None,
     ) -> list[Candle]:
-        """``v1/exchange.marketdata.history/candles``: closed bars between ``from_`` and
-        ``to`` (epoch seconds)."""
-        check_int("multiplier", multiplier, 1)
-        if check_int("to", to, 0) <= check_int("from_", from_, 0):
+        """``v1/exchange.marketdata.history/candles``: the bars between ``from_`` and
+        ``to`` (epoch seconds, or for ``DAY`` bars a ``date`` or ``yyyyMMdd`` int); with
+        none in that range, Exberry answers the last bar before it. ``caAdjustments``:
+        prices adjusted for corporate actions."""
+        _check_candle_interval(multiplier, timespan)
+        start, end = _candle_time("from_", from_, timespan), _candle_time("to", to, timespan)
+        if end is not None and start is not None and end <= start:
             raise ClientError("candles_history needs to > from_")
-        d = {"symbol": symbol, "timespan": timespan, "multiplier": multiplier, "from": from_,
-             "to": to}  # fmt: skip
+        if caAdjustments is not None and type(caAdjustments) is not bool:
+            raise ClientError(f"caAdjustments must be a bool, not {caAdjustments!r}")
+        d = _members({"symbol": symbol, "timespan": timespan, "multiplier": multiplier,
+                      "from": start, "to": end, "caAdjustments": caAdjustments})  # fmt: skip
         q = "v1/exchange.marketdata.history/candles"
         return await self._request_many(q, Candle, timeout, d)
 
@@ -1703,9 +1717,11 @@ class ExberryClient:
         return self._md_stream("calendarList", {}, TradingCalendar, policy, None, None, None)
 
     def auction_indicative_ep(
-        self, *, symbol: str, interval: int | None = None, policy: Policy = "keep_latest"
+        self, *, symbol: str, interval: MdInterval | None = None, policy: Policy = "keep_latest"
     ) -> ExberryStream[AuctionIndicativeEP]:
         """``v1/exchange.marketdata/auctionIndicativeEP``: the indicative auction price."""
+        if interval is not None:
+            check_choice("interval", interval, get_args(MdInterval))
         d = _members({"symbol": symbol, "interval": interval})
         return self._md_stream(
             "auctionIndicativeEP", d, AuctionIndicativeEP, policy, None, None, None
@@ -1727,12 +1743,14 @@ class ExberryClient:
     def _md_stream(
         self, name: str, d: dict[str, Any], item_type: Any, policy: Policy,
         maxsize: int | None, callback: Callable[[Any], Any] | None,
-        on_error: ErrorCallback | None,
+        on_error: ErrorCallback | None, key_of: Callable[[Any], Any] | None = None,
     ) -> ExberryStream[Any]:  # fmt: skip
+        """A Market Data API stream; ``keep_latest`` keeps the newest item per symbol
+        unless ``key_of`` says what a newer item replaces."""
         size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
         q = f"v1/exchange.marketdata/{name}"
         return ExberryStream(
-            self, q, d, item_type, policy, size, callback, on_error, key_of=_symbol_of
+            self, q, d, item_type, policy, size, callback, on_error, key_of=key_of or _symbol_of
         )
 
     def _typed_stream(
@@ -1752,6 +1770,11 @@ class ExberryClient:
 
 def _symbol_of(item: Any) -> Any:
     return getattr(item, "symbol", None)
+
+
+def _bar_of(item: Any) -> Any:
+    # A candle replaces only an older state of the same bar: a closed bar is kept.
+    return getattr(item, "symbol", None), getattr(item, "timeStamp", None)
 
 
 def _live_trades(data: list[Any]) -> list[LiveTrade]:
@@ -1896,6 +1919,34 @@ def _day(name: str, value: str | dt.date | None) -> str | None:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:  # a month 13, a day 32
         raise ClientError(f"{name} is not a date: {value!r}") from None
+
+
+def _check_candle_interval(multiplier: int, timespan: str) -> None:
+    check_choice("timespan", timespan, get_args(CandleTimespan))
+    if (check_int("multiplier", multiplier, 1), timespan) not in CANDLE_INTERVALS:
+        offered = ", ".join(f"{m} {t}" for m, t in CANDLE_INTERVALS)
+        raise ClientError(f"no {multiplier} {timespan} candles: Exberry offers {offered}")
+
+
+def _candle_time(name: str, value: int | dt.date | None, timespan: str) -> int | None:
+    """A candle range bound as Exberry takes it: epoch seconds, or ``yyyyMMdd`` for
+    ``DAY`` bars (from a ``date`` or that int)."""
+    if value is None:
+        return None
+    if timespan != "DAY":
+        return check_int(name, value, 0)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return int(value.strftime("%Y%m%d"))
+    text = str(check_int(name, value, 0))
+    try:
+        if len(text) != 8:
+            raise ValueError(text)
+        dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        raise ClientError(
+            f"{name} of DAY candles must be a date or a yyyyMMdd int, not {value!r}"
+        ) from None
+    return int(text)
 
 
 def _eod_range(

@@ -205,6 +205,7 @@ class _Peer:
         self.md: dict[int, dict[str, Any]] = {}  # sid -> Market Data API request
         self.throttles: dict[int, _Throttle] = {}  # sid -> its interval's held updates
         self.balances: dict[int, tuple[str, int]] = {}  # sid -> (q, ledger account streamed)
+        self.candles: dict[int, dict[str, Any]] = {}  # sid -> the newest candle it was sent
 
     def write(self, message: dict[str, Any]) -> None:
         """Encode ``message`` and write it now (never waiting for the peer to read)."""
@@ -218,6 +219,7 @@ class _Peer:
         """Forget the stream on ``sid`` (ended by either side); returns what it was."""
         self.md.pop(sid, None)
         self.balances.pop(sid, None)
+        self.candles.pop(sid, None)
         throttle = self.throttles.pop(sid, None)
         if throttle is not None:
             throttle.cancel()
@@ -264,6 +266,8 @@ class ExberrySimulator:
             connection is slow, please reduce data consumed" and the socket is closed
             (code 1008, the same reason). ``None``: no limit.
         slow_disconnects: sockets closed as too slow.
+        candle_interval: seconds between two updates of a live ``candles`` stream (3, as
+            Exberry's documentation says; a test may shorten it).
     """
 
     def __init__(
@@ -312,6 +316,7 @@ class ExberrySimulator:
         self._errors = Faults()
         self._delays = Faults()
         self.max_backlog: int | None = 8 * 1024 * 1024
+        self.candle_interval = 3.0
         self.slow_disconnects = 0
         self.peers: set[_Peer] = set()
         self.orders: dict[int, dict[str, Any]] = {}
@@ -598,11 +603,7 @@ class ExberrySimulator:
             if name != "lightTickers" and symbols[0] not in self.instruments:
                 raise Fail(3, f"Wrong symbol {symbols[0]}")
             if name != "liveTrades":
-                interval = d.get("interval", MD_DEFAULT_INTERVAL)
-                if type(interval) is str and interval.isdigit():  # the samples write both
-                    interval = int(interval)
-                if interval not in MD_INTERVALS:
-                    raise Fail(3, "Wrong interval")
+                interval = _md_interval(d)
                 if name == "partialOrderBook":
                     if d.get("levels", 5) not in MD_LEVELS:
                         raise Fail(3, "Wrong levels")
@@ -651,6 +652,7 @@ class ExberrySimulator:
         if name == "auctionIndicativeEP":
             if d.get("symbol") not in self.instruments:
                 raise Fail(3, f"Wrong symbol {d.get('symbol')}")
+            _md_interval(d)
             peer.streams[sid] = ("md:auctionIndicativeEP", q, self._tracking)
             item = {"instrument": d["symbol"], "indicativePrice": 0, "pairedQuantity": 0,
                     "imbalanceQuantity": 0, "imbalanceSide": "NA",
@@ -660,15 +662,31 @@ class ExberrySimulator:
         if name == "candles":
             if d.get("symbol") not in self.instruments:
                 raise Fail(3, f"Wrong symbol {d.get('symbol')}")
-            if q.startswith("v1/exchange.marketdata.history/"):
-                for bar in self._bars(d["symbol"], d.get("from", 0), d.get("to", 2**62)):
+            history = q.startswith("v1/exchange.marketdata.history/")
+            missing = [k for k in ("timespan", "from", "to")[: 3 if history else 1] if k not in d]
+            if missing:
+                raise Fail(2, f"Missing fields: {missing[0]}")
+            if (d["timespan"], d.get("multiplier", 1)) not in _CANDLE_SECONDS:
+                raise Fail(3, "Wrong timespan")  # worded like "Wrong interval" (undocumented)
+            bars = self._bars(d["symbol"], d)
+            if history:  # none in the range: the last one before it
+                chosen = [b for at, b in bars if d["from"] <= at <= d["to"]]
+                for bar in chosen or [b for at, b in bars if at < d["from"]][-1:]:
                     await peer.send({"q": q, "sid": sid, "d": bar})
                 await peer.send({"sig": 1, "q": q, "sid": sid})
                 return
             peer.streams[sid] = ("md:candles", q, self._tracking)
             peer.md[sid] = d
-            for bar in self._bars(d["symbol"], 0, 2**62)[-1:]:
-                await peer.send({"q": q, "sid": sid, "d": bar})
+            send = functools.partial(self._candle_update, peer, q, sid, d)
+            peer.throttles[sid] = _Throttle(round(self.candle_interval * 1000), send)
+            if "from" not in d:  # only what changes from now on
+                if bars:
+                    peer.candles[sid] = bars[-1][1]
+                return
+            for at, bar in bars:
+                if at >= d["from"]:
+                    peer.write({"q": q, "sid": sid, "d": public(bar)})
+                    peer.candles[sid] = bar
             return
         if name == "instrumentList":  # one frame per instrument, the last marked
             peer.streams[sid] = ("md:instrumentList", q, self._tracking)
@@ -703,19 +721,44 @@ class ExberrySimulator:
         ordered = sorted(self.instruments, key=str.casefold)
         return [{"id": self._instrument_id(s), **self.instruments[s]} for s in ordered]
 
-    def _bars(self, symbol: str, start: int, end: int) -> list[dict[str, Any]]:
-        """One-minute candles of the trade log, between epoch seconds ``start``/``end``."""
+    def _bars(self, symbol: str, d: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+        """The candles of the trade log for ``d``'s ``timespan`` and ``multiplier``,
+        oldest first, each with its start as ``from``/``to`` count it (epoch seconds;
+        ``yyyyMMdd`` for ``DAY`` bars, whose ``timeStamp`` is that too: the documentation's
+        formats). A bar's ``_start`` (epoch seconds) is not sent."""
+        seconds = _CANDLE_SECONDS[d["timespan"], d.get("multiplier", 1)]
         bars: dict[int, dict[str, Any]] = {}
         for price, qty, _, ms, *_ in self.trade_log[symbol]:
-            minute = ms // 60_000 * 60
-            if not start <= minute <= end or qty <= 0:
+            if qty <= 0:
                 continue
-            fresh = {"symbol": symbol, "open": price, "high": price, "low": price,
-                     "volume": 0, "timeStamp": minute * 1000}  # fmt: skip
-            bar = bars.setdefault(minute, fresh)
+            start = ms // 1000 // seconds * seconds
+            bar = bars.get(start)
+            if bar is None:
+                day = int(dt.datetime.fromtimestamp(start, dt.UTC).strftime("%Y%m%d"))
+                stamp = day if d["timespan"] == "DAY" else start * 1000
+                bar = bars[start] = {
+                    "symbol": symbol, "open": price, "high": price, "low": price,
+                    "volume": 0, "_value": 0.0, "timeStamp": stamp, "_start": start,
+                }  # fmt: skip
             bar.update(high=max(bar["high"], price), low=min(bar["low"], price), close=price)
             bar["volume"] = self._exact(symbol, bar["volume"] + qty)
-        return [bars[k] for k in sorted(bars)]
+            bar["_value"] += price * qty
+            bar["vwa"] = round(bar["_value"] / bar["volume"], 8)
+        ordered = [bars[k] for k in sorted(bars)]
+        return [(b["timeStamp"] if d["timespan"] == "DAY" else b["_start"], b) for b in ordered]
+
+    def _candle_update(self, peer: _Peer, q: str, sid: int, d: dict[str, Any], _: str) -> None:
+        """Send a candles stream what changed since its last update: the bar it was sent
+        last if that changed before closing, and any newer bar."""
+        last = peer.candles.get(sid)
+        for _at, bar in self._bars(d["symbol"], d):
+            if (
+                last is None
+                or bar["_start"] > last["_start"]
+                or (bar["_start"] == last["_start"] and public(bar) != public(last))
+            ):
+                peer.write({"q": q, "sid": sid, "d": public(bar)})
+                peer.candles[sid] = last = bar
 
     def _md_item(self, name: str, symbol: str, d: dict[str, Any], snapshot: bool) -> Any:
         if name == "lightTickers":
@@ -777,10 +820,7 @@ class ExberrySimulator:
                     if name == "liveTrades":
                         for row in self._new_trades.get(symbol, []):
                             await peer.send({"q": q, "sid": sid, "d": row})  # one array each
-                    elif name == "candles":
-                        for bar in self._bars(symbol, 0, 2**62)[-1:]:
-                            await peer.send({"q": q, "sid": sid, "d": bar})
-                    else:  # lightTickers, partialOrderBook: at most once per interval
+                    else:  # lightTickers, partialOrderBook, candles: once per interval
                         peer.throttles[sid].update(symbol)
 
     def _md_update(
@@ -1800,6 +1840,21 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
 }
 
 
+def _md_interval(d: dict[str, Any]) -> int:
+    """A Market Data API stream's ``interval`` (ms), one of :data:`MD_INTERVALS`."""
+    interval = d.get("interval", MD_DEFAULT_INTERVAL)
+    if type(interval) is str and interval.isdigit():  # the samples write both
+        interval = int(interval)
+    if interval not in MD_INTERVALS:
+        raise Fail(3, "Wrong interval")
+    return int(interval)
+
+
+_CANDLE_SECONDS = {("MINUTE", 1): 60, ("MINUTE", 5): 300, ("MINUTE", 15): 900,
+                   ("HOUR", 1): 3600, ("HOUR", 4): 14_400, ("DAY", 1): 86_400}  # fmt: skip
+"""The candles the Market Data API offers, (timespan, multiplier) -> their length."""
+
+
 def _pseudonym(mp_id: int) -> int:
     """The stand-in for participant ``mp_id`` on pseudonymous streams: the same one every
     time, not the id's neighbour."""
@@ -1852,6 +1907,7 @@ def _report_time(d: dict[str, Any], name: str, default: int) -> int:
 _MD_TYPES: Types = {
     "symbol": str, "symbols": list, "from": int, "to": int, "limit": int, "multiplier": int,
     "timespan": str, "levels": int, "interval": (int, str), "decimals": int,
+    "caAdjustments": bool,
 }  # fmt: skip
 """The Market Data API's request members and their JSON types (lists: of strings)."""
 _SESSION_TYPES: Types = {"token": str, "username": str, "password": str}

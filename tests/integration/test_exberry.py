@@ -1633,6 +1633,78 @@ async def test_light_tickers_carry_the_documented_members_and_the_days_figures(
     )  # fmt: skip
 
 
+async def test_candles_come_in_every_documented_interval(
+    timed: tuple[ExberrySimulator, ExberryClient, list[float]],
+) -> None:
+    # The simulator made one-minute bars whatever the timespan and multiplier, without
+    # vwa, sent the current bar to a stream opened without `from`, and answered a
+    # history range without bars with nothing.
+    from deribit_client.exberry.models import Candle
+
+    sim, _, now = timed
+    sim.candle_interval = 0.05
+
+    def trade(price: float, quantity: float, n: int) -> None:
+        order = {"instrument": "BTC", "quantity": quantity, "orderType": "Limit"}
+        sim.place_order("other-mp", {**order, "mpOrderId": n, "side": "Sell", "price": price})
+        sim.place_order("other-mp", {**order, "mpOrderId": n + 1, "side": "Buy", "price": price})
+
+    hour = int(NOON)  # 12:00:00 UTC
+    for offset, price, quantity, n in ((-86_400, 80.0, 1, 1), (0, 100.0, 1, 3),
+                                       (290, 102.0, 3, 5), (1000, 98.0, 2, 7)):  # fmt: skip
+        now[0] = hour + offset
+        trade(price, quantity, n)
+    now[0] = hour + 1010
+    async with ExberryClient(sim.url, public_token="sim-md-token") as md:
+
+        async def bars(**kw: Any) -> list[tuple[Any, ...]]:
+            got = await md.candles_history(symbol="BTC", **kw)
+            return [(c.timeStamp, c.open, c.high, c.low, c.close, c.volume, c.vwa) for c in got]
+
+        assert await bars(from_=hour, to=hour + 3600, timespan="MINUTE", multiplier=5) == [
+            (hour * 1000, 100.0, 102.0, 100.0, 102.0, 4.0, 101.5),
+            ((hour + 900) * 1000, 98.0, 98.0, 98.0, 98.0, 2.0, 98.0),
+        ]
+        assert await bars(from_=hour - 7200, to=hour + 7200, timespan="HOUR") == [
+            (hour * 1000, 100.0, 102.0, 98.0, 98.0, 6.0, 100.33333333),
+        ]
+        days = await bars(from_=dt.date(2026, 11, 23), to=20261124, timespan="DAY")
+        assert [d[:2] for d in days] == [(20261123, 80.0), (20261124, 100.0)]
+        # No bar in the range: the last one before it.
+        assert await bars(from_=hour + 1200, to=hour + 1800) == [
+            ((hour + 960) * 1000, 98.0, 98.0, 98.0, 98.0, 2.0, 98.0)
+        ]
+        async with (
+            md.candles(symbol="BTC", timespan="MINUTE", multiplier=15) as live,
+            md.candles(symbol="BTC", timespan="MINUTE", multiplier=15, from_=hour) as since,
+        ):
+            first, second = [await asyncio.wait_for(anext(since), 5) for _ in range(2)]
+            assert [(c.timeStamp, c.volume) for c in (first, second)] == [
+                (hour * 1000, 4.0),
+                ((hour + 900) * 1000, 2.0),
+            ]
+            now[0] = hour + 1020
+            trade(99.0, 1, 9)
+            # The stream without from_ hears of the bar only once it changes.
+            for stream in (live, since):
+                bar = await asyncio.wait_for(anext(stream), 5)
+                assert isinstance(bar, Candle)
+                assert (bar.timeStamp, bar.close, bar.volume) == ((hour + 900) * 1000, 99.0, 3.0)
+        with pytest.raises(ClientError, match="no 5 HOUR candles: Exberry offers 1 MINUTE"):
+            md.candles(symbol="BTC", timespan="HOUR", multiplier=5)
+        with pytest.raises(ClientError, match="timespan must be one of"):
+            md.candles(symbol="BTC", timespan="WEEK")  # type: ignore[arg-type]
+        with pytest.raises(ClientError, match="from_ of DAY candles must be a date or"):
+            await md.candles_history(symbol="BTC", from_=2026112, to=20261124, timespan="DAY")
+        # What a client without these checks gets from the simulator.
+        q = "v1/exchange.marketdata.history/candles"
+        for d, code in (({"timespan": "HOUR", "multiplier": 5, "from": 1, "to": 2}, 3),
+                        ({"from": 1, "to": 2}, 2), ({"timespan": "DAY", "to": 2}, 2)):  # fmt: skip
+            with pytest.raises(ExberryError) as refused:
+                await md.request(q, {"symbol": "BTC", **d})
+            assert refused.value.code == code, d
+
+
 async def test_market_data_api_in_public_token_mode(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient, md: ExberryClient
 ) -> None:
@@ -1712,8 +1784,8 @@ async def test_market_data_reference_lists_candles_and_settlement(
         assert calendar.lastMessage == "Y"
     async with md.auction_indicative_ep(symbol="ETH") as auction:
         assert isinstance(await anext(auction), AuctionIndicativeEP)
-    async with md.candles(symbol="ETH") as live:
-        bar = await anext(live)
+    async with md.candles(symbol="ETH", from_=0) as live:
+        bar = await asyncio.wait_for(anext(live), 5)
         assert isinstance(bar, Candle)
         assert (bar.open, bar.close, bar.volume) == (10.0, 10.0, 1.0)
     assert bar.timeStamp is not None
