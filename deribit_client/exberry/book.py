@@ -12,7 +12,15 @@ from typing import Any
 
 from .._core.streams import Gap
 from .._core.values import check_int
-from .models import Add, Cancelled, Executed, Modified, NonDisplayTrade, OrderBookState
+from .models import (
+    Add,
+    Cancelled,
+    Executed,
+    InstrumentStatus,
+    Modified,
+    NonDisplayTrade,
+    OrderBookState,
+)
 
 __all__ = ["ExberryOrderBook"]
 
@@ -20,6 +28,18 @@ _RESIDUE = 1e-9
 """An order whose quantity left is at most this fraction of its size is gone: fills and
 cancels subtract decimal quantities in binary floating point (1000000.3 - 1000000.1 - 0.2
 leaves 4.7e-11), and no venue's quantity precision reaches a billionth of an order."""
+
+_STATES = {
+    v.casefold(): v
+    for v in ("Trade", "Halt", "Opened", "Closed", "AuctionCall", "AuctionCrossing", "Active",
+              "Disabled")
+}  # fmt: skip
+"""The state values in the field tables' spelling; the ``orderBookState`` sample writes
+``TRADE``/``ACTIVE`` where events write ``Trade``/``Halt``."""
+
+
+def _state(value: str | None) -> str | None:
+    return None if value is None else _STATES.get(value.casefold(), value)
 
 
 class ExberryOrderBook:
@@ -35,6 +55,13 @@ class ExberryOrderBook:
     Attributes:
         stale: True after a Gap until the next :meth:`load`: levels may be wrong.
         last_tracking_number: the newest event applied.
+        trading_status: ``Trade`` or ``Halt`` (``None`` until a snapshot or event tells).
+        market_status: ``Opened``, ``Closed``, ``AuctionCall`` or ``AuctionCrossing``.
+        status: ``Active`` or ``Disabled``. Exberry refuses orders unless the instrument
+            is ``Trade``, ``Opened`` and ``Active`` (``MarketStateError``); the three
+            follow ``InstrumentStatus`` events, in the field tables' spelling whatever
+            the case Exberry sent. A renamed instrument (``previousSymbol``) is followed
+            under its new symbol (:attr:`instrument`).
     """
 
     def __init__(self, instrument: str, quantity_precision: int | None = None) -> None:
@@ -52,6 +79,9 @@ class ExberryOrderBook:
         self._counts: dict[str, dict[float, int]] = {"Buy": {}, "Sell": {}}
         self.stale = True
         self.last_tracking_number: int | None = None
+        self.trading_status: str | None = None
+        self.market_status: str | None = None
+        self.status: str | None = None
         # True until an event newer than the snapshot applies: events sharing the newest
         # number are new then, but those sharing the snapshot's number it holds already.
         self._at_snapshot = False
@@ -65,6 +95,9 @@ class ExberryOrderBook:
         for order in state.orders:
             if order.instrument == self.instrument and order.orderId is not None:
                 self._add(order.orderId, order.side or "", order.price, order.quantity)
+        for item in state.instruments:
+            if item.instrument == self.instrument:
+                self._set_states(item)
         self.last_tracking_number = state.last_tracking_number
         self._at_snapshot = True
         self.stale = False
@@ -75,7 +108,9 @@ class ExberryOrderBook:
             self.stale = True
             return
         if getattr(event, "instrument", self.instrument) != self.instrument:
-            return
+            if type(event) is not InstrumentStatus or event.previousSymbol != self.instrument:
+                return
+            self.instrument = event.instrument or self.instrument  # renamed: follow it
         number = getattr(event, "trackingNumber", None)
         if number is not None:
             last = self.last_tracking_number
@@ -98,11 +133,22 @@ class ExberryOrderBook:
                 # A resting order trading as the taker: replaced to a crossing price (a new
                 # order is not on the book until its Add, after its fills).
                 self._reduce(event.takerOrderId, event.executedQuantity)
+        elif type(event) is InstrumentStatus:
+            self._set_states(event)
         elif type(event) is Modified and event.orderId is not None:
             entry = self._orders.get(event.orderId)
             if entry is not None:
                 self._reduce(event.orderId, None)
                 self._add(event.orderId, entry[0], event.price, event.newQuantity)
+
+    def _set_states(self, item: Any) -> None:
+        """Take the states ``item`` carries (an event carries only those that changed)."""
+        if item.tradingStatus is not None:
+            self.trading_status = _state(item.tradingStatus)
+        if item.marketStatus is not None:
+            self.market_status = _state(item.marketStatus)
+        if item.status is not None:
+            self.status = _state(item.status)
 
     async def resync(self, client: Any) -> None:
         """Reload from ``client.order_book_state()`` (after a Gap)."""

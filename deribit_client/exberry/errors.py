@@ -72,7 +72,9 @@ class OrderValidationError(ExberryError):
 
 
 class MarketStateError(ExberryError):
-    """1003 market closed, 1004/1018 trading not allowed, 1009 instrument halted."""
+    """1003 market closed, 1004/1018 trading not allowed, 1009 instrument halted, 1030
+    "Trading is not allowed during crossing" (an auction's crossing): the instrument's
+    state refuses the request; it may be accepted once the instrument is open again."""
 
 
 class NotFound(ExberryError):
@@ -127,5 +129,8 @@ def exberry_error(
         # The Market Data API reuses 2 for a request missing a member ("Missing fields:
         # token", REFERENCE 3): not a disconnected stream, which would be resumed as is.
         return ExberryError(code, message, q, sid, error_type)
+    if code == 1030 and "crossing" in message:
+        # 1030 is also "Only [Allowed TIF] limit orders are allowed": a validation error.
+        return MarketStateError(code, message, q, sid, error_type)
     cls = EXBERRY_ERROR_CODES.get(code, ExberryError)
     return cls(code, message, q, sid, error_type)

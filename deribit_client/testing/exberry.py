@@ -96,6 +96,12 @@ _STP_ACTIONS = {"CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"}
 _WINDOW_MS = 60_000
 _MARKET_CLOSE = dt.time(23, 59)  # of the one calendar, "Always" (UTC), calendarList shows
 _RESTING_TIFS = ("GTC", "GTD", "DAY")
+_OPEN_FOR_TRADING = {"tradingStatus": "Trade", "marketStatus": "Opened", "status": "Active"}
+_INSTRUMENT_STATES = {  # member -> its values (REFERENCE 6, InstrumentStatus)
+    "tradingStatus": ("Trade", "Halt"),
+    "marketStatus": ("Opened", "Closed", "AuctionCall", "AuctionCrossing"),
+    "status": ("Active", "Disabled"),
+}
 _DISPLAY = {  # displayMethod -> the display quantities it takes (REFERENCE 5)
     "DisplayQuantity": ("displayQuantity",),
     "Random": ("displayLowQuantity", "displayHighQuantity"),
@@ -311,6 +317,11 @@ class ExberrySimulator:
         self.md_tokens = set(md_tokens or {"sim-md-token"})
         """Public-mode tokens of the Market Data API (requests carry one, no session)."""
         self.trade_log: dict[str, list[list[Any]]] = {i: [] for i in self.instruments}
+        self.instrument_status: dict[str, dict[str, str]] = {
+            i: dict(_OPEN_FOR_TRADING) for i in self.instruments
+        }
+        """Symbol -> its ``tradingStatus``, ``marketStatus`` and ``status`` (change them
+        with :meth:`set_instrument_status`)."""
         self.clock = clock
         self.calls: list[tuple[str, Any]] = []
         self._errors = Faults()
@@ -617,9 +628,7 @@ class ExberrySimulator:
             peer.md[sid] = d
             for symbol in symbols:
                 if symbol not in self.instruments:  # lightTickers: told once, in the stream
-                    item = {"symbol": symbol, "bidQuantity": 0, "askQuantity": 0,
-                            "timeStamp": self._now_ns() // 10**6, "errorCode": 3,
-                            "errorMessage": "Wrong symbol"}  # fmt: skip
+                    item = self._wrong_symbol(symbol)
                 else:
                     item = self._md_item(name, symbol, d, True)
                 await peer.send({"q": q, "sid": sid, "d": item})
@@ -778,11 +787,15 @@ class ExberrySimulator:
     def _light_ticker(self, symbol: str) -> dict[str, Any]:
         """A ``lightTickers`` item: the best prices, and the trading day's order book
         trades (the day began at the last market close); members without a value are
-        left out, as Exberry leaves them."""
+        left out, as Exberry leaves them. A disabled instrument is no longer an active
+        one: the documented "Wrong symbol" item."""
+        if self.instrument_status[symbol]["status"] == "Disabled":
+            return self._wrong_symbol(symbol)
         book, places = self.books[symbol], self.instruments[symbol]["quantityPrecision"]
         bid, ask = _levels(book["Buy"], places), _levels(book["Sell"], places)
         item: dict[str, Any] = {
-            "symbol": symbol, "status": "Trading", "timeStamp": self._now_ns() // 10**6,
+            "symbol": symbol, "status": self._ticker_status(symbol),
+            "timeStamp": self._now_ns() // 10**6,
             "bidQuantity": bid[0][1] if bid else 0, "askQuantity": ask[0][1] if ask else 0,
         }  # fmt: skip
         if bid:
@@ -940,6 +953,7 @@ class ExberrySimulator:
         check_parties(d.get("parties", []))
         if instrument not in self.instruments:
             raise Fail(1010, f"Instrument {instrument} not found")
+        self._check_trading(instrument)
         self._check_terms(instrument, quantity, (price, stop), *_display_quantities(d))
         if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
             raise Fail(1002, "mpOrderId already in use")
@@ -970,6 +984,74 @@ class ExberrySimulator:
         self._trigger_stops(instrument)
         return [{"orderId": order["orderId"], "orderStatus": "Pending"}]
 
+    # -- instrument states ----------------------------------------------------------------
+
+    def set_instrument_status(
+        self,
+        symbol: str,
+        *,
+        tradingStatus: str | None = None,
+        marketStatus: str | None = None,
+        status: str | None = None,
+    ) -> None:
+        """Change an instrument's state as the venue's operator or calendar would:
+        ``tradingStatus`` ``Trade``/``Halt``, ``marketStatus`` ``Opened``/``Closed``/
+        ``AuctionCall``/``AuctionCrossing``, ``status`` ``Active``/``Disabled``. The
+        ``orderBookDepth`` stream hears an ``InstrumentStatus`` event with the members
+        that changed; ``lightTickers`` show it (a disabled instrument is a "Wrong symbol"
+        item there). Until it is open again, orders, cancels, replaces and mass cancels of
+        the instrument are refused: ``1004`` disabled, ``1003`` closed, ``1009`` halted,
+        ``1030`` crossing (resting orders stay, and GTD/DAY ones still expire). Stop
+        orders whose trigger was reached trigger once it is ``Opened`` and ``Trade``."""
+        if symbol not in self.instruments:
+            raise ValueError(f"unknown instrument {symbol!r}")
+        asked = {"tradingStatus": tradingStatus, "marketStatus": marketStatus, "status": status}
+        for name, value in asked.items():
+            if value is not None and value not in _INSTRUMENT_STATES[name]:
+                choices = ", ".join(_INSTRUMENT_STATES[name])
+                raise ValueError(f"{name} must be one of {choices}, not {value!r}")
+        state = self.instrument_status[symbol]
+        changed = {k: v for k, v in asked.items() if v is not None and state[k] != v}
+        if not changed:
+            return
+        state.update(changed)
+        self._next_action()
+        self._emit("orderBookDepth", None, {
+            "messageType": "InstrumentStatus", "eventTimestamp": self._now_ns(),
+            "instrument": symbol, **changed,
+        })  # fmt: skip
+        if self._trading(symbol):
+            self._trigger_stops(symbol)
+
+    def _trading(self, symbol: str) -> bool:
+        return self.instrument_status[symbol] == _OPEN_FOR_TRADING
+
+    def _check_trading(self, symbol: str) -> None:
+        """Refuse a trading request on an instrument that is not open for trading, with
+        the code its state has in Exberry's error tables."""
+        state = self.instrument_status[symbol]
+        if state["status"] == "Disabled":
+            raise Fail(1004, "Instrument trading is not allowed")
+        if state["marketStatus"] == "Closed":
+            raise Fail(1003, "Market is closed")
+        if state["tradingStatus"] == "Halt":
+            raise Fail(1009, "Instrument trading is halt")
+        if state["marketStatus"] == "AuctionCrossing":
+            raise Fail(1030, "Trading is not allowed during crossing")
+
+    def _ticker_status(self, symbol: str) -> str:
+        """``lightTickers`` ``status``: ``Halted``, else the market's own state."""
+        state = self.instrument_status[symbol]
+        if state["tradingStatus"] == "Halt":
+            return "Halted"
+        market = state["marketStatus"]
+        return "Trading" if market == "Opened" else market
+
+    def _wrong_symbol(self, symbol: str) -> dict[str, Any]:
+        return {"symbol": symbol, "bidQuantity": 0, "askQuantity": 0,
+                "timeStamp": self._now_ns() // 10**6, "errorCode": 3,
+                "errorMessage": "Wrong symbol"}  # fmt: skip
+
     def _suspend(self, order: dict[str, Any]) -> None:
         """Hold stop ``order`` off the book until its trigger (its owner hears
         ``Suspended``)."""
@@ -984,7 +1066,7 @@ class ExberrySimulator:
         its price); their trades may reach more. Buy Stop/StopLimit trigger at or above
         their stopPrice, sell ones at or below; MIT and LIT the other way round."""
         stops = self._stops[instrument]
-        while stops and self.trade_log[instrument]:
+        while stops and self.trade_log[instrument] and self._trading(instrument):
             last = self.trade_log[instrument][-1][0]
             order = next((o for o in stops if _triggered(o, last)), None)
             if order is None:
@@ -1307,6 +1389,8 @@ class ExberrySimulator:
             raise Fail(1104, "Only one of orderId or mpOrderId is allowed")
         if by_id is None and by_mp is None:
             raise Fail(1103, "Missing fields: orderId or mpOrderId")
+        if d["instrument"] in self.instruments:
+            self._check_trading(d["instrument"])
         for order in self.orders.values():
             if (
                 order["_mp"] == mp and order["instrument"] == d["instrument"]
@@ -1409,6 +1493,8 @@ class ExberrySimulator:
         scope = d.get("targetScope", "Instrument")
         if scope == "Instrument" and "instrument" not in d:
             raise Fail(1000, "Missing fields: instrument")
+        if scope == "Instrument" and d["instrument"] in self.instruments:
+            self._check_trading(d["instrument"])
         entities, parties = d.get("targetEntities", ["Order"]), d.get("targetParties", [])
         if not isinstance(entities, list) or not all(
             type(e) is str and e in _COUNTERS for e in entities
@@ -1425,6 +1511,7 @@ class ExberrySimulator:
                 r for r in records
                 if entity in entities and r["_mp"] == mp and r["status"] in _OPEN
                 and (scope == "All" or r["instrument"] == d["instrument"])
+                and (r["instrument"] not in self.instruments or self._trading(r["instrument"]))
                 and all(p in (owner(r)["parties"] or ()) for p in parties)
             ]  # fmt: skip
 
@@ -1458,10 +1545,9 @@ class ExberrySimulator:
             items.append(
                 {
                     "messageType": "InstrumentStatus",
+                    "instrumentId": self._instrument_id(instrument),
                     "instrument": instrument,
-                    "tradingStatus": "Trade",
-                    "marketStatus": "Opened",
-                    "status": "Active",
+                    **self.instrument_status[instrument],
                 }
             )
         return [*items, *self.rfq.book_state(), {"lastTrackingNumber": self._tracking}]

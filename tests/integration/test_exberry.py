@@ -1218,6 +1218,76 @@ async def test_local_order_book_from_state_and_depth(
             book.bids(depth)  # type: ignore[arg-type]
 
 
+async def test_halted_closed_and_disabled_instruments_refuse_trading(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient, md: ExberryClient
+) -> None:
+    # Every simulated instrument was open for trading for ever: a bot could not be tested
+    # against a halt, a closed market or a disabled instrument.
+    from deribit_client.exberry import ExberryOrderBook
+    from deribit_client.exberry.errors import MarketStateError
+    from deribit_client.exberry.models import InstrumentStatus, LightTicker
+
+    sim, client = exberry_sim, exberry_client
+    placed = await client.place_order(
+        instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=1
+    )
+    book = ExberryOrderBook("BTC")
+    book.load(await client.order_book_state())
+    assert (book.trading_status, book.market_status, book.status) == ("Trade", "Opened", "Active")
+
+    async def refused(code: int) -> None:
+        attempts = (
+            lambda: client.place_order(instrument="BTC", side="Buy", quantity=1, price=98.0,
+                                       mpOrderId=100 + code),
+            lambda: client.cancel_order(instrument="BTC", mpOrderId=1),
+            lambda: client.replace_order(orderId=placed.orderId, instrument="BTC", quantity=2,
+                                         price=97.0),
+            lambda: client.mass_cancel(instrument="BTC"),
+        )  # fmt: skip
+        for attempt in attempts:
+            with pytest.raises(MarketStateError) as info:
+                await attempt()
+            assert info.value.code == code
+
+    async with (
+        client.order_book_depth(trackingNumber=book.last_tracking_number) as depth,
+        md.light_tickers(symbols=["BTC"], interval=100, policy="drop_oldest") as tickers,
+    ):
+        ticker = await asyncio.wait_for(anext(tickers), 5)
+        assert isinstance(ticker, LightTicker)
+        assert ticker.status == "Trading"
+        await client.order_book_state()  # the stream is open once a later request is answered
+        sim.set_instrument_status("BTC", tradingStatus="Halt")
+        event = await asyncio.wait_for(anext(depth), 5)
+        assert isinstance(event, InstrumentStatus)
+        assert (event.instrument, event.tradingStatus, event.marketStatus) == ("BTC", "Halt", None)
+        book.apply(event)
+        assert (book.trading_status, book.market_status) == ("Halt", "Opened")
+        ticker = await asyncio.wait_for(anext(tickers), 5)
+        assert ticker.status == "Halted"  # type: ignore[union-attr]
+        await refused(1009)
+        # Other instruments trade on; a mass cancel of them all leaves the halted one's.
+        await client.place_order(instrument="ETH", side="Buy", quantity=1, price=9.5, mpOrderId=2)
+        cancelled = await client.mass_cancel(targetScope="All")
+        assert cancelled.numberOfOrders == 1
+        sim.set_instrument_status("BTC", marketStatus="Closed")
+        await refused(1003)  # closed and halted: the market's state is told first
+        sim.set_instrument_status("BTC", tradingStatus="Trade", marketStatus="AuctionCrossing")
+        await refused(1030)
+        sim.set_instrument_status("BTC", marketStatus="Opened", status="Disabled")
+        await refused(1004)
+        gone = await asyncio.wait_for(anext(tickers), 5)
+        assert (gone.symbol, gone.errorCode, gone.errorMessage) == ("BTC", 3, "Wrong symbol")  # type: ignore[union-attr]
+        sim.set_instrument_status("BTC", status="Active")
+        while book.last_tracking_number != sim._tracking:
+            book.apply(await asyncio.wait_for(anext(depth), 5))
+    assert (book.trading_status, book.market_status, book.status) == ("Trade", "Opened", "Active")
+    assert book.bids() == [(99.0, 1.0)]  # resting orders stayed through it all
+    await client.cancel_order(instrument="BTC", mpOrderId=1)
+    with pytest.raises(ValueError, match="tradingStatus must be one of Trade, Halt"):
+        sim.set_instrument_status("BTC", tradingStatus="HALT")
+
+
 async def test_iceberg_and_hidden_orders_show_only_what_they_display(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:

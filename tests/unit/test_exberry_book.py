@@ -15,6 +15,7 @@ from deribit_client.exberry.models import (
     BookStateItem,
     Cancelled,
     Executed,
+    InstrumentStatus,
     Modified,
     OrderBookState,
 )
@@ -159,3 +160,30 @@ def test_quantities_keep_the_instruments_precision_when_given() -> None:
     for bad in (-1, 2.0, True):
         with pytest.raises(ClientError, match="quantity_precision"):
             ExberryOrderBook("BTC", quantity_precision=bad)  # type: ignore[arg-type]
+
+
+def test_the_instruments_state_follows_its_status_events_and_renames() -> None:
+    # The book ignored InstrumentStatus: a halt went unnoticed, and after a rename every
+    # event carried the new symbol, so the book silently stopped changing.
+    book = ExberryOrderBook("BTC")
+    assert (book.trading_status, book.market_status, book.status) == (None, None, None)
+    states = BookStateItem(  # as the sample spells them
+        messageType="InstrumentStatus",
+        instrument="BTC",
+        tradingStatus="TRADE",
+        marketStatus="Opened",
+        status="ACTIVE",
+    )
+    other = BookStateItem(messageType="InstrumentStatus", instrument="ETH", tradingStatus="Halt")
+    book.load(OrderBookState([], [other, states], 5))
+    assert (book.trading_status, book.market_status, book.status) == ("Trade", "Opened", "Active")
+    book.apply(InstrumentStatus(instrument="ETH", tradingStatus="Halt", trackingNumber=6))
+    book.apply(InstrumentStatus(instrument="BTC", tradingStatus="Halt", trackingNumber=7))
+    assert (book.trading_status, book.market_status) == ("Halt", "Opened")  # only what changed
+    book.apply(InstrumentStatus(instrument="XBT", previousSymbol="BTC", trackingNumber=8))
+    book.apply(Add(instrument="XBT", orderId=1, side="Buy", quantity=1.0, price=99.0,
+                   trackingNumber=9))  # fmt: skip
+    assert (book.instrument, book.bids(), book.trading_status) == ("XBT", [(99.0, 1.0)], "Halt")
+    book.apply(Add(instrument="BTC", orderId=2, side="Buy", quantity=1.0, price=98.0,
+                   trackingNumber=10))  # fmt: skip
+    assert book.bids() == [(99.0, 1.0)]  # the old symbol is another instrument now

@@ -354,3 +354,18 @@ def test_a_resumed_stream_skips_what_it_delivered_whichever_way_the_server_repla
         for item in [*replayed, *after]:
             stream.deliver(item)
         assert [item.orderId for item in got] == [10, 20, 21, 22, 30]
+
+
+def test_1030_is_a_market_state_during_a_crossing_and_a_validation_error_otherwise() -> None:
+    # One code, two documented messages: a bot that waits out MarketStateError must see
+    # the crossing as one, and must not wait out a time in force the auction refuses.
+    from deribit_client.exberry.errors import (
+        MarketStateError,
+        OrderValidationError,
+        exberry_error,
+    )
+
+    crossing = exberry_error(1030, "Trading is not allowed during crossing")
+    assert type(crossing) is MarketStateError
+    rule = exberry_error(1030, "Only [GAA, GTC] limit orders are allowed")
+    assert type(rule) is OrderValidationError
