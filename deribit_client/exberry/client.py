@@ -1668,7 +1668,7 @@ class ExberryClient:
         ``yyyyMMdd`` int). ``multiplier`` and ``timespan`` make one of
         :data:`CANDLE_INTERVALS`."""
         _check_candle_interval(multiplier, timespan)
-        start = _candle_time("from_", from_, timespan)
+        start = None if from_ is None else _candle_time("from_", from_, timespan)
         d = _members({"symbol": symbol, "timespan": timespan, "multiplier": multiplier,
                       "from": start})  # fmt: skip
         return self._md_stream(
@@ -1692,7 +1692,7 @@ class ExberryClient:
         prices adjusted for corporate actions."""
         _check_candle_interval(multiplier, timespan)
         start, end = _candle_time("from_", from_, timespan), _candle_time("to", to, timespan)
-        if end is not None and start is not None and end <= start:
+        if end <= start:
             raise ClientError("candles_history needs to > from_")
         if caAdjustments is not None and type(caAdjustments) is not bool:
             raise ClientError(f"caAdjustments must be a bool, not {caAdjustments!r}")
@@ -1928,11 +1928,9 @@ def _check_candle_interval(multiplier: int, timespan: str) -> None:
         raise ClientError(f"no {multiplier} {timespan} candles: Exberry offers {offered}")
 
 
-def _candle_time(name: str, value: int | dt.date | None, timespan: str) -> int | None:
+def _candle_time(name: str, value: int | dt.date, timespan: str) -> int:
     """A candle range bound as Exberry takes it: epoch seconds, or ``yyyyMMdd`` for
     ``DAY`` bars (from a ``date`` or that int)."""
-    if value is None:
-        return None
     if timespan != "DAY":
         return check_int(name, value, 0)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
