@@ -1274,8 +1274,7 @@ class ExberryClient:
         """``v1/exchange.reporting/mp/rfqs``: one page of this participant's RFQs, dates
         and ``orderBy`` as for :meth:`mp_orders`; ``rfqId`` needs ``instruments``."""
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
-        if status is not None:
-            check_choice("status", status, get_args(RfqStatus))
+        _check_optional("status", status, RfqStatus)
         if rfqId is not None and not instruments:
             raise ClientError("the rfqId filter needs instruments")
         q = "v1/exchange.reporting/mp/rfqs"
@@ -1301,8 +1300,7 @@ class ExberryClient:
         (``side``, ``price``, ``quantity`` of their first detail), dates and ``orderBy``
         as for :meth:`mp_orders`; ``rfqId`` and ``quoteId`` need ``instruments``."""
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
-        if status is not None:
-            check_choice("status", status, get_args(QuoteStatus))
+        _check_optional("status", status, QuoteStatus)
         if (rfqId is not None or quoteId is not None) and not instruments:
             raise ClientError("the rfqId and quoteId filters need instruments")
         q = "v1/exchange.reporting/mp/quotes"
@@ -1329,8 +1327,7 @@ class ExberryClient:
         creation and ``orderBy`` takes ``createdAt`` or ``lastEventTimestamp``, as for
         :meth:`mp_orders`."""
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
-        if type is not None:
-            check_choice("type", type, get_args(TransactionType))
+        _check_optional("type", type, TransactionType)
         _check_choices("statuses", statuses, TransactionRequestStatus)
         q = "v1/exchange.reporting/mp/transactionRequests"
         d = _members(call_arguments())
@@ -1358,8 +1355,7 @@ class ExberryClient:
         ``mpId`` either side; dates and ``orderBy`` as for
         :meth:`mp_transaction_requests`."""
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
-        if type is not None:
-            check_choice("type", type, get_args(TransferType))
+        _check_optional("type", type, TransferType)
         _check_choices("statuses", statuses, AllegedTransferStatus)
         q = "v1/exchange.reporting/mp/allegedTransfers"
         d = _members(call_arguments())
@@ -1407,8 +1403,7 @@ class ExberryClient:
         (included) to ``eodDateTo`` (excluded), ``YYYY-MM-DD`` or a ``date``.
         ``ledgerAccountId`` is sent under both its name and the documentation's
         spelling (``ledgerAaccountId``)."""
-        if groupBy is not None:
-            check_choice("groupBy", groupBy, get_args(HoldingsGroupBy))
+        _check_optional("groupBy", groupBy, HoldingsGroupBy)
         eodDateFrom, eodDateTo = _eod_range(eodDateFrom, eodDateTo, allow_equal=True)
         _check_page(limit, offset)
         q = "v1/exchange.reporting/mp/holdingsSummary"
@@ -1550,8 +1545,7 @@ class ExberryClient:
         if not symbols or not all(type(s) is str for s in symbols):
             raise ClientError("symbols must be a non-empty list of str")
         check_choice("interval", interval, get_args(MdInterval))
-        if scope is not None:
-            check_choice("scope", scope, get_args(MdScope))
+        _check_optional("scope", scope, MdScope)
         d = _members({"symbols": symbols, "interval": interval, "scope": scope})
         return self._md_stream("lightTickers", d, LightTicker, policy, maxsize, callback, on_error)
 
@@ -1720,8 +1714,7 @@ class ExberryClient:
         self, *, symbol: str, interval: MdInterval | None = None, policy: Policy = "keep_latest"
     ) -> ExberryStream[AuctionIndicativeEP]:
         """``v1/exchange.marketdata/auctionIndicativeEP``: the indicative auction price."""
-        if interval is not None:
-            check_choice("interval", interval, get_args(MdInterval))
+        _check_optional("interval", interval, MdInterval)
         d = _members({"symbol": symbol, "interval": interval})
         return self._md_stream(
             "auctionIndicativeEP", d, AuctionIndicativeEP, policy, None, None, None
@@ -1862,6 +1855,12 @@ def _check_transfer_assets(name: str, assets: object, required: bool = False) ->
         for member, value in (("assetId", asset_id), ("amount", amount)):
             if isinstance(value, bool) or not isinstance(value, int | float | str):
                 raise ClientError(f"{name}: {member} must be a number or its text: {asset!r}")
+
+
+def _check_optional(name: str, value: object, kind: Any) -> None:
+    """``value``, when given, one of the ``Literal`` ``kind``'s."""
+    if value is not None:
+        check_choice(name, value, get_args(kind))
 
 
 def _check_choices(name: str, values: list[Any] | None, kind: Any) -> None:

@@ -236,9 +236,7 @@ class LedgerDesk:
         if asset is None:
             raise Fail(100, "Missing or invalid parameter: assetId")
         amount = _amount(d)
-        description = d.get("description")
-        if description is not None and not isinstance(description, str):
-            raise Fail(100, "Missing or invalid parameter: description")
+        description = _text(d, "description", 100)
         # Which attachments a request takes (the documentation's table).
         rules = {
             "instructionDetailsId": "optional" if asset.cash else "required",
@@ -247,10 +245,8 @@ class LedgerDesk:
         if asset.cash and kind == "Withdrawal":
             rules["instructionDetailsId"] = "no"
         for name, rule in rules.items():
-            given = d.get(name)
+            given = _text(d, name, 100)
             if (given is None and rule == "required") or (given is not None and rule == "no"):
-                raise Fail(100, f"Missing or invalid parameter: {name}")
-            if given is not None and not isinstance(given, str):
                 raise Fail(100, f"Missing or invalid parameter: {name}")
         ident = next(self._ids)
         if kind == "Withdrawal":  # held until settled or cancelled
@@ -704,11 +700,11 @@ def _insufficient(asset: Asset, missing: Decimal) -> Fail:
                       f"{asset.assetName} are missing")  # fmt: skip
 
 
-def _text(d: dict[str, Any], name: str) -> str | None:
-    """An optional text member (``1000`` if not text)."""
+def _text(d: dict[str, Any], name: str, code: int = 1000) -> str | None:
+    """An optional text member (``code`` if not text)."""
     value = d.get(name)
     if value is not None and not isinstance(value, str):
-        raise Fail(1000, f"Missing or invalid parameter: {name}")
+        raise Fail(code, f"Missing or invalid parameter: {name}")
     return value
 
 

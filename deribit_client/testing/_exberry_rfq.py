@@ -16,7 +16,16 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from ._exberry_rules import Fail, Participant, Types, check_parties, iso, public, report_times
+from ._exberry_rules import (
+    BY_CREATION,
+    Fail,
+    Participant,
+    Types,
+    check_parties,
+    iso,
+    public,
+    report_times,
+)
 from ._exberry_rules import typed as typed_members
 from ._logs import forget_closed
 
@@ -308,7 +317,7 @@ class RfqDesk:
              **report_times(r["_created"], r["_last_event"])}
             for r in self.rfqs.values() if r["_mp"] == mp
         ]  # fmt: skip
-        return self._venue._page(d, rows, "rfqs", ("createdAt", "lastEventTimestamp"))
+        return self._venue._page(d, rows, "rfqs", BY_CREATION)
 
     def report_quotes(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``mp/quotes``: the dealer's quotes (``side``, ``price``, ``quantity`` of their
@@ -323,7 +332,7 @@ class RfqDesk:
              **report_times(q["_created"], q["_last_event"])}
             for q in self.quotes.values() if q["_mp"] == mp
         ]  # fmt: skip
-        return self._venue._page(d, rows, "quotes", ("createdAt", "lastEventTimestamp"))
+        return self._venue._page(d, rows, "quotes", BY_CREATION)
 
     # -- internals ------------------------------------------------------------------------
 

@@ -83,6 +83,12 @@ def _valid_party(party: Any) -> bool:
     return type(party.get("role", 0)) is int
 
 
+BY_EVENT = ("lastEventTimestamp", "createdAt")
+"""The ``orderBy`` fields of orders and alleged trades (the first the default)."""
+BY_CREATION = ("createdAt", "lastEventTimestamp")
+"""The ``orderBy`` fields of RFQs, quotes, transaction requests and transfers."""
+
+
 def report_times(created: int, last_event: int) -> dict[str, Any]:
     """A reporting row's ``createdAt`` and ``lastEventTimestamp`` (ISO text), with the
     nanoseconds ``_page`` filters and sorts on as hidden members."""

@@ -53,6 +53,8 @@ from ._exberry_ledger import (
 from ._exberry_positions import PositionBook
 from ._exberry_rfq import MAX_RFQ_EXPIRE_TIME, RfqDesk
 from ._exberry_rules import (
+    BY_CREATION,
+    BY_EVENT,
     DAY,
     Fail,
     Participant,
@@ -1001,8 +1003,7 @@ class ExberrySimulator:
         that changed; ``lightTickers`` show it (a disabled instrument is a "Wrong symbol"
         item there). Until it is open again, orders, cancels, replaces and mass cancels of
         the instrument are refused: ``1004`` disabled, ``1003`` closed, ``1009`` halted,
-        ``1030`` crossing (resting orders stay, and GTD/DAY ones still expire). Stop
-        orders whose trigger was reached trigger once it is ``Opened`` and ``Trade``."""
+        ``1030`` crossing (resting orders stay, and GTD/DAY ones still expire)."""
         if symbol not in self.instruments:
             raise ValueError(f"unknown instrument {symbol!r}")
         asked = {"tradingStatus": tradingStatus, "marketStatus": marketStatus, "status": status}
@@ -1020,8 +1021,6 @@ class ExberrySimulator:
             "messageType": "InstrumentStatus", "eventTimestamp": self._now_ns(),
             "instrument": symbol, **changed,
         })  # fmt: skip
-        if self._trading(symbol):
-            self._trigger_stops(symbol)
 
     def _trading(self, symbol: str) -> bool:
         return self.instrument_status[symbol] == _OPEN_FOR_TRADING
@@ -1066,7 +1065,7 @@ class ExberrySimulator:
         its price); their trades may reach more. Buy Stop/StopLimit trigger at or above
         their stopPrice, sell ones at or below; MIT and LIT the other way round."""
         stops = self._stops[instrument]
-        while stops and self.trade_log[instrument] and self._trading(instrument):
+        while stops and self.trade_log[instrument]:
             last = self.trade_log[instrument][-1][0]
             order = next((o for o in stops if _triggered(o, last)), None)
             if order is None:
@@ -1734,7 +1733,7 @@ class ExberrySimulator:
                 "instrumentId": self._instrument_id(trade["instrument"]), **sides,
                 **report_times(trade["_created"], trade["_last_event"]),
             })  # fmt: skip
-        return self._page(d, rows, "allegedTrades", ("lastEventTimestamp", "createdAt"))
+        return self._page(d, rows, "allegedTrades", BY_EVENT)
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -1796,7 +1795,7 @@ class ExberrySimulator:
              **report_times(o["orderTimestamp"], o["_last_event"])}
             for o in self.orders.values() if o["_mp"] == mp
         ]  # fmt: skip
-        return self._page(d, rows, "orders", ("lastEventTimestamp", "createdAt"))
+        return self._page(d, rows, "orders", BY_EVENT)
 
     def report_trades(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``mp/trades`` v3: the participant's trade records, filtered by ``dateFrom``/
@@ -1817,7 +1816,7 @@ class ExberrySimulator:
         ``mpId``, ``ledgerAccountId`` and ``id``."""
         rows = self.ledger.report_requests(mp)
         lists = {**_REPORT_LISTS, "statuses": ("status", REQUEST_STATUSES)}
-        return self._page(d, rows, "transactionRequests", _BY_CREATION, lists)
+        return self._page(d, rows, "transactionRequests", BY_CREATION, lists)
 
     def report_alleged_transfers(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``mp/allegedTransfers``: the participant's alleged transfers, by ``createdAt``
@@ -1828,7 +1827,7 @@ class ExberrySimulator:
         rows = self.ledger.report_transfers(mp, d)
         rest = {k: v for k, v in d.items() if k not in ("assetId", "mpId")}  # applied
         lists = {**_REPORT_LISTS, "statuses": ("status", TRANSFER_STATUSES)}
-        return self._page(rest, rows, "allegedTransfers", _BY_CREATION, lists)
+        return self._page(rest, rows, "allegedTransfers", BY_CREATION, lists)
 
     def report_transactions(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``mp/transactions``: the participant's ledger transactions, newest first;
@@ -2032,8 +2031,6 @@ _REPORT_TYPES: Types = {
                      "externalId", "transactionId"), (int, str)),
     **dict.fromkeys(_REPORT_LISTS, list),
 }  # fmt: skip
-_BY_CREATION = ("createdAt", "lastEventTimestamp")
-
 _DISPLAY_QUANTITIES = ("displayQuantity", "displayLowQuantity", "displayHighQuantity")
 _DISPLAY_MEMBERS = ("displayMethod", *_DISPLAY_QUANTITIES)
 

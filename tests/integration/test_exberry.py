@@ -1766,6 +1766,15 @@ async def test_candles_come_in_every_documented_interval(
             md.candles(symbol="BTC", timespan="WEEK")  # type: ignore[arg-type]
         with pytest.raises(ClientError, match="from_ of DAY candles must be a date or"):
             await md.candles_history(symbol="BTC", from_=2026112, to=20261124, timespan="DAY")
+        with pytest.raises(ClientError, match="caAdjustments must be a bool"):
+            await md.candles_history(symbol="BTC", from_=1, to=2, caAdjustments="yes")  # type: ignore[arg-type]
+        # The auction price stream's interval is one of the table's, like the others'.
+        with pytest.raises(ClientError, match="interval must be one of 100, 1000, 2000"):
+            md.auction_indicative_ep(symbol="BTC", interval=400)  # type: ignore[arg-type]
+        with pytest.raises(ExberryError) as wrong:
+            await md.request("v1/exchange.marketdata/auctionIndicativeEP",
+                             {"symbol": "BTC", "interval": "400"})  # fmt: skip
+        assert (wrong.value.code, wrong.value.message) == (3, "Wrong interval")
         # What a client without these checks gets from the simulator.
         q = "v1/exchange.marketdata.history/candles"
         for d, code in (({"timespan": "HOUR", "multiplier": 5, "from": 1, "to": 2}, 3),
