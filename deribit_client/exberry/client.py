@@ -804,7 +804,7 @@ class ExberryClient:
         orderType: OrderType = "Limit",
         price: float | None = None,
         stopPrice: float | None = None,
-        timeInForce: TimeInForce = "GTC",
+        timeInForce: TimeInForce | None = None,
         expiryDate: int | None = None,
         expiryDay: str | None = None,
         displayMethod: DisplayMethod | None = None,
@@ -820,7 +820,11 @@ class ExberryClient:
     ) -> PlaceOrderResult:
         """``v1/exchange.market/placeOrder``. ``mpOrderId`` is the idempotency key: a lost
         reply raises ``OrderOutcomeUnknown`` (``params["mpOrderId"]``); reconcile with
-        :meth:`mass_order_status` before re-sending with the same ``mpOrderId``."""
+        :meth:`mass_order_status` before re-sending with the same ``mpOrderId``.
+        Without a ``timeInForce``, orders that trade at market (``Market``, ``Stop``,
+        ``MIT``) are ``IOC`` and the others ``GTC``: the ones Exberry takes for them."""
+        if timeInForce is None:  # Exberry refuses GTC market orders: a default must be valid
+            timeInForce = "IOC" if orderType in ("Market", "Stop", "MIT") else "GTC"
         if orderType in ("Limit", "StopLimit", "LIT") and price is None:
             raise ClientError(f"a {orderType} order needs a price")
         if orderType in ("Market", "MarketToLimit", "Stop", "MIT") and price is not None:

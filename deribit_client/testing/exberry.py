@@ -43,6 +43,7 @@ from typing import Any, Literal, get_args
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ._exberry_auction import Auction, check_time_in_force
 from ._exberry_ledger import (
     REQUEST_STATUSES,
     TRANSACTION_TYPES,
@@ -91,7 +92,7 @@ _MARKET = "v1/exchange.market/"
 _ORDER_TYPES = {"Limit", "Market", "MarketToLimit", "Stop", "StopLimit", "MIT", "LIT"}
 _PRICED = ("Limit", "StopLimit", "LIT")  # the types with a limit price (REFERENCE 5)
 _STOPS = ("Stop", "StopLimit", "MIT", "LIT")  # suspended until the last trade reaches stopPrice
-_TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY"}
+_TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY", "GAA"}
 _SIDES = {"Buy", "Sell"}
 _OPEN = ("Active", "Suspended")  # the statuses of orders that may still trade
 _STP_ACTIONS = {"CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"}
@@ -352,6 +353,8 @@ class ExberrySimulator:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._next_expiry = math.inf  # the soonest a resting GTD or DAY order may expire
         self._random = random.Random(0)  # Random display slices: the same run every time
+        self._auctions: dict[str, Auction] = {}
+        """The instruments in an auction (``AuctionCall`` or ``AuctionCrossing``)."""
         self._stops: dict[str, list[dict[str, Any]]] = {i: [] for i in self.instruments}
         """Suspended stop orders per instrument, oldest first."""
         self._expiry_timer: asyncio.TimerHandle | None = None
@@ -956,6 +959,8 @@ class ExberrySimulator:
         if instrument not in self.instruments:
             raise Fail(1010, f"Instrument {instrument} not found")
         self._check_trading(instrument)
+        auction = self._auctions.get(instrument)
+        check_time_in_force(order_type, tif, auction, d.get("minQuantity"))
         self._check_terms(instrument, quantity, (price, stop), *_display_quantities(d))
         if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
             raise Fail(1002, "mpOrderId already in use")

@@ -1473,10 +1473,38 @@ async def test_stop_order_terms_are_checked(exberry_client: ExberryClient) -> No
         ({"orderType": "Stop", "stopPrice": 101.0, "price": 101.0}, 1001, "Price is not"),
         ({"orderType": "StopLimit", "stopPrice": 101.0}, 1001, "Price is mandatory"),
         ({"orderType": "Limit", "price": 99.0, "stopPrice": 101.0}, 1001, "stopPrice is not"),
-        ({"orderType": "MIT", "stopPrice": 101.2}, 1014, "tick size"),
+        ({"orderType": "MIT", "stopPrice": 101.2, "timeInForce": "IOC"}, 1014, "tick size"),
     ):
         with pytest.raises(OrderValidationError, match=text) as info:
             await exberry_client.request("v1/exchange.market/placeOrder", {**order, **terms})
+        assert info.value.code == code, terms
+
+
+async def test_times_in_force_follow_the_continuous_trading_table(
+    exberry_client: ExberryClient,
+) -> None:
+    # The simulator took any time in force with any order type, so the client's default
+    # GTC went out on market orders, which Exberry refuses: place_order(orderType=
+    # "Market") failed against the venue while every test passed.
+    order = {"instrument": "BTC", "side": "Buy", "quantity": 1}
+    placed = await exberry_client.place_order(orderType="Market", mpOrderId=1, **order)
+    assert placed.orderStatus == "Pending"
+    stop = await exberry_client.place_order(orderType="Stop", stopPrice=200.0, mpOrderId=2, **order)
+    assert stop.orderStatus == "Pending"
+    orders, _ = await exberry_client.mass_order_status()
+    assert [(o.orderType, o.timeInForce) for o in orders] == [("Stop", "IOC")]  # suspended
+    for n, (terms, code, text) in enumerate((
+        ({"orderType": "Market", "timeInForce": "GTC"}, 1001, "Market orders take FOK, IOC"),
+        ({"orderType": "Market", "timeInForce": "DAY"}, 1001, "Market orders take FOK, IOC"),
+        ({"orderType": "Stop", "stopPrice": 200.0, "timeInForce": "GTC"}, 1001, "take FOK"),
+        ({"orderType": "Limit", "price": 99.0, "timeInForce": "GAA"}, 1031, "only during auc"),
+        ({"orderType": "StopLimit", "price": 99.0, "stopPrice": 200.0, "timeInForce": "GAA"},
+         1031, "GAA is allowed only during auction"),
+    ), start=10):  # fmt: skip
+        with pytest.raises(OrderValidationError, match=text) as info:
+            await exberry_client.request(
+                "v1/exchange.market/placeOrder", {**order, **terms, "mpOrderId": n}
+            )
         assert info.value.code == code, terms
 
 
@@ -1536,7 +1564,8 @@ async def test_a_replace_that_loses_priority_queues_and_matches_as_a_new_order(
     # crossed instead of trading.
     from deribit_client.exberry import ExberryOrderBook
 
-    other = {"orderType": "Market", "side": "Buy", "instrument": "BTC", "quantity": 1}
+    other = {"orderType": "Market", "side": "Buy", "instrument": "BTC", "quantity": 1,
+             "timeInForce": "IOC"}  # fmt: skip
     book = ExberryOrderBook("BTC")
     state = await exberry_client.order_book_state()
     book.load(state)
@@ -1931,7 +1960,8 @@ async def test_no_request_data_crashes_the_simulator_or_closes_the_socket(
         assert undecodable.value.code == 500, (q, d)  # "Failed to decode service message data"
     placed = await exberry_client.request("v1/exchange.market/placeOrder", order)
     assert placed["orderStatus"] == "Pending"  # the session survived every refusal
-    market = {**order, "orderType": "Market", "price": None, "mpOrderId": 901}
+    market = {**order, "orderType": "Market", "price": None, "mpOrderId": 901,
+              "timeInForce": "IOC"}  # fmt: skip
     placed = await exberry_client.request("v1/exchange.market/placeOrder", market)
     assert placed["orderStatus"] == "Pending"  # a null price is no price, not a bad type
     deep = '{"q":"v1/heartbeat/ping","sid":1,"d":' + "[" * 10_000 + "]" * 10_000 + "}"
