@@ -10,6 +10,8 @@ ignored or kept optional. Book events are a tagged union on ``messageType``; the
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 __all__ = [
@@ -612,16 +614,34 @@ class MarketSide(msgspec.Struct, array_like=True, frozen=True, gc=False):
     numberOfOrders: int = 0
 
 
+class _MarketOrders(_Object):
+    """Market orders waiting in an auction as the documentation's field table has them:
+    an object (its sample sends ``[quantity, numberOfOrders]``)."""
+
+    quantity: float
+    numberOfOrders: int = 0
+
+
 class PartialOrderBook(_Object):
     """``v1/exchange.marketdata/partialOrderBook``: the top ``levels`` of a book, best
-    first; ``marketBids``/``marketAsks`` only during auctions."""
+    first; ``marketBids``/``marketAsks`` only during auctions, a :class:`MarketSide`
+    whichever of the documented forms (array or object) they came in."""
 
     symbol: str
     timeStamp: int | None = None
     bids: list[MdLevel] = []
     asks: list[MdLevel] = []
-    marketBids: MarketSide | None = None
-    marketAsks: MarketSide | None = None
+    marketBids: MarketSide | dict[str, Any] | None = None
+    marketAsks: MarketSide | dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        # One type for users: the object form becomes the array form's MarketSide (a
+        # union may not hold two untagged Structs: the object comes as a dict).
+        for name in ("marketBids", "marketAsks"):
+            side = getattr(self, name)
+            if type(side) is dict:
+                orders = msgspec.convert(side, _MarketOrders)
+                setattr(self, name, MarketSide(orders.quantity, orders.numberOfOrders))
 
 
 class LiveTrade(msgspec.Struct, array_like=True, frozen=True, gc=False):

@@ -43,7 +43,15 @@ from typing import Any, Literal, get_args
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ._exberry_auction import Auction, check_time_in_force
+from ._exberry_auction import (
+    Auction,
+    Uncross,
+    auction_terms,
+    check_time_in_force,
+    equilibrium,
+    next_start,
+    started_at,
+)
 from ._exberry_ledger import (
     REQUEST_STATUSES,
     TRANSACTION_TYPES,
@@ -264,6 +272,12 @@ class ExberrySimulator:
             stand-in ``mpId`` per participant and no ``mpOrderId``.
         max_rfq_expire_time: the longest an RFQ may live (seconds), and its life when
             ``submitRFQ`` names no ``expireTime``; the RFQ desk is :attr:`rfq`.
+        auctions: the calendar's auctions, as ``calendarList`` lists them (members as
+            :meth:`start_auction` takes them): a ``TimeBased`` one starts every instrument
+            open for trading at each of its ``startTimes`` (UTC, on its ``days``: every
+            day if none), a ``Resume`` one when a halted instrument resumes; each runs
+            for its ``duration``. ``AutoResume`` ones are listed only (the simulator
+            never halts by itself).
         max_events: stream events kept for replay; a resume from before them gets 1201.
         history: closed orders, trades (Market Data API) and ``calls`` entries kept, the
             newest first (trimmed in batches): a bot may run against it for days.
@@ -295,6 +309,7 @@ class ExberrySimulator:
         history: int = HISTORY,
         market_identity: MarketIdentity = "disclosed",
         max_rfq_expire_time: float = MAX_RFQ_EXPIRE_TIME,
+        auctions: Iterable[Mapping[str, Any]] = (),
     ) -> None:
         if market_identity not in get_args(MarketIdentity):
             choices = ", ".join(map(repr, get_args(MarketIdentity)))
@@ -353,6 +368,9 @@ class ExberrySimulator:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._next_expiry = math.inf  # the soonest a resting GTD or DAY order may expire
         self._random = random.Random(0)  # Random display slices: the same run every time
+        self.auctions = [auction_terms(terms) for terms in auctions]
+        """The calendar's auctions, as ``calendarList`` shows them."""
+        self._next_start = next_start(self.auctions, clock())  # of a scheduled auction
         self._auctions: dict[str, Auction] = {}
         """The instruments in an auction (``AuctionCall`` or ``AuctionCrossing``)."""
         self._stops: dict[str, list[dict[str, Any]]] = {i: [] for i in self.instruments}
@@ -381,6 +399,7 @@ class ExberrySimulator:
         app = web.Application()
         app.router.add_get("/", self._socket)
         self._runner, self.port = await serve(app, self.host, self.port)
+        self._arm(self._next_start)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -659,19 +678,21 @@ class ExberrySimulator:
                 if name == "tickSizeList"
                 else {"id": 1, "name": "Always", "timeZone": "+00:00", "marketOpen": "00:00",
                       "marketClose": "23:59", "tradingDays": ["MONDAY", "TUESDAY",
-                      "WEDNESDAY", "THURSDAY", "FRIDAY"], "auctions": [], "lastMessage": "Y"}
+                      "WEDNESDAY", "THURSDAY", "FRIDAY"], "auctions": [public(a) for a in
+                      self.auctions], "lastMessage": "Y"}
             )  # fmt: skip
             await peer.send({"q": q, "sid": sid, "d": item})
             return
         if name == "auctionIndicativeEP":
             if d.get("symbol") not in self.instruments:
                 raise Fail(3, f"Wrong symbol {d.get('symbol')}")
-            _md_interval(d)
+            interval = _md_interval(d)
             peer.streams[sid] = ("md:auctionIndicativeEP", q, self._tracking)
-            item = {"instrument": d["symbol"], "indicativePrice": 0, "pairedQuantity": 0,
-                    "imbalanceQuantity": 0, "imbalanceSide": "NA",
-                    "eventTimestamp": self._now_ns() // 10**6}  # fmt: skip
-            await peer.send({"q": q, "sid": sid, "d": item})  # continuous trading: no auction
+            peer.md[sid] = d
+            send = functools.partial(self._md_update, peer, q, sid, name, d)
+            peer.throttles[sid] = _Throttle(interval, send)
+            item = self._md_item(name, d["symbol"], d, True)
+            await peer.send({"q": q, "sid": sid, "d": item})  # NA outside an auction
             return
         if name == "candles":
             if d.get("symbol") not in self.instruments:
@@ -777,15 +798,24 @@ class ExberrySimulator:
     def _md_item(self, name: str, symbol: str, d: dict[str, Any], snapshot: bool) -> Any:
         if name == "lightTickers":
             return self._light_ticker(symbol)
+        if name == "auctionIndicativeEP":  # the book stream's event, ms, no messageType
+            stamp = self._now_ns() // 10**6
+            return {"instrument": symbol, **self._indicative(symbol), "eventTimestamp": stamp}
         book = self.books[symbol]
         places: int = self.instruments[symbol]["quantityPrecision"]
         if name == "partialOrderBook":
             depth, decimals = d.get("levels", 5), d.get("decimals")
-            return {
+            item = {
                 "symbol": symbol, "timeStamp": self._now_ns() // 10**6,
                 "bids": _levels(book["Buy"], places, decimals, math.floor)[:depth],
                 "asks": _levels(book["Sell"], places, decimals, math.ceil)[:depth],
             }  # fmt: skip
+            for side, member in (("Buy", "marketBids"), ("Sell", "marketAsks")):
+                market = [o for o in book[side] if o["price"] is None and not o.get("_dark")]
+                if market:  # an auction's market orders: [quantity, numberOfOrders]
+                    total = sum(o["remainingOpenQuantity"] for o in market)
+                    item[member] = [round(total, places), len(market)]
+            return item
         # liveTrades: the snapshot is one list of positional arrays
         return self.trade_log[symbol][-d.get("limit", 100) :] if snapshot else []
 
@@ -829,12 +859,14 @@ class ExberrySimulator:
         for peer in list(self.peers):
             for sid, (kind, q, _) in list(peer.streams.items()):
                 if kind not in ("md:lightTickers", "md:partialOrderBook", "md:liveTrades",
-                                "md:candles"):  # fmt: skip
+                                "md:candles", "md:auctionIndicativeEP"):  # fmt: skip
                     continue
                 name, d = kind[3:], peer.md.get(sid, {})
                 for symbol in d.get("symbols") or [d.get("symbol")]:
                     if symbol not in touched:
                         continue
+                    if name == "auctionIndicativeEP" and symbol not in self._auctions:
+                        continue  # sent during auctions only
                     if name == "liveTrades":
                         for row in self._new_trades.get(symbol, []):
                             await peer.send({"q": q, "sid": sid, "d": row})  # one array each
@@ -848,6 +880,8 @@ class ExberrySimulator:
 
     async def _publish(self) -> None:
         touched = {p["instrument"] for _, _, p in self._pending if "instrument" in p}
+        for symbol in touched & self._auctions.keys():
+            self._indicate(symbol)
         await self._publish_streams()
         if touched:
             await self._publish_md(touched)
@@ -860,8 +894,12 @@ class ExberrySimulator:
                 if owner is not None and owner != peer.mp:
                     continue
                 for sid, (stream_kind, q, opened_at) in list(peer.streams.items()):
-                    # Events up to the opening were replayed (or predate the stream).
-                    if stream_kind == kind and payload["trackingNumber"] > opened_at:
+                    # Events up to the opening were replayed (or predate the stream); a
+                    # real-time one (no tracking number) goes to the streams open now.
+                    if (
+                        stream_kind == kind
+                        and payload.get("trackingNumber", opened_at + 1) > opened_at
+                    ):
                         await peer.send({"q": q, "sid": sid, "d": self._view(peer, owner, payload)})
 
     def _view(self, peer: _Peer, owner: str | None, payload: dict[str, Any]) -> dict[str, Any]:
@@ -976,7 +1014,8 @@ class ExberrySimulator:
             "status": "Suspended" if order_type in _STOPS else "Active",
             "minQuantity": d.get("minQuantity"), "stpAction": d.get("stpAction"),
             "parties": d.get("parties"), "expiryDate": d.get("expiryDate"),
-            "expiryDay": d.get("expiryDay"), "_expires": expires, "marketModel": "T",
+            "expiryDay": d.get("expiryDay"), "_expires": expires,
+            "marketModel": "T" if auction is None else auction.market_model,
             "lastEventId": None, "_last_event": 0,  # set by its first report
             **{k: d.get(k) for k in _DISPLAY_MEMBERS}, "_shown": None,
         }  # fmt: skip
@@ -1008,7 +1047,12 @@ class ExberrySimulator:
         that changed; ``lightTickers`` show it (a disabled instrument is a "Wrong symbol"
         item there). Until it is open again, orders, cancels, replaces and mass cancels of
         the instrument are refused: ``1004`` disabled, ``1003`` closed, ``1009`` halted,
-        ``1030`` crossing (resting orders stay, and GTD/DAY ones still expire)."""
+        ``1030`` crossing (resting orders stay, and GTD/DAY ones still expire).
+
+        ``marketStatus`` ``AuctionCall`` (or ``AuctionCrossing``) starts an auction with
+        the default terms (:meth:`start_auction` takes others), ``Opened`` ends it with
+        its uncross, ``Closed`` without one. ``tradingStatus`` ``Trade`` after a halt
+        starts the calendar's ``Resume`` auction (``auctions=``) if it has one."""
         if symbol not in self.instruments:
             raise ValueError(f"unknown instrument {symbol!r}")
         asked = {"tradingStatus": tradingStatus, "marketStatus": marketStatus, "status": status}
@@ -1018,17 +1062,183 @@ class ExberrySimulator:
                 raise ValueError(f"{name} must be one of {choices}, not {value!r}")
         state = self.instrument_status[symbol]
         changed = {k: v for k, v in asked.items() if v is not None and state[k] != v}
-        if not changed:
-            return
-        state.update(changed)
+        market = changed.pop("marketStatus", None)
+        if changed:
+            self._set_states(symbol, changed)
+        if market is not None:
+            self._move_market(symbol, market)
+        elif changed.get("tradingStatus") == "Trade" and state["marketStatus"] == "Opened":
+            resume = next((a for a in self.auctions if a["trigger"] == "Resume"), None)
+            if resume is not None:  # a halt ends with an (unscheduled) auction
+                self._start_auction(symbol, resume, unscheduled=True)
+
+    def _set_states(self, symbol: str, changed: dict[str, str]) -> None:
+        """Take the instrument's new states (one action) and tell the book stream."""
+        self.instrument_status[symbol].update(changed)
         self._next_action()
         self._emit("orderBookDepth", None, {
             "messageType": "InstrumentStatus", "eventTimestamp": self._now_ns(),
             "instrument": symbol, **changed,
         })  # fmt: skip
 
+    def _move_market(self, symbol: str, to: str) -> None:
+        """The one path of ``marketStatus`` changes: an auction state starts an auction if
+        none runs, and leaving the auction states ends it."""
+        if to.startswith("Auction") and symbol not in self._auctions:
+            self._start_auction(symbol, auction_terms({}), unscheduled=False)
+        if to in ("Opened", "Closed") and symbol in self._auctions:
+            self._end_auction(symbol, uncross=to == "Opened")
+        elif self.instrument_status[symbol]["marketStatus"] != to:
+            self._set_states(symbol, {"marketStatus": to})
+
+    # -- auctions -------------------------------------------------------------------------
+
+    def start_auction(self, symbol: str, **terms: Any) -> None:
+        """Start an auction of ``symbol`` now, as its calendar or the operator would.
+        ``terms`` are ``calendarList`` auction members: ``duration`` (ms; none: until
+        ``set_instrument_status(symbol, marketStatus="Opened")``), ``allowedTimeInForces``
+        (of GTC, GTD, IOC, GAA, DAY; all by default), ``eventsModes`` (``LIT``: the book
+        stream shows the orders as they come, else at the crossing; ``INDICATIVE_PRICE``:
+        ``AuctionIndicativeEP`` events), ``trigger`` (``Resume``/``AutoResume``: an
+        unscheduled auction, ``marketModel``/``tradingMode`` ``UA``, else ``A``/``IA``).
+
+        In the call phase (``AuctionCall``) orders rest without trading (limit orders of
+        the allowed times in force, market orders ``IOC``; others ``1030``, ``minQuantity``
+        ``1033``); at the end the auction crosses (``AuctionCrossing``: ``1030``) at the
+        equilibrium price, cancels what is left of ``GAA`` (``Expiration``) and ``IOC``
+        (``ImmediateOrder``) orders, opens, and triggers the stop orders its price reached.
+        ``ValueError`` for an unknown instrument, one in an auction, or bad terms."""
+        if symbol not in self.instruments:
+            raise ValueError(f"unknown instrument {symbol!r}")
+        if symbol in self._auctions:
+            raise ValueError(f"{symbol} is in an auction already")
+        checked = auction_terms(terms)
+        self._start_auction(symbol, checked, unscheduled=checked["trigger"] != "TimeBased")
+
+    def _start_auction(self, symbol: str, terms: dict[str, Any], unscheduled: bool) -> None:
+        duration = terms["duration"]
+        ends = None if duration is None else self.clock() + duration / 1000
+        self._auctions[symbol] = Auction(terms, unscheduled, ends)
+        self._set_states(symbol, {"marketStatus": "AuctionCall"})
+        if ends is not None:
+            self._arm(ends)
+
+    def _end_auction(self, symbol: str, uncross: bool) -> None:
+        """End ``symbol``'s auction: cross it (``uncross``) and open, or close without."""
+        auction = self._auctions[symbol]
+        if uncross and self.instrument_status[symbol]["marketStatus"] != "AuctionCrossing":
+            self._set_states(symbol, {"marketStatus": "AuctionCrossing"})
+        self._next_action()
+        for order in auction.dark:  # the book hears of the orders it was not shown
+            order["_dark"] = False
+            if order["status"] == "Active" and order["displayMethod"] != "Hidden":
+                self._book_event("Add", order, quantity=_visible(order))
+        if uncross:
+            self._uncross(symbol, auction)
+        del self._auctions[symbol]
+        book = self.books[symbol]
+        for order in [o for side in book.values() for o in side]:
+            if order["timeInForce"] in ("GAA", "IOC"):  # good for the auction only
+                self._next_action()
+                self._cancel(
+                    order, "Expiration" if order["timeInForce"] == "GAA" else "ImmediateOrder"
+                )
+        self._set_states(symbol, {"marketStatus": "Opened" if uncross else "Closed"})
+        if uncross:
+            self._trigger_stops(symbol)
+
+    def _equilibrium(self, symbol: str) -> Uncross:
+        book = self.books[symbol]
+        trades = [row[0] for row in self.trade_log[symbol] if row[1] > 0]
+        return equilibrium(
+            [(o["price"], o["remainingOpenQuantity"]) for o in book["Buy"]],
+            [(o["price"], o["remainingOpenQuantity"]) for o in book["Sell"]],
+            trades[-1] if trades else None,
+            functools.partial(self._exact, symbol),
+        )
+
+    def _uncross(self, symbol: str, auction: Auction) -> None:
+        """Trade the auction's paired quantity at its equilibrium price, the orders of
+        each side in priority (market orders, then the best prices, then time); of each
+        pair the older order is the maker, and what it hides trades as
+        ``NonDisplayTrade``."""
+        result = self._equilibrium(symbol)
+        price = result.price
+        if price is None:
+            return
+        book = self.books[symbol]
+        buys = [o for o in book["Buy"] if o["price"] is None or o["price"] >= price]
+        sells = [o for o in book["Sell"] if o["price"] is None or o["price"] <= price]
+        left = result.paired
+        while left > 0 and buys and sells:
+            buy, sell = buys[0], sells[0]
+            qty = min(buy["remainingOpenQuantity"], sell["remainingOpenQuantity"], left)
+            maker, taker = sorted((buy, sell), key=itemgetter("_arrival"))
+            shown = min(qty, _visible(maker))
+            hidden = self._exact(symbol, qty - shown)
+            taker_shown = taker["_shown"]
+            for part, is_hidden in ((shown, False), (hidden, True)):
+                if part > 0:
+                    self._fill(maker, taker, part, price, is_hidden, auction.trading_mode)
+            if taker_shown:  # a resting taker's slice goes first
+                taker["_shown"] = self._exact(symbol, max(taker_shown - qty, 0))
+            left = self._exact(symbol, left - qty)
+            for side in (buys, sells):
+                if side[0]["remainingOpenQuantity"] <= 0:
+                    side.pop(0)
+        for side in book.values():
+            for order in list(side):
+                if order["status"] == "Executed":
+                    side.remove(order)
+                elif order["_shown"] == 0 and order["displayMethod"] != "Hidden":
+                    side.remove(order)  # an iceberg's slice is gone: a new one
+                    self._rest(order, report=False)
+
+    def _indicative(self, symbol: str) -> dict[str, Any]:
+        """``symbol``'s ``AuctionIndicativeEP`` members now: the equilibrium price, its
+        paired quantity and imbalance, or without one (``NA``) the best prices and their
+        quantities (0 for an empty side; all 0 outside an auction)."""
+        best: dict[str, float] = dict.fromkeys(
+            ("bestBuyPrice", "bestBuyQuantity", "bestSellPrice", "bestSellQuantity"), 0
+        )
+        if symbol not in self._auctions:
+            return {"indicativePrice": 0, "pairedQuantity": 0, "imbalanceQuantity": 0,
+                    "imbalanceSide": "NA", **best}  # fmt: skip
+        result = self._equilibrium(symbol)
+        if result.price is None:
+            for side, prefix, pick in (("Buy", "bestBuy", max), ("Sell", "bestSell", min)):
+                orders = [o for o in self.books[symbol][side] if o["price"] is not None]
+                if orders:
+                    top = pick(o["price"] for o in orders)
+                    at_top = sum(o["remainingOpenQuantity"] for o in orders if o["price"] == top)
+                    best[f"{prefix}Price"] = top
+                    best[f"{prefix}Quantity"] = self._exact(symbol, at_top)
+        return {
+            "indicativePrice": result.price or 0, "pairedQuantity": result.paired,
+            "imbalanceQuantity": result.imbalance, "imbalanceSide": result.side, **best,
+        }  # fmt: skip
+
+    def _indicate(self, symbol: str) -> None:
+        """Publish ``symbol``'s indicative price if it changed (its auction has
+        ``INDICATIVE_PRICE`` events): real time only, without a tracking number, so a
+        stream opened later never replays it (REFERENCE 6)."""
+        auction = self._auctions[symbol]
+        item = self._indicative(symbol)
+        if item == auction.indicative or "INDICATIVE_PRICE" not in auction.terms["eventsModes"]:
+            return
+        auction.indicative = item
+        self._pending.append(("orderBookDepth", None, {
+            "eventId": next(self._event_ids), "messageType": "AuctionIndicativeEP",
+            "eventTimestamp": self._now_ns(), "instrument": symbol, **item,
+        }))  # fmt: skip
+
     def _trading(self, symbol: str) -> bool:
-        return self.instrument_status[symbol] == _OPEN_FOR_TRADING
+        """Whether trading requests of ``symbol`` are taken (see :meth:`_check_trading`)."""
+        try:
+            self._check_trading(symbol)
+        except Fail:
+            return False
+        return True
 
     def _check_trading(self, symbol: str) -> None:
         """Refuse a trading request on an instrument that is not open for trading, with
@@ -1068,7 +1278,10 @@ class ExberrySimulator:
         """Activate the suspended stop orders the last trade price has reached, oldest
         first, each trading as a new order (a Stop or MIT at market, a StopLimit or LIT at
         its price); their trades may reach more. Buy Stop/StopLimit trigger at or above
-        their stopPrice, sell ones at or below; MIT and LIT the other way round."""
+        their stopPrice, sell ones at or below; MIT and LIT the other way round. None
+        during an auction: the uncross triggers them by its price."""
+        if instrument in self._auctions:
+            return
         stops = self._stops[instrument]
         while stops and self.trade_log[instrument]:
             last = self.trade_log[instrument][-1][0]
@@ -1123,7 +1336,17 @@ class ExberrySimulator:
     def _match(self, taker: dict[str, Any], requeue: bool = False) -> None:
         """Trade incoming ``taker`` against the book, a price level at a time, then rest,
         queue (``requeue``: an order the book already shows, replaced) or cancel what is
-        left."""
+        left. In an auction's call phase orders rest until the uncross."""
+        auction = self._auctions.get(taker["instrument"])
+        if auction is not None:
+            if requeue:
+                self._queue(taker)
+                return
+            if not auction.lit:  # the book stream hears of it at the crossing
+                taker["_dark"] = True
+                auction.dark.append(taker)
+            self._rest(taker)
+            return
         opposite = self.books[taker["instrument"]]["Sell" if taker["side"] == "Buy" else "Buy"]
         if taker["orderType"] == "MarketToLimit" and taker["price"] is None and opposite:
             # A limit at the best opposite price: it trades there only, and the rest rests
@@ -1205,14 +1428,15 @@ class ExberrySimulator:
 
     def _queue(self, order: dict[str, Any]) -> None:
         """Put ``order`` on its side of the book, last at its price (price-time priority;
-        hidden orders after the displayed ones at a price)."""
+        hidden orders after the displayed ones at a price; an auction's market orders
+        first)."""
         side = self.books[order["instrument"]][order["side"]]
         order["_arrival"] = next(self._arrivals)  # not reported: "_" members are internal
         side.append(order)
-        best_first = order["side"] == "Buy"
+        sign = -1 if order["side"] == "Buy" else 1
         side.sort(
             key=lambda o: (
-                -o["price"] if best_first else o["price"],
+                -math.inf if o["price"] is None else sign * o["price"],
                 o["displayMethod"] == "Hidden",
                 o["_arrival"],
             )
@@ -1259,8 +1483,18 @@ class ExberrySimulator:
         ``Expiration``; returns how many. It runs by itself at the soonest expiry and
         before each request (so a test's own ``clock``, moved on, expires orders at the
         next request or call of this). Alleged trades still unmatched at the market close
-        and RFQs at their ``expireTime`` lapse the same way (not counted)."""
+        and RFQs at their ``expireTime`` lapse the same way (not counted), auctions
+        start at their calendar times and uncross at the end of their ``duration``."""
         now = self.clock()
+        if self._next_start <= now:  # a scheduled auction: every instrument open for it
+            terms = started_at(self.auctions, self._next_start)
+            for symbol in self.instruments:
+                if terms is not None and self._trading(symbol) and symbol not in self._auctions:
+                    self._start_auction(symbol, terms, unscheduled=False)
+            self._next_start = next_start(self.auctions, now)
+        for symbol, auction in list(self._auctions.items()):
+            if auction.ends is not None and auction.ends <= now and self._trading(symbol):
+                self._end_auction(symbol, uncross=True)
         resting = [o for book in self.books.values() for side in book.values() for o in side]
         resting += [o for stops in self._stops.values() for o in stops]
         due = [o for o in resting if o["_expires"] is not None and o["_expires"] <= now]
@@ -1275,7 +1509,8 @@ class ExberrySimulator:
         later = (
             [o["_expires"] for o in resting if o["_expires"] is not None and o["status"] in _OPEN]
             + [a["_expires"] for a in alleged if a["status"] == "Active"]
-            + [self.rfq.expire(now)]
+            + [self.rfq.expire(now), self._next_start]
+            + [a.ends for a in self._auctions.values() if a.ends is not None]
         )
         self._next_expiry = math.inf
         self._arm(min(later, default=math.inf))
@@ -1306,10 +1541,17 @@ class ExberrySimulator:
             self._arm(expires)
 
     def _fill(
-        self, maker: dict[str, Any], taker: dict[str, Any], qty: float, price: float, hidden: bool
+        self,
+        maker: dict[str, Any],
+        taker: dict[str, Any],
+        qty: float,
+        price: float,
+        hidden: bool,
+        mode: str = "CT",
     ) -> None:
         """Trade ``qty`` at ``price``; ``hidden``: from what the maker does not show (the
-        book hears ``NonDisplayTrade``, not ``Executed``)."""
+        book hears ``NonDisplayTrade``, not ``Executed``); ``mode``: the ``tradingMode``
+        (``CT`` continuous, ``IA``/``UA`` in an auction)."""
         match_id = next(self._match_ids)
         row = [price, qty, maker["side"], self._now_ns() // 10**6, "SingleSecurity"]
         remember(self.trade_log[maker["instrument"]], row, self.history)
@@ -1337,7 +1579,7 @@ class ExberrySimulator:
         for order, role in ((maker, "Maker"), (taker, "Taker")):
             self._report(
                 "Executed", order, lastFilledQuantity=qty, lastFilledPrice=price,
-                matchId=match_id, makerTaker=role, tradingMode="CT",
+                matchId=match_id, makerTaker=role, tradingMode=mode,
             )  # fmt: skip
             self._emit("trades", order["_mp"], {
                 "eventId": next(self._event_ids), "timestamp": self._now_ns(),
@@ -1345,7 +1587,7 @@ class ExberrySimulator:
                 "mpOrderId": order["mpOrderId"], "mpId": order["mpId"],
                 "mpName": order["mpName"], "instrumentId": self._instrument_id(order["instrument"]),
                 "instrument": order["instrument"], "side": order["side"], "price": price,
-                "quantity": qty, "tradeId": match_id, "makerTaker": role, "tradingMode": "CT",
+                "quantity": qty, "tradeId": match_id, "makerTaker": role, "tradingMode": mode,
                 "tradeDate": iso(self._now_ns())[:10], "multiLegReportingType": "SingleSecurity",
             })  # fmt: skip
 
@@ -1364,13 +1606,20 @@ class ExberrySimulator:
         self._report("Cancelled", order, cancelledQuantity=left, cancelReason=reason)
 
     def _book_event(self, kind: str, order: dict[str, Any], **extra: Any) -> None:
-        self._emit("orderBookDepth", None, {
+        """Tell the book stream of ``order`` (not of one a dark auction holds back; an
+        auction's market order has no ``price``)."""
+        if order.get("_dark"):
+            return
+        payload = {
             "messageType": kind, "eventId": next(self._event_ids),
             "eventTimestamp": self._now_ns(), "instrument": order["instrument"],
             "orderId": order["orderId"], "mpId": order["mpId"], "mpOrderId": order["mpOrderId"],
             "side": order["side"], "quantity": order["quantity"], "price": order["price"],
             **extra,
-        })  # fmt: skip
+        }  # fmt: skip
+        if payload["price"] is None:
+            del payload["price"]
+        self._emit("orderBookDepth", None, payload)
 
     def _report(self, kind: str, order: dict[str, Any], **extra: Any) -> None:
         fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
@@ -1473,7 +1722,8 @@ class ExberrySimulator:
         tif = order["timeInForce"]
         if any(k in d for k in ("timeInForce", "expiryDate", "expiryDay")):
             tif = d.get("timeInForce", tif)
-            if tif not in _RESTING_TIFS:
+            auction = order["instrument"] in self._auctions
+            if tif not in _RESTING_TIFS and not (auction and tif == "GAA"):
                 raise Fail(1001, f"Wrong timeInForce value {tif} for a resting order")
             changed.update(
                 timeInForce=tif, expiryDate=d.get("expiryDate"), expiryDay=d.get("expiryDay"),
@@ -1534,18 +1784,13 @@ class ExberrySimulator:
         for instrument in sorted(self.books):
             for side in ("Buy", "Sell"):
                 for o in self.books[instrument][side]:
-                    if o["displayMethod"] == "Hidden":
+                    if o["displayMethod"] == "Hidden" or o.get("_dark"):
                         continue
-                    items.append(
-                        {
-                            "messageType": "Order",
-                            "orderId": o["orderId"],
-                            "side": side,
-                            "instrument": instrument,
-                            "quantity": _visible(o),
-                            "price": o["price"],
-                        }
-                    )
+                    item = {"messageType": "Order", "orderId": o["orderId"], "side": side,
+                            "instrument": instrument, "quantity": _visible(o)}  # fmt: skip
+                    if o["price"] is not None:  # an auction's market order has none
+                        item["price"] = o["price"]
+                    items.append(item)
             items.append(
                 {
                     "messageType": "InstrumentStatus",
@@ -1963,8 +2208,8 @@ def _levels(
     and merges the levels that meet."""
     levels: dict[float, list[Any]] = {}
     for order in side:
-        if order["displayMethod"] == "Hidden":
-            continue
+        if order["displayMethod"] == "Hidden" or order["price"] is None or order.get("_dark"):
+            continue  # not shown, an auction's market order, or held back by a dark auction
         price = order["price"]
         if decimals is not None and decimals < 16:  # finer than a float holds: as is
             unit = 10**decimals

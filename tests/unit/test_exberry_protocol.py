@@ -303,6 +303,24 @@ def test_a_light_ticker_keeps_every_member_its_documentation_lists() -> None:
     assert dropped_members(d, decoded.item, "lightTickers") == []
 
 
+def test_auction_market_orders_decode_in_either_documented_form() -> None:
+    # The field table has marketBids/marketAsks as {quantity, numberOfOrders} objects,
+    # the sample as arrays; the model took arrays only, so the table's form failed to
+    # decode.
+    from deribit_client.exberry.models import MarketSide, PartialOrderBook
+
+    q = "v1/exchange.marketdata/partialOrderBook"
+    for bids, asks in (
+        ([6, 2], [3, 1]),
+        ({"quantity": 6, "numberOfOrders": 2}, {"quantity": 3, "numberOfOrders": 1}),
+    ):
+        d = {"symbol": "yael1", "bids": [[100, 5, 1]], "asks": [], "marketBids": bids,
+             "marketAsks": asks}  # fmt: skip
+        item = decode_frame(frame(q=q, sid=101, d=d)).item
+        assert isinstance(item, PartialOrderBook)
+        assert (item.marketBids, item.marketAsks) == (MarketSide(6, 2), MarketSide(3, 1))
+
+
 def test_decode_frame_handles_spelling_variants_and_raises_only_sdk_errors() -> None:
     lower = decode_frame(
         frame(q=BOOK, sid=1, d={"messageType": "calendarEndOfDay", "calendarId": 1})

@@ -1,0 +1,243 @@
+"""Exberry auctions: ExberryClient against the bundled simulator's call phase, uncross
+and calendar (the simulator only ever traded continuously)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from deribit_client.exberry import ExberryClient, ExberryOrderBook, MarketStateError
+from deribit_client.exberry.errors import OrderValidationError
+from deribit_client.exberry.models import (
+    Add,
+    AuctionIndicativeEP,
+    Cancelled,
+    Executed,
+    ExecutionReport,
+    InstrumentStatus,
+    MarketSide,
+    PartialOrderBook,
+)
+from deribit_client.testing.exberry import ExberrySimulator
+from tests.helpers import INSTANT
+
+NOON = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC).timestamp()
+SELL = {"orderType": "Limit", "side": "Sell", "instrument": "BTC", "timeInForce": "GTC"}
+
+
+async def collect(stream: AsyncIterator[Any], last: Callable[[Any], bool]) -> list[Any]:
+    """The items of ``stream`` up to the first for which ``last`` is true (5 s at most)."""
+    items: list[Any] = []
+    async with asyncio.timeout(5):
+        async for item in stream:
+            items.append(item)
+            if last(item):
+                return items
+    raise AssertionError("the stream ended")
+
+
+def market_status(status: str) -> Callable[[Any], bool]:
+    return lambda e: isinstance(e, InstrumentStatus) and e.marketStatus == status
+
+
+async def test_an_auction_collects_orders_then_uncrosses_at_one_price(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    sim, client = exberry_sim, exberry_client
+    sim.place_order("other-mp", {**SELL, "mpOrderId": 1, "quantity": 2, "price": 101.0})
+    sim.place_order("other-mp", {**SELL, "mpOrderId": 2, "quantity": 1, "price": 103.0})
+    await client.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=1)
+    # A stop buy waits for a trade at 100.5 or above (none yet).
+    await client.place_order(instrument="BTC", side="Buy", quantity=1, orderType="Stop",
+                             stopPrice=100.5, mpOrderId=2)  # fmt: skip
+    book = ExberryOrderBook("BTC")
+    state = await client.order_book_state()
+    book.load(state)
+    async with (
+        ExberryClient(sim.url, public_token="sim-md-token") as md,
+        client.order_book_depth(trackingNumber=state.last_tracking_number) as depth,
+        client.execution_reports() as reports,
+    ):
+        await client.order_book_state()  # the streams are open once a later request is answered
+        sim.start_auction("BTC")
+        order: dict[str, Any] = {"instrument": "BTC", "side": "Buy", "quantity": 1}
+        refusals: list[tuple[dict[str, Any], int, str]] = [
+            ({"price": 100.0, "timeInForce": "FOK"}, 1030, "Only GTC, GTD, IOC, GAA, DAY limit"),
+            ({"orderType": "Stop", "stopPrice": 100.0}, 1030, "limit orders are allowed"),
+            ({"price": 100.0, "timeInForce": "IOC", "minQuantity": 1}, 1033, "continuous"),
+        ]
+        for terms, code, text in refusals:
+            with pytest.raises(OrderValidationError, match=text) as info:
+                await client.place_order(mpOrderId=10 + code, **order, **terms)
+            assert info.value.code == code
+        # In the call phase nothing trades: a GAA buy at 102 and an IOC one at 100 rest,
+        # and so does another participant's market sell (with no price).
+        gaa = await client.place_order(instrument="BTC", side="Buy", quantity=4, price=102.0,
+                                       timeInForce="GAA", mpOrderId=3)  # fmt: skip
+        await client.place_order(instrument="BTC", side="Buy", quantity=1, price=100.0,
+                                 timeInForce="IOC", mpOrderId=4)  # fmt: skip
+        market = {"orderType": "Market", "side": "Sell", "instrument": "BTC", "quantity": 1}
+        sim.place_order("other-mp", {**market, "timeInForce": "IOC", "mpOrderId": 3})
+        async with md.partial_order_book(symbol="BTC", levels=5, interval=100) as levels:
+            snapshot = await asyncio.wait_for(anext(levels), 5)
+        assert isinstance(snapshot, PartialOrderBook)
+        assert (snapshot.marketBids, snapshot.marketAsks) == (None, MarketSide(1.0, 1))
+        assert [(lv.price, lv.quantity) for lv in snapshot.bids] == [(102, 4), (100, 1), (99, 1)]
+        async with md.auction_indicative_ep(symbol="BTC", interval=100) as indicative:
+            price = await asyncio.wait_for(anext(indicative), 5)
+        # At 101 and at 102 three trade and one is left to buy: a buy surplus takes the
+        # higher price.
+        assert isinstance(price, AuctionIndicativeEP)
+        assert (price.indicativePrice, price.pairedQuantity, price.imbalanceQuantity,
+                price.imbalanceSide) == (102, 3, 1, "Buy")  # fmt: skip
+        await client.order_book_state()
+        called = await collect(depth, lambda e: isinstance(e, AuctionIndicativeEP)
+                               and e.pairedQuantity == 3)  # fmt: skip
+        sim.set_instrument_status("BTC", marketStatus="Opened")
+        crossed = await collect(depth, lambda e: isinstance(e, Executed) and e.executedPrice == 103)
+        mine = await collect(
+            reports, lambda r: r.messageType == "Executed" and r.orderId != gaa.orderId
+        )
+
+    kinds = [type(e).__name__ for e in called if not isinstance(e, AuctionIndicativeEP)]
+    assert kinds == ["InstrumentStatus", "Add", "Add", "Add"]
+    assert [e.price for e in called if isinstance(e, Add)] == [102, 100, None]
+    assert all(e.trackingNumber is None for e in called if isinstance(e, AuctionIndicativeEP))
+    # The crossing: both trades at 102, what GAA and IOC orders left cancelled, the market
+    # open, then the stop triggered by the auction's price takes the 103 offer.
+    assert market_status("AuctionCrossing")(crossed[0])
+    trades = [(e.executedQuantity, e.executedPrice) for e in crossed if isinstance(e, Executed)]
+    assert trades == [(1, 102), (2, 102), (1, 103)]
+    assert [e.cancelledQuantity for e in crossed if isinstance(e, Cancelled)] == [1, 1]
+    assert any(market_status("Opened")(e) for e in crossed)
+    for event in called + crossed:
+        book.apply(event)
+    assert (book.bids(), book.asks(), book.market_status) == ([(99.0, 1.0)], [], "Opened")
+    assert all(isinstance(r, ExecutionReport) for r in mine)
+    gaa_reports = [r for r in mine if r.orderId == gaa.orderId]
+    assert {r.marketModel for r in gaa_reports} == {"A"}
+    fills = [r for r in gaa_reports if r.messageType == "Executed"]
+    assert [(r.lastFilledQuantity, r.tradingMode) for r in fills] == [(1, "IA"), (2, "IA")]
+    reasons = [(r.mpOrderId, r.cancelReason) for r in mine if r.messageType == "Cancelled"]
+    assert reasons == [(3, "Expiration"), (4, "ImmediateOrder")]
+    assert mine[-1].tradingMode == "CT"  # the stop traded after the auction
+    # Auction prices are real time only: a replay of the stream holds none of them.
+    async with client.order_book_depth(trackingNumber=0) as replay:
+        await client.order_book_state()
+        everything = await collect(replay, market_status("Opened"))
+    assert not any(isinstance(e, AuctionIndicativeEP) for e in everything)
+
+
+async def test_auction_states_refuse_what_the_phase_does_not_take(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    sim, client = exberry_sim, exberry_client
+    with pytest.raises(OrderValidationError, match="GAA is allowed only during auction"):
+        await client.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0,
+                                 timeInForce="GAA", mpOrderId=1)  # fmt: skip
+    sim.start_auction("BTC", allowedTimeInForces=["GTC", "GAA"])
+    with pytest.raises(OrderValidationError, match="Only GTC, GAA limit orders are allowed in"):
+        await client.place_order(instrument="BTC", side="Buy", quantity=1, orderType="Market",
+                                 mpOrderId=2)  # fmt: skip
+    placed = await client.place_order(instrument="BTC", side="Sell", quantity=1, price=99.0,
+                                      timeInForce="GAA", mpOrderId=3)  # fmt: skip
+    await client.place_order(instrument="ETH", side="Buy", quantity=1, orderType="Market",
+                             mpOrderId=4)  # the other instrument trades on  # fmt: skip
+    sim.set_instrument_status("BTC", marketStatus="AuctionCrossing")
+    with pytest.raises(MarketStateError, match="crossing") as info:
+        await client.cancel_order(instrument="BTC", orderId=placed.orderId)
+    assert info.value.code == 1030
+    with pytest.raises(ValueError, match="in an auction already"):
+        sim.start_auction("BTC")
+    with pytest.raises(ValueError, match="eventsModes must be a list of LIT, INDICATIVE_PRICE"):
+        sim.start_auction("ETH", eventsModes=["DARK"])
+    # Closed without an uncross: the GAA order lapses, nothing trades.
+    async with client.execution_reports() as reports:
+        await client.order_book_state()
+        sim.set_instrument_status("BTC", marketStatus="Closed")
+        lapsed = await collect(reports, lambda r: r.messageType == "Cancelled")
+    assert (lapsed[-1].orderId, lapsed[-1].cancelReason) == (placed.orderId, "Expiration")
+    assert sim.instrument_status["BTC"]["marketStatus"] == "Closed"
+
+
+@pytest.fixture
+async def calendar() -> AsyncIterator[tuple[ExberrySimulator, ExberryClient, list[float]]]:
+    """A simulator whose calendar holds a dark auction at 12:30 UTC for a minute and an
+    auction of 30 s when a halt ends, on a clock the test moves (``now[0]``, from
+    noon), and a token client."""
+    now = [NOON]
+    auctions = [
+        {"startTimes": ["12:30:00"], "duration": 60_000, "allowedTimeInForces": ["GTC", "GAA"],
+         "eventsModes": ["INDICATIVE_PRICE"]},
+        {"trigger": "Resume", "duration": 30_000},
+    ]  # fmt: skip
+    async with (
+        ExberrySimulator(clock=lambda: now[0], tokens={"tok"}, auctions=auctions) as sim,
+        ExberryClient(sim.url, token="tok", reconnect=INSTANT) as client,
+    ):
+        yield sim, client, now
+
+
+async def test_calendar_auctions_start_and_uncross_on_time(
+    calendar: tuple[ExberrySimulator, ExberryClient, list[float]],
+) -> None:
+    sim, client, now = calendar
+    async with (
+        ExberryClient(sim.url, public_token="sim-md-token") as md,
+        md.calendar_list() as calendars,
+    ):
+        listed = await asyncio.wait_for(anext(calendars), 5)
+    assert [(a.trigger, a.startTimes, a.duration) for a in listed.auctions] == [  # type: ignore[union-attr]
+        ("TimeBased", ["12:30:00"], 60_000),
+        ("Resume", [], 30_000),
+    ]
+    state = await client.order_book_state()
+    async with client.order_book_depth(trackingNumber=state.last_tracking_number) as depth:
+        await client.order_book_state()
+        now[0] = NOON + 30 * 60  # 12:30: the scheduled auction starts at the next request
+        await client.order_book_state()
+        started = await collect(depth, lambda e: market_status("AuctionCall")(e)
+                                and e.instrument == "ETH")  # fmt: skip
+        assert [e.instrument for e in started] == ["BTC", "ETH"]  # every open instrument
+        gaa = await client.place_order(instrument="BTC", side="Buy", quantity=2, price=100.0,
+                                       timeInForce="GAA", mpOrderId=1)  # fmt: skip
+        sim.place_order("other-mp", {**SELL, "mpOrderId": 1, "quantity": 1, "price": 99.5})
+        # Dark: the book hears of neither order, only of the indicative price.
+        assert (await client.order_book_state()).orders == []
+        heard = await collect(depth, lambda e: isinstance(e, AuctionIndicativeEP)
+                              and e.instrument == "BTC" and e.pairedQuantity == 1)  # fmt: skip
+        assert not any(isinstance(e, Add) for e in heard)
+        now[0] = NOON + 31 * 60  # the minute is over: it uncrosses at the next request
+        await client.order_book_state()
+        crossed = await collect(
+            depth, lambda e: market_status("Opened")(e) and e.instrument == "BTC"
+        )
+        kinds = [type(e).__name__ for e in crossed if getattr(e, "instrument", "") == "BTC"]
+        # The crossing, both orders revealed, the trade, what the GAA order left, open.
+        assert kinds == ["InstrumentStatus", "Add", "Add", "Executed", "Cancelled",
+                         "InstrumentStatus"]  # fmt: skip
+        trade = next(e for e in crossed if isinstance(e, Executed))
+        assert (trade.makerOrderId, trade.executedPrice, trade.executedQuantity) == (
+            gaa.orderId,
+            100,
+            1,
+        )
+        # A halt ends with the calendar's Resume auction: unscheduled, UA.
+        sim.set_instrument_status("BTC", tradingStatus="Halt")
+        sim.set_instrument_status("BTC", tradingStatus="Trade")
+        assert sim.instrument_status["BTC"]["marketStatus"] == "AuctionCall"
+        async with client.execution_reports() as reports:
+            await client.order_book_state()
+            await client.place_order(instrument="BTC", side="Buy", quantity=1, price=101.0,
+                                     mpOrderId=2)  # fmt: skip
+            sim.place_order("other-mp", {**SELL, "mpOrderId": 2, "quantity": 1, "price": 101.0})
+            added = await collect(reports, lambda r: r.messageType == "Add")
+            now[0] += 30
+            await client.order_book_state()
+            filled = await collect(reports, lambda r: r.messageType == "Executed")
+    assert (added[-1].marketModel, filled[-1].tradingMode) == ("UA", "UA")
+    assert sim.instrument_status["BTC"]["marketStatus"] == "Opened"
