@@ -1065,6 +1065,9 @@ class ExberrySimulator:
         market = changed.pop("marketStatus", None)
         if changed:
             self._set_states(symbol, changed)
+            auction = self._auctions.get(symbol)
+            if auction is not None and auction.ends is not None:
+                self._arm(auction.ends)  # resumed: an auction's end may be due now
         if market is not None:
             self._move_market(symbol, market)
         elif changed.get("tradingStatus") == "Trade" and state["marketStatus"] == "Opened":
@@ -1510,7 +1513,8 @@ class ExberrySimulator:
             [o["_expires"] for o in resting if o["_expires"] is not None and o["status"] in _OPEN]
             + [a["_expires"] for a in alleged if a["status"] == "Active"]
             + [self.rfq.expire(now), self._next_start]
-            + [a.ends for a in self._auctions.values() if a.ends is not None]
+            # A halted auction's end waits for the resume (which arms it again).
+            + [a.ends for s, a in self._auctions.items() if a.ends is not None and self._trading(s)]
         )
         self._next_expiry = math.inf
         self._arm(min(later, default=math.inf))

@@ -241,3 +241,39 @@ async def test_calendar_auctions_start_and_uncross_on_time(
             filled = await collect(reports, lambda r: r.messageType == "Executed")
     assert (added[-1].marketModel, filled[-1].tradingMode) == ("UA", "UA")
     assert sim.instrument_status["BTC"]["marketStatus"] == "Opened"
+
+
+async def test_a_halt_holds_an_auction_until_trading_resumes(
+    calendar: tuple[ExberrySimulator, ExberryClient, list[float]],
+) -> None:
+    sim, client, now = calendar
+    sim.start_auction("ETH", duration=1_000)
+    await client.place_order(instrument="ETH", side="Buy", quantity=1, price=10.0, mpOrderId=1)
+    sim.place_order("other-mp", {**SELL, "instrument": "ETH", "mpOrderId": 1, "quantity": 1,
+                                 "price": 10.0})  # fmt: skip
+    sim.set_instrument_status("ETH", tradingStatus="Halt")
+    now[0] += 5
+    await client.order_book_state()
+    assert sim.instrument_status["ETH"]["marketStatus"] == "AuctionCall"  # held: no cross
+    sweeps = 0
+    sweep = sim.expire_orders
+
+    def counted() -> int:
+        nonlocal sweeps
+        sweeps += 1
+        return sweep()
+
+    sim.expire_orders = counted  # type: ignore[method-assign]
+    for _ in range(100):  # an overdue end was re-armed at once, for ever: a busy loop
+        await asyncio.sleep(0)
+    assert sweeps == 0
+    async with client.execution_reports() as reports:
+        await client.order_book_state()
+        sim.set_instrument_status("ETH", tradingStatus="Trade")  # the end is overdue: now
+        filled = await collect(reports, lambda r: r.messageType == "Executed")
+    assert (filled[-1].lastFilledPrice, filled[-1].tradingMode) == (10, "IA")
+    assert sim.instrument_status["ETH"] == {
+        "tradingStatus": "Trade",
+        "marketStatus": "Opened",
+        "status": "Active",
+    }
