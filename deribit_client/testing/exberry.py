@@ -1517,7 +1517,9 @@ class ExberrySimulator:
             + [a.ends for s, a in self._auctions.items() if a.ends is not None and self._trading(s)]
         )
         self._next_expiry = math.inf
-        self._arm(min(later, default=math.inf))
+        # Only what lies ahead: whatever is still due now waits for the change that lets
+        # it happen (re-arming a past moment would run this again at once, for ever).
+        self._arm(min((t for t in later if t > now), default=math.inf))
         return len(due)
 
     def _arm(self, expires: float) -> None:
