@@ -36,7 +36,8 @@ own ``allowedTimeInForces`` narrow them (others ``1030``; no stop order of any k
 
 _TRIGGERS = ("TimeBased", "Resume", "AutoResume")
 _EVENTS_MODES = ("LIT", "INDICATIVE_PRICE")
-_DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+"""A calendar's days, as ``calendarList`` names them (the simulator trades on all)."""
 _ALL_TIFS = ("GTC", "GTD", "FOK", "IOC", "DAY", "GAA")
 
 AUCTION_DEFAULTS: dict[str, Any] = {
@@ -68,7 +69,7 @@ def auction_terms(given: Mapping[str, Any]) -> dict[str, Any]:
     for name, domain in (
         ("allowedTimeInForces", _ALL_TIFS),
         ("eventsModes", _EVENTS_MODES),
-        ("days", _DAYS),
+        ("days", DAYS),
     ):
         values = terms[name]
         if isinstance(values, str) or not all(v in domain for v in values):
@@ -103,7 +104,7 @@ def next_start(auctions: Iterable[Mapping[str, Any]], after: float) -> float:
             dt.datetime.combine(date, moment, dt.UTC).timestamp()
             for terms in auctions
             if terms["trigger"] == "TimeBased"
-            and (not terms["days"] or _DAYS[date.weekday()] in terms["days"])
+            and (not terms["days"] or DAYS[date.weekday()] in terms["days"])
             for moment in map(_start_time, terms["startTimes"])
             if moment is not None
         ]
@@ -120,7 +121,7 @@ def started_at(auctions: Iterable[Mapping[str, Any]], moment: float) -> dict[str
         if (
             terms["trigger"] == "TimeBased"
             and at.time().isoformat() in terms["startTimes"]
-            and (not terms["days"] or _DAYS[at.weekday()] in terms["days"])
+            and (not terms["days"] or DAYS[at.weekday()] in terms["days"])
         ):
             return dict(terms)
     return None

@@ -44,6 +44,7 @@ import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ._exberry_auction import (
+    DAYS,
     Auction,
     Uncross,
     auction_terms,
@@ -106,6 +107,7 @@ _OPEN = ("Active", "Suspended")  # the statuses of orders that may still trade
 _STP_ACTIONS = {"CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"}
 _WINDOW_MS = 60_000
 _MARKET_CLOSE = dt.time(23, 59)  # of the one calendar, "Always" (UTC), calendarList shows
+_CALENDAR_ID, _CALENDAR_NAME = 1, "Always"
 _RESTING_TIFS = ("GTC", "GTD", "DAY")
 _OPEN_FOR_TRADING = {"tradingStatus": "Trade", "marketStatus": "Opened", "status": "Active"}
 _INSTRUMENT_STATES = {  # member -> its values (REFERENCE 6, InstrumentStatus)
@@ -371,6 +373,8 @@ class ExberrySimulator:
         self.auctions = [auction_terms(terms) for terms in auctions]
         """The calendar's auctions, as ``calendarList`` shows them."""
         self._next_start = next_start(self.auctions, clock())  # of a scheduled auction
+        self._next_eod = _close_after(clock())  # the calendar's next end of day
+        self._last_eod: str | None = None  # its last eodDate, as calendarList shows
         self._auctions: dict[str, Auction] = {}
         """The instruments in an auction (``AuctionCall`` or ``AuctionCrossing``)."""
         self._stops: dict[str, list[dict[str, Any]]] = {i: [] for i in self.instruments}
@@ -676,10 +680,10 @@ class ExberrySimulator:
                 {"id": 1, "name": "Default", "items": [{"tickSize": self.tick_size}],
                  "lastMessage": "Y"}
                 if name == "tickSizeList"
-                else {"id": 1, "name": "Always", "timeZone": "+00:00", "marketOpen": "00:00",
-                      "marketClose": "23:59", "tradingDays": ["MONDAY", "TUESDAY",
-                      "WEDNESDAY", "THURSDAY", "FRIDAY"], "auctions": [public(a) for a in
-                      self.auctions], "lastMessage": "Y"}
+                else public({"id": _CALENDAR_ID, "name": _CALENDAR_NAME, "timeZone": "+00:00",
+                      "marketOpen": "00:00", "marketClose": _MARKET_CLOSE.strftime("%H:%M"),
+                      "tradingDays": list(DAYS), "auctions": [public(a) for a in self.auctions],
+                      "lastEodDate": self._last_eod, "lastMessage": "Y"})
             )  # fmt: skip
             await peer.send({"q": q, "sid": sid, "d": item})
             return
@@ -1509,10 +1513,13 @@ class ExberrySimulator:
         for trade in lapsed:
             self._next_action()
             self._end_alleged(trade, "Expiration")
+        if self._next_eod <= now:  # a clock jumping over several closes: the last one
+            self._end_of_day(self._next_eod + 86_400 * ((now - self._next_eod) // 86_400))
+            self._next_eod = _close_after(now)
         later = (
             [o["_expires"] for o in resting if o["_expires"] is not None and o["status"] in _OPEN]
             + [a["_expires"] for a in alleged if a["status"] == "Active"]
-            + [self.rfq.expire(now), self._next_start]
+            + [self.rfq.expire(now), self._next_start, self._next_eod]
             # A halted auction's end waits for the resume (which arms it again).
             + [a.ends for s, a in self._auctions.items() if a.ends is not None and self._trading(s)]
         )
@@ -1521,6 +1528,21 @@ class ExberrySimulator:
         # it happen (re-arming a past moment would run this again at once, for ever).
         self._arm(min((t for t in later if t > now), default=math.inf))
         return len(due)
+
+    def _end_of_day(self, close: float) -> None:
+        """The calendar's end of the day that closed at ``close``: a ``CalendarEndOfDay``
+        event on ``orderBookDepth`` and on every participant's ``trades`` stream (one
+        action: they share a tracking number, as the samples show)."""
+        self._last_eod = dt.datetime.fromtimestamp(close, dt.UTC).date().isoformat()
+        calendar = {"calendarId": _CALENDAR_ID, "calendarName": _CALENDAR_NAME,
+                    "eodDate": self._last_eod}  # fmt: skip
+        self._next_action()
+        self._emit("orderBookDepth", None, {
+            "messageType": "CalendarEndOfDay", "eventTimestamp": self._now_ns(), **calendar,
+        })  # fmt: skip
+        self._emit("trades", None, {
+            "actionType": "CalendarEndOfDay", "timestamp": self._now_ns(), **calendar,
+        })  # fmt: skip
 
     def _arm(self, expires: float) -> None:
         """Have :meth:`expire_orders` run at ``expires`` if that is sooner than planned."""

@@ -1,5 +1,6 @@
-"""Exberry auctions: ExberryClient against the bundled simulator's call phase, uncross
-and calendar (the simulator only ever traded continuously)."""
+"""Exberry auctions and the trading calendar: ExberryClient against the bundled
+simulator's call phase, uncross, scheduled auctions and end of day (the simulator only
+ever traded continuously, and its days never ended)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from deribit_client.exberry.errors import OrderValidationError
 from deribit_client.exberry.models import (
     Add,
     AuctionIndicativeEP,
+    CalendarEndOfDay,
     Cancelled,
     Executed,
     ExecutionReport,
     InstrumentStatus,
     MarketSide,
     PartialOrderBook,
+    Trade,
 )
 from deribit_client.testing.exberry import ExberrySimulator
 from tests.helpers import INSTANT
@@ -277,3 +280,38 @@ async def test_a_halt_holds_an_auction_until_trading_resumes(
         "marketStatus": "Opened",
         "status": "Active",
     }
+
+
+async def test_the_trading_day_ends_with_calendar_end_of_day_events(
+    calendar: tuple[ExberrySimulator, ExberryClient, list[float]],
+) -> None:
+    # The calendar's day never ended: no CalendarEndOfDay on either stream, and
+    # calendar_list had no lastEodDate.
+    sim, client, now = calendar
+    day = await client.place_order(instrument="BTC", side="Buy", quantity=1, price=90.0,
+                                   timeInForce="DAY", mpOrderId=1)  # fmt: skip
+    state = await client.order_book_state()
+    async with (
+        client.order_book_depth(trackingNumber=state.last_tracking_number) as depth,
+        client.trades() as trades,
+        ExberryClient(sim.url, public_token="sim-md-token") as md,
+    ):
+        await client.order_book_state()
+        now[0] = NOON + 12 * 3600 + 30  # 00:00:30: the day closed at 23:59
+        await client.order_book_state()
+        closed = await collect(depth, lambda e: isinstance(e, CalendarEndOfDay))
+        record = await asyncio.wait_for(anext(trades), 5)
+        now[0] += 3 * 86_400  # three closes passed at once: one end of day, the last
+        await client.order_book_state()
+        later = await collect(depth, lambda e: isinstance(e, CalendarEndOfDay))
+        async with md.calendar_list() as calendars:
+            listed = await asyncio.wait_for(anext(calendars), 5)
+    cancelled = [e for e in closed if isinstance(e, Cancelled)]
+    assert [e.orderId for e in cancelled] == [day.orderId]  # the DAY order went first
+    eod = closed[-1]
+    assert (eod.calendarId, eod.calendarName, eod.eodDate) == (1, "Always", "2026-11-24")
+    assert isinstance(record, Trade)
+    assert (record.actionType, record.eodDate) == ("CalendarEndOfDay", "2026-11-24")
+    assert record.trackingNumber == eod.trackingNumber  # one action, as the samples show
+    assert [e.eodDate for e in later if isinstance(e, CalendarEndOfDay)] == ["2026-11-27"]
+    assert listed.lastEodDate == "2026-11-27"  # type: ignore[union-attr]
