@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from deribit_client.exberry.models import (
     PartialOrderBook,
     Trade,
 )
+from deribit_client.testing._exberry_rules import Fail
 from deribit_client.testing.exberry import ExberrySimulator
 from tests.helpers import INSTANT
 
@@ -315,3 +317,96 @@ async def test_the_trading_day_ends_with_calendar_end_of_day_events(
     assert record.trackingNumber == eod.trackingNumber  # one action, as the samples show
     assert [e.eodDate for e in later if isinstance(e, CalendarEndOfDay)] == ["2026-11-27"]
     assert listed.lastEodDate == "2026-11-27"  # type: ignore[union-attr]
+
+
+async def test_icebergs_and_hidden_orders_cross_with_all_they_hold(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    sim, client = exberry_sim, exberry_client
+    iceberg = {"displayMethod": "DisplayQuantity", "displayQuantity": 2}
+    sim.place_order("other-mp", {**SELL, "mpOrderId": 1, "quantity": 3, "price": 99.5,
+                                 "displayMethod": "Hidden"})  # fmt: skip
+    book = ExberryOrderBook("BTC")
+    state = await client.order_book_state()
+    book.load(state)
+    async with client.order_book_depth(trackingNumber=state.last_tracking_number) as depth:
+        sim.start_auction("BTC")
+        await client.place_order(instrument="BTC", side="Buy", quantity=5, price=100.0,
+                                 mpOrderId=1)  # fmt: skip
+        sim.place_order("other-mp", {**SELL, **iceberg, "mpOrderId": 2, "quantity": 10,
+                                     "price": 100.0})  # fmt: skip
+        # At 100 the buy takes the older hidden offer (a NonDisplayTrade: the book never
+        # showed it), then, as the older order, 2 of the iceberg's slice of 2, which
+        # then shows a fresh slice.
+        sim.set_instrument_status("BTC", marketStatus="Opened")
+        await client.order_book_state()
+        events: list[Any] = []
+        while book.last_tracking_number != sim._tracking:
+            events.append(await asyncio.wait_for(anext(depth), 5))
+            book.apply(events[-1])
+    venue = ExberryOrderBook("BTC")
+    venue.load(await client.order_book_state())
+    assert (book.bids(), book.asks()) == (venue.bids(), venue.asks()) == ([], [(100.0, 2.0)])
+    trades = [(type(e).__name__, e.executedQuantity) for e in events if hasattr(e, "matchId")]
+    assert trades == [("NonDisplayTrade", 3), ("Executed", 2)]
+    left = next(o for o in sim.orders.values() if o["mpOrderId"] == 2)
+    assert (left["remainingOpenQuantity"], left["status"]) == (8, "Active")
+
+
+def random_order(rnd: random.Random, n: int, auction: bool) -> dict[str, Any]:
+    """An order a busy market might send: limit orders (some icebergs or hidden, on
+    the phase's times in force) and market orders."""
+    order: dict[str, Any] = {"mpOrderId": n, "side": rnd.choice(["Buy", "Sell"]),
+                             "instrument": "BTC", "quantity": rnd.choice([1, 2, 3, 5])}  # fmt: skip
+    if rnd.random() < 0.15:
+        return {**order, "orderType": "Market", "timeInForce": "IOC"}
+    tifs = ["GTC", "GTC", "GAA", "IOC", "DAY"] if auction else ["GTC", "IOC"]
+    order.update(orderType="Limit", price=rnd.choice([98.5, 99, 99.5, 100, 100.5, 101, 101.5]),
+                 timeInForce=rnd.choice(tifs))  # fmt: skip
+    if order["timeInForce"] == "GTC" and rnd.random() < 0.6:
+        if order["quantity"] > 1 and rnd.random() < 0.5:
+            order.update(displayMethod="DisplayQuantity", displayQuantity=1)
+        else:
+            order.update(displayMethod="Hidden")
+    return order
+
+
+@pytest.mark.parametrize("seed", range(30))
+async def test_after_any_auction_the_streamed_book_is_the_venues_and_uncrossed(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient, seed: int
+) -> None:
+    sim, client, rnd = exberry_sim, exberry_client, random.Random(seed)
+    book = ExberryOrderBook("BTC")
+    state = await client.order_book_state()
+    book.load(state)
+    async with client.order_book_depth(trackingNumber=state.last_tracking_number) as depth:
+        for n in range(40):
+            if n == 15:
+                modes = rnd.choice([["LIT", "INDICATIVE_PRICE"], ["INDICATIVE_PRICE"]])
+                sim.start_auction("BTC", eventsModes=modes)
+            mp = rnd.choice(["a", "b", "c"])
+            try:
+                sim.place_order(mp, random_order(rnd, n, auction=n >= 15))
+                resting = [o for o in sim.orders.values() if o["status"] == "Active"]
+                if n >= 15 and resting and rnd.random() < 0.2:  # a cancel or a replace
+                    o = rnd.choice(resting)
+                    d = {"instrument": "BTC", "orderId": o["orderId"]}
+                    if rnd.random() < 0.5:
+                        sim.cancel_order(o["_mp"], d)
+                    else:
+                        sim.replace_order(o["_mp"], {**d, "quantity": o["quantity"] + 1,
+                                                     "price": o["price"]})  # fmt: skip
+            except Fail:
+                pass  # refused (a self-trade, a full book...): the venue's answer
+        sim.set_instrument_status("BTC", marketStatus="Opened")
+        await client.order_book_state()
+        while book.last_tracking_number != sim._tracking:
+            book.apply(await asyncio.wait_for(anext(depth), 5))
+    venue = ExberryOrderBook("BTC")
+    venue.load(await client.order_book_state())
+    assert (book.bids(), book.asks()) == (venue.bids(), venue.asks())
+    resting = [o for side in sim.books["BTC"].values() for o in side]
+    buys = [o["price"] for o in resting if o["side"] == "Buy"]
+    sells = [o["price"] for o in resting if o["side"] == "Sell"]
+    assert not (buys and sells and max(buys) >= min(sells))  # hidden orders included
+    assert not [o for o in resting if o["timeInForce"] in ("GAA", "IOC")]
