@@ -45,7 +45,7 @@ AUCTION_DEFAULTS: dict[str, Any] = {
     "startTimes": [],
     "duration": None,
     "matchingAlgorithm": "EQUILIBRIUM_PRICE",
-    "allowedTimeInForces": ["GTC", "GTD", "IOC", "GAA", "DAY"],
+    "allowedTimeInForces": list(AUCTION_TIFS["Limit"]),
     "eventsModes": ["LIT", "INDICATIVE_PRICE"],
     "trigger": "TimeBased",
     "overrideReferencePrice": False,
@@ -93,38 +93,27 @@ def _start_time(text: Any) -> dt.time | None:
         return None
 
 
-def next_start(auctions: Iterable[Mapping[str, Any]], after: float) -> float:
+def next_start(
+    auctions: Iterable[Mapping[str, Any]], after: float
+) -> tuple[float, dict[str, Any] | None]:
     """The first scheduled (``TimeBased``) auction start later than ``after`` (epoch
-    seconds; the simulator's one calendar is UTC), within a week; ``inf`` if none. An
-    auction without ``days`` runs every day."""
+    seconds; the simulator's one calendar is UTC) within a week, and that auction's
+    terms; ``(inf, None)`` if none. An auction without ``days`` runs every day."""
     day = dt.datetime.fromtimestamp(after, dt.UTC).date()
     for offset in range(8):
         date = day + dt.timedelta(days=offset)
-        moments = [
-            dt.datetime.combine(date, moment, dt.UTC).timestamp()
+        starts = [
+            (dt.datetime.combine(date, moment, dt.UTC).timestamp(), dict(terms))
             for terms in auctions
             if terms["trigger"] == "TimeBased"
             and (not terms["days"] or DAYS[date.weekday()] in terms["days"])
             for moment in map(_start_time, terms["startTimes"])
             if moment is not None
         ]
-        later = [m for m in moments if m > after]
+        later = [start for start in starts if start[0] > after]
         if later:
-            return min(later)
-    return math.inf
-
-
-def started_at(auctions: Iterable[Mapping[str, Any]], moment: float) -> dict[str, Any] | None:
-    """The scheduled auction that starts at ``moment`` (as :func:`next_start` found it)."""
-    at = dt.datetime.fromtimestamp(moment, dt.UTC)
-    for terms in auctions:
-        if (
-            terms["trigger"] == "TimeBased"
-            and at.time().isoformat() in terms["startTimes"]
-            and (not terms["days"] or DAYS[at.weekday()] in terms["days"])
-        ):
-            return dict(terms)
-    return None
+            return min(later, key=lambda start: start[0])
+    return math.inf, None
 
 
 def check_time_in_force(

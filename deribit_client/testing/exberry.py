@@ -51,7 +51,6 @@ from ._exberry_auction import (
     check_time_in_force,
     equilibrium,
     next_start,
-    started_at,
 )
 from ._exberry_ledger import (
     REQUEST_STATUSES,
@@ -372,7 +371,8 @@ class ExberrySimulator:
         self._random = random.Random(0)  # Random display slices: the same run every time
         self.auctions = [auction_terms(terms) for terms in auctions]
         """The calendar's auctions, as ``calendarList`` shows them."""
-        self._next_start = next_start(self.auctions, clock())  # of a scheduled auction
+        # The next scheduled auction: when, and its terms.
+        self._next_start, self._scheduled = next_start(self.auctions, clock())
         self._next_eod = _close_after(clock())  # the calendar's next end of day
         self._last_eod: str | None = None  # its last eodDate, as calendarList shows
         self._auctions: dict[str, Auction] = {}
@@ -1493,12 +1493,11 @@ class ExberrySimulator:
         and RFQs at their ``expireTime`` lapse the same way (not counted), auctions
         start at their calendar times and uncross at the end of their ``duration``."""
         now = self.clock()
-        if self._next_start <= now:  # a scheduled auction: every instrument open for it
-            terms = started_at(self.auctions, self._next_start)
-            for symbol in self.instruments:
-                if terms is not None and self._trading(symbol) and symbol not in self._auctions:
-                    self._start_auction(symbol, terms, unscheduled=False)
-            self._next_start = next_start(self.auctions, now)
+        if self._scheduled is not None and self._next_start <= now:
+            for symbol in self.instruments:  # every instrument open for trading
+                if self._trading(symbol) and symbol not in self._auctions:
+                    self._start_auction(symbol, self._scheduled, unscheduled=False)
+            self._next_start, self._scheduled = next_start(self.auctions, now)
         for symbol, auction in list(self._auctions.items()):
             if auction.ends is not None and auction.ends <= now and self._trading(symbol):
                 self._end_auction(symbol, uncross=True)
