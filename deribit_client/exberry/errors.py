@@ -73,8 +73,9 @@ class OrderValidationError(ExberryError):
 
 class MarketStateError(ExberryError):
     """1003 market closed, 1004/1018 trading not allowed, 1009 instrument halted, 1030
-    "Trading is not allowed during crossing" (an auction's crossing): the instrument's
-    state refuses the request; it may be accepted once the instrument is open again."""
+    "Trading is not allowed during crossing" (an auction's crossing), 102 (trade
+    reporting: the same states and an auction's call): the instrument's state refuses
+    the request; it may be accepted once the instrument is open again."""
 
 
 class NotFound(ExberryError):
@@ -109,6 +110,7 @@ EXBERRY_ERROR_CODES: Final[dict[int, type[ExberryError]]] = {
     1004: MarketStateError,
     1009: MarketStateError,
     1018: MarketStateError,
+    102: MarketStateError,  # trade reporting's refusals by instrument or market state
     1010: NotFound,
     1041: NotFound,
     1100: NotFound,

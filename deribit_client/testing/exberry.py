@@ -1260,6 +1260,18 @@ class ExberrySimulator:
         if state["marketStatus"] == "AuctionCrossing":
             raise Fail(1030, "Trading is not allowed during crossing")
 
+    def _check_reporting(self, symbol: str) -> None:
+        """Refuse trade reporting on an instrument not open for it: code ``102`` with the
+        state's message, as ``cancelAllegedTradeReport``'s table words them (a reading
+        for ``createTradeReport``, whose table defers to the admin API's); unlike
+        orders, off-book trades wait out an auction's call phase too."""
+        try:
+            self._check_trading(symbol)
+        except Fail as refused:
+            raise Fail(102, refused.message) from None
+        if self.instrument_status[symbol]["marketStatus"] == "AuctionCall":
+            raise Fail(102, "Trading is not allowed during auction call")
+
     def _ticker_status(self, symbol: str) -> str:
         """``lightTickers`` ``status``: ``Halted``, else the market's own state."""
         state = self.instrument_status[symbol]
@@ -1850,6 +1862,7 @@ class ExberrySimulator:
             raise Fail(100, "Missing or invalid parameter: flow")
         if instrument not in self.instruments:
             raise Fail(1010, f"Instrument {instrument} not found")
+        self._check_reporting(instrument)
         if d["quantity"] <= 0 or d["price"] <= 0 or not d["type"]:
             raise Fail(1001, "Price and quantity must be positive, type not empty")
         buy, sell = (self._report_side(d[side], side) for side in ("buy", "sell"))
@@ -1980,9 +1993,12 @@ class ExberrySimulator:
         for name in ("instrument", "allegedTradeId"):
             if name not in d or not is_json(d[name], _TRADE_REPORT_TYPES[name]):
                 raise Fail(100, f"Missing or invalid parameter: {name}")
+        if d["instrument"] not in self.instruments:
+            raise Fail(1010, f"Instrument {d['instrument']} not found")
+        self._check_reporting(d["instrument"])
         trade = self.alleged_trades.get(d["allegedTradeId"])
         if trade is None or trade["_mp"] != mp or trade["instrument"] != d["instrument"]:
-            raise Fail(100, "Missing or invalid parameter: allegedTradeId")
+            raise Fail(1100, "Alleged trade not found for that instrument")
         if trade["status"] != "Active":
             raise Fail(1001, f"Alleged trade {d['allegedTradeId']} is {trade['status']}")
         self._next_action()

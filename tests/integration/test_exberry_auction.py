@@ -27,7 +27,7 @@ from deribit_client.exberry.models import (
     Trade,
 )
 from deribit_client.testing._exberry_rules import Fail
-from deribit_client.testing.exberry import ExberrySimulator
+from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
 from tests.helpers import INSTANT
 
 NOON = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC).timestamp()
@@ -410,3 +410,41 @@ async def test_after_any_auction_the_streamed_book_is_the_venues_and_uncrossed(
     sells = [o["price"] for o in resting if o["side"] == "Sell"]
     assert not (buys and sells and max(buys) >= min(sells))  # hidden orders included
     assert not [o for o in resting if o["timeInForce"] in ("GAA", "IOC")]
+
+
+async def test_trade_reports_wait_for_an_open_instrument(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # Trade reports were taken whatever the instrument's state (and an unknown alleged
+    # trade was "100 Missing or invalid parameter" where the table says 1100).
+    from deribit_client.exberry import NotFound
+
+    sim, client = exberry_sim, exberry_client
+    me, other = sim.participant(SIM_API_KEY), sim.participant("other-mp")
+    terms: dict[str, Any] = {"instrument": "BTC", "type": "Block", "price": 100.25,
+                             "quantity": 2, "buy": {"mpName": me.mp_name},
+                             "sell": {"mpName": other.mp_name}}  # fmt: skip
+    alleged = await client.create_trade_report(flow="AllegedSystemMatch", externalTradeId=1,
+                                               **terms)  # fmt: skip
+    for state, text in (
+        ({"tradingStatus": "Halt"}, "Instrument trading is halt"),
+        ({"tradingStatus": "Trade", "marketStatus": "AuctionCall"}, "during auction call"),
+        ({"marketStatus": "AuctionCrossing"}, "during crossing"),
+        ({"marketStatus": "Closed"}, "Market is closed"),
+    ):
+        sim.set_instrument_status("BTC", **state)
+        with pytest.raises(MarketStateError, match=text) as info:
+            await client.create_trade_report(flow="LockedIn", externalTradeId=2, **terms)
+        assert info.value.code == 102
+        with pytest.raises(MarketStateError, match=text):
+            await client.cancel_alleged_trade_report(
+                instrument="BTC", allegedTradeId=alleged.allegedTradeId or 0
+            )
+    sim.set_instrument_status("BTC", marketStatus="Opened")
+    made = await client.create_trade_report(flow="LockedIn", externalTradeId=2, **terms)
+    assert made.tradeId is not None
+    with pytest.raises(NotFound, match="Alleged trade not found for that instrument") as gone:
+        await client.cancel_alleged_trade_report(
+            instrument="ETH", allegedTradeId=alleged.allegedTradeId or 0
+        )
+    assert gone.value.code == 1100
