@@ -38,7 +38,8 @@ _TRIGGERS = ("TimeBased", "Resume", "AutoResume")
 _EVENTS_MODES = ("LIT", "INDICATIVE_PRICE")
 DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 """A calendar's days, as ``calendarList`` names them (the simulator trades on all)."""
-_ALL_TIFS = ("GTC", "GTD", "FOK", "IOC", "DAY", "GAA")
+TIMES_IN_FORCE = ("GTC", "GTD", "FOK", "IOC", "DAY", "GAA")
+"""The times in force the simulator takes (``OPG``/``ATC`` are not simulated: ``1001``)."""
 
 AUCTION_DEFAULTS: dict[str, Any] = {
     "days": [],
@@ -67,7 +68,7 @@ def auction_terms(given: Mapping[str, Any]) -> dict[str, Any]:
     if terms["matchingAlgorithm"] != "EQUILIBRIUM_PRICE":
         raise ValueError("matchingAlgorithm: only EQUILIBRIUM_PRICE is simulated")
     for name, domain in (
-        ("allowedTimeInForces", _ALL_TIFS),
+        ("allowedTimeInForces", TIMES_IN_FORCE),
         ("eventsModes", _EVENTS_MODES),
         ("days", DAYS),
     ):

@@ -45,6 +45,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from ._exberry_auction import (
     DAYS,
+    TIMES_IN_FORCE,
     Auction,
     Uncross,
     auction_terms,
@@ -100,7 +101,6 @@ _MARKET = "v1/exchange.market/"
 _ORDER_TYPES = {"Limit", "Market", "MarketToLimit", "Stop", "StopLimit", "MIT", "LIT"}
 _PRICED = ("Limit", "StopLimit", "LIT")  # the types with a limit price (REFERENCE 5)
 _STOPS = ("Stop", "StopLimit", "MIT", "LIT")  # suspended until the last trade reaches stopPrice
-_TIFS = {"GTC", "GTD", "FOK", "IOC", "DAY", "GAA"}
 _SIDES = {"Buy", "Sell"}
 _OPEN = ("Active", "Suspended")  # the statuses of orders that may still trade
 _STP_ACTIONS = {"CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"}
@@ -988,7 +988,7 @@ class ExberrySimulator:
         order_type, side, instrument = d["orderType"], d["side"], d["instrument"]
         quantity, price = d["quantity"], d.get("price")
         tif = d.get("timeInForce", "GTC")
-        if order_type not in _ORDER_TYPES or side not in _SIDES or tif not in _TIFS:
+        if order_type not in _ORDER_TYPES or side not in _SIDES or tif not in TIMES_IN_FORCE:
             raise Fail(1001, "Wrong orderType, side or timeInForce value")
         if quantity <= 0:
             raise Fail(1001, "Quantity must be positive")
