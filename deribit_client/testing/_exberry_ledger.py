@@ -420,7 +420,8 @@ class LedgerDesk:
     def end_of_day(self, date: str | None = None) -> None:
         """The venue's end of day: ``Instructed`` alleged transfers expire (``Cancelled``,
         ``cancelReason`` ``Expiration``) and every account's balances become that day's
-        holdings (``date`` ``YYYY-MM-DD``; the simulator clock's day, GMT, by default)."""
+        holdings (``date`` ``YYYY-MM-DD``; the simulator clock's day, GMT, by default).
+        The simulator runs it at each market close; a test may run it for any day."""
         day = iso(self._now_ns())[:10] if date is None else dt.date.fromisoformat(date).isoformat()
         for transfer in list(self.transfers.values()):
             if transfer["status"] == "Instructed":

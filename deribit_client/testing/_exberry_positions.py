@@ -75,7 +75,8 @@ class PositionBook:
 
     def end_of_day(self, date: str | None = None) -> None:
         """Keep every current position as day ``date``'s (``YYYY-MM-DD``; the
-        simulator clock's day, GMT, by default)."""
+        simulator clock's day, GMT, by default). The simulator runs it at each market
+        close; a test may run it for any day."""
         day = iso(self._now_ns())[:10] if date is None else dt.date.fromisoformat(date).isoformat()
         for (mp, instrument), held in self._current.items():
             self._days.append((day, mp, instrument, held))

@@ -1543,7 +1543,8 @@ class ExberrySimulator:
     def _end_of_day(self, close: float) -> None:
         """The calendar's end of the day that closed at ``close``: a ``CalendarEndOfDay``
         event on ``orderBookDepth`` and on every participant's ``trades`` stream (one
-        action: they share a tracking number, as the samples show)."""
+        action: they share a tracking number, as the samples show), then the day's end
+        for the ledger (holdings, lapsed transfers) and positions."""
         self._last_eod = dt.datetime.fromtimestamp(close, dt.UTC).date().isoformat()
         calendar = {"calendarId": _CALENDAR_ID, "calendarName": _CALENDAR_NAME,
                     "eodDate": self._last_eod}  # fmt: skip
@@ -1554,6 +1555,8 @@ class ExberrySimulator:
         self._emit("trades", None, {
             "actionType": "CalendarEndOfDay", "timestamp": self._now_ns(), **calendar,
         })  # fmt: skip
+        self.ledger.end_of_day(self._last_eod)
+        self.positions.end_of_day(self._last_eod)
 
     def _arm(self, expires: float) -> None:
         """Have :meth:`expire_orders` run at ``expires`` if that is sooner than planned."""

@@ -290,6 +290,10 @@ async def test_the_trading_day_ends_with_calendar_end_of_day_events(
     # The calendar's day never ended: no CalendarEndOfDay on either stream, and
     # calendar_list had no lastEodDate.
     sim, client, now = calendar
+    sim.ledger.open_account("trader:tok", 36, balances={44: 10})
+    sim.place_order("other-mp", {**SELL, "mpOrderId": 1, "quantity": 1, "price": 100.0})
+    await client.place_order(instrument="BTC", side="Buy", quantity=1, price=100.0,
+                             mpOrderId=2)  # a position to keep  # fmt: skip
     day = await client.place_order(instrument="BTC", side="Buy", quantity=1, price=90.0,
                                    timeInForce="DAY", mpOrderId=1)  # fmt: skip
     state = await client.order_book_state()
@@ -317,6 +321,15 @@ async def test_the_trading_day_ends_with_calendar_end_of_day_events(
     assert record.trackingNumber == eod.trackingNumber  # one action, as the samples show
     assert [e.eodDate for e in later if isinstance(e, CalendarEndOfDay)] == ["2026-11-27"]
     assert listed.lastEodDate == "2026-11-27"  # type: ignore[union-attr]
+    # The same close ends the day for positions and the ledger's holdings.
+    kept = await client.mp_positions(reportType="MP", eodDateFrom="2026-11-24")
+    assert [(p.eodDate, p.netPosition) for p in kept.positions if p.eodDate] == [
+        ("2026-11-24", 1), ("2026-11-27", 1)
+    ]  # fmt: skip
+    holdings = await client.mp_holdings_summary(eodDateFrom="2026-11-24")
+    assert [(h.eodDate, h.eodHoldings) for h in holdings.holdings] == [
+        ("2026-11-24", 10), ("2026-11-27", 10)
+    ]  # fmt: skip
 
 
 async def test_icebergs_and_hidden_orders_cross_with_all_they_hold(
