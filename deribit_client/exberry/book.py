@@ -57,8 +57,10 @@ class ExberryOrderBook:
         last_tracking_number: the newest event applied.
         trading_status: ``Trade`` or ``Halt`` (``None`` until a snapshot or event tells).
         market_status: ``Opened``, ``Closed``, ``AuctionCall`` or ``AuctionCrossing``.
-        status: ``Active`` or ``Disabled``. Exberry refuses orders unless the instrument
-            is ``Trade``, ``Opened`` and ``Active`` (``MarketStateError``); the three
+        status: ``Active`` or ``Disabled``. Exberry refuses orders while the instrument
+            is halted, closed, disabled or crossing (``MarketStateError``); in an
+            auction's call (``AuctionCall``) it takes only the auction's times in force,
+            and orders rest without trading until the crossing. The three
             follow ``InstrumentStatus`` events, in the field tables' spelling whatever
             the case Exberry sent. A renamed instrument (``previousSymbol``) is followed
             under its new symbol (:attr:`instrument`).

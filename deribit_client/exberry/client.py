@@ -1854,9 +1854,9 @@ def _check_transfer_assets(name: str, assets: object, required: bool = False) ->
     for asset in assets:
         if not isinstance(asset, TransferAsset | Mapping):
             raise ClientError(f"{name}: an asset must be a TransferAsset or mapping: {asset!r}")
-        amount = asset.amount if isinstance(asset, TransferAsset) else asset.get("amount")
-        asset_id = asset.assetId if isinstance(asset, TransferAsset) else asset.get("assetId")
-        for member, value in (("assetId", asset_id), ("amount", amount)):
+        members = msgspec.structs.asdict(asset) if isinstance(asset, TransferAsset) else asset
+        for member in ("assetId", "amount"):
+            value = members.get(member)
             if isinstance(value, bool) or not isinstance(value, int | float | str):
                 raise ClientError(f"{name}: {member} must be a number or its text: {asset!r}")
 

@@ -143,9 +143,6 @@ class Auction:
     """An instrument's auction while it runs."""
 
     terms: dict[str, Any]
-    unscheduled: bool
-    """After a halt (``Resume``/``AutoResume``): ``marketModel``/``tradingMode`` ``UA``,
-    else ``A``/``IA``."""
     ends: float | None
     """Epoch seconds of the uncross, or ``None`` until ended by hand."""
     indicative: dict[str, Any] | None = None
@@ -162,6 +159,16 @@ class Auction:
     @property
     def lit(self) -> bool:
         return "LIT" in self.terms["eventsModes"]
+
+    @property
+    def indicates(self) -> bool:
+        return "INDICATIVE_PRICE" in self.terms["eventsModes"]
+
+    @property
+    def unscheduled(self) -> bool:
+        """After a halt (``Resume``/``AutoResume``): ``marketModel``/``tradingMode``
+        ``UA``, else ``A``/``IA``."""
+        return bool(self.terms["trigger"] != "TimeBased")
 
     @property
     def market_model(self) -> str:

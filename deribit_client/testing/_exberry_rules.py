@@ -21,6 +21,7 @@ __all__ = [
     "failure",
     "iso",
     "numeric_role",
+    "parse_day",
     "public",
     "report_times",
     "typed",
@@ -130,15 +131,22 @@ DAY = re.compile(r"\d{4}-\d\d-\d\d")
 """A day as Exberry writes it (checked for a real date apart)."""
 
 
+def parse_day(value: Any) -> dt.date | None:
+    """A ``YYYY-MM-DD`` day that exists, or ``None``."""
+    if type(value) is not str or not DAY.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:  # a month 13, a day 32
+        return None
+
+
 def report_day(d: dict[str, Any], name: str, default: str) -> str:
     """A ``YYYY-MM-DD`` member of a report request (``1001`` otherwise)."""
-    value = d.get(name, default)
-    try:
-        if DAY.fullmatch(value):
-            return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        pass
-    raise Fail(1001, f"Wrong {name} format")
+    day = parse_day(d.get(name, default))
+    if day is None:
+        raise Fail(1001, f"Wrong {name} format")
+    return day.isoformat()
 
 
 def exact_number(value: Decimal) -> int | float:

@@ -13,7 +13,9 @@ kept exact to their precision), and the ``orderBookDepth``, ``executionReports``
 causes, as on Exberry) and replay from a tracking number; trade reports (locked-in and
 alleged) and requests for quotes (its :attr:`~ExberrySimulator.rfq` desk, in
 ``_exberry_rfq``) with their events and reports; a ledger (:attr:`~ExberrySimulator.ledger`:
-balances streamed by ``accountBalance``, deposit and withdrawal requests).
+balances streamed by ``accountBalance``, deposit and withdrawal requests); instrument
+states, auctions (call phase, equilibrium uncross, calendar auctions; rules in
+``_exberry_auction``) and the calendar's end of day.
 
 Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
 :meth:`send_raw` (malformed frames), :meth:`inject_error` and :meth:`delay` (per
@@ -73,6 +75,7 @@ from ._exberry_rules import (
     failure,
     iso,
     numeric_role,
+    parse_day,
     public,
     report_day,
     report_times,
@@ -375,7 +378,7 @@ class ExberrySimulator:
         self._next_start, self._scheduled = next_start(self.auctions, clock())
         self._next_eod = _close_after(clock())  # the calendar's next end of day
         self._last_eod: str | None = None  # its last eodDate, as calendarList shows
-        self._auctions: dict[str, Auction] = {}
+        self._running: dict[str, Auction] = {}
         """The instruments in an auction (``AuctionCall`` or ``AuctionCrossing``)."""
         self._stops: dict[str, list[dict[str, Any]]] = {i: [] for i in self.instruments}
         """Suspended stop orders per instrument, oldest first."""
@@ -638,7 +641,7 @@ class ExberrySimulator:
         if name == "lightTickers" and not d.get("symbols"):
             raise Fail(2, "Missing fields: symbols")
         symbols = d.get("symbols") if name == "lightTickers" else [d.get("symbol")]
-        if name in ("lightTickers", "partialOrderBook", "liveTrades"):
+        if name in ("lightTickers", "partialOrderBook", "liveTrades", "auctionIndicativeEP"):
             if name != "lightTickers" and symbols[0] not in self.instruments:
                 raise Fail(3, f"Wrong symbol {symbols[0]}")
             if name != "liveTrades":
@@ -686,17 +689,6 @@ class ExberrySimulator:
                       "lastEodDate": self._last_eod, "lastMessage": "Y"})
             )  # fmt: skip
             await peer.send({"q": q, "sid": sid, "d": item})
-            return
-        if name == "auctionIndicativeEP":
-            if d.get("symbol") not in self.instruments:
-                raise Fail(3, f"Wrong symbol {d.get('symbol')}")
-            interval = _md_interval(d)
-            peer.streams[sid] = ("md:auctionIndicativeEP", q, self._tracking)
-            peer.md[sid] = d
-            send = functools.partial(self._md_update, peer, q, sid, name, d)
-            peer.throttles[sid] = _Throttle(interval, send)
-            item = self._md_item(name, d["symbol"], d, True)
-            await peer.send({"q": q, "sid": sid, "d": item})  # NA outside an auction
             return
         if name == "candles":
             if d.get("symbol") not in self.instruments:
@@ -869,7 +861,7 @@ class ExberrySimulator:
                 for symbol in d.get("symbols") or [d.get("symbol")]:
                     if symbol not in touched:
                         continue
-                    if name == "auctionIndicativeEP" and symbol not in self._auctions:
+                    if name == "auctionIndicativeEP" and symbol not in self._running:
                         continue  # sent during auctions only
                     if name == "liveTrades":
                         for row in self._new_trades.get(symbol, []):
@@ -884,7 +876,7 @@ class ExberrySimulator:
 
     async def _publish(self) -> None:
         touched = {p["instrument"] for _, _, p in self._pending if "instrument" in p}
-        for symbol in touched & self._auctions.keys():
+        for symbol in touched & self._running.keys():
             self._indicate(symbol)
         await self._publish_streams()
         if touched:
@@ -1001,7 +993,7 @@ class ExberrySimulator:
         if instrument not in self.instruments:
             raise Fail(1010, f"Instrument {instrument} not found")
         self._check_trading(instrument)
-        auction = self._auctions.get(instrument)
+        auction = self._running.get(instrument)
         check_time_in_force(order_type, tif, auction, d.get("minQuantity"))
         self._check_terms(instrument, quantity, (price, stop), *_display_quantities(d))
         if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
@@ -1069,7 +1061,7 @@ class ExberrySimulator:
         market = changed.pop("marketStatus", None)
         if changed:
             self._set_states(symbol, changed)
-            auction = self._auctions.get(symbol)
+            auction = self._running.get(symbol)
             if auction is not None and auction.ends is not None:
                 self._arm(auction.ends)  # resumed: an auction's end may be due now
         if market is not None:
@@ -1077,7 +1069,7 @@ class ExberrySimulator:
         elif changed.get("tradingStatus") == "Trade" and state["marketStatus"] == "Opened":
             resume = next((a for a in self.auctions if a["trigger"] == "Resume"), None)
             if resume is not None:  # a halt ends with an (unscheduled) auction
-                self._start_auction(symbol, resume, unscheduled=True)
+                self._start_auction(symbol, resume)
 
     def _set_states(self, symbol: str, changed: dict[str, str]) -> None:
         """Take the instrument's new states (one action) and tell the book stream."""
@@ -1091,9 +1083,9 @@ class ExberrySimulator:
     def _move_market(self, symbol: str, to: str) -> None:
         """The one path of ``marketStatus`` changes: an auction state starts an auction if
         none runs, and leaving the auction states ends it."""
-        if to.startswith("Auction") and symbol not in self._auctions:
-            self._start_auction(symbol, auction_terms({}), unscheduled=False)
-        if to in ("Opened", "Closed") and symbol in self._auctions:
+        if to.startswith("Auction") and symbol not in self._running:
+            self._start_auction(symbol, auction_terms({}))
+        if to in ("Opened", "Closed") and symbol in self._running:
             self._end_auction(symbol, uncross=to == "Opened")
         elif self.instrument_status[symbol]["marketStatus"] != to:
             self._set_states(symbol, {"marketStatus": to})
@@ -1117,22 +1109,21 @@ class ExberrySimulator:
         ``ValueError`` for an unknown instrument, one in an auction, or bad terms."""
         if symbol not in self.instruments:
             raise ValueError(f"unknown instrument {symbol!r}")
-        if symbol in self._auctions:
+        if symbol in self._running:
             raise ValueError(f"{symbol} is in an auction already")
-        checked = auction_terms(terms)
-        self._start_auction(symbol, checked, unscheduled=checked["trigger"] != "TimeBased")
+        self._start_auction(symbol, auction_terms(terms))
 
-    def _start_auction(self, symbol: str, terms: dict[str, Any], unscheduled: bool) -> None:
+    def _start_auction(self, symbol: str, terms: dict[str, Any]) -> None:
         duration = terms["duration"]
         ends = None if duration is None else self.clock() + duration / 1000
-        self._auctions[symbol] = Auction(terms, unscheduled, ends)
+        self._running[symbol] = Auction(terms, ends)
         self._set_states(symbol, {"marketStatus": "AuctionCall"})
         if ends is not None:
             self._arm(ends)
 
     def _end_auction(self, symbol: str, uncross: bool) -> None:
         """End ``symbol``'s auction: cross it (``uncross``) and open, or close without."""
-        auction = self._auctions[symbol]
+        auction = self._running[symbol]
         if uncross and self.instrument_status[symbol]["marketStatus"] != "AuctionCrossing":
             self._set_states(symbol, {"marketStatus": "AuctionCrossing"})
         self._next_action()
@@ -1142,7 +1133,7 @@ class ExberrySimulator:
                 self._book_event("Add", order, quantity=_visible(order))
         if uncross:
             self._uncross(symbol, auction)
-        del self._auctions[symbol]
+        del self._running[symbol]
         book = self.books[symbol]
         for order in [o for side in book.values() for o in side]:
             if order["timeInForce"] in ("GAA", "IOC"):  # good for the auction only
@@ -1208,7 +1199,7 @@ class ExberrySimulator:
         best: dict[str, float] = dict.fromkeys(
             ("bestBuyPrice", "bestBuyQuantity", "bestSellPrice", "bestSellQuantity"), 0
         )
-        if symbol not in self._auctions:
+        if symbol not in self._running:
             return {"indicativePrice": 0, "pairedQuantity": 0, "imbalanceQuantity": 0,
                     "imbalanceSide": "NA", **best}  # fmt: skip
         result = self._equilibrium(symbol)
@@ -1229,9 +1220,9 @@ class ExberrySimulator:
         """Publish ``symbol``'s indicative price if it changed (its auction has
         ``INDICATIVE_PRICE`` events): real time only, without a tracking number, so a
         stream opened later never replays it (REFERENCE 6)."""
-        auction = self._auctions[symbol]
+        auction = self._running[symbol]
         item = self._indicative(symbol)
-        if item == auction.indicative or "INDICATIVE_PRICE" not in auction.terms["eventsModes"]:
+        if item == auction.indicative or not auction.indicates:
             return
         auction.indicative = item
         self._pending.append(("orderBookDepth", None, {
@@ -1299,7 +1290,7 @@ class ExberrySimulator:
         its price); their trades may reach more. Buy Stop/StopLimit trigger at or above
         their stopPrice, sell ones at or below; MIT and LIT the other way round. None
         during an auction: the uncross triggers them by its price."""
-        if instrument in self._auctions:
+        if instrument in self._running:
             return
         stops = self._stops[instrument]
         while stops and self.trade_log[instrument]:
@@ -1356,7 +1347,7 @@ class ExberrySimulator:
         """Trade incoming ``taker`` against the book, a price level at a time, then rest,
         queue (``requeue``: an order the book already shows, replaced) or cancel what is
         left. In an auction's call phase orders rest until the uncross."""
-        auction = self._auctions.get(taker["instrument"])
+        auction = self._running.get(taker["instrument"])
         if auction is not None:
             if requeue:
                 self._queue(taker)
@@ -1507,10 +1498,10 @@ class ExberrySimulator:
         now = self.clock()
         if self._scheduled is not None and self._next_start <= now:
             for symbol in self.instruments:  # every instrument open for trading
-                if self._trading(symbol) and symbol not in self._auctions:
-                    self._start_auction(symbol, self._scheduled, unscheduled=False)
+                if self._trading(symbol) and symbol not in self._running:
+                    self._start_auction(symbol, self._scheduled)
             self._next_start, self._scheduled = next_start(self.auctions, now)
-        for symbol, auction in list(self._auctions.items()):
+        for symbol, auction in list(self._running.items()):
             if auction.ends is not None and auction.ends <= now and self._trading(symbol):
                 self._end_auction(symbol, uncross=True)
         resting = [o for book in self.books.values() for side in book.values() for o in side]
@@ -1532,7 +1523,7 @@ class ExberrySimulator:
             + [a["_expires"] for a in alleged if a["status"] == "Active"]
             + [self.rfq.expire(now), self._next_start, self._next_eod]
             # A halted auction's end waits for the resume (which arms it again).
-            + [a.ends for s, a in self._auctions.items() if a.ends is not None and self._trading(s)]
+            + [a.ends for s, a in self._running.items() if a.ends is not None and self._trading(s)]
         )
         self._next_expiry = math.inf
         # Only what lies ahead: whatever is still due now waits for the change that lets
@@ -1764,7 +1755,7 @@ class ExberrySimulator:
         tif = order["timeInForce"]
         if any(k in d for k in ("timeInForce", "expiryDate", "expiryDay")):
             tif = d.get("timeInForce", tif)
-            auction = order["instrument"] in self._auctions
+            auction = order["instrument"] in self._running
             if tif not in _RESTING_TIFS and not (auction and tif == "GAA"):
                 raise Fail(1001, f"Wrong timeInForce value {tif} for a resting order")
             changed.update(
@@ -2388,13 +2379,10 @@ def _expiry(d: dict[str, Any], tif: str, now: float) -> float | None:
     if day is None:
         expires = float(d["expiryDate"])
     else:
-        try:
-            if not DAY.fullmatch(day):
-                raise ValueError(day)
-            moment = dt.datetime.combine(dt.date.fromisoformat(day), _MARKET_CLOSE, dt.UTC)
-        except ValueError:
-            raise Fail(1001, f"Wrong expiryDay {day!r}: YYYY-MM-DD expected") from None
-        expires = moment.timestamp()
+        date_of_expiry = parse_day(day)
+        if date_of_expiry is None:
+            raise Fail(1001, f"Wrong expiryDay {day!r}: YYYY-MM-DD expected")
+        expires = dt.datetime.combine(date_of_expiry, _MARKET_CLOSE, dt.UTC).timestamp()
     if expires <= now:
         raise Fail(1001, "The expiry of a GTD order must be in the future")
     return expires
