@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._exberry_rules import Fail
+from ._exberry_rules import DAYS, Fail
 
 CONTINUOUS_TIFS: dict[str, tuple[str, ...]] = {
     "Limit": ("GTC", "GTD", "FOK", "IOC", "DAY"),
@@ -36,8 +36,6 @@ own ``allowedTimeInForces`` narrow them (others ``1030``; no stop order of any k
 
 _TRIGGERS = ("TimeBased", "Resume", "AutoResume")
 _EVENTS_MODES = ("LIT", "INDICATIVE_PRICE")
-DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
-"""A calendar's days, as ``calendarList`` names them (the simulator trades on all)."""
 TIMES_IN_FORCE = ("GTC", "GTD", "FOK", "IOC", "DAY", "GAA")
 """The times in force the simulator takes (``OPG``/``ATC`` are not simulated: ``1001``)."""
 
@@ -95,16 +93,17 @@ def _start_time(text: Any) -> dt.time | None:
 
 
 def next_start(
-    auctions: Iterable[Mapping[str, Any]], after: float
+    auctions: Iterable[Mapping[str, Any]], after: float, zone: dt.tzinfo
 ) -> tuple[float, dict[str, Any] | None]:
     """The first scheduled (``TimeBased``) auction start later than ``after`` (epoch
-    seconds; the simulator's one calendar is UTC) within a week, and that auction's
-    terms; ``(inf, None)`` if none. An auction without ``days`` runs every day."""
-    day = dt.datetime.fromtimestamp(after, dt.UTC).date()
+    seconds; start times and days in the calendar's time ``zone``) within a week, and
+    that auction's terms; ``(inf, None)`` if none. An auction without ``days`` runs
+    every day."""
+    day = dt.datetime.fromtimestamp(after, zone).date()
     for offset in range(8):
         date = day + dt.timedelta(days=offset)
         starts = [
-            (dt.datetime.combine(date, moment, dt.UTC).timestamp(), dict(terms))
+            (dt.datetime.combine(date, moment, zone).timestamp(), dict(terms))
             for terms in auctions
             if terms["trigger"] == "TimeBased"
             and (not terms["days"] or DAYS[date.weekday()] in terms["days"])

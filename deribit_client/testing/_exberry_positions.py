@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -73,13 +73,16 @@ class PositionBook:
             held, last_event=trade["timestamp"], last_event_id=trade["eventId"]
         )
 
-    def end_of_day(self, date: str | None = None) -> None:
-        """Keep every current position as day ``date``'s (``YYYY-MM-DD``; the
-        simulator clock's day, GMT, by default). The simulator runs it at each market
-        close; a test may run it for any day."""
+    def end_of_day(self, date: str | None = None, instruments: Iterable[str] | None = None) -> None:
+        """Keep every current position (in ``instruments``: all by default) as day
+        ``date``'s (``YYYY-MM-DD``; the simulator clock's day, GMT, by default). The
+        simulator runs it at each close of an instrument's calendar; a test may run it
+        for any day."""
         day = iso(self._now_ns())[:10] if date is None else dt.date.fromisoformat(date).isoformat()
+        kept = None if instruments is None else set(instruments)
         for (mp, instrument), held in self._current.items():
-            self._days.append((day, mp, instrument, held))
+            if kept is None or instrument in kept:
+                self._days.append((day, mp, instrument, held))
 
     def report(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``mp/positions`` rows of ``mp`` (``_lastEventTimestamp`` orders them): the

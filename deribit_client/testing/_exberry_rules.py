@@ -129,6 +129,8 @@ def failure(q: str, sid: int, fail: Fail) -> dict[str, Any]:
 
 DAY = re.compile(r"\d{4}-\d\d-\d\d")
 """A day as Exberry writes it (checked for a real date apart)."""
+DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+"""The days of the week, as ``calendarList`` names them."""
 
 
 def parse_day(value: Any) -> dt.date | None:

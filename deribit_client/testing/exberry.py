@@ -46,15 +46,14 @@ import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ._exberry_auction import (
-    DAYS,
     TIMES_IN_FORCE,
     Auction,
     Uncross,
     auction_terms,
     check_time_in_force,
     equilibrium,
-    next_start,
 )
+from ._exberry_calendar import Calendar, Market, calendar_of
 from ._exberry_ledger import (
     REQUEST_STATUSES,
     TRANSACTION_TYPES,
@@ -108,8 +107,6 @@ _SIDES = {"Buy", "Sell"}
 _OPEN = ("Active", "Suspended")  # the statuses of orders that may still trade
 _STP_ACTIONS = {"CancelIncomingOrder", "CancelRestingOrder", "CancelBothOrders"}
 _WINDOW_MS = 60_000
-_MARKET_CLOSE = dt.time(23, 59)  # of the one calendar, "Always" (UTC), calendarList shows
-_CALENDAR_ID, _CALENDAR_NAME = 1, "Always"
 _RESTING_TIFS = ("GTC", "GTD", "DAY")
 _OPEN_FOR_TRADING = {"tradingStatus": "Trade", "marketStatus": "Opened", "status": "Active"}
 _INSTRUMENT_STATES = {  # member -> its values (REFERENCE 6, InstrumentStatus)
@@ -184,17 +181,24 @@ class _Throttle:
 INSTRUMENT_DEFAULTS: dict[str, Any] = {
     "minQuantity": 0.000001, "maxQuantity": 1000000, "pricePrecision": 4,
     "quantityPrecision": 6, "activityStatus": "ACTIVE", "quoteCurrency": "USD",
-    "tradingModels": ["CLOB"], "calendarId": 1,
+    "tradingModels": ["CLOB"],
 }  # fmt: skip
 """The members of an instrument given by name (those of Exberry's ``instrumentList``
-sample); an instrument given as a mapping overrides any of them."""
+sample, and the ``calendarId`` of the simulator's one calendar); an instrument given as a
+mapping overrides any of them."""
 
 
-def _instrument(spec: str | Mapping[str, Any]) -> dict[str, Any]:
-    definition = {**INSTRUMENT_DEFAULTS, **({"symbol": spec} if isinstance(spec, str) else spec)}
+def _instrument(spec: str | Mapping[str, Any], calendars: list[int]) -> dict[str, Any]:
+    definition = {
+        **INSTRUMENT_DEFAULTS,
+        "calendarId": calendars[0],
+        **({"symbol": spec} if isinstance(spec, str) else spec),
+    }
     symbol = definition.get("symbol")
     if not isinstance(symbol, str) or not symbol:
         raise ValueError(f"an instrument needs a symbol, not {spec!r}")
+    if definition["calendarId"] not in calendars:
+        raise ValueError(f"{symbol}: calendarId must be one of the calendars', {calendars}")
     for name in ("pricePrecision", "quantityPrecision"):
         if type(definition[name]) is not int or definition[name] < 0:
             raise ValueError(f"{symbol}: {name} must be an int >= 0, not {definition[name]!r}")
@@ -276,12 +280,24 @@ class ExberrySimulator:
             stand-in ``mpId`` per participant and no ``mpOrderId``.
         max_rfq_expire_time: the longest an RFQ may live (seconds), and its life when
             ``submitRFQ`` names no ``expireTime``; the RFQ desk is :attr:`rfq`.
-        auctions: the calendar's auctions, as ``calendarList`` lists them (members as
-            :meth:`start_auction` takes them): a ``TimeBased`` one starts every instrument
-            open for trading at each of its ``startTimes`` (UTC, on its ``days``: every
-            day if none), a ``Resume`` one when a halted instrument resumes; each runs
-            for its ``duration``. ``AutoResume`` ones are listed only (the simulator
-            never halts by itself).
+        calendars: the trading calendars, as ``calendarList`` shows them: ``id``,
+            ``name``, ``timeZone`` (``"+05:30"``), ``marketOpen``/``marketClose``
+            (``"HH:MM"``), ``tradingDays`` (``"MONDAY"``...), ``holidays``
+            (``"YYYY-MM-DD"``) and ``auctions`` (members as :meth:`start_auction` takes
+            them); default: one, ``"Always"`` (id 1), every day 00:00-23:59 UTC, which
+            trades around the clock. An instrument follows the calendar of its
+            ``calendarId`` (the first's by default). Outside its calendar's sessions an
+            instrument's market is ``Closed`` (orders ``1003``); at each open it is
+            ``Opened`` (and triggers the stop orders due), at each close ``DAY`` orders
+            expire, the day ends (``CalendarEndOfDay``; the ledger's holdings and the
+            positions' end of day follow the first calendar) and the market closes (not
+            if the next session opens within a minute). A ``TimeBased`` auction starts
+            its calendar's instruments, trading or closed, at each of its ``startTimes``
+            (the calendar's time zone, on its ``days``: every day if none; one starting
+            before the open is an opening auction), a ``Resume`` one an instrument that
+            resumes after a halt; each runs for its ``duration``, then the market is as
+            the calendar has it. ``AutoResume`` ones are listed only (the simulator never
+            halts by itself). Instruments in an auction move when it ends.
         max_events: stream events kept for replay; a resume from before them gets 1201.
         history: closed orders, trades (Market Data API) and ``calls`` entries kept, the
             newest first (trimmed in batches): a bot may run against it for days.
@@ -313,7 +329,7 @@ class ExberrySimulator:
         history: int = HISTORY,
         market_identity: MarketIdentity = "disclosed",
         max_rfq_expire_time: float = MAX_RFQ_EXPIRE_TIME,
-        auctions: Iterable[Mapping[str, Any]] = (),
+        calendars: Iterable[Mapping[str, Any]] = ({},),
     ) -> None:
         if market_identity not in get_args(MarketIdentity):
             choices = ", ".join(map(repr, get_args(MarketIdentity)))
@@ -325,10 +341,20 @@ class ExberrySimulator:
         self.history = history
         self._orders_cap = 2 * history  # prune closed orders when there are more than this
         self.host, self.port = host, port
+        self.calendars: dict[int, Calendar] = {}
+        """Calendar id -> the trading calendar (``calendarList``); :meth:`expire_orders`
+        follows them."""
+        for given in calendars:
+            defined = calendar_of(given)
+            if defined.members["id"] in self.calendars:
+                raise ValueError(f"two calendars with id {defined.members['id']}")
+            self.calendars[defined.members["id"]] = defined
+        if not self.calendars:
+            raise ValueError("the simulator needs a calendar")
         self.instruments: dict[str, dict[str, Any]] = {}
         """Symbol -> its ``instrumentList`` members."""
         for spec in instruments:
-            definition = _instrument(spec)
+            definition = _instrument(spec, list(self.calendars))
             self.instruments[definition["symbol"]] = definition
         if isinstance(tick_size, bool) or not isinstance(tick_size, int | float) or tick_size <= 0:
             raise ValueError(f"tick_size must be a positive number, not {tick_size!r}")
@@ -372,12 +398,11 @@ class ExberrySimulator:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._next_expiry = math.inf  # the soonest a resting GTD or DAY order may expire
         self._random = random.Random(0)  # Random display slices: the same run every time
-        self.auctions = [auction_terms(terms) for terms in auctions]
-        """The calendar's auctions, as ``calendarList`` shows them."""
-        # The next scheduled auction: when, and its terms.
-        self._next_start, self._scheduled = next_start(self.auctions, clock())
-        self._next_eod = _close_after(clock())  # the calendar's next end of day
-        self._last_eod: str | None = None  # its last eodDate, as calendarList shows
+        # Calendar id -> its market as last followed (the first calendar's is the venue's).
+        self._markets = {key: Market.at(c, clock()) for key, c in self.calendars.items()}
+        for symbol, state in self.instrument_status.items():
+            if not self._market(symbol).open:
+                state["marketStatus"] = "Closed"
         self._running: dict[str, Auction] = {}
         """The instruments in an auction (``AuctionCall`` or ``AuctionCrossing``)."""
         self._stops: dict[str, list[dict[str, Any]]] = {i: [] for i in self.instruments}
@@ -406,7 +431,7 @@ class ExberrySimulator:
         app = web.Application()
         app.router.add_get("/", self._socket)
         self._runner, self.port = await serve(app, self.host, self.port)
-        self._arm(self._next_start)
+        self._arm(min(market.next_moment for market in self._markets.values()))
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -679,16 +704,17 @@ class ExberrySimulator:
             return
         if name in ("tickSizeList", "calendarList"):
             peer.streams[sid] = (f"md:{name}", q, self._tracking)
-            item = (
-                {"id": 1, "name": "Default", "items": [{"tickSize": self.tick_size}],
-                 "lastMessage": "Y"}
+            items = (
+                [{"id": 1, "name": "Default", "items": [{"tickSize": self.tick_size}]}]
                 if name == "tickSizeList"
-                else public({"id": _CALENDAR_ID, "name": _CALENDAR_NAME, "timeZone": "+00:00",
-                      "marketOpen": "00:00", "marketClose": _MARKET_CLOSE.strftime("%H:%M"),
-                      "tradingDays": list(DAYS), "auctions": [public(a) for a in self.auctions],
-                      "lastEodDate": self._last_eod, "lastMessage": "Y"})
+                else [public({**m.calendar.members,
+                              "auctions": [public(a) for a in m.calendar.auctions],
+                              "lastEodDate": m.last_eod})
+                      for m in self._markets.values()]
             )  # fmt: skip
-            await peer.send({"q": q, "sid": sid, "d": item})
+            items[-1]["lastMessage"] = "Y"
+            for item in items:
+                await peer.send({"q": q, "sid": sid, "d": item})
             return
         if name == "candles":
             if d.get("symbol") not in self.instruments:
@@ -833,11 +859,11 @@ class ExberrySimulator:
             item["bidPrice"] = bid[0][0]
         if ask:
             item["askPrice"] = ask[0][0]
-        opened = int(_close_after(self.clock()) - 86_400) * 1000  # ms
+        closed = self._market(symbol).calendar.last_close(self.clock()) * 1000  # ms
         trades = [t for t in self.trade_log[symbol] if t[1] > 0]
-        before = [t for t in trades if t[3] < opened]
+        before = [t for t in trades if t[3] < closed]
         if before:
-            item.update(closingPrice=before[-1][0], closingPriceTimestamp=opened)
+            item.update(closingPrice=before[-1][0], closingPriceTimestamp=int(closed))
         today = trades[len(before) :]
         if today:
             prices = [t[0] for t in today]
@@ -987,11 +1013,11 @@ class ExberrySimulator:
         stop = d.get("stopPrice")
         _check_prices(order_type, price, stop)
         _check_conditions(d, tif, quantity)
-        expires = _expiry(d, tif, self.clock())
         _check_display(d, d.get("displayMethod"), quantity, order_type, tif)
         check_parties(d.get("parties", []))
         if instrument not in self.instruments:
             raise Fail(1010, f"Instrument {instrument} not found")
+        expires = _expiry(d, tif, self.clock(), self._market(instrument).calendar)
         self._check_trading(instrument)
         auction = self._running.get(instrument)
         check_time_in_force(order_type, tif, auction, d.get("minQuantity"))
@@ -1067,9 +1093,10 @@ class ExberrySimulator:
         if market is not None:
             self._move_market(symbol, market)
         elif changed.get("tradingStatus") == "Trade" and state["marketStatus"] == "Opened":
-            resume = next((a for a in self.auctions if a["trigger"] == "Resume"), None)
+            resume = self._market(symbol).calendar.auction("Resume")
             if resume is not None:  # a halt ends with an (unscheduled) auction
                 self._start_auction(symbol, resume)
+        self._trigger_stops(symbol)  # those due while it was not open
 
     def _set_states(self, symbol: str, changed: dict[str, str]) -> None:
         """Take the instrument's new states (one action) and tell the book stream."""
@@ -1086,7 +1113,7 @@ class ExberrySimulator:
         if to.startswith("Auction") and symbol not in self._running:
             self._start_auction(symbol, auction_terms({}))
         if to in ("Opened", "Closed") and symbol in self._running:
-            self._end_auction(symbol, uncross=to == "Opened")
+            self._end_auction(symbol, uncross=to == "Opened", then=to)
         elif self.instrument_status[symbol]["marketStatus"] != to:
             self._set_states(symbol, {"marketStatus": to})
 
@@ -1121,8 +1148,9 @@ class ExberrySimulator:
         if ends is not None:
             self._arm(ends)
 
-    def _end_auction(self, symbol: str, uncross: bool) -> None:
-        """End ``symbol``'s auction: cross it (``uncross``) and open, or close without."""
+    def _end_auction(self, symbol: str, uncross: bool, then: str) -> None:
+        """End ``symbol``'s auction, crossing it if ``uncross``, and move its market to
+        ``then`` (``Opened``, or ``Closed``: the calendar's market may have closed)."""
         auction = self._running[symbol]
         if uncross and self.instrument_status[symbol]["marketStatus"] != "AuctionCrossing":
             self._set_states(symbol, {"marketStatus": "AuctionCrossing"})
@@ -1141,9 +1169,8 @@ class ExberrySimulator:
                 self._cancel(
                     order, "Expiration" if order["timeInForce"] == "GAA" else "ImmediateOrder"
                 )
-        self._set_states(symbol, {"marketStatus": "Opened" if uncross else "Closed"})
-        if uncross:
-            self._trigger_stops(symbol)
+        self._set_states(symbol, {"marketStatus": then})
+        self._trigger_stops(symbol)
 
     def _equilibrium(self, symbol: str) -> Uncross:
         book = self.books[symbol]
@@ -1230,6 +1257,20 @@ class ExberrySimulator:
             "eventTimestamp": self._now_ns(), "instrument": symbol, **item,
         }))  # fmt: skip
 
+    def _market(self, symbol: str) -> Market:
+        """The market of ``symbol``'s calendar."""
+        return self._markets[self.instruments[symbol]["calendarId"]]
+
+    def _listed(self, market: Market, running: bool = False) -> list[str]:
+        """The instruments of ``market``'s calendar (but those in an auction unless
+        ``running``)."""
+        key = market.calendar.members["id"]
+        return [
+            symbol
+            for symbol, definition in self.instruments.items()
+            if definition["calendarId"] == key and (running or symbol not in self._running)
+        ]
+
     def _trading(self, symbol: str) -> bool:
         """Whether trading requests of ``symbol`` are taken (see :meth:`_check_trading`)."""
         try:
@@ -1288,14 +1329,18 @@ class ExberrySimulator:
         """Activate the suspended stop orders the last trade price has reached, oldest
         first, each trading as a new order (a Stop or MIT at market, a StopLimit or LIT at
         its price); their trades may reach more. Buy Stop/StopLimit trigger at or above
-        their stopPrice, sell ones at or below; MIT and LIT the other way round. None
-        during an auction: the uncross triggers them by its price."""
-        if instrument in self._running:
+        their stopPrice, sell ones at or below; MIT and LIT the other way round. Only
+        while the instrument is ``Opened`` and trading (an auction's uncross triggers them
+        by its price), and only by a trade since the market opened."""
+        state = self.instrument_status[instrument]
+        if instrument in self._running or state != _OPEN_FOR_TRADING:
             return
-        stops = self._stops[instrument]
-        while stops and self.trade_log[instrument]:
-            last = self.trade_log[instrument][-1][0]
-            order = next((o for o in stops if _triggered(o, last)), None)
+        stops, log = self._stops[instrument], self.trade_log[instrument]
+        while stops:
+            row = next((row for row in reversed(log) if row[1] > 0), None)
+            if row is None or row[3] < self._market(instrument).since * 1000:
+                return
+            order = next((o for o in stops if _triggered(o, row[0])), None)
             if order is None:
                 return
             stops.remove(order)
@@ -1494,16 +1539,21 @@ class ExberrySimulator:
         before each request (so a test's own ``clock``, moved on, expires orders at the
         next request or call of this). Alleged trades still unmatched at the market close
         and RFQs at their ``expireTime`` lapse the same way (not counted), auctions
-        start at their calendar times and uncross at the end of their ``duration``."""
+        start at their calendar times and uncross at the end of their ``duration``, and
+        the market opens and closes as the calendar says."""
         now = self.clock()
-        if self._scheduled is not None and self._next_start <= now:
-            for symbol in self.instruments:  # every instrument open for trading
-                if self._trading(symbol) and symbol not in self._running:
-                    self._start_auction(symbol, self._scheduled)
-            self._next_start, self._scheduled = next_start(self.auctions, now)
+        turned = [market for market in self._markets.values() if market.turned(now)]
         for symbol, auction in list(self._running.items()):
             if auction.ends is not None and auction.ends <= now and self._trading(symbol):
-                self._end_auction(symbol, uncross=True)
+                self._end_auction(symbol, uncross=True, then=self._market(symbol).status)
+        for market in self._markets.values():
+            terms = market.auction_due(now)
+            if terms is None:
+                continue
+            for symbol in self._listed(market):
+                state = self.instrument_status[symbol]  # trading, or closed: an opening
+                if state["status"] == "Active" and state["tradingStatus"] == "Trade":
+                    self._start_auction(symbol, terms)
         resting = [o for book in self.books.values() for side in book.values() for o in side]
         resting += [o for stops in self._stops.values() for o in stops]
         due = [o for o in resting if o["_expires"] is not None and o["_expires"] <= now]
@@ -1515,13 +1565,18 @@ class ExberrySimulator:
         for trade in lapsed:
             self._next_action()
             self._end_alleged(trade, "Expiration")
-        if self._next_eod <= now:  # a clock jumping over several closes: the last one
-            self._end_of_day(self._next_eod + 86_400 * ((now - self._next_eod) // 86_400))
-            self._next_eod = _close_after(now)
+        for market in self._markets.values():
+            if market.day_ended(now) is not None:  # of a clock jumping several: the last
+                self._end_of_day(market)
+        for market in turned:  # its instruments in an auction move when that ends
+            for symbol in self._listed(market):
+                self._move_market(symbol, market.status)
+                self._trigger_stops(symbol)
         later = (
             [o["_expires"] for o in resting if o["_expires"] is not None and o["status"] in _OPEN]
             + [a["_expires"] for a in alleged if a["status"] == "Active"]
-            + [self.rfq.expire(now), self._next_start, self._next_eod]
+            + [self.rfq.expire(now)]
+            + [market.next_moment for market in self._markets.values()]
             # A halted auction's end waits for the resume (which arms it again).
             + [a.ends for s, a in self._running.items() if a.ends is not None and self._trading(s)]
         )
@@ -1531,14 +1586,15 @@ class ExberrySimulator:
         self._arm(min((t for t in later if t > now), default=math.inf))
         return len(due)
 
-    def _end_of_day(self, close: float) -> None:
-        """The calendar's end of the day that closed at ``close``: a ``CalendarEndOfDay``
-        event on ``orderBookDepth`` and on every participant's ``trades`` stream (one
-        action: they share a tracking number, as the samples show), then the day's end
-        for the ledger (holdings, lapsed transfers) and positions."""
-        self._last_eod = dt.datetime.fromtimestamp(close, dt.UTC).date().isoformat()
-        calendar = {"calendarId": _CALENDAR_ID, "calendarName": _CALENDAR_NAME,
-                    "eodDate": self._last_eod}  # fmt: skip
+    def _end_of_day(self, market: Market) -> None:
+        """The end of ``market``'s last day: a ``CalendarEndOfDay`` event on
+        ``orderBookDepth`` and on every participant's ``trades`` stream (one action: they
+        share a tracking number, as the samples show), then the day's end for the
+        positions in its instruments and, for the first calendar, the ledger (holdings,
+        lapsed transfers)."""
+        day, members = market.last_eod, market.calendar.members
+        calendar = {"calendarId": members["id"], "calendarName": members["name"],
+                    "eodDate": day}  # fmt: skip
         self._next_action()
         self._emit("orderBookDepth", None, {
             "messageType": "CalendarEndOfDay", "eventTimestamp": self._now_ns(), **calendar,
@@ -1546,8 +1602,9 @@ class ExberrySimulator:
         self._emit("trades", None, {
             "actionType": "CalendarEndOfDay", "timestamp": self._now_ns(), **calendar,
         })  # fmt: skip
-        self.ledger.end_of_day(self._last_eod)
-        self.positions.end_of_day(self._last_eod)
+        if market is next(iter(self._markets.values())):
+            self.ledger.end_of_day(day)
+        self.positions.end_of_day(day, self._listed(market, running=True))
 
     def _arm(self, expires: float) -> None:
         """Have :meth:`expire_orders` run at ``expires`` if that is sooner than planned."""
@@ -1621,8 +1678,13 @@ class ExberrySimulator:
                 "mpName": order["mpName"], "instrumentId": self._instrument_id(order["instrument"]),
                 "instrument": order["instrument"], "side": order["side"], "price": price,
                 "quantity": qty, "tradeId": match_id, "makerTaker": role, "tradingMode": mode,
-                "tradeDate": iso(self._now_ns())[:10], "multiLegReportingType": "SingleSecurity",
+                "tradeDate": self._trade_date(order["instrument"]),
+                "multiLegReportingType": "SingleSecurity",
             })  # fmt: skip
+
+    def _trade_date(self, instrument: str) -> str:
+        """Today's trading day of ``instrument``, as trades name it (``tradeDate``)."""
+        return self._market(instrument).calendar.trading_day(self.clock()).isoformat()
 
     def _cancel(self, order: dict[str, Any], reason: str) -> None:
         left = order["remainingOpenQuantity"]
@@ -1760,7 +1822,7 @@ class ExberrySimulator:
                 raise Fail(1001, f"Wrong timeInForce value {tif} for a resting order")
             changed.update(
                 timeInForce=tif, expiryDate=d.get("expiryDate"), expiryDay=d.get("expiryDay"),
-                _expires=_expiry(d, tif, self.clock()),
+                _expires=_expiry(d, tif, self.clock(), self._market(order["instrument"]).calendar),
             )  # fmt: skip
         _check_conditions(d, tif, quantity)
         if "stpAction" in d:
@@ -1885,7 +1947,8 @@ class ExberrySimulator:
             **terms, "allegedTradeId": alleged_id, "flow": flow, "status": "Active",
             "side": own, "_mp": mp, "_sides": sides, "_side": sides[own],
             "_other": sides["Sell" if own == "Buy" else "Buy"], "_created": now,
-            "_expires": _close_after(self.clock()), "cancelReason": None,
+            "_expires": self._market(terms["instrument"]).calendar.close_after(self.clock()),
+            "cancelReason": None,
         }  # fmt: skip
         match = next((
             a for a in self.alleged_trades.values()
@@ -1951,7 +2014,7 @@ class ExberrySimulator:
                 "eventId": next(self._event_ids), "timestamp": self._now_ns(),
                 "actionType": "TradeReport", "tradeId": trade_id,
                 "instrumentId": self._instrument_id(instrument),
-                "tradeDate": iso(self._now_ns())[:10],
+                "tradeDate": self._trade_date(instrument),
                 "multiLegReportingType": "SingleSecurity", **common,
             })  # fmt: skip
         return trade_id
@@ -2363,17 +2426,17 @@ def _check_conditions(d: dict[str, Any], tif: str, quantity: float) -> None:
             raise Fail(1001, "FOK and IOC orders allow only the CancelIncomingOrder stpAction")
 
 
-def _expiry(d: dict[str, Any], tif: str, now: float) -> float | None:
+def _expiry(d: dict[str, Any], tif: str, now: float, calendar: Calendar) -> float | None:
     """When an order of ``tif`` placed (or replaced) at ``now`` expires, in epoch seconds:
-    GTD at its ``expiryDate`` (epoch seconds) or at the market close of its ``expiryDay``
-    (``YYYY-MM-DD``), exactly one of them (``1000`` otherwise, REFERENCE 5); DAY at the
-    next market close; the others never. ``1001`` for a malformed or past expiry, or one
-    given with another time in force."""
+    GTD at its ``expiryDate`` (epoch seconds) or at the ``calendar``'s close of its
+    ``expiryDay`` (``YYYY-MM-DD``), exactly one of them (``1000`` otherwise, REFERENCE
+    5); DAY at the next market close; the others never. ``1001`` for a malformed or past
+    expiry, or one given with another time in force."""
     date, day = d.get("expiryDate"), d.get("expiryDay")
     if tif != "GTD":
         if date is not None or day is not None:
             raise Fail(1001, "expiryDate and expiryDay are allowed only for GTD orders")
-        return _close_after(now) if tif == "DAY" else None
+        return calendar.close_after(now) if tif == "DAY" else None
     if (date is None) == (day is None):
         raise Fail(1000, "GTD orders need exactly one of expiryDate or expiryDay")
     if day is None:
@@ -2382,17 +2445,10 @@ def _expiry(d: dict[str, Any], tif: str, now: float) -> float | None:
         date_of_expiry = parse_day(day)
         if date_of_expiry is None:
             raise Fail(1001, f"Wrong expiryDay {day!r}: YYYY-MM-DD expected")
-        expires = dt.datetime.combine(date_of_expiry, _MARKET_CLOSE, dt.UTC).timestamp()
+        expires = calendar.close_on(date_of_expiry)
     if expires <= now:
         raise Fail(1001, "The expiry of a GTD order must be in the future")
     return expires
-
-
-def _close_after(now: float) -> float:
-    """The first market close after ``now`` (epoch seconds): today's, or tomorrow's."""
-    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
-    close = dt.datetime.combine(today, _MARKET_CLOSE, dt.UTC).timestamp()
-    return close if close > now else close + 86_400
 
 
 def _check_display(

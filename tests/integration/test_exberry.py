@@ -2285,7 +2285,7 @@ async def test_instrument_lists_sort_by_symbol_whatever_its_case_and_page() -> N
     # instrumentListWithPagination with "not simulated".
     instruments = ["eth", "BTC", "ada", {"symbol": "BOND", "calendarId": 10}]
     async with (
-        ExberrySimulator(instruments=instruments) as sim,
+        ExberrySimulator(instruments=instruments, calendars=[{}, {"id": 10}]) as sim,
         ExberryClient(sim.url, public_token="sim-md-token") as md,
     ):
         async with md.instrument_list() as listing:

@@ -181,7 +181,9 @@ async def calendar() -> AsyncIterator[tuple[ExberrySimulator, ExberryClient, lis
         {"trigger": "Resume", "duration": 30_000},
     ]  # fmt: skip
     async with (
-        ExberrySimulator(clock=lambda: now[0], tokens={"tok"}, auctions=auctions) as sim,
+        ExberrySimulator(
+            clock=lambda: now[0], tokens={"tok"}, calendars=[{"auctions": auctions}]
+        ) as sim,
         ExberryClient(sim.url, token="tok", reconnect=INSTANT) as client,
     ):
         yield sim, client, now
@@ -461,3 +463,184 @@ async def test_trade_reports_wait_for_an_open_instrument(
             instrument="ETH", allegedTradeId=alleged.allegedTradeId or 0
         )
     assert gone.value.code == 1100
+
+
+WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
+NINE_TO_FIVE = {"marketOpen": "09:00", "marketClose": "17:00", "tradingDays": WEEKDAYS}
+
+
+def statuses(events: list[Any]) -> list[tuple[str, str | None]]:
+    return [(e.instrument, e.marketStatus) for e in events if isinstance(e, InstrumentStatus)]
+
+
+async def test_the_market_opens_and_closes_as_its_calendar_says() -> None:
+    # The simulator's one calendar never closed: a bot could not meet "Market is
+    # closed", an opening, or a weekend.
+    now = [NOON - 3 * 3600 - 60]  # Tuesday 08:59
+    async with (
+        ExberrySimulator(clock=lambda: now[0], tokens={"tok"}, calendars=[NINE_TO_FIVE]) as sim,
+        ExberryClient(sim.url, token="tok", reconnect=INSTANT) as client,
+    ):
+        with pytest.raises(MarketStateError, match="Market is closed"):
+            await client.place_order(instrument="BTC", side="Buy", quantity=1, price=90.0,
+                                     mpOrderId=1)  # fmt: skip
+        state = await client.order_book_state()
+        async with client.order_book_depth(trackingNumber=state.last_tracking_number) as depth:
+            await client.order_book_state()
+            now[0] += 60  # 09:00
+            await client.order_book_state()
+            opened = await collect(depth, lambda e: market_status("Opened")(e)
+                                   and e.instrument == "ETH")  # fmt: skip
+            day = await client.place_order(instrument="BTC", side="Buy", quantity=1, price=90.0,
+                                           timeInForce="DAY", mpOrderId=1)  # fmt: skip
+            now[0] = NOON + 5 * 3600  # 17:00
+            await client.order_book_state()
+            closed = await collect(depth, lambda e: market_status("Closed")(e)
+                                   and e.instrument == "ETH")  # fmt: skip
+            now[0] += 3 * 86_400 + 16 * 3600  # Saturday 09:00: no session
+            await client.order_book_state()
+            with pytest.raises(MarketStateError, match="Market is closed"):
+                await client.place_order(instrument="BTC", side="Buy", quantity=1, price=90.0,
+                                         mpOrderId=2)  # fmt: skip
+            now[0] += 2 * 86_400  # Monday 09:00
+            await client.order_book_state()
+            monday = await collect(depth, lambda e: market_status("Opened")(e)
+                                   and e.instrument == "ETH")  # fmt: skip
+    assert statuses(opened) == [("BTC", "Opened"), ("ETH", "Opened")]
+    # The DAY order expires, the day ends, then the market closes.
+    kinds = [type(e).__name__ for e in closed]
+    assert kinds == ["Add", "Cancelled", "CalendarEndOfDay", "InstrumentStatus",
+                     "InstrumentStatus"]  # fmt: skip
+    assert closed[1].orderId == day.orderId
+    assert closed[2].eodDate == "2026-11-24"
+    # Friday's end of day came before the weekend; Monday opens.
+    assert [e.eodDate for e in monday if isinstance(e, CalendarEndOfDay)] == ["2026-11-27"]
+    assert statuses(monday) == [("BTC", "Opened"), ("ETH", "Opened")]
+
+
+async def test_an_opening_auction_and_one_past_the_close() -> None:
+    now = [NOON - 3 * 3600 - 10 * 60]  # Tuesday 08:50
+    calendars = [{**NINE_TO_FIVE, "auctions": [
+        {"startTimes": ["08:55:00", "16:58:00"], "duration": 300_000},
+    ]}]  # fmt: skip
+    async with (
+        ExberrySimulator(clock=lambda: now[0], tokens={"tok"}, calendars=calendars) as sim,
+        ExberryClient(sim.url, token="tok", reconnect=INSTANT) as client,
+    ):
+        state = await client.order_book_state()
+        async with client.order_book_depth(trackingNumber=state.last_tracking_number) as depth:
+            await client.order_book_state()
+            now[0] += 5 * 60  # 08:55: the closed market's opening auction
+            await client.order_book_state()
+            called = await collect(depth, lambda e: market_status("AuctionCall")(e)
+                                   and e.instrument == "ETH")  # fmt: skip
+            await client.place_order(instrument="BTC", side="Buy", quantity=1, price=100.0,
+                                     timeInForce="GAA", mpOrderId=1)  # fmt: skip
+            sim.place_order("other-mp", {**SELL, "mpOrderId": 1, "quantity": 1, "price": 100.0})
+            now[0] += 5 * 60  # 09:00: it uncrosses into the open market
+            await client.order_book_state()
+            crossed = await collect(depth, lambda e: market_status("Opened")(e)
+                                    and e.instrument == "ETH")  # fmt: skip
+            now[0] = NOON + 4 * 3600 + 58 * 60  # 16:58: an auction the close falls in
+            await client.order_book_state()
+            await collect(
+                depth, lambda e: market_status("AuctionCall")(e) and e.instrument == "ETH"
+            )
+            now[0] += 2 * 60  # 17:00: the day ends, the auction goes on
+            await client.order_book_state()
+            ended = await collect(depth, lambda e: isinstance(e, CalendarEndOfDay))
+            assert sim.instrument_status["BTC"]["marketStatus"] == "AuctionCall"
+            now[0] += 3 * 60  # 17:03: it uncrosses into the closed market
+            await client.order_book_state()
+            after = await collect(depth, lambda e: market_status("Closed")(e)
+                                  and e.instrument == "ETH")  # fmt: skip
+    assert statuses(called) == [("BTC", "AuctionCall"), ("ETH", "AuctionCall")]
+    assert [e.executedPrice for e in crossed if isinstance(e, Executed)] == [100]
+    assert ("BTC", "Opened") in statuses(crossed)
+    assert not statuses(ended)
+    assert statuses(after) == [
+        ("BTC", "AuctionCrossing"), ("BTC", "Closed"),
+        ("ETH", "AuctionCrossing"), ("ETH", "Closed"),
+    ]  # fmt: skip
+
+
+async def test_stop_orders_trigger_only_on_trades_since_the_open() -> None:
+    # "Order will be immediately injected only in case there was an order book execution
+    # since last time market opened": yesterday's last trade does not trigger.
+    now = [NOON]
+    async with (
+        ExberrySimulator(clock=lambda: now[0], tokens={"tok"}, calendars=[NINE_TO_FIVE]) as sim,
+        ExberryClient(sim.url, token="tok", reconnect=INSTANT) as client,
+    ):
+        sim.place_order("other-mp", {**SELL, "mpOrderId": 1, "quantity": 1, "price": 100.0})
+        await client.place_order(instrument="BTC", side="Buy", quantity=1, price=100.0,
+                                 mpOrderId=1)  # fmt: skip
+        now[0] += 86_400  # Wednesday noon: the market closed and opened since
+        stop = await client.place_order(instrument="BTC", side="Buy", quantity=1,
+                                        orderType="Stop", stopPrice=99.5, mpOrderId=2)  # fmt: skip
+        held, _ = await client.mass_order_status()
+        sim.place_order("other-mp", {**SELL, "mpOrderId": 2, "quantity": 2, "price": 100.0})
+        sim.place_order("third-mp", {**SELL, "side": "Buy", "mpOrderId": 1, "quantity": 1,
+                                     "price": 100.0})  # fmt: skip
+        left, _ = await client.mass_order_status()
+    assert [(o.orderId, o.status) for o in held] == [(stop.orderId, "Suspended")]
+    assert left == []  # today's trade triggered it: it bought the other unit
+
+
+async def test_instruments_follow_their_own_calendars() -> None:
+    now = [NOON + 4 * 3600]  # Tuesday 16:00
+    bonds = {"id": 2, "name": "Bonds", "marketOpen": "08:00", "marketClose": "16:30"}
+    async with (
+        ExberrySimulator(
+            clock=lambda: now[0],
+            tokens={"tok"},
+            instruments=["BTC", {"symbol": "BOND", "calendarId": 2}],
+            calendars=[{}, bonds],
+        ) as sim,
+        ExberryClient(sim.url, token="tok", reconnect=INSTANT) as client,
+        ExberryClient(sim.url, public_token="sim-md-token") as md,
+    ):
+        async with md.calendar_list() as listing:
+            listed = [await asyncio.wait_for(anext(listing), 5) for _ in range(2)]
+        for n, symbol in enumerate(("BTC", "BOND"), 8):  # a position in each
+            sim.place_order("other-mp", {**SELL, "instrument": symbol, "mpOrderId": n,
+                                         "quantity": 1, "price": 90.0})  # fmt: skip
+            await client.place_order(instrument=symbol, side="Buy", quantity=1, price=90.0,
+                                     mpOrderId=n)  # fmt: skip
+        state = await client.order_book_state()
+        async with client.order_book_depth(trackingNumber=state.last_tracking_number) as depth:
+            await client.order_book_state()
+            now[0] += 30 * 60  # 16:30: the bonds' day ends
+            await client.order_book_state()
+            closed = await collect(depth, market_status("Closed"))
+            await client.place_order(instrument="BTC", side="Buy", quantity=1, price=90.0,
+                                     mpOrderId=1)  # fmt: skip
+            with pytest.raises(MarketStateError, match="Market is closed"):
+                await client.place_order(instrument="BOND", side="Buy", quantity=1, price=90.0,
+                                         mpOrderId=2)  # fmt: skip
+        kept = await client.mp_positions(reportType="MP", eodDateFrom="2026-11-24")
+    assert [(c.id, c.name, c.marketClose, c.lastMessage) for c in listed] == [  # type: ignore[union-attr]
+        (1, "Always", "23:59", None), (2, "Bonds", "16:30", "Y"),
+    ]  # fmt: skip
+    eod = [(e.calendarId, e.calendarName) for e in closed if isinstance(e, CalendarEndOfDay)]
+    assert eod == [(2, "Bonds")]
+    assert statuses(closed) == [("BOND", "Closed")]
+    assert [(p.instrument, p.eodDate) for p in kept.positions if p.eodDate] == [
+        ("BOND", "2026-11-24")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"instruments": [{"symbol": "BOND", "calendarId": 7}]}, "calendarId"),
+        ({"calendars": [{}, {}]}, "two calendars with id 1"),
+        ({"calendars": []}, "needs a calendar"),
+        ({"calendars": [{"marketOpen": "9"}]}, "marketOpen"),
+    ],
+)
+def test_a_calendar_setup_the_simulator_cannot_run_is_refused(
+    arguments: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ValueError, match=named):
+        ExberrySimulator(**arguments)

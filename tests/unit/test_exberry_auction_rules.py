@@ -81,8 +81,11 @@ def test_scheduled_auctions_start_on_their_days_and_times() -> None:
                               "days": ["MONDAY", "TUESDAY"]})  # fmt: skip
     resume = auction_terms({"trigger": "Resume", "startTimes": ["08:00:00"]})
     auctions = [weekdays, resume]  # a Resume auction's times are not a schedule
-    assert next_start(auctions, at("2026-11-24 08:00:00")) == (at("2026-11-24 09:00:00"), weekdays)
-    assert next_start(auctions, at("2026-11-24 09:00:00"))[0] == at("2026-11-24 17:14:00")
+    assert next_start(auctions, at("2026-11-24 08:00:00"), dt.UTC) == (
+        at("2026-11-24 09:00:00"),
+        weekdays,
+    )
+    assert next_start(auctions, at("2026-11-24 09:00:00"), dt.UTC)[0] == at("2026-11-24 17:14:00")
     # Tuesday evening: next Monday.
-    assert next_start(auctions, at("2026-11-24 18:00:00"))[0] == at("2026-11-30 09:00:00")
-    assert next_start([resume], at("2026-11-24 08:00:00")) == (float("inf"), None)
+    assert next_start(auctions, at("2026-11-24 18:00:00"), dt.UTC)[0] == at("2026-11-30 09:00:00")
+    assert next_start([resume], at("2026-11-24 08:00:00"), dt.UTC) == (float("inf"), None)
