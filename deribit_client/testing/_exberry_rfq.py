@@ -68,6 +68,8 @@ class Venue(Protocol):
     def _now_ns(self) -> int: ...
     def _arm(self, expires: float) -> None: ...
     def _instrument_id(self, symbol: str) -> int: ...
+    def _check_rfq(self, symbol: str) -> None: ...
+    def _trade_date(self, instrument: str) -> str: ...
     def _check_terms(
         self,
         instrument: str,
@@ -182,7 +184,7 @@ class RfqDesk:
                 "orderId": record["rfqId" if record is rfq else "quoteId"],
                 "mpOrderId": record["mpRfqId" if record is rfq else "mpQuoteId"],
                 **mine, "instrumentId": venue._instrument_id(instrument), "tradeId": trade_id,
-                "tradingMode": "RQ", "makerTaker": role, "tradeDate": iso(venue._now_ns())[:10],
+                "tradingMode": "RQ", "makerTaker": role, "tradeDate": venue._trade_date(instrument),
                 "multiLegReportingType": "SingleSecurity",
             })  # fmt: skip
         self._touch(quote, event_id)
@@ -466,9 +468,11 @@ def _check_account(d: dict[str, Any]) -> None:
 
 
 def _instrument(venue: Venue, d: dict[str, Any]) -> str:
+    """The instrument a request names, known and open for RFQs."""
     instrument: str = d["instrument"]
     if instrument not in venue.instruments:
         raise Fail(1010, f"Instrument {instrument} not found")
+    venue._check_rfq(instrument)
     return instrument
 
 

@@ -1292,17 +1292,39 @@ class ExberrySimulator:
         if state["marketStatus"] == "AuctionCrossing":
             raise Fail(1030, "Trading is not allowed during crossing")
 
-    def _check_reporting(self, symbol: str) -> None:
-        """Refuse trade reporting on an instrument not open for it: code ``102`` with the
-        state's message, as ``cancelAllegedTradeReport``'s table words them (a reading
-        for ``createTradeReport``, whose table defers to the admin API's); unlike
-        orders, off-book trades wait out an auction's call phase too."""
+    def _off_book_refusal(self, symbol: str) -> Fail | None:
+        """Why off-book trading (trade reports, RFQs) of ``symbol`` is refused now, if it
+        is: as orders are, and in an auction's call phase too (a trade off the book
+        cannot wait for the uncross)."""
         try:
             self._check_trading(symbol)
         except Fail as refused:
-            raise Fail(102, refused.message) from None
+            return refused
         if self.instrument_status[symbol]["marketStatus"] == "AuctionCall":
-            raise Fail(102, "Trading is not allowed during auction call")
+            return Fail(1030, "Trading is not allowed during auction call")
+        return None
+
+    def _check_reporting(self, symbol: str) -> None:
+        """Refuse trade reporting on an instrument not open for it: code ``102`` with the
+        state's message, as ``cancelAllegedTradeReport``'s table words them (a reading
+        for ``createTradeReport``, whose table defers to the admin API's)."""
+        refused = self._off_book_refusal(symbol)
+        if refused is not None:
+            raise Fail(102, refused.message)
+
+    def _check_rfq(self, symbol: str) -> None:
+        """Refuse an RFQ request (all five) on an instrument not open for it, as the RFQ
+        API's tables word it: ``1003``, ``1004``, ``1009`` "halted", and ``1018`` "Trading
+        is not allowed" in an auction (a reading: the one state refusal they list
+        besides)."""
+        refused = self._off_book_refusal(symbol)
+        if refused is None:
+            return
+        if refused.code == 1009:
+            raise Fail(1009, "Instrument trading is halted")
+        if refused.code == 1030:  # an auction
+            raise Fail(1018, "Trading is not allowed")
+        raise refused
 
     def _ticker_status(self, symbol: str) -> str:
         """``lightTickers`` ``status``: ``Halted``, else the market's own state."""

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from deribit_client import ClientError, OrderOutcomeUnknown
-from deribit_client.exberry import ExberryClient, NotFound, OrderValidationError
+from deribit_client.exberry import ExberryClient, MarketStateError, NotFound, OrderValidationError
 from deribit_client.exberry.models import (
     ExecutionReport,
     Party,
@@ -404,3 +404,49 @@ async def test_an_anonymous_book_hides_who_asks_for_quotes() -> None:
         created = await next_event(book)
         assert isinstance(created, RFQCreated)
         assert (created.side, created.mpId, created.mpQuoteReqId) == ("Sell", None, None)
+
+
+async def test_rfq_requests_wait_for_an_open_instrument(
+    desk: tuple[ExberrySimulator, ExberryClient, ExberryClient, list[float]],
+) -> None:
+    # RFQs and quotes were taken whatever the instrument's state: a halted, closed or
+    # disabled instrument, or one in an auction, traded off the book.
+    sim, initiator, dealer, _ = desk
+    rfq = await initiator.submit_rfq(instrument="BTC", side="Buy", quantity=1, mpRfqId=1)
+    quote = await dealer.submit_quote(
+        instrument="BTC", rfqId=rfq.rfqId, mpQuoteId=1,
+        quoteDetails=[QuoteDetail(side="Sell", price=100.0, quantity=1)],
+    )  # fmt: skip
+    requests = {
+        "submit_rfq": lambda: initiator.submit_rfq(
+            instrument="BTC", side="Buy", quantity=1, mpRfqId=2
+        ),
+        "cancel_rfq": lambda: initiator.cancel_rfq(instrument="BTC", rfqId=rfq.rfqId),
+        "accept_quote": lambda: initiator.accept_quote(
+            instrument="BTC", quoteId=quote.quoteId, side="Buy", price=100.0, quantity=1
+        ),
+        "submit_quote": lambda: dealer.submit_quote(
+            instrument="BTC",
+            rfqId=rfq.rfqId,
+            mpQuoteId=2,
+            quoteDetails=[QuoteDetail(side="Sell", price=99.5, quantity=1)],
+        ),
+        "cancel_quote": lambda: dealer.cancel_quote(instrument="BTC", quoteId=quote.quoteId),
+    }
+    for state, code, text in (
+        ({"tradingStatus": "Halt"}, 1009, "Instrument trading is halted"),
+        ({"tradingStatus": "Trade", "marketStatus": "AuctionCall"}, 1018, "not allowed"),
+        ({"marketStatus": "AuctionCrossing"}, 1018, "Trading is not allowed"),
+        ({"marketStatus": "Closed"}, 1003, "Market is closed"),
+        ({"marketStatus": "Opened", "status": "Disabled"}, 1004, "trading is not allowed"),
+    ):
+        sim.set_instrument_status("BTC", **state)
+        for name, request in requests.items():
+            with pytest.raises(MarketStateError, match=text) as info:
+                await request()
+            assert (name, info.value.code) == (name, code)  # the name says which failed
+    sim.set_instrument_status("BTC", status="Active")
+    traded = await initiator.accept_quote(
+        instrument="BTC", quoteId=quote.quoteId, side="Buy", price=100.0, quantity=1
+    )
+    assert traded.tradeId is not None
