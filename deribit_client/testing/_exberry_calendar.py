@@ -143,7 +143,8 @@ class Calendar:
 
 def calendar_of(given: Mapping[str, Any] | None = None) -> Calendar:
     """The calendar of ``calendarList`` members ``given`` (missing ones defaulted: an
-    ``"Always"`` calendar trading every day around the clock, UTC, without auctions).
+    ``"Always"`` calendar trading every day around the clock, UTC, without auctions;
+    ``marketOpen`` and ``marketClose`` both ``None``: no hours, days from midnight).
     ``ValueError`` names a member the simulator cannot take. ``holidays`` are
     ``YYYY-MM-DD`` dates (a reading: the documented sample's list is empty)."""
     given = dict(given or {})
@@ -158,7 +159,12 @@ def calendar_of(given: Mapping[str, Any] | None = None) -> Calendar:
         raise ValueError(f"timeZone must be '+HH:MM' or '-HH:MM', not {members['timeZone']!r}")
     sign = -1 if zone[1] == "-" else 1
     offset = dt.timedelta(hours=int(zone[2]), minutes=int(zone[3]))
-    opens, closes = (_hours(members, name) for name in ("marketOpen", "marketClose"))
+    if members["marketOpen"] is None is members["marketClose"]:
+        # Without hours (as the "Last message" sample lists one): around the clock,
+        # each day a 24-hour session from midnight (a reading).
+        opens = closes = dt.time(0)
+    else:
+        opens, closes = (_hours(members, name) for name in ("marketOpen", "marketClose"))
     days = members["tradingDays"]
     if isinstance(days, str) or not days or not all(day in DAYS for day in days):
         raise ValueError(f"tradingDays must be a list of {', '.join(DAYS)}, not {days!r}")

@@ -707,11 +707,8 @@ class ExberrySimulator:
             items = (
                 [{"id": 1, "name": "Default", "items": [{"tickSize": self.tick_size}]}]
                 if name == "tickSizeList"
-                else [public({**m.calendar.members,
-                              "auctions": [public(a) for a in m.calendar.auctions],
-                              "lastEodDate": m.last_eod})
-                      for m in self._markets.values()]
-            )  # fmt: skip
+                else [_calendar_item(market) for market in self._markets.values()]
+            )
             items[-1]["lastMessage"] = "Y"
             for item in items:
                 await peer.send({"q": q, "sid": sid, "d": item})
@@ -1626,6 +1623,10 @@ class ExberrySimulator:
         })  # fmt: skip
         if market is next(iter(self._markets.values())):
             self.ledger.end_of_day(day)
+        for peer in list(self.peers):  # a calendar changed: calendarList's update
+            for sid, (kind, q, _) in list(peer.streams.items()):
+                if kind == "md:calendarList":
+                    peer.write({"q": q, "sid": sid, "d": _calendar_item(market)})
         self.positions.end_of_day(day, self._listed(market, running=True))
 
     def _arm(self, expires: float) -> None:
@@ -2446,6 +2447,15 @@ def _check_conditions(d: dict[str, Any], tif: str, quantity: float) -> None:
             raise Fail(1001, f"Wrong stpAction value {stp}")
         if tif in ("FOK", "IOC") and stp != "CancelIncomingOrder":
             raise Fail(1001, "FOK and IOC orders allow only the CancelIncomingOrder stpAction")
+
+
+def _calendar_item(market: Market) -> dict[str, Any]:
+    """A ``calendarList`` item: the calendar, its auctions and its last end of day."""
+    calendar = market.calendar
+    return public({
+        **calendar.members, "auctions": [public(a) for a in calendar.auctions],
+        "lastEodDate": market.last_eod,
+    })  # fmt: skip
 
 
 def _expiry(d: dict[str, Any], tif: str, now: float, calendar: Calendar) -> float | None:

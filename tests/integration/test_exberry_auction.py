@@ -599,9 +599,9 @@ async def test_instruments_follow_their_own_calendars() -> None:
         ) as sim,
         ExberryClient(sim.url, token="tok", reconnect=INSTANT) as client,
         ExberryClient(sim.url, public_token="sim-md-token") as md,
+        md.calendar_list() as listing,
     ):
-        async with md.calendar_list() as listing:
-            listed = [await asyncio.wait_for(anext(listing), 5) for _ in range(2)]
+        listed = [await asyncio.wait_for(anext(listing), 5) for _ in range(2)]
         for n, symbol in enumerate(("BTC", "BOND"), 8):  # a position in each
             sim.place_order("other-mp", {**SELL, "instrument": symbol, "mpOrderId": n,
                                          "quantity": 1, "price": 90.0})  # fmt: skip
@@ -619,9 +619,11 @@ async def test_instruments_follow_their_own_calendars() -> None:
                 await client.place_order(instrument="BOND", side="Buy", quantity=1, price=90.0,
                                          mpOrderId=2)  # fmt: skip
         kept = await client.mp_positions(reportType="MP", eodDateFrom="2026-11-24")
+        update = await asyncio.wait_for(anext(listing), 5)  # the calendar changed
     assert [(c.id, c.name, c.marketClose, c.lastMessage) for c in listed] == [  # type: ignore[union-attr]
         (1, "Always", "23:59", None), (2, "Bonds", "16:30", "Y"),
     ]  # fmt: skip
+    assert (update.id, update.lastEodDate, update.lastMessage) == (2, "2026-11-24", None)  # type: ignore[union-attr]
     eod = [(e.calendarId, e.calendarName) for e in closed if isinstance(e, CalendarEndOfDay)]
     assert eod == [(2, "Bonds")]
     assert statuses(closed) == [("BOND", "Closed")]

@@ -76,6 +76,11 @@ def test_sessions_a_minute_apart_join_until_a_day_without_trading() -> None:
     assert weekdays.close_after(at("2026-11-24T12:00")) == at("2026-11-24T23:59")
     # A 24-hour session (open = close) joins the next one exactly.
     assert calendar_of({"marketOpen": "08:00", "marketClose": "08:00"}).state(0.0)[0]
+    # A calendar without hours (the "Last message" sample lists one): days from midnight.
+    hourless = calendar_of({"marketOpen": None, "marketClose": None, "timeZone": "+05:30"})
+    assert hourless.state(at("2026-11-24T12:00"))[0]
+    assert hourless.close_after(at("2026-11-24T12:00")) == at("2026-11-25T00:00", "+05:30")
+    assert hourless.day_of(at("2026-11-25T00:00", "+05:30")) == dt.date(2026, 11, 24)
 
 
 def test_a_market_reports_each_change_day_end_and_auction_once() -> None:
@@ -112,6 +117,7 @@ def test_a_market_reports_each_change_day_end_and_auction_once() -> None:
         ({"timeZone": "+25:00"}, "timeZone"),
         ({"marketOpen": "9:30"}, "marketOpen"),
         ({"marketClose": "24:00"}, "marketClose"),
+        ({"marketClose": None}, "marketClose"),
         ({"tradingDays": []}, "tradingDays"),
         ({"tradingDays": "MONDAY"}, "tradingDays"),
         ({"holidays": ["2026-02-30"]}, "holidays"),
