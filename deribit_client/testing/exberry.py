@@ -199,6 +199,8 @@ def _instrument(spec: str | Mapping[str, Any], calendars: list[int]) -> dict[str
         raise ValueError(f"an instrument needs a symbol, not {spec!r}")
     if definition["calendarId"] not in calendars:
         raise ValueError(f"{symbol}: calendarId must be one of the calendars', {calendars}")
+    if definition["activityStatus"] not in ("ACTIVE", "DISABLED"):
+        raise ValueError(f"{symbol}: activityStatus must be ACTIVE or DISABLED")
     for name in ("pricePrecision", "quantityPrecision"):
         if type(definition[name]) is not int or definition[name] < 0:
             raise ValueError(f"{symbol}: {name} must be an int >= 0, not {definition[name]!r}")
@@ -231,6 +233,7 @@ class _Peer:
         self.throttles: dict[int, _Throttle] = {}  # sid -> its interval's held updates
         self.balances: dict[int, tuple[str, int]] = {}  # sid -> (q, ledger account streamed)
         self.candles: dict[int, dict[str, Any]] = {}  # sid -> the newest candle it was sent
+        self.listed: dict[int, set[str]] = {}  # sid -> the symbols a page's updates follow
 
     def write(self, message: dict[str, Any]) -> None:
         """Encode ``message`` and write it now (never waiting for the peer to read)."""
@@ -245,6 +248,7 @@ class _Peer:
         self.md.pop(sid, None)
         self.balances.pop(sid, None)
         self.candles.pop(sid, None)
+        self.listed.pop(sid, None)
         throttle = self.throttles.pop(sid, None)
         if throttle is not None:
             throttle.cancel()
@@ -366,7 +370,8 @@ class ExberrySimulator:
         """Public-mode tokens of the Market Data API (requests carry one, no session)."""
         self.trade_log: dict[str, list[list[Any]]] = {i: [] for i in self.instruments}
         self.instrument_status: dict[str, dict[str, str]] = {
-            i: dict(_OPEN_FOR_TRADING) for i in self.instruments
+            i: {**_OPEN_FOR_TRADING, "status": d["activityStatus"].capitalize()}
+            for i, d in self.instruments.items()
         }
         """Symbol -> its ``tradingStatus``, ``marketStatus`` and ``status`` (change them
         with :meth:`set_instrument_status`)."""
@@ -744,7 +749,7 @@ class ExberrySimulator:
             return
         if name == "instrumentList":  # one frame per instrument, the last marked
             peer.streams[sid] = ("md:instrumentList", q, self._tracking)
-            items = self._instrument_items()
+            items = [i for i in self._instrument_items() if i["activityStatus"] == "ACTIVE"]
             if items:
                 items[-1] = {**items[-1], "lastMessage": "Y"}
             for item in items or [{"lastMessage": "Y"}]:  # none: the Empty message sample
@@ -755,16 +760,18 @@ class ExberrySimulator:
             if bad or d.get("limit", 1) < 1:
                 raise Fail(100, f"Missing or invalid parameter: {(bad or ['limit'])[0]}")
             start = d.get("fromSymbol", "").casefold()
-            rest = [
+            rest = [  # those the filter takes, or without one the active ones
                 item for item in self._instrument_items()
                 if item["symbol"].casefold() > start
-                and d.get("calendarId", item.get("calendarId")) == item.get("calendarId")
+                and (item["calendarId"] == d["calendarId"] if "calendarId" in d
+                     else item["activityStatus"] == "ACTIVE")
             ]  # fmt: skip
             page = rest[: d.get("limit", len(rest))]
             snapshot = {"messageType": "snapshot", "instruments": page, "count": len(rest)}
             if page:  # where the next page starts
                 snapshot["fromSymbol"] = page[-1]["symbol"]
             peer.streams[sid] = ("md:instrumentListWithPagination", q, self._tracking)
+            peer.listed[sid] = {item["symbol"] for item in page}
             await peer.send({"q": q, "sid": sid, "d": snapshot})
             return
         raise Fail(1, f"{name} is not simulated")
@@ -773,7 +780,26 @@ class ExberrySimulator:
         """The instruments as the Market Data API lists them: by symbol, whatever its
         case (the documentation), with the ids reporting gives them."""
         ordered = sorted(self.instruments, key=str.casefold)
-        return [{"id": self._instrument_id(s), **self.instruments[s]} for s in ordered]
+        return [self._instrument_item(symbol) for symbol in ordered]
+
+    def _instrument_item(self, symbol: str) -> dict[str, Any]:
+        return {"id": self._instrument_id(symbol), **self.instruments[symbol]}
+
+    def _instrument_changed(self, symbol: str) -> None:
+        """The Market Data API's live update of ``symbol`` (its status changed): to every
+        ``instrumentList`` stream, and to the pages that listed it (a disabled one's
+        last: "no further updates will be sent for that instrument")."""
+        item = self._instrument_item(symbol)
+        for peer in list(self.peers):
+            for sid, (kind, q, _) in list(peer.streams.items()):
+                if kind == "md:instrumentList":
+                    peer.write({"q": q, "sid": sid, "d": item})
+                elif symbol in peer.listed.get(sid, ()):
+                    peer.write(
+                        {"q": q, "sid": sid, "d": {"messageType": "update", "instrument": item}}
+                    )
+                    if item["activityStatus"] != "ACTIVE":
+                        peer.listed[sid].discard(symbol)
 
     def _bars(self, symbol: str, d: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
         """The candles of the trade log for ``d``'s ``timespan`` and ``multiplier``,
@@ -1096,8 +1122,12 @@ class ExberrySimulator:
         self._trigger_stops(symbol)  # those due while it was not open
 
     def _set_states(self, symbol: str, changed: dict[str, str]) -> None:
-        """Take the instrument's new states (one action) and tell the book stream."""
+        """Take the instrument's new states (one action) and tell the book stream (and
+        the instrument lists, of a new ``status``: their ``activityStatus``)."""
         self.instrument_status[symbol].update(changed)
+        if "status" in changed:
+            self.instruments[symbol]["activityStatus"] = changed["status"].upper()
+            self._instrument_changed(symbol)
         self._next_action()
         self._emit("orderBookDepth", None, {
             "messageType": "InstrumentStatus", "eventTimestamp": self._now_ns(),

@@ -2279,6 +2279,47 @@ async def test_a_lost_trade_report_reply_is_outcome_unknown_with_its_external_id
         await exberry_client.create_trade_report(**terms)
 
 
+async def test_instrument_lists_follow_status_changes_after_their_snapshot() -> None:
+    # The lists never changed after their snapshot (the documentation sends "live
+    # updates") and listed disabled instruments without a filter asking for them.
+    instruments = ["BTC", "ETH", {"symbol": "OLD", "activityStatus": "DISABLED"}]
+    async with (
+        ExberrySimulator(instruments=instruments) as sim,
+        ExberryClient(sim.url, public_token="sim-md-token") as md,
+        md.instrument_list() as listing,
+        md.instrument_list_with_pagination() as paged,
+        md.instrument_list_with_pagination(calendarId=1) as filtered,
+    ):
+        snapshot = [cast(MdInstrument, await next_event(listing)) for _ in range(2)]
+        page = cast(InstrumentListUpdate, await next_event(paged))
+        every = cast(InstrumentListUpdate, await next_event(filtered))
+        sim.set_instrument_status("ETH", status="Disabled")
+        disabled = cast(MdInstrument, await next_event(listing))
+        paged_update = cast(InstrumentListUpdate, await next_event(paged))
+        await next_event(filtered)
+        sim.set_instrument_status("ETH", status="Active")  # the page stopped following it
+        sim.set_instrument_status("BTC", status="Disabled")
+        relisted = [cast(MdInstrument, await next_event(listing)) for _ in range(2)]
+        last = cast(InstrumentListUpdate, await next_event(paged))
+    assert [(i.symbol, i.lastMessage) for i in snapshot] == [("BTC", None), ("ETH", "Y")]
+    assert [i.symbol for i in page.instruments] == ["BTC", "ETH"]
+    assert [(i.symbol, i.activityStatus) for i in every.instruments] == [
+        ("BTC", "ACTIVE"), ("ETH", "ACTIVE"), ("OLD", "DISABLED"),
+    ]  # fmt: skip
+    assert (disabled.symbol, disabled.activityStatus) == ("ETH", "DISABLED")
+    assert paged_update.messageType == "update"
+    assert paged_update.instrument is not None
+    assert (paged_update.instrument.symbol, paged_update.instrument.activityStatus) == (
+        "ETH", "DISABLED",
+    )  # fmt: skip
+    assert [(i.symbol, i.activityStatus) for i in relisted] == [
+        ("ETH", "ACTIVE"), ("BTC", "DISABLED"),
+    ]  # fmt: skip
+    assert last.instrument is not None
+    assert last.instrument.symbol == "BTC"
+    assert sim.instrument_status["OLD"]["status"] == "Disabled"
+
+
 async def test_instrument_lists_sort_by_symbol_whatever_its_case_and_page() -> None:
     # The simulator sorted case-sensitively and numbered instruments by that order, so
     # instrumentList's ids disagreed with the instrumentId of reports; it answered
