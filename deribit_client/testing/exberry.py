@@ -184,8 +184,8 @@ INSTRUMENT_DEFAULTS: dict[str, Any] = {
     "tradingModels": ["CLOB"],
 }  # fmt: skip
 """The members of an instrument given by name (those of Exberry's ``instrumentList``
-sample, and the ``calendarId`` of the simulator's one calendar); an instrument given as a
-mapping overrides any of them."""
+sample; its ``calendarId`` is the first calendar's); an instrument given as a mapping
+overrides any of them (``activityStatus`` ``DISABLED`` starts it disabled)."""
 
 
 def _instrument(spec: str | Mapping[str, Any], calendars: list[int]) -> dict[str, Any]:
@@ -1651,13 +1651,13 @@ class ExberrySimulator:
         self._emit("trades", None, {
             "actionType": "CalendarEndOfDay", "timestamp": self._now_ns(), **calendar,
         })  # fmt: skip
-        if market is next(iter(self._markets.values())):
+        self.positions.end_of_day(day, self._listed(market, running=True))
+        if market is next(iter(self._markets.values())):  # the ledger's is the venue's day
             self.ledger.end_of_day(day)
         for peer in list(self.peers):  # a calendar changed: calendarList's update
             for sid, (kind, q, _) in list(peer.streams.items()):
                 if kind == "md:calendarList":
                     peer.write({"q": q, "sid": sid, "d": _calendar_item(market)})
-        self.positions.end_of_day(day, self._listed(market, running=True))
 
     def _arm(self, expires: float) -> None:
         """Have :meth:`expire_orders` run at ``expires`` if that is sooner than planned."""
