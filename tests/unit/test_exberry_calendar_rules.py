@@ -7,8 +7,11 @@ import datetime as dt
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from deribit_client.testing._exberry_calendar import Market, calendar_of
+from deribit_client.testing._exberry_calendar import Calendar, Market, calendar_of
+from deribit_client.testing._exberry_rules import DAYS
 
 INF = math.inf
 
@@ -131,3 +134,68 @@ def test_a_calendar_the_simulator_cannot_run_is_refused_by_name(
 ) -> None:
     with pytest.raises(ValueError, match=named):
         calendar_of(members)
+
+
+def periods(calendar: Calendar, around: dt.date) -> list[list[float]]:
+    """The open stretches of sessions within 40 days of ``around``, worked out apart:
+    sessions in order, joined when the next opens at most a minute after one closes."""
+    sessions = sorted(
+        s
+        for k in range(-40, 41)
+        if (s := calendar.session(around + dt.timedelta(days=k))) is not None
+    )
+    joined: list[list[float]] = []
+    for opened, closed in sessions:
+        if joined and opened - joined[-1][1] <= 60:
+            joined[-1][1] = closed
+        else:
+            joined.append([opened, closed])
+    return joined
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.integers(-48, 56).map(lambda q: q * 15),
+    opens=st.integers(0, 1439),
+    closes=st.integers(0, 1439) | st.just(-1),  # -1: a minute before the open
+    days=st.sets(st.sampled_from(DAYS), min_size=1),
+    holidays=st.sets(st.integers(-10, 10), max_size=3),
+    offset=st.floats(-10 * 86_400, 10 * 86_400),
+    after_close=st.none() | st.floats(0, 59),
+)
+def test_the_calendar_state_agrees_with_its_sessions_worked_out_apart(
+    zone: int,
+    opens: int,
+    closes: int,
+    days: set[str],
+    holidays: set[int],
+    offset: float,
+    after_close: float | None,
+) -> None:
+    base = dt.date(2026, 11, 24)
+    closes = closes if closes >= 0 else (opens - 1) % 1440
+    sign = "-" if zone < 0 else "+"
+    calendar = calendar_of({
+        "timeZone": f"{sign}{abs(zone) // 60:02}:{abs(zone) % 60:02}",
+        "marketOpen": f"{opens // 60:02}:{opens % 60:02}",
+        "marketClose": f"{closes // 60:02}:{closes % 60:02}",
+        "tradingDays": sorted(days),
+        "holidays": [(base + dt.timedelta(days=h)).isoformat() for h in holidays],
+    })  # fmt: skip
+    moment = at("2026-11-24T12:00") + offset
+    if after_close is not None:  # just after a close: in the gap to the next open?
+        moment = calendar.close_after(moment) + after_close
+    stretches = periods(calendar, base)
+    held = next(([o, c] for o, c in stretches if o <= moment < c), None)
+    is_open, since, until = calendar.state(moment)
+    assert is_open == (held is not None)
+    closes_ = [c for _, c in stretches]  # every stretch's end is a session's close
+    if held is not None:
+        # Bounds beyond the window are the calendar's to find (or infinite).
+        assert since == held[0] or held[0] == stretches[0][0]
+        assert until == held[1] or held[1] == stretches[-1][1]
+    else:
+        assert since == max((c for c in closes_ if c <= moment), default=since)
+        assert until == min((o for o, _ in stretches if o > moment), default=until)
+    assert calendar.close_after(moment) > moment
+    assert calendar.last_close(moment) <= moment
