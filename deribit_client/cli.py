@@ -118,6 +118,17 @@ _count = _int_in(0)  # a negative count would stop after the first notification
 _port = _int_in(0, 65535)  # bind() would fail with a traceback (OverflowError)
 
 
+def _json_object(raw: str) -> dict[str, Any]:
+    """An argparse type: a JSON object, refused with a message otherwise."""
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object, not {raw!r}")
+    return value
+
+
 def _json_or_str(raw: str) -> Any:
     try:
         return msgspec.json.decode(raw)
@@ -290,9 +301,15 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
         matching_engine_tier=args.tier,
         limits_per_currency=args.limits_per_currency,
     )
+    try:
+        exberry = ExberrySimulator(
+            args.host, args.exberry_port, calendars=args.exberry_calendar or [{}]
+        )
+    except ValueError as refused:  # a calendar it cannot run, named
+        raise CliError(f"--exberry-calendar: {refused}") from None
     async with (
         DeribitSimulator(args.host, args.port, rate_limits=limits) as sim,
-        ExberrySimulator(args.host, args.exberry_port) as exsim,
+        exberry as exsim,
     ):
         sim.start_streams(0.1)
         print(f"Deribit simulator   {sim.ws_url}  (HTTP {sim.http_url})", file=out)
@@ -303,6 +320,12 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  request credits   {credits}", file=out)
         print(f"Exberry simulator   {exsim.url}", file=out)
         print(f"  credentials       apiKey={SIM_API_KEY} secret={SIM_API_SECRET}", file=out)
+        for calendar in exsim.calendars.values():
+            members = calendar.members
+            hours = f"{members['marketOpen']}-{members['marketClose']}"
+            hours = "around the clock" if members["marketOpen"] is None else hours
+            print(f"  calendar {members['id']:<8} {members['name']} {hours} "
+                  f"{members['timeZone']}", file=out)  # fmt: skip
         print("Ctrl-C stops", file=out)
         out.flush()
         await asyncio.Event().wait()
@@ -376,6 +399,10 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                      help="serve every request (no 10028 too_many_requests)")  # fmt: skip
     sim.add_argument("--limits-per-currency", action="store_true",
                      help="a trading credit pool per settlement currency")  # fmt: skip
+    sim.add_argument("--exberry-calendar", type=_json_object, action="append",
+                     metavar="JSON", help="an Exberry trading calendar, calendarList's "
+                     'members (\'{"marketOpen": "09:00", "marketClose": "17:00"}\'); '
+                     "repeat for more (default: one, trading around the clock)")  # fmt: skip
     sim.add_argument("-v", "--verbose", action="store_true")
 
     demo_cmd = commands.add_parser("demo", parents=[shared],

@@ -210,3 +210,37 @@ def test_a_port_out_of_range_is_refused_without_a_traceback(
         assert exited.value.code == 2
         error = capsys.readouterr().err
         assert f"{option}: must be an int from 0 to 65535, not '{port}'" in error
+
+
+async def test_sim_runs_the_exberry_calendars_it_is_given() -> None:
+    # The simulators' command could not set Exberry's trading hours.
+    calendar = '{"id": 2, "name": "Bonds", "marketOpen": "09:00", "marketClose": "17:00"}'
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "deribit_client", "sim", "--exberry-calendar", calendar,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(6)]
+    finally:
+        process.terminate()
+        await process.wait()
+    assert lines[5].split() == ["calendar", "2", "Bonds", "09:00-17:00", "+00:00"]
+
+
+@pytest.mark.parametrize(
+    ("calendar", "error"),
+    [
+        ("[1]", "--exberry-calendar: must be a JSON object, not '[1]'"),
+        ('{"marketOpen": "9"}', "--exberry-calendar: marketOpen must be 'HH:MM', not '9'"),
+    ],
+)
+def test_a_calendar_the_simulator_cannot_run_is_refused_by_name(
+    calendar: str, error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code = main(["sim", "--exberry-calendar", calendar])
+    except SystemExit as exited:  # argparse's own refusal
+        code = exited.code
+    assert code == 2
+    assert error in capsys.readouterr().err
