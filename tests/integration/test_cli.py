@@ -183,17 +183,23 @@ async def test_record_then_decode_offline(sim: DeribitSimulator, tmp_path: pathl
     assert 'line 8: reply: "after"' in out  # the corrupt line did not end the run
 
 
-async def test_sim_runs_standalone_and_prints_urls_and_credentials() -> None:
+async def sim_banner(*options: str, lines: int) -> list[str]:
+    """The first ``lines`` the standalone ``sim`` command prints, run with ``options``."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "deribit_client", "sim", "--tier", "1", "--limits-per-currency",
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable, "-m", "deribit_client", "sim", *options, stdout=asyncio.subprocess.PIPE
+    )
     assert process.stdout is not None
     try:
-        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(5)]
+        return [
+            (await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(lines)
+        ]
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_sim_runs_standalone_and_prints_urls_and_credentials() -> None:
+    lines = await sim_banner("--tier", "1", "--limits-per-currency", lines=5)
     assert lines[0].startswith("Deribit simulator   ws://127.0.0.1:")
     assert SIM_CLIENT_ID in lines[1]
     assert "tier 1, per currency" in lines[2]
@@ -215,16 +221,7 @@ def test_a_port_out_of_range_is_refused_without_a_traceback(
 async def test_sim_runs_the_exberry_calendars_it_is_given() -> None:
     # The simulators' command could not set Exberry's trading hours.
     calendar = '{"id": 2, "name": "Bonds", "marketOpen": "09:00", "marketClose": "17:00"}'
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "deribit_client", "sim", "--exberry-calendar", calendar,
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert process.stdout is not None
-    try:
-        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(6)]
-    finally:
-        process.terminate()
-        await process.wait()
+    lines = await sim_banner("--exberry-calendar", calendar, lines=6)
     assert lines[5].split() == ["calendar", "2", "Bonds", "09:00-17:00", "+00:00"]
 
 
