@@ -790,16 +790,26 @@ class ExberrySimulator:
         ``instrumentList`` stream, and to the pages that listed it (a disabled one's
         last: "no further updates will be sent for that instrument")."""
         item = self._instrument_item(symbol)
-        for peer in list(self.peers):
-            for sid, (kind, q, _) in list(peer.streams.items()):
-                if kind == "md:instrumentList":
-                    peer.write({"q": q, "sid": sid, "d": item})
-                elif symbol in peer.listed.get(sid, ()):
-                    peer.write(
-                        {"q": q, "sid": sid, "d": {"messageType": "update", "instrument": item}}
-                    )
-                    if item["activityStatus"] != "ACTIVE":
-                        peer.listed[sid].discard(symbol)
+        for peer, sid, q, kind in self._md_streams(
+            "instrumentList", "instrumentListWithPagination"
+        ):
+            if kind == "md:instrumentList":
+                peer.write({"q": q, "sid": sid, "d": item})
+            elif symbol in peer.listed[sid]:
+                peer.write({"q": q, "sid": sid, "d": {"messageType": "update", "instrument": item}})
+                if item["activityStatus"] != "ACTIVE":
+                    peer.listed[sid].discard(symbol)
+
+    def _md_streams(self, *names: str) -> list[tuple[_Peer, int, str, str]]:
+        """Every socket's open Market Data API streams of ``names``: ``(peer, sid, q,
+        kind)``."""
+        kinds = {f"md:{name}" for name in names}
+        return [
+            (peer, sid, q, kind)
+            for peer in list(self.peers)
+            for sid, (kind, q, _) in list(peer.streams.items())
+            if kind in kinds
+        ]
 
     def _bars(self, symbol: str, d: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
         """The candles of the trade log for ``d``'s ``timespan`` and ``multiplier``,
@@ -901,22 +911,21 @@ class ExberrySimulator:
         return item
 
     async def _publish_md(self, touched: set[str]) -> None:
-        for peer in list(self.peers):
-            for sid, (kind, q, _) in list(peer.streams.items()):
-                if kind not in ("md:lightTickers", "md:partialOrderBook", "md:liveTrades",
-                                "md:candles", "md:auctionIndicativeEP"):  # fmt: skip
+        symbol_streams = self._md_streams(
+            "lightTickers", "partialOrderBook", "liveTrades", "candles", "auctionIndicativeEP"
+        )
+        for peer, sid, q, kind in symbol_streams:
+            name, d = kind[3:], peer.md.get(sid, {})
+            for symbol in d.get("symbols") or [d.get("symbol")]:
+                if symbol not in touched:
                     continue
-                name, d = kind[3:], peer.md.get(sid, {})
-                for symbol in d.get("symbols") or [d.get("symbol")]:
-                    if symbol not in touched:
-                        continue
-                    if name == "auctionIndicativeEP" and symbol not in self._running:
-                        continue  # sent during auctions only
-                    if name == "liveTrades":
-                        for row in self._new_trades.get(symbol, []):
-                            await peer.send({"q": q, "sid": sid, "d": row})  # one array each
-                    else:  # lightTickers, partialOrderBook, candles: once per interval
-                        peer.throttles[sid].update(symbol)
+                if name == "auctionIndicativeEP" and symbol not in self._running:
+                    continue  # sent during auctions only
+                if name == "liveTrades":
+                    for row in self._new_trades.get(symbol, []):
+                        await peer.send({"q": q, "sid": sid, "d": row})  # one array each
+                else:  # lightTickers, partialOrderBook, candles: once per interval
+                    peer.throttles[sid].update(symbol)
 
     def _md_update(
         self, peer: _Peer, q: str, sid: int, name: str, d: dict[str, Any], symbol: str
@@ -1654,10 +1663,9 @@ class ExberrySimulator:
         self.positions.end_of_day(day, self._listed(market, running=True))
         if market is next(iter(self._markets.values())):  # the ledger's is the venue's day
             self.ledger.end_of_day(day)
-        for peer in list(self.peers):  # a calendar changed: calendarList's update
-            for sid, (kind, q, _) in list(peer.streams.items()):
-                if kind == "md:calendarList":
-                    peer.write({"q": q, "sid": sid, "d": _calendar_item(market)})
+        item = _calendar_item(market)  # the calendar changed: calendarList's update
+        for peer, sid, q, _ in self._md_streams("calendarList"):
+            peer.write({"q": q, "sid": sid, "d": item})
 
     def _arm(self, expires: float) -> None:
         """Have :meth:`expire_orders` run at ``expires`` if that is sooner than planned."""
