@@ -9,6 +9,17 @@ their reporter, the operator or the end of the day); cash transfers move at once
 movement is a ledger transaction (``mp/transactions``), and :meth:`LedgerDesk.end_of_day`
 records the holdings ``mp/holdingsSummary`` reports.
 
+Trading moves the ledger on the instruments a test settles there
+(:meth:`LedgerDesk.settle_trades`; the instrument-to-asset mapping is the venue operator's and
+undocumented): an order is placed for a trading account linked to a ledger account
+(``2000`` "Ledger account not configured for selected trading account" otherwise) and
+holds what it may deliver while it is open (:meth:`LedgerDesk.hold`: a sell its
+quantity of the base asset, a buy its quantity times its limit price of the quote
+asset; ``2000`` "Insufficient balance" when the account lacks it); each trade releases
+what it used and moves both sides' assets (:meth:`LedgerDesk.trade`: ``Trade``
+transactions described ``<instrument>|trade|<tradeId>``, as in the ``mp/transactions``
+sample).
+
 Amounts are kept exact (``Decimal``); the documentation's samples send numbers and ids as
 text (``"amount": "1"``, ``"assetId": "10"``) where its tables say numbers: both are
 taken. A withdrawal reserves its amount from the moment it is instructed (``2000`` if
@@ -26,8 +37,8 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from ._exberry_rules import (
     Fail,
@@ -49,6 +60,8 @@ __all__ = [
     "TRANSFER_STATUSES",
     "Asset",
     "LedgerDesk",
+    "Leg",
+    "Settlement",
     "account_filtered",
 ]
 
@@ -64,6 +77,24 @@ class Asset:
     cash: bool = True
     minTransfer: Decimal = Decimal("0.01")
     transferIncrement: Decimal = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How an instrument's trades settle: its quantity in ``base``, quantity times price
+    in ``quote``."""
+
+    base: Asset
+    quote: Asset
+
+
+class Leg(NamedTuple):
+    """One side of a trade in the ledger: the order, the ledger account it trades for,
+    and what the order still holds after the trade."""
+
+    order_id: int
+    ledger_account_id: int
+    held: Decimal
 
 
 _OUNCE = Decimal("0.001")
@@ -141,8 +172,14 @@ class LedgerDesk:
         participant: Callable[[str], Participant],
         known: Mapping[str, Participant],
         history: int,
+        instruments: Mapping[str, object],
+        open_orders: Callable[[str], int],
     ) -> None:
         self.assets = {a.assetId: a for a in ASSETS}
+        self.settlements: dict[str, Settlement] = {}
+        """Instruments whose trades the ledger settles (:meth:`settle_trades`), by symbol."""
+        self.holds: dict[int, tuple[int, int, Decimal]] = {}
+        """What open orders hold: orderId -> (ledger account, asset, amount)."""
         self.accounts: dict[int, _Account] = {}
         """By ledger account id."""
         self.trading_accounts: dict[tuple[str, int], int | None] = {}
@@ -156,7 +193,7 @@ class LedgerDesk:
         self.holdings: deque[tuple[str, int, int, Decimal]] = deque(maxlen=history)
         """End-of-day holdings: (date, ledger account, asset, total balance)."""
         self._on_change, self._now_ns, self._participant = on_change, now_ns, participant
-        self._known = known
+        self._known, self._instruments, self._open_orders = known, instruments, open_orders
         self._history = history
         self._ids = itertools.count(1)
         self._transfer_ids = itertools.count(1)
@@ -417,6 +454,97 @@ class LedgerDesk:
     # -- the end of the day ---------------------------------------------------------------
 
     @_publishes
+    # -- trading ------------------------------------------------------------------------
+
+    def settle_trades(self, symbol: str, *, base: int, quote: int) -> None:
+        """Settle ``symbol``'s trades in the ledger from now on: its quantity is in asset
+        ``base``, quantity times price in asset ``quote`` (assetIds). Orders on it then
+        need a ledger account and hold what they may deliver."""
+        if symbol not in self._instruments:
+            raise ValueError(f"unknown instrument {symbol!r}; known: {sorted(self._instruments)}")
+        for name, asset_id in (("base", base), ("quote", quote)):
+            if asset_id not in self.assets:
+                raise ValueError(
+                    f"{name}: unknown asset {asset_id!r}; known: {sorted(self.assets)}"
+                )
+        if base == quote:
+            raise ValueError(f"{symbol}: base and quote must be different assets")
+        if self._open_orders(symbol):
+            raise ValueError(f"{symbol} has open orders: settle it before they are placed")
+        self.settlements[symbol] = Settlement(self.assets[base], self.assets[quote])
+
+    def trading_account(self, mp: str, parties: list[dict[str, Any]] | None) -> int:
+        """The ledger account an order of ``mp`` trades for: that of the trading account
+        its ``parties`` name (role 24; 1001 before v1.46.0), else of the participant's
+        only trading account linked to the ledger (as an API key bound to an account
+        would add); ``2000`` when there is none."""
+        named = [p["id"] for p in parties or () if p.get("role") in (24, 1001)]
+        if named:
+            account_id = named[0]
+            linked = [
+                ledger for (owner, key), ledger in self.trading_accounts.items()
+                if owner == mp and str(key) == account_id
+            ]  # fmt: skip
+        else:
+            linked = [ledger for (owner, _), ledger in self.trading_accounts.items() if owner == mp]
+        if len(linked) != 1 or linked[0] is None:
+            raise Fail(2000, "Ledger account not configured for selected trading account")
+        return linked[0]
+
+    @_publishes
+    def hold(self, order_id: int, ledger_account_id: int, asset_id: int, amount: Decimal) -> None:
+        """Make order ``order_id`` hold ``amount`` of the asset in the account (0: none):
+        reserving more (``2000`` if the account lacks it; then nothing changes) or
+        releasing the rest."""
+        self._hold(order_id, ledger_account_id, asset_id, amount)
+
+    def affordable(
+        self, ledger_account_id: int, asset_id: int, price: Decimal, places: int,
+        spent: Decimal = Decimal(0),
+    ) -> Decimal:  # fmt: skip
+        """How much (to ``places`` decimals, rounded down) the account's available
+        ``asset_id`` pays for at ``price`` after spending ``spent`` of it."""
+        have = self.accounts[ledger_account_id].available.get(asset_id, Decimal(0)) - spent
+        return max(have / price, Decimal(0)).quantize(Decimal(1).scaleb(-places), ROUND_FLOOR)
+
+    @_publishes
+    def trade(
+        self, symbol: str, trade_id: int, quantity: Decimal, price: Decimal,
+        buyer: Leg, seller: Leg,
+    ) -> None:  # fmt: skip
+        """Settle trade ``trade_id`` of ``symbol``: each side's order first releases what
+        the trade used of its hold (down to ``held``), then the buyer pays quantity times
+        price of the quote asset to the seller, who delivers the quantity of the base
+        asset: four ``Trade`` transactions sharing one ``linkId``."""
+        settlement = self.settlements[symbol]
+        for leg, asset in ((buyer, settlement.quote), (seller, settlement.base)):
+            self._hold(leg.order_id, leg.ledger_account_id, asset.assetId, leg.held)
+        description, link = f"{symbol}|trade|{trade_id}", next(self._link_ids)
+        buying, selling = (
+            self.accounts[buyer.ledger_account_id],
+            self.accounts[seller.ledger_account_id],
+        )
+        cost = quantity * price
+        for account, asset, amount in (
+            (buying, settlement.quote, -cost), (selling, settlement.quote, cost),
+            (selling, settlement.base, -quantity), (buying, settlement.base, quantity),
+        ):  # fmt: skip
+            self._move(account, asset, amount, 0, "Trade", description=description, link=link)
+
+    def _hold(self, order_id: int, ledger_account_id: int, asset_id: int, amount: Decimal) -> None:
+        held = self.holds.pop(order_id, None)
+        more = amount - (held[2] if held else 0)
+        if more:
+            account, asset = self.accounts[ledger_account_id], self.assets[asset_id]
+            try:
+                self._move(account, asset, -more, more, note=_held("order", order_id))
+            except Fail:
+                if held:
+                    self.holds[order_id] = held
+                raise
+        if amount:
+            self.holds[order_id] = (ledger_account_id, asset_id, amount)
+
     def end_of_day(self, date: str | None = None) -> None:
         """The venue's end of day: ``Instructed`` alleged transfers expire (``Cancelled``,
         ``cancelReason`` ``Expiration``) and every account's balances become that day's

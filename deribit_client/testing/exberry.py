@@ -59,6 +59,7 @@ from ._exberry_ledger import (
     TRANSACTION_TYPES,
     TRANSFER_STATUSES,
     LedgerDesk,
+    Leg,
     account_filtered,
 )
 from ._exberry_positions import PositionBook
@@ -424,8 +425,9 @@ class ExberrySimulator:
         self.rfq = RfqDesk(self, max_rfq_expire_time)
         """Requests for quotes and their quotes."""
         self.ledger = LedgerDesk(
-            self._balances_changed, self._now_ns, self.participant, self._participants, history
-        )
+            self._balances_changed, self._now_ns, self.participant, self._participants, history,
+            self.instruments, self._open_orders,
+        )  # fmt: skip
         """Ledger accounts, balances, transaction requests, transfers and holdings."""
         self.positions = PositionBook(self.participant, self._instrument_id, self._now_ns, history)
         """Each participant's positions per instrument (``mp/positions``)."""
@@ -1056,7 +1058,8 @@ class ExberrySimulator:
         self._check_terms(instrument, quantity, (price, stop), *_display_quantities(d))
         if not isinstance(d["mpOrderId"], int) or (mp, d["mpOrderId"]) in self._used_ids:
             raise Fail(1002, "mpOrderId already in use")
-        self._used_ids.add((mp, d["mpOrderId"]))
+        settled = instrument in self.ledger.settlements
+        ledger_account = self.ledger.trading_account(mp, d.get("parties")) if settled else None
         participant = self.participant(mp)
         order: dict[str, Any] = {
             "orderId": next(self._order_ids), "mpOrderId": d["mpOrderId"], "_mp": mp,
@@ -1072,7 +1075,10 @@ class ExberrySimulator:
             "marketModel": "T" if auction is None else auction.market_model,
             "lastEventId": None, "_last_event": 0,  # set by its first report
             **{k: d.get(k) for k in _DISPLAY_MEMBERS}, "_shown": None,
+            "_ledger": ledger_account,
         }  # fmt: skip
+        self._hold(order)  # 2000 if the account lacks what the order may deliver
+        self._used_ids.add((mp, d["mpOrderId"]))
         self.orders[order["orderId"]] = order
         if len(self.orders) > self._orders_cap:
             self._prune_orders()
@@ -1234,6 +1240,10 @@ class ExberrySimulator:
         while left > 0 and buys and sells:
             buy, sell = buys[0], sells[0]
             qty = min(buy["remainingOpenQuantity"], sell["remainingOpenQuantity"], left)
+            qty = self._affordable(buy, qty, price)
+            if qty <= 0:  # a market buy its account cannot pay for more of
+                buys.pop(0)
+                continue
             maker, taker = sorted((buy, sell), key=itemgetter("_arrival"))
             shown = min(qty, _visible(maker))
             hidden = self._exact(symbol, qty - shown)
@@ -1440,6 +1450,51 @@ class ExberrySimulator:
         places: int = self.instruments[instrument]["quantityPrecision"]
         return round(quantity, places)
 
+    def _open_orders(self, instrument: str) -> int:
+        """How many orders are open on ``instrument`` (resting or suspended)."""
+        return sum(map(len, self.books[instrument].values())) + len(self._stops[instrument])
+
+    def _exposure(self, order: dict[str, Any]) -> Decimal:
+        """What open ``order`` may deliver: a sell its open quantity (of the base asset),
+        a buy its open quantity times its limit price (of the quote asset; a market-to-limit
+        one's the best offer it takes; nothing without a price: it pays as it trades)."""
+        left = _decimal(order["remainingOpenQuantity"])
+        if order["side"] == "Sell" or not left:
+            return left
+        price, instrument = order["price"], order["instrument"]
+        if (
+            price is None
+            and order["orderType"] == "MarketToLimit"
+            and instrument not in self._running
+        ):
+            offers = self.books[instrument]["Sell"]
+            price = offers[0]["price"] if offers else None
+        return Decimal(0) if price is None else left * _decimal(price)
+
+    def _hold(self, order: dict[str, Any]) -> None:
+        """Make ``order`` hold in the ledger what it may deliver (``_exposure``) if its
+        instrument settles there: ``2000`` if its account lacks that."""
+        settlement = self.ledger.settlements.get(order["instrument"])
+        if settlement is None or order["_ledger"] is None:
+            return
+        asset = settlement.base if order["side"] == "Sell" else settlement.quote
+        self.ledger.hold(order["orderId"], order["_ledger"], asset.assetId, self._exposure(order))
+
+    def _affordable(
+        self, order: dict[str, Any], qty: float, price: float, spent: Decimal = Decimal(0)
+    ) -> float:
+        """``qty``, or what less of it a buy without a price (which holds nothing) can pay
+        for at ``price`` in a settled instrument after spending ``spent`` more (a walk of
+        the book; a fill's earlier trades are paid already)."""
+        if order["side"] == "Sell" or order["price"] is not None or order["_ledger"] is None:
+            return qty
+        instrument = order["instrument"]
+        can = self.ledger.affordable(
+            order["_ledger"], self.ledger.settlements[instrument].quote.assetId,
+            _decimal(price), self.instruments[instrument]["quantityPrecision"], spent,
+        )  # fmt: skip
+        return min(qty, float(can))
+
     def _prune_orders(self) -> None:
         """Forget all but the newest ``history`` closed orders (resting ones stay; their
         mpOrderIds stay used)."""
@@ -1481,8 +1536,9 @@ class ExberrySimulator:
                         return
                     continue
                 available = self._reserve(maker) if hidden else _visible(maker)
-                if available > 0:
-                    qty = min(available, taker["remainingOpenQuantity"])
+                qty = min(available, taker["remainingOpenQuantity"])
+                qty = self._affordable(taker, qty, maker["price"])
+                if qty > 0:
                     self._fill(maker, taker, qty, maker["price"], hidden)
             for maker in level:
                 if maker["status"] == "Executed":
@@ -1520,13 +1576,19 @@ class ExberrySimulator:
         """How much of ``taker`` the book would fill now: the crossing levels in turn, up
         to an own order that self-trade prevention stops at (FOK and IOC orders only take
         ``CancelIncomingOrder``)."""
-        total = 0.0
+        total, spent = 0.0, Decimal(0)
         prices = list(dict.fromkeys(o["price"] for o in opposite if _crosses(taker, o)))
         for price in prices:
             for maker, hidden in _turns([o for o in opposite if o["price"] == price]):
                 if taker["stpAction"] is not None and maker["_mp"] == taker["_mp"]:
                     return self._exact(taker["instrument"], total)
-                total += self._reserve(maker) if hidden else _visible(maker)
+                shown = self._reserve(maker) if hidden else _visible(maker)
+                # What the taker's account pays for (less of the book: it stops there).
+                taken = self._affordable(taker, shown, price, spent)
+                total += taken
+                if taken < shown:
+                    return self._exact(taker["instrument"], total)
+                spent += _decimal(taken) * _decimal(price)
         return self._exact(taker["instrument"], total)
 
     def _rest(self, order: dict[str, Any], report: bool = True) -> None:
@@ -1718,6 +1780,12 @@ class ExberrySimulator:
             )
             if order["remainingOpenQuantity"] <= 0:
                 order["status"] = "Executed"
+        if maker["instrument"] in self.ledger.settlements:
+            buyer, seller = (maker, taker) if maker["side"] == "Buy" else (taker, maker)
+            self.ledger.trade(
+                maker["instrument"], match_id, _decimal(qty), _decimal(price),
+                *(Leg(o["orderId"], o["_ledger"], self._exposure(o)) for o in (buyer, seller)),
+            )  # fmt: skip
         self._emit("orderBookDepth", None, {
             "messageType": "NonDisplayTrade" if hidden else "Executed",
             "eventId": next(self._event_ids),
@@ -1757,6 +1825,7 @@ class ExberrySimulator:
             self._stops[order["instrument"]].remove(order)
         shown = _visible(order)  # the book loses what it showed (a whole market order's rest)
         order["remainingOpenQuantity"], order["status"] = 0, "Cancelled"
+        self._hold(order)  # releases what it held
         if order["displayMethod"] != "Hidden" and not suspended:
             self._book_event("Cancelled", order, cancelledQuantity=shown)
         self._report("Cancelled", order, cancelledQuantity=left, cancelReason=reason)
@@ -1841,10 +1910,11 @@ class ExberrySimulator:
         if quantity <= order["filledQuantity"]:  # nothing would be left open
             raise Fail(1001, "Quantity must be above the filled quantity")
         terms = self._replaced_terms(order, d, quantity)
+        left = self._exact(order["instrument"], quantity - order["filledQuantity"])
+        self._hold({**order, "remainingOpenQuantity": left, "price": new_price})  # may be 2000
         self._next_action()
         order.update(terms, stopPrice=new_stop)
         lost = new_price != order["price"] or quantity > order["quantity"]
-        left = self._exact(order["instrument"], quantity - order["filledQuantity"])
         order["remainingOpenQuantity"] = left
         order["quantity"], order["price"] = quantity, new_price
         if suspended:  # off the book: its owner hears of it, then it may trigger at once

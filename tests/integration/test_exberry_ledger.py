@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import pathlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from deribit_client import ClientError, Gap, OrderOutcomeUnknown
 from deribit_client.exberry import ExberryClient, ExberryError
 from deribit_client.exberry.models import AccountBalance, TransferAsset
+from deribit_client.testing._exberry_rules import Fail
 from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
 from tests.helpers import next_event, until
 
@@ -508,3 +511,183 @@ async def test_the_account_filter_goes_under_both_spellings_and_either_is_honour
         q + "holdingsSummary", {"ledgerAaccountId": "826", "groupBy": "Account"}
     )
     assert [(h["ledgerAccountName"], h["eodHoldings"]) for h in held["holdings"]] == [("Acc826", 4)]
+
+
+def settled_btc(sim: ExberrySimulator, **client_balances: float) -> None:
+    """BTC settles as GOLD for USD; the client (ledger account 36, trading account 37)
+    and "other-mp" (40, 41, with 500 USD and 3 GOLD) have ledger accounts."""
+    sim.ledger.settle_trades("BTC", base=GOLD, quote=USD)
+    balances = {USD: client_balances.get("usd", 1000), GOLD: client_balances.get("gold", 5)}
+    sim.ledger.open_account(SIM_API_KEY, 36, account_id=37, balances=balances)
+    sim.ledger.open_account("other-mp", 40, account_id=41, balances={USD: 500, GOLD: 3})
+
+
+def other_sells(sim: ExberrySimulator, mp_order_id: int, quantity: float, price: float) -> None:
+    sim.place_order("other-mp", {
+        "mpOrderId": mp_order_id, "orderType": "Limit", "side": "Sell", "instrument": "BTC",
+        "quantity": quantity, "price": price,
+    })  # fmt: skip
+
+
+async def test_orders_hold_what_they_may_deliver_and_trades_settle_in_the_ledger(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # With the ledger, the venue checks that an order's account can deliver what the
+    # order may trade ("Insufficient balance ... are missing", 2000) and settles trades
+    # as Trade transactions; the simulator's orders moved no balance at all.
+    settled_btc(exberry_sim)
+    client = exberry_client
+    async with client.account_balance(accountId=37) as stream:
+        assert await balances_of(stream) == {"USD": (1000, 0, 1000), "GOLD": (5, 0, 5)}
+        buy = await client.place_order(
+            instrument="BTC", side="Buy", quantity=2, price=100, mpOrderId=1
+        )
+        assert (await balances_of(stream))["USD"] == (800, 200, 1000)
+        with pytest.raises(ExberryError, match="Insufficient balance: 200 USD of USD are missing"):
+            await client.place_order(
+                instrument="BTC", side="Buy", quantity=10, price=100, mpOrderId=2
+            )
+        with pytest.raises(ExberryError, match=r"Insufficient balance: 1 oz of GOLD") as short:
+            await client.place_order(
+                instrument="BTC", side="Sell", quantity=6, price=200, mpOrderId=2
+            )
+        assert short.value.code == 2000
+        await client.replace_order(orderId=buy.orderId, instrument="BTC", quantity=3, price=100)
+        assert (await balances_of(stream))["USD"] == (700, 300, 1000)
+        with pytest.raises(ExberryError, match="Insufficient balance: 100 USD"):
+            await client.replace_order(
+                orderId=buy.orderId, instrument="BTC", quantity=11, price=100
+            )
+
+        other_sells(exberry_sim, 1, 1, 99.5)  # trades at the resting buy's 100
+        assert await balances_of(stream) == {"USD": (700, 200, 900), "GOLD": (6, 0, 6)}
+        other_sells(exberry_sim, 2, 1.5, 100)
+        assert await balances_of(stream) == {"USD": (700, 50, 750), "GOLD": (7.5, 0, 7.5)}
+        await client.cancel_order(instrument="BTC", orderId=buy.orderId)
+        assert await balances_of(stream) == {"USD": (750, 0, 750), "GOLD": (7.5, 0, 7.5)}
+        sell = await client.place_order(
+            instrument="BTC", side="Sell", quantity=7.5, price=200, mpOrderId=3
+        )
+        assert (await balances_of(stream))["GOLD"] == (0, 7.5, 7.5)
+    other = {b["assetName"]: b["totalBalance"] for b in exberry_sim.ledger.snapshot(40)["balances"]}
+    assert other == {"GOLD": 0.5, "USD": 750}  # the seller's side of both trades
+    with pytest.raises(Fail, match=r"Insufficient balance: 0\.5 oz of GOLD"):
+        other_sells(exberry_sim, 3, 1, 250)
+
+    page = await client.mp_transactions(ledgerAccountId=36)
+    trades = [(t.assetName, t.amount, t.description) for t in page.transactions]
+    first, second = (d for d in dict.fromkeys(t[2] for t in trades))
+    assert trades == [
+        ("GOLD", 1.5, first),
+        ("USD", -150, first),
+        ("GOLD", 1, second),
+        ("USD", -100, second),
+    ]
+    assert second.startswith("BTC|trade|")
+    assert len({t.linkId for t in page.transactions if t.description == first}) == 1
+    held = await client.mp_transactions(
+        ledgerAccountId=36, transactionTypes=["ReserveBalance", "ReleaseBalance"]
+    )
+    assert [t.description for t in held.transactions][:2] == [
+        f"GOLD|order|{sell.orderId}", f"USD|order|{buy.orderId}",
+    ]  # fmt: skip
+
+
+async def test_an_order_trades_for_the_ledger_account_of_its_trading_account(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    settled_btc(exberry_sim)
+    ledger = exberry_sim.ledger
+    ledger.open_account(SIM_API_KEY, 38, account_id=39, balances={USD: 50})
+    place = functools.partial(
+        exberry_client.place_order, instrument="BTC", side="Buy", quantity=1, price=100
+    )
+    # Two linked trading accounts: an order must name one (role 24, the venue's own
+    # party for an API key bound to an account).
+    with pytest.raises(ExberryError, match="Ledger account not configured") as unnamed:
+        await place(mpOrderId=1)
+    assert unnamed.value.code == 2000
+    account = {"id": "37", "source": "P", "role": 24}
+    await place(mpOrderId=2, parties=[account])
+    assert ledger.snapshot(36)["balances"][1]["reservedBalance"] == 100
+    with pytest.raises(ExberryError, match="50 USD of USD are missing"):
+        await place(mpOrderId=3, parties=[{**account, "id": "39"}])
+    with pytest.raises(ExberryError, match="Ledger account not configured"):
+        await place(mpOrderId=4, parties=[{**account, "id": "99"}])
+    ledger.trading_accounts[(SIM_API_KEY, 99)] = None  # known, without a ledger account
+    with pytest.raises(ExberryError, match="Ledger account not configured"):
+        await place(mpOrderId=5, parties=[{**account, "id": "99"}])
+    with pytest.raises(Fail, match="Ledger account not configured"):  # none at all
+        exberry_sim.place_order("third-mp", {
+            "mpOrderId": 1, "orderType": "Limit", "side": "Sell", "instrument": "BTC",
+            "quantity": 1, "price": 100,
+        })  # fmt: skip
+    # An instrument the ledger does not settle holds and moves nothing.
+    await exberry_client.place_order(
+        instrument="ETH", side="Buy", quantity=100, price=100, mpOrderId=6
+    )
+    assert ledger.snapshot(38)["balances"][0]["reservedBalance"] == 0
+
+
+async def test_a_buy_without_a_price_trades_what_its_account_pays_for(
+    exberry_sim: ExberrySimulator,
+) -> None:
+    # A market buy holds nothing (no price to hold at): each fill is paid as it comes
+    # and the order stops where the account's cash does; FOK all or nothing.
+    sim = exberry_sim
+    settled_btc(sim, usd=240)
+    other_sells(sim, 1, 1, 100)
+    other_sells(sim, 2, 2, 150)
+
+    def buy(mp_order_id: int, **terms: Any) -> dict[str, Any]:
+        sim.place_order(SIM_API_KEY, {
+            "mpOrderId": mp_order_id, "side": "Buy", "instrument": "BTC", "quantity": 3,
+            "orderType": "Market", "timeInForce": "IOC", **terms,
+        })  # fmt: skip
+        mine = (o for o in sim.orders.values() if o["_mp"] == SIM_API_KEY)
+        return next(o for o in mine if o["mpOrderId"] == mp_order_id)
+
+    fok = buy(1, timeInForce="FOK")
+    assert (fok["status"], fok["filledQuantity"]) == ("Cancelled", 0)
+    ioc = buy(2)
+    assert (ioc["status"], ioc["filledQuantity"]) == ("Cancelled", 1.933333)
+    usd = {b["assetName"]: b["availableBalance"] for b in sim.ledger.snapshot(36)["balances"]}
+    assert usd == {"USD": 0.00005, "GOLD": 6.933333}  # 240 - 100 - 0.933333 * 150
+    # A market-to-limit buy holds its quantity at the best offer it takes.
+    with pytest.raises(Fail, match=r"Insufficient balance: 149\.99995 USD"):
+        buy(3, orderType="MarketToLimit", timeInForce="GTC", quantity=1)
+
+
+async def test_an_auction_market_buy_trades_what_its_account_pays_for(
+    exberry_sim: ExberrySimulator,
+) -> None:
+    sim = exberry_sim
+    settled_btc(sim, usd=240)
+    sim.start_auction("BTC")
+    other_sells(sim, 1, 1, 100)
+    other_sells(sim, 2, 2, 150)
+    sim.place_order(SIM_API_KEY, {
+        "mpOrderId": 1, "side": "Buy", "instrument": "BTC", "quantity": 3,
+        "orderType": "Market", "timeInForce": "IOC",
+    })  # fmt: skip
+    sim.set_instrument_status("BTC", marketStatus="Opened")  # uncrosses at 150
+    bought = next(o for o in sim.orders.values() if o["_mp"] == SIM_API_KEY)
+    assert (bought["status"], bought["filledQuantity"]) == ("Cancelled", 1.6)
+    usd = {b["assetName"]: b["availableBalance"] for b in sim.ledger.snapshot(36)["balances"]}
+    assert usd == {"USD": 0, "GOLD": 6.6}
+
+
+def test_settling_an_instrument_refuses_what_it_cannot_settle() -> None:
+    sim = ExberrySimulator()
+    ledger = sim.ledger
+    for symbol, base, quote, problem in (
+        ("XRP", GOLD, USD, "unknown instrument 'XRP'"),
+        ("BTC", 12, USD, "base: unknown asset 12"),
+        ("BTC", GOLD, GOLD, "different assets"),
+    ):
+        with pytest.raises(ValueError, match=problem):
+            ledger.settle_trades(symbol, base=base, quote=quote)
+    other_sells(sim, 1, 1, 100)
+    with pytest.raises(ValueError, match="BTC has open orders"):
+        ledger.settle_trades("BTC", base=GOLD, quote=USD)
+    assert ledger.settlements == {}
