@@ -78,6 +78,13 @@ class MarketStateError(ExberryError):
     the request; it may be accepted once the instrument is open again."""
 
 
+class LedgerError(ExberryError):
+    """2000: the ledger refused: the trading account has no ledger account ("Ledger
+    account not configured for selected trading account"), or it lacks what the order,
+    withdrawal or transfer would deliver ("Insufficient balance: [Amt] [TransactionUnits]
+    of [AssetName] are missing")."""
+
+
 class NotFound(ExberryError):
     """1010 instrument not found, 1041 RFQ or quote not found (to quote or accept), 1100
     order (RFQ, quote) not found (to cancel)."""
@@ -116,6 +123,7 @@ EXBERRY_ERROR_CODES: Final[dict[int, type[ExberryError]]] = {
     1100: NotFound,
     1200: ExberryUnavailable,
     1201: TrackingNumberError,
+    2000: LedgerError,
     **dict.fromkeys((1000, 1001, 1002, 1005, 1006, 1012, 1013, 1014, 1015, 1016, 1017), _V),
     **dict.fromkeys((1019, 1030, 1031, 1032, 1033, 1101, 1102, 1103, 1104, 1301), _V),
 }

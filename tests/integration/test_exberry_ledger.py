@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from deribit_client import ClientError, Gap, OrderOutcomeUnknown
-from deribit_client.exberry import ExberryClient, ExberryError
+from deribit_client.exberry import ExberryClient, ExberryError, LedgerError
 from deribit_client.exberry.models import AccountBalance, TransferAsset
 from deribit_client.testing._exberry_rules import Fail
 from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
@@ -543,18 +543,18 @@ async def test_orders_hold_what_they_may_deliver_and_trades_settle_in_the_ledger
             instrument="BTC", side="Buy", quantity=2, price=100, mpOrderId=1
         )
         assert (await balances_of(stream))["USD"] == (800, 200, 1000)
-        with pytest.raises(ExberryError, match="Insufficient balance: 200 USD of USD are missing"):
+        with pytest.raises(LedgerError, match="Insufficient balance: 200 USD of USD are missing"):
             await client.place_order(
                 instrument="BTC", side="Buy", quantity=10, price=100, mpOrderId=2
             )
-        with pytest.raises(ExberryError, match=r"Insufficient balance: 1 oz of GOLD") as short:
+        with pytest.raises(LedgerError, match=r"Insufficient balance: 1 oz of GOLD") as short:
             await client.place_order(
                 instrument="BTC", side="Sell", quantity=6, price=200, mpOrderId=2
             )
         assert short.value.code == 2000
         await client.replace_order(orderId=buy.orderId, instrument="BTC", quantity=3, price=100)
         assert (await balances_of(stream))["USD"] == (700, 300, 1000)
-        with pytest.raises(ExberryError, match="Insufficient balance: 100 USD"):
+        with pytest.raises(LedgerError, match="Insufficient balance: 100 USD"):
             await client.replace_order(
                 orderId=buy.orderId, instrument="BTC", quantity=11, price=100
             )
@@ -604,18 +604,18 @@ async def test_an_order_trades_for_the_ledger_account_of_its_trading_account(
     )
     # Two linked trading accounts: an order must name one (role 24, the venue's own
     # party for an API key bound to an account).
-    with pytest.raises(ExberryError, match="Ledger account not configured") as unnamed:
+    with pytest.raises(LedgerError, match="Ledger account not configured") as unnamed:
         await place(mpOrderId=1)
     assert unnamed.value.code == 2000
     account = {"id": "37", "source": "P", "role": 24}
     await place(mpOrderId=2, parties=[account])
     assert ledger.snapshot(36)["balances"][1]["reservedBalance"] == 100
-    with pytest.raises(ExberryError, match="50 USD of USD are missing"):
+    with pytest.raises(LedgerError, match="50 USD of USD are missing"):
         await place(mpOrderId=3, parties=[{**account, "id": "39"}])
-    with pytest.raises(ExberryError, match="Ledger account not configured"):
+    with pytest.raises(LedgerError, match="Ledger account not configured"):
         await place(mpOrderId=4, parties=[{**account, "id": "99"}])
     ledger.trading_accounts[(SIM_API_KEY, 99)] = None  # known, without a ledger account
-    with pytest.raises(ExberryError, match="Ledger account not configured"):
+    with pytest.raises(LedgerError, match="Ledger account not configured"):
         await place(mpOrderId=5, parties=[{**account, "id": "99"}])
     with pytest.raises(Fail, match="Ledger account not configured"):  # none at all
         exberry_sim.place_order("third-mp", {

@@ -26,10 +26,11 @@ import pytest
 from deribit_client import *
 from deribit_client.models import *
 from deribit_client.exberry import ExberryClient
-from deribit_client.testing import DeribitSimulator
+from deribit_client.testing import DeribitSimulator, ExberrySimulator
 client: DeribitClient
 exberry: ExberryClient
 sim: DeribitSimulator
+exberry_sim: ExberrySimulator
 p: float
 order_id: int
 recorded_bytes: bytes
