@@ -207,22 +207,41 @@ class LedgerDesk:
         ledger_account_id: int,
         *,
         account_id: int | None = None,
-        balances: Mapping[int, float | str] | None = None,
+        balances: Mapping[int | str, float | str] | None = None,
         name: str | None = None,
     ) -> None:
         """Give participant ``mp`` ledger account ``ledger_account_id`` holding
-        ``balances`` (assetId -> available amount), linked to trading account
-        ``account_id`` (what ``accountBalance`` names)."""
+        ``balances`` (asset, by assetId or name -> available amount), linked to trading
+        account ``account_id`` (what ``accountBalance`` names). ``ValueError`` names
+        what it cannot take."""
+        for label, ident in (("ledger_account_id", ledger_account_id), ("account_id", account_id)):
+            if ident is not None and (type(ident) is not int or ident < 1):
+                raise ValueError(f"{label} must be a positive int, not {ident!r}")
         if ledger_account_id in self.accounts:
             raise ValueError(f"ledger account {ledger_account_id} exists")
-        unknown = set(balances or ()) - set(self.assets)
-        if unknown:
-            raise ValueError(f"unknown assets {sorted(unknown)}; known: {sorted(self.assets)}")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"name must be text, not {name!r}")
+        if not isinstance(balances, Mapping | None):
+            raise ValueError(f"balances must map assets to amounts, not {balances!r}")
+        available = {}
+        for key, amount in (balances or {}).items():
+            asset = self.asset(key)
+            available[asset.assetId] = _balance(asset, amount)
         account = _Account(ledger_account_id, name or f"Acc{ledger_account_id}", mp)
-        account.available = {a: Decimal(str(v)) for a, v in (balances or {}).items()}
+        account.available = available
         self.accounts[ledger_account_id] = account
         if account_id is not None:
             self.trading_accounts[(mp, account_id)] = ledger_account_id
+
+    def asset(self, key: int | str) -> Asset:
+        """An asset by assetId (a number or its text) or name; ``ValueError`` naming the
+        known ones otherwise."""
+        for asset in self.assets.values():
+            names = (asset.assetId, str(asset.assetId), asset.assetName)
+            if not isinstance(key, bool) and key in names:
+                return asset
+        known = ", ".join(f"{a.assetId} {a.assetName}" for a in self.assets.values())
+        raise ValueError(f"unknown asset {key!r}; known: {known}")
 
     # -- accountBalance -------------------------------------------------------------------
 
@@ -456,22 +475,18 @@ class LedgerDesk:
     @_publishes
     # -- trading ------------------------------------------------------------------------
 
-    def settle_trades(self, symbol: str, *, base: int, quote: int) -> None:
+    def settle_trades(self, symbol: str, *, base: int | str, quote: int | str) -> None:
         """Settle ``symbol``'s trades in the ledger from now on: its quantity is in asset
-        ``base``, quantity times price in asset ``quote`` (assetIds). Orders on it then
-        need a ledger account and hold what they may deliver."""
+        ``base``, quantity times price in asset ``quote`` (assetIds or names). Orders on
+        it then need a ledger account and hold what they may deliver."""
         if symbol not in self._instruments:
             raise ValueError(f"unknown instrument {symbol!r}; known: {sorted(self._instruments)}")
-        for name, asset_id in (("base", base), ("quote", quote)):
-            if asset_id not in self.assets:
-                raise ValueError(
-                    f"{name}: unknown asset {asset_id!r}; known: {sorted(self.assets)}"
-                )
-        if base == quote:
+        settlement = Settlement(self.asset(base), self.asset(quote))
+        if settlement.base == settlement.quote:
             raise ValueError(f"{symbol}: base and quote must be different assets")
         if self._open_orders(symbol):
             raise ValueError(f"{symbol} has open orders: settle it before they are placed")
-        self.settlements[symbol] = Settlement(self.assets[base], self.assets[quote])
+        self.settlements[symbol] = settlement
 
     def trading_account(self, mp: str, parties: list[dict[str, Any]] | None) -> int:
         """The ledger account an order of ``mp`` trades for: that of the trading account
@@ -817,6 +832,19 @@ def account_filtered(d: dict[str, Any]) -> dict[str, Any]:
     if "ledgerAaccountId" in d and "ledgerAccountId" not in d:
         return {**d, "ledgerAccountId": d["ledgerAaccountId"]}
     return d
+
+
+def _balance(asset: Asset, amount: object) -> Decimal:
+    """A starting balance: a number >= 0 or its text (``ValueError`` otherwise)."""
+    try:
+        if isinstance(amount, bool) or not isinstance(amount, int | float | str):
+            raise InvalidOperation
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"balance of {asset.assetName} must be a number >= 0, not {amount!r}")
+    return value
 
 
 def _held(what: str, ident: int) -> str:

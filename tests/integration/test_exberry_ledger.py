@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import json
 import pathlib
+import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -682,7 +683,7 @@ def test_settling_an_instrument_refuses_what_it_cannot_settle() -> None:
     ledger = sim.ledger
     for symbol, base, quote, problem in (
         ("XRP", GOLD, USD, "unknown instrument 'XRP'"),
-        ("BTC", 12, USD, "base: unknown asset 12"),
+        ("BTC", 12, USD, "unknown asset 12; known: 44 USD, 85 EUR, 10 GOLD, 97 Silver"),
         ("BTC", GOLD, GOLD, "different assets"),
     ):
         with pytest.raises(ValueError, match=problem):
@@ -691,3 +692,29 @@ def test_settling_an_instrument_refuses_what_it_cannot_settle() -> None:
     with pytest.raises(ValueError, match="BTC has open orders"):
         ledger.settle_trades("BTC", base=GOLD, quote=USD)
     assert ledger.settlements == {}
+    ledger.settle_trades("ETH", base="GOLD", quote="44")  # names, or ids as text
+    eth = ledger.settlements["ETH"]
+    assert (eth.base.assetName, eth.quote.assetName) == ("GOLD", "USD")
+
+
+@pytest.mark.parametrize(
+    ("account", "problem"),
+    [
+        ({"ledger_account_id": 0}, "ledger_account_id must be a positive int, not 0"),
+        ({"account_id": "37"}, "account_id must be a positive int, not '37'"),
+        ({"ledger_account_id": 36}, "ledger account 36 exists"),
+        ({"balances": {"XAU": 1}}, "unknown asset 'XAU'; known: 44 USD"),
+        ({"balances": {"USD": -1}}, "balance of USD must be a number >= 0, not -1"),
+        ({"balances": {"GOLD": "lots"}}, "balance of GOLD must be a number >= 0, not 'lots'"),
+        ({"balances": [44]}, "balances must map assets to amounts"),
+    ],
+)
+def test_a_ledger_account_the_simulator_cannot_open_is_refused_by_name(
+    account: dict[str, Any], problem: str
+) -> None:
+    ledger = ExberrySimulator().ledger
+    ledger.open_account("mp", 36, balances={"USD": "1.5", 10: 2})
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        ledger.open_account("mp", **{"ledger_account_id": 37, **account})
+    assert list(ledger.accounts) == [36]
+    assert ledger.snapshot(36)["balances"][1]["totalBalance"] == 1.5
