@@ -20,7 +20,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import msgspec
 
@@ -30,6 +30,9 @@ from ._config import Environment, endpoints_for
 from ._core.values import check_int, int_bounds
 from ._demo import demo, exberry_demo
 from .transports import WebSocketConnector, WebSocketTransport
+
+if TYPE_CHECKING:  # the simulators are imported only when the sim command runs
+    from .testing._exberry_ledger import LedgerDesk
 
 __all__ = ["main"]
 
@@ -127,6 +130,15 @@ def _json_object(raw: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(f"must be a JSON object, not {raw!r}")
     return value
+
+
+def _settlement(raw: str) -> tuple[str, str, str]:
+    """An argparse type: ``SYMBOL=BASE/QUOTE`` (assets by id or name)."""
+    symbol, _, assets = raw.partition("=")
+    base, _, quote = assets.partition("/")
+    if not (symbol and base and quote):
+        raise argparse.ArgumentTypeError(f"must be SYMBOL=BASE/QUOTE (BTC=GOLD/USD), not {raw!r}")
+    return symbol, base, quote
 
 
 def _json_or_str(raw: str) -> Any:
@@ -307,6 +319,7 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
         )
     except ValueError as refused:  # a calendar it cannot run, named
         raise CliError(f"--exberry-calendar: {refused}") from None
+    _set_up_ledger(exberry.ledger, args, SIM_API_KEY)
     async with (
         DeribitSimulator(args.host, args.port, rate_limits=limits) as sim,
         exberry as exsim,
@@ -326,10 +339,45 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
             hours = "around the clock" if members["marketOpen"] is None else hours
             print(f"  calendar {members['id']:<8} {members['name']} {hours} "
                   f"{members['timeZone']}", file=out)  # fmt: skip
+        ledger = exsim.ledger
+        for account in ledger.accounts.values():
+            held = ", ".join(
+                f"{ledger.assets[a].assetName} {amount}" for a, amount in account.available.items()
+            )
+            linked = [key for (_, key), number in ledger.trading_accounts.items()
+                      if number == account.ledger_account_id]  # fmt: skip
+            print(f"  ledger account    {account.ledger_account_id} (trading account "
+                  f"{linked[0] if linked else '-'}): {held or 'empty'}", file=out)  # fmt: skip
+        for symbol, settlement in ledger.settlements.items():
+            print(f"  settles           {symbol} in {settlement.base.assetName} for "
+                  f"{settlement.quote.assetName}", file=out)  # fmt: skip
         print("Ctrl-C stops", file=out)
         out.flush()
         await asyncio.Event().wait()
     return 0
+
+
+def _set_up_ledger(ledger: LedgerDesk, args: argparse.Namespace, key: str) -> None:
+    """Open ``--exberry-ledger-account``s for API key ``key`` and settle
+    ``--exberry-settle`` instruments; what the ledger refuses is a :class:`CliError`
+    naming the option."""
+    option = "--exberry-ledger-account"
+    try:
+        for members in args.exberry_ledger_account or ():
+            unknown = sorted(set(members) - {"ledgerAccountId", "accountId", "balances", "name"})
+            if unknown:
+                raise ValueError(f"unknown members {unknown}")
+            if "ledgerAccountId" not in members:
+                raise ValueError("ledgerAccountId is required")
+            ledger.open_account(
+                key, members.get("ledgerAccountId"), account_id=members.get("accountId"),
+                balances=members.get("balances"), name=members.get("name"),
+            )  # fmt: skip
+        option = "--exberry-settle"
+        for symbol, base, quote in args.exberry_settle or ():
+            ledger.settle_trades(symbol, base=base, quote=quote)
+    except ValueError as refused:
+        raise CliError(f"{option}: {refused}") from None
 
 
 async def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -403,6 +451,13 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                      metavar="JSON", help="an Exberry trading calendar, calendarList's "
                      'members (\'{"marketOpen": "09:00", "marketClose": "17:00"}\'); '
                      "repeat for more (default: one, trading around the clock)")  # fmt: skip
+    sim.add_argument("--exberry-ledger-account", type=_json_object, action="append",
+                     metavar="JSON", help="a ledger account of the simulator's API key "
+                     '(\'{"ledgerAccountId": 36, "accountId": 37, "balances": {"USD": 1000}}\'); '
+                     "repeatable")  # fmt: skip
+    sim.add_argument("--exberry-settle", type=_settlement, action="append",
+                     metavar="SYMBOL=BASE/QUOTE", help="settle an Exberry instrument's trades "
+                     "in the ledger (BTC=GOLD/USD); repeatable")  # fmt: skip
     sim.add_argument("-v", "--verbose", action="store_true")
 
     demo_cmd = commands.add_parser("demo", parents=[shared],

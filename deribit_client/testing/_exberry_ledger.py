@@ -215,7 +215,9 @@ class LedgerDesk:
         account ``account_id`` (what ``accountBalance`` names). ``ValueError`` names
         what it cannot take."""
         for label, ident in (("ledger_account_id", ledger_account_id), ("account_id", account_id)):
-            if ident is not None and (type(ident) is not int or ident < 1):
+            if (ident is not None or label == "ledger_account_id") and (
+                type(ident) is not int or ident < 1
+            ):
                 raise ValueError(f"{label} must be a positive int, not {ident!r}")
         if ledger_account_id in self.accounts:
             raise ValueError(f"ledger account {ledger_account_id} exists")

@@ -225,6 +225,43 @@ async def test_sim_runs_the_exberry_calendars_it_is_given() -> None:
     assert lines[5].split() == ["calendar", "2", "Bonds", "09:00-17:00", "+00:00"]
 
 
+async def test_sim_opens_the_exberry_ledger_accounts_and_settlements_it_is_given() -> None:
+    # The standalone simulator had no ledger accounts: a bot could not be tested for
+    # balances or for orders the ledger refuses.
+    account = '{"ledgerAccountId": 36, "accountId": 37, "balances": {"USD": 1000, "10": 5}}'
+    lines = await sim_banner(
+        "--exberry-ledger-account", account, "--exberry-settle", "BTC=GOLD/USD", lines=8
+    )
+    assert lines[6].split() == [
+        "ledger", "account", "36", "(trading", "account", "37):", "USD", "1000,", "GOLD", "5"
+    ]  # fmt: skip
+    assert lines[7].split() == ["settles", "BTC", "in", "GOLD", "for", "USD"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "error"),
+    [
+        ("--exberry-settle", "BTC", "must be SYMBOL=BASE/QUOTE (BTC=GOLD/USD), not 'BTC'"),
+        ("--exberry-settle", "XRP=GOLD/USD", "--exberry-settle: unknown instrument 'XRP'"),
+        ("--exberry-settle", "BTC=GOLD/XAU", "--exberry-settle: unknown asset 'XAU'"),
+        ("--exberry-ledger-account", '{"accountId": 1}', "ledgerAccountId is required"),
+        ("--exberry-ledger-account", '{"ledgerAccountId": 1, "balance": {}}',
+         "--exberry-ledger-account: unknown members ['balance']"),
+        ("--exberry-ledger-account", '{"ledgerAccountId": 1, "balances": {"USD": "x"}}',
+         "balance of USD must be a number >= 0, not 'x'"),
+    ],
+)  # fmt: skip
+def test_a_ledger_the_simulator_cannot_set_up_is_refused_by_name(
+    option: str, value: str, error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code = main(["sim", option, value])
+    except SystemExit as exited:  # argparse's own refusal
+        code = exited.code
+    assert code == 2
+    assert error in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("calendar", "error"),
     [
