@@ -472,10 +472,7 @@ class LedgerDesk:
             "transactionIds": [str(i) for i in ids],
         }]  # fmt: skip
 
-    # -- the end of the day ---------------------------------------------------------------
-
-    @_publishes
-    # -- trading ------------------------------------------------------------------------
+    # -- trading --------------------------------------------------------------------------
 
     def settle_trades(self, symbol: str, *, base: int | str, quote: int | str) -> None:
         """Settle ``symbol``'s trades in the ledger from now on: its quantity is in asset
@@ -562,6 +559,9 @@ class LedgerDesk:
         if amount:
             self.holds[order_id] = (ledger_account_id, asset_id, amount)
 
+    # -- the end of the day ---------------------------------------------------------------
+
+    @_publishes
     def end_of_day(self, date: str | None = None) -> None:
         """The venue's end of day: ``Instructed`` alleged transfers expire (``Cancelled``,
         ``cancelReason`` ``Expiration``) and every account's balances become that day's

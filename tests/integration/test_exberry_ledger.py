@@ -277,6 +277,22 @@ async def test_alleged_transfers_refuse_what_the_venue_refuses_and_hold_nothing(
     assert left.allegedTransferId is not None
 
 
+async def test_the_end_of_day_tells_balance_streams_of_what_its_expiries_release(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    ledger, other = exberry_sim.ledger, exberry_sim.participant("other").mp_id
+    ledger.open_account(SIM_API_KEY, 36, account_id=37, balances={GOLD: 1})
+    async with exberry_client.account_balance(accountId=37) as stream:
+        assert await balances_of(stream) == {"GOLD": (1, 0, 1)}
+        await exberry_client.create_alleged_transfer(
+            type="FoP", ledgerAccountId=36, counterpartyMpId=other, externalId="E",
+            sendingAssets=[{"assetId": GOLD, "amount": "0.25"}],
+        )  # fmt: skip
+        assert await balances_of(stream) == {"GOLD": (0.75, 0.25, 1)}
+        ledger.end_of_day()  # the transfer lapses: its hold comes back
+        assert await balances_of(stream) == {"GOLD": (1, 0, 1)}
+
+
 async def test_cash_transfers_move_cash_at_once(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:
