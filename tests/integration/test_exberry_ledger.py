@@ -593,7 +593,7 @@ async def test_orders_hold_what_they_may_deliver_and_trades_settle_in_the_ledger
 
     page = await client.mp_transactions(ledgerAccountId=36)
     trades = [(t.assetName, t.amount, t.description) for t in page.transactions]
-    first, second = (d for d in dict.fromkeys(t[2] for t in trades))
+    first, second = dict.fromkeys(t[2] for t in trades)  # newest first
     assert trades == [
         ("GOLD", 1.5, first),
         ("USD", -150, first),
@@ -668,8 +668,8 @@ async def test_a_buy_without_a_price_trades_what_its_account_pays_for(
     assert (fok["status"], fok["filledQuantity"]) == ("Cancelled", 0)
     ioc = buy(2)
     assert (ioc["status"], ioc["filledQuantity"]) == ("Cancelled", 1.933333)
-    usd = {b["assetName"]: b["availableBalance"] for b in sim.ledger.snapshot(36)["balances"]}
-    assert usd == {"USD": 0.00005, "GOLD": 6.933333}  # 240 - 100 - 0.933333 * 150
+    available = {b["assetName"]: b["availableBalance"] for b in sim.ledger.snapshot(36)["balances"]}
+    assert available == {"USD": 0.00005, "GOLD": 6.933333}  # 240 - 100 - 0.933333 * 150
     # A market-to-limit buy holds its quantity at the best offer it takes.
     with pytest.raises(Fail, match=r"Insufficient balance: 149\.99995 USD"):
         buy(3, orderType="MarketToLimit", timeInForce="GTC", quantity=1)
@@ -690,8 +690,8 @@ async def test_an_auction_market_buy_trades_what_its_account_pays_for(
     sim.set_instrument_status("BTC", marketStatus="Opened")  # uncrosses at 150
     bought = next(o for o in sim.orders.values() if o["_mp"] == SIM_API_KEY)
     assert (bought["status"], bought["filledQuantity"]) == ("Cancelled", 1.6)
-    usd = {b["assetName"]: b["availableBalance"] for b in sim.ledger.snapshot(36)["balances"]}
-    assert usd == {"USD": 0, "GOLD": 6.6}
+    available = {b["assetName"]: b["availableBalance"] for b in sim.ledger.snapshot(36)["balances"]}
+    assert available == {"USD": 0, "GOLD": 6.6}
 
 
 def test_settling_an_instrument_refuses_what_it_cannot_settle() -> None:
