@@ -838,13 +838,8 @@ def account_filtered(d: dict[str, Any]) -> dict[str, Any]:
 
 def _balance(asset: Asset, amount: object) -> Decimal:
     """A starting balance: a number >= 0 or its text (``ValueError`` otherwise)."""
-    try:
-        if isinstance(amount, bool) or not isinstance(amount, int | float | str):
-            raise InvalidOperation
-        value = Decimal(str(amount))
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value < 0:
+    value = _number(amount)
+    if value is None or value < 0:
         raise ValueError(f"balance of {asset.assetName} must be a number >= 0, not {amount!r}")
     return value
 
@@ -879,13 +874,18 @@ def _ident(d: dict[str, Any], name: str, code: int = 100, message: str | None = 
 
 def _amount(d: dict[str, Any], code: int = 100) -> Decimal:
     """``amount``: a positive number, or its text (the sample's ``"1"``)."""
-    value = d.get("amount")
-    try:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise InvalidOperation
-        amount = Decimal(repr(value) if isinstance(value, float) else str(value))
-    except InvalidOperation:
-        raise Fail(code, "Missing or invalid parameter: amount") from None
-    if not amount.is_finite() or amount <= 0:
+    amount = _number(d.get("amount"))
+    if amount is None or amount <= 0:
         raise Fail(code, "Missing or invalid parameter: amount")
     return amount
+
+
+def _number(value: object) -> Decimal | None:
+    """A finite number, or its text, exactly as written (``None`` if it is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = Decimal(str(value))  # a float's str is its shortest repr: 0.1, not 1/10's double
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None

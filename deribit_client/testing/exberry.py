@@ -100,7 +100,6 @@ SIM_API_KEY = "sim-exberry-key"
 SIM_API_SECRET = "sim-exberry-secret"
 
 _encode = msgspec.json.encode
-_MARKET = "v1/exchange.market/"
 _ORDER_TYPES = {"Limit", "Market", "MarketToLimit", "Stop", "StopLimit", "MIT", "LIT"}
 _PRICED = ("Limit", "StopLimit", "LIT")  # the types with a limit price (REFERENCE 5)
 _STOPS = ("Stop", "StopLimit", "MIT", "LIT")  # suspended until the last trade reaches stopPrice

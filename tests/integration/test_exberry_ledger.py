@@ -539,6 +539,12 @@ def settled_btc(sim: ExberrySimulator, **client_balances: float) -> None:
     sim.ledger.open_account("other-mp", 40, account_id=41, balances={USD: 500, GOLD: 3})
 
 
+def balances_in(sim: ExberrySimulator, ledger_account_id: int, member: str) -> dict[str, float]:
+    """One balance member of each asset of a ledger account, by asset name."""
+    balances = sim.ledger.snapshot(ledger_account_id)["balances"]
+    return {b["assetName"]: b[member] for b in balances}
+
+
 def other_sells(sim: ExberrySimulator, mp_order_id: int, quantity: float, price: float) -> None:
     sim.place_order("other-mp", {
         "mpOrderId": mp_order_id, "orderType": "Limit", "side": "Sell", "instrument": "BTC",
@@ -586,8 +592,10 @@ async def test_orders_hold_what_they_may_deliver_and_trades_settle_in_the_ledger
             instrument="BTC", side="Sell", quantity=7.5, price=200, mpOrderId=3
         )
         assert (await balances_of(stream))["GOLD"] == (0, 7.5, 7.5)
-    other = {b["assetName"]: b["totalBalance"] for b in exberry_sim.ledger.snapshot(40)["balances"]}
-    assert other == {"GOLD": 0.5, "USD": 750}  # the seller's side of both trades
+    assert balances_in(exberry_sim, 40, "totalBalance") == {
+        "GOLD": 0.5,
+        "USD": 750,
+    }  # the seller's side of both trades
     with pytest.raises(Fail, match=r"Insufficient balance: 0\.5 oz of GOLD"):
         other_sells(exberry_sim, 3, 1, 250)
 
@@ -668,8 +676,10 @@ async def test_a_buy_without_a_price_trades_what_its_account_pays_for(
     assert (fok["status"], fok["filledQuantity"]) == ("Cancelled", 0)
     ioc = buy(2)
     assert (ioc["status"], ioc["filledQuantity"]) == ("Cancelled", 1.933333)
-    available = {b["assetName"]: b["availableBalance"] for b in sim.ledger.snapshot(36)["balances"]}
-    assert available == {"USD": 0.00005, "GOLD": 6.933333}  # 240 - 100 - 0.933333 * 150
+    assert balances_in(sim, 36, "availableBalance") == {
+        "USD": 0.00005,
+        "GOLD": 6.933333,
+    }  # 240 - 100 - 0.933333 * 150
     # A market-to-limit buy holds its quantity at the best offer it takes.
     with pytest.raises(Fail, match=r"Insufficient balance: 149\.99995 USD"):
         buy(3, orderType="MarketToLimit", timeInForce="GTC", quantity=1)
@@ -690,8 +700,7 @@ async def test_an_auction_market_buy_trades_what_its_account_pays_for(
     sim.set_instrument_status("BTC", marketStatus="Opened")  # uncrosses at 150
     bought = next(o for o in sim.orders.values() if o["_mp"] == SIM_API_KEY)
     assert (bought["status"], bought["filledQuantity"]) == ("Cancelled", 1.6)
-    available = {b["assetName"]: b["availableBalance"] for b in sim.ledger.snapshot(36)["balances"]}
-    assert available == {"USD": 0, "GOLD": 6.6}
+    assert balances_in(sim, 36, "availableBalance") == {"USD": 0, "GOLD": 6.6}
 
 
 def test_settling_an_instrument_refuses_what_it_cannot_settle() -> None:
