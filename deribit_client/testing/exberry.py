@@ -13,7 +13,8 @@ kept exact to their precision), and the ``orderBookDepth``, ``executionReports``
 causes, as on Exberry) and replay from a tracking number; trade reports (locked-in and
 alleged) and requests for quotes (its :attr:`~ExberrySimulator.rfq` desk, in
 ``_exberry_rfq``) with their events and reports; a ledger (:attr:`~ExberrySimulator.ledger`:
-balances streamed by ``accountBalance``, deposit and withdrawal requests); instrument
+balances streamed by ``accountBalance``, deposit and withdrawal requests, and on the
+instruments it settles, orders holding what they may deliver and trades settling); instrument
 states, auctions (call phase, equilibrium uncross, calendar auctions; rules in
 ``_exberry_auction``) and the calendar's end of day.
 
