@@ -35,7 +35,7 @@ import datetime as dt
 import functools
 import itertools
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
@@ -174,6 +174,7 @@ class LedgerDesk:
         history: int,
         instruments: Mapping[str, object],
         open_orders: Callable[[str], int],
+        strategic: Collection[str] = (),
     ) -> None:
         self.assets = {a.assetId: a for a in ASSETS}
         self.settlements: dict[str, Settlement] = {}
@@ -194,6 +195,7 @@ class LedgerDesk:
         """End-of-day holdings: (date, ledger account, asset, total balance)."""
         self._on_change, self._now_ns, self._participant = on_change, now_ns, participant
         self._known, self._instruments, self._open_orders = known, instruments, open_orders
+        self._strategic = strategic  # strategy instruments and their legs: never settled
         self._history = history
         self._ids = itertools.count(1)
         self._transfer_ids = itertools.count(1)
@@ -480,6 +482,11 @@ class LedgerDesk:
         it then need a ledger account and hold what they may deliver."""
         if symbol not in self._instruments:
             raise ValueError(f"unknown instrument {symbol!r}; known: {sorted(self._instruments)}")
+        if symbol in self._strategic:
+            raise ValueError(
+                f"{symbol} is a strategy instrument or a leg of one: the simulator does not"
+                " settle their trades (a strategy order's leg trades hold nothing)"
+            )
         settlement = Settlement(self.asset(base), self.asset(quote))
         if settlement.base == settlement.quote:
             raise ValueError(f"{symbol}: base and quote must be different assets")

@@ -39,9 +39,10 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from dataclasses import replace
+from decimal import ROUND_DOWN, Decimal
 from operator import itemgetter
-from typing import Any, Literal, get_args
+from typing import Any, Concatenate, Literal, NamedTuple, ParamSpec, TypeVar, get_args
 
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -55,6 +56,7 @@ from ._exberry_auction import (
     equilibrium,
 )
 from ._exberry_calendar import Calendar, Market, calendar_of
+from ._exberry_implied import Level, Quote, Strategy, implied_quotes, opposite, strategy_of
 from ._exberry_ledger import (
     REQUEST_STATUSES,
     TRANSACTION_TYPES,
@@ -261,6 +263,41 @@ class _Peer:
             self.end(sid)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _acts(
+    method: Callable[Concatenate[ExberrySimulator, P], R],
+) -> Callable[Concatenate[ExberrySimulator, P], R]:
+    """An action of the engine (a request's, a test's or a timer's): when the outermost
+    one ends, the implied orders follow the books it changed."""
+
+    @functools.wraps(method)
+    def act(self: ExberrySimulator, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        self._acting += 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._acting -= 1
+            if not self._acting and self.strategies:
+                self._settle()
+
+    return act
+
+
+class _Party(NamedTuple):
+    """One side of a trade: ``order`` what traded (None: no order, as the System's side
+    of an implied trade); ``record`` whose ``trades`` record it is (the order itself, the
+    strategy order a leg trade is allocated to, with ``legs`` its ``IndividualLeg``
+    members, or None: the System's, which no participant hears of)."""
+
+    order: dict[str, Any] | None
+    record: dict[str, Any] | None
+    side: str
+    legs: Mapping[str, Any] | None = None
+
+
 class ExberrySimulator:
     """A local Exberry exchange gateway. Use it as an async context manager; pass ``url``
     to ``ExberryClient``.
@@ -303,6 +340,22 @@ class ExberrySimulator:
             resumes after a halt; each runs for its ``duration``, then the market is as
             the calendar has it. ``AutoResume`` ones are listed only (the simulator never
             halts by itself). Instruments in an auction move when it ends.
+        strategies: strategy instruments (``_exberry_implied``): each a mapping of
+            ``symbol`` (one of ``instruments``), ``type`` (``Spread``: the bought leg's
+            price minus the sold one's; ``StripEqualPrice``; ``StripAveragePrice``),
+            ``legs`` (``{instrument, side}``: the side of each leg when buying the
+            strategy, one of each per strategy) and ``impliedOrders`` (default false).
+            A strategy's own trades are ``MultiLegSecurity`` records. With implied orders
+            the System (``mpId`` -1) shows, while the strategy and its legs all trade
+            continuously, implied in orders on the strategy (from its legs' best visible
+            orders) and, for two legs, implied out orders on each leg (from the
+            strategy's best order and the other leg's): an order that trades with one
+            trades the orders it was made of, and its owner hears of its strategy's leg
+            trades as ``IndividualLeg`` records (maker and taker as Exberry's
+            implied-orders page says). They follow the books after each action and never
+            trade with each other; one made crossing a resting order trades at once, at
+            its own price (so that the legs' prices add up to it). Strategy instruments
+            and their legs cannot settle in the :attr:`ledger`.
         max_events: stream events kept for replay; a resume from before them gets 1201.
         history: closed orders, trades (Market Data API) and ``calls`` entries kept, the
             newest first (trimmed in batches): a bot may run against it for days.
@@ -335,6 +388,7 @@ class ExberrySimulator:
         market_identity: MarketIdentity = "disclosed",
         max_rfq_expire_time: float = MAX_RFQ_EXPIRE_TIME,
         calendars: Iterable[Mapping[str, Any]] = ({},),
+        strategies: Iterable[Mapping[str, Any]] = (),
     ) -> None:
         if market_identity not in get_args(MarketIdentity):
             choices = ", ".join(map(repr, get_args(MarketIdentity)))
@@ -361,6 +415,19 @@ class ExberrySimulator:
         for spec in instruments:
             definition = _instrument(spec, list(self.calendars))
             self.instruments[definition["symbol"]] = definition
+        self.strategies: dict[str, Strategy] = {}
+        """Strategy instruments by symbol (``strategies=``)."""
+        for spec in strategies:
+            strategy = strategy_of(spec, self.instruments)
+            if (
+                strategy.symbol in self.strategies
+                or any(leg in self.strategies for leg in strategy.instruments[1:])
+                or any(strategy.symbol in s.instruments[1:] for s in self.strategies.values())
+            ):
+                raise ValueError(f"{strategy.symbol}: a strategy once, and not a leg of another")
+            self.strategies[strategy.symbol] = strategy
+        self._acting = 0  # nested engine actions (``_acts``)
+        self._traded: set[str] = set()  # instruments implied trades reached (``_settle``)
         if isinstance(tick_size, bool) or not isinstance(tick_size, int | float) or tick_size <= 0:
             raise ValueError(f"tick_size must be a positive number, not {tick_size!r}")
         self.tick_size = tick_size
@@ -427,6 +494,7 @@ class ExberrySimulator:
         self.ledger = LedgerDesk(
             self._balances_changed, self._now_ns, self.participant, self._participants, history,
             self.instruments, self._open_orders,
+            {s for strategy in self.strategies.values() for s in strategy.instruments},
         )  # fmt: skip
         """Ledger accounts, balances, transaction requests, transfers and holdings."""
         self.positions = PositionBook(self.participant, self._instrument_id, self._now_ns, history)
@@ -967,7 +1035,7 @@ class ExberrySimulator:
         seen = dict(payload)
         for id_key, own_ids in _IDENTITIES:
             mp_id = seen.get(id_key)
-            if mp_id is None or mp_id == own:
+            if mp_id is None or mp_id == own or mp_id == -1:  # -1: the System's
                 continue
             if self.market_identity == "pseudonymous":
                 seen[id_key] = _pseudonym(mp_id)
@@ -1029,6 +1097,7 @@ class ExberrySimulator:
 
     # -- the matching engine --------------------------------------------------------------
 
+    @_acts
     def place_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         missing = [
             k for k in ("mpOrderId", "orderType", "side", "instrument", "quantity") if k not in d
@@ -1075,7 +1144,7 @@ class ExberrySimulator:
             "marketModel": "T" if auction is None else auction.market_model,
             "lastEventId": None, "_last_event": 0,  # set by its first report
             **{k: d.get(k) for k in _DISPLAY_MEMBERS}, "_shown": None,
-            "_ledger": ledger_account,
+            "_ledger": ledger_account, "_implied": None,
         }  # fmt: skip
         self._hold(order)  # 2000 if the account lacks what the order may deliver
         self._used_ids.add((mp, d["mpOrderId"]))
@@ -1092,6 +1161,7 @@ class ExberrySimulator:
 
     # -- instrument states ----------------------------------------------------------------
 
+    @_acts
     def set_instrument_status(
         self,
         symbol: str,
@@ -1161,7 +1231,8 @@ class ExberrySimulator:
 
     # -- auctions -------------------------------------------------------------------------
 
-    def start_auction(self, symbol: str, **terms: Any) -> None:
+    @_acts
+    def start_auction(self, /, symbol: str, **terms: Any) -> None:
         """Start an auction of ``symbol`` now, as its calendar or the operator would.
         ``terms`` are ``calendarList`` auction members: ``duration`` (ms; none: until
         ``set_instrument_status(symbol, marketStatus="Opened")``), ``allowedTimeInForces``
@@ -1247,23 +1318,15 @@ class ExberrySimulator:
             maker, taker = sorted((buy, sell), key=itemgetter("_arrival"))
             shown = min(qty, _visible(maker))
             hidden = self._exact(symbol, qty - shown)
-            taker_shown = taker["_shown"]
             for part, is_hidden in ((shown, False), (hidden, True)):
-                if part > 0:
+                if part > 0:  # (a resting taker's slice goes first: _execute)
                     self._fill(maker, taker, part, price, is_hidden, auction.trading_mode)
-            if taker_shown:  # a resting taker's slice goes first
-                taker["_shown"] = self._exact(symbol, max(taker_shown - qty, 0))
             left = self._exact(symbol, left - qty)
             for side in (buys, sells):
                 if side[0]["remainingOpenQuantity"] <= 0:
                     side.pop(0)
         for side in book.values():
-            for order in list(side):
-                if order["status"] == "Executed":
-                    side.remove(order)
-                elif order["_shown"] == 0 and order["displayMethod"] != "Hidden":
-                    side.remove(order)  # an iceberg's slice is gone: a new one
-                    self._rest(order, report=False)
+            self._tidy(side)
 
     def _indicative(self, symbol: str) -> dict[str, Any]:
         """``symbol``'s ``AuctionIndicativeEP`` members now: the equilibrium price, its
@@ -1540,12 +1603,7 @@ class ExberrySimulator:
                 qty = self._affordable(taker, qty, maker["price"])
                 if qty > 0:
                     self._fill(maker, taker, qty, maker["price"], hidden)
-            for maker in level:
-                if maker["status"] == "Executed":
-                    opposite.remove(maker)
-                elif maker["_shown"] == 0 and maker["displayMethod"] != "Hidden":
-                    opposite.remove(maker)  # its slice is gone: a new one, last at its price
-                    self._rest(maker, report=False)
+            self._tidy(opposite)
             if all(maker["status"] == "Active" for maker in level):
                 break  # nothing traded (a guard: every turn above takes what it is shown)
         if taker["remainingOpenQuantity"] <= 0:
@@ -1652,6 +1710,7 @@ class ExberrySimulator:
             "workingHiddenQuantity": self._reserve(order),
         }
 
+    @_acts
     def expire_orders(self) -> int:
         """Cancel the open (resting or suspended) GTD and DAY orders whose expiry
         ``clock()`` has reached, each its own action with ``cancelReason``
@@ -1753,6 +1812,18 @@ class ExberrySimulator:
             expires, self._next_expiry = self._next_expiry, math.inf
             self._arm(expires)
 
+    def _tidy(self, side: list[dict[str, Any]]) -> None:
+        """Take the orders that trading filled off a book ``side``, and give those whose
+        display slice it used up a new one, last at their price."""
+        done = [
+            o for o in side
+            if o["status"] == "Executed" or (o["_shown"] == 0 and o["displayMethod"] != "Hidden")
+        ]  # fmt: skip
+        for order in done:
+            side.remove(order)
+            if order["status"] != "Executed":
+                self._rest(order, report=False)
+
     def _fill(
         self,
         maker: dict[str, Any],
@@ -1765,51 +1836,304 @@ class ExberrySimulator:
         """Trade ``qty`` at ``price``; ``hidden``: from what the maker does not show (the
         book hears ``NonDisplayTrade``, not ``Executed``); ``mode``: the ``tradingMode``
         (``CT`` continuous, ``IA``/``UA`` in an auction)."""
-        match_id = next(self._match_ids)
-        row = [price, qty, maker["side"], self._now_ns() // 10**6, "SingleSecurity"]
-        remember(self.trade_log[maker["instrument"]], row, self.history)
-        self._new_trades.setdefault(maker["instrument"], []).append(row)
-        if maker["_shown"] and not hidden:  # an iceberg's working slice
-            maker["_shown"] = self._exact(maker["instrument"], maker["_shown"] - qty)
-        for order in (maker, taker):
-            order["filledQuantity"] = self._exact(
-                order["instrument"], order["filledQuantity"] + qty
-            )
-            order["remainingOpenQuantity"] = self._exact(
-                order["instrument"], order["remainingOpenQuantity"] - qty
-            )
-            if order["remainingOpenQuantity"] <= 0:
-                order["status"] = "Executed"
+        if maker["_implied"] is not None or taker["_implied"] is not None:
+            self._fill_implied(maker, taker, qty)
+            return
+        match_id = self._trade(
+            maker["instrument"], price, qty, _Party(maker, maker, maker["side"]),
+            _Party(taker, taker, taker["side"]), hidden, mode,
+        )  # fmt: skip
         if maker["instrument"] in self.ledger.settlements:
             buyer, seller = (maker, taker) if maker["side"] == "Buy" else (taker, maker)
             self.ledger.trade(
                 maker["instrument"], match_id, _decimal(qty), _decimal(price),
                 *(Leg(o["orderId"], o["_ledger"], self._exposure(o)) for o in (buyer, seller)),
             )  # fmt: skip
+
+    def _trade(
+        self,
+        instrument: str,
+        price: float,
+        qty: float,
+        maker: _Party,
+        taker: _Party,
+        hidden: bool = False,
+        mode: str = "CT",
+    ) -> int:
+        """One trade of ``instrument``: the parties' orders fill, the book stream hears
+        ``Executed`` (or ``NonDisplayTrade``), the orders' owners ``Executed`` reports,
+        the records' owners ``trades`` records, the Market Data API a trade; returns its
+        ``tradeId``."""
+        match_id = next(self._match_ids)
+        allocated = maker.legs is not None or taker.legs is not None
+        row = [
+            price,
+            qty,
+            maker.side,
+            self._now_ns() // 10**6,
+            self._reporting(instrument, allocated),
+        ]
+        remember(self.trade_log[instrument], row, self.history)
+        self._new_trades.setdefault(instrument, []).append(row)
+        for party in (maker, taker):
+            if party.order is not None:
+                self._execute(party.order, qty, not (hidden and party is maker))
         self._emit("orderBookDepth", None, {
             "messageType": "NonDisplayTrade" if hidden else "Executed",
-            "eventId": next(self._event_ids),
-            "eventTimestamp": self._now_ns(), "instrument": maker["instrument"],
-            "makerMpId": maker["mpId"], "makerMpOrderId": maker["mpOrderId"],
-            "makerOrderId": maker["orderId"], "takerMpId": taker["mpId"],
-            "takerMpOrderId": taker["mpOrderId"], "takerOrderId": taker["orderId"],
-            "matchId": match_id, "executedQuantity": qty, "executedPrice": price,
+            "eventId": next(self._event_ids), "eventTimestamp": self._now_ns(),
+            "instrument": instrument, **_trader("maker", maker.order),
+            **_trader("taker", taker.order), "matchId": match_id, "executedQuantity": qty,
+            "executedPrice": price,
         })  # fmt: skip
-        for order, role in ((maker, "Maker"), (taker, "Taker")):
-            self._report(
-                "Executed", order, lastFilledQuantity=qty, lastFilledPrice=price,
-                matchId=match_id, makerTaker=role, tradingMode=mode,
-            )  # fmt: skip
-            self._emit("trades", order["_mp"], {
+        for party, role in ((maker, "Maker"), (taker, "Taker")):
+            if party.order is not None and party.order["_mp"] is not None:
+                self._report(
+                    "Executed", party.order, lastFilledQuantity=qty, lastFilledPrice=price,
+                    matchId=match_id, makerTaker=role, tradingMode=mode,
+                )  # fmt: skip
+            owner = party.record
+            if owner is None:
+                continue
+            ids = (
+                {} if party.legs else {"orderId": owner["orderId"], "mpOrderId": owner["mpOrderId"]}
+            )
+            self._emit("trades", owner["_mp"], {
                 "eventId": next(self._event_ids), "timestamp": self._now_ns(),
-                "actionType": "MatchedTrade", "orderId": order["orderId"],
-                "mpOrderId": order["mpOrderId"], "mpId": order["mpId"],
-                "mpName": order["mpName"], "instrumentId": self._instrument_id(order["instrument"]),
-                "instrument": order["instrument"], "side": order["side"], "price": price,
+                "actionType": "MatchedTrade", **ids, "mpId": owner["mpId"],
+                "mpName": owner["mpName"], "instrumentId": self._instrument_id(instrument),
+                "instrument": instrument, "side": party.side, "price": price,
                 "quantity": qty, "tradeId": match_id, "makerTaker": role, "tradingMode": mode,
-                "tradeDate": self._trade_date(order["instrument"]),
-                "multiLegReportingType": "SingleSecurity",
+                "tradeDate": self._trade_date(instrument),
+                "multiLegReportingType": self._reporting(instrument, party.legs is not None),
+                **(party.legs or {}),
             })  # fmt: skip
+        return match_id
+
+    def _reporting(self, instrument: str, allocated: bool) -> str:
+        """The ``multiLegReportingType`` of a trade of ``instrument`` (``allocated``: a
+        strategy order's leg trade)."""
+        if allocated:
+            return "IndividualLeg"
+        return "MultiLegSecurity" if instrument in self.strategies else "SingleSecurity"
+
+    def _execute(self, order: dict[str, Any], qty: float, shown: bool) -> None:
+        """Fill ``qty`` of ``order`` (``shown``: of what its display slice shows; a
+        taker's slice is renewed when it rests again)."""
+        instrument = order["instrument"]
+        if order["_shown"] and shown:
+            order["_shown"] = max(self._exact(instrument, order["_shown"] - qty), 0.0)
+        order["filledQuantity"] = self._exact(instrument, order["filledQuantity"] + qty)
+        order["remainingOpenQuantity"] = self._exact(
+            instrument, order["remainingOpenQuantity"] - qty
+        )
+        if order["remainingOpenQuantity"] <= 0:
+            order["status"] = "Executed"
+
+    # -- implied orders (``_exberry_implied``) ------------------------------------------
+
+    def _settle(self) -> None:
+        """After an action: the implied orders follow the books, and the stop orders that
+        implied trades reached trigger, until nothing changes."""
+        while True:
+            self._imply()
+            traded, self._traded = self._traded, set()
+            if not traded:
+                return
+            for symbol in sorted(traded):
+                self._trigger_stops(symbol)
+
+    def _imply(self) -> None:
+        """Withdraw the implied orders the books no longer make (``BaseOrderChanged``) and
+        add those they make now, until they agree."""
+        changed = True
+        while changed:
+            changed = False
+            for strategy in self.strategies.values():
+                if strategy.implied:
+                    changed |= self._imply_strategy(strategy)
+
+    def _imply_strategy(self, strategy: Strategy) -> bool:
+        live = all(self._trading(s) and s not in self._running for s in strategy.instruments)
+        wanted: dict[tuple[str, str], Quote] = {}
+        for quote in implied_quotes(strategy, self._best) if live else ():
+            orderable = self._orderable(quote)
+            if orderable is not None:
+                wanted[orderable.target, orderable.side] = orderable
+        changed = False
+        for order in self._implied_orders(strategy):
+            kept = wanted.get((order["instrument"], order["side"]))
+            if (
+                kept is not None
+                and kept == order["_implied"][1]
+                and (order["remainingOpenQuantity"] == float(kept.quantity))
+            ):
+                del wanted[kept.target, kept.side]  # as it was
+            else:
+                self._cancel(order, "BaseOrderChanged")
+                changed = True
+        for quote in wanted.values():
+            if not self._crosses_implied(quote):  # implied orders never trade together
+                self._add_implied(strategy, quote)
+                changed = True
+        return changed
+
+    def _best(self, instrument: str, side: str) -> Level | None:
+        """The best visible price of a book side's non-implied orders, and what they
+        show there."""
+        shown = [
+            o for o in self.books[instrument][side]
+            if o["_implied"] is None and o["price"] is not None and _visible(o) > 0
+        ]  # fmt: skip
+        if not shown:
+            return None
+        price = shown[0]["price"]
+        quantity = sum((_decimal(_visible(o)) for o in shown if o["price"] == price), Decimal(0))
+        return Level(instrument, side, _decimal(price), quantity)
+
+    def _orderable(self, quote: Quote) -> Quote | None:
+        """``quote`` as an order may be: its quantity to the coarsest precision of the
+        instruments it trades and at most the target's ``maxQuantity``; None when its
+        price is off the target's tick or precision (an average strip's may be), a leg's
+        is not positive, or its quantity is below the target's ``minQuantity``."""
+        rules = self.instruments[quote.target]
+        places = min(
+            self.instruments[s]["quantityPrecision"]
+            for s in (quote.target, *(level.instrument for level in quote.bases))
+        )
+        quantity = min(
+            quote.quantity.quantize(Decimal(1).scaleb(-places), ROUND_DOWN),
+            _decimal(rules["maxQuantity"]),
+        )
+        price, exponent = quote.price, quote.price.as_tuple().exponent
+        if (
+            quantity < _decimal(rules["minQuantity"])
+            or (quote.leg is not None and price <= 0)
+            or price % _decimal(self.tick_size)
+            or (isinstance(exponent, int) and -exponent > rules["pricePrecision"])
+        ):
+            return None
+        return replace(quote, quantity=quantity)
+
+    def _implied_orders(self, strategy: Strategy) -> list[dict[str, Any]]:
+        return [
+            o for symbol in strategy.instruments for side in self.books[symbol].values()
+            for o in side if o["_implied"] is not None and o["_implied"][0] is strategy
+        ]  # fmt: skip
+
+    def _crosses_implied(self, quote: Quote) -> bool:
+        """Whether ``quote`` would trade with a resting implied order."""
+        sign = 1 if quote.side == "Buy" else -1
+        return any(
+            o["_implied"] is not None and sign * (float(quote.price) - o["price"]) >= 0
+            for o in self.books[quote.target][opposite(quote.side)]
+        )
+
+    def _add_implied(self, strategy: Strategy, quote: Quote) -> None:
+        """Put the System's implied order for ``quote`` on its book: it trades first if
+        it crosses resting orders."""
+        quantity = float(quote.quantity)
+        order: dict[str, Any] = {
+            "orderId": next(self._order_ids), "mpOrderId": None, "_mp": None, "mpId": -1,
+            "mpName": "System", "orderType": "Limit", "side": quote.side,
+            "instrument": quote.target, "quantity": quantity, "price": float(quote.price),
+            "timeInForce": "GTC", "filledQuantity": 0, "remainingOpenQuantity": quantity,
+            "orderTimestamp": self._now_ns(), "stopPrice": None, "status": "Active",
+            "minQuantity": None, "stpAction": None, "_expires": None, "marketModel": "T",
+            **dict.fromkeys(_DISPLAY_MEMBERS), "_shown": None, "_ledger": None,
+            "_implied": (strategy, quote),
+        }  # fmt: skip
+        self._match(order)
+
+    def _fill_implied(self, maker: dict[str, Any], taker: dict[str, Any], qty: float) -> None:
+        """Trade ``qty`` of an implied order with a regular one: in turn with each order
+        of its base levels, in time priority. One whose bases gave less (another implied
+        order took them) is withdrawn."""
+        implied, regular = (maker, taker) if maker["_implied"] is not None else (taker, maker)
+        strategy, quote = implied["_implied"]
+        queues: list[list[tuple[dict[str, Any], Decimal]]] = [
+            [(o, _decimal(_visible(o))) for o in self.books[level.instrument][level.side]
+             if o["_implied"] is None and o["price"] == float(level.price) and _visible(o) > 0]
+            for level in quote.bases
+        ]  # fmt: skip
+        left = _decimal(qty)
+        while left > 0 and all(queues):
+            chunk = min(left, *(queue[0][1] for queue in queues))
+            bases = [queue[0][0] for queue in queues]
+            self._implied_trade(strategy, quote, implied, regular, bases, float(chunk))
+            left -= chunk
+            for queue in queues:
+                base, shown = queue[0]
+                if shown > chunk:
+                    queue[0] = (base, shown - chunk)
+                else:
+                    queue.pop(0)
+        for level in quote.bases:
+            self._tidy(self.books[level.instrument][level.side])
+        self._traded.update(strategy.instruments)
+        if left > 0 and implied["status"] == "Active":
+            self._cancel(implied, "BaseOrderChanged")
+
+    def _implied_trade(
+        self,
+        strategy: Strategy,
+        quote: Quote,
+        implied: dict[str, Any],
+        regular: dict[str, Any],
+        bases: list[dict[str, Any]],
+        qty: float,
+    ) -> None:
+        """One trade per instrument: the strategy's, then its legs' in leg order. Roles
+        as Exberry's implied-orders page has them: an implied in order's trade and its
+        bases' take its role, the regular order and its leg trades the other; implied
+        out, the strategy order and its leg trades are takers, the rest makers."""
+        resting = regular in self.books[regular["instrument"]][regular["side"]]
+        own = _Party(regular, regular, regular["side"])
+        if quote.leg is None:  # in: the regular order trades the strategy, its legs the bases
+            system = _Party(implied, None, implied["side"])
+            parties = (own, system) if resting else (system, own)
+            trade_id = self._trade(strategy.symbol, implied["price"], qty, *parties)
+            legs = self._allocation(strategy, regular, implied["price"], trade_id)
+            for index, (base, level) in enumerate(zip(bases, quote.bases, strict=True)):
+                maker = _Party(base, base, base["side"])
+                leg = _Party(None, regular, opposite(base["side"]),
+                             legs=legs | {"tradeLegRefId": index + 1})  # fmt: skip
+                sides = (leg, maker) if resting else (maker, leg)
+                self._trade(level.instrument, float(level.price), qty, *sides)
+            return
+        # Out: the strategy order trades with the System; its legs with the other leg's
+        # order and with the regular order, through the implied one.
+        parent, contra = bases
+        parent_level, contra_level = quote.bases
+        system = _Party(None, None, opposite(parent["side"]))
+        strategy_price = float(parent_level.price)
+        trade_id = self._trade(
+            strategy.symbol, strategy_price, qty, system,
+            _Party(parent, parent, parent["side"]),
+        )  # fmt: skip
+        legs = self._allocation(strategy, parent, strategy_price, trade_id)
+        other = 1 - quote.leg
+        self._trade(
+            contra_level.instrument, float(contra_level.price), qty,
+            _Party(contra, contra, contra["side"]),
+            _Party(None, parent, opposite(contra["side"]),
+                   legs=legs | {"tradeLegRefId": other + 1}),
+        )  # fmt: skip
+        self._trade(
+            quote.target, implied["price"], qty, own,
+            _Party(implied, parent, implied["side"], legs=legs | {"tradeLegRefId": quote.leg + 1}),
+        )  # fmt: skip
+
+    def _allocation(
+        self, strategy: Strategy, order: dict[str, Any], price: float, trade_id: int
+    ) -> dict[str, Any]:
+        """The ``IndividualLeg`` members of strategy ``order``'s leg trades."""
+        return {
+            "multiLegDifferentialPrice": price,
+            "multiLegStrategyInstrumentId": self._instrument_id(strategy.symbol),
+            "multiLegStrategyInstrument": strategy.symbol, "multiLegStrategyTradeId": trade_id,
+            "multiLegStrategyOrderId": order["orderId"],
+            "multiLegStrategyMpOrderId": order["mpOrderId"],
+        }  # fmt: skip
 
     def _trade_date(self, instrument: str) -> str:
         """Today's trading day of ``instrument``, as trades name it (``tradeDate``)."""
@@ -1842,11 +2166,14 @@ class ExberrySimulator:
             "side": order["side"], "quantity": order["quantity"], "price": order["price"],
             **extra,
         }  # fmt: skip
-        if payload["price"] is None:
-            del payload["price"]
+        for key in ("price", "mpOrderId"):  # an auction's market order, an implied order
+            if payload[key] is None:
+                del payload[key]
         self._emit("orderBookDepth", None, payload)
 
     def _report(self, kind: str, order: dict[str, Any], **extra: Any) -> None:
+        if order["_mp"] is None:  # an implied order: the System's, nobody hears of it
+            return
         fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
                   "price", "timeInForce", "orderTimestamp", "filledQuantity",
                   "remainingOpenQuantity", "mpId", "mpName", "minQuantity", "stpAction",
@@ -1878,12 +2205,14 @@ class ExberrySimulator:
                 return order
         raise Fail(1100, f"Order not found for instrument {d['instrument']}")
 
+    @_acts
     def cancel_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         order = self._own(mp, d)
         self._next_action()
         self._cancel(order, "CancelRequest")
         return [{"orderId": order["orderId"]}]
 
+    @_acts
     def replace_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         order = self._own(mp, {"instrument": d.get("instrument"), "orderId": d.get("orderId")})
         if not typed(d, _PLACE_ORDER_TYPES):
@@ -1966,6 +2295,7 @@ class ExberrySimulator:
             changed.update(display)
         return changed
 
+    @_acts
     def mass_cancel(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """Counters for the requested ``targetEntities`` only; with ``targetParties`` an
         order (RFQ, quote, alleged trade) is hit only if it carries every listed party
@@ -2661,3 +2991,15 @@ def _order_closed(order: dict[str, Any]) -> bool:
 def _itself(record: dict[str, Any]) -> dict[str, Any]:
     """A record that is its own side (orders, RFQs, quotes: their parties are theirs)."""
     return record
+
+
+def _trader(role: str, order: dict[str, Any] | None) -> dict[str, Any]:
+    """``Executed``'s ``<role>MpId``/``MpOrderId``/``OrderId``: all -1 for a side without
+    an order (implied trades), no ``MpOrderId`` for an implied order (the System's)."""
+    if order is None:
+        return {f"{role}MpId": -1, f"{role}MpOrderId": -1, f"{role}OrderId": -1}
+    members = {f"{role}MpId": order["mpId"], f"{role}MpOrderId": order["mpOrderId"],
+               f"{role}OrderId": order["orderId"]}  # fmt: skip
+    if order["mpOrderId"] is None:
+        del members[f"{role}MpOrderId"]
+    return members
