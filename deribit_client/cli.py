@@ -132,6 +132,11 @@ def _json_object(raw: str) -> dict[str, Any]:
     return value
 
 
+def _instrument(raw: str) -> str | dict[str, Any]:
+    """An argparse type: an Exberry instrument's symbol, or its members as a JSON object."""
+    return _json_object(raw) if raw.lstrip().startswith("{") else raw
+
+
 def _settlement(raw: str) -> tuple[str, str, str]:
     """An argparse type: ``SYMBOL=BASE/QUOTE`` (assets by id or name)."""
     symbol, _, assets = raw.partition("=")
@@ -313,12 +318,19 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
         matching_engine_tier=args.tier,
         limits_per_currency=args.limits_per_currency,
     )
-    try:
-        exberry = ExberrySimulator(
-            args.host, args.exberry_port, calendars=args.exberry_calendar or [{}]
-        )
-    except ValueError as refused:  # a calendar it cannot run, named
-        raise CliError(f"--exberry-calendar: {refused}") from None
+    # Built a part at a time, to name the option whose value it cannot run.
+    terms: dict[str, Any] = {}
+    instruments = ["BTC", "ETH", *(args.exberry_instrument or ())]
+    for option, more in (
+        ("--exberry-calendar", {"calendars": args.exberry_calendar or [{}]}),
+        ("--exberry-instrument", {"instruments": instruments}),
+        ("--exberry-strategy", {"strategies": args.exberry_strategy or ()}),
+    ):
+        terms |= more
+        try:
+            exberry = ExberrySimulator(args.host, args.exberry_port, **terms)
+        except ValueError as refused:
+            raise CliError(f"{option}: {refused}") from None
     _set_up_ledger(exberry.ledger, args, SIM_API_KEY)
     async with (
         DeribitSimulator(args.host, args.port, rate_limits=limits) as sim,
@@ -339,6 +351,11 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
             hours = "around the clock" if members["marketOpen"] is None else hours
             print(f"  calendar {members['id']:<8} {members['name']} {hours} "
                   f"{members['timeZone']}", file=out)  # fmt: skip
+        for strategy in exsim.strategies.values():
+            legs = ", ".join(f"{side.lower()}s {leg}" for leg, side in strategy.legs)
+            implied = ", implied orders" if strategy.implied else ""
+            print(f"  strategy          {strategy.symbol}: {strategy.type}, {legs}{implied}",
+                  file=out)  # fmt: skip
         ledger = exsim.ledger
         for account in ledger.accounts.values():
             held = ", ".join(
@@ -451,6 +468,15 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                      metavar="JSON", help="an Exberry trading calendar, calendarList's "
                      'members (\'{"marketOpen": "09:00", "marketClose": "17:00"}\'); '
                      "repeat for more (default: one, trading around the clock)")  # fmt: skip
+    sim.add_argument("--exberry-instrument", type=_instrument, action="append",
+                     metavar="SYMBOL|JSON", help="an Exberry instrument besides BTC and ETH: "
+                     "a symbol, or instrumentList's members "
+                     """('{"symbol": "BOND", "quantityPrecision": 2}'); repeatable""")  # fmt: skip
+    sim.add_argument("--exberry-strategy", type=_json_object, action="append",
+                     metavar="JSON", help="an Exberry strategy instrument, one of the "
+                     """instruments ('{"symbol": "SPR", "type": "Spread", "legs": """
+                     """[{"instrument": "BTC", "side": "Buy"}, {"instrument": "ETH", """
+                     """"side": "Sell"}], "impliedOrders": true}'); repeatable""")  # fmt: skip
     sim.add_argument("--exberry-ledger-account", type=_json_object, action="append",
                      metavar="JSON", help="a ledger account of the simulator's API key "
                      '(\'{"ledgerAccountId": 36, "accountId": 37, "balances": {"USD": 1000}}\'); '

@@ -16,7 +16,8 @@ alleged) and requests for quotes (its :attr:`~ExberrySimulator.rfq` desk, in
 balances streamed by ``accountBalance``, deposit and withdrawal requests, and on the
 instruments it settles, orders holding what they may deliver and trades settling); instrument
 states, auctions (call phase, equilibrium uncross, calendar auctions; rules in
-``_exberry_auction``) and the calendar's end of day.
+``_exberry_auction``), the calendar's end of day, and strategy instruments with implied
+orders (``_exberry_implied``).
 
 Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
 :meth:`send_raw` (malformed frames), :meth:`inject_error` and :meth:`delay` (per

@@ -238,6 +238,18 @@ async def test_sim_opens_the_exberry_ledger_accounts_and_settlements_it_is_given
     assert lines[7].split() == ["settles", "BTC", "in", "GOLD", "for", "USD"]
 
 
+async def test_sim_trades_the_exberry_strategies_it_is_given() -> None:
+    # The standalone simulator had only BTC and ETH, and no strategy instruments.
+    spread = (
+        '{"symbol": "SPR", "type": "Spread", "impliedOrders": true, "legs": '
+        '[{"instrument": "BTC", "side": "Buy"}, {"instrument": "ETH", "side": "Sell"}]}'
+    )
+    lines = await sim_banner("--exberry-instrument", "SPR", "--exberry-strategy", spread, lines=7)
+    assert lines[6].split() == [
+        "strategy", "SPR:", "Spread,", "buys", "BTC,", "sells", "ETH,", "implied", "orders"
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("option", "value", "error"),
     [
@@ -245,6 +257,9 @@ async def test_sim_opens_the_exberry_ledger_accounts_and_settlements_it_is_given
         ("--exberry-settle", "XRP=GOLD/USD", "--exberry-settle: unknown instrument 'XRP'"),
         ("--exberry-settle", "BTC=GOLD/XAU", "--exberry-settle: unknown asset 'XAU'"),
         ("--exberry-ledger-account", '{"accountId": 1}', "ledgerAccountId is required"),
+        ("--exberry-strategy", '{"symbol": "BTC", "type": "Spread", "legs": []}',
+         "--exberry-strategy: BTC: a strategy needs two or more different legs"),
+        ("--exberry-instrument", '{"symbol": ""}', "an instrument needs a symbol"),
         ("--exberry-ledger-account", '{"ledgerAccountId": 1, "balance": {}}',
          "--exberry-ledger-account: unknown members ['balance']"),
         ("--exberry-ledger-account", '{"ledgerAccountId": 1, "balances": {"USD": "x"}}',
