@@ -425,7 +425,9 @@ class ExberrySimulator:
                 or any(leg in self.strategies for leg in strategy.instruments[1:])
                 or any(strategy.symbol in s.instruments[1:] for s in self.strategies.values())
             ):
-                raise ValueError(f"{strategy.symbol}: a strategy once, and not a leg of another")
+                raise ValueError(
+                    f"{strategy.symbol}: a strategy is defined once and is no strategy's leg"
+                )
             self.strategies[strategy.symbol] = strategy
         self._acting = 0  # nested engine actions (``_acts``)
         self._traded: set[str] = set()  # instruments implied trades reached (``_settle``)

@@ -247,6 +247,12 @@ def test_strategies_are_checked() -> None:
     ):
         with pytest.raises(ValueError, match=message):
             make(strategies=[spec])
+    nested = SPREAD | {"symbol": "ABB", "legs": [{"instrument": "AB", "side": "Buy"},
+                                                 {"instrument": "B", "side": "Sell"}]}  # fmt: skip
+    with pytest.raises(ValueError, match="no strategy's leg"):
+        ExberrySimulator(instruments=["A", "B", "AB", "ABB"], strategies=[SPREAD, nested])
+    with pytest.raises(ValueError, match="defined once"):
+        make(strategies=[SPREAD, SPREAD])
     sim = make(strategies=[SPREAD])
     with pytest.raises(ValueError, match="strategy instrument or a leg of one"):
         sim.ledger.settle_trades("A", base="GOLD", quote="USD")
