@@ -174,7 +174,7 @@ class LedgerDesk:
         history: int,
         instruments: Mapping[str, object],
         open_orders: Callable[[str], int],
-        strategic: Collection[str] = (),
+        strategic: Collection[str],
     ) -> None:
         self.assets = {a.assetId: a for a in ASSETS}
         self.settlements: dict[str, Settlement] = {}

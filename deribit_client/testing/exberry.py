@@ -1868,14 +1868,8 @@ class ExberrySimulator:
         the records' owners ``trades`` records, the Market Data API a trade; returns its
         ``tradeId``."""
         match_id = next(self._match_ids)
-        allocated = maker.legs is not None or taker.legs is not None
-        row = [
-            price,
-            qty,
-            maker.side,
-            self._now_ns() // 10**6,
-            self._reporting(instrument, allocated),
-        ]
+        kind = self._reporting(instrument, maker.legs is not None or taker.legs is not None)
+        row = [price, qty, maker.side, self._now_ns() // 10**6, kind]
         remember(self.trade_log[instrument], row, self.history)
         self._new_trades.setdefault(instrument, []).append(row)
         for party in (maker, taker):
@@ -1965,6 +1959,8 @@ class ExberrySimulator:
         changed = False
         for order in self._implied_orders(strategy):
             kept = wanted.get((order["instrument"], order["side"]))
+            # Its remaining quantity too: an iceberg base shows the same slice again
+            # after a fill, so the quote can be unchanged while the order traded.
             if (
                 kept is not None
                 and kept == order["_implied"][1]
@@ -1980,13 +1976,17 @@ class ExberrySimulator:
                 changed = True
         return changed
 
-    def _best(self, instrument: str, side: str) -> Level | None:
-        """The best visible price of a book side's non-implied orders, and what they
-        show there."""
-        shown = [
+    def _bases(self, instrument: str, side: str) -> list[dict[str, Any]]:
+        """The orders of a book side that implied orders are made of: the non-implied ones
+        showing a priced quantity, in priority."""
+        return [
             o for o in self.books[instrument][side]
             if o["_implied"] is None and o["price"] is not None and _visible(o) > 0
         ]  # fmt: skip
+
+    def _best(self, instrument: str, side: str) -> Level | None:
+        """The best price of a book side's base orders, and what they show there."""
+        shown = self._bases(instrument, side)
         if not shown:
             return None
         price = shown[0]["price"]
@@ -1995,25 +1995,23 @@ class ExberrySimulator:
 
     def _orderable(self, quote: Quote) -> Quote | None:
         """``quote`` as an order may be: its quantity to the coarsest precision of the
-        instruments it trades and at most the target's ``maxQuantity``; None when its
-        price is off the target's tick or precision (an average strip's may be), a leg's
-        is not positive, or its quantity is below the target's ``minQuantity``."""
-        rules = self.instruments[quote.target]
+        instruments it trades and at most the target's ``maxQuantity``; None when the
+        target's rules would refuse such an order (a price off the tick, as an average
+        strip's may be, or a quantity below ``minQuantity``) or a leg's price is not
+        positive."""
         places = min(
             self.instruments[s]["quantityPrecision"]
             for s in (quote.target, *(level.instrument for level in quote.bases))
         )
         quantity = min(
             quote.quantity.quantize(Decimal(1).scaleb(-places), ROUND_DOWN),
-            _decimal(rules["maxQuantity"]),
+            _decimal(self.instruments[quote.target]["maxQuantity"]),
         )
-        price, exponent = quote.price, quote.price.as_tuple().exponent
-        if (
-            quantity < _decimal(rules["minQuantity"])
-            or (quote.leg is not None and price <= 0)
-            or price % _decimal(self.tick_size)
-            or (isinstance(exponent, int) and -exponent > rules["pricePrecision"])
-        ):
+        if quote.leg is not None and quote.price <= 0:
+            return None
+        try:
+            self._check_terms(quote.target, float(quantity), (float(quote.price),))
+        except Fail:
             return None
         return replace(quote, quantity=quantity)
 
@@ -2054,15 +2052,17 @@ class ExberrySimulator:
         implied, regular = (maker, taker) if maker["_implied"] is not None else (taker, maker)
         strategy, quote = implied["_implied"]
         queues: list[list[tuple[dict[str, Any], Decimal]]] = [
-            [(o, _decimal(_visible(o))) for o in self.books[level.instrument][level.side]
-             if o["_implied"] is None and o["price"] == float(level.price) and _visible(o) > 0]
+            [(o, _decimal(_visible(o))) for o in self._bases(level.instrument, level.side)
+             if o["price"] == float(level.price)]
             for level in quote.bases
         ]  # fmt: skip
         left = _decimal(qty)
         while left > 0 and all(queues):
             chunk = min(left, *(queue[0][1] for queue in queues))
             bases = [queue[0][0] for queue in queues]
-            self._implied_trade(strategy, quote, implied, regular, bases, float(chunk))
+            self._implied_trade(
+                strategy, quote, implied, regular, bases, float(chunk), implied is taker
+            )
             left -= chunk
             for queue in queues:
                 base, shown = queue[0]
@@ -2084,12 +2084,13 @@ class ExberrySimulator:
         regular: dict[str, Any],
         bases: list[dict[str, Any]],
         qty: float,
+        resting: bool,
     ) -> None:
-        """One trade per instrument: the strategy's, then its legs' in leg order. Roles
-        as Exberry's implied-orders page has them: an implied in order's trade and its
-        bases' take its role, the regular order and its leg trades the other; implied
-        out, the strategy order and its leg trades are takers, the rest makers."""
-        resting = regular in self.books[regular["instrument"]][regular["side"]]
+        """One trade per instrument: the strategy's, then its legs' in leg order (``resting``:
+        the regular order rested, the implied one came). Roles as Exberry's
+        implied-orders page has them: an implied in order's trade and its bases' take its
+        role, the regular order and its leg trades the other; implied out, the strategy
+        order and its leg trades are takers, the rest makers."""
         own = _Party(regular, regular, regular["side"])
         if quote.leg is None:  # in: the regular order trades the strategy, its legs the bases
             system = _Party(implied, None, implied["side"])
@@ -2097,10 +2098,10 @@ class ExberrySimulator:
             trade_id = self._trade(strategy.symbol, implied["price"], qty, *parties)
             legs = self._allocation(strategy, regular, implied["price"], trade_id)
             for index, (base, level) in enumerate(zip(bases, quote.bases, strict=True)):
-                maker = _Party(base, base, base["side"])
+                filled = _Party(base, base, base["side"])
                 leg = _Party(None, regular, opposite(base["side"]),
                              legs=legs | {"tradeLegRefId": index + 1})  # fmt: skip
-                sides = (leg, maker) if resting else (maker, leg)
+                sides = (leg, filled) if resting else (filled, leg)
                 self._trade(level.instrument, float(level.price), qty, *sides)
             return
         # Out: the strategy order trades with the System; its legs with the other leg's
