@@ -146,7 +146,7 @@ async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
             if o["instrument_name"] == name and only in (None, o["time_in_force"])
         ]
         for order in ended:
-            _cancel_one(sim, order, "settlement")
+            cancel_one(sim, order, "settlement")
         if ended:
             await notify(sim, account, instrument, ended, [])
 
@@ -220,7 +220,7 @@ def cancel_self_matched(
     their owners are told by :func:`settle`. Deribit documents no ``cancel_reason`` for
     it, so none is given."""
     for owner, resting in reached:
-        _cancel_one(sim, resting, None)
+        cancel_one(sim, resting, None)
         matched.cancelled.append((owner, sim.market.instruments[resting["instrument_name"]],
                                   resting))  # fmt: skip
 
@@ -396,7 +396,7 @@ async def _mmp_tripped(sim: SimState, account: Account, key: _mmp.MmpKey) -> Non
             and order["mmp"]
             and _mmp.key_of(instrument, order) == key
         ):
-            _cancel_one(sim, order, "mmp_trigger")
+            cancel_one(sim, order, "mmp_trigger")
             order["mmp_cancelled"] = True
             by_instrument.setdefault(order["instrument_name"], []).append(order)
     for name, orders in by_instrument.items():
@@ -903,17 +903,10 @@ def execute(
         # Waits for its reference price (``_triggers`` watches every market move).
         waiting = sim.trading.untriggered.setdefault(instrument["instrument_name"], {})
         waiting[order["order_id"]] = (account, order)
-    elif (
-        order["post_only"]
-        and order["order_type"] in _LIMIT_TYPES
-        and _crosses(book, direction, price)
-    ):
+    elif post_only_takes(book, order):
         if order["reject_post_only"]:
             raise SimError(11054, "post_only_reject")
-        best = (book.best_ask if direction == "buy" else book.best_bid) or [price]
-        order["price"] = book.round(
-            best[0] - book.tick if direction == "buy" else best[0] + book.tick
-        )
+        order["price"] = _inside_spread(book, direction, price)
     else:
         cancel_self_matched(sim, prevent_self_trade(sim, account, order, instrument), matched)
         trades = _match(sim, account, order, instrument, matched)
@@ -978,6 +971,22 @@ def reserved_margin(
             if o is not besides and currency_of(instruments[o["instrument_name"]]) == currency
         )
     )
+
+
+def post_only_takes(book: Book, order: dict[str, Any]) -> bool:
+    """Whether ``order`` is a post-only limit order its price would make a taker: it is
+    then refused (``reject_post_only``) or rests a tick inside the spread instead."""
+    return (
+        bool(order["post_only"])
+        and order["order_type"] in _LIMIT_TYPES
+        and _crosses(book, order["direction"], order["price"])
+    )
+
+
+def _inside_spread(book: Book, direction: str, price: float) -> float:
+    """Where a post-only order that would take rests: a tick inside the opposite best."""
+    best = (book.best_ask if direction == "buy" else book.best_bid) or [price]
+    return book.round(best[0] - book.tick if direction == "buy" else best[0] + book.tick)
 
 
 def _crosses(book: Book, direction: str, price: float | None) -> bool:
@@ -1060,12 +1069,22 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         order["trigger_price"] = trigger_price
     # Checked as the order it becomes, before anything changes.
     edited = {**order, "amount": order["amount"] if amount is None else amount,
-              "price": order["price"] if price is None else price}  # fmt: skip
+              "price": order["price"] if price is None else price,
+              "post_only": call.param("post_only", bool, order["post_only"]),
+              "reject_post_only": call.param("reject_post_only", bool,
+                                             order["reject_post_only"])}  # fmt: skip
     if order["mmp"]:
         _mmp.check_order(sim, account, instrument, edited)
-    reached = []
-    if order["order_state"] == "open":
-        reached = prevent_self_trade(sim, account, edited, instrument)
+    takes = order["order_state"] == "open"
+    if takes and post_only_takes(book, edited):
+        if edited["reject_post_only"]:
+            # Deribit's cancel reason for it: "cancelled on edit because of reject_post_only".
+            cancel_one(sim, order, "edit_post_only_reject")
+            await notify(sim, account, instrument, [order], [])
+            raise SimError(11054, "post_only_reject")
+        price = edited["price"] = _inside_spread(book, order["direction"], edited["price"])
+        takes = False
+    reached = prevent_self_trade(sim, account, edited, instrument) if takes else []
     if order["order_state"] == "open":
         unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
     if (price is not None and price != order["price"]) or (
@@ -1077,14 +1096,11 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         order["contracts"] = round(amount / instrument["contract_size"], 10)
     if price is not None:
         order["price"] = price
+    order["post_only"], order["reject_post_only"] = edited["post_only"], edited["reject_post_only"]
     order["replaced"] = True
     matched = Matched()
     cancel_self_matched(sim, reached, matched)
-    trades = (
-        []
-        if order["order_state"] == "untriggered"
-        else _match(sim, account, order, instrument, matched)
-    )
+    trades = _match(sim, account, order, instrument, matched) if takes else []
     _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
     await notify(sim, account, instrument, [order], trades)
@@ -1111,7 +1127,7 @@ async def edit_by_label(call: Call) -> dict[str, Any]:
     return await _edit(call, matches[0])
 
 
-def _cancel_one(sim: SimState, order: dict[str, Any], reason: str | None) -> None:
+def cancel_one(sim: SimState, order: dict[str, Any], reason: str | None) -> None:
     if order["order_state"] == "open":
         book = sim.market.books[order["instrument_name"]]
         unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
@@ -1125,7 +1141,7 @@ async def cancel(call: Call) -> dict[str, Any]:
     order = _open_order(call, call.param("order_id"))
     instrument = _instrument(call, order["instrument_name"])
     require_open(call.sim, instrument, "cancel")
-    _cancel_one(call.sim, order, "user_request")
+    cancel_one(call.sim, order, "user_request")
     await notify(call.sim, account_of(call), instrument, [order], [])
     return public_view(order)
 
@@ -1168,7 +1184,7 @@ async def cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
         if currency in failed_currencies:
             continue
         for order in orders:
-            _cancel_one(sim, order, "user_request")
+            cancel_one(sim, order, "user_request")
         cancelled += len(orders)
         reports.append(
             {
@@ -1438,7 +1454,7 @@ def _on_disconnect(sim: SimState, session: Session) -> None:
         return
     cancelled = [o for o in account.live_orders() if o["_connection"] == session.id]
     for order in cancelled:
-        _cancel_one(sim, order, "cancel_on_disconnect")
+        cancel_one(sim, order, "cancel_on_disconnect")
     sim.cod_cancellations += len(cancelled)
     for name in sorted({o["instrument_name"] for o in cancelled}):
         sim.spawn(market_moved(sim, name))  # the books lost these orders' levels

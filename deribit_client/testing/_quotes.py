@@ -15,6 +15,7 @@ from ._orders import (
     Matched,
     account_of,
     cancel_many,
+    cancel_one,
     check_amount,
     check_margin,
     check_price,
@@ -22,6 +23,8 @@ from ._orders import (
     execute,
     new_order,
     notify,
+    post_only_takes,
+    prevent_self_trade,
     require_may_trade,
     require_open,
     settle,
@@ -34,6 +37,7 @@ from ._state import Call, SimState
 __all__ = ["register"]
 
 _SIDES = (("bid", "buy"), ("ask", "sell"))
+_DIRECTION = dict(_SIDES)
 
 
 def _group_key(sim: SimState, account: Account, group: str) -> _mmp.MmpKey:
@@ -46,32 +50,11 @@ def _group_key(sim: SimState, account: Account, group: str) -> _mmp.MmpKey:
     raise SimError(13040, "mmp_required", {"reason": f"no MMP config for group {group!r}"})
 
 
-def _quote(
-    call: Call,
-    account: Account,
-    key: _mmp.MmpKey,
-    quote: dict[str, Any],
-    direction: str,
-    side: Any,
-    matched: Matched,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Place or replace one side of one quote; returns the order and its trades."""
-    sim = call.sim
-    if not isinstance(side, dict):
-        raise SimError(11029, "invalid_arguments", {"reason": "a side is {price, amount}"})
-    instrument = sim.market.require(str(quote.get("instrument_name")))
-    if instrument["price_index"] != key[1]:
-        reason = f"mmp_group {key[2]!r} quotes {key[1]}, not {instrument['price_index']}"
-        raise SimError(11029, "invalid_arguments", {"reason": reason})
-    require_open(sim, instrument, "order")
-    require_may_trade(account, instrument)
-    amount, price = side.get("amount"), side.get("price")
-    if not isinstance(amount, int | float) or not isinstance(price, int | float):
-        raise SimError(11029, "invalid_arguments", {"reason": "a side needs price and amount"})
-    check_amount(instrument, float(amount))
-    check_price(sim, instrument, direction, float(price))
-    name = instrument["instrument_name"]
-    existing = next(
+def _resting(
+    account: Account, name: object, direction: str, group: object
+) -> dict[str, Any] | None:
+    """The group's open quote on one side of an instrument (one at most)."""
+    return next(
         (
             o
             for o in account.live_orders()
@@ -79,36 +62,104 @@ def _quote(
             and o["order_state"] == "open"
             and o["instrument_name"] == name
             and o["direction"] == direction
-            and o["mmp_group"] == key[2]
+            and o["mmp_group"] == group
         ),
         None,
     )
+
+
+def _quotable(account: Account, instrument: dict[str, Any]) -> None:
+    """Spot is never quoted (Deribit does not margin it), nor are options on standard
+    margin (long options are not margined there): ``13902``."""
+    kind = instrument["kind"]
+    if kind == "spot" or (kind == "option" and account.settings["margin_model"].endswith("_sm")):
+        reason = (
+            f"no mass quotes for {kind} instruments on a {account.settings['margin_model']} account"
+        )
+        raise SimError(13902, "mass_quotes_disabled", {"reason": reason})
+
+
+def _quote(
+    call: Call,
+    account: Account,
+    key: _mmp.MmpKey,
+    quote: dict[str, Any],
+    direction: str,
+    side: Any,
+    resting: dict[str, Any] | None,
+    matched: Matched,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Place one side of one quote, or amend ``resting`` (the group's quote on that side);
+    returns the order and its trades. Nothing changes before every check has passed."""
+    sim = call.sim
+    if not isinstance(side, dict):
+        raise SimError(11029, "invalid_arguments", {"reason": "a side is {price, amount}"})
+    instrument = sim.market.require(str(quote.get("instrument_name")))
+    _quotable(account, instrument)
+    if instrument["price_index"] != key[1]:
+        reason = f"mmp_group {key[2]!r} quotes {key[1]}, not {instrument['price_index']}"
+        raise SimError(11029, "invalid_arguments", {"reason": reason})
+    require_open(sim, instrument, "order")
+    require_may_trade(account, instrument)
+    amount, price = side.get("amount"), side.get("price")
+    if amount is None and resting is not None:  # an amendment of the price alone
+        amount = resting["amount"] - resting["filled_amount"]
+    elif amount is None:
+        raise SimError(10004, "order_not_found", {"reason": "no quote to amend on this side"})
+    if not isinstance(amount, int | float) or not isinstance(price, int | float):
+        raise SimError(11029, "invalid_arguments", {"reason": "a side needs price and amount"})
+    check_amount(instrument, float(amount))
+    check_price(sim, instrument, direction, float(price))
     members = {
         "quote_id": call.params["quote_id"],
         "quote_set_id": quote.get("quote_set_id", ""),
         "post_only": bool(side.get("post_only", False)),
         "reject_post_only": bool(side.get("reject_post_only", False)),
     }
-    if existing is None:
+    if resting is None:
         order = new_order(sim, instrument, direction, float(amount), float(price), mmp=True,
                           quote=True, mmp_group=key[2], api=False, **members,
                           _connection=call.session.id)  # fmt: skip
     else:  # one quote per instrument, side and group: the new one replaces it
-        order = {**existing, **members, "price": float(price), "replaced": True,
-                 "amount": existing["filled_amount"] + float(amount)}  # fmt: skip
+        order = {**resting, **members, "price": float(price), "replaced": True,
+                 "amount": resting["filled_amount"] + float(amount)}  # fmt: skip
     _mmp.check_order(sim, account, instrument, order)
     check_margin(sim, account, instrument, order)
-    if existing is not None:
-        left = existing["amount"] - existing["filled_amount"]
-        unrest(sim.market.books[name], direction, existing["price"], left)
-        existing.update(order)
-        order = existing
+    book = sim.market.books[instrument["instrument_name"]]
+    # The refusals execute() could raise, raised before the resting quote changes.
+    if not post_only_takes(book, order):
+        prevent_self_trade(sim, account, order, instrument)  # 10003 with reject_taker
+    elif order["reject_post_only"]:
+        raise SimError(11054, "post_only_reject")
+    if resting is not None:
+        left = resting["amount"] - resting["filled_amount"]
+        unrest(book, direction, resting["price"], left)
+        if order["price"] != resting["price"] or float(amount) > left:
+            order.pop("_ahead", None)  # only a smaller or re-labelled quote keeps its place
+        resting.clear()
+        resting.update(order)
+        order = resting
     return order, execute(sim, account, order, instrument, matched)
+
+
+def _sides(quote: dict[str, Any], resting: dict[str, dict[str, Any] | None]) -> tuple[str, ...]:
+    """The order in which a quote's sides are amended: the ask first when both move up,
+    so the quotes never cross each other on the way (the bid first otherwise)."""
+    up = all(
+        isinstance(quote.get(name), dict)
+        and isinstance(quote[name].get("price"), int | float)
+        and (old := resting[name]) is not None
+        and quote[name]["price"] > old["price"]
+        for name in ("bid", "ask")
+    )
+    return ("ask", "bid") if up else ("bid", "ask")
 
 
 async def mass_quote(call: Call) -> dict[str, Any]:
     """Quotes need cancel-on-disconnect (13042), an MMP group's config, no
-    ``freeze_quotes`` in force (13043) and ``valid_until`` in the future (13888)."""
+    ``freeze_quotes`` in force (13043) and ``valid_until`` in the future (13888). A side
+    that fails cancels the group's resting quote on that side (Deribit: "errored
+    amendments cancel the affected resting quote")."""
     params = declared_params(call)
     sim, account = call.sim, account_of(call)
     if not (call.session.state.get("cod") or account.cod["account"]):
@@ -126,15 +177,24 @@ async def mass_quote(call: Call) -> dict[str, Any]:
     for quote in params["quotes"]:
         if not isinstance(quote, dict):
             raise invalid_param("quotes", "a list of {instrument_name, quote_set_id, bid, ask}")
-        for side_name, direction in _SIDES:
+        name = quote.get("instrument_name")
+        resting = {side: _resting(account, name, direction, key[2]) for side, direction in _SIDES}
+        for side_name in _sides(quote, resting):
             side = quote.get(side_name)
             if side is None:
                 continue
+            old = resting[side_name]
             try:
-                order, done = _quote(call, account, key, quote, direction, side, matched)
+                order, done = _quote(call, account, key, quote, _DIRECTION[side_name], side,
+                                     old, matched)  # fmt: skip
             except SimError as exc:
-                errors.append({"instrument_name": quote.get("instrument_name"), "side": side_name,
+                errors.append({"instrument_name": name, "side": side_name,
                                "error": {"code": exc.code, "message": exc.message}})  # fmt: skip
+                if old is not None and old["order_state"] == "open":
+                    reason = "edit_post_only_reject" if exc.code == 11054 else None
+                    cancel_one(sim, old, reason)
+                    instrument = sim.market.instruments[old["instrument_name"]]
+                    matched.cancelled.append((account, instrument, old))
                 continue
             orders.append(order)
             trades += done

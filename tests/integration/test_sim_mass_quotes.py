@@ -1,0 +1,236 @@
+"""The simulator's mass quotes follow Deribit's "Mass Quotes Specifications" article: a
+quote keeps its queue place only when it shrinks or changes its quote set, a side without
+``amount`` amends the resting quote's price, a side that fails cancels the resting quote
+it would have amended, sides moving the same way are amended in the order that cannot
+cross them, and spot (and options on standard margin) cannot be quoted. Editing a
+post-only order follows the post-only rules as placing one does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deribit_client import DeribitClient, DeribitError
+from deribit_client.models import MassQuoteResult, Order
+from deribit_client.testing import DeribitSimulator
+
+PERP = "BTC-PERPETUAL"
+
+
+async def _spread(client: DeribitClient) -> tuple[float, float]:
+    ticker = await client.public.ticker(PERP)
+    assert ticker.best_bid_price is not None
+    assert ticker.best_ask_price is not None
+    assert ticker.best_ask_price - ticker.best_bid_price >= 1.0  # room for bid + 0.5
+    return ticker.best_bid_price, ticker.best_ask_price
+
+
+async def _quoting(client: DeribitClient) -> None:
+    await client.private.enable_cancel_on_disconnect()
+    await client.private.set_mmp_config("btc_usd", 60, 0, mmp_group="mm", max_quote_quantity=1)
+
+
+async def _quote(
+    client: DeribitClient,
+    instrument: str = PERP,
+    *,
+    bid: dict[str, Any] | None = None,
+    ask: dict[str, Any] | None = None,
+    quote_set_id: str = "perps",
+) -> MassQuoteResult:
+    quote: dict[str, Any] = {"instrument_name": instrument, "quote_set_id": quote_set_id}
+    if bid is not None:
+        quote["bid"] = bid
+    if ask is not None:
+        quote["ask"] = ask
+    return await client.private.mass_quote("q", "mm", [quote], detailed=True)
+
+
+def _errors(result: MassQuoteResult) -> list[tuple[str | None, int | None]]:
+    return [(e.side, (e.error or {}).get("code")) for e in result.errors or ()]
+
+
+def _only(result: MassQuoteResult) -> Order:
+    assert result.orders is not None
+    (order,) = result.orders
+    return order
+
+
+async def _first_filled(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient, price: float
+) -> str:
+    """Who a market sell of 10 at ``price`` fills first: "quote" or "counterparty"."""
+    await sim.market_trade(PERP, "sell", 10, price=price)
+    filled = {
+        who: sum(
+            t.amount or 0 for t in (await client.private.get_user_trades_by_instrument(PERP)).trades
+        )
+        for who, client in (("quote", trader), ("counterparty", counterparty))
+    }
+    assert sorted(filled.values()) == [0, 10], filled
+    return max(filled, key=filled.__getitem__)
+
+
+async def test_a_quote_moved_to_another_price_joins_the_back_of_its_queue(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    bid, _ = await _spread(trader)
+    await _quoting(trader)
+    await _quote(trader, bid={"price": bid - 10, "amount": 10})
+    await counterparty.private.buy(PERP, amount=10, price=bid + 0.5)
+    await _quote(trader, bid={"price": bid + 0.5, "amount": 10})  # queued after the counterparty
+    assert await _first_filled(sim, trader, counterparty, bid + 0.5) == "counterparty"
+
+
+async def test_a_quote_that_shrinks_or_changes_its_set_keeps_its_place(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    bid, _ = await _spread(trader)
+    await _quoting(trader)
+    await _quote(trader, bid={"price": bid + 0.5, "amount": 20})
+    await counterparty.private.buy(PERP, amount=10, price=bid + 0.5)
+    await _quote(trader, bid={"price": bid + 0.5, "amount": 10}, quote_set_id="other")
+    assert await _first_filled(sim, trader, counterparty, bid + 0.5) == "quote"
+
+
+async def test_a_quote_that_grows_loses_its_place(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    bid, _ = await _spread(trader)
+    await _quoting(trader)
+    await _quote(trader, bid={"price": bid + 0.5, "amount": 10})
+    await counterparty.private.buy(PERP, amount=10, price=bid + 0.5)
+    await _quote(trader, bid={"price": bid + 0.5, "amount": 20})
+    assert await _first_filled(sim, trader, counterparty, bid + 0.5) == "counterparty"
+
+
+async def test_a_side_without_amount_amends_the_price_of_the_resting_quote(
+    trader: DeribitClient,
+) -> None:
+    bid, ask = await _spread(trader)
+    await _quoting(trader)
+    placed = _only(await _quote(trader, bid={"price": bid - 10, "amount": 30}))
+    moved = await _quote(trader, bid={"price": bid - 20}, ask={"price": ask + 10})
+    assert _errors(moved) == [("ask", 10004)]  # no resting ask to amend
+    order = _only(moved)
+    assert (order.order_id, order.price, order.amount, order.replaced) == (
+        placed.order_id,
+        bid - 20,
+        30,
+        True,
+    )
+
+
+async def test_a_failed_amendment_cancels_the_resting_quote_on_that_side(
+    trader: DeribitClient,
+) -> None:
+    bid, ask = await _spread(trader)
+    await _quoting(trader)
+    placed = await _quote(
+        trader, bid={"price": bid - 10, "amount": 10}, ask={"price": ask + 10, "amount": 10}
+    )
+    assert placed.orders is not None
+    resting_bid, resting_ask = placed.orders
+    failed = await _quote(trader, bid={"price": bid - 10.25, "amount": 10})  # off the tick
+    assert _errors(failed) == [("bid", 10043)]
+    state = await trader.private.get_order_state(resting_bid.order_id)
+    assert state.order_state == "cancelled"
+    open_ids = [o.order_id for o in await trader.private.get_open_orders()]
+    assert open_ids == [resting_ask.order_id]  # the other side stays
+    book = await trader.public.get_order_book(PERP, depth=100)
+    assert all(price != bid - 10 for price, _ in book.bids or ())  # gone from the book too
+
+
+async def test_a_post_only_amendment_that_would_cross_is_refused_and_cancels_the_quote(
+    trader: DeribitClient,
+) -> None:
+    bid, ask = await _spread(trader)
+    await _quoting(trader)
+    resting = _only(await _quote(trader, bid={"price": bid - 10, "amount": 10}))
+    crossing = {"price": ask + 5, "amount": 10, "post_only": True, "reject_post_only": True}
+    refused = await _quote(trader, bid=crossing)
+    assert _errors(refused) == [("bid", 11054)]
+    state = await trader.private.get_order_state(resting.order_id)
+    assert (state.order_state, state.filled_amount) == ("cancelled", 0)
+    assert (await trader.private.get_user_trades_by_instrument(PERP)).trades == []
+    assert await trader.private.get_open_orders() == []
+
+
+async def test_sides_moving_together_are_amended_in_the_order_that_never_crosses(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    book = await trader.public.get_order_book(PERP, depth=5)
+    assert book.bids is not None
+    assert book.asks is not None
+    # Sweep five levels a side: a spread wide enough for two quotes to pass each other.
+    await sim.market_trade(PERP, "buy", sum(amount for _, amount in book.asks))
+    await sim.market_trade(PERP, "sell", sum(amount for _, amount in book.bids))
+    bid, ask = await _spread(trader)
+    assert ask - bid >= 5
+    await _quoting(trader)
+    first = await _quote(
+        trader, bid={"price": bid + 0.5, "amount": 10}, ask={"price": bid + 1.5, "amount": 10}
+    )
+    up = await _quote(
+        trader, bid={"price": bid + 2, "amount": 10}, ask={"price": bid + 3, "amount": 10}
+    )
+    down = await _quote(
+        trader, bid={"price": bid + 0.5, "amount": 10}, ask={"price": bid + 1.5, "amount": 10}
+    )
+    ids = sorted(o.order_id for o in first.orders or ())
+    for moved in (up, down):
+        assert _errors(moved) == []
+        assert sorted(o.order_id for o in moved.orders or ()) == ids  # amended, not replaced
+        assert all(o.order_state == "open" for o in moved.orders or ())
+    assert (await trader.private.get_user_trades_by_instrument(PERP)).trades == []
+
+
+async def test_spot_and_standard_margin_options_cannot_be_quoted(trader: DeribitClient) -> None:
+    await _quoting(trader)
+    spot = await _quote(trader, "BTC_USDC", bid={"price": 100, "amount": 1})
+    assert _errors(spot) == [("bid", 13902)]
+    options = await trader.public.get_instruments("BTC", kind="option")
+    option = options[0].instrument_name
+    refused = await _quote(trader, option, bid={"price": 0.01, "amount": 1})
+    assert _errors(refused) == [("bid", 13902)]
+    await trader.private.change_margin_model("cross_pm")
+    quoted = await _quote(trader, option, bid={"price": 0.01, "amount": 1})
+    assert _errors(quoted) == []
+
+
+async def test_editing_a_post_only_order_across_the_spread_never_takes(
+    trader: DeribitClient,
+) -> None:
+    _, ask = await _spread(trader)
+    order = (await trader.private.buy(PERP, amount=10, price=ask - 100, post_only=True)).order
+    edited = await trader.private.edit(order.order_id, amount=10, price=ask + 50)
+    assert edited.trades == []
+    assert (edited.order.order_state, edited.order.price) == ("open", ask - 0.5)
+
+    strict = await trader.private.buy(
+        PERP, amount=10, price=ask - 100, post_only=True, reject_post_only=True
+    )
+    with pytest.raises(DeribitError) as refused:
+        await trader.private.edit(strict.order.order_id, amount=10, price=ask + 50)
+    assert refused.value.code == 11054
+    state = await trader.private.get_order_state(strict.order.order_id)
+    assert (state.order_state, state.cancel_reason) == ("cancelled", "edit_post_only_reject")
+    assert (await trader.private.get_user_trades_by_instrument(PERP)).trades == []
+
+
+async def test_an_amendment_refused_for_self_trading_leaves_the_book_as_it_was(
+    trader: DeribitClient,
+) -> None:
+    bid, ask = await _spread(trader)
+    await trader.private.set_self_trading_config("reject_taker", False)
+    await _quoting(trader)
+    before = await trader.public.get_order_book(PERP, depth=50)
+    await trader.private.sell(PERP, amount=10, price=bid + 0.5)  # the account's own offer
+    resting = _only(await _quote(trader, bid={"price": bid, "amount": 10}))
+    refused = await _quote(trader, bid={"price": bid + 0.5, "amount": 10})
+    assert _errors(refused) == [("bid", 10003)]
+    state = await trader.private.get_order_state(resting.order_id)
+    assert (state.order_state, state.price) == ("cancelled", bid)  # never amended
+    after = await trader.public.get_order_book(PERP, depth=50)
+    assert after.bids == before.bids  # the quote's amount left its level exactly once
