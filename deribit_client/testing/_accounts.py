@@ -398,6 +398,9 @@ class Trading:
         """Block RFQ executions as ``public/get_block_rfq_trades`` lists them, oldest first."""
         self.wallet_ids = itertools.count(1)
         """Ids of withdrawals and transfers."""
+        self.repositioned: dict[tuple[int, str], tuple[Account, str]] = {}
+        """(account, instrument) whose position moved, or that placed a reduce-only order,
+        since their reduce-only orders were last fitted to the position (``_orders``)."""
         self.transfer_confirmation_ms = 10_000
         """How long a transfer to another user stays ``prepared`` (cancellable) before it
         is confirmed and credited; Deribit waits for the sender's confirmation."""

@@ -24,6 +24,7 @@ from ._orders import (
     check_margin,
     currency_of,
     fill,
+    fit_reduce_only,
     new_order,
     notify_user,
     on_tick,
@@ -244,6 +245,7 @@ async def trade_block(
             "timestamp": now,
             "trades": own[party.client_id],
         }
+    await fit_reduce_only(sim)  # the legs moved both parties' positions
     return account.block_trades[block_id], counterparty.block_trades[block_id]
 
 

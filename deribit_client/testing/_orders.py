@@ -3,6 +3,7 @@ account summaries, cancel-all execution reports and ``user.*`` notifications."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from . import _mmp
@@ -383,6 +384,7 @@ async def settle(sim: SimState, matched: Matched) -> None:
         await _mmp_tripped(sim, account, key)
     for owner, instrument, resting in matched.cancelled:
         await notify_user(sim, owner, instrument, [resting], [])
+    await fit_reduce_only(sim)
 
 
 async def _mmp_tripped(sim: SimState, account: Account, key: _mmp.MmpKey) -> None:
@@ -470,6 +472,7 @@ def _own_trade(
     fee = round(base_size(instrument, amount, price) * fee_rate, 10)
     currency = currency_of(instrument)
     apply_position(account.positions, name, direction, amount, price)
+    repositioned(sim, account, name)
     account.book(
         public["timestamp"],
         currency,
@@ -899,7 +902,11 @@ def execute(
     trades: list[dict[str, Any]] = []
     book = sim.market.books[instrument["instrument_name"]]
     direction, price = order["direction"], order["price"]
-    if order["order_state"] == "untriggered":
+    if order["reduce_only"] and order["order_state"] == "open":
+        _cap_reduce_only(sim, account, order, instrument)
+    if order["order_state"] == "cancelled":
+        pass  # a reduce-only order with nothing to reduce
+    elif order["order_state"] == "untriggered":
         # Waits for its reference price (``_triggers`` watches every market move).
         waiting = sim.trading.untriggered.setdefault(instrument["instrument_name"], {})
         waiting[order["order_id"]] = (account, order)
@@ -910,10 +917,109 @@ def execute(
     else:
         cancel_self_matched(sim, prevent_self_trade(sim, account, order, instrument), matched)
         trades = _match(sim, account, order, instrument, matched)
-    _finish(sim, account, order, book)
+    if order["order_state"] != "cancelled":
+        _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
     account.keep_order(order)
     return trades
+
+
+# -- reduce-only orders ---------------------------------------------------------------------
+# Deribit's "Introduction to reduce-only": a reduce-only order never exceeds the open
+# contracts it reduces; several never exceed them together, the one that would execute
+# first keeping its quantity and those behind it adjusted down; a position reduced by
+# other means adjusts them down too, one grown does not raise them.
+
+
+def repositioned(sim: SimState, account: Account, name: str) -> None:
+    """Note that ``account``'s reduce-only orders in ``name`` may no longer fit its
+    position: :func:`fit_reduce_only` adjusts them."""
+    sim.trading.repositioned[(id(account), name)] = (account, name)
+
+
+def _reduce_priority(order: dict[str, Any]) -> tuple[float, int]:
+    """Which of an account's reduce-only orders would execute first: the best price (an
+    unpriced order before any), then the earlier in its queue (a new one last)."""
+    price = order["price"]
+    if not isinstance(price, float):
+        rank = float("-inf")
+    else:
+        rank = -price if order["direction"] == "buy" else price
+    return rank, order.get("_queued", sys.maxsize)
+
+
+def _reducing(account: Account, name: str, direction: str) -> list[dict[str, Any]]:
+    """The account's open reduce-only orders of ``direction`` in ``name``, first first."""
+    orders = [
+        o
+        for o in account.live_orders()
+        if o["order_state"] == "open"
+        and o["reduce_only"]
+        and o["instrument_name"] == name
+        and o["direction"] == direction
+    ]
+    return sorted(orders, key=_reduce_priority)
+
+
+def _closable(account: Account, name: str, direction: str) -> float:
+    """How much of the position in ``name`` an order of ``direction`` reduces."""
+    size = float(account.positions.get(name, {}).get("size", 0.0))
+    return max(-size if direction == "buy" else size, 0.0)
+
+
+def _cap_reduce_only(
+    sim: SimState, account: Account, order: dict[str, Any], instrument: dict[str, Any]
+) -> None:
+    """Cut a reduce-only order about to execute (placed, edited or triggered) to what the
+    position leaves once the reduce-only orders ahead of it are counted; with nothing
+    left it ends ``cancelled`` (its amount as asked)."""
+    name, direction = instrument["instrument_name"], order["direction"]
+    repositioned(sim, account, name)  # the orders behind it may have to shrink
+    if is_combo(instrument):
+        return  # a combo's position lies in its legs
+    mine = _reduce_priority(order)
+    ahead = sum(
+        o["amount"] - o["filled_amount"]
+        for o in _reducing(account, name, direction)
+        if o["order_id"] != order["order_id"] and _reduce_priority(o) <= mine
+    )
+    room = _closable(account, name, direction) - ahead
+    if room <= _EPS:
+        order["order_state"] = "cancelled"
+    elif order["amount"] - order["filled_amount"] > room:
+        _resize(order, instrument, order["filled_amount"] + room)
+
+
+def _resize(order: dict[str, Any], instrument: dict[str, Any], amount: float) -> None:
+    order["amount"] = round(amount, 10)
+    order["contracts"] = round(amount / instrument["contract_size"], 10)
+
+
+async def fit_reduce_only(sim: SimState) -> None:
+    """Adjust the reduce-only orders of every position that moved (see
+    :func:`repositioned`) down to what the position leaves each of them, in the order
+    they would execute; one left with nothing is cancelled. Owners hear of each change."""
+    pending, sim.trading.repositioned = sim.trading.repositioned, {}
+    for account, name in pending.values():
+        instrument = sim.market.instruments[name]
+        if is_combo(instrument):
+            continue
+        changed = []
+        for direction in ("buy", "sell"):
+            room = _closable(account, name, direction)
+            for order in _reducing(account, name, direction):
+                left = order["amount"] - order["filled_amount"]
+                if left > room + _EPS:
+                    if room <= _EPS:
+                        cancel_one(sim, order, None)  # Deribit documents no reason for it
+                    else:
+                        unrest(sim.market.books[name], direction, order["price"], left - room)
+                        _resize(order, instrument, order["filled_amount"] + room)
+                        order["last_update_timestamp"] = sim.now_ms()
+                    changed.append(order)
+                room = max(room - left, 0.0)
+        if changed:
+            await notify_user(sim, account, instrument, changed, [])
 
 
 _INITIAL_MARGIN_RATE = 0.02  # what _position charges (50x leverage)
@@ -1072,10 +1178,19 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
               "price": order["price"] if price is None else price,
               "post_only": call.param("post_only", bool, order["post_only"]),
               "reject_post_only": call.param("reject_post_only", bool,
-                                             order["reject_post_only"])}  # fmt: skip
+                                             order["reject_post_only"]),
+              "reduce_only": call.param("reduce_only", bool, order["reduce_only"])}  # fmt: skip
     if order["mmp"]:
         _mmp.check_order(sim, account, instrument, edited)
     takes = order["order_state"] == "open"
+    if takes and edited["reduce_only"]:
+        _cap_reduce_only(sim, account, edited, instrument)
+        if edited["order_state"] == "cancelled":  # nothing left to reduce
+            cancel_one(sim, order, None)
+            order["reduce_only"] = True
+            await notify(sim, account, instrument, [order], [])
+            return {"order": public_view(order), "trades": []}
+        amount = edited["amount"]
     if takes and post_only_takes(book, edited):
         if edited["reject_post_only"]:
             # Deribit's cancel reason for it: "cancelled on edit because of reject_post_only".
@@ -1096,7 +1211,8 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         order["contracts"] = round(amount / instrument["contract_size"], 10)
     if price is not None:
         order["price"] = price
-    order["post_only"], order["reject_post_only"] = edited["post_only"], edited["reject_post_only"]
+    for flag in ("post_only", "reject_post_only", "reduce_only"):
+        order[flag] = edited[flag]
     order["replaced"] = True
     matched = Matched()
     cancel_self_matched(sim, reached, matched)

@@ -8,7 +8,14 @@ import dataclasses
 from typing import Any
 
 from ._market import TRADING_PRODUCTS, opposite
-from ._orders import account_summary, apply_position, currency_of, position_view
+from ._orders import (
+    account_summary,
+    apply_position,
+    currency_of,
+    fit_reduce_only,
+    position_view,
+    repositioned,
+)
 from ._session import SimError, as_number, invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState, account_of
@@ -20,7 +27,7 @@ MOVES_PER_WEEK = 100
 _WEEK_MS = 7 * 86_400_000
 
 
-def move_positions(call: Call) -> list[dict[str, Any]]:
+async def move_positions(call: Call) -> list[dict[str, Any]]:
     """Move (parts of) positions from ``source_uid`` to ``target_uid`` (the main account
     or its subaccounts) at ``price`` or the mark: the source trades out of its position,
     the target into it. Every trade is checked before any moves; each can move at most
@@ -30,7 +37,8 @@ def move_positions(call: Call) -> list[dict[str, Any]]:
     source, target = params["source_uid"], params["target_uid"]
     if source == target:
         raise invalid_param("target_uid", "must differ from source_uid")
-    given, taken = account.member(source).positions, account.member(target).positions
+    giver, taker = account.member(source), account.member(target)
+    given, taken = giver.positions, taker.positions
     now = sim.now_ms()
     recent = [t for t in account.position_moves if t > now - _WEEK_MS]
     if len(recent) >= MOVES_PER_WEEK:
@@ -65,9 +73,12 @@ def move_positions(call: Call) -> list[dict[str, Any]]:
     for name, direction, amount, price in moves:
         apply_position(given, name, direction, amount, price)
         apply_position(taken, name, opposite(direction), amount, price)
+        repositioned(sim, giver, name)
+        repositioned(sim, taker, name)
         out.append({"target_uid": target, "source_uid": source, "price": price,
                     "instrument_name": name, "direction": direction, "amount": amount})  # fmt: skip
     account.position_moves = [*recent, now]
+    await fit_reduce_only(sim)
     return out
 
 

@@ -222,7 +222,7 @@ async def test_editing_a_post_only_order_across_the_spread_never_takes(
 async def test_an_amendment_refused_for_self_trading_leaves_the_book_as_it_was(
     trader: DeribitClient,
 ) -> None:
-    bid, ask = await _spread(trader)
+    bid, _ = await _spread(trader)
     await trader.private.set_self_trading_config("reject_taker", False)
     await _quoting(trader)
     before = await trader.public.get_order_book(PERP, depth=50)
