@@ -998,7 +998,8 @@ def _resize(order: dict[str, Any], instrument: dict[str, Any], amount: float) ->
 async def fit_reduce_only(sim: SimState) -> None:
     """Adjust the reduce-only orders of every position that moved (see
     :func:`repositioned`) down to what the position leaves each of them, in the order
-    they would execute; one left with nothing is cancelled. Owners hear of each change."""
+    they would execute; one left with nothing is cancelled. Book subscribers see the
+    levels change, owners each order."""
     pending, sim.trading.repositioned = sim.trading.repositioned, {}
     for account, name in pending.values():
         instrument = sim.market.instruments[name]
@@ -1019,7 +1020,7 @@ async def fit_reduce_only(sim: SimState) -> None:
                     changed.append(order)
                 room = max(room - left, 0.0)
         if changed:
-            await notify_user(sim, account, instrument, changed, [])
+            await notify(sim, account, instrument, changed, [])  # the book changed too
 
 
 _INITIAL_MARGIN_RATE = 0.02  # what _position charges (50x leverage)

@@ -57,52 +57,38 @@ def _only(result: MassQuoteResult) -> Order:
     return order
 
 
-async def _first_filled(
-    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient, price: float
-) -> str:
-    """Who a market sell of 10 at ``price`` fills first: "quote" or "counterparty"."""
-    await sim.market_trade(PERP, "sell", 10, price=price)
+@pytest.mark.parametrize(
+    ("first", "then", "quote_set_id", "filled_first"),
+    [
+        # (offset from the bid, amount) of the quote before and after the counterparty
+        # joins the level at bid + 0.5
+        pytest.param((-10, 10), (0.5, 10), "perps", "counterparty", id="moved-to-the-level"),
+        pytest.param((0.5, 10), (0.5, 20), "perps", "counterparty", id="grown"),
+        pytest.param((0.5, 20), (0.5, 10), "other", "quote", id="shrunk-and-relabelled"),
+    ],
+)
+async def test_a_quote_keeps_its_queue_place_only_when_it_shrinks_or_is_relabelled(
+    sim: DeribitSimulator,
+    trader: DeribitClient,
+    counterparty: DeribitClient,
+    first: tuple[float, float],
+    then: tuple[float, float],
+    quote_set_id: str,
+    filled_first: str,
+) -> None:
+    bid, _ = await _spread(trader)
+    await _quoting(trader)
+    await _quote(trader, bid={"price": bid + first[0], "amount": first[1]})
+    await counterparty.private.buy(PERP, amount=10, price=bid + 0.5)
+    await _quote(trader, bid={"price": bid + then[0], "amount": then[1]}, quote_set_id=quote_set_id)
+    await sim.market_trade(PERP, "sell", 10, price=bid + 0.5)  # fills one of the two
     filled = {
         who: sum(
             t.amount or 0 for t in (await client.private.get_user_trades_by_instrument(PERP)).trades
         )
         for who, client in (("quote", trader), ("counterparty", counterparty))
     }
-    assert sorted(filled.values()) == [0, 10], filled
-    return max(filled, key=filled.__getitem__)
-
-
-async def test_a_quote_moved_to_another_price_joins_the_back_of_its_queue(
-    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
-) -> None:
-    bid, _ = await _spread(trader)
-    await _quoting(trader)
-    await _quote(trader, bid={"price": bid - 10, "amount": 10})
-    await counterparty.private.buy(PERP, amount=10, price=bid + 0.5)
-    await _quote(trader, bid={"price": bid + 0.5, "amount": 10})  # queued after the counterparty
-    assert await _first_filled(sim, trader, counterparty, bid + 0.5) == "counterparty"
-
-
-async def test_a_quote_that_shrinks_or_changes_its_set_keeps_its_place(
-    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
-) -> None:
-    bid, _ = await _spread(trader)
-    await _quoting(trader)
-    await _quote(trader, bid={"price": bid + 0.5, "amount": 20})
-    await counterparty.private.buy(PERP, amount=10, price=bid + 0.5)
-    await _quote(trader, bid={"price": bid + 0.5, "amount": 10}, quote_set_id="other")
-    assert await _first_filled(sim, trader, counterparty, bid + 0.5) == "quote"
-
-
-async def test_a_quote_that_grows_loses_its_place(
-    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
-) -> None:
-    bid, _ = await _spread(trader)
-    await _quoting(trader)
-    await _quote(trader, bid={"price": bid + 0.5, "amount": 10})
-    await counterparty.private.buy(PERP, amount=10, price=bid + 0.5)
-    await _quote(trader, bid={"price": bid + 0.5, "amount": 20})
-    assert await _first_filled(sim, trader, counterparty, bid + 0.5) == "counterparty"
+    assert filled == {"quote": 0, "counterparty": 0, filled_first: 10}
 
 
 async def test_a_side_without_amount_amends_the_price_of_the_resting_quote(

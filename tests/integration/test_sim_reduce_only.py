@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 
-from deribit_client import DeribitClient
+from deribit_client import DeribitClient, LocalOrderBook, channels
 from deribit_client.testing import DeribitSimulator
+from tests.helpers import until
 
 PERP = "BTC-PERPETUAL"
 
@@ -67,18 +68,24 @@ async def test_a_position_reduced_otherwise_shrinks_them_and_a_grown_one_does_no
     trader: DeribitClient,
 ) -> None:
     bid = await _long(trader, 100)
-    async with trader.subscribe(f"user.orders.{PERP}.raw") as orders:
+    book = LocalOrderBook(PERP)
+    async with (
+        trader.subscribe(channels.book(PERP, "raw"), callback=book.apply),
+        trader.subscribe(f"user.orders.{PERP}.raw") as orders,
+    ):
         exit_order = await trader.private.sell(PERP, amount=100, price=bid + 50, reduce_only=True)
         await anext(orders)  # its placement
         await trader.private.sell(PERP, amount=40, type="market")
         told = [(await asyncio.wait_for(anext(orders), 5)).data for _ in range(2)]
+        # The book's subscribers see the level shrink (a notice on the book channel).
+        await until(lambda: [lv.amount for lv in book.asks() if lv.price == bid + 50] == [60])
     shrunk = next(o for o in told if o.order_id == exit_order.order.order_id)
     assert (shrunk.order_state, shrunk.amount) == ("open", 60)
     await trader.private.buy(PERP, amount=100, type="market")
     state = await trader.private.get_order_state(exit_order.order.order_id)
     assert (state.order_state, state.amount) == ("open", 60)
-    book = await trader.public.get_order_book(PERP, depth=100)
-    assert [amount for price, amount in book.asks or () if price == bid + 50] == [60]
+    snapshot = await trader.public.get_order_book(PERP, depth=100)
+    assert [amount for price, amount in snapshot.asks or () if price == bid + 50] == [60]
 
 
 async def test_a_stop_loss_left_after_the_take_profit_filled_closes_nothing(
