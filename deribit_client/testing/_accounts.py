@@ -401,6 +401,9 @@ class Trading:
         self.repositioned: dict[tuple[int, str], tuple[Account, str]] = {}
         """(account, instrument) whose position moved, or that placed a reduce-only order,
         since their reduce-only orders were last fitted to the position (``_orders``)."""
+        self.linked: dict[str, dict[str, Any]] = {}
+        """Linked orders (OTO, OCO, OTOCO) that traded or closed since their links were
+        last followed, by order id (``_orders``)."""
         self.transfer_confirmation_ms = 10_000
         """How long a transfer to another user stays ``prepared`` (cancellable) before it
         is confirmed and credited; Deribit waits for the sender's confirmation."""

@@ -3,6 +3,7 @@ account summaries, cancel-all execution reports and ``user.*`` notifications."""
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -150,6 +151,7 @@ async def book_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
             cancel_one(sim, order, "settlement")
         if ended:
             await notify(sim, account, instrument, ended, [])
+    await aftermath(sim)
 
 
 def on_tick(price: float, tick: float) -> bool:
@@ -295,7 +297,7 @@ def resting_orders(
         and o["order_type"] in _LIMIT_TYPES
         and abs(o["price"] - price) < _EPS
     ]
-    return sorted(found, key=lambda pair: pair[1]["_queued"])
+    return sorted(found, key=lambda pair: pair[1].get("_queued", sys.maxsize))  # new: last
 
 
 def market_part(
@@ -384,7 +386,7 @@ async def settle(sim: SimState, matched: Matched) -> None:
         await _mmp_tripped(sim, account, key)
     for owner, instrument, resting in matched.cancelled:
         await notify_user(sim, owner, instrument, [resting], [])
-    await fit_reduce_only(sim)
+    await aftermath(sim)
 
 
 async def _mmp_tripped(sim: SimState, account: Account, key: _mmp.MmpKey) -> None:
@@ -424,6 +426,7 @@ def fill(
     combo's fill moves the positions in its legs, each leg's trade under ``legs``."""
     name = instrument["instrument_name"]
     order["filled_amount"] = round(order["filled_amount"] + amount, 10)
+    linked_changed(sim, order)
     filled = order["filled_amount"]
     previous = order.get("average_price") or 0.0
     order["average_price"] = round((previous * (filled - amount) + price * amount) / filled, 8)
@@ -752,6 +755,29 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     instrument = _instrument(call)
     require_open(sim, instrument, "order")
     require_may_trade(account, instrument)
+    order = build_order(call, instrument, direction)
+    linked = _linked_orders(call, account, instrument, order)
+    if order["mmp"]:
+        if order["order_type"] != "limit":
+            raise invalid_param("mmp", "only for limit orders")
+        _mmp.check_order(sim, account, instrument, order)
+    check_margin(sim, account, instrument, order)
+    matched = Matched()
+    trades = execute(sim, account, order, instrument, matched)
+    for other in linked:  # an OCO partner runs now; an OTO secondary waits for the primary
+        if "_waits" in other:
+            account.keep_order(other)
+        else:
+            trades += execute(sim, account, other, instrument, matched)
+    await notify(sim, account, instrument, [order, *linked], trades)
+    await settle(sim, matched)
+    return {"order": public_view(order), "trades": [t for t in trades if t["order_id"] ==
+                                                    order["order_id"]]}  # fmt: skip
+
+
+def build_order(call: Call, instrument: dict[str, Any], direction: str) -> dict[str, Any]:
+    """The order a ``buy``/``sell`` request's params describe, checked but not placed."""
+    sim = call.sim
     order_type = call.param("type", str, "limit")
     if order_type not in _ORDER_TYPES:
         raise invalid_param("type")
@@ -802,16 +828,7 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     if trigger:
         order.update(trigger, triggered=False)
         order["trigger_order_id"] = f"{_TRIGGER_ID_PREFIX[order_type]}-{order['order_id']}"
-    if order["mmp"]:
-        if order_type != "limit":
-            raise invalid_param("mmp", "only for limit orders")
-        _mmp.check_order(sim, account, instrument, order)
-    check_margin(sim, account, instrument, order)
-    matched = Matched()
-    trades = execute(sim, account, order, instrument, matched)
-    await notify(sim, account, instrument, [order], trades)
-    await settle(sim, matched)
-    return {"order": public_view(order), "trades": trades}
+    return order
 
 
 _TRIGGER_ID_PREFIX = {"stop_limit": "SLL", "stop_market": "SLM", "take_limit": "TPL",
@@ -921,6 +938,7 @@ def execute(
         _finish(sim, account, order, book)
     order["last_update_timestamp"] = sim.now_ms()
     account.keep_order(order)
+    linked_changed(sim, order)
     return trades
 
 
@@ -1021,6 +1039,152 @@ async def fit_reduce_only(sim: SimState) -> None:
                 room = max(room - left, 0.0)
         if changed:
             await notify(sim, account, instrument, changed, [])  # the book changed too
+
+
+async def aftermath(sim: SimState) -> None:
+    """What order changes set off once they are done, until nothing more follows:
+    reduce-only orders refitted to their positions, linked orders placed or cancelled."""
+    while sim.trading.repositioned or sim.trading.linked:
+        await fit_reduce_only(sim)
+        await _follow_links(sim)
+
+
+# -- linked orders ----------------------------------------------------------------------
+# Deribit's linked_order_type: "one_triggers_other" (the primary's execution places the
+# secondaries of otoco_config), "one_cancels_other" (the execution of one order of the pair
+# cancels the other) and "one_triggers_one_cancels_other" (the primary's execution places
+# a stop-loss and take-profit pair that cancel each other); trigger_fill_condition
+# first_hit (any execution places them whole), complete_fill (the primary's complete
+# execution does) or incremental (each fill places its share, rounded down to the
+# contract size). A secondary waits ``untriggered`` (``is_secondary_oto``); one whose
+# primary closes without placing it is cancelled (``oto_primary_closed``), an OCO order
+# whose partner traded or closed too (``oco_other_closed``).
+
+_LINKED_TYPES = {"one_triggers_other": None, "one_cancels_other": 1,
+                 "one_triggers_one_cancels_other": 2}  # fmt: skip
+"""Each linked order type and how many orders its ``otoco_config`` holds (None: any)."""
+_FILL_CONDITIONS = frozenset({"first_hit", "complete_fill", "incremental"})
+
+
+def linked_changed(sim: SimState, order: dict[str, Any]) -> None:
+    """Note that a linked order traded or closed: :func:`aftermath` follows its links."""
+    if "_owner" in order:
+        sim.trading.linked[order["order_id"]] = order
+
+
+def _linked_orders(
+    call: Call, account: Account, instrument: dict[str, Any], order: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The orders a request's ``otoco_config`` links to ``order`` (built and checked, not
+    placed); none without ``linked_order_type``. Unless a config order names its
+    ``direction`` and ``amount``, it has the primary's amount and closes what the
+    primary opens (OTO, OTOCO) or, in an OCO pair, trades the primary's way."""
+    kind = call.param("linked_order_type", str, None)
+    config = call.param("otoco_config", list, None, items=dict)
+    if kind is None:
+        for name in ("otoco_config", "trigger_fill_condition"):
+            if name in call.params:
+                raise invalid_param(name, "only with linked_order_type")
+        return []
+    if kind not in _LINKED_TYPES:
+        raise invalid_param("linked_order_type")
+    condition = call.param("trigger_fill_condition", str, "first_hit")
+    if condition not in _FILL_CONDITIONS:
+        raise invalid_param("trigger_fill_condition")
+    wanted = _LINKED_TYPES[kind]
+    if not config or (wanted is not None and len(config) != wanted):
+        raise invalid_param("otoco_config", f"{kind} links {wanted or 'one or more'} orders")
+    primary_way = order["direction"] if kind == "one_cancels_other" else None
+    linked = []
+    for entry in config:
+        params = {"amount": order["amount"], "direction": primary_way or
+                  opposite(order["direction"]), **entry,
+                  "instrument_name": instrument["instrument_name"]}  # fmt: skip
+        one = Call(call.sim, call.session, call.method, params)
+        direction = one.param("direction", str)
+        if direction not in ("buy", "sell"):
+            raise invalid_param("otoco_config", "a direction is buy or sell")
+        linked.append(build_order(one, instrument, direction))
+    for other in (order, *linked):
+        other["_owner"] = account
+    ref = f"OCO-{order['order_id']}"
+    if kind == "one_cancels_other":
+        for other in linked:
+            check_margin(call.sim, account, instrument, other)
+        for other in (order, *linked):
+            other["oco_ref"] = ref
+        return linked
+    order.update(oto_order_ids=[o["order_id"] for o in linked], trigger_fill_condition=condition,
+                 _secondaries=linked)  # fmt: skip
+    if kind == "one_triggers_one_cancels_other":
+        order["is_primary_otoco"] = True
+    for other in linked:
+        other.update(is_secondary_oto=True, primary_order_id=order["order_id"],
+                     _waits=other["order_state"], _whole=other["amount"],
+                     order_state="untriggered")  # fmt: skip
+        if kind == "one_triggers_one_cancels_other":
+            other["oco_ref"] = ref
+    return linked
+
+
+async def _follow_links(sim: SimState) -> None:
+    """Place or cancel what the linked orders noted by :func:`linked_changed` decide."""
+    pending, sim.trading.linked = sim.trading.linked, {}
+    for order in pending.values():
+        account: Account = order["_owner"]
+        closed = order["order_state"] not in LIVE_STATES
+        if "oco_ref" in order and (closed or order["filled_amount"] > _EPS):
+            partners = [o for o in account.live_orders()
+                        if o.get("oco_ref") == order["oco_ref"] and o is not order]  # fmt: skip
+            for partner in partners:
+                cancel_one(sim, partner, "oco_other_closed")
+            if partners:
+                instrument = sim.market.instruments[order["instrument_name"]]
+                await notify(sim, account, instrument, partners, [])
+        if "_secondaries" in order:
+            await _trigger_secondaries(sim, account, order, closed)
+
+
+async def _trigger_secondaries(
+    sim: SimState, account: Account, primary: dict[str, Any], closed: bool
+) -> None:
+    instrument = sim.market.instruments[primary["instrument_name"]]
+    size = instrument["contract_size"]
+    filled, condition = primary["filled_amount"], primary["trigger_fill_condition"]
+    for order in primary["_secondaries"]:
+        if order["order_state"] not in LIVE_STATES:
+            continue  # cancelled by its owner, or placed and ended
+        waiting = "_waits" in order
+        if condition == "incremental":
+            share = order["_whole"] * filled / primary["amount"]
+            due = math.floor(share / size + _EPS) * size
+        elif condition == "first_hit" or primary["order_state"] == "filled":
+            due = order["_whole"] if filled > _EPS else 0.0
+        else:  # complete_fill, not complete yet
+            due = 0.0
+        if waiting and due > _EPS:
+            _resize(order, instrument, due)
+            order["order_state"] = order.pop("_waits")
+            matched = Matched()
+            try:
+                check_margin(sim, account, instrument, order)
+                trades = execute(sim, account, order, instrument, matched)
+            except SimError as refused:
+                order.update(order_state="rejected", reject_reason=refused.message)
+                linked_changed(sim, order)  # its OCO partner follows
+                trades = []
+            await notify(sim, account, instrument, [order], trades)
+            await settle(sim, matched)
+        elif waiting and closed:
+            del order["_waits"]
+            cancel_one(sim, order, "oto_primary_closed")
+            await notify(sim, account, instrument, [order], [])
+        elif not waiting and due > order["amount"] + _EPS:  # incremental: its share grows
+            if order["order_state"] == "open":
+                _rest(sim.market.books[instrument["instrument_name"]], order["direction"],
+                      order["price"], due - order["amount"])  # fmt: skip
+            _resize(order, instrument, due)
+            await notify(sim, account, instrument, [order], [])
 
 
 _INITIAL_MARGIN_RATE = 0.02  # what _position charges (50x leverage)
@@ -1190,6 +1354,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
             cancel_one(sim, order, None)
             order["reduce_only"] = True
             await notify(sim, account, instrument, [order], [])
+            await aftermath(sim)
             return {"order": public_view(order), "trades": []}
         amount = edited["amount"]
     if takes and post_only_takes(book, edited):
@@ -1197,6 +1362,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
             # Deribit's cancel reason for it: "cancelled on edit because of reject_post_only".
             cancel_one(sim, order, "edit_post_only_reject")
             await notify(sim, account, instrument, [order], [])
+            await aftermath(sim)
             raise SimError(11054, "post_only_reject")
         price = edited["price"] = _inside_spread(book, order["direction"], edited["price"])
         takes = False
@@ -1210,6 +1376,8 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     if amount is not None:
         order["amount"] = amount
         order["contracts"] = round(amount / instrument["contract_size"], 10)
+        if "_waits" in order:
+            order["_whole"] = amount  # a waiting secondary is placed as edited
     if price is not None:
         order["price"] = price
     for flag in ("post_only", "reject_post_only", "reduce_only"):
@@ -1245,6 +1413,7 @@ async def edit_by_label(call: Call) -> dict[str, Any]:
 
 
 def cancel_one(sim: SimState, order: dict[str, Any], reason: str | None) -> None:
+    linked_changed(sim, order)
     if order["order_state"] == "open":
         book = sim.market.books[order["instrument_name"]]
         unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
@@ -1260,6 +1429,7 @@ async def cancel(call: Call) -> dict[str, Any]:
     require_open(call.sim, instrument, "cancel")
     cancel_one(call.sim, order, "user_request")
     await notify(call.sim, account_of(call), instrument, [order], [])
+    await aftermath(call.sim)
     return public_view(order)
 
 
@@ -1312,6 +1482,7 @@ async def cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
             }
         )
         await notify(sim, account, sim.market.instruments[name], orders, [])
+    await aftermath(sim)
     return reports if detailed else cancelled
 
 
@@ -1575,6 +1746,7 @@ def _on_disconnect(sim: SimState, session: Session) -> None:
     sim.cod_cancellations += len(cancelled)
     for name in sorted({o["instrument_name"] for o in cancelled}):
         sim.spawn(market_moved(sim, name))  # the books lost these orders' levels
+    sim.spawn(aftermath(sim))  # their linked orders follow
 
 
 def register(sim: SimState) -> None:

@@ -14,6 +14,7 @@ from ._orders import (
     check_margin,
     currency_of,
     execute,
+    linked_changed,
     notify,
     reference_price,
     settle,
@@ -69,6 +70,7 @@ async def _fire(
         trades = execute(sim, account, order, instrument, matched)
     except SimError as refused:
         order.update(order_state="rejected", reject_reason=refused.message)
+        linked_changed(sim, order)  # an OCO partner or a secondary follows
         trades = []
     await notify(sim, account, instrument, [order], trades)
     await settle(sim, matched)
