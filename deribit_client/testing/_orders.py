@@ -767,6 +767,10 @@ async def _place(call: Call, direction: str) -> dict[str, Any]:
     for other in linked:  # an OCO partner runs now; an OTO secondary waits for the primary
         if "_waits" in other:
             account.keep_order(other)
+        elif order["filled_amount"] > _EPS or order["order_state"] not in LIVE_STATES:
+            # The primary traded or ended at once: its partner never reaches the book.
+            other.update(order_state="cancelled", cancel_reason="oco_other_closed")
+            account.keep_order(other)
         else:
             trades += execute(sim, account, other, instrument, matched)
     await notify(sim, account, instrument, [order, *linked], trades)

@@ -206,3 +206,24 @@ async def test_linked_orders_are_checked_before_anything_is_placed(trader: Derib
                                               "price": bid - 20, **extra})  # fmt: skip
         assert refused.value.code == -32602, extra
     assert await trader.private.get_open_orders() == []
+
+
+async def test_an_oco_partner_of_a_primary_that_trades_at_once_never_trades(
+    trader: DeribitClient,
+) -> None:
+    _, ask, _ = await _prices(trader)
+    placed = await trader.private.buy(
+        PERP,
+        amount=10,
+        type="market",
+        linked_order_type="one_cancels_other",
+        otoco_config=[{"type": "limit", "price": ask + 50, "direction": "buy"}],  # marketable
+    )
+    assert placed.order.order_state == "filled"
+    (partner,) = [
+        o
+        for o in await trader.private.get_order_history_by_instrument(PERP, include_unfilled=True)
+        if o.order_id != placed.order.order_id
+    ]
+    assert (partner.order_state, partner.cancel_reason) == ("cancelled", "oco_other_closed")
+    assert (await trader.private.get_position(PERP)).size == 10
