@@ -1131,6 +1131,24 @@ def _linked_orders(
     return linked
 
 
+async def run_waiting(
+    sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
+) -> None:
+    """Run an order that waited (a trigger order that fired, a secondary its primary
+    placed); if the account cannot cover its margin now or the market refuses it
+    (self-trading, say), it ends ``rejected`` instead of failing what set it off."""
+    matched = Matched()
+    try:
+        check_margin(sim, account, instrument, order)
+        trades = execute(sim, account, order, instrument, matched)
+    except SimError as refused:
+        order.update(order_state="rejected", reject_reason=refused.message)
+        linked_changed(sim, order)  # an OCO partner or a secondary follows
+        trades = []
+    await notify(sim, account, instrument, [order], trades)
+    await settle(sim, matched)
+
+
 async def _follow_links(sim: SimState) -> None:
     """Place or cancel what the linked orders noted by :func:`linked_changed` decide."""
     pending, sim.trading.linked = sim.trading.linked, {}
@@ -1169,16 +1187,7 @@ async def _trigger_secondaries(
         if waiting and due > _EPS:
             _resize(order, instrument, due)
             order["order_state"] = order.pop("_waits")
-            matched = Matched()
-            try:
-                check_margin(sim, account, instrument, order)
-                trades = execute(sim, account, order, instrument, matched)
-            except SimError as refused:
-                order.update(order_state="rejected", reject_reason=refused.message)
-                linked_changed(sim, order)  # its OCO partner follows
-                trades = []
-            await notify(sim, account, instrument, [order], trades)
-            await settle(sim, matched)
+            await run_waiting(sim, account, instrument, order)
         elif waiting and closed:
             del order["_waits"]
             cancel_one(sim, order, "oto_primary_closed")

@@ -9,17 +9,8 @@ import functools
 from typing import Any
 
 from ._accounts import Account
-from ._orders import (
-    Matched,
-    check_margin,
-    currency_of,
-    execute,
-    linked_changed,
-    notify,
-    reference_price,
-    settle,
-)
-from ._session import SimError, invalid_param
+from ._orders import currency_of, reference_price, run_waiting
+from ._session import invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState, account_of
 
@@ -59,21 +50,11 @@ async def on_market_move(sim: SimState, name: str) -> None:
 async def _fire(
     sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
 ) -> None:
-    """Run a triggered order as the market or limit order it carries; if the account
-    cannot cover its margin now or the market refuses it (self-trading, say), it ends
-    ``rejected`` instead of ending the stream."""
+    """Run a triggered order as the market or limit order it carries (``rejected`` if it
+    cannot run now: :func:`run_waiting`)."""
     now = sim.now_ms()
     order.update(triggered=True, order_state="open", last_update_timestamp=now, _fired_at=now)
-    matched = Matched()
-    try:
-        check_margin(sim, account, instrument, order)
-        trades = execute(sim, account, order, instrument, matched)
-    except SimError as refused:
-        order.update(order_state="rejected", reject_reason=refused.message)
-        linked_changed(sim, order)  # an OCO partner or a secondary follows
-        trades = []
-    await notify(sim, account, instrument, [order], trades)
-    await settle(sim, matched)
+    await run_waiting(sim, account, instrument, order)
 
 
 def _entry(order: dict[str, Any]) -> dict[str, Any]:
