@@ -723,6 +723,28 @@ class Market:
             return self.combo_mark(legs)
         return self.books[name].mid() or float(self.last_trade[name])
 
+    def advanced_price(self, name: str, advanced: str, value: float, now_ms: int) -> float:
+        """The price in the base currency of an option order priced ``advanced``: a USD
+        price (``usd``) or an implied volatility in percent (``implv``, Black-Scholes on
+        the index without rates), at the current index, snapped to the tick (one at
+        least)."""
+        instrument = self.instruments[name]
+        spot = self.index_prices.get(instrument["price_index"], 0.0) or self.mark_price(name)
+        if advanced == "usd":
+            usd = value
+        else:
+            years = max(instrument["expiration_timestamp"] - now_ms, 1) / (365 * 86_400_000)
+            spread = value / 100 * math.sqrt(years)
+            strike = instrument["strike"]
+            d1 = (math.log(spot / strike) + spread * spread / 2) / spread if spread else 0.0
+            d2 = d1 - spread
+            if instrument["option_type"] == "call":
+                usd = spot * _normal(d1) - strike * _normal(d2)
+            else:
+                usd = strike * _normal(-d2) - spot * _normal(-d1)
+        book = self.books[name]
+        return max(book.round(usd / spot), book.tick)
+
     def price_at(self, name: str, time_ms: int) -> float:
         """An index price, or an instrument's mark price, at ``time_ms``: its current value
         since the simulator started, a made-up path ending at its opening value before."""
@@ -819,6 +841,11 @@ class Market:
         result["bids"] = [list(level) for level in book.bids[:depth]]
         result["asks"] = [list(level) for level in book.asks[:depth]]
         return result
+
+
+def _normal(x: float) -> float:
+    """The standard normal distribution function."""
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
 def made_up_path(key: str, time_ms: int, anchor: float, until: int, swing: float = 1.0) -> float:

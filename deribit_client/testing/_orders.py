@@ -3,6 +3,7 @@ account summaries, cancel-all execution reports and ``user.*`` notifications."""
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from typing import Any
@@ -749,7 +750,16 @@ def new_order(
     return order
 
 
+def require_in_time(call: Call) -> None:
+    """``valid_until``: a request the matching engine reaches after it is refused with
+    ``13888 timed_out`` (buy, sell, edit, edit_by_label, mass_quote)."""
+    valid_until = call.param("valid_until", int, None)
+    if valid_until is not None and valid_until <= call.sim.now_ms():
+        raise SimError(13888, "timed_out")
+
+
 async def _place(call: Call, direction: str) -> dict[str, Any]:
+    require_in_time(call)
     sim = call.sim
     account = account_of(call)
     instrument = _instrument(call)
@@ -795,13 +805,6 @@ def build_order(call: Call, instrument: dict[str, Any], direction: str) -> dict[
     elif contracts is not None and abs(contracts * size - amount) > _EPS:
         raise SimError(11029, "invalid_arguments", {"reason": "amount and contracts differ"})
     check_amount(instrument, amount)
-    price = call.param("price", float, None)
-    if order_type in _LIMIT_TYPES:
-        if price is None:
-            raise invalid_param("price", "required for limit orders")
-        check_price(sim, instrument, direction, price)
-    else:
-        price = None  # "Only for limit and stop_limit orders": other types ignore it
     label = call.param("label", str, "")
     if len(label) > 64:
         raise invalid_param("label", "at most 64 characters")
@@ -810,6 +813,23 @@ def build_order(call: Call, instrument: dict[str, Any], direction: str) -> dict[
         raise invalid_param("time_in_force")
     post_only = call.param("post_only", bool, False)
     reject_post_only = call.param("reject_post_only", bool, False)
+    if post_only and (order_type not in _LIMIT_TYPES or time_in_force != "good_til_cancelled"):
+        # "Only valid in combination with time_in_force=good_til_cancelled"
+        raise SimError(11055, "post_only_not_allowed")
+    advanced = _advanced(call, instrument)
+    if advanced and post_only:
+        raise SimError(11039, "no_adv_postonly")
+    price = call.param("price", float, None)
+    if order_type in _LIMIT_TYPES:
+        if price is None:
+            raise invalid_param("price", "required for limit orders")
+        if advanced:
+            advanced[advanced["advanced"]] = price  # the order shows its usd or implv
+            price = _advanced_price(sim, instrument, advanced)
+        check_price(sim, instrument, direction, price)
+    else:
+        price = None  # "Only for limit and stop_limit orders": other types ignore it
+        advanced = {}
     if order_type in _TRIGGER_TYPES and is_combo(instrument):
         raise SimError(13036, "unavailable_for_combo_books")
     trigger = _trigger_params(call, instrument, order_type, direction)
@@ -832,7 +852,62 @@ def build_order(call: Call, instrument: dict[str, Any], direction: str) -> dict[
     if trigger:
         order.update(trigger, triggered=False)
         order["trigger_order_id"] = f"{_TRIGGER_ID_PREFIX[order_type]}-{order['order_id']}"
+    order.update(advanced)
     return order
+
+
+def _advanced(call: Call, instrument: dict[str, Any]) -> dict[str, Any]:
+    """``{"advanced": "usd" | "implv"}`` for an advanced option order (``11038`` outside
+    options), else empty."""
+    advanced = call.param("advanced", str, None)
+    if advanced is None:
+        return {}
+    if advanced not in ("usd", "implv"):
+        raise invalid_param("advanced")
+    if instrument["kind"] != "option":
+        raise SimError(11038, "no_adv_for_futures")
+    return {"advanced": advanced}
+
+
+def _advanced_price(sim: SimState, instrument: dict[str, Any], order: dict[str, Any]) -> float:
+    """What an advanced order's ``usd`` or ``implv`` makes its price now."""
+    kind = order["advanced"]
+    return sim.market.advanced_price(instrument["instrument_name"], kind, order[kind],
+                                     sim.now_ms())  # fmt: skip
+
+
+async def _reprice_advanced(sim: SimState, name: str) -> None:
+    """Deribit keeps an advanced order at its USD price or implied volatility: when the
+    index moves, its price follows, as an edit would move it (behind the level's queue,
+    trading if it now crosses)."""
+    instrument = sim.market.instruments[name]
+    if instrument["kind"] != "option":
+        return
+    for account in list(sim.trading.accounts.values()):
+        for order in [o for o in account.live_orders() if o["instrument_name"] == name
+                      and o["order_state"] == "open" and "advanced" in o]:  # fmt: skip
+            price = _advanced_price(sim, instrument, order)
+            if price == order["price"]:
+                continue
+            book = sim.market.books[name]
+            unrest(
+                book, order["direction"], order["price"], order["amount"] - order["filled_amount"]
+            )
+            order.pop("_ahead", None)
+            order["price"] = price
+            matched = Matched()
+            try:
+                cancel_self_matched(sim, prevent_self_trade(sim, account, order, instrument),
+                                    matched)  # fmt: skip
+                trades = _match(sim, account, order, instrument, matched)
+            except SimError:  # it would trade with the account itself (reject_taker)
+                order["order_state"] = "cancelled"  # no longer in the book
+                trades = []
+            if order["order_state"] == "open":
+                _finish(sim, account, order, book)
+            order["last_update_timestamp"] = sim.now_ms()
+            await notify(sim, account, instrument, [order], trades)
+            await settle(sim, matched)
 
 
 _TRIGGER_ID_PREFIX = {"stop_limit": "SLL", "stop_market": "SLM", "take_limit": "TPL",
@@ -1331,6 +1406,7 @@ def _open_order(call: Call, order_id: str) -> dict[str, Any]:
 
 
 async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
+    require_in_time(call)
     sim = call.sim
     account = account_of(call)
     instrument = _instrument(call, order["instrument_name"])
@@ -1346,6 +1422,12 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         raise invalid_param("amount", "amount or price required")
     if amount is not None and amount < order["filled_amount"] - _EPS:
         raise SimError(10021, "invalid_amount")
+    advanced = _advanced(call, instrument)
+    if advanced and "advanced" not in order:
+        raise SimError(11041, "not_adv_order")
+    if price is not None and advanced:  # the price is the order's usd or implv again
+        advanced[advanced["advanced"]] = price
+        price = _advanced_price(sim, instrument, advanced)
     if price is not None:
         check_price(sim, instrument, order["direction"], price)
     trigger_price = _trigger_price(call, instrument)
@@ -1393,6 +1475,9 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
             order["_whole"] = amount  # a waiting secondary is placed as edited
     if price is not None:
         order["price"] = price
+        for key in ("advanced", "usd", "implv"):  # a plain price ends an advanced order
+            order.pop(key, None)
+        order.update(advanced)
     for flag in ("post_only", "reject_post_only", "reduce_only"):
         order[flag] = edited[flag]
     order["replaced"] = True
@@ -1776,3 +1861,4 @@ def register(sim: SimState) -> None:
     for fn in handlers:
         sim.methods[f"private/{fn.__name__}"] = fn
     sim.on_disconnect.append(lambda session: _on_disconnect(sim, session))
+    sim.on_market_move.append(functools.partial(_reprice_advanced, sim))

@@ -25,6 +25,7 @@ from ._orders import (
     notify,
     post_only_takes,
     prevent_self_trade,
+    require_in_time,
     require_may_trade,
     require_open,
     settle,
@@ -164,10 +165,8 @@ async def mass_quote(call: Call) -> dict[str, Any]:
     sim, account = call.sim, account_of(call)
     if not (call.session.state.get("cod") or account.cod["account"]):
         raise SimError(13042, "cod_not_enabled")
-    now = sim.now_ms()
-    if params.get("valid_until", now + 1) <= now:
-        raise SimError(13888, "timed_out")
-    if now < account.quotes_frozen_until:
+    require_in_time(call)
+    if sim.now_ms() < account.quotes_frozen_until:
         raise SimError(13043, "quotes_frozen")
     key = _group_key(sim, account, params["mmp_group"])
     matched = Matched()

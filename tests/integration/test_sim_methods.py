@@ -140,6 +140,8 @@ async def test_every_catalogue_method_answers_valid_parameters(sim: DeribitSimul
                 token = await other.call("public/auth", grant, result_type=AuthResult)
                 state["refresh_token"] = token.refresh_token
             params = valid_params(examples.get(method, {}), list(facts.params), state)
+            if method.startswith("private/edit"):
+                params.pop("advanced", None)  # the example's order is an option, ours is not
             if method == "public/auth":
                 params = {"grant_type": "client_credentials", **KEY}
             try:
