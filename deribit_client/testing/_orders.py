@@ -872,6 +872,8 @@ def _advanced(call: Call, instrument: dict[str, Any]) -> dict[str, Any]:
 def _advanced_price(sim: SimState, instrument: dict[str, Any], order: dict[str, Any]) -> float:
     """What an advanced order's ``usd`` or ``implv`` makes its price now."""
     kind = order["advanced"]
+    if not order[kind] > 0:
+        raise invalid_param("price", f"a positive {'USD price' if kind == 'usd' else 'volatility'}")
     return sim.market.advanced_price(instrument["instrument_name"], kind, order[kind],
                                      sim.now_ms())  # fmt: skip
 

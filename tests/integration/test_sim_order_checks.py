@@ -59,6 +59,8 @@ async def test_an_advanced_option_order_cannot_be_post_only(trader: DeribitClien
     params = {"instrument_name": option, "amount": 1, "price": 60, "advanced": "implv",
               "post_only": True}  # fmt: skip
     assert await _refused(trader, "private/buy", params) == 11039
+    del params["post_only"]
+    assert await _refused(trader, "private/buy", {**params, "price": -5}) == -32602
 
 
 TICK = 0.0005  # the simulator's options
