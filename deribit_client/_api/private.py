@@ -641,7 +641,10 @@ def _require_change(params: dict[str, Any]) -> None:
 
 def _order_params(params: dict[str, Any]) -> dict[str, Any]:
     """An order wrapper's arguments, checked: an amount, a price and trigger where the
-    order type needs them, a label Deribit takes."""
+    order type needs them, the flags only in the combinations Deribit's parameter
+    descriptions allow (``post_only`` on good-til-cancelled limit orders,
+    ``reject_post_only`` with it, ``mmp`` on limit orders, linked orders with their
+    config), a label Deribit takes."""
     if params["amount"] is None and params["contracts"] is None:
         raise ClientError("an order needs amount or contracts")
     order_type = params["type"] or "limit"
@@ -649,5 +652,23 @@ def _order_params(params: dict[str, Any]) -> dict[str, Any]:
         raise ClientError(f"a {order_type} order needs a price")
     if order_type.startswith(("stop", "take")) and params["trigger_price"] is None:
         raise ClientError(f"a {order_type} order needs trigger_price (and trigger)")
+    if order_type == "trailing_stop" and params["trigger_offset"] is None:
+        raise ClientError("a trailing_stop order needs trigger_offset (and trigger)")
+    if params["post_only"]:
+        tif = params["time_in_force"] or "good_til_cancelled"
+        if order_type not in _NEEDS_PRICE or tif != "good_til_cancelled":
+            raise ClientError(
+                f"post_only is valid on good_til_cancelled limit orders only, not on a"
+                f" {tif} {order_type} order"
+            )
+    if params["reject_post_only"] and not params["post_only"]:
+        raise ClientError("reject_post_only is valid only with post_only=True")
+    if params["mmp"] and order_type != "limit":
+        raise ClientError(f"mmp is valid on limit orders only, not on a {order_type} order")
+    linked = params["linked_order_type"] is not None
+    if linked != (params["otoco_config"] is not None):
+        raise ClientError("linked_order_type and otoco_config go together")
+    if params["trigger_fill_condition"] is not None and not linked:
+        raise ClientError("trigger_fill_condition is valid only with linked_order_type")
     _check_label(params["label"])
     return params

@@ -331,7 +331,7 @@ async def test_market_fill_positions_trades_and_close(trader: DeribitClient) -> 
     assert {s.currency for s in summaries.summaries} >= {"BTC", "ETH"}
 
 
-async def test_order_rejections_are_typed(trader: DeribitClient) -> None:
+async def test_order_rejections_are_typed(sim: DeribitSimulator, trader: DeribitClient) -> None:
     price = await below_bid(trader)
     with pytest.raises(OrderRejectedError) as tick:
         await trader.private.buy(PERP, amount=10, price=price + 0.25)
@@ -347,6 +347,21 @@ async def test_order_rejections_are_typed(trader: DeribitClient) -> None:
         await trader.private.sell(PERP, amount=10)
     with pytest.raises(ValueError, match="64"):
         await trader.private.buy(PERP, amount=10, price=price, label="x" * 65)
+    combinations: list[tuple[dict[str, Any], str]] = [
+        ({"type": "market", "post_only": True}, "post_only"),
+        ({"price": price, "post_only": True, "time_in_force": "fill_or_kill"}, "post_only"),
+        ({"price": price, "reject_post_only": True}, "reject_post_only"),
+        ({"type": "stop_market", "trigger_price": price, "mmp": True}, "mmp"),
+        ({"type": "trailing_stop", "trigger": "index_price"}, "trigger_offset"),
+        ({"price": price, "linked_order_type": "one_cancels_other"}, "otoco_config"),
+        ({"price": price, "otoco_config": [{"type": "limit"}]}, "linked_order_type"),
+        ({"price": price, "trigger_fill_condition": "incremental"}, "trigger_fill_condition"),
+    ]
+    sent = len(sim.calls)
+    for extra, named in combinations:
+        with pytest.raises(ClientError, match=named):
+            await trader.private.buy(PERP, amount=10, **extra)
+    assert len(sim.calls) == sent  # refused before sending
 
 
 async def test_cod_settings(trader: DeribitClient) -> None:
