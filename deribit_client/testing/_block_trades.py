@@ -21,10 +21,10 @@ from ._accounts import Account
 from ._market import currency_matches, opposite
 from ._orders import (
     account_of,
+    aftermath,
     check_margin,
     currency_of,
     fill,
-    fit_reduce_only,
     new_order,
     notify_user,
     on_tick,
@@ -245,7 +245,7 @@ async def trade_block(
             "timestamp": now,
             "trades": own[party.client_id],
         }
-    await fit_reduce_only(sim)  # the legs moved both parties' positions
+    await aftermath(sim)  # the legs moved both parties' positions
     return account.block_trades[block_id], counterparty.block_trades[block_id]
 
 

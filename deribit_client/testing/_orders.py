@@ -1032,7 +1032,7 @@ def execute(
 
 def repositioned(sim: SimState, account: Account, name: str) -> None:
     """Note that ``account``'s reduce-only orders in ``name`` may no longer fit its
-    position: :func:`fit_reduce_only` adjusts them."""
+    position: :func:`_fit_reduce_only` adjusts them."""
     sim.trading.repositioned[(id(account), name)] = (account, name)
 
 
@@ -1094,7 +1094,7 @@ def _resize(order: dict[str, Any], instrument: dict[str, Any], amount: float) ->
     order["contracts"] = round(amount / instrument["contract_size"], 10)
 
 
-async def fit_reduce_only(sim: SimState) -> None:
+async def _fit_reduce_only(sim: SimState) -> None:
     """Adjust the reduce-only orders of every position that moved (see
     :func:`repositioned`) down to what the position leaves each of them, in the order
     they would execute; one left with nothing is cancelled. Book subscribers see the
@@ -1126,7 +1126,7 @@ async def aftermath(sim: SimState) -> None:
     """What order changes set off once they are done, until nothing more follows:
     reduce-only orders refitted to their positions, linked orders placed or cancelled."""
     while sim.trading.repositioned or sim.trading.linked:
-        await fit_reduce_only(sim)
+        await _fit_reduce_only(sim)
         await _follow_links(sim)
 
 

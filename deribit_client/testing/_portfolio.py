@@ -10,9 +10,9 @@ from typing import Any
 from ._market import TRADING_PRODUCTS, opposite
 from ._orders import (
     account_summary,
+    aftermath,
     apply_position,
     currency_of,
-    fit_reduce_only,
     position_view,
     repositioned,
 )
@@ -78,7 +78,7 @@ async def move_positions(call: Call) -> list[dict[str, Any]]:
         out.append({"target_uid": target, "source_uid": source, "price": price,
                     "instrument_name": name, "direction": direction, "amount": amount})  # fmt: skip
     account.position_moves = [*recent, now]
-    await fit_reduce_only(sim)
+    await aftermath(sim)  # reduce-only (and so linked) orders follow the positions
     return out
 
 
