@@ -17,6 +17,7 @@ from ._orders import (
     past_limit,
     resting_orders,
     settle,
+    shown,
 )
 from ._state import SimState
 from ._streams import market_moved
@@ -79,6 +80,7 @@ async def trade(
         users = resting_orders(sim, name, opposite(direction), price)
         market = market_part(book, side, price, users)
         traded = 0.0  # of the market's liquidity at this price
+        refreshed = False
         for maker, resting in users:
             ahead = min(resting.get("_ahead", 0.0), market) - traded
             if ahead > _EPS and amount > _EPS:
@@ -89,13 +91,22 @@ async def trade(
                 break
             if _mmp.halted(sim, maker, instrument, resting):
                 continue  # tripped by an earlier fill: settle() cancels it
-            size = min(amount, resting["amount"] - resting["filled_amount"])
-            fill_resting(sim, maker, resting, instrument, record(price, size), matched)
+            size = min(amount, shown(resting))
+            refreshed |= fill_resting(sim, maker, resting, instrument, record(price, size),
+                                      matched)  # fmt: skip
             amount -= size
         size = min(amount, market - traded)
         if size > _EPS:
             record(price, size)
             traded, amount = traded + size, amount - size
+        while refreshed and amount > _EPS:  # icebergs that showed their display again
+            refreshed = False
+            for maker, resting in resting_orders(sim, name, opposite(direction), price):
+                size = min(amount, shown(resting))
+                if size > _EPS and not _mmp.halted(sim, maker, instrument, resting):
+                    refreshed |= fill_resting(sim, maker, resting, instrument,
+                                              record(price, size), matched)  # fmt: skip
+                    amount -= size
         if not replenish:
             book.add(side, price, -traded)
         for _, resting in users:  # what traded was ahead of whoever is still queued

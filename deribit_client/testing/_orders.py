@@ -185,6 +185,14 @@ def _rest(book: Book, direction: str, price: float, amount: float) -> None:
     book.add(side_of(direction), price, amount)
 
 
+def shown(order: dict[str, Any]) -> float:
+    """What of an open order its book level shows: what is left of it, of an iceberg
+    (``display_amount``) only its display."""
+    left = float(order["amount"] - order["filled_amount"])
+    display = order.get("display_amount")
+    return left if display is None else min(float(display), left)
+
+
 def unrest(book: Book, direction: str, price: float, amount: float) -> None:
     book.add(side_of(direction), price, -amount)
 
@@ -213,7 +221,7 @@ def prevent_self_trade(
         if here and reject:
             raise SimError(10003, "order_overlap")  # self-trading is not allowed
         reached += here
-        remaining -= available - sum(o["amount"] - o["filled_amount"] for _, o in here)
+        remaining -= available - sum(shown(o) for _, o in here)
     return reached
 
 
@@ -306,8 +314,7 @@ def market_part(
 ) -> float:
     """The simulated market's own liquidity in a level: what ``users``' orders (the level's
     :func:`resting_orders`) leave of it."""
-    left = float(sum(o["amount"] - o["filled_amount"] for _, o in users))
-    return max(0.0, book.amount_at(side, price) - left)
+    return max(0.0, book.amount_at(side, price) - sum(shown(o) for _, o in users))
 
 
 def _match(
@@ -336,25 +343,34 @@ def _match(
             break
         if any(abs(price - p) < _EPS for p in own):
             break  # prevent_self_trade ran first; only liquidity an MMP trip withdrew gets here
-        makers = resting_orders(sim, name, opposite(order["direction"]), price, besides=account)
-        for maker, resting in makers:
-            left = resting["amount"] - resting["filled_amount"]
-            if _mmp.halted(sim, maker, instrument, resting):
-                available -= left  # tripped by an earlier fill: settle() cancels it
-                continue
-            take = min(remaining, left, available)
-            if take <= _EPS:
+        users = resting_orders(sim, name, opposite(order["direction"]), price)
+        market = min(market_part(book, taken_side, price, users), available)
+        while remaining > _EPS:  # again while icebergs refresh their display at this price
+            refreshed = False
+            makers = resting_orders(sim, name, opposite(order["direction"]), price,
+                                    besides=account)  # fmt: skip
+            for maker, resting in makers:
+                if _mmp.halted(sim, maker, instrument, resting):
+                    continue  # tripped by an earlier fill: settle() cancels it
+                take = min(remaining, shown(resting))
+                if take <= _EPS:
+                    continue
+                public = sim.market.record_trade(name, order["direction"], price, take,
+                                                 sim.now_ms())  # fmt: skip
+                trades.append(fill(sim, account, order, instrument, price, take, public=public))
+                matched.count(sim, account, instrument, order, price, take)
+                refreshed |= fill_resting(sim, maker, resting, instrument, public, matched)
+                remaining -= take
+                if remaining <= _EPS:
+                    break
+            take = min(remaining, market)  # the market's own liquidity, behind the users
+            if take > _EPS:
+                book.add(taken_side, price, -take)
+                trades.append(fill(sim, account, order, instrument, price, take))
+                matched.count(sim, account, instrument, order, price, take)
+                remaining, market = remaining - take, market - take
+            if not refreshed:
                 break
-            public = sim.market.record_trade(name, order["direction"], price, take, sim.now_ms())
-            trades.append(fill(sim, account, order, instrument, price, take, public=public))
-            matched.count(sim, account, instrument, order, price, take)
-            fill_resting(sim, maker, resting, instrument, public, matched)
-            remaining, available = remaining - take, available - take
-        take = min(remaining, available)
-        if take > _EPS:
-            book.add(taken_side, price, -take)
-            trades.append(fill(sim, account, order, instrument, price, take))
-            matched.count(sim, account, instrument, order, price, take)
     return trades
 
 
@@ -365,9 +381,11 @@ def fill_resting(
     instrument: dict[str, Any],
     public: dict[str, Any],
     matched: Matched,
-) -> None:
+) -> bool:
     """Fill ``maker``'s resting order by the trade ``public`` printed: the order and its
-    level shrink, and the maker's notice waits in ``matched`` for :func:`settle`."""
+    level shrink, and the maker's notice waits in ``matched`` for :func:`settle`. An
+    iceberg whose display the fill used up shows ``refresh_amount`` again, at the back of
+    the level's queue; returns whether one did."""
     price, amount = public["price"], public["amount"]
     made = fill(sim, maker, resting, instrument, price, amount, public=public, liquidity="M")
     matched.count(sim, maker, instrument, resting, price, amount)
@@ -375,7 +393,20 @@ def fill_resting(
     resting.update(order_state="filled" if filled else "open", last_update_timestamp=sim.now_ms())
     matched.makers.append((maker, instrument, resting, made))
     book = sim.market.books[instrument["instrument_name"]]
-    book.add(side_of(resting["direction"]), price, -amount)
+    side = side_of(resting["direction"])
+    book.add(side, price, -amount)
+    if "refresh_amount" not in resting or filled:
+        return False
+    resting["display_amount"] = round(resting["display_amount"] - amount, 10)
+    if resting["display_amount"] > _EPS:
+        return False
+    left = resting["amount"] - resting["filled_amount"]
+    resting["display_amount"] = min(resting["refresh_amount"], left)
+    book.add(side, price, resting["display_amount"])
+    users = resting_orders(sim, instrument["instrument_name"], resting["direction"], price)
+    resting.update(_queued=next(sim.trading.queue_places),
+                   _ahead=market_part(book, side, price, users))  # fmt: skip
+    return True
 
 
 async def settle(sim: SimState, matched: Matched) -> None:
@@ -832,6 +863,7 @@ def build_order(call: Call, instrument: dict[str, Any], direction: str) -> dict[
         advanced = {}
     if order_type in _TRIGGER_TYPES and is_combo(instrument):
         raise SimError(13036, "unavailable_for_combo_books")
+    iceberg = _iceberg(call, instrument, amount) if order_type in _LIMIT_TYPES else {}
     trigger = _trigger_params(call, instrument, order_type, direction)
     order = new_order(
         sim,
@@ -852,8 +884,21 @@ def build_order(call: Call, instrument: dict[str, Any], direction: str) -> dict[
     if trigger:
         order.update(trigger, triggered=False)
         order["trigger_order_id"] = f"{_TRIGGER_ID_PREFIX[order_type]}-{order['order_id']}"
-    order.update(advanced)
+    order.update(advanced, **iceberg)
     return order
+
+
+def _iceberg(call: Call, instrument: dict[str, Any], amount: float) -> dict[str, Any]:
+    """``display_amount`` and ``refresh_amount`` of an iceberg order (empty for others):
+    the display must be at least 100 times the instrument's minimum amount and the hidden
+    part less than 100 times the display (``10036`` otherwise)."""
+    display = call.param("display_amount", float, None)
+    if display is None or display >= amount:
+        return {}
+    hidden = amount - display
+    if display < 100 * instrument["min_trade_amount"] - _EPS or hidden >= 100 * display:
+        raise SimError(10036, "invalid_max_show_amount")
+    return {"display_amount": display, "refresh_amount": display}
 
 
 def _advanced(call: Call, instrument: dict[str, Any]) -> dict[str, Any]:
@@ -892,9 +937,7 @@ async def _reprice_advanced(sim: SimState, name: str) -> None:
             if price == order["price"]:
                 continue
             book = sim.market.books[name]
-            unrest(
-                book, order["direction"], order["price"], order["amount"] - order["filled_amount"]
-            )
+            unrest(book, order["direction"], order["price"], shown(order))
             order.pop("_ahead", None)
             order["price"] = price
             matched = Matched()
@@ -1113,8 +1156,10 @@ async def _fit_reduce_only(sim: SimState) -> None:
                     if room <= _EPS:
                         cancel_one(sim, order, None)  # Deribit documents no reason for it
                     else:
-                        unrest(sim.market.books[name], direction, order["price"], left - room)
+                        before = shown(order)
                         _resize(order, instrument, order["filled_amount"] + room)
+                        unrest(sim.market.books[name], direction, order["price"],
+                               before - shown(order))  # fmt: skip
                         order["last_update_timestamp"] = sim.now_ms()
                     changed.append(order)
                 room = max(room - left, 0.0)
@@ -1270,10 +1315,11 @@ async def _trigger_secondaries(
             cancel_one(sim, order, "oto_primary_closed")
             await notify(sim, account, instrument, [order], [])
         elif not waiting and due > order["amount"] + _EPS:  # incremental: its share grows
+            before = shown(order)
+            _resize(order, instrument, due)
             if order["order_state"] == "open":
                 _rest(sim.market.books[instrument["instrument_name"]], order["direction"],
-                      order["price"], due - order["amount"])  # fmt: skip
-            _resize(order, instrument, due)
+                      order["price"], shown(order) - before)  # fmt: skip
             await notify(sim, account, instrument, [order], [])
 
 
@@ -1387,7 +1433,10 @@ def _finish(sim: SimState, account: Account, order: dict[str, Any], book: Book) 
             order["_ahead"] = min(ahead, order["_ahead"])
         else:
             order.update(_ahead=ahead, _queued=next(sim.trading.queue_places))
-        _rest(book, order["direction"], price, remaining)
+        if "refresh_amount" in order:  # an iceberg shows its display, at most what is left
+            order["display_amount"] = min(order["display_amount"] or order["refresh_amount"],
+                                          remaining)  # fmt: skip
+        _rest(book, order["direction"], price, shown(order))
 
 
 async def buy(call: Call) -> dict[str, Any]:
@@ -1444,6 +1493,9 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
               "reduce_only": call.param("reduce_only", bool, order["reduce_only"])}  # fmt: skip
     if order["mmp"]:
         _mmp.check_order(sim, account, instrument, edited)
+    iceberg = (
+        _iceberg(call, instrument, edited["amount"]) if "display_amount" in call.params else None
+    )
     takes = order["order_state"] == "open"
     if takes and edited["reduce_only"]:
         _cap_reduce_only(sim, account, edited, instrument)
@@ -1465,7 +1517,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         takes = False
     reached = prevent_self_trade(sim, account, edited, instrument) if takes else []
     if order["order_state"] == "open":
-        unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
+        unrest(book, order["direction"], order["price"], shown(order))
     if (price is not None and price != order["price"]) or (
         amount is not None and amount > order["amount"] + _EPS
     ):
@@ -1482,6 +1534,10 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         order.update(advanced)
     for flag in ("post_only", "reject_post_only", "reduce_only"):
         order[flag] = edited[flag]
+    if iceberg is not None:  # a new display (or none: shown whole)
+        order.pop("display_amount", None)
+        order.pop("refresh_amount", None)
+        order.update(iceberg)
     order["replaced"] = True
     matched = Matched()
     cancel_self_matched(sim, reached, matched)
@@ -1516,7 +1572,7 @@ def cancel_one(sim: SimState, order: dict[str, Any], reason: str | None) -> None
     linked_changed(sim, order)
     if order["order_state"] == "open":
         book = sim.market.books[order["instrument_name"]]
-        unrest(book, order["direction"], order["price"], order["amount"] - order["filled_amount"])
+        unrest(book, order["direction"], order["price"], shown(order))
     order["order_state"] = "cancelled"
     if reason is not None:
         order["cancel_reason"] = reason
