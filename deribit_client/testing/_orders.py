@@ -291,14 +291,13 @@ class Matched:
 
 
 def resting_orders(
-    sim: SimState, name: str, direction: str, price: float, *, besides: Account | None = None
+    sim: SimState, name: str, direction: str, price: float
 ) -> list[tuple[Account, dict[str, Any]]]:
     """The simulated users' open limit orders of ``direction`` at ``price`` in ``name``'s
-    book (other than ``besides``'s), oldest first: the queue of users at that level."""
+    book, oldest first: the queue of users at that level."""
     found = [
         (account, o)
         for account in sim.trading.accounts.values()
-        if account is not besides
         for o in account.live_orders()
         if o["order_state"] == "open"
         and o["instrument_name"] == name
@@ -343,15 +342,15 @@ def _match(
             break
         if any(abs(price - p) < _EPS for p in own):
             break  # prevent_self_trade ran first; only liquidity an MMP trip withdrew gets here
-        users = resting_orders(sim, name, opposite(order["direction"]), price)
-        market = min(market_part(book, taken_side, price, users), available)
+        market: float | None = None  # the market's own liquidity here, behind the users
         while remaining > _EPS:  # again while icebergs refresh their display at this price
             refreshed = False
-            makers = resting_orders(sim, name, opposite(order["direction"]), price,
-                                    besides=account)  # fmt: skip
-            for maker, resting in makers:
-                if _mmp.halted(sim, maker, instrument, resting):
-                    continue  # tripped by an earlier fill: settle() cancels it
+            users = resting_orders(sim, name, opposite(order["direction"]), price)
+            if market is None:
+                market = min(market_part(book, taken_side, price, users), available)
+            for maker, resting in users:
+                if maker is account or _mmp.halted(sim, maker, instrument, resting):
+                    continue  # a tripped protection's order: settle() cancels it
                 take = min(remaining, shown(resting))
                 if take <= _EPS:
                     continue
@@ -363,7 +362,7 @@ def _match(
                 remaining -= take
                 if remaining <= _EPS:
                     break
-            take = min(remaining, market)  # the market's own liquidity, behind the users
+            take = min(remaining, market)
             if take > _EPS:
                 book.add(taken_side, price, -take)
                 trades.append(fill(sim, account, order, instrument, price, take))
@@ -936,23 +935,17 @@ async def _reprice_advanced(sim: SimState, name: str) -> None:
             price = _advanced_price(sim, instrument, order)
             if price == order["price"]:
                 continue
-            book = sim.market.books[name]
-            unrest(book, order["direction"], order["price"], shown(order))
-            order.pop("_ahead", None)
-            order["price"] = price
-            matched = Matched()
             try:
-                cancel_self_matched(sim, prevent_self_trade(sim, account, order, instrument),
-                                    matched)  # fmt: skip
-                trades = _match(sim, account, order, instrument, matched)
+                reached = prevent_self_trade(sim, account, {**order, "price": price}, instrument)
             except SimError:  # it would trade with the account itself (reject_taker)
-                order["order_state"] = "cancelled"  # no longer in the book
-                trades = []
-            if order["order_state"] == "open":
-                _finish(sim, account, order, book)
-            order["last_update_timestamp"] = sim.now_ms()
-            await notify(sim, account, instrument, [order], trades)
-            await settle(sim, matched)
+                cancel_one(sim, order, None)
+                await notify(sim, account, instrument, [order], [])
+                await aftermath(sim)
+                continue
+            unrest(sim.market.books[name], order["direction"], order["price"], shown(order))
+            order.pop("_ahead", None)  # a new price: the back of the new level's queue
+            order["price"] = price
+            await _rematch(sim, account, order, instrument, reached, True)
 
 
 _TRIGGER_ID_PREFIX = {"stop_limit": "SLL", "stop_market": "SLM", "take_limit": "TPL",
@@ -1246,8 +1239,7 @@ def _linked_orders(
         order["is_primary_otoco"] = True
     for other in linked:
         other.update(is_secondary_oto=True, primary_order_id=order["order_id"],
-                     _waits=other["order_state"], _whole=other["amount"],
-                     order_state="untriggered")  # fmt: skip
+                     _waits=other["order_state"], order_state="untriggered")  # fmt: skip
         if kind == "one_triggers_one_cancels_other":
             other["oco_ref"] = ref
     return linked
@@ -1299,11 +1291,12 @@ async def _trigger_secondaries(
         if order["order_state"] not in LIVE_STATES:
             continue  # cancelled by its owner, or placed and ended
         waiting = "_waits" in order
+        whole = order.setdefault("_whole", order["amount"])  # its amount until first placed
         if condition == "incremental":
-            share = order["_whole"] * filled / primary["amount"]
+            share = whole * filled / primary["amount"]
             due = math.floor(share / size + _EPS) * size
         elif condition == "first_hit" or primary["order_state"] == "filled":
-            due = order["_whole"] if filled > _EPS else 0.0
+            due = whole if filled > _EPS else 0.0
         else:  # complete_fill, not complete yet
             due = 0.0
         if waiting and due > _EPS:
@@ -1525,8 +1518,6 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     if amount is not None:
         order["amount"] = amount
         order["contracts"] = round(amount / instrument["contract_size"], 10)
-        if "_waits" in order:
-            order["_whole"] = amount  # a waiting secondary is placed as edited
     if price is not None:
         order["price"] = price
         for key in ("advanced", "usd", "implv"):  # a plain price ends an advanced order
@@ -1539,14 +1530,29 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         order.pop("refresh_amount", None)
         order.update(iceberg)
     order["replaced"] = True
+    trades = await _rematch(sim, account, order, instrument, reached, takes)
+    return {"order": public_view(order), "trades": trades}
+
+
+async def _rematch(
+    sim: SimState,
+    account: Account,
+    order: dict[str, Any],
+    instrument: dict[str, Any],
+    reached: list[tuple[Account, dict[str, Any]]],
+    takes: bool,
+) -> list[dict[str, Any]]:
+    """Put back an open order taken out of its level to change (an edit, an advanced
+    order's new price): it trades first if ``takes`` (past the own orders ``reached``
+    cancelled), then rests; its owner and the makers are told. Returns its trades."""
     matched = Matched()
     cancel_self_matched(sim, reached, matched)
     trades = _match(sim, account, order, instrument, matched) if takes else []
-    _finish(sim, account, order, book)
+    _finish(sim, account, order, sim.market.books[instrument["instrument_name"]])
     order["last_update_timestamp"] = sim.now_ms()
     await notify(sim, account, instrument, [order], trades)
     await settle(sim, matched)
-    return {"order": public_view(order), "trades": trades}
+    return trades
 
 
 async def edit(call: Call) -> dict[str, Any]:
@@ -1902,7 +1908,6 @@ def _on_disconnect(sim: SimState, session: Session) -> None:
     sim.cod_cancellations += len(cancelled)
     for name in sorted({o["instrument_name"] for o in cancelled}):
         sim.spawn(market_moved(sim, name))  # the books lost these orders' levels
-    sim.spawn(aftermath(sim))  # their linked orders follow
 
 
 def register(sim: SimState) -> None:

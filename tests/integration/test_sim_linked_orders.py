@@ -48,18 +48,30 @@ def _stop(direction: str, trigger_price: float, amount: float = 10) -> dict[str,
             "direction": direction, "amount": amount}  # fmt: skip
 
 
+OTOCO = "one_triggers_one_cancels_other"
+
+
+def _bracket(take_profit: float, stop_loss: float) -> list[dict[str, Any]]:
+    """A long position's exits: a limit sell and a stop sell of 10, as an OTOCO config."""
+    return [{"type": "limit", "price": take_profit, "direction": "sell", "amount": 10},
+            _stop("sell", stop_loss)]  # fmt: skip
+
+
+async def _primary(
+    client: DeribitClient, price: float, kind: str, config: list[dict[str, Any]], **extra: Any
+) -> Order:
+    """A buy of 10 at ``price`` with ``config``'s orders linked ``kind``."""
+    placed = await client.private.buy(
+        PERP, amount=10, price=price, linked_order_type=kind, otoco_config=config, **extra
+    )
+    return placed.order
+
+
 async def test_one_triggers_other_places_the_stop_loss_once_the_primary_fills(
     sim: DeribitSimulator, trader: DeribitClient
 ) -> None:
     bid, _, index = await _prices(trader)
-    placed = await trader.private.buy(
-        PERP,
-        amount=10,
-        price=bid - 2,
-        linked_order_type="one_triggers_other",
-        otoco_config=[_stop("sell", index - 100)],
-    )
-    primary = placed.order
+    primary = await _primary(trader, bid - 2, "one_triggers_other", [_stop("sell", index - 100)])
     assert primary.oto_order_ids is not None
     (secondary_id,) = primary.oto_order_ids
     waiting = await _state(trader, secondary_id)
@@ -79,19 +91,10 @@ async def test_one_triggers_other_places_the_stop_loss_once_the_primary_fills(
 
 async def test_a_primary_cancelled_unfilled_cancels_its_secondaries(trader: DeribitClient) -> None:
     bid, _, index = await _prices(trader)
-    placed = await trader.private.buy(
-        PERP,
-        amount=10,
-        price=bid - 20,
-        linked_order_type="one_triggers_one_cancels_other",
-        otoco_config=[
-            {"type": "limit", "price": bid + 100, "direction": "sell", "amount": 10},
-            _stop("sell", index - 100),
-        ],
-    )
-    assert placed.order.is_primary_otoco is True
-    await trader.private.cancel(placed.order.order_id)
-    for order_id in placed.order.oto_order_ids or ():
+    primary = await _primary(trader, bid - 20, OTOCO, _bracket(bid + 100, index - 100))
+    assert primary.is_primary_otoco is True
+    await trader.private.cancel(primary.order_id)
+    for order_id in primary.oto_order_ids or ():
         state = await _state(trader, order_id)
         assert (state.order_state, state.cancel_reason) == ("cancelled", "oto_primary_closed")
     assert await trader.private.get_open_orders() == []
@@ -131,17 +134,8 @@ async def test_one_triggers_one_cancels_other_brackets_the_position(
     sim: DeribitSimulator, trader: DeribitClient
 ) -> None:
     bid, _, index = await _prices(trader)
-    placed = await trader.private.buy(
-        PERP,
-        amount=10,
-        price=bid - 2,
-        linked_order_type="one_triggers_one_cancels_other",
-        otoco_config=[
-            {"type": "limit", "price": bid + 30, "direction": "sell", "amount": 10},
-            _stop("sell", index - 100),
-        ],
-    )
-    take_id, stop_id = placed.order.oto_order_ids or ()
+    primary = await _primary(trader, bid - 2, OTOCO, _bracket(bid + 30, index - 100))
+    take_id, stop_id = primary.oto_order_ids or ()
     await _trade_through(sim, trader, "sell", bid - 2, extra=10)
     assert (await _state(trader, take_id)).order_state == "open"  # resting now
     await _trade_through(sim, trader, "buy", bid + 30, extra=10)  # the take-profit fills
@@ -227,3 +221,17 @@ async def test_an_oco_partner_of_a_primary_that_trades_at_once_never_trades(
     ]
     assert (partner.order_state, partner.cancel_reason) == ("cancelled", "oco_other_closed")
     assert (await trader.private.get_position(PERP)).size == 10
+
+
+async def test_a_primary_ended_by_its_book_s_state_cancels_its_secondaries(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    bid, _, index = await _prices(trader)
+    primary = await _primary(  # good-til-day: what a settlement ends
+        trader, bid - 2, "one_triggers_other", [_stop("sell", index - 100)],
+        time_in_force="good_til_day",
+    )  # fmt: skip
+    await sim.set_instrument_state(PERP, "settlement")
+    (secondary_id,) = primary.oto_order_ids or ()
+    state = await _state(trader, secondary_id)
+    assert (state.order_state, state.cancel_reason) == ("cancelled", "oto_primary_closed")

@@ -118,3 +118,22 @@ async def test_an_advanced_implv_order_is_priced_from_its_volatility(
     plain = await trader.private.buy(option, amount=1, price=_snap(mark * 0.98))
     refused = {"order_id": plain.order.order_id, "price": 50, "advanced": "implv"}
     assert await _refused(trader, "private/edit", refused) == 11041
+
+
+async def test_an_advanced_order_re_priced_into_its_own_offer_is_cancelled(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    await trader.private.set_self_trading_config("reject_taker", False)
+    option, _, index = await _call_option(trader)
+    ticker = await trader.public.ticker(option)
+    assert ticker.best_bid_price is not None
+    bid = ticker.best_bid_price
+    offer = await trader.private.sell(option, amount=1, price=_snap(bid + TICK))
+    placed = await trader.private.buy(option, amount=1, price=bid * index, advanced="usd")
+    assert placed.order.price == _snap(bid)
+    await sim.set_index_price("btc_usd", index * 0.99)  # its price would pass its own offer
+    state = await trader.private.get_order_state(placed.order.order_id)
+    assert (state.order_state, state.filled_amount) == ("cancelled", 0)
+    assert (await trader.private.get_order_state(offer.order.order_id)).order_state == "open"
+    book = await trader.public.get_order_book(option, depth=100)
+    assert _snap(bid) not in [price for price, amount in book.bids or () if amount == 1]

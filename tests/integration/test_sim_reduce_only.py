@@ -122,3 +122,19 @@ async def test_editing_a_reduce_only_order_up_is_capped(trader: DeribitClient) -
     plain = await trader.private.sell(PERP, amount=10, price=bid + 30)
     made = await trader.private.edit(plain.order.order_id, amount=10, reduce_only=True)
     assert (made.order.order_state, made.order.reduce_only) == ("cancelled", True)
+
+
+async def test_positions_moved_away_cancel_the_reduce_only_orders_left_without_one(
+    trader: DeribitClient,
+) -> None:
+    bid = await _long(trader, 100)
+    exit_order = await trader.private.sell(PERP, amount=100, price=bid + 50, reduce_only=True)
+    sub = await trader.private.create_subaccount()
+    main_id = (await trader.private.get_account_summary("BTC", extended=True)).id
+    assert main_id is not None
+    await trader.private.move_positions(main_id, sub.id, [{"instrument_name": PERP, "amount": 70}])
+    state = await trader.private.get_order_state(exit_order.order.order_id)
+    assert (state.order_state, state.amount) == ("open", 30)
+    await trader.private.move_positions(main_id, sub.id, [{"instrument_name": PERP, "amount": 30}])
+    state = await trader.private.get_order_state(exit_order.order.order_id)
+    assert state.order_state == "cancelled"
