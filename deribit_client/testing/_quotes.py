@@ -80,7 +80,7 @@ def _quotable(account: Account, instrument: dict[str, Any]) -> None:
         raise SimError(13902, "mass_quotes_disabled", {"reason": reason})
 
 
-def _quote(
+def _draft(
     call: Call,
     account: Account,
     key: _mmp.MmpKey,
@@ -88,10 +88,9 @@ def _quote(
     direction: str,
     side: Any,
     resting: dict[str, Any] | None,
-    matched: Matched,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Place one side of one quote, or amend ``resting`` (the group's quote on that side);
-    returns the order and its trades. Nothing changes before every check has passed."""
+) -> dict[str, Any]:
+    """The risk check of one side of one quote: the order it places, or the amended
+    ``resting`` quote (the group's quote on that side) as a copy. Nothing changes."""
     sim = call.sim
     if not isinstance(side, dict):
         raise SimError(11029, "invalid_arguments", {"reason": "a side is {price, amount}"})
@@ -126,21 +125,34 @@ def _quote(
                  "amount": resting["filled_amount"] + float(amount)}  # fmt: skip
     _mmp.check_order(sim, account, instrument, order)
     check_margin(sim, account, instrument, order)
-    book = sim.market.books[instrument["instrument_name"]]
-    # The refusals execute() could raise, raised before the resting quote changes.
+    return order
+
+
+def _match(
+    sim: SimState,
+    account: Account,
+    order: dict[str, Any],
+    resting: dict[str, Any] | None,
+    matched: Matched,
+) -> list[dict[str, Any]]:
+    """The matching engine's part of one side: the refusals ``execute`` could raise,
+    checked before the resting quote changes, then the quote replaced and matched; returns
+    its trades."""
+    instrument = sim.market.instruments[order["instrument_name"]]
+    book = sim.market.books[order["instrument_name"]]
     if not post_only_takes(book, order):
         prevent_self_trade(sim, account, order, instrument)  # 10003 with reject_taker
     elif order["reject_post_only"]:
         raise SimError(11054, "post_only_reject")
     if resting is not None:
         left = resting["amount"] - resting["filled_amount"]
-        unrest(book, direction, resting["price"], left)
-        if order["price"] != resting["price"] or float(amount) > left:
+        unrest(book, order["direction"], resting["price"], left)
+        if order["price"] != resting["price"] or order["amount"] - resting["filled_amount"] > left:
             order.pop("_ahead", None)  # only a smaller or re-labelled quote keeps its place
         resting.clear()
         resting.update(order)
         order = resting
-    return order, execute(sim, account, order, instrument, matched)
+    return execute(sim, account, order, instrument, matched)
 
 
 def _sides(quote: dict[str, Any], resting: dict[str, dict[str, Any] | None]) -> tuple[str, ...]:
@@ -156,11 +168,81 @@ def _sides(quote: dict[str, Any], resting: dict[str, dict[str, Any] | None]) -> 
     return ("ask", "bid") if up else ("bid", "ask")
 
 
+_Side = tuple[dict[str, Any], str, dict[str, Any] | None]
+"""One side of one quote: the quote, ``bid`` or ``ask``, and the group's resting quote on
+that side."""
+
+
+def _sides_of(account: Account, group: str, quote: dict[str, Any]) -> list[_Side]:
+    """The sides ``quote`` sets, in the order they are processed, each with the resting
+    quote it amends as things stand now (an earlier quote of the request on the same
+    instrument is amended, not doubled)."""
+    name = quote.get("instrument_name")
+    resting = {side: _resting(account, name, direction, group) for side, direction in _SIDES}
+    return [(quote, s, resting[s]) for s in _sides(quote, resting) if quote.get(s) is not None]
+
+
+class _Quoting:
+    """One mass quote's work: sides placed, their trades, refusals and what they cancel."""
+
+    def __init__(self, call: Call, account: Account, key: _mmp.MmpKey) -> None:
+        self.call, self.account, self.key = call, account, key
+        self.matched = Matched()
+        self.orders: list[dict[str, Any]] = []
+        self.trades: list[dict[str, Any]] = []
+
+    def draft(self, side: _Side) -> dict[str, Any]:
+        """Risk-check ``side`` (raises its refusal)."""
+        quote, name, resting = side
+        return _draft(self.call, self.account, self.key, quote, _DIRECTION[name], quote[name],
+                      resting)  # fmt: skip
+
+    def place(self, side: _Side) -> SimError | None:
+        """Risk-check and match ``side``; its refusal, if any, cancels the resting quote
+        (Deribit: "errored amendments cancel the affected resting quote")."""
+        try:
+            order = self.draft(side)
+            self.trades += _match(self.call.sim, self.account, order, side[2], self.matched)
+        except SimError as exc:
+            self.withdraw(side, exc)
+            return exc
+        self.orders.append(side[2] if side[2] is not None else order)
+        return None
+
+    def withdraw(self, side: _Side, exc: SimError) -> None:
+        """Cancel the resting quote a refused side would have amended."""
+        old = side[2]
+        if old is not None and old["order_state"] == "open":
+            cancel_one(self.call.sim, old, "edit_post_only_reject" if exc.code == 11054 else None)
+            instrument = self.call.sim.market.instruments[old["instrument_name"]]
+            self.matched.cancelled.append((self.account, instrument, old))
+
+    async def publish(self) -> None:
+        """Notify the orders and trades per instrument, then settle what they set off."""
+        sim = self.call.sim
+        for name in dict.fromkeys(o["instrument_name"] for o in self.orders):
+            instrument = sim.market.instruments[name]
+            await notify(sim, self.account, instrument,
+                         [o for o in self.orders if o["instrument_name"] == name],
+                         [t for t in self.trades if t["instrument_name"] == name])  # fmt: skip
+        await settle(sim, self.matched)
+
+
+def _error(side: _Side, exc: SimError) -> dict[str, Any]:
+    return {"instrument_name": side[0].get("instrument_name"), "side": side[1],
+            "error": {"code": exc.code, "message": exc.message}}  # fmt: skip
+
+
 async def mass_quote(call: Call) -> dict[str, Any]:
     """Quotes need cancel-on-disconnect (13042), an MMP group's config, no
-    ``freeze_quotes`` in force (13043) and ``valid_until`` in the future (13888). A side
-    that fails cancels the group's resting quote on that side (Deribit: "errored
-    amendments cancel the affected resting quote")."""
+    ``freeze_quotes`` in force (13043) and ``valid_until`` in the future (13888). Each
+    side is risk-checked, then matched; a side refused at either step cancels the group's
+    resting quote on that side. With ``wait_for_response: false`` the reply follows the
+    risk checks (``pending_requests`` names the sides passed on) and the matching
+    engine's work, refusals included, shows only in ``user.orders``/``user.trades``.
+    ``detailed`` adds ``orders`` and ``trades`` (when waited for) and lists pending sides
+    instead of counting them; ``errors`` is always there (``errors_count`` without
+    ``detailed``)."""
     params = declared_params(call)
     sim, account = call.sim, account_of(call)
     if not (call.session.state.get("cod") or account.cod["account"]):
@@ -168,44 +250,56 @@ async def mass_quote(call: Call) -> dict[str, Any]:
     require_in_time(call)
     if sim.now_ms() < account.quotes_frozen_until:
         raise SimError(13043, "quotes_frozen")
-    key = _group_key(sim, account, params["mmp_group"])
-    matched = Matched()
-    orders: list[dict[str, Any]] = []
-    trades: list[dict[str, Any]] = []
+    group = params["mmp_group"]
+    key = _group_key(sim, account, group)
+    quotes: list[dict[str, Any]] = params["quotes"]  # objects: their declared type
+    quoting = _Quoting(call, account, key)
     errors: list[dict[str, Any]] = []
-    for quote in params["quotes"]:
-        if not isinstance(quote, dict):
-            raise invalid_param("quotes", "a list of {instrument_name, quote_set_id, bid, ask}")
-        name = quote.get("instrument_name")
-        resting = {side: _resting(account, name, direction, key[2]) for side, direction in _SIDES}
-        for side_name in _sides(quote, resting):
-            side = quote.get(side_name)
-            if side is None:
-                continue
-            old = resting[side_name]
-            try:
-                order, done = _quote(call, account, key, quote, _DIRECTION[side_name], side,
-                                     old, matched)  # fmt: skip
-            except SimError as exc:
-                errors.append({"instrument_name": name, "side": side_name,
-                               "error": {"code": exc.code, "message": exc.message}})  # fmt: skip
-                if old is not None and old["order_state"] == "open":
-                    reason = "edit_post_only_reject" if exc.code == 11054 else None
-                    cancel_one(sim, old, reason)
-                    instrument = sim.market.instruments[old["instrument_name"]]
-                    matched.cancelled.append((account, instrument, old))
-                continue
-            orders.append(order)
-            trades += done
-    for name in dict.fromkeys(o["instrument_name"] for o in orders):
-        instrument = sim.market.instruments[name]
-        await notify(sim, account, instrument, [o for o in orders if o["instrument_name"] == name],
-                      [t for t in trades if t["instrument_name"] == name])  # fmt: skip
-    await settle(sim, matched)
-    result: dict[str, Any] = {"errors": errors, "errors_count": len(errors),
-                              "pending_requests_count": 0, "pending_requests": []}  # fmt: skip
-    if params.get("detailed", False):
-        result.update(orders=[public_view(o) for o in orders], trades=trades)
+    detailed = params.get("detailed", False)
+    result: dict[str, Any] = {"errors": errors}
+    if params.get("wait_for_response", True):
+        for quote in quotes:
+            for side in _sides_of(account, group, quote):
+                if (exc := quoting.place(side)) is not None:
+                    errors.append(_error(side, exc))
+        await quoting.publish()
+        if detailed:
+            result.update(orders=[public_view(o) for o in quoting.orders], trades=quoting.trades)
+    else:
+        pending: list[tuple[int, _Side]] = []  # (the quote's index, side)
+        refused: list[tuple[_Side, SimError]] = []
+        for index, quote in enumerate(quotes):
+            for side in _sides_of(account, group, quote):
+                try:
+                    quoting.draft(side)
+                except SimError as exc:
+                    errors.append(_error(side, exc))
+                    refused.append((side, exc))
+                else:
+                    pending.append((index, side))
+
+        async def matching_engine() -> None:
+            # Resting quotes are looked up again: an earlier side of the request, or
+            # another connection, may have moved them since the risk check.
+            for side, exc in refused:
+                quoting.withdraw(side, exc)
+            passed = {(index, side[1]) for index, side in pending}
+            for index, quote in enumerate(quotes):
+                for side in _sides_of(account, group, quote):
+                    if (index, side[1]) in passed:
+                        quoting.place(side)
+            await quoting.publish()
+
+        call.then_run(matching_engine)
+        if detailed:
+            result["pending_requests"] = [
+                {"instrument_name": quote.get("instrument_name"), "side": name}
+                for _, (quote, name, _) in pending
+            ]
+        else:
+            result["pending_requests_count"] = len(pending)
+    if not detailed:
+        result["errors_count"] = len(errors)
     return result
 
 

@@ -465,6 +465,8 @@ class DeribitSimulator(SimState):
         await self._deliver(session, frame)
         for message in call.followups:
             await session.send(message)
+        for work in call.afterwards:
+            await work()
         if call.close_after:
             await session.close()
 
@@ -565,7 +567,10 @@ class DeribitSimulator(SimState):
             await asyncio.sleep(delay.action)
         call = Call(self, session, method, params)
         call.from_query = request.method == "GET"
-        return _http_reply(*await self._execute(call, req_id))
+        reply = _http_reply(*await self._execute(call, req_id))
+        for work in call.afterwards:  # once the response is on its way
+            self.spawn(work())
+        return reply
 
     async def _execute(self, call: Call, req_id: Any) -> tuple[bytes, bool]:
         """Run one call; returns the reply envelope and whether it succeeded."""

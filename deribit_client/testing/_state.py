@@ -201,6 +201,7 @@ class Call:
     """What a method handler receives: the simulator, the session and the params."""
 
     __slots__ = (
+        "afterwards",
         "close_after",
         "followups",
         "from_query",
@@ -224,6 +225,9 @@ class Call:
         """Close the connection after replying (injected faults such as 10028)."""
         self.followups: list[Any] = []
         """Messages sent on this connection right after the reply (e.g. a book snapshot)."""
+        self.afterwards: list[Callable[[], Awaitable[None]]] = []
+        """Work done once the reply is sent (a mass quote that does not wait for the
+        matching engine), before the connection's next request."""
         self.from_query = False
         """True for an HTTP GET: every value arrived as a string and is converted to the
         type the handler asks for (a numeric-looking label stays a string)."""
@@ -231,6 +235,10 @@ class Call:
     def then_send(self, message: Any) -> None:
         """Send ``message`` after the reply to this call."""
         self.followups.append(message)
+
+    def then_run(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` after the reply to this call (and its followups) is sent."""
+        self.afterwards.append(work)
 
     def param(
         self,

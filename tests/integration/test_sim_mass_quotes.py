@@ -7,6 +7,7 @@ post-only order follows the post-only rules as placing one does."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -220,3 +221,83 @@ async def test_an_amendment_refused_for_self_trading_leaves_the_book_as_it_was(
     assert (state.order_state, state.price) == ("cancelled", bid)  # never amended
     after = await trader.public.get_order_book(PERP, depth=50)
     assert after.bids == before.bids  # the quote's amount left its level exactly once
+
+
+async def test_a_quote_not_waited_for_is_answered_after_the_risk_check(
+    trader: DeribitClient,
+) -> None:
+    bid, ask = await _spread(trader)
+    await _quoting(trader)
+    quotes = [
+        {"instrument_name": PERP, "quote_set_id": "perps",
+         "bid": {"price": bid - 10, "amount": 10},
+         "ask": {"price": ask + 10.25, "amount": 10}},  # off the tick: refused at once
+    ]  # fmt: skip
+    async with trader.subscribe(f"user.orders.{PERP}.raw") as orders:
+        answer = await trader.private.mass_quote(
+            "1", "mm", quotes, wait_for_response=False, detailed=True
+        )
+        # Nothing is matched yet: the orders come as notifications.
+        assert (answer.orders, answer.trades) == (None, None)
+        assert [(p.instrument_name, p.side) for p in answer.pending_requests or ()] == [
+            (PERP, "bid")
+        ]
+        assert _errors(answer) == [("ask", 10043)]
+        placed = (await asyncio.wait_for(anext(orders), 5)).data
+    assert (placed.direction, placed.price, placed.quote) == ("buy", bid - 10, True)
+    # The connection's next request sees what the matching engine did.
+    assert [o.order_id for o in await trader.private.get_open_orders()] == [placed.order_id]
+
+    counted = await trader.private.mass_quote("2", "mm", quotes, wait_for_response=False)
+    assert (counted.pending_requests_count, counted.errors_count) == (1, 1)
+    assert (counted.pending_requests, counted.orders) == (None, None)
+
+
+async def test_a_matching_refusal_not_waited_for_cancels_the_quote_without_an_error(
+    trader: DeribitClient,
+) -> None:
+    bid, ask = await _spread(trader)
+    await _quoting(trader)
+    resting = _only(await _quote(trader, bid={"price": bid - 10, "amount": 10}))
+    crossing = {"price": ask + 5, "amount": 10, "post_only": True, "reject_post_only": True}
+    quotes = [{"instrument_name": PERP, "quote_set_id": "perps", "bid": crossing}]
+    answer = await trader.private.mass_quote(
+        "2", "mm", quotes, wait_for_response=False, detailed=True
+    )
+    # The risk check passes it on; the matching engine refuses it after the reply.
+    assert (_errors(answer), len(answer.pending_requests or ())) == ([], 1)
+    state = await trader.private.get_order_state(resting.order_id)
+    assert (state.order_state, state.cancel_reason) == ("cancelled", "edit_post_only_reject")
+    assert (await trader.private.get_user_trades_by_instrument(PERP)).trades == []
+
+
+async def test_a_waited_quote_reports_orders_and_errors_as_documented(
+    trader: DeribitClient,
+) -> None:
+    bid, _ = await _spread(trader)
+    await _quoting(trader)
+    quotes = [{"instrument_name": PERP, "quote_set_id": "perps",
+               "bid": {"price": bid - 10, "amount": 10}}]  # fmt: skip
+    detailed = await trader.private.mass_quote("1", "mm", quotes, detailed=True)
+    assert (detailed.errors, detailed.trades) == ([], [])
+    assert len(detailed.orders or ()) == 1
+    assert (detailed.errors_count, detailed.pending_requests) == (None, None)
+    brief = await trader.private.mass_quote("2", "mm", quotes)
+    assert (brief.errors, brief.errors_count) == ([], 0)
+    assert (brief.orders, brief.trades, brief.pending_requests_count) == (None, None, None)
+
+
+async def test_an_instrument_quoted_twice_in_one_request_keeps_one_quote_a_side(
+    trader: DeribitClient,
+) -> None:
+    bid, _ = await _spread(trader)
+    await _quoting(trader)
+    quotes = [
+        {"instrument_name": PERP, "quote_set_id": "perps", "bid": {"price": p, "amount": 10}}
+        for p in (bid - 10, bid - 20)
+    ]
+    for wait in (True, False):
+        await trader.private.mass_quote("1", "mm", quotes, wait_for_response=wait)
+        open_orders = await trader.private.get_open_orders()
+        assert [o.price for o in open_orders] == [bid - 20]
+        await trader.private.cancel_quotes("all")
