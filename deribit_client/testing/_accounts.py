@@ -181,6 +181,8 @@ class Account:
     balances: dict[str, float] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     trades: list[dict[str, Any]] = field(default_factory=list)
+    settlements: list[dict[str, Any]] = field(default_factory=list)
+    """The account's settlements and deliveries, oldest first (``_settlement``)."""
     positions: dict[str, dict[str, Any]] = field(default_factory=dict)
     cod: dict[str, bool] = field(default_factory=lambda: {"account": False})
     user_id: int = 0

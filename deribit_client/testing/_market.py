@@ -204,6 +204,13 @@ class Book:
         return None
 
 
+_COMMISSIONS = {
+    "future": {"maker_commission": 0.0, "taker_commission": 0.0005},
+    "option": {"maker_commission": 0.0003, "taker_commission": 0.0003},
+    "spot": {"maker_commission": 0.0, "taker_commission": 0.0},
+}
+
+
 def base_size(instrument: dict[str, Any], amount: float, price: float) -> float:
     """``amount`` in base currency: (inverse) futures are sized in USD (REFERENCE 7.1)."""
     return amount / price if instrument["kind"] == "future" else amount
@@ -346,6 +353,12 @@ class Market:
         self._index_ids: dict[str, int] = {}
         self.books: dict[str, Book] = {}
         self.last_trade: dict[str, float] = {}
+        self.settlement_prices: dict[str, float] = {}
+        """Each settled instrument's price at its last daily settlement (its mark then)."""
+        self.delivery_prices: dict[str, float] = {}
+        """Each delivered instrument's delivery price."""
+        self.settlements: list[dict[str, Any]] = []
+        """The market's settlements and deliveries, oldest first (``_settlement``)."""
         self.tapes: dict[str, deque[dict[str, Any]]] = {}
         """Public trades per instrument, oldest first (the newest :data:`HISTORY`)."""
         self._trade_ids = itertools.count(500_000)
@@ -426,8 +439,9 @@ class Market:
             "product_group": f"{spec['base_currency']}_{spec['kind']}".lower(),
             "max_non_default_leverage": spec.get("max_leverage", 1),
             "creation_timestamp": self.created_ms,
-            "maker_commission": 0.0,
-            "taker_commission": 0.0005,
+            # Deribit's Fees article: futures 0% maker, 0.05% taker; options 0.03% of the
+            # underlying either way (capped when trading); spot free.
+            **_COMMISSIONS[spec["kind"].removesuffix("_combo")],
             "block_trade_commission": 0.00025,
             "block_trade_min_trade_amount": spec["min_trade_amount"] * 10,
             "block_trade_tick_size": spec["tick_size"],
@@ -723,6 +737,12 @@ class Market:
             return self.combo_mark(legs)
         return self.books[name].mid() or float(self.last_trade[name])
 
+    def settlement_price(self, name: str) -> float:
+        """The instrument's price at the last daily settlement (before the simulator's
+        first: a little below the mark, as if it had drifted since)."""
+        settled = self.settlement_prices.get(name)
+        return settled if settled is not None else round(self.mark_price(name) * 0.999, 8)
+
     def advanced_price(self, name: str, advanced: str, value: float, now_ms: int) -> float:
         """The price in the base currency of an option order priced ``advanced``: a USD
         price (``usd``) or an implied volatility in percent (``implv``, Black-Scholes on
@@ -813,8 +833,10 @@ class Market:
             "mark_price": round(mark, 8),
             "last_price": self.last_trade[name],
             "estimated_delivery_price": index_price,
-            "settlement_price": round(mark * 0.999, 8),
+            "settlement_price": self.settlement_price(name),
         }
+        if name in self.delivery_prices:
+            ticker["delivery_price"] = self.delivery_prices[name]
         if instrument["kind"] == "future" and instrument["settlement_period"] == "perpetual":
             ticker.update(
                 funding_8h=self.interest_8h(name, now_ms),

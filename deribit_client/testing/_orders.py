@@ -9,6 +9,15 @@ import sys
 from typing import Any
 
 from . import _mmp
+from ._accounting import (
+    INITIAL_MARGIN_RATE,
+    account_summary,
+    apply_position,
+    cash_moves,
+    position_view,
+    spot_reserve,
+    trade_fee,
+)
 from ._accounts import LIVE_STATES, Account
 from ._logs import remember
 from ._market import (
@@ -27,6 +36,7 @@ from ._market import (
     trading_product,
 )
 from ._session import Session, SimError, invalid_param, public_view
+from ._settlement import deliver
 from ._state import Call, SimState, account_of
 from ._streams import account_channels, instrument_state_changed, market_moved
 
@@ -34,7 +44,6 @@ __all__ = [
     "BOOK_STATES",
     "account_identity",
     "account_of",
-    "apply_position",
     "book_state_changed",
     "check_margin",
     "currency_of",
@@ -43,7 +52,6 @@ __all__ = [
     "notify_user",
     "on_tick",
     "order_margin",
-    "position_view",
     "public_view",
     "reference_price",
     "register",
@@ -118,6 +126,8 @@ async def set_book_state(sim: SimState, instrument: dict[str, Any], state: str) 
     instrument["state"] = state
     await instrument_state_changed(sim, instrument)
     await book_state_changed(sim, instrument)
+    if state == "delivered" and not is_combo(instrument):  # a combo's legs deliver
+        await deliver(sim, instrument)
     market = sim.market
     name = instrument["instrument_name"]
     for combo_name, legs in list(market.combo_legs.items()):
@@ -501,30 +511,34 @@ def _own_trade(
     fee and ledger move; the trade is kept and returned."""
     name = instrument["instrument_name"]
     price, amount = public["price"], public["amount"]
-    if fee_rate is None:
-        fee_rate = 0.0005 if instrument["kind"] == "future" else 0.0003
-    fee = round(base_size(instrument, amount, price) * fee_rate, 10)
+    fee = trade_fee(instrument, amount, price, liquidity, fee_rate)
     currency = currency_of(instrument)
-    apply_position(account.positions, name, direction, amount, price)
-    repositioned(sim, account, name)
-    account.book(
-        public["timestamp"],
-        currency,
-        "trade",
-        -fee,
-        commission=fee,
-        instrument_name=name,
-        trade_id=public["trade_id"],
-        order_id=order["order_id"],
-        side=direction,
-        price=price,
-        amount=amount,
-        position=account.positions[name]["size"],
-    )
+    moves = dict(cash_moves(instrument, direction, amount, price))
+    moves[currency] = moves.get(currency, 0.0) - fee
+    realized = 0.0
+    if instrument["kind"] != "spot":  # spot trades exchange currencies, hold no position
+        realized = apply_position(account.positions, instrument, direction, amount, price)
+        repositioned(sim, account, name)
+    for paid_in, change in moves.items():
+        account.book(
+            public["timestamp"],
+            paid_in,
+            "trade",
+            change,
+            commission=fee if paid_in == currency else 0.0,
+            instrument_name=name,
+            trade_id=public["trade_id"],
+            order_id=order["order_id"],
+            side=direction,
+            price=price,
+            amount=amount,
+            position=account.positions.get(name, {}).get("size"),
+        )
     trade = {
         **_trade_members(order, public, direction, state, liquidity),
         "fee": fee,
         "fee_currency": currency,
+        "profit_loss": round(realized, 10),
     }
     remember(account.trades, trade)  # the newest HISTORY: a bot trades for days
     return trade
@@ -549,103 +563,6 @@ def _trade_members(
         "api": True,
         "profit_loss": 0.0,
         "matching_id": None,
-    }
-
-
-def apply_position(
-    positions: dict[str, dict[str, Any]], name: str, direction: str, amount: float, price: float
-) -> None:
-    """Move the position in ``name`` by a trade (the average price follows additions)."""
-    position = positions.get(name)
-    if position is None:
-        position = positions[name] = {"size": 0.0, "average_price": 0.0}
-    signed = amount if direction == "buy" else -amount
-    size = position["size"]
-    new = round(size + signed, 10)
-    if size == 0 or (size > 0) == (signed > 0):
-        total = abs(size) + amount
-        position["average_price"] = (position["average_price"] * abs(size) + price * amount) / total
-    elif abs(new) > _EPS and (new > 0) != (size > 0):
-        position["average_price"] = price  # flipped through zero
-    position["size"] = new
-
-
-def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
-    """The position in ``name`` as ``private/get_position`` reports it."""
-    instrument = sim.market.instruments[name]
-    state = positions.get(name, {"size": 0.0, "average_price": 0.0})
-    size = state["size"]
-    mark = sim.market.mark_price(name)
-    kind = instrument["kind"]
-    avg = state["average_price"]
-    if kind == "future" and size and avg:
-        floating = size * (1 / avg - 1 / mark)
-        size_currency = size / mark
-    else:
-        floating = size * (mark - avg) if avg else 0.0
-        size_currency = size
-    return {
-        "instrument_name": name,
-        "kind": kind,
-        "direction": "zero" if abs(size) < _EPS else ("buy" if size > 0 else "sell"),
-        "size": size,
-        "size_currency": round(size_currency, 10),
-        "average_price": round(avg, 8),
-        "mark_price": round(mark, 8),
-        "index_price": sim.market.index_prices.get(instrument["price_index"], mark),
-        "settlement_price": round(mark, 8),
-        "delta": round(size_currency, 10),
-        "initial_margin": round(abs(size_currency) * 0.02, 10),
-        "maintenance_margin": round(abs(size_currency) * 0.01, 10),
-        "open_orders_margin": 0.0,
-        "floating_profit_loss": round(floating, 10),
-        "total_profit_loss": round(floating, 10),
-        "realized_profit_loss": 0.0,
-        "realized_funding": 0.0,
-        "interest_value": 0.0,
-        "leverage": 50,
-        "estimated_liquidation_price": None,
-    }
-
-
-def account_summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
-    """The account's ``private/get_account_summary`` figures in ``currency``."""
-    positions = [
-        position_view(sim, account.positions, name)
-        for name in account.positions
-        if currency_of(sim.market.instruments[name]) == currency
-    ]
-    upl = sum(p["floating_profit_loss"] for p in positions)
-    initial = sum(p["initial_margin"] for p in positions)
-    maintenance = sum(p["maintenance_margin"] for p in positions)
-    balance = account.balances.get(currency, 0.0)
-    equity = balance + upl
-    return {
-        "currency": currency,
-        "balance": round(balance, 10),
-        "equity": round(equity, 10),
-        "margin_balance": round(equity, 10),
-        "available_funds": round(equity - initial, 10),
-        "available_withdrawal_funds": round(max(0.0, balance - initial), 10),
-        "initial_margin": round(initial, 10),
-        "maintenance_margin": round(maintenance, 10),
-        "projected_initial_margin": round(initial, 10),
-        "projected_maintenance_margin": round(maintenance, 10),
-        "delta_total": round(sum(p["delta"] for p in positions), 10),
-        "total_pl": round(upl, 10),
-        "session_upl": round(upl, 10),
-        "session_rpl": 0.0,
-        "futures_pl": round(upl, 10),
-        "options_pl": 0.0,
-        "options_value": 0.0,
-        "fee_balance": 0.0,
-        "spot_reserve": 0.0,
-        "margin_model": account.settings["margin_model"],
-        "portfolio_margining_enabled": account.settings["margin_model"].endswith("_pm"),
-        "cross_collateral_enabled": account.settings["margin_model"].startswith("cross"),
-        "limits": sim.rate_limits.report(
-            sorted({currency_of(i).lower() for i in sim.market.instruments.values()})
-        ),
     }
 
 
@@ -680,7 +597,8 @@ async def notify_user(
     orders = [public_view(o) for o in orders]
     legs = market.combo_legs.get(name, ())
     # (instrument, its orders, its trades, the positions the change moved)
-    parts_of = [(instrument, orders, trades, [leg for leg, _ in legs] or [name])]
+    held = [] if instrument["kind"] == "spot" else [name]  # spot trades hold no position
+    parts_of = [(instrument, orders, trades, [leg for leg, _ in legs] or held)]
     parts_of += [
         (market.instruments[leg], [], own, [leg]) for leg, own in leg_trades(trades).items()
     ]
@@ -1316,35 +1234,48 @@ async def _trigger_secondaries(
             await notify(sim, account, instrument, [order], [])
 
 
-_INITIAL_MARGIN_RATE = 0.02  # what _position charges (50x leverage)
-
-
 def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any]) -> float:
     """Initial margin an open order reserves, in the settlement currency (a combo's:
-    its legs' at their marks)."""
+    its legs' at their marks). An option buy reserves its premium; spot orders reserve
+    no margin (they hold what they spend: :func:`spot_reserve`)."""
     left = float(order["amount"] - order["filled_amount"])
     market = sim.market
+    buys = order["direction"] == "buy"
     legs = market.combo_legs.get(instrument["instrument_name"])
     if legs:
         return sum(
-            _margin(market.instruments[leg], left * abs(ratio), market.mark_price(leg))
+            _margin(
+                market.instruments[leg],
+                left * abs(ratio),
+                market.mark_price(leg),
+                buys=buys == (ratio > 0),
+            )
             for leg, ratio in legs
         )
     price = order["price"]
     if not isinstance(price, float):  # market and untriggered orders: the mark
         price = market.mark_price(instrument["instrument_name"])
-    return _margin(instrument, left, float(price))
+    return _margin(instrument, left, float(price), buys=buys)
 
 
-def _margin(instrument: dict[str, Any], amount: float, price: float) -> float:
-    return base_size(instrument, amount, price) * _INITIAL_MARGIN_RATE
+def _margin(instrument: dict[str, Any], amount: float, price: float, *, buys: bool) -> float:
+    kind = instrument["kind"]
+    if kind == "spot":
+        return 0.0
+    if kind == "option" and buys:
+        return amount * price
+    return base_size(instrument, amount, price) * INITIAL_MARGIN_RATE
 
 
 def check_margin(
     sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
 ) -> None:
     """Refuse an order whose initial margin the account cannot cover (``10009``), as
-    Deribit does; orders that only reduce a position need none."""
+    Deribit does; orders that only reduce a position need none. A spot order needs what
+    it spends, beyond what the account's other spot orders hold (``10039``)."""
+    if instrument["kind"] == "spot":
+        _check_spot_funds(sim, account, instrument, order)
+        return
     name = instrument["instrument_name"]
     position = account.positions.get(name, {}).get("size", 0.0)
     reduces = (position > 0) != (order["direction"] == "buy") and order["amount"] <= abs(position)
@@ -1356,6 +1287,24 @@ def check_margin(
     available = account_summary(sim, account, currency)["available_funds"] - reserved
     if order_margin(sim, instrument, order) > available:
         raise SimError(10009, "not_enough_funds")
+
+
+def _check_spot_funds(
+    sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
+) -> None:
+    left = float(order["amount"] - order["filled_amount"])
+    if order["direction"] == "sell":
+        currency, needed = instrument["base_currency"], left
+    else:
+        price = order["price"]
+        if not isinstance(price, float):  # a market buy: at most the band's top
+            price = sim.market.ticker(instrument["instrument_name"], sim.now_ms())["max_price"]
+        currency, needed = instrument["quote_currency"], left * float(price)
+    summary = account_summary(sim, account, currency)
+    others = spot_reserve(sim, account, currency, besides=order)
+    free = summary["available_funds"] + summary["spot_reserve"] - others
+    if needed > free + 1e-9:
+        raise SimError(10039, f"not_enough_funds_in_currency {currency}")
 
 
 def reserved_margin(

@@ -7,15 +7,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ._accounting import account_summary, apply_position, cash_moves, position_view
 from ._market import TRADING_PRODUCTS, opposite
-from ._orders import (
-    account_summary,
-    aftermath,
-    apply_position,
-    currency_of,
-    position_view,
-    repositioned,
-)
+from ._orders import aftermath, currency_of, repositioned
 from ._session import SimError, as_number, invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState, account_of
@@ -38,7 +32,7 @@ async def move_positions(call: Call) -> list[dict[str, Any]]:
     if source == target:
         raise invalid_param("target_uid", "must differ from source_uid")
     giver, taker = account.member(source), account.member(target)
-    given, taken = giver.positions, taker.positions
+    given = giver.positions
     now = sim.now_ms()
     recent = [t for t in account.position_moves if t > now - _WEEK_MS]
     if len(recent) >= MOVES_PER_WEEK:
@@ -68,13 +62,19 @@ async def move_positions(call: Call) -> list[dict[str, Any]]:
         if amount > abs(size) + 1e-9:
             reason = f"{name}: the source holds {abs(size)}, cannot move {amount}"
             raise SimError(11029, "invalid_arguments", {"reason": reason})
-        moves.append((name, "sell" if size > 0 else "buy", amount, price))
+        moves.append((instrument, "sell" if size > 0 else "buy", amount, price))
     out = []
-    for name, direction, amount, price in moves:
-        apply_position(given, name, direction, amount, price)
-        apply_position(taken, name, opposite(direction), amount, price)
-        repositioned(sim, giver, name)
-        repositioned(sim, taker, name)
+    for instrument, direction, amount, price in moves:
+        name = instrument["instrument_name"]
+        # A trade between the two at the price, without fees: each position moves (and
+        # an option's premium changes hands).
+        for member, way in ((giver, direction), (taker, opposite(direction))):
+            apply_position(member.positions, instrument, way, amount, price)
+            for currency, change in cash_moves(instrument, way, amount, price):
+                member.book(now, currency, "trade", change, instrument_name=name, side=way,
+                            price=price, amount=amount,
+                            position=member.positions[name]["size"])  # fmt: skip
+            repositioned(sim, member, name)
         out.append({"target_uid": target, "source_uid": source, "price": price,
                     "instrument_name": name, "direction": direction, "amount": amount})  # fmt: skip
     account.position_moves = [*recent, now]
@@ -97,8 +97,8 @@ def _simulated(call: Call, params: dict[str, Any], currency: str) -> dict[str, A
         if isinstance(size, bool) or not isinstance(size, (int, float)):
             raise invalid_param("simulated_positions", f"{name}: size must be a number")
         if size:
-            apply_position(positions, name, "buy" if size > 0 else "sell", abs(size),
-                           sim.market.mark_price(name))  # fmt: skip
+            apply_position(positions, sim.market.instruments[name], "buy" if size > 0 else "sell",
+                           abs(size), sim.market.mark_price(name))  # fmt: skip
     summary = account_summary(sim, dataclasses.replace(account, positions=positions), currency)
     deltas: dict[str, float] = {}
     for name in positions:

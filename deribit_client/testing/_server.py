@@ -25,6 +25,7 @@ from . import (
     _private,
     _public,
     _quotes,
+    _settlement,
     _shaped,
     _statistics,
     _streams,
@@ -131,6 +132,7 @@ class DeribitSimulator(SimState):
             _block_rfq.register,
             _wallet.register,
             _portfolio.register,
+            _settlement.register,
             _travel_rule.register,
         ):
             register(self)
@@ -302,6 +304,15 @@ class DeribitSimulator(SimState):
         self.market.index_prices[index] = float(price)
         await _streams.index_moved(self, index)
 
+    async def daily_settlement(self) -> None:
+        """Run Deribit's daily settlement (08:00 UTC on the venue) now: each futures
+        position's session profit and loss (``session_upl`` + ``session_rpl``) moves
+        into the balance as a ``settlement`` transaction and a settlement record, and
+        its session restarts from the mark (the new ``settlement_price``); options
+        restart theirs without cash; ``user.changes`` and ``user.portfolio``
+        subscribers are told."""
+        await _settlement.daily_settlement(self)
+
     async def set_instrument_state(self, instrument: str, state: str) -> None:
         """Move ``instrument``'s book to ``state`` (Deribit's lifecycle: ``open``,
         ``settlement``, ``delivered``, ``inactive``, ``locked``, ``halted``,
@@ -309,7 +320,10 @@ class DeribitSimulator(SimState):
         subscribers are told, and trading follows it as on Deribit (REFERENCE 7.4): only
         an ``open`` book takes orders and edits, a ``locked`` one still takes cancels,
         the others nothing (``13019 orderbook_closed``); ``delivered``, ``inactive`` and
-        ``archivized`` cancel the resting orders, ``settlement`` the good-til-day ones.
+        ``archivized`` cancel the resting orders, ``settlement`` the good-til-day ones;
+        ``delivered`` also closes every position at the index price (a ``delivery``
+        transaction and settlement record: a future's session profit, an option's value,
+        less the delivery fee).
         Combos follow their legs: a combo's book is in its first leg's state that is not
         ``open`` (a leg that expires ends the combo, which turns ``inactive``). Setting
         the state a book is already in changes and publishes nothing."""

@@ -9,17 +9,16 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from ._accounting import account_summary, position_view
 from ._accounts import LIVE_STATES, Account
 from ._logs import remember
 from ._market import CURRENCIES, DAY_MS
 from ._orders import (
     account_identity,
     account_of,
-    account_summary,
     check_positive_price,
     currency_of,
     order_margin,
-    position_view,
     reserved_margin,
 )
 from ._session import SimError, invalid_param, public_view
@@ -454,15 +453,19 @@ def get_address_book(call: Call) -> list[dict[str, Any]]:
 
 
 def get_margins(call: Call) -> dict[str, Any]:
-    """The initial margin a buy and a sell of ``amount`` at ``price`` would reserve."""
+    """The initial margin a buy and a sell of ``amount`` at ``price`` would reserve (an
+    option buy: its premium)."""
     params = declared_params(call)
     name = params["instrument_name"]
     instrument = call.sim.market.require(name)
     check_positive_price(instrument, params["price"])
     order = {"amount": params["amount"], "filled_amount": 0.0, "price": params["price"]}
-    margin = round(order_margin(call.sim, instrument, order), 10)
+    buy, sell = (
+        round(order_margin(call.sim, instrument, {**order, "direction": way}), 10)
+        for way in ("buy", "sell")
+    )
     ticker = call.sim.market.ticker(name, call.sim.now_ms())
-    return {"buy": margin, "sell": margin, "min_price": ticker["min_price"],
+    return {"buy": buy, "sell": sell, "min_price": ticker["min_price"],
             "max_price": ticker["max_price"]}  # fmt: skip
 
 
@@ -482,15 +485,6 @@ def get_order_margin_by_ids(call: Call) -> list[dict[str, Any]]:
         out.append({"order_id": order["order_id"], "initial_margin": margin,
                     "initial_margin_currency": currency_of(instrument)})  # fmt: skip
     return out
-
-
-def _no_settlements(call: Call) -> dict[str, Any]:
-    """Settlement history: the simulated market never settles or delivers, so there is
-    none (the parameters are still checked)."""
-    params = declared_params(call)
-    if "instrument_name" in params:
-        call.sim.market.require(params["instrument_name"])
-    return {"settlements": [], "continuation": None}
 
 
 EMAIL_LANGUAGES = ("en", "ko", "zh", "ja", "ru")
@@ -637,10 +631,3 @@ def register(sim: SimState) -> None:
         sim.methods[f"private/{fn.__name__}"] = fn
     sim.methods["private/get_broker_trades"] = _no_broker_trades
     sim.methods["private/get_broker_trade_requests"] = _no_broker_trade_requests
-    for method in (
-        "private/get_settlement_history_by_currency",
-        "private/get_settlement_history_by_instrument",
-        "public/get_last_settlements_by_currency",
-        "public/get_last_settlements_by_instrument",
-    ):
-        sim.methods[method] = _no_settlements

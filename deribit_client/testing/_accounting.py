@@ -1,0 +1,251 @@
+"""Simulator accounting: what a trade does to an account's balances and positions, and
+the positions and account summaries the API reports, as Deribit books them.
+
+- Fees are the instrument's ``maker_commission``/``taker_commission`` of the base size;
+  an option's never exceeds 12.5% of its price (Deribit's Fees article).
+- Futures are inverse (sized in USD, settled in the coin): their profit and loss stays
+  in the session (``session_upl``/``session_rpl``, counted in the equity) until the daily
+  settlement or the delivery moves it into the balance; a trade's cash is only its fee.
+- An option's premium is paid or received at the trade (the transaction log's sample:
+  ``change`` = -price x amount); its position is worth ``size x mark``
+  (``options_value``), which the equity counts.
+- A spot trade exchanges the pair's two currencies; it leaves no position.
+
+A position keeps ``size``, ``average_price`` (since it opened), ``basis`` (the price its
+session profit counts from: the average price, or the last settlement price) and
+``session_rpl`` (profit realized since the last settlement).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._accounts import Account
+from ._market import base_size, currency_of
+from ._state import SimState
+
+__all__ = [
+    "account_summary",
+    "apply_position",
+    "cash_moves",
+    "pnl",
+    "position_view",
+    "spot_reserve",
+    "trade_fee",
+]
+
+_EPS = 1e-9
+OPTION_FEE_CAP = 0.125
+"""An option's fee is at most this share of its price (Deribit's Fees article)."""
+INITIAL_MARGIN_RATE = 0.02
+"""Initial margin per unit of base size (50x leverage); maintenance is half of it."""
+
+
+def _inverse(instrument: dict[str, Any]) -> bool:
+    return instrument["kind"] == "future" and instrument.get("instrument_type") != "linear"
+
+
+def trade_fee(
+    instrument: dict[str, Any], amount: float, price: float, liquidity: str, rate: float | None
+) -> float:
+    """The fee of trading ``amount`` at ``price`` as maker (``M``) or taker (``T``):
+    ``rate`` (a block trade's commission) or the instrument's commission, of the base
+    size; an option's is capped at 12.5% of its premium."""
+    if rate is None:
+        rate = instrument["maker_commission" if liquidity == "M" else "taker_commission"]
+    fee = base_size(instrument, amount, price) * rate
+    if instrument["kind"] == "option":
+        cap = OPTION_FEE_CAP * abs(price) * amount
+        fee = max(-cap, min(cap, fee))
+    return round(fee, 10)
+
+
+def pnl(instrument: dict[str, Any], size: float, start: float, end: float) -> float:
+    """The profit of a position of ``size`` (signed) from price ``start`` to ``end``, in
+    the settlement currency: ``size x (1/start - 1/end)`` for inverse futures."""
+    if not size or not start:
+        return 0.0
+    if _inverse(instrument):
+        return size * (1 / start - 1 / end)
+    return size * (end - start)
+
+
+def _blend(
+    instrument: dict[str, Any], price: float, held: float, added_at: float, added: float
+) -> float:
+    """The average price of ``held`` at ``price`` and ``added`` at ``added_at``: harmonic
+    (USD-weighted) for inverse futures, so that :func:`pnl` of the average is the sum of
+    the parts'."""
+    if not held:
+        return added_at
+    if _inverse(instrument):
+        return (held + added) / (held / price + added / added_at)
+    return (price * held + added_at * added) / (held + added)
+
+
+def apply_position(
+    positions: dict[str, dict[str, Any]],
+    instrument: dict[str, Any],
+    direction: str,
+    amount: float,
+    price: float,
+) -> float:
+    """Move the position in ``instrument`` by a trade; returns the profit it realized
+    (the closed part's, counted from the position's ``basis``), which its
+    ``session_rpl`` also takes."""
+    name = instrument["instrument_name"]
+    position = positions.get(name)
+    if position is None:
+        position = positions[name] = {
+            "size": 0.0, "average_price": 0.0, "basis": 0.0, "session_rpl": 0.0
+        }  # fmt: skip
+    signed = amount if direction == "buy" else -amount
+    size = position["size"]
+    new = round(size + signed, 10)
+    realized = 0.0
+    if abs(size) < _EPS or (size > 0) == (signed > 0):
+        held = abs(size)
+        position["average_price"] = _blend(
+            instrument, position["average_price"], held, price, amount
+        )
+        position["basis"] = _blend(instrument, position["basis"], held, price, amount)
+    else:
+        closed = min(amount, abs(size))
+        realized = pnl(instrument, closed if size > 0 else -closed, position["basis"], price)
+        if abs(new) > _EPS and (new > 0) != (size > 0):  # flipped through zero
+            position["average_price"] = position["basis"] = price
+        elif abs(new) < _EPS:
+            position["average_price"] = position["basis"] = 0.0
+    position["size"] = new if abs(new) > _EPS else 0.0
+    position["session_rpl"] = round(position["session_rpl"] + realized, 12)
+    return realized
+
+
+def cash_moves(
+    instrument: dict[str, Any], direction: str, amount: float, price: float
+) -> list[tuple[str, float]]:
+    """What a trade pays or receives at once, by currency (fees apart): an option's
+    premium, a spot trade's two currencies, nothing for a future."""
+    signed = amount if direction == "buy" else -amount
+    if instrument["kind"] == "option":
+        return [(currency_of(instrument), -signed * price)]
+    if instrument["kind"] == "spot":
+        return [
+            (instrument["base_currency"], signed),
+            (instrument["quote_currency"], -signed * price),
+        ]
+    return []
+
+
+def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    """The position in ``name`` as ``private/get_position`` reports it:
+    ``floating_profit_loss`` since the last settlement (or the opening),
+    ``total_profit_loss`` since the opening, ``realized_profit_loss`` in the session."""
+    instrument = sim.market.instruments[name]
+    state = positions.get(name) or {"size": 0.0, "average_price": 0.0, "basis": 0.0,
+                                    "session_rpl": 0.0}  # fmt: skip
+    size = state["size"]
+    mark = sim.market.mark_price(name)
+    kind = instrument["kind"]
+    size_currency = size / mark if kind == "future" else size
+    floating = pnl(instrument, size, state["basis"], mark)
+    return {
+        "instrument_name": name,
+        "kind": kind,
+        "direction": "zero" if abs(size) < _EPS else ("buy" if size > 0 else "sell"),
+        "size": size,
+        "size_currency": round(size_currency, 10),
+        "average_price": round(state["average_price"], 8),
+        "mark_price": round(mark, 8),
+        "index_price": sim.market.index_prices.get(instrument["price_index"], mark),
+        "settlement_price": round(sim.market.settlement_price(name), 8),
+        "delta": round(size_currency, 10),
+        "initial_margin": round(abs(size_currency) * INITIAL_MARGIN_RATE, 10),
+        "maintenance_margin": round(abs(size_currency) * INITIAL_MARGIN_RATE / 2, 10),
+        "open_orders_margin": 0.0,
+        "floating_profit_loss": round(floating, 10),
+        "total_profit_loss": round(pnl(instrument, size, state["average_price"], mark), 10),
+        "realized_profit_loss": round(state["session_rpl"], 10),
+        "realized_funding": 0.0,
+        "interest_value": 0.0,
+        "leverage": 50,
+        "estimated_liquidation_price": None,
+    }
+
+
+def spot_reserve(sim: SimState, account: Account, currency: str, *, besides: Any = None) -> float:
+    """What the account's open spot orders hold of ``currency``: a buy its price x amount
+    of the quote currency, a sell its amount of the base currency (``besides`` left out)."""
+    reserved = 0.0
+    for order in account.live_orders():
+        instrument = sim.market.instruments[order["instrument_name"]]
+        if instrument["kind"] != "spot" or order is besides:
+            continue
+        left = order["amount"] - order["filled_amount"]
+        if order["direction"] == "sell" and instrument["base_currency"] == currency:
+            reserved += left
+        elif order["direction"] == "buy" and instrument["quote_currency"] == currency:
+            price = order["price"]
+            if not isinstance(price, float):  # market and untriggered orders: the mark
+                price = sim.market.mark_price(order["instrument_name"])
+            reserved += left * price
+    return reserved
+
+
+def account_summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
+    """The account's ``private/get_account_summary`` figures in ``currency``: the equity
+    is the balance plus the futures' session profit (unrealized and realized) plus the
+    options' value."""
+    instruments = sim.market.instruments
+    futures: list[dict[str, Any]] = []
+    options: list[dict[str, Any]] = []
+    for name in account.positions:
+        instrument = instruments[name]
+        if currency_of(instrument) == currency:
+            view = position_view(sim, account.positions, name)
+            (options if instrument["kind"] == "option" else futures).append(view)
+    f_upl = sum(p["floating_profit_loss"] for p in futures)
+    f_rpl = sum(p["realized_profit_loss"] for p in futures)
+    o_upl = sum(p["floating_profit_loss"] for p in options)
+    o_rpl = sum(p["realized_profit_loss"] for p in options)
+    o_value = sum(p["size"] * p["mark_price"] for p in options)
+    f_pl = sum(p["total_profit_loss"] for p in futures)
+    o_pl = sum(p["total_profit_loss"] for p in options)
+    positions = futures + options
+    initial = sum(p["initial_margin"] for p in positions)
+    maintenance = sum(p["maintenance_margin"] for p in positions)
+    balance = account.balances.get(currency, 0.0)
+    equity = balance + f_upl + f_rpl + o_value
+    reserve = spot_reserve(sim, account, currency)
+    return {
+        "currency": currency,
+        "balance": round(balance, 10),
+        "equity": round(equity, 10),
+        "margin_balance": round(equity, 10),
+        "available_funds": round(equity - initial - reserve, 10),
+        # Session profit is withdrawable only once settled; option value never is.
+        "available_withdrawal_funds": round(max(0.0, min(balance, equity) - initial - reserve), 10),
+        "initial_margin": round(initial, 10),
+        "maintenance_margin": round(maintenance, 10),
+        "projected_initial_margin": round(initial, 10),
+        "projected_maintenance_margin": round(maintenance, 10),
+        "delta_total": round(sum(p["delta"] for p in positions), 10),
+        "total_pl": round(f_pl + o_pl, 10),
+        "session_upl": round(f_upl + o_upl, 10),
+        "session_rpl": round(f_rpl + o_rpl, 10),
+        "futures_pl": round(f_pl, 10),
+        "futures_session_upl": round(f_upl, 10),
+        "futures_session_rpl": round(f_rpl, 10),
+        "options_pl": round(o_pl, 10),
+        "options_session_upl": round(o_upl, 10),
+        "options_session_rpl": round(o_rpl, 10),
+        "options_value": round(o_value, 10),
+        "fee_balance": 0.0,
+        "spot_reserve": round(reserve, 10),
+        "margin_model": account.settings["margin_model"],
+        "portfolio_margining_enabled": account.settings["margin_model"].endswith("_pm"),
+        "cross_collateral_enabled": account.settings["margin_model"].startswith("cross"),
+        "limits": sim.rate_limits.report(
+            sorted({currency_of(i).lower() for i in sim.market.instruments.values()})
+        ),
+    }

@@ -1,0 +1,183 @@
+"""The simulator books money as Deribit does: futures profit stays in the session
+(``session_upl``/``session_rpl``) until the daily settlement moves it into the balance,
+option premiums are paid at the trade, spot trades exchange the pair's currencies, fees
+follow the instrument's commissions, and a delivery closes positions at the index."""
+
+from __future__ import annotations
+
+import pytest
+
+from deribit_client import DeribitClient, InsufficientFundsError
+from deribit_client.models import AccountSummary
+from deribit_client.testing import DeribitSimulator
+
+PERP = "BTC-PERPETUAL"
+SPOT = "BTC_USDC"
+
+
+async def _spread(client: DeribitClient, name: str = PERP) -> tuple[float, float]:
+    ticker = await client.public.ticker(name)
+    assert ticker.best_bid_price is not None
+    assert ticker.best_ask_price is not None
+    return ticker.best_bid_price, ticker.best_ask_price
+
+
+async def _summary(client: DeribitClient, currency: str = "BTC") -> AccountSummary:
+    return await client.private.get_account_summary(currency)
+
+
+def _equity_parts(summary: AccountSummary) -> float:
+    """What the equity is made of: the balance, the futures' session profit, the
+    options' value."""
+    parts = (
+        summary.balance,
+        summary.futures_session_upl,
+        summary.futures_session_rpl,
+        summary.options_value,
+    )
+    return sum(p or 0.0 for p in parts)
+
+
+async def _round_trip(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> tuple[float, float]:
+    """The trader buys 1,000 at a price of its own and sells 400 at a higher one, as maker
+    both times (no fee); returns the two prices."""
+    book = await trader.public.get_order_book(PERP, depth=5)
+    await sim.market_trade(PERP, "buy", sum(amount for _, amount in (book.asks or [])[:2]))
+    bid, ask = await _spread(trader)
+    assert ask - bid >= 1.5  # room for two prices of our own inside the spread
+    bought, sold = bid + 0.5, ask - 0.5
+    await trader.private.buy(PERP, amount=1000, price=bought)
+    await counterparty.private.sell(PERP, amount=1000, type="market")
+    await trader.private.sell(PERP, amount=400, price=sold)
+    await counterparty.private.buy(PERP, amount=400, type="market")
+    return bought, sold
+
+
+async def test_closing_part_of_a_future_realizes_its_profit_in_the_session(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    before = await _summary(trader)
+    bought, sold = await _round_trip(sim, trader, counterparty)
+    realized = 400 * (1 / bought - 1 / sold)
+    position = await trader.private.get_position(PERP)
+    assert (position.size, position.average_price) == (600, bought)
+    assert position.realized_profit_loss == pytest.approx(realized, abs=1e-10)
+    trades = (await trader.private.get_user_trades_by_instrument(PERP)).trades
+    assert sum(t.profit_loss or 0 for t in trades) == pytest.approx(realized, abs=1e-10)
+    assert all(t.fee == 0 and t.liquidity == "M" for t in trades)  # makers pay nothing
+    after = await _summary(trader)
+    assert after.balance == before.balance  # the session keeps futures profit
+    assert after.futures_session_rpl == pytest.approx(realized, abs=1e-10)
+    assert after.equity == pytest.approx(_equity_parts(after), abs=1e-9)
+    assert after.equity == pytest.approx(
+        (before.equity or 0) + realized + (after.futures_session_upl or 0), abs=1e-9
+    )
+
+
+async def test_the_daily_settlement_moves_session_profit_into_the_balance(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    await _round_trip(sim, trader, counterparty)
+    before = await _summary(trader)
+    session = (before.futures_session_upl or 0) + (before.futures_session_rpl or 0)
+    await sim.daily_settlement()
+    after = await _summary(trader)
+    assert after.balance == pytest.approx((before.balance or 0) + session, abs=1e-9)
+    assert after.equity == pytest.approx(before.equity or 0, abs=1e-9)  # nothing made or lost
+    assert (after.futures_session_rpl, after.futures_session_upl) == (0, 0)
+    mark = (await trader.public.ticker(PERP)).mark_price
+    position = await trader.private.get_position(PERP)
+    assert position.settlement_price == mark
+    assert position.floating_profit_loss == 0  # the session counts from the settlement
+    log = await trader.private.get_transaction_log("BTC", 0, 2**53)
+    settled = (log.logs or [])[0]
+    assert (settled.type, settled.instrument_name) == ("settlement", PERP)
+    assert settled.change == pytest.approx(session, abs=1e-9)
+    history = await trader.private.get_settlement_history_by_instrument(PERP)
+    (record,) = history.settlements or []
+    assert (record.type, record.position, record.mark_price) == ("settlement", 600, mark)
+    assert record.session_profit_loss == pytest.approx(session, abs=1e-9)
+    public = await trader.public.get_last_settlements_by_instrument(PERP)
+    assert [(s.type, s.instrument_name) for s in public.settlements or ()] == [("settlement", PERP)]
+
+
+async def test_an_option_premium_is_paid_at_the_trade_and_its_value_counts_in_the_equity(
+    trader: DeribitClient,
+) -> None:
+    options = await trader.public.get_instruments("BTC", kind="option")
+    option = options[0].instrument_name
+    before = await _summary(trader)
+    bought = await trader.private.buy(option, amount=1, type="market")
+    premium = sum((t.price or 0) * (t.amount or 0) for t in bought.trades)
+    fees = sum(t.fee or 0 for t in bought.trades)
+    assert fees == pytest.approx(0.0003, abs=1e-10)  # 0.03% of the underlying, per contract
+    after = await _summary(trader)
+    assert after.balance == pytest.approx((before.balance or 0) - premium - fees, abs=1e-9)
+    mark = (await trader.public.ticker(option)).mark_price or 0
+    assert after.options_value == pytest.approx(mark, abs=1e-9)
+    assert after.equity == pytest.approx(_equity_parts(after), abs=1e-9)
+
+
+async def test_a_spot_trade_exchanges_the_currencies_and_needs_what_it_spends(
+    trader: DeribitClient,
+) -> None:
+    btc, usdc = await _summary(trader, "BTC"), await _summary(trader, "USDC")
+    bought = await trader.private.buy(SPOT, amount=0.01, type="market")
+    amount = sum(t.amount or 0 for t in bought.trades)
+    cost = sum((t.price or 0) * (t.amount or 0) for t in bought.trades)
+    assert amount == pytest.approx(0.01)
+    assert all(t.fee == 0 for t in bought.trades)  # spot trades are free
+    assert (await _summary(trader, "BTC")).balance == pytest.approx((btc.balance or 0) + amount)
+    assert (await _summary(trader, "USDC")).balance == pytest.approx((usdc.balance or 0) - cost)
+    assert await trader.private.get_positions(currency="BTC") == []
+
+    bid, ask = await _spread(trader, SPOT)
+    with pytest.raises(InsufficientFundsError) as too_much:
+        await trader.private.sell(SPOT, amount=1000, price=ask + 100)  # more BTC than held
+    assert too_much.value.code == 10039
+    held = (await _summary(trader, "USDC")).balance or 0
+    affordable = round(held / bid * 0.6, 4)
+    await trader.private.buy(SPOT, amount=affordable, price=bid - 100)  # rests: holds USDC
+    reserved = await _summary(trader, "USDC")
+    assert reserved.spot_reserve == pytest.approx(affordable * (bid - 100))
+    with pytest.raises(InsufficientFundsError) as held_already:
+        await trader.private.buy(SPOT, amount=affordable, price=bid - 100)
+    assert held_already.value.code == 10039
+
+
+async def test_a_delivery_closes_positions_at_the_index(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    futures = await trader.public.get_instruments("BTC", kind="future")
+    future = next(i.instrument_name for i in futures if i.instrument_name != PERP)
+    calls = [
+        i
+        for i in await trader.public.get_instruments("BTC", kind="option")
+        if i.option_type == "call"
+    ]
+    call = min(calls, key=lambda i: i.strike or 0)
+    await trader.private.buy(future, amount=1000, type="market")
+    await trader.private.buy(call.instrument_name, amount=2, type="market")
+    await sim.set_index_price("btc_usd", 70_000.0)
+    before = await _summary(trader)
+    session = (await trader.private.get_position(future)).floating_profit_loss
+    basis = (await trader.private.get_position(future)).average_price or 0
+    for name in (future, call.instrument_name):
+        await sim.set_instrument_state(name, "delivered")
+    assert await trader.private.get_positions(currency="BTC") == []
+    payoff = 2 * (70_000 - (call.strike or 0)) / 70_000
+    future_profit = 1000 * (1 / basis - 1 / 70_000)
+    fees = 1000 / 70_000 * 0.0005 / 2 + 2 * 0.00015
+    after = await _summary(trader)
+    assert after.balance == pytest.approx(
+        (before.balance or 0) + future_profit + payoff - fees, abs=1e-8
+    )
+    assert session is not None
+    deliveries = await trader.private.get_settlement_history_by_currency("BTC", type="delivery")
+    assert sorted((s.instrument_name, s.position) for s in deliveries.settlements or ()) == sorted(
+        [(future, 1000), (call.instrument_name, 2)]
+    )
+    ticker = await trader.public.ticker(future)
+    assert ticker.delivery_price == 70_000
