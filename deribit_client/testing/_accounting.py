@@ -173,7 +173,9 @@ def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str
     }
 
 
-def spot_reserve(sim: SimState, account: Account, currency: str, *, besides: Any = None) -> float:
+def spot_reserve(
+    sim: SimState, account: Account, currency: str, *, besides: dict[str, Any] | None = None
+) -> float:
     """What the account's open spot orders hold of ``currency``: a buy its price x amount
     of the quote currency, a sell its amount of the base currency (``besides`` left out)."""
     reserved = 0.0

@@ -52,6 +52,14 @@ def _errors(result: MassQuoteResult) -> list[tuple[str | None, int | None]]:
     return [(e.side, (e.error or {}).get("code")) for e in result.errors or ()]
 
 
+async def _ended_by_post_only(client: DeribitClient, order_id: str | None) -> None:
+    """The order was cancelled for a post-only refusal, and nothing traded."""
+    assert order_id is not None
+    state = await client.private.get_order_state(order_id)
+    assert (state.order_state, state.cancel_reason) == ("cancelled", "edit_post_only_reject")
+    assert (await client.private.get_user_trades_by_instrument(PERP)).trades == []
+
+
 def _only(result: MassQuoteResult) -> Order:
     assert result.orders is not None
     (order,) = result.orders
@@ -201,9 +209,7 @@ async def test_editing_a_post_only_order_across_the_spread_never_takes(
     with pytest.raises(DeribitError) as refused:
         await trader.private.edit(strict.order.order_id, amount=10, price=ask + 50)
     assert refused.value.code == 11054
-    state = await trader.private.get_order_state(strict.order.order_id)
-    assert (state.order_state, state.cancel_reason) == ("cancelled", "edit_post_only_reject")
-    assert (await trader.private.get_user_trades_by_instrument(PERP)).trades == []
+    await _ended_by_post_only(trader, strict.order.order_id)
 
 
 async def test_an_amendment_refused_for_self_trading_leaves_the_book_as_it_was(
@@ -266,9 +272,7 @@ async def test_a_matching_refusal_not_waited_for_cancels_the_quote_without_an_er
     )
     # The risk check passes it on; the matching engine refuses it after the reply.
     assert (_errors(answer), len(answer.pending_requests or ())) == ([], 1)
-    state = await trader.private.get_order_state(resting.order_id)
-    assert (state.order_state, state.cancel_reason) == ("cancelled", "edit_post_only_reject")
-    assert (await trader.private.get_user_trades_by_instrument(PERP)).trades == []
+    await _ended_by_post_only(trader, resting.order_id)
 
 
 async def test_a_waited_quote_reports_orders_and_errors_as_documented(
