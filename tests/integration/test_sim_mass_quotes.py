@@ -52,9 +52,8 @@ def _errors(result: MassQuoteResult) -> list[tuple[str | None, int | None]]:
     return [(e.side, (e.error or {}).get("code")) for e in result.errors or ()]
 
 
-async def _ended_by_post_only(client: DeribitClient, order_id: str | None) -> None:
+async def _ended_by_post_only(client: DeribitClient, order_id: str) -> None:
     """The order was cancelled for a post-only refusal, and nothing traded."""
-    assert order_id is not None
     state = await client.private.get_order_state(order_id)
     assert (state.order_state, state.cancel_reason) == ("cancelled", "edit_post_only_reject")
     assert (await client.private.get_user_trades_by_instrument(PERP)).trades == []
