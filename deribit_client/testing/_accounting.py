@@ -10,10 +10,16 @@ the positions and account summaries the API reports, as Deribit books them.
   ``change`` = -price x amount); its position is worth ``size x mark``
   (``options_value``), which the equity counts.
 - A spot trade exchanges the pair's two currencies; it leaves no position.
+- A perpetual position pays (long) or receives (short) funding: the funding rate (per 8
+  hours, as the ticker's ``current_funding`` gives it when the position last changed)
+  on its value in the coin, for as long as it is held; it joins the session's realized
+  profit (``realized_funding``) and settles with it.
 
 A position keeps ``size``, ``average_price`` (since it opened), ``basis`` (the price its
-session profit counts from: the average price, or the last settlement price) and
-``session_rpl`` (profit realized since the last settlement).
+session profit counts from: the average price, or the last settlement price),
+``session_rpl`` (profit realized since the last settlement, funding included) and, for
+a perpetual, ``funding`` (the session's) and ``funded_at`` (when funding was last
+counted).
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from __future__ import annotations
 from typing import Any
 
 from ._accounts import Account
-from ._market import base_size, currency_of
+from ._market import HOUR_MS, base_size, currency_of
 from ._state import SimState
 
 __all__ = [
     "account_summary",
+    "accrue_funding",
     "apply_position",
+    "book_position",
     "cash_moves",
     "pnl",
     "position_view",
@@ -121,6 +129,45 @@ def apply_position(
     return realized
 
 
+def _pending_funding(sim: SimState, instrument: dict[str, Any], position: dict[str, Any]) -> float:
+    """The funding a perpetual position owes (negative) or earned since it was last
+    counted."""
+    start = position.get("funded_at")
+    now = sim.now_ms()
+    if start is None or now <= start or instrument.get("settlement_period") != "perpetual":
+        return 0.0
+    name = instrument["instrument_name"]
+    rate = sim.market.funding_rate(name, start)
+    value = base_size(instrument, position["size"], sim.market.mark_price(name))
+    return float(-value * rate * (now - start) / (8 * HOUR_MS))
+
+
+def accrue_funding(sim: SimState, instrument: dict[str, Any], position: dict[str, Any]) -> None:
+    """Count a position's funding up to now into its session (before it changes)."""
+    owed = _pending_funding(sim, instrument, position)
+    position["funding"] = position.get("funding", 0.0) + owed
+    position["session_rpl"] += owed
+    position["funded_at"] = sim.now_ms()
+
+
+def book_position(
+    sim: SimState,
+    positions: dict[str, dict[str, Any]],
+    instrument: dict[str, Any],
+    direction: str,
+    amount: float,
+    price: float,
+) -> float:
+    """:func:`apply_position` for a trade that happens now: funding is counted up to it
+    first; returns the realized profit."""
+    held = positions.get(instrument["instrument_name"])
+    if held is not None:
+        accrue_funding(sim, instrument, held)
+    realized = apply_position(positions, instrument, direction, amount, price)
+    positions[instrument["instrument_name"]].setdefault("funded_at", sim.now_ms())
+    return realized
+
+
 def cash_moves(
     instrument: dict[str, Any], direction: str, amount: float, price: float
 ) -> list[tuple[str, float]]:
@@ -149,6 +196,7 @@ def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str
     kind = instrument["kind"]
     size_currency = size / mark if kind == "future" else size
     floating = pnl(instrument, size, state["basis"], mark)
+    owed = _pending_funding(sim, instrument, state)
     return {
         "instrument_name": name,
         "kind": kind,
@@ -165,8 +213,8 @@ def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str
         "open_orders_margin": 0.0,
         "floating_profit_loss": round(floating, 10),
         "total_profit_loss": round(pnl(instrument, size, state["average_price"], mark), 10),
-        "realized_profit_loss": round(state["session_rpl"], 10),
-        "realized_funding": 0.0,
+        "realized_profit_loss": round(state["session_rpl"] + owed, 10),
+        "realized_funding": round(state.get("funding", 0.0) + owed, 10),
         "interest_value": 0.0,
         "leverage": 50,
         "estimated_liquidation_price": None,

@@ -12,7 +12,7 @@ from . import _mmp
 from ._accounting import (
     INITIAL_MARGIN_RATE,
     account_summary,
-    apply_position,
+    book_position,
     cash_moves,
     position_view,
     spot_reserve,
@@ -517,7 +517,7 @@ def _own_trade(
     moves[currency] = moves.get(currency, 0.0) - fee
     realized = 0.0
     if instrument["kind"] != "spot":  # spot trades exchange currencies, hold no position
-        realized = apply_position(account.positions, instrument, direction, amount, price)
+        realized = book_position(sim, account.positions, instrument, direction, amount, price)
         repositioned(sim, account, name)
     for paid_in, change in moves.items():
         account.book(

@@ -7,9 +7,9 @@ pays out; both are kept as settlement history (``private/get_settlement_history_
 Readings where Deribit does not say: the delivery price is the index when the instrument
 turns ``delivered`` (Deribit averages the index over the 30 minutes before expiry); a
 delivery costs half the taker fee for futures and 0.015% of the underlying for an option
-that ends in the money (capped at 12.5% of its value); perpetual funding is not
-simulated (``funding`` 0). The public history aggregates the simulator's own accounts:
-``position`` is their open interest, ``profit_loss`` their net profit and
+that ends in the money (capped at 12.5% of its value); a settlement record's ``funding``
+is the position's funding in the session. The public history aggregates the simulator's
+own accounts: ``position`` is their open interest, ``profit_loss`` their net profit and
 ``session_profit_loss`` what the winners received.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._accounting import OPTION_FEE_CAP, account_summary, pnl, position_view
+from ._accounting import OPTION_FEE_CAP, account_summary, accrue_funding, pnl, position_view
 from ._accounts import Account
 from ._logs import remember
 from ._market import base_size, channel_covers, currency_matches, currency_of
@@ -116,6 +116,7 @@ async def daily_settlement(sim: SimState) -> None:
         index = market.index_prices.get(instrument["price_index"], mark)
         records = []
         for account, position in _holders(sim, name):
+            accrue_funding(sim, instrument, position)
             size = position["size"]
             upl = pnl(instrument, size, position["basis"], mark)
             session = upl + position["session_rpl"]
@@ -133,9 +134,11 @@ async def daily_settlement(sim: SimState) -> None:
                     info={"settlement_price": mark, "floating_pl": round(upl, 10)},
                 )
                 record = _record("settlement", now, name, size, mark, index, upl, session)
+                record["funding"] = round(position.get("funding", 0.0), 10)
                 remember(account.settlements, record)
                 records.append(record)
             position["basis"], position["session_rpl"] = (mark if size else 0.0), 0.0
+            position["funding"] = 0.0
             if not size:
                 del account.positions[name]
             await _tell(sim, account, instrument)

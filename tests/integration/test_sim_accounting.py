@@ -5,11 +5,13 @@ follow the instrument's commissions, and a delivery closes positions at the inde
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from deribit_client import DeribitClient, InsufficientFundsError
 from deribit_client.models import AccountSummary
-from deribit_client.testing import DeribitSimulator
+from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
 SPOT = "BTC_USDC"
@@ -181,3 +183,39 @@ async def test_a_delivery_closes_positions_at_the_index(
     )
     ticker = await trader.public.ticker(future)
     assert ticker.delivery_price == 70_000
+
+
+async def test_a_perpetual_position_pays_funding_while_held() -> None:
+    now = [time.time()]
+    async with DeribitSimulator(seed=3, clock=lambda: now[0]) as sim:
+        sim.token_ttl = 7 * 86_400  # the clock jumps hours ahead
+        async with DeribitClient(
+            url=sim.url, client_id=SIM_CLIENT_ID, client_secret=SIM_CLIENT_SECRET,
+            heartbeat_interval=None, rate_limit=False,
+        ) as trader:  # fmt: skip
+            await _funding(sim, trader, now)
+
+
+async def _funding(sim: DeribitSimulator, trader: DeribitClient, now: list[float]) -> None:
+    await sim.set_index_price("btc_usd", 63_000.0)  # the perpetual trades at a premium
+    await trader.private.buy(PERP, amount=1000, type="market")
+    ticker = await trader.public.ticker(PERP)
+    rate, mark = ticker.current_funding or 0, ticker.mark_price or 0
+    assert rate > 0  # longs pay shorts
+    now[0] += 8 * 3600
+    owed = -1000 / mark * rate  # eight hours of the rate on the coin value
+    position = await trader.private.get_position(PERP)
+    assert position.realized_funding == pytest.approx(owed, rel=1e-6)
+    before = await _summary(trader)
+    assert before.futures_session_rpl == pytest.approx(owed, rel=1e-6)
+    await sim.daily_settlement()
+    (record,) = (await trader.private.get_settlement_history_by_instrument(PERP)).settlements or []
+    assert record.funding == pytest.approx(owed, rel=1e-6)
+    after = await _summary(trader)
+    assert after.equity == pytest.approx(before.equity or 0, abs=1e-9)
+    assert after.balance == pytest.approx(
+        (before.balance or 0) + owed + (before.futures_session_upl or 0), abs=1e-9
+    )
+    now[0] += 8 * 3600  # the next session's funding counts from the settlement
+    again = await trader.private.get_position(PERP)
+    assert again.realized_funding == pytest.approx(owed, rel=1e-6)
