@@ -34,8 +34,7 @@ __all__ = [
     "account_summary",
     "accrue_funding",
     "apply_position",
-    "book_position",
-    "cash_moves",
+    "book_trade",
     "pnl",
     "position_view",
     "spot_reserve",
@@ -165,6 +164,38 @@ def book_position(
         accrue_funding(sim, instrument, held)
     realized = apply_position(positions, instrument, direction, amount, price)
     positions[instrument["instrument_name"]].setdefault("funded_at", sim.now_ms())
+    return realized
+
+
+def book_trade(
+    sim: SimState,
+    account: Account,
+    instrument: dict[str, Any],
+    direction: str,
+    amount: float,
+    price: float,
+    fee: float | None,
+    **logged: Any,
+) -> float:
+    """What a trade does to ``account``: its position moves (none for spot) and what it
+    pays or receives at once (:func:`cash_moves`, and ``fee`` in the settlement
+    currency: a trade on the book logs one even when it is 0; None: no fee at all, as a
+    position move) is booked as ``trade`` transactions carrying ``logged``. Returns the
+    profit the trade realized."""
+    name, currency = instrument["instrument_name"], currency_of(instrument)
+    moves = dict(cash_moves(instrument, direction, amount, price))
+    if fee is not None:
+        moves[currency] = moves.get(currency, 0.0) - fee
+    realized = 0.0
+    if instrument["kind"] != "spot":
+        realized = book_position(sim, account.positions, instrument, direction, amount, price)
+    for paid_in, change in moves.items():
+        account.book(
+            sim.now_ms(), paid_in, "trade", change,
+            commission=fee if fee is not None and paid_in == currency else 0.0,
+            instrument_name=name, side=direction, price=price, amount=amount,
+            position=account.positions.get(name, {}).get("size"), **logged,
+        )  # fmt: skip
     return realized
 
 

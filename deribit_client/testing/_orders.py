@@ -12,8 +12,7 @@ from . import _mmp
 from ._accounting import (
     INITIAL_MARGIN_RATE,
     account_summary,
-    book_position,
-    cash_moves,
+    book_trade,
     position_view,
     spot_reserve,
     trade_fee,
@@ -512,32 +511,14 @@ def _own_trade(
     name = instrument["instrument_name"]
     price, amount = public["price"], public["amount"]
     fee = trade_fee(instrument, amount, price, liquidity, fee_rate)
-    currency = currency_of(instrument)
-    moves = dict(cash_moves(instrument, direction, amount, price))
-    moves[currency] = moves.get(currency, 0.0) - fee
-    realized = 0.0
-    if instrument["kind"] != "spot":  # spot trades exchange currencies, hold no position
-        realized = book_position(sim, account.positions, instrument, direction, amount, price)
+    realized = book_trade(sim, account, instrument, direction, amount, price, fee,
+                          trade_id=public["trade_id"], order_id=order["order_id"])  # fmt: skip
+    if instrument["kind"] != "spot":
         repositioned(sim, account, name)
-    for paid_in, change in moves.items():
-        account.book(
-            public["timestamp"],
-            paid_in,
-            "trade",
-            change,
-            commission=fee if paid_in == currency else 0.0,
-            instrument_name=name,
-            trade_id=public["trade_id"],
-            order_id=order["order_id"],
-            side=direction,
-            price=price,
-            amount=amount,
-            position=account.positions.get(name, {}).get("size"),
-        )
     trade = {
         **_trade_members(order, public, direction, state, liquidity),
         "fee": fee,
-        "fee_currency": currency,
+        "fee_currency": currency_of(instrument),
         "profit_loss": round(realized, 10),
     }
     remember(account.trades, trade)  # the newest HISTORY: a bot trades for days
@@ -856,9 +837,7 @@ async def _reprice_advanced(sim: SimState, name: str) -> None:
             try:
                 reached = prevent_self_trade(sim, account, {**order, "price": price}, instrument)
             except SimError:  # it would trade with the account itself (reject_taker)
-                cancel_one(sim, order, None)
-                await notify(sim, account, instrument, [order], [])
-                await aftermath(sim)
+                await _cancel_now(sim, account, instrument, order, None)
                 continue
             unrest(sim.market.books[name], order["direction"], order["price"], shown(order))
             order.pop("_ahead", None)  # a new price: the back of the new level's queue
@@ -1442,18 +1421,14 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     if takes and edited["reduce_only"]:
         _cap_reduce_only(sim, account, edited, instrument)
         if edited["order_state"] == "cancelled":  # nothing left to reduce
-            cancel_one(sim, order, None)
             order["reduce_only"] = True
-            await notify(sim, account, instrument, [order], [])
-            await aftermath(sim)
+            await _cancel_now(sim, account, instrument, order, None)
             return {"order": public_view(order), "trades": []}
         amount = edited["amount"]
     if takes and post_only_takes(book, edited):
         if edited["reject_post_only"]:
             # Deribit's cancel reason for it: "cancelled on edit because of reject_post_only".
-            cancel_one(sim, order, "edit_post_only_reject")
-            await notify(sim, account, instrument, [order], [])
-            await aftermath(sim)
+            await _cancel_now(sim, account, instrument, order, "edit_post_only_reject")
             raise SimError(11054, "post_only_reject")
         price = edited["price"] = _inside_spread(book, order["direction"], edited["price"])
         takes = False
@@ -1534,13 +1509,25 @@ def cancel_one(sim: SimState, order: dict[str, Any], reason: str | None) -> None
     order["last_update_timestamp"] = sim.now_ms()
 
 
+async def _cancel_now(
+    sim: SimState,
+    account: Account,
+    instrument: dict[str, Any],
+    order: dict[str, Any],
+    reason: str | None,
+) -> None:
+    """Cancel one order and publish it (its owner and the book hear of it), then what the
+    cancellation sets off (linked orders, reduce-only refits)."""
+    cancel_one(sim, order, reason)
+    await notify(sim, account, instrument, [order], [])
+    await aftermath(sim)
+
+
 async def cancel(call: Call) -> dict[str, Any]:
     order = _open_order(call, call.param("order_id"))
     instrument = _instrument(call, order["instrument_name"])
     require_open(call.sim, instrument, "cancel")
-    cancel_one(call.sim, order, "user_request")
-    await notify(call.sim, account_of(call), instrument, [order], [])
-    await aftermath(call.sim)
+    await _cancel_now(call.sim, account_of(call), instrument, order, "user_request")
     return public_view(order)
 
 

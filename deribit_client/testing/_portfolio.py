@@ -7,13 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ._accounting import (
-    account_summary,
-    apply_position,
-    book_position,
-    cash_moves,
-    position_view,
-)
+from ._accounting import account_summary, apply_position, book_trade, position_view
 from ._market import TRADING_PRODUCTS, opposite
 from ._orders import aftermath, currency_of, repositioned
 from ._session import SimError, as_number, invalid_param
@@ -75,11 +69,7 @@ async def move_positions(call: Call) -> list[dict[str, Any]]:
         # A trade between the two at the price, without fees: each position moves (and
         # an option's premium changes hands).
         for member, way in ((giver, direction), (taker, opposite(direction))):
-            book_position(sim, member.positions, instrument, way, amount, price)
-            for currency, change in cash_moves(instrument, way, amount, price):
-                member.book(now, currency, "trade", change, instrument_name=name, side=way,
-                            price=price, amount=amount,
-                            position=member.positions[name]["size"])  # fmt: skip
+            book_trade(sim, member, instrument, way, amount, price, None)
             repositioned(sim, member, name)
         out.append({"target_uid": target, "source_uid": source, "price": price,
                     "instrument_name": name, "direction": direction, "amount": amount})  # fmt: skip

@@ -49,6 +49,7 @@ def _record(
     index: float,
     profit: float,
     session: float,
+    funding: float = 0.0,
 ) -> dict[str, Any]:
     return {
         "type": kind,
@@ -59,7 +60,7 @@ def _record(
         "index_price": index,
         "profit_loss": round(profit, 10),
         "session_profit_loss": round(session, 10),
-        "funding": 0.0,
+        "funding": round(funding, 10),
     }
 
 
@@ -133,8 +134,8 @@ async def daily_settlement(sim: SimState) -> None:
                     session_rpl=round(position["session_rpl"], 10),
                     info={"settlement_price": mark, "floating_pl": round(upl, 10)},
                 )
-                record = _record("settlement", now, name, size, mark, index, upl, session)
-                record["funding"] = round(position.get("funding", 0.0), 10)
+                funding = position.get("funding", 0.0)
+                record = _record("settlement", now, name, size, mark, index, upl, session, funding)
                 remember(account.settlements, record)
                 records.append(record)
             position["basis"], position["session_rpl"] = (mark if size else 0.0), 0.0

@@ -219,3 +219,25 @@ async def _funding(sim: DeribitSimulator, trader: DeribitClient, now: list[float
     now[0] += 8 * 3600  # the next session's funding counts from the settlement
     again = await trader.private.get_position(PERP)
     assert again.realized_funding == pytest.approx(owed, rel=1e-6)
+
+
+async def test_moving_an_option_position_moves_its_premium(trader: DeribitClient) -> None:
+    option = (await trader.public.get_instruments("BTC", kind="option"))[0].instrument_name
+    await trader.private.buy(option, amount=1, type="market")
+    sub = await trader.private.create_subaccount()
+    main_id = (await trader.private.get_account_summary("BTC", extended=True)).id
+    assert main_id is not None
+    assert sub.id is not None
+    await trader.private.submit_transfer_to_subaccount("BTC", 1, sub.id)
+    mine, theirs = (
+        await _summary(trader),
+        await trader.private.get_account_summary("BTC", subaccount_id=sub.id),
+    )
+    await trader.private.move_positions(
+        main_id, sub.id, [{"instrument_name": option, "amount": 1, "price": 0.05}]
+    )
+    # A trade between the two at the price, without a fee.
+    assert (await _summary(trader)).balance == pytest.approx((mine.balance or 0) + 0.05)
+    moved = await trader.private.get_account_summary("BTC", subaccount_id=sub.id)
+    assert moved.balance == pytest.approx((theirs.balance or 0) - 0.05)
+    assert moved.options_value == pytest.approx((await trader.public.ticker(option)).mark_price)

@@ -14,7 +14,7 @@ import pytest
 
 from deribit_client import DeribitClient, Notification, RpcError
 from deribit_client.models import MassQuoteResult, Order
-from deribit_client.testing import DeribitSimulator
+from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
 
@@ -299,3 +299,27 @@ async def test_an_instrument_quoted_twice_in_one_request_keeps_one_quote_a_side(
         open_orders = await trader.private.get_open_orders()
         assert [o.price for o in open_orders] == [bid - 20]
         await trader.private.cancel_quotes("all")
+
+
+async def test_a_quote_not_waited_for_over_http_is_matched_after_the_response(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    bid, _ = await _spread(trader)
+    await trader.private.enable_cancel_on_disconnect(scope="account")  # HTTP has no connection
+    await trader.private.set_mmp_config("btc_usd", 60, 0, mmp_group="mm", max_quote_quantity=1)
+    quotes = [{"instrument_name": PERP, "quote_set_id": "perps",
+               "bid": {"price": bid - 10, "amount": 10}}]  # fmt: skip
+    async with (
+        trader.subscribe(f"user.orders.{PERP}.raw") as orders,
+        DeribitClient(
+            url=sim.url, transport="http", client_id=SIM_CLIENT_ID,
+            client_secret=SIM_CLIENT_SECRET,
+        ) as http,
+    ):  # fmt: skip
+        answer = await http.private.mass_quote(
+            "1", "mm", quotes, wait_for_response=False, detailed=True
+        )
+        assert (answer.orders, len(answer.pending_requests or ())) == (None, 1)
+        told = await asyncio.wait_for(anext(orders), 5)
+    assert isinstance(told, Notification)
+    assert (told.data.price, told.data.order_state) == (bid - 10, "open")
