@@ -35,6 +35,7 @@ __all__ = [
     "accrue_funding",
     "apply_position",
     "book_trade",
+    "holds_position",
     "pnl",
     "position_view",
     "spot_reserve",
@@ -50,6 +51,12 @@ INITIAL_MARGIN_RATE = 0.02
 
 def _inverse(instrument: dict[str, Any]) -> bool:
     return instrument["kind"] == "future" and instrument.get("instrument_type") != "linear"
+
+
+def holds_position(instrument: dict[str, Any]) -> bool:
+    """Whether trading ``instrument`` opens a position: spot trades exchange currencies
+    instead."""
+    return bool(instrument["kind"] != "spot")
 
 
 def trade_fee(
@@ -187,7 +194,7 @@ def book_trade(
     if fee is not None:
         moves[currency] = moves.get(currency, 0.0) - fee
     realized = 0.0
-    if instrument["kind"] != "spot":
+    if holds_position(instrument):
         realized = book_position(sim, account.positions, instrument, direction, amount, price)
     for paid_in, change in moves.items():
         account.book(

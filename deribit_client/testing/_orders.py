@@ -13,6 +13,7 @@ from ._accounting import (
     INITIAL_MARGIN_RATE,
     account_summary,
     book_trade,
+    holds_position,
     position_view,
     spot_reserve,
     trade_fee,
@@ -513,7 +514,7 @@ def _own_trade(
     fee = trade_fee(instrument, amount, price, liquidity, fee_rate)
     realized = book_trade(sim, account, instrument, direction, amount, price, fee,
                           trade_id=public["trade_id"], order_id=order["order_id"])  # fmt: skip
-    if instrument["kind"] != "spot":
+    if holds_position(instrument):
         repositioned(sim, account, name)
     trade = {
         **_trade_members(order, public, direction, state, liquidity),
@@ -578,7 +579,7 @@ async def notify_user(
     orders = [public_view(o) for o in orders]
     legs = market.combo_legs.get(name, ())
     # (instrument, its orders, its trades, the positions the change moved)
-    held = [] if instrument["kind"] == "spot" else [name]  # spot trades hold no position
+    held = [name] if holds_position(instrument) else []
     parts_of = [(instrument, orders, trades, [leg for leg, _ in legs] or held)]
     parts_of += [
         (market.instruments[leg], [], own, [leg]) for leg, own in leg_trades(trades).items()
