@@ -3,7 +3,8 @@ the positions and account summaries the API reports, as Deribit books them.
 
 - Fees are the instrument's ``maker_commission``/``taker_commission`` of the base size;
   an option's never exceeds 12.5% of its price (Deribit's Fees article).
-- Futures are inverse (sized in USD, settled in the coin): their profit and loss stays
+- Futures are inverse (sized in USD, settled in the coin) or linear (sized in the coin,
+  settled in USDC: ``BTC_USDC-PERPETUAL``); their profit and loss stays
   in the session (``session_upl``/``session_rpl``, counted in the equity) until the daily
   settlement or the delivery moves it into the balance; a trade's cash is only its fee.
 - An option's premium is paid or received at the trade (the transaction log's sample:
@@ -27,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._accounts import Account
-from ._market import HOUR_MS, base_size, currency_of
+from ._market import HOUR_MS, base_size, currency_of, is_inverse, notional
 from ._state import SimState
 
 __all__ = [
@@ -49,10 +50,6 @@ INITIAL_MARGIN_RATE = 0.02
 """Initial margin per unit of base size (50x leverage); maintenance is half of it."""
 
 
-def _inverse(instrument: dict[str, Any]) -> bool:
-    return instrument["kind"] == "future" and instrument.get("instrument_type") != "linear"
-
-
 def holds_position(instrument: dict[str, Any]) -> bool:
     """Whether trading ``instrument`` opens a position: spot trades exchange currencies
     instead."""
@@ -63,11 +60,12 @@ def trade_fee(
     instrument: dict[str, Any], amount: float, price: float, liquidity: str, rate: float | None
 ) -> float:
     """The fee of trading ``amount`` at ``price`` as maker (``M``) or taker (``T``):
-    ``rate`` (a block trade's commission) or the instrument's commission, of the base
-    size; an option's is capped at 12.5% of its premium."""
+    ``rate`` (a block trade's commission) or the instrument's commission, of the
+    :func:`notional` (in the settlement currency); an option's is capped at 12.5% of its
+    premium."""
     if rate is None:
         rate = instrument["maker_commission" if liquidity == "M" else "taker_commission"]
-    fee = base_size(instrument, amount, price) * rate
+    fee = notional(instrument, amount, price) * rate
     if instrument["kind"] == "option":
         cap = OPTION_FEE_CAP * abs(price) * amount
         fee = max(-cap, min(cap, fee))
@@ -79,7 +77,7 @@ def pnl(instrument: dict[str, Any], size: float, start: float, end: float) -> fl
     the settlement currency: ``size x (1/start - 1/end)`` for inverse futures."""
     if not size or not start:
         return 0.0
-    if _inverse(instrument):
+    if is_inverse(instrument):
         return size * (1 / start - 1 / end)
     return size * (end - start)
 
@@ -92,7 +90,7 @@ def _blend(
     the parts'."""
     if not held:
         return added_at
-    if _inverse(instrument):
+    if is_inverse(instrument):
         return (held + added) / (held / price + added / added_at)
     return (price * held + added_at * added) / (held + added)
 
@@ -144,7 +142,7 @@ def _pending_funding(sim: SimState, instrument: dict[str, Any], position: dict[s
         return 0.0
     name = instrument["instrument_name"]
     rate = sim.market.funding_rate(name, start)
-    value = base_size(instrument, position["size"], sim.market.mark_price(name))
+    value = notional(instrument, position["size"], sim.market.mark_price(name))
     return float(-value * rate * (now - start) / (8 * HOUR_MS))
 
 
@@ -232,7 +230,8 @@ def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str
     size = state["size"]
     mark = sim.market.mark_price(name)
     kind = instrument["kind"]
-    size_currency = size / mark if kind == "future" else size
+    size_currency = base_size(instrument, size, mark)
+    margin = notional(instrument, abs(size), mark) * INITIAL_MARGIN_RATE
     floating = pnl(instrument, size, state["basis"], mark)
     owed = _pending_funding(sim, instrument, state)
     return {
@@ -246,8 +245,8 @@ def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str
         "index_price": sim.market.index_prices.get(instrument["price_index"], mark),
         "settlement_price": round(sim.market.settlement_price(name), 8),
         "delta": round(size_currency, 10),
-        "initial_margin": round(abs(size_currency) * INITIAL_MARGIN_RATE, 10),
-        "maintenance_margin": round(abs(size_currency) * INITIAL_MARGIN_RATE / 2, 10),
+        "initial_margin": round(margin, 10),
+        "maintenance_margin": round(margin / 2, 10),
         "open_orders_margin": 0.0,
         "floating_profit_loss": round(floating, 10),
         "total_profit_loss": round(pnl(instrument, size, state["average_price"], mark), 10),

@@ -21,6 +21,8 @@ __all__ = [
     "SignedLegs",
     "base_size",
     "currency_of",
+    "is_inverse",
+    "notional",
     "CURRENCIES",
     "CURRENCY_CODES",
     "DAY_MS",
@@ -211,9 +213,23 @@ _COMMISSIONS = {
 }
 
 
+def is_inverse(instrument: dict[str, Any]) -> bool:
+    """Whether ``instrument`` is an inverse future (sized in USD, settled in its coin);
+    linear ones (``BTC_USDC-PERPETUAL``) are sized in the coin and settled in USDC."""
+    return instrument["kind"] == "future" and instrument.get("instrument_type") != "linear"
+
+
 def base_size(instrument: dict[str, Any], amount: float, price: float) -> float:
-    """``amount`` in base currency: (inverse) futures are sized in USD (REFERENCE 7.1)."""
-    return amount / price if instrument["kind"] == "future" else amount
+    """``amount`` in base currency: inverse futures are sized in USD, everything else in
+    the base coin (REFERENCE 1)."""
+    return amount / price if is_inverse(instrument) else amount
+
+
+def notional(instrument: dict[str, Any], amount: float, price: float) -> float:
+    """What ``amount`` at ``price`` is worth in the currency ``instrument`` settles in:
+    the base size, times the price for a linear instrument (settled in the quote)."""
+    size = base_size(instrument, amount, price)
+    return size * price if instrument.get("instrument_type") == "linear" else size
 
 
 SignedLegs = Sequence[tuple[str, int]]
@@ -294,7 +310,7 @@ def channel_covers(selector: list[str], instrument: dict[str, Any]) -> bool:
     if len(selector) == 2:
         kind, currency = selector
         return kind_matches(instrument["kind"], kind) and currency_matches(
-            currency, instrument["base_currency"]
+            currency, currency_of(instrument)
         )
     return False
 
@@ -326,7 +342,8 @@ def opposite(direction: str) -> str:
 
 
 class Market:
-    """Instruments of BTC and ETH (perpetual, futures, options) plus spot pairs."""
+    """Instruments of BTC and ETH (inverse perpetual and futures, options, linear USDC
+    perpetual) plus spot pairs."""
 
     def __init__(self, rng: random.Random, now_ms: int) -> None:
         self.rng = rng
@@ -377,29 +394,14 @@ class Market:
         ):
             index = f"{currency.lower()}_usd"
             self._add_future(
-                f"{currency}-PERPETUAL",
-                currency,
-                index,
-                tick,
-                contract,
-                PERPETUAL_EXPIRY,
-                "perpetual",
-                next(next_id),
-                spot,
-            )
+                f"{currency}-PERPETUAL", currency, tick, contract, PERPETUAL_EXPIRY,
+                next(next_id), spot,
+            )  # fmt: skip
             for day in _last_fridays(today, 2):
-                expiry = _expiry_ms(day)
                 self._add_future(
-                    f"{currency}-{expiry_code(day)}",
-                    currency,
-                    index,
-                    tick,
-                    contract,
-                    expiry,
-                    "month",
-                    next(next_id),
-                    spot * 1.01,
-                )
+                    f"{currency}-{expiry_code(day)}", currency, tick, contract, _expiry_ms(day),
+                    next(next_id), spot * 1.01,
+                )  # fmt: skip
             day = _last_fridays(today, 1)[0]
             step = 5_000 if currency == "BTC" else 200
             atm = round(spot / step) * step
@@ -424,6 +426,12 @@ class Market:
                 },
                 spot,
             )
+        # Linear perpetuals: sized in the coin, priced and settled in USDC.
+        for currency, tick, contract in (("BTC", 1.0, 0.0001), ("ETH", 0.1, 0.001)):
+            self._add_future(
+                f"{currency}_USDC-PERPETUAL", currency, tick, contract, PERPETUAL_EXPIRY,
+                next(next_id), self.index_prices[f"{currency.lower()}_usdc"], settles_in="USDC",
+            )  # fmt: skip
 
     # -- catalogue ----------------------------------------------------------------------
 
@@ -458,26 +466,29 @@ class Market:
         self,
         name: str,
         currency: str,
-        index: str,
         tick: float,
         contract: float,
         expiry: int,
-        period: str,
         instrument_id: int,
         mid: float,
+        settles_in: str | None = None,
     ) -> None:
+        """A future of ``currency`` (a perpetual when ``expiry`` is
+        :data:`PERPETUAL_EXPIRY`): inverse, or linear when it ``settles_in`` a stablecoin
+        (which then quotes it and names its index)."""
+        quote = settles_in or "USD"
         self._add(
             {
                 "instrument_name": name,
                 "kind": "future",
-                "instrument_type": "reversed",
-                "future_type": "reversed",
+                "instrument_type": "linear" if settles_in else "reversed",
+                "future_type": "linear" if settles_in else "reversed",
                 "base_currency": currency,
-                "quote_currency": "USD",
-                "counter_currency": "USD",
-                "settlement_currency": currency,
-                "settlement_period": period,
-                "price_index": index,
+                "quote_currency": quote,
+                "counter_currency": quote,
+                "settlement_currency": settles_in or currency,
+                "settlement_period": "perpetual" if expiry == PERPETUAL_EXPIRY else "month",
+                "price_index": f"{currency}_{quote}".lower(),
                 "tick_size": tick,
                 "contract_size": contract,
                 "min_trade_amount": contract,
@@ -882,15 +893,13 @@ def made_up_path(key: str, time_ms: int, anchor: float, until: int, swing: float
 def traded_volume(
     instrument: dict[str, Any], trades: Iterable[dict[str, Any]]
 ) -> tuple[float, float]:
-    """Volume in the base currency and cost in the quote (futures trade USD amounts)."""
+    """Volume in the base currency and cost in the quote (inverse futures trade USD
+    amounts)."""
     volume = cost = 0.0
     for trade in trades:
-        if instrument["kind"] == "future":
-            volume += trade["amount"] / trade["price"]
-            cost += trade["amount"]
-        else:
-            volume += trade["amount"]
-            cost += trade["amount"] * trade["price"]
+        coins = base_size(instrument, trade["amount"], trade["price"])
+        volume += coins
+        cost += coins * trade["price"]
     return round(volume, 8), round(cost, 8)
 
 

@@ -22,7 +22,6 @@ from ._accounts import LIVE_STATES, Account
 from ._logs import remember
 from ._market import (
     Book,
-    base_size,
     channel_covers,
     currency_matches,
     currency_of,
@@ -30,6 +29,7 @@ from ._market import (
     is_combo,
     kind_matches,
     leg_trades,
+    notional,
     opposite,
     public_trade,
     side_of,
@@ -1244,7 +1244,7 @@ def _margin(instrument: dict[str, Any], amount: float, price: float, *, buys: bo
         return 0.0
     if kind == "option" and buys:
         return amount * price
-    return base_size(instrument, amount, price) * INITIAL_MARGIN_RATE
+    return notional(instrument, amount, price) * INITIAL_MARGIN_RATE
 
 
 def check_margin(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._market import CURRENCIES, CURRENCY_CODES
+from ._market import CURRENCIES, CURRENCY_CODES, currency_of
 from ._session import SimError, invalid_param, unsupported_instrument
 from ._shaped import declared_params
 from ._state import Call, SimState, account_of
@@ -91,7 +91,7 @@ def get_instruments(call: Call) -> list[dict[str, Any]]:
     return [
         instrument
         for instrument in call.sim.market.instruments.values()
-        if (currency == "any" or instrument["base_currency"] == currency)
+        if currency in ("any", currency_of(instrument))
         and (kind is None or instrument["kind"] == kind)
     ]
 
@@ -185,7 +185,7 @@ def get_book_summary_by_currency(call: Call) -> list[dict[str, Any]]:
     return [
         _book_summary(call, name)
         for name, instrument in call.sim.market.instruments.items()
-        if instrument["base_currency"] == currency and kind in (None, instrument["kind"])
+        if currency_of(instrument) == currency and kind in (None, instrument["kind"])
     ]
 
 

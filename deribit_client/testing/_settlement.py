@@ -20,7 +20,7 @@ from typing import Any
 from ._accounting import OPTION_FEE_CAP, account_summary, accrue_funding, pnl, position_view
 from ._accounts import Account
 from ._logs import remember
-from ._market import base_size, channel_covers, currency_matches, currency_of
+from ._market import channel_covers, currency_matches, currency_of, notional
 from ._session import invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState, account_of
@@ -173,7 +173,7 @@ async def deliver(sim: SimState, instrument: dict[str, Any]) -> None:
             fee = min(_OPTION_DELIVERY_FEE * abs(size), OPTION_FEE_CAP * abs(value))
             profit = session = value
         else:
-            fee = base_size(instrument, abs(size), index) * instrument["taker_commission"] / 2
+            fee = notional(instrument, abs(size), index) * instrument["taker_commission"] / 2
             profit = pnl(instrument, size, position["basis"], index)
             session = profit + position["session_rpl"]
         account.book(

@@ -163,6 +163,7 @@ async def test_per_currency_limits_give_each_currency_its_own_trading_pool() -> 
         assert summary.limits.matching_engine["trading"] == {
             "btc": {"total": {"rate": 5, "burst": 20}},
             "eth": {"total": {"rate": 10, "burst": 30}},
+            "usdc": {"total": {"rate": 5, "burst": 20}},  # linear perpetuals settle in USDC
         }
 
         def buy(instrument: str) -> Any:

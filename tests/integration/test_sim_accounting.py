@@ -15,6 +15,7 @@ from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimu
 
 PERP = "BTC-PERPETUAL"
 SPOT = "BTC_USDC"
+LINEAR = "BTC_USDC-PERPETUAL"
 
 
 async def _spread(client: DeribitClient, name: str = PERP) -> tuple[float, float]:
@@ -103,6 +104,44 @@ async def test_the_daily_settlement_moves_session_profit_into_the_balance(
     assert record.session_profit_loss == pytest.approx(session, abs=1e-9)
     public = await trader.public.get_last_settlements_by_instrument(PERP)
     assert [(s.type, s.instrument_name) for s in public.settlements or ()] == [("settlement", PERP)]
+
+
+async def test_a_linear_perpetual_is_sized_in_the_coin_and_booked_in_usdc(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    linear = await trader.public.get_instruments("USDC", kind="future")
+    assert LINEAR in {i.instrument_name for i in linear}
+    assert all(i.settlement_currency == "USDC" for i in linear)
+    assert LINEAR not in {i.instrument_name for i in await trader.public.get_instruments("BTC")}
+    before = await _summary(trader, "USDC")
+    btc_before = await _summary(trader)
+    book = await trader.public.get_order_book(LINEAR, depth=5)
+    await sim.market_trade(LINEAR, "buy", sum(amount for _, amount in (book.asks or [])[:2]))
+    bid, ask = await _spread(trader, LINEAR)
+    assert ask - bid >= 3  # room for two prices of our own inside the spread
+    bought, sold = bid + 1, ask - 1
+    await counterparty.private.sell(LINEAR, amount=0.01, price=bought)
+    taken = await trader.private.buy(LINEAR, amount=0.01, type="market")  # takes it
+    assert [(t.price, t.amount, t.fee_currency) for t in taken.trades] == [(bought, 0.01, "USDC")]
+    fee = 0.01 * bought * 0.0005  # the taker commission of the USDC value
+    assert taken.trades[0].fee == pytest.approx(fee, abs=1e-9)
+    await trader.private.sell(LINEAR, amount=0.004, price=sold)
+    await counterparty.private.buy(LINEAR, amount=0.004, type="market")
+    position = await trader.private.get_position(LINEAR)
+    mark = position.mark_price or 0
+    assert (position.size, position.size_currency) == (0.006, 0.006)  # coins, not USD
+    assert position.initial_margin == pytest.approx(0.006 * mark * 0.02, abs=1e-9)
+    realized = 0.004 * (sold - bought)  # in USDC: the price difference per coin
+    assert position.realized_profit_loss == pytest.approx(realized, abs=1e-6)
+    after = await _summary(trader, "USDC")
+    assert after.balance == pytest.approx((before.balance or 0) - fee, abs=1e-9)
+    assert after.futures_session_rpl == pytest.approx(realized, abs=1e-6)
+    assert after.equity == pytest.approx(_equity_parts(after), abs=1e-9)
+    assert (await _summary(trader)).balance == btc_before.balance  # nothing in BTC
+    await sim.daily_settlement()
+    settled = await _summary(trader, "USDC")
+    session = realized + (after.futures_session_upl or 0)
+    assert settled.balance == pytest.approx((after.balance or 0) + session, abs=1e-6)
 
 
 async def test_an_option_premium_is_paid_at_the_trade_and_its_value_counts_in_the_equity(

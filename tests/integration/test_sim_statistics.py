@@ -148,7 +148,8 @@ async def test_index_names(trader: DeribitClient) -> None:
     derivative = await trader.public.get_supported_index_names(type="derivative")
     spot = await trader.public.get_supported_index_names(type="spot")
     assert "btc_usd" in derivative
-    assert "btc_usdc" in spot
+    assert "btc_usdc" in derivative  # BTC_USDC-PERPETUAL's index
+    assert "sol_usdc" in spot
     assert sorted([*derivative, *spot]) == sorted(names)
 
 

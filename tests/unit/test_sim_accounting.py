@@ -15,6 +15,8 @@ from deribit_client.testing._accounting import apply_position, pnl, trade_fee
 
 INVERSE = {"instrument_name": "F", "kind": "future", "instrument_type": "reversed",
            "maker_commission": 0.0, "taker_commission": 0.0005}  # fmt: skip
+LINEAR = {"instrument_name": "L", "kind": "future", "instrument_type": "linear",
+          "maker_commission": 0.0, "taker_commission": 0.0005}  # fmt: skip
 OPTION = {"instrument_name": "O", "kind": "option", "instrument_type": "reversed",
           "maker_commission": 0.0003, "taker_commission": 0.0003}  # fmt: skip
 
@@ -32,7 +34,9 @@ _steps = st.lists(
 )
 
 
-@pytest.mark.parametrize("instrument", [INVERSE, OPTION], ids=["inverse-future", "option"])
+@pytest.mark.parametrize(
+    "instrument", [INVERSE, LINEAR, OPTION], ids=["inverse-future", "linear-future", "option"]
+)
 @given(steps=_steps, end=st.integers(40_000, 90_000).map(float))
 def test_trades_and_settlements_conserve_profit(
     instrument: dict[str, Any], steps: list[Any], end: float
@@ -67,3 +71,5 @@ def test_fees_follow_the_commissions_and_an_option_fee_is_capped() -> None:
     # 0.0003 per contract would exceed 12.5% of a 0.0001 premium
     assert trade_fee(OPTION, 1, 0.0001, "T", None) == pytest.approx(0.0000125)
     assert trade_fee(INVERSE, 10_000, 100_000, "M", 0.00025) == pytest.approx(0.000025)
+    # a linear future's fee is of its value in USDC: 0.1 BTC at 100,000
+    assert trade_fee(LINEAR, 0.1, 100_000, "T", None) == pytest.approx(5.0)
