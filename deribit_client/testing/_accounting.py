@@ -39,6 +39,7 @@ __all__ = [
     "holds_position",
     "pnl",
     "position_view",
+    "register",
     "spot_reserve",
     "trade_fee",
 ]
@@ -277,6 +278,13 @@ def spot_reserve(
                 price = sim.market.mark_price(order["instrument_name"])
             reserved += left * price
     return reserved
+
+
+def register(sim: SimState) -> None:
+    """Value accounts for the transaction log: each entry records the equity after it."""
+    sim.trading.valuation = lambda account, currency: account_summary(sim, account, currency)[
+        "equity"
+    ]
 
 
 def account_summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:

@@ -198,6 +198,11 @@ class Account:
     disabled_products: frozenset[str] = frozenset()
     """Trading products the main account disabled for this subaccount."""
     profile: dict[str, Any] = field(default_factory=dict)
+    valuation: Callable[[Account, str], float] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """The account's equity in a currency (:attr:`Trading.valuation`), which each
+    transaction log entry records; None: its balance."""
     """For a subaccount, what ``get_subaccounts`` reports of it (name, e-mail, login and
     notification switches); kept by the main account's subaccount methods."""
     access_log: list[dict[str, Any]] = field(default_factory=list)
@@ -347,7 +352,7 @@ class Account:
             "change": round(change, 10),
             "cashflow": round(change, 10),
             "balance": balance,
-            "equity": balance,
+            "equity": round(self.valuation(self, currency), 10) if self.valuation else balance,
             "commission": 0.0,
             "info": None,
             **info,
@@ -377,6 +382,9 @@ class Trading:
         would be refused, so the map stays as small as the signature window allows."""
         self._sweep_at = _SWEEP_MIN
         self.accounts: dict[str, Account] = {}
+        self.valuation: Callable[[Account, str], float] | None = None
+        """An account's equity in a currency: balances and positions at the market's
+        prices (set by the accounting); the accounts created here get it."""
         self.token_ttl = 900
         self.cancel_failures: dict[str, list[tuple[int, str]]] = {}
         self.order_ids = itertools.count(1_000_000)
@@ -470,7 +478,9 @@ class Trading:
         account = self.accounts.get(client_id)
         if account is None:
             now = self.now_ms()
-            account = Account(client_id, user_id=next(self.user_ids), created_ms=now)
+            account = Account(
+                client_id, user_id=next(self.user_ids), created_ms=now, valuation=self.valuation
+            )
             self.accounts[client_id] = account
             for currency, amount in STARTING_BALANCES.items():
                 account.receive_deposit(now, currency, amount)
@@ -483,7 +493,10 @@ class Trading:
         name = f"{main.client_id}_{len(main.subaccounts) + 1}"
         while name in self.accounts:  # a removed sibling's name stays taken
             name += "_"
-        sub = Account(name, user_id=sid, created_ms=self.now_ms(), main=main.client_id)
+        sub = Account(
+            name, user_id=sid, created_ms=self.now_ms(), main=main.client_id,
+            valuation=self.valuation,
+        )  # fmt: skip
         sub.profile = {"id": sid, "username": name, "system_name": name,
                        "email": f"{name}@simulator.invalid", "type": "subaccount",
                        "is_password": False, "login_enabled": False,

@@ -13,6 +13,7 @@ import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import (
+    _accounting,
     _activity,
     _api_keys,
     _block_rfq,
@@ -117,6 +118,7 @@ class DeribitSimulator(SimState):
         self._held: list[tuple[Session, bytes]] = []
         self._runner: web.AppRunner | None = None
         for register in (
+            _accounting.register,
             _public.register,
             _streams.register,
             _private.register,

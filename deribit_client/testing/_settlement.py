@@ -118,9 +118,15 @@ async def daily_settlement(sim: SimState) -> None:
         records = []
         for account, position in _holders(sim, name):
             accrue_funding(sim, instrument, position)
-            size = position["size"]
+            size, rpl, funding = position["size"], position["session_rpl"], position["funding"]
             upl = pnl(instrument, size, position["basis"], mark)
-            session = upl + position["session_rpl"]
+            session = upl + rpl
+            # The session restarts before the balance takes it: the entry's equity counts
+            # it once.
+            position["basis"], position["session_rpl"] = (mark if size else 0.0), 0.0
+            position["funding"] = 0.0
+            if not size:
+                del account.positions[name]
             if instrument["kind"] == "future":
                 account.book(
                     now,
@@ -131,17 +137,12 @@ async def daily_settlement(sim: SimState) -> None:
                     position=size,
                     price=mark,
                     session_upl=round(upl, 10),
-                    session_rpl=round(position["session_rpl"], 10),
+                    session_rpl=round(rpl, 10),
                     info={"settlement_price": mark, "floating_pl": round(upl, 10)},
                 )
-                funding = position.get("funding", 0.0)
                 record = _record("settlement", now, name, size, mark, index, upl, session, funding)
                 remember(account.settlements, record)
                 records.append(record)
-            position["basis"], position["session_rpl"] = (mark if size else 0.0), 0.0
-            position["funding"] = 0.0
-            if not size:
-                del account.positions[name]
             await _tell(sim, account, instrument)
         market.settlement_prices[name] = round(mark, 8)
         if records:
@@ -176,6 +177,7 @@ async def deliver(sim: SimState, instrument: dict[str, Any]) -> None:
             fee = notional(instrument, abs(size), index) * instrument["taker_commission"] / 2
             profit = pnl(instrument, size, position["basis"], index)
             session = profit + position["session_rpl"]
+        del account.positions[name]  # before the entry, whose equity no longer counts it
         account.book(
             now,
             currency_of(instrument),
@@ -191,7 +193,6 @@ async def deliver(sim: SimState, instrument: dict[str, Any]) -> None:
         record = _record("delivery", now, name, size, price, index, profit, session)
         remember(account.settlements, record)
         records.append(record)
-        del account.positions[name]
         await _tell(sim, account, instrument)
     if records:
         _public(sim, "delivery", name, price, index, records)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from deribit_client import DeribitClient, InsufficientFundsError
-from deribit_client.models import AccountSummary
+from deribit_client.models import AccountSummary, TransactionLog
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
@@ -104,6 +104,32 @@ async def test_the_daily_settlement_moves_session_profit_into_the_balance(
     assert record.session_profit_loss == pytest.approx(session, abs=1e-9)
     public = await trader.public.get_last_settlements_by_instrument(PERP)
     assert [(s.type, s.instrument_name) for s in public.settlements or ()] == [("settlement", PERP)]
+
+
+async def test_the_transaction_log_records_the_equity_after_each_entry(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    async def newest_entry() -> TransactionLog:
+        log = await trader.private.get_transaction_log("BTC", 0, sim.now_ms() + 1, count=1)
+        return log.logs[0]
+
+    _, sold = await _round_trip(sim, trader, counterparty)  # a position with session profit
+    # One more sale that leaves the book's best levels, and so the mark, where they were.
+    await trader.private.sell(PERP, amount=20, price=sold)
+    await counterparty.private.buy(PERP, amount=10, type="market")
+    summary = await _summary(trader)
+    assert summary.equity != summary.balance
+    entry = await newest_entry()
+    assert (entry.type, entry.balance) == ("trade", summary.balance)
+    assert entry.equity == pytest.approx(summary.equity, abs=1e-9)
+    await trader.private.withdraw("BTC", "bc1-elsewhere", 0.25)
+    entry = await newest_entry()
+    assert entry.type == "withdrawal"
+    assert entry.equity == pytest.approx((await _summary(trader)).equity, abs=1e-9)
+    await sim.daily_settlement()
+    entry = await newest_entry()
+    assert entry.type == "settlement"  # counted once: in the balance, not the session too
+    assert entry.equity == pytest.approx((await _summary(trader)).equity, abs=1e-9)
 
 
 async def test_a_linear_perpetual_is_sized_in_the_coin_and_booked_in_usdc(
