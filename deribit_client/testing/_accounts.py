@@ -411,6 +411,8 @@ class Trading:
         self.repositioned: dict[tuple[int, str], tuple[Account, str]] = {}
         """(account, instrument) whose position moved, or that placed a reduce-only order,
         since their reduce-only orders were last fitted to the position (``_orders``)."""
+        self.liquidating: set[tuple[str, str]] = set()
+        """(client id, currency) of the liquidations under way (``_liquidation``)."""
         self.linked: dict[str, dict[str, Any]] = {}
         """Linked orders (OTO, OCO, OTOCO) that traded or closed since their links were
         last followed, by order id (``_orders``)."""

@@ -6,6 +6,7 @@ the liquidity ahead of them has traded, as on a real book."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import _mmp
@@ -22,7 +23,7 @@ from ._orders import (
 from ._state import SimState
 from ._streams import market_moved
 
-__all__ = ["move", "random_change", "trade"]
+__all__ = ["move", "move_to", "random_change", "trade"]
 
 _EPS = 1e-9
 TRADE_LOTS = 10
@@ -114,6 +115,28 @@ async def trade(
                 resting["_ahead"] = max(0.0, min(resting.get("_ahead", 0.0), market) - traded)
     await market_moved(sim, name, prints)
     await settle(sim, matched)
+    return prints
+
+
+async def move_to(sim: SimState, name: str, price: float) -> list[dict[str, Any]]:
+    """The market of ``name`` moves to ``price``: outsiders trade through every level on
+    the way (users' resting orders there fill, as in a fast market), then the market's
+    own liquidity settles around ``price`` again with its usual shape, users' orders
+    keeping their places at the front of their levels. Returns the public prints."""
+    book = sim.market.books[name]
+    mid = sim.market.mark_price(name)
+    direction = "buy" if price > mid else "sell"
+    prints = await trade(sim, name, direction, math.inf, limit=price)
+    kept: dict[tuple[str, float], float] = {}
+    for side in ("bids", "asks"):
+        for level, _ in book.levels(side):
+            users = resting_orders(sim, name, "buy" if side == "bids" else "sell", level)
+            for _, order in users:
+                order["_ahead"] = 0.0  # the market's liquidity ahead of them left
+            if users:
+                kept[side, level] = sum(shown(order) for _, order in users)
+    book.refill(price, sim.rng, kept)
+    await market_moved(sim, name)
     return prints
 
 

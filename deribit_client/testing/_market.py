@@ -108,12 +108,31 @@ class Book:
         self.asks: list[list[float]] = []
         # price -> whether the level existed at the last flush, per side
         self._touched: dict[str, dict[float, bool]] = {"bids": {}, "asks": {}}
+        for side, price, amount in self._fresh(mid, rng):
+            self.levels(side).append([price, amount])
+
+    def _fresh(self, mid: float, rng: random.Random) -> Iterator[tuple[str, float, float]]:
+        """The market's own liquidity around ``mid`` as ``(side, price, amount)``: twenty
+        strictly widening levels on each side, best first."""
         mid = self.round(mid)
         gap = 0.0
-        for _ in range(20):  # strictly widening levels on both sides of the mid
-            gap += tick * rng.randint(1, 3)
-            self.bids.append([self.round(mid - gap), self._amount(rng)])
-            self.asks.append([self.round(mid + gap), self._amount(rng)])
+        for _ in range(20):
+            gap += self.tick * rng.randint(1, 3)
+            yield "bids", self.round(mid - gap), self._amount(rng)
+            yield "asks", self.round(mid + gap), self._amount(rng)
+
+    def refill(self, mid: float, rng: random.Random, kept: dict[tuple[str, float], float]) -> None:
+        """Replace the market's own liquidity by fresh levels around ``mid``; ``kept``
+        (``(side, price)`` -> amount: what users' orders show there) stays."""
+        wanted = dict(kept)
+        for side, price, amount in self._fresh(mid, rng):
+            wanted[side, price] = wanted.get((side, price), 0.0) + amount
+        for side in ("bids", "asks"):
+            for price, _ in list(self.levels(side)):
+                if (side, price) not in wanted:
+                    self.set_level(side, price, 0.0)
+        for (side, price), amount in wanted.items():
+            self.set_level(side, price, amount)
 
     def round(self, price: float) -> float:
         """Snap ``price`` to the tick grid."""
@@ -571,9 +590,9 @@ class Market:
             self.combo_mark(legs),
         )
         book = self.books[name]
-        mark, reach = self.mark_price(name), self._scale(name) * _PRICE_BAND
-        book.bids[:] = [level for level in book.bids if level[0] >= mark - reach]
-        book.asks[:] = [level for level in book.asks if level[0] <= mark + reach]
+        low, high = self.price_band(name)
+        book.bids[:] = [level for level in book.bids if level[0] >= low]
+        book.asks[:] = [level for level in book.asks if level[0] <= high]
         return self.instruments[name]
 
     def combo_step(self, legs: SignedLegs) -> float:
@@ -624,6 +643,13 @@ class Market:
         name, ratio = legs[index]
         book = self.books[name]
         prices[index] = max(book.tick, book.round(prices[index] + amount / ratio))
+
+    def price_band(self, name: str) -> tuple[float, float]:
+        """The lowest and highest prices ``name`` trades at now (the ticker's
+        ``min_price`` and ``max_price``): limit orders beyond are refused, market orders
+        take no further."""
+        book, mark, reach = self.books[name], self.mark_price(name), self._scale(name) * _PRICE_BAND
+        return book.round(mark - reach), book.round(mark + reach)
 
     def _scale(self, name: str) -> float:
         """What price bands are fractions of: the mark, for a combo the value of its
@@ -822,6 +848,7 @@ class Market:
         index_price = self.index_prices.get(instrument["price_index"], 0.0)
         mark = self.mark_price(name)
         scale = self._scale(name)
+        low, high = self.price_band(name)
         ticker: dict[str, Any] = {
             "instrument_name": name,
             "timestamp": now_ms,
@@ -839,8 +866,8 @@ class Market:
             "best_ask_price": ask[0] if ask else None,
             "best_ask_amount": ask[1] if ask else 0.0,
             "index_price": index_price,
-            "min_price": book.round(mark - scale * _PRICE_BAND),
-            "max_price": book.round(mark + scale * _PRICE_BAND),
+            "min_price": low,
+            "max_price": high,
             "mark_price": round(mark, 8),
             "last_price": self.last_trade[name],
             "estimated_delivery_price": index_price,

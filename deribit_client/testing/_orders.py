@@ -340,7 +340,11 @@ def _match(
     name = instrument["instrument_name"]
     book = sim.market.books[name]
     taken_side = side_of(opposite(order["direction"]))
-    limit = order["price"] if order["order_type"] in _LIMIT_TYPES else None
+    if order["order_type"] in _LIMIT_TYPES:
+        limit = order["price"]
+    else:  # a market order takes no further than the price band (the ticker's min/max)
+        low, high = sim.market.price_band(name)
+        limit = high if order["direction"] == "buy" else low
     own = {o["price"] for _, o in _self_trade_orders(sim, account, order)}
     trades: list[dict[str, Any]] = []
     for level in list(book.levels(taken_side)):
@@ -365,7 +369,7 @@ def _match(
                 if take <= _EPS:
                     continue
                 public = sim.market.record_trade(name, order["direction"], price, take,
-                                                 sim.now_ms())  # fmt: skip
+                                                 sim.now_ms(), **_print_members(order))  # fmt: skip
                 trades.append(fill(sim, account, order, instrument, price, take, public=public))
                 matched.count(sim, account, instrument, order, price, take)
                 refreshed |= fill_resting(sim, maker, resting, instrument, public, matched)
@@ -472,7 +476,9 @@ def fill(
     previous = order.get("average_price") or 0.0
     order["average_price"] = round((previous * (filled - amount) + price * amount) / filled, 8)
     if public is None:
-        public = sim.market.record_trade(name, order["direction"], price, amount, sim.now_ms())
+        public = sim.market.record_trade(
+            name, order["direction"], price, amount, sim.now_ms(), **_print_members(order)
+        )
     state = "filled" if filled >= order["amount"] - _EPS else "open"
     if "legs" not in public:
         return _own_trade(sim, account, order, instrument, public, order["direction"], state,
@@ -496,6 +502,12 @@ def fill(
     return trade
 
 
+def _print_members(order: dict[str, Any]) -> dict[str, Any]:
+    """What a print taken by ``order`` shows of it: ``liquidation`` ``T`` when the
+    taker's side is being liquidated."""
+    return {"liquidation": "T"} if order["is_liquidation"] else {}
+
+
 def _own_trade(
     sim: SimState,
     account: Account,
@@ -511,6 +523,8 @@ def _own_trade(
     fee and ledger move; the trade is kept and returned."""
     name = instrument["instrument_name"]
     price, amount = public["price"], public["amount"]
+    if fee_rate is None and order["is_liquidation"]:  # an extra fee on top of the taker's
+        fee_rate = instrument["taker_commission"] + instrument.get("max_liquidation_commission", 0)
     fee = trade_fee(instrument, amount, price, liquidity, fee_rate)
     realized = book_trade(sim, account, instrument, direction, amount, price, fee,
                           trade_id=public["trade_id"], order_id=order["order_id"])  # fmt: skip
@@ -534,7 +548,7 @@ def _trade_members(
         **public_trade(public),
         "direction": direction,  # the print shows the taker's
         "order_id": order["order_id"],
-        "order_type": order["order_type"],
+        "order_type": "liquidation" if order["is_liquidation"] else order["order_type"],
         "liquidity": liquidity,
         "state": state,
         "label": order["label"],
@@ -1278,7 +1292,7 @@ def _check_spot_funds(
     else:
         price = order["price"]
         if not isinstance(price, float):  # a market buy: at most the band's top
-            price = sim.market.ticker(instrument["instrument_name"], sim.now_ms())["max_price"]
+            price = sim.market.price_band(instrument["instrument_name"])[1]
         currency, needed = instrument["quote_currency"], left * float(price)
     summary = account_summary(sim, account, currency)
     others = spot_reserve(sim, account, currency, besides=order)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from . import (
     _block_trades,
     _combos,
     _history,
+    _liquidation,
     _mmp,
     _orders,
     _portfolio,
@@ -38,6 +40,7 @@ from ._accounts import SIM_CLIENT_ID
 from ._credits import RateLimits
 from ._faults import Faults, check_seconds
 from ._logs import remember
+from ._market import is_combo
 from ._orders import BOOK_STATES
 from ._serve import serve
 from ._session import Session, SimError, json_encode
@@ -125,6 +128,7 @@ class DeribitSimulator(SimState):
             _api_keys.register,
             _orders.register,
             _triggers.register,
+            _liquidation.register,  # after the triggers: a stop loss may save the account
             _mmp.register,
             _quotes.register,
             _history.register,
@@ -294,6 +298,22 @@ class DeribitSimulator(SimState):
         if not amount > 0:
             raise ValueError(f"a trade needs a positive amount, not {amount}")
         return await _activity.trade(self, instrument, direction, amount, limit=price)
+
+    async def move_market(self, instrument: str, price: float) -> list[dict[str, Any]]:
+        """Move ``instrument``'s market to ``price`` (its mark follows the book's middle):
+        outsiders trade through every level on the way, filling the users' resting orders
+        there, and the market's own liquidity then settles around ``price`` with its
+        usual shape. Trigger orders and liquidations watching it react, subscribers see
+        the trades and book changes. Returns the public trades."""
+        found = self.market.instrument(instrument)
+        if found is None:
+            raise ValueError(f"no instrument {instrument!r} in the simulator")
+        if is_combo(found):
+            raise ValueError(f"{instrument} is a combo: move its legs' markets instead")
+        if not (math.isfinite(price) and price > 0):
+            raise ValueError(f"a market moves to a positive price, not {price}")
+        book = self.market.books[instrument]
+        return await _activity.move_to(self, instrument, max(book.tick, book.round(price)))
 
     async def set_index_price(self, index: str, price: float) -> None:
         """Move ``index`` (``btc_usd``, …) to ``price``: ``deribit_price_index.{index}``

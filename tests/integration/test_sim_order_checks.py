@@ -137,3 +137,16 @@ async def test_an_advanced_order_re_priced_into_its_own_offer_is_cancelled(
     assert (await trader.private.get_order_state(offer.order.order_id)).order_state == "open"
     book = await trader.public.get_order_book(option, depth=100)
     assert _snap(bid) not in [price for price, amount in book.bids or () if amount == 1]
+
+
+async def test_a_market_order_takes_nothing_beyond_the_price_band(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    ticker = await trader.public.ticker(PERP)
+    assert ticker.max_price is not None
+    beyond = await counterparty.private.sell(PERP, amount=100, price=ticker.max_price + 500)
+    bought = await trader.private.buy(PERP, amount=1_000_000, type="market")
+    assert all((t.price or 0) <= ticker.max_price for t in bought.trades)
+    assert bought.order.filled_amount < 1_000_000  # the rest is cancelled, not swept
+    left = await counterparty.private.get_order_state(beyond.order.order_id)
+    assert (left.order_state, left.filled_amount) == ("open", 0)
