@@ -232,7 +232,9 @@ def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str
     mark = sim.market.mark_price(name)
     kind = instrument["kind"]
     size_currency = base_size(instrument, size, mark)
-    margin = notional(instrument, abs(size), mark) * INITIAL_MARGIN_RATE
+    # A bought option's premium is paid: it needs no margin (Deribit's margin articles).
+    long_option = kind == "option" and size > 0
+    margin = 0.0 if long_option else notional(instrument, abs(size), mark) * INITIAL_MARGIN_RATE
     floating = pnl(instrument, size, state["basis"], mark)
     owed = _pending_funding(sim, instrument, state)
     return {

@@ -185,6 +185,12 @@ async def test_an_option_premium_is_paid_at_the_trade_and_its_value_counts_in_th
     mark = (await trader.public.ticker(option)).mark_price or 0
     assert after.options_value == pytest.approx(mark, abs=1e-9)
     assert after.equity == pytest.approx(_equity_parts(after), abs=1e-9)
+    held = await trader.private.get_position(option)
+    assert (held.initial_margin, held.maintenance_margin) == (0, 0)  # paid for: no margin
+    await trader.private.sell(option, amount=2, type="market")
+    short = await trader.private.get_position(option)
+    assert short.size == -1
+    assert (short.maintenance_margin or 0) > 0  # a written option needs margin
 
 
 async def test_a_spot_trade_exchanges_the_currencies_and_needs_what_it_spends(
