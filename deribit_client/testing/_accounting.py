@@ -1,8 +1,9 @@
 """Simulator accounting: what a trade does to an account's balances and positions, and
 the positions and account summaries the API reports, as Deribit books them.
 
-- Fees are the instrument's ``maker_commission``/``taker_commission`` of the base size;
-  an option's never exceeds 12.5% of its price (Deribit's Fees article).
+- Fees are the instrument's ``maker_commission``/``taker_commission`` of the traded
+  value in the settlement currency (:func:`notional`); an option's never exceeds 12.5%
+  of its price (Deribit's Fees article).
 - Futures are inverse (sized in USD, settled in the coin) or linear (sized in the coin,
   settled in USDC: ``BTC_USDC-PERPETUAL``); their profit and loss stays
   in the session (``session_upl``/``session_rpl``, counted in the equity) until the daily
@@ -48,7 +49,8 @@ _EPS = 1e-9
 OPTION_FEE_CAP = 0.125
 """An option's fee is at most this share of its price (Deribit's Fees article)."""
 INITIAL_MARGIN_RATE = 0.02
-"""Initial margin per unit of base size (50x leverage); maintenance is half of it."""
+"""Initial margin as a share of a position's value in its settlement currency (50x
+leverage); maintenance is half of it. A bought option needs none."""
 
 
 def holds_position(instrument: dict[str, Any]) -> bool:

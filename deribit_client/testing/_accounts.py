@@ -198,13 +198,13 @@ class Account:
     disabled_products: frozenset[str] = frozenset()
     """Trading products the main account disabled for this subaccount."""
     profile: dict[str, Any] = field(default_factory=dict)
+    """For a subaccount, what ``get_subaccounts`` reports of it (name, e-mail, login and
+    notification switches); kept by the main account's subaccount methods."""
     valuation: Callable[[Account, str], float] | None = field(
         default=None, repr=False, compare=False
     )
     """The account's equity in a currency (:attr:`Trading.valuation`), which each
     transaction log entry records; None: its balance."""
-    """For a subaccount, what ``get_subaccounts`` reports of it (name, e-mail, login and
-    notification switches); kept by the main account's subaccount methods."""
     access_log: list[dict[str, Any]] = field(default_factory=list)
     """Successful logins, oldest first (the newest :data:`HISTORY`)."""
     block_trades: dict[str, dict[str, Any]] = field(default_factory=dict)
