@@ -48,6 +48,7 @@ async def test_an_account_short_of_maintenance_margin_is_liquidated_step_by_step
     other = await counterparty.private.buy(PERP, amount=1_000, type="market")  # safe: 10 BTC
     price = 64_600
     while (await trader.private.get_position(PERP)).size == 3_000:
+        assert price > 60_000, "never liquidated"  # 50x on 3,000 USD: within ~3%
         before = await _summary(trader)
         assert (before.equity or 0) > (before.maintenance_margin or 0)  # not yet
         await sim.move_market(PERP, price)
