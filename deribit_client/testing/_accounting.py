@@ -14,8 +14,8 @@ the positions and account summaries the API reports, as Deribit books them.
 - A spot trade exchanges the pair's two currencies; it leaves no position.
 - A perpetual position pays (long) or receives (short) funding: the funding rate (per 8
   hours, as the ticker's ``current_funding`` gives it when the position last changed)
-  on its value in the coin, for as long as it is held; it joins the session's realized
-  profit (``realized_funding``) and settles with it.
+  on its value in the settlement currency, for as long as it is held; it joins the
+  session's realized profit (``realized_funding``) and settles with it.
 
 A position keeps ``size``, ``average_price`` (since it opened), ``basis`` (the price its
 session profit counts from: the average price, or the last settlement price),
@@ -33,6 +33,7 @@ from ._market import HOUR_MS, base_size, currency_of, is_inverse, notional
 from ._state import SimState
 
 __all__ = [
+    "account_figures",
     "account_summary",
     "accrue_funding",
     "apply_position",
@@ -98,6 +99,11 @@ def _blend(
     return (price * held + added_at * added) / (held + added)
 
 
+def _no_position() -> dict[str, Any]:
+    """A position's state before its first trade."""
+    return {"size": 0.0, "average_price": 0.0, "basis": 0.0, "session_rpl": 0.0}
+
+
 def apply_position(
     positions: dict[str, dict[str, Any]],
     instrument: dict[str, Any],
@@ -108,12 +114,7 @@ def apply_position(
     """Move the position in ``instrument`` by a trade; returns the profit it realized
     (the closed part's, counted from the position's ``basis``), which its
     ``session_rpl`` also takes."""
-    name = instrument["instrument_name"]
-    position = positions.get(name)
-    if position is None:
-        position = positions[name] = {
-            "size": 0.0, "average_price": 0.0, "basis": 0.0, "session_rpl": 0.0
-        }  # fmt: skip
+    position = positions.setdefault(instrument["instrument_name"], _no_position())
     signed = amount if direction == "buy" else -amount
     size = position["size"]
     new = round(size + signed, 10)
@@ -228,8 +229,7 @@ def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str
     ``floating_profit_loss`` since the last settlement (or the opening),
     ``total_profit_loss`` since the opening, ``realized_profit_loss`` in the session."""
     instrument = sim.market.instruments[name]
-    state = positions.get(name) or {"size": 0.0, "average_price": 0.0, "basis": 0.0,
-                                    "session_rpl": 0.0}  # fmt: skip
+    state = positions.get(name) or _no_position()
     size = state["size"]
     mark = sim.market.mark_price(name)
     kind = instrument["kind"]
@@ -286,15 +286,22 @@ def spot_reserve(
 
 def register(sim: SimState) -> None:
     """Value accounts for the transaction log: each entry records the equity after it."""
-    sim.trading.valuation = lambda account, currency: account_summary(sim, account, currency)[
+    sim.trading.valuation = lambda account, currency: account_figures(sim, account, currency)[
         "equity"
     ]
 
 
 def account_summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
-    """The account's ``private/get_account_summary`` figures in ``currency``: the equity
-    is the balance plus the futures' session profit (unrealized and realized) plus the
-    options' value."""
+    """The account's ``private/get_account_summary`` in ``currency``: its
+    :func:`account_figures` and the request ``limits``."""
+    currencies = sorted({currency_of(i).lower() for i in sim.market.instruments.values()})
+    return {**account_figures(sim, account, currency), "limits": sim.rate_limits.report(currencies)}
+
+
+def account_figures(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
+    """The account's money in ``currency`` as its summary reports it (what margin checks,
+    the transaction log and liquidation read): the equity is the balance plus the
+    futures' session profit (unrealized and realized) plus the options' value."""
     instruments = sim.market.instruments
     futures: list[dict[str, Any]] = []
     options: list[dict[str, Any]] = []
@@ -344,7 +351,4 @@ def account_summary(sim: SimState, account: Account, currency: str) -> dict[str,
         "margin_model": account.settings["margin_model"],
         "portfolio_margining_enabled": account.settings["margin_model"].endswith("_pm"),
         "cross_collateral_enabled": account.settings["margin_model"].startswith("cross"),
-        "limits": sim.rate_limits.report(
-            sorted({currency_of(i).lower() for i in sim.market.instruments.values()})
-        ),
     }

@@ -16,12 +16,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ._accounting import account_summary, position_view
+from ._accounting import account_figures, position_view
 from ._accounts import Account
 from ._market import currency_of, opposite
 from ._orders import (
     Matched,
-    cancel_one,
+    cancel_orders,
     execute,
     new_order,
     notify,
@@ -38,8 +38,8 @@ _EPS = 1e-9
 
 def _shortfall(sim: SimState, account: Account, currency: str) -> float:
     """How far the maintenance margin in ``currency`` exceeds the equity (<= 0: safe)."""
-    summary = account_summary(sim, account, currency)
-    return float(summary["maintenance_margin"] - summary["equity"])
+    figures = account_figures(sim, account, currency)
+    return float(figures["maintenance_margin"] - figures["equity"])
 
 
 async def on_market_move(sim: SimState, name: str) -> None:
@@ -61,25 +61,18 @@ async def liquidate(sim: SimState, account: Account, currency: str) -> None:
     key = (account.client_id, currency)
     sim.trading.liquidating.add(key)
     try:
-        await _cancel_orders(sim, account, currency)
+        instruments = sim.market.instruments
+        orders = [
+            o for o in account.live_orders()
+            if currency_of(instruments[o["instrument_name"]]) == currency
+        ]  # fmt: skip
+        await cancel_orders(sim, account, orders, "autoliquidation")
         while (step := _next_step(sim, account, currency)) is not None:
             instrument, direction, amount = step
             if not await _reduce(sim, account, instrument, direction, amount):
                 break  # no liquidity to take: the next market move tries again
     finally:
         sim.trading.liquidating.discard(key)
-
-
-async def _cancel_orders(sim: SimState, account: Account, currency: str) -> None:
-    by_instrument: dict[str, list[dict[str, Any]]] = {}
-    for order in account.live_orders():
-        instrument = sim.market.instruments[order["instrument_name"]]
-        if currency_of(instrument) == currency:
-            cancel_one(sim, order, "autoliquidation")
-            by_instrument.setdefault(order["instrument_name"], []).append(order)
-    for name, orders in by_instrument.items():
-        await notify(sim, account, sim.market.instruments[name], orders, [])
-    await settle(sim, Matched())  # what the cancellations set off (linked orders)
 
 
 _STEP_CONTRACTS = {"future": 200, "option": 1}

@@ -11,6 +11,7 @@ from typing import Any
 from . import _mmp
 from ._accounting import (
     INITIAL_MARGIN_RATE,
+    account_figures,
     account_summary,
     book_trade,
     holds_position,
@@ -437,19 +438,16 @@ async def settle(sim: SimState, matched: Matched) -> None:
 async def _mmp_tripped(sim: SimState, account: Account, key: _mmp.MmpKey) -> None:
     """Cancel the open orders under a tripped MMP protection (reason ``mmp_trigger``) and
     announce it on ``user.mmp_trigger.{index_name}``."""
-    by_instrument: dict[str, list[dict[str, Any]]] = {}
-    for order in account.live_orders():
-        instrument = sim.market.instruments[order["instrument_name"]]
-        if (
-            order["order_state"] == "open"
-            and order["mmp"]
-            and _mmp.key_of(instrument, order) == key
-        ):
-            cancel_one(sim, order, "mmp_trigger")
-            order["mmp_cancelled"] = True
-            by_instrument.setdefault(order["instrument_name"], []).append(order)
-    for name, orders in by_instrument.items():
-        await notify(sim, account, sim.market.instruments[name], orders, [])
+    tripped = [
+        order
+        for order in account.live_orders()
+        if order["order_state"] == "open"
+        and order["mmp"]
+        and _mmp.key_of(sim.market.instruments[order["instrument_name"]], order) == key
+    ]
+    for order in tripped:
+        order["mmp_cancelled"] = True
+    await cancel_orders(sim, account, tripped, "mmp_trigger")
     await _mmp.announce(sim, account, key)
 
 
@@ -852,7 +850,7 @@ async def _reprice_advanced(sim: SimState, name: str) -> None:
             try:
                 reached = prevent_self_trade(sim, account, {**order, "price": price}, instrument)
             except SimError:  # it would trade with the account itself (reject_taker)
-                await _cancel_now(sim, account, instrument, order, None)
+                await cancel_orders(sim, account, [order], None)
                 continue
             unrest(sim.market.books[name], order["direction"], order["price"], shown(order))
             order.pop("_ahead", None)  # a new price: the back of the new level's queue
@@ -1278,7 +1276,7 @@ def check_margin(
     currency = currency_of(instrument)
     # An order that fires is one of the account's already: it must not count twice.
     reserved = reserved_margin(sim, account, currency, besides=order)
-    available = account_summary(sim, account, currency)["available_funds"] - reserved
+    available = account_figures(sim, account, currency)["available_funds"] - reserved
     if order_margin(sim, instrument, order) > available:
         raise SimError(10009, "not_enough_funds")
 
@@ -1294,7 +1292,7 @@ def _check_spot_funds(
         if not isinstance(price, float):  # a market buy: at most the band's top
             price = sim.market.price_band(instrument["instrument_name"])[1]
         currency, needed = instrument["quote_currency"], left * float(price)
-    summary = account_summary(sim, account, currency)
+    summary = account_figures(sim, account, currency)
     others = spot_reserve(sim, account, currency, besides=order)
     free = summary["available_funds"] + summary["spot_reserve"] - others
     if needed > free + 1e-9:
@@ -1437,13 +1435,13 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
         _cap_reduce_only(sim, account, edited, instrument)
         if edited["order_state"] == "cancelled":  # nothing left to reduce
             order["reduce_only"] = True
-            await _cancel_now(sim, account, instrument, order, None)
+            await cancel_orders(sim, account, [order], None)
             return {"order": public_view(order), "trades": []}
         amount = edited["amount"]
     if takes and post_only_takes(book, edited):
         if edited["reject_post_only"]:
             # Deribit's cancel reason for it: "cancelled on edit because of reject_post_only".
-            await _cancel_now(sim, account, instrument, order, "edit_post_only_reject")
+            await cancel_orders(sim, account, [order], "edit_post_only_reject")
             raise SimError(11054, "post_only_reject")
         price = edited["price"] = _inside_spread(book, order["direction"], edited["price"])
         takes = False
@@ -1524,17 +1522,18 @@ def cancel_one(sim: SimState, order: dict[str, Any], reason: str | None) -> None
     order["last_update_timestamp"] = sim.now_ms()
 
 
-async def _cancel_now(
-    sim: SimState,
-    account: Account,
-    instrument: dict[str, Any],
-    order: dict[str, Any],
-    reason: str | None,
+async def cancel_orders(
+    sim: SimState, account: Account, orders: list[dict[str, Any]], reason: str | None
 ) -> None:
-    """Cancel one order and publish it (its owner and the book hear of it), then what the
-    cancellation sets off (linked orders, reduce-only refits)."""
-    cancel_one(sim, order, reason)
-    await notify(sim, account, instrument, [order], [])
+    """Cancel ``account``'s ``orders`` and publish them (their owner and the books hear of
+    it, one notice per instrument), then what the cancellations set off (linked orders,
+    reduce-only refits)."""
+    by_instrument: dict[str, list[dict[str, Any]]] = {}
+    for order in orders:
+        cancel_one(sim, order, reason)
+        by_instrument.setdefault(order["instrument_name"], []).append(order)
+    for name, cancelled in by_instrument.items():
+        await notify(sim, account, sim.market.instruments[name], cancelled, [])
     await aftermath(sim)
 
 
@@ -1542,7 +1541,7 @@ async def cancel(call: Call) -> dict[str, Any]:
     order = _open_order(call, call.param("order_id"))
     instrument = _instrument(call, order["instrument_name"])
     require_open(call.sim, instrument, "cancel")
-    await _cancel_now(call.sim, account_of(call), instrument, order, "user_request")
+    await cancel_orders(call.sim, account_of(call), [order], "user_request")
     return public_view(order)
 
 

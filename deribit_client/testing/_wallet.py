@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from ._accounting import account_summary, position_view
+from ._accounting import account_figures, account_summary, position_view
 from ._accounts import LIVE_STATES, Account
 from ._logs import remember
 from ._market import CURRENCIES, DAY_MS
@@ -113,7 +113,7 @@ def _require_funds(sim: SimState, account: Account, currency: str, needed: float
     """``10009 not_enough_funds`` unless ``needed`` can leave the account with its
     positions and open orders still margined: its available withdrawal funds less what
     its orders reserve, as Deribit limits withdrawals and transfers."""
-    free = account_summary(sim, account, currency)["available_withdrawal_funds"]
+    free = account_figures(sim, account, currency)["available_withdrawal_funds"]
     if needed > free - reserved_margin(sim, account, currency) + 1e-10:
         raise SimError(10009, "not_enough_funds")
 
@@ -526,7 +526,7 @@ def change_margin_model(call: Call) -> list[dict[str, Any]]:
         target.settings["margin_model"] = params["margin_model"]
     states = []
     for currency in sorted(target.balances):
-        summary = account_summary(call.sim, target, currency)
+        summary = account_figures(call.sim, target, currency)
         equity = summary["equity"] or 1.0  # rates of an empty account are 0
         state = {
             "maintenance_margin_rate": round(summary["maintenance_margin"] / equity, 8),
