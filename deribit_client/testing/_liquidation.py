@@ -21,11 +21,11 @@ from ._accounts import Account
 from ._market import currency_of, opposite
 from ._orders import (
     Matched,
+    accepts,
     cancel_orders,
     execute,
     new_order,
     notify,
-    require_open,
     settle,
 )
 from ._session import SimError
@@ -93,9 +93,7 @@ def _next_step(
         instrument = instruments[name]
         if currency_of(instrument) != currency or abs(held["size"]) < _EPS:
             continue
-        try:
-            require_open(sim, instrument, "order")
-        except SimError:
+        if not accepts(sim, instrument, "order"):
             continue  # its book takes no orders now
         view = position_view(sim, account.positions, name)
         if view["maintenance_margin"] > _EPS:

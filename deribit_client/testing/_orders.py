@@ -89,7 +89,7 @@ _CANCELS_ON_ENTRY = {"delivered": None, "inactive": None, "archivized": None,
                      "settlement": "good_til_day"}  # fmt: skip
 
 
-def _accepts(sim: SimState, instrument: dict[str, Any], action: str) -> bool:
+def accepts(sim: SimState, instrument: dict[str, Any], action: str) -> bool:
     """Whether ``instrument``'s book takes ``action`` (``order``, ``edit`` or
     ``cancel``) in its state; a platform lock of its index locks an open book."""
     state = instrument["state"]
@@ -100,7 +100,7 @@ def _accepts(sim: SimState, instrument: dict[str, Any], action: str) -> bool:
 
 def require_open(sim: SimState, instrument: dict[str, Any], action: str) -> None:
     """``13019 orderbook_closed`` when ``instrument``'s book does not take ``action``."""
-    if not _accepts(sim, instrument, action):
+    if not accepts(sim, instrument, action):
         raise SimError(13019, "orderbook_closed")
 
 
@@ -1557,7 +1557,7 @@ async def cancel_many(call: Call, select: Any) -> int | list[dict[str, Any]]:
         for o in account.live_orders()
         if select(o, sim.market.instruments[o["instrument_name"]])
         # books that accept no cancel (settlement, halted, ...) keep their orders
-        and _accepts(sim, sim.market.instruments[o["instrument_name"]], "cancel")
+        and accepts(sim, sim.market.instruments[o["instrument_name"]], "cancel")
     ]
     failures = call.sim.trading.cancel_failures
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
