@@ -19,6 +19,7 @@ from typing import Any
 
 from ._accounts import Account
 from ._market import currency_matches, opposite
+from ._notices import notify_user
 from ._orders import (
     account_of,
     aftermath,
@@ -26,7 +27,6 @@ from ._orders import (
     currency_of,
     fill,
     new_order,
-    notify_user,
     on_tick,
     require_may_trade,
     require_open,

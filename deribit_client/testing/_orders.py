@@ -23,23 +23,21 @@ from ._accounts import LIVE_STATES, Account
 from ._logs import remember
 from ._market import (
     Book,
-    channel_covers,
-    currency_matches,
     currency_of,
     deribit_id,
     is_combo,
     kind_matches,
-    leg_trades,
     notional,
     opposite,
     public_trade,
     side_of,
     trading_product,
 )
+from ._notices import notify_user
 from ._session import Session, SimError, invalid_param, public_view
 from ._settlement import deliver
 from ._state import Call, SimState, account_of
-from ._streams import account_channels, instrument_state_changed, market_moved
+from ._streams import instrument_state_changed, market_moved
 
 __all__ = [
     "BOOK_STATES",
@@ -50,7 +48,6 @@ __all__ = [
     "currency_of",
     "fill",
     "new_order",
-    "notify_user",
     "on_tick",
     "order_margin",
     "public_view",
@@ -574,78 +571,6 @@ async def notify(
     account's orders, trades, position and portfolio to its ``user.*`` channels."""
     await market_moved(sim, instrument["instrument_name"], trades)
     await notify_user(sim, account, instrument, orders, trades)
-
-
-async def notify_user(
-    sim: SimState,
-    account: Account,
-    instrument: dict[str, Any],
-    orders: list[dict[str, Any]],
-    trades: list[dict[str, Any]],
-) -> None:
-    """Publish the account's orders, trades, position and portfolio after an operation on
-    ``instrument`` to its ``user.*`` channels. A combo's trades also reach its legs'
-    channels as the legs' trades, and ``user.combo_trades.*`` of the combo or a leg."""
-    market = sim.market
-    name = instrument["instrument_name"]
-    orders = [public_view(o) for o in orders]
-    legs = market.combo_legs.get(name, ())
-    # (instrument, its orders, its trades, the positions the change moved)
-    held = [name] if holds_position(instrument) else []
-    parts_of = [(instrument, orders, trades, [leg for leg, _ in legs] or held)]
-    parts_of += [
-        (market.instruments[leg], [], own, [leg]) for leg, own in leg_trades(trades).items()
-    ]
-    for session, channel in account_channels(sim, account.client_id):
-        parts = channel.split(".")
-        if parts[0] != "user" or len(parts) < 3:
-            continue
-        family = parts[1]
-        if family == "portfolio" and trades:
-            if currency_matches(parts[2], currency_of(instrument)):
-                data = account_summary(sim, account, currency_of(instrument))
-                session.notify(channel, data)
-            continue
-        # user.x.{instrument}.{interval} or user.x.{kind}.{currency}.{interval}
-        covered = [part for part in parts_of if channel_covers(parts[2:-1], part[0])]
-        if family == "combo_trades":
-            if legs and trades and covered:
-                session.notify(channel, trades)
-            continue
-        for covered_instrument, own_orders, own_trades, moved in covered:
-            await _notify_part(sim, account, session, channel, covered_instrument,
-                               own_orders, own_trades, moved)  # fmt: skip
-
-
-async def _notify_part(
-    sim: SimState,
-    account: Account,
-    session: Session,
-    channel: str,
-    instrument: dict[str, Any],
-    orders: list[dict[str, Any]],
-    trades: list[dict[str, Any]],
-    moved: list[str],
-) -> None:
-    """What a ``user.orders|trades|changes`` ``channel`` covering ``instrument`` sees."""
-    parts = channel.split(".")
-    family = parts[1]
-    if family == "orders" and orders:
-        if parts[-1] == "raw":
-            for order in orders:  # one order per change on raw (REFERENCE 5)
-                session.notify(channel, order)
-        else:
-            session.notify(channel, orders)
-    elif family == "trades" and trades:
-        session.notify(channel, trades)
-    elif family == "changes" and (orders or trades):
-        data = {
-            "instrument_name": instrument["instrument_name"],
-            "orders": orders,
-            "trades": trades,
-            "positions": [position_view(sim, account.positions, n) for n in moved],
-        }
-        session.notify(channel, data)
 
 
 # -- handlers -----------------------------------------------------------------------------

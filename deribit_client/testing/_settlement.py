@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._accounting import OPTION_FEE_CAP, account_summary, accrue_funding, pnl, position_view
+from ._accounting import OPTION_FEE_CAP, accrue_funding, pnl
 from ._accounts import Account
 from ._logs import remember
-from ._market import channel_covers, currency_matches, currency_of, notional
+from ._market import currency_of, notional
+from ._notices import notify_user
 from ._session import invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState, account_of
-from ._streams import publish_to_account
 
 __all__ = ["daily_settlement", "deliver", "register"]
 
@@ -76,33 +76,6 @@ def _public(
     )
 
 
-async def _tell(sim: SimState, account: Account, instrument: dict[str, Any]) -> None:
-    """Publish the account's position in ``instrument`` and its portfolio after a
-    settlement moved them."""
-    name, currency = instrument["instrument_name"], currency_of(instrument)
-    change = {
-        "instrument_name": name,
-        "orders": [],
-        "trades": [],
-        "positions": [position_view(sim, account.positions, name)],
-    }
-    await publish_to_account(
-        sim,
-        account.client_id,
-        "user.changes",
-        change,
-        lambda rest: channel_covers(rest[:-1], instrument),
-    )
-    summary = account_summary(sim, account, currency)
-    await publish_to_account(
-        sim,
-        account.client_id,
-        "user.portfolio",
-        summary,
-        lambda rest: bool(rest) and currency_matches(rest[0], currency),
-    )
-
-
 async def daily_settlement(sim: SimState) -> None:
     """Settle every open futures position: its session profit (unrealized from its
     basis to the mark, plus what it realized) goes into the balance (a ``settlement``
@@ -143,7 +116,7 @@ async def daily_settlement(sim: SimState) -> None:
                 record = _record("settlement", now, name, size, mark, index, upl, session, funding)
                 remember(account.settlements, record)
                 records.append(record)
-            await _tell(sim, account, instrument)
+            await notify_user(sim, account, instrument, [], [], settled=True)
         market.settlement_prices[name] = round(mark, 8)
         if records:
             _public(sim, "settlement", name, mark, index, records)
@@ -193,7 +166,7 @@ async def deliver(sim: SimState, instrument: dict[str, Any]) -> None:
         record = _record("delivery", now, name, size, price, index, profit, session)
         remember(account.settlements, record)
         records.append(record)
-        await _tell(sim, account, instrument)
+        await notify_user(sim, account, instrument, [], [], settled=True)
     if records:
         _public(sim, "delivery", name, price, index, records)
 

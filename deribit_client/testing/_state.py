@@ -6,7 +6,8 @@ Layering of ``deribit_client.testing`` (no cycles): ``_json`` (JSON's value type
 intervals), ``_session``, ``_market``, ``_accounts`` hold state; this module gathers it for
 the handlers; ``_public``, ``_private`` (auth and token scopes), ``_api_keys``,
 ``_streams``, ``_orders`` (which publishes through ``_streams``, books trades through
-``_accounting`` and delivers through ``_settlement``), ``_history``,
+``_accounting``, tells accounts through ``_notices`` and delivers through
+``_settlement``, which tells them the same way), ``_history``,
 ``_statistics``, ``_block_trades``, ``_combos``, ``_block_rfq`` (which trades through
 ``_block_trades``) and ``_wallet`` (which read accounts through ``_orders``) are handlers;
 ``_shaped`` answers the rest and checks declared parameters for all; ``_server`` is the one

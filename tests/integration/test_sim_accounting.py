@@ -5,11 +5,12 @@ follow the instrument's commissions, and a delivery closes positions at the inde
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
-from deribit_client import DeribitClient, InsufficientFundsError
+from deribit_client import DeribitClient, InsufficientFundsError, Notification
 from deribit_client.models import AccountSummary, TransactionLog
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
@@ -104,6 +105,25 @@ async def test_the_daily_settlement_moves_session_profit_into_the_balance(
     assert record.session_profit_loss == pytest.approx(session, abs=1e-9)
     public = await trader.public.get_last_settlements_by_instrument(PERP)
     assert [(s.type, s.instrument_name) for s in public.settlements or ()] == [("settlement", PERP)]
+
+
+async def test_the_daily_settlement_tells_the_position_and_portfolio_subscribers(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    await _round_trip(sim, trader, counterparty)
+    async with (
+        trader.subscribe(f"user.changes.{PERP}.raw") as changes,
+        trader.subscribe("user.portfolio.btc") as portfolio,
+    ):
+        await sim.daily_settlement()
+        changed = await asyncio.wait_for(anext(changes), 5)
+        summary = await asyncio.wait_for(anext(portfolio), 5)
+    assert isinstance(changed, Notification)  # not a gap
+    assert isinstance(summary, Notification)
+    (position,) = changed.data.positions or ()
+    assert (position.instrument_name, position.size) == (PERP, 600)
+    assert position.floating_profit_loss == 0  # the session restarted from the mark
+    assert summary.data.balance == (await _summary(trader)).balance  # the settled balance
 
 
 async def test_the_transaction_log_records_the_equity_after_each_entry(
