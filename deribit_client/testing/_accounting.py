@@ -17,6 +17,13 @@ the positions and account summaries the API reports, as Deribit books them.
   on its value in the settlement currency, for as long as it is held; it joins the
   session's realized profit (``realized_funding``) and settles with it.
 
+Open orders hold initial margin (the account's ``initial_margin`` counts it beside the
+positions', ``available_funds`` is what is left): per instrument, only what its orders
+would add to the position if one side filled whole, the costlier side (the simulator's
+reading: a two-sided quote is margined as the side a move against it would fill); the
+part of a side that only closes the position needs none, nor do reduce-only and spot
+orders (spot orders hold what they spend instead: :func:`spot_reserve`).
+
 A position keeps ``size``, ``average_price`` (since it opened), ``basis`` (the price its
 session profit counts from: the average price, or the last settlement price),
 ``session_rpl`` (profit realized since the last settlement, funding included) and, for
@@ -26,6 +33,7 @@ counted).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ._accounts import Account
@@ -34,11 +42,15 @@ from ._state import SimState
 
 __all__ = [
     "account_figures",
+    "account_position",
     "account_summary",
     "accrue_funding",
     "apply_position",
     "book_trade",
     "holds_position",
+    "margin_room",
+    "order_margin",
+    "orders_margin",
     "pnl",
     "position_view",
     "register",
@@ -224,10 +236,123 @@ def cash_moves(
     return []
 
 
-def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any]) -> float:
+    """Initial margin ``order`` would reserve on its own, in the settlement currency (a
+    combo's: its legs' at their marks). An option buy reserves its premium; spot orders
+    reserve no margin (they hold what they spend: :func:`spot_reserve`)."""
+    left = float(order["amount"] - order["filled_amount"])
+    market = sim.market
+    buys = order["direction"] == "buy"
+    legs = market.combo_legs.get(instrument["instrument_name"])
+    if legs:
+        return sum(
+            _margin(
+                market.instruments[leg],
+                left * abs(ratio),
+                market.mark_price(leg),
+                buys=buys == (ratio > 0),
+            )
+            for leg, ratio in legs
+        )
+    price = order["price"]
+    if not isinstance(price, float):  # market and untriggered orders: the mark
+        price = market.mark_price(instrument["instrument_name"])
+    return _margin(instrument, left, float(price), buys=buys)
+
+
+def _margin(instrument: dict[str, Any], amount: float, price: float, *, buys: bool) -> float:
+    kind = instrument["kind"]
+    if kind == "spot":
+        return 0.0
+    if kind == "option" and buys:
+        return amount * price
+    return notional(instrument, amount, price) * INITIAL_MARGIN_RATE
+
+
+def orders_margin(
+    sim: SimState, instrument: dict[str, Any], size: float, orders: Iterable[dict[str, Any]]
+) -> float:
+    """Initial margin the open ``orders`` in ``instrument`` hold beside a position of
+    ``size`` (signed): each side's :func:`order_margin` for the part of it that would
+    grow the position, the costlier side's (a combo's orders: all of theirs)."""
+    if instrument["kind"] == "spot":
+        return 0.0
+    if instrument["instrument_name"] in sim.market.combo_legs:
+        return sum(order_margin(sim, instrument, o) for o in orders if not o["reduce_only"])
+    amounts = {"buy": 0.0, "sell": 0.0}
+    margins = {"buy": 0.0, "sell": 0.0}
+    for order in orders:
+        if order["reduce_only"]:
+            continue
+        direction = order["direction"]
+        amounts[direction] += order["amount"] - order["filled_amount"]
+        margins[direction] += order_margin(sim, instrument, order)
+    grows = {
+        "buy": max(0.0, size + amounts["buy"]) - max(0.0, size),
+        "sell": max(0.0, amounts["sell"] - size) - max(0.0, -size),
+    }
+    return max(
+        (margins[d] * grows[d] / amounts[d] for d in ("buy", "sell") if amounts[d] > _EPS),
+        default=0.0,
+    )
+
+
+def _orders_in(
+    sim: SimState, account: Account, currency: str, besides: dict[str, Any] | None
+) -> dict[str, list[dict[str, Any]]]:
+    """The account's live orders settled in ``currency`` by instrument, ``besides`` left
+    out."""
+    instruments = sim.market.instruments
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for order in account.live_orders():
+        name = order["instrument_name"]
+        if order is not besides and currency_of(instruments[name]) == currency:
+            grouped.setdefault(name, []).append(order)
+    return grouped
+
+
+def account_position(sim: SimState, account: Account, name: str) -> dict[str, Any]:
+    """:func:`position_view` of the account's position in ``name``, with the margin of
+    its open orders there."""
+    orders = [o for o in account.live_orders() if o["instrument_name"] == name]
+    return position_view(sim, account.positions, name, orders)
+
+
+def margin_room(
+    sim: SimState,
+    account: Account,
+    instrument: dict[str, Any],
+    order: dict[str, Any],
+    *,
+    replacing: dict[str, Any] | None = None,
+) -> tuple[float, float]:
+    """What ``order`` adds to the account's initial margin (:func:`orders_margin` with
+    it and without it) and the funds available to it; ``replacing`` (by default
+    ``order`` itself, for one that is live already and fires) is the order it stands
+    for, left out of both."""
+    replacing = order if replacing is None else replacing
+    name = instrument["instrument_name"]
+    others = [
+        o for o in account.live_orders() if o["instrument_name"] == name and o is not replacing
+    ]
+    size = account.positions.get(name, {}).get("size", 0.0)
+    added = orders_margin(sim, instrument, size, [*others, order]) - orders_margin(
+        sim, instrument, size, others
+    )
+    figures = account_figures(sim, account, currency_of(instrument), besides=replacing)
+    return added, figures["available_funds"]
+
+
+def position_view(
+    sim: SimState,
+    positions: dict[str, dict[str, Any]],
+    name: str,
+    orders: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
     """The position in ``name`` as ``private/get_position`` reports it:
     ``floating_profit_loss`` since the last settlement (or the opening),
-    ``total_profit_loss`` since the opening, ``realized_profit_loss`` in the session."""
+    ``total_profit_loss`` since the opening, ``realized_profit_loss`` in the session,
+    ``open_orders_margin`` of its open ``orders``."""
     instrument = sim.market.instruments[name]
     state = positions.get(name) or _no_position()
     size = state["size"]
@@ -252,7 +377,7 @@ def position_view(sim: SimState, positions: dict[str, dict[str, Any]], name: str
         "delta": round(size_currency, 10),
         "initial_margin": round(margin, 10),
         "maintenance_margin": round(margin / 2, 10),
-        "open_orders_margin": 0.0,
+        "open_orders_margin": round(orders_margin(sim, instrument, size, orders), 10),
         "floating_profit_loss": round(floating, 10),
         "total_profit_loss": round(pnl(instrument, size, state["average_price"], mark), 10),
         "realized_profit_loss": round(state["session_rpl"] + owed, 10),
@@ -298,18 +423,24 @@ def account_summary(sim: SimState, account: Account, currency: str) -> dict[str,
     return {**account_figures(sim, account, currency), "limits": sim.rate_limits.report(currencies)}
 
 
-def account_figures(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
+def account_figures(
+    sim: SimState, account: Account, currency: str, *, besides: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The account's money in ``currency`` as its summary reports it (what margin checks,
     the transaction log and liquidation read): the equity is the balance plus the
-    futures' session profit (unrealized and realized) plus the options' value."""
+    futures' session profit (unrealized and realized) plus the options' value; the
+    initial margin counts the positions' and the open orders' (``besides`` left out)."""
     instruments = sim.market.instruments
+    orders = _orders_in(sim, account, currency, besides)
     futures: list[dict[str, Any]] = []
     options: list[dict[str, Any]] = []
     for name in account.positions:
         instrument = instruments[name]
         if currency_of(instrument) == currency:
-            view = position_view(sim, account.positions, name)
+            view = position_view(sim, account.positions, name, orders.pop(name, ()))
             (options if instrument["kind"] == "option" else futures).append(view)
+    # Orders in instruments the account holds no position in yet.
+    waiting = sum(orders_margin(sim, instruments[n], 0.0, o) for n, o in orders.items())
     f_upl = sum(p["floating_profit_loss"] for p in futures)
     f_rpl = sum(p["realized_profit_loss"] for p in futures)
     o_upl = sum(p["floating_profit_loss"] for p in options)
@@ -318,7 +449,7 @@ def account_figures(sim: SimState, account: Account, currency: str) -> dict[str,
     f_pl = sum(p["total_profit_loss"] for p in futures)
     o_pl = sum(p["total_profit_loss"] for p in options)
     positions = futures + options
-    initial = sum(p["initial_margin"] for p in positions)
+    initial = waiting + sum(p["initial_margin"] + p["open_orders_margin"] for p in positions)
     maintenance = sum(p["maintenance_margin"] for p in positions)
     balance = account.balances.get(currency, 0.0)
     equity = balance + f_upl + f_rpl + o_value

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._accounting import account_summary, holds_position, position_view
+from ._accounting import account_position, account_summary, holds_position
 from ._accounts import Account
 from ._market import channel_covers, currency_matches, currency_of, leg_trades
 from ._session import Session, public_view
@@ -88,6 +88,6 @@ async def _notify_part(
             "instrument_name": instrument["instrument_name"],
             "orders": orders,
             "trades": trades,
-            "positions": [position_view(sim, account.positions, n) for n in moved],
+            "positions": [account_position(sim, account, n) for n in moved],
         }
         session.notify(channel, data)

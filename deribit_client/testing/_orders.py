@@ -10,12 +10,12 @@ from typing import Any
 
 from . import _mmp
 from ._accounting import (
-    INITIAL_MARGIN_RATE,
     account_figures,
+    account_position,
     account_summary,
     book_trade,
     holds_position,
-    position_view,
+    margin_room,
     spot_reserve,
     trade_fee,
 )
@@ -27,7 +27,6 @@ from ._market import (
     deribit_id,
     is_combo,
     kind_matches,
-    notional,
     opposite,
     public_trade,
     side_of,
@@ -49,7 +48,6 @@ __all__ = [
     "fill",
     "new_order",
     "on_tick",
-    "order_margin",
     "public_view",
     "reference_price",
     "register",
@@ -1151,58 +1149,26 @@ async def _trigger_secondaries(
             await notify(sim, account, instrument, [order], [])
 
 
-def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any]) -> float:
-    """Initial margin an open order reserves, in the settlement currency (a combo's:
-    its legs' at their marks). An option buy reserves its premium; spot orders reserve
-    no margin (they hold what they spend: :func:`spot_reserve`)."""
-    left = float(order["amount"] - order["filled_amount"])
-    market = sim.market
-    buys = order["direction"] == "buy"
-    legs = market.combo_legs.get(instrument["instrument_name"])
-    if legs:
-        return sum(
-            _margin(
-                market.instruments[leg],
-                left * abs(ratio),
-                market.mark_price(leg),
-                buys=buys == (ratio > 0),
-            )
-            for leg, ratio in legs
-        )
-    price = order["price"]
-    if not isinstance(price, float):  # market and untriggered orders: the mark
-        price = market.mark_price(instrument["instrument_name"])
-    return _margin(instrument, left, float(price), buys=buys)
-
-
-def _margin(instrument: dict[str, Any], amount: float, price: float, *, buys: bool) -> float:
-    kind = instrument["kind"]
-    if kind == "spot":
-        return 0.0
-    if kind == "option" and buys:
-        return amount * price
-    return notional(instrument, amount, price) * INITIAL_MARGIN_RATE
-
-
 def check_margin(
-    sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
+    sim: SimState,
+    account: Account,
+    instrument: dict[str, Any],
+    order: dict[str, Any],
+    *,
+    replacing: dict[str, Any] | None = None,
 ) -> None:
-    """Refuse an order whose initial margin the account cannot cover (``10009``), as
-    Deribit does; orders that only reduce a position need none. A spot order needs what
-    it spends, beyond what the account's other spot orders hold (``10039``)."""
+    """Refuse an order whose added initial margin the account cannot cover (``10009``),
+    as Deribit does (``replacing``: the live order it would become, as an edit's; see
+    :func:`margin_room`); what only reduces a position needs none. A spot order needs
+    what it spends, beyond what the account's other spot orders hold (``10039``)."""
     if instrument["kind"] == "spot":
         _check_spot_funds(sim, account, instrument, order)
         return
-    name = instrument["instrument_name"]
-    position = account.positions.get(name, {}).get("size", 0.0)
-    reduces = (position > 0) != (order["direction"] == "buy") and order["amount"] <= abs(position)
-    if order["reduce_only"] or (position and reduces):
+    if order["reduce_only"]:
         return
-    currency = currency_of(instrument)
-    # An order that fires is one of the account's already: it must not count twice.
-    reserved = reserved_margin(sim, account, currency, besides=order)
-    available = account_figures(sim, account, currency)["available_funds"] - reserved
-    if order_margin(sim, instrument, order) > available:
+    added, available = margin_room(sim, account, instrument, order, replacing=replacing)
+    # An order adding nothing (one that closes) is let through even below water.
+    if added > 1e-12 and added > available:
         raise SimError(10009, "not_enough_funds")
 
 
@@ -1222,21 +1188,6 @@ def _check_spot_funds(
     free = summary["available_funds"] + summary["spot_reserve"] - others
     if needed > free + 1e-9:
         raise SimError(10039, f"not_enough_funds_in_currency {currency}")
-
-
-def reserved_margin(
-    sim: SimState, account: Account, currency: str, *, besides: dict[str, Any] | None = None
-) -> float:
-    """Initial margin the account's open and untriggered orders settled in ``currency``
-    reserve (``besides`` left out)."""
-    instruments = sim.market.instruments
-    return float(
-        sum(
-            order_margin(sim, instruments[o["instrument_name"]], o)
-            for o in account.live_orders()
-            if o is not besides and currency_of(instruments[o["instrument_name"]]) == currency
-        )
-    )
 
 
 def post_only_takes(book: Book, order: dict[str, Any]) -> bool:
@@ -1352,6 +1303,7 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
               "reduce_only": call.param("reduce_only", bool, order["reduce_only"])}  # fmt: skip
     if order["mmp"]:
         _mmp.check_order(sim, account, instrument, edited)
+    check_margin(sim, account, instrument, edited, replacing=order)
     iceberg = (
         _iceberg(call, instrument, edited["amount"]) if "display_amount" in call.params else None
     )
@@ -1673,19 +1625,19 @@ def get_user_trades_by_order(call: Call) -> list[dict[str, Any]]:
 
 
 def get_position(call: Call) -> dict[str, Any]:
-    return position_view(call.sim, account_of(call).positions, _instrument(call)["instrument_name"])
+    return account_position(call.sim, account_of(call), _instrument(call)["instrument_name"])
 
 
 def get_positions(call: Call) -> list[dict[str, Any]]:
     currency = call.param("currency", str, "any")
     kind = call.param("kind", str, None)
     account = account_of(call)
-    positions = account.member(call.param("subaccount_id", int, account.user_id)).positions
+    member = account.member(call.param("subaccount_id", int, account.user_id))
     out = []
-    for name in positions:
+    for name in member.positions:
         instrument = call.sim.market.instruments[name]
         if currency in ("any", currency_of(instrument)) and kind_matches(instrument["kind"], kind):
-            out.append(position_view(call.sim, positions, name))
+            out.append(account_position(call.sim, member, name))
     return out
 
 

@@ -124,7 +124,7 @@ def _draft(
         order = {**resting, **members, "price": float(price), "replaced": True,
                  "amount": resting["filled_amount"] + float(amount)}  # fmt: skip
     _mmp.check_order(sim, account, instrument, order)
-    check_margin(sim, account, instrument, order)
+    check_margin(sim, account, instrument, order, replacing=resting)
     return order
 
 

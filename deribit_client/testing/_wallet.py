@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from ._accounting import account_figures, account_summary, position_view
+from ._accounting import account_figures, account_position, account_summary, order_margin
 from ._accounts import LIVE_STATES, Account
 from ._logs import remember
 from ._market import CURRENCIES, DAY_MS
@@ -18,8 +18,6 @@ from ._orders import (
     account_of,
     check_positive_price,
     currency_of,
-    order_margin,
-    reserved_margin,
 )
 from ._session import SimError, invalid_param, public_view
 from ._shaped import declared_params
@@ -111,10 +109,10 @@ def _outgoing(call: Call) -> tuple[dict[str, Any], Account, str, float]:
 
 def _require_funds(sim: SimState, account: Account, currency: str, needed: float) -> None:
     """``10009 not_enough_funds`` unless ``needed`` can leave the account with its
-    positions and open orders still margined: its available withdrawal funds less what
-    its orders reserve, as Deribit limits withdrawals and transfers."""
+    positions and open orders still margined: its available withdrawal funds, as Deribit
+    limits withdrawals and transfers."""
     free = account_figures(sim, account, currency)["available_withdrawal_funds"]
-    if needed > free - reserved_margin(sim, account, currency) + 1e-10:
+    if needed > free + 1e-10:
         raise SimError(10009, "not_enough_funds")
 
 
@@ -379,7 +377,7 @@ def get_subaccounts_details(call: Call) -> list[dict[str, Any]]:
     out = []
     for sid, sub in account_of(call).subaccounts.items():
         positions = [
-            position_view(call.sim, sub.positions, name)
+            account_position(call.sim, sub, name)
             for name, held in sub.positions.items()
             if held["size"] and currency_of(instruments[name]) == currency
         ]

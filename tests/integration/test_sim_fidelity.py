@@ -129,6 +129,66 @@ async def test_orders_need_margin_the_account_can_cover(trader: DeribitClient) -
     assert again.order.order_state == "open"
 
 
+async def _far_prices(trader: DeribitClient) -> tuple[float, float]:
+    """A bid and an ask 10% away from the market: they rest."""
+    ticker = await trader.public.ticker(PERP)
+    assert ticker.best_bid_price is not None
+    assert ticker.best_ask_price is not None
+    return float(int(ticker.best_bid_price * 0.9)), float(int(ticker.best_ask_price * 1.1))
+
+
+async def test_open_orders_hold_initial_margin_in_the_summary_and_the_position(
+    trader: DeribitClient,
+) -> None:
+    bid, ask = await _far_prices(trader)
+    before = await trader.private.get_account_summary("BTC")
+    placed = await trader.private.buy(PERP, amount=100_000, price=bid)
+    margins = await trader.private.get_order_margin_by_ids([placed.order.order_id])
+    held = margins[0].initial_margin
+    assert held == pytest.approx(100_000 / bid * 0.02)
+    summary = await trader.private.get_account_summary("BTC")
+    assert summary.initial_margin == pytest.approx(before.initial_margin + held)
+    assert summary.available_funds == pytest.approx(before.available_funds - held)
+    assert (await trader.private.get_position(PERP)).open_orders_margin == pytest.approx(held)
+    # A smaller sell quoted on the other side adds nothing: only one side can fill.
+    await trader.private.sell(PERP, amount=100_000, price=ask)
+    quoted = await trader.private.get_account_summary("BTC")
+    assert quoted.initial_margin == pytest.approx(summary.initial_margin)
+    await trader.private.cancel_all()
+    after = await trader.private.get_account_summary("BTC")
+    assert after.initial_margin == pytest.approx(before.initial_margin)
+    assert after.available_funds == pytest.approx(before.available_funds)
+
+
+async def test_an_order_closing_a_position_needs_no_margin_but_its_excess_does(
+    trader: DeribitClient,
+) -> None:
+    _, ask = await _far_prices(trader)
+    await trader.private.buy(PERP, amount=2_000, type="market")
+    size = (await trader.private.get_position(PERP)).size
+    assert size == 2_000
+    held = await trader.private.get_account_summary("BTC")
+    await trader.private.sell(PERP, amount=size, price=ask)  # closes the position
+    closing = await trader.private.get_account_summary("BTC")
+    assert closing.initial_margin == pytest.approx(held.initial_margin)
+    await trader.private.sell(PERP, amount=size, price=ask)  # would open a short
+    beyond = await trader.private.get_account_summary("BTC")
+    assert beyond.initial_margin == pytest.approx(held.initial_margin + size / ask * 0.02)
+
+
+async def test_an_edit_needs_the_margin_of_the_order_it_makes(trader: DeribitClient) -> None:
+    bid, _ = await _far_prices(trader)
+    placed = await trader.private.buy(PERP, amount=1_000, price=bid)
+    order_id = placed.order.order_id
+    with pytest.raises(InsufficientFundsError):
+        await trader.private.edit(order_id, amount=100_000_000, price=bid)
+    assert (await trader.private.get_order_state(order_id)).amount == 1_000
+    # Its own margin is not counted twice: an edit within the equity goes through.
+    most = round(0.9 * 10 * bid / 0.02 / 10) * 10
+    edited = await trader.private.edit(order_id, amount=most, price=bid)
+    assert edited.order.amount == most
+
+
 async def test_a_long_running_bot_does_not_grow_the_simulator(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -119,6 +119,23 @@ async def test_a_side_without_amount_amends_the_price_of_the_resting_quote(
     )
 
 
+async def test_a_quote_replacing_the_resting_one_needs_only_its_own_margin(
+    trader: DeribitClient,
+) -> None:
+    await _quoting(trader)
+    await trader.private.withdraw("BTC", "bc1-elsewhere", 9.99)
+    equity = (await trader.private.get_account_summary("BTC")).equity
+    bid, _ = await _spread(trader)
+    price = bid - 100
+    amount = round(0.6 * equity * price / 0.02 / 10) * 10  # 60% of the equity
+    placed = _only(await _quote(trader, bid={"price": price, "amount": amount}))
+    moved = await _quote(trader, bid={"price": price - 0.5, "amount": amount})
+    assert _errors(moved) == []
+    assert _only(moved).order_id == placed.order_id
+    summary = await trader.private.get_account_summary("BTC")
+    assert summary.initial_margin == pytest.approx(amount / (price - 0.5) * 0.02)
+
+
 async def test_a_failed_amendment_cancels_the_resting_quote_on_that_side(
     trader: DeribitClient,
 ) -> None:
