@@ -33,6 +33,7 @@ counted).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -48,6 +49,7 @@ __all__ = [
     "apply_position",
     "book_trade",
     "holds_position",
+    "liquidation_ratio",
     "margin_room",
     "order_margin",
     "orders_margin",
@@ -313,9 +315,18 @@ def _orders_in(
 
 def account_position(sim: SimState, account: Account, name: str) -> dict[str, Any]:
     """:func:`position_view` of the account's position in ``name``, with the margin of
-    its open orders there."""
+    its open orders there and, for a future on a ``segregated_sm`` account (the only
+    ones Deribit estimates it for), ``estimated_liquidation_price``: the mark times the
+    :func:`liquidation_ratio` of its index (null when no move liquidates it)."""
     orders = [o for o in account.live_orders() if o["instrument_name"] == name]
-    return position_view(sim, account.positions, name, orders)
+    view = position_view(sim, account.positions, name, orders)
+    segregated = account.settings["margin_model"] == "segregated_sm"
+    if segregated and view["kind"] == "future" and view["size"]:
+        instrument = sim.market.instruments[name]
+        figures, futures, _ = _figures(sim, account, currency_of(instrument), None)
+        ratio = liquidation_ratio(sim, futures, figures, instrument["price_index"])
+        view["estimated_liquidation_price"] = round(ratio * view["mark_price"], 8) or None
+    return view
 
 
 def margin_room(
@@ -359,6 +370,7 @@ def position_view(
     mark = sim.market.mark_price(name)
     kind = instrument["kind"]
     size_currency = base_size(instrument, size, mark)
+    greeks = sim.market.greeks(name, sim.now_ms()) if kind == "option" else {"delta": 1.0}
     # A bought option's premium is paid: it needs no margin (Deribit's margin articles).
     long_option = kind == "option" and size > 0
     margin = 0.0 if long_option else notional(instrument, abs(size), mark) * INITIAL_MARGIN_RATE
@@ -374,7 +386,8 @@ def position_view(
         "mark_price": round(mark, 8),
         "index_price": sim.market.index_prices.get(instrument["price_index"], mark),
         "settlement_price": round(sim.market.settlement_price(name), 8),
-        "delta": round(size_currency, 10),
+        "delta": round(size_currency * greeks["delta"], 10),
+        **{g: round(size * greeks[g], 10) for g in ("gamma", "vega", "theta") if g in greeks},
         "initial_margin": round(margin, 10),
         "maintenance_margin": round(margin / 2, 10),
         "open_orders_margin": round(orders_margin(sim, instrument, size, orders), 10),
@@ -418,9 +431,138 @@ def register(sim: SimState) -> None:
 
 def account_summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
     """The account's ``private/get_account_summary`` in ``currency``: its
-    :func:`account_figures` and the request ``limits``."""
-    currencies = sorted({currency_of(i).lower() for i in sim.market.instruments.values()})
-    return {**account_figures(sim, account, currency), "limits": sim.rate_limits.report(currencies)}
+    :func:`account_figures` and the risk a summary adds: delta and option greeks per
+    index, the estimated liquidation ratio (accounts without portfolio margin), the
+    fees, the USD totals of every currency under cross collateral, the request
+    ``limits``."""
+    figures, futures, options = _figures(sim, account, currency, None)
+    market = sim.market
+    indices = sorted(
+        {
+            i["price_index"]
+            for i in market.instruments.values()
+            if i["kind"] in ("future", "option") and currency_of(i) == currency
+        }
+    )
+    summary = {
+        **figures,
+        "projected_delta_total": figures["delta_total"],
+        "additional_reserve": 0.0,
+    }
+    by_index: dict[str, dict[str, float]] = {}
+    for view in futures + options:
+        index = market.instruments[view["instrument_name"]]["price_index"]
+        sums = by_index.setdefault(index, {})
+        for key in ("delta", "gamma", "vega", "theta"):
+            if key in view:
+                sums[key] = sums.get(key, 0.0) + view[key]
+    summary["delta_total_map"] = {
+        i: round(by_index.get(i, {}).get("delta", 0.0), 10) for i in indices
+    }
+    for greek in ("delta", "gamma", "vega", "theta"):
+        per_index: dict[str, float] = {}
+        for view in options:
+            index = market.instruments[view["instrument_name"]]["price_index"]
+            per_index[index] = per_index.get(index, 0.0) + view[greek]
+        summary[f"options_{greek}"] = round(sum(per_index.values()), 10)
+        summary[f"options_{greek}_map"] = {i: round(v, 10) for i, v in per_index.items()}
+    if not figures["portfolio_margining_enabled"]:
+        summary["estimated_liquidation_ratio"] = liquidation_ratio(sim, futures, figures, None)
+        summary["estimated_liquidation_ratio_map"] = {
+            i: liquidation_ratio(sim, futures, figures, i) for i in indices
+        }
+    summary["fees"] = _fees(sim, currency)
+    if figures["cross_collateral_enabled"]:
+        summary.update(_usd_totals(sim, account, currency, figures))
+    currencies = sorted({currency_of(i).lower() for i in market.instruments.values()})
+    summary["limits"] = sim.rate_limits.report(currencies)
+    return summary
+
+
+def liquidation_ratio(
+    sim: SimState, futures: list[dict[str, Any]], figures: dict[str, Any], index: str | None
+) -> float:
+    """By what factor the price of ``index`` (of every index: None) can move before the
+    maintenance margin reaches the equity, the ``futures`` (position views) on it moving
+    along and everything else held (options' value and margin); 0 when no move gets
+    there. Deribit's definition: a future's mark times it is its estimated liquidation
+    price."""
+    inverse = inverse_margin = linear = linear_margin = 0.0
+    for view in futures:
+        instrument = sim.market.instruments[view["instrument_name"]]
+        if index is not None and instrument["price_index"] != index:
+            continue
+        if is_inverse(instrument):
+            inverse += view["size_currency"]
+            inverse_margin += view["maintenance_margin"]
+        else:
+            linear += view["size"] * view["mark_price"]
+            linear_margin += view["maintenance_margin"]
+    if not (inverse or linear):
+        return 0.0
+    # At k times the price the equity gains inverse x (1 - 1/k) + linear x (k - 1) and
+    # the maintenance margin is held + inverse_margin / k + linear_margin x k: equal
+    # where a k^2 + b k + c = 0.
+    held = figures["maintenance_margin"] - inverse_margin - linear_margin
+    a = linear - linear_margin
+    b = figures["equity"] + inverse - linear - held
+    c = -(inverse + inverse_margin)
+    roots: list[float]
+    if abs(a) < _EPS:
+        roots = [-c / b] if b else []
+    else:
+        discriminant = b * b - 4 * a * c
+        root = math.sqrt(discriminant) if discriminant >= 0 else math.nan
+        roots = [(-b + root) / (2 * a), (-b - root) / (2 * a)]
+    reached = [k for k in roots if k > _EPS]  # nan never is
+    if not reached:
+        return 0.0
+    nearest: float = min(reached, key=lambda k: abs(math.log(k)))  # the first move there
+    return round(nearest, 8)
+
+
+def _fees(sim: SimState, currency: str) -> list[dict[str, Any]]:
+    """The extended summary's ``fees``: the commissions of each kind and index settled
+    in ``currency`` (``fixed``: the rates themselves)."""
+    fees: dict[tuple[str, str], dict[str, Any]] = {}
+    for instrument in sim.market.instruments.values():
+        if instrument["kind"] not in ("future", "option") or currency_of(instrument) != currency:
+            continue
+        kind = instrument["kind"]
+        if instrument.get("settlement_period") == "perpetual":
+            kind = "perpetual"
+        fees.setdefault((kind, instrument["price_index"]), {
+            "kind": kind,
+            "index_name": instrument["price_index"],
+            "value": {
+                "default": {"type": "fixed", "taker": instrument["taker_commission"],
+                            "maker": instrument["maker_commission"]},
+                "block_trade": instrument["block_trade_commission"],
+            },
+        })  # fmt: skip
+    return [fees[key] for key in sorted(fees)]
+
+
+def _usd_totals(
+    sim: SimState, account: Account, currency: str, figures: dict[str, Any]
+) -> dict[str, float]:
+    """The ``total_*_usd`` of a cross-collateral summary: the account's equity, margin
+    balance, margins and delta over every currency it holds, in USD at the indices
+    (stable coins at 1)."""
+    held = set(account.balances) | {
+        currency_of(sim.market.instruments[name]) for name in account.positions
+    }
+    totals = dict.fromkeys(
+        ("equity", "margin_balance", "initial_margin", "maintenance_margin", "delta_total"), 0.0
+    )
+    for each in sorted(held | {currency}):
+        money = figures if each == currency else account_figures(sim, account, each)
+        price = sim.market.index_prices.get(f"{each.lower()}_usd", 1.0)
+        for key in totals:
+            # a coin's delta is in the coin; a stable coin's (linear futures) already is
+            # in the base coin: counted at its index the same way
+            totals[key] += money[key] * price
+    return {f"total_{key}_usd": round(value, 6) for key, value in totals.items()}
 
 
 def account_figures(
@@ -430,6 +572,14 @@ def account_figures(
     the transaction log and liquidation read): the equity is the balance plus the
     futures' session profit (unrealized and realized) plus the options' value; the
     initial margin counts the positions' and the open orders' (``besides`` left out)."""
+    return _figures(sim, account, currency, besides)[0]
+
+
+def _figures(
+    sim: SimState, account: Account, currency: str, besides: dict[str, Any] | None
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """:func:`account_figures` and the views of the futures and options positions they
+    count."""
     instruments = sim.market.instruments
     orders = _orders_in(sim, account, currency, besides)
     futures: list[dict[str, Any]] = []
@@ -454,7 +604,7 @@ def account_figures(
     balance = account.balances.get(currency, 0.0)
     equity = balance + f_upl + f_rpl + o_value
     reserve = spot_reserve(sim, account, currency)
-    return {
+    figures = {
         "currency": currency,
         "balance": round(balance, 10),
         "equity": round(equity, 10),
@@ -483,3 +633,4 @@ def account_figures(
         "portfolio_margining_enabled": account.settings["margin_model"].endswith("_pm"),
         "cross_collateral_enabled": account.settings["margin_model"].startswith("cross"),
     }
+    return figures, futures, options

@@ -27,6 +27,7 @@ __all__ = [
     "CURRENCY_CODES",
     "DAY_MS",
     "HOUR_MS",
+    "MARK_IV",
     "RESOLUTION_MS",
     "Book",
     "Candle",
@@ -50,9 +51,15 @@ _EMPTY = 1e-9  # amounts and price differences below this are zero
 
 AMOUNT_UNITS = 100_000_000
 """Amounts are compared in 1e-8 steps, finer than any minimum trade amount."""
-_PRICE_BAND = 0.03  # orders are accepted within 3 % of the mark (Market._scale)
+_PRICE_BAND = 0.03  # orders are accepted within 3 % of the mark (Market._reach)
+_OPTION_BAND = 0.04
+"""An option trades within this much (in its price currency) of its mark (Deribit's
+option price limits: mark +/- 0.04 BTC), never below a tick."""
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
+MARK_IV = 49.9
+"""The implied volatility (percent) options are marked at: the ticker's ``mark_iv``,
+which their greeks follow."""
 DVOL_OPENING = 50.0
 """The volatility index (DVOL) when the simulator starts."""
 _PAST_INTEREST_LIMIT = 100_000  # cached hourly funding values before the start
@@ -648,8 +655,21 @@ class Market:
         """The lowest and highest prices ``name`` trades at now (the ticker's
         ``min_price`` and ``max_price``): limit orders beyond are refused, market orders
         take no further."""
-        book, mark, reach = self.books[name], self.mark_price(name), self._scale(name) * _PRICE_BAND
-        return book.round(mark - reach), book.round(mark + reach)
+        book, mark, reach = self.books[name], self.mark_price(name), self._reach(name)
+        low = mark - reach
+        if self.instruments[name]["kind"] == "option":
+            low = max(low, book.tick)
+        return book.round(low), book.round(mark + reach)
+
+    def _reach(self, name: str) -> float:
+        """How far from the mark ``name`` trades: 3% of it, an option's
+        :data:`_OPTION_BAND`, a combo its legs' reaches times their ratios."""
+        legs = self.combo_legs.get(name)
+        if legs:
+            return sum(abs(ratio) * self._reach(leg) for leg, ratio in legs)
+        if self.instruments[name]["kind"] == "option":
+            return _OPTION_BAND
+        return abs(self.mark_price(name)) * _PRICE_BAND
 
     def _scale(self, name: str) -> float:
         """What price bands are fractions of: the mark, for a combo the value of its
@@ -786,21 +806,42 @@ class Market:
         the index without rates), at the current index, snapped to the tick (one at
         least)."""
         instrument = self.instruments[name]
-        spot = self.index_prices.get(instrument["price_index"], 0.0) or self.mark_price(name)
+        spot = self._spot(instrument, name)
         if advanced == "usd":
             usd = value
         else:
-            years = max(instrument["expiration_timestamp"] - now_ms, 1) / (365 * 86_400_000)
-            spread = value / 100 * math.sqrt(years)
             strike = instrument["strike"]
-            d1 = (math.log(spot / strike) + spread * spread / 2) / spread if spread else 0.0
-            d2 = d1 - spread
+            _, d1, d2 = _black_scholes(instrument, spot, value, now_ms)
             if instrument["option_type"] == "call":
                 usd = spot * _normal(d1) - strike * _normal(d2)
             else:
                 usd = strike * _normal(-d2) - spot * _normal(-d1)
         book = self.books[name]
         return max(book.round(usd / spot), book.tick)
+
+    def greeks(self, name: str, now_ms: int) -> dict[str, float]:
+        """An option's greeks as its ticker gives them: Black-Scholes at the index and
+        :data:`MARK_IV`, no rates; ``delta`` (negative for a put), ``gamma`` per USD,
+        ``vega`` in USD per volatility point, ``theta`` in USD per day, ``rho`` in USD
+        per rate point."""
+        instrument = self.instruments[name]
+        spot, strike = self._spot(instrument, name), instrument["strike"]
+        years, d1, d2 = _black_scholes(instrument, spot, MARK_IV, now_ms)
+        root, sigma = math.sqrt(years), MARK_IV / 100
+        density = math.exp(-d1 * d1 / 2) / math.sqrt(2 * math.pi)
+        call = instrument["option_type"] == "call"
+        greeks = {
+            "delta": _normal(d1) if call else _normal(d1) - 1,
+            "gamma": density / (spot * sigma * root),
+            "vega": spot * density * root / 100,
+            "theta": -spot * density * sigma / (2 * root) / 365,
+            "rho": strike * years * (_normal(d2) if call else -_normal(-d2)) / 100,
+        }
+        return {key: round(value, 5) for key, value in greeks.items()}
+
+    def _spot(self, instrument: dict[str, Any], name: str) -> float:
+        """The underlying price options are valued at: the index (the mark without one)."""
+        return self.index_prices.get(instrument["price_index"], 0.0) or self.mark_price(name)
 
     def price_at(self, name: str, time_ms: int) -> float:
         """An index price, or an instrument's mark price, at ``time_ms``: its current value
@@ -888,8 +929,8 @@ class Market:
                 interest_rate=0.0,
                 bid_iv=48.5,
                 ask_iv=51.2,
-                mark_iv=49.9,
-                greeks={"delta": 0.512, "gamma": 0.00004, "vega": 21.3, "theta": -45.1, "rho": 3.2},
+                mark_iv=MARK_IV,
+                greeks=self.greeks(name, now_ms),
             )
         return ticker
 
@@ -901,6 +942,17 @@ class Market:
         result["bids"] = [list(level) for level in book.bids[:depth]]
         result["asks"] = [list(level) for level in book.asks[:depth]]
         return result
+
+
+def _black_scholes(
+    instrument: dict[str, Any], spot: float, volatility: float, now_ms: int
+) -> tuple[float, float, float]:
+    """An option's years to expiry and Black-Scholes ``d1``, ``d2`` at ``spot`` and
+    ``volatility`` in percent, without rates."""
+    years = max(instrument["expiration_timestamp"] - now_ms, 1) / (365 * 86_400_000)
+    spread = volatility / 100 * math.sqrt(years)
+    d1 = (math.log(spot / instrument["strike"]) + spread * spread / 2) / spread if spread else 0.0
+    return years, d1, d1 - spread
 
 
 def _normal(x: float) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ._accounting import account_summary, apply_position, book_trade, position_view
+from ._accounting import account_summary, apply_position, book_trade
 from ._market import TRADING_PRODUCTS, opposite
 from ._orders import aftermath, currency_of, repositioned
 from ._session import SimError, as_number, invalid_param
@@ -96,25 +96,9 @@ def _simulated(call: Call, params: dict[str, Any], currency: str) -> dict[str, A
             apply_position(positions, sim.market.instruments[name], "buy" if size > 0 else "sell",
                            abs(size), sim.market.mark_price(name))  # fmt: skip
     summary = account_summary(sim, dataclasses.replace(account, positions=positions), currency)
-    deltas: dict[str, float] = {}
-    for name in positions:
-        instrument = sim.market.instruments[name]
-        if currency_of(instrument) == currency:
-            index = instrument["price_index"]
-            delta = position_view(sim, positions, name)["delta"]
-            deltas[index] = round(deltas.get(index, 0.0) + delta, 10)
-    index_price = sim.market.index_prices.get(f"{currency.lower()}_usd", 1.0)
     summary.update(
-        projected_delta_total=summary["delta_total"],
-        delta_total_map=deltas,
         available_subaccount_transfer_funds=summary["available_withdrawal_funds"],
-        additional_reserve=0.0,
         locked_balance=0.0,
-        total_equity_usd=round(summary["equity"] * index_price, 6),
-        total_margin_balance_usd=round(summary["margin_balance"] * index_price, 6),
-        total_initial_margin_usd=round(summary["initial_margin"] * index_price, 6),
-        total_maintenance_margin_usd=round(summary["maintenance_margin"] * index_price, 6),
-        total_delta_total_usd=round(summary["delta_total"] * index_price, 6),
     )
     summary.pop("limits", None)
     return summary

@@ -213,6 +213,58 @@ async def test_an_option_premium_is_paid_at_the_trade_and_its_value_counts_in_th
     assert (short.maintenance_margin or 0) > 0  # a written option needs margin
 
 
+async def test_option_greeks_follow_the_option_type_and_add_up_in_the_summary(
+    trader: DeribitClient,
+) -> None:
+    pairs: dict[tuple[float | None, int | None], dict[str, str]] = {}
+    for option in await trader.public.get_instruments("BTC", kind="option"):
+        key = (option.strike, option.expiration_timestamp)
+        pairs.setdefault(key, {})[option.option_type or ""] = option.instrument_name
+    call, put = next((p["call"], p["put"]) for p in pairs.values() if len(p) == 2)
+    call_greeks = (await trader.public.ticker(call)).greeks
+    put_greeks = (await trader.public.ticker(put)).greeks
+    assert call_greeks is not None
+    assert put_greeks is not None
+    assert 0 < (call_greeks.delta or 0) < 1
+    assert -1 < (put_greeks.delta or 0) < 0
+    assert (call_greeks.delta or 0) - (put_greeks.delta or 0) == pytest.approx(1, abs=1e-4)
+    assert call_greeks.vega == pytest.approx(put_greeks.vega)
+    await trader.private.buy(put, amount=2, type="market")
+    position = await trader.private.get_position(put)
+    assert position.delta == pytest.approx(2 * (put_greeks.delta or 0), abs=1e-4)
+    assert position.vega == pytest.approx(2 * (put_greeks.vega or 0), rel=1e-3)
+    summary = await _summary(trader)
+    assert summary.options_delta == pytest.approx(position.delta)
+    assert summary.options_vega_map == {"btc_usd": pytest.approx(position.vega)}
+    assert summary.delta_total_map == {"btc_usd": pytest.approx(summary.delta_total)}
+    assert summary.projected_delta_total == summary.delta_total
+
+
+async def test_the_summary_lists_the_fees_and_cross_collateral_usd_totals(
+    trader: DeribitClient,
+) -> None:
+    perpetual = await trader.public.get_instrument(PERP)
+    summary = await trader.private.get_account_summary("BTC", extended=True)
+    fees = {(f.kind, f.index_name): f.value for f in summary.fees}
+    fee = fees["perpetual", "btc_usd"]
+    assert fee is not None
+    assert fee.default is not None
+    assert (fee.default.taker, fee.default.maker) == (
+        perpetual.taker_commission,
+        perpetual.maker_commission,
+    )
+    assert summary.cross_collateral_enabled
+    # Every currency the account holds, in USD at its index (stable coins at 1).
+    prices = {
+        coin.upper(): (await trader.public.get_index_price(f"{coin}_usd")).index_price
+        for coin in ("btc", "eth")
+    }
+    summaries = (await trader.private.get_account_summaries()).summaries
+    assert {s.currency for s in summaries} >= {"BTC", "ETH", "USDC"}
+    expected = sum((s.equity or 0) * (prices.get(s.currency) or 1.0) for s in summaries)
+    assert summary.total_equity_usd == pytest.approx(expected, rel=1e-6)
+
+
 async def test_a_spot_trade_exchanges_the_currencies_and_needs_what_it_spends(
     trader: DeribitClient,
 ) -> None:

@@ -73,3 +73,26 @@ async def test_an_account_short_of_maintenance_margin_is_liquidated_step_by_step
         "T"
     }
     assert (await counterparty.private.get_position(PERP)).size == other.order.filled_amount
+
+
+async def test_a_segregated_account_is_told_the_price_it_would_be_liquidated_at(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    await trader.private.withdraw("BTC", "bc1-elsewhere", 9.998)
+    await trader.private.buy(PERP, amount=3_000, type="market")
+    summary = await _summary(trader)
+    ratio = summary.estimated_liquidation_ratio
+    assert ratio is not None
+    assert 0.9 < ratio < 1  # about 50x: liquidated some 2% lower
+    assert summary.estimated_liquidation_ratio_map == {"btc_usd": ratio}
+    # Deribit estimates the price only for segregated_sm accounts.
+    assert (await trader.private.get_position(PERP)).estimated_liquidation_price is None
+    await trader.private.change_margin_model("segregated_sm")
+    position = await trader.private.get_position(PERP)
+    price = position.estimated_liquidation_price
+    assert price is not None
+    assert price == pytest.approx(ratio * (position.mark_price or 0), rel=1e-6)
+    await sim.move_market(PERP, price * 1.002)
+    assert (await trader.private.get_position(PERP)).size == 3_000  # not yet
+    await sim.move_market(PERP, price * 0.998)
+    assert (await trader.private.get_position(PERP)).size < 3_000

@@ -150,3 +150,16 @@ async def test_a_market_order_takes_nothing_beyond_the_price_band(
     assert bought.order.filled_amount < 1_000_000  # the rest is cancelled, not swept
     left = await counterparty.private.get_order_state(beyond.order.order_id)
     assert (left.order_state, left.filled_amount) == ("open", 0)
+
+
+async def test_an_option_trades_within_its_price_limits_and_a_market_order_fills(
+    trader: DeribitClient,
+) -> None:
+    options = await trader.public.get_instruments("BTC", kind="option")
+    tickers = [await trader.public.ticker(o.instrument_name) for o in options]
+    cheap = min(tickers, key=lambda t: t.mark_price or 0)  # where 3% is less than a tick
+    assert cheap.mark_price is not None
+    assert cheap.min_price == pytest.approx(max(0.0005, cheap.mark_price - 0.04))
+    assert cheap.max_price == pytest.approx(cheap.mark_price + 0.04)
+    bought = await trader.private.buy(cheap.instrument_name, amount=1, type="market")
+    assert bought.order.filled_amount == 1
