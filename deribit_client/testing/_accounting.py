@@ -58,6 +58,7 @@ __all__ = [
     "register",
     "spot_reserve",
     "trade_fee",
+    "usd_price",
 ]
 
 _EPS = 1e-9
@@ -424,9 +425,9 @@ def spot_reserve(
 
 def register(sim: SimState) -> None:
     """Value accounts for the transaction log: each entry records the equity after it."""
-    sim.trading.valuation = lambda account, currency: account_figures(sim, account, currency)[
-        "equity"
-    ]
+    sim.trading.valuation = lambda account, currency: account_figures(
+        sim, account, currency, pooled=False
+    )["equity"]
 
 
 def account_summary(sim: SimState, account: Account, currency: str) -> dict[str, Any]:
@@ -473,7 +474,7 @@ def account_summary(sim: SimState, account: Account, currency: str) -> dict[str,
         }
     summary["fees"] = _fees(sim, currency)
     if figures["cross_collateral_enabled"]:
-        summary.update(_usd_totals(sim, account, currency, figures))
+        summary.update(_usd_totals(sim, account, currency))
     currencies = sorted({currency_of(i).lower() for i in market.instruments.values()})
     summary["limits"] = sim.rate_limits.report(currencies)
     return summary
@@ -483,10 +484,10 @@ def liquidation_ratio(
     sim: SimState, futures: list[dict[str, Any]], figures: dict[str, Any], index: str | None
 ) -> float:
     """By what factor the price of ``index`` (of every index: None) can move before the
-    maintenance margin reaches the equity, the ``futures`` (position views) on it moving
-    along and everything else held (options' value and margin); 0 when no move gets
-    there. Deribit's definition: a future's mark times it is its estimated liquidation
-    price."""
+    maintenance margin reaches the margin balance, the ``futures`` (position views) on
+    it moving along and everything else held (options' value and margin, the other
+    currencies' collateral); 0 when no move gets there. Deribit's definition: a
+    future's mark times it is its estimated liquidation price."""
     inverse = inverse_margin = linear = linear_margin = 0.0
     for view in futures:
         instrument = sim.market.instruments[view["instrument_name"]]
@@ -505,7 +506,7 @@ def liquidation_ratio(
     # where a k^2 + b k + c = 0.
     held = figures["maintenance_margin"] - inverse_margin - linear_margin
     a = linear - linear_margin
-    b = figures["equity"] + inverse - linear - held
+    b = figures["margin_balance"] + inverse - linear - held
     c = -(inverse + inverse_margin)
     roots: list[float]
     if abs(a) < _EPS:
@@ -543,40 +544,83 @@ def _fees(sim: SimState, currency: str) -> list[dict[str, Any]]:
     return [fees[key] for key in sorted(fees)]
 
 
-def _usd_totals(
-    sim: SimState, account: Account, currency: str, figures: dict[str, Any]
-) -> dict[str, float]:
+def _usd_totals(sim: SimState, account: Account, currency: str) -> dict[str, float]:
     """The ``total_*_usd`` of a cross-collateral summary: the account's equity, margin
-    balance, margins and delta over every currency it holds, in USD at the indices
-    (stable coins at 1)."""
-    held = set(account.balances) | {
-        currency_of(sim.market.instruments[name]) for name in account.positions
+    balance, margins and delta over every currency it holds, in USD."""
+    own = _figures(sim, account, currency, None, pooled=False)[0]
+    totals = _in_usd(sim, account, currency, own, None)
+    keys = ("margin_balance", "initial_margin", "maintenance_margin", "delta_total")
+    return {
+        "total_equity_usd": round(totals["margin_balance"], 6),
+        **{f"total_{key}_usd": round(totals[key], 6) for key in keys},
     }
-    totals = dict.fromkeys(
-        ("equity", "margin_balance", "initial_margin", "maintenance_margin", "delta_total"), 0.0
-    )
-    for each in sorted(held | {currency}):
-        money = figures if each == currency else account_figures(sim, account, each)
-        price = sim.market.index_prices.get(f"{each.lower()}_usd", 1.0)
-        for key in totals:
-            # a coin's delta is in the coin; a stable coin's (linear futures) already is
-            # in the base coin: counted at its index the same way
-            totals[key] += money[key] * price
-    return {f"total_{key}_usd": round(value, 6) for key, value in totals.items()}
+
+
+def usd_price(sim: SimState, currency: str) -> float:
+    """What one unit of ``currency`` is worth in USD: its ``<coin>_usd`` index, 1 for a
+    stable coin."""
+    return sim.market.index_prices.get(f"{currency.lower()}_usd", 1.0)
+
+
+_POOLED = (
+    "margin_balance",
+    "available_funds",
+    "initial_margin",
+    "maintenance_margin",
+    "projected_initial_margin",
+    "projected_maintenance_margin",
+)
+"""The figures cross collateral pools over the account's currencies."""
+
+
+def _in_usd(
+    sim: SimState,
+    account: Account,
+    currency: str,
+    own: dict[str, Any],
+    besides: dict[str, Any] | None,
+) -> dict[str, float]:
+    """The :data:`_POOLED` figures and the delta of every currency the account holds
+    (``own``: ``currency``'s, unpooled), summed in USD."""
+    instruments = sim.market.instruments
+    held = set(account.balances) | {currency_of(instruments[n]) for n in account.positions}
+    held |= {currency_of(instruments[o["instrument_name"]]) for o in account.live_orders()}
+    sums = dict.fromkeys((*_POOLED, "delta_total"), 0.0)
+    for each in held | {currency}:
+        money = own if each == currency else _figures(sim, account, each, besides, pooled=False)[0]
+        price = usd_price(sim, each)
+        for key in sums:
+            sums[key] += money[key] * price
+    return sums
 
 
 def account_figures(
-    sim: SimState, account: Account, currency: str, *, besides: dict[str, Any] | None = None
+    sim: SimState,
+    account: Account,
+    currency: str,
+    *,
+    besides: dict[str, Any] | None = None,
+    pooled: bool = True,
 ) -> dict[str, Any]:
     """The account's money in ``currency`` as its summary reports it (what margin checks,
     the transaction log and liquidation read): the equity is the balance plus the
     futures' session profit (unrealized and realized) plus the options' value; the
-    initial margin counts the positions' and the open orders' (``besides`` left out)."""
-    return _figures(sim, account, currency, besides)[0]
+    initial margin counts the positions' and the open orders' (``besides`` left out).
+    Under a cross-collateral model (and ``pooled``), the margin balance, margins and
+    available funds are those of every currency the account holds, converted at the
+    USD indices (Deribit applies haircuts to some; the simulator none); the currency's
+    own equity and balance stay its own, and it can withdraw no more than its own
+    settled balance."""
+    return _figures(sim, account, currency, besides, pooled=pooled)[0]
 
 
 def _figures(
-    sim: SimState, account: Account, currency: str, besides: dict[str, Any] | None
+    sim: SimState,
+    account: Account,
+    currency: str,
+    besides: dict[str, Any] | None,
+    *,
+    pooled: bool = True,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """:func:`account_figures` and the views of the futures and options positions they
     count."""
@@ -633,4 +677,13 @@ def _figures(
         "portfolio_margining_enabled": account.settings["margin_model"].endswith("_pm"),
         "cross_collateral_enabled": account.settings["margin_model"].startswith("cross"),
     }
+    if pooled and figures["cross_collateral_enabled"]:
+        price = usd_price(sim, currency)
+        for key, value in _in_usd(sim, account, currency, figures, besides).items():
+            if key in _POOLED:
+                figures[key] = round(value / price, 10)
+        settled = min(balance, equity) - reserve
+        figures["available_withdrawal_funds"] = round(
+            max(0.0, min(settled, figures["available_funds"])), 10
+        )
     return figures, futures, options

@@ -1,5 +1,6 @@
 """Liquidation in the simulator, as Deribit's "Auto Liquidation" article describes it:
-once an account's maintenance margin in a currency exceeds its equity there, its open
+once an account's maintenance margin in a currency exceeds its margin balance there (its
+equity; under cross collateral, every currency's pooled), its open
 orders in that currency are cancelled (``cancel_reason`` ``autoliquidation``) and its
 positions are reduced incrementally, futures first (the largest margin first), then
 options, by liquidation orders (``is_liquidation``: reduce-only market orders of up to
@@ -37,9 +38,10 @@ _EPS = 1e-9
 
 
 def _shortfall(sim: SimState, account: Account, currency: str) -> float:
-    """How far the maintenance margin in ``currency`` exceeds the equity (<= 0: safe)."""
+    """How far the maintenance margin in ``currency`` exceeds the margin balance (the
+    equity, or under cross collateral every currency's: <= 0 is safe)."""
     figures = account_figures(sim, account, currency)
-    return float(figures["maintenance_margin"] - figures["equity"])
+    return float(figures["maintenance_margin"] - figures["margin_balance"])
 
 
 async def on_market_move(sim: SimState, name: str) -> None:

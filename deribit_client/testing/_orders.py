@@ -1183,7 +1183,7 @@ def _check_spot_funds(
         if not isinstance(price, float):  # a market buy: at most the band's top
             price = sim.market.price_band(instrument["instrument_name"])[1]
         currency, needed = instrument["quote_currency"], left * float(price)
-    summary = account_figures(sim, account, currency)
+    summary = account_figures(sim, account, currency, pooled=False)  # spot spends what is there
     others = spot_reserve(sim, account, currency, besides=order)
     free = summary["available_funds"] + summary["spot_reserve"] - others
     if needed > free + 1e-9:

@@ -516,22 +516,36 @@ def set_self_trading_config(call: Call) -> str:
 def change_margin_model(call: Call) -> list[dict[str, Any]]:
     """Switch the margin model of the account or one of its subaccounts (not with
     ``dry_run``); per currency, the margin rates and available balance before and after
-    (the simulator charges the same margin under every model, so they agree)."""
+    (the simulator charges the same margin under every model; cross collateral pools
+    the currencies)."""
     params = declared_params(call)
     account = account_of(call)
     target = account.member(params.get("user_id", account.user_id))
-    if not params.get("dry_run"):
-        target.settings["margin_model"] = params["margin_model"]
-    states = []
-    for currency in sorted(target.balances):
-        summary = account_figures(call.sim, target, currency)
-        equity = summary["equity"] or 1.0  # rates of an empty account are 0
-        state = {
-            "maintenance_margin_rate": round(summary["maintenance_margin"] / equity, 8),
-            "initial_margin_rate": round(summary["initial_margin"] / equity, 8),
+    settings = target.settings
+    old_model = settings["margin_model"]
+    before = _margin_states(call.sim, target)
+    settings["margin_model"] = params["margin_model"]
+    after = _margin_states(call.sim, target)
+    if params.get("dry_run"):
+        settings["margin_model"] = old_model
+    return [
+        {"currency": currency.lower(), "old_state": before[currency], "new_state": after[currency]}
+        for currency in sorted(target.balances)
+    ]
+
+
+def _margin_states(sim: SimState, account: Account) -> dict[str, dict[str, float]]:
+    """Per currency, the margin rates and available balance ``change_margin_model``
+    reports."""
+    states = {}
+    for currency in account.balances:
+        summary = account_figures(sim, account, currency)
+        balance = summary["margin_balance"] or 1.0  # rates of an empty account are 0
+        states[currency] = {
+            "maintenance_margin_rate": round(summary["maintenance_margin"] / balance, 8),
+            "initial_margin_rate": round(summary["initial_margin"] / balance, 8),
             "available_balance": summary["available_funds"],
         }
-        states.append({"currency": currency.lower(), "old_state": state, "new_state": dict(state)})
     return states
 
 

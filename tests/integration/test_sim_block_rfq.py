@@ -499,7 +499,7 @@ async def test_a_trade_trigger_the_taker_can_no_longer_fund_ends_without_trading
     sim: DeribitSimulator, now: list[float], trader: DeribitClient, counterparty: DeribitClient
 ) -> None:
     sim.deposit("BTC", 100.0, client_id="counterparty")  # the maker can margin its side
-    amount = 50_000_000  # ~780 BTC of perpetual: more than the taker's 10 BTC margin
+    amount = 100_000_000  # ~1,560 BTC of perpetual: more than all the taker's collateral
     rfq = await trader.private.create_block_rfq(
         [{"instrument_name": PERP, "amount": amount, "direction": "buy"}]
     )

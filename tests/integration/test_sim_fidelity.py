@@ -111,6 +111,7 @@ async def test_order_and_trade_ids_are_spelled_like_deribit(trader: DeribitClien
 
 
 async def test_orders_need_margin_the_account_can_cover(trader: DeribitClient) -> None:
+    await trader.private.change_margin_model("segregated_sm")  # BTC margins BTC alone
     # 100 M USD of BTC-PERPETUAL against 10 BTC of equity: Deribit says not_enough_funds.
     with pytest.raises(InsufficientFundsError) as info:
         await trader.private.buy(PERP, amount=100_000_000, type="market")
@@ -174,6 +175,33 @@ async def test_an_order_closing_a_position_needs_no_margin_but_its_excess_does(
     await trader.private.sell(PERP, amount=size, price=ask)  # would open a short
     beyond = await trader.private.get_account_summary("BTC")
     assert beyond.initial_margin == pytest.approx(held.initial_margin + size / ask * 0.02)
+
+
+async def test_cross_collateral_margins_orders_with_every_currency_held(
+    trader: DeribitClient,
+) -> None:
+    await trader.private.withdraw("BTC", "bc1-elsewhere", 9.99)
+    own = await trader.private.get_account_summary("BTC")
+    assert (own.equity or 0) < 0.02
+    assert (own.available_funds or 0) > 10  # ETH, USDC and USDT count, in BTC
+    bid, _ = await _far_prices(trader)
+    held = 100_000 / bid * 0.02  # twice the BTC left
+    eth_before = await trader.private.get_account_summary("ETH")
+    placed = await trader.private.buy(PERP, amount=100_000, price=bid)
+    eth_after = await trader.private.get_account_summary("ETH")
+    btc = (await trader.public.get_index_price("btc_usd")).index_price or 1
+    eth = (await trader.public.get_index_price("eth_usd")).index_price or 1
+    assert (eth_after.initial_margin or 0) - (eth_before.initial_margin or 0) == pytest.approx(
+        held * btc / eth, rel=1e-6
+    )
+    await trader.private.cancel(placed.order.order_id)
+    changes = await trader.private.change_margin_model("segregated_sm")
+    (change,) = [c for c in changes if c.currency == "btc"]
+    assert change.old_state is not None
+    assert change.new_state is not None
+    assert (change.new_state.available_balance or 0) < (change.old_state.available_balance or 0)
+    with pytest.raises(InsufficientFundsError):
+        await trader.private.buy(PERP, amount=100_000, price=bid)
 
 
 async def test_an_edit_needs_the_margin_of_the_order_it_makes(trader: DeribitClient) -> None:

@@ -42,6 +42,7 @@ async def test_moving_the_market_fills_resting_orders_on_the_way_and_fires_stops
 async def test_an_account_short_of_maintenance_margin_is_liquidated_step_by_step(
     sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
 ) -> None:
+    await trader.private.change_margin_model("segregated_sm")  # BTC margins BTC alone
     await trader.private.withdraw("BTC", "bc1-elsewhere", 9.998)  # 50x on what is left
     await trader.private.buy(PERP, amount=3_000, type="market")
     resting = await trader.private.sell(PERP, amount=100, price=70_000.0)
@@ -80,14 +81,18 @@ async def test_a_segregated_account_is_told_the_price_it_would_be_liquidated_at(
 ) -> None:
     await trader.private.withdraw("BTC", "bc1-elsewhere", 9.998)
     await trader.private.buy(PERP, amount=3_000, type="market")
+    # Deribit estimates the price only for segregated_sm accounts; with cross collateral
+    # the other currencies keep this position far from liquidation.
+    assert (await trader.private.get_position(PERP)).estimated_liquidation_price is None
+    pooled = (await _summary(trader)).estimated_liquidation_ratio
+    await trader.private.change_margin_model("segregated_sm")
     summary = await _summary(trader)
     ratio = summary.estimated_liquidation_ratio
     assert ratio is not None
     assert 0.9 < ratio < 1  # about 50x: liquidated some 2% lower
+    assert pooled is not None
+    assert pooled < 0.5
     assert summary.estimated_liquidation_ratio_map == {"btc_usd": ratio}
-    # Deribit estimates the price only for segregated_sm accounts.
-    assert (await trader.private.get_position(PERP)).estimated_liquidation_price is None
-    await trader.private.change_margin_model("segregated_sm")
     position = await trader.private.get_position(PERP)
     price = position.estimated_liquidation_price
     assert price is not None

@@ -163,6 +163,7 @@ async def test_money_leaves_only_while_positions_and_open_orders_stay_margined(
     trader: DeribitClient,
 ) -> None:
     perp = "BTC-PERPETUAL"
+    await trader.private.change_margin_model("segregated_sm")  # BTC margins BTC alone
     await trader.private.buy(perp, amount=200_000, type="market")  # a position to margin
     before = await trader.private.get_account_summary("BTC")
     resting = await trader.private.buy(perp, amount=100_000, price=1_000.0)  # reserves 2 BTC

@@ -141,6 +141,7 @@ async def test_an_index_price_stop_fires_when_the_index_moves(
 async def test_a_stop_the_account_can_no_longer_cover_is_rejected_when_it_fires(
     sim: DeribitSimulator, trader: DeribitClient
 ) -> None:
+    await trader.private.change_margin_model("segregated_sm")  # BTC margins BTC alone
     book = await trader.public.get_order_book(PERP, depth=5)
     trigger = float(book.bids[1][0])
     stop = await trader.private.sell(
