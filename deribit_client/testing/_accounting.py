@@ -450,21 +450,10 @@ def account_summary(sim: SimState, account: Account, currency: str) -> dict[str,
         "projected_delta_total": figures["delta_total"],
         "additional_reserve": 0.0,
     }
-    by_index: dict[str, dict[str, float]] = {}
-    for view in futures + options:
-        index = market.instruments[view["instrument_name"]]["price_index"]
-        sums = by_index.setdefault(index, {})
-        for key in ("delta", "gamma", "vega", "theta"):
-            if key in view:
-                sums[key] = sums.get(key, 0.0) + view[key]
-    summary["delta_total_map"] = {
-        i: round(by_index.get(i, {}).get("delta", 0.0), 10) for i in indices
-    }
+    deltas = _per_index(sim, futures + options, "delta")
+    summary["delta_total_map"] = {i: round(deltas.get(i, 0.0), 10) for i in indices}
     for greek in ("delta", "gamma", "vega", "theta"):
-        per_index: dict[str, float] = {}
-        for view in options:
-            index = market.instruments[view["instrument_name"]]["price_index"]
-            per_index[index] = per_index.get(index, 0.0) + view[greek]
+        per_index = _per_index(sim, options, greek)
         summary[f"options_{greek}"] = round(sum(per_index.values()), 10)
         summary[f"options_{greek}_map"] = {i: round(v, 10) for i, v in per_index.items()}
     if not figures["portfolio_margining_enabled"]:
@@ -478,6 +467,15 @@ def account_summary(sim: SimState, account: Account, currency: str) -> dict[str,
     currencies = sorted({currency_of(i).lower() for i in market.instruments.values()})
     summary["limits"] = sim.rate_limits.report(currencies)
     return summary
+
+
+def _per_index(sim: SimState, views: list[dict[str, Any]], key: str) -> dict[str, float]:
+    """The sum of the position ``views``' ``key`` per price index."""
+    sums: dict[str, float] = {}
+    for view in views:
+        index = sim.market.instruments[view["instrument_name"]]["price_index"]
+        sums[index] = sums.get(index, 0.0) + view[key]
+    return sums
 
 
 def liquidation_ratio(
@@ -551,6 +549,7 @@ def _usd_totals(sim: SimState, account: Account, currency: str) -> dict[str, flo
     totals = _in_usd(sim, account, currency, own, None)
     keys = ("margin_balance", "initial_margin", "maintenance_margin", "delta_total")
     return {
+        # a currency's own margin balance is its equity
         "total_equity_usd": round(totals["margin_balance"], 6),
         **{f"total_{key}_usd": round(totals[key], 6) for key in keys},
     }
