@@ -1,17 +1,20 @@
 """The simulator's position accounting loses and makes no money: whatever the trades and
 daily settlements, what was settled plus what was realized plus the open position's
-profit equals the sum of every trade's own profit at the same price; and fees follow
-Deribit's Fees article."""
+profit equals the sum of every trade's own profit at the same price; fees follow
+Deribit's Fees article; and the estimated liquidation ratio is the first price move that
+leaves a future short of maintenance margin."""
 
 from __future__ import annotations
 
+import math
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deribit_client.testing._accounting import apply_position, pnl, trade_fee
+from deribit_client.testing._accounting import apply_position, liquidation_ratio, pnl, trade_fee
 
 INVERSE = {"instrument_name": "F", "kind": "future", "instrument_type": "reversed",
            "maker_commission": 0.0, "taker_commission": 0.0005}  # fmt: skip
@@ -73,3 +76,48 @@ def test_fees_follow_the_commissions_and_an_option_fee_is_capped() -> None:
     assert trade_fee(INVERSE, 10_000, 100_000, "M", 0.00025) == pytest.approx(0.000025)
     # a linear future's fee is of its value in USDC: 0.1 BTC at 100,000
     assert trade_fee(LINEAR, 0.1, 100_000, "T", None) == pytest.approx(5.0)
+
+
+def _margin_left(
+    instrument: dict[str, Any], equity: float, size: float, mark: float, k: float
+) -> float:
+    """The margin balance less the maintenance margin (1% of the value) if the price
+    moved from ``mark`` to ``k`` times it."""
+    value = abs(size) / (k * mark) if instrument is INVERSE else abs(size) * k * mark
+    return equity + pnl(instrument, size, mark, k * mark) - 0.01 * value
+
+
+@pytest.mark.parametrize("instrument", [INVERSE, LINEAR], ids=["inverse-future", "linear-future"])
+@given(
+    equity=st.floats(0.001, 10_000),
+    size=st.floats(-1_000_000, 1_000_000).filter(lambda s: abs(s) > 1),
+    mark=st.floats(1_000, 100_000),
+)
+def test_the_liquidation_ratio_is_the_first_price_move_that_liquidates(
+    instrument: dict[str, Any], equity: float, size: float, mark: float
+) -> None:
+    if _margin_left(instrument, equity, size, mark, 1.0) <= 0:
+        return  # already liquidating: no estimate to check
+    named = {**instrument, "price_index": "x_usd"}
+    sim: Any = SimpleNamespace(
+        market=SimpleNamespace(instruments={named["instrument_name"]: named})
+    )
+    maintenance = 0.01 * (abs(size) / mark if instrument is INVERSE else abs(size) * mark)
+    view = {"instrument_name": named["instrument_name"], "size": size, "mark_price": mark,
+            "size_currency": size / mark if instrument is INVERSE else size,
+            "maintenance_margin": maintenance}  # fmt: skip
+    figures = {"margin_balance": equity, "maintenance_margin": maintenance}
+    ratio = liquidation_ratio(sim, [view], figures, "x_usd")
+    moves = [1.0 + step / 100 for step in range(-99, 0)] + [
+        1.0 + step / 10 for step in range(1, 200)
+    ]
+    if ratio == 0:  # no move liquidates
+        assert all(_margin_left(instrument, equity, size, mark, k) > -1e-9 for k in moves)
+        return
+    # Safe at every move short of the ratio, short of margin just beyond it.
+    toward = 0.999 if ratio < 1 else 1.001
+    closer = [
+        k for k in moves if (k - 1) * (ratio - 1) > 0 and abs(math.log(k)) < abs(math.log(ratio))
+    ]
+    assert all(_margin_left(instrument, equity, size, mark, k) > -1e-9 for k in closer)
+    assert _margin_left(instrument, equity, size, mark, ratio * toward) < 1e-9
