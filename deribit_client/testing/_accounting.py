@@ -257,10 +257,16 @@ def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any
             )
             for leg, ratio in legs
         )
+    return _margin(instrument, left, _order_price(sim, order), buys=buys)
+
+
+def _order_price(sim: SimState, order: dict[str, Any]) -> float:
+    """The price an order is valued at: its own, the mark for market and untriggered
+    orders (which have none)."""
     price = order["price"]
-    if not isinstance(price, float):  # market and untriggered orders: the mark
-        price = market.mark_price(instrument["instrument_name"])
-    return _margin(instrument, left, float(price), buys=buys)
+    if isinstance(price, float):
+        return price
+    return sim.market.mark_price(order["instrument_name"])
 
 
 def _margin(instrument: dict[str, Any], amount: float, price: float, *, buys: bool) -> float:
@@ -314,13 +320,17 @@ def _orders_in(
     return grouped
 
 
+def _orders_of(account: Account, name: str, besides: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The account's live orders in ``name``, ``besides`` left out."""
+    return [o for o in account.live_orders() if o["instrument_name"] == name and o is not besides]
+
+
 def account_position(sim: SimState, account: Account, name: str) -> dict[str, Any]:
     """:func:`position_view` of the account's position in ``name``, with the margin of
     its open orders there and, for a future on a ``segregated_sm`` account (the only
     ones Deribit estimates it for), ``estimated_liquidation_price``: the mark times the
     :func:`liquidation_ratio` of its index (null when no move liquidates it)."""
-    orders = [o for o in account.live_orders() if o["instrument_name"] == name]
-    view = position_view(sim, account.positions, name, orders)
+    view = position_view(sim, account.positions, name, _orders_of(account, name, None))
     segregated = account.settings["margin_model"] == "segregated_sm"
     if segregated and view["kind"] == "future" and view["size"]:
         instrument = sim.market.instruments[name]
@@ -344,9 +354,7 @@ def margin_room(
     for, left out of both."""
     replacing = order if replacing is None else replacing
     name = instrument["instrument_name"]
-    others = [
-        o for o in account.live_orders() if o["instrument_name"] == name and o is not replacing
-    ]
+    others = _orders_of(account, name, replacing)
     size = account.positions.get(name, {}).get("size", 0.0)
     added = orders_margin(sim, instrument, size, [*others, order]) - orders_margin(
         sim, instrument, size, others
@@ -416,10 +424,7 @@ def spot_reserve(
         if order["direction"] == "sell" and instrument["base_currency"] == currency:
             reserved += left
         elif order["direction"] == "buy" and instrument["quote_currency"] == currency:
-            price = order["price"]
-            if not isinstance(price, float):  # market and untriggered orders: the mark
-                price = sim.market.mark_price(order["instrument_name"])
-            reserved += left * price
+            reserved += left * _order_price(sim, order)
     return reserved
 
 
@@ -436,7 +441,14 @@ def account_summary(sim: SimState, account: Account, currency: str) -> dict[str,
     index, the estimated liquidation ratio (accounts without portfolio margin), the
     fees, the USD totals of every currency under cross collateral, the request
     ``limits``."""
-    figures, futures, options = _figures(sim, account, currency, None)
+    figures, futures, options = _figures(sim, account, currency, None, pooled=False)
+    totals: dict[str, float] = {}
+    if figures["cross_collateral_enabled"]:  # pooled here, the USD sums kept for the totals
+        usd = _in_usd(sim, account, currency, figures, None)
+        _pool(sim, figures, usd)
+        keys = ("margin_balance", "initial_margin", "maintenance_margin", "delta_total")
+        totals = {f"total_{key}_usd": round(usd[key], 6) for key in keys}
+        totals["total_equity_usd"] = totals["total_margin_balance_usd"]  # own balance: equity
     market = sim.market
     indices = sorted(
         {
@@ -462,8 +474,7 @@ def account_summary(sim: SimState, account: Account, currency: str) -> dict[str,
             i: liquidation_ratio(sim, futures, figures, i) for i in indices
         }
     summary["fees"] = _fees(sim, currency)
-    if figures["cross_collateral_enabled"]:
-        summary.update(_usd_totals(sim, account, currency))
+    summary.update(totals)
     currencies = sorted({currency_of(i).lower() for i in market.instruments.values()})
     summary["limits"] = sim.rate_limits.report(currencies)
     return summary
@@ -540,19 +551,6 @@ def _fees(sim: SimState, currency: str) -> list[dict[str, Any]]:
             },
         })  # fmt: skip
     return [fees[key] for key in sorted(fees)]
-
-
-def _usd_totals(sim: SimState, account: Account, currency: str) -> dict[str, float]:
-    """The ``total_*_usd`` of a cross-collateral summary: the account's equity, margin
-    balance, margins and delta over every currency it holds, in USD."""
-    own = _figures(sim, account, currency, None, pooled=False)[0]
-    totals = _in_usd(sim, account, currency, own, None)
-    keys = ("margin_balance", "initial_margin", "maintenance_margin", "delta_total")
-    return {
-        # a currency's own margin balance is its equity
-        "total_equity_usd": round(totals["margin_balance"], 6),
-        **{f"total_{key}_usd": round(totals[key], 6) for key in keys},
-    }
 
 
 def usd_price(sim: SimState, currency: str) -> float:
@@ -677,12 +675,18 @@ def _figures(
         "cross_collateral_enabled": account.settings["margin_model"].startswith("cross"),
     }
     if pooled and figures["cross_collateral_enabled"]:
-        price = usd_price(sim, currency)
-        for key, value in _in_usd(sim, account, currency, figures, besides).items():
-            if key in _POOLED:
-                figures[key] = round(value / price, 10)
-        settled = min(balance, equity) - reserve
-        figures["available_withdrawal_funds"] = round(
-            max(0.0, min(settled, figures["available_funds"])), 10
-        )
+        _pool(sim, figures, _in_usd(sim, account, currency, figures, besides))
     return figures, futures, options
+
+
+def _pool(sim: SimState, figures: dict[str, Any], usd: dict[str, float]) -> None:
+    """Turn a currency's own ``figures`` into cross collateral's: the :data:`_POOLED`
+    ones from every currency's (``usd``: :func:`_in_usd`), converted into it; what it can
+    withdraw stays within its own settled balance."""
+    price = usd_price(sim, figures["currency"])
+    for key in _POOLED:
+        figures[key] = round(usd[key] / price, 10)
+    settled = min(figures["balance"], figures["equity"]) - figures["spot_reserve"]
+    figures["available_withdrawal_funds"] = round(
+        max(0.0, min(settled, figures["available_funds"])), 10
+    )

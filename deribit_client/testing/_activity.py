@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from . import _mmp
+from ._accounts import Account
 from ._market import opposite, side_of
 from ._orders import (
     Matched,
@@ -75,6 +76,16 @@ async def trade(
         prints.append(sim.market.record_trade(name, direction, price, size, sim.now_ms()))
         return prints[-1]
 
+    def take(maker: Account, resting: dict[str, Any], price: float) -> bool:
+        """Trade what a user's order shows (a protection tripped by an earlier fill
+        keeps it: settle() cancels it); returns whether an iceberg showed more."""
+        nonlocal amount
+        size = min(amount, shown(resting))
+        if size <= _EPS or _mmp.halted(sim, maker, instrument, resting):
+            return False
+        amount -= size
+        return fill_resting(sim, maker, resting, instrument, record(price, size), matched)
+
     for price in [level[0] for level in book.levels(side)]:
         if amount <= _EPS or past_limit(direction, price, limit):
             break
@@ -90,12 +101,7 @@ async def trade(
                 traded, amount = traded + size, amount - size
             if amount <= _EPS:
                 break
-            if _mmp.halted(sim, maker, instrument, resting):
-                continue  # tripped by an earlier fill: settle() cancels it
-            size = min(amount, shown(resting))
-            refreshed |= fill_resting(sim, maker, resting, instrument, record(price, size),
-                                      matched)  # fmt: skip
-            amount -= size
+            refreshed |= take(maker, resting, price)
         size = min(amount, market - traded)
         if size > _EPS:
             record(price, size)
@@ -103,11 +109,7 @@ async def trade(
         while refreshed and amount > _EPS:  # icebergs that showed their display again
             refreshed = False
             for maker, resting in resting_orders(sim, name, opposite(direction), price):
-                size = min(amount, shown(resting))
-                if size > _EPS and not _mmp.halted(sim, maker, instrument, resting):
-                    refreshed |= fill_resting(sim, maker, resting, instrument,
-                                              record(price, size), matched)  # fmt: skip
-                    amount -= size
+                refreshed |= take(maker, resting, price)
         if not replenish:
             book.add(side, price, -traded)
         for _, resting in users:  # what traded was ahead of whoever is still queued

@@ -949,7 +949,7 @@ def _black_scholes(
 ) -> tuple[float, float, float]:
     """An option's years to expiry and Black-Scholes ``d1``, ``d2`` at ``spot`` and
     ``volatility`` in percent, without rates."""
-    years = max(instrument["expiration_timestamp"] - now_ms, 1) / (365 * 86_400_000)
+    years = max(instrument["expiration_timestamp"] - now_ms, 1) / (365 * DAY_MS)
     spread = volatility / 100 * math.sqrt(years)
     d1 = (math.log(spot / instrument["strike"]) + spread * spread / 2) / spread if spread else 0.0
     return years, d1, d1 - spread
