@@ -528,7 +528,7 @@ def liquidation_ratio(
     if not reached:
         return 0.0
     nearest: float = min(reached, key=lambda k: abs(math.log(k)))  # the first move there
-    return round(nearest, 8)
+    return float(f"{nearest:.10g}")  # significant digits: a far-off ratio is tiny
 
 
 def _fees(sim: SimState, currency: str) -> list[dict[str, Any]]:

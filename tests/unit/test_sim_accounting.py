@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from deribit_client.testing._accounting import apply_position, liquidation_ratio, pnl, trade_fee
@@ -93,6 +93,7 @@ def _margin_left(
     size=st.floats(-1_000_000, 1_000_000).filter(lambda s: abs(s) > 1),
     mark=st.floats(1_000, 100_000),
 )
+@example(equity=276.0, size=8.0, mark=9546.0)  # a tiny ratio keeps its precision
 def test_the_liquidation_ratio_is_the_first_price_move_that_liquidates(
     instrument: dict[str, Any], equity: float, size: float, mark: float
 ) -> None:
