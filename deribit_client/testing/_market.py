@@ -9,7 +9,7 @@ import math
 import random
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ._logs import HISTORY
@@ -27,7 +27,7 @@ __all__ = [
     "CURRENCY_CODES",
     "DAY_MS",
     "HOUR_MS",
-    "MARK_IV",
+    "OPENING_IV",
     "RESOLUTION_MS",
     "Book",
     "Candle",
@@ -52,14 +52,19 @@ _EMPTY = 1e-9  # amounts and price differences below this are zero
 AMOUNT_UNITS = 100_000_000
 """Amounts are compared in 1e-8 steps, finer than any minimum trade amount."""
 _PRICE_BAND = 0.03  # orders are accepted within 3 % of the mark (Market._reach)
+_OPTION_TICK = 0.0005
 _OPTION_BAND = 0.04
 """An option trades within this much (in its price currency) of its mark (Deribit's
 option price limits: mark +/- 0.04 BTC), never below a tick."""
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-MARK_IV = 49.9
-"""The implied volatility (percent) options are marked at: the ticker's ``mark_iv``,
-which their greeks follow."""
+OPENING_IV = 49.9
+"""The implied volatility (percent) option books open around (their prices then move with
+trading: tickers report the volatility of the price, :meth:`Market.implied_volatility`)."""
+_IV_RANGE = (0.0, 1000.0)
+"""The volatilities (percent) an option price is solved within."""
+_IV_PRECISION = 1e-9
+"""Solving a volatility stops within this share of the underlying's price, or of a point."""
 DVOL_OPENING = 50.0
 """The volatility index (DVOL) when the simulator starts."""
 _PAST_INTEREST_LIMIT = 100_000  # cached hourly funding values before the start
@@ -371,8 +376,11 @@ class Market:
     """Instruments of BTC and ETH (inverse perpetual and futures, options, linear USDC
     perpetual) plus spot pairs."""
 
-    def __init__(self, rng: random.Random, now_ms: int) -> None:
+    def __init__(self, rng: random.Random, clock: Callable[[], float]) -> None:
         self.rng = rng
+        self.clock = clock
+        """Seconds since the epoch (the simulator's clock): option marks age with it."""
+        now_ms = self.now_ms()
         self.started_ms = now_ms
         self.created_ms = now_ms - DAY_MS * 30
         self.index_prices: dict[str, float] = {
@@ -412,6 +420,12 @@ class Market:
         self.combo_ids = itertools.count(400_001)
         self._trade_seq: dict[str, int] = {}
         self._tick_direction: dict[str, int] = {}
+        self._strikes: dict[str, list[str]] = {}
+        """The options of each strike and expiry (``BTC-27NOV26-65000``): a call and a put
+        sharing one volatility, as on Deribit's surface."""
+        self._fits: dict[str, tuple[tuple[float | None, ...], float]] = {}
+        """Each strike's last volatility (percent) fitted to its books (:meth:`mark_iv`)
+        and what it was fitted to."""
         today = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).date()
         next_id = iter(range(100_001, 200_000))
         for currency, tick, contract, spot in (
@@ -458,6 +472,9 @@ class Market:
                 f"{currency}_USDC-PERPETUAL", currency, tick, contract, PERPETUAL_EXPIRY,
                 next(next_id), self.index_prices[f"{currency.lower()}_usdc"], settles_in="USDC",
             )  # fmt: skip
+        for options in self._strikes.values():  # marked once both books of a strike are up
+            for name in options:
+                self.opening_prices[name] = self.mark_price(name)
 
     # -- catalogue ----------------------------------------------------------------------
 
@@ -536,30 +553,30 @@ class Market:
         instrument_id: int,
         spot: float,
     ) -> None:
-        intrinsic = max(0.0, (spot - strike) if option_type == "call" else (strike - spot))
-        premium = max(0.0005, (intrinsic + spot * 0.03) / spot)
         suffix = "C" if option_type == "call" else "P"
-        self._add(
-            {
-                "instrument_name": f"{currency}-{expiry_code(day)}-{int(strike)}-{suffix}",
-                "kind": "option",
-                "instrument_type": "reversed",
-                "base_currency": currency,
-                "quote_currency": currency,
-                "counter_currency": "USD",
-                "settlement_currency": currency,
-                "settlement_period": "month",
-                "price_index": index,
-                "tick_size": 0.0005,
-                "tick_size_steps": [{"above_price": 0.005, "tick_size": 0.0005}],
-                "contract_size": 1.0,
-                "min_trade_amount": 0.1,
-                "strike": float(strike),
-                "option_type": option_type,
-                "expiration_timestamp": _expiry_ms(day),
-                "instrument_id": instrument_id,
-            },
-            premium,
+        spec: dict[str, Any] = {
+            "instrument_name": f"{currency}-{expiry_code(day)}-{int(strike)}-{suffix}",
+            "kind": "option",
+            "instrument_type": "reversed",
+            "base_currency": currency,
+            "quote_currency": currency,
+            "counter_currency": "USD",
+            "settlement_currency": currency,
+            "settlement_period": "month",
+            "price_index": index,
+            "tick_size": _OPTION_TICK,
+            "tick_size_steps": [{"above_price": 0.005, "tick_size": _OPTION_TICK}],
+            "contract_size": 1.0,
+            "min_trade_amount": 0.1,
+            "strike": float(strike),
+            "option_type": option_type,
+            "expiration_timestamp": _expiry_ms(day),
+            "instrument_id": instrument_id,
+        }
+        premium = _option_usd(spec, spot, OPENING_IV, self.started_ms) / spot
+        self._add(spec, max(premium, _OPTION_TICK))
+        self._strikes.setdefault(_strike_of(spec["instrument_name"]), []).append(
+            spec["instrument_name"]
         )
 
     def add_combo(self, combo: dict[str, Any]) -> dict[str, Any]:
@@ -715,7 +732,8 @@ class Market:
             **members,
         }
         if instrument["kind"] == "option":
-            trade["iv"] = 49.9
+            trade["iv"] = self.implied_volatility(name, price, now_ms)
+            trade["underlying_price"] = self._spot(instrument)  # user trades show it
         legs = self.combo_legs.get(name)
         if legs:
             # a combo trade prints on every leg too, at prices adding up to its own
@@ -786,12 +804,26 @@ class Market:
         """The index name an instrument's prices follow."""
         return str(self.instruments[name]["price_index"])
 
+    def now_ms(self) -> int:
+        """The simulator clock in milliseconds."""
+        return int(self.clock() * 1000)
+
     def mark_price(self, name: str) -> float:
         """An instrument's mark price: the middle of its book, else its last trade; a
-        combo's is its legs' (:meth:`combo_mark`)."""
+        combo's is its legs' (:meth:`combo_mark`); an option's is its value at its
+        strike's volatility (:meth:`mark_iv`), so it moves with the index."""
         legs = self.combo_legs.get(name)
         if legs:
             return self.combo_mark(legs)
+        instrument = self.instruments[name]
+        if instrument["kind"] == "option":
+            now = self.now_ms()
+            spot = self._spot(instrument)
+            return _option_usd(instrument, spot, self.mark_iv(name, now), now) / spot
+        return self._middle(name)
+
+    def _middle(self, name: str) -> float:
+        """The middle of a book, else its last trade."""
         return self.books[name].mid() or float(self.last_trade[name])
 
     def settlement_price(self, name: str) -> float:
@@ -806,28 +838,79 @@ class Market:
         the index without rates), at the current index, snapped to the tick (one at
         least)."""
         instrument = self.instruments[name]
-        spot = self._spot(instrument, name)
-        if advanced == "usd":
-            usd = value
-        else:
-            strike = instrument["strike"]
-            _, d1, d2 = _black_scholes(instrument, spot, value, now_ms)
-            if instrument["option_type"] == "call":
-                usd = spot * _normal(d1) - strike * _normal(d2)
-            else:
-                usd = strike * _normal(-d2) - spot * _normal(-d1)
+        spot = self._spot(instrument)
+        usd = value if advanced == "usd" else _option_usd(instrument, spot, value, now_ms)
         book = self.books[name]
         return max(book.round(usd / spot), book.tick)
 
-    def greeks(self, name: str, now_ms: int) -> dict[str, float]:
-        """An option's greeks as its ticker gives them: Black-Scholes at the index and
-        :data:`MARK_IV`, no rates; ``delta`` (negative for a put), ``gamma`` per USD,
-        ``vega`` in USD per volatility point, ``theta`` in USD per day, ``rho`` in USD
-        per rate point."""
+    def implied_volatility(self, name: str, price: float, now_ms: int) -> float:
+        """The volatility (percent, two decimals) at which Black-Scholes values option
+        ``name`` at ``price`` (in its base currency) at the underlying price, without
+        rates: a ticker's ``mark_iv``/``bid_iv``/``ask_iv``, a trade's ``iv``. A price at
+        or below the option's intrinsic value gives 0, one its value cannot reach the
+        top of :data:`_IV_RANGE`."""
         instrument = self.instruments[name]
-        spot, strike = self._spot(instrument, name), instrument["strike"]
-        years, d1, d2 = _black_scholes(instrument, spot, MARK_IV, now_ms)
-        root, sigma = math.sqrt(years), MARK_IV / 100
+        spot = self._spot(instrument)
+        target = price * spot
+        low, high = _IV_RANGE
+        if target <= _option_usd(instrument, spot, low, now_ms):
+            return low
+        if target >= _option_usd(instrument, spot, high, now_ms):
+            return high
+        # Newton's steps on the vega, kept inside a bracket that halves when a step
+        # would leave it (the value rises with the volatility): a few steps usually.
+        volatility = OPENING_IV
+        for _ in range(100):
+            value, vega = _value_and_vega(instrument, spot, volatility, now_ms)
+            if abs(value - target) < _IV_PRECISION * spot or high - low < _IV_PRECISION:
+                break
+            if value < target:
+                low = volatility
+            else:
+                high = volatility
+            step = volatility - (value - target) / vega if vega > 0 else low
+            volatility = step if low < step < high else (low + high) / 2
+        return round(volatility, 2)
+
+    def mark_iv(self, name: str, now_ms: int) -> float:
+        """The volatility an option is marked at (its ticker's ``mark_iv``), shared by
+        the call and the put of its strike as on Deribit's volatility surface: the
+        average of the volatilities of their books' middles (a book without both sides,
+        or with a middle below its intrinsic value, says nothing: the strike keeps its
+        last volatility, :data:`OPENING_IV` at first)."""
+        strike = _strike_of(name)
+        options = self._strikes[strike]
+        middles = [self.books[option].mid() for option in options]
+        # What the fit depends on: solving is the costly part of every option mark.
+        inputs = (now_ms, self._spot(self.instruments[name]), *middles)
+        fit = self._fits.get(strike)
+        if fit is not None and fit[0] == inputs:
+            return fit[1]
+        low, high = _IV_RANGE
+        fitted = [
+            iv
+            for option, middle in zip(options, middles, strict=True)
+            if middle is not None
+            and low < (iv := self.implied_volatility(option, middle, now_ms)) < high
+        ]
+        if fitted:
+            volatility = round(sum(fitted) / len(fitted), 2)
+        else:  # the books say nothing: the strike keeps its last volatility
+            volatility = fit[1] if fit is not None else OPENING_IV
+        self._fits[strike] = (inputs, volatility)
+        return volatility
+
+    def greeks(self, name: str, now_ms: int, volatility: float | None = None) -> dict[str, float]:
+        """An option's greeks as its ticker gives them: Black-Scholes at the underlying
+        price and ``volatility`` (percent; its :meth:`mark_iv` unless given), no rates;
+        ``delta`` (negative for a put), ``gamma`` per USD, ``vega`` in USD per
+        volatility point, ``theta`` in USD per day, ``rho`` in USD per rate point."""
+        instrument = self.instruments[name]
+        spot, strike = self._spot(instrument), instrument["strike"]
+        if volatility is None:
+            volatility = self.mark_iv(name, now_ms)
+        years, d1, d2 = _black_scholes(instrument, spot, volatility, now_ms)
+        root, sigma = math.sqrt(years), volatility / 100
         density = math.exp(-d1 * d1 / 2) / math.sqrt(2 * math.pi)
         call = instrument["option_type"] == "call"
         greeks = {
@@ -839,9 +922,10 @@ class Market:
         }
         return {key: round(value, 5) for key, value in greeks.items()}
 
-    def _spot(self, instrument: dict[str, Any], name: str) -> float:
-        """The underlying price options are valued at: the index (the mark without one)."""
-        return self.index_prices.get(instrument["price_index"], 0.0) or self.mark_price(name)
+    def _spot(self, instrument: dict[str, Any]) -> float:
+        """The underlying price options are valued at: the index (without rates the
+        forward is the index)."""
+        return self.index_prices[instrument["price_index"]]
 
     def price_at(self, name: str, time_ms: int) -> float:
         """An index price, or an instrument's mark price, at ``time_ms``: its current value
@@ -923,14 +1007,16 @@ class Market:
                 interest_value=0.0,
             )
         if instrument["kind"] == "option":
+            mark_iv = self.mark_iv(name, now_ms)
             ticker.update(
-                underlying_price=index_price * 1.001,
+                underlying_price=self._spot(instrument),
                 underlying_index=f"SYN.{instrument['base_currency']}-{name.split('-')[1]}",
                 interest_rate=0.0,
-                bid_iv=48.5,
-                ask_iv=51.2,
-                mark_iv=MARK_IV,
-                greeks=self.greeks(name, now_ms),
+                # Deribit's 0 for a missing side
+                bid_iv=self.implied_volatility(name, bid[0], now_ms) if bid else 0.0,
+                ask_iv=self.implied_volatility(name, ask[0], now_ms) if ask else 0.0,
+                mark_iv=mark_iv,
+                greeks=self.greeks(name, now_ms, mark_iv),
             )
         return ticker
 
@@ -953,6 +1039,32 @@ def _black_scholes(
     spread = volatility / 100 * math.sqrt(years)
     d1 = (math.log(spot / instrument["strike"]) + spread * spread / 2) / spread if spread else 0.0
     return years, d1, d1 - spread
+
+
+def _strike_of(option: str) -> str:
+    """An option's strike and expiry, ``BTC-27NOV26-65000`` of ``BTC-27NOV26-65000-C``."""
+    return option.rpartition("-")[0]
+
+
+def _option_usd(instrument: dict[str, Any], spot: float, volatility: float, now_ms: int) -> float:
+    """An option's Black-Scholes value in USD at ``spot`` and ``volatility`` (percent),
+    without rates; its intrinsic value at volatility 0."""
+    return _value_and_vega(instrument, spot, volatility, now_ms)[0]
+
+
+def _value_and_vega(
+    instrument: dict[str, Any], spot: float, volatility: float, now_ms: int
+) -> tuple[float, float]:
+    """:func:`_option_usd` and its vega (USD per volatility point)."""
+    strike = float(instrument["strike"])
+    call = instrument["option_type"] == "call"
+    if volatility <= 0:
+        return max(0.0, spot - strike if call else strike - spot), 0.0
+    years, d1, d2 = _black_scholes(instrument, spot, volatility, now_ms)
+    vega = spot * math.exp(-d1 * d1 / 2) / math.sqrt(2 * math.pi) * math.sqrt(years) / 100
+    if call:
+        return spot * _normal(d1) - strike * _normal(d2), vega
+    return strike * _normal(-d2) - spot * _normal(-d1), vega
 
 
 def _normal(x: float) -> float:

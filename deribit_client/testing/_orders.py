@@ -552,6 +552,8 @@ def _trade_members(
         "api": True,
         "profit_loss": 0.0,
         "matching_id": None,
+        **{k: public[k] for k in ("underlying_price",) if k in public},  # options
+        **({"advanced": order["advanced"]} if "advanced" in order else {}),
     }
 
 

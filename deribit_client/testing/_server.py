@@ -300,7 +300,8 @@ class DeribitSimulator(SimState):
         return await _activity.trade(self, instrument, direction, amount, limit=price)
 
     async def move_market(self, instrument: str, price: float) -> list[dict[str, Any]]:
-        """Move ``instrument``'s market to ``price`` (its mark follows the book's middle):
+        """Move ``instrument``'s market to ``price`` (its mark follows the book's middle;
+        an option's, its strike's volatility, which the middle moves):
         outsiders trade through every level on the way, filling the users' resting orders
         there, and the market's own liquidity then settles around ``price`` with its
         usual shape. Trigger orders and liquidations watching it react, subscribers see

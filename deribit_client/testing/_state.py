@@ -48,7 +48,7 @@ class SimState:
     def __init__(self, *, seed: int = 0, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.rng = random.Random(seed)
-        self.market = Market(random.Random(seed), now_ms=int(clock() * 1000))
+        self.market = Market(random.Random(seed), clock)
         self.methods: dict[str, Handler] = {}
         self.sessions: set[Session] = set()
         self.calls: list[tuple[str, dict[str, Any]]] = []

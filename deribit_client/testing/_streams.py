@@ -355,8 +355,8 @@ def generate(sim: SimState, channel: str) -> Any | None:
         marks = [
             {
                 "instrument_name": name,
-                "mark_price": market.ticker(name, now)["mark_price"],
-                "iv": 49.9,
+                "mark_price": round(market.mark_price(name), 8),
+                "iv": market.mark_iv(name, now),
                 "timestamp": now,
             }
             for name, i in market.instruments.items()

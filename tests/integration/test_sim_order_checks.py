@@ -71,9 +71,12 @@ def _snap(price: float) -> float:
 
 
 async def _call_option(client: DeribitClient) -> tuple[str, float, float]:
-    """A call, its mark price and its index price."""
-    options = await client.public.get_instruments("BTC", kind="option")
-    name = next(o.instrument_name for o in options if o.instrument_name.endswith("-C"))
+    """The call nearest the money (its price follows the volatility most), its mark
+    price and its index price."""
+    index = (await client.public.get_index_price("btc_usd")).index_price or 0.0
+    calls = [o for o in await client.public.get_instruments("BTC", kind="option")
+             if o.option_type == "call"]  # fmt: skip
+    name = min(calls, key=lambda o: abs((o.strike or 0) - index)).instrument_name
     ticker = await client.public.ticker(name)
     assert ticker.mark_price is not None
     assert ticker.index_price is not None
@@ -131,7 +134,7 @@ async def test_an_advanced_order_re_priced_into_its_own_offer_is_cancelled(
     offer = await trader.private.sell(option, amount=1, price=_snap(bid + TICK))
     placed = await trader.private.buy(option, amount=1, price=bid * index, advanced="usd")
     assert placed.order.price == _snap(bid)
-    await sim.set_index_price("btc_usd", index * 0.99)  # its price would pass its own offer
+    await sim.set_index_price("btc_usd", index * 0.95)  # its price would pass its own offer
     state = await trader.private.get_order_state(placed.order.order_id)
     assert (state.order_state, state.filled_amount) == ("cancelled", 0)
     assert (await trader.private.get_order_state(offer.order.order_id)).order_state == "open"
@@ -159,7 +162,8 @@ async def test_an_option_trades_within_its_price_limits_and_a_market_order_fills
     tickers = [await trader.public.ticker(o.instrument_name) for o in options]
     cheap = min(tickers, key=lambda t: t.mark_price or 0)  # where 3% is less than a tick
     assert cheap.mark_price is not None
-    assert cheap.min_price == pytest.approx(max(0.0005, cheap.mark_price - 0.04))
-    assert cheap.max_price == pytest.approx(cheap.mark_price + 0.04)
+    # on the tick (an option's mark is its value at its volatility, between ticks)
+    assert cheap.min_price == pytest.approx(max(TICK, cheap.mark_price - 0.04), abs=TICK / 2)
+    assert cheap.max_price == pytest.approx(cheap.mark_price + 0.04, abs=TICK / 2)
     bought = await trader.private.buy(cheap.instrument_name, amount=1, type="market")
     assert bought.order.filled_amount == 1
