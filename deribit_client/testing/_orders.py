@@ -727,10 +727,14 @@ def build_order(call: Call, instrument: dict[str, Any], direction: str) -> dict[
 def _iceberg(call: Call, instrument: dict[str, Any], amount: float) -> dict[str, Any]:
     """``display_amount`` and ``refresh_amount`` of an iceberg order (empty for others):
     the display must be at least 100 times the instrument's minimum amount and the hidden
-    part less than 100 times the display (``10036`` otherwise)."""
+    part less than 100 times the display (``10036`` otherwise). Options take none
+    (``11048 wrong_max_show_for_option``: the simulator's reading of Deribit's "bad
+    max-show for option")."""
     display = call.param("display_amount", float, None)
     if display is None or display >= amount:
         return {}
+    if instrument["kind"] == "option":
+        raise SimError(11048, "wrong_max_show_for_option")
     hidden = amount - display
     if display < 100 * instrument["min_trade_amount"] - _EPS or hidden >= 100 * display:
         raise SimError(10036, "invalid_max_show_amount")
