@@ -48,6 +48,7 @@ __all__ = [
     "accrue_funding",
     "apply_position",
     "book_trade",
+    "exposure",
     "holds_position",
     "liquidation_ratio",
     "margin_room",
@@ -76,15 +77,22 @@ def holds_position(instrument: dict[str, Any]) -> bool:
 
 
 def trade_fee(
-    instrument: dict[str, Any], amount: float, price: float, liquidity: str, rate: float | None
+    instrument: dict[str, Any],
+    amount: float,
+    price: float,
+    liquidity: str,
+    rate: float | None,
+    value: float | None = None,
 ) -> float:
     """The fee of trading ``amount`` at ``price`` as maker (``M``) or taker (``T``):
-    ``rate`` (a block trade's commission) or the instrument's commission, of the
-    :func:`notional` (in the settlement currency); an option's is capped at 12.5% of its
-    premium."""
+    ``rate`` (a block trade's commission) or the instrument's commission, of ``value``
+    (:func:`exposure`: an option's underlying; the :func:`notional` when not given, in
+    the settlement currency); an option's is capped at 12.5% of its premium."""
     if rate is None:
         rate = instrument["maker_commission" if liquidity == "M" else "taker_commission"]
-    fee = notional(instrument, amount, price) * rate
+    if value is None:
+        value = notional(instrument, amount, price)
+    fee = value * rate
     if instrument["kind"] == "option":
         cap = OPTION_FEE_CAP * abs(price) * amount
         fee = max(-cap, min(cap, fee))
@@ -250,6 +258,7 @@ def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any
     if legs:
         return sum(
             _margin(
+                sim,
                 market.instruments[leg],
                 left * abs(ratio),
                 market.mark_price(leg),
@@ -257,7 +266,7 @@ def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any
             )
             for leg, ratio in legs
         )
-    return _margin(instrument, left, _order_price(sim, order), buys=buys)
+    return _margin(sim, instrument, left, _order_price(sim, order), buys=buys)
 
 
 def _order_price(sim: SimState, order: dict[str, Any]) -> float:
@@ -269,13 +278,24 @@ def _order_price(sim: SimState, order: dict[str, Any]) -> float:
     return sim.market.mark_price(order["instrument_name"])
 
 
-def _margin(instrument: dict[str, Any], amount: float, price: float, *, buys: bool) -> float:
+def _margin(
+    sim: SimState, instrument: dict[str, Any], amount: float, price: float, *, buys: bool
+) -> float:
     kind = instrument["kind"]
     if kind == "spot":
         return 0.0
     if kind == "option" and buys:
         return amount * price
-    return notional(instrument, amount, price) * INITIAL_MARGIN_RATE
+    return exposure(sim, instrument, amount, price) * INITIAL_MARGIN_RATE
+
+
+def exposure(sim: SimState, instrument: dict[str, Any], amount: float, price: float) -> float:
+    """What margin and fees are shares of, in the settlement currency: an option's
+    underlying (:meth:`Market.underlying_value`), anything else's :func:`notional` at
+    ``price``."""
+    if instrument["kind"] == "option":
+        return sim.market.underlying_value(instrument, amount)
+    return notional(instrument, amount, price)
 
 
 def orders_margin(
@@ -382,7 +402,9 @@ def position_view(
     greeks = sim.market.greeks(name, sim.now_ms()) if kind == "option" else {"delta": 1.0}
     # A bought option's premium is paid: it needs no margin (Deribit's margin articles).
     long_option = kind == "option" and size > 0
-    margin = 0.0 if long_option else notional(instrument, abs(size), mark) * INITIAL_MARGIN_RATE
+    margin = (
+        0.0 if long_option else exposure(sim, instrument, abs(size), mark) * INITIAL_MARGIN_RATE
+    )
     floating = pnl(instrument, size, state["basis"], mark)
     owed = _pending_funding(sim, instrument, state)
     return {

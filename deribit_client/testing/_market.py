@@ -54,8 +54,9 @@ AMOUNT_UNITS = 100_000_000
 _PRICE_BAND = 0.03  # orders are accepted within 3 % of the mark (Market._reach)
 _OPTION_TICK = 0.0005
 _OPTION_BAND = 0.04
-"""An option trades within this much (in its price currency) of its mark (Deribit's
-option price limits: mark +/- 0.04 BTC), never below a tick."""
+"""An option trades within this much of its mark, per coin of underlying (Deribit's
+option price limits: mark +/- 0.04 BTC; a linear option's in USDC, times the index),
+never below a tick."""
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 OPENING_IV = 49.9
@@ -125,12 +126,15 @@ class Book:
 
     def _fresh(self, mid: float, rng: random.Random) -> Iterator[tuple[str, float, float]]:
         """The market's own liquidity around ``mid`` as ``(side, price, amount)``: twenty
-        strictly widening levels on each side, best first."""
+        strictly widening levels on each side, best first (no bid below a tick: a cheap
+        option's book has fewer)."""
         mid = self.round(mid)
         gap = 0.0
         for _ in range(20):
             gap += self.tick * rng.randint(1, 3)
-            yield "bids", self.round(mid - gap), self._amount(rng)
+            bid, amount = self.round(mid - gap), self._amount(rng)
+            if bid >= self.tick:
+                yield "bids", bid, amount
             yield "asks", self.round(mid + gap), self._amount(rng)
 
     def refill(self, mid: float, rng: random.Random, kept: dict[tuple[str, float], float]) -> None:
@@ -442,12 +446,8 @@ class Market:
                     f"{currency}-{expiry_code(day)}", currency, tick, contract, _expiry_ms(day),
                     next(next_id), spot * 1.01,
                 )  # fmt: skip
-            day = _last_fridays(today, 1)[0]
-            step = 5_000 if currency == "BTC" else 200
-            atm = round(spot / step) * step
-            for strike in (atm - step, atm, atm + step):
-                for option_type in ("call", "put"):
-                    self._add_option(currency, index, day, strike, option_type, next(next_id), spot)
+            step = 5_000.0 if currency == "BTC" else 200.0
+            self._add_options(currency, index, today, spot, step, next_id)
             pair = f"{currency}_USDC"
             self._add(
                 {
@@ -471,6 +471,14 @@ class Market:
             self._add_future(
                 f"{currency}_USDC-PERPETUAL", currency, tick, contract, PERPETUAL_EXPIRY,
                 next(next_id), self.index_prices[f"{currency.lower()}_usdc"], settles_in="USDC",
+            )  # fmt: skip
+        # Linear options: sized in the coin, priced and settled in USDC (the simulator's
+        # own ticks and sizes).
+        for currency, step, tick in (("SOL", 5.0, 0.01), ("XRP", 0.025, 0.0001)):
+            index = f"{currency.lower()}_usdc"
+            self._add_options(
+                currency, index, today, self.index_prices[index], step, next_id,
+                settles_in="USDC", tick=tick, min_amount=1.0,
             )  # fmt: skip
         for options in self._strikes.values():  # marked once both books of a strike are up
             for name in options:
@@ -543,41 +551,53 @@ class Market:
             mid,
         )
 
-    def _add_option(
+    def _add_options(
         self,
         currency: str,
         index: str,
-        day: dt.date,
-        strike: float,
-        option_type: str,
-        instrument_id: int,
+        today: dt.date,
         spot: float,
+        step: float,
+        ids: Iterator[int],
+        *,
+        settles_in: str | None = None,
+        tick: float = _OPTION_TICK,
+        min_amount: float = 0.1,
     ) -> None:
-        suffix = "C" if option_type == "call" else "P"
-        spec: dict[str, Any] = {
-            "instrument_name": f"{currency}-{expiry_code(day)}-{int(strike)}-{suffix}",
-            "kind": "option",
-            "instrument_type": "reversed",
-            "base_currency": currency,
-            "quote_currency": currency,
-            "counter_currency": "USD",
-            "settlement_currency": currency,
-            "settlement_period": "month",
-            "price_index": index,
-            "tick_size": _OPTION_TICK,
-            "tick_size_steps": [{"above_price": 0.005, "tick_size": _OPTION_TICK}],
-            "contract_size": 1.0,
-            "min_trade_amount": 0.1,
-            "strike": float(strike),
-            "option_type": option_type,
-            "expiration_timestamp": _expiry_ms(day),
-            "instrument_id": instrument_id,
-        }
-        premium = _option_usd(spec, spot, OPENING_IV, self.started_ms) / spot
-        self._add(spec, max(premium, _OPTION_TICK))
-        self._strikes.setdefault(_strike_of(spec["instrument_name"]), []).append(
-            spec["instrument_name"]
-        )
+        """A call and a put of ``currency`` at three strikes ``step`` apart around
+        ``spot``, expiring this month: inverse (priced and settled in the coin), or
+        linear when they ``settle_in`` a stablecoin (which prices them; Deribit writes
+        their strikes' decimal point as ``d``: ``XRP_USDC-30JUN23-0d625-C``)."""
+        day = _last_fridays(today, 1)[0]
+        atm = round(spot / step) * step
+        prefix = f"{currency}_{settles_in}" if settles_in else currency
+        for strike in (atm - step, atm, atm + step):
+            strike = round(strike, 10)
+            code = f"{strike:.10f}".rstrip("0").rstrip(".").replace(".", "d")
+            for option_type in ("call", "put"):
+                name = f"{prefix}-{expiry_code(day)}-{code}-{option_type[0].upper()}"
+                spec: dict[str, Any] = {
+                    "instrument_name": name,
+                    "kind": "option",
+                    "instrument_type": "linear" if settles_in else "reversed",
+                    "base_currency": currency,
+                    "quote_currency": settles_in or currency,
+                    "counter_currency": settles_in or "USD",
+                    "settlement_currency": settles_in or currency,
+                    "settlement_period": "month",
+                    "price_index": index,
+                    "tick_size": tick,
+                    "tick_size_steps": [{"above_price": tick * 10, "tick_size": tick}],
+                    "contract_size": 1.0,
+                    "min_trade_amount": min_amount,
+                    "strike": strike,
+                    "option_type": option_type,
+                    "expiration_timestamp": _expiry_ms(day),
+                    "instrument_id": next(ids),
+                }
+                usd = _option_usd(spec, spot, OPENING_IV, self.started_ms)
+                self._add(spec, max(usd / _usd_per_price(spec, spot), tick))
+                self._strikes.setdefault(_strike_of(name), []).append(name)
 
     def add_combo(self, combo: dict[str, Any]) -> dict[str, Any]:
         """Open the book of a combo (a ``private/create_combo`` record): an instrument of
@@ -684,8 +704,10 @@ class Market:
         legs = self.combo_legs.get(name)
         if legs:
             return sum(abs(ratio) * self._reach(leg) for leg, ratio in legs)
-        if self.instruments[name]["kind"] == "option":
-            return _OPTION_BAND
+        instrument = self.instruments[name]
+        if instrument["kind"] == "option":
+            spot = self._spot(instrument)
+            return _OPTION_BAND * spot / _usd_per_price(instrument, spot)
         return abs(self.mark_price(name)) * _PRICE_BAND
 
     def _scale(self, name: str) -> float:
@@ -819,7 +841,8 @@ class Market:
         if instrument["kind"] == "option":
             now = self.now_ms()
             spot = self._spot(instrument)
-            return _option_usd(instrument, spot, self.mark_iv(name, now), now) / spot
+            usd = _option_usd(instrument, spot, self.mark_iv(name, now), now)
+            return usd / _usd_per_price(instrument, spot)
         return self._middle(name)
 
     def _middle(self, name: str) -> float:
@@ -841,7 +864,7 @@ class Market:
         spot = self._spot(instrument)
         usd = value if advanced == "usd" else _option_usd(instrument, spot, value, now_ms)
         book = self.books[name]
-        return max(book.round(usd / spot), book.tick)
+        return max(book.round(usd / _usd_per_price(instrument, spot)), book.tick)
 
     def implied_volatility(self, name: str, price: float, now_ms: int) -> float:
         """The volatility (percent, two decimals) at which Black-Scholes values option
@@ -851,7 +874,7 @@ class Market:
         top of :data:`_IV_RANGE`."""
         instrument = self.instruments[name]
         spot = self._spot(instrument)
-        target = price * spot
+        target = price * _usd_per_price(instrument, spot)
         low, high = _IV_RANGE
         if target <= _option_usd(instrument, spot, low, now_ms):
             return low
@@ -921,6 +944,13 @@ class Market:
             "rho": strike * years * (_normal(d2) if call else -_normal(-d2)) / 100,
         }
         return {key: round(value, 5) for key, value in greeks.items()}
+
+    def underlying_value(self, instrument: dict[str, Any], amount: float) -> float:
+        """What ``amount`` of an option's underlying is worth in its settlement currency
+        (what its fees and margin are shares of): the coins themselves for an inverse
+        option, their value at the index for a linear one."""
+        spot = self._spot(instrument)
+        return amount * spot / _usd_per_price(instrument, spot)
 
     def _spot(self, instrument: dict[str, Any]) -> float:
         """The underlying price options are valued at: the index (without rates the
@@ -1039,6 +1069,12 @@ def _black_scholes(
     spread = volatility / 100 * math.sqrt(years)
     d1 = (math.log(spot / instrument["strike"]) + spread * spread / 2) / spread if spread else 0.0
     return years, d1, d1 - spread
+
+
+def _usd_per_price(instrument: dict[str, Any], spot: float) -> float:
+    """What one unit of an option's price is worth in USD: the underlying's price for an
+    inverse option (priced in its coin), 1 for a linear one (priced in a stablecoin)."""
+    return 1.0 if instrument["instrument_type"] == "linear" else spot
 
 
 def _strike_of(option: str) -> str:

@@ -14,6 +14,7 @@ from ._accounting import (
     account_position,
     account_summary,
     book_trade,
+    exposure,
     holds_position,
     margin_room,
     spot_reserve,
@@ -518,7 +519,8 @@ def _own_trade(
     price, amount = public["price"], public["amount"]
     if fee_rate is None and order["is_liquidation"]:  # an extra fee on top of the taker's
         fee_rate = instrument["taker_commission"] + instrument.get("max_liquidation_commission", 0)
-    fee = trade_fee(instrument, amount, price, liquidity, fee_rate)
+    fee = trade_fee(instrument, amount, price, liquidity, fee_rate,
+                    exposure(sim, instrument, amount, price))  # fmt: skip
     realized = book_trade(sim, account, instrument, direction, amount, price, fee,
                           trade_id=public["trade_id"], order_id=order["order_id"])  # fmt: skip
     if holds_position(instrument):

@@ -144,7 +144,8 @@ async def deliver(sim: SimState, instrument: dict[str, Any]) -> None:
         size = position["size"]
         if option:
             value = size * price
-            fee = min(_OPTION_DELIVERY_FEE * abs(size), OPTION_FEE_CAP * abs(value))
+            underlying = sim.market.underlying_value(instrument, abs(size))
+            fee = min(_OPTION_DELIVERY_FEE * underlying, OPTION_FEE_CAP * abs(value))
             profit = session = value
         else:
             fee = notional(instrument, abs(size), index) * instrument["taker_commission"] / 2

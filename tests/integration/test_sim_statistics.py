@@ -149,7 +149,8 @@ async def test_index_names(trader: DeribitClient) -> None:
     spot = await trader.public.get_supported_index_names(type="spot")
     assert "btc_usd" in derivative
     assert "btc_usdc" in derivative  # BTC_USDC-PERPETUAL's index
-    assert "sol_usdc" in spot
+    assert "sol_usdc" in derivative  # SOL_USDC options' index
+    assert "paxg_usdc" in spot
     assert sorted([*derivative, *spot]) == sorted(names)
 
 

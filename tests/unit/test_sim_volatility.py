@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deribit_client.testing import DeribitSimulator
-from deribit_client.testing._market import _value_and_vega
+from deribit_client.testing._market import _usd_per_price, _value_and_vega
 
 NOW = 1_790_000_000.0  # seconds: a fixed clock, so the options' expiries are fixed
 _sim = DeribitSimulator(seed=1, clock=lambda: NOW)
@@ -34,7 +34,8 @@ def test_a_solved_volatility_prices_the_option_back(
     _market.index_prices[index] = spot = opening * move
     try:
         value, _ = _value_and_vega(instrument, spot, volatility, now)
-        solved = _market.implied_volatility(name, value / spot, now)
+        price = value / _usd_per_price(instrument, spot)  # in the coin, or in USDC (linear)
+        solved = _market.implied_volatility(name, price, now)
         back, vega = _value_and_vega(instrument, spot, solved, now)
     finally:
         _market.index_prices[index] = opening
