@@ -377,8 +377,8 @@ def opposite(direction: str) -> str:
 
 
 class Market:
-    """Instruments of BTC and ETH (inverse perpetual and futures, options, linear USDC
-    perpetual) plus spot pairs."""
+    """Instruments of BTC and ETH (inverse perpetual, futures and options, linear USDC
+    perpetual), linear USDC options of SOL and XRP, and spot pairs."""
 
     def __init__(self, rng: random.Random, clock: Callable[[], float]) -> None:
         self.rng = rng
@@ -706,8 +706,7 @@ class Market:
             return sum(abs(ratio) * self._reach(leg) for leg, ratio in legs)
         instrument = self.instruments[name]
         if instrument["kind"] == "option":
-            spot = self._spot(instrument)
-            return _OPTION_BAND * spot / _usd_per_price(instrument, spot)
+            return self.underlying_value(instrument, _OPTION_BAND)
         return abs(self.mark_price(name)) * _PRICE_BAND
 
     def _scale(self, name: str) -> float:
@@ -843,10 +842,6 @@ class Market:
             spot = self._spot(instrument)
             usd = _option_usd(instrument, spot, self.mark_iv(name, now), now)
             return usd / _usd_per_price(instrument, spot)
-        return self._middle(name)
-
-    def _middle(self, name: str) -> float:
-        """The middle of a book, else its last trade."""
         return self.books[name].mid() or float(self.last_trade[name])
 
     def settlement_price(self, name: str) -> float:
@@ -868,7 +863,8 @@ class Market:
 
     def implied_volatility(self, name: str, price: float, now_ms: int) -> float:
         """The volatility (percent, two decimals) at which Black-Scholes values option
-        ``name`` at ``price`` (in its base currency) at the underlying price, without
+        ``name`` at ``price`` (in its coin, a linear option's in USDC) at the underlying
+        price, without
         rates: a ticker's ``mark_iv``/``bid_iv``/``ask_iv``, a trade's ``iv``. A price at
         or below the option's intrinsic value gives 0, one its value cannot reach the
         top of :data:`_IV_RANGE`."""

@@ -554,8 +554,9 @@ def _trade_members(
         "api": True,
         "profit_loss": 0.0,
         "matching_id": None,
-        **{k: public[k] for k in ("underlying_price",) if k in public},  # options
-        **({"advanced": order["advanced"]} if "advanced" in order else {}),
+        # an option's: the underlying its iv is of, and how an advanced order priced it
+        **{k: public[k] for k in ("underlying_price",) if k in public},
+        **{k: order[k] for k in ("advanced",) if k in order},
     }
 
 
