@@ -1121,6 +1121,7 @@ class ExberrySimulator:
         _check_conditions(d, tif, quantity)
         _check_display(d, d.get("displayMethod"), quantity, order_type, tif)
         check_parties(d.get("parties", []))
+        _check_labels(d)
         if instrument not in self.instruments:
             raise Fail(1010, f"Instrument {instrument} not found")
         expires = _expiry(d, tif, self.clock(), self._market(instrument).calendar)
@@ -1142,7 +1143,8 @@ class ExberrySimulator:
             "orderTimestamp": self._now_ns(), "stopPrice": stop,
             "status": "Suspended" if order_type in _STOPS else "Active",
             "minQuantity": d.get("minQuantity"), "stpAction": d.get("stpAction"),
-            "parties": d.get("parties"), "expiryDate": d.get("expiryDate"),
+            "parties": d.get("parties"), "accountType": d.get("accountType"),
+            "metadata": d.get("metadata"), "expiryDate": d.get("expiryDate"),
             "expiryDay": d.get("expiryDay"), "_expires": expires,
             "marketModel": "T" if auction is None else auction.market_model,
             "lastEventId": None, "_last_event": 0,  # set by its first report
@@ -1902,6 +1904,7 @@ class ExberrySimulator:
                 "quantity": qty, "tradeId": match_id, "makerTaker": role, "tradingMode": mode,
                 "tradeDate": self._trade_date(instrument),
                 "multiLegReportingType": self._reporting(instrument, party.legs is not None),
+                **{k: owner[k] for k in ("accountType", "parties") if owner.get(k)},
                 **(party.legs or {}),
             })  # fmt: skip
         return match_id
@@ -2181,7 +2184,7 @@ class ExberrySimulator:
         fields = ("orderId", "mpOrderId", "orderType", "side", "instrument", "quantity",
                   "price", "timeInForce", "orderTimestamp", "filledQuantity",
                   "remainingOpenQuantity", "mpId", "mpName", "minQuantity", "stpAction",
-                  "marketModel",
+                  "marketModel", "accountType", "metadata",
                   "parties", "expiryDate", "expiryDay", "stopPrice",
                   *_DISPLAY_MEMBERS)  # fmt: skip
         payload = {k: order[k] for k in fields if order.get(k) is not None}
@@ -2242,11 +2245,12 @@ class ExberrySimulator:
         self._check_terms(order["instrument"], quantity, prices, *_display_quantities(d))
         if quantity <= order["filledQuantity"]:  # nothing would be left open
             raise Fail(1001, "Quantity must be above the filled quantity")
+        _check_labels(d)
         terms = self._replaced_terms(order, d, quantity)
         left = self._exact(order["instrument"], quantity - order["filledQuantity"])
         self._hold({**order, "remainingOpenQuantity": left, "price": new_price})  # may be 2000
         self._next_action()
-        order.update(terms, stopPrice=new_stop)
+        order.update(terms, stopPrice=new_stop, metadata=d.get("metadata", order["metadata"]))
         lost = new_price != order["price"] or quantity > order["quantity"]
         order["remainingOpenQuantity"] = left
         order["quantity"], order["price"] = quantity, new_price
@@ -2822,7 +2826,7 @@ _PLACE_ORDER_TYPES: Types = {
     "minQuantity": float, "stpAction": str, "expiryDate": int, "expiryDay": str,
     "stopPrice": float,
     "displayMethod": str, "displayQuantity": float, "displayLowQuantity": float,
-    "displayHighQuantity": float,
+    "displayHighQuantity": float, "accountType": str, "metadata": str,
 }  # fmt: skip
 _REPORT_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "statuses": ("status", ("Active", "Executed", "Cancelled", "Suspended")),
@@ -2848,6 +2852,18 @@ _REPORT_TYPES: Types = {
 }  # fmt: skip
 _DISPLAY_QUANTITIES = ("displayQuantity", "displayLowQuantity", "displayHighQuantity")
 _DISPLAY_MEMBERS = ("displayMethod", *_DISPLAY_QUANTITIES)
+_ACCOUNT_TYPES = ("Client", "House")
+_METADATA_LIMIT = 1000
+"""An order's ``metadata`` is free text of at most this many characters (v1.50)."""
+
+
+def _check_labels(d: dict[str, Any]) -> None:
+    """An order's ``accountType`` (``Client`` or ``House``) and ``metadata`` (1001
+    otherwise; their JSON types are checked with the other members')."""
+    if d.get("accountType", "Client") not in _ACCOUNT_TYPES:
+        raise Fail(1001, "Wrong accountType value")
+    if len(d.get("metadata", "")) > _METADATA_LIMIT:
+        raise Fail(1001, f"metadata must be at most {_METADATA_LIMIT} characters")
 
 
 _FLOWS = ("LockedIn", "ThirdPartyLockedIn", "AllegedSystemMatch")

@@ -114,6 +114,59 @@ async def test_orders_match_and_every_stream_sees_them(
     assert last == state.last_tracking_number
 
 
+async def test_trade_records_carry_their_orders_account_type_and_parties(
+    exberry_client: ExberryClient,
+) -> None:
+    # Exberry's MatchedTrade sample lists the order's accountType and parties; the
+    # simulator's trade records left both out, so a broker could not attribute a fill.
+    from deribit_client.exberry.models import Party
+
+    desk = Party(id="TST1", source="D", role=12)
+    async with exberry_client.trades() as trades:
+        await exberry_client.place_order(
+            instrument="BTC", side="Sell", quantity=1, price=100.5, mpOrderId=1,
+            accountType="Client", parties=[desk],
+        )  # fmt: skip
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, orderType="Market", mpOrderId=2
+        )
+        records = [await anext(trades) for _ in range(2)]
+    by_side = {r.side: r for r in records if isinstance(r, Trade)}
+    assert (by_side["Sell"].accountType, by_side["Sell"].parties) == ("Client", [desk])
+    assert (by_side["Buy"].accountType, by_side["Buy"].parties) == (None, [])  # it had none
+
+
+async def test_an_orders_account_type_and_metadata_are_kept_and_reported(
+    exberry_client: ExberryClient,
+) -> None:
+    # Both were dropped on the floor: no report, status or trade showed them.
+    async with exberry_client.execution_reports() as reports:
+        placed = await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=1,
+            accountType="House", metadata="strategy=mm-7",
+        )  # fmt: skip
+        await exberry_client.replace_order(
+            orderId=placed.orderId, instrument="BTC", quantity=2, price=99.0,
+            metadata="strategy=mm-8",
+        )  # fmt: skip
+        added, modified = await anext(reports), await anext(reports)
+    assert isinstance(added, ExecutionReport)
+    assert isinstance(modified, ExecutionReport)
+    assert (added.accountType, added.metadata) == ("House", "strategy=mm-7")
+    assert (modified.accountType, modified.metadata) == ("House", "strategy=mm-8")
+    (status,), _ = await exberry_client.mass_order_status()
+    assert (status.accountType, status.metadata) == ("House", "strategy=mm-8")
+    bad = [{"accountType": "Firm"}, {"metadata": "x" * 1001}]
+    for n, extra in enumerate(bad, 2):
+        with pytest.raises(OrderValidationError) as refused:
+            await exberry_client.request(
+                "v1/exchange.market/placeOrder",
+                {"instrument": "BTC", "side": "Buy", "orderType": "Limit", "quantity": 1,
+                 "price": 99.0, "mpOrderId": n, **extra},
+            )  # fmt: skip
+        assert refused.value.code == 1001
+
+
 async def test_cancel_replace_and_mass_cancel(exberry_client: ExberryClient) -> None:
     placed = await exberry_client.place_order(
         instrument="ETH", side="Buy", quantity=3, price=10.0, mpOrderId=7

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from deribit_client.exberry import ExberryClient, ExberryOrderBook
-from deribit_client.exberry.models import Add, Executed, Trade
+from deribit_client.exberry.models import Add, Executed, Party, Trade
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
 from tests.helpers import next_event
 
@@ -68,9 +68,11 @@ async def test_the_documented_implied_out_example() -> None:
         client.trades(trackingNumber=0) as trades,
     ):
         other(sim, "mp1", "A", "Sell", 5, 10.05)
+        desk = Party(id="desk-1", source="D", role=12)
         mine = await client.place_order(
-            instrument="AB", side="Buy", quantity=4, price=0.02, mpOrderId=7
-        )
+            instrument="AB", side="Buy", quantity=4, price=0.02, mpOrderId=7,
+            accountType="Client", parties=[desk],
+        )  # fmt: skip
         assert system_orders(sim, "B") == [("Sell", 10.03, 4)]
         events = [await next_event(book) for _ in range(3)]
         implied = events[2]
@@ -104,6 +106,7 @@ async def test_the_documented_implied_out_example() -> None:
                 mine.orderId, 7,
             )  # fmt: skip
             assert leg.multiLegDifferentialPrice == 0.02
+            assert (leg.accountType, leg.parties) == ("Client", [desk])  # the order's
 
         executed = [
             e for e in [await next_event(book) for _ in range(3)] if isinstance(e, Executed)
