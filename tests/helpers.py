@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,6 +37,25 @@ async def login(
         **options,  # type: ignore[arg-type]
     ) as client:
         yield client
+
+
+def normal(x: float) -> float:
+    """The standard normal distribution function."""
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+
+def black_scholes(call: bool, spot: float, strike: float, years: float, iv: float) -> float:
+    """An option's Black-Scholes value without rates, per coin of underlying (``iv`` in
+    percent): the tests' own pricing, to check the simulator's against."""
+    spread = iv / 100 * math.sqrt(years)
+    d1 = (math.log(spot / strike) + spread * spread / 2) / spread
+    d2 = d1 - spread
+    usd = (
+        spot * normal(d1) - strike * normal(d2)
+        if call
+        else strike * normal(-d2) - spot * normal(-d1)
+    )
+    return usd / spot
 
 
 def tick(seq: int) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 the positions and account summaries the API reports, as Deribit books them.
 
 - Fees are the instrument's ``maker_commission``/``taker_commission`` of the traded
-  value in the settlement currency (:func:`notional`); an option's never exceeds 12.5%
-  of its price (Deribit's Fees article).
+  value in the settlement currency (:func:`exposure`: an option's underlying); an
+  option's never exceeds 12.5% of its price (Deribit's Fees article).
 - Futures are inverse (sized in USD, settled in the coin) or linear (sized in the coin,
   settled in USDC: ``BTC_USDC-PERPETUAL``); their profit and loss stays
   in the session (``session_upl``/``session_rpl``, counted in the equity) until the daily

@@ -126,8 +126,8 @@ async def move_to(sim: SimState, name: str, price: float) -> list[dict[str, Any]
     own liquidity settles around ``price`` again with its usual shape, users' orders
     keeping their places at the front of their levels. Returns the public prints."""
     book = sim.market.books[name]
-    mid = sim.market.mark_price(name)
-    direction = "buy" if price > mid else "sell"
+    # the book's middle: an option's mark is its volatility's value, not where it trades
+    direction = "buy" if price > sim.market.middle(name) else "sell"
     prints = await trade(sim, name, direction, math.inf, limit=price)
     kept: dict[tuple[str, float], float] = {}
     for side in ("bids", "asks"):

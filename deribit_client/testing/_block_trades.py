@@ -238,7 +238,7 @@ async def trade_block(
             order.update(order_state="filled", block_trade=True)
             party.keep_order(order)
             own[party.client_id].append(trade)
-            await notify_user(sim, party, instrument, [order], [trade])
+            notify_user(sim, party, instrument, [order], [trade])
     for party, _ in parties:
         party.block_trades[block_id] = {
             "id": block_id,

@@ -436,7 +436,6 @@ class Market:
             ("BTC", 0.5, 10.0, 64_750.0),
             ("ETH", 0.05, 1.0, 3_402.5),
         ):
-            index = f"{currency.lower()}_usd"
             self._add_future(
                 f"{currency}-PERPETUAL", currency, tick, contract, PERPETUAL_EXPIRY,
                 next(next_id), spot,
@@ -447,7 +446,7 @@ class Market:
                     next(next_id), spot * 1.01,
                 )  # fmt: skip
             step = 5_000.0 if currency == "BTC" else 200.0
-            self._add_options(currency, index, today, spot, step, next_id)
+            self._add_options(currency, today, spot, step, next_id)
             pair = f"{currency}_USDC"
             self._add(
                 {
@@ -475,9 +474,8 @@ class Market:
         # Linear options: sized in the coin, priced and settled in USDC (the simulator's
         # own ticks and sizes).
         for currency, step, tick in (("SOL", 5.0, 0.01), ("XRP", 0.025, 0.0001)):
-            index = f"{currency.lower()}_usdc"
             self._add_options(
-                currency, index, today, self.index_prices[index], step, next_id,
+                currency, today, self.index_prices[f"{currency.lower()}_usdc"], step, next_id,
                 settles_in="USDC", tick=tick, min_amount=1.0,
             )  # fmt: skip
         for options in self._strikes.values():  # marked once both books of a strike are up
@@ -554,7 +552,6 @@ class Market:
     def _add_options(
         self,
         currency: str,
-        index: str,
         today: dt.date,
         spot: float,
         step: float,
@@ -571,6 +568,7 @@ class Market:
         day = _last_fridays(today, 1)[0]
         atm = round(spot / step) * step
         prefix = f"{currency}_{settles_in}" if settles_in else currency
+        index = f"{currency}_{settles_in or 'USD'}".lower()
         for strike in (atm - step, atm, atm + step):
             strike = round(strike, 10)
             code = f"{strike:.10f}".rstrip("0").rstrip(".").replace(".", "d")
@@ -842,6 +840,11 @@ class Market:
             spot = self._spot(instrument)
             usd = _option_usd(instrument, spot, self.mark_iv(name, now), now)
             return usd / _usd_per_price(instrument, spot)
+        return self.middle(name)
+
+    def middle(self, name: str) -> float:
+        """Where ``name``'s book trades now: the middle of its best bid and ask, else its
+        last trade (every mark but an option's and a combo's)."""
         return self.books[name].mid() or float(self.last_trade[name])
 
     def settlement_price(self, name: str) -> float:
@@ -864,10 +867,9 @@ class Market:
     def implied_volatility(self, name: str, price: float, now_ms: int) -> float:
         """The volatility (percent, two decimals) at which Black-Scholes values option
         ``name`` at ``price`` (in its coin, a linear option's in USDC) at the underlying
-        price, without
-        rates: a ticker's ``mark_iv``/``bid_iv``/``ask_iv``, a trade's ``iv``. A price at
-        or below the option's intrinsic value gives 0, one its value cannot reach the
-        top of :data:`_IV_RANGE`."""
+        price, without rates: a ticker's ``mark_iv``/``bid_iv``/``ask_iv``, a trade's
+        ``iv``. A price at or below the option's intrinsic value gives 0, one its value
+        cannot reach the top of :data:`_IV_RANGE`."""
         instrument = self.instruments[name]
         spot = self._spot(instrument)
         target = price * _usd_per_price(instrument, spot)
@@ -930,7 +932,7 @@ class Market:
             volatility = self.mark_iv(name, now_ms)
         years, d1, d2 = _black_scholes(instrument, spot, volatility, now_ms)
         root, sigma = math.sqrt(years), volatility / 100
-        density = math.exp(-d1 * d1 / 2) / math.sqrt(2 * math.pi)
+        density = _density(d1)
         call = instrument["option_type"] == "call"
         greeks = {
             "delta": _normal(d1) if call else _normal(d1) - 1,
@@ -1093,10 +1095,15 @@ def _value_and_vega(
     if volatility <= 0:
         return max(0.0, spot - strike if call else strike - spot), 0.0
     years, d1, d2 = _black_scholes(instrument, spot, volatility, now_ms)
-    vega = spot * math.exp(-d1 * d1 / 2) / math.sqrt(2 * math.pi) * math.sqrt(years) / 100
+    vega = spot * _density(d1) * math.sqrt(years) / 100  # as greeks() reports it
     if call:
         return spot * _normal(d1) - strike * _normal(d2), vega
     return strike * _normal(-d2) - spot * _normal(-d1), vega
+
+
+def _density(x: float) -> float:
+    """The standard normal density."""
+    return math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
 
 
 def _normal(x: float) -> float:

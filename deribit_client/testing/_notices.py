@@ -17,7 +17,7 @@ from ._streams import account_channels
 __all__ = ["notify_user"]
 
 
-async def notify_user(
+def notify_user(
     sim: SimState,
     account: Account,
     instrument: dict[str, Any],
@@ -57,11 +57,11 @@ async def notify_user(
                 session.notify(channel, trades)
             continue
         for covered_instrument, own_orders, own_trades, moved in covered:
-            await _notify_part(sim, account, session, channel, covered_instrument,
-                               own_orders, own_trades, moved, settled)  # fmt: skip
+            _notify_part(sim, account, session, channel, covered_instrument,
+                         own_orders, own_trades, moved, settled)  # fmt: skip
 
 
-async def _notify_part(
+def _notify_part(
     sim: SimState,
     account: Account,
     session: Session,

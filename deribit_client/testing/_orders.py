@@ -124,7 +124,7 @@ async def set_book_state(sim: SimState, instrument: dict[str, Any], state: str) 
     await instrument_state_changed(sim, instrument)
     await book_state_changed(sim, instrument)
     if state == "delivered" and not is_combo(instrument):  # a combo's legs deliver
-        await deliver(sim, instrument)
+        deliver(sim, instrument)
     market = sim.market
     name = instrument["instrument_name"]
     for combo_name, legs in list(market.combo_legs.items()):
@@ -423,11 +423,11 @@ async def settle(sim: SimState, matched: Matched) -> None:
     """Tell the makers an order filled, end the MMP orders of tripped protections, and
     tell the owners of orders self-trade prevention cancelled."""
     for maker, instrument, resting, trade in matched.makers:
-        await notify_user(sim, maker, instrument, [resting], [trade])
+        notify_user(sim, maker, instrument, [resting], [trade])
     for account, key in matched.tripped:
         await _mmp_tripped(sim, account, key)
     for owner, instrument, resting in matched.cancelled:
-        await notify_user(sim, owner, instrument, [resting], [])
+        notify_user(sim, owner, instrument, [resting], [])
     await aftermath(sim)
 
 
@@ -573,7 +573,7 @@ async def notify(
     """Publish what an order operation did: the market's change to everyone, then the
     account's orders, trades, position and portfolio to its ``user.*`` channels."""
     await market_moved(sim, instrument["instrument_name"], trades)
-    await notify_user(sim, account, instrument, orders, trades)
+    notify_user(sim, account, instrument, orders, trades)
 
 
 # -- handlers -----------------------------------------------------------------------------
@@ -795,8 +795,8 @@ _TRIGGER_ID_PREFIX = {"stop_limit": "SLL", "stop_market": "SLM", "take_limit": "
 
 
 def reference_price(sim: SimState, instrument: dict[str, Any], trigger: str) -> float:
-    """The price a trigger order watches: the last trade, the mark (the book's mid) or
-    the instrument's index."""
+    """The price a trigger order watches: the last trade, the mark
+    (:meth:`Market.mark_price`) or the instrument's index."""
     name = instrument["instrument_name"]
     last = float(sim.market.last_trade[name])
     if trigger == "index_price":

@@ -334,7 +334,7 @@ class DeribitSimulator(SimState):
         its session restarts from the mark (the new ``settlement_price``); options
         restart theirs without cash; ``user.changes`` and ``user.portfolio``
         subscribers are told."""
-        await _settlement.daily_settlement(self)
+        _settlement.daily_settlement(self)
 
     async def set_instrument_state(self, instrument: str, state: str) -> None:
         """Move ``instrument``'s book to ``state`` (Deribit's lifecycle: ``open``,

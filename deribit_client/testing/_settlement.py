@@ -76,7 +76,7 @@ def _public(
     )
 
 
-async def daily_settlement(sim: SimState) -> None:
+def daily_settlement(sim: SimState) -> None:
     """Settle every open futures position: its session profit (unrealized from its
     basis to the mark, plus what it realized) goes into the balance (a ``settlement``
     transaction), its basis becomes the mark and a settlement record is kept. Options
@@ -116,7 +116,7 @@ async def daily_settlement(sim: SimState) -> None:
                 record = _record("settlement", now, name, size, mark, index, upl, session, funding)
                 remember(account.settlements, record)
                 records.append(record)
-            await notify_user(sim, account, instrument, [], [], settled=True)
+            notify_user(sim, account, instrument, [], [], settled=True)
         market.settlement_prices[name] = round(mark, 8)
         if records:
             _public(sim, "settlement", name, mark, index, records)
@@ -129,7 +129,7 @@ def _payoff(instrument: dict[str, Any], index: float) -> float:
     return intrinsic / index if instrument.get("instrument_type") != "linear" else intrinsic
 
 
-async def deliver(sim: SimState, instrument: dict[str, Any]) -> None:
+def deliver(sim: SimState, instrument: dict[str, Any]) -> None:
     """Close every position in ``instrument`` at its delivery price (the index now): a
     future pays its session profit to there, an option its value (``delivery``
     transactions, less the delivery fee); the ticker shows ``delivery_price``."""
@@ -167,7 +167,7 @@ async def deliver(sim: SimState, instrument: dict[str, Any]) -> None:
         record = _record("delivery", now, name, size, price, index, profit, session)
         remember(account.settlements, record)
         records.append(record)
-        await notify_user(sim, account, instrument, [], [], settled=True)
+        notify_user(sim, account, instrument, [], [], settled=True)
     if records:
         _public(sim, "delivery", name, price, index, records)
 

@@ -9,7 +9,7 @@ import pytest
 from deribit_client import DeribitClient
 from deribit_client.models import Instrument
 from deribit_client.testing import DeribitSimulator
-from tests.integration.test_sim_volatility import _price
+from tests.helpers import black_scholes
 
 FEE_RATE = 0.0003  # options: 0.03% of the underlying (Deribit's Fees article)
 
@@ -46,8 +46,8 @@ async def test_a_linear_options_price_is_its_usd_value(trader: DeribitClient) ->
     years = ((call.expiration_timestamp or 0) - (ticker.timestamp or 0)) / (365 * 86_400_000)
     spot = ticker.underlying_price or 0.0
     assert spot == ticker.index_price
-    # _price gives a value per coin of underlying: times the index, in USDC
-    usd = _price(True, spot, call.strike or 0.0, years, ticker.mark_iv or 0.0) * spot
+    # black_scholes gives a value per coin of underlying: times the index, in USDC
+    usd = black_scholes(True, spot, call.strike or 0.0, years, ticker.mark_iv or 0.0) * spot
     assert usd == pytest.approx(ticker.mark_price, rel=1e-6)
     assert (ticker.max_price or 0) == pytest.approx(
         (ticker.mark_price or 0) + 0.04 * spot, abs=0.01

@@ -14,25 +14,9 @@ import pytest
 from deribit_client import DeribitClient, Notification
 from deribit_client.models import Ticker
 from deribit_client.testing import DeribitSimulator
+from tests.helpers import black_scholes, normal
 
 _YEAR_MS = 365 * 86_400_000
-
-
-def _normal(x: float) -> float:
-    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
-
-
-def _price(call: bool, spot: float, strike: float, years: float, iv: float) -> float:
-    """An option's Black-Scholes value in the base currency (``iv`` in percent)."""
-    spread = iv / 100 * math.sqrt(years)
-    d1 = (math.log(spot / strike) + spread * spread / 2) / spread
-    d2 = d1 - spread
-    usd = (
-        spot * _normal(d1) - strike * _normal(d2)
-        if call
-        else strike * _normal(-d2) - spot * _normal(-d1)
-    )
-    return usd / spot
 
 
 async def _option(client: DeribitClient, call: bool = True) -> tuple[str, float, int]:
@@ -65,7 +49,7 @@ async def test_a_tickers_volatilities_price_its_mark_bid_and_ask(trader: Deribit
         for iv, price in quoted:
             assert iv is not None
             assert price is not None
-            assert _price(call, spot, strike, years, iv) == pytest.approx(price, abs=2e-5)
+            assert black_scholes(call, spot, strike, years, iv) == pytest.approx(price, abs=2e-5)
         assert (ticker.bid_iv or 0) < (ticker.mark_iv or 0) < (ticker.ask_iv or 0)
         # Options open near Deribit's typical volatility, as if marked from its surface.
         assert 40 < (ticker.mark_iv or 0) < 60
@@ -78,7 +62,7 @@ async def test_greeks_follow_the_mark_volatility(trader: DeribitClient) -> None:
     spread = iv / 100 * math.sqrt(years)
     d1 = (math.log(spot / strike) + spread * spread / 2) / spread
     assert ticker.greeks is not None
-    assert ticker.greeks.delta == pytest.approx(_normal(d1), abs=1e-4)
+    assert ticker.greeks.delta == pytest.approx(normal(d1), abs=1e-4)
 
 
 async def test_moving_an_options_market_moves_its_volatilities(
@@ -117,7 +101,7 @@ async def test_a_trades_iv_is_its_prices_and_user_trades_show_the_underlying(
     years = (expiry - (trade.timestamp or 0)) / _YEAR_MS
     assert trade.underlying_price == ticker.index_price
     assert trade.iv is not None
-    assert _price(False, trade.underlying_price or 0.0, strike, years, trade.iv) == (
+    assert black_scholes(False, trade.underlying_price or 0.0, strike, years, trade.iv) == (
         pytest.approx(trade.price, abs=2e-5)
     )
     (public,) = (await trader.public.get_last_trades_by_instrument(name)).trades
@@ -139,7 +123,7 @@ async def test_mark_price_options_channel_reports_the_tickers_iv(
     assert mark.iv == pytest.approx(ticker.mark_iv, abs=0.01)  # a few ms later
     years = (expiry - (mark.timestamp or 0)) / _YEAR_MS
     spot = ticker.underlying_price or 0.0
-    assert _price(True, spot, strike, years, mark.iv or 0) == pytest.approx(
+    assert black_scholes(True, spot, strike, years, mark.iv or 0) == pytest.approx(
         mark.mark_price, abs=2e-5
     )
 
@@ -159,3 +143,21 @@ async def test_a_held_options_value_follows_the_index(
     lifted = await trader.private.get_account_summary("BTC")
     gained = (after.mark_price or 0) - (before.mark_price or 0)
     assert (lifted.options_value or 0) == pytest.approx((summary.options_value or 0) + gained)
+
+
+async def test_moving_an_options_market_goes_from_where_its_book_trades(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # The put's dearer book raises the strike's volatility: the call's mark (its value
+    # there) rises above its own book, which a move must still climb from.
+    call, _, _ = await _option(trader)
+    put = call.removesuffix("C") + "P"
+    await sim.move_market(put, ((await trader.public.ticker(put)).mark_price or 0) + 0.01)
+    ticker = await trader.public.ticker(call)
+    ask = ticker.best_ask_price or 0
+    target = ask + 0.0005
+    assert (ticker.mark_price or 0) > target  # the mark is above where the move ends
+    offer = await trader.private.sell(call, amount=0.1, price=ask)
+    await sim.move_market(call, target)
+    state = await trader.private.get_order_state(offer.order.order_id)
+    assert state.order_state == "filled"  # the move up traded through it
