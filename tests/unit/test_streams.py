@@ -130,3 +130,88 @@ async def test_inline_callback_errors_go_to_on_error() -> None:
     assert [type(e) for e in errors] == [RuntimeError]
     s.fail(SubscriberOverflow("c", 1, 1))
     assert [type(e) for e in errors] == [RuntimeError, SubscriberOverflow]
+
+
+async def test_coroutine_callback_errors_go_to_a_coroutine_on_error_and_delivery_goes_on() -> None:
+    seen: list[Any] = []
+    errors: list[BaseException] = []
+    both = asyncio.Event()
+
+    async def callback(item: Any) -> None:
+        if item == 1:
+            raise RuntimeError("user bug")
+        seen.append(item)
+
+    async def on_error(exc: BaseException) -> None:
+        errors.append(exc)
+        both.set()
+
+    s: Stream[int] = Stream("c", "drop_oldest", 10, callback, on_error)
+    await s
+    s.put(1)
+    s.put(2)
+    await asyncio.wait_for(both.wait(), 5)
+    s.end()
+    await asyncio.wait_for(s.wait_closed(), 5)
+    assert seen == [2]  # the item after the failing one still arrived
+    assert [str(e) for e in errors] == ["user bug"]
+
+
+async def test_a_coroutine_on_error_still_running_is_cancelled_when_the_stream_closes() -> None:
+    started = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    def callback(item: Any) -> None:
+        raise RuntimeError("user bug")
+
+    async def on_error(exc: BaseException) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # a hook that never finishes by itself
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    s: Stream[int] = Stream("c", "drop_oldest", 10, callback, on_error)
+    await s
+    s.put(1)
+    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.wait_for(s.close(), 5)
+    assert cancelled.is_set()  # owned by the stream: nothing left running after close
+
+
+async def test_a_failing_on_error_is_logged_and_the_stream_keeps_delivering(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[Any] = []
+
+    def callback(item: Any) -> None:
+        if item == 1:
+            raise RuntimeError("user bug")
+        seen.append(item)
+
+    def on_error(exc: BaseException) -> None:
+        raise ValueError("hook bug")
+
+    s: Stream[int] = Stream("c", "drop_oldest", 10, callback, on_error)
+    await s
+    s.put(1)
+    s.put(2)
+    assert seen == [2]
+    assert "on_error of c failed" in caplog.text
+    await s.close()
+
+
+async def test_without_on_error_a_callback_error_is_logged_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def callback(item: Any) -> None:
+        raise RuntimeError("user bug")
+
+    s: Stream[int] = Stream("c", "drop_oldest", 10, callback)
+    await s
+    s.put(1)
+    [record] = [r for r in caplog.records if "callback of c failed" in r.getMessage()]
+    assert record.exc_info is not None
+    assert "user bug" in str(record.exc_info[1])
+    await s.close()
