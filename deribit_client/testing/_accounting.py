@@ -37,7 +37,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ._accounts import Account
+from ._accounts import Account, unfilled
 from ._market import HOUR_MS, base_size, currency_of, is_inverse, notional
 from ._state import SimState
 
@@ -251,7 +251,7 @@ def order_margin(sim: SimState, instrument: dict[str, Any], order: dict[str, Any
     """Initial margin ``order`` would reserve on its own, in the settlement currency (a
     combo's: its legs' at their marks). An option buy reserves its premium; spot orders
     reserve no margin (they hold what they spend: :func:`spot_reserve`)."""
-    left = float(order["amount"] - order["filled_amount"])
+    left = unfilled(order)
     market = sim.market
     buys = order["direction"] == "buy"
     legs = market.combo_legs.get(instrument["instrument_name"])
@@ -314,7 +314,7 @@ def orders_margin(
         if order["reduce_only"]:
             continue
         direction = order["direction"]
-        amounts[direction] += order["amount"] - order["filled_amount"]
+        amounts[direction] += unfilled(order)
         margins[direction] += order_margin(sim, instrument, order)
     grows = {
         "buy": max(0.0, size + amounts["buy"]) - max(0.0, size),
@@ -442,7 +442,7 @@ def spot_reserve(
         instrument = sim.market.instruments[order["instrument_name"]]
         if instrument["kind"] != "spot" or order is besides:
             continue
-        left = order["amount"] - order["filled_amount"]
+        left = unfilled(order)
         if order["direction"] == "sell" and instrument["base_currency"] == currency:
             reserved += left
         elif order["direction"] == "buy" and instrument["quote_currency"] == currency:

@@ -31,6 +31,7 @@ __all__ = [
     "ApiKey",
     "Token",
     "Trading",
+    "unfilled",
     "ws_signature_ok",
 ]
 
@@ -671,6 +672,13 @@ class Trading:
     def _check_timestamp(self, ts: int) -> None:
         if abs(ts - self.now_ms()) > _SIGNATURE_WINDOW_MS:
             raise SimError(13004, "invalid_credentials", {"reason": "timestamp out of window"})
+
+
+def unfilled(order: dict[str, Any]) -> float:
+    """What of ``order`` is still to fill. Rounded: amounts are decimal steps (0.1 of an
+    option), and binary subtraction is not (1.0 - 0.9 is 0.09999999999999998), so a fill
+    of the rest would print an amount Deribit never shows."""
+    return round(float(order["amount"] - order["filled_amount"]), 10)
 
 
 def _order_closed(order: dict[str, Any]) -> bool:

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import _mmp
-from ._accounts import Account
+from ._accounts import Account, unfilled
 from ._block_trades import Leg, check_funds, trade_block
 from ._combos import (
     Structure,
@@ -109,7 +109,7 @@ def _side(rfq: dict[str, Any], direction: str) -> list[dict[str, Any]]:
                 "execution_instruction": key[1],
             },
         )
-        level["amount"] = round(level["amount"] + quote["amount"] - quote["filled_amount"], 10)
+        level["amount"] = round(level["amount"] + unfilled(quote), 10)
         if rfq["disclosed"]:
             level["makers"].append(quote["_alias"])
         level["last_update_timestamp"] = max(
@@ -488,7 +488,7 @@ def _crossing(
     fills: list[tuple[dict[str, Any], float]] = []
     left = amount
     for quote in candidates:
-        available = quote["amount"] - quote["filled_amount"]
+        available = unfilled(quote)
         if quote["execution_instruction"] == "all_or_none" and available > left + _EPS:
             continue
         take = math.floor(min(available, left) / step + 1e-6) * step

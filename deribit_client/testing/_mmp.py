@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._accounts import Account
+from ._accounts import Account, unfilled
 from ._market import base_size
 from ._session import SimError, invalid_param
 from ._shaped import declared_params
@@ -116,7 +116,7 @@ def check_order(
         return
     name, side = order["instrument_name"], order["direction"]
     open_size = sum(
-        base_size(instrument, o["amount"] - o["filled_amount"], o["price"])
+        base_size(instrument, unfilled(o), o["price"])
         for o in account.live_orders()
         if o["order_state"] == "open"
         and o["mmp"]
@@ -125,7 +125,7 @@ def check_order(
         and o["order_id"] != order["order_id"]  # an edit replaces the order's own size
         and key_of(instrument, o) == key
     )
-    wanted = base_size(instrument, order["amount"] - order["filled_amount"], order["price"])
+    wanted = base_size(instrument, unfilled(order), order["price"])
     if open_size + wanted > limit + 1e-9:
         raise SimError(11030, "other_reject max_quote_quantity_exceeded")
 

@@ -20,7 +20,7 @@ from ._accounting import (
     spot_reserve,
     trade_fee,
 )
-from ._accounts import LIVE_STATES, Account
+from ._accounts import LIVE_STATES, Account, unfilled
 from ._logs import remember
 from ._market import (
     Book,
@@ -195,7 +195,7 @@ def _rest(book: Book, direction: str, price: float, amount: float) -> None:
 def shown(order: dict[str, Any]) -> float:
     """What of an open order its book level shows: what is left of it, of an iceberg
     (``display_amount``) only its display."""
-    left = float(order["amount"] - order["filled_amount"])
+    left = unfilled(order)
     display = order.get("display_amount")
     return left if display is None else min(float(display), left)
 
@@ -218,7 +218,7 @@ def prevent_self_trade(
         return []
     reject = account.settings["self_trading_reject_mode"] == "reject_taker"
     limit = order["price"] if order["order_type"] in _LIMIT_TYPES else None
-    remaining = order["amount"] - order["filled_amount"]
+    remaining = unfilled(order)
     taken = side_of(opposite(order["direction"]))
     reached: list[tuple[Account, dict[str, Any]]] = []
     for price, available in sim.market.books[instrument["instrument_name"]].levels(taken):
@@ -320,7 +320,7 @@ def market_part(
 ) -> float:
     """The simulated market's own liquidity in a level: what ``users``' orders (the level's
     :func:`resting_orders`) leave of it."""
-    return max(0.0, book.amount_at(side, price) - sum(shown(o) for _, o in users))
+    return max(0.0, round(book.amount_at(side, price) - sum(shown(o) for _, o in users), 10))
 
 
 def _match(
@@ -345,7 +345,7 @@ def _match(
     own = {o["price"] for _, o in _self_trade_orders(sim, account, order)}
     trades: list[dict[str, Any]] = []
     for level in list(book.levels(taken_side)):
-        remaining = order["amount"] - order["filled_amount"]
+        remaining = unfilled(order)
         if remaining <= _EPS:
             break
         price, available = level
@@ -370,7 +370,7 @@ def _match(
                 trades.append(fill(sim, account, order, instrument, price, take, public=public))
                 matched.count(sim, account, instrument, order, price, take)
                 refreshed |= fill_resting(sim, maker, resting, instrument, public, matched)
-                remaining -= take
+                remaining = round(remaining - take, 10)
                 if remaining <= _EPS:
                     break
             take = min(remaining, market)
@@ -378,7 +378,7 @@ def _match(
                 book.add(taken_side, price, -take)
                 trades.append(fill(sim, account, order, instrument, price, take))
                 matched.count(sim, account, instrument, order, price, take)
-                remaining, market = remaining - take, market - take
+                remaining, market = round(remaining - take, 10), round(market - take, 10)
             if not refreshed:
                 break
     return trades
@@ -410,7 +410,7 @@ def fill_resting(
     resting["display_amount"] = round(resting["display_amount"] - amount, 10)
     if resting["display_amount"] > _EPS:
         return False
-    left = resting["amount"] - resting["filled_amount"]
+    left = unfilled(resting)
     resting["display_amount"] = min(resting["refresh_amount"], left)
     book.add(side, price, resting["display_amount"])
     users = resting_orders(sim, instrument["instrument_name"], resting["direction"], price)
@@ -956,14 +956,14 @@ def _cap_reduce_only(
         return  # a combo's position lies in its legs
     mine = _reduce_priority(order)
     ahead = sum(
-        o["amount"] - o["filled_amount"]
+        unfilled(o)
         for o in _reducing(account, name, direction)
         if o["order_id"] != order["order_id"] and _reduce_priority(o) <= mine
     )
     room = _closable(account, name, direction) - ahead
     if room <= _EPS:
         order["order_state"] = "cancelled"
-    elif order["amount"] - order["filled_amount"] > room:
+    elif unfilled(order) > room:
         _resize(order, instrument, order["filled_amount"] + room)
 
 
@@ -986,7 +986,7 @@ async def _fit_reduce_only(sim: SimState) -> None:
         for direction in ("buy", "sell"):
             room = _closable(account, name, direction)
             for order in _reducing(account, name, direction):
-                left = order["amount"] - order["filled_amount"]
+                left = unfilled(order)
                 if left > room + _EPS:
                     if room <= _EPS:
                         cancel_one(sim, order, None)  # Deribit documents no reason for it
@@ -1184,7 +1184,7 @@ def check_margin(
 def _check_spot_funds(
     sim: SimState, account: Account, instrument: dict[str, Any], order: dict[str, Any]
 ) -> None:
-    left = float(order["amount"] - order["filled_amount"])
+    left = unfilled(order)
     if order["direction"] == "sell":
         currency, needed = instrument["base_currency"], left
     else:
@@ -1231,7 +1231,7 @@ def _finish(sim: SimState, account: Account, order: dict[str, Any], book: Book) 
         # nothing filled, the book's mid), never the placeholder string.
         filled = order["filled_amount"] > 0
         order["price"] = order["average_price"] if filled else (book.mid() or 0.0)
-    remaining = order["amount"] - order["filled_amount"]
+    remaining = unfilled(order)
     if remaining <= _EPS:
         order["order_state"] = "filled"
     elif order["order_type"] not in _LIMIT_TYPES or order["time_in_force"] in (

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _mmp
-from ._accounts import Account
+from ._accounts import Account, unfilled
 from ._market import kind_matches
 from ._orders import (
     Matched,
@@ -103,7 +103,7 @@ def _draft(
     require_may_trade(account, instrument)
     amount, price = side.get("amount"), side.get("price")
     if amount is None and resting is not None:  # an amendment of the price alone
-        amount = resting["amount"] - resting["filled_amount"]
+        amount = unfilled(resting)
     elif amount is None:
         raise SimError(10004, "order_not_found", {"reason": "no quote to amend on this side"})
     if not isinstance(amount, int | float) or not isinstance(price, int | float):
@@ -145,7 +145,7 @@ def _match(
     elif order["reject_post_only"]:
         raise SimError(11054, "post_only_reject")
     if resting is not None:
-        left = resting["amount"] - resting["filled_amount"]
+        left = unfilled(resting)
         unrest(book, order["direction"], resting["price"], left)
         if order["price"] != resting["price"] or order["amount"] - resting["filled_amount"] > left:
             order.pop("_ahead", None)  # only a smaller or re-labelled quote keeps its place

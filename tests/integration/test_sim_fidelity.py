@@ -782,3 +782,22 @@ async def test_a_write_after_closing_the_websocket_is_refused_as_not_sent(
     with pytest.raises(ConnectionError) as refused:
         await transport.send(b'{"jsonrpc":"2.0","id":1,"method":"public/get_time"}')
     assert transport.unsent(refused.value)
+
+
+async def test_fills_are_whole_amount_steps_without_float_residue(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    call = "BTC-27NOV26-65000-C"
+    tick = (await trader.public.get_instrument(call)).tick_size or 0
+    ticker = await trader.public.ticker(call)
+    assert ticker.best_ask_price is not None
+    assert ticker.best_bid_price is not None
+    price = round(ticker.best_ask_price - tick, 4)
+    assert price > ticker.best_bid_price  # the counterparty's offer is the best one
+    await counterparty.private.sell(call, amount=0.9, price=price)
+    bought = await trader.private.buy(call, amount=1.0, type="market")
+    # 1.0 - 0.9 is 0.09999999999999998 in binary floating point: Deribit says 0.1.
+    assert [t.amount for t in bought.trades] == [0.9, 0.1]
+    prints = (await trader.public.get_last_trades_by_instrument(call, count=2)).trades
+    assert sorted(t.amount for t in prints) == [0.1, 0.9]
+    assert (await trader.private.get_position(call)).size == 1.0
