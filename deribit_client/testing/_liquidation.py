@@ -15,6 +15,7 @@ bankrupt account's negative equity to zero; the simulator leaves it negative.)""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from ._accounting import account_figures, position_view
@@ -44,17 +45,17 @@ def _shortfall(sim: SimState, account: Account, currency: str) -> float:
     return float(figures["maintenance_margin"] - figures["margin_balance"])
 
 
-async def on_market_move(sim: SimState, name: str) -> None:
-    """Liquidate the accounts that ``name``'s move left short of maintenance margin in
-    its settlement currency."""
+async def on_market_move(sim: SimState, names: Sequence[str]) -> None:
+    """Liquidate the accounts that the move of ``names`` left short of maintenance margin
+    in their settlement currencies (each checked once per move)."""
     instruments = sim.market.instruments
-    currency = currency_of(instruments[name])
-    for account in list(sim.trading.accounts.values()):
-        if (account.client_id, currency) in sim.trading.liquidating:
-            continue  # its liquidation's own trades moved the market
-        held = any(currency_of(instruments[n]) == currency for n in account.positions)
-        if held and _shortfall(sim, account, currency) > _EPS:
-            await liquidate(sim, account, currency)
+    for currency in dict.fromkeys(currency_of(instruments[name]) for name in names):
+        for account in list(sim.trading.accounts.values()):
+            if (account.client_id, currency) in sim.trading.liquidating:
+                continue  # its liquidation's own trades moved the market
+            held = any(currency_of(instruments[n]) == currency for n in account.positions)
+            if held and _shortfall(sim, account, currency) > _EPS:
+                await liquidate(sim, account, currency)
 
 
 async def liquidate(sim: SimState, account: Account, currency: str) -> None:

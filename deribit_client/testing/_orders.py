@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from . import _mmp
@@ -766,16 +767,17 @@ def _advanced_price(sim: SimState, instrument: dict[str, Any], order: dict[str, 
                                      sim.now_ms())  # fmt: skip
 
 
-async def _reprice_advanced(sim: SimState, name: str) -> None:
+async def _reprice_advanced(sim: SimState, names: Sequence[str]) -> None:
     """Deribit keeps an advanced order at its USD price or implied volatility: when the
     index moves, its price follows, as an edit would move it (behind the level's queue,
     trading if it now crosses)."""
-    instrument = sim.market.instruments[name]
-    if instrument["kind"] != "option":
+    options = {n for n in names if sim.market.instruments[n]["kind"] == "option"}
+    if not options:
         return
     for account in list(sim.trading.accounts.values()):
-        for order in [o for o in account.live_orders() if o["instrument_name"] == name
+        for order in [o for o in account.live_orders() if o["instrument_name"] in options
                       and o["order_state"] == "open" and "advanced" in o]:  # fmt: skip
+            instrument = sim.market.instruments[order["instrument_name"]]
             price = _advanced_price(sim, instrument, order)
             if price == order["price"]:
                 continue
@@ -784,7 +786,8 @@ async def _reprice_advanced(sim: SimState, name: str) -> None:
             except SimError:  # it would trade with the account itself (reject_taker)
                 await cancel_orders(sim, account, [order], None)
                 continue
-            unrest(sim.market.books[name], order["direction"], order["price"], shown(order))
+            book = sim.market.books[order["instrument_name"]]
+            unrest(book, order["direction"], order["price"], shown(order))
             order.pop("_ahead", None)  # a new price: the back of the new level's queue
             order["price"] = price
             await _rematch(sim, account, order, instrument, reached, True)

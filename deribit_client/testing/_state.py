@@ -21,7 +21,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -83,9 +83,11 @@ class SimState:
         """Authenticates private calls, raising SimError (set by the auth handlers)."""
         self.on_disconnect: list[Callable[[Session], None]] = []
         """Called when a WebSocket connection ends (cancel-on-disconnect lives here)."""
-        self.on_market_move: list[Callable[[str], Awaitable[None]]] = []
-        """Awaited with an instrument's name after its market moved and was published
-        (trigger orders watch their reference prices here)."""
+        self.on_market_move: list[Callable[[Sequence[str]], Awaitable[None]]] = []
+        """Awaited, in order, with the names of the instruments whose markets moved
+        together (one for a trade or book change, every instrument on an index for an
+        index move) once they are published: trigger orders watch their reference prices
+        here, and liquidation runs after every trigger of the move has fired."""
 
         self._tasks: set[asyncio.Future[Any]] = set()
 

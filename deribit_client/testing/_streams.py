@@ -177,7 +177,7 @@ async def market_moved(
     Returns the book change message, if there was one."""
     change = await _publish_market(sim, name, trades, skip)
     for hook in sim.on_market_move:
-        await hook(name)
+        await hook((name,))
     for leg, printed in leg_trades(trades).items():  # a combo's trades print on its legs
         await market_moved(sim, leg, printed)
     return change
@@ -185,17 +185,17 @@ async def market_moved(
 
 async def index_moved(sim: SimState, index: str) -> None:
     """Publish ``index``'s price on ``deribit_price_index.{index}`` and run the
-    ``sim.on_market_move`` hooks of every instrument on it (their ``index_price``
-    triggers watch it)."""
+    ``sim.on_market_move`` hooks with every instrument on it, at once: their
+    ``index_price`` triggers watch it, and each hook sees the whole move (every stop it
+    fires before any liquidation check)."""
     price = sim.market.index_prices[index]
     await sim.publish(
         f"deribit_price_index.{index}",
         {"index_name": index, "price": price, "timestamp": sim.now_ms()},
     )
     names = [n for n, i in sim.market.instruments.items() if i.get("price_index") == index]
-    for name in names:
-        for hook in sim.on_market_move:
-            await hook(name)
+    for hook in sim.on_market_move:
+        await hook(names)
 
 
 async def _publish_market(

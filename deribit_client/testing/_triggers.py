@@ -6,6 +6,7 @@ and once it reaches the trigger they run as the market or limit order they carry
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from ._accounts import Account
@@ -31,8 +32,13 @@ def fires(order: dict[str, Any], reference: float) -> bool:
     return bool(reference >= trigger if rising else reference <= trigger)
 
 
-async def on_market_move(sim: SimState, name: str) -> None:
-    """Fire the trigger orders of ``name`` whose reference price reached their trigger."""
+async def on_market_move(sim: SimState, names: Sequence[str]) -> None:
+    """Fire the trigger orders of ``names`` whose reference price reached their trigger."""
+    for name in names:
+        await _fire_reached(sim, name)
+
+
+async def _fire_reached(sim: SimState, name: str) -> None:
     waiting = sim.trading.untriggered.get(name)
     if not waiting:
         return

@@ -101,3 +101,36 @@ async def test_a_segregated_account_is_told_the_price_it_would_be_liquidated_at(
     assert (await trader.private.get_position(PERP)).size == 3_000  # not yet
     await sim.move_market(PERP, price * 0.998)
     assert (await trader.private.get_position(PERP)).size < 3_000
+
+
+@pytest.mark.parametrize("stop_loss", [True, False])
+async def test_a_stop_the_same_index_move_fires_closes_the_position_before_liquidation(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient, stop_loss: bool
+) -> None:
+    # An index move reaches every instrument on the index. Checking the account after
+    # the first of them cancelled a stop on a later one ("autoliquidation") and
+    # liquidated, fee and all, what that stop was there to close.
+    call = "BTC-27NOV26-65000-C"
+    await trader.private.change_margin_model("segregated_sm")
+    ask = (await trader.public.ticker(call)).best_ask_price
+    assert ask is not None
+    await trader.private.sell(call, amount=30, price=ask)
+    await counterparty.private.buy(call, amount=30, type="market")
+    free = (await _summary(trader)).available_withdrawal_funds or 0
+    await trader.private.withdraw("BTC", "bc1-elsewhere", round(free - 0.001, 6))
+    index = sim.market.index_prices["btc_usd"]
+    if stop_loss:
+        stop = await trader.private.buy(
+            call, amount=30, type="stop_market", trigger="index_price",
+            trigger_price=round(index * 1.01), reduce_only=True,
+        )  # fmt: skip
+    await sim.set_index_price("btc_usd", index * 1.08)
+    trades = (await trader.private.get_user_trades_by_instrument(call, count=100)).trades
+    liquidated = [t for t in trades if t.order_type == "liquidation"]
+    if not stop_loss:  # this move leaves the account short of margin
+        assert liquidated
+        return
+    fired = await trader.private.get_order_state(stop.order.order_id)
+    assert (fired.order_state, fired.filled_amount) == ("filled", 30)
+    assert not liquidated
+    assert (await trader.private.get_position(call)).size == 0
