@@ -26,6 +26,7 @@ from .models import (
     Candle,
     EstimatedExpirationPrice,
     IncrementalTicker,
+    Instrument,
     InstrumentState,
     MarkPriceOption,
     MmpStatus,
@@ -66,6 +67,7 @@ __all__ = [
     "deribit_volatility_index",
     "estimated_expiration_price",
     "incremental_ticker",
+    "instrument_creation",
     "instrument_state",
     "markprice_options",
     "perpetual",
@@ -222,6 +224,12 @@ def markprice_options(index_name: str) -> Channel[list[MarkPriceOption]]:
 def instrument_state(kind: Kind, currency: str) -> Channel[InstrumentState]:
     """``instrument.state.(kind).(currency)``: instruments created, started, settled..."""
     return _build("instrument.state.(kind).(currency)", kind, currency)
+
+
+def instrument_creation(kind: Kind, currency: str) -> Channel[Instrument]:
+    """``instrument.creation.(kind).(currency)``: each instrument Deribit lists, once, as
+    ``public/get_instruments`` shows it (kind may be ``future_combo``/``option_combo``)."""
+    return _build("instrument.creation.(kind).(currency)", kind, currency)
 
 
 def announcements() -> Channel[Announcement]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -56,6 +57,17 @@ def black_scholes(call: bool, spot: float, strike: float, years: float, iv: floa
         else strike * normal(-d2) - spot * normal(-d1)
     )
     return usd / spot
+
+
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+
+
+def expiry_in(sim: DeribitSimulator, days: int) -> tuple[str, int]:
+    """Deribit's date code (``25DEC26``) of the day ``days`` after the simulator's today,
+    and that day's 08:00 UTC expiry in milliseconds."""
+    day = dt.datetime.fromtimestamp(sim.now_ms() / 1000, dt.UTC).date() + dt.timedelta(days)
+    expiry = dt.datetime(day.year, day.month, day.day, 8, tzinfo=dt.UTC)
+    return f"{day.day}{_MONTHS[day.month - 1]}{day.year % 100:02d}", int(expiry.timestamp() * 1000)
 
 
 def tick(seq: int) -> dict[str, Any]:

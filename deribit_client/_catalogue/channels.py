@@ -50,6 +50,7 @@ CHANNELS: dict[str, ChannelFacts] = {
     'user.portfolio.(currency)': ChannelFacts('user.portfolio.(currency)', True, ('currency',), ''),
     'user.trades.(instrument_name).(interval)': ChannelFacts('user.trades.(instrument_name).(interval)', True, ('instrument_name', 'interval'), "Get notifications about the user's trades in an instrument."),
     'user.trades.(kind).(currency).(interval)': ChannelFacts('user.trades.(kind).(currency).(interval)', True, ('kind', 'currency', 'interval'), "Get notifications about the user's trades in any instrument of a given kind and given currency."),
+    'instrument.creation.(kind).(currency)': ChannelFacts('instrument.creation.(kind).(currency)', False, ('kind', 'currency'), 'Get notified once of each instrument created of the given kind in the given currency: the full instrument, as public/get_instruments lists it.'),
 }
 
 CHANNEL_PARTS: dict[str, tuple[str, ...]] = {

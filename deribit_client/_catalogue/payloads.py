@@ -87,13 +87,12 @@ PAYLOADS: dict[str, Any] = {
     "block_rfq.trades.(currency)": BlockRfqTrade,
     "block_trade_confirmations": PendingBlockTrade,
     "block_trade_confirmations.(currency)": PendingBlockTrade,
+    "instrument.creation.(kind).(currency)": Instrument,
 }
 """The catalogue's channel pattern -> the model of its ``data`` (the AsyncAPI file has
-examples but no schemas): every one of the 39 families. Objects the OpenAPI spec also
-returns from methods share their Struct (a Block RFQ is one ``BlockRfq``)."""
-
-_NEWER_THAN_SPEC: dict[str, Any] = {"instrument.creation": Instrument}
-"""Channel families Deribit added after the spec snapshot, by their first two parts."""
+examples but no schemas): every one of the 40 families (the spec's 39 and
+``instrument.creation``). Objects the OpenAPI spec also returns from methods share their
+Struct (a Block RFQ is one ``BlockRfq``)."""
 
 
 def payload_type(channel: str) -> Any:
@@ -105,6 +104,4 @@ def payload_type(channel: str) -> Any:
     ``list[Order]``.
     """
     facts = channel_facts(channel)
-    if facts is not None:
-        return PAYLOADS.get(facts.pattern, Any)
-    return _NEWER_THAN_SPEC.get(".".join(channel.split(".")[:2]), Any)
+    return Any if facts is None else PAYLOADS.get(facts.pattern, Any)

@@ -27,6 +27,7 @@ from ._orders import currency_of, require_open
 from ._session import SimError, as_number, invalid_param, public_view
 from ._shaped import declared_params
 from ._state import Call, SimState
+from ._streams import instrument_created
 
 __all__ = [
     "Structure",
@@ -189,7 +190,7 @@ def _registered(
         "_currency": structure.currency,
     }
     market.combos[name] = combo
-    market.add_combo(combo)
+    sim.spawn(instrument_created(sim, market.add_combo(combo)))  # a new instrument: announced
     return combo
 
 

@@ -430,8 +430,9 @@ class Market:
         self._fits: dict[str, tuple[tuple[float | None, ...], float]] = {}
         """Each strike's last volatility (percent) fitted to its books (:meth:`mark_iv`)
         and what it was fitted to."""
+        self._instrument_ids = itertools.count(100_001)
         today = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).date()
-        next_id = iter(range(100_001, 200_000))
+        next_id = self._instrument_ids
         for currency, tick, contract, spot in (
             ("BTC", 0.5, 10.0, 64_750.0),
             ("ETH", 0.05, 1.0, 3_402.5),
@@ -596,6 +597,66 @@ class Market:
                 usd = _option_usd(spec, spot, OPENING_IV, self.started_ms)
                 self._add(spec, max(usd / _usd_per_price(spec, spot), tick))
                 self._strikes.setdefault(_strike_of(name), []).append(name)
+
+    def list_instrument(self, name: str, now_ms: int) -> dict[str, Any]:
+        """List a new future or option, named as Deribit names them (``BTC-25DEC26``,
+        ``BTC-25DEC26-80000-C``, ``XRP_USDC-25DEC26-0d6-P``) and expiring at 08:00 UTC
+        of its date: sizes, ticks, fees and index are those of a listed instrument of the
+        same currency and kind; a future's book opens at its index, an option's at its
+        Black-Scholes value at :data:`OPENING_IV`. Returns the instrument, created now.
+
+        Raises:
+            ValueError: the name is listed already, is not such a name, expires in the
+                past, or names a currency or kind the simulator lists nothing like.
+        """
+        if name in self.instruments:
+            raise ValueError(f"{name} is listed already")
+        parts = name.split("-")
+        if len(parts) not in (2, 4) or (len(parts) == 4 and parts[3] not in ("C", "P")):
+            raise ValueError(
+                f"{name!r} is neither a future (BTC-25DEC26) nor an option (BTC-25DEC26-80000-C)"
+            )
+        kind = "future" if len(parts) == 2 else "option"
+        day = _expiry_day(parts[1])
+        if day is None:
+            raise ValueError(f"{name}: {parts[1]!r} is not a date such as 25DEC26")
+        expiry = _expiry_ms(day)
+        if expiry <= now_ms:
+            raise ValueError(f"{name} would have expired already")
+        template = next(
+            (i for i in self.instruments.values()
+             if i["kind"] == kind and i["instrument_name"].split("-")[0] == parts[0]),
+            None,
+        )  # fmt: skip
+        if template is None:
+            raise ValueError(f"{name}: the simulator lists no {kind} of {parts[0]} to model it on")
+        friday = day.weekday() == 4
+        spec = {
+            **template,
+            "instrument_name": name,
+            "instrument_id": next(self._instrument_ids),
+            "is_active": True,
+            "state": "open",
+            "creation_timestamp": now_ms,
+            "expiration_timestamp": expiry,
+            "settlement_period": (
+                "month" if friday and day.month != (day + dt.timedelta(7)).month
+                else "week" if friday else "day"
+            ),
+        }  # fmt: skip
+        spot = self._spot(template)
+        if kind == "future":
+            self._add(spec, spot)
+            return self.instruments[name]
+        strike = _strike_value(parts[2])
+        if strike is None:
+            raise ValueError(f"{name}: {parts[2]!r} is not a strike such as 80000 or 0d6")
+        spec.update(strike=strike, option_type="call" if parts[3] == "C" else "put")
+        usd = _option_usd(spec, spot, OPENING_IV, now_ms)
+        self._add(spec, max(usd / _usd_per_price(spec, spot), spec["tick_size"]))
+        self._strikes.setdefault(_strike_of(name), []).append(name)
+        self.opening_prices[name] = self.mark_price(name)
+        return self.instruments[name]
 
     def add_combo(self, combo: dict[str, Any]) -> dict[str, Any]:
         """Open the book of a combo (a ``private/create_combo`` record): an instrument of
@@ -1131,6 +1192,26 @@ def traded_volume(
         volume += coins
         cost += coins * trade["price"]
     return round(volume, 8), round(cost, 8)
+
+
+def _expiry_day(code: str) -> dt.date | None:
+    """The date of one of Deribit's date codes (``25DEC26``), or None."""
+    day, month, year = code[:-5], code[-5:-2], code[-2:]
+    if not (day.isdigit() and year.isdigit() and month in _MONTHS) or day.startswith("0"):
+        return None
+    try:
+        return dt.date(2000 + int(year), _MONTHS.index(month) + 1, int(day))
+    except ValueError:  # 31FEB27
+        return None
+
+
+def _strike_value(code: str) -> float | None:
+    """The strike of an option name's strike part (``80000``; ``0d6`` is 0.6), or None."""
+    whole, _, fraction = code.partition("d")
+    if not whole.isdigit() or not (fraction.isdigit() or (not fraction and "d" not in code)):
+        return None
+    strike = float(f"{whole}.{fraction or 0}")
+    return strike if strike > 0 else None
 
 
 def _expiry_ms(day: dt.date) -> int:

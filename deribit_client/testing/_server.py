@@ -357,6 +357,23 @@ class DeribitSimulator(SimState):
             raise ValueError(f"unknown book state {state!r}; one of {', '.join(BOOK_STATES)}")
         await _orders.set_book_state(self, found, state)
 
+    async def list_instrument(self, name: str) -> dict[str, Any]:
+        """List a new future or option as Deribit does every day, named as Deribit names
+        them (``BTC-25DEC26``, ``BTC-25DEC26-80000-C``, ``XRP_USDC-25DEC26-0d6-P``;
+        expiring at 08:00 UTC of that date): it trades at once, ``get_instruments``
+        lists it, and ``instrument.creation.{kind}.{currency}`` subscribers are sent it,
+        once. Its sizes, ticks, fees and index are those of the currency's other
+        instruments of its kind; its book opens at the index (a future) or at its
+        Black-Scholes value (an option). Returns the instrument.
+
+        Raises:
+            ValueError: the name is listed already, is not such a name, expires in the
+                past, or names a currency the simulator lists no such instrument of.
+        """
+        instrument = self.market.list_instrument(name, self.now_ms())
+        await _streams.instrument_created(self, instrument)
+        return dict(instrument)
+
     async def set_platform_state(
         self, *, locked: bool = False, price_index: str | None = None, maintenance: bool = False
     ) -> None:

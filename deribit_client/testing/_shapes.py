@@ -518,6 +518,7 @@ CHANNELS: tuple[str, ...] = (
     'user.portfolio.(currency)',
     'user.trades.(instrument_name).(interval)',
     'user.trades.(kind).(currency).(interval)',
+    'instrument.creation.(kind).(currency)',
 )
 """Every channel name pattern: ``book.(instrument_name).(interval)``."""
 

@@ -33,6 +33,7 @@ __all__ = [
     "market_moved",
     "publish_to_account",
     "needs_authorization",
+    "instrument_created",
     "instrument_state_changed",
     "register",
     "subscribed",
@@ -410,6 +411,15 @@ async def instrument_state_changed(sim: SimState, instrument: dict[str, Any]) ->
         parts = channel.split(".")
         if parts[:2] == ["instrument", "state"] and channel_covers(parts[2:], instrument):
             await sim.publish(channel, data)
+
+
+async def instrument_created(sim: SimState, instrument: dict[str, Any]) -> None:
+    """Send the new ``instrument`` once to every ``instrument.creation.{kind}.{currency}``
+    channel covering it."""
+    for channel in sorted(subscribed(sim)):
+        parts = channel.split(".")
+        if parts[:2] == ["instrument", "creation"] and channel_covers(parts[2:], instrument):
+            await sim.publish(channel, instrument)
 
 
 INCREMENTAL_TICKER_PERIOD_MS = 1_000

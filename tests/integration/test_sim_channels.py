@@ -15,6 +15,7 @@ from deribit_client import DeribitClient, Notification, SubscriptionRejected
 from deribit_client._catalogue.channels import CHANNELS
 from deribit_client._catalogue.payloads import payload_type
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+from tests.helpers import expiry_in
 
 # A value that exists in the simulator for each channel part.
 PARTS = {
@@ -82,6 +83,7 @@ async def test_every_confirmed_channel_is_published(
         sim.clock = lambda: time.time() + 6  # past the taker's grace period
         await counterparty.private.accept_block_rfq(asked.block_rfq_id, 64_000.0, 1_000, "buy",
                                                     quote_legs, "fill_or_kill")  # fmt: skip
+        await sim.list_instrument(f"BTC-{expiry_in(sim, 40)[0]}")
         await sim.set_user_lock("BTC")
         await sim.set_instrument_state("BTC-PERPETUAL", "locked")
         await sim.set_platform_state(locked=True, price_index="btc_usd")

@@ -263,10 +263,14 @@ def render_channels(spec_path: Path = CHANNEL_SPEC) -> str:
 
 def channel_patterns(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each channel's name pattern (``book.(instrument_name).(interval)``) -> its entry in
-    the AsyncAPI spec, sorted by the spec's channel keys."""
+    the AsyncAPI spec, sorted by the spec's channel keys, then the families newer than
+    the spec (``overrides.NEWER_CHANNELS``)."""
     return {
-        spec["channels"][name].get("address") or name: spec["channels"][name]
-        for name in sorted(spec["channels"])
+        **{
+            spec["channels"][name].get("address") or name: spec["channels"][name]
+            for name in sorted(spec["channels"])
+        },
+        **overrides.NEWER_CHANNELS,
     }
 
 

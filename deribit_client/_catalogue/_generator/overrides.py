@@ -54,6 +54,15 @@ CHANNEL_PART_VALUES = {
 }
 """Channel part values the AsyncAPI enum leaves out."""
 
+NEWER_CHANNELS = {
+    "instrument.creation.(kind).(currency)": {
+        "summary": "Get notified once of each instrument created of the given kind in the "
+        "given currency: the full instrument, as public/get_instruments lists it.",
+    },
+}
+"""Channel families Deribit documented after the AsyncAPI snapshot (REFERENCE 5, marked
+[new]), as AsyncAPI entries; families whose payload is not documented are left out."""
+
 PRIVATE_CHANNELS = frozenset({"block_trade_confirmations", "block_trade_confirmations.(currency)"})
 """Channels the AsyncAPI file does not tag private but Deribit serves only to an
 authenticated connection (REFERENCE section 5)."""
