@@ -809,11 +809,37 @@ def reference_price(sim: SimState, instrument: dict[str, Any], trigger: str) -> 
     return last
 
 
+def fires_rising(order_type: str, direction: str) -> bool:
+    """Whether a trigger order fires when its reference price rises to its trigger (buy
+    stops, trailing or not, and sell take-profits) rather than falls to it."""
+    return (direction == "sell") != order_type.startswith(("stop", "trailing"))
+
+
+def trigger_reached(order_type: str, direction: str, reference: float, trigger: float) -> bool:
+    """Whether a trigger order of ``order_type`` and ``direction`` fires at ``reference``."""
+    return reference >= trigger if fires_rising(order_type, direction) else reference <= trigger
+
+
+def _check_unreached(
+    sim: SimState, instrument: dict[str, Any], order: dict[str, Any], trigger_price: float
+) -> None:
+    """A stop or take-profit's new ``trigger_price``: positive (``-32602``) and not yet
+    reached by its reference price, or it would fire the moment it was placed:
+    ``11036 invalid_trigger_price``, Deribit's "too high or too low in relation to the
+    last trade, index or market price"."""
+    if trigger_price <= 0:
+        raise invalid_param("trigger_price", "must be positive")
+    reference = reference_price(sim, instrument, order["trigger"])
+    if trigger_reached(order["order_type"], order["direction"], reference, trigger_price):
+        raise SimError(11036, "invalid_trigger_price")
+
+
 def _trigger_params(
     call: Call, instrument: dict[str, Any], order_type: str, direction: str
 ) -> dict[str, Any]:
-    """A trigger order's ``trigger``, ``trigger_price`` (on the tick: ``10044``) and, for
-    a trailing stop, ``trigger_offset`` with the reference price it trails from."""
+    """A trigger order's ``trigger``, ``trigger_price`` (on the tick: ``10044``; not
+    reached yet: :func:`_check_unreached`) and, for a trailing stop, ``trigger_offset``
+    with the reference price it trails from."""
     if order_type not in _TRIGGER_TYPES:
         return {}
     trigger = call.param("trigger", str, "last_price")
@@ -830,6 +856,8 @@ def _trigger_params(
     trigger_price = _trigger_price(call, instrument)
     if trigger_price is None:
         raise invalid_param("trigger_price", "required for trigger orders")
+    order = {"order_type": order_type, "direction": direction, "trigger": trigger}
+    _check_unreached(call.sim, instrument, order, trigger_price)
     return {"trigger": trigger, "trigger_price": trigger_price}
 
 
@@ -1304,8 +1332,10 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     if price is not None:
         check_price(sim, instrument, order["direction"], price)
     trigger_price = _trigger_price(call, instrument)
-    if trigger_price is not None and order["order_state"] == "untriggered":
-        order["trigger_price"] = trigger_price
+    if order["order_state"] != "untriggered" or order["order_type"] == "trailing_stop":
+        trigger_price = None  # only a waiting stop or take-profit has one to move
+    if trigger_price is not None:
+        _check_unreached(sim, instrument, order, trigger_price)
     # Checked as the order it becomes, before anything changes.
     edited = {**order, "amount": order["amount"] if amount is None else amount,
               "price": order["price"] if price is None else price,
@@ -1344,6 +1374,8 @@ async def _edit(call: Call, order: dict[str, Any]) -> dict[str, Any]:
     if amount is not None:
         order["amount"] = amount
         order["contracts"] = round(amount / instrument["contract_size"], 10)
+    if trigger_price is not None:
+        order["trigger_price"] = trigger_price
     if price is not None:
         order["price"] = price
         for key in ("advanced", "usd", "implv"):  # a plain price ends an advanced order

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._accounts import Account
-from ._orders import currency_of, reference_price, run_waiting
+from ._orders import currency_of, reference_price, run_waiting, trigger_reached
 from ._session import invalid_param
 from ._shaped import declared_params
 from ._state import Call, SimState, account_of
@@ -27,9 +27,8 @@ def fires(order: dict[str, Any], reference: float) -> bool:
         peak = max(order["_peak"], reference) if sell else min(order["_peak"], reference)
         offset = order["trigger_offset"]
         order.update(_peak=peak, trigger_price=peak - offset if sell else peak + offset)
-    rising = sell != order["order_type"].startswith(("stop", "trailing"))
-    trigger = order["trigger_price"]
-    return bool(reference >= trigger if rising else reference <= trigger)
+    return trigger_reached(order["order_type"], order["direction"], reference,
+                           order["trigger_price"])  # fmt: skip
 
 
 async def on_market_move(sim: SimState, names: Sequence[str]) -> None:

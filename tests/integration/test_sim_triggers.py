@@ -92,7 +92,35 @@ async def test_a_trailing_stop_follows_the_price_up_and_fires_on_the_way_down(
     assert (fired.triggered, fired.order_state) == (True, "filled")
 
 
-async def test_editing_the_trigger_price_to_a_reached_level_fires_the_order(
+async def test_a_trigger_its_reference_price_has_reached_already_is_refused(
+    trader: DeribitClient,
+) -> None:
+    # Deribit: 11036 invalid_trigger_price, "too high or too low in relation to the last
+    # trade, index or market price". The simulator fired such orders at once.
+    ticker = await trader.public.ticker(PERP)
+    last, mark = ticker.last_price, ticker.mark_price
+    assert last is not None
+    assert mark is not None
+    reached = [
+        (trader.private.sell, "stop_market", "last_price", last + 500),  # a stop above
+        (trader.private.sell, "stop_limit", "last_price", last),  # at the price: reached
+        (trader.private.buy, "stop_market", "mark_price", round(mark) - 500),  # a stop below
+        (trader.private.sell, "take_market", "mark_price", round(mark) - 500),
+        (trader.private.buy, "take_limit", "last_price", last + 500),
+    ]
+    for place, kind, trigger, price in reached:
+        with pytest.raises(DeribitError) as refused:
+            await place(PERP, amount=10, type=kind, price=last, trigger=trigger,
+                        trigger_price=price)  # fmt: skip
+        assert (refused.value.code, refused.value.message) == (11036, "invalid_trigger_price")
+    with pytest.raises(DeribitError) as negative:
+        await trader.private.buy(PERP, amount=10, type="take_market", trigger_price=-5.0)
+    assert negative.value.code == -32602
+    assert await trader.private.get_open_orders() == []  # nothing rests, nothing traded
+    assert (await trader.private.get_position(PERP)).size == 0
+
+
+async def test_editing_a_trigger_to_a_reached_level_is_refused_and_changes_nothing(
     trader: DeribitClient,
 ) -> None:
     ticker = await trader.public.ticker(PERP)
@@ -103,9 +131,19 @@ async def test_editing_the_trigger_price_to_a_reached_level_fires_the_order(
     with pytest.raises(DeribitError) as off_tick:
         await trader.private.edit(stop.order.order_id, amount=100, trigger_price=far + 0.3)
     assert off_tick.value.code == 10044
-    await trader.private.edit(stop.order.order_id, amount=100, trigger_price=ticker.last_price)
-    fired = await trader.private.get_order_state(stop.order.order_id)
-    assert (fired.triggered, fired.order_state) == (True, "filled")
+    with pytest.raises(DeribitError) as reached:
+        await trader.private.edit(stop.order.order_id, amount=100,
+                                  trigger_price=ticker.last_price)  # fmt: skip
+    assert reached.value.code == 11036
+    # A refused edit leaves the order as it was, whatever check refused it.
+    with pytest.raises(DeribitError) as too_big:
+        await trader.private.edit(stop.order.order_id, amount=100_000_000,
+                                  trigger_price=far - 500)  # fmt: skip
+    assert too_big.value.code == 10009  # not_enough_funds
+    kept = await trader.private.get_order_state(stop.order.order_id)
+    assert (kept.order_state, kept.trigger_price, kept.amount) == ("untriggered", far, 100)
+    moved = await trader.private.edit(stop.order.order_id, amount=100, trigger_price=far + 500)
+    assert (moved.order.order_state, moved.order.trigger_price) == ("untriggered", far + 500)
 
 
 async def test_trigger_parameters_are_checked(trader: DeribitClient) -> None:
