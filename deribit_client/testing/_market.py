@@ -1207,8 +1207,8 @@ def _expiry_day(code: str) -> dt.date | None:
 
 def _strike_value(code: str) -> float | None:
     """The strike of an option name's strike part (``80000``; ``0d6`` is 0.6), or None."""
-    whole, _, fraction = code.partition("d")
-    if not whole.isdigit() or not (fraction.isdigit() or (not fraction and "d" not in code)):
+    whole, point, fraction = code.partition("d")
+    if not whole.isdigit() or (point and not fraction.isdigit()):
         return None
     strike = float(f"{whole}.{fraction or 0}")
     return strike if strike > 0 else None

@@ -809,22 +809,18 @@ def reference_price(sim: SimState, instrument: dict[str, Any], trigger: str) -> 
     return last
 
 
-def fires_rising(order_type: str, direction: str) -> bool:
-    """Whether a trigger order fires when its reference price rises to its trigger (buy
-    stops, trailing or not, and sell take-profits) rather than falls to it."""
-    return (direction == "sell") != order_type.startswith(("stop", "trailing"))
-
-
 def trigger_reached(order_type: str, direction: str, reference: float, trigger: float) -> bool:
-    """Whether a trigger order of ``order_type`` and ``direction`` fires at ``reference``."""
-    return reference >= trigger if fires_rising(order_type, direction) else reference <= trigger
+    """Whether a trigger order fires at ``reference``: buy stops (trailing or not) and
+    sell take-profits once it rises to ``trigger``, the others once it falls to it."""
+    rising = (direction == "sell") != order_type.startswith(("stop", "trailing"))
+    return reference >= trigger if rising else reference <= trigger
 
 
 def _check_unreached(
     sim: SimState, instrument: dict[str, Any], order: dict[str, Any], trigger_price: float
 ) -> None:
-    """A stop or take-profit's new ``trigger_price``: positive (``-32602``) and not yet
-    reached by its reference price, or it would fire the moment it was placed:
+    """A stop or take-profit ``order``'s new ``trigger_price``: positive (``-32602``) and
+    not yet reached by its reference price, or it would fire the moment it was placed:
     ``11036 invalid_trigger_price``, Deribit's "too high or too low in relation to the
     last trade, index or market price"."""
     if trigger_price <= 0:

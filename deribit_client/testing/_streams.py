@@ -400,6 +400,17 @@ def current_candle(sim: SimState, name: str, resolution: str) -> dict[str, Any] 
             "cost": cost}  # fmt: skip
 
 
+async def _tell_instrument_channels(
+    sim: SimState, family: str, instrument: dict[str, Any], data: Any
+) -> None:
+    """Publish ``data`` on every ``instrument.{family}.{kind}.{currency}`` channel covering
+    ``instrument``."""
+    for channel in sorted(subscribed(sim)):
+        parts = channel.split(".")
+        if parts[:2] == ["instrument", family] and channel_covers(parts[2:], instrument):
+            await sim.publish(channel, data)
+
+
 async def instrument_state_changed(sim: SimState, instrument: dict[str, Any]) -> None:
     """Tell every ``instrument.state.{kind}.{currency}`` channel covering ``instrument``."""
     data = {
@@ -407,19 +418,13 @@ async def instrument_state_changed(sim: SimState, instrument: dict[str, Any]) ->
         "state": instrument["state"],
         "timestamp": sim.now_ms(),
     }
-    for channel in sorted(subscribed(sim)):
-        parts = channel.split(".")
-        if parts[:2] == ["instrument", "state"] and channel_covers(parts[2:], instrument):
-            await sim.publish(channel, data)
+    await _tell_instrument_channels(sim, "state", instrument, data)
 
 
 async def instrument_created(sim: SimState, instrument: dict[str, Any]) -> None:
     """Send the new ``instrument`` once to every ``instrument.creation.{kind}.{currency}``
     channel covering it."""
-    for channel in sorted(subscribed(sim)):
-        parts = channel.split(".")
-        if parts[:2] == ["instrument", "creation"] and channel_covers(parts[2:], instrument):
-            await sim.publish(channel, instrument)
+    await _tell_instrument_channels(sim, "creation", instrument, instrument)
 
 
 INCREMENTAL_TICKER_PERIOD_MS = 1_000
