@@ -122,7 +122,7 @@ def _draft(
                           _connection=call.session.id)  # fmt: skip
     else:  # one quote per instrument, side and group: the new one replaces it
         order = {**resting, **members, "price": float(price), "replaced": True,
-                 "amount": resting["filled_amount"] + float(amount)}  # fmt: skip
+                 "amount": round(resting["filled_amount"] + float(amount), 10)}  # fmt: skip
     _mmp.check_order(sim, account, instrument, order)
     check_margin(sim, account, instrument, order, replacing=resting)
     return order
@@ -147,7 +147,7 @@ def _match(
     if resting is not None:
         left = unfilled(resting)
         unrest(book, order["direction"], resting["price"], left)
-        if order["price"] != resting["price"] or order["amount"] - resting["filled_amount"] > left:
+        if order["price"] != resting["price"] or unfilled(order) > left:
             order.pop("_ahead", None)  # only a smaller or re-labelled quote keeps its place
         resting.clear()
         resting.update(order)

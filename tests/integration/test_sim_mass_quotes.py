@@ -102,6 +102,31 @@ async def test_a_quote_keeps_its_queue_place_only_when_it_shrinks_or_is_relabell
     assert filled == {"quote": 0, "counterparty": 0, filled_first: 10}
 
 
+async def test_an_option_quote_amended_to_what_is_left_of_it_keeps_its_place_and_amount(
+    sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
+) -> None:
+    # Amending a quote 0.1 of which filled to the 0.2 still open: 0.1 + 0.2 is
+    # 0.30000000000000004 in binary floating point, which made the quote grow (losing its
+    # place to the order queued behind it) and showed as its amount.
+    option = "BTC-27NOV26-65000-C"
+    await trader.private.change_margin_model("cross_pm")  # options are quoted on PM only
+    await _quoting(trader)
+    ticker = await trader.public.ticker(option)
+    assert ticker.best_bid_price is not None
+    assert ticker.best_ask_price is not None
+    price = round(ticker.best_bid_price + 0.0005, 4)
+    assert price < ticker.best_ask_price  # a level of its own, inside the spread
+    await _quote(trader, option, bid={"price": price, "amount": 0.3})
+    await sim.market_trade(option, "sell", 0.1, price=price)
+    await counterparty.private.buy(option, amount=0.2, price=price)
+    amended = _only(await _quote(trader, option, bid={"price": price, "amount": 0.2}))
+    assert (amended.amount, amended.filled_amount) == (0.3, 0.1)
+    await sim.market_trade(option, "sell", 0.2, price=price)
+    quoted = (await trader.private.get_user_trades_by_instrument(option)).trades
+    assert sum(t.amount or 0 for t in quoted) == pytest.approx(0.3)
+    assert (await counterparty.private.get_user_trades_by_instrument(option)).trades == []
+
+
 async def test_a_side_without_amount_amends_the_price_of_the_resting_quote(
     trader: DeribitClient,
 ) -> None:
