@@ -594,9 +594,16 @@ class Market:
                     "expiration_timestamp": _expiry_ms(day),
                     "instrument_id": next(ids),
                 }
-                usd = _option_usd(spec, spot, OPENING_IV, self.started_ms)
-                self._add(spec, max(usd / _usd_per_price(spec, spot), tick))
-                self._strikes.setdefault(_strike_of(name), []).append(name)
+                self._add_option(spec, spot, self.started_ms)
+
+    def _add_option(self, spec: dict[str, Any], spot: float, now_ms: int) -> None:
+        """List the option ``spec``, its book opening around its Black-Scholes value at
+        :data:`OPENING_IV` (a tick at least), beside the other option of its strike."""
+        usd = _option_usd(spec, spot, OPENING_IV, now_ms)
+        self._add(spec, max(usd / _usd_per_price(spec, spot), spec["tick_size"]))
+        self._strikes.setdefault(_strike_of(spec["instrument_name"]), []).append(
+            spec["instrument_name"]
+        )
 
     def list_instrument(self, name: str, now_ms: int) -> dict[str, Any]:
         """List a new future or option, named as Deribit names them (``BTC-25DEC26``,
@@ -652,9 +659,7 @@ class Market:
         if strike is None:
             raise ValueError(f"{name}: {parts[2]!r} is not a strike such as 80000 or 0d6")
         spec.update(strike=strike, option_type="call" if parts[3] == "C" else "put")
-        usd = _option_usd(spec, spot, OPENING_IV, now_ms)
-        self._add(spec, max(usd / _usd_per_price(spec, spot), spec["tick_size"]))
-        self._strikes.setdefault(_strike_of(name), []).append(name)
+        self._add_option(spec, spot, now_ms)
         self.opening_prices[name] = self.mark_price(name)
         return self.instruments[name]
 
