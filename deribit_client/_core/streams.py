@@ -185,7 +185,7 @@ class Stream(Generic[T]):
         self._started = False  # _start() under way or done: iteration may wait for items
         self._closed = False
         self._ended = False
-        self._done: asyncio.Future[None] | None = None
+        self._done: asyncio.Future[None] | None = None  # wait_closed's, made on demand
         self._pending_loss = 0
         self._consumer: asyncio.Task[None] | None = None
         self._hooks: set[asyncio.Task[None]] = set()  # running coroutine on_error hooks
@@ -298,8 +298,12 @@ class Stream(Generic[T]):
 
     async def wait_closed(self) -> None:
         """Wait until the stream ends (closed, or the client closed); raise its error if it
-        failed. Useful with a callback, where nothing else tells the caller."""
-        if not self.closed:
+        failed. Useful with a callback, where nothing else tells the caller.
+
+        A coroutine callback has then had every item queued before the end, and
+        ``on_error`` the error: leaving the ``async with`` afterwards loses nothing.
+        """
+        if not self.closed or self._consumer is not None:
             if self._done is None:
                 self._done = asyncio.get_running_loop().create_future()
             await asyncio.shield(self._done)
@@ -379,6 +383,10 @@ class Stream(Generic[T]):
                     self._report(exc, f"callback of {self.name} failed")
         except Exception as exc:
             await self._notify_error(exc)
+        finally:
+            # Delivered all it will (or cancelled by close): the stream has ended now.
+            self._consumer = None
+            self._settle()
 
     # -- producer side (called from the read loop; never awaits, never raises) -----------
 
@@ -471,6 +479,10 @@ class Stream(Generic[T]):
 
     def _finish(self) -> None:
         self._wake()
+        if self._consumer is None:  # else it ends once its consumer has delivered the rest
+            self._settle()
+
+    def _settle(self) -> None:
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
 

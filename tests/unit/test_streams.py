@@ -215,3 +215,89 @@ async def test_without_on_error_a_callback_error_is_logged_with_its_traceback(
     assert record.exc_info is not None
     assert "user bug" in str(record.exc_info[1])
     await s.close()
+
+
+async def test_a_coroutine_callback_may_close_its_own_stream() -> None:
+    seen: list[Any] = []
+
+    async def callback(item: Any) -> None:
+        seen.append(item)
+        await s.close()  # from inside the consumer task: it must not wait for itself
+
+    s: Stream[int] = Stream("c", "drop_oldest", 10, callback)
+    await s
+    s.put(1)
+    s.put(2)
+    await asyncio.wait_for(s.wait_closed(), 5)
+    assert seen == [1]  # nothing after the close
+    assert s.closed
+    assert s.error is None
+
+
+async def test_wait_closed_returns_once_a_coroutine_callback_has_had_every_item() -> None:
+    # Reported from outside: a stream that ended (unsubscribed, or finished by the venue)
+    # with items still queued for its coroutine callback: wait_closed() returned at once,
+    # and leaving the `async with` then cancelled the callback task: the items were lost.
+    seen: list[Any] = []
+
+    async def callback(item: Any) -> None:
+        await asyncio.sleep(0)  # a callback that awaits something, as real ones do
+        seen.append(item)
+
+    async with Stream("c", "drop_oldest", 10, callback) as s:
+        for n in range(3):
+            s.put(n)
+        s.end()
+        async with asyncio.timeout(5):
+            await s.wait_closed()
+    assert seen == [0, 1, 2]
+
+
+async def test_wait_closed_raises_an_overflow_after_the_callback_and_on_error_heard_it() -> None:
+    release = asyncio.Event()
+    busy = asyncio.Event()
+    seen: list[Any] = []
+    errors: list[BaseException] = []
+
+    async def callback(item: Any) -> None:
+        busy.set()
+        await release.wait()
+        seen.append(item)
+
+    async def on_error(exc: BaseException) -> None:
+        errors.append(exc)
+
+    s: Stream[int] = Stream("c", "error", 2, callback, on_error)
+    await s
+    s.put(0)
+    await asyncio.wait_for(busy.wait(), 5)  # the consumer holds item 0
+    waiting = asyncio.ensure_future(s.wait_closed())
+    for n in range(1, 4):
+        s.put(n)  # the third one overflows the bound of 2
+    assert s.closed
+    await asyncio.sleep(0)
+    assert not waiting.done()  # the callback still runs item 0
+    release.set()
+    with pytest.raises(SubscriberOverflow):
+        await asyncio.wait_for(waiting, 5)
+    assert seen == [0]  # the overflow discarded the queue
+    assert [type(e) for e in errors] == [SubscriberOverflow]  # heard before wait_closed ended
+    assert s.error is errors[0]
+    await s.close()
+
+
+async def test_a_marker_an_inline_callback_fails_on_goes_to_on_error() -> None:
+    errors: list[BaseException] = []
+
+    def callback(item: Any) -> None:
+        if type(item) is Gap:
+            raise RuntimeError("cannot handle a gap")
+
+    s: Stream[int] = Stream("c", "drop_oldest", 10, callback, errors.append)
+    await s
+    s.put_marker(Gap("c", "reconnected"))
+    s.put(1)
+    assert [str(e) for e in errors] == ["cannot handle a gap"]
+    await s.close()
+    s.put_marker(Gap("c", "reconnected"))  # a closed stream takes no more markers
+    assert len(errors) == 1
