@@ -30,7 +30,7 @@ from ._core.streams import (
     Stream,
     check_maxsize,
 )
-from ._errors import SubscriptionRejected, credentials_required
+from ._errors import RpcError, SubscriptionRejected, credentials_required
 from ._rpc.codec import DECODE_ERRORS, decoder_for, encode, notification_decoder
 from ._rpc.methods import MAX_FRAME_BYTES
 from ._rpc.protocol import ChannelRoute
@@ -54,6 +54,9 @@ log = logging.getLogger("deribit_client")
 _FRAME_BUDGET: Final = MAX_FRAME_BYTES - 512
 MAX_LABEL: Final = 16
 """Longest ``label`` ``private/subscribe`` accepts (Deribit's limit)."""
+RESYNC_ATTEMPTS: Final = 5
+"""Tries at resubscribing a book channel after a gap while Deribit answers with errors it
+documents as transient (13028 temporarily_unavailable, 10040 retry...)."""
 
 
 def is_private_channel(channel: str) -> bool:
@@ -242,6 +245,8 @@ class SubscriptionManager:
         can_subscribe_private: True when the client has credentials for private channels.
         reconnect_wait: how long a subscribe whose connection was lost waits for the
             reconnect to subscribe its channels, or None when no reconnect is coming.
+        backoff: seconds to wait before retry number ``n`` (from 1) of a resync that
+            Deribit refused for the moment (the client's reconnect backoff).
         default_maxsize: queue bound when a subscriber does not choose one.
 
     Attributes:
@@ -253,12 +258,14 @@ class SubscriptionManager:
         call: CallFn,
         can_subscribe_private: Callable[[], bool],
         reconnect_wait: Callable[[], float | None],
+        backoff: Callable[[int], float],
         *,
         default_maxsize: int = DEFAULT_MAXSIZE,
     ) -> None:
         self._call = call
         self._can_subscribe_private = can_subscribe_private
         self._reconnect_wait = reconnect_wait
+        self._backoff = backoff
         self.default_maxsize = default_maxsize
         self._channels: dict[str, _Channel] = {}
         self.routes: dict[bytes, ChannelRoute] = {}
@@ -610,10 +617,7 @@ class SubscriptionManager:
             self._settle_parked(confirmed, None)  # their own ``attach`` releases the rest
             for name in names:
                 if name not in confirmed:
-                    dropped = self._drop_channel(name)
-                    for subscriber in dropped.subscribers if dropped else ():
-                        if subscriber not in parked:
-                            subscriber.fail(SubscriptionRejected([name], " after reconnecting"))
+                    self._reject(name, SubscriptionRejected([name], " after reconnecting"), parked)
 
     async def unsubscribe(self, names: Iterable[str]) -> list[str]:
         """Session-level ``unsubscribe``: stop these channels for every subscriber (a
@@ -690,17 +694,43 @@ class SubscriptionManager:
         self._spawn(self._resubscribe_one(channel.name))
 
     async def _resubscribe_one(self, name: str) -> None:
-        try:
-            await self._unsubscribe([name])
-            if name in self._channels:
-                confirmed = await self._subscribe([name])
-                if name not in confirmed:
-                    channel = self._drop_channel(name)
-                    for subscriber in channel.subscribers if channel else ():
-                        subscriber.fail(SubscriptionRejected([name], " on resync"))
-        except DeribitError as exc:
-            # The connection is going away; the reconnect path resubscribes everything.
-            log.info("resync of %s failed: %s", name, exc)
+        """Unsubscribe and subscribe ``name`` again: its fresh snapshot restarts the book.
+
+        Its subscribers must never be left waiting for data that will not come: an error
+        Deribit documents as transient is retried (after the ``wait`` it asks for, else
+        the reconnect backoff) up to :data:`RESYNC_ATTEMPTS` times; any other answer that
+        leaves the channel unsubscribed fails them. A lost connection is the reconnect's
+        to mend: it resubscribes every channel.
+        """
+        for attempt in range(1, RESYNC_ATTEMPTS + 1):
+            try:
+                await self._unsubscribe([name])
+                if name in self._channels and name not in await self._subscribe([name]):
+                    self._reject(name, SubscriptionRejected([name], " on resync"))
+                return
+            except RpcError as exc:
+                if not exc.retryable or attempt == RESYNC_ATTEMPTS:
+                    error = SubscriptionRejected([name], f" on resync: {exc}")
+                    error.__cause__ = exc
+                    self._reject(name, error)
+                    return
+                log.info("resync of %s refused for now (%s); trying again", name, exc)
+                await asyncio.sleep(exc.wait or self._backoff(attempt))
+                if name not in self._channels:  # released meanwhile
+                    return
+            except DeribitError as exc:
+                log.info("resync of %s failed: %s", name, exc)
+                return
+
+    def _reject(
+        self, name: str, error: BaseException, spared: Iterable[Subscription[Any]] = ()
+    ) -> None:
+        """The server did not subscribe ``name``: drop it and fail its subscribers (but
+        ``spared``, which hear of it another way)."""
+        channel = self._drop_channel(name)
+        for subscriber in channel.subscribers if channel else ():
+            if subscriber not in spared:
+                subscriber.fail(error)
 
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Future[None]:
         task = asyncio.ensure_future(coro)
