@@ -20,6 +20,7 @@ from deribit_client import (
     OrderOutcomeUnknown,
     OrderRejectedError,
     RateLimitError,
+    RequestTimeout,
     UnsupportedOperation,
 )
 from deribit_client.models import (
@@ -526,6 +527,26 @@ async def test_reconcile_refuses_what_it_cannot_find_again(
     outcome = await trader.private.reconcile(lost_cancel)
     assert outcome.order is not None
     assert outcome.order.order_state == "open"  # the cancel never happened
+    lost_mass_cancel = OrderOutcomeUnknown("private/cancel_all", {}, 3, "timeout")
+    with pytest.raises(ClientError, match="private/cancel_all cannot be reconciled"):
+        await trader.private.reconcile(lost_mass_cancel)
+    with pytest.raises(ClientError, match="takes an OrderOutcomeUnknown"):
+        await trader.private.reconcile(RuntimeError("not an order error"))  # type: ignore[arg-type]
+
+
+async def test_reconcile_gives_up_when_its_lookups_keep_failing(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # Lookups only read, so a failed one is repeated; one that never succeeds must not
+    # keep the caller waiting forever: its error is raised after a few in a row.
+    lost = OrderOutcomeUnknown(
+        "private/buy", {"instrument_name": PERP, "label": "slow"}, 4, "timeout"
+    )
+    sim.delay("private/get_open_orders_by_instrument", 1.0, times=None)
+    with pytest.raises(RequestTimeout):
+        async with asyncio.timeout(10):
+            await trader.private.reconcile(lost, settle=0.01, timeout=0.05)
+    assert [m for m, _ in sim.calls].count("private/get_open_orders_by_instrument") == 5
 
 
 async def test_dropped_connection_during_cancel_is_outcome_unknown(
