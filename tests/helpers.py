@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
+from aiohttp import web
 
 from deribit_client import ConnectionLost, DeribitClient, Gap, ReconnectPolicy
 from deribit_client._client import lost_order_error
@@ -21,6 +22,18 @@ from deribit_client.transports import MockConnector, MockTransport, StreamTransp
 
 INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
 """Reconnect at once: tests wait for reconnects by condition, never by time."""
+
+
+@asynccontextmanager
+async def loopback(app: web.Application) -> AsyncIterator[int]:
+    """Serve ``app`` on 127.0.0.1 for the block; yields its port."""
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
 
 
 @asynccontextmanager

@@ -19,6 +19,7 @@ from deribit_client import (
     ProtocolError,
     ResponseDecodeError,
 )
+from tests.helpers import loopback
 
 Answer = Callable[[bytes], Awaitable[web.Response]]
 
@@ -49,16 +50,12 @@ async def server() -> AsyncIterator[Server]:
     server = Server()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield server
-    finally:
-        server.closing.set()
-        await runner.cleanup()
+    async with loopback(app) as port:
+        server.url = f"http://127.0.0.1:{port}"
+        try:
+            yield server
+        finally:
+            server.closing.set()
 
 
 @pytest.fixture

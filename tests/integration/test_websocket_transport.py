@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 
 from deribit_client import ConnectionLost, DeribitClient
 from deribit_client.transports import WebSocketTransport
+from tests.helpers import loopback
 
 Handler = Callable[[web.WebSocketResponse], Awaitable[None]]
 
@@ -36,15 +37,9 @@ async def serve(behave: Handler) -> AsyncIterator[Server]:
     server = Server(behave)
     app = web.Application()
     app.router.add_get("/ws/api/v2", server.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"ws://127.0.0.1:{runner.addresses[0][1]}/ws/api/v2"
-    try:
+    async with loopback(app) as port:
+        server.url = f"ws://127.0.0.1:{port}/ws/api/v2"
         yield server
-    finally:
-        await runner.cleanup()
 
 
 async def answer_too_large(ws: web.WebSocketResponse) -> None:
