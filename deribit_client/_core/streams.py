@@ -263,11 +263,17 @@ class Stream(Generic[T]):
             return
         self._closed = True
         self.end()
-        consumer, self._consumer = self._consumer, None
-        # Closed from inside its own callback or hook: that task ends by returning.
+        # Closed from inside its own callback or hook: that task ends by returning (and
+        # clears itself as it ends: wait_closed waits for that).
         current = asyncio.current_task()
-        if consumer is current:
-            consumer = None
+        consumer = self._consumer if self._consumer is not current else None
+
+        async def stop_consumer() -> None:
+            if consumer is not None:
+                await stop_tasks(consumer)
+                # Stopped, perhaps before it ever ran (so its own cleanup did not): ended.
+                self._consumer = None
+                self._settle()
 
         async def detach() -> None:
             if self._active:
@@ -275,7 +281,7 @@ class Stream(Generic[T]):
                 await self._detach()
 
         await finish_all(
-            lambda: stop_tasks(consumer),
+            stop_consumer,
             detach,
             lambda: stop_tasks(*(hook for hook in self._hooks if hook is not current)),
         )
@@ -381,6 +387,8 @@ class Stream(Generic[T]):
                     await callback(item)
                 except Exception as exc:
                     self._report(exc, f"callback of {self.name} failed")
+                if self._closed:
+                    return  # the callback closed its stream: as from outside, it gets no more
         except Exception as exc:
             await self._notify_error(exc)
         finally:

@@ -234,6 +234,17 @@ async def test_a_coroutine_callback_may_close_its_own_stream() -> None:
     assert s.error is None
 
 
+async def test_a_callback_stream_closed_before_its_task_ran_is_closed_for_wait_closed() -> None:
+    async def callback(item: Any) -> None:
+        raise AssertionError("never called")
+
+    s: Stream[int] = Stream("c", "drop_oldest", 10, callback)
+    await s  # its consumer task is created, not yet run
+    s.put(1)
+    await s.close()
+    await asyncio.wait_for(s.wait_closed(), 5)
+
+
 async def test_wait_closed_returns_once_a_coroutine_callback_has_had_every_item() -> None:
     # Reported from outside: a stream that ended (unsubscribed, or finished by the venue)
     # with items still queued for its coroutine callback: wait_closed() returned at once,
