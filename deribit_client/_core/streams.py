@@ -70,6 +70,15 @@ def check_stream_options(policy: object, callback: object, on_error: object) -> 
         raise ClientError(f"on_error must be callable, not {on_error!r}")
 
 
+def is_async_callable(function: Callable[..., object]) -> bool:
+    """True when calling ``function`` makes a coroutine to await: an ``async def``
+    function or method (a ``functools.partial`` of one too), or an object whose class
+    defines ``async def __call__``."""
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        type(function).__call__
+    )
+
+
 class Gap:
     """An explicit break in a stream: items may be missing before the next one.
 
@@ -175,7 +184,7 @@ class Stream(Generic[T]):
         self._key_of = key_of or _whole_stream
         # A plain function runs inline in the read loop; a coroutine function gets its own
         # consumer task. Decided up front: items may arrive before _start returns.
-        self._inline = callback is not None and not inspect.iscoroutinefunction(callback)
+        self._inline = callback is not None and not is_async_callable(callback)
         self._queue: deque[T | Gap | bytes] = deque()
         self._markers: deque[Gap] = deque()  # markers pushed out of a full queue: kept, in order
         self._latest: OrderedDict[Hashable, T | Gap] = OrderedDict()  # keep_latest only
@@ -405,9 +414,24 @@ class Stream(Generic[T]):
         self.received += 1
         callback = self._callback  # fetched, then called: see the read loop's deliver
         try:
-            callback(item)  # type: ignore[misc]  # set whenever this producer is chosen
+            result = callback(item)  # type: ignore[misc]  # set whenever this producer is chosen
         except Exception as exc:
             self._report(exc, f"callback of {self.name} failed")
+            return
+        if result is not None and inspect.isawaitable(result):
+            self._returned_awaitable(result)
+
+    def _returned_awaitable(self, result: Awaitable[Any]) -> None:
+        # A plain function handing back a coroutine (``lambda m: handle(m)`` with an async
+        # ``handle``): it would never run, and each item would vanish. Say so, once.
+        if inspect.iscoroutine(result):
+            result.close()  # no "never awaited" warning on top of the error
+        self.fail(
+            ClientError(
+                f"callback of {self.name} returned an awaitable, which nothing awaits: pass "
+                "the async function itself (callback=handle, not lambda m: handle(m))"
+            )
+        )
 
     def _put_latest(self, item: T | Gap) -> None:
         self.received += 1

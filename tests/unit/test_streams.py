@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from typing import Any
 
 import pytest
@@ -312,3 +314,52 @@ async def test_a_marker_an_inline_callback_fails_on_goes_to_on_error() -> None:
     await s.close()
     s.put_marker(Gap("c", "reconnected"))  # a closed stream takes no more markers
     assert len(errors) == 1
+
+
+class Handler:
+    """A handler object whose ``__call__`` is a coroutine function."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    async def __call__(self, item: Any) -> None:
+        await asyncio.sleep(0)
+        self.seen.append(item)
+
+
+async def test_an_object_with_an_async_call_is_a_coroutine_callback() -> None:
+    # Reported from outside: a handler object with `async def __call__` got nothing at
+    # all; each call's coroutine was dropped unawaited (a RuntimeWarning, nothing else).
+    handler = Handler()
+    async with Stream("c", "drop_oldest", 10, handler) as s:
+        s.put(1)
+        s.put(2)
+        s.end()
+        await asyncio.wait_for(s.wait_closed(), 5)
+    assert handler.seen == [1, 2]
+
+
+async def test_a_plain_callback_returning_a_coroutine_fails_the_stream_saying_so() -> None:
+    # `callback=lambda m: handle(m)` with an async `handle`: nothing can tell up front.
+    seen: list[Any] = []
+    errors: list[BaseException] = []
+
+    async def handle(item: Any) -> None:
+        seen.append(item)
+
+    s: Stream[int] = Stream("c", "drop_oldest", 10, lambda item: handle(item), errors.append)
+    await s
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "coroutine was never awaited" left behind
+        s.put(1)
+        gc.collect()
+    assert isinstance(s.error, ClientError)
+    assert "returned an awaitable" in str(s.error)
+    assert errors == [s.error]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s.put(2)  # until it is unrouted: told once, and still no warning
+        gc.collect()
+    assert errors == [s.error]
+    assert seen == []
+    await s.close()
