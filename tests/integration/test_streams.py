@@ -168,6 +168,20 @@ async def test_a_resync_refused_for_a_moment_is_retried_until_a_snapshot_comes(
         assert [method for method, _ in sim.calls].count("public/subscribe") == 4
 
 
+async def test_a_resync_refused_on_every_try_ends_the_subscriber(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    async with client.subscribe(BOOK) as sub:
+        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
+        sim.inject_error("public/subscribe", 13028, "temporarily_unavailable", times=None)
+        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
+        assert await anext(sub) == Gap(BOOK, "book_gap")
+        async with asyncio.timeout(5):
+            with pytest.raises(SubscriptionRejected, match="temporarily_unavailable"):
+                await anext(sub)
+        assert [method for method, _ in sim.calls].count("public/subscribe") == 1 + 5
+
+
 async def test_a_resync_the_server_refuses_fails_the_subscriber_with_the_reason(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
