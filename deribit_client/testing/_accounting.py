@@ -78,20 +78,18 @@ def holds_position(instrument: dict[str, Any]) -> bool:
 
 def trade_fee(
     instrument: dict[str, Any],
+    value: float,
     amount: float,
     price: float,
     liquidity: str,
     rate: float | None,
-    value: float | None = None,
 ) -> float:
     """The fee of trading ``amount`` at ``price`` as maker (``M``) or taker (``T``):
     ``rate`` (a block trade's commission) or the instrument's commission, of ``value``
-    (:func:`exposure`: an option's underlying; the :func:`notional` when not given, in
-    the settlement currency); an option's is capped at 12.5% of its premium."""
+    (:func:`exposure`: in the settlement currency, an option's underlying); an option's
+    is capped at 12.5% of its premium."""
     if rate is None:
         rate = instrument["maker_commission" if liquidity == "M" else "taker_commission"]
-    if value is None:
-        value = notional(instrument, amount, price)
     fee = value * rate
     if instrument["kind"] == "option":
         cap = OPTION_FEE_CAP * abs(price) * amount

@@ -520,8 +520,8 @@ def _own_trade(
     price, amount = public["price"], public["amount"]
     if fee_rate is None and order["is_liquidation"]:  # an extra fee on top of the taker's
         fee_rate = instrument["taker_commission"] + instrument.get("max_liquidation_commission", 0)
-    fee = trade_fee(instrument, amount, price, liquidity, fee_rate,
-                    exposure(sim, instrument, amount, price))  # fmt: skip
+    value = exposure(sim, instrument, amount, price)
+    fee = trade_fee(instrument, value, amount, price, liquidity, fee_rate)
     realized = book_trade(sim, account, instrument, direction, amount, price, fee,
                           trade_id=public["trade_id"], order_id=order["order_id"])  # fmt: skip
     if holds_position(instrument):

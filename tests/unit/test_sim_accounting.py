@@ -15,6 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from deribit_client.testing._accounting import apply_position, liquidation_ratio, pnl, trade_fee
+from deribit_client.testing._market import notional
 
 INVERSE = {"instrument_name": "F", "kind": "future", "instrument_type": "reversed",
            "maker_commission": 0.0, "taker_commission": 0.0005}  # fmt: skip
@@ -72,14 +73,18 @@ def test_trades_and_settlements_conserve_profit(
 
 
 def test_fees_follow_the_commissions_and_an_option_fee_is_capped() -> None:
-    assert trade_fee(INVERSE, 10_000, 100_000, "T", None) == pytest.approx(0.00005)
-    assert trade_fee(INVERSE, 10_000, 100_000, "M", None) == 0
-    assert trade_fee(OPTION, 2, 0.05, "T", None) == pytest.approx(0.0006)
+    def fee(instrument: dict[str, Any], amount: float, price: float, *how: Any) -> float:
+        # Of the notional: for an inverse option, its underlying coins, as exposure() says.
+        return trade_fee(instrument, notional(instrument, amount, price), amount, price, *how)
+
+    assert fee(INVERSE, 10_000, 100_000, "T", None) == pytest.approx(0.00005)
+    assert fee(INVERSE, 10_000, 100_000, "M", None) == 0
+    assert fee(OPTION, 2, 0.05, "T", None) == pytest.approx(0.0006)
     # 0.0003 per contract would exceed 12.5% of a 0.0001 premium
-    assert trade_fee(OPTION, 1, 0.0001, "T", None) == pytest.approx(0.0000125)
-    assert trade_fee(INVERSE, 10_000, 100_000, "M", 0.00025) == pytest.approx(0.000025)
+    assert fee(OPTION, 1, 0.0001, "T", None) == pytest.approx(0.0000125)
+    assert fee(INVERSE, 10_000, 100_000, "M", 0.00025) == pytest.approx(0.000025)
     # a linear future's fee is of its value in USDC: 0.1 BTC at 100,000
-    assert trade_fee(LINEAR, 0.1, 100_000, "T", None) == pytest.approx(5.0)
+    assert fee(LINEAR, 0.1, 100_000, "T", None) == pytest.approx(5.0)
 
 
 def _margin_left(
