@@ -60,14 +60,28 @@ def check_stream_options(policy: object, callback: object, on_error: object) -> 
 
     Raises:
         ClientError: ``policy`` is not one of :data:`POLICIES`, or ``callback`` or
-            ``on_error`` is given and not callable.
+            ``on_error`` is given and not callable, or is a generator function.
     """
     if policy not in POLICIES:
         raise ClientError(f"policy must be drop_oldest, keep_latest or error, not {policy!r}")
-    if callback is not None and not callable(callback):
-        raise ClientError(f"callback must be callable, not {callback!r}")
-    if on_error is not None and not callable(on_error):
-        raise ClientError(f"on_error must be callable, not {on_error!r}")
+    for name, function in (("callback", callback), ("on_error", on_error)):
+        if function is None:
+            continue
+        if not callable(function):
+            raise ClientError(f"{name} must be callable, not {function!r}")
+        if _is_generator_function(function):
+            # Calling one only makes a generator: its body, with every item, would never run.
+            raise ClientError(
+                f"{name} must be a function, not a generator function ({function!r} "
+                "yields): calling it would run nothing"
+            )
+
+
+def _is_generator_function(function: object) -> bool:
+    return any(
+        inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f)
+        for f in (function, type(function).__call__)
+    )
 
 
 def is_async_callable(function: Callable[..., object]) -> bool:

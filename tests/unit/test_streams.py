@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import warnings
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -336,6 +338,29 @@ async def test_an_object_with_an_async_call_is_a_coroutine_callback() -> None:
         s.end()
         await asyncio.wait_for(s.wait_closed(), 5)
     assert handler.seen == [1, 2]
+
+
+class YieldingHandler:
+    """A handler object whose ``__call__`` is an async generator function."""
+
+    async def __call__(self, item: Any) -> AsyncIterator[Any]:
+        yield item
+
+
+def test_a_generator_function_is_refused_as_callback_or_on_error() -> None:
+    # Calling one only makes a generator: nothing of its body ever ran, and every item
+    # went nowhere without a word.
+    async def handle(item: Any) -> AsyncIterator[Any]:
+        yield item
+
+    def handle_sync(item: Any) -> Iterator[Any]:
+        yield item
+
+    for callback in (handle, handle_sync, functools.partial(handle), YieldingHandler()):
+        with pytest.raises(ClientError, match="callback must be a function, not a generator"):
+            Stream("c", "drop_oldest", 10, callback)
+        with pytest.raises(ClientError, match="on_error must be a function, not a generator"):
+            Stream("c", "drop_oldest", 10, None, callback)
 
 
 async def test_a_plain_callback_returning_a_coroutine_fails_the_stream_saying_so() -> None:
