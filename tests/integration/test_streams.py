@@ -86,6 +86,21 @@ async def test_typed_notifications_and_reference_counting(
     assert ("public/unsubscribe", {"channels": [TICKER]}) in sim.calls
 
 
+async def test_leaving_a_subscription_whose_unsubscribe_is_refused_does_not_raise(
+    client: DeribitClient, sim: DeribitSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Best effort: the block's own exception (or none) is what the user sees.
+    sim.inject_error("public/unsubscribe", 13028, "temporarily_unavailable")
+    with caplog.at_level(logging.INFO, logger="deribit_client"):
+        async with client.subscribe(TICKER):
+            pass
+    assert client.subscriptions.channels == []
+    assert "unsubscribe of ticker.BTC-PERPETUAL.100ms failed" in caplog.text
+    async with client.subscribe(TICKER) as again:  # subscribing again works
+        await sim.publish(TICKER, tick(2))
+        assert (await anext(again)).data.timestamp == 2  # type: ignore[union-attr]
+
+
 async def test_unknown_channels_arrive_as_plain_json(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
@@ -153,6 +168,24 @@ async def test_book_gap_is_marked_and_resynced_with_a_fresh_snapshot(
         assert follow["prev_change_id"] == fresh.data.change_id
 
 
+async def test_changes_between_a_gap_and_the_fresh_snapshot_are_not_delivered(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    # They follow a change the client never saw: applied, they would corrupt a local book;
+    # checked, each would start another resync.
+    async with client.subscribe(BOOK) as sub:
+        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
+        sim.delay("public/unsubscribe", 0.2)  # the channel is still subscribed meanwhile
+        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
+        assert await anext(sub) == Gap(BOOK, "book_gap")
+        await sim.publish_book_change("BTC-PERPETUAL")
+        fresh = await anext(sub)
+        assert isinstance(fresh, Notification)
+        assert fresh.data.type == "snapshot"
+        assert client.subscriptions.book_gaps == 1
+        assert [method for method, _ in sim.calls].count("public/subscribe") == 2
+
+
 async def test_a_resync_refused_for_a_moment_is_retried_until_a_snapshot_comes(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
@@ -198,6 +231,42 @@ async def test_a_resync_the_server_refuses_fails_the_subscriber_with_the_reason(
         assert isinstance(caught.value.__cause__, RpcError)
         assert caught.value.__cause__.code == 13025
         assert BOOK not in client.subscriptions.channels
+
+
+async def test_a_resync_whose_channel_is_not_confirmed_fails_the_subscriber(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    async with client.subscribe(BOOK) as sub:
+        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
+        sim.reject_channels.add(BOOK)  # answered, but without the channel
+        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
+        assert await anext(sub) == Gap(BOOK, "book_gap")
+        async with asyncio.timeout(5):
+            with pytest.raises(SubscriptionRejected, match="on resync") as caught:
+                await anext(sub)
+        assert caught.value.channels == [BOOK]
+        assert BOOK not in client.subscriptions.channels
+
+
+async def test_a_connection_lost_during_a_resync_is_mended_by_the_reconnect(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    async with client.subscribe(BOOK) as sub:
+        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
+        sim.delay("public/unsubscribe", 5)
+        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
+        assert await anext(sub) == Gap(BOOK, "book_gap")
+        await until(lambda: "public/unsubscribe" in [method for method, _ in sim.calls])
+        sim.drop_connections()  # the resync's unsubscribe never gets its answer
+        assert await anext(sub) == Gap(BOOK, "reconnected")
+        fresh = await anext(sub)
+        assert isinstance(fresh, Notification)
+        assert fresh.data.type == "snapshot"
+        follow = await sim.publish_book_change("BTC-PERPETUAL")
+        got = await anext(sub)
+        assert isinstance(got, Notification)
+        assert got.data.change_id == follow["change_id"]  # followed again, no second gap
+        assert client.subscriptions.book_gaps == 1
 
 
 async def test_a_local_book_follows_the_stream_across_a_gap(
@@ -759,6 +828,22 @@ async def test_cancelling_one_subscriber_of_a_batch_loses_nothing_else(
         assert (await anext(sub)).channel == TICKERS[0]  # type: ignore[union-attr]
 
 
+async def test_a_subscribe_cancelled_before_its_batch_goes_out_sends_nothing(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.delay("public/subscribe", 0.2)
+    first = asyncio.ensure_future(client.subscribe(TICKERS[0]).__aenter__())
+    await until(lambda: len(subscribe_calls(sim)) == 1)
+    gone = asyncio.ensure_future(client.subscribe(TICKERS[1]).__aenter__())
+    await asyncio.sleep(0)  # one turn: it is queued behind the batch in flight
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    async with await first, client.subscribe(TICKERS[2]):  # the queue still works
+        assert client.subscriptions.channels == [TICKERS[0], TICKERS[2]]
+    assert subscribe_calls(sim) == [[TICKERS[0]], [TICKERS[2]]]  # never TICKERS[1]
+
+
 async def test_a_subscriber_waiting_for_its_batch_fails_cleanly_on_close(
     sim: DeribitSimulator,
 ) -> None:
@@ -766,5 +851,11 @@ async def test_a_subscriber_waiting_for_its_batch_fails_cleanly_on_close(
     async with DeribitClient(url=sim.url, heartbeat_interval=None) as client:
         waiting = [asyncio.ensure_future(client.subscribe(name).__aenter__()) for name in TICKERS]
         await until(lambda: len(subscribe_calls(sim)) == 1)
+        # One more, queued behind the batch in flight: its request never goes out.
+        queued = asyncio.ensure_future(client.subscribe(BOOK).__aenter__())
+        await asyncio.sleep(0)
     results = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(r, DeribitError) for r in results), results
+    with pytest.raises(ClientClosed):
+        await asyncio.wait_for(queued, 5)
+    assert len(subscribe_calls(sim)) == 1
