@@ -838,6 +838,24 @@ async def test_a_stream_opened_while_reconnecting_opens_on_the_new_socket(
         assert len(opened) == 1  # by the reconnect, once
 
 
+async def test_a_stream_from_a_tracking_number_resumes_from_it_without_a_gap(
+    exberry_sim: ExberrySimulator, gated: tuple[ExberryClient, _GatedConnects]
+) -> None:
+    # Nothing delivered yet, but the start the user asked for is known: nothing is lost.
+    client, connector = gated
+    opening = asyncio.ensure_future(client.execution_reports(trackingNumber=0))
+    await until(lambda: client.live_streams == 1)
+    connector.gate.set()
+    async with await opening as reports:
+        await until(lambda: server_streams(exberry_sim) == ["executionReports"])
+        await client.place_order(instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=8)
+        report = await asyncio.wait_for(anext(reports), 5)
+        assert isinstance(report, ExecutionReport)  # not a Gap
+        assert report.mpOrderId == 8
+        opened = [d for q, d in exberry_sim.calls if q.endswith("executionReports")]
+        assert opened == [{"trackingNumber": 0}]  # by the reconnect, from where asked
+
+
 async def test_a_stream_waits_for_a_reconnect_no_longer_than_the_timeout(
     exberry_sim: ExberrySimulator, gated: tuple[ExberryClient, _GatedConnects]
 ) -> None:
@@ -1909,6 +1927,38 @@ async def test_market_data_api_in_public_token_mode(
     async with ExberryClient(exberry_sim.url, public_token="wrong") as bad:
         with pytest.raises(Exception, match="Invalid token"):
             await bad.request("v1/exchange.marketdata/getSettlementPrices", {"symbol": "BTC"})
+
+
+async def test_a_live_trade_that_does_not_decode_is_a_gap_and_the_stream_goes_on(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient, md: ExberryClient
+) -> None:
+    from deribit_client.exberry.models import LiveTrade
+
+    await exberry_client.place_order(
+        instrument="BTC", side="Sell", quantity=2, price=101.0, mpOrderId=1
+    )
+    async with md.live_trades(symbol="BTC") as trades:
+
+        def opened() -> list[tuple[int, str]]:
+            return [
+                (sid, q)
+                for peer in exberry_sim.peers
+                for sid, (kind, q, _) in peer.streams.items()
+                if kind == "md:liveTrades"
+            ]
+
+        await until(opened)
+        [(sid, q)] = opened()
+        await exberry_sim.send_raw(f'{{"q":"{q}","sid":{sid},"d":["not a price"]}}')
+        assert await asyncio.wait_for(anext(trades), 5) == Gap(q, "malformed")
+        await exberry_client.place_order(
+            instrument="BTC", side="Buy", quantity=1, orderType="Market", mpOrderId=2
+        )
+        trade = await asyncio.wait_for(anext(trades), 5)
+        assert isinstance(trade, LiveTrade)
+        assert (trade.price, trade.quantity) == (101.0, 1.0)
+    assert md.malformed == 1
+    assert md.state == "ready"
 
 
 def test_live_trades_accept_one_array_or_a_list_of_them() -> None:
