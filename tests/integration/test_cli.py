@@ -6,13 +6,16 @@ import asyncio
 import io
 import json
 import pathlib
+import re
+import shlex
 import sys
 
 import pytest
 
 from deribit_client import DeribitClient
-from deribit_client.cli import CliError, main, method_help, parse_params
+from deribit_client.cli import CliError, _parser, cmd_sim, main, method_help, parse_params
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+from tests.helpers import until
 
 
 async def run(*argv: str) -> tuple[int, str]:
@@ -293,3 +296,52 @@ def test_a_calendar_the_simulator_cannot_run_is_refused_by_name(
         code = exited.code
     assert code == 2
     assert error in capsys.readouterr().err
+
+
+def readme_command_lines() -> list[list[str]]:
+    """The ``deribit ...`` lines of the README's command-line block, as argument lists
+    (continuations joined, comments dropped)."""
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    text = "\n".join(re.findall(r"```bash\n(.*?)```", readme, re.S)).replace("\\\n", " ")
+    lines = [line.split("  #")[0] for line in text.splitlines()]
+    return [shlex.split(line)[1:] for line in lines if line.startswith("deribit ")]
+
+
+async def test_every_command_line_of_the_readme_works(
+    sim: DeribitSimulator,
+    trader: DeribitClient,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: pathlib.Path,
+) -> None:
+    # As written, but against the simulator: its URL added to the commands that connect,
+    # the README's placeholder subaccount replaced by a real one, any free port for `sim`.
+    monkeypatch.setenv("DERIBIT_CLIENT_ID", SIM_CLIENT_ID)
+    monkeypatch.setenv("DERIBIT_CLIENT_SECRET", SIM_CLIENT_SECRET)
+    monkeypatch.chdir(tmp_path)  # `record` writes, `decode` reads, a file here
+    sub = await trader.private.create_subaccount()
+    sim.aggregation_periods.clear()  # 100 book notifications without waiting 10 s for them
+    sim.start_streams(0.01)
+    commands = readme_command_lines()
+    assert {argv[0] for argv in commands} == {"call", "tail", "record", "decode", "sim", "demo"}
+    for argv in commands:
+        argv = [str(sub.id) if arg == "12345" and "--subaccount-id" in argv else arg
+                for arg in argv]  # fmt: skip
+        if argv[0] == "sim":
+            await serve_until_ready([*argv, "--port", "0"])  # the last --port wins
+            continue
+        if argv[0] in ("call", "tail", "record"):
+            argv = [*argv, "--url", sim.url]
+        code, out = await run(*argv)
+        assert code == 0, argv
+        assert out or argv[0] in ("record", "demo"), argv  # those two print elsewhere
+    assert len((tmp_path / "book.jsonl").read_text().splitlines()) == 100
+
+
+async def serve_until_ready(argv: list[str]) -> None:
+    """Run the ``sim`` command in this loop until its banner is out, then stop it."""
+    out = io.StringIO()
+    running = asyncio.ensure_future(cmd_sim(_parser()[0].parse_args(argv), out))
+    await until(lambda: running.done() or "Ctrl-C stops" in out.getvalue(), limit=20)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):  # it was serving, not failed
+        await running
