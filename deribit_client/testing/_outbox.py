@@ -101,6 +101,11 @@ class Outbox:
         except TimeoutError:
             self.abort()
 
+    def mute(self) -> None:
+        """Send nothing more: the link is cut from now on, though :meth:`abort` only
+        follows once the request in hand has run."""
+        self.closing = True
+
     def abort(self) -> None:
         """Cut the TCP connection without a close frame; what the kernel has not taken yet
         is lost, as on a real cut."""

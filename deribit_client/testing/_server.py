@@ -117,6 +117,7 @@ class DeribitSimulator(SimState):
         """Connections closed for being idle."""
         self._errors = Faults()
         self._delays = Faults()
+        self._lost = Faults()
         self._shuffle_left = 0
         self._held: list[tuple[Session, bytes]] = []
         self._runner: web.AppRunner | None = None
@@ -206,6 +207,14 @@ class DeribitSimulator(SimState):
         """Hold the next ``times`` calls of ``method`` (``None``: all; ``"*"``: any method)
         for ``seconds`` before running and answering them (others are not held)."""
         self._delays.add(method, check_seconds(seconds), times)
+
+    def lose_replies(self, method: str, *, times: int | None = 1) -> None:
+        """Run the next ``times`` calls of ``method`` (``None``: all; ``"*"``: any method),
+        then cut their connection at the TCP level instead of answering: Deribit took the
+        request and its reply never came, the case a bot reconciles (an order mutation
+        raises ``OrderOutcomeUnknown``). Nothing more is sent on that connection once the
+        call arrived; over HTTP the connection is dropped without a response."""
+        self._lost.add(method, None, times)
 
     def shuffle_replies(self, count: int) -> None:
         """Hold the next ``count`` WebSocket replies, then send them in a shuffled order."""
@@ -514,14 +523,20 @@ class DeribitSimulator(SimState):
     async def _answer(
         self, session: Session, req_id: Any, method: str, params: dict[str, Any]
     ) -> None:
+        lost = self._lost.take(method) is not None
+        if lost:
+            session.mute()  # cut as the call arrived: nothing it makes reaches this peer
         call = Call(self, session, method, params)
         frame, _ = await self._execute(call, req_id)
-        await self._deliver(session, frame)
-        for message in call.followups:
-            await session.send(message)
+        if lost:
+            session.abort()
+        else:
+            await self._deliver(session, frame)
+            for message in call.followups:
+                await session.send(message)
         for work in call.afterwards:
             await work()
-        if call.close_after:
+        if call.close_after and not lost:
             await session.close()
 
     async def _answer_later(
@@ -624,6 +639,8 @@ class DeribitSimulator(SimState):
         reply = _http_reply(*await self._execute(call, req_id))
         for work in call.afterwards:  # once the response is on its way
             self.spawn(work())
+        if self._lost.take(method) is not None and request.transport is not None:
+            request.transport.abort()  # run, and no response: the connection just ends
         return reply
 
     async def _execute(self, call: Call, req_id: Any) -> tuple[bytes, bool]:

@@ -130,6 +130,11 @@ class Session:
         if self.outbox is not None:
             await self.outbox.close(code, reason)
 
+    def mute(self) -> None:
+        """Send nothing more (see :meth:`Outbox.mute`); :meth:`abort` follows."""
+        if self.outbox is not None:
+            self.outbox.mute()
+
     def abort(self) -> None:
         """Cut the WebSocket's TCP connection without a close handshake."""
         if self.outbox is not None:

@@ -450,6 +450,7 @@ class ExberrySimulator:
         self.calls: list[tuple[str, Any]] = []
         self._errors = Faults()
         self._delays = Faults()
+        self._lost = Faults()
         self.max_backlog: int | None = 8 * 1024 * 1024
         self.candle_interval = 3.0
         self.slow_disconnects = 0
@@ -561,6 +562,14 @@ class ExberrySimulator:
         an order can reach the book after its sender gave up waiting."""
         self._delays.add(q, check_seconds(seconds), times)
 
+    def lose_replies(self, q: str, *, times: int | None = 1) -> None:
+        """Run the next ``times`` requests of ``q`` (``None``: all; ``"*"``: any), then cut
+        their socket at the TCP level instead of answering: Exberry took the request and
+        its reply never came, the case a bot reconciles (a trading request raises
+        ``OrderOutcomeUnknown``). Nothing more is sent on that socket once the request
+        arrived, stream events included (a resumed stream replays them)."""
+        self._lost.add(q, None, times)
+
     async def fail_streams(self, code: int = 2, message: str = "Stream disconnected") -> int:
         """End every open long-lived stream with ``sig: 2``; returns how many."""
         count = 0
@@ -631,6 +640,9 @@ class ExberrySimulator:
     ) -> None:
         if delay:
             await asyncio.sleep(delay)
+        lost = self._lost.take(q) is not None
+        if lost:
+            peer.outbox.mute()  # cut as the request arrived: nothing reaches this peer
         try:
             await self._request(peer, frame, q, sid, d)
         except Fail as fail:
@@ -638,6 +650,8 @@ class ExberrySimulator:
         except Exception:  # a simulator gap, not the client's: answer, keep the socket
             log.exception("Exberry simulator failed on %s", q)
             await peer.send(failure(q, sid, Fail(1200, "General error")))
+        if lost:
+            peer.outbox.abort()
 
     async def _request(self, peer: _Peer, frame: dict[str, Any], q: str, sid: int, d: Any) -> None:
         fault = self._errors.take(q)

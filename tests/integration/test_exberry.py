@@ -1179,6 +1179,30 @@ async def test_a_lost_order_reply_is_outcome_unknown_with_its_mp_order_id(
     assert [o.mpOrderId for o in orders] == [42]
 
 
+async def test_a_reply_lost_with_its_socket_leaves_the_order_placed_and_its_events_replayed(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    _, start = await exberry_client.mass_order_status()  # lose no event from here on
+    async with exberry_client.execution_reports(trackingNumber=start) as reports:
+        exberry_sim.lose_replies("v1/exchange.market/placeOrder")
+        with pytest.raises(OrderOutcomeUnknown, match="connection lost"):
+            await exberry_client.place_order(
+                instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=9
+            )
+        assert [o["mpOrderId"] for o in exberry_sim.orders.values()] == [9]  # it went in
+        await exberry_client.wait_ready()
+        with pytest.raises(OrderValidationError) as copy:  # a copy is never placed
+            await exberry_client.place_order(
+                instrument="BTC", side="Buy", quantity=1, price=1, mpOrderId=9
+            )
+        assert copy.value.code == 1002
+        added = await asyncio.wait_for(anext(reports), 5)  # replayed: no Gap
+        assert isinstance(added, ExecutionReport)
+        assert (added.messageType, added.mpOrderId) == ("Add", 9)
+    assert exberry_client.reconnect_count == 1
+    assert len(exberry_sim.orders) == 1
+
+
 async def test_simulator_fault_hooks_hit_one_qualifier_and_only_the_next_requests(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient
 ) -> None:

@@ -112,6 +112,13 @@ RUN_FOREVER = ("async for message in sub:", "async for tick in ticks:", "while T
 RAISES = {'decode_response("private/buy", recorded_error)': RpcError}
 """Blocks that show an error being raised, and the error."""
 
+LOST_REPLY = {
+    "await client.private.reconcile(exc)": "private/buy",
+    "await place_once(order_id)": "v1/exchange.market/placeOrder",
+}
+"""Blocks that settle an order whose reply is lost: run with that reply lost (the venue
+takes the order, the connection breaks before its reply), they must leave one order."""
+
 
 def _block_id(number: int) -> str:
     return f"block{number:02d}"
@@ -162,6 +169,9 @@ async def test_every_python_block_of_the_readme_runs(number: int) -> None:
             )
         if forever:
             sim.start_streams(0.05)
+        lost = [method for text, method in LOST_REPLY.items() if text in source]
+        for method in lost:
+            (exberry_sim if method.startswith("v1/") else sim).lose_replies(method)
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
             if raises:
@@ -175,6 +185,12 @@ async def test_every_python_block_of_the_readme_runs(number: int) -> None:
                     await task  # it was still reading, and did not fail
             else:
                 await _run(code, namespace)
+        if lost:
+            # The reply went with its connection (the client reconnected), yet one order.
+            [used] = [namespace[name] for name in ("client", "exberry") if name in namespace]
+            assert used.reconnect_count == 1
+            orders = [*sim.trading.account(SIM_CLIENT_ID).orders, *exberry_sim.orders]
+            assert len(orders) == 1, orders
 
 
 async def _run(code: types.CodeType, namespace: dict[str, Any]) -> None:

@@ -496,6 +496,33 @@ async def test_reconcile_after_a_lost_connection_waits_for_the_reconnect(
     assert trader.reconnect_count == 1
 
 
+@pytest.mark.parametrize("transport", ["websocket", "http"])
+async def test_a_reply_lost_with_its_connection_is_reconciled_as_placed(
+    sim: DeribitSimulator, transport: str
+) -> None:
+    # The simulator's fault for the worst moment of a cut: the order went in, the reply
+    # never came (over HTTP the connection ends without a response).
+    async with DeribitClient(
+        url=sim.url,
+        transport=transport,  # type: ignore[arg-type]
+        heartbeat_interval=None,
+        reconnect=INSTANT,
+        client_id=SIM_CLIENT_ID,
+        client_secret=SIM_CLIENT_SECRET,
+    ) as trader:
+        price = await below_bid(trader)
+        sim.lose_replies("private/buy")
+        with pytest.raises(OrderOutcomeUnknown, match="connection lost") as info:
+            await trader.private.buy(PERP, amount=10, price=price, label="went-in")
+        outcome = await trader.private.reconcile(info.value)
+        assert outcome.order is not None
+        assert outcome.order.label == "went-in"
+        await trader.private.buy(PERP, amount=10, price=price, label="answered")  # once only
+        orders = sim.trading.account(SIM_CLIENT_ID).orders.values()
+        assert sorted(o["label"] for o in orders) == ["answered", "went-in"]
+        assert [m for m, _ in sim.calls].count("private/buy") == 2
+
+
 async def test_reconcile_says_not_placed_only_after_the_settle_window(
     sim: DeribitSimulator, trader: DeribitClient
 ) -> None:
