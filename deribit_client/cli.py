@@ -215,8 +215,11 @@ async def cmd_tail(args: argparse.Namespace, out: TextIO) -> int:
     async with _client(args) as client, client.subscribe(*args.channels) as sub:
         async for item in sub:
             if isinstance(item, Gap):
-                print(f"# gap on {item.channel}: {item.reason}" + (
-                    f" ({item.lost} lost)" if item.lost else ""), file=out)  # fmt: skip
+                # A JSON line too with --json: a consumer of JSON lines must not choke on it.
+                gap = {"channel": item.channel, "gap": item.reason, "lost": item.lost}
+                print(_encode(gap).decode() if args.json else f"# gap on {item.channel}: "
+                      f"{item.reason}" + (f" ({item.lost} lost)" if item.lost else ""),
+                      file=out, flush=True)  # fmt: skip
                 continue
             if args.json:
                 print(_encode({"channel": item.channel, "data": item.data}).decode(), file=out)

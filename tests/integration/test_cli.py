@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import pathlib
@@ -15,7 +16,7 @@ import pytest
 from deribit_client import DeribitClient
 from deribit_client.cli import CliError, _parser, cmd_sim, main, method_help, parse_params
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
-from tests.helpers import until
+from tests.helpers import tick, until
 
 
 async def run(*argv: str) -> tuple[int, str]:
@@ -156,6 +157,37 @@ async def test_tail_prints_json_lines(sim: DeribitSimulator) -> None:
     code, out = await run("tail", "ticker.BTC-PERPETUAL.100ms", "--count", "1", "--url", sim.url)
     assert code == 0
     assert out.startswith('ticker.BTC-PERPETUAL.100ms  {"')
+
+
+async def test_tail_shows_a_break_in_the_stream_as_a_json_line_of_its_own(
+    sim: DeribitSimulator,
+) -> None:
+    # Reported from outside: with --json a reconnect printed "# gap on ...", which JSON-lines
+    # consumers (jq, a log shipper) choke on.
+    sim.aggregation_periods.clear()
+    tailing = asyncio.ensure_future(
+        run("tail", "ticker.BTC-PERPETUAL.100ms", "--count", "2", "--json", "--url", sim.url)
+    )
+    try:
+        await until(lambda: len(sim.subscriptions) == 1)  # subscribe calls so far
+        await sim.publish("ticker.BTC-PERPETUAL.100ms", tick(1))
+        sim.drop_connections()
+        await until(lambda: len(sim.subscriptions) == 2)  # resubscribed after the reconnect
+        await sim.publish("ticker.BTC-PERPETUAL.100ms", tick(2))
+        code, out = await asyncio.wait_for(asyncio.shield(tailing), 10)
+    finally:
+        if not tailing.done():  # a failed step must not leave the CLI's thread waiting
+            sim.start_streams(0.01)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(tailing, 10)
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]  # every line parses
+    assert [line.get("gap") or line["data"]["timestamp"] for line in lines] == [
+        1,
+        "reconnected",
+        2,
+    ]
+    assert lines[1] == {"channel": "ticker.BTC-PERPETUAL.100ms", "gap": "reconnected", "lost": 0}
 
 
 async def test_record_then_decode_offline(sim: DeribitSimulator, tmp_path: pathlib.Path) -> None:
