@@ -215,11 +215,13 @@ async def cmd_tail(args: argparse.Namespace, out: TextIO) -> int:
     async with _client(args) as client, client.subscribe(*args.channels) as sub:
         async for item in sub:
             if isinstance(item, Gap):
-                # A JSON line too with --json: a consumer of JSON lines must not choke on it.
-                gap = {"channel": item.channel, "gap": item.reason, "lost": item.lost}
-                print(_encode(gap).decode() if args.json else f"# gap on {item.channel}: "
-                      f"{item.reason}" + (f" ({item.lost} lost)" if item.lost else ""),
-                      file=out, flush=True)  # fmt: skip
+                if args.json:  # a JSON line too: a consumer of JSON lines must not choke
+                    gap = {"channel": item.channel, "gap": item.reason, "lost": item.lost}
+                    line = _encode(gap).decode()
+                else:
+                    lost = f" ({item.lost} lost)" if item.lost else ""
+                    line = f"# gap on {item.channel}: {item.reason}{lost}"
+                print(line, file=out, flush=True)
                 continue
             if args.json:
                 print(_encode({"channel": item.channel, "data": item.data}).decode(), file=out)
