@@ -13,6 +13,7 @@ import pytest
 
 from deribit_client import ClientError, Gap, SubscriberOverflow
 from deribit_client._core.streams import Stream
+from tests.helpers import until
 
 
 def stream(policy: Any = "drop_oldest", maxsize: int = 3) -> Stream[int]:
@@ -204,6 +205,41 @@ async def test_a_failing_on_error_is_logged_and_the_stream_keeps_delivering(
     assert seen == [2]
     assert "on_error of c failed" in caplog.text
     await s.close()
+
+
+@pytest.mark.parametrize("callback_kind", ["plain", "coroutine"])
+async def test_a_failing_coroutine_on_error_is_logged_and_owned(
+    callback_kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Awaited in a task of the stream's (plain callback) or by its consumer (coroutine
+    # callback): either way its failure is told, and nothing is left running.
+    seen: list[Any] = []
+    heard = asyncio.Event()
+
+    def plain(item: Any) -> None:
+        if item == 1:
+            raise RuntimeError("user bug")
+        seen.append(item)
+
+    async def coroutine(item: Any) -> None:
+        plain(item)
+
+    async def on_error(exc: BaseException) -> None:
+        heard.set()
+        raise ValueError("hook bug")
+
+    callback = plain if callback_kind == "plain" else coroutine
+    s: Stream[int] = Stream("c", "drop_oldest", 10, callback, on_error)
+    await s
+    s.put(1)
+    s.put(2)
+    await asyncio.wait_for(heard.wait(), 5)
+    await until(lambda: "on_error of c failed" in caplog.text and seen == [2])
+    assert s.error is None  # a callback's error does not end the stream
+    s.fail(SubscriberOverflow("c", 10, 0))  # the stream's own end is told the same way
+    await until(lambda: caplog.text.count("on_error of c failed") == 2)
+    await s.close()
+    assert [t for t in asyncio.all_tasks() if "deribit" in t.get_name()] == []
 
 
 async def test_without_on_error_a_callback_error_is_logged_with_its_traceback(
