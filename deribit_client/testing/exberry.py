@@ -1116,6 +1116,9 @@ class ExberrySimulator:
 
     @_acts
     def place_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``placeOrder`` for participant ``mp`` (an API key) with request data ``d``, as
+        if it came over the wire: checked, matched, streamed; returns the reply's items.
+        Raises ``Fail`` with Exberry's error code for what the venue refuses."""
         missing = [
             k for k in ("mpOrderId", "orderType", "side", "instrument", "quantity") if k not in d
         ]
@@ -2228,6 +2231,7 @@ class ExberrySimulator:
 
     @_acts
     def cancel_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``cancelOrder`` for participant ``mp`` (see :meth:`place_order`)."""
         order = self._own(mp, d)
         self._next_action()
         self._cancel(order, "CancelRequest")
@@ -2235,6 +2239,7 @@ class ExberrySimulator:
 
     @_acts
     def replace_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``replaceOrder`` for participant ``mp`` (see :meth:`place_order`)."""
         order = self._own(mp, {"instrument": d.get("instrument"), "orderId": d.get("orderId")})
         if not typed(d, _PLACE_ORDER_TYPES):
             raise Fail(1001, "Invalid request data")
@@ -2358,6 +2363,8 @@ class ExberrySimulator:
         return [{_COUNTERS[e]: hits.get(e, 0) for e in entities}]
 
     def order_book_state(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``orderBookState``: the visible resting orders and status of every book, then the
+        tracking number to start ``orderBookDepth`` from."""
         items: list[dict[str, Any]] = []
         for instrument in sorted(self.books):
             for side in ("Buy", "Sell"):
@@ -2702,6 +2709,8 @@ class ExberrySimulator:
         return list(self.instruments).index(symbol) + 1
 
     def mass_order_status(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
+        """``massOrderStatus`` for participant ``mp``: its open orders (and RFQs, quotes,
+        alleged trades), then the tracking number to start ``executionReports`` from."""
         own = [
             {"messageType": "OrderStatus", **public(o), **self._working(o),
              "lastEventTimestamp": o["_last_event"]}
