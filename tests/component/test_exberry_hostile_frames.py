@@ -3,6 +3,7 @@ offline decoding as anything but a DeribitError: the Deribit fuzz, for the secon
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 from typing import Any
@@ -12,7 +13,13 @@ import pytest
 
 from deribit_client import DeribitError
 from deribit_client.exberry import ExberryClient, decode_frame
-from deribit_client.exberry.models import BookEvent, ExecutionReport, OrderStatus, PlaceOrderResult
+from deribit_client.exberry.models import (
+    Add,
+    BookEvent,
+    ExecutionReport,
+    OrderStatus,
+    PlaceOrderResult,
+)
 from deribit_client.exberry.protocol import ExberryProtocol, frame_decoder
 from deribit_client.testing import ExberrySimulator
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET
@@ -41,8 +48,10 @@ def seeds(book: int, reports: int, place: int, status: int) -> list[bytes]:
     return [
         msgspec.json.encode(frame)
         for frame in (
+            # Without a trackingNumber: a made-up one above the venue's would have the
+            # stream skip the real events below it as replays (it trusts the venue's order).
             {"q": BOOK, "sid": book, "d": {"messageType": "Add", "orderId": 1, "side": "Buy",
-             "price": 100.5, "quantity": 2, "instrument": "BTC", "trackingNumber": 5}},
+             "price": 100.5, "quantity": 2, "instrument": "BTC"}},
             {"q": REPORTS, "sid": reports, "d": {"messageType": "Executed", "orderId": 1,
              "mpOrderId": 3, "lastFilledQuantity": 1, "lastFilledPrice": 101.0,
              "trackingNumber": 7}},
@@ -98,15 +107,19 @@ async def test_mutated_frames_leave_the_client_and_its_stream_working(
         await until(lambda: any(peer.streams for peer in exberry_sim.peers))
         [sid] = next(peer for peer in exberry_sim.peers if peer.streams).streams
         far = 10**6  # sids no request of this test will hold: their frames are strays
+        # Not the frame that ends the stream: re-opened live-only, it could not see the
+        # order below (rightly marked with a Gap), which is another test's subject.
+        kinds = seeds(sid, far, far + 1, far + 2)[:-1]
         for _ in range(2000):
-            frame = mutate(rng, rng.choice(seeds(sid, far, far + 1, far + 2)))
+            frame = mutate(rng, rng.choice(kinds))
             await exberry_sim.send_raw(frame.decode("utf-8", "replace"))
-        await client.place_order(
+        placed = await client.place_order(
             instrument="BTC", side="Sell", quantity=2, price=101.5, mpOrderId=1
         )
-        async for event in book:  # Gaps for what did not fit, then the real Add
-            if getattr(event, "mpOrderId", None) == 1:
-                break
+        async with asyncio.timeout(5):
+            async for event in book:  # what the garbage held, Gaps, then the real Add
+                if isinstance(event, Add) and event.orderId == placed.orderId:
+                    break
         assert client.state == "ready"
         assert client.reconnect_count == 0
         assert client.malformed > 0
