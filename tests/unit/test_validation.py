@@ -52,9 +52,22 @@ KEY = {"client_id": "id", "client_secret": "secret"}
         ({"max_connections": True}, "max_connections"),
         # a session passed in keeps its own connector's limit: say so, do not ignore it
         ({"max_connections": 4, "session": object()}, "connector of the session"),
+        ({"http_auth": "digest"}, "http_auth"),
+        ({"transport": "http", "connector": ScriptedDeribit().connector}, "transport='http'"),
+        ({"client_id": "id"}, "both client_id and client_secret"),
+        ({"client_id": "id", "client_secret": ""}, "both client_id and client_secret"),
+        ({"client_id": 1, "client_secret": 2}, "client_id"),
+        ({"credentials": object(), **KEY}, "not both"),
+        ({"subaccount_id": 7}, "subaccount_id"),
+        ({"subaccount_id": 7, "http_auth": "basic", **KEY}, "subaccount"),
+        ({"transport": "http", "cancel_on_disconnect": True, **KEY}, "needs a WebSocket"),
     ],
 )
-def test_constructor_arguments_are_checked(kwargs: dict[str, Any], names: str) -> None:
+def test_constructor_arguments_are_checked(
+    kwargs: dict[str, Any], names: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DERIBIT_CLIENT_ID", "DERIBIT_CLIENT_SECRET"):  # no key from the shell
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(ClientError, match=names):
         DeribitClient(**kwargs)
 
