@@ -191,6 +191,31 @@ async def test_cancel_replace_and_mass_cancel(exberry_client: ExberryClient) -> 
     assert (await exberry_client.mass_cancel(instrument="ETH")).numberOfOrders == 3
 
 
+@pytest.mark.parametrize(
+    ("terms", "message"),
+    [
+        ({"orderType": "Limit"}, "a Limit order needs a price"),
+        ({"orderType": "Market", "price": 1.0}, "a Market order takes no price"),
+        ({"orderType": "Stop"}, "a Stop order needs stopPrice"),
+        ({"orderType": "LIT", "price": 1.0}, "a LIT order needs stopPrice"),
+        ({"price": 1.0, "timeInForce": "GTD"}, "GTD needs exactly one of expiryDate, expiryDay"),
+        ({"price": 1.0, "timeInForce": "GTD", "expiryDate": 1, "expiryDay": "2026-12-01"},
+         "GTD needs exactly one"),
+        ({"price": 1.0, "mpOrderId": "7"}, "mpOrderId must be an int"),
+    ],
+)  # fmt: skip
+async def test_order_terms_exberry_would_refuse_are_refused_before_sending(
+    exberry_sim: ExberrySimulator,
+    exberry_client: ExberryClient,
+    terms: dict[str, Any],
+    message: str,
+) -> None:
+    order: dict[str, Any] = {"instrument": "BTC", "side": "Buy", "quantity": 1, "mpOrderId": 1}
+    with pytest.raises(ClientError, match=message):
+        await exberry_client.place_order(**{**order, **terms})
+    assert not any(q.endswith("placeOrder") for q, _ in exberry_sim.calls)
+
+
 async def test_validation_errors_are_typed(exberry_client: ExberryClient) -> None:
     with pytest.raises(NotFound, match="not found"):
         await exberry_client.place_order(
