@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import inspect
 import math
 import time
 from collections.abc import AsyncIterator, Callable
@@ -214,6 +215,62 @@ async def test_order_terms_exberry_would_refuse_are_refused_before_sending(
     with pytest.raises(ClientError, match=message):
         await exberry_client.place_order(**{**order, **terms})
     assert not any(q.endswith("placeOrder") for q, _ in exberry_sim.calls)
+
+
+SIDE = {"mpName": "me"}
+BAD_ARGUMENTS: list[tuple[str, Callable[[ExberryClient], object], str]] = [
+    ("mass_cancel", lambda c: c.mass_cancel(), "instrument scope needs instrument"),
+    ("create_trade_report",
+     lambda c: c.create_trade_report(instrument="BTC", type="", flow="LockedIn",
+                                     externalTradeId=1, price=1, quantity=1, buy=SIDE, sell=SIDE),
+     "type must be a non-empty str"),
+    ("account_balance", lambda c: c.account_balance(accountId=1.5),  # type: ignore[arg-type]
+     "accountId must be an int or its text"),
+    ("create_transaction_request",
+     lambda c: c.create_transaction_request(type="Deposit", ledgerAccountId=1, assetId=1,
+                                            amount=[1]),  # type: ignore[arg-type]
+     "amount must be a number or its text"),
+    ("mp_orders", lambda c: c.mp_orders(mpOrderId=1), "need exactly one instrument"),
+    ("mp_orders", lambda c: c.mp_orders(orderBy={"field": "price"}), "orderBy field"),
+    ("mp_orders", lambda c: c.mp_orders(orderBy={"direction": "Up"}), "orderBy direction"),
+    ("mp_fees", lambda c: c.mp_fees(types="Trading"),  # type: ignore[arg-type]
+     "types must be a list of fee types"),
+    ("light_tickers", lambda c: c.light_tickers(symbols=[]), "symbols must be a non-empty list"),
+    ("instrument_list_with_pagination",
+     lambda c: c.instrument_list_with_pagination(fromSymbol=1),  # type: ignore[arg-type]
+     "fromSymbol must be a symbol"),
+    ("candles_history", lambda c: c.candles_history(symbol="BTC", from_=10, to=10),
+     "needs to > from_"),
+    ("ping", lambda c: c.ping("1"), "ping value must be an int"),  # type: ignore[arg-type]
+    ("create_cash_transfer",
+     lambda c: c.create_cash_transfer(senderAccountId=1, senderAssets=[], receiverAccountId=2),
+     "senderAssets must be a non-empty list of assets"),
+    ("create_cash_transfer",
+     lambda c: c.create_cash_transfer(senderAccountId=1, senderAssets=[5],  # type: ignore[list-item]
+                                      receiverAccountId=2),
+     "an asset must be a TransferAsset or mapping"),
+    ("request", lambda c: c.request(""), "q must be a qualifier"),
+    ("stream", lambda c: c.stream("v1/x", [1]), "d must be"),  # type: ignore[arg-type]
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "call", "message"), BAD_ARGUMENTS)
+async def test_arguments_are_checked_before_anything_is_sent(
+    exberry_sim: ExberrySimulator,
+    exberry_client: ExberryClient,
+    method: str,
+    call: Callable[[ExberryClient], object],
+    message: str,
+) -> None:
+    async def attempt() -> None:
+        made = call(exberry_client)  # a stream refuses as it is made, a request when awaited
+        if inspect.isawaitable(made):
+            await made
+
+    sent = len(exberry_sim.calls)
+    with pytest.raises(ClientError, match=message):
+        await attempt()
+    assert len(exberry_sim.calls) == sent
 
 
 async def test_validation_errors_are_typed(exberry_client: ExberryClient) -> None:
