@@ -38,6 +38,8 @@ from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET
 from tests.helpers import until
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+"""The README's Python blocks, in order."""
 
 PRELUDE = """\
 # ruff: noqa
@@ -73,9 +75,8 @@ ignore_missing_imports = True
 
 
 def test_every_python_block_of_the_readme_type_checks(tmp_path: pathlib.Path) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    assert len(blocks) >= 15
-    for number, block in enumerate(blocks):
+    assert len(BLOCKS) >= 15
+    for number, block in enumerate(BLOCKS):
         body = textwrap.indent(textwrap.dedent(block), "    ")
         source = f"{PRELUDE}\n\nasync def example_{number}() -> None:\n{body}    return None\n"
         (tmp_path / f"readme_block_{number:02d}.py").write_text(source)
@@ -93,8 +94,6 @@ def test_every_python_block_of_the_readme_type_checks(tmp_path: pathlib.Path) ->
 
 
 # -- running them ---------------------------------------------------------------------------
-
-BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 
 NOT_RUN = {
     'env="testnet", client_id=': "it logs in to Deribit's testnet",
