@@ -819,8 +819,9 @@ class ExberryClient:
         timeout: float | None = None,
     ) -> PlaceOrderResult:
         """``v1/exchange.market/placeOrder``. ``mpOrderId`` is the idempotency key: a lost
-        reply raises ``OrderOutcomeUnknown`` (``params["mpOrderId"]``); reconcile with
-        :meth:`mass_order_status` before re-sending with the same ``mpOrderId``.
+        reply raises ``OrderOutcomeUnknown`` (``params["mpOrderId"]``); once ready, sending
+        the order again with the same ``mpOrderId`` is safe (Exberry refuses a copy of an
+        order it took with 1002: then look it up with :meth:`mp_orders`; see the README).
         Without a ``timeInForce``, orders that trade at market (``Market``, ``Stop``,
         ``MIT``) are ``IOC`` and the others ``GTC``: the ones Exberry takes for them."""
         if timeInForce is None:  # Exberry refuses GTC market orders: a default must be valid
