@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import operator
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any, Final, TypeVar
 
@@ -30,6 +30,7 @@ from ._core.streams import (
     Stream,
     check_maxsize,
 )
+from ._core.tasks import stop_tasks
 from ._errors import RpcError, SubscriptionRejected, credentials_required
 from ._rpc.codec import DECODE_ERRORS, decoder_for, encode, notification_decoder
 from ._rpc.methods import MAX_FRAME_BYTES
@@ -661,29 +662,17 @@ class SubscriptionManager:
 
     async def close(self) -> None:
         """The client is closing: cancel background work and close every subscriber (their
-        iteration ends; callback tasks are cancelled and awaited)."""
+        iteration ends; callback tasks are cancelled and awaited). A step of the client's
+        ``finish_all``, whose own task no cancellation of the caller reaches."""
         self._settle_parked(None, ClientClosed("the client was closed"))
         subscribers = self._subscribers()
         self._channels.clear()
         self.routes.clear()
         for subscriber in subscribers:
             subscriber.end()
-        for task in list(self._tasks):
-            task.cancel()
-        tasks = [*self._tasks]
-        cancelled = False
-        if tasks:
-            try:
-                await asyncio.wait(tasks)
-            except asyncio.CancelledError:
-                cancelled = True
+        await stop_tasks(*self._tasks)
         for subscriber in subscribers:
-            try:
-                await subscriber.abandon()
-            except asyncio.CancelledError:
-                cancelled = True
-        if cancelled:
-            raise asyncio.CancelledError
+            await subscriber.abandon()
 
     # -- internals ----------------------------------------------------------------------
 
@@ -732,8 +721,9 @@ class SubscriptionManager:
             if subscriber not in spared:
                 subscriber.fail(error)
 
-    def _spawn(self, coro: Awaitable[None]) -> asyncio.Future[None]:
-        task = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        # Named like every task of the SDK's, so a task dump says whose it is.
+        task = asyncio.get_running_loop().create_task(coro, name="deribit-subscriptions")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

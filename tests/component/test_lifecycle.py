@@ -18,6 +18,7 @@ from deribit_client import (
     ConnectionLost,
     ConnectionState,
     DeribitClient,
+    DeribitError,
     Gap,
     Notification,
     NotReadyError,
@@ -280,6 +281,54 @@ async def test_close_inside_an_expired_timeout_still_closes_the_transport(
     assert venue.transport.closed
     assert client.state == "closed"
     assert deribit_tasks() == []
+
+
+def book(kind: str, change_id: int, prev: int | None = None) -> dict[str, Any]:
+    """A ``book.BTC-PERPETUAL.100ms`` payload without levels."""
+    return {"type": kind, "instrument_name": "BTC-PERPETUAL", "timestamp": change_id,
+            "change_id": change_id, "prev_change_id": prev, "bids": [], "asks": []}  # fmt: skip
+
+
+async def test_close_inside_an_expired_timeout_still_ends_every_subscriber_task(
+    venue: ScriptedDeribit,
+) -> None:
+    # A callback stuck in its await, a book resync waiting out its backoff, a subscribe
+    # still waiting for its reply: close() cut short by the caller's deadline must leave
+    # none of them running.
+    stuck = asyncio.Event()
+
+    async def handle(item: Any) -> None:
+        await stuck.wait()  # never set: only a cancel ends it
+
+    client = DeribitClient(connector=venue.connector, heartbeat_interval=None)
+    await client.connect()
+    sub = await client.subscribe(TICKER, callback=handle)
+    venue.notify(TICKER, tick(1))
+    await until(lambda: sub.received == 1)
+    channel = "book.BTC-PERPETUAL.100ms"
+    books = await client.subscribe(channel)
+    venue.notify(channel, book("snapshot", 10))
+    assert (await anext(books)).data.type == "snapshot"  # type: ignore[union-attr]
+
+    def busy(params: dict[str, Any]) -> None:
+        raise Refuse(13028, "temporarily_unavailable")  # retried after the reconnect backoff
+
+    venue.results["public/subscribe"] = busy
+    venue.notify(channel, book("change", 12, prev=11))  # a change was lost: resync
+    assert await anext(books) == Gap(channel, "book_gap")
+    await until(lambda: venue.methods().count("public/subscribe") == 3)  # refused once
+    venue.results["public/subscribe"] = lambda params: SILENT
+    waiting = asyncio.ensure_future(client.subscribe("ticker.ETH-PERPETUAL.100ms").__aenter__())
+    await until(lambda: bool(venue.held))
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0):
+            await client.close()
+    assert client.state == "closed"
+    assert venue.transport.closed
+    assert deribit_tasks() == []
+    with pytest.raises(DeribitError):
+        await waiting
+    assert sub.closed
 
 
 async def test_close_during_a_reconnect_handshake_closes_the_new_socket(
