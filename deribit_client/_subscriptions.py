@@ -440,7 +440,9 @@ class SubscriptionManager:
         try:
             confirmed: set[str] = set()
             if new:
-                call = asyncio.ensure_future(self._subscribe(new))
+                call = asyncio.get_running_loop().create_task(
+                    self._subscribe(new), name="deribit-subscribe"
+                )
                 self._sending = (joined, call)
                 try:
                     await asyncio.wait([call])

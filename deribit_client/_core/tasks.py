@@ -13,7 +13,7 @@ import functools
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 __all__ = ["current_task", "finish_all", "loop_shortcuts", "stop_tasks"]
@@ -21,7 +21,7 @@ __all__ = ["current_task", "finish_all", "loop_shortcuts", "stop_tasks"]
 log = logging.getLogger("deribit_client")
 
 
-async def finish_all(*steps: Callable[[], Awaitable[object]]) -> None:
+async def finish_all(*steps: Callable[[], Coroutine[Any, Any, object]]) -> None:
     """Run ``steps`` one after another to completion, whatever happens to this task.
 
     A step's own exception is logged and does not stop the next step.
@@ -31,7 +31,9 @@ async def finish_all(*steps: Callable[[], Awaitable[object]]) -> None:
     """
     cancelled = False
     for step in steps:
-        task = asyncio.ensure_future(step())
+        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(
+            step(), name="deribit-close-step"
+        )
         while not task.done():
             try:
                 await asyncio.wait([task])

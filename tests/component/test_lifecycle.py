@@ -331,6 +331,44 @@ async def test_close_inside_an_expired_timeout_still_ends_every_subscriber_task(
     assert sub.closed
 
 
+async def test_every_task_the_sdk_starts_is_named_for_it(venue: ScriptedDeribit) -> None:
+    # So a task dump, or a check for leaks like ``deribit_tasks()``, shows whose each is.
+    loop = asyncio.get_running_loop()
+    started: list[tuple[str, asyncio.Task[Any]]] = []  # (what runs, its task) of the SDK's
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)  # named by create_task afterwards
+        code = getattr(coro, "cr_code", None)
+        if code is not None and "deribit_client" in code.co_filename:
+            started.append((code.co_qualname, task))
+        return task
+
+    async def handle(item: Any) -> None:
+        pass
+
+    async def hook(error: BaseException) -> None:
+        pass
+
+    loop.set_task_factory(factory)
+    try:
+        async with DeribitClient(
+            connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT, **KEY
+        ) as client:
+            channel = "book.BTC-PERPETUAL.100ms"
+            async with client.subscribe(channel, callback=handle, on_error=hook) as books:
+                venue.notify(channel, book("snapshot", 10))
+                venue.notify(channel, book("change", 12, prev=11))  # a resync
+                await until(lambda: venue.methods().count("public/subscribe") == 2)
+                venue.transport.drop("cut")  # a reconnect
+                await until(lambda: client.reconnect_count == 1 and client.state == "ready")
+                books.fail(RuntimeError("ended"))  # the coroutine hook runs
+                await client.public.get_time()
+    finally:
+        loop.set_task_factory(None)
+    assert len(started) > 10
+    assert [what for what, task in started if not task.get_name().startswith("deribit")] == []
+
+
 async def test_close_during_a_reconnect_handshake_closes_the_new_socket(
     venue: ScriptedDeribit,
 ) -> None:
