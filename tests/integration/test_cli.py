@@ -9,6 +9,7 @@ import json
 import pathlib
 import re
 import shlex
+import signal
 import sys
 
 import pytest
@@ -216,6 +217,30 @@ async def test_record_then_decode_offline(sim: DeribitSimulator, tmp_path: pathl
     assert "reply: InsufficientFundsError" in out
     assert "line 7: does not fit" in out
     assert 'line 8: reply: "after"' in out  # the corrupt line did not end the run
+
+
+async def test_ctrl_c_ends_tail_and_record_quietly_keeping_what_was_recorded(
+    sim: DeribitSimulator, tmp_path: pathlib.Path
+) -> None:
+    # "until Ctrl-C": exit status 130, no traceback, and every frame recorded so far whole.
+    sim.start_streams(0.01)
+    target = tmp_path / "ticks.jsonl"
+    for argv in (("tail",), ("record", "-o", str(target))):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "deribit_client", *argv, "ticker.BTC-PERPETUAL.100ms",
+            "--url", sim.url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert process.stdout is not None
+        if argv[0] == "tail":
+            assert await asyncio.wait_for(process.stdout.readline(), 20)
+        else:
+            await until(lambda: target.exists() and target.read_text().count("\n") >= 2, 20)
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), 20)
+        assert (process.returncode, err) == (130, b""), argv
+    code, out = await run("decode", str(target))
+    assert code == 0  # no line cut short
+    assert out.count("ticker.BTC-PERPETUAL.100ms") == len(target.read_text().splitlines())
 
 
 async def sim_banner(*options: str, lines: int) -> list[str]:
