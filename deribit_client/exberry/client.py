@@ -821,7 +821,8 @@ class ExberryClient:
         """``v1/exchange.market/placeOrder``. ``mpOrderId`` is the idempotency key: a lost
         reply raises ``OrderOutcomeUnknown`` (``params["mpOrderId"]``); once ready, sending
         the order again with the same ``mpOrderId`` is safe (Exberry refuses a copy of an
-        order it took with 1002: then look it up with :meth:`mp_orders`; see the README).
+        order it took with 1002: then look it up with :meth:`mass_order_status` or
+        :meth:`mp_orders`; see the README).
         Without a ``timeInForce``, orders that trade at market (``Market``, ``Stop``,
         ``MIT``) are ``IOC`` and the others ``GTC``: the ones Exberry takes for them."""
         if timeInForce is None:  # Exberry refuses GTC market orders: a default must be valid
