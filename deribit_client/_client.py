@@ -261,7 +261,7 @@ class DeribitClient:
             self._subscription_call,
             lambda: self._auth is not None,
             self._reconnect_wait,
-            lambda attempt: self._supervisor.policy.backoff(attempt),
+            self.reconnect_policy,
             default_maxsize=check_maxsize(subscriber_maxsize),
         )
         self._supervisor = self._new_supervisor()

@@ -30,6 +30,7 @@ from ._core.streams import (
     Stream,
     check_maxsize,
 )
+from ._core.supervisor import ReconnectPolicy, retry_with_backoff
 from ._core.tasks import stop_tasks
 from ._errors import RpcError, SubscriptionRejected, credentials_required
 from ._rpc.codec import DECODE_ERRORS, decoder_for, encode, notification_decoder
@@ -58,6 +59,11 @@ MAX_LABEL: Final = 16
 RESYNC_ATTEMPTS: Final = 5
 """Tries at resubscribing a book channel after a gap while Deribit answers with errors it
 documents as transient (13028 temporarily_unavailable, 10040 retry...)."""
+
+
+def _not_transient(error: BaseException) -> bool:
+    """What a resync does not try again: all but the errors Deribit calls transient."""
+    return not (isinstance(error, RpcError) and error.retryable)
 
 
 def is_private_channel(channel: str) -> bool:
@@ -246,8 +252,8 @@ class SubscriptionManager:
         can_subscribe_private: True when the client has credentials for private channels.
         reconnect_wait: how long a subscribe whose connection was lost waits for the
             reconnect to subscribe its channels, or None when no reconnect is coming.
-        backoff: seconds to wait before retry number ``n`` (from 1) of a resync that
-            Deribit refused for the moment (the client's reconnect backoff).
+        policy: the client's reconnect policy, whose backoff paces the tries of a resync
+            that Deribit refused for the moment.
         default_maxsize: queue bound when a subscriber does not choose one.
 
     Attributes:
@@ -259,14 +265,14 @@ class SubscriptionManager:
         call: CallFn,
         can_subscribe_private: Callable[[], bool],
         reconnect_wait: Callable[[], float | None],
-        backoff: Callable[[int], float],
+        policy: ReconnectPolicy,
         *,
         default_maxsize: int = DEFAULT_MAXSIZE,
     ) -> None:
         self._call = call
         self._can_subscribe_private = can_subscribe_private
         self._reconnect_wait = reconnect_wait
-        self._backoff = backoff
+        self._policy = policy
         self.default_maxsize = default_maxsize
         self._channels: dict[str, _Channel] = {}
         self.routes: dict[bytes, ChannelRoute] = {}
@@ -688,30 +694,33 @@ class SubscriptionManager:
         """Unsubscribe and subscribe ``name`` again: its fresh snapshot restarts the book.
 
         Its subscribers must never be left waiting for data that will not come: an error
-        Deribit documents as transient is retried (after the ``wait`` it asks for, else
-        the reconnect backoff) up to :data:`RESYNC_ATTEMPTS` times; any other answer that
-        leaves the channel unsubscribed fails them. A lost connection is the reconnect's
-        to mend: it resubscribes every channel.
+        Deribit documents as transient is tried again with the reconnect policy's backoff
+        (no sooner than the ``wait`` it asks for), :data:`RESYNC_ATTEMPTS` tries in all;
+        any other answer that leaves the channel unsubscribed fails them. A lost
+        connection is the reconnect's to mend: it resubscribes every channel.
         """
-        for attempt in range(1, RESYNC_ATTEMPTS + 1):
-            try:
-                await self._unsubscribe([name])
-                if name in self._channels and name not in await self._subscribe([name]):
-                    self._reject(name, SubscriptionRejected([name], " on resync"))
-                return
-            except RpcError as exc:
-                if not exc.retryable or attempt == RESYNC_ATTEMPTS:
-                    error = SubscriptionRejected([name], f" on resync: {exc}")
-                    error.__cause__ = exc
-                    self._reject(name, error)
-                    return
-                log.info("resync of %s refused for now (%s); trying again", name, exc)
-                await asyncio.sleep(exc.wait or self._backoff(attempt))
-                if name not in self._channels:  # released meanwhile
-                    return
-            except DeribitError as exc:
-                log.info("resync of %s failed: %s", name, exc)
-                return
+
+        async def resubscribe() -> None:
+            if name not in self._channels:
+                return  # released meanwhile: nothing left to resync
+            await self._unsubscribe([name])
+            if name in self._channels and name not in await self._subscribe([name]):
+                self._reject(name, SubscriptionRejected([name], " on resync"))
+
+        try:
+            await retry_with_backoff(
+                resubscribe,
+                self._policy,
+                is_fatal=_not_transient,
+                max_attempts=RESYNC_ATTEMPTS,
+                what=f"resync of {name}",
+            )
+        except RpcError as exc:
+            error = SubscriptionRejected([name], f" on resync: {exc}")
+            error.__cause__ = exc
+            self._reject(name, error)
+        except DeribitError as exc:
+            log.info("resync of %s failed: %s", name, exc)
 
     def _reject(
         self, name: str, error: BaseException, spared: Iterable[Subscription[Any]] = ()

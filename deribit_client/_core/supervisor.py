@@ -35,7 +35,7 @@ __all__ = [
     "ReconnectPolicy",
     "Supervisor",
     "refuse_after_a_turn",
-    "retry_establish",
+    "retry_with_backoff",
 ]
 
 log = logging.getLogger("deribit_client")
@@ -145,37 +145,44 @@ async def refuse_after_a_turn(error: BaseException) -> NoReturn:
     raise error
 
 
-async def retry_establish(
-    establish: Callable[[], Awaitable[None]],
+async def retry_with_backoff(
+    attempt: Callable[[], Awaitable[None]],
     policy: ReconnectPolicy,
     *,
     is_fatal: Callable[[BaseException], bool],
     not_before: Callable[[], float] = lambda: 0.0,
     on_failure: Callable[[BaseException], None] | None = None,
+    max_attempts: int | None = None,
+    what: str = "reconnect",
 ) -> None:
-    """Call ``establish`` until it succeeds, backing off between attempts.
+    """Call ``attempt`` until it succeeds, backing off between tries as ``policy`` says.
 
-    ``not_before()`` is the loop time before which no attempt may start (a venue's
-    retry-after hint); each backoff waits at least until then.
+    Each wait lasts at least the failed try's own ``retry_after`` hint (a venue's "wait"),
+    and until ``not_before()``, a loop time before which no try may start. Tries stop
+    after ``max_attempts`` (default: the policy's); ``what`` names them in the log.
 
     Raises:
-        Exception: the last error, once it is fatal or attempts run out.
+        Exception: the last error, once it is fatal or tries run out.
     """
     loop = asyncio.get_running_loop()
+    limit = policy.max_attempts if max_attempts is None else max_attempts
 
     def wait(state: RetryCallState) -> float:
-        return max(policy.backoff(state.attempt_number), not_before() - loop.time())
+        error = state.outcome.exception() if state.outcome is not None else None
+        hint = getattr(error, "retry_after", None)
+        hinted = hint if isinstance(hint, float) and hint > 0 else 0.0
+        return max(policy.backoff(state.attempt_number), hinted, not_before() - loop.time())
 
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         if error is not None:
             if on_failure is not None:
                 on_failure(error)
-            log.warning("reconnect attempt %d failed (%s); retrying", state.attempt_number, error)
+            log.warning("%s attempt %d failed (%s); retrying", what, state.attempt_number, error)
 
     retrying = AsyncRetrying(
         wait=wait,
-        stop=stop_never if policy.max_attempts is None else stop_after_attempt(policy.max_attempts),
+        stop=stop_never if limit is None else stop_after_attempt(limit),
         # Only ordinary errors are retried: a cancellation (close()) must end the loop.
         retry=retry_if_exception(
             lambda error: isinstance(error, Exception) and not is_fatal(error)
@@ -183,7 +190,7 @@ async def retry_establish(
         before_sleep=before_sleep,
         reraise=True,
     )
-    await retrying(establish)
+    await retrying(attempt)
 
 
 class Supervisor(Generic[C]):
@@ -355,12 +362,9 @@ class Supervisor(Generic[C]):
 
         def failed(error: BaseException) -> None:
             self.last_error = error
-            hint = getattr(error, "retry_after", None)
-            if isinstance(hint, float) and hint > 0:
-                self._not_before = max(self._not_before, loop.time() + hint)
 
         try:
-            await retry_establish(
+            await retry_with_backoff(
                 self._establish,
                 self.policy,
                 is_fatal=self._is_fatal,

@@ -12,13 +12,14 @@ from deribit_client import (
     ClientError,
     ConnectionLost,
     ConnectionState,
+    RateLimitError,
     ReconnectPolicy,
     RequestTimeout,
     TransportError,
     error_from_code,
 )
 from deribit_client._client import is_fatal
-from deribit_client._core.supervisor import Supervisor, retry_establish
+from deribit_client._core.supervisor import Supervisor, retry_with_backoff
 from tests.helpers import INSTANT, until
 
 
@@ -56,7 +57,7 @@ async def test_transient_failures_are_retried_until_success() -> None:
         if len(attempts) < 3:
             raise ConnectionLost("not yet")
 
-    await retry_establish(establish, INSTANT, is_fatal=is_fatal, on_failure=seen.append)
+    await retry_with_backoff(establish, INSTANT, is_fatal=is_fatal, on_failure=seen.append)
     assert len(attempts) == 3
     assert [type(e) for e in seen] == [ConnectionLost, ConnectionLost]
 
@@ -69,7 +70,7 @@ async def test_bad_credentials_stop_at_once() -> None:
         raise error_from_code(13004, "invalid_credentials")
 
     with pytest.raises(AuthenticationError):
-        await retry_establish(establish, INSTANT, is_fatal=is_fatal)
+        await retry_with_backoff(establish, INSTANT, is_fatal=is_fatal)
     assert attempts == [1]
 
 
@@ -81,12 +82,27 @@ async def test_attempts_are_bounded() -> None:
         raise TransportError("refused")
 
     with pytest.raises(TransportError):
-        await retry_establish(
+        await retry_with_backoff(
             establish,
             ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0, max_attempts=4),
             is_fatal=is_fatal,
         )
     assert len(attempts) == 4
+
+
+async def test_a_failed_try_waits_at_least_the_hint_it_carries_and_tries_are_capped() -> None:
+    # Deribit's 10028 says how long to wait: a retry any sooner is refused again.
+    loop = asyncio.get_running_loop()
+    tries: list[float] = []
+
+    async def attempt() -> None:
+        tries.append(loop.time())
+        raise error_from_code(10028, "too_many_requests", {"wait": 0.2})
+
+    with pytest.raises(RateLimitError):  # INSTANT never gives up: the cap given here does
+        await retry_with_backoff(attempt, INSTANT, is_fatal=is_fatal, max_attempts=2)
+    assert len(tries) == 2
+    assert tries[1] - tries[0] >= 0.19  # not the policy's zero backoff
 
 
 def test_policy_validation() -> None:
