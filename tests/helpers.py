@@ -88,6 +88,11 @@ def tick(seq: int) -> dict[str, Any]:
     return {"instrument_name": "BTC-PERPETUAL", "timestamp": seq, "best_bid_price": 1.0}
 
 
+def deribit_tasks() -> list[asyncio.Task[Any]]:
+    """The tasks the SDK has running: every one it starts is named ``deribit-...``."""
+    return [t for t in asyncio.all_tasks() if t.get_name().startswith("deribit")]
+
+
 async def until(predicate: Callable[[], object], limit: float = 5.0) -> None:
     """Yield to the event loop until ``predicate()`` is truthy; fail after ``limit`` seconds.
 

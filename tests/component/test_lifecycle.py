@@ -38,6 +38,7 @@ from tests.helpers import (
     ScriptedDeribit,
     WriteFails,
     WriteFailsConnector,
+    deribit_tasks,
     drop,
     retry_at_once,
     tick,
@@ -59,10 +60,6 @@ async def client(venue: ScriptedDeribit) -> AsyncIterator[DeribitClient]:
         connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT
     ) as c:
         yield c
-
-
-def deribit_tasks() -> list[asyncio.Task[Any]]:
-    return [t for t in asyncio.all_tasks() if t.get_name().startswith("deribit")]
 
 
 # -- the state machine --------------------------------------------------------------------

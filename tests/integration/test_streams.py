@@ -168,16 +168,22 @@ async def test_book_gap_is_marked_and_resynced_with_a_fresh_snapshot(
         assert follow["prev_change_id"] == fresh.data.change_id
 
 
+async def lose_a_change(sub: AsyncIterator[Any], sim: DeribitSimulator) -> None:
+    """Read the book's snapshot, then publish a change whose predecessor never came: the
+    subscriber gets ``Gap(reason="book_gap")`` and the client starts a resync."""
+    assert (await anext(sub)).data.type == "snapshot"
+    await sim.publish_book_change("BTC-PERPETUAL", gap=True)
+    assert await anext(sub) == Gap(BOOK, "book_gap")
+
+
 async def test_changes_between_a_gap_and_the_fresh_snapshot_are_not_delivered(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
     # They follow a change the client never saw: applied, they would corrupt a local book;
     # checked, each would start another resync.
     async with client.subscribe(BOOK) as sub:
-        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
         sim.delay("public/unsubscribe", 0.2)  # the channel is still subscribed meanwhile
-        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
-        assert await anext(sub) == Gap(BOOK, "book_gap")
+        await lose_a_change(sub, sim)
         await sim.publish_book_change("BTC-PERPETUAL")
         fresh = await anext(sub)
         assert isinstance(fresh, Notification)
@@ -190,10 +196,8 @@ async def test_a_resync_refused_for_a_moment_is_retried_until_a_snapshot_comes(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
     async with client.subscribe(BOOK) as sub:
-        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
         sim.inject_error("public/subscribe", 13028, "temporarily_unavailable", times=2)
-        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
-        assert await anext(sub) == Gap(BOOK, "book_gap")
+        await lose_a_change(sub, sim)
         async with asyncio.timeout(5):
             fresh = await anext(sub)  # not a wait for data that never comes
         assert isinstance(fresh, Notification)
@@ -205,10 +209,8 @@ async def test_a_resync_refused_on_every_try_ends_the_subscriber(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
     async with client.subscribe(BOOK) as sub:
-        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
         sim.inject_error("public/subscribe", 13028, "temporarily_unavailable", times=None)
-        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
-        assert await anext(sub) == Gap(BOOK, "book_gap")
+        await lose_a_change(sub, sim)
         async with asyncio.timeout(5):
             with pytest.raises(SubscriptionRejected, match="temporarily_unavailable"):
                 await anext(sub)
@@ -221,10 +223,8 @@ async def test_a_resync_the_server_refuses_fails_the_subscriber_with_the_reason(
     # Reported from outside: after a book gap whose resubscribe Deribit refused, the
     # subscriber got its Gap and then nothing, ever, with no error.
     async with client.subscribe(BOOK) as sub:
-        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
         sim.inject_error("public/subscribe", 13025, "method_switched_off_by_admin")
-        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
-        assert await anext(sub) == Gap(BOOK, "book_gap")
+        await lose_a_change(sub, sim)
         async with asyncio.timeout(5):
             with pytest.raises(SubscriptionRejected, match=r"on resync.*13025") as caught:
                 await anext(sub)
@@ -237,10 +237,8 @@ async def test_a_resync_whose_channel_is_not_confirmed_fails_the_subscriber(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
     async with client.subscribe(BOOK) as sub:
-        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
         sim.reject_channels.add(BOOK)  # answered, but without the channel
-        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
-        assert await anext(sub) == Gap(BOOK, "book_gap")
+        await lose_a_change(sub, sim)
         async with asyncio.timeout(5):
             with pytest.raises(SubscriptionRejected, match="on resync") as caught:
                 await anext(sub)
@@ -252,10 +250,8 @@ async def test_a_connection_lost_during_a_resync_is_mended_by_the_reconnect(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
     async with client.subscribe(BOOK) as sub:
-        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
         sim.delay("public/unsubscribe", 5)
-        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
-        assert await anext(sub) == Gap(BOOK, "book_gap")
+        await lose_a_change(sub, sim)
         await until(lambda: "public/unsubscribe" in [method for method, _ in sim.calls])
         sim.drop_connections()  # the resync's unsubscribe never gets its answer
         assert await anext(sub) == Gap(BOOK, "reconnected")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -33,7 +34,9 @@ class Server:
         return ws
 
 
+@asynccontextmanager
 async def serve(behave: Handler) -> AsyncIterator[Server]:
+    """Run a :class:`Server` with ``behave`` on loopback for the ``async with`` body."""
     server = Server(behave)
     app = web.Application()
     app.router.add_get("/ws/api/v2", server.handle)
@@ -51,7 +54,7 @@ async def answer_too_large(ws: web.WebSocketResponse) -> None:
 
 @pytest.fixture
 async def oversized() -> AsyncIterator[Server]:
-    async for server in serve(answer_too_large):
+    async with serve(answer_too_large) as server:
         yield server
 
 
@@ -71,7 +74,7 @@ async def never_answer_a_close(ws: web.WebSocketResponse) -> None:
 
 @pytest.fixture
 async def deaf() -> AsyncIterator[Server]:
-    async for server in serve(never_answer_a_close):
+    async with serve(never_answer_a_close) as server:
         yield server
 
 

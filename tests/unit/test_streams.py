@@ -13,7 +13,7 @@ import pytest
 
 from deribit_client import ClientError, Gap, SubscriberOverflow
 from deribit_client._core.streams import Stream
-from tests.helpers import until
+from tests.helpers import deribit_tasks, until
 
 
 def stream(policy: Any = "drop_oldest", maxsize: int = 3) -> Stream[int]:
@@ -239,7 +239,7 @@ async def test_a_failing_coroutine_on_error_is_logged_and_owned(
     s.fail(SubscriberOverflow("c", 10, 0))  # the stream's own end is told the same way
     await until(lambda: caplog.text.count("on_error of c failed") == 2)
     await s.close()
-    assert [t for t in asyncio.all_tasks() if "deribit" in t.get_name()] == []
+    assert deribit_tasks() == []
 
 
 async def test_without_on_error_a_callback_error_is_logged_with_its_traceback(
