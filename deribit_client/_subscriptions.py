@@ -278,6 +278,9 @@ class SubscriptionManager:
         self.routes: dict[bytes, ChannelRoute] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = asyncio.Lock()
+        """Orders every change of what is subscribed: batches, leaves, resyncs and the
+        reconnect's resubscribe (the last establish step, so whoever gets the lock after
+        it finds the client ready)."""
         self._queued: _Waiting = []
         """Subscribers waiting for the next subscribe batch."""
         self._batcher: asyncio.Future[None] | None = None
@@ -701,11 +704,15 @@ class SubscriptionManager:
         """
 
         async def resubscribe() -> None:
-            if name not in self._channels:
-                return  # released meanwhile: nothing left to resync
-            await self._unsubscribe([name])
-            if name in self._channels and name not in await self._subscribe([name]):
-                self._reject(name, SubscriptionRejected([name], " on resync"))
+            # Under the lock: a gap marked while a reconnect resubscribes (the book already
+            # streams, a private/subscribe is still out) is resynced once that is done and
+            # the client is ready, not refused as "reconnecting" with nobody left to mend it.
+            async with self._lock:
+                if name not in self._channels:
+                    return  # released meanwhile: nothing left to resync
+                await self._unsubscribe([name])
+                if name in self._channels and name not in await self._subscribe([name]):
+                    self._reject(name, SubscriptionRejected([name], " on resync"))
 
         try:
             await retry_with_backoff(

@@ -172,6 +172,11 @@ async def lose_a_change(sub: AsyncIterator[Any], sim: DeribitSimulator) -> None:
     """Read the book's snapshot, then publish a change whose predecessor never came: the
     subscriber gets ``Gap(reason="book_gap")`` and the client starts a resync."""
     assert (await anext(sub)).data.type == "snapshot"
+    await lose_a_change_after_the_snapshot(sub, sim)
+
+
+async def lose_a_change_after_the_snapshot(sub: AsyncIterator[Any], sim: DeribitSimulator) -> None:
+    """Publish a change whose predecessor never came: the subscriber gets its Gap."""
     await sim.publish_book_change("BTC-PERPETUAL", gap=True)
     assert await anext(sub) == Gap(BOOK, "book_gap")
 
@@ -263,6 +268,34 @@ async def test_a_connection_lost_during_a_resync_is_mended_by_the_reconnect(
         assert isinstance(got, Notification)
         assert got.data.change_id == follow["change_id"]  # followed again, no second gap
         assert client.subscriptions.book_gaps == 1
+
+
+async def test_a_gap_while_the_reconnect_still_resubscribes_is_resynced(
+    trader: DeribitClient, sim: DeribitSimulator
+) -> None:
+    # Found by test_subscription_model.py: the book is subscribed again and streaming while
+    # the reconnect still waits for its private/subscribe. A gap then was marked, its
+    # resync refused ("reconnecting") and left to a reconnect that had already passed:
+    # the subscriber got its Gap and nothing ever after.
+    raw = "ticker.BTC-PERPETUAL.raw"  # private: resubscribed by a second request
+    async with trader.subscribe(BOOK) as sub, trader.subscribe(raw):
+        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
+        sim.delay("private/subscribe", 0.3)
+        dropped = {session.id for session in sim.sessions}
+        sim.drop_connections()
+        assert await anext(sub) == Gap(BOOK, "reconnected")
+        assert (await anext(sub)).data.type == "snapshot"  # type: ignore[union-attr]
+        assert trader.state == "reconnecting"  # private/subscribe is held
+        assert any(BOOK in s.channels for s in sim.sessions if s.id not in dropped)
+        await lose_a_change_after_the_snapshot(sub, sim)
+        async with asyncio.timeout(5):
+            fresh = await anext(sub)
+        assert isinstance(fresh, Notification)
+        assert fresh.data.type == "snapshot"
+        follow = await sim.publish_book_change("BTC-PERPETUAL")
+        got = await anext(sub)
+        assert isinstance(got, Notification)
+        assert got.data.change_id == follow["change_id"]
 
 
 async def test_a_local_book_follows_the_stream_across_a_gap(
