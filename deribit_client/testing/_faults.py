@@ -37,6 +37,10 @@ class Faults:
             raise ValueError(f"times must be an int >= 1 (or None: every call), not {times!r}")
         self._queues[key].append(Fault(action, times, close))
 
+    def clear(self) -> None:
+        """Forget every fault not used yet."""
+        self._queues.clear()
+
     def take(self, key: str) -> Fault | None:
         """The fault the next request of ``key`` gets (its own, else one for any method),
         counted as used; ``None`` when none is queued."""

@@ -216,6 +216,13 @@ class DeribitSimulator(SimState):
         call arrived; over HTTP the connection is dropped without a response."""
         self._lost.add(method, None, times)
 
+    def clear_faults(self) -> None:
+        """Forget what :meth:`inject_error`, :meth:`delay` and :meth:`lose_replies` queued
+        and no call has met yet: the next calls are served normally (a request already
+        held by a delay is still answered when its time comes)."""
+        for faults in (self._errors, self._delays, self._lost):
+            faults.clear()
+
     def shuffle_replies(self, count: int) -> None:
         """Hold the next ``count`` WebSocket replies, then send them in a shuffled order."""
         self._shuffle_left = count

@@ -570,6 +570,13 @@ class ExberrySimulator:
         arrived, stream events included (a resumed stream replays them)."""
         self._lost.add(q, None, times)
 
+    def clear_faults(self) -> None:
+        """Forget what :meth:`inject_error`, :meth:`delay` and :meth:`lose_replies` queued
+        and no request has met yet: the next requests are served normally (one already
+        held by a delay is still answered when its time comes)."""
+        for faults in (self._errors, self._delays, self._lost):
+            faults.clear()
+
     async def fail_streams(self, code: int = 2, message: str = "Stream disconnected") -> int:
         """End every open long-lived stream with ``sig: 2``; returns how many."""
         count = 0

@@ -1313,6 +1313,14 @@ async def test_simulator_fault_hooks_hit_one_qualifier_and_only_the_next_request
     with pytest.raises(ExberryError, match="General error"):
         await exberry_client.mass_order_status()
     await until(lambda: exberry_client.reconnect_count == 1 and exberry_client.state == "ready")
+    # clear_faults() forgets what no request has met yet
+    exberry_sim.inject_error("*", 1200, "General error", times=None)
+    exberry_sim.delay("*", 60, times=None)
+    exberry_sim.lose_replies("*", times=None)
+    exberry_sim.clear_faults()
+    async with asyncio.timeout(5):
+        assert (await place(mpOrderId=3)).orderStatus == "Pending"
+    assert exberry_client.reconnect_count == 1
     for bad, text in [
         (lambda: exberry_sim.delay("v1/heartbeat/ping", -1), "seconds must be a number >= 0"),
         (lambda: exberry_sim.delay("v1/heartbeat/ping", 1, times=0), "times must be an int"),

@@ -523,6 +523,20 @@ async def test_a_reply_lost_with_its_connection_is_reconciled_as_placed(
         assert [m for m, _ in sim.calls].count("private/buy") == 2
 
 
+async def test_clear_faults_forgets_every_fault_no_call_has_met(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # A test that faulted the venue on purpose checks its outcome on a healthy one.
+    sim.inject_error("*", 10028, "too_many_requests", times=None)
+    sim.delay("*", 60, times=None)
+    sim.lose_replies("*", times=None)
+    sim.clear_faults()
+    async with asyncio.timeout(5):
+        assert await trader.public.get_time() > 0  # answered, at once, on the same link
+        await trader.private.buy(PERP, amount=10, price=await below_bid(trader), label="ok")
+    assert trader.reconnect_count == 0
+
+
 async def test_reconcile_says_not_placed_only_after_the_settle_window(
     sim: DeribitSimulator, trader: DeribitClient
 ) -> None:
