@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
+import os
+import pathlib
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -86,6 +90,27 @@ def expiry_in(sim: DeribitSimulator, days: int) -> tuple[str, int]:
 def tick(seq: int) -> dict[str, Any]:
     """A BTC-PERPETUAL ticker payload whose timestamp carries a sequence number."""
     return {"instrument_name": "BTC-PERPETUAL", "timestamp": seq, "best_bid_price": 1.0}
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+"""The repository: where ``deribit_client`` is imported from."""
+
+
+def mypy_strict(directory: pathlib.Path, config: str = "") -> str:
+    """Run ``mypy --strict`` on the modules written in ``directory`` (``config`` adds
+    sections to its ini); return its output, asserting it found no error."""
+    (directory / "mypy.ini").write_text("[mypy]\nstrict = True\n" + config)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(directory / "mypy.ini"),
+         "--cache-dir", str(directory / ".cache"), str(directory)],
+        cwd=ROOT,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def deribit_tasks() -> list[asyncio.Task[Any]]:

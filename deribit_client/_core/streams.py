@@ -17,7 +17,7 @@ import logging
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Hashable
 from types import TracebackType
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import Any, Final, Generic, Literal, Self, TypeVar
 
 from .errors import ClientError, SubscriberOverflow
 from .tasks import finish_all, stop_tasks
@@ -247,7 +247,7 @@ class Stream(Generic[T]):
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    async def _start(self) -> Stream[T]:
+    async def _start(self) -> Self:
         if self._active or self._closed:
             raise ClientError(f"{type(self).__name__} can be entered only once; subscribe again")
         self._started = True
@@ -263,10 +263,10 @@ class Stream(Generic[T]):
             )
         return self
 
-    def __await__(self) -> Generator[Any, None, Stream[T]]:
+    def __await__(self) -> Generator[Any, None, Self]:
         return self._start().__await__()
 
-    async def __aenter__(self) -> Stream[T]:
+    async def __aenter__(self) -> Self:
         if self._active and not self.closed:
             return self  # already started (``await``): the block only closes it
         return await self._start()

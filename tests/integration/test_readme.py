@@ -14,10 +14,8 @@ import asyncio
 import contextlib
 import inspect
 import io
-import os
 import pathlib
 import re
-import subprocess
 import sys
 import textwrap
 import types
@@ -35,9 +33,8 @@ from deribit_client.testing import (
     ExberrySimulator,
 )
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET
-from tests.helpers import until
+from tests.helpers import ROOT, mypy_strict, until
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 """The README's Python blocks, in order."""
 
@@ -65,9 +62,7 @@ def resync() -> None: ...
 async def main() -> None: ...
 """
 
-MYPY_INI = """\
-[mypy]
-strict = True
+MYPY_UVLOOP = """\
 [mypy-uvloop]
 # The `speed` extra's example: uvloop is optional.
 ignore_missing_imports = True
@@ -80,17 +75,7 @@ def test_every_python_block_of_the_readme_type_checks(tmp_path: pathlib.Path) ->
         body = textwrap.indent(textwrap.dedent(block), "    ")
         source = f"{PRELUDE}\n\nasync def example_{number}() -> None:\n{body}    return None\n"
         (tmp_path / f"readme_block_{number:02d}.py").write_text(source)
-    (tmp_path / "mypy.ini").write_text(MYPY_INI)
-    done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(tmp_path / "mypy.ini"),
-         "--cache-dir", str(tmp_path / ".cache"), str(tmp_path)],
-        cwd=ROOT,
-        env={**os.environ, "MYPYPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
+    mypy_strict(tmp_path, MYPY_UVLOOP)
 
 
 # -- running them ---------------------------------------------------------------------------
