@@ -177,68 +177,91 @@ _RECONCILE = (
     "look its mpOrderId up with mass_order_status() once ready, or re-send it with the same "
     "mpOrderId (Exberry refuses a duplicate with 1002)"
 )
-_RECONCILE_KEYS = {
+_RECONCILE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    f"{MARKET}/cancelOrder": (
+        ("orderId", "mpOrderId"),
+        "look the order up with mass_order_status() once ready: still live, cancel it "
+        "again; gone, it was cancelled or filled (a cancel of an order no longer live is "
+        "refused with 1100)",
+    ),
+    f"{MARKET}/replaceOrder": (
+        ("orderId",),
+        "look the order up with mass_order_status() once ready: its price and quantity "
+        "show whether the replace took; replace it again only if not",
+    ),
+    f"{MARKET}/modifyOrder": (
+        ("orderId",),
+        "look the order's quantity up with mass_order_status() once ready before "
+        "modifying it again",
+    ),
+    f"{MARKET}/massCancel": (
+        ("instrument", "targetScope"),
+        "look the resting orders up with mass_order_status() once ready; sending it again "
+        "is safe (it cancels what is still live)",
+    ),
     f"{MARKET}/createTradeReport": (
-        "externalTradeId",
+        ("externalTradeId",),
         "look its externalTradeId up on execution_reports() or trades(), or, for an "
         "alleged trade, with mass_order_status() or mp_alleged_trades(), before re-sending",
     ),
     f"{MARKET}/cancelAllegedTradeReport": (
-        "allegedTradeId",
+        ("allegedTradeId",),
         "look the alleged trade up with mass_order_status() or mp_alleged_trades()",
     ),
     f"{MARKET}/submitRFQ": (
-        "mpRfqId",
+        ("mpRfqId",),
         "look its mpRfqId up with mass_order_status() or mp_rfqs() once ready, or re-send it "
         "with the same mpRfqId (Exberry refuses a duplicate with 1002)",
     ),
-    f"{MARKET}/cancelRFQ": ("rfqId", "look the RFQ up with mass_order_status() or mp_rfqs()"),
+    f"{MARKET}/cancelRFQ": (("rfqId",), "look the RFQ up with mass_order_status() or mp_rfqs()"),
     f"{MARKET}/acceptQuote": (
-        "quoteId",
+        ("quoteId",),
         "look the quote up with mp_quotes() or trades() before accepting again (a second "
         "accept of a quote that traded is refused)",
     ),
     f"{MARKET}/submitQuote": (
-        "mpQuoteId",
+        ("mpQuoteId",),
         "look its mpQuoteId up with mass_order_status() or mp_quotes() once ready, or re-send "
         "it with the same mpQuoteId (Exberry refuses a duplicate with 1002)",
     ),
-    f"{MARKET}/cancelQuote": ("quoteId", "look the quote up with mass_order_status()"),
+    f"{MARKET}/cancelQuote": (("quoteId",), "look the quote up with mass_order_status()"),
     f"{LEDGER}/createTransactionRequest": (
-        "amount",
+        ("amount",),
         "look for it with mp_transaction_requests() before re-sending: the request carries "
         "no id of yours, so a re-send is a second deposit or withdrawal",
     ),
     f"{LEDGER}/cancelTransactionRequest": (
-        "id",
+        ("id",),
         "look its status up with mp_transaction_requests()",
     ),
     f"{LEDGER}/createAllegedTransfer": (
-        "externalId",
+        ("externalId",),
         "look its externalId up with mp_alleged_transfers() before re-sending (while it is "
         "Instructed a re-send is refused with 1002; once settled it would be a second "
         "transfer)",
     ),
     f"{LEDGER}/cancelAllegedTransfer": (
-        "allegedTransferId",
+        ("allegedTransferId",),
         "look its status up with mp_alleged_transfers()",
     ),
     f"{LEDGER}/createCashTransfer": (
-        "senderAccountId",
+        ("senderAccountId",),
         "look for its CashTransfer transactions with mp_transactions() before re-sending: "
         "the transfer carries no id of yours, so a re-send moves the assets again",
     ),
 }
-"""The key and advice of the mutations that are not about an order."""
+"""The keys (the first the request carries is named) and advice of each mutation but
+``placeOrder`` (:data:`_RECONCILE`)."""
 
 
 def lost_mutation_error(q: str, d: dict[str, Any], sid: int, error: DeribitError) -> DeribitError:
-    """Exberry's rule: a trading action whose reply is lost has an unknown outcome; its
-    ``mpOrderId`` (in ``params``) is the key to reconcile through ``mass_order_status``
-    (the other mutations': ``_RECONCILE_KEYS``)."""
+    """Exberry's rule: a trading action whose reply is lost has an unknown outcome; a
+    ``placeOrder``'s ``mpOrderId`` (in ``params``) is the key to reconcile it through
+    ``mass_order_status`` (the other mutations' keys and ways: ``_RECONCILE_KEYS``)."""
     if q not in MUTATIONS:
         return error
-    key, advice = _RECONCILE_KEYS.get(q, ("mpOrderId", _RECONCILE))
+    keys, advice = _RECONCILE_KEYS.get(q, (("mpOrderId",), _RECONCILE))
+    key = next((key for key in keys if key in d), keys[0])
     unknown = OrderOutcomeUnknown(q, d, sid, str(error), key=key, advice=advice)
     unknown.__cause__ = error
     return unknown

@@ -193,6 +193,31 @@ def test_a_lost_order_reply_is_outcome_unknown() -> None:
     assert type(failed["read"]) is ConnectionLost
 
 
+@pytest.mark.parametrize(
+    ("q", "d", "hint", "advice"),
+    [
+        ("cancelOrder", {"instrument": "BTC", "orderId": 5}, "orderId=5", "cancel it again"),
+        ("cancelOrder", {"instrument": "BTC", "mpOrderId": 7}, "mpOrderId=7", "1100"),
+        ("replaceOrder", {"instrument": "BTC", "orderId": 5, "quantity": 2}, "orderId=5",
+         "whether the replace took"),
+        ("modifyOrder", {"instrument": "BTC", "orderId": 5, "quantity": 1}, "orderId=5",
+         "before modifying"),
+        ("massCancel", {"instrument": "BTC"}, "instrument='BTC'", "cancels what is still live"),
+    ],
+)  # fmt: skip
+def test_a_lost_change_to_an_order_says_how_to_reconcile_that_change(
+    q: str, d: dict[str, Any], hint: str, advice: str
+) -> None:
+    # Every order mutation said "re-send it with the same mpOrderId (Exberry refuses a
+    # duplicate with 1002)": true of placeOrder only; a cancel by orderId has no mpOrderId.
+    error = lost_mutation_error(f"v1/exchange.market/{q}", d, 3, ConnectionLost("cut"))
+    assert isinstance(error, OrderOutcomeUnknown)
+    assert hint in str(error)
+    assert advice in error.advice
+    assert "1002" not in error.advice
+    assert "mass_order_status()" in error.advice
+
+
 def samples() -> pathlib.Path:
     if not (SAMPLES / "MANIFEST.md").exists():
         pytest.skip("shared/exberry/samples is not beside this checkout")
