@@ -181,6 +181,20 @@ async def lose_a_change_after_the_snapshot(sub: AsyncIterator[Any], sim: Deribit
     assert await anext(sub) == Gap(BOOK, "book_gap")
 
 
+async def follows_a_fresh_snapshot(sub: AsyncIterator[Any], sim: DeribitSimulator) -> None:
+    """The next item is a fresh snapshot (soon: not a wait for data that never comes), and
+    the book's next change follows on from it, delivered without another gap."""
+    async with asyncio.timeout(5):
+        fresh = await anext(sub)
+    assert isinstance(fresh, Notification)
+    assert fresh.data.type == "snapshot"
+    follow = await sim.publish_book_change("BTC-PERPETUAL")
+    got = await anext(sub)
+    assert isinstance(got, Notification)
+    assert got.data.change_id == follow["change_id"]
+    assert got.data.prev_change_id == fresh.data.change_id
+
+
 async def test_changes_between_a_gap_and_the_fresh_snapshot_are_not_delivered(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
@@ -203,10 +217,7 @@ async def test_a_resync_refused_for_a_moment_is_retried_until_a_snapshot_comes(
     async with client.subscribe(BOOK) as sub:
         sim.inject_error("public/subscribe", 13028, "temporarily_unavailable", times=2)
         await lose_a_change(sub, sim)
-        async with asyncio.timeout(5):
-            fresh = await anext(sub)  # not a wait for data that never comes
-        assert isinstance(fresh, Notification)
-        assert fresh.data.type == "snapshot"
+        await follows_a_fresh_snapshot(sub, sim)
         assert [method for method, _ in sim.calls].count("public/subscribe") == 4
 
 
@@ -260,13 +271,7 @@ async def test_a_connection_lost_during_a_resync_is_mended_by_the_reconnect(
         await until(lambda: "public/unsubscribe" in [method for method, _ in sim.calls])
         sim.drop_connections()  # the resync's unsubscribe never gets its answer
         assert await anext(sub) == Gap(BOOK, "reconnected")
-        fresh = await anext(sub)
-        assert isinstance(fresh, Notification)
-        assert fresh.data.type == "snapshot"
-        follow = await sim.publish_book_change("BTC-PERPETUAL")
-        got = await anext(sub)
-        assert isinstance(got, Notification)
-        assert got.data.change_id == follow["change_id"]  # followed again, no second gap
+        await follows_a_fresh_snapshot(sub, sim)
         assert client.subscriptions.book_gaps == 1
 
 
@@ -288,14 +293,7 @@ async def test_a_gap_while_the_reconnect_still_resubscribes_is_resynced(
         assert trader.state == "reconnecting"  # private/subscribe is held
         assert any(BOOK in s.channels for s in sim.sessions if s.id not in dropped)
         await lose_a_change_after_the_snapshot(sub, sim)
-        async with asyncio.timeout(5):
-            fresh = await anext(sub)
-        assert isinstance(fresh, Notification)
-        assert fresh.data.type == "snapshot"
-        follow = await sim.publish_book_change("BTC-PERPETUAL")
-        got = await anext(sub)
-        assert isinstance(got, Notification)
-        assert got.data.change_id == follow["change_id"]
+        await follows_a_fresh_snapshot(sub, sim)
 
 
 async def test_a_local_book_follows_the_stream_across_a_gap(
