@@ -93,29 +93,6 @@ T = TypeVar("T")
 MARKET = "v1/exchange.market"
 LEDGER = "v1/exchange.ledger"
 SESSION_Q = "exchange.market/createSession"  # the one qualifier without a version prefix
-MUTATIONS = frozenset(
-    {
-        f"{MARKET}/placeOrder",
-        f"{MARKET}/cancelOrder",
-        f"{MARKET}/replaceOrder",
-        f"{MARKET}/modifyOrder",
-        f"{MARKET}/massCancel",
-        f"{MARKET}/createTradeReport",
-        f"{MARKET}/cancelAllegedTradeReport",
-        f"{MARKET}/submitRFQ",
-        f"{MARKET}/cancelRFQ",
-        f"{MARKET}/acceptQuote",
-        f"{MARKET}/submitQuote",
-        f"{MARKET}/cancelQuote",
-        f"{LEDGER}/createTransactionRequest",
-        f"{LEDGER}/cancelTransactionRequest",
-        f"{LEDGER}/createAllegedTransfer",
-        f"{LEDGER}/cancelAllegedTransfer",
-        f"{LEDGER}/createCashTransfer",
-    }
-)
-"""Qualifiers whose lost reply leaves the state of an order (trade report, RFQ, quote,
-ledger request or transfer) unknown (never re-sent)."""
 
 OrderType = Literal["Limit", "Market", "Stop", "StopLimit", "MarketToLimit", "MIT", "LIT"]
 Side = Literal["Buy", "Sell"]
@@ -173,11 +150,12 @@ party (``ThirdPartyLockedIn``), or once the counterparty reports it too
 Conn = Connection[ExberryProtocol[Any]]
 
 
-_RECONCILE = (
-    "look its mpOrderId up with mass_order_status() once ready, or re-send it with the same "
-    "mpOrderId (Exberry refuses a duplicate with 1002)"
-)
 _RECONCILE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    f"{MARKET}/placeOrder": (
+        ("mpOrderId",),
+        "look its mpOrderId up with mass_order_status() once ready, or re-send it with the "
+        "same mpOrderId (Exberry refuses a duplicate with 1002)",
+    ),
     f"{MARKET}/cancelOrder": (
         ("orderId", "mpOrderId"),
         "look the order up with mass_order_status() once ready: still live, cancel it "
@@ -250,17 +228,21 @@ _RECONCILE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
         "the transfer carries no id of yours, so a re-send moves the assets again",
     ),
 }
-"""The keys (the first the request carries is named) and advice of each mutation but
-``placeOrder`` (:data:`_RECONCILE`)."""
+"""Each mutation's keys (the first the request carries is named in the error) and how to
+reconcile it when its reply is lost."""
+
+MUTATIONS = frozenset(_RECONCILE_KEYS)
+"""Qualifiers whose lost reply leaves the state of an order (trade report, RFQ, quote,
+ledger request or transfer) unknown (never re-sent)."""
 
 
 def lost_mutation_error(q: str, d: dict[str, Any], sid: int, error: DeribitError) -> DeribitError:
-    """Exberry's rule: a trading action whose reply is lost has an unknown outcome; a
-    ``placeOrder``'s ``mpOrderId`` (in ``params``) is the key to reconcile it through
-    ``mass_order_status`` (the other mutations' keys and ways: ``_RECONCILE_KEYS``)."""
-    if q not in MUTATIONS:
+    """Exberry's rule: a trading action whose reply is lost has an unknown outcome; the
+    error names the request's key (a ``placeOrder``'s ``mpOrderId``...) and how to
+    reconcile it (``_RECONCILE_KEYS``)."""
+    if q not in _RECONCILE_KEYS:
         return error
-    keys, advice = _RECONCILE_KEYS.get(q, (("mpOrderId",), _RECONCILE))
+    keys, advice = _RECONCILE_KEYS[q]
     key = next((key for key in keys if key in d), keys[0])
     unknown = OrderOutcomeUnknown(q, d, sid, str(error), key=key, advice=advice)
     unknown.__cause__ = error
