@@ -55,6 +55,23 @@ class Faults:
         return None
 
 
+class FaultHooks:
+    """What both simulators keep of the faults a test queued: errors to answer, delays and
+    lost replies, per method (or qualifier)."""
+
+    def __init__(self) -> None:
+        self._errors = Faults()
+        self._delays = Faults()
+        self._lost = Faults()
+
+    def clear_faults(self) -> None:
+        """Forget what ``inject_error``, ``delay`` and ``lose_replies`` queued and no
+        request has met yet: the next requests are served normally (one already held by a
+        delay is still answered when its time comes)."""
+        for faults in (self._errors, self._delays, self._lost):
+            faults.clear()
+
+
 def check_seconds(seconds: object) -> float:
     """A delay a user asked for: a finite number >= 0 (a bool is not one)."""
     if (

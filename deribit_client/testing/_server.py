@@ -38,7 +38,7 @@ from . import (
 )
 from ._accounts import SIM_CLIENT_ID
 from ._credits import RateLimits
-from ._faults import Faults, check_seconds
+from ._faults import FaultHooks, check_seconds
 from ._logs import remember
 from ._market import is_combo
 from ._orders import BOOK_STATES
@@ -55,7 +55,7 @@ _ENDED = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgT
 _json_decode = msgspec.json.decode
 
 
-class DeribitSimulator(SimState):
+class DeribitSimulator(SimState, FaultHooks):
     """A local Deribit stand-in speaking JSON-RPC on 127.0.0.1.
 
     WebSocket at ``/ws/api/v2``, HTTP at ``/api/v2/{method}`` (POST with a JSON-RPC body, or
@@ -84,6 +84,7 @@ class DeribitSimulator(SimState):
         rate_limits: RateLimits | None = None,
     ) -> None:
         super().__init__(seed=seed, clock=clock)
+        FaultHooks.__init__(self)  # SimState does not chain on
         if rate_limits is not None:
             self.rate_limits = rate_limits
         self.host = host
@@ -115,9 +116,6 @@ class DeribitSimulator(SimState):
         after about 10 minutes (REFERENCE 3). ``None``: never."""
         self.idle_disconnects = 0
         """Connections closed for being idle."""
-        self._errors = Faults()
-        self._delays = Faults()
-        self._lost = Faults()
         self._shuffle_left = 0
         self._held: list[tuple[Session, bytes]] = []
         self._runner: web.AppRunner | None = None
@@ -215,13 +213,6 @@ class DeribitSimulator(SimState):
         raises ``OrderOutcomeUnknown``). Nothing more is sent on that connection once the
         call arrived; over HTTP the connection is dropped without a response."""
         self._lost.add(method, None, times)
-
-    def clear_faults(self) -> None:
-        """Forget what :meth:`inject_error`, :meth:`delay` and :meth:`lose_replies` queued
-        and no call has met yet: the next calls are served normally (a request already
-        held by a delay is still answered when its time comes)."""
-        for faults in (self._errors, self._delays, self._lost):
-            faults.clear()
 
     def shuffle_replies(self, count: int) -> None:
         """Hold the next ``count`` WebSocket replies, then send them in a shuffled order."""

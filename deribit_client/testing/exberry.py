@@ -85,7 +85,7 @@ from ._exberry_rules import (
     report_times,
     typed,
 )
-from ._faults import Faults, check_seconds
+from ._faults import FaultHooks, check_seconds
 from ._json import is_json
 from ._logs import HISTORY, forget_closed, remember
 from ._outbox import Outbox
@@ -299,7 +299,7 @@ class _Party(NamedTuple):
     legs: Mapping[str, Any] | None = None
 
 
-class ExberrySimulator:
+class ExberrySimulator(FaultHooks):
     """A local Exberry exchange gateway. Use it as an async context manager; pass ``url``
     to ``ExberryClient``.
 
@@ -391,6 +391,7 @@ class ExberrySimulator:
         calendars: Iterable[Mapping[str, Any]] = ({},),
         strategies: Iterable[Mapping[str, Any]] = (),
     ) -> None:
+        super().__init__()
         if market_identity not in get_args(MarketIdentity):
             choices = ", ".join(map(repr, get_args(MarketIdentity)))
             raise ValueError(f"market_identity must be one of {choices}, not {market_identity!r}")
@@ -448,9 +449,6 @@ class ExberrySimulator:
         with :meth:`set_instrument_status`)."""
         self.clock = clock
         self.calls: list[tuple[str, Any]] = []
-        self._errors = Faults()
-        self._delays = Faults()
-        self._lost = Faults()
         self.max_backlog: int | None = 8 * 1024 * 1024
         self.candle_interval = 3.0
         self.slow_disconnects = 0
@@ -569,13 +567,6 @@ class ExberrySimulator:
         ``OrderOutcomeUnknown``). Nothing more is sent on that socket once the request
         arrived, stream events included (a resumed stream replays them)."""
         self._lost.add(q, None, times)
-
-    def clear_faults(self) -> None:
-        """Forget what :meth:`inject_error`, :meth:`delay` and :meth:`lose_replies` queued
-        and no request has met yet: the next requests are served normally (one already
-        held by a delay is still answered when its time comes)."""
-        for faults in (self._errors, self._delays, self._lost):
-            faults.clear()
 
     async def fail_streams(self, code: int = 2, message: str = "Stream disconnected") -> int:
         """End every open long-lived stream with ``sig: 2``; returns how many."""
