@@ -143,31 +143,6 @@ async def test_private_channels_need_credentials_before_any_io(
     assert len(sim.calls) == before
 
 
-async def test_book_gap_is_marked_and_resynced_with_a_fresh_snapshot(
-    client: DeribitClient, sim: DeribitSimulator
-) -> None:
-    async with client.subscribe(BOOK) as sub:
-        snapshot = await anext(sub)
-        assert isinstance(snapshot, Notification)
-        assert snapshot.data.type == "snapshot"
-        change = await sim.publish_book_change("BTC-PERPETUAL")
-        got = await anext(sub)
-        assert isinstance(got, Notification)
-        assert got.data.change_id == change["change_id"]
-        await sim.publish_book_change("BTC-PERPETUAL", gap=True)
-        gap = await anext(sub)
-        assert isinstance(gap, Gap)
-        assert gap.reason == "book_gap"
-        fresh = await anext(sub)  # the gapped change is never delivered
-        assert isinstance(fresh, Notification)
-        assert isinstance(fresh.data, BookChange)
-        assert fresh.data.type == "snapshot"
-        assert client.subscriptions.book_gaps == 1
-        follow = await sim.publish_book_change("BTC-PERPETUAL")
-        assert (await anext(sub)).data.prev_change_id == fresh.data.change_id  # type: ignore[union-attr]
-        assert follow["prev_change_id"] == fresh.data.change_id
-
-
 async def lose_a_change(sub: AsyncIterator[Any], sim: DeribitSimulator) -> None:
     """Read the book's snapshot, then publish a change whose predecessor never came: the
     subscriber gets ``Gap(reason="book_gap")`` and the client starts a resync."""
@@ -187,12 +162,29 @@ async def follows_a_fresh_snapshot(sub: AsyncIterator[Any], sim: DeribitSimulato
     async with asyncio.timeout(5):
         fresh = await anext(sub)
     assert isinstance(fresh, Notification)
+    assert isinstance(fresh.data, BookChange)
     assert fresh.data.type == "snapshot"
     follow = await sim.publish_book_change("BTC-PERPETUAL")
     got = await anext(sub)
     assert isinstance(got, Notification)
     assert got.data.change_id == follow["change_id"]
     assert got.data.prev_change_id == fresh.data.change_id
+
+
+async def test_book_gap_is_marked_and_resynced_with_a_fresh_snapshot(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    async with client.subscribe(BOOK) as sub:
+        snapshot = await anext(sub)
+        assert isinstance(snapshot, Notification)
+        assert snapshot.data.type == "snapshot"
+        change = await sim.publish_book_change("BTC-PERPETUAL")
+        got = await anext(sub)
+        assert isinstance(got, Notification)
+        assert got.data.change_id == change["change_id"]
+        await lose_a_change_after_the_snapshot(sub, sim)
+        await follows_a_fresh_snapshot(sub, sim)  # the gapped change is never delivered
+        assert client.subscriptions.book_gaps == 1
 
 
 async def test_changes_between_a_gap_and_the_fresh_snapshot_are_not_delivered(
