@@ -51,6 +51,7 @@ from ._errors import (
 )
 from ._response import Response
 from ._rpc.methods import (
+    FUNDS_MOVEMENTS,
     ORDER_MUTATIONS,
     SESSION_STATE,
     SUBSCRIPTION_METHODS,
@@ -83,13 +84,30 @@ AnyConnection = Connection[RpcProtocol[Any]] | RequestConnection[RpcProtocol[Non
 def lost_order_error(
     method: str, params: dict[str, Any], request_id: int, error: DeribitError
 ) -> DeribitError:
-    """Deribit's rule for a request whose reply is lost: an order mutation's outcome is
-    unknown (it may have executed); anything else keeps its timeout or connection error."""
-    if method not in ORDER_MUTATIONS:
+    """Deribit's rule for a request whose reply is lost: the outcome of an order mutation or
+    a funds movement is unknown (it may have executed); anything else keeps its timeout or
+    connection error."""
+    if method in ORDER_MUTATIONS:
+        unknown = OrderOutcomeUnknown(method, params, request_id, str(error))
+    elif method in FUNDS_MOVEMENTS:
+        advice = _funds_advice(method)
+        unknown = OrderOutcomeUnknown(method, params, request_id, str(error), advice=advice)
+    else:
         return error
-    unknown = OrderOutcomeUnknown(method, params, request_id, str(error))
     unknown.__cause__ = error
     return unknown
+
+
+def _funds_advice(method: str) -> str:
+    """How to find out what a withdrawal or transfer whose reply was lost did: neither
+    carries an id of the caller's, so only the account's history can tell."""
+    history = "private/get_withdrawals" if "withdraw" in method else "private/get_transfers"
+    if "cancel" in method:
+        return f"look its state up with {history} before cancelling again"
+    return (
+        f"look for it with {history} (same currency, amount and destination) before "
+        "re-sending: a re-send would move the funds a second time"
+    )
 
 
 def is_fatal(error: BaseException) -> bool:

@@ -101,15 +101,17 @@ __all__ = [
 
 
 class OrderOutcomeUnknown(DeribitError):
-    """An order mutation was sent but its reply was lost (timeout or dropped connection).
+    """An order mutation, or a movement of funds, was sent but its reply was lost (timeout
+    or dropped connection).
 
-    The order may or may not exist on the exchange. Do not blindly re-send: reconcile first
-    (Deribit: ``await client.private.reconcile(error)``, which waits for the connection and
-    for the request to settle, then says whether the order exists; Exberry: see
-    ``advice``). ``__cause__`` holds the timeout or connection error behind it.
+    The order (withdrawal, transfer) may or may not exist on the exchange. Do not blindly
+    re-send: reconcile first (Deribit orders: ``await client.private.reconcile(error)``,
+    which waits for the connection and for the request to settle, then says whether the
+    order exists; withdrawals, transfers and Exberry: see ``advice``). ``__cause__`` holds
+    the timeout or connection error behind it.
 
     Attributes:
-        method: the order mutation (``private/buy`` ...).
+        method: the mutation (``private/buy``, ``private/withdraw`` ...).
         params: its parameters as sent (no token).
         request_id: its JSON-RPC id.
         label: ``params["label"]``, the key to find a new order by.

@@ -164,6 +164,7 @@ def method_help(method: str) -> str:
             ("private", facts.private),
             ("WebSocket only", facts.ws_only),
             ("order mutation: a lost reply leaves the outcome unknown", facts.order_mutation),
+            ("funds movement: a lost reply leaves the outcome unknown", facts.funds_movement),
         )
         if on
     ]

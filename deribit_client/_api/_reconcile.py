@@ -17,6 +17,7 @@ from typing import Any
 from .._core.connection import check_timeout
 from .._core.errors import ClientError, RequestTimeout, TransportError
 from .._errors import OrderOutcomeUnknown
+from .._rpc.methods import FUNDS_MOVEMENTS
 from ..models import Order
 from ._caller import Caller
 
@@ -71,9 +72,8 @@ async def reconcile(
         )
         return Reconciliation(order, method)
     if method not in _PLACEMENTS:
-        raise ClientError(
-            f"{method} cannot be reconciled automatically: check open orders and positions"
-        )
+        what = error.advice if method in FUNDS_MOVEMENTS else "check open orders and positions"
+        raise ClientError(f"{method} cannot be reconciled automatically: {what}")
     label, instrument = params.get("label"), params.get("instrument_name")
     if not isinstance(label, str) or not label or not isinstance(instrument, str):
         raise ClientError(

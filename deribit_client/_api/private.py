@@ -521,7 +521,8 @@ class PrivateAPI(PrivateMethods):
             not placed and may be sent again.
 
         Raises:
-            ClientError: the order had no label, or the method cannot be reconciled.
+            ClientError: the order had no label, or the method cannot be reconciled
+                (withdrawals and transfers: follow ``error.advice``).
             NotReadyError, ConnectionLost, ClientClosed: the connection did not come back.
         """
         return await reconcile(self._caller, error, settle=settle, timeout=timeout)

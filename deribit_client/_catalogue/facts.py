@@ -38,6 +38,8 @@ class MethodFacts(msgspec.Struct, frozen=True, gc=False):
         ws_only: refused over HTTP (Deribit: ``must_be_websocket_request``).
         matching_engine: handled by the matching engine (its own rate-limit pool).
         order_mutation: changes orders: a lost reply means the outcome is unknown.
+        funds_movement: withdraws or transfers funds (or cancels that): a lost reply means
+            the outcome is unknown too.
         read_only_public: a public read that may detour over HTTP while reconnecting.
         session_state: changes connection state the client replays after reconnects.
         subscription: subscribes or unsubscribes channels (only ``client.subscribe()``).
@@ -56,6 +58,7 @@ class MethodFacts(msgspec.Struct, frozen=True, gc=False):
     ws_only: bool
     matching_engine: bool
     order_mutation: bool
+    funds_movement: bool
     read_only_public: bool
     session_state: bool
     subscription: bool

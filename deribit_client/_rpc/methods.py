@@ -8,6 +8,7 @@ from typing import Final
 from .._catalogue import METHODS
 
 __all__ = [
+    "FUNDS_MOVEMENTS",
     "MAX_FRAME_BYTES",
     "ORDER_MUTATIONS",
     "SESSION_STATE",
@@ -27,6 +28,10 @@ WS_ONLY_METHODS: Final = frozenset(m for m, f in METHODS.items() if f.ws_only)
 
 ORDER_MUTATIONS: Final = frozenset(m for m, f in METHODS.items() if f.order_mutation)
 """Calls that change orders: a lost reply raises OrderOutcomeUnknown and is never re-sent."""
+
+FUNDS_MOVEMENTS: Final = frozenset(m for m, f in METHODS.items() if f.funds_movement)
+"""Withdrawals and transfers (and their cancels): a lost reply raises OrderOutcomeUnknown
+too, and is never re-sent."""
 
 SESSION_STATE: Final = frozenset(m for m, f in METHODS.items() if f.session_state)
 """Calls whose effect on the connection the client tracks (cancel-on-disconnect, logout)."""

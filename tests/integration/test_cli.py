@@ -106,6 +106,8 @@ def test_method_help_carries_deribits_descriptions() -> None:
     assert "instrument_name  (string, required)" in text
     assert "order mutation" in text
     assert "Instrument name" in text
+    assert "funds movement" in method_help("private/withdraw")
+    assert "outcome unknown" not in method_help("private/get_withdrawals")
     with pytest.raises(CliError, match="unknown method"):
         method_help("public/nope")
 

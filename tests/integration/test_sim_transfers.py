@@ -9,7 +9,13 @@ from typing import Any
 import msgspec
 import pytest
 
-from deribit_client import DeribitClient, DeribitError
+from deribit_client import (
+    ClientError,
+    ConnectionLost,
+    DeribitClient,
+    DeribitError,
+    OrderOutcomeUnknown,
+)
 from deribit_client.testing import DeribitSimulator
 
 BOOK_ENTRY: dict[str, Any] = {
@@ -180,3 +186,51 @@ async def test_money_leaves_only_while_positions_and_open_orders_stay_margined(
     await trader.private.submit_transfer_to_subaccount("BTC", round(free - 0.01, 8), sub.id)
     await trader.private.cancel(resting.order.order_id)  # its reserve is free again
     await trader.private.submit_transfer_to_subaccount("BTC", 1.9, sub.id)
+
+
+async def test_a_withdrawal_whose_reply_is_lost_is_never_a_plain_connection_error(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # Funds moved or not: a bot that retried on ConnectionLost would withdraw twice.
+    sim.lose_replies("private/withdraw")
+    with pytest.raises(OrderOutcomeUnknown, match="private/get_withdrawals") as info:
+        await trader.private.withdraw("BTC", "bc1-elsewhere", 0.25)
+    assert info.value.params == {"currency": "BTC", "address": "bc1-elsewhere", "amount": 0.25}
+    with pytest.raises(ClientError, match="before re-sending"):
+        await trader.private.reconcile(info.value)  # no id of ours: the advice says how
+    await trader.wait_ready()
+    (withdrawal,) = (await trader.private.get_withdrawals("BTC")).data  # it went through
+    assert (withdrawal.address, withdrawal.amount) == ("bc1-elsewhere", 0.25)
+
+    sim.lose_replies("private/cancel_withdrawal")
+    with pytest.raises(OrderOutcomeUnknown, match="look its state up with private/get_with"):
+        await trader.private.cancel_withdrawal("BTC", withdrawal.id)
+
+
+@pytest.mark.parametrize(
+    "method", ["submit_transfer_to_subaccount", "submit_transfer_between_subaccounts"]
+)
+async def test_a_transfer_whose_reply_is_lost_says_where_to_look_before_re_sending(
+    sim: DeribitSimulator, trader: DeribitClient, method: str
+) -> None:
+    sub = await trader.private.create_subaccount()
+    main = (await trader.private.get_subaccounts())[0].id
+    transfer = (
+        trader.private.submit_transfer_to_subaccount("BTC", 1.5, sub.id)
+        if method == "submit_transfer_to_subaccount"
+        else trader.private.submit_transfer_between_subaccounts("BTC", 1.5, sub.id, source=main)
+    )
+    sim.lose_replies(f"private/{method}")
+    with pytest.raises(OrderOutcomeUnknown, match="private/get_transfers") as info:
+        await transfer
+    assert isinstance(info.value.__cause__, ConnectionLost)
+    await trader.wait_ready()
+    assert len((await trader.private.get_transfers("BTC")).data) == 1
+
+
+async def test_a_lost_reply_of_a_read_stays_a_connection_error(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sim.lose_replies("private/get_withdrawals")
+    with pytest.raises(ConnectionLost):  # nothing moved: safe to call again
+        await trader.private.get_withdrawals("BTC")

@@ -175,6 +175,7 @@ def facts(spec: dict[str, Any]) -> list[dict[str, Any]]:
                 "credit_pools": _credit_pools(name, "Matching Engine" in tags),
                 "websocket_credit_pools": overrides.WEBSOCKET_POOLS.get(name, ()),
                 "order_mutation": name in overrides.ORDER_MUTATIONS,
+                "funds_movement": name in overrides.FUNDS_MOVEMENTS,
                 "read_only_public": not private and not ws_only and name not in overrides.AUTH,
                 "session_state": name in overrides.SESSION_STATE,
                 "subscription": "Subscription Management" in tags,
@@ -216,7 +217,7 @@ def render(spec_path: Path = SPEC) -> str:
     for f in facts(spec):
         lines.append(f"    {f['name']!r}: MethodFacts(")
         for key in ("name", "private", "ws_only", "matching_engine", "order_mutation",
-                    "read_only_public", "session_state", "subscription",
+                    "funds_movement", "read_only_public", "session_state", "subscription",
                     "credit_pools"):  # fmt: skip
             lines.append(f"        {key}={f[key]!r},")
         if f["websocket_credit_pools"]:

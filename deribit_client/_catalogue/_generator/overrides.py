@@ -35,6 +35,19 @@ ORDER_MUTATIONS = frozenset(
 """Calls that change orders, quotes or positions: a lost reply raises OrderOutcomeUnknown
 (the venue may have acted), never re-sent."""
 
+FUNDS_MOVEMENTS = frozenset(
+    {
+        "private/withdraw",
+        "private/cancel_withdrawal",
+        "private/submit_transfer_to_user",
+        "private/submit_transfer_to_subaccount",
+        "private/submit_transfer_between_subaccounts",
+        "private/cancel_transfer_by_id",
+    }
+)
+"""Calls that move funds or stop a movement: a lost reply raises OrderOutcomeUnknown too
+(the funds may have moved: a blind re-send would move them a second time)."""
+
 SESSION_STATE = frozenset(
     {
         "private/enable_cancel_on_disconnect",
