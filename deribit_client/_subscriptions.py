@@ -30,7 +30,7 @@ from ._core.streams import (
     Stream,
     check_maxsize,
 )
-from ._core.supervisor import ReconnectPolicy, retry_with_backoff
+from ._core.supervisor import ReconnectPolicy, retry_delay, retry_with_backoff
 from ._core.tasks import stop_tasks
 from ._errors import RpcError, SubscriptionRejected, credentials_required
 from ._rpc.codec import DECODE_ERRORS, decoder_for, encode, notification_decoder
@@ -56,13 +56,15 @@ log = logging.getLogger("deribit_client")
 _FRAME_BUDGET: Final = MAX_FRAME_BYTES - 512
 MAX_LABEL: Final = 16
 """Longest ``label`` ``private/subscribe`` accepts (Deribit's limit)."""
-RESYNC_ATTEMPTS: Final = 5
-"""Tries at resubscribing a book channel after a gap while Deribit answers with errors it
-documents as transient (13028 temporarily_unavailable, 10040 retry...)."""
+TRANSIENT_ATTEMPTS: Final = 5
+"""Tries at resubscribing a book channel after a gap, or at unsubscribing a channel nobody
+reads any more, while Deribit answers with errors it documents as transient (13028
+temporarily_unavailable, 10040 retry...)."""
 
 
 def _not_transient(error: BaseException) -> bool:
-    """What a resync does not try again: all but the errors Deribit calls transient."""
+    """What a resync or a release does not try again: all but the errors Deribit calls
+    transient."""
     return not (isinstance(error, RpcError) and error.retryable)
 
 
@@ -487,9 +489,7 @@ class SubscriptionManager:
             outcomes.append((done, SubscriptionRejected(rejected) if rejected else None))
         try:
             if unwanted:  # undone before the subscriber hears of the rejection
-                await self._unsubscribe(unwanted)
-        except DeribitError as exc:
-            log.info("unsubscribe of %s failed: %s", ", ".join(unwanted), exc)
+                await self._release(unwanted)
         finally:
             for done, error in outcomes:
                 _settle(done, error)
@@ -567,20 +567,42 @@ class SubscriptionManager:
         async with self._lock:
             orphans = self._remove(subscriber)
             if orphans:
-                try:
-                    await self._unsubscribe(orphans)
-                except DeribitError as exc:
-                    # Best effort: notifications for these channels are now unrouted anyway.
-                    log.info("unsubscribe of %s failed: %s", ", ".join(orphans), exc)
+                await self._release(orphans)
 
-    async def _release_orphans(self, names: list[str]) -> None:
-        async with self._lock:
-            names = [name for name in names if name not in self._channels]
-            if names:
-                try:
-                    await self._unsubscribe(names)
-                except DeribitError as exc:
-                    log.info("could not release %s: %s", ", ".join(names), exc)
+    async def _release(self, names: list[str]) -> None:
+        """Unsubscribe ``names`` (the caller holds the lock). Never raises: notifications
+        for them are unrouted already. A refusal Deribit calls transient is tried again
+        from a task, backing off: a channel the server keeps streams to nobody, and
+        costs bandwidth, until the connection ends."""
+        try:
+            await self._unsubscribe(names)
+        except DeribitError as exc:
+            log.info("unsubscribe of %s failed: %s", ", ".join(names), exc)
+            if not _not_transient(exc):
+                self._spawn(self._release_orphans(names, after=exc))
+
+    async def _release_orphans(self, names: list[str], after: DeribitError | None = None) -> None:
+        """From a task: unsubscribe those of ``names`` nobody subscribed again meanwhile,
+        trying transient refusals again (``after``: a first try's, waited out first)."""
+        if after is not None:
+            await asyncio.sleep(retry_delay(self._policy, 1, after))
+
+        async def release() -> None:
+            async with self._lock:
+                left = [name for name in names if name not in self._channels]
+                if left:
+                    await self._unsubscribe(left)
+
+        try:
+            await retry_with_backoff(
+                release,
+                self._policy,
+                is_fatal=_not_transient,
+                max_attempts=TRANSIENT_ATTEMPTS,
+                what=f"unsubscribe of {', '.join(names)}",
+            )
+        except DeribitError as exc:
+            log.info("could not release %s: %s", ", ".join(names), exc)
 
     def _rewire(self, channel: _Channel) -> None:
         channel.rewire()
@@ -698,7 +720,7 @@ class SubscriptionManager:
 
         Its subscribers must never be left waiting for data that will not come: an error
         Deribit documents as transient is tried again with the reconnect policy's backoff
-        (no sooner than the ``wait`` it asks for), :data:`RESYNC_ATTEMPTS` tries in all;
+        (no sooner than the ``wait`` it asks for), :data:`TRANSIENT_ATTEMPTS` tries in all;
         any other answer that leaves the channel unsubscribed fails them. A lost
         connection is the reconnect's to mend: it resubscribes every channel.
         """
@@ -719,7 +741,7 @@ class SubscriptionManager:
                 resubscribe,
                 self._policy,
                 is_fatal=_not_transient,
-                max_attempts=RESYNC_ATTEMPTS,
+                max_attempts=TRANSIENT_ATTEMPTS,
                 what=f"resync of {name}",
             )
         except RpcError as exc:

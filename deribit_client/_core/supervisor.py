@@ -145,6 +145,13 @@ async def refuse_after_a_turn(error: BaseException) -> NoReturn:
     raise error
 
 
+def retry_delay(policy: ReconnectPolicy, attempt: int, error: BaseException | None) -> float:
+    """Seconds before retry number ``attempt`` (from 1) after ``error``: the policy's
+    backoff, and at least the error's own ``retry_after`` hint (a venue's "wait")."""
+    hint = getattr(error, "retry_after", None)
+    return max(policy.backoff(attempt), hint if isinstance(hint, float) and hint > 0 else 0.0)
+
+
 async def retry_with_backoff(
     attempt: Callable[[], Awaitable[None]],
     policy: ReconnectPolicy,
@@ -169,9 +176,7 @@ async def retry_with_backoff(
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome is not None else None
-        hint = getattr(error, "retry_after", None)
-        hinted = hint if isinstance(hint, float) and hint > 0 else 0.0
-        return max(policy.backoff(state.attempt_number), hinted, not_before() - loop.time())
+        return max(retry_delay(policy, state.attempt_number, error), not_before() - loop.time())
 
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None

@@ -89,16 +89,30 @@ async def test_typed_notifications_and_reference_counting(
 async def test_leaving_a_subscription_whose_unsubscribe_is_refused_does_not_raise(
     client: DeribitClient, sim: DeribitSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Best effort: the block's own exception (or none) is what the user sees.
-    sim.inject_error("public/unsubscribe", 13028, "temporarily_unavailable")
+    # The block's own exception (or none) is what the user sees; the release goes on.
+    sim.inject_error("public/unsubscribe", 13028, "temporarily_unavailable", times=2)
     with caplog.at_level(logging.INFO, logger="deribit_client"):
         async with client.subscribe(TICKER):
             pass
     assert client.subscriptions.channels == []
     assert "unsubscribe of ticker.BTC-PERPETUAL.100ms failed" in caplog.text
+    # A transient refusal is tried again: the server must not stream to nobody until the
+    # connection ends (here the third try is accepted).
+    await until(lambda: all(not session.channels for session in sim.sessions))
+    assert [m for m, _ in sim.calls].count("public/unsubscribe") == 3
     async with client.subscribe(TICKER) as again:  # subscribing again works
         await sim.publish(TICKER, tick(2))
         assert (await anext(again)).data.timestamp == 2  # type: ignore[union-attr]
+
+
+async def test_a_refusal_no_retry_mends_leaves_the_unsubscribe_alone(
+    client: DeribitClient, sim: DeribitSimulator
+) -> None:
+    sim.inject_error("public/unsubscribe", 11050, "bad_request")
+    async with client.subscribe(TICKER):
+        pass
+    await client.public.get_time()  # a round trip: a retry would have gone out before it
+    assert [m for m, _ in sim.calls].count("public/unsubscribe") == 1
 
 
 async def test_unknown_channels_arrive_as_plain_json(
