@@ -38,8 +38,8 @@ class Reconciliation:
 
     Attributes:
         order: the order as it is now (for ``buy``/``sell``: the one the lost request
-            created; for ``edit``/``cancel``: the order it targeted), or ``None`` when it
-            does not exist.
+            created; for ``edit``/``edit_by_label``/``cancel``: the order it targeted), or
+            ``None`` when it does not exist.
         method: the order mutation that was reconciled.
     """
 
@@ -71,10 +71,13 @@ async def reconcile(
             "private/get_order_state", {"order_id": params["order_id"]}, Order, timeout
         )
         return Reconciliation(order, method)
+    label, instrument = params.get("label"), params.get("instrument_name")
+    if method == "private/edit_by_label" and isinstance(label, str) and isinstance(instrument, str):
+        await caller.wait_ready(timeout)
+        return Reconciliation(await _by_label(caller, instrument, label, timeout), method)
     if method not in _PLACEMENTS:
         what = error.advice if method in FUNDS_MOVEMENTS else "check open orders and positions"
         raise ClientError(f"{method} cannot be reconciled automatically: {what}")
-    label, instrument = params.get("label"), params.get("instrument_name")
     if not isinstance(label, str) or not label or not isinstance(instrument, str):
         raise ClientError(
             "an order without a label cannot be found again: give every order a unique "
@@ -124,6 +127,24 @@ async def _find(
             ):
                 return order
     return None
+
+
+async def _by_label(
+    caller: Caller, instrument: str, label: str, timeout: float | None
+) -> Order | None:
+    """The order an ``edit_by_label`` targeted: of the instrument's orders with the label
+    (Deribit edits one only while it is the only open one), the last updated."""
+    orders = await caller.invoke(
+        "private/get_order_state_by_label",
+        {"currency": _currency(instrument), "label": label},
+        list[Order],
+        timeout,
+    )
+    return max(
+        (order for order in orders if order.instrument_name == instrument),
+        key=lambda order: order.last_update_timestamp or 0,
+        default=None,
+    )
 
 
 def _currency(instrument: str) -> str:

@@ -509,7 +509,8 @@ class PrivateAPI(PrivateMethods):
         order up until it shows or until ``settle`` seconds have passed since the outcome
         became unknown: the request may still be in flight and execute late. A placement
         is found by its ``label`` (open orders and recent history of its instrument, order
-        state by label); an ``edit``/``cancel`` by its ``order_id``.
+        state by label); an ``edit``/``cancel`` by its ``order_id``, an ``edit_by_label``
+        by its label (the instrument's last updated order with it).
 
         Args:
             error: the :class:`~deribit_client.OrderOutcomeUnknown` that was raised.

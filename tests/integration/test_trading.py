@@ -575,6 +575,27 @@ async def test_reconcile_refuses_what_it_cannot_find_again(
         await trader.private.reconcile(RuntimeError("not an order error"))  # type: ignore[arg-type]
 
 
+async def test_a_lost_edit_by_label_is_reconciled_to_the_labelled_order(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    price = await below_bid(trader)
+    await trader.private.buy(PERP, amount=10, price=price, label="tracked")
+    sim.lose_replies("private/edit_by_label")
+    with pytest.raises(OrderOutcomeUnknown) as info:
+        await trader.private.edit_by_label(PERP, "tracked", amount=20, price=price - 10)
+    outcome = await trader.private.reconcile(info.value)
+    assert outcome.order is not None  # the edit went through before the reply was lost
+    assert (outcome.order.label, outcome.order.price, outcome.order.amount) == (
+        "tracked",
+        price - 10,
+        20,
+    )
+    gone = OrderOutcomeUnknown(
+        "private/edit_by_label", {"instrument_name": PERP, "label": "never-used"}, 9, "timeout"
+    )
+    assert not (await trader.private.reconcile(gone)).placed
+
+
 async def test_reconcile_gives_up_when_its_lookups_keep_failing(
     sim: DeribitSimulator, trader: DeribitClient
 ) -> None:
