@@ -594,15 +594,20 @@ class SubscriptionManager:
                     await self._unsubscribe(left)
 
         try:
-            await retry_with_backoff(
-                release,
-                self._policy,
-                is_fatal=_not_transient,
-                max_attempts=TRANSIENT_ATTEMPTS,
-                what=f"unsubscribe of {', '.join(names)}",
-            )
+            await self._retry_transient(release, f"unsubscribe of {', '.join(names)}")
         except DeribitError as exc:
             log.info("could not release %s: %s", ", ".join(names), exc)
+
+    async def _retry_transient(self, attempt: Callable[[], Awaitable[None]], what: str) -> None:
+        """Run ``attempt`` until it succeeds, trying errors Deribit calls transient again
+        with the reconnect policy's backoff (:data:`TRANSIENT_ATTEMPTS` tries)."""
+        await retry_with_backoff(
+            attempt,
+            self._policy,
+            is_fatal=_not_transient,
+            max_attempts=TRANSIENT_ATTEMPTS,
+            what=what,
+        )
 
     def _rewire(self, channel: _Channel) -> None:
         channel.rewire()
@@ -737,13 +742,7 @@ class SubscriptionManager:
                     self._reject(name, SubscriptionRejected([name], " on resync"))
 
         try:
-            await retry_with_backoff(
-                resubscribe,
-                self._policy,
-                is_fatal=_not_transient,
-                max_attempts=TRANSIENT_ATTEMPTS,
-                what=f"resync of {name}",
-            )
+            await self._retry_transient(resubscribe, f"resync of {name}")
         except RpcError as exc:
             error = SubscriptionRejected([name], f" on resync: {exc}")
             error.__cause__ = exc
