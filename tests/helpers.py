@@ -20,7 +20,7 @@ from deribit_client import ConnectionLost, DeribitClient, Gap, ReconnectPolicy
 from deribit_client._client import lost_order_error
 from deribit_client._core.connection import Connection
 from deribit_client._rpc.protocol import RpcProtocol
-from deribit_client.models import ApiKey
+from deribit_client.models import ApiKey, Instrument
 from deribit_client.testing import DeribitSimulator
 from deribit_client.transports import MockConnector, MockTransport, StreamTransport
 
@@ -307,3 +307,10 @@ class Refuse(Exception):
 def drop(transport: MockTransport) -> None:
     """An ``after`` action: the server hangs up right after answering."""
     transport.drop("server closed the connection")
+
+
+async def nearest_options(client: DeribitClient) -> list[Instrument]:
+    """BTC's options of the nearest expiry (a spread's legs share one)."""
+    options = await client.public.get_instruments("BTC", kind="option")
+    nearest = min(i.expiration_timestamp for i in options)
+    return [i for i in options if i.expiration_timestamp == nearest]

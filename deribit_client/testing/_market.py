@@ -563,14 +563,16 @@ class Market:
         min_amount: float = 0.1,
     ) -> None:
         """A call and a put of ``currency`` at three strikes ``step`` apart around
-        ``spot``, expiring this month: inverse (priced and settled in the coin), or
-        linear when they ``settle_in`` a stablecoin (which prices them; Deribit writes
-        their strikes' decimal point as ``d``: ``XRP_USDC-30JUN23-0d625-C``)."""
-        day = _last_fridays(today, 1)[0]
+        ``spot``, expiring on the futures' two month ends (a calendar spread has two
+        legs to trade): inverse (priced and settled in the coin), or linear when they
+        ``settle_in`` a stablecoin (which prices them; Deribit writes their strikes'
+        decimal point as ``d``: ``XRP_USDC-30JUN23-0d625-C``)."""
         atm = round(spot / step) * step
         prefix = f"{currency}_{settles_in}" if settles_in else currency
         index = f"{currency}_{settles_in or 'USD'}".lower()
-        for strike in (atm - step, atm, atm + step):
+        for day, strike in itertools.product(
+            _last_fridays(today, 2), (atm - step, atm, atm + step)
+        ):
             strike = round(strike, 10)
             code = f"{strike:.10f}".rstrip("0").rstrip(".").replace(".", "d")
             for option_type in ("call", "put"):

@@ -13,6 +13,7 @@ import pytest
 
 from deribit_client import DeribitClient, DeribitError, Notification
 from deribit_client.testing import DeribitSimulator
+from tests.helpers import nearest_options
 
 PERP = "BTC-PERPETUAL"
 
@@ -33,7 +34,7 @@ async def sim(now: list[float]) -> AsyncIterator[DeribitSimulator]:
 async def _call_spread(client: DeribitClient) -> tuple[str, str]:
     calls = sorted(
         (i.strike or 0.0, i.instrument_name)
-        for i in await client.public.get_instruments("BTC", kind="option")
+        for i in await nearest_options(client)
         if i.option_type == "call"
     )
     return calls[0][1], calls[1][1]
@@ -337,7 +338,7 @@ async def test_combos_are_named_as_deribit_names_them_and_listed(trader: Deribit
         ]
     )
     assert reverse.id == spread.id  # one book, bought or sold
-    options = await trader.public.get_instruments("BTC", kind="option")
+    options = await nearest_options(trader)
     call = next(i for i in options if i.option_type == "call")
     put = next(
         i.instrument_name for i in options if i.option_type == "put" and i.strike == call.strike

@@ -12,6 +12,7 @@ import pytest
 from deribit_client import DeribitClient, DeribitError, Notification
 from deribit_client.models import UserTrade
 from deribit_client.testing import DeribitSimulator
+from tests.helpers import nearest_options
 
 PERP = "BTC-PERPETUAL"
 
@@ -157,7 +158,7 @@ async def test_the_market_trades_combos_too(sim: DeribitSimulator, trader: Derib
 async def test_an_option_combo_holds_option_legs(trader: DeribitClient) -> None:
     calls = sorted(
         (i.strike or 0.0, i.instrument_name)
-        for i in await trader.public.get_instruments("BTC", kind="option")
+        for i in await nearest_options(trader)
         if i.option_type == "call"
     )
     low, high = calls[0][1], calls[1][1]
