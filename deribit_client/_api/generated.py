@@ -82,6 +82,18 @@ from ..models import (
     Withdrawal,
     WithdrawalsPage,
 )
+from ..models.params import (
+    BlockTradeLegParam,
+    DepositIdParam,
+    HedgeParam,
+    LegParam,
+    MassQuoteParam,
+    OriginatorParam,
+    PositionMoveParam,
+    RfqLegParam,
+    RfqQuoteLegParam,
+    TradeAllocationParam,
+)
 from ._caller import Caller
 
 __all__ = ["PrivateMethods", "PublicMethods"]
@@ -1131,10 +1143,10 @@ class PrivateMethods:
         price: float,
         amount: float,
         direction: Literal['buy', 'sell'],
-        legs: list[dict[str, Any]],
+        legs: list[RfqLegParam],
         time_in_force: Literal['fill_or_kill', 'good_til_cancelled'],
         *,
-        hedge: dict[str, Any] | None = None,
+        hedge: HedgeParam | None = None,
         timeout: float | None = None,
     ) -> BlockRfqAcceptance:
         """``private/accept_block_rfq``: **Taker method** This method allows Block RFQ taker to
@@ -1166,10 +1178,10 @@ class PrivateMethods:
         block_rfq_id: int,
         amount: float,
         direction: Literal['buy', 'sell'],
-        legs: list[dict[str, Any]],
+        legs: list[RfqQuoteLegParam],
         *,
         label: str | None = None,
-        hedge: dict[str, Any] | None = None,
+        hedge: HedgeParam | None = None,
         execution_instruction: Literal['all_or_none', 'any_part_of'] | None = None,
         price: float | None = None,
         expires_at: int | None = None,
@@ -1541,10 +1553,10 @@ class PrivateMethods:
 
     async def create_block_rfq(
         self,
-        legs: list[dict[str, Any]],
+        legs: list[LegParam],
         *,
-        trade_allocations: list[dict[str, Any]] | None = None,
-        hedge: dict[str, Any] | None = None,
+        trade_allocations: list[TradeAllocationParam] | None = None,
+        hedge: HedgeParam | None = None,
         label: str | None = None,
         makers: list[str] | None = None,
         disclosed: bool | None = None,
@@ -1581,7 +1593,7 @@ class PrivateMethods:
 
     async def create_combo(
         self,
-        trades: list[dict[str, Any]],
+        trades: list[LegParam],
         *,
         timeout: float | None = None,
     ) -> Combo:
@@ -1739,12 +1751,12 @@ class PrivateMethods:
 
     async def edit_block_rfq_quote(
         self,
-        legs: list[dict[str, Any]],
+        legs: list[RfqQuoteLegParam],
         amount: float,
         *,
         block_rfq_quote_id: int | None = None,
         label: str | None = None,
-        hedge: dict[str, Any] | None = None,
+        hedge: HedgeParam | None = None,
         block_rfq_id: int | None = None,
         price: float | None = None,
         timeout: float | None = None,
@@ -1839,7 +1851,7 @@ class PrivateMethods:
         timestamp: int,
         nonce: str,
         role: Literal['maker', 'taker'],
-        trades: list[dict[str, Any]],
+        trades: list[BlockTradeLegParam],
         counterparty_signature: str,
         *,
         timeout: float | None = None,
@@ -2303,7 +2315,7 @@ class PrivateMethods:
 
     async def get_leg_prices(
         self,
-        legs: list[dict[str, Any]],
+        legs: list[LegParam],
         price: float,
         *,
         timeout: float | None = None,
@@ -3282,7 +3294,7 @@ class PrivateMethods:
         self,
         quote_id: str,
         mmp_group: str,
-        quotes: list[dict[str, Any]],
+        quotes: list[MassQuoteParam],
         *,
         wait_for_response: bool | None = None,
         detailed: bool | None = None,
@@ -3323,7 +3335,7 @@ class PrivateMethods:
         self,
         source_uid: int,
         target_uid: int,
-        trades: list[dict[str, Any]],
+        trades: list[PositionMoveParam],
         *,
         currency: str | None = None,
         timeout: float | None = None,
@@ -3354,7 +3366,7 @@ class PrivateMethods:
         currency: str,
         *,
         add_positions: bool | None = None,
-        simulated_positions: dict[str, Any] | None = None,
+        simulated_positions: dict[str, float] | None = None,
         timeout: float | None = None,
     ) -> dict[str, Any]:
         """``private/pme/simulate``: Calculates the Extended Risk Matrix and margin information
@@ -3584,8 +3596,8 @@ class PrivateMethods:
 
     async def set_clearance_originator(
         self,
-        deposit_id: dict[str, Any],
-        originator: dict[str, Any],
+        deposit_id: DepositIdParam,
+        originator: OriginatorParam,
         *,
         timeout: float | None = None,
     ) -> Deposit:
@@ -3768,7 +3780,7 @@ class PrivateMethods:
 
     async def simulate_block_trade(
         self,
-        trades: list[dict[str, Any]],
+        trades: list[BlockTradeLegParam],
         *,
         role: Literal['maker', 'taker'] | None = None,
         timeout: float | None = None,
@@ -3791,7 +3803,7 @@ class PrivateMethods:
         currency: str,
         *,
         add_positions: bool | None = None,
-        simulated_positions: dict[str, Any] | None = None,
+        simulated_positions: dict[str, float] | None = None,
         timeout: float | None = None,
     ) -> AccountSummary:
         """``private/simulate_portfolio``: Calculates portfolio margin info for simulated
@@ -3984,7 +3996,7 @@ class PrivateMethods:
         timestamp: int,
         nonce: str,
         role: Literal['maker', 'taker'],
-        trades: list[dict[str, Any]],
+        trades: list[BlockTradeLegParam],
         *,
         timeout: float | None = None,
     ) -> BlockTradeSignature:

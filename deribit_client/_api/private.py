@@ -15,7 +15,9 @@ from ..models import (
     CancelReport,
     OrderResponse,
     OrderType,
+    OtocoOrderParam,
     TimeInForce,
+    Trigger,
 )
 from . import _subscribe
 from ._reconcile import DEFAULT_SETTLE, Reconciliation, reconcile
@@ -28,7 +30,6 @@ CancelType = Literal["all", "limit", "trigger_all", "stop", "take", "trailing_st
 QuoteCancelType = Literal[
     "delta", "quote_set_id", "instrument", "instrument_kind", "currency", "currency_pair", "all"
 ]
-Trigger = Literal["index_price", "mark_price", "last_price"]
 Advanced = Literal["usd", "implv"]
 LinkedOrderType = Literal[
     "one_triggers_other", "one_cancels_other", "one_triggers_one_cancels_other"
@@ -78,7 +79,7 @@ class PrivateAPI(PrivateMethods):
         valid_until: int | None = None,
         linked_order_type: LinkedOrderType | None = None,
         trigger_fill_condition: TriggerFillCondition | None = None,
-        otoco_config: list[dict[str, Any]] | None = None,
+        otoco_config: list[OtocoOrderParam] | None = None,
         timeout: float | None = None,
     ) -> OrderResponse:
         """``private/buy``: place a buy order. ``amount`` or ``contracts`` is required;
@@ -108,7 +109,7 @@ class PrivateAPI(PrivateMethods):
         valid_until: int | None = None,
         linked_order_type: LinkedOrderType | None = None,
         trigger_fill_condition: TriggerFillCondition | None = None,
-        otoco_config: list[dict[str, Any]] | None = None,
+        otoco_config: list[OtocoOrderParam] | None = None,
         timeout: float | None = None,
     ) -> OrderResponse:
         """``private/sell``: place a sell order (parameters as :meth:`buy`)."""

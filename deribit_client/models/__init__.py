@@ -63,6 +63,21 @@ from .market import (
     WithdrawalPriority,
 )
 from .objects import *  # noqa: F403  (generated: its __all__ lists every model)
+from .params import (
+    BlockTradeLegParam,
+    ClientInfoParam,
+    DepositIdParam,
+    HedgeParam,
+    LegParam,
+    MassQuoteParam,
+    OriginatorParam,
+    OtocoOrderParam,
+    PositionMoveParam,
+    QuoteSideParam,
+    RfqLegParam,
+    RfqQuoteLegParam,
+    TradeAllocationParam,
+)
 from .reports import BlockRfqQuoteCancelReport
 from .trading import (
     CancelError,
@@ -78,6 +93,7 @@ from .trading import (
     PublicTrade,
     TimeInForce,
     TradesPage,
+    Trigger,
     UserTrade,
     UserTradesPage,
     cancel_failures,
@@ -85,6 +101,19 @@ from .trading import (
 )
 
 __all__ = [
+    "BlockTradeLegParam",
+    "ClientInfoParam",
+    "DepositIdParam",
+    "HedgeParam",
+    "LegParam",
+    "MassQuoteParam",
+    "OriginatorParam",
+    "OtocoOrderParam",
+    "PositionMoveParam",
+    "QuoteSideParam",
+    "RfqLegParam",
+    "RfqQuoteLegParam",
+    "TradeAllocationParam",
     "AccessLogEntry",
     "AccountSummaries",
     "AccountSummary",
@@ -142,6 +171,7 @@ __all__ = [
     "TickerStats",
     "TimeInForce",
     "TradesPage",
+    "Trigger",
     "Transfer",
     "UserChanges",
     "UserLock",

@@ -22,6 +22,7 @@ __all__ = [
     "PublicTrade",
     "TimeInForce",
     "TradesPage",
+    "Trigger",
     "UserTrade",
     "UserTradesPage",
     "cancel_failures",
@@ -40,6 +41,8 @@ OrderType = Literal[
     "trailing_stop",
 ]
 TimeInForce = Literal["good_til_cancelled", "good_til_day", "fill_or_kill", "immediate_or_cancel"]
+Trigger = Literal["index_price", "mark_price", "last_price"]
+"""What a trigger order watches."""
 Price = float | Literal["market_price"]
 """An order price: a number, or ``"market_price"`` for open trigger market orders."""
 

@@ -37,3 +37,39 @@ async def exberry(client: ExberryClient) -> None:
 def test_an_entered_stream_keeps_its_own_type(tmp_path: pathlib.Path) -> None:
     (tmp_path / "uses.py").write_text(USES)
     mypy_strict(tmp_path)
+
+
+# Each line below that must not type-check carries the ignore for its error: mypy --strict
+# warns about an ignore no error needs, so a parameter type that stopped checking fails.
+PARAMS = """\
+from deribit_client import DeribitClient
+from deribit_client.models import LegParam
+
+
+async def params(client: DeribitClient) -> None:
+    leg: LegParam = {"instrument_name": "BTC-PERPETUAL", "amount": 10, "direction": "buy"}
+    await client.private.create_combo([leg, {**leg, "direction": "sell"}])
+    await client.private.create_combo(
+        [{"instrument": "BTC-PERPETUAL", "amount": 10, "direction": "buy"}]  # type: ignore[typeddict-unknown-key, typeddict-item]
+    )
+    await client.private.get_leg_prices([{**leg, "direction": "up"}], 1.0)  # type: ignore[typeddict-item]
+    await client.private.verify_block_trade(1, "n", "maker", [leg])  # type: ignore[list-item]
+    await client.private.buy(
+        "BTC-PERPETUAL", amount=10, price=1.0, linked_order_type="one_triggers_other",
+        otoco_config=[{"direction": "sell", "type": "limit", "price": 2.0}],
+    )
+    await client.private.buy(
+        "BTC-PERPETUAL", amount=10, otoco_config=[{"typ": "limit"}]  # type: ignore[typeddict-unknown-key]
+    )
+    await client.private.mass_quote(
+        "q1", "default", [{"instrument_name": "BTC-PERPETUAL", "quote_set_id": "s",
+                           "bid": {"price": 1.0}}]  # type: ignore[typeddict-item]
+    )
+    await client.private.move_positions(1, 2, [{"instrument_name": "BTC-PERPETUAL", "amount": 1}])
+    await client.private.simulate_portfolio("BTC", simulated_positions={"BTC-PERPETUAL": 1.0})
+"""  # noqa: E501  (an error's ignore must stay on its line)
+
+
+def test_structured_parameters_are_checked_member_by_member(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "params.py").write_text(PARAMS)
+    mypy_strict(tmp_path)

@@ -23,11 +23,15 @@ from deribit_client.models import (
     AccountSummary,
     Deposit,
     DeribitObject,
+    HedgeParam,
     Instrument,
+    OriginatorParam,
     Position,
+    RfqLegParam,
     SettlementsPage,
     UserTrade,
 )
+from deribit_client.models import params as models_params
 from tests.helpers import ScriptedDeribit
 
 
@@ -206,12 +210,13 @@ def _wrapper(name: str) -> Any:
 
 
 def test_structured_parameters_take_their_json_shape() -> None:
-    # The spec types them "JSON string containing array of objects" / "...: object data".
+    # The spec types them "JSON string containing array of objects" / "...: object data":
+    # models.params types their members (test_structured_parameter_types_fit_...).
     hints = typing.get_type_hints(_wrapper("private/accept_block_rfq"))
-    assert hints["legs"] == list[dict[str, Any]]
-    assert hints["hedge"] == dict[str, Any] | None  # one hedge leg: an object, not a list
+    assert hints["legs"] == list[RfqLegParam]
+    assert hints["hedge"] == HedgeParam | None  # one hedge leg: an object, not a list
     hints = typing.get_type_hints(_wrapper("private/set_clearance_originator"))
-    assert hints["originator"] == dict[str, Any]
+    assert hints["originator"] == OriginatorParam
     # Arrays of strings are lists of str; enumerated items are Literals.
     assert typing.get_type_hints(_wrapper("private/get_order_margin_by_ids"))["ids"] == list[str]
     products = typing.get_type_hints(_wrapper("private/set_disabled_trading_products"))
@@ -395,3 +400,43 @@ def test_hand_written_wrappers_offer_the_spec_enums(name: str) -> None:
             assert not values, param.name
         elif param.enum and param.type != "boolean":
             assert {str(v) for v in values} == set(param.enum), (name, param.name)
+
+
+def _request_example(method: str) -> dict[str, Any]:
+    item = spec()["paths"][f"/{method}"]
+    operation = item.get("get") or item.get("post")
+    examples = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    for example in examples.get("examples", {}).values():
+        return dict(example["value"].get("params", {}))
+    return {}
+
+
+def _fits(value: Any, typed: Any, where: str) -> None:
+    """``value`` has every required member of the TypedDict ``typed`` and no other than
+    it declares, nested ones too (values are not checked: the examples write some
+    numbers as strings)."""
+    assert isinstance(value, dict), where
+    declared = typed.__required_keys__ | typed.__optional_keys__
+    assert typed.__required_keys__ <= value.keys() <= declared, (where, value)
+    hints = typing.get_type_hints(typed)
+    for key, member in value.items():
+        if typing.is_typeddict(hints[key]):
+            _fits(member, hints[key], f"{where}.{key}")
+
+
+@pytest.mark.parametrize("key", sorted(overrides.PARAM_TYPES), ids="-".join)
+def test_structured_parameter_types_fit_the_documented_examples(key: tuple[str, str]) -> None:
+    method, name = key
+    facts = {p.name: p for p in METHODS[method].params}
+    assert name in facts, "PARAM_TYPES names a parameter the method does not have"
+    assert "object" in (facts[name].type, facts[name].items)
+    hint = typing.get_type_hints(_wrapper(method))[name]
+    if not facts[name].required:
+        (hint,) = (arg for arg in typing.get_args(hint) if arg is not type(None))
+    assert hint == eval(overrides.PARAM_TYPES[key], vars(models_params))  # the wrapper's type
+    shape = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
+    example = _request_example(method).get(name)
+    if example is None or not typing.is_typeddict(shape):
+        return  # nothing to hold it against (REFERENCE 7.10's word is all), or no members
+    for number, item in enumerate(example if isinstance(example, list) else [example]):
+        _fits(item, shape, f"{name}[{number}]")

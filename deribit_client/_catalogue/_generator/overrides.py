@@ -439,3 +439,31 @@ HAND_WRAPPERS = frozenset(
 
 OPEN_ENUMS = frozenset({"currency", "currency_pair", "index_name"})
 """Parameters typed ``str`` although the spec lists values: the lists change often."""
+
+_LEGS = "list[LegParam]"
+_BLOCK_TRADE = "list[BlockTradeLegParam]"
+_POSITIONS = "dict[str, float]"
+PARAM_TYPES: dict[tuple[str, str], str] = {
+    ("private/create_combo", "trades"): _LEGS,
+    ("private/get_leg_prices", "legs"): _LEGS,
+    ("private/create_block_rfq", "legs"): _LEGS,
+    ("private/create_block_rfq", "trade_allocations"): "list[TradeAllocationParam]",
+    ("private/create_block_rfq", "hedge"): "HedgeParam",
+    ("private/accept_block_rfq", "legs"): "list[RfqLegParam]",
+    ("private/accept_block_rfq", "hedge"): "HedgeParam",
+    ("private/add_block_rfq_quote", "legs"): "list[RfqQuoteLegParam]",
+    ("private/add_block_rfq_quote", "hedge"): "HedgeParam",
+    ("private/edit_block_rfq_quote", "legs"): "list[RfqQuoteLegParam]",
+    ("private/edit_block_rfq_quote", "hedge"): "HedgeParam",
+    ("private/verify_block_trade", "trades"): _BLOCK_TRADE,
+    ("private/execute_block_trade", "trades"): _BLOCK_TRADE,
+    ("private/simulate_block_trade", "trades"): _BLOCK_TRADE,
+    ("private/mass_quote", "quotes"): "list[MassQuoteParam]",
+    ("private/move_positions", "trades"): "list[PositionMoveParam]",
+    ("private/set_clearance_originator", "deposit_id"): "DepositIdParam",
+    ("private/set_clearance_originator", "originator"): "OriginatorParam",
+    ("private/simulate_portfolio", "simulated_positions"): _POSITIONS,
+    ("private/pme/simulate", "simulated_positions"): _POSITIONS,
+}
+"""Wrapper parameter types for the objects the spec only calls "JSON string" (the
+``TypedDict``s of ``models/params.py``; REFERENCE 7.10)."""

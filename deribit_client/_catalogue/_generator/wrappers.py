@@ -10,6 +10,7 @@ lists change often). Methods in ``overrides.HAND_WRAPPERS`` are written by hand 
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
@@ -26,7 +27,10 @@ def wrapped_methods(methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in methods if m["name"] not in overrides.HAND_WRAPPERS]
 
 
-def _param_type(param: dict[str, Any]) -> str:
+def _param_type(method: dict[str, Any], param: dict[str, Any]) -> str:
+    typed = overrides.PARAM_TYPES.get((method["name"], param["name"]))
+    if typed is not None:
+        return typed
     if param["type"] == "array":
         return f"list[{_value_type(param['items'], param)}]"
     return _value_type(param["type"], param)
@@ -63,9 +67,9 @@ def _wrapper(method: dict[str, Any], result: str) -> list[str]:
     required = [p for p in method["params"] if p["required"]]
     optional = [p for p in method["params"] if not p["required"]]
     args = ["self"]
-    args += [f"{py_name(p['name'])}: {_param_type(p)}" for p in required]
+    args += [f"{py_name(p['name'])}: {_param_type(method, p)}" for p in required]
     args.append("*")
-    args += [f"{py_name(p['name'])}: {_param_type(p)} | None = None" for p in optional]
+    args += [f"{py_name(p['name'])}: {_param_type(method, p)} | None = None" for p in optional]
     args.append("timeout: float | None = None")
     lines = [f"    async def {name}(", *(f"        {a}," for a in args), f"    ) -> {result}:"]
     lines += _docstring(method, "        ")
@@ -88,6 +92,10 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
     lines = [*header, "from typing import Any, Literal", ""]
     lines += ["from .._catalogue.results import RESULTS"]
     lines += ["from ..models import (", *(f"    {name}," for name in used), ")"]
+    params = sorted(
+        {n for t in overrides.PARAM_TYPES.values() for n in re.findall(r"\w+Param\b", t)}
+    )
+    lines += ["from ..models.params import (", *(f"    {name}," for name in params), ")"]
     lines += ["from ._caller import Caller", ""]
     lines += ['__all__ = ["PrivateMethods", "PublicMethods"]', ""]
     for prefix, cls in (("public", "PublicMethods"), ("private", "PrivateMethods")):
