@@ -5,7 +5,7 @@ a trading bot lives on; ``objects`` is generated from Deribit's spec for every o
 a method returns.
 """
 
-from . import objects
+from . import objects, params
 from ._base import DeribitObject
 from .account import (
     AccountSummaries,
@@ -63,21 +63,7 @@ from .market import (
     WithdrawalPriority,
 )
 from .objects import *  # noqa: F403  (generated: its __all__ lists every model)
-from .params import (
-    BlockTradeLegParam,
-    ClientInfoParam,
-    DepositIdParam,
-    HedgeParam,
-    LegParam,
-    MassQuoteParam,
-    OriginatorParam,
-    OtocoOrderParam,
-    PositionMoveParam,
-    QuoteSideParam,
-    RfqLegParam,
-    RfqQuoteLegParam,
-    TradeAllocationParam,
-)
+from .params import *  # noqa: F403  (its __all__ lists every parameter type)
 from .reports import BlockRfqQuoteCancelReport
 from .trading import (
     CancelError,
@@ -101,19 +87,6 @@ from .trading import (
 )
 
 __all__ = [
-    "BlockTradeLegParam",
-    "ClientInfoParam",
-    "DepositIdParam",
-    "HedgeParam",
-    "LegParam",
-    "MassQuoteParam",
-    "OriginatorParam",
-    "OtocoOrderParam",
-    "PositionMoveParam",
-    "QuoteSideParam",
-    "RfqLegParam",
-    "RfqQuoteLegParam",
-    "TradeAllocationParam",
     "AccessLogEntry",
     "AccountSummaries",
     "AccountSummary",
@@ -184,4 +157,4 @@ __all__ = [
     "cancel_failures",
     "cancelled_orders",
 ]
-__all__ += objects.__all__
+__all__ += objects.__all__ + params.__all__
