@@ -21,6 +21,7 @@ from deribit_client import (
     OrderRejectedError,
     RateLimitError,
     RequestTimeout,
+    TransportMode,
     UnsupportedOperation,
 )
 from deribit_client.models import (
@@ -498,17 +499,12 @@ async def test_reconcile_after_a_lost_connection_waits_for_the_reconnect(
 
 @pytest.mark.parametrize("transport", ["websocket", "http"])
 async def test_a_reply_lost_with_its_connection_is_reconciled_as_placed(
-    sim: DeribitSimulator, transport: str
+    sim: DeribitSimulator, transport: TransportMode
 ) -> None:
     # The simulator's fault for the worst moment of a cut: the order went in, the reply
     # never came (over HTTP the connection ends without a response).
     async with DeribitClient(
-        url=sim.url,
-        transport=transport,  # type: ignore[arg-type]
-        heartbeat_interval=None,
-        reconnect=INSTANT,
-        client_id=SIM_CLIENT_ID,
-        client_secret=SIM_CLIENT_SECRET,
+        url=sim.url, transport=transport, heartbeat_interval=None, reconnect=INSTANT, **KEY
     ) as trader:
         price = await below_bid(trader)
         sim.lose_replies("private/buy")
