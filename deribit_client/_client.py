@@ -51,6 +51,7 @@ from ._errors import (
 )
 from ._response import Response
 from ._rpc.methods import (
+    FOUND_WITH,
     FUNDS_MOVEMENTS,
     ORDER_MUTATIONS,
     SESSION_STATE,
@@ -84,13 +85,13 @@ AnyConnection = Connection[RpcProtocol[Any]] | RequestConnection[RpcProtocol[Non
 def lost_order_error(
     method: str, params: dict[str, Any], request_id: int, error: DeribitError
 ) -> DeribitError:
-    """Deribit's rule for a request whose reply is lost: the outcome of an order mutation or
-    a funds movement is unknown (it may have executed); anything else keeps its timeout or
-    connection error."""
+    """Deribit's rule for a request whose reply is lost: the outcome of an order mutation, a
+    funds movement or a creation is unknown (it may have happened); anything else keeps its
+    timeout or connection error."""
     if method in ORDER_MUTATIONS:
         unknown = OrderOutcomeUnknown(method, params, request_id, str(error))
-    elif method in FUNDS_MOVEMENTS:
-        advice = _funds_advice(method)
+    elif (found_with := FOUND_WITH.get(method)) is not None:
+        advice = _lookup_advice(method, found_with)
         unknown = OrderOutcomeUnknown(method, params, request_id, str(error), advice=advice)
     else:
         return error
@@ -98,16 +99,17 @@ def lost_order_error(
     return unknown
 
 
-def _funds_advice(method: str) -> str:
-    """How to find out what a withdrawal or transfer whose reply was lost did: neither
-    carries an id of the caller's, so only the account's history can tell."""
-    history = "private/get_withdrawals" if "withdraw" in method else "private/get_transfers"
+def _lookup_advice(method: str, found_with: str) -> str:
+    """How to find out what a funds movement or a creation whose reply was lost did: none
+    carries an id of the caller's, so only the account's lists can tell."""
     if "cancel" in method:
-        return f"look its state up with {history} before cancelling again"
-    return (
-        f"look for it with {history} (same currency, amount and destination) before "
-        "re-sending: a re-send would move the funds a second time"
-    )
+        return f"look its state up with {found_with} before cancelling again"
+    if method in FUNDS_MOVEMENTS:
+        return (
+            f"look for it with {found_with} (same currency, amount and destination) before "
+            "re-sending: a re-send would move the funds a second time"
+        )
+    return f"look for it with {found_with} before re-sending: a re-send would create a second"
 
 
 def is_fatal(error: BaseException) -> bool:

@@ -101,14 +101,14 @@ __all__ = [
 
 
 class OrderOutcomeUnknown(DeribitError):
-    """An order mutation, or a movement of funds, was sent but its reply was lost (timeout
-    or dropped connection).
+    """An order mutation, a movement of funds or a creation a re-send would repeat was sent
+    but its reply was lost (timeout or dropped connection).
 
-    The order (withdrawal, transfer) may or may not exist on the exchange. Do not blindly
-    re-send: reconcile first (Deribit orders: ``await client.private.reconcile(error)``,
-    which waits for the connection and for the request to settle, then says whether the
-    order exists; withdrawals, transfers and Exberry: see ``advice``). ``__cause__`` holds
-    the timeout or connection error behind it.
+    The order (withdrawal, transfer, API key ...) may or may not exist on the exchange. Do
+    not blindly re-send: reconcile first (Deribit orders: ``await
+    client.private.reconcile(error)``, which waits for the connection and for the request
+    to settle, then says whether the order exists; the others and Exberry: see ``advice``).
+    ``__cause__`` holds the timeout or connection error behind it.
 
     Attributes:
         method: the mutation (``private/buy``, ``private/withdraw`` ...).

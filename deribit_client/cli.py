@@ -164,7 +164,11 @@ def method_help(method: str) -> str:
             ("private", facts.private),
             ("WebSocket only", facts.ws_only),
             ("order mutation: a lost reply leaves the outcome unknown", facts.order_mutation),
-            ("funds movement: a lost reply leaves the outcome unknown", facts.funds_movement),
+            ("funds movement", facts.funds_movement),
+            (
+                f"a lost reply leaves the outcome unknown: {facts.found_with} shows it",
+                facts.found_with is not None,
+            ),
         )
         if on
     ]

@@ -17,7 +17,7 @@ from typing import Any
 from .._core.connection import check_timeout
 from .._core.errors import ClientError, RequestTimeout, TransportError
 from .._errors import OrderOutcomeUnknown
-from .._rpc.methods import FUNDS_MOVEMENTS
+from .._rpc.methods import FOUND_WITH
 from ..models import Order
 from ._caller import Caller
 
@@ -76,7 +76,7 @@ async def reconcile(
         await caller.wait_ready(timeout)
         return Reconciliation(await _by_label(caller, instrument, label, timeout), method)
     if method not in _PLACEMENTS:
-        what = error.advice if method in FUNDS_MOVEMENTS else "check open orders and positions"
+        what = error.advice if method in FOUND_WITH else "check open orders and positions"
         raise ClientError(f"{method} cannot be reconciled automatically: {what}")
     if not isinstance(label, str) or not label or not isinstance(instrument, str):
         raise ClientError(

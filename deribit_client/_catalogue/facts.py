@@ -51,6 +51,9 @@ class MethodFacts(msgspec.Struct, frozen=True, gc=False):
         summary: the spec's one-line description.
         websocket_credit_pools: pools a request draws on only when sent over WebSocket
             (``get_instruments_ws``).
+        found_with: for a call a blind re-send would repeat and ``reconcile()`` cannot
+            settle (funds movements, creations such as ``create_api_key``), the read that
+            shows what it did: a lost reply leaves its outcome unknown.
     """
 
     name: str
@@ -67,6 +70,7 @@ class MethodFacts(msgspec.Struct, frozen=True, gc=False):
     result_schema: str | None
     summary: str
     websocket_credit_pools: tuple[str, ...] = ()
+    found_with: str | None = None
 
 
 class ChannelFacts(msgspec.Struct, frozen=True, gc=False):

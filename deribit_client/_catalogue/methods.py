@@ -390,6 +390,7 @@ METHODS: dict[str, MethodFacts] = {
         session_state=False,
         subscription=False,
         credit_pools=('non_matching_engine',),
+        found_with='private/get_transfers',
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('id', True, 'integer', (), 'Id of transfer'),
@@ -408,6 +409,7 @@ METHODS: dict[str, MethodFacts] = {
         session_state=False,
         subscription=False,
         credit_pools=('non_matching_engine',),
+        found_with='private/get_withdrawals',
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('id', True, 'number', (), 'The withdrawal id'),
@@ -518,6 +520,7 @@ METHODS: dict[str, MethodFacts] = {
         session_state=False,
         subscription=False,
         credit_pools=('non_matching_engine',),
+        found_with='private/list_api_keys',
         params=(
             ParamFacts('max_scope', True, 'string', (), 'Describes maximal access for tokens generated with given key, possible values: `trade:[read, read_write, none]`, `wallet:[read, read_write, none]`, `account:[read, read_write, none]`, `block_trade:[read, read_write, none]`. If scope is not provided, its value is set as none. Please check details described in [Access scope](#access-scope)'),
             ParamFacts('name', False, 'string', (), 'Name of key (only letters, numbers and underscores allowed; maximum length - 16 characters)'),
@@ -538,6 +541,7 @@ METHODS: dict[str, MethodFacts] = {
         session_state=False,
         subscription=False,
         credit_pools=('non_matching_engine',),
+        found_with='private/get_block_rfqs',
         params=(
             ParamFacts('legs', True, 'array', (), 'List of legs used to create Block RFQ', items='object'),
             ParamFacts('trade_allocations', False, 'array', (), 'List of allocations for Block RFQ pre-allocation. Allows to split amount between different (sub)accounts or broker clients. Each allocation must specify either `user_id` (for direct allocation) or `client_info` object (for broker allocation), and amount.', items='object'),
@@ -594,6 +598,7 @@ METHODS: dict[str, MethodFacts] = {
         session_state=False,
         subscription=False,
         credit_pools=('non_matching_engine',),
+        found_with='private/get_subaccounts',
         params=(
         ),
         result_schema='PrivateCreateSubaccountResponse',
@@ -2316,6 +2321,7 @@ METHODS: dict[str, MethodFacts] = {
         session_state=False,
         subscription=False,
         credit_pools=('non_matching_engine',),
+        found_with='private/get_transfers',
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('amount', True, 'number', (), 'Amount of funds to be transferred'),
@@ -2336,6 +2342,7 @@ METHODS: dict[str, MethodFacts] = {
         session_state=False,
         subscription=False,
         credit_pools=('non_matching_engine',),
+        found_with='private/get_transfers',
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('amount', True, 'number', (), 'Amount of funds to be transferred'),
@@ -2355,6 +2362,7 @@ METHODS: dict[str, MethodFacts] = {
         session_state=False,
         subscription=False,
         credit_pools=('non_matching_engine',),
+        found_with='private/get_transfers',
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('amount', True, 'number', (), 'Amount of funds to be transferred'),
@@ -2510,6 +2518,7 @@ METHODS: dict[str, MethodFacts] = {
         session_state=False,
         subscription=False,
         credit_pools=('non_matching_engine',),
+        found_with='private/get_withdrawals',
         params=(
             ParamFacts('currency', True, 'string', ('BTC', 'ETH', 'USDC', 'USDT', 'EURR'), 'The currency symbol'),
             ParamFacts('address', True, 'string', (), 'Address in currency format, it must be in address book'),

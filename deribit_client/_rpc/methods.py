@@ -8,6 +8,7 @@ from typing import Final
 from .._catalogue import METHODS
 
 __all__ = [
+    "FOUND_WITH",
     "FUNDS_MOVEMENTS",
     "MAX_FRAME_BYTES",
     "ORDER_MUTATIONS",
@@ -30,8 +31,11 @@ ORDER_MUTATIONS: Final = frozenset(m for m, f in METHODS.items() if f.order_muta
 """Calls that change orders: a lost reply raises OrderOutcomeUnknown and is never re-sent."""
 
 FUNDS_MOVEMENTS: Final = frozenset(m for m, f in METHODS.items() if f.funds_movement)
-"""Withdrawals and transfers (and their cancels): a lost reply raises OrderOutcomeUnknown
-too, and is never re-sent."""
+"""Withdrawals and transfers (and their cancels)."""
+
+FOUND_WITH: Final = {m: f.found_with for m, f in METHODS.items() if f.found_with}
+"""Funds movements and creations a re-send would repeat, with the read that shows what one
+did: a lost reply raises OrderOutcomeUnknown naming it, and is never re-sent."""
 
 SESSION_STATE: Final = frozenset(m for m, f in METHODS.items() if f.session_state)
 """Calls whose effect on the connection the client tracks (cancel-on-disconnect, logout)."""

@@ -107,6 +107,7 @@ def test_method_help_carries_deribits_descriptions() -> None:
     assert "order mutation" in text
     assert "Instrument name" in text
     assert "funds movement" in method_help("private/withdraw")
+    assert "unknown: private/list_api_keys shows it" in method_help("private/create_api_key")
     assert "outcome unknown" not in method_help("private/get_withdrawals")
     with pytest.raises(CliError, match="unknown method"):
         method_help("public/nope")

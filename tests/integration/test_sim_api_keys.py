@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from deribit_client import AuthenticationError, DeribitClient, DeribitError, PermissionDeniedError
+from deribit_client import (
+    AuthenticationError,
+    ClientError,
+    ConnectionLost,
+    DeribitClient,
+    DeribitError,
+    OrderOutcomeUnknown,
+    PermissionDeniedError,
+)
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import login
 
@@ -150,3 +158,19 @@ async def test_block_rfq_mmp_settings_need_the_block_rfq_scope(
         assert await rfq_key.private.get_mmp_config(block_rfq=True) == []
         with pytest.raises(PermissionDeniedError):
             await rfq_key.private.get_mmp_config()  # the order book's MMP needs trade
+
+
+async def test_a_key_whose_creation_reply_is_lost_is_never_a_plain_connection_error(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # The key may exist (with a secret nobody saw): a bot retrying on ConnectionLost would
+    # make a second one each time.
+    sim.lose_replies("private/create_api_key")
+    with pytest.raises(OrderOutcomeUnknown, match="private/list_api_keys") as info:
+        await trader.private.create_api_key(max_scope="trade:read", name="bot_2")
+    assert isinstance(info.value.__cause__, ConnectionLost)
+    assert info.value.params == {"max_scope": "trade:read", "name": "bot_2"}
+    with pytest.raises(ClientError, match="would create a second"):
+        await trader.private.reconcile(info.value)
+    await trader.wait_ready()
+    assert [k.name for k in await trader.private.list_api_keys()] == ["", "bot_2"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError, Notification
+from deribit_client import DeribitClient, DeribitError, Notification, OrderOutcomeUnknown
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import nearest_options
 
@@ -518,3 +518,16 @@ async def test_a_trade_trigger_the_taker_can_no_longer_fund_ends_without_trading
     assert (seen.trade_trigger.state, seen.state) == ("cancelled", "open")
     assert (await trader.private.get_position(PERP)).size == 0
     assert (await counterparty.private.get_position(PERP)).size == 0
+
+
+async def test_a_block_rfq_whose_creation_reply_is_lost_says_where_to_look(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    low, high = await _call_spread(trader)
+    sim.lose_replies("private/create_block_rfq")
+    with pytest.raises(OrderOutcomeUnknown, match=r"private/get_block_rfqs") as info:
+        await trader.private.create_block_rfq(_legs(low, high), label="lost")
+    assert info.value.label == "lost"
+    await trader.wait_ready()
+    rfqs = (await trader.private.get_block_rfqs(role="taker")).block_rfqs or []
+    assert [r.label for r in rfqs] == ["lost"]  # it was made: a re-send would ask twice

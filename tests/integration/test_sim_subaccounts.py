@@ -11,9 +11,11 @@ import pytest
 from deribit_client import (
     AuthenticationError,
     ClientError,
+    ConnectionLost,
     CredentialsRequired,
     DeribitClient,
     DeribitError,
+    OrderOutcomeUnknown,
 )
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from tests.helpers import INSTANT, login, until
@@ -116,6 +118,17 @@ async def test_an_account_holds_at_most_20_subaccounts(trader: DeribitClient) ->
     with pytest.raises(DeribitError) as refused:
         await trader.private.create_subaccount()
     assert refused.value.code == 12001  # too_many_subaccounts (REFERENCE 3)
+
+
+async def test_a_subaccount_whose_creation_reply_is_lost_says_where_to_look(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    sim.lose_replies("private/create_subaccount")
+    with pytest.raises(OrderOutcomeUnknown, match="private/get_subaccounts") as info:
+        await trader.private.create_subaccount()
+    assert isinstance(info.value.__cause__, ConnectionLost)
+    await trader.wait_ready()
+    assert len(await trader.private.get_subaccounts()) == 2  # it was made: no re-send
 
 
 @pytest.mark.parametrize("extended", [False, True])

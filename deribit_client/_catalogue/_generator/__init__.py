@@ -176,6 +176,7 @@ def facts(spec: dict[str, Any]) -> list[dict[str, Any]]:
                 "websocket_credit_pools": overrides.WEBSOCKET_POOLS.get(name, ()),
                 "order_mutation": name in overrides.ORDER_MUTATIONS,
                 "funds_movement": name in overrides.FUNDS_MOVEMENTS,
+                "found_with": overrides.FOUND_WITH.get(name),
                 "read_only_public": not private and not ws_only and name not in overrides.AUTH,
                 "session_state": name in overrides.SESSION_STATE,
                 "subscription": "Subscription Management" in tags,
@@ -222,6 +223,8 @@ def render(spec_path: Path = SPEC) -> str:
             lines.append(f"        {key}={f[key]!r},")
         if f["websocket_credit_pools"]:
             lines.append(f"        websocket_credit_pools={f['websocket_credit_pools']!r},")
+        if f["found_with"]:
+            lines.append(f"        found_with={f['found_with']!r},")
         lines.append("        params=(")
         for p in f["params"]:
             lines.append(

@@ -35,18 +35,28 @@ ORDER_MUTATIONS = frozenset(
 """Calls that change orders, quotes or positions: a lost reply raises OrderOutcomeUnknown
 (the venue may have acted), never re-sent."""
 
-FUNDS_MOVEMENTS = frozenset(
-    {
-        "private/withdraw",
-        "private/cancel_withdrawal",
-        "private/submit_transfer_to_user",
-        "private/submit_transfer_to_subaccount",
-        "private/submit_transfer_between_subaccounts",
-        "private/cancel_transfer_by_id",
-    }
-)
-"""Calls that move funds or stop a movement: a lost reply raises OrderOutcomeUnknown too
-(the funds may have moved: a blind re-send would move them a second time)."""
+FUNDS_MOVEMENTS = {
+    "private/withdraw": "private/get_withdrawals",
+    "private/cancel_withdrawal": "private/get_withdrawals",
+    "private/submit_transfer_to_user": "private/get_transfers",
+    "private/submit_transfer_to_subaccount": "private/get_transfers",
+    "private/submit_transfer_between_subaccounts": "private/get_transfers",
+    "private/cancel_transfer_by_id": "private/get_transfers",
+}
+"""Calls that move funds or stop a movement, each with the read that shows it: a lost reply
+raises OrderOutcomeUnknown too (the funds may have moved: a blind re-send would move them a
+second time)."""
+
+CREATIONS = {
+    "private/create_api_key": "private/list_api_keys",
+    "private/create_subaccount": "private/get_subaccounts",
+    "private/create_block_rfq": "private/get_block_rfqs",
+}
+"""Calls that create something the caller names by no id of its own, each with the read
+that lists it: a lost reply raises OrderOutcomeUnknown (a re-send would make a second)."""
+
+FOUND_WITH = FUNDS_MOVEMENTS | CREATIONS
+"""What ``reconcile()`` cannot settle: the read that shows what such a call did."""
 
 SESSION_STATE = frozenset(
     {
