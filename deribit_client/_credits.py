@@ -25,6 +25,7 @@ __all__ = ["CreditLimiter"]
 log = logging.getLogger("deribit_client")
 
 _TOO_MANY_REQUESTS = 10028
+_TOO_MANY_QUOTES = 13903
 RECALIBRATE_AFTER = 3600.0
 """Seconds after which the account's limits are read again: Deribit recalculates the
 matching-engine tier hourly."""
@@ -42,6 +43,9 @@ _NOT_TRADING = frozenset(
 )
 """Matching-engine ``limits`` groups that are not the trading limit (key names vary between
 Deribit's article and its spec, REFERENCE 4)."""
+_QUOTE_LIMITS = frozenset({"quotes", "max_quotes", "maximum_quotes", "maximum_mass_quotes"})
+"""The ``limits`` groups that bound mass quotes (``guaranteed_*`` are floors, not limits):
+the ``mass_quote`` pool takes the tightest, wherever it sits (per currency or not)."""
 _NOT_CURRENCY = _NOT_TRADING | {"trading", "total", "perpetuals", "futures", "options"}
 """Keys of the matching-engine ``limits`` that name a group, not a settlement currency."""
 _LEG_LISTS = ("trades", "quotes", "legs")
@@ -62,7 +66,8 @@ class CreditLimiter:
         pools: every pool by Deribit's name (``non_matching_engine``, ``matching_engine``,
             ``spot``, ``cancel_all``, and the methods with their own pool:
             ``get_instruments``, ``subscribe``, ``move_positions``,
-            ``get_transaction_log``, ``simulate_portfolio``; ``get_instruments_ws`` for
+            ``get_transaction_log``, ``simulate_portfolio``, ``mass_quote``;
+            ``get_instruments_ws`` for
             ``get_instruments`` over WebSocket), and with ``limits_per_currency`` one
             trading pool per settlement currency (``matching_engine.btc``,
             ``matching_engine.eth``...); each counts ``requests``, ``delayed``, ``waited``
@@ -176,6 +181,7 @@ class CreditLimiter:
             "matching_engine": _tightest(every) if every else None,
             "spot": _rate_limit(engine.get("spot")),
             "cancel_all": _rate_limit(engine.get("cancel_all")),
+            "mass_quote": _tightest(quoting) if (quoting := _quote_limits(engine)) else None,
         }
         for name, figure in figures.items():
             if figure is not None:
@@ -199,8 +205,13 @@ class CreditLimiter:
 
     def refused(self, error: BaseException) -> None:
         """Note a ``10028`` answer: the request's pools are empty (for ``wait`` seconds
-        more when the server said so)."""
-        if not isinstance(error, RpcError) or error.code != _TOO_MANY_REQUESTS:
+        more when the server said so); ``13903``: the mass-quote pool is."""
+        if not isinstance(error, RpcError):
+            return
+        if error.code == _TOO_MANY_QUOTES:
+            self.pools["mass_quote"].exhaust(error.wait or 0.0)
+            return
+        if error.code != _TOO_MANY_REQUESTS:
             return
         self._calibrated_at = None  # the limits may have changed: read them at reconnect
         method = error.method or ""
@@ -252,6 +263,19 @@ def _trading_limits(
                 walk(value, str(key).lower() if is_currency else currency)
 
     walk(dict(engine), None)
+    return found
+
+
+def _quote_limits(node: object) -> list[tuple[float, float]]:
+    """Every ``{rate, burst}`` under a mass-quote group of the matching-engine ``limits``."""
+    found: list[tuple[float, float]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            leaf = _rate_limit(value) if key in _QUOTE_LIMITS else None
+            if leaf is not None:
+                found.append(leaf)
+            else:
+                found += _quote_limits(value)
     return found
 
 

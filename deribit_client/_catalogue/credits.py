@@ -36,6 +36,8 @@ CREDIT_POOLS: Final[dict[str, PoolFigures]] = {
     "subscribe": PoolFigures(cost=3_000, capacity=30_000, refill=10_000),
     "move_positions": PoolFigures(cost=100_000, capacity=600_000, refill=10_000),
     "get_transaction_log": PoolFigures(cost=10_000, capacity=80_000, refill=10_000),
+    # The spec's example `limits`: max_quotes 10/s, burst 10 (cost not published).
+    "mass_quote": PoolFigures(cost=500, capacity=10 * 500, refill=10 * 500),
     # "Not more than once per a second" (the method's description; cost not published).
     "simulate_portfolio": PoolFigures(cost=500, capacity=500, refill=500),
 }

@@ -1916,7 +1916,7 @@ METHODS: dict[str, MethodFacts] = {
         read_only_public=False,
         session_state=False,
         subscription=False,
-        credit_pools=('matching_engine',),
+        credit_pools=('matching_engine', 'mass_quote'),
         params=(
             ParamFacts('wait_for_response', False, 'boolean', (), 'If false, the response is sent immediately after the risk check. If true, the response is sent after the orders all go through the matching engine. Default - `true`.'),
             ParamFacts('detailed', False, 'boolean', (), 'Flag to receive a list of all order changes and a list of errors, or to only receive a list of errors. Default - `false`.'),

@@ -111,6 +111,14 @@ class RateLimits:
         websocket_pools: methods limited further over WebSocket, in a pool of their own
             (``get_instruments``: 1 request per 10 s, burst 5); clear it to serve the
             other reading of Deribit's docs, which has no such limit.
+        max_quotes: ``private/mass_quote`` requests, on top of the trading pool (10 per
+            second, burst 10: the spec's example ``limits``); refused with ``13903
+            too_many_quotes``, which leaves the session open.
+        quotes: the quotes of those requests (one per entry of ``quotes``: 500 per
+            second, burst 500), refused the same way. Deribit does not say what its
+            ``quotes`` limit counts; this is the reading that can refuse a request
+            ``max_quotes`` lets through (a few requests of many quotes each).
+        guaranteed_quotes: reported only (2 per second, burst 2).
     """
 
     enabled: bool = True
@@ -120,6 +128,9 @@ class RateLimits:
     currency_tiers: dict[str, int] = field(default_factory=dict)
     own_pools: dict[str, PoolLimits] = field(default_factory=_own_pools)
     websocket_pools: dict[str, PoolLimits] = field(default_factory=_websocket_pools)
+    max_quotes: PoolLimits = PoolLimits(500, 5_000, 5_000)
+    quotes: PoolLimits = PoolLimits(1, 500, 500)
+    guaranteed_quotes: PoolLimits = PoolLimits(500, 1_000, 1_000)
 
     @property
     def matching_engine(self) -> PoolLimits:
@@ -146,7 +157,14 @@ class RateLimits:
         return {
             "limits_per_currency": self.limits_per_currency,
             "non_matching_engine": self.non_matching_engine.report(),
-            "matching_engine": {"trading": trading, "spot": engine, "cancel_all": engine},
+            "matching_engine": {
+                "trading": trading,
+                "spot": engine,
+                "quotes": self.quotes.report(),
+                "max_quotes": self.max_quotes.report(),
+                "guaranteed_quotes": self.guaranteed_quotes.report(),
+                "cancel_all": engine,
+            },
         }
 
     def pool_for(
@@ -176,6 +194,10 @@ class RateLimits:
         return "non_matching_engine", self.non_matching_engine
 
 
+_QUOTE_POOLS = frozenset({"max_quotes", "quotes"})
+"""Pools whose shortage Deribit answers with ``13903`` (the session stays open)."""
+
+
 class Credits:
     """Credit levels per (subject, pool) and the refusals answered."""
 
@@ -196,26 +218,34 @@ class Credits:
         websocket: bool = False,
     ) -> None:
         """Take one request's credits from ``subject``'s pool (and, for a request sent
-        over WebSocket, from the method's WebSocket pool: both or neither).
+        over WebSocket, from the method's WebSocket pool; for a mass quote, from the quote
+        pools: all or none).
 
         Raises:
-            SimError: ``10028 too_many_requests`` when a pool is short.
+            SimError: ``10028 too_many_requests`` when a pool is short (the session is to
+                close), ``13903 too_many_quotes`` when only a quote pool is.
         """
         limits = self.limits
         if not limits.enabled:
             return
-        pools = [limits.pool_for(method, params, spot, currency)]
+        pools = [(*limits.pool_for(method, params, spot, currency), 1)]
         extra = limits.websocket_pools.get(method) if websocket else None
         if extra is not None:
-            pools.append((f"{method} over WebSocket", extra))
+            pools.append((f"{method} over WebSocket", extra, 1))
+        if method == "private/mass_quote":
+            quotes = params.get("quotes")
+            count = len(quotes) if isinstance(quotes, list) else 0
+            pools += [("max_quotes", limits.max_quotes, 1), ("quotes", limits.quotes, count)]
         now = self._clock()
-        levels = [(name, pool, self.level(subject, name, pool, now)) for name, pool in pools]
-        short = any(level < pool.cost for _, pool, level in levels)
-        for name, pool, level in levels:  # a refused request takes nothing from any pool
-            self._levels[(subject, name)] = (level if short else level - pool.cost, now, pool)
-        if short:
+        levels = [(n, pool, units, self.level(subject, n, pool, now)) for n, pool, units in pools]
+        short = {n for n, pool, units, level in levels if level < pool.cost * units}
+        for n, pool, units, level in levels:  # a refused request takes nothing from any pool
+            self._levels[(subject, n)] = (level if short else level - pool.cost * units, now, pool)
+        if short - _QUOTE_POOLS:
             self.refused += 1
             raise SimError(10028, "too_many_requests")
+        if short:
+            raise SimError(13903, "too_many_quotes")
         if len(self._levels) > 10_000:
             self._forget_full(now)
 

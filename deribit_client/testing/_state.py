@@ -123,7 +123,7 @@ class SimState:
 
     def charge_credits(self, call: Call) -> None:
         """Take ``call``'s credits from its sub-account (or IP) pool; on ``10028`` the
-        connection closes after the reply, as on Deribit."""
+        connection closes after the reply, as on Deribit (not on ``13903``)."""
         session = call.session
         token = call.token if call.token is not None else session.auth
         subject = token.client_id if token is not None else f"ip:{session.request.remote}"
@@ -145,8 +145,8 @@ class SimState:
                 currency.lower() if currency else None,
                 websocket=session.is_websocket,
             )
-        except SimError:
-            call.close_after = True
+        except SimError as exc:
+            call.close_after = exc.code == 10028  # 13903 (too many quotes) leaves it open
             raise
 
     def _instrument_of(

@@ -286,3 +286,59 @@ async def test_simulate_portfolio_is_served_once_a_second() -> None:
         with pytest.raises(CreditTimeout, match="not sent"):
             await client.private.simulate_portfolio("BTC", timeout=0.5)
     assert sim.credits.refused == 1
+
+
+async def _mass_quotes(client: DeribitClient, count: int, quotes: int = 1) -> list[Any]:
+    """``count`` mass quotes at once, each quoting ``quotes`` bids below the market."""
+    entries = [
+        {"instrument_name": "BTC-PERPETUAL", "quote_set_id": f"s{i}", "bid": {"price": 1000.0}}
+        for i in range(quotes)
+    ]
+    return await asyncio.gather(
+        *(client.private.mass_quote(f"q{n}", "mm", entries) for n in range(count)),
+        return_exceptions=True,
+    )
+
+
+async def _quoting(client: DeribitClient) -> None:
+    await client.private.enable_cancel_on_disconnect()
+    await client.private.set_mmp_config("btc_usd", 60, 0, mmp_group="mm", max_quote_quantity=1)
+
+
+async def test_mass_quotes_have_their_own_limits_refused_with_13903() -> None:
+    async with frozen_simulator() as sim, unlimited_client(sim, **KEY) as client:
+        await _quoting(client)
+        # max_quotes: 10 requests at once (and tier 4's trading pool has 20)
+        results = await _mass_quotes(client, 11)
+        refused = [r for r in results if isinstance(r, BaseException)]
+        assert [getattr(r, "code", r) for r in refused] == [13903]
+        assert client.state is ConnectionState.READY  # unlike 10028: the session stays
+        assert sim.credits.refused == 0
+    async with frozen_simulator() as sim, unlimited_client(sim, **KEY) as client:
+        await _quoting(client)
+        # quotes: 500 at once, whatever the number of requests carrying them
+        results = await _mass_quotes(client, 2, quotes=300)
+        assert [getattr(r, "code", None) for r in results] == [None, 13903]
+        summary = await client.private.get_account_summary("BTC")
+        assert summary.limits is not None
+        engine = summary.limits.matching_engine
+        assert (engine["max_quotes"], engine["quotes"]) == (
+            {"rate": 10, "burst": 10},
+            {"rate": 500, "burst": 500},
+        )
+
+
+async def test_the_limiter_paces_mass_quotes_by_the_accounts_quote_limits() -> None:
+    # Trading tier 1 (30/s, burst 100) leaves the mass-quote limit the binding one.
+    limits = RateLimits(matching_engine_tier=1, max_quotes=PoolLimits.per_second(200, 5))
+    async with (
+        DeribitSimulator(rate_limits=limits) as sim,
+        DeribitClient(url=sim.url, heartbeat_interval=None, reconnect=False, **KEY) as client,
+    ):
+        await _quoting(client)
+        results = await _mass_quotes(client, 30)
+        assert [r for r in results if isinstance(r, BaseException)] == []
+        assert client.rate_limiter is not None
+        pool = client.rate_limiter.pools["mass_quote"]
+        assert (pool.rate, pool.burst) == (200, 5)  # calibrated from the account's limits
+        assert pool.delayed > 0

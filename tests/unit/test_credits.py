@@ -167,6 +167,7 @@ def test_calibration_reads_the_accounts_limits() -> None:
     assert rates["spot"] == (100, 150)
     assert rates["cancel_all"] == (20, 25)
     assert rates["subscribe"] == pytest.approx((10 / 3, 10))  # own pools keep their figures
+    assert rates["mass_quote"] == (10, 10)  # the tightest quote limit (guaranteed_* is a floor)
     assert limiter.calibrated
     assert not limiter.needs_calibration()
 
@@ -314,3 +315,25 @@ def test_a_refusal_empties_the_pools_for_the_servers_wait() -> None:
     assert limiter.pools["spot"].refusals == 1
     limiter.refused(error_from_code(10009, "not_enough_funds", method="private/buy"))
     assert engine.refusals == 1  # other errors are not refusals
+
+
+def test_the_mass_quote_pool_reads_the_quote_limits_wherever_they_sit() -> None:
+    # REFERENCE 4: the quote groups' names vary (maximum_quotes, maximum_mass_quotes) and
+    # per-currency limits nest them under each currency.
+    limiter = CreditLimiter()
+    engine = PER_CURRENCY_READINGS["above trading"] | {
+        "maximum_mass_quotes": {"rate": 4, "burst": 8}
+    }
+    limiter.calibrate(
+        msgspec.convert({"limits_per_currency": True, "matching_engine": engine}, Limits)
+    )
+    assert figures(limiter.pools["mass_quote"]) == (1, 1)  # btc's quotes
+    assert limiter.pools["mass_quote"] in limiter.pools_for("private/mass_quote", {})
+
+
+def test_too_many_quotes_empties_the_mass_quote_pool_only() -> None:
+    limiter = CreditLimiter(clock=Clock())
+    limiter.refused(error_from_code(13903, "too_many_quotes", method="private/mass_quote"))
+    assert limiter.pools["mass_quote"].refusals == 1
+    assert limiter.pools["mass_quote"].available <= 0
+    assert limiter.pools["matching_engine"].refusals == 0

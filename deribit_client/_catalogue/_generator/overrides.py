@@ -134,9 +134,11 @@ OWN_POOLS = {
     "private/move_positions": "move_positions",
     "private/get_transaction_log": "get_transaction_log",
     "private/simulate_portfolio": "simulate_portfolio",
+    "private/mass_quote": "mass_quote",
 }
 """Methods with a custom cost and pool (REFERENCE 4, the 2026 rate-limit article;
-``simulate_portfolio``: "not more than once per a second", its spec description)."""
+``simulate_portfolio``: "not more than once per a second", its spec description;
+``mass_quote``: the mass-quote limits of an account's ``limits``, refused with 13903)."""
 
 WEBSOCKET_POOLS = {"public/get_instruments": ("get_instruments_ws",)}
 """Pools a method draws on over WebSocket only: Deribit's 10 Jun 2025 changelog limits
