@@ -11,6 +11,7 @@ from .book import ExberryOrderBook
 from .client import ExberryClient, ExberryStream
 from .decode import Decoded, decode_frame
 from .errors import (
+    BROKER_ERROR_CODES,
     EXBERRY_ERROR_CODES,
     ExberryError,
     ExberryUnavailable,
@@ -27,6 +28,7 @@ from .errors import (
 )
 
 __all__ = [
+    "BROKER_ERROR_CODES",
     "EXBERRY_ERROR_CODES",
     "Decoded",
     "ExberryClient",

@@ -46,6 +46,11 @@ from .models import (
     AuctionIndicativeEP,
     BookEvent,
     BookStateItem,
+    BrokerBalance,
+    BrokerOrder,
+    BrokerOrdersPage,
+    BrokerTradesPage,
+    BrokerTransactionsPage,
     Candle,
     CashTransferResult,
     ExecutionReport,
@@ -93,6 +98,9 @@ T = TypeVar("T")
 MARKET = "v1/exchange.market"
 LEDGER = "v1/exchange.ledger"
 SESSION_Q = "exchange.market/createSession"  # the one qualifier without a version prefix
+BROKER = "v1/broker"
+"""Nebula's Trading App (broker) API: ``v1/broker.oms/...``, ``v1/broker.account/...``,
+``v1/broker.wallet/...`` (REFERENCE section 11)."""
 
 OrderType = Literal["Limit", "Market", "Stop", "StopLimit", "MarketToLimit", "MIT", "LIT"]
 Side = Literal["Buy", "Sell"]
@@ -226,6 +234,15 @@ _RECONCILE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
         ("senderAccountId",),
         "look for its CashTransfer transactions with mp_transactions() before re-sending: "
         "the transfer carries no id of yours, so a re-send moves the assets again",
+    ),
+    f"{BROKER}.oms/placeOrder": (
+        ("instrument",),
+        "look for it with broker_orders_history() or on broker_orders() before re-sending: "
+        "the order carries no id of yours, so a re-send is a second order",
+    ),
+    f"{BROKER}.oms/cancelOrder": (
+        ("orderId",),
+        "look the order up with broker_orders_history() or on broker_orders()",
     ),
 }
 """Each mutation's keys (the first the request carries is named in the error) and how to
@@ -463,6 +480,8 @@ class ExberryClient:
         reconnect: a :class:`~deribit_client.ReconnectPolicy`, or ``True``/``False``.
         subscriber_maxsize: default queue bound of each stream.
         public_token: the Market Data API's routing token, for public (session-less) mode.
+        broker_token: a trader's JWT for Nebula's Trading App (broker) API instead: the
+            session is ``v1/broker.oms/createSession`` and the ``broker_*`` methods apply.
         clock: seconds since the epoch, for session timestamps (injectable for tests).
 
     Attributes:
@@ -484,15 +503,17 @@ class ExberryClient:
         reconnect: ReconnectPolicy | bool = True,
         subscriber_maxsize: int = DEFAULT_MAXSIZE,
         public_token: str | None = None,
+        broker_token: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if type(url) is not str or not url.startswith(("ws://", "wss://")):
             raise ClientError(f"url must be a ws:// or wss:// URL, not {url!r}")
         forms = [api_key is not None or secret is not None, token is not None]
         forms += [username is not None or password is not None, public_token is not None]
+        forms.append(broker_token is not None)
         if sum(forms) > 1:
             raise ClientError(
-                "pass one of api_key/secret, token, username/password or public_token"
+                "pass one of api_key/secret, token, username/password, public_token or broker_token"
             )
         if (api_key is None) != (secret is None) or (username is None) != (password is None):
             raise ClientError("api_key needs secret, and username needs password")
@@ -503,6 +524,7 @@ class ExberryClient:
             "username": username,
             "password": password,
             "public_token": public_token,
+            "broker_token": broker_token,
         }
         for name, value in given.items():
             if value is not None and (type(value) is not str or not value):
@@ -521,6 +543,7 @@ class ExberryClient:
         self._token, self._username, self._password = token, username, password
         self._clock = clock
         self._public_token = public_token
+        self._broker_token = broker_token
         self._connector = connector or WebSocketConnector(url, timeout=self.connect_timeout)
         self._live: list[ExberryStream[Any]] = []
         self._supervisor: Supervisor[Conn] = Supervisor(
@@ -622,6 +645,10 @@ class ExberryClient:
     async def _step_session(self, conn: Conn) -> None:
         if self._public_token is not None:
             return  # the Market Data API's public mode: every frame carries the token
+        if self._broker_token is not None:
+            d = {"token": self._broker_token}
+            await self._call_on(conn, f"{BROKER}.oms/createSession", d, SessionResult, False, None)
+            return
         await self._call_on(conn, SESSION_Q, self._session_request(), SessionResult, False, None)
 
     def _session_request(self) -> dict[str, Any]:
@@ -1757,6 +1784,131 @@ class ExberryClient:
             self, q, d, item_type, policy, size, callback, on_error, key_of=key_of or _symbol_of
         )
 
+    # -- Nebula Trading App (broker API; a client made with broker_token) ------------------
+
+    async def broker_place_order(
+        self,
+        *,
+        instrument: str,
+        side: Side,
+        quantity: float,
+        orderType: Literal["Limit", "Market"] = "Limit",
+        price: float | None = None,
+        timeInForce: TimeInForce | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        """``v1/broker.oms/placeOrder``. The broker acknowledges with nothing more: the
+        order's id arrives on :meth:`broker_orders` (``Added``), and so does a refusal by
+        the exchange (``Rejected`` with ``errorCode``); a malformed request raises
+        ``OrderValidationError`` (100). The order carries no id of yours: a lost reply
+        raises ``OrderOutcomeUnknown``, and only the orders stream or
+        :meth:`broker_orders_history` can tell whether it was placed.
+        Without a ``timeInForce``, ``Market`` orders are ``IOC`` and the others ``GTC``."""
+        if timeInForce is None:
+            timeInForce = "IOC" if orderType == "Market" else "GTC"
+        if orderType == "Limit" and price is None:
+            raise ClientError("a Limit order needs a price")
+        if orderType == "Market" and price is not None:
+            raise ClientError("a Market order takes no price")
+        await self._request(f"{BROKER}.oms/placeOrder", _members(call_arguments()), Any, timeout)
+
+    async def broker_cancel_order(
+        self, *, instrument: str, orderId: int, timeout: float | None = None
+    ) -> None:
+        """``v1/broker.oms/cancelOrder``; the outcome arrives on :meth:`broker_orders`
+        (``Cancelled``, or ``Rejected`` with ``errorCode`` 101 "orderId not found")."""
+        check_int("orderId", orderId, 0)
+        await self._request(f"{BROKER}.oms/cancelOrder", _members(call_arguments()), Any, timeout)
+
+    def broker_orders(
+        self,
+        *,
+        instrument: str | None = None,
+        policy: Policy = "error",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[BrokerOrder]:
+        """``v1/broker.account/orders``: the account's open orders (``ActiveOrder`` each,
+        then ``SnapshotEnd``), then ``Added``, ``Executed``, ``Cancelled``, ``Rejected``
+        events, of one ``instrument`` or all. After a reconnect the consumer gets a
+        ``Gap`` and a fresh snapshot (this stream has no tracking numbers to resume
+        from)."""
+        d = _members({"instrument": instrument})
+        return self.stream(
+            f"{BROKER}.account/orders", d, item_type=BrokerOrder, policy=policy,
+            maxsize=maxsize, callback=callback, on_error=on_error,
+        )  # fmt: skip
+
+    def broker_balance(
+        self,
+        *,
+        policy: Policy = "error",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[BrokerBalance]:
+        """``v1/broker.account/balance``: one ``Balance`` per asset (``free``,
+        ``locked``), ``SnapshotEnd``, then one ``Balance`` at each change; after a
+        reconnect, a ``Gap`` and a fresh snapshot."""
+        return self.stream(
+            f"{BROKER}.account/balance", {}, item_type=BrokerBalance, policy=policy,
+            maxsize=maxsize, callback=callback, on_error=on_error,
+        )  # fmt: skip
+
+    async def broker_orders_history(
+        self,
+        *,
+        status: str | None = None,
+        instrument: str | None = None,
+        dateFrom: int | dt.datetime | None = None,
+        dateTo: int | dt.datetime | None = None,
+        orderBy: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> BrokerOrdersPage:
+        """``v1/broker.account/ordersHistory``: one page (``limit`` <= 100) of the
+        account's orders; ``count`` is the total. ``dateFrom``/``dateTo``: epoch seconds
+        or an aware ``datetime``; ``orderBy``: ``{"field": "timestamp", "direction":
+        "Asc" | "Desc"}``."""
+        d = _broker_page(call_arguments())
+        q = f"{BROKER}.account/ordersHistory"
+        return await self._request(q, d, BrokerOrdersPage, timeout)
+
+    async def broker_trades_history(
+        self,
+        *,
+        instrument: str | None = None,
+        dateFrom: int | dt.datetime | None = None,
+        dateTo: int | dt.datetime | None = None,
+        orderBy: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> BrokerTradesPage:
+        """``v1/broker.account/tradesHistory``: one page of the account's trades (as for
+        :meth:`broker_orders_history`)."""
+        d = _broker_page(call_arguments())
+        q = f"{BROKER}.account/tradesHistory"
+        return await self._request(q, d, BrokerTradesPage, timeout)
+
+    async def broker_transactions(
+        self,
+        *,
+        types: list[Literal["Deposit", "Withdrawal", "Trade", "Fee"]] | None = None,
+        dateFrom: int | dt.datetime | None = None,
+        dateTo: int | dt.datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        timeout: float | None = None,
+    ) -> BrokerTransactionsPage:
+        """``v1/broker.wallet/transactions``: one page of the account's ledger
+        movements, newest first, of the ``types`` asked (all without)."""
+        d = _broker_page(call_arguments())
+        q = f"{BROKER}.wallet/transactions"
+        return await self._request(q, d, BrokerTransactionsPage, timeout)
+
     def _typed_stream(
         self, q: str, tracking: int | None, item_type: Any, policy: Policy,
         maxsize: int | None, callback: Callable[[Any], Any] | None,
@@ -1816,16 +1968,20 @@ def _report_page(
     0, ``orderBy`` one of ``fields`` Asc or Desc, all optional) and its dates as the venue
     takes them (:func:`_report_dates`)."""
     _check_page(limit, offset)
-    if order_by is not None:
-        if not isinstance(order_by, Mapping) or not set(order_by) <= {"field", "direction"}:
-            raise ClientError(
-                f"orderBy must be {{'field': ..., 'direction': ...}}, not {order_by!r}"
-            )
-        if "field" in order_by:
-            check_choice("orderBy field", order_by["field"], fields)
-        if "direction" in order_by:
-            check_choice("orderBy direction", order_by["direction"], ("Asc", "Desc"))
+    _check_order_by(order_by, fields)
     return _report_dates(date_from, date_to)
+
+
+def _check_order_by(order_by: object, fields: tuple[str, ...]) -> None:
+    """``orderBy``, if given: ``{"field": one of fields, "direction": "Asc" | "Desc"}``."""
+    if order_by is None:
+        return
+    if not isinstance(order_by, Mapping) or not set(order_by) <= {"field", "direction"}:
+        raise ClientError(f"orderBy must be {{'field': ..., 'direction': ...}}, not {order_by!r}")
+    if "field" in order_by:
+        check_choice("orderBy field", order_by["field"], fields)
+    if "direction" in order_by:
+        check_choice("orderBy direction", order_by["direction"], ("Asc", "Desc"))
 
 
 def _check_page(limit: object, offset: object) -> None:
@@ -1834,6 +1990,31 @@ def _check_page(limit: object, offset: object) -> None:
         check_int("limit", limit, 1, 100)
     if offset is not None:
         check_int("offset", offset, 0)
+
+
+def _broker_page(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A broker history request's ``d``: a page as for reporting, dates in epoch seconds
+    (``dateTo`` after ``dateFrom``: the broker refuses it with 101 otherwise), and the
+    instrument filter under its name and the samples' spelling (``istrument``), whichever
+    the venue reads."""
+    _check_page(arguments.get("limit"), arguments.get("offset"))
+    order_by = arguments.get("orderBy")
+    _check_order_by(order_by, ("timestamp",))
+    if order_by is not None:
+        arguments["orderBy"] = dict(order_by)
+    for name in ("dateFrom", "dateTo"):
+        moment = arguments.get(name)
+        if isinstance(moment, dt.datetime):
+            arguments[name] = int(_utc(name, moment).timestamp())
+        elif moment is not None:
+            check_int(name, moment, 0)
+    low, high = arguments.get("dateFrom"), arguments.get("dateTo")
+    if low is not None and high is not None and high <= low:
+        raise ClientError(f"dateTo ({high}) must be after dateFrom ({low})")
+    d = _members(arguments)
+    if "instrument" in d:
+        d["istrument"] = d["instrument"]
+    return d
 
 
 def _both_spellings(arguments: dict[str, Any]) -> dict[str, Any]:

@@ -60,6 +60,11 @@ ITEM_TYPES: dict[str, Any] = {
     "exchange.reporting/mp/transactions": models.TransactionsPage,
     "exchange.reporting/mp/positions": models.PositionsPage,
     "heartbeat/ping": int,
+    "broker.account/orders": models.BrokerOrder,
+    "broker.account/ordersHistory": models.BrokerOrdersPage,
+    "broker.account/tradesHistory": models.BrokerTradesPage,
+    "broker.account/balance": models.BrokerBalance,
+    "broker.wallet/transactions": models.BrokerTransactionsPage,
 }
 """Qualifier -> the model of its ``d`` items: the versioned qualifier where versions differ
 in shape (reporting), else the qualifier without its version prefix."""

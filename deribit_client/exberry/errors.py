@@ -14,6 +14,7 @@ from typing import Final
 from .._core.errors import DeribitError
 
 __all__ = [
+    "BROKER_ERROR_CODES",
     "EXBERRY_ERROR_CODES",
     "ExberryError",
     "ExberryUnavailable",
@@ -63,12 +64,14 @@ class InvalidSession(ExberryError):
 
 
 class InsufficientPermissions(ExberryError):
-    """1008 (and 1011 for one instrument): the key may not do this."""
+    """1008 (and 1011 for one instrument; 10 on the broker API): the key may not do
+    this."""
 
 
 class OrderValidationError(ExberryError):
-    """1000-1006, 1012-1017, 1019, 1030-1033, 1103, 1104, 1301: the request was refused as
-    written (fields, enums, precision, tick size, bands, auction rules...)."""
+    """1000-1006, 1012-1017, 1019, 1030-1033, 1103, 1104, 1301 (100 and 101 on the broker
+    API): the request was refused as written (fields, enums, precision, tick size, bands,
+    auction rules...)."""
 
 
 class MarketStateError(ExberryError):
@@ -129,6 +132,15 @@ EXBERRY_ERROR_CODES: Final[dict[int, type[ExberryError]]] = {
 }
 """errorCode -> class (REFERENCE sections 3-5); other codes raise :class:`ExberryError`."""
 
+BROKER_ERROR_CODES: Final[dict[int, type[ExberryError]]] = {
+    **EXBERRY_ERROR_CODES,
+    10: InsufficientPermissions,  # "Permission denied"
+    100: OrderValidationError,  # "Missing or invalid parameter: orderType"
+    101: OrderValidationError,  # "dateTo must be greater than dateFrom"
+}
+"""The broker API's codes (``v1/broker.*`` qualifiers, REFERENCE section 11), which differ
+from the exchange's."""
+
 
 def exberry_error(
     code: int, message: str, q: str | None = None, sid: int | None = None,
@@ -142,5 +154,6 @@ def exberry_error(
     if code == 1030 and "crossing" in message:
         # 1030 is also "Only [Allowed TIF] limit orders are allowed": a validation error.
         return MarketStateError(code, message, q, sid, error_type)
-    cls = EXBERRY_ERROR_CODES.get(code, ExberryError)
+    table = BROKER_ERROR_CODES if q is not None and "broker." in q else EXBERRY_ERROR_CODES
+    cls = table.get(code, ExberryError)
     return cls(code, message, q, sid, error_type)

@@ -23,6 +23,13 @@ __all__ = [
     "AuctionIndicativeEP",
     "BookEvent",
     "BookStateItem",
+    "BrokerBalance",
+    "BrokerOrder",
+    "BrokerOrdersPage",
+    "BrokerTrade",
+    "BrokerTradesPage",
+    "BrokerTransaction",
+    "BrokerTransactionsPage",
     "CalendarAuction",
     "CalendarEndOfDay",
     "Cancelled",
@@ -1086,4 +1093,106 @@ class PositionsPage(_Object):
     """One page of ``v1/exchange.reporting/mp/positions``."""
 
     positions: list[Position] = []
+    count: int | None = None
+
+
+# -- Nebula "Trading App" (broker) API (REFERENCE section 11) ------------------------------
+
+
+class BrokerOrder(_Object):
+    """An order of the broker API: one event of ``v1/broker.account/orders``
+    (``messageType`` ``ActiveOrder`` for each open order of the snapshot, ``SnapshotEnd``,
+    then ``Added``, ``Executed``, ``Cancelled``, ``Rejected``), or a row of
+    ``v1/broker.account/ordersHistory`` (no ``messageType``). A ``Rejected`` placement has
+    no ``orderId``; a rejected cancel has no terms. ``createdAt`` is epoch milliseconds in
+    most samples and nanoseconds in one: compare it only with the same stream's."""
+
+    messageType: str | None = None
+    orderId: int | None = None
+    orderType: str | None = None
+    side: str | None = None
+    instrument: str | None = None
+    quantity: float | None = None
+    price: float | None = None
+    timeInForce: str | None = None
+    createdAt: int | None = None
+    filledQuantity: float | None = None
+    remainingOpenQuantity: float | None = None
+    removedQuantity: float | None = None
+    filledPrice: float | None = None
+    """The average price of the fills so far."""
+    cancelledQuantity: float | None = None
+    lastFilledQuantity: float | None = None
+    lastFilledPrice: float | None = None
+    matchId: int | None = None
+    user: str | int | None = None
+    account: str | None = None
+    accountId: int | None = None
+    errorCode: int | None = None
+    """``Rejected``: why (the broker's code, e.g. ``101`` "orderId not found")."""
+    errorMessage: str | None = None
+
+
+class BrokerOrdersPage(_Object):
+    """One page of ``v1/broker.account/ordersHistory``; ``count`` is the total."""
+
+    orders: list[BrokerOrder] = []
+    count: int | None = None
+
+
+class BrokerTrade(_Object):
+    """One trade of ``v1/broker.account/tradesHistory``, from the account's side;
+    ``timestamp`` is epoch milliseconds in the sample (the field table says
+    microseconds)."""
+
+    account: str | None = None
+    timestamp: int | None = None
+    tradeId: int | None = None
+    instrument: str | None = None
+    side: str | None = None
+    quantity: float | None = None
+    price: float | None = None
+    orderId: int | None = None
+    makerTaker: str | None = None
+
+
+class BrokerTradesPage(_Object):
+    """One page of ``v1/broker.account/tradesHistory``; ``count`` is the total."""
+
+    trades: list[BrokerTrade] = []
+    count: int | None = None
+
+
+class BrokerBalance(_Object):
+    """One event of ``v1/broker.account/balance``: an asset's ``free`` and ``locked``
+    amounts (``messageType`` ``Balance``: one per asset, then ``SnapshotEnd``, then one
+    at each change)."""
+
+    messageType: str | None = None
+    asset: str | None = None
+    free: float | None = None
+    locked: float | None = None
+
+
+class BrokerTransaction(_Object):
+    """One ledger movement of ``v1/broker.wallet/transactions`` (``type`` ``Deposit``,
+    ``Withdrawal``, ``Trade``, ``Fee``); ``amount`` is a decimal string, negative when
+    the asset leaves the account; ``timestamp`` is epoch seconds. A trade makes several,
+    sharing ``internalReference`` (``"Gold-USD|trade|671"``)."""
+
+    id: str | None = None
+    type: str | None = None
+    account: str | None = None
+    asset: str | None = None
+    amount: str | None = None
+    ledgerReference: str | None = None
+    internalReference: str | None = None
+    timestamp: int | None = None
+    requestId: str | None = None
+
+
+class BrokerTransactionsPage(_Object):
+    """One page of ``v1/broker.wallet/transactions``; ``count`` is the total."""
+
+    transactions: list[BrokerTransaction] = []
     count: int | None = None

@@ -56,6 +56,7 @@ from ._exberry_auction import (
     check_time_in_force,
     equilibrium,
 )
+from ._exberry_broker import BROKER_Q, BrokerDesk
 from ._exberry_calendar import Calendar, Market, calendar_of
 from ._exberry_implied import Level, Quote, Strategy, implied_quotes, opposite, strategy_of
 from ._exberry_ledger import (
@@ -238,6 +239,8 @@ class _Peer:
         self.balances: dict[int, tuple[str, int]] = {}  # sid -> (q, ledger account streamed)
         self.candles: dict[int, dict[str, Any]] = {}  # sid -> the newest candle it was sent
         self.listed: dict[int, set[str]] = {}  # sid -> the symbols a page's updates follow
+        # sid -> (kind, q, instrument) of the broker API's orders and balance streams
+        self.broker: dict[int, tuple[str, str, str | None]] = {}
 
     def write(self, message: dict[str, Any]) -> None:
         """Encode ``message`` and write it now (never waiting for the peer to read)."""
@@ -256,11 +259,14 @@ class _Peer:
         throttle = self.throttles.pop(sid, None)
         if throttle is not None:
             throttle.cancel()
+        broker = self.broker.pop(sid, None)
+        if broker is not None:
+            return broker[0], broker[1], 0
         return self.streams.pop(sid, None)
 
     def end_all(self) -> None:
         """Forget every stream (the socket closed)."""
-        for sid in list(self.streams):
+        for sid in [*self.streams, *self.broker]:
             self.end(sid)
 
 
@@ -314,7 +320,8 @@ class ExberrySimulator(FaultHooks):
         tick_size: the price increment of every instrument (``tickSizeList`` says it;
             prices off it get ``1014``).
         api_keys: accepted ``{apiKey: secret}`` (default: ``SIM_API_KEY``).
-        tokens: accepted trader tokens; users: accepted ``{username: password}``.
+        tokens: accepted trader tokens (also the JWTs of the Nebula broker API's
+            sessions, :attr:`broker`); users: accepted ``{username: password}``.
         clock: seconds since the epoch: signature timestamps and GTD/DAY expiries follow
             it (:meth:`expire_orders`).
         market_identity: what the public ``orderBookDepth`` stream tells of other
@@ -500,6 +507,8 @@ class ExberrySimulator(FaultHooks):
         )  # fmt: skip
         """Ledger accounts, balances, transaction requests, transfers and holdings."""
         self.positions = PositionBook(self.participant, self._instrument_id, self._now_ns, history)
+        self.broker = BrokerDesk(self, self._broker_write)
+        """Nebula's Trading App (broker API) on this exchange, for sessions by token."""
         """Each participant's positions per instrument (``mp/positions``)."""
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -669,6 +678,9 @@ class ExberrySimulator(FaultHooks):
         await self._dispatch(peer, q, sid, d)
 
     async def _dispatch(self, peer: _Peer, q: str, sid: int, d: Any) -> None:
+        if q.startswith(BROKER_Q):
+            await self._broker_request(peer, q, sid, d)
+            return
         if q == "exchange.market/createSession":
             peer.mp = self._session(d)
             self.participant(peer.mp)  # numbered in the order they first connect
@@ -697,6 +709,55 @@ class ExberrySimulator(FaultHooks):
             await peer.send({"q": q, "sid": sid, "d": item})
         await peer.send({"sig": 1, "q": q, "sid": sid})
         await self._publish()
+
+    async def _broker_request(self, peer: _Peer, q: str, sid: int, d: Any) -> None:
+        """The broker API (:class:`BrokerDesk`): a session by one of :attr:`tokens`, as
+        the same trader as the exchange API's token sessions."""
+        name = q.removeprefix(BROKER_Q)
+        if name == ".oms/createSession":
+            token = d.get("token") if isinstance(d, dict) else None
+            if type(token) is not str:
+                raise Fail(6002, "Missing fields: 'token'", "401")
+            if token not in self.tokens:
+                raise Fail(6000, "Authentication failed", "401")
+            peer.mp = f"trader:{token[:8]}"
+            self.participant(peer.mp)
+            await peer.send({"sig": 1, "q": q, "sid": sid})
+            return
+        if peer.mp is None:
+            raise Fail(10, "Permission denied", "401")
+        if not isinstance(d, dict):
+            raise Fail(100, "Missing or invalid parameter: d", "400")
+        if name in (".account/orders", ".account/balance"):
+            instrument = d.get("instrument")
+            if instrument is not None and type(instrument) is not str:
+                raise Fail(100, "Missing or invalid parameter: instrument", "400")
+            if name == ".account/orders":
+                peer.broker[sid] = ("orders", q, instrument)
+                items = self.broker.snapshot(peer.mp, instrument)
+            else:
+                peer.broker[sid] = ("balance", q, None)
+                account = self.broker.ledger_account(peer.mp)
+                items = [*self.broker.balances(account), {"messageType": "SnapshotEnd"}]
+            for item in items:
+                await peer.send({"q": q, "sid": sid, "d": item})
+            return
+        handler = _BROKER_HANDLERS.get(name)
+        if handler is None:
+            raise Fail(100, f"Unknown qualifier {q}", "400")
+        for item in handler(self.broker, peer.mp, d):
+            await peer.send({"q": q, "sid": sid, "d": item})
+        await peer.send({"sig": 1, "q": q, "sid": sid})
+        await self._publish()
+
+    def _broker_write(self, mp: str, event: dict[str, Any]) -> None:
+        """Send a broker order event to ``mp``'s orders streams that follow its instrument."""
+        for peer in self.peers:
+            if peer.mp != mp:
+                continue
+            for sid, (kind, q, instrument) in peer.broker.items():
+                if kind == "orders" and instrument in (None, event.get("instrument")):
+                    peer.write({"q": q, "sid": sid, "d": event})
 
     def _session(self, d: Any) -> str:
         if not isinstance(d, dict):
@@ -1029,6 +1090,10 @@ class ExberrySimulator(FaultHooks):
     async def _publish_streams(self) -> None:
         pending, self._pending = self._pending, []
         for kind, owner, payload in pending:
+            if kind == "executionReports" and owner is not None:
+                event = self.broker.order_event(payload)
+                if event is not None:
+                    self._broker_write(owner, event)
             for peer in list(self.peers):
                 if owner is not None and owner != peer.mp:
                     continue
@@ -1102,6 +1167,14 @@ class ExberrySimulator(FaultHooks):
                 if streamed == ledger_account_id:
                     snapshot = snapshot or self.ledger.snapshot(ledger_account_id)
                     peer.write({"q": q, "sid": sid, "d": snapshot})
+            for sid, (kind, q, _) in peer.broker.items():
+                if (
+                    kind == "balance"
+                    and peer.mp is not None
+                    and self.broker.ledger_account(peer.mp) == ledger_account_id
+                ):
+                    for item in self.broker.balances(ledger_account_id):
+                        peer.write({"q": q, "sid": sid, "d": item})
 
     def _next_action(self) -> int:
         self._tracking += 1
@@ -2762,6 +2835,15 @@ _HANDLERS: dict[str, Callable[[ExberrySimulator, str, dict[str, Any]], list[dict
     "exchange.reporting/mp/positions": ExberrySimulator.report_positions,
     "exchange.reporting/mp/fees": ExberrySimulator.report_fees,
     "exchange.reporting/mp/quotes": lambda sim, mp, d: sim.rfq.report_quotes(mp, d),
+}
+
+
+_BROKER_HANDLERS: dict[str, Callable[[BrokerDesk, str, dict[str, Any]], list[dict[str, Any]]]] = {
+    ".oms/placeOrder": BrokerDesk.place_order,
+    ".oms/cancelOrder": BrokerDesk.cancel_order,
+    ".account/ordersHistory": BrokerDesk.orders_history,
+    ".account/tradesHistory": BrokerDesk.trades_history,
+    ".wallet/transactions": BrokerDesk.transactions,
 }
 
 

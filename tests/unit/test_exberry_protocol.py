@@ -13,13 +13,22 @@ from deribit_client import ConnectionLost, DeribitError, OrderOutcomeUnknown, Pr
 from deribit_client._core.protocol import Reply, Violation
 from deribit_client.exberry import (
     NotFound,
+    OrderValidationError,
     SessionError,
     StreamDisconnected,
     decode_frame,
     session_signature,
 )
 from deribit_client.exberry.client import ExberryStream, lost_mutation_error
-from deribit_client.exberry.models import Add, BookEvent, CalendarEndOfDay, PlaceOrderResult
+from deribit_client.exberry.models import (
+    Add,
+    BookEvent,
+    BrokerBalance,
+    BrokerOrder,
+    BrokerTransactionsPage,
+    CalendarEndOfDay,
+    PlaceOrderResult,
+)
 from deribit_client.exberry.protocol import ExberryProtocol, StreamClosed, frame_decoder
 
 SAMPLES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "exberry" / "samples"
@@ -249,8 +258,6 @@ MISLABELED = {
     "release-notes-api-changes__2023-01-03__general__1.json",  # an mp/orders request
     "other-trade-reporting-trade-report-api__createTradeReport__Request-ThirdPartyLockedIn__1.json",
 }
-# Nebula's broker API (REFERENCE section 11) is another product, not modelled.
-NOT_MODELLED = "nebula-api"
 # Members the models leave out on purpose: undocumented ones.
 UNDOCUMENTED = {"realBookState"}
 
@@ -295,7 +302,7 @@ def test_every_documented_member_of_every_sample_is_kept() -> None:
     # on executionReports came without its text, alleged trades without their ids).
     dropped = []
     for path in valid_server_samples():
-        if path.name in MISLABELED or NOT_MODELLED in str(path):
+        if path.name in MISLABELED:
             continue
         message = msgspec.json.decode(path.read_bytes())
         decoded = decode_frame(path.read_bytes())
@@ -412,3 +419,33 @@ def test_1030_is_a_market_state_during_a_crossing_and_a_validation_error_otherwi
     assert type(crossing) is MarketStateError
     rule = exberry_error(1030, "Only [GAA, GTC] limit orders are allowed")
     assert type(rule) is OrderValidationError
+
+
+def test_the_broker_apis_samples_decode_into_its_models_and_errors() -> None:
+    # Nebula's Trading App (REFERENCE 11): its own objects, and its own error codes.
+    nebula = SAMPLES / "nebula-api"
+    if not nebula.exists():
+        pytest.skip("shared/exberry/samples is not beside this checkout")
+    prefix = "trading-app-apis-"
+    rejected = decode_frame(
+        (nebula / f"{prefix}trading-api__Orders-Stream__Rejected__2.json").read_bytes()
+    )
+    assert isinstance(rejected.item, BrokerOrder)
+    assert (rejected.item.messageType, rejected.item.orderId, rejected.item.errorCode) == (
+        "Rejected",
+        368,
+        101,
+    )
+    nack = decode_frame((nebula / f"{prefix}trading-api__placeOrder__Nack__1.json").read_bytes())
+    assert isinstance(nack.error, OrderValidationError)  # 100 on the exchange means "too slow"
+    assert nack.error.code == 100
+    page = decode_frame(
+        (nebula / f"{prefix}reporting-api__Transactions__Response__1.json").read_bytes()
+    ).item
+    assert isinstance(page, BrokerTransactionsPage)
+    assert (page.count, page.transactions[0].amount) == (33, "100000")
+    balance = decode_frame(
+        (nebula / f"{prefix}trading-api__Balances__Balance__1.json").read_bytes()
+    ).item
+    assert isinstance(balance, BrokerBalance)
+    assert (balance.asset, balance.free, balance.locked) == ("USD", 1001.58, 8998.42)
