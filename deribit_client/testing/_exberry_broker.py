@@ -238,8 +238,8 @@ class BrokerDesk:
 
     def transactions(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``transactions``: the ledger movements of the trader's accounts, of ``types``."""
-        types = d.get("types", _WALLET_TYPES)
-        if not isinstance(types, list) or not set(types) <= set(_WALLET_TYPES):
+        types = d.get("types", list(_WALLET_TYPES))
+        if not isinstance(types, list) or not all(t in _WALLET_TYPES for t in types):
             raise _invalid("types")
         account = self._exchange.participant(mp).mp_name
         rows = []

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import AsyncIterator
 
@@ -164,6 +165,14 @@ async def test_bad_requests_get_the_brokers_own_codes(
         await broker.broker_trades_history(dateFrom=1647532889, dateTo=1647532880)
     with pytest.raises(ClientError, match="needs a price"):
         await broker.broker_place_order(instrument="BTC", side="Buy", quantity=1)
+    with pytest.raises(ClientError, match="orderBy field"):
+        await broker.broker_orders_history(orderBy={"field": "price"})
+    with pytest.raises(ClientError, match="aware"):
+        await broker.broker_transactions(dateFrom=dt.datetime(2026, 1, 1))
+    with pytest.raises(ClientError, match="limit"):
+        await broker.broker_trades_history(limit=101)
+    await broker.broker_transactions(dateFrom=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert exberry_sim.calls[-1][1] == {"dateFrom": 1767225600}  # epoch seconds
 
 
 async def test_a_broker_session_needs_a_known_token(exberry_sim: ExberrySimulator) -> None:
