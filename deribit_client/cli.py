@@ -341,6 +341,7 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
             exberry = ExberrySimulator(args.host, args.exberry_port, **terms)
         except ValueError as refused:
             raise CliError(f"{option}: {refused}") from None
+    exberry.tokens.update(args.exberry_token or ())
     _set_up_ledger(exberry.ledger, args, SIM_API_KEY)
     async with (
         DeribitSimulator(args.host, args.port, rate_limits=limits) as sim,
@@ -355,6 +356,9 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  request credits   {credits}", file=out)
         print(f"Exberry simulator   {exsim.url}", file=out)
         print(f"  credentials       apiKey={SIM_API_KEY} secret={SIM_API_SECRET}", file=out)
+        if exsim.tokens:
+            print(f"  trader tokens     {len(exsim.tokens)} (token= and broker_token= "
+                  "sessions)", file=out)  # fmt: skip
         for calendar in exsim.calendars.values():
             members = calendar.members
             hours = f"{members['marketOpen']}-{members['marketClose']}"
@@ -385,19 +389,28 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _set_up_ledger(ledger: LedgerDesk, args: argparse.Namespace, key: str) -> None:
-    """Open ``--exberry-ledger-account``s for API key ``key`` and settle
+    """Open ``--exberry-ledger-account``s for API key ``key`` (or the trader of their
+    ``token``) and settle
     ``--exberry-settle`` instruments; what the ledger refuses is a :class:`CliError`
     naming the option."""
+    from .testing.exberry import trader_key
+
     option = "--exberry-ledger-account"
     try:
         for members in args.exberry_ledger_account or ():
-            unknown = sorted(set(members) - {"ledgerAccountId", "accountId", "balances", "name"})
+            allowed = {"ledgerAccountId", "accountId", "balances", "name", "token"}
+            unknown = sorted(set(members) - allowed)
             if unknown:
                 raise ValueError(f"unknown members {unknown}")
             if "ledgerAccountId" not in members:
                 raise ValueError("ledgerAccountId is required")
+            owner = key
+            if "token" in members:  # the account of a token session's trader
+                if members["token"] not in (args.exberry_token or ()):
+                    raise ValueError("its token is not one of --exberry-token")
+                owner = trader_key(members["token"])
             ledger.open_account(
-                key, members.get("ledgerAccountId"), account_id=members.get("accountId"),
+                owner, members.get("ledgerAccountId"), account_id=members.get("accountId"),
                 balances=members.get("balances"), name=members.get("name"),
             )  # fmt: skip
         option = "--exberry-settle"
@@ -489,8 +502,12 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                      """"side": "Sell"}], "impliedOrders": true}'); repeatable""")  # fmt: skip
     sim.add_argument("--exberry-ledger-account", type=_json_object, action="append",
                      metavar="JSON", help="a ledger account of the simulator's API key "
-                     '(\'{"ledgerAccountId": 36, "accountId": 37, "balances": {"USD": 1000}}\'); '
+                     '(\'{"ledgerAccountId": 36, "accountId": 37, "balances": {"USD": 1000}}\'), '
+                     'or of a token\'s trader ("token": one of --exberry-token); '
                      "repeatable")  # fmt: skip
+    sim.add_argument("--exberry-token", action="append", metavar="TOKEN",
+                     help="a trader token (JWT) the Exberry simulator accepts, for token= "
+                     "and broker_token= sessions; repeatable")  # fmt: skip
     sim.add_argument("--exberry-settle", type=_settlement, action="append",
                      metavar="SYMBOL=BASE/QUOTE", help="settle an Exberry instrument's trades "
                      "in the ledger (BTC=GOLD/USD); repeatable")  # fmt: skip

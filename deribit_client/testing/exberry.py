@@ -98,11 +98,20 @@ __all__ = [
     "SIM_API_SECRET",
     "ExberrySimulator",
     "Participant",
+    "trader_key",
 ]
 
 SIM_API_KEY = "sim-exberry-key"
 """The API key every Exberry simulator accepts (``api_keys=`` adds more)."""
 SIM_API_SECRET = "sim-exberry-secret"
+
+
+def trader_key(token: str) -> str:
+    """Who a session by ``token`` trades as (exchange ``token=`` and broker
+    ``broker_token=`` sessions alike): the participant key to give
+    ``ledger.open_account`` or ``place_order`` for that trader."""
+    return f"trader:{token[:8]}"
+
 
 _encode = msgspec.json.encode
 _ORDER_TYPES = {"Limit", "Market", "MarketToLimit", "Stop", "StopLimit", "MIT", "LIT"}
@@ -720,7 +729,7 @@ class ExberrySimulator(FaultHooks):
                 raise Fail(6002, "Missing fields: 'token'", "401")
             if token not in self.tokens:
                 raise Fail(6000, "Authentication failed", "401")
-            peer.mp = f"trader:{token[:8]}"
+            peer.mp = trader_key(token)
             self.participant(peer.mp)
             await peer.send({"sig": 1, "q": q, "sid": sid})
             return
@@ -767,7 +776,7 @@ class ExberrySimulator(FaultHooks):
         if "token" in d:
             if d["token"] not in self.tokens:
                 raise Fail(6000, "Authentication failed", "401")
-            return f"trader:{d['token'][:8]}"
+            return trader_key(d["token"])
         if "username" in d:
             if self.users.get(d["username"]) != d.get("password"):
                 raise Fail(6000, "Authentication failed", "401")

@@ -16,6 +16,8 @@ import pytest
 
 from deribit_client import DeribitClient
 from deribit_client.cli import CliError, _parser, cmd_sim, main, method_help, parse_params
+from deribit_client.exberry import ExberryClient
+from deribit_client.exberry.models import BrokerBalance
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from tests.helpers import tick, until
 
@@ -327,6 +329,8 @@ async def test_sim_trades_the_exberry_strategies_it_is_given() -> None:
          "--exberry-ledger-account: unknown members ['balance']"),
         ("--exberry-ledger-account", '{"ledgerAccountId": 1, "balances": {"USD": "x"}}',
          "balance of USD must be a number >= 0, not 'x'"),
+        ("--exberry-ledger-account", '{"ledgerAccountId": 1, "token": "nobody"}',
+         "--exberry-ledger-account: its token is not one of --exberry-token"),
     ],
 )  # fmt: skip
 def test_a_ledger_the_simulator_cannot_set_up_is_refused_by_name(
@@ -405,3 +409,29 @@ async def serve_until_ready(argv: list[str]) -> None:
     running.cancel()
     with pytest.raises(asyncio.CancelledError):  # it was serving, not failed
         await running
+
+
+async def test_sim_takes_trader_tokens_and_their_ledger_accounts() -> None:
+    # The standalone Exberry simulator accepted no token: a broker (or token-session) bot
+    # could not be tested against it.
+    account = '{"ledgerAccountId": 50, "token": "bot-jwt", "balances": {"USD": 5}}'
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "deribit_client", "sim", "--port", "0", "--exberry-port", "0",
+        "--exberry-token", "bot-jwt", "--exberry-ledger-account", account,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        banner = [
+            (await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(8)
+        ]
+        url = banner[3].split()[2]
+        assert banner[5].split()[:3] == ["trader", "tokens", "1"]  # the token is not shown
+        broker = ExberryClient(url, broker_token="bot-jwt", reconnect=False)
+        async with broker, broker.broker_balance() as balances:
+            first = await asyncio.wait_for(anext(balances), 5)
+        assert isinstance(first, BrokerBalance)
+        assert (first.asset, first.free) == ("USD", 5)
+    finally:
+        process.terminate()
+        await process.wait()

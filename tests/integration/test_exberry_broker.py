@@ -19,11 +19,11 @@ from deribit_client.exberry import (
     SessionError,
 )
 from deribit_client.exberry.models import BrokerBalance, BrokerOrder
-from deribit_client.testing.exberry import ExberrySimulator
+from deribit_client.testing.exberry import ExberrySimulator, trader_key
 from tests.helpers import INSTANT
 
 TOKEN = "broker-jwt"
-MP = f"trader:{TOKEN[:8]}"
+MP = trader_key(TOKEN)
 
 
 @pytest.fixture
