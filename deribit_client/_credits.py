@@ -67,11 +67,11 @@ class CreditLimiter:
             ``spot``, ``cancel_all``, and the methods with their own pool:
             ``get_instruments``, ``subscribe``, ``move_positions``,
             ``get_transaction_log``, ``simulate_portfolio``, ``mass_quote``;
-            ``get_instruments_ws`` for
-            ``get_instruments`` over WebSocket), and with ``limits_per_currency`` one
-            trading pool per settlement currency (``matching_engine.btc``,
-            ``matching_engine.eth``...); each counts ``requests``, ``delayed``, ``waited``
-            (seconds) and ``refusals`` (``10028`` answers).
+            ``get_instruments_ws`` for ``get_instruments`` over WebSocket), and with
+            ``limits_per_currency`` one trading pool per settlement currency
+            (``matching_engine.btc``, ``matching_engine.eth``...); each counts
+            ``requests``, ``delayed``, ``waited`` (seconds) and ``refusals`` (``10028``
+            answers; ``13903`` for ``mass_quote``).
         calibrated: ``True`` once the account's own ``limits`` replaced the defaults.
     """
 

@@ -508,9 +508,13 @@ class ExberryClient:
     ) -> None:
         if type(url) is not str or not url.startswith(("ws://", "wss://")):
             raise ClientError(f"url must be a ws:// or wss:// URL, not {url!r}")
-        forms = [api_key is not None or secret is not None, token is not None]
-        forms += [username is not None or password is not None, public_token is not None]
-        forms.append(broker_token is not None)
+        forms = [
+            api_key is not None or secret is not None,
+            token is not None,
+            username is not None or password is not None,
+            public_token is not None,
+            broker_token is not None,
+        ]
         if sum(forms) > 1:
             raise ClientError(
                 "pass one of api_key/secret, token, username/password, public_token or broker_token"

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, Protocol
 
+from ._exberry_ledger import LedgerDesk
 from ._exberry_rules import Fail, Participant
 
 __all__ = ["BROKER_Q", "BrokerDesk"]
@@ -36,8 +37,10 @@ class Exchange(Protocol):
     """What the broker uses of the simulated exchange."""
 
     orders: dict[int, dict[str, Any]]
-    events: Any
-    ledger: Any
+    ledger: LedgerDesk
+
+    @property
+    def events(self) -> Iterable[tuple[int, str, str | None, dict[str, Any]]]: ...
 
     def participant(self, key: str) -> Participant: ...
     def place_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]: ...

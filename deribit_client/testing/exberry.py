@@ -516,9 +516,9 @@ class ExberrySimulator(FaultHooks):
         )  # fmt: skip
         """Ledger accounts, balances, transaction requests, transfers and holdings."""
         self.positions = PositionBook(self.participant, self._instrument_id, self._now_ns, history)
+        """Each participant's positions per instrument (``mp/positions``)."""
         self.broker = BrokerDesk(self, self._broker_write)
         """Nebula's Trading App (broker API) on this exchange, for sessions by token."""
-        """Each participant's positions per instrument (``mp/positions``)."""
 
     # -- lifecycle ------------------------------------------------------------------------
 
