@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Final, TypedDict
 
 import msgspec
 from aiohttp import web
@@ -21,10 +21,34 @@ from deribit_client._client import lost_order_error
 from deribit_client._core.connection import Connection
 from deribit_client._rpc.protocol import RpcProtocol
 from deribit_client.models import ApiKey, Instrument
-from deribit_client.testing import DeribitSimulator
+from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET
 from deribit_client.transports import MockConnector, MockTransport, StreamTransport
 
 INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
+
+
+class Key(TypedDict):
+    """Deribit credentials as ``DeribitClient(**key)`` takes them (typed, so a test's
+    ``**KEY`` is checked like the keywords it stands for)."""
+
+    client_id: str
+    client_secret: str
+
+
+class ExberryKey(TypedDict):
+    """Exberry credentials as ``ExberryClient(url, **key)`` takes them."""
+
+    api_key: str
+    secret: str
+
+
+KEY: Final[Key] = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
+"""The Deribit simulator's credentials."""
+MOCK_KEY: Final[Key] = {"client_id": "id", "client_secret": "secret"}
+"""Credentials for a scripted server, which takes any."""
+EXBERRY_KEY: Final[ExberryKey] = {"api_key": SIM_API_KEY, "secret": SIM_API_SECRET}
+"""The Exberry simulator's credentials."""
 """Reconnect at once: tests wait for reconnects by condition, never by time."""
 
 

@@ -18,9 +18,16 @@ from deribit_client import (
     RateLimitError,
     RequestTimeout,
 )
-from tests.helpers import SILENT, Refuse, ScriptedDeribit, WriteFails, WriteFailsConnector, until
+from tests.helpers import (
+    MOCK_KEY,
+    SILENT,
+    Refuse,
+    ScriptedDeribit,
+    WriteFails,
+    WriteFailsConnector,
+    until,
+)
 
-KEY = {"client_id": "id", "client_secret": "secret"}
 LIMITS = {
     "limits_per_currency": False,
     "non_matching_engine": {"rate": 50, "burst": 200},
@@ -45,7 +52,7 @@ def client_for(venue: ScriptedDeribit, **options: Any) -> DeribitClient:
 
 async def test_the_pools_follow_the_accounts_limits_after_authenticating() -> None:
     venue = scripted()
-    async with client_for(venue, **KEY) as client:
+    async with client_for(venue, **MOCK_KEY) as client:
         limiter = client.rate_limiter
         assert limiter is not None
         assert limiter.calibrated
@@ -65,7 +72,7 @@ async def test_limits_that_cannot_be_read_leave_the_defaults_and_the_client_work
         raise Refuse(13021, "forbidden")
 
     venue.results["private/get_account_summary"] = forbidden
-    async with client_for(venue, **KEY) as client:
+    async with client_for(venue, **MOCK_KEY) as client:
         assert client.rate_limiter is not None
         assert not client.rate_limiter.calibrated
         assert client.rate_limiter.pools["matching_engine"].rate == 5
@@ -77,7 +84,7 @@ async def test_limits_that_cannot_be_read_leave_the_defaults_and_the_client_work
 
 async def test_a_call_without_credits_times_out_unsent_even_an_order() -> None:
     venue = scripted()
-    async with client_for(venue, **KEY) as client:
+    async with client_for(venue, **MOCK_KEY) as client:
         assert client.rate_limiter is not None
         client.rate_limiter.pools["non_matching_engine"].exhaust(wait=60)
         client.rate_limiter.pools["matching_engine"].exhaust(wait=60)
@@ -93,7 +100,7 @@ async def test_a_call_without_credits_times_out_unsent_even_an_order() -> None:
 
 async def test_cancelling_a_call_that_waits_for_credits_sends_and_takes_nothing() -> None:
     venue = scripted()
-    async with client_for(venue, **KEY) as client:
+    async with client_for(venue, **MOCK_KEY) as client:
         assert client.rate_limiter is not None
         pool = client.rate_limiter.pools["matching_engine"]
         pool.exhaust(wait=60)
@@ -117,7 +124,7 @@ async def test_a_refusal_empties_the_pool_so_the_next_call_waits() -> None:
         raise Refuse(10028, "too_many_requests", {"wait": 60})
 
     venue.results["private/buy"] = refuse
-    async with client_for(venue, reconnect=False, **KEY) as client:
+    async with client_for(venue, reconnect=False, **MOCK_KEY) as client:
         with pytest.raises(RateLimitError):
             await client.private.buy("BTC-PERPETUAL", amount=10, type="market")
         assert client.rate_limiter is not None
@@ -132,8 +139,8 @@ async def test_clients_of_one_sub_account_can_share_a_limiter() -> None:
     shared = CreditLimiter()
     first, second = scripted(), scripted()
     async with (
-        client_for(first, rate_limit=shared, **KEY) as a,
-        client_for(second, rate_limit=shared, **KEY) as b,
+        client_for(first, rate_limit=shared, **MOCK_KEY) as a,
+        client_for(second, rate_limit=shared, **MOCK_KEY) as b,
     ):
         assert a.rate_limiter is b.rate_limiter is shared
         before = shared.pools["non_matching_engine"].requests
@@ -146,7 +153,7 @@ async def test_clients_of_one_sub_account_can_share_a_limiter() -> None:
 
 async def test_the_limiter_can_be_turned_off_and_bad_values_are_refused() -> None:
     venue = scripted()
-    async with client_for(venue, rate_limit=False, **KEY) as client:
+    async with client_for(venue, rate_limit=False, **MOCK_KEY) as client:
         assert client.rate_limiter is None
         assert venue.methods() == ["public/auth"]
     with pytest.raises(ClientError, match="rate_limit must be"):
@@ -181,7 +188,7 @@ async def test_a_call_refused_before_it_is_sent_takes_no_credits() -> None:
 
     venue = scripted()
     venue.results["private/get_account_summary"] = {"currency": "BTC"}  # defaults stay
-    async with client_for(venue, rate_limit=shared, reconnect=False, **KEY) as client:
+    async with client_for(venue, rate_limit=shared, reconnect=False, **MOCK_KEY) as client:
         before = credits()
         with pytest.raises(ClientError, match="price"):
             await client.private.buy("BTC-PERPETUAL", amount=10, price=float("nan"))
@@ -214,7 +221,7 @@ async def test_a_call_the_transport_refuses_to_write_gives_its_credits_back(refu
     venue = scripted()
     venue.results["private/get_account_summary"] = {"currency": "BTC"}  # defaults stay
     connector = venue.connector = WriteFailsConnector(venue.handle)
-    async with client_for(venue, rate_limit=shared, reconnect=False, **KEY) as client:
+    async with client_for(venue, rate_limit=shared, reconnect=False, **MOCK_KEY) as client:
         before = trading.available, trading.requests
         link = connector.transports[-1]
         assert isinstance(link, WriteFails)

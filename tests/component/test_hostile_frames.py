@@ -24,9 +24,8 @@ from deribit_client import (
 from deribit_client._client import lost_order_error
 from deribit_client._rpc.protocol import Reply, RpcProtocol, Violation
 from deribit_client.models import OrderBook, Ticker
-from tests.helpers import SILENT, ScriptedDeribit, until
+from tests.helpers import MOCK_KEY, SILENT, ScriptedDeribit, until
 
-KEY = {"client_id": "id", "client_secret": "secret"}
 ORDERS = "user.orders.BTC-PERPETUAL.raw"
 
 HOSTILE: list[bytes] = [
@@ -57,7 +56,7 @@ def venue() -> ScriptedDeribit:
 async def client(venue: ScriptedDeribit) -> AsyncIterator[DeribitClient]:
     policy = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
     async with DeribitClient(
-        connector=venue.connector, heartbeat_interval=None, reconnect=policy, **KEY
+        connector=venue.connector, heartbeat_interval=None, reconnect=policy, **MOCK_KEY
     ) as c:
         yield c
 

@@ -32,6 +32,7 @@ from deribit_client._core.supervisor import TRANSITIONS
 from deribit_client.transports import MockTransport
 from tests.helpers import (
     INSTANT,
+    MOCK_KEY,
     SILENT,
     Refuse,
     RpcConnection,
@@ -46,7 +47,6 @@ from tests.helpers import (
 )
 
 TICKER = "ticker.BTC-PERPETUAL.100ms"
-KEY = {"client_id": "id", "client_secret": "secret"}
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ async def test_reconnect_keeps_going_through_errors_a_retry_can_fix(
 
 async def test_a_bad_key_stops_reconnecting(venue: ScriptedDeribit) -> None:
     client = DeribitClient(
-        connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT, **KEY
+        connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT, **MOCK_KEY
     )
     async with client:
         venue.results["public/auth"] = lambda params: (_ for _ in ()).throw(
@@ -349,7 +349,7 @@ async def test_every_task_the_sdk_starts_is_named_for_it(venue: ScriptedDeribit)
     loop.set_task_factory(factory)
     try:
         async with DeribitClient(
-            connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT, **KEY
+            connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT, **MOCK_KEY
         ) as client:
             channel = "book.BTC-PERPETUAL.100ms"
             async with client.subscribe(channel, callback=handle, on_error=hook) as books:
@@ -370,7 +370,7 @@ async def test_close_during_a_reconnect_handshake_closes_the_new_socket(
     venue: ScriptedDeribit,
 ) -> None:
     client = DeribitClient(
-        connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT, **KEY
+        connector=venue.connector, heartbeat_interval=None, reconnect=INSTANT, **MOCK_KEY
     )
     await client.connect()
     venue.results["public/auth"] = lambda params: SILENT  # the re-auth never completes
@@ -452,7 +452,7 @@ async def test_timeout_covers_sending(venue: ScriptedDeribit) -> None:
         heartbeat_interval=None,
         reconnect=False,
         rate_limit=False,  # no account-limits read: only the first frame gets through
-        **KEY,
+        **MOCK_KEY,
     )
     async with client:
         with pytest.raises(RequestTimeout):

@@ -20,14 +20,11 @@ from deribit_client import (
     RateLimitError,
 )
 from deribit_client.testing import (
-    SIM_CLIENT_ID,
-    SIM_CLIENT_SECRET,
     DeribitSimulator,
     PoolLimits,
     RateLimits,
 )
-
-KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
+from tests.helpers import KEY
 
 
 def unlimited_client(sim: DeribitSimulator, **options: Any) -> DeribitClient:

@@ -43,11 +43,9 @@ from deribit_client.exberry.models import (
     PartialOrderBook,
     Trade,
 )
-from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
+from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
 from deribit_client.transports import WebSocketConnector
-from tests.helpers import INSTANT, next_event, retry_at_once, until
-
-KEY = {"api_key": SIM_API_KEY, "secret": SIM_API_SECRET}
+from tests.helpers import EXBERRY_KEY, INSTANT, next_event, retry_at_once, until
 
 
 @pytest.fixture
@@ -58,7 +56,7 @@ async def md(exberry_sim: ExberrySimulator) -> AsyncIterator[ExberryClient]:
 
 
 async def test_session_is_signed_and_bad_keys_are_refused(exberry_sim: ExberrySimulator) -> None:
-    async with ExberryClient(exberry_sim.url, **KEY) as client:
+    async with ExberryClient(exberry_sim.url, **EXBERRY_KEY) as client:
         assert client.state == "ready"
     session = next(d for q, d in exberry_sim.calls if q == "exchange.market/createSession")
     assert set(session) == {"apiKey", "timestamp", "signature"}
@@ -66,7 +64,7 @@ async def test_session_is_signed_and_bad_keys_are_refused(exberry_sim: ExberrySi
     with pytest.raises(SessionError) as info:
         await ExberryClient(exberry_sim.url, api_key=SIM_API_KEY, secret="wrong").connect()
     assert info.value.code == 6000
-    late = ExberryClient(exberry_sim.url, clock=lambda: 0.0, **KEY)
+    late = ExberryClient(exberry_sim.url, clock=lambda: 0.0, **EXBERRY_KEY)
     with pytest.raises(SessionError, match="timestamp"):
         await late.connect()
 
@@ -321,7 +319,7 @@ async def test_an_instrument_can_have_its_own_rules() -> None:
     bond = {"symbol": "BOND", "minQuantity": 0.1, "quantityPrecision": 2, "pricePrecision": 1}
     async with (
         ExberrySimulator(instruments=[bond], tick_size=0.1) as sim,
-        ExberryClient(sim.url, **KEY) as client,
+        ExberryClient(sim.url, **EXBERRY_KEY) as client,
     ):
         order = functools.partial(client.place_order, instrument="BOND", side="Sell")
         with pytest.raises(OrderValidationError, match=r"between 0\.1 and 1000000") as info:
@@ -835,7 +833,7 @@ async def held(exberry_sim: ExberrySimulator) -> AsyncIterator[tuple[ExberryClie
     """A client whose stream openings the test can hold or refuse (``_HeldOpens``)."""
     connector = _HeldOpens(exberry_sim.url)
     async with ExberryClient(
-        exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT
+        exberry_sim.url, **EXBERRY_KEY, connector=connector, reconnect=INSTANT
     ) as client:
         yield client, connector
 
@@ -887,7 +885,7 @@ async def gated(
     cut and the reconnect waiting when the test starts."""
     connector = _GatedConnects(exberry_sim.url)
     async with ExberryClient(
-        exberry_sim.url, **KEY, connector=connector, reconnect=INSTANT, timeout=0.5
+        exberry_sim.url, **EXBERRY_KEY, connector=connector, reconnect=INSTANT, timeout=0.5
     ) as client:
         connector.gate.clear()
         exberry_sim.drop_connections()
@@ -1036,7 +1034,7 @@ async def test_participants_are_numbered_and_the_book_shows_others_as_configured
 ) -> None:
     async with (
         ExberrySimulator(market_identity=identity) as sim,
-        ExberryClient(sim.url, **KEY) as client,
+        ExberryClient(sim.url, **EXBERRY_KEY) as client,
     ):
         me, other = sim.participant(SIM_API_KEY), sim.participant("other-mp")
         assert (me, other) == ((1, "Participant1"), (2, "Participant2"))
@@ -1176,7 +1174,7 @@ async def test_a_stream_ended_at_once_again_waits_for_the_backoff(
     # failed every bot's execution reports within milliseconds.
     policy = ReconnectPolicy(initial_delay=backoff, max_delay=backoff, jitter=0)
     async with (
-        ExberryClient(exberry_sim.url, **KEY, reconnect=policy) as client,
+        ExberryClient(exberry_sim.url, **EXBERRY_KEY, reconnect=policy) as client,
         client.execution_reports() as reports,
     ):
         await end_once_opened(exberry_sim)  # re-opened at once
@@ -1354,7 +1352,7 @@ def test_client_arguments_are_checked() -> None:
         ExberryClient("ws://x", api_key="k", secret="s", token="t")
     with pytest.raises(ClientError, match="secret"):
         ExberryClient("ws://x", api_key="k")
-    assert "sim-exberry-secret" not in repr(ExberryClient("ws://x", **KEY))
+    assert "sim-exberry-secret" not in repr(ExberryClient("ws://x", **EXBERRY_KEY))
     with pytest.raises(ClientError, match="secret must be a non-empty str, not bytes") as bad:
         ExberryClient("ws://x", api_key="k", secret=b"sim-exberry-secret")  # type: ignore[arg-type]
     assert "sim-exberry-secret" not in str(bad.value)
@@ -2140,7 +2138,7 @@ async def test_a_resume_point_the_venue_no_longer_holds_is_refused_not_skipped()
     # must hear 1201 (and its consumer a Gap), not get the rest as if nothing were missing.
     async with (
         ExberrySimulator(max_events=3) as sim,
-        ExberryClient(sim.url, **KEY, reconnect=INSTANT) as client,
+        ExberryClient(sim.url, **EXBERRY_KEY, reconnect=INSTANT) as client,
         client.order_book_depth() as book,
     ):
         await until(lambda: any(p.streams for p in sim.peers))
@@ -2210,7 +2208,7 @@ async def test_a_simulator_running_for_days_keeps_its_history_bounded() -> None:
         assert any(o["mpOrderId"] == 0 for o in sim.orders.values())  # resting: kept
         with pytest.raises(Exception, match="in use"):  # duplicates still refused
             sim.place_order("mp", {**order, "side": "Buy", "mpOrderId": 1})
-        async with ExberryClient(sim.url, **KEY) as client:
+        async with ExberryClient(sim.url, **EXBERRY_KEY) as client:
             for n in range(150):
                 await client.ping(n)
         assert len(sim.calls) <= 2 * 50

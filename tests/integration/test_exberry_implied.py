@@ -10,10 +10,9 @@ import pytest
 
 from deribit_client.exberry import ExberryClient, ExberryOrderBook
 from deribit_client.exberry.models import Add, Executed, Party, Trade
-from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET, ExberrySimulator
-from tests.helpers import next_event
+from deribit_client.testing.exberry import ExberrySimulator
+from tests.helpers import EXBERRY_KEY, next_event
 
-KEY = {"api_key": SIM_API_KEY, "secret": SIM_API_SECRET}
 SPREAD = {  # the documentation's example: InstAB buys 1 InstA and sells 1 InstB
     "symbol": "AB", "type": "Spread", "impliedOrders": True,
     "legs": [{"instrument": "A", "side": "Buy"}, {"instrument": "B", "side": "Sell"}],
@@ -63,7 +62,7 @@ async def test_the_documented_implied_out_example() -> None:
     # the System offers 4 InstB at 10.03; a buyer of InstB there trades all three books.
     async with (
         spread_sim() as sim,
-        ExberryClient(sim.url, **KEY) as client,
+        ExberryClient(sim.url, **EXBERRY_KEY) as client,
         client.order_book_depth(trackingNumber=0) as book,
         client.trades(trackingNumber=0) as trades,
     ):
@@ -124,7 +123,7 @@ async def test_the_documented_implied_out_example() -> None:
 async def test_implied_in_orders_trade_the_legs_orders() -> None:
     async with (
         spread_sim() as sim,
-        ExberryClient(sim.url, **KEY) as client,
+        ExberryClient(sim.url, **EXBERRY_KEY) as client,
         client.execution_reports() as reports,
         client.trades() as trades,
     ):
@@ -195,7 +194,7 @@ async def test_implied_orders_follow_the_best_orders_and_the_market() -> None:
 async def test_a_local_book_follows_books_with_implied_orders() -> None:
     async with (
         spread_sim() as sim,
-        ExberryClient(sim.url, **KEY) as client,
+        ExberryClient(sim.url, **EXBERRY_KEY) as client,
         client.order_book_depth() as stream,
     ):
         local = {symbol: ExberryOrderBook(symbol) for symbol in ("A", "B", "AB")}

@@ -28,9 +28,7 @@ from deribit_client import (
 from deribit_client.models import Instrument, OrderBook, Ticker
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from deribit_client.transports import HttpTransport
-from tests.helpers import until
-
-KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
+from tests.helpers import KEY, until
 
 
 @pytest.fixture(params=["websocket", "http"])

@@ -22,9 +22,8 @@ from deribit_client import (
 )
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from deribit_client.transports import WebSocketTransport
-from tests.helpers import until
+from tests.helpers import KEY, until
 
-KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
 PERP = "BTC-PERPETUAL"
 
 

@@ -13,9 +13,9 @@ from deribit_client import DeribitClient, DeribitError
 from deribit_client._catalogue import METHODS, RESULTS, ParamFacts
 from deribit_client._catalogue._generator import load_spec
 from deribit_client.models import AuthResult
-from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
+from deribit_client.testing import DeribitSimulator
+from tests.helpers import KEY
 
-KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
 PERP = "BTC-PERPETUAL"
 # Values that exist in the simulator, for parameters whose documented example names
 # something it does not have (an expired option, a price off the perpetual's tick).

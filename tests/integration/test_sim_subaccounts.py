@@ -17,11 +17,10 @@ from deribit_client import (
     DeribitError,
     OrderOutcomeUnknown,
 )
-from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
-from tests.helpers import INSTANT, login, until
+from deribit_client.testing import DeribitSimulator
+from tests.helpers import INSTANT, KEY, login, until
 
 PERP = "BTC-PERPETUAL"
-KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
 
 
 @pytest.fixture

@@ -33,9 +33,8 @@ from deribit_client.models import (
     cancelled_orders,
 )
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
-from tests.helpers import INSTANT, FastHeartbeatClient, until
+from tests.helpers import INSTANT, KEY, FastHeartbeatClient, until
 
-KEY = {"client_id": SIM_CLIENT_ID, "client_secret": SIM_CLIENT_SECRET}
 PERP = "BTC-PERPETUAL"
 
 

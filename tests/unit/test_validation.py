@@ -24,9 +24,7 @@ from deribit_client import (
     error_from_code,
 )
 from deribit_client.models import AuthResult
-from tests.helpers import ScriptedDeribit
-
-KEY = {"client_id": "id", "client_secret": "secret"}
+from tests.helpers import MOCK_KEY, ScriptedDeribit
 
 
 @pytest.mark.parametrize(
@@ -57,10 +55,10 @@ KEY = {"client_id": "id", "client_secret": "secret"}
         ({"client_id": "id"}, "both client_id and client_secret"),
         ({"client_id": "id", "client_secret": ""}, "both client_id and client_secret"),
         ({"client_id": 1, "client_secret": 2}, "client_id"),
-        ({"credentials": object(), **KEY}, "not both"),
+        ({"credentials": object(), **MOCK_KEY}, "not both"),
         ({"subaccount_id": 7}, "subaccount_id"),
-        ({"subaccount_id": 7, "http_auth": "basic", **KEY}, "subaccount"),
-        ({"transport": "http", "cancel_on_disconnect": True, **KEY}, "needs a WebSocket"),
+        ({"subaccount_id": 7, "http_auth": "basic", **MOCK_KEY}, "subaccount"),
+        ({"transport": "http", "cancel_on_disconnect": True, **MOCK_KEY}, "needs a WebSocket"),
     ],
 )
 def test_constructor_arguments_are_checked(
@@ -106,7 +104,7 @@ class _NotAModel:
 @pytest.fixture
 async def client_and_venue() -> Any:
     venue = ScriptedDeribit()
-    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **KEY) as c:
+    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
         yield c, venue
 
 
