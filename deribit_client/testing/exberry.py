@@ -96,6 +96,7 @@ __all__ = [
     "INSTRUMENT_DEFAULTS",
     "SIM_API_KEY",
     "SIM_API_SECRET",
+    "SIM_BROKER_TOKEN",
     "ExberrySimulator",
     "Participant",
     "trader_key",
@@ -104,6 +105,9 @@ __all__ = [
 SIM_API_KEY = "sim-exberry-key"
 """The API key every Exberry simulator accepts (``api_keys=`` adds more)."""
 SIM_API_SECRET = "sim-exberry-secret"
+SIM_BROKER_TOKEN = "sim-broker-jwt"
+"""A trader JWT for the broker API: the ``exberry_broker`` fixture adds it to the
+simulator's ``tokens`` (none is accepted by default)."""
 
 
 def trader_key(token: str) -> str:

@@ -23,7 +23,7 @@ if pytest_asyncio is not None:
     from deribit_client.exberry import ExberryClient
 
     from . import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator, ExberrySimulator
-    from .exberry import SIM_API_KEY, SIM_API_SECRET
+    from .exberry import SIM_API_KEY, SIM_API_SECRET, SIM_BROKER_TOKEN
 
     _INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
 
@@ -57,5 +57,16 @@ if pytest_asyncio is not None:
         """A client with a signed session on ``exberry_sim``."""
         async with ExberryClient(
             exberry_sim.url, api_key=SIM_API_KEY, secret=SIM_API_SECRET, reconnect=_INSTANT
+        ) as client:
+            yield client
+
+    @pytest_asyncio.fixture
+    async def exberry_broker(exberry_sim: ExberrySimulator) -> AsyncIterator[ExberryClient]:
+        """A Nebula broker API client (``broker_token``) on ``exberry_sim``: it trades as
+        ``trader_key(SIM_BROKER_TOKEN)``, the key to give ``exberry_sim.ledger.open_account``
+        for its balances."""
+        exberry_sim.tokens.add(SIM_BROKER_TOKEN)
+        async with ExberryClient(
+            exberry_sim.url, broker_token=SIM_BROKER_TOKEN, reconnect=_INSTANT
         ) as client:
             yield client

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,18 +18,9 @@ from deribit_client.exberry import (
     SessionError,
 )
 from deribit_client.exberry.models import BrokerBalance, BrokerOrder
-from deribit_client.testing.exberry import ExberrySimulator, trader_key
-from tests.helpers import INSTANT
+from deribit_client.testing.exberry import SIM_BROKER_TOKEN, ExberrySimulator, trader_key
 
-TOKEN = "broker-jwt"
-MP = trader_key(TOKEN)
-
-
-@pytest.fixture
-async def broker(exberry_sim: ExberrySimulator) -> AsyncIterator[ExberryClient]:
-    exberry_sim.tokens.add(TOKEN)
-    async with ExberryClient(exberry_sim.url, broker_token=TOKEN, reconnect=INSTANT) as client:
-        yield client
+MP = trader_key(SIM_BROKER_TOKEN)
 
 
 async def _next(stream: ExberryStream[BrokerOrder]) -> BrokerOrder:
@@ -40,12 +30,14 @@ async def _next(stream: ExberryStream[BrokerOrder]) -> BrokerOrder:
 
 
 async def test_an_order_is_acknowledged_then_followed_on_the_orders_stream(
-    exberry_sim: ExberrySimulator, broker: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_broker: ExberryClient
 ) -> None:
-    async with broker.broker_orders(instrument="BTC") as orders:
+    async with exberry_broker.broker_orders(instrument="BTC") as orders:
         assert (await _next(orders)).messageType == "SnapshotEnd"  # nothing open yet
         assert (
-            await broker.broker_place_order(instrument="BTC", side="Buy", quantity=2, price=100.5)
+            await exberry_broker.broker_place_order(
+                instrument="BTC", side="Buy", quantity=2, price=100.5
+            )
             is None
         )  # the broker's ack carries nothing
         added = await _next(orders)
@@ -63,33 +55,35 @@ async def test_an_order_is_acknowledged_then_followed_on_the_orders_stream(
         assert (executed.lastFilledQuantity, executed.lastFilledPrice) == (1.5, 100.5)
         assert (executed.filledQuantity, executed.remainingOpenQuantity) == (1.5, 0.5)
         assert executed.filledPrice == 100.5
-        await broker.broker_cancel_order(instrument="BTC", orderId=added.orderId)
+        await exberry_broker.broker_cancel_order(instrument="BTC", orderId=added.orderId)
         cancelled = await _next(orders)
         assert (cancelled.messageType, cancelled.cancelledQuantity) == ("Cancelled", 0.5)
         # Cancelling it again: acknowledged, then rejected on the stream.
-        await broker.broker_cancel_order(instrument="BTC", orderId=added.orderId)
+        await exberry_broker.broker_cancel_order(instrument="BTC", orderId=added.orderId)
         rejected = await _next(orders)
         assert (rejected.messageType, rejected.errorCode) == ("Rejected", 101)
         assert rejected.errorMessage == "orderId not found"
-    page = await broker.broker_orders_history(instrument="BTC")
+    page = await exberry_broker.broker_orders_history(instrument="BTC")
     assert (page.count, [o.orderId for o in page.orders]) == (1, [added.orderId])
     # The filter goes under its name and the samples' spelling, whichever the venue reads.
     assert exberry_sim.calls[-1] == (
         "v1/broker.account/ordersHistory",
         {"instrument": "BTC", "istrument": "BTC"},
     )
-    trades = await broker.broker_trades_history()
+    trades = await exberry_broker.broker_trades_history()
     assert [(t.side, t.quantity, t.price, t.orderId) for t in trades.trades] == [
         ("Buy", 1.5, 100.5, added.orderId)
     ]
 
 
 async def test_the_exchanges_refusal_arrives_as_a_rejected_event(
-    exberry_sim: ExberrySimulator, broker: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_broker: ExberryClient
 ) -> None:
-    async with broker.broker_orders() as orders:
+    async with exberry_broker.broker_orders() as orders:
         await _next(orders)  # SnapshotEnd
-        await broker.broker_place_order(instrument="GOLD", side="Sell", quantity=1, price=5.0)
+        await exberry_broker.broker_place_order(
+            instrument="GOLD", side="Sell", quantity=1, price=5.0
+        )
         rejected = await _next(orders)
     assert (rejected.messageType, rejected.orderId, rejected.instrument) == (
         "Rejected", None, "GOLD",
@@ -98,11 +92,11 @@ async def test_the_exchanges_refusal_arrives_as_a_rejected_event(
 
 
 async def test_a_snapshot_lists_the_open_orders_and_a_reconnect_sends_a_new_one(
-    exberry_sim: ExberrySimulator, broker: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_broker: ExberryClient
 ) -> None:
-    await broker.broker_place_order(instrument="ETH", side="Sell", quantity=1, price=300.0)
-    await broker.broker_place_order(instrument="BTC", side="Buy", quantity=1, price=99.0)
-    async with broker.broker_orders(instrument="ETH") as orders:
+    await exberry_broker.broker_place_order(instrument="ETH", side="Sell", quantity=1, price=300.0)
+    await exberry_broker.broker_place_order(instrument="BTC", side="Buy", quantity=1, price=99.0)
+    async with exberry_broker.broker_orders(instrument="ETH") as orders:
         active = await _next(orders)
         assert (active.messageType, active.instrument) == ("ActiveOrder", "ETH")
         assert (await _next(orders)).messageType == "SnapshotEnd"
@@ -114,13 +108,13 @@ async def test_a_snapshot_lists_the_open_orders_and_a_reconnect_sends_a_new_one(
 
 
 async def test_balances_and_wallet_transactions_follow_the_ledger(
-    exberry_sim: ExberrySimulator, broker: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_broker: ExberryClient
 ) -> None:
     ledger = exberry_sim.ledger
     ledger.open_account(MP, 36, account_id=37, balances={"USD": 1000})
     ledger.open_account("other-mp", 40, account_id=41, balances={"GOLD": 10})
     ledger.settle_trades("BTC", base="GOLD", quote="USD")
-    async with broker.broker_balance() as balances:
+    async with exberry_broker.broker_balance() as balances:
 
         async def balance() -> BrokerBalance:
             item = await asyncio.wait_for(anext(balances), 5)
@@ -132,7 +126,9 @@ async def test_balances_and_wallet_transactions_follow_the_ledger(
             "Balance", "USD", 1000, 0,
         )  # fmt: skip
         assert (await balance()).messageType == "SnapshotEnd"
-        await broker.broker_place_order(instrument="BTC", side="Buy", quantity=2, price=100.5)
+        await exberry_broker.broker_place_order(
+            instrument="BTC", side="Buy", quantity=2, price=100.5
+        )
         held = await balance()  # the order holds what it may pay
         assert (held.asset, held.free, held.locked) == ("USD", 799, 201)
         exberry_sim.place_order("other-mp", {
@@ -141,37 +137,39 @@ async def test_balances_and_wallet_transactions_follow_the_ledger(
         })  # fmt: skip
         after = {b.asset: (b.free, b.locked) for b in [await balance(), await balance()]}
     assert after == {"USD": (799, 0), "GOLD": (2, 0)}
-    page = await broker.broker_transactions(types=["Trade"])
+    page = await exberry_broker.broker_transactions(types=["Trade"])
     assert sorted((t.asset, t.amount) for t in page.transactions) == [
         ("GOLD", "2"), ("USD", "-201"),
     ]  # fmt: skip
     assert len({t.internalReference for t in page.transactions}) == 1  # one trade
-    assert (await broker.broker_transactions(types=["Deposit"])).count == 0
+    assert (await exberry_broker.broker_transactions(types=["Deposit"])).count == 0
 
 
 async def test_bad_requests_get_the_brokers_own_codes(
-    exberry_sim: ExberrySimulator, broker: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_broker: ExberryClient
 ) -> None:
     with pytest.raises(OrderValidationError) as bad:
-        await broker.request("v1/broker.oms/placeOrder", {"side": "Buy", "instrument": "BTC"})
+        await exberry_broker.request(
+            "v1/broker.oms/placeOrder", {"side": "Buy", "instrument": "BTC"}
+        )
     assert (bad.value.code, bad.value.message) == (100, "Missing or invalid parameter: orderType")
     with pytest.raises(OrderValidationError) as dates:
-        await broker.request(
+        await exberry_broker.request(
             "v1/broker.account/tradesHistory", {"dateFrom": 1647532889, "dateTo": 1647532880}
         )
     assert dates.value.code == 101
     # The client refuses what it can tell is wrong before sending anything.
     with pytest.raises(ClientError, match="dateTo"):
-        await broker.broker_trades_history(dateFrom=1647532889, dateTo=1647532880)
+        await exberry_broker.broker_trades_history(dateFrom=1647532889, dateTo=1647532880)
     with pytest.raises(ClientError, match="needs a price"):
-        await broker.broker_place_order(instrument="BTC", side="Buy", quantity=1)
+        await exberry_broker.broker_place_order(instrument="BTC", side="Buy", quantity=1)
     with pytest.raises(ClientError, match="orderBy field"):
-        await broker.broker_orders_history(orderBy={"field": "price"})
+        await exberry_broker.broker_orders_history(orderBy={"field": "price"})
     with pytest.raises(ClientError, match="aware"):
-        await broker.broker_transactions(dateFrom=dt.datetime(2026, 1, 1))
+        await exberry_broker.broker_transactions(dateFrom=dt.datetime(2026, 1, 1))
     with pytest.raises(ClientError, match="limit"):
-        await broker.broker_trades_history(limit=101)
-    await broker.broker_transactions(dateFrom=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        await exberry_broker.broker_trades_history(limit=101)
+    await exberry_broker.broker_transactions(dateFrom=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert exberry_sim.calls[-1][1] == {"dateFrom": 1767225600}  # epoch seconds
 
 
@@ -183,17 +181,19 @@ async def test_a_broker_session_needs_a_known_token(exberry_sim: ExberrySimulato
         with pytest.raises(InsufficientPermissions):  # no broker session on this socket
             await c.request("v1/broker.account/ordersHistory", {})
     with pytest.raises(ClientError, match="one of"):
-        ExberryClient(exberry_sim.url, broker_token=TOKEN, token="other")
+        ExberryClient(exberry_sim.url, broker_token=SIM_BROKER_TOKEN, token="other")
 
 
 async def test_a_lost_placement_is_outcome_unknown_and_found_in_the_history(
-    exberry_sim: ExberrySimulator, broker: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_broker: ExberryClient
 ) -> None:
     exberry_sim.lose_replies("v1/broker.oms/placeOrder")
     with pytest.raises(OrderOutcomeUnknown, match="broker_orders_history") as info:
-        await broker.broker_place_order(instrument="BTC", side="Buy", quantity=1, price=98.0)
+        await exberry_broker.broker_place_order(
+            instrument="BTC", side="Buy", quantity=1, price=98.0
+        )
     assert isinstance(info.value.__cause__, ConnectionLost)
-    await broker.wait_ready()
+    await exberry_broker.wait_ready()
     since = int(time.time()) - 60
-    page = await broker.broker_orders_history(instrument="BTC", dateFrom=since)
+    page = await exberry_broker.broker_orders_history(instrument="BTC", dateFrom=since)
     assert [(o.side, o.price) for o in page.orders] == [("Buy", 98.0)]  # it was placed

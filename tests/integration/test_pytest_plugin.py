@@ -26,7 +26,14 @@ def test_a_users_suite_gets_simulators_and_connected_clients(pytester: pytest.Py
                 instrument="BTC", side="Buy", quantity=1, price=10.0, mpOrderId=1
             )
             assert placed.orderId in exberry_sim.orders
+
+        async def test_broker_bot(exberry_sim, exberry_broker):
+            await exberry_broker.broker_place_order(
+                instrument="BTC", side="Buy", quantity=1, price=10.0
+            )
+            page = await exberry_broker.broker_orders_history()
+            assert [o.price for o in page.orders] == [10.0]
         """
     )
     result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
