@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 
 import pytest
 
-from deribit_client import ClientError, ConnectionLost, Gap, OrderOutcomeUnknown
+from deribit_client import ClientError, ConnectionLost, DeribitError, Gap, OrderOutcomeUnknown
 from deribit_client.exberry import (
     ExberryClient,
     ExberryStream,
@@ -197,3 +198,21 @@ async def test_a_lost_placement_is_outcome_unknown_and_found_in_the_history(
     since = int(time.time()) - 60
     page = await exberry_broker.broker_orders_history(instrument="BTC", dateFrom=since)
     assert [(o.side, o.price) for o in page.orders] == [("Buy", 98.0)]  # it was placed
+
+
+async def test_the_broker_token_never_shows_in_logs_reprs_or_errors(
+    exberry_sim: ExberrySimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    exberry_sim.tokens.add(SIM_BROKER_TOKEN)
+    client = ExberryClient(exberry_sim.url, broker_token=SIM_BROKER_TOKEN, timeout=0.2)
+    exberry_sim.delay("v1/broker.oms/createSession", 1.0)
+    with pytest.raises(DeribitError) as slow:
+        await client.connect()
+    await client.close()
+    async with ExberryClient(exberry_sim.url, broker_token=SIM_BROKER_TOKEN) as ready:
+        await ready.broker_orders_history()
+        shown = [repr(ready), repr(client), str(slow.value), repr(slow.value)]
+    shown += [record.getMessage() for record in caplog.records]
+    assert caplog.records  # the session was logged about, without its token
+    assert not [text for text in shown if SIM_BROKER_TOKEN in text]
