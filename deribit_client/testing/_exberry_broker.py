@@ -4,10 +4,11 @@ A trader opens a session with a JWT (``v1/broker.oms/createSession``, one of the
 simulator's ``tokens``) and trades as that participant on the same matching engine: the
 broker acknowledges ``placeOrder``/``cancelOrder`` with ``sig: 1`` only, and what became
 of them arrives on ``v1/broker.account/orders`` (``Added``, ``Executed``, ``Cancelled``,
-or ``Rejected`` with the exchange's ``errorCode``, ``101`` "orderId not found" for a cancel
-of an unknown order). A malformed request fails with the broker's own codes: ``100``
-"Missing or invalid parameter: X", ``101`` "dateTo must be greater than dateFrom".
-Balances and wallet transactions come from the participant's ledger account.
+or ``Rejected`` with the exchange's ``errorCode``, except the broker's own ``99``
+"Instrument trading is halted" and ``101`` "orderId not found" where its samples show
+them). A malformed request fails with the broker's own codes: ``100`` "Missing or
+invalid parameter: X", ``101`` "dateTo must be greater than dateFrom". Balances and
+wallet transactions come from the participant's ledger account.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ class BrokerDesk:
         try:
             self._exchange.place_order(mp, terms)
         except Fail as refused:
+            if refused.code == 1009:  # the broker's own code for it (its Rejected sample)
+                refused = Fail(99, "Instrument trading is halted")
             event = {k: v for k, v in terms.items() if k != "mpOrderId"}
             self._write(mp, self._rejected(mp, event, refused))
         return []

@@ -90,6 +90,12 @@ async def test_the_exchanges_refusal_arrives_as_a_rejected_event(
         "Rejected", None, "GOLD",
     )  # fmt: skip
     assert rejected.errorCode == 1010  # the exchange's "Instrument GOLD not found"
+    exberry_sim.set_instrument_status("BTC", tradingStatus="Halt")
+    async with exberry_broker.broker_orders() as orders:
+        await _next(orders)
+        await exberry_broker.broker_place_order(instrument="BTC", side="Buy", quantity=1, price=9.0)
+        halted = await _next(orders)
+    assert (halted.errorCode, halted.errorMessage) == (99, "Instrument trading is halted")
 
 
 async def test_a_snapshot_lists_the_open_orders_and_a_reconnect_sends_a_new_one(
