@@ -303,7 +303,17 @@ def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
 
 def _decoded(frame: bytes) -> str:
     """One recorded frame, decoded: a notification (typed by its channel), or a reply
-    (its method is not in the frame: the result as JSON, an error as its typed class)."""
+    (its method is not in the frame: the result as JSON, an error as its typed class);
+    an Exberry frame (``q``/``sid``, no ``jsonrpc``) typed by its qualifier."""
+    if b'"sid"' in frame and b'"jsonrpc"' not in frame:
+        from .exberry import decode_frame
+
+        decoded = decode_frame(frame)
+        if decoded.error is not None:
+            return f"{decoded.q} error: {type(decoded.error).__name__} {decoded.error}"
+        if decoded.sig is not None:
+            return f"{decoded.q} end of stream {decoded.sid} (sig {decoded.sig})"
+        return f"{decoded.q}: {decoded.item!r}"[:300]
     if b'"id"' not in frame:
         return repr(decode_notification(frame))[:300]
     try:

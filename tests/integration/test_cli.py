@@ -224,6 +224,23 @@ async def test_record_then_decode_offline(sim: DeribitSimulator, tmp_path: pathl
     assert 'line 8: reply: "after"' in out  # the corrupt line did not end the run
 
 
+async def test_decode_types_recorded_exberry_frames_too(tmp_path: pathlib.Path) -> None:
+    target = tmp_path / "exberry.jsonl"
+    target.write_text(
+        '{"q":"v1/broker.account/orders","sid":44,"d":{"messageType":"Added","orderId":385}}\n'
+        '{"sig":2,"q":"v1/exchange.market/placeOrder","errorType":"500","sid":5,'
+        '"d":{"errorCode":1002,"errorMessage":"mpOrderId already in use"}}\n'
+        '{"sig":1,"q":"v1/exchange.market/placeOrder","sid":5}\n'
+        '{"q":"v1/exchange.market/placeOrder","sid":6,"d":{"orderId":"x"}}\n'
+    )
+    code, out = await run("decode", str(target))
+    assert code == 1  # the last does not fit its qualifier's model
+    assert "line 1: v1/broker.account/orders: BrokerOrder(messageType='Added'" in out
+    assert "line 2: v1/exchange.market/placeOrder error: OrderValidationError [1002]" in out
+    assert "line 3: v1/exchange.market/placeOrder end of stream 5 (sig 1)" in out
+    assert "line 4: does not fit: not a decodable Exberry frame" in out
+
+
 async def test_ctrl_c_ends_tail_and_record_quietly_keeping_what_was_recorded(
     sim: DeribitSimulator, tmp_path: pathlib.Path
 ) -> None:
