@@ -336,5 +336,5 @@ def drop(transport: MockTransport) -> None:
 async def nearest_options(client: DeribitClient) -> list[Instrument]:
     """BTC's options of the nearest expiry (a spread's legs share one)."""
     options = await client.public.get_instruments("BTC", kind="option")
-    nearest = min(i.expiration_timestamp for i in options)
+    nearest = min(i.expiration_timestamp or 0 for i in options)
     return [i for i in options if i.expiration_timestamp == nearest]

@@ -196,7 +196,7 @@ async def test_close_fails_waiters_and_is_idempotent() -> None:
     dispatcher.start()
     assert await dispatcher.rpc("public/x", {"a": 1}, Any) == {"a": 1}
     transport._handler = None
-    waiting = asyncio.create_task(dispatcher.rpc("public/x", {}, Any))
+    waiting: asyncio.Future[Any] = asyncio.ensure_future(dispatcher.rpc("public/x", {}, Any))
     await until(lambda: len(transport.sent) == 2)
     await dispatcher.close()
     await dispatcher.close()

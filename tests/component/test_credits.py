@@ -193,7 +193,7 @@ async def test_a_call_refused_before_it_is_sent_takes_no_credits() -> None:
         with pytest.raises(ClientError, match="price"):
             await client.private.buy("BTC-PERPETUAL", amount=10, price=float("nan"))
         with pytest.raises(ClientError, match="params"):
-            await client.call("public/get_time", ["not", "a", "mapping"])  # type: ignore[arg-type]
+            await client.call("public/get_time", ["not", "a", "mapping"])  # type: ignore[call-overload]
         with pytest.raises(ClientError, match="result_type"):
             await client.call("public/get_time", result_type=object)
         with pytest.raises(ClientError, match="bytes"):

@@ -70,8 +70,8 @@ def seeds(book: int, reports: int, place: int, status: int) -> list[bytes]:
 def test_five_thousand_mutated_frames_never_raise() -> None:
     rng = random.Random(11)
     protocol: ExberryProtocol[str] = ExberryProtocol()
-    book, _ = protocol.open_stream(BOOK, {}, Route(BookEvent))  # type: ignore[arg-type]
-    reports, _ = protocol.open_stream(REPORTS, {}, Route(ExecutionReport))  # type: ignore[arg-type]
+    book, _ = protocol.open_stream(BOOK, {}, Route(BookEvent))
+    reports, _ = protocol.open_stream(REPORTS, {}, Route(ExecutionReport))
     outcomes: dict[str, int] = {}
     for n in range(5000):
         if n % 25 == 0:  # requests waiting for their replies, as in a busy client

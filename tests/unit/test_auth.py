@@ -14,7 +14,7 @@ from deribit_client import (
     http_signature,
     ws_signature,
 )
-from deribit_client._auth import Authenticator
+from deribit_client._auth import Authenticator, HttpAuth
 from deribit_client.models import AuthResult
 
 SECRET = "AMANDASECRECT"
@@ -155,9 +155,10 @@ def test_http_authorization_modes() -> None:
 
 def test_a_subaccounts_http_calls_never_sign_as_the_keys_account() -> None:
     auth = Authenticator(Credentials("id", SECRET), subject_id=7)
-    for mode in ("bearer", "basic", "signature"):
+    modes: tuple[HttpAuth, ...] = ("bearer", "basic", "signature")
+    for mode in modes:
         with pytest.raises(CredentialsRequired, match="subaccount 7"):  # no token yet
-            auth.http_authorization(mode, "/api/v2/private/buy", b"{}")  # type: ignore[arg-type]
+            auth.http_authorization(mode, "/api/v2/private/buy", b"{}")
     auth.accept(AuthResult(access_token="sub-token", expires_in=10))
     assert auth.http_authorization("bearer", "/x", b"") == "Bearer sub-token"
 

@@ -67,10 +67,10 @@ def test_each_literal_part_offers_the_catalogue_values(builder: typing.Any) -> N
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: channels.ticker("BTC-PERPETUAL", "1s"), "interval must be one of raw, 100ms"),
-        (lambda: channels.trades_by_currency("bond", "BTC", "100ms"), "kind must be one of"),
-        (lambda: channels.book_grouped("BTC-PERPETUAL", "3", 10, "100ms"), "group must be"),
-        (lambda: channels.chart_trades("BTC-PERPETUAL", "1D"), "resolution must be one of"),
+        (lambda: channels.ticker("BTC-PERPETUAL", "1s"), "interval must be one of raw, 100ms"),  # type: ignore[arg-type]
+        (lambda: channels.trades_by_currency("bond", "BTC", "100ms"), "kind must be one of"),  # type: ignore[arg-type]
+        (lambda: channels.book_grouped("BTC-PERPETUAL", "3", 10, "100ms"), "group must be"),  # type: ignore[arg-type]
+        (lambda: channels.chart_trades("BTC-PERPETUAL", "1D"), "resolution must be one of"),  # type: ignore[arg-type]
     ],
 )
 def test_values_the_catalogue_does_not_list_are_refused(build: typing.Any, message: str) -> None:
@@ -107,7 +107,7 @@ def test_bad_parts_are_refused_with_the_family_named(bad: typing.Any) -> None:
     # An int is a depth or a resolution, never an instrument name ("ticker.5.100ms").
     with pytest.raises(ClientError, match=r"ticker\.\(instrument_name\)"):
         channels.ticker(bad, "100ms")
-    assert channels.book_grouped("BTC-PERPETUAL", 10, 10, "100ms").endswith(".10.10.100ms")
+    assert channels.book_grouped("BTC-PERPETUAL", 10, 10, "100ms").endswith(".10.10.100ms")  # type: ignore[arg-type]
 
 
 def test_typed_data_reaches_the_subscriber_type() -> None:

@@ -225,9 +225,10 @@ def test_a_trading_request_draws_on_its_currencys_pool() -> None:
             Limits,
         )
     )
-    names = lambda method, params=None: [  # noqa: E731
-        p.name for p in limiter.pools_for(method, params)
-    ]
+
+    def names(method: str, params: dict[str, Any] | None = None) -> list[str]:
+        return [p.name for p in limiter.pools_for(method, params)]
+
     btc, eth, shared = "matching_engine.btc", "matching_engine.eth", "matching_engine"
     assert names("private/buy", {"instrument_name": "BTC-PERPETUAL"}) == [btc]
     assert names("private/buy", {"instrument_name": "ETH-27DEC24-3000-C"}) == [eth]
@@ -263,9 +264,10 @@ def test_a_trading_request_draws_on_its_currencys_pool() -> None:
 
 def test_methods_draw_on_the_pools_deribit_charges() -> None:
     limiter = CreditLimiter()
-    names = lambda method, params=None: [  # noqa: E731
-        p.name for p in limiter.pools_for(method, params)
-    ]
+
+    def names(method: str, params: dict[str, Any] | None = None) -> list[str]:
+        return [p.name for p in limiter.pools_for(method, params)]
+
     assert names("public/get_time") == ["non_matching_engine"]
     assert names("private/buy", {"instrument_name": "BTC-PERPETUAL"}) == ["matching_engine"]
     assert names("private/buy", {"instrument_name": "BTC_USDC"}) == ["spot"]
@@ -285,9 +287,10 @@ def test_methods_draw_on_the_pools_deribit_charges() -> None:
 
 def test_get_instruments_over_websocket_draws_on_its_websocket_pool_too() -> None:
     limiter = CreditLimiter()
-    names = lambda websocket: [  # noqa: E731
-        p.name for p in limiter.pools_for("public/get_instruments", None, websocket)
-    ]
+
+    def names(websocket: bool) -> list[str]:
+        return [p.name for p in limiter.pools_for("public/get_instruments", None, websocket)]
+
     assert names(False) == ["non_matching_engine", "get_instruments"]
     assert names(True) == ["non_matching_engine", "get_instruments", "get_instruments_ws"]
     assert limiter.pools["get_instruments_ws"].burst == 5

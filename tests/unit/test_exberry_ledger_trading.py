@@ -3,7 +3,7 @@ reservation accounted for by an open order, no balance below zero."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -34,8 +34,8 @@ steps = st.lists(
 )
 
 
-def totals(sim: ExberrySimulator) -> Counter[int]:
-    found: Counter[int] = Counter()
+def totals(sim: ExberrySimulator) -> defaultdict[int, Decimal]:
+    found: defaultdict[int, Decimal] = defaultdict(Decimal)
     for account in sim.ledger.accounts.values():
         for asset in set(account.available) | set(account.reserved):
             found[asset] += account.available.get(asset, 0) + account.reserved.get(asset, 0)
@@ -88,7 +88,7 @@ def test_random_trading_conserves_assets_and_holds_only_for_open_orders(
             refusals[refused.code] += 1
         assert set(refusals) <= {1001, 1019, 2000}, refusals
         assert totals(sim) == start
-        held: Counter[tuple[int, int]] = Counter()
+        held: defaultdict[tuple[int, int], Decimal] = defaultdict(Decimal)
         for order in sim.orders.values():
             if order["status"] in ("Active", "Suspended"):
                 ledger_account, asset, amount = sim.ledger.holds.get(order["orderId"], (0, 0, 0))
@@ -102,14 +102,14 @@ def test_random_trading_conserves_assets_and_holds_only_for_open_orders(
                 assert order["orderId"] not in sim.ledger.holds
         # Each account holds its start plus what its trades bought, less what they sold.
         expected = {mp: {USD: Decimal(300), GOLD: Decimal(4)} for mp in TRADERS}
-        filled: Counter[int] = Counter()
-        for _, kind, mp, trade in sim.events:
-            if kind == "trades" and mp is not None:
+        filled: defaultdict[int, Decimal] = defaultdict(Decimal)
+        for _, kind, owner, trade in sim.events:
+            if kind == "trades" and owner is not None:
                 filled[trade["orderId"]] += Decimal(repr(trade["quantity"]))
                 sign = 1 if trade["side"] == "Buy" else -1
                 quantity = Decimal(repr(trade["quantity"]))
-                expected[mp][GOLD] += sign * quantity
-                expected[mp][USD] -= sign * quantity * Decimal(repr(trade["price"]))
+                expected[owner][GOLD] += sign * quantity
+                expected[owner][USD] -= sign * quantity * Decimal(repr(trade["price"]))
         for order in sim.orders.values():  # every fill traded, FOK all or nothing
             assert filled[order["orderId"]] == Decimal(repr(order["filledQuantity"]))
             if order["timeInForce"] == "FOK":

@@ -126,7 +126,7 @@ def test_many_collects_every_item() -> None:
 def test_stream_items_take_the_single_decode_path_and_sig_3_closes() -> None:
     protocol: ExberryProtocol[str] = ExberryProtocol()
     route = Route()
-    sid, _ = protocol.open_stream(BOOK, {}, route)  # type: ignore[arg-type]
+    sid, _ = protocol.open_stream(BOOK, {}, route)
     item = {"messageType": "Add", "orderId": 1, "mpId": "12", "trackingNumber": 5}
     event = protocol.receive(frame(q=BOOK, sid=sid, d=item))
     assert event == (route, Add(orderId=1, mpId="12", trackingNumber=5))
@@ -135,7 +135,7 @@ def test_stream_items_take_the_single_decode_path_and_sig_3_closes() -> None:
     assert close is not None
     assert msgspec.json.decode(close) == {"q": BOOK, "sid": sid, "sig": 3}
     # Not reused while closing, even though it is no longer open.
-    other, _ = protocol.open_stream(BOOK, {}, route)  # type: ignore[arg-type]
+    other, _ = protocol.open_stream(BOOK, {}, route)
     assert other != sid
     assert protocol.receive(frame(q=BOOK, sid=sid, d=item)) is None  # a late item: dropped
     assert protocol.receive(frame(sig=1, q=BOOK, sid=sid)) is None  # confirmed: sid free
@@ -146,8 +146,8 @@ def test_items_go_by_their_own_sid_when_frames_start_alike() -> None:
     # that starts the same way must still reach the stream its own envelope names.
     protocol: ExberryProtocol[str] = ExberryProtocol()
     first, second = Route(), Route()
-    a, _ = protocol.open_stream(BOOK, {}, first)  # type: ignore[arg-type]
-    b, _ = protocol.open_stream(BOOK, {}, second)  # type: ignore[arg-type]
+    a, _ = protocol.open_stream(BOOK, {}, first)
+    b, _ = protocol.open_stream(BOOK, {}, second)
     item = {"messageType": "Add", "orderId": 1, "mpId": "12", "trackingNumber": 5}
     expected = Add(orderId=1, mpId="12", trackingNumber=5)
     for sid, route in ((a, first), (a, first), (b, second), (a, first)):
@@ -169,7 +169,7 @@ def test_items_go_by_their_own_sid_when_frames_start_alike() -> None:
 def test_the_server_ending_a_stream_is_an_event() -> None:
     protocol: ExberryProtocol[str] = ExberryProtocol()
     route = Route()
-    sid, _ = protocol.open_stream(BOOK, {}, route)  # type: ignore[arg-type]
+    sid, _ = protocol.open_stream(BOOK, {}, route)
     ended = protocol.receive(
         frame(sig=2, q=BOOK, sid=sid, errorType="500",
               d={"errorCode": 2, "errorMessage": "Stream disconnected"})
@@ -182,7 +182,7 @@ def test_the_server_ending_a_stream_is_an_event() -> None:
 def test_garbage_unknown_sids_and_misfits_never_raise() -> None:
     protocol: ExberryProtocol[str] = ExberryProtocol()
     route = Route()
-    sid, _ = protocol.open_stream(BOOK, {}, route)  # type: ignore[arg-type]
+    sid, _ = protocol.open_stream(BOOK, {}, route)
     for bad in (b"{not json", b"[" * 1000, b'{"q":"x","sid":99,"d":1}', b'{"q":"x"}', b"\xff"):
         protocol.receive(bad)
     assert protocol.unknown_sids == 1

@@ -191,6 +191,13 @@ class Unused:
     ) -> Any:
         raise AssertionError("not for calls")
 
+    def subscribe(self, *channels: str, **options: Any) -> Any:
+        raise AssertionError("not for calls")
+
+    @property
+    def subscriptions(self) -> Any:
+        raise AssertionError("not for calls")
+
 
 def _value(param: ParamFacts) -> Any:
     if param.type == "array":
@@ -256,6 +263,7 @@ def _reply(name: str) -> Any:
         for field in msgspec.structs.fields(tp):
             if field.required:
                 required[field.encode_name] = samples[field.type]
+    candidate: object
     for candidate in (required, [], "ok", 0, True):
         try:
             msgspec.convert(candidate, tp)

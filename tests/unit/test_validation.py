@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -102,27 +103,29 @@ class _NotAModel:
 
 
 @pytest.fixture
-async def client_and_venue() -> Any:
+async def client_and_venue() -> AsyncIterator[tuple[DeribitClient, ScriptedDeribit]]:
     venue = ScriptedDeribit()
     async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
         yield c, venue
 
 
-async def test_calls_are_checked_before_anything_is_sent(client_and_venue: Any) -> None:
+async def test_calls_are_checked_before_anything_is_sent(
+    client_and_venue: tuple[DeribitClient, ScriptedDeribit],
+) -> None:
     client, venue = client_and_venue
     sent = len(venue.calls)
-    quotes: list[dict[str, Any]] = [
+    quotes: list[Any] = [  # one malformed on purpose
         {"instrument_name": "BTC-PERPETUAL", "side": "buy", "amount": 10.0, "price": 1.0},
         {"instrument_name": "ETH-PERPETUAL", "bid": {"price": math.nan, "amount": 1.0}},
     ]
-    bad_calls = [
-        (lambda: client.call(123), "method"),  # type: ignore[arg-type]
-        (lambda: client.call(None), "method"),  # type: ignore[arg-type]
-        (lambda: client.call("public/get_time", [1, 2]), "mapping"),  # type: ignore[arg-type]
+    bad_calls: list[tuple[Callable[[], Awaitable[Any]], str]] = [
+        (lambda: client.call(123), "method"),  # type: ignore[call-overload]
+        (lambda: client.call(None), "method"),  # type: ignore[call-overload]
+        (lambda: client.call("public/get_time", [1, 2]), "mapping"),  # type: ignore[call-overload]
         (lambda: client.call("public/get_time", timeout=math.nan), "timeout"),
         (lambda: client.call("public/get_time", timeout=0), "timeout"),
         (lambda: client.call("public/get_time", timeout=-1), "timeout"),
-        (lambda: client.call("public/get_time", timeout="5"), "timeout"),  # type: ignore[arg-type]
+        (lambda: client.call("public/get_time", timeout="5"), "timeout"),  # type: ignore[call-overload]
         (lambda: client.private.buy("BTC-PERPETUAL", amount=10, price=math.nan), "price"),
         (lambda: client.private.buy("BTC-PERPETUAL", amount=math.inf, price=1.0), "amount"),
         (lambda: client.private.buy("BTC-PERPETUAL", amount=1, price=1.0, label=123), "label"),  # type: ignore[arg-type]
@@ -138,11 +141,11 @@ async def test_calls_are_checked_before_anything_is_sent(client_and_venue: Any) 
         with pytest.raises(ClientError, match=name):
             await make()
     with pytest.raises(ClientError, match="maxsize"):
-        client.subscribe("ticker.BTC-PERPETUAL.100ms", maxsize="10")  # type: ignore[arg-type]
+        client.subscribe("ticker.BTC-PERPETUAL.100ms", maxsize="10")  # type: ignore[call-overload]
     with pytest.raises(ClientError, match="policy"):
-        client.subscribe("ticker.BTC-PERPETUAL.100ms", policy="latest")  # type: ignore[arg-type]
+        client.subscribe("ticker.BTC-PERPETUAL.100ms", policy="latest")  # type: ignore[call-overload]
     with pytest.raises(ClientError, match="channel"):
-        client.subscribe(42)  # type: ignore[arg-type]
+        client.subscribe(42)  # type: ignore[call-overload]
     with pytest.raises(ClientError, match="not started"):  # neither entered nor awaited
         await anext(aiter(client.subscribe("ticker.BTC-PERPETUAL.100ms")))
     assert len(venue.calls) == sent
@@ -195,7 +198,9 @@ async def test_an_http_connect_timeout_is_not_an_unknown_outcome_and_takes_no_cr
             pass
 
     transport = HttpTransport("http://127.0.0.1:9/api/v2", session=Unreachable())  # type: ignore[arg-type]
-    conn = RequestConnection(transport, RpcProtocol(lost_error=lost_order_error))
+    conn: RequestConnection[RpcProtocol[None]] = RequestConnection(
+        transport, RpcProtocol(lost_error=lost_order_error)
+    )
     pool = CreditPool("matching_engine", cost=1, capacity=10, refill=1, clock=lambda: 0.0)
     before = pool.available
     assert try_take_credits((pool,))
