@@ -11,12 +11,12 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Final, TypedDict
+from typing import Any, Final, TypedDict, TypeVar
 
 import msgspec
 from aiohttp import web
 
-from deribit_client import ConnectionLost, DeribitClient, Gap, ReconnectPolicy
+from deribit_client import ConnectionLost, DeribitClient, Gap, Notification, ReconnectPolicy
 from deribit_client._client import lost_order_error
 from deribit_client._core.connection import Connection
 from deribit_client._rpc.protocol import RpcProtocol
@@ -25,6 +25,7 @@ from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimu
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET
 from deribit_client.transports import MockConnector, MockTransport, StreamTransport
 
+T = TypeVar("T")
 INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
 
 
@@ -163,6 +164,16 @@ async def next_event(stream: AsyncIterator[object]) -> object:
             if not isinstance(item, Gap):
                 return item
     raise AssertionError("the stream ended")
+
+
+async def next_notification(
+    stream: AsyncIterator[Notification[T] | Gap], timeout: float = 5.0
+) -> Notification[T]:
+    """The next item of a subscription, which must be a notification (not a Gap) and come
+    within ``timeout`` seconds."""
+    item = await asyncio.wait_for(anext(stream), timeout)
+    assert isinstance(item, Notification), item
+    return item
 
 
 async def retry_at_once(attempt: Callable[[], Awaitable[object]], cap: int) -> int:

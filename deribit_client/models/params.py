@@ -91,10 +91,11 @@ class TradeAllocationParam(TypedDict, total=False):
 
 
 class QuoteSideParam(TypedDict, total=False):
-    """One side of a mass quote."""
+    """One side of a mass quote; without ``amount`` it moves the resting quote of that side
+    to ``price`` and keeps its amount (Deribit's Mass Quotes Specifications)."""
 
     price: Required[float]
-    amount: Required[float]
+    amount: float
     post_only: bool
     reject_post_only: bool
 

@@ -353,6 +353,7 @@ async def test_sim_trades_the_exberry_strategies_it_is_given() -> None:
 def test_a_ledger_the_simulator_cannot_set_up_is_refused_by_name(
     option: str, value: str, error: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    code: object
     try:
         code = main(["sim", option, value])
     except SystemExit as exited:  # argparse's own refusal
@@ -371,6 +372,7 @@ def test_a_ledger_the_simulator_cannot_set_up_is_refused_by_name(
 def test_a_calendar_the_simulator_cannot_run_is_refused_by_name(
     calendar: str, error: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    code: object
     try:
         code = main(["sim", "--exberry-calendar", calendar])
     except SystemExit as exited:  # argparse's own refusal

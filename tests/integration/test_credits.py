@@ -19,6 +19,7 @@ from deribit_client import (
     DeribitClient,
     RateLimitError,
 )
+from deribit_client.models import MassQuoteParam
 from deribit_client.testing import (
     DeribitSimulator,
     PoolLimits,
@@ -287,7 +288,7 @@ async def test_simulate_portfolio_is_served_once_a_second() -> None:
 
 async def _mass_quotes(client: DeribitClient, count: int, quotes: int = 1) -> list[Any]:
     """``count`` mass quotes at once, each quoting ``quotes`` bids below the market."""
-    entries = [
+    entries: list[MassQuoteParam] = [
         {"instrument_name": "BTC-PERPETUAL", "quote_set_id": f"s{i}", "bid": {"price": 1000.0}}
         for i in range(quotes)
     ]

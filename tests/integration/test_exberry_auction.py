@@ -469,7 +469,7 @@ WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
 NINE_TO_FIVE = {"marketOpen": "09:00", "marketClose": "17:00", "tradingDays": WEEKDAYS}
 
 
-def statuses(events: list[Any]) -> list[tuple[str, str | None]]:
+def statuses(events: list[Any]) -> list[tuple[str | None, str | None]]:
     return [(e.instrument, e.marketStatus) for e in events if isinstance(e, InstrumentStatus)]
 
 

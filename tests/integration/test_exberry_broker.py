@@ -35,12 +35,10 @@ async def test_an_order_is_acknowledged_then_followed_on_the_orders_stream(
 ) -> None:
     async with exberry_broker.broker_orders(instrument="BTC") as orders:
         assert (await _next(orders)).messageType == "SnapshotEnd"  # nothing open yet
-        assert (
-            await exberry_broker.broker_place_order(
-                instrument="BTC", side="Buy", quantity=2, price=100.5
-            )
-            is None
-        )  # the broker's ack carries nothing
+        # The broker's ack carries nothing (the method returns None): the rest is streamed.
+        await exberry_broker.broker_place_order(
+            instrument="BTC", side="Buy", quantity=2, price=100.5
+        )
         added = await _next(orders)
         assert (added.messageType, added.side, added.quantity, added.price) == (
             "Added", "Buy", 2, 100.5,

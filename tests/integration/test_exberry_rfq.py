@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -417,7 +417,7 @@ async def test_rfq_requests_wait_for_an_open_instrument(
         instrument="BTC", rfqId=rfq.rfqId, mpQuoteId=1,
         quoteDetails=[QuoteDetail(side="Sell", price=100.0, quantity=1)],
     )  # fmt: skip
-    requests = {
+    requests: dict[str, Callable[[], Awaitable[Any]]] = {
         "submit_rfq": lambda: initiator.submit_rfq(
             instrument="BTC", side="Buy", quantity=1, mpRfqId=2
         ),

@@ -120,7 +120,7 @@ async def test_the_daily_settlement_tells_the_position_and_portfolio_subscribers
         summary = await asyncio.wait_for(anext(portfolio), 5)
     assert isinstance(changed, Notification)  # not a gap
     assert isinstance(summary, Notification)
-    (position,) = changed.data.positions or ()
+    (position,) = changed.data.positions or []
     assert (position.instrument_name, position.size) == (PERP, 600)
     assert position.floating_profit_loss == 0  # the session restarted from the mark
     assert summary.data.balance == (await _summary(trader)).balance  # the settled balance
@@ -131,6 +131,7 @@ async def test_the_transaction_log_records_the_equity_after_each_entry(
 ) -> None:
     async def newest_entry() -> TransactionLog:
         log = await trader.private.get_transaction_log("BTC", 0, sim.now_ms() + 1, count=1)
+        assert log.logs
         return log.logs[0]
 
     _, sold = await _round_trip(sim, trader, counterparty)  # a position with session profit

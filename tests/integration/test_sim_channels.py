@@ -14,6 +14,7 @@ import pytest
 from deribit_client import DeribitClient, Notification, SubscriptionRejected
 from deribit_client._catalogue.channels import CHANNELS
 from deribit_client._catalogue.payloads import payload_type
+from deribit_client.models import BlockTradeLegParam, LegParam, RfqLegParam, RfqQuoteLegParam
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from tests.helpers import expiry_in
 
@@ -70,19 +71,22 @@ async def test_every_confirmed_channel_is_published(
                                  client_secret=SIM_CLIENT_SECRET) as again:  # fmt: skip
             await again.private.get_open_orders()
         now = sim.now_ms()
-        legs = [{"instrument_name": "BTC-PERPETUAL", "price": 64_000.0, "amount": 1_000.0,
-                 "direction": "buy"}]  # fmt: skip
+        legs: list[BlockTradeLegParam] = [{"instrument_name": "BTC-PERPETUAL",
+                 "price": 64_000.0, "amount": 1_000.0, "direction": "buy"}]  # fmt: skip
         await trader.private.verify_block_trade(now, "n1", "maker", legs)
         await trader.private.reject_block_trade(now, "n1", "maker")
         # ... asks for a quote, quotes another user's Block RFQ, which that user takes
-        rfq_legs = [{"instrument_name": "BTC-PERPETUAL", "amount": 1_000, "direction": "buy"}]
+        rfq_legs: list[LegParam] = [
+            {"instrument_name": "BTC-PERPETUAL", "amount": 1_000, "direction": "buy"}
+        ]
         await trader.private.create_block_rfq(rfq_legs)
         asked = await counterparty.private.create_block_rfq(rfq_legs)
-        quote_legs = [{"instrument_name": "BTC-PERPETUAL", "ratio": 1, "price": 64_000.0}]
+        leg: RfqLegParam = {"instrument_name": "BTC-PERPETUAL", "ratio": 1, "direction": "buy"}
+        quote_legs: list[RfqQuoteLegParam] = [{**leg, "price": 64_000.0}]
         await trader.private.add_block_rfq_quote(asked.block_rfq_id, 1_000, "sell", quote_legs)
         sim.clock = lambda: time.time() + 6  # past the taker's grace period
         await counterparty.private.accept_block_rfq(asked.block_rfq_id, 64_000.0, 1_000, "buy",
-                                                    quote_legs, "fill_or_kill")  # fmt: skip
+                                                    [leg], "fill_or_kill")  # fmt: skip
         await sim.list_instrument(f"BTC-{expiry_in(sim, 40)[0]}")
         await sim.set_user_lock("BTC")
         await sim.set_instrument_state("BTC-PERPETUAL", "locked")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError
+from deribit_client import DeribitClient, RpcError
 from deribit_client.testing import DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
@@ -64,11 +64,11 @@ async def test_a_display_too_small_for_the_order_is_refused(
     trader: DeribitClient, amount: float, display: float
 ) -> None:
     price = await _inside(trader)
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await trader.private.buy(PERP, amount=amount, price=price, display_amount=display)
     assert refused.value.code == 10036
     edit_me = await trader.private.buy(PERP, amount=amount, price=price - 100)
-    with pytest.raises(DeribitError) as edited:
+    with pytest.raises(RpcError) as edited:
         await trader.private.edit(edit_me.order.order_id, amount=amount, display_amount=display)
     assert edited.value.code == 10036
     assert await _level(trader, price - 100) >= amount  # unchanged, shown whole
@@ -78,11 +78,11 @@ async def test_an_option_takes_no_iceberg(trader: DeribitClient) -> None:
     option = (await trader.public.get_instruments("BTC", kind="option"))[0].instrument_name
     ticker = await trader.public.ticker(option)
     price = ticker.min_price or 0.0005  # rests without trading
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await trader.private.buy(option, amount=200, price=price, display_amount=100)
     assert refused.value.code == 11048
     whole = await trader.private.buy(option, amount=200, price=price, display_amount=200)
     assert whole.order.order_state == "open"  # a display of the whole order is no iceberg
-    with pytest.raises(DeribitError) as edited:
+    with pytest.raises(RpcError) as edited:
         await trader.private.edit(whole.order.order_id, amount=200, display_amount=100)
     assert edited.value.code == 11048

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from deribit_client import DeribitClient
+from deribit_client import DeribitClient, Notification
 from deribit_client.testing import DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
@@ -35,6 +35,7 @@ async def test_the_markets_trades_fill_a_resting_order_once_the_liquidity_ahead_
 
         await sim.market_trade(PERP, "sell", 60)
         made = await asyncio.wait_for(anext(fills), 5)
+    assert isinstance(made, Notification)
     (trade,) = made.data
     assert (trade.order_id, trade.liquidity, trade.amount, trade.price) == (
         resting.order.order_id,
@@ -124,6 +125,7 @@ async def test_the_streaming_market_fills_an_order_at_the_best_price(
         sim.start_streams(0.005)
         made = await asyncio.wait_for(anext(fills), 10)
         sim.stop_streams()
+    assert isinstance(made, Notification)
     assert {t.order_id for t in made.data} == {resting.order.order_id}
     assert all(t.liquidity == "M" for t in made.data)
 

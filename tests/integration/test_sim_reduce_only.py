@@ -5,11 +5,9 @@ means shrinks them and a grown one does not raise them."""
 
 from __future__ import annotations
 
-import asyncio
-
 from deribit_client import DeribitClient, LocalOrderBook, channels
 from deribit_client.testing import DeribitSimulator
-from tests.helpers import until
+from tests.helpers import next_notification, until
 
 PERP = "BTC-PERPETUAL"
 
@@ -76,7 +74,7 @@ async def test_a_position_reduced_otherwise_shrinks_them_and_a_grown_one_does_no
         exit_order = await trader.private.sell(PERP, amount=100, price=bid + 50, reduce_only=True)
         await anext(orders)  # its placement
         await trader.private.sell(PERP, amount=40, type="market")
-        told = [(await asyncio.wait_for(anext(orders), 5)).data for _ in range(2)]
+        told = [(await next_notification(orders)).data for _ in range(2)]
         # The book's subscribers see the level shrink (a notice on the book channel).
         await until(lambda: [lv.amount for lv in book.asks() if lv.price == bid + 50] == [60])
     shrunk = next(o for o in told if o.order_id == exit_order.order.order_id)
@@ -132,6 +130,7 @@ async def test_positions_moved_away_cancel_the_reduce_only_orders_left_without_o
     sub = await trader.private.create_subaccount()
     main_id = (await trader.private.get_account_summary("BTC", extended=True)).id
     assert main_id is not None
+    assert sub.id is not None
     await trader.private.move_positions(main_id, sub.id, [{"instrument_name": PERP, "amount": 70}])
     state = await trader.private.get_order_state(exit_order.order.order_id)
     assert (state.order_state, state.amount) == ("open", 30)

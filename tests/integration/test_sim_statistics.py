@@ -24,7 +24,7 @@ async def test_funding_history_value_chart_and_ticker_agree(
     now = sim.now_ms()
     history = await trader.public.get_funding_rate_history(PERP, now - 2 * DAY, now)
     assert len(history) in (48, 49)
-    stamps = [r.timestamp for r in history]
+    stamps = [r.timestamp or 0 for r in history]
     assert all(b - a == HOUR for a, b in itertools.pairwise(stamps))
     assert all(r.prev_index_price == p.index_price for p, r in itertools.pairwise(history))
     assert any(r.interest_1h for r in history)  # the premium leaves the band at times
@@ -112,7 +112,9 @@ async def test_expirations_are_the_listed_instruments(trader: DeribitClient) -> 
     btc = await trader.public.get_expirations("BTC", "future")
     assert set(btc) == {"future"}
     assert set(btc["future"]) == codes
-    assert btc["future"][-1] == "PERPETUAL"  # soonest first; perpetuals never expire
+    listed = btc["future"]
+    assert isinstance(listed, list)
+    assert listed[-1] == "PERPETUAL"  # soonest first; perpetuals never expire
     both = await trader.public.get_expirations("any", "any")
     assert set(both) == {"future", "option"}
     assert both["option"]
@@ -151,7 +153,7 @@ async def test_index_names(trader: DeribitClient) -> None:
     assert "btc_usdc" in derivative  # BTC_USDC-PERPETUAL's index
     assert "sol_usdc" in derivative  # SOL_USDC options' index
     assert "paxg_usdc" in spot
-    assert sorted([*derivative, *spot]) == sorted(names)
+    assert sorted(str(n) for n in [*derivative, *spot]) == sorted(names)
 
 
 async def test_apr_history_pages_by_epoch_day(sim: DeribitSimulator, trader: DeribitClient) -> None:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 import pytest
 
-from deribit_client import ConnectionLost, DeribitClient, Gap
+from deribit_client import ConnectionLost, DeribitClient, Gap, Notification
 from deribit_client.exberry import ExberryClient
 from deribit_client.exberry.models import ExecutionReport
 from deribit_client.testing import DeribitSimulator
@@ -40,7 +40,7 @@ async def fill(send: Callable[[], Awaitable[object]], backlog: Callable[[], int]
 
 async def read_to_close(ws: aiohttp.ClientWebSocketResponse) -> tuple[list[str], aiohttp.WSMessage]:
     """What a stuck reader finds when it reads again: the frames, then how it ended."""
-    frames = []
+    frames: list[str] = []
     while True:
         msg = await ws.receive(timeout=10)
         if msg.type is not aiohttp.WSMsgType.TEXT:
@@ -67,6 +67,7 @@ async def test_deribit_simulator_drops_a_reader_that_stopped_without_delaying_ot
             await fill(lambda: sim.publish("announcements", {"body": BLOB}), lambda: outbox.backlog)
             await sim.publish(TICKER, tick(7))
             item = await asyncio.wait_for(anext(sub), 5)
+            assert isinstance(item, Notification)
             assert item.data.timestamp == 7  # the other client is served at once
             assert sim.slow_disconnects == 0
             # the ticker's window let the kernel take more of the stuck backlog: refill it

@@ -61,9 +61,13 @@ async def params(client: DeribitClient) -> None:
     await client.private.buy(
         "BTC-PERPETUAL", amount=10, otoco_config=[{"typ": "limit"}]  # type: ignore[typeddict-unknown-key]
     )
+    await client.private.mass_quote(  # a side without amount moves its quote's price
+        "q1", "default", [{"instrument_name": "BTC-PERPETUAL", "quote_set_id": "s",
+                           "bid": {"price": 1.0}}]
+    )
     await client.private.mass_quote(
         "q1", "default", [{"instrument_name": "BTC-PERPETUAL", "quote_set_id": "s",
-                           "bid": {"price": 1.0}}]  # type: ignore[typeddict-item]
+                           "bid": {"amount": 1.0}}]  # type: ignore[typeddict-item]
     )
     await client.private.move_positions(1, 2, [{"instrument_name": "BTC-PERPETUAL", "amount": 1}])
     await client.private.simulate_portfolio("BTC", simulated_positions={"BTC-PERPETUAL": 1.0})
