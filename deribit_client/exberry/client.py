@@ -848,7 +848,7 @@ class ExberryClient:
         displayLowQuantity: float | None = None,
         displayHighQuantity: float | None = None,
         accountType: Literal["Client", "House"] | None = None,
-        parties: list[Party] | None = None,
+        parties: list[Party | Mapping[str, Any]] | None = None,
         minQuantity: float | None = None,
         stpAction: StpAction | None = None,
         metadata: str | None = None,
@@ -1023,7 +1023,7 @@ class ExberryClient:
         mpRfqId: int,
         expireTime: int | dt.datetime | None = None,
         accountType: Literal["Client", "House"] | None = None,
-        parties: list[Party] | None = None,
+        parties: list[Party | Mapping[str, Any]] | None = None,
         timeout: float | None = None,
     ) -> RfqResult:
         """``v1/exchange.market/submitRFQ``: ask every participant for quotes to ``side``
@@ -1079,7 +1079,7 @@ class ExberryClient:
         mpQuoteId: int,
         quoteDetails: list[QuoteDetail | Mapping[str, Any]],
         accountType: Literal["Client", "House"] | None = None,
-        parties: list[Party] | None = None,
+        parties: list[Party | Mapping[str, Any]] | None = None,
         timeout: float | None = None,
     ) -> QuoteResult:
         """``v1/exchange.market/submitQuote``: answer RFQ ``rfqId`` with ``quoteDetails``

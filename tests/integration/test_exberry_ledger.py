@@ -8,7 +8,7 @@ import functools
 import json
 import pathlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -312,7 +312,8 @@ async def test_cash_transfers_move_cash_at_once(
     assert [(str(t.transactionId), t.amount, t.description) for t in mine] == [
         (out.transactionIds[0], -105, "Transfer 242")
     ]
-    not_cash, too_much = [{"assetId": GOLD, "amount": 1}], [{"assetId": USD, "amount": 96}]
+    not_cash: list[TransferAsset | Mapping[str, Any]] = [{"assetId": GOLD, "amount": 1}]
+    too_much: list[TransferAsset | Mapping[str, Any]] = [{"assetId": USD, "amount": 96}]
     for assets, code in ((not_cash, 1000), (too_much, 2000)):
         with pytest.raises(ExberryError) as info:
             await exberry_client.create_cash_transfer(
@@ -534,7 +535,10 @@ def settled_btc(sim: ExberrySimulator, **client_balances: float) -> None:
     """BTC settles as GOLD for USD; the client (ledger account 36, trading account 37)
     and "other-mp" (40, 41, with 500 USD and 3 GOLD) have ledger accounts."""
     sim.ledger.settle_trades("BTC", base=GOLD, quote=USD)
-    balances = {USD: client_balances.get("usd", 1000), GOLD: client_balances.get("gold", 5)}
+    balances: dict[int | str, float | str] = {
+        USD: client_balances.get("usd", 1000),
+        GOLD: client_balances.get("gold", 5),
+    }
     sim.ledger.open_account(SIM_API_KEY, 36, account_id=37, balances=balances)
     sim.ledger.open_account("other-mp", 40, account_id=41, balances={USD: 500, GOLD: 3})
 
@@ -608,6 +612,7 @@ async def test_orders_hold_what_they_may_deliver_and_trades_settle_in_the_ledger
         ("GOLD", 1, second),
         ("USD", -100, second),
     ]
+    assert second is not None
     assert second.startswith("BTC|trade|")
     assert len({t.linkId for t in page.transactions if t.description == first}) == 1
     held = await client.mp_transactions(

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError
+from deribit_client import DeribitClient, RpcError
 from deribit_client.testing import DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
@@ -26,18 +26,18 @@ async def test_subaccount_settings_are_kept(trader: DeribitClient) -> None:
         True,
     )
     assert seen.not_confirmed_email == "desk2@example.com"
-    with pytest.raises(DeribitError) as bad_name:
+    with pytest.raises(RpcError) as bad_name:
         await trader.private.change_subaccount_name(sub.id, "no spaces here")
     assert bad_name.value.code == 12002
 
     await trader.private.submit_transfer_to_subaccount("BTC", 0.5, sub.id)
-    with pytest.raises(DeribitError) as not_empty:
+    with pytest.raises(RpcError) as not_empty:
         await trader.private.remove_subaccount(sub.id)
     assert not_empty.value.code == 11029
     empty = await trader.private.create_subaccount()
     assert await trader.private.remove_subaccount(empty.id) == "ok"
     assert empty.id not in [s.id for s in await trader.private.get_subaccounts()]
-    with pytest.raises(DeribitError) as gone:
+    with pytest.raises(RpcError) as gone:
         await trader.private.toggle_subaccount_login(empty.id, "disable")
     assert gone.value.code == 13020
 
@@ -53,7 +53,7 @@ async def test_the_address_book_keeps_entries(trader: DeribitClient) -> None:
     }
     added = await trader.private.add_to_address_book("BTC", "withdrawal", "bc1-cold", **entry)  # type: ignore[arg-type]
     assert (added.address, added.label) == ("bc1-cold", "cold")
-    with pytest.raises(DeribitError) as twice:
+    with pytest.raises(RpcError) as twice:
         await trader.private.add_to_address_book("BTC", "withdrawal", "bc1-cold", **entry)  # type: ignore[arg-type]
     assert twice.value.code == 11092
     assert await trader.private.get_address_book("ETH", "withdrawal") == []
@@ -92,7 +92,7 @@ async def test_order_margins_by_ids_follow_the_orders(trader: DeribitClient) -> 
         (expected.buy, "BTC"),
         (0.0, "BTC"),
     ]
-    with pytest.raises(DeribitError) as unknown:
+    with pytest.raises(RpcError) as unknown:
         await trader.private.get_order_margin_by_ids(["BTC-1"])
     assert unknown.value.code == 10004
 
@@ -101,7 +101,7 @@ async def test_account_settings_are_kept_and_reported(trader: DeribitClient) -> 
     assert await trader.private.get_email_language() == "en"
     await trader.private.set_email_language("ja")
     assert await trader.private.get_email_language() == "ja"
-    with pytest.raises(DeribitError) as unknown:
+    with pytest.raises(RpcError) as unknown:
         await trader.private.set_email_language("xx")
     assert unknown.value.code == -32602
 
@@ -126,7 +126,7 @@ async def test_account_settings_are_kept_and_reported(trader: DeribitClient) -> 
     await trader.private.change_margin_model("segregated_sm", user_id=sub.id)
     models = {s.id: s.margin_model for s in await trader.private.get_subaccounts()}
     assert models[sub.id] == "segregated_sm"
-    with pytest.raises(DeribitError) as stranger:
+    with pytest.raises(RpcError) as stranger:
         await trader.private.change_margin_model("cross_sm", user_id=99_999_999)
     assert stranger.value.code == 13020
 

@@ -10,9 +10,9 @@ from deribit_client import (
     ClientError,
     ConnectionLost,
     DeribitClient,
-    DeribitError,
     OrderOutcomeUnknown,
     PermissionDeniedError,
+    RpcError,
 )
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import login
@@ -73,7 +73,7 @@ async def test_disabling_resetting_and_removing_keys_end_their_logins(
     async with login(sim, key, reconnect=False) as bot:
         await bot.private.get_open_orders()
         await trader.private.disable_api_key(key.id)
-        with pytest.raises(DeribitError) as ended:
+        with pytest.raises(RpcError) as ended:
             await bot.private.get_open_orders()
         assert ended.value.code == 13009
     with pytest.raises(AuthenticationError):
@@ -115,11 +115,11 @@ async def test_editing_a_key_checks_what_it_is_given(trader: DeribitClient) -> N
         {"max_scope": "trade:everything"},
         {"max_scope": "trade:read", "name": "no-dashes"},
     ):
-        with pytest.raises(DeribitError) as refused:
+        with pytest.raises(RpcError) as refused:
             await trader.private.create_api_key(**bad)  # type: ignore[arg-type]
         assert refused.value.code == -32602
         assert refused.value.data is not None
-    with pytest.raises(DeribitError) as unknown:
+    with pytest.raises(RpcError) as unknown:
         await trader.private.remove_api_key(999)
     assert unknown.value.code == 13020
 
@@ -127,7 +127,7 @@ async def test_editing_a_key_checks_what_it_is_given(trader: DeribitClient) -> N
 async def test_an_account_has_at_most_eight_keys(trader: DeribitClient) -> None:
     for _ in range(7):  # the account's own key is the first
         await trader.private.create_api_key(max_scope="trade:read")
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await trader.private.create_api_key(max_scope="trade:read")
     assert "8 API keys" in str(refused.value.data)
 
@@ -141,7 +141,7 @@ async def test_another_accounts_key_cannot_be_touched(
     ) as other:
         theirs = await other.private.list_api_keys()
         assert len(theirs) == 1
-        with pytest.raises(DeribitError) as refused:
+        with pytest.raises(RpcError) as refused:
             await trader.private.disable_api_key(theirs[0].id)
         assert refused.value.code == 13020
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError, Notification, OrderOutcomeUnknown
+from deribit_client import DeribitClient, DeribitError, Notification, OrderOutcomeUnknown, RpcError
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import nearest_options
 
@@ -139,7 +139,7 @@ async def test_fill_or_kill_trades_all_or_nothing_and_a_trigger_waits_for_a_cros
         rfq.block_rfq_id, 1_000, "sell", [{**legs[0], "price": 64_000.0}]
     )
     now[0] += 6
-    with pytest.raises(DeribitError) as partial:
+    with pytest.raises(RpcError) as partial:
         await trader.private.accept_block_rfq(
             rfq.block_rfq_id, 64_000.0, 2_000, "buy", legs, "fill_or_kill"
         )
@@ -202,7 +202,7 @@ async def test_quotes_trade_best_price_first_and_all_or_none_first_at_a_price(
             [{**legs[0], "price": 64_100.0}],
             execution_instruction="all_or_none",
         )
-        with pytest.raises(DeribitError) as partial_aon:  # all_or_none quotes the whole RFQ
+        with pytest.raises(RpcError) as partial_aon:  # all_or_none quotes the whole RFQ
             await third.private.add_block_rfq_quote(
                 rfq.block_rfq_id,
                 1_000,
@@ -231,19 +231,19 @@ async def test_makers_are_refused_what_deribit_refuses(
     legs = [{"instrument_name": PERP, "amount": 1_000, "direction": "buy"}]
     priced = [{"instrument_name": PERP, "ratio": 1, "price": 64_000.0}]
     rfq = await trader.private.create_block_rfq(legs)
-    with pytest.raises(DeribitError) as own:
+    with pytest.raises(RpcError) as own:
         await trader.private.add_block_rfq_quote(rfq.block_rfq_id, 1_000, "buy", priced)
     assert own.value.code == 11042
     await counterparty.private.add_block_rfq_quote(rfq.block_rfq_id, 1_000, "sell", priced)
-    with pytest.raises(DeribitError) as crossed:  # a bid at its own ask
+    with pytest.raises(RpcError) as crossed:  # a bid at its own ask
         await counterparty.private.add_block_rfq_quote(rfq.block_rfq_id, 1_000, "buy", priced)
     assert crossed.value.code == 13910
-    with pytest.raises(DeribitError) as off_tick:
+    with pytest.raises(RpcError) as off_tick:
         await counterparty.private.add_block_rfq_quote(
             rfq.block_rfq_id, 1_000, "buy", [{**priced[0], "price": 60_000.25}]
         )
     assert off_tick.value.code == 10043
-    with pytest.raises(DeribitError) as anonymous:  # fewer than five makers
+    with pytest.raises(RpcError) as anonymous:  # fewer than five makers
         await trader.private.create_block_rfq(legs, disclosed=False)
     assert anonymous.value.code == -32602
 
@@ -256,7 +256,7 @@ async def test_makers_are_refused_what_deribit_refuses(
         assert maker is not None
         assert maker.identity is not None
         targeted = await trader.private.create_block_rfq(legs, makers=[maker.identity])
-        with pytest.raises(DeribitError) as untargeted:
+        with pytest.raises(RpcError) as untargeted:
             await bystander.private.add_block_rfq_quote(
                 targeted.block_rfq_id, 1_000, "sell", priced
             )
@@ -265,7 +265,7 @@ async def test_makers_are_refused_what_deribit_refuses(
 
     cancelled = await trader.private.cancel_block_rfq(targeted.block_rfq_id)
     assert cancelled.state == "cancelled"
-    with pytest.raises(DeribitError) as closed:
+    with pytest.raises(RpcError) as closed:
         await counterparty.private.add_block_rfq_quote(targeted.block_rfq_id, 1_000, "sell", priced)
     assert closed.value.code == 13019
 
@@ -383,7 +383,7 @@ async def test_combos_are_named_as_deribit_names_them_and_listed(trader: Deribit
     }
     assert [c.id for c in await trader.public.get_combos("ETH")] == []
     assert (await trader.public.get_combo_details(spread.id)).legs == spread.legs
-    with pytest.raises(DeribitError) as unknown:
+    with pytest.raises(RpcError) as unknown:
         await trader.public.get_combo_details("BTC-FS-NOPE_PERP")
     assert unknown.value.code == 13020
 
@@ -484,7 +484,7 @@ async def test_block_rfq_mmp_cancels_a_makers_quotes_and_refuses_new_ones_once_t
     (status,) = await counterparty.private.get_mmp_status(block_rfq=True)
     assert status.frozen_until == 0  # until reset
     assert await counterparty.private.get_mmp_status() == []  # the order book's is apart
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await counterparty.private.add_block_rfq_quote(
             second.block_rfq_id, 20, "sell", _quote(low, high, 0.03, 0.01)
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError, InsufficientFundsError
+from deribit_client import DeribitClient, DeribitError, InsufficientFundsError, RpcError
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from tests.helpers import INSTANT
 
@@ -58,7 +58,7 @@ async def test_a_verified_block_trade_executes_for_both_users(
     assert (await counterparty.private.get_position(PERP)).size == -20_000
     assert [b.id for b in await counterparty.private.get_block_trades(currency="BTC")] == [block.id]
     assert await trader.private.get_block_trade_requests() == []
-    with pytest.raises(DeribitError) as used:  # a signature executes once
+    with pytest.raises(RpcError) as used:  # a signature executes once
         await counterparty.private.execute_block_trade(now, "bt-1", "taker", legs, signed.signature)
     assert used.value.code == 13009
 
@@ -70,22 +70,22 @@ async def test_a_signature_that_does_not_match_executes_nothing(
     now = sim.now_ms()
     signed = await trader.private.verify_block_trade(now, "bt-2", "maker", legs)
     changed = [{**legs[0], "price": 65_000.0}, legs[1]]
-    with pytest.raises(DeribitError) as mismatch:
+    with pytest.raises(RpcError) as mismatch:
         await counterparty.private.execute_block_trade(
             now, "bt-2", "taker", changed, signed.signature
         )
     assert mismatch.value.code == 13009
-    with pytest.raises(DeribitError) as same_role:
+    with pytest.raises(RpcError) as same_role:
         await counterparty.private.execute_block_trade(now, "bt-2", "maker", legs, signed.signature)
     assert same_role.value.code == 13009
-    with pytest.raises(DeribitError) as self_trade:
+    with pytest.raises(RpcError) as self_trade:
         await trader.private.execute_block_trade(now, "bt-2", "taker", legs, signed.signature)
     assert self_trade.value.code == 11042
     await trader.private.reject_block_trade(now, "bt-2", "maker")
     [rejected] = await trader.private.get_block_trade_requests()
     assert rejected.state is not None
     assert rejected.state.value == "rejected"
-    with pytest.raises(DeribitError) as after_reject:
+    with pytest.raises(RpcError) as after_reject:
         await counterparty.private.execute_block_trade(now, "bt-2", "taker", legs, signed.signature)
     assert after_reject.value.code == 13009
     again = await trader.private.verify_block_trade(now, "bt-3", "maker", legs)
@@ -112,10 +112,10 @@ async def test_block_trade_legs_are_checked(sim: DeribitSimulator, trader: Derib
         "no legs": ([], -32602),
     }
     for reason, (trades, code) in bad.items():
-        with pytest.raises(DeribitError) as refused:
+        with pytest.raises(RpcError) as refused:
             await trader.private.verify_block_trade(now, f"bt-{reason}", "maker", trades)
         assert refused.value.code == code, reason
-    with pytest.raises(DeribitError) as stale:
+    with pytest.raises(RpcError) as stale:
         await trader.private.verify_block_trade(now - 600_000, "bt-5", "maker", legs)
     assert stale.value.code == -32602
 
@@ -138,6 +138,6 @@ async def test_block_trade_requests_expire_with_their_signatures() -> None:
         offset[0] = 301  # past the five minutes a signature is valid
         assert await trader.private.get_block_trade_requests() == []
         assert sim.trading.block_signatures == {}
-        with pytest.raises(DeribitError) as bad_id:
+        with pytest.raises(RpcError) as bad_id:
             await trader.private.get_block_trades(start_id="latest")
         assert bad_id.value.code == -32602

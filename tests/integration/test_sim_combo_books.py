@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError, Notification
+from deribit_client import DeribitClient, Notification, RpcError
 from deribit_client.models import UserTrade
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import nearest_options
@@ -54,7 +54,7 @@ async def test_a_combo_is_an_instrument_with_a_book(trader: DeribitClient) -> No
     assert listed.instrument_name == name
     assert (listed.kind, listed.tick_size, listed.min_trade_amount) == ("future_combo", 0.5, 10)
     assert name in {i.instrument_name for i in await trader.public.get_instruments("any")}
-    legs = {i: (await trader.public.ticker(i)).mark_price for i in (dated, PERP)}
+    legs = {i: (await trader.public.ticker(i)).mark_price or 0.0 for i in (dated, PERP)}
     ticker = await trader.public.ticker(name)
     assert ticker.mark_price == pytest.approx(legs[dated] - legs[PERP], abs=1e-6)
     book = await trader.public.get_order_book(name, depth=20)
@@ -181,12 +181,12 @@ async def test_combo_books_refuse_trigger_orders_and_orders_beyond_margin(
     trader: DeribitClient,
 ) -> None:
     name, _ = await _future_spread(trader)
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await trader.private.buy(name, amount=10, type="stop_market", trigger_price=10.0)
     assert refused.value.code == 13036  # unavailable_for_combo_books
     mark = (await trader.public.ticker(name)).mark_price
     assert mark is not None
-    with pytest.raises(DeribitError) as unfunded:  # the legs' margin counts, not the spread's
+    with pytest.raises(RpcError) as unfunded:  # the legs' margin counts, not the spread's
         await trader.private.buy(name, amount=1_000_000_000, price=round(mark * 2) / 2)
     assert unfunded.value.code == 10009
 
@@ -213,7 +213,7 @@ async def test_a_combo_follows_its_legs_book_states(
         halted = await asyncio.wait_for(anext(states), 5)
         assert isinstance(halted, Notification)
         assert (halted.data.instrument_name, halted.data.state) == (name, "halted")
-        with pytest.raises(DeribitError) as refused:
+        with pytest.raises(RpcError) as refused:
             await trader.private.buy(name, amount=10, type="limit", price=-10_000.0)
         assert refused.value.code == 13019  # orderbook_closed
         await sim.set_instrument_state(PERP, "open")  # all legs open again: so is the combo

@@ -18,6 +18,7 @@ from deribit_client import (
     InsufficientFundsError,
     InvalidRequestError,
     LocalOrderBook,
+    RpcError,
     TransportError,
 )
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
@@ -418,7 +419,7 @@ async def test_book_states_stop_trading_as_on_deribit(
     kept = await trader.private.buy(future, amount=10, type="limit", price=1_000.0)
 
     await sim.set_instrument_state(PERP, "locked")  # only cancels
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await trader.private.buy(PERP, amount=10, type="market")
     assert refused.value.code == 13019
     with pytest.raises(DeribitError):
@@ -562,7 +563,7 @@ async def test_logins_are_in_the_access_log_and_its_channel(
 
 async def test_an_auth_refused_for_a_bad_param_issues_no_token(sim: DeribitSimulator) -> None:
     async with DeribitClient(url=sim.url, transport="http") as anonymous:
-        with pytest.raises(DeribitError) as refused:
+        with pytest.raises(RpcError) as refused:
             await anonymous.call(
                 "public/auth", {"grant_type": "client_credentials", "state": 5, **KEY}
             )
@@ -582,10 +583,10 @@ async def test_reject_taker_refuses_an_order_or_edit_that_would_trade_with_itsel
     bid_order = await trader.private.buy(PERP, amount=30, price=far)
     before = await trader.public.get_order_book(PERP, depth=20)
 
-    with pytest.raises(DeribitError) as refused:  # would sweep the ask level, own order too
+    with pytest.raises(RpcError) as refused:  # would sweep the ask level, own order too
         await trader.private.buy(PERP, amount=10_000, price=ask)
     assert refused.value.code == 10003
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await trader.private.edit(bid_order.order.order_id, amount=10_000, price=ask)
     assert refused.value.code == 10003
 
@@ -739,7 +740,7 @@ async def test_malformed_credentials_are_invalid_credentials_not_server_errors(
         assert reply["error"]["code"] == 13004, header
     good = base64.b64encode(f"{SIM_CLIENT_ID}:{SIM_CLIENT_SECRET}".encode()).decode()
     assert "result" in await get(f"basic {good}")  # schemes are case-insensitive
-    with pytest.raises(DeribitError) as refused:  # the WebSocket grant too
+    with pytest.raises(RpcError) as refused:  # the WebSocket grant too
         async with DeribitClient(url=sim.url, heartbeat_interval=None) as client:
             await client.call(
                 "public/auth",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError
+from deribit_client import DeribitClient, RpcError
 from deribit_client.models import Order
 from deribit_client.testing import DeribitSimulator
 
@@ -195,7 +195,7 @@ async def test_linked_orders_are_checked_before_anything_is_placed(trader: Derib
         {"linked_order_type": "sometimes", "otoco_config": [_stop("sell", index - 100)]},
     ]
     for extra in cases:
-        with pytest.raises(DeribitError) as refused:
+        with pytest.raises(RpcError) as refused:
             await trader.call("private/buy", {"instrument_name": PERP, "amount": 10,
                                               "price": bid - 20, **extra})  # fmt: skip
         assert refused.value.code == -32602, extra

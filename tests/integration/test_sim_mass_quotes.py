@@ -8,12 +8,11 @@ post-only order follows the post-only rules as placing one does."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from deribit_client import DeribitClient, Notification, RpcError
-from deribit_client.models import MassQuoteResult, Order
+from deribit_client.models import MassQuoteParam, MassQuoteResult, Order, QuoteSideParam
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
@@ -36,12 +35,12 @@ async def _quote(
     client: DeribitClient,
     instrument: str = PERP,
     *,
-    bid: dict[str, Any] | None = None,
-    ask: dict[str, Any] | None = None,
+    bid: QuoteSideParam | None = None,
+    ask: QuoteSideParam | None = None,
     quote_set_id: str = "perps",
     wait: bool = True,
 ) -> MassQuoteResult:
-    quote: dict[str, Any] = {"instrument_name": instrument, "quote_set_id": quote_set_id}
+    quote: MassQuoteParam = {"instrument_name": instrument, "quote_set_id": quote_set_id}
     if bid is not None:
         quote["bid"] = bid
     if ask is not None:
@@ -149,7 +148,7 @@ async def test_a_quote_replacing_the_resting_one_needs_only_its_own_margin(
 ) -> None:
     await _quoting(trader)
     await trader.private.withdraw("BTC", "bc1-elsewhere", 9.99)
-    equity = (await trader.private.get_account_summary("BTC")).equity
+    equity = (await trader.private.get_account_summary("BTC")).equity or 0.0
     bid, _ = await _spread(trader)
     price = bid - 100
     amount = round(0.6 * equity * price / 0.02 / 10) * 10  # 60% of the equity
@@ -284,7 +283,7 @@ async def test_a_quote_not_waited_for_is_answered_after_the_risk_check(
 ) -> None:
     bid, ask = await _spread(trader)
     await _quoting(trader)
-    quotes = [
+    quotes: list[MassQuoteParam] = [
         {"instrument_name": PERP, "quote_set_id": "perps",
          "bid": {"price": bid - 10, "amount": 10},
          "ask": {"price": ask + 10.25, "amount": 10}},  # off the tick: refused at once
@@ -332,7 +331,7 @@ async def test_an_instrument_quoted_twice_in_one_request_keeps_one_quote_a_side(
 ) -> None:
     bid, _ = await _spread(trader)
     await _quoting(trader)
-    quotes = [
+    quotes: list[MassQuoteParam] = [
         {"instrument_name": PERP, "quote_set_id": "perps", "bid": {"price": p, "amount": 10}}
         for p in (bid - 10, bid - 20)
     ]

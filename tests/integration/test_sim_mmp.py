@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError
+from deribit_client import DeribitClient, DeribitError, RpcError
 from deribit_client.models import CancelSuccess
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import INSTANT
@@ -60,18 +60,18 @@ async def test_mmp_orders_need_a_config_and_respect_the_max_quote_quantity(
     trader: DeribitClient,
 ) -> None:
     price, _ = await _inside_spread(trader)
-    with pytest.raises(DeribitError) as unconfigured:
+    with pytest.raises(RpcError) as unconfigured:
         await trader.private.buy(PERP, amount=10, price=price - 100, mmp=True)
     assert unconfigured.value.code == 13040
     await _configure(trader, quantity_limit=1.0)
     (config,) = await trader.private.get_mmp_config(index_name="btc_usd")
     assert (config.interval, config.max_quote_quantity) == (60, 0.01)
     await trader.private.buy(PERP, amount=300, price=price - 100, mmp=True)  # ~0.0047 BTC
-    with pytest.raises(DeribitError) as over:  # the side would hold ~0.0094 + 0.0047 BTC
+    with pytest.raises(RpcError) as over:  # the side would hold ~0.0094 + 0.0047 BTC
         await trader.private.buy(PERP, amount=600, price=price - 100, mmp=True)
     assert over.value.code == 11030
     await trader.private.sell(PERP, amount=600, price=price + 1000, mmp=True)  # the other side
-    with pytest.raises(DeribitError) as market:  # raw: the typed wrapper refuses it itself
+    with pytest.raises(RpcError) as market:  # raw: the typed wrapper refuses it itself
         await trader.call("private/buy", {"instrument_name": PERP, "amount": 10,
                                           "type": "market", "mmp": True})  # fmt: skip
     assert market.value.code == -32602
@@ -103,7 +103,7 @@ async def test_mmp_trips_on_fills_cancels_the_groups_orders_and_freezes(
     assert (await trader.private.get_order_state(plain.order.order_id)).order_state == "open"
     (status,) = await trader.private.get_mmp_status(index_name="btc_usd")
     assert status.frozen_until == 0
-    with pytest.raises(DeribitError) as frozen:
+    with pytest.raises(RpcError) as frozen:
         await trader.private.buy(PERP, amount=10, price=price - 50, mmp=True)
     assert frozen.value.code == 13030
     await trader.private.buy(PERP, amount=10, price=price - 60)  # non-MMP orders still trade
@@ -146,7 +146,7 @@ async def test_mmp_config_parameters_are_checked(trader: DeribitClient) -> None:
         {**base, "trade_count_limit": 5},  # only for Block RFQ MMP
     ]
     for params in cases:
-        with pytest.raises(DeribitError) as refused:
+        with pytest.raises(RpcError) as refused:
             await trader.call("private/set_mmp_config", params)
         assert refused.value.code == -32602, params
     group = {"interval": 60, "frozen_time": 0, "max_quote_quantity": 1, "mmp_group": "quotes"}
@@ -188,7 +188,7 @@ async def test_a_locked_account_cannot_trade_withdraw_or_transfer(
                 [{"instrument_name": PERP, "price": price, "amount": 1_000.0, "direction": "buy"}],
             ),
         ):
-            with pytest.raises(DeribitError) as refused:
+            with pytest.raises(RpcError) as refused:
                 await refused_call
             assert refused.value.code == 11098
         await trader.private.buy("ETH-PERPETUAL", amount=1, price=1000)  # ETH is not locked
@@ -212,11 +212,11 @@ def _quote(
 async def test_mass_quotes_need_cod_and_an_mmp_group(trader: DeribitClient) -> None:
     price, ask = await _inside_spread(trader)
     quotes = [_quote(PERP, price - 10, ask + 10)]
-    with pytest.raises(DeribitError) as no_cod:
+    with pytest.raises(RpcError) as no_cod:
         await trader.private.mass_quote("1", "mm", quotes)
     assert no_cod.value.code == 13042
     await trader.private.enable_cancel_on_disconnect()
-    with pytest.raises(DeribitError) as no_group:
+    with pytest.raises(RpcError) as no_group:
         await trader.private.mass_quote("1", "mm", quotes)
     assert no_group.value.code == 13040
 
@@ -271,7 +271,7 @@ async def test_a_filled_quote_trips_the_groups_mmp(
     assert await trader.private.get_open_orders() == []  # the ask went with the trip
     (status,) = await trader.private.get_mmp_status(index_name="btc_usd", mmp_group="mm")
     assert status.mmp_group == "mm"
-    with pytest.raises(DeribitError) as frozen:
+    with pytest.raises(RpcError) as frozen:
         await trader.private.mass_quote("2", "mm", [_quote(PERP, price - 10, None)])
     assert frozen.value.code == 13030
 
@@ -282,7 +282,7 @@ async def test_cancel_quotes_selects_quotes_only_and_can_freeze_them(trader: Der
     await trader.private.set_mmp_config("btc_usd", 60, 0, mmp_group="mm", max_quote_quantity=1)
     plain = await trader.private.buy(PERP, amount=10, price=price - 100)
     await trader.private.mass_quote("1", "mm", [_quote(PERP, price - 10, ask + 10)])
-    with pytest.raises(DeribitError) as missing:
+    with pytest.raises(RpcError) as missing:
         await trader.private.cancel_quotes("currency")
     assert missing.value.code == -32602
     assert await trader.private.cancel_quotes("quote_set_id", quote_set_id="other") == 0
@@ -292,7 +292,7 @@ async def test_cancel_quotes_selects_quotes_only_and_can_freeze_them(trader: Der
     (report,) = await trader.private.cancel_quotes("all", detailed=True, freeze_quotes=True)
     assert isinstance(report, CancelSuccess)  # the cancelled quote, typed as an order
     assert [o.direction for o in report.result] == ["buy"]
-    with pytest.raises(DeribitError) as frozen:
+    with pytest.raises(RpcError) as frozen:
         await trader.private.mass_quote("3", "mm", [_quote(PERP, price - 10, None)])
     assert frozen.value.code == 13043
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError
+from deribit_client import DeribitClient, RpcError
 from deribit_client.testing import DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
 
 
 async def _refused(client: DeribitClient, method: str, params: dict[str, Any]) -> int:
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await client.call(method, params)
     return refused.value.code
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError
+from deribit_client import DeribitClient, RpcError
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
@@ -30,11 +30,11 @@ async def test_positions_move_to_a_subaccount_and_back(trader: DeribitClient) ->
     (details,) = await trader.private.get_subaccounts_details("BTC")
     assert [p.size for p in details.positions] == [400]
 
-    with pytest.raises(DeribitError) as too_much:  # more than the source holds
+    with pytest.raises(RpcError) as too_much:  # more than the source holds
         await trader.private.move_positions(sub.id, main_id,
                                             [{"instrument_name": PERP, "amount": 500}])  # fmt: skip
     assert too_much.value.code == 11029
-    with pytest.raises(DeribitError) as not_empty:
+    with pytest.raises(RpcError) as not_empty:
         await trader.private.remove_subaccount(sub.id)
     assert not_empty.value.code == 11029
     await trader.private.move_positions(sub.id, main_id, [{"instrument_name": PERP, "amount": 400}])
@@ -55,7 +55,7 @@ async def test_moving_positions_is_limited_to_100_a_week(sim: DeribitSimulator) 
         for n in range(100):
             source, target = (main_id, sub.id) if n % 2 == 0 else (sub.id, main_id)
             await trader.private.move_positions(source, target, trades)
-        with pytest.raises(DeribitError) as over:
+        with pytest.raises(RpcError) as over:
             await trader.private.move_positions(main_id, sub.id, trades)
     assert over.value.code == 13780
     assert over.value.data["wait"] > 0
@@ -77,7 +77,7 @@ async def test_simulate_portfolio_adds_simulated_positions_to_the_real_ones(
     assert more.initial_margin == pytest.approx(2.5 * now.initial_margin, rel=1e-3)
     assert more.delta_total_map is not None
     assert more.delta_total_map["btc_usd"] > 0
-    with pytest.raises(DeribitError) as unknown:
+    with pytest.raises(RpcError) as unknown:
         await trader.private.simulate_portfolio("BTC", simulated_positions={"BTC-NOPE": 1.0})
     assert unknown.value.code == -32602
     cross = await trader.private.pme_simulate("CROSS")
@@ -89,9 +89,9 @@ async def test_disabled_trading_products_are_checked_for_subaccounts_only(
 ) -> None:
     sub = await trader.private.create_subaccount()
     assert await trader.private.set_disabled_trading_products(sub.id, ["options", "spots"]) == "ok"
-    with pytest.raises(DeribitError) as not_a_subaccount:
+    with pytest.raises(RpcError) as not_a_subaccount:
         await trader.private.set_disabled_trading_products(1, ["options"])
     assert not_a_subaccount.value.code == 13020
-    with pytest.raises(DeribitError) as unknown:
+    with pytest.raises(RpcError) as unknown:
         await trader.private.set_disabled_trading_products(sub.id, ["bonds"])  # type: ignore[list-item]
     assert unknown.value.code == -32602

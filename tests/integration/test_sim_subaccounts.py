@@ -14,8 +14,8 @@ from deribit_client import (
     ConnectionLost,
     CredentialsRequired,
     DeribitClient,
-    DeribitError,
     OrderOutcomeUnknown,
+    RpcError,
 )
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import INSTANT, KEY, login, until
@@ -63,7 +63,7 @@ async def test_a_subaccount_trades_with_its_own_funds(
     assert [p.size for p in held] == [100]
     log = await desk.private.get_transaction_log("BTC", 0, 2**62)
     assert [e.type for e in log.logs] == ["trade", "transfer"]  # newest first
-    with pytest.raises(DeribitError) as refused:  # only the main account removes it
+    with pytest.raises(RpcError) as refused:  # only the main account removes it
         await trader.private.remove_subaccount(sub.id)
     assert refused.value.code == 11029  # not empty
 
@@ -73,7 +73,7 @@ async def test_the_main_account_disables_products_for_a_subaccount(
 ) -> None:
     sub = (await desk.private.get_account_summary("BTC", extended=True)).id
     await trader.private.set_disabled_trading_products(sub, ["perpetual", "options"])
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await desk.private.buy(PERP, amount=10, type="market")
     assert refused.value.code == 13021
     dated = next(
@@ -90,7 +90,7 @@ async def test_the_main_account_disables_products_for_a_subaccount(
 async def test_a_subaccount_has_no_subaccounts_and_tokens_stay_within_the_family(
     sim: DeribitSimulator, trader: DeribitClient, desk: DeribitClient
 ) -> None:
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await desk.private.create_subaccount()
     assert refused.value.code == 13021
     async with DeribitClient(url=sim.url, heartbeat_interval=None, **KEY) as main:
@@ -114,7 +114,7 @@ async def test_an_account_holds_at_most_20_subaccounts(trader: DeribitClient) ->
     held = len(await trader.private.get_subaccounts()) - 1  # the list includes the main one
     for _ in range(20 - held):
         await trader.private.create_subaccount()
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await trader.private.create_subaccount()
     assert refused.value.code == 12001  # too_many_subaccounts (REFERENCE 3)
 

@@ -13,8 +13,8 @@ from deribit_client import (
     ClientError,
     ConnectionLost,
     DeribitClient,
-    DeribitError,
     OrderOutcomeUnknown,
+    RpcError,
 )
 from deribit_client.testing import DeribitSimulator
 
@@ -41,7 +41,7 @@ def _json(value: Any) -> str:
 
 
 async def _code(call: Any) -> int:
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await call
     return refused.value.code
 
@@ -177,10 +177,10 @@ async def test_money_leaves_only_while_positions_and_open_orders_stay_margined(
     free = summary.available_withdrawal_funds  # the summary counts the order's reserve
     assert free == pytest.approx(before.available_withdrawal_funds - 2.0)
     sub = await trader.private.create_subaccount()
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await trader.private.submit_transfer_to_subaccount("BTC", round(free + 0.01, 8), sub.id)
     assert refused.value.code == 10009
-    with pytest.raises(DeribitError) as refused:
+    with pytest.raises(RpcError) as refused:
         await trader.private.withdraw("BTC", "bc1-somewhere-else", round(free, 8))  # + fee
     assert refused.value.code == 10009
     await trader.private.submit_transfer_to_subaccount("BTC", round(free - 0.01, 8), sub.id)

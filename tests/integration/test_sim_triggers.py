@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from deribit_client import DeribitClient, DeribitError
+from deribit_client import DeribitClient, RpcError
 from deribit_client.testing import SIM_CLIENT_ID, DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
@@ -109,11 +109,11 @@ async def test_a_trigger_its_reference_price_has_reached_already_is_refused(
         (trader.private.buy, "take_limit", "last_price", last + 500),
     ]
     for place, kind, trigger, price in reached:
-        with pytest.raises(DeribitError) as refused:
+        with pytest.raises(RpcError) as refused:
             await place(PERP, amount=10, type=kind, price=last, trigger=trigger,
                         trigger_price=price)  # fmt: skip
         assert (refused.value.code, refused.value.message) == (11036, "invalid_trigger_price")
-    with pytest.raises(DeribitError) as negative:
+    with pytest.raises(RpcError) as negative:
         await trader.private.buy(PERP, amount=10, type="take_market", trigger_price=-5.0)
     assert negative.value.code == -32602
     assert await trader.private.get_open_orders() == []  # nothing rests, nothing traded
@@ -128,15 +128,15 @@ async def test_editing_a_trigger_to_a_reached_level_is_refused_and_changes_nothi
     far = ticker.last_price - 5_000
     stop = await trader.private.sell(PERP, amount=100, type="stop_market", trigger_price=far)
     assert stop.order.order_state == "untriggered"
-    with pytest.raises(DeribitError) as off_tick:
+    with pytest.raises(RpcError) as off_tick:
         await trader.private.edit(stop.order.order_id, amount=100, trigger_price=far + 0.3)
     assert off_tick.value.code == 10044
-    with pytest.raises(DeribitError) as reached:
+    with pytest.raises(RpcError) as reached:
         await trader.private.edit(stop.order.order_id, amount=100,
                                   trigger_price=ticker.last_price)  # fmt: skip
     assert reached.value.code == 11036
     # A refused edit leaves the order as it was, whatever check refused it.
-    with pytest.raises(DeribitError) as too_big:
+    with pytest.raises(RpcError) as too_big:
         await trader.private.edit(stop.order.order_id, amount=100_000_000,
                                   trigger_price=far - 500)  # fmt: skip
     assert too_big.value.code == 10009  # not_enough_funds
@@ -147,10 +147,10 @@ async def test_editing_a_trigger_to_a_reached_level_is_refused_and_changes_nothi
 
 
 async def test_trigger_parameters_are_checked(trader: DeribitClient) -> None:
-    with pytest.raises(DeribitError) as off_tick:
+    with pytest.raises(RpcError) as off_tick:
         await trader.private.sell(PERP, amount=10, type="stop_market", trigger_price=1000.3)
     assert off_tick.value.code == 10044
-    with pytest.raises(DeribitError) as no_offset:  # raw: the typed wrapper refuses it itself
+    with pytest.raises(RpcError) as no_offset:  # raw: the typed wrapper refuses it itself
         await trader.call("private/sell", {"instrument_name": PERP, "amount": 10,
                                            "type": "trailing_stop"})  # fmt: skip
     assert no_offset.value.code == -32602
