@@ -271,7 +271,7 @@ class PublicMethods:
         self,
         currency: str,
         *,
-        continuation: str | None = None,
+        continuation: int | str | None = None,
         count: int | None = None,
         timeout: float | None = None,
     ) -> BlockRfqTradesPage:
@@ -651,7 +651,7 @@ class PublicMethods:
         *,
         type: Literal['settlement', 'delivery', 'bankruptcy'] | None = None,
         count: int | None = None,
-        continuation: str | None = None,
+        continuation: int | str | None = None,
         search_start_timestamp: int | None = None,
         timeout: float | None = None,
     ) -> SettlementsPage:
@@ -679,7 +679,7 @@ class PublicMethods:
         *,
         type: Literal['settlement', 'delivery', 'bankruptcy'] | None = None,
         count: int | None = None,
-        continuation: str | None = None,
+        continuation: int | str | None = None,
         search_start_timestamp: int | None = None,
         timeout: float | None = None,
     ) -> SettlementsPage:
@@ -2068,7 +2068,7 @@ class PrivateMethods:
         count: int | None = None,
         state: Literal['open', 'filled', 'traded', 'cancelled', 'expired', 'closed'] | None = None,
         role: Literal['any', 'taker', 'maker'] | None = None,
-        continuation: int | None = None,
+        continuation: int | str | None = None,
         block_rfq_id: int | None = None,
         currency: str | None = None,
         timeout: float | None = None,
@@ -2535,7 +2535,7 @@ class PrivateMethods:
         include_old: bool | None = None,
         include_unfilled: bool | None = None,
         with_continuation: bool | None = None,
-        continuation: str | None = None,
+        continuation: int | str | None = None,
         historical: bool | None = None,
         timeout: float | None = None,
     ) -> list[Order] | OrderHistoryPage:
@@ -2579,7 +2579,7 @@ class PrivateMethods:
         include_old: bool | None = None,
         include_unfilled: bool | None = None,
         with_continuation: bool | None = None,
-        continuation: str | None = None,
+        continuation: int | str | None = None,
         historical: bool | None = None,
         timeout: float | None = None,
     ) -> list[Order] | OrderHistoryPage:
@@ -2759,7 +2759,7 @@ class PrivateMethods:
         *,
         type: Literal['settlement', 'delivery', 'bankruptcy'] | None = None,
         count: int | None = None,
-        continuation: str | None = None,
+        continuation: int | str | None = None,
         search_start_timestamp: int | None = None,
         timeout: float | None = None,
     ) -> SettlementsPage:
@@ -2787,7 +2787,7 @@ class PrivateMethods:
         *,
         type: Literal['settlement', 'delivery', 'bankruptcy'] | None = None,
         count: int | None = None,
-        continuation: str | None = None,
+        continuation: int | str | None = None,
         search_start_timestamp: int | None = None,
         timeout: float | None = None,
     ) -> SettlementsPage:
@@ -2861,7 +2861,7 @@ class PrivateMethods:
         query: str | None = None,
         count: int | None = None,
         subaccount_id: int | None = None,
-        continuation: int | None = None,
+        continuation: int | str | None = None,
         timeout: float | None = None,
     ) -> TransactionLogPage:
         """``private/get_transaction_log``: Retrieve the latest user trades that have occurred
@@ -2919,7 +2919,7 @@ class PrivateMethods:
         *,
         instrument_name: str | None = None,
         count: int | None = None,
-        continuation: str | None = None,
+        continuation: int | str | None = None,
         timeout: float | None = None,
     ) -> TriggerOrderHistoryPage:
         """``private/get_trigger_order_history``: Retrieves detailed log of the user's trigger
@@ -3222,7 +3222,7 @@ class PrivateMethods:
         beneficiary_vasp_did: str | None = None,
         beneficiary_vasp_website: str | None = None,
         limit: int | None = None,
-        continuation: str | None = None,
+        continuation: int | str | None = None,
         timeout: float | None = None,
     ) -> AddressBeneficiariesPage:
         """``private/list_address_beneficiaries``: Lists address beneficiaries with optional

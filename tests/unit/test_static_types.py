@@ -70,6 +70,8 @@ async def params(client: DeribitClient) -> None:
                            "bid": {"amount": 1.0}}]  # type: ignore[typeddict-item]
     )
     await client.private.move_positions(1, 2, [{"instrument_name": "BTC-PERPETUAL", "amount": 1}])
+    page = await client.private.get_trigger_order_history("BTC", count=1)  # a page's token
+    await client.private.get_trigger_order_history("BTC", continuation=page.continuation)
     await client.private.simulate_portfolio("BTC", simulated_positions={"BTC-PERPETUAL": 1.0})
 """  # noqa: E501  (an error's ignore must stay on its line)
 

@@ -31,6 +31,9 @@ def _param_type(method: dict[str, Any], param: dict[str, Any]) -> str:
     typed = overrides.PARAM_TYPES.get((method["name"], param["name"]))
     if typed is not None:
         return typed
+    if param["name"] == "continuation":
+        # A page's token goes back as its result typed it (a string or an integer).
+        return overrides.FIELD_TYPES["*.continuation"]
     if param["type"] == "array":
         return f"list[{_value_type(param['items'], param)}]"
     return _value_type(param["type"], param)
