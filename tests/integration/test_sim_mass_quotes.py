@@ -194,7 +194,12 @@ async def test_a_post_only_amendment_that_would_cross_is_refused_and_cancels_the
     bid, ask = await _spread(trader)
     await _quoting(trader)
     resting = _only(await _quote(trader, bid={"price": bid - 10, "amount": 10}))
-    crossing = {"price": ask + 5, "amount": 10, "post_only": True, "reject_post_only": True}
+    crossing: QuoteSideParam = {
+        "price": ask + 5,
+        "amount": 10,
+        "post_only": True,
+        "reject_post_only": True,
+    }
     refused = await _quote(trader, bid=crossing, wait=wait)
     assert (_errors(refused), len(refused.pending_requests or ())) == (errors, pending)
     await _ended_by_post_only(trader, resting.order_id)
@@ -315,7 +320,7 @@ async def test_a_waited_quote_reports_orders_and_errors_as_documented(
 ) -> None:
     bid, _ = await _spread(trader)
     await _quoting(trader)
-    quotes = [{"instrument_name": PERP, "quote_set_id": "perps",
+    quotes: list[MassQuoteParam] = [{"instrument_name": PERP, "quote_set_id": "perps",
                "bid": {"price": bid - 10, "amount": 10}}]  # fmt: skip
     detailed = await trader.private.mass_quote("1", "mm", quotes, detailed=True)
     assert (detailed.errors, detailed.trades) == ([], [])
@@ -348,7 +353,7 @@ async def test_a_quote_not_waited_for_over_http_is_matched_after_the_response(
     bid, _ = await _spread(trader)
     await trader.private.enable_cancel_on_disconnect(scope="account")  # HTTP has no connection
     await trader.private.set_mmp_config("btc_usd", 60, 0, mmp_group="mm", max_quote_quantity=1)
-    quotes = [{"instrument_name": PERP, "quote_set_id": "perps",
+    quotes: list[MassQuoteParam] = [{"instrument_name": PERP, "quote_set_id": "perps",
                "bid": {"price": bid - 10, "amount": 10}}]  # fmt: skip
     async with (
         trader.subscribe(f"user.orders.{PERP}.raw") as orders,

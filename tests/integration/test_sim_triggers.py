@@ -3,12 +3,14 @@ stops, take-profits and trailing stops, and the trigger order history that recor
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import pytest
 
 from deribit_client import DeribitClient, RpcError
+from deribit_client.models import OrderType, Trigger
 from deribit_client.testing import SIM_CLIENT_ID, DeribitSimulator
+from tests.helpers import next_notification
 
 PERP = "BTC-PERPETUAL"
 
@@ -46,7 +48,7 @@ async def test_a_stop_fires_when_the_last_price_falls_to_it_and_sells_at_market(
 
     await trader.private.cancel(untouched.order.order_id)
     history = await trader.private.get_trigger_order_history("BTC")
-    assert [(e.order_id, e.request, e.order_state) for e in history.entries] == [
+    assert [(e.order_id, e.request, e.order_state) for e in history.entries or []] == [
         (untouched.order.order_id, "cancel", "cancelled"),
         (stop.order.order_id, "trigger:order", "triggered"),
     ]
@@ -54,7 +56,7 @@ async def test_a_stop_fires_when_the_last_price_falls_to_it_and_sells_at_market(
     rest = await trader.private.get_trigger_order_history(
         "BTC", count=1, continuation=first.continuation
     )
-    assert [e.order_id for e in rest.entries] == [stop.order.order_id]
+    assert [e.order_id for e in rest.entries or []] == [stop.order.order_id]
     assert rest.continuation is None
 
 
@@ -101,7 +103,7 @@ async def test_a_trigger_its_reference_price_has_reached_already_is_refused(
     last, mark = ticker.last_price, ticker.mark_price
     assert last is not None
     assert mark is not None
-    reached = [
+    reached: list[tuple[Any, OrderType, Trigger, float]] = [
         (trader.private.sell, "stop_market", "last_price", last + 500),  # a stop above
         (trader.private.sell, "stop_limit", "last_price", last),  # at the price: reached
         (trader.private.buy, "stop_market", "mark_price", round(mark) - 500),  # a stop below
@@ -166,7 +168,7 @@ async def test_an_index_price_stop_fires_when_the_index_moves(
     )
     async with trader.subscribe(f"deribit_price_index.{index}") as prices:
         await sim.set_index_price(index, start - 50)  # the instrument's market stays put
-        assert (await asyncio.wait_for(anext(prices), 5)).data.price == start - 50
+        assert (await next_notification(prices)).data.price == start - 50
         waiting = await trader.private.get_order_state(stop.order.order_id)
         assert waiting.order_state == "untriggered"
         await sim.set_index_price(index, start - 100)
@@ -192,4 +194,4 @@ async def test_a_stop_the_account_can_no_longer_cover_is_rejected_when_it_fires(
     assert (fired.triggered, fired.order_state, fired.filled_amount) == (True, "rejected", 0)
     assert await trader.private.get_positions(currency="BTC") == []
     history = await trader.private.get_trigger_order_history("BTC")
-    assert [e.order_state for e in history.entries] == ["rejected:not_enough_funds"]
+    assert [e.order_state for e in history.entries or []] == ["rejected:not_enough_funds"]

@@ -485,7 +485,7 @@ async def test_notifications_queued_for_a_lone_reader_arrive_whole_when_others_j
             joined = await anext(second)
     assert [type(item.data) for item in items] == [Ticker] * 3  # type: ignore[union-attr]
     assert [item.data.timestamp for item in items] == [0, 1, 2]  # type: ignore[union-attr]
-    assert {item.channel for item in items} == {TICKER}  # type: ignore[union-attr]
+    assert {item.channel for item in items} == {TICKER}
     assert joined.data.timestamp == 2  # type: ignore[union-attr]
     assert client.subscriptions.malformed == 0
 
@@ -827,11 +827,12 @@ async def test_a_rejected_subscriber_in_a_batch_leaves_the_others_subscribed(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
     sim.reject_channels.add(TICKERS[2])
-    ok, rejected = await asyncio.gather(
+    results: list[Any] = await asyncio.gather(
         client.subscribe(TICKERS[0]),
         client.subscribe(TICKERS[1], TICKERS[2]),
         return_exceptions=True,
     )
+    ok, rejected = results
     assert isinstance(rejected, SubscriptionRejected)
     assert rejected.channels == [TICKERS[2]]
     assert not isinstance(ok, BaseException)
@@ -840,7 +841,7 @@ async def test_a_rejected_subscriber_in_a_batch_leaves_the_others_subscribed(
         # The rejected subscriber's accepted channel was undone before it heard.
         assert {c for s in sim.sessions for c in s.channels} == {TICKERS[0]}
         await sim.publish(TICKERS[0], {"instrument_name": "BTC-PERPETUAL", "timestamp": 1})
-        assert (await anext(ok)).channel == TICKERS[0]  # type: ignore[union-attr]
+        assert (await anext(ok)).channel == TICKERS[0]
 
 
 async def test_cancelling_one_subscriber_of_a_batch_loses_nothing_else(
@@ -858,7 +859,7 @@ async def test_cancelling_one_subscriber_of_a_batch_loses_nothing_else(
         await until(lambda: ("public/unsubscribe", {"channels": [TICKERS[1]]}) in sim.calls)
         assert client.subscriptions.channels == [TICKERS[0]]
         await sim.publish(TICKERS[0], {"instrument_name": "BTC-PERPETUAL", "timestamp": 1})
-        assert (await anext(sub)).channel == TICKERS[0]  # type: ignore[union-attr]
+        assert (await anext(sub)).channel == TICKERS[0]
 
 
 async def test_a_subscribe_cancelled_before_its_batch_goes_out_sends_nothing(
