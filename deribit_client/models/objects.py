@@ -449,6 +449,8 @@ class Portfolio(DeribitObject):
 class NewSubaccount(DeribitObject):
     """NewSubaccount"""
 
+    id: int
+    """Subaccount identifier"""
     email: str | None = None
     """User email"""
     login_enabled: bool | None = None
@@ -463,8 +465,6 @@ class NewSubaccount(DeribitObject):
     """Whether the Security Keys authentication is enabled"""
     username: str | None = None
     """Account name (given by user)"""
-    id: int | None = None
-    """Subaccount identifier"""
     portfolio: Portfolio | None = None
     type: str | None = None
     """Not in the spec's schema; its examples carry it."""

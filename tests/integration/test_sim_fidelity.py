@@ -18,6 +18,7 @@ from deribit_client import (
     InsufficientFundsError,
     InvalidRequestError,
     LocalOrderBook,
+    Notification,
     RpcError,
     TransportError,
 )
@@ -146,8 +147,11 @@ async def test_open_orders_hold_initial_margin_in_the_summary_and_the_position(
     placed = await trader.private.buy(PERP, amount=100_000, price=bid)
     margins = await trader.private.get_order_margin_by_ids([placed.order.order_id])
     held = margins[0].initial_margin
+    assert held is not None
     assert held == pytest.approx(100_000 / bid * 0.02)
     summary = await trader.private.get_account_summary("BTC")
+    assert before.initial_margin is not None
+    assert before.available_funds is not None
     assert summary.initial_margin == pytest.approx(before.initial_margin + held)
     assert summary.available_funds == pytest.approx(before.available_funds - held)
     assert (await trader.private.get_position(PERP)).open_orders_margin == pytest.approx(held)
@@ -174,6 +178,7 @@ async def test_an_order_closing_a_position_needs_no_margin_but_its_excess_does(
     assert closing.initial_margin == pytest.approx(held.initial_margin)
     await trader.private.sell(PERP, amount=size, price=ask)  # would open a short
     beyond = await trader.private.get_account_summary("BTC")
+    assert held.initial_margin is not None
     assert beyond.initial_margin == pytest.approx(held.initial_margin + size / ask * 0.02)
 
 
@@ -557,6 +562,7 @@ async def test_logins_are_in_the_access_log_and_its_channel(
     assert log.records_total == 2  # the trader's login, then the second one
     assert log.data is not None
     assert [entry.id for entry in log.data] == [2, 1]  # newest first
+    assert isinstance(login, Notification)
     assert login.data.id == 2
     assert login.data.ip == "127.0.0.1"
 
@@ -670,7 +676,7 @@ async def test_array_params_check_their_items(sim: DeribitSimulator) -> None:
             reply = msgspec.json.decode(await asyncio.wait_for(ws.receive_str(), 5))
             assert reply["error"]["data"]["param"] == "channels", method
     key = {"id": 1, "max_scope": "account:read"}
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         ("private/cancel_all_by_kind_or_type", {"currency": [["BTC"]]}, "currency"),
         ("private/edit_api_key", {**key, "enabled_features": [{"a": 1}]}, "enabled_features"),
         ("private/edit_api_key", {**key, "enabled_features": ["nope"]}, "enabled_features"),

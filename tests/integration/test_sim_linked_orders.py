@@ -5,12 +5,12 @@ primary places a stop-loss and take-profit pair that cancel each other (OTOCO), 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final, Literal
 
 import pytest
 
 from deribit_client import DeribitClient, RpcError
-from deribit_client.models import Order
+from deribit_client.models import Direction, Order, OtocoOrderParam
 from deribit_client.testing import DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
@@ -43,22 +43,23 @@ async def _state(client: DeribitClient, order_id: str) -> Order:
     return await client.private.get_order_state(order_id)
 
 
-def _stop(direction: str, trigger_price: float, amount: float = 10) -> dict[str, Any]:
+def _stop(direction: Direction, trigger_price: float, amount: float = 10) -> OtocoOrderParam:
     return {"type": "stop_market", "trigger": "index_price", "trigger_price": trigger_price,
             "direction": direction, "amount": amount}  # fmt: skip
 
 
-OTOCO = "one_triggers_one_cancels_other"
+Linked = Literal["one_triggers_other", "one_cancels_other", "one_triggers_one_cancels_other"]
+OTOCO: Final = "one_triggers_one_cancels_other"
 
 
-def _bracket(take_profit: float, stop_loss: float) -> list[dict[str, Any]]:
+def _bracket(take_profit: float, stop_loss: float) -> list[OtocoOrderParam]:
     """A long position's exits: a limit sell and a stop sell of 10, as an OTOCO config."""
     return [{"type": "limit", "price": take_profit, "direction": "sell", "amount": 10},
             _stop("sell", stop_loss)]  # fmt: skip
 
 
 async def _primary(
-    client: DeribitClient, price: float, kind: str, config: list[dict[str, Any]], **extra: Any
+    client: DeribitClient, price: float, kind: Linked, config: list[OtocoOrderParam], **extra: Any
 ) -> Order:
     """A buy of 10 at ``price`` with ``config``'s orders linked ``kind``."""
     placed = await client.private.buy(
@@ -94,7 +95,7 @@ async def test_a_primary_cancelled_unfilled_cancels_its_secondaries(trader: Deri
     primary = await _primary(trader, bid - 20, OTOCO, _bracket(bid + 100, index - 100))
     assert primary.is_primary_otoco is True
     await trader.private.cancel(primary.order_id)
-    for order_id in primary.oto_order_ids or ():
+    for order_id in primary.oto_order_ids or []:
         state = await _state(trader, order_id)
         assert (state.order_state, state.cancel_reason) == ("cancelled", "oto_primary_closed")
     assert await trader.private.get_open_orders() == []
@@ -135,7 +136,7 @@ async def test_one_triggers_one_cancels_other_brackets_the_position(
 ) -> None:
     bid, _, index = await _prices(trader)
     primary = await _primary(trader, bid - 2, OTOCO, _bracket(bid + 30, index - 100))
-    take_id, stop_id = primary.oto_order_ids or ()
+    take_id, stop_id = primary.oto_order_ids or []
     await _trade_through(sim, trader, "sell", bid - 2, extra=10)
     assert (await _state(trader, take_id)).order_state == "open"  # resting now
     await _trade_through(sim, trader, "buy", bid + 30, extra=10)  # the take-profit fills
@@ -153,7 +154,7 @@ async def test_the_fill_condition_decides_how_much_is_placed_when(
     sim: DeribitSimulator,
     trader: DeribitClient,
     counterparty: DeribitClient,
-    condition: str,
+    condition: Literal["first_hit", "complete_fill", "incremental"],
     after_part: float | None,
     after_all: float,
 ) -> None:
@@ -167,7 +168,7 @@ async def test_the_fill_condition_decides_how_much_is_placed_when(
         trigger_fill_condition=condition,
         otoco_config=[{"type": "limit", "price": bid + 200, "direction": "sell"}],
     )
-    (take_id,) = placed.order.oto_order_ids or ()
+    (take_id,) = placed.order.oto_order_ids or []
 
     async def placed_amount() -> float | None:
         take = await _state(trader, take_id)
@@ -214,11 +215,9 @@ async def test_an_oco_partner_of_a_primary_that_trades_at_once_never_trades(
         otoco_config=[{"type": "limit", "price": ask + 50, "direction": "buy"}],  # marketable
     )
     assert placed.order.order_state == "filled"
-    (partner,) = [
-        o
-        for o in await trader.private.get_order_history_by_instrument(PERP, include_unfilled=True)
-        if o.order_id != placed.order.order_id
-    ]
+    history = await trader.private.get_order_history_by_instrument(PERP, include_unfilled=True)
+    assert isinstance(history, list)
+    (partner,) = [o for o in history if o.order_id != placed.order.order_id]
     assert (partner.order_state, partner.cancel_reason) == ("cancelled", "oco_other_closed")
     assert (await trader.private.get_position(PERP)).size == 10
 
@@ -232,6 +231,6 @@ async def test_a_primary_ended_by_its_book_s_state_cancels_its_secondaries(
         time_in_force="good_til_day",
     )  # fmt: skip
     await sim.set_instrument_state(PERP, "settlement")
-    (secondary_id,) = primary.oto_order_ids or ()
+    (secondary_id,) = primary.oto_order_ids or []
     state = await _state(trader, secondary_id)
     assert (state.order_state, state.cancel_reason) == ("cancelled", "oto_primary_closed")

@@ -53,16 +53,17 @@ async def test_a_subaccount_trades_with_its_own_funds(
     assert position.size == 100
     assert await trader.private.get_positions(currency="BTC") == []
     (trade,) = bought.trades
+    assert trade.fee is not None
     assert (await desk.private.get_account_summary("BTC")).balance == 1.0 - trade.fee
     assert (await trader.private.get_account_summary("BTC")).balance == main_before
 
     (details,) = await trader.private.get_subaccounts_details("BTC", with_open_orders=True)
-    assert [p.size for p in details.positions] == [100]
+    assert [p.size for p in details.positions or []] == [100]
     assert [o.order_id for o in details.open_orders or []] == [resting.order.order_id]
     held = await trader.private.get_positions(currency="BTC", subaccount_id=sub.id)
     assert [p.size for p in held] == [100]
     log = await desk.private.get_transaction_log("BTC", 0, 2**62)
-    assert [e.type for e in log.logs] == ["trade", "transfer"]  # newest first
+    assert [e.type for e in log.logs or []] == ["trade", "transfer"]  # newest first
     with pytest.raises(RpcError) as refused:  # only the main account removes it
         await trader.private.remove_subaccount(sub.id)
     assert refused.value.code == 11029  # not empty
@@ -72,6 +73,7 @@ async def test_the_main_account_disables_products_for_a_subaccount(
     trader: DeribitClient, desk: DeribitClient
 ) -> None:
     sub = (await desk.private.get_account_summary("BTC", extended=True)).id
+    assert sub is not None
     await trader.private.set_disabled_trading_products(sub, ["perpetual", "options"])
     with pytest.raises(RpcError) as refused:
         await desk.private.buy(PERP, amount=10, type="market")
@@ -97,6 +99,7 @@ async def test_a_subaccount_has_no_subaccounts_and_tokens_stay_within_the_family
         refresh = main.auth.refresh_params()
         assert refresh is not None
         me = (await main.private.get_account_summary("BTC", extended=True)).id
+        assert me is not None
         scoped = await main.public.exchange_token(refresh["refresh_token"], me, scope="session:x")
         assert "mainaccount" not in scoped.scope  # an explicit scope drops it (REFERENCE 2.3)
     sim.add_api_key("stranger", "stranger-secret")
@@ -106,6 +109,7 @@ async def test_a_subaccount_has_no_subaccounts_and_tokens_stay_within_the_family
         refresh = stranger.auth.refresh_params()
         assert refresh is not None
         sub = (await desk.private.get_account_summary("BTC", extended=True)).id
+        assert sub is not None
         with pytest.raises(AuthenticationError):
             await stranger.public.exchange_token(refresh["refresh_token"], sub)
 

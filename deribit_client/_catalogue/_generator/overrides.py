@@ -424,6 +424,7 @@ IDENTIFIERS: dict[str, tuple[str, ...]] = {
     "AddressBookItem": ("address",),
     "TransactionLog": ("id",),
     "Subaccount": ("id",),
+    "NewSubaccount": ("id",),
 }
 """Generated model -> the members that identify it (required; all others may be absent)."""
 
