@@ -52,6 +52,12 @@ async def test_tradingview_chart_has_history_and_ends_with_the_fills(
     now = sim.now_ms()
     chart = await trader.public.get_tradingview_chart_data(PERP, now - 3_600_000, now, "1")
     assert chart.status == "ok"
+    assert chart.ticks
+    assert chart.open
+    assert chart.high
+    assert chart.low
+    assert chart.close
+    assert chart.cost
     assert len(chart.ticks) in (60, 61)  # a bot's start-up indicators get an hour of data
     assert all(b - a == 60_000 for a, b in zip(chart.ticks, chart.ticks[1:], strict=False))
     for o, h, lo, c in zip(chart.open, chart.high, chart.low, chart.close, strict=True):
@@ -60,7 +66,7 @@ async def test_tradingview_chart_has_history_and_ends_with_the_fills(
     assert chart.high[-1] == max(t.price for t in filled.trades)
     assert chart.cost[-1] == pytest.approx(500)  # futures: cost in USD
     again = await trader.public.get_tradingview_chart_data(PERP, now - 3_600_000, now, "1")
-    assert again.close[:-1] == chart.close[:-1]  # the made-up past does not change
+    assert (again.close or [])[:-1] == chart.close[:-1]  # the made-up past does not change
     empty = await trader.public.get_tradingview_chart_data(PERP, now, now - 60_000, "1")
     assert empty.status == "no_data"
     assert empty.ticks == []
@@ -124,16 +130,19 @@ async def test_the_transaction_log_explains_every_balance_change(
     await trader.private.submit_transfer_to_subaccount("BTC", 1.5, sub.id)
     own = await trader.private.get_current_deposit_address("BTC")
     assert own is not None
+    assert own.address is not None
     with pytest.raises(RpcError) as to_self:
         await trader.private.withdraw("BTC", own.address, 0.25)
     assert to_self.value.code == 11096  # address_belongs_to_user: a transfer, not a withdrawal
     with pytest.raises(InsufficientFundsError):
         await trader.private.withdraw("BTC", "bc1-elsewhere", 1_000.0)
     withdrawal = await trader.private.withdraw("BTC", "bc1-elsewhere", 0.25)
+    assert withdrawal.id is not None
     cancelled = await trader.private.cancel_withdrawal("BTC", withdrawal.id)
     assert cancelled.state == "cancelled"
     summary = await trader.private.get_account_summary("BTC")
     log = await trader.private.get_transaction_log("BTC", 0, sim.now_ms() + 1, count=100)
+    assert log.logs is not None
     entries = log.logs[::-1]  # oldest first
     assert [e.type for e in entries] == [
         "deposit",
@@ -142,25 +151,25 @@ async def test_the_transaction_log_explains_every_balance_change(
         "withdrawal",
         "withdrawal",
     ]
-    assert sum(e.change for e in entries) == pytest.approx(summary.balance)
+    assert sum(e.change or 0 for e in entries) == pytest.approx(summary.balance)
     assert entries[-1].balance == pytest.approx(summary.balance)
     trades_only = await trader.private.get_transaction_log(
         "BTC", start, sim.now_ms(), query="trade"
     )
-    assert {e.trade_id for e in trades_only.logs} == {t.trade_id for t in filled.trades}
+    assert {e.trade_id for e in trades_only.logs or []} == {t.trade_id for t in filled.trades}
     page = await trader.private.get_transaction_log("BTC", 0, sim.now_ms(), count=2)
     assert page.continuation is not None
     rest = await trader.private.get_transaction_log(
         "BTC", 0, sim.now_ms(), count=100, continuation=int(page.continuation)
     )
-    assert len(page.logs) + len(rest.logs) == len(entries)
+    assert len(page.logs or []) + len(rest.logs or []) == len(entries)
     transfers = await trader.private.get_transfers("BTC")
-    assert [(t.amount, t.other_side) for t in transfers.data] == [(1.5, sub.username)]
+    assert [(t.amount, t.other_side) for t in transfers.data or []] == [(1.5, sub.username)]
     subaccounts = await trader.private.get_subaccounts(with_portfolio=True)
     (mine,) = [s for s in subaccounts if s.id == sub.id]
     assert mine.portfolio is not None
     withdrawals = await trader.private.get_withdrawals("BTC")
-    assert [w.state for w in withdrawals.data] == ["cancelled"]
+    assert [w.state for w in withdrawals.data or []] == ["cancelled"]
     settlements = await trader.private.get_settlement_history_by_currency("BTC")
     assert settlements.settlements == []  # the simulated market never settles
     margins = await trader.private.get_margins(PERP, 10_000, 60_000.0)

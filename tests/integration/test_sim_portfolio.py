@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from deribit_client import DeribitClient, RpcError
+from deribit_client.models import PositionMoveParam
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 
 PERP = "BTC-PERPETUAL"
@@ -28,7 +29,7 @@ async def test_positions_move_to_a_subaccount_and_back(trader: DeribitClient) ->
     (theirs,) = await trader.private.get_positions(currency="BTC", subaccount_id=sub.id)
     assert (theirs.size, theirs.average_price) == (400, 64_000)
     (details,) = await trader.private.get_subaccounts_details("BTC")
-    assert [p.size for p in details.positions] == [400]
+    assert [p.size for p in details.positions or []] == [400]
 
     with pytest.raises(RpcError) as too_much:  # more than the source holds
         await trader.private.move_positions(sub.id, main_id,
@@ -51,7 +52,7 @@ async def test_moving_positions_is_limited_to_100_a_week(sim: DeribitSimulator) 
         sub = await trader.private.create_subaccount()
         main_id = (await trader.private.get_account_summary("BTC", extended=True)).id
         assert main_id is not None
-        trades = [{"instrument_name": PERP, "amount": 10}]
+        trades: list[PositionMoveParam] = [{"instrument_name": PERP, "amount": 10}]
         for n in range(100):
             source, target = (main_id, sub.id) if n % 2 == 0 else (sub.id, main_id)
             await trader.private.move_positions(source, target, trades)
