@@ -62,10 +62,9 @@ reads any more, while Deribit answers with errors it documents as transient (130
 temporarily_unavailable, 10040 retry...)."""
 
 
-def _not_transient(error: BaseException) -> bool:
-    """What a resync or a release does not try again: all but the errors Deribit calls
-    transient."""
-    return not (isinstance(error, RpcError) and error.retryable)
+def _transient(error: BaseException) -> bool:
+    """What a resync or a release tries again: the errors Deribit calls transient."""
+    return isinstance(error, RpcError) and error.retryable
 
 
 def is_private_channel(channel: str) -> bool:
@@ -578,13 +577,16 @@ class SubscriptionManager:
             await self._unsubscribe(names)
         except DeribitError as exc:
             log.info("unsubscribe of %s failed: %s", ", ".join(names), exc)
-            if not _not_transient(exc):
+            if _transient(exc):
                 self._spawn(self._release_orphans(names, after=exc))
 
     async def _release_orphans(self, names: list[str], after: DeribitError | None = None) -> None:
         """From a task: unsubscribe those of ``names`` nobody subscribed again meanwhile,
-        trying transient refusals again (``after``: a first try's, waited out first)."""
+        trying transient refusals again (``after``: a first try's, waited out first and
+        counted among the :data:`TRANSIENT_ATTEMPTS`)."""
+        tries = TRANSIENT_ATTEMPTS
         if after is not None:
+            tries -= 1
             await asyncio.sleep(retry_delay(self._policy, 1, after))
 
         async def release() -> None:
@@ -594,18 +596,20 @@ class SubscriptionManager:
                     await self._unsubscribe(left)
 
         try:
-            await self._retry_transient(release, f"unsubscribe of {', '.join(names)}")
+            await self._retry_transient(release, f"unsubscribe of {', '.join(names)}", tries)
         except DeribitError as exc:
             log.info("could not release %s: %s", ", ".join(names), exc)
 
-    async def _retry_transient(self, attempt: Callable[[], Awaitable[None]], what: str) -> None:
+    async def _retry_transient(
+        self, attempt: Callable[[], Awaitable[None]], what: str, tries: int = TRANSIENT_ATTEMPTS
+    ) -> None:
         """Run ``attempt`` until it succeeds, trying errors Deribit calls transient again
-        with the reconnect policy's backoff (:data:`TRANSIENT_ATTEMPTS` tries)."""
+        with the reconnect policy's backoff, ``tries`` times at most."""
         await retry_with_backoff(
             attempt,
             self._policy,
-            is_fatal=_not_transient,
-            max_attempts=TRANSIENT_ATTEMPTS,
+            is_fatal=lambda error: not _transient(error),
+            max_attempts=tries,
             what=what,
         )
 

@@ -105,6 +105,18 @@ async def test_leaving_a_subscription_whose_unsubscribe_is_refused_does_not_rais
         assert (await anext(again)).data.timestamp == 2  # type: ignore[union-attr]
 
 
+async def test_an_unsubscribe_refused_on_every_try_is_given_up_after_five(
+    client: DeribitClient, sim: DeribitSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.inject_error("public/unsubscribe", 13028, "temporarily_unavailable", times=None)
+    with caplog.at_level(logging.INFO, logger="deribit_client"):
+        async with client.subscribe(TICKER):
+            pass
+        await until(lambda: "could not release" in caplog.text)
+    # The first try and the retries together: TRANSIENT_ATTEMPTS, as for a resync.
+    assert [m for m, _ in sim.calls].count("public/unsubscribe") == 5
+
+
 async def test_a_refusal_no_retry_mends_leaves_the_unsubscribe_alone(
     client: DeribitClient, sim: DeribitSimulator
 ) -> None:
