@@ -649,21 +649,22 @@ class ExberryClient:
     async def _step_session(self, conn: Conn) -> None:
         if self._public_token is not None:
             return  # the Market Data API's public mode: every frame carries the token
-        if self._broker_token is not None:
-            d = {"token": self._broker_token}
-            await self._call_on(conn, f"{BROKER}.oms/createSession", d, SessionResult, False, None)
-            return
-        await self._call_on(conn, SESSION_Q, self._session_request(), SessionResult, False, None)
+        q, d = self._session_request()
+        await self._call_on(conn, q, d, SessionResult, False, None)
 
-    def _session_request(self) -> dict[str, Any]:
+    def _session_request(self) -> tuple[str, dict[str, Any]]:
+        """The session's qualifier and ``d`` for the credentials given."""
+        if self._broker_token is not None:
+            return f"{BROKER}.oms/createSession", {"token": self._broker_token}
         if self._api_key is not None and self._secret is not None:
             stamp = str(int(self._clock() * 1000))
             signature = session_signature(self._secret, self._api_key, stamp)
-            return {"apiKey": self._api_key, "timestamp": stamp, "signature": signature}
+            d = {"apiKey": self._api_key, "timestamp": stamp, "signature": signature}
+            return SESSION_Q, d
         if self._token is not None:
-            return {"token": self._token}
+            return SESSION_Q, {"token": self._token}
         if self._username is not None:
-            return {"username": self._username, "password": self._password}
+            return SESSION_Q, {"username": self._username, "password": self._password}
         raise CredentialsRequired("Exberry needs api_key/secret, token or username/password")
 
     async def _step_resume(self, conn: Conn) -> None:
@@ -1032,10 +1033,8 @@ class ExberryClient:
         arrive on :meth:`execution_reports` (``QuoteCreated``). ``mpRfqId`` is the
         idempotency key: a lost reply raises ``OrderOutcomeUnknown`` keyed on it."""
         check_int("mpRfqId", mpRfqId, 1)
-        if isinstance(expireTime, dt.datetime):
-            expireTime = int(_utc("expireTime", expireTime).timestamp())
-        elif expireTime is not None:
-            check_int("expireTime", expireTime, 1)
+        if expireTime is not None:
+            expireTime = _epoch_seconds("expireTime", expireTime, 1)
         d = _members(call_arguments())
         return await self._request(f"{MARKET}/submitRFQ", d, RfqResult, timeout)
 
@@ -2007,11 +2006,8 @@ def _broker_page(arguments: dict[str, Any]) -> dict[str, Any]:
     if order_by is not None:
         arguments["orderBy"] = dict(order_by)
     for name in ("dateFrom", "dateTo"):
-        moment = arguments.get(name)
-        if isinstance(moment, dt.datetime):
-            arguments[name] = int(_utc(name, moment).timestamp())
-        elif moment is not None:
-            check_int(name, moment, 0)
+        if arguments.get(name) is not None:
+            arguments[name] = _epoch_seconds(name, arguments[name], 0)
     low, high = arguments.get("dateFrom"), arguments.get("dateTo")
     if low is not None and high is not None and high <= low:
         raise ClientError(f"dateTo ({high}) must be after dateFrom ({low})")
@@ -2153,6 +2149,13 @@ def _eod_range(
         if backwards:
             raise ClientError(f"eodDateTo {text_to} must be after eodDateFrom {text_from}")
     return text_from, text_to
+
+
+def _epoch_seconds(name: str, moment: int | dt.datetime, minimum: int) -> int:
+    """A time Exberry takes in epoch seconds, given so or as an aware ``datetime``."""
+    if isinstance(moment, dt.datetime):
+        return int(_utc(name, moment).timestamp())
+    return check_int(name, moment, minimum)
 
 
 def _utc(name: str, moment: dt.datetime) -> dt.datetime:
