@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from ._exberry_ledger import LedgerDesk
 from ._exberry_rules import Fail, Participant
 
-__all__ = ["BROKER_Q", "BrokerDesk"]
+__all__ = ["BROKER_Q", "BrokerDesk", "invalid_parameter"]
 
 BROKER_Q = "v1/broker"
 _SIDES = ("Buy", "Sell")
@@ -32,6 +32,11 @@ _EVENTS = {"Add": "Added", "Executed": "Executed", "Cancelled": "Cancelled"}
 """Execution-report kinds the broker passes on, by its name for them."""
 _WALLET_TYPES = ("Deposit", "Withdrawal", "Trade", "Fee")
 _DEFAULT_LIMIT = 25
+_OWN_CODES = {
+    1009: Fail(99, "Instrument trading is halted"),
+    1100: Fail(101, "orderId not found"),
+}
+"""The exchange's refusals the broker words its own way (its Rejected samples)."""
 
 
 class Exchange(Protocol):
@@ -48,7 +53,8 @@ class Exchange(Protocol):
     def cancel_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]: ...
 
 
-def _invalid(name: str) -> Fail:
+def invalid_parameter(name: str) -> Fail:
+    """The broker's refusal of a request member (``100``)."""
     return Fail(100, f"Missing or invalid parameter: {name}", "400")
 
 
@@ -72,23 +78,23 @@ class BrokerDesk:
         exchange; the exchange's refusal is a ``Rejected`` event, not an error."""
         for name in ("orderType", "side", "instrument", "quantity"):
             if name not in d:
-                raise _invalid(name)
+                raise invalid_parameter(name)
         order_type, side, tif = d["orderType"], d["side"], d.get("timeInForce", "GTC")
         if order_type not in _ORDER_TYPES:
-            raise _invalid("orderType")
+            raise invalid_parameter("orderType")
         if side not in _SIDES:
-            raise _invalid("side")
+            raise invalid_parameter("side")
         if tif not in _TIFS:
-            raise _invalid("timeInForce")
+            raise invalid_parameter("timeInForce")
         if type(d["instrument"]) is not str:
-            raise _invalid("instrument")
+            raise invalid_parameter("instrument")
         if not _number(d["quantity"]) or d["quantity"] <= 0:
-            raise _invalid("quantity")
+            raise invalid_parameter("quantity")
         price = d.get("price")
         if (order_type == "Limit") != (price is not None) or (
             price is not None and not _number(price)
         ):
-            raise _invalid("price")
+            raise invalid_parameter("price")
         terms: dict[str, Any] = {k: d[k] for k in ("orderType", "side", "instrument", "quantity")}
         terms.update(timeInForce=tif, mpOrderId=next(self._ids))
         if price is not None:
@@ -96,8 +102,6 @@ class BrokerDesk:
         try:
             self._exchange.place_order(mp, terms)
         except Fail as refused:
-            if refused.code == 1009:  # the broker's own code for it (its Rejected sample)
-                refused = Fail(99, "Instrument trading is halted")
             event = {k: v for k, v in terms.items() if k != "mpOrderId"}
             self._write(mp, self._rejected(mp, event, refused))
         return []
@@ -106,21 +110,21 @@ class BrokerDesk:
         """``cancelOrder`` by ``instrument`` and ``orderId``; an order it cannot cancel
         is a ``Rejected`` event (101 "orderId not found")."""
         if type(d.get("instrument")) is not str:
-            raise _invalid("instrument")
+            raise invalid_parameter("instrument")
         if type(d.get("orderId")) is not int:
-            raise _invalid("orderId")
+            raise invalid_parameter("orderId")
         try:
             self._exchange.cancel_order(
                 mp, {"instrument": d["instrument"], "orderId": d["orderId"]}
             )
         except Fail as refused:
-            if refused.code == 1100:
-                refused = Fail(101, "orderId not found")
             event = {"orderId": d["orderId"], "instrument": d["instrument"]}
             self._write(mp, self._rejected(mp, event, refused))
         return []
 
     def _rejected(self, mp: str, event: dict[str, Any], refused: Fail) -> dict[str, Any]:
+        """The ``Rejected`` event of a request the exchange refused."""
+        refused = _OWN_CODES.get(refused.code, refused)
         return {
             "messageType": "Rejected", **event, **self._who(mp),
             "errorCode": refused.code, "errorMessage": refused.message,
@@ -128,7 +132,7 @@ class BrokerDesk:
 
     # -- the orders stream ----------------------------------------------------------------
 
-    def snapshot(self, mp: str, instrument: str | None) -> list[dict[str, Any]]:
+    def orders_snapshot(self, mp: str, instrument: str | None) -> list[dict[str, Any]]:
         """The open orders (``ActiveOrder`` each) and ``SnapshotEnd``."""
         open_orders = [
             {"messageType": "ActiveOrder", **self._order(order)}
@@ -192,6 +196,10 @@ class BrokerDesk:
         owned = [a.ledger_account_id for a in self._exchange.ledger.accounts.values() if a.mp == mp]
         return min(owned) if owned else None
 
+    def balance_snapshot(self, mp: str) -> list[dict[str, Any]]:
+        """The balances of ``mp``'s ledger account and ``SnapshotEnd``."""
+        return [*self.balances(self.ledger_account(mp)), {"messageType": "SnapshotEnd"}]
+
     def balances(self, ledger_account_id: int | None) -> list[dict[str, Any]]:
         """One ``Balance`` per asset the account holds (free and locked)."""
         if ledger_account_id is None:
@@ -246,7 +254,7 @@ class BrokerDesk:
         """``transactions``: the ledger movements of the trader's accounts, of ``types``."""
         types = d.get("types", list(_WALLET_TYPES))
         if not isinstance(types, list) or not all(t in _WALLET_TYPES for t in types):
-            raise _invalid("types")
+            raise invalid_parameter("types")
         account = self._exchange.participant(mp).mp_name
         rows = []
         for row in self._exchange.ledger.transactions:
@@ -273,20 +281,20 @@ class BrokerDesk:
         low, high = d.get("dateFrom"), d.get("dateTo")
         for name, value in (("dateFrom", low), ("dateTo", high)):
             if value is not None and type(value) is not int:
-                raise _invalid(name)
+                raise invalid_parameter(name)
         if low is not None and high is not None and high <= low:
             raise Fail(101, "dateTo must be greater than dateFrom", "400")
         limit, offset = d.get("limit", _DEFAULT_LIMIT), d.get("offset", 0)
         if type(limit) is not int or not 1 <= limit <= 100:
-            raise _invalid("limit")
+            raise invalid_parameter("limit")
         if type(offset) is not int or offset < 0:
-            raise _invalid("offset")
+            raise invalid_parameter("offset")
         order_by = d.get("orderBy") or {}
         if not isinstance(order_by, dict) or order_by.get("direction", "Desc") not in (
             "Asc",
             "Desc",
         ):
-            raise _invalid("orderBy")
+            raise invalid_parameter("orderBy")
         kept = [
             (stamp, row)
             for stamp, row in rows

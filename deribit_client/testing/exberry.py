@@ -56,7 +56,7 @@ from ._exberry_auction import (
     check_time_in_force,
     equilibrium,
 )
-from ._exberry_broker import BROKER_Q, BrokerDesk
+from ._exberry_broker import BROKER_Q, BrokerDesk, invalid_parameter
 from ._exberry_calendar import Calendar, Market, calendar_of
 from ._exberry_implied import Level, Quote, Strategy, implied_quotes, opposite, strategy_of
 from ._exberry_ledger import (
@@ -740,24 +740,23 @@ class ExberrySimulator(FaultHooks):
         if peer.mp is None:
             raise Fail(10, "Permission denied", "401")
         if not isinstance(d, dict):
-            raise Fail(100, "Missing or invalid parameter: d", "400")
+            raise invalid_parameter("d")
         if name in (".account/orders", ".account/balance"):
             instrument = d.get("instrument")
             if instrument is not None and type(instrument) is not str:
-                raise Fail(100, "Missing or invalid parameter: instrument", "400")
+                raise invalid_parameter("instrument")
             if name == ".account/orders":
                 peer.broker[sid] = ("orders", q, instrument)
-                items = self.broker.snapshot(peer.mp, instrument)
+                items = self.broker.orders_snapshot(peer.mp, instrument)
             else:
                 peer.broker[sid] = ("balance", q, None)
-                account = self.broker.ledger_account(peer.mp)
-                items = [*self.broker.balances(account), {"messageType": "SnapshotEnd"}]
+                items = self.broker.balance_snapshot(peer.mp)
             for item in items:
                 await peer.send({"q": q, "sid": sid, "d": item})
             return
         handler = _BROKER_HANDLERS.get(name)
         if handler is None:
-            raise Fail(100, f"Unknown qualifier {q}", "400")
+            raise Fail(100, f"Unknown qualifier {q}", "400")  # the broker's "invalid" code
         for item in handler(self.broker, peer.mp, d):
             await peer.send({"q": q, "sid": sid, "d": item})
         await peer.send({"sig": 1, "q": q, "sid": sid})
