@@ -43,10 +43,11 @@ def test_an_entered_stream_keeps_its_own_type(tmp_path: pathlib.Path) -> None:
 # warns about an ignore no error needs, so a parameter type that stopped checking fails.
 PARAMS = """\
 from deribit_client import DeribitClient
+from deribit_client.exberry import ExberryClient
 from deribit_client.models import LegParam
 
 
-async def params(client: DeribitClient) -> None:
+async def params(client: DeribitClient, exberry: ExberryClient) -> None:
     leg: LegParam = {"instrument_name": "BTC-PERPETUAL", "amount": 10, "direction": "buy"}
     await client.private.create_combo([leg, {**leg, "direction": "sell"}])
     await client.private.create_combo(
@@ -72,6 +73,12 @@ async def params(client: DeribitClient) -> None:
     await client.private.move_positions(1, 2, [{"instrument_name": "BTC-PERPETUAL", "amount": 1}])
     page = await client.private.get_trigger_order_history("BTC", count=1)  # a page's token
     await client.private.get_trigger_order_history("BTC", continuation=page.continuation)
+    sub = await client.private.create_subaccount()  # a new subaccount always has its id
+    await client.private.submit_transfer_to_subaccount("BTC", 1.0, sub.id)
+    await exberry.place_order(  # parties as plain mappings, as from a config file
+        instrument="BTC", side="Buy", quantity=1, price=1.0, mpOrderId=1,
+        parties=[{"id": "37", "source": "P", "role": 24}],
+    )
     await client.private.simulate_portfolio("BTC", simulated_positions={"BTC-PERPETUAL": 1.0})
 """  # noqa: E501  (an error's ignore must stay on its line)
 
