@@ -6,7 +6,7 @@ _generator/overrides.py.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from .._catalogue.results import RESULTS
 from ..models import (
@@ -2525,6 +2525,51 @@ class PrivateMethods:
         params = {'currency': currency, 'label': label}
         return await self._caller.invoke('private/get_open_orders_by_label', params, RESULTS['private/get_open_orders_by_label'], timeout)
 
+    @overload
+    async def get_order_history_by_currency(
+        self,
+        currency: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        count: int | None = None,
+        offset: int | None = None,
+        include_old: bool | None = None,
+        include_unfilled: bool | None = None,
+        with_continuation: Literal[True],
+        continuation: int | str | None = None,
+        historical: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderHistoryPage: ...
+    @overload
+    async def get_order_history_by_currency(
+        self,
+        currency: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        count: int | None = None,
+        offset: int | None = None,
+        include_old: bool | None = None,
+        include_unfilled: bool | None = None,
+        with_continuation: Literal[False] | None = None,
+        continuation: int | str | None = None,
+        historical: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[Order]: ...
+    @overload
+    async def get_order_history_by_currency(
+        self,
+        currency: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        count: int | None = None,
+        offset: int | None = None,
+        include_old: bool | None = None,
+        include_unfilled: bool | None = None,
+        with_continuation: bool | None = None,
+        continuation: int | str | None = None,
+        historical: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[Order] | OrderHistoryPage: ...
     async def get_order_history_by_currency(
         self,
         currency: str,
@@ -2570,6 +2615,48 @@ class PrivateMethods:
         params = {'currency': currency, 'kind': kind, 'count': count, 'offset': offset, 'include_old': include_old, 'include_unfilled': include_unfilled, 'with_continuation': with_continuation, 'continuation': continuation, 'historical': historical}
         return await self._caller.invoke('private/get_order_history_by_currency', params, RESULTS['private/get_order_history_by_currency'], timeout)
 
+    @overload
+    async def get_order_history_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        count: int | None = None,
+        offset: int | None = None,
+        include_old: bool | None = None,
+        include_unfilled: bool | None = None,
+        with_continuation: Literal[True],
+        continuation: int | str | None = None,
+        historical: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderHistoryPage: ...
+    @overload
+    async def get_order_history_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        count: int | None = None,
+        offset: int | None = None,
+        include_old: bool | None = None,
+        include_unfilled: bool | None = None,
+        with_continuation: Literal[False] | None = None,
+        continuation: int | str | None = None,
+        historical: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[Order]: ...
+    @overload
+    async def get_order_history_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        count: int | None = None,
+        offset: int | None = None,
+        include_old: bool | None = None,
+        include_unfilled: bool | None = None,
+        with_continuation: bool | None = None,
+        continuation: int | str | None = None,
+        historical: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[Order] | OrderHistoryPage: ...
     async def get_order_history_by_instrument(
         self,
         instrument_name: str,

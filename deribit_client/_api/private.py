@@ -195,6 +195,14 @@ class PrivateAPI(PrivateMethods):
         freeze_quotes: bool | None = None,
         timeout: float | None = None,
     ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_all(
+        self,
+        *,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
     async def cancel_all(
         self,
         *,
@@ -228,6 +236,17 @@ class PrivateAPI(PrivateMethods):
         freeze_quotes: bool | None = None,
         timeout: float | None = None,
     ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_all_by_currency(
+        self,
+        currency: str,
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
     async def cancel_all_by_currency(
         self,
         currency: str,
@@ -264,6 +283,17 @@ class PrivateAPI(PrivateMethods):
         freeze_quotes: bool | None = None,
         timeout: float | None = None,
     ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_all_by_currency_pair(
+        self,
+        currency_pair: str,
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
     async def cancel_all_by_currency_pair(
         self,
         currency_pair: str,
@@ -305,6 +335,17 @@ class PrivateAPI(PrivateMethods):
         freeze_quotes: bool | None = None,
         timeout: float | None = None,
     ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_all_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        type: CancelType | None = None,
+        include_combos: bool | None = None,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
     async def cancel_all_by_instrument(
         self,
         instrument_name: str,
@@ -346,6 +387,17 @@ class PrivateAPI(PrivateMethods):
         freeze_quotes: bool | None = None,
         timeout: float | None = None,
     ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_all_by_kind_or_type(
+        self,
+        currency: str | list[str],
+        *,
+        kind: KindOrAny | None = None,
+        type: CancelType | None = None,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
     async def cancel_all_by_kind_or_type(
         self,
         currency: str | list[str],
@@ -378,6 +430,15 @@ class PrivateAPI(PrivateMethods):
         detailed: Literal[True],
         timeout: float | None = None,
     ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_by_label(
+        self,
+        label: str,
+        *,
+        currency: str | None = None,
+        detailed: bool = False,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
     async def cancel_by_label(
         self,
         label: str,
@@ -423,6 +484,22 @@ class PrivateAPI(PrivateMethods):
         currency_pair: str | None = None,
         timeout: float | None = None,
     ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_quotes(
+        self,
+        cancel_type: QuoteCancelType,
+        *,
+        detailed: bool = False,
+        freeze_quotes: bool | None = None,
+        min_delta: float | None = None,
+        max_delta: float | None = None,
+        quote_set_id: str | None = None,
+        instrument_name: str | None = None,
+        kind: KindOrAny | None = None,
+        currency: str | None = None,
+        currency_pair: str | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
     async def cancel_quotes(
         self,
         cancel_type: QuoteCancelType,
@@ -470,6 +547,14 @@ class PrivateAPI(PrivateMethods):
         detailed: Literal[True],
         timeout: float | None = None,
     ) -> list[BlockRfqQuoteCancelReport]: ...
+    @overload
+    async def cancel_all_block_rfq_quotes(
+        self,
+        *,
+        block_rfq_id: int | None = None,
+        detailed: bool = False,
+        timeout: float | None = None,
+    ) -> int | list[BlockRfqQuoteCancelReport]: ...
     async def cancel_all_block_rfq_quotes(
         self,
         *,

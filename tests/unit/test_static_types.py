@@ -1,6 +1,7 @@
 """What a type checker sees of the public API, checked with mypy --strict: a stream entered
 with ``async with`` or ``await`` keeps its own class, so its attributes (a subscription's
-``channels``) type-check in users' code."""
+``channels``) type-check in users' code; a result whose shape follows a flag has the shape
+the call asks for, and a flag known only at run time still type-checks."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from typing import Any, assert_type
 from deribit_client import DeribitClient, Notification, Subscription, channels
 from deribit_client.exberry import ExberryClient, ExberryStream
 from deribit_client.exberry.models import BookEvent
-from deribit_client.models import Ticker
+from deribit_client.models import (
+    BlockRfqQuoteCancelReport,
+    CancelReport,
+    Order,
+    OrderHistoryPage,
+    Ticker,
+)
 
 
 async def deribit(client: DeribitClient) -> None:
@@ -31,10 +38,24 @@ async def deribit(client: DeribitClient) -> None:
 async def exberry(client: ExberryClient) -> None:
     async with client.order_book_depth() as book:
         assert_type(book, ExberryStream[BookEvent])
+
+
+async def flags(client: DeribitClient, flag: bool) -> None:
+    history = client.private.get_order_history_by_currency
+    assert_type(await history("BTC"), list[Order])
+    assert_type(await history("BTC", with_continuation=True), OrderHistoryPage)
+    assert_type(await history("BTC", with_continuation=flag), list[Order] | OrderHistoryPage)
+    assert_type(await client.private.cancel_all(), int)
+    assert_type(await client.private.cancel_all(detailed=True), list[CancelReport])
+    assert_type(await client.private.cancel_all(detailed=flag), int | list[CancelReport])
+    assert_type(
+        await client.private.cancel_all_block_rfq_quotes(detailed=flag),
+        int | list[BlockRfqQuoteCancelReport],
+    )
 """
 
 
-def test_an_entered_stream_keeps_its_own_type(tmp_path: pathlib.Path) -> None:
+def test_streams_and_flag_dependent_results_keep_their_types(tmp_path: pathlib.Path) -> None:
     (tmp_path / "uses.py").write_text(USES)
     mypy_strict(tmp_path)
 

@@ -280,6 +280,23 @@ HAND_MODELS: dict[str, str] = {
 """Spec schema -> the hand-written model that mirrors it (a test checks it has every member
 the spec lists)."""
 
+FLAG_RESULTS: dict[str, tuple[str, str, str]] = {
+    # with_continuation=true turns the list into {orders, continuation}.
+    **{
+        f"private/get_order_history_by_{m}": (
+            "with_continuation",
+            "OrderHistoryPage",
+            "list[Order]",
+        )
+        for m in ("currency", "instrument")
+    },
+}
+"""Methods whose result shape follows a boolean parameter: (parameter, the result when it
+is true, the result otherwise). The wrapper gets overloads, so a type checker sees the
+shape a call asks for; the result decodes as either (``RESULT_TYPES``). Not for
+``get_index_price_names``' ``extended``: ``list[IndexName]`` cannot narrow its
+``list[str | IndexName]`` (lists are invariant)."""
+
 RESULT_TYPES: dict[str, str] = {
     "public/auth": "AuthResult",
     "public/exchange_token": "AuthResult",
@@ -329,9 +346,8 @@ RESULT_TYPES: dict[str, str] = {
     "private/move_positions": "PositionMove | list[PositionMoveTrade]",
     # The spec describes one entry; the example maps each currency to one.
     "private/get_reward_eligibility": "dict[str, RewardEligibility]",
-    # with_continuation=true turns the list into {orders, continuation}: both decode.
-    "private/get_order_history_by_currency": "list[Order] | OrderHistoryPage",
-    "private/get_order_history_by_instrument": "list[Order] | OrderHistoryPage",
+    # The shape follows a flag: either decodes.
+    **{m: f"{otherwise} | {when_true}" for m, (_, when_true, otherwise) in FLAG_RESULTS.items()},
     # The same objects the announcements and user.lock channels carry.
     "public/get_announcements": "list[Announcement]",
     "private/get_new_announcements": "list[Announcement]",

@@ -65,6 +65,31 @@ def _docstring(method: dict[str, Any], indent: str) -> list[str]:
     return out
 
 
+def _signature(name: str, args: list[str], result: str) -> list[str]:
+    return [f"    async def {name}(", *(f"        {a}," for a in args), f"    ) -> {result}:"]
+
+
+def _overloads(method: dict[str, Any], name: str, args: list[str], result: str) -> list[str]:
+    """``@overload`` signatures narrowing the result by a flag (``overrides.FLAG_RESULTS``):
+    ``True`` gives one shape, ``False`` or absent the other, and a ``bool`` known only at
+    run time ``result``, either."""
+    flagged = overrides.FLAG_RESULTS.get(method["name"])
+    if flagged is None:
+        return []
+    flag, when_true, otherwise = flagged
+    at = args.index(f"{flag}: bool | None = None")
+    lines: list[str] = []
+    for flag_type, shape in (
+        ("Literal[True]", when_true),
+        ("Literal[False] | None = None", otherwise),
+        ("bool | None = None", result),
+    ):
+        narrowed = [*args[:at], f"{flag}: {flag_type}", *args[at + 1 :]]
+        lines += ["    @overload", *_signature(name, narrowed, shape)]
+        lines[-1] += " ..."
+    return lines
+
+
 def _wrapper(method: dict[str, Any], result: str) -> list[str]:
     name = method["name"].split("/", 1)[1].replace("/", "_")
     required = [p for p in method["params"] if p["required"]]
@@ -74,7 +99,7 @@ def _wrapper(method: dict[str, Any], result: str) -> list[str]:
     args.append("*")
     args += [f"{py_name(p['name'])}: {_param_type(method, p)} | None = None" for p in optional]
     args.append("timeout: float | None = None")
-    lines = [f"    async def {name}(", *(f"        {a}," for a in args), f"    ) -> {result}:"]
+    lines = [*_overloads(method, name, args, result), *_signature(name, args, result)]
     lines += _docstring(method, "        ")
     if method["params"]:
         pairs = ", ".join(f"{p['name']!r}: {py_name(p['name'])}" for p in method["params"])
@@ -92,7 +117,7 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
     """The text of ``_api/generated.py``."""
     wrapped = wrapped_methods(methods)
     used = model_names(plan.results[m["name"]] for m in wrapped)
-    lines = [*header, "from typing import Any, Literal", ""]
+    lines = [*header, "from typing import Any, Literal, overload", ""]
     lines += ["from .._catalogue.results import RESULTS"]
     lines += ["from ..models import (", *(f"    {name}," for name in used), ")"]
     params = sorted(
