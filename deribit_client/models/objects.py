@@ -561,7 +561,7 @@ class BlockRfqUserInfo(DeribitObject):
 class BlockRfqsPage(DeribitObject):
     """BlockRfqsPage"""
 
-    block_rfqs: list[BlockRfq] | None = None
+    block_rfqs: list[BlockRfq] = []
     continuation: int | str | None = None
     """Continuation token for pagination."""
 
@@ -681,14 +681,14 @@ class BrokerTradesPageHistory(DeribitObject):
 class BrokerTradesPage(DeribitObject):
     """BrokerTradesPage"""
 
-    history: list[BrokerTradesPageHistory] | None = None
+    history: list[BrokerTradesPageHistory] = []
     next_start_id: int | None = None
     """The next start ID for pagination."""
 
 class DepositsPage(DeribitObject):
     """DepositsPage"""
 
-    data: list[Deposit] | None = None
+    data: list[Deposit] = []
     count: int | None = None
     """Total number of results available"""
 
@@ -770,7 +770,7 @@ class SettlementsPage(DeribitObject):
 
     continuation: int | str | None = None
     """Continuation token for pagination."""
-    settlements: list[Settlement] | None = None
+    settlements: list[Settlement] = []
 
 class Subaccount(DeribitObject):
     """Subaccount"""
@@ -890,12 +890,12 @@ class TransactionLogPage(DeribitObject):
 
     continuation: int | str | None = None
     """Continuation token for pagination. `NULL` when no continuation."""
-    logs: list[TransactionLog] | None = None
+    logs: list[TransactionLog] = []
 
 class TransfersPage(DeribitObject):
     """TransfersPage"""
 
-    data: list[Transfer] | None = None
+    data: list[Transfer] = []
     count: int | None = None
     """Total number of results available"""
 
@@ -948,7 +948,7 @@ class TriggerOrderHistoryRecord(DeribitObject):
 class TriggerOrderHistoryPage(DeribitObject):
     """TriggerOrderHistoryPage"""
 
-    entries: list[TriggerOrderHistoryRecord] | None = None
+    entries: list[TriggerOrderHistoryRecord] = []
     continuation: int | str | None = None
     """Continuation token for pagination."""
 
@@ -967,14 +967,14 @@ class CurrencyLock(DeribitObject):
 class WithdrawalsPage(DeribitObject):
     """WithdrawalsPage"""
 
-    data: list[Withdrawal] | None = None
+    data: list[Withdrawal] = []
     count: int | None = None
     """Total number of results available"""
 
 class AddressBeneficiariesPage(DeribitObject):
     """AddressBeneficiariesPage"""
 
-    data: list[AddressBeneficiaryItem] | None = None
+    data: list[AddressBeneficiaryItem] = []
     continuation: int | str | None = None
     """Continuation token for pagination."""
     count: int | None = None
@@ -1084,7 +1084,7 @@ class AprHistoryPage(DeribitObject):
 
     continuation: int | str | None = None
     """Continuation token for pagination."""
-    data: list[AprHistoryPageData] | None = None
+    data: list[AprHistoryPageData] = []
 
 class BlockRfqTradeTrades(DeribitObject):
     """BlockRfqTradeTrades"""
@@ -1122,7 +1122,7 @@ class BlockRfqTrade(DeribitObject):
 class BlockRfqTradesPage(DeribitObject):
     """BlockRfqTradesPage"""
 
-    block_rfqs: list[BlockRfqTrade] | None = None
+    block_rfqs: list[BlockRfqTrade] = []
     continuation: int | str | None = None
     """Continuation token for pagination. `NULL` when no continuation. Consists of `timestamp` and `block_rfq_id`."""
 
@@ -1195,7 +1195,7 @@ class DeliveryPricesPage(DeribitObject):
 
     records_total: float | None = None
     """Available delivery prices"""
-    data: list[DeliveryPricesPageData] | None = None
+    data: list[DeliveryPricesPageData] = []
 
 class FundingChartDataData(DeribitObject):
     """FundingChartDataData"""

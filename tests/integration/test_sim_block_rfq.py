@@ -123,9 +123,9 @@ async def test_a_block_rfq_trades_between_its_taker_and_the_best_maker(
     # the maker's filled ask and its bid, cancelled with the RFQ, are no longer open
     assert await counterparty.private.get_block_rfq_quotes() == []
     public = await trader.public.get_block_rfq_trades("BTC")
-    assert [r.id for r in public.block_rfqs or []] == [rfq.block_rfq_id]
+    assert [r.id for r in public.block_rfqs] == [rfq.block_rfq_id]
     makers_view = await counterparty.private.get_block_rfqs(role="maker")
-    assert [(r.role, r.state) for r in makers_view.block_rfqs or []] == [("maker", "filled")]
+    assert [(r.role, r.state) for r in makers_view.block_rfqs] == [("maker", "filled")]
 
 
 async def test_fill_or_kill_trades_all_or_nothing_and_a_trigger_waits_for_a_crossing_quote(
@@ -513,7 +513,7 @@ async def test_a_trade_trigger_the_taker_can_no_longer_fund_ends_without_trading
     await counterparty.private.add_block_rfq_quote(
         rfq.block_rfq_id, amount, "sell", [{**legs[0], "price": 62_500.0}]
     )
-    (seen,) = (await trader.private.get_block_rfqs(block_rfq_id=rfq.block_rfq_id)).block_rfqs or []
+    (seen,) = (await trader.private.get_block_rfqs(block_rfq_id=rfq.block_rfq_id)).block_rfqs
     assert seen.trade_trigger is not None
     assert (seen.trade_trigger.state, seen.state) == ("cancelled", "open")
     assert (await trader.private.get_position(PERP)).size == 0
@@ -529,5 +529,5 @@ async def test_a_block_rfq_whose_creation_reply_is_lost_says_where_to_look(
         await trader.private.create_block_rfq(_legs(low, high), label="lost")
     assert info.value.label == "lost"
     await trader.wait_ready()
-    rfqs = (await trader.private.get_block_rfqs(role="taker")).block_rfqs or []
+    rfqs = (await trader.private.get_block_rfqs(role="taker")).block_rfqs
     assert [r.label for r in rfqs] == ["lost"]  # it was made: a re-send would ask twice

@@ -156,20 +156,20 @@ async def test_the_transaction_log_explains_every_balance_change(
     trades_only = await trader.private.get_transaction_log(
         "BTC", start, sim.now_ms(), query="trade"
     )
-    assert {e.trade_id for e in trades_only.logs or []} == {t.trade_id for t in filled.trades}
+    assert {e.trade_id for e in trades_only.logs} == {t.trade_id for t in filled.trades}
     page = await trader.private.get_transaction_log("BTC", 0, sim.now_ms(), count=2)
     assert page.continuation is not None
     rest = await trader.private.get_transaction_log(
         "BTC", 0, sim.now_ms(), count=100, continuation=int(page.continuation)
     )
-    assert len(page.logs or []) + len(rest.logs or []) == len(entries)
+    assert len(page.logs) + len(rest.logs) == len(entries)
     transfers = await trader.private.get_transfers("BTC")
-    assert [(t.amount, t.other_side) for t in transfers.data or []] == [(1.5, sub.username)]
+    assert [(t.amount, t.other_side) for t in transfers.data] == [(1.5, sub.username)]
     subaccounts = await trader.private.get_subaccounts(with_portfolio=True)
     (mine,) = [s for s in subaccounts if s.id == sub.id]
     assert mine.portfolio is not None
     withdrawals = await trader.private.get_withdrawals("BTC")
-    assert [w.state for w in withdrawals.data or []] == ["cancelled"]
+    assert [w.state for w in withdrawals.data] == ["cancelled"]
     settlements = await trader.private.get_settlement_history_by_currency("BTC")
     assert settlements.settlements == []  # the simulated market never settles
     margins = await trader.private.get_margins(PERP, 10_000, 60_000.0)

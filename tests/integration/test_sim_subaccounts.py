@@ -63,7 +63,7 @@ async def test_a_subaccount_trades_with_its_own_funds(
     held = await trader.private.get_positions(currency="BTC", subaccount_id=sub.id)
     assert [p.size for p in held] == [100]
     log = await desk.private.get_transaction_log("BTC", 0, 2**62)
-    assert [e.type for e in log.logs or []] == ["trade", "transfer"]  # newest first
+    assert [e.type for e in log.logs] == ["trade", "transfer"]  # newest first
     with pytest.raises(RpcError) as refused:  # only the main account removes it
         await trader.private.remove_subaccount(sub.id)
     assert refused.value.code == 11029  # not empty

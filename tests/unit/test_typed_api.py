@@ -137,6 +137,22 @@ def test_settlements_carry_their_type() -> None:
     assert page.settlements[0].type == "delivery"
 
 
+def _generated_page(tp: Any) -> bool:
+    return getattr(tp, "__module__", "") == "deribit_client.models.objects" and str(
+        tp.__name__
+    ).endswith("Page")
+
+
+@pytest.mark.parametrize("method", sorted(m for m, t in RESULTS.items() if _generated_page(t)))
+def test_a_page_without_its_items_is_an_empty_page(method: str) -> None:
+    """Users iterate a page's items with no None check, even when the server leaves an
+    empty list out."""
+    page = decode_response(method, b'{"jsonrpc": "2.0", "id": 1, "result": {}}')
+    fields = msgspec.structs.fields(RESULTS[method])
+    items = [getattr(page, f.name) for f in fields if typing.get_origin(f.type) is list]
+    assert items == [[]]
+
+
 def test_set_clearance_originator_returns_a_deposit() -> None:
     assert RESULTS["private/set_clearance_originator"] is Deposit  # spec: a missing ref
     facts = {p.name: p for p in METHODS["private/set_clearance_originator"].params}

@@ -4,7 +4,8 @@
 Rules (issue #9, "tolerance that matches the real wire"):
 
 - every member defaults to ``None`` except the few that identify an object
-  (``overrides.IDENTIFIERS``): live servers omit members the spec calls required;
+  (``overrides.IDENTIFIERS``): live servers omit members the spec calls required; a
+  page's lists default to empty (absent items and no items mean the same there);
 - enum members are typed ``str``: a new value must not fail a whole reply;
 - an object the spec names becomes one Struct shared by every method that returns it;
   objects written inline are named after the method (``GetSubaccountsDetailsResult``) or
@@ -237,14 +238,25 @@ def render_models(result: ModelPlan, header: list[str]) -> str:
         lines.append("")
         ordered = sorted(model.fields, key=lambda f: f[0] not in model.required)
         for member, tp, description in ordered:
-            default = "" if member in model.required else " = None"
-            tp = tp if member in model.required else f"{tp} | None"
+            default = _default(model, member, tp)
+            if default == "None":
+                tp = f"{tp} | None"
             attr = py_name(member)
-            rename = f" = msgspec.field(name={member!r}, default=None)" if attr != member else ""
-            lines.append(f"    {attr}: {tp}{rename or default}")
+            if attr != member:
+                default = f"msgspec.field(name={member!r}, default={default})"
+            lines.append(f"    {attr}: {tp}{f' = {default}' if default else ''}")
             if description:
                 lines.append(f'    """{escape_doc(description)}"""')
     return "\n".join(lines) + "\n"
+
+
+def _default(model: Model, member: str, tp: str) -> str:
+    """The default a member's declaration gives (none for a required member)."""
+    if member in model.required:
+        return ""
+    if model.name.endswith("Page") and tp.startswith("list["):
+        return "[]"  # a page without its items is an empty page
+    return "None"
 
 
 def render_results(result: ModelPlan, header: list[str]) -> str:
