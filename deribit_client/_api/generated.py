@@ -2244,7 +2244,7 @@ class PrivateMethods:
         currency: str,
         *,
         timeout: float | None = None,
-    ) -> DepositAddress:
+    ) -> DepositAddress | None:
         """``private/get_current_deposit_address``: Retrieve deposit address for currency
 
         Args:

@@ -144,7 +144,7 @@ RESULTS: dict[str, Any] = {
     'private/get_broker_trade_requests': list[BrokerTradeRequest],
     'private/get_broker_trades': BrokerTradesPage,
     'private/get_cancel_on_disconnect': CancelOnDisconnect,
-    'private/get_current_deposit_address': DepositAddress,
+    'private/get_current_deposit_address': DepositAddress | None,
     'private/get_deposits': DepositsPage,
     'private/get_email_language': str,
     'private/get_jwt': str,

@@ -416,12 +416,12 @@ class Combo(DeribitObject):
 class DepositAddress(DeribitObject):
     """Object if address is created, null otherwise"""
 
+    address: str
+    """Address in proper format for currency"""
     creation_timestamp: int | None = None
     """The timestamp (milliseconds since the Unix epoch)"""
     currency: str | None = None
     """Currency, i.e `"BTC"`, `"ETH"`, `"USDC"`"""
-    address: str | None = None
-    """Address in proper format for currency"""
     type: str | None = None
     """Not in the spec's schema; its examples carry it."""
 

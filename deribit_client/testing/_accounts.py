@@ -284,11 +284,11 @@ class Account:
         """The account itself or one of its subaccounts, by user id."""
         return self if user_id == self.user_id else self.subaccount(user_id)
 
-    def deposit_address(self, currency: str) -> dict[str, Any]:
+    def deposit_address(self, currency: str) -> dict[str, Any] | None:
         """The current deposit address of ``currency``, as ``get_current_deposit_address``
-        reports it; the first one dates from the account's creation."""
+        reports it: None until one is created."""
         addresses = self.deposit_addresses.get(currency)
-        return addresses[-1] if addresses else self.new_deposit_address(currency, self.created_ms)
+        return addresses[-1] if addresses else None
 
     def new_deposit_address(self, currency: str, now_ms: int) -> dict[str, Any]:
         """A further deposit address (made up, stable per account, currency and rank)."""
@@ -302,19 +302,20 @@ class Account:
 
     def owns_address(self, currency: str, address: str) -> bool:
         """Whether ``address`` is one of the account's deposit addresses of ``currency``."""
-        self.deposit_address(currency)
-        return any(a["address"] == address for a in self.deposit_addresses[currency])
+        return any(a["address"] == address for a in self.deposit_addresses.get(currency, ()))
 
     def receive_deposit(
         self, now_ms: int, currency: str, amount: float, *, needs_originator: bool = False
     ) -> dict[str, Any]:
-        """A deposit to the current address of ``currency``: completed and credited at once,
-        or, with ``needs_originator``, held ``pending`` until ``set_clearance_originator``
-        names who sent it (Deribit's travel-rule clearance)."""
+        """A deposit to the current address of ``currency`` (made first if there is none):
+        completed and credited at once, or, with ``needs_originator``, held ``pending``
+        until ``set_clearance_originator`` names who sent it (Deribit's travel-rule
+        clearance)."""
         seed = f"{self.client_id}:{currency}:{now_ms}:{len(self.deposits)}"
         digest = hashlib.sha256(seed.encode())
+        to = self.deposit_address(currency) or self.new_deposit_address(currency, now_ms)
         deposit = {
-            "address": self.deposit_address(currency)["address"],
+            "address": to["address"],
             "amount": amount,
             "currency": currency,
             "state": "pending" if needs_originator else "completed",

@@ -54,7 +54,9 @@ def get_transfers(call: Call) -> dict[str, Any]:
     return _newest_page(account_of(call).transfers, declared_params(call))
 
 
-def get_current_deposit_address(call: Call) -> dict[str, Any]:
+def get_current_deposit_address(call: Call) -> dict[str, Any] | None:
+    """The newest address ``create_deposit_address`` made, or null before the first (as
+    the spec says: "Object if address is created, null otherwise")."""
     return account_of(call).deposit_address(declared_params(call)["currency"].upper())
 
 
@@ -273,8 +275,7 @@ def create_deposit_address(call: Call) -> dict[str, Any]:
     """A new current deposit address; the earlier ones still receive."""
     currency = declared_params(call)["currency"].upper()
     account = account_of(call)
-    account.deposit_address(currency)
-    if len(account.deposit_addresses[currency]) >= MAX_DEPOSIT_ADDRESSES:
+    if len(account.deposit_addresses.get(currency, ())) >= MAX_DEPOSIT_ADDRESSES:
         raise SimError(11093, "max_addr_count_exceeded")
     return account.new_deposit_address(currency, call.sim.now_ms())
 

@@ -130,7 +130,6 @@ async def test_the_transaction_log_explains_every_balance_change(
     await trader.private.submit_transfer_to_subaccount("BTC", 1.5, sub.id)
     own = await trader.private.get_current_deposit_address("BTC")
     assert own is not None
-    assert own.address is not None
     with pytest.raises(RpcError) as to_self:
         await trader.private.withdraw("BTC", own.address, 0.25)
     assert to_self.value.code == 11096  # address_belongs_to_user: a transfer, not a withdrawal

@@ -50,7 +50,7 @@ async def test_a_transfer_to_a_user_waits_prepared_then_credits_the_recipient(
     sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
 ) -> None:
     offset = _movable_clock(sim)
-    theirs = (await counterparty.private.get_current_deposit_address("BTC")).address
+    theirs = (await counterparty.private.create_deposit_address("BTC")).address
     send = trader.private.submit_transfer_to_user
     assert await _code(send("BTC", 1.0, theirs)) == 11091  # not in the address book yet
     await trader.private.add_to_address_book("BTC", "transfer", theirs, **BOOK_ENTRY)
@@ -78,14 +78,24 @@ async def test_a_transfer_to_a_user_waits_prepared_then_credits_the_recipient(
     assert await _code(trader.private.cancel_transfer_by_id("BTC", 999_999)) == 11053
 
 
+async def test_a_currency_never_deposited_has_no_address_until_one_is_created(
+    trader: DeribitClient,
+) -> None:
+    assert await trader.private.get_current_deposit_address("EURR") is None  # null, per spec
+    made = await trader.private.create_deposit_address("EURR")
+    current = await trader.private.get_current_deposit_address("EURR")
+    assert current is not None and current.address == made.address
+
+
 async def test_a_new_deposit_address_becomes_current_and_the_old_one_still_receives(
     sim: DeribitSimulator, trader: DeribitClient, counterparty: DeribitClient
 ) -> None:
     sim.trading.transfer_confirmation_ms = 0
-    old = await trader.private.get_current_deposit_address("ETH")
+    old = await trader.private.get_current_deposit_address("ETH")  # its starting deposit's
+    assert old is not None
     new = await trader.private.create_deposit_address("ETH")
     assert new.address != old.address
-    assert (await trader.private.get_current_deposit_address("ETH")).address == new.address
+    assert await trader.private.get_current_deposit_address("ETH") == new
     for address in (old.address, new.address):  # both are the user's own
         withdrawal = trader.private.withdraw("ETH", address, 1.0)
         assert await _code(withdrawal) == 11096

@@ -328,6 +328,8 @@ RESULT_TYPES: dict[str, str] = {
         f"public/get_last_trades_by_{m}": "TradesPage"
         for m in ("currency", "currency_and_time", "instrument", "instrument_and_time")
     },
+    # "Object if address is created, null otherwise".
+    "private/get_current_deposit_address": "DepositAddress | None",
     # Refers to a missing responses/deposit; the example is a deposit.
     "private/set_clearance_originator": "Deposit",
     # The server closes the WebSocket instead of answering (REFERENCE 3).
@@ -438,6 +440,7 @@ IDENTIFIERS: dict[str, tuple[str, ...]] = {
     "BlockTrade": ("id",),
     "Combo": ("id",),
     "AddressBookItem": ("address",),
+    "DepositAddress": ("address",),
     "TransactionLog": ("id",),
     "Subaccount": ("id",),
     "NewSubaccount": ("id",),
