@@ -83,8 +83,7 @@ async def test_a_currency_never_deposited_has_no_address_until_one_is_created(
 ) -> None:
     assert await trader.private.get_current_deposit_address("EURR") is None  # null, per spec
     made = await trader.private.create_deposit_address("EURR")
-    current = await trader.private.get_current_deposit_address("EURR")
-    assert current is not None and current.address == made.address
+    assert await trader.private.get_current_deposit_address("EURR") == made
 
 
 async def test_a_new_deposit_address_becomes_current_and_the_old_one_still_receives(
