@@ -1403,7 +1403,7 @@ class PrivateMethods:
     async def cancel_withdrawal(
         self,
         currency: str,
-        id: float,
+        id: int,
         *,
         timeout: float | None = None,
     ) -> Withdrawal:
@@ -3664,7 +3664,7 @@ class PrivateMethods:
 
     async def set_announcement_as_read(
         self,
-        announcement_id: float,
+        announcement_id: int,
         *,
         timeout: float | None = None,
     ) -> str:

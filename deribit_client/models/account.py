@@ -282,10 +282,11 @@ class Deposit(DeribitObject):
 class Withdrawal(DeribitObject):
     """An outgoing withdrawal."""
 
+    id: int
+    """What ``cancel_withdrawal`` takes (every example has it; the spec omits it)."""
     currency: str
     amount: float
     state: str
-    id: int | None = None
     address: str | None = None
     fee: float | None = None
     priority: float | None = None

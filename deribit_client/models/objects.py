@@ -1068,7 +1068,7 @@ class PositionMove(DeribitObject):
 class BlockTradeSignature(DeribitObject):
     """BlockTradeSignature"""
 
-    signature: str | None = None
+    signature: str
     """Signature of block trade It is valid only for 5 minutes around given timestamp"""
 
 class AprHistoryPageData(DeribitObject):

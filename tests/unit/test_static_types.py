@@ -101,6 +101,12 @@ async def params(client: DeribitClient, exberry: ExberryClient) -> None:
         parties=[{"id": "37", "source": "P", "role": 24}],
     )
     await client.private.simulate_portfolio("BTC", simulated_positions={"BTC-PERPETUAL": 1.0})
+    withdrawal = await client.private.withdraw("BTC", "bc1", 0.1)  # what a result identifies
+    await client.private.cancel_withdrawal("BTC", withdrawal.id)  # goes back as it came
+    signed = await client.private.verify_block_trade(1, "n", "maker", [])
+    await client.private.execute_block_trade(1, "n", "taker", [], signed.signature)
+    current = await client.private.get_current_deposit_address("BTC")
+    current.address  # type: ignore[union-attr]  # null before the first address
 """  # noqa: E501  (an error's ignore must stay on its line)
 
 

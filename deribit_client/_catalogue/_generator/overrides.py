@@ -444,6 +444,7 @@ IDENTIFIERS: dict[str, tuple[str, ...]] = {
     "TransactionLog": ("id",),
     "Subaccount": ("id",),
     "NewSubaccount": ("id",),
+    "BlockTradeSignature": ("signature",),
 }
 """Generated model -> the members that identify it (required; all others may be absent)."""
 

@@ -34,6 +34,8 @@ def _param_type(method: dict[str, Any], param: dict[str, Any]) -> str:
     if param["name"] == "continuation":
         # A page's token goes back as its result typed it (a string or an integer).
         return overrides.FIELD_TYPES["*.continuation"]
+    if param["type"] == "number" and (param["name"] == "id" or param["name"].endswith("_id")):
+        return "int"  # identifiers the spec types `number` (a withdrawal's, an announcement's)
     if param["type"] == "array":
         return f"list[{_value_type(param['items'], param)}]"
     return _value_type(param["type"], param)
