@@ -10,7 +10,7 @@ ask for numbers.
 
 from __future__ import annotations
 
-from typing import Required, TypedDict
+from typing import NotRequired, Required, TypedDict
 
 from .trading import Direction, OrderType, TimeInForce, Trigger
 
@@ -139,10 +139,13 @@ class OtocoOrderParam(TypedDict, total=False):
 
 
 class DepositIdParam(TypedDict):
-    """The deposit ``set_clearance_originator`` names an originator for."""
+    """The deposit ``set_clearance_originator`` names an originator for: its ``address``
+    and ``transaction_id`` (as ``tx_hash``) from ``get_deposits``. ``user_id`` is the
+    account's (``get_account_summary(..., extended=True).id``); the reference is unsure
+    the server needs it and deposits do not carry it, so it may be left out."""
 
     currency: str
-    user_id: int
+    user_id: NotRequired[int]
     address: str
     tx_hash: str
 

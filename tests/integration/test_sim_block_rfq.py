@@ -4,7 +4,6 @@ RFQ, its quotes and its trades read back and stream as on Deribit."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from deribit_client import DeribitClient, DeribitError, Notification, OrderOutcomeUnknown, RpcError
 from deribit_client.testing import DeribitSimulator
-from tests.helpers import nearest_options
+from tests.helpers import nearest_options, next_notification
 
 PERP = "BTC-PERPETUAL"
 
@@ -60,7 +59,7 @@ async def test_a_block_rfq_trades_between_its_taker_and_the_best_maker(
     low, high = await _call_spread(trader)
     async with counterparty.subscribe("block_rfq.maker.BTC") as asked:
         rfq = await trader.private.create_block_rfq(_legs(low, high), label="spread")
-        seen = await asyncio.wait_for(anext(asked), 5)
+        seen = await next_notification(asked)
     assert rfq.state == "created"
     assert (rfq.amount, [leg.ratio for leg in rfq.legs or []]) == (10, [1, 1])
     assert rfq.combo_id is not None
@@ -97,7 +96,7 @@ async def test_a_block_rfq_trades_between_its_taker_and_the_best_maker(
         accepted = await trader.private.accept_block_rfq(
             rfq.block_rfq_id, 0.02, 10, "buy", _quote(low, high, 0, 0), "fill_or_kill"
         )
-        printed = await asyncio.wait_for(anext(tape), 5)
+        printed = await next_notification(tape)
     (block,) = accepted.block_trades or []
     assert [(t.instrument_name, t.direction, t.price, t.amount) for t in block.trades or []] == [
         (low, "buy", 0.03, 10),
@@ -158,7 +157,7 @@ async def test_fill_or_kill_trades_all_or_nothing_and_a_trigger_waits_for_a_cros
         )
         states = []
         while "filled" not in states:
-            update = await asyncio.wait_for(anext(taker), 5)
+            update = await next_notification(taker)
             assert isinstance(update, Notification)
             states.append(update.data.state)
     assert (await trader.private.get_position(PERP)).size == 2_000  # at the crossing quote
@@ -292,7 +291,7 @@ async def test_a_maker_edits_and_cancels_its_quotes(
         edited = await counterparty.private.edit_block_rfq_quote(
             [{**priced[0], "price": 64_500.0}], 500, block_rfq_id=rfq.block_rfq_id, label="ask"
         )
-        updates = [await asyncio.wait_for(anext(mine), 5) for _ in range(2)]
+        updates = [await next_notification(mine) for _ in range(2)]
     assert edited.block_rfq_quote_id == added.block_rfq_quote_id
     assert (edited.price, edited.amount, edited.replaced) == (64_500.0, 500, True)
     assert all(isinstance(u, Notification) for u in updates)
@@ -416,7 +415,7 @@ async def test_a_quote_s_hedge_trades_with_it_in_proportion(
         accepted = await trader.private.accept_block_rfq(
             rfq.block_rfq_id, 0.02, 10, "buy", _quote(low, high, 0, 0), "fill_or_kill"
         )
-        traded = await asyncio.wait_for(anext(mine), 5)
+        traded = await next_notification(mine)
     assert quote.hedge is not None
     assert quote.hedge.amount == 200
     (block,) = accepted.block_trades or []
@@ -478,7 +477,7 @@ async def test_block_rfq_mmp_cancels_a_makers_quotes_and_refuses_new_ones_once_t
         await trader.private.accept_block_rfq(
             first.block_rfq_id, 0.02, 10, "buy", _quote(low, high, 0, 0), "fill_or_kill"
         )
-        notice = await asyncio.wait_for(anext(triggers), 5)
+        notice = await next_notification(triggers)
     assert (notice.data.index_name, notice.data.block_rfq) == ("btc_usd", True)
     assert await counterparty.private.get_block_rfq_quotes() == []  # the other RFQ's too
     (status,) = await counterparty.private.get_mmp_status(block_rfq=True)

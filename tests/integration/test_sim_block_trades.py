@@ -4,20 +4,20 @@ signature that was rejected, invalidated or does not match the legs executes not
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
 import pytest
 
 from deribit_client import DeribitClient, DeribitError, InsufficientFundsError, RpcError
+from deribit_client.models import BlockTradeLegParam
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
-from tests.helpers import INSTANT
+from tests.helpers import INSTANT, next_notification
 
 PERP = "BTC-PERPETUAL"
 
 
-async def _legs(trader: DeribitClient) -> list[dict[str, Any]]:
+async def _legs(trader: DeribitClient) -> list[BlockTradeLegParam]:
     option = (await trader.public.get_instruments("BTC", kind="option"))[0].instrument_name
     return [
         {"instrument_name": PERP, "price": 64_000.0, "amount": 20_000.0, "direction": "buy"},
@@ -32,7 +32,7 @@ async def test_a_verified_block_trade_executes_for_both_users(
     now = sim.now_ms()
     async with trader.subscribe("block_trade_confirmations") as confirmations:
         signed = await trader.private.verify_block_trade(now, "bt-1", "maker", legs)
-        pending = await asyncio.wait_for(anext(confirmations), 5)
+        pending = await next_notification(confirmations)
     assert pending.data.nonce == "bt-1"
     assert pending.data.state is not None
     assert pending.data.state.value == "initial"
@@ -41,7 +41,7 @@ async def test_a_verified_block_trade_executes_for_both_users(
         block = await counterparty.private.execute_block_trade(
             now, "bt-1", "taker", legs, signed.signature
         )
-        printed = await asyncio.wait_for(anext(tape), 5)
+        printed = await next_notification(tape)
     assert block.trades is not None
     assert [(t.instrument_name, t.direction, t.liquidity) for t in block.trades] == [
         (PERP, "sell", "T"),  # directions are the maker's; the taker has the other side
@@ -69,7 +69,7 @@ async def test_a_signature_that_does_not_match_executes_nothing(
     legs = await _legs(trader)
     now = sim.now_ms()
     signed = await trader.private.verify_block_trade(now, "bt-2", "maker", legs)
-    changed = [{**legs[0], "price": 65_000.0}, legs[1]]
+    changed: list[BlockTradeLegParam] = [{**legs[0], "price": 65_000.0}, legs[1]]
     with pytest.raises(RpcError) as mismatch:
         await counterparty.private.execute_block_trade(
             now, "bt-2", "taker", changed, signed.signature
@@ -100,11 +100,11 @@ async def test_block_trade_legs_are_checked(sim: DeribitSimulator, trader: Derib
     legs = await _legs(trader)
     now = sim.now_ms()
     assert await trader.private.simulate_block_trade(legs, role="maker") is True
-    huge = [{**legs[0], "amount": 100_000_000.0}]
+    huge: list[BlockTradeLegParam] = [{**legs[0], "amount": 100_000_000.0}]
     assert await trader.private.simulate_block_trade(huge, role="maker") is False
     with pytest.raises(InsufficientFundsError):
         await trader.private.verify_block_trade(now, "bt-4", "maker", huge)
-    bad = {
+    bad: dict[str, tuple[list[Any], int]] = {  # refusals of the simulator, so not typed
         "off tick": ([{**legs[0], "price": 64_000.3}], 10043),
         "below the block minimum": ([{**legs[0], "amount": 10.0}], 10002),
         "unknown instrument": ([{**legs[0], "instrument_name": "BTC-NOPE"}], 10020),

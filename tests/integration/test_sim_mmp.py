@@ -4,15 +4,14 @@ its MMP orders and says so on ``user.mmp_trigger``; a locked account cannot trad
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
 
 from deribit_client import DeribitClient, DeribitError, RpcError
-from deribit_client.models import CancelSuccess
+from deribit_client.models import CancelSuccess, MassQuoteParam
 from deribit_client.testing import DeribitSimulator
-from tests.helpers import INSTANT
+from tests.helpers import INSTANT, next_notification
 
 PERP = "BTC-PERPETUAL"
 
@@ -33,7 +32,7 @@ async def test_a_taker_fills_another_users_resting_order(
     async with counterparty.subscribe(f"user.trades.{PERP}.raw") as fills:
         resting = await counterparty.private.sell(PERP, amount=30, price=price, label="maker")
         taken = await trader.private.buy(PERP, amount=20, price=price)
-        made = await asyncio.wait_for(anext(fills), 5)
+        made = await next_notification(fills)
     (trade,) = taken.trades
     assert trade.price == price
     assert trade.liquidity == "T"
@@ -50,10 +49,11 @@ async def test_a_taker_fills_another_users_resting_order(
     assert maker_trade.trade_id == trade.trade_id  # one print, two sides
 
 
-async def _configure(client: DeribitClient, **limits: float) -> None:
+async def _configure(client: DeribitClient, quantity_limit: float) -> None:
     await client.private.set_mmp_config(
-        "btc_usd", interval=60, frozen_time=0, max_quote_quantity=0.01, **limits
-    )
+        "btc_usd", interval=60, frozen_time=0, max_quote_quantity=0.01,
+        quantity_limit=quantity_limit,
+    )  # fmt: skip
 
 
 async def test_mmp_orders_need_a_config_and_respect_the_max_quote_quantity(
@@ -90,7 +90,7 @@ async def test_mmp_trips_on_fills_cancels_the_groups_orders_and_freezes(
         await counterparty.private.sell(PERP, amount=10, price=price)
         assert await trader.private.get_mmp_status() == []  # one fill is under the limit
         await counterparty.private.sell(PERP, amount=10, price=price - 0.5)
-        notice = await asyncio.wait_for(anext(triggers), 5)
+        notice = await next_notification(triggers)
     assert notice.data.index_name == "btc_usd"
     assert notice.data.frozen_until == 0  # frozen_time 0: until reset
     states = {
@@ -170,7 +170,7 @@ async def test_a_locked_account_cannot_trade_withdraw_or_transfer(
     subaccount = await trader.private.create_subaccount()
     async with trader.subscribe("user.lock") as locks:
         await sim.set_user_lock("BTC", message="under review")
-        notice = await asyncio.wait_for(anext(locks), 5)
+        notice = await next_notification(locks)
         assert (notice.data.locked, notice.data.currency) == (True, "BTC")
         by_currency = {lock.currency: lock for lock in await trader.private.get_user_locks()}
         assert by_currency["BTC"].locked is True
@@ -194,14 +194,14 @@ async def test_a_locked_account_cannot_trade_withdraw_or_transfer(
         await trader.private.buy("ETH-PERPETUAL", amount=1, price=1000)  # ETH is not locked
         await trader.private.cancel(resting.order.order_id)  # cancels still work
         await sim.set_user_lock("BTC", locked=False)
-        assert (await asyncio.wait_for(anext(locks), 5)).data.locked is False
+        assert (await next_notification(locks)).data.locked is False
     await trader.private.buy(PERP, amount=10, price=price - 100)
 
 
 def _quote(
     instrument: str, bid: float | None, ask: float | None, amount: float = 10
-) -> dict[str, object]:
-    quote: dict[str, object] = {"instrument_name": instrument, "quote_set_id": "perps"}
+) -> MassQuoteParam:
+    quote: MassQuoteParam = {"instrument_name": instrument, "quote_set_id": "perps"}
     if bid is not None:
         quote["bid"] = {"price": bid, "amount": amount}
     if ask is not None:

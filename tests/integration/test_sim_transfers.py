@@ -16,6 +16,7 @@ from deribit_client import (
     OrderOutcomeUnknown,
     RpcError,
 )
+from deribit_client.models import DepositIdParam, OriginatorParam
 from deribit_client.testing import DeribitSimulator
 
 BOOK_ENTRY: dict[str, Any] = {
@@ -58,6 +59,7 @@ async def test_a_transfer_to_a_user_waits_prepared_then_credits_the_recipient(
     assert await _code(send("BTC", 1_000.0, theirs)) == 10009
 
     before = (await trader.private.get_account_summary("BTC")).balance
+    assert before is not None
     first = await send("BTC", 1.0, theirs)
     assert (first.state, first.direction, first.other_side) == ("prepared", "payment", theirs)
     assert (await trader.private.get_account_summary("BTC")).balance == pytest.approx(before - 1)
@@ -156,12 +158,22 @@ async def test_a_deposit_held_for_its_originator_is_credited_once_named(
     assert (listed.state, listed.amount) == ("pending", 0.4)
     assert (await trader.private.get_account_summary("BTC")).balance == pytest.approx(10.0)
 
-    deposit_id = {"currency": "BTC", "address": held["address"], "tx_hash": held["transaction_id"]}
-    person = {"is_personal": True, "first_name": "Ada", "address": "Somewhere 3"}
+    assert listed.address is not None
+    assert listed.transaction_id is not None
+    deposit_id: DepositIdParam = {  # named from the listed deposit, as a user would
+        "currency": "BTC",
+        "address": listed.address,
+        "tx_hash": listed.transaction_id,
+    }
+    person: OriginatorParam = {"is_personal": True, "first_name": "Ada", "address": "Somewhere 3"}
     set_originator = trader.private.set_clearance_originator
     assert await _code(set_originator(deposit_id, person)) == -32602  # no last name
-    unknown = {**deposit_id, "tx_hash": "0" * 64}
-    company = {"is_personal": False, "company_name": "Sim Ltd", "address": "Somewhere 4"}
+    unknown: DepositIdParam = {**deposit_id, "tx_hash": "0" * 64}
+    company: OriginatorParam = {
+        "is_personal": False,
+        "company_name": "Sim Ltd",
+        "address": "Somewhere 4",
+    }
     assert await _code(set_originator(unknown, company)) == 13020
 
     # Deribit documents both params as "JSON string containing object data": accept it too.
@@ -184,6 +196,8 @@ async def test_money_leaves_only_while_positions_and_open_orders_stay_margined(
     resting = await trader.private.buy(perp, amount=100_000, price=1_000.0)  # reserves 2 BTC
     summary = await trader.private.get_account_summary("BTC")
     free = summary.available_withdrawal_funds  # the summary counts the order's reserve
+    assert free is not None
+    assert before.available_withdrawal_funds is not None
     assert free == pytest.approx(before.available_withdrawal_funds - 2.0)
     sub = await trader.private.create_subaccount()
     with pytest.raises(RpcError) as refused:
