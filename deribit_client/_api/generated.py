@@ -6,6 +6,7 @@ _generator/overrides.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 from .._catalogue.results import RESULTS
@@ -1143,7 +1144,7 @@ class PrivateMethods:
         price: float,
         amount: float,
         direction: Literal['buy', 'sell'],
-        legs: list[RfqLegParam],
+        legs: Sequence[RfqLegParam],
         time_in_force: Literal['fill_or_kill', 'good_til_cancelled'],
         *,
         hedge: HedgeParam | None = None,
@@ -1178,7 +1179,7 @@ class PrivateMethods:
         block_rfq_id: int,
         amount: float,
         direction: Literal['buy', 'sell'],
-        legs: list[RfqQuoteLegParam],
+        legs: Sequence[RfqQuoteLegParam],
         *,
         label: str | None = None,
         hedge: HedgeParam | None = None,
@@ -1516,7 +1517,7 @@ class PrivateMethods:
         *,
         name: str | None = None,
         public_key: str | None = None,
-        enabled_features: list[Literal['restricted_block_trades', 'block_trade_approval']] | None = None,
+        enabled_features: Sequence[Literal['restricted_block_trades', 'block_trade_approval']] | None = None,
         timeout: float | None = None,
     ) -> ApiKey:
         """``private/create_api_key``: Creates a new api key with a given scope. [Important
@@ -1553,9 +1554,9 @@ class PrivateMethods:
 
     async def create_block_rfq(
         self,
-        legs: list[LegParam],
+        legs: Sequence[LegParam],
         *,
-        trade_allocations: list[TradeAllocationParam] | None = None,
+        trade_allocations: Sequence[TradeAllocationParam] | None = None,
         hedge: HedgeParam | None = None,
         label: str | None = None,
         makers: list[str] | None = None,
@@ -1593,7 +1594,7 @@ class PrivateMethods:
 
     async def create_combo(
         self,
-        trades: list[LegParam],
+        trades: Sequence[LegParam],
         *,
         timeout: float | None = None,
     ) -> Combo:
@@ -1716,7 +1717,7 @@ class PrivateMethods:
         *,
         name: str | None = None,
         enabled: bool | None = None,
-        enabled_features: list[Literal['restricted_block_trades', 'block_trade_approval']] | None = None,
+        enabled_features: Sequence[Literal['restricted_block_trades', 'block_trade_approval']] | None = None,
         ip_whitelist: list[str] | None = None,
         timeout: float | None = None,
     ) -> ApiKey:
@@ -1751,7 +1752,7 @@ class PrivateMethods:
 
     async def edit_block_rfq_quote(
         self,
-        legs: list[RfqQuoteLegParam],
+        legs: Sequence[RfqQuoteLegParam],
         amount: float,
         *,
         block_rfq_quote_id: int | None = None,
@@ -1851,7 +1852,7 @@ class PrivateMethods:
         timestamp: int,
         nonce: str,
         role: Literal['maker', 'taker'],
-        trades: list[BlockTradeLegParam],
+        trades: Sequence[BlockTradeLegParam],
         counterparty_signature: str,
         *,
         timeout: float | None = None,
@@ -2315,7 +2316,7 @@ class PrivateMethods:
 
     async def get_leg_prices(
         self,
-        legs: list[LegParam],
+        legs: Sequence[LegParam],
         price: float,
         *,
         timeout: float | None = None,
@@ -3381,7 +3382,7 @@ class PrivateMethods:
         self,
         quote_id: str,
         mmp_group: str,
-        quotes: list[MassQuoteParam],
+        quotes: Sequence[MassQuoteParam],
         *,
         wait_for_response: bool | None = None,
         detailed: bool | None = None,
@@ -3422,7 +3423,7 @@ class PrivateMethods:
         self,
         source_uid: int,
         target_uid: int,
-        trades: list[PositionMoveParam],
+        trades: Sequence[PositionMoveParam],
         *,
         currency: str | None = None,
         timeout: float | None = None,
@@ -3704,7 +3705,7 @@ class PrivateMethods:
     async def set_disabled_trading_products(
         self,
         user_id: int,
-        trading_products: list[Literal['perpetual', 'futures', 'options', 'future_combos', 'option_combos', 'spots']],
+        trading_products: Sequence[Literal['perpetual', 'futures', 'options', 'future_combos', 'option_combos', 'spots']],
         *,
         timeout: float | None = None,
     ) -> str:
@@ -3867,7 +3868,7 @@ class PrivateMethods:
 
     async def simulate_block_trade(
         self,
-        trades: list[BlockTradeLegParam],
+        trades: Sequence[BlockTradeLegParam],
         *,
         role: Literal['maker', 'taker'] | None = None,
         timeout: float | None = None,
@@ -4083,7 +4084,7 @@ class PrivateMethods:
         timestamp: int,
         nonce: str,
         role: Literal['maker', 'taker'],
-        trades: list[BlockTradeLegParam],
+        trades: Sequence[BlockTradeLegParam],
         *,
         timeout: float | None = None,
     ) -> BlockTradeSignature:

@@ -79,7 +79,7 @@ class PrivateAPI(PrivateMethods):
         valid_until: int | None = None,
         linked_order_type: LinkedOrderType | None = None,
         trigger_fill_condition: TriggerFillCondition | None = None,
-        otoco_config: list[OtocoOrderParam] | None = None,
+        otoco_config: Sequence[OtocoOrderParam] | None = None,
         timeout: float | None = None,
     ) -> OrderResponse:
         """``private/buy``: place a buy order. ``amount`` or ``contracts`` is required;
@@ -109,7 +109,7 @@ class PrivateAPI(PrivateMethods):
         valid_until: int | None = None,
         linked_order_type: LinkedOrderType | None = None,
         trigger_fill_condition: TriggerFillCondition | None = None,
-        otoco_config: list[OtocoOrderParam] | None = None,
+        otoco_config: Sequence[OtocoOrderParam] | None = None,
         timeout: float | None = None,
     ) -> OrderResponse:
         """``private/sell``: place a sell order (parameters as :meth:`buy`)."""

@@ -15,7 +15,7 @@ import logging
 import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, Literal, NoReturn, TypeVar, get_args
 
@@ -849,7 +849,7 @@ class ExberryClient:
         displayLowQuantity: float | None = None,
         displayHighQuantity: float | None = None,
         accountType: Literal["Client", "House"] | None = None,
-        parties: list[Party | Mapping[str, Any]] | None = None,
+        parties: Sequence[Party | Mapping[str, Any]] | None = None,
         minQuantity: float | None = None,
         stpAction: StpAction | None = None,
         metadata: str | None = None,
@@ -942,8 +942,8 @@ class ExberryClient:
         *,
         instrument: str | None = None,
         targetScope: Literal["Instrument", "All"] | None = None,
-        targetEntities: list[TargetEntity] | None = None,
-        targetParties: list[Party] | None = None,
+        targetEntities: Sequence[TargetEntity] | None = None,
+        targetParties: Sequence[Party] | None = None,
         timeout: float | None = None,
     ) -> MassCancelResult:
         """``v1/exchange.market/massCancel``: counters per requested entity kind."""
@@ -1024,7 +1024,7 @@ class ExberryClient:
         mpRfqId: int,
         expireTime: int | dt.datetime | None = None,
         accountType: Literal["Client", "House"] | None = None,
-        parties: list[Party | Mapping[str, Any]] | None = None,
+        parties: Sequence[Party | Mapping[str, Any]] | None = None,
         timeout: float | None = None,
     ) -> RfqResult:
         """``v1/exchange.market/submitRFQ``: ask every participant for quotes to ``side``
@@ -1076,9 +1076,9 @@ class ExberryClient:
         instrument: str,
         rfqId: int,
         mpQuoteId: int,
-        quoteDetails: list[QuoteDetail | Mapping[str, Any]],
+        quoteDetails: Sequence[QuoteDetail | Mapping[str, Any]],
         accountType: Literal["Client", "House"] | None = None,
-        parties: list[Party | Mapping[str, Any]] | None = None,
+        parties: Sequence[Party | Mapping[str, Any]] | None = None,
         timeout: float | None = None,
     ) -> QuoteResult:
         """``v1/exchange.market/submitQuote``: answer RFQ ``rfqId`` with ``quoteDetails``
@@ -1087,7 +1087,7 @@ class ExberryClient:
         quantity). ``mpQuoteId`` is the idempotency key, as ``mpOrderId`` is for
         orders."""
         check_int("mpQuoteId", mpQuoteId, 1)
-        if not isinstance(quoteDetails, list) or not quoteDetails:
+        if not isinstance(quoteDetails, list | tuple) or not quoteDetails:
             raise ClientError(f"quoteDetails must be a non-empty list, not {quoteDetails!r}")
         for detail in quoteDetails:
             if not isinstance(detail, QuoteDetail | Mapping):
@@ -1172,8 +1172,8 @@ class ExberryClient:
         ledgerAccountId: int | str,
         counterpartyMpId: MpId,
         externalId: str,
-        sendingAssets: list[TransferAsset | Mapping[str, Any]] | None = None,
-        receivingAssets: list[TransferAsset | Mapping[str, Any]] | None = None,
+        sendingAssets: Sequence[TransferAsset | Mapping[str, Any]] | None = None,
+        receivingAssets: Sequence[TransferAsset | Mapping[str, Any]] | None = None,
         description: str | None = None,
         timeout: float | None = None,
     ) -> TransferResult:
@@ -1207,7 +1207,7 @@ class ExberryClient:
         self,
         *,
         senderAccountId: int | str,
-        senderAssets: list[TransferAsset | Mapping[str, Any]],
+        senderAssets: Sequence[TransferAsset | Mapping[str, Any]],
         receiverAccountId: int | str,
         description: str | None = None,
         timeout: float | None = None,
@@ -1231,7 +1231,7 @@ class ExberryClient:
         *,
         dateFrom: str | dt.datetime | None = None,
         dateTo: str | dt.datetime | None = None,
-        statuses: list[ReportedStatus] | None = None,
+        statuses: Sequence[ReportedStatus] | None = None,
         instruments: list[str] | None = None,
         mpId: MpId | None = None,
         accountIds: list[str] | None = None,
@@ -1261,8 +1261,8 @@ class ExberryClient:
         mpId: MpId | None = None,
         accountIds: list[str] | None = None,
         tradeId: int | None = None,
-        actionTypes: list[TradeActionType] | None = None,
-        multiLegReportingTypes: list[MultiLegReportingType] | None = None,
+        actionTypes: Sequence[TradeActionType] | None = None,
+        multiLegReportingTypes: Sequence[MultiLegReportingType] | None = None,
         tradeDate: str | dt.date | None = None,
         orderId: int | None = None,
         mpOrderId: int | None = None,
@@ -1353,7 +1353,7 @@ class ExberryClient:
         dateFrom: str | dt.datetime | None = None,
         dateTo: str | dt.datetime | None = None,
         type: TransactionType | None = None,
-        statuses: list[TransactionRequestStatus] | None = None,
+        statuses: Sequence[TransactionRequestStatus] | None = None,
         assetId: int | None = None,
         mpId: MpId | None = None,
         ledgerAccountId: int | None = None,
@@ -1380,7 +1380,7 @@ class ExberryClient:
         dateFrom: str | dt.datetime | None = None,
         dateTo: str | dt.datetime | None = None,
         type: TransferType | None = None,
-        statuses: list[AllegedTransferStatus] | None = None,
+        statuses: Sequence[AllegedTransferStatus] | None = None,
         assetId: int | None = None,
         mpId: MpId | None = None,
         ledgerAccountId: int | None = None,
@@ -1411,7 +1411,7 @@ class ExberryClient:
         mpId: MpId | None = None,
         ledgerAccountId: int | None = None,
         transactionId: int | None = None,
-        transactionTypes: list[LedgerTransactionType] | None = None,
+        transactionTypes: Sequence[LedgerTransactionType] | None = None,
         limit: int | None = None,
         offset: int | None = None,
         timeout: float | None = None,
@@ -1899,7 +1899,7 @@ class ExberryClient:
     async def broker_transactions(
         self,
         *,
-        types: list[Literal["Deposit", "Withdrawal", "Trade", "Fee"]] | None = None,
+        types: Sequence[Literal["Deposit", "Withdrawal", "Trade", "Fee"]] | None = None,
         dateFrom: int | dt.datetime | None = None,
         dateTo: int | dt.datetime | None = None,
         limit: int | None = None,
@@ -2037,7 +2037,7 @@ def _check_transfer_assets(name: str, assets: object, required: bool = False) ->
     ``assetId`` and an ``amount`` (numbers or their text)."""
     if assets is None and not required:
         return
-    if not isinstance(assets, list) or not assets:
+    if not isinstance(assets, list | tuple) or not assets:
         raise ClientError(f"{name} must be a non-empty list of assets, not {assets!r}")
     for asset in assets:
         if not isinstance(asset, TransferAsset | Mapping):
@@ -2055,8 +2055,10 @@ def _check_optional(name: str, value: object, kind: Any) -> None:
         check_choice(name, value, get_args(kind))
 
 
-def _check_choices(name: str, values: list[Any] | None, kind: Any) -> None:
+def _check_choices(name: str, values: Sequence[Any] | None, kind: Any) -> None:
     """Each of ``values`` (optional) one of the ``Literal`` ``kind``'s."""
+    if isinstance(values, str):  # would pass as its letters
+        raise ClientError(f"{name} must be a list of values, not the string {values!r}")
     for value in values or ():
         check_choice(name, value, get_args(kind))
 
@@ -2179,7 +2181,7 @@ def _members(values: dict[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if value is None:
             continue
-        if type(value) is list:  # parties, quoteDetails: the models as Exberry's JSON
+        if type(value) in (list, tuple):  # parties, quoteDetails: models as Exberry's JSON
             value = [msgspec.to_builtins(p) if isinstance(p, msgspec.Struct) else p for p in value]
         out[name] = value
     return out

@@ -124,7 +124,7 @@ async def test_trade_records_carry_their_orders_account_type_and_parties(
     async with exberry_client.trades() as trades:
         await exberry_client.place_order(
             instrument="BTC", side="Sell", quantity=1, price=100.5, mpOrderId=1,
-            accountType="Client", parties=[desk],
+            accountType="Client", parties=(desk,),  # any sequence of parties
         )  # fmt: skip
         await exberry_client.place_order(
             instrument="BTC", side="Buy", quantity=1, orderType="Market", mpOrderId=2
@@ -642,6 +642,7 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
         (lambda: exberry_client.mp_trades(orderBy={"direction": "desc"}), "orderBy direction"),
         (lambda: exberry_client.mp_trades(orderBy=["timestamp"]), "orderBy must be"),
         (lambda: exberry_client.mp_trades(actionTypes=["Trade"]), "actionTypes must be"),
+        (lambda: exberry_client.mp_trades(actionTypes="TradeReport"), "not the string"),  # type: ignore[arg-type]
         (lambda: exberry_client.mp_trades(tradeDate="24.11.2026"), "tradeDate must be"),
     ]
     for call, message in bad_reports:

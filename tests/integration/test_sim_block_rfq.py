@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from deribit_client import DeribitClient, DeribitError, Notification, OrderOutcomeUnknown, RpcError
+from deribit_client.models import LegParam, RfqQuoteLegParam
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import nearest_options, next_notification
 
@@ -39,17 +39,18 @@ async def _call_spread(client: DeribitClient) -> tuple[str, str]:
     return calls[0][1], calls[1][1]
 
 
-def _legs(low: str, high: str, amount: float = 10) -> list[dict[str, Any]]:
+def _legs(low: str, high: str, amount: float = 10) -> list[LegParam]:
     return [
         {"instrument_name": low, "amount": amount, "direction": "buy"},
         {"instrument_name": high, "amount": amount, "direction": "sell"},
     ]
 
 
-def _quote(low: str, high: str, low_price: float, high_price: float) -> list[dict[str, Any]]:
+def _quote(low: str, high: str, low_price: float, high_price: float) -> list[RfqQuoteLegParam]:
+    """A call spread's legs priced (directions the structure's, good for either side)."""
     return [
-        {"instrument_name": low, "ratio": 1, "price": low_price},
-        {"instrument_name": high, "ratio": 1, "price": high_price},
+        {"instrument_name": low, "ratio": 1, "direction": "buy", "price": low_price},
+        {"instrument_name": high, "ratio": 1, "direction": "sell", "price": high_price},
     ]
 
 
@@ -322,7 +323,7 @@ async def test_combos_are_named_as_deribit_names_them_and_listed(trader: Deribit
     spread = await trader.private.create_combo(
         [
             {"instrument_name": PERP, "amount": 1_000, "direction": "sell"},
-            {"instrument_name": dated, "amount": "1000", "direction": "buy"},  # as documented
+            {"instrument_name": dated, "amount": "1000", "direction": "buy"},  # type: ignore[typeddict-item]  # a string, as documented
         ]
     )
     assert spread.id == f"BTC-FS-{dated.split('-')[1]}_PERP"
@@ -331,10 +332,10 @@ async def test_combos_are_named_as_deribit_names_them_and_listed(trader: Deribit
         (dated, 1),
     ]
     reverse = await trader.private.create_combo(
-        [
+        (  # any sequence of legs
             {"instrument_name": PERP, "amount": 10, "direction": "buy"},
             {"instrument_name": dated, "amount": 10, "direction": "sell"},
-        ]
+        )
     )
     assert reverse.id == spread.id  # one book, bought or sold
     options = await nearest_options(trader)

@@ -65,7 +65,8 @@ def test_streams_and_flag_dependent_results_keep_their_types(tmp_path: pathlib.P
 PARAMS = """\
 from deribit_client import DeribitClient
 from deribit_client.exberry import ExberryClient
-from deribit_client.models import LegParam
+from deribit_client.exberry.models import Party
+from deribit_client.models import LegParam, RfqQuoteLegParam
 
 
 async def params(client: DeribitClient, exberry: ExberryClient) -> None:
@@ -107,6 +108,14 @@ async def params(client: DeribitClient, exberry: ExberryClient) -> None:
     await client.private.execute_block_trade(1, "n", "taker", [], signed.signature)
     current = await client.private.get_current_deposit_address("BTC")
     current.address  # type: ignore[union-attr]  # null before the first address
+    quoted: list[RfqQuoteLegParam] = [
+        {"instrument_name": "BTC-PERPETUAL", "ratio": 1, "direction": "buy", "price": 1.0}
+    ]
+    await client.private.accept_block_rfq(1, 1.0, 10, "buy", quoted, "fill_or_kill")  # narrower legs
+    await client.private.create_combo((leg,))  # a tuple of legs
+    await client.private.get_order_margin_by_ids("ETH-1")  # type: ignore[arg-type]  # not a list
+    parties: list[Party] = [Party(id="37", source="P", role=24)]
+    await exberry.place_order(instrument="BTC", side="Buy", quantity=1, mpOrderId=2, parties=parties)
 """  # noqa: E501  (an error's ignore must stay on its line)
 
 

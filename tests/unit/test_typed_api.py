@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import keyword
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, Literal
 
@@ -17,7 +17,7 @@ import pytest
 from deribit_client import DeribitClient, decode_response
 from deribit_client._api import PrivateAPI, PublicAPI
 from deribit_client._catalogue import METHODS, RESULTS, ParamFacts
-from deribit_client._catalogue._generator import load_spec, models, overrides
+from deribit_client._catalogue._generator import load_spec, models, overrides, wrappers
 from deribit_client._core.decoding import dec_hook
 from deribit_client.models import (
     AccountSummary,
@@ -236,7 +236,7 @@ def test_structured_parameters_take_their_json_shape() -> None:
     # The spec types them "JSON string containing array of objects" / "...: object data":
     # models.params types their members (test_structured_parameter_types_fit_...).
     hints = typing.get_type_hints(_wrapper("private/accept_block_rfq"))
-    assert hints["legs"] == list[RfqLegParam]
+    assert hints["legs"] == Sequence[RfqLegParam]  # any sequence: a tuple, or quote legs
     assert hints["hedge"] == HedgeParam | None  # one hedge leg: an object, not a list
     hints = typing.get_type_hints(_wrapper("private/set_clearance_originator"))
     assert hints["originator"] == OriginatorParam
@@ -457,8 +457,9 @@ def test_structured_parameter_types_fit_the_documented_examples(key: tuple[str, 
     hint = typing.get_type_hints(_wrapper(method))[name]
     if not facts[name].required:
         (hint,) = (arg for arg in typing.get_args(hint) if arg is not type(None))
-    assert hint == eval(overrides.PARAM_TYPES[key], vars(models_params))  # the wrapper's type
-    shape = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
+    declared = wrappers.as_sequence(overrides.PARAM_TYPES[key])
+    assert hint == eval(declared, {**vars(models_params), "Sequence": Sequence})  # the wrapper's
+    shape = typing.get_args(hint)[0] if typing.get_origin(hint) in (list, Sequence) else hint
     example = _request_example(method).get(name)
     if example is None or not typing.is_typeddict(shape):
         return  # nothing to hold it against (REFERENCE 7.10's word is all), or no members

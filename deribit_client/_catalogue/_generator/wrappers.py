@@ -17,7 +17,7 @@ from typing import Any
 from . import overrides
 from .models import ModelPlan, escape_doc, model_names, py_name
 
-__all__ = ["render_wrappers", "wrapped_methods"]
+__all__ = ["as_sequence", "render_wrappers", "wrapped_methods"]
 
 _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 
@@ -28,6 +28,19 @@ def wrapped_methods(methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _param_type(method: dict[str, Any], param: dict[str, Any]) -> str:
+    return as_sequence(_value_param_type(method, param))
+
+
+def as_sequence(tp: str) -> str:
+    """An array parameter as ``Sequence``: a tuple goes too, and a list of a narrower item
+    (quote legs where legs are asked for: lists are invariant). Not of ``str``, which is
+    itself a ``Sequence[str]``: a lone name must not pass for a list of names."""
+    if tp.startswith("list[") and not tp.startswith("list[str]"):
+        return "Sequence[" + tp.removeprefix("list[")
+    return tp
+
+
+def _value_param_type(method: dict[str, Any], param: dict[str, Any]) -> str:
     typed = overrides.PARAM_TYPES.get((method["name"], param["name"]))
     if typed is not None:
         return typed
@@ -119,7 +132,8 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
     """The text of ``_api/generated.py``."""
     wrapped = wrapped_methods(methods)
     used = model_names(plan.results[m["name"]] for m in wrapped)
-    lines = [*header, "from typing import Any, Literal, overload", ""]
+    lines = [*header, "from collections.abc import Sequence"]
+    lines += ["from typing import Any, Literal, overload", ""]
     lines += ["from .._catalogue.results import RESULTS"]
     lines += ["from ..models import (", *(f"    {name}," for name in used), ")"]
     params = sorted(
