@@ -61,7 +61,6 @@ from ..models import (
     OrderIdInitialMarginPair,
     PendingBlockTrade,
     Position,
-    PositionMove,
     PositionMoveTrade,
     RewardEligibility,
     SettlementsPage,
@@ -95,6 +94,7 @@ from ..models.params import (
     RfqQuoteLegParam,
     TradeAllocationParam,
 )
+from . import _normalize
 from ._caller import Caller
 
 __all__ = ["PrivateMethods", "PublicMethods"]
@@ -2026,7 +2026,7 @@ class PrivateMethods:
         label: str | None = None,
         block_rfq_quote_id: int | None = None,
         timeout: float | None = None,
-    ) -> list[BlockRfqQuote] | BlockRfqQuote:
+    ) -> list[BlockRfqQuote]:
         """``private/get_block_rfq_quotes``: **Maker method** This method retrieves all open
         quotes for Block RFQs. When a `block_rfq_id` is specified, only the open quotes for
         that particular Block RFQ will be returned. When a `label` is specified, all quotes
@@ -2043,7 +2043,7 @@ class PrivateMethods:
             The decoded result (``RESULTS['private/get_block_rfq_quotes']``).
         """
         params = {'block_rfq_id': block_rfq_id, 'label': label, 'block_rfq_quote_id': block_rfq_quote_id}
-        return await self._caller.invoke('private/get_block_rfq_quotes', params, RESULTS['private/get_block_rfq_quotes'], timeout)
+        return _normalize.as_list(await self._caller.invoke('private/get_block_rfq_quotes', params, RESULTS['private/get_block_rfq_quotes'], timeout))
 
     async def get_block_rfq_user_info(
         self,
@@ -3427,7 +3427,7 @@ class PrivateMethods:
         *,
         currency: str | None = None,
         timeout: float | None = None,
-    ) -> PositionMove | list[PositionMoveTrade]:
+    ) -> list[PositionMoveTrade]:
         """``private/move_positions``: Moves positions from source subaccount to target
         subaccount **Note:** In rare cases, the request may return an
         `internal_server_error`. This does not necessarily mean the operation failed
@@ -3447,7 +3447,7 @@ class PrivateMethods:
             The decoded result (``RESULTS['private/move_positions']``).
         """
         params = {'currency': currency, 'source_uid': source_uid, 'target_uid': target_uid, 'trades': trades}
-        return await self._caller.invoke('private/move_positions', params, RESULTS['private/move_positions'], timeout)
+        return _normalize.moved_trades(await self._caller.invoke('private/move_positions', params, RESULTS['private/move_positions'], timeout))
 
     async def pme_simulate(
         self,
@@ -3779,7 +3779,7 @@ class PrivateMethods:
         block_rfq: bool | None = None,
         trade_count_limit: int | None = None,
         timeout: float | None = None,
-    ) -> list[MmpConfig] | MmpConfig:
+    ) -> list[MmpConfig]:
         """``private/set_mmp_config``: Set config for MMP - triggers MMP reset **Max Quote
         Quantity (MQQ):** The `max_quote_quantity` parameter determines the total combined
         size of open MMP orders per side, per order book, that cannot be exceeded (measured
@@ -3835,7 +3835,7 @@ class PrivateMethods:
             The decoded result (``RESULTS['private/set_mmp_config']``).
         """
         params = {'index_name': index_name, 'interval': interval, 'frozen_time': frozen_time, 'mmp_group': mmp_group, 'quantity_limit': quantity_limit, 'delta_limit': delta_limit, 'vega_limit': vega_limit, 'max_quote_quantity': max_quote_quantity, 'block_rfq': block_rfq, 'trade_count_limit': trade_count_limit}
-        return await self._caller.invoke('private/set_mmp_config', params, RESULTS['private/set_mmp_config'], timeout)
+        return _normalize.as_list(await self._caller.invoke('private/set_mmp_config', params, RESULTS['private/set_mmp_config'], timeout))
 
     async def set_self_trading_config(
         self,

@@ -21,7 +21,6 @@ async def test_positions_move_to_a_subaccount_and_back(trader: DeribitClient) ->
     moved = await trader.private.move_positions(
         main_id, sub.id, [{"instrument_name": PERP, "amount": 400, "price": 64_000}]
     )
-    assert isinstance(moved, list)
     (trade,) = moved
     assert (trade.direction, trade.amount, trade.price) == ("sell", 400, 64_000)
     (mine,) = await trader.private.get_positions(currency="BTC")

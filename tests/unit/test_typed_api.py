@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import keyword
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, Literal
 
@@ -15,18 +15,21 @@ import msgspec
 import pytest
 
 from deribit_client import DeribitClient, decode_response
-from deribit_client._api import PrivateAPI, PublicAPI
+from deribit_client._api import PrivateAPI, PublicAPI, _normalize
 from deribit_client._catalogue import METHODS, RESULTS, ParamFacts
 from deribit_client._catalogue._generator import load_spec, models, overrides, wrappers
 from deribit_client._core.decoding import dec_hook
 from deribit_client.models import (
     AccountSummary,
+    BlockRfqQuote,
     Deposit,
     DeribitObject,
     HedgeParam,
     Instrument,
+    MmpConfig,
     OriginatorParam,
     Position,
+    PositionMoveTrade,
     RfqLegParam,
     SettlementsPage,
     UserTrade,
@@ -319,7 +322,60 @@ async def test_each_wrapper_sends_exactly_the_spec_parameter_names(name: str) ->
     assert method == name
     assert params == msgspec.json.decode(msgspec.json.encode(values))
     if name not in overrides.HAND_WRAPPERS:
-        assert result == msgspec.convert(reply, RESULTS[name], dec_hook=dec_hook)
+        decoded = msgspec.convert(reply, RESULTS[name], dec_hook=dec_hook)
+        if name in overrides.NORMALIZED_RESULTS:
+            decoded = getattr(_normalize, overrides.NORMALIZED_RESULTS[name][1])(decoded)
+        assert result == decoded
+
+
+_QUOTE = {"block_rfq_quote_id": 7, "block_rfq_id": 1, "price": 0.01, "amount": 10}
+_MMP = {"index_name": "btc_usd", "interval": 60, "frozen_time": 0, "quantity_limit": 1}
+_MOVED = {"instrument_name": "BTC-PERPETUAL", "direction": "buy", "amount": 10, "price": 1}
+
+
+@pytest.mark.parametrize(
+    ("method", "call", "shapes", "typed"),
+    [
+        (
+            "private/get_block_rfq_quotes",
+            lambda c: c.private.get_block_rfq_quotes(),
+            [_QUOTE, [_QUOTE]],
+            BlockRfqQuote,
+        ),
+        (
+            "private/set_mmp_config",
+            lambda c: c.private.set_mmp_config("btc_usd", 60, 0),
+            [_MMP, [_MMP]],
+            MmpConfig,
+        ),
+        (
+            "private/move_positions",
+            lambda c: c.private.move_positions(1, 2, [{"instrument_name": "BTC-PERPETUAL"}]),
+            [{"trades": [_MOVED]}, [_MOVED]],
+            PositionMoveTrade,
+        ),
+    ],
+)
+async def test_results_documented_in_two_shapes_come_in_one(
+    method: str,
+    call: Callable[[DeribitClient], Awaitable[list[Any]]],
+    shapes: list[Any],
+    typed: type,
+) -> None:
+    """The spec's schema and its example disagree: whichever the server sends, the wrapper
+    returns a list of the objects, so users need no isinstance."""
+    venue = ScriptedDeribit()
+    async with DeribitClient(
+        connector=venue.connector, client_id="id", client_secret="secret",
+        heartbeat_interval=None, reconnect=False, rate_limit=False,
+    ) as client:  # fmt: skip
+        results = []
+        for shape in shapes:
+            venue.results[method] = shape
+            results.append(await call(client))
+    assert results[0] == results[1]
+    assert len(results[0]) == 1
+    assert isinstance(results[0][0], typed)
 
 
 # -- channels -----------------------------------------------------------------------------

@@ -341,7 +341,8 @@ RESULT_TYPES: dict[str, str] = {
     # Plain names, or objects with extended=true (the spec's example shows only the latter).
     "public/get_supported_index_names": "list[str | IndexName]",
     "public/get_index_price_names": "list[str | IndexName]",
-    # The spec says an array; its examples show one object: both readings decode.
+    # The spec says an array; its examples show one object: both readings decode (and
+    # the wrappers give one, NORMALIZED_RESULTS).
     "private/get_block_rfq_quotes": "list[BlockRfqQuote] | BlockRfqQuote",
     "private/set_mmp_config": "list[MmpConfig] | MmpConfig",
     # The spec says {trades}; its example is the bare array.
@@ -355,6 +356,15 @@ RESULT_TYPES: dict[str, str] = {
     "private/get_new_announcements": "list[Announcement]",
 }
 """Methods whose result the spec gets wrong, or a hand-written model already covers."""
+
+NORMALIZED_RESULTS: dict[str, tuple[str, str]] = {
+    "private/get_block_rfq_quotes": ("list[BlockRfqQuote]", "as_list"),
+    "private/set_mmp_config": ("list[MmpConfig]", "as_list"),
+    "private/move_positions": ("list[PositionMoveTrade]", "moved_trades"),
+}
+"""Methods whose ``RESULT_TYPES`` accepts two documented shapes: (the one shape the typed
+wrapper returns, the function of ``_api/_normalize.py`` that makes it). ``client.call``
+still gives what was decoded."""
 
 SCHEMA_TYPES: dict[str, str] = {
     # order.price refers to a missing schema: a number or "market_price" (REFERENCE 0).

@@ -105,8 +105,14 @@ def _overloads(method: dict[str, Any], name: str, args: list[str], result: str) 
     return lines
 
 
+def _result_type(plan: ModelPlan, method: str) -> str:
+    """What a wrapper returns: the decoded result, or its one normalized shape."""
+    return overrides.NORMALIZED_RESULTS.get(method, (plan.results[method], ""))[0]
+
+
 def _wrapper(method: dict[str, Any], result: str) -> list[str]:
     name = method["name"].split("/", 1)[1].replace("/", "_")
+    normalize = overrides.NORMALIZED_RESULTS.get(method["name"], ("", ""))[1]
     required = [p for p in method["params"] if p["required"]]
     optional = [p for p in method["params"] if not p["required"]]
     args = ["self"]
@@ -121,17 +127,18 @@ def _wrapper(method: dict[str, Any], result: str) -> list[str]:
         lines.append(f"        params = {{{pairs}}}")
     else:
         lines.append("        params = None")
-    lines.append(
-        f"        return await self._caller.invoke({method['name']!r}, params, "
+    call = (
+        f"await self._caller.invoke({method['name']!r}, params, "
         f"RESULTS[{method['name']!r}], timeout)"
     )
+    lines.append(f"        return {f'_normalize.{normalize}({call})' if normalize else call}")
     return lines
 
 
 def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list[str]) -> str:
     """The text of ``_api/generated.py``."""
     wrapped = wrapped_methods(methods)
-    used = model_names(plan.results[m["name"]] for m in wrapped)
+    used = model_names(_result_type(plan, m["name"]) for m in wrapped)
     lines = [*header, "from collections.abc import Sequence"]
     lines += ["from typing import Any, Literal, overload", ""]
     lines += ["from .._catalogue.results import RESULTS"]
@@ -140,7 +147,7 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
         {n for t in overrides.PARAM_TYPES.values() for n in re.findall(r"\w+Param\b", t)}
     )
     lines += ["from ..models.params import (", *(f"    {name}," for name in params), ")"]
-    lines += ["from ._caller import Caller", ""]
+    lines += ["from . import _normalize", "from ._caller import Caller", ""]
     lines += ['__all__ = ["PrivateMethods", "PublicMethods"]', ""]
     for prefix, cls in (("public", "PublicMethods"), ("private", "PrivateMethods")):
         lines += ["", f"class {cls}:"]
@@ -153,5 +160,5 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
         lines += ["        self._caller = caller"]
         for m in wrapped:
             if m["name"].startswith(prefix + "/"):
-                lines += ["", *_wrapper(m, plan.results[m["name"]])]
+                lines += ["", *_wrapper(m, _result_type(plan, m["name"]))]
     return "\n".join(lines) + "\n"
