@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from deribit_client import DeribitClient, DeribitError, Notification, OrderOutcomeUnknown, RpcError
-from deribit_client.models import LegParam, RfqQuoteLegParam
+from deribit_client.models import HedgeParam, LegParam, RfqLegParam, RfqQuoteLegParam
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import nearest_options, next_notification
 
@@ -134,7 +134,8 @@ async def test_fill_or_kill_trades_all_or_nothing_and_a_trigger_waits_for_a_cros
     rfq = await trader.private.create_block_rfq(
         [{"instrument_name": PERP, "amount": 2_000, "direction": "buy"}]
     )
-    legs = [{"instrument_name": PERP, "ratio": 1}]
+    # No direction: the reading where a quote's legs follow the RFQ's (REFERENCE 7.10 (?)).
+    legs: list[RfqLegParam] = [{"instrument_name": PERP, "ratio": 1}]  # type: ignore[typeddict-item]
     await counterparty.private.add_block_rfq_quote(
         rfq.block_rfq_id, 1_000, "sell", [{**legs[0], "price": 64_000.0}]
     )
@@ -188,7 +189,7 @@ async def test_quotes_trade_best_price_first_and_all_or_none_first_at_a_price(
         rfq = await trader.private.create_block_rfq(
             [{"instrument_name": PERP, "amount": 3_000, "direction": "buy"}]
         )
-        legs = [{"instrument_name": PERP, "ratio": 1}]
+        legs: list[RfqLegParam] = [{"instrument_name": PERP, "ratio": 1, "direction": "buy"}]
         late_best = await third.private.add_block_rfq_quote(
             rfq.block_rfq_id, 1_000, "sell", [{**legs[0], "price": 64_000.0}]
         )
@@ -228,8 +229,10 @@ async def test_quotes_trade_best_price_first_and_all_or_none_first_at_a_price(
 async def test_makers_are_refused_what_deribit_refuses(
     sim: DeribitSimulator, now: list[float], trader: DeribitClient, counterparty: DeribitClient
 ) -> None:
-    legs = [{"instrument_name": PERP, "amount": 1_000, "direction": "buy"}]
-    priced = [{"instrument_name": PERP, "ratio": 1, "price": 64_000.0}]
+    legs: list[LegParam] = [{"instrument_name": PERP, "amount": 1_000, "direction": "buy"}]
+    priced: list[RfqQuoteLegParam] = [
+        {"instrument_name": PERP, "ratio": 1, "direction": "buy", "price": 64_000.0}
+    ]
     rfq = await trader.private.create_block_rfq(legs)
     with pytest.raises(RpcError) as own:
         await trader.private.add_block_rfq_quote(rfq.block_rfq_id, 1_000, "buy", priced)
@@ -284,7 +287,9 @@ async def test_a_maker_edits_and_cancels_its_quotes(
     rfq = await trader.private.create_block_rfq(
         [{"instrument_name": PERP, "amount": 1_000, "direction": "buy"}]
     )
-    priced = [{"instrument_name": PERP, "ratio": 1, "price": 64_000.0}]
+    priced: list[RfqQuoteLegParam] = [
+        {"instrument_name": PERP, "ratio": 1, "direction": "buy", "price": 64_000.0}
+    ]
     async with counterparty.subscribe("block_rfq.maker.quotes.BTC") as mine:
         added = await counterparty.private.add_block_rfq_quote(
             rfq.block_rfq_id, 1_000, "sell", priced, label="ask"
@@ -406,7 +411,9 @@ async def test_a_quote_s_hedge_trades_with_it_in_proportion(
 ) -> None:
     low, high = await _call_spread(trader)
     rfq = await trader.private.create_block_rfq(_legs(low, high, amount=20))
-    hedge = {"instrument_name": PERP, "direction": "sell", "price": 64_000.0, "amount": 200}
+    hedge: HedgeParam = {
+        "instrument_name": PERP, "direction": "sell", "price": 64_000.0, "amount": 200
+    }  # fmt: skip
     async with counterparty.subscribe("block_rfq.maker.quotes.BTC") as mine:
         quote = await counterparty.private.add_block_rfq_quote(
             rfq.block_rfq_id, 20, "sell", _quote(low, high, 0.03, 0.01), hedge=hedge
@@ -504,7 +511,7 @@ async def test_a_trade_trigger_the_taker_can_no_longer_fund_ends_without_trading
     rfq = await trader.private.create_block_rfq(
         [{"instrument_name": PERP, "amount": amount, "direction": "buy"}]
     )
-    legs = [{"instrument_name": PERP, "ratio": 1}]
+    legs: list[RfqLegParam] = [{"instrument_name": PERP, "ratio": 1, "direction": "buy"}]
     now[0] += 6
     waiting = await trader.private.accept_block_rfq(
         rfq.block_rfq_id, 63_000.0, amount, "buy", legs, "good_til_cancelled"
