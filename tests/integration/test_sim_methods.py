@@ -12,7 +12,7 @@ import pytest
 from deribit_client import DeribitClient, DeribitError
 from deribit_client._catalogue import METHODS, RESULTS, ParamFacts
 from deribit_client._catalogue._generator import load_spec
-from deribit_client.models import AuthResult
+from deribit_client.models import AuthResult, BlockTradeLegParam, LegParam, RfqLegParam
 from deribit_client.testing import DeribitSimulator
 from tests.helpers import KEY
 
@@ -191,7 +191,9 @@ async def _block_trade_state(sim: DeribitSimulator, client: DeribitClient) -> di
     """Params of the block trade methods that name something that exists: valid legs,
     signatures of a second user and of the client, an executed block trade."""
     sim.add_api_key("block-counterparty", "block-secret")
-    legs = [{"instrument_name": PERP, "price": 64_000.0, "amount": 1_000.0, "direction": "buy"}]
+    legs: list[BlockTradeLegParam] = [
+        {"instrument_name": PERP, "price": 64_000.0, "amount": 1_000.0, "direction": "buy"}
+    ]
     now = sim.now_ms()
     signed = {"timestamp": now, "role": "maker", "trades": legs}
     async with DeribitClient(
@@ -230,26 +232,30 @@ async def _block_rfq_state(
     """Params of the Block RFQ and combo methods naming RFQs, quotes and combos that exist:
     the client's own RFQs (one quoted by the other user, past its grace period), and an
     RFQ of the other user that the client quotes."""
-    legs = [{"instrument_name": PERP, "amount": 1_000, "direction": "buy"}]
-    rfq_legs = [{"instrument_name": PERP, "ratio": 1, "direction": "buy"}]
+    legs: list[LegParam] = [{"instrument_name": PERP, "amount": 1_000, "direction": "buy"}]
+    rfq_legs: list[RfqLegParam] = [{"instrument_name": PERP, "ratio": 1, "direction": "buy"}]
     to_accept, to_cancel, to_untrigger = [
         (await client.private.create_block_rfq(legs)).block_rfq_id for _ in range(3)
     ]
-    ask = {"amount": 1_000, "legs": [{**rfq_legs[0], "price": 64_000.0}]}
+    ask: dict[str, Any] = {"amount": 1_000, "legs": [{**rfq_legs[0], "price": 64_000.0}]}
     await other.private.add_block_rfq_quote(to_accept, direction="sell", **ask)
     asked, swept = [(await other.private.create_block_rfq(legs)).block_rfq_id for _ in range(2)]
-    quote = {"amount": 1_000, "legs": [{**rfq_legs[0], "price": 60_000.0}], "direction": "buy"}
+    quote: dict[str, Any] = {
+        "amount": 1_000,
+        "legs": [{**rfq_legs[0], "price": 60_000.0}],
+        "direction": "buy",
+    }
     edited = await client.private.add_block_rfq_quote(asked, label="edit", **quote)
     await client.private.add_block_rfq_quote(asked, label="cancel", **quote)
     await client.private.add_block_rfq_quote(swept, **quote)  # cancel_all runs first
     sim.clock = lambda: time.time() + 6  # past the 5 s grace period of the client's RFQs
-    accept = {"legs": rfq_legs, "direction": "buy", "amount": 1_000}
+    accept: dict[str, Any] = {"legs": rfq_legs, "direction": "buy", "amount": 1_000}
     await client.private.accept_block_rfq(
         to_untrigger, price=1_000.0, time_in_force="good_til_cancelled", **accept
     )
     options = [i.instrument_name for i in await client.public.get_instruments("BTC", kind="option")]
     call, put = options[0], options[1]  # the same expiry and strike
-    pair = [{"instrument_name": call, "amount": 1, "direction": "buy"},
+    pair: list[LegParam] = [{"instrument_name": call, "amount": 1, "direction": "buy"},
             {"instrument_name": put, "amount": 1, "direction": "sell"}]  # fmt: skip
     combo = await client.private.create_combo(pair)
     identity = (await other.private.get_block_rfq_user_info()).parent
