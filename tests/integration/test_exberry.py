@@ -33,8 +33,11 @@ from deribit_client.exberry import (
     SessionError,
     StreamDisconnected,
 )
+from deribit_client.exberry.client import Side, TimeInForce
 from deribit_client.exberry.models import (
     Add,
+    BookEvent,
+    Candle,
     Executed,
     ExecutionReport,
     InstrumentListUpdate,
@@ -294,7 +297,7 @@ async def test_orders_outside_the_instruments_rules_are_refused(
     # Exberry checks precision (1005), quantity bounds (1006) and the tick size (1014):
     # the simulator accepted any number, so a bot's rounding bug passed here
     order = functools.partial(exberry_client.place_order, instrument="BTC", side="Buy")
-    refused = {
+    refused: dict[int, list[dict[str, Any]]] = {
         1005: [dict(quantity=0.0000001, price=100), dict(quantity=1, price=100.00001)],
         1006: [dict(quantity=1000001, price=100)],
         1014: [dict(quantity=1, price=100.25)],
@@ -366,7 +369,8 @@ async def test_fok_and_min_quantity_fill_all_or_nothing(
     resting = {"orderType": "Limit", "side": "Sell", "instrument": "BTC", "quantity": 2}
     exberry_sim.place_order("other-mp", {**resting, "mpOrderId": 1, "price": 100.5})
     async with exberry_client.execution_reports() as reports:
-        for n, (tif, minimum) in enumerate((("FOK", None), ("IOC", 2.5)), 1):
+        cases: tuple[tuple[TimeInForce, float | None], ...] = (("FOK", None), ("IOC", 2.5))
+        for n, (tif, minimum) in enumerate(cases, 1):
             await exberry_client.place_order(
                 instrument="BTC", side="Buy", quantity=3, price=101.0, mpOrderId=n,
                 timeInForce=tif, minQuantity=minimum,
@@ -608,7 +612,7 @@ async def test_numbers_that_json_cannot_carry_are_refused_before_sending(
 
 async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryClient) -> None:
     depth = "v2/exchange.market/orderBookDepth"
-    bad_streams = [
+    bad_streams: list[tuple[Callable[[], object], str]] = [
         (lambda: exberry_client.stream(depth, [1, 2]), "d must be a mapping"),  # type: ignore[arg-type]
         (lambda: exberry_client.stream(depth, policy="latest"), "policy"),  # type: ignore[arg-type]
         (lambda: exberry_client.stream(depth, callback=3), "callback"),  # type: ignore[arg-type]
@@ -621,10 +625,10 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
         await exberry_client.request("v2/exchange.market/orderBookState", many="no")  # type: ignore[arg-type]
     # Counts and times are ints: "5" or True would go out and come back as a 1001.
     bad_ints: list[tuple[Any, str]] = [
-        (lambda: exberry_client.mp_orders(limit="5"), "limit must be an int from 1 to 100"),
+        (lambda: exberry_client.mp_orders(limit="5"), "limit must be an int from 1 to 100"),  # type: ignore[arg-type]
         (lambda: exberry_client.mp_trades(limit=True), "limit must be an int"),
         (lambda: exberry_client.mp_trades(offset=-1), "offset must be an int >= 0"),
-        (lambda: exberry_client.candles_history(symbol="BTC", from_="0", to=5), "from_"),
+        (lambda: exberry_client.candles_history(symbol="BTC", from_="0", to=5), "from_"),  # type: ignore[arg-type]
     ]
     for call, message in bad_ints:
         with pytest.raises(ClientError, match=message):
@@ -640,8 +644,8 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
         ),
         (lambda: exberry_client.mp_orders(orderBy={"field": "timestamp"}), "orderBy field"),
         (lambda: exberry_client.mp_trades(orderBy={"direction": "desc"}), "orderBy direction"),
-        (lambda: exberry_client.mp_trades(orderBy=["timestamp"]), "orderBy must be"),
-        (lambda: exberry_client.mp_trades(actionTypes=["Trade"]), "actionTypes must be"),
+        (lambda: exberry_client.mp_trades(orderBy=["timestamp"]), "orderBy must be"),  # type: ignore[arg-type]
+        (lambda: exberry_client.mp_trades(actionTypes=["Trade"]), "actionTypes must be"),  # type: ignore[list-item]
         (lambda: exberry_client.mp_trades(actionTypes="TradeReport"), "not the string"),  # type: ignore[arg-type]
         (lambda: exberry_client.mp_trades(tradeDate="24.11.2026"), "tradeDate must be"),
     ]
@@ -673,7 +677,7 @@ async def test_requests_carry_their_arguments_and_nothing_else(
     placed = await exberry_client.place_order(
         instrument="BTC", side="Buy", quantity=2, price=1.0, mpOrderId=1
     )
-    order = {"orderId": placed.orderId, "instrument": "BTC"}
+    order: dict[str, Any] = {"orderId": placed.orderId, "instrument": "BTC"}
     await exberry_client.replace_order(**order, quantity=2, price=1.5)
     with pytest.warns(DeprecationWarning, match="modifyOrder is deprecated"):
         await exberry_client.modify_order(**order, quantity=1)
@@ -759,7 +763,7 @@ async def test_streams_resume_after_a_cut_without_duplicates_or_loss(
         await exberry_client.place_order(
             instrument="BTC", side="Sell", quantity=5, orderType="Market", mpOrderId=99
         )
-        rest = []
+        rest: list[BookEvent] = []
         while len(rest) < 5:
             item = await asyncio.wait_for(anext(book), 5)
             assert not isinstance(item, Gap)  # nothing was lost: no gap
@@ -1320,11 +1324,12 @@ async def test_simulator_fault_hooks_hit_one_qualifier_and_only_the_next_request
     async with asyncio.timeout(5):
         assert (await place(mpOrderId=3)).orderStatus == "Pending"
     assert exberry_client.reconnect_count == 1
-    for bad, text in [
+    faults: list[tuple[Callable[[], object], str]] = [
         (lambda: exberry_sim.delay("v1/heartbeat/ping", -1), "seconds must be a number >= 0"),
         (lambda: exberry_sim.delay("v1/heartbeat/ping", 1, times=0), "times must be an int"),
         (lambda: exberry_sim.inject_error("", 1), "a fault needs a method name"),
-    ]:
+    ]
+    for bad, text in faults:
         with pytest.raises(ValueError, match=text):
             bad()
 
@@ -1393,13 +1398,14 @@ async def test_local_order_book_from_state_and_depth(
     assert book.asks() == [(101.0, 1.0)]
     assert not book.stale
     book.apply(Gap("v2/exchange.market/orderBookDepth", "reconnected"))
-    assert book.stale
+    assert bool(book.stale)  # not `book.stale`: mypy, narrowed above, would skip the rest
     await book.resync(exberry_client)
     assert book.asks(1) == [(101.0, 1.0)]
     assert book.bids(0) == []
-    for depth in (-1, "1"):
-        with pytest.raises(ClientError, match="depth"):
-            book.bids(depth)  # type: ignore[arg-type]
+    with pytest.raises(ClientError, match="depth"):
+        book.bids(-1)
+    with pytest.raises(ClientError, match="depth"):
+        book.bids("1")  # type: ignore[arg-type]
 
 
 async def test_halted_closed_and_disabled_instruments_refuse_trading(
@@ -1587,6 +1593,7 @@ async def test_stop_orders_wait_suspended_until_the_last_trade_reaches_them(
         assert (fill.mpOrderId, fill.messageType, fill.lastFilledPrice) == (1, "Executed", 102.0)
         # Moving a suspended stop's trigger to where the market is triggers it at once;
         # the LIT buy (at or below 100) waits.
+        assert active[1].orderId is not None
         await exberry_client.replace_order(
             orderId=active[1].orderId,
             instrument="BTC",
@@ -1604,6 +1611,7 @@ async def test_stop_orders_wait_suspended_until_the_last_trade_reaches_them(
         assert isinstance(added, ExecutionReport)
         assert (added.mpOrderId, added.messageType, added.price) == (3, "Add", 50.0)
         assert ("Buy", 50.0, 1) in await book_of(exberry_client, "BTC")
+        assert added.orderId is not None
         with pytest.raises(OrderValidationError, match="only while suspended") as info:
             await exberry_client.replace_order(orderId=added.orderId, instrument="BTC",
                                                quantity=1, stopPrice=90.0)  # fmt: skip
@@ -1611,8 +1619,8 @@ async def test_stop_orders_wait_suspended_until_the_last_trade_reaches_them(
         await place(side="Sell", orderType="Stop", stopPrice=90.0, mpOrderId=4)
         await exberry_client.cancel_order(instrument="BTC", mpOrderId=4)
     book_events = [e for _, kind, _, e in exberry_sim.events if kind == "orderBookDepth"]
-    other = exberry_sim.participant("other-mp").mp_id
-    assert not [e for e in book_events if e.get("mpOrderId") == 4 and e.get("mpId") != other]
+    other_mp = exberry_sim.participant("other-mp").mp_id
+    assert not [e for e in book_events if e.get("mpOrderId") == 4 and e.get("mpId") != other_mp]
 
 
 async def test_a_market_to_limit_order_takes_the_best_price_and_rests_there(
@@ -1622,7 +1630,7 @@ async def test_a_market_to_limit_order_takes_the_best_price_and_rests_there(
     asks = {"orderType": "Limit", "side": "Sell", "instrument": "BTC"}
     exberry_sim.place_order("other-mp", {**asks, "mpOrderId": 1, "quantity": 1, "price": 100.0})
     exberry_sim.place_order("other-mp", {**asks, "mpOrderId": 2, "quantity": 2, "price": 101.0})
-    order = {"instrument": "BTC", "orderType": "MarketToLimit", "quantity": 2}
+    order: dict[str, Any] = {"instrument": "BTC", "orderType": "MarketToLimit", "quantity": 2}
     async with exberry_client.execution_reports() as reports:
         placed = await exberry_client.place_order(side="Buy", mpOrderId=1, **order)
         fill, rest = await next_event(reports), await next_event(reports)
@@ -1635,7 +1643,7 @@ async def test_a_market_to_limit_order_takes_the_best_price_and_rests_there(
         # Only the best level traded: the rest is a limit at its price, under the 101 asks.
         assert await book_of(exberry_client, "BTC") == [("Buy", 100.0, 1), ("Sell", 101.0, 2)]
         # Resting, it is a limit order: a replace keeping the quantity needs its price.
-        replace = {"orderId": placed.orderId, "instrument": "BTC", "quantity": 2}
+        replace: dict[str, Any] = {"orderId": placed.orderId, "instrument": "BTC", "quantity": 2}
         with pytest.raises(OrderValidationError) as info:
             await exberry_client.replace_order(**replace)
         assert info.value.code == 1000
@@ -1652,6 +1660,7 @@ async def test_a_market_to_limit_order_takes_the_best_price_and_rests_there(
 
 async def test_stop_order_terms_are_checked(exberry_client: ExberryClient) -> None:
     order = {"instrument": "BTC", "side": "Buy", "quantity": 1, "mpOrderId": 1}
+    terms: dict[str, Any]
     for terms, code, text in (
         ({"orderType": "Stop"}, 1000, "stopPrice"),
         ({"orderType": "Stop", "stopPrice": 101.0, "price": 101.0}, 1001, "Price is not"),
@@ -1670,21 +1679,22 @@ async def test_times_in_force_follow_the_continuous_trading_table(
     # The simulator took any time in force with any order type, so the client's default
     # GTC went out on market orders, which Exberry refuses: place_order(orderType=
     # "Market") failed against the venue while every test passed.
-    order = {"instrument": "BTC", "side": "Buy", "quantity": 1}
+    order: dict[str, Any] = {"instrument": "BTC", "side": "Buy", "quantity": 1}
     placed = await exberry_client.place_order(orderType="Market", mpOrderId=1, **order)
     assert placed.orderStatus == "Pending"
     stop = await exberry_client.place_order(orderType="Stop", stopPrice=200.0, mpOrderId=2, **order)
     assert stop.orderStatus == "Pending"
     orders, _ = await exberry_client.mass_order_status()
     assert [(o.orderType, o.timeInForce) for o in orders] == [("Stop", "IOC")]  # suspended
-    for n, (terms, code, text) in enumerate((
+    refusals: list[tuple[dict[str, Any], int, str]] = [
         ({"orderType": "Market", "timeInForce": "GTC"}, 1001, "Market orders take FOK, IOC"),
         ({"orderType": "Market", "timeInForce": "DAY"}, 1001, "Market orders take FOK, IOC"),
         ({"orderType": "Stop", "stopPrice": 200.0, "timeInForce": "GTC"}, 1001, "take FOK"),
         ({"orderType": "Limit", "price": 99.0, "timeInForce": "GAA"}, 1031, "only during auc"),
         ({"orderType": "StopLimit", "price": 99.0, "stopPrice": 200.0, "timeInForce": "GAA"},
          1031, "GAA is allowed only during auction"),
-    ), start=10):  # fmt: skip
+    ]  # fmt: skip
+    for n, (terms, code, text) in enumerate(refusals, start=10):
         with pytest.raises(OrderValidationError, match=text) as info:
             await exberry_client.request(
                 "v1/exchange.market/placeOrder", {**order, **terms, "mpOrderId": n}
@@ -1699,19 +1709,17 @@ async def test_display_rules_are_checked(
     order = functools.partial(
         exberry_client.place_order, instrument="BTC", side="Buy", quantity=5, price=99.0
     )
-    for n, (bad, text) in enumerate(
-        (
-            ({"displayMethod": "DisplayQuantity"}, "takes displayQuantity"),
-            ({"displayMethod": "DisplayQuantity", "displayQuantity": 6}, "not above quantity"),
-            ({"displayMethod": "Hidden", "displayQuantity": 1}, "no display quantity"),
-            ({"displayQuantity": 1}, "needs a displayMethod"),
-            ({"displayMethod": "Random", "displayLowQuantity": 3, "displayHighQuantity": 2},
-             "ordered"),
-            ({"displayMethod": "Hidden", "timeInForce": "IOC"}, "GTC, GTD or DAY limit"),
-            ({"displayMethod": "DisplayQuantity", "displayQuantity": 0.0000001}, "precision"),
-        ),
-        1,
-    ):  # fmt: skip
+    refusals: list[tuple[dict[str, Any], str]] = [
+        ({"displayMethod": "DisplayQuantity"}, "takes displayQuantity"),
+        ({"displayMethod": "DisplayQuantity", "displayQuantity": 6}, "not above quantity"),
+        ({"displayMethod": "Hidden", "displayQuantity": 1}, "no display quantity"),
+        ({"displayQuantity": 1}, "needs a displayMethod"),
+        ({"displayMethod": "Random", "displayLowQuantity": 3, "displayHighQuantity": 2},
+         "ordered"),
+        ({"displayMethod": "Hidden", "timeInForce": "IOC"}, "GTC, GTD or DAY limit"),
+        ({"displayMethod": "DisplayQuantity", "displayQuantity": 0.0000001}, "precision"),
+    ]  # fmt: skip
+    for n, (bad, text) in enumerate(refusals, 1):
         with pytest.raises(OrderValidationError, match=text):
             await order(mpOrderId=n, **bad)
     with pytest.raises(OrderValidationError, match="Wrong displayMethod"):
@@ -1772,8 +1780,10 @@ async def test_a_replace_that_loses_priority_queues_and_matches_as_a_new_order(
         await exberry_client.place_order(
             instrument="BTC", side="Buy", quantity=3, price=99.0, mpOrderId=4
         )
+        last = (await exberry_client.mass_order_status())[0][-1].orderId
+        assert last is not None
         crossing = await exberry_client.replace_order(
-            orderId=(await exberry_client.mass_order_status())[0][-1].orderId,
+            orderId=last,
             instrument="BTC", quantity=3, price=102.0,
         )  # fmt: skip
         assert await book_of(exberry_client, "BTC") == [("Buy", 102.0, 1)]
@@ -1961,7 +1971,9 @@ async def test_candles_come_in_every_documented_interval(
             md.candles(symbol="BTC", timespan="MINUTE", multiplier=15) as live,
             md.candles(symbol="BTC", timespan="MINUTE", multiplier=15, from_=hour) as since,
         ):
-            first, second = [await asyncio.wait_for(anext(since), 5) for _ in range(2)]
+            first, second = [await next_event(since) for _ in range(2)]
+            assert isinstance(first, Candle)
+            assert isinstance(second, Candle)
             assert [(c.timeStamp, c.volume) for c in (first, second)] == [
                 (hour * 1000, 4.0),
                 ((hour + 900) * 1000, 2.0),
@@ -2090,7 +2102,6 @@ async def test_market_data_reference_lists_candles_and_settlement(
 ) -> None:
     from deribit_client.exberry.models import (
         AuctionIndicativeEP,
-        Candle,
         TickSizeTable,
         TradingCalendar,
     )
@@ -2165,12 +2176,13 @@ async def test_no_request_data_crashes_the_simulator_or_closes_the_socket(
             await exberry_client.request("v1/exchange.market/placeOrder", {**order, name: [1]})
         assert refused.value.code == 1001, name
     md = "v1/exchange.marketdata/"
-    for q, d in [
+    undecodables: list[tuple[str, dict[str, Any]]] = [
         (f"{md}getSettlementPrices", {"symbols": [{"a": 1}]}),
         (f"{md}partialOrderBook", {"symbol": ["BTC"], "levels": 5}),
         (f"{md}partialOrderBook", {"symbol": "BTC", "levels": "5"}),
         ("v1/exchange.marketdata.history/candles", {"symbol": "BTC", "from": "0", "to": 9}),
-    ]:
+    ]
+    for q, d in undecodables:
         with pytest.raises(ExberryError) as undecodable:
             await exberry_client.request(q, d)
         assert undecodable.value.code == 500, (q, d)  # "Failed to decode service message data"
@@ -2188,8 +2200,8 @@ async def test_no_request_data_crashes_the_simulator_or_closes_the_socket(
         await ws.send_str('{"q":"exchange.market/createSession","sid":3,"d":{"username":[]}}')
         assert (await ws.receive_json())["d"]["errorCode"] == 6000
         stamp = int(exberry_sim.clock() * 1000)
-        session = {"apiKey": SIM_API_KEY, "timestamp": stamp, "signature": "\u00e9"}
-        await ws.send_json({"q": "exchange.market/createSession", "sid": 5, "d": session})
+        creds = {"apiKey": SIM_API_KEY, "timestamp": stamp, "signature": "\u00e9"}
+        await ws.send_json({"q": "exchange.market/createSession", "sid": 5, "d": creds})
         assert (await ws.receive_json())["d"]["errorCode"] == 6000  # not a TypeError
         await ws.send_str('{"q":"v1/heartbeat/ping","sid":4,"d":{"n":1}}')
         assert await ws.receive_json() == {"q": "v1/heartbeat/ping", "sid": 4, "d": {"n": 1}}
@@ -2249,16 +2261,17 @@ async def test_market_data_wrong_symbols_and_intervals_are_told(
     assert not isinstance(wrong.value, ExberryUnavailable)
     # Values the API does not list: error 3 from the simulator (sent raw, past the
     # client's own check)
-    book, trades = "v1/exchange.marketdata/partialOrderBook", "v1/exchange.marketdata/liveTrades"
-    for q, d, text in [
-        (book, {"symbol": "BTC", "interval": 500}, "Wrong interval"),
-        (book, {"symbol": "BTC", "levels": 7}, "Wrong levels"),
-        (book, {"symbol": "BTC", "decimals": -1}, "Wrong decimals"),
+    partial, trades = "v1/exchange.marketdata/partialOrderBook", "v1/exchange.marketdata/liveTrades"
+    unlisted: list[tuple[str, dict[str, Any], str]] = [
+        (partial, {"symbol": "BTC", "interval": 500}, "Wrong interval"),
+        (partial, {"symbol": "BTC", "levels": 7}, "Wrong levels"),
+        (partial, {"symbol": "BTC", "decimals": -1}, "Wrong decimals"),
         # a negative limit sliced the trade log from its far end, 0 sent all of it
         (trades, {"symbol": "BTC", "limit": -1}, "Wrong limit"),
         (trades, {"symbol": "BTC", "limit": 0}, "Wrong limit"),
         (trades, {"symbol": "BTC", "limit": 10_001}, "Wrong limit"),
-    ]:
+    ]
+    for q, d, text in unlisted:
         with pytest.raises(ExberryError, match=text) as wrong:
             async with await md.stream(q, d) as raw:
                 await asyncio.wait_for(anext(raw), 5)
@@ -2286,10 +2299,10 @@ async def test_market_data_values_the_api_does_not_list_are_refused_before_sendi
 async def test_partial_order_book_decimals_aggregates_prices(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient, md: ExberryClient
 ) -> None:
-    for n, (side, price) in enumerate(
-        [("Buy", 99.0), ("Buy", 99.5), ("Buy", 98.5), ("Sell", 100.5), ("Sell", 101.0)],
-        start=1,
-    ):
+    levels: list[tuple[Side, float]] = [
+        ("Buy", 99.0), ("Buy", 99.5), ("Buy", 98.5), ("Sell", 100.5), ("Sell", 101.0)
+    ]  # fmt: skip
+    for n, (side, price) in enumerate(levels, start=1):
         await exberry_client.place_order(
             instrument="BTC", side=side, quantity=n, price=price, mpOrderId=n
         )
@@ -2498,7 +2511,9 @@ async def test_a_lost_trade_report_reply_is_outcome_unknown_with_its_external_id
 async def test_instrument_lists_follow_status_changes_after_their_snapshot() -> None:
     # The lists never changed after their snapshot (the documentation sends "live
     # updates") and listed disabled instruments without a filter asking for them.
-    instruments = ["BTC", "ETH", {"symbol": "OLD", "activityStatus": "DISABLED"}]
+    instruments: list[str | dict[str, Any]] = [
+        "BTC", "ETH", {"symbol": "OLD", "activityStatus": "DISABLED"}
+    ]  # fmt: skip
     async with (
         ExberrySimulator(instruments=instruments) as sim,
         ExberryClient(sim.url, public_token="sim-md-token") as md,
@@ -2540,7 +2555,9 @@ async def test_instrument_lists_sort_by_symbol_whatever_its_case_and_page() -> N
     # The simulator sorted case-sensitively and numbered instruments by that order, so
     # instrumentList's ids disagreed with the instrumentId of reports; it answered
     # instrumentListWithPagination with "not simulated".
-    instruments = ["eth", "BTC", "ada", {"symbol": "BOND", "calendarId": 10}]
+    instruments: list[str | dict[str, Any]] = [
+        "eth", "BTC", "ada", {"symbol": "BOND", "calendarId": 10}
+    ]  # fmt: skip
     async with (
         ExberrySimulator(instruments=instruments, calendars=[{}, {"id": 10}]) as sim,
         ExberryClient(sim.url, public_token="sim-md-token") as md,
