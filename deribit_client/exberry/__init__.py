@@ -1,14 +1,42 @@
 """Exberry, the SDK's second venue: Scalecube-style ``q``/``sid``/``d``/``sig`` streams.
 
-Start with :class:`ExberryClient`; errors are :class:`ExberryError` subclasses keyed on
-Exberry's ``errorCode``; :mod:`deribit_client.exberry.models` mirrors Exberry's objects;
+Start with :class:`ExberryClient`; the ``Literal`` types of its arguments (``Side``,
+``OrderType``, ``TimeInForce``, the report filters' statuses, ...) are here too, for typed
+code that builds them; errors are :class:`ExberryError` subclasses keyed on Exberry's
+``errorCode``; :mod:`deribit_client.exberry.models` mirrors Exberry's objects;
 :func:`decode_frame` turns a recorded frame into its typed item; the simulator is
 ``deribit_client.testing.exberry.ExberrySimulator``.
 """
 
 from .auth import session_signature
 from .book import ExberryOrderBook
-from .client import ExberryClient, ExberryStream
+from .client import (
+    AllegedTransferStatus,
+    CandleTimespan,
+    DisplayMethod,
+    ExberryClient,
+    ExberryStream,
+    HoldingsGroupBy,
+    LedgerTransactionType,
+    MdInterval,
+    MdLevels,
+    MdScope,
+    MultiLegReportingType,
+    OrderType,
+    PositionReportType,
+    QuoteStatus,
+    ReportedStatus,
+    RfqStatus,
+    Side,
+    StpAction,
+    TargetEntity,
+    TimeInForce,
+    TradeActionType,
+    TradeReportFlow,
+    TransactionRequestStatus,
+    TransactionType,
+    TransferType,
+)
 from .decode import Decoded, decode_frame
 from .errors import (
     BROKER_ERROR_CODES,
@@ -30,21 +58,44 @@ from .errors import (
 __all__ = [
     "BROKER_ERROR_CODES",
     "EXBERRY_ERROR_CODES",
+    "AllegedTransferStatus",
+    "CandleTimespan",
     "Decoded",
+    "DisplayMethod",
     "ExberryClient",
     "ExberryError",
     "ExberryOrderBook",
     "ExberryStream",
     "ExberryUnavailable",
+    "HoldingsGroupBy",
     "InsufficientPermissions",
     "InvalidSession",
     "LedgerError",
+    "LedgerTransactionType",
     "MarketStateError",
+    "MdInterval",
+    "MdLevels",
+    "MdScope",
+    "MultiLegReportingType",
     "NotFound",
+    "OrderType",
     "OrderValidationError",
+    "PositionReportType",
+    "QuoteStatus",
+    "ReportedStatus",
+    "RfqStatus",
     "SessionError",
+    "Side",
+    "StpAction",
     "StreamDisconnected",
+    "TargetEntity",
+    "TimeInForce",
     "TrackingNumberError",
+    "TradeActionType",
+    "TradeReportFlow",
+    "TransactionRequestStatus",
+    "TransactionType",
+    "TransferType",
     "decode_frame",
     "exberry_error",
     "session_signature",

@@ -31,9 +31,10 @@ from deribit_client.exberry import (
     NotFound,
     OrderValidationError,
     SessionError,
+    Side,
     StreamDisconnected,
+    TimeInForce,
 )
-from deribit_client.exberry.client import Side, TimeInForce
 from deribit_client.exberry.models import (
     Add,
     BookEvent,

@@ -64,7 +64,7 @@ def test_streams_and_flag_dependent_results_keep_their_types(tmp_path: pathlib.P
 # warns about an ignore no error needs, so a parameter type that stopped checking fails.
 PARAMS = """\
 from deribit_client import DeribitClient
-from deribit_client.exberry import ExberryClient
+from deribit_client.exberry import ExberryClient, Side, TimeInForce
 from deribit_client.exberry.models import Party
 from deribit_client.models import LegParam, RfqQuoteLegParam
 
@@ -114,6 +114,9 @@ async def params(client: DeribitClient, exberry: ExberryClient) -> None:
     await client.private.accept_block_rfq(1, 1.0, 10, "buy", quoted, "fill_or_kill")  # narrower legs
     await client.private.create_combo((leg,))  # a tuple of legs
     await client.private.get_order_margin_by_ids("ETH-1")  # type: ignore[arg-type]  # not a list
+    side: Side = "Buy"  # the argument types are public, for typed code that builds them
+    tif: TimeInForce = "IOC"
+    await exberry.place_order(instrument="BTC", side=side, quantity=1, mpOrderId=3, timeInForce=tif)
     parties: list[Party] = [Party(id="37", source="P", role=24)]
     await exberry.place_order(instrument="BTC", side="Buy", quantity=1, mpOrderId=2, parties=parties)
 """  # noqa: E501  (an error's ignore must stay on its line)
