@@ -369,7 +369,7 @@ def test_decode_frame_handles_spelling_variants_and_raises_only_sdk_errors() -> 
 def test_reporting_versions_decode_into_their_own_shapes() -> None:
     from deribit_client.exberry.models import OrdersPage, Trade, TradesPage
 
-    pages = {
+    pages: dict[str, type] = {
         "ws-reporting-api__Orders-V2__Response__1.json": OrdersPage,
         "ws-reporting-api__Trades-v3__MatchedTrade__1.json": TradesPage,
         "ws-reporting-api__Trades-v2__SingleSecurity__1.json": Trade,
