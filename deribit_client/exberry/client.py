@@ -862,12 +862,7 @@ class ExberryClient:
         :meth:`mp_orders`; see the README).
         Without a ``timeInForce``, orders that trade at market (``Market``, ``Stop``,
         ``MIT``) are ``IOC`` and the others ``GTC``: the ones Exberry takes for them."""
-        if timeInForce is None:  # Exberry refuses GTC market orders: a default must be valid
-            timeInForce = "IOC" if orderType in ("Market", "Stop", "MIT") else "GTC"
-        if orderType in ("Limit", "StopLimit", "LIT") and price is None:
-            raise ClientError(f"a {orderType} order needs a price")
-        if orderType in ("Market", "MarketToLimit", "Stop", "MIT") and price is not None:
-            raise ClientError(f"a {orderType} order takes no price")
+        timeInForce = _order_terms(orderType, price, timeInForce)
         if orderType in ("Stop", "StopLimit", "MIT", "LIT") and stopPrice is None:
             raise ClientError(f"a {orderType} order needs stopPrice")
         if timeInForce == "GTD" and (expiryDate is None) == (expiryDay is None):
@@ -1807,12 +1802,7 @@ class ExberryClient:
         raises ``OrderOutcomeUnknown``, and only the orders stream or
         :meth:`broker_orders_history` can tell whether it was placed.
         Without a ``timeInForce``, ``Market`` orders are ``IOC`` and the others ``GTC``."""
-        if timeInForce is None:
-            timeInForce = "IOC" if orderType == "Market" else "GTC"
-        if orderType == "Limit" and price is None:
-            raise ClientError("a Limit order needs a price")
-        if orderType == "Market" and price is not None:
-            raise ClientError("a Market order takes no price")
+        timeInForce = _order_terms(orderType, price, timeInForce)
         await self._request(f"{BROKER}.oms/placeOrder", _members(call_arguments()), Any, timeout)
 
     async def broker_cancel_order(
@@ -1985,6 +1975,22 @@ def _check_order_by(order_by: object, fields: tuple[str, ...]) -> None:
         check_choice("orderBy field", order_by["field"], fields)
     if "direction" in order_by:
         check_choice("orderBy direction", order_by["direction"], ("Asc", "Desc"))
+
+
+def _order_terms(
+    order_type: OrderType, price: float | None, time_in_force: TimeInForce | None
+) -> TimeInForce:
+    """An order's price checked against its type (a limit needs one, a market order takes
+    none), and its time in force, by default ``IOC`` for orders that trade at market
+    (``Market``, ``Stop``, ``MIT``) and ``GTC`` for the others: Exberry refuses GTC market
+    orders, so a default must be one it takes."""
+    if order_type in ("Limit", "StopLimit", "LIT") and price is None:
+        raise ClientError(f"a {order_type} order needs a price")
+    if order_type in ("Market", "MarketToLimit", "Stop", "MIT") and price is not None:
+        raise ClientError(f"a {order_type} order takes no price")
+    if time_in_force is None:
+        return "IOC" if order_type in ("Market", "Stop", "MIT") else "GTC"
+    return time_in_force
 
 
 def _check_page(limit: object, offset: object) -> None:
