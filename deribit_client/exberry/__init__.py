@@ -12,6 +12,7 @@ from .auth import session_signature
 from .book import ExberryOrderBook
 from .client import (
     AllegedTransferStatus,
+    BrokerTransactionType,
     CandleTimespan,
     DisplayMethod,
     ExberryClient,
@@ -59,6 +60,7 @@ __all__ = [
     "BROKER_ERROR_CODES",
     "EXBERRY_ERROR_CODES",
     "AllegedTransferStatus",
+    "BrokerTransactionType",
     "CandleTimespan",
     "Decoded",
     "DisplayMethod",

@@ -147,6 +147,8 @@ HoldingsGroupBy = Literal["MP", "Account"]
 """How ``mp_holdings_summary`` sums holdings beyond day and asset."""
 PositionReportType = Literal["MP", "Account"]
 """Whose positions ``mp_positions`` lists: participants' or position accounts'."""
+BrokerTransactionType = Literal["Deposit", "Withdrawal", "Trade", "Fee"]
+"""The wallet movements ``broker_transactions`` filters on."""
 TradeActionType = Literal["MatchedTrade", "TradeReport", "TradeCancel"]
 """The trade record kinds reporting filters on (``actionTypes``)."""
 MultiLegReportingType = Literal["SingleSecurity", "MultiLegSecurity", "IndividualLeg"]
@@ -1242,6 +1244,7 @@ class ExberryClient:
         ``YYYY-MM-DDThh:mm:ss[.SSS]`` GMT, or an aware ``datetime``. ``orderBy``:
         ``{"field": "lastEventTimestamp" | "createdAt", "direction": "Asc" | "Desc"}``."""
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_EVENT)
+        _check_choices("statuses", statuses, ReportedStatus)
         if (orderId is not None or mpOrderId is not None) and len(instruments or ()) != 1:
             raise ClientError("orderId/mpOrderId filters need exactly one instrument")
         q = "v2/exchange.reporting/mp/orders"
@@ -1889,7 +1892,7 @@ class ExberryClient:
     async def broker_transactions(
         self,
         *,
-        types: Sequence[Literal["Deposit", "Withdrawal", "Trade", "Fee"]] | None = None,
+        types: Sequence[BrokerTransactionType] | None = None,
         dateFrom: int | dt.datetime | None = None,
         dateTo: int | dt.datetime | None = None,
         limit: int | None = None,
@@ -1898,6 +1901,7 @@ class ExberryClient:
     ) -> BrokerTransactionsPage:
         """``v1/broker.wallet/transactions``: one page of the account's ledger
         movements, newest first, of the ``types`` asked (all without)."""
+        _check_choices("types", types, BrokerTransactionType)
         d = _broker_page(call_arguments())
         q = f"{BROKER}.wallet/transactions"
         return await self._request(q, d, BrokerTransactionsPage, timeout)

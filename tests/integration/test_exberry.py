@@ -648,6 +648,8 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
         (lambda: exberry_client.mp_trades(orderBy=["timestamp"]), "orderBy must be"),  # type: ignore[arg-type]
         (lambda: exberry_client.mp_trades(actionTypes=["Trade"]), "actionTypes must be"),  # type: ignore[list-item]
         (lambda: exberry_client.mp_trades(actionTypes="TradeReport"), "not the string"),  # type: ignore[arg-type]
+        (lambda: exberry_client.mp_orders(statuses=["Open"]), "statuses must be"),  # type: ignore[list-item]
+        (lambda: exberry_client.mp_orders(statuses="Active"), "not the string"),  # type: ignore[arg-type]
         (lambda: exberry_client.mp_trades(tradeDate="24.11.2026"), "tradeDate must be"),
     ]
     for call, message in bad_reports:
@@ -1972,8 +1974,8 @@ async def test_candles_come_in_every_documented_interval(
             md.candles(symbol="BTC", timespan="MINUTE", multiplier=15) as live,
             md.candles(symbol="BTC", timespan="MINUTE", multiplier=15, from_=hour) as since,
         ):
-            first, second = [await next_event(since) for _ in range(2)]
-            assert isinstance(first, Candle)
+            first, second = [await asyncio.wait_for(anext(since), 5) for _ in range(2)]
+            assert isinstance(first, Candle)  # no Gap either
             assert isinstance(second, Candle)
             assert [(c.timeStamp, c.volume) for c in (first, second)] == [
                 (hour * 1000, 4.0),

@@ -168,6 +168,12 @@ async def test_bad_requests_get_the_brokers_own_codes(
         await exberry_broker.broker_trades_history(dateFrom=1647532889, dateTo=1647532880)
     with pytest.raises(ClientError, match="needs a price"):
         await exberry_broker.broker_place_order(instrument="BTC", side="Buy", quantity=1)
+    with pytest.raises(ClientError, match="takes no price"):
+        await exberry_broker.broker_place_order(
+            instrument="BTC", side="Buy", quantity=1, orderType="Market", price=1.0
+        )
+    with pytest.raises(ClientError, match="types must be"):
+        await exberry_broker.broker_transactions(types=["Refund"])  # type: ignore[list-item]
     with pytest.raises(ClientError, match="orderBy field"):
         await exberry_broker.broker_orders_history(orderBy={"field": "price"})
     with pytest.raises(ClientError, match="aware"):
