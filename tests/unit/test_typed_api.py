@@ -35,7 +35,7 @@ from deribit_client.models import (
     UserTrade,
 )
 from deribit_client.models import params as models_params
-from tests.helpers import ScriptedDeribit
+from tests.helpers import MOCK_KEY, ScriptedDeribit
 
 
 @cache
@@ -292,6 +292,14 @@ def _reply(name: str) -> Any:
     raise AssertionError(f"no reply decodes into {tp}")
 
 
+def _client_of(venue: ScriptedDeribit) -> DeribitClient:
+    """A client of the scripted ``venue``: no heartbeats, reconnects or credit waits."""
+    return DeribitClient(
+        connector=venue.connector, heartbeat_interval=None, reconnect=False, rate_limit=False,
+        **MOCK_KEY,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("name", WRAPPED)
 async def test_each_wrapper_sends_exactly_the_spec_parameter_names(name: str) -> None:
     # Through the real client to a recording venue: what goes on the wire, and what
@@ -305,10 +313,7 @@ async def test_each_wrapper_sends_exactly_the_spec_parameter_names(name: str) ->
         values.pop("contracts")  # both are accepted; one is enough
     if name == "private/edit":
         values.pop("contracts")
-    async with DeribitClient(
-        connector=venue.connector, client_id="id", client_secret="secret",
-        heartbeat_interval=None, reconnect=False, rate_limit=False,
-    ) as client:  # fmt: skip
+    async with _client_of(venue) as client:
         prefix, rest = name.split("/", 1)
         wrapper = getattr(client.public if prefix == "public" else client.private,
                           rest.replace("/", "_"))  # fmt: skip
@@ -365,10 +370,7 @@ async def test_results_documented_in_two_shapes_come_in_one(
     """The spec's schema and its example disagree: whichever the server sends, the wrapper
     returns a list of the objects, so users need no isinstance."""
     venue = ScriptedDeribit()
-    async with DeribitClient(
-        connector=venue.connector, client_id="id", client_secret="secret",
-        heartbeat_interval=None, reconnect=False, rate_limit=False,
-    ) as client:  # fmt: skip
+    async with _client_of(venue) as client:
         results = []
         for shape in shapes:
             venue.results[method] = shape
