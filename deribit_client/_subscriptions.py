@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any, Final, TypeVar
 
-from ._catalogue import channel_facts
+from ._catalogue import channel_facts, max_length
 from ._catalogue.payloads import payload_type
 from ._core.errors import ClientClosed, ClientError, ConnectionLost, DeribitError
 from ._core.streams import (
@@ -54,7 +54,7 @@ log = logging.getLogger("deribit_client")
 
 # Room left in a 32 kB frame for the envelope around the channel list.
 _FRAME_BUDGET: Final = MAX_FRAME_BYTES - 512
-MAX_LABEL: Final = 16
+MAX_LABEL: Final = max_length("private/subscribe", "label")
 """Longest ``label`` ``private/subscribe`` accepts (Deribit's limit)."""
 TRANSIENT_ATTEMPTS: Final = 5
 """Tries at resubscribing a book channel after a gap, or at unsubscribing a channel nobody

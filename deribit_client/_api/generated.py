@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 from .._catalogue.results import RESULTS
+from .._core.values import check_length
 from ..models import (
     AccountSummaries,
     AccountSummary,
@@ -24,6 +25,7 @@ from ..models import (
     BlockRfq,
     BlockRfqAcceptance,
     BlockRfqQuote,
+    BlockRfqQuoteCancelReport,
     BlockRfqTradesPage,
     BlockRfqUserInfo,
     BlockRfqsPage,
@@ -33,6 +35,7 @@ from ..models import (
     BrokerTradeRequest,
     BrokerTradesPage,
     CancelOnDisconnect,
+    CancelReport,
     Combo,
     ContractSize,
     Currency,
@@ -1217,6 +1220,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/add_block_rfq_quote']``).
         """
+        check_length('label', label, 64)
         params = {'label': label, 'block_rfq_id': block_rfq_id, 'amount': amount, 'direction': direction, 'legs': legs, 'hedge': hedge, 'execution_instruction': execution_instruction, 'price': price, 'expires_at': expires_at}
         return await self._caller.invoke('private/add_block_rfq_quote', params, RESULTS['private/add_block_rfq_quote'], timeout)
 
@@ -1315,6 +1319,363 @@ class PrivateMethods:
         params = {'order_id': order_id}
         return await self._caller.invoke('private/cancel', params, RESULTS['private/cancel'], timeout)
 
+    @overload
+    async def cancel_all(
+        self,
+        *,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_all(
+        self,
+        *,
+        detailed: Literal[False] | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all(
+        self,
+        *,
+        detailed: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
+    async def cancel_all(
+        self,
+        *,
+        detailed: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_all``: This method cancels all users orders and trigger orders
+        within all currencies and instrument kinds.
+
+        Args:
+            detailed: When detailed is set to `true` output format is changed. See
+                [description](#detailed-response-for-private-cancel_all-and-private-
+                cancel_by_label-methods). Default: `false`
+            freeze_quotes: Whether or not to reject incoming quotes for 1 second after
+                cancelling (`false` by default). Related to `private/mass_quote` request.
+            timeout: seconds to wait for the reply (default: the client's).
+
+        Returns:
+            The decoded result (``RESULTS['private/cancel_all']``).
+        """
+        params = {'detailed': detailed, 'freeze_quotes': freeze_quotes}
+        return await self._caller.invoke('private/cancel_all', params, RESULTS['private/cancel_all'], timeout)
+
+    @overload
+    async def cancel_all_block_rfq_quotes(
+        self,
+        *,
+        block_rfq_id: int | None = None,
+        detailed: Literal[True],
+        timeout: float | None = None,
+    ) -> list[BlockRfqQuoteCancelReport]: ...
+    @overload
+    async def cancel_all_block_rfq_quotes(
+        self,
+        *,
+        block_rfq_id: int | None = None,
+        detailed: Literal[False] | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all_block_rfq_quotes(
+        self,
+        *,
+        block_rfq_id: int | None = None,
+        detailed: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[BlockRfqQuoteCancelReport]: ...
+    async def cancel_all_block_rfq_quotes(
+        self,
+        *,
+        block_rfq_id: int | None = None,
+        detailed: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[BlockRfqQuoteCancelReport]:
+        """``private/cancel_all_block_rfq_quotes``: **Maker method** This method cancels all
+        user quotes in all Block RFQs. Optionally cancels all quotes in a specific RFQ if
+        the `block_rfq_id` is provided. **Note:** Mass cancellation by label is not
+        supported. This method will cancel all quotes regardless of their labels.
+
+        Args:
+            block_rfq_id: ID of the Block RFQ
+            detailed: When detailed is set to `true` output format is changed. See
+                [description](#detailed-response-for-private-cancel_all-and-private-
+                cancel_by_label-methods). Default: `false`
+            timeout: seconds to wait for the reply (default: the client's).
+
+        Returns:
+            The decoded result (``RESULTS['private/cancel_all_block_rfq_quotes']``).
+        """
+        params = {'block_rfq_id': block_rfq_id, 'detailed': detailed}
+        return await self._caller.invoke('private/cancel_all_block_rfq_quotes', params, RESULTS['private/cancel_all_block_rfq_quotes'], timeout)
+
+    @overload
+    async def cancel_all_by_currency(
+        self,
+        currency: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_all_by_currency(
+        self,
+        currency: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: Literal[False] | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all_by_currency(
+        self,
+        currency: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
+    async def cancel_all_by_currency(
+        self,
+        currency: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_all_by_currency``: Cancels all orders by currency, optionally
+        filtered by instrument kind and/or order type.
+
+        Args:
+            currency: The currency symbol
+            kind: Instrument kind, `"combo"` for any combo or `"any"` for all. If not
+                provided instruments of all kinds are considered
+            type: Order type - `limit`, `stop`, `take`, `trigger_all` or `all`, default -
+                `all`
+            detailed: When detailed is set to `true` output format is changed. See
+                [description](#detailed-response-for-private-cancel_all-and-private-
+                cancel_by_label-methods). Default: `false`
+            freeze_quotes: Whether or not to reject incoming quotes for 1 second after
+                cancelling (`false` by default). Related to `private/mass_quote` request.
+            timeout: seconds to wait for the reply (default: the client's).
+
+        Returns:
+            The decoded result (``RESULTS['private/cancel_all_by_currency']``).
+        """
+        params = {'currency': currency, 'kind': kind, 'type': type, 'detailed': detailed, 'freeze_quotes': freeze_quotes}
+        return await self._caller.invoke('private/cancel_all_by_currency', params, RESULTS['private/cancel_all_by_currency'], timeout)
+
+    @overload
+    async def cancel_all_by_currency_pair(
+        self,
+        currency_pair: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_all_by_currency_pair(
+        self,
+        currency_pair: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: Literal[False] | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all_by_currency_pair(
+        self,
+        currency_pair: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
+    async def cancel_all_by_currency_pair(
+        self,
+        currency_pair: str,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_all_by_currency_pair``: Cancels all orders by currency pair,
+        optionally filtered by instrument kind and/or order type.
+
+        Args:
+            currency_pair: The currency pair symbol
+            kind: Instrument kind, `"combo"` for any combo or `"any"` for all. If not
+                provided instruments of all kinds are considered
+            type: Order type - `limit`, `stop`, `take`, `trigger_all` or `all`, default -
+                `all`
+            detailed: When detailed is set to `true` output format is changed. See
+                [description](#detailed-response-for-private-cancel_all-and-private-
+                cancel_by_label-methods). Default: `false`
+            freeze_quotes: Whether or not to reject incoming quotes for 1 second after
+                cancelling (`false` by default). Related to `private/mass_quote` request.
+            timeout: seconds to wait for the reply (default: the client's).
+
+        Returns:
+            The decoded result (``RESULTS['private/cancel_all_by_currency_pair']``).
+        """
+        params = {'currency_pair': currency_pair, 'kind': kind, 'type': type, 'detailed': detailed, 'freeze_quotes': freeze_quotes}
+        return await self._caller.invoke('private/cancel_all_by_currency_pair', params, RESULTS['private/cancel_all_by_currency_pair'], timeout)
+
+    @overload
+    async def cancel_all_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: Literal[True],
+        include_combos: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_all_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: Literal[False] | None = None,
+        include_combos: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: bool | None = None,
+        include_combos: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
+    async def cancel_all_by_instrument(
+        self,
+        instrument_name: str,
+        *,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: bool | None = None,
+        include_combos: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_all_by_instrument``: Cancels all orders by instrument, optionally
+        filtered by order type.
+
+        Args:
+            instrument_name: Instrument name
+            type: Order type - `limit`, `stop`, `take`, `trigger_all` or `all`, default -
+                `all`
+            detailed: When detailed is set to `true` output format is changed. See
+                [description](#detailed-response-for-private-cancel_all-and-private-
+                cancel_by_label-methods). Default: `false`
+            include_combos: When set to `true` orders in combo instruments affecting a given
+                position will also be cancelled. Default: `false`
+            freeze_quotes: Whether or not to reject incoming quotes for 1 second after
+                cancelling (`false` by default). Related to `private/mass_quote` request.
+            timeout: seconds to wait for the reply (default: the client's).
+
+        Returns:
+            The decoded result (``RESULTS['private/cancel_all_by_instrument']``).
+        """
+        params = {'instrument_name': instrument_name, 'type': type, 'detailed': detailed, 'include_combos': include_combos, 'freeze_quotes': freeze_quotes}
+        return await self._caller.invoke('private/cancel_all_by_instrument', params, RESULTS['private/cancel_all_by_instrument'], timeout)
+
+    @overload
+    async def cancel_all_by_kind_or_type(
+        self,
+        currency: Any,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_all_by_kind_or_type(
+        self,
+        currency: Any,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: Literal[False] | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all_by_kind_or_type(
+        self,
+        currency: Any,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
+    async def cancel_all_by_kind_or_type(
+        self,
+        currency: Any,
+        *,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        type: Literal['all', 'limit', 'trigger_all', 'stop', 'take', 'trailing_stop'] | None = None,
+        detailed: bool | None = None,
+        freeze_quotes: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_all_by_kind_or_type``: Cancels all orders in currency(currencies),
+        optionally filtered by instrument kind and/or order type.
+
+        Args:
+            currency: The currency symbol, list of currency symbols or `"any"` for all
+            kind: Instrument kind, `"combo"` for any combo or `"any"` for all. If not
+                provided instruments of all kinds are considered
+            type: Order type - `limit`, `stop`, `take`, `trigger_all` or `all`, default -
+                `all`
+            detailed: When detailed is set to `true` output format is changed. See
+                [description](#detailed-response-for-private-cancel_all-and-private-
+                cancel_by_label-methods). Default: `false`
+            freeze_quotes: Whether or not to reject incoming quotes for 1 second after
+                cancelling (`false` by default). Related to `private/mass_quote` request.
+            timeout: seconds to wait for the reply (default: the client's).
+
+        Returns:
+            The decoded result (``RESULTS['private/cancel_all_by_kind_or_type']``).
+        """
+        params = {'currency': currency, 'kind': kind, 'type': type, 'detailed': detailed, 'freeze_quotes': freeze_quotes}
+        return await self._caller.invoke('private/cancel_all_by_kind_or_type', params, RESULTS['private/cancel_all_by_kind_or_type'], timeout)
+
     async def cancel_block_rfq(
         self,
         block_rfq_id: int,
@@ -1358,6 +1719,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/cancel_block_rfq_quote']``).
         """
+        check_length('label', label, 64)
         params = {'block_rfq_quote_id': block_rfq_quote_id, 'label': label, 'block_rfq_id': block_rfq_id}
         return await self._caller.invoke('private/cancel_block_rfq_quote', params, RESULTS['private/cancel_block_rfq_quote'], timeout)
 
@@ -1380,6 +1742,154 @@ class PrivateMethods:
         """
         params = {'block_rfq_id': block_rfq_id}
         return await self._caller.invoke('private/cancel_block_rfq_trigger', params, RESULTS['private/cancel_block_rfq_trigger'], timeout)
+
+    @overload
+    async def cancel_by_label(
+        self,
+        label: str,
+        *,
+        currency: str | None = None,
+        detailed: Literal[True],
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_by_label(
+        self,
+        label: str,
+        *,
+        currency: str | None = None,
+        detailed: Literal[False] | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_by_label(
+        self,
+        label: str,
+        *,
+        currency: str | None = None,
+        detailed: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
+    async def cancel_by_label(
+        self,
+        label: str,
+        *,
+        currency: str | None = None,
+        detailed: bool | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_by_label``: Cancels orders by label. All user's orders (trigger
+        orders too), with a given label are cancelled in all currencies or in one given
+        currency (in this case currency queue is used). **Rate Limits:** When called without
+        the `currency` parameter, this method is subject to `cancel_all` rate limits.
+
+        Args:
+            label: user defined label for the order (maximum 64 characters)
+            currency: The currency symbol
+            detailed: When detailed is set to `true` output format is changed. See
+                [description](#detailed-response-for-private-cancel_all-and-private-
+                cancel_by_label-methods). Default: `false`
+            timeout: seconds to wait for the reply (default: the client's).
+
+        Returns:
+            The decoded result (``RESULTS['private/cancel_by_label']``).
+        """
+        check_length('label', label, 64)
+        params = {'label': label, 'currency': currency, 'detailed': detailed}
+        return await self._caller.invoke('private/cancel_by_label', params, RESULTS['private/cancel_by_label'], timeout)
+
+    @overload
+    async def cancel_quotes(
+        self,
+        cancel_type: Literal['delta', 'quote_set_id', 'instrument', 'instrument_kind', 'currency', 'currency_pair', 'all'],
+        *,
+        detailed: Literal[True],
+        freeze_quotes: bool | None = None,
+        min_delta: float | None = None,
+        max_delta: float | None = None,
+        quote_set_id: str | None = None,
+        instrument_name: str | None = None,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        currency: str | None = None,
+        currency_pair: str | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelReport]: ...
+    @overload
+    async def cancel_quotes(
+        self,
+        cancel_type: Literal['delta', 'quote_set_id', 'instrument', 'instrument_kind', 'currency', 'currency_pair', 'all'],
+        *,
+        detailed: Literal[False] | None = None,
+        freeze_quotes: bool | None = None,
+        min_delta: float | None = None,
+        max_delta: float | None = None,
+        quote_set_id: str | None = None,
+        instrument_name: str | None = None,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        currency: str | None = None,
+        currency_pair: str | None = None,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_quotes(
+        self,
+        cancel_type: Literal['delta', 'quote_set_id', 'instrument', 'instrument_kind', 'currency', 'currency_pair', 'all'],
+        *,
+        detailed: bool | None = None,
+        freeze_quotes: bool | None = None,
+        min_delta: float | None = None,
+        max_delta: float | None = None,
+        quote_set_id: str | None = None,
+        instrument_name: str | None = None,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        currency: str | None = None,
+        currency_pair: str | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]: ...
+    async def cancel_quotes(
+        self,
+        cancel_type: Literal['delta', 'quote_set_id', 'instrument', 'instrument_kind', 'currency', 'currency_pair', 'all'],
+        *,
+        detailed: bool | None = None,
+        freeze_quotes: bool | None = None,
+        min_delta: float | None = None,
+        max_delta: float | None = None,
+        quote_set_id: str | None = None,
+        instrument_name: str | None = None,
+        kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
+        currency: str | None = None,
+        currency_pair: str | None = None,
+        timeout: float | None = None,
+    ) -> int | list[CancelReport]:
+        """``private/cancel_quotes``: Cancels quotes based on the provided type. `delta`
+        cancels quotes within a Delta range defined by `min_delta` and `max_delta`.
+        `quote_set_id` cancels quotes by a specific Quote Set identifier. `instrument`
+        cancels all quotes associated with a particular instrument. `kind` cancels all
+        quotes for a certain instrument kind. `currency` cancels all quotes in a specified
+        currency.
+
+        Args:
+            detailed: When detailed is set to `true` output format is changed. See
+                [description](#detailed-response-for-private-cancel_all-and-private-
+                cancel_by_label-methods). Default: `false`
+            freeze_quotes: Whether or not to reject incoming quotes for 1 second after
+                cancelling (`false` by default). Related to `private/mass_quote` request.
+            cancel_type: Type of cancel criteria.
+            min_delta: Min delta to cancel by delta (for `cancel_type`: `delta`).
+            max_delta: Max delta to cancel by delta (for `cancel_type`: `delta`).
+            quote_set_id: Unique identifier for the Quote set.
+            instrument_name: Instrument name.
+            kind: Instrument kind, `"combo"` for any combo or `"any"` for all. If not
+                provided instruments of all kinds are considered
+            currency: The currency symbol
+            currency_pair: The currency pair symbol
+            timeout: seconds to wait for the reply (default: the client's).
+
+        Returns:
+            The decoded result (``RESULTS['private/cancel_quotes']``).
+        """
+        params = {'detailed': detailed, 'freeze_quotes': freeze_quotes, 'cancel_type': cancel_type, 'min_delta': min_delta, 'max_delta': max_delta, 'quote_set_id': quote_set_id, 'instrument_name': instrument_name, 'kind': kind, 'currency': currency, 'currency_pair': currency_pair}
+        return await self._caller.invoke('private/cancel_quotes', params, RESULTS['private/cancel_quotes'], timeout)
 
     async def cancel_transfer_by_id(
         self,
@@ -1440,6 +1950,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/change_api_key_name']``).
         """
+        check_length('name', name, 16)
         params = {'id': id, 'name': name}
         return await self._caller.invoke('private/change_api_key_name', params, RESULTS['private/change_api_key_name'], timeout)
 
@@ -1549,6 +2060,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/create_api_key']``).
         """
+        check_length('name', name, 16)
         params = {'max_scope': max_scope, 'name': name, 'public_key': public_key, 'enabled_features': enabled_features}
         return await self._caller.invoke('private/create_api_key', params, RESULTS['private/create_api_key'], timeout)
 
@@ -1589,6 +2101,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/create_block_rfq']``).
         """
+        check_length('label', label, 64)
         params = {'legs': legs, 'trade_allocations': trade_allocations, 'hedge': hedge, 'label': label, 'makers': makers, 'disclosed': disclosed}
         return await self._caller.invoke('private/create_block_rfq', params, RESULTS['private/create_block_rfq'], timeout)
 
@@ -1747,6 +2260,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/edit_api_key']``).
         """
+        check_length('name', name, 16)
         params = {'id': id, 'max_scope': max_scope, 'name': name, 'enabled': enabled, 'enabled_features': enabled_features, 'ip_whitelist': ip_whitelist}
         return await self._caller.invoke('private/edit_api_key', params, RESULTS['private/edit_api_key'], timeout)
 
@@ -1782,6 +2296,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/edit_block_rfq_quote']``).
         """
+        check_length('label', label, 64)
         params = {'legs': legs, 'amount': amount, 'block_rfq_quote_id': block_rfq_quote_id, 'label': label, 'hedge': hedge, 'block_rfq_id': block_rfq_id, 'price': price}
         return await self._caller.invoke('private/edit_block_rfq_quote', params, RESULTS['private/edit_block_rfq_quote'], timeout)
 
@@ -2042,6 +2557,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/get_block_rfq_quotes']``).
         """
+        check_length('label', label, 64)
         params = {'block_rfq_id': block_rfq_id, 'label': label, 'block_rfq_quote_id': block_rfq_quote_id}
         return _normalize.as_list(await self._caller.invoke('private/get_block_rfq_quotes', params, RESULTS['private/get_block_rfq_quotes'], timeout))
 
@@ -2523,6 +3039,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/get_open_orders_by_label']``).
         """
+        check_length('label', label, 64)
         params = {'currency': currency, 'label': label}
         return await self._caller.invoke('private/get_open_orders_by_label', params, RESULTS['private/get_open_orders_by_label'], timeout)
 
@@ -2757,6 +3274,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/get_order_state_by_label']``).
         """
+        check_length('label', label, 64)
         params = {'currency': currency, 'label': label}
         return await self._caller.invoke('private/get_order_state_by_label', params, RESULTS['private/get_order_state_by_label'], timeout)
 
@@ -3834,6 +4352,7 @@ class PrivateMethods:
         Returns:
             The decoded result (``RESULTS['private/set_mmp_config']``).
         """
+        check_length('mmp_group', mmp_group, 64)
         params = {'index_name': index_name, 'interval': interval, 'frozen_time': frozen_time, 'mmp_group': mmp_group, 'quantity_limit': quantity_limit, 'delta_limit': delta_limit, 'vega_limit': vega_limit, 'max_quote_quantity': max_quote_quantity, 'block_rfq': block_rfq, 'trade_count_limit': trade_count_limit}
         return _normalize.as_list(await self._caller.invoke('private/set_mmp_config', params, RESULTS['private/set_mmp_config'], timeout))
 

@@ -30,6 +30,7 @@ __all__ = [
     "MethodFacts",
     "ParamFacts",
     "channel_facts",
+    "max_length",
     "method_facts",
     "result_type_of",
 ]
@@ -61,6 +62,20 @@ def method_facts(name: str) -> MethodFacts | None:
     """The facts of ``name`` (``public/...`` or ``private/...``), or ``None`` if the
     catalogue does not know the method."""
     return METHODS.get(name)
+
+
+def max_length(method: str, param: str) -> int:
+    """The most characters the string parameter ``param`` of ``method`` may have
+    (``ParamFacts.max_length``: stated in the spec's descriptions).
+
+    Raises:
+        LookupError: the catalogue states no limit for it (a caller relying on one
+            would otherwise check nothing).
+    """
+    for p in METHODS[method].params:
+        if p.name == param and p.max_length:
+            return p.max_length
+    raise LookupError(f"the spec states no length limit for {method} {param!r}")
 
 
 def result_type_of(name: str) -> Any:

@@ -19,6 +19,8 @@ class ParamFacts(msgspec.Struct, frozen=True, gc=False):
         description: Deribit's description.
         items: for an array, the JSON type of its items (``""`` when the spec leaves it
             open).
+        max_length: for a string, the most characters the description allows (a label's
+            64, an API key name's 16); ``0`` when it states no limit.
     """
 
     name: str
@@ -27,6 +29,7 @@ class ParamFacts(msgspec.Struct, frozen=True, gc=False):
     enum: tuple[str, ...] = ()
     description: str = ""
     items: str = ""
+    max_length: int = 0
 
 
 class MethodFacts(msgspec.Struct, frozen=True, gc=False):

@@ -11,7 +11,15 @@ import msgspec
 
 from .errors import ClientError
 
-__all__ = ["PLAIN", "call_arguments", "check_choice", "check_finite", "check_int", "int_bounds"]
+__all__ = [
+    "PLAIN",
+    "call_arguments",
+    "check_choice",
+    "check_finite",
+    "check_int",
+    "check_length",
+    "int_bounds",
+]
 
 PLAIN = frozenset({str, int, bool})
 """Value types that need no check (a float may be NaN, a container may hold one)."""
@@ -107,3 +115,19 @@ def check_choice(name: str, value: object, choices: tuple[object, ...]) -> objec
         listed = ", ".join(map(repr, choices))
         raise ClientError(f"{name} must be one of {listed}, not {value!r}")
     return value
+
+
+def check_length(name: str, value: object, limit: int) -> None:
+    """Refuse a ``value`` for a string parameter that is not a str, or that is longer than
+    the venue's ``limit`` (``None``, not sent, passes): the rule for labels and names.
+
+    Raises:
+        ClientError: naming ``name`` and the limit, before anything is sent (an over-long
+            label would only ever match nothing: a cancel by it cancels nothing).
+    """
+    if value is None:
+        return
+    if type(value) is not str:
+        raise ClientError(f"{name} must be a str, not {type(value).__name__} {value!r}")
+    if len(value) > limit:
+        raise ClientError(f"{name} is {len(value)} characters; the venue allows at most {limit}")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import msgspec
 import pytest
 
-from deribit_client import DeribitClient, decode_response
+from deribit_client import ClientError, DeribitClient, decode_response
 from deribit_client._api import PrivateAPI, PublicAPI, _normalize
 from deribit_client._catalogue import METHODS, RESULTS, ParamFacts
 from deribit_client._catalogue._generator import load_spec, models, overrides, wrappers
@@ -251,7 +251,8 @@ def test_structured_parameters_take_their_json_shape() -> None:
                                              .params[1].enum)  # fmt: skip
 
 
-CANCEL_FAMILY = {m for m in overrides.HAND_WRAPPERS if "cancel" in m}
+# Cancels answering a count, or execution reports with detailed=true.
+CANCEL_FAMILY = {m for m, (flag, *_) in overrides.FLAG_RESULTS.items() if flag == "detailed"}
 # The (un)subscribe wrappers return subscribers: tests/component/test_subscription_methods.py.
 WRAPPED = sorted(name for name, facts in METHODS.items() if not facts.subscription)
 
@@ -523,3 +524,53 @@ def test_structured_parameter_types_fit_the_documented_examples(key: tuple[str, 
         return  # nothing to hold it against (REFERENCE 7.10's word is all), or no members
     for number, item in enumerate(example if isinstance(example, list) else [example]):
         _fits(item, shape, f"{name}[{number}]")
+
+
+# client.subscribe(label=...) has its own test (tests/component/test_subscription_methods.py).
+LIMITED = [
+    (m, p) for m, f in sorted(METHODS.items()) for p in f.params if p.max_length and m in WRAPPED
+]
+
+
+def test_string_limits_are_read_from_the_spec() -> None:
+    # Deribit states them in prose only; every parameter whose description does carries
+    # the figure, and nothing else has one.
+    stated = {
+        (m, p.name): p.max_length for m, f in METHODS.items() for p in f.params if p.max_length
+    }
+    assert stated[("private/buy", "label")] == stated[("private/cancel_by_label", "label")] == 64
+    assert stated[("private/subscribe", "label")] == 16
+    assert stated[("private/create_api_key", "name")] == 16
+    assert stated[("private/set_mmp_config", "mmp_group")] == 64
+    described = {
+        (m, p.name)
+        for m, f in METHODS.items()
+        for p in f.params
+        if "characters" in p.description.lower()
+    }
+    assert set(stated) == described
+
+
+@pytest.mark.parametrize(("name", "param"), LIMITED, ids=[f"{m}:{p.name}" for m, p in LIMITED])
+async def test_over_long_strings_are_refused_before_sending(name: str, param: ParamFacts) -> None:
+    # A label longer than Deribit allows matches nothing: a cancel by it would quietly
+    # cancel nothing. Refused by name, with the limit; the limit itself goes through.
+    venue = ScriptedDeribit()
+    venue.results[name] = [] if name in CANCEL_FAMILY else _reply(name)
+    values = {p.name: _value(p) for p in METHODS[name].params}
+    if name in ("private/buy", "private/sell"):
+        values["type"] = "limit"
+        values.pop("contracts")
+    async with _client_of(venue) as client:
+        prefix, rest = name.split("/", 1)
+        wrapper = getattr(client.public if prefix == "public" else client.private,
+                          rest.replace("/", "_"))  # fmt: skip
+        kwargs = {k + "_" if keyword.iskeyword(k) else k: v for k, v in values.items()}
+        sent = len(venue.calls)  # the login
+        with pytest.raises(ClientError, match=f"{param.name}.*{param.max_length}"):
+            await wrapper(**{**kwargs, param.name: "x" * (param.max_length + 1)})
+        assert len(venue.calls) == sent
+        await wrapper(**{**kwargs, param.name: "x" * param.max_length})
+        with pytest.raises(ClientError, match=f"{param.name} must be a str"):
+            await wrapper(**{**kwargs, param.name: 7})
+    assert [method for method, _ in venue.calls[sent:]] == [name]

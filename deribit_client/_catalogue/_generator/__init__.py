@@ -13,6 +13,7 @@ compares with the committed file.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,9 @@ def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+_MAX_LENGTH = re.compile(r"\bmax(?:imum)?(?: length)?[\s-]*(\d+) characters", re.IGNORECASE)
+
+
 def _param(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     param = _resolve(spec, raw)
     schema = _resolve(spec, param.get("schema", {}))
@@ -90,6 +94,9 @@ def _param(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         # objects" or "...: object data"; on the wire they are real JSON.
         kind, item_kind = ("array", "object") if "array" in json_string else ("object", "")
     enum = tuple(str(v) for v in (items or schema).get("enum", ()))
+    # The spec has no maxLength: string limits are stated in prose ("maximum 64
+    # characters", "maximum length - 16 characters", "max 16 characters").
+    limit = _MAX_LENGTH.search(str(description)) if kind == "string" else None
     return {
         "name": param["name"],
         "required": bool(param.get("required", False)),
@@ -98,6 +105,7 @@ def _param(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         "description": " ".join(str(description).split()),
         "items": item_kind,
         "bounds": (schema.get("minimum"), schema.get("maximum")),
+        "max_length": int(limit[1]) if limit else 0,
     }
 
 
@@ -230,7 +238,9 @@ def render(spec_path: Path = SPEC) -> str:
             lines.append(
                 f"            ParamFacts({p['name']!r}, {p['required']!r}, {p['type']!r}, "
                 f"{p['enum']!r}, {p['description']!r}"
-                + (f", items={p['items']!r})," if p["items"] else "),")
+                + (f", items={p['items']!r}" if p["items"] else "")
+                + (f", max_length={p['max_length']!r}" if p["max_length"] else "")
+                + "),"
             )
         lines.append("        ),")
         lines.append(f"        result_schema={f['result_schema']!r},")

@@ -281,6 +281,14 @@ HAND_MODELS: dict[str, str] = {
 the spec lists)."""
 
 FLAG_RESULTS: dict[str, tuple[str, str, str]] = {
+    # detailed=true turns the count of cancelled orders into execution reports
+    # (REFERENCE 7.8), per currency for Block RFQ quotes.
+    **{f"private/{m}": ("detailed", "list[CancelReport]", "int") for m in _CANCEL_COUNT},
+    "private/cancel_all_block_rfq_quotes": (
+        "detailed",
+        "list[BlockRfqQuoteCancelReport]",
+        "int",
+    ),
     # with_continuation=true turns the list into {orders, continuation}.
     **{
         f"private/get_order_history_by_{m}": (
@@ -310,9 +318,6 @@ RESULT_TYPES: dict[str, str] = {
     "public/get_order_book": "OrderBook",
     "public/get_order_book_by_instrument_id": "OrderBook",
     **{f"private/{m}": "OrderResponse" for m in _ORDER_RESPONSE},
-    # Only the count form is modelled; detailed=true returns execution reports.
-    **{f"private/{m}": "int | list[CancelReport]" for m in _CANCEL_COUNT},
-    "private/cancel_all_block_rfq_quotes": "int | list[BlockRfqQuoteCancelReport]",
     "private/get_account_summary": "AccountSummary",
     # No result schema; the example is an account summary with projected values.
     "private/simulate_portfolio": "AccountSummary",
@@ -464,9 +469,6 @@ HAND_WRAPPERS = frozenset(
     {
         # order validation before sending (amount/contracts, price, trigger, label)
         *(f"private/{m}" for m in _ORDER_RESPONSE),
-        # count-or-execution-reports overloads on `detailed`
-        *(f"private/{m}" for m in _CANCEL_COUNT),
-        "private/cancel_all_block_rfq_quotes",
         # the server closes the socket instead of answering
         "private/logout",
         # through the subscription manager: it routes notifications and resubscribes

@@ -4,8 +4,10 @@ One ``async def`` per Deribit method, named after it (``private/get_positions`` 
 ``client.private.get_positions``): required parameters positional in the spec's order,
 optional ones keyword-only defaulting to ``None`` (not sent), then ``timeout``. Stable
 protocol enums become ``Literal`` types; currencies and index names stay ``str`` (their
-lists change often). Methods in ``overrides.HAND_WRAPPERS`` are written by hand in
-``_api/public.py`` / ``_api/private.py`` (the subscription methods among them).
+lists change often). A string parameter whose description states a length limit is
+checked before sending (``max_length``); a result whose shape follows a flag gets
+overloads (``overrides.FLAG_RESULTS``). Methods in ``overrides.HAND_WRAPPERS`` are written
+by hand in ``_api/public.py`` / ``_api/private.py`` (the subscription methods among them).
 """
 
 from __future__ import annotations
@@ -122,6 +124,11 @@ def _wrapper(method: dict[str, Any], result: str) -> list[str]:
     args.append("timeout: float | None = None")
     lines = [*_overloads(method, name, args, result), *_signature(name, args, result)]
     lines += _docstring(method, "        ")
+    lines += [
+        f"        check_length({p['name']!r}, {py_name(p['name'])}, {p['max_length']})"
+        for p in method["params"]
+        if p["max_length"]
+    ]
     if method["params"]:
         pairs = ", ".join(f"{p['name']!r}: {py_name(p['name'])}" for p in method["params"])
         lines.append(f"        params = {{{pairs}}}")
@@ -141,7 +148,7 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
     used = model_names(_result_type(plan, m["name"]) for m in wrapped)
     lines = [*header, "from collections.abc import Sequence"]
     lines += ["from typing import Any, Literal, overload", ""]
-    lines += ["from .._catalogue.results import RESULTS"]
+    lines += ["from .._catalogue.results import RESULTS", "from .._core.values import check_length"]
     lines += ["from ..models import (", *(f"    {name}," for name in used), ")"]
     params = sorted(
         {n for t in overrides.PARAM_TYPES.values() for n in re.findall(r"\w+Param\b", t)}
