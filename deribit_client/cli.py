@@ -99,6 +99,8 @@ def _typed(param: ParamFacts, raw: str) -> Any:
     values = value if param.type == "array" else [value]
     if param.enum and any(str(v) not in param.enum for v in values):
         raise CliError(f"{param.name} must be one of {', '.join(param.enum)}, not {raw!r}")
+    if param.max_length and len(raw) > param.max_length:
+        raise CliError(f"{param.name} is {len(raw)} characters; Deribit allows {param.max_length}")
     return value
 
 
@@ -176,6 +178,7 @@ def method_help(method: str) -> str:
     lines.append("parameters:" if facts.params else "parameters: none")
     for p in facts.params:
         kind = p.type + (f" one of {', '.join(p.enum)}" if p.enum else "")
+        kind += f" of at most {p.max_length} characters" if p.max_length else ""
         required = "required" if p.required else "optional"
         lines.append(f"  {p.name}  ({kind}, {required})")
         if p.description:

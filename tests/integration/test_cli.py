@@ -85,6 +85,11 @@ def test_values_are_parsed_by_the_declared_type() -> None:
         parse_params("private/buy", ["amount=1"])
     with pytest.raises(CliError, match="name=value"):
         parse_params("public/get_time", ["oops"])
+    # The length limits the descriptions state (a label: 64 characters).
+    label = ["instrument_name=X", "amount=1"]
+    assert parse_params("private/buy", [*label, "label=" + "x" * 64])["label"] == "x" * 64
+    with pytest.raises(CliError, match="label is 65 characters; Deribit allows 64"):
+        parse_params("private/buy", [*label, "label=" + "x" * 65])
 
 
 def test_structured_values_are_checked_against_their_shape() -> None:
@@ -105,6 +110,7 @@ def test_structured_values_are_checked_against_their_shape() -> None:
 
 def test_method_help_carries_deribits_descriptions() -> None:
     text = method_help("private/buy")
+    assert "label  (string of at most 64 characters, optional)" in text
     assert "instrument_name  (string, required)" in text
     assert "order mutation" in text
     assert "Instrument name" in text
