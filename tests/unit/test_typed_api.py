@@ -301,10 +301,9 @@ def _client_of(venue: ScriptedDeribit) -> DeribitClient:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("name", WRAPPED)
-async def test_each_wrapper_sends_exactly_the_spec_parameter_names(name: str) -> None:
-    # Through the real client to a recording venue: what goes on the wire, and what
-    # comes back typed.
+def _sample_call(name: str) -> tuple[ScriptedDeribit, Any, dict[str, Any]]:
+    """A recording venue that answers ``name``, its reply, and arguments of every parameter
+    the wrapper accepts together."""
     venue = ScriptedDeribit()
     reply = [] if name in CANCEL_FAMILY else _reply(name)  # detailed=True: reports
     venue.results[name] = reply
@@ -314,16 +313,30 @@ async def test_each_wrapper_sends_exactly_the_spec_parameter_names(name: str) ->
         values.pop("contracts")  # both are accepted; one is enough
     if name == "private/edit":
         values.pop("contracts")
+    return venue, reply, values
+
+
+def _bound_wrapper(client: DeribitClient, name: str) -> Any:
+    prefix, rest = name.split("/", 1)
+    return getattr(client.public if prefix == "public" else client.private,
+                   rest.replace("/", "_"))  # fmt: skip
+
+
+def _keywords(values: dict[str, Any]) -> dict[str, Any]:
+    # A parameter named like a Python keyword takes a trailing underscore.
+    return {k + "_" if keyword.iskeyword(k) else k: v for k, v in values.items()}
+
+
+@pytest.mark.parametrize("name", WRAPPED)
+async def test_each_wrapper_sends_exactly_the_spec_parameter_names(name: str) -> None:
+    # Through the real client to a recording venue: what goes on the wire, and what
+    # comes back typed.
+    venue, reply, values = _sample_call(name)
     async with _client_of(venue) as client:
-        prefix, rest = name.split("/", 1)
-        wrapper = getattr(client.public if prefix == "public" else client.private,
-                          rest.replace("/", "_"))  # fmt: skip
+        wrapper = _bound_wrapper(client, name)
         accepted = set(inspect.signature(wrapper).parameters) - {"timeout"}
         assert {a.rstrip("_") for a in accepted} == {p.name for p in METHODS[name].params}
-        # A parameter named like a Python keyword takes a trailing underscore.
-        result = await wrapper(
-            **{k + "_" if keyword.iskeyword(k) else k: v for k, v in values.items()}
-        )
+        result = await wrapper(**_keywords(values))
     method, params = venue.calls[-1]
     assert method == name
     assert params == msgspec.json.decode(msgspec.json.encode(values))
@@ -553,19 +566,12 @@ def test_string_limits_are_read_from_the_spec() -> None:
 
 @pytest.mark.parametrize(("name", "param"), LIMITED, ids=[f"{m}:{p.name}" for m, p in LIMITED])
 async def test_over_long_strings_are_refused_before_sending(name: str, param: ParamFacts) -> None:
-    # A label longer than Deribit allows matches nothing: a cancel by it would quietly
-    # cancel nothing. Refused by name, with the limit; the limit itself goes through.
-    venue = ScriptedDeribit()
-    venue.results[name] = [] if name in CANCEL_FAMILY else _reply(name)
-    values = {p.name: _value(p) for p in METHODS[name].params}
-    if name in ("private/buy", "private/sell"):
-        values["type"] = "limit"
-        values.pop("contracts")
+    # No order or quote can carry a longer label: a lookup or cancel by one could only
+    # find nothing. Refused by name, with the limit; the limit itself goes through.
+    venue, _, values = _sample_call(name)
+    kwargs = _keywords(values)
     async with _client_of(venue) as client:
-        prefix, rest = name.split("/", 1)
-        wrapper = getattr(client.public if prefix == "public" else client.private,
-                          rest.replace("/", "_"))  # fmt: skip
-        kwargs = {k + "_" if keyword.iskeyword(k) else k: v for k, v in values.items()}
+        wrapper = _bound_wrapper(client, name)
         sent = len(venue.calls)  # the login
         with pytest.raises(ClientError, match=f"{param.name}.*{param.max_length}"):
             await wrapper(**{**kwargs, param.name: "x" * (param.max_length + 1)})
