@@ -100,7 +100,9 @@ def _typed(param: ParamFacts, raw: str) -> Any:
     if param.enum and any(str(v) not in param.enum for v in values):
         raise CliError(f"{param.name} must be one of {', '.join(param.enum)}, not {raw!r}")
     if param.max_length and len(raw) > param.max_length:
-        raise CliError(f"{param.name} is {len(raw)} characters; Deribit allows {param.max_length}")
+        raise CliError(
+            f"{param.name} is {len(raw)} characters; Deribit allows at most {param.max_length}"
+        )
     return value
 
 

@@ -122,8 +122,8 @@ def check_length(name: str, value: object, limit: int) -> None:
     the venue's ``limit`` (``None``, not sent, passes): the rule for labels and names.
 
     Raises:
-        ClientError: naming ``name`` and the limit, before anything is sent (an over-long
-            label would only ever match nothing: a cancel by it cancels nothing).
+        ClientError: naming ``name`` and the limit, before anything is sent (the venue
+            refuses such a value, or can match nothing by it: no order carries it).
     """
     if value is None:
         return
