@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 _NEEDS_PRICE = frozenset({"limit", "stop_limit", "take_limit"})
 _MAX_LABEL = max_length("private/buy", "label")
+"""An order's label limit (buy, sell and edit_by_label state the same)."""
 
 
 class PrivateAPI(PrivateMethods):
@@ -153,7 +154,7 @@ class PrivateAPI(PrivateMethods):
         """``private/edit_by_label``: edit the one open order with ``label`` on the
         instrument (13032 ``non_unique_order_label`` if several match)."""
         params = call_arguments()
-        _check_label(label)
+        check_length("label", label, _MAX_LABEL)
         _require_change(params)
         return await self._caller.invoke("private/edit_by_label", params, OrderResponse, timeout)
 
@@ -300,10 +301,6 @@ class PrivateAPI(PrivateMethods):
         return await _subscribe.unsubscribe_all(self._caller, "private/unsubscribe_all", timeout)
 
 
-def _check_label(label: str | None) -> None:
-    check_length("label", label, _MAX_LABEL)
-
-
 def _require_change(params: dict[str, Any]) -> None:
     if (
         params.get("amount") is None
@@ -344,5 +341,5 @@ def _order_params(params: dict[str, Any]) -> dict[str, Any]:
         raise ClientError("linked_order_type and otoco_config go together")
     if params["trigger_fill_condition"] is not None and not linked:
         raise ClientError("trigger_fill_condition is valid only with linked_order_type")
-    _check_label(params["label"])
+    check_length("label", params["label"], _MAX_LABEL)
     return params
