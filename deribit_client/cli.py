@@ -405,9 +405,8 @@ async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
 
 def _set_up_ledger(ledger: LedgerDesk, args: argparse.Namespace, key: str) -> None:
     """Open ``--exberry-ledger-account``s for API key ``key`` (or the trader of their
-    ``token``) and settle
-    ``--exberry-settle`` instruments; what the ledger refuses is a :class:`CliError`
-    naming the option."""
+    ``token``) and settle ``--exberry-settle`` instruments; what the ledger refuses is a
+    :class:`CliError` naming the option."""
     from .testing.exberry import trader_key
 
     option = "--exberry-ledger-account"

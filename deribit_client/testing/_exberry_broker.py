@@ -225,7 +225,7 @@ class BrokerDesk:
             for order in self._exchange.orders.values()
             if order["_mp"] == mp and status in (None, order["status"])
         ]
-        return [{"orders": page, "count": count} for page, count in [self._page(d, rows)]]
+        return self._page(d, rows, "orders")
 
     def trades_history(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``tradesHistory``: the trader's side of each of its trades."""
@@ -248,7 +248,7 @@ class BrokerDesk:
             for _, kind, owner, payload in self._exchange.events
             if kind == "trades" and owner == mp and "tradeId" in payload
         ]
-        return [{"trades": page, "count": count} for page, count in [self._page(d, rows)]]
+        return self._page(d, rows, "trades")
 
     def transactions(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``transactions``: the ledger movements of the trader's accounts, of ``types``."""
@@ -270,13 +270,14 @@ class BrokerDesk:
                 "timestamp": row["_timestamp"] // 1_000_000_000,
                 "requestId": f"sim-request-{link if link is not None else row['transactionId']}",
             }))  # fmt: skip
-        return [{"transactions": page, "count": count} for page, count in [self._page(d, rows)]]
+        return self._page(d, rows, "transactions")
 
     def _page(
-        self, d: dict[str, Any], rows: Iterable[tuple[int, dict[str, Any]]]
-    ) -> tuple[list[dict[str, Any]], int]:
-        """Filter by ``instrument`` (either spelling) and dates (epoch seconds), order by
-        time, cut ``limit`` (1-100, default 25) from ``offset``; with the total."""
+        self, d: dict[str, Any], rows: Iterable[tuple[int, dict[str, Any]]], key: str
+    ) -> list[dict[str, Any]]:
+        """The reply ``{key: [...], count}``: ``rows`` (``(epoch seconds, row)``) filtered
+        by ``instrument`` (either spelling) and dates, ordered by time, ``limit`` (1-100,
+        default 25) of them from ``offset``; ``count`` is the total."""
         instrument = d.get("instrument", d.get("istrument"))
         low, high = d.get("dateFrom"), d.get("dateTo")
         for name, value in (("dateFrom", low), ("dateTo", high)):
@@ -303,4 +304,4 @@ class BrokerDesk:
             and (high is None or stamp <= high)
         ]
         kept.sort(key=lambda item: item[0], reverse=order_by.get("direction", "Desc") == "Desc")
-        return [row for _, row in kept[offset : offset + limit]], len(kept)
+        return [{key: [row for _, row in kept[offset : offset + limit]], "count": len(kept)}]
