@@ -202,6 +202,7 @@ def _client(args: argparse.Namespace) -> DeribitClient:
 
 
 async def cmd_call(args: argparse.Namespace, out: TextIO) -> int:
+    """``deribit call``: list, describe or call one method; prints the result as JSON."""
     if args.list:
         for name in METHODS:
             print(name, file=out)
@@ -221,6 +222,7 @@ async def cmd_call(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def cmd_tail(args: argparse.Namespace, out: TextIO) -> int:
+    """``deribit tail``: print notifications of the given channels, one JSON line each."""
     shown = 0
     async with _client(args) as client, client.subscribe(*args.channels) as sub:
         async for item in sub:
@@ -272,6 +274,7 @@ class _RecordingConnector(WebSocketConnector):
 
 
 async def cmd_record(args: argparse.Namespace, out: TextIO) -> int:
+    """``deribit record``: write the channels' notification frames to a file, as received."""
     seen = 0
     with Path(args.output).open("w") as sink:  # noqa: ASYNC230 - once, before any I/O
         ws_url = endpoints_for(_env(args), args.url).ws_url
@@ -287,6 +290,7 @@ async def cmd_record(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
+    """``deribit decode``: decode a recording line by line; exit 1 if any line does not fit."""
     bad = 0
     # Line by line, as bytes: a recording of any size, and a corrupt line (not UTF-8, cut
     # short) is reported as not fitting instead of ending the run.
@@ -329,6 +333,7 @@ def _decoded(frame: bytes) -> str:
 
 
 async def cmd_sim(args: argparse.Namespace, out: TextIO) -> int:
+    """``deribit sim``: serve the bundled simulators until interrupted."""
     from .testing import (
         SIM_CLIENT_ID,
         SIM_CLIENT_SECRET,
@@ -435,6 +440,7 @@ def _set_up_ledger(ledger: LedgerDesk, args: argparse.Namespace, key: str) -> No
 
 
 async def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    """``deribit demo``: run the demo session against a bundled simulator or a given venue."""
     if args.venue == "exberry":
         if args.testnet:
             raise CliError("--testnet is Deribit's; use --url for an Exberry gateway")
