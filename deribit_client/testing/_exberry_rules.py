@@ -25,6 +25,7 @@ __all__ = [
     "public",
     "report_times",
     "typed",
+    "visible",
 ]
 
 
@@ -154,3 +155,10 @@ def report_day(d: dict[str, Any], name: str, default: str) -> str:
 def exact_number(value: Decimal) -> int | float:
     """An exact figure as JSON writes it: whole ones without a fraction."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def visible(order: dict[str, Any]) -> float:
+    """What the book shows of ``order``: all that is left, or its working display slice
+    (nothing for a hidden order)."""
+    shown = order["_shown"]
+    return float(order["remainingOpenQuantity"] if shown is None else shown)

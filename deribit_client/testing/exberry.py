@@ -17,7 +17,8 @@ balances streamed by ``accountBalance``, deposit and withdrawal requests, and on
 instruments it settles, orders holding what they may deliver and trades settling); instrument
 states, auctions (call phase, equilibrium uncross, calendar auctions; rules in
 ``_exberry_auction``), the calendar's end of day, and strategy instruments with implied
-orders (``_exberry_implied``).
+orders (``_exberry_implied``); the Market Data API's requests and streams are
+``_exberry_md``'s, a socket and its streams ``_exberry_peer``'s.
 
 Fault hooks: :meth:`drop_connections`, :meth:`fail_streams` (``sig: 2``),
 :meth:`send_raw` (malformed frames), :meth:`inject_error` and :meth:`delay` (per
@@ -67,6 +68,8 @@ from ._exberry_ledger import (
     Leg,
     account_filtered,
 )
+from ._exberry_md import MarketDataApi
+from ._exberry_peer import Peer
 from ._exberry_positions import PositionBook
 from ._exberry_rfq import MAX_RFQ_EXPIRE_TIME, RfqDesk
 from ._exberry_rules import (
@@ -85,6 +88,7 @@ from ._exberry_rules import (
     report_day,
     report_times,
     typed,
+    visible,
 )
 from ._faults import FaultHooks, check_seconds
 from ._json import is_json
@@ -117,7 +121,6 @@ def trader_key(token: str) -> str:
     return f"trader:{token[:8]}"
 
 
-_encode = msgspec.json.encode
 _ORDER_TYPES = {"Limit", "Market", "MarketToLimit", "Stop", "StopLimit", "MIT", "LIT"}
 _PRICED = ("Limit", "StopLimit", "LIT")  # the types with a limit price (REFERENCE 5)
 _STOPS = ("Stop", "StopLimit", "MIT", "LIT")  # suspended until the last trade reaches stopPrice
@@ -138,17 +141,6 @@ _DISPLAY = {  # displayMethod -> the display quantities it takes (REFERENCE 5)
     "Hidden": (),
 }
 _TOO_SLOW = "Your connection is slow, please reduce data consumed"
-MD_INTERVALS = (100, 1000, 2000)
-"""``interval`` values (ms) of ``lightTickers`` and ``partialOrderBook``; others get
-error 3 "Wrong interval" (REFERENCE 10 and its samples)."""
-MD_LEVELS = (1, 5, 10, 20, 100)
-"""``levels`` values of ``partialOrderBook`` (REFERENCE 10); others get error 3 "Wrong
-levels", worded like "Wrong interval" (the venue's answer is undocumented)."""
-MD_MAX_TRADES = 10_000
-"""The largest ``limit`` of ``liveTrades`` (REFERENCE 10); 0, a negative one or a larger one
-gets error 3 "Wrong limit" (a negative one sliced the log from its far end)."""
-MD_DEFAULT_INTERVAL = 1000
-"""The interval of a request that names none (undocumented: the samples always do)."""
 
 
 log = logging.getLogger("deribit_client.testing")
@@ -160,40 +152,6 @@ _IDENTITIES = (
     ("mpId", ("mpOrderId", "mpQuoteReqId")), ("makerMpId", ("makerMpOrderId",)),
     ("takerMpId", ("takerMpOrderId",)), ("buyMpId", ()), ("sellMpId", ()),
 )  # fmt: skip
-
-
-class _Throttle:
-    """A Market Data API stream with an ``interval``: each symbol's update goes out at
-    most once per interval, carrying the latest state when it does."""
-
-    __slots__ = ("due", "period", "send", "sent")
-
-    def __init__(self, interval_ms: int, send: Callable[[str], None]) -> None:
-        self.period = interval_ms / 1000
-        self.send = send  # sends a symbol's update as the state is then
-        self.sent: dict[str, float] = {}  # symbol -> loop time of its last update
-        self.due: dict[str, asyncio.TimerHandle] = {}  # symbol -> its held update
-
-    def update(self, symbol: str) -> None:
-        """Send ``symbol``'s update now, or when its interval since the last one ends."""
-        if symbol in self.due:
-            return  # the held update reads the state when it goes: it has this change too
-        loop = asyncio.get_running_loop()
-        wait = self.sent.get(symbol, -self.period) + self.period - loop.time()
-        if wait <= 0:
-            self._send(symbol)
-        else:
-            self.due[symbol] = loop.call_later(wait, self._send, symbol)
-
-    def _send(self, symbol: str) -> None:
-        self.due.pop(symbol, None)
-        self.sent[symbol] = asyncio.get_running_loop().time()
-        self.send(symbol)
-
-    def cancel(self) -> None:
-        for handle in self.due.values():
-            handle.cancel()
-        self.due.clear()
 
 
 INSTRUMENT_DEFAULTS: dict[str, Any] = {
@@ -237,50 +195,6 @@ def _decimals(value: float) -> int:
     """How many decimals ``value`` has as JSON writes it."""
     exponent = _decimal(value).as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-class _Peer:
-    """One socket: its session and its open streams (sid -> stream kind)."""
-
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
-        self.mp: str | None = None
-        # sid -> (kind, q, tracking number when opened: live events come after it)
-        self.streams: dict[int, tuple[str, str, int]] = {}
-        self.md: dict[int, dict[str, Any]] = {}  # sid -> Market Data API request
-        self.throttles: dict[int, _Throttle] = {}  # sid -> its interval's held updates
-        self.balances: dict[int, tuple[str, int]] = {}  # sid -> (q, ledger account streamed)
-        self.candles: dict[int, dict[str, Any]] = {}  # sid -> the newest candle it was sent
-        self.listed: dict[int, set[str]] = {}  # sid -> the symbols a page's updates follow
-        # sid -> (kind, q, instrument) of the broker API's orders and balance streams
-        self.broker: dict[int, tuple[str, str, str | None]] = {}
-
-    def write(self, message: dict[str, Any]) -> None:
-        """Encode ``message`` and write it now (never waiting for the peer to read)."""
-        self.outbox.put(_encode(message))
-
-    async def send(self, message: dict[str, Any]) -> None:
-        """:meth:`write`, for the handlers that await their sends."""
-        self.write(message)
-
-    def end(self, sid: int) -> tuple[str, str, int] | None:
-        """Forget the stream on ``sid`` (ended by either side); returns what it was."""
-        self.md.pop(sid, None)
-        self.balances.pop(sid, None)
-        self.candles.pop(sid, None)
-        self.listed.pop(sid, None)
-        throttle = self.throttles.pop(sid, None)
-        if throttle is not None:
-            throttle.cancel()
-        broker = self.broker.pop(sid, None)
-        if broker is not None:
-            return broker[0], broker[1], 0
-        return self.streams.pop(sid, None)
-
-    def end_all(self) -> None:
-        """Forget every stream (the socket closed)."""
-        for sid in [*self.streams, *self.broker]:
-            self.end(sid)
 
 
 P = ParamSpec("P")
@@ -472,7 +386,7 @@ class ExberrySimulator(FaultHooks):
         self.max_backlog: int | None = 8 * 1024 * 1024
         self.candle_interval = 3.0
         self.slow_disconnects = 0
-        self.peers: set[_Peer] = set()
+        self.peers: set[Peer] = set()
         self.orders: dict[int, dict[str, Any]] = {}
         self.books: dict[str, dict[str, list[dict[str, Any]]]] = {
             i: {"Buy": [], "Sell": []} for i in self.instruments
@@ -523,6 +437,7 @@ class ExberrySimulator(FaultHooks):
         """Each participant's positions per instrument (``mp/positions``)."""
         self.broker = BrokerDesk(self, self._broker_write)
         """Nebula's Trading App (broker API) on this exchange, for sessions by token."""
+        self._md_api = MarketDataApi(self)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -610,7 +525,7 @@ class ExberrySimulator(FaultHooks):
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        peer = _Peer(Outbox(request, ws, lambda: self.max_backlog, lambda: self._too_slow(peer)))
+        peer = Peer(Outbox(request, ws, lambda: self.max_backlog, lambda: self._too_slow(peer)))
         self.peers.add(peer)
         try:
             async for msg in ws:
@@ -621,7 +536,7 @@ class ExberrySimulator(FaultHooks):
             peer.end_all()
         return ws
 
-    def _too_slow(self, peer: _Peer) -> None:
+    def _too_slow(self, peer: Peer) -> None:
         # Market Data API streams end with the documented error 100; the socket is then
         # closed, which the trading streams survive by resuming from their tracking number.
         self.slow_disconnects += 1
@@ -632,7 +547,7 @@ class ExberrySimulator(FaultHooks):
                 peer.write(failure(q, sid, Fail(100, _TOO_SLOW)))
         spawn(self._tasks, peer.outbox.close(WSCloseCode.POLICY_VIOLATION, _TOO_SLOW))
 
-    async def _frame(self, peer: _Peer, text: str) -> None:
+    async def _frame(self, peer: Peer, text: str) -> None:
         try:
             frame = msgspec.json.decode(text)
         except (msgspec.DecodeError, RecursionError):  # also JSON too deep to decode
@@ -656,7 +571,7 @@ class ExberrySimulator(FaultHooks):
         await self._answer(peer, frame, q, sid, d)
 
     async def _answer(
-        self, peer: _Peer, frame: dict[str, Any], q: str, sid: int, d: Any, delay: float = 0.0
+        self, peer: Peer, frame: dict[str, Any], q: str, sid: int, d: Any, delay: float = 0.0
     ) -> None:
         if delay:
             await asyncio.sleep(delay)
@@ -673,7 +588,7 @@ class ExberrySimulator(FaultHooks):
         if lost:
             peer.outbox.abort()
 
-    async def _request(self, peer: _Peer, frame: dict[str, Any], q: str, sid: int, d: Any) -> None:
+    async def _request(self, peer: Peer, frame: dict[str, Any], q: str, sid: int, d: Any) -> None:
         fault = self._errors.take(q)
         if fault is not None:
             await peer.send(failure(q, sid, fault.action))
@@ -686,11 +601,11 @@ class ExberrySimulator(FaultHooks):
             await peer.send({k: v for k, v in frame.items() if k in ("q", "sid", "d")})
             return
         if q.startswith(("v1/exchange.marketdata/", "v1/exchange.marketdata.history/")):
-            await self._market_data(peer, q, sid, d, frame.get("token"))
+            await self._md_api.request(peer, q, sid, d, frame.get("token"))
             return
         await self._dispatch(peer, q, sid, d)
 
-    async def _dispatch(self, peer: _Peer, q: str, sid: int, d: Any) -> None:
+    async def _dispatch(self, peer: Peer, q: str, sid: int, d: Any) -> None:
         if q.startswith(BROKER_Q):
             await self._broker_request(peer, q, sid, d)
             return
@@ -723,7 +638,7 @@ class ExberrySimulator(FaultHooks):
         await peer.send({"sig": 1, "q": q, "sid": sid})
         await self._publish()
 
-    async def _broker_request(self, peer: _Peer, q: str, sid: int, d: Any) -> None:
+    async def _broker_request(self, peer: Peer, q: str, sid: int, d: Any) -> None:
         """The broker API (:class:`BrokerDesk`): a session by one of :attr:`tokens`, as
         the same trader as the exchange API's token sessions."""
         name = q.removeprefix(BROKER_Q)
@@ -803,7 +718,7 @@ class ExberrySimulator(FaultHooks):
     # -- streams --------------------------------------------------------------------------
 
     async def _open_stream(
-        self, peer: _Peer, q: str, sid: int, kind: str, d: dict[str, Any]
+        self, peer: Peer, q: str, sid: int, kind: str, d: dict[str, Any]
     ) -> None:
         start = d.get("trackingNumber")
         if start is not None and (
@@ -816,287 +731,13 @@ class ExberrySimulator(FaultHooks):
                 if number > start and event_kind == kind and owner in (None, peer.mp):
                     await peer.send({"q": q, "sid": sid, "d": self._view(peer, owner, payload)})
 
-    # -- Market Data API ------------------------------------------------------------------
-
-    async def _market_data(self, peer: _Peer, q: str, sid: int, d: Any, token: Any) -> None:
-        if peer.mp is None and (type(token) is not str or token not in self.md_tokens):
-            raise Fail(
-                3 if token is not None else 2, "Invalid token" if token else "Missing fields: token"
-            )
-        if not typed(d, _MD_TYPES):
-            raise Fail(500, "Failed to decode service message data")
-        name = q.rsplit("/", 1)[-1]
-        if name == "lightTickers" and not d.get("symbols"):
-            raise Fail(2, "Missing fields: symbols")
-        symbols = d.get("symbols") if name == "lightTickers" else [d.get("symbol")]
-        if name in ("lightTickers", "partialOrderBook", "liveTrades", "auctionIndicativeEP"):
-            if name != "lightTickers" and symbols[0] not in self.instruments:
-                raise Fail(3, f"Wrong symbol {symbols[0]}")
-            if name != "liveTrades":
-                interval = _md_interval(d)
-                if name == "partialOrderBook":
-                    if d.get("levels", 5) not in MD_LEVELS:
-                        raise Fail(3, "Wrong levels")
-                    if d.get("decimals", 0) < 0:
-                        raise Fail(3, "Wrong decimals")
-                send = functools.partial(self._md_update, peer, q, sid, name, d)
-                peer.throttles[sid] = _Throttle(interval, send)
-            elif not 1 <= d.get("limit", 100) <= MD_MAX_TRADES:
-                raise Fail(3, "Wrong limit")  # worded like "Wrong interval" (undocumented)
-            peer.streams[sid] = (f"md:{name}", q, self._tracking)
-            peer.md[sid] = d
-            for symbol in symbols:
-                if symbol not in self.instruments:  # lightTickers: told once, in the stream
-                    item = self._wrong_symbol(symbol)
-                else:
-                    item = self._md_item(name, symbol, d, True)
-                await peer.send({"q": q, "sid": sid, "d": item})
-            if name == "liveTrades":
-                log = self.trade_log[d["symbol"]]
-                if log:  # end of snapshot: the last trade repeated with quantity 0
-                    await peer.send({"q": q, "sid": sid, "d": [log[-1][0], 0, *log[-1][2:]]})
-            return
-        if name == "getSettlementPrices":
-            for symbol in d.get("symbols") or []:
-                if symbol in self.instruments:
-                    trades = self.trade_log[symbol]
-                    item = {"symbol": symbol, "price": trades[-1][0] if trades else None,
-                            "lastUpdate": self._now_ns() // 10**6}  # fmt: skip
-                    await peer.send({"q": q, "sid": sid, "d": item})
-            await peer.send({"sig": 1, "q": q, "sid": sid})
-            return
-        if name in ("tickSizeList", "calendarList"):
-            peer.streams[sid] = (f"md:{name}", q, self._tracking)
-            items = (
-                [{"id": 1, "name": "Default", "items": [{"tickSize": self.tick_size}]}]
-                if name == "tickSizeList"
-                else [_calendar_item(market) for market in self._markets.values()]
-            )
-            items[-1]["lastMessage"] = "Y"
-            for item in items:
-                await peer.send({"q": q, "sid": sid, "d": item})
-            return
-        if name == "candles":
-            if d.get("symbol") not in self.instruments:
-                raise Fail(3, f"Wrong symbol {d.get('symbol')}")
-            history = q.startswith("v1/exchange.marketdata.history/")
-            missing = [k for k in ("timespan", "from", "to")[: 3 if history else 1] if k not in d]
-            if missing:
-                raise Fail(2, f"Missing fields: {missing[0]}")
-            if (d["timespan"], d.get("multiplier", 1)) not in _CANDLE_SECONDS:
-                raise Fail(3, "Wrong timespan")  # worded like "Wrong interval" (undocumented)
-            bars = self._bars(d["symbol"], d)
-            if history:  # none in the range: the last one before it
-                chosen = [b for at, b in bars if d["from"] <= at <= d["to"]]
-                for bar in chosen or [b for at, b in bars if at < d["from"]][-1:]:
-                    await peer.send({"q": q, "sid": sid, "d": bar})
-                await peer.send({"sig": 1, "q": q, "sid": sid})
-                return
-            peer.streams[sid] = ("md:candles", q, self._tracking)
-            peer.md[sid] = d
-            send = functools.partial(self._candle_update, peer, q, sid, d)
-            peer.throttles[sid] = _Throttle(round(self.candle_interval * 1000), send)
-            if "from" not in d:  # only what changes from now on
-                if bars:
-                    peer.candles[sid] = bars[-1][1]
-                return
-            for at, bar in bars:
-                if at >= d["from"]:
-                    peer.write({"q": q, "sid": sid, "d": public(bar)})
-                    peer.candles[sid] = bar
-            return
-        if name == "instrumentList":  # one frame per instrument, the last marked
-            peer.streams[sid] = ("md:instrumentList", q, self._tracking)
-            items = [i for i in self._instrument_items() if i["activityStatus"] == "ACTIVE"]
-            if items:
-                items[-1] = {**items[-1], "lastMessage": "Y"}
-            for item in items or [{"lastMessage": "Y"}]:  # none: the Empty message sample
-                await peer.send({"q": q, "sid": sid, "d": item})
-            return
-        if name == "instrumentListWithPagination":  # the page in one snapshot frame
-            bad = [k for k, kind in _PAGINATION_TYPES.items() if not typed(d, {k: kind})]
-            if bad or d.get("limit", 1) < 1:
-                raise Fail(100, f"Missing or invalid parameter: {(bad or ['limit'])[0]}")
-            start = d.get("fromSymbol", "").casefold()
-            rest = [  # those the filter takes, or without one the active ones
-                item for item in self._instrument_items()
-                if item["symbol"].casefold() > start
-                and (item["calendarId"] == d["calendarId"] if "calendarId" in d
-                     else item["activityStatus"] == "ACTIVE")
-            ]  # fmt: skip
-            page = rest[: d.get("limit", len(rest))]
-            snapshot = {"messageType": "snapshot", "instruments": page, "count": len(rest)}
-            if page:  # where the next page starts
-                snapshot["fromSymbol"] = page[-1]["symbol"]
-            peer.streams[sid] = ("md:instrumentListWithPagination", q, self._tracking)
-            peer.listed[sid] = {item["symbol"] for item in page}
-            await peer.send({"q": q, "sid": sid, "d": snapshot})
-            return
-        raise Fail(1, f"{name} is not simulated")
-
-    def _instrument_items(self) -> list[dict[str, Any]]:
-        """The instruments as the Market Data API lists them: by symbol, whatever its
-        case (the documentation), with the ids reporting gives them."""
-        ordered = sorted(self.instruments, key=str.casefold)
-        return [self._instrument_item(symbol) for symbol in ordered]
-
-    def _instrument_item(self, symbol: str) -> dict[str, Any]:
-        return {"id": self._instrument_id(symbol), **self.instruments[symbol]}
-
-    def _instrument_changed(self, symbol: str) -> None:
-        """The Market Data API's live update of ``symbol`` (its status changed): to every
-        ``instrumentList`` stream, and to the pages that listed it (a disabled one's
-        last: "no further updates will be sent for that instrument")."""
-        item = self._instrument_item(symbol)
-        for peer, sid, q, kind in self._md_streams(
-            "instrumentList", "instrumentListWithPagination"
-        ):
-            if kind == "md:instrumentList":
-                peer.write({"q": q, "sid": sid, "d": item})
-            elif symbol in peer.listed[sid]:
-                peer.write({"q": q, "sid": sid, "d": {"messageType": "update", "instrument": item}})
-                if item["activityStatus"] != "ACTIVE":
-                    peer.listed[sid].discard(symbol)
-
-    def _md_streams(self, *names: str) -> list[tuple[_Peer, int, str, str]]:
-        """Every socket's open Market Data API streams of ``names``: ``(peer, sid, q,
-        kind)``."""
-        kinds = {f"md:{name}" for name in names}
-        return [
-            (peer, sid, q, kind)
-            for peer in list(self.peers)
-            for sid, (kind, q, _) in list(peer.streams.items())
-            if kind in kinds
-        ]
-
-    def _bars(self, symbol: str, d: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-        """The candles of the trade log for ``d``'s ``timespan`` and ``multiplier``,
-        oldest first, each with its start as ``from``/``to`` count it (epoch seconds;
-        ``yyyyMMdd`` for ``DAY`` bars, whose ``timeStamp`` is that too: the documentation's
-        formats). A bar's ``_start`` (epoch seconds) is not sent."""
-        seconds = _CANDLE_SECONDS[d["timespan"], d.get("multiplier", 1)]
-        bars: dict[int, dict[str, Any]] = {}
-        for price, qty, _, ms, *_ in self.trade_log[symbol]:
-            if qty <= 0:
-                continue
-            start = ms // 1000 // seconds * seconds
-            bar = bars.get(start)
-            if bar is None:
-                day = int(dt.datetime.fromtimestamp(start, dt.UTC).strftime("%Y%m%d"))
-                stamp = day if d["timespan"] == "DAY" else start * 1000
-                bar = bars[start] = {
-                    "symbol": symbol, "open": price, "high": price, "low": price,
-                    "volume": 0, "_value": 0.0, "timeStamp": stamp, "_start": start,
-                }  # fmt: skip
-            bar.update(high=max(bar["high"], price), low=min(bar["low"], price), close=price)
-            bar["volume"] = self._exact(symbol, bar["volume"] + qty)
-            bar["_value"] += price * qty
-            bar["vwa"] = round(bar["_value"] / bar["volume"], 8)
-        ordered = [bars[k] for k in sorted(bars)]
-        return [(b["timeStamp"] if d["timespan"] == "DAY" else b["_start"], b) for b in ordered]
-
-    def _candle_update(self, peer: _Peer, q: str, sid: int, d: dict[str, Any], _: str) -> None:
-        """Send a candles stream what changed since its last update: the bar it was sent
-        last if that changed before closing, and any newer bar."""
-        last = peer.candles.get(sid)
-        for _at, bar in self._bars(d["symbol"], d):
-            if (
-                last is None
-                or bar["_start"] > last["_start"]
-                or (bar["_start"] == last["_start"] and public(bar) != public(last))
-            ):
-                peer.write({"q": q, "sid": sid, "d": public(bar)})
-                peer.candles[sid] = last = bar
-
-    def _md_item(self, name: str, symbol: str, d: dict[str, Any], snapshot: bool) -> Any:
-        if name == "lightTickers":
-            return self._light_ticker(symbol)
-        if name == "auctionIndicativeEP":  # the book stream's event, ms, no messageType
-            stamp = self._now_ns() // 10**6
-            return {"instrument": symbol, **self._indicative(symbol), "eventTimestamp": stamp}
-        book = self.books[symbol]
-        places: int = self.instruments[symbol]["quantityPrecision"]
-        if name == "partialOrderBook":
-            depth, decimals = d.get("levels", 5), d.get("decimals")
-            item = {
-                "symbol": symbol, "timeStamp": self._now_ns() // 10**6,
-                "bids": _levels(book["Buy"], places, decimals, math.floor)[:depth],
-                "asks": _levels(book["Sell"], places, decimals, math.ceil)[:depth],
-            }  # fmt: skip
-            for side, member in (("Buy", "marketBids"), ("Sell", "marketAsks")):
-                market = [o for o in book[side] if o["price"] is None and not o.get("_dark")]
-                if market:  # an auction's market orders: [quantity, numberOfOrders]
-                    total = sum(o["remainingOpenQuantity"] for o in market)
-                    item[member] = [round(total, places), len(market)]
-            return item
-        # liveTrades: the snapshot is one list of positional arrays
-        return self.trade_log[symbol][-d.get("limit", 100) :] if snapshot else []
-
-    def _light_ticker(self, symbol: str) -> dict[str, Any]:
-        """A ``lightTickers`` item: the best prices, and the trading day's order book
-        trades (the day began at the last market close); members without a value are
-        left out, as Exberry leaves them. A disabled instrument is no longer an active
-        one: the documented "Wrong symbol" item."""
-        if self.instrument_status[symbol]["status"] == "Disabled":
-            return self._wrong_symbol(symbol)
-        book, places = self.books[symbol], self.instruments[symbol]["quantityPrecision"]
-        bid, ask = _levels(book["Buy"], places), _levels(book["Sell"], places)
-        item: dict[str, Any] = {
-            "symbol": symbol, "status": self._ticker_status(symbol),
-            "timeStamp": self._now_ns() // 10**6,
-            "bidQuantity": bid[0][1] if bid else 0, "askQuantity": ask[0][1] if ask else 0,
-        }  # fmt: skip
-        if bid:
-            item["bidPrice"] = bid[0][0]
-        if ask:
-            item["askPrice"] = ask[0][0]
-        closed = self._market(symbol).calendar.last_close(self.clock()) * 1000  # ms
-        trades = [t for t in self.trade_log[symbol] if t[1] > 0]
-        before = [t for t in trades if t[3] < closed]
-        if before:
-            item.update(closingPrice=before[-1][0], closingPriceTimestamp=int(closed))
-        today = trades[len(before) :]
-        if today:
-            prices = [t[0] for t in today]
-            volume = self._exact(symbol, sum(t[1] for t in today))
-            item.update(
-                lastPrice=prices[-1], lastQuantity=today[-1][1],
-                lastPriceTimestamp=today[-1][3], openingPrice=prices[0],
-                high=max(prices), low=min(prices), volume=volume,
-                quoteVolume=round(sum(t[0] * t[1] for t in today), 8),
-                volumeTypes=[{"type": "Matched", "volume": volume}],
-            )  # fmt: skip
-        return item
-
-    async def _publish_md(self, touched: set[str]) -> None:
-        symbol_streams = self._md_streams(
-            "lightTickers", "partialOrderBook", "liveTrades", "candles", "auctionIndicativeEP"
-        )
-        for peer, sid, q, kind in symbol_streams:
-            name, d = kind[3:], peer.md.get(sid, {})
-            for symbol in d.get("symbols") or [d.get("symbol")]:
-                if symbol not in touched:
-                    continue
-                if name == "auctionIndicativeEP" and symbol not in self._running:
-                    continue  # sent during auctions only
-                if name == "liveTrades":
-                    for row in self._new_trades.get(symbol, []):
-                        await peer.send({"q": q, "sid": sid, "d": row})  # one array each
-                else:  # lightTickers, partialOrderBook, candles: once per interval
-                    peer.throttles[sid].update(symbol)
-
-    def _md_update(
-        self, peer: _Peer, q: str, sid: int, name: str, d: dict[str, Any], symbol: str
-    ) -> None:
-        peer.write({"q": q, "sid": sid, "d": self._md_item(name, symbol, d, False)})
-
     async def _publish(self) -> None:
         touched = {p["instrument"] for _, _, p in self._pending if "instrument" in p}
         for symbol in touched & self._running.keys():
             self._indicate(symbol)
         await self._publish_streams()
         if touched:
-            await self._publish_md(touched)
+            await self._md_api.publish(touched, self._new_trades)
         self._new_trades.clear()
 
     async def _publish_streams(self) -> None:
@@ -1118,7 +759,7 @@ class ExberrySimulator(FaultHooks):
                     ):
                         await peer.send({"q": q, "sid": sid, "d": self._view(peer, owner, payload)})
 
-    def _view(self, peer: _Peer, owner: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+    def _view(self, peer: Peer, owner: str | None, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` as ``peer`` may see it: a public event (no ``owner``) tells of other
         participants only what :attr:`market_identity` allows."""
         if self.market_identity == "disclosed" or owner is not None or peer.mp is None:
@@ -1317,7 +958,7 @@ class ExberrySimulator(FaultHooks):
         self.instrument_status[symbol].update(changed)
         if "status" in changed:
             self.instruments[symbol]["activityStatus"] = changed["status"].upper()
-            self._instrument_changed(symbol)
+            self._md_api.instrument_changed(symbol)
         self._next_action()
         self._emit("orderBookDepth", None, {
             "messageType": "InstrumentStatus", "eventTimestamp": self._now_ns(),
@@ -1376,7 +1017,7 @@ class ExberrySimulator(FaultHooks):
         for order in auction.dark:  # the book hears of the orders it was not shown
             order["_dark"] = False
             if order["status"] == "Active" and order["displayMethod"] != "Hidden":
-                self._book_event("Add", order, quantity=_visible(order))
+                self._book_event("Add", order, quantity=visible(order))
         if uncross:
             self._uncross(symbol, auction)
         del self._running[symbol]
@@ -1421,7 +1062,7 @@ class ExberrySimulator(FaultHooks):
                 buys.pop(0)
                 continue
             maker, taker = sorted((buy, sell), key=itemgetter("_arrival"))
-            shown = min(qty, _visible(maker))
+            shown = min(qty, visible(maker))
             hidden = self._exact(symbol, qty - shown)
             for part, is_hidden in ((shown, False), (hidden, True)):
                 if part > 0:  # (a resting taker's slice goes first: _execute)
@@ -1539,19 +1180,6 @@ class ExberrySimulator(FaultHooks):
         if refused.code == 1030:  # an auction
             raise Fail(1018, "Trading is not allowed")
         raise refused
-
-    def _ticker_status(self, symbol: str) -> str:
-        """``lightTickers`` ``status``: ``Halted``, else the market's own state."""
-        state = self.instrument_status[symbol]
-        if state["tradingStatus"] == "Halt":
-            return "Halted"
-        market = state["marketStatus"]
-        return "Trading" if market == "Opened" else market
-
-    def _wrong_symbol(self, symbol: str) -> dict[str, Any]:
-        return {"symbol": symbol, "bidQuantity": 0, "askQuantity": 0,
-                "timeStamp": self._now_ns() // 10**6, "errorCode": 3,
-                "errorMessage": "Wrong symbol"}  # fmt: skip
 
     def _suspend(self, order: dict[str, Any]) -> None:
         """Hold stop ``order`` off the book until its trigger (its owner hears
@@ -1703,7 +1331,7 @@ class ExberrySimulator(FaultHooks):
                     if self._prevent_self_trade(taker, maker):
                         return
                     continue
-                available = self._reserve(maker) if hidden else _visible(maker)
+                available = self._reserve(maker) if hidden else visible(maker)
                 qty = min(available, taker["remainingOpenQuantity"])
                 qty = self._affordable(taker, qty, maker["price"])
                 if qty > 0:
@@ -1745,7 +1373,7 @@ class ExberrySimulator(FaultHooks):
             for maker, hidden in _turns([o for o in opposite if o["price"] == price]):
                 if taker["stpAction"] is not None and maker["_mp"] == taker["_mp"]:
                     return self._exact(taker["instrument"], total)
-                shown = self._reserve(maker) if hidden else _visible(maker)
+                shown = self._reserve(maker) if hidden else visible(maker)
                 # What the taker's account pays for (less of the book: it stops there).
                 taken = self._affordable(taker, shown, price, spent)
                 total += taken
@@ -1760,7 +1388,7 @@ class ExberrySimulator(FaultHooks):
         order["_shown"] = self._slice(order)
         self._queue(order)
         if order["displayMethod"] != "Hidden":
-            self._book_event("Add", order, quantity=_visible(order))
+            self._book_event("Add", order, quantity=visible(order))
         if report:
             self._report("Add", order)
 
@@ -1784,7 +1412,7 @@ class ExberrySimulator(FaultHooks):
 
     def _reserve(self, order: dict[str, Any]) -> float:
         """What the book does not show of ``order``."""
-        return self._exact(order["instrument"], order["remainingOpenQuantity"] - _visible(order))
+        return self._exact(order["instrument"], order["remainingOpenQuantity"] - visible(order))
 
     def _slice(self, order: dict[str, Any]) -> float | None:
         """The working display quantity of resting ``order``: ``None`` for a plain order
@@ -1811,7 +1439,7 @@ class ExberrySimulator(FaultHooks):
         if order["displayMethod"] is None:
             return {}
         return {
-            "workingDisplayQuantity": _visible(order),
+            "workingDisplayQuantity": visible(order),
             "workingHiddenQuantity": self._reserve(order),
         }
 
@@ -1889,9 +1517,7 @@ class ExberrySimulator(FaultHooks):
         self.positions.end_of_day(day, self._listed(market, running=True))
         if market is next(iter(self._markets.values())):  # the ledger's is the venue's day
             self.ledger.end_of_day(day)
-        item = _calendar_item(market)  # the calendar changed: calendarList's update
-        for peer, sid, q, _ in self._md_streams("calendarList"):
-            peer.write({"q": q, "sid": sid, "d": item})
+        self._md_api.calendar_changed(market)
 
     def _arm(self, expires: float) -> None:
         """Have :meth:`expire_orders` run at ``expires`` if that is sooner than planned."""
@@ -2084,7 +1710,7 @@ class ExberrySimulator(FaultHooks):
         showing a priced quantity, in priority."""
         return [
             o for o in self.books[instrument][side]
-            if o["_implied"] is None and o["price"] is not None and _visible(o) > 0
+            if o["_implied"] is None and o["price"] is not None and visible(o) > 0
         ]  # fmt: skip
 
     def _best(self, instrument: str, side: str) -> Level | None:
@@ -2093,7 +1719,7 @@ class ExberrySimulator(FaultHooks):
         if not shown:
             return None
         price = shown[0]["price"]
-        quantity = sum((_decimal(_visible(o)) for o in shown if o["price"] == price), Decimal(0))
+        quantity = sum((_decimal(visible(o)) for o in shown if o["price"] == price), Decimal(0))
         return Level(instrument, side, _decimal(price), quantity)
 
     def _orderable(self, quote: Quote) -> Quote | None:
@@ -2155,7 +1781,7 @@ class ExberrySimulator(FaultHooks):
         implied, regular = (maker, taker) if maker["_implied"] is not None else (taker, maker)
         strategy, quote = implied["_implied"]
         queues: list[list[tuple[dict[str, Any], Decimal]]] = [
-            [(o, _decimal(_visible(o))) for o in self._bases(level.instrument, level.side)
+            [(o, _decimal(visible(o))) for o in self._bases(level.instrument, level.side)
              if o["price"] == float(level.price)]
             for level in quote.bases
         ]  # fmt: skip
@@ -2254,7 +1880,7 @@ class ExberrySimulator(FaultHooks):
         suspended = order["status"] == "Suspended"  # never on the book
         if suspended:
             self._stops[order["instrument"]].remove(order)
-        shown = _visible(order)  # the book loses what it showed (a whole market order's rest)
+        shown = visible(order)  # the book loses what it showed (a whole market order's rest)
         order["remainingOpenQuantity"], order["status"] = 0, "Cancelled"
         self._hold(order)  # releases what it held
         if order["displayMethod"] != "Hidden" and not suspended:
@@ -2365,7 +1991,7 @@ class ExberrySimulator(FaultHooks):
         order["_shown"] = self._slice(order)
         # The book shows open quantities (an Add carries what rests): so does newQuantity.
         if order["displayMethod"] != "Hidden":
-            self._book_event("Modified", order, newQuantity=_visible(order), lostPriority=lost)
+            self._book_event("Modified", order, newQuantity=visible(order), lostPriority=lost)
         self._report("Modified", order, lostPriority=lost)
         if lost:  # as a new order: it trades if it crosses now, then queues last at its price
             self.books[order["instrument"]][order["side"]].remove(order)
@@ -2455,7 +2081,7 @@ class ExberrySimulator(FaultHooks):
                     if o["displayMethod"] == "Hidden" or o.get("_dark"):
                         continue
                     item = {"messageType": "Order", "orderId": o["orderId"], "side": side,
-                            "instrument": instrument, "quantity": _visible(o)}  # fmt: skip
+                            "instrument": instrument, "quantity": visible(o)}  # fmt: skip
                     if o["price"] is not None:  # an auction's market order has none
                         item["price"] = o["price"]
                     items.append(item)
@@ -2859,49 +2485,10 @@ _BROKER_HANDLERS: dict[str, Callable[[BrokerDesk, str, dict[str, Any]], list[dic
 }
 
 
-def _md_interval(d: dict[str, Any]) -> int:
-    """A Market Data API stream's ``interval`` (ms), one of :data:`MD_INTERVALS`."""
-    interval = d.get("interval", MD_DEFAULT_INTERVAL)
-    if type(interval) is str and interval.isdigit():  # the samples write both
-        interval = int(interval)
-    if interval not in MD_INTERVALS:
-        raise Fail(3, "Wrong interval")
-    return int(interval)
-
-
-_CANDLE_SECONDS = {("MINUTE", 1): 60, ("MINUTE", 5): 300, ("MINUTE", 15): 900,
-                   ("HOUR", 1): 3600, ("HOUR", 4): 14_400, ("DAY", 1): 86_400}  # fmt: skip
-"""The candles the Market Data API offers, (timespan, multiplier) -> their length."""
-
-
 def _pseudonym(mp_id: int) -> int:
     """The stand-in for participant ``mp_id`` on pseudonymous streams: the same one every
     time, not the id's neighbour."""
     return zlib.crc32(f"pseudonym {mp_id}".encode()) or 1
-
-
-def _levels(
-    side: list[dict[str, Any]],
-    places: int,
-    decimals: int | None = None,
-    rounding: Callable[[float], int] = math.floor,
-) -> list[list[Any]]:
-    """Orders of one side (best first) as ``[price, quantity, numberOfOrders]`` levels,
-    quantities summed to ``places`` decimals; ``decimals`` (partialOrderBook) rounds prices
-    to that many decimals with ``rounding`` (bids down, asks up, so the sides never cross)
-    and merges the levels that meet."""
-    levels: dict[float, list[Any]] = {}
-    for order in side:
-        if order["displayMethod"] == "Hidden" or order["price"] is None or order.get("_dark"):
-            continue  # not shown, an auction's market order, or held back by a dark auction
-        price = order["price"]
-        if decimals is not None and decimals < 16:  # finer than a float holds: as is
-            unit = 10**decimals
-            price = rounding(round(price * unit, 9)) / unit
-        level = levels.setdefault(price, [price, 0, 0])
-        level[1] = round(level[1] + _visible(order), places)
-        level[2] += 1
-    return list(levels.values())
 
 
 """A calendar day as the venue writes it (``expiryDay``, ``tradeDate``)."""
@@ -2923,14 +2510,7 @@ def _report_time(d: dict[str, Any], name: str, default: int) -> int:
     return int(moment.timestamp()) * 10**9 + int(fraction.ljust(9, "0"))
 
 
-_MD_TYPES: Types = {
-    "symbol": str, "symbols": list, "from": int, "to": int, "limit": int, "multiplier": int,
-    "timespan": str, "levels": int, "interval": (int, str), "decimals": int,
-    "caAdjustments": bool,
-}  # fmt: skip
-"""The Market Data API's request members and their JSON types (lists: of strings)."""
 _SESSION_TYPES: Types = {"token": str, "username": str, "password": str}
-_PAGINATION_TYPES: Types = {"fromSymbol": str, "limit": int, "calendarId": int}
 _FEES_TYPES: Types = {
     "dateFrom": str, "dateTo": str, "ledgerAccountId": (int, str), "groupBy": str,
     "types": list, "limit": int, "offset": int,
@@ -3022,15 +2602,6 @@ def _check_conditions(d: dict[str, Any], tif: str, quantity: float) -> None:
             raise Fail(1001, "FOK and IOC orders allow only the CancelIncomingOrder stpAction")
 
 
-def _calendar_item(market: Market) -> dict[str, Any]:
-    """A ``calendarList`` item: the calendar, its auctions and its last end of day."""
-    calendar = market.calendar
-    return public({
-        **calendar.members, "auctions": [public(a) for a in calendar.auctions],
-        "lastEodDate": market.last_eod,
-    })  # fmt: skip
-
-
 def _expiry(d: dict[str, Any], tif: str, now: float, calendar: Calendar) -> float | None:
     """When an order of ``tif`` placed (or replaced) at ``now`` expires, in epoch seconds:
     GTD at its ``expiryDate`` (epoch seconds) or at the ``calendar``'s close of its
@@ -3089,13 +2660,6 @@ def _turns(level: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
     show, in time priority, then what they hide (hidden orders, icebergs' reserves):
     ``(order, hidden)`` pairs."""
     return [(o, False) for o in level] + [(o, True) for o in level]
-
-
-def _visible(order: dict[str, Any]) -> float:
-    """What the book shows of ``order``: all that is left, or its working display slice
-    (nothing for a hidden order)."""
-    shown = order["_shown"]
-    return float(order["remainingOpenQuantity"] if shown is None else shown)
 
 
 def _replaced(order: dict[str, Any]) -> list[dict[str, Any]]:
