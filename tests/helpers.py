@@ -23,7 +23,12 @@ from deribit_client._rpc.protocol import RpcProtocol
 from deribit_client.models import ApiKey, Instrument
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from deribit_client.testing.exberry import SIM_API_KEY, SIM_API_SECRET
-from deribit_client.transports import MockConnector, MockTransport, StreamTransport
+from deribit_client.transports import (
+    MockConnector,
+    MockTransport,
+    StreamTransport,
+    WebSocketConnector,
+)
 
 T = TypeVar("T")
 INSTANT = ReconnectPolicy(initial_delay=0, max_delay=0, jitter=0)
@@ -349,3 +354,45 @@ async def nearest_options(client: DeribitClient) -> list[Instrument]:
     options = await client.public.get_instruments("BTC", kind="option")
     nearest = min(i.expiration_timestamp or 0 for i in options)
     return [i for i in options if i.expiration_timestamp == nearest]
+
+
+NOON = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC).timestamp()
+"""A Tuesday noon (UTC): the simulator's market closes at 23:59 UTC."""
+
+
+class HeldOpens:
+    """Connects to the simulator; while ``hold`` is set, a stream's opening frame waits in
+    ``send`` (or, with ``refuse``, the next one fails unsent, as a write to a socket that
+    just broke)."""
+
+    def __init__(self, url: str) -> None:
+        self.inner = WebSocketConnector(url)
+        self.hold = self.refuse = False
+        self.after_writing = False  # hold once the frame is written, as a slow drain does
+        self.held = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def connect(self) -> Any:
+        transport = await self.inner.connect()
+        connector = self
+
+        class Held:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(transport, name)
+
+            async def send(self, frame: bytes) -> None:
+                if b'"q":"v1/exchange.market/trades"' in frame and b'"sig"' not in frame:
+                    if connector.refuse:
+                        connector.refuse = False
+                        raise ConnectionLost("not sent: the socket just broke")
+                    if connector.hold:
+                        connector.hold = False
+                        if connector.after_writing:
+                            await transport.send(frame)
+                        connector.held.set()
+                        await connector.release.wait()  # or until cancelled
+                        if connector.after_writing:
+                            return
+                await transport.send(frame)
+
+        return Held()
