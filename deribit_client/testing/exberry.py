@@ -1322,23 +1322,34 @@ class ExberrySimulator(FaultHooks):
             self._cancel(taker, "ImmediateOrder")
             return
         traded = taker["filledQuantity"]
-        while opposite and taker["remainingOpenQuantity"] > 0 and _crosses(taker, opposite[0]):
+        while (
+            opposite
+            and taker["status"] == "Active"
+            and taker["remainingOpenQuantity"] > 0
+            and _crosses(taker, opposite[0])
+        ):
             level = [o for o in opposite if o["price"] == opposite[0]["price"]]
             for maker, hidden in _turns(level):
-                if taker["remainingOpenQuantity"] <= 0 or maker["status"] != "Active":
-                    continue  # done, or filled or cancelled on an earlier turn
+                if taker["status"] != "Active" or taker["remainingOpenQuantity"] <= 0:
+                    break  # filled, or cancelled by self-trade prevention
+                if maker["status"] != "Active":
+                    continue  # filled or cancelled on an earlier turn
                 if taker["stpAction"] is not None and maker["_mp"] == taker["_mp"]:
-                    if self._prevent_self_trade(taker, maker):
-                        return
+                    self._prevent_self_trade(taker, maker)
                     continue
                 available = self._reserve(maker) if hidden else visible(maker)
                 qty = min(available, taker["remainingOpenQuantity"])
                 qty = self._affordable(taker, qty, maker["price"])
                 if qty > 0:
                     self._fill(maker, taker, qty, maker["price"], hidden)
+            # Always, however the level's turns ended: the orders they filled leave the
+            # book and spent display slices are renewed (a taker that self-trade
+            # prevention stopped half-way had left a filled order on the book as a 0 level).
             self._tidy(opposite)
             if all(maker["status"] == "Active" for maker in level):
                 break  # nothing traded (a guard: every turn above takes what it is shown)
+        if taker["status"] == "Cancelled":
+            return  # by self-trade prevention
         if taker["remainingOpenQuantity"] <= 0:
             taker["status"] = "Executed"
         elif taker["price"] is None or taker["timeInForce"] in ("IOC", "FOK"):  # at market
@@ -1350,18 +1361,17 @@ class ExberrySimulator(FaultHooks):
         else:
             self._rest(taker)
 
-    def _prevent_self_trade(self, taker: dict[str, Any], maker: dict[str, Any]) -> bool:
-        """Apply the taker's ``stpAction`` to its own resting ``maker``; True if the taker
-        was cancelled."""
+    def _prevent_self_trade(self, taker: dict[str, Any], maker: dict[str, Any]) -> None:
+        """Apply the taker's ``stpAction`` to its own resting ``maker``: cancel the maker,
+        the taker or both."""
         stp = taker["stpAction"]
         if stp != "CancelIncomingOrder":
             self._cancel(
                 maker, "STPRestingOrder" if stp == "CancelRestingOrder" else "STPBothOrders"
             )
-        if stp == "CancelRestingOrder":
-            return False
-        self._cancel(taker, "STPIncomingOrder" if stp == "CancelIncomingOrder" else "STPBothOrders")
-        return True
+        if stp != "CancelRestingOrder":
+            reason = "STPIncomingOrder" if stp == "CancelIncomingOrder" else "STPBothOrders"
+            self._cancel(taker, reason)
 
     def _fillable(self, taker: dict[str, Any], opposite: list[dict[str, Any]]) -> float:
         """How much of ``taker`` the book would fill now: the crossing levels in turn, up

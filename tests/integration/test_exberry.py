@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import msgspec
 import pytest
 
 from deribit_client import (
@@ -35,6 +36,7 @@ from deribit_client.exberry.models import (
     Executed,
     ExecutionReport,
     OrderIdResult,
+    PartialOrderBook,
     Trade,
 )
 from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
@@ -417,6 +419,35 @@ async def test_self_trade_prevention(exberry_client: ExberryClient) -> None:
             instrument="BTC", side="Buy", quantity=1, price=100.5, mpOrderId=5,
             stpAction="CancelBothOrders", timeInForce="FOK",
         )  # fmt: skip
+
+
+async def test_a_taker_stopped_by_self_trade_prevention_leaves_no_filled_order_on_the_book(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient, md: ExberryClient
+) -> None:
+    # A taker that filled another participant's order and then met its own one at the
+    # same price was cancelled by CancelBothOrders, and the order it had filled stayed on
+    # the book as a level of 0: a phantom best bid in every book snapshot.
+    exberry_sim.place_order("other-mp", {
+        "instrument": "BTC", "orderType": "Limit", "side": "Buy", "quantity": 2,
+        "price": 103.0, "mpOrderId": 1, "timeInForce": "GTC",
+    })  # fmt: skip
+    await exberry_client.place_order(
+        instrument="BTC", side="Buy", quantity=1, price=103.0, mpOrderId=1
+    )
+    await exberry_client.place_order(
+        instrument="BTC", side="Buy", quantity=1, price=102.5, mpOrderId=2
+    )
+    await exberry_client.place_order(
+        instrument="BTC", side="Sell", quantity=4, price=102.5, mpOrderId=3,
+        stpAction="CancelBothOrders",
+    )  # fmt: skip
+    async with md.partial_order_book(symbol="BTC", levels=5) as book:
+        snapshot = await asyncio.wait_for(anext(book), 5)
+    assert isinstance(snapshot, PartialOrderBook)
+    assert [msgspec.structs.astuple(lv) for lv in snapshot.bids] == [(102.5, 1.0, 1)]
+    assert snapshot.asks == []
+    state = await exberry_client.order_book_state()
+    assert [(o.side, o.price, o.quantity) for o in state.orders] == [("Buy", 102.5, 1)]
 
 
 async def test_gtd_and_day_orders_expire_with_reason_expiration(
