@@ -15,12 +15,7 @@ from typing import Annotated, Any
 import msgspec
 import pytest
 
-from deribit_client import (
-    ClientError,
-    Gap,
-    OrderOutcomeUnknown,
-    ProtocolError,
-)
+from deribit_client import ClientError, Gap, OrderOutcomeUnknown, ProtocolError
 from deribit_client.exberry import (
     ExberryClient,
     ExberryError,
@@ -40,13 +35,7 @@ from deribit_client.exberry.models import (
     Trade,
 )
 from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
-from tests.helpers import (
-    EXBERRY_KEY,
-    INSTANT,
-    NOON,
-    next_event,
-    until,
-)
+from tests.helpers import EXBERRY_KEY, INSTANT, NOON, next_event, until
 
 
 async def test_session_is_signed_and_bad_keys_are_refused(exberry_sim: ExberrySimulator) -> None:

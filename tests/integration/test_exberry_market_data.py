@@ -11,15 +11,8 @@ from typing import Any, cast
 import msgspec
 import pytest
 
-from deribit_client import (
-    ClientError,
-    Gap,
-)
-from deribit_client.exberry import (
-    ExberryClient,
-    ExberryError,
-    Side,
-)
+from deribit_client import ClientError, Gap
+from deribit_client.exberry import ExberryClient, ExberryError, Side
 from deribit_client.exberry.models import (
     Candle,
     InstrumentListUpdate,
@@ -27,11 +20,7 @@ from deribit_client.exberry.models import (
     PartialOrderBook,
 )
 from deribit_client.testing.exberry import ExberrySimulator
-from tests.helpers import (
-    NOON,
-    next_event,
-    until,
-)
+from tests.helpers import NOON, next_event, until
 
 
 async def test_light_tickers_carry_the_documented_members_and_the_days_figures(

@@ -9,32 +9,12 @@ from typing import Any
 
 import pytest
 
-from deribit_client import (
-    ClientClosed,
-    ConnectionLost,
-    Gap,
-    ReconnectPolicy,
-)
-from deribit_client.exberry import (
-    ExberryClient,
-    ExberryError,
-    StreamDisconnected,
-)
-from deribit_client.exberry.models import (
-    Add,
-    BookEvent,
-    ExecutionReport,
-)
+from deribit_client import ClientClosed, ConnectionLost, Gap, ReconnectPolicy
+from deribit_client.exberry import ExberryClient, ExberryError, StreamDisconnected
+from deribit_client.exberry.models import Add, BookEvent, ExecutionReport
 from deribit_client.testing.exberry import ExberrySimulator
 from deribit_client.transports import WebSocketConnector
-from tests.helpers import (
-    EXBERRY_KEY,
-    INSTANT,
-    HeldOpens,
-    next_event,
-    retry_at_once,
-    until,
-)
+from tests.helpers import EXBERRY_KEY, INSTANT, HeldOpens, next_event, retry_at_once, until
 
 
 async def test_streams_resume_after_a_cut_without_duplicates_or_loss(

@@ -8,24 +8,11 @@ from typing import Any
 
 import pytest
 
-from deribit_client import (
-    ClientError,
-    OrderOutcomeUnknown,
-)
-from deribit_client.exberry import (
-    ExberryClient,
-    ExberryError,
-    OrderValidationError,
-)
-from deribit_client.exberry.models import (
-    ExecutionReport,
-    Trade,
-)
+from deribit_client import ClientError, OrderOutcomeUnknown
+from deribit_client.exberry import ExberryClient, ExberryError, OrderValidationError
+from deribit_client.exberry.models import ExecutionReport, Trade
 from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
-from tests.helpers import (
-    next_event,
-    until,
-)
+from tests.helpers import next_event, until
 
 
 async def test_trade_reports_lock_in_at_once_or_when_the_counterparty_alleges_the_same(
