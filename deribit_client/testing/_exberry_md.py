@@ -20,8 +20,6 @@ __all__ = [
     "MD_LEVELS",
     "MD_MAX_TRADES",
     "MarketDataApi",
-    "calendar_item",
-    "levels",
 ]
 
 MD_INTERVALS = (100, 1000, 2000)
@@ -133,7 +131,7 @@ class MarketDataApi:
             items = (
                 [{"id": 1, "name": "Default", "items": [{"tickSize": venue.tick_size}]}]
                 if name == "tickSizeList"
-                else [calendar_item(market) for market in venue._markets.values()]
+                else [_calendar_item(market) for market in venue._markets.values()]
             )
             items[-1]["lastMessage"] = "Y"
             for item in items:
@@ -286,8 +284,8 @@ class MarketDataApi:
             depth, decimals = d.get("levels", 5), d.get("decimals")
             item = {
                 "symbol": symbol, "timeStamp": venue._now_ns() // 10**6,
-                "bids": levels(book["Buy"], places, decimals, math.floor)[:depth],
-                "asks": levels(book["Sell"], places, decimals, math.ceil)[:depth],
+                "bids": _levels(book["Buy"], places, decimals, math.floor)[:depth],
+                "asks": _levels(book["Sell"], places, decimals, math.ceil)[:depth],
             }  # fmt: skip
             for side, member in (("Buy", "marketBids"), ("Sell", "marketAsks")):
                 market = [o for o in book[side] if o["price"] is None and not o.get("_dark")]
@@ -310,7 +308,7 @@ class MarketDataApi:
             venue.books[symbol],
             venue.instruments[symbol]["quantityPrecision"],
         )
-        bid, ask = levels(book["Buy"], places), levels(book["Sell"], places)
+        bid, ask = _levels(book["Buy"], places), _levels(book["Sell"], places)
         item: dict[str, Any] = {
             "symbol": symbol, "status": self._ticker_status(symbol),
             "timeStamp": venue._now_ns() // 10**6,
@@ -360,7 +358,7 @@ class MarketDataApi:
 
     def calendar_changed(self, market: Market) -> None:
         """Send ``calendarList`` streams the calendar of ``market`` (its day ended)."""
-        item = calendar_item(market)
+        item = _calendar_item(market)
         for peer, sid, q, _ in self.streams("calendarList"):
             peer.write({"q": q, "sid": sid, "d": item})
 
@@ -398,7 +396,7 @@ _CANDLE_SECONDS = {("MINUTE", 1): 60, ("MINUTE", 5): 300, ("MINUTE", 15): 900,
 """The candles the Market Data API offers, (timespan, multiplier) -> their length."""
 
 
-def levels(
+def _levels(
     side: list[dict[str, Any]],
     places: int,
     decimals: int | None = None,
@@ -422,7 +420,7 @@ def levels(
     return list(levels.values())
 
 
-def calendar_item(market: Market) -> dict[str, Any]:
+def _calendar_item(market: Market) -> dict[str, Any]:
     """A ``calendarList`` item: the calendar, its auctions and its last end of day."""
     calendar = market.calendar
     return public({
