@@ -1,7 +1,8 @@
 """The Exberry simulator's matching engine under random trading (every order type, time in
 force, display method and self-trade prevention, with auctions, halts and expiries between
 them): after each action the book holds only open orders, is never crossed while trading
-continuously, and every fill is a trade its owner was told of."""
+continuously, every fill is a trade its owner was told of, and the book stream folded by
+the client's ``ExberryOrderBook`` shows the levels the book shows."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deribit_client.testing._exberry_rules import Fail
+from deribit_client.exberry import ExberryOrderBook
+from deribit_client.exberry.decode import decode_frame
+from deribit_client.testing._exberry_rules import Fail, visible
 from deribit_client.testing.exberry import ExberrySimulator
 
 TRADERS = ("a", "b", "c")
@@ -135,6 +139,27 @@ def check(sim: ExberrySimulator) -> None:
             assert order["filledQuantity"] in (0, order["quantity"]), order
 
 
+def shown_levels(sim: ExberrySimulator, side: str) -> list[tuple[float, float]]:
+    """The levels of ``side`` the book shows, best first: what each order displays (not
+    hidden ones, nor an auction's market orders)."""
+    levels: defaultdict[float, Decimal] = defaultdict(Decimal)
+    for order in sim.books["BTC"][side]:
+        if order["displayMethod"] != "Hidden" and order["price"] is not None:
+            levels[order["price"]] += Decimal(repr(visible(order)))
+    return sorted(((p, float(q)) for p, q in levels.items() if q), reverse=side == "Buy")
+
+
+def follow(sim: ExberrySimulator, book: ExberryOrderBook, applied: int) -> int:
+    """Fold the book stream's events after the first ``applied`` into ``book``, as a
+    client receives them; returns how many events there are now."""
+    events = list(sim.events)
+    for _, kind, _, payload in events[applied:]:
+        if kind == "orderBookDepth":
+            frame = {"q": "v2/exchange.market/orderBookDepth", "sid": 1, "d": payload}
+            book.apply(decode_frame(msgspec.json.encode(frame)).item)
+    return len(events)
+
+
 @settings(max_examples=60, deadline=None)
 @given(steps)
 def test_random_trading_keeps_the_book_open_uncrossed_and_every_fill_traded(
@@ -142,6 +167,7 @@ def test_random_trading_keeps_the_book_open_uncrossed_and_every_fill_traded(
 ) -> None:
     now = [START]
     sim = ExberrySimulator(clock=lambda: now[0])
+    book, applied = ExberryOrderBook("BTC", quantity_precision=6), 0
     refusals = Counter[int]()
     for step in script:
         try:
@@ -150,3 +176,7 @@ def test_random_trading_keeps_the_book_open_uncrossed_and_every_fill_traded(
             refusals[refused.code] += 1
         assert set(refusals) <= EXPECTED_REFUSALS, refusals
         check(sim)
+        applied = follow(sim, book, applied)
+        if "BTC" not in sim._running:  # a dark auction's orders reach the stream at its end
+            assert book.bids() == shown_levels(sim, "Buy")
+            assert book.asks() == shown_levels(sim, "Sell")
