@@ -2011,10 +2011,7 @@ def _broker_page(arguments: dict[str, Any]) -> dict[str, Any]:
     instrument filter under its name and the samples' spelling (``istrument``), whichever
     the venue reads."""
     _check_page(arguments.get("limit"), arguments.get("offset"))
-    order_by = arguments.get("orderBy")
-    _check_order_by(order_by, ("timestamp",))
-    if order_by is not None:
-        arguments["orderBy"] = dict(order_by)
+    _check_order_by(arguments.get("orderBy"), ("timestamp",))
     for name in ("dateFrom", "dateTo"):
         if arguments.get(name) is not None:
             arguments[name] = _epoch_seconds(name, arguments[name], 0)
@@ -2187,14 +2184,19 @@ def _check_q_d(q: object, d: object) -> None:
 
 def _members(values: dict[str, Any]) -> dict[str, Any]:
     """A method's arguments as a request ``d``: Exberry omits empty members."""
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        if type(value) in (list, tuple):  # parties, quoteDetails: models as Exberry's JSON
-            value = [msgspec.to_builtins(p) if isinstance(p, msgspec.Struct) else p for p in value]
-        out[name] = value
-    return out
+    return {name: _json(value) for name, value in values.items() if value is not None}
+
+
+def _json(value: Any) -> Any:
+    """An argument as JSON can carry it: a model (a party, a quote detail) as Exberry's
+    object, any mapping (``orderBy``, a party given as one) as a dict, a tuple as a list."""
+    if isinstance(value, msgspec.Struct):
+        return msgspec.to_builtins(value)
+    if isinstance(value, Mapping):
+        return {key: _json(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return [_json(item) for item in value]
+    return value
 
 
 def _report_side(name: str, side: object) -> dict[str, Any]:

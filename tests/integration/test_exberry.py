@@ -9,6 +9,7 @@ import functools
 import inspect
 import math
 import time
+import types
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -688,6 +689,22 @@ async def test_requests_carry_their_arguments_and_nothing_else(
     assert sent["orders"] == {"limit": 5}
     assert sent["trades"] == {"limit": 5, "dateFrom": "2026-01-01T00:00:00"}
 
+
+async def test_any_mapping_goes_where_a_mapping_is_taken(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # orderBy and parties are typed Mapping, but only a dict encoded: a read-only mapping
+    # failed with msgspec's TypeError "Encoding objects of type mappingproxy is
+    # unsupported" (the broker's histories alone copied orderBy into a dict).
+    order_by = types.MappingProxyType({"field": "createdAt", "direction": "Desc"})
+    party = types.MappingProxyType({"id": "trader-7", "source": "D", "role": 11})
+    await exberry_client.mp_orders(orderBy=order_by)
+    await exberry_client.place_order(
+        instrument="BTC", side="Buy", quantity=1, price=1.0, mpOrderId=1, parties=[party]
+    )
+    sent = {q.rsplit("/", 1)[-1]: d for q, d in exberry_sim.calls}
+    assert sent["orders"] == {"orderBy": dict(order_by)}
+    assert sent["placeOrder"]["parties"] == [dict(party)]
 
 async def test_item_types_are_checked_before_anything_is_sent(
     exberry_client: ExberryClient,
