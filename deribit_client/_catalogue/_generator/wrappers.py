@@ -107,14 +107,15 @@ def _overloads(method: dict[str, Any], name: str, args: list[str], result: str) 
     return lines
 
 
-def _result_type(plan: ModelPlan, method: str) -> str:
-    """What a wrapper returns: the decoded result, or its one normalized shape."""
-    return overrides.NORMALIZED_RESULTS.get(method, (plan.results[method], ""))[0]
+def _returned(plan: ModelPlan, method: str) -> tuple[str, str]:
+    """What a wrapper returns: the decoded result, or its one normalized shape with the
+    ``_normalize`` function that makes it (``""``: none)."""
+    return overrides.NORMALIZED_RESULTS.get(method, (plan.results[method], ""))
 
 
-def _wrapper(method: dict[str, Any], result: str) -> list[str]:
+def _wrapper(method: dict[str, Any], plan: ModelPlan) -> list[str]:
     name = method["name"].split("/", 1)[1].replace("/", "_")
-    normalize = overrides.NORMALIZED_RESULTS.get(method["name"], ("", ""))[1]
+    result, normalize = _returned(plan, method["name"])
     required = [p for p in method["params"] if p["required"]]
     optional = [p for p in method["params"] if not p["required"]]
     args = ["self"]
@@ -145,7 +146,7 @@ def _wrapper(method: dict[str, Any], result: str) -> list[str]:
 def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list[str]) -> str:
     """The text of ``_api/generated.py``."""
     wrapped = wrapped_methods(methods)
-    used = model_names(_result_type(plan, m["name"]) for m in wrapped)
+    used = model_names(_returned(plan, m["name"])[0] for m in wrapped)
     lines = [*header, "from collections.abc import Sequence"]
     lines += ["from typing import Any, Literal, overload", ""]
     lines += ["from .._catalogue.results import RESULTS", "from .._core.values import check_length"]
@@ -167,5 +168,5 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
         lines += ["        self._caller = caller"]
         for m in wrapped:
             if m["name"].startswith(prefix + "/"):
-                lines += ["", *_wrapper(m, _result_type(plan, m["name"]))]
+                lines += ["", *_wrapper(m, plan)]
     return "\n".join(lines) + "\n"
