@@ -24,10 +24,18 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import msgspec
 
-from . import DeribitClient, DeribitError, Gap, RpcError, decode_notification, decode_response
+from . import (
+    ClientError,
+    DeribitClient,
+    DeribitError,
+    Gap,
+    RpcError,
+    decode_notification,
+    decode_response,
+)
 from ._catalogue import METHODS, ParamFacts, result_type_of
 from ._config import Environment, endpoints_for
-from ._core.values import check_int, int_bounds
+from ._core.values import check_int, check_length, int_bounds
 from ._demo import demo, exberry_demo
 from .transports import WebSocketConnector, WebSocketTransport
 
@@ -99,10 +107,11 @@ def _typed(param: ParamFacts, raw: str) -> Any:
     values = value if param.type == "array" else [value]
     if param.enum and any(str(v) not in param.enum for v in values):
         raise CliError(f"{param.name} must be one of {', '.join(param.enum)}, not {raw!r}")
-    if param.max_length and len(raw) > param.max_length:
-        raise CliError(
-            f"{param.name} is {len(raw)} characters; Deribit allows at most {param.max_length}"
-        )
+    if param.max_length:
+        try:
+            check_length(param.name, value, param.max_length)
+        except ClientError as refused:
+            raise CliError(str(refused)) from None
     return value
 
 

@@ -88,7 +88,7 @@ def test_values_are_parsed_by_the_declared_type() -> None:
     # The length limits the descriptions state (a label: 64 characters).
     label = ["instrument_name=X", "amount=1"]
     assert parse_params("private/buy", [*label, "label=" + "x" * 64])["label"] == "x" * 64
-    with pytest.raises(CliError, match="label is 65 characters; Deribit allows at most 64"):
+    with pytest.raises(CliError, match="label is 65 characters; the venue allows at most 64"):
         parse_params("private/buy", [*label, "label=" + "x" * 65])
 
 

@@ -706,6 +706,7 @@ async def test_any_mapping_goes_where_a_mapping_is_taken(
     assert sent["orders"] == {"orderBy": dict(order_by)}
     assert sent["placeOrder"]["parties"] == [dict(party)]
 
+
 async def test_item_types_are_checked_before_anything_is_sent(
     exberry_client: ExberryClient,
 ) -> None:
