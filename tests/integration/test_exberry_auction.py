@@ -5,7 +5,6 @@ ever traded continuously, and its days never ended)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -28,9 +27,8 @@ from deribit_client.exberry.models import (
 )
 from deribit_client.testing._exberry_rules import Fail
 from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
-from tests.helpers import INSTANT
+from tests.helpers import INSTANT, NOON
 
-NOON = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC).timestamp()
 SELL = {"orderType": "Limit", "side": "Sell", "instrument": "BTC", "timeInForce": "GTC"}
 
 

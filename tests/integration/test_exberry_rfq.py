@@ -20,9 +20,7 @@ from deribit_client.exberry.models import (
     Trade,
 )
 from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
-from tests.helpers import INSTANT, next_event, until
-
-NOON = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC).timestamp()
+from tests.helpers import INSTANT, NOON, next_event, until
 
 
 @pytest.fixture

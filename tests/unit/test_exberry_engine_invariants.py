@@ -18,10 +18,10 @@ from deribit_client.exberry import ExberryOrderBook
 from deribit_client.exberry.decode import decode_frame
 from deribit_client.testing._exberry_rules import Fail, visible
 from deribit_client.testing.exberry import ExberrySimulator
+from tests.helpers import NOON
 
 TRADERS = ("a", "b", "c")
 OPEN = ("Active", "Suspended")
-START = 1_764_043_200.0  # a noon (UTC): the default calendar trades around the clock
 EXPECTED_REFUSALS = {1001, 1009, 1019, 1030, 1031, 1033}
 """Order terms the engine's state refuses (stop replaces, halts, auction phases); any other
 code, or any other exception, is a finding."""
@@ -165,7 +165,7 @@ def follow(sim: ExberrySimulator, book: ExberryOrderBook, applied: int) -> int:
 def test_random_trading_keeps_the_book_open_uncrossed_and_every_fill_traded(
     script: list[tuple[str, str, dict[str, Any], int]],
 ) -> None:
-    now = [START]
+    now = [NOON]  # the default calendar trades around the clock
     sim = ExberrySimulator(clock=lambda: now[0])
     book, applied = ExberryOrderBook("BTC", quantity_precision=6), 0
     refusals = Counter[int]()
