@@ -27,7 +27,7 @@ from ._exberry_rules import (
     report_times,
 )
 from ._exberry_rules import typed as typed_members
-from ._logs import forget_closed
+from ._logs import UsedIds, forget_closed
 
 __all__ = ["MAX_RFQ_EXPIRE_TIME", "RfqDesk"]
 
@@ -96,7 +96,8 @@ class RfqDesk:
         """By ``quoteId``: ``Active`` until ``Executed`` or ``Cancelled``."""
         self._rfq_ids = itertools.count(1)
         self._quote_ids = itertools.count(1)
-        self._used: set[tuple[str, str, int]] = set()  # (participant, id name, its value)
+        # (participant, id name, its value): open RFQs' and quotes' ids are always used
+        self._used = UsedIds[tuple[str, str, int]](venue.history, self._open_ids)
 
     # -- initiator ------------------------------------------------------------------------
 
@@ -341,7 +342,13 @@ class RfqDesk:
     def _claim(self, mp: str, name: str, value: int) -> None:
         if (mp, name, value) in self._used:
             raise Fail(1002, f"{name} is already in use")
-        self._used.add((mp, name, value))
+        self._used.claim((mp, name, value))
+
+    def _open_ids(self) -> Iterator[tuple[str, str, int]]:
+        for records, name in ((self.rfqs, "mpRfqId"), (self.quotes, "mpQuoteId")):
+            for record in records.values():
+                if record["status"] == "Active":
+                    yield record["_mp"], name, record[name]
 
     def _keep(
         self, records: dict[int, dict[str, Any]], ident: int, record: dict[str, Any]

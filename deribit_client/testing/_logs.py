@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, Generic, TypeVar
 
-__all__ = ["HISTORY", "forget_closed", "remember"]
+__all__ = ["HISTORY", "UsedIds", "forget_closed", "remember"]
+
+K = TypeVar("K", bound=Hashable)
 
 HISTORY = 10_000
 """How many entries the simulators' inspection logs (``calls``, ``subscriptions``,
@@ -33,3 +35,39 @@ def forget_closed(
     done = [key for key, record in records.items() if closed(record)]
     for key in done[: max(0, len(done) - keep)]:
         del records[key]
+
+
+class UsedIds(Generic[K]):
+    """Ids participants choose (``mpOrderId``, ``externalTradeId``...) that the venue
+    refuses twice (``1002``). Exberry says reuse "after an undefined period may be
+    accepted": here an id stays used while ``held()`` yields it (its order or request is
+    still open) and until ``keep`` newer ones were claimed. Bounded, so a bot may run
+    against the simulator for days; trimmed in batches, so claims stay O(1) amortised."""
+
+    __slots__ = ("_cap", "_held", "_ids", "_keep")
+
+    def __init__(self, keep: int, held: Callable[[], Iterable[K]]) -> None:
+        self._keep = keep
+        self._held = held
+        self._ids: dict[K, None] = {}  # insertion-ordered: the oldest claims first
+        self._cap = 2 * keep
+
+    def __contains__(self, key: K) -> bool:
+        return key in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def claim(self, key: K) -> None:
+        """Mark ``key`` used (callers check ``key in ids`` first)."""
+        self._ids[key] = None
+        if len(self._ids) > self._cap:
+            held = set(self._held())
+            ids = list(self._ids)
+            old, new = ids[: -self._keep], ids[-self._keep :]
+            self._ids = dict.fromkeys([key for key in old if key in held] + new)
+            self._cap = len(self._ids) + self._keep  # held ones do not make it trim each time
+
+    def release(self, key: K) -> None:
+        """Free ``key`` at once (its request was withdrawn)."""
+        self._ids.pop(key, None)

@@ -40,7 +40,7 @@ import re
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from decimal import ROUND_DOWN, Decimal
 from operator import itemgetter
@@ -92,7 +92,7 @@ from ._exberry_rules import (
 )
 from ._faults import FaultHooks, check_seconds
 from ._json import is_json
-from ._logs import HISTORY, forget_closed, remember
+from ._logs import HISTORY, UsedIds, forget_closed, remember
 from ._outbox import Outbox
 from ._serve import serve, spawn
 
@@ -293,7 +293,9 @@ class ExberrySimulator(FaultHooks):
             and their legs cannot settle in the :attr:`ledger`.
         max_events: stream events kept for replay; a resume from before them gets 1201.
         history: closed orders, trades (Market Data API) and ``calls`` entries kept, the
-            newest first (trimmed in batches): a bot may run against it for days.
+            newest first (trimmed in batches): a bot may run against it for days. An
+            ``mpOrderId`` (``mpRfqId``, ``mpQuoteId``, ``externalTradeId``) is refused
+            (``1002``) while its order is open and until ``history`` newer ones were used.
 
     Attributes:
         calls: the requests received as ``(q, d)`` (the newest ``history`` at least).
@@ -391,7 +393,7 @@ class ExberrySimulator(FaultHooks):
         self.books: dict[str, dict[str, list[dict[str, Any]]]] = {
             i: {"Buy": [], "Sell": []} for i in self.instruments
         }
-        self._used_ids: set[tuple[str, int]] = set()
+        self._used_ids = UsedIds[tuple[str, int]](history, self._open_order_ids)
         self._order_ids = itertools.count(1000)
         self._arrivals = itertools.count()  # time priority within a price level
         self._match_ids = itertools.count(1)
@@ -422,7 +424,7 @@ class ExberrySimulator(FaultHooks):
         reporter's own, ``Active`` until the counterparty's matching report, a cancel or
         the market close."""
         self._alleged_ids = itertools.count(1)
-        self._external_ids: set[tuple[str, int]] = set()  # (reporter, externalTradeId)
+        self._external_ids = UsedIds[tuple[str, int]](history, self._alleging)  # (reporter, id)
         if check_seconds(max_rfq_expire_time) == 0:
             raise ValueError("max_rfq_expire_time must be above 0")
         self.rfq = RfqDesk(self, max_rfq_expire_time)
@@ -893,7 +895,7 @@ class ExberrySimulator(FaultHooks):
             "_ledger": ledger_account, "_implied": None,
         }  # fmt: skip
         self._hold(order)  # 2000 if the account lacks what the order may deliver
-        self._used_ids.add((mp, d["mpOrderId"]))
+        self._used_ids.claim((mp, d["mpOrderId"]))
         self.orders[order["orderId"]] = order
         if len(self.orders) > self._orders_cap:
             self._prune_orders()
@@ -1291,9 +1293,14 @@ class ExberrySimulator(FaultHooks):
         )  # fmt: skip
         return min(qty, float(can))
 
+    def _open_order_ids(self) -> Iterator[tuple[str, int]]:
+        """The mpOrderIds of the orders still open: used however old they are."""
+        for order in self.orders.values():
+            if not _order_closed(order):
+                yield order["_mp"], order["mpOrderId"]
+
     def _prune_orders(self) -> None:
-        """Forget all but the newest ``history`` closed orders (resting ones stay; their
-        mpOrderIds stay used)."""
+        """Forget all but the newest ``history`` closed orders (resting ones stay)."""
         forget_closed(self.orders, _order_closed, self.history)
         self._orders_cap = len(self.orders) + self.history
 
@@ -2141,7 +2148,7 @@ class ExberrySimulator(FaultHooks):
             raise Fail(1032, "The reporting participant is not a side of the trade")
         if (mp, external) in self._external_ids:
             raise Fail(1002, f"externalTradeId {external} already in use")
-        self._external_ids.add((mp, external))
+        self._external_ids.claim((mp, external))
         self._next_action()
         terms = {k: d[k] for k in ("instrument", "price", "quantity", "externalTradeId")}
         terms["tradeType"] = d["type"]
@@ -2248,9 +2255,15 @@ class ExberrySimulator(FaultHooks):
         trade["_last_event"], trade["lastEventId"] = payload["eventTimestamp"], payload["eventId"]
         self._emit("executionReports", trade["_mp"], payload)
 
+    def _alleging(self) -> Iterator[tuple[str, int]]:
+        """The externalTradeIds of the alleged trades still waiting for a match."""
+        for trade in self.alleged_trades.values():
+            if trade["status"] == "Active":
+                yield trade["_mp"], trade["externalTradeId"]
+
     def _end_alleged(self, trade: dict[str, Any], reason: str) -> None:
         trade["status"], trade["cancelReason"] = "Cancelled", reason
-        self._external_ids.discard((trade["_mp"], trade["externalTradeId"]))  # free again
+        self._external_ids.release((trade["_mp"], trade["externalTradeId"]))  # free again
         self._alleged_event("AllegedTradeCancelled", trade, cancelReason=reason)
 
     def cancel_alleged_trade_report(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1509,10 +1509,51 @@ async def test_a_simulator_running_for_days_keeps_its_history_bounded() -> None:
         assert len(sim.trade_log["BTC"]) <= 2 * 50
         assert any(o["mpOrderId"] == 0 for o in sim.orders.values())  # resting: kept
         with pytest.raises(Exception, match="in use"):  # duplicates still refused
-            sim.place_order("mp", {**order, "side": "Buy", "mpOrderId": 1})
+            sim.place_order("mp", {**order, "side": "Buy", "mpOrderId": 399})
+        with pytest.raises(Exception, match="in use"):  # a resting order's id, however old
+            sim.place_order("resting-mp", {**order, "side": "Buy", "mpOrderId": 0})
+        # An id `history` newer ones have followed may be reused (REFERENCE: "reuse after
+        # an undefined period may be accepted"): the used ids are bounded too.
+        sim.place_order("mp", {**order, "side": "Buy", "mpOrderId": 1, "price": 1.0})
         async with ExberryClient(sim.url, **EXBERRY_KEY) as client:
             for n in range(150):
                 await client.ping(n)
         assert len(sim.calls) <= 2 * 50
     with pytest.raises(ValueError, match="history"):
         ExberrySimulator(history=0)
+
+
+async def test_ids_participants_choose_are_remembered_while_open_and_for_history_newer_ones() -> (
+    None
+):
+    # Every mpRfqId, mpQuoteId and externalTradeId was remembered for ever: a market maker
+    # quoting for days grew the simulator without bound.
+    async with ExberrySimulator(history=20) as sim:
+        rfq = {"instrument": "BTC", "side": "Buy", "quantity": 1}
+        [held] = sim.rfq.submit_rfq("mp", {**rfq, "mpRfqId": 1000})  # stays open
+        for n in range(1, 100):
+            [made] = sim.rfq.submit_rfq("mp", {**rfq, "mpRfqId": n})
+            [quote] = sim.rfq.submit_quote("dealer", {
+                "mpQuoteId": n, "instrument": "BTC", "rfqId": held["rfqId"],
+                "quoteDetails": [{"side": "Sell", "price": 100.5, "quantity": 1}],
+            })  # fmt: skip
+            sim.rfq.cancel_rfq("mp", {"instrument": "BTC", "rfqId": made["rfqId"]})
+            sim.rfq.cancel_quote("dealer", {"instrument": "BTC", "quoteId": quote["quoteId"]})
+        report = {"instrument": "BTC", "type": "Block", "flow": "LockedIn", "price": 100.25,
+                  "quantity": 1, "buy": {"mpName": sim.participant("mp").mp_name},
+                  "sell": {"mpName": sim.participant("other").mp_name}}  # fmt: skip
+        for n in range(1, 100):
+            sim.create_trade_report("mp", {**report, "externalTradeId": n})
+        for send, terms in (
+            (sim.rfq.submit_rfq, {**rfq, "mpRfqId": 1000}),  # open, however old
+            (sim.rfq.submit_rfq, {**rfq, "mpRfqId": 99}),  # recent
+            (sim.create_trade_report, {**report, "externalTradeId": 99}),
+        ):
+            with pytest.raises(Exception, match="already in use"):
+                send("mp", terms)
+        sim.rfq.submit_rfq("mp", {**rfq, "mpRfqId": 1})
+        sim.rfq.submit_quote("dealer", {
+            "mpQuoteId": 1, "instrument": "BTC", "rfqId": held["rfqId"],
+            "quoteDetails": [{"side": "Sell", "price": 100.5, "quantity": 1}],
+        })  # fmt: skip
+        sim.create_trade_report("mp", {**report, "externalTradeId": 1})
