@@ -1,4 +1,5 @@
-"""Inspection logs both simulators keep: bounded, so a bot may run against them for days."""
+"""What the simulators remember (inspection logs, closed records, used ids): bounded, so a bot
+may run against them for days."""
 
 from __future__ import annotations
 
@@ -55,9 +56,6 @@ class UsedIds(Generic[K]):
     def __contains__(self, key: K) -> bool:
         return key in self._ids
 
-    def __len__(self) -> int:
-        return len(self._ids)
-
     def claim(self, key: K) -> None:
         """Mark ``key`` used (callers check ``key in ids`` first)."""
         self._ids[key] = None
@@ -65,7 +63,7 @@ class UsedIds(Generic[K]):
             held = set(self._held())
             ids = list(self._ids)
             old, new = ids[: -self._keep], ids[-self._keep :]
-            self._ids = dict.fromkeys([key for key in old if key in held] + new)
+            self._ids = dict.fromkeys([k for k in old if k in held] + new)
             self._cap = len(self._ids) + self._keep  # held ones do not make it trim each time
 
     def release(self, key: K) -> None:
