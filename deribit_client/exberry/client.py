@@ -1084,11 +1084,7 @@ class ExberryClient:
         quantity). ``mpQuoteId`` is the idempotency key, as ``mpOrderId`` is for
         orders."""
         check_int("mpQuoteId", mpQuoteId, 1)
-        if not isinstance(quoteDetails, list | tuple) or not quoteDetails:
-            raise ClientError(f"quoteDetails must be a non-empty list, not {quoteDetails!r}")
-        for detail in quoteDetails:
-            if not isinstance(detail, QuoteDetail | Mapping):
-                raise ClientError(f"a quote detail must be a QuoteDetail or mapping: {detail!r}")
+        _check_entries("quoteDetails", quoteDetails, QuoteDetail)
         q = f"{MARKET}/submitQuote"
         return await self._request(q, _members(call_arguments()), QuoteResult, timeout)
 
@@ -2039,16 +2035,28 @@ def _exactly_one(method: str, **ids: object) -> None:
         raise ClientError(f"{method} needs exactly one of {', '.join(ids)}")
 
 
+def _check_entries(name: str, entries: object, model: type[msgspec.Struct]) -> Sequence[Any]:
+    """``entries``, checked to be a non-empty list (or tuple) of ``model`` objects or
+    mappings, as a quote's details and a transfer's assets are."""
+    if not isinstance(entries, list | tuple) or not entries:
+        raise ClientError(
+            f"{name} must be a non-empty list of {model.__name__} objects or mappings, "
+            f"not {entries!r}"
+        )
+    for entry in entries:
+        if not isinstance(entry, model | Mapping):
+            raise ClientError(
+                f"{name}: every entry must be a {model.__name__} or mapping: {entry!r}"
+            )
+    return entries
+
+
 def _check_transfer_assets(name: str, assets: object, required: bool = False) -> None:
     """A transfer's asset list: :class:`TransferAsset` objects or mappings, each with an
     ``assetId`` and an ``amount`` (numbers or their text)."""
     if assets is None and not required:
         return
-    if not isinstance(assets, list | tuple) or not assets:
-        raise ClientError(f"{name} must be a non-empty list of assets, not {assets!r}")
-    for asset in assets:
-        if not isinstance(asset, TransferAsset | Mapping):
-            raise ClientError(f"{name}: an asset must be a TransferAsset or mapping: {asset!r}")
+    for asset in _check_entries(name, assets, TransferAsset):
         members = msgspec.structs.asdict(asset) if isinstance(asset, TransferAsset) else asset
         for member in ("assetId", "amount"):
             value = members.get(member)

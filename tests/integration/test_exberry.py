@@ -226,11 +226,11 @@ BAD_ARGUMENTS: list[tuple[str, Callable[[ExberryClient], object], str]] = [
     ("ping", lambda c: c.ping("1"), "ping value must be an int"),  # type: ignore[arg-type]
     ("create_cash_transfer",
      lambda c: c.create_cash_transfer(senderAccountId=1, senderAssets=[], receiverAccountId=2),
-     "senderAssets must be a non-empty list of assets"),
+     "senderAssets must be a non-empty list of TransferAsset objects or mappings"),
     ("create_cash_transfer",
      lambda c: c.create_cash_transfer(senderAccountId=1, senderAssets=[5],  # type: ignore[list-item]
                                       receiverAccountId=2),
-     "an asset must be a TransferAsset or mapping"),
+     "senderAssets: every entry must be a TransferAsset or mapping"),
     ("request", lambda c: c.request(""), "q must be a qualifier"),
     ("stream", lambda c: c.stream("v1/x", [1]), "d must be"),  # type: ignore[arg-type]
 ]  # fmt: skip

@@ -274,7 +274,7 @@ async def test_rfq_requests_are_checked_before_sending_and_by_the_venue(
         ),
         (
             dealer.submit_quote(instrument="BTC", rfqId=1, mpQuoteId=1, quoteDetails=[]),
-            "non-empty list",
+            "quoteDetails must be a non-empty list",
         ),
         (
             dealer.submit_quote(
@@ -283,7 +283,7 @@ async def test_rfq_requests_are_checked_before_sending_and_by_the_venue(
                 mpQuoteId=1,
                 quoteDetails=["Sell 1 at 100"],  # type: ignore[list-item]
             ),
-            "QuoteDetail",
+            "quoteDetails: every entry must be a QuoteDetail or mapping",
         ),
         (
             initiator.accept_quote(
