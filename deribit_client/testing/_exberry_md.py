@@ -76,7 +76,7 @@ class MarketDataApi:
     def __init__(self, venue: Venue) -> None:
         self._venue = venue
 
-    async def request(self, peer: Peer, q: str, sid: int, d: Any, token: Any) -> None:
+    def request(self, peer: Peer, q: str, sid: int, d: Any, token: Any) -> None:
         """Answer one request: a snapshot, then (streams) updates until ended; a refusal
         raises :class:`Fail`."""
         venue = self._venue
@@ -111,11 +111,11 @@ class MarketDataApi:
                     item = self._wrong_symbol(symbol)
                 else:
                     item = self._item(name, symbol, d, True)
-                await peer.send({"q": q, "sid": sid, "d": item})
+                peer.write({"q": q, "sid": sid, "d": item})
             if name == "liveTrades":
                 log = venue.trade_log[d["symbol"]]
                 if log:  # end of snapshot: the last trade repeated with quantity 0
-                    await peer.send({"q": q, "sid": sid, "d": [log[-1][0], 0, *log[-1][2:]]})
+                    peer.write({"q": q, "sid": sid, "d": [log[-1][0], 0, *log[-1][2:]]})
             return
         if name == "getSettlementPrices":
             for symbol in d.get("symbols") or []:
@@ -123,8 +123,8 @@ class MarketDataApi:
                     trades = venue.trade_log[symbol]
                     item = {"symbol": symbol, "price": trades[-1][0] if trades else None,
                             "lastUpdate": venue._now_ns() // 10**6}  # fmt: skip
-                    await peer.send({"q": q, "sid": sid, "d": item})
-            await peer.send({"sig": 1, "q": q, "sid": sid})
+                    peer.write({"q": q, "sid": sid, "d": item})
+            peer.write({"sig": 1, "q": q, "sid": sid})
             return
         if name in ("tickSizeList", "calendarList"):
             peer.streams[sid] = (f"md:{name}", q, 0)
@@ -135,7 +135,7 @@ class MarketDataApi:
             )
             items[-1]["lastMessage"] = "Y"
             for item in items:
-                await peer.send({"q": q, "sid": sid, "d": item})
+                peer.write({"q": q, "sid": sid, "d": item})
             return
         if name == "candles":
             if d.get("symbol") not in venue.instruments:
@@ -150,8 +150,8 @@ class MarketDataApi:
             if history:  # none in the range: the last one before it
                 chosen = [b for at, b in bars if d["from"] <= at <= d["to"]]
                 for bar in chosen or [b for at, b in bars if at < d["from"]][-1:]:
-                    await peer.send({"q": q, "sid": sid, "d": bar})
-                await peer.send({"sig": 1, "q": q, "sid": sid})
+                    peer.write({"q": q, "sid": sid, "d": bar})
+                peer.write({"sig": 1, "q": q, "sid": sid})
                 return
             peer.streams[sid] = ("md:candles", q, 0)
             peer.md[sid] = d
@@ -172,7 +172,7 @@ class MarketDataApi:
             if items:
                 items[-1] = {**items[-1], "lastMessage": "Y"}
             for item in items or [{"lastMessage": "Y"}]:  # none: the Empty message sample
-                await peer.send({"q": q, "sid": sid, "d": item})
+                peer.write({"q": q, "sid": sid, "d": item})
             return
         if name == "instrumentListWithPagination":  # the page in one snapshot frame
             bad = [k for k, kind in _PAGINATION_TYPES.items() if not typed(d, {k: kind})]
@@ -191,7 +191,7 @@ class MarketDataApi:
                 snapshot["fromSymbol"] = page[-1]["symbol"]
             peer.streams[sid] = ("md:instrumentListWithPagination", q, 0)
             peer.listed[sid] = {item["symbol"] for item in page}
-            await peer.send({"q": q, "sid": sid, "d": snapshot})
+            peer.write({"q": q, "sid": sid, "d": snapshot})
             return
         raise Fail(1, f"{name} is not simulated")
 
@@ -336,7 +336,7 @@ class MarketDataApi:
             )  # fmt: skip
         return item
 
-    async def publish(self, touched: set[str], new_trades: dict[str, list[list[Any]]]) -> None:
+    def publish(self, touched: set[str], new_trades: dict[str, list[list[Any]]]) -> None:
         """Tell the symbol streams of the ``touched`` instruments: ``liveTrades`` each of
         ``new_trades`` (symbol -> its new rows), the others their update, once per
         interval."""
@@ -352,7 +352,7 @@ class MarketDataApi:
                     continue  # sent during auctions only
                 if name == "liveTrades":
                     for row in new_trades.get(symbol, []):
-                        await peer.send({"q": q, "sid": sid, "d": row})  # one array each
+                        peer.write({"q": q, "sid": sid, "d": row})  # one array each
                 else:  # lightTickers, partialOrderBook, candles: once per interval
                     peer.throttles[sid].update(symbol)
 

@@ -71,10 +71,6 @@ class Peer:
         """Encode ``message`` and write it now (never waiting for the peer to read)."""
         self.outbox.put(_encode(message))
 
-    async def send(self, message: dict[str, Any]) -> None:
-        """:meth:`write`, for the handlers that await their sends."""
-        self.write(message)
-
     def end(self, sid: int) -> tuple[str, str, int] | None:
         """Forget the stream on ``sid`` (ended by either side); returns what it was."""
         self.md.pop(sid, None)

@@ -513,7 +513,7 @@ class ExberrySimulator(FaultHooks):
         for peer in list(self.peers):
             for sid, (_, q, _) in list(peer.streams.items()):
                 peer.end(sid)
-                await peer.send(failure(q, sid, Fail(code, message)))
+                peer.write(failure(q, sid, Fail(code, message)))
                 count += 1
         return count
 
@@ -559,12 +559,12 @@ class ExberrySimulator(FaultHooks):
             return
         q, d = frame.get("q") or "", frame.get("d") or {}
         if type(q) is not str:
-            await peer.send(failure(str(q), sid, Fail(1200, "The qualifier q must be a string")))
+            peer.write(failure(str(q), sid, Fail(1200, "The qualifier q must be a string")))
             return
         remember(self.calls, (q, d), self.history)
         if frame.get("sig") == 3:
             if peer.end(sid) is not None:
-                await peer.send({"sig": 1, "q": q, "sid": sid})
+                peer.write({"sig": 1, "q": q, "sid": sid})
             return
         delay = self._delays.take(q)
         if delay is not None:
@@ -583,39 +583,39 @@ class ExberrySimulator(FaultHooks):
         try:
             await self._request(peer, frame, q, sid, d)
         except Fail as fail:
-            await peer.send(failure(q, sid, fail))
+            peer.write(failure(q, sid, fail))
         except Exception:  # a simulator gap, not the client's: answer, keep the socket
             log.exception("Exberry simulator failed on %s", q)
-            await peer.send(failure(q, sid, Fail(1200, "General error")))
+            peer.write(failure(q, sid, Fail(1200, "General error")))
         if lost:
             peer.outbox.abort()
 
     async def _request(self, peer: Peer, frame: dict[str, Any], q: str, sid: int, d: Any) -> None:
         fault = self._errors.take(q)
         if fault is not None:
-            await peer.send(failure(q, sid, fault.action))
+            peer.write(failure(q, sid, fault.action))
             if fault.close:
                 peer.outbox.abort()
             return
         if self.clock() >= self._next_expiry:  # a test's own clock has moved past one
             self.expire_orders()
         if q == "v1/heartbeat/ping":  # echoed unchanged (a 0 or [] too), nothing else
-            await peer.send({k: v for k, v in frame.items() if k in ("q", "sid", "d")})
+            peer.write({k: v for k, v in frame.items() if k in ("q", "sid", "d")})
             return
         if q.startswith(("v1/exchange.marketdata/", "v1/exchange.marketdata.history/")):
-            await self._md_api.request(peer, q, sid, d, frame.get("token"))
+            self._md_api.request(peer, q, sid, d, frame.get("token"))
             return
         await self._dispatch(peer, q, sid, d)
 
     async def _dispatch(self, peer: Peer, q: str, sid: int, d: Any) -> None:
         if q.startswith(BROKER_Q):
-            await self._broker_request(peer, q, sid, d)
+            self._broker_request(peer, q, sid, d)
             return
         if q == "exchange.market/createSession":
             peer.mp = self._session(d)
             self.participant(peer.mp)  # numbered in the order they first connect
-            await peer.send({"q": q, "sid": sid, "d": {}})
-            await peer.send({"sig": 1, "q": q, "sid": sid})
+            peer.write({"q": q, "sid": sid, "d": {}})
+            peer.write({"sig": 1, "q": q, "sid": sid})
             return
         if peer.mp is None:
             raise Fail(1007, "Invalid session", "401")
@@ -624,23 +624,23 @@ class ExberrySimulator(FaultHooks):
         key = q.split("/", 1)[1] if q[:1] == "v" and "/" in q else q  # without the version
         name = key.removeprefix("exchange.market/")
         if name in ("orderBookDepth", "executionReports", "trades"):
-            await self._open_stream(peer, q, sid, name, d)
+            self._open_stream(peer, q, sid, name, d)
             return
         if key == "exchange.ledger/accountBalance":  # a snapshot, then one at each change
             ledger_account_id = self.ledger.subscribe(peer.mp, d)
             peer.balances[sid] = (q, ledger_account_id)
-            await peer.send({"q": q, "sid": sid, "d": self.ledger.snapshot(ledger_account_id)})
+            peer.write({"q": q, "sid": sid, "d": self.ledger.snapshot(ledger_account_id)})
             return
         handler = _HANDLERS.get(key) or _HANDLERS.get(name)
         if handler is None:
             raise Fail(1200, f"Unknown qualifier {q}")
         items = handler(self, peer.mp, d)
         for item in items:
-            await peer.send({"q": q, "sid": sid, "d": item})
-        await peer.send({"sig": 1, "q": q, "sid": sid})
-        await self._publish()
+            peer.write({"q": q, "sid": sid, "d": item})
+        peer.write({"sig": 1, "q": q, "sid": sid})
+        self._publish()
 
-    async def _broker_request(self, peer: Peer, q: str, sid: int, d: Any) -> None:
+    def _broker_request(self, peer: Peer, q: str, sid: int, d: Any) -> None:
         """The broker API (:class:`BrokerDesk`): a session by one of :attr:`tokens`, as
         the same trader as the exchange API's token sessions."""
         name = q.removeprefix(BROKER_Q)
@@ -652,7 +652,7 @@ class ExberrySimulator(FaultHooks):
                 raise Fail(6000, "Authentication failed", "401")
             peer.mp = trader_key(token)
             self.participant(peer.mp)
-            await peer.send({"sig": 1, "q": q, "sid": sid})
+            peer.write({"sig": 1, "q": q, "sid": sid})
             return
         if peer.mp is None:
             raise Fail(10, "Permission denied", "401")
@@ -669,15 +669,15 @@ class ExberrySimulator(FaultHooks):
                 peer.broker[sid] = ("balance", q, None)
                 items = self.broker.balance_snapshot(peer.mp)
             for item in items:
-                await peer.send({"q": q, "sid": sid, "d": item})
+                peer.write({"q": q, "sid": sid, "d": item})
             return
         handler = _BROKER_HANDLERS.get(name)
         if handler is None:
             raise Fail(100, f"Unknown qualifier {q}", "400")  # the broker's "invalid" code
         for item in handler(self.broker, peer.mp, d):
-            await peer.send({"q": q, "sid": sid, "d": item})
-        await peer.send({"sig": 1, "q": q, "sid": sid})
-        await self._publish()
+            peer.write({"q": q, "sid": sid, "d": item})
+        peer.write({"sig": 1, "q": q, "sid": sid})
+        self._publish()
 
     def _broker_write(self, mp: str, event: dict[str, Any]) -> None:
         """Send a broker order event to ``mp``'s orders streams that follow its instrument."""
@@ -719,9 +719,7 @@ class ExberrySimulator(FaultHooks):
 
     # -- streams --------------------------------------------------------------------------
 
-    async def _open_stream(
-        self, peer: Peer, q: str, sid: int, kind: str, d: dict[str, Any]
-    ) -> None:
+    def _open_stream(self, peer: Peer, q: str, sid: int, kind: str, d: dict[str, Any]) -> None:
         start = d.get("trackingNumber")
         if start is not None and (
             not isinstance(start, int) or start > self._tracking or start < self._forgotten
@@ -731,18 +729,18 @@ class ExberrySimulator(FaultHooks):
         if start is not None:
             for number, event_kind, owner, payload in list(self.events):
                 if number > start and event_kind == kind and owner in (None, peer.mp):
-                    await peer.send({"q": q, "sid": sid, "d": self._view(peer, owner, payload)})
+                    peer.write({"q": q, "sid": sid, "d": self._view(peer, owner, payload)})
 
-    async def _publish(self) -> None:
+    def _publish(self) -> None:
         touched = {p["instrument"] for _, _, p in self._pending if "instrument" in p}
         for symbol in touched & self._running.keys():
             self._indicate(symbol)
-        await self._publish_streams()
+        self._publish_streams()
         if touched:
-            await self._md_api.publish(touched, self._new_trades)
+            self._md_api.publish(touched, self._new_trades)
         self._new_trades.clear()
 
-    async def _publish_streams(self) -> None:
+    def _publish_streams(self) -> None:
         pending, self._pending = self._pending, []
         for kind, owner, payload in pending:
             if kind == "executionReports" and owner is not None:
@@ -759,7 +757,7 @@ class ExberrySimulator(FaultHooks):
                         stream_kind == kind
                         and payload.get("trackingNumber", opened_at + 1) > opened_at
                     ):
-                        await peer.send({"q": q, "sid": sid, "d": self._view(peer, owner, payload)})
+                        peer.write({"q": q, "sid": sid, "d": self._view(peer, owner, payload)})
 
     def _view(self, peer: Peer, owner: str | None, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` as ``peer`` may see it: a public event (no ``owner``) tells of other
@@ -812,7 +810,7 @@ class ExberrySimulator(FaultHooks):
 
     async def _publish_due(self) -> None:
         self._publishing = False
-        await self._publish()
+        self._publish()
 
     def _balances_changed(self, ledger_account_id: int) -> None:
         """Send the account's balances to the ``accountBalance`` streams of it."""
