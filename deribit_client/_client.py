@@ -419,7 +419,14 @@ class DeribitClient:
     async def close(self) -> None:
         """Close everything: calls still waiting fail with ConnectionLost, subscribers end,
         background tasks are cancelled and awaited, sockets are closed. Idempotent, and it
-        completes even when called inside an expired ``asyncio.timeout`` or cancelled."""
+        completes even when called inside an expired ``asyncio.timeout`` or cancelled.
+
+        Raises:
+            ClientError: called from another event loop than the one the client connected
+                on while that one is still open (if it is closed, the client is dropped).
+        """
+        if self._supervisor.left_behind():
+            return
         self._supervisor.begin_close()
         refresher, self._refresher = self._refresher, None
 
@@ -801,6 +808,7 @@ class DeribitClient:
             self.state is ConnectionState.RECONNECTING
             and self.transport_mode == "auto"
             and is_read_only_public(method)
+            and self._supervisor.foreign_loop() is None  # the HTTP session is that loop's
         ):
             http = self._reconnect_http()
             return _over_http(http, method, params, result_type, timeout, meta, pools)

@@ -29,7 +29,7 @@ from .errors import (
     TransportError,
 )
 from .protocol import Reply, Violation, WireProtocol
-from .tasks import current_task, finish_all, loop_shortcuts, stop_tasks
+from .tasks import current_task, finish_all, loop_shortcuts, other_loop_error, stop_tasks
 
 __all__ = ["DEFAULT_TIMEOUT", "Connection", "RequestConnection", "check_timeout"]
 
@@ -42,10 +42,6 @@ _CLOCK_SLACK = 1e-3
 _WATCH_STEPS = 8  # watchdog checks per idle limit: a dead link is seen within 1 + 1/8 limits
 
 Future = asyncio.Future[Reply[Any]]
-_OTHER_LOOP = (
-    "this client belongs to another event loop (it was connected in a different "
-    "asyncio.run()); create one client per event loop"
-)
 P = TypeVar("P", bound=WireProtocol[Any])
 
 
@@ -113,6 +109,9 @@ class Connection(Generic[P]):
         """Frames received on this connection (any kind)."""
         self.retry_after: float | None = None
         """Loop time before which the venue asked not to be called (a rate-limit hint)."""
+        self.orphaned = False
+        """True when the read loop was cancelled by something other than the client: its
+        event loop shutting down with the client open. Its owner must not reconnect."""
 
     @property
     def closed(self) -> bool:
@@ -165,7 +164,7 @@ class Connection(Generic[P]):
             raise ConnectionLost(f"connection is closed: {self._closed_reason}")
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # the loop is at hand here anyway: the check is free
-            raise ClientError(_OTHER_LOOP)
+            raise other_loop_error(self._loop)
         future: Future = self._new_future()
         limit = self.default_timeout if timeout is None else timeout
         deadline = self._clock() + limit
@@ -388,13 +387,25 @@ class Connection(Generic[P]):
         except ConnectionError as exc:  # ConnectionLost, or the transport's own reset error
             reason = str(exc) or type(exc).__name__
         except asyncio.CancelledError:
-            reason = self._abort_reason or "client closed the connection"
+            if self._abort_reason is not None:
+                reason = self._abort_reason
+            elif self._reader is None:  # taken by close()
+                reason = "client closed the connection"
+            else:
+                # Nothing of the client's cancelled it: its event loop is being shut down
+                # with the client open (asyncio.run() ending). No reconnect can outlive that.
+                self.orphaned = True
+                reason = "the event loop was shut down with the client open"
             raise
         except Exception as exc:  # a bug, not the wire: keep it visible, fail waiters
             log.exception("read loop crashed")
             reason = f"read loop crashed: {exc!r}"
         finally:
             self._shutdown(reason)
+            if self.orphaned:
+                # Nobody will close this connection while its loop still runs: drop the
+                # socket now rather than leave it to the collector after the loop is gone.
+                await self._transport.abort()
 
     def _violation(self, event: Violation) -> None:
         log.warning("ignored frame: %s; frame starts %r", event.reason, event.excerpt)
@@ -483,6 +494,7 @@ class RequestConnection(Generic[P]):
         """HTTP has no connection to lose; True once closed."""
         self.closed_reason: str | None = None
         self.retry_after: float | None = None
+        self.orphaned = False  # no read loop to lose
 
     def call(
         self,
@@ -503,7 +515,7 @@ class RequestConnection(Generic[P]):
         the URL path).
         """
         if asyncio.get_running_loop() is not self._loop:
-            raise ClientError(_OTHER_LOOP)
+            raise other_loop_error(self._loop)
         limit = self.default_timeout if timeout is None else timeout
         key, frame = prepare(a, b, c, d, None, math.inf, limit)
         try:

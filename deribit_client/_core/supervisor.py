@@ -27,7 +27,7 @@ from tenacity import (
 )
 
 from .errors import ClientClosed, ClientError, ConnectionLost, DeribitError, NotReadyError
-from .tasks import finish_all, stop_tasks
+from .tasks import finish_all, other_loop_error, stop_tasks
 
 __all__ = [
     "TRANSITIONS",
@@ -124,6 +124,7 @@ class Closable(Protocol):
     def closed_reason(self) -> str | None: ...
 
     retry_after: float | None
+    orphaned: bool  # ended by its event loop's shutdown: not to be reconnected
 
     async def close(self) -> None: ...
 
@@ -232,6 +233,7 @@ class Supervisor(Generic[C]):
         self._changed: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._not_before = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None  # the one connect() ran on
         self.connection: C | None = None
         """The current connection: ready, or being established."""
         self.ready_connection: C | None = None
@@ -269,6 +271,9 @@ class Supervisor(Generic[C]):
         state = self._state
         if state is ConnectionState.CLOSED:
             return ClientClosed(f"{what} not sent: the client is closed; create a new one")
+        foreign = self.foreign_loop()
+        if foreign is not None:
+            return foreign
         if state is ConnectionState.FAILED:
             return ConnectionLost(
                 f"{what} not sent: the connection is down for good ({self.last_error})"
@@ -288,6 +293,7 @@ class Supervisor(Generic[C]):
         """Establish the first connection; errors propagate (no retry on the first one)."""
         if self._state is not ConnectionState.DISCONNECTED:
             raise ClientError(f"connect() needs a fresh client; this one is {self._state.value}")
+        self._loop = asyncio.get_running_loop()
         self._move(ConnectionState.CONNECTING)
         try:
             await self._establish()
@@ -296,6 +302,14 @@ class Supervisor(Generic[C]):
             if state is ConnectionState.CONNECTING:
                 self._move(ConnectionState.DISCONNECTED)
             raise
+
+    def foreign_loop(self) -> ClientError | None:
+        """The refusal when the running event loop is not the one the client connected on
+        (``None`` when it is, or before the first connect)."""
+        home = self._loop
+        if home is None or home is asyncio.get_running_loop():
+            return None
+        return other_loop_error(home)
 
     def _close_began(self) -> bool:
         # A method, not an inline test: the state changes across the awaits around it.
@@ -337,6 +351,11 @@ class Supervisor(Generic[C]):
         self._note_hint(conn)
         error = ConnectionLost(reason)
         self.last_error = error
+        if conn.orphaned:
+            # A reconnect task would be cancelled too, or destroyed with the loop.
+            log.warning("connection ended (%s); not reconnecting", reason)
+            self._give_up(error)
+            return
         if not self.policy.enabled:
             log.warning("connection lost (%s); reconnect is disabled", reason)
             self._give_up(error)
@@ -398,6 +417,9 @@ class Supervisor(Generic[C]):
             ClientClosed: the client was closed.
             ConnectionLost: the connection was lost for good (reconnect off or gave up).
         """
+        foreign = self.foreign_loop()
+        if foreign is not None:
+            raise foreign
         try:
             async with asyncio.timeout(timeout):
                 while True:
@@ -419,6 +441,28 @@ class Supervisor(Generic[C]):
             raise NotReadyError(
                 f"not ready within {timeout:g} s (state: {self._state.value})"
             ) from None
+
+    def left_behind(self) -> bool:
+        """For a client's ``close()``, before anything else: ``True`` when the client's
+        event loop is closed, in which case the client is now closed and dropped (nothing
+        of that loop can run or be awaited again; its sockets go with it); ``False`` on
+        the client's own loop.
+
+        Raises:
+            ClientError: called from another event loop while the client's is still open
+                (close it there: its tasks cannot be awaited from here).
+        """
+        foreign = self.foreign_loop()
+        if foreign is None:
+            return False
+        assert self._loop is not None
+        if not self._loop.is_closed():
+            raise foreign
+        log.warning("closing a client whose event loop was closed first: its connection is dropped")
+        # Futures and tasks of the closed loop: waking or cancelling them would raise.
+        self._changed = self._task = self.connection = None
+        self.begin_close()
+        return True
 
     def begin_close(self) -> None:
         """Enter ``closed`` now: a connection ending from here on is not reconnected."""

@@ -16,7 +16,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["current_task", "finish_all", "loop_shortcuts", "stop_tasks"]
+from .errors import ClientError
+
+__all__ = ["current_task", "finish_all", "loop_shortcuts", "other_loop_error", "stop_tasks"]
 
 log = logging.getLogger("deribit_client")
 
@@ -53,6 +55,17 @@ async def stop_tasks(*tasks: asyncio.Task[object] | None) -> None:
         task.cancel()
     if running:
         await asyncio.wait(running)
+
+
+def other_loop_error(home: asyncio.AbstractEventLoop | None) -> ClientError:
+    """The refusal of a client used from an event loop other than ``home``, the one it
+    connected on (a second ``asyncio.run()``, a fixture of another loop): its tasks, futures
+    and sockets belong to ``home`` and nothing of them can be awaited from elsewhere."""
+    gone = ", now closed" if home is not None and home.is_closed() else ""
+    return ClientError(
+        f"this client belongs to another event loop (the one it connected on{gone}); "
+        "create a client inside the event loop that uses it, one per asyncio.run()"
+    )
 
 
 # The hot path of every call asks for the running task, a future and the time: asyncio's

@@ -616,7 +616,14 @@ class ExberryClient:
         await self._supervisor.connect()
 
     async def close(self) -> None:
-        """Close the streams and the socket; idempotent, completes even if cancelled."""
+        """Close the streams and the socket; idempotent, completes even if cancelled.
+
+        Raises:
+            ClientError: called from another event loop than the one the client connected
+                on while that one is still open (if it is closed, the client is dropped).
+        """
+        if self._supervisor.left_behind():
+            return
         self._supervisor.begin_close()
         streams, self._live = self._live, []
         for stream in streams:
@@ -688,7 +695,7 @@ class ExberryClient:
 
     async def _not_ready(self, what: str) -> NoReturn:
         # After a loop turn: see refuse_after_a_turn. (Using the client from another event
-        # loop is refused by the connection.)
+        # loop is refused by the connection, or here.)
         await refuse_after_a_turn(self._supervisor.refusal(what))
 
     async def request(

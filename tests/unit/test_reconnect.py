@@ -127,6 +127,7 @@ class _Link:
         self.closed = False
         self.closed_reason: str | None = None
         self.retry_after: float | None = None
+        self.orphaned = False
 
     async def close(self) -> None:
         self.closed = True
