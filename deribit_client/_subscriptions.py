@@ -807,6 +807,11 @@ def check_channels(channels: Iterable[object]) -> tuple[str, ...]:
     """Channel names as exact ``str`` without repeats; ``ClientError`` names a bad one."""
     channels = tuple(channels)
     for name in channels:
+        if isinstance(name, list | tuple | set | frozenset):
+            raise ClientError(
+                f"invalid channel name {name!r}: a collection of names; pass them as "
+                "separate arguments: client.subscribe(*names)"
+            )
         if not isinstance(name, str) or not name or name != name.strip():
             raise ClientError(
                 f"invalid channel name {name!r}: expected e.g. 'ticker.BTC-PERPETUAL.100ms'"

@@ -146,6 +146,9 @@ async def test_calls_are_checked_before_anything_is_sent(
         client.subscribe("ticker.BTC-PERPETUAL.100ms", policy="latest")  # type: ignore[call-overload]
     with pytest.raises(ClientError, match="channel"):
         client.subscribe(42)  # type: ignore[call-overload]
+    # Deribit's own subscribe takes a list: the mistake of passing one gets the remedy.
+    with pytest.raises(ClientError, match=r"separate arguments: client\.subscribe\(\*names\)"):
+        client.subscribe(["ticker.BTC-PERPETUAL.100ms"])  # type: ignore[call-overload]
     with pytest.raises(ClientError, match="not started"):  # neither entered nor awaited
         await anext(aiter(client.subscribe("ticker.BTC-PERPETUAL.100ms")))
     assert len(venue.calls) == sent
