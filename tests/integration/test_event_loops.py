@@ -94,8 +94,13 @@ def refused(attempt: Awaitable[Any]) -> str:
 def test_a_client_left_open_by_an_ended_asyncio_run_refuses_clearly_and_closes_at_once(
     venue: str, served: Callable[[Simulator], str]
 ) -> None:
-    client = client_of(venue, served)
+    left_open(venue, client_of(venue, served))
+    # What the ended loop left open (aiohttp's pool over HTTP) is only collected: here, so
+    # aiohttp's ResourceWarnings about it are not blamed on a later test.
+    gc.collect()
 
+
+def left_open(venue: str, client: Client) -> None:
     async def first() -> None:
         await client.connect()
         await a_call(client)  # and no close(): asyncio.run() ends with the client open
@@ -121,10 +126,6 @@ def test_a_client_left_open_by_an_ended_asyncio_run_refuses_clearly_and_closes_a
             await a_call(client)
 
     asyncio.run(after())
-    # What the ended loop left open (aiohttp's pool over HTTP) is only collected: here, so
-    # aiohttp's ResourceWarnings about it are not blamed on a later test.
-    del client
-    gc.collect()
 
 
 @pytest.mark.parametrize("venue", VENUES)
