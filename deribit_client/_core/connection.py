@@ -345,6 +345,7 @@ class Connection(Generic[P]):
         data_type = getattr(self._transport, "data_message_type", None)
         receive_event = protocol.receive
         on_event = self._on_event or _ignore
+        running = asyncio.get_running_loop().is_running
         reason = "read loop ended"
         try:
             while True:
@@ -398,11 +399,17 @@ class Connection(Generic[P]):
                 reason = "the event loop was shut down with the client open"
             raise
         except Exception as exc:  # a bug, not the wire: keep it visible, fail waiters
-            log.exception("read loop crashed")
+            if running():  # else its loop is gone: below
+                log.exception("read loop crashed")
             reason = f"read loop crashed: {exc!r}"
         finally:
+            if not running():
+                # Destroyed by the collector after its loop stopped for good with the client
+                # open (closed, or just dropped): nothing can be awaited, nor reconnected.
+                self.orphaned = True
+                reason = "the event loop was dropped with the client open"
             self._shutdown(reason)
-            if self.orphaned:
+            if self.orphaned and running():
                 # Nobody will close this connection while its loop still runs: drop the
                 # socket now rather than leave it to the collector after the loop is gone.
                 await self._transport.abort()

@@ -6,6 +6,7 @@ The server is a :class:`ScriptedDeribit` behind a ``MockConnector``: determinist
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -485,6 +486,23 @@ def test_a_client_is_bound_to_its_event_loop(venue: ScriptedDeribit) -> None:
         )
     finally:
         other.close()
+
+
+def test_a_client_dropped_with_a_loop_that_never_shut_down_ends_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The get_event_loop().run_until_complete() style, with neither the client nor the
+    # loop closed: the collector destroys the read loop's task unfinished. That ends the
+    # connection like a shutdown (no reconnect attempted, no error raised from the SDK's
+    # code, which pytest would report here as an unraisable exception).
+    home = asyncio.new_event_loop()
+    client = DeribitClient(connector=ScriptedDeribit().connector, heartbeat_interval=None)
+    home.run_until_complete(client.connect())
+    home.close()
+    del client, home  # the venue's transports went with the client: nothing else holds it
+    gc.collect()
+    assert "the event loop was dropped with the client open); not reconnecting" in caplog.text
+    assert "read loop crashed" not in caplog.text
 
 
 async def test_connect_failure_is_a_transport_error(venue: ScriptedDeribit) -> None:
