@@ -110,8 +110,9 @@ class Connection(Generic[P]):
         self.retry_after: float | None = None
         """Loop time before which the venue asked not to be called (a rate-limit hint)."""
         self.orphaned = False
-        """True when the read loop was cancelled by something other than the client: its
-        event loop shutting down with the client open. Its owner must not reconnect."""
+        """True when the read loop ended with its event loop rather than by the link or the
+        client: cancelled by the loop's shutdown, or destroyed after the loop stopped for
+        good. Its owner must not reconnect."""
 
     @property
     def closed(self) -> bool:
