@@ -230,9 +230,13 @@ class Connection(Generic[P]):
                 if self._send_expired:
                     self._send_expired.discard(future)
             reply = await future
+        except asyncio.CancelledError:
+            # The frame is written (aiohttp writes before it waits to drain): cancelling the
+            # caller does not unsend it. A reply that arrived has already left the table.
+            _report_abandoned(protocol.abandon(key))
+            raise
         except BaseException:
-            # Cancelled or failed: free the entry (a no-op where the error path already did).
-            # A reply that arrived has already left the table, so success skips this.
+            # Failed: free the entry (a no-op where the error path already did).
             protocol.forget(key)
             raise
         return reply if meta else reply.value
@@ -559,7 +563,10 @@ class RequestConnection(Generic[P]):
             protocol.forget(key)
             refund_credits(pools)  # could not connect: the server never saw the request
             raise
-        except BaseException:  # cancelled
+        except asyncio.CancelledError:  # the POST may have gone out already
+            _report_abandoned(protocol.abandon(key))
+            raise
+        except BaseException:
             protocol.forget(key)
             raise
         event = protocol.receive(body)
@@ -583,6 +590,14 @@ def _never(_: BaseException) -> bool:
 
 def _ignore(_: object) -> None:
     pass
+
+
+def _report_abandoned(unknown: DeribitError | None) -> None:
+    """Say so when a caller cancelled after its request left leaves an outcome unknown (an
+    order mutation): the caller gets the CancelledError, which cannot carry the error, so
+    this warning's record does, as ``record.outcome_unknown``."""
+    if unknown is not None:
+        log.warning("%s", unknown, extra={"outcome_unknown": unknown})
 
 
 def _report_error(hook: Callable[[DeribitError], None] | None, error: DeribitError) -> None:

@@ -166,6 +166,17 @@ class PendingRequests(Generic[W, E]):
         error = RequestTimeout(entry.method, key, timeout)
         return self._lost_error(entry.method, entry.params, key, error)
 
+    def abandon(self, key: int) -> DeribitError | None:
+        """The caller was cancelled after the request may have left: drop it (a late reply
+        is counted, as after :meth:`forget`). Returns the venue's lost-reply error when that
+        leaves an outcome unknown (an order mutation), ``None`` otherwise."""
+        entry = self._pending.pop(key, None)
+        if entry is None:
+            return None
+        cancelled = DeribitError("its caller was cancelled after its request was sent")
+        error = self._lost_error(entry.method, entry.params, key, cancelled)
+        return None if error is cancelled else error
+
     def lost(self, key: int, reason: str) -> DeribitError:
         """Drop one request whose frame may have left before the link failed."""
         entry = self._pending.pop(key, None)
@@ -232,6 +243,11 @@ class WireProtocol(Protocol[W]):
 
     def lost(self, key: Any, reason: str) -> DeribitError:
         """Drop ``key`` whose frame may have left before the link failed; its caller's error."""
+        ...
+
+    def abandon(self, key: Any) -> DeribitError | None:
+        """Drop ``key`` whose caller was cancelled after its frame may have left; the error
+        to report when that leaves an outcome unknown, else ``None``."""
         ...
 
     def expire(self, now: float) -> tuple[list[tuple[W, DeribitError]], float]:

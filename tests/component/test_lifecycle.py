@@ -265,6 +265,34 @@ async def test_a_cancelled_call_removes_only_that_call(
     other.cancel()
 
 
+async def test_a_mutation_cancelled_after_it_was_sent_is_reported_as_an_unknown_outcome(
+    venue: ScriptedDeribit, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A TaskGroup whose sibling failed cancels a buy in flight: the caller must get the
+    # cancellation, and the order may exist all the same. That must not go unsaid.
+    venue.results["private/buy"] = lambda params: SILENT
+    venue.results["public/status"] = lambda params: SILENT
+    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
+        buy = asyncio.create_task(
+            c.private.buy("BTC-PERPETUAL", amount=10, type="market", label="grid-7")
+        )
+        status = asyncio.create_task(c.public.status())
+        await until(lambda: c.pending_count == 2)
+        caplog.clear()
+        for task in (buy, status):
+            task.cancel()
+        for task in (buy, status):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert c.pending_count == 0
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]  # the buy only
+    unknown = getattr(record, "outcome_unknown", None)
+    assert isinstance(unknown, OrderOutcomeUnknown)
+    assert (unknown.method, unknown.label) == ("private/buy", "grid-7")
+    assert record.getMessage() == str(unknown)
+    assert "cancelled after its request was sent" in str(unknown)
+
+
 # -- close ------------------------------------------------------------------------------
 
 

@@ -862,7 +862,7 @@ async def test_a_reply_lost_with_its_socket_leaves_the_order_placed_and_its_even
 
 
 async def test_simulator_fault_hooks_hit_one_qualifier_and_only_the_next_requests(
-    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The Exberry simulator could only hold every reply; a bot's handling of one failed
     # or slow request could not be tested.
@@ -883,6 +883,13 @@ async def test_simulator_fault_hooks_hit_one_qualifier_and_only_the_next_request
     assert [o.mpOrderId for o in orders] == [1]
     assert not held.done()
     held.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await held
+    # The order went out: its caller's cancellation leaves a warning with its outcome.
+    unknown = [r.outcome_unknown for r in caplog.records if hasattr(r, "outcome_unknown")]
+    assert [(u.method, u.params["mpOrderId"]) for u in unknown] == [
+        ("v1/exchange.market/placeOrder", 2)
+    ]
     # "*" hits whatever comes next; close=True also cuts the socket, and the client
     # reconnects
     exberry_sim.inject_error("*", 1200, "General error", close=True)

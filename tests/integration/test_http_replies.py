@@ -5,7 +5,8 @@ and nothing left waiting afterwards."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
 
 import msgspec
 import pytest
@@ -129,8 +130,9 @@ async def test_a_gateway_error_leaves_an_order_unknown_and_a_refusal_is_a_status
     assert pending(client) == 0
 
 
+@pytest.mark.parametrize("mutation", [False, True])
 async def test_cancelling_a_call_waiting_on_the_server_leaves_nothing_waiting(
-    server: Server, client: DeribitClient
+    server: Server, client: DeribitClient, mutation: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     arrived = asyncio.Event()
 
@@ -140,11 +142,20 @@ async def test_cancelling_a_call_waiting_on_the_server_leaves_nothing_waiting(
         return await Server.proper(data)
 
     server.answer = held
-    call = asyncio.create_task(client.public.get_time())
+    sent: Coroutine[Any, Any, object] = (
+        client.private.buy("BTC-PERPETUAL", amount=10, type="market", label="b-1")
+        if mutation
+        else client.public.get_time()
+    )
+    call = asyncio.ensure_future(sent)
     await asyncio.wait_for(arrived.wait(), 5)
+    caplog.clear()
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call
     assert pending(client) == 0
+    # The server has the order request: a warning carries its unknown outcome.
+    unknown = [r.outcome_unknown for r in caplog.records if hasattr(r, "outcome_unknown")]
+    assert [(u.method, u.label) for u in unknown] == ([("private/buy", "b-1")] if mutation else [])
     server.answer = Server.proper
     assert await client.public.get_time() == 1
