@@ -101,6 +101,9 @@ def test_a_client_left_open_by_an_ended_asyncio_run_refuses_clearly_and_closes_a
 
 
 def left_open(venue: str, client: Client) -> None:
+    """Connect ``client`` in one ``asyncio.run()`` that ends with it open, then use and
+    close it from later ones."""
+
     async def first() -> None:
         await client.connect()
         await a_call(client)  # and no close(): asyncio.run() ends with the client open
