@@ -12,10 +12,11 @@ from typing import Any, Literal
 
 import pytest
 
-from deribit_client import ClientClosed, ClientError, DeribitClient
+from deribit_client import ClientClosed, ClientError, DeribitClient, ReconnectPolicy
 from deribit_client.exberry import ExberryClient
 from deribit_client.testing import SIM_CLIENT_ID, SIM_CLIENT_SECRET, DeribitSimulator
 from deribit_client.testing.exberry import ExberrySimulator
+from tests.helpers import until
 
 Client = DeribitClient | ExberryClient
 Simulator = DeribitSimulator | ExberrySimulator
@@ -147,4 +148,29 @@ def test_a_client_of_a_loop_still_open_is_closed_on_that_loop_only(
         home.run_until_complete(client.close())
         assert client.state == "closed"
     finally:
+        home.close()
+
+
+def test_a_public_read_while_reconnecting_takes_no_http_detour_from_another_loop() -> None:
+    # With transport="auto", read-only public calls go over HTTP while the WebSocket
+    # reconnects; from another loop that detour would use the client's loop's session.
+    home = asyncio.new_event_loop()
+    sim = DeribitSimulator()
+    home.run_until_complete(sim.__aenter__())
+    client = DeribitClient(
+        url=sim.url, reconnect=ReconnectPolicy(initial_delay=60, max_delay=60, jitter=0)
+    )
+
+    async def start() -> None:
+        await client.connect()
+        sim.drop_connections()
+        await until(lambda: client.state == "reconnecting")
+
+    try:
+        home.run_until_complete(start())
+        assert "another event loop (the one it connected on);" in refused(a_call(client))
+        assert client.state == "reconnecting"
+    finally:
+        home.run_until_complete(client.close())
+        home.run_until_complete(sim.__aexit__(None, None, None))
         home.close()
