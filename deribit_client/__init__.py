@@ -11,6 +11,7 @@ from ._auth import Credentials, http_signature, ws_signature
 from ._client import ConnectionState, DeribitClient, TransportMode
 from ._config import PROD, TESTNET, Endpoints
 from ._core.credits import CreditPool
+from ._core.protocol import LateReply
 from ._core.supervisor import ReconnectPolicy
 from ._credits import CreditLimiter
 from ._errors import (
@@ -81,6 +82,7 @@ __all__ = [
     "HTTPStatusError",
     "InsufficientFundsError",
     "InvalidRequestError",
+    "LateReply",
     "LocalOrderBook",
     "MassQuoteError",
     "NotFoundError",

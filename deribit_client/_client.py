@@ -33,6 +33,7 @@ from ._core.errors import (
     TransportError,
     UnsupportedOperation,
 )
+from ._core.protocol import OutcomeRule
 from ._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Policy, check_maxsize
 from ._core.supervisor import (
     ConnectionState,
@@ -84,19 +85,22 @@ AnyConnection = Connection[RpcProtocol[Any]] | RequestConnection[RpcProtocol[Non
 
 def lost_order_error(
     method: str, params: dict[str, Any], request_id: int, error: DeribitError
-) -> DeribitError:
-    """Deribit's rule for a request whose reply is lost: the outcome of an order mutation, a
-    funds movement or a creation is unknown (it may have happened); anything else keeps its
-    timeout or connection error."""
-    if method in ORDER_MUTATIONS:
+) -> OrderOutcomeUnknown:
+    """Deribit's error for an order mutation, a funds movement or a creation whose reply is
+    lost: its outcome is unknown (it may have happened), with ``error`` as the cause."""
+    found_with = FOUND_WITH.get(method)
+    if found_with is None:
         unknown = OrderOutcomeUnknown(method, params, request_id, str(error))
-    elif (found_with := FOUND_WITH.get(method)) is not None:
+    else:
         advice = _lookup_advice(method, found_with)
         unknown = OrderOutcomeUnknown(method, params, request_id, str(error), advice=advice)
-    else:
-        return error
     unknown.__cause__ = error
     return unknown
+
+
+ORDER_OUTCOMES = OutcomeRule(ORDER_MUTATIONS | frozenset(FOUND_WITH), lost_order_error)
+"""Deribit's requests whose lost reply leaves an outcome unknown (the catalogue's
+``order_mutation`` and ``found_with`` facts), and their error."""
 
 
 def _lookup_advice(method: str, found_with: str) -> str:
@@ -481,7 +485,7 @@ class DeribitClient:
         transport = await connector.connect()
         conn: Connection[RpcProtocol[Any]] = Connection(
             transport,
-            RpcProtocol(routes=self._subs.routes, lost_error=lost_order_error),
+            RpcProtocol(routes=self._subs.routes, outcome=ORDER_OUTCOMES),
             on_event=self._on_event,
             on_closed=self._supervisor_closed,
             on_error=self._on_error_reply,
@@ -886,7 +890,7 @@ class DeribitClient:
         transport = HttpTransport(self.endpoints.http_url, session=self._session)
         return RequestConnection(
             transport,
-            RpcProtocol(lost_error=lost_order_error),
+            RpcProtocol(outcome=ORDER_OUTCOMES),
             default_timeout=self.timeout,
             headers=self._http_headers,
             on_error=self._on_error_reply,

@@ -17,7 +17,7 @@ import msgspec
 from aiohttp import web
 
 from deribit_client import ConnectionLost, DeribitClient, Gap, Notification, ReconnectPolicy
-from deribit_client._client import lost_order_error
+from deribit_client._client import ORDER_OUTCOMES
 from deribit_client._core.connection import Connection
 from deribit_client._rpc.protocol import RpcProtocol
 from deribit_client.models import ApiKey, Instrument
@@ -239,7 +239,7 @@ class RpcConnection(Connection[RpcProtocol[Any]]):
     ) -> None:
         super().__init__(
             transport,
-            RpcProtocol(lost_error=lost_order_error),
+            RpcProtocol(outcome=ORDER_OUTCOMES),
             on_event=on_event,
             on_closed=on_closed,
             default_timeout=default_timeout,

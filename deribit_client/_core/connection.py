@@ -28,7 +28,7 @@ from .errors import (
     ProtocolError,
     TransportError,
 )
-from .protocol import Reply, Violation, WireProtocol
+from .protocol import LateReply, Reply, Violation, WireProtocol
 from .tasks import current_task, finish_all, loop_shortcuts, other_loop_error, stop_tasks
 
 __all__ = ["DEFAULT_TIMEOUT", "Connection", "RequestConnection", "check_timeout"]
@@ -232,8 +232,12 @@ class Connection(Generic[P]):
             reply = await future
         except asyncio.CancelledError:
             # The frame is written (aiohttp writes before it waits to drain): cancelling the
-            # caller does not unsend it. A reply that arrived has already left the table.
-            _report_abandoned(protocol.abandon(key))
+            # caller does not unsend it.
+            if future.done() and not future.cancelled():
+                # Its outcome came in the loop turn that cancelled the caller.
+                _report_unseen(protocol.unclaimed(key, future.exception() or future.result()))
+            else:
+                _report_unseen(protocol.abandon(key))
             raise
         except BaseException:
             # Failed: free the entry (a no-op where the error path already did).
@@ -379,10 +383,14 @@ class Connection(Generic[P]):
                         else:
                             self._error_reply(event.error)
                             future.set_exception(event.error)
+                    else:  # its caller was cancelled in this loop turn: it will not see this
+                        _report_unseen(protocol.unclaimed(event.request_id, event))
                 elif event is None:
                     continue
                 elif type(event) is Violation:
                     self._violation(event)
+                elif type(event) is LateReply:
+                    _report_unseen(event)
                 else:
                     try:
                         on_event(event)
@@ -564,7 +572,7 @@ class RequestConnection(Generic[P]):
             refund_credits(pools)  # could not connect: the server never saw the request
             raise
         except asyncio.CancelledError:  # the POST may have gone out already
-            _report_abandoned(protocol.abandon(key))
+            _report_unseen(protocol.abandon(key))
             raise
         except BaseException:
             protocol.forget(key)
@@ -592,12 +600,19 @@ def _ignore(_: object) -> None:
     pass
 
 
-def _report_abandoned(unknown: DeribitError | None) -> None:
-    """Say so when a caller cancelled after its request left leaves an outcome unknown (an
-    order mutation): the caller gets the CancelledError, which cannot carry the error, so
-    this warning's record does, as ``record.outcome_unknown``."""
-    if unknown is not None:
-        log.warning("%s", unknown, extra={"outcome_unknown": unknown})
+def _report_unseen(outcome: object) -> None:
+    """Log what a caller that gave up will never see of an order mutation (the caller gets
+    its CancelledError, which cannot carry it; the warning's record does):
+
+    - an outcome-unknown error (the request left, its caller was cancelled): the text is
+      the error, ``record.outcome_unknown`` the error itself;
+    - a :class:`LateReply` (the reply came after that, or as its caller was cancelled):
+      ``record.late_reply``.
+    """
+    if isinstance(outcome, LateReply):
+        log.warning("%s", outcome, extra={"late_reply": outcome})
+    elif outcome is not None:
+        log.warning("%s", outcome, extra={"outcome_unknown": outcome})
 
 
 def _report_error(hook: Callable[[DeribitError], None] | None, error: DeribitError) -> None:

@@ -9,6 +9,8 @@ awaits, reads a clock or raises out of :meth:`WireProtocol.receive`. The connect
   ``item`` to ``route.deliver``. A plain tuple because this is the per-frame hot path.
 - :class:`Violation`: the frame broke the protocol; counted and logged, never fatal. When the
   frame belonged to a known stream, ``route`` is set so that stream can mark a gap.
+- :class:`LateReply`: an order mutation's reply came after its outcome was reported
+  unknown (see :class:`OutcomeRule`); logged, since no caller waits for it.
 - ``None``: nothing to act on (the protocol counted it, or answered it by itself).
 - anything else: venue-specific, passed to the facade's ``on_event``.
 """
@@ -16,7 +18,8 @@ awaits, reads a clock or raises out of :meth:`WireProtocol.receive`. The connect
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Container, Hashable
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
@@ -24,7 +27,10 @@ import msgspec
 from .errors import ConnectionLost, DeribitError, RequestTimeout
 
 __all__ = [
+    "UNSETTLED_KEPT",
+    "LateReply",
     "LostErrorRule",
+    "OutcomeRule",
     "PendingRequests",
     "Reply",
     "Route",
@@ -70,6 +76,39 @@ class Reply(msgspec.Struct, Generic[W], gc=False):
     envelope: Any
 
 
+class LateReply:
+    """The outcome of an order mutation that its caller never saw: the reply came after the
+    caller was told the outcome is unknown (the request timed out, or the caller was
+    cancelled after sending it), or in the very loop turn that cancelled the caller.
+
+    Attributes:
+        method: the mutation (``private/buy``, ``placeOrder`` ...).
+        request_id: its request id (Exberry: its sid).
+        value: the decoded result when it succeeded (``None`` when it failed).
+        error: the venue's error when it failed (``None`` when it succeeded).
+        unknown: the outcome-unknown error reported for it before (the one the caller got,
+            or the warning a cancelled caller left); ``None`` when the reply came as its
+            caller was cancelled, before any such report.
+    """
+
+    __slots__ = ("error", "method", "request_id", "unknown", "value")
+
+    def __init__(self, reply: Reply[Any], unknown: DeribitError | None) -> None:
+        self.method = reply.method
+        self.request_id = reply.request_id
+        self.value = reply.value
+        self.error = reply.error
+        self.unknown = unknown
+
+    def __str__(self) -> str:
+        # The value stays out of the text: a creation's result can hold a secret (an API key).
+        what = "it succeeded" if self.error is None else f"it failed: {self.error}"
+        request = f"{self.method} (id {self.request_id})"
+        if self.unknown is None:
+            return f"{request} was answered as its caller was cancelled: {what}"
+        return f"late reply to {request}, whose outcome was reported unknown: {what}"
+
+
 class Violation:
     """A frame that broke the protocol, or an error that cannot be tied to a request."""
 
@@ -108,14 +147,27 @@ def expire_due(
     return expired, earliest
 
 
-LostErrorRule = Callable[[str, dict[str, Any], int, DeribitError], DeribitError]
-"""``(method, params, key, error) -> error`` for a request whose reply is lost (timed out,
-or the link failed after sending): the venue decides, e.g. an outcome-unknown error for
-order mutations. The default returns ``error`` unchanged."""
+LostErrorRule = Callable[[str, dict[str, Any], Any, DeribitError], DeribitError]
+"""``(method, params, key, error) -> error``: the error a caller gets for an order mutation
+whose reply is lost (timed out, or the link failed after sending), given the timeout or
+connection error behind it."""
 
 
-def _same_error(method: str, params: dict[str, Any], key: int, error: DeribitError) -> DeribitError:
-    return error
+@dataclass(frozen=True, slots=True)
+class OutcomeRule:
+    """A venue's policy for requests whose outcome matters: which they are, and what their
+    caller gets when the reply is lost (an outcome-unknown error, so nobody re-sends an
+    order blindly). Every other request keeps its timeout or connection error."""
+
+    mutations: Container[str]
+    """The methods (Exberry: ``q``) whose lost reply leaves an outcome unknown."""
+    lost_error: LostErrorRule
+    """Builds the error for one of them."""
+
+
+UNSETTLED_KEPT = 256
+"""Mutations whose outcome was reported unknown that a protocol remembers, newest first,
+so that a reply arriving later is reported (:class:`LateReply`) rather than dropped."""
 
 
 class PendingEntry(Protocol[W]):
@@ -135,13 +187,16 @@ class PendingRequests(Generic[W, E]):
     """The request bookkeeping every wire protocol shares: pending entries by key, frames
     queued by the protocol itself, and the venue's rule for requests whose reply is lost.
 
-    Venue protocols subclass it and add preparing requests and :meth:`receive`.
+    Venue protocols subclass it and add preparing requests and :meth:`receive`; a reply
+    whose key is :meth:`unsettled` they return as a :class:`LateReply`.
     """
 
-    def __init__(self, lost_error: LostErrorRule | None = None) -> None:
-        self._lost_error = lost_error or _same_error
-        self._pending: dict[int, E] = {}
+    def __init__(self, outcome: OutcomeRule | None = None) -> None:
+        self._outcome = outcome
+        self._pending: dict[Any, E] = {}
         self._outbox: list[bytes] = []
+        # Mutations reported as unknown, by key, oldest first: (entry, the error reported).
+        self._unsettled: dict[Any, tuple[E, DeribitError]] = {}
 
     def data_to_send(self) -> list[bytes]:
         """Take the frames the protocol queued by itself (heartbeat answers, stream
@@ -154,30 +209,64 @@ class PendingRequests(Generic[W, E]):
         """Requests waiting for their reply (internal ones included)."""
         return len(self._pending)
 
-    def forget(self, key: int) -> None:
+    def forget(self, key: Any) -> None:
         """The caller stopped waiting: drop the request; a late reply is counted."""
         self._pending.pop(key, None)
 
-    def timed_out(self, key: int, timeout: float) -> DeribitError:
+    def timed_out(self, key: Any, timeout: float) -> DeribitError:
         """Drop a timed-out request and return the exception its caller should get."""
         entry = self._pending.pop(key, None)
         if entry is None:
             return RequestTimeout("request", key, timeout)
-        error = RequestTimeout(entry.method, key, timeout)
-        return self._lost_error(entry.method, entry.params, key, error)
+        return self._unknown(entry, key, RequestTimeout(entry.method, key, timeout))
 
-    def abandon(self, key: int) -> DeribitError | None:
+    def abandon(self, key: Any) -> DeribitError | None:
         """The caller was cancelled after the request may have left: drop it (a late reply
         is counted, as after :meth:`forget`). Returns the venue's lost-reply error when that
         leaves an outcome unknown (an order mutation), ``None`` otherwise."""
         entry = self._pending.pop(key, None)
-        if entry is None:
+        if entry is None or not self._matters(entry.method):
             return None
         cancelled = DeribitError("its caller was cancelled after its request was sent")
-        error = self._lost_error(entry.method, entry.params, key, cancelled)
-        return None if error is cancelled else error
+        return self._unknown(entry, key, cancelled)
 
-    def lost(self, key: int, reason: str) -> DeribitError:
+    def unclaimed(self, key: Any, outcome: Reply[Any] | BaseException) -> object:
+        """The caller of ``key`` was cancelled in the loop turn its ``outcome`` came (the
+        reply, or the error its waiter was failed with): what to report so that it is not
+        lost with the caller. A :class:`LateReply` for a mutation's reply; the venue's
+        outcome-unknown error when that is what the caller missed; else ``None``."""
+        if type(outcome) is Reply:
+            return LateReply(outcome, None) if self._matters(outcome.method) else None
+        unsettled = self._unsettled.get(key)
+        if unsettled is not None and unsettled[1] is outcome:
+            return outcome  # timed out or lost: a reply that comes yet is reported as late
+        method = getattr(outcome, "method", None)  # a venue's error reply names its method
+        if isinstance(outcome, DeribitError) and isinstance(method, str) and self._matters(method):
+            return LateReply(Reply(None, key, method, None, outcome, None), None)
+        return None
+
+    def settle(self, key: Any) -> tuple[E, DeribitError] | None:
+        """Take the entry of a mutation reported as unknown whose reply ``key`` came late,
+        with the error reported for it (``None``: ``key`` is not such a request)."""
+        return self._unsettled.pop(key, None) if self._unsettled else None
+
+    def _matters(self, method: str) -> bool:
+        return self._outcome is not None and method in self._outcome.mutations
+
+    def _unknown(self, entry: E, key: Any, error: DeribitError) -> DeribitError:
+        """The caller's error for ``entry`` whose reply is lost; a mutation's is remembered
+        (a reply that still comes is reported as a :class:`LateReply`)."""
+        if not self._matters(entry.method):
+            return error
+        assert self._outcome is not None
+        unknown = self._outcome.lost_error(entry.method, entry.params, key, error)
+        unsettled = self._unsettled
+        unsettled[key] = (entry, unknown)
+        if len(unsettled) > UNSETTLED_KEPT:
+            del unsettled[next(iter(unsettled))]
+        return unknown
+
+    def lost(self, key: Any, reason: str) -> DeribitError:
         """Drop one request whose frame may have left before the link failed."""
         entry = self._pending.pop(key, None)
         if entry is None:
@@ -190,9 +279,9 @@ class PendingRequests(Generic[W, E]):
         one timer instead of one per request."""
         return expire_due(self._pending, now, self.timed_out)
 
-    def _lost(self, entry: E, key: int, reason: str) -> DeribitError:
+    def _lost(self, entry: E, key: Any, reason: str) -> DeribitError:
         error = ConnectionLost(f"connection lost while waiting for {entry.method}: {reason}")
-        return self._lost_error(entry.method, entry.params, key, error)
+        return self._unknown(entry, key, error)
 
     def _fail_all(
         self, reason: str, wanted: Callable[[E], bool] | None = None
@@ -248,6 +337,11 @@ class WireProtocol(Protocol[W]):
     def abandon(self, key: Any) -> DeribitError | None:
         """Drop ``key`` whose caller was cancelled after its frame may have left; the error
         to report when that leaves an outcome unknown, else ``None``."""
+        ...
+
+    def unclaimed(self, key: Any, outcome: Reply[Any] | BaseException) -> object:
+        """What to report of an ``outcome`` that came in the loop turn that cancelled its
+        caller: a :class:`LateReply`, an outcome-unknown error, or ``None``."""
         ...
 
     def expire(self, now: float) -> tuple[list[tuple[W, DeribitError]], float]:

@@ -4,7 +4,7 @@ Implements the engine's :class:`~deribit_client._core.protocol.WireProtocol`. Ru
 module: it never awaits, never reads a clock and never raises out of :meth:`RpcProtocol.receive`;
 anything unexpected on the wire becomes an event. It owns the pending-request table and queues
 its own automatic replies (the ``test_request`` heartbeat answer) for ``data_to_send``. Which
-error a lost order gets is venue policy, injected as ``lost_error``.
+error a lost order gets is venue policy, injected as an ``OutcomeRule``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,15 @@ from .._core.errors import (
     RequestTooLarge,
     ResponseDecodeError,
 )
-from .._core.protocol import LostErrorRule, PendingRequests, Reply, Route, Violation
+from .._core.protocol import (
+    LateReply,
+    LostErrorRule,
+    OutcomeRule,
+    PendingRequests,
+    Reply,
+    Route,
+    Violation,
+)
 from .._core.values import PLAIN, check_finite
 from .._errors import error_from_code
 from .codec import (
@@ -42,9 +50,11 @@ __all__ = [
     "ChannelRoute",
     "Event",
     "Heartbeat",
+    "LateReply",
     "LostErrorRule",
     "Notification",
     "NotificationParams",
+    "OutcomeRule",
     "Reply",
     "RpcProtocol",
     "UnmatchedReply",
@@ -97,6 +107,7 @@ Event = (
     | NotificationParams
     | Heartbeat
     | UnmatchedReply
+    | LateReply
     | Violation
     | None
 )
@@ -125,8 +136,8 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
             channel is parsed once, straight into its typed :class:`Notification`, and
             returned as ``(route, notification)`` (``(route, frame)`` for a route that takes
             raw frames). Shared with, and filled by, the subscription side.
-        lost_error: the venue's rule for requests whose reply is lost (see
-            :data:`LostErrorRule`).
+        outcome: the venue's rule for requests whose reply is lost (see
+            :class:`OutcomeRule`).
     """
 
     def __init__(
@@ -135,9 +146,9 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
         ids: Iterator[int] | None = None,
         max_frame_bytes: int = MAX_FRAME_BYTES,
         routes: dict[bytes, ChannelRoute] | None = None,
-        lost_error: LostErrorRule | None = None,
+        outcome: OutcomeRule | None = None,
     ) -> None:
-        super().__init__(lost_error)
+        super().__init__(outcome)
         self._ids = ids if ids is not None else itertools.count(1)
         self.routes = routes if routes is not None else {}
         # The previous notification's bytes up to its channel name, and that name: a stream
@@ -321,9 +332,17 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
             reason = f"error without id: {error}" if error is not None else "frame without id"
             return Violation(reason, frame, error)
         rid = _numeric_id(request_id)
-        entry = self._pending.pop(rid, None) if rid is not None else None
-        if entry is None or rid is None:
+        if rid is None:
             return self._unmatched(request_id, rid)
+        entry = self._pending.pop(rid, None)
+        if entry is None:
+            unsettled = self.settle(rid)
+            if unsettled is None:
+                return self._unmatched(request_id, rid)
+            # A mutation whose outcome we called unknown: now it is known.
+            self.late_replies += 1
+            entry, unknown = unsettled
+            return LateReply(_reply(entry, rid, env, _error_of(env, entry.method, rid)), unknown)
         if entry.result_type is _INTERNAL:  # our own heartbeat answer came back
             return None
         return _reply(entry, rid, env, _error_of(env, entry.method, rid))

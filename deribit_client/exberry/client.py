@@ -30,6 +30,7 @@ from .._core.errors import (
     DeribitError,
     NotReadyError,
 )
+from .._core.protocol import OutcomeRule
 from .._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Gap, Policy, Stream, check_maxsize
 from .._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor, refuse_after_a_turn
 from .._core.tasks import finish_all
@@ -256,16 +257,18 @@ ledger request or transfer) unknown (never re-sent)."""
 
 
 def lost_mutation_error(q: str, d: dict[str, Any], sid: int, error: DeribitError) -> DeribitError:
-    """Exberry's rule: a trading action whose reply is lost has an unknown outcome; the
-    error names the request's key (a ``placeOrder``'s ``mpOrderId``...) and how to
+    """Exberry's error for a trading action whose reply is lost: its outcome is unknown;
+    the error names the request's key (a ``placeOrder``'s ``mpOrderId``...) and how to
     reconcile it (``_RECONCILE_KEYS``)."""
-    if q not in _RECONCILE_KEYS:
-        return error
     keys, advice = _RECONCILE_KEYS[q]
     key = next((key for key in keys if key in d), keys[0])
     unknown = OrderOutcomeUnknown(q, d, sid, str(error), key=key, advice=advice)
     unknown.__cause__ = error
     return unknown
+
+
+MUTATION_OUTCOMES = OutcomeRule(MUTATIONS, lost_mutation_error)
+"""Exberry's requests whose lost reply leaves an outcome unknown, and their error."""
 
 
 def _is_fatal(error: BaseException) -> bool:
@@ -639,7 +642,7 @@ class ExberryClient:
         transport = await self._connector.connect()
         conn: Conn = Connection(
             transport,
-            ExberryProtocol(lost_error=lost_mutation_error, token=self._public_token),
+            ExberryProtocol(outcome=MUTATION_OUTCOMES, token=self._public_token),
             on_event=self._on_event,
             on_closed=self._supervisor_closed,
             default_timeout=self.timeout,

@@ -12,7 +12,7 @@ stream's sid is freed when the server's closing frame arrives, with the connecti
   straight from the frame into the route's item type; ``sig: 1/2/3`` end it with a
   :class:`StreamClosed` event.
 - Frames that are not JSON, unknown sids and items that do not fit are counted, never
-  fatal. Which error a lost order gets is venue policy, injected as ``lost_error``.
+  fatal. Which error a lost order gets is venue policy, injected as an ``OutcomeRule``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import msgspec
 
 from .._core.decoding import DecoderCache, dec_hook, value_decoder
 from .._core.errors import DeribitError, ProtocolError
-from .._core.protocol import LostErrorRule, PendingRequests, Reply, Route, Violation
+from .._core.protocol import LateReply, OutcomeRule, PendingRequests, Reply, Route, Violation
 from .._core.values import check_finite
 from .errors import exberry_error
 from .wire import ErrorData, Frame, Request
@@ -107,15 +107,13 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
     """The stream state of one Exberry socket; ``W`` is what the driver waits on.
 
     Args:
-        lost_error: the venue's rule for a request whose reply is lost
-            (``(q, d, sid, error) -> error``).
+        outcome: the venue's rule for a request whose reply is lost (its ``lost_error``
+            takes ``(q, d, sid, error)``).
         token: the Market Data API's public-mode routing token, sent with every frame.
     """
 
-    def __init__(
-        self, *, lost_error: LostErrorRule | None = None, token: str | None = None
-    ) -> None:
-        super().__init__(lost_error)
+    def __init__(self, *, outcome: OutcomeRule | None = None, token: str | None = None) -> None:
+        super().__init__(outcome)
         self._token = token
         self._next_sid = 1
         self._streams: dict[int, tuple[StreamRoute, str]] = {}
@@ -262,10 +260,19 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
             if env.sig is not None:
                 del self._closing[sid]  # the server confirmed the close: sid is free
             return None
+        unsettled = self._unsettled.get(sid) if self._unsettled else None
+        if unsettled is not None:  # a mutation whose outcome we called unknown: now known
+            event = self._request_frame(sid, unsettled[0], env)
+            if type(event) is not Reply:
+                return event  # an item kept for the reply, as for a pending request
+            del self._unsettled[sid]
+            return LateReply(event, unsettled[1])
         self.unknown_sids += 1
         return None
 
     def _request_frame(self, sid: int, entry: _Pending[W], env: Frame) -> object:
+        """One frame of a request's stream (pending, or late after its outcome was called
+        unknown): ``None`` while items come, a :class:`Reply` at its end."""
         if env.sig is None and entry.method in _ECHOES and env.d:
             # An echo (v1/heartbeat/ping) resolves on its item; a sig: 1 may or may not
             # follow (the docs show none): hold the sid back for a while.
@@ -283,12 +290,12 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
                 try:
                     value = entry.decoder.decode(env.d)
                 except _DECODE_ERRORS as exc:
-                    del self._pending[sid]
+                    self._pending.pop(sid, None)
                     problem = ProtocolError(f"{entry.method} (sid {sid}) sent a misfit item: {exc}")
                     return Reply(entry.waiter, sid, entry.method, None, problem, env)
                 entry.items.append(value)
             return None
-        del self._pending[sid]
+        self._pending.pop(sid, None)
         if env.sig == 2:
             return Reply(entry.waiter, sid, entry.method, None, _error(env, entry.method, sid), env)
         value = entry.items if entry.many else (entry.items[-1] if entry.items else None)

@@ -21,7 +21,7 @@ from deribit_client import (
     ReconnectPolicy,
     decode_response,
 )
-from deribit_client._client import lost_order_error
+from deribit_client._client import ORDER_OUTCOMES
 from deribit_client._rpc.protocol import Reply, RpcProtocol, Violation
 from deribit_client.models import OrderBook, Ticker
 from tests.helpers import MOCK_KEY, SILENT, ScriptedDeribit, until
@@ -161,7 +161,7 @@ def test_five_thousand_mutated_frames_never_raise() -> None:
     rng = random.Random(8)
     protocol: RpcProtocol[str] = RpcProtocol(
         routes={b"ticker.BTC-PERPETUAL.100ms": Route()},  # type: ignore[dict-item]
-        lost_error=lost_order_error,
+        outcome=ORDER_OUTCOMES,
     )
     outcomes: dict[str, int] = {}
     for n in range(5000):

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 
 from deribit_client import (
@@ -21,6 +22,8 @@ from deribit_client import (
     DeribitClient,
     DeribitError,
     Gap,
+    InsufficientFundsError,
+    LateReply,
     Notification,
     NotReadyError,
     OrderOutcomeUnknown,
@@ -291,6 +294,115 @@ async def test_a_mutation_cancelled_after_it_was_sent_is_reported_as_an_unknown_
     assert (unknown.method, unknown.label) == ("private/buy", "grid-7")
     assert record.getMessage() == str(unknown)
     assert "cancelled after its request was sent" in str(unknown)
+
+
+def answer_held(venue: ScriptedDeribit, method: str, reply: dict[str, Any]) -> None:
+    """Answer the oldest unanswered (SILENT) request for ``method`` with ``reply``."""
+    frame = next(f for f in venue.held if msgspec.json.decode(f)["method"] == method)
+    venue.held.remove(frame)
+    request_id = msgspec.json.decode(frame)["id"]
+    venue.transport.push(msgspec.json.encode({"jsonrpc": "2.0", "id": request_id, **reply}))
+
+
+PLACED = {
+    "result": {
+        "order": {
+            "order_id": "ETH-7", "instrument_name": "BTC-PERPETUAL", "direction": "buy",
+            "amount": 10.0, "filled_amount": 0.0, "order_state": "open",
+            "order_type": "limit", "creation_timestamp": 1, "last_update_timestamp": 1,
+            "label": "grid-7",
+        },
+        "trades": [],
+    }
+}  # fmt: skip
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_reply_to_a_timed_out_order_that_comes_late_is_reported_with_the_order(
+    venue: ScriptedDeribit, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The buy's caller was told the outcome is unknown; the reply that says the order
+    # exists must not be dropped in silence (a read's late reply is only counted).
+    venue.results["private/buy"] = lambda params: SILENT
+    venue.results["public/status"] = lambda params: SILENT
+    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
+        with pytest.raises(OrderOutcomeUnknown) as raised:
+            await c.private.buy(
+                "BTC-PERPETUAL", amount=10, type="market", label="grid-7", timeout=0.01
+            )
+        with pytest.raises(RequestTimeout):
+            await c.public.status(timeout=0.01)
+        caplog.clear()
+        answer_held(venue, "public/status", {"result": {}})
+        answer_held(venue, "private/buy", PLACED)
+        await until(lambda: warnings_of(caplog))
+        assert await c.public.get_time() == 1  # the read loop goes on
+    [record] = warnings_of(caplog)  # the buy's, not the read's
+    late = getattr(record, "late_reply", None)
+    assert isinstance(late, LateReply)
+    assert late.unknown is raised.value
+    assert late.error is None
+    assert late.value.order.order_id == "ETH-7"  # decoded into the buy's type
+    assert record.getMessage() == (
+        f"late reply to private/buy (id {raised.value.request_id}), whose outcome was "
+        "reported unknown: it succeeded"
+    )
+
+
+async def test_a_refusal_that_comes_after_a_cancelled_order_was_reported_unknown_is_reported(
+    venue: ScriptedDeribit, caplog: pytest.LogCaptureFixture
+) -> None:
+    venue.results["private/buy"] = lambda params: SILENT
+    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
+        buy = asyncio.create_task(
+            c.private.buy("BTC-PERPETUAL", amount=10, type="market", label="grid-7")
+        )
+        await until(lambda: c.pending_count == 1)
+        caplog.clear()
+        buy.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await buy
+        answer_held(venue, "private/buy", {"error": {"code": 10009, "message": "not_enough_funds"}})
+        await until(lambda: len(warnings_of(caplog)) == 2)
+    first, second = warnings_of(caplog)
+    late = getattr(second, "late_reply", None)
+    assert isinstance(late, LateReply)
+    assert late.unknown is getattr(first, "outcome_unknown", None)
+    assert isinstance(late.error, InsufficientFundsError)
+    assert "it failed: [10009] not_enough_funds" in second.getMessage()
+
+
+@pytest.mark.parametrize("read_first", [True, False], ids=["reply-dropped", "reply-untaken"])
+async def test_an_order_answered_in_the_turn_its_caller_is_cancelled_is_reported(
+    venue: ScriptedDeribit, caplog: pytest.LogCaptureFixture, read_first: bool
+) -> None:
+    # The reply and the cancellation meet in one loop turn. reply-dropped: the caller is
+    # cancelled first, so the read loop finds its waiter done; reply-untaken: the read loop
+    # hands the reply over and the caller is cancelled before it takes it. Either way the
+    # order exists and nobody knew.
+    venue.results["private/buy"] = lambda params: SILENT
+    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
+        buy = asyncio.create_task(
+            c.private.buy("BTC-PERPETUAL", amount=10, type="market", label="grid-7")
+        )
+        await until(lambda: c.pending_count == 1)
+        caplog.clear()
+        answer_held(venue, "private/buy", PLACED)  # wakes the read loop first
+        if read_first:
+            buy.cancel()
+        else:
+            asyncio.get_running_loop().call_soon(buy.cancel)  # after the read loop's turn
+        with pytest.raises(asyncio.CancelledError):
+            await buy
+    [record] = warnings_of(caplog)
+    late = getattr(record, "late_reply", None)
+    assert isinstance(late, LateReply)
+    assert late.unknown is None
+    assert late.value.order.order_id == "ETH-7"
+    assert record.getMessage().endswith("was answered as its caller was cancelled: it succeeded")
 
 
 # -- close ------------------------------------------------------------------------------

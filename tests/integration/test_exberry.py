@@ -33,6 +33,7 @@ from deribit_client.exberry.models import (
     ExecutionReport,
     OrderIdResult,
     PartialOrderBook,
+    PlaceOrderResult,
     Trade,
 )
 from deribit_client.testing.exberry import SIM_API_KEY, ExberrySimulator
@@ -890,6 +891,17 @@ async def test_simulator_fault_hooks_hit_one_qualifier_and_only_the_next_request
     assert [(u.method, u.params["mpOrderId"]) for u in unknown] == [
         ("v1/exchange.market/placeOrder", 2)
     ]
+    # ... and, once the held reply comes, a second one with what became of it.
+    exberry_sim.delay("v1/exchange.market/placeOrder", 0.05)
+    with pytest.raises(OrderOutcomeUnknown) as timed_out:
+        await place(mpOrderId=4, timeout=0.01)
+    await until(lambda: len([r for r in caplog.records if hasattr(r, "late_reply")]) == 1)
+    [late] = [r.late_reply for r in caplog.records if hasattr(r, "late_reply")]
+    assert late.unknown is timed_out.value
+    assert isinstance(late.value, PlaceOrderResult)
+    assert late.value.orderId == next(
+        o["orderId"] for o in exberry_sim.orders.values() if o["mpOrderId"] == 4
+    )
     # "*" hits whatever comes next; close=True also cuts the socket, and the client
     # reconnects
     exberry_sim.inject_error("*", 1200, "General error", close=True)

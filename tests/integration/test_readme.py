@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import inspect
 import io
+import logging
 import pathlib
 import re
 import sys
@@ -126,6 +127,7 @@ async def test_every_python_block_of_the_readme_runs(number: int) -> None:
     raises = [error for text, error in RAISES.items() if text in source]
     forever = any(text in source for text in RUN_FOREVER)
     code = compile(source, f"README block {number}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    logger = logging.getLogger("deribit_client")
     namespace: dict[str, Any] = {}
     exec(compile(PRELUDE, "prelude", "exec"), namespace)  # the imports and stand-ins
     async with contextlib.AsyncExitStack() as stack:
@@ -165,6 +167,8 @@ async def test_every_python_block_of_the_readme_runs(number: int) -> None:
             else:
                 sim.lose_replies(method)
         printed = io.StringIO()
+        # A block may add a logging handler: it must not outlive the block.
+        stack.callback(setattr, logger, "handlers", list(logger.handlers))
         with contextlib.redirect_stdout(printed):
             if raises:
                 with pytest.raises(raises[0]):

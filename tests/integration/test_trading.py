@@ -462,7 +462,7 @@ async def test_every_cancel_variant(trader: DeribitClient) -> None:
 
 
 async def test_lost_order_reply_raises_outcome_unknown_and_can_be_reconciled(
-    sim: DeribitSimulator, trader: DeribitClient
+    sim: DeribitSimulator, trader: DeribitClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     price = await below_bid(trader)
     sim.delay("private/buy", 1.0)
@@ -479,6 +479,11 @@ async def test_lost_order_reply_raises_outcome_unknown_and_can_be_reconciled(
     assert outcome.order is not None
     assert (outcome.order.label, outcome.order.amount) == ("maybe", 10)
     assert [m for m, _ in sim.calls].count("private/buy") == 1
+    # The reply came after all: logged with the order it placed, tied to the error.
+    await until(lambda: any(hasattr(r, "late_reply") for r in caplog.records))
+    [late] = [r.late_reply for r in caplog.records if hasattr(r, "late_reply")]
+    assert late.unknown is error
+    assert late.value.order.order_id == outcome.order.order_id
 
 
 async def test_reconcile_after_a_lost_connection_waits_for_the_reconnect(

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from deribit_client import ConnectionLost, DeribitError, OrderOutcomeUnknown, ProtocolError
-from deribit_client._core.protocol import Reply, Violation
+from deribit_client._core.protocol import LateReply, Reply, Violation
 from deribit_client.exberry import (
     NotFound,
     OrderValidationError,
@@ -19,7 +19,7 @@ from deribit_client.exberry import (
     decode_frame,
     session_signature,
 )
-from deribit_client.exberry.client import ExberryStream, lost_mutation_error
+from deribit_client.exberry.client import MUTATION_OUTCOMES, ExberryStream, lost_mutation_error
 from deribit_client.exberry.models import (
     Add,
     BookEvent,
@@ -192,7 +192,7 @@ def test_garbage_unknown_sids_and_misfits_never_raise() -> None:
 
 
 def test_a_lost_order_reply_is_outcome_unknown() -> None:
-    protocol: ExberryProtocol[str] = ExberryProtocol(lost_error=lost_mutation_error)
+    protocol: ExberryProtocol[str] = ExberryProtocol(outcome=MUTATION_OUTCOMES)
     q = "v1/exchange.market/placeOrder"
     protocol.prepare_request(q, {"mpOrderId": 9}, Any, False, "order")
     protocol.prepare_request("v2/exchange.market/orderBookState", {}, Any, True, "read")
@@ -200,6 +200,22 @@ def test_a_lost_order_reply_is_outcome_unknown() -> None:
     assert isinstance(failed["order"], OrderOutcomeUnknown)
     assert failed["order"].params["mpOrderId"] == 9
     assert type(failed["read"]) is ConnectionLost
+
+
+def test_a_late_reply_to_an_order_reported_unknown_is_a_late_reply_event() -> None:
+    protocol: ExberryProtocol[str] = ExberryProtocol(outcome=MUTATION_OUTCOMES)
+    q = "v1/exchange.market/placeOrder"
+    sid, _ = protocol.prepare_request(q, {"mpOrderId": 9}, Any, False, "order", 1.0, 1.0)
+    [(_, unknown)] = protocol.expire(1.0)[0]
+    assert isinstance(unknown, OrderOutcomeUnknown)
+    # Its item, then its end: the item is kept for the reply, as for a pending request.
+    assert protocol.receive(frame(q=q, sid=sid, d={"orderId": 4, "mpOrderId": 9})) is None
+    late = protocol.receive(frame(q=q, sid=sid, sig=1))
+    assert isinstance(late, LateReply)
+    assert (late.method, late.request_id, late.unknown) == (q, sid, unknown)
+    assert late.value == {"orderId": 4, "mpOrderId": 9}
+    assert protocol.receive(frame(q=q, sid=sid, sig=1)) is None  # no news twice
+    assert protocol.unknown_sids == 1
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,16 @@ from deribit_client import (
     ClientError,
     ConnectionLost,
     InsufficientFundsError,
+    LateReply,
+    NotFoundError,
     OrderOutcomeUnknown,
     ProtocolError,
     RequestTimeout,
     RequestTooLarge,
     ResponseDecodeError,
 )
-from deribit_client._client import lost_order_error
+from deribit_client._client import ORDER_OUTCOMES
+from deribit_client._core.protocol import UNSETTLED_KEPT
 from deribit_client._rpc.protocol import (
     Heartbeat,
     NotificationParams,
@@ -48,7 +51,7 @@ class Recorder:
 
 
 def make() -> RpcProtocol[str]:
-    return RpcProtocol(ids=itertools.count(1), lost_error=lost_order_error)
+    return RpcProtocol(ids=itertools.count(1), outcome=ORDER_OUTCOMES)
 
 
 def reply(request_id: Any, result: Any = None, **extra: Any) -> bytes:
@@ -190,6 +193,69 @@ def test_unknown_and_late_ids_are_counted_separately() -> None:
     assert not unknown.late
     assert isinstance(foreign, UnmatchedReply)
     assert (protocol.late_replies, protocol.unknown_replies) == (1, 2)
+
+
+def test_a_late_reply_to_a_mutation_reported_unknown_is_a_late_reply_event() -> None:
+    protocol = make()
+    buy, _ = protocol.prepare_request("private/buy", {"label": "g"}, int, None, "b", 1.0, 1.0)
+    edit, _ = protocol.prepare_request("private/edit", {"order_id": "1"}, int, None, "e")
+    read, _ = protocol.prepare_request("public/get_time", {}, int, None, "r", 1.0, 1.0)
+    expired = dict(protocol.expire(1.0)[0])
+    abandoned = protocol.abandon(edit)
+    assert isinstance(abandoned, OrderOutcomeUnknown)
+    placed = protocol.receive(reply(buy, 7))
+    assert isinstance(placed, LateReply)
+    assert (placed.method, placed.request_id, placed.value, placed.error) == (
+        "private/buy",
+        buy,
+        7,
+        None,
+    )
+    assert placed.unknown is expired["b"]
+    refused = protocol.receive(
+        reply(edit, None, error={"code": 10004, "message": "order_not_found"})
+    )
+    assert isinstance(refused, LateReply)
+    assert isinstance(refused.error, NotFoundError)
+    assert refused.unknown is abandoned
+    # A read's late reply is only counted; a second reply to the buy is no news.
+    for request_id in (read, buy):
+        event = protocol.receive(reply(request_id, 1))
+        assert isinstance(event, UnmatchedReply)
+        assert event.late
+    assert protocol.late_replies == 4
+
+
+def test_only_the_newest_unknown_outcomes_are_remembered() -> None:
+    protocol = make()
+    keys = [
+        protocol.prepare_request("private/buy", {}, int, None, "w")[0]
+        for _ in range(UNSETTLED_KEPT + 1)
+    ]
+    for key in keys:
+        protocol.abandon(key)
+    assert isinstance(protocol.receive(reply(keys[0], 1)), UnmatchedReply)  # forgotten
+    assert isinstance(protocol.receive(reply(keys[-1], 1)), LateReply)
+
+
+def test_an_outcome_its_cancelled_caller_missed_is_worth_reporting_for_mutations_only() -> None:
+    protocol = make()
+    buy, _ = protocol.prepare_request("private/buy", {}, int, None, "b", 1.0, 1.0)
+    read, _ = protocol.prepare_request("public/get_time", {}, int, None, "r")
+    sell, _ = protocol.prepare_request("private/sell", {}, int, None, "s")
+    timed_out = dict(protocol.expire(1.0)[0])["b"]
+    # The waiter was failed with the timeout's unknown outcome as its caller was cancelled.
+    assert protocol.unclaimed(buy, timed_out) is timed_out
+    got = protocol.receive(reply(read, 5))
+    assert isinstance(got, Reply)
+    assert protocol.unclaimed(read, got) is None
+    refusal = protocol.receive(reply(sell, None, error={"code": 10009, "message": "x"}))
+    assert isinstance(refusal, Reply)
+    assert refusal.error is not None
+    missed = protocol.unclaimed(sell, refusal.error)  # the error its waiter was failed with
+    assert isinstance(missed, LateReply)
+    assert (missed.method, missed.unknown, missed.error) == ("private/sell", None, refusal.error)
+    assert protocol.unclaimed(read, RequestTimeout("public/get_time", read, 1.0)) is None
 
 
 def test_subscription_notification_keeps_data_raw() -> None:

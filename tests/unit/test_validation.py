@@ -187,7 +187,7 @@ async def test_an_http_connect_timeout_is_not_an_unknown_outcome_and_takes_no_cr
     import aiohttp
 
     from deribit_client import TransportError
-    from deribit_client._client import lost_order_error
+    from deribit_client._client import ORDER_OUTCOMES
     from deribit_client._core.connection import RequestConnection
     from deribit_client._core.credits import CreditPool, try_take_credits
     from deribit_client._rpc.protocol import RpcProtocol
@@ -202,7 +202,7 @@ async def test_an_http_connect_timeout_is_not_an_unknown_outcome_and_takes_no_cr
 
     transport = HttpTransport("http://127.0.0.1:9/api/v2", session=Unreachable())  # type: ignore[arg-type]
     conn: RequestConnection[RpcProtocol[None]] = RequestConnection(
-        transport, RpcProtocol(lost_error=lost_order_error)
+        transport, RpcProtocol(outcome=ORDER_OUTCOMES)
     )
     pool = CreditPool("matching_engine", cost=1, capacity=10, refill=1, clock=lambda: 0.0)
     before = pool.available
