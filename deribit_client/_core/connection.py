@@ -600,7 +600,7 @@ def _ignore(_: object) -> None:
     pass
 
 
-def _report_unseen(outcome: object) -> None:
+def _report_unseen(outcome: LateReply | DeribitError | None) -> None:
     """Log what a caller that gave up will never see of an order mutation (the caller gets
     its CancelledError, which cannot carry it; the warning's record does):
 

@@ -188,7 +188,7 @@ class PendingRequests(Generic[W, E]):
     queued by the protocol itself, and the venue's rule for requests whose reply is lost.
 
     Venue protocols subclass it and add preparing requests and :meth:`receive`; a reply
-    whose key is :meth:`unsettled` they return as a :class:`LateReply`.
+    for a key :meth:`settle` knows they return as a :class:`LateReply`.
     """
 
     def __init__(self, outcome: OutcomeRule | None = None) -> None:
@@ -230,7 +230,9 @@ class PendingRequests(Generic[W, E]):
         cancelled = DeribitError("its caller was cancelled after its request was sent")
         return self._unknown(entry, key, cancelled)
 
-    def unclaimed(self, key: Any, outcome: Reply[Any] | BaseException) -> object:
+    def unclaimed(
+        self, key: Any, outcome: Reply[Any] | BaseException
+    ) -> LateReply | DeribitError | None:
         """The caller of ``key`` was cancelled in the loop turn its ``outcome`` came (the
         reply, or the error its waiter was failed with): what to report so that it is not
         lost with the caller. A :class:`LateReply` for a mutation's reply; the venue's
@@ -256,10 +258,10 @@ class PendingRequests(Generic[W, E]):
     def _unknown(self, entry: E, key: Any, error: DeribitError) -> DeribitError:
         """The caller's error for ``entry`` whose reply is lost; a mutation's is remembered
         (a reply that still comes is reported as a :class:`LateReply`)."""
-        if not self._matters(entry.method):
+        outcome = self._outcome
+        if outcome is None or entry.method not in outcome.mutations:
             return error
-        assert self._outcome is not None
-        unknown = self._outcome.lost_error(entry.method, entry.params, key, error)
+        unknown = outcome.lost_error(entry.method, entry.params, key, error)
         unsettled = self._unsettled
         unsettled[key] = (entry, unknown)
         if len(unsettled) > UNSETTLED_KEPT:
@@ -339,7 +341,9 @@ class WireProtocol(Protocol[W]):
         to report when that leaves an outcome unknown, else ``None``."""
         ...
 
-    def unclaimed(self, key: Any, outcome: Reply[Any] | BaseException) -> object:
+    def unclaimed(
+        self, key: Any, outcome: Reply[Any] | BaseException
+    ) -> LateReply | DeribitError | None:
         """What to report of an ``outcome`` that came in the loop turn that cancelled its
         caller: a :class:`LateReply`, an outcome-unknown error, or ``None``."""
         ...
