@@ -268,6 +268,16 @@ async def test_a_cancelled_call_removes_only_that_call(
     other.cancel()
 
 
+async def buy_in_flight(client: DeribitClient) -> asyncio.Task[Any]:
+    """A market buy labelled ``grid-7``, sent and waiting for its reply."""
+    pending = client.pending_count + 1
+    buy = asyncio.create_task(
+        client.private.buy("BTC-PERPETUAL", amount=10, type="market", label="grid-7")
+    )
+    await until(lambda: client.pending_count == pending)
+    return buy
+
+
 async def test_a_mutation_cancelled_after_it_was_sent_is_reported_as_an_unknown_outcome(
     venue: ScriptedDeribit, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -276,9 +286,7 @@ async def test_a_mutation_cancelled_after_it_was_sent_is_reported_as_an_unknown_
     venue.results["private/buy"] = lambda params: SILENT
     venue.results["public/status"] = lambda params: SILENT
     async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
-        buy = asyncio.create_task(
-            c.private.buy("BTC-PERPETUAL", amount=10, type="market", label="grid-7")
-        )
+        buy = await buy_in_flight(c)
         status = asyncio.create_task(c.public.status())
         await until(lambda: c.pending_count == 2)
         caplog.clear()
@@ -357,10 +365,7 @@ async def test_a_refusal_that_comes_after_a_cancelled_order_was_reported_unknown
 ) -> None:
     venue.results["private/buy"] = lambda params: SILENT
     async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
-        buy = asyncio.create_task(
-            c.private.buy("BTC-PERPETUAL", amount=10, type="market", label="grid-7")
-        )
-        await until(lambda: c.pending_count == 1)
+        buy = await buy_in_flight(c)
         caplog.clear()
         buy.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -385,10 +390,7 @@ async def test_an_order_answered_in_the_turn_its_caller_is_cancelled_is_reported
     # order exists and nobody knew.
     venue.results["private/buy"] = lambda params: SILENT
     async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
-        buy = asyncio.create_task(
-            c.private.buy("BTC-PERPETUAL", amount=10, type="market", label="grid-7")
-        )
-        await until(lambda: c.pending_count == 1)
+        buy = await buy_in_flight(c)
         caplog.clear()
         answer_held(venue, "private/buy", PLACED)  # wakes the read loop first
         if read_first:
