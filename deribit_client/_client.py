@@ -89,11 +89,8 @@ def lost_order_error(
     """Deribit's error for an order mutation, a funds movement or a creation whose reply is
     lost: its outcome is unknown (it may have happened), with ``error`` as the cause."""
     found_with = FOUND_WITH.get(method)
-    if found_with is None:
-        unknown = OrderOutcomeUnknown(method, params, request_id, str(error))
-    else:
-        advice = _lookup_advice(method, found_with)
-        unknown = OrderOutcomeUnknown(method, params, request_id, str(error), advice=advice)
+    advice = _RECONCILE if found_with is None else _lookup_advice(method, found_with)
+    unknown = OrderOutcomeUnknown(method, params, request_id, str(error), advice=advice)
     unknown.__cause__ = error
     return unknown
 
@@ -101,6 +98,9 @@ def lost_order_error(
 ORDER_OUTCOMES = OutcomeRule(ORDER_MUTATIONS | frozenset(FOUND_WITH), lost_order_error)
 """Deribit's requests whose lost reply leaves an outcome unknown (the catalogue's
 ``order_mutation`` and ``found_with`` facts), and their error."""
+
+
+_RECONCILE = "reconcile with client.private.reconcile(error) before retrying"
 
 
 def _lookup_advice(method: str, found_with: str) -> str:

@@ -41,7 +41,6 @@ as transient (REFERENCE.md section 6); a retry policy should also honour ``wait`
 
 from __future__ import annotations
 
-import time
 from typing import Any, Final
 
 from ._core.errors import (
@@ -53,6 +52,7 @@ from ._core.errors import (
     DeribitError,
     HTTPStatusError,
     NotReadyError,
+    OrderOutcomeUnknown,
     ProtocolError,
     RequestTimeout,
     RequestTooLarge,
@@ -98,49 +98,6 @@ __all__ = [
     "WalletError",
     "error_from_code",
 ]
-
-
-class OrderOutcomeUnknown(DeribitError):
-    """An order mutation, a movement of funds or a creation a re-send would repeat was sent
-    but its reply was lost (timeout or dropped connection).
-
-    The order (withdrawal, transfer, API key ...) may or may not exist on the exchange. Do
-    not blindly re-send: reconcile first (Deribit orders: ``await
-    client.private.reconcile(error)``, which waits for the connection and for the request
-    to settle, then says whether the order exists; the others and Exberry: see ``advice``).
-    ``__cause__`` holds the timeout or connection error behind it.
-
-    Attributes:
-        method: the mutation (``private/buy``, ``private/withdraw`` ...).
-        params: its parameters as sent (no token).
-        request_id: its JSON-RPC id.
-        label: ``params["label"]``, the key to find a new order by.
-        at: when the outcome became unknown (seconds since the epoch).
-        advice: how to reconcile on this venue (also the end of the message).
-    """
-
-    def __init__(
-        self,
-        method: str,
-        params: dict[str, Any],
-        request_id: int,
-        reason: str,
-        *,
-        key: str = "label",
-        advice: str = "reconcile with client.private.reconcile(error) before retrying",
-    ) -> None:
-        label = params.get("label")
-        found_by = params.get(key)
-        hint = f" {key}={found_by!r}" if found_by is not None else ""
-        super().__init__(
-            f"outcome of {method} (id {request_id}){hint} is unknown: {reason}; {advice}"
-        )
-        self.advice = advice
-        self.method = method
-        self.params = params
-        self.request_id = request_id
-        self.label: str | None = label
-        self.at = time.time()
 
 
 def credentials_required(what: str) -> CredentialsRequired:

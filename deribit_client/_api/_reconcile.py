@@ -4,7 +4,8 @@ The procedure (the README's, in code): wait until the connection is ready; then 
 up (open orders of its instrument, order state by label, recent order history of its
 instrument) until it shows, or until ``settle`` seconds have passed since the outcome became
 unknown. A request still in flight can execute after the timeout that reported it, so "not
-placed" is only said once that window has passed with nothing found.
+placed" is only said once that window has passed with nothing found, or once the request's
+own late reply (``error.late_reply``) says Deribit refused it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from .._core.connection import check_timeout
 from .._core.errors import ClientError, RequestTimeout, TransportError
-from .._errors import OrderOutcomeUnknown
+from .._errors import OrderOutcomeUnknown, RpcError
 from .._rpc.methods import FOUND_WITH
 from ..models import Order
 from ._caller import Caller
@@ -87,6 +88,8 @@ async def reconcile(
     deadline = error.at + settle
     failures = 0
     while True:
+        if _refused(error):
+            return Reconciliation(None, method)
         await caller.wait_ready(timeout)
         try:
             found = await _find(caller, instrument, label, direction, timeout)
@@ -104,6 +107,13 @@ async def reconcile(
         if left <= 0:
             return Reconciliation(None, method)
         await asyncio.sleep(min(left, max(0.25, settle / 8)))
+
+
+def _refused(error: OrderOutcomeUnknown) -> bool:
+    """Whether the request's reply came late with Deribit's refusal: then it placed nothing
+    (a reply that did not decode proves nothing; a success is found by the lookups)."""
+    late = error.late_reply
+    return late is not None and isinstance(late.error, RpcError)
 
 
 async def _find(

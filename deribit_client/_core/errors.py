@@ -7,7 +7,11 @@ their attributes, because trading bots move them between processes.
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .protocol import LateReply
 
 __all__ = [
     "ClientClosed",
@@ -18,6 +22,7 @@ __all__ = [
     "DeribitError",
     "HTTPStatusError",
     "NotReadyError",
+    "OrderOutcomeUnknown",
     "ProtocolError",
     "RequestTimeout",
     "RequestTooLarge",
@@ -107,6 +112,52 @@ class CreditTimeout(RequestTimeout):
             f"{method} not sent: no rate-limit credits within {timeout:g} s (nothing reached "
             "the venue)",
         )
+
+
+class OrderOutcomeUnknown(DeribitError):
+    """An order mutation, a movement of funds or a creation a re-send would repeat was sent
+    but its reply was lost (timeout, dropped connection, or its caller cancelled).
+
+    The order (withdrawal, transfer, API key ...) may or may not exist on the exchange. Do
+    not blindly re-send: reconcile first (Deribit orders: ``await
+    client.private.reconcile(error)``, which waits for the connection and for the request
+    to settle, then says whether the order exists; the others and Exberry: see ``advice``).
+    ``__cause__`` holds the timeout or connection error behind it.
+
+    Attributes:
+        method: the mutation (``private/buy``, ``private/withdraw`` ...).
+        params: its parameters as sent (no token).
+        request_id: its request id (Exberry: its sid).
+        label: ``params["label"]``, the key to find a new order by.
+        at: when the outcome became unknown (seconds since the epoch).
+        advice: how to reconcile on this venue (also the end of the message).
+        late_reply: the reply, should it still come on the same connection (set when it
+            arrives; also logged): what became of the request after all.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        params: dict[str, Any],
+        request_id: int,
+        reason: str,
+        *,
+        key: str = "label",
+        advice: str = "reconcile before retrying",
+    ) -> None:
+        label = params.get("label")
+        found_by = params.get(key)
+        hint = f" {key}={found_by!r}" if found_by is not None else ""
+        super().__init__(
+            f"outcome of {method} (id {request_id}){hint} is unknown: {reason}; {advice}"
+        )
+        self.advice = advice
+        self.method = method
+        self.params = params
+        self.request_id = request_id
+        self.label: str | None = label
+        self.at = time.time()
+        self.late_reply: LateReply | None = None
 
 
 class ProtocolError(DeribitError):

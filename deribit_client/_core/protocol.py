@@ -24,7 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
-from .errors import ConnectionLost, DeribitError, RequestTimeout
+from .errors import ConnectionLost, DeribitError, OrderOutcomeUnknown, RequestTimeout
 
 __all__ = [
     "UNSETTLED_KEPT",
@@ -93,7 +93,7 @@ class LateReply:
 
     __slots__ = ("error", "method", "request_id", "unknown", "value")
 
-    def __init__(self, reply: Reply[Any], unknown: DeribitError | None) -> None:
+    def __init__(self, reply: Reply[Any], unknown: OrderOutcomeUnknown | None) -> None:
         self.method = reply.method
         self.request_id = reply.request_id
         self.value = reply.value
@@ -147,7 +147,7 @@ def expire_due(
     return expired, earliest
 
 
-LostErrorRule = Callable[[str, dict[str, Any], Any, DeribitError], DeribitError]
+LostErrorRule = Callable[[str, dict[str, Any], Any, DeribitError], OrderOutcomeUnknown]
 """``(method, params, key, error) -> error``: the error a caller gets for an order mutation
 whose reply is lost (timed out, or the link failed after sending), given the timeout or
 connection error behind it."""
@@ -188,7 +188,7 @@ class PendingRequests(Generic[W, E]):
     queued by the protocol itself, and the venue's rule for requests whose reply is lost.
 
     Venue protocols subclass it and add preparing requests and :meth:`receive`; a reply
-    for a key :meth:`settle` knows they return as a :class:`LateReply`.
+    for a key :meth:`unsettled` knows they turn into a :class:`LateReply` with :meth:`settle`.
     """
 
     def __init__(self, outcome: OutcomeRule | None = None) -> None:
@@ -196,7 +196,7 @@ class PendingRequests(Generic[W, E]):
         self._pending: dict[Any, E] = {}
         self._outbox: list[bytes] = []
         # Mutations reported as unknown, by key, oldest first: (entry, the error reported).
-        self._unsettled: dict[Any, tuple[E, DeribitError]] = {}
+        self._unsettled: dict[Any, tuple[E, OrderOutcomeUnknown]] = {}
 
     def data_to_send(self) -> list[bytes]:
         """Take the frames the protocol queued by itself (heartbeat answers, stream
@@ -247,10 +247,18 @@ class PendingRequests(Generic[W, E]):
             return LateReply(Reply(None, key, method, None, outcome, None), None)
         return None
 
-    def settle(self, key: Any) -> tuple[E, DeribitError] | None:
-        """Take the entry of a mutation reported as unknown whose reply ``key`` came late,
-        with the error reported for it (``None``: ``key`` is not such a request)."""
-        return self._unsettled.pop(key, None) if self._unsettled else None
+    def unsettled(self, key: Any) -> E | None:
+        """The entry of a mutation reported as unknown, which a reply for ``key`` settles
+        (``None``: ``key`` is not such a request)."""
+        found = self._unsettled.get(key) if self._unsettled else None
+        return found[0] if found is not None else None
+
+    def settle(self, key: Any, reply: Reply[Any]) -> LateReply:
+        """The late ``reply`` to :meth:`unsettled` ``key``: forget the request and hand the
+        reply to the error its caller got (``late_reply``)."""
+        _, unknown = self._unsettled.pop(key)
+        late = unknown.late_reply = LateReply(reply, unknown)
+        return late
 
     def _matters(self, method: str) -> bool:
         return self._outcome is not None and method in self._outcome.mutations

@@ -336,13 +336,12 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
             return self._unmatched(request_id, rid)
         entry = self._pending.pop(rid, None)
         if entry is None:
-            unsettled = self.settle(rid)
-            if unsettled is None:
+            entry = self.unsettled(rid)
+            if entry is None:
                 return self._unmatched(request_id, rid)
             # A mutation whose outcome we called unknown: now it is known.
             self.late_replies += 1
-            entry, unknown = unsettled
-            return LateReply(_reply(entry, rid, env, _error_of(env, entry.method, rid)), unknown)
+            return self.settle(rid, _reply(entry, rid, env, _error_of(env, entry.method, rid)))
         if entry.result_type is _INTERNAL:  # our own heartbeat answer came back
             return None
         return _reply(entry, rid, env, _error_of(env, entry.method, rid))

@@ -256,7 +256,9 @@ MUTATIONS = frozenset(_RECONCILE_KEYS)
 ledger request or transfer) unknown (never re-sent)."""
 
 
-def lost_mutation_error(q: str, d: dict[str, Any], sid: int, error: DeribitError) -> DeribitError:
+def lost_mutation_error(
+    q: str, d: dict[str, Any], sid: int, error: DeribitError
+) -> OrderOutcomeUnknown:
     """Exberry's error for a trading action whose reply is lost: its outcome is unknown;
     the error names the request's key (a ``placeOrder``'s ``mpOrderId``...) and how to
     reconcile it (``_RECONCILE_KEYS``)."""

@@ -24,7 +24,7 @@ import msgspec
 
 from .._core.decoding import DecoderCache, dec_hook, value_decoder
 from .._core.errors import DeribitError, ProtocolError
-from .._core.protocol import LateReply, OutcomeRule, PendingRequests, Reply, Route, Violation
+from .._core.protocol import OutcomeRule, PendingRequests, Reply, Route, Violation
 from .._core.values import check_finite
 from .errors import exberry_error
 from .wire import ErrorData, Frame, Request
@@ -260,13 +260,10 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
             if env.sig is not None:
                 del self._closing[sid]  # the server confirmed the close: sid is free
             return None
-        unsettled = self._unsettled.get(sid) if self._unsettled else None
-        if unsettled is not None:  # a mutation whose outcome we called unknown: now known
-            event = self._request_frame(sid, unsettled[0], env)
-            if type(event) is not Reply:
-                return event  # an item kept for the reply, as for a pending request
-            del self._unsettled[sid]
-            return LateReply(event, unsettled[1])
+        entry = self.unsettled(sid)
+        if entry is not None:  # a mutation whose outcome we called unknown: now known
+            event = self._request_frame(sid, entry, env)  # items kept until its end
+            return self.settle(sid, event) if type(event) is Reply else event
         self.unknown_sids += 1
         return None
 

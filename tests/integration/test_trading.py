@@ -15,6 +15,7 @@ from deribit_client import (
     ConnectionLost,
     CredentialsRequired,
     DeribitClient,
+    InsufficientFundsError,
     InvalidRequestError,
     NotFoundError,
     OrderOutcomeUnknown,
@@ -554,6 +555,22 @@ async def test_reconcile_says_not_placed_only_after_the_settle_window(
     await trader.private.buy(PERP, amount=10, price=price, label="lost")
     orders = await trader.private.get_order_state_by_label("BTC", label="lost")
     assert len(orders) == 1
+
+
+async def test_reconcile_says_not_placed_as_soon_as_the_late_reply_says_refused(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    # The request timed out, then Deribit's refusal came: nothing was placed, which the
+    # settle window need not be waited out to know.
+    sim.delay("private/buy", 0.2)
+    sim.inject_error("private/buy", 10009, "not_enough_funds")
+    with pytest.raises(OrderOutcomeUnknown) as info:
+        await trader.private.buy(PERP, amount=10, price=1000, label="refused", timeout=0.05)
+    async with asyncio.timeout(10):
+        outcome = await trader.private.reconcile(info.value, settle=60)
+    assert not outcome.placed
+    assert info.value.late_reply is not None
+    assert isinstance(info.value.late_reply.error, InsufficientFundsError)
 
 
 async def test_reconcile_refuses_what_it_cannot_find_again(

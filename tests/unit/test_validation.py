@@ -17,6 +17,7 @@ from deribit_client import (
     DeribitClient,
     DeribitError,
     HTTPStatusError,
+    LateReply,
     OrderOutcomeUnknown,
     ReconnectPolicy,
     RequestTimeout,
@@ -24,6 +25,7 @@ from deribit_client import (
     SubscriptionRejected,
     error_from_code,
 )
+from deribit_client._core.protocol import Reply
 from deribit_client.models import AuthResult
 from tests.helpers import MOCK_KEY, ScriptedDeribit
 
@@ -180,6 +182,18 @@ def test_errors_survive_a_pickle_round_trip(error: DeribitError) -> None:
     assert type(copy) is type(error)
     assert str(copy) == str(error)
     assert copy.__dict__ == error.__dict__
+
+
+def test_an_unknown_outcome_with_its_late_reply_survives_a_pickle_round_trip() -> None:
+    # The reply names the error it settles: the copy's does too.
+    error = OrderOutcomeUnknown("private/buy", {"label": "x"}, 9, "timeout")
+    error.late_reply = LateReply(
+        Reply(None, 9, "private/buy", {"order_id": "7"}, None, None), error
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.late_reply is not None
+    assert copy.late_reply.unknown is copy
+    assert copy.late_reply.value == {"order_id": "7"}
 
 
 async def test_an_http_connect_timeout_is_not_an_unknown_outcome_and_takes_no_credits() -> None:
