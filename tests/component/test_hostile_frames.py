@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,7 +24,7 @@ from deribit_client import (
 )
 from deribit_client._client import ORDER_OUTCOMES
 from deribit_client._rpc.protocol import Reply, RpcProtocol, Violation
-from deribit_client.models import OrderBook, Ticker
+from deribit_client.models import OrderBook, OrderResponse, Ticker
 from tests.helpers import MOCK_KEY, SILENT, ScriptedDeribit, until
 
 ORDERS = "user.orders.BTC-PERPETUAL.raw"
@@ -157,9 +158,25 @@ class Route:
         self.raw_frames = False
 
 
+class Ids:
+    """Request ids counting up from 10, or the ones a test forces next."""
+
+    def __init__(self) -> None:
+        self.counter = itertools.count(10)
+        self.forced: list[int] = []
+
+    def __iter__(self) -> Ids:
+        return self
+
+    def __next__(self) -> int:
+        return self.forced.pop() if self.forced else next(self.counter)
+
+
 def test_five_thousand_mutated_frames_never_raise() -> None:
     rng = random.Random(8)
+    ids = Ids()
     protocol: RpcProtocol[str] = RpcProtocol(
+        ids=ids,
         routes={b"ticker.BTC-PERPETUAL.100ms": Route()},  # type: ignore[dict-item]
         outcome=ORDER_OUTCOMES,
     )
@@ -168,6 +185,11 @@ def test_five_thousand_mutated_frames_never_raise() -> None:
         if n % 50 == 0:
             for _ in range(3):
                 protocol.prepare_request("public/ticker", None, Ticker, None, "w")
+            # and orders whose callers gave up, with the seeds' ids: late replies
+            for request_id in (1, 2):
+                ids.forced.append(request_id)
+                protocol.prepare_request("private/buy", {}, OrderResponse, None, "b")
+                protocol.abandon(request_id)
         frame = mutate(rng, rng.choice(SEEDS))
         event = protocol.receive(frame)  # must not raise
         name = type(event).__name__
@@ -178,6 +200,7 @@ def test_five_thousand_mutated_frames_never_raise() -> None:
         with contextlib.suppress(DeribitError):
             decode_response("public/ticker", frame.decode("latin-1") + "\ud800")
     assert outcomes.get("Violation", 0) > 100  # the fuzz really produced garbage
+    assert outcomes.get("LateReply", 0) > 100  # and reached the late-reply path
 
 
 async def test_five_thousand_mutated_frames_never_end_the_read_loop(
