@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Generic, TypeVar
 
-from ..transports.base import RequestTransport, StreamTransport
+from ..transports.base import RequestTransport, SendProgress, StreamTransport
 from .credits import CreditPool, refund_credits
 from .errors import (
     ClientError,
@@ -556,8 +556,9 @@ class RequestConnection(Generic[P]):
         pools: tuple[CreditPool, ...],
     ) -> Any:
         protocol = self.protocol
+        progress = SendProgress()
         try:
-            body = await self._transport.request(label, frame, headers, limit)
+            body = await self._transport.request(label, frame, headers, limit, progress)
         except TimeoutError:
             raise protocol.timed_out(key, limit) from None
         except ConnectionLost as exc:
@@ -571,8 +572,12 @@ class RequestConnection(Generic[P]):
             protocol.forget(key)
             refund_credits(pools)  # could not connect: the server never saw the request
             raise
-        except asyncio.CancelledError:  # the POST may have gone out already
-            _report_unseen(protocol.abandon(key))
+        except asyncio.CancelledError:
+            if progress.sent:  # the POST may have gone out already
+                _report_unseen(protocol.abandon(key))
+            else:  # e.g. still waiting for a connection from the pool: nothing left
+                protocol.forget(key)
+                refund_credits(pools)
             raise
         except BaseException:
             protocol.forget(key)

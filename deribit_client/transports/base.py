@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Connector", "RequestTransport", "StreamTransport"]
+__all__ = ["Connector", "RequestTransport", "SendProgress", "StreamTransport"]
+
+
+class SendProgress:
+    """Whether a request may have reached the server yet, for a caller cancelled while a
+    transport handles it: an order that never left is no unknown outcome.
+
+    ``sent`` starts true (may have left); a transport that can tell sets it false when it
+    starts and true again just before it writes the request.
+    """
+
+    __slots__ = ("sent",)
+
+    def __init__(self) -> None:
+        self.sent = True
 
 
 @runtime_checkable
@@ -63,8 +77,10 @@ class RequestTransport(Protocol):
         body: bytes,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        progress: SendProgress | None = None,
     ) -> bytes:
-        """POST ``body`` for JSON-RPC ``method`` and return the reply body.
+        """POST ``body`` for JSON-RPC ``method`` and return the reply body; ``progress``
+        is kept up to date when the transport can tell (see :class:`SendProgress`).
 
         Raises:
             TimeoutError: no complete reply within ``timeout`` seconds.

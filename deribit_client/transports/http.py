@@ -7,8 +7,9 @@ from collections.abc import Mapping
 import aiohttp
 
 from .._core.errors import ConnectionLost, HTTPStatusError, TransportError
+from .base import SendProgress
 
-__all__ = ["MAX_CONNECTIONS", "HttpTransport", "capped_session"]
+__all__ = ["MAX_CONNECTIONS", "SENDING", "HttpTransport", "capped_session"]
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -22,9 +23,30 @@ clients on the same IP (Deribit's web UI takes two); calls beyond them wait for 
 """
 
 
+async def _about_to_send(
+    session: aiohttp.ClientSession,
+    context: object,
+    params: aiohttp.TraceRequestHeadersSentParams,
+) -> None:
+    # aiohttp signals this before it writes anything of the request: until then, nothing
+    # of it has left (it may still be waiting for a connection from the pool).
+    progress = getattr(context, "trace_request_ctx", None)
+    if type(progress) is SendProgress:
+        progress.sent = True
+
+
+SENDING = aiohttp.TraceConfig()
+"""Tells a request's :class:`SendProgress` when aiohttp starts writing it; the sessions the
+SDK creates carry it (a session of yours may add it to its ``trace_configs``)."""
+SENDING.on_request_headers_sent.append(_about_to_send)
+
+
 def capped_session(max_connections: int = MAX_CONNECTIONS) -> aiohttp.ClientSession:
-    """A new aiohttp session that holds at most ``max_connections`` connections."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=max_connections))
+    """A new aiohttp session that holds at most ``max_connections`` connections and tells
+    when a request starts going out (:data:`SENDING`)."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max_connections), trace_configs=[SENDING]
+    )
 
 
 class HttpTransport:
@@ -40,6 +62,8 @@ class HttpTransport:
         self.base_url = base_url.rstrip("/")
         self._owns_session = session is None
         self._session = session or capped_session()
+        # Whether aiohttp says when a request starts going out (see request()).
+        self._tracks_sending = SENDING in self._session.trace_configs
 
     async def request(
         self,
@@ -47,8 +71,12 @@ class HttpTransport:
         body: bytes,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        progress: SendProgress | None = None,
     ) -> bytes:
         """POST ``body`` and return the reply body.
+
+        ``progress.sent`` stays false until aiohttp starts writing the request, when the
+        session carries :data:`SENDING`; otherwise it is left true (may have been sent).
 
         A JSON-RPC error comes back with a non-200 status and a JSON body: that body is
         returned so the protocol core turns it into the typed error. Other failures raise.
@@ -72,9 +100,15 @@ class HttpTransport:
             if timeout is not None
             else None
         )
+        if progress is not None and self._tracks_sending:
+            progress.sent = False
         try:
             async with self._session.post(
-                f"{self.base_url}/{method}", data=body, headers=all_headers, timeout=limit
+                f"{self.base_url}/{method}",
+                data=body,
+                headers=all_headers,
+                timeout=limit,
+                trace_request_ctx=progress,
             ) as resp:
                 data = await resp.read()
                 status = resp.status

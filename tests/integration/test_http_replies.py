@@ -20,7 +20,7 @@ from deribit_client import (
     ProtocolError,
     ResponseDecodeError,
 )
-from tests.helpers import loopback
+from tests.helpers import loopback, until
 
 Answer = Callable[[bytes], Awaitable[web.Response]]
 
@@ -159,3 +159,39 @@ async def test_cancelling_a_call_waiting_on_the_server_leaves_nothing_waiting(
     assert [(u.method, u.label) for u in unknown] == ([("private/buy", "b-1")] if mutation else [])
     server.answer = Server.proper
     assert await client.public.get_time() == 1
+
+
+async def test_an_order_cancelled_while_waiting_for_a_pooled_connection_was_never_sent(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Its only connection taken by a slow read, the buy waits for the pool: cancelled
+    # there, it never left, so it is no unknown outcome (it used to be reported as one).
+    arrived: list[str] = []
+
+    async def held(data: bytes) -> web.Response:
+        arrived.append(msgspec.json.decode(data)["method"])
+        if arrived[-1] == "public/get_time":
+            await server.closing.wait()
+        return await Server.proper(data)
+
+    async with DeribitClient(
+        url=server.url, transport="http", max_connections=1, client_id="bot",
+        client_secret="s3cret",
+    ) as client:  # fmt: skip
+        server.answer = held
+        slow = asyncio.ensure_future(client.public.get_time())
+        await until(lambda: "public/get_time" in arrived)
+        caplog.clear()
+        buy = asyncio.ensure_future(
+            client.private.buy("BTC-PERPETUAL", amount=10, type="market", label="b-2")
+        )
+        await until(lambda: pending(client) == 2)
+        buy.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await buy
+        assert pending(client) == 1
+        assert not [r for r in caplog.records if hasattr(r, "outcome_unknown")]
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+    assert "private/buy" not in arrived

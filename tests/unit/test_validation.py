@@ -208,6 +208,8 @@ async def test_an_http_connect_timeout_is_not_an_unknown_outcome_and_takes_no_cr
     from deribit_client.transports import HttpTransport
 
     class Unreachable:
+        trace_configs: tuple[aiohttp.TraceConfig, ...] = ()  # none: cannot tell
+
         def post(self, *args: Any, **kwargs: Any) -> Any:
             raise aiohttp.ConnectionTimeoutError("connect timed out")
 
