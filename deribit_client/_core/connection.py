@@ -152,6 +152,8 @@ class Connection(Generic[P]):
         here, so a caller can tell "never sent" from the errors of the exchange itself.
         ``pools``: the credits the caller took for this request, given back when the
         transport refuses to write it (the caller gives them back for refusals here).
+        ``a`` is the request's method (Exberry: its ``q``): what names it when its outcome
+        has to be reported to nobody waiting (see :meth:`WireProtocol.unclaimed`).
 
         Returns:
             A coroutine returning the decoded result, or with ``meta`` the whole
@@ -172,7 +174,7 @@ class Connection(Generic[P]):
         key, frame = prepare(a, b, c, d, future, deadline, limit)
         if deadline < self._next_sweep:
             self._arm_sweep(loop, deadline)
-        return self._exchange(loop, future, key, frame, limit, meta, pools)
+        return self._exchange(loop, future, key, frame, limit, meta, pools, a)
 
     async def _exchange(
         self,
@@ -183,6 +185,7 @@ class Connection(Generic[P]):
         limit: float,
         meta: bool,
         pools: tuple[CreditPool, ...],
+        method: str,
     ) -> Any:
         """Send a prepared request and wait for its reply (see :meth:`call`).
 
@@ -235,7 +238,8 @@ class Connection(Generic[P]):
             # caller does not unsend it.
             if future.done() and not future.cancelled():
                 # Its outcome came in the loop turn that cancelled the caller.
-                _report_unseen(protocol.unclaimed(key, future.exception() or future.result()))
+                outcome = future.exception() or future.result()
+                _report_unseen(protocol.unclaimed(method, key, outcome))
             else:
                 _report_unseen(protocol.abandon(key))
             raise
@@ -384,7 +388,7 @@ class Connection(Generic[P]):
                             self._error_reply(event.error)
                             future.set_exception(event.error)
                     else:  # its caller was cancelled in this loop turn: it will not see this
-                        _report_unseen(protocol.unclaimed(event.request_id, event))
+                        _report_unseen(protocol.unclaimed(event.method, event.request_id, event))
                 elif event is None:
                     continue
                 elif type(event) is Violation:

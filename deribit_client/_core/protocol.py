@@ -231,19 +231,21 @@ class PendingRequests(Generic[W, E]):
         return self._unknown(entry, key, cancelled)
 
     def unclaimed(
-        self, key: Any, outcome: Reply[Any] | BaseException
+        self, method: str, key: Any, outcome: Reply[Any] | BaseException
     ) -> LateReply | DeribitError | None:
-        """The caller of ``key`` was cancelled in the loop turn its ``outcome`` came (the
-        reply, or the error its waiter was failed with): what to report so that it is not
-        lost with the caller. A :class:`LateReply` for a mutation's reply; the venue's
-        outcome-unknown error when that is what the caller missed; else ``None``."""
+        """The caller of ``method`` ``key`` was cancelled in the loop turn its ``outcome``
+        came (the reply, or the error its waiter was failed with): what to report so that
+        it is not lost with the caller. For a mutation: a :class:`LateReply` for a reply
+        (a venue's error reply included), the outcome-unknown error when that is what the
+        caller missed; ``None`` for anything else."""
+        if not self._matters(method):
+            return None
         if type(outcome) is Reply:
-            return LateReply(outcome, None) if self._matters(outcome.method) else None
+            return LateReply(outcome, None)
         unsettled = self._unsettled.get(key)
         if unsettled is not None and unsettled[1] is outcome:
             return outcome  # timed out or lost: a reply that comes yet is reported as late
-        method = getattr(outcome, "method", None)  # a venue's error reply names its method
-        if isinstance(outcome, DeribitError) and isinstance(method, str) and self._matters(method):
+        if isinstance(outcome, DeribitError):  # the venue's answer: it failed
             return LateReply(Reply(None, key, method, None, outcome, None), None)
         return None
 
@@ -350,7 +352,7 @@ class WireProtocol(Protocol[W]):
         ...
 
     def unclaimed(
-        self, key: Any, outcome: Reply[Any] | BaseException
+        self, method: str, key: Any, outcome: Reply[Any] | BaseException
     ) -> LateReply | DeribitError | None:
         """What to report of an ``outcome`` that came in the loop turn that cancelled its
         caller: a :class:`LateReply`, an outcome-unknown error, or ``None``."""

@@ -218,6 +218,21 @@ def test_a_late_reply_to_an_order_reported_unknown_is_a_late_reply_event() -> No
     assert protocol.unknown_sids == 1
 
 
+def test_a_refusal_that_met_its_callers_cancellation_is_worth_reporting() -> None:
+    # Exberry's errors name their request as q: the report must not depend on that.
+    protocol: ExberryProtocol[str] = ExberryProtocol(outcome=MUTATION_OUTCOMES)
+    q = "v1/exchange.market/placeOrder"
+    sid, _ = protocol.prepare_request(q, {"mpOrderId": 9}, Any, False, "order")
+    refusal = protocol.receive(
+        frame(q=q, sid=sid, sig=2, d={"errorCode": 1002, "errorMessage": "in use"})
+    )
+    assert isinstance(refusal, Reply)
+    assert isinstance(refusal.error, OrderValidationError)
+    missed = protocol.unclaimed(q, sid, refusal.error)
+    assert isinstance(missed, LateReply)
+    assert (missed.method, missed.error, missed.unknown) == (q, refusal.error, None)
+
+
 @pytest.mark.parametrize(
     ("q", "d", "hint", "advice"),
     [

@@ -245,17 +245,22 @@ def test_an_outcome_its_cancelled_caller_missed_is_worth_reporting_for_mutations
     sell, _ = protocol.prepare_request("private/sell", {}, int, None, "s")
     timed_out = dict(protocol.expire(1.0)[0])["b"]
     # The waiter was failed with the timeout's unknown outcome as its caller was cancelled.
-    assert protocol.unclaimed(buy, timed_out) is timed_out
+    assert protocol.unclaimed("private/buy", buy, timed_out) is timed_out
     got = protocol.receive(reply(read, 5))
     assert isinstance(got, Reply)
-    assert protocol.unclaimed(read, got) is None
+    assert protocol.unclaimed("public/get_time", read, got) is None
     refusal = protocol.receive(reply(sell, None, error={"code": 10009, "message": "x"}))
     assert isinstance(refusal, Reply)
     assert refusal.error is not None
-    missed = protocol.unclaimed(sell, refusal.error)  # the error its waiter was failed with
+    missed = protocol.unclaimed(
+        "private/sell", sell, refusal.error
+    )  # the error its waiter was failed with
     assert isinstance(missed, LateReply)
     assert (missed.method, missed.unknown, missed.error) == ("private/sell", None, refusal.error)
-    assert protocol.unclaimed(read, RequestTimeout("public/get_time", read, 1.0)) is None
+    assert (
+        protocol.unclaimed("public/get_time", read, RequestTimeout("public/get_time", read, 1.0))
+        is None
+    )
 
 
 def test_subscription_notification_keeps_data_raw() -> None:
