@@ -268,6 +268,16 @@ async def test_a_cancelled_call_removes_only_that_call(
     other.cancel()
 
 
+@pytest.fixture
+async def silent_trader(venue: ScriptedDeribit) -> AsyncIterator[DeribitClient]:
+    """A client with credentials whose buys and status calls the venue leaves unanswered
+    (until :func:`answer_held`)."""
+    venue.results["private/buy"] = lambda params: SILENT
+    venue.results["public/status"] = lambda params: SILENT
+    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
+        yield c
+
+
 async def buy_in_flight(client: DeribitClient) -> asyncio.Task[Any]:
     """A market buy labelled ``grid-7``, sent and waiting for its reply."""
     pending = client.pending_count + 1
@@ -276,32 +286,6 @@ async def buy_in_flight(client: DeribitClient) -> asyncio.Task[Any]:
     )
     await until(lambda: client.pending_count == pending)
     return buy
-
-
-async def test_a_mutation_cancelled_after_it_was_sent_is_reported_as_an_unknown_outcome(
-    venue: ScriptedDeribit, caplog: pytest.LogCaptureFixture
-) -> None:
-    # A TaskGroup whose sibling failed cancels a buy in flight: the caller must get the
-    # cancellation, and the order may exist all the same. That must not go unsaid.
-    venue.results["private/buy"] = lambda params: SILENT
-    venue.results["public/status"] = lambda params: SILENT
-    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
-        buy = await buy_in_flight(c)
-        status = asyncio.create_task(c.public.status())
-        await until(lambda: c.pending_count == 2)
-        caplog.clear()
-        for task in (buy, status):
-            task.cancel()
-        for task in (buy, status):
-            with pytest.raises(asyncio.CancelledError):
-                await task
-        assert c.pending_count == 0
-    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]  # the buy only
-    unknown = getattr(record, "outcome_unknown", None)
-    assert isinstance(unknown, OrderOutcomeUnknown)
-    assert (unknown.method, unknown.label) == ("private/buy", "grid-7")
-    assert record.getMessage() == str(unknown)
-    assert "cancelled after its request was sent" in str(unknown)
 
 
 def answer_held(venue: ScriptedDeribit, method: str, reply: dict[str, Any]) -> None:
@@ -329,25 +313,45 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
+async def test_a_mutation_cancelled_after_it_was_sent_is_reported_as_an_unknown_outcome(
+    silent_trader: DeribitClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A TaskGroup whose sibling failed cancels a buy in flight: the caller must get the
+    # cancellation, and the order may exist all the same. That must not go unsaid.
+    c = silent_trader
+    buy = await buy_in_flight(c)
+    status = asyncio.create_task(c.public.status())
+    await until(lambda: c.pending_count == 2)
+    caplog.clear()
+    for task in (buy, status):
+        task.cancel()
+    for task in (buy, status):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert c.pending_count == 0
+    [record] = warnings_of(caplog)  # the buy only
+    unknown = getattr(record, "outcome_unknown", None)
+    assert isinstance(unknown, OrderOutcomeUnknown)
+    assert (unknown.method, unknown.label) == ("private/buy", "grid-7")
+    assert record.getMessage() == str(unknown)
+    assert "cancelled after its request was sent" in str(unknown)
+
+
 async def test_a_reply_to_a_timed_out_order_that_comes_late_is_reported_with_the_order(
-    venue: ScriptedDeribit, caplog: pytest.LogCaptureFixture
+    venue: ScriptedDeribit, silent_trader: DeribitClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The buy's caller was told the outcome is unknown; the reply that says the order
     # exists must not be dropped in silence (a read's late reply is only counted).
-    venue.results["private/buy"] = lambda params: SILENT
-    venue.results["public/status"] = lambda params: SILENT
-    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
-        with pytest.raises(OrderOutcomeUnknown) as raised:
-            await c.private.buy(
-                "BTC-PERPETUAL", amount=10, type="market", label="grid-7", timeout=0.01
-            )
-        with pytest.raises(RequestTimeout):
-            await c.public.status(timeout=0.01)
-        caplog.clear()
-        answer_held(venue, "public/status", {"result": {}})
-        answer_held(venue, "private/buy", PLACED)
-        await until(lambda: warnings_of(caplog))
-        assert await c.public.get_time() == 1  # the read loop goes on
+    c = silent_trader
+    with pytest.raises(OrderOutcomeUnknown) as raised:
+        await c.private.buy("BTC-PERPETUAL", amount=10, type="market", label="grid-7", timeout=0.01)
+    with pytest.raises(RequestTimeout):
+        await c.public.status(timeout=0.01)
+    caplog.clear()
+    answer_held(venue, "public/status", {"result": {}})
+    answer_held(venue, "private/buy", PLACED)
+    await until(lambda: warnings_of(caplog))
+    assert await c.public.get_time() == 1  # the read loop goes on
     [record] = warnings_of(caplog)  # the buy's, not the read's
     late = getattr(record, "late_reply", None)
     assert isinstance(late, LateReply)
@@ -361,17 +365,15 @@ async def test_a_reply_to_a_timed_out_order_that_comes_late_is_reported_with_the
 
 
 async def test_a_refusal_that_comes_after_a_cancelled_order_was_reported_unknown_is_reported(
-    venue: ScriptedDeribit, caplog: pytest.LogCaptureFixture
+    venue: ScriptedDeribit, silent_trader: DeribitClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    venue.results["private/buy"] = lambda params: SILENT
-    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
-        buy = await buy_in_flight(c)
-        caplog.clear()
-        buy.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await buy
-        answer_held(venue, "private/buy", {"error": {"code": 10009, "message": "not_enough_funds"}})
-        await until(lambda: len(warnings_of(caplog)) == 2)
+    buy = await buy_in_flight(silent_trader)
+    caplog.clear()
+    buy.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await buy
+    answer_held(venue, "private/buy", {"error": {"code": 10009, "message": "not_enough_funds"}})
+    await until(lambda: len(warnings_of(caplog)) == 2)
     first, second = warnings_of(caplog)
     late = getattr(second, "late_reply", None)
     assert isinstance(late, LateReply)
@@ -382,23 +384,24 @@ async def test_a_refusal_that_comes_after_a_cancelled_order_was_reported_unknown
 
 @pytest.mark.parametrize("read_first", [True, False], ids=["reply-dropped", "reply-untaken"])
 async def test_an_order_answered_in_the_turn_its_caller_is_cancelled_is_reported(
-    venue: ScriptedDeribit, caplog: pytest.LogCaptureFixture, read_first: bool
+    venue: ScriptedDeribit,
+    silent_trader: DeribitClient,
+    caplog: pytest.LogCaptureFixture,
+    read_first: bool,
 ) -> None:
     # The reply and the cancellation meet in one loop turn. reply-dropped: the caller is
     # cancelled first, so the read loop finds its waiter done; reply-untaken: the read loop
     # hands the reply over and the caller is cancelled before it takes it. Either way the
     # order exists and nobody knew.
-    venue.results["private/buy"] = lambda params: SILENT
-    async with DeribitClient(connector=venue.connector, heartbeat_interval=None, **MOCK_KEY) as c:
-        buy = await buy_in_flight(c)
-        caplog.clear()
-        answer_held(venue, "private/buy", PLACED)  # wakes the read loop first
-        if read_first:
-            buy.cancel()
-        else:
-            asyncio.get_running_loop().call_soon(buy.cancel)  # after the read loop's turn
-        with pytest.raises(asyncio.CancelledError):
-            await buy
+    buy = await buy_in_flight(silent_trader)
+    caplog.clear()
+    answer_held(venue, "private/buy", PLACED)  # wakes the read loop first
+    if read_first:
+        buy.cancel()
+    else:
+        asyncio.get_running_loop().call_soon(buy.cancel)  # after the read loop's turn
+    with pytest.raises(asyncio.CancelledError):
+        await buy
     [record] = warnings_of(caplog)
     late = getattr(record, "late_reply", None)
     assert isinstance(late, LateReply)
