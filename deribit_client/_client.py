@@ -83,6 +83,9 @@ TransportMode = Literal["auto", "websocket", "http"]
 AnyConnection = Connection[RpcProtocol[Any]] | RequestConnection[RpcProtocol[None]]
 
 
+_RECONCILE = "reconcile with client.private.reconcile(error) before retrying"
+
+
 def lost_order_error(
     method: str, params: dict[str, Any], request_id: int, error: DeribitError
 ) -> OrderOutcomeUnknown:
@@ -98,9 +101,6 @@ def lost_order_error(
 ORDER_OUTCOMES = OutcomeRule(ORDER_MUTATIONS | frozenset(FOUND_WITH), lost_order_error)
 """Deribit's requests whose lost reply leaves an outcome unknown (the catalogue's
 ``order_mutation`` and ``found_with`` facts), and their error."""
-
-
-_RECONCILE = "reconcile with client.private.reconcile(error) before retrying"
 
 
 def _lookup_advice(method: str, found_with: str) -> str:

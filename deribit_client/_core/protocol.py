@@ -166,7 +166,7 @@ class OutcomeRule:
 
 
 UNSETTLED_KEPT = 256
-"""Mutations whose outcome was reported unknown that a protocol remembers, newest first,
+"""How many mutations whose outcome was reported unknown a protocol remembers (the newest),
 so that a reply arriving later is reported (:class:`LateReply`) rather than dropped."""
 
 

@@ -26,7 +26,6 @@ from .._core.errors import (
 )
 from .._core.protocol import (
     LateReply,
-    LostErrorRule,
     OutcomeRule,
     PendingRequests,
     Reply,
@@ -51,7 +50,6 @@ __all__ = [
     "Event",
     "Heartbeat",
     "LateReply",
-    "LostErrorRule",
     "Notification",
     "NotificationParams",
     "OutcomeRule",
