@@ -7,6 +7,7 @@ _generator/overrides.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, Literal, overload
 
 from .._catalogue.results import RESULTS
@@ -1058,7 +1059,7 @@ class PublicMethods:
 
     async def set_heartbeat(
         self,
-        interval: float,
+        interval: float | Decimal,
         *,
         timeout: float | None = None,
     ) -> str:
@@ -1144,8 +1145,8 @@ class PrivateMethods:
     async def accept_block_rfq(
         self,
         block_rfq_id: int,
-        price: float,
-        amount: float,
+        price: float | Decimal,
+        amount: float | Decimal,
         direction: Literal['buy', 'sell'],
         legs: Sequence[RfqLegParam],
         time_in_force: Literal['fill_or_kill', 'good_til_cancelled'],
@@ -1180,14 +1181,14 @@ class PrivateMethods:
     async def add_block_rfq_quote(
         self,
         block_rfq_id: int,
-        amount: float,
+        amount: float | Decimal,
         direction: Literal['buy', 'sell'],
         legs: Sequence[RfqQuoteLegParam],
         *,
         label: str | None = None,
         hedge: HedgeParam | None = None,
         execution_instruction: Literal['all_or_none', 'any_part_of'] | None = None,
-        price: float | None = None,
+        price: float | Decimal | None = None,
         expires_at: int | None = None,
         timeout: float | None = None,
     ) -> BlockRfqQuote:
@@ -1805,8 +1806,8 @@ class PrivateMethods:
         *,
         detailed: Literal[True],
         freeze_quotes: bool | None = None,
-        min_delta: float | None = None,
-        max_delta: float | None = None,
+        min_delta: float | Decimal | None = None,
+        max_delta: float | Decimal | None = None,
         quote_set_id: str | None = None,
         instrument_name: str | None = None,
         kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
@@ -1821,8 +1822,8 @@ class PrivateMethods:
         *,
         detailed: Literal[False] | None = None,
         freeze_quotes: bool | None = None,
-        min_delta: float | None = None,
-        max_delta: float | None = None,
+        min_delta: float | Decimal | None = None,
+        max_delta: float | Decimal | None = None,
         quote_set_id: str | None = None,
         instrument_name: str | None = None,
         kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
@@ -1837,8 +1838,8 @@ class PrivateMethods:
         *,
         detailed: bool | None = None,
         freeze_quotes: bool | None = None,
-        min_delta: float | None = None,
-        max_delta: float | None = None,
+        min_delta: float | Decimal | None = None,
+        max_delta: float | Decimal | None = None,
         quote_set_id: str | None = None,
         instrument_name: str | None = None,
         kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
@@ -1852,8 +1853,8 @@ class PrivateMethods:
         *,
         detailed: bool | None = None,
         freeze_quotes: bool | None = None,
-        min_delta: float | None = None,
-        max_delta: float | None = None,
+        min_delta: float | Decimal | None = None,
+        max_delta: float | Decimal | None = None,
         quote_set_id: str | None = None,
         instrument_name: str | None = None,
         kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
@@ -2267,13 +2268,13 @@ class PrivateMethods:
     async def edit_block_rfq_quote(
         self,
         legs: Sequence[RfqQuoteLegParam],
-        amount: float,
+        amount: float | Decimal,
         *,
         block_rfq_quote_id: int | None = None,
         label: str | None = None,
         hedge: HedgeParam | None = None,
         block_rfq_id: int | None = None,
-        price: float | None = None,
+        price: float | Decimal | None = None,
         timeout: float | None = None,
     ) -> BlockRfqQuote:
         """``private/edit_block_rfq_quote``: **Maker method** This method edits a Block RFQ
@@ -2833,7 +2834,7 @@ class PrivateMethods:
     async def get_leg_prices(
         self,
         legs: Sequence[LegParam],
-        price: float,
+        price: float | Decimal,
         *,
         timeout: float | None = None,
     ) -> LegPrices:
@@ -2857,8 +2858,8 @@ class PrivateMethods:
     async def get_margins(
         self,
         instrument_name: str,
-        amount: float,
-        price: float,
+        amount: float | Decimal,
+        price: float | Decimal,
         *,
         timeout: float | None = None,
     ) -> Margins:
@@ -4290,10 +4291,10 @@ class PrivateMethods:
         frozen_time: int,
         *,
         mmp_group: str | None = None,
-        quantity_limit: float | None = None,
-        delta_limit: float | None = None,
-        vega_limit: float | None = None,
-        max_quote_quantity: float | None = None,
+        quantity_limit: float | Decimal | None = None,
+        delta_limit: float | Decimal | None = None,
+        vega_limit: float | Decimal | None = None,
+        max_quote_quantity: float | Decimal | None = None,
         block_rfq: bool | None = None,
         trade_count_limit: int | None = None,
         timeout: float | None = None,
@@ -4436,7 +4437,7 @@ class PrivateMethods:
     async def submit_transfer_between_subaccounts(
         self,
         currency: str,
-        amount: float,
+        amount: float | Decimal,
         destination: int,
         *,
         source: int | None = None,
@@ -4466,7 +4467,7 @@ class PrivateMethods:
     async def submit_transfer_to_subaccount(
         self,
         currency: str,
-        amount: float,
+        amount: float | Decimal,
         destination: int,
         *,
         timeout: float | None = None,
@@ -4489,7 +4490,7 @@ class PrivateMethods:
     async def submit_transfer_to_user(
         self,
         currency: str,
-        amount: float,
+        amount: float | Decimal,
         destination: str,
         *,
         timeout: float | None = None,
@@ -4630,7 +4631,7 @@ class PrivateMethods:
         self,
         currency: str,
         address: str,
-        amount: float,
+        amount: float | Decimal,
         *,
         priority: Literal['insane', 'extreme_high', 'very_high', 'high', 'mid', 'low', 'very_low'] | None = None,
         timeout: float | None = None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any
+from decimal import Decimal
+from typing import Any, Final
 
 import msgspec
 
@@ -18,6 +19,7 @@ __all__ = [
     "check_finite",
     "check_int",
     "check_length",
+    "encode_json",
     "int_bounds",
 ]
 
@@ -25,6 +27,13 @@ PLAIN = frozenset({str, int, bool})
 """Value types that need no check (a float may be NaN, a container may hold one)."""
 
 _isfinite = math.isfinite
+
+encode_json: Final = msgspec.json.Encoder(decimal_format="number").encode
+"""Encode a request (any venue) to JSON bytes. A ``Decimal`` goes out as a JSON number with
+its exact digits (``Decimal("50000.5")`` as ``50000.5``): venues type prices and amounts as
+numbers and refuse them as text (msgspec's default), and a float would round them. Only
+finite values: :func:`check_finite` refuses the others first (msgspec would write ``NaN``,
+which is not JSON)."""
 
 
 def call_arguments() -> dict[str, Any]:
@@ -38,10 +47,12 @@ def call_arguments() -> dict[str, Any]:
 
 
 def check_finite(label: str, params: Any) -> None:
-    """Refuse a NaN or infinite number anywhere in ``params``, nested ones included.
+    """Refuse a NaN or infinite number (a float or a ``Decimal``) anywhere in ``params``,
+    nested ones included.
 
-    JSON has neither: msgspec would send ``null``, which venues read as an absent member
-    (an order's minimum quantity, a mass quote's price). numpy's floats are floats too.
+    JSON has neither: msgspec would send a float's as ``null``, which venues read as an
+    absent member (an order's minimum quantity, a mass quote's price), and a Decimal's as
+    ``NaN``, which is not JSON. numpy's floats are floats too.
 
     Raises:
         ClientError: names ``label`` (the method) and the parameter's path, e.g.
@@ -57,12 +68,14 @@ def check_finite(label: str, params: Any) -> None:
         raise ClientError(f"{label}: parameter {name!r} is {bad!r}; send a finite number")
 
 
-def _non_finite(value: Any) -> tuple[str, float] | None:
+def _non_finite(value: Any) -> tuple[str, float | Decimal] | None:
     # Where a NaN or infinity sits in one value (("[0].price", nan)), if anywhere.
     if isinstance(value, float):
         return None if _isfinite(value) else ("", value)
     if type(value) in PLAIN or value is None:
         return None
+    if isinstance(value, Decimal):
+        return None if value.is_finite() else ("", value)
     items: Iterable[tuple[Any, Any]]
     if isinstance(value, list | tuple | set | frozenset):
         items, form = enumerate(value), "[{}]"
@@ -71,7 +84,7 @@ def _non_finite(value: Any) -> tuple[str, float] | None:
     else:
         # Structs, dataclasses and the like go out as objects: look at what msgspec sends.
         try:
-            sent = msgspec.to_builtins(value)
+            sent = msgspec.to_builtins(value, builtin_types=(Decimal,))
         except Exception:
             return None  # the encoder refuses it with its own error
         return _non_finite(sent) if type(sent) is dict or type(sent) is list else None

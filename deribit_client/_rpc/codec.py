@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from .._core.decoding import DecoderCache, dec_hook, value_decoder
+from .._core.values import encode_json
 from .wire import EMPTY_RAW, Envelope, EnvelopeMeta, Notification
 
 __all__ = [
@@ -25,9 +26,8 @@ DECODE_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
 nesting deeper than the stack (RecursionError), invalid UTF-8 in bytes or lone surrogates in a
 str (UnicodeDecodeError/UnicodeEncodeError, both ValueErrors)."""
 
-_encoder = msgspec.json.Encoder()
-encode = _encoder.encode
-"""Encode any msgspec-supported value to JSON bytes."""
+encode = encode_json
+"""Encode any msgspec-supported value to JSON bytes (Decimals as numbers)."""
 
 decode_envelope = msgspec.json.Decoder(Envelope).decode
 """Decode one incoming frame (bytes or str) into an :class:`Envelope`."""

@@ -16,6 +16,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Generic, Literal, NoReturn, TypeVar, get_args
 
@@ -850,21 +851,21 @@ class ExberryClient:
         *,
         instrument: str,
         side: Side,
-        quantity: float,
+        quantity: float | Decimal,
         mpOrderId: int,
         orderType: OrderType = "Limit",
-        price: float | None = None,
-        stopPrice: float | None = None,
+        price: float | Decimal | None = None,
+        stopPrice: float | Decimal | None = None,
         timeInForce: TimeInForce | None = None,
         expiryDate: int | None = None,
         expiryDay: str | None = None,
         displayMethod: DisplayMethod | None = None,
-        displayQuantity: float | None = None,
-        displayLowQuantity: float | None = None,
-        displayHighQuantity: float | None = None,
+        displayQuantity: float | Decimal | None = None,
+        displayLowQuantity: float | Decimal | None = None,
+        displayHighQuantity: float | Decimal | None = None,
         accountType: Literal["Client", "House"] | None = None,
         parties: Sequence[Party | Mapping[str, Any]] | None = None,
-        minQuantity: float | None = None,
+        minQuantity: float | Decimal | None = None,
         stpAction: StpAction | None = None,
         metadata: str | None = None,
         timeout: float | None = None,
@@ -906,17 +907,17 @@ class ExberryClient:
         *,
         orderId: int,
         instrument: str,
-        quantity: float,
-        price: float | None = None,
+        quantity: float | Decimal,
+        price: float | Decimal | None = None,
         timeInForce: TimeInForce | None = None,
         expiryDate: int | None = None,
         expiryDay: str | None = None,
-        stopPrice: float | None = None,
-        minQuantity: float | None = None,
+        stopPrice: float | Decimal | None = None,
+        minQuantity: float | Decimal | None = None,
         stpAction: StpAction | None = None,
-        displayQuantity: float | None = None,
-        displayLowQuantity: float | None = None,
-        displayHighQuantity: float | None = None,
+        displayQuantity: float | Decimal | None = None,
+        displayLowQuantity: float | Decimal | None = None,
+        displayHighQuantity: float | Decimal | None = None,
         metadata: str | None = None,
         timeout: float | None = None,
     ) -> OrderIdResult:
@@ -932,8 +933,8 @@ class ExberryClient:
         *,
         orderId: int,
         instrument: str,
-        quantity: float,
-        displayQuantity: float | None = None,
+        quantity: float | Decimal,
+        displayQuantity: float | Decimal | None = None,
         timeout: float | None = None,
     ) -> OrderIdResult:
         """``v1/exchange.market/modifyOrder``: deprecated by Exberry since v1.51.0 (warns);
@@ -992,8 +993,8 @@ class ExberryClient:
         type: str,
         flow: TradeReportFlow,
         externalTradeId: int,
-        price: float,
-        quantity: float,
+        price: float | Decimal,
+        quantity: float | Decimal,
         buy: TradeReportSide | Mapping[str, Any],
         sell: TradeReportSide | Mapping[str, Any],
         timeout: float | None = None,
@@ -1029,7 +1030,7 @@ class ExberryClient:
         *,
         instrument: str,
         side: Side,
-        quantity: float,
+        quantity: float | Decimal,
         mpRfqId: int,
         expireTime: int | dt.datetime | None = None,
         accountType: Literal["Client", "House"] | None = None,
@@ -1067,8 +1068,8 @@ class ExberryClient:
         instrument: str,
         quoteId: int,
         side: Side,
-        price: float,
-        quantity: float,
+        price: float | Decimal,
+        quantity: float | Decimal,
         timeout: float | None = None,
     ) -> TradeIdResult:
         """``v1/exchange.market/acceptQuote``: trade with a quote on one's own RFQ.
@@ -1142,7 +1143,7 @@ class ExberryClient:
         type: TransactionType,
         ledgerAccountId: int | str,
         assetId: int | str,
-        amount: float | str,
+        amount: float | Decimal | str,
         description: str | None = None,
         instructionDetailsId: str | None = None,
         assetDetailsId: str | None = None,
@@ -1157,7 +1158,7 @@ class ExberryClient:
         asset (cash or not) and the type. A lost reply raises ``OrderOutcomeUnknown``: the
         request has no key of yours, so look before re-sending."""
         check_choice("type", type, get_args(TransactionType))
-        if isinstance(amount, bool) or not isinstance(amount, int | float | str):
+        if not _is_amount(amount):
             raise ClientError(f"amount must be a number or its text, not {amount!r}")
         q = f"{LEDGER}/createTransactionRequest"
         return await self._request(q, _members(call_arguments()), TransferResult, timeout)
@@ -1800,9 +1801,9 @@ class ExberryClient:
         *,
         instrument: str,
         side: Side,
-        quantity: float,
+        quantity: float | Decimal,
         orderType: Literal["Limit", "Market"] = "Limit",
-        price: float | None = None,
+        price: float | Decimal | None = None,
         timeInForce: TimeInForce | None = None,
         timeout: float | None = None,
     ) -> None:
@@ -1990,7 +1991,7 @@ def _check_order_by(order_by: object, fields: tuple[str, ...]) -> None:
 
 
 def _order_terms(
-    order_type: OrderType, price: float | None, time_in_force: TimeInForce | None
+    order_type: OrderType, price: float | Decimal | None, time_in_force: TimeInForce | None
 ) -> TimeInForce:
     """An order's price checked against its type (a limit needs one, a market order takes
     none), and its time in force, by default ``IOC`` for orders that trade at market
@@ -2072,8 +2073,14 @@ def _check_transfer_assets(name: str, assets: object, required: bool = False) ->
         members = msgspec.structs.asdict(asset) if isinstance(asset, TransferAsset) else asset
         for member in ("assetId", "amount"):
             value = members.get(member)
-            if isinstance(value, bool) or not isinstance(value, int | float | str):
+            if not _is_amount(value):
                 raise ClientError(f"{name}: {member} must be a number or its text: {asset!r}")
+
+
+def _is_amount(value: object) -> bool:
+    """Whether ``value`` is what the ledger takes for an id or amount: a number (a
+    ``Decimal`` too, not a bool) or its text."""
+    return not isinstance(value, bool) and isinstance(value, int | float | Decimal | str)
 
 
 def _check_optional(name: str, value: object, kind: Any) -> None:
@@ -2202,6 +2209,11 @@ def _check_q_d(q: object, d: object) -> None:
         raise ClientError(f"d must be a mapping, not {type(d).__name__}")
 
 
+_KEPT = (Decimal,)
+"""What a model keeps as it is on its way into a request: the encoder writes a Decimal as a
+number (``to_builtins`` alone would make it text, which Exberry refuses for a quantity)."""
+
+
 def _members(values: dict[str, Any]) -> dict[str, Any]:
     """A method's arguments as a request ``d``: Exberry omits empty members."""
     return {name: _json(value) for name, value in values.items() if value is not None}
@@ -2211,7 +2223,7 @@ def _json(value: Any) -> Any:
     """An argument as JSON can carry it: a model (a party, a quote detail) as Exberry's
     object, any mapping (``orderBy``, a party given as one) as a dict, a tuple as a list."""
     if isinstance(value, msgspec.Struct):
-        return msgspec.to_builtins(value)
+        return msgspec.to_builtins(value, builtin_types=_KEPT)
     if isinstance(value, Mapping):
         return {key: _json(item) for key, item in value.items()}
     if type(value) in (list, tuple):
@@ -2222,7 +2234,7 @@ def _json(value: Any) -> Any:
 def _report_side(name: str, side: object) -> dict[str, Any]:
     """A trade report's ``buy`` or ``sell`` as Exberry's JSON: it needs ``mpName``."""
     if isinstance(side, TradeReportSide):
-        out: dict[str, Any] = msgspec.to_builtins(side)
+        out: dict[str, Any] = msgspec.to_builtins(side, builtin_types=_KEPT)
     elif isinstance(side, Mapping):
         out = _members(dict(side))  # Party objects as JSON, empty members left out
     else:

@@ -25,7 +25,7 @@ import msgspec
 from .._core.decoding import DecoderCache, dec_hook, value_decoder
 from .._core.errors import DeribitError, ProtocolError
 from .._core.protocol import OutcomeRule, PendingRequests, Reply, Route, Violation
-from .._core.values import check_finite
+from .._core.values import check_finite, encode_json
 from .errors import exberry_error
 from .wire import ErrorData, Frame, Request
 
@@ -36,7 +36,7 @@ W = TypeVar("W")
 _DECODE_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
 _decode_frame = msgspec.json.Decoder(Frame).decode
 _decode_error = msgspec.json.Decoder(ErrorData).decode
-_encode = msgspec.json.Encoder().encode
+_encode = encode_json
 _MAX_SID = 2**31 - 1
 _ECHOES = frozenset({"v1/heartbeat/ping"})
 _HELD_SIDS = 1_024

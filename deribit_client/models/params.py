@@ -5,11 +5,13 @@ Deribit's spec types these parameters only as "JSON string containing array of o
 their members come from the method descriptions and request examples (REFERENCE 7.10).
 Where the reference is unsure of a member (``?``), it is optional here. The spec's examples
 sometimes write numbers as strings (``"amount": "1"``), which Deribit accepts; these types
-ask for numbers.
+ask for numbers: a float, or a ``Decimal``, which goes out as a JSON number with its exact
+digits.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import NotRequired, Required, TypedDict
 
 from .trading import Direction, OrderType, TimeInForce, Trigger
@@ -36,7 +38,7 @@ class LegParam(TypedDict):
     and ``create_block_rfq``'s ``legs``."""
 
     instrument_name: str
-    amount: float
+    amount: float | Decimal
     direction: Direction
 
 
@@ -45,8 +47,8 @@ class BlockTradeLegParam(TypedDict):
     ``simulate_block_trade``); ``direction`` is always the maker's."""
 
     instrument_name: str
-    price: float
-    amount: float
+    price: float | Decimal
+    amount: float | Decimal
     direction: Direction
 
 
@@ -54,7 +56,7 @@ class RfqLegParam(TypedDict):
     """One leg of a Block RFQ by ratio, as ``accept_block_rfq`` takes it."""
 
     instrument_name: str
-    ratio: float
+    ratio: float | Decimal
     direction: Direction
 
 
@@ -62,7 +64,7 @@ class RfqQuoteLegParam(RfqLegParam):
     """One leg of a Block RFQ quote (``add_block_rfq_quote``, ``edit_block_rfq_quote``):
     a ratio leg with its price."""
 
-    price: float
+    price: float | Decimal
 
 
 class HedgeParam(TypedDict):
@@ -70,8 +72,8 @@ class HedgeParam(TypedDict):
 
     instrument_name: str
     direction: Direction
-    price: float
-    amount: float
+    price: float | Decimal
+    amount: float | Decimal
 
 
 class ClientInfoParam(TypedDict):
@@ -87,15 +89,15 @@ class TradeAllocationParam(TypedDict, total=False):
 
     user_id: int
     client_info: ClientInfoParam
-    amount: Required[float]
+    amount: Required[float | Decimal]
 
 
 class QuoteSideParam(TypedDict, total=False):
     """One side of a mass quote; without ``amount`` it moves the resting quote of that side
     to ``price`` and keeps its amount (Deribit's Mass Quotes Specifications)."""
 
-    price: Required[float]
-    amount: float
+    price: Required[float | Decimal]
+    amount: float | Decimal
     post_only: bool
     reject_post_only: bool
 
@@ -115,8 +117,8 @@ class PositionMoveParam(TypedDict, total=False):
     mark price."""
 
     instrument_name: Required[str]
-    amount: Required[float]
-    price: float
+    amount: Required[float | Decimal]
+    price: float | Decimal
 
 
 class OtocoOrderParam(TypedDict, total=False):
@@ -124,17 +126,17 @@ class OtocoOrderParam(TypedDict, total=False):
     fills (``linked_order_type``); without ``direction`` and ``amount`` it has the primary's
     amount and closes what the primary opens (in an OCO pair, trades the primary's way)."""
 
-    amount: float
+    amount: float | Decimal
     direction: Direction
     type: OrderType
     label: str
-    price: float
+    price: float | Decimal
     reduce_only: bool
     time_in_force: TimeInForce
     post_only: bool
     reject_post_only: bool
-    trigger_price: float
-    trigger_offset: float
+    trigger_price: float | Decimal
+    trigger_offset: float | Decimal
     trigger: Trigger
 
 

@@ -11,6 +11,7 @@ import math
 import time
 import types
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -173,6 +174,24 @@ async def test_cancel_replace_and_mass_cancel(exberry_client: ExberryClient) -> 
             instrument="ETH", side="Sell", quantity=1, price=20.0 + n, mpOrderId=100 + n
         )
     assert (await exberry_client.mass_cancel(instrument="ETH")).numberOfOrders == 3
+
+
+async def test_quantities_and_prices_may_be_decimals(exberry_client: ExberryClient) -> None:
+    placed = await exberry_client.place_order(
+        instrument="ETH", side="Buy", quantity=Decimal("2.000001"), price=Decimal("10.5"),
+        mpOrderId=1,
+    )  # fmt: skip
+    state = await exberry_client.order_book_state()
+    assert [(o.quantity, o.price) for o in state.orders] == [(2.000001, 10.5)]
+    await exberry_client.replace_order(
+        orderId=placed.orderId, instrument="ETH", quantity=Decimal("3.25"), price=Decimal("11")
+    )
+    state = await exberry_client.order_book_state()
+    assert [(o.quantity, o.price) for o in state.orders] == [(3.25, 11)]
+    with pytest.raises(ClientError, match="'price' is Decimal"):
+        await exberry_client.place_order(
+            instrument="ETH", side="Buy", quantity=1, price=Decimal("NaN"), mpOrderId=2
+        )
 
 
 @pytest.mark.parametrize(

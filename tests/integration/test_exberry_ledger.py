@@ -65,8 +65,8 @@ async def test_balances_stream_and_move_with_deposits_and_withdrawals(
                 instructionDetailsId="2eb83b2f-1118-4ecf-87ee-b18d639ff07f",
             )  # fmt: skip
         assert missing.value.code == 100
-        deposit = await client.create_transaction_request(
-            type="Deposit", ledgerAccountId=36, assetId=GOLD, amount=1.5,
+        deposit = await client.create_transaction_request(  # an amount may be a Decimal
+            type="Deposit", ledgerAccountId=36, assetId=GOLD, amount=Decimal("1.5"),
             instructionDetailsId="2eb83b2f-1118-4ecf-87ee-b18d639ff07f",
             assetDetailsId="080f8c19-55e6-42fe-a211-735425f17adb", description="bars",
         )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from deribit_client._auth import Grant
 from deribit_client.models import (
     CancelFailure,
     CancelSuccess,
+    LegParam,
     Order,
     OrderResponse,
     cancel_failures,
@@ -309,6 +311,21 @@ async def test_place_edit_cancel_and_query(trader: DeribitClient) -> None:
     assert [o.order_state for o in states] == ["cancelled"]
     with pytest.raises(NotFoundError):
         await trader.private.get_order_state("SIM-nope")
+
+
+@pytest.mark.parametrize("transport", ["websocket", "http"])
+async def test_prices_and_amounts_may_be_decimals(sim: DeribitSimulator, transport: Any) -> None:
+    async with DeribitClient(url=sim.url, transport=transport, **KEY) as client:
+        price = Decimal(str(await below_bid(client))) + Decimal("0.5")
+        placed = await client.private.buy(PERP, amount=Decimal("30"), price=price, label="dec")
+        assert (placed.order.amount, placed.order.price) == (30, float(price))
+        edited = await client.private.edit(placed.order.order_id, amount=Decimal("4E+1"))
+        assert edited.order.amount == 40
+        legs: list[LegParam] = [
+            {"instrument_name": PERP, "amount": Decimal("10"), "direction": "buy"}
+        ]
+        assert await client.private.get_leg_prices(legs, price=Decimal("1.5"))
+        await client.private.cancel(placed.order.order_id)
 
 
 async def test_market_fill_positions_trades_and_close(trader: DeribitClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -74,6 +75,30 @@ def test_request_uses_named_params_integer_ids_and_omits_none() -> None:
     _, second = protocol.prepare_request("public/get_time", None, Any, None, "w")
     assert msgspec.json.decode(second)["id"] == 2
     assert msgspec.json.decode(second)["params"] == {}
+
+
+class _Leg(msgspec.Struct):
+    amount: Decimal
+
+
+def test_decimals_go_out_as_json_numbers_with_every_digit() -> None:
+    # As text Deribit refuses them ("wrong format"); as floats they would lose digits.
+    price = "50000.123456789012345"
+    params = {"price": Decimal(price), "legs": [{"amount": Decimal("1E-8")}, _Leg(Decimal("2.50"))]}
+    _, frame = make().prepare_request("private/buy", params, Any, None, "w")
+    assert f'"price":{price},'.encode() in frame
+    assert b'"legs":[{"amount":1E-8},{"amount":2.50}]' in frame
+    assert msgspec.json.decode(frame)["params"]["price"] == float(price)
+
+
+@pytest.mark.parametrize("bad", ["NaN", "-Infinity", "sNaN"])
+def test_a_decimal_that_is_not_finite_is_refused_by_name(bad: str) -> None:
+    protocol = make()
+    with pytest.raises(ClientError, match=r"'legs\[0\]\.amount' is Decimal"):
+        protocol.prepare_request("private/x", {"legs": [_Leg(Decimal(bad))]}, Any, None, "w")
+    with pytest.raises(ClientError, match=r"'price' is Decimal"):
+        protocol.prepare_request("private/buy", {"price": Decimal(bad)}, Any, None, "w")
+    assert protocol.pending_count == 0
 
 
 def test_oversized_request_is_refused_before_it_is_pending() -> None:

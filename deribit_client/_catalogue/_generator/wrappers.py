@@ -21,7 +21,9 @@ from .models import ModelPlan, escape_doc, model_names, py_name
 
 __all__ = ["as_sequence", "render_wrappers", "wrapped_methods"]
 
-_SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+_SCALARS = {"string": "str", "integer": "int", "number": "float | Decimal", "boolean": "bool"}
+"""Parameter types by JSON type: a number may be a ``Decimal`` (sent as a JSON number with
+its exact digits: ``_core.values.encode_json``)."""
 
 
 def wrapped_methods(methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -147,7 +149,7 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
     """The text of ``_api/generated.py``."""
     wrapped = wrapped_methods(methods)
     used = model_names(_returned(plan, m["name"])[0] for m in wrapped)
-    lines = [*header, "from collections.abc import Sequence"]
+    lines = [*header, "from collections.abc import Sequence", "from decimal import Decimal"]
     lines += ["from typing import Any, Literal, overload", ""]
     lines += ["from .._catalogue.results import RESULTS", "from .._core.values import check_length"]
     lines += ["from ..models import (", *(f"    {name}," for name in used), ")"]
