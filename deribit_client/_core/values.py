@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -13,14 +14,18 @@ import msgspec
 from .errors import ClientError
 
 __all__ = [
+    "ENCODE_ERRORS",
     "PLAIN",
+    "as_builtins",
     "call_arguments",
     "check_choice",
     "check_finite",
     "check_int",
     "check_length",
+    "check_sendable",
     "encode_json",
     "int_bounds",
+    "unencodable",
 ]
 
 PLAIN = frozenset({str, int, bool})
@@ -28,12 +33,63 @@ PLAIN = frozenset({str, int, bool})
 
 _isfinite = math.isfinite
 
-encode_json: Final = msgspec.json.Encoder(decimal_format="number").encode
+
+def _number(value: Any) -> Any:
+    """msgspec's ``enc_hook`` for requests: the plain value of a number it does not know.
+
+    numpy's scalars and arrays (an amount read from a DataFrame is an ``int64``, a price
+    may be a ``float32``, a flag a ``numpy.bool``) as the Python values they hold, and
+    other libraries' ``numbers.Integral`` as ints and non-rational ``numbers.Real`` as
+    floats. A ``Fraction`` is refused: as a float it would lose its exactness unseen.
+    """
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Rational):
+        return float(value)
+    if isinstance(value, numbers.Rational):
+        raise TypeError(f"{type(value).__name__} values have no exact JSON number: use Decimal")
+    raise TypeError(f"{type(value).__qualname__} values cannot be sent as JSON")
+
+
+ENCODE_ERRORS: Final = (TypeError, msgspec.EncodeError)
+"""What :func:`encode_json` raises for a value it cannot send (see :func:`unencodable`)."""
+
+
+def unencodable(label: str, exc: Exception) -> ClientError:
+    """The error for a request of ``label`` (a method, a qualifier) that
+    :func:`encode_json` refused with ``exc``."""
+    return ClientError(f"cannot encode params for {label}: {exc}")
+
+
+encode_json: Final = msgspec.json.Encoder(decimal_format="number", enc_hook=_number).encode
 """Encode a request (any venue) to JSON bytes. A ``Decimal`` goes out as a JSON number with
 its exact digits (``Decimal("50000.5")`` as ``50000.5``): venues type prices and amounts as
-numbers and refuse them as text (msgspec's default), and a float would round them. Only
-finite values: :func:`check_finite` refuses the others first (msgspec would write ``NaN``,
-which is not JSON)."""
+numbers and refuse them as text (msgspec's default), and a float would round them. numpy's
+numbers go out as the numbers they hold. Only finite values: :func:`check_finite` refuses
+the others first (msgspec would write ``NaN``, which is not JSON)."""
+
+
+def as_builtins(value: Any) -> Any:
+    """``value`` (a Struct, a dataclass, ...) as the dicts, lists and scalars
+    :func:`encode_json` would send, Decimals kept as they are (``to_builtins`` alone would
+    make them text)."""
+    return msgspec.to_builtins(value, builtin_types=(Decimal,), enc_hook=_number)
+
+
+def check_sendable(label: str, params: Any) -> None:
+    """:func:`check_finite`, then that :func:`encode_json` can send ``params`` at all: for
+    a request made now and sent later (a stream, opened again after every reconnect).
+
+    Raises:
+        ClientError: naming ``label`` and the problem.
+    """
+    check_finite(label, params)
+    try:
+        encode_json(params)
+    except ENCODE_ERRORS as exc:
+        raise unencodable(label, exc) from None
 
 
 def call_arguments() -> dict[str, Any]:
@@ -82,12 +138,12 @@ def _non_finite(value: Any) -> tuple[str, float | Decimal] | None:
     elif isinstance(value, Mapping):
         items, form = value.items(), ".{}"
     else:
-        # Structs, dataclasses and the like go out as objects: look at what msgspec sends.
+        # Structs, dataclasses, numpy's numbers and the like: look at what would be sent.
         try:
-            sent = msgspec.to_builtins(value, builtin_types=(Decimal,))
+            sent = as_builtins(value)
         except Exception:
             return None  # the encoder refuses it with its own error
-        return _non_finite(sent) if type(sent) is dict or type(sent) is list else None
+        return _non_finite(sent)
     for key, item in items:
         tp = type(item)
         if tp in PLAIN or item is None or (tp is float and _isfinite(item)):
@@ -124,7 +180,8 @@ def check_choice(name: str, value: object, choices: tuple[object, ...]) -> objec
         ClientError: naming ``name`` and the choices, before anything is sent (the venue's
             answer to an unlisted value is undocumented, if it answers at all).
     """
-    if not any(value == c and type(value) is type(c) for c in choices):
+    # The type first: a value that compares by elements (a numpy array) must not compare.
+    if not any(type(value) is type(c) and value == c for c in choices):
         listed = ", ".join(map(repr, choices))
         raise ClientError(f"{name} must be one of {listed}, not {value!r}")
     return value

@@ -32,7 +32,7 @@ from .._core.protocol import (
     Route,
     Violation,
 )
-from .._core.values import PLAIN, check_finite
+from .._core.values import ENCODE_ERRORS, PLAIN, check_finite, unencodable
 from .._errors import error_from_code
 from .codec import (
     DECODE_ERRORS,
@@ -215,8 +215,8 @@ class RpcProtocol(PendingRequests[W, _Pending[W]]):
         request_id = next(self._ids)
         try:
             frame = encode(Request("2.0", request_id, method, sent))
-        except (TypeError, msgspec.EncodeError) as exc:
-            raise ClientError(f"cannot encode params for {method}: {exc}") from None
+        except ENCODE_ERRORS as exc:
+            raise unencodable(method, exc) from None
         if len(frame) > self._max_frame:
             raise RequestTooLarge(
                 f"{method} request is {len(frame)} bytes; Deribit accepts at most "
@@ -396,9 +396,13 @@ def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, An
             f"params of {method} must be a mapping of parameter names to values, "
             f"not {type(params).__name__}"
         )
+    try:
+        has_none = None in params.values()
+    except Exception:  # a value that compares by elements (a numpy array) or fails to
+        has_none = True
     clean = (
         {k: v for k, v in params.items() if v is not None}
-        if None in params.values()
+        if has_none
         else params
         if type(params) is dict
         else dict(params)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import numbers
 import re
 import time
 import warnings
@@ -35,7 +36,13 @@ from .._core.protocol import OutcomeRule
 from .._core.streams import DEFAULT_MAXSIZE, ErrorCallback, Gap, Policy, Stream, check_maxsize
 from .._core.supervisor import ConnectionState, ReconnectPolicy, Supervisor, refuse_after_a_turn
 from .._core.tasks import finish_all
-from .._core.values import call_arguments, check_choice, check_finite, check_int
+from .._core.values import (
+    as_builtins,
+    call_arguments,
+    check_choice,
+    check_int,
+    check_sendable,
+)
 from .._errors import OrderOutcomeUnknown
 from ..transports.base import Connector
 from ..transports.websocket import WebSocketConnector
@@ -328,7 +335,7 @@ class ExberryStream(Stream[T], Generic[T]):
         key_of: Callable[[Any], Any] | None = None,
         convert: Callable[[Any], list[Any]] | None = None,
     ) -> None:
-        check_finite(q, d)  # here, not where it opens: the caller hears of it at once
+        check_sendable(q, d)  # here, not where it opens: the caller hears of it at once
         super().__init__(q, policy, maxsize, callback, on_error, key_of)
         self._client = client
         self._convert = convert
@@ -2079,8 +2086,8 @@ def _check_transfer_assets(name: str, assets: object, required: bool = False) ->
 
 def _is_amount(value: object) -> bool:
     """Whether ``value`` is what the ledger takes for an id or amount: a number (a
-    ``Decimal`` too, not a bool) or its text."""
-    return not isinstance(value, bool) and isinstance(value, int | float | Decimal | str)
+    ``Decimal`` or numpy's too, not a bool) or its text."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real | Decimal | str)
 
 
 def _check_optional(name: str, value: object, kind: Any) -> None:
@@ -2209,11 +2216,6 @@ def _check_q_d(q: object, d: object) -> None:
         raise ClientError(f"d must be a mapping, not {type(d).__name__}")
 
 
-_KEPT = (Decimal,)
-"""What a model keeps as it is on its way into a request: the encoder writes a Decimal as a
-number (``to_builtins`` alone would make it text, which Exberry refuses for a quantity)."""
-
-
 def _members(values: dict[str, Any]) -> dict[str, Any]:
     """A method's arguments as a request ``d``: Exberry omits empty members."""
     return {name: _json(value) for name, value in values.items() if value is not None}
@@ -2223,7 +2225,7 @@ def _json(value: Any) -> Any:
     """An argument as JSON can carry it: a model (a party, a quote detail) as Exberry's
     object, any mapping (``orderBy``, a party given as one) as a dict, a tuple as a list."""
     if isinstance(value, msgspec.Struct):
-        return msgspec.to_builtins(value, builtin_types=_KEPT)
+        return as_builtins(value)
     if isinstance(value, Mapping):
         return {key: _json(item) for key, item in value.items()}
     if type(value) in (list, tuple):
@@ -2234,7 +2236,7 @@ def _json(value: Any) -> Any:
 def _report_side(name: str, side: object) -> dict[str, Any]:
     """A trade report's ``buy`` or ``sell`` as Exberry's JSON: it needs ``mpName``."""
     if isinstance(side, TradeReportSide):
-        out: dict[str, Any] = msgspec.to_builtins(side, builtin_types=_KEPT)
+        out: dict[str, Any] = as_builtins(side)
     elif isinstance(side, Mapping):
         out = _members(dict(side))  # Party objects as JSON, empty members left out
     else:

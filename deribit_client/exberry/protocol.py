@@ -25,7 +25,7 @@ import msgspec
 from .._core.decoding import DecoderCache, dec_hook, value_decoder
 from .._core.errors import DeribitError, ProtocolError
 from .._core.protocol import OutcomeRule, PendingRequests, Reply, Route, Violation
-from .._core.values import check_finite, encode_json
+from .._core.values import ENCODE_ERRORS, check_finite, encode_json, unencodable
 from .errors import exberry_error
 from .wire import ErrorData, Frame, Request
 
@@ -151,11 +151,15 @@ class ExberryProtocol(PendingRequests[W, _Pending[W]]):
         sent none), or with ``many`` the list of every ``d``, when ``sig: 1`` arrives.
 
         Raises:
-            ClientError: ``d`` holds a NaN or infinite number (JSON would carry ``null``).
+            ClientError: ``d`` holds a NaN or infinite number (JSON would carry ``null``),
+                or a value JSON cannot carry.
         """
         check_finite(q, d)
         sid = self._sid()
-        frame = _encode(Request(q, sid, d, token=self._token))
+        try:
+            frame = _encode(Request(q, sid, d, token=self._token))
+        except ENCODE_ERRORS as exc:
+            raise unencodable(q, exc) from None
         self._pending[sid] = _Pending(q, d, item_type, many, waiter, deadline, timeout)
         return sid, frame
 

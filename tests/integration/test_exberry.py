@@ -12,9 +12,11 @@ import time
 import types
 from collections.abc import Callable
 from decimal import Decimal
+from fractions import Fraction
 from typing import Annotated, Any
 
 import msgspec
+import numpy as np
 import pytest
 
 from deribit_client import ClientError, Gap, OrderOutcomeUnknown, ProtocolError
@@ -621,6 +623,10 @@ async def test_numbers_that_json_cannot_carry_are_refused_before_sending(
         )
     with pytest.raises(ClientError, match="'depth' is nan"):
         exberry_client.stream("v2/exchange.market/orderBookDepth", {"depth": math.nan})
+    # A stream's d goes out again at every reconnect: one JSON cannot carry is refused when
+    # the stream is made, not in the task that reopens it.
+    with pytest.raises(ClientError, match="orderBookDepth: Fraction values"):
+        exberry_client.stream("v2/exchange.market/orderBookDepth", {"depth": Fraction(1, 2)})
     assert len((await exberry_client.order_book_state()).orders) == resting
 
 
@@ -658,6 +664,11 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
         ),
         (lambda: exberry_client.mp_orders(orderBy={"field": "timestamp"}), "orderBy field"),
         (lambda: exberry_client.mp_trades(orderBy={"direction": "desc"}), "orderBy direction"),
+        # An array compares by elements: it must not reach a comparison's truth value.
+        (
+            lambda: exberry_client.mp_trades(orderBy={"direction": np.array(["Asc", "Desc"])}),  # type: ignore[dict-item]
+            "direction",
+        ),
         (lambda: exberry_client.mp_trades(orderBy=["timestamp"]), "orderBy must be"),  # type: ignore[arg-type]
         (lambda: exberry_client.mp_trades(actionTypes=["Trade"]), "actionTypes must be"),  # type: ignore[list-item]
         (lambda: exberry_client.mp_trades(actionTypes="TradeReport"), "not the string"),  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 
 from deribit_client import ClientError, Gap, OrderOutcomeUnknown
@@ -54,9 +55,10 @@ async def test_balances_stream_and_move_with_deposits_and_withdrawals(
         assert out.status == "Instructed"
         assert (await balances_of(stream))["USD"] == (899.5, 100.5, 1000)
         with pytest.raises(ExberryError, match=r"Insufficient balance: 0\.5 USD") as short:
-            await client.create_transaction_request(
-                type="Withdrawal", ledgerAccountId="36", assetId="44", amount=900
-            )
+            await client.create_transaction_request(  # numpy's numbers go as numbers
+                type="Withdrawal", ledgerAccountId="36", assetId="44",
+                amount=np.int64(900),  # type: ignore[arg-type]  # (for mypy: int(...))
+            )  # fmt: skip
         assert short.value.code == 2000
         # Gold is not cash: a deposit needs both attachments.
         with pytest.raises(ExberryError, match="assetDetailsId") as missing:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import pathlib
 import re
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, cast
 
 import msgspec
+import numpy as np
 import pytest
 
-from deribit_client import ConnectionLost, DeribitError, OrderOutcomeUnknown, ProtocolError
+from deribit_client import (
+    ClientError,
+    ConnectionLost,
+    DeribitError,
+    OrderOutcomeUnknown,
+    ProtocolError,
+)
 from deribit_client._core.protocol import LateReply, Reply, Violation
 from deribit_client.exberry import (
     NotFound,
@@ -70,6 +79,18 @@ def test_a_request_resolves_on_sig_1_with_its_item() -> None:
     assert isinstance(reply, Reply)
     assert (reply.waiter, reply.value) == ("w", PlaceOrderResult(orderId=7, orderStatus="Pending"))
     assert protocol.pending_count == 0
+
+
+def test_numbers_go_out_as_json_numbers_and_what_json_cannot_carry_is_refused() -> None:
+    protocol: ExberryProtocol[str] = ExberryProtocol()
+    q = "v1/exchange.market/placeOrder"
+    d = {"quantity": Decimal("0.000001"), "price": np.float32(10.5), "mpOrderId": np.int64(3)}
+    _, sent = protocol.prepare_request(q, d, PlaceOrderResult, False, "w")
+    assert b'"d":{"quantity":0.000001,"price":10.5,"mpOrderId":3}' in sent
+    for bad, problem in [(Fraction(1, 2), "Fraction values"), (object(), "object values")]:
+        with pytest.raises(ClientError, match=f"cannot encode params for {q}: {problem}"):
+            protocol.prepare_request(q, {"quantity": bad}, PlaceOrderResult, False, "w")
+    assert protocol.pending_count == 1
 
 
 def test_echoes_resolve_on_their_item_and_hold_no_sid_for_the_sockets_life() -> None:

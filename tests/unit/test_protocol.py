@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import msgspec
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -99,6 +102,39 @@ def test_a_decimal_that_is_not_finite_is_refused_by_name(bad: str) -> None:
     with pytest.raises(ClientError, match=r"'price' is Decimal"):
         protocol.prepare_request("private/buy", {"price": Decimal(bad)}, Any, None, "w")
     assert protocol.pending_count == 0
+
+
+def test_numpys_numbers_go_out_as_the_numbers_they_hold() -> None:
+    # What a DataFrame hands out: int64 amounts, float32 prices, numpy bools, arrays.
+    params = {
+        "amount": np.int64(30),
+        "price": np.float32(0.5),
+        "post_only": np.bool_(True),
+        "legs": [{"ratio": np.uint8(2)}],
+        "ids": np.array([1, 2]),
+    }
+    _, frame = make().prepare_request("private/buy", params, Any, None, "w")
+    assert msgspec.json.decode(frame)["params"] == {
+        "amount": 30, "price": 0.5, "post_only": True, "legs": [{"ratio": 2}], "ids": [1, 2],
+    }  # fmt: skip
+    with pytest.raises(ClientError, match=r"'legs\[0\]\.price' is nan"):
+        make().prepare_request(
+            "private/x", {"legs": [{"price": np.float32("nan")}]}, Any, None, "w"
+        )
+
+
+def test_other_numbers_go_out_as_ints_and_floats_but_a_fraction_is_refused() -> None:
+    class Count:  # another library's integer, an Integral by registration
+        def __int__(self) -> int:
+            return 7
+
+    numbers.Integral.register(Count)
+    _, frame = make().prepare_request("private/x", {"a": Count()}, Any, None, "w")
+    assert msgspec.json.decode(frame)["params"] == {"a": 7}
+    with pytest.raises(ClientError, match=r"private/x: Fraction values .* use Decimal"):
+        make().prepare_request("private/x", {"a": Fraction(1, 3)}, Any, None, "w")
+    with pytest.raises(ClientError, match=r"private/x: object values cannot be sent"):
+        make().prepare_request("private/x", {"a": [object()]}, Any, None, "w")
 
 
 def test_oversized_request_is_refused_before_it_is_pending() -> None:
