@@ -46,10 +46,10 @@ def _number(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, numbers.Integral):
         return int(value)
-    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Rational):
-        return float(value)
     if isinstance(value, numbers.Rational):
         raise TypeError(f"{type(value).__name__} values have no exact JSON number: use Decimal")
+    if isinstance(value, numbers.Real):
+        return float(value)
     raise TypeError(f"{type(value).__qualname__} values cannot be sent as JSON")
 
 
@@ -108,7 +108,7 @@ def check_finite(label: str, params: Any) -> None:
 
     JSON has neither: msgspec would send a float's as ``null``, which venues read as an
     absent member (an order's minimum quantity, a mass quote's price), and a Decimal's as
-    ``NaN``, which is not JSON. numpy's floats are floats too.
+    ``NaN``, which is not JSON. numpy's numbers are looked at as the values they hold.
 
     Raises:
         ClientError: names ``label`` (the method) and the parameter's path, e.g.

@@ -1,5 +1,5 @@
-"""The only owner of the JSON-RPC msgspec encoders and decoders: built once, reused for every
-frame."""
+"""The only owner of the JSON-RPC msgspec decoders (and the one place its encoder is named):
+built once, reused for every frame."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ nesting deeper than the stack (RecursionError), invalid UTF-8 in bytes or lone s
 str (UnicodeDecodeError/UnicodeEncodeError, both ValueErrors)."""
 
 encode = encode_json
-"""Encode any msgspec-supported value to JSON bytes (Decimals as numbers)."""
+"""Encode a request to JSON bytes: the venue-neutral encoder (``_core.values.encode_json``;
+Decimals and numpy's numbers as numbers)."""
 
 decode_envelope = msgspec.json.Decoder(Envelope).decode
 """Decode one incoming frame (bytes or str) into an :class:`Envelope`."""

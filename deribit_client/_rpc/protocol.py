@@ -398,7 +398,7 @@ def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, An
         )
     try:
         has_none = None in params.values()
-    except Exception:  # a value that compares by elements (a numpy array) or fails to
+    except Exception:  # a value whose == is no bool (a numpy array compares elementwise)
         has_none = True
     clean = (
         {k: v for k, v in params.items() if v is not None}
