@@ -1016,6 +1016,6 @@ def _credentials(client_id: str | None, client_secret: str | None) -> Credential
         return Credentials.from_env()
     if not client_id or not client_secret:
         raise ClientError("pass both client_id and client_secret (or neither)")
-    if type(client_id) is not str or type(client_secret) is not str:
+    if not isinstance(client_id, str) or not isinstance(client_secret, str):
         raise ClientError("client_id and client_secret must be str")
     return Credentials(client_id, client_secret)

@@ -124,7 +124,7 @@ class CreditLimiter:
         if method in self._spot:  # the methods that draw on the trading pool
             if params:
                 instrument = params.get("instrument_name")
-                if type(instrument) is str and "-" not in instrument:
+                if isinstance(instrument, str) and "-" not in instrument:
                     return self._spot[method]
             if self._currencies:
                 return self._currency_pools(method, params)

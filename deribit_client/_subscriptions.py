@@ -328,7 +328,7 @@ class SubscriptionManager:
         if not names:
             raise ClientError("subscribe() needs at least one channel")
         if label is not None and (
-            type(label) is not str or not 0 < len(label) <= MAX_LABEL or not label.isprintable()
+            not isinstance(label, str) or not 0 < len(label) <= MAX_LABEL or not label.isprintable()
         ):
             raise ClientError(f"label must be 1 to {MAX_LABEL} printable characters, not {label!r}")
         private = [name for name in names if is_private_channel(name)]
@@ -816,8 +816,9 @@ def check_channels(channels: Iterable[object]) -> tuple[str, ...]:
             raise ClientError(
                 f"invalid channel name {name!r}: expected e.g. 'ticker.BTC-PERPETUAL.100ms'"
             )
-    # Exact str: a subclass (channels.Channel, a user's own) would not encode.
-    return tuple(dict.fromkeys(str(name) for name in channels))
+    # Exact str, the key notifications are routed by: a subclass's text (channels.Channel,
+    # a user's enum, whose str() would be 'Cls.MEMBER').
+    return tuple(dict.fromkeys(str.__str__(name) for name in channels))
 
 
 def _batches(verb: str, names: list[str]) -> list[tuple[str, list[str]]]:

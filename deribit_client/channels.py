@@ -113,6 +113,9 @@ def _build(pattern: str, *parts: object) -> Channel[Any]:
     """The channel of ``pattern`` with ``parts`` filled in, checked against the catalogue
     (its pattern, and the values it lists for parts such as ``interval`` or ``kind``)."""
     names = [p.strip("()") for p in pattern.split(".") if p.startswith("(")]
+    # A str subclass (a user's enum of instruments) by its text: str() of an enum member
+    # is 'Cls.MEMBER'.
+    parts = tuple(str.__str__(p) if isinstance(p, str) else p for p in parts)
     for name, part in zip(names, parts, strict=True):
         allowed = CHANNEL_PARTS.get(name)
         # Numbers only where Deribit lists numbers (depth 10, resolution 60): an int

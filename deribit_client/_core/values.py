@@ -34,16 +34,19 @@ PLAIN = frozenset({str, int, bool})
 _isfinite = math.isfinite
 
 
-def _number(value: Any) -> Any:
-    """msgspec's ``enc_hook`` for requests: the plain value of a number it does not know.
+def _plain(value: Any) -> Any:
+    """msgspec's ``enc_hook`` for requests: the plain value of one it does not know.
 
     numpy's scalars and arrays (an amount read from a DataFrame is an ``int64``, a price
-    may be a ``float32``, a flag a ``numpy.bool``) as the Python values they hold, and
-    other libraries' ``numbers.Integral`` as ints and non-rational ``numbers.Real`` as
-    floats. A ``Fraction`` is refused: as a float it would lose its exactness unseen.
+    may be a ``float32``, a flag a ``numpy.bool``) as the Python values they hold; a
+    ``str`` subclass as its text (msgspec encodes only enums of them); other libraries'
+    ``numbers.Integral`` as ints and non-rational ``numbers.Real`` as floats. A
+    ``Fraction`` is refused: as a float it would lose its exactness unseen.
     """
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         return value.tolist()
+    if isinstance(value, str):
+        return str.__str__(value)
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Rational):
@@ -63,19 +66,19 @@ def unencodable(label: str, exc: Exception) -> ClientError:
     return ClientError(f"cannot encode params for {label}: {exc}")
 
 
-encode_json: Final = msgspec.json.Encoder(decimal_format="number", enc_hook=_number).encode
+encode_json: Final = msgspec.json.Encoder(decimal_format="number", enc_hook=_plain).encode
 """Encode a request (any venue) to JSON bytes. A ``Decimal`` goes out as a JSON number with
 its exact digits (``Decimal("50000.5")`` as ``50000.5``): venues type prices and amounts as
 numbers and refuse them as text (msgspec's default), and a float would round them. numpy's
-numbers go out as the numbers they hold. Only finite values: :func:`check_finite` refuses
-the others first (msgspec would write ``NaN``, which is not JSON)."""
+numbers go out as the numbers they hold, any ``str`` as its text. Only finite values:
+:func:`check_finite` refuses the others first (msgspec would write ``NaN``, not JSON)."""
 
 
 def as_builtins(value: Any) -> Any:
     """``value`` (a Struct, a dataclass, ...) as the dicts, lists and scalars
     :func:`encode_json` would send, Decimals kept as they are (``to_builtins`` alone would
     make them text)."""
-    return msgspec.to_builtins(value, builtin_types=(Decimal,), enc_hook=_number)
+    return msgspec.to_builtins(value, builtin_types=(Decimal,), enc_hook=_plain)
 
 
 def check_sendable(label: str, params: Any) -> None:
@@ -197,7 +200,7 @@ def check_length(name: str, value: object, limit: int) -> None:
     """
     if value is None:
         return
-    if type(value) is not str:
+    if not isinstance(value, str):  # a subclass too (a StrEnum's member): sent as its text
         raise ClientError(f"{name} must be a str, not {type(value).__name__} {value!r}")
     if len(value) > limit:
         raise ClientError(f"{name} is {len(value)} characters; the venue allows at most {limit}")

@@ -546,9 +546,9 @@ class ExberryClient:
             "broker_token": broker_token,
         }
         for name, value in given.items():
-            if value is not None and (type(value) is not str or not value):
+            if value is not None and (not isinstance(value, str) or not value):
                 # The value is not shown: it may be a secret.
-                what = "an empty one" if type(value) is str else type(value).__name__
+                what = "an empty one" if isinstance(value, str) else type(value).__name__
                 raise ClientError(f"{name} must be a non-empty str, not {what}")
         self.url = url
         self.timeout = check_timeout(timeout)
@@ -1484,7 +1484,7 @@ class ExberryClient:
         given."""
         dateFrom, dateTo = _day("dateFrom", dateFrom), _day("dateTo", dateTo)
         if types is not None and (
-            not isinstance(types, list) or not all(type(t) is str for t in types)
+            not isinstance(types, list) or not all(isinstance(t, str) for t in types)
         ):
             raise ClientError(f"types must be a list of fee types, not {types!r}")
         _check_page(limit, offset)
@@ -1597,7 +1597,7 @@ class ExberryClient:
     ) -> ExberryStream[LightTicker]:
         """``v1/exchange.marketdata/lightTickers``; by default only the newest ticker of
         each symbol waits in the queue (``keep_latest``)."""
-        if not symbols or not all(type(s) is str for s in symbols):
+        if not symbols or not all(isinstance(s, str) for s in symbols):
             raise ClientError("symbols must be a non-empty list of str")
         check_choice("interval", interval, get_args(MdInterval))
         _check_optional("scope", scope, MdScope)
@@ -1685,7 +1685,7 @@ class ExberryClient:
         case), optionally of one trading calendar, as one ``snapshot`` item whose
         ``fromSymbol`` starts the next page; then ``update`` items for the page's
         instruments only (none created later)."""
-        if fromSymbol is not None and type(fromSymbol) is not str:
+        if fromSymbol is not None and not isinstance(fromSymbol, str):
             raise ClientError(f"fromSymbol must be a symbol, not {fromSymbol!r}")
         if limit is not None:
             check_int("limit", limit, 1)
@@ -2131,7 +2131,7 @@ def _report_date(
     if isinstance(value, dt.datetime):
         moment = _utc(name, value).replace(tzinfo=None)
         return moment.isoformat(timespec="milliseconds"), moment
-    if type(value) is not str or not _REPORT_DATE.fullmatch(value):
+    if not isinstance(value, str) or not _REPORT_DATE.fullmatch(value):
         raise ClientError(f"{name} must be 'YYYY-MM-DDThh:mm:ss[.SSS]' (GMT), not {value!r}")
     try:
         return value, dt.datetime.fromisoformat(value)
@@ -2147,7 +2147,7 @@ def _day(name: str, value: str | dt.date | None) -> str | None:
         raise ClientError(f"{name} must be a date or 'YYYY-MM-DD', not a datetime")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if type(value) is not str or not _DAY.fullmatch(value):
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
         raise ClientError(f"{name} must be 'YYYY-MM-DD', not {value!r}")
     try:
         return dt.date.fromisoformat(value).isoformat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -152,6 +153,10 @@ async def test_candles_come_in_every_documented_interval(
             assert refused.value.code == code, d
 
 
+class Symbol(enum.StrEnum):
+    BTC = "BTC"
+
+
 async def test_market_data_api_in_public_token_mode(
     exberry_sim: ExberrySimulator, exberry_client: ExberryClient, md: ExberryClient
 ) -> None:
@@ -164,7 +169,7 @@ async def test_market_data_api_in_public_token_mode(
     await trader.place_order(instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=3)
     async with (
         md.partial_order_book(symbol="BTC", levels=5) as book,
-        md.light_tickers(symbols=["BTC"]) as tickers,
+        md.light_tickers(symbols=[Symbol.BTC]) as tickers,  # a str subclass is a str
         md.live_trades(symbol="BTC") as trades,
     ):
         snapshot = await anext(book)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import inspect
 import typing
 from typing import Literal
@@ -11,6 +12,7 @@ import pytest
 from deribit_client import ClientError, channels
 from deribit_client._catalogue import CHANNEL_PARTS, CHANNELS, channel_facts
 from deribit_client._catalogue.payloads import PAYLOADS, payload_type
+from deribit_client._subscriptions import check_channels
 from deribit_client.models import Order, Ticker
 
 SAMPLE = {
@@ -77,6 +79,24 @@ def test_values_the_catalogue_does_not_list_are_refused(build: typing.Any, messa
     # Without a type checker the Literal does not stop them: the catalogue does.
     with pytest.raises(ClientError, match=message):
         build()
+
+
+class Instrument(str, enum.Enum):  # noqa: UP042  (users' older enums: str() is 'Instrument.PERP')
+    PERP = "BTC-PERPETUAL"
+    TICKER = "ticker.BTC-PERPETUAL.raw"
+
+
+class Interval(enum.StrEnum):
+    FAST = "100ms"
+
+
+def test_parts_and_names_given_as_str_subclasses_are_their_text() -> None:
+    assert channels.ticker(Instrument.PERP, "100ms") == "ticker.BTC-PERPETUAL.100ms"
+    assert channels.ticker("BTC-PERPETUAL", Interval.FAST) == "ticker.BTC-PERPETUAL.100ms"  # type: ignore[arg-type]
+    built = channels.ticker(Instrument.PERP, "raw")
+    names = check_channels([Instrument.TICKER, built, "ticker.BTC-PERPETUAL.raw"])
+    assert names == ("ticker.BTC-PERPETUAL.raw",)
+    assert all(type(name) is str for name in check_channels([Instrument.TICKER, built]))
 
 
 def test_raw_user_orders_are_single_orders() -> None:

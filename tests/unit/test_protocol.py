@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import itertools
 import math
 import numbers
@@ -135,6 +136,20 @@ def test_other_numbers_go_out_as_ints_and_floats_but_a_fraction_is_refused() -> 
         make().prepare_request("private/x", {"a": Fraction(1, 3)}, Any, None, "w")
     with pytest.raises(ClientError, match=r"private/x: object values cannot be sent"):
         make().prepare_request("private/x", {"a": [object()]}, Any, None, "w")
+
+
+def test_str_subclasses_go_out_as_their_text() -> None:
+    class Label(str):
+        pass
+
+    class Side(str, enum.Enum):  # noqa: UP042  (a user's older enum)
+        BUY = "buy"
+
+    params = {"label": Label("grid-1"), "direction": Side.BUY, "names": [np.str_("BTC")]}
+    _, frame = make().prepare_request("private/x", params, Any, None, "w")
+    assert msgspec.json.decode(frame)["params"] == {
+        "label": "grid-1", "direction": "buy", "names": ["BTC"],
+    }  # fmt: skip
 
 
 def test_oversized_request_is_refused_before_it_is_pending() -> None:

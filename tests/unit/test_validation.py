@@ -157,6 +157,23 @@ async def test_calls_are_checked_before_anything_is_sent(
     assert client.pending_count == 0
 
 
+class _Label(str):
+    """A user's own string type: msgspec alone would not encode it."""
+
+
+async def test_str_subclasses_pass_the_checks_and_go_out_as_their_text(
+    client_and_venue: tuple[DeribitClient, ScriptedDeribit],
+) -> None:
+    client, venue = client_and_venue
+    venue.results["private/get_open_orders_by_label"] = []
+    assert await client.private.get_open_orders_by_label("BTC", label=_Label("grid-1")) == []
+    async with client.subscribe("user.orders.BTC-PERPETUAL.raw", label=_Label("bot")):
+        pass
+    sent = dict(venue.calls)
+    assert sent["private/get_open_orders_by_label"]["label"] == "grid-1"
+    assert sent["private/subscribe"]["label"] == "bot"
+
+
 def test_auth_result_hides_tokens_everywhere() -> None:
     result = AuthResult(access_token="AT-SECRET", expires_in=900, refresh_token="RT-SECRET")
     shown = [repr(result), str(result), repr(list(result.__rich_repr__()))]
