@@ -719,7 +719,9 @@ class DeribitClient:
         if timeout is not None:
             timeout = check_timeout(timeout)
         if type(method) is not str:
-            raise ClientError(f"method must be a str such as 'public/get_time', not {method!r}")
+            if not isinstance(method, str):
+                raise ClientError(f"method must be a str such as 'public/get_time', not {method!r}")
+            method = str.__str__(method)  # a StrEnum member's text, for lookups and messages
         if method in SUBSCRIPTION_METHODS:
             raise UnsupportedOperation(
                 f"{method} through call() would leave its notifications undelivered: use "

@@ -729,7 +729,7 @@ class ExberryClient:
             ExberryError: the stream ended with ``sig: 2`` (typed by ``errorCode``).
             RequestTimeout, ConnectionLost, OrderOutcomeUnknown: as for Deribit calls.
         """
-        _check_q_d(q, d)
+        q = _check_q_d(q, d)
         if type(many) is not bool:
             raise ClientError(f"many must be a bool, not {many!r}")
         if timeout is not None:
@@ -749,7 +749,7 @@ class ExberryClient:
         on_error: ErrorCallback | None = None,
     ) -> ExberryStream[Any]:
         """Any long-lived qualifier; enter the result to open it (see the README)."""
-        _check_q_d(q, d)
+        q = _check_q_d(q, d)
         if self.state is ConnectionState.CLOSED:
             raise ClientClosed("cannot open a stream: the client is closed")
         size = self.default_maxsize if maxsize is None else check_maxsize(maxsize)
@@ -2208,12 +2208,14 @@ def _utc(name: str, moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def _check_q_d(q: object, d: object) -> None:
-    """What :meth:`ExberryClient.request` and :meth:`ExberryClient.stream` take."""
-    if type(q) is not str or not q:
+def _check_q_d(q: object, d: object) -> str:
+    """What :meth:`ExberryClient.request` and :meth:`ExberryClient.stream` take; returns
+    ``q`` as an exact str (a StrEnum member's text: the key replies are matched by)."""
+    if not isinstance(q, str) or not q:
         raise ClientError(f"q must be a qualifier such as 'v1/exchange.market/...', not {q!r}")
     if d is not None and not isinstance(d, Mapping):
         raise ClientError(f"d must be a mapping, not {type(d).__name__}")
+    return str.__str__(q)
 
 
 def _members(values: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
 import functools
 import inspect
 import math
@@ -194,6 +195,18 @@ async def test_quantities_and_prices_may_be_decimals(exberry_client: ExberryClie
         await exberry_client.place_order(
             instrument="ETH", side="Buy", quantity=1, price=Decimal("NaN"), mpOrderId=2
         )
+
+
+class Qualifier(enum.StrEnum):
+    STATUS = "v1/exchange.market/massOrderStatus"
+
+
+async def test_a_qualifier_may_be_a_str_subclass(exberry_client: ExberryClient) -> None:
+    await exberry_client.place_order(
+        instrument="ETH", side="Buy", quantity=1, price=10.0, mpOrderId=5
+    )
+    items = await exberry_client.request(Qualifier.STATUS, many=True)
+    assert [item["mpOrderId"] for item in items if "mpOrderId" in item] == [5]
 
 
 @pytest.mark.parametrize(

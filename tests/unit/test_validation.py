@@ -167,6 +167,7 @@ async def test_str_subclasses_pass_the_checks_and_go_out_as_their_text(
     client, venue = client_and_venue
     venue.results["private/get_open_orders_by_label"] = []
     assert await client.private.get_open_orders_by_label("BTC", label=_Label("grid-1")) == []
+    assert await client.call(_Label("public/get_time")) == 1  # a method's name, too
     async with client.subscribe("user.orders.BTC-PERPETUAL.raw", label=_Label("bot")):
         pass
     sent = dict(venue.calls)
