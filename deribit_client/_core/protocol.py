@@ -225,7 +225,7 @@ class PendingRequests(Generic[W, E]):
         is counted, as after :meth:`forget`). Returns the venue's lost-reply error when that
         leaves an outcome unknown (an order mutation), ``None`` otherwise."""
         entry = self._pending.pop(key, None)
-        if entry is None or not self._matters(entry.method):
+        if entry is None or self._rule(entry.method) is None:
             return None
         cancelled = DeribitError("its caller was cancelled after its request was sent")
         return self._unknown(entry, key, cancelled)
@@ -238,7 +238,7 @@ class PendingRequests(Generic[W, E]):
         it is not lost with the caller. For a mutation: a :class:`LateReply` for a reply
         (a venue's error reply included), the outcome-unknown error when that is what the
         caller missed; ``None`` for anything else."""
-        if not self._matters(method):
+        if self._rule(method) is None:
             return None
         if type(outcome) is Reply:
             return LateReply(outcome, None)
@@ -262,16 +262,18 @@ class PendingRequests(Generic[W, E]):
         late = unknown.late_reply = LateReply(reply, unknown)
         return late
 
-    def _matters(self, method: str) -> bool:
-        return self._outcome is not None and method in self._outcome.mutations
+    def _rule(self, method: str) -> OutcomeRule | None:
+        """The venue's rule when a lost reply to ``method`` leaves an outcome unknown."""
+        outcome = self._outcome
+        return outcome if outcome is not None and method in outcome.mutations else None
 
     def _unknown(self, entry: E, key: Any, error: DeribitError) -> DeribitError:
         """The caller's error for ``entry`` whose reply is lost; a mutation's is remembered
         (a reply that still comes is reported as a :class:`LateReply`)."""
-        outcome = self._outcome
-        if outcome is None or entry.method not in outcome.mutations:
+        rule = self._rule(entry.method)
+        if rule is None:
             return error
-        unknown = outcome.lost_error(entry.method, entry.params, key, error)
+        unknown = rule.lost_error(entry.method, entry.params, key, error)
         unsettled = self._unsettled
         unsettled[key] = (entry, unknown)
         if len(unsettled) > UNSETTLED_KEPT:
