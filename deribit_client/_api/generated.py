@@ -7,6 +7,7 @@ _generator/overrides.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, overload
 
@@ -119,7 +120,7 @@ class PublicMethods:
         client_id: str | None = None,
         client_secret: str | None = None,
         refresh_token: str | None = None,
-        timestamp: int | None = None,
+        timestamp: int | datetime | None = None,
         signature: str | None = None,
         nonce: str | None = None,
         data: str | None = None,
@@ -139,7 +140,8 @@ class PublicMethods:
             client_secret: Required for grant type `client_credentials`
             refresh_token: Required for grant type `refresh_token`
             timestamp: Required for grant type `client_signature`, provides time when
-                request has been generated (milliseconds since the UNIX epoch)
+                request has been generated (milliseconds since the UNIX epoch); or an aware
+                ``datetime``.
             signature: Required for grant type `client_signature`; it's a cryptographic
                 signature calculated over provided fields using user **secret key**. The
                 signature should be calculated as an HMAC (Hash-based Message Authentication
@@ -226,7 +228,7 @@ class PublicMethods:
     async def get_announcements(
         self,
         *,
-        start_timestamp: int | None = None,
+        start_timestamp: int | datetime | None = None,
         count: int | None = None,
         timeout: float | None = None,
     ) -> list[Announcement]:
@@ -236,7 +238,7 @@ class PublicMethods:
 
         Args:
             start_timestamp: The most recent timestamp to return the results for
-                (milliseconds since the UNIX epoch)
+                (milliseconds since the UNIX epoch); or an aware ``datetime``.
             count: Maximum count of returned announcements, default - `5`, maximum - `50`
             timeout: seconds to wait for the reply (default: the client's).
 
@@ -500,8 +502,8 @@ class PublicMethods:
     async def get_funding_rate_history(
         self,
         instrument_name: str,
-        start_timestamp: int,
-        end_timestamp: int,
+        start_timestamp: int | datetime,
+        end_timestamp: int | datetime,
         *,
         timeout: float | None = None,
     ) -> list[FundingRate]:
@@ -511,9 +513,9 @@ class PublicMethods:
         Args:
             instrument_name: Instrument name
             start_timestamp: The earliest timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             timeout: seconds to wait for the reply (default: the client's).
 
         Returns:
@@ -525,8 +527,8 @@ class PublicMethods:
     async def get_funding_rate_value(
         self,
         instrument_name: str,
-        start_timestamp: int,
-        end_timestamp: int,
+        start_timestamp: int | datetime,
+        end_timestamp: int | datetime,
         *,
         timeout: float | None = None,
     ) -> float:
@@ -536,9 +538,9 @@ class PublicMethods:
         Args:
             instrument_name: Instrument name
             start_timestamp: The earliest timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             timeout: seconds to wait for the reply (default: the client's).
 
         Returns:
@@ -657,7 +659,7 @@ class PublicMethods:
         type: Literal['settlement', 'delivery', 'bankruptcy'] | None = None,
         count: int | None = None,
         continuation: int | str | None = None,
-        search_start_timestamp: int | None = None,
+        search_start_timestamp: int | datetime | None = None,
         timeout: float | None = None,
     ) -> SettlementsPage:
         """``public/get_last_settlements_by_currency``: Retrieves historical settlement,
@@ -669,7 +671,7 @@ class PublicMethods:
             count: Number of requested items, default - `20`, maximum - `1000`
             continuation: Continuation token for pagination
             search_start_timestamp: The latest timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             timeout: seconds to wait for the reply (default: the client's).
 
         Returns:
@@ -685,7 +687,7 @@ class PublicMethods:
         type: Literal['settlement', 'delivery', 'bankruptcy'] | None = None,
         count: int | None = None,
         continuation: int | str | None = None,
-        search_start_timestamp: int | None = None,
+        search_start_timestamp: int | datetime | None = None,
         timeout: float | None = None,
     ) -> SettlementsPage:
         """``public/get_last_settlements_by_instrument``: Retrieves historical public
@@ -697,7 +699,7 @@ class PublicMethods:
             count: Number of requested items, default - `20`, maximum - `1000`
             continuation: Continuation token for pagination
             search_start_timestamp: The latest timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             timeout: seconds to wait for the reply (default: the client's).
 
         Returns:
@@ -713,8 +715,8 @@ class PublicMethods:
         kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
         start_id: str | None = None,
         end_id: str | None = None,
-        start_timestamp: int | None = None,
-        end_timestamp: int | None = None,
+        start_timestamp: int | datetime | None = None,
+        end_timestamp: int | datetime | None = None,
         count: int | None = None,
         sorting: Literal['asc', 'desc', 'default'] | None = None,
         timeout: float | None = None,
@@ -732,10 +734,10 @@ class PublicMethods:
                 hyphen name in ex. `"ETH-15"` # `"ETH_USDC-16"`
             start_timestamp: The earliest timestamp to return result from (milliseconds
                 since the UNIX epoch). When param is provided trades are returned from the
-                earliest
+                earliest; or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
                 since the UNIX epoch). Only one of params: start_timestamp, end_timestamp is
-                truly required
+                truly required; or an aware ``datetime``.
             count: Number of requested items, default - `10`, maximum - `1000`
             sorting: Direction of results sorting (`default` value means no sorting, results
                 will be returned in order in which they left the database)
@@ -750,8 +752,8 @@ class PublicMethods:
     async def get_last_trades_by_currency_and_time(
         self,
         currency: str,
-        start_timestamp: int,
-        end_timestamp: int,
+        start_timestamp: int | datetime,
+        end_timestamp: int | datetime,
         *,
         kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
         count: int | None = None,
@@ -768,10 +770,10 @@ class PublicMethods:
                 provided instruments of all kinds are considered
             start_timestamp: The earliest timestamp to return result from (milliseconds
                 since the UNIX epoch). When param is provided trades are returned from the
-                earliest
+                earliest; or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
                 since the UNIX epoch). Only one of params: start_timestamp, end_timestamp is
-                truly required
+                truly required; or an aware ``datetime``.
             count: Number of requested items, default - `10`, maximum - `1000`
             sorting: Direction of results sorting (`default` value means no sorting, results
                 will be returned in order in which they left the database)
@@ -789,8 +791,8 @@ class PublicMethods:
         *,
         start_seq: int | None = None,
         end_seq: int | None = None,
-        start_timestamp: int | None = None,
-        end_timestamp: int | None = None,
+        start_timestamp: int | datetime | None = None,
+        end_timestamp: int | datetime | None = None,
         count: int | None = None,
         sorting: Literal['asc', 'desc', 'default'] | None = None,
         timeout: float | None = None,
@@ -804,10 +806,10 @@ class PublicMethods:
             end_seq: The sequence number of the last trade to be returned
             start_timestamp: The earliest timestamp to return result from (milliseconds
                 since the UNIX epoch). When param is provided trades are returned from the
-                earliest
+                earliest; or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
                 since the UNIX epoch). Only one of params: start_timestamp, end_timestamp is
-                truly required
+                truly required; or an aware ``datetime``.
             count: Number of requested items, default - `10`, maximum - `1000`
             sorting: Direction of results sorting (`default` value means no sorting, results
                 will be returned in order in which they left the database)
@@ -822,8 +824,8 @@ class PublicMethods:
     async def get_last_trades_by_instrument_and_time(
         self,
         instrument_name: str,
-        start_timestamp: int,
-        end_timestamp: int,
+        start_timestamp: int | datetime,
+        end_timestamp: int | datetime,
         *,
         count: int | None = None,
         sorting: Literal['asc', 'desc', 'default'] | None = None,
@@ -836,10 +838,10 @@ class PublicMethods:
             instrument_name: Instrument name
             start_timestamp: The earliest timestamp to return result from (milliseconds
                 since the UNIX epoch). When param is provided trades are returned from the
-                earliest
+                earliest; or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
                 since the UNIX epoch). Only one of params: start_timestamp, end_timestamp is
-                truly required
+                truly required; or an aware ``datetime``.
             count: Number of requested items, default - `10`, maximum - `1000`
             sorting: Direction of results sorting (`default` value means no sorting, results
                 will be returned in order in which they left the database)
@@ -854,8 +856,8 @@ class PublicMethods:
     async def get_mark_price_history(
         self,
         instrument_name: str,
-        start_timestamp: int,
-        end_timestamp: int,
+        start_timestamp: int | datetime,
+        end_timestamp: int | datetime,
         *,
         timeout: float | None = None,
     ) -> list[tuple[int, float]]:
@@ -867,9 +869,9 @@ class PublicMethods:
         Args:
             instrument_name: Instrument name
             start_timestamp: The earliest timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             timeout: seconds to wait for the reply (default: the client's).
 
         Returns:
@@ -981,8 +983,8 @@ class PublicMethods:
     async def get_tradingview_chart_data(
         self,
         instrument_name: str,
-        start_timestamp: int,
-        end_timestamp: int,
+        start_timestamp: int | datetime,
+        end_timestamp: int | datetime,
         resolution: Literal['1', '3', '5', '10', '15', '30', '60', '120', '180', '360', '720', '1D'],
         *,
         timeout: float | None = None,
@@ -993,9 +995,9 @@ class PublicMethods:
         Args:
             instrument_name: Instrument name
             start_timestamp: The earliest timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             resolution: Chart bars resolution given in full minutes or keyword `1D` (only
                 some specific resolutions are supported)
             timeout: seconds to wait for the reply (default: the client's).
@@ -1009,8 +1011,8 @@ class PublicMethods:
     async def get_volatility_index_data(
         self,
         currency: str,
-        start_timestamp: int,
-        end_timestamp: int,
+        start_timestamp: int | datetime,
+        end_timestamp: int | datetime,
         resolution: Literal['1', '60', '3600', '43200', '1D'],
         *,
         timeout: float | None = None,
@@ -1021,9 +1023,9 @@ class PublicMethods:
         Args:
             currency: The currency symbol
             start_timestamp: The earliest timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             resolution: Time resolution given in full seconds or keyword `1D` (only some
                 specific resolutions are supported)
             timeout: seconds to wait for the reply (default: the client's).
@@ -1189,7 +1191,7 @@ class PrivateMethods:
         hedge: HedgeParam | None = None,
         execution_instruction: Literal['all_or_none', 'any_part_of'] | None = None,
         price: float | Decimal | None = None,
-        expires_at: int | None = None,
+        expires_at: int | datetime | None = None,
         timeout: float | None = None,
     ) -> BlockRfqQuote:
         """``private/add_block_rfq_quote``: **Maker method** This method adds quote to the
@@ -1215,7 +1217,7 @@ class PrivateMethods:
                 the Block RFQ amount.
             price: Aggregated price used for quoting future spreads.
             expires_at: The timestamp when the quote expires (milliseconds since the Unix
-                epoch)
+                epoch); or an aware ``datetime``.
             timeout: seconds to wait for the reply (default: the client's).
 
         Returns:
@@ -1278,7 +1280,7 @@ class PrivateMethods:
 
     async def approve_block_trade(
         self,
-        timestamp: int,
+        timestamp: int | datetime,
         nonce: str,
         role: Literal['maker', 'taker'],
         *,
@@ -1291,7 +1293,7 @@ class PrivateMethods:
 
         Args:
             timestamp: Timestamp, shared with other party (milliseconds since the UNIX
-                epoch)
+                epoch); or an aware ``datetime``.
             nonce: Nonce, shared with other party
             role: Describes if user wants to be maker or taker of trades
             timeout: seconds to wait for the reply (default: the client's).
@@ -2365,7 +2367,7 @@ class PrivateMethods:
 
     async def execute_block_trade(
         self,
-        timestamp: int,
+        timestamp: int | datetime,
         nonce: str,
         role: Literal['maker', 'taker'],
         trades: Sequence[BlockTradeLegParam],
@@ -2381,7 +2383,7 @@ class PrivateMethods:
 
         Args:
             timestamp: Timestamp, shared with other party (milliseconds since the UNIX
-                epoch)
+                epoch); or an aware ``datetime``.
             nonce: Nonce, shared with other party
             role: Describes if user wants to be maker or taker of trades
             trades: List of trades for block trade
@@ -3367,7 +3369,7 @@ class PrivateMethods:
         type: Literal['settlement', 'delivery', 'bankruptcy'] | None = None,
         count: int | None = None,
         continuation: int | str | None = None,
-        search_start_timestamp: int | None = None,
+        search_start_timestamp: int | datetime | None = None,
         timeout: float | None = None,
     ) -> SettlementsPage:
         """``private/get_settlement_history_by_currency``: Retrieves settlement, delivery and
@@ -3379,7 +3381,7 @@ class PrivateMethods:
             count: Number of requested items, default - `20`, maximum - `1000`
             continuation: Continuation token for pagination
             search_start_timestamp: The latest timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             timeout: seconds to wait for the reply (default: the client's).
 
         Returns:
@@ -3395,7 +3397,7 @@ class PrivateMethods:
         type: Literal['settlement', 'delivery', 'bankruptcy'] | None = None,
         count: int | None = None,
         continuation: int | str | None = None,
-        search_start_timestamp: int | None = None,
+        search_start_timestamp: int | datetime | None = None,
         timeout: float | None = None,
     ) -> SettlementsPage:
         """``private/get_settlement_history_by_instrument``: Retrieves public settlement,
@@ -3407,7 +3409,7 @@ class PrivateMethods:
             count: Number of requested items, default - `20`, maximum - `1000`
             continuation: Continuation token for pagination
             search_start_timestamp: The latest timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             timeout: seconds to wait for the reply (default: the client's).
 
         Returns:
@@ -3462,8 +3464,8 @@ class PrivateMethods:
     async def get_transaction_log(
         self,
         currency: str,
-        start_timestamp: int,
-        end_timestamp: int,
+        start_timestamp: int | datetime,
+        end_timestamp: int | datetime,
         *,
         query: str | None = None,
         count: int | None = None,
@@ -3479,9 +3481,9 @@ class PrivateMethods:
         Args:
             currency: The currency symbol
             start_timestamp: The earliest timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
-                since the UNIX epoch)
+                since the UNIX epoch); or an aware ``datetime``.
             query: The following keywords can be used to filter the results: `trade`,
                 `maker`, `taker`, `open`, `close`, `liquidation`, `buy`, `sell`, `withdrawal`,
                 `delivery`, `settlement`, `deposit`, `transfer`, `option`, `future`,
@@ -3569,8 +3571,8 @@ class PrivateMethods:
         start_id: str | None = None,
         end_id: str | None = None,
         count: int | None = None,
-        start_timestamp: int | None = None,
-        end_timestamp: int | None = None,
+        start_timestamp: int | datetime | None = None,
+        end_timestamp: int | datetime | None = None,
         sorting: Literal['asc', 'desc', 'default'] | None = None,
         historical: bool | None = None,
         subaccount_id: int | None = None,
@@ -3591,10 +3593,10 @@ class PrivateMethods:
             count: Number of requested items, default - `10`, maximum - `1000`
             start_timestamp: The earliest timestamp to return result from (milliseconds
                 since the UNIX epoch). When param is provided trades are returned from the
-                earliest
+                earliest; or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
                 since the UNIX epoch). Only one of params: start_timestamp, end_timestamp is
-                truly required
+                truly required; or an aware ``datetime``.
             sorting: Direction of results sorting (`default` value means no sorting, results
                 will be returned in order in which they left the database)
             historical: Determines whether historical trade and order records should be
@@ -3616,8 +3618,8 @@ class PrivateMethods:
     async def get_user_trades_by_currency_and_time(
         self,
         currency: str,
-        start_timestamp: int,
-        end_timestamp: int,
+        start_timestamp: int | datetime,
+        end_timestamp: int | datetime,
         *,
         kind: Literal['future', 'option', 'spot', 'future_combo', 'option_combo', 'combo', 'any'] | None = None,
         count: int | None = None,
@@ -3635,10 +3637,10 @@ class PrivateMethods:
                 provided instruments of all kinds are considered
             start_timestamp: The earliest timestamp to return result from (milliseconds
                 since the UNIX epoch). When param is provided trades are returned from the
-                earliest
+                earliest; or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
                 since the UNIX epoch). Only one of params: start_timestamp, end_timestamp is
-                truly required
+                truly required; or an aware ``datetime``.
             count: Number of requested items, default - `10`, maximum - `1000`
             sorting: Direction of results sorting (`default` value means no sorting, results
                 will be returned in order in which they left the database)
@@ -3664,8 +3666,8 @@ class PrivateMethods:
         start_seq: int | None = None,
         end_seq: int | None = None,
         count: int | None = None,
-        start_timestamp: int | None = None,
-        end_timestamp: int | None = None,
+        start_timestamp: int | datetime | None = None,
+        end_timestamp: int | datetime | None = None,
         historical: bool | None = None,
         sorting: Literal['asc', 'desc', 'default'] | None = None,
         timeout: float | None = None,
@@ -3680,10 +3682,10 @@ class PrivateMethods:
             count: Number of requested items, default - `10`, maximum - `1000`
             start_timestamp: The earliest timestamp to return result from (milliseconds
                 since the UNIX epoch). When param is provided trades are returned from the
-                earliest
+                earliest; or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
                 since the UNIX epoch). Only one of params: start_timestamp, end_timestamp is
-                truly required
+                truly required; or an aware ``datetime``.
             historical: Determines whether historical trade and order records should be
                 retrieved. - `false` (default): Returns recent records: orders for 30 min,
                 trades for 24h. - `true`: Fetches historical records, available after a short
@@ -3704,8 +3706,8 @@ class PrivateMethods:
     async def get_user_trades_by_instrument_and_time(
         self,
         instrument_name: str,
-        start_timestamp: int,
-        end_timestamp: int,
+        start_timestamp: int | datetime,
+        end_timestamp: int | datetime,
         *,
         count: int | None = None,
         sorting: Literal['asc', 'desc', 'default'] | None = None,
@@ -3719,10 +3721,10 @@ class PrivateMethods:
             instrument_name: Instrument name
             start_timestamp: The earliest timestamp to return result from (milliseconds
                 since the UNIX epoch). When param is provided trades are returned from the
-                earliest
+                earliest; or an aware ``datetime``.
             end_timestamp: The most recent timestamp to return result from (milliseconds
                 since the UNIX epoch). Only one of params: start_timestamp, end_timestamp is
-                truly required
+                truly required; or an aware ``datetime``.
             count: Number of requested items, default - `10`, maximum - `1000`
             sorting: Direction of results sorting (`default` value means no sorting, results
                 will be returned in order in which they left the database)
@@ -3819,10 +3821,10 @@ class PrivateMethods:
         currency: str | None = None,
         address: str | None = None,
         tag: str | None = None,
-        created_before: int | None = None,
-        created_after: int | None = None,
-        updated_before: int | None = None,
-        updated_after: int | None = None,
+        created_before: int | datetime | None = None,
+        created_after: int | datetime | None = None,
+        updated_before: int | datetime | None = None,
+        updated_after: int | datetime | None = None,
         personal: bool | None = None,
         unhosted: bool | None = None,
         beneficiary_vasp_name: str | None = None,
@@ -3839,10 +3841,10 @@ class PrivateMethods:
             currency: The currency symbol
             address: Address in currency format
             tag: Tag for XRP addresses
-            created_before: Filter by creation timestamp (before)
-            created_after: Filter by creation timestamp (after)
-            updated_before: Filter by update timestamp (before)
-            updated_after: Filter by update timestamp (after)
+            created_before: Filter by creation timestamp (before); or an aware ``datetime``.
+            created_after: Filter by creation timestamp (after); or an aware ``datetime``.
+            updated_before: Filter by update timestamp (before); or an aware ``datetime``.
+            updated_after: Filter by update timestamp (after); or an aware ``datetime``.
             personal: Filter by personal wallet flag
             unhosted: Filter by unhosted wallet flag
             beneficiary_vasp_name: Filter by beneficiary VASP name
@@ -3997,7 +3999,7 @@ class PrivateMethods:
 
     async def reject_block_trade(
         self,
-        timestamp: int,
+        timestamp: int | datetime,
         nonce: str,
         role: Literal['maker', 'taker'],
         *,
@@ -4010,7 +4012,7 @@ class PrivateMethods:
 
         Args:
             timestamp: Timestamp, shared with other party (milliseconds since the UNIX
-                epoch)
+                epoch); or an aware ``datetime``.
             nonce: Nonce, shared with other party
             role: Describes if user wants to be maker or taker of trades
             timeout: seconds to wait for the reply (default: the client's).
@@ -4601,7 +4603,7 @@ class PrivateMethods:
 
     async def verify_block_trade(
         self,
-        timestamp: int,
+        timestamp: int | datetime,
         nonce: str,
         role: Literal['maker', 'taker'],
         trades: Sequence[BlockTradeLegParam],
@@ -4615,7 +4617,7 @@ class PrivateMethods:
 
         Args:
             timestamp: Timestamp, shared with other party (milliseconds since the UNIX
-                epoch)
+                epoch); or an aware ``datetime``.
             nonce: Nonce, shared with other party
             role: Describes if user wants to be maker or taker of trades
             trades: List of trades for block trade

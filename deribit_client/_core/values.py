@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
 import sys
@@ -24,8 +25,11 @@ __all__ = [
     "check_length",
     "check_sendable",
     "encode_json",
+    "epoch_ms",
+    "epoch_seconds",
     "int_bounds",
     "unencodable",
+    "utc",
 ]
 
 PLAIN = frozenset({str, int, bool})
@@ -95,6 +99,48 @@ def check_sendable(label: str, params: Any) -> None:
         raise unencodable(label, exc) from None
 
 
+def utc(name: str, moment: dt.datetime) -> dt.datetime:
+    """An aware ``moment`` in UTC; a naive one is refused (whose clock would it be?).
+
+    Raises:
+        ClientError: ``moment`` is naive; names the parameter ``name``.
+    """
+    if moment.utcoffset() is None:
+        raise ClientError(f"{name} must be an aware datetime (with a tzinfo, e.g. UTC), not naive")
+    return moment.astimezone(dt.UTC)
+
+
+def epoch_ms(name: str, moment: dt.datetime) -> int:
+    """An aware ``moment`` as whole milliseconds since the Unix epoch (exactly: no float
+    on the way; a fraction of a millisecond is dropped).
+
+    Raises:
+        ClientError: ``moment`` is naive or before 1970; names the parameter ``name``.
+    """
+    return _since_epoch(name, moment, _MILLISECOND)
+
+
+def epoch_seconds(name: str, moment: dt.datetime) -> int:
+    """An aware ``moment`` as whole seconds since the Unix epoch (a fraction dropped).
+
+    Raises:
+        ClientError: ``moment`` is naive or before 1970; names the parameter ``name``.
+    """
+    return _since_epoch(name, moment, _SECOND)
+
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MILLISECOND: Final = dt.timedelta(milliseconds=1)
+_SECOND: Final = dt.timedelta(seconds=1)
+
+
+def _since_epoch(name: str, moment: dt.datetime, unit: dt.timedelta) -> int:
+    count: int = (utc(name, moment) - _EPOCH) // unit
+    if count < 0:
+        raise ClientError(f"{name} {moment.isoformat()} is before the Unix epoch (1970)")
+    return count
+
+
 def call_arguments() -> dict[str, Any]:
     """The calling wrapper's arguments by parameter name, as they stand now, without
     ``self`` and ``timeout``: its request members, never a local it assigned (a
@@ -105,9 +151,10 @@ def call_arguments() -> dict[str, Any]:
     return {name: values[name] for name in names if name not in ("self", "timeout")}
 
 
-def check_finite(label: str, params: Any) -> None:
+def check_finite(label: str, params: Any, path: str = "") -> None:
     """Refuse a NaN or infinite number (a float or a ``Decimal``) anywhere in ``params``,
-    nested ones included.
+    nested ones included. ``path`` names ``params`` in the request when they are one
+    member of it.
 
     JSON has neither: msgspec would send a float's as ``null``, which venues read as an
     absent member (an order's minimum quantity, a mass quote's price), and a Decimal's as
@@ -123,7 +170,7 @@ def check_finite(label: str, params: Any) -> None:
         raise ClientError(f"{label}: parameters nest too deeply to send") from None
     if found is not None:
         where, bad = found
-        name = where.removeprefix(".") or "value"
+        name = path + where if path else where.removeprefix(".") or "value"
         raise ClientError(f"{label}: parameter {name!r} is {bad!r}; send a finite number")
 
 

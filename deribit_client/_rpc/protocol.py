@@ -9,6 +9,7 @@ error a lost order gets is venue policy, injected as an ``OutcomeRule``.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 from collections.abc import Iterator, Mapping
@@ -32,7 +33,7 @@ from .._core.protocol import (
     Route,
     Violation,
 )
-from .._core.values import ENCODE_ERRORS, PLAIN, check_finite, unencodable
+from .._core.values import ENCODE_ERRORS, PLAIN, check_finite, epoch_ms, unencodable
 from .._errors import error_from_code
 from .codec import (
     DECODE_ERRORS,
@@ -386,9 +387,12 @@ def _error_of(env: Envelope, method: str | None, rid: int | None) -> DeribitErro
     return error_from_code(obj.code, obj.message, obj.data, method=method, request_id=rid)
 
 
+_isfinite = math.isfinite
+
+
 def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
     # The params prepare_request cannot pass through as they are: None, another mapping,
-    # None values to drop, numbers to check.
+    # None values to drop, moments to convert, numbers to check.
     if params is None:
         return {}
     if type(params) is not dict and not isinstance(params, Mapping):  # ABC checks cost ~0.2 us
@@ -396,19 +400,24 @@ def _clean_params(method: str, params: Mapping[str, Any] | None) -> dict[str, An
             f"params of {method} must be a mapping of parameter names to values, "
             f"not {type(params).__name__}"
         )
-    try:
-        has_none = None in params.values()
-    except Exception:  # a value whose == is no bool (a numpy array compares elementwise)
-        has_none = True
-    clean = (
-        {k: v for k, v in params.items() if v is not None}
-        if has_none
-        else params
-        if type(params) is dict
-        else dict(params)
-    )
-    check_finite(method, clean)
-    return clean
+    rebuild = False
+    for name, value in params.items():
+        tp = type(value)
+        if tp in PLAIN or (tp is float and _isfinite(value)):
+            continue  # the usual members, without a call each
+        if value is None or isinstance(value, dt.datetime):
+            rebuild = True
+        else:
+            check_finite(method, value, name)
+    if rebuild:
+        # Deribit counts every moment in milliseconds since the epoch (its `timestamp`
+        # schema); msgspec would send a datetime as ISO text, refused as 'wrong format'.
+        return {
+            name: epoch_ms(name, value) if isinstance(value, dt.datetime) else value
+            for name, value in params.items()
+            if value is not None
+        }
+    return params if type(params) is dict else dict(params)
 
 
 def _reply(entry: _Pending[Any], rid: int, env: Envelope, error: DeribitError | None) -> Reply[Any]:

@@ -42,6 +42,8 @@ from .._core.values import (
     check_choice,
     check_int,
     check_sendable,
+    epoch_seconds,
+    utc,
 )
 from .._errors import OrderOutcomeUnknown
 from ..transports.base import Connector
@@ -864,8 +866,8 @@ class ExberryClient:
         price: float | Decimal | None = None,
         stopPrice: float | Decimal | None = None,
         timeInForce: TimeInForce | None = None,
-        expiryDate: int | None = None,
-        expiryDay: str | None = None,
+        expiryDate: int | dt.datetime | None = None,
+        expiryDay: str | dt.date | None = None,
         displayMethod: DisplayMethod | None = None,
         displayQuantity: float | Decimal | None = None,
         displayLowQuantity: float | Decimal | None = None,
@@ -883,7 +885,9 @@ class ExberryClient:
         order it took with 1002: then look it up with :meth:`mass_order_status` or
         :meth:`mp_orders`; see the README).
         Without a ``timeInForce``, orders that trade at market (``Market``, ``Stop``,
-        ``MIT``) are ``IOC`` and the others ``GTC``: the ones Exberry takes for them."""
+        ``MIT``) are ``IOC`` and the others ``GTC``: the ones Exberry takes for them. A
+        ``GTD`` order expires at ``expiryDate`` (epoch seconds or an aware ``datetime``) or
+        at the close of ``expiryDay`` (``YYYY-MM-DD`` or a ``date``)."""
         timeInForce = _order_terms(orderType, price, timeInForce)
         if orderType in ("Stop", "StopLimit", "MIT", "LIT") and stopPrice is None:
             raise ClientError(f"a {orderType} order needs stopPrice")
@@ -891,7 +895,7 @@ class ExberryClient:
             raise ClientError("timeInForce GTD needs exactly one of expiryDate, expiryDay")
         if type(mpOrderId) is not int:
             raise ClientError(f"mpOrderId must be an int, not {mpOrderId!r}")
-        d = _members(call_arguments())
+        d = _expiry(_members(call_arguments()))
         q = f"{MARKET}/placeOrder"
         return await self._request(q, d, PlaceOrderResult, timeout)
 
@@ -917,8 +921,8 @@ class ExberryClient:
         quantity: float | Decimal,
         price: float | Decimal | None = None,
         timeInForce: TimeInForce | None = None,
-        expiryDate: int | None = None,
-        expiryDay: str | None = None,
+        expiryDate: int | dt.datetime | None = None,
+        expiryDay: str | dt.date | None = None,
         stopPrice: float | Decimal | None = None,
         minQuantity: float | Decimal | None = None,
         stpAction: StpAction | None = None,
@@ -933,7 +937,8 @@ class ExberryClient:
         quantity (Exberry's rule); the display quantities are those of the order's
         ``displayMethod``."""
         q = f"{MARKET}/replaceOrder"
-        return await self._request(q, _members(call_arguments()), OrderIdResult, timeout)
+        d = _expiry(_members(call_arguments()))
+        return await self._request(q, d, OrderIdResult, timeout)
 
     async def modify_order(
         self,
@@ -2129,7 +2134,7 @@ def _report_date(
     if value is None:
         return None, None
     if isinstance(value, dt.datetime):
-        moment = _utc(name, value).replace(tzinfo=None)
+        moment = utc(name, value).replace(tzinfo=None)
         return moment.isoformat(timespec="milliseconds"), moment
     if not isinstance(value, str) or not _REPORT_DATE.fullmatch(value):
         raise ClientError(f"{name} must be 'YYYY-MM-DDThh:mm:ss[.SSS]' (GMT), not {value!r}")
@@ -2140,7 +2145,7 @@ def _report_date(
 
 
 def _day(name: str, value: str | dt.date | None) -> str | None:
-    """A day as reporting takes it (``YYYY-MM-DD``), from that text or a ``date``."""
+    """A day as Exberry takes it (``YYYY-MM-DD``), from that text or a ``date``."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):  # a moment: which day it is depends on the zone
@@ -2194,18 +2199,22 @@ def _eod_range(
     return text_from, text_to
 
 
+def _expiry(d: dict[str, Any]) -> dict[str, Any]:
+    """An order's ``d`` with its GTD expiry as Exberry takes it: ``expiryDate`` in epoch
+    seconds (an aware ``datetime`` converted), ``expiryDay`` as ``YYYY-MM-DD`` (a ``date``
+    converted)."""
+    if "expiryDate" in d:
+        d["expiryDate"] = _epoch_seconds("expiryDate", d["expiryDate"], 1)
+    if "expiryDay" in d:
+        d["expiryDay"] = _day("expiryDay", d["expiryDay"])
+    return d
+
+
 def _epoch_seconds(name: str, moment: int | dt.datetime, minimum: int) -> int:
     """A time Exberry takes in epoch seconds, given so or as an aware ``datetime``."""
     if isinstance(moment, dt.datetime):
-        return int(_utc(name, moment).timestamp())
+        moment = epoch_seconds(name, moment)
     return check_int(name, moment, minimum)
-
-
-def _utc(name: str, moment: dt.datetime) -> dt.datetime:
-    """An aware ``moment`` in UTC; a naive one is refused (whose clock would it be?)."""
-    if moment.utcoffset() is None:
-        raise ClientError(f"{name} must be an aware datetime (GMT is meant), not naive")
-    return moment.astimezone(dt.UTC)
 
 
 def _check_q_d(q: object, d: object) -> str:

@@ -482,7 +482,7 @@ async def test_gtd_and_day_orders_expire_with_reason_expiration(
     sim, client, now = timed
     buy = functools.partial(client.place_order, instrument="BTC", side="Buy", price=99.0)
     await buy(quantity=1, mpOrderId=1, timeInForce="GTD", expiryDate=int(NOON) + 60)
-    await buy(quantity=2, mpOrderId=2, timeInForce="GTD", expiryDay="2026-11-25")
+    await buy(quantity=2, mpOrderId=2, timeInForce="GTD", expiryDay=dt.date(2026, 11, 25))
     await buy(quantity=3, mpOrderId=3, timeInForce="DAY")
     await buy(quantity=4, mpOrderId=4)  # GTC
     close = dt.datetime(2026, 11, 24, 23, 59, tzinfo=dt.UTC).timestamp()
@@ -555,6 +555,16 @@ async def test_expiry_terms_are_checked(
         with pytest.raises(OrderValidationError, match=text) as info:
             await client.request("v1/exchange.market/placeOrder", {**order, **terms})
         assert info.value.code == code, terms
+    gtd = functools.partial(
+        client.place_order, instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=1,
+        timeInForce="GTD",
+    )  # fmt: skip
+    with pytest.raises(ClientError, match="expiryDate must be an aware datetime"):
+        await gtd(expiryDate=dt.datetime(2026, 11, 25))
+    with pytest.raises(ClientError, match="expiryDay must be a date"):
+        await gtd(expiryDay=dt.datetime(2026, 11, 25, tzinfo=dt.UTC))
+    with pytest.raises(ClientError, match="expiryDay must be 'YYYY-MM-DD'"):
+        await gtd(expiryDay="25/11/2026")
     assert sim.orders == {}
     placed = await client.place_order(
         instrument="BTC", side="Buy", quantity=1, price=99.0, mpOrderId=2,
@@ -576,7 +586,9 @@ async def test_a_replace_changes_the_expiry_or_keeps_it(
         timeInForce="GTD", expiryDate=int(NOON) + 60,
     )  # fmt: skip
     replace = functools.partial(client.replace_order, instrument="BTC", price=99.0)
-    await replace(orderId=first.orderId, quantity=2, timeInForce="GTD", expiryDate=int(NOON) + 30)
+    new_york = dt.timezone(dt.timedelta(hours=-5))
+    in_30s = dt.datetime.fromtimestamp(NOON + 30, new_york)  # sent as epoch seconds
+    await replace(orderId=first.orderId, quantity=2, timeInForce="GTD", expiryDate=in_30s)
     await replace(orderId=second.orderId, quantity=3)  # keeps its expiry
     for bad, text in (
         ({"timeInForce": "IOC"}, "timeInForce"),

@@ -3,9 +3,12 @@ trades, TradingView candles, own trades by time, order history, and the wallet's
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from deribit_client import (
+    ClientError,
     DeribitClient,
     InsufficientFundsError,
     InvalidRequestError,
@@ -107,6 +110,29 @@ async def test_own_trades_by_time_and_order_history(
     assert [o.order_id for o in rest.orders] == [filled.order.order_id]
     assert rest.continuation is None
     assert all(isinstance(o, Order) for o in rest.orders)
+
+
+async def test_time_windows_may_be_given_as_aware_datetimes(
+    sim: DeribitSimulator, trader: DeribitClient
+) -> None:
+    start = sim.now_ms()
+    filled = await trader.private.buy(PERP, amount=10, type="market")
+    end = sim.now_ms()
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    tokyo = dt.timezone(dt.timedelta(hours=9), "JST")
+    since = (epoch + dt.timedelta(milliseconds=start)).astimezone(tokyo)
+    until = epoch + dt.timedelta(milliseconds=end)
+    by_moments = await trader.private.get_user_trades_by_instrument_and_time(PERP, since, until)
+    by_numbers = await trader.private.get_user_trades_by_instrument_and_time(PERP, start, end)
+    assert [t.trade_id for t in by_moments.trades] == [t.trade_id for t in filled.trades[::-1]]
+    assert by_moments == by_numbers
+    raw = await trader.call(
+        "public/get_last_trades_by_instrument_and_time",
+        {"instrument_name": PERP, "start_timestamp": since, "end_timestamp": until},
+    )
+    assert {t["trade_id"] for t in raw["trades"]} == {t.trade_id for t in filled.trades}
+    with pytest.raises(ClientError, match="end_timestamp must be an aware datetime"):
+        await trader.public.get_tradingview_chart_data(PERP, since, dt.datetime.now(), "1")
 
 
 async def test_history_params_outside_their_documented_bounds_are_refused(

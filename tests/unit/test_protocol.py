@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import itertools
 import math
@@ -102,6 +103,40 @@ def test_a_decimal_that_is_not_finite_is_refused_by_name(bad: str) -> None:
         protocol.prepare_request("private/x", {"legs": [_Leg(Decimal(bad))]}, Any, None, "w")
     with pytest.raises(ClientError, match=r"'price' is Decimal"):
         protocol.prepare_request("private/buy", {"price": Decimal(bad)}, Any, None, "w")
+    assert protocol.pending_count == 0
+
+
+def test_aware_datetimes_go_out_as_deribits_milliseconds() -> None:
+    # Deribit counts every moment in milliseconds since the epoch; msgspec would send a
+    # datetime as ISO text, which Deribit answers with 'wrong format'.
+    paris = dt.timezone(dt.timedelta(hours=1))
+    params = {
+        "instrument_name": "BTC-PERPETUAL",
+        "start_timestamp": dt.datetime(2026, 11, 1, 1, 0, 0, 123999, tzinfo=paris),
+        "end_timestamp": dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+        "count": None,
+    }
+    _, frame = make().prepare_request("public/x", params, Any, None, "w")
+    assert msgspec.json.decode(frame)["params"] == {
+        "instrument_name": "BTC-PERPETUAL",
+        "start_timestamp": 1793491200123,  # the microseconds below a millisecond dropped
+        "end_timestamp": 1793577600000,
+    }
+
+
+@pytest.mark.parametrize(
+    ("moment", "problem"),
+    [
+        (dt.datetime(2026, 11, 1), "must be an aware datetime"),
+        (dt.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC), "before the Unix epoch"),
+    ],
+)
+def test_a_naive_or_pre_epoch_datetime_is_refused_by_name(
+    moment: dt.datetime, problem: str
+) -> None:
+    protocol = make()
+    with pytest.raises(ClientError, match=f"^end_timestamp .*{problem}"):
+        protocol.prepare_request("public/x", {"end_timestamp": moment}, Any, None, "w")
     assert protocol.pending_count == 0
 
 

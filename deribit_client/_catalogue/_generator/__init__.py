@@ -81,6 +81,9 @@ def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 _MAX_LENGTH = re.compile(r"\bmax(?:imum)?(?: length)?[\s-]*(\d+) characters", re.IGNORECASE)
 
 
+_EPOCH_MS = re.compile(r"milliseconds since the unix epoch", re.IGNORECASE)
+
+
 def _param(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     param = _resolve(spec, raw)
     schema = _resolve(spec, param.get("schema", {}))
@@ -97,6 +100,12 @@ def _param(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     # The spec has no maxLength: string limits are stated in prose ("maximum 64
     # characters", "maximum length - 16 characters", "max 16 characters").
     limit = _MAX_LENGTH.search(str(description)) if kind == "string" else None
+    # A moment: the spec's `timestamp` schema, or an integer described as one (a Block RFQ
+    # quote's `expires_at`); the typed wrappers take an aware datetime for it too.
+    moment = kind == "integer" and (
+        str(param.get("schema", {}).get("$ref", "")).endswith("/timestamp")
+        or bool(_EPOCH_MS.search(str(description)))
+    )
     return {
         "name": param["name"],
         "required": bool(param.get("required", False)),
@@ -106,6 +115,7 @@ def _param(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         "items": item_kind,
         "bounds": (schema.get("minimum"), schema.get("maximum")),
         "max_length": int(limit[1]) if limit else 0,
+        "moment": moment,
     }
 
 

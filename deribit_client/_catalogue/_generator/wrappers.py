@@ -53,6 +53,8 @@ def _value_param_type(method: dict[str, Any], param: dict[str, Any]) -> str:
         return overrides.FIELD_TYPES["*.continuation"]
     if param["type"] == "number" and (param["name"] == "id" or param["name"].endswith("_id")):
         return "int"  # identifiers the spec types `number` (a withdrawal's, an announcement's)
+    if param["moment"]:
+        return "int | datetime"  # sent in milliseconds (``_rpc.protocol``)
     if param["type"] == "array":
         return f"list[{_value_type(param['items'], param)}]"
     return _value_type(param["type"], param)
@@ -75,6 +77,8 @@ def _docstring(method: dict[str, Any], indent: str) -> list[str]:
     out = [f'{indent}"""{text[0]}', *(f"{indent}{t}" for t in text[1:]), "", f"{indent}Args:"]
     for p in method["params"]:
         desc = escape_doc(p["description"] or "(no description in the spec)")
+        if p["moment"]:
+            desc = desc.rstrip(".") + "; or an aware ``datetime``."
         lines = textwrap.wrap(f"{py_name(p['name'])}: {desc}", width - 4)
         out += [f"{indent}    {lines[0]}", *(f"{indent}        {t}" for t in lines[1:])]
     out += [f"{indent}    timeout: seconds to wait for the reply (default: the client's).", ""]
@@ -149,7 +153,8 @@ def render_wrappers(methods: list[dict[str, Any]], plan: ModelPlan, header: list
     """The text of ``_api/generated.py``."""
     wrapped = wrapped_methods(methods)
     used = model_names(_returned(plan, m["name"])[0] for m in wrapped)
-    lines = [*header, "from collections.abc import Sequence", "from decimal import Decimal"]
+    lines = [*header, "from collections.abc import Sequence", "from datetime import datetime"]
+    lines += ["from decimal import Decimal"]
     lines += ["from typing import Any, Literal, overload", ""]
     lines += ["from .._catalogue.results import RESULTS", "from .._core.values import check_length"]
     lines += ["from ..models import (", *(f"    {name}," for name in used), ")"]
