@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from . import (
 )
 from ._catalogue import METHODS, ParamFacts, result_type_of
 from ._config import Environment, endpoints_for
-from ._core.values import check_int, check_length, int_bounds
+from ._core.values import check_int, check_length, epoch_ms, int_bounds
 from ._demo import demo, exberry_demo
 from .transports import WebSocketConnector, WebSocketTransport
 
@@ -86,8 +87,10 @@ def parse_params(method: str, items: Sequence[str]) -> dict[str, Any]:
 def _typed(param: ParamFacts, raw: str) -> Any:
     shape = {"array": list, "object": dict}.get(param.type)
     try:
-        if param.type == "integer":
-            value: Any = int(raw)
+        if param.moment:
+            value: Any = _moment(param.name, raw)
+        elif param.type == "integer":
+            value = int(raw)
         elif param.type == "number":
             value = float(raw)
         elif param.type == "boolean":
@@ -113,6 +116,28 @@ def _typed(param: ParamFacts, raw: str) -> Any:
         except ClientError as refused:
             raise CliError(str(refused)) from None
     return value
+
+
+def _moment(name: str, raw: str) -> int:
+    """A moment parameter: milliseconds since the epoch, or an ISO 8601 time with its zone
+    (``2026-11-01T00:00Z``, ``2026-11-01T09:00+09:00``), sent as its milliseconds."""
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise CliError(
+            f"{name} must be milliseconds since the epoch or an ISO time such as "
+            f"2026-11-01T00:00Z, not {raw!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise CliError(f"{name} needs its zone (2026-11-01T00:00Z, ...+01:00), not {raw!r}")
+    try:
+        return epoch_ms(name, moment)
+    except ClientError as refused:
+        raise CliError(str(refused)) from None
 
 
 def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -189,6 +214,7 @@ def method_help(method: str) -> str:
     lines.append("parameters:" if facts.params else "parameters: none")
     for p in facts.params:
         kind = p.type + (f" one of {', '.join(p.enum)}" if p.enum else "")
+        kind += " in ms, or an ISO time with its zone" if p.moment else ""
         kind += f" of at most {p.max_length} characters" if p.max_length else ""
         required = "required" if p.required else "optional"
         lines.append(f"  {p.name}  ({kind}, {required})")

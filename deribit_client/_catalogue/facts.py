@@ -21,6 +21,9 @@ class ParamFacts(msgspec.Struct, frozen=True, gc=False):
             open).
         max_length: for a string, the most characters the description allows (a label's
             64, an API key name's 16); ``0`` when it states no limit.
+        moment: an integer that is a moment in milliseconds since the Unix epoch (the
+            spec's ``timestamp`` schema, or described so): the typed wrappers and the
+            command line take a time for it too.
     """
 
     name: str
@@ -30,6 +33,7 @@ class ParamFacts(msgspec.Struct, frozen=True, gc=False):
     description: str = ""
     items: str = ""
     max_length: int = 0
+    moment: bool = False
 
 
 class MethodFacts(msgspec.Struct, frozen=True, gc=False):

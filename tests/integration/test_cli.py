@@ -108,6 +108,27 @@ def test_structured_values_are_checked_against_their_shape() -> None:
                      ["currency=BTC", 'simulated_positions=[{"BTC-PERPETUAL":1}]'])  # fmt: skip
 
 
+def test_moments_take_milliseconds_or_an_iso_time_with_its_zone() -> None:
+    chart = ["instrument_name=BTC-PERPETUAL", "resolution=60"]
+    params = parse_params("public/get_tradingview_chart_data",
+                          [*chart, "start_timestamp=2026-11-01T00:00Z",
+                           "end_timestamp=2026-11-02T09:00:00.5+09:00"])  # fmt: skip
+    assert (params["start_timestamp"], params["end_timestamp"]) == (1793491200000, 1793577600500)
+    by_ms = parse_params("public/get_announcements", ["start_timestamp=1793491200000"])
+    assert by_ms["start_timestamp"] == 1793491200000
+    for raw, text in (
+        ("2026-11-01T00:00", "start_timestamp needs its zone"),
+        ("yesterday", "milliseconds since the epoch or an ISO time"),
+        ("1969-12-31T23:59Z", "before the Unix epoch"),
+    ):
+        with pytest.raises(CliError, match=text):
+            parse_params("public/get_tradingview_chart_data",
+                         [*chart, f"start_timestamp={raw}", "end_timestamp=0"])  # fmt: skip
+    assert "(integer in ms, or an ISO time with its zone, required)" in method_help(
+        "public/get_tradingview_chart_data"
+    )
+
+
 def test_method_help_carries_deribits_descriptions() -> None:
     text = method_help("private/buy")
     assert "label  (string of at most 64 characters, optional)" in text

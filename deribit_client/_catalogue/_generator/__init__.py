@@ -250,6 +250,7 @@ def render(spec_path: Path = SPEC) -> str:
                 f"{p['enum']!r}, {p['description']!r}"
                 + (f", items={p['items']!r}" if p["items"] else "")
                 + (f", max_length={p['max_length']!r}" if p["max_length"] else "")
+                + (", moment=True" if p["moment"] else "")
                 + "),"
             )
         lines.append("        ),")
