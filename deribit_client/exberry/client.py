@@ -1762,22 +1762,47 @@ class ExberryClient:
         q = "v1/exchange.marketdata/getSettlementPrices"
         return await self._request_many(q, SettlementPrice, timeout, {"symbols": symbols})
 
-    def tick_size_list(self, *, policy: Policy = "error") -> ExberryStream[TickSizeTable]:
+    def tick_size_list(
+        self,
+        *,
+        policy: Policy = "error",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[TickSizeTable]:
         """``v1/exchange.marketdata/tickSizeList``: every tick size table, then updates."""
-        return self._md_stream("tickSizeList", {}, TickSizeTable, policy, None, None, None)
+        return self._md_stream(
+            "tickSizeList", {}, TickSizeTable, policy, maxsize, callback, on_error
+        )
 
-    def calendar_list(self, *, policy: Policy = "error") -> ExberryStream[TradingCalendar]:
+    def calendar_list(
+        self,
+        *,
+        policy: Policy = "error",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> ExberryStream[TradingCalendar]:
         """``v1/exchange.marketdata/calendarList``: every trading calendar, then updates."""
-        return self._md_stream("calendarList", {}, TradingCalendar, policy, None, None, None)
+        return self._md_stream(
+            "calendarList", {}, TradingCalendar, policy, maxsize, callback, on_error
+        )
 
     def auction_indicative_ep(
-        self, *, symbol: str, interval: MdInterval | None = None, policy: Policy = "keep_latest"
+        self,
+        *,
+        symbol: str,
+        interval: MdInterval | None = None,
+        policy: Policy = "keep_latest",
+        maxsize: int | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        on_error: ErrorCallback | None = None,
     ) -> ExberryStream[AuctionIndicativeEP]:
         """``v1/exchange.marketdata/auctionIndicativeEP``: the indicative auction price."""
         _check_optional("interval", interval, MdInterval)
         d = _members({"symbol": symbol, "interval": interval})
         return self._md_stream(
-            "auctionIndicativeEP", d, AuctionIndicativeEP, policy, None, None, None
+            "auctionIndicativeEP", d, AuctionIndicativeEP, policy, maxsize, callback, on_error
         )
 
     async def ping(self, value: int = 1, *, timeout: float | None = None) -> int:

@@ -265,8 +265,17 @@ async def test_market_data_reference_lists_candles_and_settlement(
         assert table.items[0].tickSize == 0.5
         assert isinstance(calendar, TradingCalendar)
         assert calendar.lastMessage == "Y"
-    async with md.auction_indicative_ep(symbol="ETH") as auction:
+    async with md.auction_indicative_ep(symbol="ETH", maxsize=1) as auction:
         assert isinstance(await anext(auction), AuctionIndicativeEP)
+    # Like every other stream, these take a callback (they did not).
+    delivered: list[object] = []
+    async with (
+        md.tick_size_list(callback=delivered.append),
+        md.calendar_list(callback=delivered.append),
+        md.auction_indicative_ep(symbol="ETH", callback=delivered.append),
+    ):
+        kinds = (TickSizeTable, TradingCalendar, AuctionIndicativeEP)
+        await until(lambda: all(any(isinstance(i, k) for i in delivered) for k in kinds))
     async with md.candles(symbol="ETH", from_=0) as live:
         bar = await asyncio.wait_for(anext(live), 5)
         assert isinstance(bar, Candle)
