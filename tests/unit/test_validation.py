@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import pickle
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -249,3 +250,21 @@ async def test_an_http_connect_timeout_is_not_an_unknown_outcome_and_takes_no_cr
     assert not isinstance(info.value, OrderOutcomeUnknown)
     assert conn.protocol.pending_count == 0
     assert (pool.available, pool.requests) == (before, 0)  # nothing reached the venue
+
+
+def test_every_exberry_stream_takes_the_same_delivery_options() -> None:
+    # Three Market Data streams took only `policy`: no callback, no bounded queue.
+    from deribit_client.exberry import ExberryClient, ExberryStream
+
+    options = {"policy", "maxsize", "callback", "on_error"}
+    streams = {
+        name: inspect.signature(method)
+        for name, method in inspect.getmembers(ExberryClient, inspect.isfunction)
+        if not name.startswith("_")
+        and ExberryStream.__name__ in str(inspect.signature(method).return_annotation)
+    }
+    assert len(streams) >= 16
+    for name, signature in streams.items():
+        kinds = {p.name: p.kind for p in signature.parameters.values()}
+        assert options <= set(kinds), name
+        assert all(kinds[o] is inspect.Parameter.KEYWORD_ONLY for o in options), name
