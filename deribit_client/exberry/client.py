@@ -1718,8 +1718,9 @@ class ExberryClient:
         changes (Exberry sends a change at most every 3 seconds, and a bar once more
         when it closes); ``keep_latest`` keeps the newest state of each bar. Without
         ``from_`` only bars changing from now on come; with it, first the bars from
-        ``from_`` (Exberry's ``from``: epoch seconds, or for ``DAY`` bars a ``date`` or
-        ``yyyyMMdd`` int). ``multiplier`` and ``timespan`` make one of
+        ``from_`` (Exberry's ``from``: epoch seconds or an aware ``datetime``, or for
+        ``DAY`` bars a ``date`` or ``yyyyMMdd`` int). ``multiplier`` and ``timespan`` make
+        one of
         :data:`CANDLE_INTERVALS`."""
         _check_candle_interval(multiplier, timespan)
         start = None if from_ is None else _candle_time("from_", from_, timespan)
@@ -1741,7 +1742,8 @@ class ExberryClient:
         timeout: float | None = None,
     ) -> list[Candle]:
         """``v1/exchange.marketdata.history/candles``: the bars between ``from_`` and
-        ``to`` (epoch seconds, or for ``DAY`` bars a ``date`` or ``yyyyMMdd`` int); with
+        ``to`` (epoch seconds or an aware ``datetime``, or for ``DAY`` bars a ``date`` or
+        ``yyyyMMdd`` int); with
         none in that range, Exberry answers the last bar before it. ``caAdjustments``:
         prices adjusted for corporate actions."""
         _check_candle_interval(multiplier, timespan)
@@ -2193,12 +2195,23 @@ def _check_candle_interval(multiplier: int, timespan: str) -> None:
 
 
 def _candle_time(name: str, value: int | dt.date, timespan: str) -> int:
-    """A candle range bound as Exberry takes it: epoch seconds, or ``yyyyMMdd`` for
-    ``DAY`` bars (from a ``date`` or that int)."""
+    """A candle range bound as Exberry takes it: epoch seconds (from that int or an aware
+    ``datetime``), or ``yyyyMMdd`` for ``DAY`` bars (from a ``date`` or that int)."""
+    if isinstance(value, dt.datetime):
+        if timespan == "DAY":  # which day a moment is depends on the zone
+            raise ClientError(
+                f"{name} of DAY candles must be a date or a yyyyMMdd int, not a datetime"
+            )
+        return epoch_seconds(name, value)
+    if isinstance(value, dt.date):
+        if timespan != "DAY":
+            raise ClientError(
+                f"{name} of {timespan} candles must be epoch seconds or an aware datetime, "
+                "not a date"
+            )
+        return int(value.strftime("%Y%m%d"))
     if timespan != "DAY":
         return check_int(name, value, 0)
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return int(value.strftime("%Y%m%d"))
     text = str(check_int(name, value, 0))
     try:
         if len(text) != 8:

@@ -105,6 +105,13 @@ async def test_candles_come_in_every_documented_interval(
         assert await bars(from_=hour - 7200, to=hour + 7200, timespan="HOUR") == [
             (hour * 1000, 100.0, 102.0, 98.0, 98.0, 6.0, 100.33333333),
         ]
+        # Aware datetimes go as their epoch seconds (they were refused as "not an int").
+        paris = dt.timezone(dt.timedelta(hours=1))
+        as_moments = {"from_": dt.datetime.fromtimestamp(hour - 7200, paris),
+                      "to": dt.datetime.fromtimestamp(hour + 7200, dt.UTC)}  # fmt: skip
+        assert await bars(**as_moments, timespan="HOUR") == await bars(
+            from_=hour - 7200, to=hour + 7200, timespan="HOUR"
+        )
         days = await bars(from_=dt.date(2026, 11, 23), to=20261124, timespan="DAY")
         assert [d[:2] for d in days] == [(20261123, 80.0), (20261124, 100.0)]
         # No bar in the range: the last one before it.
@@ -135,6 +142,19 @@ async def test_candles_come_in_every_documented_interval(
             md.candles(symbol="BTC", timespan="WEEK")  # type: ignore[arg-type]
         with pytest.raises(ClientError, match="from_ of DAY candles must be a date or"):
             await md.candles_history(symbol="BTC", from_=2026112, to=20261124, timespan="DAY")
+        with pytest.raises(
+            ClientError, match="to of DAY candles must be a date or a yyyyMMdd int, not a datetime"
+        ):
+            await md.candles_history(
+                symbol="BTC", from_=20261123, to=as_moments["to"], timespan="DAY"
+            )
+        with pytest.raises(
+            ClientError,
+            match="from_ of HOUR candles must be epoch seconds or an aware datetime, not a date",
+        ):
+            md.candles(symbol="BTC", timespan="HOUR", from_=dt.date(2026, 11, 24))
+        with pytest.raises(ClientError, match="from_ must be an aware datetime"):
+            md.candles(symbol="BTC", from_=dt.datetime(2026, 11, 24, 12))
         with pytest.raises(ClientError, match="caAdjustments must be a bool"):
             await md.candles_history(symbol="BTC", from_=1, to=2, caAdjustments="yes")  # type: ignore[arg-type]
         # The auction price stream's interval is one of the table's, like the others'.
