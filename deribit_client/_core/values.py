@@ -158,7 +158,10 @@ def check_finite(label: str, params: Any, path: str = "") -> None:
 
     JSON has neither: msgspec would send a float's as ``null``, which venues read as an
     absent member (an order's minimum quantity, a mass quote's price), and a Decimal's as
-    ``NaN``, which is not JSON. numpy's numbers are looked at as the values they hold.
+    ``NaN``, which is not JSON. A Decimal beyond a double's range (``1E+400``) counts as
+    infinite: venues read JSON numbers as doubles, and one that overflows fails the whole
+    request's parsing (an error without an id, so the call would wait out its timeout).
+    numpy's numbers are looked at as the values they hold.
 
     Raises:
         ClientError: names ``label`` (the method) and the parameter's path, e.g.
@@ -181,7 +184,7 @@ def _non_finite(value: Any) -> tuple[str, float | Decimal] | None:
     if type(value) in PLAIN or value is None:
         return None
     if isinstance(value, Decimal):
-        return None if value.is_finite() else ("", value)
+        return None if value.is_finite() and _isfinite(float(value)) else ("", value)
     items: Iterable[tuple[Any, Any]]
     if isinstance(value, list | tuple | set | frozenset):
         items, form = enumerate(value), "[{}]"

@@ -96,7 +96,9 @@ def test_decimals_go_out_as_json_numbers_with_every_digit() -> None:
     assert msgspec.json.decode(frame)["params"]["price"] == float(price)
 
 
-@pytest.mark.parametrize("bad", ["NaN", "-Infinity", "sNaN"])
+# 1E+400 overflows the double a venue parses it into: the simulator (like any such
+# parser) answered with a parse error without an id, and the call waited out its timeout.
+@pytest.mark.parametrize("bad", ["NaN", "-Infinity", "sNaN", "1E+400", "-2E+308"])
 def test_a_decimal_that_is_not_finite_is_refused_by_name(bad: str) -> None:
     protocol = make()
     with pytest.raises(ClientError, match=r"'legs\[0\]\.amount' is Decimal"):
