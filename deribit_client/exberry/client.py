@@ -17,6 +17,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Generic, Literal, NoReturn, TypeVar, get_args
@@ -1266,6 +1267,7 @@ class ExberryClient:
         ``{"field": "lastEventTimestamp" | "createdAt", "direction": "Asc" | "Desc"}``."""
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_EVENT)
         _check_choices("statuses", statuses, ReportedStatus)
+        _check_names("instruments", instruments)
         if (orderId is not None or mpOrderId is not None) and len(instruments or ()) != 1:
             raise ClientError("orderId/mpOrderId filters need exactly one instrument")
         q = "v2/exchange.reporting/mp/orders"
@@ -1296,6 +1298,7 @@ class ExberryClient:
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, ("timestamp",))
         _check_choices("actionTypes", actionTypes, TradeActionType)
         _check_choices("multiLegReportingTypes", multiLegReportingTypes, MultiLegReportingType)
+        _check_names("instruments", instruments)
         tradeDate = _day("tradeDate", tradeDate)
         q = "v3/exchange.reporting/mp/trades"
         return await self._request(q, _members(call_arguments()), TradesPage, timeout)
@@ -1335,6 +1338,7 @@ class ExberryClient:
         and ``orderBy`` as for :meth:`mp_orders`; ``rfqId`` needs ``instruments``."""
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
         _check_optional("status", status, RfqStatus)
+        _check_names("instruments", instruments)
         if rfqId is not None and not instruments:
             raise ClientError("the rfqId filter needs instruments")
         q = "v1/exchange.reporting/mp/rfqs"
@@ -1361,6 +1365,7 @@ class ExberryClient:
         as for :meth:`mp_orders`; ``rfqId`` and ``quoteId`` need ``instruments``."""
         dateFrom, dateTo = _report_page(dateFrom, dateTo, orderBy, limit, offset, _BY_CREATION)
         _check_optional("status", status, QuoteStatus)
+        _check_names("instruments", instruments)
         if (rfqId is not None or quoteId is not None) and not instruments:
             raise ClientError("the rfqId and quoteId filters need instruments")
         q = "v1/exchange.reporting/mp/quotes"
@@ -1488,10 +1493,7 @@ class ExberryClient:
         ``Transaction``, ``Storage`` and ``Manual``; other values are passed on as
         given."""
         dateFrom, dateTo = _day("dateFrom", dateFrom), _day("dateTo", dateTo)
-        if types is not None and (
-            not isinstance(types, list) or not all(isinstance(t, str) for t in types)
-        ):
-            raise ClientError(f"types must be a list of fee types, not {types!r}")
+        _check_names("types", types)
         _check_page(limit, offset)
         q = "v1/exchange.reporting/mp/fees"
         return await self._request(q, _members(call_arguments()), FeesPage, timeout)
@@ -1602,8 +1604,7 @@ class ExberryClient:
     ) -> ExberryStream[LightTicker]:
         """``v1/exchange.marketdata/lightTickers``; by default only the newest ticker of
         each symbol waits in the queue (``keep_latest``)."""
-        if not symbols or not all(isinstance(s, str) for s in symbols):
-            raise ClientError("symbols must be a non-empty list of str")
+        _check_names("symbols", symbols, required=True)
         check_choice("interval", interval, get_args(MdInterval))
         _check_optional("scope", scope, MdScope)
         d = _members({"symbols": symbols, "interval": interval, "scope": scope})
@@ -1761,6 +1762,7 @@ class ExberryClient:
         self, *, symbols: list[str], timeout: float | None = None
     ) -> list[SettlementPrice]:
         """``v1/exchange.marketdata/getSettlementPrices``: the last settlement per symbol."""
+        _check_names("symbols", symbols, required=True)
         q = "v1/exchange.marketdata/getSettlementPrices"
         return await self._request_many(q, SettlementPrice, timeout, {"symbols": symbols})
 
@@ -2128,11 +2130,31 @@ def _check_optional(name: str, value: object, kind: Any) -> None:
         check_choice(name, value, get_args(kind))
 
 
+def _check_names(name: str, values: object, *, required: bool = False) -> None:
+    """``values`` a list (or another sequence) of names: symbols, instruments, fee types;
+    ``None`` (left out) unless ``required``, which also refuses an empty one."""
+    if values is None and not required:
+        return
+    if (
+        isinstance(values, str)  # would pass as its letters
+        or not isinstance(values, Sequence)
+        or not all(isinstance(value, str) for value in values)
+        or (required and not values)
+    ):
+        some = "a non-empty" if required else "a"
+        raise ClientError(f"{name} must be {some} list of str, not {values!r}")
+
+
 def _check_choices(name: str, values: Sequence[Any] | None, kind: Any) -> None:
-    """Each of ``values`` (optional) one of the ``Literal`` ``kind``'s."""
+    """``values`` (optional) a list (or another sequence, or a set) of the ``Literal``
+    ``kind``'s values."""
+    if values is None:
+        return
     if isinstance(values, str):  # would pass as its letters
         raise ClientError(f"{name} must be a list of values, not the string {values!r}")
-    for value in values or ():
+    if not isinstance(values, Sequence | AbstractSet) or isinstance(values, bytes | bytearray):
+        raise ClientError(f"{name} must be a list of values, not {values!r}")
+    for value in values:
         check_choice(name, value, get_args(kind))
 
 

@@ -366,7 +366,7 @@ class LedgerDesk:
         ones and the reverse): ``{"allegedTransferId", "status"}``, the id as text as
         the sample has it."""
         kind = d.get("type")
-        if kind not in _LEGS:
+        if type(kind) is not str or kind not in _LEGS:
             raise Fail(1000, "Missing or invalid parameter: type")
         account = self._own_account(mp, d, "ledgerAccountId")
         external = d.get("externalId")

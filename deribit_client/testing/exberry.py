@@ -43,6 +43,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
 from operator import itemgetter
 from typing import Any, Concatenate, Literal, NamedTuple, ParamSpec, TypeVar, get_args
 
@@ -1235,7 +1236,8 @@ class ExberrySimulator(FaultHooks):
         if not low <= quantity <= high:
             raise Fail(1006, f"Quantity must be between {_decimal(low)} and {_decimal(high)}")
         for price in prices if ticked else ():
-            if price is not None and _decimal(price) % _decimal(self.tick_size):
+            # Exact at any size (a Decimal remainder of 1e30 overflows its context).
+            if price is not None and Fraction(repr(price)) % Fraction(repr(self.tick_size)):
                 raise Fail(
                     1014, f"Price {price} is not a multiple of the tick size {self.tick_size}"
                 )
@@ -1942,6 +1944,8 @@ class ExberrySimulator(FaultHooks):
             raise Fail(1104, "Only one of orderId or mpOrderId is allowed")
         if by_id is None and by_mp is None:
             raise Fail(1103, "Missing fields: orderId or mpOrderId")
+        if not typed(d, _OWN_TYPES):  # a list or an object for one of them matches no order
+            raise Fail(1001, "Invalid request data")
         if d["instrument"] in self.instruments:
             self._check_trading(d["instrument"])
         for order in self.orders.values():
@@ -1964,7 +1968,7 @@ class ExberrySimulator(FaultHooks):
     @_acts
     def replace_order(self, mp: str, d: dict[str, Any]) -> list[dict[str, Any]]:
         """``replaceOrder`` for participant ``mp`` (see :meth:`place_order`)."""
-        order = self._own(mp, {"instrument": d.get("instrument"), "orderId": d.get("orderId")})
+        order = self._own(mp, {k: d[k] for k in ("instrument", "orderId") if k in d})
         if not typed(d, _PLACE_ORDER_TYPES):
             raise Fail(1001, "Invalid request data")
         order_type, suspended = order["orderType"], order["status"] == "Suspended"
@@ -2051,6 +2055,8 @@ class ExberrySimulator(FaultHooks):
         """Counters for the requested ``targetEntities`` only; with ``targetParties`` an
         order (RFQ, quote, alleged trade) is hit only if it carries every listed party
         (REFERENCE 5)."""
+        if not typed(d, _MASS_CANCEL_TYPES):
+            raise Fail(1001, "Invalid request data")
         scope = d.get("targetScope", "Instrument")
         if scope == "Instrument" and "instrument" not in d:
             raise Fail(1000, "Missing fields: instrument")
@@ -2357,7 +2363,10 @@ class ExberrySimulator(FaultHooks):
         ``orderId``/``mpOrderId`` (with exactly one instrument); by ``lastEventTimestamp``
         or ``createdAt``. The simulator's orders carry no account: ``accountIds`` matches
         none of them."""
-        if ("orderId" in d or "mpOrderId" in d) and len(d.get("instruments") or ()) != 1:
+        instruments = d.get("instruments")
+        if ("orderId" in d or "mpOrderId" in d) and not (
+            type(instruments) is list and len(instruments) == 1
+        ):
             raise Fail(1001, "Single instrument needs to be selected")
         rows = [
             {**{k: v for k, v in public(o).items() if k != "orderTimestamp"},
@@ -2544,6 +2553,9 @@ _PLACE_ORDER_TYPES: Types = {
     "displayMethod": str, "displayQuantity": float, "displayLowQuantity": float,
     "displayHighQuantity": float, "accountType": str, "metadata": str,
 }  # fmt: skip
+_OWN_TYPES: Types = {"instrument": str, "orderId": int, "mpOrderId": int}
+"""What names one of a participant's orders (a cancel, a replace)."""
+_MASS_CANCEL_TYPES: Types = {"instrument": str, "targetScope": str}
 _REPORT_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "statuses": ("status", ("Active", "Executed", "Cancelled", "Suspended")),
     "instruments": ("instrument", ()),

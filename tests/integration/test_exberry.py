@@ -251,8 +251,17 @@ BAD_ARGUMENTS: list[tuple[str, Callable[[ExberryClient], object], str]] = [
     ("mp_orders", lambda c: c.mp_orders(orderBy={"field": "price"}), "orderBy field"),
     ("mp_orders", lambda c: c.mp_orders(orderBy={"direction": "Up"}), "orderBy direction"),
     ("mp_fees", lambda c: c.mp_fees(types="Trading"),  # type: ignore[arg-type]
-     "types must be a list of fee types"),
+     "types must be a list of str"),
     ("light_tickers", lambda c: c.light_tickers(symbols=[]), "symbols must be a non-empty list"),
+    # Not a list at all: a TypeError escaped ("'int' object is not iterable").
+    ("light_tickers", lambda c: c.light_tickers(symbols=5),  # type: ignore[arg-type]
+     "symbols must be a non-empty list of str"),
+    ("settlement_prices", lambda c: c.settlement_prices(symbols="BTC"),  # type: ignore[arg-type]
+     "symbols must be a non-empty list of str, not 'BTC'"),
+    ("mp_orders", lambda c: c.mp_orders(instruments=5, mpOrderId=1),  # type: ignore[arg-type]
+     "instruments must be a list of str"),
+    ("mp_quotes", lambda c: c.mp_quotes(instruments=[1]),  # type: ignore[list-item]
+     "instruments must be a list of str"),
     ("instrument_list_with_pagination",
      lambda c: c.instrument_list_with_pagination(fromSymbol=1),  # type: ignore[arg-type]
      "fromSymbol must be a symbol"),
@@ -332,6 +341,40 @@ async def test_orders_outside_the_instruments_rules_are_refused(
     async with md.instrument_list() as listing:
         listed = await anext(listing)
     assert (listed.symbol, listed.quantityPrecision, listed.minQuantity) == ("BTC", 6, 0.000001)  # type: ignore[union-attr]
+
+
+async def test_the_simulator_refuses_members_of_the_wrong_type_as_the_venue_does(
+    exberry_sim: ExberrySimulator, exberry_client: ExberryClient
+) -> None:
+    # A list or an object where an instrument or an id goes, a huge price: the simulator
+    # failed on them (a logged traceback, 1200 "General error") instead of refusing them.
+    placed = await exberry_client.request(
+        "v1/exchange.market/placeOrder",
+        {"instrument": "BTC", "side": "Buy", "orderType": "Limit", "quantity": 1,
+         "price": 1e30, "mpOrderId": 1, "timeInForce": "GTC"},
+    )  # fmt: skip
+    assert placed["orderStatus"] == "Pending"  # a multiple of the tick, however large
+    for q, d, code in (
+        ("v1/exchange.market/cancelOrder", {"instrument": ["BTC"], "orderId": 1}, 1001),
+        (
+            "v1/exchange.market/replaceOrder",
+            {"instrument": {"BTC": 1}, "orderId": 1, "quantity": 1},
+            1001,
+        ),
+        ("v1/exchange.market/replaceOrder", {"orderId": 1, "quantity": 1}, 1103),
+        (
+            "v1/exchange.market/modifyOrder",
+            {"instrument": "BTC", "orderId": [1], "quantity": 1},
+            1001,
+        ),
+        ("v1/exchange.market/massCancel", {"instrument": ["BTC"]}, 1001),
+        ("v2/exchange.reporting/mp/orders", {"orderId": 1, "instruments": 5}, 1001),
+        ("v1/exchange.ledger/createAllegedTransfer", {"type": ["DvP"]}, 1000),
+    ):
+        with pytest.raises(ExberryError) as info:
+            await exberry_client.request(q, d)
+        assert info.value.code == code, (q, d)
+    assert [o["orderId"] for o in exberry_sim.books["BTC"]["Buy"]] == [placed["orderId"]]
 
 
 async def test_an_instrument_can_have_its_own_rules() -> None:
@@ -699,6 +742,10 @@ async def test_stream_and_request_arguments_are_checked(exberry_client: ExberryC
         (lambda: exberry_client.mp_trades(actionTypes="TradeReport"), "not the string"),  # type: ignore[arg-type]
         (lambda: exberry_client.mp_orders(statuses=["Open"]), "statuses must be"),  # type: ignore[list-item]
         (lambda: exberry_client.mp_orders(statuses="Active"), "not the string"),  # type: ignore[arg-type]
+        # Not a list at all: a TypeError escaped ("'bool' object is not iterable").
+        (lambda: exberry_client.mp_orders(statuses=True), "statuses must be a list"),  # type: ignore[arg-type]
+        (lambda: exberry_client.mp_transactions(transactionTypes=3), "transactionTypes must"),  # type: ignore[arg-type]
+        (lambda: exberry_client.mp_trades(actionTypes={"TradeReport": 1}), "actionTypes must"),  # type: ignore[arg-type]
         (lambda: exberry_client.mp_trades(tradeDate="24.11.2026"), "tradeDate must be"),
     ]
     for call, message in bad_reports:
