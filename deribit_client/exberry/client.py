@@ -16,7 +16,7 @@ import numbers
 import re
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from types import TracebackType
@@ -2130,31 +2130,32 @@ def _check_optional(name: str, value: object, kind: Any) -> None:
         check_choice(name, value, get_args(kind))
 
 
-def _check_names(name: str, values: object, *, required: bool = False) -> None:
-    """``values`` a list (or another sequence) of names: symbols, instruments, fee types;
-    ``None`` (left out) unless ``required``, which also refuses an empty one."""
+def _listed(name: str, values: object, item: str, *, required: bool = False) -> Iterable[Any]:
+    """``values`` as a list argument holding ``item``s (any sequence or set, never a lone
+    str); ``None`` (left out) unless ``required``, which also refuses an empty one."""
     if values is None and not required:
-        return
+        return ()
+    some = "a non-empty" if required else "a"
+    if isinstance(values, str):  # would pass as its letters
+        raise ClientError(f"{name} must be {some} list of {item}, not the string {values!r}")
     if (
-        isinstance(values, str)  # would pass as its letters
-        or not isinstance(values, Sequence)
-        or not all(isinstance(value, str) for value in values)
+        not isinstance(values, Sequence | AbstractSet)
+        or isinstance(values, bytes | bytearray)
         or (required and not values)
     ):
-        some = "a non-empty" if required else "a"
-        raise ClientError(f"{name} must be {some} list of str, not {values!r}")
+        raise ClientError(f"{name} must be {some} list of {item}, not {values!r}")
+    return values
+
+
+def _check_names(name: str, values: object, *, required: bool = False) -> None:
+    """``values`` a list of names (symbols, instruments, fee types); see :func:`_listed`."""
+    if not all(isinstance(value, str) for value in _listed(name, values, "str", required=required)):
+        raise ClientError(f"{name} must be a list of str, not {values!r}")
 
 
 def _check_choices(name: str, values: Sequence[Any] | None, kind: Any) -> None:
-    """``values`` (optional) a list (or another sequence, or a set) of the ``Literal``
-    ``kind``'s values."""
-    if values is None:
-        return
-    if isinstance(values, str):  # would pass as its letters
-        raise ClientError(f"{name} must be a list of values, not the string {values!r}")
-    if not isinstance(values, Sequence | AbstractSet) or isinstance(values, bytes | bytearray):
-        raise ClientError(f"{name} must be a list of values, not {values!r}")
-    for value in values:
+    """``values`` (optional) a list of the ``Literal`` ``kind``'s values."""
+    for value in _listed(name, values, "values"):
         check_choice(name, value, get_args(kind))
 
 
@@ -2219,21 +2220,16 @@ def _check_candle_interval(multiplier: int, timespan: str) -> None:
 def _candle_time(name: str, value: int | dt.date, timespan: str) -> int:
     """A candle range bound as Exberry takes it: epoch seconds (from that int or an aware
     ``datetime``), or ``yyyyMMdd`` for ``DAY`` bars (from a ``date`` or that int)."""
-    if isinstance(value, dt.datetime):
-        if timespan == "DAY":  # which day a moment is depends on the zone
-            raise ClientError(
-                f"{name} of DAY candles must be a date or a yyyyMMdd int, not a datetime"
-            )
-        return epoch_seconds(name, value)
-    if isinstance(value, dt.date):
-        if timespan != "DAY":
-            raise ClientError(
-                f"{name} of {timespan} candles must be epoch seconds or an aware datetime, "
-                "not a date"
-            )
-        return int(value.strftime("%Y%m%d"))
     if timespan != "DAY":
-        return check_int(name, value, 0)
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            return _epoch_seconds(name, value, 0)
+        raise ClientError(
+            f"{name} of {timespan} candles must be epoch seconds or an aware datetime, not a date"
+        )
+    if isinstance(value, dt.datetime):  # which day a moment is depends on the zone
+        raise ClientError(f"{name} of DAY candles must be a date or a yyyyMMdd int, not a datetime")
+    if isinstance(value, dt.date):
+        return int(value.strftime("%Y%m%d"))
     text = str(check_int(name, value, 0))
     try:
         if len(text) != 8:

@@ -2556,6 +2556,7 @@ _PLACE_ORDER_TYPES: Types = {
 _OWN_TYPES: Types = {"instrument": str, "orderId": int, "mpOrderId": int}
 """What names one of a participant's orders (a cancel, a replace)."""
 _MASS_CANCEL_TYPES: Types = {"instrument": str, "targetScope": str}
+"""What scopes a mass cancel (its entity and party lists are checked by value)."""
 _REPORT_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "statuses": ("status", ("Active", "Executed", "Cancelled", "Suspended")),
     "instruments": ("instrument", ()),

@@ -257,7 +257,7 @@ BAD_ARGUMENTS: list[tuple[str, Callable[[ExberryClient], object], str]] = [
     ("light_tickers", lambda c: c.light_tickers(symbols=5),  # type: ignore[arg-type]
      "symbols must be a non-empty list of str"),
     ("settlement_prices", lambda c: c.settlement_prices(symbols="BTC"),  # type: ignore[arg-type]
-     "symbols must be a non-empty list of str, not 'BTC'"),
+     "symbols must be a non-empty list of str, not the string 'BTC'"),
     ("mp_orders", lambda c: c.mp_orders(instruments=5, mpOrderId=1),  # type: ignore[arg-type]
      "instruments must be a list of str"),
     ("mp_quotes", lambda c: c.mp_quotes(instruments=[1]),  # type: ignore[list-item]
